@@ -1,0 +1,63 @@
+"""The ``newsarchive`` command: a thin layer that parses arguments and calls the stages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from config import DEFAULT_CONFIG, ConfigError, load_config
+
+EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from crawler.run import run_sources
+
+    config = load_config(args.config)
+    return run_sources(config, config.select(args.source))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from demo.run import run_demo
+
+    return run_demo(args.out)
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from extract.command import run_extract_command
+
+    return run_extract_command(args.files, url=args.url, jsonl=args.jsonl)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="crawl, archive and extract once")
+    run.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    run.add_argument("--source", action="append", metavar="NAME", help="run only this source (repeatable)")
+    run.set_defaults(handler=_cmd_run)
+
+    demo = commands.add_parser("demo", help="run the pipeline against the bundled demo site")
+    demo.add_argument("--out", default=None, help="output directory (default: a fresh one)")
+    demo.set_defaults(handler=_cmd_demo)
+
+    extract = commands.add_parser("extract", help="print the clean text of saved HTML files")
+    extract.add_argument("files", nargs="+", metavar="FILE", help=".html or .html.gz files")
+    extract.add_argument("--url", default=None, help="the page's URL, for relative links and metadata")
+    extract.add_argument("--jsonl", action="store_true", help="print one JSON object per file")
+    extract.set_defaults(handler=_cmd_extract)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The sources file: a TOML document naming the archive directory and the sources to crawl.
+
+Every problem is reported as one ``ConfigError`` naming the file, the source and the key,
+so that an operator reading a cron mail knows what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from scheduler import CronError, cron_trigger
+
+DEFAULT_CONFIG = "sources.toml"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    start_urls: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    schedule: str = "0 */6 * * *"
+    max_pages: int | None = None
+    refetch_after: float | None = None  # hours; articles are otherwise fetched once
+
+    def seed_urls(self) -> tuple[str, ...]:
+        return self.start_urls + self.feeds + self.sitemaps
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    dir: Path
+    warc_max_size: int = 1_000_000_000
+    warc_prefix: str = "newsarchive"
+    extract_workers: int = 2
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    archive: ArchiveSettings
+    sources: tuple[Source, ...] = field(default=())
+
+    def select(self, names: list[str] | None) -> tuple[Source, ...]:
+        """The sources named, in config order; all of them when ``names`` is empty."""
+        if not names:
+            return self.sources
+        known = {source.name for source in self.sources}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ConfigError(f"{self.path}: no source named {', '.join(map(repr, unknown))}")
+        return tuple(source for source in self.sources if source.name in names)
+
+
+_SOURCE_KEYS = {
+    "name": str,
+    "start_urls": list,
+    "feeds": list,
+    "sitemaps": list,
+    "allowed_domains": list,
+    "schedule": str,
+    "max_pages": int,
+    "refetch_after": (int, float),
+}
+_ARCHIVE_KEYS = {
+    "dir": str,
+    "warc_max_size": int,
+    "warc_prefix": str,
+    "extract_workers": int,
+}
+
+
+def _check_keys(table: dict, allowed: dict, where: str) -> None:
+    for key, value in table.items():
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(allowed))})")
+        expected = allowed[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            names = expected.__name__ if isinstance(expected, type) else "number"
+            raise ConfigError(f"{where}: key {key!r} must be a {names}, not {type(value).__name__}")
+
+
+def _check_url(url: object, where: str) -> str:
+    if not isinstance(url, str):
+        raise ConfigError(f"{where}: {url!r} is not a URL string")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: {url!r} is not an http(s) URL")
+    return url
+
+
+def _source(table: object, index: int, path: Path) -> Source:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: sources[{index}] must be a table")
+    name = table.get("name")
+    label = f"{path}: source {name!r}" if isinstance(name, str) else f"{path}: sources[{index}]"
+    _check_keys(table, _SOURCE_KEYS, label)
+    if not isinstance(name, str):
+        raise ConfigError(f"{label}: key 'name' is required")
+    if not _NAME.match(name):
+        raise ConfigError(f"{label}: key 'name' must be lowercase letters, digits, '-' or '_'")
+    urls = {}
+    for key in ("start_urls", "feeds", "sitemaps"):
+        urls[key] = tuple(_check_url(url, f"{label}: key {key!r}") for url in table.get(key, []))
+    if not any(urls.values()):
+        raise ConfigError(f"{label}: key 'start_urls': give at least one of start_urls, feeds, sitemaps")
+    domains = table.get("allowed_domains")
+    if domains is None:
+        domains = sorted({urlsplit(url).hostname for group in urls.values() for url in group})
+    elif not all(isinstance(domain, str) and domain for domain in domains):
+        raise ConfigError(f"{label}: key 'allowed_domains' must list host names")
+    schedule = table.get("schedule", Source.schedule)
+    try:
+        cron_trigger(schedule)
+    except CronError as exc:
+        raise ConfigError(f"{label}: key 'schedule': {exc}") from None
+    max_pages = table.get("max_pages")
+    if max_pages is not None and max_pages < 1:
+        raise ConfigError(f"{label}: key 'max_pages' must be at least 1")
+    refetch_after = table.get("refetch_after")
+    if refetch_after is not None and refetch_after <= 0:
+        raise ConfigError(f"{label}: key 'refetch_after' must be a positive number of hours")
+    return Source(
+        name=name,
+        allowed_domains=tuple(domains),
+        schedule=schedule,
+        max_pages=max_pages,
+        refetch_after=refetch_after,
+        **urls,
+    )
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
+    """Read and validate a sources file; raise ``ConfigError`` on the first problem."""
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(document) - {"archive", "sources"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: archive, sources)")
+    archive_table = document.get("archive", {})
+    if not isinstance(archive_table, dict):
+        raise ConfigError(f"{path}: key 'archive' must be a table")
+    _check_keys(archive_table, _ARCHIVE_KEYS, f"{path}: [archive]")
+    archive_dir = Path(archive_table.get("dir", "data"))
+    if not archive_dir.is_absolute():
+        archive_dir = path.resolve().parent / archive_dir
+    archive = ArchiveSettings(
+        dir=archive_dir,
+        **{key: value for key, value in archive_table.items() if key != "dir"},
+    )
+    if archive.warc_max_size < 1_000_000:
+        raise ConfigError(f"{path}: [archive]: key 'warc_max_size' must be at least 1000000 bytes")
+    if archive.extract_workers < 1:
+        raise ConfigError(f"{path}: [archive]: key 'extract_workers' must be at least 1")
+    tables = document.get("sources", [])
+    if not isinstance(tables, list):
+        raise ConfigError(f"{path}: key 'sources' must be an array of tables ([[sources]])")
+    sources = tuple(_source(table, index, path) for index, table in enumerate(tables))
+    seen: set[str] = set()
+    for source in sources:
+        if source.name in seen:
+            raise ConfigError(f"{path}: source {source.name!r}: key 'name' is used twice")
+        seen.add(source.name)
+    return Config(path=path, archive=archive, sources=sources)
