@@ -1,0 +1,109 @@
+"""Turn raw page bytes into an lxml tree, refusing input no extractor could use, in bounded time."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from functools import lru_cache
+
+import lxml.html
+from charset_normalizer import from_bytes
+from lxml.etree import ParserError
+
+# Above this, pages are first stripped of scripts, styles and comments (the usual bulk of huge pages);
+# if the markup is still larger, it is refused rather than parsed: extraction time grows with tree size.
+MAX_MARKUP_CHARS = 3_000_000
+SNIFF_BYTES = 65_536
+_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_BULK = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.I | re.S)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+class BadInput(ValueError):
+    """The page cannot be extracted; the message is the short reason recorded in Document.error."""
+
+
+def _codec(name: str | bytes | None) -> str | None:
+    if not name:
+        return None
+    if isinstance(name, bytes):
+        name = name.decode("ascii", "ignore")
+    try:
+        return codecs.lookup(name.strip()).name
+    except LookupError:
+        return None
+
+
+def _declared(data: bytes, content_type: str | None) -> list[str]:
+    """Charsets in order of authority: byte-order mark, HTTP header, <meta> in the page head."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return [name]
+    found = []
+    if content_type and (match := _HTTP_CHARSET.search(content_type)):
+        found.append(_codec(match.group(1)))
+    if match := _META_CHARSET.search(data[:SNIFF_BYTES]):
+        found.append(_codec(match.group(1)))
+    return [name for name in found if name]
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:SNIFF_BYTES]
+    controls = sum(head.count(bytes([c])) for c in (0, 1, 2, 3, 4, 5, 6, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23))
+    return controls > len(head) * 0.01
+
+
+@lru_cache(maxsize=64)
+def _single_byte(name: str) -> bool:
+    return len(bytes(range(128, 256)).decode(name, errors="replace")) == 128
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode_html(data: bytes | str, content_type: str | None = None) -> str:
+    """Decode with the declared charset when it really decodes the bytes, else UTF-8, else the
+    charset detector's guess. A declared single-byte charset always "decodes", so bytes that are
+    valid non-ASCII UTF-8 (improbable in legacy text) overrule it: such declarations are stale."""
+    if isinstance(data, str):
+        return data
+    if not data.strip():
+        raise BadInput("empty input")
+    if not any(data.startswith(bom) for bom, _ in _BOMS[1:]) and _looks_binary(data):
+        raise BadInput("binary data, not HTML")
+    candidates = [*_declared(data, content_type), "utf-8"]
+    if _single_byte(candidates[0]) and not data.isascii() and _is_utf8(data):
+        candidates.insert(0, "utf-8")
+    for name in candidates:
+        try:
+            return data.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    guess = from_bytes(data[:SNIFF_BYTES]).best()
+    return data.decode(guess.encoding if guess else "cp1252", errors="replace")
+
+
+def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.HtmlElement:
+    """Parse a page into a tree, raising BadInput with a short reason if it is not usable HTML."""
+    markup = decode_html(data, content_type)
+    if len(markup) > MAX_MARKUP_CHARS:
+        markup = _BULK.sub("", markup)
+    if len(markup) > MAX_MARKUP_CHARS:
+        raise BadInput(f"page too large ({len(markup)} characters of markup)")
+    markup = _XML_DECLARATION.sub("", markup).replace("\x00", "")
+    if not markup.strip():
+        raise BadInput("empty input")
+    if "<" not in markup:
+        raise BadInput("no HTML markup")
+    try:
+        tree = lxml.html.document_fromstring(markup)
+    except (ParserError, ValueError) as exc:
+        raise BadInput(f"unparsable HTML: {exc}") from exc
+    return tree

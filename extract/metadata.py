@@ -1,0 +1,196 @@
+"""Page metadata from the page's own declarations: JSON-LD, Open Graph, meta tags, then visible text.
+
+Our own lookup rather than trafilatura.extract_metadata: it costs a third of the time (the
+throughput goal leaves ~15 ms a page), returns full timestamps, and prefers the visible <h1>
+headline over an og:title that carries the site name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+from htmldate import find_date
+from lxml.html import HtmlElement
+
+_SPACES = re.compile(r"\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·»]\s+")
+_ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
+_URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+@dataclass(frozen=True)
+class Metadata:
+    canonical_url: str | None
+    title: str | None
+    author: str | None
+    date: str | None
+    sitename: str | None
+    language: str | None
+
+
+def clean(text: str | None) -> str:
+    return _SPACES.sub(" ", text or "").strip()
+
+
+def _json_ld_objects(tree: HtmlElement) -> list[dict]:
+    found: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            found.append(node)
+            walk(node.get("@graph"))
+
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            walk(json.loads(script.text or ""))
+        except ValueError:
+            continue
+    return found
+
+
+def _article_object(objects: list[dict]) -> dict:
+    """The JSON-LD object describing the page's article: the first of an article type with a headline."""
+    def is_article(obj: dict) -> bool:
+        types = obj.get("@type")
+        types = types if isinstance(types, list) else [types]
+        return any(isinstance(t, str) and _ARTICLE_TYPES.search(t) for t in types)
+
+    articles = [o for o in objects if is_article(o)]
+    with_headline = [o for o in articles if o.get("headline")]
+    return (with_headline or articles or [{}])[0]
+
+
+def _names(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [name for item in value for name in _names(item)]
+    return []
+
+
+def _meta(tree: HtmlElement) -> dict[str, str]:
+    """Meta tags by lower-cased name/property/itemprop; the first occurrence wins."""
+    found: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        key = meta.get("property") or meta.get("name") or meta.get("itemprop") or meta.get("http-equiv")
+        content = meta.get("content")
+        if key and content and content.strip():
+            found.setdefault(key.strip().lower(), content.strip())
+    return found
+
+
+def iso_date(value: str | None) -> str | None:
+    """An ISO 8601 date or timestamp, or None when the value is not one."""
+    value = clean(value)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
+    except ValueError:
+        match = re.match(r"(\d{4})-?(\d{2})-?(\d{2})", value)
+        if not match:
+            return None
+        try:
+            parsed = datetime(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return None
+        return parsed.date().isoformat()
+    if parsed.year < 1990 or parsed.year > 2100:
+        return None
+    has_time = bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
+    return parsed.isoformat() if has_time else parsed.date().isoformat()
+
+
+def _headline(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
+    declared = [clean(v) for v in (article.get("headline"), meta.get("og:title"), meta.get("twitter:title"))]
+    declared = [v for v in declared if v]
+    page_title = clean(tree.findtext(".//title"))
+    for h1 in tree.iter("h1"):
+        text = clean(h1.text_content())
+        if len(text) > 3 and any(text in d or d in text for d in [*declared, page_title] if d):
+            return text
+    if declared:
+        return declared[0]
+    if page_title:
+        return max(_TITLE_SEPARATORS.split(page_title), key=len)
+    return None
+
+
+def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
+    names = _names(article.get("author")) or [meta.get("author", ""), meta.get("article:author", ""),
+                                              meta.get("dc.creator", ""), meta.get("byl", "")]
+    names = [clean(n) for n in names if clean(n) and not _URL_LIKE.search(clean(n))]
+    if not names:
+        names = [clean(a.text_content()) for a in tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]]
+    names = list(dict.fromkeys(n for n in names if 1 < len(n) < 80))
+    return ", ".join(names) or None
+
+
+def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
+    candidates = [
+        article.get("datePublished"),
+        meta.get("article:published_time"),
+        meta.get("datepublished"),
+        meta.get("og:published_time"),
+        meta.get("publication_date"),
+        meta.get("pubdate"),
+        meta.get("publishdate"),
+        meta.get("date"),
+        meta.get("dc.date.issued"),
+        meta.get("dc.date"),
+        meta.get("dcterms.created"),
+        meta.get("sailthru.date"),
+        *tree.xpath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime'),
+        article.get("dateCreated"),
+    ]
+    for value in candidates:
+        if isinstance(value, str) and (date := iso_date(value)):
+            return date
+    # visible datelines and URL dates: htmldate's search, publication date rather than last update
+    return iso_date(find_date(tree, url=url, original_date=True, extensive_search=True))
+
+
+def _language(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
+    for value in (tree.get("lang"), tree.get("xml:lang"), meta.get("content-language"),
+                  meta.get("og:locale"), article.get("inLanguage")):
+        if isinstance(value, str):
+            primary = re.split(r"[-_,; ]", value.strip().lower())[0]
+            if _LANGUAGE.match(primary):
+                return primary
+    return None
+
+
+def _absolute(url: str | None, href: str | None) -> str | None:
+    href = (href or "").strip()
+    if not href:
+        return None
+    absolute = urljoin(url, href) if url else href
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+
+
+def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
+    """Metadata of the page; fields the page does not state are None."""
+    article = _article_object(_json_ld_objects(tree))
+    meta = _meta(tree)
+    canonical = tree.xpath('//link[@rel="canonical"]/@href')
+    publisher = _names(article.get("publisher"))
+    host = urlsplit(url).hostname if url else None
+    return Metadata(
+        canonical_url=_absolute(url, canonical[0] if canonical else meta.get("og:url")),
+        title=_headline(tree, article, meta),
+        author=_author(tree, article, meta),
+        date=_date(tree, article, meta, url),
+        sitename=clean(meta.get("og:site_name") or (publisher[0] if publisher else None)
+                       or meta.get("application-name")) or host,
+        language=_language(tree, article, meta),
+    )
