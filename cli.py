@@ -14,7 +14,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from crawler.run import run_sources
 
     config = load_config(args.config)
-    return run_sources(config, config.select(args.source))
+    return run_sources(config, config.select(args.source), extract=not args.no_extract,
+                       progress_interval=2.0 if args.progress else 0.0,
+                       log_level="INFO" if args.verbose else "WARNING")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -36,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="crawl, archive and extract once")
     run.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     run.add_argument("--source", action="append", metavar="NAME", help="run only this source (repeatable)")
+    run.add_argument("--no-extract", action="store_true", help="archive only; extract later with rebuild")
+    run.add_argument("--progress", action="store_true", help="print a progress line per source every 2 s")
+    run.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's INFO messages")
     run.set_defaults(handler=_cmd_run)
 
     demo = commands.add_parser("demo", help="run the pipeline against the bundled demo site")

@@ -46,10 +46,35 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True)
+class CrawlSettings:
+    """Politeness knobs; the defaults suit real sites, the demo and tests lower them on loopback."""
+
+    download_delay: float | None = None
+    autothrottle: bool | None = None
+    concurrent_requests_per_domain: int | None = None
+    timeout: float | None = None
+    user_agent: str | None = None
+
+    def scrapy_settings(self) -> dict:
+        names = {
+            "download_delay": "DOWNLOAD_DELAY",
+            "autothrottle": "AUTOTHROTTLE_ENABLED",
+            "concurrent_requests_per_domain": "CONCURRENT_REQUESTS_PER_DOMAIN",
+            "timeout": "DOWNLOAD_TIMEOUT",
+            "user_agent": "USER_AGENT",
+        }
+        return {names[key]: value for key, value in vars(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     archive: ArchiveSettings
     sources: tuple[Source, ...] = field(default=())
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+
+    def crawl_settings(self) -> dict:
+        return self.crawl.scrapy_settings()
 
     def select(self, names: list[str] | None) -> tuple[Source, ...]:
         """The sources named, in config order; all of them when ``names`` is empty."""
@@ -72,6 +97,13 @@ _SOURCE_KEYS = {
     "max_pages": int,
     "refetch_after": (int, float),
 }
+_CRAWL_KEYS = {
+    "download_delay": (int, float),
+    "autothrottle": bool,
+    "concurrent_requests_per_domain": int,
+    "timeout": (int, float),
+    "user_agent": str,
+}
 _ARCHIVE_KEYS = {
     "dir": str,
     "warc_max_size": int,
@@ -85,7 +117,7 @@ def _check_keys(table: dict, allowed: dict, where: str) -> None:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(allowed))})")
         expected = allowed[key]
-        if isinstance(value, bool) or not isinstance(value, expected):
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             names = expected.__name__ if isinstance(expected, type) else "number"
             raise ConfigError(f"{where}: key {key!r} must be a {names}, not {type(value).__name__}")
 
@@ -151,9 +183,16 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(document) - {"archive", "sources"}
+    unknown = set(document) - {"archive", "crawl", "sources"}
     if unknown:
-        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: archive, sources)")
+        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: archive, crawl, sources)")
+    crawl_table = document.get("crawl", {})
+    if not isinstance(crawl_table, dict):
+        raise ConfigError(f"{path}: key 'crawl' must be a table")
+    _check_keys(crawl_table, _CRAWL_KEYS, f"{path}: [crawl]")
+    crawl = CrawlSettings(**crawl_table)
+    if crawl.download_delay is not None and crawl.download_delay < 0:
+        raise ConfigError(f"{path}: [crawl]: key 'download_delay' must not be negative")
     archive_table = document.get("archive", {})
     if not isinstance(archive_table, dict):
         raise ConfigError(f"{path}: key 'archive' must be a table")
@@ -178,4 +217,4 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
         if source.name in seen:
             raise ConfigError(f"{path}: source {source.name!r}: key 'name' is used twice")
         seen.add(source.name)
-    return Config(path=path, archive=archive, sources=sources)
+    return Config(path=path, archive=archive, sources=sources, crawl=crawl)

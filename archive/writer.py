@@ -1,0 +1,171 @@
+"""A rolling WARC/1.1 writer: named, gzipped record by record, renamed from ``.open`` on close.
+
+warcio builds the records and their digests.  We compress each record ourselves because
+warcio's ``GzippingWrapper`` is fixed at zlib level 9, which costs a third of a crawler's
+CPU for about 2 % smaller files; level 6 is the zlib default and what wget uses.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from warcio.recordbuilder import RecordBuilder
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import BaseWARCWriter
+
+OPEN_SUFFIX = ".open"
+COMPRESSION_LEVEL = 6
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where a record landed: the final file name (without ``.open``) and the byte offset."""
+
+    warc_file: str
+    offset: int
+    record_id: str
+
+
+class _BufferWriter(BaseWARCWriter):
+    """warcio's record serialisation, into a buffer we compress ourselves."""
+
+    def __init__(self) -> None:
+        super().__init__(gzip=False, warc_version="1.1")
+
+    def serialise(self, record) -> bytes:
+        buffer = io.BytesIO()
+        self._write_warc_record(buffer, record)
+        return buffer.getvalue()
+
+
+def warc_timestamp(moment: datetime) -> str:
+    """Annex C's 17-digit timestamp, to the millisecond."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
+
+
+def warc_date(moment: datetime) -> str:
+    """A WARC/1.1 WARC-Date (UTC, microseconds)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class RollingWarcWriter:
+    """Writes ``PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz`` files under ``directory``.
+
+    Each file starts with a warcinfo record built from ``info``.  A new file is started
+    when the current one passes ``max_size``, only ever between capture events, and each
+    writer (each run) starts new files rather than appending to old ones.
+    """
+
+    def __init__(self, directory: Path, prefix: str, info: dict[str, str], max_size: int = 1_000_000_000):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.info = info
+        self.max_size = max_size
+        self.hostname = socket.gethostname().split(".")[0] or "localhost"
+        self.builder = _BufferWriter()
+        self.files: list[str] = []
+        self._serial = 0
+        self._out: io.BufferedWriter | None = None
+        self._name: str | None = None
+        self._warcinfo_id: str | None = None
+        self._lock = threading.Lock()
+
+    # -- files -------------------------------------------------------------
+    def _next_name(self) -> str:
+        while True:
+            name = (
+                f"{self.prefix}-{warc_timestamp(datetime.now(timezone.utc))}-"
+                f"{self._serial:05d}-{self.hostname}.warc.gz"
+            )
+            self._serial += 1
+            if not (self.directory / name).exists() and not (self.directory / (name + OPEN_SUFFIX)).exists():
+                return name
+
+    def _open(self) -> None:
+        self._name = self._next_name()
+        self._out = open(self.directory / (self._name + OPEN_SUFFIX), "xb")
+        self.files.append(self._name)
+        fields = {"software": "newsarchive", "format": "WARC File Format 1.1",
+                  "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+                  "hostname": socket.gethostname(), **self.info}
+        record = self.builder.create_warcinfo_record(self._name, fields)
+        self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
+        self._append(record)
+
+    def close(self) -> None:
+        """Finish the current file: flush, fsync and drop the ``.open`` suffix."""
+        with self._lock:
+            self._close_current()
+
+    def _close_current(self) -> None:
+        if self._out is None:
+            return
+        self._out.flush()
+        os.fsync(self._out.fileno())
+        self._out.close()
+        self._out = None
+        os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+
+    @property
+    def current_path(self) -> Path | None:
+        """The path the current file has right now (still ``.open``)."""
+        return None if self._name is None else self.directory / (self._name + OPEN_SUFFIX)
+
+    # -- records -----------------------------------------------------------
+    def _append(self, record) -> int:
+        data = self.builder.serialise(record)
+        compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        offset = self._out.tell()
+        self._out.write(compressor.compress(data) + compressor.flush())
+        return offset
+
+    def write_capture(self, records: list) -> list[RecordLocation]:
+        """Write the records of one capture event together, in order; flush so readers see them."""
+        with self._lock:
+            if self._out is None or self._out.tell() >= self.max_size:
+                self._close_current()
+                self._open()
+            locations = []
+            for record in records:
+                record.rec_headers.replace_header("WARC-Warcinfo-ID", self._warcinfo_id)
+                offset = self._append(record)
+                locations.append(RecordLocation(self._name, offset, record.rec_headers.get_header("WARC-Record-ID")))
+            self._out.flush()
+            return locations
+
+    # -- record builders (warcio computes the digests) ---------------------
+    def response_record(self, uri: str, status_line: str, headers: list[tuple[str, str]], body: bytes,
+                        warc_headers: dict[str, str]):
+        http_headers = StatusAndHeaders(status_line, headers, protocol="HTTP/1.1")
+        return self.builder.create_warc_record(
+            uri, "response", payload=io.BytesIO(body), length=len(body),
+            http_headers=http_headers, warc_headers_dict=warc_headers,
+        )
+
+    def request_record(self, uri: str, request_line: str, headers: list[tuple[str, str]], body: bytes,
+                       warc_headers: dict[str, str]):
+        http_headers = StatusAndHeaders(request_line, headers, is_http_request=True)
+        return self.builder.create_warc_record(
+            uri, "request", payload=io.BytesIO(body), length=len(body),
+            http_headers=http_headers, warc_headers_dict=warc_headers,
+        )
+
+    def metadata_record(self, uri: str, fields: dict[str, str], warc_headers: dict[str, str]):
+        payload = "".join(f"{name}: {value}\r\n" for name, value in fields.items()).encode("utf-8")
+        return self.builder.create_warc_record(
+            uri, "metadata", payload=io.BytesIO(payload), length=len(payload),
+            warc_content_type="application/warc-fields", warc_headers_dict=warc_headers,
+        )
+
+    @staticmethod
+    def new_record_id() -> str:
+        return RecordBuilder._make_warc_id()

@@ -1,0 +1,1 @@
+"""The Scrapy project: settings, spiders and the WARC capture that records every exchange."""

@@ -1,0 +1,49 @@
+"""A progress line per source while a run goes on, for people watching a terminal."""
+
+from __future__ import annotations
+
+import sys
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from twisted.internet import task
+
+
+class ProgressReport:
+    """Prints ``source: N fetched, M articles`` every ``NEWSARCHIVE_PROGRESS_INTERVAL`` seconds."""
+
+    def __init__(self, crawler: Crawler, interval: float):
+        self.crawler = crawler
+        self.interval = interval
+        self.loop: task.LoopingCall | None = None
+        self.last = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ProgressReport":
+        interval = crawler.settings.getfloat("NEWSARCHIVE_PROGRESS_INTERVAL", 0)
+        if interval <= 0:
+            raise NotConfigured
+        return cls(crawler, interval)
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.loop = task.LoopingCall(self.report, spider)
+        self.loop.start(self.interval, now=False)
+
+    def report(self, spider: Spider) -> None:
+        stats = self.crawler.stats
+        line = (
+            f"  {getattr(spider, 'source', spider).name}: "
+            f"{stats.get_value('downloader/response_count', 0)} fetched, "
+            f"{stats.get_value('newsarchive/articles_queued', 0)} articles queued"
+        )
+        if line != self.last:
+            print(line, file=sys.stderr, flush=True)
+            self.last = line
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.loop and self.loop.running:
+            self.loop.stop()
+        self.report(spider)

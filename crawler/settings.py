@@ -1,0 +1,52 @@
+"""Scrapy settings for an archival news crawler: polite, identifiable, and recording everything."""
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "newsarchive-bot/0.1 (+https://github.com/newsarchive/newsarchive; archiving news for research)"
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "newsarchive-bot"
+
+# Politeness: few connections per site, AutoThrottle adapting to the server's latency.
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 20 * 2**20
+DOWNLOAD_WARNSIZE = 5 * 2**20
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 10
+DEPTH_LIMIT = 4
+
+# warcio reads gzip, deflate and (with a brotli module) br, never zstd: ask for nothing else.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate",
+}
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
+}
+EXTENSIONS = {
+    "crawler.capture.WarcCapture": 0,
+    "crawler.progress.ProgressReport": 500,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractionPipeline": 300,
+}
+
+# Where WarcCapture writes; `newsarchive run` sets these per source.
+WARC_DIR = "data/warc"
+WARC_MAX_SIZE = 1_000_000_000

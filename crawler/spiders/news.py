@@ -1,0 +1,134 @@
+"""One spider for every news source: start pages, feeds and sitemaps lead to articles."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider, signals
+from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+from twisted.python.failure import Failure
+
+from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START
+from config import DEFAULT_CONFIG, Source, load_config
+from crawler.discovery import (
+    feed_entry_urls,
+    feed_links,
+    is_resource_url,
+    looks_like_article,
+    page_links,
+    sitemap_entries,
+)
+from crawler.items import ArchivedArticle
+
+
+class NewsSpider(Spider):
+    """Crawls one configured source.
+
+    ``newsarchive run`` passes the ``Source``; ``scrapy crawl news -a source=NAME
+    [-a config=PATH]`` loads it from the sources file.
+    """
+
+    name = "news"
+
+    def __init__(self, source: Source | str | None = None, config: str = DEFAULT_CONFIG,
+                 extraction=None, **kwargs):
+        if not isinstance(source, Source):
+            loaded = load_config(config)
+            source = loaded.select([source] if source else None)[0]
+        super().__init__(name=self.name, **kwargs)
+        self.source = source
+        self.extraction = extraction
+        self.allowed_domains = list(source.allowed_domains)
+        self._seed_netlocs = {urlsplit(url).netloc for url in source.seed_urls()}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        return spider
+
+    # -- seeds ---------------------------------------------------------------
+    def _seed(self, url: str, role: str, callback) -> Request:
+        return Request(url, callback=callback, errback=self.seed_failed, dont_filter=True,
+                       meta={"role": role, "seed": True})
+
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.source.start_urls:
+            yield self._seed(url, ROLE_START, self.parse_start)
+        for url in self.source.feeds:
+            yield self._seed(url, ROLE_FEED, self.parse_feed)
+        for url in self.source.sitemaps:
+            yield self._seed(url, ROLE_SITEMAP, self.parse_sitemap)
+
+    def seed_failed(self, failure: Failure) -> None:
+        self.crawler.stats.inc_value("newsarchive/seed_failed")
+        self.logger.error("%s: cannot fetch %s: %s", self.source.name, failure.request.url, failure.value)
+
+    def _seed_ok(self, response: Response) -> None:
+        if response.meta.get("seed"):
+            self.crawler.stats.inc_value("newsarchive/seed_ok")
+
+    def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
+        """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway."""
+        base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
+        for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
+            if self._in_scope(url):
+                self.crawler.engine.crawl(
+                    Request(url, callback=self.parse_sitemap, meta={"role": ROLE_SITEMAP, "via": base + "/robots.txt"})
+                )
+
+    # -- scope ---------------------------------------------------------------
+    def _in_scope(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if not any(host == domain or host.endswith("." + domain) for domain in self.allowed_domains):
+            return False
+        # Several sites may share one IP address on different ports (as on loopback).
+        return not host.replace(".", "").isdigit() or parts.netloc in self._seed_netlocs
+
+    def _article(self, url: str, via: str) -> Request:
+        return Request(url, callback=self.parse_article, meta={"role": ROLE_ARTICLE, "via": via})
+
+    # -- callbacks -----------------------------------------------------------
+    def parse_start(self, response: Response) -> Iterator[Request]:
+        self._seed_ok(response)
+        if not hasattr(response, "text"):
+            return
+        for url in feed_links(response.body, response.url):
+            if self._in_scope(url):
+                yield Request(url, callback=self.parse_feed, meta={"role": ROLE_FEED, "via": response.url})
+        for link in page_links(response.body, response.url):
+            if not self._in_scope(link.url):
+                continue
+            if looks_like_article(link.url, link.text):
+                yield self._article(link.url, response.url)
+            elif is_resource_url(link.url):
+                yield Request(link.url, callback=self.parse_resource,
+                              meta={"role": ROLE_RESOURCE, "via": response.url})
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        self._seed_ok(response)
+        for url in feed_entry_urls(response.body):
+            if self._in_scope(url):
+                yield self._article(url, response.url)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        self._seed_ok(response)
+        kind, locations = sitemap_entries(response.body, response.url)
+        for url in locations:
+            if not self._in_scope(url):
+                continue
+            if kind == "sitemapindex":
+                yield Request(url, callback=self.parse_sitemap, meta={"role": ROLE_SITEMAP, "via": response.url})
+            else:
+                yield self._article(url, response.url)
+
+    def parse_article(self, response: Response) -> Iterator[ArchivedArticle]:
+        location = response.meta.get("archived_article")
+        if location is not None:
+            yield ArchivedArticle(source=self.source.name, url=response.url, location=location)
+
+    def parse_resource(self, response: Response) -> None:
+        """Archived by the capture; nothing to extract."""
