@@ -7,6 +7,7 @@ import re
 import trafilatura
 from lxml.html import HtmlElement
 
+from extract.domfixes import merge_split_bodies, strip_comments
 from extract.paragraphs import body_paragraphs
 
 _WORDS = re.compile(r"\w+")
@@ -33,4 +34,6 @@ def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
 
 
 def extract_body(tree: HtmlElement, url: str | None, title: str | None) -> list[str]:
+    strip_comments(tree)
+    merge_split_bodies(tree)
     return drop_headline(trafilatura_paragraphs(tree, url, fast=True), title)
