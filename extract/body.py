@@ -7,7 +7,7 @@ import re
 import trafilatura
 from lxml.html import HtmlElement
 
-from extract.domfixes import merge_split_bodies, strip_comments
+from extract.domfixes import merge_split_bodies, prune_furniture, strip_comments
 from extract.paragraphs import body_paragraphs
 
 _WORDS = re.compile(r"\w+")
@@ -36,4 +36,5 @@ def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
 def extract_body(tree: HtmlElement, url: str | None, title: str | None) -> list[str]:
     strip_comments(tree)
     merge_split_bodies(tree)
+    prune_furniture(tree)
     return drop_headline(trafilatura_paragraphs(tree, url, fast=True), title)

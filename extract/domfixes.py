@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml.etree import Comment, ProcessingInstruction, strip_tags
 from lxml.html import HtmlElement
 
@@ -62,3 +64,59 @@ def strip_comments(tree: HtmlElement) -> None:
     """Remove HTML comments but keep the text after them: trafilatura drops the rest of a
     paragraph at an inline comment (React pages write ``When <!-- -->President``)."""
     strip_tags(tree, Comment, ProcessingInstruction)
+
+
+# Class/id words of page furniture that extractors keep when it sits inside or next to the article
+# (notes, failures 1 and 4; seeds: share bars, newsletter boxes, comment widgets, skip links, font
+# switchers, tickers). A class or id token must start with one ("Newsletter-title", "latest-news-box"),
+# so that modifiers such as "field--label-hidden" or "article-overlay-handle" do not match.
+_FURNITURE = re.compile(
+    r"^(?:newsletters?|signup|sign-up|subscribe|subscription|promos?|related|recirc|"
+    r"latest-news|more-stories|trending|popular|most-read|share|sharing|social|sharebar|"
+    r"article-tools|tools|reprints?|print-header|scrim|modal|popup|breadcrumbs?|"
+    r"skip-links?|skiplinks|sr-only|visually-hidden|screen-reader-text|"
+    r"font-size|fontsize|text-size|textsize|ticker|breaking-news|outbrain|taboola|"
+    r"comments?|comment-list|disqus|byline|author-bio|caption|credits?|copyright|"
+    r"advert|advertisement|sponsored|ad-container)(?:$|[-_])",
+    re.I,
+)
+_HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
+_BODY_PARAGRAPH = 150  # characters; furniture holding three such paragraphs is more likely the article
+
+
+def _text_length(element: HtmlElement) -> int:
+    return sum(len(t.strip()) for t in element.itertext())
+
+
+def _holds_article(element: HtmlElement) -> bool:
+    long_paragraphs = 0
+    for p in element.iterdescendants("p"):
+        long_paragraphs += _text_length(p) >= _BODY_PARAGRAPH
+        if long_paragraphs >= 3:
+            return True
+    return False
+
+
+def prune_furniture(tree: HtmlElement) -> None:
+    """Remove hidden elements and containers named as page furniture, unless they hold a large
+    share of the page's text (an article whose class merely mentions "share" or "related")."""
+    body = tree.find("body")
+    if body is None:
+        return
+    total = _text_length(body) or 1
+    doomed = []
+    for element in body.iter():
+        if not isinstance(element.tag, str) or element.tag in ("body", "html", "main", "article"):
+            continue
+        tokens = f"{element.get('class', '')} {element.get('id', '')}".split()
+        if (
+            element.get("hidden") is not None
+            or _HIDDEN_STYLE.search(element.get("style", ""))
+            or any(t.lower() in _HIDDEN_CLASSES or _FURNITURE.match(t) for t in tokens)
+        ) and _text_length(element) < _MAX_SHARE * total and not _holds_article(element):
+            doomed.append(element)
+    for element in doomed:
+        if element.getparent() is not None:
+            element.drop_tree()
