@@ -14,9 +14,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from crawler.run import run_sources
 
     config = load_config(args.config)
-    return run_sources(config, config.select(args.source), extract=not args.no_extract,
-                       progress_interval=2.0 if args.progress else 0.0,
-                       log_level="INFO" if args.verbose else "WARNING")
+    report = run_sources(config, config.select(args.source), extract=not args.no_extract,
+                         progress_interval=2.0 if args.progress else 0.0,
+                         log_level="INFO" if args.verbose else "WARNING")
+    for line in report.summary_lines():
+        print(line, file=sys.stderr)
+    return report.exit_code
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +30,36 @@ class SourceResult:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+
+@dataclass
+class RunReport:
+    """What one run did, per source; the exit code follows from it."""
+
+    sources: list[SourceResult]
+    articles_written: dict[str, int]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOURCE_FAILED if any(result.failed for result in self.sources) else EXIT_OK
+
+    @property
+    def fetched(self) -> int:
+        return sum(result.fetched for result in self.sources)
+
+    @property
+    def warc_files(self) -> list[str]:
+        return [name for result in self.sources for name in result.warc_files]
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        for result in self.sources:
+            status = f"FAILED: {result.error}" if result.failed else "ok"
+            lines.append(
+                f"{result.name}: {result.fetched} fetched, {self.articles_written.get(result.name, 0)} "
+                f"articles written, {len(result.warc_files)} WARC file(s) — {status}"
+            )
+        return lines
 
 
 def crawl_settings(config: Config, source: Source, extraction: ExtractionService | None,
@@ -75,8 +103,8 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
 
 
 def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = True,
-                progress_interval: float = 0.0, log_level: str = "WARNING") -> int:
-    """Crawl ``sources`` concurrently, archive everything, extract articles; return the exit code."""
+                progress_interval: float = 0.0, log_level: str = "WARNING") -> RunReport:
+    """Crawl ``sources`` concurrently, archive everything, extract articles."""
     Path(config.archive.dir, "warc").mkdir(parents=True, exist_ok=True)
     extraction = ExtractionService(config.archive.extract_workers) if extract else None
     # Each source's Crawler is built here with its own settings, so install the reactor
@@ -91,17 +119,8 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         crawlers.append((crawler, source))
     process.start()
     results = [_result(crawler, source) for crawler, source in crawlers]
-    written = []
-    if extraction is not None:
-        written = write_corpus(config.archive.dir, extraction.finish())
+    written = write_corpus(config.archive.dir, extraction.finish()) if extraction is not None else []
     per_source = {result.name: 0 for result in results}
     for row in written:
         per_source[row["source"]] = per_source.get(row["source"], 0) + 1
-    for result in results:
-        status = f"FAILED: {result.error}" if result.failed else "ok"
-        print(
-            f"{result.name}: {result.fetched} fetched, {per_source.get(result.name, 0)} articles written, "
-            f"{len(result.warc_files)} WARC file(s) — {status}",
-            file=sys.stderr,
-        )
-    return EXIT_SOURCE_FAILED if any(result.failed for result in results) else EXIT_OK
+    return RunReport(sources=results, articles_written=per_source)
