@@ -107,8 +107,14 @@ def feed_entry_urls(body: bytes) -> list[str]:
     return urls
 
 
-def sitemap_entries(body: bytes, url: str) -> tuple[str, list[str]]:
-    """``("sitemapindex" | "urlset", locations)`` of a sitemap, gzipped or not.
+@dataclass(frozen=True)
+class SitemapEntry:
+    url: str
+    is_news: bool  # listed with a <news:news> element, so an article whatever its URL
+
+
+def sitemap_entries(body: bytes) -> tuple[str, list[SitemapEntry]]:
+    """``("sitemapindex" | "urlset", entries)`` of a sitemap, gzipped or not.
 
     Scrapy's ``Sitemap`` parses with entity resolution off, so hostile XML stays inert.
     """
@@ -118,6 +124,6 @@ def sitemap_entries(body: bytes, url: str) -> tuple[str, list[str]]:
         sitemap = Sitemap(body)
     except (StopIteration, SyntaxError, ValueError):
         return "", []
-    return sitemap.type, [entry["loc"] for entry in sitemap if entry.get("loc")]
+    return sitemap.type, [SitemapEntry(entry["loc"], "news" in entry) for entry in sitemap if entry.get("loc")]
 
 

@@ -74,7 +74,7 @@ class NewsSpider(Spider):
         """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway."""
         base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
         for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
-            if self._in_scope(url):
+            if self._in_scope(url) and url not in self.source.sitemaps:
                 self.crawler.engine.crawl(
                     Request(url, callback=self.parse_sitemap, meta={"role": ROLE_SITEMAP, "via": base + "/robots.txt"})
                 )
@@ -116,14 +116,15 @@ class NewsSpider(Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         self._seed_ok(response)
-        kind, locations = sitemap_entries(response.body, response.url)
-        for url in locations:
-            if not self._in_scope(url):
+        kind, entries = sitemap_entries(response.body)
+        for entry in entries:
+            if not self._in_scope(entry.url):
                 continue
             if kind == "sitemapindex":
-                yield Request(url, callback=self.parse_sitemap, meta={"role": ROLE_SITEMAP, "via": response.url})
-            else:
-                yield self._article(url, response.url)
+                yield Request(entry.url, callback=self.parse_sitemap,
+                              meta={"role": ROLE_SITEMAP, "via": response.url})
+            elif entry.is_news or looks_like_article(entry.url):
+                yield self._article(entry.url, response.url)
 
     def parse_article(self, response: Response) -> Iterator[ArchivedArticle]:
         location = response.meta.get("archived_article")
