@@ -7,7 +7,7 @@ import re
 import trafilatura
 from lxml.html import HtmlElement
 
-from extract.domfixes import merge_split_bodies, prune_furniture, strip_comments
+from extract.domfixes import merge_split_bodies, prune_furniture, strip_comments, unwrap_layout_tables
 from extract.paragraphs import body_paragraphs
 
 _WORDS = re.compile(r"\w+")
@@ -37,4 +37,5 @@ def extract_body(tree: HtmlElement, url: str | None, title: str | None) -> list[
     strip_comments(tree)
     merge_split_bodies(tree)
     prune_furniture(tree)
+    unwrap_layout_tables(tree)
     return drop_headline(trafilatura_paragraphs(tree, url, fast=True), title)

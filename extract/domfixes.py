@@ -120,3 +120,21 @@ def prune_furniture(tree: HtmlElement) -> None:
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
+
+
+_LAYOUT_CONTENT = "p|h1|h2|h3|h4|h5|h6|ul|ol|blockquote|table|article|section"
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> None:
+    """Turn tables used for page layout (cells holding paragraphs, headings or other tables) into
+    plain blocks: extractors otherwise flatten each row into one line with the menu, headline and
+    dateline beside the body (notes, failure 5). Data tables, with no such content, stay tables."""
+    for table in reversed(list(tree.iter("table"))):
+        rows = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+        cells = [cell for row in rows for cell in row if cell.tag in ("td", "th")]
+        if not any(cell.xpath(f".//*[self::{' or self::'.join(_LAYOUT_CONTENT.split('|'))}]") for cell in cells):
+            continue
+        for element in [table, *table.xpath("./thead|./tbody|./tfoot"), *rows, *cells]:
+            element.tag = "div"
+            for attribute in ("width", "valign", "colspan", "rowspan", "border"):
+                element.attrib.pop(attribute, None)

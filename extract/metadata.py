@@ -182,11 +182,12 @@ def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     """Metadata of the page; fields the page does not state are None."""
     article = _article_object(_json_ld_objects(tree))
     meta = _meta(tree)
-    canonical = tree.xpath('//link[@rel="canonical"]/@href')
+    declared = [*tree.xpath('//link[@rel="canonical"]/@href'), meta.get("og:url")]
+    canonical = next(filter(None, (_absolute(url, href) for href in declared)), None)
     publisher = _names(article.get("publisher"))
     host = urlsplit(url).hostname if url else None
     return Metadata(
-        canonical_url=_absolute(url, canonical[0] if canonical else meta.get("og:url")),
+        canonical_url=canonical,
         title=_headline(tree, article, meta),
         author=_author(tree, article, meta),
         date=_date(tree, article, meta, url),
