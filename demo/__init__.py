@@ -1,0 +1,1 @@
+"""The bundled demo news sites and the ``newsarchive demo`` command."""
