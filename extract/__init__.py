@@ -21,7 +21,7 @@ EXTRACTOR = (
 
 def _extract(tree: HtmlElement, url: str | None) -> Document:
     meta = extract_metadata(tree, url)
-    paragraphs = extract_body(tree, url, meta.title)
+    paragraphs = extract_body(tree, url, meta.title, meta.author)
     return Document(
         url=url,
         canonical_url=meta.canonical_url,

@@ -11,6 +11,13 @@ from extract.domfixes import merge_split_bodies, prune_furniture, strip_comments
 from extract.paragraphs import body_paragraphs
 
 _WORDS = re.compile(r"\w+")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE = re.compile(
+    rf"\b\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}\b|\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\.?\s+{_MONTH}|\b\d{{1,2}}:\d{{2}}\b",
+    re.I,
+)
+EDGE = 2  # bylines and datelines sit among the first or last paragraphs of a body
+SHORT = 12  # words: a byline or dateline is a label, not a sentence
 
 
 def _key(text: str) -> str:
@@ -33,9 +40,27 @@ def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
     return paragraphs[start:]
 
 
-def extract_body(tree: HtmlElement, url: str | None, title: str | None) -> list[str]:
+def _is_label(paragraph: str, author: str | None) -> bool:
+    """A dateline ("Published: 3 February 2021") or byline ("By A. Writer, Staff reporter")."""
+    words = paragraph.split()
+    if len(words) > SHORT:
+        return False
+    if _DATE.search(paragraph) and len(_DATE.sub("", paragraph).split()) <= SHORT // 2:
+        return True
+    if paragraph[:3].lower() == "by " and paragraph[3:4].isupper():
+        return True
+    return bool(author) and _key(paragraph).startswith(_key(f"by {author}"))
+
+
+def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
+    """Bylines and datelines are metadata: drop them at the edges of the body, never inside it."""
+    edge = {i for i in range(len(paragraphs)) if i < EDGE or i >= len(paragraphs) - EDGE}
+    return [p for i, p in enumerate(paragraphs) if i not in edge or not _is_label(p, author)]
+
+
+def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
     strip_comments(tree)
     merge_split_bodies(tree)
     prune_furniture(tree)
     unwrap_layout_tables(tree)
-    return drop_headline(trafilatura_paragraphs(tree, url, fast=True), title)
+    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=True), title), author)

@@ -14,6 +14,7 @@ from lxml.etree import ParserError
 # if the markup is still larger, it is refused rather than parsed: extraction time grows with tree size.
 MAX_MARKUP_CHARS = 3_000_000
 SNIFF_BYTES = 65_536
+MIN_DETECTION_BYTES = 16
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _BULK = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.I | re.S)
@@ -86,7 +87,10 @@ def decode_html(data: bytes | str, content_type: str | None = None) -> str:
             return data.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
-    guess = from_bytes(data[:SNIFF_BYTES]).best()
+    # a detector needs evidence: with a handful of non-ASCII bytes its guess is noise, and
+    # windows-1252 (the web's commonest legacy charset, and HTML's default) is the better bet
+    sample = data[:SNIFF_BYTES]
+    guess = from_bytes(sample).best() if sum(b > 127 for b in sample) >= MIN_DETECTION_BYTES else None
     return data.decode(guess.encoding if guess else "cp1252", errors="replace")
 
 

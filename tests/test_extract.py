@@ -1,0 +1,108 @@
+"""Body and metadata of single pages: what a reader of the archive's text files relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extract import EXTRACTOR, Document, extract_document
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+URL = "https://courier.example.org/news/2024/03/harbour-ferry-returns"
+
+
+@pytest.fixture(scope="module")
+def article() -> Document:
+    return extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
+
+
+@pytest.fixture(scope="module")
+def legacy() -> Document:
+    return extract_document((FIXTURES / "article_legacy_cp1252.html").read_bytes(), "https://valley.example.com/x")
+
+
+def test_seed_format(article: Document) -> None:
+    text = article.text()
+    lines = text.split("\n")
+    assert lines[0] == "Harbour ferry returns after two-year refit"
+    assert lines[1] == ""
+    assert text.endswith("\n") and not text.endswith("\n\n")
+    assert text == article.title + "\n\n" + "\n\n".join(article.paragraphs) + "\n"
+    for paragraph in article.paragraphs:
+        assert paragraph == paragraph.strip() and "\n\n" not in paragraph
+        assert not paragraph.startswith(("- ", "* ", "#", "|", "> "))
+
+
+def test_headline_not_repeated(article: Document) -> None:
+    assert all("Harbour ferry returns" not in p for p in article.paragraphs)
+
+
+def test_block_quotes_lists_and_subheadings_kept(article: Document) -> None:
+    body = article.paragraphs
+    assert any(p.startswith("We have had letters from nurses") for p in body)
+    assert "A quicker trip to work" in body
+    assert "an extra late crossing on Fridays and Saturdays," in body  # each list item its own paragraph
+    assert body[0].startswith("The blue-hulled ferry")
+    assert body[-1].startswith("Tickets can be bought on board")
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        "Skip to main content",  # skip links
+        "A+",  # font-size switcher
+        "Coast road closed overnight",  # ticker
+        "Share on Facebook",  # share bar
+        "Get the morning briefing",  # newsletter box
+        "delivered to your inbox",
+        "Survey finds cracks",  # related stories
+        "Join the conversation",  # comment widget
+        "the detour was miserable",  # a reader's comment
+        "Post comment",
+        "Transport correspondent",  # byline
+        "east quay on Wednesday morning",  # caption
+        "Photo: Tomas Reyes",  # image credit
+        "All rights reserved",  # footer
+    ],
+)
+def test_furniture_dropped(article: Document, furniture: str) -> None:
+    assert furniture not in article.text()
+
+
+def test_metadata_from_json_ld_and_open_graph(article: Document) -> None:
+    assert article.title == "Harbour ferry returns after two-year refit"
+    assert article.author == "Priya Castellane"
+    assert article.date is not None and article.date.startswith("2024-03-14")  # published, not modified
+    assert article.sitename == "The Lowmoor Courier"
+    assert article.language == "en"
+    assert article.canonical_url == URL
+    assert article.url == URL
+    assert article.error is None and not article.is_empty
+
+
+def test_legacy_page_charset_layout_table_and_visible_dateline(legacy: Document) -> None:
+    assert legacy.title == "Café owners win appeal over terrace licence"
+    assert legacy.author == "Dominic Ferreira"
+    assert legacy.date == "2021-02-03"
+    assert legacy.language == "en"
+    assert legacy.paragraphs[0].startswith("The owners of a small café on Mill Lane")
+    assert "“We never wanted a fight with anyone,” said co-owner Hanne Oduya." in legacy.text()
+    assert all("Home" not in p.split() for p in legacy.paragraphs)  # the layout table's menu cell
+    assert not any(p.startswith("Published") for p in legacy.paragraphs)  # dateline is metadata
+
+
+def test_http_charset_overrides_meta() -> None:
+    html = "<html><head><meta charset='utf-8'><title>t</title></head><body><article><h1>Crème brûlée</h1>" + (
+        "<p>Un dessert très apprécié, servi froid avec une croûte de sucre caramélisé à la flamme.</p>" * 3
+    ) + "</article></body></html>"
+    doc = extract_document(html.encode("iso-8859-1"), content_type="text/html; charset=ISO-8859-1")
+    assert "très apprécié" in doc.text()
+
+
+def test_round_trip_dict(article: Document) -> None:
+    assert Document.from_dict(article.to_dict()) == article
+
+
+def test_extractor_names_versions() -> None:
+    assert EXTRACTOR.startswith("newsarchive-extract/") and "trafilatura" in EXTRACTOR

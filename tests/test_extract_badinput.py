@@ -1,0 +1,83 @@
+"""Bad input never crashes extraction and never takes unbounded time: it gives an empty, flagged Document."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from extract import extract_document
+
+ARTICLE = (
+    "<html><head><title>Night buses return</title></head><body><article><h1>Night buses return</h1>"
+    + "<p>The city's night bus network resumes on Friday with six routes serving the suburbs until dawn.</p>" * 5
+    + "</article></body></html>"
+)
+
+
+def _assert_empty(doc, seconds: float, started: float) -> None:
+    assert doc.is_empty and doc.paragraphs == ()
+    assert doc.error
+    assert doc.text() == ""
+    assert time.monotonic() - started < seconds
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n\t ", "", b"\x00" * 100])
+def test_empty_input(data) -> None:
+    started = time.monotonic()
+    _assert_empty(extract_document(data), 1, started)
+
+
+def test_binary_data() -> None:
+    started = time.monotonic()
+    data = bytes(range(256)) * 64 + os.urandom(4096)
+    _assert_empty(extract_document(data, "https://example.org/file.bin"), 2, started)
+
+
+def test_gzip_bytes_not_html() -> None:
+    import gzip
+
+    started = time.monotonic()
+    _assert_empty(extract_document(gzip.compress(ARTICLE.encode())), 2, started)
+
+
+def test_wrong_declared_charset_still_decodes() -> None:
+    html = ARTICLE.replace("city's", "ville’s café").encode("utf-8")
+    doc = extract_document(html, content_type="text/html; charset=iso-8859-1")
+    assert "ville’s café" in doc.text()
+    latin = ARTICLE.replace("city's", "città").encode("latin-1")
+    doc = extract_document(latin, content_type="text/html; charset=utf-8")
+    assert "città" in doc.text()
+
+
+def test_unknown_charset_name() -> None:
+    doc = extract_document(ARTICLE.encode(), content_type="text/html; charset=x-no-such-charset")
+    assert "night bus network" in doc.text()
+
+
+def test_twenty_megabyte_page_bounded_time() -> None:
+    started = time.monotonic()
+    filler = "<div class='row'><span>cell</span> <a href='/x'>link</a></div>\n" * 330_000
+    doc = extract_document((ARTICLE.replace("</article>", "</article>" + filler)).encode())
+    assert len(filler) > 20_000_000
+    assert doc.is_empty and doc.error
+    assert time.monotonic() - started < 20
+
+
+def test_huge_script_bulk_is_stripped_not_refused() -> None:
+    script = "<script>var x = '" + "a" * 20_000_000 + "';</script>"
+    doc = extract_document(ARTICLE.replace("</head>", script + "</head>"))
+    assert "night bus network" in doc.text()
+
+
+def test_pathological_nesting() -> None:
+    started = time.monotonic()
+    deep = "<div>" * 100_000 + "<p>deep text</p>" + "</div>" * 100_000
+    doc = extract_document(f"<html><body>{deep}</body></html>".encode())
+    assert time.monotonic() - started < 20
+    assert doc.error or doc.paragraphs  # no crash; whatever survives is a well-formed Document
+
+
+def test_markup_free_text() -> None:
+    _assert_empty(extract_document(b"just some words, no markup at all"), 1, time.monotonic())

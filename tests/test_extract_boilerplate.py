@@ -1,0 +1,63 @@
+"""Site-template boilerplate learned from several pages of one site."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from extract import Document, extract_document, remove_site_boilerplate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+SHARED_QUOTE = "“The sea wall was built for the storms of the last century"
+DISCLAIMER = "Opinions expressed by contributors belong to them alone"
+
+
+@pytest.fixture(scope="module")
+def site() -> list[Document]:
+    pages = sorted(FIXTURES.glob("site_page*.html"))
+    return [extract_document(p.read_bytes(), f"https://ledger.example.com/{p.stem}") for p in pages]
+
+
+def _has(doc: Document, start: str) -> bool:
+    return any(p.startswith(start) for p in doc.paragraphs)
+
+
+def test_single_pages_keep_the_template_text(site: list[Document]) -> None:
+    # the premise: one page alone cannot tell the disclaimer from the article
+    assert all(_has(doc, DISCLAIMER) for doc in site)
+
+
+def test_template_paragraphs_removed(site: list[Document]) -> None:
+    cleaned = remove_site_boilerplate(site)
+    assert len(cleaned) == len(site)
+    assert not any(_has(doc, DISCLAIMER) for doc in cleaned)
+    for before, after in zip(site, cleaned):
+        assert after.url == before.url and after.title == before.title
+        assert len(after.paragraphs) == len(before.paragraphs) - 1
+
+
+def test_paragraph_quoted_on_two_pages_kept(site: list[Document]) -> None:
+    cleaned = remove_site_boilerplate(site)
+    assert sum(_has(doc, SHARED_QUOTE) for doc in site) == 2
+    assert sum(_has(doc, SHARED_QUOTE) for doc in cleaned) == 2
+
+
+def test_independent_of_input_order(site: list[Document]) -> None:
+    expected = {doc.url: doc for doc in remove_site_boilerplate(site)}
+    for order in itertools.permutations(site):
+        result = remove_site_boilerplate(list(order))
+        assert [doc.url for doc in result] == [doc.url for doc in order]
+        assert all(doc == expected[doc.url] for doc in result)
+
+
+def test_too_few_pages_unchanged(site: list[Document]) -> None:
+    assert remove_site_boilerplate(site[:2]) == site[:2]
+    assert remove_site_boilerplate([]) == []
+
+
+def test_copies_of_one_article_are_not_template(site: list[Document]) -> None:
+    # the same article reached through three URLs (print, AMP, canonical) must not erase itself
+    copies = [Document.from_dict({**site[2].to_dict(), "url": f"https://ledger.example.com/copy{i}"}) for i in range(3)]
+    assert remove_site_boilerplate(copies) == copies

@@ -1,0 +1,58 @@
+"""`newsarchive extract FILE...` as a user runs it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from extract.command import run_extract_command
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+ARTICLE = FIXTURES / "article_full.html"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "extract", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_one_file_prints_seed_text() -> None:
+    result = _cli(str(ARTICLE))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Harbour ferry returns after two-year refit\n\nThe blue-hulled ferry")
+    assert result.stdout.endswith("\n")
+
+
+def test_gzip_file_and_url(tmp_path: Path) -> None:
+    packed = tmp_path / "page.html.gz"
+    packed.write_bytes(gzip.compress(ARTICLE.read_bytes()))
+    result = _cli("--jsonl", "--url", "https://courier.example.org/news/x", str(packed))
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["file"] == str(packed)
+    assert record["url"] == "https://courier.example.org/news/x"
+    assert record["title"] == record["text"].split("\n")[0] == "Harbour ferry returns after two-year refit"
+    assert record["date"].startswith("2024-03-14") and record["author"] == "Priya Castellane"
+
+
+def test_several_files_one_json_line_each(capsys) -> None:
+    files = [str(ARTICLE), str(FIXTURES / "site_page1.html")]
+    assert run_extract_command(files) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["file"] for line in lines] == files
+    assert json.loads(lines[1])["title"] == "Sea wall repairs to start in May"
+
+
+def test_unreadable_file_reported_others_still_run(tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "broken.html.gz"
+    broken.write_bytes(b"not gzip at all")
+    missing = tmp_path / "missing.html"
+    assert run_extract_command([str(broken), str(ARTICLE), str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert str(broken) in captured.err and str(missing) in captured.err
+    assert [json.loads(line)["file"] for line in captured.out.splitlines()] == [str(ARTICLE)]
