@@ -7,7 +7,13 @@ import re
 import trafilatura
 from lxml.html import HtmlElement
 
-from extract.domfixes import merge_split_bodies, prune_furniture, strip_comments, unwrap_layout_tables
+from extract.domfixes import (
+    merge_split_bodies,
+    prune_furniture,
+    strip_comments,
+    unwrap_layout_tables,
+    wrap_bare_text,
+)
 from extract.paragraphs import body_paragraphs
 
 _WORDS = re.compile(r"\w+")
@@ -63,4 +69,5 @@ def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: 
     merge_split_bodies(tree)
     prune_furniture(tree)
     unwrap_layout_tables(tree)
+    wrap_bare_text(tree)
     return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=True), title), author)

@@ -138,3 +138,46 @@ def unwrap_layout_tables(tree: HtmlElement) -> None:
             element.tag = "div"
             for attribute in ("width", "valign", "colspan", "rowspan", "border"):
                 element.attrib.pop(attribute, None)
+
+
+_INLINE = {
+    "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", "em", "font", "i", "img", "kbd", "mark",
+    "q", "s", "small", "span", "strong", "sub", "sup", "time", "u", "var",
+}
+_BARE_TEXT = 80  # characters of text directly in a block before it counts as a paragraph
+
+
+def _direct_text(element: HtmlElement) -> str:
+    return (element.text or "") + "".join(child.tail or "" for child in element)
+
+
+def wrap_bare_text(tree: HtmlElement) -> None:
+    """Wrap runs of text written directly in a <div> (with their inline markup) into <p>.
+
+    Extractors score paragraphs; a lead or a whole article typed as bare text in a container is
+    otherwise dropped, or rescued with the page's menus around it (notes, failure 4).
+    """
+    for block in list(tree.iter("div", "section", "article", "main", "td")):
+        if len(_direct_text(block).strip()) < _BARE_TEXT:
+            continue
+        children = list(block)
+        run = block.makeelement("p", {})
+        run.text, block.text = block.text, None
+        rebuilt: list[HtmlElement] = []
+        for child in children:
+            if isinstance(child.tag, str) and child.tag not in _INLINE:
+                rebuilt.extend(_flush(run))
+                rebuilt.append(child)
+                run = block.makeelement("p", {})
+                run.text, child.tail = child.tail, None
+            else:
+                run.append(child)
+        rebuilt.extend(_flush(run))
+        block[:] = rebuilt
+
+
+def _flush(run: HtmlElement) -> list[HtmlElement]:
+    """The run as a paragraph if it holds text, else its inline children as they were."""
+    if "".join(run.itertext()).strip():
+        return [run]
+    return list(run)
