@@ -9,6 +9,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 
+import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import ROLE_FIELD, SOURCE_FIELD, is_article_capture
 from archive.writer import OPEN_SUFFIX
 

@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,15 +62,18 @@ class RollingWarcWriter:
 
     Each file starts with a warcinfo record built from ``info``.  A new file is started
     when the current one passes ``max_size``, only ever between capture events, and each
-    writer (each run) starts new files rather than appending to old ones.
+    writer (each run) starts new files rather than appending to old ones.  ``on_close`` is
+    called with the final path of each file once it is complete (to index it).
     """
 
-    def __init__(self, directory: Path, prefix: str, info: dict[str, str], max_size: int = 1_000_000_000):
+    def __init__(self, directory: Path, prefix: str, info: dict[str, str], max_size: int = 1_000_000_000,
+                 on_close: Callable[[Path], None] | None = None):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.prefix = prefix
         self.info = info
         self.max_size = max_size
+        self.on_close = on_close
         self.hostname = socket.gethostname().split(".")[0] or "localhost"
         self.builder = _BufferWriter()
         self.files: list[str] = []
@@ -114,6 +118,8 @@ class RollingWarcWriter:
         self._out.close()
         self._out = None
         os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+        if self.on_close is not None:
+            self.on_close(self.directory / self._name)
 
     @property
     def current_path(self) -> Path | None:

@@ -8,8 +8,10 @@ robots.txt fetch pass through it, and HttpCache hits do not (they were not fetch
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
@@ -17,6 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from archive.capture import ROLE_FIELD, SOURCE_FIELD, is_article_capture
+from archive.index import update_index
 from archive.writer import RollingWarcWriter, warc_date
 
 logger = logging.getLogger(__name__)
@@ -67,7 +70,9 @@ class WarcCapture:
 
     Settings: ``WARC_DIR``, ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_INFO`` (extra warcinfo
     fields).  The source name comes from the spider and goes into warcinfo and metadata
-    records, so the WARCs alone say which source each page belongs to.
+    records, so the WARCs alone say which source each page belongs to.  Each closed WARC is
+    indexed (CDXJ) in a background thread when ``NEWSARCHIVE_ARCHIVE_DIR`` is set, so a
+    rollover does not stall the crawl.
     """
 
     def __init__(self, crawler: Crawler):
@@ -75,6 +80,7 @@ class WarcCapture:
         self.stats = crawler.stats
         self.source = ""
         self.writer: RollingWarcWriter | None = None
+        self.indexer: ThreadPoolExecutor | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.headers_received, signal=signals.headers_received)
         crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
@@ -95,12 +101,25 @@ class WarcCapture:
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             **settings.getdict("WARC_INFO"),
         }
+        self.archive_dir = settings.get("NEWSARCHIVE_ARCHIVE_DIR")
+        if self.archive_dir:
+            self.indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdxj")
         self.writer = RollingWarcWriter(
             settings.get("WARC_DIR", "warc"),
             prefix=settings.get("WARC_PREFIX") or f"newsarchive-{self.source}",
             info=info,
             max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),
+            on_close=self._index if self.archive_dir else None,
         )
+
+    def _index(self, warc_path: Path) -> None:
+        self.indexer.submit(self._index_now, warc_path)
+
+    def _index_now(self, warc_path: Path) -> None:
+        try:
+            update_index(self.archive_dir, [warc_path])
+        except Exception:  # a broken index must not stop the crawl; replay re-indexes missing files
+            logger.exception("could not index %s", warc_path)
 
     def headers_received(self, headers, body_length, request: Request, spider: Spider) -> None:
         """Date the capture from when the request went out (http11 sets the latency just before)."""
@@ -147,4 +166,6 @@ class WarcCapture:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.writer.close()
+        if self.indexer is not None:
+            self.indexer.shutdown(wait=True)
         self.stats.set_value("warc/files", list(self.writer.files))
