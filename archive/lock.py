@@ -1,0 +1,59 @@
+"""One run at a time per archive: an exclusive ``flock`` on ``<archive>/.lock``.
+
+The kernel drops the lock when the holder exits, even on SIGKILL, so a crashed run never
+leaves a stale lock behind.  The holder writes who it is into the file, so the run that
+finds the archive busy can say by whom.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+LOCK_FILE = ".lock"
+
+
+class ArchiveBusy(Exception):
+    """Another process holds the archive; the message names it."""
+
+
+class ArchiveLock:
+    """``with ArchiveLock(archive_dir):`` — raises ``ArchiveBusy`` instead of waiting."""
+
+    def __init__(self, archive_dir: Path):
+        self.path = Path(archive_dir) / LOCK_FILE
+        self._fd: int | None = None
+
+    def __enter__(self) -> ArchiveLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _describe(os.pread(fd, 4096, 0))
+            os.close(fd)
+            raise ArchiveBusy(f"{self.path.parent} is in use by {holder}") from None
+        holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode() + b"\n", 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _describe(data: bytes) -> str:
+    try:
+        holder = json.loads(data)
+        return f"pid {holder['pid']} on {holder['host']}, running since {holder['started']}"
+    except (ValueError, KeyError, TypeError):
+        return "another process (it has not said who it is yet)"

@@ -1,0 +1,189 @@
+"""What the crawler remembers between runs: every URL it fetched, every payload it archived,
+and how each source has been doing.
+
+Re-crawls use it to ask only for what changed (conditional GET, articles fetched once) and to
+write revisit records instead of second copies.  ``CrawlState`` is the interface the crawler
+uses; ``SqliteState`` (a WAL database under the archive dir) is the embedded backend, and a
+shared backend (Redis, for several crawler machines) only has to provide the same methods.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Protocol
+
+STATE_DIR = "state"
+STATE_FILE = "crawl.sqlite"
+
+# A source that failed this many runs in a row is skipped for a while, doubling each time.
+BACKOFF_AFTER = 2
+BACKOFF_BASE = 30 * 60.0
+BACKOFF_MAX = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class UrlState:
+    """The last fetch of a URL; ``warc_file``/``warc_offset`` locate the record written for it."""
+
+    url: str
+    source: str
+    first_seen: float
+    last_fetched: float
+    status: int
+    etag: str | None = None
+    last_modified: str | None = None
+    payload_digest: str | None = None
+    warc_file: str | None = None
+    warc_offset: int | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether the server gave a lasting answer (not a 5xx or 429 worth asking again)."""
+        return self.status < 500 and self.status != 429
+
+
+@dataclass(frozen=True)
+class ArchivedPayload:
+    """The first full response record holding a payload: what a revisit record refers to."""
+
+    digest: str
+    uri: str
+    warc_date: str
+    record_id: str
+    warc_file: str
+    warc_offset: int
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    name: str
+    consecutive_failures: int = 0
+    backoff_until: float | None = None
+    last_error: str | None = None
+
+    def backing_off(self, now: float | None = None) -> bool:
+        return self.backoff_until is not None and (now or time.time()) < self.backoff_until
+
+
+class CrawlState(Protocol):
+    """The crawler's memory; every method is one small, atomic operation."""
+
+    def url(self, url: str) -> UrlState | None: ...
+
+    def record_fetch(self, fetch: UrlState) -> None:
+        """Store the latest fetch of ``fetch.url``; the first ``first_seen`` is kept."""
+
+    def payload(self, digest: str) -> ArchivedPayload | None: ...
+
+    def add_payload(self, payload: ArchivedPayload) -> None:
+        """Remember where a payload was first archived; later calls for the digest are ignored."""
+
+    def source_health(self, name: str) -> SourceHealth: ...
+
+    def record_source_outcome(self, name: str, ok: bool, error: str | None = None,
+                              now: float | None = None) -> SourceHealth:
+        """Count a run of a source; failures in a row put it in a growing back-off."""
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS urls (
+    url TEXT PRIMARY KEY, source TEXT NOT NULL, first_seen REAL NOT NULL, last_fetched REAL NOT NULL,
+    status INTEGER NOT NULL, etag TEXT, last_modified TEXT, payload_digest TEXT,
+    warc_file TEXT, warc_offset INTEGER
+);
+CREATE TABLE IF NOT EXISTS payloads (
+    digest TEXT PRIMARY KEY, uri TEXT NOT NULL, warc_date TEXT NOT NULL, record_id TEXT NOT NULL,
+    warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY, consecutive_failures INTEGER NOT NULL, backoff_until REAL, last_error TEXT
+);
+"""
+
+
+def backoff_seconds(consecutive_failures: int) -> float | None:
+    """How long to leave a source alone after this many failed runs in a row."""
+    if consecutive_failures < BACKOFF_AFTER:
+        return None
+    return min(BACKOFF_BASE * 2 ** (consecutive_failures - BACKOFF_AFTER), BACKOFF_MAX)
+
+
+class SqliteState:
+    """``CrawlState`` in one SQLite file (WAL: ``newsarchive status`` reads while a run writes)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def url(self, url: str) -> UrlState | None:
+        row = self._db.execute(f"SELECT {_columns(UrlState)} FROM urls WHERE url = ?", (url,)).fetchone()
+        return UrlState(*row) if row else None
+
+    def record_fetch(self, fetch: UrlState) -> None:
+        names = _columns(UrlState)
+        updates = ", ".join(f"{field.name} = excluded.{field.name}" for field in fields(UrlState)
+                            if field.name not in ("url", "first_seen"))
+        self._db.execute(
+            f"INSERT INTO urls ({names}) VALUES ({_marks(UrlState)}) ON CONFLICT(url) DO UPDATE SET {updates}",
+            astuple(fetch),
+        )
+
+    def payload(self, digest: str) -> ArchivedPayload | None:
+        row = self._db.execute(
+            f"SELECT {_columns(ArchivedPayload)} FROM payloads WHERE digest = ?", (digest,)
+        ).fetchone()
+        return ArchivedPayload(*row) if row else None
+
+    def add_payload(self, payload: ArchivedPayload) -> None:
+        self._db.execute(
+            f"INSERT OR IGNORE INTO payloads ({_columns(ArchivedPayload)}) VALUES ({_marks(ArchivedPayload)})",
+            astuple(payload),
+        )
+
+    def source_health(self, name: str) -> SourceHealth:
+        row = self._db.execute(f"SELECT {_columns(SourceHealth)} FROM sources WHERE name = ?", (name,)).fetchone()
+        return SourceHealth(*row) if row else SourceHealth(name)
+
+    def record_source_outcome(self, name: str, ok: bool, error: str | None = None,
+                              now: float | None = None) -> SourceHealth:
+        now = time.time() if now is None else now
+        if ok:
+            health = SourceHealth(name)
+        else:
+            failures = self.source_health(name).consecutive_failures + 1
+            pause = backoff_seconds(failures)
+            health = SourceHealth(name, failures, None if pause is None else now + pause, error)
+        self._db.execute(
+            f"INSERT OR REPLACE INTO sources ({_columns(SourceHealth)}) VALUES ({_marks(SourceHealth)})",
+            astuple(health),
+        )
+        return health
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _columns(cls: type) -> str:
+    return ", ".join(field.name for field in fields(cls))
+
+
+def _marks(cls: type) -> str:
+    return ", ".join("?" for _ in fields(cls))
+
+
+def state_path(archive_dir: Path) -> Path:
+    return Path(archive_dir) / STATE_DIR / STATE_FILE
+
+
+def open_state(archive_dir: Path) -> CrawlState:
+    """The state of the archive at ``archive_dir`` (the embedded SQLite backend)."""
+    return SqliteState(state_path(archive_dir))
