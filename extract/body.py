@@ -23,7 +23,9 @@ _DATE = re.compile(
     re.I,
 )
 EDGE = 2  # bylines and datelines sit among the first or last paragraphs of a body
-SHORT = 12  # words: a byline or dateline is a label, not a sentence
+SHORT = 12  # words: a byline is a label, not a sentence
+DATELINE = 20  # words: datelines run longer ("05/10/2018 - Posted by ... - Category ... - Tags ...")
+_SENTENCE_END = re.compile(r"[.!?…\"”»]\s*$")
 
 
 def _key(text: str) -> str:
@@ -49,6 +51,8 @@ def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
 def _is_label(paragraph: str, author: str | None) -> bool:
     """A dateline ("Published: 3 February 2021") or byline ("By A. Writer, Staff reporter")."""
     words = paragraph.split()
+    if len(words) <= DATELINE and _DATE.search(paragraph) and not _SENTENCE_END.search(paragraph):
+        return True
     if len(words) > SHORT:
         return False
     if _DATE.search(paragraph) and len(_DATE.sub("", paragraph).split()) <= SHORT // 2:

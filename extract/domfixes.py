@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from lxml.etree import Comment, ProcessingInstruction, strip_tags
 from lxml.html import HtmlElement
@@ -144,7 +145,12 @@ _INLINE = {
     "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", "em", "font", "i", "img", "kbd", "mark",
     "q", "s", "small", "span", "strong", "sub", "sup", "time", "u", "var",
 }
-_BARE_TEXT = 80  # characters of text directly in a block before it counts as a paragraph
+# Characters of text directly in a block before it counts as paragraphs. Short bare text is mostly
+# a teaser in a listing widget, unless it sits beside <p> (a bare lead) or among sibling blocks of
+# bare text (templates that write every paragraph as a <div>).
+_BARE_LEAD = 80
+_BARE_TEXT = 200
+_BARE_SIBLINGS = 3
 
 
 def _direct_text(element: HtmlElement) -> str:
@@ -157,8 +163,11 @@ def wrap_bare_text(tree: HtmlElement) -> None:
     Extractors score paragraphs; a lead or a whole article typed as bare text in a container is
     otherwise dropped, or rescued with the page's menus around it (notes, failure 4).
     """
-    for block in list(tree.iter("div", "section", "article", "main", "td")):
-        if len(_direct_text(block).strip()) < _BARE_TEXT:
+    bare = {b: len(_direct_text(b).strip()) for b in tree.iter("div", "section", "article", "main", "td")}
+    bare = {b: length for b, length in bare.items() if length >= _BARE_LEAD}
+    per_parent = Counter(b.getparent() for b in bare)
+    for block, length in bare.items():
+        if length < _BARE_TEXT and block.find("p") is None and per_parent[block.getparent()] < _BARE_SIBLINGS:
             continue
         children = list(block)
         run = block.makeelement("p", {})
