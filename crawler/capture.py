@@ -18,7 +18,7 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from archive.capture import ROLE_FIELD, SOURCE_FIELD, is_article_capture
+from archive.capture import ROLE_FIELD, ROLE_ROBOTS, SOURCE_FIELD, is_article_capture
 from archive.index import update_index
 from archive.writer import RollingWarcWriter, warc_date
 
@@ -139,10 +139,10 @@ class WarcCapture:
         if "dataloss" in response.flags:
             response_warc["WARC-Truncated"] = "disconnect"
         linked = {"WARC-Date": date, "WARC-Concurrent-To": response_id}
-        role = request.meta.get("role")
+        role = request.meta.get("role") or (ROLE_ROBOTS if urlsplit(uri).path == "/robots.txt" else "")
         fields = {
             SOURCE_FIELD: self.source,
-            ROLE_FIELD: role or "",
+            ROLE_FIELD: role,
             "hopsFromSeed": str(request.meta.get("depth", 0)),
             "fetchTimeMs": str(int(request.meta.get("download_latency", 0.0) * 1000)),
         }
