@@ -13,6 +13,7 @@ from extract.domfixes import (
     strip_comments,
     unwrap_layout_tables,
     wrap_bare_text,
+    drop_link_paragraphs,
 )
 from extract.paragraphs import body_paragraphs
 
@@ -74,4 +75,5 @@ def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: 
     prune_furniture(tree)
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
+    drop_link_paragraphs(tree)
     return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=True), title), author)

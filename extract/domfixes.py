@@ -190,3 +190,32 @@ def _flush(run: HtmlElement) -> list[HtmlElement]:
     if "".join(run.itertext()).strip():
         return [run]
     return list(run)
+
+
+_LINK_SHARE = 0.6  # of a paragraph's text inside links: a teaser or "read more" pointer
+_TEASER_WORDS = 30
+_LABEL_WORDS = 3  # "DON'T MISS", "You may also like...": a label above a run of teasers
+
+
+def _link_share(element: HtmlElement) -> float:
+    text = sum(len(t.strip()) for t in element.itertext())
+    linked = sum(len(t.strip()) for a in element.iter("a") for t in a.itertext())
+    return linked / text if text else 0.0
+
+
+def drop_link_paragraphs(tree: HtmlElement) -> None:
+    """Remove paragraphs that are mostly a link (related stories inserted in the body, "READ MORE:
+    ..." pointers) and the short label heading such a run. Extractors keep them because they sit
+    inside the article container (notes, failure 4)."""
+    for p in list(tree.iter("p")):
+        if len(p.text_content().split()) > _TEASER_WORDS or _link_share(p) < _LINK_SHARE:
+            continue
+        label = p.getprevious()
+        if (
+            label is not None
+            and label.tag in ("p", "h2", "h3", "h4", "h5", "h6", "strong")
+            and len(label.text_content().split()) <= _LABEL_WORDS
+            and label.find(".//a") is None
+        ):
+            label.drop_tree()
+        p.drop_tree()
