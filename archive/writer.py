@@ -157,6 +157,14 @@ class RollingWarcWriter:
             http_headers=http_headers, warc_headers_dict=warc_headers,
         )
 
+    def revisit_record(self, uri: str, status_line: str, headers: list[tuple[str, str]],
+                       warc_headers: dict[str, str]):
+        """A revisit: the response's HTTP headers only; ``warc_headers`` carry the profile and Refers-To."""
+        http_headers = StatusAndHeaders(status_line, headers, protocol="HTTP/1.1")
+        return self.builder.create_warc_record(
+            uri, "revisit", http_headers=http_headers, warc_headers_dict=warc_headers,
+        )
+
     def request_record(self, uri: str, request_line: str, headers: list[tuple[str, str]], body: bytes,
                        warc_headers: dict[str, str]):
         http_headers = StatusAndHeaders(request_line, headers, is_http_request=True)
