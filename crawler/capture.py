@@ -20,7 +20,9 @@ from scrapy.http import Response
 
 from archive.capture import ROLE_FIELD, ROLE_ROBOTS, SOURCE_FIELD, is_article_capture
 from archive.index import update_index
+from archive.state import open_state
 from archive.writer import RollingWarcWriter, warc_date
+from crawler.revisits import RevisitPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,8 @@ def response_headers(response: Response) -> list[tuple[str, str]]:
         for value in values
         if _text(name).lower() not in _FRAMING_HEADERS
     ]
-    headers.append(("Content-Length", str(len(response.body))))
+    if response.status != 304:  # a 304's Content-Length would describe the unsent representation
+        headers.append(("Content-Length", str(len(response.body))))
     return headers
 
 
@@ -80,6 +83,7 @@ class WarcCapture:
         self.stats = crawler.stats
         self.source = ""
         self.writer: RollingWarcWriter | None = None
+        self.revisits: RevisitPolicy | None = None
         self.indexer: ThreadPoolExecutor | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.headers_received, signal=signals.headers_received)
@@ -104,6 +108,8 @@ class WarcCapture:
         self.archive_dir = settings.get("NEWSARCHIVE_ARCHIVE_DIR")
         if self.archive_dir:
             self.indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdxj")
+        if self.archive_dir and settings.getbool("NEWSARCHIVE_INCREMENTAL", True):
+            self.revisits = RevisitPolicy(open_state(self.archive_dir), self.source)
         self.writer = RollingWarcWriter(
             settings.get("WARC_DIR", "warc"),
             prefix=settings.get("WARC_PREFIX") or f"newsarchive-{self.source}",
@@ -150,22 +156,34 @@ class WarcCapture:
             fields["via"] = request.meta["via"]
         if request.meta.get("redirect_urls"):
             fields["redirectedFrom"] = request.meta["redirect_urls"][0]
+        decision = self.revisits.decide(uri, request, response) if self.revisits else None
+        if decision is not None and decision.profile:
+            first = self.writer.revisit_record(uri, status_line(response.status), response_headers(response),
+                                               {**response_warc, **decision.warc_headers()})
+            self.stats.inc_value(f"newsarchive/revisit/{decision.profile.rsplit('/', 1)[1]}")
+        else:
+            first = self.writer.response_record(uri, status_line(response.status), response_headers(response),
+                                                response.body, response_warc)
         records = [
-            self.writer.response_record(uri, status_line(response.status), response_headers(response),
-                                        response.body, response_warc),
+            first,
             self.writer.request_record(uri, request_line(request), request_headers(request),
                                        request.body, dict(linked)),
             self.writer.metadata_record(uri, fields, dict(linked)),
         ]
         location = self.writer.write_capture(records)[0]
+        if decision is not None:
+            self.revisits.remember(uri, response, decision, location, date)
         self.stats.inc_value("warc/records", len(records))
         self.stats.inc_value("warc/bytes_captured", len(response.body))
         content_type = _text(response.headers.get("Content-Type") or b"")
-        if is_article_capture(role, response.status, content_type):
+        full = decision is None or not decision.profile
+        if full and is_article_capture(role, response.status, content_type):
             request.meta["archived_article"] = location
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.writer.close()
+        if self.revisits is not None:
+            self.revisits.state.close()
         if self.indexer is not None:
             self.indexer.shutdown(wait=True)
         self.stats.set_value("warc/files", list(self.writer.files))
