@@ -1,0 +1,395 @@
+"""Crawl throughput benchmark: is archiving cheap enough, and does extraction keep up?
+
+Serves real article pages (the extraction benchmark's HTML, repeated under many paths, with
+gzip_static) from nginx on 127.0.0.1 with a news sitemap and an allow-all robots.txt, then
+runs on that site, each as a child process:
+
+  (a) a bare Scrapy SitemapSpider with our settings and stock components, no archiving
+  (b) ``newsarchive run --no-extract``: crawl + WARC archive
+  (c) ``wget --input-file --warc-file`` over the same URLs (robots.txt and sitemap first)
+  (d) ``newsarchive run``: crawl + archive + extraction
+  (e) ``extract.extract_document`` over the same pages, one process, one core
+
+Politeness delays and AutoThrottle are off for (a), (b) and (d); all Scrapy runs use the same
+per-domain concurrency.  pages/s = responses nginx logged during the run / the child's wall
+time; "window" uses the first and last logged request instead, leaving out start-up.  Peak RSS
+is the largest sampled sum over the child's process tree.  Prints figures; it is not a test.
+
+    .venv/bin/python bench/crawl.py [--pages N] [--repeat N] [--per-domain N] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+HTML_DIR = Path("/work/shared/benchmarks/article-extraction/html")
+NGINX_CONF = """\
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    types {{ text/html html; application/xml xml; text/plain txt; }}
+    default_type application/octet-stream;
+    charset utf-8;
+    log_format bench '$msec $status $body_bytes_sent';
+    access_log {prefix}/access.log bench;
+    sendfile on;
+    keepalive_timeout 65;
+    keepalive_requests 100000;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {prefix}/www;
+        gzip_static on;
+    }}
+}}
+"""
+
+
+@dataclass
+class Measure:
+    label: str
+    responses: int
+    wall: float
+    window: float
+    peak_rss: int  # bytes
+    warc_bytes: int | None
+    exit_code: int
+
+    @property
+    def rate(self) -> float:
+        return self.responses / self.wall if self.wall else 0.0
+
+    @property
+    def window_rate(self) -> float:
+        return self.responses / self.window if self.window else 0.0
+
+
+def ensure_tool(binary: str, package: str) -> str:
+    """The tool's path, installing its Debian package first if it is missing."""
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin")
+    if found:
+        return found
+    print(f"installing {package} ...", flush=True)
+    install = ["apt-get", "install", "-y", "-q", package]
+    if subprocess.run(install, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(install, stdout=subprocess.DEVNULL, check=True)
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin")
+    if not found:
+        raise SystemExit(f"bench: {binary} still missing after installing {package}")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Nginx:
+    """nginx as a foreground child with its own prefix, serving ``pages`` article paths."""
+
+    def __init__(self, prefix: Path, pages: int) -> None:
+        self.prefix = prefix
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.sources = sorted(HTML_DIR.glob("*.html.gz"))
+        if not self.sources:
+            raise SystemExit(f"bench: no pages in {HTML_DIR}")
+        self.urls = self._build_site(pages)
+        self.process: subprocess.Popen | None = None
+
+    def _build_site(self, pages: int) -> list[str]:
+        """Each source page stored once (plain and .gz), linked under many article-like paths."""
+        www, store = self.prefix / "www", self.prefix / "store"
+        store.mkdir(parents=True)
+        for source in self.sources:
+            shutil.copyfile(source, store / source.name)
+            (store / source.name.removesuffix(".gz")).write_bytes(gzip.decompress(source.read_bytes()))
+        entries, urls = [], []
+        for index in range(pages):
+            source = self.sources[index % len(self.sources)]
+            key = source.name.split(".")[0][:12]
+            path = f"/2026/11/{index % 28 + 1:02d}/article-{index:05d}-{key}.html"
+            target = www / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(store / source.name.removesuffix(".gz"))
+            target.with_name(target.name + ".gz").symlink_to(store / source.name)
+            url = self.base_url + path
+            urls.append(url)
+            entries.append(
+                f"<url><loc>{url}</loc><news:news><news:publication><news:name>Bench</news:name>"
+                f"<news:language>en</news:language></news:publication>"
+                f"<news:publication_date>2026-11-{index % 28 + 1:02d}T08:00:00+00:00</news:publication_date>"
+                f"<news:title>Article {index}</news:title></news:news></url>"
+            )
+        (www / "sitemap.xml").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n' + "\n".join(entries) + "\n</urlset>\n"
+        )
+        (www / "robots.txt").write_text(f"User-agent: *\nAllow: /\n\nSitemap: {self.sitemap_url}\n")
+        (self.prefix / "urls.txt").write_text(
+            "\n".join([self.base_url + "/robots.txt", self.sitemap_url, *urls]) + "\n"
+        )
+        return urls
+
+    @property
+    def sitemap_url(self) -> str:
+        return self.base_url + "/sitemap.xml"
+
+    @property
+    def access_log(self) -> Path:
+        return self.prefix / "access.log"
+
+    def start(self) -> None:
+        binary = ensure_tool("nginx", "nginx")
+        for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (self.prefix / "tmp" / name).mkdir(parents=True, exist_ok=True)
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(prefix=self.prefix, port=self.port))
+        # Workers run as "nobody" when we are root: they must be able to read the tree.
+        for folder in (self.prefix.parent, self.prefix):
+            os.chmod(folder, 0o755)
+        self.process = subprocess.Popen(
+            [binary, "-p", str(self.prefix), "-c", str(conf), "-e", str(self.prefix / "error.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        error = (self.prefix / "error.log").read_text(errors="replace") if (self.prefix / "error.log").exists() else ""
+        self.stop()
+        raise SystemExit(f"bench: nginx did not start\n{error}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log_offset(self) -> int:
+        return self.access_log.stat().st_size if self.access_log.exists() else 0
+
+    def responses_since(self, offset: int) -> tuple[int, float]:
+        """Responses logged after ``offset`` and the seconds between the first and the last."""
+        with self.access_log.open("rb") as log:
+            log.seek(offset)
+            stamps = [float(line.split(b" ", 1)[0]) for line in log if line.strip()]
+        return len(stamps), (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_measured(label: str, argv: list[str], nginx: Nginx, warc_files=None, cwd: Path | None = None) -> Measure:
+    """Run one child to completion, sampling its process tree's memory while it runs."""
+    offset = nginx.log_offset()
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stderr = process.stderr.read()
+    process.wait()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-5:]
+        print(f"  ({label}) exited {process.returncode}: " + " | ".join(tail), file=sys.stderr)
+    time.sleep(0.1)  # nginx writes its access log line after the response
+    responses, window = nginx.responses_since(offset)
+    warc_bytes = sum(path.stat().st_size for path in warc_files()) if warc_files else None
+    return Measure(label, responses, wall, window, peak, warc_bytes, process.returncode)
+
+
+def bare_spider(sitemap_url: str, per_domain: int) -> None:
+    """(a): a SitemapSpider that only fetches; our settings, stock Scrapy components."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+    from scrapy.spiders import SitemapSpider
+
+    class BareSpider(SitemapSpider):
+        name = "bare"
+        sitemap_urls = [sitemap_url]
+
+        def parse(self, response):
+            return None
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.update({
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
+        "EXTENSIONS": {},
+        "ITEM_PIPELINES": {},
+        "DOWNLOADER_MIDDLEWARES": {},
+        "LOG_LEVEL": "WARNING",
+    }, priority="cmdline")
+    process = CrawlerProcess(settings)
+    process.crawl(BareSpider)
+    process.start()
+
+
+def write_config(path: Path, archive_dir: Path, sitemap_url: str, per_domain: int) -> Path:
+    path.write_text(
+        f'[archive]\ndir = "{archive_dir}"\n\n'
+        f"[crawl]\ndownload_delay = 0\nautothrottle = false\nconcurrent_requests_per_domain = {per_domain}\n\n"
+        f'[[sources]]\nname = "bench"\nsitemaps = ["{sitemap_url}"]\n'
+    )
+    return path
+
+
+def extractor_rate(nginx: Nginx) -> Measure:
+    """(e): single-core extraction speed over the same pages, in this process."""
+    from extract import extract_document
+
+    pages = {source: gzip.decompress(source.read_bytes()) for source in nginx.sources}
+    order = [nginx.sources[i % len(nginx.sources)] for i in range(len(nginx.urls))]
+    extract_document(pages[order[0]], nginx.urls[0])  # imports and caches, as a worker would have
+    started = time.perf_counter()
+    for url, source in zip(nginx.urls, order):
+        extract_document(pages[source], url)
+    wall = time.perf_counter() - started
+    return Measure("(e) extract_document, 1 core", len(order), wall, wall, 0, None, 0)
+
+
+def median_run(runs: list[Measure]) -> Measure:
+    rates = sorted(runs, key=lambda m: m.rate)
+    return rates[len(rates) // 2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=600, help="article pages to serve (default %(default)s)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the median is reported")
+    parser.add_argument("--per-domain", type=int, default=None,
+                        help="CONCURRENT_REQUESTS_PER_DOMAIN for every Scrapy run (default: ours)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory and print its path")
+    parser.add_argument("--bare-spider", metavar="SITEMAP_URL", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    from crawler import settings as our_settings
+
+    per_domain = args.per_domain or our_settings.CONCURRENT_REQUESTS_PER_DOMAIN
+    if args.bare_spider:
+        bare_spider(args.bare_spider, per_domain)
+        return 0
+
+    wget = ensure_tool("wget", "wget")
+    work = Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
+    nginx = Nginx(work / "nginx", args.pages)
+    python, cli = sys.executable, str(REPO / "cli.py")
+    try:
+        nginx.start()
+        print(f"nginx on {nginx.base_url}: {len(nginx.urls)} article pages from {len(nginx.sources)} files, "
+              f"per-domain concurrency {per_domain}, {os.cpu_count()} CPUs", flush=True)
+        runs: dict[str, list[Measure]] = {}
+        for attempt in range(args.repeat):
+            out = work / f"run{attempt}"
+            out.mkdir()
+            cfg_b = write_config(out / "archive.toml", out / "b", nginx.sitemap_url, per_domain)
+            cfg_d = write_config(out / "full.toml", out / "d", nginx.sitemap_url, per_domain)
+            wget_dir = out / "c"
+            wget_dir.mkdir()
+            plan = [
+                ("(a) bare Scrapy spider",
+                 [python, __file__, "--bare-spider", nginx.sitemap_url, "--per-domain", str(per_domain)], None),
+                ("(b) newsarchive run --no-extract",
+                 [python, cli, "run", "--config", str(cfg_b), "--no-extract"],
+                 lambda out=out: (out / "b" / "warc").glob("*.warc.gz*")),
+                ("(c) wget --warc-file",
+                 [wget, "--input-file", str(nginx.prefix / "urls.txt"), "--warc-file", str(wget_dir / "wget"),
+                  "--no-verbose", "--delete-after", "--no-directories", "--directory-prefix", str(wget_dir / "files")],
+                 lambda wget_dir=wget_dir: wget_dir.glob("*.warc.gz")),
+                ("(d) newsarchive run", [python, cli, "run", "--config", str(cfg_d)],
+                 lambda out=out: (out / "d" / "warc").glob("*.warc.gz*")),
+            ]
+            for label, command, warcs in plan:
+                print(f"  run {attempt + 1}/{args.repeat}: {label} ...", flush=True)
+                runs.setdefault(label, []).append(run_measured(label, command, nginx, warcs, cwd=out))
+        print("  (e) extractor ...", flush=True)
+        results = [median_run(measures) for measures in runs.values()] + [extractor_rate(nginx)]
+    finally:
+        nginx.stop()
+        if args.keep:
+            print(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print(f"{'run':36} {'responses':>9} {'wall s':>7} {'pages/s':>8} {'window/s':>9} {'peak RSS':>9} "
+          f"{'WARC bytes':>12} {'exit':>4}")
+    for m in results:
+        rss = f"{m.peak_rss / 2**20:.0f} MB" if m.peak_rss else "-"
+        warc = f"{m.warc_bytes:,}" if m.warc_bytes is not None else "-"
+        print(f"{m.label:36} {m.responses:9d} {m.wall:7.2f} {m.rate:8.1f} {m.window_rate:9.1f} {rss:>9} "
+              f"{warc:>12} {m.exit_code:4d}")
+    a, b, c, d, e = (m.rate for m in results)
+    limit = 2 / (1 / a + 1 / e) if a and e else 0.0
+    print()
+    print(f"(b)/(a) = {b / a:.2f}   goal >= 0.90  {'ok' if b / a >= 0.90 else 'MISSED'}" if a else "(b)/(a): (a) failed")
+    print(f"(b)/(c) = {b / c:.2f}   goal >= 1.20  {'ok' if b / c >= 1.2 else 'MISSED'}" if c else "(b)/(c): (c) failed")
+    if limit:
+        print(f"(d) = {d:.1f} pages/s vs 0.85 x two-core limit 2/(1/a + 1/e) = 0.85 x {limit:.1f} = {0.85 * limit:.1f}"
+              f"   ({d / limit:.2f} of the limit)  {'ok' if d >= 0.85 * limit else 'MISSED'}")
+    print(f"WARC bytes: (b) {results[1].warc_bytes or 0:,}   (c) {results[2].warc_bytes or 0:,}")
+    return 0 if all(m.exit_code == 0 for m in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
