@@ -173,9 +173,9 @@ class _Site:
                 blocks = [b for i, b in enumerate(original["blocks"]) if i not in drop]
                 if source.get("banner"):
                     blocks.insert(0, source["banner"])
-                entry = {**copy.deepcopy(original), "blocks": blocks, **entry}
-                entry.pop("comments", None)
-                entry.pop("chunked", None)
+                inherited = {key: value for key, value in original.items()
+                             if key in ("title", "author", "caption", "credit")}
+                entry = {**copy.deepcopy(inherited), "blocks": blocks, **entry}
             self._add(entry)
 
     def _add(self, entry: Mapping[str, Any]) -> Article:
