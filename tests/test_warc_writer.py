@@ -1,0 +1,64 @@
+"""The WARC writer's file discipline: .open while written, rollover between captures, never append."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.reader import read_response
+from archive.writer import RollingWarcWriter
+
+
+def capture(writer: RollingWarcWriter, n: int, size: int = 200_000):
+    uri = f"http://example.test/story-{n}"
+    body = os.urandom(size)  # incompressible, so the file grows by about `size`
+    headers = [("Content-Type", "text/html"), ("Content-Length", str(len(body)))]
+    response = writer.response_record(uri, "200 OK", headers, body, {})
+    request = writer.request_record(uri, f"GET /story-{n} HTTP/1.1", [("Host", "example.test")], b"",
+                                    {"WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")})
+    return writer.write_capture([response, request])
+
+
+def test_file_is_open_while_written_and_readable_before_it_is_closed(tmp_path):
+    writer = RollingWarcWriter(tmp_path, "test-src", {"newsarchive-source": "src"}, max_size=10**9)
+    location = capture(writer, 1)[0]
+    assert [path.name for path in tmp_path.iterdir()] == [location.warc_file + ".open"]
+    response = read_response(tmp_path / location.warc_file, location.offset)
+    assert response.url == "http://example.test/story-1" and response.status == 200
+    writer.close()
+    assert [path.name for path in tmp_path.iterdir()] == [location.warc_file]
+
+
+def test_rollover_happens_between_captures_and_every_file_starts_with_warcinfo(tmp_path):
+    writer = RollingWarcWriter(tmp_path, "test-src", {"newsarchive-source": "src"}, max_size=500_000)
+    locations = [capture(writer, n) for n in range(6)]
+    writer.close()
+    files = sorted(tmp_path.glob("*.warc.gz"))
+    assert len(files) >= 2
+    for path in files:
+        with open(path, "rb") as stream:
+            kinds = [record.rec_type for record in ArchiveIterator(stream)]
+        assert kinds[0] == "warcinfo"
+        # request and response of one capture never end up in different files
+        assert kinds[1:] == ["response", "request"] * ((len(kinds) - 1) // 2)
+    for response_location, request_location in locations:
+        assert response_location.warc_file == request_location.warc_file
+    check = subprocess.run([Path(sys.executable).parent / "warcio", "check", *map(str, files)])
+    assert check.returncode == 0
+
+
+def test_a_new_writer_never_appends_to_an_earlier_file(tmp_path):
+    first = RollingWarcWriter(tmp_path, "test-src", {}, max_size=10**9)
+    capture(first, 1)
+    first.close()
+    before = {path: path.read_bytes() for path in tmp_path.iterdir()}
+    second = RollingWarcWriter(tmp_path, "test-src", {}, max_size=10**9)
+    capture(second, 2)
+    second.close()
+    assert len(list(tmp_path.iterdir())) == 2
+    for path, data in before.items():
+        assert path.read_bytes() == data
