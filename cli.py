@@ -34,6 +34,13 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return run_extract_command(args.files, url=args.url, jsonl=args.jsonl)
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from archive.replay import serve
+
+    serve(load_config(args.config).archive.dir, args.port)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--url", default=None, help="the page's URL, for relative links and metadata")
     extract.add_argument("--jsonl", action="store_true", help="print one JSON object per file")
     extract.set_defaults(handler=_cmd_extract)
+    replay = commands.add_parser("replay", help="serve the archive in pywb on 127.0.0.1")
+    replay.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    replay.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
+    replay.set_defaults(handler=_cmd_replay)
     return parser
 
 

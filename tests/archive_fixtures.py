@@ -1,0 +1,146 @@
+"""Helpers shared by the replay, package, rebuild and dedup tests: a real crawl and a real pywb."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import brotli
+
+from demo.run import write_demo_config
+from demo.site import DemoSite
+
+REPO = Path(__file__).resolve().parent.parent
+REPLAY_BIN = REPO / ".venv-replay" / "bin"
+
+BROTLI_ARTICLE_PATH = "/2026/11/20/ferry-timetable-changes-for-winter/"
+BROTLI_PARAGRAPHS = [
+    "The island ferry will run on its winter timetable from the first Monday of December, "
+    "with the last evening crossing moved forty minutes earlier.",
+    "The operator said passenger numbers after eight in the evening fall by two thirds in winter "
+    "and that the crew hours saved will go towards a second morning crossing.",
+    "Commuters who work late shifts at the harbour said they had not been consulted and asked "
+    "the council to review the change before the spring timetable is drawn up.",
+]
+
+
+def newsarchive(*args: str, timeout: float = 180, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+class _BrotliHandler(BaseHTTPRequestHandler):
+    """Answers with Content-Encoding: br whatever Accept-Encoding said, as some servers do."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/":
+            body = f'<html><body><h1>Harbour News</h1><a href="{BROTLI_ARTICLE_PATH}">Ferry timetable</a></body></html>'
+        elif self.path == BROTLI_ARTICLE_PATH:
+            paragraphs = "".join(f"<p>{p}</p>" for p in BROTLI_PARAGRAPHS)
+            body = ("<html><head><title>Ferry moves to winter timetable</title></head><body>"
+                    f"<article><h1>Ferry moves to winter timetable</h1>{paragraphs}</article></body></html>")
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        data = brotli.compress(body.encode("utf-8"))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Encoding", "br")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@contextmanager
+def brotli_site() -> Iterator[str]:
+    """A one-article site on 127.0.0.1 serving brotli; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BrotliHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def crawl_demo(out: Path, with_brotli: bool = False) -> dict:
+    """One `newsarchive run` over the demo sites (and the brotli site) into ``out``."""
+    with DemoSite() as site, brotli_site() as brotli_url:
+        config = write_demo_config(site, out)
+        if with_brotli:
+            with config.open("a", encoding="utf-8") as handle:
+                handle.write(f'\n[[sources]]\nname = "harbour"\nstart_urls = ["{brotli_url}/"]\n')
+        result = newsarchive("run", "--config", str(config))
+        urls = {name: site.article_urls(name) for name in ("gazette", "herald", "courier")}
+    assert result.returncode == 0, result.stderr
+    return {"out": out, "config": config, "urls": urls, "brotli_url": brotli_url}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}: {process.stderr.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def running(command: list[str], ready_url: str, cwd: Path = REPO) -> Iterator[subprocess.Popen]:
+    """Start a server process, wait until ``ready_url`` answers, stop it afterwards."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_http(ready_url, process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch(url: str, accept_encoding: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """GET without following redirects or decoding bodies: status, headers, raw body."""
+    request = urllib.request.Request(url, headers={"Accept-Encoding": accept_encoding} if accept_encoding else {})
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, dict(response.headers.items()), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items()), error.read()

@@ -1,0 +1,139 @@
+"""`newsarchive replay`: a real pywb over a real crawl, started and stopped by the test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.index import combined_index_path, update_index
+from archive.writer import RollingWarcWriter
+from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, crawl_demo, fetch, free_port,
+                              running)
+from extract.corpus import read_corpus
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> dict:
+    return crawl_demo(tmp_path_factory.mktemp("replay"), with_brotli=True)
+
+
+@pytest.fixture(scope="module")
+def pywb(archive) -> str:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/archive"
+    command = [sys.executable, "-m", "cli", "replay", "--config", str(archive["config"]), "--port", str(port)]
+    with running(command, f"{base}/cdx?url=http://example.invalid/"):
+        yield base
+
+
+def cdx(base: str, url: str) -> list[dict]:
+    status, _, body = fetch(f"{base}/cdx?url={url}&output=json")
+    assert status == 200
+    return [json.loads(line) for line in body.decode().splitlines()]
+
+
+def stored(archive: dict, entry: dict) -> tuple[dict[str, str], bytes]:
+    """The HTTP headers and the raw (still content-encoded) payload of an index entry's record."""
+    with open(archive["out"] / "warc" / entry["filename"], "rb") as stream:
+        stream.seek(int(entry["offset"]))
+        record = next(iter(ArchiveIterator(stream)))
+        return dict(record.http_headers.headers), record.raw_stream.read()
+
+
+def test_every_warc_passes_warcio_check_in_the_replay_venv(archive, pywb):
+    # brotli records need brotlipy's warcio: the replay venv's, which `replay` created if missing
+    warcs = sorted((archive["out"] / "warc").glob("*.warc.gz"))
+    result = subprocess.run([str(REPLAY_BIN / "warcio"), "check", "-v", *map(str, warcs)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_combined_index_is_sorted_and_lists_every_response_and_revisit(archive):
+    lines = combined_index_path(archive["out"]).read_text().splitlines()
+    assert lines == sorted(lines)
+    captures = 0
+    for warc in (archive["out"] / "warc").glob("*.warc.gz"):
+        with open(warc, "rb") as stream:
+            captures += sum(record.rec_type in ("response", "revisit") for record in ArchiveIterator(stream))
+    assert len(lines) == captures
+
+
+def test_gzip_article_id_replay_returns_the_original_bytes(archive, pywb):
+    url = archive["urls"]["gazette"][0]
+    [entry] = cdx(pywb, url)
+    headers, payload = stored(archive, entry)
+    assert headers["Content-Encoding"] == "gzip"
+    status, replayed_headers, body = fetch(f"{pywb}/{entry['timestamp']}id_/{url}", accept_encoding="gzip")
+    assert status == 200
+    assert replayed_headers["Content-Encoding"] == "gzip"
+    assert body == payload
+
+
+def test_redirect_replays_as_a_redirect_to_the_archived_target(archive, pywb):
+    redirects = [line.split(" ", 2) for line in combined_index_path(archive["out"]).read_text().splitlines()
+                 if '"status": "301"' in line]
+    assert redirects, "the demo's redirect hop is in the index"
+    _, stamp, fields = redirects[0]
+    entry = json.loads(fields)
+    status, headers, _ = fetch(f"{pywb}/{stamp}id_/{entry['url']}")
+    assert (status, headers["Location"]) == (301, stored(archive, entry)[0]["Location"])  # as archived
+    status, headers, _ = fetch(f"{pywb}/{stamp}mp_/{entry['url']}")
+    assert status == 301 and headers["Location"].startswith(f"{pywb}/")  # rewritten into the archive
+    status, _, body = fetch(headers["Location"])
+    assert status == 200 and b"<html" in body.lower()
+
+
+def test_brotli_page_is_crawled_extracted_and_replayed(archive, pywb):
+    url = archive["brotli_url"] + BROTLI_ARTICLE_PATH
+    [row] = [row for row in read_corpus(archive["out"]) if row["url"] == url]
+    text = (archive["out"] / row["text_path"]).read_text()
+    assert all(paragraph in text for paragraph in BROTLI_PARAGRAPHS)
+    [entry] = cdx(pywb, url)
+    headers, payload = stored(archive, entry)
+    assert headers["Content-Encoding"] == "br"
+    status, replayed_headers, body = fetch(f"{pywb}/{entry['timestamp']}id_/{url}", accept_encoding="br")
+    assert (status, replayed_headers.get("Content-Encoding"), body) == (200, "br", payload)
+    status, _, page = fetch(f"{pywb}/{entry['timestamp']}mp_/{url}")
+    assert status == 200 and BROTLI_PARAGRAPHS[0].encode() in page
+
+
+def test_revisits_written_by_the_crawl_replay_the_original_payload(archive, pywb):
+    lines = combined_index_path(archive["out"]).read_text().splitlines()
+    entries = [json.loads(line.split(" ", 2)[2]) for line in lines]
+    for revisit in (e for e in entries if e.get("mime") == "warc/revisit"):
+        [original] = [e for e in entries if e.get("digest") == revisit["digest"] and e.get("mime") != "warc/revisit"]
+        stamp = next(line.split(" ")[1] for line in lines if f'"offset": "{revisit["offset"]}"' in line
+                     and revisit["filename"] in line)
+        status, _, body = fetch(f"{pywb}/{stamp}id_/{revisit['url']}", accept_encoding="gzip")
+        assert status == 200, revisit
+        assert body == stored(archive, original)[1]
+
+
+def test_revisit_in_a_warc_written_while_replay_runs_resolves_to_the_original(archive, pywb):
+    url = archive["urls"]["herald"][0]
+    [original] = cdx(pywb, url)
+    headers, payload = stored(archive, original)
+    with open(archive["out"] / "warc" / original["filename"], "rb") as stream:
+        stream.seek(int(original["offset"]))
+        record = next(iter(ArchiveIterator(stream)))
+        original_id = record.rec_headers.get_header("WARC-Record-ID")
+        original_date = record.rec_headers.get_header("WARC-Date")
+    writer = RollingWarcWriter(archive["out"] / "warc", "test-revisit", {},
+                               on_close=lambda path: update_index(archive["out"], [path]))
+    revisit = writer.builder.create_revisit_record(
+        url, original["digest"], url, original_date, http_headers=record.http_headers,
+        warc_headers_dict={"WARC-Date": "2030-01-01T00:00:00Z", "WARC-Refers-To": original_id,
+                           "WARC-Truncated": "length"})
+    writer.write_capture([revisit])
+    writer.close()
+
+    captures = cdx(pywb, url)
+    assert [c["mime"] for c in captures] == [original["mime"], "warc/revisit"]
+    status, _, body = fetch(f"{pywb}/20300101000000id_/{url}", accept_encoding="gzip")
+    assert status == 200
+    assert body == payload
