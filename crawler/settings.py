@@ -23,7 +23,10 @@ RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 4
 
-# warcio reads gzip, deflate and (with a brotli module) br, never zstd: ask for nothing else.
+# warcio reads gzip, deflate and (with a brotli module) br, never zstd.  We do not ask for br
+# either: a br record needs a brotli module in every tool that ever reads the WARC, and the two
+# Python ones conflict (pywb's brotlipy vs Google's Brotli).  Servers that send br anyway are
+# archived as sent, extracted (archive/warcio_brotli.py) and replayed (tests/test_replay.py).
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "en",
