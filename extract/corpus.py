@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,17 +98,43 @@ def read_corpus(archive_dir: Path) -> list[dict]:
     return rows
 
 
+def version_path(source: str, url: str, version: int) -> str:
+    """``text/<source>/<key>.txt`` for an article's first version, ``<key>.v<N>.txt`` for later ones."""
+    suffix = "" if version == 1 else f".v{version}"
+    return f"{TEXT_DIR}/{source}/{text_key(url)}{suffix}.txt"
+
+
+def _capture_key(row: dict) -> tuple[str, str, str]:
+    return row["source"], row["url"], row["payload_digest"]
+
+
+def _number_versions(rows: list[dict]) -> None:
+    """Number each URL's distinct payloads 1, 2, ... in order of capture (WARC-Date).
+
+    Only the WARC records decide the numbers, so a corpus rebuilt from the WARCs gets the same.
+    """
+    by_url: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        by_url[row["source"], row["url"]].append(row)
+    for captures in by_url.values():
+        for version, row in enumerate(sorted(captures, key=lambda row: (row["fetched_at"], row["payload_digest"])), 1):
+            row["version"] = version
+            row["text_path"] = version_path(row["source"], row["url"], version)
+
+
 def write_corpus(archive_dir: Path, articles: list[ExtractedArticle]) -> list[dict]:
     """Write the text files of ``articles`` and merge their rows into ``corpus.jsonl``.
 
     Paragraphs that recur across one site's pages are removed first.  Articles whose
-    document is empty (not an article after all) get no file.  Returns the new rows.
+    document is empty (not an article after all) get no file.  A URL archived with another
+    payload before gets a new version (a row and a text file of its own); the same capture
+    extracted again replaces its row.  Returns the new rows.
     """
     archive_dir = Path(archive_dir)
     by_site: dict[tuple[str, str], list[ExtractedArticle]] = defaultdict(list)
     for article in articles:
         by_site[_site(article)].append(article)
-    rows = []
+    fresh: dict[tuple[str, str, str], tuple[dict, bytes]] = {}
     for site in sorted(by_site):
         site_articles = sorted(by_site[site], key=lambda article: (article.url, article.fetched_at))
         documents = remove_site_boilerplate([article.document for article in site_articles])
@@ -115,12 +142,20 @@ def write_corpus(archive_dir: Path, articles: list[ExtractedArticle]) -> list[di
             if document.is_empty:
                 continue
             text = document.text().encode("utf-8")
-            text_path = f"{TEXT_DIR}/{article.source}/{text_key(article.url)}.txt"
-            write_atomic(archive_dir / text_path, text)
-            rows.append(_corpus_row(article, document, text_path, text))
-    replaced = {(row["source"], row["url"]) for row in rows}
-    kept = [row for row in read_corpus(archive_dir) if (row["source"], row["url"]) not in replaced]
-    merged = sorted(kept + rows, key=lambda row: (row["source"], row["url"]))
+            row = _corpus_row(article, document, "", text)
+            fresh.setdefault(_capture_key(row), (row, text))  # sorted by fetch time: the first capture wins
+    rows = [row for row, _ in fresh.values()]
+    existing = [row for row in read_corpus(archive_dir) if _capture_key(row) not in fresh]
+    old_paths = {_capture_key(row): row["text_path"] for row in existing}
+    merged = existing + rows
+    _number_versions(merged)
+    # An earlier capture that arrives late moves later versions up; move the highest first.
+    moved = [row for row in existing if old_paths[_capture_key(row)] != row["text_path"]]
+    for row in sorted(moved, key=lambda row: row["version"], reverse=True):
+        os.replace(archive_dir / old_paths[_capture_key(row)], archive_dir / row["text_path"])
+    for row in rows:
+        write_atomic(archive_dir / row["text_path"], fresh[_capture_key(row)][1])
+    merged.sort(key=lambda row: (row["source"], row["url"], row["version"]))
     data = "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in merged)
     write_atomic(archive_dir / CORPUS_FILE, data.encode("utf-8"))
     return rows
