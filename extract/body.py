@@ -8,9 +8,9 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from extract.domfixes import (
+    drop_non_content,
     merge_split_bodies,
     prune_furniture,
-    strip_comments,
     unwrap_layout_tables,
     wrap_bare_text,
     drop_link_paragraphs,
@@ -70,7 +70,7 @@ def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
 
 
 def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
-    strip_comments(tree)
+    drop_non_content(tree)
     merge_split_bodies(tree)
     prune_furniture(tree)
     unwrap_layout_tables(tree)
