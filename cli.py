@@ -41,6 +41,17 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_package(args: argparse.Namespace) -> int:
+    from archive.package import PackageError, package
+
+    try:
+        print(package(load_config(args.config).archive.dir, args.out, title=args.title))
+    except PackageError as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     replay.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
     replay.set_defaults(handler=_cmd_replay)
+
+    pack = commands.add_parser("package", help="write the archive as a WACZ file, each article a page")
+    pack.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    pack.add_argument("--out", required=True, metavar="FILE.wacz", help="the WACZ file to write")
+    pack.add_argument("--title", default=None, help="the package's title (default: from the archive dir)")
+    pack.set_defaults(handler=_cmd_package)
     return parser
 
 

@@ -1,0 +1,56 @@
+"""``newsarchive package``: the archive as one WACZ file, with each article as a page.
+
+We hand py-wacz our own pages.jsonl (from corpus.jsonl: url, capture time, headline)
+because its ``--detect-pages`` only keeps pages that some other page names as Referer,
+which finds none in a crawler's WARCs.  Only closed WARCs go in; a crawl still writing
+``.open`` files adds nothing half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from wacz.main import main as wacz_main
+
+import archive.warcio_brotli  # noqa: F401 - py-wacz reads br records in this venv too
+from archive.index import WARC_DIR
+from extract.corpus import read_corpus
+
+PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Archived articles"}
+
+
+class PackageError(Exception):
+    """py-wacz refused to write the package; the message carries its output."""
+
+
+def pages_jsonl(archive_dir: Path) -> str:
+    """One page per corpus row: its URL, its capture time (WARC-Date) and its headline."""
+    lines = [json.dumps(PAGES_HEADER)]
+    for row in read_corpus(archive_dir):
+        page_id = row["warc_record_id"].strip("<>").removeprefix("urn:uuid:")
+        lines.append(json.dumps({"id": page_id, "url": row["url"], "ts": row["fetched_at"],
+                                 "title": row["title"] or row["url"]}, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+def package(archive_dir: Path, out: Path, title: str | None = None) -> Path:
+    """Write ``out`` (a .wacz) from every closed WARC of the archive and its corpus."""
+    archive_dir, out = Path(archive_dir), Path(out)
+    warcs = sorted((archive_dir / WARC_DIR).glob("*.warc.gz"))
+    if not warcs:
+        raise PackageError(f"{archive_dir / WARC_DIR}: no closed WARC files to package")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        pages = Path(scratch) / "pages.jsonl"
+        pages.write_text(pages_jsonl(archive_dir), encoding="utf-8")
+        log = io.StringIO()
+        with contextlib.redirect_stdout(log):
+            status = wacz_main(["create", "-o", str(out), "-p", str(pages),
+                                "--title", title or f"newsarchive: {archive_dir.name}", *map(str, warcs)])
+    if status:
+        raise PackageError(f"wacz create failed: {log.getvalue().strip()}")
+    return out

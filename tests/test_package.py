@@ -1,0 +1,64 @@
+"""`newsarchive package`: a WACZ that validates, lists every article as a page, and pywb loads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.replay import replay_tool
+from archive_fixtures import REPLAY_BIN, crawl_demo, fetch, free_port, newsarchive, running
+from extract.corpus import read_corpus
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> dict:
+    archive = crawl_demo(tmp_path_factory.mktemp("package"), with_brotli=True)
+    out = archive["out"] / "export" / "archive.wacz"
+    result = newsarchive("package", "--config", str(archive["config"]), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return {**archive, "wacz": out}
+
+
+def test_wacz_validates(packaged):
+    result = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(packaged["wacz"])],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation succeeded" in result.stdout
+
+
+def test_every_article_is_a_page_with_its_title(packaged):
+    with zipfile.ZipFile(packaged["wacz"]) as wacz:
+        header, *pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").splitlines()]
+        archived = {name for name in wacz.namelist() if name.startswith("archive/")}
+    assert header["format"] == "json-pages-1.0"
+    rows = read_corpus(packaged["out"])
+    assert len(rows) >= 10
+    assert sorted((p["url"], p["title"]) for p in pages) == sorted((r["url"], r["title"]) for r in rows)
+    warcs = {f"archive/{path.name}" for path in (packaged["out"] / "warc").glob("*.warc.gz")}
+    assert archived == warcs
+
+
+def test_pywb_loads_the_wacz_and_replays_an_article(packaged, tmp_path):
+    wb_manager = replay_tool("wb-manager")
+    subprocess.run([str(wb_manager), "init", "pkg"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run([str(wb_manager), "add", "--unpack-wacz", "pkg", str(packaged["wacz"])],
+                   cwd=tmp_path, check=True, capture_output=True)
+    row = read_corpus(packaged["out"])[0]
+    with open(packaged["out"] / "warc" / row["warc_file"], "rb") as stream:
+        stream.seek(row["warc_offset"])
+        record = next(iter(ArchiveIterator(stream)))
+        encoding = record.http_headers.get_header("Content-Encoding")
+        payload = record.raw_stream.read()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/pkg"
+    with running([str(REPLAY_BIN / "wayback"), "-b", "127.0.0.1", "-p", str(port)],
+                 f"{base}/cdx?url=http://example.invalid/", cwd=tmp_path):
+        stamp = row["fetched_at"].replace("-", "").replace("T", "").replace(":", "")[:14]
+        status, _, body = fetch(f"{base}/{stamp}id_/{row['url']}", accept_encoding=encoding)
+    assert status == 200
+    assert body == payload
