@@ -8,15 +8,22 @@ import sys
 from config import DEFAULT_CONFIG, ConfigError, load_config
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from archive.lock import ArchiveBusy
     from crawler.run import run_sources
 
     config = load_config(args.config)
-    report = run_sources(config, config.select(args.source), extract=not args.no_extract,
-                         progress_interval=2.0 if args.progress else 0.0,
-                         log_level="INFO" if args.verbose else "WARNING")
+    try:
+        report = run_sources(config, config.select(args.source), extract=not args.no_extract,
+                             progress_interval=2.0 if args.progress else 0.0,
+                             log_level="INFO" if args.verbose else "WARNING",
+                             ignore_backoff=args.ignore_backoff)
+    except ArchiveBusy as exc:
+        print(f"newsarchive: not running: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     for line in report.summary_lines():
         print(line, file=sys.stderr)
     return report.exit_code
@@ -62,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-extract", action="store_true", help="archive only; extract later with rebuild")
     run.add_argument("--progress", action="store_true", help="print a progress line per source every 2 s")
     run.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's INFO messages")
+    run.add_argument("--ignore-backoff", action="store_true", help="also run sources backing off after failures")
     run.set_defaults(handler=_cmd_run)
 
     demo = commands.add_parser("demo", help="run the pipeline against the bundled demo site")

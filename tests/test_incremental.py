@@ -1,0 +1,113 @@
+"""Re-crawls against the demo sites: conditional GET, revisit records, versions, the archive lock,
+back-off and the run report.  Real HTTP on loopback, real ``newsarchive run`` subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.lock import ArchiveLock
+from extract.corpus import read_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST_CRAWL = {"download_delay": 0, "autothrottle": False}
+
+
+def write_config(site, path: Path, archive: Path, sources: list[dict] | None = None, **options) -> Path:
+    """A sources file for the demo sites (``options`` added to every source), fast politeness."""
+    lines = ["[archive]", f"dir = {json.dumps(str(archive))}", "", "[crawl]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in FAST_CRAWL.items()]
+    for source in sources if sources is not None else site.sources():
+        lines += ["", "[[sources]]"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in {**source, **options}.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def newsarchive(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def warc_records(warcs: list[Path]) -> list:
+    """(type, uri, profile) of every record of ``warcs``."""
+    out = []
+    for warc in warcs:
+        with open(warc, "rb") as stream:
+            for record in ArchiveIterator(stream):
+                headers = record.rec_headers
+                out.append((record.rec_type, headers.get_header("WARC-Target-URI"), headers.get_header("WARC-Profile")))
+    return out
+
+
+def text_files(archive: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(archive)): path.read_bytes() for path in (archive / "text").rglob("*.txt")}
+
+
+def test_second_run_on_unchanged_site_revisits_and_writes_no_text(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    first = newsarchive("run", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    warcs_1 = set((tmp_path / "warc").glob("*.warc.gz"))
+    texts_1, corpus_1 = text_files(tmp_path), (tmp_path / "corpus.jsonl").read_bytes()
+    assert texts_1
+    demo_site.clear_requests()
+
+    second = newsarchive("run", "--config", str(config))
+    assert second.returncode == 0, second.stderr
+    warcs_2 = set((tmp_path / "warc").glob("*.warc.gz")) - warcs_1
+    assert text_files(tmp_path) == texts_1
+    assert (tmp_path / "corpus.jsonl").read_bytes() == corpus_1
+
+    captures = [(kind, profile) for kind, _, profile in warc_records(sorted(warcs_2)) if kind in ("response", "revisit")]
+    revisits = [profile for kind, profile in captures if kind == "revisit"]
+    assert len(revisits) >= 0.8 * len(captures), captures
+    assert any(profile.endswith("/server-not-modified") for profile in revisits)
+    assert any(profile.endswith("/identical-payload-digest") for profile in revisits)  # robots.txt
+    assert sum(w.stat().st_size for w in warcs_2) < 0.3 * sum(w.stat().st_size for w in warcs_1)
+
+    seen = demo_site.requests
+    home = [request for request in seen if request.path == "/"]
+    assert len(home) == 3 and all("If-None-Match" in request.headers for request in home)
+    article_paths = {a.path for name in ("gazette", "herald", "courier") for a in demo_site.articles(name)}
+    assert not [request.path for request in seen if request.path in article_paths]
+    check = subprocess.run([Path(sys.executable).parent / "warcio", "check", *map(str, warcs_1 | warcs_2)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_changed_article_becomes_version_2(demo_site, tmp_path):
+    gazette = [source for source in demo_site.sources() if source["name"] == "gazette"]
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, gazette, refetch_after=0.0001)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    article = demo_site.articles("gazette")[0]
+    url = demo_site.url("gazette", article.path)
+    before = {row["url"]: row for row in read_corpus(tmp_path)}[url]
+    first_text = (tmp_path / before["text_path"]).read_bytes()
+    new_paragraph = "Late update: the council has confirmed the decision will be reviewed next spring."
+    demo_site.set_article("gazette", article.slug, paragraphs=[*article.paragraphs, new_paragraph])
+
+    result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    rows = [row for row in read_corpus(tmp_path) if row["url"] == url]
+    assert [row["version"] for row in rows] == [1, 2]
+    assert rows[0]["text_path"] == before["text_path"]
+    assert (tmp_path / rows[0]["text_path"]).read_bytes() == first_text
+    assert rows[1]["text_path"].endswith(".v2.txt")
+    assert new_paragraph in (tmp_path / rows[1]["text_path"]).read_text(encoding="utf-8")
+    assert rows[0]["payload_digest"] != rows[1]["payload_digest"]
+    others = [row for row in read_corpus(tmp_path) if row["url"] != url]
+    assert others and all(row["version"] == 1 for row in others)  # unchanged articles: 304, no new version
+
+
+def test_run_while_archive_locked_exits_75(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    with ArchiveLock(tmp_path):
+        result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 75
+    assert "in use by pid" in result.stderr and str(__import__("os").getpid()) in result.stderr
+    assert not demo_site.requests
