@@ -25,8 +25,10 @@ _DATE = re.compile(
 )
 EDGE = 2  # bylines and datelines sit among the first or last paragraphs of a body
 SHORT = 12  # words: a byline is a label, not a sentence
+TAG_WORDS = 4  # a fragment this short without a sentence end, at the body's edge, is a label
+TAG_CHARS = 32  # ... and this short in characters too: a CJK sentence is one "word" for split()
 DATELINE = 20  # words: datelines run longer ("05/10/2018 - Posted by ... - Category ... - Tags ...")
-_SENTENCE_END = re.compile(r"[.!?…\"”»]\s*$")
+_SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
 
 
 def _key(text: str) -> str:
@@ -50,7 +52,8 @@ def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
 
 
 def _is_label(paragraph: str, author: str | None) -> bool:
-    """A dateline ("Published: 3 February 2021") or byline ("By A. Writer, Staff reporter")."""
+    """A dateline ("Published: 3 February 2021"), a byline ("By A. Writer, Staff reporter") or a
+    tag-like fragment ("Breaking News", "Press Release", a size switcher's "XS SM MD LG")."""
     words = paragraph.split()
     if len(words) <= DATELINE and _DATE.search(paragraph) and not _SENTENCE_END.search(paragraph):
         return True
@@ -60,13 +63,16 @@ def _is_label(paragraph: str, author: str | None) -> bool:
         return True
     if paragraph[:3].lower() == "by " and paragraph[3:4].isupper():
         return True
+    if len(words) <= TAG_WORDS and len(paragraph) <= TAG_CHARS and not _SENTENCE_END.search(paragraph):
+        return True
     return bool(author) and _key(paragraph).startswith(_key(f"by {author}"))
 
 
 def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
-    """Bylines and datelines are metadata: drop them at the edges of the body, never inside it."""
+    """Bylines, datelines and labels are not body: drop them at the edges of the body, never inside it."""
     edge = {i for i in range(len(paragraphs)) if i < EDGE or i >= len(paragraphs) - EDGE}
     return [p for i, p in enumerate(paragraphs) if i not in edge or not _is_label(p, author)]
+
 
 
 def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
@@ -76,4 +82,5 @@ def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: 
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
     drop_link_paragraphs(tree)
-    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=True), title), author)
+    paragraphs = drop_headline(trafilatura_paragraphs(tree, url, fast=True), title)
+    return drop_labels(paragraphs, author)
