@@ -198,10 +198,10 @@ def _link_share(element: HtmlElement) -> float:
 
 
 def drop_link_paragraphs(tree: HtmlElement) -> None:
-    """Remove paragraphs that are mostly a link (related stories inserted in the body, "READ MORE:
-    ..." pointers) and the short label heading such a run. Extractors keep them because they sit
+    """Remove paragraphs and headings that are mostly a link (related stories inserted in the body,
+    "READ MORE: ..." pointers, teaser headlines) and the short label heading such a run. Extractors keep them because they sit
     inside the article container (notes, failure 4)."""
-    for p in list(tree.iter("p")):
+    for p in list(tree.iter("p", "h2", "h3", "h4", "h5", "h6")):
         if len(p.text_content().split()) > _TEASER_WORDS or _link_share(p) < _LINK_SHARE:
             continue
         label = p.getprevious()

@@ -21,6 +21,8 @@ _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·»]\s+")
 _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_WORD = re.compile(r"\w+")
+HEADLINE_MATCH = 0.5  # word overlap (Jaccard) between an <h1> and a declared title
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,27 @@ def iso_date(value: str | None) -> str | None:
     return parsed.isoformat() if has_time else parsed.date().isoformat()
 
 
+def _tokens(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
 def _headline(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
+    """The visible <h1> that best matches a declared title (og:title and <title> often carry the
+    site name, and editors retouch the visible headline); else the declared headline."""
     declared = [clean(v) for v in (article.get("headline"), meta.get("og:title"), meta.get("twitter:title"))]
     declared = [v for v in declared if v]
     page_title = clean(tree.findtext(".//title"))
+    references = [_tokens(d) for d in [*declared, page_title] if d]
+    best, best_score = None, HEADLINE_MATCH
     for h1 in tree.iter("h1"):
         text = clean(h1.text_content())
-        if len(text) > 3 and any(text in d or d in text for d in [*declared, page_title] if d):
-            return text
+        words = _tokens(text)
+        for reference in references:
+            score = len(words & reference) / len(words | reference) if words else 0.0
+            if score >= best_score:
+                best, best_score = text, score
+    if best:
+        return best
     if declared:
         return declared[0]
     if page_title:
