@@ -81,3 +81,11 @@ def test_pathological_nesting() -> None:
 
 def test_markup_free_text() -> None:
     _assert_empty(extract_document(b"just some words, no markup at all"), 1, time.monotonic())
+
+
+def test_too_many_elements_refused_quickly() -> None:
+    started = time.monotonic()
+    links = "<li><a href='/x'>another link</a></li>" * 70_000
+    doc = extract_document(f"<html><body><ul>{links}</ul></body></html>".encode())
+    _assert_empty(doc, 5, started)
+    assert "complex" in doc.error
