@@ -59,6 +59,24 @@ def _cmd_package(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    import logging
+
+    from scheduler import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    serve(args.config, time_limit=args.time_limit)
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from status import status_lines
+
+    for line in status_lines(load_config(args.config), per_source=args.runs):
+        print(line)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--out", required=True, metavar="FILE.wacz", help="the WACZ file to write")
     pack.add_argument("--title", default=None, help="the package's title (default: from the archive dir)")
     pack.set_defaults(handler=_cmd_package)
+
+    schedule = commands.add_parser("schedule", help="run each source on its schedule until stopped (SIGTERM)")
+    schedule.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    schedule.add_argument("--time-limit", type=float, default=3 * 3600, metavar="SECONDS",
+                          help="stop a run that takes longer (default: %(default)s)")
+    schedule.set_defaults(handler=_cmd_schedule)
+
+    status = commands.add_parser("status", help="last runs per source and next scheduled times")
+    status.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    status.add_argument("--runs", type=int, default=3, help="runs shown per source (default: %(default)s)")
+    status.set_defaults(handler=_cmd_status)
     return parser
 
 

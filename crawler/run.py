@@ -139,7 +139,8 @@ def crawl_settings(config: Config, source: Source, extraction: ExtractionService
 def _failed_fetches(stats: dict) -> int:
     prefix = "downloader/response_status_count/"
     errors = sum(count for key, count in stats.items() if key.startswith(prefix) and int(key[len(prefix):]) >= 400)
-    return errors + stats.get("downloader/exception_count", 0)
+    ignored = stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0)  # robots, known
+    return errors + stats.get("downloader/exception_count", 0) - ignored
 
 
 def _result(crawler: Crawler, source: Source) -> SourceResult:
