@@ -64,7 +64,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
 
 # Class/id words of page furniture that extractors keep when it sits inside or next to the article
 # (notes, failures 1 and 4; seeds: share bars, newsletter boxes, comment widgets, skip links, font
-# switchers, tickers). A class or id token must start with one ("Newsletter-title", "latest-news-box"),
+# switchers, tickers; and standfirsts, which like the headline are not body). A class or id token must start with one ("Newsletter-title", "latest-news-box"),
 # so that modifiers such as "field--label-hidden" or "article-overlay-handle" do not match.
 _FURNITURE_WORDS = (
     "newsletter", "signup", "sign-up", "subscribe", "subscription", "promo", "related", "recirc",
@@ -74,6 +74,7 @@ _FURNITURE_WORDS = (
     "font-size", "fontsize", "text-size", "textsize", "ticker", "breaking-news", "outbrain", "taboola",
     "comment", "disqus", "byline", "author-bio", "caption", "credit", "copyright",
     "advert", "sponsored", "ad-container",
+    "dek", "standfirst", "subheadline", "sub-headline", "article-subline",
 )
 _FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?(?:$|[-_])", re.I)
 _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
