@@ -77,6 +77,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_rebuild(args: argparse.Namespace) -> int:
+    from extract.rebuild import RebuildError, rebuild
+
+    try:
+        rows = rebuild(args.warc, args.out, workers=args.workers)
+    except RebuildError as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{len(rows)} articles from {len(set(args.warc))} WARC file(s) written to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--out", required=True, metavar="FILE.wacz", help="the WACZ file to write")
     pack.add_argument("--title", default=None, help="the package's title (default: from the archive dir)")
     pack.set_defaults(handler=_cmd_package)
+
+    rebuild = commands.add_parser("rebuild", help="rebuild text/ and corpus.jsonl from WARC files alone")
+    rebuild.add_argument("--warc", nargs="+", required=True, metavar="PATH", help="WARC files to read")
+    rebuild.add_argument("--out", required=True, metavar="DIR", help="a new directory for the corpus")
+    rebuild.add_argument("--workers", type=int, default=2, help="extraction processes (default: %(default)s)")
+    rebuild.set_defaults(handler=_cmd_rebuild)
 
     schedule = commands.add_parser("schedule", help="run each source on its schedule until stopped (SIGTERM)")
     schedule.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")

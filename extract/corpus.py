@@ -1,25 +1,36 @@
 """From archived article responses to the corpus: ``text/<source>/<key>.txt`` and ``corpus.jsonl``.
 
 The live run and a rebuild both call ``extract_capture`` on WARC records and
-``write_corpus`` on the results, so they produce the same bytes.
+``write_corpus`` on the results, so they produce the same bytes.  For that, a site's
+template boilerplate is learned from every article of the site, not just this run's:
+``derived/site-documents/`` keeps each site's extracted documents (rebuilt from the
+WARCs named in corpus.jsonl if it is lost), and when a run changes what is learned, the
+site's earlier text files are rewritten in the same run.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
-import os
+import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from archive.atomic import write_atomic
 from archive.reader import RecordError, read_response
 from extract import EXTRACTOR, Document, extract_document, remove_site_boilerplate
+from extract.duplicates import Sketch, assign_duplicates
 
 CORPUS_FILE = "corpus.jsonl"
 TEXT_DIR = "text"
+DERIVED_DIR = "derived"
+_SITE_DOCUMENTS = f"{DERIVED_DIR}/site-documents"
+_SKETCHES = f"{DERIVED_DIR}/sketches.tsv"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,9 @@ def _corpus_row(article: ExtractedArticle, document: Document, text_path: str, t
     }
 
 
-def _site(article: ExtractedArticle) -> tuple[str, str]:
+def _site(article: ExtractedArticle | dict) -> tuple[str, str]:
+    if isinstance(article, dict):
+        return article["source"], urlsplit(article["url"]).netloc
     return article.source, urlsplit(article.url).netloc
 
 
@@ -104,8 +117,10 @@ def version_path(source: str, url: str, version: int) -> str:
     return f"{TEXT_DIR}/{source}/{text_key(url)}{suffix}.txt"
 
 
-def _capture_key(row: dict) -> tuple[str, str, str]:
-    return row["source"], row["url"], row["payload_digest"]
+def _capture_key(row: dict | ExtractedArticle) -> tuple[str, str, str]:
+    if isinstance(row, dict):
+        return row["source"], row["url"], row["payload_digest"]
+    return row.source, row.url, row.payload_digest
 
 
 def _number_versions(rows: list[dict]) -> None:
@@ -122,40 +137,107 @@ def _number_versions(rows: list[dict]) -> None:
             row["text_path"] = version_path(row["source"], row["url"], version)
 
 
+def _history_path(archive_dir: Path, site: tuple[str, str]) -> Path:
+    source, netloc = site
+    return archive_dir / _SITE_DOCUMENTS / source / (netloc.replace(":", "_") + ".jsonl.gz")
+
+
+def _site_history(archive_dir: Path, site: tuple[str, str], corpus: list[dict]) -> list[ExtractedArticle]:
+    """The site's articles extracted by earlier runs: from the derived file, else from the WARCs."""
+    path = _history_path(archive_dir, site)
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            return [ExtractedArticle(**{**data, "document": Document.from_dict(data["document"])})
+                    for data in map(json.loads, lines)]
+    articles = []
+    for row in (row for row in corpus if _site(row) == site):
+        try:
+            articles.append(extract_capture(row["source"], archive_dir / "warc" / row["warc_file"], row["warc_offset"]))
+        except (OSError, RecordError) as exc:
+            logger.warning("%s: cannot re-extract %s: %s", archive_dir, row["url"], exc)
+    return articles
+
+
+def _save_site_history(archive_dir: Path, site: tuple[str, str], articles: list[ExtractedArticle]) -> None:
+    lines = []
+    for article in articles:
+        data = {field.name: getattr(article, field.name) for field in fields(article)}
+        lines.append(json.dumps({**data, "document": article.document.to_dict()}, ensure_ascii=False) + "\n")
+    write_atomic(_history_path(archive_dir, site), gzip.compress("".join(lines).encode("utf-8"), mtime=0))
+
+
+def _site_rows(site_articles: list[ExtractedArticle]) -> list[tuple[dict, bytes]]:
+    """Rows and texts of one site's articles, its template paragraphs learned from all of them."""
+    documents = remove_site_boilerplate([article.document for article in site_articles])
+    rows = []
+    for article, document in zip(site_articles, documents):
+        if not document.is_empty:
+            text = document.text().encode("utf-8")
+            rows.append((_corpus_row(article, document, "", text), text))
+    return rows
+
+
+def _mark_duplicates(archive_dir: Path, rows: list[dict], texts: dict[tuple, bytes]) -> None:
+    """``dup_cluster``/``dup_canonical`` on every row; sketches are cached by text digest."""
+    path = archive_dir / _SKETCHES
+    cached = dict(line.split("\t", 1) for line in path.read_text().splitlines()) if path.exists() else {}
+    used: dict[str, str] = {}
+
+    def text_of(row: dict) -> str:
+        text = texts.get(_capture_key(row))
+        return (text if text is not None else (archive_dir / row["text_path"]).read_bytes()).decode("utf-8")
+
+    def sketch_of(row: dict) -> Sketch:
+        digest = row["text_sha256"]
+        if digest not in used:
+            used[digest] = cached.get(digest) or Sketch.of(text_of(row)).to_str()
+        return Sketch.from_str(used[digest])
+
+    assign_duplicates(rows, sketch_of, text_of)
+    if used != cached:
+        write_atomic(path, "".join(f"{digest}\t{used[digest]}\n" for digest in sorted(used)).encode("utf-8"))
+
+
 def write_corpus(archive_dir: Path, articles: list[ExtractedArticle]) -> list[dict]:
     """Write the text files of ``articles`` and merge their rows into ``corpus.jsonl``.
 
-    Paragraphs that recur across one site's pages are removed first.  Articles whose
-    document is empty (not an article after all) get no file.  A URL archived with another
-    payload before gets a new version (a row and a text file of its own); the same capture
-    extracted again replaces its row.  Returns the new rows.
+    Each site that has new articles is redone as a whole: its template paragraphs are
+    learned from all its articles, earlier ones included, and only text files whose bytes
+    change are written; a site without new articles is left alone.  Empty documents (not
+    an article after all) get no file and teach nothing.  A URL archived with another
+    payload before gets a new version; the same payload captured again keeps its first
+    capture.  Near-duplicates are marked over the whole corpus.  Returns the rows of
+    ``articles``.
     """
     archive_dir = Path(archive_dir)
+    corpus = read_corpus(archive_dir)
     by_site: dict[tuple[str, str], list[ExtractedArticle]] = defaultdict(list)
     for article in articles:
-        by_site[_site(article)].append(article)
-    fresh: dict[tuple[str, str, str], tuple[dict, bytes]] = {}
+        if not article.document.is_empty:
+            by_site[_site(article)].append(article)
+    fresh: list[dict] = []
+    texts: dict[tuple[str, str, str], bytes] = {}
     for site in sorted(by_site):
-        site_articles = sorted(by_site[site], key=lambda article: (article.url, article.fetched_at))
-        documents = remove_site_boilerplate([article.document for article in site_articles])
-        for article, document in zip(site_articles, documents):
-            if document.is_empty:
-                continue
-            text = document.text().encode("utf-8")
-            row = _corpus_row(article, document, "", text)
-            fresh.setdefault(_capture_key(row), (row, text))  # sorted by fetch time: the first capture wins
-    rows = [row for row, _ in fresh.values()]
-    existing = [row for row in read_corpus(archive_dir) if _capture_key(row) not in fresh]
-    old_paths = {_capture_key(row): row["text_path"] for row in existing}
-    merged = existing + rows
+        known: dict[tuple[str, str, str], ExtractedArticle] = {}
+        everything = _site_history(archive_dir, site, corpus) + by_site[site]
+        for article in sorted(everything, key=lambda article: (article.url, article.fetched_at, article.warc_record_id)):
+            known.setdefault(_capture_key(article), article)  # in capture order: the first capture wins
+        for row, text in _site_rows(list(known.values())):
+            fresh.append(row)
+            texts[_capture_key(row)] = text
+        _save_site_history(archive_dir, site, list(known.values()))
+    before = {row["text_path"]: row["text_sha256"] for row in corpus if _site(row) in by_site}
+    merged = [row for row in corpus if _site(row) not in by_site] + fresh
     _number_versions(merged)
-    # An earlier capture that arrives late moves later versions up; move the highest first.
-    moved = [row for row in existing if old_paths[_capture_key(row)] != row["text_path"]]
-    for row in sorted(moved, key=lambda row: row["version"], reverse=True):
-        os.replace(archive_dir / old_paths[_capture_key(row)], archive_dir / row["text_path"])
-    for row in rows:
-        write_atomic(archive_dir / row["text_path"], fresh[_capture_key(row)][1])
+    for row in fresh:
+        path = archive_dir / row["text_path"]
+        if before.get(row["text_path"]) != row["text_sha256"] or not path.exists():
+            write_atomic(path, texts[_capture_key(row)])
+    for stale in set(before) - {row["text_path"] for row in fresh}:
+        (archive_dir / stale).unlink(missing_ok=True)
+    _mark_duplicates(archive_dir, merged, texts)
     merged.sort(key=lambda row: (row["source"], row["url"], row["version"]))
     data = "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in merged)
     write_atomic(archive_dir / CORPUS_FILE, data.encode("utf-8"))
-    return rows
+    new = {_capture_key(article) for article in articles}
+    return [row for row in fresh if _capture_key(row) in new]
