@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import lxml.html
 import trafilatura
 from lxml.html import HtmlElement
+from readability import Document as ReadabilityDocument
 
 from extract.domfixes import (
     drop_non_content,
@@ -18,6 +20,8 @@ from extract.domfixes import (
 from extract.paragraphs import body_paragraphs
 
 _WORDS = re.compile(r"\w+")
+_READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
+MIN_BODY_CHARS = 200  # below this trafilatura found no article: readability-lxml gets a chance
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
     rf"\b\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}\b|\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\.?\s+{_MONTH}|\b\d{{1,2}}:\d{{2}}\b",
@@ -38,6 +42,14 @@ def _key(text: str) -> str:
 def trafilatura_paragraphs(tree: HtmlElement, url: str | None, **options: bool) -> list[str]:
     result = trafilatura.bare_extraction(tree, url=url, include_comments=False, with_metadata=False, **options)
     return body_paragraphs(result.body) if result is not None and result.body is not None else []
+
+
+def readability_paragraphs(tree: HtmlElement) -> list[str]:
+    """readability-lxml's article candidate as paragraphs (innermost text blocks, in order)."""
+    summary = ReadabilityDocument(tree).summary(html_partial=True)
+    root = lxml.html.fragment_fromstring(summary, create_parent="div")
+    blocks = [b for b in root.iter(*_READABILITY_BLOCKS) if next(b.iterdescendants(*_READABILITY_BLOCKS), None) is None]
+    return [text for text in (" ".join(b.text_content().split()) for b in blocks) if text]
 
 
 def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
@@ -82,5 +94,11 @@ def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: 
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
     drop_link_paragraphs(tree)
-    paragraphs = drop_headline(trafilatura_paragraphs(tree, url, fast=True), title)
+    paragraphs = trafilatura_paragraphs(tree, url, fast=True)
+    if sum(map(len, paragraphs)) < MIN_BODY_CHARS:
+        # trafilatura copies the tree, so ours is still whole; readability may now consume it
+        fallback = readability_paragraphs(tree)
+        if sum(map(len, fallback)) > sum(map(len, paragraphs)):
+            paragraphs = fallback
+    paragraphs = drop_headline(paragraphs, title)
     return drop_labels(paragraphs, author)

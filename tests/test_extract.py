@@ -106,3 +106,13 @@ def test_round_trip_dict(article: Document) -> None:
 
 def test_extractor_names_versions() -> None:
     assert EXTRACTOR.startswith("newsarchive-extract/") and "trafilatura" in EXTRACTOR
+
+
+def test_readability_takes_over_when_trafilatura_finds_nothing(monkeypatch) -> None:
+    import extract.body
+
+    monkeypatch.setattr(extract.body, "trafilatura_paragraphs", lambda *args, **kwargs: [])
+    doc = extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
+    assert any(p.startswith("The blue-hulled ferry") for p in doc.paragraphs)
+    assert any(p.startswith("We have had letters from nurses") for p in doc.paragraphs)
+    assert "Share on Facebook" not in doc.text()
