@@ -1,4 +1,7 @@
-"""Rewrites of the page tree that fix failure modes of the stock extractors before they run."""
+"""Rewrites of the page tree that fix failure modes of the stock extractors before they run.
+
+extract.body applies them in the order of this module.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,21 @@ from collections import Counter
 
 from lxml.etree import XPath, strip_elements
 from lxml.html import HtmlElement
+
+# Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
+# its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
+# (Not <form>, <figure>, <math>: trafilatura keeps or salvages content from those.)
+_NEVER_BODY = (
+    "aside", "embed", "footer", "iframe", "menu", "object", "applet", "audio", "canvas", "map", "picture",
+    "svg", "video", "button", "datalist", "dialog", "frame", "frameset", "fieldset", "input", "label",
+    "marquee", "menuitem", "nav", "noscript", "optgroup", "option", "select", "source", "textarea", "track",
+)
+
+
+def drop_non_content(tree: HtmlElement) -> None:
+    """Delete elements that never hold article text, keeping the text that follows them."""
+    strip_elements(tree, *_NEVER_BODY, with_tail=False)
+
 
 _CLIMB = 3  # how far above a paragraph container a split wrapper may sit
 
@@ -61,11 +79,11 @@ def merge_split_bodies(tree: HtmlElement) -> None:
             node = node.getparent()
 
 
-
 # Class/id words of page furniture that extractors keep when it sits inside or next to the article
 # (notes, failures 1 and 4; seeds: share bars, newsletter boxes, comment widgets, skip links, font
-# switchers, tickers; and standfirsts, which like the headline are not body). A class or id token must start with one ("Newsletter-title", "latest-news-box"),
-# so that modifiers such as "field--label-hidden" or "article-overlay-handle" do not match.
+# switchers, tickers; and standfirsts, which like the headline are not body). A class or id token
+# must start with one ("Newsletter-title", "latest-news-box"), so that modifiers such as
+# "field--label-hidden" or "article-overlay-handle" do not match.
 _FURNITURE_WORDS = (
     "newsletter", "signup", "sign-up", "subscribe", "subscription", "promo", "related", "recirc",
     "latest-news", "more-stories", "trending", "popular", "most-read", "share", "sharing", "social",
@@ -81,8 +99,6 @@ _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
 _BODY_PARAGRAPH = 150  # characters; furniture holding three such paragraphs is more likely the article
-
-
 # Measured by libxml2 rather than by walking the tree in Python: this runs on every page.
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 _HOLDS_ARTICLE = XPath(f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 3")
@@ -118,7 +134,10 @@ def prune_furniture(tree: HtmlElement) -> None:
             element.drop_tree()
 
 
-_LAYOUT_CONTENT = "p|h1|h2|h3|h4|h5|h6|ul|ol|blockquote|table|article|section"
+_LAYOUT_CONTENT = XPath(
+    ".//*[self::p or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::ul"
+    " or self::ol or self::blockquote or self::table or self::article or self::section]"
+)
 
 
 def unwrap_layout_tables(tree: HtmlElement) -> None:
@@ -128,7 +147,7 @@ def unwrap_layout_tables(tree: HtmlElement) -> None:
     for table in reversed(list(tree.iter("table"))):
         rows = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
         cells = [cell for row in rows for cell in row if cell.tag in ("td", "th")]
-        if not any(cell.xpath(f".//*[self::{' or self::'.join(_LAYOUT_CONTENT.split('|'))}]") for cell in cells):
+        if not any(_LAYOUT_CONTENT(cell) for cell in cells):
             continue
         for element in [table, *table.xpath("./thead|./tbody|./tfoot"), *rows, *cells]:
             element.tag = "div"
@@ -200,8 +219,8 @@ def _link_share(element: HtmlElement) -> float:
 
 def drop_link_paragraphs(tree: HtmlElement) -> None:
     """Remove paragraphs and headings that are mostly a link (related stories inserted in the body,
-    "READ MORE: ..." pointers, teaser headlines) and the short label heading such a run. Extractors keep them because they sit
-    inside the article container (notes, failure 4)."""
+    "READ MORE: ..." pointers, teaser headlines) and the short label heading such a run. Extractors
+    keep them because they sit inside the article container (notes, failure 4)."""
     for p in list(tree.iter("p", "h2", "h3", "h4", "h5", "h6")):
         if len(p.text_content().split()) > _TEASER_WORDS or _link_share(p) < _LINK_SHARE:
             continue
@@ -214,18 +233,3 @@ def drop_link_paragraphs(tree: HtmlElement) -> None:
         ):
             label.drop_tree()
         p.drop_tree()
-
-
-# Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
-# its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
-# (Not <form>, <figure>, <math>: trafilatura keeps or salvages content from those.)
-_NEVER_BODY = (
-    "aside", "embed", "footer", "iframe", "menu", "object", "applet", "audio", "canvas", "map", "picture",
-    "svg", "video", "button", "datalist", "dialog", "frame", "frameset", "fieldset", "input", "label",
-    "marquee", "menuitem", "nav", "noscript", "optgroup", "option", "select", "source", "textarea", "track",
-)
-
-
-def drop_non_content(tree: HtmlElement) -> None:
-    """Delete elements that never hold article text, keeping the text that follows them."""
-    strip_elements(tree, *_NEVER_BODY, with_tail=False)
