@@ -42,11 +42,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.ConditionalFetchMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
+    "crawler.politeness.RetryAfterMiddleware": 560,  # sees 429/503 before RetryMiddleware (550)
 }
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 0,
     "crawler.progress.ProgressReport": 500,
+    "crawler.politeness.CrawlDelay": 600,  # after AutoThrottle (0), so it has the last word on a slot's delay
 }
+CRAWL_DELAY_MAX = 60.0  # a robots.txt Crawl-delay above this is capped
+RETRY_AFTER_MAX = 600.0  # a Retry-After above this gives the request up instead of waiting
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractionPipeline": 300,
 }

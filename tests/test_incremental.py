@@ -111,3 +111,18 @@ def test_run_while_archive_locked_exits_75(demo_site, tmp_path):
     assert result.returncode == 75
     assert "in use by pid" in result.stderr and str(__import__("os").getpid()) in result.stderr
     assert not demo_site.requests
+
+
+def test_backed_off_source_is_skipped_until_it_may_run_again(tmp_path):
+    dead = {"name": "dead", "start_urls": ["http://127.0.0.1:9/"], "schedule": "0 * * * *"}
+    config = write_config(None, tmp_path / "sources.toml", tmp_path, [dead])
+    assert newsarchive("run", "--config", str(config)).returncode == 1
+    assert newsarchive("run", "--config", str(config)).returncode == 1
+    third = newsarchive("run", "--config", str(config))
+    assert third.returncode == 0
+    assert "dead skipped (backing off until" in third.stderr
+    reports = sorted((tmp_path / "runs").glob("*.json"))
+    assert [json.loads(path.read_text())["sources"][0]["status"] for path in reports] == ["failed", "failed", "skipped"]
+    status = newsarchive("status", "--config", str(config))
+    assert "backing off until" in status.stdout and "failed" in status.stdout
+    assert newsarchive("run", "--config", str(config), "--ignore-backoff").returncode == 1

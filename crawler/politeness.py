@@ -1,0 +1,105 @@
+"""What a site asks of crawlers that come back every few hours, honoured.
+
+- ``CrawlDelay`` (extension): robots.txt ``Crawl-delay``.  Scrapy parses it
+  (``RobotParser.crawl_delay``, 2.18) but does not apply it (scrapy#892).  Once robots.txt
+  is parsed, and again after AutoThrottle retunes a slot on each response, the host's
+  download slot is held to at least the Crawl-delay, without jitter (which could halve it).
+- ``RetryAfterMiddleware`` (downloader middleware): a 429 or 503 with ``Retry-After`` holds
+  every request to that slot until the time given; Scrapy's RetryMiddleware would retry at
+  once.  A wait longer than ``RETRY_AFTER_MAX`` is not waited for: the request is given up
+  (and the source's run counts it as failed, which feeds the back-off between runs).
+"""
+
+from __future__ import annotations
+
+import time
+from email.utils import parsedate_to_datetime
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.asyncio import sleep
+
+
+class CrawlDelay:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        settings = crawler.settings
+        self.user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT")
+        self.max_delay = settings.getfloat("CRAWL_DELAY_MAX", 60.0)
+        self.delays: dict[str, float] = {}  # download slot key -> Crawl-delay
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlDelay:
+        return cls(crawler)
+
+    def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
+        delay = robotparser.crawl_delay(self.user_agent)
+        if delay:
+            key = self.crawler.engine.downloader.get_slot_key(request)
+            self.delays[key] = min(delay, self.max_delay)
+            self.crawler.stats.set_value(f"politeness/crawl_delay/{key}", self.delays[key])
+            self._hold(key)
+
+    def response_downloaded(self, response: Response, request: Request, spider) -> None:
+        key = self.crawler.engine.downloader.get_slot_key(request)
+        if key in self.delays:
+            self._hold(key)
+
+    def _hold(self, key: str) -> None:
+        slot = self.crawler.engine.downloader.slots.get(key)
+        if slot is not None:
+            slot.delay = max(slot.delay, self.delays[key])
+            slot.jitter = 0.0
+
+
+def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+class RetryAfterMiddleware:
+    STATUSES = (429, 503)
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX", 600.0)
+        self.paused_until: dict[str, float] = {}  # download slot key -> time.monotonic()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        wait = self.paused_until.get(self.crawler.engine.downloader.get_slot_key(request), 0.0) - time.monotonic()
+        if wait > 0:
+            self.stats.inc_value("politeness/retry_after_waits")
+            await sleep(wait)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in self.STATUSES:
+            return response
+        seconds = retry_after_seconds(response.headers.get("Retry-After"))
+        if seconds is None:
+            return response
+        if seconds > self.max_wait:
+            self.stats.inc_value("politeness/retry_after_too_long")
+            request.meta["dont_retry"] = True
+            return response
+        key = self.crawler.engine.downloader.get_slot_key(request)
+        self.paused_until[key] = max(self.paused_until.get(key, 0.0), time.monotonic() + seconds)
+        return response

@@ -1,0 +1,85 @@
+"""Crawl-delay and Retry-After honoured by real crawls on loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from crawler.politeness import retry_after_seconds
+from demo.site import DemoSite
+from test_incremental import newsarchive, write_config
+
+
+def test_retry_after_parses_seconds_and_dates():
+    assert retry_after_seconds(b"120") == 120
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10
+    assert retry_after_seconds(b"soon") is None and retry_after_seconds(None) is None
+
+
+def test_crawl_delay_spaces_requests(tmp_path):
+    with DemoSite(crawl_delay=0.4) as site:
+        gazette = [source for source in site.sources() if source["name"] == "gazette"]
+        config = write_config(site, tmp_path / "sources.toml", tmp_path, gazette, max_pages=6)
+        assert newsarchive("run", "--config", str(config)).returncode == 0
+        times = [request.time for request in site.requests]
+    assert len(times) >= 5
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert min(gaps) >= 0.38, gaps
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """``/`` answers 503 with ``Retry-After: <retry_after>`` the first ``failures`` times."""
+
+    protocol_version = "HTTP/1.1"
+    retry_after = "1"
+    failures = 1
+    log: list[tuple[str, float]] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.log.append((self.path, time.time()))
+        if self.path == "/robots.txt":
+            status, body, extra = 200, b"User-agent: *\nAllow: /\n", {}
+        elif sum(path == "/" for path, _ in self.log) <= self.failures:
+            status, body, extra = 503, b"busy", {"Retry-After": self.retry_after}
+        else:
+            status, body, extra = 200, b"<html><body><p>Front page</p></body></html>", {}
+        self.send_response(status)
+        for name, value in {"Content-Type": "text/html", "Content-Length": str(len(body)), **extra}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def flaky() -> Iterator[tuple[str, type[_Flaky]]]:
+    handler = type("Handler", (_Flaky,), {"log": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_retry_after_is_waited_for(flaky, tmp_path):
+    url, handler = flaky
+    config = write_config(None, tmp_path / "sources.toml", tmp_path, [{"name": "flaky", "start_urls": [url]}])
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    home = [at for path, at in handler.log if path == "/"]
+    assert len(home) == 2 and home[1] - home[0] >= 0.95
+
+
+def test_retry_after_too_long_gives_up_without_retrying(flaky, tmp_path):
+    url, handler = flaky
+    handler.retry_after, handler.failures = "86400", 99
+    config = write_config(None, tmp_path / "sources.toml", tmp_path, [{"name": "flaky", "start_urls": [url]}])
+    result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 1
+    assert [path for path, _ in handler.log].count("/") == 1
