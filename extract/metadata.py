@@ -22,6 +22,7 @@ _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _WORD = re.compile(r"\w+")
+_BY = re.compile(r"^(?:[\w ]{0,20}\s)?by\s+", re.I)  # "By ", "Analysis by ", "Written by "
 HEADLINE_MATCH = 0.5  # word overlap (Jaccard) between an <h1> and a declared title
 
 
@@ -35,8 +36,9 @@ class Metadata:
     language: str | None
 
 
-def clean(text: str | None) -> str:
-    return _SPACES.sub(" ", text or "").strip()
+def clean(text: object) -> str:
+    """Whitespace-normalised text; "" for anything but a string (JSON-LD values may be lists)."""
+    return _SPACES.sub(" ", text).strip() if isinstance(text, str) else ""
 
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict]:
@@ -142,11 +144,15 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | N
 
 
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
-    names = _names(article.get("author")) or [meta.get("author", ""), meta.get("article:author", ""),
-                                              meta.get("dc.creator", ""), meta.get("byl", "")]
-    names = [clean(n) for n in names if clean(n) and not _URL_LIKE.search(clean(n))]
+    """Author names from JSON-LD, else meta tags, else rel=author links; "By " prefixes removed."""
+    declared = _names(article.get("author")) or [
+        meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
+    ]
+    names = [_BY.sub("", clean(n)) for n in declared]
+    names = [n for n in names if n and not _URL_LIKE.search(n)]
     if not names:
-        names = [clean(a.text_content()) for a in tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]]
+        visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
+        names = [_BY.sub("", clean(a.text_content())) for a in visible]
     names = list(dict.fromkeys(n for n in names if 1 < len(n) < 80))
     return ", ".join(names) or None
 
@@ -172,7 +178,10 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
         if isinstance(value, str) and (date := iso_date(value)):
             return date
     # visible datelines and URL dates: htmldate's search, publication date rather than last update
-    return iso_date(find_date(tree, url=url, original_date=True, extensive_search=True))
+    try:
+        return iso_date(find_date(tree, url=url, original_date=True, extensive_search=True))
+    except Exception:  # noqa: BLE001 - a date heuristic failing on an odd page must not lose the article
+        return None
 
 
 def _language(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:

@@ -116,3 +116,18 @@ def test_readability_takes_over_when_trafilatura_finds_nothing(monkeypatch) -> N
     assert any(p.startswith("The blue-hulled ferry") for p in doc.paragraphs)
     assert any(p.startswith("We have had letters from nurses") for p in doc.paragraphs)
     assert "Share on Facebook" not in doc.text()
+
+
+def test_odd_json_ld_does_not_lose_the_article() -> None:
+    html = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", "headline": ["a", "b"],'
+        ' "datePublished": 20200101}</script><script type="application/ld+json">{not json</script>'
+        '<meta name="author" content="By Sam Lee"><title>Tram line opens | Metro Daily</title></head>'
+        "<body><article><h1>Tram line opens</h1>"
+        + "<p>The first trams ran along the new eastern line on Saturday, carrying several thousand riders.</p>" * 3
+        + "</article></body></html>"
+    )
+    doc = extract_document(html)
+    assert doc.title == "Tram line opens"
+    assert doc.author == "Sam Lee"
+    assert doc.paragraphs and doc.paragraphs[0].startswith("The first trams ran")
