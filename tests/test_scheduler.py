@@ -1,0 +1,149 @@
+"""``newsarchive schedule``: crontab(5) meaning, firing, catch-up after downtime, reload, SIGTERM.
+
+The service runs as a real subprocess against the demo sites.  Its clock is set with
+``NEWSARCHIVE_SCHEDULER_NOW`` (APScheduler believes it is that time at start, then time runs
+normally), so a cron expression fires within seconds instead of at the next real 06:00.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from demo.site import DemoSite
+from scheduler import FAKE_NOW_ENV, cron_trigger
+from status import scheduled_times
+from test_incremental import ROOT, newsarchive, write_config
+
+WEDNESDAY = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
+
+
+def _next(expression: str, after: datetime = WEDNESDAY) -> datetime:
+    return cron_trigger(expression).get_next_fire_time(None, after)
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("0 6 * * 0", datetime(2026, 11, 22, 6, 0)),  # Sunday, not Monday as from_crontab has it
+    ("0 6 * * 7", datetime(2026, 11, 22, 6, 0)),  # 7 is Sunday too
+    ("0 6 * * 1", datetime(2026, 11, 23, 6, 0)),  # Monday
+    ("0 6 * * 1-5", datetime(2026, 11, 19, 6, 0)),  # Mon-Fri: Thursday is next
+    ("0 6 * * 6", datetime(2026, 11, 21, 6, 0)),  # Saturday
+    ("0 6 * * sun", datetime(2026, 11, 22, 6, 0)),
+    ("0 0 1 * 0", datetime(2026, 11, 22, 0, 0)),  # day-of-month OR day-of-week: Sunday comes first
+    ("0 0 20 * 0", datetime(2026, 11, 20, 0, 0)),  # ... the 20th comes first
+])
+def test_weekday_numbers_mean_what_crontab_says(expression, expected):
+    assert _next(expression) == expected.replace(tzinfo=timezone.utc)
+
+
+def test_saturday_through_sunday_range():
+    fires = [_next("30 1 * * 5-7", datetime(2026, 11, day, 12, 0, tzinfo=timezone.utc)) for day in (18, 20, 21, 22)]
+    assert [fire.strftime("%a %d") for fire in fires] == ["Fri 20", "Sat 21", "Sun 22", "Fri 27"]
+
+
+class Service:
+    """``newsarchive schedule`` in a subprocess, its log in a file."""
+
+    def __init__(self, config: Path, fake_now: str):
+        self.log_path = config.parent / f"schedule-{time.monotonic_ns()}.log"
+        self.log = open(self.log_path, "w")
+        env = {**os.environ, FAKE_NOW_ENV: fake_now}
+        self.process = subprocess.Popen([sys.executable, "-m", "cli", "schedule", "--config", str(config)],
+                                        cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self, timeout: float = 60) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def text(self) -> str:
+        return self.log_path.read_text()
+
+
+def reports(archive: Path) -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted((archive / "runs").glob("*.json"))]
+
+
+def wait_for(condition, timeout: float = 45.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def sources(site: DemoSite, **schedules: str) -> list[dict]:
+    return [{**source, "schedule": schedules[source["name"]]} for source in site.sources() if source["name"] in schedules]
+
+
+def test_service_fires_on_a_sunday_cron_expression_only(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path,
+                          sources(demo_site, gazette="0 6 * * 0", herald="0 6 * * 1"))
+    service = Service(config, "2026-11-22T05:59:57+00:00")  # a Sunday
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 1)
+        time.sleep(2)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert [[entry["name"] for entry in report["sources"]] for report in reports(tmp_path)] == [["gazette"]]
+    assert reports(tmp_path)[0]["sources"][0]["status"] == "ok"
+    nxt = scheduled_times(tmp_path)
+    assert datetime.fromtimestamp(nxt["gazette"], timezone.utc) == datetime(2026, 11, 29, 6, tzinfo=timezone.utc)
+    assert datetime.fromtimestamp(nxt["herald"], timezone.utc) == datetime(2026, 11, 23, 6, tzinfo=timezone.utc)
+
+
+def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
+    first = Service(config, "2026-11-22T05:59:58+00:00")
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 1)
+    finally:
+        assert first.stop() == 0, first.text()
+    # Down from 06:00 to 09:30: the 07:00, 08:00 and 09:00 runs were missed.
+    second = Service(config, "2026-11-22T09:30:00+00:00")
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 2)
+        time.sleep(4)
+    finally:
+        assert second.stop() == 0, second.text()
+    assert len(reports(tmp_path)) == 2
+    nxt = scheduled_times(tmp_path)["gazette"]
+    assert datetime.fromtimestamp(nxt, timezone.utc) == datetime(2026, 11, 22, 10, tzinfo=timezone.utc)
+
+
+def test_sighup_reloads_a_changed_schedule(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:59:52+00:00")
+    try:
+        wait_for(lambda: "next run 2026-11-22 07:00" in service.text(), timeout=20)
+        write_config(demo_site, config, tmp_path, sources(demo_site, gazette="0 6 * * *"))
+        service.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=30)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "config reloaded" in service.text()
+
+
+def test_sigterm_stops_a_running_crawl_without_broken_files(tmp_path):
+    with DemoSite(robots_delay=3.0) as site:
+        config = write_config(site, tmp_path / "sources.toml", tmp_path, sources(site, gazette="0 6 * * *"))
+        service = Service(config, "2026-11-22T05:59:59+00:00")
+        wait_for(lambda: any(request.path == "/robots.txt" for request in site.requests), timeout=30)
+        started = time.monotonic()
+        assert service.stop() == 0, service.text()
+        assert time.monotonic() - started < 30
+    assert not list((tmp_path / "warc").glob("*.open"))
+    (report,) = reports(tmp_path)
+    assert report["sources"][0]["finish_reason"] == "shutdown"
+    check = subprocess.run([Path(sys.executable).parent / "warcio", "check", *map(str, (tmp_path / "warc").glob("*"))],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert newsarchive("status", "--config", str(config)).returncode == 0
