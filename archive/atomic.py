@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
-    """A binary file beside ``path`` that is fsynced and renamed over ``path`` on success."""
+def atomic_output(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
+    """A binary file beside ``path`` that is renamed over ``path`` on success (fsynced first if ``durable``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -23,14 +23,18 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as out:
             yield out
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over ``path``."""
-    with atomic_output(path) as out:
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it (if ``durable``), then rename over ``path``.
+
+    Many files written together can skip the fsync each and call ``os.sync()`` once after.
+    """
+    with atomic_output(path, durable) as out:
         out.write(data)

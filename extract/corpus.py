@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -163,7 +164,8 @@ def _save_site_history(archive_dir: Path, site: tuple[str, str], articles: list[
     for article in articles:
         data = {field.name: getattr(article, field.name) for field in fields(article)}
         lines.append(json.dumps({**data, "document": article.document.to_dict()}, ensure_ascii=False) + "\n")
-    write_atomic(_history_path(archive_dir, site), gzip.compress("".join(lines).encode("utf-8"), mtime=0))
+    data = gzip.compress("".join(lines).encode("utf-8"), compresslevel=1, mtime=0)  # derived: speed over size
+    write_atomic(_history_path(archive_dir, site), data)
 
 
 def _site_rows(site_articles: list[ExtractedArticle]) -> list[tuple[dict, bytes]]:
@@ -232,9 +234,10 @@ def write_corpus(archive_dir: Path, articles: list[ExtractedArticle]) -> list[di
     for row in fresh:
         path = archive_dir / row["text_path"]
         if before.get(row["text_path"]) != row["text_sha256"] or not path.exists():
-            write_atomic(path, texts[_capture_key(row)])
+            write_atomic(path, texts[_capture_key(row)], durable=False)
     for stale in set(before) - {row["text_path"] for row in fresh}:
         (archive_dir / stale).unlink(missing_ok=True)
+    os.sync()  # the text files are on disk before the corpus.jsonl that names them
     _mark_duplicates(archive_dir, merged, texts)
     merged.sort(key=lambda row: (row["source"], row["url"], row["version"]))
     data = "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in merged)

@@ -132,12 +132,16 @@ def assign_duplicates(rows: list[dict], sketch_of: Callable[[dict], Sketch],
     only for the rows that the sketches cannot tell apart from another.
     """
     sketches = [sketch_of(row) for row in rows]
-    exact: dict[int, frozenset[int]] = {}
+    by_index: dict[int, frozenset[int]] = {}
+    by_text: dict[str, frozenset[int]] = {}  # copies with identical text are common
 
     def shingles_of(index: int) -> frozenset[int]:
-        if index not in exact:
-            exact[index] = shingles(text_of(rows[index]))
-        return exact[index]
+        if index not in by_index:
+            text = text_of(rows[index])
+            if text not in by_text:
+                by_text[text] = shingles(text)
+            by_index[index] = by_text[text]
+        return by_index[index]
 
     parent = list(range(len(rows)))
 
