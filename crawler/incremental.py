@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
@@ -46,7 +46,12 @@ class ConditionalFetchMiddleware:
         archive_dir = settings.get("NEWSARCHIVE_ARCHIVE_DIR")
         if not archive_dir or not settings.getbool("NEWSARCHIVE_INCREMENTAL", True):
             raise NotConfigured
-        return cls(crawler, open_state(Path(archive_dir)), Path(settings.get("WARC_DIR")))
+        middleware = cls(crawler, open_state(Path(archive_dir)), Path(settings.get("WARC_DIR")))
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_closed(self) -> None:
+        self.state.close()
 
     def _refetch_after(self) -> float | None:
         source = getattr(self.crawler.spider, "source", None)
