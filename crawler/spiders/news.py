@@ -97,7 +97,7 @@ class NewsSpider(Spider):
         if not hasattr(response, "text"):
             return
         for url in feed_links(response.body, response.url):
-            if self._in_scope(url):
+            if self._in_scope(url) and url not in self.source.feeds:  # a configured feed is fetched anyway
                 yield Request(url, callback=self.parse_feed, meta={"role": ROLE_FEED, "via": response.url})
         for link in page_links(response.body, response.url):
             if not self._in_scope(link.url):
