@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# Run as a script, bench/ comes first on sys.path, where sibling scripts would shadow
+# installed packages (bench/incremental.py hides Twisted's "incremental").
+sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
 HTML_DIR = Path("/work/shared/benchmarks/article-extraction/html")
 NGINX_CONF = """\
