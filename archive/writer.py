@@ -11,6 +11,7 @@ import io
 import os
 import socket
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class RollingWarcWriter:
         self._name: str | None = None
         self._warcinfo_id: str | None = None
         self._lock = threading.Lock()
+        self._thread: ThreadPoolExecutor | None = None
 
     # -- files -------------------------------------------------------------
     def _next_name(self) -> str:
@@ -106,7 +108,10 @@ class RollingWarcWriter:
         self._append(record)
 
     def close(self) -> None:
-        """Finish the current file: flush, fsync and drop the ``.open`` suffix."""
+        """Finish queued captures and the current file: flush, fsync and drop the ``.open`` suffix."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
         with self._lock:
             self._close_current()
 
@@ -147,6 +152,16 @@ class RollingWarcWriter:
                 locations.append(RecordLocation(self._name, offset, record.rec_headers.get_header("WARC-Record-ID")))
             self._out.flush()
             return locations
+
+    def submit_capture(self, records: list) -> Future:
+        """``write_capture`` on the writer's own thread, in submission order.
+
+        zlib and SHA-1 release the GIL, so compressing and digesting a capture runs beside the
+        crawler's event loop instead of stalling it: archiving then costs the crawl little.
+        """
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
+        return self._thread.submit(self.write_capture, records)
 
     # -- record builders (warcio computes the digests) ---------------------
     def response_record(self, uri: str, status_line: str, headers: list[tuple[str, str]], body: bytes,

@@ -8,6 +8,7 @@ robots.txt fetch pass through it, and HttpCache hits do not (they were not fetch
 from __future__ import annotations
 
 import logging
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
@@ -85,6 +86,7 @@ class WarcCapture:
         self.writer: RollingWarcWriter | None = None
         self.revisits: RevisitPolicy | None = None
         self.indexer: ThreadPoolExecutor | None = None
+        self._written: deque = deque()  # (future of locations, uri, response, decision, date)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.headers_received, signal=signals.headers_received)
         crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
@@ -170,18 +172,26 @@ class WarcCapture:
                                        request.body, dict(linked)),
             self.writer.metadata_record(uri, fields, dict(linked)),
         ]
-        location = self.writer.write_capture(records)[0]
+        self._remember_written()
+        written = self.writer.submit_capture(records)
         if decision is not None:
-            self.revisits.remember(uri, response, decision, location, date)
+            self._written.append((written, uri, response, decision, date))
         self.stats.inc_value("warc/records", len(records))
         self.stats.inc_value("warc/bytes_captured", len(response.body))
         content_type = _text(response.headers.get("Content-Type") or b"")
         full = decision is None or not decision.profile
         if full and is_article_capture(role, response.status, content_type):
-            request.meta["archived_article"] = location
+            request.meta["archived_article"] = written
+
+    def _remember_written(self) -> None:
+        """Record finished captures in the crawl state, on the crawler's thread, in order."""
+        while self._written and self._written[0][0].done():
+            written, uri, response, decision, date = self._written.popleft()
+            self.revisits.remember(uri, response, decision, written.result()[0], date)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.writer.close()
+        self._remember_written()
         if self.revisits is not None:
             self.revisits.state.close()
         if self.indexer is not None:

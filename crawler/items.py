@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
-
-from archive.writer import RecordLocation
 
 
 @dataclass(frozen=True)
 class ArchivedArticle:
     source: str
     url: str
-    location: RecordLocation
+    location: Future  # of the capture's [RecordLocation, ...], resolved by the WARC writer thread

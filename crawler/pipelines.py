@@ -6,6 +6,8 @@ workers read the record back from the WARC, exactly as a later rebuild does.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,7 +26,12 @@ class ExtractionService:
     """A pool of extraction processes shared by the crawls of one run."""
 
     def __init__(self, workers: int):
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                                         initializer=importlib.import_module, initargs=("extract.corpus",))
+        # Start the workers now, so that their imports overlap the crawl's start rather than delay
+        # the first extraction.
+        for _ in range(workers):
+            self._pool.submit(int)
         self._jobs: list[tuple[str, Future]] = []
         self.failed = 0
 
@@ -73,9 +80,10 @@ class ExtractionPipeline:
         self.shared = getattr(self.crawler.spider, "extraction", None)
         self.service = self.shared or ExtractionService(workers=2)
 
-    def process_item(self, item: ArchivedArticle, spider: Spider | None = None) -> ArchivedArticle:
+    async def process_item(self, item: ArchivedArticle, spider: Spider | None = None) -> ArchivedArticle:
         if self.enabled:
-            self.service.submit(item.source, self.warc_dir / item.location.warc_file, item.location.offset)
+            location = (await asyncio.wrap_future(item.location))[0]
+            self.service.submit(item.source, self.warc_dir / location.warc_file, location.offset)
             self.stats.inc_value("newsarchive/articles_queued")
         return item
 
