@@ -175,6 +175,7 @@ class WarcCapture:
         self._remember_written()
         written = self.writer.submit_capture(records)
         if decision is not None:
+            self.revisits.expect(uri, response, decision, response_id, date)
             self._written.append((written, uri, response, decision, date))
         self.stats.inc_value("warc/records", len(records))
         self.stats.inc_value("warc/bytes_captured", len(response.body))

@@ -65,7 +65,15 @@ class Decision:
 
 
 class RevisitPolicy:
-    """Decides response vs revisit from the crawl state, and records each capture in it."""
+    """Decides response vs revisit from the crawl state, and records each capture in it.
+
+    Records reach the state only once the WARC writer thread has placed them, so payloads
+    still queued for writing are kept in ``in_flight``, shared by every source's crawler in
+    the process: identical payloads fetched moments apart (robots.txt files of sister
+    sites) still become revisits.
+    """
+
+    in_flight: dict[str, ArchivedPayload] = {}
 
     def __init__(self, state: CrawlState, source: str):
         self.state = state
@@ -77,10 +85,15 @@ class RevisitPolicy:
             digest = known.payload_digest if known else None
             return Decision(digest, PROFILE_NOT_MODIFIED, self.state.payload(digest) if digest else None)
         digest = payload_digest(response.body)
-        original = self.state.payload(digest) if response.body else None
+        original = (self.state.payload(digest) or self.in_flight.get(digest)) if response.body else None
         if original is None:
             return Decision(digest)
         return Decision(digest, PROFILE_IDENTICAL, original)
+
+    def expect(self, uri: str, response: Response, decision: Decision, record_id: str, warc_date: str) -> None:
+        """Note a new payload whose response record is queued but not yet written."""
+        if decision.profile is None and response.body:
+            self.in_flight.setdefault(decision.digest, ArchivedPayload(decision.digest, uri, warc_date, record_id, "", -1))
 
     def remember(self, uri: str, response: Response, decision: Decision, location: RecordLocation,
                  warc_date: str) -> None:
@@ -93,5 +106,8 @@ class RevisitPolicy:
         elif decision.profile is None and response.body:
             self.state.add_payload(ArchivedPayload(decision.digest, uri, warc_date, location.record_id,
                                                    location.warc_file, location.offset))
+            pending = self.in_flight.get(decision.digest)
+            if pending is not None and pending.record_id == location.record_id:
+                del self.in_flight[decision.digest]
         self.state.record_fetch(UrlState(uri, self.source, now, now, response.status, etag, last_modified,
                                          decision.digest, location.warc_file, location.offset))
