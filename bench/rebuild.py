@@ -11,7 +11,6 @@ workers and prints docs/s and the speed-up (goal: at least 1.8x).  Prints figure
 from __future__ import annotations
 
 import argparse
-import gzip
 import shutil
 import sys
 import tempfile

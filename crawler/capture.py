@@ -113,7 +113,7 @@ class WarcCapture:
         if self.archive_dir and settings.getbool("NEWSARCHIVE_INCREMENTAL", True):
             self.revisits = RevisitPolicy(open_state(self.archive_dir), self.source)
         self.writer = RollingWarcWriter(
-            settings.get("WARC_DIR", "warc"),
+            settings.get("WARC_DIR"),
             prefix=settings.get("WARC_PREFIX") or f"newsarchive-{self.source}",
             info=info,
             max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),

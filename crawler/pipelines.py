@@ -63,7 +63,7 @@ class ExtractionPipeline:
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
         self.archive_dir = Path(settings.get("NEWSARCHIVE_ARCHIVE_DIR", "data"))
-        self.warc_dir = Path(settings.get("WARC_DIR") or self.archive_dir / "warc")
+        self.warc_dir = Path(settings.get("WARC_DIR"))
         self.enabled = settings.getbool("NEWSARCHIVE_EXTRACT", True)
         self.crawler = crawler
         self.stats = crawler.stats

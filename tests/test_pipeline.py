@@ -171,7 +171,7 @@ def test_pages_that_are_not_articles_are_archived_but_not_extracted(crawl):
     assert extracted <= articles | {url.rstrip("/") for url in articles}
 
 
-def test_a_second_run_writes_new_warc_files(crawl, tmp_path):
+def test_a_second_run_writes_new_warc_files(crawl):
     before = set(crawl["warcs"])
     with DemoSite() as site:
         config = write_demo_config(site, crawl["out"])
