@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from collections import defaultdict
+from concurrent.futures import Executor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -179,7 +180,62 @@ def _site_rows(site_articles: list[ExtractedArticle]) -> list[tuple[dict, bytes]
     return rows
 
 
-def _mark_duplicates(archive_dir: Path, rows: list[dict], texts: dict[tuple, bytes]) -> None:
+@dataclass(frozen=True)
+class _SiteResult:
+    rows: list[dict]
+    texts: dict[tuple[str, str, str], bytes]  # by capture key
+    sketches: dict[str, str]  # by text digest, for each text file written
+
+
+def _redo_site(archive_dir: Path, site: tuple[str, str], articles: list[ExtractedArticle],
+               earlier: list[dict]) -> _SiteResult:
+    """One site done as a whole: its rows, text files, history and the sketches of new texts.
+
+    Sites share nothing (a URL's versions are all on its site), so they can be done in
+    separate processes; ``earlier`` are the site's rows in corpus.jsonl.
+    """
+    known: dict[tuple[str, str, str], ExtractedArticle] = {}
+    everything = _site_history(archive_dir, site, earlier) + articles
+    for article in sorted(everything, key=lambda article: (article.url, article.fetched_at, article.warc_record_id)):
+        known.setdefault(_capture_key(article), article)  # in capture order: the first capture wins
+    rows, texts = [], {}
+    for row, text in _site_rows(list(known.values())):
+        rows.append(row)
+        texts[_capture_key(row)] = text
+    _save_site_history(archive_dir, site, list(known.values()))
+    _number_versions(rows)
+    before = {row["text_path"]: row["text_sha256"] for row in earlier}
+    sketches: dict[str, str] = {}
+    for row in rows:
+        path = archive_dir / row["text_path"]
+        if before.get(row["text_path"]) != row["text_sha256"] or not path.exists():
+            text = texts[_capture_key(row)]
+            write_atomic(path, text, durable=False)
+            if row["text_sha256"] not in sketches:
+                sketches[row["text_sha256"]] = Sketch.of(text.decode("utf-8")).to_str()
+    for stale in set(before) - {row["text_path"] for row in rows}:
+        (archive_dir / stale).unlink(missing_ok=True)
+    return _SiteResult(rows, texts, sketches)
+
+
+def _redo_sites(archive_dir: Path, by_site: dict[tuple[str, str], list[ExtractedArticle]],
+                corpus: list[dict], executor: Executor | None) -> list[_SiteResult]:
+    """``_redo_site`` for every site of ``by_site``, in site order; on ``executor``'s processes if given."""
+    earlier: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in corpus:
+        if _site(row) in by_site:
+            earlier[_site(row)].append(row)
+    sites = sorted(by_site)
+    if executor is None:
+        return [_redo_site(archive_dir, site, by_site[site], earlier[site]) for site in sites]
+    # The largest sites first, so that no process is left with a big one at the end.
+    largest_first = sorted(sites, key=lambda site: len(by_site[site]) + len(earlier[site]), reverse=True)
+    futures = {site: executor.submit(_redo_site, archive_dir, site, by_site[site], earlier[site])
+               for site in largest_first}
+    return [futures[site].result() for site in sites]
+
+
+def _mark_duplicates(archive_dir: Path, rows: list[dict], texts: dict[tuple, bytes], computed: dict[str, str]) -> None:
     """``dup_cluster``/``dup_canonical`` on every row; sketches are cached by text digest."""
     path = archive_dir / _SKETCHES
     cached = dict(line.split("\t", 1) for line in path.read_text().splitlines()) if path.exists() else {}
@@ -192,7 +248,7 @@ def _mark_duplicates(archive_dir: Path, rows: list[dict], texts: dict[tuple, byt
     def sketch_of(row: dict) -> Sketch:
         digest = row["text_sha256"]
         if digest not in used:
-            used[digest] = cached.get(digest) or Sketch.of(text_of(row)).to_str()
+            used[digest] = cached.get(digest) or computed.get(digest) or Sketch.of(text_of(row)).to_str()
         return Sketch.from_str(used[digest])
 
     assign_duplicates(rows, sketch_of, text_of)
@@ -200,7 +256,7 @@ def _mark_duplicates(archive_dir: Path, rows: list[dict], texts: dict[tuple, byt
         write_atomic(path, "".join(f"{digest}\t{used[digest]}\n" for digest in sorted(used)).encode("utf-8"))
 
 
-def write_corpus(archive_dir: Path, articles: list[ExtractedArticle]) -> list[dict]:
+def write_corpus(archive_dir: Path, articles: list[ExtractedArticle], *, executor: Executor | None = None) -> list[dict]:
     """Write the text files of ``articles`` and merge their rows into ``corpus.jsonl``.
 
     Each site that has new articles is redone as a whole: its template paragraphs are
@@ -208,8 +264,9 @@ def write_corpus(archive_dir: Path, articles: list[ExtractedArticle]) -> list[di
     change are written; a site without new articles is left alone.  Empty documents (not
     an article after all) get no file and teach nothing.  A URL archived with another
     payload before gets a new version; the same payload captured again keeps its first
-    capture.  Near-duplicates are marked over the whole corpus.  Returns the rows of
-    ``articles``.
+    capture.  Near-duplicates are marked over the whole corpus.  With an ``executor``
+    (a process pool) the sites are redone in its processes; the bytes are the same.
+    Returns the rows of ``articles``.
     """
     archive_dir = Path(archive_dir)
     corpus = read_corpus(archive_dir)
@@ -219,26 +276,14 @@ def write_corpus(archive_dir: Path, articles: list[ExtractedArticle]) -> list[di
             by_site[_site(article)].append(article)
     fresh: list[dict] = []
     texts: dict[tuple[str, str, str], bytes] = {}
-    for site in sorted(by_site):
-        known: dict[tuple[str, str, str], ExtractedArticle] = {}
-        everything = _site_history(archive_dir, site, corpus) + by_site[site]
-        for article in sorted(everything, key=lambda article: (article.url, article.fetched_at, article.warc_record_id)):
-            known.setdefault(_capture_key(article), article)  # in capture order: the first capture wins
-        for row, text in _site_rows(list(known.values())):
-            fresh.append(row)
-            texts[_capture_key(row)] = text
-        _save_site_history(archive_dir, site, list(known.values()))
-    before = {row["text_path"]: row["text_sha256"] for row in corpus if _site(row) in by_site}
+    sketches: dict[str, str] = {}
+    for result in _redo_sites(archive_dir, by_site, corpus, executor):
+        fresh.extend(result.rows)
+        texts.update(result.texts)
+        sketches.update(result.sketches)
     merged = [row for row in corpus if _site(row) not in by_site] + fresh
-    _number_versions(merged)
-    for row in fresh:
-        path = archive_dir / row["text_path"]
-        if before.get(row["text_path"]) != row["text_sha256"] or not path.exists():
-            write_atomic(path, texts[_capture_key(row)], durable=False)
-    for stale in set(before) - {row["text_path"] for row in fresh}:
-        (archive_dir / stale).unlink(missing_ok=True)
     os.sync()  # the text files are on disk before the corpus.jsonl that names them
-    _mark_duplicates(archive_dir, merged, texts)
+    _mark_duplicates(archive_dir, merged, texts, sketches)
     merged.sort(key=lambda row: (row["source"], row["url"], row["version"]))
     data = "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in merged)
     write_atomic(archive_dir / CORPUS_FILE, data.encode("utf-8"))

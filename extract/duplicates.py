@@ -125,43 +125,51 @@ def _capture_order(row: dict) -> tuple:
     return row["fetched_at"], row["source"], row["url"]
 
 
-def _canonical(members: list[int], rows: list[dict], shingles_of: Callable[[int], frozenset[int]]) -> int:
-    support = Counter(shingle for index in members for shingle in shingles_of(index))
-    needed = (len(members) + 1) // 2
+def _distinct_texts(rows: list[dict], sketch_of: Callable[[dict], Sketch]) -> tuple[list[list[int]], list[Sketch]]:
+    """The rows of each distinct text (by ``text_sha256``) and its sketch.
 
-    def completeness(index: int) -> tuple:
-        agreed = sum(support[shingle] >= needed for shingle in shingles_of(index))
-        return -agreed, len(shingles_of(index)) - agreed, _capture_order(rows[index])
-
-    return min(members, key=completeness)
+    Identical texts are always copies of one another, so the pair search runs over
+    distinct texts: a story carried verbatim by many sites costs one sketch, and its
+    copies join however many there are.  A text without shingles has nothing to compare
+    and stays on its own row by row.
+    """
+    first: dict[str, int] = {}
+    members: list[list[int]] = []
+    sketches: list[Sketch] = []
+    for index, row in enumerate(rows):
+        text = first.get(row["text_sha256"])
+        if text is None:
+            text = len(members)
+            members.append([])
+            sketches.append(sketch_of(row))
+            if sketches[text].size:
+                first[row["text_sha256"]] = text
+        members[text].append(index)
+    return members, sketches
 
 
 def assign_duplicates(rows: list[dict], sketch_of: Callable[[dict], Sketch],
                       text_of: Callable[[dict], str]) -> None:
-    """Set ``dup_cluster`` and ``dup_canonical`` on every row, in place.
+    """Set ``dup_cluster`` and ``dup_canonical`` on every row (corpus rows: ``text_sha256`` names the text), in place.
 
     ``sketch_of`` gives a row's sketch (cached by the caller); ``text_of`` its text, read
-    only for the rows that the sketches cannot tell apart from another.
+    only for the texts that the sketches cannot tell apart from another.
     """
-    sketches = [sketch_of(row) for row in rows]
-    by_index: dict[int, frozenset[int]] = {}
-    by_text: dict[str, frozenset[int]] = {}  # copies with identical text are common
+    members, sketches = _distinct_texts(rows, sketch_of)
+    by_text: dict[int, frozenset[int]] = {}
 
-    def shingles_of(index: int) -> frozenset[int]:
-        if index not in by_index:
-            text = text_of(rows[index])
-            if text not in by_text:
-                by_text[text] = shingles(text)
-            by_index[index] = by_text[text]
-        return by_index[index]
+    def shingles_of(text: int) -> frozenset[int]:
+        if text not in by_text:
+            by_text[text] = shingles(text_of(rows[members[text][0]]))
+        return by_text[text]
 
-    parent = list(range(len(rows)))
+    parent = list(range(len(members)))
 
-    def root(index: int) -> int:
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
+    def root(text: int) -> int:
+        while parent[text] != text:
+            parent[text] = parent[parent[text]]
+            text = parent[text]
+        return text
 
     for a, b in sorted(_candidate_pairs(sketches)):
         if root(a) == root(b) or not _maybe_copies(sketches[a], sketches[b]):
@@ -169,11 +177,29 @@ def assign_duplicates(rows: list[dict], sketch_of: Callable[[dict], Sketch],
         if are_copies(shingles_of(a), shingles_of(b)):
             parent[max(root(a), root(b))] = min(root(a), root(b))
     clusters: dict[int, list[int]] = defaultdict(list)
-    for index in range(len(rows)):
-        clusters[root(index)].append(index)
-    for members in clusters.values():
-        first = min(members, key=lambda index: _capture_order(rows[index]))
-        best = members[0] if len(members) == 1 else _canonical(members, rows, shingles_of)
-        for index in members:
+    for text in range(len(members)):
+        clusters[root(text)].append(text)
+    for texts in clusters.values():
+        indexes = sorted(index for text in texts for index in members[text])
+        first = min(indexes, key=lambda index: _capture_order(rows[index]))
+        best = indexes[0] if len(indexes) == 1 else _canonical(texts, members, rows, shingles_of)
+        for index in indexes:
             rows[index]["dup_cluster"] = _cluster_id(rows[first])
             rows[index]["dup_canonical"] = index == best
+
+
+def _canonical(texts: list[int], members: list[list[int]], rows: list[dict],
+               shingles_of: Callable[[int], frozenset[int]]) -> int:
+    """The row of the most complete copy: most shingles shared by at least half the rows, least beyond them."""
+    support: Counter[int] = Counter()
+    for text in texts:
+        copies = len(members[text])
+        for shingle in shingles_of(text):
+            support[shingle] += copies
+    needed = (sum(len(members[text]) for text in texts) + 1) // 2
+    completeness = {}
+    for text in texts:
+        agreed = sum(support[shingle] >= needed for shingle in shingles_of(text))
+        for index in members[text]:
+            completeness[index] = -agreed, len(shingles_of(text)) - agreed, _capture_order(rows[index])
+    return min(sorted(completeness), key=completeness.__getitem__)

@@ -3,8 +3,10 @@
 It runs the live run's code: ``iter_article_captures`` picks the article records from
 the metadata records, ``extract_capture`` extracts each, ``write_corpus`` writes the
 result, so a rebuild over the WARCs of a live archive reproduces its text files and
-corpus.jsonl byte for byte.  One task per WARC spreads the work over N processes.
-``manifest.json`` records what the output was made from and with.
+corpus.jsonl byte for byte.  N processes first list each WARC's articles, then extract
+them in small batches (so that no process is left with a long task at the end), then
+redo the corpus site by site; only near-duplicate marking and corpus.jsonl are left to
+the main process.  ``manifest.json`` records what the output was made from and with.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from archive.atomic import write_atomic
-from archive.reader import RecordError, iter_article_captures
+from archive.reader import ArticleCapture, RecordError, iter_article_captures
 from extract import EXTRACTOR
 from extract.corpus import CORPUS_FILE, TEXT_DIR, ExtractedArticle, extract_capture, write_corpus
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
+# Captures per extraction task: a few tenths of a second of work, so the processes finish
+# together, and each task's result is small to send back.
+BATCH = 16
 # The packages whose versions decide the bytes of the output.
 DEPENDENCIES = ("trafilatura", "readability-lxml", "lxml", "justext", "htmldate", "courlan", "charset-normalizer",
                 "warcio", "brotli")
@@ -35,10 +40,15 @@ class RebuildError(Exception):
     """The output directory already holds a corpus, or a WARC cannot be read."""
 
 
-def extract_warc(warc_path: Path) -> tuple[list[ExtractedArticle], list[str]]:
-    """Every article of one WARC, and a message for each capture that could not be extracted."""
+def article_captures(warc_path: Path) -> list[ArticleCapture]:
+    """The article captures of one WARC, as its metadata records name them."""
+    return list(iter_article_captures(Path(warc_path)))
+
+
+def extract_captures(captures: list[ArticleCapture]) -> tuple[list[ExtractedArticle], list[str]]:
+    """The articles of ``captures``, and a message for each capture that could not be extracted."""
     articles, failures = [], []
-    for capture in iter_article_captures(Path(warc_path)):
+    for capture in captures:
         try:
             articles.append(extract_capture(capture.source, capture.warc_path, capture.offset))
         except RecordError as exc:
@@ -91,10 +101,12 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1) -> list[dict]:
     articles: list[ExtractedArticle] = []
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for warc, (found, failures) in zip(warcs, pool.map(extract_warc, warcs)):
+        captures = [capture for found in pool.map(article_captures, warcs) for capture in found]
+        batches = [captures[start:start + BATCH] for start in range(0, len(captures), BATCH)]
+        for found, failures in pool.map(extract_captures, batches):
             articles.extend(found)
             for failure in failures:
-                logger.error("%s: %s", warc.name, failure)
-    rows = write_corpus(out, articles)
+                logger.error("%s", failure)
+        rows = write_corpus(out, articles, executor=pool)
     write_manifest(out, warcs)
     return rows

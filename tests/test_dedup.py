@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 
 import pytest
 
 from archive_fixtures import REPO, crawl_demo
 from extract.corpus import read_corpus
-from extract.duplicates import Sketch, are_copies, assign_duplicates, shingles
+from extract.duplicates import MAX_BUCKET, Sketch, are_copies, assign_duplicates, shingles
 
 SEEDS = REPO.parent / "shared" / "seeds"  # the seed texts the issues refer to as ../shared/seeds
 ARTICLE = [
@@ -34,7 +35,8 @@ BANNER = "This story first appeared in the Coast Courier and is republished with
 
 
 def cluster(texts: dict[str, str]) -> dict[str, tuple[str, bool]]:
-    rows = [{"url": name, "source": "test", "fetched_at": "2026-11-01T00:00:00Z"} for name in texts]
+    rows = [{"url": name, "source": "test", "fetched_at": "2026-11-01T00:00:00Z",
+             "text_sha256": hashlib.sha256(text.encode()).hexdigest()} for name, text in texts.items()]
     assign_duplicates(rows, lambda row: Sketch.of(texts[row["url"]]), lambda row: texts[row["url"]])
     return {row["url"]: (row["dup_cluster"], row["dup_canonical"]) for row in rows}
 
@@ -57,6 +59,14 @@ def test_seed_000_and_its_mirror_001_are_one_article_and_the_other_seeds_are_not
     assert result["000"][0] == result["001"][0]
     assert result["000"][1] and not result["001"][1]  # 001 lost every block-quoted paragraph
     assert len({cluster_id for cluster_id, _ in result.values()}) == 4
+
+
+def test_a_story_carried_verbatim_by_more_sites_than_a_sketch_bucket_holds_is_one_cluster():
+    story = "\n\n".join(ARTICLE)
+    result = cluster({f"site{n}": story for n in range(MAX_BUCKET + 50)} | {"other": "\n\n".join(SAME_SUBJECT)})
+    assert len({cluster_id for name, (cluster_id, _) in result.items() if name != "other"}) == 1
+    assert result["other"][0] != result["site0"][0]
+    assert [name for name, (_, canonical) in result.items() if canonical] == ["site0", "other"]
 
 
 def test_a_short_text_quoted_inside_a_long_one_is_not_its_copy():
