@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 import os
 import socket
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,8 +80,6 @@ class RollingWarcWriter:
         self._out: io.BufferedWriter | None = None
         self._name: str | None = None
         self._warcinfo_id: str | None = None
-        self._lock = threading.Lock()
-        self._thread: ThreadPoolExecutor | None = None
 
     # -- files -------------------------------------------------------------
     def _next_name(self) -> str:
@@ -108,12 +104,8 @@ class RollingWarcWriter:
         self._append(record)
 
     def close(self) -> None:
-        """Finish queued captures and the current file: flush, fsync and drop the ``.open`` suffix."""
-        if self._thread is not None:
-            self._thread.shutdown(wait=True)
-            self._thread = None
-        with self._lock:
-            self._close_current()
+        """Finish the current file: flush, fsync and drop the ``.open`` suffix."""
+        self._close_current()
 
     def _close_current(self) -> None:
         if self._out is None:
@@ -141,27 +133,16 @@ class RollingWarcWriter:
 
     def write_capture(self, records: list) -> list[RecordLocation]:
         """Write the records of one capture event together, in order; flush so readers see them."""
-        with self._lock:
-            if self._out is None or self._out.tell() >= self.max_size:
-                self._close_current()
-                self._open()
-            locations = []
-            for record in records:
-                record.rec_headers.replace_header("WARC-Warcinfo-ID", self._warcinfo_id)
-                offset = self._append(record)
-                locations.append(RecordLocation(self._name, offset, record.rec_headers.get_header("WARC-Record-ID")))
-            self._out.flush()
-            return locations
-
-    def submit_capture(self, records: list) -> Future:
-        """``write_capture`` on the writer's own thread, in submission order.
-
-        zlib and SHA-1 release the GIL, so compressing and digesting a capture runs beside the
-        crawler's event loop instead of stalling it: archiving then costs the crawl little.
-        """
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
-        return self._thread.submit(self.write_capture, records)
+        if self._out is None or self._out.tell() >= self.max_size:
+            self._close_current()
+            self._open()
+        locations = []
+        for record in records:
+            record.rec_headers.replace_header("WARC-Warcinfo-ID", self._warcinfo_id)
+            offset = self._append(record)
+            locations.append(RecordLocation(self._name, offset, record.rec_headers.get_header("WARC-Record-ID")))
+        self._out.flush()
+        return locations
 
     # -- record builders (warcio computes the digests) ---------------------
     def response_record(self, uri: str, status_line: str, headers: list[tuple[str, str]], body: bytes,

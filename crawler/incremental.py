@@ -28,9 +28,9 @@ from scrapy.responsetypes import responsetypes
 from archive.capture import ROLE_ARTICLE, ROLE_RESOURCE
 from archive.reader import RecordError, read_response
 from archive.state import CrawlState, UrlState, open_state
-from crawler.revisits import CONDITIONAL
 
 FETCH_ONCE_ROLES = {ROLE_ARTICLE, ROLE_RESOURCE}
+CONDITIONAL = "newsarchive_conditional"  # request.meta: validators were sent with this request
 
 
 class ConditionalFetchMiddleware:

@@ -1,13 +1,14 @@
-"""What the spider hands to the item pipeline: where an article's response was archived."""
+"""What the spider hands to the item pipeline: an article page and where it was archived."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass
+
+from twisted.internet.defer import Deferred
 
 
 @dataclass(frozen=True)
 class ArchivedArticle:
     source: str
     url: str
-    location: Future  # of the capture's [RecordLocation, ...], resolved by the WARC writer thread
+    archived: Deferred  # of its archive.archiver.Archived, None when not archived as a full response

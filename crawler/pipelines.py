@@ -6,7 +6,6 @@ workers read the record back from the WARC, exactly as a later rebuild does.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import logging
 import multiprocessing
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawler.items import ArchivedArticle
 from extract.corpus import ExtractedArticle, extract_capture, write_corpus
@@ -51,6 +51,10 @@ class ExtractionService:
         self._pool.shutdown()
         return articles
 
+    def write_corpus(self, archive_dir: Path) -> list[dict]:
+        """Finish, then write what was extracted into the corpus at ``archive_dir``."""
+        return write_corpus(archive_dir, self.finish())
+
 
 class ExtractionPipeline:
     """Queues each ``ArchivedArticle`` for extraction.
@@ -81,12 +85,15 @@ class ExtractionPipeline:
         self.service = self.shared or ExtractionService(workers=2)
 
     async def process_item(self, item: ArchivedArticle, spider: Spider | None = None) -> ArchivedArticle:
-        if self.enabled:
-            location = (await asyncio.wrap_future(item.location))[0]
+        if not self.enabled:
+            return item
+        archived = await maybe_deferred_to_future(item.archived)
+        if archived is not None:
+            location = archived.locations[0]
             self.service.submit(item.source, self.warc_dir / location.warc_file, location.offset)
             self.stats.inc_value("newsarchive/articles_queued")
         return item
 
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.enabled and self.shared is None:
-            write_corpus(self.archive_dir, self.service.finish())
+            self.service.write_corpus(self.archive_dir)

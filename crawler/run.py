@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
@@ -20,9 +21,10 @@ from archive.atomic import write_atomic
 from archive.lock import ArchiveLock
 from archive.state import SourceHealth, open_state
 from config import Config, Source
-from crawler.pipelines import ExtractionService
 from crawler.spiders.news import NewsSpider
-from extract.corpus import write_corpus
+
+if TYPE_CHECKING:
+    from crawler.pipelines import ExtractionService
 
 EXIT_OK, EXIT_SOURCE_FAILED = 0, 1
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
@@ -130,6 +132,8 @@ def crawl_settings(config: Config, source: Source, extraction: ExtractionService
         "LOG_LEVEL": log_level,
         **config.crawl_settings(),
     }
+    if extraction is None:  # nor is the extractor imported
+        overrides["ITEM_PIPELINES"] = {}
     if source.max_pages:
         overrides["CLOSESPIDER_PAGECOUNT"] = source.max_pages
     settings.update(overrides, priority="cmdline")
@@ -198,7 +202,11 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
 def _crawl(config: Config, sources: tuple[Source, ...], extract: bool, progress_interval: float,
            log_level: str) -> RunReport:
     Path(config.archive.dir, "warc").mkdir(parents=True, exist_ok=True)
-    extraction = ExtractionService(config.archive.extract_workers) if extract else None
+    extraction = None
+    if extract:  # imported here: a crawl without extraction does without the extractor's start-up
+        from crawler.pipelines import ExtractionService
+
+        extraction = ExtractionService(config.archive.extract_workers)
     # Each source's Crawler is built here with its own settings, so install the reactor
     # that CrawlerProcess would otherwise install through the first crawler it creates.
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
@@ -211,7 +219,7 @@ def _crawl(config: Config, sources: tuple[Source, ...], extract: bool, progress_
         crawlers.append((crawler, source))
     process.start()
     results = [_result(crawler, source) for crawler, source in crawlers]
-    written = write_corpus(config.archive.dir, extraction.finish()) if extraction is not None else []
+    written = extraction.write_corpus(config.archive.dir) if extraction is not None else []
     per_source = {result.name: 0 for result in results}
     for row in written:
         per_source[row["source"]] = per_source.get(row["source"], 0) + 1

@@ -127,9 +127,9 @@ class NewsSpider(Spider):
                 yield self._article(entry.url, response.url)
 
     def parse_article(self, response: Response) -> Iterator[ArchivedArticle]:
-        location = response.meta.get("archived_article")
-        if location is not None:
-            yield ArchivedArticle(source=self.source.name, url=response.url, location=location)
+        archived = response.meta.get("archived_article")
+        if archived is not None:
+            yield ArchivedArticle(source=self.source.name, url=response.url, archived=archived)
 
     def parse_resource(self, response: Response) -> None:
         """Archived by the capture; nothing to extract."""
