@@ -43,6 +43,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
     "crawler.politeness.RetryAfterMiddleware": 560,  # sees 429/503 before RetryMiddleware (550)
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.decoding.DiscoveryDecompressionMiddleware": 590,
 }
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 0,
