@@ -156,6 +156,8 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         error = f"crawl ended: {reason}"
     elif not stats.get("newsarchive/seed_ok"):
         error = f"none of its {len(source.seed_urls())} start URLs, feeds or sitemaps could be fetched"
+    elif stats.get("warc/failed"):
+        error = f"{stats['warc/failed']} fetches could not be archived (see the log)"
     return SourceResult(
         name=source.name,
         fetched=stats.get("downloader/response_count", 0),
