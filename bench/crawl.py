@@ -11,7 +11,9 @@ runs on that site, each as a child process:
   (e) ``extract.extract_document`` over the same pages, one process, one core
 
 Politeness delays and AutoThrottle are off for (a), (b) and (d); all Scrapy runs use the same
-per-domain concurrency.  pages/s = responses nginx logged during the run / the child's wall
+per-domain concurrency.  (a) decodes every body as stock Scrapy does; (b) and (d) leave article
+bodies undecoded in the crawler (the extractor reads them from the WARC), so (b)/(a) is the
+cost of archiving net of that saving.  pages/s = responses nginx logged during the run / the child's wall
 time; "window" uses the first and last logged request instead, leaving out start-up.  Peak RSS
 is the largest sampled sum over the child's process tree.  Prints figures; it is not a test.
 
