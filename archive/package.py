@@ -3,7 +3,8 @@
 We hand py-wacz our own pages.jsonl (from corpus.jsonl: url, capture time, headline)
 because its ``--detect-pages`` only keeps pages that some other page names as Referer,
 which finds none in a crawler's WARCs.  Only closed WARCs go in; a crawl still writing
-``.open`` files adds nothing half-written.
+``.open`` files adds nothing half-written.  The package's index leaves 304s out, like the
+archive's own (see ``archive/index.py``); the WARCs in it keep them.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import contextlib
 import io
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from wacz.main import main as wacz_main
+import wacz.main
+from wacz.waczindexer import WACZIndexer
+from warcio.recordloader import ArcWarcRecord
 
 import archive.warcio_brotli  # noqa: F401 - py-wacz reads br records in this venv too
-from archive.index import WARC_DIR
+from archive.index import WARC_DIR, is_not_modified
 from extract.corpus import read_corpus
 
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Archived articles"}
@@ -25,6 +29,23 @@ PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Archived ar
 
 class PackageError(Exception):
     """py-wacz refused to write the package; the message carries its output."""
+
+
+class _ReplayWACZIndexer(WACZIndexer):
+    """py-wacz's indexer, less 304s."""
+
+    def filter_record(self, record: ArcWarcRecord) -> bool:
+        return super().filter_record(record) and not is_not_modified(record)
+
+
+@contextlib.contextmanager
+def _without_304s() -> Iterator[None]:
+    """py-wacz builds its indexer inside ``create`` with no way to pass one in, so swap the class it names."""
+    wacz.main.WACZIndexer = _ReplayWACZIndexer
+    try:
+        yield
+    finally:
+        wacz.main.WACZIndexer = WACZIndexer
 
 
 def pages_jsonl(archive_dir: Path) -> str:
@@ -48,9 +69,9 @@ def package(archive_dir: Path, out: Path, title: str | None = None) -> Path:
         pages = Path(scratch) / "pages.jsonl"
         pages.write_text(pages_jsonl(archive_dir), encoding="utf-8")
         log = io.StringIO()
-        with contextlib.redirect_stdout(log):
-            status = wacz_main(["create", "-o", str(out), "-p", str(pages),
-                                "--title", title or f"newsarchive: {archive_dir.name}", *map(str, warcs)])
+        with contextlib.redirect_stdout(log), _without_304s():
+            status = wacz.main.main(["create", "-o", str(out), "-p", str(pages),
+                                     "--title", title or f"newsarchive: {archive_dir.name}", *map(str, warcs)])
     if status:
         raise PackageError(f"wacz create failed: {log.getvalue().strip()}")
     return out

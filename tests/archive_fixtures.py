@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import brotli
+from warcio.archiveiterator import ArchiveIterator
 
 from demo.run import write_demo_config
 from demo.site import DemoSite
@@ -82,17 +83,57 @@ def brotli_site() -> Iterator[str]:
         thread.join()
 
 
-def crawl_demo(out: Path, with_brotli: bool = False) -> dict:
-    """One `newsarchive run` over the demo sites (and the brotli site) into ``out``."""
+def crawl_demo(out: Path, with_brotli: bool = False, runs: int = 1) -> dict:
+    """``runs`` runs of `newsarchive run` over the demo sites (and the brotli site) into ``out``.
+
+    A second run fetches start pages, feeds and sitemaps again with validators: the demo
+    sites answer 304 (server-not-modified revisits), the brotli site the same bytes
+    (identical-payload-digest revisits).
+    """
     with DemoSite() as site, brotli_site() as brotli_url:
         config = write_demo_config(site, out)
         if with_brotli:
             with config.open("a", encoding="utf-8") as handle:
                 handle.write(f'\n[[sources]]\nname = "harbour"\nstart_urls = ["{brotli_url}/"]\n')
-        result = newsarchive("run", "--config", str(config))
+        for _ in range(runs):
+            result = newsarchive("run", "--config", str(config))
+            assert result.returncode == 0, result.stderr
         urls = {name: site.article_urls(name) for name in ("gazette", "herald", "courier")}
-    assert result.returncode == 0, result.stderr
     return {"out": out, "config": config, "urls": urls, "brotli_url": brotli_url}
+
+
+def warc_captures(out: Path) -> list[dict]:
+    """Every response and revisit record in ``out/warc``: where it is, its WARC-Date, profile and HTTP status."""
+    found = []
+    for warc in sorted((out / "warc").glob("*.warc.gz")):
+        with open(warc, "rb") as stream:
+            records = ArchiveIterator(stream)
+            for record in records:
+                if record.rec_type in ("response", "revisit"):
+                    found.append({"filename": warc.name, "offset": str(records.get_record_offset()),
+                                  "type": record.rec_type, "url": record.rec_headers.get_header("WARC-Target-URI"),
+                                  "date": record.rec_headers.get_header("WARC-Date"),
+                                  "profile": record.rec_headers.get_header("WARC-Profile") or "",
+                                  "status": record.http_headers.get_statuscode()})
+    return found
+
+
+def latest_not_modified(out: Path) -> tuple[dict, dict]:
+    """A URL whose latest capture is a server-not-modified revisit: that revisit and the URL's 200 response."""
+    every = warc_captures(out)
+    latest = {capture["url"]: capture for capture in sorted(every, key=lambda capture: capture["date"])}
+    not_modified = sorted((c for c in latest.values() if c["profile"].endswith("/revisit/server-not-modified")),
+                          key=lambda capture: capture["url"])
+    assert not_modified, "the second run's conditional GETs were answered 304"
+    revisit = not_modified[0]
+    [original] = [c for c in every if c["url"] == revisit["url"] and c["type"] == "response"]
+    assert (original["status"], revisit["status"]) == ("200", "304")
+    return revisit, original
+
+
+def timestamp14(warc_date: str) -> str:
+    """A WARC-Date as the 14-digit timestamp of replay URLs."""
+    return warc_date.replace("-", "").replace("T", "").replace(":", "")[:14]
 
 
 def free_port() -> int:

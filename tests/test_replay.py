@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
+from warcio.timeutils import datetime_to_http_date, iso_date_to_datetime
 
 from archive.index import combined_index_path, update_index
 from archive.writer import RollingWarcWriter
 from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, crawl_demo, fetch, free_port,
-                              running)
+                              latest_not_modified, running, timestamp14, warc_captures)
 from extract.corpus import read_corpus
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> dict:
-    return crawl_demo(tmp_path_factory.mktemp("replay"), with_brotli=True)
+    return crawl_demo(tmp_path_factory.mktemp("replay"), with_brotli=True, runs=2)
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,10 @@ def pywb(archive) -> str:
     command = [sys.executable, "-m", "cli", "replay", "--config", str(archive["config"]), "--port", str(port)]
     with running(command, f"{base}/cdx?url=http://example.invalid/"):
         yield base
+
+
+def index_entry(line: str) -> dict:
+    return json.loads(line.split(" ", 2)[2])
 
 
 def cdx(base: str, url: str) -> list[dict]:
@@ -52,14 +58,28 @@ def test_every_warc_passes_warcio_check_in_the_replay_venv(archive, pywb):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_combined_index_is_sorted_and_lists_every_response_and_revisit(archive):
+def test_combined_index_is_sorted_and_lists_every_response_and_revisit_but_304s(archive):
     lines = combined_index_path(archive["out"]).read_text().splitlines()
     assert lines == sorted(lines)
-    captures = 0
-    for warc in (archive["out"] / "warc").glob("*.warc.gz"):
-        with open(warc, "rb") as stream:
-            captures += sum(record.rec_type in ("response", "revisit") for record in ArchiveIterator(stream))
-    assert len(lines) == captures
+    indexed = sorted((entry["filename"], entry["offset"]) for entry in map(index_entry, lines))
+    every = warc_captures(archive["out"])
+    assert any(capture["status"] == "304" for capture in every)
+    assert indexed == sorted((c["filename"], c["offset"]) for c in every if c["status"] != "304")
+
+
+def test_adding_a_warc_merges_it_into_the_combined_index_once(archive, tmp_path):
+    shutil.copytree(archive["out"] / "warc", tmp_path / "warc")
+    combined = update_index(tmp_path)  # from scratch: every closed WARC
+    assert combined.read_bytes() == combined_index_path(archive["out"]).read_bytes()
+    first, *_, last = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    update_index(tmp_path, [last])  # again, as after a crash before its per-WARC index was written
+    (tmp_path / "indexes" / "per-warc" / (first.name + ".cdxj")).unlink()
+    update_index(tmp_path)
+    assert combined.read_bytes() == combined_index_path(archive["out"]).read_bytes()
+    first.unlink()
+    update_index(tmp_path)  # a WARC gone: its lines go too
+    lines = combined.read_text().splitlines()
+    assert lines and lines == sorted(lines) and not any(first.name in line for line in lines)
 
 
 def test_gzip_article_id_replay_returns_the_original_bytes(archive, pywb):
@@ -103,14 +123,15 @@ def test_brotli_page_is_crawled_extracted_and_replayed(archive, pywb):
 
 def test_revisits_written_by_the_crawl_replay_the_original_payload(archive, pywb):
     lines = combined_index_path(archive["out"]).read_text().splitlines()
-    entries = [json.loads(line.split(" ", 2)[2]) for line in lines]
+    entries = [index_entry(line) for line in lines]
     for revisit in (e for e in entries if e.get("mime") == "warc/revisit"):
         [original] = [e for e in entries if e.get("digest") == revisit["digest"] and e.get("mime") != "warc/revisit"]
         stamp = next(line.split(" ")[1] for line in lines if f'"offset": "{revisit["offset"]}"' in line
                      and revisit["filename"] in line)
-        status, _, body = fetch(f"{pywb}/{stamp}id_/{revisit['url']}", accept_encoding="gzip")
+        headers, payload = stored(archive, original)
+        status, _, body = fetch(f"{pywb}/{stamp}id_/{revisit['url']}", accept_encoding=headers.get("Content-Encoding"))
         assert status == 200, revisit
-        assert body == stored(archive, original)[1]
+        assert body == payload
 
 
 def test_revisit_in_a_warc_written_while_replay_runs_resolves_to_the_original(archive, pywb):
@@ -136,3 +157,12 @@ def test_revisit_in_a_warc_written_while_replay_runs_resolves_to_the_original(ar
     status, _, body = fetch(f"{pywb}/20300101000000id_/{url}", accept_encoding="gzip")
     assert status == 200
     assert body == payload
+
+
+def test_url_whose_latest_capture_is_a_304_replays_the_archived_200(archive, pywb):
+    revisit, original = latest_not_modified(archive["out"])
+    status, headers, body = fetch(f"{pywb}/{timestamp14(revisit['date'])}id_/{revisit['url']}", accept_encoding="gzip")
+    assert status == 200
+    assert body == stored(archive, original)[1]
+    assert headers["Memento-Datetime"] == datetime_to_http_date(iso_date_to_datetime(original["date"]))
+    assert [entry["status"] for entry in cdx(pywb, revisit["url"])] == ["200"]
