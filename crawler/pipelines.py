@@ -38,7 +38,7 @@ class ExtractionService:
     def submit(self, source: str, warc_path: Path, offset: int) -> None:
         self._jobs.append((f"{warc_path.name}@{offset}", self._pool.submit(extract_capture, source, warc_path, offset)))
 
-    def finish(self) -> list[ExtractedArticle]:
+    def _extracted(self) -> list[ExtractedArticle]:
         """Wait for every job; log and count the ones that failed, return the others."""
         articles = []
         for where, future in self._jobs:
@@ -48,12 +48,14 @@ class ExtractionService:
                 self.failed += 1
                 logger.error("extraction failed for %s: %s", where, exc)
         self._jobs.clear()
-        self._pool.shutdown()
         return articles
 
     def write_corpus(self, archive_dir: Path) -> list[dict]:
-        """Finish, then write what was extracted into the corpus at ``archive_dir``."""
-        return write_corpus(archive_dir, self.finish())
+        """Wait for the extractions, then write the corpus, its sites redone on the pool's processes."""
+        try:
+            return write_corpus(archive_dir, self._extracted(), executor=self._pool)
+        finally:
+            self._pool.shutdown()
 
 
 class ExtractionPipeline:
