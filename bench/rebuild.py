@@ -5,7 +5,7 @@ a server would send them) repeated under many URLs on a few hosts, each response
 metadata record saying role=article.  Then rebuilds the corpus from them with 1 and with 2
 workers and prints docs/s and the speed-up (goal: at least 1.8x).  Prints figures; not a test.
 
-    .venv/bin/python bench/rebuild.py [--pages 3000] [--warcs 24] [--data DIR]
+    .venv/bin/python bench/rebuild.py [--pages 3000] [--warcs 24] [--data DIR] [--repeat N]
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=3000)
     parser.add_argument("--warcs", type=int, default=24)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--repeat", type=int, default=1, help="rebuilds per worker count; the best counts")
     args = parser.parse_args()
     html_files = sorted((args.data / "html").glob("*.html.gz"))
     if not html_files:
@@ -79,18 +80,21 @@ def main() -> int:
         started = time.perf_counter()
         write_corpus(scratch / "tail", articles)
         tail = time.perf_counter() - started
-        results = {}
-        for workers in (1, 2):
-            out = scratch / f"out-{workers}"
-            started = time.perf_counter()
-            rows = rebuild(warcs, out, workers=workers)
-            elapsed = time.perf_counter() - started
-            results[workers] = args.pages / elapsed
-            same = (out / "corpus.jsonl").read_bytes() == (scratch / "tail" / "corpus.jsonl").read_bytes()
-            print(f"workers={workers}: {elapsed:6.1f} s  {results[workers]:6.1f} docs/s  ({len(rows)} corpus rows, "
-                  f"corpus.jsonl {'identical to' if same else 'DIFFERENT from'} the one-process write_corpus)")
-            shutil.rmtree(out)
+        results: dict[int, float] = {}
+        for attempt in range(args.repeat):  # 1 and 2 workers alternate, so other load hits both alike
+            for workers in (1, 2):
+                out = scratch / f"out-{workers}"
+                started = time.perf_counter()
+                rows = rebuild(warcs, out, workers=workers)
+                elapsed = time.perf_counter() - started
+                results[workers] = max(results.get(workers, 0), args.pages / elapsed)
+                same = (out / "corpus.jsonl").read_bytes() == (scratch / "tail" / "corpus.jsonl").read_bytes()
+                print(f"workers={workers}: {elapsed:6.1f} s  {args.pages / elapsed:6.1f} docs/s  ({len(rows)} corpus "
+                      f"rows, corpus.jsonl {'identical to' if same else 'DIFFERENT from'} the one-process write_corpus)")
+                shutil.rmtree(out)
         print(f"write_corpus in one process (as the live run calls it): {tail:.1f} s")
+        if args.repeat > 1:
+            print(f"best of {args.repeat}: workers=1 {results[1]:.1f} docs/s, workers=2 {results[2]:.1f} docs/s")
         print(f"speed-up 1 -> 2 workers: {results[2] / results[1]:.2f}x (goal >= 1.8x)")
     return 0
 
