@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import itertools
-import logging
 import os
 import sys
 from pathlib import Path
@@ -22,8 +21,6 @@ from archive.archiver import Archived
 from archive.exchange import Exchange
 from archive.messages import MessageDecoder, WriterOptions, encode_message
 
-logger = logging.getLogger(__name__)
-
 _ROOT = Path(__file__).resolve().parent.parent
 PIPE_SIZE = 1 << 20
 
@@ -33,6 +30,8 @@ class ArchiveWriterError(Exception):
 
 
 class ArchiveWriterProcess(protocol.ProcessProtocol):
+    """The writer child as the reactor sees it: requests out on stdin, replies in from stdout."""
+
     def __init__(self) -> None:
         self._decoder = MessageDecoder()
         self._ids = itertools.count()

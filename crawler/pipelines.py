@@ -33,19 +33,17 @@ class ExtractionService:
         for _ in range(workers):
             self._pool.submit(int)
         self._jobs: list[tuple[str, Future]] = []
-        self.failed = 0
 
     def submit(self, source: str, warc_path: Path, offset: int) -> None:
         self._jobs.append((f"{warc_path.name}@{offset}", self._pool.submit(extract_capture, source, warc_path, offset)))
 
     def _extracted(self) -> list[ExtractedArticle]:
-        """Wait for every job; log and count the ones that failed, return the others."""
+        """Wait for every job; log the ones that failed, return the others."""
         articles = []
         for where, future in self._jobs:
             try:
                 articles.append(future.result())
             except Exception as exc:
-                self.failed += 1
                 logger.error("extraction failed for %s: %s", where, exc)
         self._jobs.clear()
         return articles
