@@ -40,7 +40,9 @@ class ArchivedResponse:
 def open_warc(path: Path):
     """Open a WARC that may still carry its ``.open`` suffix or may have just lost it."""
     path = Path(path)
-    candidates = [path, Path(str(path) + OPEN_SUFFIX)]
+    # A file only ever goes from ``.open`` to its final name (an atomic rename), so if both
+    # tries miss, it was renamed between them and the final name now exists.
+    candidates = [path, Path(str(path) + OPEN_SUFFIX), path]
     if path.name.endswith(OPEN_SUFFIX):
         candidates = [path, Path(str(path)[: -len(OPEN_SUFFIX)])]
     for candidate in candidates:

@@ -62,3 +62,25 @@ def test_a_new_writer_never_appends_to_an_earlier_file(tmp_path):
     assert len(list(tmp_path.iterdir())) == 2
     for path, data in before.items():
         assert path.read_bytes() == data
+
+
+def test_a_reader_finds_a_record_whose_file_is_renamed_between_its_tries(tmp_path, monkeypatch):
+    """The writer closes a WARC just as an extraction worker opens it (a race the live run hits)."""
+    import archive.reader
+
+    writer = RollingWarcWriter(tmp_path, "test-src", {"newsarchive-source": "src"}, max_size=10**9)
+    location = capture(writer, 1)[0]
+    final, still_open = tmp_path / location.warc_file, tmp_path / (location.warc_file + ".open")
+    real_open = open
+
+    def open_racing_the_rename(path, *args, **kwargs):
+        if Path(path) == final and still_open.exists():
+            still_open.rename(final)  # the writer closes the file right after this miss
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(archive.reader, "open", open_racing_the_rename, raising=False)
+    response = read_response(final, location.offset)
+    assert response.url == "http://example.test/story-1" and response.status == 200
+    final.rename(still_open)  # give the writer back the file it is still writing
+    writer.close()
