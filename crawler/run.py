@@ -11,23 +11,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.settings import Settings
-from scrapy.utils.reactor import install_reactor
 
 from archive.atomic import write_atomic
 from archive.lock import ArchiveLock
 from archive.state import SourceHealth, open_state
 from config import Config, Source
-from crawler.spiders.news import NewsSpider
-
-if TYPE_CHECKING:
-    from crawler.pipelines import ExtractionService
 
 EXIT_OK, EXIT_SOURCE_FAILED = 0, 1
-_CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 RUNS_DIR = "runs"
 
 
@@ -116,64 +106,6 @@ class RunReport:
         return self.path
 
 
-def crawl_settings(config: Config, source: Source, extraction: ExtractionService | None,
-                   progress_interval: float = 0.0, log_level: str = "WARNING") -> Settings:
-    """The project settings plus what this source and this config say."""
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    archive_dir = config.archive.dir
-    overrides = {
-        "NEWSARCHIVE_ARCHIVE_DIR": str(archive_dir),
-        "WARC_DIR": str(archive_dir / "warc"),
-        "WARC_MAX_SIZE": config.archive.warc_max_size,
-        "WARC_PREFIX": f"{config.archive.warc_prefix}-{source.name}",
-        "NEWSARCHIVE_EXTRACT": extraction is not None,
-        "NEWSARCHIVE_PROGRESS_INTERVAL": progress_interval,
-        "LOG_LEVEL": log_level,
-        **config.crawl_settings(),
-    }
-    if extraction is None:  # nor is the extractor imported
-        overrides["ITEM_PIPELINES"] = {}
-    if source.max_pages:
-        overrides["CLOSESPIDER_PAGECOUNT"] = source.max_pages
-    settings.update(overrides, priority="cmdline")
-    return settings
-
-
-def _failed_fetches(stats: dict) -> int:
-    prefix = "downloader/response_status_count/"
-    errors = sum(count for key, count in stats.items() if key.startswith(prefix) and int(key[len(prefix):]) >= 400)
-    ignored = stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0)  # robots, known
-    return errors + stats.get("downloader/exception_count", 0) - ignored
-
-
-def _result(crawler: Crawler, source: Source) -> SourceResult:
-    stats = crawler.stats.get_stats()
-    warc_dir = Path(crawler.settings.get("WARC_DIR"))
-    reason = stats.get("finish_reason", "not started")
-    error = None
-    if reason not in _CLEAN_FINISH:
-        error = f"crawl ended: {reason}"
-    elif not stats.get("newsarchive/seed_ok"):
-        error = f"none of its {len(source.seed_urls())} start URLs, feeds or sitemaps could be fetched"
-    elif stats.get("warc/failed"):
-        error = f"{stats['warc/failed']} fetches could not be archived (see the log)"
-    return SourceResult(
-        name=source.name,
-        fetched=stats.get("downloader/response_count", 0),
-        articles=stats.get("newsarchive/articles_queued", 0),
-        warc_files=stats.get("warc/files", []),
-        finish_reason=reason,
-        error=error,
-        unchanged=sum(count for key, count in stats.items() if key.startswith("newsarchive/revisit/")),
-        skipped_known=stats.get("newsarchive/skipped_known", 0),
-        failed_fetches=_failed_fetches(stats),
-        bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])
-                          if (warc_dir / name).exists()),
-        duration=round(stats.get("elapsed_time_seconds", 0.0), 3),
-    )
-
-
 def _skipped(health: SourceHealth) -> SourceResult:
     return SourceResult(health.name, 0, 0, [], "backing off", None, backoff_until=health.backoff_until)
 
@@ -203,28 +135,13 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
 
 def _crawl(config: Config, sources: tuple[Source, ...], extract: bool, progress_interval: float,
            log_level: str) -> RunReport:
-    Path(config.archive.dir, "warc").mkdir(parents=True, exist_ok=True)
     extraction = None
-    if extract:  # imported here: a crawl without extraction does without the extractor's start-up
-        from crawler.pipelines import ExtractionService
+    if extract:
+        from extract.service import ExtractionService
 
         extraction = ExtractionService(config.archive.extract_workers)
-    # Each source's Crawler is built here with its own settings, so install the reactor
-    # that CrawlerProcess would otherwise install through the first crawler it creates.
-    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
-    process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
-                              "REMOTE_CONTROL_ENABLED": False})
-    crawlers = []
-    for source in sources:
-        crawler = Crawler(NewsSpider, crawl_settings(config, source, extraction, progress_interval, log_level))
-        process.crawl(crawler, source=source, extraction=extraction)
-        crawlers.append((crawler, source))
-    process.start()
-    results = [_result(crawler, source) for crawler, source in crawlers]
-    written = extraction.write_corpus(config.archive.dir) if extraction is not None else []
-    per_source = {result.name: 0 for result in results}
-    for row in written:
-        per_source[row["source"]] = per_source.get(row["source"], 0) + 1
-    for result in results:
-        result.new_articles = per_source[result.name]
-    return RunReport(sources=results, articles_written=per_source)
+    # Scrapy is imported only now, so that the extraction workers start up while it loads
+    # (and a run that skips every source never loads it).
+    from crawler.crawl import crawl_sources
+
+    return crawl_sources(config, sources, extraction, progress_interval, log_level)
