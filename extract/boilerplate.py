@@ -29,20 +29,26 @@ def _key(paragraph: str) -> str:
     return " ".join(_WORDS.findall(paragraph.lower()))
 
 
-def _article_signature(doc: Document) -> str:
+def _paragraph_keys(docs: Sequence[Document]) -> list[list[str]]:
+    return [[_key(p) for p in doc.paragraphs] for doc in docs]
+
+
+def _article_signature(keys: list[str]) -> str:
     """Pages carrying the same article (mirrors, print and AMP copies) count once."""
-    keys = [_key(p) for p in doc.paragraphs]
     return max(keys, key=lambda k: (len(k), k), default="")
 
 
 def learn_site_boilerplate(docs: Sequence[Document]) -> frozenset[str]:
     """Keys of the paragraphs that are template text on this site."""
+    return _template_keys(_paragraph_keys(docs))
+
+
+def _template_keys(keys_per_doc: list[list[str]]) -> frozenset[str]:
     articles: dict[str, set[str]] = defaultdict(set)
     at_edge: Counter[str] = Counter()
     seen: Counter[str] = Counter()
-    for doc in docs:
-        keys = [_key(p) for p in doc.paragraphs]
-        articles[_article_signature(doc)].update(k for k in keys if k)
+    for keys in keys_per_doc:
+        articles[_article_signature(keys)].update(k for k in keys if k)
         for index, key in enumerate(keys):
             seen[key] += 1
             at_edge[key] += index < EDGE or index >= len(keys) - EDGE
@@ -60,12 +66,13 @@ def learn_site_boilerplate(docs: Sequence[Document]) -> frozenset[str]:
 def remove_site_boilerplate(docs: Sequence[Document]) -> list[Document]:
     """The docs (pages of one site) without their site's template paragraphs, in input order.
     The result depends only on the set of docs, not on their order."""
-    template = learn_site_boilerplate(docs)
+    keys_per_doc = _paragraph_keys(docs)
+    template = _template_keys(keys_per_doc)
     if not template:
         return list(docs)
     cleaned = []
-    for doc in docs:
-        kept = tuple(p for p in doc.paragraphs if _key(p) not in template)
+    for doc, keys in zip(docs, keys_per_doc):
+        kept = tuple(p for p, key in zip(doc.paragraphs, keys) if key not in template)
         if len(kept) == len(doc.paragraphs):
             cleaned.append(doc)
         else:
