@@ -233,6 +233,9 @@ def _tree_rss(pid: int) -> int:
 def run_measured(label: str, argv: list[str], nginx: Nginx,
                  warc_files: Callable[[], Iterable[Path]] | None = None, cwd: Path | None = None) -> Measure:
     """Run one child to completion, sampling its process tree's memory while it runs."""
+    # Flush what earlier runs left to write (wget deletes its 600 files): otherwise this run's
+    # file creations queue behind that writeback in the filesystem's journal.
+    os.sync()
     offset = nginx.log_offset()
     started = time.perf_counter()
     process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
