@@ -1,16 +1,15 @@
-"""The extraction stage: from a page's HTML to its headline, metadata and body paragraphs."""
+"""The extraction stage: from a page's HTML to its headline, metadata and body paragraphs.
+
+The extractor's libraries take 0.2 s to load, so ``extract_document`` loads them on first
+use: the processes that only handle documents (the crawler, the corpus writer) never do.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import version
 
-from lxml.html import HtmlElement
-
-from extract.body import extract_body
 from extract.boilerplate import remove_site_boilerplate
 from extract.document import Document
-from extract.htmlinput import BadInput, load_tree
-from extract.metadata import extract_metadata
 
 __all__ = ["Document", "extract_document", "remove_site_boilerplate", "EXTRACTOR"]
 
@@ -19,29 +18,8 @@ EXTRACTOR = (
 )
 
 
-def _extract(tree: HtmlElement, url: str | None) -> Document:
-    meta = extract_metadata(tree, url)
-    paragraphs = extract_body(tree, url, meta.title, meta.author)
-    return Document(
-        url=url,
-        canonical_url=meta.canonical_url,
-        title=meta.title,
-        author=meta.author,
-        date=meta.date,
-        sitename=meta.sitename,
-        language=meta.language,
-        paragraphs=tuple(paragraphs),
-        error=None if paragraphs else "no article body found",
-    )
-
-
 def extract_document(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Document:
     """Extract a page; never raises: unusable input gives an empty Document whose error says why."""
-    try:
-        return _extract(load_tree(html, content_type), url)
-    except BadInput as exc:
-        return Document.empty(url, str(exc))
-    except RecursionError:
-        return Document.empty(url, "markup nested too deeply")
-    except Exception as exc:  # noqa: BLE001 - a page must never stop a crawl's extraction
-        return Document.empty(url, f"extraction failed: {type(exc).__name__}: {exc}"[:200])
+    from extract.extractor import extract_document as extract
+
+    return extract(html, url, content_type=content_type)

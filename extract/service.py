@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 def _start_worker(crawl_slots: Semaphore, crawl_done: Event) -> None:
     """Load the extractor, then wait for the crawl to end unless a slot beside it is free."""
-    importlib.import_module("extract.corpus")
+    importlib.import_module("extract.extractor")
     if crawl_slots.acquire(block=False):
         return
     parent = os.getppid()

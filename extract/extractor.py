@@ -1,0 +1,38 @@
+"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml, htmldate)."""
+
+from __future__ import annotations
+
+from lxml.html import HtmlElement
+
+from extract.body import extract_body
+from extract.document import Document
+from extract.htmlinput import BadInput, load_tree
+from extract.metadata import extract_metadata
+
+
+def _extract(tree: HtmlElement, url: str | None) -> Document:
+    meta = extract_metadata(tree, url)
+    paragraphs = extract_body(tree, url, meta.title, meta.author)
+    return Document(
+        url=url,
+        canonical_url=meta.canonical_url,
+        title=meta.title,
+        author=meta.author,
+        date=meta.date,
+        sitename=meta.sitename,
+        language=meta.language,
+        paragraphs=tuple(paragraphs),
+        error=None if paragraphs else "no article body found",
+    )
+
+
+def extract_document(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Document:
+    """Extract a page; never raises: unusable input gives an empty Document whose error says why."""
+    try:
+        return _extract(load_tree(html, content_type), url)
+    except BadInput as exc:
+        return Document.empty(url, str(exc))
+    except RecursionError:
+        return Document.empty(url, "markup nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - a page must never stop a crawl's extraction
+        return Document.empty(url, f"extraction failed: {type(exc).__name__}: {exc}"[:200])
