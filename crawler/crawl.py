@@ -10,6 +10,7 @@ from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
 
 from config import Config, Source
+from crawler.archive_writer import archive_writer
 from crawler.run import RunReport, SourceResult
 from crawler.spiders.news import NewsSpider
 
@@ -84,6 +85,9 @@ def crawl_sources(config: Config, sources: tuple[Source, ...], extraction: Extra
     # Each source's Crawler is built here with its own settings, so install the reactor
     # that CrawlerProcess would otherwise install through the first crawler it creates.
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    # The WARC writer process loads while the crawlers are built; the first to open takes it over.
+    # (Should none open it, it reads end of input when this process exits, and stops.)
+    archive_writer()
     process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
                               "REMOTE_CONTROL_ENABLED": False})
     crawlers = []
