@@ -135,13 +135,15 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
 
 def _crawl(config: Config, sources: tuple[Source, ...], extract: bool, progress_interval: float,
            log_level: str) -> RunReport:
-    extraction = None
-    if extract:
-        from extract.service import ExtractionService
+    if not extract:
+        from crawler.crawl import crawl_sources
 
-        extraction = ExtractionService(config.archive.extract_workers)
-    # Scrapy is imported only now, so that the extraction workers start up while it loads
-    # (and a run that skips every source never loads it).
-    from crawler.crawl import crawl_sources
+        return crawl_sources(config, sources, None, progress_interval, log_level)
+    from extract.service import ExtractionService
 
-    return crawl_sources(config, sources, extraction, progress_interval, log_level)
+    with ExtractionService(config.archive.extract_workers) as extraction:
+        # Scrapy is imported only now, so that the extraction workers start up while it loads
+        # (and a run that skips every source never loads it).
+        from crawler.crawl import crawl_sources
+
+        return crawl_sources(config, sources, extraction, progress_interval, log_level)

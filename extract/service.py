@@ -69,4 +69,15 @@ class ExtractionService:
         try:
             return write_corpus(archive_dir, self._extracted(), executor=self._pool)
         finally:
-            self._pool.shutdown()
+            self.close()
+
+    def close(self) -> None:
+        """Stop the workers; the one held back for the crawl is let go first, or shutdown would wait on it."""
+        self._crawl_done.set()
+        self._pool.shutdown()
+
+    def __enter__(self) -> ExtractionService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
