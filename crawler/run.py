@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,13 +136,9 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
 
 def _crawl(config: Config, sources: tuple[Source, ...], extract: bool, progress_interval: float,
            log_level: str) -> RunReport:
-    if not extract:
-        from crawler.crawl import crawl_sources
-
-        return crawl_sources(config, sources, None, progress_interval, log_level)
-    from extract.service import ExtractionService
-
-    with ExtractionService(config.archive.extract_workers) as extraction:
+    if extract:  # imported here: a crawl without extraction does without the extractor's start-up
+        from extract.service import ExtractionService
+    with ExtractionService(config.archive.extract_workers) if extract else nullcontext() as extraction:
         # Scrapy is imported only now, so that the extraction workers start up while it loads
         # (and a run that skips every source never loads it).
         from crawler.crawl import crawl_sources

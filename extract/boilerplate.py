@@ -38,12 +38,8 @@ def _article_signature(keys: list[str]) -> str:
     return max(keys, key=lambda k: (len(k), k), default="")
 
 
-def learn_site_boilerplate(docs: Sequence[Document]) -> frozenset[str]:
-    """Keys of the paragraphs that are template text on this site."""
-    return _template_keys(_paragraph_keys(docs))
-
-
 def _template_keys(keys_per_doc: list[list[str]]) -> frozenset[str]:
+    """Keys of the paragraphs that are template text on this site, from each page's paragraph keys."""
     articles: dict[str, set[str]] = defaultdict(set)
     at_edge: Counter[str] = Counter()
     seen: Counter[str] = Counter()
