@@ -59,5 +59,6 @@ class WriterOptions:
     prefix: str
     info: dict[str, str]
     max_size: int = 1_000_000_000
-    archive_dir: str | None = None  # set: index closed WARCs and keep the crawl state there
+    archive_dir: str | None = None  # set: keep the crawl state there (and the index, below)
+    index_on_close: bool = True  # index each WARC as it closes (needs archive_dir); off when the run indexes
     incremental: bool = True  # write revisits for payloads archived before (needs archive_dir)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archive.archiver import ExchangeArchiver
-from archive.index import update_index
 from archive.messages import WriterOptions, encode_message, read_messages
 from archive.revisits import RevisitPolicy
 from archive.state import open_state
@@ -56,7 +55,7 @@ class WriterService:
             futures.append(self.indexer.submit(_index, archive_dir, warc_path))
 
         writer = RollingWarcWriter(Path(options.warc_dir), options.prefix, options.info, options.max_size,
-                                   on_close=index if archive_dir else None)
+                                   on_close=index if archive_dir and options.index_on_close else None)
         self.archivers[key] = ExchangeArchiver(writer, revisits)
 
     def _policy(self, archive_dir: str) -> RevisitPolicy:
@@ -102,6 +101,8 @@ class WriterService:
 
 
 def _index(archive_dir: str, warc_path: Path) -> None:
+    from archive.index import update_index  # cdxj-indexer takes 0.2 s to load: only when indexing here
+
     try:
         update_index(Path(archive_dir), [warc_path])
     except Exception:  # a broken index must not stop the crawl; replay re-indexes missing files

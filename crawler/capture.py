@@ -53,9 +53,10 @@ class WarcCapture:
     Settings: ``WARC_DIR``, ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_INFO`` (extra warcinfo
     fields).  The source name comes from the spider and goes into warcinfo and metadata
     records, so the WARCs alone say which source each page belongs to.  With
-    ``NEWSARCHIVE_ARCHIVE_DIR`` set, closed WARCs are indexed (CDXJ) and repeats become
-    revisit records.  An article's request gets ``archived_article`` in its meta: a Deferred
-    of where its response was archived (None when it became a revisit or could not be written).
+    ``NEWSARCHIVE_ARCHIVE_DIR`` set, repeats become revisit records and closed WARCs are
+    indexed (CDXJ), unless ``WARC_INDEX_ON_CLOSE`` is off because the run indexes them at its
+    end.  An article's request gets ``archived_article`` in its meta: a Deferred of where its
+    response was archived (None when it became a revisit or could not be written).
     """
 
     def __init__(self, crawler: Crawler):
@@ -92,6 +93,7 @@ class WarcCapture:
             max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),
             archive_dir=settings.get("NEWSARCHIVE_ARCHIVE_DIR") or None,
             incremental=settings.getbool("NEWSARCHIVE_INCREMENTAL", True),
+            index_on_close=settings.getbool("WARC_INDEX_ON_CLOSE", True),
         ))
 
     def headers_received(self, headers, body_length, request: Request, spider: Spider) -> None:
@@ -132,7 +134,7 @@ class WarcCapture:
         return None
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
-        """Wait until every exchange is written and the WARCs are closed and indexed."""
+        """Wait until every exchange is written and the WARCs are closed (and indexed, if on close)."""
         try:
             self.stats.set_value("warc/files", await maybe_deferred_to_future(self.writer.close(self.key)))
         finally:

@@ -32,6 +32,7 @@ def crawl_settings(config: Config, source: Source, extraction: ExtractionService
         "WARC_MAX_SIZE": config.archive.warc_max_size,
         "WARC_PREFIX": f"{config.archive.warc_prefix}-{source.name}",
         "NEWSARCHIVE_EXTRACT": extraction is not None,
+        "WARC_INDEX_ON_CLOSE": extraction is None,  # else the extraction pool indexes them at the end
         "NEWSARCHIVE_PROGRESS_INTERVAL": progress_interval,
         "LOG_LEVEL": log_level,
         **config.crawl_settings(),
@@ -97,7 +98,10 @@ def crawl_sources(config: Config, sources: tuple[Source, ...], extraction: Extra
         crawlers.append((crawler, source))
     process.start()
     results = [_result(crawler, source) for crawler, source in crawlers]
-    written = extraction.write_corpus(config.archive.dir) if extraction is not None else []
+    written = []
+    if extraction is not None:
+        extraction.index_warcs(config.archive.dir)
+        written = extraction.write_corpus(config.archive.dir)
     per_source = {result.name: 0 for result in results}
     for row in written:
         per_source[row["source"]] = per_source.get(row["source"], 0) + 1

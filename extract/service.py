@@ -1,4 +1,5 @@
-"""A pool of extraction processes fed while the crawl runs, which then writes the corpus.
+"""A pool of extraction processes fed while the crawl runs, which then writes the corpus
+(and indexes the run's WARCs).
 
 Extraction runs in other processes so that crawling and extracting use both cores; the
 workers read each record back from the WARC, exactly as a later rebuild does.
@@ -17,6 +18,12 @@ from pathlib import Path
 from extract.corpus import ExtractedArticle, extract_capture, write_corpus
 
 logger = logging.getLogger(__name__)
+
+
+def _index_warcs(archive_dir: Path) -> None:
+    from archive.index import update_index  # loaded by the one worker that indexes, when it does
+
+    update_index(archive_dir)
 
 
 def _start_worker(crawl_slots: Semaphore, crawl_done: Event) -> None:
@@ -40,6 +47,8 @@ class ExtractionService:
 
     def __init__(self, workers: int):
         context = multiprocessing.get_context("forkserver")
+        # The workers are forked from a server that has loaded the extractor once, not each for itself.
+        context.set_forkserver_preload(["extract.extractor"])
         self._crawl_done = context.Event()
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                                          initargs=(context.Semaphore(max(1, workers - 1)), self._crawl_done))
@@ -48,9 +57,20 @@ class ExtractionService:
         for _ in range(workers):
             self._pool.submit(int)
         self._jobs: list[tuple[str, Future]] = []
+        self._indexing: Future | None = None
 
     def submit(self, source: str, warc_path: Path, offset: int) -> None:
         self._jobs.append((f"{warc_path.name}@{offset}", self._pool.submit(extract_capture, source, warc_path, offset)))
+
+    def index_warcs(self, archive_dir: Path) -> None:
+        """Index the archive's new WARCs on a worker, once the extractions queued so far are handed out.
+
+        Queued behind them, the indexing overlaps the corpus writing at the run's end, which
+        keeps only one worker busy; done as each WARC closed, it would take a core from
+        extraction.  Every closed WARC without an index is indexed, so one left by a crashed
+        run is too.
+        """
+        self._indexing = self._pool.submit(_index_warcs, Path(archive_dir))
 
     def _extracted(self) -> list[ExtractedArticle]:
         """Wait for every job; log the ones that failed, return the others."""
@@ -74,7 +94,14 @@ class ExtractionService:
     def close(self) -> None:
         """Stop the workers; the one held back for the crawl is let go first, or shutdown would wait on it."""
         self._crawl_done.set()
-        self._pool.shutdown()
+        try:
+            if self._indexing is not None:
+                self._indexing.result()
+        except Exception as exc:  # the WARCs are safe; the next run or replay indexes what is missing
+            logger.error("could not index the new WARCs: %s", exc)
+        finally:
+            self._indexing = None
+            self._pool.shutdown()
 
     def __enter__(self) -> ExtractionService:
         return self

@@ -13,8 +13,9 @@ from warcio.timeutils import datetime_to_http_date, iso_date_to_datetime
 
 from archive.index import combined_index_path, update_index
 from archive.writer import RollingWarcWriter
-from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, crawl_demo, fetch, free_port,
-                              latest_not_modified, running, timestamp14, warc_captures)
+from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, DemoSite, crawl_demo, fetch,
+                              free_port, latest_not_modified, newsarchive, running, timestamp14, warc_captures,
+                              write_demo_config)
 from extract.corpus import read_corpus
 
 
@@ -80,6 +81,18 @@ def test_adding_a_warc_merges_it_into_the_combined_index_once(archive, tmp_path)
     update_index(tmp_path)  # a WARC gone: its lines go too
     lines = combined.read_text().splitlines()
     assert lines and lines == sorted(lines) and not any(first.name in line for line in lines)
+
+
+def test_a_run_without_extraction_indexes_its_warcs_as_they_close(tmp_path):
+    # A run with extraction indexes on its pool at the end; one without has the writer do it.
+    out = tmp_path / "out"
+    out.mkdir()
+    with DemoSite() as site:
+        result = newsarchive("run", "--no-extract", "--config", str(write_demo_config(site, out)))
+    assert result.returncode == 0, result.stderr
+    shutil.copytree(out / "warc", tmp_path / "again" / "warc")
+    combined = combined_index_path(out).read_bytes()
+    assert combined and combined == update_index(tmp_path / "again").read_bytes()
 
 
 def test_gzip_article_id_replay_returns_the_original_bytes(archive, pywb):
