@@ -18,6 +18,7 @@ crawler, which shuts down cleanly and then closes the pipe.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -54,8 +55,11 @@ class WriterService:
         def index(warc_path: Path) -> None:
             futures.append(self.indexer.submit(_index, archive_dir, warc_path))
 
+        indexes = bool(archive_dir and options.index_on_close)
+        if indexes:  # load cdxj-indexer (0.2 s) while the crawl starts, not when the crawl waits for the index
+            self.indexer.submit(importlib.import_module, "archive.index")
         writer = RollingWarcWriter(Path(options.warc_dir), options.prefix, options.info, options.max_size,
-                                   on_close=index if archive_dir and options.index_on_close else None)
+                                   on_close=index if indexes else None)
         self.archivers[key] = ExchangeArchiver(writer, revisits)
 
     def _policy(self, archive_dir: str) -> RevisitPolicy:
@@ -101,9 +105,9 @@ class WriterService:
 
 
 def _index(archive_dir: str, warc_path: Path) -> None:
-    from archive.index import update_index  # cdxj-indexer takes 0.2 s to load: only when indexing here
-
     try:
+        from archive.index import update_index  # loaded only by a writer that indexes (see open)
+
         update_index(Path(archive_dir), [warc_path])
     except Exception:  # a broken index must not stop the crawl; replay re-indexes missing files
         logger.exception("could not index %s", warc_path)
