@@ -11,7 +11,7 @@ from scrapy.utils.reactor import install_reactor
 
 from config import Config, Source
 from crawler.archive_writer import archive_writer
-from crawler.run import RunReport, SourceResult
+from crawler.run import WARC_DIR, RunReport, SourceResult
 from crawler.spiders.news import NewsSpider
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def crawl_settings(config: Config, source: Source, extraction: ExtractionService
     archive_dir = config.archive.dir
     overrides = {
         "NEWSARCHIVE_ARCHIVE_DIR": str(archive_dir),
-        "WARC_DIR": str(archive_dir / "warc"),
+        "WARC_DIR": str(archive_dir / WARC_DIR),
         "WARC_MAX_SIZE": config.archive.warc_max_size,
         "WARC_PREFIX": f"{config.archive.warc_prefix}-{source.name}",
         "NEWSARCHIVE_EXTRACT": extraction is not None,
@@ -82,7 +82,6 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
 def crawl_sources(config: Config, sources: tuple[Source, ...], extraction: ExtractionService | None,
                   progress_interval: float, log_level: str) -> RunReport:
     """Crawl ``sources`` in one Scrapy process, then have ``extraction`` (if any) write the corpus."""
-    Path(config.archive.dir, "warc").mkdir(parents=True, exist_ok=True)
     # Each source's Crawler is built here with its own settings, so install the reactor
     # that CrawlerProcess would otherwise install through the first crawler it creates.
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")

@@ -16,10 +16,11 @@ from pathlib import Path
 from archive.atomic import write_atomic
 from archive.lock import ArchiveLock
 from archive.state import SourceHealth, open_state
-from config import Config, Source
+from config import Config, ConfigError, Source
 
 EXIT_OK, EXIT_SOURCE_FAILED = 0, 1
 RUNS_DIR = "runs"
+WARC_DIR = "warc"
 
 
 @dataclass
@@ -111,10 +112,23 @@ def _skipped(health: SourceHealth) -> SourceResult:
     return SourceResult(health.name, 0, 0, [], "backing off", None, backoff_until=health.backoff_until)
 
 
+def _prepare_archive(config: Config) -> None:
+    """Create the archive directory and its ``warc/``, or say in the config's terms why they cannot be."""
+    for path in (config.archive.dir, config.archive.dir / WARC_DIR):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{config.path}: [archive] dir: cannot create {path}: {exc.strerror or exc}") from None
+
+
 def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = True,
                 progress_interval: float = 0.0, log_level: str = "WARNING",
                 ignore_backoff: bool = False) -> RunReport:
-    """Crawl ``sources`` under the archive lock (``ArchiveBusy`` if another run holds it)."""
+    """Crawl ``sources`` under the archive lock (``ArchiveBusy`` if another run holds it).
+
+    An archive directory that cannot be made raises ``ConfigError`` before anything is fetched.
+    """
+    _prepare_archive(config)
     with ArchiveLock(config.archive.dir):
         started = time.time()
         state = open_state(config.archive.dir)
