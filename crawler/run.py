@@ -15,7 +15,7 @@ from pathlib import Path
 
 from archive.atomic import write_atomic
 from archive.lock import ArchiveLock
-from archive.state import SourceHealth, open_state
+from archive.state import STATE_DIR, SourceHealth, open_state
 from config import Config, ConfigError, Source
 
 EXIT_OK, EXIT_SOURCE_FAILED = 0, 1
@@ -113,8 +113,8 @@ def _skipped(health: SourceHealth) -> SourceResult:
 
 
 def _prepare_archive(config: Config) -> None:
-    """Create the archive directory and its ``warc/``, or say in the config's terms why they cannot be."""
-    for path in (config.archive.dir, config.archive.dir / WARC_DIR):
+    """Create the archive directory and the ones a run needs first, or say in the config's terms why not."""
+    for path in (config.archive.dir, config.archive.dir / WARC_DIR, config.archive.dir / STATE_DIR):
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from demo.run import write_demo_config
 from demo.site import DemoSite
 
@@ -34,14 +36,15 @@ def test_dead_host_makes_run_exit_1_while_other_sources_are_written(tmp_path):
     assert not list((tmp_path / "warc").glob("*.open"))
 
 
-def test_an_archive_directory_that_cannot_be_made_exits_2_naming_the_config_and_the_path(tmp_path):
-    (tmp_path / "warc").write_text("a file where the WARC directory should be")
+@pytest.mark.parametrize("blocked", ["warc", "state"])
+def test_an_archive_directory_that_cannot_be_made_exits_2_naming_the_config_and_the_path(tmp_path, blocked):
+    (tmp_path / blocked).write_text("a file where the directory should be")
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "."\n\n[[sources]]\nname = "news"\n'
                       f'start_urls = ["http://127.0.0.1:{closed_port()}/"]\n', encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
-    assert f"{config}: [archive] dir: cannot create {tmp_path / 'warc'}" in result.stderr
+    assert f"{config}: [archive] dir: cannot create {tmp_path / blocked}" in result.stderr
     assert "Traceback" not in result.stderr
-    assert (tmp_path / "warc").read_text() == "a file where the WARC directory should be"
+    assert (tmp_path / blocked).read_text() == "a file where the directory should be"
