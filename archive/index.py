@@ -28,11 +28,11 @@ from cdxj_indexer.main import CDXJIndexer
 from warcio.recordloader import ArcWarcRecord
 
 import archive.warcio_brotli  # noqa: F401 - br bodies are decoded when the indexer needs to
+from archive import WARC_DIR
 from archive.atomic import atomic_output, write_atomic
 
 INDEX_DIR = "indexes"
 COMBINED_INDEX = "index.cdxj"
-WARC_DIR = "warc"
 _PER_WARC = "per-warc"
 _WARC_SUFFIX = ".warc.gz"
 _REPLAYED = ("response", "revisit", "resource")

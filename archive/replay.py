@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from archive.index import WARC_DIR, update_index
+from archive import WARC_DIR
+from archive.index import update_index
 
 REPLAY_VENV = Path(__file__).resolve().parent.parent / ".venv-replay"
 PYWB_REQUIREMENT = "pywb==2.10.0"

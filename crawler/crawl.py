@@ -9,9 +9,10 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
 
+from archive import WARC_DIR
 from config import Config, Source
 from crawler.archive_writer import archive_writer
-from crawler.run import WARC_DIR, RunReport, SourceResult
+from crawler.run import RunReport, SourceResult
 from crawler.spiders.news import NewsSpider
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from archive import WARC_DIR
 from archive.atomic import write_atomic
 from archive.lock import ArchiveLock
 from archive.state import STATE_DIR, SourceHealth, open_state
@@ -20,7 +21,6 @@ from config import Config, ConfigError, Source
 
 EXIT_OK, EXIT_SOURCE_FAILED = 0, 1
 RUNS_DIR = "runs"
-WARC_DIR = "warc"
 
 
 @dataclass

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from archive import WARC_DIR
 from archive.atomic import write_atomic
 from archive.reader import RecordError, read_response
 from extract import EXTRACTOR, Document, extract_document, remove_site_boilerplate
@@ -154,7 +155,7 @@ def _site_history(archive_dir: Path, site: tuple[str, str], corpus: list[dict]) 
     articles = []
     for row in (row for row in corpus if _site(row) == site):
         try:
-            articles.append(extract_capture(row["source"], archive_dir / "warc" / row["warc_file"], row["warc_offset"]))
+            articles.append(extract_capture(row["source"], archive_dir / WARC_DIR / row["warc_file"], row["warc_offset"]))
         except (OSError, RecordError) as exc:
             logger.warning("%s: cannot re-extract %s: %s", archive_dir, row["url"], exc)
     return articles
