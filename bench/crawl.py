@@ -272,7 +272,9 @@ def run_measured(label: str, argv: list[str], nginx: Nginx,
     # file creations queue behind that writeback in the filesystem's journal.
     os.sync()
     offset = nginx.log_offset()
-    cpu_report = Path(tempfile.mktemp(prefix="newsarchive-bench-cpu-"))
+    descriptor, name = tempfile.mkstemp(prefix="newsarchive-bench-cpu-")
+    os.close(descriptor)
+    cpu_report = Path(name)
     argv = [sys.executable, __file__, "--cpu-of", str(cpu_report), "--", *argv]
     started = time.perf_counter()
     process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -298,8 +300,8 @@ def run_measured(label: str, argv: list[str], nginx: Nginx,
     time.sleep(0.1)  # nginx writes its access log line after the response
     responses, window = nginx.responses_since(offset)
     warc_bytes = sum(path.stat().st_size for path in warc_files()) if warc_files else None
-    cpu = float(cpu_report.read_text()) if cpu_report.exists() else 0.0
-    cpu_report.unlink(missing_ok=True)
+    cpu = float(cpu_report.read_text() or 0.0)  # empty: the launcher died before it could tell
+    cpu_report.unlink()
     return Measure(label, responses, wall, window, peak, warc_bytes, process.returncode, cpu)
 
 
