@@ -118,11 +118,6 @@ class RollingWarcWriter:
         if self.on_close is not None:
             self.on_close(self.directory / self._name)
 
-    @property
-    def current_path(self) -> Path | None:
-        """The path the current file has right now (still ``.open``)."""
-        return None if self._name is None else self.directory / (self._name + OPEN_SUFFIX)
-
     # -- records -----------------------------------------------------------
     def _append(self, record) -> int:
         data = self.builder.serialise(record)

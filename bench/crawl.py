@@ -224,7 +224,8 @@ class Nginx:
 
 
 def _children(pid: int) -> list[int]:
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
 
 
 def _descendants_rss(pid: int) -> int:
@@ -353,8 +354,8 @@ def extractor_rate(nginx: Nginx) -> Measure:
     started, cpu_started = time.perf_counter(), time.process_time()
     for url, html in pages:
         extract_document(html, url)
-    wall = time.perf_counter() - started
-    return Measure("(e) extract_document, 1 core", len(pages), wall, wall, 0, None, 0, time.process_time() - cpu_started)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return Measure("(e) extract_document, 1 core", len(pages), wall, wall, 0, None, 0, cpu)
 
 
 def two_core_limit(crawl_rate: float, extract_rate: float) -> float:

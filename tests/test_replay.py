@@ -13,9 +13,10 @@ from warcio.timeutils import datetime_to_http_date, iso_date_to_datetime
 
 from archive.index import combined_index_path, update_index
 from archive.writer import RollingWarcWriter
-from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, DemoSite, crawl_demo, fetch,
-                              free_port, latest_not_modified, newsarchive, running, timestamp14, warc_captures,
-                              write_demo_config)
+from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, crawl_demo, fetch, free_port,
+                              latest_not_modified, newsarchive, running, timestamp14, warc_captures)
+from demo.run import write_demo_config
+from demo.site import DemoSite
 from extract.corpus import read_corpus
 
 
