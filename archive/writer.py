@@ -77,7 +77,7 @@ class RollingWarcWriter:
         self.builder = _BufferWriter()
         self.files: list[str] = []
         self._serial = 0
-        self._out: io.BufferedWriter | None = None
+        self._out: io.FileIO | None = None
         self._name: str | None = None
         self._warcinfo_id: str | None = None
 
@@ -93,15 +93,23 @@ class RollingWarcWriter:
                 return name
 
     def _open(self) -> None:
-        self._name = self._next_name()
-        self._out = open(self.directory / (self._name + OPEN_SUFFIX), "xb")
-        self.files.append(self._name)
+        """Start a file with its warcinfo record; a file whose warcinfo cannot be written is removed."""
+        name = self._next_name()
+        path = self.directory / (name + OPEN_SUFFIX)
         fields = {"software": "newsarchive", "format": "WARC File Format 1.1",
                   "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
                   "hostname": socket.gethostname(), **self.info}
-        record = self.builder.create_warcinfo_record(self._name, fields)
+        record = self.builder.create_warcinfo_record(name, fields)
+        out = open(path, "xb", buffering=0)  # unbuffered: _write_all decides what reaches the file
+        try:
+            self._write_all(out, self._compress(record))
+        except OSError:
+            out.close()
+            path.unlink(missing_ok=True)
+            raise
+        self._out, self._name = out, name
         self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
-        self._append(record)
+        self.files.append(name)
 
     def close(self) -> None:
         """Finish the current file: flush, fsync and drop the ``.open`` suffix."""
@@ -110,7 +118,6 @@ class RollingWarcWriter:
     def _close_current(self) -> None:
         if self._out is None:
             return
-        self._out.flush()
         os.fsync(self._out.fileno())
         self._out.close()
         self._out = None
@@ -119,24 +126,46 @@ class RollingWarcWriter:
             self.on_close(self.directory / self._name)
 
     # -- records -----------------------------------------------------------
-    def _append(self, record) -> int:
-        data = self.builder.serialise(record)
+    def _compress(self, record) -> bytes:
+        """The record as one gzip member."""
         compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-        offset = self._out.tell()
-        self._out.write(compressor.compress(data) + compressor.flush())
-        return offset
+        return compressor.compress(self.builder.serialise(record)) + compressor.flush()
+
+    @staticmethod
+    def _write_all(out: io.RawIOBase, data: bytes) -> None:
+        """Write all of ``data``, or truncate the file back to where it was and raise.
+
+        A write that fails part-way (disk full, file size limit) would leave a torn gzip
+        member, and every record appended after it unreadable; cut back, the file still ends
+        on a whole record and later captures can follow it.
+        """
+        start = out.tell()
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[out.write(view):]
+        except OSError:
+            os.ftruncate(out.fileno(), start)
+            out.seek(start)
+            raise
 
     def write_capture(self, records: list) -> list[RecordLocation]:
-        """Write the records of one capture event together, in order; flush so readers see them."""
+        """Write the records of one capture event together, in order, or none of them (``OSError``).
+
+        They go to the file in one write, so readers see whole captures.
+        """
         if self._out is None or self._out.tell() >= self.max_size:
             self._close_current()
             self._open()
-        locations = []
+        offset = self._out.tell()
+        members, locations = [], []
         for record in records:
             record.rec_headers.replace_header("WARC-Warcinfo-ID", self._warcinfo_id)
-            offset = self._append(record)
+            member = self._compress(record)
             locations.append(RecordLocation(self._name, offset, record.rec_headers.get_header("WARC-Record-ID")))
-        self._out.flush()
+            members.append(member)
+            offset += len(member)
+        self._write_all(self._out, b"".join(members))
         return locations
 
     # -- record builders (warcio computes the digests) ---------------------

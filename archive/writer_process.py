@@ -90,7 +90,10 @@ class WriterService:
             try:
                 return ("written", exchange_id, self.archivers[key].archive(exchange))
             except Exception as exc:  # say what failed and go on with the next exchange
-                logger.exception("could not archive %s", exchange.uri)
+                if isinstance(exc, OSError):  # the disk, not us: no traceback (the WARC is cut back whole)
+                    logger.error("could not archive %s: %s", exchange.uri, exc)
+                else:
+                    logger.exception("could not archive %s", exchange.uri)
                 return ("failed", exchange_id, f"{exchange.uri}: {type(exc).__name__}: {exc}")
         if kind == "close":
             return ("closed", key, [] if self.broken.pop(key, None) else self.close(key))

@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -68,10 +68,15 @@ class _BrotliHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-@contextmanager
-def brotli_site() -> Iterator[str]:
+def brotli_site() -> AbstractContextManager[str]:
     """A one-article site on 127.0.0.1 serving brotli; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BrotliHandler)
+    return loopback_site(_BrotliHandler)
+
+
+@contextmanager
+def loopback_site(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` serving on 127.0.0.1 from a thread; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

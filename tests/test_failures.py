@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
+import os
+import resource
 import socket
 import subprocess
 import sys
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
+from archive_fixtures import loopback_site
+from warcio.archiveiterator import ArchiveIterator
 
 from demo.run import write_demo_config
 from demo.site import DemoSite
@@ -34,6 +42,61 @@ def test_dead_host_makes_run_exit_1_while_other_sources_are_written(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
     assert {"gazette", "herald", "courier"} == {row["source"] for row in rows}
     assert not list((tmp_path / "warc").glob("*.open"))
+
+
+FILE_SIZE_LIMIT = 1 << 20
+BIG_STORY = "/2026/11/21/the-whole-budget-line-by-line.html"
+
+
+class _BigStoryHandler(BaseHTTPRequestHandler):
+    """A home page linking to one article too big (incompressible, 2 MB) for a 1 MB file size limit."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/":
+            body = f'<html><body><h1>Budget</h1><a href="{BIG_STORY}">The whole budget</a></body></html>'.encode()
+        elif self.path == BIG_STORY:
+            body = b"<html><body><h1>The whole budget</h1><p>" + base64.b64encode(os.urandom(1_500_000)) + b"</p>"
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_fetches_that_cannot_be_archived_fail_their_source_and_leave_its_warc_readable(tmp_path):
+    """A WARC that cannot grow (here RLIMIT_FSIZE; a full disk alike) loses no record already written."""
+    with DemoSite() as site, loopback_site(_BigStoryHandler) as bulky_url:
+        config = write_demo_config(site, tmp_path)
+        config.write_text(config.read_text().replace(
+            "\n[crawl]", f'\n[[sources]]\nname = "bulky"\nstart_urls = ["{bulky_url}/"]\n\n[crawl]', 1))
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "run", "--config", str(config)], capture_output=True, text=True,
+            timeout=180, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT,) * 2))
+    assert result.returncode == 1, result.stderr
+    assert "bulky: FAILED: 1 fetches could not be archived" in result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
+    assert {"gazette", "herald", "courier"} == {row["source"] for row in rows}
+    assert not list((tmp_path / "warc").glob("*.open"))
+    bulky_warcs = sorted((tmp_path / "warc").glob("*-bulky-*.warc.gz"))
+    assert bulky_warcs
+    check = subprocess.run([Path(sys.executable).parent / "warcio", "check", *map(str, bulky_warcs)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    captured = []
+    for warc in bulky_warcs:
+        gzip.decompress(warc.read_bytes())  # EOFError if the file ends in a torn member
+        with warc.open("rb") as stream:
+            captured += [(record.rec_type, record.rec_headers.get_header("WARC-Target-URI"))
+                         for record in ArchiveIterator(stream)]
+    assert ("response", f"{bulky_url}/") in captured
+    assert ("response", f"{bulky_url}/robots.txt") in captured
+    assert not [uri for _, uri in captured if uri and uri.endswith(BIG_STORY)]
 
 
 @pytest.mark.parametrize("blocked", ["warc", "state"])
