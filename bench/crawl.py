@@ -473,14 +473,15 @@ def main(argv: list[str] | None = None) -> int:
         # however busy it keeps both cores.
         cpu_share = median([d.cpu / (d.responses / a.rate + d.responses / e.rate) for a, _, _, d, e, _ in repeats])
         print(f"(d) CPU time / (n/a + n/e) = {cpu_share:.2f}   the goal needs <= {1 / 0.85:.2f}")
-        # The goal's limit splits (d) as bare crawling (a) and bare extraction (e).  Our own stages,
-        # each alone, are (b) and (f): the limit of those, packed perfectly on two cores, is what
-        # the run could reach; (d) against it says how well the run keeps both cores busy.
+        # The goal's limit prices (d) as bare crawling (a) plus bare extraction (e).  The same formula
+        # over our own stages, each run alone, (b) and (f), prices what a run has to do besides:
+        # archiving, reading records back, writing the corpus.  The goal's ratio is the product of
+        # the two ratios printed here; the second is how close the run comes to its own stages' limit.
         stages = median([two_core_limit(b.rate, f.rate) / two_core_limit(a.rate, e.rate)
                          for a, b, _, _, e, f in repeats])
-        packing = median([d.rate / two_core_limit(b.rate, f.rate) for _, b, _, d, _, f in repeats])
-        print(f"our stages' two-core limit 2/(1/b + 1/f) / the goal's limit = {stages:.2f}   "
-              f"(d) / our stages' limit = {packing:.2f}")
+        of_own = median([d.rate / two_core_limit(b.rate, f.rate) for _, b, _, d, _, f in repeats])
+        print(f"two-core limit of our stages 2/(1/b + 1/f) / the goal's limit = {stages:.2f}   "
+              f"(d) / the limit of our stages = {of_own:.2f}")
     else:
         print("ratios: a run failed")
     wa, wb, wc = (m.window_rate for m in results[:3])
