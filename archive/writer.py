@@ -112,7 +112,7 @@ class RollingWarcWriter:
         self.files.append(name)
 
     def close(self) -> None:
-        """Finish the current file: flush, fsync and drop the ``.open`` suffix."""
+        """Finish the current file: fsync it and drop the ``.open`` suffix."""
         self._close_current()
 
     def _close_current(self) -> None:
