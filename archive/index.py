@@ -80,6 +80,11 @@ def cdxj_lines(warc_path: Path) -> str:
     return out.getvalue()
 
 
+def _write_per_warc(archive_dir: Path, indexed: dict[str, str]) -> None:
+    for name, lines in indexed.items():
+        write_atomic(_per_warc_path(archive_dir, name), lines.encode("utf-8"))
+
+
 def _rebuild_combined(archive_dir: Path) -> None:
     """The combined index merged anew from every per-WARC index."""
     per_warc = sorted((Path(archive_dir) / INDEX_DIR / _PER_WARC).glob("*.cdxj"))
@@ -123,12 +128,10 @@ def update_index(archive_dir: Path, warcs: Iterable[Path] | None = None) -> Path
         if stale or not combined.exists():
             for path in stale:
                 path.unlink()
-            for name, lines in indexed.items():
-                write_atomic(_per_warc_path(archive_dir, name), lines.encode("utf-8"))
+            _write_per_warc(archive_dir, indexed)
             _rebuild_combined(archive_dir)
         elif indexed:
             new = sorted(line.encode("utf-8") for lines in indexed.values() for line in lines.splitlines(True))
             _merge_into_combined(archive_dir, new)
-            for name, lines in indexed.items():
-                write_atomic(_per_warc_path(archive_dir, name), lines.encode("utf-8"))
+            _write_per_warc(archive_dir, indexed)
     return combined

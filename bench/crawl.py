@@ -19,7 +19,7 @@ cost of archiving net of that saving.  pages/s = responses nginx logged during t
 time; "window" uses the first and last logged request instead, leaving out start-up.  Peak RSS
 is the largest sampled sum over the child's process tree; CPU s is the CPU time (user + system)
 of every process the child started, counted exactly (the child runs under a subreaper that reaps
-them all), and for (e) that of the extraction loop.  Each repeat runs (a) to (e) in turn;
+them all), and for (e) and (f) that of their loop.  Each repeat runs (a) to (f) in turn;
 the table shows each one's median run, and the ratios are the medians of each repeat's own
 ratios, so that the machine's drift in speed over minutes (±15 % seen here) cancels out of
 them.  Prints figures; it is not a test.
@@ -379,6 +379,11 @@ def two_core_limit(crawl_rate: float, extract_rate: float) -> float:
     return 2 / (1 / crawl_rate + 1 / extract_rate)
 
 
+def cpu_budget(pages: int, crawl_rate: float, extract_rate: float) -> float:
+    """CPU seconds of bare crawling plus bare extraction of ``pages``, as the two-core limit prices them."""
+    return pages / crawl_rate + pages / extract_rate
+
+
 def median_run(runs: list[Measure]) -> Measure:
     rates = sorted(runs, key=lambda m: m.rate)
     return rates[len(rates) // 2]
@@ -471,13 +476,13 @@ def main(argv: list[str] | None = None) -> int:
         # At 0.85 of the limit, (d) may take (n/a + n/e)/(2 x 0.85) for its n pages: two cores for that
         # long give (n/a + n/e)/0.85 of CPU time, and a run that needs more cannot meet the goal,
         # however busy it keeps both cores.
-        cpu_share = median([d.cpu / (d.responses / a.rate + d.responses / e.rate) for a, _, _, d, e, _ in repeats])
+        cpu_share = median([d.cpu / cpu_budget(d.responses, a.rate, e.rate) for a, _, _, d, e, _ in repeats])
         print(f"(d) CPU time / (n/a + n/e) = {cpu_share:.2f}   the goal needs <= {1 / 0.85:.2f}")
         # The same budget against our stages each run alone: crawl + archive (b) and the extract
         # stage (f).  What they cost beyond (a) and (e) (archiving, reading records back, writing
         # the corpus) is spent by any run that does what (d) does, before running them side by side
         # costs anything or leaves a core idle.
-        stages_share = median([(b.cpu + f.cpu) / (d.responses / a.rate + d.responses / e.rate)
+        stages_share = median([(b.cpu + f.cpu) / cpu_budget(d.responses, a.rate, e.rate)
                                for a, b, _, d, e, f in repeats])
         print(f"((b) + (f)) CPU time / (n/a + n/e) = {stages_share:.2f}   our stages, each alone")
     else:

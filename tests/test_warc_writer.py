@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.reader import read_response
@@ -84,3 +87,25 @@ def test_a_reader_finds_a_record_whose_file_is_renamed_between_its_tries(tmp_pat
     assert response.url == "http://example.test/story-1" and response.status == 200
     final.rename(still_open)  # give the writer back the file it is still writing
     writer.close()
+
+
+def test_a_capture_that_cannot_be_written_leaves_the_file_whole_and_the_next_capture_follows(tmp_path):
+    """A write cut short (here the file size limit, a full disk alike) is cut back to the last whole record."""
+    writer = RollingWarcWriter(tmp_path, "test-src", {"newsarchive-source": "src"}, max_size=10**9)
+    first = capture(writer, 1)[0]
+    path = tmp_path / (first.warc_file + ".open")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size + 100_000, hard))
+    try:
+        with pytest.raises(OSError):
+            capture(writer, 2)  # 200 kB more than the limit allows: written part-way, then refused
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    third = capture(writer, 3)[0]
+    writer.close()
+    warc = tmp_path / first.warc_file
+    gzip.decompress(warc.read_bytes())  # EOFError if a torn member were left inside
+    with open(warc, "rb") as stream:
+        uris = [record.rec_headers.get_header("WARC-Target-URI") for record in ArchiveIterator(stream)]
+    assert uris[1:] == ["http://example.test/story-1"] * 2 + ["http://example.test/story-3"] * 2
+    assert read_response(warc, third.offset).url == "http://example.test/story-3"
