@@ -1,5 +1,7 @@
 """Scrapy settings for an archival news crawler: polite, identifiable, and recording everything."""
 
+from scrapy.settings import default_settings
+
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -46,6 +48,11 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.decoding.DiscoveryDecompressionMiddleware": 590,
 }
+# Scrapy's stock extensions without RemoteControl, which is off (above) yet would still be
+# imported, even if set to None in EXTENSIONS: its module loads aiohttp's web server, 0.1 s of
+# every run's start.
+EXTENSIONS_BASE = {name: order for name, order in default_settings.EXTENSIONS_BASE.items()
+                   if not name.endswith(".RemoteControl")}
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 0,
     "crawler.progress.ProgressReport": 500,
