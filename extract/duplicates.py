@@ -182,7 +182,9 @@ def assign_duplicates(rows: list[dict], sketch_of: Callable[[dict], Sketch],
     for texts in clusters.values():
         indexes = sorted(index for text in texts for index in members[text])
         first = min(indexes, key=lambda index: _capture_order(rows[index]))
-        best = indexes[0] if len(indexes) == 1 else _canonical(texts, members, rows, shingles_of)
+        # Captures of one text (a page fetched again with only its markup changed) are equally
+        # complete: the earliest is canonical, and no text needs reading to say so.
+        best = first if len(texts) == 1 else _canonical(texts, members, rows, shingles_of)
         for index in indexes:
             rows[index]["dup_cluster"] = _cluster_id(rows[first])
             rows[index]["dup_canonical"] = index == best

@@ -69,6 +69,20 @@ def test_a_story_carried_verbatim_by_more_sites_than_a_sketch_bucket_holds_is_on
     assert [name for name, (_, canonical) in result.items() if canonical] == ["site0", "other"]
 
 
+def test_recaptures_of_one_text_make_the_earliest_canonical_without_reading_any_text():
+    story = "\n\n".join(ARTICLE)
+    digest = hashlib.sha256(story.encode()).hexdigest()
+    rows = [{"url": f"https://example.org/{name}", "source": "test", "fetched_at": f"2026-11-0{day}T00:00:00Z",
+             "text_sha256": digest} for name, day in (("b", 3), ("a", 5), ("c", 1))]
+
+    def text_of(row: dict) -> str:
+        raise AssertionError(f"read the text of {row['url']}")
+
+    assign_duplicates(rows, lambda row: Sketch.of(story), text_of)
+    assert len({row["dup_cluster"] for row in rows}) == 1
+    assert [row["url"] for row in rows if row["dup_canonical"]] == ["https://example.org/c"]
+
+
 def test_a_short_text_quoted_inside_a_long_one_is_not_its_copy():
     brief = shingles(ARTICLE[0])
     assert not are_copies(brief, shingles("\n\n".join(ARTICLE + SAME_SUBJECT)))
