@@ -1,9 +1,12 @@
-"""What the crawler promises site owners: robots.txt obeyed, an identifying User-Agent, no cookies."""
+"""What the crawler promises site owners (robots.txt obeyed, an identifying User-Agent, no cookies)
+and operators (no telnet console or remote control listening)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from demo.run import DEMO_CRAWL
 from demo.site import DemoSite
@@ -46,3 +49,44 @@ def test_requests_identify_the_crawler_and_carry_no_cookies_or_zstd(tmp_path):
         assert headers["user-agent"].startswith("newsarchive-bot/") and "+http" in headers["user-agent"]
         assert "cookie" not in headers
         assert "zstd" not in headers.get("accept-encoding", "")
+
+
+def _listening_tcp_ports(pid: int) -> set[int]:
+    """TCP ports on which process ``pid`` listens, from its sockets' inodes and /proc/net/tcp{,6}."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_a_run_opens_no_telnet_console_or_remote_control_port(tmp_path):
+    with DemoSite(robots_delay=1.0) as site:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            f'[archive]\ndir = "{tmp_path / "archive"}"\n'
+            f'[[sources]]\nname = "ports"\nstart_urls = ["{site.url("courier", "/")}"]\nmax_pages = 3\n' + DEMO_CRAWL
+        )
+        run = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        listening, samples = set(), 0
+        while run.poll() is None:
+            try:
+                listening |= _listening_tcp_ports(run.pid)
+                samples += 1
+            except OSError:  # the process ended between poll() and reading /proc
+                break
+            time.sleep(0.05)
+        assert run.wait(timeout=180) == 0
+    assert samples > 10  # the run lasted past its engine start (robots.txt takes a second)
+    assert listening == set()
