@@ -2,7 +2,11 @@
 
 warcio builds the records and their digests.  We compress each record ourselves because
 warcio's ``GzippingWrapper`` is fixed at zlib level 9, which costs a third of a crawler's
-CPU for about 2 % smaller files; level 6 is the zlib default and what wget uses.
+CPU for about 2 % smaller files; level 6 is the zlib default and what wget uses.  A payload
+that is already compressed (gzip or brotli on the wire, JPEG, ...) goes into the member's
+deflate stream as stored blocks: level 6 cannot shrink it, only spend CPU failing to
+(measured on 600 gzipped news pages: 0.39 s for 22.78 MB with level 6 throughout, 0.05 s
+for 22.72 MB with their payloads stored).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +27,11 @@ from warcio.warcwriter import BaseWARCWriter
 
 OPEN_SUFFIX = ".open"
 COMPRESSION_LEVEL = 6
+# What zlib writes with wbits 31 (no name, mtime 0, Unix), so that every member starts alike.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+_COMPRESSED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress"})
+_COMPRESSED_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif",
+                               "application/zip", "application/gzip", "font/woff", "font/woff2"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,34 @@ class RecordLocation:
     warc_file: str
     offset: int
     record_id: str
+
+
+def _payload_is_compressed(record) -> bool:
+    headers = record.http_headers
+    if headers is None or not record.payload_length or record.rec_type != "response":
+        return False
+    encoding = (headers.get_header("Content-Encoding") or "").split(",")[-1].strip().lower()  # the outermost
+    media_type = (headers.get_header("Content-Type") or "").split(";")[0].strip().lower()
+    return (encoding in _COMPRESSED_ENCODINGS or media_type in _COMPRESSED_TYPES
+            or media_type.startswith(("video/", "audio/mpeg", "audio/ogg")))
+
+
+def _gzip_member(data: bytes, stored_from: int) -> bytes:
+    """``data`` as one gzip member: deflated at ``COMPRESSION_LEVEL`` up to ``stored_from``, stored after.
+
+    zlib cannot change level within a stream from Python, so the member's deflate stream is
+    two joined: the first ends on a sync flush (byte-aligned, not final), the second, at
+    level 0, holds stored blocks and the final one.  Any inflater reads it as one stream.
+    """
+    head = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    tail = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
+    view = memoryview(data)
+    return b"".join((
+        _GZIP_HEADER,
+        head.compress(view[:stored_from]), head.flush(zlib.Z_SYNC_FLUSH),
+        tail.compress(view[stored_from:]), tail.flush(),
+        struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF),
+    ))
 
 
 class _BufferWriter(BaseWARCWriter):
@@ -127,9 +165,13 @@ class RollingWarcWriter:
 
     # -- records -----------------------------------------------------------
     def _compress(self, record) -> bytes:
-        """The record as one gzip member."""
-        compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-        return compressor.compress(self.builder.serialise(record)) + compressor.flush()
+        """The record as one gzip member, an already compressed payload stored rather than deflated."""
+        data = self.builder.serialise(record)
+        if not _payload_is_compressed(record):
+            compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+            return compressor.compress(data) + compressor.flush()
+        payload_start = len(data) - len(b"\r\n\r\n") - record.payload_length
+        return _gzip_member(data, stored_from=payload_start)
 
     @staticmethod
     def _write_all(out: io.RawIOBase, data: bytes) -> None:

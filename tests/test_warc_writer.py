@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
+import random
 import resource
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,35 @@ def test_a_capture_that_cannot_be_written_leaves_the_file_whole_and_the_next_cap
         uris = [record.rec_headers.get_header("WARC-Target-URI") for record in ArchiveIterator(stream)]
     assert uris[1:] == ["http://example.test/story-1"] * 2 + ["http://example.test/story-3"] * 2
     assert read_response(warc, third.offset).url == "http://example.test/story-3"
+
+
+def test_records_are_compressed_at_level_6_and_an_already_compressed_payload_is_stored_not_deflated(tmp_path):
+    """A gzipped payload would only cost CPU to deflate again; stored, its member is as small."""
+    words = "the council met on tuesday to discuss a budget mayor said residents school road housing vote".split()
+    rng = random.Random(1)
+    html = b"<html><body>%s</body></html>" % "".join(
+        "<p>" + " ".join(rng.choice(words) for _ in range(40)) + ".</p>\n" for _ in range(300)).encode()
+    writer = RollingWarcWriter(tmp_path, "test-src", {"newsarchive-source": "src"}, max_size=10**9)
+    offsets, bodies = [], {}
+    for n, (encoding, body) in enumerate([("identity", html), ("gzip", gzip.compress(html, mtime=0))]):
+        uri = f"http://example.test/story-{n}"
+        headers = [("Content-Type", "text/html"), ("Content-Encoding", encoding), ("Content-Length", str(len(body)))]
+        offsets.append(writer.write_capture([writer.response_record(uri, "200 OK", headers, body, {})])[0].offset)
+        bodies[encoding] = body
+    name = writer.files[0]
+    writer.close()
+    data = (tmp_path / name).read_bytes()
+    members = dict(zip(bodies, (data[offsets[0]:offsets[1]], data[offsets[1]:])))
+
+    def level_6(member: bytes) -> bytes:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        return compressor.compress(gzip.decompress(member)) + compressor.flush()
+
+    assert members["identity"] == level_6(members["identity"])
+    assert bodies["gzip"] in members["gzip"]  # verbatim: stored, not deflated again
+    assert len(members["gzip"]) <= len(level_6(members["gzip"])) * 1.001
+    with open(tmp_path / name, "rb") as stream:
+        payloads = [record.content_stream().read() for record in ArchiveIterator(stream, check_digests=True)
+                    if record.rec_type == "response"]
+    assert payloads == [html, html]  # warcio inflates both members and undoes the Content-Encoding
+    assert read_response(tmp_path / name, offsets[1]).body == html
