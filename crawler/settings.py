@@ -13,6 +13,7 @@ ROBOTSTXT_USER_AGENT = "newsarchive-bot"
 # Politeness: few connections per site, AutoThrottle adapting to the server's latency.
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOADER = "crawler.politeness.SlotConcurrencyDownloader"  # Scrapy 2.19's lets a slot's queue all through
 DOWNLOAD_DELAY = 1.0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0

@@ -18,6 +18,8 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -539,6 +541,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, head: bool) -> None:
         owner = self.site.owner
         owner.log(LoggedRequest(self.site.name, self.command, self.path, dict(self.headers.items()), time.time()))
+        with owner.answering(self.site.name):
+            self._respond(head)
+
+    def _respond(self, head: bool) -> None:
+        owner = self.site.owner
         owner.stopping.wait(self.site.delay(self.path))
         with owner.lock:
             response = self.site.route(self.path) if not owner.stopping.is_set() else _Response(503)
@@ -596,6 +603,8 @@ class DemoSite:
         self.stopping = threading.Event()
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
+        self._in_flight: dict[str, int] = dict.fromkeys(SITE_NAMES, 0)
+        self.peak_in_flight: dict[str, int] = dict.fromkeys(SITE_NAMES, 0)  # most requests answered at once
         self._sites = {name: _Site(name, self) for name in SITE_NAMES}
         for site in self._sites.values():
             site.load_articles(self._sites)
@@ -649,6 +658,18 @@ class DemoSite:
     def log(self, request: LoggedRequest) -> None:
         with self._log_lock:
             self._log.append(request)
+
+    @contextmanager
+    def answering(self, site_name: str) -> Iterator[None]:
+        """Count a request as in flight at ``site_name`` while it is answered."""
+        with self._log_lock:
+            self._in_flight[site_name] += 1
+            self.peak_in_flight[site_name] = max(self.peak_in_flight[site_name], self._in_flight[site_name])
+        try:
+            yield
+        finally:
+            with self._log_lock:
+                self._in_flight[site_name] -= 1
 
     @property
     def requests(self) -> list[LoggedRequest]:

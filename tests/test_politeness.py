@@ -34,6 +34,23 @@ def test_disallowed_pages_are_never_requested_while_robots_txt_is_still_download
     assert result.returncode == 0, result.stderr
 
 
+def test_no_more_requests_to_a_host_are_in_flight_than_its_per_domain_concurrency(tmp_path):
+    """Scrapy 2.19 sends every request queued for a host at once when there is no download delay."""
+    with DemoSite(robots_delay=0.5) as site:  # the pages queue up behind robots.txt, then are let go together
+        slow = [site.url("gazette", f"/slow?seconds=0.3&page={n}") for n in range(6)]
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            f'[archive]\ndir = "{tmp_path / "archive"}"\n'
+            f"[[sources]]\nname = \"slow\"\nstart_urls = {slow!r}\n".replace("'", '"')
+            + DEMO_CRAWL + "concurrent_requests_per_domain = 2\n"
+        )
+        result = run_config(config)
+        paths = [request.path for request in site.requests]
+    assert result.returncode == 0, result.stderr
+    assert len([path for path in paths if path.startswith("/slow")]) == len(slow)
+    assert site.peak_in_flight["gazette"] == 2
+
+
 def test_requests_identify_the_crawler_and_carry_no_cookies_or_zstd(tmp_path):
     with DemoSite() as site:
         config = tmp_path / "sources.toml"
