@@ -4,7 +4,8 @@ Serves real article pages (the extraction benchmark's HTML, repeated under many 
 copy made unique by a trailing comment, gzip_static) from nginx on 127.0.0.1 with a news
 sitemap and an allow-all robots.txt, then runs on that site, each as a child process:
 
-  (a) a bare Scrapy SitemapSpider with our settings and stock components, no archiving
+  (a) a bare Scrapy SitemapSpider with our settings (so our downloader too, which keeps the
+      per-domain concurrency Scrapy 2.19's lets go) and stock components, no archiving
   (b) ``newsarchive run --no-extract``: crawl + WARC archive
   (c) ``wget --input-file --warc-file`` over the same URLs (robots.txt and sitemap first), the
       pages themselves to /dev/null: kept as files and deleted (``--delete-after``), 600 deleted
