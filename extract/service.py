@@ -105,6 +105,7 @@ class ExtractionService:
         self._drains: list[Future] = []
         self._ended = False  # the end markers are queued
         self._broken = False  # a worker died: the pool can take no more work
+        self._collected = False  # the outcomes were taken out of their queue
         # Start the workers now, so that their start-up overlaps the crawl's rather than delay the
         # first extraction; from a thread, because starting one waits for the fork server to load
         # the extractor, and the crawl's start must not wait with it (measured: the first request
@@ -149,6 +150,7 @@ class ExtractionService:
     def _extracted(self) -> list[ExtractedArticle]:
         """Wait for every queued capture; log the ones that failed, return the others."""
         self._end_extraction()
+        self._collected = True
         batches = 0
         for drain in self._drains:
             try:
@@ -183,8 +185,13 @@ class ExtractionService:
             self.close()
 
     def close(self) -> None:
-        """Stop the workers; the one held back for the crawl is let go first, or shutdown would wait on it."""
-        self._end_extraction()
+        """Stop the workers; the one held back for the crawl is let go first, or shutdown would wait on it.
+
+        Outcomes nobody took are taken and dropped: a worker cannot exit while its queue's
+        feeder still holds some.
+        """
+        if not self._collected:
+            self._extracted()
         try:
             if self._indexing is not None:
                 self._indexing.result()
