@@ -123,7 +123,13 @@ class ExtractionService:
             logger.error("could not start the extraction processes: %s", exc)
 
     def submit(self, source: str, warc_path: Path, offset: int) -> None:
-        """Queue a capture for extraction; this waits only once the workers are thousands behind."""
+        """Queue a capture for extraction; this waits only once the workers are thousands behind.
+
+        Once a worker has died (its drain ended before the end markers), nothing reads the
+        queue any more and a full one would stop the crawl: the capture is left to a rebuild.
+        """
+        if any(drain.done() for drain in self._drains):
+            return
         self._queued.put((source, str(warc_path), offset))
 
     def index_warcs(self, archive_dir: Path) -> None:

@@ -69,7 +69,7 @@ def test_a_crawl_that_dies_with_extractions_under_way_still_lets_the_run_exit(tm
 
 
 def test_an_extraction_process_that_dies_is_reported_and_the_corpus_still_written(tmp_path):
-    """Workers killed mid-run (a crash in a parser, the OOM killer) break the pool; nothing may hang."""
+    """Workers killed mid-crawl (a crash in a parser, the OOM killer) break the pool; nothing may hang."""
     result = run_script(_script_with_an_archived_article(tmp_path, """
         service = ExtractionService(2)
         for _ in range(3):
@@ -77,6 +77,8 @@ def test_an_extraction_process_that_dies_is_reported_and_the_corpus_still_writte
         time.sleep(2)  # the workers are up and have taken their queues
         for worker in multiprocessing.active_children():  # the one extracting and the one held back
             os.kill(worker.pid, signal.SIGKILL)
+        for _ in range(20_000):  # the crawl goes on: more captures than the queue's pipe holds
+            service.submit("s", archive / "warc" / location.warc_file, location.offset)
         rows = service.write_corpus(archive)
         print("rows:", len(rows))
     """))
