@@ -10,9 +10,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_script(script: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=90)
+
+
 def test_a_crawl_that_dies_before_the_corpus_is_written_still_lets_the_run_exit():
     """The worker held back while the crawl runs must be let go when the crawl dies, not only when it ends."""
-    script = textwrap.dedent("""
+    result = run_script(textwrap.dedent("""
         from extract.service import ExtractionService
 
         if __name__ == "__main__":
@@ -21,8 +25,7 @@ def test_a_crawl_that_dies_before_the_corpus_is_written_still_lets_the_run_exit(
                     raise RuntimeError("crawl crashed")
             except RuntimeError as exc:
                 print("caught:", exc)
-    """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    """))
     assert result.returncode == 0, result.stderr
     assert "caught: crawl crashed" in result.stdout
 
@@ -47,10 +50,6 @@ def _script_with_an_archived_article(archive: Path, then: str) -> str:
             location = writer.write_capture([record])[0]
             writer.close()
     """) + textwrap.indent(textwrap.dedent(then), " " * 4)
-
-
-def run_script(script: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=90)
 
 
 def test_a_crawl_that_dies_with_extractions_under_way_still_lets_the_run_exit(tmp_path):
