@@ -25,6 +25,8 @@ _BULK = re.compile(
     r"<script(?![^>]*ld\+json)\b[^>]*>.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.I | re.S
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+# Control bytes that text never holds: more than 1 % of them in a page's head means binary data
+_CONTROL_BYTES = bytes((0, 1, 2, 3, 4, 5, 6, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23))
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -58,7 +60,7 @@ def _declared(data: bytes, content_type: str | None) -> list[str]:
 
 def _looks_binary(data: bytes) -> bool:
     head = data[:SNIFF_BYTES]
-    controls = sum(head.count(bytes([c])) for c in (0, 1, 2, 3, 4, 5, 6, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23))
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))  # one pass, not one per byte value
     return controls > len(head) * 0.01
 
 
