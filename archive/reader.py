@@ -34,7 +34,7 @@ class ArchivedResponse:
     body: bytes
     warc_file: str
     offset: int
-    truncated: bool = False
+    truncated: str | None = None  # why the body is incomplete, if it is
 
 
 def open_warc(path: Path):
@@ -61,6 +61,7 @@ def _decoded_body(record: ArcWarcRecord) -> tuple[bytes, bool]:
 
 def _archived_response(record: ArcWarcRecord, warc_file: str, offset: int) -> ArchivedResponse:
     headers = record.rec_headers
+    cut = headers.get_header("WARC-Truncated")
     try:
         body, too_big = _decoded_body(record)
     except Exception as exc:  # warcio surfaces zlib/brotli errors of a broken body as many types
@@ -75,7 +76,8 @@ def _archived_response(record: ArcWarcRecord, warc_file: str, offset: int) -> Ar
         body=body,
         warc_file=warc_file,
         offset=offset,
-        truncated=too_big or bool(headers.get_header("WARC-Truncated")),
+        truncated=(f"over {MAX_DECODED_BODY >> 20} MB once decoded" if too_big
+                   else f"cut short when fetched (WARC-Truncated: {cut})" if cut else None),
     )
 
 

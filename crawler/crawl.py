@@ -61,7 +61,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
     if reason not in _CLEAN_FINISH:
         error = f"crawl ended: {reason}"
     elif not stats.get("newsarchive/seed_ok"):
-        error = f"none of its {len(source.seed_urls())} start URLs, feeds or sitemaps could be fetched"
+        error = f"none of its {len(source.seed_urls())} start URLs, feeds or sitemaps could be fetched and read"
     elif stats.get("warc/failed"):
         error = f"{stats['warc/failed']} fetches could not be archived (see the log)"
     return SourceResult(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import struct
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -94,9 +95,19 @@ def feed_links(body: bytes, base_url: str) -> list[str]:
     ]
 
 
+class UnreadableDiscovery(ValueError):
+    """A feed or sitemap that cannot be read; the message says why."""
+
+
 def feed_entry_urls(body: bytes) -> list[str]:
-    """Article links of an RSS or Atom feed (feedparser never fetches anything here)."""
+    """Article links of an RSS or Atom feed (feedparser never fetches anything, nor expands entities here).
+
+    Raises ``UnreadableDiscovery`` for a body that is no feed at all; a feed without entries is fine.
+    """
     parsed = feedparser.parse(body)
+    if not parsed.entries and not parsed.get("version"):
+        problem = parsed.get("bozo_exception")
+        raise UnreadableDiscovery("not an RSS or Atom feed" + (f" ({problem})" if problem else ""))
     urls = []
     for entry in parsed.entries:
         link = entry.get("link")
@@ -117,13 +128,21 @@ def sitemap_entries(body: bytes) -> tuple[str, list[SitemapEntry]]:
     """``("sitemapindex" | "urlset", entries)`` of a sitemap, gzipped or not.
 
     Scrapy's ``Sitemap`` parses with entity resolution off, so hostile XML stays inert.
+    Raises ``UnreadableDiscovery`` for a body that is no sitemap, or too big once gunzipped.
     """
     if body[:2] == b"\x1f\x8b":
-        body = gunzip(body, max_size=SITEMAP_MAX_SIZE)
+        try:
+            body = gunzip(body, max_size=SITEMAP_MAX_SIZE)
+        except ValueError as exc:  # Scrapy's size-limit error is one
+            raise UnreadableDiscovery(f"over {SITEMAP_MAX_SIZE >> 20} MB once gunzipped") from exc
+        except (OSError, EOFError, struct.error) as exc:
+            raise UnreadableDiscovery(f"broken gzip data ({exc})") from exc
     try:
         sitemap = Sitemap(body)
-    except (StopIteration, SyntaxError, ValueError):
-        return "", []
+    except (StopIteration, SyntaxError, ValueError) as exc:
+        raise UnreadableDiscovery("not XML") from exc
+    if sitemap.type not in ("urlset", "sitemapindex"):
+        raise UnreadableDiscovery(f"not a sitemap (its root element is <{sitemap.type}>)")
     return sitemap.type, [SitemapEntry(entry["loc"], "news" in entry) for entry in sitemap if entry.get("loc")]
 
 

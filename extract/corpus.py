@@ -59,7 +59,7 @@ def extract_capture(source: str, warc_path: Path, offset: int) -> ExtractedArtic
     """Read the response record at ``offset`` and extract its article."""
     response = read_response(Path(warc_path), offset)
     if response.truncated:
-        raise RecordError(f"{response.warc_file}@{offset}: body truncated, not extracted")
+        raise RecordError(f"{response.warc_file}@{offset} {response.url}: body {response.truncated}, not extracted")
     document = extract_document(response.body, response.url, content_type=response.content_type)
     return ExtractedArticle(
         source=source,

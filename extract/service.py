@@ -19,6 +19,7 @@ from multiprocessing.queues import Queue, SimpleQueue
 from multiprocessing.synchronize import Semaphore
 from pathlib import Path
 
+from archive.reader import RecordError
 from extract.corpus import ExtractedArticle, extract_capture, write_corpus
 
 logger = logging.getLogger(__name__)
@@ -55,18 +56,19 @@ def _start_worker(crawl_slots: Semaphore, crawl_done: Semaphore, queued: SimpleQ
 def _extract_queued() -> int:
     """Extract queued captures until an end marker; returns how many batches of outcomes it sent.
 
-    An outcome is where the capture is and its article, or why it could not be extracted.
+    An outcome is a capture's article, or a message saying which capture could not be extracted and why.
     The batches go through a queue whose feeder thread never holds up the extracting.
     """
     queued, outcomes = _worker_queues
     sent, batch = 0, []
     while (capture := queued.get()) is not None:
         source, warc_path, offset = capture
-        where = f"{Path(warc_path).name}@{offset}"
         try:
-            batch.append((where, extract_capture(source, warc_path, offset)))
+            batch.append(extract_capture(source, warc_path, offset))
+        except RecordError as exc:  # its message names the record
+            batch.append(str(exc))
         except Exception as exc:  # logged by the run; the other captures go on
-            batch.append((where, str(exc) or type(exc).__name__))
+            batch.append(f"{Path(warc_path).name}@{offset}: {str(exc) or type(exc).__name__}")
         if len(batch) == RESULT_BATCH:
             outcomes.put(batch)
             sent, batch = sent + 1, []
@@ -175,9 +177,9 @@ class ExtractionService:
             logger.error("extractions that did not come back are lost: the WARCs keep their captures, "
                          "and `newsarchive rebuild` makes them again")
         articles = []
-        for where, outcome in outcomes:
+        for outcome in outcomes:
             if isinstance(outcome, str):
-                logger.error("extraction failed for %s: %s", where, outcome)
+                logger.error("extraction failed: %s", outcome)
             else:
                 articles.append(outcome)
         return articles

@@ -6,13 +6,16 @@ from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START
 from config import DEFAULT_CONFIG, Source, load_config
 from crawler.discovery import (
+    UnreadableDiscovery,
     feed_entry_urls,
     feed_links,
     is_resource_url,
@@ -51,7 +54,7 @@ class NewsSpider(Spider):
 
     # -- seeds ---------------------------------------------------------------
     def _seed(self, url: str, role: str, callback) -> Request:
-        return Request(url, callback=callback, errback=self.seed_failed, dont_filter=True,
+        return Request(url, callback=callback, errback=self.fetch_failed, dont_filter=True,
                        meta={"role": role, "seed": True})
 
     async def start(self) -> AsyncIterator[Request]:
@@ -62,9 +65,30 @@ class NewsSpider(Spider):
         for url in self.source.sitemaps:
             yield self._seed(url, ROLE_SITEMAP, self.parse_sitemap)
 
-    def seed_failed(self, failure: Failure) -> None:
+    def fetch_failed(self, failure: Failure) -> None:
+        """One line saying what failed and why, not Scrapy's traceback; a seed's failure counts against the source."""
+        request = failure.request
+        if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
+            reason = f"HTTP {failure.value.response.status}"
+        elif failure.check(IgnoreRequest) and not request.meta.get("seed"):
+            return  # robots.txt said no, or a known URL was skipped: nothing failed
+        else:
+            reason = str(failure.value) or type(failure.value).__name__
+        if request.meta.get("seed"):
+            self._seed_failed(request.url, f"cannot fetch it: {reason}")
+        else:
+            self.logger.warning("%s: cannot fetch %s: %s", self.source.name, request.url, reason)
+
+    def _seed_failed(self, url: str, reason: str) -> None:
         self.crawler.stats.inc_value("newsarchive/seed_failed")
-        self.logger.error("%s: cannot fetch %s: %s", self.source.name, failure.request.url, failure.value)
+        self.logger.error("%s: %s: %s", self.source.name, url, reason)
+
+    def _unreadable(self, response: Response, kind: str, problem: UnreadableDiscovery) -> None:
+        """A feed or sitemap that is archived but cannot be read: said in one line, and a seed counts as failed."""
+        if response.meta.get("seed"):
+            self._seed_failed(response.url, f"not a readable {kind}: {problem}")
+        else:
+            self.logger.warning("%s: %s: not a readable %s: %s", self.source.name, response.url, kind, problem)
 
     def _seed_ok(self, response: Response) -> None:
         if response.meta.get("seed"):
@@ -75,9 +99,7 @@ class NewsSpider(Spider):
         base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
         for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
             if self._in_scope(url) and url not in self.source.sitemaps:
-                self.crawler.engine.crawl(
-                    Request(url, callback=self.parse_sitemap, meta={"role": ROLE_SITEMAP, "via": base + "/robots.txt"})
-                )
+                self.crawler.engine.crawl(self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"))
 
     # -- scope ---------------------------------------------------------------
     def _in_scope(self, url: str) -> bool:
@@ -88,8 +110,11 @@ class NewsSpider(Spider):
         # Several sites may share one IP address on different ports (as on loopback).
         return not host.replace(".", "").isdigit() or parts.netloc in self._seed_netlocs
 
+    def _follow(self, url: str, role: str, callback, via: str) -> Request:
+        return Request(url, callback=callback, errback=self.fetch_failed, meta={"role": role, "via": via})
+
     def _article(self, url: str, via: str) -> Request:
-        return Request(url, callback=self.parse_article, meta={"role": ROLE_ARTICLE, "via": via})
+        return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
 
     # -- callbacks -----------------------------------------------------------
     def parse_start(self, response: Response) -> Iterator[Request]:
@@ -98,31 +123,38 @@ class NewsSpider(Spider):
             return
         for url in feed_links(response.body, response.url):
             if self._in_scope(url) and url not in self.source.feeds:  # a configured feed is fetched anyway
-                yield Request(url, callback=self.parse_feed, meta={"role": ROLE_FEED, "via": response.url})
+                yield self._follow(url, ROLE_FEED, self.parse_feed, response.url)
         for link in page_links(response.body, response.url):
             if not self._in_scope(link.url):
                 continue
             if looks_like_article(link.url, link.text):
                 yield self._article(link.url, response.url)
             elif is_resource_url(link.url):
-                yield Request(link.url, callback=self.parse_resource,
-                              meta={"role": ROLE_RESOURCE, "via": response.url})
+                yield self._follow(link.url, ROLE_RESOURCE, self.parse_resource, response.url)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
+        try:
+            urls = feed_entry_urls(response.body)
+        except UnreadableDiscovery as problem:
+            self._unreadable(response, "feed", problem)
+            return
         self._seed_ok(response)
-        for url in feed_entry_urls(response.body):
+        for url in urls:
             if self._in_scope(url):
                 yield self._article(url, response.url)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        try:
+            kind, entries = sitemap_entries(response.body)
+        except UnreadableDiscovery as problem:
+            self._unreadable(response, "sitemap", problem)
+            return
         self._seed_ok(response)
-        kind, entries = sitemap_entries(response.body)
         for entry in entries:
             if not self._in_scope(entry.url):
                 continue
             if kind == "sitemapindex":
-                yield Request(entry.url, callback=self.parse_sitemap,
-                              meta={"role": ROLE_SITEMAP, "via": response.url})
+                yield self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
             elif entry.is_news or looks_like_article(entry.url):
                 yield self._article(entry.url, response.url)
 
