@@ -126,3 +126,18 @@ def test_backed_off_source_is_skipped_until_it_may_run_again(tmp_path):
     status = newsarchive("status", "--config", str(config))
     assert "backing off until" in status.stdout and "failed" in status.stdout
     assert newsarchive("run", "--config", str(config), "--ignore-backoff").returncode == 1
+
+
+def test_a_304_whose_archived_copy_is_gone_is_no_failure(demo_site, tmp_path):
+    """Its feed or sitemap cannot be read back, so there is nothing new to follow, and nothing failed."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    for warc in (tmp_path / "warc").glob("*.warc.gz"):
+        warc.unlink()
+    demo_site.clear_requests()
+    second = newsarchive("run", "--config", str(config))
+    revalidated = {request.path for request in demo_site.requests
+                   if {"if-none-match", "if-modified-since"} & {name.lower() for name in request.headers}}
+    assert {path for path in revalidated if path.endswith((".xml", "/feed/"))}, revalidated
+    assert second.returncode == 0, second.stderr
+    assert "not a readable" not in second.stderr

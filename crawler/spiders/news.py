@@ -85,7 +85,9 @@ class NewsSpider(Spider):
 
     def _unreadable(self, response: Response, kind: str, problem: UnreadableDiscovery) -> None:
         """A feed or sitemap that is archived but cannot be read: said in one line, and a seed counts as failed."""
-        if response.meta.get("seed"):
+        if response.status == 304:  # unchanged, its archived copy unreadable (so no body): nothing new to follow
+            self._seed_ok(response)
+        elif response.meta.get("seed"):
             self._seed_failed(response.url, f"not a readable {kind}: {problem}")
         else:
             self.logger.warning("%s: %s: not a readable %s: %s", self.source.name, response.url, kind, problem)
