@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +32,13 @@ BROTLI_PARAGRAPHS = [
     "Commuters who work late shifts at the harbour said they had not been consulted and asked "
     "the council to review the change before the spring timetable is drawn up.",
 ]
+
+
+def assert_warcio_check(warcs: Iterable[Path]) -> None:
+    """``warcio check`` (digests and all) passes on every one of ``warcs``."""
+    check = subprocess.run([Path(sys.executable).parent / "warcio", "check", *map(str, warcs)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def newsarchive(*args: str, timeout: float = 180, cwd: Path = REPO) -> subprocess.CompletedProcess:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
+from archive_fixtures import assert_warcio_check
 
 from archive.capture import ROLE_ARTICLE, ROLE_FIELD, SOURCE_FIELD
 from archive.exchange import Exchange
@@ -74,8 +75,7 @@ def test_warcs_are_closed_and_complete_when_the_crawler_dies_without_closing(wri
     assert records(warc) == [("warcinfo", "")] + [
         (kind, f"http://news.test/story-{n}") for n in range(3) for kind in ("response", "request", "metadata")
     ]
-    check = subprocess.run([Path(sys.executable).parent / "warcio", "check", str(warc)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
+    assert_warcio_check([warc])
     assert (tmp_path / "indexes" / "index.cdxj").read_text().count("news.test") == 3
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from archive_fixtures import assert_warcio_check
 
 from demo.site import DemoSite
 from scheduler import FAKE_NOW_ENV, cron_trigger
@@ -143,7 +144,5 @@ def test_sigterm_stops_a_running_crawl_without_broken_files(tmp_path):
     assert not list((tmp_path / "warc").glob("*.open"))
     (report,) = reports(tmp_path)
     assert report["sources"][0]["finish_reason"] == "shutdown"
-    check = subprocess.run([Path(sys.executable).parent / "warcio", "check", *map(str, (tmp_path / "warc").glob("*"))],
-                           capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
+    assert_warcio_check((tmp_path / "warc").glob("*"))
     assert newsarchive("status", "--config", str(config)).returncode == 0
