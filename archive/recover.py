@@ -1,0 +1,241 @@
+"""Close the ``.open`` WARCs a dead run left behind: cut back to the last whole capture, rename, index.
+
+A run that is killed (SIGKILL, power loss, OOM) never renames its WARCs, so they would stay
+``.open`` forever, unindexed and unread by anything that lists ``warc/*.warc.gz``.  The next
+run, holding the archive lock (so no writer is alive), calls ``close_abandoned_warcs``.
+
+The writer writes one gzip member per record and each capture (response or revisit, request,
+metadata) in one write, so a dead writer leaves the file ending on a whole capture or, if the
+write was cut short, on a torn tail.  We walk the members from the start, inflating them in C
+(``zlib.decompressobj``, fed 16 KiB at a time so that ``unused_data`` never copies much) and
+parsing each record's WARC headers with warcio: a record is whole when its member inflates to
+the end (CRC and length checked by zlib) and holds exactly the headers plus Content-Length
+bytes.  Nothing is dropped silently: a file with no whole record, or with whole records
+*after* the damage (not a torn tail but damage in the middle, which cutting would lose), is
+moved untouched to ``warc/damaged/`` for a person to look at, with one log line.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from warcio.recordloader import ArcWarcRecordLoader
+from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
+
+from archive import WARC_DIR
+from archive.writer import OPEN_SUFFIX
+
+logger = logging.getLogger("newsarchive.recover")
+
+DAMAGED_DIR = "damaged"  # under warc/: out of every ``warc/*.warc.gz`` listing, kept byte for byte
+_GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM = deflate: how every gzip member starts
+_READ_SIZE = 1 << 20
+_FEED_SIZE = 16 << 10  # input per decompress call: bounds what unused_data copies at each member's end
+_HEAD_SIZE = 64 << 10  # a record's first inflated bytes kept to parse its WARC headers
+_CAPTURE_HEADS = ("response", "revisit")
+_WARC_HEADERS = StatusAndHeadersParser(ArcWarcRecordLoader.WARC_TYPES)
+
+Action = Literal["closed", "set aside", "removed", "failed"]
+
+
+@dataclass(frozen=True)
+class RecoveredWarc:
+    """What became of one ``.open`` file, for the run to say in one line (``str()``)."""
+
+    name: str  # the file's closed name, without ``.open``
+    action: Action  # closed (renamed and indexed), set aside (to warc/damaged/), removed (empty), failed
+    records: int = 0  # whole records in the closed file
+    bytes_cut: int = 0  # torn bytes cut off its end
+    reason: str = ""  # why a file was set aside, removed or not recovered
+
+    def __str__(self) -> str:
+        if self.action == "closed":
+            cut = f"cut {self.bytes_cut:,} bytes of a torn capture" if self.bytes_cut else "nothing to cut"
+            return f"recovered {self.name} from a dead run: {cut}, {self.records:,} records"
+        if self.action == "set aside":
+            return f"moved {self.name}{OPEN_SUFFIX} from a dead run to {WARC_DIR}/{DAMAGED_DIR}/: {self.reason}"
+        if self.action == "removed":
+            return f"removed {self.name}{OPEN_SUFFIX} from a dead run: {self.reason}"
+        return f"could not recover {self.name}{OPEN_SUFFIX} from a dead run: {self.reason}"
+
+
+@dataclass(frozen=True)
+class _Record:
+    start: int
+    end: int
+    rec_type: str
+    record_id: str
+    concurrent_to: str
+
+
+@dataclass(frozen=True)
+class _Scan:
+    keep: int  # where the file should end: after its last whole capture
+    records: int  # whole records before ``keep``
+    damaged_at: int | None  # the first byte that is not a whole record, None if the file is whole to its end
+
+
+def close_abandoned_warcs(archive_dir: Path) -> list[RecoveredWarc]:
+    """Close every ``warc/*.warc.gz.open`` of ``archive_dir`` and index the closed ones.
+
+    The caller holds the archive lock: no writer may be alive, or its file would be cut
+    and renamed under it.  An I/O error on one file is reported in its result and the
+    others are still recovered.
+    """
+    warc_dir = Path(archive_dir) / WARC_DIR
+    results, closed = [], []
+    for path in sorted(warc_dir.glob("*.warc.gz" + OPEN_SUFFIX)):
+        try:
+            result = _recover(path)
+        except OSError as exc:
+            result = RecoveredWarc(path.name.removesuffix(OPEN_SUFFIX), "failed", reason=str(exc))
+        level = {"closed": logging.WARNING if result.bytes_cut else logging.INFO, "failed": logging.ERROR}
+        logger.log(level.get(result.action, logging.WARNING), "%s", result)
+        if result.action == "closed":
+            closed.append(warc_dir / result.name)
+        results.append(result)
+    if closed:
+        from archive.index import update_index  # cdxj-indexer loads in 0.2 s: only when there is work
+
+        update_index(archive_dir, closed)
+    return results
+
+
+def _recover(path: Path) -> RecoveredWarc:
+    name = path.name.removesuffix(OPEN_SUFFIX)
+    final = path.with_name(name)
+    if final.exists():  # os.replace cannot leave both: a person or a tool put one back, so keep both for them
+        _set_aside(path)
+        return RecoveredWarc(name, "set aside", reason=f"{name} exists too; neither was changed")
+    size = path.stat().st_size
+    if size == 0:  # killed before its warcinfo was written: there is nothing to keep
+        path.unlink()
+        _fsync_dir(path.parent)
+        return RecoveredWarc(name, "removed", reason="empty, killed before its first record was written")
+    with open(path, "r+b", buffering=0) as handle:
+        scan = _scan(handle.fileno(), size)
+        if scan.records == 0:
+            reason = "no whole WARC record (not a WARC, or torn in its first record); nothing was cut"
+        elif scan.damaged_at is not None and _whole_record_after(handle.fileno(), scan.damaged_at, size):
+            reason = f"unreadable bytes at offset {scan.damaged_at:,} with whole records after them; nothing was cut"
+        else:
+            reason = ""
+            if scan.keep < size:
+                os.ftruncate(handle.fileno(), scan.keep)
+            os.fsync(handle.fileno())
+    if reason:
+        _set_aside(path)
+        return RecoveredWarc(name, "set aside", reason=reason)
+    os.replace(path, final)
+    _fsync_dir(path.parent)
+    return RecoveredWarc(name, "closed", records=scan.records, bytes_cut=size - scan.keep)
+
+
+def _scan(fd: int, size: int) -> _Scan:
+    """Where the file's last whole capture ends, and where its damage (if any) starts.
+
+    The cut goes back to the end of the last whole *capture*, not record: a response whose
+    request or metadata record was torn off would stay archived without the metadata that
+    says what it is (its role, article or not, and its source), while the crawl state,
+    which the writer updates only once a capture is written, does not know of it, so the
+    next run fetches that URL again anyway.  A capture is whole once its metadata record
+    (WARC-Concurrent-To its response or revisit) follows, or once any other record does
+    (captures written without metadata).
+    """
+    keep = records = kept = 0
+    capture: str | None = None  # the response or revisit whose capture is still open
+    end = 0
+    for record in _whole_records(fd, 0):
+        records += 1
+        end = record.end
+        if record.rec_type in _CAPTURE_HEADS:  # a new capture: the one before it (if open) was whole
+            keep, kept = record.start, records - 1
+            capture = record.record_id
+        elif capture is None or record.concurrent_to != capture or record.rec_type == "metadata":
+            keep, kept = record.end, records
+            capture = None
+    return _Scan(keep, kept, None if end == size else end)
+
+
+def _whole_records(fd: int, offset: int) -> Iterator[_Record]:
+    """The whole records from ``offset`` on, up to the first member that is not one (or the end)."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    start, head, inflated, last = offset, bytearray(), 0, b""
+    while chunk := os.pread(fd, _READ_SIZE, offset):
+        view = memoryview(chunk)
+        while view:
+            feed = view[:_FEED_SIZE]
+            try:
+                out = inflater.decompress(feed)
+            except zlib.error:
+                return
+            if len(head) < _HEAD_SIZE:
+                head += out[:_HEAD_SIZE - len(head)]
+                if not head.startswith(b"WARC/"[:len(head)]):  # not a record (say, a gzipped payload): stop early
+                    return
+            inflated += len(out)
+            last = (last + out[-4:])[-4:]
+            used = len(feed) - len(inflater.unused_data)
+            offset += used
+            view = view[used:]
+            if inflater.eof:
+                record = _parse(head, inflated, last, start, offset)
+                if record is None:
+                    return
+                yield record
+                inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                start, head, inflated, last = offset, bytearray(), 0, b""
+
+
+def _parse(head: bytearray, inflated: int, last: bytes, start: int, end: int) -> _Record | None:
+    """The record whose member inflated to ``inflated`` bytes starting with ``head``, if it is whole."""
+    try:
+        headers = _WARC_HEADERS.parse(io.BytesIO(head))
+        length = int(headers.get_header("Content-Length"))
+    except (StatusAndHeadersParserException, EOFError, TypeError, ValueError, UnicodeDecodeError):
+        return None
+    if headers.total_len + length + 4 != inflated or last != b"\r\n\r\n":
+        return None
+    return _Record(start, end, headers.get_header("WARC-Type") or "", headers.get_header("WARC-Record-ID") or "",
+                   headers.get_header("WARC-Concurrent-To") or "")
+
+
+def _whole_record_after(fd: int, damaged_at: int, size: int) -> bool:
+    """Whether a whole record starts anywhere after ``damaged_at``: damage in the middle, not a torn tail."""
+    offset = damaged_at + 1
+    while offset < size:
+        chunk = os.pread(fd, _READ_SIZE + len(_GZIP_MAGIC) - 1, offset)
+        found = chunk.find(_GZIP_MAGIC)
+        while found != -1:
+            if next(_whole_records(fd, offset + found), None) is not None:
+                return True
+            found = chunk.find(_GZIP_MAGIC, found + 1)
+        offset += _READ_SIZE
+    return False
+
+
+def _set_aside(path: Path) -> None:
+    """Move ``path`` into ``warc/damaged/`` under a name not taken there."""
+    damaged = path.parent / DAMAGED_DIR
+    damaged.mkdir(exist_ok=True)
+    target, n = damaged / path.name, 1
+    while target.exists():
+        target, n = damaged / f"{path.name}.{n}", n + 1
+    os.replace(path, target)
+    _fsync_dir(damaged)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
