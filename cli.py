@@ -79,14 +79,43 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_rebuild(args: argparse.Namespace) -> int:
-    from extract.rebuild import RebuildError, rebuild
+    from corpus.rebuild import RebuildError, rebuild
 
     try:
         rows = rebuild(args.warc, args.out, workers=args.workers)
     except RebuildError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{len(rows)} articles from {len(set(args.warc))} WARC file(s) written to {args.out}", file=sys.stderr)
+    print(f"{rows} articles from {len(set(args.warc))} WARC file(s) written to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_derive(args: argparse.Namespace) -> int:
+    from archive.lock import ArchiveBusy, ArchiveLock
+    from archive.recover import close_abandoned_warcs
+    from corpus.derive import derive_archive
+
+    config = load_config(args.config)
+    try:
+        with ArchiveLock(config.archive.dir):
+            close_abandoned_warcs(config.archive.dir)
+            report = derive_archive(config.archive.dir, config.archive.extract_workers)
+    except ArchiveBusy as exc:
+        print(f"newsarchive: not deriving: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    print(f"derived {report.captures} captures: {sum(report.new_rows.values())} new articles, "
+          f"{report.rewritten_texts} earlier texts rewritten, {len(report.failed)} not extracted", file=sys.stderr)
+    return EXIT_SOURCE_FAILED if report.failed else EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from corpus.export import export_jsonl, export_parquet
+    from corpus.store import CorpusStore
+
+    config = load_config(args.config)
+    with CorpusStore(config.archive.dir) as store:
+        count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
+    print(f"{count} articles written to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -97,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="crawl, archive and extract once")
     run.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     run.add_argument("--source", action="append", metavar="NAME", help="run only this source (repeatable)")
-    run.add_argument("--no-extract", action="store_true", help="archive only; extract later with rebuild")
+    run.add_argument("--no-extract", action="store_true", help="archive only; derive the corpus later (`derive`)")
     run.add_argument("--progress", action="store_true", help="print a progress line per source every 2 s")
     run.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's INFO messages")
     run.add_argument("--ignore-backoff", action="store_true", help="also run sources backing off after failures")
@@ -128,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--out", required=True, metavar="DIR", help="a new directory for the corpus")
     rebuild.add_argument("--workers", type=int, default=2, help="extraction processes (default: %(default)s)")
     rebuild.set_defaults(handler=_cmd_rebuild)
+
+    derive = commands.add_parser("derive", help="bring the corpus up to date with the archive's WARCs (no crawl)")
+    derive.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    derive.set_defaults(handler=_cmd_derive)
+
+    export = commands.add_parser("export", help="write the whole corpus, texts included, as JSON Lines or Parquet")
+    export.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    export.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="(default: %(default)s)")
+    export.set_defaults(handler=_cmd_export)
 
     schedule = commands.add_parser("schedule", help="run each source on its schedule until stopped (SIGTERM)")
     schedule.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")

@@ -23,7 +23,7 @@ from warcio.recordloader import ArcWarcRecord
 import archive.warcio_brotli  # noqa: F401 - py-wacz reads br records in this venv too
 from archive import WARC_DIR
 from archive.index import is_not_modified
-from extract.corpus import read_corpus
+from corpus.export import read_corpus
 
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Archived articles"}
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -110,26 +112,84 @@ class ArticleCapture:
     url: str
     warc_path: Path
     offset: int
+    record_id: str = ""
+    date: str = ""
+    payload_digest: str = ""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The article captures found in a stretch of a WARC, and where the next scan starts."""
+
+    captures: list[ArticleCapture]
+    end: int  # every capture that starts before this offset was whole and has been seen
+    error: str | None = None  # why a closed file could not be read to its end
+
+
+def _member_is_whole(stream: BinaryIO, offset: int, length: int) -> bool:
+    """Whether the gzip member at ``offset`` ends within ``length`` bytes (warcio reads a torn one silently)."""
+    stream.seek(offset)
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        inflater.decompress(stream.read(length))
+    except zlib.error:
+        return False
+    return inflater.eof
+
+
+def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True) -> Scan:
+    """The article responses of a WARC from ``start`` on, decided from their metadata records.
+
+    A capture's records are written together, its metadata record last, so a capture is
+    whole once its metadata record is.  In a file still being written (``closed`` False)
+    the scan ends before the first record that is not whole yet and before any response
+    still waiting for its metadata, and the next scan resumes there; a closed file is read
+    to its end, and a response without metadata there is not ours to call an article.
+    """
+    found: list[ArticleCapture] = []
+    waiting: dict[str, tuple[int, str, int, str, str, str]] = {}  # response id -> what its capture needs
+    end = start
+    with open_warc(Path(warc_path)) as stream:
+        stream.seek(start)
+        iterator = ArchiveIterator(stream)
+        try:
+            for record in iterator:
+                headers = record.rec_headers
+                if record.rec_type == "response":
+                    http = record.http_headers
+                    waiting[headers.get_header("WARC-Record-ID")] = (
+                        iterator.get_record_offset(), headers.get_header("WARC-Target-URI"),
+                        int(http.get_statuscode() or 0) if http else 0,
+                        (http.get_header("Content-Type") or "") if http else "",
+                        headers.get_header("WARC-Date") or "", headers.get_header("WARC-Payload-Digest") or "")
+                    continue
+                fields = _fields(record) if record.rec_type == "metadata" else {}
+                offset, length = iterator.get_record_offset(), iterator.get_record_length()
+                if not closed:
+                    here = stream.tell()
+                    whole = _member_is_whole(stream, offset, length)
+                    stream.seek(here)
+                    if not whole:
+                        break
+                response = waiting.pop(headers.get_header("WARC-Concurrent-To") or "", None) if fields else None
+                if response is not None:
+                    response_offset, url, status, content_type, date, digest = response
+                    if is_article_capture(fields.get(ROLE_FIELD), status, content_type):
+                        found.append(ArticleCapture(fields.get(SOURCE_FIELD, ""), url, Path(warc_path),
+                                                    response_offset, headers.get_header("WARC-Concurrent-To"),
+                                                    date, digest))
+                if not waiting:
+                    end = offset + length
+        except Exception as exc:  # warcio surfaces a torn or foreign tail as many types
+            if not closed:  # the rest is still being written
+                return Scan(found, end)
+            return Scan(found, stream.seek(0, 2), f"{Path(warc_path).name}: unreadable after offset {end}: "
+                                                  f"{str(exc) or type(exc).__name__}")
+        if closed:
+            end = stream.seek(0, 2)
+    return Scan(found, end)
 
 
 def iter_article_captures(warc_path: Path) -> Iterator[ArticleCapture]:
-    """The article responses of one WARC, decided from their metadata records alone."""
-    responses: dict[str, tuple[int, str, int, str]] = {}
-    roles: dict[str, dict[str, str]] = {}
-    with open_warc(Path(warc_path)) as stream:
-        iterator = ArchiveIterator(stream)
-        for record in iterator:
-            headers = record.rec_headers
-            if record.rec_type == "response":
-                responses[headers.get_header("WARC-Record-ID")] = (
-                    iterator.get_record_offset(),
-                    headers.get_header("WARC-Target-URI"),
-                    int(record.http_headers.get_statuscode() or 0),
-                    record.http_headers.get_header("Content-Type") or "",
-                )
-            elif record.rec_type == "metadata" and headers.get_header("WARC-Concurrent-To"):
-                roles[headers.get_header("WARC-Concurrent-To")] = _fields(record)
-    for record_id, (offset, url, status, content_type) in responses.items():
-        fields = roles.get(record_id, {})
-        if is_article_capture(fields.get(ROLE_FIELD), status, content_type):
-            yield ArticleCapture(fields.get(SOURCE_FIELD, ""), url, Path(warc_path), offset)
+    """The article responses of one closed WARC, decided from their metadata records alone."""
+    yield from scan_article_captures(Path(warc_path)).captures

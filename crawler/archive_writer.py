@@ -40,6 +40,7 @@ class ArchiveWriterProcess(protocol.ProcessProtocol):
         self._keys = itertools.count()
         self.open_crawlers = 0
         self.stopping = False
+        self.lost: str | None = None  # why the process is gone, once it is
         self.ended: defer.Deferred = defer.Deferred()
 
     @classmethod
@@ -74,6 +75,8 @@ class ArchiveWriterProcess(protocol.ProcessProtocol):
         return key
 
     def write(self, key: str, exchange: Exchange) -> defer.Deferred[Archived]:
+        if self.lost:  # nothing would ever answer
+            return defer.fail(ArchiveWriterError(self.lost))
         exchange_id = next(self._ids)
         self._writes[exchange_id] = written = defer.Deferred()
         self._send(("write", key, exchange_id, exchange))
@@ -81,6 +84,8 @@ class ArchiveWriterProcess(protocol.ProcessProtocol):
 
     def close(self, key: str) -> defer.Deferred[list[str]]:
         """Close a crawler's WARC once its writes are done; fires with its file names."""
+        if self.lost:  # the next run closes what it left open
+            return defer.succeed([])
         self._closes[key] = closed = defer.Deferred()
         self._send(("close", key))
         return closed
@@ -107,7 +112,8 @@ class ArchiveWriterProcess(protocol.ProcessProtocol):
         global _shared
         if _shared is self:
             _shared = None
-        lost = ArchiveWriterError(f"the archive writer process ended: {reason.value}")
+        self.lost = f"the archive writer process ended: {reason.value}"
+        lost = ArchiveWriterError(self.lost)
         for waiting in [*self._writes.values(), *self._closes.values()]:
             waiting.errback(Failure(lost))
         self._writes.clear()

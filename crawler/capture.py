@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.python.failure import Failure
 
 from archive.archiver import Archived
@@ -54,12 +54,12 @@ class WarcCapture:
     fields).  The source name comes from the spider and goes into warcinfo and metadata
     records, so the WARCs alone say which source each page belongs to.  With
     ``NEWSARCHIVE_ARCHIVE_DIR`` set, repeats become revisit records and closed WARCs are
-    indexed (CDXJ), unless ``WARC_INDEX_ON_CLOSE`` is off because the run indexes them at its
-    end.  An article's request gets ``archived_article`` in its meta: a Deferred of where its
-    response was archived (None when it became a revisit or could not be written).
+    indexed (CDXJ).  The crawl hands nothing else on: the derivation finds the articles in
+    the WARCs.
     """
 
     def __init__(self, crawler: Crawler):
+        self.crawler = crawler
         self.settings = crawler.settings
         self.stats = crawler.stats
         self.source = ""
@@ -115,21 +115,26 @@ class WarcCapture:
         if meta.get("redirect_urls"):
             fields["redirectedFrom"] = meta["redirect_urls"][0]
         written = self.writer.write(self.key, exchange_from(request, response, fields))
-        written.addCallbacks(self._archived, self._not_archived)
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        written.addCallbacks(self._archived, self._not_archived,
+                             callbackArgs=(is_article_capture(role, response.status, content_type),))
         self.stats.inc_value("warc/bytes_captured", len(response.body))
-        content_type = response.headers.get(b"Content-Type") or b""
-        if is_article_capture(role, response.status, content_type.decode("latin-1")):
-            meta["archived_article"] = written
 
-    def _archived(self, archived: Archived) -> Archived | None:
+    def _archived(self, archived: Archived, article: bool) -> None:
         self.stats.inc_value("warc/records", len(archived.locations))
         if archived.profile:
             self.stats.inc_value(f"newsarchive/revisit/{archived.profile.rsplit('/', 1)[1]}")
-            return None
-        return archived
+        elif article:
+            self.stats.inc_value("newsarchive/articles_archived")
 
     def _not_archived(self, failure: Failure) -> None:
         self.stats.inc_value("warc/failed")
+        if self.writer.lost:  # every later fetch would be lost too: stop the crawl, once
+            if not self.stats.get_value("warc/writer_lost"):
+                self.stats.set_value("warc/writer_lost", True)
+                logger.error("%s: %s; stopping the crawl", self.source, self.writer.lost)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive writer lost"))
+            return None
         logger.error("%s: %s", self.source, failure.value)
         return None
 

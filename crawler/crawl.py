@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
@@ -12,17 +11,14 @@ from scrapy.utils.reactor import install_reactor
 from archive import WARC_DIR
 from config import Config, Source
 from crawler.archive_writer import archive_writer
-from crawler.run import RunReport, SourceResult
+from crawler.run import SourceResult
 from crawler.spiders.news import NewsSpider
-
-if TYPE_CHECKING:
-    from extract.service import ExtractionService
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 
 
-def crawl_settings(config: Config, source: Source, extraction: ExtractionService | None,
-                   progress_interval: float = 0.0, log_level: str = "WARNING") -> Settings:
+def crawl_settings(config: Config, source: Source, progress_interval: float = 0.0,
+                   log_level: str = "WARNING") -> Settings:
     """The project settings plus what this source and this config say."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -32,14 +28,10 @@ def crawl_settings(config: Config, source: Source, extraction: ExtractionService
         "WARC_DIR": str(archive_dir / WARC_DIR),
         "WARC_MAX_SIZE": config.archive.warc_max_size,
         "WARC_PREFIX": f"{config.archive.warc_prefix}-{source.name}",
-        "NEWSARCHIVE_EXTRACT": extraction is not None,
-        "WARC_INDEX_ON_CLOSE": extraction is None,  # else the extraction pool indexes them at the end
         "NEWSARCHIVE_PROGRESS_INTERVAL": progress_interval,
         "LOG_LEVEL": log_level,
         **config.crawl_settings(),
     }
-    if extraction is None:  # nor is the extractor imported
-        overrides["ITEM_PIPELINES"] = {}
     if source.max_pages:
         overrides["CLOSESPIDER_PAGECOUNT"] = source.max_pages
     settings.update(overrides, priority="cmdline")
@@ -67,7 +59,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
     return SourceResult(
         name=source.name,
         fetched=stats.get("downloader/response_count", 0),
-        articles=stats.get("newsarchive/articles_queued", 0),
+        articles=stats.get("newsarchive/articles_archived", 0),
         warc_files=stats.get("warc/files", []),
         finish_reason=reason,
         error=error,
@@ -80,9 +72,9 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
     )
 
 
-def crawl_sources(config: Config, sources: tuple[Source, ...], extraction: ExtractionService | None,
-                  progress_interval: float, log_level: str) -> RunReport:
-    """Crawl ``sources`` in one Scrapy process, then have ``extraction`` (if any) write the corpus."""
+def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval: float,
+                  log_level: str) -> list[SourceResult]:
+    """Crawl ``sources`` in one Scrapy process; what each crawl did."""
     # Each source's Crawler is built here with its own settings, so install the reactor
     # that CrawlerProcess would otherwise install through the first crawler it creates.
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
@@ -93,18 +85,8 @@ def crawl_sources(config: Config, sources: tuple[Source, ...], extraction: Extra
                               "REMOTE_CONTROL_ENABLED": False})
     crawlers = []
     for source in sources:
-        crawler = Crawler(NewsSpider, crawl_settings(config, source, extraction, progress_interval, log_level))
-        process.crawl(crawler, source=source, extraction=extraction)
+        crawler = Crawler(NewsSpider, crawl_settings(config, source, progress_interval, log_level))
+        process.crawl(crawler, source=source)
         crawlers.append((crawler, source))
     process.start()
-    results = [_result(crawler, source) for crawler, source in crawlers]
-    written = []
-    if extraction is not None:
-        extraction.index_warcs(config.archive.dir)
-        written = extraction.write_corpus(config.archive.dir)
-    per_source = {result.name: 0 for result in results}
-    for row in written:
-        per_source[row["source"]] = per_source.get(row["source"], 0) + 1
-    for result in results:
-        result.new_articles = per_source[result.name]
-    return RunReport(sources=results, articles_written=per_source)
+    return [_result(crawler, source) for crawler, source in crawlers]

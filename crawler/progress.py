@@ -37,7 +37,7 @@ class ProgressReport:
         line = (
             f"  {getattr(spider, 'source', spider).name}: "
             f"{stats.get_value('downloader/response_count', 0)} fetched, "
-            f"{stats.get_value('newsarchive/articles_queued', 0)} articles queued"
+            f"{stats.get_value('newsarchive/articles_archived', 0)} articles archived"
         )
         if line != self.last:
             print(line, file=sys.stderr, flush=True)

@@ -61,9 +61,6 @@ EXTENSIONS = {
 }
 CRAWL_DELAY_MAX = 60.0  # a robots.txt Crawl-delay above this is capped
 RETRY_AFTER_MAX = 600.0  # a Retry-After above this gives the request up instead of waiting
-ITEM_PIPELINES = {
-    "crawler.pipelines.ExtractionPipeline": 300,
-}
 
 # Where WarcCapture writes; `newsarchive run` sets these per source.
 WARC_DIR = "data/warc"

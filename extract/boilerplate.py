@@ -4,6 +4,10 @@ A single page cannot tell its site's standing banner ("Subscribe to ...") or dis
 its article; the site's other pages can. A paragraph is template text when it recurs on many of
 the site's distinct articles and is either short or always at the same edge of the body. A
 quotation shared by two articles fails both tests and stays.
+
+The rule is stated once, over counts (``is_template``), so that the corpus store, which keeps
+the counts of an archived site incrementally, and ``remove_site_boilerplate``, which counts a
+batch of pages, decide alike.
 """
 
 from __future__ import annotations
@@ -25,17 +29,38 @@ EDGE_SHARE = 0.8  # long paragraphs must sit at an edge this often to count as t
 _WORDS = re.compile(r"\w+")
 
 
-def _key(paragraph: str) -> str:
+def paragraph_key(paragraph: str) -> str:
+    """What two paragraphs must share to be the same template text: their words, in lower case."""
     return " ".join(_WORDS.findall(paragraph.lower()))
 
 
-def _paragraph_keys(docs: Sequence[Document]) -> list[list[str]]:
-    return [[_key(p) for p in doc.paragraphs] for doc in docs]
-
-
-def _article_signature(keys: list[str]) -> str:
+def article_signature(keys: list[str]) -> str:
     """Pages carrying the same article (mirrors, print and AMP copies) count once."""
     return max(keys, key=lambda k: (len(k), k), default="")
+
+
+def is_at_edge(index: int, count: int) -> bool:
+    return index < EDGE or index >= count - EDGE
+
+
+def is_template(words: int, frequency: int, seen: int, at_edge: int, articles: int) -> bool:
+    """The rule, over a paragraph key's counts on one site.
+
+    ``frequency``: distinct articles holding it; ``seen``: times it occurs on the site's pages,
+    ``at_edge`` of which near an edge of the body; ``articles``: the site's distinct articles.
+    """
+    if articles < MIN_PAGES:
+        return False
+    needed = max(MIN_PAGES, math.ceil(MIN_SHARE * articles))
+    return frequency >= needed and (words <= SHORT_WORDS or at_edge >= EDGE_SHARE * seen)
+
+
+def without_template(doc: Document, keys: Sequence[str], template: frozenset[str] | set[str]) -> Document:
+    """The document less its template paragraphs (``keys``: its paragraphs' keys); empty if nothing else is left."""
+    kept = tuple(p for p, key in zip(doc.paragraphs, keys) if key not in template)
+    if len(kept) == len(doc.paragraphs):
+        return doc
+    return replace(doc, paragraphs=kept, error=doc.error if kept else "only site boilerplate")
 
 
 def _template_keys(keys_per_doc: list[list[str]]) -> frozenset[str]:
@@ -44,34 +69,18 @@ def _template_keys(keys_per_doc: list[list[str]]) -> frozenset[str]:
     at_edge: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     for keys in keys_per_doc:
-        articles[_article_signature(keys)].update(k for k in keys if k)
+        articles[article_signature(keys)].update(k for k in keys if k)
         for index, key in enumerate(keys):
             seen[key] += 1
-            at_edge[key] += index < EDGE or index >= len(keys) - EDGE
-    if len(articles) < MIN_PAGES:
-        return frozenset()
+            at_edge[key] += is_at_edge(index, len(keys))
     frequency = Counter(key for keys in articles.values() for key in keys)
-    needed = max(MIN_PAGES, math.ceil(MIN_SHARE * len(articles)))
-    return frozenset(
-        key
-        for key, count in frequency.items()
-        if count >= needed and (len(key.split()) <= SHORT_WORDS or at_edge[key] >= EDGE_SHARE * seen[key])
-    )
+    return frozenset(key for key, count in frequency.items()
+                     if is_template(len(key.split()), count, seen[key], at_edge[key], len(articles)))
 
 
 def remove_site_boilerplate(docs: Sequence[Document]) -> list[Document]:
     """The docs (pages of one site) without their site's template paragraphs, in input order.
     The result depends only on the set of docs, not on their order."""
-    keys_per_doc = _paragraph_keys(docs)
+    keys_per_doc = [[paragraph_key(p) for p in doc.paragraphs] for doc in docs]
     template = _template_keys(keys_per_doc)
-    if not template:
-        return list(docs)
-    cleaned = []
-    for doc, keys in zip(docs, keys_per_doc):
-        kept = tuple(p for p, key in zip(doc.paragraphs, keys) if key not in template)
-        if len(kept) == len(doc.paragraphs):
-            cleaned.append(doc)
-        else:
-            error = doc.error if kept else "only site boilerplate"
-            cleaned.append(replace(doc, paragraphs=kept, error=error))
-    return cleaned
+    return [without_template(doc, keys, template) for doc, keys in zip(docs, keys_per_doc)]

@@ -12,7 +12,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive_fixtures import assert_warcio_check
 
 from archive.lock import ArchiveLock
-from extract.corpus import read_corpus
+from corpus.export import read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_CRAWL = {"download_delay": 0, "autothrottle": False}

@@ -13,7 +13,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.replay import replay_tool
 from archive_fixtures import (REPLAY_BIN, crawl_demo, fetch, free_port, latest_not_modified, newsarchive, running,
                               timestamp14)
-from extract.corpus import read_corpus
+from corpus.export import read_corpus
 
 
 @pytest.fixture(scope="module")

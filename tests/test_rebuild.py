@@ -15,9 +15,10 @@ import pytest
 from archive_fixtures import newsarchive
 from demo.run import write_demo_config
 from demo.site import DemoSite
+from corpus.export import export_corpus_jsonl, read_corpus
+from corpus.rebuild import MANIFEST_FILE
+from corpus.store import CorpusStore, ExtractedArticle
 from extract import Document
-from extract.corpus import ExtractedArticle, extract_capture, read_corpus, write_corpus
-from extract.rebuild import MANIFEST_FILE
 
 BANNER = "Support local journalism: subscribe today."
 
@@ -70,7 +71,14 @@ def article(site: str, slug: str, paragraphs: list[str], when: str) -> Extracted
     url = f"http://{site}/news/{slug}"
     document = Document(url, url, slug.title(), None, None, site, "en", tuple(paragraphs))
     return ExtractedArticle(site.split(".")[0], url, when, f"{site}.warc.gz", len(slug), f"<urn:uuid:{slug}>",
-                            f"sha1:{slug.upper()}", document)
+                            f"sha1:{slug.upper()}", document, "test")
+
+
+def write_corpus(root: Path, articles: list[ExtractedArticle]) -> None:
+    """The articles into the corpus store under ``root``, and corpus.jsonl from it."""
+    with CorpusStore(root) as store:
+        store.add(articles)
+        export_corpus_jsonl(store)
 
 
 def body(slug: str) -> list[str]:
@@ -96,11 +104,14 @@ def test_what_a_later_run_learns_about_a_site_updates_its_earlier_text_files(tmp
     assert corpus_files(at_once) == corpus_files(incremental)
 
 
-def test_a_lost_site_history_is_rebuilt_from_the_warcs(live, tmp_path):
+def test_a_lost_corpus_is_derived_again_from_the_archive(live, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(live, copy)
-    shutil.rmtree(copy / "derived")
-    row = read_corpus(copy)[0]
-    again = extract_capture(row["source"], copy / "warc" / row["warc_file"], row["warc_offset"])
-    write_corpus(copy, [again])  # its site is redone from the captures corpus.jsonl names
+    for derived in ("derived", "text", "corpus.jsonl"):
+        path = copy / derived
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    config = copy / "sources.toml"
+    config.write_text(config.read_text().replace(str(live), str(copy)))
+    result = newsarchive("derive", "--config", str(config))
+    assert result.returncode == 0, result.stderr
     assert corpus_files(copy) == corpus_files(live)

@@ -17,7 +17,7 @@ from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN
                               latest_not_modified, newsarchive, running, timestamp14, warc_captures)
 from demo.run import write_demo_config
 from demo.site import DemoSite
-from extract.corpus import read_corpus
+from corpus.export import read_corpus
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from crawler.discovery import (
     page_links,
     sitemap_entries,
 )
-from crawler.items import ArchivedArticle
 
 
 class NewsSpider(Spider):
@@ -35,14 +34,12 @@ class NewsSpider(Spider):
 
     name = "news"
 
-    def __init__(self, source: Source | str | None = None, config: str = DEFAULT_CONFIG,
-                 extraction=None, **kwargs):
+    def __init__(self, source: Source | str | None = None, config: str = DEFAULT_CONFIG, **kwargs):
         if not isinstance(source, Source):
             loaded = load_config(config)
             source = loaded.select([source] if source else None)[0]
         super().__init__(name=self.name, **kwargs)
         self.source = source
-        self.extraction = extraction
         self.allowed_domains = list(source.allowed_domains)
         self._seed_netlocs = {urlsplit(url).netloc for url in source.seed_urls()}
 
@@ -160,10 +157,8 @@ class NewsSpider(Spider):
             elif entry.is_news or looks_like_article(entry.url):
                 yield self._article(entry.url, response.url)
 
-    def parse_article(self, response: Response) -> Iterator[ArchivedArticle]:
-        archived = response.meta.get("archived_article")
-        if archived is not None:
-            yield ArchivedArticle(source=self.source.name, url=response.url, archived=archived)
+    def parse_article(self, response: Response) -> None:
+        """Archived by the capture; the derivation reads it from the WARC."""
 
     def parse_resource(self, response: Response) -> None:
         """Archived by the capture; nothing to extract."""

@@ -1,0 +1,287 @@
+"""Derivation: the corpus brought up to date with the archive, from the WARCs alone.
+
+The crawl only archives; this step reads what was archived and is not derived yet, while
+the crawl runs and after it, from any process: a run, ``newsarchive derive``, or a rebuild
+into an empty store.  The WARC is the journal.  Each file's scanned offset is kept in the
+store, committed with the captures found before it, so a derivation that dies anywhere
+resumes where its last batch was committed, and the captures are keyed by WARC record, so
+none is taken twice.  A closed file read to its end is never opened again: the cost of a
+pass is what was archived since the last one.
+
+Extraction runs on a pool of worker processes (bytes in, document out); the store is
+written by this process alone.  A worker that dies (a page that crashes the parser, a
+kill) costs only its batch, which is retried capture by capture on a fresh pool; a capture
+that kills a worker on its own is recorded as failed with the reason, so it cannot stop
+every later derivation.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archive import WARC_DIR
+from archive.reader import ArticleCapture, RecordError, read_response, scan_article_captures
+from archive.writer import OPEN_SUFFIX
+from corpus.export import export_corpus_jsonl
+from corpus.store import CorpusStore, ExtractedArticle
+from extract import EXTRACTOR, Document, extract_document
+from supervision import die_with_parent
+
+logger = logging.getLogger("newsarchive.derive")
+
+# Captures per extraction task: a few tenths of a second of work, so the processes finish
+# together and each task's result is small to send back.
+BATCH = 16
+
+
+@dataclass(frozen=True)
+class WarcFile:
+    path: Path  # as found (may still end in .open)
+    name: str  # the final name, without .open
+    closed: bool
+
+
+@dataclass
+class DeriveReport:
+    """What a derivation did: new corpus rows per source, captures read, failures."""
+
+    new_rows: Counter = field(default_factory=Counter)
+    captures: int = 0
+    failed: list[str] = field(default_factory=list)
+    rewritten_texts: int = 0
+    exported: bool = False
+
+    def to_dict(self) -> dict:
+        return {"new_rows": dict(self.new_rows), "captures": self.captures, "failed": self.failed,
+                "rewritten_texts": self.rewritten_texts, "exported": self.exported}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DeriveReport:
+        return cls(Counter(data.get("new_rows", {})), data.get("captures", 0), data.get("failed", []),
+                   data.get("rewritten_texts", 0), data.get("exported", False))
+
+
+def archive_warcs(warc_dir: Path) -> list[WarcFile]:
+    """The archive's WARC files, closed and still open, in name order (names begin with their time)."""
+    found: dict[str, WarcFile] = {}
+    try:
+        names = os.listdir(warc_dir)
+    except FileNotFoundError:
+        return []
+    for entry in names:
+        if entry.endswith(".warc.gz"):
+            found[entry] = WarcFile(warc_dir / entry, entry, True)
+        elif entry.endswith(".warc.gz" + OPEN_SUFFIX):
+            name = entry[: -len(OPEN_SUFFIX)]
+            found.setdefault(name, WarcFile(warc_dir / entry, name, False))
+    return [found[name] for name in sorted(found)]
+
+
+def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
+    """Read an article's response record back and extract it (``RecordError`` if it cannot be read)."""
+    response = read_response(capture.warc_path, capture.offset)
+    if response.truncated:
+        raise RecordError(f"{response.warc_file}@{capture.offset} {response.url}: body {response.truncated}, "
+                          "not extracted")
+    document = extract_document(response.body, response.url, content_type=response.content_type)
+    return ExtractedArticle(capture.source, response.url, response.date, response.warc_file, capture.offset,
+                            response.record_id, response.payload_digest, document, EXTRACTOR)
+
+
+def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:
+    name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
+    placeholder = ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset,
+                                   capture.record_id, capture.payload_digest, Document.empty(capture.url, why),
+                                   EXTRACTOR)
+    return placeholder, why
+
+
+def extract_batch(captures: list[ArticleCapture]) -> list[ExtractedArticle | tuple[ExtractedArticle, str]]:
+    """Each capture's article, or the capture and why it could not be extracted."""
+    outcomes: list[ExtractedArticle | tuple[ExtractedArticle, str]] = []
+    for capture in captures:
+        try:
+            outcomes.append(extract_capture(capture))
+        except RecordError as exc:  # its message names the record
+            outcomes.append(_failed(capture, str(exc)))
+        except Exception as exc:  # a bug on one page must not stop the others
+            outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
+                                             f"{type(exc).__name__}: {exc}"))
+    return outcomes
+
+
+def _start_worker(parent: int) -> None:
+    die_with_parent(parent)
+
+
+class Derivation:
+    """Derives the captures of ``warcs()`` into the corpus under ``root`` with ``workers`` processes."""
+
+    def __init__(self, root: Path, warcs: Callable[[], list[WarcFile]], workers: int = 2):
+        self.root = Path(root)
+        self.warcs = warcs
+        self.workers = max(1, workers)
+        self.parallel = self.workers  # batches in flight; fewer while a crawl shares the machine
+        self.store = CorpusStore(self.root)
+        self.report = DeriveReport()
+        self._pool: ProcessPoolExecutor | None = None
+        self._finished = self.store.finished_files()
+        self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
+
+    # -- the pool --------------------------------------------------------------------------
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # Forked from this process, which has loaded the extractor once; a worker dies with it.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_start_worker, initargs=(os.getpid(),))
+        return self._pool
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self.store.close()
+
+    def __enter__(self) -> Derivation:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- passes ----------------------------------------------------------------------------
+    def _scan(self, warc: WarcFile) -> tuple[list[ArticleCapture], int] | None:
+        start, _ = self._cursor.get(warc.name) or self.store.scanned(warc.name)
+        try:
+            scan = scan_article_captures(warc.path, start, closed=warc.closed)
+        except (OSError, RecordError) as exc:  # renamed from .open since the listing: seen next pass
+            logger.debug("%s: %s", warc.path, exc)
+            return None
+        if scan.error:  # what could be read is taken; the file is not read again
+            logger.error("%s", scan.error)
+            self.report.failed.append(scan.error)
+        known = self.store.known(capture.record_id for capture in scan.captures)
+        return [capture for capture in scan.captures if capture.record_id not in known], scan.end
+
+    def step(self) -> int:
+        """One pass over the WARCs: derive every whole capture not derived yet; the number taken."""
+        batches: list[tuple[list[ArticleCapture], dict[str, tuple[int, bool]]]] = []
+        for warc in self.warcs():
+            if warc.name in self._finished:
+                continue
+            scanned = self._scan(warc)
+            if scanned is None:
+                continue
+            captures, end = scanned
+            position = (end, warc.closed)
+            if not captures:
+                self._cursor[warc.name] = position
+                continue
+            self._cursor.pop(warc.name, None)
+            chunks = [captures[start:start + BATCH] for start in range(0, len(captures), BATCH)]
+            for index, chunk in enumerate(chunks):
+                batches.append((chunk, {warc.name: position} if index == len(chunks) - 1 else {}))
+        self._extract_and_store(batches)
+        self._commit_cursors()
+        return sum(len(chunk) for chunk, _ in batches)
+
+    def _commit_cursors(self) -> None:
+        for name, (offset, closed) in list(self._cursor.items()):
+            if (offset, closed) != self.store.scanned(name):
+                self.store.mark_scanned(name, offset, closed)
+            if closed:
+                self._finished.add(name)
+            del self._cursor[name]
+
+    def _extract_and_store(self, batches: list[tuple[list[ArticleCapture], dict]]) -> None:
+        waiting = deque(batches)
+        in_flight: deque[tuple[Future, list[ArticleCapture], dict]] = deque()
+        while waiting or in_flight:
+            while waiting and len(in_flight) < self.parallel:
+                chunk, scanned = waiting.popleft()
+                in_flight.append((self._executor().submit(extract_batch, chunk), chunk, scanned))
+            future, chunk, scanned = in_flight.popleft()
+            try:
+                outcomes = future.result()
+            except BrokenProcessPool:
+                # Every batch in flight is lost with the pool: this one is redone capture by
+                # capture, the others go back in the queue.
+                resubmit = [(chunk_, scanned_) for _, chunk_, scanned_ in in_flight]
+                in_flight.clear()
+                self._discard_pool()
+                outcomes = self._one_by_one(chunk)
+                waiting.extendleft(reversed(resubmit))
+            self._store(outcomes, scanned)
+            for name, (_, closed) in scanned.items():
+                if closed:
+                    self._finished.add(name)
+
+    def _one_by_one(self, chunk: list[ArticleCapture]) -> list:
+        logger.error("an extraction process died; its %d captures are redone one by one", len(chunk))
+        outcomes = []
+        for capture in chunk:
+            try:
+                outcomes += self._executor().submit(extract_batch, [capture]).result()
+            except BrokenProcessPool:
+                self._discard_pool()
+                outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
+                                                 "the extraction process died on it"))
+        return outcomes
+
+    def _store(self, outcomes: list, scanned: dict[str, tuple[int, bool]]) -> None:
+        articles = [outcome for outcome in outcomes if isinstance(outcome, ExtractedArticle)]
+        failures = [outcome for outcome in outcomes if not isinstance(outcome, ExtractedArticle)]
+        for _, why in failures:
+            logger.error("not extracted: %s", why)
+            self.report.failed.append(why)
+        result = self.store.add(articles, failures, scanned)
+        self.report.captures += len(outcomes)
+        self.report.new_rows.update(result.new_rows)
+        self.report.rewritten_texts += result.rewritten_texts
+
+    def catch_up(self) -> DeriveReport:
+        """Derive until nothing is left, then write corpus.jsonl if the corpus changed."""
+        self.parallel = self.workers
+        while self.step():
+            pass
+        self.report.exported = export_corpus_jsonl(self.store)
+        return self.report
+
+    def follow(self, crawl_running: Callable[[float], bool], poll: float = 0.5) -> None:
+        """Derive while a crawl archives, a worker fewer than asked (the crawl needs a core).
+
+        ``crawl_running(timeout)`` waits up to ``timeout`` seconds and says whether the crawl goes on.
+        """
+        self.parallel = max(1, self.workers - 1)
+        while True:
+            started = time.monotonic()
+            taken = self.step()
+            if not crawl_running(0.0 if taken else max(0.0, poll - (time.monotonic() - started))):
+                return
+
+
+def derive_files(root: Path, warcs: Iterable[Path], workers: int = 2) -> DeriveReport:
+    """Derive the given closed WARC files into the corpus under ``root`` (a rebuild, or foreign captures)."""
+    files = [WarcFile(Path(path), Path(path).name, True) for path in warcs]
+    with Derivation(root, lambda: files, workers) as derivation:
+        return derivation.catch_up()
+
+
+def derive_archive(archive_dir: Path, workers: int = 2) -> DeriveReport:
+    """Bring an archive's corpus up to date with its WARCs."""
+    archive_dir = Path(archive_dir)
+    with Derivation(archive_dir, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation:
+        return derivation.catch_up()

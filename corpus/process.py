@@ -1,0 +1,114 @@
+"""The derivation beside a crawl, in its own process: it follows the WARCs as they are written.
+
+The run starts it before the crawl and tells it, on its stdin, when the crawl is done; it
+then catches up, writes corpus.jsonl and prints its report as one JSON line on its stdout.
+It shares nothing with the crawl but the archive directory.  It dies with the run
+(``die_with_parent``), and a run that finds it dead starts another to catch up: what it
+had not committed is derived again from the WARCs.
+
+    python -m corpus.process ROOT WORKERS PARENT_PID
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from corpus.derive import DeriveReport
+
+_ROOT = Path(__file__).resolve().parent.parent
+DONE = b"done\n"
+
+
+class DerivationProcess:
+    """The run's handle on its derivation process."""
+
+    def __init__(self, archive_dir: Path, workers: int, follow: bool = True):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "corpus.process", str(archive_dir), str(workers), str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        if not follow:
+            self._say_done()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def exit_code(self) -> int | None:
+        """None while it runs."""
+        return self._process.poll()
+
+    def _say_done(self) -> None:
+        try:
+            self._process.stdin.write(DONE)
+            self._process.stdin.close()
+        except (BrokenPipeError, ValueError):  # it is gone already, or was told
+            pass
+
+    def finish(self) -> DeriveReport | None:
+        """Tell it the crawl is done and wait for it to catch up; None if it died."""
+        self._say_done()
+        out = self._process.stdout.read()
+        self._process.stdout.close()
+        if self._process.wait() != 0:
+            return None
+        try:
+            return DeriveReport.from_dict(json.loads(out))
+        except ValueError:
+            return None
+
+    def kill(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+
+
+def main() -> None:
+    root, workers, parent = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    from supervision import die_with_parent
+
+    die_with_parent(parent)
+    # Ctrl-C and SIGTERM go to the run, which stops its crawl and then tells this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(level=logging.WARNING, format="newsarchive derive: %(levelname)s: %(message)s")
+    report_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the report
+    # The run's word comes on a private descriptor read with os.read: a thread blocked in
+    # sys.stdin would hold its lock across the fork of each extraction worker, which closes
+    # sys.stdin first and would wait for that lock forever.
+    orders = os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    done = threading.Event()
+
+    def listen() -> None:
+        heard = b""
+        while not heard.endswith(b"\n") and (chunk := os.read(orders, 64)):
+            heard += chunk
+        if heard != DONE:  # the run died without a word: so do we
+            os._exit(1)
+        done.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    from corpus.derive import Derivation, archive_warcs
+    from archive import WARC_DIR
+
+    with Derivation(root, lambda: archive_warcs(root / WARC_DIR), workers) as derivation:
+        derivation.follow(lambda timeout: not done.wait(timeout))
+        report = derivation.catch_up()
+    report_out.write(json.dumps(report.to_dict()).encode("utf-8") + b"\n")
+    report_out.close()
+
+
+if __name__ == "__main__":
+    main()

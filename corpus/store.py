@@ -1,0 +1,569 @@
+"""The corpus store: every derived article, keyed by the WARC record it came from, in SQLite.
+
+One transaction takes a batch of extracted captures all the way into the corpus: the
+captures and their documents, the site-template counts, the rows (versions, text files),
+the near-duplicate index and clusters, and how far each WARC has been read.  A crash
+leaves the store as it was before the batch or after it, never in between, and the next
+derivation reads the WARC from where the last committed batch ended: each archived article
+is derived exactly once per version, whatever happened to the run that fetched it.
+
+Every step costs what the batch touches, not what the archive holds:
+
+- site templates: the counts that ``extract.boilerplate.is_template`` decides on are kept
+  per site and paragraph key; a batch updates the counts of its paragraphs and re-decides
+  those keys and the site's current template keys only (no other key can change status),
+  then rewrites only the earlier texts that hold a key whose status changed;
+- versions: renumbered per URL, for the URLs the batch touches;
+- near-duplicates: a new text is compared only with the texts that share sketch values
+  with it (an index of MinHash values); the clusters are the connected groups of the
+  "are copies" relation, kept as components that merge, and split when a text goes away.
+
+Only ``corpus.jsonl`` is written whole, when a batch changed something: a sequential copy
+of each row's stored line (``export.write_corpus_jsonl``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from archive.atomic import write_atomic
+from corpus.duplicates import (
+    HOT_VALUES_SKIPPED,
+    SKETCH_SIZE,
+    Sketch,
+    are_copies,
+    canonical_row,
+    capture_order,
+    cluster_id,
+    maybe_copies,
+    shingles,
+)
+from extract.boilerplate import article_signature, is_at_edge, is_template, paragraph_key, without_template
+from extract.document import Document
+
+STORE_FILE = "derived/corpus.sqlite"
+TEXT_DIR = "text"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS scans (
+    warc_file TEXT PRIMARY KEY, scanned INTEGER NOT NULL, closed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS captures (
+    record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, site TEXT NOT NULL,
+    fetched_at TEXT NOT NULL, payload_digest TEXT NOT NULL, warc_file TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL, error TEXT, document BLOB,
+    is_primary INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload_digest);
+CREATE TABLE IF NOT EXISTS rows (
+    record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
+    fields TEXT NOT NULL, dup_cluster TEXT, dup_canonical INTEGER, line TEXT);
+CREATE INDEX IF NOT EXISTS rows_in_order ON rows (source, url, version);
+CREATE INDEX IF NOT EXISTS rows_by_text ON rows (text_sha256);
+CREATE TABLE IF NOT EXISTS texts (sha256 TEXT PRIMARY KEY, sketch TEXT NOT NULL, component TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS texts_by_component ON texts (component);
+CREATE TABLE IF NOT EXISTS sketch_values (
+    value INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (value, sha256)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS copies (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS copies_by_b ON copies (b);
+CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY, articles INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS site_signatures (
+    site TEXT NOT NULL, signature INTEGER NOT NULL, PRIMARY KEY (site, signature)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signature_keys (
+    site TEXT NOT NULL, signature INTEGER NOT NULL, key INTEGER NOT NULL,
+    PRIMARY KEY (site, signature, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS key_stats (
+    site TEXT NOT NULL, key INTEGER NOT NULL, words INTEGER NOT NULL, frequency INTEGER NOT NULL,
+    seen INTEGER NOT NULL, at_edge INTEGER NOT NULL, template INTEGER NOT NULL,
+    PRIMARY KEY (site, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS template_keys ON key_stats (site) WHERE template = 1;
+CREATE TABLE IF NOT EXISTS key_docs (
+    site TEXT NOT NULL, key INTEGER NOT NULL, record_id TEXT NOT NULL,
+    PRIMARY KEY (site, key, record_id)) WITHOUT ROWID;
+"""
+
+# The order of a corpus row's fields in corpus.jsonl.
+ROW_FIELDS = ("url", "canonical_url", "source", "title", "author", "date", "sitename", "language", "text_path",
+              "text_sha256", "fetched_at", "warc_file", "warc_offset", "warc_record_id", "payload_digest",
+              "extractor", "version", "dup_cluster", "dup_canonical")
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    """A document with the provenance of the response record it was made from."""
+
+    source: str
+    url: str
+    fetched_at: str
+    warc_file: str
+    warc_offset: int
+    warc_record_id: str
+    payload_digest: str
+    document: Document
+    extractor: str = ""
+
+
+@dataclass
+class BatchResult:
+    """What one batch did to the corpus: new rows per source (first derivations of a capture)."""
+
+    new_rows: Counter = field(default_factory=Counter)
+    rewritten_texts: int = 0
+
+
+def text_key(url: str) -> str:
+    """The stable 16-hex-digit name of a URL's text file."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def version_path(source: str, url: str, version: int) -> str:
+    """``text/<source>/<key>.txt`` for an article's first version, ``<key>.v<N>.txt`` for later ones."""
+    suffix = "" if version == 1 else f".v{version}"
+    return f"{TEXT_DIR}/{source}/{text_key(url)}{suffix}.txt"
+
+
+def site_of(source: str, url: str) -> str:
+    """A site is a source's host: its template is learned from its pages alone."""
+    return f"{source} {urlsplit(url).netloc}"
+
+
+def _key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+def _pack(document: Document) -> bytes:
+    return zlib.compress(json.dumps(document.to_dict(), ensure_ascii=False).encode("utf-8"), 1)
+
+
+def _unpack(blob: bytes) -> Document:
+    return Document.from_dict(json.loads(zlib.decompress(blob)))
+
+
+def _write_text(path: Path, text: bytes) -> None:
+    """Written beside and renamed, not synced: a text lost to a power cut is rewritten from its row."""
+    write_atomic(path, text, durable=False)
+
+
+class CorpusStore:
+    """The corpus of one archive (or of one rebuild), under ``root``: the store, ``text/`` and the exports."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        path = self.root / STORE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> CorpusStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- reading ---------------------------------------------------------------------------
+    def scanned(self, warc_file: str) -> tuple[int, bool]:
+        """How far ``warc_file`` has been read (every article before that offset is derived), and whether it was closed then."""
+        row = self._db.execute("SELECT scanned, closed FROM scans WHERE warc_file = ?", (warc_file,)).fetchone()
+        return (row[0], bool(row[1])) if row else (0, False)
+
+    def finished_files(self) -> set[str]:
+        """WARCs read to their end after they were closed: nothing more can come from them."""
+        return {name for (name,) in self._db.execute("SELECT warc_file FROM scans WHERE closed = 1")}
+
+    def known(self, record_ids: Iterable[str]) -> set[str]:
+        ids = list(record_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r for (r,) in self._db.execute(
+                f"SELECT record_id FROM captures WHERE record_id IN ({marks})", chunk))
+        return found
+
+    def generation(self, name: str = "generation") -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else 0
+
+    def set_generation(self, name: str, value: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def lines(self) -> Iterator[str]:
+        """Every corpus row's JSON line, sorted by source, URL and version."""
+        yield from (line for (line,) in self._db.execute("SELECT line FROM rows ORDER BY source, url, version"))
+
+    def rows(self) -> Iterator[dict]:
+        for line in self.lines():
+            yield json.loads(line)
+
+    def row_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
+
+    # -- writing ---------------------------------------------------------------------------
+    def mark_scanned(self, warc_file: str, offset: int, closed: bool) -> None:
+        """Record how far a WARC has been read when no article was found there (in its own transaction)."""
+        with self._transaction():
+            self._mark_scanned(warc_file, offset, closed)
+
+    def _mark_scanned(self, warc_file: str, offset: int, closed: bool) -> None:
+        self._db.execute("INSERT OR REPLACE INTO scans (warc_file, scanned, closed) VALUES (?, ?, ?)",
+                         (warc_file, offset, int(closed)))
+
+    def add(self, articles: list[ExtractedArticle], failures: list[tuple[ExtractedArticle, str]] = (),
+            scanned: dict[str, tuple[int, bool]] | None = None) -> BatchResult:
+        """Take a batch of extracted captures into the corpus, in one transaction.
+
+        ``failures`` are captures that could not be extracted (kept, with why, so they are not
+        tried again); ``scanned`` records how far each WARC is now read.  Captures already in
+        the store are ignored, so a batch applied twice changes nothing.
+        """
+        batch = _Batch(self._db, self.root)
+        with self._transaction():
+            for article in articles:
+                batch.add_capture(article, None)
+            for article, error in failures:
+                batch.add_capture(article, error)
+            batch.finish()
+            for warc_file, (offset, closed) in (scanned or {}).items():
+                self._mark_scanned(warc_file, offset, closed)
+            if batch.changed:
+                self.set_generation("generation", self.generation() + 1)
+        for path in batch.stale_paths:  # after the commit: until then the old rows name them
+            (self.root / path).unlink(missing_ok=True)
+        return batch.result
+
+
+class _Batch:
+    """The work of one ``CorpusStore.add`` call, inside its transaction."""
+
+    def __init__(self, db: sqlite3.Connection, root: Path):
+        self.db = db
+        self.root = root
+        self.new_docs: dict[str, list[tuple[str, Document]]] = defaultdict(list)  # site -> new primary docs
+        self.new_ids: set[str] = set()
+        self.touched_urls: set[tuple[str, str]] = set()
+        self.texts: dict[str, bytes] = {}  # sha256 -> text, for texts made in this batch
+        self.changed_texts: set[str] = set()
+        self.changed_rows: set[str] = set()
+        self.stale_paths: set[str] = set()
+        self.result = BatchResult()
+        self.changed = False
+
+    # -- captures ----------------------------------------------------------------------------
+    def add_capture(self, article: ExtractedArticle, error: str | None) -> None:
+        db = self.db
+        if db.execute("SELECT 1 FROM captures WHERE record_id = ?", (article.warc_record_id,)).fetchone():
+            return
+        self.changed = True
+        document = article.document
+        usable = error is None and not document.is_empty
+        site = site_of(article.source, article.url)
+        db.execute(
+            "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, warc_file, warc_offset,"
+            " extractor, error, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.warc_record_id, article.source, article.url, site, article.fetched_at, article.payload_digest,
+             article.warc_file, article.warc_offset, article.extractor, error or document.error,
+             _pack(document) if usable else None))
+        if not usable:
+            return
+        self.new_ids.add(article.warc_record_id)
+        first = db.execute(
+            "SELECT record_id, fetched_at FROM captures WHERE source = ? AND url = ? AND payload_digest = ?"
+            " AND is_primary = 1", (article.source, article.url, article.payload_digest)).fetchone()
+        if first is None:  # a new payload at this URL: it teaches the site's template
+            db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = ?", (article.warc_record_id,))
+            self.new_docs[site].append((article.warc_record_id, document))
+        elif (article.fetched_at, article.warc_record_id) < (first[1], first[0]):
+            # An earlier capture of the same payload (WARCs read out of order): it becomes the
+            # row's provenance; the document, and so every count, is the same.
+            db.execute("UPDATE captures SET is_primary = (record_id = ?) WHERE record_id IN (?, ?)",
+                       (article.warc_record_id, article.warc_record_id, first[0]))
+            db.execute("UPDATE key_docs SET record_id = ? WHERE record_id = ?", (article.warc_record_id, first[0]))
+        else:
+            return
+        self.touched_urls.add((article.source, article.url))
+
+    # -- site templates ----------------------------------------------------------------------
+    def _learn(self, site: str, docs: list[tuple[str, Document]]) -> set[int]:
+        """Count the new docs into the site's template statistics; the keys whose status changed."""
+        db = self.db
+        row = db.execute("SELECT articles FROM sites WHERE site = ?", (site,)).fetchone()
+        articles = row[0] if row else 0
+        frequency: Counter[int] = Counter()
+        seen: Counter[int] = Counter()
+        at_edge: Counter[int] = Counter()
+        words: dict[int, int] = {}
+        for record_id, document in docs:
+            keys = [paragraph_key(p) for p in document.paragraphs]
+            signature = _key_hash(article_signature(keys))
+            if db.execute("INSERT OR IGNORE INTO site_signatures VALUES (?, ?)", (site, signature)).rowcount:
+                articles += 1
+            for index, key in enumerate(keys):
+                if not key:
+                    continue
+                hashed = _key_hash(key)
+                words[hashed] = len(key.split())
+                seen[hashed] += 1
+                at_edge[hashed] += is_at_edge(index, len(keys))
+            for hashed in {_key_hash(key) for key in keys if key}:
+                if db.execute("INSERT OR IGNORE INTO signature_keys VALUES (?, ?, ?)",
+                              (site, signature, hashed)).rowcount:
+                    frequency[hashed] += 1
+                db.execute("INSERT OR IGNORE INTO key_docs VALUES (?, ?, ?)", (site, hashed, record_id))
+        db.execute("INSERT OR REPLACE INTO sites (site, articles) VALUES (?, ?)", (site, articles))
+        db.executemany(
+            "INSERT INTO key_stats (site, key, words, frequency, seen, at_edge, template) VALUES (?, ?, ?, ?, ?, ?, 0)"
+            " ON CONFLICT (site, key) DO UPDATE SET frequency = frequency + excluded.frequency,"
+            " seen = seen + excluded.seen, at_edge = at_edge + excluded.at_edge",
+            [(site, key, words[key], frequency[key], seen[key], at_edge[key]) for key in seen])
+        # Only a key whose counts moved, or one that is template now, can change status: the
+        # threshold only rises as the site grows.
+        candidates = set(seen) | {key for (key,) in db.execute(
+            "SELECT key FROM key_stats WHERE site = ? AND template = 1", (site,))}
+        flipped = set()
+        for key in candidates:
+            words_, frequency_, seen_, at_edge_, template = db.execute(
+                "SELECT words, frequency, seen, at_edge, template FROM key_stats WHERE site = ? AND key = ?",
+                (site, key)).fetchone()
+            if is_template(words_, frequency_, seen_, at_edge_, articles) != bool(template):
+                flipped.add(key)
+                db.execute("UPDATE key_stats SET template = 1 - template WHERE site = ? AND key = ?", (site, key))
+        return flipped
+
+    def _template(self, site: str) -> set[int]:
+        return {key for (key,) in self.db.execute("SELECT key FROM key_stats WHERE site = ? AND template = 1", (site,))}
+
+    # -- rows ----------------------------------------------------------------------------------
+    def finish(self) -> None:
+        db = self.db
+        for site, docs in self.new_docs.items():
+            flipped = self._learn(site, docs)
+            for key in flipped:
+                for (source, url) in db.execute(
+                        "SELECT c.source, c.url FROM key_docs k JOIN captures c ON c.record_id = k.record_id"
+                        " WHERE k.site = ? AND k.key = ?", (site, key)):
+                    self.touched_urls.add((source, url))
+        templates: dict[str, set[int]] = {}
+        for source, url in sorted(self.touched_urls):
+            site = site_of(source, url)
+            if site not in templates:
+                templates[site] = self._template(site)
+            self._redo_url(source, url, templates[site])
+        self._update_duplicates()
+        for record_id in self.changed_rows:
+            self._write_line(record_id)
+
+    def _redo_url(self, source: str, url: str, template: set[int]) -> None:
+        """A URL's rows anew from its captures: one per distinct payload left non-empty, numbered by capture time."""
+        db = self.db
+        made = []
+        for record_id, fetched_at, digest, warc_file, offset, extractor, blob in db.execute(
+                "SELECT record_id, fetched_at, payload_digest, warc_file, warc_offset, extractor, document"
+                " FROM captures WHERE source = ? AND url = ? AND is_primary = 1", (source, url)):
+            document = _unpack(blob)
+            keys = [paragraph_key(p) for p in document.paragraphs]
+            cleaned = without_template(document, keys, {key for key in keys if key and _key_hash(key) in template})
+            if cleaned.is_empty:
+                continue
+            text = cleaned.text().encode("utf-8")
+            fields = {"url": url, "canonical_url": cleaned.canonical_url or url, "source": source,
+                      "title": cleaned.title, "author": cleaned.author, "date": cleaned.date,
+                      "sitename": cleaned.sitename, "language": cleaned.language,
+                      "text_sha256": hashlib.sha256(text).hexdigest(), "fetched_at": fetched_at,
+                      "warc_file": warc_file, "warc_offset": offset, "warc_record_id": record_id,
+                      "payload_digest": digest, "extractor": extractor}
+            made.append((fetched_at, digest, record_id, fields, text))
+        made.sort(key=lambda item: (item[0], item[1]))
+        old = {record_id: (text_path, sha, fields) for record_id, text_path, sha, fields in db.execute(
+            "SELECT record_id, text_path, text_sha256, fields FROM rows WHERE source = ? AND url = ?", (source, url))}
+        old_paths = {text_path: sha for text_path, sha, _ in old.values()}
+        new_paths = set()
+        for version, (fetched_at, digest, record_id, fields, text) in enumerate(made, 1):
+            text_path = version_path(source, url, version)
+            new_paths.add(text_path)
+            sha = fields["text_sha256"]
+            self.texts[sha] = text
+            self.changed_texts.add(sha)
+            if old_paths.get(text_path) != sha or not (self.root / text_path).exists():
+                _write_text(self.root / text_path, text)
+                if record_id not in self.new_ids:
+                    self.result.rewritten_texts += 1
+            encoded = json.dumps(fields, ensure_ascii=False)
+            if old.get(record_id) == (text_path, sha, encoded):  # the same path means the same version
+                continue
+            db.execute(
+                "INSERT OR REPLACE INTO rows (record_id, source, url, version, fetched_at, text_path, text_sha256,"
+                " fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (record_id, source, url, version, fetched_at, text_path, sha, encoded))
+            self.changed_rows.add(record_id)
+            if record_id in self.new_ids and record_id not in old:
+                self.result.new_rows[source] += 1
+        kept = {item[2] for item in made}
+        for record_id, (text_path, sha, _) in old.items():
+            self.changed_texts.add(sha)
+            if record_id not in kept:
+                db.execute("DELETE FROM rows WHERE record_id = ?", (record_id,))
+                self.changed_rows.discard(record_id)
+        self.stale_paths.update(set(old_paths) - new_paths)
+
+    def _write_line(self, record_id: str) -> None:
+        db = self.db
+        found = db.execute("SELECT version, text_path, fields, dup_cluster, dup_canonical FROM rows WHERE record_id = ?",
+                           (record_id,)).fetchone()
+        if found is None:
+            return
+        version, text_path, fields, dup_cluster, dup_canonical = found
+        row = {**json.loads(fields), "text_path": text_path, "version": version, "dup_cluster": dup_cluster,
+               "dup_canonical": bool(dup_canonical)}
+        line = json.dumps({name: row[name] for name in ROW_FIELDS}, ensure_ascii=False)
+        db.execute("UPDATE rows SET line = ? WHERE record_id = ?", (line, record_id))
+
+    # -- near-duplicates -----------------------------------------------------------------------
+    def _text_of(self, sha: str) -> str:
+        if sha not in self.texts:
+            (text_path,) = self.db.execute("SELECT text_path FROM rows WHERE text_sha256 = ? LIMIT 1", (sha,)).fetchone()
+            self.texts[sha] = (self.root / text_path).read_bytes()
+        return self.texts[sha].decode("utf-8")
+
+    def _update_duplicates(self) -> None:
+        """Index the batch's new texts, drop the texts no row holds any more, and redo the clusters they touch."""
+        db = self.db
+        redo: set[str] = set()  # components whose rows' cluster fields must be recomputed
+        shingle_cache: dict[str, frozenset[int]] = {}
+
+        def shingles_of(sha: str) -> frozenset[int]:
+            if sha not in shingle_cache:
+                shingle_cache[sha] = shingles(self._text_of(sha))
+            return shingle_cache[sha]
+
+        added = []
+        for sha in sorted(self.changed_texts):  # the texts no row holds go first: none is a candidate then
+            used = db.execute("SELECT 1 FROM rows WHERE text_sha256 = ? LIMIT 1", (sha,)).fetchone() is not None
+            known = db.execute("SELECT component FROM texts WHERE sha256 = ?", (sha,)).fetchone()
+            if known and not used:
+                redo.update(self._remove_text(sha, known[0]))
+            elif used and not known:
+                added.append(sha)
+            elif known:
+                redo.add(known[0])
+        for sha in added:
+            redo.add(self._add_text(sha, shingles_of))
+        for component in redo:
+            self._recluster(component, shingles_of)
+
+    def _add_text(self, sha: str, shingles_of) -> str:
+        """Index a new text, link it to the texts it copies or is copied by; its component's label."""
+        db = self.db
+        sketch = Sketch.of(self._text_of(sha))
+        db.execute("INSERT INTO texts (sha256, sketch, component) VALUES (?, ?, ?)", (sha, sketch.to_str(), sha))
+        if not sketch.size:  # nothing to compare: its rows stay on their own
+            return sha
+        values = list(sketch.values)
+        lookup = values
+        if len(values) == SKETCH_SIZE:
+            marks = ",".join("?" * len(values))
+            counts = dict(db.execute(
+                f"SELECT value, COUNT(*) FROM sketch_values WHERE value IN ({marks}) GROUP BY value", values))
+            hottest = set(sorted(values, key=lambda value: (-counts.get(value, 0), value))[:HOT_VALUES_SKIPPED])
+            lookup = [value for value in values if value not in hottest]
+        candidates: set[str] = set()
+        for start in range(0, len(lookup), 500):
+            chunk = lookup[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            candidates.update(other for (other,) in db.execute(
+                f"SELECT DISTINCT sha256 FROM sketch_values WHERE value IN ({marks})", chunk))
+        db.executemany("INSERT OR IGNORE INTO sketch_values (value, sha256) VALUES (?, ?)",
+                       [(value, sha) for value in values])
+        component = sha
+        for other in sorted(candidates - {sha}):
+            other_sketch, other_component = db.execute(
+                "SELECT sketch, component FROM texts WHERE sha256 = ?", (other,)).fetchone()
+            if not maybe_copies(sketch, Sketch.from_str(other_sketch)):
+                continue
+            if not are_copies(shingles_of(sha), shingles_of(other)):
+                continue
+            db.execute("INSERT OR IGNORE INTO copies (a, b) VALUES (?, ?)", tuple(sorted((sha, other))))
+            if other_component != component:
+                db.execute("UPDATE texts SET component = ? WHERE component = ?", (other_component, component))
+                component = other_component
+        return component
+
+    def _remove_text(self, sha: str, component: str) -> set[str]:
+        """Forget a text no row holds; the component it leaves may fall apart: the labels of the parts."""
+        db = self.db
+        db.execute("DELETE FROM texts WHERE sha256 = ?", (sha,))
+        db.execute("DELETE FROM sketch_values WHERE sha256 = ?", (sha,))
+        db.execute("DELETE FROM copies WHERE a = ? OR b = ?", (sha, sha))
+        members = [member for (member,) in db.execute("SELECT sha256 FROM texts WHERE component = ?", (component,))]
+        parts: set[str] = set()
+        left = set(members)
+        while left:
+            start = min(left)
+            group, frontier = {start}, [start]
+            while frontier:
+                node = frontier.pop()
+                for (neighbour,) in db.execute(
+                        "SELECT b FROM copies WHERE a = ? UNION SELECT a FROM copies WHERE b = ?", (node, node)):
+                    if neighbour in left and neighbour not in group:
+                        group.add(neighbour)
+                        frontier.append(neighbour)
+            left -= group
+            db.executemany("UPDATE texts SET component = ? WHERE sha256 = ?", [(start, member) for member in group])
+            parts.add(start)
+        return parts
+
+    def _recluster(self, component: str, shingles_of) -> None:
+        """``dup_cluster``/``dup_canonical`` of the rows of one component's texts, from the whole component."""
+        db = self.db
+        members = db.execute("SELECT sha256, sketch FROM texts WHERE component = ?", (component,)).fetchall()
+        if not members:
+            return
+        by_text: dict[str, list[dict]] = {}
+        for sha, _ in members:
+            by_text[sha] = [
+                {"record_id": record_id, "source": source, "url": url, "fetched_at": fetched_at,
+                 "dup_cluster": cluster, "dup_canonical": canonical}
+                for record_id, source, url, fetched_at, cluster, canonical in db.execute(
+                    "SELECT record_id, source, url, fetched_at, dup_cluster, dup_canonical FROM rows"
+                    " WHERE text_sha256 = ?", (sha,))]
+        assigned: dict[str, tuple[str, bool]] = {}
+        if len(members) == 1 and Sketch.from_str(members[0][1]).size == 0:
+            for row in by_text[members[0][0]]:  # a text without words: each capture on its own
+                assigned[row["record_id"]] = (cluster_id(row), True)
+        else:
+            rows = [row for group in by_text.values() for row in group]
+            first = min(rows, key=capture_order)
+            texts = [(shingles_of(sha) if len(by_text) > 1 else frozenset(), group) for sha, group in by_text.items()]
+            best = canonical_row(texts)
+            for row in rows:
+                assigned[row["record_id"]] = (cluster_id(first), row is best)
+        for group in by_text.values():
+            for row in group:
+                cluster, canonical = assigned[row["record_id"]]
+                if (row["dup_cluster"], row["dup_canonical"]) != (cluster, int(canonical)):
+                    db.execute("UPDATE rows SET dup_cluster = ?, dup_canonical = ? WHERE record_id = ?",
+                               (cluster, int(canonical), row["record_id"]))
+                    self.changed_rows.add(row["record_id"])

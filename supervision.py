@@ -1,0 +1,26 @@
+"""Every process of a run belongs to the run: children die with the process that started them."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None = None, sig: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies, and check that ``parent``
+    (the pid that started it, if known) has not died already.
+
+    A child that outlived a SIGKILLed run would hold memory, files and the derivation for days;
+    a pipe's end of file only tells a child that reads it.  Elsewhere than Linux this does nothing.
+    """
+    parent = os.getppid() if parent is None else parent
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), sig)

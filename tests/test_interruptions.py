@@ -1,0 +1,171 @@
+"""A run killed at a bad moment loses nothing: the next run's corpus is what an uninterrupted run gives.
+
+Real runs (``newsarchive run`` subprocesses) crawl a loopback site of generated articles;
+the whole run, or one of its processes (the WARC writer, the derivation, an extraction
+worker), is SIGKILLed at seeded moments; then the archive is run again.  After it:
+
+- every article is in the corpus once, with the text a clean run gives it;
+- the corpus is byte for byte what a rebuild of the archive's WARCs gives (so nothing
+  archived was skipped, and nothing derived twice);
+- no process of the killed run is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from archive_fixtures import newsarchive
+from test_incremental import ROOT, write_config
+from test_rebuild import corpus_files
+
+from corpus.export import read_corpus
+from demo.farm import ArticleFarm
+
+ARTICLES = 120
+SEED = 20261203
+
+
+def start_run(config: Path) -> subprocess.Popen:
+    """A run in a session of its own, so that whatever it leaves behind can be found."""
+    return subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def session_processes(session: int) -> list[str]:
+    """The command lines of the processes still in ``session``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == session:
+                    found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except (ProcessLookupError, FileNotFoundError, PermissionError):
+                continue
+    return found
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                continue
+    return found
+
+
+def wait_for(condition, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def texts_by_url(archive: Path) -> dict[str, bytes]:
+    rows = read_corpus(archive)
+    assert len({row["url"] for row in rows}) == len(rows), "an article is in the corpus twice"
+    return {row["url"]: (archive / row["text_path"]).read_bytes() for row in rows}
+
+
+@pytest.fixture(scope="module")
+def farm():
+    with ArticleFarm(ARTICLES) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def clean(farm, tmp_path_factory) -> tuple[dict[str, bytes], float]:
+    """What an uninterrupted run gives, and how long it takes."""
+    archive = tmp_path_factory.mktemp("clean")
+    config = write_config(None, archive / "sources.toml", archive, [farm.source()])
+    started = time.monotonic()
+    result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    texts = texts_by_url(archive)
+    assert len(texts) == ARTICLES
+    return texts, time.monotonic() - started
+
+
+def writer_process(run: subprocess.Popen) -> int | None:
+    return next((pid for pid, command in children(run.pid) if "archive.writer_process" in command), None)
+
+
+def derivation_process(run: subprocess.Popen) -> int | None:
+    return next((pid for pid, command in children(run.pid) if "corpus.process" in command), None)
+
+
+def extraction_worker(run: subprocess.Popen) -> int | None:
+    deriver = derivation_process(run)
+    return next((pid for pid, _ in children(deriver)), None) if deriver else None
+
+
+def archived_articles(archive: Path) -> int:
+    """Bytes of WARC written so far: the crawl is under way once there are some."""
+    return sum(path.stat().st_size for path in (archive / "warc").glob("*.warc.gz*") if path.exists())
+
+
+MOMENTS = {
+    "mid-crawl, early": ("run", 0.35),
+    "mid-crawl, late": ("run", 0.7),
+    "after the WARCs are closed": ("run", "closed"),
+    "at the end": ("run", "report"),
+    "the WARC writer, mid-crawl": ("writer", 0.5),
+    "the derivation, mid-crawl": ("derivation", 0.5),
+    "an extraction worker, mid-crawl": ("worker", 0.5),
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_a_run_killed_at_a_bad_moment_is_made_whole_by_the_next_run(moment, farm, clean, tmp_path):
+    reference, duration = clean
+    victim, when = MOMENTS[moment]
+    config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
+    run = start_run(config)
+    try:
+        if when == "closed":  # the crawl is over, its WARCs renamed; the corpus is still being derived
+            assert wait_for(lambda: archived_articles(tmp_path) and not list((tmp_path / "warc").glob("*.open")))
+        elif when == "report":
+            assert wait_for(lambda: list((tmp_path / "runs").glob("*.json")) or run.poll() is not None)
+        else:  # a seeded moment within the crawl
+            assert wait_for(lambda: archived_articles(tmp_path) > 0)
+            time.sleep(random.Random(f"{SEED}{moment}").uniform(0.5, 1.5) * when * duration / 3)
+        target = {"run": lambda: run.pid, "writer": lambda: writer_process(run),
+                  "derivation": lambda: derivation_process(run), "worker": lambda: extraction_worker(run)}[victim]()
+        assert target is not None or when == "report", f"no {victim} process to kill"
+        if target is not None:
+            os.kill(target, signal.SIGKILL)
+        if victim != "run":  # the run goes on without it, and ends
+            run.wait(timeout=120)
+        else:
+            run.wait(timeout=10)
+        assert wait_for(lambda: not session_processes(run.pid), timeout=10), session_processes(run.pid)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+        run.stderr.close()
+
+    again = newsarchive("run", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    assert texts_by_url(tmp_path) == reference
+
+    rebuilt = tmp_path / "rebuilt"
+    result = newsarchive("rebuild", "--warc", *map(str, sorted((tmp_path / "warc").glob("*.warc.gz"))),
+                         "--out", str(rebuilt))
+    assert result.returncode == 0, result.stderr
+    assert corpus_files(rebuilt) == corpus_files(tmp_path)
+    assert not list((tmp_path / "warc").glob("*.open"))
+    report = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text())
+    assert report["exit_code"] == 0
