@@ -1,0 +1,82 @@
+"""The corpus store as its users rely on it: derivation reads only what is new, exports carry every
+row with its text, and the site-template counts decide as the whole-site rule does."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pyarrow.parquet as pq
+import pytest
+from archive_fixtures import crawl_demo, newsarchive
+
+from corpus.export import read_corpus
+from corpus.store import CorpusStore, ExtractedArticle
+from extract import Document, remove_site_boilerplate
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    return crawl_demo(tmp_path_factory.mktemp("store"))
+
+
+def test_a_derivation_with_nothing_new_does_not_read_the_closed_warcs_again(archive):
+    out, config = archive["out"], archive["config"]
+    corpus = (out / "corpus.jsonl").read_bytes()
+    warcs = sorted((out / "warc").glob("*.warc.gz"))
+    kept = {warc: warc.read_bytes() for warc in warcs}
+    try:
+        for warc in warcs:  # were any of them read again, the derivation would say so
+            warc.write_bytes(b"not a WARC any more")
+        result = newsarchive("derive", "--config", str(config))
+    finally:
+        for warc, data in kept.items():
+            warc.write_bytes(data)
+    assert result.returncode == 0, result.stderr
+    assert "derived 0 captures" in result.stderr
+    assert (out / "corpus.jsonl").read_bytes() == corpus
+
+
+def test_export_writes_every_row_with_its_text_as_json_lines_and_parquet(archive, tmp_path):
+    out, config = archive["out"], archive["config"]
+    rows = read_corpus(out)
+    texts = {row["warc_record_id"]: (out / row["text_path"]).read_text(encoding="utf-8") for row in rows}
+    result = newsarchive("export", "--config", str(config), "--out", str(tmp_path / "corpus.parquet"),
+                         "--format", "parquet")
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(tmp_path / "corpus.parquet").to_pylist()
+    assert {row["warc_record_id"]: row["text"] for row in table} == texts
+    assert [row["url"] for row in table] == [row["url"] for row in rows]
+    result = newsarchive("export", "--config", str(config), "--out", str(tmp_path / "corpus.jsonl"))
+    assert result.returncode == 0, result.stderr
+    exported = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
+    assert [{key: value for key, value in row.items() if key != "text"} for row in exported] == rows
+    assert {row["warc_record_id"]: row["text"] for row in exported} == texts
+
+
+def _page(site: str, number: int, rng: random.Random, shared: list[str]) -> ExtractedArticle:
+    url = f"http://{site}/news/{number}"
+    own = [f"Article {number} paragraph {n}: " + " ".join(rng.choice(["harbour", "council", "river", "school",
+                                                                      "budget", "bridge"]) for _ in range(20))
+           for n in range(rng.randint(2, 5))]
+    picked = [paragraph for paragraph in shared if rng.random() < 0.5]
+    paragraphs = picked[:1] + own + picked[1:]
+    document = Document(url, url, f"Title {number}", None, None, site, "en", tuple(paragraphs))
+    return ExtractedArticle(site, url, f"2026-11-{1 + number % 28:02d}T00:00:00Z", "x.warc.gz", number,
+                            f"<urn:uuid:{site}-{number}>", f"sha1:{number}", document, "test")
+
+
+def test_site_templates_learned_batch_by_batch_equal_the_rule_applied_to_the_whole_site(tmp_path):
+    rng = random.Random(7)
+    shared = ["Subscribe to the Gazette today.", "Follow us on the river walk.",
+              "A long standing disclaimer " + " ".join(f"word{n}" for n in range(50)), "Share this story"]
+    pages = [_page("gazette.example", number, rng, shared) for number in range(40)]
+    with CorpusStore(tmp_path) as store:
+        for start in range(0, len(pages), 7):  # the site grows run by run; statuses flip as it does
+            store.add(pages[start:start + 7])
+        texts = {row["url"]: (tmp_path / row["text_path"]).read_text(encoding="utf-8") for row in store.rows()}
+    expected = {page.url: document.text() for page, document in
+                zip(pages, remove_site_boilerplate([page.document for page in pages])) if not document.is_empty}
+    assert texts == expected
+    assert any("Subscribe to the Gazette" in page.document.text() for page in pages)
+    assert not any("Subscribe to the Gazette" in text for text in texts.values())
