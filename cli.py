@@ -103,6 +103,9 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     except ArchiveBusy as exc:
         print(f"newsarchive: not deriving: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    if report.error:
+        print(f"newsarchive: {report.error}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     print(f"derived {report.captures} captures: {sum(report.new_rows.values())} new articles, "
           f"{report.rewritten_texts} earlier texts rewritten, {len(report.failed)} not extracted", file=sys.stderr)
     return EXIT_SOURCE_FAILED if report.failed else EXIT_OK

@@ -40,7 +40,10 @@ class ArchiveLock:
         holder = {"pid": os.getpid(), "host": socket.gethostname(),
                   "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode() + b"\n", 0)
+        try:
+            os.pwrite(fd, json.dumps(holder).encode() + b"\n", 0)
+        except OSError:  # a full disk: the lock holds all the same, it just cannot say whose it is
+            pass
         self._fd = fd
         return self
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sqlite3
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -59,15 +60,24 @@ class DeriveReport:
     failed: list[str] = field(default_factory=list)
     rewritten_texts: int = 0
     exported: bool = False
+    error: str | None = None  # why the corpus could not be written (the disk, not a page)
 
     def to_dict(self) -> dict:
         return {"new_rows": dict(self.new_rows), "captures": self.captures, "failed": self.failed,
-                "rewritten_texts": self.rewritten_texts, "exported": self.exported}
+                "rewritten_texts": self.rewritten_texts, "exported": self.exported, "error": self.error}
 
     @classmethod
     def from_dict(cls, data: dict) -> DeriveReport:
         return cls(Counter(data.get("new_rows", {})), data.get("captures", 0), data.get("failed", []),
-                   data.get("rewritten_texts", 0), data.get("exported", False))
+                   data.get("rewritten_texts", 0), data.get("exported", False), data.get("error"))
+
+
+def storage_error(root: Path, exc: Exception) -> str:
+    """One line for a corpus that cannot be written: what, where, and that nothing archived is lost."""
+    what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = getattr(exc, "filename", None) or root
+    return (f"cannot write the corpus ({what}: {where}); the WARCs keep every capture, and the next run "
+            "or `newsarchive derive` catches up")
 
 
 def archive_warcs(warc_dir: Path) -> list[WarcFile]:
@@ -281,7 +291,10 @@ def derive_files(root: Path, warcs: Iterable[Path], workers: int = 2) -> DeriveR
 
 
 def derive_archive(archive_dir: Path, workers: int = 2) -> DeriveReport:
-    """Bring an archive's corpus up to date with its WARCs."""
+    """Bring an archive's corpus up to date with its WARCs; a disk or store that fails is the report's ``error``."""
     archive_dir = Path(archive_dir)
-    with Derivation(archive_dir, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation:
-        return derivation.catch_up()
+    try:
+        with Derivation(archive_dir, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation:
+            return derivation.catch_up()
+    except (OSError, sqlite3.Error) as exc:
+        return DeriveReport(error=storage_error(archive_dir, exc))

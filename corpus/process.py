@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -100,12 +101,15 @@ def main() -> None:
         done.set()
 
     threading.Thread(target=listen, daemon=True).start()
-    from corpus.derive import Derivation, archive_warcs
     from archive import WARC_DIR
+    from corpus.derive import Derivation, archive_warcs, storage_error
 
-    with Derivation(root, lambda: archive_warcs(root / WARC_DIR), workers) as derivation:
-        derivation.follow(lambda timeout: not done.wait(timeout))
-        report = derivation.catch_up()
+    try:
+        with Derivation(root, lambda: archive_warcs(root / WARC_DIR), workers) as derivation:
+            derivation.follow(lambda timeout: not done.wait(timeout))
+            report = derivation.catch_up()
+    except (OSError, sqlite3.Error) as exc:  # a full disk, a broken store: the run says so in one line
+        report = DeriveReport(error=storage_error(root, exc))
     report_out.write(json.dumps(report.to_dict()).encode("utf-8") + b"\n")
     report_out.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -156,13 +157,18 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 results = _crawl(config, due, progress_interval, log_level) if due else []
             finally:
                 derived = _finish(derivation, config) if derivation else None
-            for result in results:
-                if result.finish_reason != "shutdown":  # stopped by us, not the source's fault
-                    state.record_source_outcome(result.name, not result.failed, result.error)
+            try:
+                for result in results:
+                    if result.finish_reason != "shutdown":  # stopped by us, not the source's fault
+                        state.record_source_outcome(result.name, not result.failed, result.error)
+            except sqlite3.Error as exc:  # a full disk: the back-off counts are all that is lost
+                logger.error("cannot record the sources' outcomes in %s: %s", STATE_DIR, exc)
         finally:
             state.close()
         report = RunReport(results, {})
-        if derived is not None:
+        if derived is not None and derived.error:
+            report.derive_error = derived.error
+        elif derived is not None:
             report.articles_written = {result.name: derived.new_rows.get(result.name, 0) for result in results}
             for result in results:
                 result.new_articles = report.articles_written[result.name]
@@ -173,7 +179,11 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         done = {result.name: result for result in report.sources}
         report.sources = [done.get(source.name) or _skipped(health[source.name]) for source in sources]
         report.started = started
-        report.write(config.archive.dir)
+        try:
+            report.write(config.archive.dir)
+        except OSError as exc:  # a full disk: the summary still says what the run did
+            logger.error("cannot write the run report in %s: %s", config.archive.dir / RUNS_DIR,
+                         exc.strerror or exc)
         return report
 
 

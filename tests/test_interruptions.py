@@ -169,3 +169,64 @@ def test_a_run_killed_at_a_bad_moment_is_made_whole_by_the_next_run(moment, farm
     assert not list((tmp_path / "warc").glob("*.open"))
     report = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text())
     assert report["exit_code"] == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MB tmpfs of its own: a disk that can be filled without touching anyone else's."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last byte; the file to delete to free it."""
+    filler = disk / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_costs_one_line_and_the_next_derivation_makes_the_corpus_whole(farm, clean, small_disk):
+    reference, _ = clean
+    archive = small_disk / "archive"
+    config = write_config(None, small_disk / "sources.toml", archive, [farm.source()])
+    crawled = newsarchive("run", "--no-extract", "--config", str(config))
+    assert crawled.returncode == 0, crawled.stderr
+    filler = fill(small_disk)
+
+    full = newsarchive("derive", "--config", str(config))
+    assert full.returncode == 1
+    assert "Traceback" not in full.stderr
+    assert [line for line in full.stderr.splitlines() if "cannot write the corpus" in line], full.stderr
+    assert "No space left on device" in full.stderr or "disk is full" in full.stderr
+
+    filler.unlink()
+    again = newsarchive("run", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    assert texts_by_url(archive) == reference
+
+
+def test_a_corpus_file_that_cannot_be_replaced_is_written_by_the_next_run(farm, clean, tmp_path):
+    reference, _ = clean
+    config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
+    (tmp_path / "corpus.jsonl").mkdir()  # rename over a directory fails
+    blocked = newsarchive("run", "--config", str(config))
+    assert blocked.returncode == 1
+    assert "Traceback" not in blocked.stderr
+    assert "corpus: FAILED: cannot write the corpus" in blocked.stderr, blocked.stderr
+    (tmp_path / "corpus.jsonl").rmdir()
+    again = newsarchive("run", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    assert texts_by_url(tmp_path) == reference
