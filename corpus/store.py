@@ -163,6 +163,9 @@ class CorpusStore:
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoint every 512 kB of log, not SQLite's 4 MB: the log of many small batches
+        # stays small (an archive under a file size limit, or on a nearly full disk).
+        self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -50,7 +50,9 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
     warc_dir = Path(crawler.settings.get("WARC_DIR"))
     reason = stats.get("finish_reason", "not started")
     error = None
-    if reason not in _CLEAN_FINISH:
+    if reason == "shutdown":  # stopped on request (Ctrl-C, SIGTERM): not the source's fault
+        pass
+    elif reason not in _CLEAN_FINISH:
         error = f"crawl ended: {reason}"
     elif not stats.get("newsarchive/seed_ok"):
         error = f"none of its {len(source.seed_urls())} start URLs, feeds or sitemaps could be fetched and read"

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sqlite3
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -56,6 +58,8 @@ class SourceResult:
     def status(self) -> str:
         if self.finish_reason == "backing off":
             return "skipped"
+        if self.finish_reason == "shutdown":  # Ctrl-C, SIGTERM, the service's time limit: on request
+            return "stopped"
         return "failed" if self.failed else "ok"
 
     def summary(self) -> str:
@@ -64,7 +68,7 @@ class SourceResult:
             return f"{self.name} skipped (backing off until {until})"
         return (f"{self.name} {self.fetched} fetched, {self.new_articles} new, {self.unchanged} unchanged, "
                 f"{self.failed_fetches} failed, {self.bytes_written / 1000:.1f} kB, {self.duration:.1f} s"
-                + (" FAILED" if self.failed else ""))
+                + (" FAILED" if self.failed else " STOPPED" if self.status == "stopped" else ""))
 
 
 @dataclass
@@ -74,6 +78,7 @@ class RunReport:
     sources: list[SourceResult]
     articles_written: dict[str, int]
     derive_error: str | None = None  # the corpus could not be brought up to date
+    incidents: list[str] = field(default_factory=list)  # a process of the run died; what was done about it
     rewritten_texts: int = 0  # earlier text files changed by what this run's articles taught
     started: float = field(default_factory=time.time)
     finished: float | None = None
@@ -81,7 +86,7 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        failed = self.derive_error is not None or any(result.failed for result in self.sources)
+        failed = self.derive_error is not None or self.incidents or any(result.failed for result in self.sources)
         return EXIT_SOURCE_FAILED if failed else EXIT_OK
 
     @property
@@ -103,7 +108,8 @@ class RunReport:
         lines = [f"run {self.run_id}: " + "; ".join(result.summary() for result in self.sources) + where]
         lines += [f"{result.name}: FAILED: {result.error}" for result in self.sources if result.failed]
         if self.derive_error:
-            lines.append(f"corpus: FAILED: {self.derive_error}")
+            lines.append(f"corpus: {self.derive_error}")
+        lines += self.incidents
         return lines
 
     def write(self, archive_dir: Path) -> Path:
@@ -118,6 +124,7 @@ class RunReport:
             "sources": [{**asdict(result), "status": result.status} for result in self.sources],
             "corpus": {"new_articles": self.articles_written, "rewritten_texts": self.rewritten_texts,
                        "error": self.derive_error},
+            "incidents": self.incidents,
         }
         self.path = Path(archive_dir) / RUNS_DIR / f"{self.run_id}.json"
         write_atomic(self.path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
@@ -153,10 +160,12 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             health = {source.name: state.source_health(source.name) for source in sources}
             due = tuple(source for source in sources if ignore_backoff or not health[source.name].backing_off())
             derivation = DerivationProcess(config.archive.dir, config.archive.extract_workers) if extract else None
+            incidents: list[str] = []
             try:
                 results = _crawl(config, due, progress_interval, log_level) if due else []
             finally:
-                derived = _finish(derivation, config) if derivation else None
+                _stop_on_signals()
+                derived = _finish(derivation, config, incidents) if derivation else None
             try:
                 for result in results:
                     if result.finish_reason != "shutdown":  # stopped by us, not the source's fault
@@ -165,7 +174,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 logger.error("cannot record the sources' outcomes in %s: %s", STATE_DIR, exc)
         finally:
             state.close()
-        report = RunReport(results, {})
+        report = RunReport(results, {}, incidents=incidents)
         if derived is not None and derived.error:
             report.derive_error = derived.error
         elif derived is not None:
@@ -173,9 +182,6 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             for result in results:
                 result.new_articles = report.articles_written[result.name]
             report.rewritten_texts = derived.rewritten_texts
-        elif extract:
-            report.derive_error = ("the derivation process died twice; the WARCs keep every capture, "
-                                   "and `newsarchive derive` brings the corpus up to date")
         done = {result.name: result for result in report.sources}
         report.sources = [done.get(source.name) or _skipped(health[source.name]) for source in sources]
         report.started = started
@@ -187,14 +193,33 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         return report
 
 
-def _finish(derivation: DerivationProcess, config: Config) -> DeriveReport | None:
+def _stop_on_signals() -> None:
+    """After the crawl, Ctrl-C or SIGTERM stops the run at once (Scrapy's handlers only stop a crawl)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _finish(derivation: DerivationProcess, config: Config, incidents: list[str]) -> DeriveReport:
     """Let the derivation catch up; if it died, a new one takes over from what it committed."""
-    report = derivation.finish()
-    if report is None:
-        logger.error("the derivation process died (exit code %s); a new one catches up from the WARCs",
-                     derivation.exit_code())
-        report = DerivationProcess(config.archive.dir, config.archive.extract_workers, follow=False).finish()
-    return report
+    try:
+        report = derivation.finish()
+        if report is None:
+            incidents.append(f"incident: the derivation process died (exit code {derivation.exit_code()}); "
+                             "a new one caught up from the WARCs")
+            logger.error("%s", incidents[-1])
+            report = DerivationProcess(config.archive.dir, config.archive.extract_workers, follow=False).finish()
+    except KeyboardInterrupt:  # what it committed stays; the rest waits in the WARCs
+        derivation.kill()
+        return DeriveReport(error="stopped before it caught up with the archive; the next run or "
+                                  "`newsarchive derive` catches up")
+    return report or DeriveReport(error="the derivation process died twice; the WARCs keep every capture, "
+                                        "and `newsarchive derive` brings the corpus up to date")
 
 
 def _crawl(config: Config, sources: tuple[Source, ...], progress_interval: float,

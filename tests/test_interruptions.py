@@ -225,8 +225,37 @@ def test_a_corpus_file_that_cannot_be_replaced_is_written_by_the_next_run(farm, 
     blocked = newsarchive("run", "--config", str(config))
     assert blocked.returncode == 1
     assert "Traceback" not in blocked.stderr
-    assert "corpus: FAILED: cannot write the corpus" in blocked.stderr, blocked.stderr
+    assert "corpus: cannot write the corpus" in blocked.stderr, blocked.stderr
     (tmp_path / "corpus.jsonl").rmdir()
     again = newsarchive("run", "--config", str(config))
     assert again.returncode == 0, again.stderr
     assert texts_by_url(tmp_path) == reference
+
+
+def test_ctrl_c_stops_the_crawl_derives_what_was_archived_and_reports_the_source_stopped(clean, tmp_path):
+    reference, _ = clean
+    with ArticleFarm(ARTICLES, delay=0.05) as slow:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [slow.source()])
+        run = start_run(config)
+        try:
+            assert wait_for(lambda: archived_articles(tmp_path) > 20_000)
+            os.kill(run.pid, signal.SIGINT)
+            assert run.wait(timeout=60) == 0
+            stderr = run.stderr.read().decode()
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+            run.stderr.close()
+        assert "Traceback" not in stderr
+        assert "farm" in stderr and "STOPPED" in stderr, stderr
+        report = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
+        assert report["sources"][0]["status"] == "stopped"
+        stopped = texts_by_url(tmp_path)
+        assert 0 < len(stopped) < ARTICLES
+        rebuilt = tmp_path / "rebuilt"
+        assert newsarchive("rebuild", "--warc", *map(str, sorted((tmp_path / "warc").glob("*.warc.gz"))),
+                           "--out", str(rebuilt)).returncode == 0
+        assert corpus_files(rebuilt) == corpus_files(tmp_path)  # everything archived was derived
+        assert newsarchive("run", "--config", str(config)).returncode == 0
+    assert {url.split("/", 3)[3]: text for url, text in texts_by_url(tmp_path).items()} == \
+        {url.split("/", 3)[3]: text for url, text in reference.items()}
