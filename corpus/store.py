@@ -66,14 +66,15 @@ CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
     fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
-    fields TEXT NOT NULL, dup_cluster TEXT, dup_canonical INTEGER, line TEXT);
+    dup_cluster TEXT, dup_canonical INTEGER, line TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS rows_in_order ON rows (source, url, version);
 CREATE INDEX IF NOT EXISTS rows_by_text ON rows (text_sha256);
-CREATE TABLE IF NOT EXISTS texts (sha256 TEXT PRIMARY KEY, sketch TEXT NOT NULL, component TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS texts (
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, sketch TEXT NOT NULL, component INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS texts_by_component ON texts (component);
 CREATE TABLE IF NOT EXISTS sketch_values (
-    value INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (value, sha256)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS copies (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+    value INTEGER NOT NULL, text INTEGER NOT NULL, PRIMARY KEY (value, text)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS copies (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS copies_by_b ON copies (b);
 CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY, articles INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS site_signatures (
@@ -146,6 +147,12 @@ def _pack(document: Document) -> bytes:
 
 def _unpack(blob: bytes) -> Document:
     return Document.from_dict(json.loads(zlib.decompress(blob)))
+
+
+def _fields_of(line: str) -> dict:
+    """A stored row's fields that come from its capture and document (not its place among the others)."""
+    return {name: value for name, value in json.loads(line).items()
+            if name not in ("text_path", "version", "dup_cluster", "dup_canonical")}
 
 
 def _write_text(path: Path, text: bytes) -> None:
@@ -400,8 +407,8 @@ class _Batch:
                       "payload_digest": digest, "extractor": extractor}
             made.append((fetched_at, digest, record_id, fields, text))
         made.sort(key=lambda item: (item[0], item[1]))
-        old = {record_id: (text_path, sha, fields) for record_id, text_path, sha, fields in db.execute(
-            "SELECT record_id, text_path, text_sha256, fields FROM rows WHERE source = ? AND url = ?", (source, url))}
+        old = {record_id: (text_path, sha, _fields_of(line)) for record_id, text_path, sha, line in db.execute(
+            "SELECT record_id, text_path, text_sha256, line FROM rows WHERE source = ? AND url = ?", (source, url))}
         old_paths = {text_path: sha for text_path, sha, _ in old.values()}
         new_paths = set()
         for version, (fetched_at, digest, record_id, fields, text) in enumerate(made, 1):
@@ -414,13 +421,13 @@ class _Batch:
                 _write_text(self.root / text_path, text)
                 if record_id not in self.new_ids:
                     self.result.rewritten_texts += 1
-            encoded = json.dumps(fields, ensure_ascii=False)
-            if old.get(record_id) == (text_path, sha, encoded):  # the same path means the same version
+            if old.get(record_id) == (text_path, sha, fields):  # the same path means the same version
                 continue
+            line = json.dumps({**fields, "text_path": text_path, "version": version}, ensure_ascii=False)
             db.execute(
                 "INSERT OR REPLACE INTO rows (record_id, source, url, version, fetched_at, text_path, text_sha256,"
-                " fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (record_id, source, url, version, fetched_at, text_path, sha, encoded))
+                " line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (record_id, source, url, version, fetched_at, text_path, sha, line))
             self.changed_rows.add(record_id)
             if record_id in self.new_ids and record_id not in old:
                 self.result.new_rows[source] += 1
@@ -434,13 +441,12 @@ class _Batch:
 
     def _write_line(self, record_id: str) -> None:
         db = self.db
-        found = db.execute("SELECT version, text_path, fields, dup_cluster, dup_canonical FROM rows WHERE record_id = ?",
+        found = db.execute("SELECT line, dup_cluster, dup_canonical FROM rows WHERE record_id = ?",
                            (record_id,)).fetchone()
         if found is None:
             return
-        version, text_path, fields, dup_cluster, dup_canonical = found
-        row = {**json.loads(fields), "text_path": text_path, "version": version, "dup_cluster": dup_cluster,
-               "dup_canonical": bool(dup_canonical)}
+        line, dup_cluster, dup_canonical = found
+        row = {**json.loads(line), "dup_cluster": dup_cluster, "dup_canonical": bool(dup_canonical)}
         line = json.dumps({name: row[name] for name in ROW_FIELDS}, ensure_ascii=False)
         db.execute("UPDATE rows SET line = ? WHERE record_id = ?", (line, record_id))
 
@@ -454,7 +460,7 @@ class _Batch:
     def _update_duplicates(self) -> None:
         """Index the batch's new texts, drop the texts no row holds any more, and redo the clusters they touch."""
         db = self.db
-        redo: set[str] = set()  # components whose rows' cluster fields must be recomputed
+        redo: set[int] = set()  # components whose rows' cluster fields must be recomputed
         shingle_cache: dict[str, frozenset[int]] = {}
 
         def shingles_of(sha: str) -> frozenset[int]:
@@ -477,13 +483,15 @@ class _Batch:
         for component in redo:
             self._recluster(component, shingles_of)
 
-    def _add_text(self, sha: str, shingles_of) -> str:
+    def _add_text(self, sha: str, shingles_of) -> int:
         """Index a new text, link it to the texts it copies or is copied by; its component's label."""
         db = self.db
         sketch = Sketch.of(self._text_of(sha))
-        db.execute("INSERT INTO texts (sha256, sketch, component) VALUES (?, ?, ?)", (sha, sketch.to_str(), sha))
+        text = db.execute("INSERT INTO texts (sha256, sketch, component) VALUES (?, ?, 0)",
+                          (sha, sketch.to_str())).lastrowid
+        db.execute("UPDATE texts SET component = id WHERE id = ?", (text,))
         if not sketch.size:  # nothing to compare: its rows stay on their own
-            return sha
+            return text
         values = list(sketch.values)
         lookup = values
         if len(values) == SKETCH_SIZE:
@@ -497,31 +505,33 @@ class _Batch:
             chunk = lookup[start:start + 500]
             marks = ",".join("?" * len(chunk))
             candidates.update(other for (other,) in db.execute(
-                f"SELECT DISTINCT sha256 FROM sketch_values WHERE value IN ({marks})", chunk))
-        db.executemany("INSERT OR IGNORE INTO sketch_values (value, sha256) VALUES (?, ?)",
-                       [(value, sha) for value in values])
-        component = sha
-        for other in sorted(candidates - {sha}):
-            other_sketch, other_component = db.execute(
-                "SELECT sketch, component FROM texts WHERE sha256 = ?", (other,)).fetchone()
+                f"SELECT DISTINCT text FROM sketch_values WHERE value IN ({marks})", chunk))
+        db.executemany("INSERT OR IGNORE INTO sketch_values (value, text) VALUES (?, ?)",
+                       [(value, text) for value in values])
+        component = text
+        for other in sorted(candidates - {text}):
+            other_sha, other_sketch, other_component = db.execute(
+                "SELECT sha256, sketch, component FROM texts WHERE id = ?", (other,)).fetchone()
             if not maybe_copies(sketch, Sketch.from_str(other_sketch)):
                 continue
-            if not are_copies(shingles_of(sha), shingles_of(other)):
+            if not are_copies(shingles_of(sha), shingles_of(other_sha)):
                 continue
-            db.execute("INSERT OR IGNORE INTO copies (a, b) VALUES (?, ?)", tuple(sorted((sha, other))))
+            db.execute("INSERT OR IGNORE INTO copies (a, b) VALUES (?, ?)", (min(text, other), max(text, other)))
             if other_component != component:
                 db.execute("UPDATE texts SET component = ? WHERE component = ?", (other_component, component))
                 component = other_component
         return component
 
-    def _remove_text(self, sha: str, component: str) -> set[str]:
+    def _remove_text(self, sha: str, component: int) -> set[int]:
         """Forget a text no row holds; the component it leaves may fall apart: the labels of the parts."""
         db = self.db
-        db.execute("DELETE FROM texts WHERE sha256 = ?", (sha,))
-        db.execute("DELETE FROM sketch_values WHERE sha256 = ?", (sha,))
-        db.execute("DELETE FROM copies WHERE a = ? OR b = ?", (sha, sha))
-        members = [member for (member,) in db.execute("SELECT sha256 FROM texts WHERE component = ?", (component,))]
-        parts: set[str] = set()
+        text, sketch = db.execute("SELECT id, sketch FROM texts WHERE sha256 = ?", (sha,)).fetchone()
+        db.execute("DELETE FROM texts WHERE id = ?", (text,))
+        db.executemany("DELETE FROM sketch_values WHERE value = ? AND text = ?",
+                       [(value, text) for value in Sketch.from_str(sketch).values])
+        db.execute("DELETE FROM copies WHERE a = ? OR b = ?", (text, text))
+        members = [member for (member,) in db.execute("SELECT id FROM texts WHERE component = ?", (component,))]
+        parts: set[int] = set()
         left = set(members)
         while left:
             start = min(left)
@@ -534,11 +544,11 @@ class _Batch:
                         group.add(neighbour)
                         frontier.append(neighbour)
             left -= group
-            db.executemany("UPDATE texts SET component = ? WHERE sha256 = ?", [(start, member) for member in group])
+            db.executemany("UPDATE texts SET component = ? WHERE id = ?", [(start, member) for member in group])
             parts.add(start)
         return parts
 
-    def _recluster(self, component: str, shingles_of) -> None:
+    def _recluster(self, component: int, shingles_of) -> None:
         """``dup_cluster``/``dup_canonical`` of the rows of one component's texts, from the whole component."""
         db = self.db
         members = db.execute("SELECT sha256, sketch FROM texts WHERE component = ?", (component,)).fetchall()
