@@ -13,6 +13,7 @@ EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply tr
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from archive.check import StateDamaged
     from archive.lock import ArchiveBusy
     from crawler.run import run_sources
 
@@ -25,6 +26,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except ArchiveBusy as exc:
         print(f"newsarchive: not running: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except StateDamaged as exc:
+        print(f"newsarchive: not running: {exc}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     for line in report.summary_lines():
         print(line, file=sys.stderr)
     return report.exit_code
@@ -111,6 +115,35 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     return EXIT_SOURCE_FAILED if report.failed else EXIT_OK
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from archive.check import check_archive
+    from archive.lock import ArchiveBusy, ArchiveLock
+    from corpus.check import check_corpus
+    from corpus.derive import derive_archive
+
+    config = load_config(args.config)
+    try:
+        with ArchiveLock(config.archive.dir):
+            report = check_archive(config.archive.dir, repair=args.repair)
+            check_corpus(config.archive.dir, report, repair=args.repair)
+            if report.repaired:
+                derived = derive_archive(config.archive.dir, config.archive.extract_workers)
+                if derived.error:
+                    report.problems.append(derived.error)
+    except ArchiveBusy as exc:
+        print(f"newsarchive: not checking: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    print(f"checked {report.warcs} WARC files ({report.records} records), their indexes, the crawl state "
+          "and the corpus", file=sys.stderr)
+    for line in report.problems:
+        print(f"problem: {line}", file=sys.stderr)
+    for line in report.repaired:
+        print(f"repaired: {line}", file=sys.stderr)
+    if report.problems and not args.repair:
+        print("`newsarchive check --repair` mends what can be made again from the WARCs", file=sys.stderr)
+    return EXIT_OK if not report.problems or (args.repair and report.repaired) else EXIT_SOURCE_FAILED
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from corpus.export import export_jsonl, export_parquet
     from corpus.store import CorpusStore
@@ -164,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     derive = commands.add_parser("derive", help="bring the corpus up to date with the archive's WARCs (no crawl)")
     derive.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     derive.set_defaults(handler=_cmd_derive)
+
+    check = commands.add_parser("check", help="check WARCs, indexes, crawl state and corpus against each other")
+    check.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    check.add_argument("--repair", action="store_true", help="mend what can be made again from the WARCs")
+    check.set_defaults(handler=_cmd_check)
 
     export = commands.add_parser("export", help="write the whole corpus, texts included, as JSON Lines or Parquet")
     export.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")

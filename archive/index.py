@@ -73,6 +73,11 @@ def _index_lock(archive_dir: Path) -> Iterator[None]:
         yield
 
 
+def has_index(archive_dir: Path, warc_name: str) -> bool:
+    """Whether a WARC's lines are in the combined index (its per-WARC index is written after they are)."""
+    return _per_warc_path(archive_dir, warc_name).exists()
+
+
 def cdxj_lines(warc_path: Path) -> str:
     """The sorted CDXJ index of one WARC, as cdxj-indexer writes it (304s left out)."""
     out = io.StringIO()

@@ -76,6 +76,9 @@ def storage_error(root: Path, exc: Exception) -> str:
     """One line for a corpus that cannot be written: what, where, and that nothing archived is lost."""
     what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     where = getattr(exc, "filename", None) or root
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return (f"the corpus store is damaged ({what}: {root}); `newsarchive check --repair` sets it aside and "
+                "derives the corpus again from the WARCs")
     return (f"cannot write the corpus ({what}: {where}); the WARCs keep every capture, and the next run "
             "or `newsarchive derive` catches up")
 

@@ -266,6 +266,22 @@ class CorpusStore:
         return batch.result
 
 
+    def redo(self, urls: set[tuple[str, str]]) -> None:
+        """Make the rows and text files of these (source, URL)s again from their captures (a repair)."""
+        batch = _Batch(self._db, self.root)
+        with self._transaction():
+            batch.touched_urls.update(urls)
+            batch.finish()
+            self.set_generation("generation", self.generation() + 1)
+
+    def text_rows(self) -> Iterator[tuple[str, str, str, str]]:
+        """(source, URL, text path, text SHA-256) of every row."""
+        yield from self._db.execute("SELECT source, url, text_path, text_sha256 FROM rows")
+
+    def quick_check(self) -> str:
+        return self._db.execute("PRAGMA quick_check").fetchone()[0]
+
+
 class _Batch:
     """The work of one ``CorpusStore.add`` call, inside its transaction."""
 

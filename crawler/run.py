@@ -21,9 +21,10 @@ from pathlib import Path
 
 from archive import WARC_DIR
 from archive.atomic import write_atomic
+from archive.check import StateDamaged, damaged_state_message
 from archive.lock import ArchiveLock
 from archive.recover import close_abandoned_warcs
-from archive.state import STATE_DIR, SourceHealth, open_state
+from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport
 from corpus.process import DerivationProcess
@@ -155,9 +156,12 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
     with ArchiveLock(config.archive.dir):
         started = time.time()
         close_abandoned_warcs(config.archive.dir)  # a dead run's .open files, for the derivation to read
-        state = open_state(config.archive.dir)
-        try:
+        try:  # not a whole-file check on every run: what the run reads must be readable
+            state = open_state(config.archive.dir)
             health = {source.name: state.source_health(source.name) for source in sources}
+        except sqlite3.DatabaseError as exc:
+            raise StateDamaged(damaged_state_message(state_path(config.archive.dir), exc)) from None
+        try:
             due = tuple(source for source in sources if ignore_backoff or not health[source.name].backing_off())
             derivation = DerivationProcess(config.archive.dir, config.archive.extract_workers) if extract else None
             incidents: list[str] = []

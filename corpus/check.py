@@ -1,0 +1,71 @@
+"""The corpus checked against its store: every text file there with the bytes its row names,
+corpus.jsonl what the store holds; with repair, what differs is made again from the store
+(or, if the store itself is damaged, the corpus is derived anew from the WARCs)."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+
+from archive.check import CheckReport
+from corpus.export import CORPUS_FILE, export_corpus_jsonl
+from corpus.store import STORE_FILE, CorpusStore
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _jsonl_matches(store: CorpusStore) -> bool:
+    path = store.root / CORPUS_FILE
+    if not path.exists():
+        return store.row_count() == 0
+    with open(path, encoding="utf-8") as lines:
+        expected = store.lines()
+        for line in lines:
+            if next(expected, None) != line.rstrip("\n"):
+                return False
+        return next(expected, None) is None
+
+
+def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
+    """Add the corpus's problems (and repairs) to ``report``."""
+    root = Path(root)
+    path = root / STORE_FILE
+    if not path.exists():
+        return
+    try:
+        with CorpusStore(root) as store:
+            verdict = store.quick_check()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(verdict)
+            wrong = {(source, url) for source, url, text_path, sha in store.text_rows()
+                     if _sha256(root / text_path) != sha}
+            if wrong:
+                report.problems.append(f"{len(wrong)} articles' text files are missing or changed")
+                if repair:
+                    for source, url, text_path, _ in store.text_rows():
+                        if (source, url) in wrong:
+                            (root / text_path).unlink(missing_ok=True)
+                    store.redo(wrong)
+                    report.repaired.append(f"wrote {len(wrong)} articles' text files again")
+            if not _jsonl_matches(store):
+                report.problems.append(f"{CORPUS_FILE} differs from the corpus store")
+                if repair:
+                    store.set_generation("exported", -1)
+                    export_corpus_jsonl(store)
+                    report.repaired.append(f"wrote {CORPUS_FILE} again")
+    except sqlite3.DatabaseError as exc:
+        report.problems.append(f"{path}: damaged: {exc}")
+        if repair:
+            aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+            path.rename(aside)
+            for suffix in ("-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            report.repaired.append(f"set {path.name} aside as {aside.name}; the next derivation makes it again "
+                                   "from the WARCs")

@@ -1,0 +1,63 @@
+"""`newsarchive check`: a damaged crawl state or corpus costs one line, and `check --repair` mends it
+from the WARCs, so that the next run neither fetches again what was archived nor loses an article."""
+
+from __future__ import annotations
+
+import shutil
+
+from archive_fixtures import newsarchive
+from test_incremental import text_files, write_config
+
+from corpus.export import read_corpus
+
+
+def test_a_damaged_crawl_state_is_one_line_and_check_repair_rebuilds_it_from_the_warcs(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    corpus = (tmp_path / "corpus.jsonl").read_bytes()
+    state = tmp_path / "state" / "crawl.sqlite"
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / "state" / f"crawl.sqlite{suffix}").unlink(missing_ok=True)
+    state.write_bytes(b"this is not a database " * 100)
+
+    refused = newsarchive("run", "--config", str(config))
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert "is damaged" in refused.stderr and "check --repair" in refused.stderr
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 1 and "problem: " in checked.stderr and "crawl.sqlite" in checked.stderr
+
+    repaired = newsarchive("check", "--repair", "--config", str(config))
+    assert repaired.returncode == 0, repaired.stderr
+    assert "repaired: rebuilt crawl.sqlite" in repaired.stderr
+    demo_site.clear_requests()
+    again = newsarchive("run", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    article_paths = {a.path for name in ("gazette", "herald", "courier") for a in demo_site.articles(name)}
+    assert not [request.path for request in demo_site.requests if request.path in article_paths]
+    home = [request for request in demo_site.requests if request.path == "/"]
+    assert home and all("If-None-Match" in request.headers for request in home)
+    assert (tmp_path / "corpus.jsonl").read_bytes() == corpus
+
+
+def test_lost_text_files_and_a_damaged_corpus_store_are_made_again(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    texts, corpus = text_files(tmp_path), (tmp_path / "corpus.jsonl").read_bytes()
+    shutil.rmtree(tmp_path / "text" / "gazette")
+    (tmp_path / "corpus.jsonl").write_text("")
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 1
+    assert "text files are missing or changed" in checked.stderr and "corpus.jsonl differs" in checked.stderr
+    assert newsarchive("check", "--repair", "--config", str(config)).returncode == 0
+    assert text_files(tmp_path) == texts and (tmp_path / "corpus.jsonl").read_bytes() == corpus
+
+    store = tmp_path / "derived" / "corpus.sqlite"
+    store.write_bytes(b"\0" * 4096 * 4)
+    damaged = newsarchive("run", "--config", str(config))
+    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
+    assert "corpus store is damaged" in damaged.stderr, damaged.stderr
+    repaired = newsarchive("check", "--repair", "--config", str(config))
+    assert repaired.returncode == 0, repaired.stderr
+    assert text_files(tmp_path) == texts and (tmp_path / "corpus.jsonl").read_bytes() == corpus
+    assert len(read_corpus(tmp_path)) == 15
