@@ -12,7 +12,7 @@ from archive import WARC_DIR
 from config import Config, Source
 from crawler.archive_writer import archive_writer
 from crawler.run import SourceResult
-from crawler.spiders.news import NewsSpider
+from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, NewsSpider
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 
@@ -38,13 +38,6 @@ def crawl_settings(config: Config, source: Source, progress_interval: float = 0.
     return settings
 
 
-def _failed_fetches(stats: dict) -> int:
-    prefix = "downloader/response_status_count/"
-    errors = sum(count for key, count in stats.items() if key.startswith(prefix) and int(key[len(prefix):]) >= 400)
-    ignored = stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0)  # robots, known
-    return errors + stats.get("downloader/exception_count", 0) - ignored
-
-
 def _result(crawler: Crawler, source: Source) -> SourceResult:
     stats = crawler.stats.get_stats()
     warc_dir = Path(crawler.settings.get("WARC_DIR"))
@@ -67,7 +60,8 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         error=error,
         unchanged=sum(count for key, count in stats.items() if key.startswith("newsarchive/revisit/")),
         skipped_known=stats.get("newsarchive/skipped_known", 0),
-        failed_fetches=_failed_fetches(stats),
+        failed_fetches=stats.get(FAILED_COUNT, 0),
+        failures=stats.get(FAILED_URLS, []),
         bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])
                           if (warc_dir / name).exists()),
         duration=round(stats.get("elapsed_time_seconds", 0.0), 3),

@@ -9,7 +9,10 @@ everything" (RFC 9309 §2.3.1.4) rather than Scrapy's allow-all.
 
 from __future__ import annotations
 
+import logging
+
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -17,6 +20,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 _DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+logger = logging.getLogger(__name__)
 
 
 class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
@@ -38,3 +43,10 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/server_error_disallow_all")
             response = response.replace(body=_DISALLOW_ALL)
         await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        """One line (Scrapy's traceback is dropped, ``crawler.quiet``): the host's pages are then fetched
+        as if robots.txt allowed them, and a dead host's pages fail on their own, each with its reason."""
+        if not isinstance(exc, IgnoreRequest):
+            logger.warning("%s: robots.txt could not be fetched: %s", netloc, str(exc) or type(exc).__name__)
+        super()._robots_error(exc, netloc)

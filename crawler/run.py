@@ -46,7 +46,8 @@ class SourceResult:
     new_articles: int = 0
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
     skipped_known: int = 0  # articles archived before, not fetched again
-    failed_fetches: int = 0  # HTTP >= 400 or a network error
+    failed_fetches: int = 0  # URLs that could not be fetched (HTTP >= 400, a network error), after retries
+    failures: list[dict] = field(default_factory=list)  # {"url", "reason"} of each (the first 1,000)
     bytes_written: int = 0  # WARC bytes on disk
     duration: float = 0.0
     backoff_until: float | None = None  # set when the run skipped the source

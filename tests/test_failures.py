@@ -43,6 +43,27 @@ def test_dead_host_makes_run_exit_1_while_other_sources_are_written(tmp_path):
     assert not list((tmp_path / "warc").glob("*.open"))
 
 
+def test_a_url_that_cannot_be_fetched_is_one_line_and_one_entry_of_the_report_with_its_reason(tmp_path):
+    port = closed_port()
+    urls = [f"http://127.0.0.1:{port}/{path}" for path in ("", "a", "b")]
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n'
+                      f'timeout = 5\n\n[[sources]]\nname = "deadhost"\nstart_urls = {json.dumps(urls)}\n',
+                      encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    for url in urls:  # once each, after the retries, saying why
+        assert len([line for line in result.stderr.splitlines() if url + ":" in line]) == 1, result.stderr
+    assert len(result.stderr.splitlines()) <= len(urls) + 3, result.stderr  # + robots.txt, summary, why
+    [report] = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*.json")]
+    [source] = report["sources"]
+    assert source["failed_fetches"] == 3
+    assert [failure["url"] for failure in source["failures"]] == urls
+    assert all("refused" in failure["reason"] for failure in source["failures"])
+
+
 FILE_SIZE_LIMIT = 1 << 20
 BIG_STORY = "/2026/11/21/the-whole-budget-line-by-line.html"
 

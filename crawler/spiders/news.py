@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 
 from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START
 from config import DEFAULT_CONFIG, Source, load_config
+from crawler.quiet import drop_repeated_errors
 from crawler.discovery import (
     UnreadableDiscovery,
     feed_entry_urls,
@@ -23,6 +24,11 @@ from crawler.discovery import (
     page_links,
     sitemap_entries,
 )
+
+
+FAILED_COUNT = "newsarchive/failed"
+FAILED_URLS = "newsarchive/failed_urls"
+MAX_LISTED_FAILURES = 1000
 
 
 class NewsSpider(Spider):
@@ -45,6 +51,7 @@ class NewsSpider(Spider):
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
+        drop_repeated_errors()
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         return spider
@@ -71,10 +78,19 @@ class NewsSpider(Spider):
             return  # robots.txt said no, or a known URL was skipped: nothing failed
         else:
             reason = str(failure.value) or type(failure.value).__name__
+        self.record_failure(request.url, reason)
         if request.meta.get("seed"):
             self._seed_failed(request.url, f"cannot fetch it: {reason}")
         else:
             self.logger.warning("%s: cannot fetch %s: %s", self.source.name, request.url, reason)
+
+    def record_failure(self, url: str, reason: str) -> None:
+        """Count a URL that could not be fetched, once, after Scrapy's retries; the run report lists them."""
+        stats = self.crawler.stats
+        stats.inc_value(FAILED_COUNT)
+        listed = stats.get_value(FAILED_URLS) or []
+        if len(listed) < MAX_LISTED_FAILURES:  # a dead site of a million URLs must not fill the memory
+            stats.set_value(FAILED_URLS, [*listed, {"url": url, "reason": reason}])
 
     def _seed_failed(self, url: str, reason: str) -> None:
         self.crawler.stats.inc_value("newsarchive/seed_failed")
