@@ -76,7 +76,18 @@ def _weekday_names(field: str) -> str:
 
 
 def cron_trigger(expression: str, timezone: str = "UTC"):
-    """Return an APScheduler trigger that fires when crontab(5) would run ``expression``."""
+    """Return an APScheduler trigger that fires when crontab(5) would run ``expression``.
+
+    An expression that never fires (``0 0 31 2 *``) is a ``CronError``: crontab accepts it, but
+    a source with it would silently never run.
+    """
+    trigger = _trigger(expression, timezone)
+    if trigger.get_next_fire_time(None, datetime.now().astimezone()) is None:
+        raise CronError(f"{expression!r} never fires: none of its months has that day of the month")
+    return trigger
+
+
+def _trigger(expression: str, timezone: str):
     text = _SHORTCUTS.get(expression.strip().lower(), expression)
     fields = text.split()
     if len(fields) != 5:
