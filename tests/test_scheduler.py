@@ -145,10 +145,15 @@ def test_sigterm_stops_a_running_crawl_without_broken_files(tmp_path):
     (report,) = reports(tmp_path)
     assert report["sources"][0]["finish_reason"] == "shutdown"
     assert_warcio_check((tmp_path / "warc").glob("*"))
-    # Stopped on request, not failed, in the service's log.
+    # Stopped on request, not failed: in the service's log and in status.
     said = [line.split(" gazette: ")[1] for line in service.text().splitlines() if "schedule INFO: gazette: " in line]
     assert said[-1].startswith("stopped: the service is stopping (exit "), said
-    assert newsarchive("status", "--config", str(config)).returncode == 0
+    status = newsarchive("status", "--config", str(config))
+    assert status.returncode == 0, status.stderr
+    (run_line,) = [line for line in status.stdout.splitlines() if line.startswith("  2")]
+    assert run_line.split()[2] == "stopped", status.stdout
+    # It was not its turn's fault: the source is due again and runs first when the service is back.
+    assert "  due since 2026-11-22 06:00:00 UTC, waiting for its turn" in status.stdout.splitlines()
 
 
 def test_a_run_past_the_time_limit_is_stopped_and_waits_for_its_next_turn(tmp_path):
@@ -160,6 +165,9 @@ def test_a_run_past_the_time_limit_is_stopped_and_waits_for_its_next_turn(tmp_pa
         finally:
             assert service.stop() == 0, service.text()
     assert "gazette: stopped at the time limit (4 s) (exit " in service.text()
+    status = newsarchive("status", "--config", str(config)).stdout.splitlines()
+    assert [line.split()[2] for line in status if line.startswith("  2")] == ["stopped"], status
+    assert not any("due since" in line for line in status), status
 
 
 def test_config_changes_are_logged_and_nothing_else(demo_site, tmp_path):
