@@ -42,7 +42,7 @@ def test_every_source_runs_once_before_any_runs_twice(demo_site, tmp_path):
     # the six runs take some 25 s: the overload of runs longer than the interval, in short.
     second = Service(config, "2026-11-22T06:10:48+00:00")
     try:
-        wait_for(lambda: len(set(runs(tmp_path))) == SOURCES, timeout=50)
+        wait_for(lambda: len(set(runs(tmp_path))) == SOURCES, timeout=90)
     finally:
         assert second.stop() == 0, second.text()
     order = runs(tmp_path)
