@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 
 from config import DEFAULT_CONFIG, ConfigError, load_config
@@ -77,8 +78,13 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 def _cmd_status(args: argparse.Namespace) -> int:
     from status import status_lines
 
-    for line in status_lines(load_config(args.config), per_source=args.runs):
-        print(line)
+    lines = status_lines(load_config(args.config), per_source=args.runs)
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:
+        # The reader has had enough (``status | head -3``).  Point stdout at /dev/null, or the
+        # interpreter's own flush at exit fails on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK
 
 

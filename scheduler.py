@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -76,7 +78,18 @@ def _weekday_names(field: str) -> str:
 
 
 def cron_trigger(expression: str, timezone: str = "UTC"):
-    """Return an APScheduler trigger that fires when crontab(5) would run ``expression``."""
+    """Return an APScheduler trigger that fires when crontab(5) would run ``expression``.
+
+    An expression that never fires (``0 0 31 2 *``) is a ``CronError``: crontab accepts it, but
+    a source with it would silently never run.
+    """
+    trigger = _trigger(expression, timezone)
+    if trigger.get_next_fire_time(None, datetime.now().astimezone()) is None:
+        raise CronError(f"{expression!r} never fires: none of its months has that day of the month")
+    return trigger
+
+
+def _trigger(expression: str, timezone: str):
     text = _SHORTCUTS.get(expression.strip().lower(), expression)
     fields = text.split()
     if len(fields) != 5:
@@ -110,44 +123,121 @@ def cron_trigger(expression: str, timezone: str = "UTC"):
 # -- the service: ``newsarchive schedule`` -------------------------------------------------
 
 JOBS_FILE = "jobs.sqlite"  # under <archive>/state/, next to the crawl state
+DUE_TABLE = "newsarchive_due"  # in JOBS_FILE, next to APScheduler's own table: the sources waiting for their turn
 DEFAULT_TIME_LIMIT = 3 * 3600.0
 KILL_GRACE = 60.0  # after SIGTERM, how long a crawl may take to close its files
 CONFIG_POLL = 10.0  # seconds between checks of the config file's mtime
+BUSY_RETRY = 5.0  # archive busy (another run holds its lock): first retry after this, doubling ...
+BUSY_RETRY_MAX = 300.0  # ... up to this
 FAKE_NOW_ENV = "NEWSARCHIVE_SCHEDULER_NOW"  # tests: the wall-clock time the service starts at
+EXIT_BUSY = 75  # ``newsarchive run``: another run holds the archive
 
 logger = logging.getLogger("newsarchive.schedule")
 _ROOT = Path(__file__).resolve().parent
-_running: set[subprocess.Popen] = set()
-_running_lock = threading.Lock()
-_stopping = threading.Event()
+_clock_offset = timedelta(0)  # see _shift_clock
+_wakeup = threading.Event()  # set when a source becomes due (or the service stops)
 
 
-def run_source(config_path: str, name: str, time_limit: float) -> int | None:
-    """One scheduled run: ``newsarchive run --source NAME`` in a subprocess, SIGTERM at the limit.
+def _now() -> datetime:
+    return datetime.now(timezone.utc) + _clock_offset
+
+
+def _shift_clock(start: datetime) -> None:
+    """Test hook: the service and APScheduler believe it is ``start`` now; time then runs at normal speed."""
+    global _clock_offset
+    import apscheduler.executors.base
+    import apscheduler.schedulers.base
+    import apscheduler.triggers.interval
+
+    _clock_offset = start - datetime.now(timezone.utc)
+
+    class ShiftedDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + _clock_offset
+
+    apscheduler.schedulers.base.datetime = ShiftedDatetime
+    apscheduler.executors.base.datetime = ShiftedDatetime
+    apscheduler.triggers.interval.datetime = ShiftedDatetime  # the config watch's first check
+
+
+def jobs_path(archive_dir: Path) -> Path:
+    return Path(archive_dir) / STATE_DIR / JOBS_FILE
+
+
+class DueList:
+    """The sources waiting for their turn, oldest due first, in a table of the job store's file.
+
+    Our own queue rather than APScheduler's: its executors count a run waiting for the worker as
+    a running instance (the source's later fire times are skipped) and drop it once it has waited
+    longer than ``misfire_grace_time``, so when runs take longer than their interval the sources
+    first in line win every time and the rest never run (measured: of 20 sources due every
+    minute, runs of 4-10 s, 10 to 12 never ran in 5 minutes).  Here a due source keeps its place
+    until it runs, a fire time that comes while it waits coalesces into the one it has, and the
+    list outlives a restart.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        with self._connect() as db:
+            db.execute(f"CREATE TABLE IF NOT EXISTS {DUE_TABLE} (source TEXT PRIMARY KEY, due REAL NOT NULL)")
+
+    def _connect(self) -> closing[sqlite3.Connection]:
+        return closing(sqlite3.connect(self.path, timeout=30, isolation_level=None))
+
+    def mark(self, name: str, due: float) -> None:
+        """``name`` is due since ``due``; if it already waits, it keeps the older time (coalescing)."""
+        with self._connect() as db:
+            db.execute(f"INSERT INTO {DUE_TABLE} (source, due) VALUES (?, ?) "
+                       "ON CONFLICT (source) DO UPDATE SET due = min(due, excluded.due)", (name, due))
+
+    def take(self, names: set[str]) -> tuple[str, float, int] | None:
+        """Remove and return the source of ``names`` due longest, its due time and how many still wait."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")  # a fire time marked between the SELECT and the DELETE is kept
+            try:
+                rows = [row for row in db.execute(f"SELECT source, due FROM {DUE_TABLE} ORDER BY due, source")
+                        if row[0] in names]
+                if rows:
+                    db.execute(f"DELETE FROM {DUE_TABLE} WHERE source = ?", (rows[0][0],))
+            finally:
+                db.execute("COMMIT")
+        return (*rows[0], len(rows) - 1) if rows else None
+
+    def keep_only(self, names: set[str]) -> None:
+        """Forget sources no longer in the config."""
+        with self._connect() as db:
+            for (name,) in db.execute(f"SELECT source FROM {DUE_TABLE}").fetchall():
+                if name not in names:
+                    db.execute(f"DELETE FROM {DUE_TABLE} WHERE source = ?", (name,))
+
+
+def mark_due(jobs_file: str, name: str) -> None:
+    """The APScheduler job of every source: it only marks the source due; the runner runs it."""
+    DueList(Path(jobs_file)).mark(name, _now().timestamp())
+    _wakeup.set()
+
+
+def run_source(config_path: Path, name: str, time_limit: float, stopping: threading.Event) -> tuple[int, str | None]:
+    """One run: ``newsarchive run --source NAME`` in a subprocess; its exit code and why we stopped it, if we did.
 
     A subprocess per run because the Twisted reactor cannot be restarted, and so that a
-    leak or a crash ends with the run.  The job store refers to this function by name.
+    leak or a crash ends with the run.  It gets one SIGTERM at ``time_limit`` or when
+    ``stopping`` is set ("time limit", "shutdown"), SIGKILL if it has not ended KILL_GRACE later.
     """
-    if _stopping.is_set():
-        return None
-    command = [sys.executable, "-m", "cli", "run", "--config", config_path, "--source", name]
+    command = [sys.executable, "-m", "cli", "run", "--config", str(config_path), "--source", name]
     # Its own session: a terminal's Ctrl-C reaches only us, and we forward exactly one SIGTERM
     # (a second one would make Scrapy stop without closing its WARC files).
     child = subprocess.Popen(command, cwd=_ROOT, start_new_session=True)
-    with _running_lock:
-        _running.add(child)
-    started = time.monotonic()
-    try:
-        code = child.wait(timeout=time_limit)
-    except subprocess.TimeoutExpired:
-        logger.warning("%s: still running after %.0f s, stopping it", name, time_limit)
-        code = _stop(child)
-    finally:
-        with _running_lock:
-            _running.discard(child)
-    outcome = {0: "ok", 1: "a source failed", 2: "config error", 75: "archive busy, skipped"}.get(code, "killed")
-    logger.info("%s: exit %s (%s) after %.1f s", name, code, outcome, time.monotonic() - started)
-    return code
+    deadline = time.monotonic() + time_limit
+    while True:
+        try:
+            return child.wait(timeout=0.5), None
+        except subprocess.TimeoutExpired:
+            if stopping.is_set():
+                return _stop(child), "shutdown"
+            if time.monotonic() >= deadline:
+                return _stop(child), "time limit"
 
 
 def _stop(child: subprocess.Popen) -> int:
@@ -160,55 +250,43 @@ def _stop(child: subprocess.Popen) -> int:
         return child.wait()
 
 
-def _interval(trigger, now: datetime) -> float:
-    """Seconds between the trigger's next two fire times."""
-    first = trigger.get_next_fire_time(None, now)
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
-    return (second - first).total_seconds()
-
-
-def _shift_clock(start: datetime) -> None:
-    """Test hook: APScheduler believes it is ``start`` now; time then runs at normal speed."""
-    import apscheduler.executors.base
-    import apscheduler.schedulers.base
-
-    offset = start - datetime.now(timezone.utc)
-
-    class ShiftedDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.now(tz) + offset
-
-    apscheduler.schedulers.base.datetime = ShiftedDatetime
-    apscheduler.executors.base.datetime = ShiftedDatetime
-
-
-def jobs_path(archive_dir: Path) -> Path:
-    return Path(archive_dir) / STATE_DIR / JOBS_FILE
+def _outcome(code: int, stopped: str | None, time_limit: float) -> str:
+    """What a run's exit means, in words for the service's log."""
+    if stopped == "shutdown":
+        return "stopped: the service is stopping"
+    if stopped == "time limit":
+        return f"stopped at the time limit ({time_limit:.0f} s)"
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return {0: "ok", 1: "failed, see its report", 2: "config error",
+            EXIT_BUSY: "archive busy, another run holds it"}.get(code, "failed")
 
 
 class ScheduleService:
-    """APScheduler 3.11 ``BlockingScheduler`` running each source's crawl on its schedule.
+    """Each source's crawl on its schedule: APScheduler 3.11 says when a source is due, one runner runs them.
 
-    - Job store: SQLite under the archive dir, so a restart knows which runs it missed;
-      coalescing turns any number of missed runs into one, run at start.  Jobs are added
-      only when missing and rescheduled only when their schedule changed (re-adding with
-      ``replace_existing`` would recompute the next run time and drop the missed run).
-    - One worker thread: runs of different sources queue rather than meet the archive lock.
-    - Misfire grace = the source's interval, so the latest missed run is always caught up.
-    - SIGTERM/SIGINT: stop starting runs, SIGTERM the running crawl, wait for it, exit.
+    - APScheduler (``BackgroundScheduler``, SQLite job store under the archive dir): one job per
+      source that only marks it due (``DueList``).  Its job store lets a restart know which runs
+      it missed; ``coalesce`` turns any number of missed fire times into one and
+      ``misfire_grace_time=None`` keeps it however late.  Jobs are added only when missing and
+      rescheduled only when their schedule changed (re-adding with ``replace_existing`` would
+      recompute the next run time and drop the missed run).
+    - The runner (the main thread) runs the source due longest, one run at a time, since runs
+      would only meet the archive lock.  A source fired again while it waits keeps its place;
+      one fired while it runs is due again afterwards.  An archive busy with another run (exit
+      75) leaves the source first in line and is tried again 5 s later, doubling up to 5 min.
+    - SIGTERM/SIGINT: stop starting runs, SIGTERM the running crawl (it stays due), wait, exit.
     - SIGHUP, or a changed config file mtime: reload the config and resync the jobs.
     """
 
     def __init__(self, config_path: Path, time_limit: float = DEFAULT_TIME_LIMIT):
         # Imported here: ``config`` imports this module for ``cron_trigger`` on every command.
-        from apscheduler.events import EVENT_SCHEDULER_STARTED
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.schedulers.background import BackgroundScheduler
 
-        from config import load_config
+        from config import ConfigError, load_config
 
         self._load = load_config
         self.config_path = Path(config_path).resolve()
@@ -216,54 +294,102 @@ class ScheduleService:
         self.mtime = self.config_path.stat().st_mtime
         self.time_limit = time_limit
         self.archive_dir = self.config.archive.dir
-        jobs = jobs_path(self.archive_dir)
-        jobs.parent.mkdir(parents=True, exist_ok=True)
-        self.scheduler = BlockingScheduler(
+        self.jobs_file = jobs_path(self.archive_dir)
+        try:
+            self.jobs_file.parent.mkdir(parents=True, exist_ok=True)
+            self.due = DueList(self.jobs_file)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"{self.config_path}: [archive] dir: cannot keep the schedule in {self.jobs_file}: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
+        self.scheduler = BackgroundScheduler(
             timezone="UTC",
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{jobs}"), "internal": MemoryJobStore()},
+            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{self.jobs_file}"),
+                       "internal": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(1), "internal": ThreadPoolExecutor(1)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        self.scheduler.add_listener(lambda event: self.sync_jobs(), EVENT_SCHEDULER_STARTED)
-        self._shutdown: threading.Thread | None = None
+        # APScheduler logs two INFO lines per job it runs: every 10 s for the config watch and at
+        # every fire time of every source.  The runner logs what matters: each run and its outcome.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+        self._stopping = threading.Event()
+        self._reload_lock = threading.Lock()
 
     def run(self) -> None:
         """Serve until SIGTERM/SIGINT."""
         signal.signal(signal.SIGTERM, self._terminate)
         signal.signal(signal.SIGINT, self._terminate)
         signal.signal(signal.SIGHUP, lambda signum, frame: threading.Thread(target=self.reload).start())
-        self.scheduler.add_job(self.check_config, "interval", seconds=CONFIG_POLL, id="config-watch",
-                               jobstore="internal", executor="internal")
         logger.info("scheduling %d source(s) from %s", len(self.config.sources), self.config_path)
-        self.scheduler.start()
-        if self._shutdown is not None:
-            self._shutdown.join()
+        # Paused until the jobs match the config, so that no job of an older config fires.
+        self.scheduler.start(paused=True)
+        try:
+            self.sync_jobs(initial=True)
+            self.scheduler.add_job(self.check_config, "interval", seconds=CONFIG_POLL, id="config-watch",
+                                   jobstore="internal", executor="internal")
+            self.scheduler.resume()
+            self._serve_due()
+        finally:
+            self.scheduler.shutdown(wait=True)
         logger.info("stopped")
 
-    def sync_jobs(self) -> None:
-        """Make the job store match the config: add, reschedule or remove source jobs."""
-        now = datetime.now(timezone.utc)
+    def _serve_due(self) -> None:
+        """The runner: run the source due longest, one at a time, until the service stops."""
+        busy_retry = BUSY_RETRY
+        while not self._stopping.is_set():
+            _wakeup.clear()
+            taken = self.due.take({source.name for source in self.config.sources})
+            if taken is None:
+                _wakeup.wait()
+                continue
+            name, due, waiting = taken
+            logger.info("%s: running (due since %s, %d more waiting)", name, _utc(due), waiting)
+            started = time.monotonic()
+            code, stopped = run_source(self.config_path, name, self.time_limit, self._stopping)
+            logger.info("%s: %s (exit %s after %.1f s)", name, _outcome(code, stopped, self.time_limit),
+                        code, time.monotonic() - started)
+            if code == EXIT_BUSY or stopped == "shutdown":
+                self.due.mark(name, due)  # not its fault: it keeps its place
+            if code == EXIT_BUSY:
+                logger.info("%s: trying again in %.0f s", name, busy_retry)
+                self._stopping.wait(busy_retry)
+                busy_retry = min(2 * busy_retry, BUSY_RETRY_MAX)
+            else:
+                busy_retry = BUSY_RETRY
+
+    def sync_jobs(self, initial: bool = False) -> None:
+        """Make the job store match the config: add, reschedule or remove source jobs.
+
+        Logs every source's next run at start, afterwards only what changed.
+        """
         wanted = {f"source:{source.name}": source for source in self.config.sources}
         for job in self.scheduler.get_jobs(jobstore="default"):
             if job.id not in wanted:
                 logger.info("%s: no longer in the config, unscheduled", job.name)
                 job.remove()
+        self.due.keep_only({source.name for source in self.config.sources})
         for job_id, source in wanted.items():
             trigger = cron_trigger(source.schedule)
-            options = {"args": [str(self.config_path), source.name, self.time_limit],
-                       "misfire_grace_time": max(60, int(_interval(trigger, now)))}
+            options = {"func": "scheduler:mark_due", "args": (str(self.jobs_file), source.name),
+                       "misfire_grace_time": None}
             job = self.scheduler.get_job(job_id, jobstore="default")
+            changed = job is None
             if job is None:
-                job = self.scheduler.add_job("scheduler:run_source", trigger, id=job_id, name=source.name,
+                job = self.scheduler.add_job(trigger=trigger, id=job_id, name=source.name,
                                              jobstore="default", executor="default", **options)
             else:
+                # The scheduler's methods, not the Job's: those return the stale copy they were called on.
                 if str(job.trigger) != str(trigger):
-                    job = job.reschedule(trigger)
-                if job.args != tuple(options["args"]) or job.misfire_grace_time != options["misfire_grace_time"]:
-                    job = job.modify(**options)
-            logger.info("%s: %r, next run %s", source.name, source.schedule, job.next_run_time)
+                    job = self.scheduler.reschedule_job(job_id, "default", trigger)
+                    changed = True
+                if (job.func_ref, job.args, job.misfire_grace_time) != tuple(options.values()):
+                    job = self.scheduler.modify_job(job_id, "default", **options)
+            if initial or changed:
+                missed = job.next_run_time is not None and job.next_run_time <= _now()
+                logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
+                            " (missed while the service was down: due now)" if missed else "")
 
     def check_config(self) -> None:
+        """Reload the config when its file's mtime changed (the config-watch job)."""
         try:
             mtime = self.config_path.stat().st_mtime
         except OSError:
@@ -272,33 +398,37 @@ class ScheduleService:
             self.reload()
 
     def reload(self) -> None:
+        """Load the config again and resync the jobs; a bad config is logged once and the old one kept."""
         from config import ConfigError
 
-        try:
-            self.mtime = self.config_path.stat().st_mtime
-            config = self._load(self.config_path)
-        except (ConfigError, OSError) as exc:
-            logger.error("config not reloaded, keeping the previous one: %s", exc)
-            return
-        if config.archive.dir != self.archive_dir:
-            logger.error("the archive dir changed to %s: restart the service to use it", config.archive.dir)
-            return
-        logger.info("config reloaded")
-        self.config = config
-        self.sync_jobs()
+        with self._reload_lock:
+            try:
+                self.mtime = self.config_path.stat().st_mtime
+                config = self._load(self.config_path)
+            except (ConfigError, OSError) as exc:
+                logger.error("config not reloaded, keeping the previous one: %s", exc)
+                return
+            if config == self.config:
+                return
+            if config.archive.dir != self.archive_dir:
+                logger.error("the archive dir changed to %s: restart the service to use it", config.archive.dir)
+                return
+            logger.info("config reloaded")
+            self.config = config
+            self.sync_jobs()
+            _wakeup.set()  # a source added back may be due
 
-    def _terminate(self, signum, frame) -> None:
-        if _stopping.is_set():
+    def _terminate(self, signum: int, frame: object) -> None:
+        if self._stopping.is_set():
             return
         logger.info("%s: stopping; a running crawl is asked to finish and close its files",
                     signal.Signals(signum).name)
-        _stopping.set()
-        with _running_lock:
-            for child in _running:
-                child.terminate()
-        # Not from the handler itself: shutdown takes locks the interrupted main loop may hold.
-        self._shutdown = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
-        self._shutdown.start()
+        self._stopping.set()
+        _wakeup.set()
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def serve(config_path: Path, time_limit: float = DEFAULT_TIME_LIMIT) -> None:

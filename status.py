@@ -1,84 +1,157 @@
 """``newsarchive status``: the last runs of each source and when each runs next.
 
 Reads only files a run or the service leaves behind (``runs/*.json``, the crawl state and
-the scheduler's job store), so it works while a run or the service is going.
+the scheduler's job store), so it works while a run or the service is going.  Whatever state
+it finds them in, it says so in one line and goes on: a file in ``runs/`` that is not a run
+report is skipped and named, an unreadable crawl state or job store is named.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archive.state import open_state, state_path
+from archive.state import SourceHealth, open_state, state_path
 from config import Config
 from crawler.run import RUNS_DIR
-from scheduler import cron_trigger, jobs_path
+from scheduler import DUE_TABLE, cron_trigger, jobs_path
+
+_COUNTS = ("fetched", "new_articles", "unchanged", "failed_fetches", "bytes_written", "duration")
 
 
 def _when(timestamp: float | None) -> str:
     if timestamp is None:
         return "never"
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{timestamp!r} (not a time)"
 
 
-def last_runs(archive_dir: Path, per_source: int = 3) -> dict[str, list[dict]]:
-    """The newest ``per_source`` entries of each source in the run reports, newest first."""
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _entries(report: object) -> list[dict] | None:
+    """The per-source entries of a run report, each with the run's start; None if it is not one."""
+    if not isinstance(report, dict) or not isinstance(report.get("started"), str) \
+            or not isinstance(report.get("sources"), list):
+        return None
+    entries = []
+    for entry in report["sources"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
+                or not isinstance(entry.get("status"), str) or not all(_is_number(entry.get(key)) for key in _COUNTS):
+            return None
+        entries.append({**entry, "started": report["started"]})
+    return entries
+
+
+def last_runs(archive_dir: Path, per_source: int = 3) -> tuple[dict[str, list[dict]], list[str]]:
+    """The newest ``per_source`` entries of each source in the run reports, newest first, and
+    the names of the files in ``runs/`` that could not be read as run reports."""
     found: dict[str, list[dict]] = {}
+    unreadable = []
     for path in sorted(Path(archive_dir, RUNS_DIR).glob("*.json"), reverse=True):
         try:
-            report = json.loads(path.read_text(encoding="utf-8"))
+            entries = _entries(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
+            entries = None
+        if entries is None:
+            unreadable.append(path.name)
             continue
-        for entry in report.get("sources", []):
+        for entry in entries:
             runs = found.setdefault(entry["name"], [])
             if len(runs) < per_source:
-                runs.append({**entry, "started": report["started"]})
-    return found
+                runs.append(entry)
+    return found, unreadable
+
+
+def _job_store(archive_dir: Path) -> tuple[dict[str, float | None], dict[str, float]]:
+    """Next run per source and the sources waiting for their turn, as the service's job store has them.
+
+    Raises ``sqlite3.Error`` if the store cannot be read.
+    """
+    path = jobs_path(archive_dir)
+    if not path.exists():
+        return {}, {}
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        jobs = db.execute("SELECT id, next_run_time FROM apscheduler_jobs").fetchall() \
+            if "apscheduler_jobs" in tables else []
+        due = db.execute(f"SELECT source, due FROM {DUE_TABLE}").fetchall() if DUE_TABLE in tables else []
+    scheduled = {job_id.removeprefix("source:"): next_run if _is_number(next_run) else None
+                 for job_id, next_run in jobs if isinstance(job_id, str) and job_id.startswith("source:")}
+    return scheduled, {name: since for name, since in due if _is_number(since)}
 
 
 def scheduled_times(archive_dir: Path) -> dict[str, float | None]:
     """Next run per source as the service's job store has it (missing: not scheduled yet)."""
-    path = jobs_path(archive_dir)
-    if not path.exists():
-        return {}
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            rows = db.execute("SELECT id, next_run_time FROM apscheduler_jobs").fetchall()
+        return _job_store(archive_dir)[0]
     except sqlite3.Error:
         return {}
-    return {job_id.removeprefix("source:"): next_run for job_id, next_run in rows if job_id.startswith("source:")}
+
+
+def _health(archive_dir: Path, names: list[str]) -> dict[str, SourceHealth]:
+    """Each source's failures and back-off from the crawl state (raises ``sqlite3.Error`` if unreadable)."""
+    if not state_path(archive_dir).exists():
+        return {}
+    state = open_state(archive_dir)
+    try:
+        return {name: state.source_health(name) for name in names}
+    finally:
+        state.close()
+
+
+def _run_line(entry: dict) -> str:
+    # Stopped on request (SIGTERM from the service at its time limit or shutdown, or an operator):
+    # the crawl closed its files and the source is not to blame, whatever the report's status says.
+    stopped = entry.get("finish_reason") == "shutdown"
+    error = None if stopped else entry.get("error")
+    return (f"  {entry['started'][:19].replace('T', ' ')} {'stopped' if stopped else entry['status']:<7} "
+            f"{entry['fetched']} fetched, {entry['new_articles']} new, {entry['unchanged']} unchanged, "
+            f"{entry['failed_fetches']} failed, {entry['bytes_written'] / 1000:.1f} kB, {entry['duration']:.1f} s"
+            + (f" — {error}" if error else ""))
 
 
 def status_lines(config: Config, per_source: int = 3) -> list[str]:
+    """What ``newsarchive status`` prints: a line per source and per recent run, warnings first."""
     archive_dir = config.archive.dir
-    runs = last_runs(archive_dir, per_source)
-    scheduled = scheduled_times(archive_dir)
-    state = open_state(archive_dir) if state_path(archive_dir).exists() else None
-    now = datetime.now(timezone.utc)
     lines = [f"archive {archive_dir}"]
+    runs, unreadable = last_runs(archive_dir, per_source)
+    if unreadable:
+        shown = ", ".join(unreadable[:3]) + (", …" if len(unreadable) > 3 else "")
+        lines.append(f"warning: {len(unreadable)} file(s) in {RUNS_DIR}/ are not run reports, not shown: {shown}")
+    try:
+        scheduled, due = _job_store(archive_dir)
+    except sqlite3.Error as exc:
+        scheduled, due = {}, {}
+        lines.append(f"warning: the schedule service's job store {jobs_path(archive_dir)} cannot be read ({exc}); "
+                     "next runs shown by schedule")
+    try:
+        health = _health(archive_dir, [source.name for source in config.sources])
+    except (sqlite3.Error, OSError) as exc:
+        health = {}
+        lines.append(f"warning: the crawl state {state_path(archive_dir)} cannot be read ({exc}); "
+                     "back-off not shown")
+    now = datetime.now(timezone.utc)
     for source in config.sources:
         if source.name in scheduled:
             upcoming = f"next {_when(scheduled[source.name])} (schedule service)"
         else:
-            upcoming = f"next {_when(cron_trigger(source.schedule).get_next_fire_time(None, now).timestamp())}" \
-                       " (by schedule; the service has not scheduled it)"
+            fire = cron_trigger(source.schedule).get_next_fire_time(None, now)
+            upcoming = f"next {_when(fire and fire.timestamp())} (by schedule; the service has not scheduled it)"
         lines.append(f"{source.name}  {source.schedule!r}  {upcoming}")
-        health = state.source_health(source.name) if state else None
-        if health is not None and health.backing_off():
-            lines.append(f"  backing off until {_when(health.backoff_until)} after "
-                         f"{health.consecutive_failures} failed runs: {health.last_error}")
-        for entry in runs.get(source.name, []):
-            started = entry["started"][:19].replace("T", " ")
-            lines.append(
-                f"  {started} {entry['status']:<7} {entry['fetched']} fetched, {entry['new_articles']} new, "
-                f"{entry['unchanged']} unchanged, {entry['failed_fetches']} failed, "
-                f"{entry['bytes_written'] / 1000:.1f} kB, {entry['duration']:.1f} s"
-                + (f" — {entry['error']}" if entry.get("error") else "")
-            )
+        if source.name in due:
+            lines.append(f"  due since {_when(due[source.name])}, waiting for its turn")
+        source_health = health.get(source.name)
+        if source_health is not None and source_health.backing_off():
+            lines.append(f"  backing off until {_when(source_health.backoff_until)} after "
+                         f"{source_health.consecutive_failures} failed runs: {source_health.last_error}")
+        lines += [_run_line(entry) for entry in runs.get(source.name, [])]
         if source.name not in runs:
             lines.append("  no runs yet")
-    if state is not None:
-        state.close()
     return lines

@@ -23,6 +23,8 @@ def run(config_path) -> subprocess.CompletedProcess:
         ("[[sources]]\nname = \"site\"\nstart_urls = [\"ftp://x/\"]\n", ["source 'site'", "'start_urls'", "ftp://x/"]),
         (f"[[sources]]\n{GOOD_SOURCE}schedule = \"0 6 * * 9\"\n", ["source 'site'", "'schedule'"]),
         (f"[[sources]]\n{GOOD_SOURCE}schedule = \"every day\"\n", ["source 'site'", "'schedule'"]),
+        (f"[[sources]]\n{GOOD_SOURCE}schedule = \"0 0 31 2 *\"\n", ["source 'site'", "'schedule'", "never fires"]),
+        (f"[[sources]]\n{GOOD_SOURCE}schedule = \"0 0 31 4,6 *\"\n", ["source 'site'", "'schedule'", "never fires"]),
         (f"[[sources]]\n{GOOD_SOURCE}\n[[sources]]\n{GOOD_SOURCE}", ["source 'site'", "'name'", "twice"]),
         (f"[[sources]]\n{GOOD_SOURCE}max_pages = 0\n", ["source 'site'", "'max_pages'"]),
         (f"[archive]\ndir = 3\n[[sources]]\n{GOOD_SOURCE}", ["[archive]", "'dir'"]),
@@ -41,6 +43,18 @@ def test_bad_config_exits_2_naming_file_source_and_key(tmp_path, body, expected)
     for fragment in expected:
         assert fragment in message
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("command", ["status", "schedule"])
+def test_a_schedule_that_never_fires_stops_status_and_the_service_too(tmp_path, command):
+    config = tmp_path / "sources.toml"
+    config.write_text(f"[[sources]]\n{GOOD_SOURCE}schedule = \"0 0 30 2 *\"\n")
+    result = subprocess.run([sys.executable, "-m", "cli", command, "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"newsarchive: config error: {config}: source 'site': key 'schedule': "
+                                     "'0 0 30 2 *' never fires: none of its months has that day of the month")
+    assert result.stdout == ""
 
 
 def test_missing_config_file_exits_2(tmp_path):

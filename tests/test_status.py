@@ -1,0 +1,84 @@
+"""``newsarchive status`` never crashes: whatever it finds in the archive it says so in a line,
+exit 0, and a reader that stops early (``status | head -3``) costs no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from test_incremental import ROOT, newsarchive
+
+SOURCES = """
+[[sources]]
+name = "gazette"
+start_urls = ["http://127.0.0.1:9/"]
+
+[[sources]]
+name = "herald"
+start_urls = ["http://127.0.0.1:9/"]
+schedule = "0 0 29 2 *"
+"""
+
+
+def write_config(directory: Path) -> Path:
+    """``directory``/sources.toml for the archive ``directory``/data (which need not exist)."""
+    config = directory / "sources.toml"
+    config.write_text(f"[archive]\ndir = {json.dumps(str(directory / 'data'))}\n{SOURCES}")
+    return config
+
+
+def report(name: str, **fields: object) -> dict:
+    """A run report as ``newsarchive run`` writes it, one source."""
+    entry = {"name": name, "fetched": 3, "articles": 1, "warc_files": [], "finish_reason": "finished",
+             "error": None, "new_articles": 1, "unchanged": 2, "skipped_known": 0, "failed_fetches": 0,
+             "bytes_written": 5200, "duration": 2.5, "backoff_until": None, "status": "ok", **fields}
+    return {"run": "20261122T060000.000Z", "started": "2026-11-22T06:00:00+00:00",
+            "finished": "2026-11-22T06:00:03+00:00", "duration": 3.0, "exit_code": 0, "sources": [entry]}
+
+
+def test_status_of_an_archive_that_never_ran(tmp_path):
+    result = newsarchive("status", "--config", str(write_config(tmp_path)))
+    assert result.returncode == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("gazette  '0 */6 * * *'  next ") and lines[2] == "  no runs yet"
+    assert lines[3].startswith("herald  '0 0 29 2 *'  next 2028-02-29 00:00:00 UTC")  # a leap day: rare, not never
+
+
+def test_status_reads_around_broken_reports_state_and_job_store(tmp_path):
+    config = write_config(tmp_path)
+    archive = tmp_path / "data"
+    runs = archive / "runs"
+    runs.mkdir(parents=True)
+    (runs / "20261122T050000.000Z.json").write_text(json.dumps(report("gazette")))
+    stopped = report("herald", finish_reason="shutdown", error="crawl ended: shutdown", status="failed")
+    (runs / "20261122T050100.000Z.json").write_text(json.dumps(stopped))
+    (runs / "20261122T060000.000Z.json").write_text('{"run": "2026')  # cut short
+    (runs / "20261122T060100.000Z.json").write_text("[]")
+    (runs / "20261122T060200.000Z.json").write_text(json.dumps({"started": "x", "sources": [{"name": "gazette"}]}))
+    (runs / "20261122T060300.000Z.json").write_text(json.dumps(report("gazette", fetched="many")))
+    (archive / "state").mkdir()
+    (archive / "state" / "crawl.sqlite").write_bytes(b"not a database" * 100)
+    (archive / "state" / "jobs.sqlite").write_bytes(b"\0" * 4096)
+    result = newsarchive("status", "--config", str(config))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == ("warning: 4 file(s) in runs/ are not run reports, not shown: 20261122T060300.000Z.json, "
+                        "20261122T060200.000Z.json, 20261122T060100.000Z.json, …")
+    assert lines[2].startswith(f"warning: the schedule service's job store {archive}/state/jobs.sqlite cannot be read")
+    assert lines[3].startswith(f"warning: the crawl state {archive}/state/crawl.sqlite cannot be read")
+    assert "  2026-11-22 06:00:00 ok      3 fetched, 1 new, 2 unchanged, 0 failed, 5.2 kB, 2.5 s" in lines
+    # A run stopped on request (SIGTERM) closed its files: not the source's failure.
+    assert "  2026-11-22 06:00:00 stopped 3 fetched, 1 new, 2 unchanged, 0 failed, 5.2 kB, 2.5 s" in lines
+
+
+def test_status_into_a_pipe_the_reader_has_closed(tmp_path):
+    """As ``newsarchive status | head -3`` when head has exited before status writes."""
+    config = write_config(tmp_path)
+    status = subprocess.Popen([sys.executable, "-m", "cli", "status", "--config", str(config)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    status.stdout.close()
+    stderr = status.stderr.read()
+    assert status.wait(timeout=60) == 0
+    assert stderr == b""
