@@ -14,6 +14,9 @@ EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply tr
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from supervision import note_stop_requests
+
+    stop = note_stop_requests()  # first: a run stopped while it starts up still reports
     from archive.check import StateDamaged
     from archive.lock import ArchiveBusy
     from crawler.run import run_sources
@@ -23,7 +26,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report = run_sources(config, config.select(args.source), extract=not args.no_extract,
                              progress_interval=2.0 if args.progress else 0.0,
                              log_level="INFO" if args.verbose else "WARNING",
-                             ignore_backoff=args.ignore_backoff)
+                             ignore_backoff=args.ignore_backoff, stop=stop)
     except ArchiveBusy as exc:
         print(f"newsarchive: not running: {exc}", file=sys.stderr)
         return EXIT_BUSY

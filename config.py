@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scheduler import CronError, cron_trigger
 
 DEFAULT_CONFIG = "sources.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -152,6 +151,8 @@ def _source(table: object, index: int, path: Path) -> Source:
     elif not all(isinstance(domain, str) and domain for domain in domains):
         raise ConfigError(f"{label}: key 'allowed_domains' must list host names")
     schedule = table.get("schedule", Source.schedule)
+    from scheduler import CronError, cron_trigger  # APScheduler takes a second to load: only when a config is
+
     try:
         cron_trigger(schedule)
     except CronError as exc:

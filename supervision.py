@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import threading
 
 _PR_SET_PDEATHSIG = 1
 
@@ -24,3 +25,16 @@ def die_with_parent(parent: int | None = None, sig: int = signal.SIGKILL) -> Non
         return
     if os.getppid() != parent:  # the parent died before the request took effect
         os.kill(os.getpid(), sig)
+
+
+def note_stop_requests() -> threading.Event:
+    """From now until a crawl installs its own handlers, Ctrl-C or SIGTERM asks to stop: the Event is set.
+
+    A service may stop a run that has only just started; the run then says its sources were
+    stopped instead of dying without a report.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    return stop

@@ -28,6 +28,7 @@ from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport
 from corpus.process import DerivationProcess
+from supervision import note_stop_requests
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +149,10 @@ def _prepare_archive(config: Config) -> None:
 
 def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = True,
                 progress_interval: float = 0.0, log_level: str = "WARNING",
-                ignore_backoff: bool = False) -> RunReport:
+                ignore_backoff: bool = False, stop: threading.Event | None = None) -> RunReport:
     """Crawl ``sources`` under the archive lock (``ArchiveBusy`` if another run holds it), deriving the corpus.
+
+    ``stop`` is set by a Ctrl-C or SIGTERM that came before Scrapy took the signals over.
 
     An archive directory that cannot be made raises ``ConfigError`` before anything is fetched.
     """
@@ -166,8 +169,11 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             due = tuple(source for source in sources if ignore_backoff or not health[source.name].backing_off())
             derivation = DerivationProcess(config.archive.dir, config.archive.extract_workers) if extract else None
             incidents: list[str] = []
+            stop = stop or note_stop_requests()
             try:
-                results = _crawl(config, due, progress_interval, log_level) if due else []
+                results = _crawl(config, due, progress_interval, log_level) if due and not stop.is_set() else []
+                if stop.is_set():  # asked to stop before the crawl began (Scrapy handles it after)
+                    results = [SourceResult(source.name, 0, 0, [], "shutdown", None) for source in due]
             finally:
                 _stop_on_signals()
                 derived = _finish(derivation, config, incidents) if derivation else None

@@ -157,8 +157,7 @@ def test_sigterm_stops_a_running_crawl_without_broken_files(tmp_path):
 
 
 def test_a_run_past_the_time_limit_is_stopped_and_waits_for_its_next_turn(tmp_path):
-    # The SIGTERM at 10 s comes while robots.txt is awaited, well after the run has started up
-    # (a SIGTERM during its start-up ends it without a report, see crawler/run.py).
+    # The SIGTERM at 10 s comes while robots.txt is awaited, well after the run has started up.
     with DemoSite(robots_delay=12.0) as site:
         config = write_config(site, tmp_path / "sources.toml", tmp_path, sources(site, gazette="0 6 * * *"))
         service = Service(config, "2026-11-22T05:59:59+00:00", "--time-limit", "10")
