@@ -120,7 +120,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         print(f"newsarchive: {report.error}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
     print(f"derived {report.captures} captures: {sum(report.new_rows.values())} new articles, "
-          f"{report.rewritten_texts} earlier texts rewritten, {len(report.failed)} not extracted", file=sys.stderr)
+          f"{report.rewritten_texts} earlier texts rewritten, {report.failed} could not be read or extracted", file=sys.stderr)
     return EXIT_SOURCE_FAILED if report.failed else EXIT_OK
 
 

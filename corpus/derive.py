@@ -42,6 +42,7 @@ logger = logging.getLogger("newsarchive.derive")
 # Captures per extraction task: a few tenths of a second of work, so the processes finish
 # together and each task's result is small to send back.
 BATCH = 16
+MAX_LISTED = 1000  # pages listed as not extracted in a report: a broken site must not fill the memory
 
 
 @dataclass(frozen=True)
@@ -57,19 +58,28 @@ class DeriveReport:
 
     new_rows: Counter = field(default_factory=Counter)
     captures: int = 0
-    failed: list[str] = field(default_factory=list)
+    failed: int = 0  # captures that could not be read or extracted, and files that could not be read
     rewritten_texts: int = 0
     exported: bool = False
     error: str | None = None  # why the corpus could not be written (the disk, not a page)
+    not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}, the first MAX_LISTED
 
     def to_dict(self) -> dict:
         return {"new_rows": dict(self.new_rows), "captures": self.captures, "failed": self.failed,
-                "rewritten_texts": self.rewritten_texts, "exported": self.exported, "error": self.error}
+                "rewritten_texts": self.rewritten_texts, "exported": self.exported, "error": self.error,
+                "not_extracted": self.not_extracted}
 
     @classmethod
     def from_dict(cls, data: dict) -> DeriveReport:
-        return cls(Counter(data.get("new_rows", {})), data.get("captures", 0), data.get("failed", []),
-                   data.get("rewritten_texts", 0), data.get("exported", False), data.get("error"))
+        return cls(Counter(data.get("new_rows", {})), data.get("captures", 0), data.get("failed", 0),
+                   data.get("rewritten_texts", 0), data.get("exported", False), data.get("error"),
+                   data.get("not_extracted", []))
+
+    def not_extracted_because(self, url: str, reason: str) -> None:
+        """An archived article page that gave no corpus row, and why (in the log, and the run report)."""
+        logger.info("not extracted: %s: %s", url, reason)
+        if len(self.not_extracted) < MAX_LISTED:
+            self.not_extracted.append({"url": url, "reason": reason})
 
 
 def storage_error(root: Path, exc: Exception) -> str:
@@ -185,7 +195,7 @@ class Derivation:
             return None
         if scan.error:  # what could be read is taken; the file is not read again
             logger.error("%s", scan.error)
-            self.report.failed.append(scan.error)
+            self.report.failed += 1
         known = self.store.known(capture.record_id for capture in scan.captures)
         return [capture for capture in scan.captures if capture.record_id not in known], scan.end
 
@@ -257,10 +267,13 @@ class Derivation:
     def _store(self, outcomes: list, scanned: dict[str, tuple[int, bool]]) -> None:
         articles = [outcome for outcome in outcomes if isinstance(outcome, ExtractedArticle)]
         failures = [outcome for outcome in outcomes if not isinstance(outcome, ExtractedArticle)]
-        for _, why in failures:
+        for article, why in failures:
             logger.error("not extracted: %s", why)
-            self.report.failed.append(why)
+            self.report.failed += 1
+            self.report.not_extracted_because(article.url, why)
         result = self.store.add(articles, failures, scanned)
+        for page in result.not_extracted:
+            self.report.not_extracted_because(page["url"], page["reason"])
         self.report.captures += len(outcomes)
         self.report.new_rows.update(result.new_rows)
         self.report.rewritten_texts += result.rewritten_texts

@@ -119,6 +119,7 @@ class BatchResult:
 
     new_rows: Counter = field(default_factory=Counter)
     rewritten_texts: int = 0
+    not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
 
 
 def text_key(url: str) -> str:
@@ -314,6 +315,8 @@ class _Batch:
              article.warc_file, article.warc_offset, article.extractor, error or document.error,
              _pack(document) if usable else None))
         if not usable:
+            if error is None:  # a failure is reported by whoever caught it
+                self.result.not_extracted.append({"url": article.url, "reason": document.error or "no text"})
             return
         self.new_ids.add(article.warc_record_id)
         first = db.execute(

@@ -83,6 +83,7 @@ class RunReport:
     derive_error: str | None = None  # the corpus could not be brought up to date
     incidents: list[str] = field(default_factory=list)  # a process of the run died; what was done about it
     rewritten_texts: int = 0  # earlier text files changed by what this run's articles taught
+    not_extracted: list[dict] = field(default_factory=list)  # archived article pages that gave no row, and why
     started: float = field(default_factory=time.time)
     finished: float | None = None
     path: Path | None = None  # where the JSON report was written
@@ -126,7 +127,7 @@ class RunReport:
             "exit_code": self.exit_code,
             "sources": [{**asdict(result), "status": result.status} for result in self.sources],
             "corpus": {"new_articles": self.articles_written, "rewritten_texts": self.rewritten_texts,
-                       "error": self.derive_error},
+                       "not_extracted": self.not_extracted, "error": self.derive_error},
             "incidents": self.incidents,
         }
         self.path = Path(archive_dir) / RUNS_DIR / f"{self.run_id}.json"
@@ -193,6 +194,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             for result in results:
                 result.new_articles = report.articles_written[result.name]
             report.rewritten_texts = derived.rewritten_texts
+            report.not_extracted = derived.not_extracted
         done = {result.name: result for result in report.sources}
         report.sources = [done.get(source.name) or _skipped(health[source.name]) for source in sources]
         report.started = started

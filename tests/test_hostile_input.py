@@ -176,6 +176,11 @@ def test_hostile_xml_bombs_and_a_stalled_page_cost_a_line_each_and_the_good_arti
                        ("/sitemap-encoded-bomb.xml", "exceeded DOWNLOAD_MAXSIZE"),
                        (STALLED, "cannot fetch"), (GONE, "HTTP 404")):
         assert [line for line in lines if url + path in line and says in line], f"no line on {path}: {log}"
+    [report] = [json.loads(path.read_text()) for path in (archive / "runs").glob("*.json")]
+    assert [(page["url"], "over 50 MB once decoded" in page["reason"])
+            for page in report["corpus"]["not_extracted"]] == [(url + ARTICLE_BOMB, True)]
+    failed = {failure["url"]: failure["reason"] for failure in report["sources"][0]["failures"]}
+    assert failed[url + GONE] == "HTTP 404" and url + STALLED in failed
 
     # The good article, found on the start page and in the feed, is written once.
     rows = [json.loads(line) for line in (archive / "corpus.jsonl").read_text().splitlines()]
