@@ -47,6 +47,7 @@ from corpus.duplicates import (
     maybe_copies,
     shingles,
 )
+from corpus.search import index_text, prepare_search, unindex_text
 from extract.boilerplate import article_signature, is_at_edge, is_template, paragraph_key, without_template
 from extract.document import Document
 
@@ -164,6 +165,7 @@ class CorpusStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        prepare_search(self._db, self.root)
 
     def close(self) -> None:
         self._db.close()
@@ -479,6 +481,7 @@ class _Batch:
         db = self.db
         sketch = Sketch.of(self._text_of(sha))
         db.execute("INSERT INTO texts (sha256, sketch, component) VALUES (?, ?, ?)", (sha, sketch.to_str(), sha))
+        index_text(db, sha, self._text_of(sha))
         if not sketch.size:  # nothing to compare: its rows stay on their own
             return sha
         values = list(sketch.values)
@@ -515,6 +518,7 @@ class _Batch:
         """Forget a text no row holds; the component it leaves may fall apart: the labels of the parts."""
         db = self.db
         db.execute("DELETE FROM texts WHERE sha256 = ?", (sha,))
+        unindex_text(db, sha)
         db.execute("DELETE FROM sketch_values WHERE sha256 = ?", (sha,))
         db.execute("DELETE FROM copies WHERE a = ? OR b = ?", (sha, sha))
         members = [member for (member,) in db.execute("SELECT sha256 FROM texts WHERE component = ?", (component,))]
