@@ -49,6 +49,17 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_browse(args: argparse.Namespace) -> int:
+    from browse.serve import CannotServe, serve_browser
+
+    try:
+        serve_browser(load_config(args.config).archive.dir, args.port, None if args.no_replay else args.replay_port)
+    except CannotServe as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
+    return EXIT_OK
+
+
 def _cmd_package(args: argparse.Namespace) -> int:
     from archive.package import PackageError, package
 
@@ -145,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     replay.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
     replay.set_defaults(handler=_cmd_replay)
+
+    browse = commands.add_parser("browse", help="search and read the corpus, its sources and runs in a web browser")
+    browse.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    browse.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: %(default)s)")
+    browse.add_argument("--replay-port", type=int, default=8080,
+                        help="port of the pywb it starts for the archived originals (default: %(default)s)")
+    browse.add_argument("--no-replay", action="store_true", help="start no pywb; articles link to no original")
+    browse.set_defaults(handler=_cmd_browse)
 
     pack = commands.add_parser("package", help="write the archive as a WACZ file, each article a page")
     pack.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")

@@ -23,10 +23,12 @@ def _when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def last_runs(archive_dir: Path, per_source: int = 3) -> dict[str, list[dict]]:
-    """The newest ``per_source`` entries of each source in the run reports, newest first."""
+def last_runs(archive_dir: Path, per_source: int = 3, until: str | None = None) -> dict[str, list[dict]]:
+    """The newest ``per_source`` entries of each source in the run reports (up to run ``until``), newest first."""
     found: dict[str, list[dict]] = {}
     for path in sorted(Path(archive_dir, RUNS_DIR).glob("*.json"), reverse=True):
+        if until is not None and path.stem > until:
+            continue
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -34,7 +36,7 @@ def last_runs(archive_dir: Path, per_source: int = 3) -> dict[str, list[dict]]:
         for entry in report.get("sources", []):
             runs = found.setdefault(entry["name"], [])
             if len(runs) < per_source:
-                runs.append({**entry, "started": report["started"]})
+                runs.append({**entry, "started": report["started"], "run": report["run"]})
     return found
 
 
