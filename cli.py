@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from importlib.metadata import version
 
 from config import DEFAULT_CONFIG, ConfigError, load_config
 
@@ -131,8 +132,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="newsarchive",
+        description="Crawl news sites into archival WARC files, derive clean article text from them, "
+                    "and search, replay and package the archive.",
+        epilog="New here? `newsarchive demo` runs it all against bundled demo sites. "
+               "`newsarchive COMMAND --help` lists a command's options.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('newsarchive')}")
+    commands = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
 
     run = commands.add_parser("run", help="crawl, archive and extract once")
     run.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
@@ -143,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ignore-backoff", action="store_true", help="also run sources backing off after failures")
     run.set_defaults(handler=_cmd_run)
 
-    demo = commands.add_parser("demo", help="run the pipeline against the bundled demo site")
+    demo = commands.add_parser("demo", help="crawl the bundled demo news sites into a new archive (offline, seconds)")
     demo.add_argument("--out", default=None, help="output directory (default: a fresh one)")
     demo.set_defaults(handler=_cmd_demo)
 
