@@ -38,8 +38,8 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
 
     def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
         with corpus_view.connect(archive_dir) as db:
-            names = [source["name"] for source in corpus_view.sources(db)]
-        return HTMLResponse(TEMPLATES.get_template(name).render(nav=True, nav_sources=names, **context),
+            names = corpus_view.source_names(db)
+        return HTMLResponse(TEMPLATES.get_template(name).render(nav=True, sources=names, **context),
                             status_code=status)
 
     def not_found(message: str) -> HTMLResponse:
@@ -61,7 +61,6 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
                 result = corpus_view.search(db, filters, limit, (number - 1) * limit)
             except BadQuery as problem:
                 error = str(problem)
-            sources = corpus_view.sources(db)
         if output in ("json", "csv"):
             if error:
                 return Response(error + "\n", 400, media_type="text/plain")
@@ -80,7 +79,7 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
             return "/?" + urlencode({**filters.params(), "format": kind, "limit": str(MAX_LIMIT)})
 
         return page("search.html", 400 if error else 200, filters=filters, result=result, error=error,
-                    sources=sources, page=number, page_size=limit, link=link, export_url=export_url)
+                    page=number, page_size=limit, link=link, export_url=export_url)
 
     def article(request: Request) -> Response:
         article_id = request.path_params["article_id"]
@@ -97,12 +96,12 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
 
         name = request.path_params["name"]
         with corpus_view.connect(archive_dir) as db:
-            known = {entry["name"]: entry for entry in corpus_view.sources(db)}
-            if name not in known:
+            summary = corpus_view.source_summary(db, name)
+            if summary is None:
                 return not_found(f"No article comes from a source named {name}.")
             days, undated = corpus_view.articles_per_day(db, name)
         runs = list(reversed(last_runs(archive_dir, 30).get(name, [])))
-        return page("source.html", source=known[name], per_day_plot=plots.articles_per_day(days), undated=undated,
+        return page("source.html", source=summary, per_day_plot=plots.articles_per_day(days), undated=undated,
                     runs=runs, runs_plot=plots.run_history(runs), run_link=lambda run: f"/runs/{run}.html")
 
     def runs(request: Request) -> Response:

@@ -183,10 +183,17 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
             "versions": versions, "copies": copies}
 
 
-def sources(db: sqlite3.Connection) -> list[dict]:
-    """Each source's rows, distinct URLs and latest capture."""
-    return [{"name": name, "rows": count, "urls": urls, "latest": latest} for name, count, urls, latest in db.execute(
-        "SELECT source, COUNT(*), COUNT(DISTINCT url), MAX(fetched_at) FROM rows GROUP BY source ORDER BY source")]
+def source_names(db: sqlite3.Connection) -> list[str]:
+    """The sources the corpus has articles from, read from the small per-site table (its key is
+    ``corpus.store.site_of``: source, a space, host) rather than from every row."""
+    return sorted({site.split(" ", 1)[0] for (site,) in db.execute("SELECT site FROM sites")})
+
+
+def source_summary(db: sqlite3.Connection, name: str) -> dict | None:
+    """A source's rows, distinct URLs and latest capture; None if it has no rows."""
+    count, urls, latest = db.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT url), MAX(fetched_at) FROM rows WHERE source = ?", (name,)).fetchone()
+    return {"name": name, "rows": count, "urls": urls, "latest": latest} if count else None
 
 
 def articles_per_day(db: sqlite3.Connection, source: str) -> tuple[list[tuple[date, int]], int]:

@@ -19,8 +19,8 @@ TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("browse"), autoescape
 HISTORY = 20  # runs per source in a report's plots
 
 
-def render_run_report(archive_dir: Path, report: dict, run_link=lambda run: f"{run}.html", **context: object) -> str:
-    """The HTML of one run's report (``report`` as in its JSON); ``context`` goes to the template (browse's nav)."""
+def render_run_report(archive_dir: Path, report: dict) -> str:
+    """The HTML of one run's report (``report`` as in its JSON)."""
     from browse import plots
     from status import last_runs  # status imports crawler.run, which imports this module
 
@@ -29,8 +29,8 @@ def render_run_report(archive_dir: Path, report: dict, run_link=lambda run: f"{r
     for entry in report["sources"]:
         runs = list(reversed(history.get(entry["name"], [])))
         sources.append({**entry, "history": runs, "plot": plots.run_history(runs)})
-    return TEMPLATES.get_template("run.html").render(report=report, sources=sources, run_link=run_link,
-                                                     **{"nav": False, **context})
+    return TEMPLATES.get_template("run.html").render(report=report, sources=sources, nav=False,
+                                                     run_link=lambda run: f"{run}.html")
 
 
 def write_run_html(json_path: Path) -> Path:
