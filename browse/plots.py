@@ -71,5 +71,6 @@ def run_history(runs: list[dict]) -> str:
         sizes.set_xlim(-0.5, max(len(runs), MIN_SLOTS) - 0.5)  # a few runs are not drawn as wide slabs
         step = max(1, len(runs) // 8)
         sizes.set_xticks(list(positions)[::step],
-                         [datetime.fromisoformat(run["started"]).strftime("%m-%d %H:%M") for run in runs][::step])
+                         [datetime.fromisoformat(run["started"]).strftime("%m-%d %H:%M") for run in runs][::step],
+                         rotation=30, ha="right", rotation_mode="anchor")
         return _svg(figure)
