@@ -10,6 +10,8 @@ import html
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
@@ -28,10 +30,15 @@ class BadQuery(ValueError):
     """A filter value the browser cannot use; the message is shown as it is."""
 
 
-def connect(archive_dir: Path) -> sqlite3.Connection:
-    """A read-only connection to the archive's corpus store."""
+@contextmanager
+def connect(archive_dir: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the archive's corpus store, closed on leaving."""
     path = Path(archive_dir).resolve() / STORE_FILE
-    return sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+    db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def page_id(record_id: str) -> str:
