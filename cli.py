@@ -6,6 +6,7 @@ import argparse
 import gc
 import os
 import sys
+from importlib.metadata import version
 
 from config import DEFAULT_CONFIG, ConfigError, load_config
 
@@ -54,6 +55,17 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from archive.replay import serve
 
     serve(load_config(args.config).archive.dir, args.port)
+    return EXIT_OK
+
+
+def _cmd_browse(args: argparse.Namespace) -> int:
+    from browse.serve import CannotServe, serve_browser
+
+    try:
+        serve_browser(load_config(args.config).archive.dir, args.port, None if args.no_replay else args.replay_port)
+    except CannotServe as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     return EXIT_OK
 
 
@@ -165,8 +177,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsarchive", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="newsarchive",
+        description="Crawl news sites into archival WARC files, derive clean article text from them, "
+                    "and search, replay and package the archive.",
+        epilog="New here? `newsarchive demo` runs it all against bundled demo sites. "
+               "`newsarchive COMMAND --help` lists a command's options.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('newsarchive')}")
+    commands = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
 
     run = commands.add_parser("run", help="crawl, archive and extract once")
     run.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
@@ -177,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ignore-backoff", action="store_true", help="also run sources backing off after failures")
     run.set_defaults(handler=_cmd_run)
 
-    demo = commands.add_parser("demo", help="run the pipeline against the bundled demo site")
+    demo = commands.add_parser("demo", help="crawl the bundled demo news sites into a new archive (offline, seconds)")
     demo.add_argument("--out", default=None, help="output directory (default: a fresh one)")
     demo.set_defaults(handler=_cmd_demo)
 
@@ -190,6 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     replay.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
     replay.set_defaults(handler=_cmd_replay)
+
+    browse = commands.add_parser("browse", help="search and read the corpus, its sources and runs in a web browser")
+    browse.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    browse.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: %(default)s)")
+    browse.add_argument("--replay-port", type=int, default=8080,
+                        help="port of the pywb it starts for the archived originals (default: %(default)s)")
+    browse.add_argument("--no-replay", action="store_true", help="start no pywb; articles link to no original")
+    browse.set_defaults(handler=_cmd_browse)
 
     pack = commands.add_parser("package", help="write the archive as a WACZ file, each article a page")
     pack.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")

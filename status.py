@@ -45,16 +45,19 @@ def _entries(report: object) -> list[dict] | None:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
                 or not isinstance(entry.get("status"), str) or not all(_is_number(entry.get(key)) for key in _COUNTS):
             return None
-        entries.append({**entry, "started": report["started"]})
+        entries.append({**entry, "started": report["started"], "run": report.get("run")})
     return entries
 
 
-def last_runs(archive_dir: Path, per_source: int = 3) -> tuple[dict[str, list[dict]], list[str]]:
-    """The newest ``per_source`` entries of each source in the run reports, newest first, and
-    the names of the files in ``runs/`` that could not be read as run reports."""
+def last_runs(archive_dir: Path, per_source: int = 3,
+              until: str | None = None) -> tuple[dict[str, list[dict]], list[str]]:
+    """The newest ``per_source`` entries of each source in the run reports (up to run ``until``), newest
+    first, and the names of the files in ``runs/`` that could not be read as run reports."""
     found: dict[str, list[dict]] = {}
     unreadable = []
     for path in sorted(Path(archive_dir, RUNS_DIR).glob("*.json"), reverse=True):
+        if until is not None and path.stem > until:
+            continue
         try:
             entries = _entries(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):

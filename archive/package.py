@@ -33,10 +33,18 @@ class PackageError(Exception):
 
 
 class _ReplayWACZIndexer(WACZIndexer):
-    """py-wacz's indexer, less 304s."""
+    """py-wacz's indexer, less 304s, naming the collection where ReplayWeb.page looks for its name."""
 
     def filter_record(self, record: ArcWarcRecord) -> bool:
         return super().filter_record(record) and not is_not_modified(record)
+
+    def generate_datapackage(self, res: object, wacz: object) -> str:
+        """py-wacz puts the title at the top of datapackage.json; ReplayWeb.page reads ``metadata.title``
+        (and shows the file name without it), so it goes there too."""
+        package = json.loads(super().generate_datapackage(res, wacz))
+        if "title" in package:
+            package["metadata"] = {"title": package["title"]}
+        return json.dumps(package, indent=2)
 
 
 @contextlib.contextmanager

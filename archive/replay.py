@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,11 @@ REPLAY_VENV = Path(__file__).resolve().parent.parent / ".venv-replay"
 PYWB_REQUIREMENT = "pywb==2.10.0"
 COLLECTION = "archive"
 REPLAY_DIR = "replay"
+
+
+def timestamp14(warc_date: str) -> str:
+    """A WARC-Date as the 14-digit timestamp of replay URLs (``/archive/<timestamp>/<url>``)."""
+    return re.sub(r"\D", "", warc_date)[:14]
 
 
 def replay_tool(name: str, venv: Path = REPLAY_VENV) -> Path:

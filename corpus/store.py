@@ -47,6 +47,7 @@ from corpus.duplicates import (
     maybe_copies,
     shingles,
 )
+from corpus.search import index_text, prepare_search, unindex_text
 from extract.boilerplate import article_signature, is_at_edge, is_template, paragraph_key, without_template
 from extract.document import Document
 
@@ -175,6 +176,7 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
+        prepare_search(self._db, self.root)
 
     def close(self) -> None:
         self._db.close()
@@ -509,6 +511,7 @@ class _Batch:
         text = db.execute("INSERT INTO texts (sha256, sketch, component) VALUES (?, ?, 0)",
                           (sha, sketch.to_str())).lastrowid
         db.execute("UPDATE texts SET component = id WHERE id = ?", (text,))
+        index_text(db, sha, self._text_of(sha))
         if not sketch.size:  # nothing to compare: its rows stay on their own
             return text
         values = list(sketch.values)
@@ -546,6 +549,7 @@ class _Batch:
         db = self.db
         text, sketch = db.execute("SELECT id, sketch FROM texts WHERE sha256 = ?", (sha,)).fetchone()
         db.execute("DELETE FROM texts WHERE id = ?", (text,))
+        unindex_text(db, sha)
         db.executemany("DELETE FROM sketch_values WHERE value = ? AND text = ?",
                        [(value, text) for value in Sketch.from_str(sketch).values])
         db.execute("DELETE FROM copies WHERE a = ? OR b = ?", (text, text))

@@ -25,6 +25,7 @@ from archive.check import StateDamaged, damaged_state_message
 from archive.lock import ArchiveLock
 from archive.recover import close_abandoned_warcs
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
+from browse.report import write_run_html
 from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport
 from corpus.process import DerivationProcess
@@ -117,7 +118,7 @@ class RunReport:
         return lines
 
     def write(self, archive_dir: Path) -> Path:
-        """Write ``runs/<run id>.json`` atomically (``newsarchive status`` reads these)."""
+        """Write ``runs/<run id>.json`` atomically (``newsarchive status`` reads these), and its HTML beside it."""
         self.finished = self.finished or time.time()
         document = {
             "run": self.run_id,
@@ -132,6 +133,7 @@ class RunReport:
         }
         self.path = Path(archive_dir) / RUNS_DIR / f"{self.run_id}.json"
         write_atomic(self.path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
+        write_run_html(self.path)
         return self.path
 
 

@@ -41,6 +41,7 @@ def run_demo(out: str | None = None) -> int:
         f"  WARCs:   {out_dir / 'warc'}\n"
         f"  text:    {out_dir / 'text'}" + (f"  (e.g. {text_files[0]})" if text_files else "") + "\n"
         f"  corpus:  {out_dir / 'corpus.jsonl'}\n"
-        f"  config:  {out_dir / 'sources.toml'}  (newsarchive run --config ... to crawl again)",
+        f"  config:  {out_dir / 'sources.toml'}  (newsarchive run --config ... to crawl again)\n"
+        f"  browse:  newsarchive browse --config {out_dir / 'sources.toml'}",
     )
     return report.exit_code

@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +17,7 @@ from pathlib import Path
 import brotli
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.replay import timestamp14  # noqa: F401 - the replay tests take it from here
 from demo.run import write_demo_config
 from demo.site import DemoSite
 
@@ -95,19 +96,26 @@ def loopback_site(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         thread.join()
 
 
-def crawl_demo(out: Path, with_brotli: bool = False, runs: int = 1) -> dict:
+def crawl_demo(out: Path, with_brotli: bool = False, runs: int = 1,
+               between_runs: Callable[[DemoSite], object] | None = None) -> dict:
     """``runs`` runs of `newsarchive run` over the demo sites (and the brotli site) into ``out``.
 
     A second run fetches start pages, feeds and sitemaps again with validators: the demo
     sites answer 304 (server-not-modified revisits), the brotli site the same bytes
-    (identical-payload-digest revisits).
+    (identical-payload-digest revisits).  With ``between_runs`` (called before each later run,
+    e.g. to change an article), articles are fetched again too.
     """
     with DemoSite() as site, brotli_site() as brotli_url:
         config = write_demo_config(site, out)
+        if between_runs:
+            config.write_text(config.read_text(encoding="utf-8").replace(
+                "[[sources]]", "[[sources]]\nrefetch_after = 0.0001"), encoding="utf-8")
         if with_brotli:
             with config.open("a", encoding="utf-8") as handle:
                 handle.write(f'\n[[sources]]\nname = "harbour"\nstart_urls = ["{brotli_url}/"]\n')
-        for _ in range(runs):
+        for run in range(runs):
+            if run and between_runs:
+                between_runs(site)
             result = newsarchive("run", "--config", str(config))
             assert result.returncode == 0, result.stderr
         urls = {name: site.article_urls(name) for name in ("gazette", "herald", "courier")}
@@ -141,11 +149,6 @@ def latest_not_modified(out: Path) -> tuple[dict, dict]:
     [original] = [c for c in every if c["url"] == revisit["url"] and c["type"] == "response"]
     assert (original["status"], revisit["status"]) == ("200", "304")
     return revisit, original
-
-
-def timestamp14(warc_date: str) -> str:
-    """A WARC-Date as the 14-digit timestamp of replay URLs."""
-    return warc_date.replace("-", "").replace("T", "").replace(":", "")[:14]
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -42,6 +43,15 @@ def test_every_article_is_a_page_with_its_title(packaged):
     assert sorted((p["url"], p["title"]) for p in pages) == sorted((r["url"], r["title"]) for r in rows)
     warcs = {f"archive/{path.name}" for path in (packaged["out"] / "warc").glob("*.warc.gz")}
     assert archived == warcs
+
+
+def test_the_title_is_also_in_the_datapackage_metadata_where_replaywebpage_reads_it(packaged):
+    with zipfile.ZipFile(packaged["wacz"]) as wacz:
+        raw = wacz.read("datapackage.json")
+        digest = json.loads(wacz.read("datapackage-digest.json"))
+    package = json.loads(raw)
+    assert package["metadata"]["title"] == package["title"] == f"newsarchive: {packaged['out'].name}"
+    assert digest["hash"] == "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def test_pywb_loads_the_wacz_and_replays_an_article(packaged, tmp_path):

@@ -1,0 +1,133 @@
+"""The browser's web app (Starlette): search, articles, sources and runs as server-rendered pages.
+
+Handlers are plain functions (Starlette runs them in its thread pool), each with its own
+read-only connection to the store: SQLite is synchronous, and a connection per request keeps
+threads apart.  Nothing is loaded from elsewhere: styles are inline and plots are inline SVG.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from browse import corpus_view, plots
+from browse.corpus_view import BadQuery, Filters
+from browse.report import TEMPLATES, render_run_report
+from archive.replay import timestamp14
+from crawler.run import RUNS_DIR
+
+RUNS_LISTED = 200
+MAX_LIMIT = 500
+_RUN_ID = re.compile(r"\d{8}T\d{6}\.\d{3}Z")
+_CSV_FIELDS = ("id", "source", "url", "version", "fetched_at", "title", "author", "date", "language",
+               "dup_cluster", "dup_canonical")
+
+
+def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
+    """The app over ``archive_dir``; article pages link to ``replay_base`` (pywb's collection URL) if given."""
+    archive_dir = Path(archive_dir)
+
+    def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
+        with corpus_view.connect(archive_dir) as db:
+            names = corpus_view.source_names(db)
+        return HTMLResponse(TEMPLATES.get_template(name).render(nav=True, sources=names, **context),
+                            status_code=status)
+
+    def not_found(message: str) -> HTMLResponse:
+        return page("message.html", 404, heading="Not found", message=message)
+
+    def search(request: Request) -> Response:
+        filters = Filters.from_params(dict(request.query_params))
+        output = request.query_params.get("format", "html")
+        try:
+            number = int(request.query_params.get("p", "1"))
+            limit = int(request.query_params.get("limit", corpus_view.PAGE_SIZE))
+            if number < 1 or not 1 <= limit <= MAX_LIMIT:
+                raise ValueError
+        except ValueError:
+            return Response(f"p must be a page number and limit 1 to {MAX_LIMIT}\n", 400, media_type="text/plain")
+        error, result = "", None
+        with corpus_view.connect(archive_dir) as db:
+            try:
+                result = corpus_view.search(db, filters, limit, (number - 1) * limit)
+            except BadQuery as problem:
+                error = str(problem)
+        if output in ("json", "csv"):
+            if error:
+                return Response(error + "\n", 400, media_type="text/plain")
+            if output == "json":
+                return JSONResponse({"total": result.total, "hits": result.hits, "note": result.syntax_note})
+            out = io.StringIO()
+            writer = csv.DictWriter(out, _CSV_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(result.hits)
+            return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+        def link(**changes: str) -> str:
+            return "/?" + urlencode(filters.params(**changes))
+
+        def export_url(kind: str) -> str:
+            return "/?" + urlencode({**filters.params(), "format": kind, "limit": str(MAX_LIMIT)})
+
+        return page("search.html", 400 if error else 200, filters=filters, result=result, error=error,
+                    page=number, page_size=limit, link=link, export_url=export_url)
+
+    def article(request: Request) -> Response:
+        article_id = request.path_params["article_id"]
+        with corpus_view.connect(archive_dir) as db:
+            found = corpus_view.article(db, archive_dir, article_id)
+        if found is None:
+            return not_found(f"No article has the id {article_id}.")
+        row = found["row"]
+        replay_url = f"{replay_base}/{timestamp14(row['fetched_at'])}/{row['url']}" if replay_base else None
+        return page("article.html", article=found, replay_url=replay_url)
+
+    def source(request: Request) -> Response:
+        from status import last_runs
+
+        name = request.path_params["name"]
+        with corpus_view.connect(archive_dir) as db:
+            summary = corpus_view.source_summary(db, name)
+            if summary is None:
+                return not_found(f"No article comes from a source named {name}.")
+            days, undated = corpus_view.articles_per_day(db, name)
+        runs = list(reversed(last_runs(archive_dir, 30)[0].get(name, [])))
+        return page("source.html", source=summary, per_day_plot=plots.articles_per_day(days), undated=undated,
+                    runs=runs, runs_plot=plots.run_history(runs), run_link=lambda run: f"/runs/{run}.html")
+
+    def runs(request: Request) -> Response:
+        reports = []
+        for path in sorted((archive_dir / RUNS_DIR).glob("*.json"), reverse=True)[:RUNS_LISTED]:
+            try:
+                reports.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue
+        return page("runs.html", runs=reports)
+
+    def run(request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        report = archive_dir / RUNS_DIR / f"{run_id}.json"
+        if not _RUN_ID.fullmatch(run_id) or not report.exists():
+            return not_found(f"No run has the id {run_id}.")
+        written = report.with_suffix(".html")
+        if written.exists():
+            return FileResponse(written, media_type="text/html; charset=utf-8")
+        # a run from before reports had HTML: drawn now, from its JSON
+        return HTMLResponse(render_run_report(archive_dir, json.loads(report.read_text(encoding="utf-8"))))
+
+    return Starlette(routes=[
+        Route("/", search),
+        Route("/article/{article_id}", article),
+        Route("/source/{name}", source),
+        Route("/runs", runs),
+        Route("/runs/{run_id}.html", run),
+    ])

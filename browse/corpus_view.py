@@ -1,0 +1,216 @@
+"""What the browser reads from the corpus store: searches, articles, sources (read-only, beside a running derivation).
+
+The store is in WAL mode, so a read-only connection sees the last committed batch and never
+blocks the derivation writing the next one.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote
+
+from corpus.store import STORE_FILE
+
+PAGE_SIZE = 20
+LEAD_CHARACTERS = 200  # of an article's text, listed without a query
+# Private-use characters mark the matches in FTS5 snippets, so the text can be escaped before <mark> goes in.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class BadQuery(ValueError):
+    """A filter value the browser cannot use; the message is shown as it is."""
+
+
+@contextmanager
+def connect(archive_dir: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the archive's corpus store, closed on leaving."""
+    path = Path(archive_dir).resolve() / STORE_FILE
+    db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def page_id(record_id: str) -> str:
+    """A row's id in URLs: its WARC-Record-ID without ``<urn:uuid:`` and ``>``."""
+    return record_id.strip("<>").removeprefix("urn:uuid:")
+
+
+def marked(fragment: str) -> str:
+    """An FTS5 snippet as HTML on one line: the text escaped, the matches in <mark>."""
+    return html.escape(" ".join(fragment.split())).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A search: FTS5 query text and the row filters, as given in the URL (strings, empty = any)."""
+
+    q: str = ""
+    source: str = ""
+    date_from: str = ""  # publication date, YYYY-MM-DD, inclusive
+    date_to: str = ""
+    author: str = ""  # a part of the author field, any case
+    language: str = ""
+    cluster: str = ""
+    version: str = ""
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> Filters:
+        return cls(**{f.name: params.get(f.name, "").strip() for f in fields(cls)})
+
+    def params(self, **changes: str) -> dict[str, str]:
+        """The non-empty filters, with ``changes``, for building links."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
+        return {name: value for name, value in values.items() if value}
+
+    def where(self) -> tuple[list[str], list[object]]:
+        """SQL conditions on ``rows r`` and their parameters."""
+        conditions, values = [], []
+        for name, column in (("source", "r.source"), ("cluster", "r.dup_cluster"),
+                             ("language", "json_extract(r.line, '$.language')")):
+            if getattr(self, name):
+                conditions.append(f"{column} = ?")
+                values.append(getattr(self, name))
+        for name, operator in (("date_from", ">="), ("date_to", "<=")):
+            value = getattr(self, name)
+            if value:
+                if not _DAY.fullmatch(value):
+                    raise BadQuery(f"{name.replace('_', ' ')}: {value!r} is not a date like 2026-11-20")
+                conditions.append(f"substr(json_extract(r.line, '$.date'), 1, 10) {operator} ?")
+                values.append(value)
+        if self.author:
+            conditions.append("json_extract(r.line, '$.author') LIKE ? ESCAPE '\\'")
+            values.append("%" + re.sub(r"([%_\\])", r"\\\1", self.author) + "%")
+        if self.version:
+            if not self.version.isdigit():
+                raise BadQuery(f"version: {self.version!r} is not a number")
+            conditions.append("r.version = ?")
+            values.append(int(self.version))
+        return conditions, values
+
+
+def fts_query(text: str) -> str:
+    """User words as an FTS5 query that cannot be a syntax error: each word a quoted term, all required."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+
+
+_ROW_COLUMNS = "r.record_id, r.source, r.url, r.version, r.fetched_at, r.line, r.dup_cluster, r.dup_canonical"
+
+
+def _hit(found: tuple) -> dict:
+    record_id, source, url, version, fetched_at, line, cluster, canonical, *rest = found
+    row = json.loads(line)
+    hit = {"id": page_id(record_id), "record_id": record_id, "source": source, "url": url, "version": version,
+           "fetched_at": fetched_at, "title": row["title"], "author": row["author"], "date": row["date"],
+           "language": row["language"], "dup_cluster": cluster, "dup_canonical": bool(canonical)}
+    if rest:  # listed: the headline and a part of the text, matches marked
+        headline, snippet = rest
+        hit["headline_html"] = marked(headline)
+        hit["snippet_html"] = marked(snippet)
+    return hit
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[dict]
+    facets: dict[str, list[tuple[str, int]]]  # per facet name: (value, rows) most first
+    syntax_note: str = ""  # set when the query was read as plain words
+
+
+def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, offset: int = 0) -> SearchResult:
+    """Rows matching ``filters``: by relevance (a headline hit weighs 5 body hits) with highlighted
+    snippets, or, without query text, newest capture first with the start of their text.  The query text is FTS5 syntax
+    (phrases, OR, NOT, prefix*); if it is not valid FTS5 its words are searched for instead."""
+    conditions, values = filters.where()
+    if not filters.q:
+        where = " WHERE " + " AND ".join(conditions) if conditions else ""
+        total = db.execute(f"SELECT COUNT(*) FROM rows r{where}", values).fetchone()[0]
+        hits = [_hit(found) for found in db.execute(
+            f"SELECT {_ROW_COLUMNS}, search.headline, substr(search.body, 1, {LEAD_CHARACTERS}) || '…'"
+            " FROM rows r JOIN search_texts t ON t.sha256 = r.text_sha256 JOIN search ON search.rowid = t.id"
+            f"{where} ORDER BY r.fetched_at DESC, r.record_id LIMIT ? OFFSET ?", [*values, limit, offset])]
+        return SearchResult(total, hits, _facets(db, "FROM rows r" + where, values))
+    try:
+        return _match(db, filters.q, conditions, values, limit, offset)
+    except sqlite3.OperationalError:  # FTS5's parser says "syntax error", "unterminated string", "no such column" ...
+        result = _match(db, fts_query(filters.q), conditions, values, limit, offset)
+        result.syntax_note = f"“{filters.q}” is not a search expression, so its words were searched for"
+        return result
+
+
+def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: list[object],
+           limit: int, offset: int) -> SearchResult:
+    source = ("FROM search JOIN search_texts t ON t.id = search.rowid JOIN rows r ON r.text_sha256 = t.sha256"
+              " WHERE search MATCH ?" + "".join(f" AND {condition}" for condition in conditions))
+    arguments = [query, *values]
+    total = db.execute(f"SELECT COUNT(*) {source}", arguments).fetchone()[0]
+    hits = [_hit(found) for found in db.execute(
+        f"SELECT {_ROW_COLUMNS}, highlight(search, 0, ?, ?), snippet(search, 1, ?, ?, '…', 32) {source}"
+        " ORDER BY bm25(search, 5.0, 1.0), r.source, r.url, r.version LIMIT ? OFFSET ?",
+        [_OPEN, _CLOSE, _OPEN, _CLOSE, *arguments, limit, offset])]
+    return SearchResult(total, hits, _facets(db, source, arguments))
+
+
+def _facets(db: sqlite3.Connection, source: str, arguments: list[object]) -> dict[str, list[tuple[str, int]]]:
+    """Rows per source and per language among the matches (the values to narrow down by)."""
+    return {name: db.execute(f"SELECT {column} AS value, COUNT(*) AS n {source} GROUP BY value"
+                             " ORDER BY n DESC, value LIMIT 20", arguments).fetchall()
+            for name, column in (("source", "r.source"), ("language", "json_extract(r.line, '$.language')"))}
+
+
+def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict | None:
+    """One row with its text, its other versions and its near-duplicates; None if there is no such row."""
+    found = db.execute(f"SELECT {_ROW_COLUMNS}, r.line, r.text_path FROM rows r WHERE r.record_id = ?",
+                       (f"<urn:uuid:{article_id}>",)).fetchone()
+    if found is None:
+        return None
+    row = json.loads(found[-2])
+    text = (Path(archive_dir) / found[-1]).read_text(encoding="utf-8")
+    blocks = text.strip("\n").split("\n\n")
+    versions = [_hit(other) for other in db.execute(
+        f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.source = ? AND r.url = ? ORDER BY r.version",
+        (row["source"], row["url"]))]
+    copies = [_hit(other) for other in db.execute(
+        f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.dup_cluster = ? AND r.record_id != ?"
+        " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version", (row["dup_cluster"], row["warc_record_id"]))]
+    headline = blocks[0] if row["title"] else None
+    return {"id": article_id, "row": row, "headline": headline,
+            "paragraphs": blocks[1:] if headline is not None else blocks,
+            "versions": versions, "copies": copies}
+
+
+def source_names(db: sqlite3.Connection) -> list[str]:
+    """The sources the corpus has articles from, read from the small per-site table (its key is
+    ``corpus.store.site_of``: source, a space, host) rather than from every row."""
+    return sorted({site.split(" ", 1)[0] for (site,) in db.execute("SELECT site FROM sites")})
+
+
+def source_summary(db: sqlite3.Connection, name: str) -> dict | None:
+    """A source's rows, distinct URLs and latest capture; None if it has no rows."""
+    count, urls, latest = db.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT url), MAX(fetched_at) FROM rows WHERE source = ?", (name,)).fetchone()
+    return {"name": name, "rows": count, "urls": urls, "latest": latest} if count else None
+
+
+def articles_per_day(db: sqlite3.Connection, source: str) -> tuple[list[tuple[date, int]], int]:
+    """A source's articles (first versions) per publication day, and how many have no date."""
+    days, undated = [], 0
+    for day, count in db.execute(
+            "SELECT substr(json_extract(line, '$.date'), 1, 10) AS day, COUNT(*) FROM rows"
+            " WHERE source = ? AND version = 1 GROUP BY day ORDER BY day", (source,)):
+        if day and _DAY.fullmatch(day):
+            days.append((date.fromisoformat(day), count))
+        else:
+            undated += count
+    return days, undated

@@ -1,0 +1,237 @@
+"""`newsarchive browse` over a real crawl of the demo sites, driven in headless Chromium (Debian's
+``chromium`` and ``chromedriver``, through Selenium), with pywb beside it for the originals.
+
+Screenshots of every page visited are kept in the module's tmp dir (``screenshots/``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from archive_fixtures import crawl_demo, fetch, free_port, newsarchive, running
+from corpus.export import read_corpus
+
+CHANGED_SLUG_SITE = "gazette"
+LATE_PARAGRAPH = "Late update: the committee will hear objections from the boating club again in March."
+
+
+def change_an_article(site) -> None:
+    article = site.articles(CHANGED_SLUG_SITE)[0]
+    site.set_article(CHANGED_SLUG_SITE, article.slug, paragraphs=[*article.paragraphs, LATE_PARAGRAPH])
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> dict:
+    """Two runs of the demo sites; between them an article changes (so it has two versions)."""
+    return crawl_demo(tmp_path_factory.mktemp("browse"), runs=2, between_runs=change_an_article)
+
+
+@pytest.fixture(scope="module")
+def browser_app(archive) -> dict:
+    port, replay_port = free_port(), free_port()
+    command = [sys.executable, "-m", "cli", "browse", "--config", str(archive["config"]), "--port", str(port),
+               "--replay-port", str(replay_port)]
+    with running(command, f"http://127.0.0.1:{port}/") as process:
+        yield {"base": f"http://127.0.0.1:{port}", "replay": f"http://127.0.0.1:{replay_port}/archive",
+               "process": process}
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert binary and driver, "the browser tests need Debian's chromium and chromium-driver (./quickstart test installs them)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1200,1400"):
+        options.add_argument(argument)
+    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    chrome.screenshots = tmp_path_factory.mktemp("screenshots")
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+def shot(chrome, name: str) -> Path:
+    path = chrome.screenshots / f"{name}.png"
+    assert chrome.save_screenshot(str(path))
+    return path
+
+
+def loaded_from(chrome) -> set[str]:
+    """The hosts of every resource the current page loaded."""
+    urls = chrome.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    return {urllib.parse.urlsplit(url).hostname for url in urls}
+
+
+def words(text_file: Path) -> set[str]:
+    """The words of a text as the index tokenizes them (ASCII texts: lowercase runs of letters and digits)."""
+    return set(re.findall(r"[a-z0-9]+", text_file.read_text(encoding="utf-8").lower()))
+
+
+def wait(chrome, condition, timeout: float = 30):
+    return WebDriverWait(chrome, timeout).until(condition)
+
+
+def json_search(base: str, **params: str) -> dict:
+    status, _, body = fetch(f"{base}/?{urllib.parse.urlencode({**params, 'format': 'json', 'limit': '500'})}")
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_search_an_article_and_its_original_in_the_replay(archive, browser_app, chromium):
+    rows = read_corpus(archive["out"])
+    base = browser_app["base"]
+    chromium.get(base + "/")
+    assert chromium.find_element(By.ID, "total").text.startswith(f"{len(rows)} articles")
+    shot(chromium, "1-home")
+
+    box = chromium.find_element(By.NAME, "q")
+    box.send_keys("footbridge")
+    box.submit()
+    wait(chromium, expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".hit mark")))
+    marks = {element.text.lower() for element in chromium.find_elements(By.CSS_SELECTOR, ".hit mark")}
+    assert marks == {"footbridge"}
+    expected = {row["title"] for row in rows if "footbridge" in words(archive["out"] / row["text_path"])}
+    titles = [element.text for element in chromium.find_elements(By.CSS_SELECTOR, ".hit h3")]
+    assert expected and set(titles) == expected
+    shot(chromium, "2-search")
+
+    chromium.find_element(By.CSS_SELECTOR, ".hit h3 a").click()
+    heading = wait(chromium, expected_conditions.presence_of_element_located((By.TAG_NAME, "h1"))).text
+    row = next(row for row in rows if row["title"] == titles[0] and row["version"] == 1)
+    assert heading == row["title"]
+    provenance = chromium.find_element(By.ID, "provenance").text
+    for name in ("warc_file", "warc_record_id", "payload_digest"):
+        assert row[name] in provenance
+    assert str(row["warc_offset"]) in provenance
+    assert loaded_from(chromium) <= {"127.0.0.1"}
+    shot(chromium, "3-article")
+
+    chromium.find_element(By.ID, "replay").click()
+    wait(chromium, expected_conditions.frame_to_be_available_and_switch_to_it((By.ID, "replay_iframe")))
+    wait(chromium, lambda chrome: row["title"] in chrome.find_element(By.TAG_NAME, "body").text)
+    chromium.switch_to.default_content()
+    assert chromium.current_url.startswith(browser_app["replay"])
+    shot(chromium, "4-replay")
+
+
+def test_an_article_page_lists_its_versions_and_near_duplicates(archive, browser_app, chromium):
+    rows = read_corpus(archive["out"])
+    [latest] = [row for row in rows if row["version"] == 2]
+    assert latest["source"] == CHANGED_SLUG_SITE
+    page = latest["warc_record_id"].strip("<>").removeprefix("urn:uuid:")
+    chromium.get(f"{browser_app['base']}/article/{page}")
+    assert LATE_PARAGRAPH in chromium.find_element(By.CLASS_NAME, "text").text
+    chromium.find_element(By.LINK_TEXT, "version 1").click()
+    wait(chromium, expected_conditions.url_contains("/article/"))
+    assert LATE_PARAGRAPH not in chromium.find_element(By.CLASS_NAME, "text").text
+    copies = [row for row in rows if row["dup_cluster"] == latest["dup_cluster"] and row is not latest]
+    listed = chromium.find_elements(By.CSS_SELECTOR, "#copies tr")
+    assert copies and len(listed) == len(copies)  # version 1 at least; not the page's own row
+    shot(chromium, "5-versions")
+
+
+def test_source_pages_plot_articles_per_day_and_runs(archive, browser_app, chromium):
+    chromium.get(f"{browser_app['base']}/source/herald")
+    for figure in ("per-day", "runs-plot"):
+        svg = chromium.find_element(By.CSS_SELECTOR, f"#{figure} svg")
+        assert svg.size["width"] > 300 and svg.size["height"] > 100
+    bars = chromium.find_elements(By.CSS_SELECTOR, "#per-day svg g[id^=patch]")
+    herald_days = {row["date"][:10] for row in read_corpus(archive["out"]) if row["source"] == "herald"}
+    assert len(bars) >= len(herald_days)
+    assert loaded_from(chromium) <= {"127.0.0.1"}
+    shot(chromium, "6-source")
+
+
+def test_runs_are_listed_and_each_has_a_report_a_person_reads(archive, browser_app, chromium):
+    reports = sorted((archive["out"] / "runs").glob("*.json"))
+    assert len(reports) == 2 and all(path.with_suffix(".html").exists() for path in reports)
+    chromium.get(f"{browser_app['base']}/runs")
+    links = chromium.find_elements(By.CSS_SELECTOR, "#runs a")
+    assert len(links) == 2
+    links[0].click()  # the newest
+    wait(chromium, expected_conditions.presence_of_element_located((By.ID, "sources")))
+    report = json.loads(reports[-1].read_text())
+    table = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+             for row in chromium.find_elements(By.CSS_SELECTOR, "#sources tr")[1:]]
+    assert [(cells[0], int(cells[2]), int(cells[3]), int(cells[4]), int(cells[6])) for cells in table] == [
+        (source["name"], source["fetched"], source["new_articles"], source["unchanged"], source["failed_fetches"])
+        for source in report["sources"]]
+    assert len(chromium.find_elements(By.CSS_SELECTOR, "figure svg")) == len(report["sources"])
+    shot(chromium, "7-run")
+
+
+def test_filters_narrow_the_search_as_the_corpus_says(archive, browser_app):
+    rows = read_corpus(archive["out"])
+    base = browser_app["base"]
+
+    def ids(found: dict) -> set[str]:
+        assert found["total"] == len(found["hits"])
+        return {hit["record_id"] for hit in found["hits"]}
+
+    def rows_where(test) -> set[str]:
+        return {row["warc_record_id"] for row in rows if test(row)}
+
+    assert ids(json_search(base)) == rows_where(lambda row: True)
+    assert ids(json_search(base, source="courier")) == rows_where(lambda row: row["source"] == "courier")
+    author = rows[0]["author"].split()[-1].lower()
+    assert ids(json_search(base, author=author)) == rows_where(lambda row: author in (row["author"] or "").lower())
+    assert ids(json_search(base, date_from="2026-11-17", date_to="2026-11-18")) == rows_where(
+        lambda row: row["date"] and "2026-11-17" <= row["date"][:10] <= "2026-11-18")
+    assert ids(json_search(base, version="2")) == rows_where(lambda row: row["version"] == 2)
+    cluster = max(rows, key=lambda row: sum(other["dup_cluster"] == row["dup_cluster"] for other in rows))["dup_cluster"]
+    assert len(ids(json_search(base, cluster=cluster))) >= 2
+    assert ids(json_search(base, cluster=cluster)) == rows_where(lambda row: row["dup_cluster"] == cluster)
+    # words and filters together; a query that is not FTS5 syntax is searched as words
+    council = rows_where(lambda row: "council" in words(archive["out"] / row["text_path"]) and row["source"] == "gazette")
+    assert council and ids(json_search(base, q="council", source="gazette")) == council
+    assert json_search(base, q='council "')["note"]
+    status, _, body = fetch(f"{base}/?date_from=November&format=json")
+    assert status == 400 and body.decode().strip() == "date from: 'November' is not a date like 2026-11-20"
+    status, _, body = fetch(f"{base}/?q=footbridge&format=csv")
+    assert status == 200 and body.decode().splitlines()[0].startswith("id,source,url,version")
+
+
+def test_a_run_report_without_its_html_is_drawn_from_its_json(archive, browser_app):
+    report = sorted((archive["out"] / "runs").glob("*.json"))[0]
+    written = report.with_suffix(".html").read_bytes()
+    report.with_suffix(".html").unlink()
+    try:
+        status, _, body = fetch(f"{browser_app['base']}/runs/{report.stem}.html")
+    finally:
+        report.with_suffix(".html").write_bytes(written)
+    assert status == 200
+    page = lxml_html.fromstring(body)
+    assert [row.xpath("td[1]")[0].text for row in page.xpath("//table[@id='sources']/tr")[1:]] == [
+        source["name"] for source in json.loads(report.read_text())["sources"]]
+
+
+def test_a_busy_port_or_an_archive_without_a_corpus_is_one_line(archive, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = newsarchive("browse", "--config", str(archive["config"]), "--port", str(port), "--no-replay")
+    assert result.returncode == 1
+    assert result.stderr == f"newsarchive: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    empty = tmp_path / "sources.toml"
+    empty.write_text(archive["config"].read_text().replace(str(archive["out"]), str(tmp_path / "none")))
+    result = newsarchive("browse", "--config", str(empty), "--no-replay")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "holds no corpus yet" in result.stderr

@@ -1,0 +1,21 @@
+"""The command's own texts: `--version`, and a `--help` written for the people who run it."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from archive_fixtures import newsarchive
+
+
+def test_version_is_the_installed_package_version():
+    result = newsarchive("--version")
+    assert (result.returncode, result.stdout) == (0, f"newsarchive {version('newsarchive')}\n")
+
+
+def test_help_says_what_it_does_and_lists_every_command():
+    result = newsarchive("--help")
+    assert result.returncode == 0
+    assert "thin layer" not in result.stdout
+    assert "Crawl news sites into archival WARC files" in result.stdout
+    for command in ("run", "demo", "browse", "replay", "package", "derive", "export", "schedule", "status"):
+        assert f"\n    {command} " in result.stdout
