@@ -25,11 +25,11 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archive import WARC_DIR
-from archive.reader import ArticleCapture, RecordError, read_response, scan_article_captures
+from archive.reader import ArticleCapture, RecordError, Scan, ScanStats, read_response, scan_article_captures
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
@@ -51,14 +51,61 @@ class WarcFile:
 
 
 @dataclass
+class FileReport:
+    """What a derivation found in one WARC file: what it read, took and skipped, and why."""
+
+    stats: ScanStats = field(default_factory=ScanStats)
+    articles: int = 0  # captures extracted as articles (a URL's same payload twice is still one corpus row)
+    not_articles: int = 0  # pages extraction found no article in
+    not_extracted: int = 0
+    error: str | None = None  # why the file could not be read to its end
+
+    def line(self, name: str) -> str:
+        """One line for a person: records, HTML pages, articles, and what was skipped and why."""
+        stats = self.stats
+        if self.error and not stats.html:
+            return self.error
+        parts = [f"{name}: {stats.records} records, {stats.html} HTML pages, {self.articles} articles"]
+        if self.not_articles:
+            parts.append(f"{self.not_articles} pages not articles")
+        if self.not_extracted:
+            parts.append(f"{self.not_extracted} not extracted")
+        if stats.skipped:
+            parts.append("skipped: " + ", ".join(
+                f"{count} {why}" for why, count in sorted(stats.skipped.items(), key=lambda item: (-item[1], item[0]))))
+        if self.error:
+            parts.append(f"then {self.error.removeprefix(name + ': ')}")
+        return "; ".join(parts)
+
+
+@dataclass
 class DeriveReport:
-    """What a derivation did: new corpus rows per source, captures read, failures."""
+    """What a derivation did: new corpus rows per source, captures read, failures, and per WARC file.
+
+    ``files`` stays in the process that derived (``to_dict`` carries the totals only).
+    """
 
     new_rows: Counter = field(default_factory=Counter)
     captures: int = 0
     failed: list[str] = field(default_factory=list)
     rewritten_texts: int = 0
     exported: bool = False
+    files: dict[str, FileReport] = field(default_factory=dict)
+
+    def file(self, name: str) -> FileReport:
+        return self.files.setdefault(name, FileReport())
+
+    def file_errors(self) -> list[str]:
+        return [found.error for _, found in sorted(self.files.items()) if found.error]
+
+    def lines(self, most: int = 20) -> list[str]:
+        """One line per WARC file, in name order, then the first ``most`` captures not extracted, with why."""
+        lines = [found.line(name) for name, found in sorted(self.files.items())]
+        captures = [why for why in self.failed if why not in self.file_errors()]
+        lines += [f"not extracted: {why}" for why in captures[:most]]
+        if len(captures) > most:
+            lines.append(f"... and {len(captures) - most} more captures not extracted")
+        return lines
 
     def to_dict(self) -> dict:
         return {"new_rows": dict(self.new_rows), "captures": self.captures, "failed": self.failed,
@@ -87,14 +134,18 @@ def archive_warcs(warc_dir: Path) -> list[WarcFile]:
 
 
 def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
-    """Read an article's response record back and extract it (``RecordError`` if it cannot be read)."""
-    response = read_response(capture.warc_path, capture.offset)
+    """Read an article's payload back and extract it (``RecordError`` if it cannot be read).
+
+    The row's provenance is the capture's record (a revisit's own); its body may be in another.
+    """
+    path, offset = capture.payload or (capture.warc_path, capture.offset)
+    response = read_response(path, offset)
+    name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
     if response.truncated:
-        raise RecordError(f"{response.warc_file}@{capture.offset} {response.url}: body {response.truncated}, "
-                          "not extracted")
-    document = extract_document(response.body, response.url, content_type=response.content_type)
-    return ExtractedArticle(capture.source, response.url, response.date, response.warc_file, capture.offset,
-                            response.record_id, response.payload_digest, document, EXTRACTOR)
+        raise RecordError(f"{name}@{capture.offset} {capture.url}: body {response.truncated}, not extracted")
+    document = extract_document(response.body, capture.url, content_type=response.content_type)
+    return ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset,
+                            capture.record_id, capture.payload_digest, document, EXTRACTOR)
 
 
 def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:
@@ -136,6 +187,7 @@ class Derivation:
         self._pool: ProcessPoolExecutor | None = None
         self._finished = self.store.finished_files()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
+        self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
 
     # -- the pool --------------------------------------------------------------------------
     def _executor(self) -> ProcessPoolExecutor:
@@ -163,30 +215,46 @@ class Derivation:
         self.close()
 
     # -- passes ----------------------------------------------------------------------------
-    def _scan(self, warc: WarcFile) -> tuple[list[ArticleCapture], int] | None:
+    def _scan(self, warc: WarcFile) -> Scan | None:
         start, _ = self._cursor.get(warc.name) or self.store.scanned(warc.name)
         try:
             scan = scan_article_captures(warc.path, start, closed=warc.closed)
         except (OSError, RecordError) as exc:  # renamed from .open since the listing: seen next pass
             logger.debug("%s: %s", warc.path, exc)
             return None
+        found = self.report.file(warc.name)
+        found.stats.add(scan.stats)
         if scan.error:  # what could be read is taken; the file is not read again
             logger.error("%s", scan.error)
             self.report.failed.append(scan.error)
-        known = self.store.known(capture.record_id for capture in scan.captures)
-        return [capture for capture in scan.captures if capture.record_id not in known], scan.end
+            found.error = scan.error
+        for digest, where in scan.payloads.items():
+            self._payloads.setdefault(digest, where)
+        return scan
+
+    def _with_payloads(self, name: str, revisits: list[ArticleCapture]) -> list[ArticleCapture]:
+        """Revisits of another tool's pages, each with where its payload is, from any WARC of this derivation."""
+        resolved = []
+        for revisit in revisits:
+            payload = self._payloads.get(revisit.payload_digest)
+            if payload is None:
+                self.report.file(name).stats.skipped["revisit of a payload in none of these files"] += 1
+            else:
+                resolved.append(replace(revisit, payload=payload))
+        return resolved
 
     def step(self) -> int:
         """One pass over the WARCs: derive every whole capture not derived yet; the number taken."""
-        batches: list[tuple[list[ArticleCapture], dict[str, tuple[int, bool]]]] = []
+        scans: list[tuple[WarcFile, Scan]] = []
         for warc in self.warcs():
-            if warc.name in self._finished:
-                continue
-            scanned = self._scan(warc)
-            if scanned is None:
-                continue
-            captures, end = scanned
-            position = (end, warc.closed)
+            if warc.name not in self._finished and (scan := self._scan(warc)) is not None:
+                scans.append((warc, scan))
+        batches: list[tuple[list[ArticleCapture], dict[str, tuple[int, bool]]]] = []
+        for warc, scan in scans:  # every file scanned first: a revisit's payload may be in a later one
+            found = scan.captures + self._with_payloads(warc.name, scan.revisits)
+            known = self.store.known(capture.record_id for capture in found)
+            captures = [capture for capture in found if capture.record_id not in known]
+            position = (scan.end, warc.closed)
             if not captures:
                 self._cursor[warc.name] = position
                 continue
@@ -244,9 +312,16 @@ class Derivation:
     def _store(self, outcomes: list, scanned: dict[str, tuple[int, bool]]) -> None:
         articles = [outcome for outcome in outcomes if isinstance(outcome, ExtractedArticle)]
         failures = [outcome for outcome in outcomes if not isinstance(outcome, ExtractedArticle)]
-        for _, why in failures:
+        for article, why in failures:
             logger.error("not extracted: %s", why)
             self.report.failed.append(why)
+            self.report.file(article.warc_file).not_extracted += 1
+        for article in articles:
+            found = self.report.file(article.warc_file)
+            if article.document.is_empty:
+                found.not_articles += 1
+            else:
+                found.articles += 1
         result = self.store.add(articles, failures, scanned)
         self.report.captures += len(outcomes)
         self.report.new_rows.update(result.new_rows)
