@@ -98,7 +98,17 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
 
     _quiet_derivation()
     try:
-        report = rebuild(args.warc, args.out, workers=args.workers)
+        if args.scheduler:
+            from corpus.cluster import ClusterError, dask_executor
+
+            try:
+                with dask_executor(args.scheduler, args.workers) as (executor, in_flight):
+                    report = rebuild(args.warc, args.out, workers=in_flight, executor=executor)
+            except ClusterError as exc:
+                print(f"newsarchive: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+        else:
+            report = rebuild(args.warc, args.out, workers=args.workers)
     except RebuildError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -202,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="WARC (1.0, 1.1, 0.17), ARC or WACZ files, from any tool")
     rebuild.add_argument("--out", required=True, metavar="DIR", help="a new directory for the corpus")
     rebuild.add_argument("--workers", type=int, default=2, help="extraction processes (default: %(default)s)")
+    rebuild.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                         help="extract on Dask: 'local' (a local cluster of --workers processes) or a running "
+                              "scheduler's address, tcp://HOST:PORT")
     rebuild.set_defaults(handler=_cmd_rebuild)
 
     derive = commands.add_parser("derive", help="bring the corpus up to date with the archive's WARCs (no crawl)")

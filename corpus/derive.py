@@ -23,7 +23,7 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -175,22 +175,30 @@ def _start_worker(parent: int) -> None:
 
 
 class Derivation:
-    """Derives the captures of ``warcs()`` into the corpus under ``root`` with ``workers`` processes."""
+    """Derives the captures of ``warcs()`` into the corpus under ``root`` with ``workers`` processes.
 
-    def __init__(self, root: Path, warcs: Callable[[], list[WarcFile]], workers: int = 2):
+    ``executor`` (a Dask cluster's, say) extracts instead of a pool of this process's own,
+    with ``workers`` batches in flight; the store is still written here alone.
+    """
+
+    def __init__(self, root: Path, warcs: Callable[[], list[WarcFile]], workers: int = 2,
+                 executor: Executor | None = None):
         self.root = Path(root)
         self.warcs = warcs
         self.workers = max(1, workers)
         self.parallel = self.workers  # batches in flight; fewer while a crawl shares the machine
         self.store = CorpusStore(self.root)
         self.report = DeriveReport()
+        self._given = executor
         self._pool: ProcessPoolExecutor | None = None
         self._finished = self.store.finished_files()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
 
     # -- the pool --------------------------------------------------------------------------
-    def _executor(self) -> ProcessPoolExecutor:
+    def _executor(self) -> Executor:
+        if self._given is not None:
+            return self._given
         if self._pool is None:
             # Forked from this process, which has loaded the extractor once; a worker dies with it.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
@@ -292,6 +300,9 @@ class Derivation:
                 self._discard_pool()
                 outcomes = self._one_by_one(chunk)
                 waiting.extendleft(reversed(resubmit))
+            except Exception as exc:  # a cluster gave up on the batch (its workers died on it: KilledWorker)
+                outcomes = [_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
+                                             f"{type(exc).__name__}: {exc}") for capture in chunk]
             self._store(outcomes, scanned)
             for name, (_, closed) in scanned.items():
                 if closed:
@@ -348,10 +359,11 @@ class Derivation:
                 return
 
 
-def derive_files(root: Path, warcs: Iterable[Path], workers: int = 2) -> DeriveReport:
-    """Derive the given closed WARC files into the corpus under ``root`` (a rebuild, or foreign captures)."""
+def derive_files(root: Path, warcs: Iterable[Path], workers: int = 2,
+                 executor: Executor | None = None) -> DeriveReport:
+    """Derive the given closed WARC files into the corpus under ``root`` (a rebuild), on ``executor`` if given."""
     files = [WarcFile(Path(path), Path(path).name, True) for path in warcs]
-    with Derivation(root, lambda: files, workers) as derivation:
+    with Derivation(root, lambda: files, workers, executor) as derivation:
         return derivation.catch_up()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import platform
 import tempfile
+from concurrent.futures import Executor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -55,8 +56,9 @@ def write_manifest(out: Path, warcs: list[Path]) -> Path:
     return path
 
 
-def rebuild(warcs: list[Path], out: Path, workers: int = 1) -> DeriveReport:
-    """Derive every article of the web archives ``warcs`` (WARC, ARC, WACZ) with ``workers`` processes into ``out``.
+def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor | None = None) -> DeriveReport:
+    """Derive every article of the web archives ``warcs`` (WARC, ARC, WACZ) with ``workers`` processes into ``out``
+    (or on ``executor``, ``workers`` batches at a time).
 
     The report says, per WARC file, what was found; a file that cannot be read is an error
     in it (and in ``failed``), and the others are still rebuilt.
@@ -76,7 +78,7 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1) -> DeriveReport:
         if duplicated:
             raise RebuildError(f"two WARC files are named {', '.join(duplicated)}; corpus rows name their WARC "
                                "by file name")
-        report = derive_files(out, files, workers)
+        report = derive_files(out, files, workers, executor)
     for error in errors:
         report.failed.append(error)
         report.file(error.partition(": ")[0]).error = error

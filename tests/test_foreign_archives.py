@@ -11,13 +11,15 @@ import io
 import json
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive_fixtures import corpus_files, crawl_demo, newsarchive
+from archive_fixtures import REPO, corpus_files, crawl_demo, free_port, newsarchive
 from corpus.export import read_corpus
 from demo.farm import article_html
 from demo.site import DemoSite
@@ -255,3 +257,47 @@ def test_extract_refuses_pages_mixed_with_archives_and_a_url_for_an_archive(wget
     assert "extract them apart" in ok(mixed, code=2) and not mixed.stdout
     with_url = newsarchive("extract", "--url", "http://x.example/", str(wget_warc["warc"]))
     assert "--url is for saved pages" in ok(with_url, code=2) and not with_url.stdout
+
+
+@pytest.fixture
+def dask_cluster() -> Iterator[str]:
+    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1; yields the scheduler's address."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                   "--no-dashboard"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                        "--no-dashboard"], cwd=REPO, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL) for _ in range(2)]
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_a_rebuild_on_a_dask_cluster_gives_the_in_process_bytes(crawled, foreign, dask_cluster, tmp_path):
+    given = [*map(str, sorted((crawled["out"] / "warc").glob("*.warc.gz"))),
+             *(str(foreign[kind]) for kind in ("heritrix", "other", "arc"))]
+    on_cluster = newsarchive("rebuild", "--warc", *given, "--out", str(tmp_path / "cluster"),
+                             "--scheduler", dask_cluster)
+    in_process = newsarchive("rebuild", "--warc", *given, "--out", str(tmp_path / "local"), "--workers", "2")
+    assert ok(on_cluster) == ok(in_process).replace(str(tmp_path / "local"), str(tmp_path / "cluster"))
+    assert corpus_files(tmp_path / "cluster") == corpus_files(tmp_path / "local")
+    assert len(read_corpus(tmp_path / "cluster")) > len(read_corpus(crawled["out"]))
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(foreign, tmp_path):
+    result = newsarchive("rebuild", "--warc", str(foreign["other"]), "--out", str(tmp_path / "out"),
+                         "--scheduler", f"tcp://127.0.0.1:{free_port()}")
+    assert ok(result, code=2).startswith("newsarchive: cannot reach the Dask scheduler tcp://127.0.0.1:")
