@@ -205,7 +205,7 @@ def _page_or_why_not(record: ArcWarcRecord) -> str | None:
     http = record.http_headers
     if http is None:
         scheme = (record.rec_headers.get_header("WARC-Target-URI") or "").partition(":")[0]
-        return f"{scheme or 'no'}: record without HTTP headers" if scheme else "record without HTTP headers"
+        return f"{scheme}: record without HTTP headers" if scheme else "record without HTTP headers"
     status = http.get_statuscode() or "no status"
     if status != "200":
         return f"HTTP {status}"
