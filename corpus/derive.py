@@ -101,7 +101,8 @@ class DeriveReport:
     def lines(self, most: int = 20) -> list[str]:
         """One line per WARC file, in name order, then the first ``most`` captures not extracted, with why."""
         lines = [found.line(name) for name, found in sorted(self.files.items())]
-        captures = [why for why in self.failed if why not in self.file_errors()]
+        file_errors = set(self.file_errors())
+        captures = [why for why in self.failed if why not in file_errors]
         lines += [f"not extracted: {why}" for why in captures[:most]]
         if len(captures) > most:
             lines.append(f"... and {len(captures) - most} more captures not extracted")
