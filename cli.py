@@ -7,6 +7,7 @@ import gc
 import os
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
 from config import DEFAULT_CONFIG, ConfigError, load_config
 
@@ -46,6 +47,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
+    from archive.inputs import is_web_archive
+
+    if any(is_web_archive(path) for path in args.files):
+        from extract.command import run_extract_archives
+
+        _quiet_derivation()
+        return run_extract_archives(args.files, url=args.url)
     from extract.command import run_extract_command
 
     return run_extract_command(args.files, url=args.url, jsonl=args.jsonl)
@@ -103,16 +111,62 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _quiet_derivation() -> None:
+    """The derivation logs each unreadable file and capture; a command that prints its report says each once."""
+    import logging
+
+    logging.getLogger("newsarchive.derive").setLevel(logging.CRITICAL)
+
+
 def _cmd_rebuild(args: argparse.Namespace) -> int:
     from corpus.rebuild import RebuildError, rebuild
 
+    _quiet_derivation()
     try:
-        rows = rebuild(args.warc, args.out, workers=args.workers)
+        if args.scheduler:
+            from corpus.cluster import ClusterError, dask_executor
+
+            try:
+                with dask_executor(args.scheduler, args.workers) as (executor, in_flight):
+                    report = rebuild(args.warc, args.out, workers=in_flight, executor=executor)
+            except ClusterError as exc:
+                print(f"newsarchive: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+        else:
+            report = rebuild(args.warc, args.out, workers=args.workers)
     except RebuildError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{rows} articles from {len(set(args.warc))} WARC file(s) written to {args.out}", file=sys.stderr)
-    return EXIT_OK
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    print(f"{sum(report.new_rows.values())} articles from {len(set(args.warc))} file(s) written to {args.out}",
+          file=sys.stderr)
+    return EXIT_SOURCE_FAILED if report.file_errors() else EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from archive import WARC_DIR
+    from archive.inputs import import_archives
+    from archive.lock import ArchiveBusy, ArchiveLock
+    from archive.recover import close_abandoned_warcs
+    from corpus.derive import derive_archive
+
+    _quiet_derivation()
+    config = load_config(args.config)
+    try:
+        with ArchiveLock(config.archive.dir), tempfile.TemporaryDirectory(dir=config.archive.dir) as scratch:
+            close_abandoned_warcs(config.archive.dir)
+            lines, errors = import_archives(args.archives, config.archive.dir / WARC_DIR, Path(scratch))
+            report = derive_archive(config.archive.dir, config.archive.extract_workers)
+    except ArchiveBusy as exc:
+        print(f"newsarchive: not importing: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    for line in [*lines, *errors, *report.lines()]:
+        print(line, file=sys.stderr)
+    print(f"{sum(report.new_rows.values())} new articles in the corpus", file=sys.stderr)
+    return EXIT_SOURCE_FAILED if errors or report.file_errors() else EXIT_OK
 
 
 def _cmd_derive(args: argparse.Namespace) -> int:
@@ -199,8 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=None, help="output directory (default: a fresh one)")
     demo.set_defaults(handler=_cmd_demo)
 
-    extract = commands.add_parser("extract", help="print the clean text of saved HTML files")
-    extract.add_argument("files", nargs="+", metavar="FILE", help=".html or .html.gz files")
+    extract = commands.add_parser("extract", help="print the clean text of saved HTML files, or a web archive's articles")
+    extract.add_argument("files", nargs="+", metavar="FILE",
+                         help=".html or .html.gz files; or WARC, ARC, WACZ files (JSON Lines, one article per line)")
     extract.add_argument("--url", default=None, help="the page's URL, for relative links and metadata")
     extract.add_argument("--jsonl", action="store_true", help="print one JSON object per file")
     extract.set_defaults(handler=_cmd_extract)
@@ -223,10 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--title", default=None, help="the package's title (default: from the archive dir)")
     pack.set_defaults(handler=_cmd_package)
 
-    rebuild = commands.add_parser("rebuild", help="rebuild text/ and corpus.jsonl from WARC files alone")
-    rebuild.add_argument("--warc", nargs="+", required=True, metavar="PATH", help="WARC files to read")
+    rebuild = commands.add_parser("rebuild", help="rebuild text/ and corpus.jsonl from web archives alone")
+    rebuild.add_argument("--warc", nargs="+", required=True, metavar="PATH",
+                         help="WARC (1.0, 1.1, 0.17), ARC or WACZ files, from any tool")
     rebuild.add_argument("--out", required=True, metavar="DIR", help="a new directory for the corpus")
     rebuild.add_argument("--workers", type=int, default=2, help="extraction processes (default: %(default)s)")
+    rebuild.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                         help="extract on Dask: 'local' (a local cluster of --workers processes) or a running "
+                              "scheduler's address, tcp://HOST:PORT")
     rebuild.set_defaults(handler=_cmd_rebuild)
 
     derive = commands.add_parser("derive", help="bring the corpus up to date with the archive's WARCs (no crawl)")
@@ -237,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     check.add_argument("--repair", action="store_true", help="mend what can be made again from the WARCs")
     check.set_defaults(handler=_cmd_check)
+
+    imports = commands.add_parser("import", help="add another tool's web archives to the archive and its corpus")
+    imports.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    imports.add_argument("archives", nargs="+", type=Path, metavar="ARCHIVE", help="WARC, ARC or WACZ files")
+    imports.set_defaults(handler=_cmd_import)
 
     export = commands.add_parser("export", help="write the whole corpus, texts included, as JSON Lines or Parquet")
     export.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import zlib
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
-from archive.capture import ROLE_FIELD, SOURCE_FIELD, is_article_capture
+from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
 from archive.writer import OPEN_SUFFIX
 
 # A decoded body larger than this is a compression bomb or not a news page.
@@ -89,7 +94,7 @@ def read_response(warc_path: Path, offset: int) -> ArchivedResponse:
     name = warc_path.name.removesuffix(OPEN_SUFFIX)
     with open_warc(warc_path) as stream:
         stream.seek(offset)
-        record = next(iter(ArchiveIterator(stream)), None)
+        record = next(iter(ArchiveIterator(stream, arc2warc=True)), None)
         if record is None or record.rec_type != "response":
             raise RecordError(f"{name}@{offset}: not a response record")
         return _archived_response(record, name, offset)
@@ -106,7 +111,11 @@ def _fields(record: ArcWarcRecord) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ArticleCapture:
-    """Where an article response sits, and the source its metadata record names."""
+    """Where an article response sits, and the source its metadata record (or its host) names.
+
+    ``payload`` is set for a revisit record: the file and offset of the response that holds
+    the payload it refers to; ``warc_path`` and ``offset`` are the revisit's own.
+    """
 
     source: str
     url: str
@@ -115,15 +124,40 @@ class ArticleCapture:
     record_id: str = ""
     date: str = ""
     payload_digest: str = ""
+    content_type: str = ""
+    payload: tuple[Path, int] | None = None
+
+
+@dataclass
+class ScanStats:
+    """What a scan saw: records, HTML pages (HTTP 200 responses and revisits of one) and the rest, by why."""
+
+    records: int = 0
+    html: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    def add(self, other: ScanStats) -> None:
+        self.records += other.records
+        self.html += other.html
+        self.skipped.update(other.skipped)
 
 
 @dataclass(frozen=True)
 class Scan:
-    """The article captures found in a stretch of a WARC, and where the next scan starts."""
+    """The article captures found in a stretch of a WARC, and where the next scan starts.
+
+    Responses with no metadata record of ours (another tool's archive) are candidates when
+    they are HTML with status 200; extraction decides whether each is an article.  Their
+    identical-payload revisits are in ``revisits`` (``payload`` unset: the response may be
+    in another file), and ``payloads`` says where this stretch holds each candidate's payload.
+    """
 
     captures: list[ArticleCapture]
     end: int  # every capture that starts before this offset was whole and has been seen
     error: str | None = None  # why a closed file could not be read to its end
+    stats: ScanStats = field(default_factory=ScanStats)
+    revisits: list[ArticleCapture] = field(default_factory=list)
+    payloads: dict[str, tuple[Path, int]] = field(default_factory=dict)
 
 
 def _member_is_whole(stream: BinaryIO, offset: int, length: int) -> bool:
@@ -137,31 +171,108 @@ def _member_is_whole(stream: BinaryIO, offset: int, length: int) -> bool:
     return inflater.eof
 
 
-def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True) -> Scan:
-    """The article responses of a WARC from ``start`` on, decided from their metadata records.
+def foreign_source(url: str) -> str:
+    """The source of a capture another tool archived: its host, without ``www.`` (a safe path part)."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    return re.sub(r"[^a-z0-9.-]", "_", host) or "unknown"
 
-    A capture's records are written together, its metadata record last, so a capture is
-    whole once its metadata record is.  In a file still being written (``closed`` False)
-    the scan ends before the first record that is not whole yet and before any response
-    still waiting for its metadata, and the next scan resumes there; a closed file is read
-    to its end, and a response without metadata there is not ours to call an article.
+
+def file_head(stream: BinaryIO) -> bytes:
+    """The first bytes of a file, gunzipped if it is gzip (what kind of archive it is); the stream is rewound."""
+    head = stream.read(512)
+    stream.seek(0)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            return zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head)
+        except zlib.error:
+            return b""
+    return head
+
+
+def _payload_digest(record: ArcWarcRecord) -> str:
+    """The record's payload digest; computed as a WARC writer would where the record has none (ARC, WARC/0.17)."""
+    stated = record.rec_headers.get_header("WARC-Payload-Digest")
+    if stated:
+        return stated
+    digest = hashlib.sha1()
+    for block in iter(lambda: record.raw_stream.read(1 << 16), b""):
+        digest.update(block)
+    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+
+
+def _page_or_why_not(record: ArcWarcRecord) -> str | None:
+    """None for an HTML page with status 200 (or an identical-payload revisit of one); else why it is skipped."""
+    http = record.http_headers
+    if http is None:
+        scheme = (record.rec_headers.get_header("WARC-Target-URI") or "").partition(":")[0]
+        return f"{scheme}: record without HTTP headers" if scheme else "record without HTTP headers"
+    status = http.get_statuscode() or "no status"
+    if status != "200":
+        return f"HTTP {status}"
+    media_type = (http.get_header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if media_type not in HTML_TYPES:
+        return "not HTML"
+    if record.rec_type == "revisit" and not (record.rec_headers.get_header("WARC-Profile") or "").endswith(
+            "/revisit/identical-payload-digest"):
+        return "revisit of another profile"
+    return None
+
+
+def _unreadable(name: str, end: int, records: int, exc: Exception) -> str:
+    """One line: why a file could not be read, with the fix where there is one."""
+    text = " ".join((str(exc) or type(exc).__name__).split())
+    if "non-chunked gzip" in text:
+        return (f"{name}: one gzip stream, not a gzip member per record, so its records cannot be read by offset; "
+                f"`warcio recompress {name} FIXED.warc.gz` makes a readable copy")
+    if records == 0:
+        return f"{name}: not a WARC or ARC file ({text})"
+    return f"{name}: unreadable after offset {end}: {text}"
+
+
+def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True) -> Scan:
+    """The article responses of a WARC or ARC file from ``start`` on.
+
+    Ours are decided from their metadata records: a capture's records are written together,
+    its metadata record last, so a capture is whole once its metadata record is.  In a file
+    still being written (``closed`` False) the scan ends before the first record that is not
+    whole yet and before any response still waiting for its metadata, and the next scan
+    resumes there.  A closed file is read to its end; there, an HTML page that no metadata
+    record of ours names is another tool's capture, a candidate for extraction to decide on.
     """
+    warc_path = Path(warc_path)
+    name = warc_path.name.removesuffix(OPEN_SUFFIX)
     found: list[ArticleCapture] = []
-    waiting: dict[str, tuple[int, str, int, str, str, str]] = {}  # response id -> what its capture needs
+    stats = ScanStats()
+    waiting: dict[str, tuple[ArticleCapture, bool]] = {}  # HTML page id -> capture, is a revisit; until metadata
     end = start
-    with open_warc(Path(warc_path)) as stream:
+    with open_warc(warc_path) as stream:
+        head = file_head(stream)
+        if not head.startswith((b"WARC/", b"filedesc://")):  # warcio would read any line of five words as ARC
+            if not closed:  # nothing written yet
+                return Scan([], start)
+            return Scan([], stream.seek(0, 2), f"{name}: not a WARC or ARC file (it begins {head[:24]!r})")
+        arc = head.startswith(b"filedesc://")
         stream.seek(start)
-        iterator = ArchiveIterator(stream)
+        iterator = ArchiveIterator(stream, arc2warc=True)
         try:
             for record in iterator:
+                stats.records += 1
                 headers = record.rec_headers
-                if record.rec_type == "response":
-                    http = record.http_headers
-                    waiting[headers.get_header("WARC-Record-ID")] = (
-                        iterator.get_record_offset(), headers.get_header("WARC-Target-URI"),
-                        int(http.get_statuscode() or 0) if http else 0,
-                        (http.get_header("Content-Type") or "") if http else "",
-                        headers.get_header("WARC-Date") or "", headers.get_header("WARC-Payload-Digest") or "")
+                if record.rec_type in ("response", "revisit"):
+                    why_not = _page_or_why_not(record)
+                    if why_not:
+                        stats.skipped[why_not] += 1
+                        continue
+                    stats.html += 1
+                    digest = _payload_digest(record)  # first: the record's offset is known once it is read
+                    offset = iterator.get_record_offset()
+                    # warcio gives an ARC record a random id: a capture's key must not change between reads.
+                    record_id = f"<urn:arc:{name}:{offset}>" if arc else headers.get_header("WARC-Record-ID")
+                    url = headers.get_header("WARC-Target-URI")
+                    waiting[record_id] = (ArticleCapture(
+                        foreign_source(url), url, warc_path, offset, record_id, headers.get_header("WARC-Date") or "",
+                        digest, record.http_headers.get_header("Content-Type") or ""),
+                        record.rec_type == "revisit")
                     continue
                 fields = _fields(record) if record.rec_type == "metadata" else {}
                 offset, length = iterator.get_record_offset(), iterator.get_record_length()
@@ -171,23 +282,31 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True) 
                     stream.seek(here)
                     if not whole:
                         break
-                response = waiting.pop(headers.get_header("WARC-Concurrent-To") or "", None) if fields else None
-                if response is not None:
-                    response_offset, url, status, content_type, date, digest = response
-                    if is_article_capture(fields.get(ROLE_FIELD), status, content_type):
-                        found.append(ArticleCapture(fields.get(SOURCE_FIELD, ""), url, Path(warc_path),
-                                                    response_offset, headers.get_header("WARC-Concurrent-To"),
-                                                    date, digest))
+                stats.skipped[record.rec_type] += 1
+                capture, revisit = waiting.pop(headers.get_header("WARC-Concurrent-To") or "", (None, False)) \
+                    if ROLE_FIELD in fields else (None, False)
+                if capture is not None:
+                    role = fields.get(ROLE_FIELD)
+                    if revisit:
+                        stats.skipped["revisit of a payload archived before"] += 1
+                    elif is_article_capture(role, 200, capture.content_type):
+                        found.append(replace(capture, source=fields.get(SOURCE_FIELD, "")))
+                    else:
+                        stats.skipped[f"role {role}"] += 1
                 if not waiting:
                     end = offset + length
         except Exception as exc:  # warcio surfaces a torn or foreign tail as many types
             if not closed:  # the rest is still being written
-                return Scan(found, end)
-            return Scan(found, stream.seek(0, 2), f"{Path(warc_path).name}: unreadable after offset {end}: "
-                                                  f"{str(exc) or type(exc).__name__}")
-        if closed:
-            end = stream.seek(0, 2)
-    return Scan(found, end)
+                return Scan(found, end, stats=stats)
+            return Scan(found, stream.seek(0, 2), _unreadable(name, end, stats.records, exc), stats)
+        if not closed:
+            return Scan(found, end, stats=stats)
+        end = stream.seek(0, 2)
+    # Whatever no metadata record of ours claimed was archived by another tool.
+    foreign = [capture for capture, revisit in waiting.values() if not revisit]
+    revisits = [capture for capture, revisit in waiting.values() if revisit]
+    return Scan(found + foreign, end, None, stats, revisits,
+                {capture.payload_digest: (warc_path, capture.offset) for capture in reversed(foreign)})
 
 
 def iter_article_captures(warc_path: Path) -> Iterator[ArticleCapture]:

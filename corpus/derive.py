@@ -24,13 +24,13 @@ import sqlite3
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archive import WARC_DIR
-from archive.reader import ArticleCapture, RecordError, read_response, scan_article_captures
+from archive.reader import ArticleCapture, RecordError, Scan, ScanStats, read_response, scan_article_captures
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
@@ -53,8 +53,39 @@ class WarcFile:
 
 
 @dataclass
+class FileReport:
+    """What a derivation found in one WARC file: what it read, took and skipped, and why."""
+
+    stats: ScanStats = field(default_factory=ScanStats)
+    articles: int = 0  # captures extracted as articles (a URL's same payload twice is still one corpus row)
+    not_articles: int = 0  # pages extraction found no article in
+    not_extracted: int = 0
+    error: str | None = None  # why the file could not be read to its end
+
+    def line(self, name: str) -> str:
+        """One line for a person: records, HTML pages, articles, and what was skipped and why."""
+        stats = self.stats
+        if self.error and not stats.html:
+            return self.error
+        parts = [f"{name}: {stats.records} records, {stats.html} HTML pages, {self.articles} articles"]
+        if self.not_articles:
+            parts.append(f"{self.not_articles} pages not articles")
+        if self.not_extracted:
+            parts.append(f"{self.not_extracted} not extracted")
+        if stats.skipped:
+            parts.append("skipped: " + ", ".join(
+                f"{count} {why}" for why, count in sorted(stats.skipped.items(), key=lambda item: (-item[1], item[0]))))
+        if self.error:
+            parts.append(f"then {self.error.removeprefix(name + ': ')}")
+        return "; ".join(parts)
+
+
+@dataclass
 class DeriveReport:
-    """What a derivation did: new corpus rows per source, captures read, failures."""
+    """What a derivation did: new corpus rows per source, captures read, failures, and per WARC file.
+
+    ``files`` stays in the process that derived (``to_dict`` carries the totals only).
+    """
 
     new_rows: Counter = field(default_factory=Counter)
     captures: int = 0
@@ -63,6 +94,29 @@ class DeriveReport:
     exported: bool = False
     error: str | None = None  # why the corpus could not be written (the disk, not a page)
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}, the first MAX_LISTED
+    failures: list[str] = field(default_factory=list)  # why captures or files could not be read, the first MAX_LISTED
+    files: dict[str, FileReport] = field(default_factory=dict)
+
+    def file(self, name: str) -> FileReport:
+        return self.files.setdefault(name, FileReport())
+
+    def file_errors(self) -> list[str]:
+        return [found.error for _, found in sorted(self.files.items()) if found.error]
+
+    def lines(self, most: int = 20) -> list[str]:
+        """One line per WARC file, in name order, then the first ``most`` captures not extracted, with why."""
+        lines = [found.line(name) for name, found in sorted(self.files.items())]
+        file_errors = set(self.file_errors())
+        captures = [why for why in self.failures if why not in file_errors]
+        lines += [f"not extracted: {why}" for why in captures[:most]]
+        if self.failed - len(file_errors) > most:
+            lines.append(f"... and {self.failed - len(file_errors) - most} more captures not extracted")
+        return lines
+
+    def fail(self, why: str) -> None:
+        self.failed += 1
+        if len(self.failures) < MAX_LISTED:
+            self.failures.append(why)
 
     def to_dict(self) -> dict:
         return {"new_rows": dict(self.new_rows), "captures": self.captures, "failed": self.failed,
@@ -110,14 +164,18 @@ def archive_warcs(warc_dir: Path) -> list[WarcFile]:
 
 
 def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
-    """Read an article's response record back and extract it (``RecordError`` if it cannot be read)."""
-    response = read_response(capture.warc_path, capture.offset)
+    """Read an article's payload back and extract it (``RecordError`` if it cannot be read).
+
+    The row's provenance is the capture's record (a revisit's own); its body may be in another.
+    """
+    path, offset = capture.payload or (capture.warc_path, capture.offset)
+    response = read_response(path, offset)
+    name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
     if response.truncated:
-        raise RecordError(f"{response.warc_file}@{capture.offset} {response.url}: body {response.truncated}, "
-                          "not extracted")
-    document = extract_document(response.body, response.url, content_type=response.content_type)
-    return ExtractedArticle(capture.source, response.url, response.date, response.warc_file, capture.offset,
-                            response.record_id, response.payload_digest, document, EXTRACTOR)
+        raise RecordError(f"{name}@{capture.offset} {capture.url}: body {response.truncated}, not extracted")
+    document = extract_document(response.body, capture.url, content_type=response.content_type)
+    return ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset,
+                            capture.record_id, capture.payload_digest, document, EXTRACTOR)
 
 
 def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:
@@ -147,21 +205,30 @@ def _start_worker(parent: int) -> None:
 
 
 class Derivation:
-    """Derives the captures of ``warcs()`` into the corpus under ``root`` with ``workers`` processes."""
+    """Derives the captures of ``warcs()`` into the corpus under ``root`` with ``workers`` processes.
 
-    def __init__(self, root: Path, warcs: Callable[[], list[WarcFile]], workers: int = 2):
+    ``executor`` (a Dask cluster's, say) extracts instead of a pool of this process's own,
+    with ``workers`` batches in flight; the store is still written here alone.
+    """
+
+    def __init__(self, root: Path, warcs: Callable[[], list[WarcFile]], workers: int = 2,
+                 executor: Executor | None = None):
         self.root = Path(root)
         self.warcs = warcs
         self.workers = max(1, workers)
         self.parallel = self.workers  # batches in flight; fewer while a crawl shares the machine
         self.store = CorpusStore(self.root)
         self.report = DeriveReport()
+        self._given = executor
         self._pool: ProcessPoolExecutor | None = None
         self._finished = self.store.finished_files()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
+        self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
 
     # -- the pool --------------------------------------------------------------------------
-    def _executor(self) -> ProcessPoolExecutor:
+    def _executor(self) -> Executor:
+        if self._given is not None:
+            return self._given
         if self._pool is None:
             # Forked from this process, which has loaded the extractor once; a worker dies with it.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
@@ -186,30 +253,46 @@ class Derivation:
         self.close()
 
     # -- passes ----------------------------------------------------------------------------
-    def _scan(self, warc: WarcFile) -> tuple[list[ArticleCapture], int] | None:
+    def _scan(self, warc: WarcFile) -> Scan | None:
         start, _ = self._cursor.get(warc.name) or self.store.scanned(warc.name)
         try:
             scan = scan_article_captures(warc.path, start, closed=warc.closed)
         except (OSError, RecordError) as exc:  # renamed from .open since the listing: seen next pass
             logger.debug("%s: %s", warc.path, exc)
             return None
+        found = self.report.file(warc.name)
+        found.stats.add(scan.stats)
         if scan.error:  # what could be read is taken; the file is not read again
             logger.error("%s", scan.error)
-            self.report.failed += 1
-        known = self.store.known(capture.record_id for capture in scan.captures)
-        return [capture for capture in scan.captures if capture.record_id not in known], scan.end
+            self.report.fail(scan.error)
+            found.error = scan.error
+        for digest, where in scan.payloads.items():
+            self._payloads.setdefault(digest, where)
+        return scan
+
+    def _with_payloads(self, name: str, revisits: list[ArticleCapture]) -> list[ArticleCapture]:
+        """Revisits of another tool's pages, each with where its payload is, from any WARC of this derivation."""
+        resolved = []
+        for revisit in revisits:
+            payload = self._payloads.get(revisit.payload_digest)
+            if payload is None:
+                self.report.file(name).stats.skipped["revisit of a payload in none of these files"] += 1
+            else:
+                resolved.append(replace(revisit, payload=payload))
+        return resolved
 
     def step(self) -> int:
         """One pass over the WARCs: derive every whole capture not derived yet; the number taken."""
-        batches: list[tuple[list[ArticleCapture], dict[str, tuple[int, bool]]]] = []
+        scans: list[tuple[WarcFile, Scan]] = []
         for warc in self.warcs():
-            if warc.name in self._finished:
-                continue
-            scanned = self._scan(warc)
-            if scanned is None:
-                continue
-            captures, end = scanned
-            position = (end, warc.closed)
+            if warc.name not in self._finished and (scan := self._scan(warc)) is not None:
+                scans.append((warc, scan))
+        batches: list[tuple[list[ArticleCapture], dict[str, tuple[int, bool]]]] = []
+        for warc, scan in scans:  # every file scanned first: a revisit's payload may be in a later one
+            found = scan.captures + self._with_payloads(warc.name, scan.revisits)
+            known = self.store.known(capture.record_id for capture in found)
+            captures = [capture for capture in found if capture.record_id not in known]
+            position = (scan.end, warc.closed)
             if not captures:
                 self._cursor[warc.name] = position
                 continue
@@ -247,6 +330,9 @@ class Derivation:
                 self._discard_pool()
                 outcomes = self._one_by_one(chunk)
                 waiting.extendleft(reversed(resubmit))
+            except Exception as exc:  # a cluster gave up on the batch (its workers died on it: KilledWorker)
+                outcomes = [_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
+                                             f"{type(exc).__name__}: {exc}") for capture in chunk]
             self._store(outcomes, scanned)
             for name, (_, closed) in scanned.items():
                 if closed:
@@ -269,8 +355,15 @@ class Derivation:
         failures = [outcome for outcome in outcomes if not isinstance(outcome, ExtractedArticle)]
         for article, why in failures:
             logger.error("not extracted: %s", why)
-            self.report.failed += 1
+            self.report.fail(why)
             self.report.not_extracted_because(article.url, why)
+            self.report.file(article.warc_file).not_extracted += 1
+        for article in articles:
+            found = self.report.file(article.warc_file)
+            if article.document.is_empty:
+                found.not_articles += 1
+            else:
+                found.articles += 1
         result = self.store.add(articles, failures, scanned)
         for page in result.not_extracted:
             self.report.not_extracted_because(page["url"], page["reason"])
@@ -299,10 +392,11 @@ class Derivation:
                 return
 
 
-def derive_files(root: Path, warcs: Iterable[Path], workers: int = 2) -> DeriveReport:
-    """Derive the given closed WARC files into the corpus under ``root`` (a rebuild, or foreign captures)."""
+def derive_files(root: Path, warcs: Iterable[Path], workers: int = 2,
+                 executor: Executor | None = None) -> DeriveReport:
+    """Derive the given closed WARC files into the corpus under ``root`` (a rebuild), on ``executor`` if given."""
     files = [WarcFile(Path(path), Path(path).name, True) for path in warcs]
-    with Derivation(root, lambda: files, workers) as derivation:
+    with Derivation(root, lambda: files, workers, executor) as derivation:
         return derivation.catch_up()
 
 

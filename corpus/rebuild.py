@@ -7,20 +7,19 @@ byte for byte.  ``manifest.json`` records what the output was made from and with
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import platform
+import tempfile
+from concurrent.futures import Executor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from archive.atomic import write_atomic
-from corpus.derive import derive_files
+from archive.inputs import file_sha256, unpack_inputs
+from corpus.derive import DeriveReport, derive_files
 from corpus.export import CORPUS_FILE
 from corpus.store import TEXT_DIR
 from extract import EXTRACTOR
-
-logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 # The packages whose versions decide the bytes of the output.
@@ -29,15 +28,7 @@ DEPENDENCIES = ("trafilatura", "readability-lxml", "lxml", "justext", "htmldate"
 
 
 class RebuildError(Exception):
-    """The output directory already holds a corpus, or a WARC cannot be read."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The output directory already holds a corpus, or an archive given does not exist."""
 
 
 def _versions() -> dict[str, str]:
@@ -51,32 +42,47 @@ def _versions() -> dict[str, str]:
 
 
 def write_manifest(out: Path, warcs: list[Path]) -> Path:
-    """``manifest.json``: sha256 of every text file and WARC, and the software versions."""
+    """``manifest.json``: sha256 of every text file and archive given, and the software versions."""
     texts = sorted((out / TEXT_DIR).rglob("*.txt"))
     manifest = {
         "extractor": EXTRACTOR,
         "versions": _versions(),
-        "warcs": [{"file": warc.name, "sha256": _sha256(warc)} for warc in warcs],
-        "corpus": {"file": CORPUS_FILE, "sha256": _sha256(out / CORPUS_FILE)},
-        "texts": {path.relative_to(out).as_posix(): _sha256(path) for path in texts},
+        "warcs": [{"file": warc.name, "sha256": file_sha256(warc)} for warc in warcs],
+        "corpus": {"file": CORPUS_FILE, "sha256": file_sha256(out / CORPUS_FILE)},
+        "texts": {path.relative_to(out).as_posix(): file_sha256(path) for path in texts},
     }
     path = out / MANIFEST_FILE
     write_atomic(path, (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
     return path
 
 
-def rebuild(warcs: list[Path], out: Path, workers: int = 1) -> int:
-    """Derive every article of ``warcs`` with ``workers`` processes into ``out``; the number of corpus rows."""
+def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor | None = None) -> DeriveReport:
+    """Derive every article of the web archives ``warcs`` (WARC, ARC, WACZ) with ``workers`` processes into ``out``
+    (or on ``executor``, ``workers`` batches at a time).
+
+    The report says, per WARC file, what was found; a file that cannot be read is an error
+    in it (and in ``failed``), and the others are still rebuilt.
+    """
     out = Path(out)
     if (out / CORPUS_FILE).exists() or (out / TEXT_DIR).exists():
         raise RebuildError(f"{out}: already holds a corpus; rebuild into a new directory")
     warcs = sorted({Path(warc).resolve() for warc in warcs}, key=lambda warc: warc.name)
     missing = [str(warc) for warc in warcs if not warc.is_file()]
     if missing:
-        raise RebuildError(f"no such WARC file: {', '.join(missing)}")
-    names = [warc.name for warc in warcs]
-    if len(set(names)) != len(names):
-        raise RebuildError("two WARC files share a name; corpus rows name their WARC by file name")
-    report = derive_files(out, warcs, workers)
+        raise RebuildError(f"no such file: {', '.join(missing)}")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".unpacked-", dir=out) as scratch:
+        files, errors = unpack_inputs(warcs, Path(scratch))
+        names = [path.name for path in files]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise RebuildError(f"two WARC files are named {', '.join(duplicated)}; corpus rows name their WARC "
+                               "by file name")
+        report = derive_files(out, files, workers, executor)
+    for error in errors:
+        report.fail(error)
+        report.file(error.partition(": ")[0]).error = error
+    if not (out / CORPUS_FILE).exists():  # nothing was derived: the corpus is empty, not missing
+        write_atomic(out / CORPUS_FILE, b"")
     write_manifest(out, warcs)
-    return sum(report.new_rows.values())
+    return report

@@ -42,6 +42,13 @@ def assert_warcio_check(warcs: Iterable[Path]) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def corpus_files(root: Path) -> dict[str, bytes]:
+    """corpus.jsonl and every text file, by relative path."""
+    files = {path.relative_to(root).as_posix(): path.read_bytes() for path in (root / "text").rglob("*.txt")}
+    files["corpus.jsonl"] = (root / "corpus.jsonl").read_bytes()
+    return files
+
+
 def newsarchive(*args: str, timeout: float = 180, cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from archive_fixtures import newsarchive
 from test_incremental import ROOT, write_config
-from test_rebuild import corpus_files
+from archive_fixtures import corpus_files
 
 from corpus.export import read_corpus
 from demo.farm import ArticleFarm

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_fixtures import newsarchive
+from archive_fixtures import corpus_files, newsarchive
 from demo.run import write_demo_config
 from demo.site import DemoSite
 from corpus.export import export_corpus_jsonl, read_corpus
@@ -21,13 +21,6 @@ from corpus.store import CorpusStore, ExtractedArticle
 from extract import Document
 
 BANNER = "Support local journalism: subscribe today."
-
-
-def corpus_files(root: Path) -> dict[str, bytes]:
-    """corpus.jsonl and every text file, by relative path."""
-    files = {path.relative_to(root).as_posix(): path.read_bytes() for path in (root / "text").rglob("*.txt")}
-    files["corpus.jsonl"] = (root / "corpus.jsonl").read_bytes()
-    return files
 
 
 @pytest.fixture(scope="module")

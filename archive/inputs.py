@@ -1,0 +1,119 @@
+"""Web archives a person hands us, from any tool: WARC and ARC files, gzipped or not, and WACZ packages.
+
+A WARC or ARC file is read where it is; a WACZ (a zip) is read as the WARC files in its
+``archive/`` folder, unpacked into a scratch directory, so corpus rows name those WARCs as
+the package's index does.  ``import_archives`` copies archives into an archive's ``warc/``
+directory as gzip-per-record WARC files (the form the derivation, the indexes and replay
+read), named by the SHA-256 of their bytes, so the same file given twice is taken once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from warcio.recompressor import Recompressor
+
+from archive.reader import file_head
+
+ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
+WACZ_SUFFIX = ".wacz"
+WACZ_WARC_DIR = "archive/"
+
+
+def is_web_archive(path: str | Path) -> bool:
+    """Whether a file is a web archive rather than a saved page: by its suffix, or by its first bytes."""
+    if str(path).lower().endswith((*ARCHIVE_SUFFIXES, WACZ_SUFFIX)):
+        return True
+    try:
+        with open(path, "rb") as stream:
+            return file_head(stream).startswith((b"WARC/", b"filedesc://", b"PK\x03\x04"))
+    except OSError:
+        return False  # the caller says it cannot be read
+
+
+def _archive_stem(name: str) -> str:
+    for suffix in (*ARCHIVE_SUFFIXES, WACZ_SUFFIX):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
+    """The WARC and ARC files to read for ``paths`` (a WACZ's own unpacked into ``scratch``), and one line per WACZ
+    that has none or cannot be read."""
+    found: list[Path] = []
+    errors: list[str] = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            errors.append(f"{path}: no such file")
+            continue
+        if not zipfile.is_zipfile(path):
+            found.append(path)
+            continue
+        try:
+            with zipfile.ZipFile(path) as package:
+                members = [info for info in package.infolist() if info.filename.startswith(WACZ_WARC_DIR)
+                           and not info.is_dir() and info.filename.lower().endswith(ARCHIVE_SUFFIXES)]
+                if not members:
+                    errors.append(f"{path.name}: a zip file with no {WACZ_WARC_DIR}*.warc.gz in it (not a WACZ)")
+                    continue
+                into = scratch / f"{len(found)}-{path.name}"
+                into.mkdir(parents=True)
+                for info in members:
+                    target = into / Path(info.filename).name
+                    with package.open(info) as source, open(target, "wb") as sink:
+                        shutil.copyfileobj(source, sink, 1 << 20)
+                    found.append(target)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            errors.append(f"{path.name}: cannot unpack the WACZ: {exc}")
+    return found, errors
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _recompress(source: Path, target: Path) -> None:
+    """``source`` as a WARC file with one gzip member per record (ARC records become WARC records)."""
+    recompressor = Recompressor(str(source), str(target))
+    with open(source, "rb") as stream:
+        try:
+            recompressor.load_and_write(stream, str(target))
+        except Exception:  # noqa: BLE001 - warcio's way of saying "one gzip stream": read it whole instead
+            stream.seek(0)
+            recompressor.decompress_and_recompress(stream, str(target))
+
+
+def import_archives(paths: Iterable[Path], warc_dir: Path, scratch: Path) -> tuple[list[str], list[str]]:
+    """Copy each archive into ``warc_dir`` as ``<name>-<sha256 prefix>.warc.gz``; one line per file, and the errors.
+
+    A file already there (same bytes) is not copied again.  Nothing half-written is left
+    in ``warc_dir``: each copy is written beside its final name and renamed.
+    """
+    files, errors = unpack_inputs(paths, scratch)
+    lines: list[str] = []
+    warc_dir.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        target = warc_dir / f"{_archive_stem(path.name)}-{file_sha256(path)[:12]}.warc.gz"
+        if target.exists():
+            lines.append(f"{path.name}: already in the archive as {target.name}")
+            continue
+        partial = target.with_name(target.name + ".part")
+        try:
+            _recompress(path, partial)
+        except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on a file that is no archive
+            partial.unlink(missing_ok=True)
+            errors.append(f"{path.name}: not a WARC or ARC file: {' '.join(str(exc).split()) or type(exc).__name__}")
+            continue
+        os.replace(partial, target)
+        lines.append(f"{path.name}: imported as {target.name}")
+    return lines, errors

@@ -1,0 +1,303 @@
+"""Rebuild, import and extract over web archives other tools wrote, made here: wget's WARC of a
+loopback site, warcio-written WARCs with dns:, warcinfo, resource and metadata records and a revisit
+into another file, an ARC file, a WARC/0.17 file, a single-gzip-stream WARC and a WACZ from
+`newsarchive package`.  Every command says per file what it found, and never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from archive_fixtures import REPO, corpus_files, crawl_demo, free_port, newsarchive
+from corpus.export import read_corpus
+from demo.farm import article_html
+from demo.site import DemoSite
+
+HOST = "http://news.example"
+
+
+def ok(result: subprocess.CompletedProcess, code: int = 0) -> str:
+    """stderr of a command that exited with ``code`` and printed no traceback."""
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert result.returncode == code, result.stderr
+    return result.stderr
+
+
+def line_of(stderr: str, name: str) -> str:
+    [line] = [line for line in stderr.splitlines() if line.startswith(name + ":")]
+    return line
+
+
+def http_response(writer: WARCWriter, url: str, body: bytes, status: str = "200 OK",
+                  content_type: str = "text/html; charset=utf-8", **warc_headers: str):
+    headers = StatusAndHeaders(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+                               protocol="HTTP/1.1")
+    return writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
+                                     http_headers=headers, warc_headers_dict=warc_headers)
+
+
+def article_url(number: int) -> str:
+    return f"{HOST}/2026/10/story-{number}"
+
+
+def write_warc(path: Path, records, version: str = "1.1", gzipped: bool = True) -> Path:
+    with open(path, "wb") as stream:
+        writer = WARCWriter(stream, gzip=gzipped, warc_version=version)
+        for make in records:
+            writer.write_record(make(writer))
+    return path
+
+
+def heritrix_like(path: Path, revisit_of: int) -> Path:
+    """A warcinfo, a dns: response, an article with its request and a metadata record of another tool,
+    a 404, an image, a resource record, and a revisit of article ``revisit_of`` (whose response is elsewhere)."""
+    digest = http_response(WARCWriter(io.BytesIO()), article_url(revisit_of),
+                           article_html(revisit_of)).rec_headers.get_header("WARC-Payload-Digest")
+    revisit_headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    return write_warc(path, [
+        lambda w: w.create_warcinfo_record(path.name, {"isPartOf": "crawl-2026", "operator": "a library"}),
+        lambda w: w.create_warc_record("dns:news.example", "response", payload=io.BytesIO(b"20261001 news.example. "
+                                       b"300 IN A 192.0.2.7\n"), warc_content_type="text/dns"),
+        lambda w: w.create_warc_record(article_url(1), "request", payload=io.BytesIO(b"GET /2026/10/story-1 HTTP/1.1"
+                                       b"\r\nHost: news.example\r\n\r\n"), warc_content_type="application/http"),
+        lambda w: http_response(w, article_url(1), article_html(1)),
+        lambda w: w.create_warc_record(article_url(1), "metadata", payload=io.BytesIO(b"via: http://news.example/\n"
+                                       b"hopsFromSeed: L\n"), warc_content_type="application/warc-fields"),
+        lambda w: http_response(w, f"{HOST}/gone", b"<html><body>Not found</body></html>", status="404 Not Found"),
+        lambda w: http_response(w, f"{HOST}/logo.png", b"\x89PNG\r\n\x1a\n", content_type="image/png"),
+        lambda w: w.create_warc_record(f"{HOST}/screenshot", "resource", payload=io.BytesIO(b"\x89PNG\r\n\x1a\n"),
+                                       warc_content_type="image/png"),
+        lambda w: w.create_revisit_record(f"{HOST}/amp/story-{revisit_of}", digest, article_url(revisit_of),
+                                          "2026-10-01T00:00:00Z", http_headers=revisit_headers),
+    ])
+
+
+def arc_file(path: Path, numbers: list[int]) -> Path:
+    """An ARC v1 file, one gzip member per record, holding the articles ``numbers``."""
+    version = b"1 0 a-crawler\nURL IP-address Archive-date Content-type Archive-length\n"
+    records = [f"filedesc://{path.name} 0.0.0.0 20261001120000 text/plain {len(version)}\n".encode() + version]
+    for number in numbers:
+        body = article_html(number)
+        http = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        records.append(f"{article_url(number)} 192.0.2.7 20261001120000 text/html {len(http)}\n".encode() + http)
+    path.write_bytes(b"".join(gzip.compress(record + b"\n") for record in records))
+    return path
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory) -> dict[str, Path]:
+    """Foreign archives, by kind."""
+    folder = tmp_path_factory.mktemp("foreign")
+    other = write_warc(folder / "other.warc.gz", [lambda w: http_response(w, article_url(2), article_html(2))])
+    plain = folder / "plain.warc"
+    write_warc(plain, [lambda w: http_response(w, article_url(6), article_html(6))], gzipped=False)
+    single = folder / "single-stream.warc.gz"
+    single.write_bytes(gzip.compress(plain.read_bytes() * 2))
+    not_an_archive = folder / "notes.warc.gz"
+    not_an_archive.write_text("these are my notes, not a WARC\n")
+    return {
+        "heritrix": heritrix_like(folder / "heritrix.warc.gz", revisit_of=2),
+        "other": other,
+        "arc": arc_file(folder / "old-crawl.arc.gz", [3, 4]),
+        "warc017": write_warc(folder / "old.warc", [lambda w: http_response(w, article_url(5), article_html(5))],
+                              version="0.17", gzipped=False),
+        "single": single,
+        "bad": not_an_archive,
+    }
+
+
+@pytest.fixture(scope="module")
+def wget_warc(tmp_path_factory) -> dict:
+    """The gazette demo site recorded by `wget --recursive --warc-file` (Debian's wget), and its articles."""
+    folder = tmp_path_factory.mktemp("wget")
+    with DemoSite() as site:
+        result = subprocess.run(["wget", "--recursive", "--level=2", "--no-verbose", "--delete-after",
+                                 "--no-directories", "-P", str(folder / "pages"), f"--warc-file={folder / 'wget'}",
+                                 "--no-warc-keep-log", site.base_urls["gazette"] + "/"],
+                                capture_output=True, text=True, timeout=120)
+        assert (folder / "wget.warc.gz").exists(), result.stderr
+        articles = {site.url("gazette", f"/news/{article.slug}"): article for article in site.articles("gazette")}
+    return {"warc": folder / "wget.warc.gz", "articles": articles}
+
+
+def test_a_wget_warc_rebuilds_into_its_articles(wget_warc, tmp_path):
+    result = newsarchive("rebuild", "--warc", str(wget_warc["warc"]), "--out", str(tmp_path / "out"))
+    line = line_of(ok(result), "wget.warc.gz")
+    assert "HTML pages" in line and "request" in line and "not HTML" in line, line
+    rows = {row["url"]: row for row in read_corpus(tmp_path / "out")}
+    for url, article in wget_warc["articles"].items():
+        if url.endswith("withdrawn-story"):
+            continue  # a 404 on the site
+        assert rows[url]["title"] == article.title
+        assert rows[url]["source"] == "127.0.0.1"
+        # The last paragraph: the first is also a teaser on the section pages, which are in the corpus
+        # too until extraction tells articles from other pages.
+        assert article.paragraphs[-1] in (tmp_path / "out" / rows[url]["text_path"]).read_text()
+
+
+def test_another_tools_records_are_skipped_with_why_and_revisits_followed_into_another_file(foreign, tmp_path):
+    both = newsarchive("rebuild", "--warc", str(foreign["heritrix"]), str(foreign["other"]),
+                       "--out", str(tmp_path / "both"))
+    line = line_of(ok(both), "heritrix.warc.gz")
+    assert line.startswith("heritrix.warc.gz: 9 records, 2 HTML pages, 2 articles; skipped: "), line
+    for why in ("1 dns: record without HTTP headers", "1 HTTP 404", "1 not HTML", "1 resource", "1 warcinfo",
+                "1 metadata", "1 request"):
+        assert why in line, line
+    rows = {row["url"]: row for row in read_corpus(tmp_path / "both")}
+    assert set(rows) == {article_url(1), article_url(2), f"{HOST}/amp/story-2"}
+    revisit = rows[f"{HOST}/amp/story-2"]
+    assert revisit["warc_file"] == "heritrix.warc.gz" and revisit["source"] == "news.example"
+    assert revisit["text_sha256"] == rows[article_url(2)]["text_sha256"]
+    assert revisit["dup_cluster"] == rows[article_url(2)]["dup_cluster"]
+
+    alone = newsarchive("rebuild", "--warc", str(foreign["heritrix"]), "--out", str(tmp_path / "alone"))
+    assert "1 revisit of a payload in none of these files" in line_of(ok(alone), "heritrix.warc.gz")
+    assert [row["url"] for row in read_corpus(tmp_path / "alone")] == [article_url(1)]
+
+
+def test_arc_warc_017_and_uncompressed_files_rebuild_the_same_twice(foreign, tmp_path):
+    given = [str(foreign[kind]) for kind in ("arc", "warc017")]
+    first = newsarchive("rebuild", "--warc", *given, "--out", str(tmp_path / "first"))
+    stderr = ok(first)
+    assert line_of(stderr, "old-crawl.arc.gz").startswith("old-crawl.arc.gz: 3 records, 2 HTML pages, 2 articles")
+    assert line_of(stderr, "old.warc").startswith("old.warc: 1 records, 1 HTML pages, 1 articles")
+    rows = read_corpus(tmp_path / "first")
+    assert sorted(row["url"] for row in rows) == [article_url(3), article_url(4), article_url(5)]
+    assert all(row["payload_digest"].startswith("sha1:") for row in rows)
+    second = newsarchive("rebuild", "--warc", *given, "--out", str(tmp_path / "second"))
+    ok(second)
+    assert corpus_files(tmp_path / "second") == corpus_files(tmp_path / "first")  # ARC records get stable keys
+
+
+def test_a_bad_file_is_one_line_and_the_others_are_still_rebuilt(foreign, tmp_path):
+    zip_without_warcs = tmp_path / "photos.wacz"
+    shutil.make_archive(str(tmp_path / "photos"), "zip", foreign["bad"].parent, foreign["bad"].name)
+    (tmp_path / "photos.zip").rename(zip_without_warcs)
+    result = newsarchive("rebuild", "--warc", str(foreign["single"]), str(foreign["bad"]), str(zip_without_warcs),
+                         str(foreign["other"]), "--out", str(tmp_path / "out"))
+    stderr = ok(result, code=1)
+    assert "one gzip stream" in line_of(stderr, "single-stream.warc.gz")
+    assert "warcio recompress single-stream.warc.gz" in line_of(stderr, "single-stream.warc.gz")
+    assert line_of(stderr, "notes.warc.gz").startswith("notes.warc.gz: not a WARC or ARC file")
+    assert "not a WACZ" in line_of(stderr, "photos.wacz")
+    assert [row["url"] for row in read_corpus(tmp_path / "out")] == [article_url(2)]
+    assert "1 articles from 4 file(s)" in stderr
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory) -> dict:
+    """A live archive of the demo sites and its WACZ package."""
+    crawl = crawl_demo(tmp_path_factory.mktemp("crawled"))
+    wacz = crawl["out"] / "package.wacz"
+    ok(newsarchive("package", "--config", str(crawl["config"]), "--out", str(wacz)))
+    return {**crawl, "wacz": wacz}
+
+
+def test_a_wacz_rebuilds_into_the_archives_own_corpus(crawled, tmp_path):
+    result = newsarchive("rebuild", "--warc", str(crawled["wacz"]), "--out", str(tmp_path / "out"))
+    stderr = ok(result)
+    assert "role start" in stderr  # our own WARCs in it: decided by their metadata records
+    assert corpus_files(tmp_path / "out") == corpus_files(crawled["out"])
+
+
+def test_import_adds_foreign_captures_once_and_they_stay_derivable(crawled, foreign, wget_warc, tmp_path):
+    archive = tmp_path / "archive"
+    shutil.copytree(crawled["out"], archive)
+    config = archive / "sources.toml"
+    config.write_text(config.read_text().replace(str(crawled["out"]), str(archive)))
+    before = len(read_corpus(archive))
+    given = [str(foreign["heritrix"]), str(foreign["other"]), str(foreign["arc"]), str(foreign["single"])]
+    first = ok(newsarchive("import", "--config", str(config), *given))
+    assert "single-stream.warc.gz: imported as single-stream-" in first  # one gzip stream: recompressed
+    urls = {row["url"] for row in read_corpus(archive)}
+    assert {article_url(n) for n in (1, 2, 3, 4, 6)} | {f"{HOST}/amp/story-2"} <= urls
+    after = len(read_corpus(archive))
+    assert after > before
+
+    again = ok(newsarchive("import", "--config", str(config), *given))
+    assert again.count("already in the archive") == 4 and "0 new articles" in again
+    assert len(read_corpus(archive)) == after
+
+    corpus = corpus_files(archive)
+    for derived in ("derived", "text", "corpus.jsonl"):
+        path = archive / derived
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    ok(newsarchive("derive", "--config", str(config)))
+    assert corpus_files(archive) == corpus
+
+
+def test_extract_prints_each_article_of_a_warc_apart(wget_warc, tmp_path):
+    result = newsarchive("extract", str(wget_warc["warc"]))
+    assert "HTML pages" in line_of(ok(result), "wget.warc.gz")
+    lines = {row["url"]: row for row in map(json.loads, result.stdout.splitlines())}
+    for url, article in wget_warc["articles"].items():
+        if url.endswith("withdrawn-story"):
+            continue
+        assert lines[url]["title"] == article.title
+        assert lines[url]["text"].startswith(article.title + "\n\n") and article.paragraphs[-1] in lines[url]["text"]
+        others = [other.paragraphs[-1] for other in wget_warc["articles"].values() if other is not article]
+        assert not any(paragraph in lines[url]["text"] for paragraph in others)
+
+
+def test_extract_refuses_pages_mixed_with_archives_and_a_url_for_an_archive(wget_warc, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(article_html(1))
+    mixed = newsarchive("extract", str(page), str(wget_warc["warc"]))
+    assert "extract them apart" in ok(mixed, code=2) and not mixed.stdout
+    with_url = newsarchive("extract", "--url", "http://x.example/", str(wget_warc["warc"]))
+    assert "--url is for saved pages" in ok(with_url, code=2) and not with_url.stdout
+
+
+@pytest.fixture
+def dask_cluster() -> Iterator[str]:
+    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1; yields the scheduler's address."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                   "--no-dashboard"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                        "--no-dashboard"], cwd=REPO, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL) for _ in range(2)]
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_a_rebuild_on_a_dask_cluster_gives_the_in_process_bytes(crawled, foreign, dask_cluster, tmp_path):
+    given = [*map(str, sorted((crawled["out"] / "warc").glob("*.warc.gz"))),
+             *(str(foreign[kind]) for kind in ("heritrix", "other", "arc"))]
+    on_cluster = newsarchive("rebuild", "--warc", *given, "--out", str(tmp_path / "cluster"),
+                             "--scheduler", dask_cluster)
+    in_process = newsarchive("rebuild", "--warc", *given, "--out", str(tmp_path / "local"), "--workers", "2")
+    assert ok(on_cluster) == ok(in_process).replace(str(tmp_path / "local"), str(tmp_path / "cluster"))
+    assert corpus_files(tmp_path / "cluster") == corpus_files(tmp_path / "local")
+    assert len(read_corpus(tmp_path / "cluster")) > len(read_corpus(crawled["out"]))
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(foreign, tmp_path):
+    result = newsarchive("rebuild", "--warc", str(foreign["other"]), "--out", str(tmp_path / "out"),
+                         "--scheduler", f"tcp://127.0.0.1:{free_port()}")
+    assert ok(result, code=2).startswith("newsarchive: cannot reach the Dask scheduler tcp://127.0.0.1:")
