@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import sqlite3
 import time
 from collections import Counter, deque
@@ -202,6 +203,9 @@ def extract_batch(captures: list[ArticleCapture]) -> list[ExtractedArticle | tup
 
 def _start_worker(parent: int) -> None:
     die_with_parent(parent)
+    # The derivation process ignores SIGTERM (the run stops it through its stdin); its workers
+    # must not, or the executor could not terminate the survivors of a broken pool.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class Derivation:
