@@ -322,7 +322,13 @@ class Derivation:
         while waiting or in_flight:
             while waiting and len(in_flight) < self.parallel:
                 chunk, scanned = waiting.popleft()
-                in_flight.append((self._executor().submit(extract_batch, chunk), chunk, scanned))
+                try:
+                    in_flight.append((self._executor().submit(extract_batch, chunk), chunk, scanned))
+                except BrokenProcessPool:  # found broken since the last result: its batch shows whose fault
+                    waiting.appendleft((chunk, scanned))
+                    if in_flight:
+                        break
+                    self._discard_pool()
             future, chunk, scanned = in_flight.popleft()
             try:
                 outcomes = future.result()
