@@ -25,6 +25,8 @@ DOWNLOAD_WARNSIZE = 5 * 2**20
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 4
+# Pending requests wait on disk, not in memory: one sitemap can list 50,000 articles.
+SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
 
 # warcio reads gzip, deflate and (with a brotli module) br, never zstd.  We do not ask for br
 # either: a br record needs a brotli module in every tool that ever reads the WARC, and the two
