@@ -21,8 +21,29 @@ _NEVER_BODY = (
 )
 
 
+# Of those, the ones that can wrap other blocks. Misnested CMS markup (a header's menu <button> or
+# <nav> left open) makes the parser put the whole article inside one: then it is the page's main
+# container, not furniture, and deleting it loses the article (issue 17: 11 of 16 empty outputs).
+_WRAPPERS = ("aside", "button", "dialog", "fieldset", "footer", "label", "menu", "nav")
+_MISNESTED_SHARE = 0.4  # of the page's text: furniture never holds this much
+_WRAPPING = XPath(
+    "//*[" + " or ".join(f"self::{tag}" for tag in _WRAPPERS) + "]"
+    "[.//main or .//article or .//h1 or count(.//p[string-length(normalize-space(.)) >= 150]) >= 3]"
+)
+# Measured by libxml2 rather than by walking the tree in Python: this runs on every page.
+_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
+
+
 def drop_non_content(tree: HtmlElement) -> None:
-    """Delete elements that never hold article text, keeping the text that follows them."""
+    """Delete elements that never hold article text, keeping the text that follows them; a
+    wrapper holding most of the page's text is misnested markup and becomes a plain <div>."""
+    wrapping = _WRAPPING(tree)
+    if wrapping:
+        body = tree.find("body")
+        total = _TEXT_LENGTH(tree if body is None else body) or 1
+        for element in wrapping:
+            if _TEXT_LENGTH(element) >= _MISNESTED_SHARE * total:
+                element.tag = "div"
     strip_elements(tree, *_NEVER_BODY, with_tail=False)
 
 
@@ -99,8 +120,6 @@ _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
 _BODY_PARAGRAPH = 150  # characters; furniture holding three such paragraphs is more likely the article
-# Measured by libxml2 rather than by walking the tree in Python: this runs on every page.
-_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 _HOLDS_ARTICLE = XPath(f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 3")
 _NAMES = XPath(".//@class|.//@id")
 _HIDDEN = XPath(".//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")

@@ -131,3 +131,25 @@ def test_odd_json_ld_does_not_lose_the_article() -> None:
     assert doc.title == "Tram line opens"
     assert doc.author == "Sam Lee"
     assert doc.paragraphs and doc.paragraphs[0].startswith("The first trams ran")
+
+
+def _misnested(wrapper: str) -> str:
+    """A header whose menu element is never closed: the parser puts the whole article inside it."""
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the council's budget story, long enough to read as body text and to count "
+        f"for the extractor, with the figures the finance committee approved on Tuesday evening.</p>"
+        for i in range(6)
+    )
+    return (
+        f"<html><head><title>Budget approved</title></head><body><header><{wrapper} class='menu'>"
+        "<ul><li><a href='/'>Home</a></li><li><a href='/news'>News</a></li></ul>"
+        f"<main><article><h1>Budget approved</h1>{paragraphs}</article></main>"
+        f"</{wrapper}></header><footer><nav><a href='/about'>About</a></nav></footer></body></html>"
+    )
+
+
+@pytest.mark.parametrize("wrapper", ["button", "nav", "aside"])
+def test_article_inside_a_misnested_menu_is_kept(wrapper: str) -> None:
+    doc = extract_document(_misnested(wrapper), "https://town.example.net/news/budget")
+    assert len(doc.paragraphs) == 6 and doc.paragraphs[5].startswith("Paragraph 5 of the council's")
+    assert "About" not in doc.text()
