@@ -27,6 +27,9 @@ from extract.paragraphs import body_paragraphs
 _WORDS = re.compile(r"\w+")
 _READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
 MIN_BODY_CHARS = 200  # below this trafilatura found no article: readability-lxml gets a chance
+# A fast-mode body under this share of the text in the page's <p> elements is suspect (issue 17:
+# 0-94 words where the full mode finds 2,000-4,750); on 3 % of the tuning pages it is.
+FRAGMENT_SHARE = 0.3
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
     rf"\b\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}\b|\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\.?\s+{_MONTH}|\b\d{{1,2}}:\d{{2}}\b",
@@ -44,11 +47,19 @@ def _key(text: str) -> str:
     return " ".join(_WORDS.findall(text.lower()))
 
 
-def trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
+def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True) -> list[str]:
     """trafilatura's body without comments. fast=True skips its readability/justext comparison,
     which swaps a good text for a larger, worse one (notes, failure 3) and costs a third of the time."""
-    result = trafilatura.bare_extraction(tree, url=url, fast=True, include_comments=False, with_metadata=False)
+    result = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, with_metadata=False)
     return body_paragraphs(result.body) if result is not None and result.body is not None else []
+
+
+def _chars(paragraphs: list[str]) -> int:
+    return sum(map(len, paragraphs))
+
+
+def _paragraph_chars(tree: HtmlElement) -> int:
+    return sum(len(text) for p in tree.iter("p") for text in p.itertext())
 
 
 def readability_paragraphs(tree: HtmlElement) -> list[str]:
@@ -102,10 +113,16 @@ def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: 
     wrap_bare_text(tree)
     drop_link_paragraphs(tree)
     paragraphs = trafilatura_paragraphs(tree, url)
-    if sum(map(len, paragraphs)) < MIN_BODY_CHARS:
+    if _chars(paragraphs) < FRAGMENT_SHARE * _paragraph_chars(tree):
+        # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode
+        # compares that with readability's and justext's bodies and keeps the better one
+        full = trafilatura_paragraphs(tree, url, fast=False)
+        if _chars(full) > _chars(paragraphs):
+            paragraphs = full
+    if _chars(paragraphs) < MIN_BODY_CHARS:
         # trafilatura copies the tree, so ours is still whole; readability may now consume it
         fallback = readability_paragraphs(tree)
-        if sum(map(len, fallback)) > sum(map(len, paragraphs)):
+        if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
     paragraphs = drop_headline(paragraphs, title)
     return drop_labels(paragraphs, author)

@@ -153,3 +153,35 @@ def test_article_inside_a_misnested_menu_is_kept(wrapper: str) -> None:
     doc = extract_document(_misnested(wrapper), "https://town.example.net/news/budget")
     assert len(doc.paragraphs) == 6 and doc.paragraphs[5].startswith("Paragraph 5 of the council's")
     assert "About" not in doc.text()
+
+
+def test_fragment_from_fast_mode_is_compared_with_full_mode(monkeypatch) -> None:
+    import extract.body
+
+    real = extract.body.trafilatura_paragraphs
+    modes = []
+
+    def fast_keeps_a_fragment(tree, url, fast=True):
+        modes.append(fast)
+        found = real(tree, url, fast=fast)
+        return found[:1] if fast else found
+
+    monkeypatch.setattr(extract.body, "trafilatura_paragraphs", fast_keeps_a_fragment)
+    doc = extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
+    assert modes == [True, False]
+    assert doc.paragraphs[-1].startswith("Tickets can be bought on board")
+
+
+def test_full_mode_not_run_when_fast_mode_finds_the_body(monkeypatch) -> None:
+    import extract.body
+
+    real = extract.body.trafilatura_paragraphs
+    modes = []
+
+    def recorded(tree, url, fast=True):
+        modes.append(fast)
+        return real(tree, url, fast=fast)
+
+    monkeypatch.setattr(extract.body, "trafilatura_paragraphs", recorded)
+    extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
+    assert modes == [True]
