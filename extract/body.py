@@ -18,6 +18,7 @@ from extract.domfixes import (
     drop_link_paragraphs,
     drop_non_content,
     merge_split_bodies,
+    place_streamed_segments,
     prune_furniture,
     unwrap_layout_tables,
     wrap_bare_text,
@@ -107,6 +108,7 @@ def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
 def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
     """The body paragraphs of a parsed page (the tree is modified)."""
     drop_non_content(tree)
+    place_streamed_segments(tree)
     merge_split_bodies(tree)
     prune_furniture(tree)
     unwrap_layout_tables(tree)

@@ -47,6 +47,30 @@ def drop_non_content(tree: HtmlElement) -> None:
     strip_elements(tree, *_NEVER_BODY, with_tail=False)
 
 
+_SEGMENTS = XPath("//div[@hidden][starts-with(@id, 'S:')]")
+
+
+def place_streamed_segments(tree: HtmlElement) -> None:
+    """Put the parts of a streamed server-rendered page where its script would show them.
+
+    React streams each late part of a page as ``<div hidden id="S:n">`` at the end of the body,
+    and a script moves it into the placeholder ``<template id="B:n">``. With scripts gone the
+    parts look hidden, and the article's first sections are dropped as hidden furniture.
+    """
+    segments = _SEGMENTS(tree)
+    if not segments:
+        return
+    placeholders = {t.get("id"): t for t in tree.iter("template") if (t.get("id") or "").startswith("B:")}
+    for segment in segments:
+        placeholder = placeholders.get("B:" + segment.get("id")[2:])
+        if placeholder is None:
+            del segment.attrib["hidden"]
+            continue
+        placeholder.tag, placeholder.text = "div", segment.text
+        placeholder.extend(segment)
+        segment.drop_tree()
+
+
 _CLIMB = 3  # how far above a paragraph container a split wrapper may sit
 
 

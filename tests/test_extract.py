@@ -185,3 +185,15 @@ def test_full_mode_not_run_when_fast_mode_finds_the_body(monkeypatch) -> None:
     monkeypatch.setattr(extract.body, "trafilatura_paragraphs", recorded)
     extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
     assert modes == [True]
+
+
+def test_streamed_server_rendered_parts_are_put_in_place() -> None:
+    sentence = "of the streamed guide explains how index funds track a market, with enough words to be prose."
+    html = (
+        "<html><head><title>Index funds</title></head><body><main><article><h1>Index funds</h1>"
+        '<template id="B:0"></template><p>Part two ' + sentence + "</p><p>Part three " + sentence + "</p>"
+        '<template id="B:1"></template></article></main><div hidden id="S:1"><p>Part four ' + sentence + "</p></div>"
+        '<div hidden id="S:0"><p>Part one ' + sentence + "</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://money.example.com/guides/index-funds")
+    assert [p.split()[1] for p in doc.paragraphs] == ["one", "two", "three", "four"]
