@@ -181,16 +181,32 @@ _LAYOUT_CONTENT = XPath(
     ".//*[self::p or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::ul"
     " or self::ol or self::blockquote or self::table or self::article or self::section]"
 )
+_PAGE_CONTENT = XPath(".//*[self::table or self::article or self::section or self::h1]")
+_GRID_ROWS = 3  # a data table: at least this many rows of cells, and no cell holding most of its text
+_MAIN_CELL = 0.5
+
+
+def _is_layout(rows: list[HtmlElement], cells: list[HtmlElement]) -> bool:
+    """Cells holding page structure (tables, articles, the headline) make a layout table; cells with
+    paragraphs or lists only when the table is no grid, i.e. one cell holds the page's text.
+    Editors write paragraphs into the cells of data tables too (comparison charts)."""
+    if any(_PAGE_CONTENT(cell) for cell in cells):
+        return True
+    if not any(_LAYOUT_CONTENT(cell) for cell in cells):
+        return False
+    lengths = [_TEXT_LENGTH(cell) for cell in cells]
+    columns = sorted(len(row) for row in rows)[len(rows) // 2] if rows else 0
+    return len(rows) < _GRID_ROWS or columns < 2 or max(lengths) > _MAIN_CELL * (sum(lengths) or 1)
 
 
 def unwrap_layout_tables(tree: HtmlElement) -> None:
-    """Turn tables used for page layout (cells holding paragraphs, headings or other tables) into
-    plain blocks: extractors otherwise flatten each row into one line with the menu, headline and
-    dateline beside the body (notes, failure 5). Data tables, with no such content, stay tables."""
+    """Turn tables used for page layout into plain blocks: extractors otherwise flatten each row
+    into one line with the menu, headline and dateline beside the body (notes, failure 5). Data
+    tables stay tables."""
     for table in reversed(list(tree.iter("table"))):
         rows = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
         cells = [cell for row in rows for cell in row if cell.tag in ("td", "th")]
-        if not any(_LAYOUT_CONTENT(cell) for cell in cells):
+        if not _is_layout(rows, cells):
             continue
         for element in [table, *table.xpath("./thead|./tbody|./tfoot"), *rows, *cells]:
             element.tag = "div"

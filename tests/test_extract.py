@@ -197,3 +197,14 @@ def test_streamed_server_rendered_parts_are_put_in_place() -> None:
     )
     doc = extract_document(html, "https://money.example.com/guides/index-funds")
     assert [p.split()[1] for p in doc.paragraphs] == ["one", "two", "three", "four"]
+
+
+def test_data_table_with_paragraphs_in_its_cells_stays_a_table() -> None:
+    prose = "<p>Choosing a ledger depends on the size of the business, and the chart below sums up our tests.</p>"
+    rows = [("Size", "Ledgerly", "Bookwise"), ("Small", "Too complex", "Good fit"), ("Medium", "Good fit", "Limited"),
+            ("Large", "Best", "Not offered")]
+    table = "".join("<tr>" + "".join(f"<td><p>{cell}</p></td>" for cell in row) + "</tr>" for row in rows)
+    html = (f"<html><body><article><h1>Ledger software compared</h1>{prose * 3}<table><tbody>{table}</tbody></table>"
+            f"{prose}</article></body></html>")
+    doc = extract_document(html, "https://tools.example.com/blog/ledgers")
+    assert "Medium Good fit Limited" in doc.paragraphs
