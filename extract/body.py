@@ -8,6 +8,7 @@ headline, bylines, datelines and labels that templates put inside the article co
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import lxml.html
 import trafilatura
@@ -31,6 +32,10 @@ MIN_BODY_CHARS = 200  # below this trafilatura found no article: readability-lxm
 # A fast-mode body under this share of the text in the page's <p> elements is suspect (issue 17:
 # 0-94 words where the full mode finds 2,000-4,750); on 3 % of the tuning pages it is.
 FRAGMENT_SHARE = 0.3
+DECLARED_GAIN = 1.5  # a declared articleBody this much longer than the extracted body replaces it ...
+DECLARED_AGREEMENT = 0.7  # ... if it holds this share of the extracted body's words
+MIN_DECLARED_WORDS = 50
+_MARKUP = re.compile(r"<[a-z/!]", re.I)
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
     rf"\b\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}\b|\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\.?\s+{_MONTH}|\b\d{{1,2}}:\d{{2}}\b",
@@ -71,6 +76,20 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
     return [text for text in (" ".join(b.text_content().split()) for b in blocks) if text]
 
 
+def declared_or_extracted(paragraphs: list[str], declared: str | None) -> list[str]:
+    """The page's JSON-LD articleBody when it is much longer than the extracted body and holds most
+    of its words: the visible page then shows a part only (slides, a script-rendered body)."""
+    if not declared or _MARKUP.search(declared):
+        return paragraphs
+    declared_words = Counter(_WORDS.findall(declared.lower()))
+    ours = Counter(_WORDS.findall(" ".join(paragraphs).lower()))
+    if declared_words.total() < max(DECLARED_GAIN * ours.total(), MIN_DECLARED_WORDS):
+        return paragraphs
+    if (ours & declared_words).total() < DECLARED_AGREEMENT * ours.total():
+        return paragraphs
+    return [text for text in (" ".join(line.split()) for line in declared.splitlines()) if text]
+
+
 def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
     """The headline is the first line of the text: drop its copies at the top of the body."""
     if not title:
@@ -105,7 +124,9 @@ def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
     return [p for i, p in enumerate(paragraphs) if i not in edge or not _is_label(p, author)]
 
 
-def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
+def extract_body(
+    tree: HtmlElement, url: str | None, title: str | None, author: str | None, declared: str | None = None
+) -> list[str]:
     """The body paragraphs of a parsed page (the tree is modified)."""
     drop_non_content(tree)
     place_streamed_segments(tree)
@@ -126,5 +147,5 @@ def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: 
         fallback = readability_paragraphs(tree)
         if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
-    paragraphs = drop_headline(paragraphs, title)
+    paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), title)
     return drop_labels(paragraphs, author)

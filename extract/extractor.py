@@ -12,7 +12,7 @@ from extract.metadata import extract_metadata
 
 def _extract(tree: HtmlElement, url: str | None) -> Document:
     meta = extract_metadata(tree, url)
-    paragraphs = extract_body(tree, url, meta.title, meta.author)
+    paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
     return Document(
         url=url,
         canonical_url=meta.canonical_url,

@@ -34,6 +34,11 @@ class Metadata:
     date: str | None
     sitename: str | None
     language: str | None
+    # what the page says it is, for the article decision (extract.pagekind): JSON-LD @type values
+    # of its top-level objects, og:type, and the JSON-LD articleBody (a candidate body)
+    schema_types: tuple[str, ...] = ()
+    og_type: str | None = None
+    article_body: str | None = None
 
 
 def clean(text: object) -> str:
@@ -70,6 +75,14 @@ def _article_object(objects: list[dict]) -> dict:
     articles = [o for o in objects if is_article(o)]
     with_headline = [o for o in articles if o.get("headline")]
     return (with_headline or articles or [{}])[0]
+
+
+def _types(objects: list[dict]) -> tuple[str, ...]:
+    found = []
+    for obj in objects:
+        types = obj.get("@type")
+        found += [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
+    return tuple(dict.fromkeys(found))
 
 
 def _names(value: object) -> list[str]:
@@ -204,7 +217,8 @@ def _absolute(url: str | None, href: str | None) -> str | None:
 
 def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     """Metadata of the page; fields the page does not state are None."""
-    article = _article_object(_json_ld_objects(tree))
+    objects = _json_ld_objects(tree)
+    article = _article_object(objects)
     meta = _meta(tree)
     declared = [*tree.xpath('//link[@rel="canonical"]/@href'), meta.get("og:url")]
     canonical = next(filter(None, (_absolute(url, href) for href in declared)), None)
@@ -218,4 +232,7 @@ def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
         sitename=clean(meta.get("og:site_name") or (publisher[0] if publisher else None)
                        or meta.get("application-name")) or host,
         language=_language(tree, article, meta),
+        schema_types=_types(objects),
+        og_type=clean(meta.get("og:type")).lower() or None,
+        article_body=article.get("articleBody") if isinstance(article.get("articleBody"), str) else None,
     )

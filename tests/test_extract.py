@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,29 @@ def test_data_table_with_paragraphs_in_its_cells_stays_a_table() -> None:
             f"{prose}</article></body></html>")
     doc = extract_document(html, "https://tools.example.com/blog/ledgers")
     assert "Medium Good fit Limited" in doc.paragraphs
+
+
+INTRO = (
+    "Online design services start you off with a style quiz and ask about the room you want to change, "
+    "then pair you with a designer who works from your photos and measurements."
+)
+SLIDES = [f"Slide {i}: the service number {i} sends three design ideas and a shopping list to you." for i in range(8)]
+
+
+def _slides_page(article_body: str) -> str:
+    """A gallery page that shows its first slide; the others load in the browser."""
+    data = json.dumps({"@type": "NewsArticle", "headline": "Design services", "articleBody": article_body})
+    return (
+        f'<html><head><script type="application/ld+json">{data}</script></head><body><article>'
+        f"<h1>Design services</h1><p>{INTRO}</p><p>{SLIDES[0]}</p></article></body></html>"
+    )
+
+
+def test_declared_article_body_wins_when_the_page_shows_only_part_of_it() -> None:
+    doc = extract_document(_slides_page("\n".join([INTRO, *SLIDES])), "https://decor.example.com/g1/design/")
+    assert list(doc.paragraphs) == [INTRO, *SLIDES]
+
+
+def test_declared_teaser_does_not_replace_the_body() -> None:
+    doc = extract_document(_slides_page("A style quiz, then a designer."), "https://decor.example.com/g1/design/")
+    assert list(doc.paragraphs) == [INTRO, SLIDES[0]]
