@@ -224,13 +224,86 @@ def print_worst(name: str, pages: list[Page], result: Run, count: int) -> None:
         print(f"  {name}: {page.key} wxF1={item.f1:.3f} P={p} R={item.recall:.3f} {page.url}")
 
 
+PAGEKIND_FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pagekind"
+
+
+def demo_pages() -> list[tuple[str, bytes, bool]]:
+    """(url, html, is article) for every page of the demo sites that the crawler may fetch as HTML:
+    articles, home pages, section pages, the about page, the not-found page."""
+    import urllib.error
+    import urllib.request
+
+    from demo.site import DemoSite
+
+    def fetch(url: str) -> bytes:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the local demo site
+                return response.read()
+        except urllib.error.HTTPError as exc:  # the not-found page's body is what a soft 404 looks like
+            return exc.read()
+
+    pages = []
+    with DemoSite() as site:
+        for name in site.base_urls:
+            pages += [(url, fetch(url), True) for url in site.article_urls(name)]
+            home = fetch(site.url(name, "/"))
+            sections = sorted(set(re.findall(r'href="(/section/[^"]+)"', home.decode("utf-8", "replace"))))
+            pages.append((site.url(name, "/"), home, False))
+            pages += [(site.url(name, path), fetch(site.url(name, path)), False) for path in sections]
+            pages.append((site.url(name, "/news/no-such-story"), fetch(site.url(name, "/news/no-such-story")), False))
+    return pages
+
+
+def kinds_report() -> None:
+    """Precision and recall of the article decision: the tuning sets' pages and the demo sites'
+    articles are articles; the demo sites' home, section and not-found pages and the non-article
+    fixtures (tests/fixtures/pagekind, pages named article_* excepted) are not."""
+    from extract.pagekind import classify_page
+
+    labelled: dict[str, list[tuple[str, str, bytes, bool]]] = {}
+    for set_name, data in SETS.items():
+        labelled[set_name] = [(p.key, p.url, p.html, True) for p in load_pages(data)]
+    labelled["demo sites"] = [(url, url, html, article) for url, html, article in demo_pages()]
+    labelled["fixtures"] = [
+        (path.name, f"https://fixture.example/{path.stem}", path.read_bytes(), path.name.startswith("article_"))
+        for path in sorted(PAGEKIND_FIXTURES.glob("*.html"))
+    ]
+    print("\n| pages              | articles | non-articles | precision | recall | non-articles rejected |")
+    print("|--------------------|----------|--------------|-----------|--------|----------------------|")
+    mistakes = []
+    totals = Counter()
+    for name, pages in labelled.items():
+        counts = Counter()
+        for key, url, html, article in pages:
+            kind = classify_page(html, url)
+            counts[(article, kind.is_article)] += 1
+            if article != kind.is_article:
+                mistakes.append(f"  {name} {key}: {'article' if article else 'non-article'} judged {kind.kind}: {kind.reason}")
+        totals.update(counts)
+        print(_kinds_row(name, counts))
+    print(_kinds_row("all", totals))
+    print("\n".join(mistakes))
+
+
+def _kinds_row(name: str, counts: Counter) -> str:
+    tp, fn, fp, tn = counts[(True, True)], counts[(True, False)], counts[(False, True)], counts[(False, False)]
+    precision = f"{tp / (tp + fp):.3f}" if tp + fp else "  -  "
+    recall = f"{tp / (tp + fn):.3f}" if tp + fn else "  - "
+    rejected = f"{tn}/{tn + fp}" if tn + fp else "-"
+    return f"| {name:<18} | {tp + fn:8d} | {tn + fp:12d} | {precision:>9} | {recall:>6} | {rejected:>20} |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", action="append", choices=sorted(SETS), help="only these sets (repeatable)")
     parser.add_argument("--only", action="append", choices=sorted(EXTRACTORS), help="only these extractors")
     parser.add_argument("--worst", type=int, default=0, help="list each extractor's N worst pages by wx F1")
     parser.add_argument("--metadata", action="store_true", help="also score headline, date and author")
+    parser.add_argument("--kinds", action="store_true", help="only the article decision's precision and recall")
     args = parser.parse_args(argv)
+    if args.kinds:
+        kinds_report()
+        return 0
     names = [n for n in args.only or EXTRACTORS if n != "rs-trafilatura" or _has_rs_trafilatura()]
     if "rs-trafilatura" in (args.only or EXTRACTORS) and "rs-trafilatura" not in names:
         print("rs-trafilatura is not installed here (its wheel is for CPython 3.12): left out")

@@ -49,7 +49,8 @@ DATELINE = 20  # words: datelines run longer ("05/10/2018 - Posted by ... - Cate
 _SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
 
 
-def _key(text: str) -> str:
+def word_key(text: str) -> str:
+    """Lower-case words only: paragraphs that differ in case, spacing or punctuation compare equal."""
     return " ".join(_WORDS.findall(text.lower()))
 
 
@@ -94,9 +95,9 @@ def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
     """The headline is the first line of the text: drop its copies at the top of the body."""
     if not title:
         return paragraphs
-    headline = _key(title)
+    headline = word_key(title)
     start = 0
-    while start < min(len(paragraphs), 3) and _key(paragraphs[start]) == headline:
+    while start < min(len(paragraphs), 3) and word_key(paragraphs[start]) == headline:
         start += 1
     return paragraphs[start:]
 
@@ -115,7 +116,7 @@ def _is_label(paragraph: str, author: str | None) -> bool:
         return True
     if len(words) <= TAG_WORDS and len(paragraph) <= TAG_CHARS and not _SENTENCE_END.search(paragraph):
         return True
-    return bool(author) and _key(paragraph).startswith(_key(f"by {author}"))
+    return bool(author) and word_key(paragraph).startswith(word_key(f"by {author}"))
 
 
 def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:

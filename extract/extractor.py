@@ -1,4 +1,5 @@
-"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml, htmldate)."""
+"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml, htmldate);
+a page that is no article (extract.pagekind) gives a Document without paragraphs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from extract.body import extract_body
 from extract.document import Document
 from extract.htmlinput import BadInput, load_tree
 from extract.metadata import extract_metadata
+from extract.pagekind import decide, gather_evidence
 
 
 def _extract(tree: HtmlElement, url: str | None) -> Document:
     meta = extract_metadata(tree, url)
+    evidence = gather_evidence(tree)  # before extract_body changes the tree
     paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
+    kind = decide(meta, evidence, paragraphs)
+    error = None if kind.is_article else f"not an article: {kind.kind}, {kind.reason}"
     return Document(
         url=url,
         canonical_url=meta.canonical_url,
@@ -21,8 +26,8 @@ def _extract(tree: HtmlElement, url: str | None) -> Document:
         date=meta.date,
         sitename=meta.sitename,
         language=meta.language,
-        paragraphs=tuple(paragraphs),
-        error=None if paragraphs else "no article body found",
+        paragraphs=tuple(paragraphs) if kind.is_article else (),
+        error="no article body found" if not paragraphs else error,
     )
 
 

@@ -77,11 +77,14 @@ def _article_object(objects: list[dict]) -> dict:
     return (with_headline or articles or [{}])[0]
 
 
-def _types(objects: list[dict]) -> tuple[str, ...]:
+def _types(tree: HtmlElement, objects: list[dict]) -> tuple[str, ...]:
+    """schema.org types the page declares: JSON-LD @type values, then microdata itemtypes."""
     found = []
     for obj in objects:
         types = obj.get("@type")
         found += [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
+    for itemtype in tree.xpath("//@itemtype"):
+        found += [url.rstrip("/").rsplit("/", 1)[-1] for url in itemtype.split()]
     return tuple(dict.fromkeys(found))
 
 
@@ -232,7 +235,7 @@ def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
         sitename=clean(meta.get("og:site_name") or (publisher[0] if publisher else None)
                        or meta.get("application-name")) or host,
         language=_language(tree, article, meta),
-        schema_types=_types(objects),
+        schema_types=_types(tree, objects),
         og_type=clean(meta.get("og:type")).lower() or None,
         article_body=article.get("articleBody") if isinstance(article.get("articleBody"), str) else None,
     )
