@@ -103,9 +103,10 @@ def merge_split_bodies(tree: HtmlElement) -> None:
     ``div.article__body``; trafilatura keeps the first one only (notes, failure 2). Moving the
     later siblings' content into the first makes one container, whatever extractor runs next.
     """
-    containers = {p.getparent() for p in tree.iter("p") if p.getparent() is not None}
+    # in document order: source lines tie on minified pages, and set order varies between runs
+    containers = dict.fromkeys(p.getparent() for p in tree.iter("p") if p.getparent() is not None)
     done: set[HtmlElement] = set()
-    for container in sorted(containers, key=lambda e: e.sourceline or 0):
+    for container in containers:
         node = container
         for _ in range(_CLIMB):
             if node is None or node in done or node.getparent() is None:

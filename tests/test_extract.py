@@ -235,3 +235,4 @@ def test_declared_article_body_wins_when_the_page_shows_only_part_of_it() -> Non
 def test_declared_teaser_does_not_replace_the_body() -> None:
     doc = extract_document(_slides_page("A style quiz, then a designer."), "https://decor.example.com/g1/design/")
     assert list(doc.paragraphs) == [INTRO, SLIDES[0]]
+
