@@ -18,6 +18,7 @@ from readability import Document as ReadabilityDocument
 from extract.domfixes import (
     drop_link_paragraphs,
     drop_non_content,
+    mark_main_container,
     merge_split_bodies,
     place_streamed_segments,
     prune_furniture,
@@ -136,6 +137,7 @@ def extract_body(
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
     drop_link_paragraphs(tree)
+    mark_main_container(tree)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * _paragraph_chars(tree):
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode

@@ -10,6 +10,7 @@ from collections import Counter
 
 from lxml.etree import XPath, strip_elements
 from lxml.html import HtmlElement
+from trafilatura.xpaths import BODY_XPATH
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -293,3 +294,30 @@ def drop_link_paragraphs(tree: HtmlElement) -> None:
         ):
             label.drop_tree()
         p.drop_tree()
+
+
+_PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
+_SECTIONS_GAIN = 1.5
+
+
+def mark_main_container(tree: HtmlElement) -> None:
+    """Make the page's densest prose container an <article> when trafilatura would find no body
+    container by its names (BODY_XPATH): it then falls back to collecting loose <p> elements and
+    drops the article's lists and subheadings (builder CMSs' "w-richtext" and the like)."""
+    body = tree.find("body")
+    if body is None or any(expression(body) for expression in BODY_XPATH):
+        return
+    direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
+    within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
+    for block in body.iter(*_PROSE_BLOCKS):
+        length = _TEXT_LENGTH(block)
+        direct[block.getparent()] += length
+        within.update(dict.fromkeys(block.iterancestors(), length))
+    if not direct:
+        return
+    container, _ = direct.most_common(1)[0]
+    # an article cut into sibling sections: climb while the parent adds much prose
+    while (parent := container.getparent()) is not None and within[parent] >= _SECTIONS_GAIN * within[container]:
+        container = parent
+    if container is not body and container.getparent() is not None:
+        container.tag = "article"

@@ -236,3 +236,19 @@ def test_declared_teaser_does_not_replace_the_body() -> None:
     doc = extract_document(_slides_page("A style quiz, then a designer."), "https://decor.example.com/g1/design/")
     assert list(doc.paragraphs) == [INTRO, SLIDES[0]]
 
+
+
+def test_lists_and_subheadings_kept_in_a_container_with_an_unknown_name() -> None:
+    prose = [
+        f"<p>Paragraph {i}: cloud computing allows businesses and individuals to use powerful computing "
+        "resources on demand, paying only for what they use.</p>"
+        for i in range(4)
+    ]
+    body = (
+        f"{prose[0]}{prose[1]}<h2>Know about cloud computing</h2>{prose[2]}<ul><li>Cost efficiency: no hardware to "
+        f"buy up front.</li><li>Scalability: more capacity on a busy day.</li></ul>{prose[3]}"
+    )
+    html = f"<html><body><section class='sec'><div class='grid'><div class='rt w-richtext'>{body}</div></div></section>"
+    doc = extract_document(html, "https://kitchens.example.com/blog/cloud")
+    assert "Know about cloud computing" in doc.paragraphs
+    assert "Scalability: more capacity on a busy day." in doc.paragraphs
