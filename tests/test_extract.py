@@ -252,3 +252,32 @@ def test_lists_and_subheadings_kept_in_a_container_with_an_unknown_name() -> Non
     doc = extract_document(html, "https://kitchens.example.com/blog/cloud")
     assert "Know about cloud computing" in doc.paragraphs
     assert "Scalability: more capacity on a busy day." in doc.paragraphs
+
+
+def _titled(head: str, h1: str = "") -> Document:
+    body = "".join(f"<p>Paragraph {i} of a report on the new tram line and the riders who use it.</p>" for i in range(5))
+    return extract_document(f"<html><head>{head}</head><body><article>{h1}{body}</article></body></html>",
+                            "https://www.metrodaily.example/news/tram")
+
+
+def test_headline_without_the_site_name() -> None:
+    site = '<meta property="og:site_name" content="Metro Daily">'
+    assert _titled(f"{site}<title>Tram line opens | Metro Daily</title>").title == "Tram line opens"
+    assert _titled("<title>Metro Daily - Tram line opens</title>").title == "Tram line opens"  # the host's name
+    assert _titled("<title>Tram line opens | City Desk</title>").title == "Tram line opens"  # short part after a bar
+    assert _titled("<title>Tram line opens: what riders need to know</title>").title == (
+        "Tram line opens: what riders need to know"
+    )
+
+
+def test_headline_entities_and_capitals() -> None:
+    og = '<meta property="og:title" content="Trams &amp;#038; buses: the new timetable">'
+    assert _titled(og).title == "Trams & buses: the new timetable"
+    caps = _titled("<title>Tram Line Opens</title>", "<h1>TRAM LINE OPENS</h1>")
+    assert caps.title == "Tram Line Opens"
+
+
+def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None:
+    head = "<title>Tram line opening: timetable and fares</title>"
+    assert _titled(head, "<h1>New tram line opens on Saturday</h1>").title == "New tram line opens on Saturday"
+    assert _titled(head, "<h1>Subscribe to our newsletter</h1>").title == "Tram line opening: timetable and fares"
