@@ -27,24 +27,27 @@ _NEVER_BODY = (
 # container, not furniture, and deleting it loses the article (issue 17: 11 of 16 empty outputs).
 _WRAPPERS = ("aside", "button", "dialog", "fieldset", "footer", "label", "menu", "nav")
 _MISNESTED_SHARE = 0.4  # of the page's text: furniture never holds this much
-_WRAPPING = XPath(
-    "//*[" + " or ".join(f"self::{tag}" for tag in _WRAPPERS) + "]"
-    "[.//main or .//article or .//h1 or count(.//p[string-length(normalize-space(.)) >= 150]) >= 3]"
-)
 # Measured by libxml2 rather than by walking the tree in Python: this runs on every page.
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
+_BODY_PARAGRAPH = 150  # characters; a container with three such paragraphs may hold the article
+_LONG_PARAGRAPHS = f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 3"
+_HOLDS_ARTICLE = XPath(_LONG_PARAGRAPHS)
+_HOLDS_CONTENT = XPath(f".//main or .//article or .//h1 or {_LONG_PARAGRAPHS}")
 
 
 def drop_non_content(tree: HtmlElement) -> None:
     """Delete elements that never hold article text, keeping the text that follows them; a
     wrapper holding most of the page's text is misnested markup and becomes a plain <div>."""
-    wrapping = _WRAPPING(tree)
-    if wrapping:
-        body = tree.find("body")
-        total = _TEXT_LENGTH(tree if body is None else body) or 1
-        for element in wrapping:
-            if _TEXT_LENGTH(element) >= _MISNESTED_SHARE * total:
-                element.tag = "div"
+    body = tree.find("body")
+    total = _TEXT_LENGTH(tree if body is None else body) or 1
+    small: set[HtmlElement] = set()  # wrappers below the share, and so everything inside them
+    for wrapper in tree.iter(*_WRAPPERS):
+        if any(outer in small for outer in wrapper.iterancestors(*_WRAPPERS)):
+            continue
+        if _TEXT_LENGTH(wrapper) >= _MISNESTED_SHARE * total and _HOLDS_CONTENT(wrapper):
+            wrapper.tag = "div"
+        else:
+            small.add(wrapper)
     strip_elements(tree, *_NEVER_BODY, with_tail=False)
 
 
@@ -145,8 +148,6 @@ _FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?(?
 _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
-_BODY_PARAGRAPH = 150  # characters; furniture holding three such paragraphs is more likely the article
-_HOLDS_ARTICLE = XPath(f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 3")
 _NAMES = XPath(".//@class|.//@id")
 _HIDDEN = XPath(".//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")
 
@@ -305,8 +306,8 @@ def mark_main_container(tree: HtmlElement) -> None:
     container by its names (BODY_XPATH): it then falls back to collecting loose <p> elements and
     drops the article's lists and subheadings (builder CMSs' "w-richtext" and the like)."""
     body = tree.find("body")
-    if body is None or any(expression(body) for expression in BODY_XPATH):
-        return
+    if body is None or body.find(".//article") is not None or any(expression(body) for expression in BODY_XPATH):
+        return  # (an <article> is one of BODY_XPATH's names: the cheap test first)
     direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
     within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
     for block in body.iter(*_PROSE_BLOCKS):

@@ -151,6 +151,7 @@ def _without_site_name(title: str, site_names: list[str]) -> str:
     parts = _TITLE_SEPARATORS.split(title)
     if len(parts) < 2:
         return title
+
     def squeezed(text: str) -> str:  # "Metro Daily" and the host's "metrodaily" compare equal
         return _key(text).replace(" ", "")
 

@@ -112,21 +112,25 @@ def _is_teaser(key: str, card_shingles: frozenset) -> bool:
     return len(shingles & card_shingles) >= TEASER_SHARE * len(shingles)
 
 
-def decide(meta: Metadata, evidence: Evidence, paragraphs: Sequence[str]) -> PageKind:
-    """The decision from the page's declarations, its teaser cards and the prose of its extracted
-    body (the paragraphs that are not the cards' text)."""
+def declared_kind(meta: Metadata) -> PageKind | None:
+    """The decision when the page declares what it is: an article type or og:type article, or a
+    collection, search results, profile or series page; None when it declares neither."""
+    if meta.og_type == "article" or any(_ARTICLE_TYPES.search(t) for t in meta.schema_types):
+        return PageKind("article", "declared an article")
+    listing = {t.lower() for t in meta.schema_types} & _LISTING_TYPES
+    if listing or meta.og_type == "profile":
+        return PageKind("listing", f"declared {', '.join(sorted(listing)) or 'og:type profile'}")
+    return None
+
+
+def decide(evidence: Evidence, paragraphs: Sequence[str]) -> PageKind:
+    """The decision from the structure of a page that declares nothing: its teaser cards against
+    the prose of its extracted body (the paragraphs that are not the cards' text)."""
     keys = [key for key in map(word_key, paragraphs) if key]
     prose = sum(len(key.split()) for key in keys if not _is_teaser(key, evidence.card_shingles))
-    types = {t.lower() for t in meta.schema_types}
-    declared_article = meta.og_type == "article" or any(_ARTICLE_TYPES.search(t) for t in meta.schema_types)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose} words of prose"
-    if declared_article:
-        return PageKind("article", f"declared an article ({counts})")
-    if types & _LISTING_TYPES or meta.og_type == "profile":
-        declared = ", ".join(sorted(types & _LISTING_TYPES)) or "og:type profile"
-        return PageKind("listing", f"declared {declared} ({counts})")
     if evidence.marked_up and prose >= MIN_MARKED_PROSE:
-        return PageKind("article", f"article markup ({counts})")
+        return PageKind("article", f"article markup, {counts}")
     if prose < MIN_PROSE:
         return PageKind("listing" if evidence.cards >= MIN_CARDS else "no article", counts)
     return PageKind("article", counts)
@@ -139,5 +143,7 @@ def classify_page(html: bytes | str, url: str | None = None) -> PageKind:
     except BadInput as exc:
         return PageKind("no article", str(exc))
     meta = extract_metadata(tree, url)
+    if kind := declared_kind(meta):
+        return kind
     evidence = gather_evidence(tree)
-    return decide(meta, evidence, extract_body(tree, url, meta.title, meta.author, meta.article_body))
+    return decide(evidence, extract_body(tree, url, meta.title, meta.author, meta.article_body))

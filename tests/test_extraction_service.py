@@ -73,7 +73,9 @@ def test_an_extraction_process_that_dies_is_reported_and_the_corpus_still_writte
         service = ExtractionService(2)
         for _ in range(3):
             service.submit("s", archive / "warc" / location.warc_file, location.offset)
-        time.sleep(2)  # the workers are up and have taken their queues
+        while not service._queued.empty():  # the workers are up (the fork server loads the extractor
+            time.sleep(0.05)  # and warms up its date parser first: seconds) and have taken the captures
+        time.sleep(0.5)
         for worker in multiprocessing.active_children():  # the one extracting and the one held back
             os.kill(worker.pid, signal.SIGKILL)
         for _ in range(20_000):  # the crawl goes on: more captures than the queue's pipe holds
