@@ -13,6 +13,7 @@ rs-trafilatura ships a CPython 3.12 wheel only: run this from a 3.12 environment
 (``python3.12 -m venv .venv-bench && .venv-bench/bin/pip install -e '.[bench]'``).
 
     python bench/extraction.py [--set NAME] [--only NAME] [--worst N] [--metadata]
+    python bench/extraction.py --kinds   # precision and recall of the article decision
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Choose the article body of a page and return it as paragraphs.
 
-trafilatura does the choosing, on a tree our DOM fixes have repaired first (extract.domfixes);
-readability-lxml stands in when trafilatura finds nothing; then the edges of the body lose the
-headline, bylines, datelines and labels that templates put inside the article container.
+trafilatura does the choosing, on a tree our DOM fixes have repaired first (extract.domfixes), in
+its fast mode; candidates are compared where that mode is known to fail: its full mode (which
+weighs readability's and justext's bodies) when the fast body is a fragment of the page's prose,
+readability-lxml when trafilatura finds nothing, the page's JSON-LD articleBody when it is much
+longer and agrees. Then the edges of the body lose the headline, bylines, datelines and labels that
+templates put inside the article container.
 """
 
 from __future__ import annotations
@@ -129,7 +132,8 @@ def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
 def extract_body(
     tree: HtmlElement, url: str | None, title: str | None, author: str | None, declared: str | None = None
 ) -> list[str]:
-    """The body paragraphs of a parsed page (the tree is modified)."""
+    """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
+    JSON-LD articleBody, if any."""
     drop_non_content(tree)
     place_streamed_segments(tree)
     merge_split_bodies(tree)
