@@ -25,6 +25,7 @@ from extract.domfixes import (
     merge_split_bodies,
     place_streamed_segments,
     prune_furniture,
+    unname_content_blocks,
     unwrap_layout_tables,
     wrap_bare_text,
 )
@@ -142,6 +143,7 @@ def extract_body(
     wrap_bare_text(tree)
     drop_link_paragraphs(tree)
     mark_main_container(tree)
+    unname_content_blocks(tree)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * _paragraph_chars(tree):
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode

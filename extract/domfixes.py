@@ -10,7 +10,7 @@ from collections import Counter
 
 from lxml.etree import XPath, strip_elements
 from lxml.html import HtmlElement
-from trafilatura.xpaths import BODY_XPATH
+from trafilatura.xpaths import BODY_XPATH, OVERALL_DISCARD_XPATH
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -322,3 +322,33 @@ def mark_main_container(tree: HtmlElement) -> None:
         container = parent
     if container is not body and container.getparent() is not None:
         container.tag = "article"
+
+
+_CONTENT_SHARE = 0.25  # of the page's text: the page's content, whatever its name says
+_HOLDS_PROSE = XPath(f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}][not(.//a)]) >= 2"
+                     " or .//table[count(.//tr) >= 3]")
+
+
+_BODY_NAMED = XPath(
+    "re:test(concat(@class, ' ', @id), 'post[-_]text|post-body|post-?entry|post[-_]?content|article|entry|"
+    "(?:page|text|art)-content|body-text|story|content[-_]main|main-content|fulltext', 'i')",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+
+
+def unname_content_blocks(tree: HtmlElement) -> None:
+    """Drop the class and id of blocks that trafilatura deletes by name (OVERALL_DISCARD_XPATH:
+    "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
+    quarter of the page's text as prose or a data table: a builder's "w-embed" around a chart, a
+    layout named "sidebar-layout" or "page-footer" that wraps the whole page."""
+    body = tree.find("body")
+    if body is None:
+        return
+    total = _TEXT_LENGTH(body)
+    for expression in OVERALL_DISCARD_XPATH:
+        for element in expression(body):
+            if _TEXT_LENGTH(element) < _CONTENT_SHARE * total or _BODY_NAMED(element):
+                continue  # a small block is furniture indeed; a body name is what trafilatura looks for
+            if _HOLDS_PROSE(element):
+                element.attrib.pop("class", None)
+                element.attrib.pop("id", None)

@@ -281,3 +281,22 @@ def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None
     head = "<title>Tram line opening: timetable and fares</title>"
     assert _titled(head, "<h1>New tram line opens on Saturday</h1>").title == "New tram line opens on Saturday"
     assert _titled(head, "<h1>Subscribe to our newsletter</h1>").title == "Tram line opening: timetable and fares"
+
+
+def test_content_in_a_block_named_like_furniture_is_kept() -> None:
+    """Page builders name whole layouts "sidebar-layout" or wrap a long chart in "w-embed"."""
+    prose = "".join(
+        f"<p>Paragraph {i}: tipping customs differ between a full service restaurant, a coffee shop and a "
+        "delivery driver, and the chart below gives the usual amounts.</p>"
+        for i in range(4)
+    )
+    services = ["Full service restaurant", "Coffee shop", "Delivery", "Bar", "Valet", "Hotel porter", "Taxi"]
+    table = "".join(f"<tr><td>{name} in a city centre</td><td>{10 + i}% of the bill</td></tr>"
+                    for i, name in enumerate(services))
+    html = (
+        "<html><body><div class='navbar'><a href='/'>Home</a></div><div class='sidebar-layout'><h1>Tipping guide</h1>"
+        f"{prose}<div class='w-embed'><table>{table}</table></div></div></body></html>"
+    )
+    doc = extract_document(html, "https://guides.example.com/blog/tipping")
+    assert "Coffee shop in a city centre 11% of the bill" in doc.paragraphs
+    assert doc.paragraphs[0].startswith("Paragraph 0:")
