@@ -30,8 +30,10 @@ _FURNITURE = {"nav", "aside", "form", "menu"}
 _PAGE_EDGES = {"header", "footer"}
 _CONTENT = {"article", "main", "section"}
 # links of three words or more: headlines (a teaser's), not "More", "Next" or a tag
-_HEADLINE_LINKS = XPath(".//a[string-length(normalize-space(.)) >= 12][contains(normalize-space(.), ' ')]"
-                        "[string-length(normalize-space(.)) - string-length(translate(normalize-space(.), ' ', '')) >= 2]")
+_HEADLINE_LINKS = XPath(
+    ".//a[string-length(normalize-space(.)) >= 12]"
+    "[string-length(normalize-space(.)) - string-length(translate(normalize-space(.), ' ', '')) >= 2]"
+)
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 CARD_CHARS = 500  # a teaser card: headline, a line or two of summary, byline and date
 MIN_CARDS = 3  # a list of teasers

@@ -255,7 +255,7 @@ def test_lists_and_subheadings_kept_in_a_container_with_an_unknown_name() -> Non
 
 
 def _titled(head: str, h1: str = "") -> Document:
-    body = "".join(f"<p>Paragraph {i} of a report on the new tram line and the riders who use it.</p>" for i in range(5))
+    body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
     return extract_document(f"<html><head>{head}</head><body><article>{h1}{body}</article></body></html>",
                             "https://www.metrodaily.example/news/tram")
 
