@@ -46,19 +46,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.out)
 
 
-def _cmd_extract(args: argparse.Namespace) -> int:
-    from archive.inputs import is_web_archive
-
-    if any(is_web_archive(path) for path in args.files):
-        from extract.command import run_extract_archives
-
-        _quiet_derivation()
-        return run_extract_archives(args.files, url=args.url)
-    from extract.command import run_extract_command
-
-    return run_extract_command(args.files, url=args.url, jsonl=args.jsonl)
-
-
 def _cmd_replay(args: argparse.Namespace) -> int:
     from archive.replay import serve
 
@@ -253,12 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=None, help="output directory (default: a fresh one)")
     demo.set_defaults(handler=_cmd_demo)
 
-    extract = commands.add_parser("extract", help="print the clean text of saved HTML files, or a web archive's articles")
-    extract.add_argument("files", nargs="+", metavar="FILE",
-                         help=".html or .html.gz files; or WARC, ARC, WACZ files (JSON Lines, one article per line)")
-    extract.add_argument("--url", default=None, help="the page's URL, for relative links and metadata")
-    extract.add_argument("--jsonl", action="store_true", help="print one JSON object per file")
-    extract.set_defaults(handler=_cmd_extract)
+    from extract.command import add_extract_parser  # light: the extractor loads on first use
+
+    add_extract_parser(commands)
     replay = commands.add_parser("replay", help="serve the archive in pywb on 127.0.0.1")
     replay.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     replay.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")

@@ -1,13 +1,17 @@
 """Choose the article body of a page and return it as paragraphs.
 
-trafilatura does the choosing, on a tree our DOM fixes have repaired first (extract.domfixes);
-readability-lxml stands in when trafilatura finds nothing; then the edges of the body lose the
-headline, bylines, datelines and labels that templates put inside the article container.
+trafilatura does the choosing, on a tree our DOM fixes have repaired first (extract.domfixes), in
+its fast mode; candidates are compared where that mode is known to fail: its full mode (which
+weighs readability's and justext's bodies) when the fast body is a fragment of the page's prose,
+readability-lxml when trafilatura finds nothing, the page's JSON-LD articleBody when it is much
+longer and agrees. Then the edges of the body lose the headline, bylines, datelines and labels that
+templates put inside the article container.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import lxml.html
 import trafilatura
@@ -17,8 +21,11 @@ from readability import Document as ReadabilityDocument
 from extract.domfixes import (
     drop_link_paragraphs,
     drop_non_content,
+    mark_main_container,
     merge_split_bodies,
+    place_streamed_segments,
     prune_furniture,
+    unname_content_blocks,
     unwrap_layout_tables,
     wrap_bare_text,
 )
@@ -27,6 +34,13 @@ from extract.paragraphs import body_paragraphs
 _WORDS = re.compile(r"\w+")
 _READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
 MIN_BODY_CHARS = 200  # below this trafilatura found no article: readability-lxml gets a chance
+# A fast-mode body under this share of the text in the page's <p> elements is suspect (issue 17:
+# 0-94 words where the full mode finds 2,000-4,750); on 3 % of the tuning pages it is.
+FRAGMENT_SHARE = 0.3
+DECLARED_GAIN = 1.5  # a declared articleBody this much longer than the extracted body replaces it ...
+DECLARED_AGREEMENT = 0.7  # ... if it holds this share of the extracted body's words
+MIN_DECLARED_WORDS = 50
+_MARKUP = re.compile(r"<[a-z/!]", re.I)
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
     rf"\b\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}\b|\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\.?\s+{_MONTH}|\b\d{{1,2}}:\d{{2}}\b",
@@ -40,15 +54,24 @@ DATELINE = 20  # words: datelines run longer ("05/10/2018 - Posted by ... - Cate
 _SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
 
 
-def _key(text: str) -> str:
+def word_key(text: str) -> str:
+    """Lower-case words only: paragraphs that differ in case, spacing or punctuation compare equal."""
     return " ".join(_WORDS.findall(text.lower()))
 
 
-def trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
+def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True) -> list[str]:
     """trafilatura's body without comments. fast=True skips its readability/justext comparison,
     which swaps a good text for a larger, worse one (notes, failure 3) and costs a third of the time."""
-    result = trafilatura.bare_extraction(tree, url=url, fast=True, include_comments=False, with_metadata=False)
+    result = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, with_metadata=False)
     return body_paragraphs(result.body) if result is not None and result.body is not None else []
+
+
+def _chars(paragraphs: list[str]) -> int:
+    return sum(map(len, paragraphs))
+
+
+def _paragraph_chars(tree: HtmlElement) -> int:
+    return sum(len(text) for p in tree.iter("p") for text in p.itertext())
 
 
 def readability_paragraphs(tree: HtmlElement) -> list[str]:
@@ -59,13 +82,27 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
     return [text for text in (" ".join(b.text_content().split()) for b in blocks) if text]
 
 
+def declared_or_extracted(paragraphs: list[str], declared: str | None) -> list[str]:
+    """The page's JSON-LD articleBody when it is much longer than the extracted body and holds most
+    of its words: the visible page then shows a part only (slides, a script-rendered body)."""
+    if not declared or _MARKUP.search(declared):
+        return paragraphs
+    declared_words = Counter(_WORDS.findall(declared.lower()))
+    ours = Counter(_WORDS.findall(" ".join(paragraphs).lower()))
+    if declared_words.total() < max(DECLARED_GAIN * ours.total(), MIN_DECLARED_WORDS):
+        return paragraphs
+    if (ours & declared_words).total() < DECLARED_AGREEMENT * ours.total():
+        return paragraphs
+    return [text for text in (" ".join(line.split()) for line in declared.splitlines()) if text]
+
+
 def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
     """The headline is the first line of the text: drop its copies at the top of the body."""
     if not title:
         return paragraphs
-    headline = _key(title)
+    headline = word_key(title)
     start = 0
-    while start < min(len(paragraphs), 3) and _key(paragraphs[start]) == headline:
+    while start < min(len(paragraphs), 3) and word_key(paragraphs[start]) == headline:
         start += 1
     return paragraphs[start:]
 
@@ -84,7 +121,7 @@ def _is_label(paragraph: str, author: str | None) -> bool:
         return True
     if len(words) <= TAG_WORDS and len(paragraph) <= TAG_CHARS and not _SENTENCE_END.search(paragraph):
         return True
-    return bool(author) and _key(paragraph).startswith(_key(f"by {author}"))
+    return bool(author) and word_key(paragraph).startswith(word_key(f"by {author}"))
 
 
 def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
@@ -93,19 +130,31 @@ def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
     return [p for i, p in enumerate(paragraphs) if i not in edge or not _is_label(p, author)]
 
 
-def extract_body(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
-    """The body paragraphs of a parsed page (the tree is modified)."""
+def extract_body(
+    tree: HtmlElement, url: str | None, title: str | None, author: str | None, declared: str | None = None
+) -> list[str]:
+    """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
+    JSON-LD articleBody, if any."""
     drop_non_content(tree)
+    place_streamed_segments(tree)
     merge_split_bodies(tree)
     prune_furniture(tree)
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
     drop_link_paragraphs(tree)
+    mark_main_container(tree)
+    unname_content_blocks(tree)
     paragraphs = trafilatura_paragraphs(tree, url)
-    if sum(map(len, paragraphs)) < MIN_BODY_CHARS:
+    if _chars(paragraphs) < FRAGMENT_SHARE * _paragraph_chars(tree):
+        # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode
+        # compares that with readability's and justext's bodies and keeps the better one
+        full = trafilatura_paragraphs(tree, url, fast=False)
+        if _chars(full) > _chars(paragraphs):
+            paragraphs = full
+    if _chars(paragraphs) < MIN_BODY_CHARS:
         # trafilatura copies the tree, so ours is still whole; readability may now consume it
         fallback = readability_paragraphs(tree)
-        if sum(map(len, fallback)) > sum(map(len, paragraphs)):
+        if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
-    paragraphs = drop_headline(paragraphs, title)
+    paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), title)
     return drop_labels(paragraphs, author)

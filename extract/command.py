@@ -2,36 +2,66 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import sys
 from pathlib import Path
 
-from extract import extract_document
+from extract import Document, extract_document, remove_site_boilerplate
+
+DESCRIPTION = """\
+Print the clean text of saved pages: the headline, a blank line, then the paragraphs (one file),
+or one JSON object per file (several files, or --jsonl).
+
+A single page lacks what the archive has: its site's other articles. The archive's text files
+leave out the site's template, the paragraphs that recur on the site's articles (a standing
+disclaimer, a subscription banner, a "follow us" line), which one page cannot tell from its
+article. Pass --site DIR with other saved pages of the same site (or the directory holding the
+files given) to learn that template across them; it needs three or more distinct articles.
+Pages that are no article (a section, tag, author, search or home page) print nothing and say
+why on stderr."""
 
 
-def _read(path: str) -> bytes:
-    data = Path(path).read_bytes()
-    return gzip.decompress(data) if path.endswith(".gz") else data
+def _read(path: Path) -> bytes:
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.name.endswith(".gz") else data
 
 
-def run_extract_command(files: list[str], url: str | None = None, jsonl: bool = False) -> int:
-    """One file: its seed-format text. Several files or jsonl: one JSON object per line.
-    An unreadable file is reported on stderr and the others still run; the exit status is then 1."""
-    status = 0
-    as_lines = jsonl or len(files) > 1
-    for path in files:
+def site_pages(directory: Path) -> list[Path]:
+    """The saved pages of a site directory, in name order."""
+    return sorted(p for p in directory.iterdir() if p.name.endswith((".html", ".htm", ".html.gz", ".htm.gz")))
+
+
+def _extract_files(paths: list[Path], url: str | None) -> tuple[dict[Path, Document], int]:
+    """Each readable file's Document; an unreadable file is reported on stderr (status 1)."""
+    docs, status = {}, 0
+    for path in paths:
         try:
-            html = _read(path)
+            docs[path] = extract_document(_read(path), url)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             print(f"newsarchive extract: cannot read {path}: {exc}", file=sys.stderr)
             status = 1
-            continue
-        doc = extract_document(html, url)
+    return docs, status
+
+
+def run_extract_command(files: list[str], url: str | None = None, jsonl: bool = False, site: str | None = None) -> int:
+    """One file: its seed-format text. Several files or jsonl: one JSON object per line.
+    With ``site``, the site's template is learnt across its pages and the files and removed.
+    An unreadable file is reported on stderr and the others still run; the exit status is then 1."""
+    paths = [Path(f) for f in files]
+    learn_from = list(dict.fromkeys(paths + (site_pages(Path(site)) if site else [])))
+    docs, status = _extract_files(learn_from, url)
+    if site:
+        docs = dict(zip(docs, remove_site_boilerplate(list(docs.values()))))
+    shown = [p for p in paths or learn_from if p in docs]
+    as_lines = jsonl or len(paths) != 1
+    for path in shown:
+        doc = docs[path]
         if doc.error:
             print(f"newsarchive extract: {path}: {doc.error}", file=sys.stderr)
         if as_lines:
-            record = {"file": path, "title": doc.title if not doc.is_empty else None, "text": doc.text()}
+            record = {"file": str(path), "title": doc.title if not doc.is_empty else None, "text": doc.text()}
             record.update({k: v for k, v in doc.to_dict().items() if k not in ("title", "paragraphs")})
             print(json.dumps(record, ensure_ascii=False))
         else:
@@ -76,3 +106,33 @@ def run_extract_archives(files: list[str], url: str | None = None, workers: int 
         with open(Path(scratch) / "rows.jsonl", "rb") as rows:
             shutil.copyfileobj(rows, sys.stdout.buffer)
     return 1 if report.file_errors() else 0
+
+
+def add_extract_parser(commands: argparse._SubParsersAction) -> None:
+    """The `extract` subcommand's arguments, kept beside the code that runs it."""
+    parser = commands.add_parser(
+        "extract", help="print the clean text of saved HTML files, or a web archive's articles", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help=".html or .html.gz files (default: all of --site); or WARC, ARC, WACZ files "
+                             "(JSON Lines, one article per line)")
+    parser.add_argument("--url", default=None, help="the page's URL, for relative links and metadata")
+    parser.add_argument("--jsonl", action="store_true", help="print one JSON object per file")
+    parser.add_argument("--site", metavar="DIR", default=None,
+                        help="saved pages of the same site: learn its template across them and the files")
+    parser.set_defaults(handler=_cmd_extract)
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    if not args.files and not args.site:
+        print("newsarchive extract: give FILE... or --site DIR", file=sys.stderr)
+        return 2
+    from archive.inputs import is_web_archive
+
+    if any(is_web_archive(path) for path in args.files):
+        import logging
+
+        logging.getLogger("newsarchive.derive").setLevel(logging.CRITICAL)  # the per-file lines say it once
+        return run_extract_archives(args.files, url=args.url)
+    return run_extract_command(args.files, url=args.url, jsonl=args.jsonl, site=args.site)

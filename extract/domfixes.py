@@ -10,6 +10,7 @@ from collections import Counter
 
 from lxml.etree import XPath, strip_elements
 from lxml.html import HtmlElement
+from trafilatura.xpaths import BODY_XPATH, OVERALL_DISCARD_XPATH
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -21,9 +22,57 @@ _NEVER_BODY = (
 )
 
 
+# Of those, the ones that can wrap other blocks. Misnested CMS markup (a header's menu <button> or
+# <nav> left open) makes the parser put the whole article inside one: then it is the page's main
+# container, not furniture, and deleting it loses the article (issue 17: 11 of 16 empty outputs).
+_WRAPPERS = ("aside", "button", "dialog", "fieldset", "footer", "label", "menu", "nav")
+_MISNESTED_SHARE = 0.4  # of the page's text: furniture never holds this much
+# Measured by libxml2 rather than by walking the tree in Python: this runs on every page.
+_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
+_BODY_PARAGRAPH = 150  # characters; a container with three such paragraphs may hold the article
+_LONG_PARAGRAPHS = f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 3"
+_HOLDS_ARTICLE = XPath(_LONG_PARAGRAPHS)
+_HOLDS_CONTENT = XPath(f".//main or .//article or .//h1 or {_LONG_PARAGRAPHS}")
+
+
 def drop_non_content(tree: HtmlElement) -> None:
-    """Delete elements that never hold article text, keeping the text that follows them."""
+    """Delete elements that never hold article text, keeping the text that follows them; a
+    wrapper holding most of the page's text is misnested markup and becomes a plain <div>."""
+    body = tree.find("body")
+    total = _TEXT_LENGTH(tree if body is None else body) or 1
+    small: set[HtmlElement] = set()  # wrappers below the share, and so everything inside them
+    for wrapper in tree.iter(*_WRAPPERS):
+        if any(outer in small for outer in wrapper.iterancestors(*_WRAPPERS)):
+            continue
+        if _TEXT_LENGTH(wrapper) >= _MISNESTED_SHARE * total and _HOLDS_CONTENT(wrapper):
+            wrapper.tag = "div"
+        else:
+            small.add(wrapper)
     strip_elements(tree, *_NEVER_BODY, with_tail=False)
+
+
+_SEGMENTS = XPath("//div[@hidden][starts-with(@id, 'S:')]")
+
+
+def place_streamed_segments(tree: HtmlElement) -> None:
+    """Put the parts of a streamed server-rendered page where its script would show them.
+
+    React streams each late part of a page as ``<div hidden id="S:n">`` at the end of the body,
+    and a script moves it into the placeholder ``<template id="B:n">``. With scripts gone the
+    parts look hidden, and the article's first sections are dropped as hidden furniture.
+    """
+    segments = _SEGMENTS(tree)
+    if not segments:
+        return
+    placeholders = {t.get("id"): t for t in tree.iter("template") if (t.get("id") or "").startswith("B:")}
+    for segment in segments:
+        placeholder = placeholders.get("B:" + segment.get("id")[2:])
+        if placeholder is None:
+            del segment.attrib["hidden"]
+            continue
+        placeholder.tag, placeholder.text = "div", segment.text
+        placeholder.extend(segment)
+        segment.drop_tree()
 
 
 _CLIMB = 3  # how far above a paragraph container a split wrapper may sit
@@ -58,9 +107,10 @@ def merge_split_bodies(tree: HtmlElement) -> None:
     ``div.article__body``; trafilatura keeps the first one only (notes, failure 2). Moving the
     later siblings' content into the first makes one container, whatever extractor runs next.
     """
-    containers = {p.getparent() for p in tree.iter("p") if p.getparent() is not None}
+    # in document order: source lines tie on minified pages, and set order varies between runs
+    containers = dict.fromkeys(p.getparent() for p in tree.iter("p") if p.getparent() is not None)
     done: set[HtmlElement] = set()
-    for container in sorted(containers, key=lambda e: e.sourceline or 0):
+    for container in containers:
         node = container
         for _ in range(_CLIMB):
             if node is None or node in done or node.getparent() is None:
@@ -98,10 +148,6 @@ _FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?(?
 _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
-_BODY_PARAGRAPH = 150  # characters; furniture holding three such paragraphs is more likely the article
-# Measured by libxml2 rather than by walking the tree in Python: this runs on every page.
-_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
-_HOLDS_ARTICLE = XPath(f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 3")
 _NAMES = XPath(".//@class|.//@id")
 _HIDDEN = XPath(".//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")
 
@@ -138,16 +184,32 @@ _LAYOUT_CONTENT = XPath(
     ".//*[self::p or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::ul"
     " or self::ol or self::blockquote or self::table or self::article or self::section]"
 )
+_PAGE_CONTENT = XPath(".//*[self::table or self::article or self::section or self::h1]")
+_GRID_ROWS = 3  # a data table: at least this many rows of cells, and no cell holding most of its text
+_MAIN_CELL = 0.5
+
+
+def _is_layout(rows: list[HtmlElement], cells: list[HtmlElement]) -> bool:
+    """Cells holding page structure (tables, articles, the headline) make a layout table; cells with
+    paragraphs or lists only when the table is no grid, i.e. one cell holds the page's text.
+    Editors write paragraphs into the cells of data tables too (comparison charts)."""
+    if any(_PAGE_CONTENT(cell) for cell in cells):
+        return True
+    if not any(_LAYOUT_CONTENT(cell) for cell in cells):
+        return False
+    lengths = [_TEXT_LENGTH(cell) for cell in cells]
+    columns = sorted(len(row) for row in rows)[len(rows) // 2] if rows else 0
+    return len(rows) < _GRID_ROWS or columns < 2 or max(lengths) > _MAIN_CELL * (sum(lengths) or 1)
 
 
 def unwrap_layout_tables(tree: HtmlElement) -> None:
-    """Turn tables used for page layout (cells holding paragraphs, headings or other tables) into
-    plain blocks: extractors otherwise flatten each row into one line with the menu, headline and
-    dateline beside the body (notes, failure 5). Data tables, with no such content, stay tables."""
+    """Turn tables used for page layout into plain blocks: extractors otherwise flatten each row
+    into one line with the menu, headline and dateline beside the body (notes, failure 5). Data
+    tables stay tables."""
     for table in reversed(list(tree.iter("table"))):
         rows = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
         cells = [cell for row in rows for cell in row if cell.tag in ("td", "th")]
-        if not any(_LAYOUT_CONTENT(cell) for cell in cells):
+        if not _is_layout(rows, cells):
             continue
         for element in [table, *table.xpath("./thead|./tbody|./tfoot"), *rows, *cells]:
             element.tag = "div"
@@ -233,3 +295,60 @@ def drop_link_paragraphs(tree: HtmlElement) -> None:
         ):
             label.drop_tree()
         p.drop_tree()
+
+
+_PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
+_SECTIONS_GAIN = 1.5
+
+
+def mark_main_container(tree: HtmlElement) -> None:
+    """Make the page's densest prose container an <article> when trafilatura would find no body
+    container by its names (BODY_XPATH): it then falls back to collecting loose <p> elements and
+    drops the article's lists and subheadings (builder CMSs' "w-richtext" and the like)."""
+    body = tree.find("body")
+    if body is None or body.find(".//article") is not None or any(expression(body) for expression in BODY_XPATH):
+        return  # (an <article> is one of BODY_XPATH's names: the cheap test first)
+    direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
+    within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
+    for block in body.iter(*_PROSE_BLOCKS):
+        length = _TEXT_LENGTH(block)
+        direct[block.getparent()] += length
+        within.update(dict.fromkeys(block.iterancestors(), length))
+    if not direct:
+        return
+    container, _ = direct.most_common(1)[0]
+    # an article cut into sibling sections: climb while the parent adds much prose
+    while (parent := container.getparent()) is not None and within[parent] >= _SECTIONS_GAIN * within[container]:
+        container = parent
+    if container is not body and container.getparent() is not None:
+        container.tag = "article"
+
+
+_CONTENT_SHARE = 0.25  # of the page's text: the page's content, whatever its name says
+_HOLDS_PROSE = XPath(f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}][not(.//a)]) >= 2"
+                     " or .//table[count(.//tr) >= 3]")
+
+
+_BODY_NAMED = XPath(
+    "re:test(concat(@class, ' ', @id), 'post[-_]text|post-body|post-?entry|post[-_]?content|article|entry|"
+    "(?:page|text|art)-content|body-text|story|content[-_]main|main-content|fulltext', 'i')",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+
+
+def unname_content_blocks(tree: HtmlElement) -> None:
+    """Drop the class and id of blocks that trafilatura deletes by name (OVERALL_DISCARD_XPATH:
+    "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
+    quarter of the page's text as prose or a data table: a builder's "w-embed" around a chart, a
+    layout named "sidebar-layout" or "page-footer" that wraps the whole page."""
+    body = tree.find("body")
+    if body is None:
+        return
+    total = _TEXT_LENGTH(body)
+    for expression in OVERALL_DISCARD_XPATH:
+        for element in expression(body):
+            if _TEXT_LENGTH(element) < _CONTENT_SHARE * total or _BODY_NAMED(element):
+                continue  # a small block is furniture indeed; a body name is what trafilatura looks for
+            if _HOLDS_PROSE(element):
+                element.attrib.pop("class", None)
+                element.attrib.pop("id", None)

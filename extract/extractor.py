@@ -1,18 +1,35 @@
-"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml, htmldate)."""
+"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml, htmldate);
+a page that is no article (extract.pagekind) gives a Document without paragraphs."""
 
 from __future__ import annotations
 
+from htmldate.extractors import get_external_parser
 from lxml.html import HtmlElement
 
 from extract.body import extract_body
 from extract.document import Document
 from extract.htmlinput import BadInput, load_tree
 from extract.metadata import extract_metadata
+from extract.pagekind import decide, declared_kind, gather_evidence
+
+
+def _warm_up_date_parser() -> None:
+    """htmldate hands undated-looking text to dateparser, which compiles its locales' patterns on
+    first use: 2-3 s on one page. Paid here, when a worker imports the extractor, by a string
+    that every locale is tried on."""
+    get_external_parser().get_date_data("0 x 0")
+
+
+_warm_up_date_parser()
 
 
 def _extract(tree: HtmlElement, url: str | None) -> Document:
     meta = extract_metadata(tree, url)
-    paragraphs = extract_body(tree, url, meta.title, meta.author)
+    kind = declared_kind(meta)
+    evidence = None if kind else gather_evidence(tree)  # before extract_body changes the tree
+    paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
+    kind = kind or decide(evidence, paragraphs)
+    error = None if kind.is_article else f"not an article: {kind.kind}, {kind.reason}"
     return Document(
         url=url,
         canonical_url=meta.canonical_url,
@@ -21,8 +38,8 @@ def _extract(tree: HtmlElement, url: str | None) -> Document:
         date=meta.date,
         sitename=meta.sitename,
         language=meta.language,
-        paragraphs=tuple(paragraphs),
-        error=None if paragraphs else "no article body found",
+        paragraphs=tuple(paragraphs) if kind.is_article else (),
+        error="no article body found" if not paragraphs else error,
     )
 
 

@@ -7,6 +7,7 @@ headline over an og:title that carries the site name.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _WORD = re.compile(r"\w+")
 _BY = re.compile(r"^(?:[\w ]{0,20}\s)?by\s+", re.I)  # "By ", "Analysis by ", "Written by "
 HEADLINE_MATCH = 0.5  # word overlap (Jaccard) between an <h1> and a declared title
+ONLY_HEADLINE_MATCH = 0.12
+SITE_NAME_WORDS = 4  # a title's last part after " | " this short is the site's name
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,19 @@ class Metadata:
     date: str | None
     sitename: str | None
     language: str | None
+    # what the page says it is, for the article decision (extract.pagekind): JSON-LD @type values
+    # of its top-level objects, og:type, and the JSON-LD articleBody (a candidate body)
+    schema_types: tuple[str, ...] = ()
+    og_type: str | None = None
+    article_body: str | None = None
 
 
 def clean(text: object) -> str:
-    """Whitespace-normalised text; "" for anything but a string (JSON-LD values may be lists)."""
-    return _SPACES.sub(" ", text).strip() if isinstance(text, str) else ""
+    """Whitespace-normalised text, character references decoded (CMSs escape meta values twice);
+    "" for anything but a string (JSON-LD values may be lists)."""
+    if not isinstance(text, str):
+        return ""
+    return _SPACES.sub(" ", html.unescape(text) if "&" in text else text).strip()
 
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict]:
@@ -70,6 +81,17 @@ def _article_object(objects: list[dict]) -> dict:
     articles = [o for o in objects if is_article(o)]
     with_headline = [o for o in articles if o.get("headline")]
     return (with_headline or articles or [{}])[0]
+
+
+def _types(tree: HtmlElement, objects: list[dict]) -> tuple[str, ...]:
+    """schema.org types the page declares: JSON-LD @type values, then microdata itemtypes."""
+    found = []
+    for obj in objects:
+        types = obj.get("@type")
+        found += [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
+    for itemtype in tree.xpath("//@itemtype"):
+        found += [url.rstrip("/").rsplit("/", 1)[-1] for url in itemtype.split()]
+    return tuple(dict.fromkeys(found))
 
 
 def _names(value: object) -> list[str]:
@@ -115,32 +137,54 @@ def iso_date(value: str | None) -> str | None:
     return parsed.isoformat() if has_time else parsed.date().isoformat()
 
 
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
 def _tokens(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
-def _headline(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
+def _without_site_name(title: str, site_names: list[str]) -> str:
+    """A declared title without the site name that templates append or prepend ("Headline | Site"):
+    a part named like the site, or a short last part after a bar."""
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+
+    def squeezed(text: str) -> str:  # "Metro Daily" and the host's "metrodaily" compare equal
+        return _key(text).replace(" ", "")
+
+    names = {squeezed(name) for name in site_names if name}
+    if squeezed(parts[0]) in names:
+        parts = parts[1:]
+    elif squeezed(parts[-1]) in names or (" | " in title and len(parts[-1].split()) <= SITE_NAME_WORDS):
+        parts = parts[:-1]
+    return title[title.index(parts[0]) : title.rindex(parts[-1]) + len(parts[-1])]
+
+
+def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """The visible <h1> that best matches a declared title (og:title and <title> often carry the
-    site name, and editors retouch the visible headline); else the declared headline."""
+    site name, and editors retouch the visible headline); else the declared headline without the
+    site name."""
     declared = [clean(v) for v in (article.get("headline"), meta.get("og:title"), meta.get("twitter:title"))]
-    declared = [v for v in declared if v]
     page_title = clean(tree.findtext(".//title"))
-    references = [_tokens(d) for d in [*declared, page_title] if d]
-    best, best_score = None, HEADLINE_MATCH
-    for h1 in tree.iter("h1"):
-        text = clean(h1.text_content())
+    declared = [_without_site_name(v, site_names) for v in [*declared, page_title] if v]
+    references = [_tokens(d) for d in declared]
+    headings = [text for text in (clean(h1.text_content()) for h1 in tree.iter("h1")) if text]
+    # the page's only <h1> needs to share a few words with a declared title, one of several more
+    best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH
+    for text in headings:
         words = _tokens(text)
         for reference in references:
             score = len(words & reference) / len(words | reference) if words else 0.0
             if score >= best_score:
                 best, best_score = text, score
-    if best:
-        return best
-    if declared:
-        return declared[0]
-    if page_title:
-        return max(_TITLE_SEPARATORS.split(page_title), key=len)
-    return None
+    if best is not None and best.isupper():  # a capitalised display headline: the declared spelling
+        best = next((d for d in declared if d.lower() == best.lower()), best)
+    if best is None and not declared and len(headings) == 1:
+        best = headings[0]
+    return best or (declared[0] if declared else None)
 
 
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
@@ -204,18 +248,24 @@ def _absolute(url: str | None, href: str | None) -> str | None:
 
 def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     """Metadata of the page; fields the page does not state are None."""
-    article = _article_object(_json_ld_objects(tree))
+    objects = _json_ld_objects(tree)
+    article = _article_object(objects)
     meta = _meta(tree)
     declared = [*tree.xpath('//link[@rel="canonical"]/@href'), meta.get("og:url")]
     canonical = next(filter(None, (_absolute(url, href) for href in declared)), None)
     publisher = _names(article.get("publisher"))
     host = urlsplit(url).hostname if url else None
+    site_names = [meta.get("og:site_name", ""), meta.get("application-name", ""), *publisher]
+    site_names += [host.removeprefix("www."), host.removeprefix("www.").split(".")[0]] if host else []
     return Metadata(
         canonical_url=canonical,
-        title=_headline(tree, article, meta),
+        title=_headline(tree, article, meta, site_names),
         author=_author(tree, article, meta),
         date=_date(tree, article, meta, url),
         sitename=clean(meta.get("og:site_name") or (publisher[0] if publisher else None)
                        or meta.get("application-name")) or host,
         language=_language(tree, article, meta),
+        schema_types=_types(tree, objects),
+        og_type=clean(meta.get("og:type")).lower() or None,
+        article_body=article.get("articleBody") if isinstance(article.get("articleBody"), str) else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,171 @@ def test_odd_json_ld_does_not_lose_the_article() -> None:
     assert doc.title == "Tram line opens"
     assert doc.author == "Sam Lee"
     assert doc.paragraphs and doc.paragraphs[0].startswith("The first trams ran")
+
+
+def _misnested(wrapper: str) -> str:
+    """A header whose menu element is never closed: the parser puts the whole article inside it."""
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the council's budget story, long enough to read as body text and to count "
+        f"for the extractor, with the figures the finance committee approved on Tuesday evening.</p>"
+        for i in range(6)
+    )
+    return (
+        f"<html><head><title>Budget approved</title></head><body><header><{wrapper} class='menu'>"
+        "<ul><li><a href='/'>Home</a></li><li><a href='/news'>News</a></li></ul>"
+        f"<main><article><h1>Budget approved</h1>{paragraphs}</article></main>"
+        f"</{wrapper}></header><footer><nav><a href='/about'>About</a></nav></footer></body></html>"
+    )
+
+
+@pytest.mark.parametrize("wrapper", ["button", "nav", "aside"])
+def test_article_inside_a_misnested_menu_is_kept(wrapper: str) -> None:
+    doc = extract_document(_misnested(wrapper), "https://town.example.net/news/budget")
+    assert len(doc.paragraphs) == 6 and doc.paragraphs[5].startswith("Paragraph 5 of the council's")
+    assert "About" not in doc.text()
+
+
+def test_fragment_from_fast_mode_is_compared_with_full_mode(monkeypatch) -> None:
+    import extract.body
+
+    real = extract.body.trafilatura_paragraphs
+    modes = []
+
+    def fast_keeps_a_fragment(tree, url, fast=True):
+        modes.append(fast)
+        found = real(tree, url, fast=fast)
+        return found[:1] if fast else found
+
+    monkeypatch.setattr(extract.body, "trafilatura_paragraphs", fast_keeps_a_fragment)
+    doc = extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
+    assert modes == [True, False]
+    assert doc.paragraphs[-1].startswith("Tickets can be bought on board")
+
+
+def test_full_mode_not_run_when_fast_mode_finds_the_body(monkeypatch) -> None:
+    import extract.body
+
+    real = extract.body.trafilatura_paragraphs
+    modes = []
+
+    def recorded(tree, url, fast=True):
+        modes.append(fast)
+        return real(tree, url, fast=fast)
+
+    monkeypatch.setattr(extract.body, "trafilatura_paragraphs", recorded)
+    extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
+    assert modes == [True]
+
+
+def test_streamed_server_rendered_parts_are_put_in_place() -> None:
+    sentence = "of the streamed guide explains how index funds track a market, with enough words to be prose."
+    html = (
+        "<html><head><title>Index funds</title></head><body><main><article><h1>Index funds</h1>"
+        '<template id="B:0"></template><p>Part two ' + sentence + "</p><p>Part three " + sentence + "</p>"
+        '<template id="B:1"></template></article></main><div hidden id="S:1"><p>Part four ' + sentence + "</p></div>"
+        '<div hidden id="S:0"><p>Part one ' + sentence + "</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://money.example.com/guides/index-funds")
+    assert [p.split()[1] for p in doc.paragraphs] == ["one", "two", "three", "four"]
+
+
+def test_data_table_with_paragraphs_in_its_cells_stays_a_table() -> None:
+    prose = "<p>Choosing a ledger depends on the size of the business, and the chart below sums up our tests.</p>"
+    rows = [("Size", "Ledgerly", "Bookwise"), ("Small", "Too complex", "Good fit"), ("Medium", "Good fit", "Limited"),
+            ("Large", "Best", "Not offered")]
+    table = "".join("<tr>" + "".join(f"<td><p>{cell}</p></td>" for cell in row) + "</tr>" for row in rows)
+    html = (f"<html><body><article><h1>Ledger software compared</h1>{prose * 3}<table><tbody>{table}</tbody></table>"
+            f"{prose}</article></body></html>")
+    doc = extract_document(html, "https://tools.example.com/blog/ledgers")
+    assert "Medium Good fit Limited" in doc.paragraphs
+
+
+INTRO = (
+    "Online design services start you off with a style quiz and ask about the room you want to change, "
+    "then pair you with a designer who works from your photos and measurements."
+)
+SLIDES = [f"Slide {i}: the service number {i} sends three design ideas and a shopping list to you." for i in range(8)]
+
+
+def _slides_page(article_body: str) -> str:
+    """A gallery page that shows its first slide; the others load in the browser."""
+    data = json.dumps({"@type": "NewsArticle", "headline": "Design services", "articleBody": article_body})
+    return (
+        f'<html><head><script type="application/ld+json">{data}</script></head><body><article>'
+        f"<h1>Design services</h1><p>{INTRO}</p><p>{SLIDES[0]}</p></article></body></html>"
+    )
+
+
+def test_declared_article_body_wins_when_the_page_shows_only_part_of_it() -> None:
+    doc = extract_document(_slides_page("\n".join([INTRO, *SLIDES])), "https://decor.example.com/g1/design/")
+    assert list(doc.paragraphs) == [INTRO, *SLIDES]
+
+
+def test_declared_teaser_does_not_replace_the_body() -> None:
+    doc = extract_document(_slides_page("A style quiz, then a designer."), "https://decor.example.com/g1/design/")
+    assert list(doc.paragraphs) == [INTRO, SLIDES[0]]
+
+
+
+def test_lists_and_subheadings_kept_in_a_container_with_an_unknown_name() -> None:
+    prose = [
+        f"<p>Paragraph {i}: cloud computing allows businesses and individuals to use powerful computing "
+        "resources on demand, paying only for what they use.</p>"
+        for i in range(4)
+    ]
+    body = (
+        f"{prose[0]}{prose[1]}<h2>Know about cloud computing</h2>{prose[2]}<ul><li>Cost efficiency: no hardware to "
+        f"buy up front.</li><li>Scalability: more capacity on a busy day.</li></ul>{prose[3]}"
+    )
+    html = f"<html><body><section class='sec'><div class='grid'><div class='rt w-richtext'>{body}</div></div></section>"
+    doc = extract_document(html, "https://kitchens.example.com/blog/cloud")
+    assert "Know about cloud computing" in doc.paragraphs
+    assert "Scalability: more capacity on a busy day." in doc.paragraphs
+
+
+def _titled(head: str, h1: str = "") -> Document:
+    body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
+    return extract_document(f"<html><head>{head}</head><body><article>{h1}{body}</article></body></html>",
+                            "https://www.metrodaily.example/news/tram")
+
+
+def test_headline_without_the_site_name() -> None:
+    site = '<meta property="og:site_name" content="Metro Daily">'
+    assert _titled(f"{site}<title>Tram line opens | Metro Daily</title>").title == "Tram line opens"
+    assert _titled("<title>Metro Daily - Tram line opens</title>").title == "Tram line opens"  # the host's name
+    assert _titled("<title>Tram line opens | City Desk</title>").title == "Tram line opens"  # short part after a bar
+    assert _titled("<title>Tram line opens: what riders need to know</title>").title == (
+        "Tram line opens: what riders need to know"
+    )
+
+
+def test_headline_entities_and_capitals() -> None:
+    og = '<meta property="og:title" content="Trams &amp;#038; buses: the new timetable">'
+    assert _titled(og).title == "Trams & buses: the new timetable"
+    caps = _titled("<title>Tram Line Opens</title>", "<h1>TRAM LINE OPENS</h1>")
+    assert caps.title == "Tram Line Opens"
+
+
+def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None:
+    head = "<title>Tram line opening: timetable and fares</title>"
+    assert _titled(head, "<h1>New tram line opens on Saturday</h1>").title == "New tram line opens on Saturday"
+    assert _titled(head, "<h1>Subscribe to our newsletter</h1>").title == "Tram line opening: timetable and fares"
+
+
+def test_content_in_a_block_named_like_furniture_is_kept() -> None:
+    """Page builders name whole layouts "sidebar-layout" or wrap a long chart in "w-embed"."""
+    prose = "".join(
+        f"<p>Paragraph {i}: tipping customs differ between a full service restaurant, a coffee shop and a "
+        "delivery driver, and the chart below gives the usual amounts.</p>"
+        for i in range(4)
+    )
+    services = ["Full service restaurant", "Coffee shop", "Delivery", "Bar", "Valet", "Hotel porter", "Taxi"]
+    table = "".join(f"<tr><td>{name} in a city centre</td><td>{10 + i}% of the bill</td></tr>"
+                    for i, name in enumerate(services))
+    html = (
+        "<html><body><div class='navbar'><a href='/'>Home</a></div><div class='sidebar-layout'><h1>Tipping guide</h1>"
+        f"{prose}<div class='w-embed'><table>{table}</table></div></div></body></html>"
+    )
+    doc = extract_document(html, "https://guides.example.com/blog/tipping")
+    assert "Coffee shop in a city centre 11% of the bill" in doc.paragraphs
+    assert doc.paragraphs[0].startswith("Paragraph 0:")

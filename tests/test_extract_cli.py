@@ -56,3 +56,25 @@ def test_unreadable_file_reported_others_still_run(tmp_path: Path, capsys) -> No
     captured = capsys.readouterr()
     assert str(broken) in captured.err and str(missing) in captured.err
     assert [json.loads(line)["file"] for line in captured.out.splitlines()] == [str(ARTICLE)]
+
+
+def test_help_says_what_a_single_page_lacks() -> None:
+    result = _cli("--help")
+    assert result.returncode == 0
+    assert "template" in result.stdout and "--site DIR" in result.stdout
+
+
+def test_site_directory_teaches_the_template(tmp_path: Path, capsys) -> None:
+    for page in FIXTURES.glob("site_page*.html"):
+        (tmp_path / page.name).write_bytes(page.read_bytes())
+    one = str(tmp_path / "site_page1.html")
+    disclaimer = "Opinions expressed by contributors"
+    assert run_extract_command([one]) == 0
+    alone = capsys.readouterr().out
+    assert run_extract_command([one], site=str(tmp_path)) == 0
+    learnt = capsys.readouterr().out
+    assert disclaimer in alone and disclaimer not in learnt
+    assert learnt.startswith("Sea wall repairs to start in May\n\nContractors will begin")
+    assert run_extract_command([], site=str(tmp_path)) == 0  # no FILE: every page of the site
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == 4 and all(disclaimer not in r["text"] for r in records)

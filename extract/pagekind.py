@@ -1,0 +1,151 @@
+"""Article or not, decided from the page itself.
+
+The crawler's URL test only decides what to fetch; a section, tag, author, search or home page, or
+a "not found" page served with status 200, can pass it. Such pages are archived but must not be
+written as articles. The page says what it is in its declarations (JSON-LD or microdata type,
+og:type) and in its structure: a listing is teaser cards (a headline link, a line of summary, a
+byline) and little else; an article has prose beside whatever teasers it shows, and its extracted
+body is more than the cards' text. Measured on 821 article pages and 31 non-article pages
+(bench/extraction.py --kinds).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lxml.etree import XPath
+from lxml.html import HtmlElement
+
+from extract.body import extract_body, word_key
+from extract.htmlinput import BadInput, load_tree
+from extract.metadata import Metadata, extract_metadata
+
+_ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
+_LISTING_TYPES = {"collectionpage", "searchresultspage", "profilepage", "series"}
+# Page furniture: headings and paragraphs inside these are no evidence either way.
+_FURNITURE = {"nav", "aside", "form", "menu"}
+_PAGE_EDGES = {"header", "footer"}
+_CONTENT = {"article", "main", "section"}
+# links of three words or more: headlines (a teaser's), not "More", "Next" or a tag
+_HEADLINE_LINKS = XPath(
+    ".//a[string-length(normalize-space(.)) >= 12]"
+    "[string-length(normalize-space(.)) - string-length(translate(normalize-space(.), ' ', '')) >= 2]"
+)
+_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
+CARD_CHARS = 500  # a teaser card: headline, a line or two of summary, byline and date
+MIN_CARDS = 3  # a list of teasers
+SHINGLE = 4
+TEASER_SHARE = 0.5  # of a body paragraph's 4-word shingles found in cards: teaser text, not prose
+MIN_PROSE = 80  # words: less prose than this, without a declaration, is no article ...
+MIN_MARKED_PROSE = 25  # ... unless it sits in article markup
+
+
+@dataclass(frozen=True)
+class PageKind:
+    """The decision and why: ``kind`` is "article", "listing" or "no article"."""
+
+    kind: str
+    reason: str
+
+    @property
+    def is_article(self) -> bool:
+        return self.kind == "article"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The teaser cards of a page, outside its furniture: blocks headed by a headline link, with a
+    few words of summary, byline or date."""
+
+    cards: int
+    card_words: int
+    marked_up: bool  # one <article> element outside the furniture, holding the page's <h1>
+    card_shingles: frozenset[tuple[str, ...]]  # the 4-word shingles of their text
+
+
+def _in_furniture(element: HtmlElement) -> bool:
+    """Inside the page's navigation, sidebars, forms, or the page's own header or footer (a header
+    inside an article or a teaser card is the card's own)."""
+    ancestors = [a.tag for a in element.iterancestors()]
+    for index, tag in enumerate(ancestors):
+        if tag in _FURNITURE or (tag in _PAGE_EDGES and not _CONTENT.intersection(ancestors[index + 1:])):
+            return True
+    return False
+
+
+def _shingles(key: str) -> set[tuple[str, ...]]:
+    words = key.split()
+    return {tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+
+
+def _cards(tree: HtmlElement) -> list[HtmlElement]:
+    """Blocks headed by one headline link, of at most CARD_CHARS characters: for each headline link
+    outside the furniture, its highest ancestor holding no other headline link; none for a link
+    inside a paragraph of prose."""
+    links = [link for link in _HEADLINE_LINKS(tree) if not _in_furniture(link)]
+    holding: Counter[HtmlElement] = Counter(a for link in links for a in link.iterancestors())
+    cards: dict[HtmlElement, None] = {}
+    for link in links:
+        node, card = link, None
+        while (parent := node.getparent()) is not None and holding[parent] == 1:
+            if parent.tag == "p" and _TEXT_LENGTH(parent) > 2 * _TEXT_LENGTH(link):
+                break  # a link in a sentence
+            if _TEXT_LENGTH(parent) > CARD_CHARS:
+                break
+            node = card = parent
+        if card is not None:
+            cards[card] = None
+    return list(cards)
+
+
+def gather_evidence(tree: HtmlElement) -> Evidence:
+    """The teaser cards of a page (the tree is not modified)."""
+    keys = [word_key(card.text_content()) for card in _cards(tree)]
+    articles = [a for a in tree.iter("article") if not _in_furniture(a)]
+    marked_up = len(articles) == 1 and next(articles[0].iter("h1"), None) is not None
+    return Evidence(len(keys), sum(len(k.split()) for k in keys), marked_up, frozenset().union(*map(_shingles, keys)))
+
+
+def _is_teaser(key: str, card_shingles: frozenset) -> bool:
+    shingles = _shingles(key)
+    return len(shingles & card_shingles) >= TEASER_SHARE * len(shingles)
+
+
+def declared_kind(meta: Metadata) -> PageKind | None:
+    """The decision when the page declares what it is: an article type or og:type article, or a
+    collection, search results, profile or series page; None when it declares neither."""
+    if meta.og_type == "article" or any(_ARTICLE_TYPES.search(t) for t in meta.schema_types):
+        return PageKind("article", "declared an article")
+    listing = {t.lower() for t in meta.schema_types} & _LISTING_TYPES
+    if listing or meta.og_type == "profile":
+        return PageKind("listing", f"declared {', '.join(sorted(listing)) or 'og:type profile'}")
+    return None
+
+
+def decide(evidence: Evidence, paragraphs: Sequence[str]) -> PageKind:
+    """The decision from the structure of a page that declares nothing: its teaser cards against
+    the prose of its extracted body (the paragraphs that are not the cards' text)."""
+    keys = [key for key in map(word_key, paragraphs) if key]
+    prose = sum(len(key.split()) for key in keys if not _is_teaser(key, evidence.card_shingles))
+    counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose} words of prose"
+    if evidence.marked_up and prose >= MIN_MARKED_PROSE:
+        return PageKind("article", f"article markup, {counts}")
+    if prose < MIN_PROSE:
+        return PageKind("listing" if evidence.cards >= MIN_CARDS else "no article", counts)
+    return PageKind("article", counts)
+
+
+def classify_page(html: bytes | str, url: str | None = None) -> PageKind:
+    """Is this page an article? Decided from its declarations and structure, not its URL."""
+    try:
+        tree = load_tree(html)
+    except BadInput as exc:
+        return PageKind("no article", str(exc))
+    meta = extract_metadata(tree, url)
+    if kind := declared_kind(meta):
+        return kind
+    evidence = gather_evidence(tree)
+    return decide(evidence, extract_body(tree, url, meta.title, meta.author, meta.article_body))

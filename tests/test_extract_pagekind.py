@@ -1,0 +1,69 @@
+"""Article or not, decided from the page itself: non-article pages never become documents."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.extraction import demo_pages  # noqa: E402
+
+from extract import extract_document  # noqa: E402
+from extract.pagekind import classify_page  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NON_ARTICLES = sorted(p for p in (FIXTURES / "pagekind").glob("*.html") if not p.name.startswith("article_"))
+ARTICLES = sorted((FIXTURES / "pagekind").glob("article_*.html")) + sorted((FIXTURES / "extract").glob("*.html"))
+
+
+@pytest.mark.parametrize("page", NON_ARTICLES, ids=lambda p: p.stem)
+def test_non_article_page_gives_no_document(page: Path) -> None:
+    doc = extract_document(page.read_bytes(), f"https://news.example.com/{page.stem}")
+    assert doc.is_empty and doc.error.startswith("not an article:")
+    assert not classify_page(page.read_bytes()).is_article
+
+
+@pytest.mark.parametrize("page", ARTICLES, ids=lambda p: p.stem)
+def test_article_pages_without_telling_declarations_are_articles(page: Path) -> None:
+    kind = classify_page(page.read_bytes(), f"https://news.example.com/{page.stem}")
+    assert kind.is_article, kind.reason
+    assert not extract_document(page.read_bytes()).is_empty
+
+
+def _teasers(count: int, declaration: str) -> str:
+    cards = "".join(
+        f'<div class="card"><h3><a href="/news/story-{i}">Story number {i} of the day</a></h3>'
+        f"<p>One line of summary for story {i}, as a section page shows it.</p></div>"
+        for i in range(count)
+    )
+    return f"<html><head>{declaration}</head><body><main><h1>Local news</h1>{cards}</main></body></html>"
+
+
+def test_declarations_decide_first() -> None:
+    article = '<meta property="og:type" content="article">'
+    collection = '<script type="application/ld+json">{"@type": "CollectionPage"}</script>'
+    assert classify_page(_teasers(8, article)).is_article  # a page that says it is an article is trusted
+    listing = classify_page(_teasers(8, collection))
+    assert listing.kind == "listing" and "collectionpage" in listing.reason
+    undeclared = classify_page(_teasers(8, ""))
+    assert undeclared.kind == "listing" and "8 teasers" in undeclared.reason
+
+
+def test_prose_beside_teasers_is_an_article() -> None:
+    prose = "".join(
+        f"<p>Paragraph {i} of a long report on the harbour's future, with quotes from skippers, the harbour "
+        f"master and the council, long enough to be prose rather than a teaser line.</p>"
+        for i in range(4)
+    )
+    html = _teasers(8, "").replace("<h1>Local news</h1>", f"<h1>Harbour report</h1>{prose}")
+    assert classify_page(html).is_article
+
+
+def test_demo_sites_articles_are_articles_and_their_other_pages_are_not() -> None:
+    pages = demo_pages()
+    assert sum(article for _, _, article in pages) >= 9 and sum(not article for _, _, article in pages) >= 9
+    for url, html, article in pages:
+        kind = classify_page(html, url)
+        assert kind.is_article == article, (url, kind.reason)
