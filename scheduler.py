@@ -345,6 +345,8 @@ class ScheduleService:
             logger.info("%s: running (due since %s, %d more waiting)", name, _utc(due), waiting)
             started = time.monotonic()
             code, stopped = run_source(self.config_path, name, self.time_limit, self._stopping)
+            if stopped and code == 0 and not self._stopped_midway(name):
+                stopped = None  # the signal came as it was ending: it did all its work
             logger.info("%s: %s (exit %s after %.1f s)", name, _outcome(code, stopped, self.time_limit),
                         code, time.monotonic() - started)
             if code == EXIT_BUSY or stopped == "shutdown":
@@ -355,6 +357,13 @@ class ScheduleService:
                 busy_retry = min(2 * busy_retry, BUSY_RETRY_MAX)
             else:
                 busy_retry = BUSY_RETRY
+
+    def _stopped_midway(self, name: str) -> bool:
+        """Whether the source's last run report says it was stopped (a run that finished says ok)."""
+        from status import last_runs
+
+        runs, _ = last_runs(self.config.archive.dir, 1)
+        return bool(runs.get(name)) and runs[name][0].get("status") == "stopped"
 
     def sync_jobs(self, initial: bool = False) -> None:
         """Make the job store match the config: add, reschedule or remove source jobs.

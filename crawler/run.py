@@ -200,6 +200,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         done = {result.name: result for result in report.sources}
         report.sources = [done.get(source.name) or _skipped(health[source.name]) for source in sources]
         report.started = started
+        _done_with_signals()
         try:
             report.write(config.archive.dir)
         except OSError as exc:  # a full disk: the summary still says what the run did
@@ -218,6 +219,14 @@ def _stop_on_signals() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+
+
+def _done_with_signals() -> None:
+    """Once the corpus has caught up the run is over: a stop asked for while its reports are written
+    (the HTML one takes a second) must not leave them half done or make the run look stopped."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _finish(derivation: DerivationProcess, config: Config, incidents: list[str]) -> DeriveReport:
