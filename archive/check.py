@@ -48,6 +48,15 @@ def damaged_state_message(path: Path, exc: Exception) -> str:
     return f"{path} is damaged ({exc}); `newsarchive check --repair` rebuilds it from the WARCs"
 
 
+def set_aside(database: Path) -> Path:
+    """Move a damaged SQLite file aside (kept for a person to look at), its log and index with it."""
+    aside = database.with_name(f"{database.name}.damaged-{int(time.time())}")
+    database.rename(aside)
+    for suffix in ("-wal", "-shm"):
+        Path(str(database) + suffix).unlink(missing_ok=True)
+    return aside
+
+
 def verify_state(archive_dir: Path) -> str | None:
     """Why the crawl state cannot be used, or None when SQLite finds it sound."""
     path = state_path(archive_dir)
@@ -128,10 +137,7 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
         path = state_path(archive_dir)
         report.problems.append(f"{path}: damaged: {why}")
         if repair:
-            aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
-            path.rename(aside)
-            for suffix in ("-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
+            aside = set_aside(path)
             state = SqliteState(path)
             try:
                 for warc in readable:

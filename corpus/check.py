@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import time
 from pathlib import Path
 
-from archive.check import CheckReport
+from archive.check import CheckReport, set_aside
 from corpus.export import CORPUS_FILE, export_corpus_jsonl
 from corpus.store import STORE_FILE, CorpusStore
 
@@ -63,9 +62,6 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
     except sqlite3.DatabaseError as exc:
         report.problems.append(f"{path}: damaged: {exc}")
         if repair:
-            aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
-            path.rename(aside)
-            for suffix in ("-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
+            aside = set_aside(path)
             report.repaired.append(f"set {path.name} aside as {aside.name}; the next derivation makes it again "
                                    "from the WARCs")
