@@ -3,9 +3,9 @@
 pywb lives in its own venv (``.venv-replay``, created on first use): it installs brotlipy,
 whose ``brotli`` module shadows the Google ``brotli`` Scrapy needs to decode br responses.
 Instead of ``wb-manager`` collections we generate a pywb config that points one collection
-at the archive's ``warc/`` directory and its combined CDXJ index.  pywb reopens that index on
-every lookup and crawls replace it atomically when they close a WARC, so captures written
-while replay runs appear without a restart.
+at the archive's ``warc/`` directory and its replay index (a directory of sorted CDXJ files,
+``archive/index.py``).  pywb reads that directory on every lookup and crawls add to it when
+they close a WARC, so captures written while replay runs appear without a restart.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def write_pywb_config(archive_dir: Path) -> Path:
         "# Written by `newsarchive replay` on every start; edits are lost.\n"
         "collections:\n"
         f"  {COLLECTION}:\n"
-        f"    index_paths: {json.dumps(str(index))}\n"
+        f"    index_paths: {json.dumps(str(index) + '/')}\n"
         f"    archive_paths: {json.dumps(str(archive_dir / WARC_DIR) + '/')}\n"
         "enable_memento: true\n"
     )
