@@ -41,9 +41,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from demo.run import run_demo
+    from demo.run import run_demo, serve_demo
 
-    return run_demo(args.out)
+    return (serve_demo if args.serve else run_demo)(args.out, args.port)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -236,8 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ignore-backoff", action="store_true", help="also run sources backing off after failures")
     run.set_defaults(handler=_cmd_run)
 
-    demo = commands.add_parser("demo", help="crawl the bundled demo news sites into a new archive (offline, seconds)")
-    demo.add_argument("--out", default=None, help="output directory (default: a fresh one)")
+    from demo.site import DEMO_PORT  # light: the demo's crawl loads on first use
+
+    demo = commands.add_parser(
+        "demo", help="crawl the bundled demo news sites twice into a new archive (offline, seconds)",
+        description="Start three small demo news sites on 127.0.0.1, crawl, archive and extract them, change "
+                    "them, and crawl them again to show what a re-crawl fetches. With --serve, only keep the "
+                    "sites up until Ctrl-C, for `newsarchive run --config DIR/sources.toml` to crawl them.")
+    demo.add_argument("--out", default=None, metavar="DIR",
+                      help="archive directory (default: a new one); with --serve, where to write sources.toml")
+    demo.add_argument("--serve", action="store_true", help="serve the demo sites until Ctrl-C, crawl nothing")
+    demo.add_argument("--port", type=int, default=DEMO_PORT,
+                      help="the sites' ports are this one and the next two (default: %(default)s)")
     demo.set_defaults(handler=_cmd_demo)
 
     from extract.command import add_extract_parser  # light: the extractor loads on first use

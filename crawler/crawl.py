@@ -59,6 +59,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         finish_reason=reason,
         error=error,
         unchanged=sum(count for key, count in stats.items() if key.startswith("newsarchive/revisit/")),
+        identical=stats.get("newsarchive/revisit/identical-payload-digest", 0),
         skipped_known=stats.get("newsarchive/skipped_known", 0),
         failed_fetches=stats.get(FAILED_COUNT, 0),
         failures=stats.get(FAILED_URLS, []),
