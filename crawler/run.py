@@ -72,7 +72,7 @@ class SourceResult:
         """A few short lines for a person: the outcome, the counts, then revisits and failures if any."""
         if self.status == "skipped":
             until = datetime.fromtimestamp(self.backoff_until, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            return [f"{self.name}: skipped, backing off after failed runs until {until}"]
+            return [f"{self.name} skipped (backing off until {until})"]
         outcome = {"failed": f"FAILED: {self.error}", "stopped": "STOPPED on request"}.get(self.status, "ok")
         lines = [f"{self.name}: {outcome}",
                  f"  {self.fetched} fetched, {self.new_articles} new article{'' if self.new_articles == 1 else 's'}, "
