@@ -9,10 +9,17 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from config import DEFAULT_CONFIG, ConfigError, load_config
+from config import DEFAULT_CONFIG, Config, ConfigError, load_config
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
+
+
+def _with_sources(config: Config) -> Config:
+    """A command that crawls needs something to crawl."""
+    if not config.sources:
+        raise ConfigError(f"{config.path}: no [[sources]] to crawl")
+    return config
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -23,10 +30,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from archive.lock import ArchiveBusy
     from crawler.run import run_sources
 
-    config = load_config(args.config)
+    config = _with_sources(load_config(args.config))
     try:
         report = run_sources(config, config.select(args.source), extract=not args.no_extract,
-                             progress_interval=2.0 if args.progress else 0.0,
+                             progress_interval=2.0 if args.progress or sys.stderr.isatty() else 0.0,
                              log_level="INFO" if args.verbose else "WARNING",
                              ignore_backoff=args.ignore_backoff, stop=stop)
     except ArchiveBusy as exc:
@@ -80,6 +87,7 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 
     from scheduler import serve
 
+    _with_sources(load_config(args.config))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     serve(args.config, time_limit=args.time_limit)
     return EXIT_OK
@@ -231,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     run.add_argument("--source", action="append", metavar="NAME", help="run only this source (repeatable)")
     run.add_argument("--no-extract", action="store_true", help="archive only; derive the corpus later (`derive`)")
-    run.add_argument("--progress", action="store_true", help="print a progress line per source every 2 s")
+    run.add_argument("--progress", action="store_true",
+                     help="print a progress line per source, and for the corpus, every 2 s (the default on a terminal)")
     run.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's INFO messages")
     run.add_argument("--ignore-backoff", action="store_true", help="also run sources backing off after failures")
     run.set_defaults(handler=_cmd_run)

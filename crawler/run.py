@@ -188,7 +188,8 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             raise StateDamaged(damaged_state_message(state_path(config.archive.dir), exc)) from None
         try:
             due = tuple(source for source in sources if ignore_backoff or not health[source.name].backing_off())
-            derivation = DerivationProcess(config.archive.dir, config.archive.extract_workers) if extract else None
+            derivation = (DerivationProcess(config.archive.dir, config.archive.extract_workers,
+                                            progress=progress_interval) if extract else None)
             incidents: list[str] = []
             stop = stop or note_stop_requests()
             try:
