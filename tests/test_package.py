@@ -84,3 +84,13 @@ def test_pywb_loads_the_wacz_and_replays_an_article(packaged, tmp_path):
         with open(packaged["out"] / "warc" / original["filename"], "rb") as stream:
             stream.seek(int(original["offset"]))
             assert body == next(iter(ArchiveIterator(stream))).raw_stream.read()
+
+
+def test_extract_on_the_wacz_prints_every_article_of_the_archive(packaged):
+    result = newsarchive("extract", str(packaged["wacz"]))
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = read_corpus(packaged["out"])
+    assert sorted((p["url"], p["version"], p["text_sha256"]) for p in printed) == \
+        sorted((r["url"], r["version"], r["text_sha256"]) for r in rows)
+    assert all(p["text"] for p in printed)
