@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
-from archive_fixtures import newsarchive
+from archive_fixtures import REPO, newsarchive
 from demo.farm import ArticleFarm
 from demo.run import write_demo_config
 from demo.site import SITE_NAMES
@@ -48,20 +53,47 @@ def test_the_summary_is_a_few_short_lines_per_source_and_tells_a_recrawl_from_a_
     assert "failed fetches: 1 (HTTP 404)" in "\n".join(summary(first.stderr)["herald"])
 
 
-def test_progress_lines_for_the_corpus_only_with_progress_or_a_terminal(tmp_path):
+def run_on_a_terminal(config: Path) -> tuple[int, str]:
+    """`newsarchive run` with its stderr on a pseudo-terminal, as a person at a shell has it."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=REPO,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: _read(controller), b"")), daemon=True)
+    reader.start()
+    code = process.wait(timeout=600)
+    reader.join(timeout=30)
+    os.close(controller)
+    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the terminal's last writer has gone
+        return b""
+
+
+def test_progress_lines_for_the_corpus_only_with_progress_or_on_a_terminal(tmp_path):
     with ArticleFarm(300) as farm:
-        for archive, flags in ((tmp_path / "quiet", []), (tmp_path / "progress", ["--progress"])):
+        for name, flags in (("quiet", []), ("progress", ["--progress"]), ("terminal", None)):
+            archive = tmp_path / name
             archive.mkdir()
             config = archive / "sources.toml"
             config.write_text(f'[archive]\ndir = "{archive}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n\n'
                               f'[[sources]]\nname = "farm"\nsitemaps = ["{farm.url}/sitemap.xml"]\n', encoding="utf-8")
-            result = newsarchive("run", "--config", str(config), *flags, timeout=600)
-            assert result.returncode == 0, result.stderr
-            progress = [line for line in result.stderr.splitlines() if PROGRESS.fullmatch(line)]
-            if flags:
-                assert progress, result.stderr
+            if flags is None:
+                code, stderr = run_on_a_terminal(config)
             else:
-                assert not progress and "fetched," not in result.stderr.split("farm: ok")[0], result.stderr
+                result = newsarchive("run", "--config", str(config), *flags, timeout=600)
+                code, stderr = result.returncode, result.stderr
+            assert code == 0, stderr
+            progress = [line for line in stderr.splitlines() if PROGRESS.fullmatch(line)]
+            if name == "quiet":
+                assert not progress and "fetched," not in stderr.split("farm: ok")[0], stderr
+            else:
+                assert progress, stderr
 
 
 def test_a_config_with_no_sources_is_one_line_and_exit_2(tmp_path):
