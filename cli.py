@@ -225,6 +225,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo_port(text: str) -> int:
+    """The first of the demo's three ports."""
+    if not text.isdigit() or not 1 <= int(text) <= 65533:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65533 (the sites take it and the next two)")
+    return int(text)
+
+
 def _command(commands: argparse._SubParsersAction, name: str, summary: str,
              details: str = "") -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` opens with what it does (its summary, as a sentence), then ``details``."""
@@ -262,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=None, metavar="DIR",
                       help="archive directory (default: a new one); with --serve, where to write sources.toml")
     demo.add_argument("--serve", action="store_true", help="serve the demo sites until Ctrl-C, crawl nothing")
-    demo.add_argument("--port", type=int, default=DEMO_PORT,
+    demo.add_argument("--port", type=_demo_port, default=DEMO_PORT,
                       help="the sites' ports are this one and the next two (default: %(default)s)")
     demo.set_defaults(handler=_cmd_demo)
 

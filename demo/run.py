@@ -21,7 +21,7 @@ from corpus.export import read_corpus
 from demo.site import CONTENT, DEMO_PORT, DemoSite, PortInUse
 from supervision import note_stop_requests
 
-EXIT_OK, EXIT_CANNOT_SERVE = 0, 1  # as `newsarchive browse` on a port in use
+EXIT_OK, EXIT_CANNOT_SERVE, EXIT_USAGE = 0, 1, 2  # 1: as `newsarchive browse` on a port in use
 _ROOT = Path(__file__).resolve().parent.parent
 
 # Loopback servers need no politeness delay; everything else stays as in production.
@@ -53,6 +53,17 @@ def _start(port: int) -> DemoSite | None:
         return DemoSite(port=port).start()
     except PortInUse as exc:
         print(f"newsarchive: {exc} (is `newsarchive demo --serve` running? --port picks others)", file=sys.stderr)
+        return None
+
+
+def _directory(out: str) -> Path | None:
+    """``out`` made if need be (and absolute: the runs start elsewhere), or None after one line saying why not."""
+    path = Path(out).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    except OSError as exc:
+        print(f"newsarchive: --out: cannot create {path}: {exc.strerror or exc}", file=sys.stderr)
         return None
 
 
@@ -96,8 +107,9 @@ def run_demo(out: str | None = None, port: int = DEMO_PORT) -> int:
     if site is None:
         return EXIT_CANNOT_SERVE
     try:
-        out_dir = Path(out).resolve() if out else Path(tempfile.mkdtemp(prefix="newsarchive-demo-"))
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = _directory(out) if out else Path(tempfile.mkdtemp(prefix="newsarchive-demo-"))
+        if out_dir is None:
+            return EXIT_USAGE
         config = write_demo_config(site, out_dir, refetch=True)
         runs = _Runs(config)
         print(f"demo: {len(site.base_urls)} news sites on 127.0.0.1, archiving into {out_dir}", file=sys.stderr)
@@ -137,12 +149,14 @@ def serve_demo(out: str | None = None, port: int = DEMO_PORT) -> int:
         return EXIT_CANNOT_SERVE
     stop = note_stop_requests()
     try:
+        out_dir = _directory(out) if out else None
+        if out and out_dir is None:
+            return EXIT_USAGE
         change_sites(site)
         print("demo: the demo news sites on 127.0.0.1, until Ctrl-C", file=sys.stderr)
         _sites(site)
-        if out:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            config = write_demo_config(site, Path(out), refetch=True)
+        if out_dir:
+            config = write_demo_config(site, out_dir, refetch=True)
             print(f"crawl them: newsarchive run --config {config}", file=sys.stderr, flush=True)
         else:
             print("crawl them: newsarchive run --config DIR/sources.toml, with the sources file of a "

@@ -142,3 +142,17 @@ def test_a_demo_stopped_during_its_first_run_stops_its_run_cleanly_and_leaves_no
     assert "between the runs" not in stderr
     assert_gone(family)
     assert not list((out / "warc").glob("*.open"))
+
+
+def test_an_out_dir_that_cannot_be_made_or_a_port_out_of_range_is_exit_2_without_a_traceback(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    port = free_ports()
+    for args in (["--out", str(blocker / "demo")], ["--serve", "--out", str(blocker / "demo")]):
+        process = demo(*args, "--port", str(port))
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 2
+        assert stderr == f"newsarchive: --out: cannot create {blocker / 'demo'}: Not a directory\n"
+    process = demo("--port", "65534")
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2 and "65533" in stderr and "Traceback" not in stderr
