@@ -75,7 +75,8 @@ def _cmd_package(args: argparse.Namespace) -> int:
     from archive.package import PackageError, package
 
     try:
-        print(package(load_config(args.config).archive.dir, args.out, title=args.title, description=args.description))
+        print(package(load_config(args.config).archive.dir, args.out, title=args.title,
+                      description=args.description))
     except PackageError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
@@ -249,7 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
 
     run = _command(commands, "run", "crawl, archive and extract once",
-                   "Ctrl-C or SIGTERM stops it cleanly: what was archived is kept and derived. Exit status: 0 every source ok (or stopped on request), 1 a source failed or the corpus could not be written, 2 usage or configuration error, 75 another run holds the archive (try later).")
+                   "Ctrl-C or SIGTERM stops it cleanly: what was archived is kept and derived. Exit status: "
+                   "0 every source ok (or stopped on request), 1 a source failed or the corpus could not be "
+                   "written, 2 usage or configuration error, 75 another run holds the archive (try later).")
     run.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     run.add_argument("--source", action="append", metavar="NAME", help="run only this source (repeatable)")
     run.add_argument("--no-extract", action="store_true", help="archive only; derive the corpus later (`derive`)")
@@ -308,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(handler=_cmd_rebuild)
 
     derive = _command(commands, "derive", "bring the corpus up to date with the archive's WARCs (no crawl)",
-                      "Every run does this too; after `scrapy crawl`, `import` or an interrupted run, this catches up.")
+                      "Every run does this too; after `scrapy crawl` or an interrupted run, this catches up.")
     derive.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     derive.set_defaults(handler=_cmd_derive)
 
@@ -329,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_cmd_export)
 
     schedule = _command(commands, "schedule", "run each source on its schedule until stopped (SIGTERM)",
-                        "Each run is `newsarchive run --source NAME`; SIGTERM or Ctrl-C lets the running crawl close its files and write its report, then the service exits.")
+                        "Each run is `newsarchive run --source NAME`; SIGTERM or Ctrl-C lets the running crawl "
+                        "close its files and write its report, then the service exits.")
     schedule.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     schedule.add_argument("--time-limit", type=float, default=3 * 3600, metavar="SECONDS",
                           help="stop a run that takes longer (default: %(default)s)")

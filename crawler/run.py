@@ -86,8 +86,8 @@ class SourceResult:
             lines.append(f"  not fetched again: {self.skipped_known} articles archived before")
         if self.failed_fetches:
             reasons = Counter(failure["reason"] for failure in self.failures).most_common()
-            said = (reasons[0][0] if len(reasons) == 1 else
-                    ", ".join(f"{count} {reason}" for reason, count in reasons[:2]) + (", ..." if len(reasons) > 2 else ""))
+            said = reasons[0][0] if len(reasons) == 1 else ", ".join(
+                f"{count} {reason}" for reason, count in reasons[:2]) + (", ..." if len(reasons) > 2 else "")
             lines.append(f"  failed fetches: {self.failed_fetches} ({said})")
         return lines
 
