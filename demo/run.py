@@ -9,7 +9,6 @@ under new ones.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -90,11 +89,14 @@ class _Runs:
             self._process.send_signal(signum)
 
     def run(self) -> int:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+        """One run, unless a stop came first; its exit code."""
+        if self.stop.is_set():
+            return EXIT_OK
         print(f"$ newsarchive run --config {self.config} --progress", file=sys.stderr, flush=True)
+        # From the project's directory: `-m cli` finds this checkout, and no module of the caller's
+        # working directory shadows a library's.
         self._process = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(self.config),
-                                          "--progress"], env=env, cwd=_ROOT)  # no module of the cwd shadows ours
+                                          "--progress"], cwd=_ROOT)
         try:
             return self._process.wait()
         finally:
