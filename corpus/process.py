@@ -36,7 +36,8 @@ class DerivationProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "corpus.process", str(archive_dir), str(workers), str(os.getpid()), str(progress)],
+            [sys.executable, "-m", "corpus.process", str(archive_dir), str(workers), str(os.getpid()),
+             str(progress)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         if not follow:
             self._say_done()
@@ -82,7 +83,11 @@ def _progress(report: DeriveReport, interval: float) -> None:
     last = line()
     while True:
         time.sleep(interval)
-        if (now := line()) != last:
+        try:
+            now = line()
+        except RuntimeError:  # the counter grew as it was read: the next tick says it
+            continue
+        if now != last:
             print(now, file=sys.stderr, flush=True)
             last = now
 
