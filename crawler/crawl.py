@@ -8,10 +8,10 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
 
-from archive import WARC_DIR
 from config import Config, Source
 from crawler.archive_writer import archive_writer
 from crawler.run import SourceResult
+from crawler.source_settings import source_settings
 from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, NewsSpider
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
@@ -22,18 +22,11 @@ def crawl_settings(config: Config, source: Source, progress_interval: float = 0.
     """The project settings plus what this source and this config say."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    archive_dir = config.archive.dir
     overrides = {
-        "NEWSARCHIVE_ARCHIVE_DIR": str(archive_dir),
-        "WARC_DIR": str(archive_dir / WARC_DIR),
-        "WARC_MAX_SIZE": config.archive.warc_max_size,
-        "WARC_PREFIX": f"{config.archive.warc_prefix}-{source.name}",
+        **source_settings(config, source),
         "NEWSARCHIVE_PROGRESS_INTERVAL": progress_interval,
         "LOG_LEVEL": log_level,
-        **config.crawl_settings(),
     }
-    if source.max_pages:
-        overrides["CLOSESPIDER_PAGECOUNT"] = source.max_pages
     settings.update(overrides, priority="cmdline")
     return settings
 
@@ -59,6 +52,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         finish_reason=reason,
         error=error,
         unchanged=sum(count for key, count in stats.items() if key.startswith("newsarchive/revisit/")),
+        identical=stats.get("newsarchive/revisit/identical-payload-digest", 0),
         skipped_known=stats.get("newsarchive/skipped_known", 0),
         failed_fetches=stats.get(FAILED_COUNT, 0),
         failures=stats.get(FAILED_URLS, []),

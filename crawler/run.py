@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +48,7 @@ class SourceResult:
     error: str | None
     new_articles: int = 0
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
+    identical: int = 0  # of those, payloads archived before (at any URL): on a new archive too
     skipped_known: int = 0  # articles archived before, not fetched again
     failed_fetches: int = 0  # URLs that could not be fetched (HTTP >= 400, a network error), after retries
     failures: list[dict] = field(default_factory=list)  # {"url", "reason"} of each (the first 1,000)
@@ -66,13 +68,28 @@ class SourceResult:
             return "stopped"
         return "failed" if self.failed else "ok"
 
-    def summary(self) -> str:
+    def summary(self) -> list[str]:
+        """A few short lines for a person: the outcome, the counts, then revisits and failures if any."""
         if self.status == "skipped":
             until = datetime.fromtimestamp(self.backoff_until, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            return f"{self.name} skipped (backing off until {until})"
-        return (f"{self.name} {self.fetched} fetched, {self.new_articles} new, {self.unchanged} unchanged, "
-                f"{self.failed_fetches} failed, {self.bytes_written / 1000:.1f} kB, {self.duration:.1f} s"
-                + (" FAILED" if self.failed else " STOPPED" if self.status == "stopped" else ""))
+            return [f"{self.name} skipped (backing off until {until})"]
+        outcome = {"failed": f"FAILED: {self.error}", "stopped": "STOPPED on request"}.get(self.status, "ok")
+        lines = [f"{self.name}: {outcome}",
+                 f"  {self.fetched} fetched, {self.new_articles} new article{'' if self.new_articles == 1 else 's'}, "
+                 f"{self.bytes_written / 1000:.1f} kB, {self.duration:.1f} s"]
+        revisits = [f"{count} {what}" for count, what in (
+            (self.unchanged - self.identical, "not modified since the last fetch"),
+            (self.identical, "same bytes as an earlier capture")) if count]
+        if revisits:
+            lines.append("  archived as revisits: " + ", ".join(revisits))
+        if self.skipped_known:
+            lines.append(f"  not fetched again: {self.skipped_known} articles archived before")
+        if self.failed_fetches:
+            reasons = Counter(failure["reason"] for failure in self.failures).most_common()
+            said = reasons[0][0] if len(reasons) == 1 else ", ".join(
+                f"{count} {reason}" for reason, count in reasons[:2]) + (", ..." if len(reasons) > 2 else "")
+            lines.append(f"  failed fetches: {self.failed_fetches} ({said})")
+        return lines
 
 
 @dataclass
@@ -108,13 +125,14 @@ class RunReport:
         return moment.strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
 
     def summary_lines(self) -> list[str]:
-        """One line for the whole run, then one per failed source saying why."""
-        where = f" — report {self.path.parent.name}/{self.path.name}" if self.path else ""
-        lines = [f"run {self.run_id}: " + "; ".join(result.summary() for result in self.sources) + where]
-        lines += [f"{result.name}: FAILED: {result.error}" for result in self.sources if result.failed]
+        """A few lines per source, then what went wrong with the corpus or the run's processes, and the report."""
+        lines = [line for result in self.sources for line in result.summary()]
         if self.derive_error:
             lines.append(f"corpus: {self.derive_error}")
         lines += self.incidents
+        if self.path:
+            html = self.path.with_suffix(".html")
+            lines.append(f"report: {html if html.exists() else self.path}")
         return lines
 
     def write(self, archive_dir: Path) -> Path:
@@ -170,7 +188,8 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             raise StateDamaged(damaged_state_message(state_path(config.archive.dir), exc)) from None
         try:
             due = tuple(source for source in sources if ignore_backoff or not health[source.name].backing_off())
-            derivation = DerivationProcess(config.archive.dir, config.archive.extract_workers) if extract else None
+            derivation = (DerivationProcess(config.archive.dir, config.archive.extract_workers,
+                                            progress=progress_interval) if extract else None)
             incidents: list[str] = []
             stop = stop or note_stop_requests()
             try:

@@ -13,8 +13,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START
-from config import DEFAULT_CONFIG, Source, load_config
+from config import DEFAULT_CONFIG, Config, Source, load_config
 from crawler.quiet import drop_repeated_errors
+from crawler.source_settings import configure_scrapy_crawl
 from crawler.discovery import (
     UnreadableDiscovery,
     feed_entry_urls,
@@ -41,9 +42,10 @@ class NewsSpider(Spider):
     name = "news"
 
     def __init__(self, source: Source | str | None = None, config: str = DEFAULT_CONFIG, **kwargs):
+        self.config: Config | None = None  # read here under `scrapy crawl`, whose settings then come from it
         if not isinstance(source, Source):
-            loaded = load_config(config)
-            source = loaded.select([source] if source else None)[0]
+            self.config = load_config(config)
+            source = self.config.select([source] if source else None)[0]
         super().__init__(name=self.name, **kwargs)
         self.source = source
         self.allowed_domains = list(source.allowed_domains)
@@ -53,6 +55,8 @@ class NewsSpider(Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         drop_repeated_errors()
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.config is not None:
+            configure_scrapy_crawl(crawler.settings, spider.config, spider.source)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         return spider
 
