@@ -164,7 +164,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         started = time.time()
         close_abandoned_warcs(config.archive.dir)  # a dead run's .open files, for the derivation to read
         try:  # not a whole-file check on every run: what the run reads must be readable
-            state = open_state(config.archive.dir)
+            state = open_state(config.archive.dir, config.cluster.redis)
             health = {source.name: state.source_health(source.name) for source in sources}
         except sqlite3.DatabaseError as exc:
             raise StateDamaged(damaged_state_message(state_path(config.archive.dir), exc)) from None
