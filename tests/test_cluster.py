@@ -29,8 +29,9 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="needs Debian's redis-server (./quickstart test installs it)")
 
 FETCH_RECORDS = ("response", "revisit")
-# Where a capture is, and when: they differ between any two crawls of the same pages.
-PROVENANCE = ("fetched_at", "warc_file", "warc_offset", "warc_record_id")
+# Where a capture is, and when: they differ between any two crawls of the same pages (and so does
+# dup_cluster, a digest of the cluster's first capture's URL and time; its members are compared).
+PROVENANCE = ("fetched_at", "warc_file", "warc_offset", "warc_record_id", "dup_cluster")
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,19 @@ def farm_config(directory: Path, farm: ArticleFarm, redis_url: str | None, **cra
     path = directory / "sources.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def demo_config(site: DemoSite, directory: Path, redis_url: str | None, delay: float | None = None) -> Path:
+    """The demo sites' sources file (no politeness delay on loopback unless ``delay``), as one worker."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = write_demo_config(site, directory)
+    text = config.read_text()
+    if delay is not None:
+        text = text.replace(DEMO_CRAWL, f"\n[crawl]\ndownload_delay = {delay}\nautothrottle = false\n")
+    if redis_url:
+        text += f'\n[cluster]\nredis = "{redis_url}"\n'
+    config.write_text(text)
+    return config
 
 
 def start_worker(config: Path) -> subprocess.Popen:
@@ -114,3 +128,140 @@ def test_workers_share_one_crawl_and_fetch_each_url_once(tmp_path, redis_url, wo
     names = [warc.name for config in configs for warc in (config.parent / "warc").glob("*.warc.gz")]
     assert len(set(names)) == len(names) == workers
     assert crawl_keys_left(redis_url) == []  # the last worker out cleared the finished crawl
+
+
+def inflight_at(redis_url: str, pid: int) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return sum(client.hlen(key) for key in client.keys(f"newsarchive:crawl:*:inflight:*-{pid}-*"))
+    finally:
+        client.close()
+
+
+def test_a_killed_workers_requests_are_fetched_by_the_others(tmp_path, redis_url):
+    """SIGKILL one of three workers mid-crawl: what it had taken from the queue and not finished
+    goes back once its heartbeat expires, and the others fetch it; every article is archived."""
+    with ArticleFarm(60, delay=0.3) as farm:
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(3)]
+        workers = [start_worker(config) for config in configs]
+        victim = workers[0]
+        deadline = time.monotonic() + 60
+        while not (farm.served >= 12 and inflight_at(redis_url, victim.pid)):
+            assert time.monotonic() < deadline and victim.poll() is None, "the crawl never got going at worker 0"
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        survivors = [worker.communicate(timeout=240) + (worker.returncode,) for worker in workers[1:]]
+    for _, err, code in survivors:
+        assert code == 0, err
+    assert any("went back to the queue" in err for _, err, _ in survivors)
+    records = fetches([config.parent for config in configs])
+    uris = Counter(uri for uri, *_ in records)
+    assert {farm.url + article_path(n) for n in range(60)} <= set(uris)  # nothing lost
+    # Fetched twice only what the killed worker had fetched but not finished (at most its backlog and
+    # the requests it was downloading or parsing).
+    twice = {uri for uri, count in uris.items() if count > 1}
+    victim_pid = str(victim.pid)
+    assert twice <= {uri for uri, _, _, warc in records if warc.split("-")[2] == victim_pid}
+    assert len(twice) <= 8
+    assert crawl_keys_left(redis_url) == []
+
+
+def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url):
+    """Three workers crawl the demo sites (one host, 127.0.0.1) with a 0.3 s delay: requests reach the
+    host at least the delay apart over all workers together, never more than two at once."""
+    delay = 0.3
+    with DemoSite() as site:
+        configs = [demo_config(site, tmp_path / f"w{i}", redis_url, delay) for i in range(3)]
+        results = run_workers(configs)
+        arrivals = sorted(request.time for request in site.requests)
+        peak = site.peak_in_flight
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    assert len(arrivals) > 20
+    # The turn is taken on Redis's clock as the request leaves; arrival adds a few ms of jitter.
+    assert min(gaps) >= delay - 0.1, sorted(gaps)[:5]
+    assert max(peak.values()) <= 2, peak
+
+
+def corpus(archive: Path) -> tuple[dict[str, bytes], list[dict]]:
+    texts = {str(path.relative_to(archive / "text")): path.read_bytes() for path in (archive / "text").rglob("*.txt")}
+    rows = [json.loads(line) for line in (archive / "corpus.jsonl").read_text().splitlines()]
+    clusters: dict[str, list[str]] = {}
+    for row in rows:
+        clusters.setdefault(row["dup_cluster"], []).append(row["url"])
+    return texts, [{**{key: value for key, value in row.items() if key not in PROVENANCE},
+                    "cluster_members": sorted(clusters[row["dup_cluster"]])} for row in rows]
+
+
+def derive(config: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "cli", "derive", "--config", str(config)],
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+
+
+def test_corpus_from_all_workers_warcs_equals_a_single_machine_crawl(tmp_path, redis_url):
+    with DemoSite() as site:
+        alone = demo_config(site, tmp_path / "alone", None)
+        [single] = run_workers([alone])
+        configs = [demo_config(site, tmp_path / f"w{i}", redis_url) for i in range(2)]
+        results = run_workers(configs)
+        merged = demo_config(site, tmp_path / "merged", None)
+    for result in [single, *results]:
+        assert result.returncode == 0, result.stderr
+    (tmp_path / "merged" / "warc").mkdir()
+    for config in configs:
+        for warc in (config.parent / "warc").glob("*.warc.gz"):
+            shutil.copy(warc, tmp_path / "merged" / "warc" / warc.name)
+    derive(alone)
+    derive(merged)
+    texts, rows = corpus(tmp_path / "merged")
+    assert len(rows) >= 10
+    assert (texts, rows) == corpus(tmp_path / "alone")
+
+
+def test_a_payload_archived_by_one_worker_is_a_revisit_for_another(tmp_path, redis_url):
+    with ArticleFarm(10) as farm:
+        first, second = (farm_config(tmp_path / name, farm, redis_url) for name in ("first", "second"))
+        run_workers([first])
+        [result] = run_workers([second])
+    assert result.returncode == 0, result.stderr
+    originals = {headers["WARC-Record-ID"]: uri for uri, kind, headers, _ in fetches([first.parent])
+                 if kind == "response"}
+    later = fetches([second.parent])
+    assert later, "the second worker fetched nothing"
+    assert {kind for _, kind, _, _ in later} == {"revisit"}  # robots.txt and the sitemap, unchanged
+    assert all(originals[headers["WARC-Refers-To"]] == uri for uri, _, headers, _ in later)
+    assert not any("/news/" in uri for uri, *_ in later)  # the articles: known to the cluster, not fetched again
+
+
+@pytest.mark.parametrize("value, problem", [
+    ('"http://127.0.0.1:6379/0"', "'http://127.0.0.1:6379/0' is not a redis://HOST:PORT/DB address"),
+    ('"redis://127.0.0.1/0"', "'redis://127.0.0.1/0' is not a redis://HOST:PORT/DB address"),
+    ('"redis://127.0.0.1:port/0"', "'redis://127.0.0.1:port/0' is not a redis://HOST:PORT/DB address"),
+    ('"redis://127.0.0.1:6379/zero"', "'redis://127.0.0.1:6379/zero' is not a redis://HOST:PORT/DB address"),
+    ("6379", "key 'redis' must be a str, not int"),
+])
+def test_a_bad_cluster_address_is_one_line_naming_file_and_key(tmp_path, value, problem):
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[cluster]\nredis = {value}\n\n[[sources]]\nname = "x"\nstart_urls = ["http://127.0.0.1:1/"]\n')
+    result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"newsarchive: config error: {config}: [cluster]: "
+                                                  + (problem if problem.startswith("key") else f"key 'redis': {problem}")]
+
+
+def test_an_unreachable_redis_is_one_line_and_nothing_is_crawled(tmp_path):
+    with ArticleFarm(3) as farm:
+        config = farm_config(tmp_path / "w", farm, "redis://127.0.0.1:1/0")
+        [result] = run_workers([config])
+        served = farm.served
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "newsarchive: not running: cannot reach the cluster's Redis at redis://127.0.0.1:1/0: "
+        "Error 111 connecting to 127.0.0.1:1. Connection refused."]
+    assert served == 0
