@@ -78,14 +78,23 @@ for _, w in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 """
-# Requests queued plus requests in flight at live workers.  KEYS: workers, queue.
+# Requests queued plus requests in flight at the other live workers.  KEYS: workers, queue.
 _PENDING = _RECOVER + """
 local pending = redis.call('ZCARD', KEYS[2])
 for _, w in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  pending = pending + redis.call('HLEN', ARGV[1] .. 'inflight:' .. w)
+  if w ~= ARGV[2] then pending = pending + redis.call('HLEN', ARGV[1] .. 'inflight:' .. w) end
 end
 return {pending, moved}
 """
+# Put this worker's in-flight requests back in the queue.  KEYS: queue, inflight.
+_MOVE_OWN_BACK = """
+local entries = redis.call('HGETALL', KEYS[2])
+for i = 1, #entries, 2 do
+  redis.call('ZADD', KEYS[1], string.match(entries[i], '^[^|]+'), entries[i + 1])
+end
+redis.call('DEL', KEYS[2])
+"""
+_REQUEUE_OWN = _MOVE_OWN_BACK + "return #entries / 2"
 # KEYS: workers, queue, alive, seen, run, robots; ARGV: prefix, me, ttl ms, run id, seed requests...
 _JOIN = _RECOVER + """
 local others = redis.call('SCARD', KEYS[1]) - redis.call('SISMEMBER', KEYS[1], ARGV[2])
@@ -115,15 +124,11 @@ local field = head[2] .. '|' .. ARGV[1]
 redis.call('HSET', KEYS[2], field, head[1])
 return {field, head[1]}
 """
-# KEYS: workers, queue, alive, inflight, seen, run, robots; ARGV: me.  Returns 1 if the crawl is over and cleared.
-_LEAVE = """
-local entries = redis.call('HGETALL', KEYS[4])
-for i = 1, #entries, 2 do
-  redis.call('ZADD', KEYS[2], string.match(entries[i], '^[^|]+'), entries[i + 1])
-end
-redis.call('DEL', KEYS[4], KEYS[3])
-redis.call('SREM', KEYS[1], ARGV[1])
-if redis.call('SCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
+# KEYS: queue, inflight, workers, alive, seen, run, robots; ARGV: me.  Returns 1 if the crawl is over and cleared.
+_LEAVE = _MOVE_OWN_BACK + """
+redis.call('DEL', KEYS[4])
+redis.call('SREM', KEYS[3], ARGV[1])
+if redis.call('SCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
   return 1
 end
@@ -167,6 +172,7 @@ class ClusterWorker:
         self._pending = server.register_script(_PENDING)
         self._join = server.register_script(_JOIN)
         self._leave = server.register_script(_LEAVE)
+        self._requeue_own = server.register_script(_REQUEUE_OWN)
         self.recovered = 0
         self.joined = False
         self.queue: ReliableQueue  # set by the scheduler when it opens
@@ -212,9 +218,13 @@ class ClusterWorker:
 
     def leave(self, queue_key: str, seen_key: str) -> bool:
         """Put this worker's in-flight requests back and unregister; True if the crawl is over (keys cleared)."""
-        return bool(self._leave(keys=[self.workers, queue_key, self.alive, self.inflight, seen_key, self.run,
+        return bool(self._leave(keys=[queue_key, self.inflight, self.workers, self.alive, seen_key, self.run,
                                       self.robots],
                                 args=[self.id]))
+
+    def requeue_own(self, queue_key: str) -> int:
+        """Put back this worker's in-flight requests; how many there were."""
+        return self._requeue_own(keys=[queue_key, self.inflight])
 
 
 class ReliableQueue(PriorityQueue):
@@ -307,7 +317,13 @@ class ClusterScheduler(Scheduler):
 
     def spider_idle(self) -> None:
         """Nothing to do here: wait while any worker still has requests queued or in flight."""
-        if self.worker.pending(self.queue.key):
+        # Idle, this worker has nothing in flight: an entry left in its hash is a request Scrapy
+        # dropped without calling its callback or errback.  It goes back rather than being lost.
+        leaked = self.worker.requeue_own(self.queue.key)
+        if leaked:
+            logger.warning("%d requests taken by this worker were never finished; they went back to the queue",
+                           leaked)
+        if leaked or self.worker.pending(self.queue.key):
             raise DontCloseSpider
 
     def close(self, reason: str) -> None:

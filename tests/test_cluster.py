@@ -128,6 +128,7 @@ def test_workers_share_one_crawl_and_fetch_each_url_once(tmp_path, redis_url, wo
     names = [warc.name for config in configs for warc in (config.parent / "warc").glob("*.warc.gz")]
     assert len(set(names)) == len(names) == workers
     assert crawl_keys_left(redis_url) == []  # the last worker out cleared the finished crawl
+    assert not any("never finished" in result.stderr for result in results)
 
 
 def inflight_at(redis_url: str, pid: int) -> int:
@@ -166,6 +167,28 @@ def test_a_killed_workers_requests_are_fetched_by_the_others(tmp_path, redis_url
     victim_pid = str(victim.pid)
     assert twice <= {uri for uri, _, _, warc in records if warc.split("-")[2] == victim_pid}
     assert len(twice) <= 8
+    assert crawl_keys_left(redis_url) == []
+
+
+def test_a_crawl_every_worker_was_stopped_in_is_resumed_by_the_next_run(tmp_path, redis_url):
+    with ArticleFarm(40, delay=0.3) as farm:
+        config = farm_config(tmp_path / "w", farm, redis_url)
+        worker = start_worker(config)
+        deadline = time.monotonic() + 60
+        while farm.served < 10:
+            assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        assert "STOPPED" in err
+        left = crawl_keys_left(redis_url)
+        assert b"newsarchive:crawl:farm:requests" in left  # what was not fetched waits in the queue
+        [resumed] = run_workers([config])
+    assert resumed.returncode == 0, resumed.stderr
+    uris = Counter(uri for uri, *_ in fetches([config.parent]))
+    assert {farm.url + article_path(n) for n in range(40)} <= set(uris)
+    assert [uri for uri, count in uris.items() if count > 1] == []  # the sitemap too: not seeded again
     assert crawl_keys_left(redis_url) == []
 
 
