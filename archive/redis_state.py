@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
+from functools import wraps
 
 import redis
 
@@ -22,26 +25,45 @@ PREFIX = "newsarchive:state:"
 URLS, FIRST_SEEN, PAYLOADS, SOURCES = (PREFIX + name for name in ("urls", "first-seen", "payloads", "sources"))
 
 
-class StateUnreachable(StateDamaged):
-    """The cluster's Redis does not answer; the message names it (a run says it in one line, exit code 1)."""
+class StateUnreachable(StateDamaged, OSError):
+    """The cluster's Redis does not answer; the message names it.
+
+    Before a run it stops the run (one line, exit code 1); during one it is the kind of fault a
+    full disk is (an ``OSError``): the capture it hit is not archived, said in one line."""
 
 
 def connect(url: str) -> redis.Redis:
     """A client for the cluster's Redis, checked with one PING (``StateUnreachable`` if it does not answer)."""
     client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, retry_on_timeout=True)
-    try:
+    with unreachable_as_state_error(url):
         client.ping()
+    return client
+
+
+@contextmanager
+def unreachable_as_state_error(url: str) -> Iterator[None]:
+    try:
+        yield
     except redis.RedisError as exc:
         raise StateUnreachable(f"cannot reach the cluster's Redis at {url}: {exc}") from None
-    return client
+
+
+def _reaching(method):
+    @wraps(method)
+    def reaching(self: RedisState, *args, **kwargs):
+        with unreachable_as_state_error(self.address):
+            return method(self, *args, **kwargs)
+    return reaching
 
 
 class RedisState:
     """``CrawlState`` on a Redis server shared by the crawler machines."""
 
     def __init__(self, url: str):
+        self.address = url
         self._redis = connect(url)
 
+    @_reaching
     def url(self, url: str) -> UrlState | None:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(URLS, url).hget(FIRST_SEEN, url)
@@ -51,6 +73,7 @@ class RedisState:
         values = json.loads(fetch)
         return UrlState(url=url, first_seen=float(first_seen or values["last_fetched"]), **values)
 
+    @_reaching
     def record_fetch(self, fetch: UrlState) -> None:
         values = asdict(fetch)
         url, first_seen = values.pop("url"), values.pop("first_seen")
@@ -58,17 +81,21 @@ class RedisState:
         pipe.hsetnx(FIRST_SEEN, url, repr(first_seen)).hset(URLS, url, json.dumps(values))
         pipe.execute()
 
+    @_reaching
     def payload(self, digest: str) -> ArchivedPayload | None:
         value = self._redis.hget(PAYLOADS, digest)
         return ArchivedPayload(**json.loads(value)) if value else None
 
+    @_reaching
     def add_payload(self, payload: ArchivedPayload) -> None:
         self._redis.hsetnx(PAYLOADS, payload.digest, json.dumps(asdict(payload)))
 
+    @_reaching
     def source_health(self, name: str) -> SourceHealth:
         value = self._redis.hget(SOURCES, name)
         return SourceHealth(**json.loads(value)) if value else SourceHealth(name)
 
+    @_reaching
     def record_source_outcome(self, name: str, ok: bool, error: str | None = None,
                               now: float | None = None) -> SourceHealth:
         now = time.time() if now is None else now

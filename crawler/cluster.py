@@ -37,7 +37,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import redis
 from scrapy import Request, signals
@@ -45,6 +46,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from scrapy.utils.defer import _schedule_coro
 from scrapy.utils.misc import load_object
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -56,6 +58,7 @@ from crawler.spiders.news import NewsSpider
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "newsarchive:crawl:"
+LOST = "cluster Redis unreachable"  # the finish reason of a crawl whose worker lost Redis
 INFLIGHT = "newsarchive_inflight"  # request.meta: this request's field in its worker's in-flight hash
 SEED_OK = "newsarchive/seed_ok"
 BACKLOG = 4  # requests a worker holds without having started them (the rest stay in the queue for others)
@@ -162,7 +165,8 @@ def cluster_settings(redis_url: str, source: str, settings: BaseSettings) -> dic
 class ClusterWorker:
     """This process's part in the shared crawl of one source: registration, heartbeat, in-flight requests."""
 
-    def __init__(self, server: redis.Redis, source: str, ttl: float = WORKER_TTL):
+    def __init__(self, crawler: Crawler, server: redis.Redis, source: str, ttl: float = WORKER_TTL):
+        self.crawler = crawler
         self.server = server
         self.prefix = crawl_keys(source)
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -175,7 +179,22 @@ class ClusterWorker:
         self._requeue_own = server.register_script(_REQUEUE_OWN)
         self.recovered = 0
         self.joined = False
+        self.lost = False  # the cluster's Redis stopped answering: this worker's crawl is closing
         self.queue: ReliableQueue  # set by the scheduler when it opens
+
+    @contextmanager
+    def reaching(self) -> Iterator[None]:
+        """Around this worker's Redis calls: if Redis stops answering, the worker closes its crawl (said
+        in one line; ``LOST`` is the crawl's finish reason, so the run counts the source as failed).
+        What it had in flight stays in Redis, and goes back to the queue once the others find it gone."""
+        try:
+            yield
+        except redis.RedisError as exc:
+            if not self.lost:
+                self.lost = True
+                logger.error("%s: the cluster's Redis is unreachable (%s); this worker stops crawling",
+                             self.prefix.split(":")[-2], exc)
+                _schedule_coro(self.crawler.engine.close_spider_async(reason=LOST))
 
     def heartbeat(self) -> None:
         """Say this worker is alive (again, once it has joined: a worker once taken for dead re-registers)."""
@@ -206,11 +225,12 @@ class ClusterWorker:
         field = meta.pop(INFLIGHT, None)
         if field is None:
             return
-        pipe = self.server.pipeline(transaction=True)
-        pipe.hdel(self.inflight, field)
-        if meta.get("newsarchive_seed_ok"):
-            pipe.hincrby(self.run, "seed_ok", 1)
-        pipe.execute()
+        with self.reaching():
+            pipe = self.server.pipeline(transaction=True)
+            pipe.hdel(self.inflight, field)
+            if meta.get("newsarchive_seed_ok"):
+                pipe.hincrby(self.run, "seed_ok", 1)
+            pipe.execute()
 
     def seeds_ok(self) -> int:
         """Seeds of this crawl fetched and read, by any worker."""
@@ -289,19 +309,25 @@ class ClusterScheduler(Scheduler):
         self.crawler.engine._SLOT_HEARTBEAT_INTERVAL = 0.5
 
     def _beat(self) -> None:
-        try:
+        with self.worker.reaching():
             self.worker.heartbeat()
-        except redis.RedisError as exc:
-            logger.warning("cannot reach the cluster's Redis: %s", exc)
+
+    def __len__(self) -> int:
+        with self.worker.reaching():
+            return len(self.queue)
+        return 0
 
     def enqueue_request(self, request: Request) -> bool:
+        """Queue ``request`` unless seen.  Without Redis it is dropped here: the request it came from
+        stays in flight in Redis, so another worker fetches that one again and finds it anew."""
         fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
-        if not self.queue.push(request, fingerprint):
-            self.df.log(request, self.spider)
-            return False
-        if self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
-        return True
+        with self.worker.reaching():
+            if not self.queue.push(request, fingerprint):
+                self.df.log(request, self.spider)
+                return False
+            self.stats.inc_value("scheduler/enqueued/redis")
+            return True
+        return False
 
     def next_request(self) -> Request | None:
         """A request from the shared queue, unless this worker already holds enough it has not started.
@@ -311,28 +337,38 @@ class ClusterScheduler(Scheduler):
         """
         downloader = self.crawler.engine.downloader
         waiting = len(downloader.active) - sum(len(slot.transferring) for slot in downloader.slots.values())
-        if waiting >= self.backlog:
+        if waiting >= self.backlog or self.worker.lost:
             return None
-        return super().next_request()
+        # Not scrapy-redis's next_request: it passes ``spider`` to the stats, which Scrapy 2.19 deprecates.
+        with self.worker.reaching():
+            request = self.queue.pop()
+            if request is not None:
+                self.stats.inc_value("scheduler/dequeued/redis")
+            return request
+        return None
 
     def spider_idle(self) -> None:
         """Nothing to do here: wait while any worker still has requests queued or in flight."""
         # Idle, this worker has nothing in flight: an entry left in its hash is a request Scrapy
         # dropped without calling its callback or errback.  It goes back rather than being lost.
-        leaked = self.worker.requeue_own(self.queue.key)
-        if leaked:
-            logger.warning("%d requests taken by this worker were never finished; they went back to the queue",
-                           leaked)
-        if leaked or self.worker.pending(self.queue.key):
-            raise DontCloseSpider
+        with self.worker.reaching():
+            leaked = self.worker.requeue_own(self.queue.key)
+            if leaked:
+                logger.warning("%d requests taken by this worker were never finished; they went back to the queue",
+                               leaked)
+            if leaked or self.worker.pending(self.queue.key):
+                raise DontCloseSpider
 
     def close(self, reason: str) -> None:
         if self._heartbeat.running:
             self._heartbeat.stop()
-        self.stats.set_value(SEED_OK, self.worker.seeds_ok())
         self.stats.set_value("cluster/recovered", self.worker.recovered)
-        if self.worker.leave(self.queue.key, self.queue.seen_key):
-            logger.info("the shared crawl is over; its queue and fingerprints are cleared")
+        if self.worker.lost:
+            return
+        with self.worker.reaching():
+            self.stats.set_value(SEED_OK, self.worker.seeds_ok())
+            if self.worker.leave(self.queue.key, self.queue.seen_key):
+                logger.info("the shared crawl is over; its queue and fingerprints are cleared")
 
 
 class ClusterNewsSpider(NewsSpider):
@@ -345,15 +381,17 @@ class ClusterNewsSpider(NewsSpider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         server = redis.Redis.from_url(settings.get("REDIS_URL"), socket_timeout=30, socket_connect_timeout=10)
-        spider.cluster = ClusterWorker(server, spider.source.name, settings.getfloat("CLUSTER_WORKER_TTL", WORKER_TTL))
+        spider.cluster = ClusterWorker(crawler, server, spider.source.name,
+                                       settings.getfloat("CLUSTER_WORKER_TTL", WORKER_TTL))
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
         seeds = [request async for request in super().start()]
-        if self.cluster.join(seeds):
-            self.logger.info("%s: began a shared crawl with %d seeds", self.source.name, len(seeds))
-        else:
-            self.logger.info("%s: joined the shared crawl in progress", self.source.name)
+        with self.cluster.reaching():
+            if self.cluster.join(seeds):
+                self.logger.info("%s: began a shared crawl with %d seeds", self.source.name, len(seeds))
+            else:
+                self.logger.info("%s: joined the shared crawl in progress", self.source.name)
         return
         yield  # an async generator that yields nothing: the seeds are in the shared queue
 

@@ -33,7 +33,7 @@ from crawler.politeness import SlotConcurrencyDownloader, retry_after_seconds
 from crawler.robots import ConcurrentSafeRobotsTxtMiddleware
 
 HOST_PREFIX = "newsarchive:host:"
-FULL_POLL = 0.05  # seconds between asks while every concurrent place at a host is taken
+FULL_POLL = 0.25  # seconds between asks while every place at a host is taken (by other workers)
 
 # KEYS: last start, hold until, leases; ARGV: delay ms, concurrency, token, lease ms.
 # Returns 0 (go; the turn is taken), else milliseconds to wait before asking again.
@@ -73,10 +73,12 @@ class ClusterDownloader(SlotConcurrencyDownloader):
         self.server = _client(crawler)
         self._take_turn = self.server.register_script(_TURN)
         self._hold = self.server.register_script(_HOLD)
-        self.lease_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + 30) * 1000)
+        # No download outlives its timeout; a killed worker's places free themselves a little after.
+        self.lease_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + 5) * 1000)
         self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX", 600.0)
         self.stats = crawler.stats
         self._leases: dict[Request, tuple[str, str]] = {}  # request -> (leases key, token)
+        self._full: set[Slot] = set()  # slots waiting for a place at their host
         self._tokens = (f"{socket.gethostname()}-{os.getpid()}-{n}" for n in itertools.count())
 
     def _host(self, request: Request) -> str:
@@ -86,10 +88,17 @@ class ClusterDownloader(SlotConcurrencyDownloader):
         request = slot.queue[0][0]
         host, token = self._host(request), next(self._tokens)
         self.stats.inc_value("cluster/host_turn_asks")
-        wait_ms = self._take_turn(keys=[host + "last", host + "hold", host + "leases"],
-                                  args=[int(slot.delay * 1000), slot.concurrency, token, self.lease_ms])
+        self._full.discard(slot)
+        worker = self.crawler.spider.cluster
+        wait_ms = 0  # without Redis the crawl is closing: what this worker holds goes by its own politeness
+        with worker.reaching():
+            wait_ms = self._take_turn(keys=[host + "last", host + "hold", host + "leases"],
+                                      args=[int(slot.delay * 1000), slot.concurrency, token, self.lease_ms])
+        if wait_ms < 0:  # every place taken: asked again when one of ours frees, or after FULL_POLL
+            self._full.add(slot)
+            return FULL_POLL
         if wait_ms:
-            return FULL_POLL if wait_ms < 0 else wait_ms / 1000
+            return wait_ms / 1000
         self._leases[request] = (host + "leases", token)
         return 0.0
 
@@ -99,11 +108,18 @@ class ClusterDownloader(SlotConcurrencyDownloader):
         finally:
             lease = self._leases.pop(request, None)
             if lease is not None:
-                self.server.zrem(*lease)
+                with self.crawler.spider.cluster.reaching():
+                    self.server.zrem(*lease)
+                # Scrapy looked at the queue before the place was given back: look again now.
+                if slot in self._full and slot.latercall is not None:
+                    slot.latercall.cancel()
+                    slot.latercall = None
+                    self._process_queue(slot)
         if response.status in (429, 503):
             seconds = retry_after_seconds(response.headers.get("Retry-After"))
             if seconds is not None and 0 < seconds <= self.max_wait:
-                self._hold(keys=[self._host(request) + "hold"], args=[int(seconds * 1000)])
+                with self.crawler.spider.cluster.reaching():
+                    self._hold(keys=[self._host(request) + "hold"], args=[int(seconds * 1000)])
         return response
 
 
@@ -135,25 +151,30 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
     async def _shared_body(self, netloc: str) -> bytes | None:
         """The body another worker stored, or None once this worker holds the lock to fetch it itself."""
         rules, lock = self._keys(netloc)
-        while True:
-            body = self.server.hget(rules, netloc)
-            if body is not None:
-                self._stats.inc_value("cluster/robots_shared")
-                return body
-            if self.server.set(lock, os.getpid(), nx=True, px=self.LOCK_MS):
-                return None
+        worker = self.crawler.spider.cluster
+        while not worker.lost:
+            with worker.reaching():
+                body = self.server.hget(rules, netloc)
+                if body is not None:
+                    self._stats.inc_value("cluster/robots_shared")
+                    return body
+                if self.server.set(lock, os.getpid(), nx=True, px=self.LOCK_MS):
+                    return None
             if netloc in self._parsers:  # this worker began fetching it meanwhile
                 return None
             await asyncio.sleep(self.POLL)
+        return None
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         body = response.body if response.status < 500 else None
         await super()._parse_robots(response, netloc, request)
         rules, lock = self._keys(netloc)
-        pipe = self.server.pipeline(transaction=True)
-        pipe.hset(rules, netloc, body if body is not None else b"User-agent: *\nDisallow: /\n").delete(lock)
-        pipe.execute()
+        with self.crawler.spider.cluster.reaching():
+            pipe = self.server.pipeline(transaction=True)
+            pipe.hset(rules, netloc, body if body is not None else b"User-agent: *\nDisallow: /\n").delete(lock)
+            pipe.execute()
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        self.server.delete(self._keys(netloc)[1])  # another worker may try
+        with self.crawler.spider.cluster.reaching():
+            self.server.delete(self._keys(netloc)[1])  # another worker may try
         super()._robots_error(exc, netloc)

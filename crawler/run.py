@@ -184,7 +184,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 for result in results:
                     if result.finish_reason != "shutdown":  # stopped by us, not the source's fault
                         state.record_source_outcome(result.name, not result.failed, result.error)
-            except sqlite3.Error as exc:  # a full disk: the back-off counts are all that is lost
+            except (sqlite3.Error, StateDamaged) as exc:  # a full disk, Redis gone: only the back-off counts are lost
                 logger.error("cannot record the sources' outcomes in %s: %s", STATE_DIR, exc)
         finally:
             state.close()

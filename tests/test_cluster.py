@@ -192,14 +192,16 @@ def test_a_crawl_every_worker_was_stopped_in_is_resumed_by_the_next_run(tmp_path
     assert crawl_keys_left(redis_url) == []
 
 
-def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url):
-    """Three workers crawl the demo sites (one host, 127.0.0.1) with a 0.3 s delay: requests reach the
-    host at least the delay apart over all workers together, never more than two at once."""
-    delay = 0.3
-    with DemoSite() as site:
-        configs = [demo_config(site, tmp_path / f"w{i}", redis_url, delay) for i in range(3)]
+@pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
+def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, download_delay, crawl_delay):
+    """Three workers crawl the demo sites (one host, 127.0.0.1) with a delay, configured or asked for by
+    robots.txt's Crawl-delay: requests reach the host at least the delay apart over all workers
+    together (after robots.txt, which sets the Crawl-delay), never more than two at once."""
+    delay = crawl_delay or download_delay
+    with DemoSite(crawl_delay=crawl_delay) as site:
+        configs = [demo_config(site, tmp_path / f"w{i}", redis_url, download_delay) for i in range(3)]
         results = run_workers(configs)
-        arrivals = sorted(request.time for request in site.requests)
+        arrivals = sorted(request.time for request in site.requests if request.path != "/robots.txt")
         peak = site.peak_in_flight
     for result in results:
         assert result.returncode == 0, result.stderr
@@ -288,3 +290,17 @@ def test_an_unreachable_redis_is_one_line_and_nothing_is_crawled(tmp_path):
         "newsarchive: not running: cannot reach the cluster's Redis at redis://127.0.0.1:1/0: "
         "Error 111 connecting to 127.0.0.1:1. Connection refused."]
     assert served == 0
+
+
+def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path):
+    with RedisServer(tmp_path / "redis") as server, ArticleFarm(40, delay=0.3) as farm:
+        worker = start_worker(farm_config(tmp_path / "w", farm, server.url))
+        deadline = time.monotonic() + 60
+        while farm.served < 10:
+            assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        server.stop()
+        _, err = worker.communicate(timeout=120)
+    assert worker.returncode == 1
+    assert "farm: FAILED: crawl ended: cluster Redis unreachable" in err
+    assert "Traceback" not in err
