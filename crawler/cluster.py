@@ -25,7 +25,10 @@ other worker registered, the queue empty) clears the last crawl's fingerprints a
 the seeds, in the same script, so two workers starting at once seed it once; a worker that
 finds the crawl going joins it.  A worker stopped on request puts its in-flight requests
 back; the last worker out of a finished crawl removes its keys, and one of an unfinished
-crawl (every worker stopped) leaves them for the next run to resume.
+crawl (every worker stopped) leaves them for the next run to resume.  A worker holds at most
+``BACKLOG`` requests it has not started (Scrapy would take 32), so the others get theirs.  A
+worker that loses Redis closes its crawl (the source fails, in one line); what it held in
+flight waits in Redis for the others, or the next run, to find it gone.
 
 The scripts build key names from a prefix, so this wants one Redis server, not Redis Cluster.
 """
@@ -168,6 +171,7 @@ class ClusterWorker:
     def __init__(self, crawler: Crawler, server: redis.Redis, source: str, ttl: float = WORKER_TTL):
         self.crawler = crawler
         self.server = server
+        self.source = source
         self.prefix = crawl_keys(source)
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.ttl_ms = int(ttl * 1000)
@@ -193,7 +197,7 @@ class ClusterWorker:
             if not self.lost:
                 self.lost = True
                 logger.error("%s: the cluster's Redis is unreachable (%s); this worker stops crawling",
-                             self.prefix.split(":")[-2], exc)
+                             self.source, exc)
                 _schedule_coro(self.crawler.engine.close_spider_async(reason=LOST))
 
     def heartbeat(self) -> None:
