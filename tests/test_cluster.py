@@ -304,3 +304,99 @@ def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path):
     assert worker.returncode == 1
     assert "farm: FAILED: crawl ended: cluster Redis unreachable" in err
     assert "Traceback" not in err
+
+
+def test_redis_state_answers_as_the_sqlite_state_does(tmp_path, redis_url):
+    """The same operations on both backends give the same answers: first_seen kept, the first payload
+    kept, back-off growing with failures in a row and cleared by a success."""
+    from archive.state import ArchivedPayload, UrlState, open_state
+
+    answers = []
+    for state in (open_state(tmp_path), open_state(tmp_path, redis_url)):
+        state.record_fetch(UrlState("http://a/1", "s", 100.0, 100.0, 200, '"e1"', None, "sha1:X", "f.warc.gz", 0))
+        state.record_fetch(UrlState("http://a/1", "s", 200.0, 200.0, 304, '"e2"', "Mon", "sha1:X", "g.warc.gz", 9))
+        state.add_payload(ArchivedPayload("sha1:X", "http://a/1", "2026-01-01T00:00:00Z", "<urn:1>", "f.warc.gz", 0))
+        state.add_payload(ArchivedPayload("sha1:X", "http://a/2", "2026-01-02T00:00:00Z", "<urn:2>", "g.warc.gz", 5))
+        outcomes = [state.record_source_outcome("s", ok, "down", now=1000.0) for ok in (False, False, False, True)]
+        answers.append((state.url("http://a/1"), state.url("http://a/none"), state.payload("sha1:X"),
+                        state.payload("sha1:Y"), outcomes, state.source_health("s"), state.source_health("t")))
+        state.close()
+    sqlite, shared = answers
+    assert shared == sqlite
+    assert shared[0].first_seen == 100.0 and shared[0].status == 304
+    assert [health.backoff_until for health in shared[4]] == [None, 1000.0 + 1800, 1000.0 + 3600, None]
+
+
+class ThrottlingSite:
+    """Articles on 127.0.0.1 (the farm's pages) that answer the first request for one of them with
+    429 and ``Retry-After``; every request's arrival time is logged."""
+
+    def __init__(self, articles: int, retry_after: int, slow: float):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from demo.farm import article_html
+
+        self.arrivals: list[tuple[float, str, int]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                arrived = time.time()
+                status, headers, body = 200, {"Content-Type": "text/html"}, b""
+                if self.path == "/robots.txt":
+                    headers["Content-Type"], body = "text/plain", b"User-agent: *\nAllow: /\n"
+                elif self.path == "/sitemap.xml":
+                    urls = "".join(f"<url><loc>{site.url}{article_path(n)}</loc></url>" for n in range(articles))
+                    headers["Content-Type"] = "application/xml"
+                    body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+                elif self.path == article_path(2) and not any(path == self.path for _, path, _ in site.arrivals):
+                    status, headers["Retry-After"] = 429, str(retry_after)
+                else:
+                    time.sleep(slow)
+                    body = article_html(int(self.path.split("-")[1]))
+                site.arrivals.append((arrived, self.path, status))
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> ThrottlingSite:
+        import threading
+
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    def source(self) -> dict:
+        return {"name": "farm", "sitemaps": [f"{self.url}/sitemap.xml"], "schedule": "0 * * * *"}
+
+
+def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
+    """One worker gets a 429 with Retry-After: 3; no worker sends the host anything until then."""
+    with ThrottlingSite(30, retry_after=3, slow=0.2) as site:
+        configs = [farm_config(tmp_path / f"w{i}", site, redis_url) for i in range(2)]
+        results = run_workers(configs)
+        arrivals = sorted(site.arrivals)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    [refused] = [moment for moment, _, status in arrivals if status == 429]
+    # A request another worker sent while the 429 was on its way back may arrive just after it.
+    held = [moment - refused for moment, _, _ in arrivals if refused + 0.2 < moment < refused + 3 - 0.3]
+    assert held == []
+    assert any(moment > refused + 3 for moment, _, _ in arrivals)
+    assert sum(1 for _, path, status in arrivals if path == article_path(2) and status == 200) == 1
