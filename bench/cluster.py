@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 figures = crawl(work, f"{per_host}-{workers}", workers, args.articles, args.delay, per_host, redis)
                 base = base or figures["pages_s"]
                 print(line(f"{workers} worker(s)", figures, base), flush=True)
-        print(f"one worker, no per-host limit: embedded default vs [cluster] redis", flush=True)
+        print("one worker, no per-host limit: embedded default vs [cluster] redis", flush=True)
         print(header)
         alone = crawl(work, "alone", 1, args.articles, args.delay, 64, None)
         print(line("embedded (no [cluster])", alone), flush=True)

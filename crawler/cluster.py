@@ -20,12 +20,12 @@ Lua script so that it is one atomic step on the server:
   script, so a kill between them cannot mark a URL seen that is in no queue.
 
 A crawl ends for a worker when the queue is empty and no live worker holds a request in
-flight (another worker's page may still lead to more).  The first worker of a crawl (no
-other worker registered, the queue empty) clears the last crawl's fingerprints and pushes
-the seeds, in the same script, so two workers starting at once seed it once; a worker that
-finds the crawl going joins it.  A worker stopped on request puts its in-flight requests
-back; the last worker out of a finished crawl removes its keys, and one of an unfinished
-crawl (every worker stopped) leaves them for the next run to resume.  A worker holds at most
+flight (another worker's page may still lead to more).  The first worker of a run (no other
+worker registered) pushes the seeds, in the same script, so two workers starting at once
+seed it once; a worker that finds the crawl going joins it.  A worker stopped on request
+puts its in-flight requests back; the last worker out of a finished crawl removes its keys,
+and one of an unfinished crawl (every worker stopped) leaves its queue and fingerprints for
+the next run, which carries on with them after its own seeds.  A worker holds at most
 ``BACKLOG`` requests it has not started (Scrapy would take 32), so the others get theirs.  A
 worker that loses Redis closes its crawl (the source fails, in one line); what it held in
 flight waits in Redis for the others, or the next run, to find it gone.
@@ -104,9 +104,12 @@ _REQUEUE_OWN = _MOVE_OWN_BACK + "return #entries / 2"
 # KEYS: workers, queue, alive, seen, run, robots; ARGV: prefix, me, ttl ms, run id, seed requests...
 _JOIN = _RECOVER + """
 local others = redis.call('SCARD', KEYS[1]) - redis.call('SISMEMBER', KEYS[1], ARGV[2])
-local new = others == 0 and redis.call('ZCARD', KEYS[2]) == 0
+local new = others == 0
 if new then
-  redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
+  -- A new run: fresh robots.txt rules and seeds; a finished crawl's fingerprints go, an
+  -- unfinished one's stay with its queue (the new run carries on with it).
+  if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[4]) end
+  redis.call('DEL', KEYS[5], KEYS[6])
   redis.call('HSET', KEYS[5], 'id', ARGV[4], 'seed_ok', 0)
   for i = 5, #ARGV do redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
 end
