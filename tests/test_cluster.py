@@ -306,6 +306,22 @@ def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path):
     assert "Traceback" not in err
 
 
+def test_status_shows_the_back_off_the_cluster_keeps(tmp_path, redis_url):
+    from archive.state import open_state
+
+    with ArticleFarm(1) as farm:
+        config = farm_config(tmp_path / "w", farm, redis_url)
+    state = open_state(tmp_path, redis_url)  # two failed runs, on whichever workers
+    for _ in range(2):
+        state.record_source_outcome("farm", False, "none of its seeds could be fetched")
+    state.close()
+    result = subprocess.run([sys.executable, "-m", "cli", "status", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "backing off until" in result.stdout
+    assert "none of its seeds could be fetched" in result.stdout
+
+
 def test_redis_state_answers_as_the_sqlite_state_does(tmp_path, redis_url):
     """The same operations on both backends give the same answers: first_seen kept, the first payload
     kept, back-off growing with failures in a row and cleared by a success."""
