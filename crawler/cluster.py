@@ -152,7 +152,8 @@ def crawl_keys(source: str) -> str:
 def cluster_settings(redis_url: str, source: str, settings: BaseSettings) -> dict:
     """What ``settings`` change to make a crawl of ``source`` one worker of the crawl shared through ``redis_url``."""
     keys = crawl_keys(source)
-    middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES"), "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,
+    middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                   "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,
                    "crawler.cluster_politeness.SharedRobotsTxtMiddleware": 100}
     return {
         "REDIS_URL": redis_url,

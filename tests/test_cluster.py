@@ -276,8 +276,8 @@ def test_a_bad_cluster_address_is_one_line_naming_file_and_key(tmp_path, value, 
     result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"newsarchive: config error: {config}: [cluster]: "
-                                                  + (problem if problem.startswith("key") else f"key 'redis': {problem}")]
+    problem = problem if problem.startswith("key") else f"key 'redis': {problem}"
+    assert result.stderr.strip().splitlines() == [f"newsarchive: config error: {config}: [cluster]: {problem}"]
 
 
 def test_an_unreachable_redis_is_one_line_and_nothing_is_crawled(tmp_path):
