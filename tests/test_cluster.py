@@ -73,9 +73,24 @@ def demo_config(site: DemoSite, directory: Path, redis_url: str | None, delay: f
     return config
 
 
+_started: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test():
+    yield
+    while _started:
+        worker = _started.pop()
+        if worker.poll() is None:  # a test that failed half-way
+            worker.kill()
+            worker.communicate()
+
+
 def start_worker(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config), "--no-extract"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config), "--no-extract"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _started.append(worker)
+    return worker
 
 
 def run_workers(configs: list[Path], timeout: float = 240) -> list[subprocess.CompletedProcess]:
