@@ -68,6 +68,8 @@ def _client(crawler: Crawler) -> redis.Redis:
 
 
 class ClusterDownloader(SlotConcurrencyDownloader):
+    """Our downloader, each request waiting for its host's turn over the whole cluster (see above)."""
+
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self.server = _client(crawler)
