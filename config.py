@@ -66,11 +66,19 @@ class CrawlSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Several crawler machines share one crawl through this Redis (``redis://HOST:PORT/DB``); None: crawl alone."""
+
+    redis: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     archive: ArchiveSettings
     sources: tuple[Source, ...] = field(default=())
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     def crawl_settings(self) -> dict:
         return self.crawl.scrapy_settings()
@@ -103,6 +111,7 @@ _CRAWL_KEYS = {
     "timeout": (int, float),
     "user_agent": str,
 }
+_CLUSTER_KEYS = {"redis": str}
 _ARCHIVE_KEYS = {
     "dir": str,
     "warc_max_size": int,
@@ -184,9 +193,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(document) - {"archive", "crawl", "sources"}
+    unknown = set(document) - {"archive", "cluster", "crawl", "sources"}
     if unknown:
-        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: archive, crawl, sources)")
+        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: archive, cluster, crawl, sources)")
     crawl_table = document.get("crawl", {})
     if not isinstance(crawl_table, dict):
         raise ConfigError(f"{path}: key 'crawl' must be a table")
@@ -218,4 +227,21 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
         if source.name in seen:
             raise ConfigError(f"{path}: source {source.name!r}: key 'name' is used twice")
         seen.add(source.name)
-    return Config(path=path, archive=archive, sources=sources, crawl=crawl)
+    return Config(path=path, archive=archive, sources=sources, crawl=crawl, cluster=_cluster(document, path))
+
+
+def _cluster(document: dict, path: Path) -> ClusterSettings:
+    table = document.get("cluster", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: key 'cluster' must be a table")
+    _check_keys(table, _CLUSTER_KEYS, f"{path}: [cluster]")
+    url = table.get("redis")
+    if url is not None:
+        parts = urlsplit(url)
+        try:
+            port, db = parts.port, parts.path.strip("/")
+        except ValueError:  # a port that is no number
+            port, db = None, "?"
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname or not port or not (db == "" or db.isdigit()):
+            raise ConfigError(f"{path}: [cluster]: key 'redis': {url!r} is not a redis://HOST:PORT/DB address")
+    return ClusterSettings(redis=url)

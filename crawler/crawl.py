@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -27,6 +28,11 @@ def crawl_settings(config: Config, source: Source, progress_interval: float = 0.
         "NEWSARCHIVE_PROGRESS_INTERVAL": progress_interval,
         "LOG_LEVEL": log_level,
     }
+    if config.cluster.redis:  # one worker of a crawl shared through Redis (crawler/cluster.py)
+        from crawler.cluster import cluster_settings
+
+        overrides["WARC_PREFIX"] += f"-{os.getpid()}"  # the host is in the name too: no two workers' names collide
+        overrides.update(cluster_settings(config.cluster.redis, source.name, settings))
     settings.update(overrides, priority="cmdline")
     return settings
 
@@ -62,6 +68,14 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
     )
 
 
+def _spider_class(config: Config) -> type[NewsSpider]:
+    if config.cluster.redis:
+        from crawler.cluster import ClusterNewsSpider
+
+        return ClusterNewsSpider
+    return NewsSpider
+
+
 def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval: float,
                   log_level: str) -> list[SourceResult]:
     """Crawl ``sources`` in one Scrapy process; what each crawl did."""
@@ -75,7 +89,7 @@ def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval
                               "REMOTE_CONTROL_ENABLED": False})
     crawlers = []
     for source in sources:
-        crawler = Crawler(NewsSpider, crawl_settings(config, source, progress_interval, log_level))
+        crawler = Crawler(_spider_class(config), crawl_settings(config, source, progress_interval, log_level))
         process.crawl(crawler, source=source)
         crawlers.append((crawler, source))
     process.start()

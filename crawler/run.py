@@ -182,7 +182,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         started = time.time()
         close_abandoned_warcs(config.archive.dir)  # a dead run's .open files, for the derivation to read
         try:  # not a whole-file check on every run: what the run reads must be readable
-            state = open_state(config.archive.dir)
+            state = open_state(config.archive.dir, config.cluster.redis)
             health = {source.name: state.source_health(source.name) for source in sources}
         except sqlite3.DatabaseError as exc:
             raise StateDamaged(damaged_state_message(state_path(config.archive.dir), exc)) from None
@@ -203,7 +203,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 for result in results:
                     if result.finish_reason != "shutdown":  # stopped by us, not the source's fault
                         state.record_source_outcome(result.name, not result.failed, result.error)
-            except sqlite3.Error as exc:  # a full disk: the back-off counts are all that is lost
+            except (sqlite3.Error, StateDamaged) as exc:  # a full disk, Redis gone: only the back-off counts are lost
                 logger.error("cannot record the sources' outcomes in %s: %s", STATE_DIR, exc)
         finally:
             state.close()
