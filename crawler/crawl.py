@@ -12,7 +12,7 @@ from archive import WARC_DIR
 from config import Config, Source
 from crawler.archive_writer import archive_writer
 from crawler.run import SourceResult
-from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, NewsSpider
+from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, SKIPPED_OLD, NewsSpider
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 
@@ -32,8 +32,6 @@ def crawl_settings(config: Config, source: Source, progress_interval: float = 0.
         "LOG_LEVEL": log_level,
         **config.crawl_settings(),
     }
-    if source.max_pages:
-        overrides["CLOSESPIDER_PAGECOUNT"] = source.max_pages
     settings.update(overrides, priority="cmdline")
     return settings
 
@@ -60,6 +58,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         error=error,
         unchanged=sum(count for key, count in stats.items() if key.startswith("newsarchive/revisit/")),
         skipped_known=stats.get("newsarchive/skipped_known", 0),
+        skipped_old=stats.get(SKIPPED_OLD, 0),
         failed_fetches=stats.get(FAILED_COUNT, 0),
         failures=stats.get(FAILED_URLS, []),
         bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])

@@ -48,6 +48,7 @@ class SourceResult:
     new_articles: int = 0
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
     skipped_known: int = 0  # articles archived before, not fetched again
+    skipped_old: int = 0  # feed and sitemap entries dated older than the source's max_age, not fetched
     failed_fetches: int = 0  # URLs that could not be fetched (HTTP >= 400, a network error), after retries
     failures: list[dict] = field(default_factory=list)  # {"url", "reason"} of each (the first 1,000)
     bytes_written: int = 0  # WARC bytes on disk
