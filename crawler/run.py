@@ -51,6 +51,8 @@ class SourceResult:
     skipped_old: int = 0  # feed and sitemap entries dated older than the source's max_age, not fetched
     failed_fetches: int = 0  # URLs that could not be fetched (HTTP >= 400, a network error), after retries
     failures: list[dict] = field(default_factory=list)  # {"url", "reason"} of each (the first 1,000)
+    not_extracted: list[dict] = field(default_factory=list)  # article pages archived that are no HTML page with
+    # status 200, so the derivation passes them over: {"url", "reason"} of each (the first 1,000)
     bytes_written: int = 0  # WARC bytes on disk
     duration: float = 0.0
     backoff_until: float | None = None  # set when the run skipped the source
@@ -109,10 +111,13 @@ class RunReport:
         return moment.strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
 
     def summary_lines(self) -> list[str]:
-        """One line for the whole run, then one per failed source saying why."""
+        """One line for the whole run, then one per failed source saying why, and one per archived
+        article page the derivation could not extract."""
         where = f" — report {self.path.parent.name}/{self.path.name}" if self.path else ""
         lines = [f"run {self.run_id}: " + "; ".join(result.summary() for result in self.sources) + where]
         lines += [f"{result.name}: FAILED: {result.error}" for result in self.sources if result.failed]
+        # Pages the crawl saw it would pass over said so as it went; these the derivation found.
+        lines += [f"corpus: not extracted: {page['url']}: {page['reason']}" for page in self.not_extracted]
         if self.derive_error:
             lines.append(f"corpus: {self.derive_error}")
         lines += self.incidents

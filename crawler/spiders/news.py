@@ -13,7 +13,7 @@ from scrapy.robotstxt import RobotParser
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START
+from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture
 from config import DEFAULT_CONFIG, Source, load_config
 from crawler.bounds import MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
 from crawler.discovery import (
@@ -35,6 +35,7 @@ from crawler.quiet import drop_repeated_errors
 FAILED_COUNT = "newsarchive/failed"
 FAILED_URLS = "newsarchive/failed_urls"
 SKIPPED_OLD = "newsarchive/skipped_old"
+NOT_EXTRACTED = "newsarchive/not_extracted"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_LISTED_FAILURES = 1000
 
@@ -138,7 +139,8 @@ class NewsSpider(Spider):
         base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
         for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
             if self.in_scope(url) and url not in self.source.sitemaps:
-                self.crawler.engine.crawl(self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"))
+                for request in self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"):
+                    self.crawler.engine.crawl(request)
 
     # -- scope ---------------------------------------------------------------
     def in_scope(self, url: str) -> bool:
@@ -178,10 +180,20 @@ class NewsSpider(Spider):
         self.logger.warning("%s: %s: only the first %d %s taken ([crawl] %s)", self.source.name, url, limit,
                             what, setting)
 
-    def _follow(self, url: str, role: str, callback, via: str) -> Request:
-        return Request(url, callback=callback, errback=self.fetch_failed, meta={"role": role, "via": via})
+    def _follow(self, url: str, role: str, callback, via: str) -> Iterator[Request]:
+        """The request for ``url``, or (a URL too long to fetch) one line and a failure in the report.
 
-    def _article(self, url: str, via: str) -> Request:
+        Scrapy's ``UrlLengthMiddleware`` would drop it with a line at INFO level only.
+        """
+        limit = self.settings.getint("URLLENGTH_LIMIT")
+        if limit and len(url) > limit:
+            reason = f"a URL of {len(url)} characters, over URLLENGTH_LIMIT ({limit})"
+            self.record_failure(url, reason)
+            self.logger.warning("%s: cannot fetch %s...: %s", self.source.name, url[:100], reason)
+            return
+        yield Request(url, callback=callback, errback=self.fetch_failed, meta={"role": role, "via": via})
+
+    def _article(self, url: str, via: str) -> Iterator[Request]:
         return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
 
     # -- callbacks -----------------------------------------------------------
@@ -194,14 +206,14 @@ class NewsSpider(Spider):
             self._cut(response.url, "links", self.max_links, "max_links_per_page")
         for url in found.feeds:
             if self.in_scope(url) and url not in self.source.feeds:  # a configured feed is fetched anyway
-                yield self._follow(url, ROLE_FEED, self.parse_feed, response.url)
+                yield from self._follow(url, ROLE_FEED, self.parse_feed, response.url)
         for link in found.links:
             if not self.in_scope(link.url):
                 continue
             if looks_like_article(link.url, link.text):
-                yield self._article(link.url, response.url)
+                yield from self._article(link.url, response.url)
             elif is_resource_url(link.url):
-                yield self._follow(link.url, ROLE_RESOURCE, self.parse_resource, response.url)
+                yield from self._follow(link.url, ROLE_RESOURCE, self.parse_resource, response.url)
 
     def _listing(self, response: Response, kind: str) -> Listing | None:
         """The feed's or sitemap's entries, within their cap; None (and said why) if it cannot be read."""
@@ -221,7 +233,7 @@ class NewsSpider(Spider):
         listing = self._listing(response, "feed")
         for entry in self._recent(listing.entries if listing else [], response.url):
             if self.in_scope(entry.url):
-                yield self._article(entry.url, response.url)
+                yield from self._article(entry.url, response.url)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "sitemap")
@@ -230,12 +242,24 @@ class NewsSpider(Spider):
             if not self.in_scope(entry.url):
                 continue
             if listing.kind == "sitemapindex":
-                yield self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
+                yield from self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
             elif entry.is_news or looks_like_article(entry.url):
-                yield self._article(entry.url, response.url)
+                yield from self._article(entry.url, response.url)
 
     def parse_article(self, response: Response) -> None:
-        """Archived by the capture; the derivation reads it from the WARC."""
+        """Archived by the capture; the derivation reads it from the WARC, if it is an HTML page with status 200.
+
+        What the derivation will pass over is said here, in one line and in the run report.
+        """
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        if not is_article_capture(ROLE_ARTICLE, response.status, content_type):
+            reason = (f"HTTP {response.status}, not 200" if response.status != 200 else
+                      f"not an HTML page (Content-Type {content_type!r})")
+            stats = self.crawler.stats
+            listed = stats.get_value(NOT_EXTRACTED) or []
+            if len(listed) < MAX_LISTED_FAILURES:
+                stats.set_value(NOT_EXTRACTED, [*listed, {"url": response.url, "reason": reason}])
+            self.logger.warning("%s: %s: archived, not extracted: %s", self.source.name, response.url, reason)
 
     def parse_resource(self, response: Response) -> None:
         """Archived by the capture; nothing to extract."""
