@@ -13,6 +13,7 @@ import json
 import logging
 import signal
 import sqlite3
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,7 @@ from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from browse.report import write_run_html
 from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport
+from corpus.store import STORE_FILE, TEXT_DIR
 from corpus.process import DerivationProcess
 from supervision import note_stop_requests
 
@@ -148,12 +150,23 @@ def _skipped(health: SourceHealth) -> SourceResult:
 
 
 def _prepare_archive(config: Config) -> None:
-    """Create the archive directory and the ones a run needs first, or say in the config's terms why not."""
-    for path in (config.archive.dir, config.archive.dir / WARC_DIR, config.archive.dir / STATE_DIR):
+    """Create the archive directory and the ones a run needs first, or say in the config's terms why not.
+
+    Each directory a run writes in is tried with a file made and removed: one read-only (a
+    mount, a permission) is one line before anything is fetched, not a line per fetch after.
+    """
+    root = config.archive.dir
+    for path in (root, root / WARC_DIR, root / STATE_DIR):
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"{config.path}: [archive] dir: cannot create {path}: {exc.strerror or exc}") from None
+    for path in (root, root / WARC_DIR, root / STATE_DIR, (root / STORE_FILE).parent, root / TEXT_DIR, root / RUNS_DIR):
+        try:
+            if path.is_dir():
+                tempfile.TemporaryFile(dir=path).close()
+        except OSError as exc:
+            raise ConfigError(f"{config.path}: [archive] dir: cannot write in {path}: {exc.strerror or exc}") from None
 
 
 def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = True,
