@@ -299,3 +299,19 @@ def test_a_huge_page_feed_or_sitemap_does_not_grow_the_crawl_s_memory(tmp_path):
     large, said = _peak_rss(tmp_path, 100_000)
     assert len([line for line in said.splitlines() if "only the first" in line]) == 3, said
     assert large - small < 60_000, f"peak RSS {small} kB listing 1,000, {large} kB listing 100,000"
+
+
+def test_scrapy_crawl_news_keeps_the_bounds(tmp_path):
+    archive = tmp_path / "archive"
+    with bounds_site() as (base, requested, elsewhere):
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[archive]\ndir = "{archive}"\n\n[[sources]]\nname = "site"\nstart_urls = ["{base}/"]\n'
+                          "max_pages = 5\n", encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "source=site", "-a", f"config={config}",
+             "-s", f"NEWSARCHIVE_ARCHIVE_DIR={archive}", "-s", f"WARC_DIR={archive / 'warc'}",
+             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+             "-s", "LOG_LEVEL=WARNING"], capture_output=True, text=True, timeout=180, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert len(pages(requested)) == 5, requested
+    assert elsewhere == []

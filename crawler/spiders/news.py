@@ -62,8 +62,11 @@ class NewsSpider(Spider):
     @classmethod
     def update_settings(cls, settings) -> None:
         super().update_settings(settings)
-        for middleware in MIDDLEWARES:  # registered here, so `scrapy crawl news` keeps the bounds too
-            settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", middleware, middleware.ORDER)
+        # Registered here, so `scrapy crawl news` keeps the bounds too; at the spider's priority, as
+        # custom_settings would be (at the project's priority `scrapy crawl` lost them).
+        middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+        middlewares.update({middleware: middleware.ORDER for middleware in MIDDLEWARES})
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
