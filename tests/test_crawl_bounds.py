@@ -37,7 +37,7 @@ class BoundsSite(BaseHTTPRequestHandler):
     """A news site with more of everything than a source's bounds let through.
 
     ``/`` links ``articles`` stories, ``/links.html`` 3,000, ``/feed.xml`` and ``/sitemap.xml``
-    list dated stories (old and new) and undated ones; ``MOVED`` redirects to ``other`` (the
+    list dated stories (old and new) and undated ones, ``/sitemap-index.xml`` a new and an old sitemap; ``MOVED`` redirects to ``other`` (the
     same host on another port) and ``/`` links to ``other`` too.
     """
 
@@ -83,7 +83,12 @@ class BoundsSite(BaseHTTPRequestHandler):
                              for n in range(100))
             self._send(f'<rss version="2.0"><channel><title>Feed</title>{items}</channel></rss>',
                        "application/rss+xml")
-        elif self.path == "/sitemap.xml":
+        elif self.path == "/sitemap-index.xml":
+            self._send('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(
+                f"<sitemap><loc>{base}{path}</loc><lastmod>{day}</lastmod></sitemap>"
+                for path, day in (("/sitemap.xml", NEW), ("/sitemap-2019.xml", OLD))) + "</sitemapindex>",
+                "application/xml")
+        elif self.path in ("/sitemap.xml", "/sitemap-2019.xml"):
             news = ('<url><loc>{}</loc><news:news><news:publication_date>{}T08:00:00+01:00'
                     '</news:publication_date><news:title>t</news:title></news:news></url>')
             entries = [news.format(base + story(f"news-{n}"), day) for n, day in enumerate([OLD] * 4 + [NEW])]
@@ -187,16 +192,17 @@ def test_the_off_site_check_compares_scheme_host_and_port(url, in_scope):
 
 def test_max_age_skips_feed_and_sitemap_entries_dated_older_and_counts_them(tmp_path):
     with bounds_site() as (base, requested, _):
-        result, report = run(tmp_path, f'feeds = ["{base}/feed.xml"]\nsitemaps = ["{base}/sitemap.xml"]\n'
+        result, report = run(tmp_path, f'feeds = ["{base}/feed.xml"]\nsitemaps = ["{base}/sitemap-index.xml"]\n'
                                        "max_age = 30\n", crawl="max_feed_entries = 6\nmax_sitemap_entries = 7\n")
     assert result.returncode == 0, result.stderr
     fetched = set(requested)
+    assert "/sitemap.xml" in fetched and "/sitemap-2019.xml" not in fetched  # its lastmod is older
     assert {story(f"feed-{n}") for n in (3, 4)} | {story("feed-undated")} <= fetched
     assert {story("news-4"), story("mod-1")} <= fetched
     assert not {story(f"feed-{n}") for n in range(3)} & fetched
     assert not ({story(f"news-{n}") for n in range(4)} | {story("mod-0")}) & fetched
     [source] = report["sources"]
-    assert source["skipped_old"] == 3 + 4 + 1
+    assert source["skipped_old"] == 3 + 4 + 1 + 1
 
 
 def test_without_max_age_old_entries_are_fetched(tmp_path):

@@ -37,6 +37,7 @@ FAILED_URLS = "newsarchive/failed_urls"
 SKIPPED_OLD = "newsarchive/skipped_old"
 NOT_EXTRACTED = "newsarchive/not_extracted"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_STANDARD_ORIGINS = set(_DEFAULT_PORTS.items())  # (scheme, port)
 MAX_LISTED_FAILURES = 1000
 
 
@@ -142,8 +143,8 @@ class NewsSpider(Spider):
         base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
         for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
             if self.in_scope(url) and url not in self.source.sitemaps:
-                for request in self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"):
-                    self.crawler.engine.crawl(request)
+                for sitemap in self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"):
+                    self.crawler.engine.crawl(sitemap)
 
     # -- scope ---------------------------------------------------------------
     def in_scope(self, url: str) -> bool:
@@ -162,8 +163,7 @@ class NewsSpider(Spider):
             return False
         if (scheme, port) in self._seed_origins:
             return True
-        standard = set(_DEFAULT_PORTS.items())
-        return (scheme, port) in standard and bool(standard & self._seed_origins)
+        return (scheme, port) in _STANDARD_ORIGINS and bool(_STANDARD_ORIGINS & self._seed_origins)
 
     def _recent(self, entries: list[Entry], listing: str) -> Iterator[Entry]:
         """The entries not older than the source's ``max_age`` (undated ones too); the others are counted."""
