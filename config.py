@@ -47,7 +47,8 @@ class ArchiveSettings:
 
 @dataclass(frozen=True)
 class CrawlSettings:
-    """Politeness knobs; the defaults suit real sites, the demo and tests lower them on loopback."""
+    """Politeness knobs and caps on what one page, feed or sitemap gives; the defaults suit real sites
+    (crawler/settings.py, crawler/discovery.py), the demo and tests lower them on loopback."""
 
     download_delay: float | None = None
     autothrottle: bool | None = None
