@@ -213,10 +213,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from archive.lock import check_writable
     from corpus.export import export_jsonl, export_parquet
-    from corpus.store import CorpusStore
+    from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
+    check_writable((config.archive.dir / STORE_FILE).parent)  # the store's WAL must write beside it
     with CorpusStore(config.archive.dir) as store:
         count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
     print(f"{count} articles written to {args.out}", file=sys.stderr)

@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import socket
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +25,20 @@ class ArchiveBusy(Exception):
 class ArchiveUnwritable(Exception):
     """The archive directory cannot be written (a read-only file system, no permission); the message says
     which path and why."""
+
+
+def check_writable(directory: Path) -> None:
+    """``ArchiveUnwritable`` unless a file can be made in ``directory`` (made and removed to find out: a
+    read-only mount or a permission is then one line, not the traceback of whatever writes there first).
+
+    A directory not made yet is left to whatever makes it.
+    """
+    if not Path(directory).is_dir():
+        return
+    try:
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as exc:
+        raise ArchiveUnwritable(f"cannot write in {directory}: {exc.strerror or exc}") from None
 
 
 class ArchiveLock:

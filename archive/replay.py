@@ -22,6 +22,7 @@ from typing import IO
 
 from archive import WARC_DIR
 from archive.index import update_index
+from archive.lock import ArchiveUnwritable
 
 REPLAY_VENV = Path(__file__).resolve().parent.parent / ".venv-replay"
 PYWB_REQUIREMENT = "pywb==2.10.0"
@@ -90,7 +91,10 @@ def start_pywb(archive_dir: Path, port: int, output: IO | None = None) -> subpro
     from supervision import die_with_parent
 
     listen(port).close()
-    root = write_pywb_config(archive_dir)
+    try:
+        root = write_pywb_config(archive_dir)
+    except OSError as exc:  # a read-only archive: its indexes and pywb's config cannot be brought up to date
+        raise ArchiveUnwritable(f"cannot write {exc.filename or archive_dir}: {exc.strerror or exc}") from None
     wayback = replay_tool("wayback")
     parent = os.getpid()
     return subprocess.Popen([str(wayback), "-b", "127.0.0.1", "-p", str(port), "-d", str(root)],

@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+from archive.lock import check_writable
 from archive.replay import CannotServe, listen, stop
 from corpus.store import STORE_FILE, CorpusStore
 
@@ -18,11 +19,13 @@ __all__ = ["CannotServe", "serve_browser"]
 
 
 def serve_browser(archive_dir: Path, port: int, replay_port: int | None) -> None:
-    """Serve the browser until Ctrl-C or SIGTERM; ``CannotServe`` if there is no corpus or a port is taken."""
+    """Serve the browser until Ctrl-C or SIGTERM; ``CannotServe`` if there is no corpus or a port is taken,
+    ``ArchiveUnwritable`` if the corpus store's directory is read-only (SQLite's WAL must write beside it)."""
     archive_dir = Path(archive_dir)
     if not (archive_dir / STORE_FILE).exists():
         raise CannotServe(f"{archive_dir} holds no corpus yet (no {STORE_FILE}); `newsarchive run` or "
                           "`newsarchive derive` makes it")
+    check_writable((archive_dir / STORE_FILE).parent)  # the store's WAL, and its search index on first use
     sock = listen(port)
     replay = None
     # SIGTERM stops as Ctrl-C does, also before uvicorn takes the signals over and when it passes

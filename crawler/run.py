@@ -13,7 +13,6 @@ import json
 import logging
 import signal
 import sqlite3
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,7 +22,7 @@ from pathlib import Path
 from archive import WARC_DIR
 from archive.atomic import write_atomic
 from archive.check import StateDamaged, damaged_state_message
-from archive.lock import ArchiveLock
+from archive.lock import ArchiveLock, check_writable
 from archive.recover import close_abandoned_warcs
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from browse.report import write_run_html
@@ -152,8 +151,8 @@ def _skipped(health: SourceHealth) -> SourceResult:
 def _prepare_archive(config: Config) -> None:
     """Create the archive directory and the ones a run needs first, or say in the config's terms why not.
 
-    Each directory a run writes in is tried with a file made and removed: one read-only (a
-    mount, a permission) is one line before anything is fetched, not a line per fetch after.
+    Each directory a run writes in is tried (``ArchiveUnwritable``): one read-only (a mount, a
+    permission) is one line before anything is fetched, not a line per fetch after.
     """
     root = config.archive.dir
     for path in (root, root / WARC_DIR, root / STATE_DIR):
@@ -162,11 +161,7 @@ def _prepare_archive(config: Config) -> None:
         except OSError as exc:
             raise ConfigError(f"{config.path}: [archive] dir: cannot create {path}: {exc.strerror or exc}") from None
     for path in (root, root / WARC_DIR, root / STATE_DIR, (root / STORE_FILE).parent, root / TEXT_DIR, root / RUNS_DIR):
-        try:
-            if path.is_dir():
-                tempfile.TemporaryFile(dir=path).close()
-        except OSError as exc:
-            raise ConfigError(f"{config.path}: [archive] dir: cannot write in {path}: {exc.strerror or exc}") from None
+        check_writable(path)
 
 
 def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = True,

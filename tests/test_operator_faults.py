@@ -205,3 +205,19 @@ def test_a_dead_host_is_one_line_per_url_in_the_report_once(tmp_path):
     assert "3 failed" in result.stderr
     for url in urls:
         assert len([line for line in result.stderr.splitlines() if f"{url}:" in line]) == 1, result.stderr
+
+
+@pytest.mark.parametrize("command", [["browse", "--no-replay"], ["replay"], ["export", "--out", "OUT"]])
+def test_commands_that_read_the_archive_say_in_one_line_that_it_is_read_only(archive, tmp_path, read_only, command):
+    """Replay brings the indexes up to date and SQLite's WAL writes beside the store: they need to write."""
+    root = tmp_path / "archive"
+    root.mkdir()
+    config = copy_archive(archive, root)
+    before = digests(root)
+    read_only(root)
+    args = [str(tmp_path / "out.jsonl") if arg == "OUT" else arg for arg in command]
+    if command[0] in ("browse", "replay"):
+        args += ["--port", str(free_port())]
+    result = newsarchive(*args, "--config", str(config), timeout=120)
+    assert_one_line(result, 2, str(config), "[archive] dir", str(root), "Read-only file system")
+    assert digests(root) == before
