@@ -54,10 +54,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from archive.replay import serve
+    from archive.replay import CannotServe, serve
 
-    serve(load_config(args.config).archive.dir, args.port)
-    return EXIT_OK
+    try:
+        return EXIT_OK if serve(load_config(args.config).archive.dir, args.port) == 0 else EXIT_SOURCE_FAILED
+    except CannotServe as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
 
 
 def _cmd_browse(args: argparse.Namespace) -> int:
@@ -117,6 +120,9 @@ def _quiet_derivation() -> None:
 def _cmd_rebuild(args: argparse.Namespace) -> int:
     from corpus.rebuild import RebuildError, rebuild
 
+    if args.workers < 1:
+        print(f"newsarchive: rebuild: --workers must be at least 1, not {args.workers}", file=sys.stderr)
+        return EXIT_USAGE
     _quiet_derivation()
     try:
         if args.scheduler:
@@ -216,10 +222,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from archive.lock import check_writable
     from corpus.export import export_jsonl, export_parquet
-    from corpus.store import CorpusStore
+    from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
+    check_writable((config.archive.dir / STORE_FILE).parent)  # the store's WAL must write beside it
     with CorpusStore(config.archive.dir) as store:
         count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
     print(f"{count} articles written to {args.out}", file=sys.stderr)
@@ -347,11 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from archive.lock import ArchiveUnwritable
+
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except ConfigError as exc:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ArchiveUnwritable as exc:  # a read-only archive: the config's [archive] dir must change, or the mount
+        print(f"newsarchive: config error: {args.config}: [archive] dir: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         # The process ends next: a frozen heap spares the interpreter's final collections a

@@ -31,6 +31,7 @@ class Source:
     schedule: str = "0 */6 * * *"
     max_pages: int | None = None
     refetch_after: float | None = None  # hours; articles are otherwise fetched once
+    max_age: float | None = None  # days; feed and sitemap entries dated older are not fetched
 
     def seed_urls(self) -> tuple[str, ...]:
         return self.start_urls + self.feeds + self.sitemaps
@@ -46,13 +47,17 @@ class ArchiveSettings:
 
 @dataclass(frozen=True)
 class CrawlSettings:
-    """Politeness knobs; the defaults suit real sites, the demo and tests lower them on loopback."""
+    """Politeness knobs and caps on what one page, feed or sitemap gives; the defaults suit real sites
+    (crawler/settings.py, crawler/discovery.py), the demo and tests lower them on loopback."""
 
     download_delay: float | None = None
     autothrottle: bool | None = None
     concurrent_requests_per_domain: int | None = None
     timeout: float | None = None
     user_agent: str | None = None
+    max_links_per_page: int | None = None
+    max_feed_entries: int | None = None
+    max_sitemap_entries: int | None = None
 
     def scrapy_settings(self) -> dict:
         names = {
@@ -61,6 +66,9 @@ class CrawlSettings:
             "concurrent_requests_per_domain": "CONCURRENT_REQUESTS_PER_DOMAIN",
             "timeout": "DOWNLOAD_TIMEOUT",
             "user_agent": "USER_AGENT",
+            "max_links_per_page": "NEWSARCHIVE_MAX_LINKS_PER_PAGE",
+            "max_feed_entries": "NEWSARCHIVE_MAX_FEED_ENTRIES",
+            "max_sitemap_entries": "NEWSARCHIVE_MAX_SITEMAP_ENTRIES",
         }
         return {names[key]: value for key, value in vars(self).items() if value is not None}
 
@@ -103,6 +111,7 @@ _SOURCE_KEYS = {
     "schedule": str,
     "max_pages": int,
     "refetch_after": (int, float),
+    "max_age": (int, float),
 }
 _CRAWL_KEYS = {
     "download_delay": (int, float),
@@ -110,6 +119,9 @@ _CRAWL_KEYS = {
     "concurrent_requests_per_domain": int,
     "timeout": (int, float),
     "user_agent": str,
+    "max_links_per_page": int,
+    "max_feed_entries": int,
+    "max_sitemap_entries": int,
 }
 _CLUSTER_KEYS = {"redis": str}
 _ARCHIVE_KEYS = {
@@ -172,12 +184,16 @@ def _source(table: object, index: int, path: Path) -> Source:
     refetch_after = table.get("refetch_after")
     if refetch_after is not None and refetch_after <= 0:
         raise ConfigError(f"{label}: key 'refetch_after' must be a positive number of hours")
+    max_age = table.get("max_age")
+    if max_age is not None and not 0 < max_age <= 36_500:
+        raise ConfigError(f"{label}: key 'max_age' must be a positive number of days (at most 36500)")
     return Source(
         name=name,
         allowed_domains=tuple(domains),
         schedule=schedule,
         max_pages=max_pages,
         refetch_after=refetch_after,
+        max_age=max_age,
         **urls,
     )
 
@@ -203,6 +219,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     crawl = CrawlSettings(**crawl_table)
     if crawl.download_delay is not None and crawl.download_delay < 0:
         raise ConfigError(f"{path}: [crawl]: key 'download_delay' must not be negative")
+    for key in ("max_links_per_page", "max_feed_entries", "max_sitemap_entries"):
+        if crawl_table.get(key, 1) < 1:
+            raise ConfigError(f"{path}: [crawl]: key {key!r} must be at least 1")
     archive_table = document.get("archive", {})
     if not isinstance(archive_table, dict):
         raise ConfigError(f"{path}: key 'archive' must be a table")

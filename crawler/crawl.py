@@ -13,7 +13,7 @@ from config import Config, Source
 from crawler.archive_writer import archive_writer
 from crawler.run import SourceResult
 from crawler.source_settings import source_settings
-from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, NewsSpider
+from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, SKIPPED_OLD, NewsSpider
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 
@@ -60,8 +60,10 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         unchanged=sum(count for key, count in stats.items() if key.startswith("newsarchive/revisit/")),
         identical=stats.get("newsarchive/revisit/identical-payload-digest", 0),
         skipped_known=stats.get("newsarchive/skipped_known", 0),
+        skipped_old=stats.get(SKIPPED_OLD, 0),
         failed_fetches=stats.get(FAILED_COUNT, 0),
         failures=stats.get(FAILED_URLS, []),
+        not_extracted=stats.get(NOT_EXTRACTED, []),
         bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])
                           if (warc_dir / name).exists()),
         duration=round(stats.get("elapsed_time_seconds", 0.0), 3),

@@ -23,12 +23,13 @@ from pathlib import Path
 from archive import WARC_DIR
 from archive.atomic import write_atomic
 from archive.check import StateDamaged, damaged_state_message
-from archive.lock import ArchiveLock
+from archive.lock import ArchiveLock, check_writable
 from archive.recover import close_abandoned_warcs
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from browse.report import write_run_html
 from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport
+from corpus.store import STORE_FILE, TEXT_DIR
 from corpus.process import DerivationProcess
 from supervision import note_stop_requests
 
@@ -50,8 +51,11 @@ class SourceResult:
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
     identical: int = 0  # of those, payloads archived before (at any URL): on a new archive too
     skipped_known: int = 0  # articles archived before, not fetched again
+    skipped_old: int = 0  # feed and sitemap entries dated older than the source's max_age, not fetched
     failed_fetches: int = 0  # URLs that could not be fetched (HTTP >= 400, a network error), after retries
     failures: list[dict] = field(default_factory=list)  # {"url", "reason"} of each (the first 1,000)
+    not_extracted: list[dict] = field(default_factory=list)  # article pages archived that are no HTML page with
+    # status 200, so the derivation passes them over: {"url", "reason"} of each (the first 1,000)
     bytes_written: int = 0  # WARC bytes on disk
     duration: float = 0.0
     backoff_until: float | None = None  # set when the run skipped the source
@@ -84,6 +88,10 @@ class SourceResult:
             lines.append("  archived as revisits: " + ", ".join(revisits))
         if self.skipped_known:
             lines.append(f"  not fetched again: {self.skipped_known} articles archived before")
+        if self.skipped_old:
+            lines.append(f"  not fetched: {self.skipped_old} entries dated older than max_age")
+        if self.not_extracted:
+            lines.append(f"  archived, not extracted: {len(self.not_extracted)} (not an HTML page with status 200)")
         if self.failed_fetches:
             reasons = Counter(failure["reason"] for failure in self.failures).most_common()
             said = reasons[0][0] if len(reasons) == 1 else ", ".join(
@@ -125,8 +133,11 @@ class RunReport:
         return moment.strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
 
     def summary_lines(self) -> list[str]:
-        """A few lines per source, then what went wrong with the corpus or the run's processes, and the report."""
+        """A few lines per source, then the archived article pages the derivation could not extract,
+        what went wrong with the corpus or the run's processes, and the report."""
         lines = [line for result in self.sources for line in result.summary()]
+        # Pages the crawl saw it would pass over said so as it went; these the derivation found.
+        lines += [f"corpus: not extracted: {page['url']}: {page['reason']}" for page in self.not_extracted]
         if self.derive_error:
             lines.append(f"corpus: {self.derive_error}")
         lines += self.incidents
@@ -160,12 +171,19 @@ def _skipped(health: SourceHealth) -> SourceResult:
 
 
 def _prepare_archive(config: Config) -> None:
-    """Create the archive directory and the ones a run needs first, or say in the config's terms why not."""
-    for path in (config.archive.dir, config.archive.dir / WARC_DIR, config.archive.dir / STATE_DIR):
+    """Create the archive directory and the ones a run needs first, or say in the config's terms why not.
+
+    Each directory a run writes in is tried (``ArchiveUnwritable``): one read-only (a mount, a
+    permission) is one line before anything is fetched, not a line per fetch after.
+    """
+    root = config.archive.dir
+    for path in (root, root / WARC_DIR, root / STATE_DIR):
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"{config.path}: [archive] dir: cannot create {path}: {exc.strerror or exc}") from None
+    for path in (root, root / WARC_DIR, root / STATE_DIR, (root / STORE_FILE).parent, root / TEXT_DIR, root / RUNS_DIR):
+        check_writable(path)
 
 
 def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = True,

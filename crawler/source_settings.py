@@ -15,16 +15,13 @@ from config import Config, Source
 def source_settings(config: Config, source: Source, archive_dir: Path | None = None) -> dict[str, object]:
     """The settings for crawling ``source`` into ``archive_dir`` (default: the config's)."""
     archive_dir = Path(archive_dir or config.archive.dir)
-    settings: dict[str, object] = {
+    return {
         "NEWSARCHIVE_ARCHIVE_DIR": str(archive_dir),
         "WARC_DIR": str(archive_dir / WARC_DIR),
         "WARC_MAX_SIZE": config.archive.warc_max_size,
         "WARC_PREFIX": f"{config.archive.warc_prefix}-{source.name}",
         **config.crawl_settings(),
     }
-    if source.max_pages:
-        settings["CLOSESPIDER_PAGECOUNT"] = source.max_pages
-    return settings
 
 
 def configure_scrapy_crawl(settings: BaseSettings, config: Config, source: Source) -> None:
