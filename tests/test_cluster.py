@@ -230,13 +230,16 @@ def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, d
 
 
 def corpus(archive: Path) -> tuple[dict[str, bytes], list[dict]]:
+    """The text files, and the rows less where and when each capture was made, by URL and version
+    (corpus.jsonl lists rows in capture order, which differs between any two crawls)."""
     texts = {str(path.relative_to(archive / "text")): path.read_bytes() for path in (archive / "text").rglob("*.txt")}
     rows = [json.loads(line) for line in (archive / "corpus.jsonl").read_text().splitlines()]
     clusters: dict[str, list[str]] = {}
     for row in rows:
         clusters.setdefault(row["dup_cluster"], []).append(row["url"])
     return texts, [{**{key: value for key, value in row.items() if key not in PROVENANCE},
-                    "cluster_members": sorted(clusters[row["dup_cluster"]])} for row in rows]
+                    "cluster_members": sorted(clusters[row["dup_cluster"]])}
+                   for row in sorted(rows, key=lambda row: (row["source"], row["url"], row["version"]))]
 
 
 def derive(config: Path) -> None:
