@@ -10,14 +10,17 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 _SPACES = re.compile(r"\s+")
+_MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·»]\s+")
 _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
@@ -201,8 +204,10 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | Non
     return ", ".join(names) or None
 
 
-def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
-    candidates = [
+def _date_candidates(tree: HtmlElement, article: dict, meta: dict[str, str]) -> Iterator[object]:
+    """Declared publication dates, most explicit first; the markup's own (itemprop, time pubdate)
+    are searched, a walk of the whole tree, only when no declaration gave a date."""
+    yield from (
         article.get("datePublished"),
         meta.get("article:published_time"),
         meta.get("datepublished"),
@@ -215,10 +220,13 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
         meta.get("dc.date"),
         meta.get("dcterms.created"),
         meta.get("sailthru.date"),
-        *tree.xpath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime'),
-        article.get("dateCreated"),
-    ]
-    for value in candidates:
+    )
+    yield from _MARKED_DATES(tree)
+    yield article.get("dateCreated")
+
+
+def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
+    for value in _date_candidates(tree, article, meta):
         if isinstance(value, str) and (date := iso_date(value)):
             return date
     # visible datelines and URL dates: htmldate's search, publication date rather than last update
