@@ -270,6 +270,11 @@ def test_headline_without_the_site_name() -> None:
     )
 
 
+def test_an_h1_holding_the_site_name_is_the_masthead_not_the_headline() -> None:
+    head = "<title>Tram line opens on Saturday • Metro Daily</title>"
+    assert _titled(head, "<h1>Metro Daily</h1>").title == "Tram line opens on Saturday"
+
+
 def test_headline_entities_and_capitals() -> None:
     og = '<meta property="og:title" content="Trams &amp;#038; buses: the new timetable">'
     assert _titled(og).title == "Trams & buses: the new timetable"
