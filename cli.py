@@ -9,10 +9,17 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from config import DEFAULT_CONFIG, ConfigError, load_config
+from config import DEFAULT_CONFIG, Config, ConfigError, load_config
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
+
+
+def _with_sources(config: Config) -> Config:
+    """A command that crawls needs something to crawl."""
+    if not config.sources:
+        raise ConfigError(f"{config.path}: no [[sources]] to crawl")
+    return config
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -23,10 +30,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from archive.lock import ArchiveBusy
     from crawler.run import run_sources
 
-    config = load_config(args.config)
+    config = _with_sources(load_config(args.config))
     try:
         report = run_sources(config, config.select(args.source), extract=not args.no_extract,
-                             progress_interval=2.0 if args.progress else 0.0,
+                             progress_interval=2.0 if args.progress or sys.stderr.isatty() else 0.0,
                              log_level="INFO" if args.verbose else "WARNING",
                              ignore_backoff=args.ignore_backoff, stop=stop)
     except ArchiveBusy as exc:
@@ -41,16 +48,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from demo.run import run_demo
+    from demo.run import run_demo, serve_demo
 
-    return run_demo(args.out)
+    return (serve_demo if args.serve else run_demo)(args.out, args.port)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from archive.replay import serve
+    from archive.replay import CannotServe, serve
 
-    serve(load_config(args.config).archive.dir, args.port)
-    return EXIT_OK
+    try:
+        return EXIT_OK if serve(load_config(args.config).archive.dir, args.port) == 0 else EXIT_SOURCE_FAILED
+    except CannotServe as exc:
+        print(f"newsarchive: {exc}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
 
 
 def _cmd_browse(args: argparse.Namespace) -> int:
@@ -68,7 +78,8 @@ def _cmd_package(args: argparse.Namespace) -> int:
     from archive.package import PackageError, package
 
     try:
-        print(package(load_config(args.config).archive.dir, args.out, title=args.title))
+        print(package(load_config(args.config).archive.dir, args.out, title=args.title,
+                      description=args.description))
     except PackageError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
@@ -80,6 +91,7 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 
     from scheduler import serve
 
+    _with_sources(load_config(args.config))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     serve(args.config, time_limit=args.time_limit)
     return EXIT_OK
@@ -108,6 +120,9 @@ def _quiet_derivation() -> None:
 def _cmd_rebuild(args: argparse.Namespace) -> int:
     from corpus.rebuild import RebuildError, rebuild
 
+    if args.workers < 1:
+        print(f"newsarchive: rebuild: --workers must be at least 1, not {args.workers}", file=sys.stderr)
+        return EXIT_USAGE
     _quiet_derivation()
     try:
         if args.scheduler:
@@ -207,14 +222,29 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from archive.lock import check_writable
     from corpus.export import export_jsonl, export_parquet
-    from corpus.store import CorpusStore
+    from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
+    check_writable((config.archive.dir / STORE_FILE).parent)  # the store's WAL must write beside it
     with CorpusStore(config.archive.dir) as store:
         count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
     print(f"{count} articles written to {args.out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _demo_port(text: str) -> int:
+    """The first of the demo's three ports."""
+    if not text.isdigit() or not 1 <= int(text) <= 65533:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65533 (the sites take it and the next two)")
+    return int(text)
+
+
+def _command(commands: argparse._SubParsersAction, name: str, summary: str,
+             details: str = "") -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` opens with what it does (its summary, as a sentence), then ``details``."""
+    return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}".strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,28 +257,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('newsarchive')}")
     commands = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="crawl, archive and extract once")
+    run = _command(commands, "run", "crawl, archive and extract once",
+                   "Ctrl-C or SIGTERM stops it cleanly: what was archived is kept and derived. Exit status: "
+                   "0 every source ok (or stopped on request), 1 a source failed or the corpus could not be "
+                   "written, 2 usage or configuration error, 75 another run holds the archive (try later).")
     run.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     run.add_argument("--source", action="append", metavar="NAME", help="run only this source (repeatable)")
     run.add_argument("--no-extract", action="store_true", help="archive only; derive the corpus later (`derive`)")
-    run.add_argument("--progress", action="store_true", help="print a progress line per source every 2 s")
+    run.add_argument("--progress", action="store_true",
+                     help="print a progress line per source, and for the corpus, every 2 s (the default on a terminal)")
     run.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's INFO messages")
     run.add_argument("--ignore-backoff", action="store_true", help="also run sources backing off after failures")
     run.set_defaults(handler=_cmd_run)
 
-    demo = commands.add_parser("demo", help="crawl the bundled demo news sites into a new archive (offline, seconds)")
-    demo.add_argument("--out", default=None, help="output directory (default: a fresh one)")
+    from demo.site import DEMO_PORT  # light: the demo's crawl loads on first use
+
+    demo = commands.add_parser(
+        "demo", help="crawl the bundled demo news sites twice into a new archive (offline, seconds)",
+        description="Start three small demo news sites on 127.0.0.1, crawl, archive and extract them, change "
+                    "them, and crawl them again to show what a re-crawl fetches. With --serve, only keep the "
+                    "sites up until Ctrl-C, for `newsarchive run --config DIR/sources.toml` to crawl them.")
+    demo.add_argument("--out", default=None, metavar="DIR",
+                      help="archive directory (default: a new one); with --serve, where to write sources.toml")
+    demo.add_argument("--serve", action="store_true", help="serve the demo sites until Ctrl-C, crawl nothing")
+    demo.add_argument("--port", type=_demo_port, default=DEMO_PORT,
+                      help="the sites' ports are this one and the next two (default: %(default)s)")
     demo.set_defaults(handler=_cmd_demo)
 
     from extract.command import add_extract_parser  # light: the extractor loads on first use
 
     add_extract_parser(commands)
-    replay = commands.add_parser("replay", help="serve the archive in pywb on 127.0.0.1")
+    replay = _command(commands, "replay", "serve the archive in pywb on 127.0.0.1")
     replay.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     replay.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
     replay.set_defaults(handler=_cmd_replay)
 
-    browse = commands.add_parser("browse", help="search and read the corpus, its sources and runs in a web browser")
+    browse = _command(commands, "browse", "search and read the corpus, its sources and runs in a web browser")
     browse.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     browse.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: %(default)s)")
     browse.add_argument("--replay-port", type=int, default=8080,
@@ -256,13 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
     browse.add_argument("--no-replay", action="store_true", help="start no pywb; articles link to no original")
     browse.set_defaults(handler=_cmd_browse)
 
-    pack = commands.add_parser("package", help="write the archive as a WACZ file, each article a page")
+    pack = _command(commands, "package", "write the archive as a WACZ file, each article a page",
+                    "Open it in ReplayWeb.page or load it into pywb; only closed WARC files go in.")
     pack.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     pack.add_argument("--out", required=True, metavar="FILE.wacz", help="the WACZ file to write")
     pack.add_argument("--title", default=None, help="the package's title (default: from the archive dir)")
+    pack.add_argument("--description", default=None, help="a sentence or two on what the package holds")
     pack.set_defaults(handler=_cmd_package)
 
-    rebuild = commands.add_parser("rebuild", help="rebuild text/ and corpus.jsonl from web archives alone")
+    rebuild = _command(commands, "rebuild", "rebuild text/ and corpus.jsonl from web archives alone")
     rebuild.add_argument("--warc", nargs="+", required=True, metavar="PATH",
                          help="WARC (1.0, 1.1, 0.17), ARC or WACZ files, from any tool")
     rebuild.add_argument("--out", required=True, metavar="DIR", help="a new directory for the corpus")
@@ -272,33 +318,36 @@ def build_parser() -> argparse.ArgumentParser:
                               "scheduler's address, tcp://HOST:PORT")
     rebuild.set_defaults(handler=_cmd_rebuild)
 
-    derive = commands.add_parser("derive", help="bring the corpus up to date with the archive's WARCs (no crawl)")
+    derive = _command(commands, "derive", "bring the corpus up to date with the archive's WARCs (no crawl)",
+                      "Every run does this too; after `scrapy crawl` or an interrupted run, this catches up.")
     derive.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     derive.set_defaults(handler=_cmd_derive)
 
-    check = commands.add_parser("check", help="check WARCs, indexes, crawl state and corpus against each other")
+    check = _command(commands, "check", "check WARCs, indexes, crawl state and corpus against each other")
     check.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     check.add_argument("--repair", action="store_true", help="mend what can be made again from the WARCs")
     check.set_defaults(handler=_cmd_check)
 
-    imports = commands.add_parser("import", help="add another tool's web archives to the archive and its corpus")
+    imports = _command(commands, "import", "add another tool's web archives to the archive and its corpus")
     imports.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     imports.add_argument("archives", nargs="+", type=Path, metavar="ARCHIVE", help="WARC, ARC or WACZ files")
     imports.set_defaults(handler=_cmd_import)
 
-    export = commands.add_parser("export", help="write the whole corpus, texts included, as JSON Lines or Parquet")
+    export = _command(commands, "export", "write the whole corpus, texts included, as JSON Lines or Parquet")
     export.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     export.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="(default: %(default)s)")
     export.set_defaults(handler=_cmd_export)
 
-    schedule = commands.add_parser("schedule", help="run each source on its schedule until stopped (SIGTERM)")
+    schedule = _command(commands, "schedule", "run each source on its schedule until stopped (SIGTERM)",
+                        "Each run is `newsarchive run --source NAME`; SIGTERM or Ctrl-C lets the running crawl "
+                        "close its files and write its report, then the service exits.")
     schedule.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     schedule.add_argument("--time-limit", type=float, default=3 * 3600, metavar="SECONDS",
                           help="stop a run that takes longer (default: %(default)s)")
     schedule.set_defaults(handler=_cmd_schedule)
 
-    status = commands.add_parser("status", help="last runs per source and next scheduled times")
+    status = _command(commands, "status", "last runs per source and next scheduled times")
     status.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     status.add_argument("--runs", type=int, default=3, help="runs shown per source (default: %(default)s)")
     status.set_defaults(handler=_cmd_status)
@@ -306,11 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from archive.lock import ArchiveUnwritable
+
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except ConfigError as exc:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ArchiveUnwritable as exc:  # a read-only archive: the config's [archive] dir must change, or the mount
+        print(f"newsarchive: config error: {args.config}: [archive] dir: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         # The process ends next: a frozen heap spares the interpreter's final collections a

@@ -31,6 +31,7 @@ class Source:
     schedule: str = "0 */6 * * *"
     max_pages: int | None = None
     refetch_after: float | None = None  # hours; articles are otherwise fetched once
+    max_age: float | None = None  # days; feed and sitemap entries dated older are not fetched
 
     def seed_urls(self) -> tuple[str, ...]:
         return self.start_urls + self.feeds + self.sitemaps
@@ -46,13 +47,17 @@ class ArchiveSettings:
 
 @dataclass(frozen=True)
 class CrawlSettings:
-    """Politeness knobs; the defaults suit real sites, the demo and tests lower them on loopback."""
+    """Politeness knobs and caps on what one page, feed or sitemap gives; the defaults suit real sites
+    (crawler/settings.py, crawler/discovery.py), the demo and tests lower them on loopback."""
 
     download_delay: float | None = None
     autothrottle: bool | None = None
     concurrent_requests_per_domain: int | None = None
     timeout: float | None = None
     user_agent: str | None = None
+    max_links_per_page: int | None = None
+    max_feed_entries: int | None = None
+    max_sitemap_entries: int | None = None
 
     def scrapy_settings(self) -> dict:
         names = {
@@ -61,8 +66,18 @@ class CrawlSettings:
             "concurrent_requests_per_domain": "CONCURRENT_REQUESTS_PER_DOMAIN",
             "timeout": "DOWNLOAD_TIMEOUT",
             "user_agent": "USER_AGENT",
+            "max_links_per_page": "NEWSARCHIVE_MAX_LINKS_PER_PAGE",
+            "max_feed_entries": "NEWSARCHIVE_MAX_FEED_ENTRIES",
+            "max_sitemap_entries": "NEWSARCHIVE_MAX_SITEMAP_ENTRIES",
         }
         return {names[key]: value for key, value in vars(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Several crawler machines share one crawl through this Redis (``redis://HOST:PORT/DB``); None: crawl alone."""
+
+    redis: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,7 @@ class Config:
     archive: ArchiveSettings
     sources: tuple[Source, ...] = field(default=())
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     def crawl_settings(self) -> dict:
         return self.crawl.scrapy_settings()
@@ -95,6 +111,7 @@ _SOURCE_KEYS = {
     "schedule": str,
     "max_pages": int,
     "refetch_after": (int, float),
+    "max_age": (int, float),
 }
 _CRAWL_KEYS = {
     "download_delay": (int, float),
@@ -102,7 +119,11 @@ _CRAWL_KEYS = {
     "concurrent_requests_per_domain": int,
     "timeout": (int, float),
     "user_agent": str,
+    "max_links_per_page": int,
+    "max_feed_entries": int,
+    "max_sitemap_entries": int,
 }
+_CLUSTER_KEYS = {"redis": str}
 _ARCHIVE_KEYS = {
     "dir": str,
     "warc_max_size": int,
@@ -163,12 +184,16 @@ def _source(table: object, index: int, path: Path) -> Source:
     refetch_after = table.get("refetch_after")
     if refetch_after is not None and refetch_after <= 0:
         raise ConfigError(f"{label}: key 'refetch_after' must be a positive number of hours")
+    max_age = table.get("max_age")
+    if max_age is not None and not 0 < max_age <= 36_500:
+        raise ConfigError(f"{label}: key 'max_age' must be a positive number of days (at most 36500)")
     return Source(
         name=name,
         allowed_domains=tuple(domains),
         schedule=schedule,
         max_pages=max_pages,
         refetch_after=refetch_after,
+        max_age=max_age,
         **urls,
     )
 
@@ -184,9 +209,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(document) - {"archive", "crawl", "sources"}
+    unknown = set(document) - {"archive", "cluster", "crawl", "sources"}
     if unknown:
-        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: archive, crawl, sources)")
+        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (known: archive, cluster, crawl, sources)")
     crawl_table = document.get("crawl", {})
     if not isinstance(crawl_table, dict):
         raise ConfigError(f"{path}: key 'crawl' must be a table")
@@ -194,6 +219,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     crawl = CrawlSettings(**crawl_table)
     if crawl.download_delay is not None and crawl.download_delay < 0:
         raise ConfigError(f"{path}: [crawl]: key 'download_delay' must not be negative")
+    for key in ("max_links_per_page", "max_feed_entries", "max_sitemap_entries"):
+        if crawl_table.get(key, 1) < 1:
+            raise ConfigError(f"{path}: [crawl]: key {key!r} must be at least 1")
     archive_table = document.get("archive", {})
     if not isinstance(archive_table, dict):
         raise ConfigError(f"{path}: key 'archive' must be a table")
@@ -218,4 +246,21 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
         if source.name in seen:
             raise ConfigError(f"{path}: source {source.name!r}: key 'name' is used twice")
         seen.add(source.name)
-    return Config(path=path, archive=archive, sources=sources, crawl=crawl)
+    return Config(path=path, archive=archive, sources=sources, crawl=crawl, cluster=_cluster(document, path))
+
+
+def _cluster(document: dict, path: Path) -> ClusterSettings:
+    table = document.get("cluster", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: key 'cluster' must be a table")
+    _check_keys(table, _CLUSTER_KEYS, f"{path}: [cluster]")
+    url = table.get("redis")
+    if url is not None:
+        parts = urlsplit(url)
+        try:
+            port, db = parts.port, parts.path.strip("/")
+        except ValueError:  # a port that is no number
+            port, db = None, "?"
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname or not port or not (db == "" or db.isdigit()):
+            raise ConfigError(f"{path}: [cluster]: key 'redis': {url!r} is not a redis://HOST:PORT/DB address")
+    return ClusterSettings(redis=url)

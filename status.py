@@ -98,11 +98,12 @@ def scheduled_times(archive_dir: Path) -> dict[str, float | None]:
         return {}
 
 
-def _health(archive_dir: Path, names: list[str]) -> dict[str, SourceHealth]:
-    """Each source's failures and back-off from the crawl state (raises ``sqlite3.Error`` if unreadable)."""
-    if not state_path(archive_dir).exists():
+def _health(archive_dir: Path, names: list[str], redis_url: str | None = None) -> dict[str, SourceHealth]:
+    """Each source's failures and back-off from the crawl state, the cluster's if there is one
+    (raises ``sqlite3.Error`` or ``OSError`` if unreadable)."""
+    if not redis_url and not state_path(archive_dir).exists():
         return {}
-    state = open_state(archive_dir)
+    state = open_state(archive_dir, redis_url)
     try:
         return {name: state.source_health(name) for name in names}
     finally:
@@ -135,7 +136,7 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
         lines.append(f"warning: the schedule service's job store {jobs_path(archive_dir)} cannot be read ({exc}); "
                      "next runs shown by schedule")
     try:
-        health = _health(archive_dir, [source.name for source in config.sources])
+        health = _health(archive_dir, [source.name for source in config.sources], config.cluster.redis)
     except (sqlite3.Error, OSError) as exc:
         health = {}
         lines.append(f"warning: the crawl state {state_path(archive_dir)} cannot be read ({exc}); "

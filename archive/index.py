@@ -1,11 +1,15 @@
-"""CDXJ indexes: one per closed WARC, merged into the archive's sorted ``indexes/index.cdxj``.
+"""CDXJ indexes: one per closed WARC, and the replay index, a few sorted files that pywb reads as one.
 
 cdxj-indexer writes the format pywb and WACZ read (its digests keep the ``sha1:`` prefix,
-so never mix in lines from pywb's own indexer).  Adding a WARC merges its sorted lines into
-the combined file in one streaming pass (as pywb's ``wb-manager add`` does) instead of
-re-merging every per-WARC index, written beside it and renamed, so a running pywb, which
-reopens it on every lookup, sees the old index or the new one.  A directory of per-WARC
-files, which pywb could also read, would cost every lookup one open and search per WARC.
+so never mix in lines from pywb's own indexer).  The replay index is a directory of sorted
+CDXJ files in tiers, as a log-structured merge tree keeps its runs: the WARCs indexed
+together become one small file of tier 0; once a tier holds ``FAN_OUT`` files they are
+merged into one of the next tier.  Each line is so rewritten once per tier, about
+log8(archive) times over its life, where merging every new WARC into one combined file
+(``wb-manager add``) rewrites the whole index on every run; a lookup reads a few files per
+tier instead of one.  pywb lists the directory on each lookup, so a file is written under
+a name it ignores and renamed into place before the files it replaces are deleted: a lookup
+in between finds a line twice, never not at all.
 
 304s are left out of the replay index, as the Internet Archive's CDX writer does by
 default: a server-not-modified revisit has no payload, and pywb replays any 3xx revisit
@@ -32,15 +36,33 @@ from archive import WARC_DIR
 from archive.atomic import atomic_output, write_atomic
 
 INDEX_DIR = "indexes"
-COMBINED_INDEX = "index.cdxj"
+REPLAY_INDEX = "replay"
+FAN_OUT = 8
+_OLD_COMBINED = "index.cdxj"  # the single combined index of archives written before the tiers
 _PER_WARC = "per-warc"
 _WARC_SUFFIX = ".warc.gz"
 _REPLAYED = ("response", "revisit", "resource")
 _NOT_MODIFIED_PROFILE = "/revisit/server-not-modified"  # WARC 1.0 and 1.1 profile URIs end so
 
 
-def combined_index_path(archive_dir: Path) -> Path:
-    return Path(archive_dir) / INDEX_DIR / COMBINED_INDEX
+def replay_index_dir(archive_dir: Path) -> Path:
+    """The directory of sorted CDXJ files that together are the archive's replay index."""
+    return Path(archive_dir) / INDEX_DIR / REPLAY_INDEX
+
+
+def index_lines(archive_dir: Path) -> Iterator[bytes]:
+    """The replay index's lines, sorted, as one stream (what a pywb lookup sees)."""
+    with ExitStack() as stack:
+        files = [stack.enter_context(open(path, "rb")) for path in _tier_files(archive_dir)]
+        yield from (line for line, _ in groupby(heapq.merge(*files)))
+
+
+def _tier_files(archive_dir: Path) -> list[Path]:
+    return sorted(replay_index_dir(archive_dir).glob("*.cdxj"))
+
+
+def _tier_name(tier: int, number: int) -> str:
+    return f"t{tier}-{number:09d}.cdxj"
 
 
 def _per_warc_path(archive_dir: Path, warc_name: str) -> Path:
@@ -74,7 +96,7 @@ def _index_lock(archive_dir: Path) -> Iterator[None]:
 
 
 def has_index(archive_dir: Path, warc_name: str) -> bool:
-    """Whether a WARC's lines are in the combined index (its per-WARC index is written after they are)."""
+    """Whether a WARC's lines are in the replay index (its per-WARC index is written after they are)."""
     return _per_warc_path(archive_dir, warc_name).exists()
 
 
@@ -90,37 +112,61 @@ def _write_per_warc(archive_dir: Path, indexed: dict[str, str]) -> None:
         write_atomic(_per_warc_path(archive_dir, name), lines.encode("utf-8"))
 
 
-def _rebuild_combined(archive_dir: Path) -> None:
-    """The combined index merged anew from every per-WARC index."""
-    per_warc = sorted((Path(archive_dir) / INDEX_DIR / _PER_WARC).glob("*.cdxj"))
-    with ExitStack() as stack, atomic_output(combined_index_path(archive_dir)) as out:
-        sources = [stack.enter_context(open(path, "rb")) for path in per_warc]
-        out.writelines(heapq.merge(*sources))
+def _write_tier(archive_dir: Path, tier: int, lines: Iterable[bytes]) -> Path:
+    """A new file of ``tier``, written under a name pywb ignores and renamed into place."""
+    directory = replay_index_dir(archive_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    number = 1 + max((int(path.stem.split("-")[1]) for path in directory.glob("t*-*.cdxj")), default=0)
+    path = directory / _tier_name(tier, number)
+    with atomic_output(path) as out:
+        out.writelines(line for line, _ in groupby(lines))
+    return path
 
 
-def _merge_into_combined(archive_dir: Path, lines: list[bytes]) -> None:
-    """Merge sorted ``lines`` into the combined index in one pass; a line already there is not repeated.
+def _tier(path: Path) -> int:
+    return int(path.name[1:].split("-")[0])
 
-    Lines name their WARC and offset, so equal lines are one record: merging a WARC again
-    (after a crash before its per-WARC index was written) changes nothing.
+
+def _compact(archive_dir: Path) -> None:
+    """Merge the files of any tier that holds ``FAN_OUT`` of them into one file of the next tier.
+
+    Equal lines are one record (lines name their WARC and offset), so a WARC indexed twice
+    (after a crash before its per-WARC index was written) is listed once after a merge.
     """
-    combined = combined_index_path(archive_dir)
-    with ExitStack() as stack, atomic_output(combined) as out:
-        old = stack.enter_context(open(combined, "rb")) if combined.exists() else iter(())
-        out.writelines(line for line, _ in groupby(heapq.merge(old, lines)))
+    tier = 0
+    while files := [path for path in _tier_files(archive_dir) if _tier(path) >= tier]:
+        level = [path for path in files if _tier(path) == tier]
+        if len(level) >= FAN_OUT:
+            with ExitStack() as stack:
+                _write_tier(archive_dir, tier + 1, heapq.merge(*(stack.enter_context(open(path, "rb"))
+                                                                 for path in level)))
+            for path in level:
+                path.unlink()
+        tier += 1
+
+
+def _rebuild_replay_index(archive_dir: Path) -> None:
+    """The replay index made anew, as one file, from every per-WARC index."""
+    old = _tier_files(archive_dir)
+    per_warc = sorted((Path(archive_dir) / INDEX_DIR / _PER_WARC).glob("*.cdxj"))
+    top = max(map(_tier, old), default=-1)
+    with ExitStack() as stack:
+        _write_tier(archive_dir, top + 1, heapq.merge(*(stack.enter_context(open(path, "rb")) for path in per_warc)))
+    for path in old:
+        path.unlink()
+    (Path(archive_dir) / INDEX_DIR / _OLD_COMBINED).unlink(missing_ok=True)
 
 
 def update_index(archive_dir: Path, warcs: Iterable[Path] | None = None) -> Path:
-    """Index closed WARCs and add them to the combined index; return its path.
+    """Index closed WARCs and add them to the replay index; return its directory.
 
     ``warcs`` are files just closed; without them every closed WARC of the archive that
     has no index yet (written before indexing existed, or by a crashed run) is indexed,
     and indexes whose WARC is gone are dropped.  A WARC's per-WARC index is written once
-    its lines are in the combined one, so its presence means they are.
+    its lines are in the replay index, so its presence means they are.
     """
     archive_dir = Path(archive_dir)
     warc_dir = archive_dir / WARC_DIR
-    combined = combined_index_path(archive_dir)
     with _index_lock(archive_dir):
         stale: list[Path] = []
         if warcs is None:
@@ -130,13 +176,14 @@ def update_index(archive_dir: Path, warcs: Iterable[Path] | None = None) -> Path
             warcs = [warc_dir / name for name in sorted(present)
                      if not _per_warc_path(archive_dir, name).exists()]
         indexed = {Path(warc).name: cdxj_lines(Path(warc)) for warc in warcs}
-        if stale or not combined.exists():
+        if stale or not replay_index_dir(archive_dir).is_dir():
             for path in stale:
                 path.unlink()
             _write_per_warc(archive_dir, indexed)
-            _rebuild_combined(archive_dir)
+            _rebuild_replay_index(archive_dir)
         elif indexed:
-            new = sorted(line.encode("utf-8") for lines in indexed.values() for line in lines.splitlines(True))
-            _merge_into_combined(archive_dir, new)
+            _write_tier(archive_dir, 0, sorted(line.encode("utf-8") for lines in indexed.values()
+                                               for line in lines.splitlines(True)))
             _write_per_warc(archive_dir, indexed)
-    return combined
+            _compact(archive_dir)
+    return replay_index_dir(archive_dir)

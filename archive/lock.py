@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import socket
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,16 +22,39 @@ class ArchiveBusy(Exception):
     """Another process holds the archive; the message names it."""
 
 
+class ArchiveUnwritable(Exception):
+    """The archive directory cannot be written (a read-only file system, no permission); the message says
+    which path and why."""
+
+
+def check_writable(directory: Path) -> None:
+    """``ArchiveUnwritable`` unless a file can be made in ``directory`` (made and removed to find out: a
+    read-only mount or a permission is then one line, not the traceback of whatever writes there first).
+
+    A directory not made yet is left to whatever makes it.
+    """
+    if not Path(directory).is_dir():
+        return
+    try:
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as exc:
+        raise ArchiveUnwritable(f"cannot write in {directory}: {exc.strerror or exc}") from None
+
+
 class ArchiveLock:
-    """``with ArchiveLock(archive_dir):`` — raises ``ArchiveBusy`` instead of waiting."""
+    """``with ArchiveLock(archive_dir):`` — raises ``ArchiveBusy`` instead of waiting, ``ArchiveUnwritable``
+    if the lock file cannot be opened for writing (nothing else could be written there either)."""
 
     def __init__(self, archive_dir: Path):
         self.path = Path(archive_dir) / LOCK_FILE
         self._fd: int | None = None
 
     def __enter__(self) -> ArchiveLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ArchiveUnwritable(f"cannot write {exc.filename or self.path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -62,3 +62,4 @@ class WriterOptions:
     archive_dir: str | None = None  # set: keep the crawl state there (and the index, below)
     index_on_close: bool = True  # index each WARC as it closes (needs archive_dir); off when the run indexes
     incremental: bool = True  # write revisits for payloads archived before (needs archive_dir)
+    state_url: str | None = None  # set: the crawl state is this Redis, shared by a cluster's workers

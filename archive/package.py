@@ -39,11 +39,13 @@ class _ReplayWACZIndexer(WACZIndexer):
         return super().filter_record(record) and not is_not_modified(record)
 
     def generate_datapackage(self, res: object, wacz: object) -> str:
-        """py-wacz puts the title at the top of datapackage.json; ReplayWeb.page reads ``metadata.title``
-        (and shows the file name without it), so it goes there too."""
+        """py-wacz puts the title and description at the top of datapackage.json; ReplayWeb.page reads
+        them from ``metadata`` (and shows the file name without a title), so they go there too.  py-wacz
+        hashes what this returns for datapackage-digest.json, so the digest stays true."""
         package = json.loads(super().generate_datapackage(res, wacz))
-        if "title" in package:
-            package["metadata"] = {"title": package["title"]}
+        metadata = {key: package[key] for key in ("title", "description") if key in package}
+        if metadata:
+            package["metadata"] = metadata
         return json.dumps(package, indent=2)
 
 
@@ -67,7 +69,7 @@ def pages_jsonl(archive_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def package(archive_dir: Path, out: Path, title: str | None = None) -> Path:
+def package(archive_dir: Path, out: Path, title: str | None = None, description: str | None = None) -> Path:
     """Write ``out`` (a .wacz) from every closed WARC of the archive and its corpus."""
     archive_dir, out = Path(archive_dir), Path(out)
     warcs = sorted((archive_dir / WARC_DIR).glob("*.warc.gz"))
@@ -80,7 +82,8 @@ def package(archive_dir: Path, out: Path, title: str | None = None) -> Path:
         log = io.StringIO()
         with contextlib.redirect_stdout(log), _without_304s():
             status = wacz.main.main(["create", "-o", str(out), "-p", str(pages),
-                                     "--title", title or f"newsarchive: {archive_dir.name}", *map(str, warcs)])
+                                     "--title", title or f"newsarchive: {archive_dir.name}",
+                                     *(["--desc", description] if description else []), *map(str, warcs)])
     if status:
         raise PackageError(f"wacz create failed: {log.getvalue().strip()}")
     return out

@@ -7,7 +7,6 @@ import hashlib
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -307,8 +306,3 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True) 
     revisits = [capture for capture, revisit in waiting.values() if revisit]
     return Scan(found + foreign, end, None, stats, revisits,
                 {capture.payload_digest: (warc_path, capture.offset) for capture in reversed(foreign)})
-
-
-def iter_article_captures(warc_path: Path) -> Iterator[ArticleCapture]:
-    """The article responses of one closed WARC, decided from their metadata records alone."""
-    yield from scan_article_captures(Path(warc_path)).captures

@@ -3,9 +3,9 @@
 pywb lives in its own venv (``.venv-replay``, created on first use): it installs brotlipy,
 whose ``brotli`` module shadows the Google ``brotli`` Scrapy needs to decode br responses.
 Instead of ``wb-manager`` collections we generate a pywb config that points one collection
-at the archive's ``warc/`` directory and its combined CDXJ index.  pywb reopens that index on
-every lookup and crawls replace it atomically when they close a WARC, so captures written
-while replay runs appear without a restart.
+at the archive's ``warc/`` directory and its replay index (a directory of sorted CDXJ files,
+``archive/index.py``).  pywb reads that directory on every lookup and crawls add to it when
+they close a WARC, so captures written while replay runs appear without a restart.
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 from archive import WARC_DIR
 from archive.index import update_index
+from archive.lock import ArchiveUnwritable
 
 REPLAY_VENV = Path(__file__).resolve().parent.parent / ".venv-replay"
 PYWB_REQUIREMENT = "pywb==2.10.0"
@@ -53,7 +57,7 @@ def write_pywb_config(archive_dir: Path) -> Path:
         "# Written by `newsarchive replay` on every start; edits are lost.\n"
         "collections:\n"
         f"  {COLLECTION}:\n"
-        f"    index_paths: {json.dumps(str(index))}\n"
+        f"    index_paths: {json.dumps(str(index) + '/')}\n"
         f"    archive_paths: {json.dumps(str(archive_dir / WARC_DIR) + '/')}\n"
         "enable_memento: true\n"
     )
@@ -61,11 +65,64 @@ def write_pywb_config(archive_dir: Path) -> Path:
     return root
 
 
-def serve(archive_dir: Path, port: int = 8080) -> None:
-    """Index what is missing, write the pywb config and become the pywb server (never returns)."""
-    root = write_pywb_config(archive_dir)
+class CannotServe(Exception):
+    """A server cannot start; the message says why in one line."""
+
+
+def listen(port: int) -> socket.socket:
+    """A TCP socket bound to 127.0.0.1:``port``, or ``CannotServe`` saying why not."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except (OSError, OverflowError) as error:  # taken, not ours to take (< 1024), or no port number at all
+        sock.close()
+        raise CannotServe(f"cannot listen on 127.0.0.1:{port}: {getattr(error, 'strerror', None) or error}") from None
+    return sock
+
+
+def start_pywb(archive_dir: Path, port: int, output: IO | None = None) -> subprocess.Popen:
+    """pywb serving the archive on 127.0.0.1:``port``, as a child that dies with this process.
+
+    A busy port is ``CannotServe``, said before anything else (not pywb's traceback).  pywb
+    gets a session of its own, so Ctrl-C at the terminal reaches only us, and we stop it:
+    interrupted itself, it prints a traceback from wherever it was.
+    """
+    from supervision import die_with_parent
+
+    listen(port).close()
+    try:
+        root = write_pywb_config(archive_dir)
+    except OSError as exc:  # a read-only archive: its indexes and pywb's config cannot be brought up to date
+        raise ArchiveUnwritable(f"cannot write {exc.filename or archive_dir}: {exc.strerror or exc}") from None
     wayback = replay_tool("wayback")
-    print(f"newsarchive: replaying {archive_dir} at http://127.0.0.1:{port}/{COLLECTION}/ "
-          f"(e.g. http://127.0.0.1:{port}/{COLLECTION}/*/<url> lists the captures of a URL); "
-          "Ctrl-C stops", file=sys.stderr, flush=True)
-    os.execv(wayback, [str(wayback), "-b", "127.0.0.1", "-p", str(port), "-d", str(root)])
+    parent = os.getpid()
+    return subprocess.Popen([str(wayback), "-b", "127.0.0.1", "-p", str(port), "-d", str(root)],
+                            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT if output else None,
+                            start_new_session=True, preexec_fn=lambda: die_with_parent(parent))
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait()
+
+
+def serve(archive_dir: Path, port: int = 8080) -> int:
+    """Index what is missing, write the pywb config and serve until Ctrl-C or SIGTERM (0), or pywb's exit code
+    should it end by itself; ``CannotServe`` if the port is taken."""
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGTERM stops as Ctrl-C does (even where SIGINT was ignored)
+        signal.signal(signum, signal.default_int_handler)
+    process = None
+    try:
+        process = start_pywb(archive_dir, port)
+        print(f"newsarchive: replaying {archive_dir} at http://127.0.0.1:{port}/{COLLECTION}/ "
+              f"(e.g. http://127.0.0.1:{port}/{COLLECTION}/*/<url> lists the captures of a URL); "
+              "Ctrl-C stops", file=sys.stderr, flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # pywb is stopped whatever comes next
+            signal.signal(signum, signal.SIG_IGN)
+        if process is not None:
+            stop(process)

@@ -184,6 +184,10 @@ def state_path(archive_dir: Path) -> Path:
     return Path(archive_dir) / STATE_DIR / STATE_FILE
 
 
-def open_state(archive_dir: Path) -> CrawlState:
-    """The state of the archive at ``archive_dir`` (the embedded SQLite backend)."""
+def open_state(archive_dir: Path, redis_url: str | None = None) -> CrawlState:
+    """The state of the archive at ``archive_dir``: the embedded SQLite backend, or the cluster's Redis."""
+    if redis_url:
+        from archive.redis_state import RedisState  # redis is loaded only by a cluster's crawlers
+
+        return RedisState(redis_url)
     return SqliteState(state_path(archive_dir))

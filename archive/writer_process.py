@@ -49,7 +49,7 @@ class WriterService:
 
     def open(self, key: str, options: WriterOptions) -> None:
         archive_dir = options.archive_dir
-        revisits = self._policy(archive_dir) if archive_dir and options.incremental else None
+        revisits = self._policy(archive_dir, options.state_url) if archive_dir and options.incremental else None
         futures: list[Future] = self.indexing.setdefault(key, [])
 
         def index(warc_path: Path) -> None:
@@ -62,10 +62,11 @@ class WriterService:
                                    on_close=index if indexes else None)
         self.archivers[key] = ExchangeArchiver(writer, revisits)
 
-    def _policy(self, archive_dir: str) -> RevisitPolicy:
-        if archive_dir not in self.policies:
-            self.policies[archive_dir] = RevisitPolicy(open_state(Path(archive_dir)))
-        return self.policies[archive_dir]
+    def _policy(self, archive_dir: str, state_url: str | None) -> RevisitPolicy:
+        key = state_url or archive_dir
+        if key not in self.policies:
+            self.policies[key] = RevisitPolicy(open_state(Path(archive_dir), state_url))
+        return self.policies[key]
 
     def close(self, key: str) -> list[str]:
         """Close a crawler's WARC and wait until every one of its WARCs is indexed."""

@@ -17,8 +17,8 @@ sitemap and an allow-all robots.txt, then runs on that site, each as a child pro
       bytes) and deflates all of it into its WARC, which is what (c) used to measure
   (d) ``newsarchive run``: crawl + archive + extraction
   (e) ``extract.extract_document`` over the same pages, one process, one core
-  (f) our extract stage alone, one process, one core: each article (d) archived read back from
-      its WARC and extracted (``extract_capture``), then the corpus written (``write_corpus``)
+  (f) our derivation alone, on one extraction worker: ``newsarchive rebuild --workers 1`` over the
+      WARCs (d) wrote (each article read back from its WARC, extracted, stored, corpus.jsonl written)
 
 Politeness delays and AutoThrottle are off for (a), (b) and (d); all Scrapy runs use the same
 per-domain concurrency.  (a) decodes every body as stock Scrapy does; (b) and (d) leave article
@@ -27,7 +27,7 @@ cost of archiving net of that saving.  pages/s = responses nginx logged during t
 time; "window" uses the first and last logged request instead, leaving out start-up.  Peak RSS
 is the largest sampled sum over the child's process tree; CPU s is the CPU time (user + system)
 of every process the child started, counted exactly (the child runs under a subreaper that reaps
-them all), and for (e) and (f) that of their loop; CPU s/page divides it by the responses (or
+them all), and for (e) that of its loop; CPU s/page divides it by the responses (or
 pages) of the row.  Each repeat runs (a) to (f) in turn;
 the table shows each one's median run, and the ratios are the medians of each repeat's own
 ratios, so that the machine's drift in speed over minutes (±15 % seen here) cancels out of
@@ -39,17 +39,14 @@ them.  Prints figures; it is not a test.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gzip
 import os
-import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -61,8 +58,9 @@ REPO = Path(__file__).resolve().parent.parent
 # installed packages (bench/incremental.py hides Twisted's "incremental").
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
+from bench.measure import measure  # noqa: E402
+
 HTML_DIR = REPO.parent / "shared" / "benchmarks" / "article-extraction" / "html"
-PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 NGINX_CONF = """\
 worker_processes 1;
 daemon off;
@@ -238,87 +236,19 @@ class Nginx:
         return len(stamps), (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
 
 
-def _children(pid: int) -> list[int]:
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()]
-
-
-def _descendants_rss(pid: int) -> int:
-    """Resident bytes of all descendants of ``pid`` (the CPU-counting launcher, left out), from /proc."""
-    total, stack = 0, []
-    try:
-        stack = _children(pid)
-    except (OSError, ValueError):
-        pass
-    while stack:
-        current = stack.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-            stack.extend(_children(current))
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def cpu_of(argv: list[str], report: Path) -> int:
-    """Run ``argv`` as a subreaper and write the CPU time of it and all its descendants to ``report``.
-
-    Orphans (a pool's fork server outlives the run's main process by a moment) are re-parented
-    here and reaped, so their CPU time, and that of the workers they reaped, is counted too.
-    """
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
-    code = subprocess.call(argv)
-    while True:
-        try:
-            os.wait()
-        except ChildProcessError:
-            break
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    report.write_text(f"{usage.ru_utime + usage.ru_stime:.3f}")
-    return code
-
-
 def run_measured(label: str, argv: list[str], nginx: Nginx,
                  warc_files: Callable[[], Iterable[Path]] | None = None, cwd: Path | None = None) -> Measure:
-    """Run one child to completion, sampling its process tree's memory while it runs."""
-    # Flush what earlier runs left to write: otherwise this run's file creations queue behind
-    # that writeback in the filesystem's journal.
-    os.sync()
+    """Run one child to completion (``bench/measure.py``: its process tree's CPU and peak RSS) and count its fetches."""
     offset = nginx.log_offset()
-    descriptor, name = tempfile.mkstemp(prefix="newsarchive-bench-cpu-")
-    os.close(descriptor)
-    cpu_report = Path(name)
-    argv = [sys.executable, __file__, "--cpu-of", str(cpu_report), "--", *argv]
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _descendants_rss(process.pid))
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stderr = process.stderr.read()
-    process.wait()
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        tail = stderr.decode(errors="replace").strip().splitlines()[-5:]
-        print(f"  ({label}) exited {process.returncode}: " + " | ".join(tail), file=sys.stderr)
+    measured = measure(argv, cwd=cwd)
+    if measured.returncode != 0:
+        tail = measured.stderr.strip().splitlines()[-5:]
+        print(f"  ({label}) exited {measured.returncode}: " + " | ".join(tail), file=sys.stderr)
     time.sleep(0.1)  # nginx writes its access log line after the response
     responses, window = nginx.responses_since(offset)
     warc_bytes = sum(path.stat().st_size for path in warc_files()) if warc_files else None
-    cpu = float(cpu_report.read_text() or 0.0)  # empty: the launcher died before it could tell
-    cpu_report.unlink()
-    return Measure(label, responses, wall, window, peak, warc_bytes, process.returncode, cpu)
+    return Measure(label, responses, measured.wall, window, measured.peak_rss, warc_bytes, measured.returncode,
+                   measured.cpu)
 
 
 def bare_spider(sitemap_url: str, per_domain: int) -> None:
@@ -374,17 +304,15 @@ def extractor_rate(nginx: Nginx) -> Measure:
 
 
 def extract_stage_rate(archive_dir: Path, out: Path) -> Measure:
-    """(f): the extract stage of our run without the run: (d)'s articles, from its WARCs, in this process."""
+    """(f): the derivation of our run without the run: a rebuild of (d)'s WARCs on one worker."""
     from archive import WARC_DIR
-    from extract.corpus import extract_capture, read_corpus, write_corpus
 
-    rows = read_corpus(archive_dir)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    articles = [extract_capture(row["source"], archive_dir / WARC_DIR / row["warc_file"], row["warc_offset"])
-                for row in rows]
-    write_corpus(out, articles)
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    return Measure("(f) extract stage, 1 core", len(rows), wall, wall, 0, None, 0, cpu)
+    warcs = sorted(str(path) for path in (archive_dir / WARC_DIR).glob("*.warc.gz"))
+    measured = measure([sys.executable, str(REPO / "cli.py"), "rebuild", "--warc", *warcs, "--out", str(out),
+                        "--workers", "1"])
+    rows = (out / "corpus.jsonl").read_bytes().count(b"\n") if measured.returncode == 0 else 0
+    return Measure("(f) derivation, 1 worker", rows, measured.wall, measured.wall, measured.peak_rss, None,
+                   measured.returncode, measured.cpu)
 
 
 def two_core_limit(crawl_rate: float, extract_rate: float) -> float:
@@ -410,11 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="CONCURRENT_REQUESTS_PER_DOMAIN for every Scrapy run (default: ours)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and print its path")
     parser.add_argument("--bare-spider", metavar="SITEMAP_URL", help=argparse.SUPPRESS)
-    parser.add_argument("--cpu-of", metavar="REPORT", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.cpu_of:
-        return cpu_of(args.command, args.cpu_of)
 
     from crawler import settings as our_settings
 
@@ -461,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs.setdefault(key, []).append(run_measured(label, command, nginx, warcs, cwd=out))
             print(f"  run {attempt + 1}/{args.repeat}: (e) extractor ...", flush=True)
             runs.setdefault("e", []).append(extractor_rate(nginx))
-            print(f"  run {attempt + 1}/{args.repeat}: (f) extract stage ...", flush=True)
+            print(f"  run {attempt + 1}/{args.repeat}: (f) derivation ...", flush=True)
             runs.setdefault("f", []).append(extract_stage_rate(out / "d", out / "f"))
         results = {key: median_run(measures) for key, measures in runs.items()}
     finally:

@@ -7,7 +7,7 @@ fresh archive, ``newsarchive run --no-extract`` (crawl + WARC writer) and ``news
 run's whole process tree (``bench/crawl.py``'s sampler, every 0.1 s).  Goal (issue 15): at
 20,000 pages at most 1.3x the peak at 600, in one run.  Prints figures; it is not a test.
 
-    .venv/bin/python bench/crawl_memory.py [--pages 600,5000,20000] [--no-extract-only] [--keep]
+    .venv/bin/python bench/crawl_memory.py [--pages 600,5000,20000] [--only "run"|"run --no-extract"] [--keep]
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", default="600,5000,20000",
                         help="comma-separated site sizes, smallest first (default %(default)s)")
-    parser.add_argument("--no-extract-only", action="store_true", help="measure only the crawl + archive run")
+    parser.add_argument("--only", choices=MODES, help="measure one of the two runs")
     parser.add_argument("--per-domain", type=int, default=None,
                         help="CONCURRENT_REQUESTS_PER_DOMAIN (default: ours)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and print its path")
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(size) for size in args.pages.split(",")]
     per_domain = args.per_domain or our_settings.CONCURRENT_REQUESTS_PER_DOMAIN
-    modes = {"run --no-extract": MODES["run --no-extract"]} if args.no_extract_only else MODES
+    modes = {args.only: MODES[args.only]} if args.only else MODES
     work = Path(tempfile.mkdtemp(prefix="newsarchive-bench-memory-"))
     try:
         table = {pages: measure_size(work, pages, modes, per_domain) for pages in sizes}

@@ -56,8 +56,7 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
             if not _jsonl_matches(store):
                 report.problems.append(f"{CORPUS_FILE} differs from the corpus store")
                 if repair:
-                    store.set_generation("exported", -1)
-                    export_corpus_jsonl(store)
+                    export_corpus_jsonl(store, whole=True)
                     report.repaired.append(f"wrote {CORPUS_FILE} again")
     except sqlite3.DatabaseError as exc:
         report.problems.append(f"{path}: damaged: {exc}")

@@ -35,7 +35,7 @@ from archive.reader import ArticleCapture, RecordError, Scan, ScanStats, read_re
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
-from extract import EXTRACTOR, Document, extract_document
+from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
 logger = logging.getLogger("newsarchive.derive")
@@ -234,7 +234,9 @@ class Derivation:
         if self._given is not None:
             return self._given
         if self._pool is None:
-            # Forked from this process, which has loaded the extractor once; a worker dies with it.
+            # Forked from this process once it has loaded the extractor and warmed up the date
+            # parser (2-3 s, paid once here, not on each worker's first page); a worker dies with it.
+            prepare()
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_start_worker, initargs=(os.getpid(),))
         return self._pool

@@ -6,7 +6,7 @@ It shares nothing with the crawl but the archive directory.  It dies with the ru
 (``die_with_parent``), and a run that finds it dead starts another to catch up: what it
 had not committed is derived again from the WARCs.
 
-    python -m corpus.process ROOT WORKERS PARENT_PID
+    python -m corpus.process ROOT WORKERS PARENT_PID [PROGRESS_SECONDS]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from corpus.derive import DeriveReport
@@ -30,11 +31,13 @@ DONE = b"done\n"
 class DerivationProcess:
     """The run's handle on its derivation process."""
 
-    def __init__(self, archive_dir: Path, workers: int, follow: bool = True):
+    def __init__(self, archive_dir: Path, workers: int, follow: bool = True, progress: float = 0.0):
+        """``progress``: seconds between progress lines on stderr (0: none)."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "corpus.process", str(archive_dir), str(workers), str(os.getpid())],
+            [sys.executable, "-m", "corpus.process", str(archive_dir), str(workers), str(os.getpid()),
+             str(progress)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         if not follow:
             self._say_done()
@@ -72,8 +75,26 @@ class DerivationProcess:
         self._process.wait()
 
 
+def _progress(report: DeriveReport, interval: float) -> None:
+    """A line on stderr every ``interval`` seconds when the counts moved, like the crawl's (crawler/progress.py)."""
+    def line() -> str:
+        return f"  corpus: {report.captures} captures extracted, {sum(report.new_rows.values())} new articles"
+
+    last = line()
+    while True:
+        time.sleep(interval)
+        try:
+            now = line()
+        except RuntimeError:  # the counter grew as it was read: the next tick says it
+            continue
+        if now != last:
+            print(now, file=sys.stderr, flush=True)
+            last = now
+
+
 def main() -> None:
     root, workers, parent = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    progress = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     from supervision import die_with_parent
 
     die_with_parent(parent)
@@ -106,6 +127,8 @@ def main() -> None:
 
     try:
         with Derivation(root, lambda: archive_warcs(root / WARC_DIR), workers) as derivation:
+            if progress > 0:
+                threading.Thread(target=_progress, args=(derivation.report, progress), daemon=True).start()
             derivation.follow(lambda timeout: not done.wait(timeout))
             report = derivation.catch_up()
     except (OSError, sqlite3.Error) as exc:  # a full disk, a broken store: the run says so in one line

@@ -18,8 +18,9 @@ Every step costs what the batch touches, not what the archive holds:
   with it (an index of MinHash values); the clusters are the connected groups of the
   "are copies" relation, kept as components that merge, and split when a text goes away.
 
-Only ``corpus.jsonl`` is written whole, when a batch changed something: a sequential copy
-of each row's stored line (``export.write_corpus_jsonl``).
+``corpus.jsonl`` lists the rows in capture order, so a run's new rows go at its end: each
+batch records the earliest place its changes touch, and the export rewrites the file from
+there on (``export.export_corpus_jsonl``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ STORE_FILE = "derived/corpus.sqlite"
 TEXT_DIR = "text"
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (
     warc_file TEXT PRIMARY KEY, scanned INTEGER NOT NULL, closed INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS captures (
@@ -67,8 +67,8 @@ CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
     fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
-    dup_cluster TEXT, dup_canonical INTEGER, line TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS rows_in_order ON rows (source, url, version);
+    dup_cluster TEXT, dup_canonical INTEGER, line TEXT NOT NULL, line_end INTEGER);
+CREATE INDEX IF NOT EXISTS rows_by_url ON rows (source, url, version);
 CREATE INDEX IF NOT EXISTS rows_by_text ON rows (text_sha256);
 CREATE TABLE IF NOT EXISTS texts (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, sketch TEXT NOT NULL, component INTEGER NOT NULL);
@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS key_stats (
     seen INTEGER NOT NULL, at_edge INTEGER NOT NULL, template INTEGER NOT NULL,
     PRIMARY KEY (site, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS template_keys ON key_stats (site) WHERE template = 1;
+CREATE TABLE IF NOT EXISTS corpus_file (name TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS key_docs (
     site TEXT NOT NULL, key INTEGER NOT NULL, record_id TEXT NOT NULL,
     PRIMARY KEY (site, key, record_id)) WITHOUT ROWID;
@@ -176,7 +177,16 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
+        self._add_line_ends()
+        self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
+
+    def _add_line_ends(self) -> None:
+        """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
+        columns = {name for (_, name, *_) in self._db.execute("PRAGMA table_info(rows)")}
+        if "line_end" not in columns:
+            self._db.execute("DROP INDEX IF EXISTS rows_in_order")  # it was by URL then
+            self._db.execute("ALTER TABLE rows ADD COLUMN line_end INTEGER")
 
     def close(self) -> None:
         self._db.close()
@@ -217,16 +227,54 @@ class CorpusStore:
                 f"SELECT record_id FROM captures WHERE record_id IN ({marks})", chunk))
         return found
 
-    def generation(self, name: str = "generation") -> int:
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        return row[0] if row else 0
-
-    def set_generation(self, name: str, value: int) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
-
     def lines(self) -> Iterator[str]:
-        """Every corpus row's JSON line, sorted by source, URL and version."""
-        yield from (line for (line,) in self._db.execute("SELECT line FROM rows ORDER BY source, url, version"))
+        """Every corpus row's JSON line, in capture order (``fetched_at``, then record id)."""
+        yield from (line for _, line in self.lines_from(None))
+
+    def lines_from(self, start: tuple[str, str] | None) -> Iterator[tuple[str, str]]:
+        """(record id, line) of the rows at or after ``start`` (a ``(fetched_at, record_id)``) in capture order."""
+        if start is None:
+            query, args = "SELECT record_id, line FROM rows ORDER BY fetched_at, record_id", ()
+        else:
+            query = ("SELECT record_id, line FROM rows WHERE (fetched_at, record_id) >= (?, ?)"
+                     " ORDER BY fetched_at, record_id")
+            args = start
+        yield from self._db.execute(query, args)
+
+    # -- corpus.jsonl bookkeeping (see ``export.export_corpus_jsonl``) --------------------------
+    def file_state(self, name: str):
+        row = self._db.execute("SELECT value FROM corpus_file WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def set_file_state(self, **values) -> None:
+        with self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, ?)", values.items())
+
+    def changed_from(self) -> tuple[str, str] | None:
+        """The capture-order key of the earliest row changed, added or dropped since corpus.jsonl was written."""
+        fetched_at, record_id = self.file_state("changed_at"), self.file_state("changed_id")
+        return None if fetched_at is None else (fetched_at, record_id)
+
+    def line_end_before(self, start: tuple[str, str]) -> int | None:
+        """Where the line of the last row before ``start`` ends in corpus.jsonl (0 if none; None if unknown)."""
+        row = self._db.execute("SELECT line_end FROM rows WHERE (fetched_at, record_id) < (?, ?)"
+                               " ORDER BY fetched_at DESC, record_id DESC LIMIT 1", start).fetchone()
+        return 0 if row is None else row[0]
+
+    def written(self, line_ends: Iterable[tuple[int, str]], size: int) -> None:
+        """corpus.jsonl now ends at ``size`` and shows every row; ``line_ends`` are (end, record id) of lines written."""
+        with self._transaction():
+            self._db.executemany("UPDATE rows SET line_end = ? WHERE record_id = ?", line_ends)
+            self._db.executemany("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, ?)",
+                                 [("size", size), ("changed_at", None), ("changed_id", None), ("writing_from", None)])
+
+    def _mark_changed(self, start: tuple[str, str] | None) -> None:
+        if start is None:
+            return
+        current = self.changed_from()
+        if current is None or start < current:
+            self._db.executemany("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, ?)",
+                                 [("changed_at", start[0]), ("changed_id", start[1])])
 
     def rows(self) -> Iterator[dict]:
         for line in self.lines():
@@ -260,14 +308,12 @@ class CorpusStore:
             for article, error in failures:
                 batch.add_capture(article, error)
             batch.finish()
+            self._mark_changed(batch.changed_from)
             for warc_file, (offset, closed) in (scanned or {}).items():
                 self._mark_scanned(warc_file, offset, closed)
-            if batch.changed:
-                self.set_generation("generation", self.generation() + 1)
         for path in batch.stale_paths:  # after the commit: until then the old rows name them
             (self.root / path).unlink(missing_ok=True)
         return batch.result
-
 
     def redo(self, urls: set[tuple[str, str]]) -> None:
         """Make the rows and text files of these (source, URL)s again from their captures (a repair)."""
@@ -275,7 +321,7 @@ class CorpusStore:
         with self._transaction():
             batch.touched_urls.update(urls)
             batch.finish()
-            self.set_generation("generation", self.generation() + 1)
+            self._mark_changed(batch.changed_from)
 
     def text_rows(self) -> Iterator[tuple[str, str, str, str]]:
         """(source, URL, text path, text SHA-256) of every row."""
@@ -299,14 +345,17 @@ class _Batch:
         self.changed_rows: set[str] = set()
         self.stale_paths: set[str] = set()
         self.result = BatchResult()
-        self.changed = False
+        self.changed_from: tuple[str, str] | None = None  # the earliest row (in capture order) changed or dropped
+
+    def _changed(self, fetched_at: str, record_id: str) -> None:
+        if self.changed_from is None or (fetched_at, record_id) < self.changed_from:
+            self.changed_from = (fetched_at, record_id)
 
     # -- captures ----------------------------------------------------------------------------
     def add_capture(self, article: ExtractedArticle, error: str | None) -> None:
         db = self.db
         if db.execute("SELECT 1 FROM captures WHERE record_id = ?", (article.warc_record_id,)).fetchone():
             return
-        self.changed = True
         document = article.document
         usable = error is None and not document.is_empty
         site = site_of(article.source, article.url)
@@ -431,6 +480,7 @@ class _Batch:
         old = {record_id: (text_path, sha, _fields_of(line)) for record_id, text_path, sha, line in db.execute(
             "SELECT record_id, text_path, text_sha256, line FROM rows WHERE source = ? AND url = ?", (source, url))}
         old_paths = {text_path: sha for text_path, sha, _ in old.values()}
+        old_fetched = {record_id: fields["fetched_at"] for record_id, (_, _, fields) in old.items()}
         new_paths = set()
         for version, (fetched_at, digest, record_id, fields, text) in enumerate(made, 1):
             text_path = version_path(source, url, version)
@@ -458,6 +508,7 @@ class _Batch:
             if record_id not in kept:
                 db.execute("DELETE FROM rows WHERE record_id = ?", (record_id,))
                 self.changed_rows.discard(record_id)
+                self._changed(old_fetched[record_id], record_id)
         self.stale_paths.update(set(old_paths) - new_paths)
 
     def _write_line(self, record_id: str) -> None:
@@ -470,6 +521,7 @@ class _Batch:
         row = {**json.loads(line), "dup_cluster": dup_cluster, "dup_canonical": bool(dup_canonical)}
         line = json.dumps({name: row[name] for name in ROW_FIELDS}, ensure_ascii=False)
         db.execute("UPDATE rows SET line = ? WHERE record_id = ?", (line, record_id))
+        self._changed(row["fetched_at"], record_id)
 
     # -- near-duplicates -----------------------------------------------------------------------
     def _text_of(self, sha: str) -> str:

@@ -94,6 +94,7 @@ class WarcCapture:
             archive_dir=settings.get("NEWSARCHIVE_ARCHIVE_DIR") or None,
             incremental=settings.getbool("NEWSARCHIVE_INCREMENTAL", True),
             index_on_close=settings.getbool("WARC_INDEX_ON_CLOSE", True),
+            state_url=settings.get("NEWSARCHIVE_REDIS_URL") or None,
         ))
 
     def headers_received(self, headers, body_length, request: Request, spider: Spider) -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
 
-from archive import WARC_DIR
 from config import Config, Source
 from crawler.archive_writer import archive_writer
 from crawler.run import SourceResult
-from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, NewsSpider
+from crawler.source_settings import source_settings
+from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, SKIPPED_OLD, NewsSpider
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 
@@ -22,18 +23,16 @@ def crawl_settings(config: Config, source: Source, progress_interval: float = 0.
     """The project settings plus what this source and this config say."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    archive_dir = config.archive.dir
     overrides = {
-        "NEWSARCHIVE_ARCHIVE_DIR": str(archive_dir),
-        "WARC_DIR": str(archive_dir / WARC_DIR),
-        "WARC_MAX_SIZE": config.archive.warc_max_size,
-        "WARC_PREFIX": f"{config.archive.warc_prefix}-{source.name}",
+        **source_settings(config, source),
         "NEWSARCHIVE_PROGRESS_INTERVAL": progress_interval,
         "LOG_LEVEL": log_level,
-        **config.crawl_settings(),
     }
-    if source.max_pages:
-        overrides["CLOSESPIDER_PAGECOUNT"] = source.max_pages
+    if config.cluster.redis:  # one worker of a crawl shared through Redis (crawler/cluster.py)
+        from crawler.cluster import cluster_settings
+
+        overrides["WARC_PREFIX"] += f"-{os.getpid()}"  # the host is in the name too: no two workers' names collide
+        overrides.update(cluster_settings(config.cluster.redis, source.name, settings))
     settings.update(overrides, priority="cmdline")
     return settings
 
@@ -59,13 +58,24 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         finish_reason=reason,
         error=error,
         unchanged=sum(count for key, count in stats.items() if key.startswith("newsarchive/revisit/")),
+        identical=stats.get("newsarchive/revisit/identical-payload-digest", 0),
         skipped_known=stats.get("newsarchive/skipped_known", 0),
+        skipped_old=stats.get(SKIPPED_OLD, 0),
         failed_fetches=stats.get(FAILED_COUNT, 0),
         failures=stats.get(FAILED_URLS, []),
+        not_extracted=stats.get(NOT_EXTRACTED, []),
         bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])
                           if (warc_dir / name).exists()),
         duration=round(stats.get("elapsed_time_seconds", 0.0), 3),
     )
+
+
+def _spider_class(config: Config) -> type[NewsSpider]:
+    if config.cluster.redis:
+        from crawler.cluster import ClusterNewsSpider
+
+        return ClusterNewsSpider
+    return NewsSpider
 
 
 def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval: float,
@@ -81,7 +91,7 @@ def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval
                               "REMOTE_CONTROL_ENABLED": False})
     crawlers = []
     for source in sources:
-        crawler = Crawler(NewsSpider, crawl_settings(config, source, progress_interval, log_level))
+        crawler = Crawler(_spider_class(config), crawl_settings(config, source, progress_interval, log_level))
         process.crawl(crawler, source=source)
         crawlers.append((crawler, source))
     process.start()

@@ -5,18 +5,19 @@ Pure functions over bytes and URLs, so they can be tested without a crawl.
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import struct
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import courlan
 import feedparser
-from lxml import html as lxml_html
+from lxml import etree
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap
 
 # Pages that list or describe rather than report.
 _NAVIGATION_SEGMENTS = {
@@ -29,7 +30,13 @@ _ID_IN_PATH = re.compile(r"\d{5,}")
 _DATE_IN_PATH = re.compile(r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])/")
 _RESOURCE_EXTENSIONS = {"pdf", "png", "jpg", "jpeg", "gif", "webp", "svg"}
 _FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+json"}
+_FEED_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 SITEMAP_MAX_SIZE = 50 * 2**20
+# Defaults of the [crawl] caps: far above what a real section page, feed or sitemap lists
+# (the sitemap protocol allows 50,000 URLs a file), and what keeps one page's memory small.
+MAX_LINKS_PER_PAGE = 5000
+MAX_FEED_ENTRIES = 5000
+MAX_SITEMAP_ENTRIES = 50_000
 
 
 @dataclass(frozen=True)
@@ -63,72 +70,158 @@ def looks_like_article(url: str, anchor_text: str = "") -> bool:
     return len(segments) >= 2 and len(anchor_text.split()) >= 5
 
 
-def page_links(body: bytes, base_url: str) -> list[Link]:
-    """The ``<a href>`` links of an HTML page, absolute and without fragments."""
+@dataclass(frozen=True)
+class PageLinks:
+    links: list[Link]  # the first ``max_links`` ``<a href>`` links, absolute and without fragments
+    feeds: list[str]  # feeds the page advertises with ``<link rel="alternate">``
+    truncated: bool  # the page had more links than were taken
+
+
+def _streamed(body: bytes, **options):
+    """``(event, element)`` of an lxml parse, for callers that ``_free`` what they have read.
+
+    A page with 200,000 links, or a sitemap with 500,000 entries, would otherwise be held
+    whole as a tree (as Scrapy's ``Sitemap`` and lxml's ``document_fromstring`` hold it);
+    iterparse with the elements freed once read keeps little more than the path from the root.
+    """
+    events = etree.iterparse(io.BytesIO(body), events=("start", "end"), no_network=True,
+                             resolve_entities=False, remove_comments=True, remove_pis=True, **options)
     try:
-        tree = lxml_html.document_fromstring(body)
-    except (ValueError, TypeError, lxml_html.etree.ParserError):
-        return []
-    base = tree.xpath("string(//base/@href)") or base_url
-    links = []
-    for anchor in tree.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+        yield from events
+    except etree.XMLSyntaxError:  # nothing at all to parse, or past what recovery can mend: keep what was read
+        return
+
+
+def _free(element) -> None:
+    """Drop an element that has been read, and its earlier siblings (freed before it)."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    while parent is not None and element.getprevious() is not None:
+        del parent[0]
+
+
+def page_links(body: bytes, base_url: str, max_links: int = MAX_LINKS_PER_PAGE) -> PageLinks:
+    """The links of an HTML page to follow: its ``<a href>`` (at most ``max_links``) and advertised feeds."""
+    base = base_url
+    links: list[Link] = []
+    feeds: list[str] = []
+    open_anchors = 0  # an anchor's text is read at its end: what is inside it is kept until then
+    for event, element in _streamed(body, html=True, recover=True):
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if event == "start":
+            open_anchors += tag == "a"
             continue
-        url = urljoin(urljoin(base_url, base), href).split("#", 1)[0]
-        links.append(Link(url, " ".join(anchor.text_content().split())))
-    return links
-
-
-def feed_links(body: bytes, base_url: str) -> list[str]:
-    """Feeds a page advertises with ``<link rel="alternate">``."""
-    try:
-        tree = lxml_html.document_fromstring(body)
-    except (ValueError, TypeError, lxml_html.etree.ParserError):
-        return []
-    return [
-        urljoin(base_url, element.get("href"))
-        for element in tree.iter("link")
-        if "alternate" in (element.get("rel") or "").lower().split()
-        and (element.get("type") or "").lower() in _FEED_TYPES
-        and element.get("href")
-    ]
+        open_anchors -= tag == "a"
+        if tag == "base" and element.get("href") and base is base_url:
+            base = urljoin(base_url, element.get("href"))
+        elif tag == "link" and element.get("href") \
+                and "alternate" in (element.get("rel") or "").lower().split() \
+                and (element.get("type") or "").lower() in _FEED_TYPES:
+            feeds.append(urljoin(base_url, element.get("href")))
+        elif tag == "a" and (href := (element.get("href") or "").strip()) \
+                and not href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            if len(links) == max_links:
+                return PageLinks(links, feeds, truncated=True)
+            links.append(Link(urljoin(base, href).split("#", 1)[0], " ".join("".join(element.itertext()).split())))
+        if not open_anchors:
+            _free(element)
+    return PageLinks(links, feeds, truncated=False)
 
 
 class UnreadableDiscovery(ValueError):
     """A feed or sitemap that cannot be read; the message says why."""
 
 
-def feed_entry_urls(body: bytes) -> list[str]:
-    """Article links of an RSS or Atom feed (feedparser never fetches anything, nor expands entities here).
+@dataclass(frozen=True)
+class Entry:
+    """An entry of a feed or sitemap: where it points and the date discovery gives it, if any."""
 
+    url: str
+    date: datetime | None = None  # publication date (news sitemap, feed), else last modified (lastmod, feed)
+    is_news: bool = False  # a news sitemap entry (<news:news>), so an article whatever its URL
+
+
+@dataclass(frozen=True)
+class Listing:
+    kind: str  # "feed", "urlset" or "sitemapindex"
+    entries: list[Entry]  # the first ``max_entries``
+    truncated: bool  # it listed more
+
+
+def _entry_ends(body: bytes, count: int) -> int | None:
+    """Where the ``count``-th ``</item>`` or ``</entry>`` ends, if the body has more entries than that."""
+    ends = _FEED_ENTRY_END.finditer(body)
+    for _ in range(count):
+        if next(ends, None) is None:
+            return None
+    end = next(ends, None)
+    return end.start() if end else None
+
+
+def _struct_date(value) -> datetime | None:
+    try:
+        return datetime(*value[:6], tzinfo=timezone.utc) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def feed_entries(body: bytes, max_entries: int = MAX_FEED_ENTRIES) -> Listing:
+    """Article links of an RSS or Atom feed, with their dates (feedparser never fetches anything, nor
+    expands entities here).
+
+    feedparser builds a dict of every entry (about 5 kB each), so a feed listing more than
+    ``max_entries`` is cut after that many before it is parsed, and the cut is said.
     Raises ``UnreadableDiscovery`` for a body that is no feed at all; a feed without entries is fine.
     """
-    parsed = feedparser.parse(body)
+    cut = _entry_ends(body, max_entries)
+    parsed = feedparser.parse(body if cut is None else body[:cut])
     if not parsed.entries and not parsed.get("version"):
         problem = parsed.get("bozo_exception")
         raise UnreadableDiscovery("not an RSS or Atom feed" + (f" ({problem})" if problem else ""))
-    urls = []
-    for entry in parsed.entries:
+    entries = []
+    for entry in parsed.entries[:max_entries]:
         link = entry.get("link")
         if not link:
             link = next((item.get("href") for item in entry.get("links", []) if item.get("href")), None)
         if link:
-            urls.append(link.strip())
-    return urls
+            date = _struct_date(entry.get("published_parsed")) or _struct_date(entry.get("updated_parsed"))
+            entries.append(Entry(link.strip(), date))
+    return Listing("feed", entries, truncated=cut is not None)
 
 
-@dataclass(frozen=True)
-class SitemapEntry:
-    url: str
-    is_news: bool  # listed with a <news:news> element, so an article whatever its URL
+def _w3c_date(text: str | None) -> datetime | None:
+    """A sitemap's W3C datetime (2026-11-21, 2026-11-21T10:00:00+01:00, ...) in UTC; None if it is none."""
+    try:
+        date = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return date.replace(tzinfo=timezone.utc) if date.tzinfo is None else date.astimezone(timezone.utc)
 
 
-def sitemap_entries(body: bytes) -> tuple[str, list[SitemapEntry]]:
-    """``("sitemapindex" | "urlset", entries)`` of a sitemap, gzipped or not.
+def _localname(element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
-    Scrapy's ``Sitemap`` parses with entity resolution off, so hostile XML stays inert.
-    Raises ``UnreadableDiscovery`` for a body that is no sitemap, or too big once gunzipped.
+
+def _sitemap_entry(element) -> Entry | None:
+    fields = {}
+    for child in element.iter():
+        name = _localname(child)
+        if name in ("loc", "lastmod", "publication_date") and name not in fields:
+            fields[name] = (child.text or "").strip()
+    if not fields.get("loc"):
+        return None
+    published = _w3c_date(fields.get("publication_date"))
+    is_news = any(_localname(child) == "news" for child in element)
+    return Entry(fields["loc"], published or _w3c_date(fields.get("lastmod")), is_news)
+
+
+def sitemap_entries(body: bytes, max_entries: int = MAX_SITEMAP_ENTRIES) -> Listing:
+    """The entries of a sitemap (gzipped or not): a ``sitemapindex``'s sitemaps or a ``urlset``'s pages.
+
+    Parsed as a stream with entity resolution and network access off, so hostile XML stays
+    inert and memory does not grow with the entries; past ``max_entries`` (the sitemap
+    protocol's own limit by default) the rest is left unread.  Raises ``UnreadableDiscovery``
+    for a body that is no sitemap, or too big once gunzipped.
     """
     if body[:2] == b"\x1f\x8b":
         try:
@@ -137,12 +230,22 @@ def sitemap_entries(body: bytes) -> tuple[str, list[SitemapEntry]]:
             raise UnreadableDiscovery(f"over {SITEMAP_MAX_SIZE >> 20} MB once gunzipped") from exc
         except (OSError, EOFError, struct.error) as exc:
             raise UnreadableDiscovery(f"broken gzip data ({exc})") from exc
-    try:
-        sitemap = Sitemap(body)
-    except (StopIteration, SyntaxError, ValueError) as exc:
-        raise UnreadableDiscovery("not XML") from exc
-    if sitemap.type not in ("urlset", "sitemapindex"):
-        raise UnreadableDiscovery(f"not a sitemap (its root element is <{sitemap.type}>)")
-    return sitemap.type, [SitemapEntry(entry["loc"], "news" in entry) for entry in sitemap if entry.get("loc")]
-
-
+    root = None
+    entries: list[Entry] = []
+    for event, element in _streamed(body.lstrip(), recover=True):
+        if root is None:
+            root = element
+            if _localname(root) not in ("urlset", "sitemapindex"):
+                raise UnreadableDiscovery(f"not a sitemap (its root element is <{_localname(root) or root.tag}>)")
+            continue
+        if event != "end" or element.getparent() is not root:
+            continue
+        if len(entries) == max_entries:
+            return Listing(_localname(root), entries, truncated=True)
+        entry = _sitemap_entry(element)
+        if entry is not None:
+            entries.append(entry)
+        _free(element)
+    if root is None:
+        raise UnreadableDiscovery("not XML")
+    return Listing(_localname(root), entries, truncated=False)

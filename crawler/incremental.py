@@ -46,7 +46,8 @@ class ConditionalFetchMiddleware:
         archive_dir = settings.get("NEWSARCHIVE_ARCHIVE_DIR")
         if not archive_dir or not settings.getbool("NEWSARCHIVE_INCREMENTAL", True):
             raise NotConfigured
-        middleware = cls(crawler, open_state(Path(archive_dir)), Path(settings.get("WARC_DIR")))
+        state = open_state(Path(archive_dir), settings.get("NEWSARCHIVE_REDIS_URL"))  # a cluster's, if any
+        middleware = cls(crawler, state, Path(settings.get("WARC_DIR")))
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 

@@ -2,7 +2,7 @@
 
 - ``CrawlDelay`` (extension): robots.txt ``Crawl-delay``.  Scrapy parses it
   (``RobotParser.crawl_delay``, 2.18) but does not apply it (scrapy#892).  Once robots.txt
-  is parsed, and again after AutoThrottle retunes a slot on each response, the host's
+  is parsed, when a slot is made, and after AutoThrottle retunes a slot on each response, the host's
   download slot is held to at least the Crawl-delay, without jitter (which could halve it).
 - ``RetryAfterMiddleware`` (downloader middleware): a 429 or 503 with ``Retry-After`` holds
   every request to that slot until the time given; Scrapy's RetryMiddleware would retry at
@@ -34,7 +34,10 @@ class CrawlDelay:
         self.max_delay = settings.getfloat("CRAWL_DELAY_MAX", 60.0)
         self.delays: dict[str, float] = {}  # download slot key -> Crawl-delay
         crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
-        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(self.hold_slot, signal=signals.response_downloaded)
+        # A slot made after robots.txt was read (rules read from a cluster's Redis, a slot made anew
+        # after Scrapy dropped an idle one) gets the Crawl-delay before its first request goes out.
+        crawler.signals.connect(self.hold_slot, signal=signals.request_reached_downloader)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelay:
@@ -48,7 +51,7 @@ class CrawlDelay:
             self.crawler.stats.set_value(f"politeness/crawl_delay/{key}", self.delays[key])
             self._hold(key)
 
-    def response_downloaded(self, response: Response, request: Request, spider) -> None:
+    def hold_slot(self, request: Request) -> None:
         key = self.crawler.engine.downloader.get_slot_key(request)
         if key in self.delays:
             self._hold(key)
@@ -131,6 +134,10 @@ class SlotConcurrencyDownloader(Downloader):
                 slot.latercall = call_later(penalty, self._latercall, slot)
                 return
         while slot.queue and slot.free_transfer_slots() > 0:
+            wait = self._turn(slot)
+            if wait > 0:
+                slot.latercall = call_later(wait, self._latercall, slot)
+                return
             slot.lastseen = now
             request, queue_dfd = slot.queue.popleft()
             slot.transferring.add(request)  # Scrapy adds it only when the task below starts
@@ -138,3 +145,10 @@ class SlotConcurrencyDownloader(Downloader):
             if delay:
                 self._process_queue(slot)
                 break
+
+    def _turn(self, slot: Slot) -> float:
+        """Seconds before the request at the head of ``slot``'s queue may go out; 0: now.
+
+        This process alone decides here; a cluster's downloader also asks the other workers.
+        """
+        return 0.0

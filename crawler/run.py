@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,12 +23,13 @@ from pathlib import Path
 from archive import WARC_DIR
 from archive.atomic import write_atomic
 from archive.check import StateDamaged, damaged_state_message
-from archive.lock import ArchiveLock
+from archive.lock import ArchiveLock, check_writable
 from archive.recover import close_abandoned_warcs
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from browse.report import write_run_html
 from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport
+from corpus.store import STORE_FILE, TEXT_DIR
 from corpus.process import DerivationProcess
 from supervision import note_stop_requests
 
@@ -47,9 +49,13 @@ class SourceResult:
     error: str | None
     new_articles: int = 0
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
+    identical: int = 0  # of those, payloads archived before (at any URL): on a new archive too
     skipped_known: int = 0  # articles archived before, not fetched again
+    skipped_old: int = 0  # feed and sitemap entries dated older than the source's max_age, not fetched
     failed_fetches: int = 0  # URLs that could not be fetched (HTTP >= 400, a network error), after retries
     failures: list[dict] = field(default_factory=list)  # {"url", "reason"} of each (the first 1,000)
+    not_extracted: list[dict] = field(default_factory=list)  # article pages archived that are no HTML page with
+    # status 200, so the derivation passes them over: {"url", "reason"} of each (the first 1,000)
     bytes_written: int = 0  # WARC bytes on disk
     duration: float = 0.0
     backoff_until: float | None = None  # set when the run skipped the source
@@ -66,13 +72,32 @@ class SourceResult:
             return "stopped"
         return "failed" if self.failed else "ok"
 
-    def summary(self) -> str:
+    def summary(self) -> list[str]:
+        """A few short lines for a person: the outcome, the counts, then revisits and failures if any."""
         if self.status == "skipped":
             until = datetime.fromtimestamp(self.backoff_until, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            return f"{self.name} skipped (backing off until {until})"
-        return (f"{self.name} {self.fetched} fetched, {self.new_articles} new, {self.unchanged} unchanged, "
-                f"{self.failed_fetches} failed, {self.bytes_written / 1000:.1f} kB, {self.duration:.1f} s"
-                + (" FAILED" if self.failed else " STOPPED" if self.status == "stopped" else ""))
+            return [f"{self.name} skipped (backing off until {until})"]
+        outcome = {"failed": f"FAILED: {self.error}", "stopped": "STOPPED on request"}.get(self.status, "ok")
+        lines = [f"{self.name}: {outcome}",
+                 f"  {self.fetched} fetched, {self.new_articles} new article{'' if self.new_articles == 1 else 's'}, "
+                 f"{self.bytes_written / 1000:.1f} kB, {self.duration:.1f} s"]
+        revisits = [f"{count} {what}" for count, what in (
+            (self.unchanged - self.identical, "not modified since the last fetch"),
+            (self.identical, "same bytes as an earlier capture")) if count]
+        if revisits:
+            lines.append("  archived as revisits: " + ", ".join(revisits))
+        if self.skipped_known:
+            lines.append(f"  not fetched again: {self.skipped_known} articles archived before")
+        if self.skipped_old:
+            lines.append(f"  not fetched: {self.skipped_old} entries dated older than max_age")
+        if self.not_extracted:
+            lines.append(f"  archived, not extracted: {len(self.not_extracted)} (not an HTML page with status 200)")
+        if self.failed_fetches:
+            reasons = Counter(failure["reason"] for failure in self.failures).most_common()
+            said = reasons[0][0] if len(reasons) == 1 else ", ".join(
+                f"{count} {reason}" for reason, count in reasons[:2]) + (", ..." if len(reasons) > 2 else "")
+            lines.append(f"  failed fetches: {self.failed_fetches} ({said})")
+        return lines
 
 
 @dataclass
@@ -108,13 +133,17 @@ class RunReport:
         return moment.strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
 
     def summary_lines(self) -> list[str]:
-        """One line for the whole run, then one per failed source saying why."""
-        where = f" — report {self.path.parent.name}/{self.path.name}" if self.path else ""
-        lines = [f"run {self.run_id}: " + "; ".join(result.summary() for result in self.sources) + where]
-        lines += [f"{result.name}: FAILED: {result.error}" for result in self.sources if result.failed]
+        """A few lines per source, then the archived article pages the derivation could not extract,
+        what went wrong with the corpus or the run's processes, and the report."""
+        lines = [line for result in self.sources for line in result.summary()]
+        # Pages the crawl saw it would pass over said so as it went; these the derivation found.
+        lines += [f"corpus: not extracted: {page['url']}: {page['reason']}" for page in self.not_extracted]
         if self.derive_error:
             lines.append(f"corpus: {self.derive_error}")
         lines += self.incidents
+        if self.path:
+            html = self.path.with_suffix(".html")
+            lines.append(f"report: {html if html.exists() else self.path}")
         return lines
 
     def write(self, archive_dir: Path) -> Path:
@@ -142,12 +171,19 @@ def _skipped(health: SourceHealth) -> SourceResult:
 
 
 def _prepare_archive(config: Config) -> None:
-    """Create the archive directory and the ones a run needs first, or say in the config's terms why not."""
-    for path in (config.archive.dir, config.archive.dir / WARC_DIR, config.archive.dir / STATE_DIR):
+    """Create the archive directory and the ones a run needs first, or say in the config's terms why not.
+
+    Each directory a run writes in is tried (``ArchiveUnwritable``): one read-only (a mount, a
+    permission) is one line before anything is fetched, not a line per fetch after.
+    """
+    root = config.archive.dir
+    for path in (root, root / WARC_DIR, root / STATE_DIR):
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"{config.path}: [archive] dir: cannot create {path}: {exc.strerror or exc}") from None
+    for path in (root, root / WARC_DIR, root / STATE_DIR, (root / STORE_FILE).parent, root / TEXT_DIR, root / RUNS_DIR):
+        check_writable(path)
 
 
 def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = True,
@@ -164,13 +200,14 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         started = time.time()
         close_abandoned_warcs(config.archive.dir)  # a dead run's .open files, for the derivation to read
         try:  # not a whole-file check on every run: what the run reads must be readable
-            state = open_state(config.archive.dir)
+            state = open_state(config.archive.dir, config.cluster.redis)
             health = {source.name: state.source_health(source.name) for source in sources}
         except sqlite3.DatabaseError as exc:
             raise StateDamaged(damaged_state_message(state_path(config.archive.dir), exc)) from None
         try:
             due = tuple(source for source in sources if ignore_backoff or not health[source.name].backing_off())
-            derivation = DerivationProcess(config.archive.dir, config.archive.extract_workers) if extract else None
+            derivation = (DerivationProcess(config.archive.dir, config.archive.extract_workers,
+                                            progress=progress_interval) if extract else None)
             incidents: list[str] = []
             stop = stop or note_stop_requests()
             try:
@@ -184,7 +221,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 for result in results:
                     if result.finish_reason != "shutdown":  # stopped by us, not the source's fault
                         state.record_source_outcome(result.name, not result.failed, result.error)
-            except sqlite3.Error as exc:  # a full disk: the back-off counts are all that is lost
+            except (sqlite3.Error, StateDamaged) as exc:  # a full disk, Redis gone: only the back-off counts are lost
                 logger.error("cannot record the sources' outcomes in %s: %s", STATE_DIR, exc)
         finally:
             state.close()

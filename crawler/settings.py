@@ -64,6 +64,5 @@ EXTENSIONS = {
 CRAWL_DELAY_MAX = 60.0  # a robots.txt Crawl-delay above this is capped
 RETRY_AFTER_MAX = 600.0  # a Retry-After above this gives the request up instead of waiting
 
-# Where WarcCapture writes; `newsarchive run` sets these per source.
-WARC_DIR = "data/warc"
-WARC_MAX_SIZE = 1_000_000_000
+# Where WarcCapture writes (WARC_DIR, NEWSARCHIVE_ARCHIVE_DIR, WARC_PREFIX, WARC_MAX_SIZE) comes from
+# the sources file, under `newsarchive run` and `scrapy crawl` alike (crawler/source_settings.py).

@@ -1,47 +1,171 @@
-"""``newsarchive demo``: the whole pipeline against the bundled demo sites, offline, in seconds."""
+"""``newsarchive demo``: the whole pipeline against the bundled demo sites, offline, in seconds.
+
+The sites listen on fixed ports (``DEMO_PORT`` and the two after it), so the sources file a
+demo writes crawls them again whenever ``newsarchive demo --serve`` has them up, and a second
+demo into the same directory re-crawls the same URLs instead of archiving the articles again
+under new ones.
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
-from config import load_config
-from crawler.run import run_sources
-from demo.site import DemoSite
+from corpus.export import read_corpus
+from demo.site import CONTENT, DEMO_PORT, DemoSite, PortInUse
+from supervision import note_stop_requests
+
+EXIT_OK, EXIT_CANNOT_SERVE, EXIT_USAGE = 0, 1, 2  # 1: as `newsarchive browse` on a port in use
+_ROOT = Path(__file__).resolve().parent.parent
 
 # Loopback servers need no politeness delay; everything else stays as in production.
 DEMO_CRAWL = "\n[crawl]\ndownload_delay = 0\nautothrottle = false\n"
+# The demo crawls twice within seconds: its articles are asked for again (with If-None-Match)
+# on every run, so the second run shows a correction.  Real sites: hours, e.g. 24.
+DEMO_REFETCH_HOURS = 0.0001
 
 
-def write_demo_config(site: DemoSite, out: Path) -> Path:
-    """A sources file for the demo sites, archiving into ``out``."""
-    path = site.write_config(out / "sources.toml", out)
+def write_demo_config(site: DemoSite, out: Path, refetch: bool = False) -> Path:
+    """A sources file for the demo sites, archiving into ``out``; ``refetch``: articles asked for on every run."""
+    options = {"refetch_after": DEMO_REFETCH_HOURS} if refetch else {}
+    path = site.write_config(out / "sources.toml", out, source_options=options)
     with path.open("a", encoding="utf-8") as config:
         config.write(DEMO_CRAWL)
     return path
 
 
-def run_demo(out: str | None = None) -> int:
-    out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="newsarchive-demo-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with DemoSite() as site:
-        config = load_config(write_demo_config(site, out_dir))
-        print(f"demo: {len(config.sources)} news sites on 127.0.0.1, archiving into {out_dir}", file=sys.stderr)
-        for name, url in site.base_urls.items():
-            print(f"  {name}: {url}", file=sys.stderr)
-        report = run_sources(config, config.sources, progress_interval=1.0)
-    print("", file=sys.stderr)
-    for line in report.summary_lines():
-        print(line, file=sys.stderr)
+def change_sites(site: DemoSite) -> list[str]:
+    """What the sites do between the demo's runs (``demo/content/recrawl.json``): one publishes, one corrects."""
+    changes = json.loads((CONTENT / "recrawl.json").read_text(encoding="utf-8"))
+    new, fix = changes["publish"], changes["correct"]
+    return [f"  {new['site']} published {site.publish(new['site'], new['article'])}",
+            f"  {fix['site']} corrected {site.correct(fix['site'], fix['slug'], fix['correction'], fix['modified'])}"]
+
+
+def _start(port: int) -> DemoSite | None:
+    try:
+        return DemoSite(port=port).start()
+    except PortInUse as exc:
+        print(f"newsarchive: {exc} (is `newsarchive demo --serve` running? --port picks others)", file=sys.stderr)
+        return None
+
+
+def _directory(out: str) -> Path | None:
+    """``out`` made if need be (and absolute: the runs start elsewhere), or None after one line saying why not."""
+    path = Path(out).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    except OSError as exc:
+        print(f"newsarchive: --out: cannot create {path}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+
+
+def _sites(site: DemoSite) -> None:
+    for name, url in site.base_urls.items():
+        print(f"  {name}: {url}", file=sys.stderr)
+
+
+class _Runs:
+    """``newsarchive run`` over the demo sources, each in its own process (Scrapy's reactor runs once per
+    process), for a person at a terminal: Ctrl-C reaches the run from the terminal and stops it cleanly;
+    a SIGTERM sent to the demo alone is passed on to it.  Either way no further run starts."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.stop = threading.Event()
+        self._process: subprocess.Popen | None = None
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._stop)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stop.set()
+        if signum == signal.SIGTERM and self._process is not None:
+            self._process.send_signal(signum)
+
+    def run(self) -> int:
+        """One run, unless a stop came first; its exit code."""
+        if self.stop.is_set():
+            return EXIT_OK
+        print(f"$ newsarchive run --config {self.config} --progress", file=sys.stderr, flush=True)
+        # From the project's directory: `-m cli` finds this checkout, and no module of the caller's
+        # working directory shadows a library's.
+        self._process = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(self.config),
+                                          "--progress"], cwd=_ROOT)
+        try:
+            return self._process.wait()
+        finally:
+            self._process = None
+
+
+def run_demo(out: str | None = None, port: int = DEMO_PORT) -> int:
+    """Crawl the demo sites into ``out`` (default: a new directory), change them, and crawl them again."""
+    site = _start(port)
+    if site is None:
+        return EXIT_CANNOT_SERVE
+    try:
+        out_dir = _directory(out) if out else Path(tempfile.mkdtemp(prefix="newsarchive-demo-"))
+        if out_dir is None:
+            return EXIT_USAGE
+        config = write_demo_config(site, out_dir, refetch=True)
+        runs = _Runs(config)
+        print(f"demo: {len(site.base_urls)} news sites on 127.0.0.1, archiving into {out_dir}", file=sys.stderr)
+        _sites(site)
+        print("Each site links to a story it has withdrawn, as real sites do: each run warns that it cannot "
+              "fetch it (HTTP 404) and counts a failed fetch.\n", file=sys.stderr)
+        code = runs.run()
+        if runs.stop.is_set():
+            return code
+        print("\nbetween the runs:", file=sys.stderr)
+        for line in change_sites(site):
+            print(line, file=sys.stderr)
+        print("The second run asks for every page with If-None-Match/If-Modified-Since: what did not change "
+              "answers 304 and is archived as a revisit; only the new story and the correction are extracted.\n",
+              file=sys.stderr)
+        code = runs.run()
+    finally:
+        site.stop()
     text_files = sorted((out_dir / "text").rglob("*.txt"))
     print(
-        f"\n{report.fetched} pages fetched, {sum(report.articles_written.values())} articles written, "
-        f"{len(report.warc_files)} WARC files.\n"
+        f"\n{len(read_corpus(out_dir))} articles in the corpus, {len(list((out_dir / 'warc').glob('*.warc.gz')))} "
+        f"WARC files.\n"
         f"  WARCs:   {out_dir / 'warc'}\n"
         f"  text:    {out_dir / 'text'}" + (f"  (e.g. {text_files[0]})" if text_files else "") + "\n"
         f"  corpus:  {out_dir / 'corpus.jsonl'}\n"
-        f"  config:  {out_dir / 'sources.toml'}  (newsarchive run --config ... to crawl again)\n"
-        f"  browse:  newsarchive browse --config {out_dir / 'sources.toml'}",
+        f"  browse:  newsarchive browse --config {config}\n"
+        f"  again:   newsarchive demo --serve --port {port}   (keeps the demo sites up until Ctrl-C), then\n"
+        f"           newsarchive run --config {config}",
     )
-    return report.exit_code
+    return code
+
+
+def serve_demo(out: str | None = None, port: int = DEMO_PORT) -> int:
+    """Serve the demo sites, as a demo leaves them, until Ctrl-C or SIGTERM; with ``out``, write a sources file."""
+    site = _start(port)
+    if site is None:
+        return EXIT_CANNOT_SERVE
+    stop = note_stop_requests()
+    try:
+        out_dir = _directory(out) if out else None
+        if out and out_dir is None:
+            return EXIT_USAGE
+        change_sites(site)
+        print("demo: the demo news sites on 127.0.0.1, until Ctrl-C", file=sys.stderr)
+        _sites(site)
+        if out_dir:
+            config = write_demo_config(site, out_dir, refetch=True)
+            print(f"crawl them: newsarchive run --config {config}", file=sys.stderr, flush=True)
+        else:
+            print("crawl them: newsarchive run --config DIR/sources.toml, with the sources file of a "
+                  f"`newsarchive demo --port {port}` (or `--serve --out DIR` writes one)", file=sys.stderr, flush=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        site.stop()
+    print("demo: sites stopped", file=sys.stderr)
+    return EXIT_OK

@@ -33,6 +33,7 @@ CONTENT = Path(__file__).resolve().parent / "content"
 SITE_NAMES = ("gazette", "herald", "courier")
 SCHEDULE = "0 */6 * * *"
 SLOW_SECONDS = 5.0
+DEMO_PORT = 8101  # `newsarchive demo`'s gazette; the herald and the courier on the next two ports
 _COMPRESSIBLE = ("text/html", "application/xml", "application/rss+xml", "application/atom+xml")
 _MEDIA_TYPES = {".pdf": "application/pdf", ".png": "image/png"}
 
@@ -593,10 +594,19 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class DemoSite:
-    """The three demo sites; ``with DemoSite() as site:`` serves them on ephemeral ports."""
+class PortInUse(Exception):
+    """A demo site's port is taken; the message names it."""
 
-    def __init__(self, robots_delay: float = 0.0, crawl_delay: float | None = None) -> None:
+
+class DemoSite:
+    """The three demo sites; ``with DemoSite() as site:`` serves them on ephemeral ports.
+
+    ``DemoSite(port=P)`` serves them on P, P+1 and P+2 instead, so a sources file written for
+    them still works against the same sites started again later (``newsarchive demo --serve``).
+    """
+
+    def __init__(self, robots_delay: float = 0.0, crawl_delay: float | None = None, port: int = 0) -> None:
+        self.port = port
         self.robots_delay = robots_delay
         self.crawl_delay = crawl_delay
         self.lock = threading.RLock()
@@ -613,13 +623,22 @@ class DemoSite:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> DemoSite:
-        """Bind every site to 127.0.0.1 on a free port and serve it from a thread."""
+        """Bind every site to 127.0.0.1 (on a free port, or on its fixed one) and serve it from a thread.
+
+        A fixed port that is taken raises ``PortInUse``, with no site left running.
+        """
         if self._threads:
             raise RuntimeError("DemoSite is already running")
         self.stopping.clear()
-        for site in self._sites.values():
+        for offset, site in enumerate(self._sites.values()):
             handler = type(f"_{site.name.title()}Handler", (_Handler,), {"site": site})
-            site.server = _Server(("127.0.0.1", 0), handler)
+            port = self.port + offset if self.port else 0
+            try:
+                site.server = _Server(("127.0.0.1", port), handler)
+            except OSError as exc:
+                self.stop()
+                raise PortInUse(f"cannot serve the {site.name} demo site on 127.0.0.1:{port}: "
+                                f"{exc.strerror or exc}") from None
             site.base_url = f"http://127.0.0.1:{site.server.server_address[1]}"
             thread = threading.Thread(target=site.server.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"demo-{site.name}", daemon=True)
@@ -705,12 +724,15 @@ class DemoSite:
         return out
 
     def write_config(self, path: str | Path, archive_dir: str | Path,
-                     extra_sources: Iterable[Mapping[str, Any]] = (), **archive_options: Any) -> Path:
-        """Write a sources.toml for these sites (plus ``extra_sources``); ``archive_options`` go to [archive]."""
+                     extra_sources: Iterable[Mapping[str, Any]] = (),
+                     source_options: Mapping[str, Any] | None = None, **archive_options: Any) -> Path:
+        """Write a sources.toml for these sites (plus ``extra_sources``); ``source_options`` go to each
+        demo site's [[sources]] table, ``archive_options`` to [archive]."""
         path = Path(path)
         lines = ["[archive]", f"dir = {_toml(str(archive_dir))}"]
         lines += [f"{key} = {_toml(value)}" for key, value in archive_options.items()]
-        for source in [*self.sources(), *extra_sources]:
+        demo_sources = [{**source, **(source_options or {})} for source in self.sources()]
+        for source in [*demo_sources, *extra_sources]:
             lines += ["", "[[sources]]"] + [f"{key} = {_toml(value)}" for key, value in source.items()]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
@@ -726,6 +748,28 @@ class DemoSite:
         site = self._sites[site_name]
         with self.lock:
             return [site.url(a.path) for a in site.articles.values()]
+
+    def publish(self, site_name: str, entry: Mapping[str, Any]) -> str:
+        """Publish an article given as in ``site.json``.  Its dates come from ``entry``, so it is the same
+        bytes every time, and it goes last, so no other article's "related" links change.
+
+        Returns the article's URL.
+        """
+        site = self._sites[site_name]
+        with self.lock:
+            return site.url(site._add(entry).path)
+
+    def correct(self, site_name: str, slug: str, correction: str, modified: str) -> str:
+        """Append ``correction`` to an article, modified at ``modified`` (ISO 8601): the same bytes every time.
+
+        Returns the article's URL.
+        """
+        site = self._sites[site_name]
+        with self.lock:
+            article = site.articles[slug]
+            article.blocks = [*article.blocks, correction]
+            article.modified = _dt(modified)
+            return site.url(article.path)
 
     def set_article(self, site_name: str, slug: str, paragraphs: list[str] | None = None,
                     title: str | None = None) -> str:

@@ -11,6 +11,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from archive_fixtures import assert_warcio_check
 
+from archive.index import index_lines
 from archive.capture import ROLE_ARTICLE, ROLE_FIELD, SOURCE_FIELD
 from archive.exchange import Exchange
 from archive.messages import WriterOptions, encode_message, read_messages
@@ -76,7 +77,7 @@ def test_warcs_are_closed_and_complete_when_the_crawler_dies_without_closing(wri
         (kind, f"http://news.test/story-{n}") for n in range(3) for kind in ("response", "request", "metadata")
     ]
     assert_warcio_check([warc])
-    assert (tmp_path / "indexes" / "index.cdxj").read_text().count("news.test") == 3
+    assert b"".join(index_lines(tmp_path)).count(b"news.test") == 3
 
 
 def test_a_payload_archived_for_one_source_is_a_revisit_for_another(writer_process, tmp_path):

@@ -19,3 +19,12 @@ def test_help_says_what_it_does_and_lists_every_command():
     assert "Crawl news sites into archival WARC files" in result.stdout
     for command in ("run", "demo", "browse", "replay", "package", "derive", "export", "schedule", "status"):
         assert f"\n    {command} " in result.stdout
+
+
+def test_every_commands_help_opens_with_what_it_does():
+    for command in ("run", "demo", "extract", "replay", "browse", "package", "rebuild", "derive", "check",
+                    "import", "export", "schedule", "status"):
+        result = newsarchive(command, "--help")
+        assert result.returncode == 0
+        description = result.stdout.split("\n\n")[1]
+        assert description[0].isupper() and description.rstrip().endswith("."), (command, description)

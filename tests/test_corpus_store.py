@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pyarrow.parquet as pq
 import pytest
 from archive_fixtures import crawl_demo, newsarchive
 
-from corpus.export import read_corpus
+from corpus.export import export_corpus_jsonl, read_corpus
 from corpus.store import CorpusStore, ExtractedArticle
 from extract import Document, remove_site_boilerplate
 
@@ -80,3 +81,51 @@ def test_site_templates_learned_batch_by_batch_equal_the_rule_applied_to_the_who
     assert texts == expected
     assert any("Subscribe to the Gazette" in page.document.text() for page in pages)
     assert not any("Subscribe to the Gazette" in text for text in texts.values())
+
+
+def _articles(site: str, numbers: range) -> list[ExtractedArticle]:
+    """Articles of a site with nothing in common, captured one a minute (so each run's go after the last's)."""
+    rng = random.Random(site)
+    return [replace(_page(site, number, rng, shared=[]), fetched_at=f"2026-11-01T{number // 60:02d}:{number % 60:02d}:00Z")
+            for number in numbers]
+
+
+def _whole(store: CorpusStore) -> bytes:
+    return b"".join(line.encode("utf-8") + b"\n" for line in store.lines())
+
+
+def test_corpus_jsonl_grows_by_the_new_rows_of_a_run_and_is_not_written_again(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    with CorpusStore(tmp_path) as store:
+        store.add(_articles("gazette.example", range(0, 30)))
+        assert export_corpus_jsonl(store)
+        before, inode = path.read_bytes(), path.stat().st_ino
+        store.add(_articles("gazette.example", range(30, 33)))
+        assert export_corpus_jsonl(store)
+        after = path.read_bytes()
+        assert after == _whole(store)
+        assert after.startswith(before) and after.count(b"\n") == 33
+        assert path.stat().st_ino == inode  # appended to, not replaced by a new file
+        assert not export_corpus_jsonl(store)  # nothing new: nothing written
+
+
+def test_a_corpus_jsonl_write_cut_short_or_a_changed_file_is_made_whole_by_the_next_export(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    with CorpusStore(tmp_path) as store:
+        store.add(_articles("gazette.example", range(0, 20)))
+        export_corpus_jsonl(store)
+        written = path.read_bytes()
+        store.add(_articles("gazette.example", range(20, 25)))
+        # What a crash (or a full disk) in the middle of the next export leaves: the file cut
+        # back to its old end, and half of a new line written.
+        store.set_file_state(writing_from=len(written))
+        path.write_bytes(written + b'{"url": "http://gazette.exa')
+        assert export_corpus_jsonl(store)
+        assert path.read_bytes() == _whole(store)
+
+        path.write_bytes(path.read_bytes()[:-40])  # damaged by hand: not what the store wrote
+        store.add(_articles("gazette.example", range(25, 26)))
+        assert export_corpus_jsonl(store)
+        assert path.read_bytes() == _whole(store)
+        path.unlink()
+        assert export_corpus_jsonl(store) and path.read_bytes() == _whole(store)

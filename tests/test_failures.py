@@ -56,7 +56,8 @@ def test_a_url_that_cannot_be_fetched_is_one_line_and_one_entry_of_the_report_wi
     assert "Traceback" not in result.stderr
     for url in urls:  # once each, after the retries, saying why
         assert len([line for line in result.stderr.splitlines() if url + ":" in line]) == 1, result.stderr
-    assert len(result.stderr.splitlines()) <= len(urls) + 3, result.stderr  # + robots.txt, summary, why
+    # + robots.txt, then the summary: the source and why it failed, its counts, its failed fetches, the report
+    assert len(result.stderr.splitlines()) <= len(urls) + 5, result.stderr
     [report] = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*.json")]
     [source] = report["sources"]
     assert source["failed_fetches"] == 3
@@ -129,3 +130,56 @@ def test_an_archive_directory_that_cannot_be_made_exits_2_naming_the_config_and_
     assert f"{config}: [archive] dir: cannot create {tmp_path / blocked}" in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / blocked).read_text() == "a file where the directory should be"
+
+
+LONG_LINE = "/2026/11/21/one-very-long-line-story.html"
+NUL_TYPE = "/2026/11/21/a-nul-in-the-content-type.html"
+LONG_URL = "/2026/11/21/" + "a-" * 4000 + "story.html"
+STORY = "".join("<p>A sentence of a story that is told in words, and more words follow it here.</p>" * 10)
+
+
+class _OddPagesHandler(BaseHTTPRequestHandler):
+    """A home page linking a 5 MB one-line article, one with a NUL in its Content-Type and an 8,000-character URL."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        kind = "text/html; charset=utf-8"
+        if self.path == "/robots.txt":
+            body = b"User-agent: *\nAllow: /\n"
+        elif self.path == "/":
+            body = "".join(f'<a href="{path}">story</a>' for path in (LONG_LINE, NUL_TYPE, LONG_URL)).encode()
+        elif self.path == LONG_LINE:
+            body = b"<html><body><article><h1>Long</h1><p>" + b"word " * 1_000_000 + b"</p></article></body></html>"
+        else:
+            kind = "text/html\x00; charset=utf-8"
+            body = f"<html><body><article><h1>Nul</h1>{STORY}</article></body></html>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_an_article_page_archived_but_not_extracted_or_not_fetched_says_why_in_the_log_and_the_report(tmp_path):
+    with loopback_site(_OddPagesHandler) as base:
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n\n'
+                          f'[[sources]]\nname = "odd"\nstart_urls = ["{base}/"]\n', encoding="utf-8")
+        result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                                capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    [report] = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*.json")]
+    [source] = report["sources"]
+    said = {(base + LONG_LINE): "page too large", (base + NUL_TYPE): "not an HTML page",
+            (base + LONG_URL)[:100]: "over URLLENGTH_LIMIT"}
+    for url, reason in said.items():
+        [line] = [line for line in result.stderr.splitlines() if url in line]
+        assert reason in line
+    reported = report["corpus"]["not_extracted"] + source["not_extracted"] + source["failures"]
+    assert sorted((page["url"][:100], reason) for page in reported for reason in said.values()
+                  if reason in page["reason"]) == sorted(said.items())

@@ -4,6 +4,7 @@ back-off and the run report.  Real HTTP on loopback, real ``newsarchive run`` su
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -108,7 +109,7 @@ def test_run_while_archive_locked_exits_75(demo_site, tmp_path):
     with ArchiveLock(tmp_path):
         result = newsarchive("run", "--config", str(config))
     assert result.returncode == 75
-    assert "in use by pid" in result.stderr and str(__import__("os").getpid()) in result.stderr
+    assert "in use by pid" in result.stderr and str(os.getpid()) in result.stderr
     assert not demo_site.requests
 
 

@@ -17,11 +17,15 @@ from archive_fixtures import (REPLAY_BIN, crawl_demo, fetch, free_port, latest_n
 from corpus.export import read_corpus
 
 
+DESCRIPTION = "Two crawls of the demo news sites."
+
+
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> dict:
     archive = crawl_demo(tmp_path_factory.mktemp("package"), with_brotli=True, runs=2)
     out = archive["out"] / "export" / "archive.wacz"
-    result = newsarchive("package", "--config", str(archive["config"]), "--out", str(out))
+    result = newsarchive("package", "--config", str(archive["config"]), "--out", str(out),
+                         "--description", DESCRIPTION)
     assert result.returncode == 0, result.stderr
     return {**archive, "wacz": out}
 
@@ -45,12 +49,13 @@ def test_every_article_is_a_page_with_its_title(packaged):
     assert archived == warcs
 
 
-def test_the_title_is_also_in_the_datapackage_metadata_where_replaywebpage_reads_it(packaged):
+def test_title_and_description_are_also_in_the_datapackage_metadata_where_replaywebpage_reads_them(packaged):
     with zipfile.ZipFile(packaged["wacz"]) as wacz:
         raw = wacz.read("datapackage.json")
         digest = json.loads(wacz.read("datapackage-digest.json"))
     package = json.loads(raw)
     assert package["metadata"]["title"] == package["title"] == f"newsarchive: {packaged['out'].name}"
+    assert package["metadata"]["description"] == package["description"] == DESCRIPTION
     assert digest["hash"] == "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
@@ -79,3 +84,13 @@ def test_pywb_loads_the_wacz_and_replays_an_article(packaged, tmp_path):
         with open(packaged["out"] / "warc" / original["filename"], "rb") as stream:
             stream.seek(int(original["offset"]))
             assert body == next(iter(ArchiveIterator(stream))).raw_stream.read()
+
+
+def test_extract_on_the_wacz_prints_every_article_of_the_archive(packaged):
+    result = newsarchive("extract", str(packaged["wacz"]))
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = read_corpus(packaged["out"])
+    assert sorted((p["url"], p["version"], p["text_sha256"]) for p in printed) == \
+        sorted((r["url"], r["version"], r["text_sha256"]) for r in rows)
+    assert all(p["text"] for p in printed)

@@ -20,6 +20,7 @@ from pathlib import Path
 from archive_fixtures import assert_warcio_check
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.index import index_lines
 from archive.archiver import ExchangeArchiver
 from archive.capture import ROLE_ARTICLE, ROLE_FIELD, SOURCE_FIELD
 from archive.exchange import Exchange
@@ -96,10 +97,9 @@ def captured_urls(warc: Path) -> list[str]:
 
 
 def indexed(archive: Path) -> set[tuple[str, str]]:
-    """(URL, WARC file) of each line of the archive's combined index."""
-    index = archive / "indexes" / "index.cdxj"
+    """(URL, WARC file) of each line of the archive's replay index."""
     return {(entry["url"], entry["filename"])
-            for entry in (json.loads(line.split(" ", 2)[2]) for line in index.read_text().splitlines())}
+            for entry in (json.loads(line.split(b" ", 2)[2]) for line in index_lines(archive))}
 
 
 def test_a_whole_open_warc_is_closed_byte_for_byte_and_indexed(tmp_path):
@@ -188,7 +188,7 @@ def test_a_file_with_no_whole_record_is_set_aside_untouched_with_one_log_line(tm
     assert [(record.levelname, record.getMessage(), record.exc_info) for record in caplog.records] == [
         ("WARNING", str(result), None) for result in results]
     assert "no whole WARC record" in str(results[0]) and "nothing was cut" in str(results[0])
-    assert not (tmp_path / "indexes" / "index.cdxj").exists()
+    assert not list(index_lines(tmp_path))
 
 
 def test_damage_in_the_middle_sets_the_file_aside_rather_than_cutting_the_whole_captures_after_it(tmp_path):

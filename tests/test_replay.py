@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -9,9 +10,10 @@ import sys
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_http_date, iso_date_to_datetime
 
-from archive.index import combined_index_path, update_index
+from archive.index import FAN_OUT, index_lines, replay_index_dir, update_index
 from archive.writer import RollingWarcWriter
 from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, crawl_demo, fetch, free_port,
                               latest_not_modified, newsarchive, running, timestamp14, warc_captures)
@@ -32,6 +34,10 @@ def pywb(archive) -> str:
     command = [sys.executable, "-m", "cli", "replay", "--config", str(archive["config"]), "--port", str(port)]
     with running(command, f"{base}/cdx?url=http://example.invalid/"):
         yield base
+
+
+def index_text(archive_dir) -> str:
+    return b"".join(index_lines(archive_dir)).decode("utf-8")
 
 
 def index_entry(line: str) -> dict:
@@ -61,7 +67,7 @@ def test_every_warc_passes_warcio_check_in_the_replay_venv(archive, pywb):
 
 
 def test_combined_index_is_sorted_and_lists_every_response_and_revisit_but_304s(archive):
-    lines = combined_index_path(archive["out"]).read_text().splitlines()
+    lines = index_text(archive["out"]).splitlines()
     assert lines == sorted(lines)
     indexed = sorted((entry["filename"], entry["offset"]) for entry in map(index_entry, lines))
     every = warc_captures(archive["out"])
@@ -69,19 +75,38 @@ def test_combined_index_is_sorted_and_lists_every_response_and_revisit_but_304s(
     assert indexed == sorted((c["filename"], c["offset"]) for c in every if c["status"] != "304")
 
 
-def test_adding_a_warc_merges_it_into_the_combined_index_once(archive, tmp_path):
+def test_adding_a_warc_merges_it_into_the_replay_index_once(archive, tmp_path):
     shutil.copytree(archive["out"] / "warc", tmp_path / "warc")
-    combined = update_index(tmp_path)  # from scratch: every closed WARC
-    assert combined.read_bytes() == combined_index_path(archive["out"]).read_bytes()
+    update_index(tmp_path)  # from scratch: every closed WARC
+    assert index_text(tmp_path) == index_text(archive["out"])
     first, *_, last = sorted((tmp_path / "warc").glob("*.warc.gz"))
     update_index(tmp_path, [last])  # again, as after a crash before its per-WARC index was written
     (tmp_path / "indexes" / "per-warc" / (first.name + ".cdxj")).unlink()
     update_index(tmp_path)
-    assert combined.read_bytes() == combined_index_path(archive["out"]).read_bytes()
+    assert index_text(tmp_path) == index_text(archive["out"])
     first.unlink()
     update_index(tmp_path)  # a WARC gone: its lines go too
-    lines = combined.read_text().splitlines()
+    lines = index_text(tmp_path).splitlines()
     assert lines and lines == sorted(lines) and not any(first.name in line for line in lines)
+
+
+def test_the_replay_index_grows_in_tiers_so_a_new_warc_does_not_rewrite_the_whole_index(tmp_path):
+    archive_dir = tmp_path / "archive"
+    writer = RollingWarcWriter(archive_dir / "warc", "tiers", {}, max_size=1,  # one capture a file
+                               on_close=lambda path: update_index(archive_dir, [path]))
+    for number in range(3 * FAN_OUT + 2):
+        url = f"http://news.test/story-{number}"
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        writer.write_capture([writer.builder.create_warc_record(
+            url, "response", payload=io.BytesIO(b"<p>story</p>"), http_headers=headers)])
+    writer.close()
+    files = sorted(path.name for path in replay_index_dir(archive_dir).iterdir())
+    # 26 WARCs: three tier-0 files merged into tier 1 each time eight piled up, two left in tier 0
+    assert [name.split("-")[0] for name in files] == ["t0", "t0", "t1", "t1", "t1"], files
+    shutil.copytree(archive_dir / "warc", tmp_path / "at-once" / "warc")
+    update_index(tmp_path / "at-once")
+    assert index_text(archive_dir) == index_text(tmp_path / "at-once")
+    assert index_text(archive_dir).count("news.test") == 3 * FAN_OUT + 2
 
 
 def test_a_run_without_extraction_indexes_its_warcs_as_they_close(tmp_path):
@@ -92,8 +117,8 @@ def test_a_run_without_extraction_indexes_its_warcs_as_they_close(tmp_path):
         result = newsarchive("run", "--no-extract", "--config", str(write_demo_config(site, out)))
     assert result.returncode == 0, result.stderr
     shutil.copytree(out / "warc", tmp_path / "again" / "warc")
-    combined = combined_index_path(out).read_bytes()
-    assert combined and combined == update_index(tmp_path / "again").read_bytes()
+    update_index(tmp_path / "again")
+    assert index_text(out) and index_text(out) == index_text(tmp_path / "again")
 
 
 def test_gzip_article_id_replay_returns_the_original_bytes(archive, pywb):
@@ -108,7 +133,7 @@ def test_gzip_article_id_replay_returns_the_original_bytes(archive, pywb):
 
 
 def test_redirect_replays_as_a_redirect_to_the_archived_target(archive, pywb):
-    redirects = [line.split(" ", 2) for line in combined_index_path(archive["out"]).read_text().splitlines()
+    redirects = [line.split(" ", 2) for line in index_text(archive["out"]).splitlines()
                  if '"status": "301"' in line]
     assert redirects, "the demo's redirect hop is in the index"
     _, stamp, fields = redirects[0]
@@ -136,7 +161,7 @@ def test_brotli_page_is_crawled_extracted_and_replayed(archive, pywb):
 
 
 def test_revisits_written_by_the_crawl_replay_the_original_payload(archive, pywb):
-    lines = combined_index_path(archive["out"]).read_text().splitlines()
+    lines = index_text(archive["out"]).splitlines()
     entries = [index_entry(line) for line in lines]
     for revisit in (e for e in entries if e.get("mime") == "warc/revisit"):
         [original] = [e for e in entries if e.get("digest") == revisit["digest"] and e.get("mime") != "warc/revisit"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
@@ -12,22 +13,32 @@ from scrapy.robotstxt import RobotParser
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START
-from config import DEFAULT_CONFIG, Source, load_config
-from crawler.quiet import drop_repeated_errors
+from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture
+from config import DEFAULT_CONFIG, Config, Source, load_config
+from crawler.bounds import MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
 from crawler.discovery import (
+    MAX_FEED_ENTRIES,
+    MAX_LINKS_PER_PAGE,
+    MAX_SITEMAP_ENTRIES,
+    Entry,
+    Listing,
     UnreadableDiscovery,
-    feed_entry_urls,
-    feed_links,
+    feed_entries,
     is_resource_url,
     looks_like_article,
     page_links,
     sitemap_entries,
 )
+from crawler.quiet import drop_repeated_errors
+from crawler.source_settings import configure_scrapy_crawl
 
 
 FAILED_COUNT = "newsarchive/failed"
 FAILED_URLS = "newsarchive/failed_urls"
+SKIPPED_OLD = "newsarchive/skipped_old"
+NOT_EXTRACTED = "newsarchive/not_extracted"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_STANDARD_ORIGINS = set(_DEFAULT_PORTS.items())  # (scheme, port)
 MAX_LISTED_FAILURES = 1000
 
 
@@ -41,19 +52,36 @@ class NewsSpider(Spider):
     name = "news"
 
     def __init__(self, source: Source | str | None = None, config: str = DEFAULT_CONFIG, **kwargs):
+        self.config: Config | None = None  # read here under `scrapy crawl`, whose settings then come from it
         if not isinstance(source, Source):
-            loaded = load_config(config)
-            source = loaded.select([source] if source else None)[0]
+            self.config = load_config(config)
+            source = self.config.select([source] if source else None)[0]
         super().__init__(name=self.name, **kwargs)
         self.source = source
         self.allowed_domains = list(source.allowed_domains)
-        self._seed_netlocs = {urlsplit(url).netloc for url in source.seed_urls()}
+        self._seed_origins = {_origin(url)[::2] for url in source.seed_urls()}  # (scheme, port)
+        self._oldest = (datetime.now(timezone.utc) - timedelta(days=source.max_age)) if source.max_age else None
+
+    @classmethod
+    def update_settings(cls, settings) -> None:
+        super().update_settings(settings)
+        # Registered here, so `scrapy crawl news` keeps the bounds too; at the spider's priority, as
+        # custom_settings would be (at the project's priority `scrapy crawl` lost them).
+        middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+        middlewares.update({middleware: middleware.ORDER for middleware in MIDDLEWARES})
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         drop_repeated_errors()
         spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.config is not None:
+            configure_scrapy_crawl(crawler.settings, spider.config, spider.source)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        settings = crawler.settings
+        spider.max_links = settings.getint("NEWSARCHIVE_MAX_LINKS_PER_PAGE", MAX_LINKS_PER_PAGE)
+        spider.max_feed_entries = settings.getint("NEWSARCHIVE_MAX_FEED_ENTRIES", MAX_FEED_ENTRIES)
+        spider.max_sitemap_entries = settings.getint("NEWSARCHIVE_MAX_SITEMAP_ENTRIES", MAX_SITEMAP_ENTRIES)
         return spider
 
     # -- seeds ---------------------------------------------------------------
@@ -74,6 +102,11 @@ class NewsSpider(Spider):
         request = failure.request
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
             reason = f"HTTP {failure.value.response.status}"
+        elif failure.check(PageBudgetSpent):
+            return  # max_pages reached: the next run takes it
+        elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
+            self.logger.info("%s: %s: not followed", self.source.name, failure.value)
+            return
         elif failure.check(IgnoreRequest) and not request.meta.get("seed"):
             return  # robots.txt said no, or a known URL was skipped: nothing failed
         else:
@@ -113,22 +146,61 @@ class NewsSpider(Spider):
         """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway."""
         base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
         for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
-            if self._in_scope(url) and url not in self.source.sitemaps:
-                self.crawler.engine.crawl(self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"))
+            if self.in_scope(url) and url not in self.source.sitemaps:
+                for sitemap in self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"):
+                    self.crawler.engine.crawl(sitemap)
 
     # -- scope ---------------------------------------------------------------
-    def _in_scope(self, url: str) -> bool:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
+    def in_scope(self, url: str) -> bool:
+        """On the source's site: an allowed host, on a scheme and port its seeds use.
+
+        The same host on another port is another server (several sites share one address on
+        loopback, and an admin or staging server may listen beside a site).  A site on the
+        standard ports is one site over http and https, whichever its seeds name: old links
+        and redirects cross between the two.
+        """
+        try:
+            scheme, host, port = _origin(url)
+        except ValueError:  # a port that is no number, or out of range
+            return False
         if not any(host == domain or host.endswith("." + domain) for domain in self.allowed_domains):
             return False
-        # Several sites may share one IP address on different ports (as on loopback).
-        return not host.replace(".", "").isdigit() or parts.netloc in self._seed_netlocs
+        if (scheme, port) in self._seed_origins:
+            return True
+        return (scheme, port) in _STANDARD_ORIGINS and bool(_STANDARD_ORIGINS & self._seed_origins)
 
-    def _follow(self, url: str, role: str, callback, via: str) -> Request:
-        return Request(url, callback=callback, errback=self.fetch_failed, meta={"role": role, "via": via})
+    def _recent(self, entries: list[Entry], listing: str) -> Iterator[Entry]:
+        """The entries not older than the source's ``max_age`` (undated ones too); the others are counted."""
+        skipped = 0
+        for entry in entries:
+            if self._oldest is not None and entry.date is not None and entry.date < self._oldest:
+                skipped += 1
+            else:
+                yield entry
+        if skipped:
+            self.crawler.stats.inc_value(SKIPPED_OLD, skipped)
+            self.logger.info("%s: %s: %d entries older than max_age (%g days) skipped",
+                             self.source.name, listing, skipped, self.source.max_age)
 
-    def _article(self, url: str, via: str) -> Request:
+    def _cut(self, url: str, what: str, limit: int, setting: str) -> None:
+        self.crawler.stats.inc_value("newsarchive/truncated_listings")
+        self.logger.warning("%s: %s: only the first %d %s taken ([crawl] %s)", self.source.name, url, limit,
+                            what, setting)
+
+    def _follow(self, url: str, role: str, callback, via: str) -> Iterator[Request]:
+        """The request for ``url``, or (a URL too long to fetch) one line and a failure in the report.
+
+        Scrapy's ``UrlLengthMiddleware`` would drop it with a line at INFO level only.
+        """
+        limit = self.settings.getint("URLLENGTH_LIMIT")
+        if limit and len(url) > limit:
+            reason = f"a URL of {len(url)} characters, over URLLENGTH_LIMIT ({limit})"
+            self.record_failure(url, reason)
+            self.logger.warning("%s: cannot fetch %s...: %s", self.source.name, url[:100], reason)
+            return
+        yield Request(url, callback=callback, errback=self.fetch_failed, meta={"role": role, "via": via})
+
+    def _article(self, url: str, via: str) -> Iterator[Request]:
         return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
 
     # -- callbacks -----------------------------------------------------------
@@ -136,45 +208,71 @@ class NewsSpider(Spider):
         self._seed_ok(response)
         if not hasattr(response, "text"):
             return
-        for url in feed_links(response.body, response.url):
-            if self._in_scope(url) and url not in self.source.feeds:  # a configured feed is fetched anyway
-                yield self._follow(url, ROLE_FEED, self.parse_feed, response.url)
-        for link in page_links(response.body, response.url):
-            if not self._in_scope(link.url):
+        found = page_links(response.body, response.url, self.max_links)
+        if found.truncated:
+            self._cut(response.url, "links", self.max_links, "max_links_per_page")
+        for url in found.feeds:
+            if self.in_scope(url) and url not in self.source.feeds:  # a configured feed is fetched anyway
+                yield from self._follow(url, ROLE_FEED, self.parse_feed, response.url)
+        for link in found.links:
+            if not self.in_scope(link.url):
                 continue
             if looks_like_article(link.url, link.text):
-                yield self._article(link.url, response.url)
+                yield from self._article(link.url, response.url)
             elif is_resource_url(link.url):
-                yield self._follow(link.url, ROLE_RESOURCE, self.parse_resource, response.url)
+                yield from self._follow(link.url, ROLE_RESOURCE, self.parse_resource, response.url)
+
+    def _listing(self, response: Response, kind: str) -> Listing | None:
+        """The feed's or sitemap's entries, within their cap; None (and said why) if it cannot be read."""
+        read, limit, setting = ((feed_entries, self.max_feed_entries, "max_feed_entries") if kind == "feed" else
+                                (sitemap_entries, self.max_sitemap_entries, "max_sitemap_entries"))
+        try:
+            listing = read(response.body, limit)
+        except UnreadableDiscovery as problem:
+            self._unreadable(response, kind, problem)
+            return None
+        self._seed_ok(response)
+        if listing.truncated:
+            self._cut(response.url, "entries", limit, setting)
+        return listing
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
-        try:
-            urls = feed_entry_urls(response.body)
-        except UnreadableDiscovery as problem:
-            self._unreadable(response, "feed", problem)
-            return
-        self._seed_ok(response)
-        for url in urls:
-            if self._in_scope(url):
-                yield self._article(url, response.url)
+        listing = self._listing(response, "feed")
+        for entry in self._recent(listing.entries if listing else [], response.url):
+            if self.in_scope(entry.url):
+                yield from self._article(entry.url, response.url)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        try:
-            kind, entries = sitemap_entries(response.body)
-        except UnreadableDiscovery as problem:
-            self._unreadable(response, "sitemap", problem)
-            return
-        self._seed_ok(response)
-        for entry in entries:
-            if not self._in_scope(entry.url):
+        listing = self._listing(response, "sitemap")
+        # A sitemap of a sitemap index older than max_age lists nothing newer (its lastmod is its newest entry's).
+        for entry in self._recent(listing.entries if listing else [], response.url):
+            if not self.in_scope(entry.url):
                 continue
-            if kind == "sitemapindex":
-                yield self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
+            if listing.kind == "sitemapindex":
+                yield from self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
             elif entry.is_news or looks_like_article(entry.url):
-                yield self._article(entry.url, response.url)
+                yield from self._article(entry.url, response.url)
 
     def parse_article(self, response: Response) -> None:
-        """Archived by the capture; the derivation reads it from the WARC."""
+        """Archived by the capture; the derivation reads it from the WARC, if it is an HTML page with status 200.
+
+        What the derivation will pass over is said here, in one line and in the run report.
+        """
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        if not is_article_capture(ROLE_ARTICLE, response.status, content_type):
+            reason = (f"HTTP {response.status}, not 200" if response.status != 200 else
+                      f"not an HTML page (Content-Type {content_type!r})")
+            stats = self.crawler.stats
+            listed = stats.get_value(NOT_EXTRACTED) or []
+            if len(listed) < MAX_LISTED_FAILURES:
+                stats.set_value(NOT_EXTRACTED, [*listed, {"url": response.url, "reason": reason}])
+            self.logger.warning("%s: %s: archived, not extracted: %s", self.source.name, response.url, reason)
 
     def parse_resource(self, response: Response) -> None:
         """Archived by the capture; nothing to extract."""
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port its scheme's default when none is given."""
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname or "", parts.port or _DEFAULT_PORTS.get(parts.scheme)

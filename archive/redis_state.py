@@ -1,0 +1,121 @@
+"""``CrawlState`` in Redis: the crawl state every crawler machine of a cluster shares.
+
+The same few operations as ``SqliteState``, each one atomic on the server, so a payload
+archived by one worker is a revisit for every other, validators sent by one are known to
+all, and a source's back-off counts its runs wherever they ran.  Values are JSON in three
+hashes (URLs, payloads, sources), plus one hash of first-seen times (kept with HSETNX, as
+the SQLite upsert keeps its column).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from functools import wraps
+
+import redis
+
+from archive.check import StateDamaged
+from archive.state import ArchivedPayload, SourceHealth, UrlState, backoff_seconds
+
+PREFIX = "newsarchive:state:"
+URLS, FIRST_SEEN, PAYLOADS, SOURCES = (PREFIX + name for name in ("urls", "first-seen", "payloads", "sources"))
+
+
+class StateUnreachable(StateDamaged, OSError):
+    """The cluster's Redis does not answer; the message names it.
+
+    Before a run it stops the run (one line, exit code 1); during one it is the kind of fault a
+    full disk is (an ``OSError``): the capture it hit is not archived, said in one line."""
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for the cluster's Redis, checked with one PING (``StateUnreachable`` if it does not answer)."""
+    client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, retry_on_timeout=True)
+    with unreachable_as_state_error(url):
+        client.ping()
+    return client
+
+
+@contextmanager
+def unreachable_as_state_error(url: str) -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StateUnreachable(f"cannot reach the cluster's Redis at {url}: {exc}") from None
+
+
+def _reaching(method):
+    @wraps(method)
+    def reaching(self: RedisState, *args, **kwargs):
+        with unreachable_as_state_error(self.address):
+            return method(self, *args, **kwargs)
+    return reaching
+
+
+class RedisState:
+    """``CrawlState`` on a Redis server shared by the crawler machines."""
+
+    def __init__(self, url: str):
+        self.address = url
+        self._redis = connect(url)
+
+    @_reaching
+    def url(self, url: str) -> UrlState | None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(URLS, url).hget(FIRST_SEEN, url)
+        fetch, first_seen = pipe.execute()
+        if fetch is None:
+            return None
+        values = json.loads(fetch)
+        return UrlState(url=url, first_seen=float(first_seen or values["last_fetched"]), **values)
+
+    @_reaching
+    def record_fetch(self, fetch: UrlState) -> None:
+        values = asdict(fetch)
+        url, first_seen = values.pop("url"), values.pop("first_seen")
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hsetnx(FIRST_SEEN, url, repr(first_seen)).hset(URLS, url, json.dumps(values))
+        pipe.execute()
+
+    @_reaching
+    def payload(self, digest: str) -> ArchivedPayload | None:
+        value = self._redis.hget(PAYLOADS, digest)
+        return ArchivedPayload(**json.loads(value)) if value else None
+
+    @_reaching
+    def add_payload(self, payload: ArchivedPayload) -> None:
+        self._redis.hsetnx(PAYLOADS, payload.digest, json.dumps(asdict(payload)))
+
+    @_reaching
+    def source_health(self, name: str) -> SourceHealth:
+        value = self._redis.hget(SOURCES, name)
+        return SourceHealth(**json.loads(value)) if value else SourceHealth(name)
+
+    @_reaching
+    def record_source_outcome(self, name: str, ok: bool, error: str | None = None,
+                              now: float | None = None) -> SourceHealth:
+        now = time.time() if now is None else now
+        with self._redis.pipeline(transaction=True) as pipe:  # WATCH: two workers ending at once count twice
+            while True:
+                try:
+                    pipe.watch(SOURCES)
+                    if ok:
+                        health = SourceHealth(name)
+                    else:
+                        previous = pipe.hget(SOURCES, name)
+                        failures = (json.loads(previous)["consecutive_failures"] if previous else 0) + 1
+                        pause = backoff_seconds(failures)
+                        health = SourceHealth(name, failures, None if pause is None else now + pause, error)
+                    pipe.multi()
+                    pipe.hset(SOURCES, name, json.dumps(asdict(health)))
+                    pipe.execute()
+                    return health
+                except redis.WatchError:
+                    continue
+
+    def close(self) -> None:
+        self._redis.close()

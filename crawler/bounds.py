@@ -1,0 +1,76 @@
+"""A crawl stays within its bounds: its site, and ``max_pages`` fetches exactly.
+
+Two downloader middlewares, so they see every request, redirects and retries included:
+
+- ``SiteScope``: a redirect off the source's site (another host, or the same host on another
+  port or scheme: ``NewsSpider.in_scope``) is not followed; Scrapy's own offsite check
+  compares host names only;
+- ``PageBudget``, the last step before the network, after the crawl state and robots.txt
+  have let a request through: Scrapy's ``CLOSESPIDER_PAGECOUNT`` counts responses and closes the spider
+  once it has seen enough, by when every request already on its way is fetched too (a run
+  with ``max_pages = 30`` fetched 62).  Counted here, not one request more goes out.
+  robots.txt is not counted (it is fetched for politeness, once per host); each redirect
+  hop and retry is a fetch and counts.
+"""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.defer import deferred_from_coro
+
+FINISH_REASON = "closespider_pagecount"  # Scrapy's own, so a bounded crawl reads as one everywhere
+
+
+class PageBudgetSpent(IgnoreRequest):
+    """A request left unfetched because the run fetched ``max_pages`` already; the next run finds it again."""
+
+
+class OffsiteRedirect(IgnoreRequest):
+    """A redirect that leads off the source's site."""
+
+
+class SiteScope:
+    """Drops a redirect off the site before anything is asked of that server (its robots.txt included)."""
+
+    ORDER = 40  # before the crawl state (50) and robots.txt (100)
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SiteScope:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("redirect_urls") and not self.crawler.spider.in_scope(request.url):
+            self.crawler.stats.inc_value("newsarchive/offsite_redirects")
+            raise OffsiteRedirect(f"{request.meta['redirect_urls'][0]} redirects off the site, to {request.url}")
+
+
+class PageBudget:
+    """Lets ``max_pages`` fetches out, then closes the crawl."""
+
+    ORDER = 950  # after every stock downloader middleware, right before the download
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.fetched = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageBudget:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        limit = self.crawler.spider.source.max_pages
+        if limit is None or request.meta.get("dont_obey_robotstxt"):  # no budget, or the robots.txt fetch
+            return
+        if self.fetched >= limit:
+            raise PageBudgetSpent(f"max_pages ({limit}) reached")
+        self.fetched += 1
+        if self.fetched == limit:  # what is in flight is fetched; nothing more is taken from the queue
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=FINISH_REASON))
+
+
+MIDDLEWARES = (SiteScope, PageBudget)

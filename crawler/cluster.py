@@ -1,0 +1,434 @@
+"""One crawl of a source shared by any number of crawler processes, on any machines, through Redis.
+
+The frontier is scrapy-redis's: its scheduler, its priority queue (a sorted set of pickled
+requests) and its duplicate filter (a set of request fingerprints), persisted, under keys of
+the source (``newsarchive:crawl:<source>:...``).  We use them with our own spider, not
+scrapy-redis's spider mixin, which still relies on ``start_requests()`` (gone in Scrapy 2.16;
+rmax/scrapy-redis#305, #317).  Two things scrapy-redis does not do are added here, each in a
+Lua script so that it is one atomic step on the server:
+
+- **Nothing lost when a worker dies.**  scrapy-redis's ``pop`` removes a request from the
+  queue, so a worker killed between pop and response loses it.  ``ReliableQueue.pop`` moves
+  the request into the worker's in-flight hash instead; it leaves that hash only when the
+  request is finished: its callback has run to the end (every request it led to is in the
+  queue by then), its errback has run, or it went back to the queue (a redirect, a retry).
+  Each worker keeps an ``alive`` key with a short TTL; any worker that finds a registered
+  worker's key expired puts that worker's in-flight requests back in the queue.  A request
+  whose response was archived but whose callback had not finished is fetched again by
+  another worker: at least once, never lost.
+- **One duplicate check and push.**  The dupefilter's SADD and the queue's ZADD happen in one
+  script, so a kill between them cannot mark a URL seen that is in no queue.
+
+A crawl ends for a worker when the queue is empty and no live worker holds a request in
+flight (another worker's page may still lead to more).  The first worker of a run (no other
+worker registered) pushes the seeds, in the same script, so two workers starting at once
+seed it once; a worker that finds the crawl going joins it.  A worker stopped on request
+puts its in-flight requests back; the last worker out of a finished crawl removes its keys,
+and one of an unfinished crawl (every worker stopped) leaves its queue and fingerprints for
+the next run, which carries on with them after its own seeds.  A worker holds at most
+``BACKLOG`` requests it has not started (Scrapy would take 32), so the others get theirs.  A
+worker that loses Redis closes its crawl (the source fails, in one line); what it held in
+flight waits in Redis for the others, or the next run, to find it gone.
+
+The scripts build key names from a prefix, so this wants one Redis server, not Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import redis
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy.utils.defer import _schedule_coro
+from scrapy.utils.misc import load_object
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
+from twisted.internet import task
+from twisted.python.failure import Failure
+
+from crawler.spiders.news import NewsSpider
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "newsarchive:crawl:"
+LOST = "cluster Redis unreachable"  # the finish reason of a crawl whose worker lost Redis
+INFLIGHT = "newsarchive_inflight"  # request.meta: this request's field in its worker's in-flight hash
+SEED_OK = "newsarchive/seed_ok"
+BACKLOG = 4  # requests a worker holds without having started them (the rest stay in the queue for others)
+WORKER_TTL = 10.0  # seconds without a heartbeat after which a worker counts as dead
+
+# Put every in-flight request of each dead worker (its alive key expired) back in the queue.
+# KEYS: workers, queue; ARGV: key prefix, this worker.  Fields are "<score>|<n>".
+_RECOVER = """
+local moved = 0
+for _, w in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if w ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. 'alive:' .. w) == 0 then
+    local inflight = ARGV[1] .. 'inflight:' .. w
+    local entries = redis.call('HGETALL', inflight)
+    for i = 1, #entries, 2 do
+      redis.call('ZADD', KEYS[2], string.match(entries[i], '^[^|]+'), entries[i + 1])
+      moved = moved + 1
+    end
+    redis.call('DEL', inflight)
+    redis.call('SREM', KEYS[1], w)
+  end
+end
+"""
+# Requests queued plus requests in flight at the other live workers.  KEYS: workers, queue.
+_PENDING = _RECOVER + """
+local pending = redis.call('ZCARD', KEYS[2])
+for _, w in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if w ~= ARGV[2] then pending = pending + redis.call('HLEN', ARGV[1] .. 'inflight:' .. w) end
+end
+return {pending, moved}
+"""
+# Put this worker's in-flight requests back in the queue.  KEYS: queue, inflight.
+_MOVE_OWN_BACK = """
+local entries = redis.call('HGETALL', KEYS[2])
+for i = 1, #entries, 2 do
+  redis.call('ZADD', KEYS[1], string.match(entries[i], '^[^|]+'), entries[i + 1])
+end
+redis.call('DEL', KEYS[2])
+"""
+_REQUEUE_OWN = _MOVE_OWN_BACK + "return #entries / 2"
+# KEYS: workers, queue, alive, seen, run, robots; ARGV: prefix, me, ttl ms, run id, seed requests...
+_JOIN = _RECOVER + """
+local others = redis.call('SCARD', KEYS[1]) - redis.call('SISMEMBER', KEYS[1], ARGV[2])
+local new = others == 0
+if new then
+  -- A new run: fresh robots.txt rules and seeds; a finished crawl's fingerprints go, an
+  -- unfinished one's stay with its queue (the new run carries on with it).
+  if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[4]) end
+  redis.call('DEL', KEYS[5], KEYS[6])
+  redis.call('HSET', KEYS[5], 'id', ARGV[4], 'seed_ok', 0)
+  for i = 5, #ARGV do redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
+end
+redis.call('SADD', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+return new and 1 or 0
+"""
+# KEYS: queue, seen, inflight; ARGV: request, score, fingerprint ('' for dont_filter), in-flight field it replaces
+_ENQUEUE = """
+if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
+if ARGV[3] ~= '' and redis.call('SADD', KEYS[2], ARGV[3]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+# KEYS: queue, inflight; ARGV: a number unique in this worker
+_POP = """
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #head == 0 then return false end
+redis.call('ZREM', KEYS[1], head[1])
+local field = head[2] .. '|' .. ARGV[1]
+redis.call('HSET', KEYS[2], field, head[1])
+return {field, head[1]}
+"""
+# KEYS: queue, inflight, workers, alive, seen, run, robots; ARGV: me.  Returns 1 if the crawl is over and cleared.
+_LEAVE = _MOVE_OWN_BACK + """
+redis.call('DEL', KEYS[4])
+redis.call('SREM', KEYS[3], ARGV[1])
+if redis.call('SCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
+  return 1
+end
+return 0
+"""
+
+
+def crawl_keys(source: str) -> str:
+    return f"{KEY_PREFIX}{source}:"
+
+
+def cluster_settings(redis_url: str, source: str, settings: BaseSettings) -> dict:
+    """What ``settings`` change to make a crawl of ``source`` one worker of the crawl shared through ``redis_url``."""
+    keys = crawl_keys(source)
+    middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                   "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,
+                   "crawler.cluster_politeness.SharedRobotsTxtMiddleware": 100}
+    return {
+        "REDIS_URL": redis_url,
+        "NEWSARCHIVE_REDIS_URL": redis_url,
+        "SCHEDULER": "crawler.cluster.ClusterScheduler",
+        "SCHEDULER_PERSIST": True,  # other workers go on with the queue; the last one out clears it
+        "SCHEDULER_QUEUE_CLASS": "crawler.cluster.ReliableQueue",
+        "SCHEDULER_QUEUE_KEY": keys + "requests",
+        "SCHEDULER_DUPEFILTER_KEY": keys + "seen",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "DOWNLOADER": "crawler.cluster_politeness.ClusterDownloader",
+        "DOWNLOADER_MIDDLEWARES": middlewares,
+    }
+
+
+class ClusterWorker:
+    """This process's part in the shared crawl of one source: registration, heartbeat, in-flight requests."""
+
+    def __init__(self, crawler: Crawler, server: redis.Redis, source: str, ttl: float = WORKER_TTL):
+        self.crawler = crawler
+        self.server = server
+        self.source = source
+        self.prefix = crawl_keys(source)
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.ttl_ms = int(ttl * 1000)
+        self.workers, self.run, self.robots = (self.prefix + name for name in ("workers", "run", "robots"))
+        self.alive, self.inflight = self.prefix + f"alive:{self.id}", self.prefix + f"inflight:{self.id}"
+        self._pending = server.register_script(_PENDING)
+        self._join = server.register_script(_JOIN)
+        self._leave = server.register_script(_LEAVE)
+        self._requeue_own = server.register_script(_REQUEUE_OWN)
+        self.recovered = 0
+        self.joined = False
+        self.lost = False  # the cluster's Redis stopped answering: this worker's crawl is closing
+        self.queue: ReliableQueue  # set by the scheduler when it opens
+
+    @contextmanager
+    def reaching(self) -> Iterator[None]:
+        """Around this worker's Redis calls: if Redis stops answering, the worker closes its crawl (said
+        in one line; ``LOST`` is the crawl's finish reason, so the run counts the source as failed).
+        What it had in flight stays in Redis, and goes back to the queue once the others find it gone."""
+        try:
+            yield
+        except redis.RedisError as exc:
+            if not self.lost:
+                self.lost = True
+                logger.error("%s: the cluster's Redis is unreachable (%s); this worker stops crawling",
+                             self.source, exc)
+                _schedule_coro(self.crawler.engine.close_spider_async(reason=LOST))
+
+    def heartbeat(self) -> None:
+        """Say this worker is alive (again, once it has joined: a worker once taken for dead re-registers)."""
+        if not self.joined:
+            return
+        pipe = self.server.pipeline(transaction=True)
+        pipe.set(self.alive, "1", px=self.ttl_ms).sadd(self.workers, self.id)
+        pipe.execute()
+
+    def join(self, seeds: list[Request]) -> bool:
+        """Join the crawl; True if this worker began it (and pushed ``seeds``)."""
+        queue = self.queue
+        self.joined = True
+        return bool(self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots],
+                               args=[self.prefix, self.id, self.ttl_ms, uuid.uuid4().hex,
+                                     *(queue._encode_request(request) for request in seeds)]))
+
+    def pending(self, queue_key: str) -> int:
+        """Requests queued or in flight anywhere; dead workers' in-flight requests are queued again first."""
+        pending, moved = self._pending(keys=[self.workers, queue_key], args=[self.prefix, self.id])
+        if moved:
+            self.recovered += moved
+            logger.warning("%d requests in flight at a worker that stopped answering went back to the queue", moved)
+        return pending
+
+    def finish(self, meta: dict) -> None:
+        """A request popped by this worker is done with (its callback or errback ran to the end)."""
+        field = meta.pop(INFLIGHT, None)
+        if field is None:
+            return
+        with self.reaching():
+            pipe = self.server.pipeline(transaction=True)
+            pipe.hdel(self.inflight, field)
+            if meta.get("newsarchive_seed_ok"):
+                pipe.hincrby(self.run, "seed_ok", 1)
+            pipe.execute()
+
+    def seeds_ok(self) -> int:
+        """Seeds of this crawl fetched and read, by any worker."""
+        return int(self.server.hget(self.run, "seed_ok") or 0)
+
+    def leave(self, queue_key: str, seen_key: str) -> bool:
+        """Put this worker's in-flight requests back and unregister; True if the crawl is over (keys cleared)."""
+        return bool(self._leave(keys=[queue_key, self.inflight, self.workers, self.alive, seen_key, self.run,
+                                      self.robots],
+                                args=[self.id]))
+
+    def requeue_own(self, queue_key: str) -> int:
+        """Put back this worker's in-flight requests; how many there were."""
+        return self._requeue_own(keys=[queue_key, self.inflight])
+
+
+class ReliableQueue(PriorityQueue):
+    """scrapy-redis's priority queue whose pop moves a request into the worker's in-flight hash.
+
+    ``push`` also does the duplicate check (the scheduler passes the fingerprint) and drops
+    the in-flight entry a re-queued request (redirect, retry) replaces, in one script.
+    """
+
+    def __init__(self, server, spider, key, serializer=None):
+        super().__init__(server, spider, key, serializer)
+        self.worker: ClusterWorker = spider.cluster
+        self.seen_key = spider.settings.get("SCHEDULER_DUPEFILTER_KEY")
+        self._enqueue = server.register_script(_ENQUEUE)
+        self._pop = server.register_script(_POP)
+        self._numbers = itertools.count()
+
+    def _encode_request(self, request: Request) -> bytes:
+        if INFLIGHT in request.meta:  # an in-flight field means nothing to the worker that pops it next
+            request = request.replace(meta={k: v for k, v in request.meta.items() if k != INFLIGHT})
+        return super()._encode_request(request)
+
+    def push(self, request: Request, fingerprint: str | None = None) -> bool:
+        """Queue ``request`` unless its fingerprint was seen; False if it was."""
+        return bool(self._enqueue(keys=[self.key, self.seen_key, self.worker.inflight],
+                                  args=[self._encode_request(request), -request.priority, fingerprint or "",
+                                        request.meta.get(INFLIGHT, "")]))
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        popped = self._pop(keys=[self.key, self.worker.inflight], args=[next(self._numbers)])
+        if not popped:
+            return None
+        field, data = popped
+        request = self._decode_request(data)
+        request.meta[INFLIGHT] = field.decode() if isinstance(field, bytes) else field
+        return request
+
+
+class ClusterScheduler(Scheduler):
+    """scrapy-redis's scheduler, with the duplicate check inside the queue's push and a shared end of crawl."""
+
+    crawler: Crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ClusterScheduler:
+        scheduler = super().from_crawler(crawler)
+        scheduler.crawler = crawler
+        scheduler.backlog = crawler.settings.getint("CLUSTER_BACKLOG", BACKLOG)
+        return scheduler
+
+    def open(self, spider: NewsSpider) -> None:
+        self.spider = spider
+        self.worker: ClusterWorker = spider.cluster
+        self.queue = ReliableQueue(self.server, spider, self.queue_key % {"spider": spider.name}, self.serializer)
+        self.worker.queue = self.queue
+        if not self.df:
+            self.df = load_object(self.dupefilter_cls).from_spider(spider)
+        self._heartbeat = task.LoopingCall(self._beat)
+        self._heartbeat.start(self.worker.ttl_ms / 5000, now=False)
+        self.crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        # Scrapy looks for new requests every 5 s when idle; another worker's requests should start sooner.
+        self.crawler.engine._SLOT_HEARTBEAT_INTERVAL = 0.5
+
+    def _beat(self) -> None:
+        with self.worker.reaching():
+            self.worker.heartbeat()
+
+    def __len__(self) -> int:
+        with self.worker.reaching():
+            return len(self.queue)
+        return 0
+
+    def enqueue_request(self, request: Request) -> bool:
+        """Queue ``request`` unless seen.  Without Redis it is dropped here: the request it came from
+        stays in flight in Redis, so another worker fetches that one again and finds it anew."""
+        fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
+        with self.worker.reaching():
+            if not self.queue.push(request, fingerprint):
+                self.df.log(request, self.spider)
+                return False
+            self.stats.inc_value("scheduler/enqueued/redis")
+            return True
+        return False
+
+    def next_request(self) -> Request | None:
+        """A request from the shared queue, unless this worker already holds enough it has not started.
+
+        Scrapy takes requests while fewer than ``CONCURRENT_REQUESTS`` are in its downloader, so one
+        worker would take 32 requests for a host it may send two at a time to, while the others idle.
+        """
+        downloader = self.crawler.engine.downloader
+        waiting = len(downloader.active) - sum(len(slot.transferring) for slot in downloader.slots.values())
+        if waiting >= self.backlog or self.worker.lost:
+            return None
+        # Not scrapy-redis's next_request: it passes ``spider`` to the stats, which Scrapy 2.19 deprecates.
+        with self.worker.reaching():
+            request = self.queue.pop()
+            if request is not None:
+                self.stats.inc_value("scheduler/dequeued/redis")
+            return request
+        return None
+
+    def spider_idle(self) -> None:
+        """Nothing to do here: wait while any worker still has requests queued or in flight."""
+        # Idle, this worker has nothing in flight: an entry left in its hash is a request Scrapy
+        # dropped without calling its callback or errback.  It goes back rather than being lost.
+        with self.worker.reaching():
+            leaked = self.worker.requeue_own(self.queue.key)
+            if leaked:
+                logger.warning("%d requests taken by this worker were never finished; they went back to the queue",
+                               leaked)
+            if leaked or self.worker.pending(self.queue.key):
+                raise DontCloseSpider
+
+    def close(self, reason: str) -> None:
+        if self._heartbeat.running:
+            self._heartbeat.stop()
+        self.stats.set_value("cluster/recovered", self.worker.recovered)
+        if self.worker.lost:
+            return
+        with self.worker.reaching():
+            self.stats.set_value(SEED_OK, self.worker.seeds_ok())
+            if self.worker.leave(self.queue.key, self.queue.seen_key):
+                logger.info("the shared crawl is over; its queue and fingerprints are cleared")
+
+
+class ClusterNewsSpider(NewsSpider):
+    """``NewsSpider`` as one worker of a shared crawl: seeds go to the shared queue once per crawl, and
+    each request popped from it is finished (leaves the worker's in-flight hash) when its callback or
+    errback has run to the end."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args, **kwargs) -> ClusterNewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        server = redis.Redis.from_url(settings.get("REDIS_URL"), socket_timeout=30, socket_connect_timeout=10)
+        spider.cluster = ClusterWorker(crawler, server, spider.source.name,
+                                       settings.getfloat("CLUSTER_WORKER_TTL", WORKER_TTL))
+        return spider
+
+    async def start(self) -> AsyncIterator[Request]:
+        seeds = [request async for request in super().start()]
+        with self.cluster.reaching():
+            if self.cluster.join(seeds):
+                self.logger.info("%s: began a shared crawl with %d seeds", self.source.name, len(seeds))
+            else:
+                self.logger.info("%s: joined the shared crawl in progress", self.source.name)
+        return
+        yield  # an async generator that yields nothing: the seeds are in the shared queue
+
+    def _seed_ok(self, response: Response) -> None:
+        super()._seed_ok(response)
+        if response.meta.get("seed"):
+            response.meta["newsarchive_seed_ok"] = True
+
+    def fetch_failed(self, failure: Failure) -> None:
+        super().fetch_failed(failure)
+        self.cluster.finish(failure.request.meta)
+
+
+def _finishing(name: str):
+    """The spider's callback ``name``, finishing its request once the requests it yields are queued."""
+    callback = getattr(NewsSpider, name)
+
+    def finishing(self: ClusterNewsSpider, response: Response):
+        try:
+            yield from callback(self, response) or ()
+        except Exception:
+            self.cluster.finish(response.meta)
+            raise
+        self.cluster.finish(response.meta)
+
+    finishing.__name__ = finishing.__qualname__ = name
+    finishing.__doc__ = callback.__doc__
+    return finishing
+
+
+for _name in ("parse_start", "parse_feed", "parse_sitemap", "parse_article", "parse_resource"):
+    setattr(ClusterNewsSpider, _name, _finishing(_name))

@@ -1,0 +1,182 @@
+"""Politeness kept over every worker of a shared crawl, not per process.
+
+- ``ClusterDownloader``: before a request leaves a download slot, the host's turn is taken
+  in Redis, in one script on the server's clock (workers' clocks may differ): no request
+  until the host's Retry-After hold has passed, none sooner than the slot's delay (the
+  configured delay as AutoThrottle and robots.txt Crawl-delay have set it) after the last
+  request any worker sent it, and at most ``CONCURRENT_REQUESTS_PER_DOMAIN`` in flight over
+  all workers (leases in a sorted set, expiring after the download timeout, so a killed
+  worker's leases free themselves).  Taking the turn where the slot sends, rather than in a
+  downloader middleware, makes the time granted the time the request goes out.  A 429/503
+  with Retry-After holds the host for every worker.
+- ``SharedRobotsTxtMiddleware``: one worker fetches (and archives) a host's robots.txt per
+  crawl; the others read its body from Redis and parse it as if they had fetched it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+
+import redis
+from scrapy import Request
+from scrapy.core.downloader import Slot
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
+
+from crawler.politeness import SlotConcurrencyDownloader, retry_after_seconds
+from crawler.robots import ConcurrentSafeRobotsTxtMiddleware
+
+HOST_PREFIX = "newsarchive:host:"
+FULL_POLL = 0.25  # seconds between asks while every place at a host is taken (by other workers)
+
+# KEYS: last start, hold until, leases; ARGV: delay ms, concurrency, token, lease ms.
+# Returns 0 (go; the turn is taken), else milliseconds to wait before asking again.
+_TURN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local hold = tonumber(redis.call('GET', KEYS[2]) or '0')
+if hold > now then return hold - now end
+local wait = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1]) - now
+if wait > 0 then return wait end
+local limit = tonumber(ARGV[2])
+if limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  if redis.call('ZCARD', KEYS[3]) >= limit then return -1 end
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+end
+redis.call('SET', KEYS[1], now, 'PX', math.max(tonumber(ARGV[1]), 1) + 60000)
+return 0
+"""
+# KEYS: hold until; ARGV: milliseconds from now
+_HOLD = """
+local t = redis.call('TIME')
+local hold = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+if hold > tonumber(redis.call('GET', KEYS[1]) or '0') then redis.call('SET', KEYS[1], hold, 'PX', ARGV[1]) end
+"""
+
+
+def _client(crawler: Crawler) -> redis.Redis:
+    return redis.Redis.from_url(crawler.settings.get("NEWSARCHIVE_REDIS_URL"), socket_timeout=30,
+                                socket_connect_timeout=10)
+
+
+class ClusterDownloader(SlotConcurrencyDownloader):
+    """Our downloader, each request waiting for its host's turn over the whole cluster (see above)."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self.server = _client(crawler)
+        self._take_turn = self.server.register_script(_TURN)
+        self._hold = self.server.register_script(_HOLD)
+        # No download outlives its timeout; a killed worker's places free themselves a little after.
+        self.lease_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + 5) * 1000)
+        self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX", 600.0)
+        self.stats = crawler.stats
+        self._leases: dict[Request, tuple[str, str]] = {}  # request -> (leases key, token)
+        self._full: set[Slot] = set()  # slots waiting for a place at their host
+        self._tokens = (f"{socket.gethostname()}-{os.getpid()}-{n}" for n in itertools.count())
+
+    def _host(self, request: Request) -> str:
+        return HOST_PREFIX + self.get_slot_key(request) + ":"
+
+    def _turn(self, slot: Slot) -> float:
+        request = slot.queue[0][0]
+        host, token = self._host(request), next(self._tokens)
+        self.stats.inc_value("cluster/host_turn_asks")
+        self._full.discard(slot)
+        worker = self.crawler.spider.cluster
+        wait_ms = 0  # without Redis the crawl is closing: what this worker holds goes by its own politeness
+        with worker.reaching():
+            wait_ms = self._take_turn(keys=[host + "last", host + "hold", host + "leases"],
+                                      args=[int(slot.delay * 1000), slot.concurrency, token, self.lease_ms])
+        if wait_ms < 0:  # every place taken: asked again when one of ours frees, or after FULL_POLL
+            self._full.add(slot)
+            return FULL_POLL
+        if wait_ms:
+            return wait_ms / 1000
+        self._leases[request] = (host + "leases", token)
+        return 0.0
+
+    async def _download(self, slot: Slot, request: Request) -> Response:
+        try:
+            response = await super()._download(slot, request)
+        finally:
+            lease = self._leases.pop(request, None)
+            if lease is not None:
+                with self.crawler.spider.cluster.reaching():
+                    self.server.zrem(*lease)
+                # Scrapy looked at the queue before the place was given back: look again now.
+                if slot in self._full and slot.latercall is not None:
+                    slot.latercall.cancel()
+                    slot.latercall = None
+                    self._process_queue(slot)
+        if response.status in (429, 503):
+            seconds = retry_after_seconds(response.headers.get("Retry-After"))
+            if seconds is not None and 0 < seconds <= self.max_wait:
+                with self.crawler.spider.cluster.reaching():
+                    self._hold(keys=[self._host(request) + "hold"], args=[int(seconds * 1000)])
+        return response
+
+
+class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
+    """robots.txt once per host and crawl over all workers: the first to need it takes a lock and fetches it."""
+
+    POLL = 0.2
+    LOCK_MS = 60_000
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self.server = _client(crawler)
+
+    def _keys(self, netloc: str) -> tuple[str, str]:
+        """The crawl's hash of robots.txt bodies (cleared with the crawl), and the lock on this host's."""
+        worker = self.crawler.spider.cluster
+        return worker.robots, worker.prefix + "robots-lock:" + netloc
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        netloc = urlparse_cached(request).netloc
+        if netloc not in self._parsers:
+            body = await self._shared_body(netloc)
+            if body is not None and netloc not in self._parsers:  # (no other request of ours read it meanwhile)
+                self._parsers[netloc] = Deferred()
+                url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"
+                await super()._parse_robots(Response(url, body=body, request=request), netloc, request)
+        return await super().robot_parser(request)
+
+    async def _shared_body(self, netloc: str) -> bytes | None:
+        """The body another worker stored, or None once this worker holds the lock to fetch it itself."""
+        rules, lock = self._keys(netloc)
+        worker = self.crawler.spider.cluster
+        while not worker.lost:
+            with worker.reaching():
+                body = self.server.hget(rules, netloc)
+                if body is not None:
+                    self._stats.inc_value("cluster/robots_shared")
+                    return body
+                if self.server.set(lock, os.getpid(), nx=True, px=self.LOCK_MS):
+                    return None
+            if netloc in self._parsers:  # this worker began fetching it meanwhile
+                return None
+            await asyncio.sleep(self.POLL)
+        return None
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        body = response.body if response.status < 500 else None
+        await super()._parse_robots(response, netloc, request)
+        rules, lock = self._keys(netloc)
+        with self.crawler.spider.cluster.reaching():
+            pipe = self.server.pipeline(transaction=True)
+            pipe.hset(rules, netloc, body if body is not None else b"User-agent: *\nDisallow: /\n").delete(lock)
+            pipe.execute()
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        with self.crawler.spider.cluster.reaching():
+            self.server.delete(self._keys(netloc)[1])  # another worker may try
+        super()._robots_error(exc, netloc)

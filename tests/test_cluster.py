@@ -1,0 +1,438 @@
+"""Several `newsarchive run` processes share one crawl through a real redis-server on loopback.
+
+Each worker has its own archive directory (as on its own machine) and the same `[cluster] redis`;
+the crawl's frontier, state, robots.txt rules and host politeness live in Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from demo.farm import ArticleFarm, article_path
+from demo.redis_server import RedisServer
+from demo.run import DEMO_CRAWL, write_demo_config
+from demo.site import DemoSite
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
+                                reason="needs Debian's redis-server (./quickstart test installs it)")
+
+FETCH_RECORDS = ("response", "revisit")
+# Where a capture is, and when: they differ between any two crawls of the same pages (and so does
+# dup_cluster, a digest of the cluster's first capture's URL and time; its members are compared).
+PROVENANCE = ("fetched_at", "warc_file", "warc_offset", "warc_record_id", "dup_cluster")
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The module's redis-server, emptied for each test."""
+    client = redis_server.client()
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+def farm_config(directory: Path, farm: ArticleFarm, redis_url: str | None, **crawl) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    crawl = {"download_delay": 0, "autothrottle": False, **crawl}
+    lines = ["[archive]", f'dir = "{directory}"', "", "[crawl]", *(f"{k} = {json.dumps(v)}" for k, v in crawl.items())]
+    if redis_url:
+        lines += ["", "[cluster]", f'redis = "{redis_url}"']
+    source = farm.source()
+    lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in source.items())]
+    path = directory / "sources.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def demo_config(site: DemoSite, directory: Path, redis_url: str | None, delay: float | None = None) -> Path:
+    """The demo sites' sources file (no politeness delay on loopback unless ``delay``), as one worker."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = write_demo_config(site, directory)
+    text = config.read_text()
+    if delay is not None:
+        text = text.replace(DEMO_CRAWL, f"\n[crawl]\ndownload_delay = {delay}\nautothrottle = false\n")
+    if redis_url:
+        text += f'\n[cluster]\nredis = "{redis_url}"\n'
+    config.write_text(text)
+    return config
+
+
+_started: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test():
+    yield
+    while _started:
+        worker = _started.pop()
+        if worker.poll() is None:  # a test that failed half-way
+            worker.kill()
+            worker.communicate()
+
+
+def start_worker(config: Path) -> subprocess.Popen:
+    worker = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config), "--no-extract"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _started.append(worker)
+    return worker
+
+
+def run_workers(configs: list[Path], timeout: float = 240) -> list[subprocess.CompletedProcess]:
+    workers = [start_worker(config) for config in configs]
+    done = []
+    for worker, config in zip(workers, configs):
+        out, err = worker.communicate(timeout=timeout)
+        done.append(subprocess.CompletedProcess(worker.args, worker.returncode, out, err))
+    return done
+
+
+def fetches(archive_dirs: list[Path]) -> list[tuple[str, str, dict]]:
+    """(URI, record type, WARC headers) of every response and revisit record in the archives' WARCs."""
+    out = []
+    for archive in archive_dirs:
+        for warc in sorted((archive / "warc").glob("*.warc.gz*")):
+            with open(warc, "rb") as stream:
+                for record in ArchiveIterator(stream):
+                    if record.rec_type in FETCH_RECORDS:
+                        out.append((record.rec_headers.get_header("WARC-Target-URI"), record.rec_type,
+                                    dict(record.rec_headers.headers), warc.name))
+    return out
+
+
+def crawl_keys_left(redis_url: str) -> list[bytes]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return sorted(client.keys("newsarchive:crawl:*"))
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_share_one_crawl_and_fetch_each_url_once(tmp_path, redis_url, workers):
+    with ArticleFarm(40, delay=0.2) as farm:
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(workers)]
+        results = run_workers(configs)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    records = fetches([config.parent for config in configs])
+    uris = Counter(uri for uri, *_ in records)
+    assert [uri for uri, count in uris.items() if count > 1] == []  # robots.txt and the sitemap too
+    assert {farm.url + article_path(n) for n in range(40)} <= set(uris)
+    per_worker = Counter(warc.split("-")[2] for *_, warc in records)  # the pid in the WARC name
+    assert len(per_worker) == workers, per_worker  # every worker fetched its share
+    names = [warc.name for config in configs for warc in (config.parent / "warc").glob("*.warc.gz")]
+    assert len(set(names)) == len(names) == workers
+    assert crawl_keys_left(redis_url) == []  # the last worker out cleared the finished crawl
+    assert not any("never finished" in result.stderr for result in results)
+
+
+def inflight_at(redis_url: str, pid: int) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return sum(client.hlen(key) for key in client.keys(f"newsarchive:crawl:*:inflight:*-{pid}-*"))
+    finally:
+        client.close()
+
+
+def test_a_killed_workers_requests_are_fetched_by_the_others(tmp_path, redis_url):
+    """SIGKILL one of three workers mid-crawl: what it had taken from the queue and not finished
+    goes back once its heartbeat expires, and the others fetch it; every article is archived."""
+    with ArticleFarm(60, delay=0.3) as farm:
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(3)]
+        workers = [start_worker(config) for config in configs]
+        victim = workers[0]
+        deadline = time.monotonic() + 60
+        while not (farm.served >= 12 and inflight_at(redis_url, victim.pid)):
+            assert time.monotonic() < deadline and victim.poll() is None, "the crawl never got going at worker 0"
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        survivors = [worker.communicate(timeout=240) + (worker.returncode,) for worker in workers[1:]]
+    for _, err, code in survivors:
+        assert code == 0, err
+    assert any("went back to the queue" in err for _, err, _ in survivors)
+    records = fetches([config.parent for config in configs])
+    uris = Counter(uri for uri, *_ in records)
+    assert {farm.url + article_path(n) for n in range(60)} <= set(uris)  # nothing lost
+    # Fetched twice only what the killed worker had fetched but not finished (at most its backlog and
+    # the requests it was downloading or parsing).
+    twice = {uri for uri, count in uris.items() if count > 1}
+    victim_pid = str(victim.pid)
+    assert twice <= {uri for uri, _, _, warc in records if warc.split("-")[2] == victim_pid}
+    assert len(twice) <= 8
+    assert crawl_keys_left(redis_url) == []
+
+
+def test_what_a_stopped_crawl_left_queued_is_fetched_by_the_next_run(tmp_path, redis_url):
+    with ArticleFarm(40, delay=0.3) as farm:
+        config = farm_config(tmp_path / "w", farm, redis_url)
+        worker = start_worker(config)
+        deadline = time.monotonic() + 60
+        while farm.served < 10:
+            assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        assert "STOPPED" in err
+        left = crawl_keys_left(redis_url)
+        assert b"newsarchive:crawl:farm:requests" in left  # what was not fetched waits in the queue
+        [resumed] = run_workers([config])
+    assert resumed.returncode == 0, resumed.stderr
+    uris = Counter(uri for uri, *_ in fetches([config.parent]))
+    assert {farm.url + article_path(n) for n in range(40)} <= set(uris)
+    # Each run fetches its seeds and robots.txt; an article, only once.
+    assert sorted(uri for uri, count in uris.items() if count > 1) == [farm.url + "/robots.txt",
+                                                                      farm.url + "/sitemap.xml"]
+    assert crawl_keys_left(redis_url) == []
+
+
+@pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
+def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, download_delay, crawl_delay):
+    """Three workers crawl the demo sites (one host, 127.0.0.1) with a delay, configured or asked for by
+    robots.txt's Crawl-delay: requests reach the host at least the delay apart over all workers
+    together (after robots.txt, which sets the Crawl-delay), never more than two at once."""
+    delay = crawl_delay or download_delay
+    with DemoSite(crawl_delay=crawl_delay) as site:
+        configs = [demo_config(site, tmp_path / f"w{i}", redis_url, download_delay) for i in range(3)]
+        results = run_workers(configs)
+        arrivals = sorted(request.time for request in site.requests if request.path != "/robots.txt")
+        peak = site.peak_in_flight
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    assert len(arrivals) > 20
+    # The turn is taken on Redis's clock as the request leaves; on a loaded machine the request
+    # may leave a little after its turn, the next one on time.  Without the shared turn, nine
+    # crawlers (three sources in each worker) would send at once.
+    assert min(gaps) >= delay / 2, sorted(gaps)[:5]
+    assert max(peak.values()) <= 2, peak
+
+
+def corpus(archive: Path) -> tuple[dict[str, bytes], list[dict]]:
+    """The text files, and the rows less where and when each capture was made, by URL and version
+    (corpus.jsonl lists rows in capture order, which differs between any two crawls)."""
+    texts = {str(path.relative_to(archive / "text")): path.read_bytes() for path in (archive / "text").rglob("*.txt")}
+    rows = [json.loads(line) for line in (archive / "corpus.jsonl").read_text().splitlines()]
+    clusters: dict[str, list[str]] = {}
+    for row in rows:
+        clusters.setdefault(row["dup_cluster"], []).append(row["url"])
+    return texts, [{**{key: value for key, value in row.items() if key not in PROVENANCE},
+                    "cluster_members": sorted(clusters[row["dup_cluster"]])}
+                   for row in sorted(rows, key=lambda row: (row["source"], row["url"], row["version"]))]
+
+
+def derive(config: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "cli", "derive", "--config", str(config)],
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+
+
+def test_corpus_from_all_workers_warcs_equals_a_single_machine_crawl(tmp_path, redis_url):
+    with DemoSite() as site:
+        alone = demo_config(site, tmp_path / "alone", None)
+        [single] = run_workers([alone])
+        configs = [demo_config(site, tmp_path / f"w{i}", redis_url) for i in range(2)]
+        results = run_workers(configs)
+        merged = demo_config(site, tmp_path / "merged", None)
+    for result in [single, *results]:
+        assert result.returncode == 0, result.stderr
+    (tmp_path / "merged" / "warc").mkdir()
+    for config in configs:
+        for warc in (config.parent / "warc").glob("*.warc.gz"):
+            shutil.copy(warc, tmp_path / "merged" / "warc" / warc.name)
+    derive(alone)
+    derive(merged)
+    texts, rows = corpus(tmp_path / "merged")
+    assert len(rows) >= 10
+    assert (texts, rows) == corpus(tmp_path / "alone")
+
+
+def test_a_payload_archived_by_one_worker_is_a_revisit_for_another(tmp_path, redis_url):
+    with ArticleFarm(10) as farm:
+        first, second = (farm_config(tmp_path / name, farm, redis_url) for name in ("first", "second"))
+        run_workers([first])
+        [result] = run_workers([second])
+    assert result.returncode == 0, result.stderr
+    originals = {headers["WARC-Record-ID"]: uri for uri, kind, headers, _ in fetches([first.parent])
+                 if kind == "response"}
+    later = fetches([second.parent])
+    assert later, "the second worker fetched nothing"
+    assert {kind for _, kind, _, _ in later} == {"revisit"}  # robots.txt and the sitemap, unchanged
+    assert all(originals[headers["WARC-Refers-To"]] == uri for uri, _, headers, _ in later)
+    assert not any("/news/" in uri for uri, *_ in later)  # the articles: known to the cluster, not fetched again
+
+
+@pytest.mark.parametrize("value, problem", [
+    ('"http://127.0.0.1:6379/0"', "'http://127.0.0.1:6379/0' is not a redis://HOST:PORT/DB address"),
+    ('"redis://127.0.0.1/0"', "'redis://127.0.0.1/0' is not a redis://HOST:PORT/DB address"),
+    ('"redis://127.0.0.1:port/0"', "'redis://127.0.0.1:port/0' is not a redis://HOST:PORT/DB address"),
+    ('"redis://127.0.0.1:6379/zero"', "'redis://127.0.0.1:6379/zero' is not a redis://HOST:PORT/DB address"),
+    ("6379", "key 'redis' must be a str, not int"),
+])
+def test_a_bad_cluster_address_is_one_line_naming_file_and_key(tmp_path, value, problem):
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[cluster]\nredis = {value}\n\n[[sources]]\nname = "x"\nstart_urls = ["http://127.0.0.1:1/"]\n')
+    result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    problem = problem if problem.startswith("key") else f"key 'redis': {problem}"
+    assert result.stderr.strip().splitlines() == [f"newsarchive: config error: {config}: [cluster]: {problem}"]
+
+
+def test_an_unreachable_redis_is_one_line_and_nothing_is_crawled(tmp_path):
+    with ArticleFarm(3) as farm:
+        config = farm_config(tmp_path / "w", farm, "redis://127.0.0.1:1/0")
+        [result] = run_workers([config])
+        served = farm.served
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "newsarchive: not running: cannot reach the cluster's Redis at redis://127.0.0.1:1/0: "
+        "Error 111 connecting to 127.0.0.1:1. Connection refused."]
+    assert served == 0
+
+
+def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path):
+    with RedisServer(tmp_path / "redis") as server, ArticleFarm(40, delay=0.3) as farm:
+        worker = start_worker(farm_config(tmp_path / "w", farm, server.url))
+        deadline = time.monotonic() + 60
+        while farm.served < 10:
+            assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        server.stop()
+        _, err = worker.communicate(timeout=120)
+    assert worker.returncode == 1
+    assert "farm: FAILED: crawl ended: cluster Redis unreachable" in err
+    assert "Traceback" not in err
+
+
+def test_status_shows_the_back_off_the_cluster_keeps(tmp_path, redis_url):
+    from archive.state import open_state
+
+    with ArticleFarm(1) as farm:
+        config = farm_config(tmp_path / "w", farm, redis_url)
+    state = open_state(tmp_path, redis_url)  # two failed runs, on whichever workers
+    for _ in range(2):
+        state.record_source_outcome("farm", False, "none of its seeds could be fetched")
+    state.close()
+    result = subprocess.run([sys.executable, "-m", "cli", "status", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "backing off until" in result.stdout
+    assert "none of its seeds could be fetched" in result.stdout
+
+
+def test_redis_state_answers_as_the_sqlite_state_does(tmp_path, redis_url):
+    """The same operations on both backends give the same answers: first_seen kept, the first payload
+    kept, back-off growing with failures in a row and cleared by a success."""
+    from archive.state import ArchivedPayload, UrlState, open_state
+
+    answers = []
+    for state in (open_state(tmp_path), open_state(tmp_path, redis_url)):
+        state.record_fetch(UrlState("http://a/1", "s", 100.0, 100.0, 200, '"e1"', None, "sha1:X", "f.warc.gz", 0))
+        state.record_fetch(UrlState("http://a/1", "s", 200.0, 200.0, 304, '"e2"', "Mon", "sha1:X", "g.warc.gz", 9))
+        state.add_payload(ArchivedPayload("sha1:X", "http://a/1", "2026-01-01T00:00:00Z", "<urn:1>", "f.warc.gz", 0))
+        state.add_payload(ArchivedPayload("sha1:X", "http://a/2", "2026-01-02T00:00:00Z", "<urn:2>", "g.warc.gz", 5))
+        outcomes = [state.record_source_outcome("s", ok, "down", now=1000.0) for ok in (False, False, False, True)]
+        answers.append((state.url("http://a/1"), state.url("http://a/none"), state.payload("sha1:X"),
+                        state.payload("sha1:Y"), outcomes, state.source_health("s"), state.source_health("t")))
+        state.close()
+    sqlite, shared = answers
+    assert shared == sqlite
+    assert shared[0].first_seen == 100.0 and shared[0].status == 304
+    assert [health.backoff_until for health in shared[4]] == [None, 1000.0 + 1800, 1000.0 + 3600, None]
+
+
+class ThrottlingSite:
+    """Articles on 127.0.0.1 (the farm's pages) that answer the first request for one of them with
+    429 and ``Retry-After``; every request's arrival time is logged."""
+
+    def __init__(self, articles: int, retry_after: int, slow: float):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from demo.farm import article_html
+
+        self.arrivals: list[tuple[float, str, int]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                arrived = time.time()
+                status, headers, body = 200, {"Content-Type": "text/html"}, b""
+                if self.path == "/robots.txt":
+                    headers["Content-Type"], body = "text/plain", b"User-agent: *\nAllow: /\n"
+                elif self.path == "/sitemap.xml":
+                    urls = "".join(f"<url><loc>{site.url}{article_path(n)}</loc></url>" for n in range(articles))
+                    headers["Content-Type"] = "application/xml"
+                    body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+                elif self.path == article_path(2) and not any(path == self.path for _, path, _ in site.arrivals):
+                    status, headers["Retry-After"] = 429, str(retry_after)
+                else:
+                    time.sleep(slow)
+                    body = article_html(int(self.path.split("-")[1]))
+                site.arrivals.append((arrived, self.path, status))
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> ThrottlingSite:
+        import threading
+
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    def source(self) -> dict:
+        return {"name": "farm", "sitemaps": [f"{self.url}/sitemap.xml"], "schedule": "0 * * * *"}
+
+
+def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
+    """One worker gets a 429 with Retry-After: 4; no worker sends the host anything until then."""
+    with ThrottlingSite(30, retry_after=4, slow=0.2) as site:
+        configs = [farm_config(tmp_path / f"w{i}", site, redis_url) for i in range(2)]
+        results = run_workers(configs)
+        arrivals = sorted(site.arrivals)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    [refused] = [moment for moment, _, status in arrivals if status == 429]
+    # A request another worker sent while the 429 was on its way back may arrive just after it.
+    held = [moment - refused for moment, _, _ in arrivals if refused + 0.5 < moment < refused + 4 - 0.3]
+    assert held == []
+    assert any(moment > refused + 4 for moment, _, _ in arrivals)
+    assert sum(1 for _, path, status in arrivals if path == article_path(2) and status == 200) == 1

@@ -1,0 +1,224 @@
+"""What an operator meets at a terminal or in a cron mail: one clear line, the documented exit code,
+no traceback, no process left behind, nothing archived lost.
+
+Read-only directories are real read-only mounts (a tmpfs, a bind mount remounted read-only):
+the tests run as root, for whom a ``chmod``-ed directory is still writable.  Where mounting is
+not allowed they are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from archive_fixtures import free_port, newsarchive
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    """An archive that holds data: the demo's (its sites are gone once it has run)."""
+    out = tmp_path_factory.mktemp("demo")
+    result = newsarchive("demo", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def copy_archive(archive: Path, to: Path) -> Path:
+    """A copy of ``archive`` at ``to`` with its sources file pointing there; the sources file's path."""
+    shutil.copytree(archive, to, dirs_exist_ok=True)
+    config = to / "sources.toml"
+    config.write_text(config.read_text().replace(str(archive), str(to)))
+    return config
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def _mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def read_only(tmp_path) -> Iterator:
+    """``read_only(path)`` makes ``path`` (a directory) a read-only mount of itself until the test ends."""
+    mounted: list[Path] = []
+
+    def make(path: Path) -> None:
+        if not _mount("--bind", str(path), str(path)):
+            pytest.skip("cannot bind-mount here (needs root)")
+        mounted.append(path)
+        if not _mount("-o", "remount,bind,ro", str(path)):
+            pytest.skip("cannot remount read-only here")
+
+    yield make
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def assert_one_line(result: subprocess.CompletedProcess, code: int, *words: str) -> str:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    for word in words:
+        assert word in line, line
+    return line
+
+
+@pytest.mark.parametrize("command", [["run"], ["derive"], ["check"], ["check", "--repair"]])
+def test_a_read_only_archive_that_holds_data_is_one_line_and_exit_2_and_stays_as_it_was(
+        archive, tmp_path, read_only, command):
+    root = tmp_path / "archive"
+    root.mkdir()
+    config = copy_archive(archive, root)
+    before = digests(root)
+    read_only(root)
+    result = newsarchive(*command, "--config", str(config))
+    assert_one_line(result, 2, str(config), "[archive] dir", str(root), "Read-only file system")
+    assert digests(root) == before
+
+
+def test_a_run_whose_warc_directory_is_read_only_says_so_before_fetching_anything(archive, tmp_path, read_only):
+    root = tmp_path / "archive"
+    root.mkdir()
+    config = copy_archive(archive, root)
+    before = digests(root / "warc")
+    read_only(root / "warc")
+    result = newsarchive("run", "--config", str(config))
+    assert_one_line(result, 2, str(config), f"cannot write in {root / 'warc'}", "Read-only file system")
+    assert digests(root / "warc") == before
+    assert not list((root / "runs").glob("*.json"))[len(list((archive / "runs").glob("*.json"))):]
+
+
+def _pywb_processes(port: int) -> list[str]:
+    table = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout.splitlines()
+    return [line for line in table if "wayback" in line and f"-p {port}" in line]
+
+
+def test_replay_on_a_busy_port_is_one_line_before_it_says_it_is_replaying(archive):
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = newsarchive("replay", "--config", str(archive / "sources.toml"), "--port", str(port), timeout=120)
+    line = assert_one_line(result, 1, f"127.0.0.1:{port}", "in use")
+    assert "replaying" not in line
+    assert _pywb_processes(port) == []
+
+
+def _stop_after(command: list[str], ready: str, signum: int) -> tuple[subprocess.CompletedProcess, list[int]]:
+    """Start ``newsarchive COMMAND``, wait for ``ready`` on stderr, send ``signum``; its result and its children."""
+    process = subprocess.Popen([sys.executable, "-m", "cli", *command], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    lines = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if ready in line or not line:
+            break
+    time.sleep(1)  # pywb and the server are up
+    children = [int(pid) for pid in subprocess.run(["ps", "-o", "pid=", "--ppid", str(process.pid)],
+                                                   capture_output=True, text=True).stdout.split()]
+    process.send_signal(signum)
+    rest = process.stderr.read()
+    process.wait(timeout=60)
+    return subprocess.CompletedProcess(command, process.returncode, "", "".join(lines) + rest), children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("command", ["replay", "browse"])
+def test_ctrl_c_or_sigterm_stops_replay_and_browse_cleanly_with_no_pywb_left(archive, command, signum):
+    port = free_port()
+    args = [command, "--config", str(archive / "sources.toml"), "--port", str(port)]
+    if command == "browse":
+        args += ["--replay-port", str(free_port())]
+    result, children = _stop_after(args, "Ctrl-C stops", signum)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "KeyboardInterrupt" not in result.stderr
+    assert children, "pywb was not started"
+    time.sleep(1)
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def test_rebuild_says_which_file_is_no_warc_in_one_line_and_rebuilds_the_others(archive, tmp_path):
+    bogus = tmp_path / "notes.warc.gz"
+    bogus.write_text("these are notes, not a web archive\n")
+    warcs = sorted((archive / "warc").glob("*.warc.gz"))
+    result = newsarchive("rebuild", "--warc", str(bogus), *map(str, warcs), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "notes.warc.gz" in line]
+    assert "not a WARC" in line
+    rebuilt = (tmp_path / "out" / "corpus.jsonl").read_bytes()
+    assert rebuilt and rebuilt == (archive / "corpus.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("workers", ["0", "-2"])
+def test_rebuild_with_no_workers_is_a_usage_error_in_one_line(archive, tmp_path, workers):
+    result = newsarchive("rebuild", "--warc", *map(str, (archive / "warc").glob("*.warc.gz")),
+                         "--out", str(tmp_path / "out"), "--workers", workers)
+    assert_one_line(result, 2, "--workers")
+    assert not (tmp_path / "out").exists()
+
+
+def test_status_read_by_a_pipe_that_closes_early_ends_without_a_broken_pipe(tmp_path):
+    """Output far longer than a pipe holds, so ``head`` leaves while status still writes."""
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n' + "".join(
+        f'[[sources]]\nname = "source-{n}"\nstart_urls = ["http://127.0.0.1:9/{n}"]\n' for n in range(2000)))
+    result = subprocess.run(f"{sys.executable} -m cli status --config {config} | head -3", shell=True,
+                            capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert len(result.stdout.splitlines()) == 3
+    assert result.stderr == "", result.stderr
+
+
+def test_a_dead_host_is_one_line_per_url_in_the_report_once(tmp_path):
+    """(Also in test_failures; here as an operator reads it: the summary says each URL failed once.)"""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    urls = [f"http://127.0.0.1:{port}/{path}" for path in ("", "news", "sport")]
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n[crawl]\ndownload_delay = 0\nautothrottle = false\n'
+                      f'timeout = 5\n[[sources]]\nname = "dead"\nstart_urls = {json.dumps(urls)}\n')
+    result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "failed fetches: 3 " in result.stderr
+    for url in urls:
+        assert len([line for line in result.stderr.splitlines() if f"{url}:" in line]) == 1, result.stderr
+
+
+@pytest.mark.parametrize("command", [["browse", "--no-replay"], ["replay"], ["export", "--out", "OUT"]])
+def test_commands_that_read_the_archive_say_in_one_line_that_it_is_read_only(archive, tmp_path, read_only, command):
+    """Replay brings the indexes up to date and SQLite's WAL writes beside the store: they need to write."""
+    root = tmp_path / "archive"
+    root.mkdir()
+    config = copy_archive(archive, root)
+    before = digests(root)
+    read_only(root)
+    args = [str(tmp_path / "out.jsonl") if arg == "OUT" else arg for arg in command]
+    if command[0] in ("browse", "replay"):
+        args += ["--port", str(free_port())]
+    result = newsarchive(*args, "--config", str(config), timeout=120)
+    assert_one_line(result, 2, str(config), "[archive] dir", str(root), "Read-only file system")
+    assert digests(root) == before

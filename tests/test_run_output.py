@@ -1,0 +1,106 @@
+"""What `newsarchive run` prints for a person: a few short lines per source, and progress when asked."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from archive_fixtures import REPO, newsarchive
+from demo.farm import ArticleFarm
+from demo.run import write_demo_config
+from demo.site import SITE_NAMES
+
+PROGRESS = re.compile(r"  corpus: \d+ captures extracted, \d+ new articles")
+
+
+def summary(stderr: str) -> dict[str, list[str]]:
+    """The summary's lines per source (a source's first line starts with its name)."""
+    per_source: dict[str, list[str]] = {}
+    current = None
+    for line in stderr.splitlines():
+        name = line.split(":", 1)[0]
+        if name in SITE_NAMES:
+            current = name
+            per_source[current] = [line]
+        elif current and line.startswith("  "):
+            per_source[current].append(line)
+        else:
+            current = None
+    return per_source
+
+
+def test_the_summary_is_a_few_short_lines_per_source_and_tells_a_recrawl_from_a_first_run(demo_site, tmp_path):
+    config = write_demo_config(demo_site, tmp_path)
+    first = newsarchive("run", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    second = newsarchive("run", "--config", str(config))
+    assert second.returncode == 0, second.stderr
+    for result in (first, second):
+        lines = summary(result.stderr)
+        assert set(lines) == set(SITE_NAMES), result.stderr
+        assert all(2 <= len(source) <= 4 and max(map(len, source)) <= 100 for source in lines.values()), result.stderr
+        assert all(source[0].endswith(": ok") for source in lines.values())
+        [report] = [line for line in result.stderr.splitlines() if line.startswith("report: ")]
+        assert Path(report.removeprefix("report: ")).exists()
+    # A new archive has nothing "not modified": the files the three sites share are the same bytes
+    assert "not modified" not in first.stderr and "same bytes as an earlier capture" in first.stderr
+    assert all("not modified since the last fetch" in "\n".join(source) for source in summary(second.stderr).values())
+    assert "failed fetches: 1 (HTTP 404)" in "\n".join(summary(first.stderr)["herald"])
+
+
+def run_on_a_terminal(config: Path) -> tuple[int, str]:
+    """`newsarchive run` with its stderr on a pseudo-terminal, as a person at a shell has it."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=REPO,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: _read(controller), b"")), daemon=True)
+    reader.start()
+    code = process.wait(timeout=600)
+    reader.join(timeout=30)
+    os.close(controller)
+    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the terminal's last writer has gone
+        return b""
+
+
+def test_progress_lines_for_the_corpus_only_with_progress_or_on_a_terminal(tmp_path):
+    with ArticleFarm(300) as farm:
+        for name, flags in (("quiet", []), ("progress", ["--progress"]), ("terminal", None)):
+            archive = tmp_path / name
+            archive.mkdir()
+            config = archive / "sources.toml"
+            config.write_text(f'[archive]\ndir = "{archive}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n\n'
+                              f'[[sources]]\nname = "farm"\nsitemaps = ["{farm.url}/sitemap.xml"]\n', encoding="utf-8")
+            if flags is None:
+                code, stderr = run_on_a_terminal(config)
+            else:
+                result = newsarchive("run", "--config", str(config), *flags, timeout=600)
+                code, stderr = result.returncode, result.stderr
+            assert code == 0, stderr
+            progress = [line for line in stderr.splitlines() if PROGRESS.fullmatch(line)]
+            if name == "quiet":
+                assert not progress and "fetched," not in stderr.split("farm: ok")[0], stderr
+            else:
+                assert progress, stderr
+
+
+def test_a_config_with_no_sources_is_one_line_and_exit_2(tmp_path):
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n', encoding="utf-8")
+    for command in ("run", "schedule"):
+        result = newsarchive(command, "--config", str(config))
+        assert result.returncode == 2
+        assert result.stderr == f"newsarchive: config error: {config}: no [[sources]] to crawl\n"
+    assert not (tmp_path / "archive").exists()

@@ -1,0 +1,68 @@
+"""`scrapy crawl news -a source=NAME [-a config=PATH]` writes everything under the configured archive dir."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from archive_fixtures import REPO, newsarchive
+from corpus.export import read_corpus
+from demo.run import write_demo_config
+from demo.site import DemoSite
+
+
+def scrapy_crawl(config: Path, *settings: str) -> subprocess.CompletedProcess:
+    """Scrapy's own command line, from the project directory (scrapy.cfg) as the README says."""
+    command = [str(Path(sys.executable).parent / "scrapy"), "crawl", "news", "-a", "source=gazette",
+               "-a", f"config={config}", "-L", "WARNING"]
+    for setting in settings:
+        command += ["-s", setting]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def files_under(root: Path) -> set[Path]:
+    return set(root.rglob("*")) if root.exists() else set()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """The demo sites' sources file in ``tmp_path``, its archive dir given relative to it and not made yet."""
+    site = DemoSite().start()
+    path = write_demo_config(site, tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(f"dir = \"{tmp_path}\"", 'dir = "archive"'),
+                    encoding="utf-8")
+    yield path
+    site.stop()
+
+
+def test_scrapy_crawl_archives_under_the_configs_archive_dir_and_package_finds_the_warcs(config, tmp_path):
+    before = files_under(REPO / "data")
+    result = scrapy_crawl(config)
+    assert result.returncode == 0, result.stderr
+    archive = tmp_path / "archive"
+    warcs = list((archive / "warc").glob("*.warc.gz"))
+    assert len(warcs) == 1 and warcs[0].name.startswith("newsarchive-gazette-")
+    assert (archive / "state" / "crawl.sqlite").exists()
+    assert files_under(REPO / "data") == before, "nothing written beside the project"
+
+    derived = newsarchive("derive", "--config", str(config))
+    assert derived.returncode == 0, derived.stderr
+    rows = read_corpus(archive)
+    assert len(rows) == 5 and {row["warc_file"] for row in rows} == {warcs[0].name}
+    packaged = newsarchive("package", "--config", str(config), "--out", str(tmp_path / "gazette.wacz"))
+    assert packaged.returncode == 0, packaged.stderr
+    with zipfile.ZipFile(tmp_path / "gazette.wacz") as wacz:
+        assert f"archive/{warcs[0].name}" in wacz.namelist()
+
+
+def test_scrapy_crawl_with_an_archive_dir_setting_writes_everything_there(config, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    result = scrapy_crawl(config, f"NEWSARCHIVE_ARCHIVE_DIR={elsewhere}")
+    assert result.returncode == 0, result.stderr
+    assert len(list((elsewhere / "warc").glob("*.warc.gz"))) == 1
+    assert (elsewhere / "state" / "crawl.sqlite").exists()
+    assert not (tmp_path / "archive").exists()
