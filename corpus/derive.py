@@ -206,6 +206,7 @@ def _start_worker(parent: int) -> None:
     # The derivation process ignores SIGTERM (the run stops it through its stdin); its workers
     # must not, or the executor could not terminate the survivors of a broken pool.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    prepare()  # the date parser's first call (2-3 s) is paid here, not by the worker's first page
 
 
 class Derivation:
@@ -234,9 +235,7 @@ class Derivation:
         if self._given is not None:
             return self._given
         if self._pool is None:
-            # Forked from this process once it has loaded the extractor and warmed up the date
-            # parser (2-3 s, paid once here, not on each worker's first page); a worker dies with it.
-            prepare()
+            # Forked from this process; a worker dies with it.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_start_worker, initargs=(os.getpid(),))
         return self._pool
