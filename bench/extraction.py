@@ -158,14 +158,18 @@ class Run:
     seconds: list[float]
 
 
-def run(extractor: Callable[[bytes, str], Output], pages: list[Page]) -> Run:
-    extractor(pages[0].html, pages[0].url)  # warm-up: imports and lazy initialisation are not per-page cost
-    outputs, seconds = [], []
+def run_all(extractors: dict[str, Callable[[bytes, str], Output]], pages: list[Page]) -> dict[str, Run]:
+    """Every extractor on every page, interleaved page by page: on a shared machine the load then
+    falls on all extractors alike, and the CPU ratios compare."""
+    for extractor in extractors.values():
+        extractor(pages[0].html, pages[0].url)  # warm-up: imports and lazy initialisation are not per-page cost
+    runs = {name: Run([], []) for name in extractors}
     for page in pages:
-        started = time.process_time()
-        outputs.append(extractor(page.html, page.url))
-        seconds.append(time.process_time() - started)
-    return Run(outputs, seconds)
+        for name, extractor in extractors.items():
+            started = time.process_time()
+            runs[name].outputs.append(extractor(page.html, page.url))
+            runs[name].seconds.append(time.process_time() - started)
+    return runs
 
 
 def _mean(values: list[float]) -> float:
@@ -310,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         print("rs-trafilatura is not installed here (its wheel is for CPython 3.12): left out")
     for set_name in args.set or SETS:
         pages = load_pages(SETS[set_name])
-        runs = {name: run(EXTRACTORS[name], pages) for name in names}
+        runs = run_all({name: EXTRACTORS[name] for name in names}, pages)
         baseline = sum(runs[BASELINE].seconds) if BASELINE in runs else None
         print(f"\n## {set_name}: {len(pages)} pages\n\n{HEADER}")
         for name in names:

@@ -35,7 +35,7 @@ from archive.reader import ArticleCapture, RecordError, Scan, ScanStats, read_re
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
-from extract import EXTRACTOR, Document, extract_document
+from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
 logger = logging.getLogger("newsarchive.derive")
@@ -206,6 +206,7 @@ def _start_worker(parent: int) -> None:
     # The derivation process ignores SIGTERM (the run stops it through its stdin); its workers
     # must not, or the executor could not terminate the survivors of a broken pool.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    prepare()  # the date parser's first call (2-3 s) is paid here, not by the worker's first page
 
 
 class Derivation:
@@ -234,7 +235,7 @@ class Derivation:
         if self._given is not None:
             return self._given
         if self._pool is None:
-            # Forked from this process, which has loaded the extractor once; a worker dies with it.
+            # Forked from this process; a worker dies with it.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_start_worker, initargs=(os.getpid(),))
         return self._pool

@@ -1,7 +1,9 @@
 """The extraction stage: from a page's HTML to its headline, metadata and body paragraphs.
 
-The extractor's libraries take 0.2 s to load, so ``extract_document`` loads them on first
-use: the processes that only handle documents (the crawler, the corpus writer) never do.
+The extractor's libraries take 0.2 s to load, and the date parser 2-3 s more on its first use,
+so ``extract_document`` loads them on first use: the processes that only handle documents (the
+crawler, the corpus writer) never do. A process that extracts calls ``prepare`` when it starts,
+so that no page pays that cost.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from importlib.metadata import version
 from extract.boilerplate import remove_site_boilerplate
 from extract.document import Document
 
-__all__ = ["Document", "extract_document", "remove_site_boilerplate", "EXTRACTOR"]
+__all__ = ["Document", "extract_document", "prepare", "remove_site_boilerplate", "EXTRACTOR"]
 
 EXTRACTOR = (
     f"newsarchive-extract/1.0 (trafilatura {version('trafilatura')}, readability-lxml {version('readability-lxml')})"
@@ -23,3 +25,8 @@ def extract_document(html: bytes | str, url: str | None = None, *, content_type:
     from extract.extractor import extract_document as extract
 
     return extract(html, url, content_type=content_type)
+
+
+def prepare() -> None:
+    """Load the extractor's libraries and pay the date parser's first-call cost now (a worker's start)."""
+    import extract.extractor  # noqa: F401 - importing it warms the date parser up

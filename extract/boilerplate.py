@@ -1,9 +1,11 @@
 """Site-template boilerplate: paragraphs that recur across the pages of one site.
 
 A single page cannot tell its site's standing banner ("Subscribe to ...") or disclaimer from
-its article; the site's other pages can. A paragraph is template text when it recurs on many of
-the site's distinct articles and is either short or always at the same edge of the body. A
-quotation shared by two articles fails both tests and stays.
+its article; the site's other pages can. A paragraph is template text when it recurs on two or
+more of the site's distinct articles (and, on a larger site, on a share of them) and is either
+short or always at the same edge of the body. Two articles suffice: a small or new site's
+disclaimer is template from its second article on. A quotation shared by two articles, inside
+their bodies, fails both tests and stays.
 
 The rule is stated once, over counts (``is_template``), so that the corpus store, which keeps
 the counts of an archived site incrementally, and ``remove_site_boilerplate``, which counts a
@@ -20,17 +22,23 @@ from dataclasses import replace
 
 from extract.document import Document
 
-MIN_PAGES = 3  # below this, recurrence proves nothing
-MIN_SHARE = 0.3  # of the site's distinct articles
+MIN_PAGES = 2  # distinct articles: one alone shows no recurrence
+MIN_SHARE = 0.3  # of the site's distinct articles, on sites with more than a handful
 SHORT_WORDS = 40  # short paragraphs (banners, labels) need only recur
 EDGE = 3  # paragraphs this close to the start or end of the body are "at the edge"
 EDGE_SHARE = 0.8  # long paragraphs must sit at an edge this often to count as template text
 
 _WORDS = re.compile(r"\w+")
+# A quotation: four words or more between quotation marks. Two articles quoting the same statement
+# share a paragraph, yet a quotation is the articles' own text, never the site's template.
+_QUOTATION = re.compile(r"[“\"«„‘](?:[^\w“”\"«»]*\w+){4}[^“”\"«»]*[”\"»’]")
 
 
 def paragraph_key(paragraph: str) -> str:
-    """What two paragraphs must share to be the same template text: their words, in lower case."""
+    """What two paragraphs must share to be the same template text: their words, in lower case;
+    "" (no key, never template) for a paragraph holding a quotation."""
+    if _QUOTATION.search(paragraph):
+        return ""
     return " ".join(_WORDS.findall(paragraph.lower()))
 
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 _SPACES = re.compile(r"\s+")
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·»]\s+")
+_MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+")
 _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -145,20 +148,21 @@ def _tokens(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
+def _squeezed(text: str) -> str:
+    """Words without case or spaces: "Metro Daily" and the host's "metrodaily" compare equal."""
+    return _key(text).replace(" ", "")
+
+
 def _without_site_name(title: str, site_names: list[str]) -> str:
     """A declared title without the site name that templates append or prepend ("Headline | Site"):
     a part named like the site, or a short last part after a bar."""
     parts = _TITLE_SEPARATORS.split(title)
     if len(parts) < 2:
         return title
-
-    def squeezed(text: str) -> str:  # "Metro Daily" and the host's "metrodaily" compare equal
-        return _key(text).replace(" ", "")
-
-    names = {squeezed(name) for name in site_names if name}
-    if squeezed(parts[0]) in names:
+    names = {_squeezed(name) for name in site_names if name}
+    if _squeezed(parts[0]) in names:
         parts = parts[1:]
-    elif squeezed(parts[-1]) in names or (" | " in title and len(parts[-1].split()) <= SITE_NAME_WORDS):
+    elif _squeezed(parts[-1]) in names or (" | " in title and len(parts[-1].split()) <= SITE_NAME_WORDS):
         parts = parts[:-1]
     return title[title.index(parts[0]) : title.rindex(parts[-1]) + len(parts[-1])]
 
@@ -171,7 +175,10 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     page_title = clean(tree.findtext(".//title"))
     declared = [_without_site_name(v, site_names) for v in [*declared, page_title] if v]
     references = [_tokens(d) for d in declared]
+    # an <h1> holding the site's name is the masthead, not the headline
+    names = {_squeezed(name) for name in site_names if name}
     headings = [text for text in (clean(h1.text_content()) for h1 in tree.iter("h1")) if text]
+    headings = [text for text in headings if _squeezed(text) not in names]
     # the page's only <h1> needs to share a few words with a declared title, one of several more
     best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH
     for text in headings:
@@ -201,8 +208,10 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | Non
     return ", ".join(names) or None
 
 
-def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
-    candidates = [
+def _date_candidates(tree: HtmlElement, article: dict, meta: dict[str, str]) -> Iterator[object]:
+    """Declared publication dates, most explicit first; the markup's own (itemprop, time pubdate)
+    are searched, a walk of the whole tree, only when no declaration gave a date."""
+    yield from (
         article.get("datePublished"),
         meta.get("article:published_time"),
         meta.get("datepublished"),
@@ -215,10 +224,13 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
         meta.get("dc.date"),
         meta.get("dcterms.created"),
         meta.get("sailthru.date"),
-        *tree.xpath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime'),
-        article.get("dateCreated"),
-    ]
-    for value in candidates:
+    )
+    yield from _MARKED_DATES(tree)
+    yield article.get("dateCreated")
+
+
+def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
+    for value in _date_candidates(tree, article, meta):
         if isinstance(value, str) and (date := iso_date(value)):
             return date
     # visible datelines and URL dates: htmldate's search, publication date rather than last update

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,16 @@ def test_round_trip_dict(article: Document) -> None:
 
 def test_extractor_names_versions() -> None:
     assert EXTRACTOR.startswith("newsarchive-extract/") and "trafilatura" in EXTRACTOR
+
+
+def test_extractor_libraries_load_on_prepare_not_on_import() -> None:
+    """A worker calls prepare at its start, so its first page does not pay the date parser's
+    warm-up; a process that only handles documents never loads them."""
+    check = (
+        "import sys, extract; loaded = lambda: {'extract.extractor', 'dateparser'} <= set(sys.modules);"
+        "assert not loaded(); extract.prepare(); assert loaded()"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, cwd=Path(__file__).parent.parent, timeout=120)
 
 
 def test_readability_takes_over_when_trafilatura_finds_nothing(monkeypatch) -> None:
@@ -268,6 +280,11 @@ def test_headline_without_the_site_name() -> None:
     assert _titled("<title>Tram line opens: what riders need to know</title>").title == (
         "Tram line opens: what riders need to know"
     )
+
+
+def test_an_h1_holding_the_site_name_is_the_masthead_not_the_headline() -> None:
+    head = "<title>Tram line opens on Saturday • Metro Daily</title>"
+    assert _titled(head, "<h1>Metro Daily</h1>").title == "Tram line opens on Saturday"
 
 
 def test_headline_entities_and_capitals() -> None:

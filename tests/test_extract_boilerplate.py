@@ -52,9 +52,18 @@ def test_independent_of_input_order(site: list[Document]) -> None:
         assert all(doc == expected[doc.url] for doc in result)
 
 
-def test_too_few_pages_unchanged(site: list[Document]) -> None:
-    assert remove_site_boilerplate(site[:2]) == site[:2]
+def test_one_page_alone_is_unchanged(site: list[Document]) -> None:
+    assert remove_site_boilerplate(site[:1]) == site[:1]
     assert remove_site_boilerplate([]) == []
+
+
+def test_two_articles_sharing_a_disclaimer_lose_it(site: list[Document]) -> None:
+    # a small or new site: its second article already shows the disclaimer is template
+    for pair in itertools.combinations(site, 2):
+        cleaned = remove_site_boilerplate(list(pair))
+        assert not any(_has(doc, DISCLAIMER) for doc in cleaned)
+        for before, after in zip(pair, cleaned):
+            assert len(after.paragraphs) == len(before.paragraphs) - 1
 
 
 def test_copies_of_one_article_are_not_template(site: list[Document]) -> None:
