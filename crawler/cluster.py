@@ -56,7 +56,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.spiders.news import NewsSpider
+from crawler.spiders.news import SHARED_CRAWL_ENDED, NewsSpider
 
 logger = logging.getLogger(__name__)
 
@@ -375,7 +375,11 @@ class ClusterScheduler(Scheduler):
             return
         with self.worker.reaching():
             self.stats.set_value(SEED_OK, self.worker.seeds_ok())
-            if self.worker.leave(self.queue.key, self.queue.seen_key):
+            ended = self.worker.leave(self.queue.key, self.queue.seen_key)
+            # The last worker out speaks for the whole crawl (its seeds, by any worker): the
+            # source's back-off counts a failed shared crawl once, not once per worker.
+            self.stats.set_value(SHARED_CRAWL_ENDED, ended)
+            if ended:
                 logger.info("the shared crawl is over; its queue and fingerprints are cleared")
 
 

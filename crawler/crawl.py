@@ -13,7 +13,8 @@ from config import Config, Source
 from crawler.archive_writer import archive_writer
 from crawler.run import SourceResult
 from crawler.source_settings import source_settings
-from crawler.spiders.news import FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, SKIPPED_OLD, NewsSpider
+from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, SHARED_CRAWL_ENDED, SKIPPED_OLD,
+                                  NewsSpider)
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 
@@ -67,6 +68,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])
                           if (warc_dir / name).exists()),
         duration=round(stats.get("elapsed_time_seconds", 0.0), 3),
+        counts_for_backoff=stats.get(SHARED_CRAWL_ENDED, True),
     )
 
 

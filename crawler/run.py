@@ -58,6 +58,7 @@ class SourceResult:
     # status 200, so the derivation passes them over: {"url", "reason"} of each (the first 1,000)
     bytes_written: int = 0  # WARC bytes on disk
     duration: float = 0.0
+    counts_for_backoff: bool = True  # False for a cluster worker that left a shared crawl others ended
     backoff_until: float | None = None  # set when the run skipped the source
 
     @property
@@ -219,7 +220,8 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 derived = _finish(derivation, config, incidents) if derivation else None
             try:
                 for result in results:
-                    if result.finish_reason != "shutdown":  # stopped by us, not the source's fault
+                    # Stopped by us is not the source's fault; a shared crawl is counted by its last worker.
+                    if result.finish_reason != "shutdown" and result.counts_for_backoff:
                         state.record_source_outcome(result.name, not result.failed, result.error)
             except (sqlite3.Error, StateDamaged) as exc:  # a full disk, Redis gone: only the back-off counts are lost
                 logger.error("cannot record the sources' outcomes in %s: %s", STATE_DIR, exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.state import ArchivedPayload, UrlState, open_state
 from demo.farm import ArticleFarm, article_path
 from demo.redis_server import RedisServer
 from demo.run import DEMO_CRAWL, write_demo_config
@@ -345,8 +347,6 @@ def test_status_shows_the_back_off_the_cluster_keeps(tmp_path, redis_url):
 def test_redis_state_answers_as_the_sqlite_state_does(tmp_path, redis_url):
     """The same operations on both backends give the same answers: first_seen kept, the first payload
     kept, back-off growing with failures in a row and cleared by a success."""
-    from archive.state import ArchivedPayload, UrlState, open_state
-
     answers = []
     for state in (open_state(tmp_path), open_state(tmp_path, redis_url)):
         state.record_fetch(UrlState("http://a/1", "s", 100.0, 100.0, 200, '"e1"', None, "sha1:X", "f.warc.gz", 0))
@@ -436,3 +436,24 @@ def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
     assert held == []
     assert any(moment > refused + 4 for moment, _, _ in arrivals)
     assert sum(1 for _, path, status in arrivals if path == article_path(2) and status == 200) == 1
+
+
+def test_a_shared_crawl_that_fails_counts_once_towards_its_sources_back_off(tmp_path, redis_url):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    configs = []
+    for index in range(2):
+        directory = tmp_path / f"w{index}"
+        directory.mkdir()
+        configs.append(directory / "sources.toml")
+        configs[-1].write_text(f'[archive]\ndir = "{directory}"\n[crawl]\ndownload_delay = 0\nautothrottle = false\n'
+                               f'timeout = 5\n[cluster]\nredis = "{redis_url}"\n'
+                               f'[[sources]]\nname = "dead"\nstart_urls = ["{dead}"]\n')
+    results = run_workers(configs)
+    assert [result.returncode for result in results] == [1, 1], [result.stderr for result in results]
+    state = open_state(tmp_path, redis_url)
+    try:
+        assert state.source_health("dead").consecutive_failures == 1  # not one per worker
+    finally:
+        state.close()

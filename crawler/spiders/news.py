@@ -37,6 +37,7 @@ FAILED_COUNT = "newsarchive/failed"
 FAILED_URLS = "newsarchive/failed_urls"
 SKIPPED_OLD = "newsarchive/skipped_old"
 NOT_EXTRACTED = "newsarchive/not_extracted"
+SHARED_CRAWL_ENDED = "newsarchive/shared_crawl_ended"  # a cluster worker was the last out of its shared crawl
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _STANDARD_ORIGINS = set(_DEFAULT_PORTS.items())  # (scheme, port)
 MAX_LISTED_FAILURES = 1000
