@@ -20,14 +20,15 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
 from archive.capture import ROLE_ARTICLE, ROLE_FIELD, SOURCE_FIELD  # noqa: E402
 from archive.writer import RollingWarcWriter  # noqa: E402
 from corpus.cluster import LOCAL, dask_executor  # noqa: E402
 from corpus.rebuild import rebuild  # noqa: E402
 
-DEFAULT_DATA = Path("/work/shared/benchmarks/article-extraction")
+DEFAULT_DATA = REPO.parent / "shared" / "benchmarks" / "article-extraction"
 HOSTS = 8
 
 
