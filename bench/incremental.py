@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-HTML_DIR = Path("/work/shared/benchmarks/article-extraction/html")
+HTML_DIR = REPO.parent / "shared" / "benchmarks" / "article-extraction" / "html"
 LAST_MODIFIED = formatdate(1_790_000_000, usegmt=True)
 
 

@@ -31,7 +31,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
 from warcio.archiveiterator import ArchiveIterator  # noqa: E402
 
@@ -41,7 +42,7 @@ from archive.exchange import Exchange  # noqa: E402
 from archive.recover import _scan, close_abandoned_warcs  # noqa: E402
 from archive.writer import OPEN_SUFFIX, RollingWarcWriter  # noqa: E402
 
-DEFAULT_DATA = Path("/work/shared/benchmarks/article-extraction")
+DEFAULT_DATA = REPO.parent / "shared" / "benchmarks" / "article-extraction"
 
 
 def write_open_warc(pages: list[bytes], size: int, warc_dir: Path) -> Path:
