@@ -25,6 +25,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from archive.state import STATE_DIR
+from supervision import stop_process
 
 _WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _SHORTCUTS = {
@@ -235,19 +236,9 @@ def run_source(config_path: Path, name: str, time_limit: float, stopping: thread
             return child.wait(timeout=0.5), None
         except subprocess.TimeoutExpired:
             if stopping.is_set():
-                return _stop(child), "shutdown"
+                return stop_process(child, KILL_GRACE), "shutdown"  # Scrapy closes its WARCs on SIGTERM
             if time.monotonic() >= deadline:
-                return _stop(child), "time limit"
-
-
-def _stop(child: subprocess.Popen) -> int:
-    """SIGTERM (Scrapy finishes what is in flight and closes its WARCs), SIGKILL if it hangs."""
-    child.terminate()
-    try:
-        return child.wait(timeout=KILL_GRACE)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        return child.wait()
+                return stop_process(child, KILL_GRACE), "time limit"
 
 
 def _outcome(code: int, stopped: str | None, time_limit: float) -> str:

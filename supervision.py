@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import threading
 
 _PR_SET_PDEATHSIG = 1
@@ -38,3 +39,17 @@ def note_stop_requests() -> threading.Event:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
     return stop
+
+
+def stop_process(process: subprocess.Popen, grace: float = 10.0, sig: int = signal.SIGTERM) -> int:
+    """Ask a child to stop (``sig``), SIGKILL it if it has not ended ``grace`` seconds later; its exit code.
+
+    A child that ignores or hangs on its stop signal must not keep the process that waits for it.
+    """
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait()

@@ -23,6 +23,7 @@ from typing import IO
 from archive import WARC_DIR
 from archive.index import update_index
 from archive.lock import ArchiveUnwritable
+from supervision import die_with_parent, stop_process
 
 REPLAY_VENV = Path(__file__).resolve().parent.parent / ".venv-replay"
 PYWB_REQUIREMENT = "pywb==2.10.0"
@@ -88,8 +89,6 @@ def start_pywb(archive_dir: Path, port: int, output: IO | None = None) -> subpro
     gets a session of its own, so Ctrl-C at the terminal reaches only us, and we stop it:
     interrupted itself, it prints a traceback from wherever it was.
     """
-    from supervision import die_with_parent
-
     listen(port).close()
     try:
         root = write_pywb_config(archive_dir)
@@ -100,11 +99,6 @@ def start_pywb(archive_dir: Path, port: int, output: IO | None = None) -> subpro
     return subprocess.Popen([str(wayback), "-b", "127.0.0.1", "-p", str(port), "-d", str(root)],
                             stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT if output else None,
                             start_new_session=True, preexec_fn=lambda: die_with_parent(parent))
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    process.wait()
 
 
 def serve(archive_dir: Path, port: int = 8080) -> int:
@@ -125,4 +119,4 @@ def serve(archive_dir: Path, port: int = 8080) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):  # pywb is stopped whatever comes next
             signal.signal(signum, signal.SIG_IGN)
         if process is not None:
-            stop(process)
+            stop_process(process)

@@ -59,6 +59,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
 from bench.measure import measure  # noqa: E402
+from supervision import stop_process  # noqa: E402
 
 HTML_DIR = REPO.parent / "shared" / "benchmarks" / "article-extraction" / "html"
 NGINX_CONF = """\
@@ -216,13 +217,8 @@ class Nginx:
         raise SystemExit(f"bench: nginx did not start\n{error}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, sig=signal.SIGQUIT)  # nginx's graceful stop
         self.process = None
 
     def log_offset(self) -> int:

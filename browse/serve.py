@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from archive.lock import check_writable
-from archive.replay import CannotServe, listen, stop
+from archive.replay import CannotServe, listen
 from corpus.store import STORE_FILE, CorpusStore
+from supervision import stop_process
 
 __all__ = ["CannotServe", "serve_browser"]
 
@@ -57,4 +58,4 @@ def serve_browser(archive_dir: Path, port: int, replay_port: int | None) -> None
             signal.signal(signum, signal.SIG_IGN)
         sock.close()
         if replay is not None:
-            stop(replay)
+            stop_process(replay)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import redis
 
+from supervision import stop_process
+
 
 class RedisUnavailable(Exception):
     """No redis-server binary on PATH."""
@@ -62,12 +64,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             self.process = None
 
     def __enter__(self) -> RedisServer:
