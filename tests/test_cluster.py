@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.state import ArchivedPayload, UrlState, open_state
+from archive_fixtures import free_port
 from demo.farm import ArticleFarm, article_path
 from demo.redis_server import RedisServer
 from demo.run import DEMO_CRAWL, write_demo_config
@@ -439,9 +439,7 @@ def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
 
 
 def test_a_shared_crawl_that_fails_counts_once_towards_its_sources_back_off(tmp_path, redis_url):
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    dead = f"http://127.0.0.1:{free_port()}/"  # nothing listens there
     configs = []
     for index in range(2):
         directory = tmp_path / f"w{index}"

@@ -7,27 +7,20 @@ import gzip
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from archive_fixtures import assert_warcio_check, loopback_site
+from archive_fixtures import assert_warcio_check, free_port, loopback_site
 from warcio.archiveiterator import ArchiveIterator
 
 from demo.run import write_demo_config
 from demo.site import DemoSite
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_dead_host_makes_run_exit_1_while_other_sources_are_written(tmp_path):
-    dead = {"name": "deadhost", "start_urls": [f"http://127.0.0.1:{closed_port()}/"], "schedule": "0 * * * *"}
+    dead = {"name": "deadhost", "start_urls": [f"http://127.0.0.1:{free_port()}/"], "schedule": "0 * * * *"}
     with DemoSite() as site:
         config = write_demo_config(site, tmp_path)
         text = config.read_text()
@@ -44,7 +37,7 @@ def test_dead_host_makes_run_exit_1_while_other_sources_are_written(tmp_path):
 
 
 def test_a_url_that_cannot_be_fetched_is_one_line_and_one_entry_of_the_report_with_its_reason(tmp_path):
-    port = closed_port()
+    port = free_port()
     urls = [f"http://127.0.0.1:{port}/{path}" for path in ("", "a", "b")]
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n'
@@ -123,7 +116,7 @@ def test_an_archive_directory_that_cannot_be_made_exits_2_naming_the_config_and_
     (tmp_path / blocked).write_text("a file where the directory should be")
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "."\n\n[[sources]]\nname = "news"\n'
-                      f'start_urls = ["http://127.0.0.1:{closed_port()}/"]\n', encoding="utf-8")
+                      f'start_urls = ["http://127.0.0.1:{free_port()}/"]\n', encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr

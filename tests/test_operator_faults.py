@@ -194,9 +194,7 @@ def test_status_read_by_a_pipe_that_closes_early_ends_without_a_broken_pipe(tmp_
 
 def test_a_dead_host_is_one_line_per_url_in_the_report_once(tmp_path):
     """(Also in test_failures; here as an operator reads it: the summary says each URL failed once.)"""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     urls = [f"http://127.0.0.1:{port}/{path}" for path in ("", "news", "sport")]
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "{tmp_path}"\n[crawl]\ndownload_delay = 0\nautothrottle = false\n'
