@@ -23,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import heapq
 import io
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from itertools import groupby
@@ -105,6 +106,31 @@ def cdxj_lines(warc_path: Path) -> str:
     out = io.StringIO()
     ReplayIndexer(output=out, inputs=[str(warc_path)], sort=True).process_all()
     return out.getvalue()
+
+
+def capture_offsets(warc_path: Path) -> list[int]:
+    """Where the responses and revisits of a WARC start, from its CDXJ index: the places its records can be split
+    so that no capture's records are cut apart (a capture's response comes first).
+
+    The index is the archive's per-WARC one when the file sits in an archive's ``warc/``
+    directory; any other file is indexed here (a whole read, done by the worker that asks).
+    """
+    warc_path = Path(warc_path)
+    indexed = _per_warc_path(warc_path.parent.parent, warc_path.name)
+    if warc_path.parent.name == WARC_DIR and indexed.exists():
+        lines = indexed.read_text(encoding="utf-8")
+    else:
+        try:
+            lines = cdxj_lines(warc_path)
+        except Exception:  # noqa: BLE001 - a file the indexer cannot read is read whole, and its scan says why
+            return []
+    offsets = set()
+    for line in lines.splitlines():
+        try:
+            offsets.add(int(json.loads(line.split(" ", 2)[2])["offset"]))
+        except (IndexError, KeyError, ValueError):
+            continue
+    return sorted(offsets)
 
 
 def _write_per_warc(archive_dir: Path, indexed: dict[str, str]) -> None:

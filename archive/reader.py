@@ -228,8 +228,9 @@ def _unreadable(name: str, end: int, records: int, exc: Exception) -> str:
     return f"{name}: unreadable after offset {end}: {text}"
 
 
-def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True) -> Scan:
-    """The article responses of a WARC or ARC file from ``start`` on.
+def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, stop: int | None = None) -> Scan:
+    """The article responses of a WARC or ARC file from ``start`` on (of a closed file: the records that start
+    before ``stop``, if given; ``stop`` must be the offset of a capture's first record, as ``capture_offsets`` gives).
 
     Ours are decided from their metadata records: a capture's records are written together,
     its metadata record last, so a capture is whole once its metadata record is.  In a file
@@ -255,6 +256,9 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True) 
         iterator = ArchiveIterator(stream, arc2warc=True)
         try:
             for record in iterator:
+                # The record's start, read before the record is (``get_record_offset`` would consume it).
+                if stop is not None and iterator.offset >= stop:
+                    break
                 stats.records += 1
                 headers = record.rec_headers
                 if record.rec_type in ("response", "revisit"):
@@ -297,10 +301,11 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True) 
         except Exception as exc:  # warcio surfaces a torn or foreign tail as many types
             if not closed:  # the rest is still being written
                 return Scan(found, end, stats=stats)
-            return Scan(found, stream.seek(0, 2), _unreadable(name, end, stats.records, exc), stats)
+            end_of_stretch = stream.seek(0, 2) if stop is None else stop
+            return Scan(found, end_of_stretch, _unreadable(name, end, stats.records, exc), stats)
         if not closed:
             return Scan(found, end, stats=stats)
-        end = stream.seek(0, 2)
+        end = stream.seek(0, 2) if stop is None else stop
     # Whatever no metadata record of ours claimed was archived by another tool.
     foreign = [capture for capture, revisit in waiting.values() if not revisit]
     revisits = [capture for capture, revisit in waiting.values() if revisit]

@@ -8,11 +8,14 @@ resumes where its last batch was committed, and the captures are keyed by WARC r
 none is taken twice.  A closed file read to its end is never opened again: the cost of a
 pass is what was archived since the last one.
 
-Extraction runs on a pool of worker processes (bytes in, document out); the store is
-written by this process alone.  A worker that dies (a page that crashes the parser, a
-kill) costs only its batch, which is retried capture by capture on a fresh pool; a capture
-that kills a worker on its own is recorded as failed with the reason, so it cannot stop
-every later derivation.
+The work is split into pieces of WARC: a file, or for a large closed file stretches of it
+cut at capture boundaries taken from its CDXJ index.  A worker process (of a local pool, or
+of a Dask cluster) reads its piece and extracts the articles in it (bytes in, documents
+out); this process only writes the store, piece by piece in file order, each piece's
+captures and scan position in one transaction, so the result does not depend on how many
+workers there were.  A worker that dies (a page that crashes the parser, a kill) costs only
+its piece, which is redone capture by capture on a fresh pool; a capture that kills a worker
+on its own is recorded as failed with the reason, so it cannot stop every later derivation.
 """
 
 from __future__ import annotations
@@ -31,18 +34,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archive import WARC_DIR
+from archive.index import capture_offsets
 from archive.reader import ArticleCapture, RecordError, Scan, ScanStats, read_response, scan_article_captures
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
-from corpus.store import CorpusStore, ExtractedArticle
+from corpus.store import CorpusStore, ExtractedArticle, ParagraphKeys
 from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
 logger = logging.getLogger("newsarchive.derive")
 
-# Captures per extraction task: a few tenths of a second of work, so the processes finish
-# together and each task's result is small to send back.
+# Captures per extraction task of revisits resolved across files: a few tenths of a second
+# of work, so the processes finish together and each task's result is small to send back.
 BATCH = 16
+# A closed WARC larger than this is cut into pieces of about this size at capture boundaries
+# (from its CDXJ index), so one large file keeps every worker busy and a task's result stays
+# small.  A fixed size, not a share per worker: the pieces, and so the corpus, are the same
+# on any number of workers.
+PIECE_BYTES = 8 * 2**20
 MAX_LISTED = 1000  # pages listed as not extracted in a report: a broken site must not fill the memory
 
 
@@ -176,7 +185,8 @@ def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
         raise RecordError(f"{name}@{capture.offset} {capture.url}: body {response.truncated}, not extracted")
     document = extract_document(response.body, capture.url, content_type=response.content_type)
     return ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset,
-                            capture.record_id, capture.payload_digest, document, EXTRACTOR)
+                            capture.record_id, capture.payload_digest, document, EXTRACTOR,
+                            None if document.is_empty else ParagraphKeys.of(document))
 
 
 def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:
@@ -201,6 +211,47 @@ def extract_batch(captures: list[ArticleCapture]) -> list[ExtractedArticle | tup
     return outcomes
 
 
+@dataclass(frozen=True)
+class Piece:
+    """The records of one WARC that start at or after ``start`` and before ``stop`` (None: to its end): one task."""
+
+    warc: WarcFile
+    start: int
+    stop: int | None = None
+
+
+@dataclass
+class PieceResult:
+    """What a worker found in a piece: its scan (``captures`` emptied: they are in ``outcomes``) and extractions."""
+
+    scan: Scan | None  # None: the file could not be opened (``why_not``)
+    outcomes: list
+    why_not: str = ""
+
+
+def derive_piece(piece: Piece) -> PieceResult:
+    """On a worker: read a piece of a WARC and extract the article captures in it (bytes in, documents out)."""
+    try:
+        scan = scan_article_captures(piece.warc.path, piece.start, closed=piece.warc.closed, stop=piece.stop)
+    except (OSError, RecordError) as exc:
+        return PieceResult(None, [], str(exc))
+    return PieceResult(replace(scan, captures=[]), extract_batch(scan.captures))
+
+
+def outcome_article(outcome: ExtractedArticle | tuple[ExtractedArticle, str]) -> ExtractedArticle:
+    return outcome if isinstance(outcome, ExtractedArticle) else outcome[0]
+
+
+def _cuts(offsets: list[int], start: int) -> list[int]:
+    """Where to cut a file read from ``start``: capture offsets about ``PIECE_BYTES`` apart."""
+    cuts, last = [], start
+    for offset in offsets:
+        if offset - last >= PIECE_BYTES:
+            cuts.append(offset)
+            last = offset
+    return cuts
+
+
 def _start_worker(parent: int) -> None:
     die_with_parent(parent)
     # The derivation process ignores SIGTERM (the run stops it through its stdin); its workers
@@ -212,8 +263,8 @@ def _start_worker(parent: int) -> None:
 class Derivation:
     """Derives the captures of ``warcs()`` into the corpus under ``root`` with ``workers`` processes.
 
-    ``executor`` (a Dask cluster's, say) extracts instead of a pool of this process's own,
-    with ``workers`` batches in flight; the store is still written here alone.
+    ``executor`` (a Dask cluster's, say) reads and extracts instead of a pool of this
+    process's own, with ``workers`` pieces in flight; the store is still written here alone.
     """
 
     def __init__(self, root: Path, warcs: Callable[[], list[WarcFile]], workers: int = 2,
@@ -221,16 +272,23 @@ class Derivation:
         self.root = Path(root)
         self.warcs = warcs
         self.workers = max(1, workers)
-        self.parallel = self.workers  # batches in flight; fewer while a crawl shares the machine
+        self._given = executor
+        self.parallel = self._in_flight()  # pieces in flight; fewer while a crawl shares the machine
         self.store = CorpusStore(self.root)
         self.report = DeriveReport()
-        self._given = executor
         self._pool: ProcessPoolExecutor | None = None
         self._finished = self.store.finished_files()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
+        self._revisits: list[tuple[str, list[ArticleCapture]]] = []  # another tool's revisits found this pass
+        self._held: dict[str, tuple[int, bool]] = {}  # scan positions that wait for their file's revisits
 
     # -- the pool --------------------------------------------------------------------------
+    def _in_flight(self) -> int:
+        """Two pieces per process of our own pool, so none waits while its last result is stored; a given executor's
+        ``workers`` already counts them."""
+        return self.workers if self._given is not None else 2 * self.workers
+
     def _executor(self) -> Executor:
         if self._given is not None:
             return self._given
@@ -258,22 +316,58 @@ class Derivation:
         self.close()
 
     # -- passes ----------------------------------------------------------------------------
-    def _scan(self, warc: WarcFile) -> Scan | None:
-        start, _ = self._cursor.get(warc.name) or self.store.scanned(warc.name)
-        try:
-            scan = scan_article_captures(warc.path, start, closed=warc.closed)
-        except (OSError, RecordError) as exc:  # renamed from .open since the listing: seen next pass
-            logger.debug("%s: %s", warc.path, exc)
-            return None
-        found = self.report.file(warc.name)
-        found.stats.add(scan.stats)
-        if scan.error:  # what could be read is taken; the file is not read again
-            logger.error("%s", scan.error)
-            self.report.fail(scan.error)
-            found.error = scan.error
-        for digest, where in scan.payloads.items():
-            self._payloads.setdefault(digest, where)
-        return scan
+    def _pieces(self) -> list[Piece]:
+        """The stretches of WARC not derived yet, in file order: one per file, or several for a large closed one."""
+        todo: list[tuple[WarcFile, int, int | None]] = []
+        for warc in self.warcs():
+            if warc.name in self._finished:
+                continue
+            start, _ = self._cursor.get(warc.name) or self.store.scanned(warc.name)
+            try:
+                size = os.path.getsize(warc.path)
+            except OSError:  # renamed from .open since the listing, or gone: the scan finds out
+                size = None
+            if size is not None and size <= start and not warc.closed:
+                continue  # nothing written since the last pass
+            todo.append((warc, start, size))
+        large = [(warc, start) for warc, start, size in todo
+                 if warc.closed and size is not None and size - start > PIECE_BYTES]
+        offsets = dict(zip((warc.name for warc, _ in large),
+                           self._map(capture_offsets, [warc.path for warc, _ in large])))
+        pieces = []
+        for warc, start, _ in todo:
+            cuts = _cuts(offsets.get(warc.name, []), start)
+            pieces += [Piece(warc, begin, end) for begin, end in zip([start, *cuts], [*cuts, None])]
+        return pieces
+
+    def _map(self, function: Callable, items: list) -> list:
+        """``function`` over ``items`` on the workers (reads of whole files); an item whose worker fails gives []."""
+        results = []
+        for future in [self._executor().submit(function, item) for item in items]:
+            try:
+                results.append(future.result())
+            except Exception as exc:  # noqa: BLE001 - a dead worker or pool: the file is read as one piece
+                logger.debug("%s: %s", function.__name__, exc)
+                self._discard_pool()
+                results.append([])
+        return results
+
+    def step(self) -> int:
+        """One pass over the WARCs: derive every whole capture not derived yet; the number taken."""
+        taken = self._run(self._pieces())
+        batches: list[tuple[list[ArticleCapture], dict[str, tuple[int, bool]]]] = []
+        for name, revisits in self._revisits:  # every file read first: a revisit's payload may be in a later one
+            captures = self._with_payloads(name, revisits)
+            position = self._held.pop(name)
+            chunks = [captures[start:start + BATCH] for start in range(0, len(captures), BATCH)]
+            for index, chunk in enumerate(chunks):
+                batches.append((chunk, {name: position} if index == len(chunks) - 1 else {}))
+            if not chunks:
+                self._cursor[name] = position
+        self._revisits.clear()
+        taken += self._run(batches)
+        self._commit_cursors()
+        return taken
 
     def _with_payloads(self, name: str, revisits: list[ArticleCapture]) -> list[ArticleCapture]:
         """Revisits of another tool's pages, each with where its payload is, from any WARC of this derivation."""
@@ -286,29 +380,6 @@ class Derivation:
                 resolved.append(replace(revisit, payload=payload))
         return resolved
 
-    def step(self) -> int:
-        """One pass over the WARCs: derive every whole capture not derived yet; the number taken."""
-        scans: list[tuple[WarcFile, Scan]] = []
-        for warc in self.warcs():
-            if warc.name not in self._finished and (scan := self._scan(warc)) is not None:
-                scans.append((warc, scan))
-        batches: list[tuple[list[ArticleCapture], dict[str, tuple[int, bool]]]] = []
-        for warc, scan in scans:  # every file scanned first: a revisit's payload may be in a later one
-            found = scan.captures + self._with_payloads(warc.name, scan.revisits)
-            known = self.store.known(capture.record_id for capture in found)
-            captures = [capture for capture in found if capture.record_id not in known]
-            position = (scan.end, warc.closed)
-            if not captures:
-                self._cursor[warc.name] = position
-                continue
-            self._cursor.pop(warc.name, None)
-            chunks = [captures[start:start + BATCH] for start in range(0, len(captures), BATCH)]
-            for index, chunk in enumerate(chunks):
-                batches.append((chunk, {warc.name: position} if index == len(chunks) - 1 else {}))
-        self._extract_and_store(batches)
-        self._commit_cursors()
-        return sum(len(chunk) for chunk, _ in batches)
-
     def _commit_cursors(self) -> None:
         for name, (offset, closed) in list(self._cursor.items()):
             if (offset, closed) != self.store.scanned(name):
@@ -317,37 +388,53 @@ class Derivation:
                 self._finished.add(name)
             del self._cursor[name]
 
-    def _extract_and_store(self, batches: list[tuple[list[ArticleCapture], dict]]) -> None:
-        waiting = deque(batches)
-        in_flight: deque[tuple[Future, list[ArticleCapture], dict]] = deque()
+    def _submit(self, work: Piece | tuple[list[ArticleCapture], dict]) -> Future:
+        if isinstance(work, Piece):
+            return self._executor().submit(derive_piece, work)
+        return self._executor().submit(extract_batch, work[0])
+
+    def _run(self, work: list) -> int:
+        """Derive pieces of WARC (or batches of captures, with the scan positions they complete) on the workers,
+        ``parallel`` at a time, and store their results in the order given; the number of captures stored."""
+        waiting = deque(work)
+        in_flight: deque[tuple[Future, Piece | tuple]] = deque()
+        taken = 0
         while waiting or in_flight:
             while waiting and len(in_flight) < self.parallel:
-                chunk, scanned = waiting.popleft()
+                item = waiting.popleft()
                 try:
-                    in_flight.append((self._executor().submit(extract_batch, chunk), chunk, scanned))
-                except BrokenProcessPool:  # found broken since the last result: its batch shows whose fault
-                    waiting.appendleft((chunk, scanned))
+                    in_flight.append((self._submit(item), item))
+                except BrokenProcessPool:  # found broken since the last result: its work shows whose fault
+                    waiting.appendleft(item)
                     if in_flight:
                         break
                     self._discard_pool()
-            future, chunk, scanned = in_flight.popleft()
+            future, item = in_flight.popleft()
             try:
-                outcomes = future.result()
+                result = future.result()
             except BrokenProcessPool:
-                # Every batch in flight is lost with the pool: this one is redone capture by
+                # Every task in flight is lost with the pool: this one is redone capture by
                 # capture, the others go back in the queue.
-                resubmit = [(chunk_, scanned_) for _, chunk_, scanned_ in in_flight]
+                resubmit = [item_ for _, item_ in in_flight]
                 in_flight.clear()
                 self._discard_pool()
-                outcomes = self._one_by_one(chunk)
+                result = self._redo(item)
                 waiting.extendleft(reversed(resubmit))
-            except Exception as exc:  # a cluster gave up on the batch (its workers died on it: KilledWorker)
-                outcomes = [_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
-                                             f"{type(exc).__name__}: {exc}") for capture in chunk]
-            self._store(outcomes, scanned)
-            for name, (_, closed) in scanned.items():
-                if closed:
-                    self._finished.add(name)
+            except Exception as exc:  # noqa: BLE001 - a cluster gave up on the task (its workers died on it)
+                logger.error("%s: %s", type(exc).__name__, exc)
+                result = self._redo(item)
+            taken += self._take(item, result)
+        return taken
+
+    def _redo(self, item: Piece | tuple) -> PieceResult | list:
+        """A task whose worker died: its captures one by one, so only the one that kills a worker is lost."""
+        if not isinstance(item, Piece):
+            return self._one_by_one(item[0])
+        try:
+            scan = scan_article_captures(item.warc.path, item.start, closed=item.warc.closed, stop=item.stop)
+        except (OSError, RecordError) as exc:
+            return PieceResult(None, [], str(exc))
+        return PieceResult(replace(scan, captures=[]), self._one_by_one(scan.captures))
 
     def _one_by_one(self, chunk: list[ArticleCapture]) -> list:
         logger.error("an extraction process died; its %d captures are redone one by one", len(chunk))
@@ -355,11 +442,49 @@ class Derivation:
         for capture in chunk:
             try:
                 outcomes += self._executor().submit(extract_batch, [capture]).result()
-            except BrokenProcessPool:
+            except Exception as exc:  # noqa: BLE001 - the pool broke again, or the cluster gave up on it
                 self._discard_pool()
                 outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
-                                                 "the extraction process died on it"))
+                                                 f"the extraction process died on it ({type(exc).__name__})"))
         return outcomes
+
+    def _take(self, item: Piece | tuple, result: PieceResult | list) -> int:
+        """Store what a task found; a file's scan position goes with its last captures (held while revisits wait)."""
+        if isinstance(item, Piece):
+            if result.scan is None:  # renamed from .open since the listing: seen next pass
+                logger.debug("%s: %s", item.warc.path, result.why_not)
+                return 0
+            name, scan = item.warc.name, result.scan
+            found = self.report.file(name)
+            found.stats.add(scan.stats)
+            if scan.error:  # what could be read is taken; the rest of the stretch is not read again
+                logger.error("%s", scan.error)
+                self.report.fail(scan.error)
+                found.error = scan.error
+            for digest, where in scan.payloads.items():
+                self._payloads.setdefault(digest, where)
+            if scan.revisits:
+                self._revisits.append((name, scan.revisits))
+            position = (scan.end, item.warc.closed and item.stop is None)
+            if name in self._held or scan.revisits:
+                self._held[name], scanned = position, {}
+            else:
+                scanned = {name: position}
+            outcomes = result.outcomes
+        else:
+            outcomes, scanned = result, item[1]
+        known = self.store.known(outcome_article(outcome).warc_record_id for outcome in outcomes)
+        outcomes = [outcome for outcome in outcomes if outcome_article(outcome).warc_record_id not in known]
+        if not outcomes:
+            self._cursor.update(scanned)
+            return 0
+        for name in scanned:
+            self._cursor.pop(name, None)
+        self._store(outcomes, scanned)
+        for name, (_, closed) in scanned.items():
+            if closed:
+                self._finished.add(name)
+        return len(outcomes)
 
     def _store(self, outcomes: list, scanned: dict[str, tuple[int, bool]]) -> None:
         articles = [outcome for outcome in outcomes if isinstance(outcome, ExtractedArticle)]
@@ -384,7 +509,7 @@ class Derivation:
 
     def catch_up(self) -> DeriveReport:
         """Derive until nothing is left, then write corpus.jsonl if the corpus changed."""
-        self.parallel = self.workers
+        self.parallel = self._in_flight()
         while self.step():
             pass
         self.report.exported = export_corpus_jsonl(self.store)

@@ -100,6 +100,27 @@ ROW_FIELDS = ("url", "canonical_url", "source", "title", "author", "date", "site
               "extractor", "version", "dup_cluster", "dup_canonical")
 
 
+def _key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+@dataclass(frozen=True)
+class ParagraphKeys:
+    """A document's paragraphs as the site-template counts see them: each key's hash (0: no key, never
+    template) and word count, and the article's signature.  Made where the document is extracted (on a
+    worker), so the process that writes the store does not re-read every paragraph."""
+
+    hashes: tuple[int, ...]
+    words: tuple[int, ...]
+    signature: int
+
+    @classmethod
+    def of(cls, document: Document) -> ParagraphKeys:
+        keys = [paragraph_key(paragraph) for paragraph in document.paragraphs]
+        return cls(tuple(_key_hash(key) if key else 0 for key in keys), tuple(len(key.split()) for key in keys),
+                   _key_hash(article_signature(keys)))
+
+
 @dataclass(frozen=True)
 class ExtractedArticle:
     """A document with the provenance of the response record it was made from."""
@@ -113,6 +134,10 @@ class ExtractedArticle:
     payload_digest: str
     document: Document
     extractor: str = ""
+    keys: ParagraphKeys | None = None  # the document's, if made already
+
+    def paragraph_keys(self) -> ParagraphKeys:
+        return self.keys or ParagraphKeys.of(self.document)
 
 
 @dataclass
@@ -140,16 +165,17 @@ def site_of(source: str, url: str) -> str:
     return f"{source} {urlsplit(url).netloc}"
 
 
-def _key_hash(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
-
-
 def _pack(document: Document) -> bytes:
     return zlib.compress(json.dumps(document.to_dict(), ensure_ascii=False).encode("utf-8"), 1)
 
 
 def _unpack(blob: bytes) -> Document:
     return Document.from_dict(json.loads(zlib.decompress(blob)))
+
+
+def _unpacked_with_keys(blob: bytes) -> tuple[Document, ParagraphKeys]:
+    document = _unpack(blob)
+    return document, ParagraphKeys.of(document)
 
 
 def _fields_of(line: str) -> dict:
@@ -337,7 +363,8 @@ class _Batch:
     def __init__(self, db: sqlite3.Connection, root: Path):
         self.db = db
         self.root = root
-        self.new_docs: dict[str, list[tuple[str, Document]]] = defaultdict(list)  # site -> new primary docs
+        self.new_docs: dict[str, list[tuple[str, ParagraphKeys]]] = defaultdict(list)  # site -> new primary docs
+        self.documents: dict[str, tuple[Document, ParagraphKeys]] = {}  # record id -> the batch's new documents
         self.new_ids: set[str] = set()
         self.touched_urls: set[tuple[str, str]] = set()
         self.texts: dict[str, bytes] = {}  # sha256 -> text, for texts made in this batch
@@ -375,7 +402,9 @@ class _Batch:
             " AND is_primary = 1", (article.source, article.url, article.payload_digest)).fetchone()
         if first is None:  # a new payload at this URL: it teaches the site's template
             db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = ?", (article.warc_record_id,))
-            self.new_docs[site].append((article.warc_record_id, document))
+            keys = article.paragraph_keys()
+            self.new_docs[site].append((article.warc_record_id, keys))
+            self.documents[article.warc_record_id] = (document, keys)
         elif (article.fetched_at, article.warc_record_id) < (first[1], first[0]):
             # An earlier capture of the same payload (WARCs read out of order): it becomes the
             # row's provenance; the document, and so every count, is the same.
@@ -387,7 +416,7 @@ class _Batch:
         self.touched_urls.add((article.source, article.url))
 
     # -- site templates ----------------------------------------------------------------------
-    def _learn(self, site: str, docs: list[tuple[str, Document]]) -> set[int]:
+    def _learn(self, site: str, docs: list[tuple[str, ParagraphKeys]]) -> set[int]:
         """Count the new docs into the site's template statistics; the keys whose status changed."""
         db = self.db
         row = db.execute("SELECT articles FROM sites WHERE site = ?", (site,)).fetchone()
@@ -396,23 +425,26 @@ class _Batch:
         seen: Counter[int] = Counter()
         at_edge: Counter[int] = Counter()
         words: dict[int, int] = {}
-        for record_id, document in docs:
-            keys = [paragraph_key(p) for p in document.paragraphs]
-            signature = _key_hash(article_signature(keys))
-            if db.execute("INSERT OR IGNORE INTO site_signatures VALUES (?, ?)", (site, signature)).rowcount:
-                articles += 1
-            for index, key in enumerate(keys):
-                if not key:
-                    continue
-                hashed = _key_hash(key)
-                words[hashed] = len(key.split())
-                seen[hashed] += 1
-                at_edge[hashed] += is_at_edge(index, len(keys))
-            for hashed in {_key_hash(key) for key in keys if key}:
-                if db.execute("INSERT OR IGNORE INTO signature_keys VALUES (?, ?, ?)",
-                              (site, signature, hashed)).rowcount:
-                    frequency[hashed] += 1
-                db.execute("INSERT OR IGNORE INTO key_docs VALUES (?, ?, ?)", (site, hashed, record_id))
+        for record_id, keys in docs:
+            signature = keys.signature
+            new_article = db.execute("INSERT OR IGNORE INTO site_signatures VALUES (?, ?)", (site, signature)).rowcount
+            articles += new_article
+            for index, (hashed, count) in enumerate(zip(keys.hashes, keys.words)):
+                if hashed:
+                    words[hashed] = count
+                    seen[hashed] += 1
+                    at_edge[hashed] += is_at_edge(index, len(keys.hashes))
+            distinct = {hashed for hashed in keys.hashes if hashed}
+            if not new_article:  # the same article again (a mirror): only keys it did not have count
+                distinct_new = distinct - {key for (key,) in db.execute(
+                    "SELECT key FROM signature_keys WHERE site = ? AND signature = ?", (site, signature))}
+            else:
+                distinct_new = distinct
+            db.executemany("INSERT OR IGNORE INTO signature_keys VALUES (?, ?, ?)",
+                           [(site, signature, hashed) for hashed in distinct_new])
+            frequency.update(distinct_new)
+            db.executemany("INSERT OR IGNORE INTO key_docs VALUES (?, ?, ?)",
+                           [(site, hashed, record_id) for hashed in distinct])
         db.execute("INSERT OR REPLACE INTO sites (site, articles) VALUES (?, ?)", (site, articles))
         db.executemany(
             "INSERT INTO key_stats (site, key, words, frequency, seen, at_edge, template) VALUES (?, ?, ?, ?, ?, ?, 0)"
@@ -421,16 +453,17 @@ class _Batch:
             [(site, key, words[key], frequency[key], seen[key], at_edge[key]) for key in seen])
         # Only a key whose counts moved, or one that is template now, can change status: the
         # threshold only rises as the site grows.
-        candidates = set(seen) | {key for (key,) in db.execute(
-            "SELECT key FROM key_stats WHERE site = ? AND template = 1", (site,))}
+        candidates = list(set(seen) | self._template(site))
         flipped = set()
-        for key in candidates:
-            words_, frequency_, seen_, at_edge_, template = db.execute(
-                "SELECT words, frequency, seen, at_edge, template FROM key_stats WHERE site = ? AND key = ?",
-                (site, key)).fetchone()
-            if is_template(words_, frequency_, seen_, at_edge_, articles) != bool(template):
-                flipped.add(key)
-                db.execute("UPDATE key_stats SET template = 1 - template WHERE site = ? AND key = ?", (site, key))
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start:start + 500]
+            for key, words_, frequency_, seen_, at_edge_, template in db.execute(
+                    "SELECT key, words, frequency, seen, at_edge, template FROM key_stats WHERE site = ? AND key IN"
+                    f" ({','.join('?' * len(chunk))})", (site, *chunk)):
+                if is_template(words_, frequency_, seen_, at_edge_, articles) != bool(template):
+                    flipped.add(key)
+        db.executemany("UPDATE key_stats SET template = 1 - template WHERE site = ? AND key = ?",
+                       [(site, key) for key in flipped])
         return flipped
 
     def _template(self, site: str) -> set[int]:
@@ -463,9 +496,8 @@ class _Batch:
         for record_id, fetched_at, digest, warc_file, offset, extractor, blob in db.execute(
                 "SELECT record_id, fetched_at, payload_digest, warc_file, warc_offset, extractor, document"
                 " FROM captures WHERE source = ? AND url = ? AND is_primary = 1", (source, url)):
-            document = _unpack(blob)
-            keys = [paragraph_key(p) for p in document.paragraphs]
-            cleaned = without_template(document, keys, {key for key in keys if key and _key_hash(key) in template})
+            document, keys = self.documents.get(record_id) or _unpacked_with_keys(blob)
+            cleaned = without_template(document, keys.hashes, template)
             if cleaned.is_empty:
                 continue
             text = cleaned.text().encode("utf-8")

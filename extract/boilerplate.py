@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import replace
 
 from extract.document import Document
@@ -63,8 +63,9 @@ def is_template(words: int, frequency: int, seen: int, at_edge: int, articles: i
     return frequency >= needed and (words <= SHORT_WORDS or at_edge >= EDGE_SHARE * seen)
 
 
-def without_template(doc: Document, keys: Sequence[str], template: frozenset[str] | set[str]) -> Document:
-    """The document less its template paragraphs (``keys``: its paragraphs' keys); empty if nothing else is left."""
+def without_template(doc: Document, keys: Sequence[Hashable], template: Collection[Hashable]) -> Document:
+    """The document less its template paragraphs (``keys``: its paragraphs' keys, or their hashes as the store keeps
+    them); empty if nothing else is left."""
     kept = tuple(p for p, key in zip(doc.paragraphs, keys) if key not in template)
     if len(kept) == len(doc.paragraphs):
         return doc

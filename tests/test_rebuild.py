@@ -109,3 +109,22 @@ def test_a_lost_corpus_is_derived_again_from_the_archive(live, tmp_path):
     result = newsarchive("derive", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert corpus_files(copy) == corpus_files(live)
+
+
+def test_a_large_warc_is_rebuilt_in_pieces_cut_at_its_captures_with_the_same_corpus(live, tmp_path, monkeypatch):
+    import corpus.derive
+    from archive.index import capture_offsets
+    from corpus.rebuild import rebuild
+
+    monkeypatch.setattr(corpus.derive, "PIECE_BYTES", 4096)  # the demo's WARCs are small: cut them often
+    warcs = sorted((live / "warc").glob("*.warc.gz"))
+    largest = max(warcs, key=lambda path: path.stat().st_size)
+    offsets = capture_offsets(largest)  # from the archive's per-WARC index
+    assert len(corpus.derive._cuts(offsets, 0)) >= 3
+    elsewhere = tmp_path / largest.name
+    shutil.copy(largest, elsewhere)
+    assert capture_offsets(elsewhere) == offsets  # a WARC with no index beside it is indexed
+
+    report = rebuild(warcs, tmp_path / "rebuilt", workers=2)
+    assert not report.failed
+    assert corpus_files(tmp_path / "rebuilt") == corpus_files(live)
