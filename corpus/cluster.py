@@ -1,8 +1,8 @@
 """Rebuilds on Dask's distributed scheduler: a local cluster, or a running one by its address.
 
-Only extraction goes to the cluster, in the same batches of captures (records of a WARC
-file, by offset) the in-process pool gets; the WARCs are scanned and the store is written
-in the calling process alone, so the output is the in-process rebuild's, byte for byte.
+The cluster gets the same pieces of WARC the in-process pool gets (a file, or a stretch of
+a large one), reads them and extracts their articles; the store is written in the calling
+process alone, so the output is the in-process rebuild's, byte for byte.
 The workers open the WARCs by path: a remote cluster needs them (and the output directory,
 where a WACZ is unpacked) at the same paths, on a shared file system.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
+
+from extract import prepare
 
 LOCAL = "local"
 CONNECT_TIMEOUT = "10s"
@@ -43,6 +45,7 @@ def dask_executor(scheduler: str, workers: int) -> Iterator[tuple[Executor, int]
         threads = sum(client.nthreads().values())
         if not threads:
             raise ClusterError(f"the Dask scheduler {scheduler} has no workers")
+        client.run(prepare)  # each worker pays the date parser's first call now, not on a page
         yield client.get_executor(), 2 * threads
     finally:
         client.close()

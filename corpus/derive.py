@@ -38,7 +38,7 @@ from archive.index import capture_offsets
 from archive.reader import ArticleCapture, RecordError, Scan, ScanStats, read_response, scan_article_captures
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
-from corpus.store import CorpusStore, ExtractedArticle, ParagraphKeys
+from corpus.store import CorpusStore, ExtractedArticle
 from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
@@ -184,9 +184,8 @@ def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
     if response.truncated:
         raise RecordError(f"{name}@{capture.offset} {capture.url}: body {response.truncated}, not extracted")
     document = extract_document(response.body, capture.url, content_type=response.content_type)
-    return ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset,
-                            capture.record_id, capture.payload_digest, document, EXTRACTOR,
-                            None if document.is_empty else ParagraphKeys.of(document))
+    return ExtractedArticle.prepared(capture.source, capture.url, capture.date, name, capture.offset,
+                                     capture.record_id, capture.payload_digest, document=document, extractor=EXTRACTOR)
 
 
 def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:

@@ -134,7 +134,16 @@ class ExtractedArticle:
     payload_digest: str
     document: Document
     extractor: str = ""
-    keys: ParagraphKeys | None = None  # the document's, if made already
+    # What the store needs from the document, made where it was extracted (on a worker), if it was:
+    keys: ParagraphKeys | None = None
+    packed: bytes | None = None  # the document as the store keeps it (``pack``)
+
+    @classmethod
+    def prepared(cls, *fields, document: Document, extractor: str) -> ExtractedArticle:
+        """An extracted capture with the store's work on its document done here (a worker) rather than in the store."""
+        if document.is_empty:
+            return cls(*fields, document, extractor)
+        return cls(*fields, document, extractor, ParagraphKeys.of(document), pack(document))
 
     def paragraph_keys(self) -> ParagraphKeys:
         return self.keys or ParagraphKeys.of(self.document)
@@ -165,7 +174,7 @@ def site_of(source: str, url: str) -> str:
     return f"{source} {urlsplit(url).netloc}"
 
 
-def _pack(document: Document) -> bytes:
+def pack(document: Document) -> bytes:
     return zlib.compress(json.dumps(document.to_dict(), ensure_ascii=False).encode("utf-8"), 1)
 
 
@@ -391,7 +400,7 @@ class _Batch:
             " extractor, error, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (article.warc_record_id, article.source, article.url, site, article.fetched_at, article.payload_digest,
              article.warc_file, article.warc_offset, article.extractor, error or document.error,
-             _pack(document) if usable else None))
+             (article.packed or pack(document)) if usable else None))
         if not usable:
             if error is None:  # a failure is reported by whoever caught it
                 self.result.not_extracted.append({"url": article.url, "reason": document.error or "no text"})
