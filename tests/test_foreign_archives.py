@@ -297,6 +297,24 @@ def test_a_rebuild_on_a_dask_cluster_gives_the_in_process_bytes(crawled, foreign
     assert len(read_corpus(tmp_path / "cluster")) > len(read_corpus(crawled["out"]))
 
 
+def test_large_warcs_are_cut_into_the_same_pieces_on_a_cluster_as_in_process(crawled, foreign, dask_cluster, tmp_path,
+                                                                            monkeypatch):
+    import corpus.derive
+    from archive.index import capture_offsets
+    from corpus.cluster import dask_executor
+    from corpus.rebuild import rebuild
+
+    monkeypatch.setattr(corpus.derive, "PIECE_BYTES", 2048)  # the pieces are planned here, read on the workers
+    given = [*sorted((crawled["out"] / "warc").glob("*.warc.gz")), foreign["heritrix"], foreign["other"]]
+    assert sum(len(corpus.derive._cuts(capture_offsets(warc), 0)) for warc in given) >= 4
+    with dask_executor(dask_cluster, 2) as (executor, in_flight):
+        on_cluster = rebuild(given, tmp_path / "cluster", workers=in_flight, executor=executor)
+    in_process = rebuild(given, tmp_path / "local", workers=2)
+    assert on_cluster.lines() == in_process.lines()
+    assert not on_cluster.failed
+    assert corpus_files(tmp_path / "cluster") == corpus_files(tmp_path / "local")
+
+
 def test_a_scheduler_that_does_not_answer_is_one_line(foreign, tmp_path):
     result = newsarchive("rebuild", "--warc", str(foreign["other"]), "--out", str(tmp_path / "out"),
                          "--scheduler", f"tcp://127.0.0.1:{free_port()}")
