@@ -279,7 +279,7 @@ class Derivation:
         self._finished = self.store.finished_files()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
-        self._revisits: list[tuple[str, list[ArticleCapture]]] = []  # another tool's revisits found this pass
+        self._revisits: dict[str, list[ArticleCapture]] = {}  # another tool's revisits found this pass, per file
         self._held: dict[str, tuple[int, bool]] = {}  # scan positions that wait for their file's revisits
 
     # -- the pool --------------------------------------------------------------------------
@@ -355,7 +355,7 @@ class Derivation:
         """One pass over the WARCs: derive every whole capture not derived yet; the number taken."""
         taken = self._run(self._pieces())
         batches: list[tuple[list[ArticleCapture], dict[str, tuple[int, bool]]]] = []
-        for name, revisits in self._revisits:  # every file read first: a revisit's payload may be in a later one
+        for name, revisits in self._revisits.items():  # every file read first: a revisit's payload may be in a later one
             captures = self._with_payloads(name, revisits)
             position = self._held.pop(name)
             chunks = [captures[start:start + BATCH] for start in range(0, len(captures), BATCH)]
@@ -463,7 +463,7 @@ class Derivation:
             for digest, where in scan.payloads.items():
                 self._payloads.setdefault(digest, where)
             if scan.revisits:
-                self._revisits.append((name, scan.revisits))
+                self._revisits.setdefault(name, []).extend(scan.revisits)
             position = (scan.end, item.warc.closed and item.stop is None)
             if name in self._held or scan.revisits:
                 self._held[name], scanned = position, {}

@@ -59,12 +59,17 @@ def write_warc(path: Path, records, version: str = "1.1", gzipped: bool = True) 
     return path
 
 
+def identical_payload_revisit(writer: WARCWriter, url: str, number: int):
+    """A revisit record at ``url`` of article ``number``'s payload (as ``http_response`` writes it)."""
+    digest = http_response(WARCWriter(io.BytesIO()), article_url(number),
+                           article_html(number)).rec_headers.get_header("WARC-Payload-Digest")
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    return writer.create_revisit_record(url, digest, article_url(number), "2026-10-01T00:00:00Z", http_headers=headers)
+
+
 def heritrix_like(path: Path, revisit_of: int) -> Path:
     """A warcinfo, a dns: response, an article with its request and a metadata record of another tool,
     a 404, an image, a resource record, and a revisit of article ``revisit_of`` (whose response is elsewhere)."""
-    digest = http_response(WARCWriter(io.BytesIO()), article_url(revisit_of),
-                           article_html(revisit_of)).rec_headers.get_header("WARC-Payload-Digest")
-    revisit_headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
     return write_warc(path, [
         lambda w: w.create_warcinfo_record(path.name, {"isPartOf": "crawl-2026", "operator": "a library"}),
         lambda w: w.create_warc_record("dns:news.example", "response", payload=io.BytesIO(b"20261001 news.example. "
@@ -78,8 +83,7 @@ def heritrix_like(path: Path, revisit_of: int) -> Path:
         lambda w: http_response(w, f"{HOST}/logo.png", b"\x89PNG\r\n\x1a\n", content_type="image/png"),
         lambda w: w.create_warc_record(f"{HOST}/screenshot", "resource", payload=io.BytesIO(b"\x89PNG\r\n\x1a\n"),
                                        warc_content_type="image/png"),
-        lambda w: w.create_revisit_record(f"{HOST}/amp/story-{revisit_of}", digest, article_url(revisit_of),
-                                          "2026-10-01T00:00:00Z", http_headers=revisit_headers),
+        lambda w: identical_payload_revisit(w, f"{HOST}/amp/story-{revisit_of}", revisit_of),
     ])
 
 
@@ -313,6 +317,22 @@ def test_large_warcs_are_cut_into_the_same_pieces_on_a_cluster_as_in_process(cra
     assert on_cluster.lines() == in_process.lines()
     assert not on_cluster.failed
     assert corpus_files(tmp_path / "cluster") == corpus_files(tmp_path / "local")
+
+
+def test_revisits_in_every_piece_of_a_large_file_are_all_followed(foreign, tmp_path, monkeypatch):
+    import corpus.derive
+    from corpus.rebuild import rebuild
+
+    records = []
+    for n in range(4):
+        records += [lambda w, n=n: http_response(w, article_url(10 + n), article_html(10 + n)),
+                    lambda w, n=n: identical_payload_revisit(w, f"{HOST}/amp/{n}/story-2", 2)]
+    warc = write_warc(tmp_path / "revisits.warc.gz", records)
+    monkeypatch.setattr(corpus.derive, "PIECE_BYTES", 1)  # each capture a piece of its own
+    report = rebuild([warc, foreign["other"]], tmp_path / "out", workers=2)
+    assert not report.failed
+    urls = {row["url"] for row in read_corpus(tmp_path / "out")}
+    assert urls >= {f"{HOST}/amp/{n}/story-2" for n in range(4)} | {article_url(10 + n) for n in range(4)}
 
 
 def test_a_scheduler_that_does_not_answer_is_one_line(foreign, tmp_path):
