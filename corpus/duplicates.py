@@ -35,6 +35,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 SHINGLE_WORDS = 5
+ID_SIZE = 4  # bytes of a word's id
 SKETCH_SIZE = 64
 MIN_CONTAINMENT = 0.8
 MIN_SIZE_RATIO = 1 / 3
@@ -48,21 +49,36 @@ HOT_VALUES_SKIPPED = 3
 _WORDS = re.compile(r"\w+")
 
 
-def shingles(text: str) -> frozenset[int]:
-    """A 32-bit hash of each run of five consecutive words (lower case); a shorter text is one shingle.
+def word_ids(text: str) -> bytes:
+    """A hash (crc32) of each word of ``text`` in lower case, as 4-byte little-endian values.
 
-    Each word is hashed once (crc32) and each run hashed as its five word hashes, which is
-    three times faster than hashing the joined words and as stable across processes and runs.
+    The words of blocks joined by blank lines are the blocks' words one after the other, so
+    a text's ids are its blocks' ids joined: a worker hashes a document's paragraphs once and
+    the store joins those it keeps (``shingles_of_ids``).
     """
     ids = array("I", [zlib.crc32(word.encode("utf-8")) for word in _WORDS.findall(text.lower())])
-    if not ids:
-        return frozenset()
     if sys.byteorder == "big":
         ids.byteswap()
-    data = memoryview(ids.tobytes())
-    width = SHINGLE_WORDS * ids.itemsize
-    return frozenset(zlib.crc32(data[start:start + width])
-                     for start in range(0, max(1, len(data) - width + ids.itemsize), ids.itemsize))
+    return ids.tobytes()
+
+
+def shingles_of_ids(data: bytes) -> frozenset[int]:
+    """A 32-bit hash of each run of five consecutive words, from the words' ids; a shorter text is one shingle.
+
+    Each word is hashed once and each run hashed as its five word hashes, which is three
+    times faster than hashing the joined words and as stable across processes and runs.
+    """
+    if not data:
+        return frozenset()
+    view = memoryview(data)
+    width = SHINGLE_WORDS * ID_SIZE
+    return frozenset(zlib.crc32(view[start:start + width])
+                     for start in range(0, max(1, len(data) - width + ID_SIZE), ID_SIZE))
+
+
+def shingles(text: str) -> frozenset[int]:
+    """The text's word 5-shingles, hashed (see ``shingles_of_ids``)."""
+    return shingles_of_ids(word_ids(text))
 
 
 @dataclass(frozen=True)
@@ -74,7 +90,10 @@ class Sketch:
 
     @classmethod
     def of(cls, text: str) -> Sketch:
-        hashes = shingles(text)
+        return cls.of_shingles(shingles(text))
+
+    @classmethod
+    def of_shingles(cls, hashes: frozenset[int]) -> Sketch:
         return cls(len(hashes), tuple(sorted(heapq.nsmallest(SKETCH_SIZE, hashes))))
 
     def to_str(self) -> str:

@@ -47,6 +47,8 @@ from corpus.duplicates import (
     cluster_id,
     maybe_copies,
     shingles,
+    shingles_of_ids,
+    word_ids,
 )
 from corpus.search import index_text, prepare_search, unindex_text
 from extract.boilerplate import article_signature, is_at_edge, is_template, paragraph_key, without_template
@@ -137,13 +139,16 @@ class ExtractedArticle:
     # What the store needs from the document, made where it was extracted (on a worker), if it was:
     keys: ParagraphKeys | None = None
     packed: bytes | None = None  # the document as the store keeps it (``pack``)
+    word_ids: tuple[bytes, ...] | None = None  # ``duplicates.word_ids`` of its title, then of each paragraph
 
     @classmethod
     def prepared(cls, *fields, document: Document, extractor: str) -> ExtractedArticle:
         """An extracted capture with the store's work on its document done here (a worker) rather than in the store."""
         if document.is_empty:
             return cls(*fields, document, extractor)
-        return cls(*fields, document, extractor, ParagraphKeys.of(document), pack(document))
+        blocks = (document.title or "", *document.paragraphs)
+        return cls(*fields, document, extractor, ParagraphKeys.of(document), pack(document),
+                   tuple(word_ids(block) for block in blocks))
 
     def paragraph_keys(self) -> ParagraphKeys:
         return self.keys or ParagraphKeys.of(self.document)
@@ -182,9 +187,9 @@ def _unpack(blob: bytes) -> Document:
     return Document.from_dict(json.loads(zlib.decompress(blob)))
 
 
-def _unpacked_with_keys(blob: bytes) -> tuple[Document, ParagraphKeys]:
+def _unpacked_with_keys(blob: bytes) -> tuple[Document, ParagraphKeys, None]:
     document = _unpack(blob)
-    return document, ParagraphKeys.of(document)
+    return document, ParagraphKeys.of(document), None
 
 
 def _fields_of(line: str) -> dict:
@@ -373,7 +378,9 @@ class _Batch:
         self.db = db
         self.root = root
         self.new_docs: dict[str, list[tuple[str, ParagraphKeys]]] = defaultdict(list)  # site -> new primary docs
-        self.documents: dict[str, tuple[Document, ParagraphKeys]] = {}  # record id -> the batch's new documents
+        # record id -> the batch's new documents, their keys and their blocks' word ids if given
+        self.documents: dict[str, tuple[Document, ParagraphKeys, tuple[bytes, ...] | None]] = {}
+        self.word_ids: dict[str, bytes] = {}  # sha256 -> the word ids of a text made in this batch, where known
         self.new_ids: set[str] = set()
         self.touched_urls: set[tuple[str, str]] = set()
         self.texts: dict[str, bytes] = {}  # sha256 -> text, for texts made in this batch
@@ -413,7 +420,7 @@ class _Batch:
             db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = ?", (article.warc_record_id,))
             keys = article.paragraph_keys()
             self.new_docs[site].append((article.warc_record_id, keys))
-            self.documents[article.warc_record_id] = (document, keys)
+            self.documents[article.warc_record_id] = (document, keys, article.word_ids)
         elif (article.fetched_at, article.warc_record_id) < (first[1], first[0]):
             # An earlier capture of the same payload (WARCs read out of order): it becomes the
             # row's provenance; the document, and so every count, is the same.
@@ -505,15 +512,19 @@ class _Batch:
         for record_id, fetched_at, digest, warc_file, offset, extractor, blob in db.execute(
                 "SELECT record_id, fetched_at, payload_digest, warc_file, warc_offset, extractor, document"
                 " FROM captures WHERE source = ? AND url = ? AND is_primary = 1", (source, url)):
-            document, keys = self.documents.get(record_id) or _unpacked_with_keys(blob)
+            document, keys, ids = self.documents.get(record_id) or _unpacked_with_keys(blob)
             cleaned = without_template(document, keys.hashes, template)
             if cleaned.is_empty:
                 continue
             text = cleaned.text().encode("utf-8")
+            sha = hashlib.sha256(text).hexdigest()
+            if ids is not None:  # the kept blocks' words are the text's words
+                self.word_ids[sha] = ids[0] + b"".join(
+                    block for block, key in zip(ids[1:], keys.hashes) if key not in template)
             fields = {"url": url, "canonical_url": cleaned.canonical_url or url, "source": source,
                       "title": cleaned.title, "author": cleaned.author, "date": cleaned.date,
                       "sitename": cleaned.sitename, "language": cleaned.language,
-                      "text_sha256": hashlib.sha256(text).hexdigest(), "fetched_at": fetched_at,
+                      "text_sha256": sha, "fetched_at": fetched_at,
                       "warc_file": warc_file, "warc_offset": offset, "warc_record_id": record_id,
                       "payload_digest": digest, "extractor": extractor}
             made.append((fetched_at, digest, record_id, fields, text))
@@ -579,7 +590,8 @@ class _Batch:
 
         def shingles_of(sha: str) -> frozenset[int]:
             if sha not in shingle_cache:
-                shingle_cache[sha] = shingles(self._text_of(sha))
+                shingle_cache[sha] = (shingles_of_ids(self.word_ids[sha]) if sha in self.word_ids
+                                      else shingles(self._text_of(sha)))
             return shingle_cache[sha]
 
         added = []
@@ -600,7 +612,7 @@ class _Batch:
     def _add_text(self, sha: str, shingles_of) -> int:
         """Index a new text, link it to the texts it copies or is copied by; its component's label."""
         db = self.db
-        sketch = Sketch.of(self._text_of(sha))
+        sketch = Sketch.of_shingles(shingles_of(sha))
         text = db.execute("INSERT INTO texts (sha256, sketch, component) VALUES (?, ?, 0)",
                           (sha, sketch.to_str())).lastrowid
         db.execute("UPDATE texts SET component = id WHERE id = ?", (text,))

@@ -117,3 +117,28 @@ def test_every_crawled_article_has_a_cluster_and_only_the_republished_story_shar
     assert size == 3 and set(members) == {"gazette", "herald", "courier"}
     assert [source for source, row in members.items() if row["dup_canonical"]] == ["gazette"]
     assert all(row["dup_canonical"] for row in corpus if sizes[row["dup_cluster"]] == 1)
+
+
+def test_sketches_made_from_a_workers_word_ids_are_those_of_the_text_files(tmp_path):
+    """The store joins the word ids a worker made of the paragraphs it keeps; a site template dropped, the sketch
+    must still be that of the text written."""
+    import sqlite3
+
+    from corpus.duplicates import Sketch
+    from corpus.store import STORE_FILE
+
+    articles = []
+    for day, paragraphs in enumerate([ARTICLE[:3], ARTICLE[2:], SAME_SUBJECT], 1):
+        url = f"http://one.example/story/{day}"
+        document = Document(url, url, f"Headline {day}", None, None, "one", "en", (BANNER, *paragraphs))
+        articles.append(ExtractedArticle.prepared("test", url, f"2026-11-{day:02d}T00:00:00Z", "test.warc.gz", day,
+                                                  f"<urn:uuid:{day}>", f"sha1:{day}", document=document,
+                                                  extractor="test"))
+    with CorpusStore(tmp_path) as store:
+        store.add(articles)
+        rows = list(store.rows())
+    texts = {row["text_sha256"]: (tmp_path / row["text_path"]).read_text() for row in rows}
+    assert not any(BANNER in text for text in texts.values())  # the template was dropped
+    with sqlite3.connect(tmp_path / STORE_FILE) as db:
+        stored = dict(db.execute("SELECT sha256, sketch FROM texts"))
+    assert stored == {sha: Sketch.of(text).to_str() for sha, text in texts.items()}
