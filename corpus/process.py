@@ -75,21 +75,33 @@ class DerivationProcess:
         self._process.wait()
 
 
-def _progress(report: DeriveReport, interval: float) -> None:
-    """A line on stderr every ``interval`` seconds when the counts moved, like the crawl's (crawler/progress.py)."""
-    def line() -> str:
-        return f"  corpus: {report.captures} captures extracted, {sum(report.new_rows.values())} new articles"
+class _Progress:
+    """A line on stderr every ``interval`` seconds when the counts moved, like the crawl's (crawler/progress.py),
+    and the last counts when the derivation ends (its last pieces may take less than an interval)."""
 
-    last = line()
-    while True:
-        time.sleep(interval)
+    def __init__(self, report: DeriveReport, interval: float):
+        self.report = report
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.last = self._line()
+
+    def _line(self) -> str:
+        return f"  corpus: {self.report.captures} captures extracted, {sum(self.report.new_rows.values())} new articles"
+
+    def say(self) -> None:
         try:
-            now = line()
+            now = self._line()
         except RuntimeError:  # the counter grew as it was read: the next tick says it
-            continue
-        if now != last:
-            print(now, file=sys.stderr, flush=True)
-            last = now
+            return
+        with self.lock:
+            if now != self.last:
+                print(now, file=sys.stderr, flush=True)
+                self.last = now
+
+    def run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.say()
 
 
 def main() -> None:
@@ -127,10 +139,13 @@ def main() -> None:
 
     try:
         with Derivation(root, lambda: archive_warcs(root / WARC_DIR), workers) as derivation:
-            if progress > 0:
-                threading.Thread(target=_progress, args=(derivation.report, progress), daemon=True).start()
+            lines = _Progress(derivation.report, progress) if progress > 0 else None
+            if lines:
+                threading.Thread(target=lines.run, daemon=True).start()
             derivation.follow(lambda timeout: not done.wait(timeout))
             report = derivation.catch_up()
+            if lines:
+                lines.say()
     except (OSError, sqlite3.Error) as exc:  # a full disk, a broken store: the run says so in one line
         report = DeriveReport(error=storage_error(root, exc))
     report_out.write(json.dumps(report.to_dict()).encode("utf-8") + b"\n")
