@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from htmldate.extractors import get_external_parser
 from lxml.html import HtmlElement
+from trafilatura.external import jt_stoplist_init
 
 from extract.body import extract_body
 from extract.document import Document
@@ -13,14 +14,16 @@ from extract.metadata import extract_metadata
 from extract.pagekind import decide, declared_kind, gather_evidence
 
 
-def _warm_up_date_parser() -> None:
-    """htmldate hands undated-looking text to dateparser, which compiles its locales' patterns on
-    first use: 2-3 s on one page. Paid here, when a worker imports the extractor, by a string
-    that every locale is tried on."""
+def _warm_up() -> None:
+    """Pay the libraries' first-use costs here, when a worker imports the extractor, not on a page:
+    htmldate hands undated-looking text to dateparser, which compiles its locales' patterns on first
+    use (2-3 s; a string that every locale is tried on), and trafilatura's justext fallback reads
+    every language's stoplist the first time a page of no known language needs it (0.4 s)."""
     get_external_parser().get_date_data("0 x 0")
+    jt_stoplist_init()
 
 
-_warm_up_date_parser()
+_warm_up()
 
 
 def _extract(tree: HtmlElement, url: str | None) -> Document:
