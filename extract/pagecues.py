@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from urllib.parse import urlsplit
+from itertools import islice
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -29,12 +29,20 @@ SHARE_TARGETS = 3  # distinct other sites a widget's links lead to ...
 SHARE_LINK_WORDS = 2  # ... by link texts this short or empty (icons) ...
 SHARE_OTHER_WORDS = 4  # ... with at most a label besides ("Share this:")
 SHARE_CLIMB = 3  # how far above its links a widget's block may sit
+_WIDGET_CHARS = 400  # a widget's short links and label hold no more text: larger blocks are not measured
 NOTE_WORDS = 30  # a note at the end of the body is short ...
 TAIL = 3  # ... and one of its last few paragraphs
-_NOTE_CHARS = 400  # text blocks longer than this are no note: not looked up
+_SLACK = 100  # characters an element's text may have beyond its paragraph's words (punctuation)
 _WORD = re.compile(r"\w+")
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 _MESSAGE_SCHEMES = ("mailto", "sms", "whatsapp", "tg")
+# Links that may lead off the site: absolute, protocol-relative or messaging ones (a page's own
+# links are mostly relative, and are not even looked at)
+_OUTBOUND = XPath(
+    "//a[starts-with(@href, 'http') or starts-with(@href, '//')"
+    + "".join(f" or starts-with(@href, '{scheme}:')" for scheme in _MESSAGE_SCHEMES) + "]"
+)
+_TARGET = re.compile(rf"\s*(?:(?P<scheme>{'|'.join(_MESSAGE_SCHEMES)}):|(?:https?:)?//(?:[^@/?#]*@)?(?P<host>[^:/?#\s]+))", re.I)
 
 
 def _site(host: str) -> str:
@@ -42,15 +50,12 @@ def _site(host: str) -> str:
     return ".".join(host.lower().split(".")[-2:])
 
 
-def _target(href: str | None) -> str:
-    """Where a link leads: a site, a messaging scheme, or "" (a page of this site or no link)."""
-    try:
-        parts = urlsplit((href or "").strip())
-    except ValueError:
+def _target(href: str) -> str:
+    """Where an absolute link leads: a site or a messaging scheme ("" when it names neither)."""
+    match = _TARGET.match(href)
+    if match is None:
         return ""
-    if parts.scheme in _MESSAGE_SCHEMES:
-        return parts.scheme
-    return _site(parts.hostname) if parts.hostname else ""
+    return match["scheme"].lower() if match["scheme"] else _site(match["host"])
 
 
 def _words(element: HtmlElement) -> int:
@@ -62,19 +67,19 @@ def _words(element: HtmlElement) -> int:
 def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
     """Remove share and follow widgets: blocks of short or empty links to SHARE_TARGETS other
     sites or more, holding SHARE_OTHER_WORDS words at most besides their links."""
-    own = _site(urlsplit(url).hostname or "") if url else ""
+    own = _target(url) if url else ""
     targets: defaultdict[HtmlElement, set[str]] = defaultdict(set)
-    for link in tree.iter("a"):
+    for link in _OUTBOUND(tree):
         target = _target(link.get("href"))
-        if not target or target == own or _words(link) > SHARE_LINK_WORDS:
+        if not target or target == own or len(link.text_content().split()) > SHARE_LINK_WORDS:
             continue
-        for block in list(link.iterancestors())[:SHARE_CLIMB]:
+        for block in islice(link.iterancestors(), SHARE_CLIMB):
             if block.tag in ("body", "html"):
                 break
             targets[block].add(target)
     widgets = set()
     for block, found in targets.items():
-        if len(found) < SHARE_TARGETS:
+        if len(found) < SHARE_TARGETS or _TEXT_LENGTH(block) > _WIDGET_CHARS:
             continue
         linked = sum(_words(link) for link in block.iter("a"))
         if _words(block) - linked <= SHARE_OTHER_WORDS:
@@ -87,13 +92,16 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
 def _elements(tree: HtmlElement, keys: set[str]) -> dict[str, HtmlElement]:
     """For each key, the first paragraph or short text block of the tree whose words it is: the
     outermost of nested blocks holding just that text (a paragraph in a box of its own: the box)."""
+    longest = max(map(len, keys), default=0) + _SLACK  # longer blocks hold no wanted text
     found: dict[str, HtmlElement] = {}
     for element in tree.iter("p", "div"):
-        if element.tag == "div" and _TEXT_LENGTH(element) > _NOTE_CHARS:
+        if _TEXT_LENGTH(element) > longest:
             continue
         key = word_key(element.text_content())
-        if key in keys:
-            found.setdefault(key, element)
+        if key in keys and key not in found:
+            found[key] = element
+            if len(found) == len(keys):
+                break
     return found
 
 
