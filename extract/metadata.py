@@ -27,7 +27,8 @@ _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _WORD = re.compile(r"\w+")
-_BY = re.compile(r"^(?:[\w ]{0,20}\s)?by\s+", re.I)  # "By ", "Analysis by ", "Written by "
+# a byline's label: "By ", "Analysis by ", "Written By: ", "Author: "; and quotation marks around a name
+_BY = re.compile(r"^(?:[\w ]{0,20}\s)?by:?\s+|^authors?(?::\s*|\s+)|^[\"“”']+|[\"“”']+$", re.I)
 HEADLINE_MATCH = 0.5  # word overlap (Jaccard) between an <h1> and a declared title
 ONLY_HEADLINE_MATCH = 0.12
 SITE_NAME_WORDS = 4  # a title's last part after " | " this short is the site's name
@@ -210,7 +211,7 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | Non
     if not names:
         # a byline the page shows but does not declare: trafilatura's search of bylines by their
         # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
-        names = [clean(n) for n in (extract_byline(tree) or "").split(";") if clean(n)]
+        names = [_BY.sub("", clean(n)) for n in (extract_byline(tree) or "").split(";") if clean(n)]
     return ", ".join(names) or None
 
 

@@ -320,7 +320,7 @@ def test_content_in_a_block_named_like_furniture_is_kept() -> None:
 
 
 def test_author_from_a_visible_byline_when_the_page_declares_none() -> None:
-    byline = '<div class="post-meta"><span class="author-name">Jane Roe</span> <span>12 May 2025</span></div>'
+    byline = '<div class="post-meta"><span class="author-name">Written by: Jane Roe</span> <span>12 May 2025</span></div>'
     assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author == "Jane Roe"
     assert _titled("<title>Tram line opens</title>", "<h1>Tram line opens</h1>").author is None
     declared = '<meta name="author" content="Ann Other">'
