@@ -108,27 +108,25 @@ def _elements(tree: HtmlElement, keys: set[str]) -> dict[str, HtmlElement]:
 def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     """The body without the short notes set apart at its end (see the module's docstring).
 
-    The body's container is the element whose <p> children hold most of the body's text, and
-    the class most of that text is written in is the body's paragraph style; ``tree`` is the
-    page the paragraphs were extracted from.
+    The body's container is the element whose <p> children hold most of the page's paragraph
+    text, and the class most of that text is written in is the body's paragraph style; ``tree``
+    is the page the paragraphs were extracted from.
     """
     if not paragraphs or len(paragraphs[-1].split()) > NOTE_WORDS:
         return paragraphs  # the common case, decided without looking at the tree
-    keys = [word_key(p) for p in paragraphs]
-    elements = _elements(tree, set(keys))
-    matched = [(elements.get(key), len(key)) for key in keys]
     containers: Counter[HtmlElement] = Counter()
-    for element, length in matched:
-        if element is not None and element.tag == "p":
-            containers[element.getparent()] += length
+    styles: Counter[tuple[HtmlElement, str | None]] = Counter()
+    for p in tree.iter("p"):
+        parent, length = p.getparent(), _TEXT_LENGTH(p)
+        containers[parent] += length
+        styles[parent, p.get("class")] += length
     if not containers:
         return paragraphs
     container = containers.most_common(1)[0][0]
-    styles: Counter[str | None] = Counter()
-    for element, length in matched:
-        if element is not None and element.tag == "p" and element.getparent() is container:
-            styles[element.get("class")] += length
-    style = styles.most_common(1)[0][0]
+    style = max(((css, count) for (parent, css), count in styles.items() if parent is container), key=lambda c: c[1])[0]
+    keys = [word_key(p) for p in paragraphs[-2 * TAIL :]]  # the tail, and the paragraphs it follows
+    elements = _elements(tree, set(keys))
+    matched = [(elements.get(key), len(key)) for key in keys]
 
     def shape(element: HtmlElement) -> tuple[str, str | None, str, str | None]:
         parent = element.getparent()
@@ -147,9 +145,9 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
                 return outer.tag == "div"
         return True
 
-    end = len(paragraphs)
-    while end > max(0, len(paragraphs) - TAIL) and len(paragraphs[end - 1].split()) <= NOTE_WORDS:
+    end = len(keys)
+    while end > max(0, len(keys) - TAIL) and len(keys[end - 1].split()) <= NOTE_WORDS:
         if not set_apart(end - 1):
             break
         end -= 1
-    return paragraphs[:end]
+    return paragraphs[: len(paragraphs) - len(keys) + end]
