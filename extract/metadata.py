@@ -16,7 +16,7 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
-from lxml.etree import XPath
+from lxml.etree import XPath, iterwalk
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author as extract_byline
 
@@ -170,6 +170,17 @@ def _without_site_name(title: str, site_names: list[str]) -> str:
     return title[title.index(parts[0]) : title.rindex(parts[-1]) + len(parts[-1])]
 
 
+def _spaced_text(element: HtmlElement) -> str:
+    """An element's text with its line breaks as spaces: "WEEKEND<br>CODING" is two words."""
+    parts = []
+    for event, node in iterwalk(element, events=("start", "end")):
+        if event == "start":
+            parts.append(" " if node.tag == "br" else node.text or "")
+        elif node is not element:
+            parts.append(node.tail or "")
+    return "".join(parts)
+
+
 def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """The visible <h1> that best matches a declared title (og:title and <title> often carry the
     site name, and editors retouch the visible headline); else the declared headline without the
@@ -180,7 +191,7 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     references = [_tokens(d) for d in declared]
     # an <h1> holding the site's name is the masthead, not the headline
     names = {_squeezed(name) for name in site_names if name}
-    headings = [text for text in (clean(h1.text_content()) for h1 in tree.iter("h1")) if text]
+    headings = [text for text in (clean(_spaced_text(h1)) for h1 in tree.iter("h1")) if text]
     headings = [text for text in headings if _squeezed(text) not in names]
     # the page's only <h1> needs to share a few words with a declared title, one of several more
     best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH

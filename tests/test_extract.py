@@ -292,6 +292,8 @@ def test_headline_entities_and_capitals() -> None:
     assert _titled(og).title == "Trams & buses: the new timetable"
     caps = _titled("<title>Tram Line Opens</title>", "<h1>TRAM LINE OPENS</h1>")
     assert caps.title == "Tram Line Opens"
+    broken = _titled("<title>Tram Line Opens</title>", "<h1>TRAM<br>LINE OPENS</h1>")  # a line break is a space
+    assert broken.title == "Tram Line Opens"
 
 
 def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None:
