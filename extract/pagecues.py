@@ -11,7 +11,8 @@ itself can tell. Structure does, never wording, so the cues hold in any language
   standing after it), unlike the blocks before it, is the template's: the body ends at its last
   paragraph written like the others. On both tuning sets (bench/extraction.py), whose truths
   keep some such notes and drop others, italic-only or emphasised final paragraphs are kept as
-  often as dropped: emphasis alone is no cue.
+  often as dropped: emphasis alone is no cue; nor is the same test at the start of the body
+  (disclosures there go, but as many standfirsts and leads the truths keep).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ _TARGET = re.compile(rf"\s*(?:(?P<scheme>{'|'.join(_MESSAGE_SCHEMES)}):|(?:https
 
 
 def _site(host: str) -> str:
-    """The host's last two labels: a site's subdomains are one site."""
+    """The host's last two labels: a site's subdomains are one site (and all of a country's
+    "co.uk" hosts, which only makes a widget's links count fewer sites)."""
     return ".".join(host.lower().split(".")[-2:])
 
 
