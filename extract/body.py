@@ -1,11 +1,13 @@
 """Choose the article body of a page and return it as paragraphs.
 
-trafilatura does the choosing, on a tree our DOM fixes have repaired first (extract.domfixes), in
+trafilatura does the choosing, on a tree our DOM fixes have repaired first (extract.domfixes) and
+rid of share and follow widgets (extract.pagecues), in
 its fast mode; candidates are compared where that mode is known to fail: its full mode (which
 weighs readability's and justext's bodies) when the fast body is a fragment of the page's prose,
 readability-lxml when trafilatura finds nothing, the page's JSON-LD articleBody when it is much
 longer and agrees. Then the edges of the body lose the headline, bylines, datelines and labels that
-templates put inside the article container.
+templates put inside the article container, and its end the short notes set apart from its
+paragraphs (extract.pagecues).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from extract.domfixes import (
     unwrap_layout_tables,
     wrap_bare_text,
 )
-from extract.paragraphs import body_paragraphs
+from extract.pagecues import drop_link_widgets, drop_set_apart_tail
+from extract.paragraphs import body_paragraphs, word_key
 
 _WORDS = re.compile(r"\w+")
 _READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
@@ -53,11 +56,6 @@ TAG_WORDS = 4  # a fragment this short without a sentence end, at the body's edg
 TAG_CHARS = 32  # ... and this short in characters too: a CJK sentence is one "word" for split()
 DATELINE = 20  # words: datelines run longer ("05/10/2018 - Posted by ... - Category ... - Tags ...")
 _SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
-
-
-def word_key(text: str) -> str:
-    """Lower-case words only: paragraphs that differ in case, spacing or punctuation compare equal."""
-    return " ".join(_WORDS.findall(text.lower()))
 
 
 # trafilatura's options, made once: fast=True skips its readability/justext comparison, which
@@ -145,6 +143,7 @@ def extract_body(
     """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
     JSON-LD articleBody, if any."""
     drop_non_content(tree)
+    drop_link_widgets(tree, url)
     place_streamed_segments(tree)
     merge_split_bodies(tree)
     prune_furniture(tree)
@@ -166,4 +165,4 @@ def extract_body(
         if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
     paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), title)
-    return drop_labels(paragraphs, author)
+    return drop_set_apart_tail(tree, drop_labels(paragraphs, author))

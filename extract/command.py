@@ -16,9 +16,11 @@ or one JSON object per file (several files, or --jsonl).
 
 A single page lacks what the archive has: its site's other articles. The archive's text files
 leave out the site's template, the paragraphs that recur on the site's articles (a standing
-disclaimer, a subscription banner, a "follow us" line), which one page cannot tell from its
-article. Pass --site DIR with other saved pages of the same site (or the directory holding the
-files given) to learn that template across them; it needs three or more distinct articles.
+disclaimer, a subscription banner, a "follow us" line), which one page cannot always tell from its
+article: alone, it loses only share and follow widgets and a short note set apart at the end of
+its body, by their structure. Pass --site DIR with other saved pages of the same site (or the
+directory holding the files given) to learn that template across them; it needs two or more
+distinct articles.
 Pages that are no article (a section, tag, author, search or home page) print nothing and say
 why on stderr."""
 

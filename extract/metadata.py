@@ -16,8 +16,9 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
-from lxml.etree import XPath
+from lxml.etree import XPath, iterwalk
 from lxml.html import HtmlElement
+from trafilatura.metadata import extract_author as extract_byline
 
 _SPACES = re.compile(r"\s+")
 _MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
@@ -26,10 +27,12 @@ _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _WORD = re.compile(r"\w+")
-_BY = re.compile(r"^(?:[\w ]{0,20}\s)?by\s+", re.I)  # "By ", "Analysis by ", "Written by "
+# a byline's label: "By ", "Analysis by ", "Written By: ", "Author: "; and quotation marks around a name
+_BY = re.compile(r"^(?:[\w ]{0,20}\s)?by:?\s+|^authors?(?::\s*|\s+)|^[\"“”']+|[\"“”']+$", re.I)
 HEADLINE_MATCH = 0.5  # word overlap (Jaccard) between an <h1> and a declared title
 ONLY_HEADLINE_MATCH = 0.12
 SITE_NAME_WORDS = 4  # a title's last part after " | " this short is the site's name
+BYLINE_CLIMB = 4
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,17 @@ def _without_site_name(title: str, site_names: list[str]) -> str:
     return title[title.index(parts[0]) : title.rindex(parts[-1]) + len(parts[-1])]
 
 
+def _spaced_text(element: HtmlElement) -> str:
+    """An element's text with its line breaks as spaces: "WEEKEND<br>CODING" is two words."""
+    parts = []
+    for event, node in iterwalk(element, events=("start", "end")):
+        if event == "start":
+            parts.append(" " if node.tag == "br" else node.text or "")
+        elif node is not element:
+            parts.append(node.tail or "")
+    return "".join(parts)
+
+
 def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """The visible <h1> that best matches a declared title (og:title and <title> often carry the
     site name, and editors retouch the visible headline); else the declared headline without the
@@ -177,7 +191,7 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     references = [_tokens(d) for d in declared]
     # an <h1> holding the site's name is the masthead, not the headline
     names = {_squeezed(name) for name in site_names if name}
-    headings = [text for text in (clean(h1.text_content()) for h1 in tree.iter("h1")) if text]
+    headings = [text for text in (clean(_spaced_text(h1)) for h1 in tree.iter("h1")) if text]
     headings = [text for text in headings if _squeezed(text) not in names]
     # the page's only <h1> needs to share a few words with a declared title, one of several more
     best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH
@@ -194,8 +208,24 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     return best or (declared[0] if declared else None)
 
 
+def _headline_block(tree: HtmlElement) -> HtmlElement:
+    """The block around the first <h1>, BYLINE_CLIMB levels up, where bylines sit; the whole page
+    without an <h1>. Searching it rather than the page costs a third of the time (a byline search
+    copies what it searches) and finds 45 of the 47 bylines the whole page gives."""
+    node = next(tree.iter("h1"), None)
+    if node is None:
+        return tree
+    for _ in range(BYLINE_CLIMB):
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        node = parent
+    return node
+
+
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
-    """Author names from JSON-LD, else meta tags, else rel=author links; "By " prefixes removed."""
+    """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline;
+    "By " prefixes removed."""
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
@@ -205,6 +235,11 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | Non
         visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
         names = [_BY.sub("", clean(a.text_content())) for a in visible]
     names = list(dict.fromkeys(n for n in names if 1 < len(n) < 80))
+    if not names:
+        # a byline the page shows but does not declare: trafilatura's search of bylines by their
+        # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
+        byline = extract_byline(_headline_block(tree)) or ""
+        names = [_BY.sub("", clean(n)) for n in byline.split(";") if clean(n)]
     return ", ".join(names) or None
 
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from extract.body import extract_body, word_key
+from extract.body import extract_body
 from extract.htmlinput import BadInput, load_tree
 from extract.metadata import Metadata, extract_metadata
+from extract.paragraphs import word_key
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
 _LISTING_TYPES = {"collectionpage", "searchresultspage", "profilepage", "series"}

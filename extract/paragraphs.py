@@ -11,6 +11,7 @@ import re
 from lxml.etree import _Element, iterwalk
 
 _SPACES = re.compile(r"[^\S\n]+")
+_WORDS = re.compile(r"\w+")
 _BLOCKS = {"p", "head", "quote", "list", "item", "table", "row", "code", "div", "figure", "section"}
 
 
@@ -61,3 +62,8 @@ def body_paragraphs(body: _Element) -> list[str]:
     for child in body:
         _collect(child, raw)
     return [text for text in (_normalise(p) if "\n" not in p.strip() else p.strip() for p in raw) if text]
+
+
+def word_key(text: str) -> str:
+    """Lower-case words only: paragraphs that differ in case, spacing or punctuation compare equal."""
+    return " ".join(_WORDS.findall(text.lower()))

@@ -292,6 +292,8 @@ def test_headline_entities_and_capitals() -> None:
     assert _titled(og).title == "Trams & buses: the new timetable"
     caps = _titled("<title>Tram Line Opens</title>", "<h1>TRAM LINE OPENS</h1>")
     assert caps.title == "Tram Line Opens"
+    broken = _titled("<title>Tram Line Opens</title>", "<h1>TRAM<br>LINE OPENS</h1>")  # a line break is a space
+    assert broken.title == "Tram Line Opens"
 
 
 def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None:
@@ -317,3 +319,11 @@ def test_content_in_a_block_named_like_furniture_is_kept() -> None:
     doc = extract_document(html, "https://guides.example.com/blog/tipping")
     assert "Coffee shop in a city centre 11% of the bill" in doc.paragraphs
     assert doc.paragraphs[0].startswith("Paragraph 0:")
+
+
+def test_author_from_a_visible_byline_when_the_page_declares_none() -> None:
+    byline = '<div class="post-meta"><span class="author-name">Written by: Jane Roe</span> <span>12 May 2025</span></div>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author == "Jane Roe"
+    assert _titled("<title>Tram line opens</title>", "<h1>Tram line opens</h1>").author is None
+    declared = '<meta name="author" content="Ann Other">'
+    assert _titled(f"<title>Tram line opens</title>{declared}", f"<h1>Tram line opens</h1>{byline}").author == "Ann Other"

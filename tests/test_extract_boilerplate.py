@@ -70,3 +70,21 @@ def test_copies_of_one_article_are_not_template(site: list[Document]) -> None:
     # the same article reached through three URLs (print, AMP, canonical) must not erase itself
     copies = [Document.from_dict({**site[2].to_dict(), "url": f"https://ledger.example.com/copy{i}"}) for i in range(3)]
     assert remove_site_boilerplate(copies) == copies
+
+
+def test_first_article_of_a_site_loses_its_follow_line_and_trailing_note_by_structure() -> None:
+    # no other page of the site to learn from: a line of short links to other sites, and a short
+    # note styled apart from the body's paragraphs at its end, go; the last body paragraph stays
+    html = (FIXTURES / "first_article.html").read_bytes()
+    doc = extract_document(html, "https://gazette.example.net/library-late")
+    assert doc.paragraphs[0].startswith("The town library on Quay Street")
+    assert doc.paragraphs[-1] == "The café on the ground floor will keep its usual hours."
+    assert not any(p.startswith(("Follow Gazette on", "Gazette readers write to us")) for p in doc.paragraphs)
+    assert len(doc.paragraphs) == 5
+
+
+def test_a_short_last_paragraph_written_like_the_body_is_kept() -> None:
+    # the same note in the body's own paragraph style is the article's last paragraph
+    html = (FIXTURES / "first_article.html").read_text(encoding="utf-8").replace("story-note", "story-par")
+    doc = extract_document(html, "https://gazette.example.net/library-late")
+    assert doc.paragraphs[-1].startswith("Gazette readers write to us")

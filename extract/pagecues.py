@@ -1,0 +1,155 @@
+"""Page furniture that one page shows by its structure: the cues for a site's first article.
+
+The site template (extract.boilerplate) sees a disclaimer or a "follow us" line once it recurs on
+two articles of a site; on the site's first article, and on a page extracted alone, only the page
+itself can tell. Structure does, never wording, so the cues hold in any language:
+
+- a share or follow widget is a block of links to several other sites (or mail) whose texts are
+  a word or two or nothing (icons), with hardly any text besides: it is removed before extraction;
+- a note set apart at the end of the body (a short paragraph of another class than the body's
+  paragraphs in their container, or a short text block boxed apart inside that container or
+  standing after it), unlike the blocks before it, is the template's: the body ends at its last
+  paragraph written like the others. On both tuning sets (bench/extraction.py), whose truths
+  keep some such notes and drop others, italic-only or emphasised final paragraphs are kept as
+  often as dropped: emphasis alone is no cue; nor is the same test at the start of the body
+  (disclosures there go, but as many standfirsts and leads the truths keep).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from itertools import islice
+
+from lxml.etree import XPath
+from lxml.html import HtmlElement
+
+from extract.paragraphs import word_key
+
+SHARE_TARGETS = 3  # distinct other sites a widget's links lead to ...
+SHARE_LINK_WORDS = 2  # ... by link texts this short or empty (icons) ...
+SHARE_OTHER_WORDS = 4  # ... with at most a label besides ("Share this:")
+SHARE_CLIMB = 3  # how far above its links a widget's block may sit
+_WIDGET_CHARS = 400  # a widget's short links and label hold no more text: larger blocks are not measured
+NOTE_WORDS = 30  # a note at the end of the body is short ...
+TAIL = 3  # ... and one of its last few paragraphs
+_SLACK = 100  # characters an element's text may have beyond its paragraph's words (punctuation)
+_WORD = re.compile(r"\w+")
+_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
+_MESSAGE_SCHEMES = ("mailto", "sms", "whatsapp", "tg")
+# Links that may lead off the site: absolute, protocol-relative or messaging ones (a page's own
+# links are mostly relative, and are not even looked at)
+_OUTBOUND = XPath(
+    "//a[starts-with(@href, 'http') or starts-with(@href, '//')"
+    + "".join(f" or starts-with(@href, '{scheme}:')" for scheme in _MESSAGE_SCHEMES) + "]"
+)
+_TARGET = re.compile(rf"\s*(?:(?P<scheme>{'|'.join(_MESSAGE_SCHEMES)}):|(?:https?:)?//(?:[^@/?#]*@)?(?P<host>[^:/?#\s]+))", re.I)
+
+
+def _site(host: str) -> str:
+    """The host's last two labels: a site's subdomains are one site (and all of a country's
+    "co.uk" hosts, which only makes a widget's links count fewer sites)."""
+    return ".".join(host.lower().split(".")[-2:])
+
+
+def _target(href: str) -> str:
+    """Where an absolute link leads: a site or a messaging scheme ("" when it names neither)."""
+    match = _TARGET.match(href)
+    if match is None:
+        return ""
+    return match["scheme"].lower() if match["scheme"] else _site(match["host"])
+
+
+def _words(element: HtmlElement) -> int:
+    """Words of an element's text (punctuation aside), each text node on its own: adjacent
+    blocks' words do not join."""
+    return sum(len(_WORD.findall(text)) for text in element.itertext())
+
+
+def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
+    """Remove share and follow widgets: blocks of short or empty links to SHARE_TARGETS other
+    sites or more, holding SHARE_OTHER_WORDS words at most besides their links."""
+    own = _target(url) if url else ""
+    targets: defaultdict[HtmlElement, set[str]] = defaultdict(set)
+    for link in _OUTBOUND(tree):
+        target = _target(link.get("href"))
+        if not target or target == own or len(link.text_content().split()) > SHARE_LINK_WORDS:
+            continue
+        for block in islice(link.iterancestors(), SHARE_CLIMB):
+            if block.tag in ("body", "html"):
+                break
+            targets[block].add(target)
+    widgets = set()
+    for block, found in targets.items():
+        if len(found) < SHARE_TARGETS or _TEXT_LENGTH(block) > _WIDGET_CHARS:
+            continue
+        linked = sum(_words(link) for link in block.iter("a"))
+        if _words(block) - linked <= SHARE_OTHER_WORDS:
+            widgets.add(block)
+    for block in widgets:
+        if not any(outer in widgets for outer in block.iterancestors()) and block.getparent() is not None:
+            block.drop_tree()
+
+
+def _elements(tree: HtmlElement, keys: set[str]) -> dict[str, HtmlElement]:
+    """For each key, the first paragraph or short text block of the tree whose words it is: the
+    outermost of nested blocks holding just that text (a paragraph in a box of its own: the box)."""
+    longest = max(map(len, keys), default=0) + _SLACK  # longer blocks hold no wanted text
+    found: dict[str, HtmlElement] = {}
+    for element in tree.iter("p", "div"):
+        if _TEXT_LENGTH(element) > longest:
+            continue
+        key = word_key(element.text_content())
+        if key in keys and key not in found:
+            found[key] = element
+            if len(found) == len(keys):
+                break
+    return found
+
+
+def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
+    """The body without the short notes set apart at its end (see the module's docstring).
+
+    The body's container is the element whose <p> children hold most of the page's paragraph
+    text, and the class most of that text is written in is the body's paragraph style; ``tree``
+    is the page the paragraphs were extracted from.
+    """
+    if not paragraphs or len(paragraphs[-1].split()) > NOTE_WORDS:
+        return paragraphs  # the common case, decided without looking at the tree
+    containers: Counter[HtmlElement] = Counter()
+    styles: Counter[tuple[HtmlElement, str | None]] = Counter()
+    for p in tree.iter("p"):
+        parent, length = p.getparent(), _TEXT_LENGTH(p)
+        containers[parent] += length
+        styles[parent, p.get("class")] += length
+    if not containers:
+        return paragraphs
+    container = containers.most_common(1)[0][0]
+    style = max(((css, count) for (parent, css), count in styles.items() if parent is container), key=lambda c: c[1])[0]
+    keys = [word_key(p) for p in paragraphs[-2 * TAIL :]]  # the tail, and the paragraphs it follows
+    elements = _elements(tree, set(keys))
+    matched = [(elements.get(key), len(key)) for key in keys]
+
+    def shape(element: HtmlElement) -> tuple[str, str | None, str, str | None]:
+        parent = element.getparent()
+        return element.tag, element.get("class"), parent.tag, parent.get("class")
+
+    def set_apart(index: int) -> bool:
+        element = matched[index][0]
+        if element is None or any(e is not None and shape(e) == shape(element) for e, _ in matched[:index]):
+            return False  # one of a run of like blocks (steps, cards, items) is no note
+        if element.getparent() is container:
+            return element.tag == "p" and element.get("class") != style
+        if element.tag != "div":
+            return False
+        for outer in element.iterancestors():  # a box of its own in the container, or outside it
+            if outer.getparent() is container:
+                return outer.tag == "div"
+        return True
+
+    end = len(keys)
+    while end > max(0, len(keys) - TAIL) and len(keys[end - 1].split()) <= NOTE_WORDS:
+        if not set_apart(end - 1):
+            break
+        end -= 1
+    return paragraphs[: len(paragraphs) - len(keys) + end]
