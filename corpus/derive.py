@@ -228,16 +228,17 @@ class PieceResult:
     why_not: str = ""
 
 
-def derive_piece(piece: Piece) -> PieceResult:
-    """On a worker: read a piece of a WARC and extract the article captures in it (bytes in, documents out)."""
+def derive_piece(piece: Piece, extract: Callable[[list[ArticleCapture]], list] | None = None) -> PieceResult:
+    """On a worker: read a piece of a WARC and extract the article captures in it (bytes in, documents out),
+    with ``extract`` (``extract_batch`` unless given)."""
     try:
         scan = scan_article_captures(piece.warc.path, piece.start, closed=piece.warc.closed, stop=piece.stop)
     except (OSError, RecordError) as exc:
         return PieceResult(None, [], str(exc))
-    return PieceResult(replace(scan, captures=[]), extract_batch(scan.captures))
+    return PieceResult(replace(scan, captures=[]), (extract or extract_batch)(scan.captures))
 
 
-def outcome_article(outcome: ExtractedArticle | tuple[ExtractedArticle, str]) -> ExtractedArticle:
+def _article_of(outcome: ExtractedArticle | tuple[ExtractedArticle, str]) -> ExtractedArticle:
     return outcome if isinstance(outcome, ExtractedArticle) else outcome[0]
 
 
@@ -429,11 +430,7 @@ class Derivation:
         """A task whose worker died: its captures one by one, so only the one that kills a worker is lost."""
         if not isinstance(item, Piece):
             return self._one_by_one(item[0])
-        try:
-            scan = scan_article_captures(item.warc.path, item.start, closed=item.warc.closed, stop=item.stop)
-        except (OSError, RecordError) as exc:
-            return PieceResult(None, [], str(exc))
-        return PieceResult(replace(scan, captures=[]), self._one_by_one(scan.captures))
+        return derive_piece(item, self._one_by_one)  # read here, extracted capture by capture on the workers
 
     def _one_by_one(self, chunk: list[ArticleCapture]) -> list:
         logger.error("an extraction process died; its %d captures are redone one by one", len(chunk))
@@ -472,8 +469,8 @@ class Derivation:
             outcomes = result.outcomes
         else:
             outcomes, scanned = result, item[1]
-        known = self.store.known(outcome_article(outcome).warc_record_id for outcome in outcomes)
-        outcomes = [outcome for outcome in outcomes if outcome_article(outcome).warc_record_id not in known]
+        known = self.store.known(_article_of(outcome).warc_record_id for outcome in outcomes)
+        outcomes = [outcome for outcome in outcomes if _article_of(outcome).warc_record_id not in known]
         if not outcomes:
             self._cursor.update(scanned)
             return 0

@@ -89,10 +89,6 @@ class Sketch:
     values: tuple[int, ...]
 
     @classmethod
-    def of(cls, text: str) -> Sketch:
-        return cls.of_shingles(shingles(text))
-
-    @classmethod
     def of_shingles(cls, hashes: frozenset[int]) -> Sketch:
         return cls(len(hashes), tuple(sorted(heapq.nsmallest(SKETCH_SIZE, hashes))))
 

@@ -21,6 +21,7 @@ from collections.abc import Collection, Hashable, Sequence
 from dataclasses import replace
 
 from extract.document import Document
+from extract.paragraphs import word_key
 
 MIN_PAGES = 2  # distinct articles: one alone shows no recurrence
 MIN_SHARE = 0.3  # of the site's distinct articles, on sites with more than a handful
@@ -28,7 +29,6 @@ SHORT_WORDS = 40  # short paragraphs (banners, labels) need only recur
 EDGE = 3  # paragraphs this close to the start or end of the body are "at the edge"
 EDGE_SHARE = 0.8  # long paragraphs must sit at an edge this often to count as template text
 
-_WORDS = re.compile(r"\w+")
 # A quotation: four words or more between quotation marks. Two articles quoting the same statement
 # share a paragraph, yet a quotation is the articles' own text, never the site's template.
 _QUOTATION = re.compile(r"[“\"«„‘](?:[^\w“”\"«»]*\w+){4}[^“”\"«»]*[”\"»’]")
@@ -37,9 +37,7 @@ _QUOTATION = re.compile(r"[“\"«„‘](?:[^\w“”\"«»]*\w+){4}[^“”\"�
 def paragraph_key(paragraph: str) -> str:
     """What two paragraphs must share to be the same template text: their words, in lower case;
     "" (no key, never template) for a paragraph holding a quotation."""
-    if _QUOTATION.search(paragraph):
-        return ""
-    return " ".join(_WORDS.findall(paragraph.lower()))
+    return "" if _QUOTATION.search(paragraph) else word_key(paragraph)
 
 
 def article_signature(keys: list[str]) -> str:

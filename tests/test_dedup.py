@@ -141,4 +141,4 @@ def test_sketches_made_from_a_workers_word_ids_are_those_of_the_text_files(tmp_p
     assert not any(BANNER in text for text in texts.values())  # the template was dropped
     with sqlite3.connect(tmp_path / STORE_FILE) as db:
         stored = dict(db.execute("SELECT sha256, sketch FROM texts"))
-    assert stored == {sha: Sketch.of(text).to_str() for sha, text in texts.items()}
+    assert stored == {sha: Sketch.of_shingles(shingles(text)).to_str() for sha, text in texts.items()}
