@@ -9,8 +9,8 @@ tokens, ``wx`` of lowercase ``\\w+`` tokens; ``with`` / ``without`` are the shar
 boilerplate kept. CPU is this process's time per page; ``x traf`` is documents per CPU-second
 against trafilatura defaults. Prints figures; it is not a test.
 
-rs-trafilatura ships a CPython 3.12 wheel only: run this from a 3.12 environment to include it
-(``python3.12 -m venv .venv-bench && .venv-bench/bin/pip install -e '.[bench]'``).
+rs-trafilatura ships a CPython 3.12 wheel only: ``./quickstart bench [args]`` runs this from a venv
+of its own on a Python 3.12 when the machine has one (``.venv-bench``), with every peer.
 
     python bench/extraction.py [--set NAME] [--only NAME] [--worst N] [--metadata]
     python bench/extraction.py --kinds   # precision and recall of the article decision
@@ -60,6 +60,7 @@ class Output:
     title: str | None = None
     author: str | None = None
     date: str | None = None
+    rejected: bool = False  # the extractor judged the page no article (ours: extract.pagekind)
 
 
 @dataclass
@@ -129,7 +130,8 @@ def _ours(html: bytes, url: str) -> Output:
     from extract import extract_document
 
     doc = extract_document(html, url)
-    return Output("\n".join(doc.paragraphs), doc.title, doc.author, doc.date)
+    rejected = (doc.error or "").startswith("not an article")
+    return Output("\n".join(doc.paragraphs), doc.title, doc.author, doc.date, rejected)
 
 
 def _has_rs_trafilatura() -> bool:
@@ -205,6 +207,24 @@ def table_row(name: str, pages: list[Page], result: Run, baseline_seconds: float
         f"| {_snippet_share(pages, result.outputs, True)} | {_snippet_share(pages, result.outputs, False)} "
         f"| {1000 * total / len(pages):7.1f} | {1000 * max(result.seconds):6.0f} | {relative} |"
     )
+
+
+def empty_outputs(name: str, pages: list[Page], runs: dict[str, Run]) -> str | None:
+    """Where ``name`` gave nothing: how many of those pages it judged no article, and the pages where
+    a peer found at least half the body (the issue's "no empty output where a peer finds the body")."""
+    outputs = runs[name].outputs
+    empty = [i for i, out in enumerate(outputs) if not out.text.split()]
+    if not empty:
+        return None
+    found = {
+        pages[i].key: peer
+        for i in empty
+        for peer, run in runs.items()
+        if peer != name and score(whitespace_tokens(run.outputs[i].text), whitespace_tokens(pages[i].truth)).recall >= LOW_RECALL
+    }
+    rejected = sum(outputs[i].rejected for i in empty)
+    where = ", ".join(f"{key} ({peer})" for key, peer in found.items()) or "none"
+    return f"{name}: {len(empty)} empty, {rejected} of them judged no article; a peer finds half the body or more on: {where}"
 
 
 def _normalised(text: str | None) -> str:
@@ -319,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## {set_name}: {len(pages)} pages\n\n{HEADER}")
         for name in names:
             print(table_row(name, pages, runs[name], baseline))
+        if "ours" in runs and (line := empty_outputs("ours", pages, runs)):
+            print(f"\n{line}")
         if args.metadata and any(p.title for p in pages):
             print("\n| extractor             | title | date (pages) | author (pages) |")
             print("|-----------------------|-------|--------------|----------------|")
