@@ -26,6 +26,10 @@ _BULK = re.compile(
     r"<script(?![^>]*ld\+json)\b[^>]*>.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.I | re.S
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+# Body and html end tags: a browser puts whatever follows them into the body (HTML's "after body"
+# modes); libxml2 drops it, and with it the article of a page whose template closes the document
+# after its header. Without them libxml2 closes both at the end, as a browser does.
+_DOCUMENT_END_TAGS = re.compile(r"</(?:body|html)\s*>", re.I)
 # Control bytes that text never holds: more than 1 % of them in a page's head means binary data
 _CONTROL_BYTES = bytes((0, 1, 2, 3, 4, 5, 6, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23))
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -120,7 +124,7 @@ def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.H
     markup = _BULK.sub("", decode_html(data, content_type))
     if len(markup) > MAX_MARKUP_CHARS:
         raise BadInput(f"page too large ({len(markup)} characters of markup)")
-    markup = _XML_DECLARATION.sub("", markup).replace("\x00", "")
+    markup = _DOCUMENT_END_TAGS.sub("", _XML_DECLARATION.sub("", markup)).replace("\x00", "")
     if not markup.strip():
         raise BadInput("empty input")
     if "<" not in markup:
