@@ -3,7 +3,6 @@ a page that is no article (extract.pagekind) gives a Document without paragraphs
 
 from __future__ import annotations
 
-from htmldate.extractors import get_external_parser
 from lxml.html import HtmlElement
 from trafilatura.external import jt_stoplist_init
 
@@ -16,10 +15,9 @@ from extract.pagekind import decide, declared_kind, gather_evidence
 
 def _warm_up() -> None:
     """Pay the libraries' first-use costs here, when a worker imports the extractor, not on a page:
-    htmldate hands undated-looking text to dateparser, which compiles its locales' patterns on first
-    use (2-3 s; a string that every locale is tried on), and trafilatura's justext fallback reads
-    every language's stoplist the first time a page of no known language needs it (0.4 s)."""
-    get_external_parser().get_date_data("0 x 0")
+    trafilatura's justext fallback reads every language's stoplist the first time a page of no
+    known language needs it (0.4 s). (Dates need no warm-up: extract.metadata never hands text to
+    htmldate's free-text search, so dateparser is never loaded.)"""
     jt_stoplist_init()
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
@@ -22,6 +22,19 @@ from trafilatura.metadata import extract_author as extract_byline
 
 _SPACES = re.compile(r"\s+")
 _MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
+_URL_DATE = re.compile(r"\D((?:19|20)\d\d)[/_-](\d{1,2})[/_-](\d{1,2})(?:\D|$)")
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+# a date as pages show it: "December 18, 2025", "18th Dec. 2025", "2025-12-18", "12/18/2025", "18.12.2025"
+_SHOWN_DATE = re.compile(
+    rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b"
+    rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?{_MONTH},?\s+((?:19|20)\d\d)\b"
+    r"|\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b"
+    r"|\b(\d{1,2})([/.])(\d{1,2})\11((?:19|20)\d\d)\b",
+    re.I,
+)
+_US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
+_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+_INVISIBLE = {"script", "style", "noscript", "template"}
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+")
 _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
@@ -264,15 +277,81 @@ def _date_candidates(tree: HtmlElement, article: dict, meta: dict[str, str]) -> 
     yield article.get("dateCreated")
 
 
-def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
-    for value in _date_candidates(tree, article, meta):
-        if isinstance(value, str) and (date := iso_date(value)):
-            return date
-    # visible datelines and URL dates: htmldate's search, publication date rather than last update
+def _url_date(url: str | None) -> date | None:
+    """The date in a URL's path ("/2025/12/18/slug"): the day the site filed the story, in its own timezone."""
+    match = _URL_DATE.search(urlsplit(url).path) if url else None
     try:
-        return iso_date(find_date(tree, url=url, original_date=True, extensive_search=True))
+        return date(int(match[1]), int(match[2]), int(match[3])) if match else None
+    except ValueError:
+        return None
+
+
+def _shown_date(text: str, month_first: bool) -> str | None:
+    """The first plausible date written in a text; a slashed date is read day first, as most of the
+    world writes it, or month first on a page in US English, unless its first number cannot be a month."""
+    latest = date.today() + timedelta(days=1)
+    for match in _SHOWN_DATE.finditer(text):
+        groups = match.groups()
+        if groups[0]:
+            year, month, day = groups[2], _MONTHS.index(groups[0][:3].lower()) + 1, groups[1]
+        elif groups[3]:
+            year, month, day = groups[5], _MONTHS.index(groups[4][:3].lower()) + 1, groups[3]
+        elif groups[6]:
+            year, month, day = groups[6:9]
+        else:
+            first, second, year = int(groups[9]), int(groups[11]), groups[12]
+            month_first = month_first and groups[10] == "/" and first <= 12
+            month, day = (first, second) if month_first or second > 12 else (second, first)
+        try:
+            found = date(int(year), int(month), int(day))
+        except ValueError:
+            continue
+        if 1995 <= found.year and found <= latest:
+            return found.isoformat()
+    return None
+
+
+def _visible_text(element: HtmlElement) -> str:
+    """The text a reader sees in an element: no scripts, styles or comments."""
+    parts = []
+    for node in element.iter():
+        if node.text and isinstance(node.tag, str) and node.tag not in _INVISIBLE:
+            parts.append(node.text)
+        if node.tail and node is not element:
+            parts.append(node.tail)
+    return " ".join(parts)
+
+
+def _shown_on_page(tree: HtmlElement, url: str | None, month_first: bool) -> str | None:
+    """The date of a page that declares none: its URL's; else a <time datetime> or a written date
+    in the block around its headline, then anywhere on the page; htmldate's quick search last (no
+    free-text parsing: that search cost ten times as much and found fewer right dates)."""
+    filed = _url_date(url)
+    if filed is not None:
+        return filed.isoformat()
+    for element in (_headline_block(tree), tree):
+        stamped = next(filter(None, (iso_date(t.get("datetime")) for t in element.iter("time"))), None)
+        shown = stamped or _shown_date(_visible_text(element), month_first)
+        if shown:
+            return shown
+    try:
+        return iso_date(find_date(tree, url=url, original_date=True, extensive_search=False))
     except Exception:  # noqa: BLE001 - a date heuristic failing on an odd page must not lose the article
         return None
+
+
+def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
+    """The declared publication date, else the date the page shows. A declared timestamp a day off
+    its URL's date is a local date converted to UTC: the URL's day is the one the site published on."""
+    for value in _date_candidates(tree, article, meta):
+        if isinstance(value, str) and (declared := iso_date(value)):
+            filed = _url_date(url)
+            if filed is not None and abs((filed - date.fromisoformat(declared[:10])).days) == 1:
+                return filed.isoformat()
+            return declared
+    locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
+    month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)
+    return _shown_on_page(tree, url, month_first)
 
 
 def _language(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
