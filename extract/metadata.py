@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
-from lxml.etree import XPath, iterwalk
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author as extract_byline
 
@@ -35,6 +35,8 @@ _SHOWN_DATE = re.compile(
 _US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
 _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _INVISIBLE = {"script", "style", "noscript", "template"}
+_NOT_HEADLINE = {"time", "div", "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "figure", "script", "style", "button"}
+_LABEL = re.compile(r"^\s*\w+(?:\s\w+)?\s*:\s*$")  # "Blog:", "Title:"
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+")
 _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
@@ -180,17 +182,34 @@ def _without_site_name(title: str, site_names: list[str]) -> str:
         parts = parts[1:]
     elif _squeezed(parts[-1]) in names or (" | " in title and len(parts[-1].split()) <= SITE_NAME_WORDS):
         parts = parts[:-1]
-    return title[title.index(parts[0]) : title.rindex(parts[-1]) + len(parts[-1])]
+    shorter = title[title.index(parts[0]) : title.rindex(parts[-1]) + len(parts[-1])]
+    return _without_site_name(shorter, site_names) if shorter != title else title
 
 
-def _spaced_text(element: HtmlElement) -> str:
-    """An element's text with its line breaks as spaces: "WEEKEND<br>CODING" is two words."""
-    parts = []
-    for event, node in iterwalk(element, events=("start", "end")):
-        if event == "start":
-            parts.append(" " if node.tag == "br" else node.text or "")
-        elif node is not element:
-            parts.append(node.tail or "")
+def _hidden(element: HtmlElement) -> bool:
+    return (element.get("hidden") is not None or element.get("aria-hidden") == "true"
+            or "display:none" in (element.get("style") or "").replace(" ", ""))
+
+
+def _heading_text(heading: HtmlElement) -> str:
+    """A heading's own words: line breaks as spaces ("WEEKEND<br>CODING" is two words), without
+    what templates nest in it besides the headline: blocks (a byline row, a subtitle paragraph),
+    a <time>, hidden text, and a leading label ("<strong>Blog:</strong> ...")."""
+    first = next((child for child in heading if isinstance(child.tag, str)), None)
+    label = first if first is not None and not (heading.text or "").strip() and _LABEL.match(
+        first.text_content()) else None
+    parts: list[str] = []
+
+    def walk(node: HtmlElement) -> None:
+        parts.append(node.text or "")
+        for child in node:
+            if child.tag == "br":
+                parts.append(" ")
+            elif isinstance(child.tag, str) and child is not label and child.tag not in _NOT_HEADLINE and not _hidden(child):
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(heading)
     return "".join(parts)
 
 
@@ -204,7 +223,7 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     references = [_tokens(d) for d in declared]
     # an <h1> holding the site's name is the masthead, not the headline
     names = {_squeezed(name) for name in site_names if name}
-    headings = [text for text in (clean(_spaced_text(h1)) for h1 in tree.iter("h1")) if text]
+    headings = [text for text in (clean(_heading_text(h1)) for h1 in tree.iter("h1")) if text]
     headings = [text for text in headings if _squeezed(text) not in names]
     # the page's only <h1> needs to share a few words with a declared title, one of several more
     best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH
@@ -218,6 +237,8 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         best = next((d for d in declared if d.lower() == best.lower()), best)
     if best is None and not declared and len(headings) == 1:
         best = headings[0]
+    if best is not None:
+        best = _without_site_name(best, site_names)
     return best or (declared[0] if declared else None)
 
 

@@ -373,3 +373,26 @@ def test_dating_a_page_never_loads_the_slow_date_parser() -> None:
         "assert extract.extract_document(html).date == '2025-12-07'; assert 'dateparser' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", check], check=True, cwd=Path(__file__).parent.parent, timeout=120)
+
+
+def test_headline_without_what_templates_nest_in_the_h1() -> None:
+    title = "<title>Tram line opens on Saturday</title>"
+    nested = ("<h1>Tram line opens on Saturday<div class='meta'><span>Posted on <time datetime='2025-12-18'>"
+              "December 18, 2025</time></span> by Jane Roe</div></h1>")
+    assert _titled(title, nested).title == "Tram line opens on Saturday"
+    assert _titled(title, "<h1><time datetime='2025-12-18'>Dec 18 2025</time> Tram line opens on Saturday</h1>").title == (
+        "Tram line opens on Saturday")
+    assert _titled(title, "<h1><strong>News:</strong> Tram line opens on Saturday</h1>").title == (
+        "Tram line opens on Saturday")
+    assert _titled(title, "<h1>Tram line opens <span hidden>Read more</span>on Saturday</h1>").title == (
+        "Tram line opens on Saturday")
+    # words the headline itself styles stay
+    assert _titled(title, "<h1>Tram line <em>opens</em> on Saturday</h1>").title == "Tram line opens on Saturday"
+
+
+def test_headline_without_labels_the_template_appends_to_the_h1() -> None:
+    site = '<meta property="og:site_name" content="Metro Daily"><title>Tram line opens on Saturday</title>'
+    assert _titled(site, "<h1>Tram line opens on Saturday – Metro Daily</h1>").title == "Tram line opens on Saturday"
+    assert _titled(site, "<h1>Tram line opens on Saturday | Opinion</h1>").title == "Tram line opens on Saturday"
+    stacked = "<title>Tram line opens on Saturday | Transport | Metro Daily</title>"
+    assert _titled(stacked).title == "Tram line opens on Saturday"
