@@ -32,6 +32,16 @@ _SHOWN_DATE = re.compile(
     r"|\b(\d{1,2})([/.])(\d{1,2})\11((?:19|20)\d\d)\b",
     re.I,
 )
+# the words of a date or an update note next to a byline: month and day names, short ones before
+# a number ("Dec 5"); right after a name without a separator, none that is also a name (Tom May, Ann March)
+_DATE_WORD = (r"(?:january|february|july|september|october|november|december|(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+              r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)\.?(?=,?\s*\d)"
+              r"|(?:last\s+)?updated(?:\s+on)?:?|published|posted)")
+_CALENDAR_WORD = re.compile(
+    rf"{_DATE_WORD}|march|april|june|august|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)\.?(?=\s*$)",
+    re.I,
+)
+_BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern})|\s+{_DATE_WORD})(?!\w).*$", re.I)
 _US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
 _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _INVISIBLE = {"script", "style", "noscript", "template"}
@@ -257,23 +267,29 @@ def _headline_block(tree: HtmlElement) -> HtmlElement:
     return node
 
 
+def _name(text: object) -> str:
+    """A byline as a name: without its "By " label, and without the date or update note that
+    templates put on the same line ("Luke Kim · December 5", "Jo Bee Last updated: Aug 1")."""
+    name = _BYLINE_DATE.sub("", _BY.sub("", clean(text)))
+    return "" if _CALENDAR_WORD.fullmatch(name) else name
+
+
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
-    """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline;
-    "By " prefixes removed."""
+    """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline."""
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
-    names = [_BY.sub("", clean(n)) for n in declared]
+    names = [_name(n) for n in declared]
     names = [n for n in names if n and not _URL_LIKE.search(n)]
     if not names:
         visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
-        names = [_BY.sub("", clean(a.text_content())) for a in visible]
+        names = [_name(a.text_content()) for a in visible]
     names = list(dict.fromkeys(n for n in names if 1 < len(n) < 80))
     if not names:
         # a byline the page shows but does not declare: trafilatura's search of bylines by their
         # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
         byline = extract_byline(_headline_block(tree)) or ""
-        names = [_BY.sub("", clean(n)) for n in byline.split(";") if clean(n)]
+        names = [name for name in map(_name, byline.split(";")) if name]
     return ", ".join(names) or None
 
 

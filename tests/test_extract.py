@@ -396,3 +396,14 @@ def test_headline_without_labels_the_template_appends_to_the_h1() -> None:
     assert _titled(site, "<h1>Tram line opens on Saturday | Opinion</h1>").title == "Tram line opens on Saturday"
     stacked = "<title>Tram line opens on Saturday | Transport | Metro Daily</title>"
     assert _titled(stacked).title == "Tram line opens on Saturday"
+
+
+def test_author_without_the_date_on_the_byline_line() -> None:
+    def author(byline: str) -> str | None:
+        return _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author
+
+    assert author('<a rel="author" href="/staff/roe">Jane Roe • December 5, 2025</a>') == "Jane Roe"
+    assert author('<a rel="author" href="/staff/roe">Jane Roe Last updated: Aug 1, 2025</a>') == "Jane Roe"
+    assert author('<a rel="author" href="/staff/roe">Jane Roe, Saturday</a>') == "Jane Roe"
+    assert author('<a rel="author" href="/staff/may">Tom May</a>') == "Tom May"  # a surname, not the month
+    assert author('<a rel="author" href="/staff/march">Ann March</a>') == "Ann March"
