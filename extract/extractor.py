@@ -1,4 +1,4 @@
-"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml, htmldate);
+"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml);
 a page that is no article (extract.pagekind) gives a Document without paragraphs."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from extract.pagekind import decide, declared_kind, gather_evidence
 def _warm_up() -> None:
     """Pay the libraries' first-use costs here, when a worker imports the extractor, not on a page:
     trafilatura's justext fallback reads every language's stoplist the first time a page of no
-    known language needs it (0.4 s). (Dates need no warm-up: extract.metadata never hands text to
-    htmldate's free-text search, so dateparser is never loaded.)"""
+    known language needs it (0.4 s). (Dates need none: extract.metadata reads them itself, and never
+    loads dateparser, which htmldate's free-text search would compile 2-3 s of patterns for.)"""
     jt_stoplist_init()
 
 

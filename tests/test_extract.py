@@ -407,3 +407,14 @@ def test_author_without_the_date_on_the_byline_line() -> None:
     assert author('<a rel="author" href="/staff/roe">Jane Roe, Saturday</a>') == "Jane Roe"
     assert author('<a rel="author" href="/staff/may">Tom May</a>') == "Tom May"  # a surname, not the month
     assert author('<a rel="author" href="/staff/march">Ann March</a>') == "Ann March"
+
+
+def test_date_declared_under_another_name_when_the_page_shows_none() -> None:
+    page = "<html><head>{meta}</head><body><article><h1>Tram line opens</h1>{body}</article></body></html>"
+    parsely = "<meta name='parsely-pub-date' content='2020-02-10T16:48:12Z'>"
+    assert _dated(page.replace("{meta}", parsely)) == "2020-02-10T16:48:12+00:00"
+    modified = "<meta property='article:modified_time' content='2023-06-12T10:39:42+00:00'>"
+    assert _dated(page.replace("{meta}", modified)) == "2023-06-12T10:39:42+00:00"
+    # a date the page shows comes before a modification date
+    shown = page.replace("{meta}", modified).replace("</h1>", "</h1><p>March 3, 2021</p>")
+    assert _dated(shown) == "2021-03-03"
