@@ -418,3 +418,10 @@ def test_date_declared_under_another_name_when_the_page_shows_none() -> None:
     # a date the page shows comes before a modification date
     shown = page.replace("{meta}", modified).replace("</h1>", "</h1><p>March 3, 2021</p>")
     assert _dated(shown) == "2021-03-03"
+
+
+def test_headline_apostrophes_as_typed() -> None:
+    title = "<title>Riders’ guide: what’s new on the ‘blue’ line</title>"
+    assert _titled(title, "<h1>Riders’ guide: what’s new on the ‘blue’ line</h1>").title == (
+        "Riders' guide: what's new on the 'blue' line")
+    assert _titled("<title>The “blue” line opens</title>").title == "The “blue” line opens"  # double quotes kept
