@@ -20,6 +20,7 @@ from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author as extract_byline
 
 _SPACES = re.compile(r"\s+")
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
 _MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
 _URL_DATE = re.compile(r"\D((?:19|20)\d\d)[/_-](\d{1,2})[/_-](\d{1,2})(?:\D|$)")
 _MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
@@ -91,7 +92,18 @@ def clean(text: object) -> str:
     "" for anything but a string (JSON-LD values may be lists)."""
     if not isinstance(text, str):
         return ""
-    return _SPACES.sub(" ", html.unescape(text) if "&" in text else text).strip()
+    return _SPACES.sub(" ", _unmangled(html.unescape(text) if "&" in text else text)).strip()
+
+
+def _unmangled(text: str) -> str:
+    """UTF-8 text that was read as Latin-1 before the page was written ("Investorâ\x80\x99s"): its
+    C1 control characters never stand in real text."""
+    if not _C1_CONTROLS.search(text):
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
 
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict]:
