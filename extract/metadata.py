@@ -70,6 +70,7 @@ HEADLINE_MATCH = 0.5  # word overlap (Jaccard) between an <h1> and a declared ti
 ONLY_HEADLINE_MATCH = 0.12
 SITE_NAME_WORDS = 4  # a title's last part after " | " this short is the site's name
 BYLINE_CLIMB = 4
+CUT_HEADLINE = 100  # a JSON-LD headline this long may be cut at 110 characters
 
 
 @dataclass(frozen=True)
@@ -273,8 +274,14 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         best = headings[0]
     if best is not None:
         best = _without_site_name(best, site_names)
-    headline = best or (declared[0] if declared else None)
-    return headline.translate(_APOSTROPHES) if headline else None
+    if best is None and declared:
+        # a long JSON-LD headline cut at 110 characters (search engines' limit) is the start of a
+        # fuller one, which goes on with words, not with a separator and the site's name
+        first = declared[0]
+        fuller = [d for d in declared if len(d) > len(first) and d.startswith(first)
+                  and not _TITLE_SEPARATORS.match(d, len(first))]
+        best = fuller[0] if fuller and len(first) >= CUT_HEADLINE else first
+    return best.translate(_APOSTROPHES) if best else None
 
 
 def _headline_block(tree: HtmlElement) -> HtmlElement:

@@ -433,3 +433,15 @@ def test_headline_written_in_mangled_utf8_is_repaired() -> None:
     doc = extract_document(f"<html><head><meta charset='utf-8'><title>{mangled}</title></head><body></body></html>")
     assert doc.title == "Riders' guide to the blue line"
     assert _titled("<title>Café owners win appeal</title>").title == "Café owners win appeal"  # Latin-1 text kept
+
+
+def test_headline_cut_at_the_search_engine_limit_is_taken_whole() -> None:
+    whole = ("Tram line opens on Saturday: riders on the eastern route get a new timetable, new fares and "
+             "three more stops by the harbour")
+    cut = whole[:110].rsplit(" ", 1)[0]
+    head = (f'<script type="application/ld+json">{{"@type": "NewsArticle", "headline": "{cut}"}}</script>'
+            f'<meta property="og:title" content="{whole} - Metro Daily">')
+    assert _titled(head).title == whole
+    short = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Tram line opens"}</script>'
+             '<meta property="og:title" content="Tram line opens · City Guide">')
+    assert _titled(short).title == "Tram line opens"
