@@ -27,12 +27,13 @@ _MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]
 _URL_DATE = re.compile(r"\D((?:19|20)\d\d)[/_-](\d{1,2})[/_-](\d{1,2})(?:\D|$)")
 _MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
           r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-# a date as pages show it: "December 18, 2025", "18th Dec. 2025", "2025-12-18", "12/18/2025", "18.12.2025"
+# a date as pages show it: "December 18, 2025", "18th Dec. 2025", "2025-12-18", "2025.12.18", "12/18/2025",
+# "18.12.2025"
 _SHOWN_DATE = re.compile(
     rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b"
     rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?{_MONTH},?\s+((?:19|20)\d\d)\b"
-    r"|\b((?:19|20)\d\d)-(\d\d)-(\d\d)(?!\d)"
-    r"|\b(\d{1,2})([/.])(\d{1,2})\11((?:19|20)\d\d)\b",
+    r"|\b((?:19|20)\d\d)([-/.])(\d\d)\8(\d\d)(?!\d)"
+    r"|\b(\d{1,2})([/.])(\d{1,2})\12((?:19|20)\d\d)\b",
     re.I,
 )
 # the words of a date or an update note next to a byline: month and day names, short ones before a
@@ -380,10 +381,10 @@ def _shown_date(text: str, month_first: bool) -> str | None:
         elif groups[3]:
             year, month, day = groups[5], _MONTHS.index(groups[4][:3].lower()) + 1, groups[3]
         elif groups[6]:
-            year, month, day = groups[6:9]
+            year, month, day = groups[6], groups[8], groups[9]
         else:
-            first, second, year = int(groups[9]), int(groups[11]), groups[12]
-            us_style = month_first and groups[10] == "/" and first <= 12
+            first, second, year = int(groups[10]), int(groups[12]), groups[13]
+            us_style = month_first and groups[11] == "/" and first <= 12
             month, day = (first, second) if us_style or second > 12 else (second, first)
         try:
             found = date(int(year), int(month), int(day))

@@ -354,6 +354,7 @@ def test_slashed_date_read_day_first_unless_the_page_is_in_us_english() -> None:
     assert _dated(page.replace("lang='en'", "lang='en-US'")) == "2023-03-10"
     assert _dated(page.replace("03/10/2023", "12/18/2025")) == "2025-12-18"  # 18 cannot be a month
     assert _dated(page.replace("03/10/2023", "18.12.2025").replace("lang='en'", "lang='en-US'")) == "2025-12-18"
+    assert _dated(page.replace("03/10/2023", "2025.12.17 |")) == "2025-12-17"  # year first: no doubt
 
 
 def test_date_in_the_url_corrects_a_utc_timestamp_a_day_off() -> None:
