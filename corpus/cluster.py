@@ -45,7 +45,7 @@ def dask_executor(scheduler: str, workers: int) -> Iterator[tuple[Executor, int]
         threads = sum(client.nthreads().values())
         if not threads:
             raise ClusterError(f"the Dask scheduler {scheduler} has no workers")
-        client.run(prepare)  # each worker pays the date parser's first call now, not on a page
+        client.run(prepare)  # each worker loads the extractor's libraries now, not on a page
         yield client.get_executor(), 2 * threads
     finally:
         client.close()

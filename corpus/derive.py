@@ -257,7 +257,7 @@ def _start_worker(parent: int) -> None:
     # The derivation process ignores SIGTERM (the run stops it through its stdin); its workers
     # must not, or the executor could not terminate the survivors of a broken pool.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    prepare()  # the date parser's first call (2-3 s) is paid here, not by the worker's first page
+    prepare()  # the libraries' loading is paid here, not by the worker's first page
 
 
 class Derivation:

@@ -1,9 +1,8 @@
-"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml, htmldate);
+"""The extractor itself: a page's HTML to a ``Document`` (trafilatura, readability-lxml);
 a page that is no article (extract.pagekind) gives a Document without paragraphs."""
 
 from __future__ import annotations
 
-from htmldate.extractors import get_external_parser
 from lxml.html import HtmlElement
 from trafilatura.external import jt_stoplist_init
 
@@ -16,10 +15,9 @@ from extract.pagekind import decide, declared_kind, gather_evidence
 
 def _warm_up() -> None:
     """Pay the libraries' first-use costs here, when a worker imports the extractor, not on a page:
-    htmldate hands undated-looking text to dateparser, which compiles its locales' patterns on first
-    use (2-3 s; a string that every locale is tried on), and trafilatura's justext fallback reads
-    every language's stoplist the first time a page of no known language needs it (0.4 s)."""
-    get_external_parser().get_date_data("0 x 0")
+    trafilatura's justext fallback reads every language's stoplist the first time a page of no
+    known language needs it (0.4 s). (Dates need none: extract.metadata reads them itself, and never
+    loads dateparser, which htmldate's free-text search would compile 2-3 s of patterns for.)"""
     jt_stoplist_init()
 
 

@@ -112,10 +112,10 @@ def test_extractor_names_versions() -> None:
 
 
 def test_extractor_libraries_load_on_prepare_not_on_import() -> None:
-    """A worker calls prepare at its start, so its first page does not pay the date parser's
+    """A worker calls prepare at its start, so its first page does not pay the libraries'
     warm-up; a process that only handles documents never loads them."""
     check = (
-        "import sys, extract; loaded = lambda: {'extract.extractor', 'dateparser'} <= set(sys.modules);"
+        "import sys, extract; loaded = lambda: {'extract.extractor', 'trafilatura'} <= set(sys.modules);"
         "assert not loaded(); extract.prepare(); assert loaded()"
     )
     subprocess.run([sys.executable, "-c", check], check=True, cwd=Path(__file__).parent.parent, timeout=120)
@@ -327,3 +327,122 @@ def test_author_from_a_visible_byline_when_the_page_declares_none() -> None:
     assert _titled("<title>Tram line opens</title>", "<h1>Tram line opens</h1>").author is None
     declared = '<meta name="author" content="Ann Other">'
     assert _titled(f"<title>Tram line opens</title>{declared}", f"<h1>Tram line opens</h1>{byline}").author == "Ann Other"
+
+
+def _dated(page: str, url: str = "https://www.metrodaily.example/news/tram") -> str | None:
+    body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
+    return extract_document(page.replace("{body}", body), url).date
+
+
+def test_date_shown_near_the_headline_when_the_page_declares_none() -> None:
+    page = (
+        "<html><head><title>Tram line opens</title><script>var built = '2019-01-01';</script></head><body>"
+        "<article><h1>Tram line opens</h1><p class='byline'>By Jane Roe · December 18th, 2025</p>{body}</article>"
+        "<aside><h2>Related</h2><ul><li>Bus lanes planned <span>3 Nov 2025</span></li></ul></aside></body></html>"
+    )
+    assert _dated(page) == "2025-12-18"
+    # a <time> in the article's header says it in machine form
+    assert _dated(page.replace("December 18th, 2025", "<time datetime='2025-12-17'>yesterday</time>")) == "2025-12-17"
+    # no date near the headline: the first one the page shows
+    assert _dated(page.replace(" · December 18th, 2025", "")) == "2025-11-03"
+    assert _dated(page.replace(" · December 18th, 2025", "").replace("3 Nov 2025", "")) is None
+
+
+def test_slashed_date_read_day_first_unless_the_page_is_in_us_english() -> None:
+    page = "<html lang='en'><body><article><h1>Tram line opens</h1><p>Posted 03/10/2023</p>{body}</article></body></html>"
+    assert _dated(page) == "2023-10-03"
+    assert _dated(page.replace("lang='en'", "lang='en-US'")) == "2023-03-10"
+    assert _dated(page.replace("03/10/2023", "12/18/2025")) == "2025-12-18"  # 18 cannot be a month
+    assert _dated(page.replace("03/10/2023", "18.12.2025").replace("lang='en'", "lang='en-US'")) == "2025-12-18"
+    assert _dated(page.replace("03/10/2023", "2025.12.17 |")) == "2025-12-17"  # year first: no doubt
+
+
+def test_date_in_the_url_corrects_a_utc_timestamp_a_day_off() -> None:
+    """A story filed at 9 pm in New York is declared at 02:00 the next day in UTC; its URL has the local day."""
+    page = ("<html><head><meta property='article:published_time' content='2025-12-19T02:41:41+00:00'></head>"
+            "<body><article><h1>Tram line opens</h1>{body}</article></body></html>")
+    assert _dated(page, "https://blog.example.org/2025/12/18/tram-line-opens/") == "2025-12-18"
+    assert _dated(page, "https://blog.example.org/news/tram-line-opens/") == "2025-12-19T02:41:41+00:00"
+    assert _dated(page, "https://blog.example.org/2025/12/01/tram-line-opens/") == "2025-12-19T02:41:41+00:00"
+
+
+def test_dating_a_page_never_loads_the_slow_date_parser() -> None:
+    """dateparser costs 2-3 s to start and much memory per worker; the page's own date formats need none of it."""
+    check = (
+        "import sys, extract; html = '<html><body><h1>Tram</h1><p>Sunday 7 December 2025: '"
+        " + 'the tram line opened to riders. ' * 20 + '</p><p>Hace tres días</p></body></html>';"
+        "assert extract.extract_document(html).date == '2025-12-07'; assert 'dateparser' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, cwd=Path(__file__).parent.parent, timeout=120)
+
+
+def test_headline_without_what_templates_nest_in_the_h1() -> None:
+    title = "<title>Tram line opens on Saturday</title>"
+    nested = ("<h1>Tram line opens on Saturday<div class='meta'><span>Posted on <time datetime='2025-12-18'>"
+              "December 18, 2025</time></span> by Jane Roe</div></h1>")
+    assert _titled(title, nested).title == "Tram line opens on Saturday"
+    assert _titled(title, "<h1><time datetime='2025-12-18'>Dec 18 2025</time> Tram line opens on Saturday</h1>").title == (
+        "Tram line opens on Saturday")
+    assert _titled(title, "<h1><strong>News:</strong> Tram line opens on Saturday</h1>").title == (
+        "Tram line opens on Saturday")
+    assert _titled(title, "<h1>Tram line opens <span hidden>Read more</span>on Saturday</h1>").title == (
+        "Tram line opens on Saturday")
+    # words the headline itself styles stay
+    assert _titled(title, "<h1>Tram line <em>opens</em> on Saturday</h1>").title == "Tram line opens on Saturday"
+
+
+def test_headline_without_labels_the_template_appends_to_the_h1() -> None:
+    site = '<meta property="og:site_name" content="Metro Daily"><title>Tram line opens on Saturday</title>'
+    assert _titled(site, "<h1>Tram line opens on Saturday – Metro Daily</h1>").title == "Tram line opens on Saturday"
+    assert _titled(site, "<h1>Tram line opens on Saturday | Opinion</h1>").title == "Tram line opens on Saturday"
+    stacked = "<title>Tram line opens on Saturday | Transport | Metro Daily</title>"
+    assert _titled(stacked).title == "Tram line opens on Saturday"
+
+
+def test_author_without_the_date_on_the_byline_line() -> None:
+    def author(byline: str) -> str | None:
+        return _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author
+
+    assert author('<a rel="author" href="/staff/roe">Jane Roe • December 5, 2025</a>') == "Jane Roe"
+    assert author('<a rel="author" href="/staff/roe">Jane Roe Last updated: Aug 1, 2025</a>') == "Jane Roe"
+    assert author('<a rel="author" href="/staff/roe">Jane Roe, Saturday</a>') == "Jane Roe"
+    assert author('<a rel="author" href="/staff/may">Tom May</a>') == "Tom May"  # a surname, not the month
+    assert author('<a rel="author" href="/staff/march">Ann March</a>') == "Ann March"
+
+
+def test_date_declared_under_another_name_when_the_page_shows_none() -> None:
+    page = "<html><head>{meta}</head><body><article><h1>Tram line opens</h1>{body}</article></body></html>"
+    parsely = "<meta name='parsely-pub-date' content='2020-02-10T16:48:12Z'>"
+    assert _dated(page.replace("{meta}", parsely)) == "2020-02-10T16:48:12+00:00"
+    modified = "<meta property='article:modified_time' content='2023-06-12T10:39:42+00:00'>"
+    assert _dated(page.replace("{meta}", modified)) == "2023-06-12T10:39:42+00:00"
+    # a date the page shows comes before a modification date
+    shown = page.replace("{meta}", modified).replace("</h1>", "</h1><p>March 3, 2021</p>")
+    assert _dated(shown) == "2021-03-03"
+
+
+def test_headline_apostrophes_as_typed() -> None:
+    title = "<title>Riders’ guide: what’s new on the ‘blue’ line</title>"
+    assert _titled(title, "<h1>Riders’ guide: what’s new on the ‘blue’ line</h1>").title == (
+        "Riders' guide: what's new on the 'blue' line")
+    assert _titled("<title>The “blue” line opens</title>").title == "The “blue” line opens"  # double quotes kept
+
+
+def test_headline_written_in_mangled_utf8_is_repaired() -> None:
+    """A CMS that stored UTF-8 as Latin-1 writes "’" as "â\\x80\\x99"; its control characters give it away."""
+    mangled = "Riders’ guide to the blue line".encode("utf-8").decode("latin-1")
+    doc = extract_document(f"<html><head><meta charset='utf-8'><title>{mangled}</title></head><body></body></html>")
+    assert doc.title == "Riders' guide to the blue line"
+    assert _titled("<title>Café owners win appeal</title>").title == "Café owners win appeal"  # Latin-1 text kept
+
+
+def test_headline_cut_at_the_search_engine_limit_is_taken_whole() -> None:
+    whole = ("Tram line opens on Saturday: riders on the eastern route get a new timetable, new fares and "
+             "three more stops by the harbour")
+    cut = whole[:110].rsplit(" ", 1)[0]
+    head = (f'<script type="application/ld+json">{{"@type": "NewsArticle", "headline": "{cut}"}}</script>'
+            f'<meta property="og:title" content="{whole} - Metro Daily">')
+    assert _titled(head).title == whole
+    short = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Tram line opens"}</script>'
+             '<meta property="og:title" content="Tram line opens · City Guide">')
+    assert _titled(short).title == "Tram line opens"
