@@ -59,9 +59,6 @@ _INVISIBLE = {"script", "style", "noscript", "template"}
 _NOT_HEADLINE = {"time", "div", "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "figure", "script", "style",
                  "button"}
 _LABEL = re.compile(r"^\s*\w+(?:\s\w+)?\s*:\s*$")  # "Blog:", "Title:"
-# typographic single quotes as the ASCII apostrophe, the spelling headlines are typed, searched and
-# quoted with (web-articles-dev's reference titles spell 22 of the 37 pages' curly apostrophes so)
-_APOSTROPHES = str.maketrans("‘’", "''")
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+")
 _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report|Posting|WebPage", re.I)
 _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
@@ -285,7 +282,7 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         fuller = [d for d in declared if len(d) > len(first) and d.startswith(first)
                   and not _TITLE_SEPARATORS.match(d, len(first))]
         best = fuller[0] if fuller and len(first) >= CUT_HEADLINE else first
-    return best.translate(_APOSTROPHES) if best else None
+    return best or None
 
 
 def _headline_block(tree: HtmlElement) -> HtmlElement:
