@@ -294,6 +294,8 @@ def drop_link_paragraphs(tree: HtmlElement) -> None:
     "READ MORE: ..." pointers, teaser headlines) and the short label heading such a run. Extractors
     keep them because they sit inside the article container (notes, failure 4)."""
     for p in list(tree.iter("p", "h2", "h3", "h4", "h5", "h6")):
+        if next(p.iterdescendants("a"), None) is None:
+            continue  # the common case, decided without reading the text
         if len(p.text_content().split()) > _TEASER_WORDS or _link_share(p) < _LINK_SHARE:
             continue
         label = p.getprevious()
@@ -379,7 +381,7 @@ def unname_content_blocks(tree: HtmlElement) -> None:
     if body is None:
         return
     for element in _large_blocks(body, max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))):
-        named = any(test(element) for test in _DISCARDED_BY_NAME)
+        named = bool(element.attrib) and any(test(element) for test in _DISCARDED_BY_NAME)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
             element.attrib.pop("class", None)
             element.attrib.pop("id", None)
