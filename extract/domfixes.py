@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from lxml.etree import XPath, strip_elements
+from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 from trafilatura.xpaths import BODY_XPATH, OVERALL_DISCARD_XPATH
 
@@ -148,8 +148,6 @@ _FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?(?
 _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
-_NAMES = XPath(".//@class|.//@id")
-_HIDDEN = XPath(".//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")
 
 
 def _is_furniture_name(names: str) -> bool:
@@ -162,11 +160,23 @@ def prune_furniture(tree: HtmlElement) -> None:
     body = tree.find("body")
     if body is None:
         return
-    # class and id values as strings first (each distinct value judged once), elements only for matches
-    values = _NAMES(body)
-    furniture = {value for value in set(values) if _is_furniture_name(value)}
-    candidates = [value.getparent() for value in values if value in furniture]
-    candidates += [e for e in _HIDDEN(body) if e.get("hidden") is not None or _HIDDEN_STYLE.search(e.get("style", ""))]
+    # one walk rather than XPaths for the names and the styles (their string results cost more);
+    # each distinct class or id value judged once
+    judged: dict[str, bool] = {}
+    candidates = []
+    for element in body.iter(Element):
+        attributes = element.attrib
+        if not attributes:
+            continue
+        for value in (attributes.get("class"), attributes.get("id")):
+            if value is not None and value not in judged:
+                judged[value] = _is_furniture_name(value)
+            if value is not None and judged[value]:
+                candidates.append(element)
+                break
+        else:
+            if element is not body and ("hidden" in attributes or _HIDDEN_STYLE.search(attributes.get("style", ""))):
+                candidates.append(element)
     total = _TEXT_LENGTH(body) or 1
     doomed = [
         element
@@ -284,6 +294,8 @@ def drop_link_paragraphs(tree: HtmlElement) -> None:
     "READ MORE: ..." pointers, teaser headlines) and the short label heading such a run. Extractors
     keep them because they sit inside the article container (notes, failure 4)."""
     for p in list(tree.iter("p", "h2", "h3", "h4", "h5", "h6")):
+        if next(p.iterdescendants("a"), None) is None:
+            continue  # the common case, decided without reading the text
         if len(p.text_content().split()) > _TEASER_WORDS or _link_share(p) < _LINK_SHARE:
             continue
         label = p.getprevious()
@@ -298,6 +310,9 @@ def drop_link_paragraphs(tree: HtmlElement) -> None:
 
 
 _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
+# BODY_XPATH's expressions that match names by regular expression last: those call back into
+# Python for every element they test, and whether any expression matches does not depend on order
+_BODY_CHEAP_FIRST = sorted(BODY_XPATH, key=lambda expression: "re:test" in expression.path)
 _SECTIONS_GAIN = 1.5
 
 
@@ -306,7 +321,7 @@ def mark_main_container(tree: HtmlElement) -> None:
     container by its names (BODY_XPATH): it then falls back to collecting loose <p> elements and
     drops the article's lists and subheadings (builder CMSs' "w-richtext" and the like)."""
     body = tree.find("body")
-    if body is None or body.find(".//article") is not None or any(expression(body) for expression in BODY_XPATH):
+    if body is None or body.find(".//article") is not None or any(expression(body) for expression in _BODY_CHEAP_FIRST):
         return  # (an <article> is one of BODY_XPATH's names: the cheap test first)
     direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
     within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
@@ -366,7 +381,7 @@ def unname_content_blocks(tree: HtmlElement) -> None:
     if body is None:
         return
     for element in _large_blocks(body, max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))):
-        named = any(test(element) for test in _DISCARDED_BY_NAME)
+        named = bool(element.attrib) and any(test(element) for test in _DISCARDED_BY_NAME)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
             element.attrib.pop("class", None)
             element.attrib.pop("id", None)

@@ -22,8 +22,13 @@ _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I
 # Scripts (all but JSON-LD metadata), styles and comments, cut before parsing: they are the bulk of
 # most pages' markup, so parsing and every later pass get faster, and trafilatura loses the rest
 # of a paragraph at an inline comment (React pages write ``When <!-- -->President``).
+# Each body is matched up to its first end tag as by a lazy ``.*?``, but a run of characters at a
+# time rather than one character and a failed end-tag test at a time: a fourth of the time.
 _BULK = re.compile(
-    r"<script(?![^>]*ld\+json)\b[^>]*>.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.I | re.S
+    r"<script(?![^>]*ld\+json)\b[^>]*>[^<]*(?:<(?!/script\s*>)[^<]*)*</script\s*>"
+    r"|<style\b[^<]*(?:<(?!/style\s*>)[^<]*)*</style\s*>"
+    r"|<!--[^-]*(?:-(?!->)[^-]*)*-->",
+    re.I,
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 # Body and html end tags: a browser puts whatever follows them into the body (HTML's "after body"
@@ -39,7 +44,10 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 # million calls over a site; a sixth of extraction time, trafilatura's passes included). A C-level
 # lookup gives every element the same HtmlElement class; the form and input classes it loses
 # are of no use to extraction.
-_PARSER = etree.HTMLParser(collect_ids=False, remove_comments=True, remove_pis=True, default_doctype=False)
+# It is given UTF-8 bytes, not a str: libxml2 reads those without converting (a third faster).
+_PARSER = etree.HTMLParser(
+    collect_ids=False, remove_comments=True, remove_pis=True, default_doctype=False, encoding="utf-8"
+)
 _PARSER.set_element_class_lookup(
     etree.ElementDefaultClassLookup(
         element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction
@@ -130,7 +138,7 @@ def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.H
     if "<" not in markup:
         raise BadInput("no HTML markup")
     try:
-        tree = lxml.html.document_fromstring(markup, parser=_PARSER)
+        tree = lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=_PARSER)
     except (ParserError, ValueError) as exc:
         raise BadInput(f"unparsable HTML: {exc}") from exc
     elements = int(tree.xpath("count(//*)"))

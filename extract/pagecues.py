@@ -91,13 +91,28 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
             block.drop_tree()
 
 
-def _elements(tree: HtmlElement, keys: set[str]) -> dict[str, HtmlElement]:
+def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]) -> dict[str, HtmlElement]:
     """For each key, the first paragraph or short text block of the tree whose words it is: the
-    outermost of nested blocks holding just that text (a paragraph in a box of its own: the box)."""
+    outermost of nested blocks holding just that text (a paragraph in a box of its own: the box).
+    ``lengths`` are the tree's paragraphs' text lengths."""
     longest = max(map(len, keys), default=0) + _SLACK  # longer blocks hold no wanted text
+    # ... nor do blocks shorter than half a key's words (lower() makes "İ" two characters)
+    shortest = min(map(len, keys), default=0)
+    # a block's text holds its paragraphs' text: the blocks around a longer paragraph are not
+    # measured (they are the page's largest, whose measuring costs most)
+    around_longer: set[HtmlElement] = set()
+    for paragraph, length in lengths.items():
+        if length > longest:
+            for outer in paragraph.iterancestors():
+                if outer in around_longer:
+                    break
+                around_longer.add(outer)
     found: dict[str, HtmlElement] = {}
     for element in tree.iter("p", "div"):
-        if _TEXT_LENGTH(element) > longest:
+        length = lengths.get(element)
+        if length is None and element not in around_longer:
+            length = _TEXT_LENGTH(element)
+        if length is None or length > longest or 2 * length < shortest:
             continue
         key = word_key(element.text_content())
         if key in keys and key not in found:
@@ -118,8 +133,10 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
         return paragraphs  # the common case, decided without looking at the tree
     containers: Counter[HtmlElement] = Counter()
     styles: Counter[tuple[HtmlElement, str | None]] = Counter()
+    lengths: dict[HtmlElement, int] = {}
     for p in tree.iter("p"):
         parent, length = p.getparent(), _TEXT_LENGTH(p)
+        lengths[p] = length
         containers[parent] += length
         styles[parent, p.get("class")] += length
     if not containers:
@@ -127,7 +144,7 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     container = containers.most_common(1)[0][0]
     style = max(((css, count) for (parent, css), count in styles.items() if parent is container), key=lambda c: c[1])[0]
     keys = [word_key(p) for p in paragraphs[-2 * TAIL :]]  # the tail, and the paragraphs it follows
-    elements = _elements(tree, set(keys))
+    elements = _elements(tree, set(keys), lengths)
     matched = [(elements.get(key), len(key)) for key in keys]
 
     def shape(element: HtmlElement) -> tuple[str, str | None, str, str | None]:
