@@ -403,14 +403,12 @@ def _visible_text(element: HtmlElement) -> str:
     return " ".join(parts)
 
 
-def _shown_on_page(tree: HtmlElement, url: str | None, month_first: bool) -> str | None:
-    """The date a page shows: its URL's; else a <time datetime> or a written date in the block
-    around its headline, then anywhere on the page. (Our own search rather than htmldate's: its
-    extensive search cost ten times as much, a tenth of the page time, and found fewer right dates.)"""
-    filed = _url_date(url)
-    if filed is not None:
-        return filed.isoformat()
-    for element in (_headline_block(tree), tree):
+def _shown_on_page(tree: HtmlElement, month_first: bool) -> str | None:
+    """The date a page shows: a <time datetime> or a written date in the block around its headline,
+    then anywhere on the page (once, for a page whose block is the page). (Our own search rather than
+    htmldate's: its extensive search cost ten times as much, a tenth of the page time, and found fewer
+    right dates.)"""
+    for element in dict.fromkeys((_headline_block(tree), tree)):
         stamped = next(filter(None, (iso_date(t.get("datetime")) for t in element.iter("time"))), None)
         shown = stamped or _shown_date(_visible_text(element), month_first)
         if shown:
@@ -419,18 +417,18 @@ def _shown_on_page(tree: HtmlElement, url: str | None, month_first: bool) -> str
 
 
 def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
-    """The declared publication date, else the date the page shows, else a date declared under
-    another name. A declared timestamp a day off its URL's date is a local date converted to UTC:
+    """The declared publication date, else its URL's, else the date the page shows, else a date
+    declared under another name. A declared timestamp a day off its URL's date is a local date converted to UTC:
     the URL's day is the one the site published on."""
+    filed = _url_date(url)
     for value in _date_candidates(tree, article, meta):
         if isinstance(value, str) and (declared := iso_date(value)):
-            filed = _url_date(url)
             if filed is not None and abs((filed - date.fromisoformat(declared[:10])).days) == 1:
                 return filed.isoformat()
             return declared
     locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
     month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)
-    shown = _shown_on_page(tree, url, month_first)
+    shown = filed.isoformat() if filed is not None else _shown_on_page(tree, month_first)
     return shown or next(filter(None, map(iso_date, _other_dates(article, meta))), None)
 
 
