@@ -32,6 +32,7 @@ from extract.domfixes import (
     unwrap_layout_tables,
     wrap_bare_text,
 )
+from extract.namematch import emulated_discards
 from extract.pagecues import drop_link_widgets, drop_set_apart_tail
 from extract.paragraphs import body_paragraphs, word_key
 
@@ -69,7 +70,8 @@ def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True
     of a page's time); the sequence only deletes comment sections and infinite-scroll appendages
     from the tree, which no later step wants either."""
     options = _TRAFILATURA[fast]
-    body, text, _, _ = trafilatura_sequence(tree, options, url)
+    with emulated_discards():
+        body, text, _, _ = trafilatura_sequence(tree, options, url)
     return body_paragraphs(body) if len(text) >= options.min_output_size else []
 
 

@@ -10,7 +10,9 @@ from collections import Counter
 
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
-from trafilatura.xpaths import BODY_XPATH, OVERALL_DISCARD_XPATH
+from trafilatura.xpaths import BODY_XPATH
+
+from extract.namematch import OVERALL_DISCARD
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -351,15 +353,6 @@ _BODY_NAMED = XPath(
 )
 
 
-# OVERALL_DISCARD_XPATH's tests applied to one element: their regular expressions call back into
-# Python for every element they test (7 ms a page on CPython 3.12 over a whole tree), so they test
-# the few large blocks only.
-_DISCARDED_BY_NAME = [
-    XPath(expression.path.strip().replace(".//*[", "self::*[", 1), namespaces={"re": "http://exslt.org/regular-expressions"})
-    for expression in OVERALL_DISCARD_XPATH
-]
-
-
 def _large_blocks(body: HtmlElement, least: float) -> list[HtmlElement]:
     """The descendants of body holding at least ``least`` characters of text: a block holds no
     more text than its parent, so only the children of large blocks are measured."""
@@ -381,7 +374,7 @@ def unname_content_blocks(tree: HtmlElement) -> None:
     if body is None:
         return
     for element in _large_blocks(body, max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))):
-        named = bool(element.attrib) and any(test(element) for test in _DISCARDED_BY_NAME)
+        named = bool(element.attrib) and any(expression.matches(element) for expression in OVERALL_DISCARD)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
             element.attrib.pop("class", None)
             element.attrib.pop("id", None)

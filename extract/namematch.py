@@ -1,0 +1,228 @@
+"""trafilatura's discard-by-name XPath expressions, evaluated in Python with the same results.
+
+Their ``re:test`` is lxml's EXSLT regexp extension, a call from libxml2 back into Python for every
+element it tests, and ``.//*`` tests every element of the tree: these few expressions took a fifth
+of a page's extraction time. Here one walk reads the attributes and applies precompiled regular
+expressions, taken from the expressions themselves, with XPath's semantics: ``.//*`` is the
+element descendants of the context node, a missing attribute is '', and ``@id|@class`` converted
+to a string is the value of whichever attribute comes first in the element's source order.
+
+Each emulation stands in only for an expression whose text is the one emulated here, apart from
+its ``re:test`` patterns, which it reads from the expression: if an upgrade of trafilatura
+changes an expression otherwise, the XPath itself runs (``name_match``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from lxml.etree import Element, XPath, _Element
+from trafilatura import core, external, main_extractor, xpaths
+
+_REGEXP_NS = {"re": xpaths.REGEXP_NS}
+_Test = Callable[[_Element], bool]
+_BLOCKS = ("div", "item", "list", "p", "section", "span")
+_COMMENT_BLOCKS = ("div", "list", "section", "details", "ol", "ul")
+_WRAPPERS = ("div", "section", "aside")
+
+
+def _first(element: _Element, name: str, other: str) -> str:
+    """XPath's string of ``@name|@other``: the one first in source order, '' if neither is set."""
+    value, second = element.get(name), element.get(other)
+    if value is None or second is None:
+        return (second if value is None else value) or ""
+    names = element.keys()
+    return value if names.index(name) < names.index(other) else second
+
+
+class NameMatch:
+    """An XPath ``.//*[...]`` expression that selects elements by their tag and attributes, as a
+    walk over the element descendants of the tree it is called on. ``matches`` tests one element
+    (the expression with ``self::*`` for ``.//*``)."""
+
+    def __init__(self, tags: tuple[str, ...], test: _Test) -> None:
+        self.tags = tags
+        self.test = test
+
+    def __call__(self, tree: _Element) -> list[_Element]:
+        elements = tree.iterdescendants(*self.tags) if self.tags else tree.iterdescendants(Element)
+        return [element for element in elements if self.test(element)]
+
+    def matches(self, element: _Element) -> bool:
+        return (not self.tags or element.tag in self.tags) and self.test(element)
+
+
+class StockMatch:
+    """The XPath itself, where an expression is not the one emulated; the same interface."""
+
+    def __init__(self, expression: XPath) -> None:
+        self.expression = expression
+        self.single = XPath(expression.path.strip().replace(".//*[", "self::*[", 1), namespaces=_REGEXP_NS)
+
+    def __call__(self, tree: _Element) -> list[_Element]:
+        return self.expression(tree)
+
+    def matches(self, element: _Element) -> bool:
+        return bool(self.single(element))
+
+
+def name_match(
+    expression: XPath, template: str, tags: tuple[str, ...], test: Callable[..., _Test]
+) -> NameMatch | StockMatch:
+    """The emulation of ``expression`` when its text is ``template`` with its regular expressions
+    in the ``{}`` slots (``test`` makes the element test from them, compiled), else the XPath."""
+    shape = "([^']*)".join(map(re.escape, template.split("{}")))
+    found = re.fullmatch(shape, expression.path)
+    if found is None:
+        return StockMatch(expression)
+    return NameMatch(tags, test(*map(re.compile, found.groups())))
+
+
+def _overall_blocks(cookie: re.Pattern, ids: re.Pattern, classes: re.Pattern) -> _Test:
+    def test(element: _Element) -> bool:
+        get = element.get
+        return (
+            get("data-lp-replacement-content") is not None
+            or "nav" in (get("role") or "").replace("N", "n")
+            or "MostPopularStories" in (get("data-component") or "")
+            or cookie.search(_first(element, "id", "class")) is not None
+            or ids.search(get("id") or "") is not None
+            or classes.search(get("class") or "") is not None
+        )
+
+    return test
+
+
+def _overall_hidden(hidden: re.Pattern, ids: re.Pattern, classes: re.Pattern) -> _Test:
+    def test(element: _Element) -> bool:
+        get = element.get
+        style = get("style") or ""
+        return (
+            get("class") == "comments-title"
+            or _first(element, "id", "class").startswith("reply-")
+            or hidden.search(_first(element, "id", "style")) is not None
+            or "display:none" in style
+            or "display: none" in style
+            or ids.search(get("id") or "") is not None
+            or classes.search(get("class") or "") is not None
+            or get("aria-hidden") == "true"
+        )
+
+    return test
+
+
+def _comment_blocks(ids: re.Pattern, classes: re.Pattern, list_ids: re.Pattern, list_classes: re.Pattern) -> _Test:
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id") or "", element.get("class") or ""
+        return (ids.search(ident) is not None or classes.search(css) is not None) and (
+            element.tag not in ("ol", "ul") or list_ids.search(ident) is not None or list_classes.search(css) is not None
+        )
+
+    return test
+
+
+def _appended_articles(ids: re.Pattern, classes: re.Pattern, own_ids: re.Pattern, own_classes: re.Pattern) -> _Test:
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id") or "", element.get("class") or ""
+        return (ids.search(ident) is not None or classes.search(css) is not None) and (
+            next(element.iterdescendants("h1"), None) is None
+            or own_ids.search(ident) is not None
+            or own_classes.search(css) is not None
+        )
+
+    return test
+
+
+def _share_buttons() -> _Test:
+    return lambda element: "elementor-share-buttons" in (element.get("class") or "")
+
+
+def _teasers() -> _Test:
+    return lambda element: any(
+        "teaser" in (element.get(name) or "").replace("T", "t") for name in ("id", "class")
+    )
+
+
+def _captions() -> _Test:
+    return lambda element: any("caption" in (element.get(name) or "") for name in ("id", "class"))
+
+
+_BLOCK_TAGS = "self::div or self::item or self::list or self::p or self::section or self::span"
+OVERALL_DISCARD = [
+    name_match(xpaths.OVERALL_DISCARD_XPATH[0], f"""
+        .//*[{_BLOCK_TAGS}][
+        @data-lp-replacement-content or
+        contains(translate(@role, 'N', 'n'), 'nav') or
+        contains(@data-component, 'MostPopularStories') or
+        re:test(@id|@class, '{{}}') or
+        re:test(@id, '{{}}') or
+        re:test(@class, '{{}}')]
+        """, _BLOCKS, _overall_blocks),
+    name_match(xpaths.OVERALL_DISCARD_XPATH[1], """
+        .//*[@class='comments-title' or
+        starts-with(@id|@class, 'reply-') or
+        re:test(@id|@style, '{}') or
+        contains(@style, 'display:none') or contains(@style, 'display: none') or
+        re:test(@id, '{}') or
+        re:test(@class, '{}') or @aria-hidden='true']
+        """, (), _overall_hidden),
+]
+REMOVE_COMMENTS_AND_LISTS = [
+    name_match(xpaths.REMOVE_COMMENTS_AND_LISTS_XPATH[0], """
+        .//*[self::div or self::list or self::section or self::details or self::ol or self::ul][
+        re:test(@id, '{}') or
+        re:test(@class, '{}')][
+        not(self::ol or self::ul) or re:test(@id, '{}') or re:test(@class, '{}')]
+        """, _COMMENT_BLOCKS, _comment_blocks),
+]
+RAW_TREE_PRUNE = [
+    name_match(xpaths.RAW_TREE_PRUNE_XPATH[0], """
+        .//*[self::div or self::section or self::aside][
+        re:test(@id, '{}') or
+        re:test(@class, '{}')][
+        not(.//h1) or re:test(@id, '{}') or re:test(@class, '{}')]
+        """, _WRAPPERS, _appended_articles),
+    name_match(xpaths.RAW_TREE_PRUNE_XPATH[1],
+               ".//*[self::div or self::section or self::aside][contains(@class, 'elementor-share-buttons')]",
+               _WRAPPERS, _share_buttons),
+]
+TEASER_DISCARD = [
+    name_match(xpaths.TEASER_DISCARD_XPATH[0], f"""
+    .//*[{_BLOCK_TAGS}][
+    contains(translate(@id, 'T', 't'), 'teaser') or contains(translate(@class, 'T', 't'), 'teaser')]
+    """, _BLOCKS, _teasers),
+]
+DISCARD_IMAGE_ELEMENTS = [
+    name_match(xpaths.DISCARD_IMAGE_ELEMENTS[0], f"""
+    .//*[{_BLOCK_TAGS}][
+    contains(@id, 'caption') or contains(@class, 'caption')]
+    """, _BLOCKS, _captions),
+]
+
+# the module globals trafilatura's extraction reads these lists from, and their emulations
+_STAND_INS = [
+    (core, "RAW_TREE_PRUNE_XPATH", RAW_TREE_PRUNE),
+    (core, "REMOVE_COMMENTS_AND_LISTS_XPATH", REMOVE_COMMENTS_AND_LISTS),
+    (main_extractor, "OVERALL_DISCARD_XPATH", OVERALL_DISCARD),
+    (main_extractor, "DISCARD_IMAGE_ELEMENTS", DISCARD_IMAGE_ELEMENTS),
+    (main_extractor, "TEASER_DISCARD_XPATH", TEASER_DISCARD),
+    (external, "OVERALL_DISCARD_XPATH", OVERALL_DISCARD),
+]
+_STOCK = [(module, name, getattr(module, name)) for module, name, _ in _STAND_INS]
+
+
+@contextmanager
+def emulated_discards() -> Iterator[None]:
+    """trafilatura's extraction with the emulations in place of its XPath lists, for the duration.
+
+    Only for the duration: trafilatura elsewhere in the process (the benchmark's peers) runs as
+    installed. Another thread's trafilatura meanwhile gets the same results, from either."""
+    for module, name, emulation in _STAND_INS:
+        setattr(module, name, emulation)
+    try:
+        yield
+    finally:
+        for module, name, stock in _STOCK:
+            setattr(module, name, stock)
