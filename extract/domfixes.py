@@ -10,9 +10,8 @@ from collections import Counter
 
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
-from trafilatura.xpaths import BODY_XPATH
 
-from extract.namematch import OVERALL_DISCARD
+from extract.namematch import BODY, OVERALL_DISCARD
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -312,9 +311,9 @@ def drop_link_paragraphs(tree: HtmlElement) -> None:
 
 
 _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
-# BODY_XPATH's expressions that match names by regular expression last: those call back into
-# Python for every element they test, and whether any expression matches does not depend on order
-_BODY_CHEAP_FIRST = sorted(BODY_XPATH, key=lambda expression: "re:test" in expression.path)
+# BODY_XPATH's expressions that match names by regular expression (extract.namematch's) last: those
+# test every container's names in Python, and whether any expression matches does not depend on order
+_BODY_CHEAP_FIRST = sorted(BODY, key=lambda expression: not isinstance(expression, XPath))
 _SECTIONS_GAIN = 1.5
 
 

@@ -1,7 +1,8 @@
-"""trafilatura's discard-by-name XPath expressions, evaluated in Python with the same results.
+"""trafilatura's XPath expressions that find elements by name, evaluated in Python with the same
+results: the discard rules, and the body containers it looks for.
 
 Their ``re:test`` is lxml's EXSLT regexp extension, a call from libxml2 back into Python for every
-element it tests, and ``.//*`` tests every element of the tree: these few expressions took a fifth
+element it tests, and ``.//*`` tests every element of the tree: these few expressions took a quarter
 of a page's extraction time. Here one walk reads the attributes and applies precompiled regular
 expressions, taken from the expressions themselves, with XPath's semantics: ``.//*`` is the
 element descendants of the context node, a missing attribute is '', and ``@id|@class`` converted
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 
 from lxml.etree import Element, XPath, _Element
 from trafilatura import core, external, main_extractor, xpaths
@@ -40,15 +42,25 @@ def _first(element: _Element, name: str, other: str) -> str:
 class NameMatch:
     """An XPath ``.//*[...]`` expression that selects elements by their tag and attributes, as a
     walk over the element descendants of the tree it is called on. ``matches`` tests one element
-    (the expression with ``self::*`` for ``.//*``)."""
+    (the expression with ``self::*`` for ``.//*``). ``first``: "document" for ``(.//*[...])[1]``,
+    the first match; "siblings" for ``.//*[...][1]``, the first match among each one's siblings."""
 
-    def __init__(self, tags: tuple[str, ...], test: _Test) -> None:
+    def __init__(self, tags: tuple[str, ...], test: _Test, first: str = "") -> None:
         self.tags = tags
         self.test = test
+        self.first = first
 
     def __call__(self, tree: _Element) -> list[_Element]:
         elements = tree.iterdescendants(*self.tags) if self.tags else tree.iterdescendants(Element)
-        return [element for element in elements if self.test(element)]
+        found = filter(self.test, elements)
+        if self.first == "document":
+            return list(islice(found, 1))
+        if self.first == "siblings":
+            firsts: dict[_Element, _Element] = {}
+            for element in found:
+                firsts.setdefault(element.getparent(), element)
+            return list(firsts.values())
+        return list(found)
 
     def matches(self, element: _Element) -> bool:
         return (not self.tags or element.tag in self.tags) and self.test(element)
@@ -69,15 +81,17 @@ class StockMatch:
 
 
 def name_match(
-    expression: XPath, template: str, tags: tuple[str, ...], test: Callable[..., _Test]
+    expression: XPath, template: str, tags: tuple[str, ...], test: Callable[..., _Test], first: str = ""
 ) -> NameMatch | StockMatch:
     """The emulation of ``expression`` when its text is ``template`` with its regular expressions
-    in the ``{}`` slots (``test`` makes the element test from them, compiled), else the XPath."""
-    shape = "([^']*)".join(map(re.escape, template.split("{}")))
-    found = re.fullmatch(shape, expression.path)
+    in the ``{}`` slots (``test`` makes the element test from them, compiled, ignoring case where
+    the template gives the flag 'i'), else the XPath."""
+    parts = template.split("{}")
+    found = re.fullmatch("([^']*)".join(map(re.escape, parts)), expression.path)
     if found is None:
         return StockMatch(expression)
-    return NameMatch(tags, test(*map(re.compile, found.groups())))
+    flags = [re.IGNORECASE if after.startswith("', 'i')") else 0 for after in parts[1:]]
+    return NameMatch(tags, test(*map(re.compile, found.groups(), flags)), first)
 
 
 def _overall_blocks(cookie: re.Pattern, ids: re.Pattern, classes: re.Pattern) -> _Test:
@@ -149,6 +163,51 @@ def _captions() -> _Test:
     return lambda element: any("caption" in (element.get(name) or "") for name in ("id", "class"))
 
 
+def _article_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id"), element.get("class")
+        return (
+            css in ("post", "entry")
+            or element.get("itemprop") == "articleBody"
+            or ident == "articleContent"
+            or ids.search(ident or "") is not None
+            or classes.search(css or "") is not None
+        )
+
+    return test
+
+
+def _story_names(ids: re.Pattern, fulltext: re.Pattern, classes: re.Pattern) -> _Test:
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id"), element.get("class")
+        return (
+            element.get("role") == "article"
+            or ident in ("article", "story")
+            or css in ("postarea", "art-postcontent", "text", "cell", "story")
+            or ids.search(ident or "") is not None
+            or fulltext.search(css or "") is not None
+            or classes.search(css or "") is not None
+        )
+
+    return test
+
+
+def _content_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id") or "", element.get("class") or ""
+        return (
+            ident == "content"
+            or css == "content"
+            or ids.search(ident) is not None
+            or classes.search(css) is not None
+            or "main-content" in ident.replace("C", "c").replace("M", "m")
+            or "main-content" in css.replace("C", "c").replace("M", "m")
+            or "page-content" in css.replace("C", "c").replace("P", "p")
+        )
+
+    return test
+
+
 _BLOCK_TAGS = "self::div or self::item or self::list or self::p or self::section or self::span"
 OVERALL_DISCARD = [
     name_match(xpaths.OVERALL_DISCARD_XPATH[0], f"""
@@ -200,11 +259,46 @@ DISCARD_IMAGE_ELEMENTS = [
     contains(@id, 'caption') or contains(@class, 'caption')]
     """, _BLOCKS, _captions),
 ]
+_CONTAINERS = ("article", "div", "main", "section")
+_CONTAINER_TAGS = "self::article or self::div or self::main or self::section"
+# trafilatura's body containers, tried in turn: plain XPaths where no regular expression is tested
+BODY = [
+    name_match(xpaths.BODY_XPATH[0], f"""
+        .//*[{_CONTAINER_TAGS}][
+        @class='post' or @class='entry' or
+        @itemprop='articleBody' or @id='articleContent' or
+        re:test(@id, '{{}}') or
+        re:test(@class, '{{}}')
+        ][1]
+        """, _CONTAINERS, _article_names, "siblings"),
+    xpaths.BODY_XPATH[1],
+    name_match(xpaths.BODY_XPATH[2], f"""
+        (.//*[{_CONTAINER_TAGS}][
+        @role='article' or
+        @id='article' or @id='story' or
+        @class='postarea' or @class='art-postcontent' or @class='text' or @class='cell' or @class='story' or
+        re:test(@id, '{{}}') or
+        re:test(@class, '{{}}', 'i') or
+        re:test(@class, '{{}}')
+        ])[1]
+        """, _CONTAINERS, _story_names, "document"),
+    name_match(xpaths.BODY_XPATH[3], f"""
+        (.//*[{_CONTAINER_TAGS}][
+        @id='content' or @class='content' or
+        re:test(@id, '{{}}') or
+        re:test(@class, '{{}}') or
+        contains(translate(@id, 'CM','cm'), 'main-content') or contains(translate(@class, 'CM','cm'), 'main-content') or
+        contains(translate(@class, 'CP','cp'), 'page-content')
+        ])[1]
+        """, _CONTAINERS, _content_names, "document"),
+    *xpaths.BODY_XPATH[4:],
+]
 
 # the module globals trafilatura's extraction reads these lists from, and their emulations
 _STAND_INS = [
     (core, "RAW_TREE_PRUNE_XPATH", RAW_TREE_PRUNE),
     (core, "REMOVE_COMMENTS_AND_LISTS_XPATH", REMOVE_COMMENTS_AND_LISTS),
+    (main_extractor, "BODY_XPATH", BODY),
     (main_extractor, "OVERALL_DISCARD_XPATH", OVERALL_DISCARD),
     (main_extractor, "DISCARD_IMAGE_ELEMENTS", DISCARD_IMAGE_ELEMENTS),
     (main_extractor, "TEASER_DISCARD_XPATH", TEASER_DISCARD),

@@ -23,12 +23,15 @@ RULES = [
     (namematch.RAW_TREE_PRUNE, xpaths.RAW_TREE_PRUNE_XPATH),
     (namematch.TEASER_DISCARD, xpaths.TEASER_DISCARD_XPATH),
     (namematch.DISCARD_IMAGE_ELEMENTS, xpaths.DISCARD_IMAGE_ELEMENTS),
+    (namematch.BODY, xpaths.BODY_XPATH),
 ]
-PAIRS = [pair for ours, theirs in RULES for pair in zip(ours, theirs, strict=True)]
+# (the body containers that test no regular expression are the XPaths themselves)
+PAIRS = [(ours, theirs) for rules in RULES for ours, theirs in zip(*rules, strict=True) if ours is not theirs]
 
 # Each line trips one of XPath's conversions: @id|@class as a string is the attribute first in
 # source order; a missing attribute is ''; comments are no elements; matches nest; ol/ul need a
-# comment name of their own; an infinite-scroll block holding an <h1> is the page.
+# comment name of their own; an infinite-scroll block holding an <h1> is the page; of body
+# containers (BODY_XPATH) the first comes first, among siblings or in the page.
 TRICKY = """<html><body class="sidebar"><div id="page">
 <div class="cookie-notice" id="main">first class</div><div id="main" class="cookie-notice">first id</div>
 <span style="x" id="hidden-note">id after style</span><span id="hidden-note" style="x">id first</span>
@@ -46,6 +49,10 @@ TRICKY = """<html><body class="sidebar"><div id="page">
 <div class="elementor-share-buttons">s</div><div style="display: none">hid</div>
 <div style="color:red;display:none">hid</div><p class="comments-title">t</p><p class="x hidden">h</p>
 <div class=" ad ">ad</div><div class="ad-slot">ad</div><div class="nav" id="content">nav</div>
+<main><section class="intro"><div class="post">first of siblings</div><div class="entry">second</div>
+<article itemprop="articleBody"><div id="article-body">nested</div></article></section>
+<div class="FullText">any case</div><div class="story">story</div><div id="Main-Content">m</div>
+<div class="my-Page-content">p</div><section role="article">r</section></main>
 </div></body></html>"""
 
 
