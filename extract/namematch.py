@@ -18,16 +18,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import import_module
 from itertools import islice
 
 from lxml.etree import Element, XPath, _Element
-from trafilatura import core, external, main_extractor, xpaths
+from trafilatura import core, external, main_extractor, settings, xpaths
 
 _REGEXP_NS = {"re": xpaths.REGEXP_NS}
 _Test = Callable[[_Element], bool]
 _BLOCKS = ("div", "item", "list", "p", "section", "span")
 _COMMENT_BLOCKS = ("div", "list", "section", "details", "ol", "ul")
 _WRAPPERS = ("div", "section", "aside")
+_NEVER_TEXT = ("aside", "fencedframe", "footer", "script", "style", "svg", "template")
 
 
 def _first(element: _Element, name: str, other: str) -> str:
@@ -208,6 +210,18 @@ def _content_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
     return test
 
 
+def _never_text(classes: re.Pattern, ids: re.Pattern) -> _Test:
+    def test(element: _Element) -> bool:
+        return (
+            element.tag in _NEVER_TEXT
+            or (element.tag == "div" and "footer" in _first(element, "class", "id"))
+            or classes.search(element.get("class") or "") is not None
+            or ids.search(element.get("id") or "") is not None
+        )
+
+    return test
+
+
 _BLOCK_TAGS = "self::div or self::item or self::list or self::p or self::section or self::span"
 OVERALL_DISCARD = [
     name_match(xpaths.OVERALL_DISCARD_XPATH[0], f"""
@@ -293,9 +307,18 @@ BODY = [
         """, _CONTAINERS, _content_names, "document"),
     *xpaths.BODY_XPATH[4:],
 ]
+# what trafilatura's baseline and page measure (html2txt) leave out of a page's text
+BASIC_CLEAN = name_match(
+    settings.BASIC_CLEAN_XPATH,
+    ".//aside|.//div[contains(@class|@id, 'footer')]|.//fencedframe|.//footer|.//script|.//style|.//svg|.//template"
+    "|.//*[re:test(@class, '{}', 'i') or re:test(@id, '{}', 'i')]",
+    (),
+    _never_text,
+)
 
 # the module globals trafilatura's extraction reads these lists from, and their emulations
 _STAND_INS = [
+    (import_module("trafilatura.baseline"), "BASIC_CLEAN_XPATH", BASIC_CLEAN),  # the package's "baseline" is a function
     (core, "RAW_TREE_PRUNE_XPATH", RAW_TREE_PRUNE),
     (core, "REMOVE_COMMENTS_AND_LISTS_XPATH", REMOVE_COMMENTS_AND_LISTS),
     (main_extractor, "BODY_XPATH", BODY),
