@@ -32,7 +32,7 @@ from extract.domfixes import (
     unwrap_layout_tables,
     wrap_bare_text,
 )
-from extract.namematch import emulated_discards
+from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_link_widgets, drop_set_apart_tail
 from extract.paragraphs import body_paragraphs, word_key
 
@@ -70,7 +70,7 @@ def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True
     of a page's time); the sequence only deletes comment sections and infinite-scroll appendages
     from the tree, which no later step wants either."""
     options = _TRAFILATURA[fast]
-    with emulated_discards():
+    with emulated_name_matches():
         body, text, _, _ = trafilatura_sequence(tree, options, url)
     return body_paragraphs(body) if len(text) >= options.min_output_size else []
 

@@ -42,9 +42,9 @@ def _first(element: _Element, name: str, other: str) -> str:
 
 
 class NameMatch:
-    """An XPath ``.//*[...]`` expression that selects elements by their tag and attributes, as a
-    walk over the element descendants of the tree it is called on. ``matches`` tests one element
-    (the expression with ``self::*`` for ``.//*``). ``first``: "document" for ``(.//*[...])[1]``,
+    """An XPath expression that selects elements by their tag and attributes, as a walk over the
+    element descendants of the tree it is called on. ``matches`` tests one element (for a
+    ``.//*[...]`` expression, the expression with ``self::*`` for ``.//*``). ``first``: "document" for ``(.//*[...])[1]``,
     the first match; "siblings" for ``.//*[...][1]``, the first match among each one's siblings."""
 
     def __init__(self, tags: tuple[str, ...], test: _Test, first: str = "") -> None:
@@ -331,8 +331,8 @@ _STOCK = [(module, name, getattr(module, name)) for module, name, _ in _STAND_IN
 
 
 @contextmanager
-def emulated_discards() -> Iterator[None]:
-    """trafilatura's extraction with the emulations in place of its XPath lists, for the duration.
+def emulated_name_matches() -> Iterator[None]:
+    """trafilatura's extraction with the emulations in place of its XPath expressions, for the duration.
 
     Only for the duration: trafilatura elsewhere in the process (the benchmark's peers) runs as
     installed. Another thread's trafilatura meanwhile gets the same results, from either."""

@@ -1,5 +1,6 @@
-"""trafilatura's discard-by-name rules, evaluated by extract.namematch, select exactly what the
-XPath expressions select: on the repository's pages and on markup written to trip them up."""
+"""trafilatura's rules that find elements by name (what it discards, its body containers, what its
+baseline leaves out), evaluated by extract.namematch, select exactly what the XPath expressions
+select: on the repository's pages and on markup written to trip them up."""
 
 from __future__ import annotations
 
@@ -113,6 +114,6 @@ def test_an_expression_changed_by_an_upgrade_runs_as_xpath() -> None:
 
 
 def test_trafilatura_elsewhere_runs_as_installed() -> None:
-    with namematch.emulated_discards():
+    with namematch.emulated_name_matches():
         assert main_extractor.OVERALL_DISCARD_XPATH is namematch.OVERALL_DISCARD
     assert main_extractor.OVERALL_DISCARD_XPATH is xpaths.OVERALL_DISCARD_XPATH
