@@ -24,6 +24,7 @@ from trafilatura.settings import Extractor
 from extract.domfixes import (
     drop_link_paragraphs,
     drop_non_content,
+    drop_repeated_copies,
     mark_main_container,
     merge_split_bodies,
     place_streamed_segments,
@@ -145,6 +146,7 @@ def extract_body(
     drop_non_content(tree)
     drop_link_widgets(tree, url)
     place_streamed_segments(tree)
+    drop_repeated_copies(tree)
     merge_split_bodies(tree)
     prune_furniture(tree)
     unwrap_layout_tables(tree)

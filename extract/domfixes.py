@@ -75,6 +75,48 @@ def place_streamed_segments(tree: HtmlElement) -> None:
         segment.drop_tree()
 
 
+def _large_blocks(body: HtmlElement, least: float) -> dict[HtmlElement, int]:
+    """The descendants of body holding at least ``least`` characters of text, with their lengths,
+    in breadth-first order: a block holds no more text than its parent, so only the children of
+    large blocks are measured."""
+    found: dict[HtmlElement, int] = {}
+    frontier = [body]
+    while frontier:
+        children = [child for element in frontier for child in element if isinstance(child.tag, str)]
+        measured = {child: _TEXT_LENGTH(child) for child in children}
+        frontier = [child for child, length in measured.items() if length >= least]
+        found.update((child, measured[child]) for child in frontier)
+    return found
+
+
+_COPY_SHARE = 0.25  # of the page's text: a copy of the article, not a repeated widget ...
+_HOLDS_BLOCKS = XPath("count(.//p|.//li|.//h2|.//h3|.//h4|.//blockquote) >= 2")  # ... nor a repeated paragraph
+
+
+def drop_repeated_copies(tree: HtmlElement) -> None:
+    """Keep the first of several copies of the article: blocks of several paragraphs holding the
+    same text, a quarter of the page's or more, neither inside the other. Responsive builders
+    render the article once per screen size and style sheets show one; gated layouts repeat it
+    under a hidden paywall. Extractors otherwise keep every copy, or merge sibling ones into one
+    body (issue 17)."""
+    body = tree.find("body")
+    if body is None:
+        return
+    by_length: dict[int, list[HtmlElement]] = {}
+    for element, length in _large_blocks(body, max(1, _COPY_SHARE * _TEXT_LENGTH(body))).items():
+        by_length.setdefault(length, []).append(element)
+    for same_length in by_length.values():
+        group = set(same_length)  # a wrapper and its only child hold the same text: one block
+        outermost = [e for e in same_length if not any(o in group for o in e.iterancestors()) and _HOLDS_BLOCKS(e)]
+        if len(outermost) < 2:
+            continue
+        first: dict[str, HtmlElement] = {}
+        for element in sorted(outermost, key=lambda e: e.sourceline or 0):
+            text = " ".join(element.text_content().split())
+            if first.setdefault(text, element) is not element:
+                element.drop_tree()
+
+
 _CLIMB = 3  # how far above a paragraph container a split wrapper may sit
 
 
@@ -358,17 +400,6 @@ _DISCARDED_BY_NAME = [
     XPath(expression.path.strip().replace(".//*[", "self::*[", 1), namespaces={"re": "http://exslt.org/regular-expressions"})
     for expression in OVERALL_DISCARD_XPATH
 ]
-
-
-def _large_blocks(body: HtmlElement, least: float) -> list[HtmlElement]:
-    """The descendants of body holding at least ``least`` characters of text: a block holds no
-    more text than its parent, so only the children of large blocks are measured."""
-    found, frontier = [], [body]
-    while frontier:
-        children = [child for element in frontier for child in element if isinstance(child.tag, str)]
-        frontier = [child for child in children if _TEXT_LENGTH(child) >= least]
-        found += frontier
-    return found
 
 
 def unname_content_blocks(tree: HtmlElement) -> None:

@@ -439,3 +439,19 @@ def test_headline_cut_at_the_search_engine_limit_is_taken_whole() -> None:
     short = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Tram line opens"}</script>'
              '<meta property="og:title" content="Tram line opens · City Guide">')
     assert _titled(short).title == "Tram line opens"
+
+
+@pytest.mark.parametrize("classes", [("variant", "variant", "variant"), ("v-desktop", "v-tablet", "v-phone")])
+def test_article_rendered_once_per_screen_size_is_kept_once(classes: tuple[str, ...]) -> None:
+    paragraphs = [
+        f"<p>Step {i}: a kitchen remodel starts with a budget, a layout that keeps the plumbing where it is, "
+        "and quotes from three contractors who have done similar work nearby.</p>"
+        for i in range(5)
+    ]
+    copy = "".join(paragraphs[:2]) + "<h2>Planning the work</h2>" + "".join(paragraphs[2:])
+    variants = "".join(f'<div><div class="{css}">{copy}</div></div>' for css in classes)
+    html = (f"<html><head><title>Remodel costs</title></head><body><main><h1>Remodel costs</h1>{variants}</main>"
+            "<footer><p>Builder footer</p></footer></body></html>")
+    doc = extract_document(html, "https://build.example.com/blog/remodel-costs")
+    assert [p.split(":")[0] for p in doc.paragraphs if p.startswith("Step")] == [f"Step {i}" for i in range(5)]
+    assert doc.paragraphs.count("Planning the work") == 1
