@@ -26,6 +26,7 @@ from extract.domfixes import (
     drop_non_content,
     drop_repeated_copies,
     mark_main_container,
+    open_collapsed_panels,
     merge_split_bodies,
     place_streamed_segments,
     prune_furniture,
@@ -143,6 +144,7 @@ def extract_body(
 ) -> list[str]:
     """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
     JSON-LD articleBody, if any."""
+    open_collapsed_panels(tree)
     drop_non_content(tree)
     drop_link_widgets(tree, url)
     place_streamed_segments(tree)

@@ -22,6 +22,32 @@ _NEVER_BODY = (
 )
 
 
+_CONTROLLED = XPath("//*[@aria-controls]/@aria-controls")
+_MAYBE_HIDDEN = XPath(
+    "//*[@id][@hidden or contains(@style, 'none') or contains(@style, 'hidden') or contains(@class, 'hid')"
+    " or contains(@class, 'd-none')]"
+)
+_HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def open_collapsed_panels(tree: HtmlElement) -> None:
+    """Show the hidden panels that a toggle names in ``aria-controls``: an accordion's sections, a
+    tab's text, a "read more". They are the article's own text, which its reader opens; hidden,
+    they would go with the hidden furniture (prune_furniture, and trafilatura's own pruning)."""
+    controlled = {name for names in _CONTROLLED(tree) for name in names.split()}
+    if not controlled:
+        return
+    for panel in _MAYBE_HIDDEN(tree):
+        if panel.get("id") not in controlled:
+            continue
+        panel.attrib.pop("hidden", None)
+        if _HIDDEN_STYLE.search(panel.get("style", "")):
+            del panel.attrib["style"]
+        if css := panel.get("class"):
+            panel.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
+
+
 # Of those, the ones that can wrap other blocks. Misnested CMS markup (a header's menu <button> or
 # <nav> left open) makes the parser put the whole article inside one: then it is the page's main
 # container, not furniture, and deleting it loses the article (issue 17: 11 of 16 empty outputs).
@@ -187,8 +213,6 @@ _FURNITURE_WORDS = (
     "dek", "standfirst", "subheadline", "sub-headline", "article-subline",
 )
 _FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?(?:$|[-_])", re.I)
-_HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
 
 

@@ -455,3 +455,22 @@ def test_article_rendered_once_per_screen_size_is_kept_once(classes: tuple[str, 
     doc = extract_document(html, "https://build.example.com/blog/remodel-costs")
     assert [p.split(":")[0] for p in doc.paragraphs if p.startswith("Step")] == [f"Step {i}" for i in range(5)]
     assert doc.paragraphs.count("Planning the work") == 1
+
+
+@pytest.mark.parametrize("collapsed", ['style="display:none"', "hidden", 'class="panel hidden"'])
+def test_sections_of_an_accordion_are_kept_though_collapsed(collapsed: str) -> None:
+    sentence = "of the installation guide: permits, the site survey and the inspection each take a few weeks."
+    steps = "".join(
+        f'<h3><button aria-controls="step-{i}" aria-expanded="false">Step {i}</button></h3>'
+        f'<div id="step-{i}" {collapsed}><p>Part {i} {sentence}</p><p>More of part {i} {sentence}</p></div>'
+        for i in range(4)
+    )
+    html = (
+        "<html><head><title>Installing solar panels</title></head><body><main><article><h1>Installing solar panels</h1>"
+        f"<p>Installing panels takes two to three months from the first quote to the day the system runs.</p>{steps}"
+        f'<div id="newsletter-box" {collapsed}><p>Sign up for our weekly letter on home energy and savings.</p></div>'
+        "</article></main></body></html>"
+    )
+    doc = extract_document(html, "https://energy.example.com/solar/installation-guide")
+    assert [p.split()[1] for p in doc.paragraphs if p.startswith("Part")] == ["0", "1", "2", "3"]
+    assert "Sign up for our weekly letter" not in doc.text()  # hidden, and no toggle opens it
