@@ -474,3 +474,16 @@ def test_sections_of_an_accordion_are_kept_though_collapsed(collapsed: str) -> N
     doc = extract_document(html, "https://energy.example.com/solar/installation-guide")
     assert [p.split()[1] for p in doc.paragraphs if p.startswith("Part")] == ["0", "1", "2", "3"]
     assert "Sign up for our weekly letter" not in doc.text()  # hidden, and no toggle opens it
+
+
+def test_article_written_mostly_in_links_is_not_lost_to_the_teaser_repair() -> None:
+    """Its paragraphs look like teasers to drop_link_paragraphs: the page as served, extracted
+    without our repairs, is the second opinion that keeps the article from coming out empty."""
+    paragraphs = "".join(
+        f"<p>Week {i}: <a href='https://minutes{i}.example.net/a'>the city council approved the new tram depot plans "
+        f"after a long debate</a> and <a href='/works/{i}'>residents asked for quieter night works</a>, the minutes say.</p>"
+        for i in range(5)
+    )
+    html = f"<html><head><title>Council week</title></head><body><main><article><h1>Council week</h1>{paragraphs}</article></main></body></html>"
+    doc = extract_document(html, "https://town.example.org/news/council-week")
+    assert [p.split(":")[0] for p in doc.paragraphs] == [f"Week {i}" for i in range(5)]
