@@ -410,6 +410,7 @@ _HOLDS_PROSE = XPath(f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PA
                      " or .//table[count(.//tr) >= 3]")
 
 
+_DISCLOSES_TEXT = XPath(f"string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}")
 _BODY_NAMED = XPath(
     "re:test(concat(@class, ' ', @id), 'post[-_]text|post-body|post-?entry|post[-_]?content|article|entry|"
     "(?:page|text|art)-content|body-text|story|content[-_]main|main-content|fulltext', 'i')",
@@ -431,12 +432,21 @@ def unname_content_blocks(tree: HtmlElement) -> None:
     "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
     quarter of the page's text as prose or a data table: a builder's "w-embed" around a chart, a
     layout named "sidebar-layout" or "page-footer" that wraps the whole page. (Smaller blocks so
-    named are furniture indeed; a body name is what trafilatura looks for.)"""
+    named are furniture indeed; a body name is what trafilatura looks for.) And of every <details>
+    with text to disclose: a native disclosure (an expandable answer, a note) is named for its
+    styling ("expandable"), which trafilatura reads as furniture once it has made it a <div>."""
     body = tree.find("body")
     if body is None:
         return
     for element in _large_blocks(body, max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))):
         named = bool(element.attrib) and any(test(element) for test in _DISCARDED_BY_NAME)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
-            element.attrib.pop("class", None)
-            element.attrib.pop("id", None)
+            _unname(element)
+    for element in body.iter("details"):
+        if element.attrib and _DISCLOSES_TEXT(element):
+            _unname(element)
+
+
+def _unname(element: HtmlElement) -> None:
+    element.attrib.pop("class", None)
+    element.attrib.pop("id", None)

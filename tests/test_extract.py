@@ -487,3 +487,18 @@ def test_article_written_mostly_in_links_is_not_lost_to_the_teaser_repair() -> N
     html = f"<html><head><title>Council week</title></head><body><main><article><h1>Council week</h1>{paragraphs}</article></main></body></html>"
     doc = extract_document(html, "https://town.example.org/news/council-week")
     assert [p.split(":")[0] for p in doc.paragraphs] == [f"Week {i}" for i in range(5)]
+
+
+def test_answers_in_expandable_disclosures_are_kept() -> None:
+    answer = ("Think of the plate as a guide for the pot: fill half of it with vegetables, a quarter with whole grains "
+              "and a quarter with beans, fish or chicken, whatever the dish.")
+    html = (
+        "<html><head><title>Healthy eating plate</title></head><body><main><article><h1>Healthy eating plate</h1>"
+        + "<p>Use the plate as a guide for creating healthy, balanced meals, whether served on a plate or packed in a box.</p>" * 3
+        + '<details class="expandable bg-light border-left"><summary>What if I eat from a bowl?</summary>'
+        f"<p>{answer}</p></details>"
+        + "<p>Choose water, tea or coffee with little or no sugar, and keep dairy to one or two servings a day.</p>"
+        + "</article></main></body></html>"
+    )
+    doc = extract_document(html, "https://health.example.edu/healthy-eating-plate/")
+    assert answer in doc.paragraphs
