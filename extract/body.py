@@ -26,6 +26,7 @@ from extract.domfixes import (
     drop_link_paragraphs,
     drop_non_content,
     drop_repeated_copies,
+    large_blocks,
     mark_main_container,
     open_collapsed_panels,
     merge_split_bodies,
@@ -152,14 +153,15 @@ def extract_body(
     drop_non_content(tree)
     drop_link_widgets(tree, url)
     place_streamed_segments(tree)
-    drop_repeated_copies(tree)
     merge_split_bodies(tree)
     prune_furniture(tree)
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
     drop_link_paragraphs(tree)
     mark_main_container(tree)
-    unname_content_blocks(tree)
+    blocks = large_blocks(tree)
+    drop_repeated_copies(blocks)
+    unname_content_blocks(tree, blocks)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * _paragraph_chars(tree):
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode

@@ -101,48 +101,6 @@ def place_streamed_segments(tree: HtmlElement) -> None:
         segment.drop_tree()
 
 
-def _large_blocks(body: HtmlElement, least: float) -> dict[HtmlElement, int]:
-    """The descendants of body holding at least ``least`` characters of text, with their lengths,
-    in breadth-first order: a block holds no more text than its parent, so only the children of
-    large blocks are measured."""
-    found: dict[HtmlElement, int] = {}
-    frontier = [body]
-    while frontier:
-        children = [child for element in frontier for child in element if isinstance(child.tag, str)]
-        measured = {child: _TEXT_LENGTH(child) for child in children}
-        frontier = [child for child, length in measured.items() if length >= least]
-        found.update((child, measured[child]) for child in frontier)
-    return found
-
-
-_COPY_SHARE = 0.25  # of the page's text: a copy of the article, not a repeated widget ...
-_HOLDS_BLOCKS = XPath("count(.//p|.//li|.//h2|.//h3|.//h4|.//blockquote) >= 2")  # ... nor a repeated paragraph
-
-
-def drop_repeated_copies(tree: HtmlElement) -> None:
-    """Keep the first of several copies of the article: blocks of several paragraphs holding the
-    same text, a quarter of the page's or more, neither inside the other. Responsive builders
-    render the article once per screen size and style sheets show one; gated layouts repeat it
-    under a hidden paywall. Extractors otherwise keep every copy, or merge sibling ones into one
-    body (issue 17)."""
-    body = tree.find("body")
-    if body is None:
-        return
-    by_length: dict[int, list[HtmlElement]] = {}
-    for element, length in _large_blocks(body, max(1, _COPY_SHARE * _TEXT_LENGTH(body))).items():
-        by_length.setdefault(length, []).append(element)
-    for same_length in by_length.values():
-        group = set(same_length)  # a wrapper and its only child hold the same text: one block
-        outermost = [e for e in same_length if not any(o in group for o in e.iterancestors()) and _HOLDS_BLOCKS(e)]
-        if len(outermost) < 2:
-            continue
-        first: dict[str, HtmlElement] = {}
-        for element in sorted(outermost, key=lambda e: e.sourceline or 0):
-            text = " ".join(element.text_content().split())
-            if first.setdefault(text, element) is not element:
-                element.drop_tree()
-
-
 _CLIMB = 3  # how far above a paragraph container a split wrapper may sit
 
 
@@ -168,6 +126,11 @@ def _absorb(target: HtmlElement, source: HtmlElement) -> None:
             target.append(child)
 
 
+def _same_text(one: HtmlElement, other: HtmlElement) -> bool:
+    """A copy (drop_repeated_copies keeps one), not a continuation."""
+    return _TEXT_LENGTH(one) == _TEXT_LENGTH(other) and one.text_content().split() == other.text_content().split()
+
+
 def merge_split_bodies(tree: HtmlElement) -> None:
     """Join article bodies split over sibling containers of the same tag and class.
 
@@ -186,7 +149,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
             css = node.get("class")
             if css:
                 twins = [s for s in node.itersiblings() if s.tag == node.tag and s.get("class") == css]
-                twins = [s for s in twins if _has_paragraphs(s)]
+                twins = [s for s in twins if _has_paragraphs(s) and not _same_text(s, node)]
                 if twins:
                     for twin in twins:
                         _absorb(node, twin)
@@ -427,22 +390,66 @@ _DISCARDED_BY_NAME = [
 ]
 
 
-def unname_content_blocks(tree: HtmlElement) -> None:
-    """Drop the class and id of blocks that trafilatura deletes by name (OVERALL_DISCARD_XPATH:
-    "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
-    quarter of the page's text as prose or a data table: a builder's "w-embed" around a chart, a
-    layout named "sidebar-layout" or "page-footer" that wraps the whole page. (Smaller blocks so
-    named are furniture indeed; a body name is what trafilatura looks for.) And of every <details>
-    with text to disclose: a native disclosure (an expandable answer, a note) is named for its
-    styling ("expandable"), which trafilatura reads as furniture once it has made it a <div>."""
+def large_blocks(tree: HtmlElement) -> dict[HtmlElement, int]:
+    """The blocks holding a quarter of the page's text or more, with their text lengths, in
+    breadth-first order: a block holds no more text than its parent, so only the children of large
+    blocks are measured. The page's copies of its article and its layout blocks are among them."""
     body = tree.find("body")
     if body is None:
-        return
-    for element in _large_blocks(body, max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))):
+        return {}
+    least = max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))
+    found: dict[HtmlElement, int] = {}
+    frontier = [body]
+    while frontier:
+        children = [child for element in frontier for child in element if isinstance(child.tag, str)]
+        measured = {child: _TEXT_LENGTH(child) for child in children}
+        frontier = [child for child, length in measured.items() if length >= least]
+        found.update((child, measured[child]) for child in frontier)
+    return found
+
+
+_HOLDS_BLOCKS = XPath("count(.//p|.//li|.//h2|.//h3|.//h4|.//blockquote) >= 2")  # not a repeated paragraph
+
+
+def drop_repeated_copies(blocks: dict[HtmlElement, int]) -> None:
+    """Keep the first of several copies of the article: large blocks (``blocks``, see large_blocks)
+    of several paragraphs holding the same text, neither inside the other. Responsive builders
+    render the article once per screen size and style sheets show one; gated layouts repeat it
+    under a hidden paywall. Extractors otherwise keep every copy (issue 17)."""
+    by_length: dict[int, list[HtmlElement]] = {}
+    for element, length in blocks.items():
+        by_length.setdefault(length, []).append(element)
+    for same_length in by_length.values():
+        if len(same_length) < 2:
+            continue
+        group = set(same_length)  # a wrapper and its only child hold the same text: one block
+        outermost = [e for e in same_length if not any(o in group for o in e.iterancestors())]
+        outermost = [e for e in outermost if _HOLDS_BLOCKS(e)] if len(outermost) > 1 else []
+        if len(outermost) < 2:
+            continue
+        first: dict[str, HtmlElement] = {}
+        for element in sorted(outermost, key=lambda e: e.sourceline or 0):
+            text = " ".join(element.text_content().split())
+            if first.setdefault(text, element) is not element:
+                element.drop_tree()
+
+
+def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int]) -> None:
+    """Drop the class and id of blocks that trafilatura deletes by name (OVERALL_DISCARD_XPATH:
+    "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
+    quarter of the page's text (``blocks``, see large_blocks) as prose or a data table: a builder's
+    "w-embed" around a chart, a layout named "sidebar-layout" or "page-footer" that wraps the whole
+    page. (Smaller blocks so named are furniture indeed; a body name is what trafilatura looks
+    for.) And of every <details> with text to disclose: a native disclosure (an expandable answer,
+    a note) is named for its styling ("expandable"), which trafilatura reads as furniture once it
+    has made it a <div>."""
+    for element in blocks:
+        if element.getparent() is None:
+            continue  # a copy dropped
         named = bool(element.attrib) and any(test(element) for test in _DISCARDED_BY_NAME)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
             _unname(element)
-    for element in body.iter("details"):
+    for element in tree.iter("details"):
         if element.attrib and _DISCLOSES_TEXT(element):
             _unname(element)
 
