@@ -5,9 +5,11 @@ rid of share and follow widgets (extract.pagecues), in
 its fast mode; candidates are compared where that mode is known to fail: its full mode (which
 weighs readability's and justext's bodies) when the fast body is a fragment of the page's prose,
 readability-lxml when trafilatura finds nothing, the page's JSON-LD articleBody when it is much
-longer and agrees. Then the edges of the body lose the headline, bylines, datelines and labels that
-templates put inside the article container, and its end the short notes set apart from its
-paragraphs (extract.pagecues).
+longer and agrees, and trafilatura's full mode on the page as served, without our repairs, when
+the body reads as no article (unrepaired_paragraphs, weighed by extract.pagekind.reconsider). Then
+the edges of the body lose the headline, bylines, datelines and labels that templates put inside
+the article container, and its end the short notes set apart from its paragraphs
+(extract.pagecues).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from trafilatura.settings import Extractor
 from extract.domfixes import (
     drop_link_paragraphs,
     drop_non_content,
+    drop_repeated_copies,
+    large_blocks,
     mark_main_container,
     merge_split_bodies,
+    open_collapsed_panels,
     place_streamed_segments,
     prune_furniture,
     unname_content_blocks,
@@ -42,7 +47,8 @@ MIN_BODY_CHARS = 200  # below this trafilatura found no article: readability-lxm
 # A fast-mode body under this share of the text in the page's <p> elements is suspect (issue 17:
 # 0-94 words where the full mode finds 2,000-4,750); on 3 % of the tuning pages it is.
 FRAGMENT_SHARE = 0.3
-DECLARED_GAIN = 1.5  # a declared articleBody this much longer than the extracted body replaces it ...
+# a declared articleBody (or a second opinion) this much longer than the extracted body replaces it ...
+DECLARED_GAIN = 1.5
 DECLARED_AGREEMENT = 0.7  # ... if it holds this share of the extracted body's words
 MIN_DECLARED_WORDS = 50
 _MARKUP = re.compile(r"<[a-z/!]", re.I)
@@ -91,16 +97,19 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
     return [text for text in (" ".join(b.text_content().split()) for b in blocks) if text]
 
 
+def longer_and_agreeing(candidate: str, extracted: list[str]) -> bool:
+    """Whether another body is much longer than the extracted one and holds most of its words."""
+    other = Counter(_WORDS.findall(candidate.lower()))
+    ours = Counter(_WORDS.findall(" ".join(extracted).lower()))
+    if other.total() < max(DECLARED_GAIN * ours.total(), MIN_DECLARED_WORDS):
+        return False
+    return (ours & other).total() >= DECLARED_AGREEMENT * ours.total()
+
+
 def declared_or_extracted(paragraphs: list[str], declared: str | None) -> list[str]:
     """The page's JSON-LD articleBody when it is much longer than the extracted body and holds most
     of its words: the visible page then shows a part only (slides, a script-rendered body)."""
-    if not declared or _MARKUP.search(declared):
-        return paragraphs
-    declared_words = Counter(_WORDS.findall(declared.lower()))
-    ours = Counter(_WORDS.findall(" ".join(paragraphs).lower()))
-    if declared_words.total() < max(DECLARED_GAIN * ours.total(), MIN_DECLARED_WORDS):
-        return paragraphs
-    if (ours & declared_words).total() < DECLARED_AGREEMENT * ours.total():
+    if not declared or _MARKUP.search(declared) or not longer_and_agreeing(declared, paragraphs):
         return paragraphs
     return [text for text in (" ".join(line.split()) for line in declared.splitlines()) if text]
 
@@ -144,6 +153,7 @@ def extract_body(
 ) -> list[str]:
     """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
     JSON-LD articleBody, if any."""
+    open_collapsed_panels(tree)
     drop_non_content(tree)
     drop_link_widgets(tree, url)
     place_streamed_segments(tree)
@@ -153,7 +163,9 @@ def extract_body(
     wrap_bare_text(tree)
     drop_link_paragraphs(tree)
     mark_main_container(tree)
-    unname_content_blocks(tree)
+    blocks = large_blocks(tree)
+    drop_repeated_copies(blocks)
+    unname_content_blocks(tree, blocks)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * _paragraph_chars(tree):
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode
@@ -168,3 +180,10 @@ def extract_body(
             paragraphs = fallback
     paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), title)
     return drop_set_apart_tail(tree, drop_labels(paragraphs, author))
+
+
+def unrepaired_paragraphs(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
+    """trafilatura's full mode on the page as served, without our repairs, its edges cleaned like
+    ours: a second opinion on a page whose repaired body reads as no article (a merge that joined
+    the wrong blocks, a furniture name on the article's own block)."""
+    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=False), title), author)

@@ -23,6 +23,32 @@ _NEVER_BODY = (
 )
 
 
+_CONTROLLED = XPath("//*[@aria-controls]/@aria-controls")
+_MAYBE_HIDDEN = XPath(
+    "//*[@id][@hidden or contains(@style, 'none') or contains(@style, 'hidden') or contains(@class, 'hid')"
+    " or contains(@class, 'd-none')]"
+)
+_HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def open_collapsed_panels(tree: HtmlElement) -> None:
+    """Show the hidden panels that a toggle names in ``aria-controls``: an accordion's sections, a
+    tab's text, a "read more". They are the article's own text, which its reader opens; hidden,
+    they would go with the hidden furniture (prune_furniture, and trafilatura's own pruning)."""
+    controlled = {name for names in _CONTROLLED(tree) for name in names.split()}
+    if not controlled:
+        return
+    for panel in _MAYBE_HIDDEN(tree):
+        if panel.get("id") not in controlled:
+            continue
+        panel.attrib.pop("hidden", None)
+        if _HIDDEN_STYLE.search(panel.get("style", "")):
+            del panel.attrib["style"]
+        if css := panel.get("class"):
+            panel.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
+
+
 # Of those, the ones that can wrap other blocks. Misnested CMS markup (a header's menu <button> or
 # <nav> left open) makes the parser put the whole article inside one: then it is the page's main
 # container, not furniture, and deleting it loses the article (issue 17: 11 of 16 empty outputs).
@@ -101,6 +127,11 @@ def _absorb(target: HtmlElement, source: HtmlElement) -> None:
             target.append(child)
 
 
+def _same_text(one: HtmlElement, other: HtmlElement) -> bool:
+    """A copy (drop_repeated_copies keeps one), not a continuation."""
+    return _TEXT_LENGTH(one) == _TEXT_LENGTH(other) and one.text_content().split() == other.text_content().split()
+
+
 def merge_split_bodies(tree: HtmlElement) -> None:
     """Join article bodies split over sibling containers of the same tag and class.
 
@@ -119,7 +150,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
             css = node.get("class")
             if css:
                 twins = [s for s in node.itersiblings() if s.tag == node.tag and s.get("class") == css]
-                twins = [s for s in twins if _has_paragraphs(s)]
+                twins = [s for s in twins if _has_paragraphs(s) and not _same_text(s, node)]
                 if twins:
                     for twin in twins:
                         _absorb(node, twin)
@@ -146,8 +177,6 @@ _FURNITURE_WORDS = (
     "dek", "standfirst", "subheadline", "sub-headline", "article-subline",
 )
 _FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?(?:$|[-_])", re.I)
-_HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
 
 
@@ -345,6 +374,7 @@ _HOLDS_PROSE = XPath(f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PA
                      " or .//table[count(.//tr) >= 3]")
 
 
+_DISCLOSES_TEXT = XPath(f"string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}")
 _BODY_NAMED = XPath(
     "re:test(concat(@class, ' ', @id), 'post[-_]text|post-body|post-?entry|post[-_]?content|article|entry|"
     "(?:page|text|art)-content|body-text|story|content[-_]main|main-content|fulltext', 'i')",
@@ -352,28 +382,70 @@ _BODY_NAMED = XPath(
 )
 
 
-def _large_blocks(body: HtmlElement, least: float) -> list[HtmlElement]:
-    """The descendants of body holding at least ``least`` characters of text: a block holds no
-    more text than its parent, so only the children of large blocks are measured."""
-    found, frontier = [], [body]
+def large_blocks(tree: HtmlElement) -> dict[HtmlElement, int]:
+    """The blocks holding a quarter of the page's text or more, with their text lengths, in
+    breadth-first order: a block holds no more text than its parent, so only the children of large
+    blocks are measured. The page's copies of its article and its layout blocks are among them."""
+    body = tree.find("body")
+    if body is None:
+        return {}
+    least = max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))
+    found: dict[HtmlElement, int] = {}
+    frontier = [body]
     while frontier:
         children = [child for element in frontier for child in element if isinstance(child.tag, str)]
-        frontier = [child for child in children if _TEXT_LENGTH(child) >= least]
-        found += frontier
+        measured = {child: _TEXT_LENGTH(child) for child in children}
+        frontier = [child for child, length in measured.items() if length >= least]
+        found.update((child, measured[child]) for child in frontier)
     return found
 
 
-def unname_content_blocks(tree: HtmlElement) -> None:
+_HOLDS_BLOCKS = XPath("count(.//p|.//li|.//h2|.//h3|.//h4|.//blockquote) >= 2")  # not a repeated paragraph
+
+
+def drop_repeated_copies(blocks: dict[HtmlElement, int]) -> None:
+    """Keep the first of several copies of the article: large blocks (``blocks``, see large_blocks)
+    of several paragraphs holding the same text, neither inside the other. Responsive builders
+    render the article once per screen size and style sheets show one; gated layouts repeat it
+    under a hidden paywall. Extractors otherwise keep every copy (issue 17)."""
+    by_length: dict[int, list[HtmlElement]] = {}
+    for element, length in blocks.items():
+        by_length.setdefault(length, []).append(element)
+    for same_length in by_length.values():
+        if len(same_length) < 2:
+            continue
+        group = set(same_length)  # a wrapper and its only child hold the same text: one block
+        outermost = [e for e in same_length if not any(o in group for o in e.iterancestors())]
+        outermost = [e for e in outermost if _HOLDS_BLOCKS(e)] if len(outermost) > 1 else []
+        if len(outermost) < 2:
+            continue
+        first: dict[str, HtmlElement] = {}
+        for element in sorted(outermost, key=lambda e: e.sourceline or 0):
+            text = " ".join(element.text_content().split())
+            if first.setdefault(text, element) is not element:
+                element.drop_tree()
+
+
+def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int]) -> None:
     """Drop the class and id of blocks that trafilatura deletes by name (OVERALL_DISCARD_XPATH:
     "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
-    quarter of the page's text as prose or a data table: a builder's "w-embed" around a chart, a
-    layout named "sidebar-layout" or "page-footer" that wraps the whole page. (Smaller blocks so
-    named are furniture indeed; a body name is what trafilatura looks for.)"""
-    body = tree.find("body")
-    if body is None:
-        return
-    for element in _large_blocks(body, max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))):
+    quarter of the page's text (``blocks``, see large_blocks) as prose or a data table: a builder's
+    "w-embed" around a chart, a layout named "sidebar-layout" or "page-footer" that wraps the whole
+    page. (Smaller blocks so named are furniture indeed; a body name is what trafilatura looks
+    for.) And of every <details> with text to disclose: a native disclosure (an expandable answer,
+    a note) is named for its styling ("expandable"), which trafilatura reads as furniture once it
+    has made it a <div>."""
+    for element in blocks:
+        if element.getparent() is None:
+            continue  # a copy dropped
         named = bool(element.attrib) and any(expression.matches(element) for expression in OVERALL_DISCARD)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
-            element.attrib.pop("class", None)
-            element.attrib.pop("id", None)
+            _unname(element)
+    for element in tree.iter("details"):
+        if element.attrib and _DISCLOSES_TEXT(element):
+            _unname(element)
+
+
+def _unname(element: HtmlElement) -> None:
+    element.attrib.pop("class", None)
+    element.attrib.pop("id", None)

@@ -3,14 +3,16 @@ a page that is no article (extract.pagekind) gives a Document without paragraphs
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lxml.html import HtmlElement
 from trafilatura.external import jt_stoplist_init
 
-from extract.body import extract_body
+from extract.body import extract_body, unrepaired_paragraphs
 from extract.document import Document
 from extract.htmlinput import BadInput, load_tree
 from extract.metadata import extract_metadata
-from extract.pagekind import decide, declared_kind, gather_evidence
+from extract.pagekind import declared_kind, gather_evidence, reconsider
 
 
 def _warm_up() -> None:
@@ -24,12 +26,15 @@ def _warm_up() -> None:
 _warm_up()
 
 
-def _extract(tree: HtmlElement, url: str | None) -> Document:
+def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlElement]) -> Document:
     meta = extract_metadata(tree, url)
     kind = declared_kind(meta)
     evidence = None if kind else gather_evidence(tree)  # before extract_body changes the tree
     paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
-    kind = kind or decide(evidence, paragraphs)
+    if not kind:
+        kind, paragraphs = reconsider(
+            evidence, paragraphs, lambda: unrepaired_paragraphs(reparse(), url, meta.title, meta.author)
+        )
     error = None if kind.is_article else f"not an article: {kind.kind}, {kind.reason}"
     return Document(
         url=url,
@@ -47,7 +52,7 @@ def _extract(tree: HtmlElement, url: str | None) -> Document:
 def extract_document(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Document:
     """Extract a page; never raises: unusable input gives an empty Document whose error says why."""
     try:
-        return _extract(load_tree(html, content_type), url)
+        return _extract(load_tree(html, content_type), url, lambda: load_tree(html, content_type))
     except BadInput as exc:
         return Document.empty(url, str(exc))
     except RecursionError:

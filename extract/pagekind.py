@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from extract.body import extract_body
+from extract.body import extract_body, longer_and_agreeing, unrepaired_paragraphs
 from extract.htmlinput import BadInput, load_tree
 from extract.metadata import Metadata, extract_metadata
 from extract.paragraphs import word_key
@@ -139,6 +139,20 @@ def decide(evidence: Evidence, paragraphs: Sequence[str]) -> PageKind:
     return PageKind("article", counts)
 
 
+def reconsider(evidence: Evidence, paragraphs: list[str], second: Callable[[], list[str]]) -> tuple[PageKind, list[str]]:
+    """The decision, and the body to keep. A body that reads as no article gets a second opinion
+    (``second``: another extraction of the page): taken when that is much longer, holds most of
+    our body's words and reads as an article, so that no article a peer extractor finds is lost
+    to a repair that misled ours (issue 17)."""
+    kind = decide(evidence, paragraphs)
+    if kind.is_article:
+        return kind, paragraphs
+    other = second()
+    if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other)).is_article:
+        return other_kind, other
+    return kind, paragraphs
+
+
 def classify_page(html: bytes | str, url: str | None = None) -> PageKind:
     """Is this page an article? Decided from its declarations and structure, not its URL."""
     try:
@@ -149,4 +163,5 @@ def classify_page(html: bytes | str, url: str | None = None) -> PageKind:
     if kind := declared_kind(meta):
         return kind
     evidence = gather_evidence(tree)
-    return decide(evidence, extract_body(tree, url, meta.title, meta.author, meta.article_body))
+    paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
+    return reconsider(evidence, paragraphs, lambda: unrepaired_paragraphs(load_tree(html), url, meta.title, meta.author))[0]

@@ -439,3 +439,66 @@ def test_headline_cut_at_the_search_engine_limit_is_taken_whole() -> None:
     short = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Tram line opens"}</script>'
              '<meta property="og:title" content="Tram line opens · City Guide">')
     assert _titled(short).title == "Tram line opens"
+
+
+@pytest.mark.parametrize("classes", [("variant", "variant", "variant"), ("v-desktop", "v-tablet", "v-phone")])
+def test_article_rendered_once_per_screen_size_is_kept_once(classes: tuple[str, ...]) -> None:
+    paragraphs = [
+        f"<p>Step {i}: a kitchen remodel starts with a budget, a layout that keeps the plumbing where it is, "
+        "and quotes from three contractors who have done similar work nearby.</p>"
+        for i in range(5)
+    ]
+    copy = "".join(paragraphs[:2]) + "<h2>Planning the work</h2>" + "".join(paragraphs[2:])
+    variants = "".join(f'<div><div class="{css}">{copy}</div></div>' for css in classes)
+    html = (f"<html><head><title>Remodel costs</title></head><body><main><h1>Remodel costs</h1>{variants}</main>"
+            "<footer><p>Builder footer</p></footer></body></html>")
+    doc = extract_document(html, "https://build.example.com/blog/remodel-costs")
+    assert [p.split(":")[0] for p in doc.paragraphs if p.startswith("Step")] == [f"Step {i}" for i in range(5)]
+    assert doc.paragraphs.count("Planning the work") == 1
+
+
+@pytest.mark.parametrize("collapsed", ['style="display:none"', "hidden", 'class="panel hidden"'])
+def test_sections_of_an_accordion_are_kept_though_collapsed(collapsed: str) -> None:
+    sentence = "of the installation guide: permits, the site survey and the inspection each take a few weeks."
+    steps = "".join(
+        f'<h3><button aria-controls="step-{i}" aria-expanded="false">Step {i}</button></h3>'
+        f'<div id="step-{i}" {collapsed}><p>Part {i} {sentence}</p><p>More of part {i} {sentence}</p></div>'
+        for i in range(4)
+    )
+    html = (
+        "<html><head><title>Installing solar panels</title></head><body><main><article><h1>Installing solar panels</h1>"
+        f"<p>Installing panels takes two to three months from the first quote to the day the system runs.</p>{steps}"
+        f'<div id="newsletter-box" {collapsed}><p>Sign up for our weekly letter on home energy and savings.</p></div>'
+        "</article></main></body></html>"
+    )
+    doc = extract_document(html, "https://energy.example.com/solar/installation-guide")
+    assert [p.split()[1] for p in doc.paragraphs if p.startswith("Part")] == ["0", "1", "2", "3"]
+    assert "Sign up for our weekly letter" not in doc.text()  # hidden, and no toggle opens it
+
+
+def test_article_written_mostly_in_links_is_not_lost_to_the_teaser_repair() -> None:
+    """Its paragraphs look like teasers to drop_link_paragraphs: the page as served, extracted
+    without our repairs, is the second opinion that keeps the article from coming out empty."""
+    paragraphs = "".join(
+        f"<p>Week {i}: <a href='https://minutes{i}.example.net/a'>the city council approved the new tram depot plans "
+        f"after a long debate</a> and <a href='/works/{i}'>residents asked for quieter night works</a>, the minutes say.</p>"
+        for i in range(5)
+    )
+    html = f"<html><head><title>Council week</title></head><body><main><article><h1>Council week</h1>{paragraphs}</article></main></body></html>"
+    doc = extract_document(html, "https://town.example.org/news/council-week")
+    assert [p.split(":")[0] for p in doc.paragraphs] == [f"Week {i}" for i in range(5)]
+
+
+def test_answers_in_expandable_disclosures_are_kept() -> None:
+    answer = ("Think of the plate as a guide for the pot: fill half of it with vegetables, a quarter with whole grains "
+              "and a quarter with beans, fish or chicken, whatever the dish.")
+    html = (
+        "<html><head><title>Healthy eating plate</title></head><body><main><article><h1>Healthy eating plate</h1>"
+        + "<p>Use the plate as a guide for creating healthy, balanced meals, whether served on a plate or packed in a box.</p>" * 3
+        + '<details class="expandable bg-light border-left"><summary>What if I eat from a bowl?</summary>'
+        f"<p>{answer}</p></details>"
+        + "<p>Choose water, tea or coffee with little or no sugar, and keep dairy to one or two servings a day.</p>"
+        + "</article></main></body></html>"
+    )
+    doc = extract_document(html, "https://health.example.edu/healthy-eating-plate/")
+    assert answer in doc.paragraphs
