@@ -302,6 +302,15 @@ def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None
     assert _titled(head, "<h1>Subscribe to our newsletter</h1>").title == "Tram line opening: timetable and fares"
 
 
+def test_declared_title_shown_as_a_heading_beats_an_h1_no_declaration_gives() -> None:
+    head = "<title>What riders love about the new tram line | Metro Daily</title>"
+    headings = "<h1>But what riders love is the quiet ride</h1><h2>What riders love about the new tram line</h2>"
+    page = _titled(head, headings)
+    assert page.title == "What riders love about the new tram line"
+    retouched = _titled(head, "<h1>What riders love about the new tram</h1><h2>Timetable</h2>")
+    assert retouched.title == "What riders love about the new tram"  # no heading shows the declared title
+
+
 def test_content_in_a_block_named_like_furniture_is_kept() -> None:
     """Page builders name whole layouts "sidebar-layout" or wrap a long chart in "w-embed"."""
     prose = "".join(
