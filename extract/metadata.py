@@ -51,7 +51,7 @@ _BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern
 _BYLINE_ATTRIBUTES = XPath(".//@class|.//@id|.//@rel|.//@itemprop|.//@data-component|.//@data-testid")
 _BYLINE_MARK = re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
                           r"|journalist-name|screenname|writer|username", re.I)
-_PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)")
+_PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)|^published$")
 _MODIFIED_META = re.compile(r"(modified|updated)[-_.:]?(date|time)")
 _US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
 _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
@@ -356,7 +356,8 @@ def _date_candidates(tree: HtmlElement, article: dict, meta: dict[str, str]) -> 
 
 def _other_dates(article: dict, meta: dict[str, str]) -> Iterator[str]:
     """Dates a page gives under other names: a publication date named as other CMSs name it
-    ("parsely-pub-date", "published-date"), then its last modification."""
+    ("parsely-pub-date", "published-date", "published"), then its last modification; in ISO 8601 or
+    written as people write dates ("July 17, 2025")."""
     yield from (value for key, value in meta.items() if _PUBLISHED_META.search(key))
     modified = article.get("dateModified")
     yield from [modified] if isinstance(modified, str) else []
@@ -434,7 +435,8 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
     locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
     month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)
     shown = filed.isoformat() if filed is not None else _shown_on_page(tree, month_first)
-    return shown or next(filter(None, map(iso_date, _other_dates(article, meta))), None)
+    others = (iso_date(value) or _shown_date(clean(value), month_first) for value in _other_dates(article, meta))
+    return shown or next(filter(None, others), None)
 
 
 def _language(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:

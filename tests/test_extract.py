@@ -428,6 +428,8 @@ def test_date_declared_under_another_name_when_the_page_shows_none() -> None:
     # a date the page shows comes before a modification date
     shown = page.replace("{meta}", modified).replace("</h1>", "</h1><p>March 3, 2021</p>")
     assert _dated(shown) == "2021-03-03"
+    written = "<meta name='published' content='July 17, 2025'><meta name='published-date' content='soon'>"
+    assert _dated(page.replace("{meta}", written)) == "2025-07-17"  # declared as people write dates
 
 
 def test_headline_written_in_mangled_utf8_is_repaired() -> None:
