@@ -71,6 +71,7 @@ ONLY_HEADLINE_MATCH = 0.12
 SITE_NAME_WORDS = 4  # a title's last part after " | " this short is the site's name
 BYLINE_CLIMB = 4
 CUT_HEADLINE = 100  # a JSON-LD headline this long may be cut at 110 characters
+LEDE_WORDS = 25  # an <h1> longer than this may be a paragraph
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,9 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     names = {_squeezed(name) for name in site_names if name}
     headings = [text for text in (clean(_heading_text(h1)) for h1 in tree.iter("h1")) if text]
     headings = [text for text in headings if _squeezed(text) not in names]
+    if declared:  # an <h1> as long as a paragraph, and twice the declared title, is a lede set as a heading
+        longest = max(LEDE_WORDS, 2 * len(declared[0].split()))
+        headings = [text for text in headings if len(text.split()) <= longest]
     # the page's only <h1> needs to share a few words with a declared title, one of several more
     best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH
     for text in headings:

@@ -311,6 +311,13 @@ def test_declared_title_shown_as_a_heading_beats_an_h1_no_declaration_gives() ->
     assert retouched.title == "What riders love about the new tram"  # no heading shows the declared title
 
 
+def test_a_paragraph_set_as_the_h1_gives_way_to_the_declared_title() -> None:
+    lede = ("<h1>The new tram line opens on Saturday: here is what riders need to know about the timetable, "
+            "the fares on the eastern route and the buses it will replace next spring.</h1>")
+    head = "<title>Tram line opens on Saturday: what riders need to know | Metro Daily</title>"
+    assert _titled(head, lede).title == "Tram line opens on Saturday: what riders need to know"
+
+
 def test_content_in_a_block_named_like_furniture_is_kept() -> None:
     """Page builders name whole layouts "sidebar-layout" or wrap a long chart in "w-embed"."""
     prose = "".join(
