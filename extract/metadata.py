@@ -279,10 +279,10 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         best = headings[0]
     if best is not None:
         best = _without_site_name(best, site_names)
-    if best not in declared:
+    if declared and best not in declared:
         # a declared title the page also shows as a heading has two sources' word for it, which
         # an <h1> no declaration gives (a promotion, a pull quote, a retouched headline) has not
-        shown = {clean(_heading_text(heading)) for heading in tree.iter("h1", "h2", "h3")}
+        shown = {" ".join(heading.text_content().split()) for heading in tree.iter("h1", "h2", "h3")}
         best = next((title for title in declared if title in shown), best)
     if best is None and declared:
         # a long JSON-LD headline cut at 110 characters (search engines' limit) is the start of a
