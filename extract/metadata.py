@@ -49,6 +49,7 @@ _BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern
 # attributes (or an <author> element): a block without has no byline it could find, and is not
 # copied and searched
 _BYLINE_ATTRIBUTES = XPath(".//@class|.//@id|.//@rel|.//@itemprop|.//@data-component|.//@data-testid")
+_LEAF_TEXTS = XPath(".//*[not(*)]/text()")
 _BYLINE_MARK = re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
                           r"|journalist-name|screenname|writer|username", re.I)
 _PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)|^published$")
@@ -316,6 +317,21 @@ def _name(text: object) -> str:
     return "" if _CALENDAR_WORD.fullmatch(name) else name
 
 
+def _without_job_title(names: list[str], block: HtmlElement) -> list[str]:
+    """A visible byline's names without the job title that templates set after the name, in an element
+    of its own ("Ann Lee Tech Reporter", "Ann Lee Founder, Lead Reviewer"): a name that runs on past an
+    element holding two or more of its words is cut there, and the pieces after it are the rest of the
+    title unless an element holds them whole (a second name)."""
+    if not any(len(name.split()) > 2 for name in names):
+        return names
+    leaves = {clean(text) for text in _LEAF_TEXTS(block)}
+    for i, name in enumerate(names):
+        cut = next((leaf for leaf in leaves if len(leaf.split()) > 1 and name.startswith(leaf + " ")), None)
+        if cut:
+            return [*names[:i], cut, *(n for n in names[i + 1:] if n in leaves)]
+    return names
+
+
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
     """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline."""
     declared = _names(article.get("author")) or [
@@ -334,6 +350,7 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | Non
         marked = _BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block))) or block.find(".//author") is not None
         byline = (extract_byline(block) or "") if marked else ""
         names = [name for name in map(_name, byline.split(";")) if name]
+        names = _without_job_title(names, block)
     return ", ".join(names) or None
 
 

@@ -345,6 +345,14 @@ def test_author_from_a_visible_byline_when_the_page_declares_none() -> None:
     assert _titled(f"<title>Tram line opens</title>{declared}", f"<h1>Tram line opens</h1>{byline}").author == "Ann Other"
 
 
+def test_visible_byline_without_the_job_title_set_after_the_name() -> None:
+    card = ('<div class="author-name-wrap"><div class="author-name">Jane Roe</div>'
+            '<div class="author-role">Transport Reporter, City Desk</div></div>')
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{card}").author == "Jane Roe"
+    pair = '<div class="byline"><span>Jane Roe</span> <span>Transport Reporter</span>, <span>John Doe</span></div>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{pair}").author == "Jane Roe, John Doe"
+
+
 def _dated(page: str, url: str = "https://www.metrodaily.example/news/tram") -> str | None:
     body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
     return extract_document(page.replace("{body}", body), url).date
