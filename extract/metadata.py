@@ -207,13 +207,18 @@ def _squeezed(text: str) -> str:
     return _key(text).replace(" ", "")
 
 
+def _site_keys(site_names: list[str]) -> set[str]:
+    """The site's names squeezed, as a title's or a byline's parts are compared with them."""
+    return {_squeezed(name) for name in site_names if name}
+
+
 def _without_site_name(title: str, site_names: list[str]) -> str:
     """A declared title without the site name that templates append or prepend ("Headline | Site"):
     a part named like the site, or a short last part after a bar."""
     parts = _TITLE_SEPARATORS.split(title)
     if len(parts) < 2:
         return title
-    names = {_squeezed(name) for name in site_names if name}
+    names = _site_keys(site_names)
     if _squeezed(parts[0]) in names:
         parts = parts[1:]
     elif _squeezed(parts[-1]) in names or (" | " in title and len(parts[-1].split()) <= SITE_NAME_WORDS):
@@ -260,7 +265,7 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     declared = [_without_site_name(v, site_names) for v in [*declared, page_title] if v]
     references = [_tokens(d) for d in declared]
     # an <h1> holding the site's name is the masthead, not the headline
-    names = {_squeezed(name) for name in site_names if name}
+    names = _site_keys(site_names)
     headings = [text for text in (clean(_heading_text(h1)) for h1 in tree.iter("h1")) if text]
     headings = [text for text in headings if _squeezed(text) not in names]
     if declared:  # an <h1> as long as a paragraph, and twice the declared title, is a lede set as a heading
@@ -332,12 +337,21 @@ def _without_job_title(names: list[str], block: HtmlElement) -> list[str]:
     return names
 
 
-def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
+def _without_affiliation(name: str, site_keys: set[str]) -> str:
+    """An author credit without the site it writes for ("Ann Lee, The Daily Post"; ", USA TODAY" is
+    no name at all): a part after a comma named like the site (site names squeezed)."""
+    if ", " not in name:
+        return name
+    return ", ".join(part for part in name.split(", ") if _squeezed(part) not in site_keys)
+
+
+def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline."""
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
-    names = [_name(n) for n in declared]
+    site_keys = _site_keys(site_names)
+    names = [_without_affiliation(_name(n), site_keys) for n in declared]
     names = [n for n in names if n and not _URL_LIKE.search(n)]
     if not names:
         visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
@@ -492,7 +506,7 @@ def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     return Metadata(
         canonical_url=canonical,
         title=_headline(tree, article, meta, site_names),
-        author=_author(tree, article, meta),
+        author=_author(tree, article, meta, site_names),
         date=_date(tree, article, meta, url),
         sitename=clean(meta.get("og:site_name") or (publisher[0] if publisher else None)
                        or meta.get("application-name")) or host,

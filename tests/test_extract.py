@@ -353,6 +353,13 @@ def test_visible_byline_without_the_job_title_set_after_the_name() -> None:
     assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{pair}").author == "Jane Roe, John Doe"
 
 
+def test_declared_author_without_the_site_it_writes_for() -> None:
+    credit = '<script type="application/ld+json">{"@type": "NewsArticle", "author": "%s"}</script>'
+    assert _titled(credit % "Jane Roe, Metro Daily", "<h1>Tram line opens</h1>").author == "Jane Roe"
+    byline = '<div class="byline"><span class="author">John Doe</span></div>'
+    assert _titled(credit % ", METRO DAILY", f"<h1>Tram line opens</h1>{byline}").author == "John Doe"
+
+
 def _dated(page: str, url: str = "https://www.metrodaily.example/news/tram") -> str | None:
     body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
     return extract_document(page.replace("{body}", body), url).date
