@@ -49,6 +49,8 @@ _BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern
 # attributes (or an <author> element): a block without has no byline it could find, and is not
 # copied and searched
 _BYLINE_ATTRIBUTES = XPath(".//@class|.//@id|.//@rel|.//@itemprop|.//@data-component|.//@data-testid")
+_AUTHOR_PAGE_LINKS = XPath(".//a[re:test(@href, '/(author|authors|writer|writers)/', 'i')]",
+                           namespaces={"re": "http://exslt.org/regular-expressions"})
 _LEAF_TEXTS = XPath(".//*[not(*)]/text()")
 _BYLINE_MARK = re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
                           r"|journalist-name|screenname|writer|username", re.I)
@@ -346,7 +348,8 @@ def _without_affiliation(name: str, site_keys: set[str]) -> str:
 
 
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
-    """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline."""
+    """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline, else
+    a link to an author's page near the headline."""
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
@@ -365,6 +368,8 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: 
         byline = (extract_byline(block) or "") if marked else ""
         names = [name for name in map(_name, byline.split(";")) if name]
         names = _without_job_title(names, block)
+        if not names:  # a link to the author's page, next to the headline, in a byline no class names
+            names = [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
     return ", ".join(names) or None
 
 

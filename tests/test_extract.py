@@ -353,6 +353,13 @@ def test_visible_byline_without_the_job_title_set_after_the_name() -> None:
     assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{pair}").author == "Jane Roe, John Doe"
 
 
+def test_author_from_a_link_to_the_author_page_next_to_the_headline() -> None:
+    byline = '<p><a href="/authors/jane-roe/">Jane Roe</a> · 12 May 2025</p>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author == "Jane Roe"
+    tagged = '<p><a href="/tags/trams/">Trams</a></p>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{tagged}").author is None
+
+
 def test_declared_author_without_the_site_it_writes_for() -> None:
     credit = '<script type="application/ld+json">{"@type": "NewsArticle", "author": "%s"}</script>'
     assert _titled(credit % "Jane Roe, Metro Daily", "<h1>Tram line opens</h1>").author == "Jane Roe"
