@@ -347,29 +347,36 @@ def _without_affiliation(name: str, site_keys: set[str]) -> str:
     return ", ".join(part for part in name.split(", ") if _squeezed(part) not in site_keys)
 
 
+def _shown_authors(tree: HtmlElement) -> list[str]:
+    """Author names the page shows: rel=author links, else a visible byline, else a link to an
+    author's page near the headline."""
+    visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
+    names = list(dict.fromkeys(n for n in (_name(a.text_content()) for a in visible) if 1 < len(n) < 80))
+    if names:
+        return names
+    # a byline the page shows but does not declare: trafilatura's search of bylines by their
+    # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
+    block = _headline_block(tree)
+    marked = _BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block))) or block.find(".//author") is not None
+    byline = (extract_byline(block) or "") if marked else ""
+    labels = {clean(text) for form in block.iter("form") for text in form.itertext()}  # "Name *" of a comment form
+    names = _without_job_title([name for name in map(_name, byline.split(";")) if name and name not in labels], block)
+    if names:
+        return names
+    # a link to the author's page, next to the headline, in a byline no class names
+    return [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
+
+
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
-    """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline, else
-    a link to an author's page near the headline."""
+    """Author names from JSON-LD, else meta tags, else the names the page shows."""
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
     site_keys = _site_keys(site_names)
     names = [_without_affiliation(_name(n), site_keys) for n in declared]
-    names = [n for n in names if n and not _URL_LIKE.search(n)]
+    names = list(dict.fromkeys(n for n in names if n and not _URL_LIKE.search(n) and 1 < len(n) < 80))
     if not names:
-        visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
-        names = [_name(a.text_content()) for a in visible]
-    names = list(dict.fromkeys(n for n in names if 1 < len(n) < 80))
-    if not names:
-        # a byline the page shows but does not declare: trafilatura's search of bylines by their
-        # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
-        block = _headline_block(tree)
-        marked = _BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block))) or block.find(".//author") is not None
-        byline = (extract_byline(block) or "") if marked else ""
-        names = [name for name in map(_name, byline.split(";")) if name]
-        names = _without_job_title(names, block)
-        if not names:  # a link to the author's page, next to the headline, in a byline no class names
-            names = [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
+        names = _shown_authors(tree)
     return ", ".join(names) or None
 
 

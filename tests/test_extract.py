@@ -360,6 +360,12 @@ def test_author_from_a_link_to_the_author_page_next_to_the_headline() -> None:
     assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{tagged}").author is None
 
 
+def test_a_comment_form_field_is_no_byline() -> None:
+    form = ('<form class="comment-form"><p class="comment-form-author"><label for="author">Name</label>'
+            '<input id="author" name="author"></p></form>')
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{form}").author is None
+
+
 def test_declared_author_without_the_site_it_writes_for() -> None:
     credit = '<script type="application/ld+json">{"@type": "NewsArticle", "author": "%s"}</script>'
     assert _titled(credit % "Jane Roe, Metro Daily", "<h1>Tram line opens</h1>").author == "Jane Roe"
