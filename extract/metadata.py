@@ -368,15 +368,16 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
 
 
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
-    """Author names from JSON-LD, else meta tags, else the names the page shows."""
+    """Author names from JSON-LD, else meta tags, else the names the page shows; a declared author
+    that is the site itself gives way to a person the page shows."""
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
     site_keys = _site_keys(site_names)
     names = [_without_affiliation(_name(n), site_keys) for n in declared]
     names = list(dict.fromkeys(n for n in names if n and not _URL_LIKE.search(n) and 1 < len(n) < 80))
-    if not names:
-        names = _shown_authors(tree)
+    if not names or all(_squeezed(n) in site_keys for n in names):
+        names = _shown_authors(tree) or names
     return ", ".join(names) or None
 
 

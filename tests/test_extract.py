@@ -373,6 +373,13 @@ def test_declared_author_without_the_site_it_writes_for() -> None:
     assert _titled(credit % ", METRO DAILY", f"<h1>Tram line opens</h1>{byline}").author == "John Doe"
 
 
+def test_an_author_the_page_shows_beats_the_site_declared_as_author() -> None:
+    credit = '<script type="application/ld+json">{"@type": "NewsArticle", "author": "Metro Daily"}</script>'
+    byline = '<div class="byline"><span class="author">John Doe</span></div>'
+    assert _titled(credit, f"<h1>Tram line opens</h1>{byline}").author == "John Doe"
+    assert _titled(credit, "<h1>Tram line opens</h1>").author == "Metro Daily"  # no one else named
+
+
 def _dated(page: str, url: str = "https://www.metrodaily.example/news/tram") -> str | None:
     body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
     return extract_document(page.replace("{body}", body), url).date
