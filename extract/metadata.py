@@ -204,6 +204,11 @@ def _tokens(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
+def _overlap(words: set[str], reference: set[str]) -> float:
+    """Jaccard overlap of two texts' words."""
+    return len(words & reference) / len(words | reference) if words else 0.0
+
+
 def _squeezed(text: str) -> str:
     """Words without case or spaces: "Metro Daily" and the host's "metrodaily" compare equal."""
     return _key(text).replace(" ", "")
@@ -278,11 +283,12 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     for text in headings:
         words = _tokens(text)
         for reference in references:
-            score = len(words & reference) / len(words | reference) if words else 0.0
+            score = _overlap(words, reference)
             if score >= best_score:
                 best, best_score = text, score
-    if best is not None and best.isupper():  # a capitalised display headline: the declared spelling
-        best = next((d for d in declared if d.lower() == best.lower()), best)
+    if best is not None and best.isupper():  # a capitalised display headline: the declared title it matches
+        words = _tokens(best)
+        best = next((d for d, ref in zip(declared, references) if _overlap(words, ref) >= HEADLINE_MATCH), best)
     if best is None and not declared and len(headings) == 1:
         best = headings[0]
     if best is not None:

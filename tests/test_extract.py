@@ -294,6 +294,8 @@ def test_headline_entities_and_capitals() -> None:
     assert caps.title == "Tram Line Opens"
     broken = _titled("<title>Tram Line Opens</title>", "<h1>TRAM<br>LINE OPENS</h1>")  # a line break is a space
     assert broken.title == "Tram Line Opens"
+    reworded = _titled("<title>Tram Line Opens Saturday</title>", "<h1>TRAM LINE OPENS ON SATURDAY</h1>")
+    assert reworded.title == "Tram Line Opens Saturday"
 
 
 def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None:
