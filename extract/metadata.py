@@ -274,11 +274,12 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     # an <h1> holding the site's name is the masthead, not the headline
     names = _site_keys(site_names)
     headings = [text for text in (clean(_heading_text(h1)) for h1 in tree.iter("h1")) if text]
-    headings = [text for text in headings if _squeezed(text) not in names]
+    headings = list(dict.fromkeys(text for text in headings if _squeezed(text) not in names))
     if declared:  # an <h1> as long as a paragraph, and twice the declared title, is a lede set as a heading
         longest = max(LEDE_WORDS, 2 * len(declared[0].split()))
         headings = [text for text in headings if len(text.split()) <= longest]
-    # the page's only <h1> needs to share a few words with a declared title, one of several more
+    # the page's only <h1> (repeated for a phone's layout, it is still one) needs to share a few words
+    # with a declared title, one of several more
     best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH
     for text in headings:
         words = _tokens(text)

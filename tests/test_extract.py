@@ -302,6 +302,8 @@ def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None
     head = "<title>Tram line opening: timetable and fares</title>"
     assert _titled(head, "<h1>New tram line opens on Saturday</h1>").title == "New tram line opens on Saturday"
     assert _titled(head, "<h1>Subscribe to our newsletter</h1>").title == "Tram line opening: timetable and fares"
+    twice = "<h1>New tram line opens on Saturday</h1>" * 2  # one headline, in the desktop and the phone layout
+    assert _titled(head, twice).title == "New tram line opens on Saturday"
 
 
 def test_declared_title_shown_as_a_heading_beats_an_h1_no_declaration_gives() -> None:
