@@ -385,6 +385,8 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: 
     names = list(dict.fromkeys(n for n in names if n and not _URL_LIKE.search(n) and 1 < len(n) < 80))
     if not names or all(_squeezed(n) in site_keys for n in names):
         names = _shown_authors(tree) or names
+    # a name credited again within a joint credit ("Ann Lee and Bo Park", "Ann Lee") is listed once
+    names = [n for n in names if not any(n != other and f" {n} " in f" {other} " for other in names)]
     return ", ".join(names) or None
 
 

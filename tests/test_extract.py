@@ -377,6 +377,12 @@ def test_declared_author_without_the_site_it_writes_for() -> None:
     assert _titled(credit % ", METRO DAILY", f"<h1>Tram line opens</h1>{byline}").author == "John Doe"
 
 
+def test_an_author_credited_again_within_a_joint_credit_is_listed_once() -> None:
+    credit = ('<script type="application/ld+json">{"@type": "NewsArticle", '
+              '"author": [{"name": "Jane Roe and John Doe"}, {"name": "Jane Roe"}]}</script>')
+    assert _titled(credit, "<h1>Tram line opens</h1>").author == "Jane Roe and John Doe"
+
+
 def test_an_author_the_page_shows_beats_the_site_declared_as_author() -> None:
     credit = '<script type="application/ld+json">{"@type": "NewsArticle", "author": "Metro Daily"}</script>'
     byline = '<div class="byline"><span class="author">John Doe</span></div>'
