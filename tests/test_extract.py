@@ -360,6 +360,8 @@ def test_visible_byline_without_the_job_title_set_after_the_name() -> None:
 def test_author_from_a_link_to_the_author_page_next_to_the_headline() -> None:
     byline = '<p><a href="/authors/jane-roe/">Jane Roe</a> · 12 May 2025</p>'
     assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author == "Jane Roe"
+    titled = '<p><a href="/author/jane-roe/"><span>Jane Roe</span> <span>Transport Reporter</span></a></p>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{titled}").author == "Jane Roe"
     tagged = '<p><a href="/tags/trams/">Trams</a></p>'
     assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{tagged}").author is None
 
