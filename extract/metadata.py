@@ -354,9 +354,10 @@ def _without_affiliation(name: str, site_keys: set[str]) -> str:
     return ", ".join(part for part in name.split(", ") if _squeezed(part) not in site_keys)
 
 
-def _shown_authors(tree: HtmlElement) -> list[str]:
-    """Author names the page shows: rel=author links, else a visible byline, else a link to an
-    author's page near the headline."""
+def _shown_authors(tree: HtmlElement, search_bylines: bool = True) -> list[str]:
+    """Author names the page shows: rel=author links, else a visible byline (unless told not to
+    search for one: trafilatura's search copies the block, 5 ms a page), else a link to an author's
+    page near the headline."""
     visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
     names = list(dict.fromkeys(n for n in (_name(a.text_content()) for a in visible) if 1 < len(n) < 80))
     if names:
@@ -364,7 +365,8 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
     # a byline the page shows but does not declare: trafilatura's search of bylines by their
     # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
     block = _headline_block(tree)
-    marked = _BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block))) or block.find(".//author") is not None
+    marked = search_bylines and (_BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block)))
+                                 or block.find(".//author") is not None)
     byline = (extract_byline(block) or "") if marked else ""
     labels = {clean(text) for form in block.iter("form") for text in form.itertext()}  # "Name *" of a comment form
     names = [name for name in map(_name, byline.split(";")) if name and name not in labels]
@@ -382,8 +384,10 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: 
     site_keys = _site_keys(site_names)
     names = [_without_affiliation(_name(n), site_keys) for n in declared]
     names = list(dict.fromkeys(n for n in names if n and not _URL_LIKE.search(n) and 1 < len(n) < 80))
-    if not names or all(_squeezed(n) in site_keys for n in names):
-        names = _shown_authors(tree) or names
+    if not names:
+        names = _shown_authors(tree)
+    elif all(_squeezed(n) in site_keys for n in names):
+        names = _shown_authors(tree, search_bylines=False) or names
     # a name credited again within a joint credit ("Ann Lee and Bo Park", "Ann Lee") is listed once
     names = [n for n in names if not any(n != other and f" {n} " in f" {other} " for other in names)]
     return ", ".join(names) or None

@@ -387,7 +387,7 @@ def test_an_author_credited_again_within_a_joint_credit_is_listed_once() -> None
 
 def test_an_author_the_page_shows_beats_the_site_declared_as_author() -> None:
     credit = '<script type="application/ld+json">{"@type": "NewsArticle", "author": "Metro Daily"}</script>'
-    byline = '<div class="byline"><span class="author">John Doe</span></div>'
+    byline = '<p>By <a href="/authors/john-doe/">John Doe</a></p>'
     assert _titled(credit, f"<h1>Tram line opens</h1>{byline}").author == "John Doe"
     assert _titled(credit, "<h1>Tram line opens</h1>").author == "Metro Daily"  # no one else named
 
