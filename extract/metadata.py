@@ -49,8 +49,8 @@ _BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern
 # attributes (or an <author> element): a block without has no byline it could find, and is not
 # copied and searched
 _BYLINE_ATTRIBUTES = XPath(".//@class|.//@id|.//@rel|.//@itemprop|.//@data-component|.//@data-testid")
-_AUTHOR_PAGE_LINKS = XPath(".//a[re:test(@href, '/(author|authors|writer|writers)/', 'i')]",
-                           namespaces={"re": "http://exslt.org/regular-expressions"})
+_AUTHOR_PAGE_LINKS = XPath(".//a[contains(@href, '/author/') or contains(@href, '/authors/')"
+                           " or contains(@href, '/writer/') or contains(@href, '/writers/')]")
 _LEAF_TEXTS = XPath(".//*[not(*)]/text()")
 _BYLINE_MARK = re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
                           r"|journalist-name|screenname|writer|username", re.I)
