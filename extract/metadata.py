@@ -368,8 +368,10 @@ def _shown_authors(tree: HtmlElement, search_bylines: bool = True) -> list[str]:
     marked = search_bylines and (_BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block)))
                                  or block.find(".//author") is not None)
     byline = (extract_byline(block) or "") if marked else ""
-    labels = {clean(text) for form in block.iter("form") for text in form.itertext()}  # "Name *" of a comment form
-    names = [name for name in map(_name, byline.split(";")) if name and name not in labels]
+    names = [name for name in map(_name, byline.split(";")) if name]
+    if names:  # no field label of a comment form ("Name *")
+        labels = {clean(text) for form in block.iter("form") for text in form.itertext()}
+        names = [name for name in names if name not in labels]
     if not names:  # a link to the author's page, next to the headline, in a byline no class names
         names = [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
     return _without_job_title(names, block)
