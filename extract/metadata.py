@@ -51,7 +51,10 @@ _BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern
 _BYLINE_ATTRIBUTES = XPath(".//@class|.//@id|.//@rel|.//@itemprop|.//@data-component|.//@data-testid")
 _AUTHOR_PAGE_LINKS = XPath(".//a[contains(@href, '/author/') or contains(@href, '/authors/')"
                            " or contains(@href, '/writer/') or contains(@href, '/writers/')]")
-_LEAF_TEXTS = XPath(".//*[not(*)]/text()")
+# an element without children whose two or more words begin $name, and one holding $name whole
+_LEADING_LEAF = XPath(".//*[not(*)][contains(normalize-space(), ' ')]"
+                      "[starts-with($name, concat(normalize-space(), ' '))]")
+_WHOLE_LEAF = XPath("boolean(.//*[not(*)][normalize-space() = $name])")
 _BYLINE_MARK = re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
                           r"|journalist-name|screenname|writer|username", re.I)
 _PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)|^published$")
@@ -336,13 +339,11 @@ def _without_job_title(names: list[str], block: HtmlElement) -> list[str]:
     of its own ("Ann Lee Tech Reporter", "Ann Lee Founder, Lead Reviewer"): a name that runs on past an
     element holding two or more of its words is cut there, and the pieces after it are the rest of the
     title unless an element holds them whole (a second name)."""
-    if not any(len(name.split()) > 2 for name in names):
-        return names
-    leaves = {clean(text) for text in _LEAF_TEXTS(block)}
     for i, name in enumerate(names):
-        cut = next((leaf for leaf in leaves if len(leaf.split()) > 1 and name.startswith(leaf + " ")), None)
-        if cut:
-            return [*names[:i], cut, *(n for n in names[i + 1:] if n in leaves)]
+        leading = _LEADING_LEAF(block, name=name) if len(name.split()) > 2 else []
+        if leading:
+            cut = " ".join(leading[0].text_content().split())
+            return [*names[:i], cut, *(n for n in names[i + 1:] if _WHOLE_LEAF(block, name=n))]
     return names
 
 
