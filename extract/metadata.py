@@ -49,9 +49,15 @@ _BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern
 # attributes (or an <author> element): a block without has no byline it could find, and is not
 # copied and searched
 _BYLINE_ATTRIBUTES = XPath(".//@class|.//@id|.//@rel|.//@itemprop|.//@data-component|.//@data-testid")
+_AUTHOR_PAGE_LINKS = XPath(".//a[contains(@href, '/author/') or contains(@href, '/authors/')"
+                           " or contains(@href, '/writer/') or contains(@href, '/writers/')]")
+# an element without children whose two or more words begin $name, and one holding $name whole
+_LEADING_LEAF = XPath(".//*[not(*)][contains(normalize-space(), ' ')]"
+                      "[starts-with($name, concat(normalize-space(), ' '))]")
+_WHOLE_LEAF = XPath("boolean(.//*[not(*)][normalize-space() = $name])")
 _BYLINE_MARK = re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
                           r"|journalist-name|screenname|writer|username", re.I)
-_PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)")
+_PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)|^published$")
 _MODIFIED_META = re.compile(r"(modified|updated)[-_.:]?(date|time)")
 _US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
 _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
@@ -71,6 +77,7 @@ ONLY_HEADLINE_MATCH = 0.12
 SITE_NAME_WORDS = 4  # a title's last part after " | " this short is the site's name
 BYLINE_CLIMB = 4
 CUT_HEADLINE = 100  # a JSON-LD headline this long may be cut at 110 characters
+LEDE_WORDS = 25  # an <h1> longer than this may be a paragraph
 
 
 @dataclass(frozen=True)
@@ -200,9 +207,19 @@ def _tokens(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
+def _overlap(words: set[str], reference: set[str]) -> float:
+    """Jaccard overlap of two texts' words."""
+    return len(words & reference) / len(words | reference) if words else 0.0
+
+
 def _squeezed(text: str) -> str:
     """Words without case or spaces: "Metro Daily" and the host's "metrodaily" compare equal."""
     return _key(text).replace(" ", "")
+
+
+def _site_keys(site_names: list[str]) -> set[str]:
+    """The site's names squeezed, as a title's or a byline's parts are compared with them."""
+    return {_squeezed(name) for name in site_names if name}
 
 
 def _without_site_name(title: str, site_names: list[str]) -> str:
@@ -211,7 +228,7 @@ def _without_site_name(title: str, site_names: list[str]) -> str:
     parts = _TITLE_SEPARATORS.split(title)
     if len(parts) < 2:
         return title
-    names = {_squeezed(name) for name in site_names if name}
+    names = _site_keys(site_names)
     if _squeezed(parts[0]) in names:
         parts = parts[1:]
     elif _squeezed(parts[-1]) in names or (" | " in title and len(parts[-1].split()) <= SITE_NAME_WORDS):
@@ -258,23 +275,33 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     declared = [_without_site_name(v, site_names) for v in [*declared, page_title] if v]
     references = [_tokens(d) for d in declared]
     # an <h1> holding the site's name is the masthead, not the headline
-    names = {_squeezed(name) for name in site_names if name}
+    names = _site_keys(site_names)
     headings = [text for text in (clean(_heading_text(h1)) for h1 in tree.iter("h1")) if text]
-    headings = [text for text in headings if _squeezed(text) not in names]
-    # the page's only <h1> needs to share a few words with a declared title, one of several more
+    headings = list(dict.fromkeys(text for text in headings if _squeezed(text) not in names))
+    if declared:  # an <h1> as long as a paragraph, and twice the declared title, is a lede set as a heading
+        longest = max(LEDE_WORDS, 2 * len(declared[0].split()))
+        headings = [text for text in headings if len(text.split()) <= longest]
+    # the page's only <h1> (repeated for a phone's layout, it is still one) needs to share a few words
+    # with a declared title, one of several more
     best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH
     for text in headings:
         words = _tokens(text)
         for reference in references:
-            score = len(words & reference) / len(words | reference) if words else 0.0
+            score = _overlap(words, reference)
             if score >= best_score:
                 best, best_score = text, score
-    if best is not None and best.isupper():  # a capitalised display headline: the declared spelling
-        best = next((d for d in declared if d.lower() == best.lower()), best)
+    if best is not None and best.isupper():  # a capitalised display headline: the declared title it matches
+        words = _tokens(best)
+        best = next((d for d, ref in zip(declared, references) if _overlap(words, ref) >= HEADLINE_MATCH), best)
     if best is None and not declared and len(headings) == 1:
         best = headings[0]
     if best is not None:
         best = _without_site_name(best, site_names)
+    if declared and best not in declared:
+        # a declared title the page also shows as a heading has two sources' word for it, which
+        # an <h1> no declaration gives (a promotion, a pull quote, a retouched headline) has not
+        shown = {" ".join(heading.text_content().split()) for heading in tree.iter("h1", "h2", "h3")}
+        best = next((title for title in declared if title in shown), best)
     if best is None and declared:
         # a long JSON-LD headline cut at 110 characters (search engines' limit) is the start of a
         # fuller one, which goes on with words, not with a separator and the site's name
@@ -307,24 +334,65 @@ def _name(text: object) -> str:
     return "" if _CALENDAR_WORD.fullmatch(name) else name
 
 
-def _author(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
-    """Author names from JSON-LD, else meta tags, else rel=author links, else a visible byline."""
+def _without_job_title(names: list[str], block: HtmlElement) -> list[str]:
+    """A visible byline's names without the job title that templates set after the name, in an element
+    of its own ("Ann Lee Tech Reporter", "Ann Lee Founder, Lead Reviewer"): a name that runs on past an
+    element holding two or more of its words is cut there, and the pieces after it are the rest of the
+    title unless an element holds them whole (a second name)."""
+    for i, name in enumerate(names):
+        leading = _LEADING_LEAF(block, name=name) if len(name.split()) > 2 else []
+        if leading:
+            cut = " ".join(leading[0].text_content().split())
+            return [*names[:i], cut, *(n for n in names[i + 1:] if _WHOLE_LEAF(block, name=n))]
+    return names
+
+
+def _without_affiliation(name: str, site_keys: set[str]) -> str:
+    """An author credit without the site it writes for ("Ann Lee, The Daily Post"; ", USA TODAY" is
+    no name at all): a part after a comma named like the site (site names squeezed)."""
+    if ", " not in name:
+        return name
+    return ", ".join(part for part in name.split(", ") if _squeezed(part) not in site_keys)
+
+
+def _shown_authors(tree: HtmlElement, search_bylines: bool = True) -> list[str]:
+    """Author names the page shows: rel=author links, else a visible byline (unless told not to
+    search for one: trafilatura's search copies the block, 5 ms a page), else a link to an author's
+    page near the headline."""
+    visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
+    names = list(dict.fromkeys(n for n in (_name(a.text_content()) for a in visible) if 1 < len(n) < 80))
+    if names:
+        return names
+    # a byline the page shows but does not declare: trafilatura's search of bylines by their
+    # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
+    block = _headline_block(tree)
+    marked = search_bylines and (_BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block)))
+                                 or block.find(".//author") is not None)
+    byline = (extract_byline(block) or "") if marked else ""
+    names = [name for name in map(_name, byline.split(";")) if name]
+    if names:  # no field label of a comment form ("Name *")
+        labels = {clean(text) for form in block.iter("form") for text in form.itertext()}
+        names = [name for name in names if name not in labels]
+    if not names:  # a link to the author's page, next to the headline, in a byline no class names
+        names = [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
+    return _without_job_title(names, block)
+
+
+def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
+    """Author names from JSON-LD, else meta tags, else the names the page shows; a declared author
+    that is the site itself gives way to a person the page shows."""
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
-    names = [_name(n) for n in declared]
-    names = [n for n in names if n and not _URL_LIKE.search(n)]
+    site_keys = _site_keys(site_names)
+    names = [_without_affiliation(_name(n), site_keys) for n in declared]
+    names = list(dict.fromkeys(n for n in names if n and not _URL_LIKE.search(n) and 1 < len(n) < 80))
     if not names:
-        visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
-        names = [_name(a.text_content()) for a in visible]
-    names = list(dict.fromkeys(n for n in names if 1 < len(n) < 80))
-    if not names:
-        # a byline the page shows but does not declare: trafilatura's search of bylines by their
-        # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
-        block = _headline_block(tree)
-        marked = _BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block))) or block.find(".//author") is not None
-        byline = (extract_byline(block) or "") if marked else ""
-        names = [name for name in map(_name, byline.split(";")) if name]
+        names = _shown_authors(tree)
+    elif all(_squeezed(n) in site_keys for n in names):
+        names = _shown_authors(tree, search_bylines=False) or names
+    # a name credited again within a joint credit ("Ann Lee and Bo Park", "Ann Lee") is listed once
+    names = [n for n in names if not any(n != other and f" {n} " in f" {other} " for other in names)]
     return ", ".join(names) or None
 
 
@@ -351,7 +419,8 @@ def _date_candidates(tree: HtmlElement, article: dict, meta: dict[str, str]) -> 
 
 def _other_dates(article: dict, meta: dict[str, str]) -> Iterator[str]:
     """Dates a page gives under other names: a publication date named as other CMSs name it
-    ("parsely-pub-date", "published-date"), then its last modification."""
+    ("parsely-pub-date", "published-date", "published"), then its last modification; in ISO 8601 or
+    written as people write dates ("July 17, 2025")."""
     yield from (value for key, value in meta.items() if _PUBLISHED_META.search(key))
     modified = article.get("dateModified")
     yield from [modified] if isinstance(modified, str) else []
@@ -429,7 +498,8 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
     locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
     month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)
     shown = filed.isoformat() if filed is not None else _shown_on_page(tree, month_first)
-    return shown or next(filter(None, map(iso_date, _other_dates(article, meta))), None)
+    others = (iso_date(value) or _shown_date(clean(value), month_first) for value in _other_dates(article, meta))
+    return shown or next(filter(None, others), None)
 
 
 def _language(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
@@ -464,7 +534,7 @@ def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     return Metadata(
         canonical_url=canonical,
         title=_headline(tree, article, meta, site_names),
-        author=_author(tree, article, meta),
+        author=_author(tree, article, meta, site_names),
         date=_date(tree, article, meta, url),
         sitename=clean(meta.get("og:site_name") or (publisher[0] if publisher else None)
                        or meta.get("application-name")) or host,

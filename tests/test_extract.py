@@ -294,12 +294,32 @@ def test_headline_entities_and_capitals() -> None:
     assert caps.title == "Tram Line Opens"
     broken = _titled("<title>Tram Line Opens</title>", "<h1>TRAM<br>LINE OPENS</h1>")  # a line break is a space
     assert broken.title == "Tram Line Opens"
+    reworded = _titled("<title>Tram Line Opens Saturday</title>", "<h1>TRAM LINE OPENS ON SATURDAY</h1>")
+    assert reworded.title == "Tram Line Opens Saturday"
 
 
 def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None:
     head = "<title>Tram line opening: timetable and fares</title>"
     assert _titled(head, "<h1>New tram line opens on Saturday</h1>").title == "New tram line opens on Saturday"
     assert _titled(head, "<h1>Subscribe to our newsletter</h1>").title == "Tram line opening: timetable and fares"
+    twice = "<h1>New tram line opens on Saturday</h1>" * 2  # one headline, in the desktop and the phone layout
+    assert _titled(head, twice).title == "New tram line opens on Saturday"
+
+
+def test_declared_title_shown_as_a_heading_beats_an_h1_no_declaration_gives() -> None:
+    head = "<title>What riders love about the new tram line | Metro Daily</title>"
+    headings = "<h1>But what riders love is the quiet ride</h1><h2>What riders love about the new tram line</h2>"
+    page = _titled(head, headings)
+    assert page.title == "What riders love about the new tram line"
+    retouched = _titled(head, "<h1>What riders love about the new tram</h1><h2>Timetable</h2>")
+    assert retouched.title == "What riders love about the new tram"  # no heading shows the declared title
+
+
+def test_a_paragraph_set_as_the_h1_gives_way_to_the_declared_title() -> None:
+    lede = ("<h1>The new tram line opens on Saturday: here is what riders need to know about the timetable, "
+            "the fares on the eastern route and the buses it will replace next spring.</h1>")
+    head = "<title>Tram line opens on Saturday: what riders need to know | Metro Daily</title>"
+    assert _titled(head, lede).title == "Tram line opens on Saturday: what riders need to know"
 
 
 def test_content_in_a_block_named_like_furniture_is_kept() -> None:
@@ -327,6 +347,49 @@ def test_author_from_a_visible_byline_when_the_page_declares_none() -> None:
     assert _titled("<title>Tram line opens</title>", "<h1>Tram line opens</h1>").author is None
     declared = '<meta name="author" content="Ann Other">'
     assert _titled(f"<title>Tram line opens</title>{declared}", f"<h1>Tram line opens</h1>{byline}").author == "Ann Other"
+
+
+def test_visible_byline_without_the_job_title_set_after_the_name() -> None:
+    card = ('<div class="author-name-wrap"><div class="author-name">Jane Roe</div>'
+            '<div class="author-role">Transport Reporter, City Desk</div></div>')
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{card}").author == "Jane Roe"
+    pair = '<div class="byline"><span>Jane Roe</span> <span>Transport Reporter</span>, <span>John Doe</span></div>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{pair}").author == "Jane Roe, John Doe"
+
+
+def test_author_from_a_link_to_the_author_page_next_to_the_headline() -> None:
+    byline = '<p><a href="/authors/jane-roe/">Jane Roe</a> · 12 May 2025</p>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author == "Jane Roe"
+    titled = '<p><a href="/author/jane-roe/"><span>Jane Roe</span> <span>Transport Reporter</span></a></p>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{titled}").author == "Jane Roe"
+    tagged = '<p><a href="/tags/trams/">Trams</a></p>'
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{tagged}").author is None
+
+
+def test_a_comment_form_field_is_no_byline() -> None:
+    form = ('<form class="comment-form"><p class="comment-form-author"><label for="author">Name</label>'
+            '<input id="author" name="author"></p></form>')
+    assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{form}").author is None
+
+
+def test_declared_author_without_the_site_it_writes_for() -> None:
+    credit = '<script type="application/ld+json">{"@type": "NewsArticle", "author": "%s"}</script>'
+    assert _titled(credit % "Jane Roe, Metro Daily", "<h1>Tram line opens</h1>").author == "Jane Roe"
+    byline = '<div class="byline"><span class="author">John Doe</span></div>'
+    assert _titled(credit % ", METRO DAILY", f"<h1>Tram line opens</h1>{byline}").author == "John Doe"
+
+
+def test_an_author_credited_again_within_a_joint_credit_is_listed_once() -> None:
+    credit = ('<script type="application/ld+json">{"@type": "NewsArticle", '
+              '"author": [{"name": "Jane Roe and John Doe"}, {"name": "Jane Roe"}]}</script>')
+    assert _titled(credit, "<h1>Tram line opens</h1>").author == "Jane Roe and John Doe"
+
+
+def test_an_author_the_page_shows_beats_the_site_declared_as_author() -> None:
+    credit = '<script type="application/ld+json">{"@type": "NewsArticle", "author": "Metro Daily"}</script>'
+    byline = '<p>By <a href="/authors/john-doe/">John Doe</a></p>'
+    assert _titled(credit, f"<h1>Tram line opens</h1>{byline}").author == "John Doe"
+    assert _titled(credit, "<h1>Tram line opens</h1>").author == "Metro Daily"  # no one else named
 
 
 def _dated(page: str, url: str = "https://www.metrodaily.example/news/tram") -> str | None:
@@ -419,6 +482,8 @@ def test_date_declared_under_another_name_when_the_page_shows_none() -> None:
     # a date the page shows comes before a modification date
     shown = page.replace("{meta}", modified).replace("</h1>", "</h1><p>March 3, 2021</p>")
     assert _dated(shown) == "2021-03-03"
+    written = "<meta name='published' content='July 17, 2025'><meta name='published-date' content='soon'>"
+    assert _dated(page.replace("{meta}", written)) == "2025-07-17"  # declared as people write dates
 
 
 def test_headline_written_in_mangled_utf8_is_repaired() -> None:
