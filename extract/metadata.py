@@ -25,13 +25,44 @@ _SPACES = re.compile(r"\s+")
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
 _URL_DATE = re.compile(r"\D((?:19|20)\d\d)[/_-](\d{1,2})[/_-](\d{1,2})(?:\D|$)")
-_MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
-          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-# a date as pages show it: "December 18, 2025", "18th Dec. 2025", "2025-12-18", "2025.12.18", "12/18/2025",
-# "18.12.2025"
+# Month names as dates are written in the news's most common languages, January to December: English
+# (with its abbreviations), German, French, Spanish, Portuguese, Italian, Dutch, the Scandinavian
+# languages, and Polish (which writes the genitive, "18 grudnia 2025"). Ours, because the date search
+# that knew them (htmldate's, through dateparser) costs 2-3 s in every worker; no abbreviation that
+# is an English word ("ago", "set").
+_MONTH_NAMES = (
+    "january jan | february feb | march mar | april apr | may | june jun | july jul | august aug"
+    " | september sept sep | october oct | november nov | december dec",
+    "januar jänner | februar | märz | april | mai | juni | juli | august | september | oktober | november"
+    " | dezember",
+    "janvier | février | mars | avril | mai | juin | juillet | août | septembre | octobre | novembre | décembre",
+    "enero | febrero | marzo | abril | mayo | junio | julio | agosto | septiembre setiembre | octubre"
+    " | noviembre | diciembre",
+    "janeiro | fevereiro | março | abril | maio | junho | julho | agosto | setembro | outubro | novembro"
+    " | dezembro",
+    "gennaio | febbraio | marzo | aprile | maggio | giugno | luglio | agosto | settembre | ottobre | novembre"
+    " | dicembre",
+    "januari | februari | maart | april | mei | juni | juli | augustus | september | oktober | november"
+    " | december",
+    "januar januari | februar februari | marts mars | april | maj mai | juni | juli | august augusti"
+    " | september | oktober | november | december desember",
+    "stycznia | lutego | marca | kwietnia | maja | czerwca | lipca | sierpnia | września | października"
+    " | listopada | grudnia",
+)
+_MONTH_NUMBER = {
+    name: number
+    for language in _MONTH_NAMES
+    for number, names in enumerate(language.split("|"), start=1)
+    for name in names.split()
+}
+# any word where a month name may stand; _shown_date keeps the month names (a regular expression
+# listing a hundred names is four times slower on a page's text)
+_MONTH = r"([^\W\d_]{3,12})\.?"
+# a date as pages show it: "December 18, 2025", "18th Dec. 2025", "18. Dezember 2025", "1er décembre 2025",
+# "18 de diciembre de 2025", "2025-12-18", "2025.12.18", "12/18/2025", "18.12.2025"
 _SHOWN_DATE = re.compile(
     rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b"
-    rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?{_MONTH},?\s+((?:19|20)\d\d)\b"
+    rf"|\b(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+|del\s+)?((?:19|20)\d\d)\b"
     r"|\b((?:19|20)\d\d)([-/.])(\d\d)\8(\d\d)(?!\d)"
     r"|\b(\d{1,2})([/.])(\d{1,2})\12((?:19|20)\d\d)\b",
     re.I,
@@ -60,7 +91,6 @@ _BYLINE_MARK = re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|s
 _PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)|^published$")
 _MODIFIED_META = re.compile(r"(modified|updated)[-_.:]?(date|time)")
 _US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
-_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _INVISIBLE = {"script", "style", "noscript", "template"}
 _NOT_HEADLINE = {"time", "div", "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "figure", "script", "style",
                  "button"}
@@ -440,12 +470,18 @@ def _shown_date(text: str, month_first: bool) -> str | None:
     """The first plausible date written in a text; a slashed date is read day first, as most of the
     world writes it, or month first on a page in US English, unless its first number cannot be a month."""
     latest = date.today() + timedelta(days=1)
-    for match in _SHOWN_DATE.finditer(text):
+    start = 0
+    while match := _SHOWN_DATE.search(text, start):
         groups = match.groups()
+        name = (groups[0] or groups[4] or "").lower()
+        if name and name not in _MONTH_NUMBER:
+            start = match.start() + 1  # not a date: one may still begin inside the match
+            continue
+        start = match.end()
         if groups[0]:
-            year, month, day = groups[2], _MONTHS.index(groups[0][:3].lower()) + 1, groups[1]
+            year, month, day = groups[2], _MONTH_NUMBER[name], groups[1]
         elif groups[3]:
-            year, month, day = groups[5], _MONTHS.index(groups[4][:3].lower()) + 1, groups[3]
+            year, month, day = groups[5], _MONTH_NUMBER[name], groups[3]
         elif groups[6]:
             year, month, day = groups[6], groups[8], groups[9]
         else:

@@ -420,6 +420,16 @@ def test_slashed_date_read_day_first_unless_the_page_is_in_us_english() -> None:
     assert _dated(page.replace("03/10/2023", "2025.12.17 |")) == "2025-12-17"  # year first: no doubt
 
 
+def test_date_written_with_month_names_of_other_languages() -> None:
+    page = "<html><body><article><h1>Tram line opens</h1><p>{shown}</p>{body}</article></body></html>"
+    for shown in ("18. Dezember 2025", "Publié le 18 décembre 2025", "18 de diciembre de 2025", "18 dicembre 2025",
+                  "18 grudnia 2025", "18 december 2025"):
+        assert _dated(page.replace("{shown}", shown)) == "2025-12-18", shown
+    assert _dated(page.replace("{shown}", "1er mars 2024")) == "2024-03-01"
+    # a word in a month's place is no month, and a date may begin inside what it matched
+    assert _dated(page.replace("{shown}", "Number 5 2025, 5 maart 2024")) == "2024-03-05"
+
+
 def test_date_in_the_url_corrects_a_utc_timestamp_a_day_off() -> None:
     """A story filed at 9 pm in New York is declared at 02:00 the next day in UTC; its URL has the local day."""
     page = ("<html><head><meta property='article:published_time' content='2025-12-19T02:41:41+00:00'></head>"
