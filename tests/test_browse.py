@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from archive_fixtures import crawl_demo, fetch, free_port, newsarchive, running
+from archive_fixtures import crawl_demo, fetch, free_port, newsarchive, running, wait_for_http
 from corpus.export import read_corpus
 
 CHANGED_SLUG_SITE = "gazette"
@@ -46,6 +46,9 @@ def browser_app(archive) -> dict:
     command = [sys.executable, "-m", "cli", "browse", "--config", str(archive["config"]), "--port", str(port),
                "--replay-port", str(replay_port)]
     with running(command, f"http://127.0.0.1:{port}/") as process:
+        # pywb starts beside the app and may answer later on a loaded machine (a suite run timed out on
+        # its first replay): the tests that replay start once it answers
+        wait_for_http(f"http://127.0.0.1:{replay_port}/", process)
         yield {"base": f"http://127.0.0.1:{port}", "replay": f"http://127.0.0.1:{replay_port}/archive",
                "process": process}
 
