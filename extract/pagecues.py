@@ -101,11 +101,13 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
 # Fields a reader types into (an <input> without a type is a text field); not hidden fields,
 # checkboxes or buttons. (Adding type=search fields changed 3 pages of 821, as many lost as won.)
 _ENTRY_TYPES = {None, "text", "email", "tel"}
-SIGNUP_CHARS = 1500  # a sign-up box's heading, pitch and fine print hold no more text, nor a quarter of the page's
+# A sign-up box's heading, pitch and fine print (and an author box's name and bio) hold no more
+# text, nor a quarter of the page's ...
+BOX_CHARS = 1500
 # ... nor a paragraph of prose, the headline or the article (a page-wide ASP.NET <form> holds them all)
+_HOLDS_BODY = XPath("boolean(.//p[string-length(normalize-space(.)) >= 150] or .//h1 or .//article or .//main)")
 _HEADLINE = XPath("boolean(.//h1)")
 _LINKS_NAMING = XPath(".//a[contains(., $name)]")  # the candidates, found by libxml2: pages have many links
-_HOLDS_BODY = XPath("boolean(.//p[string-length(normalize-space(.)) >= 150] or .//h1 or .//article or .//main)")
 
 
 def drop_signup_boxes(tree: HtmlElement) -> None:
@@ -117,7 +119,7 @@ def drop_signup_boxes(tree: HtmlElement) -> None:
     fields = [f for f in body.iter("input", "textarea") if f.tag == "textarea" or f.get("type") in _ENTRY_TYPES]
     if fields:  # the page's length only when there is a field
         judged: dict[HtmlElement, bool] = {}  # fields of one form share their blocks
-        _drop(_under_a_quarter(body, [_outermost(field, body, SIGNUP_CHARS, _HOLDS_BODY, judged) for field in fields]))
+        _drop(_under_a_quarter(body, [_outermost(field, body, BOX_CHARS, _HOLDS_BODY, judged) for field in fields]))
 
 
 def _outermost(
@@ -168,7 +170,7 @@ def drop_author_boxes(tree: HtmlElement, author: str | None) -> None:
         for link in _LINKS_NAMING(body, name=name):
             if word_key(link.text_content()) != word_key(name):
                 continue
-            box = _outermost(link, body, SIGNUP_CHARS, _HEADLINE)
+            box = _outermost(link, body, BOX_CHARS, _HEADLINE)
             if box is not None and box.find(".//img") is not None and _follows_most_paragraphs(body, box):
                 boxes.append(box)
     _drop(_under_a_quarter(body, boxes))
