@@ -1,7 +1,7 @@
 """Choose the article body of a page and return it as paragraphs.
 
 trafilatura does the choosing, on a tree our DOM fixes have repaired first (extract.domfixes) and
-rid of share and follow widgets (extract.pagecues), in
+rid of share and follow widgets, sign-up boxes and author boxes (extract.pagecues), in
 its fast mode; candidates are compared where that mode is known to fail: its full mode (which
 weighs readability's and justext's bodies) when the fast body is a fragment of the page's prose,
 readability-lxml when trafilatura finds nothing, the page's JSON-LD articleBody when it is much
@@ -38,7 +38,7 @@ from extract.domfixes import (
     wrap_bare_text,
 )
 from extract.namematch import emulated_name_matches
-from extract.pagecues import drop_link_widgets, drop_set_apart_tail
+from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
 from extract.paragraphs import body_paragraphs, word_key
 
 _WORDS = re.compile(r"\w+")
@@ -154,6 +154,8 @@ def extract_body(
     """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
     JSON-LD articleBody, if any."""
     open_collapsed_panels(tree)
+    drop_signup_boxes(tree)
+    drop_author_boxes(tree, author)
     drop_non_content(tree)
     drop_link_widgets(tree, url)
     place_streamed_segments(tree)

@@ -6,6 +6,13 @@ itself can tell. Structure does, never wording, so the cues hold in any language
 
 - a share or follow widget is a block of links to several other sites (or mail) whose texts are
   a word or two or nothing (icons), with hardly any text besides: it is removed before extraction;
+- a sign-up box is the block around a field the reader types into (an e-mail or phone number for
+  a newsletter, a lead form) with little text and no prose paragraph: it is removed before the
+  fields themselves go (extract.domfixes.drop_non_content), which would leave its pitch and fine
+  print as loose text; a menu around a search field goes too, which is no body either;
+- an author box is the block around a link named as the page's author, with a picture (the
+  portrait) and little text, after most of the page's paragraphs: the truths of both tuning sets
+  drop 8 such bios and keep 3; before the paragraphs the block is the byline, often beside the lead;
 - a note set apart at the end of the body (a short paragraph of another class than the body's
   paragraphs in their container, or a short text block boxed apart inside that container or
   standing after it), unlike the blocks before it, is the template's: the body ends at its last
@@ -89,6 +96,100 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
     for block in widgets:
         if not any(outer in widgets for outer in block.iterancestors()) and block.getparent() is not None:
             block.drop_tree()
+
+
+# Fields a reader types into (an <input> without a type is a text field); not hidden fields,
+# checkboxes or buttons. (Adding type=search fields changed 3 pages of 821, as many lost as won.)
+_ENTRY_TYPES = {None, "text", "email", "tel"}
+# A sign-up box's heading, pitch and fine print (and an author box's name and bio) hold no more
+# text, nor a quarter of the page's ...
+BOX_CHARS = 1500
+# ... nor a paragraph of prose, the headline or the article (a page-wide ASP.NET <form> holds them all)
+_HOLDS_BODY = XPath("boolean(.//p[string-length(normalize-space(.)) >= 150] or .//h1 or .//article or .//main)")
+_HEADLINE = XPath("boolean(.//h1)")
+_LINKS_NAMING = XPath(".//a[contains(., $name)]")  # the candidates, found by libxml2: pages have many links
+
+
+def drop_signup_boxes(tree: HtmlElement) -> None:
+    """Remove the boxes around a field the reader types into (a newsletter, SMS or membership
+    sign-up, a lead form): the outermost block around the field with little text and no body."""
+    body = tree.find("body")
+    if body is None:
+        return
+    fields = [f for f in body.iter("input", "textarea") if f.tag == "textarea" or f.get("type") in _ENTRY_TYPES]
+    if fields:  # the page's length only when there is a field
+        judged: dict[HtmlElement, bool] = {}  # fields of one form share their blocks
+        _drop(_under_a_quarter(body, [_outermost(field, body, BOX_CHARS, _HOLDS_BODY, judged) for field in fields]))
+
+
+def _outermost(
+    inner: HtmlElement, body: HtmlElement, most: float, holds: XPath, judged: dict[HtmlElement, bool] | None = None
+) -> HtmlElement | None:
+    """The outermost block around ``inner`` below ``body`` with at most ``most`` characters of text
+    and nothing that ``holds`` finds (None when its parent already has more); ``judged`` keeps the
+    verdicts on blocks between calls."""
+    judged = {} if judged is None else judged
+    box = None
+    for outer in inner.iterancestors():
+        if outer is body or outer.tag == "html":
+            break
+        small = judged.get(outer)
+        if small is None:
+            small = judged[outer] = _TEXT_LENGTH(outer) <= most and not holds(outer)
+        if not small:
+            break
+        box = outer
+    return box
+
+
+def _under_a_quarter(body: HtmlElement, boxes: list[HtmlElement | None]) -> list[HtmlElement]:
+    """The boxes holding under a quarter of the page's text: more is no widget, on a short page."""
+    boxes = [box for box in dict.fromkeys(boxes) if box is not None]
+    if not boxes:
+        return []
+    quarter = _TEXT_LENGTH(body) / 4
+    return [box for box in boxes if _TEXT_LENGTH(box) < quarter]
+
+
+def _drop(boxes: list[HtmlElement]) -> None:
+    for box in boxes:
+        if box.getparent() is not None:
+            box.drop_tree()
+
+
+def drop_author_boxes(tree: HtmlElement, author: str | None) -> None:
+    """Remove the author boxes: the outermost block around a link whose text is the page's author
+    (``author``, names joined by ", ") holding a picture (the portrait) and little text besides,
+    after most of the page's paragraph text. (Before it, such a block is the byline beside the
+    lead, which it may hold.)"""
+    body = tree.find("body")
+    if not author or body is None:
+        return
+    boxes = []
+    for name in author.split(", "):
+        for link in _LINKS_NAMING(body, name=name):
+            if word_key(link.text_content()) != word_key(name):
+                continue
+            box = _outermost(link, body, BOX_CHARS, _HEADLINE)
+            if box is not None and box.find(".//img") is not None and _follows_most_paragraphs(body, box):
+                boxes.append(box)
+    _drop(_under_a_quarter(body, boxes))
+
+
+def _follows_most_paragraphs(body: HtmlElement, box: HtmlElement) -> bool:
+    """Whether more of the paragraph text outside ``box`` comes before it than after it."""
+    before = after = 0
+    inside = set(box.iter("p"))
+    passed = False
+    for element in body.iter(box.tag, "p"):
+        if element is box:
+            passed = True
+        elif element.tag == "p" and element not in inside:
+            if passed:
+                after += _TEXT_LENGTH(element)
+            else:
+                before += _TEXT_LENGTH(element)
+    return before > after
 
 
 def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]) -> dict[str, HtmlElement]:

@@ -577,3 +577,52 @@ def test_answers_in_expandable_disclosures_are_kept() -> None:
     )
     doc = extract_document(html, "https://health.example.edu/healthy-eating-plate/")
     assert answer in doc.paragraphs
+
+
+def test_a_sign_up_box_in_the_body_is_dropped_and_an_article_inside_a_page_form_kept() -> None:
+    """A box around a field the reader types into, with a pitch and fine print but no prose, is a
+    sign-up, whatever its words; an article inside a page-wide <form> (ASP.NET) is no such box."""
+    points = [
+        f"<p>Point {i}: the refurbished laptop has a bright screen, a battery that lasts a working day and a "
+        "keyboard that stays comfortable for hours of typing. The seller grades it A, which means no marks on "
+        "the case, and ships it with a charger and a year of warranty.</p>"
+        for i in range(6)
+    ]
+    box = ('<section class="p-8 border"><div class="absolute">Daily Deals</div><div class="flex-col">'
+           "<div><div class='font-bold'>Be the first to know!</div></div>"
+           "<div>Get the best offers texted right to your phone, twice a week at most.</div>"
+           '<form><input type="tel"><input type="hidden"><button type="submit">Sign me up</button></form>'
+           "<div>By joining you agree to receive recurring automated messages at the number given; rates may "
+           "apply, up to two messages a day, and you can reply to opt out or ask for help at any time; consent "
+           "is no condition of any purchase. See our <a href='/privacy'>Privacy Policy</a>.</div></div></section>")
+    html = (f"<html><head><title>Laptop offer</title></head><body><main><article><h1>Laptop offer</h1>"
+            f"{''.join(points[:3])}{box}{''.join(points[3:])}</article></main></body></html>")
+    doc = extract_document(html, "https://deals.example.com/laptop-offer")
+    assert [p.split(":")[0] for p in doc.paragraphs] == [f"Point {i}" for i in range(6)]
+    in_form = html.replace("<body>", '<body><form method="post"><input type="text" name="state">').replace(
+        "</body>", "</form></body>")
+    assert [p.split(":")[0] for p in extract_document(in_form).paragraphs] == [f"Point {i}" for i in range(6)]
+
+
+def test_the_author_box_after_the_article_is_dropped_and_the_lead_beside_the_byline_kept() -> None:
+    """A portrait, a link named as the page's author and a short text after the article are the
+    author's box, whatever its words; the same block before the article is the byline beside the lead."""
+    points = "".join(
+        f"<p>Point {i}: a deep clean takes a crew of two about four hours for a three-bedroom house, "
+        "longer when the oven and the windows are on the list, and the crew brings its own supplies.</p>"
+        for i in range(6)
+    )
+    author = "<a href='/team/dana-reyes/'>Dana Reyes</a>"
+    lead = "<p>Cleaning trends this year favour fewer products, more steam and longer intervals between visits.</p>"
+    bio = ("<p>Dana Reyes runs a cleaning company of twelve people in the north of the city and writes about homes, "
+           "habits and the small businesses that look after them, from the first quote to the last invoice.</p>"
+           "<p>Before that she managed the stores of a fashion retailer across three countries for a decade, and "
+           "she still serves on the board of a local charity that trains young people for trades.</p>")
+    html = ("<html><head><title>Cleaning trends</title><meta name='author' content='Dana Reyes'></head><body><main>"
+            f"<article><h1>Cleaning trends</h1><div class='intro'><div><img src='/dana.jpg'>{author}</div>{lead}</div>"
+            f"{points}<div class='box'><div><img src='/dana.jpg'></div><div>{author}</div><div>{bio}</div></div>"
+            "</article></main></body></html>")
+    doc = extract_document(html, "https://clean.example.com/blog/cleaning-trends")
+    assert doc.author == "Dana Reyes"
+    assert doc.paragraphs[0].startswith("Cleaning trends this year")
+    assert doc.paragraphs[-1].startswith("Point 5")
