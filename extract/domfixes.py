@@ -149,9 +149,12 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                 break
             css = node.get("class")
             if css:
-                twins = [s for s in node.itersiblings() if s.tag == node.tag and s.get("class") == css]
-                twins = [s for s in twins if _has_paragraphs(s) and not _same_text(s, node)]
-                if twins:
+                siblings = [s for s in node.itersiblings() if s.tag == node.tag and s.get("class") == css]
+                siblings = [s for s in siblings if _has_paragraphs(s)]
+                twins = [s for s in siblings if not _same_text(s, node)]
+                if not twins:  # copies of node, so of each other: not judged again, pair by pair
+                    done.update(siblings)  # (a page of thousands of copies took minutes)
+                else:
                     for twin in twins:
                         _absorb(node, twin)
                         twin.getparent().remove(twin)

@@ -25,8 +25,9 @@ itself can tell. Structure does, never wording, so the cues hold in any language
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from itertools import islice
+from itertools import accumulate, islice
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -165,31 +166,37 @@ def drop_author_boxes(tree: HtmlElement, author: str | None) -> None:
     body = tree.find("body")
     if not author or body is None:
         return
+    judged: dict[HtmlElement, bool] = {}  # the links' blocks, shared
     boxes = []
     for name in author.split(", "):
         for link in _LINKS_NAMING(body, name=name):
             if word_key(link.text_content()) != word_key(name):
                 continue
-            box = _outermost(link, body, BOX_CHARS, _HEADLINE)
-            if box is not None and box.find(".//img") is not None and _follows_most_paragraphs(body, box):
+            box = _outermost(link, body, BOX_CHARS, _HEADLINE, judged)
+            if box is not None and box.find(".//img") is not None:
                 boxes.append(box)
-    _drop(_under_a_quarter(body, boxes))
+    if boxes:
+        text_around = _ParagraphText(body)
+        _drop(_under_a_quarter(body, [box for box in boxes if text_around.mostly_before(box)]))
 
 
-def _follows_most_paragraphs(body: HtmlElement, box: HtmlElement) -> bool:
-    """Whether more of the paragraph text outside ``box`` comes before it than after it."""
-    before = after = 0
-    inside = set(box.iter("p"))
-    passed = False
-    for element in body.iter(box.tag, "p"):
-        if element is box:
-            passed = True
-        elif element.tag == "p" and element not in inside:
-            if passed:
-                after += _TEXT_LENGTH(element)
-            else:
-                before += _TEXT_LENGTH(element)
-    return before > after
+class _ParagraphText:
+    """The paragraph text of a page by position, measured once for all its boxes (a page may
+    have thousands)."""
+
+    def __init__(self, body: HtmlElement) -> None:
+        self.position = {element: i for i, element in enumerate(body.iter())}
+        paragraphs = sorted((self.position[p], _TEXT_LENGTH(p)) for p in body.iter("p"))
+        self.starts = [start for start, _ in paragraphs]
+        self.running = list(accumulate((length for _, length in paragraphs), initial=0))
+
+    def mostly_before(self, box: HtmlElement) -> bool:
+        """Whether more of the paragraph text outside ``box`` comes before it than after it."""
+        start = self.position[box]
+        end = start + sum(1 for _ in box.iterdescendants())  # the box's last element
+        before = self.running[bisect_left(self.starts, start)]
+        after = self.running[-1] - self.running[bisect_right(self.starts, end)]
+        return before > after
 
 
 def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]) -> dict[str, HtmlElement]:

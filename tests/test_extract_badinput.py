@@ -100,3 +100,25 @@ def test_an_article_after_a_premature_end_of_document_is_kept() -> None:
     doc = extract_document(header + ARTICLE.split("<body>", 1)[1])
     assert "night bus network" in doc.text()
     assert doc.title == "Night buses return"
+
+
+_PARAGRAPH = "<p>The city's night bus network resumes on Friday with six routes serving the suburbs until dawn.</p>"
+
+
+@pytest.mark.parametrize(
+    "repeated",
+    [
+        f"<div class='copy'>{_PARAGRAPH * 2}</div>",  # copies of one block (merge_split_bodies judged them pair by pair)
+        _PARAGRAPH + "<div><img src='/p.jpg'><a href='/authors/jane-roe'>Jane Roe</a> writes.</div>",  # author boxes
+        "<button aria-controls='{i}'>More</button><div id='{i}' hidden>" + _PARAGRAPH + "</div>",  # panels
+        "<div class='signup'><p>Our newsletter</p><input type='email'></div>",  # sign-up boxes
+    ],
+)
+def test_thousands_of_repeated_blocks_take_linear_time(repeated: str) -> None:
+    page = ARTICLE.replace("</head>", "<meta name='author' content='Jane Roe'></head>").replace(
+        "</article>", "".join(repeated.replace("{i}", f"panel{i}") for i in range(3000)) + "</article>"
+    )
+    started = time.monotonic()
+    doc = extract_document(page)
+    assert time.monotonic() - started < 5
+    assert "night bus network" in doc.text()
