@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -101,6 +102,19 @@ def start_pywb(archive_dir: Path, port: int, output: IO | None = None) -> subpro
                             start_new_session=True, preexec_fn=lambda: die_with_parent(parent))
 
 
+def await_listening(process: subprocess.Popen, port: int, timeout: float = 30.0) -> bool:
+    """Whether pywb (``process``) accepts connections on 127.0.0.1:``port`` within ``timeout`` seconds: it
+    takes a few seconds to start, and a page linking to it before then links to nothing. False if it ends."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 def serve(archive_dir: Path, port: int = 8080) -> int:
     """Index what is missing, write the pywb config and serve until Ctrl-C or SIGTERM (0), or pywb's exit code
     should it end by itself; ``CannotServe`` if the port is taken."""
@@ -109,6 +123,7 @@ def serve(archive_dir: Path, port: int = 8080) -> int:
     process = None
     try:
         process = start_pywb(archive_dir, port)
+        await_listening(process, port)  # said once it answers; should it end instead, its exit code says so
         print(f"newsarchive: replaying {archive_dir} at http://127.0.0.1:{port}/{COLLECTION}/ "
               f"(e.g. http://127.0.0.1:{port}/{COLLECTION}/*/<url> lists the captures of a URL); "
               "Ctrl-C stops", file=sys.stderr, flush=True)

@@ -36,7 +36,7 @@ def serve_browser(archive_dir: Path, port: int, replay_port: int | None) -> None
     try:
         import uvicorn
 
-        from archive.replay import COLLECTION, REPLAY_DIR, start_pywb
+        from archive.replay import COLLECTION, REPLAY_DIR, await_listening, start_pywb
         from browse.app import create_app
 
         CorpusStore(archive_dir).close()  # a store made before the search index gets it now, once
@@ -44,6 +44,11 @@ def serve_browser(archive_dir: Path, port: int, replay_port: int | None) -> None
             (archive_dir / REPLAY_DIR).mkdir(exist_ok=True)
             with open(archive_dir / REPLAY_DIR / "pywb.log", "ab") as log:
                 replay = start_pywb(archive_dir, replay_port, log)
+            # the app links to pywb from its first page: it is up before the app says it serves
+            if not await_listening(replay, replay_port):
+                print(f"newsarchive: pywb is not answering on 127.0.0.1:{replay_port} (see "
+                      f"{archive_dir / REPLAY_DIR / 'pywb.log'}); originals will not replay until it does",
+                      file=sys.stderr, flush=True)
         replay_base = f"http://127.0.0.1:{replay_port}/{COLLECTION}" if replay_port else None
         print(f"newsarchive: browsing {archive_dir} at http://127.0.0.1:{port}/"
               + (f" (originals replayed by pywb at {replay_base}/)" if replay else "") + "; Ctrl-C stops",

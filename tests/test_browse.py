@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from archive_fixtures import crawl_demo, fetch, free_port, newsarchive, running, wait_for_http
+from archive_fixtures import crawl_demo, fetch, free_port, newsarchive, running
 from corpus.export import read_corpus
 
 CHANGED_SLUG_SITE = "gazette"
@@ -46,9 +46,6 @@ def browser_app(archive) -> dict:
     command = [sys.executable, "-m", "cli", "browse", "--config", str(archive["config"]), "--port", str(port),
                "--replay-port", str(replay_port)]
     with running(command, f"http://127.0.0.1:{port}/") as process:
-        # pywb starts beside the app and may answer later on a loaded machine (a suite run timed out on
-        # its first replay): the tests that replay start once it answers
-        wait_for_http(f"http://127.0.0.1:{replay_port}/", process)
         yield {"base": f"http://127.0.0.1:{port}", "replay": f"http://127.0.0.1:{replay_port}/archive",
                "process": process}
 
@@ -95,6 +92,12 @@ def json_search(base: str, **params: str) -> dict:
     status, _, body = fetch(f"{base}/?{urllib.parse.urlencode({**params, 'format': 'json', 'limit': '500'})}")
     assert status == 200, body
     return json.loads(body)
+
+
+def test_the_originals_replay_as_soon_as_the_browser_serves(browser_app):
+    """The app's first page links to pywb: pywb answers once the app does (first of this module's tests)."""
+    replay_port = int(browser_app["replay"].split(":")[2].split("/")[0])
+    socket.create_connection(("127.0.0.1", replay_port), timeout=2).close()
 
 
 def test_search_an_article_and_its_original_in_the_replay(archive, browser_app, chromium):
