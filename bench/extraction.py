@@ -283,7 +283,7 @@ def kinds_report() -> None:
     """Precision and recall of the article decision: the tuning sets' pages and the demo sites'
     articles are articles; the demo sites' home, section and not-found pages and the non-article
     fixtures (tests/fixtures/pagekind, pages named article_* excepted) are not."""
-    from extract.pagekind import classify_page
+    from extract.extractor import classify_page
 
     labelled: dict[str, list[tuple[str, str, bytes, bool]]] = {}
     for set_name, data in SETS.items():

@@ -11,8 +11,8 @@ from trafilatura.external import jt_stoplist_init
 from extract.body import extract_body, unrepaired_paragraphs
 from extract.document import Document
 from extract.htmlinput import BadInput, load_tree
-from extract.metadata import extract_metadata
-from extract.pagekind import declared_kind, gather_evidence, reconsider
+from extract.metadata import Metadata, extract_metadata
+from extract.pagekind import PageKind, declared_kind, gather_evidence, reconsider
 
 
 def _warm_up() -> None:
@@ -26,7 +26,10 @@ def _warm_up() -> None:
 _warm_up()
 
 
-def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlElement]) -> Document:
+def _read(
+    tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlElement]
+) -> tuple[Metadata, PageKind, list[str]]:
+    """The page's metadata, what kind of page it is, and its body (``reparse`` parses it anew)."""
     meta = extract_metadata(tree, url)
     kind = declared_kind(meta)
     evidence = None if kind else gather_evidence(tree)  # before extract_body changes the tree
@@ -35,6 +38,11 @@ def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlEleme
         kind, paragraphs = reconsider(
             evidence, paragraphs, lambda: unrepaired_paragraphs(reparse(), url, meta.title, meta.author)
         )
+    return meta, kind, paragraphs
+
+
+def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlElement]) -> Document:
+    meta, kind, paragraphs = _read(tree, url, reparse)
     error = None if kind.is_article else f"not an article: {kind.kind}, {kind.reason}"
     return Document(
         url=url,
@@ -59,3 +67,12 @@ def extract_document(html: bytes | str, url: str | None = None, *, content_type:
         return Document.empty(url, "markup nested too deeply")
     except Exception as exc:  # noqa: BLE001 - a page must never stop a crawl's extraction
         return Document.empty(url, f"extraction failed: {type(exc).__name__}: {exc}"[:200])
+
+
+def classify_page(html: bytes | str, url: str | None = None) -> PageKind:
+    """Is this page an article? Decided from its declarations and structure, not its URL, as
+    extract_document decides it."""
+    try:
+        return _read(load_tree(html), url, lambda: load_tree(html))[1]
+    except BadInput as exc:
+        return PageKind("no article", str(exc))

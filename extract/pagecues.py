@@ -124,12 +124,11 @@ def drop_signup_boxes(tree: HtmlElement) -> None:
 
 
 def _outermost(
-    inner: HtmlElement, body: HtmlElement, most: float, holds: XPath, judged: dict[HtmlElement, bool] | None = None
+    inner: HtmlElement, body: HtmlElement, most: float, holds: XPath, judged: dict[HtmlElement, bool]
 ) -> HtmlElement | None:
     """The outermost block around ``inner`` below ``body`` with at most ``most`` characters of text
     and nothing that ``holds`` finds (None when its parent already has more); ``judged`` keeps the
-    verdicts on blocks between calls."""
-    judged = {} if judged is None else judged
+    verdicts on blocks between calls (boxes share their ancestors)."""
     box = None
     for outer in inner.iterancestors():
         if outer is body or outer.tag == "html":

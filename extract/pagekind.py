@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from extract.body import extract_body, longer_and_agreeing, unrepaired_paragraphs
-from extract.htmlinput import BadInput, load_tree
-from extract.metadata import Metadata, extract_metadata
+from extract.body import longer_and_agreeing
+from extract.metadata import Metadata
 from extract.paragraphs import word_key
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
@@ -139,7 +138,9 @@ def decide(evidence: Evidence, paragraphs: Sequence[str]) -> PageKind:
     return PageKind("article", counts)
 
 
-def reconsider(evidence: Evidence, paragraphs: list[str], second: Callable[[], list[str]]) -> tuple[PageKind, list[str]]:
+def reconsider(
+    evidence: Evidence, paragraphs: list[str], second: Callable[[], list[str]]
+) -> tuple[PageKind, list[str]]:
     """The decision, and the body to keep. A body that reads as no article gets a second opinion
     (``second``: another extraction of the page): taken when that is much longer, holds most of
     our body's words and reads as an article, so that no article a peer extractor finds is lost
@@ -152,16 +153,3 @@ def reconsider(evidence: Evidence, paragraphs: list[str], second: Callable[[], l
         return other_kind, other
     return kind, paragraphs
 
-
-def classify_page(html: bytes | str, url: str | None = None) -> PageKind:
-    """Is this page an article? Decided from its declarations and structure, not its URL."""
-    try:
-        tree = load_tree(html)
-    except BadInput as exc:
-        return PageKind("no article", str(exc))
-    meta = extract_metadata(tree, url)
-    if kind := declared_kind(meta):
-        return kind
-    evidence = gather_evidence(tree)
-    paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
-    return reconsider(evidence, paragraphs, lambda: unrepaired_paragraphs(load_tree(html), url, meta.title, meta.author))[0]

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.extraction import demo_pages  # noqa: E402
 
 from extract import extract_document  # noqa: E402
-from extract.pagekind import classify_page  # noqa: E402
+from extract.extractor import classify_page  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NON_ARTICLES = sorted(p for p in (FIXTURES / "pagekind").glob("*.html") if not p.name.startswith("article_"))
