@@ -44,7 +44,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_SOURCE_FAILED
     for line in report.summary_lines():
         print(line, file=sys.stderr)
+    if not args.no_extract:
+        _say_if_derived_by_another(config.archive.dir)
     return report.exit_code
+
+
+def _say_if_derived_by_another(archive_dir: Path) -> None:
+    """After an upgrade of the extractor, the articles derived before keep the older text: say how to renew them."""
+    from corpus.rederive import other_extractor
+
+    if older := other_extractor(archive_dir):
+        print(f"part of the corpus was derived by another extractor ({older}); `newsarchive derive --anew` "
+              "derives it again with this one, while runs go on", file=sys.stderr)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -175,20 +186,39 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     from archive.lock import ArchiveBusy, ArchiveLock
     from archive.recover import close_abandoned_warcs
     from corpus.derive import derive_archive
+    from corpus.rederive import RederiveBusy, rederive_archive
 
     config = load_config(args.config)
-    try:
-        with ArchiveLock(config.archive.dir):
-            close_abandoned_warcs(config.archive.dir)
-            report = derive_archive(config.archive.dir, config.archive.extract_workers)
-    except ArchiveBusy as exc:
-        print(f"newsarchive: not deriving: {exc}", file=sys.stderr)
-        return EXIT_BUSY
+    if args.anew:
+        def waiting(holder: str) -> None:
+            print(f"newsarchive: the new corpus waits for the archive, {holder.split(' is in use by ')[-1]}",
+                  file=sys.stderr)
+
+        try:
+            report = rederive_archive(config.archive.dir, config.archive.extract_workers, waiting)
+        except RederiveBusy as exc:
+            print(f"newsarchive: not deriving anew: {exc}", file=sys.stderr)
+            return EXIT_BUSY
+    else:
+        try:
+            with ArchiveLock(config.archive.dir):
+                close_abandoned_warcs(config.archive.dir)
+                report = derive_archive(config.archive.dir, config.archive.extract_workers)
+        except ArchiveBusy as exc:
+            print(f"newsarchive: not deriving: {exc}", file=sys.stderr)
+            return EXIT_BUSY
     if report.error:
         print(f"newsarchive: {report.error}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
-    print(f"derived {report.captures} captures: {sum(report.new_rows.values())} new articles, "
-          f"{report.rewritten_texts} earlier texts rewritten, {report.failed} could not be read or extracted", file=sys.stderr)
+    if args.anew:
+        print(f"derived anew {report.captures} captures into {sum(report.new_rows.values())} articles "
+              "(versions and copies included), now in place of the corpus", file=sys.stderr)
+    else:
+        print(f"derived {report.captures} captures: {sum(report.new_rows.values())} new articles, "
+              f"{report.rewritten_texts} earlier texts rewritten, {report.failed} could not be read or extracted",
+              file=sys.stderr)
+    if not args.anew:
+        _say_if_derived_by_another(config.archive.dir)
     return EXIT_SOURCE_FAILED if report.failed else EXIT_OK
 
 
@@ -321,6 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
     derive = _command(commands, "derive", "bring the corpus up to date with the archive's WARCs (no crawl)",
                       "Every run does this too; after `scrapy crawl` or an interrupted run, this catches up.")
     derive.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
+    derive.add_argument("--anew", action="store_true",
+                        help="derive the whole corpus again with the extractor installed now (after an upgrade), "
+                             "beside the live one, which it replaces when done; runs go on meanwhile, and a "
+                             "re-derivation killed resumes where it stopped")
     derive.set_defaults(handler=_cmd_derive)
 
     check = _command(commands, "check", "check WARCs, indexes, crawl state and corpus against each other")

@@ -11,6 +11,7 @@ from pathlib import Path
 from archive.check import CheckReport, set_aside
 from corpus.export import CORPUS_FILE, export_corpus_jsonl
 from corpus.store import STORE_FILE, CorpusStore
+from corpus.swap import finish_swap
 
 
 def _sha256(path: Path) -> str | None:
@@ -35,6 +36,7 @@ def _jsonl_matches(store: CorpusStore) -> bool:
 def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
     """Add the corpus's problems (and repairs) to ``report``."""
     root = Path(root)
+    finish_swap(root)
     path = root / STORE_FILE
     if not path.exists():
         return

@@ -39,6 +39,7 @@ from archive.reader import ArticleCapture, RecordError, Scan, ScanStats, read_re
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
+from corpus.swap import finish_swap
 from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
@@ -274,6 +275,7 @@ class Derivation:
         self.workers = max(1, workers)
         self._given = executor
         self.parallel = self._in_flight()  # pieces in flight; fewer while a crawl shares the machine
+        finish_swap(self.root)  # a corpus derived anew that a crash left half in place
         self.store = CorpusStore(self.root)
         self.report = DeriveReport()
         self._pool: ProcessPoolExecutor | None = None

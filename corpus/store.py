@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS captures (
     warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL, error TEXT, document BLOB,
     is_primary INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload_digest);
+CREATE INDEX IF NOT EXISTS captures_by_extractor ON captures (extractor);
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
     fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
@@ -366,6 +367,14 @@ class CorpusStore:
     def text_rows(self) -> Iterator[tuple[str, str, str, str]]:
         """(source, URL, text path, text SHA-256) of every row."""
         yield from self._db.execute("SELECT source, url, text_path, text_sha256 FROM rows")
+
+    def derived_by_another(self, extractor: str) -> str | None:
+        """An extractor other than ``extractor`` that derived captures here, found in the index (no scan)."""
+        for other in ("<", ">"):
+            row = self._db.execute(f"SELECT extractor FROM captures WHERE extractor {other} ? LIMIT 1", (extractor,))
+            if found := row.fetchone():
+                return found[0]
+        return None
 
     def quick_check(self) -> str:
         return self._db.execute("PRAGMA quick_check").fetchone()[0]
