@@ -17,13 +17,14 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from archive import WARC_DIR
 from archive.lock import ArchiveBusy, ArchiveLock
 from archive.recover import close_abandoned_warcs
 from corpus.derive import DeriveReport, Derivation, archive_warcs, storage_error
-from corpus.store import STORE_FILE, CorpusStore
+from corpus.store import STORE_FILE, derived_by_another
 from corpus.swap import CORPUS_PATHS, REDERIVE_DIR, REPLACED_DIR, SWAP_MARKER, finish_swap, swap_in
 from extract import EXTRACTOR
 
@@ -36,13 +37,14 @@ class RederiveBusy(Exception):
 
 def other_extractor(root: Path) -> str | None:
     """An extractor other than the installed one that derived part of the corpus under ``root``; None if
-    there is none (or no corpus).  Looked up in an index: no cost that grows with the corpus."""
-    if not (Path(root) / STORE_FILE).exists():
+    there is none, or no store that can be read (whatever writes it says why)."""
+    path = Path(root) / STORE_FILE
+    if not path.exists():
         return None
     try:
-        with CorpusStore(root) as store:
-            return store.derived_by_another(EXTRACTOR)
-    except (OSError, sqlite3.Error):  # a damaged store or a full disk: what uses the store says so
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            return derived_by_another(db, EXTRACTOR)
+    except sqlite3.Error:
         return None
 
 

@@ -204,6 +204,15 @@ def _write_text(path: Path, text: bytes) -> None:
     write_atomic(path, text, durable=False)
 
 
+def derived_by_another(db: sqlite3.Connection, extractor: str) -> str | None:
+    """An extractor other than ``extractor`` that derived captures in the store ``db``, found in the
+    index of extractors (two look-ups, no scan)."""
+    for other in ("<", ">"):
+        if found := db.execute(f"SELECT extractor FROM captures WHERE extractor {other} ? LIMIT 1", (extractor,)).fetchone():
+            return found[0]
+    return None
+
+
 class CorpusStore:
     """The corpus of one archive (or of one rebuild), under ``root``: the store, ``text/`` and the exports."""
 
@@ -367,14 +376,6 @@ class CorpusStore:
     def text_rows(self) -> Iterator[tuple[str, str, str, str]]:
         """(source, URL, text path, text SHA-256) of every row."""
         yield from self._db.execute("SELECT source, url, text_path, text_sha256 FROM rows")
-
-    def derived_by_another(self, extractor: str) -> str | None:
-        """An extractor other than ``extractor`` that derived captures here, found in the index (no scan)."""
-        for other in ("<", ">"):
-            row = self._db.execute(f"SELECT extractor FROM captures WHERE extractor {other} ? LIMIT 1", (extractor,))
-            if found := row.fetchone():
-                return found[0]
-        return None
 
     def quick_check(self) -> str:
         return self._db.execute("PRAGMA quick_check").fetchone()[0]

@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from archive.lock import ArchiveLock
 from archive_fixtures import corpus_files, newsarchive
 from corpus import swap
 from corpus.export import read_corpus
-from corpus.store import STORE_FILE
+from corpus.store import STORE_FILE, derived_by_another
 from demo.farm import ArticleFarm
 from extract import EXTRACTOR
 from test_incremental import ROOT, write_config
@@ -158,3 +157,16 @@ def test_a_second_rederivation_at_the_same_time_is_refused_with_the_busy_status(
     assert result.returncode == 75
     assert result.stderr.startswith("newsarchive: not deriving anew:") and "pid" in result.stderr
     assert not (tmp_path / swap.REDERIVE_DIR / STORE_FILE).exists()
+
+
+def test_telling_an_older_extractors_articles_apart_reads_an_index_not_the_corpus(archived):
+    archive, _, _ = archived
+    with sqlite3.connect(archive / STORE_FILE) as db:
+        statements: list[str] = []
+        db.set_trace_callback(statements.append)
+        assert derived_by_another(db, EXTRACTOR) is None
+        db.set_trace_callback(None)
+        assert statements
+        for statement in statements:
+            plan = " ".join(str(row) for row in db.execute(f"EXPLAIN QUERY PLAN {statement}"))
+            assert "INDEX captures_by_extractor" in plan, (statement, plan)
