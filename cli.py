@@ -13,6 +13,7 @@ from config import DEFAULT_CONFIG, Config, ConfigError, load_config
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
 def _with_sources(config: Config) -> Config:
@@ -400,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
     except ArchiveUnwritable as exc:  # a read-only archive: the config's [archive] dir must change, or the mount
         print(f"newsarchive: config error: {args.config}: [archive] dir: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: whatever was committed stays (the derivations are journaled)
+        print("newsarchive: interrupted; what was done is kept, and the same command goes on from there",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         # The process ends next: a frozen heap spares the interpreter's final collections a
         # walk over every object a run leaves behind (0.1 s of a short run).

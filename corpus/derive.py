@@ -258,6 +258,9 @@ def _start_worker(parent: int) -> None:
     # The derivation process ignores SIGTERM (the run stops it through its stdin); its workers
     # must not, or the executor could not terminate the survivors of a broken pool.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A terminal's Ctrl-C reaches the whole process group: the derivation stops its pool (and says so
+    # in one line); a worker's own KeyboardInterrupt would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     prepare()  # the libraries' loading is paid here, not by the worker's first page
 
 

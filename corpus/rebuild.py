@@ -3,6 +3,10 @@
 A rebuild is a derivation into an empty store: the live run's code, over the given WARCs,
 so a rebuild over the WARCs of a live archive reproduces its text files and corpus.jsonl
 byte for byte.  ``manifest.json`` records what the output was made from and with.
+
+A rebuild of years of WARCs takes hours, and a Ctrl-C or a kill must not cost them: until the
+manifest is written, ``.rebuilding`` in the output names the archives given, and the same
+rebuild run again goes on from the derivation's journal (what was committed is kept).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from corpus.store import TEXT_DIR
 from extract import EXTRACTOR
 
 MANIFEST_FILE = "manifest.json"
+UNFINISHED_FILE = ".rebuilding"  # the archives an unfinished rebuild in this directory was given
 # The packages whose versions decide the bytes of the output.
 DEPENDENCIES = ("trafilatura", "readability-lxml", "lxml", "justext", "htmldate", "courlan", "charset-normalizer",
                 "warcio", "brotli")
@@ -64,13 +69,20 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor |
     in it (and in ``failed``), and the others are still rebuilt.
     """
     out = Path(out)
-    if (out / CORPUS_FILE).exists() or (out / TEXT_DIR).exists():
-        raise RebuildError(f"{out}: already holds a corpus; rebuild into a new directory")
     warcs = sorted({Path(warc).resolve() for warc in warcs}, key=lambda warc: warc.name)
+    given = json.dumps([str(warc) for warc in warcs]).encode("utf-8")
+    unfinished = out / UNFINISHED_FILE
+    if unfinished.exists():
+        if unfinished.read_bytes() != given:
+            raise RebuildError(f"{out}: holds an unfinished rebuild of other archives; give the same ones to "
+                               "finish it, or rebuild into a new directory")
+    elif (out / CORPUS_FILE).exists() or (out / TEXT_DIR).exists():
+        raise RebuildError(f"{out}: already holds a corpus; rebuild into a new directory")
     missing = [str(warc) for warc in warcs if not warc.is_file()]
     if missing:
         raise RebuildError(f"no such file: {', '.join(missing)}")
     out.mkdir(parents=True, exist_ok=True)
+    write_atomic(unfinished, given)
     with tempfile.TemporaryDirectory(prefix=".unpacked-", dir=out) as scratch:
         files, errors = unpack_inputs(warcs, Path(scratch))
         names = [path.name for path in files]
@@ -85,4 +97,5 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor |
     if not (out / CORPUS_FILE).exists():  # nothing was derived: the corpus is empty, not missing
         write_atomic(out / CORPUS_FILE, b"")
     write_manifest(out, warcs)
+    unfinished.unlink()
     return report

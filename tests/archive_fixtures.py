@@ -207,3 +207,16 @@ def fetch(url: str, accept_encoding: str | None = None) -> tuple[int, dict[str, 
             return response.status, dict(response.headers.items()), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers.items()), error.read()
+
+
+def fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last byte; the file to delete to free it."""
+    filler = disk / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler

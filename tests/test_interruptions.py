@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from archive_fixtures import newsarchive
+from archive_fixtures import fill, newsarchive
 from test_incremental import ROOT, write_config
 from archive_fixtures import corpus_files
 
@@ -169,33 +169,6 @@ def test_a_run_killed_at_a_bad_moment_is_made_whole_by_the_next_run(moment, farm
     assert not list((tmp_path / "warc").glob("*.open"))
     report = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text())
     assert report["exit_code"] == 0
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 16 MB tmpfs of its own: a disk that can be filled without touching anyone else's."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
-                      capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    """Fill ``disk`` to the last byte; the file to delete to free it."""
-    filler = disk / "filler"
-    with open(filler, "wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
-    return filler
 
 
 def test_a_full_disk_costs_one_line_and_the_next_derivation_makes_the_corpus_whole(farm, clean, small_disk):

@@ -7,18 +7,25 @@ No corpus field is excluded from the comparison: every one comes from the WARC r
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from archive_fixtures import corpus_files, newsarchive
+from demo.farm import ArticleFarm
 from demo.run import write_demo_config
 from demo.site import DemoSite
 from corpus.export import export_corpus_jsonl, read_corpus
-from corpus.rebuild import MANIFEST_FILE
+from corpus.rebuild import MANIFEST_FILE, UNFINISHED_FILE
 from corpus.store import CorpusStore, ExtractedArticle
 from extract import Document
+from test_incremental import ROOT, write_config
+from test_interruptions import session_processes, wait_for
 
 BANNER = "Support local journalism: subscribe today."
 
@@ -131,3 +138,57 @@ def test_a_large_warc_is_rebuilt_in_pieces_cut_at_its_captures_with_the_same_cor
     report = rebuild(warcs, tmp_path / "rebuilt", workers=2)
     assert not report.failed
     assert corpus_files(tmp_path / "rebuilt") == corpus_files(live)
+
+
+@pytest.fixture(scope="module")
+def farm_archive(tmp_path_factory) -> Path:
+    """An archive of a 150-article site: long enough a rebuild to be stopped midway."""
+    archive = tmp_path_factory.mktemp("farm")
+    with ArticleFarm(150) as farm:
+        result = newsarchive("run", "--config", str(write_config(None, archive / "sources.toml", archive,
+                                                                    [farm.source()])))
+    assert result.returncode == 0, result.stderr
+    return archive
+
+
+def start_rebuild(warcs: list[str], out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "cli", "rebuild", "--warc", *warcs, "--out", str(out),
+                             "--workers", "2"], cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_a_rebuild_stopped_midway_is_finished_by_the_same_command_byte_for_byte(farm_archive, tmp_path, stop):
+    """SIGINT is a terminal's Ctrl-C (sent to the whole process group): one line, exit 130, no traceback."""
+    warcs = sorted(str(path) for path in (farm_archive / "warc").glob("*.warc.gz"))
+    out = tmp_path / "rebuilt"
+    rebuild = start_rebuild(warcs, out)
+    assert wait_for(lambda: rebuild.poll() is not None or len(list((out / "text").rglob("*.txt"))) >= 40)
+    assert rebuild.poll() is None, "rebuilt before it could be stopped"
+    os.killpg(rebuild.pid, stop)
+    stderr = rebuild.communicate(timeout=60)[1]
+    assert wait_for(lambda: not session_processes(rebuild.pid), timeout=10), session_processes(rebuild.pid)
+    if stop == signal.SIGINT:
+        assert rebuild.returncode == 130
+        assert stderr.splitlines() == ["newsarchive: interrupted; what was done is kept, and the same command "
+                                       "goes on from there"]
+    assert not (out / MANIFEST_FILE).exists()
+
+    again = newsarchive("rebuild", "--warc", *warcs, "--out", str(out), "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    assert corpus_files(out) == corpus_files(farm_archive)
+    assert (out / MANIFEST_FILE).exists() and not (out / UNFINISHED_FILE).exists()
+    finished = newsarchive("rebuild", "--warc", *warcs, "--out", str(out))
+    assert finished.returncode == 2 and "already holds a corpus" in finished.stderr
+
+
+def test_an_unfinished_rebuild_is_not_finished_with_other_archives(farm_archive, live, tmp_path):
+    warcs = sorted(str(path) for path in (farm_archive / "warc").glob("*.warc.gz"))
+    out = tmp_path / "rebuilt"
+    rebuild = start_rebuild(warcs, out)
+    assert wait_for(lambda: rebuild.poll() is not None or (out / UNFINISHED_FILE).exists())
+    os.killpg(rebuild.pid, signal.SIGKILL)
+    rebuild.wait()
+    others = sorted(str(path) for path in (live / "warc").glob("*.warc.gz"))
+    result = newsarchive("rebuild", "--warc", *others, "--out", str(out))
+    assert result.returncode == 2
+    assert "holds an unfinished rebuild of other archives" in result.stderr

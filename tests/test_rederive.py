@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from archive.lock import ArchiveLock
-from archive_fixtures import corpus_files, newsarchive
+from archive_fixtures import corpus_files, fill, newsarchive
 from corpus import swap
 from corpus.export import read_corpus
 from corpus.store import STORE_FILE, derived_by_another
@@ -170,3 +170,24 @@ def test_telling_an_older_extractors_articles_apart_reads_an_index_not_the_corpu
         for statement in statements:
             plan = " ".join(str(row) for row in db.execute(f"EXPLAIN QUERY PLAN {statement}"))
             assert "INDEX captures_by_extractor" in plan, (statement, plan)
+
+
+def test_a_disk_that_fills_up_stops_the_rederivation_in_one_line_and_the_next_goes_on(archived, small_disk):
+    _, reference, _ = archived
+    archive = small_disk / "archive"
+    config = older_corpus(archived, archive)
+    older = corpus_files(archive)
+    filler = fill(small_disk)
+    with open(filler, "r+b") as room:  # room for a part of the new corpus, not all of it
+        room.truncate(filler.stat().st_size - 200_000)
+
+    full = newsarchive("derive", "--anew", "--config", str(config))
+    assert full.returncode == 1
+    assert "Traceback" not in full.stderr
+    assert "No space left on device" in full.stderr or "disk is full" in full.stderr, full.stderr
+    assert corpus_files(archive) == older
+
+    filler.unlink()
+    again = newsarchive("derive", "--anew", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    assert corpus_files(archive) == reference
