@@ -149,13 +149,17 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                 break
             css = node.get("class")
             if css:
-                siblings = [s for s in node.itersiblings() if s.tag == node.tag and s.get("class") == css]
-                siblings = [s for s in siblings if _has_paragraphs(s)]
+                alike = [s for s in node.itersiblings() if s.tag == node.tag and s.get("class") == css]
+                siblings = [s for s in alike if _has_paragraphs(s)]
                 twins = [s for s in siblings if not _same_text(s, node)]
                 if not twins:  # copies of node, so of each other: not judged again, pair by pair
                     done.update(siblings)  # (a page of thousands of copies took minutes)
                 else:
-                    for twin in twins:
+                    # and the sections between them without paragraphs (a list of key points, a
+                    # table): left out, they would fall outside the one container that is the body
+                    kept, copies = set(twins), set(siblings).difference(twins)
+                    last = max(i for i, s in enumerate(alike) if s in kept)
+                    for twin in (s for s in alike[: last + 1] if s not in copies):
                         _absorb(node, twin)
                         twin.getparent().remove(twin)
                         done.add(twin)

@@ -626,3 +626,23 @@ def test_the_author_box_after_the_article_is_dropped_and_the_lead_beside_the_byl
     assert doc.author == "Dana Reyes"
     assert doc.paragraphs[0].startswith("Cleaning trends this year")
     assert doc.paragraphs[-1].startswith("Point 5")
+
+
+def test_a_section_holding_only_a_list_stays_in_an_article_split_over_sections() -> None:
+    """merge_split_bodies joins the sections of one class into the first; a section of that class
+    between them with no paragraph (a list of key points, a table) is the article's too."""
+    sentence = "the survey crews mapped the old harbour wall, and the council set aside funds for its repair next spring."
+    sections = [
+        f'<div class="section"><h2>Part {i}</h2><p>In part {i} {sentence}</p><p>Later in part {i} {sentence}</p></div>'
+        for i in range(4)
+    ]
+    points = '<div class="section"><h2>Key points</h2><ul><li>Point one: the wall is older than the pier.</li>' \
+             "<li>Point two: repairs start in April.</li></ul></div>"
+    html = (
+        "<html><head><title>Harbour wall survey</title></head><body><div class='page'><h1>Harbour wall survey</h1>"
+        f"{sections[0]}{points}{sections[1]}<div class='promo'><p>Try our app</p></div>{sections[2]}{sections[3]}"
+        "</div><div class='foot'><p>Site footer text</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://harbour.example.org/guides/wall-survey")
+    starts = [" ".join(p.split()[:3]) for p in doc.paragraphs if p.startswith(("In part", "Point"))]
+    assert starts == ["In part 0", "Point one: the", "Point two: repairs", "In part 1", "In part 2", "In part 3"]
