@@ -351,6 +351,24 @@ _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
 # test every container's names in Python, and whether any expression matches does not depend on order
 _BODY_CHEAP_FIRST = sorted(BODY, key=lambda expression: not isinstance(expression, XPath))
 _SECTIONS_GAIN = 1.5
+_BODY_ATTRIBUTES = ("class", "id", "role", "itemprop")  # the attributes BODY_XPATH reads
+
+
+def unname_fragment_containers(tree: HtmlElement, least: float) -> None:
+    """Take the body names off the container trafilatura would take for the body (the first that
+    BODY_XPATH names) while it holds less than ``least`` characters of text: a "text" block around
+    a lead, a "page-content" strip above the article, an <article> that is one teaser. trafilatura
+    takes the first it finds and drops what lies outside it (issue 17: the article's lists and
+    subheadings, whole sections); without its names, the next candidate, or mark_main_container's
+    densest one, is judged. At most one container per BODY_XPATH expression, as trafilatura tries."""
+    for _ in BODY:
+        found = next((c for expression in BODY for c in expression(tree) if c is not None), None)
+        if found is None or _TEXT_LENGTH(found) >= least:
+            return
+        for name in _BODY_ATTRIBUTES:
+            found.attrib.pop(name, None)
+        if found.tag in ("article", "main"):
+            found.tag = "div"
 
 
 def mark_main_container(tree: HtmlElement) -> None:

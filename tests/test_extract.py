@@ -646,3 +646,25 @@ def test_a_section_holding_only_a_list_stays_in_an_article_split_over_sections()
     doc = extract_document(html, "https://harbour.example.org/guides/wall-survey")
     starts = [" ".join(p.split()[:3]) for p in doc.paragraphs if p.startswith(("In part", "Point"))]
     assert starts == ["In part 0", "Point one: the", "Point two: repairs", "In part 1", "In part 2", "In part 3"]
+
+
+def test_lists_and_subheadings_kept_when_a_small_block_carries_a_body_name() -> None:
+    """trafilatura takes the first block its body names match ("main...": here an author box) and
+    drops what lies outside it; the fallback then keeps the paragraphs but not the lists."""
+    sentence = "the new benchmark replays the same blocks on every client, so the results are stable from run to run."
+    findings = "".join(
+        f"<h3>Finding {i}</h3><p>Finding {i}: {sentence} {sentence}</p>"
+        f"<ul><li>Point {i}a: the gap widens under load.</li><li>Point {i}b: smaller blocks run alike.</li></ul>"
+        for i in range(4)
+    )
+    html = (
+        "<html><head><title>Clients under load</title></head><body><div class='page'><h1>Clients under load</h1>"
+        "<div class='main_author_container'><p>Ana Ruiz</p><p>Research engineer</p></div>"
+        f"<div class='rich-text-block'><p>We measured five clients over a week of replayed blocks. {sentence}</p>{findings}</div>"
+        "</div></body></html>"
+    )
+    doc = extract_document(html, "https://lab.example.com/blog/clients-under-load")
+    assert [p.split(":")[0] for p in doc.paragraphs if p.startswith("Point")] == [
+        f"Point {i}{x}" for i in range(4) for x in "ab"
+    ]
+    assert "Finding 2" in doc.paragraphs
