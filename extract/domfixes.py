@@ -469,6 +469,49 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int]) -> 
     for element in tree.iter("details"):
         if element.attrib and _DISCLOSES_TEXT(element):
             _unname(element)
+    _unname_blocks_amid_the_body(tree)
+
+
+# A block named like furniture inside the body container, with this share of the container's text
+# both before and after it, sits amid the article ...
+_AMID = 0.1
+_AMID_LINK_SHARE = 0.3  # ... and is prose when under this share of its text is in links
+
+
+def _unname_blocks_amid_the_body(tree: HtmlElement) -> None:
+    """Drop the class and id of the prose blocks, amid the body container trafilatura takes, that it
+    would delete by name: an accordion's sections ("...-icon"), a builder's text widgets ("widget",
+    "w-embed"), a comparison's cards ("embed", "banner"). Author boxes, related posts, calls to
+    action and sidebars stand at the body's start or end, or are mostly links. Only where its
+    pruning goes ahead (the named blocks hold at most half the container's text): when they hold
+    most of it, trafilatura keeps them all, and unnaming some would have the rest pruned. A block
+    repeated (a carousel's looping copies) stays named."""
+    body = next((c for expression in BODY for c in expression(tree) if c is not None), None)
+    named = set(OVERALL_DISCARD[0](body)) if body is not None else set()
+    outer = [e for e in named if not any(a in named for a in e.iterancestors())]
+    lengths = {e: _TEXT_LENGTH(e) for e in outer}
+    total = _TEXT_LENGTH(body) if outer else 0
+    if not outer or sum(lengths.values()) > total / 2:
+        return
+    starts: dict[HtmlElement, int] = {}
+    seen = 0  # characters of text before each element, as normalize-space counts them, roughly
+    for element in body.iter():
+        if element in lengths:
+            starts[element] = seen
+        if isinstance(element.tag, str) and element.text:
+            seen += len(element.text.strip())
+        if element is not body and element.tail:
+            seen += len(element.tail.strip())
+    copies = Counter(" ".join(e.text_content().split()) for e in outer)
+    for element, length in lengths.items():
+        amid = min(starts[element], total - starts[element] - length) >= _AMID * total
+        if not amid or length < _BODY_PARAGRAPH or _link_share(element) >= _AMID_LINK_SHARE:
+            continue
+        if copies[" ".join(element.text_content().split())] > 1:
+            continue
+        for block in (element, *(inner for inner in element.iterdescendants() if inner in named)):
+            if not _BODY_NAMED(block):
+                _unname(block)
 
 
 def _unname(element: HtmlElement) -> None:

@@ -668,3 +668,23 @@ def test_lists_and_subheadings_kept_when_a_small_block_carries_a_body_name() -> 
         f"Point {i}{x}" for i in range(4) for x in "ab"
     ]
     assert "Finding 2" in doc.paragraphs
+
+
+def test_a_section_named_like_furniture_amid_the_article_is_kept() -> None:
+    """trafilatura deletes blocks by name ("...-icon" here, an accordion's styling): amid the body
+    and written as prose, such a block is the article's; a named box after it still goes."""
+    sentence = "the clinic's new schedule opens the doors an hour earlier on weekdays and adds two evening sessions for working parents."
+    before = "".join(f"<p>Before {i}: {sentence}</p>" for i in range(8))
+    after = "".join(f"<p>After {i}: {sentence}</p>" for i in range(8))
+    html = (
+        "<html><head><title>Clinic hours</title></head><body><div class='entry-content'><h1>Clinic hours</h1>"
+        f"{before}<div class='faq-block accordion-icon-right'><h2>How do I book?</h2>"
+        f"<p>Answer one: {sentence} {sentence}</p><p>Answer two: {sentence} {sentence}</p></div>{after}"
+        "<div class='related-stories'><p>Related one: the library extends its hours for the exam season in the spring term.</p>"
+        "<p>Related two: the pool closes for repairs in August while the new changing rooms are fitted.</p></div>"
+        "</div></body></html>"
+    )
+    doc = extract_document(html, "https://clinic.example.org/news/new-hours")
+    starts = [p.split(":")[0] for p in doc.paragraphs]
+    assert starts[7:11] == ["Before 7", "How do I book?", "Answer one", "Answer two"]
+    assert starts[-1] == "After 7" and "Related one" not in starts
