@@ -142,30 +142,37 @@ def merge_split_bodies(tree: HtmlElement) -> None:
     # in document order: source lines tie on minified pages, and set order varies between runs
     containers = dict.fromkeys(p.getparent() for p in tree.iter("p") if p.getparent() is not None)
     done: set[HtmlElement] = set()
+    # a parent's children of one tag and class, their order, and those holding paragraphs: read
+    # once per group, not once per member (thousands of short blocks took seconds)
+    groups: dict[tuple, tuple[list[HtmlElement], dict[HtmlElement, int], list[HtmlElement]]] = {}
     for container in containers:
         node = container
         for _ in range(_CLIMB):
-            if node is None or node in done or node.getparent() is None:
+            if node is None or node in done or (parent := node.getparent()) is None:
                 break
             css = node.get("class")
             if css:
-                alike = [s for s in node.itersiblings() if s.tag == node.tag and s.get("class") == css]
-                siblings = [s for s in alike if _has_paragraphs(s)]
+                key = (parent, node.tag, css)
+                if key not in groups:
+                    members = [c for c in parent if c.tag == node.tag and c.get("class") == css]
+                    groups[key] = (members, {c: i for i, c in enumerate(members)}, list(filter(_has_paragraphs, members)))
+                members, order, holding = groups[key]
+                siblings = [s for s in holding if order[s] > order[node]]
                 twins = [s for s in siblings if not _same_text(s, node)]
                 if not twins:  # copies of node, so of each other: not judged again, pair by pair
                     done.update(siblings)  # (a page of thousands of copies took minutes)
                 else:
                     # and the sections between them without paragraphs (a list of key points, a
                     # table): left out, they would fall outside the one container that is the body
-                    kept, copies = set(twins), set(siblings).difference(twins)
-                    last = max(i for i, s in enumerate(alike) if s in kept)
-                    for twin in (s for s in alike[: last + 1] if s not in copies):
+                    copies = set(siblings).difference(twins)
+                    for twin in (s for s in members[order[node] + 1 : order[twins[-1]] + 1] if s not in copies):
                         _absorb(node, twin)
                         twin.getparent().remove(twin)
                         done.add(twin)
                     done.add(node)
+                    groups.clear()  # the tree changed
                     break
-            node = node.getparent()
+            node = parent
 
 
 # Class/id words of page furniture that extractors keep when it sits inside or next to the article
@@ -360,7 +367,8 @@ def unname_fragment_containers(tree: HtmlElement, least: float) -> None:
     a lead, a "page-content" strip above the article, an <article> that is one teaser. trafilatura
     takes the first it finds and drops what lies outside it (issue 17: the article's lists and
     subheadings, whole sections); without its names, the next candidate, or mark_main_container's
-    densest one, is judged. At most one container per BODY_XPATH expression, as trafilatura tries."""
+    densest one, is judged. At most as many containers as BODY_XPATH has expressions (a page of
+    thousands of small named blocks would otherwise walk the tree once per block)."""
     for _ in BODY:
         found = next((c for expression in BODY for c in expression(tree) if c is not None), None)
         if found is None or _TEXT_LENGTH(found) >= least:
