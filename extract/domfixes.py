@@ -11,7 +11,7 @@ from collections import Counter
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
-from extract.namematch import BODY, OVERALL_DISCARD
+from extract.namematch import BODY, OVERALL_DISCARD, first_match
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -361,6 +361,11 @@ _SECTIONS_GAIN = 1.5
 _BODY_ATTRIBUTES = ("class", "id", "role", "itemprop")  # the attributes BODY_XPATH reads
 
 
+def _body_container(tree: HtmlElement) -> HtmlElement | None:
+    """The container trafilatura takes for the body: the first that BODY_XPATH names."""
+    return next((found for expression in BODY if (found := first_match(expression, tree)) is not None), None)
+
+
 def unname_fragment_containers(tree: HtmlElement, least: float) -> None:
     """Take the body names off the container trafilatura would take for the body (the first that
     BODY_XPATH names) while it holds less than ``least`` characters of text: a "text" block around
@@ -370,7 +375,7 @@ def unname_fragment_containers(tree: HtmlElement, least: float) -> None:
     densest one, is judged. At most as many containers as BODY_XPATH has expressions (a page of
     thousands of small named blocks would otherwise walk the tree once per block)."""
     for _ in BODY:
-        found = next((c for expression in BODY for c in expression(tree) if c is not None), None)
+        found = _body_container(tree)
         if found is None or _TEXT_LENGTH(found) >= least:
             return
         for name in _BODY_ATTRIBUTES:
@@ -494,7 +499,7 @@ def _unname_blocks_amid_the_body(tree: HtmlElement) -> None:
     pruning goes ahead (the named blocks hold at most half the container's text): when they hold
     most of it, trafilatura keeps them all, and unnaming some would have the rest pruned. A block
     repeated (a carousel's looping copies) stays named."""
-    body = next((c for expression in BODY for c in expression(tree) if c is not None), None)
+    body = _body_container(tree)
     named = set(OVERALL_DISCARD[0](body)) if body is not None else set()
     outer = [e for e in named if not any(a in named for a in e.iterancestors())]
     lengths = {e: _TEXT_LENGTH(e) for e in outer}
