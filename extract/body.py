@@ -164,7 +164,7 @@ def extract_body(
     prune_furniture(tree)
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
-    drop_link_paragraphs(tree)
+    drop_link_paragraphs(tree, url)
     prose = _paragraph_chars(tree)
     unname_fragment_containers(tree, FRAGMENT_SHARE * prose)
     mark_main_container(tree)

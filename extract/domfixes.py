@@ -12,6 +12,7 @@ from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, first_match
+from extract.pagecues import link_target
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -333,14 +334,46 @@ def _link_share(element: HtmlElement) -> float:
     return linked / text if text else 0.0
 
 
-def drop_link_paragraphs(tree: HtmlElement) -> None:
+def _elsewhere(href: str, own: str) -> bool:
+    """Whether a link leads to a place on the page or (the page's own site known) to another site."""
+    return href.startswith("#") or bool(own) and link_target(href) not in ("", own)
+
+
+_SECTION_WORDS = 10  # a sentence's worth: a share bar's or a like button's labels hold fewer
+
+
+def _introduces(heading: HtmlElement) -> bool:
+    """Whether a sentence's worth of text follows a heading before the next heading: a subheading
+    opens a section."""
+    node = heading
+    for _ in range(_CLIMB):  # a heading alone in its wrapper: the section follows the wrapper
+        if node.getnext() is not None or node.getparent() is None:
+            break
+        node = node.getparent()
+    for sibling in node.itersiblings():
+        if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style"):
+            continue
+        if sibling.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            return False
+        if len(sibling.text_content().split()) >= _SECTION_WORDS:
+            return True
+    return False
+
+
+def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
     """Remove paragraphs and headings that are mostly a link (related stories inserted in the body,
     "READ MORE: ..." pointers, teaser headlines) and the short label heading such a run. Extractors
-    keep them because they sit inside the article container (notes, failure 4)."""
+    keep them because they sit inside the article container (notes, failure 4). A heading whose
+    links lead to another site (the product, company or source a section is about) or to a place
+    on the page, and that opens a section of text, is the article's own subheading: teaser
+    headlines lead to the site's own stories."""
+    own = link_target(url) if url else ""
     for p in list(tree.iter("p", "h2", "h3", "h4", "h5", "h6")):
         if next(p.iterdescendants("a"), None) is None:
             continue  # the common case, decided without reading the text
         if len(p.text_content().split()) > _TEASER_WORDS or _link_share(p) < _LINK_SHARE:
+            continue
+        if p.tag != "p" and all(_elsewhere(a.get("href") or "", own) for a in p.iter("a")) and _introduces(p):
             continue
         label = p.getprevious()
         if (

@@ -688,3 +688,25 @@ def test_a_section_named_like_furniture_amid_the_article_is_kept() -> None:
     starts = [p.split(":")[0] for p in doc.paragraphs]
     assert starts[7:11] == ["Before 7", "How do I book?", "Answer one", "Answer two"]
     assert starts[-1] == "After 7" and "Related one" not in starts
+
+
+def test_subheadings_linking_to_another_site_are_kept_and_teaser_headlines_dropped() -> None:
+    """A heading that is mostly a link is a teaser headline when it leads to the site's own
+    stories; the subheadings of a guide link the products they are about, elsewhere, and open a
+    section of text. A link elsewhere with nothing after it (a newsletter's) stays out."""
+    sentence = "it grinds evenly at every setting, holds a week of beans and cleans up in a minute with the brush that ships with it."
+    items = "".join(
+        f"<h3><a href='https://maker{i}.example.com/grinder'>Grinder {i}</a></h3><p>Grinder {i}: {sentence}</p>"
+        for i in range(6)
+    )
+    html = (
+        "<html><head><title>The best coffee grinders</title></head><body><article><h1>The best coffee grinders</h1>"
+        f"<p>We tested twelve grinders over a month of daily brewing. {sentence}</p>{items}"
+        "<h2><a href='https://letters.example.net/join'>Get our weekly coffee letter</a></h2>"
+        "<h3><a href='/reviews/kettles'>Our favourite kettles this year</a></h3>"
+        "<h3><a href='/reviews/scales'>The coffee scales we use every day</a></h3>"
+        "</article></body></html>"
+    )
+    doc = extract_document(html, "https://brew.example.org/reviews/grinders")
+    assert [p for p in doc.paragraphs if p in {f"Grinder {i}" for i in range(6)}] == [f"Grinder {i}" for i in range(1, 5)]
+    assert "letter" not in doc.text() and "kettles" not in doc.text()
