@@ -502,10 +502,10 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int]) -> 
     "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
     quarter of the page's text (``blocks``, see large_blocks) as prose or a data table: a builder's
     "w-embed" around a chart, a layout named "sidebar-layout" or "page-footer" that wraps the whole
-    page. (Smaller blocks so named are furniture indeed; a body name is what trafilatura looks
+    page. (Smaller blocks so named are mostly furniture; a body name is what trafilatura looks
     for.) And of every <details> with text to disclose: a native disclosure (an expandable answer,
     a note) is named for its styling ("expandable"), which trafilatura reads as furniture once it
-    has made it a <div>."""
+    has made it a <div>. And of the smaller prose blocks amid the body (_unname_blocks_amid_the_body)."""
     for element in blocks:
         if element.getparent() is None:
             continue  # a copy dropped
