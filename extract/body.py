@@ -34,6 +34,7 @@ from extract.domfixes import (
     place_streamed_segments,
     prune_furniture,
     unname_content_blocks,
+    unname_fragment_containers,
     unwrap_layout_tables,
     wrap_bare_text,
 )
@@ -163,13 +164,15 @@ def extract_body(
     prune_furniture(tree)
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
-    drop_link_paragraphs(tree)
+    drop_link_paragraphs(tree, url)
+    prose = _paragraph_chars(tree)
+    unname_fragment_containers(tree, FRAGMENT_SHARE * prose)
     mark_main_container(tree)
     blocks = large_blocks(tree)
     drop_repeated_copies(blocks)
     unname_content_blocks(tree, blocks)
     paragraphs = trafilatura_paragraphs(tree, url)
-    if _chars(paragraphs) < FRAGMENT_SHARE * _paragraph_chars(tree):
+    if _chars(paragraphs) < FRAGMENT_SHARE * prose:
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode
         # compares that with readability's and justext's bodies and keeps the better one
         full = trafilatura_paragraphs(tree, url, fast=False)

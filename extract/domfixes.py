@@ -11,7 +11,8 @@ from collections import Counter
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
-from extract.namematch import BODY, OVERALL_DISCARD
+from extract.namematch import BODY, OVERALL_DISCARD, first_match
+from extract.pagecues import link_target
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -142,26 +143,37 @@ def merge_split_bodies(tree: HtmlElement) -> None:
     # in document order: source lines tie on minified pages, and set order varies between runs
     containers = dict.fromkeys(p.getparent() for p in tree.iter("p") if p.getparent() is not None)
     done: set[HtmlElement] = set()
+    # a parent's children of one tag and class, their order, and those holding paragraphs: read
+    # once per group, not once per member (thousands of short blocks took seconds)
+    groups: dict[tuple, tuple[list[HtmlElement], dict[HtmlElement, int], list[HtmlElement]]] = {}
     for container in containers:
         node = container
         for _ in range(_CLIMB):
-            if node is None or node in done or node.getparent() is None:
+            if node is None or node in done or (parent := node.getparent()) is None:
                 break
             css = node.get("class")
             if css:
-                siblings = [s for s in node.itersiblings() if s.tag == node.tag and s.get("class") == css]
-                siblings = [s for s in siblings if _has_paragraphs(s)]
+                key = (parent, node.tag, css)
+                if key not in groups:
+                    members = [c for c in parent if c.tag == node.tag and c.get("class") == css]
+                    groups[key] = (members, {c: i for i, c in enumerate(members)}, list(filter(_has_paragraphs, members)))
+                members, order, holding = groups[key]
+                siblings = [s for s in holding if order[s] > order[node]]
                 twins = [s for s in siblings if not _same_text(s, node)]
                 if not twins:  # copies of node, so of each other: not judged again, pair by pair
                     done.update(siblings)  # (a page of thousands of copies took minutes)
                 else:
-                    for twin in twins:
+                    # and the sections between them without paragraphs (a list of key points, a
+                    # table): left out, they would fall outside the one container that is the body
+                    copies = set(siblings).difference(twins)
+                    for twin in (s for s in members[order[node] + 1 : order[twins[-1]] + 1] if s not in copies):
                         _absorb(node, twin)
                         twin.getparent().remove(twin)
                         done.add(twin)
                     done.add(node)
+                    groups.clear()  # the tree changed
                     break
-            node = node.getparent()
+            node = parent
 
 
 # Class/id words of page furniture that extractors keep when it sits inside or next to the article
@@ -322,14 +334,46 @@ def _link_share(element: HtmlElement) -> float:
     return linked / text if text else 0.0
 
 
-def drop_link_paragraphs(tree: HtmlElement) -> None:
+def _elsewhere(href: str, own: str) -> bool:
+    """Whether a link leads to a place on the page or (the page's own site known) to another site."""
+    return href.startswith("#") or bool(own) and link_target(href) not in ("", own)
+
+
+_SECTION_WORDS = 10  # a sentence's worth: a share bar's or a like button's labels hold fewer
+
+
+def _introduces(heading: HtmlElement) -> bool:
+    """Whether a sentence's worth of text follows a heading before the next heading: a subheading
+    opens a section."""
+    node = heading
+    for _ in range(_CLIMB):  # a heading alone in its wrapper: the section follows the wrapper
+        if node.getnext() is not None or node.getparent() is None:
+            break
+        node = node.getparent()
+    for sibling in node.itersiblings():
+        if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style"):
+            continue
+        if sibling.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            return False
+        if len(sibling.text_content().split()) >= _SECTION_WORDS:
+            return True
+    return False
+
+
+def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
     """Remove paragraphs and headings that are mostly a link (related stories inserted in the body,
     "READ MORE: ..." pointers, teaser headlines) and the short label heading such a run. Extractors
-    keep them because they sit inside the article container (notes, failure 4)."""
+    keep them because they sit inside the article container (notes, failure 4). A heading whose
+    links lead to another site (the product, company or source a section is about) or to a place
+    on the page, and that opens a section of text, is the article's own subheading: teaser
+    headlines lead to the site's own stories."""
+    own = link_target(url) if url else ""
     for p in list(tree.iter("p", "h2", "h3", "h4", "h5", "h6")):
         if next(p.iterdescendants("a"), None) is None:
             continue  # the common case, decided without reading the text
         if len(p.text_content().split()) > _TEASER_WORDS or _link_share(p) < _LINK_SHARE:
+            continue
+        if p.tag != "p" and all(_elsewhere(a.get("href") or "", own) for a in p.iter("a")) and _introduces(p):
             continue
         label = p.getprevious()
         if (
@@ -347,6 +391,30 @@ _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
 # test every container's names in Python, and whether any expression matches does not depend on order
 _BODY_CHEAP_FIRST = sorted(BODY, key=lambda expression: not isinstance(expression, XPath))
 _SECTIONS_GAIN = 1.5
+_BODY_ATTRIBUTES = ("class", "id", "role", "itemprop")  # the attributes BODY_XPATH reads
+
+
+def _body_container(tree: HtmlElement) -> HtmlElement | None:
+    """The container trafilatura takes for the body: the first that BODY_XPATH names."""
+    return next((found for expression in BODY if (found := first_match(expression, tree)) is not None), None)
+
+
+def unname_fragment_containers(tree: HtmlElement, least: float) -> None:
+    """Take the body names off the container trafilatura would take for the body (the first that
+    BODY_XPATH names) while it holds less than ``least`` characters of text: a "text" block around
+    a lead, a "page-content" strip above the article, an <article> that is one teaser. trafilatura
+    takes the first it finds and drops what lies outside it (issue 17: the article's lists and
+    subheadings, whole sections); without its names, the next candidate, or mark_main_container's
+    densest one, is judged. At most as many containers as BODY_XPATH has expressions (a page of
+    thousands of small named blocks would otherwise walk the tree once per block)."""
+    for _ in BODY:
+        found = _body_container(tree)
+        if found is None or _TEXT_LENGTH(found) >= least:
+            return
+        for name in _BODY_ATTRIBUTES:
+            found.attrib.pop(name, None)
+        if found.tag in ("article", "main"):
+            found.tag = "div"
 
 
 def mark_main_container(tree: HtmlElement) -> None:
@@ -434,10 +502,10 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int]) -> 
     "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
     quarter of the page's text (``blocks``, see large_blocks) as prose or a data table: a builder's
     "w-embed" around a chart, a layout named "sidebar-layout" or "page-footer" that wraps the whole
-    page. (Smaller blocks so named are furniture indeed; a body name is what trafilatura looks
+    page. (Smaller blocks so named are mostly furniture; a body name is what trafilatura looks
     for.) And of every <details> with text to disclose: a native disclosure (an expandable answer,
     a note) is named for its styling ("expandable"), which trafilatura reads as furniture once it
-    has made it a <div>."""
+    has made it a <div>. And of the smaller prose blocks amid the body (_unname_blocks_amid_the_body)."""
     for element in blocks:
         if element.getparent() is None:
             continue  # a copy dropped
@@ -447,6 +515,49 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int]) -> 
     for element in tree.iter("details"):
         if element.attrib and _DISCLOSES_TEXT(element):
             _unname(element)
+    _unname_blocks_amid_the_body(tree)
+
+
+# A block named like furniture inside the body container, with this share of the container's text
+# both before and after it, sits amid the article ...
+_AMID = 0.1
+_AMID_LINK_SHARE = 0.3  # ... and is prose when under this share of its text is in links
+
+
+def _unname_blocks_amid_the_body(tree: HtmlElement) -> None:
+    """Drop the class and id of the prose blocks, amid the body container trafilatura takes, that it
+    would delete by name: an accordion's sections ("...-icon"), a builder's text widgets ("widget",
+    "w-embed"), a comparison's cards ("embed", "banner"). Author boxes, related posts, calls to
+    action and sidebars stand at the body's start or end, or are mostly links. Only where its
+    pruning goes ahead (the named blocks hold at most half the container's text): when they hold
+    most of it, trafilatura keeps them all, and unnaming some would have the rest pruned. A block
+    repeated (a carousel's looping copies) stays named."""
+    body = _body_container(tree)
+    named = set(OVERALL_DISCARD[0](body)) if body is not None else set()
+    outer = [e for e in named if not any(a in named for a in e.iterancestors())]
+    lengths = {e: _TEXT_LENGTH(e) for e in outer}
+    total = _TEXT_LENGTH(body) if outer else 0
+    if not outer or sum(lengths.values()) > total / 2:
+        return
+    starts: dict[HtmlElement, int] = {}
+    seen = 0  # characters of text before each element, as normalize-space counts them, roughly
+    for element in body.iter():
+        if element in lengths:
+            starts[element] = seen
+        if isinstance(element.tag, str) and element.text:
+            seen += len(element.text.strip())
+        if element is not body and element.tail:
+            seen += len(element.tail.strip())
+    copies = Counter(" ".join(e.text_content().split()) for e in outer)
+    for element, length in lengths.items():
+        amid = min(starts[element], total - starts[element] - length) >= _AMID * total
+        if not amid or length < _BODY_PARAGRAPH or _link_share(element) >= _AMID_LINK_SHARE:
+            continue
+        if copies[" ".join(element.text_content().split())] > 1:
+            continue
+        for block in (element, *(inner for inner in element.iterdescendants() if inner in named)):
+            if not _BODY_NAMED(block):
+                _unname(block)
 
 
 def _unname(element: HtmlElement) -> None:

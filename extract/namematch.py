@@ -82,6 +82,15 @@ class StockMatch:
         return bool(self.single(element))
 
 
+def first_match(expression: NameMatch | StockMatch | XPath, tree: _Element) -> _Element | None:
+    """The first element in document order that ``expression`` selects, the others not collected:
+    of BODY's expressions in turn, it is the container trafilatura takes for the body."""
+    if isinstance(expression, NameMatch):
+        elements = tree.iterdescendants(*expression.tags) if expression.tags else tree.iterdescendants(Element)
+        return next(filter(expression.test, elements), None)
+    return next((found for found in expression(tree) if found is not None), None)
+
+
 def name_match(
     expression: XPath, template: str, tags: tuple[str, ...], test: Callable[..., _Test], first: str = ""
 ) -> NameMatch | StockMatch:

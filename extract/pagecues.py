@@ -60,7 +60,7 @@ def _site(host: str) -> str:
     return ".".join(host.lower().split(".")[-2:])
 
 
-def _target(href: str) -> str:
+def link_target(href: str) -> str:
     """Where an absolute link leads: a site or a messaging scheme ("" when it names neither)."""
     match = _TARGET.match(href)
     if match is None:
@@ -77,10 +77,10 @@ def _words(element: HtmlElement) -> int:
 def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
     """Remove share and follow widgets: blocks of short or empty links to SHARE_TARGETS other
     sites or more, holding SHARE_OTHER_WORDS words at most besides their links."""
-    own = _target(url) if url else ""
+    own = link_target(url) if url else ""
     targets: defaultdict[HtmlElement, set[str]] = defaultdict(set)
     for link in _OUTBOUND(tree):
-        target = _target(link.get("href"))
+        target = link_target(link.get("href"))
         if not target or target == own or len(link.text_content().split()) > SHARE_LINK_WORDS:
             continue
         for block in islice(link.iterancestors(), SHARE_CLIMB):

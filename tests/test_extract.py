@@ -626,3 +626,87 @@ def test_the_author_box_after_the_article_is_dropped_and_the_lead_beside_the_byl
     assert doc.author == "Dana Reyes"
     assert doc.paragraphs[0].startswith("Cleaning trends this year")
     assert doc.paragraphs[-1].startswith("Point 5")
+
+
+def test_a_section_holding_only_a_list_stays_in_an_article_split_over_sections() -> None:
+    """merge_split_bodies joins the sections of one class into the first; a section of that class
+    between them with no paragraph (a list of key points, a table) is the article's too."""
+    sentence = "the survey crews mapped the old harbour wall, and the council set aside funds for its repair next spring."
+    sections = [
+        f'<div class="section"><h2>Part {i}</h2><p>In part {i} {sentence}</p><p>Later in part {i} {sentence}</p></div>'
+        for i in range(4)
+    ]
+    points = '<div class="section"><h2>Key points</h2><ul><li>Point one: the wall is older than the pier.</li>' \
+             "<li>Point two: repairs start in April.</li></ul></div>"
+    html = (
+        "<html><head><title>Harbour wall survey</title></head><body><div class='page'><h1>Harbour wall survey</h1>"
+        f"{sections[0]}{points}{sections[1]}<div class='promo'><p>Try our app</p></div>{sections[2]}{sections[3]}"
+        "</div><div class='foot'><p>Site footer text</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://harbour.example.org/guides/wall-survey")
+    starts = [" ".join(p.split()[:3]) for p in doc.paragraphs if p.startswith(("In part", "Point"))]
+    assert starts == ["In part 0", "Point one: the", "Point two: repairs", "In part 1", "In part 2", "In part 3"]
+
+
+def test_lists_and_subheadings_kept_when_a_small_block_carries_a_body_name() -> None:
+    """trafilatura takes the first block its body names match ("main...": here an author box) and
+    drops what lies outside it; the fallback then keeps the paragraphs but not the lists."""
+    sentence = "the new benchmark replays the same blocks on every client, so the results are stable from run to run."
+    findings = "".join(
+        f"<h3>Finding {i}</h3><p>Finding {i}: {sentence} {sentence}</p>"
+        f"<ul><li>Point {i}a: the gap widens under load.</li><li>Point {i}b: smaller blocks run alike.</li></ul>"
+        for i in range(4)
+    )
+    html = (
+        "<html><head><title>Clients under load</title></head><body><div class='page'><h1>Clients under load</h1>"
+        "<div class='main_author_container'><p>Ana Ruiz</p><p>Research engineer</p></div>"
+        f"<div class='rich-text-block'><p>We measured five clients over a week of replayed blocks. {sentence}</p>{findings}</div>"
+        "</div></body></html>"
+    )
+    doc = extract_document(html, "https://lab.example.com/blog/clients-under-load")
+    assert [p.split(":")[0] for p in doc.paragraphs if p.startswith("Point")] == [
+        f"Point {i}{x}" for i in range(4) for x in "ab"
+    ]
+    assert "Finding 2" in doc.paragraphs
+
+
+def test_a_section_named_like_furniture_amid_the_article_is_kept() -> None:
+    """trafilatura deletes blocks by name ("...-icon" here, an accordion's styling): amid the body
+    and written as prose, such a block is the article's; a named box after it still goes."""
+    sentence = "the clinic's new schedule opens the doors an hour earlier on weekdays and adds two evening sessions for working parents."
+    before = "".join(f"<p>Before {i}: {sentence}</p>" for i in range(8))
+    after = "".join(f"<p>After {i}: {sentence}</p>" for i in range(8))
+    html = (
+        "<html><head><title>Clinic hours</title></head><body><div class='entry-content'><h1>Clinic hours</h1>"
+        f"{before}<div class='faq-block accordion-icon-right'><h2>How do I book?</h2>"
+        f"<p>Answer one: {sentence} {sentence}</p><p>Answer two: {sentence} {sentence}</p></div>{after}"
+        "<div class='related-stories'><p>Related one: the library extends its hours for the exam season in the spring term.</p>"
+        "<p>Related two: the pool closes for repairs in August while the new changing rooms are fitted.</p></div>"
+        "</div></body></html>"
+    )
+    doc = extract_document(html, "https://clinic.example.org/news/new-hours")
+    starts = [p.split(":")[0] for p in doc.paragraphs]
+    assert starts[7:11] == ["Before 7", "How do I book?", "Answer one", "Answer two"]
+    assert starts[-1] == "After 7" and "Related one" not in starts
+
+
+def test_subheadings_linking_to_another_site_are_kept_and_teaser_headlines_dropped() -> None:
+    """A heading that is mostly a link is a teaser headline when it leads to the site's own
+    stories; the subheadings of a guide link the products they are about, elsewhere, and open a
+    section of text. A link elsewhere with nothing after it (a newsletter's) stays out."""
+    sentence = "it grinds evenly at every setting, holds a week of beans and cleans up in a minute with the brush that ships with it."
+    items = "".join(
+        f"<h3><a href='https://maker{i}.example.com/grinder'>Grinder {i}</a></h3><p>Grinder {i}: {sentence}</p>"
+        for i in range(6)
+    )
+    html = (
+        "<html><head><title>The best coffee grinders</title></head><body><article><h1>The best coffee grinders</h1>"
+        f"<p>We tested twelve grinders over a month of daily brewing. {sentence}</p>{items}"
+        "<h2><a href='https://letters.example.net/join'>Get our weekly coffee letter</a></h2>"
+        "<h3><a href='/reviews/kettles'>Our favourite kettles this year</a></h3>"
+        "<h3><a href='/reviews/scales'>The coffee scales we use every day</a></h3>"
+        "</article></body></html>"
+    )
+    doc = extract_document(html, "https://brew.example.org/reviews/grinders")
+    assert [p for p in doc.paragraphs if p in {f"Grinder {i}" for i in range(6)}] == [f"Grinder {i}" for i in range(1, 5)]
+    assert "letter" not in doc.text() and "kettles" not in doc.text()

@@ -112,6 +112,8 @@ _PARAGRAPH = "<p>The city's night bus network resumes on Friday with six routes 
         _PARAGRAPH + "<div><img src='/p.jpg'><a href='/authors/jane-roe'>Jane Roe</a> writes.</div>",  # author boxes
         "<button aria-controls='{i}'>More</button><div id='{i}' hidden>" + _PARAGRAPH + "</div>",  # panels
         "<div class='signup'><p>Our newsletter</p><input type='email'></div>",  # sign-up boxes
+        "<div class='entry'><p>Tip</p></div>",  # small blocks with a body name (unname_fragment_containers)
+        f"<div class='w-embed'>{_PARAGRAPH * 2}</div>",  # named blocks amid the body (unname_content_blocks)
     ],
 )
 def test_thousands_of_repeated_blocks_take_linear_time(repeated: str) -> None:

@@ -87,6 +87,14 @@ def test_rules_select_what_the_xpath_selects(name: str, tree: lxml.html.HtmlElem
             assert ours.matches(element) == bool(single(element)), (theirs.path, element.attrib)
 
 
+@pytest.mark.parametrize(("name", "tree"), _trees(), ids=lambda value: value if isinstance(value, str) else "")
+def test_the_first_body_container_is_the_one_trafilatura_takes(name: str, tree: lxml.html.HtmlElement) -> None:
+    # trafilatura takes the first element each BODY_XPATH expression selects; first_match stops there
+    for ours, theirs in zip(namematch.BODY, xpaths.BODY_XPATH, strict=True):
+        for context in [tree, *tree.iterdescendants("body", "div")]:
+            assert namematch.first_match(ours, context) == next(iter(theirs(context)), None), theirs.path
+
+
 def test_tricky_markup_exercises_every_rule() -> None:
     # the tricky page is a test only if each rule selects some of its elements and leaves others
     tree = load_tree(TRICKY.encode())
