@@ -13,7 +13,8 @@ rs-trafilatura ships a CPython 3.12 wheel only: ``./quickstart bench [args]`` ru
 of its own on a Python 3.12 when the machine has one (``.venv-bench``), with every peer.
 
     python bench/extraction.py [--set NAME] [--only NAME] [--worst N] [--metadata]
-    python bench/extraction.py --kinds   # precision and recall of the article decision
+    python bench/extraction.py --kinds   # precision and recall of the article decision, and the
+                                         # share of bench/nonarticles.py's pages rejected
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ a "not found" page served with status 200, can pass it. Such pages are archived 
 written as articles. The page says what it is in its declarations (JSON-LD or microdata type,
 og:type) and in its structure: a listing is teaser cards (a headline link, a line of summary, a
 byline) and little else; an article has prose beside whatever teasers it shows, and its extracted
-body is more than the cards' text. Measured on 821 article pages and 31 non-article pages
+body is more than the cards' text. A declared listing is one; a declared article is not taken on
+its word, as some CMSs declare every page an article. Measured on 821 article pages, 35 non-article
+pages and the non-article pages bench/nonarticles.py makes from the tuning pages' templates
 (bench/extraction.py --kinds).
 """
 
