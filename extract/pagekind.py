@@ -151,6 +151,13 @@ def declared_kind(meta: Metadata) -> PageKind | None:
     return None
 
 
+def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str]) -> tuple[int, int]:
+    """How many words of a body are prose, and how many the cards' text."""
+    words = [(len(key.split()), _teaser_words(key, evidence.card_shingles)) for key in map(word_key, paragraphs) if key]
+    teasers = sum(teaser for _, teaser in words)
+    return sum(count for count, _ in words) - teasers, teasers
+
+
 def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
     """The decision from the structure of a page that declares nothing, or ``declared`` an article:
     its teaser cards against the prose of its extracted body (the paragraphs that are not the
@@ -158,9 +165,7 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     some CMSs declare every page one, and listings sit in the template's <article>. A page with
     less prose than that needs, or whose body is more teasers than prose and short of
     MIN_LISTED_PROSE, is a listing or no article."""
-    words = [(len(key.split()), _teaser_words(key, evidence.card_shingles)) for key in map(word_key, paragraphs) if key]
-    teasers = sum(teaser for _, teaser in words)
-    prose = sum(count for count, _ in words) - teasers
+    prose, teasers = _prose_and_teasers(evidence, paragraphs)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose} words of prose"
     listed = evidence.cards >= MIN_CARDS and teasers >= prose and prose < MIN_LISTED_PROSE
     if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed:
@@ -178,12 +183,15 @@ def reconsider(
     """The decision, and the body to keep. A body that reads as no article gets a second opinion
     (``second``: another extraction of the page): taken when that is much longer, holds most of
     our body's words and reads as an article, so that no article a peer extractor finds is lost
-    to a repair that misled ours (issue 17)."""
+    to a repair that misled ours (issue 17); but not when it is more the cards' text than prose,
+    which is a listing read again with more of its template."""
     kind = decide(evidence, paragraphs, declared)
     if kind.is_article:
         return kind, paragraphs
     other = second()
     if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other, declared)).is_article:
-        return other_kind, other
+        prose, teasers = _prose_and_teasers(evidence, other)
+        if prose >= teasers:
+            return other_kind, other
     return kind, paragraphs
 

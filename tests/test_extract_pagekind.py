@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -12,6 +13,7 @@ from bench.extraction import demo_pages  # noqa: E402
 
 from extract import extract_document  # noqa: E402
 from extract.extractor import classify_page  # noqa: E402
+from extract.pagekind import gather_evidence, reconsider  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NON_ARTICLES = sorted(p for p in (FIXTURES / "pagekind").glob("*.html") if not p.name.startswith("article_"))
@@ -100,3 +102,26 @@ def test_teasers_inside_a_page_wide_form_count() -> None:
     # an ASP.NET page is one <form>: its listing is the page's content, not a form's furniture
     kind = _fixture_kind("page_form_listing")
     assert kind.kind == "listing" and kind.reason.startswith("9 teasers"), kind.reason
+
+
+def test_a_second_opinion_that_reads_the_listing_again_with_its_template_is_not_taken() -> None:
+    # the second opinion holds our body (the teasers) and the template's text around them: more
+    # teaser text than prose is the listing again, whatever its length; mostly prose is an article
+    # the repair had hidden
+    tree = lxml.html.fromstring((FIXTURES / "pagekind" / "wordpress_category.html").read_bytes())
+    evidence = gather_evidence(tree)
+    teasers = [p.text_content() for p in tree.xpath("//div[contains(@class, 'entry-summary')]/p")]
+    footer = (
+        "The Riverside Post is published by Riverside Media, an independent company owned by its staff, "
+        "and has covered the valley since 1872. Letters to the editor are welcome by post or email; we "
+        "read every one, and publish a selection each Saturday, edited for length. Corrections are "
+        "listed on the corrections page, and complaints go to the readers' editor, who answers within "
+        "a week. Our journalists follow the editors' code of practice, and our advertising is kept "
+        "apart from our reporting by the separate commercial team."
+    )
+    ours = teasers[:4]
+    kind, body = reconsider(evidence, ours, lambda: [*teasers, footer])
+    assert kind.kind == "listing" and body == ours, kind.reason
+    report = [footer.replace("valley", f"valley {i}") for i in range(4)]
+    kind, body = reconsider(evidence, ours, lambda: [*teasers, *report])
+    assert kind.is_article and body[-1] == report[-1], kind.reason
