@@ -13,7 +13,8 @@ rs-trafilatura ships a CPython 3.12 wheel only: ``./quickstart bench [args]`` ru
 of its own on a Python 3.12 when the machine has one (``.venv-bench``), with every peer.
 
     python bench/extraction.py [--set NAME] [--only NAME] [--worst N] [--metadata]
-    python bench/extraction.py --kinds   # precision and recall of the article decision
+    python bench/extraction.py --kinds   # precision and recall of the article decision, and the
+                                         # share of bench/nonarticles.py's pages rejected
 """
 
 from __future__ import annotations
@@ -279,15 +280,29 @@ def demo_pages() -> list[tuple[str, bytes, bool]]:
     return pages
 
 
-def kinds_report() -> None:
-    """Precision and recall of the article decision: the tuning sets' pages and the demo sites'
-    articles are articles; the demo sites' home, section and not-found pages and the non-article
-    fixtures (tests/fixtures/pagekind, pages named article_* excepted) are not."""
-    from extract.extractor import classify_page
+def host_halves(pages: list[Page]) -> dict[str, str]:
+    """Each page's half of a set split by host (hosts sorted, alternating): no site in both halves."""
+    from urllib.parse import urlsplit
 
+    hosts = sorted({urlsplit(p.url).netloc for p in pages})
+    half = {host: "AB"[i % 2] for i, host in enumerate(hosts)}
+    return {p.key: half[urlsplit(p.url).netloc] for p in pages}
+
+
+def kinds_report(mistakes_shown: int = 3) -> None:
+    """Precision and recall of the article decision: the tuning sets' pages and the demo sites'
+    articles are articles; the demo sites' home, section and not-found pages, the non-article
+    fixtures (tests/fixtures/pagekind, pages named article_* excepted) and the pages bench/nonarticles.py
+    makes from the tuning pages' templates are not. Precision per kind and variant counts the
+    set's articles against that kind's pages; the web-articles-dev halves split it by host."""
+    from extract.extractor import classify_page
+    from bench.nonarticles import KINDS, VARIANTS, make, teasers_of
+
+    tuning = {name: load_pages(data) for name, data in SETS.items()}
+    halves = host_halves(tuning["web-articles-dev"])
     labelled: dict[str, list[tuple[str, str, bytes, bool]]] = {}
-    for set_name, data in SETS.items():
-        labelled[set_name] = [(p.key, p.url, p.html, True) for p in load_pages(data)]
+    for set_name, pages in tuning.items():
+        labelled[set_name] = [(p.key, p.url, p.html, True) for p in pages]
     labelled["demo sites"] = [(url, url, html, article) for url, html, article in demo_pages()]
     labelled["fixtures"] = [
         (path.name, f"https://fixture.example/{path.stem}", path.read_bytes(), path.name.startswith("article_"))
@@ -297,17 +312,57 @@ def kinds_report() -> None:
     print("|--------------------|----------|--------------|-----------|--------|----------------------|")
     mistakes = []
     totals = Counter()
+    articles = Counter()  # (set or half, judged an article)
     for name, pages in labelled.items():
         counts = Counter()
         for key, url, html, article in pages:
             kind = classify_page(html, url)
             counts[(article, kind.is_article)] += 1
+            if name in SETS:
+                articles[(name, kind.is_article)] += 1
+                if name == "web-articles-dev":
+                    articles[(f"half {halves[key]}", kind.is_article)] += 1
             if article != kind.is_article:
                 mistakes.append(f"  {name} {key}: {'article' if article else 'non-article'} judged {kind.kind}: {kind.reason}")
         totals.update(counts)
         print(_kinds_row(name, counts))
     print(_kinds_row("all", totals))
     print("\n".join(mistakes))
+
+    groups = [*SETS, "half A", "half B"]
+    made = Counter()  # (group, variant, kind, judged an article)
+    wrong: dict[tuple[str, str], list[str]] = {}
+    pool = teasers_of([p for pages in tuning.values() for p in pages])
+    for set_name, pages in tuning.items():
+        for page in make(pages, pool):
+            kind = classify_page(page.html, page.url)
+            for group in (set_name, f"half {halves[page.key]}" if set_name == "web-articles-dev" else None):
+                if group:
+                    made[(group, page.variant, page.kind, kind.is_article)] += 1
+            if kind.is_article:
+                wrong.setdefault((page.variant, page.kind), []).append(f"{set_name} {page.key}: {kind.reason}")
+    print("\nNon-article pages made from the tuning pages' templates (bench/nonarticles.py): rejected / made, "
+          "and the precision of the decision against the set's (or half's) articles")
+    print("\n| variant          | kind     | " + " | ".join(f"{g:<22}" for g in groups) + " |")
+    print("|------------------|----------|" + "|".join("-" * 24 for _ in groups) + "|")
+    for variant in VARIANTS:
+        for kind in (*KINDS, "all"):
+            cells = []
+            for group in groups:
+                kinds = KINDS if kind == "all" else (kind,)
+                fp = sum(made[(group, variant, k, True)] for k in kinds)
+                total = fp + sum(made[(group, variant, k, False)] for k in kinds)
+                tp = articles[(group, True)]
+                cells.append(f"{total - fp:>5}/{total:<5} P {tp / (tp + fp):.3f}" if total else "-")
+            print(f"| {variant:<16} | {kind:<8} | " + " | ".join(f"{c:<22}" for c in cells) + " |")
+    print("\n| set / half       | articles | recall |\n|------------------|----------|--------|")
+    for group in groups:
+        tp, fn = articles[(group, True)], articles[(group, False)]
+        print(f"| {group:<16} | {tp + fn:8d} | {tp / (tp + fn):.3f} |")
+    for (variant, kind), found in sorted(wrong.items()):
+        print(f"\n{variant} / {kind}: {len(found)} judged articles; reasons: "
+              + ", ".join(f"{r} ({n})" for r, n in Counter(re.sub(r"\d+", "N", f.split(": ", 1)[1]) for f in found).most_common(4)))
+        print("\n".join(f"  {f}" for f in found[:mistakes_shown]))
 
 
 def _kinds_row(name: str, counts: Counter) -> str:

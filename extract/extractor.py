@@ -32,18 +32,24 @@ def _read(
     """The page's metadata, what kind of page it is, and its body (``reparse`` parses it anew)."""
     meta = extract_metadata(tree, url)
     kind = declared_kind(meta)
-    evidence = None if kind else gather_evidence(tree)  # before extract_body changes the tree
+    evidence = None if kind and not kind.is_article else gather_evidence(tree)  # before extract_body changes the tree
     paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
-    if not kind:
+    if evidence is not None:
         kind, paragraphs = reconsider(
-            evidence, paragraphs, lambda: unrepaired_paragraphs(reparse(), url, meta.title, meta.author)
+            evidence,
+            paragraphs,
+            lambda: unrepaired_paragraphs(reparse(), url, meta.title, meta.author),
+            declared=kind is not None,
         )
     return meta, kind, paragraphs
 
 
 def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlElement]) -> Document:
     meta, kind, paragraphs = _read(tree, url, reparse)
-    error = None if kind.is_article else f"not an article: {kind.kind}, {kind.reason}"
+    if not kind.is_article:
+        error = f"not an article: {kind.kind}, {kind.reason}"
+    else:
+        error = None if paragraphs else "no article body found"
     return Document(
         url=url,
         canonical_url=meta.canonical_url,
@@ -53,7 +59,7 @@ def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlEleme
         sitename=meta.sitename,
         language=meta.language,
         paragraphs=tuple(paragraphs) if kind.is_article else (),
-        error="no article body found" if not paragraphs else error,
+        error=error,
     )
 
 

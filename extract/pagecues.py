@@ -106,7 +106,7 @@ _ENTRY_TYPES = {None, "text", "email", "tel"}
 # text, nor a quarter of the page's ...
 BOX_CHARS = 1500
 # ... nor a paragraph of prose, the headline or the article (a page-wide ASP.NET <form> holds them all)
-_HOLDS_BODY = XPath("boolean(.//p[string-length(normalize-space(.)) >= 150] or .//h1 or .//article or .//main)")
+HOLDS_BODY = XPath("boolean(.//p[string-length(normalize-space(.)) >= 150] or .//h1 or .//article or .//main)")
 _HEADLINE = XPath("boolean(.//h1)")
 _LINKS_NAMING = XPath(".//a[contains(., $name)]")  # the candidates, found by libxml2: pages have many links
 
@@ -120,7 +120,7 @@ def drop_signup_boxes(tree: HtmlElement) -> None:
     fields = [f for f in body.iter("input", "textarea") if f.tag == "textarea" or f.get("type") in _ENTRY_TYPES]
     if fields:  # the page's length only when there is a field
         judged: dict[HtmlElement, bool] = {}  # fields of one form share their blocks
-        _drop(_under_a_quarter(body, [_outermost(field, body, BOX_CHARS, _HOLDS_BODY, judged) for field in fields]))
+        _drop(_under_a_quarter(body, [_outermost(field, body, BOX_CHARS, HOLDS_BODY, judged) for field in fields]))
 
 
 def _outermost(

@@ -5,7 +5,9 @@ a "not found" page served with status 200, can pass it. Such pages are archived 
 written as articles. The page says what it is in its declarations (JSON-LD or microdata type,
 og:type) and in its structure: a listing is teaser cards (a headline link, a line of summary, a
 byline) and little else; an article has prose beside whatever teasers it shows, and its extracted
-body is more than the cards' text. Measured on 821 article pages and 31 non-article pages
+body is more than the cards' text. A declared listing is one; a declared article is not taken on
+its word, as some CMSs declare every page an article. Measured on 821 article pages, 35 non-article
+pages and the non-article pages bench/nonarticles.py makes from the tuning pages' templates
 (bench/extraction.py --kinds).
 """
 
@@ -21,6 +23,7 @@ from lxml.html import HtmlElement
 
 from extract.body import longer_and_agreeing
 from extract.metadata import Metadata
+from extract.pagecues import HOLDS_BODY
 from extract.paragraphs import word_key
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
@@ -40,7 +43,8 @@ MIN_CARDS = 3  # a list of teasers
 SHINGLE = 4
 TEASER_SHARE = 0.5  # of a body paragraph's 4-word shingles found in cards: teaser text, not prose
 MIN_PROSE = 80  # words: less prose than this, without a declaration, is no article ...
-MIN_MARKED_PROSE = 25  # ... unless it sits in article markup
+MIN_MARKED_PROSE = 25  # ... unless it sits in article markup or the page declares an article,
+MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than prose
 
 
 @dataclass(frozen=True)
@@ -66,14 +70,23 @@ class Evidence:
     card_shingles: frozenset[tuple[str, ...]]  # the 4-word shingles of their text
 
 
-def _in_furniture(element: HtmlElement) -> bool:
-    """Inside the page's navigation, sidebars, forms, or the page's own header or footer (a header
-    inside an article or a teaser card is the card's own)."""
-    ancestors = [a.tag for a in element.iterancestors()]
-    for index, tag in enumerate(ancestors):
-        if tag in _FURNITURE or (tag in _PAGE_EDGES and not _CONTENT.intersection(ancestors[index + 1:])):
+def _in_furniture(element: HtmlElement, page_forms: set[HtmlElement]) -> bool:
+    """Inside the page's navigation, sidebars, forms (not ``page_forms``, which wrap the page), or
+    the page's own header or footer (a header inside an article or a teaser card is the card's own)."""
+    ancestors = list(element.iterancestors())
+    tags = [a.tag for a in ancestors]
+    for index, ancestor in enumerate(ancestors):
+        if ancestor.tag in _FURNITURE and ancestor not in page_forms:
+            return True
+        if ancestor.tag in _PAGE_EDGES and not _CONTENT.intersection(tags[index + 1 :]):
             return True
     return False
+
+
+def _page_forms(tree: HtmlElement) -> set[HtmlElement]:
+    """Forms that hold the page's headline, article or main content (an ASP.NET page is one form):
+    a wrapper, not a search box or a sign-up form."""
+    return {form for form in tree.iter("form") if HOLDS_BODY(form)}
 
 
 def _shingles(key: str) -> set[tuple[str, ...]]:
@@ -81,11 +94,11 @@ def _shingles(key: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
 
 
-def _cards(tree: HtmlElement) -> list[HtmlElement]:
+def _cards(tree: HtmlElement, page_forms: set[HtmlElement]) -> list[HtmlElement]:
     """Blocks headed by one headline link, of at most CARD_CHARS characters: for each headline link
     outside the furniture, its highest ancestor holding no other headline link; none for a link
     inside a paragraph of prose."""
-    links = [link for link in _HEADLINE_LINKS(tree) if not _in_furniture(link)]
+    links = [link for link in _HEADLINE_LINKS(tree) if not _in_furniture(link, page_forms)]
     holding: Counter[HtmlElement] = Counter(a for link in links for a in link.iterancestors())
     cards: dict[HtmlElement, None] = {}
     for link in links:
@@ -103,20 +116,33 @@ def _cards(tree: HtmlElement) -> list[HtmlElement]:
 
 def gather_evidence(tree: HtmlElement) -> Evidence:
     """The teaser cards of a page (the tree is not modified)."""
-    keys = [word_key(card.text_content()) for card in _cards(tree)]
-    articles = [a for a in tree.iter("article") if not _in_furniture(a)]
+    page_forms = _page_forms(tree)
+    keys = [word_key(card.text_content()) for card in _cards(tree, page_forms)]
+    articles = [a for a in tree.iter("article") if not _in_furniture(a, page_forms)]
     marked_up = len(articles) == 1 and next(articles[0].iter("h1"), None) is not None
     return Evidence(len(keys), sum(len(k.split()) for k in keys), marked_up, frozenset().union(*map(_shingles, keys)))
 
 
-def _is_teaser(key: str, card_shingles: frozenset) -> bool:
+def _teaser_words(key: str, card_shingles: frozenset) -> int:
+    """How many words of a body paragraph are the cards' text: all of one mostly made of it, else
+    those in its shingles found in cards (a block that ran a list of teasers into one paragraph
+    beside a line of its own)."""
+    words = key.split()
     shingles = _shingles(key)
-    return len(shingles & card_shingles) >= TEASER_SHARE * len(shingles)
+    if len(shingles & card_shingles) >= TEASER_SHARE * len(shingles):
+        return len(words)
+    covered = set()
+    for start in range(len(words) - SHINGLE + 1):
+        if tuple(words[start : start + SHINGLE]) in card_shingles:
+            covered.update(range(start, start + SHINGLE))
+    return len(covered)
 
 
 def declared_kind(meta: Metadata) -> PageKind | None:
-    """The decision when the page declares what it is: an article type or og:type article, or a
-    collection, search results, profile or series page; None when it declares neither."""
+    """What the page declares it is: an article type or og:type article, or a collection, search
+    results, profile or series page; None when it declares neither. A declared listing is one; a
+    declared article is weighed against the page's structure (``decide``), as some CMSs declare
+    every page an article."""
     if meta.og_type == "article" or any(_ARTICLE_TYPES.search(t) for t in meta.schema_types):
         return PageKind("article", "declared an article")
     listing = {t.lower() for t in meta.schema_types} & _LISTING_TYPES
@@ -125,31 +151,47 @@ def declared_kind(meta: Metadata) -> PageKind | None:
     return None
 
 
-def decide(evidence: Evidence, paragraphs: Sequence[str]) -> PageKind:
-    """The decision from the structure of a page that declares nothing: its teaser cards against
-    the prose of its extracted body (the paragraphs that are not the cards' text)."""
-    keys = [key for key in map(word_key, paragraphs) if key]
-    prose = sum(len(key.split()) for key in keys if not _is_teaser(key, evidence.card_shingles))
+def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str]) -> tuple[int, int]:
+    """How many words of a body are prose, and how many the cards' text."""
+    words = [(len(key.split()), _teaser_words(key, evidence.card_shingles)) for key in map(word_key, paragraphs) if key]
+    teasers = sum(teaser for _, teaser in words)
+    return sum(count for count, _ in words) - teasers, teasers
+
+
+def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
+    """The decision from the structure of a page that declares nothing, or ``declared`` an article:
+    its teaser cards against the prose of its extracted body (the paragraphs that are not the
+    cards' text). A declaration counts as article markup does, and neither alone makes an article:
+    some CMSs declare every page one, and listings sit in the template's <article>. A page with
+    less prose than that needs, or whose body is more teasers than prose and short of
+    MIN_LISTED_PROSE, is a listing or no article."""
+    prose, teasers = _prose_and_teasers(evidence, paragraphs)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose} words of prose"
-    if evidence.marked_up and prose >= MIN_MARKED_PROSE:
-        return PageKind("article", f"article markup, {counts}")
+    listed = evidence.cards >= MIN_CARDS and teasers >= prose and prose < MIN_LISTED_PROSE
+    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed:
+        return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}")
+    if declared:
+        return PageKind("listing" if evidence.cards >= MIN_CARDS else "no article", f"declared an article, but {counts}")
     if prose < MIN_PROSE:
         return PageKind("listing" if evidence.cards >= MIN_CARDS else "no article", counts)
     return PageKind("article", counts)
 
 
 def reconsider(
-    evidence: Evidence, paragraphs: list[str], second: Callable[[], list[str]]
+    evidence: Evidence, paragraphs: list[str], second: Callable[[], list[str]], declared: bool = False
 ) -> tuple[PageKind, list[str]]:
     """The decision, and the body to keep. A body that reads as no article gets a second opinion
     (``second``: another extraction of the page): taken when that is much longer, holds most of
     our body's words and reads as an article, so that no article a peer extractor finds is lost
-    to a repair that misled ours (issue 17)."""
-    kind = decide(evidence, paragraphs)
+    to a repair that misled ours (issue 17); but not when it is more the cards' text than prose,
+    which is a listing read again with more of its template."""
+    kind = decide(evidence, paragraphs, declared)
     if kind.is_article:
         return kind, paragraphs
     other = second()
-    if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other)).is_article:
-        return other_kind, other
+    if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other, declared)).is_article:
+        prose, teasers = _prose_and_teasers(evidence, other)
+        if prose >= teasers:
+            return other_kind, other
     return kind, paragraphs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -12,6 +13,7 @@ from bench.extraction import demo_pages  # noqa: E402
 
 from extract import extract_document  # noqa: E402
 from extract.extractor import classify_page  # noqa: E402
+from extract.pagekind import gather_evidence, reconsider  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NON_ARTICLES = sorted(p for p in (FIXTURES / "pagekind").glob("*.html") if not p.name.startswith("article_"))
@@ -41,14 +43,24 @@ def _teasers(count: int, declaration: str) -> str:
     return f"<html><head>{declaration}</head><body><main><h1>Local news</h1>{cards}</main></body></html>"
 
 
-def test_declarations_decide_first() -> None:
+def test_declared_listings_are_listings_and_declared_articles_need_prose_of_their_own() -> None:
     article = '<meta property="og:type" content="article">'
     collection = '<script type="application/ld+json">{"@type": "CollectionPage"}</script>'
-    assert classify_page(_teasers(8, article)).is_article  # a page that says it is an article is trusted
     listing = classify_page(_teasers(8, collection))
     assert listing.kind == "listing" and "collectionpage" in listing.reason
     undeclared = classify_page(_teasers(8, ""))
     assert undeclared.kind == "listing" and "8 teasers" in undeclared.reason
+    # a CMS that declares every page an article: teasers without prose are still a listing ...
+    declared = classify_page(_teasers(8, article))
+    assert declared.kind == "listing" and declared.reason.startswith("declared an article, but 8 teasers")
+    # ... and a declared article with a few paragraphs of prose beside its related stories is one
+    lines = (
+        "<p>The harbour master said the new pontoons would be in place before the summer season. Skippers, who "
+        "had waited three years for the berths, welcomed the news at Tuesday's meeting.</p>"
+        "<p>The council will pay for half of the work from its coastal fund; the rest comes from mooring fees, "
+        "which rise by four per cent in April, the first rise since the harbour was dredged.</p>"
+    )
+    assert classify_page(_teasers(8, article).replace("<h1>Local news</h1>", f"<h1>Pontoons</h1>{lines}")).is_article
 
 
 def test_prose_beside_teasers_is_an_article() -> None:
@@ -67,3 +79,49 @@ def test_demo_sites_articles_are_articles_and_their_other_pages_are_not() -> Non
     for url, html, article in pages:
         kind = classify_page(html, url)
         assert kind.is_article == article, (url, kind.reason)
+
+
+def _fixture_kind(name: str):
+    return classify_page((FIXTURES / "pagekind" / f"{name}.html").read_bytes(), f"https://news.example.com/{name}")
+
+
+def test_a_cms_that_declares_every_page_an_article_still_gets_its_listings_and_404s_rejected() -> None:
+    category = _fixture_kind("declared_article_category")
+    assert category.kind == "listing" and category.reason.startswith("declared an article, but 8 teasers")
+    assert _fixture_kind("declared_article_soft_404").kind == "no article"
+
+
+def test_a_declared_listing_with_an_intro_paragraph_is_a_listing() -> None:
+    # its teasers' headlines and dates run into one paragraph with the intro: the headlines are
+    # teaser text, and the intro alone is less prose than an article among teasers needs
+    kind = _fixture_kind("declared_article_tag_with_intro")
+    assert kind.kind == "listing", kind.reason
+
+
+def test_teasers_inside_a_page_wide_form_count() -> None:
+    # an ASP.NET page is one <form>: its listing is the page's content, not a form's furniture
+    kind = _fixture_kind("page_form_listing")
+    assert kind.kind == "listing" and kind.reason.startswith("9 teasers"), kind.reason
+
+
+def test_a_second_opinion_that_reads_the_listing_again_with_its_template_is_not_taken() -> None:
+    # the second opinion holds our body (the teasers) and the template's text around them: more
+    # teaser text than prose is the listing again, whatever its length; mostly prose is an article
+    # the repair had hidden
+    tree = lxml.html.fromstring((FIXTURES / "pagekind" / "wordpress_category.html").read_bytes())
+    evidence = gather_evidence(tree)
+    teasers = [p.text_content() for p in tree.xpath("//div[contains(@class, 'entry-summary')]/p")]
+    footer = (
+        "The Riverside Post is published by Riverside Media, an independent company owned by its staff, "
+        "and has covered the valley since 1872. Letters to the editor are welcome by post or email; we "
+        "read every one, and publish a selection each Saturday, edited for length. Corrections are "
+        "listed on the corrections page, and complaints go to the readers' editor, who answers within "
+        "a week. Our journalists follow the editors' code of practice, and our advertising is kept "
+        "apart from our reporting by the separate commercial team."
+    )
+    ours = teasers[:4]
+    kind, body = reconsider(evidence, ours, lambda: [*teasers, footer])
+    assert kind.kind == "listing" and body == ours, kind.reason
+    report = [footer.replace("valley", f"valley {i}") for i in range(4)]
+    kind, body = reconsider(evidence, ours, lambda: [*teasers, *report])
+    assert kind.is_article and body[-1] == report[-1], kind.reason
