@@ -45,6 +45,7 @@ TEASER_SHARE = 0.5  # of a body paragraph's 4-word shingles found in cards: teas
 MIN_PROSE = 80  # words: less prose than this, without a declaration, is no article ...
 MIN_MARKED_PROSE = 25  # ... unless it sits in article markup or the page declares an article,
 MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than prose
+DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE)  # words of prose that make an article whatever else
 
 
 @dataclass(frozen=True)
@@ -151,11 +152,19 @@ def declared_kind(meta: Metadata) -> PageKind | None:
     return None
 
 
-def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str]) -> tuple[int, int]:
-    """How many words of a body are prose, and how many the cards' text."""
-    words = [(len(key.split()), _teaser_words(key, evidence.card_shingles)) for key in map(word_key, paragraphs) if key]
-    teasers = sum(teaser for _, teaser in words)
-    return sum(count for count, _ in words) - teasers, teasers
+def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str], enough: int | None = None) -> tuple[int, int]:
+    """How many words of a body are prose, and how many the cards' text; counted until ``enough`` words
+    of prose if given (past DECIDED, no decision changes: a long article's every paragraph need not be
+    matched against the cards, a tenth of a page's time)."""
+    prose = teasers = 0
+    for key in map(word_key, paragraphs):
+        if key:
+            teaser = _teaser_words(key, evidence.card_shingles) if evidence.card_shingles else 0
+            prose += len(key.split()) - teaser
+            teasers += teaser
+            if enough is not None and prose >= enough:
+                break
+    return prose, teasers
 
 
 def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
@@ -165,8 +174,8 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     some CMSs declare every page one, and listings sit in the template's <article>. A page with
     less prose than that needs, or whose body is more teasers than prose and short of
     MIN_LISTED_PROSE, is a listing or no article."""
-    prose, teasers = _prose_and_teasers(evidence, paragraphs)
-    counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose} words of prose"
+    prose, teasers = _prose_and_teasers(evidence, paragraphs, DECIDED)
+    counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose}{'+' * (prose >= DECIDED)} words of prose"
     listed = evidence.cards >= MIN_CARDS and teasers >= prose and prose < MIN_LISTED_PROSE
     if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed:
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}")
