@@ -142,12 +142,13 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
 
             try:
                 with dask_executor(args.scheduler, args.workers) as (executor, in_flight):
-                    report = rebuild(args.warc, args.out, workers=in_flight, executor=executor)
+                    report = rebuild(args.warc, args.out, workers=in_flight, executor=executor,
+                                     progress=_progress(args))
             except ClusterError as exc:
                 print(f"newsarchive: {exc}", file=sys.stderr)
                 return EXIT_USAGE
         else:
-            report = rebuild(args.warc, args.out, workers=args.workers)
+            report = rebuild(args.warc, args.out, workers=args.workers, progress=_progress(args))
     except RebuildError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -196,7 +197,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
                   file=sys.stderr)
 
         try:
-            report = rederive_archive(config.archive.dir, config.archive.extract_workers, waiting)
+            report = rederive_archive(config.archive.dir, config.archive.extract_workers, waiting, _progress(args))
         except RederiveBusy as exc:
             print(f"newsarchive: not deriving anew: {exc}", file=sys.stderr)
             return EXIT_BUSY
@@ -204,7 +205,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         try:
             with ArchiveLock(config.archive.dir):
                 close_abandoned_warcs(config.archive.dir)
-                report = derive_archive(config.archive.dir, config.archive.extract_workers)
+                report = derive_archive(config.archive.dir, config.archive.extract_workers, _progress(args))
         except ArchiveBusy as exc:
             print(f"newsarchive: not deriving: {exc}", file=sys.stderr)
             return EXIT_BUSY
@@ -270,6 +271,16 @@ def _demo_port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65533:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65533 (the sites take it and the next two)")
     return int(text)
+
+
+def _add_progress(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--progress", action="store_true",
+                         help="a line of counts every 2 s (the default when stderr is a terminal)")
+
+
+def _progress(args: argparse.Namespace) -> float:
+    """Seconds between progress lines: 2 if asked or stderr is a terminal, else none (0)."""
+    return 2.0 if args.progress or sys.stderr.isatty() else 0.0
 
 
 def _command(commands: argparse._SubParsersAction, name: str, summary: str,
@@ -344,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="WARC (1.0, 1.1, 0.17), ARC or WACZ files, from any tool")
     rebuild.add_argument("--out", required=True, metavar="DIR", help="a new directory for the corpus")
     rebuild.add_argument("--workers", type=int, default=2, help="extraction processes (default: %(default)s)")
+    _add_progress(rebuild)
     rebuild.add_argument("--scheduler", metavar="ADDRESS", default=None,
                          help="extract on Dask: 'local' (a local cluster of --workers processes) or a running "
                               "scheduler's address, tcp://HOST:PORT")
@@ -356,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="derive the whole corpus again with the extractor installed now (after an upgrade), "
                              "beside the live one, which it replaces when done; runs go on meanwhile, and a "
                              "re-derivation killed resumes where it stopped")
+    _add_progress(derive)
     derive.set_defaults(handler=_cmd_derive)
 
     check = _command(commands, "check", "check WARCs, indexes, crawl state and corpus against each other")

@@ -25,9 +25,12 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import sys
+import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -529,19 +532,64 @@ class Derivation:
                 return
 
 
+class ProgressLines:
+    """A line on stderr every ``interval`` seconds when the counts moved, like the crawl's (crawler/progress.py),
+    and the last counts when the derivation ends (its last pieces may take less than an interval)."""
+
+    def __init__(self, report: DeriveReport, interval: float):
+        self.report = report
+        self.interval = interval
+        self.last = self._line()
+
+    def _line(self) -> str:
+        return f"  corpus: {self.report.captures} captures extracted, {sum(self.report.new_rows.values())} new articles"
+
+    def say(self) -> None:
+        try:
+            now = self._line()
+        except RuntimeError:  # the counter grew as it was read: the next tick says it
+            return
+        if now != self.last:
+            print(now, file=sys.stderr, flush=True)
+            self.last = now
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            self.say()
+
+
+@contextmanager
+def progress_lines(report: DeriveReport, interval: float) -> Iterator[None]:
+    """Progress lines on stderr while the block derives into ``report`` (none if ``interval`` is 0)."""
+    if interval <= 0:
+        yield
+        return
+    lines, stop = ProgressLines(report, interval), threading.Event()
+    ticker = threading.Thread(target=lines.run, args=(stop,), daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+        lines.say()
+
+
 def derive_files(root: Path, warcs: Iterable[Path], workers: int = 2,
-                 executor: Executor | None = None) -> DeriveReport:
-    """Derive the given closed WARC files into the corpus under ``root`` (a rebuild), on ``executor`` if given."""
+                 executor: Executor | None = None, progress: float = 0.0) -> DeriveReport:
+    """Derive the given closed WARC files into the corpus under ``root`` (a rebuild), on ``executor`` if given,
+    with a progress line every ``progress`` seconds if given."""
     files = [WarcFile(Path(path), Path(path).name, True) for path in warcs]
-    with Derivation(root, lambda: files, workers, executor) as derivation:
+    with Derivation(root, lambda: files, workers, executor) as derivation, progress_lines(derivation.report, progress):
         return derivation.catch_up()
 
 
-def derive_archive(archive_dir: Path, workers: int = 2) -> DeriveReport:
+def derive_archive(archive_dir: Path, workers: int = 2, progress: float = 0.0) -> DeriveReport:
     """Bring an archive's corpus up to date with its WARCs; a disk or store that fails is the report's ``error``."""
     archive_dir = Path(archive_dir)
     try:
-        with Derivation(archive_dir, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation:
+        with (Derivation(archive_dir, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation,
+              progress_lines(derivation.report, progress)):
             return derivation.catch_up()
     except (OSError, sqlite3.Error) as exc:
         return DeriveReport(error=storage_error(archive_dir, exc))

@@ -19,10 +19,9 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-from corpus.derive import DeriveReport
+from corpus.derive import DeriveReport, progress_lines
 
 _ROOT = Path(__file__).resolve().parent.parent
 DONE = b"done\n"
@@ -75,35 +74,6 @@ class DerivationProcess:
         self._process.wait()
 
 
-class _Progress:
-    """A line on stderr every ``interval`` seconds when the counts moved, like the crawl's (crawler/progress.py),
-    and the last counts when the derivation ends (its last pieces may take less than an interval)."""
-
-    def __init__(self, report: DeriveReport, interval: float):
-        self.report = report
-        self.interval = interval
-        self.lock = threading.Lock()
-        self.last = self._line()
-
-    def _line(self) -> str:
-        return f"  corpus: {self.report.captures} captures extracted, {sum(self.report.new_rows.values())} new articles"
-
-    def say(self) -> None:
-        try:
-            now = self._line()
-        except RuntimeError:  # the counter grew as it was read: the next tick says it
-            return
-        with self.lock:
-            if now != self.last:
-                print(now, file=sys.stderr, flush=True)
-                self.last = now
-
-    def run(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            self.say()
-
-
 def main() -> None:
     root, workers, parent = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     progress = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
@@ -139,13 +109,9 @@ def main() -> None:
 
     try:
         with Derivation(root, lambda: archive_warcs(root / WARC_DIR), workers) as derivation:
-            lines = _Progress(derivation.report, progress) if progress > 0 else None
-            if lines:
-                threading.Thread(target=lines.run, daemon=True).start()
-            derivation.follow(lambda timeout: not done.wait(timeout))
-            report = derivation.catch_up()
-            if lines:
-                lines.say()
+            with progress_lines(derivation.report, progress):
+                derivation.follow(lambda timeout: not done.wait(timeout))
+                report = derivation.catch_up()
     except (OSError, sqlite3.Error) as exc:  # a full disk, a broken store: the run says so in one line
         report = DeriveReport(error=storage_error(root, exc))
     report_out.write(json.dumps(report.to_dict()).encode("utf-8") + b"\n")

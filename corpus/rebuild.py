@@ -61,7 +61,8 @@ def write_manifest(out: Path, warcs: list[Path]) -> Path:
     return path
 
 
-def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor | None = None) -> DeriveReport:
+def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor | None = None,
+            progress: float = 0.0) -> DeriveReport:
     """Derive every article of the web archives ``warcs`` (WARC, ARC, WACZ) with ``workers`` processes into ``out``
     (or on ``executor``, ``workers`` batches at a time).
 
@@ -90,7 +91,7 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor |
         if duplicated:
             raise RebuildError(f"two WARC files are named {', '.join(duplicated)}; corpus rows name their WARC "
                                "by file name")
-        report = derive_files(out, files, workers, executor)
+        report = derive_files(out, files, workers, executor, progress)
     for error in errors:
         report.fail(error)
         report.file(error.partition(": ")[0]).error = error

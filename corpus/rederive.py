@@ -23,7 +23,7 @@ from pathlib import Path
 from archive import WARC_DIR
 from archive.lock import ArchiveBusy, ArchiveLock
 from archive.recover import close_abandoned_warcs
-from corpus.derive import DeriveReport, Derivation, archive_warcs, storage_error
+from corpus.derive import DeriveReport, Derivation, archive_warcs, progress_lines, storage_error
 from corpus.store import STORE_FILE, derived_by_another
 from corpus.swap import CORPUS_PATHS, REDERIVE_DIR, REPLACED_DIR, SWAP_MARKER, finish_swap, swap_in
 from extract import EXTRACTOR
@@ -48,28 +48,31 @@ def other_extractor(root: Path) -> str | None:
         return None
 
 
-def _derive(new: Path, archive_dir: Path, workers: int) -> DeriveReport:
-    with Derivation(new, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation:
+def _derive(new: Path, archive_dir: Path, workers: int, progress: float) -> DeriveReport:
+    with (Derivation(new, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation,
+          progress_lines(derivation.report, progress)):
         return derivation.catch_up()
 
 
-def rederive_archive(archive_dir: Path, workers: int = 2,
-                     waiting: Callable[[str], None] = lambda holder: None) -> DeriveReport:
+def rederive_archive(archive_dir: Path, workers: int = 2, waiting: Callable[[str], None] = lambda holder: None,
+                     progress: float = 0.0) -> DeriveReport:
     """Derive the archive's corpus anew and put it in place of the live one; ``waiting(holder)`` is
-    called while a run holds the archive.  Raises ``RederiveBusy`` if another re-derivation runs."""
+    called while a run holds the archive, and a progress line printed every ``progress`` seconds if
+    given.  Raises ``RederiveBusy`` if another re-derivation runs."""
     archive_dir = Path(archive_dir)
     new = archive_dir / REDERIVE_DIR
     try:
         with ArchiveLock(new):
             try:
-                return _rederive(archive_dir, new, workers, waiting)
+                return _rederive(archive_dir, new, workers, waiting, progress)
             except (OSError, sqlite3.Error) as exc:
                 return DeriveReport(error=storage_error(new, exc))
     except ArchiveBusy as exc:
         raise RederiveBusy(str(exc)) from None
 
 
-def _rederive(archive_dir: Path, new: Path, workers: int, waiting: Callable[[str], None]) -> DeriveReport:
+def _rederive(archive_dir: Path, new: Path, workers: int, waiting: Callable[[str], None],
+              progress: float) -> DeriveReport:
     """The new corpus derived while runs go on, then derived up to date and swapped in between two runs;
     a swap begun before (and cut short) is only finished."""
     swapping = (new / SWAP_MARKER).exists()
@@ -79,7 +82,7 @@ def _rederive(archive_dir: Path, new: Path, workers: int, waiting: Callable[[str
         if other_extractor(new) is not None:  # begun by an extractor since replaced: begin again
             for name in CORPUS_PATHS:
                 _remove(new / name)
-        report = _derive(new, archive_dir, workers)
+        report = _derive(new, archive_dir, workers, progress)
     while not report.error:
         try:
             with ArchiveLock(archive_dir):
@@ -87,7 +90,7 @@ def _rederive(archive_dir: Path, new: Path, workers: int, waiting: Callable[[str
                     finish_swap(archive_dir)  # unless a run has finished it meanwhile
                     return report
                 close_abandoned_warcs(archive_dir)
-                final = _derive(new, archive_dir, workers)  # what the runs archived meanwhile
+                final = _derive(new, archive_dir, workers, progress)  # what the runs archived meanwhile
                 if not final.error:
                     swap_in(archive_dir)
                 return _combined(report, final)
@@ -95,7 +98,7 @@ def _rederive(archive_dir: Path, new: Path, workers: int, waiting: Callable[[str
             waiting(str(exc))
             time.sleep(BUSY_POLL)
             if not swapping:  # the lock's wait is spent deriving what the run archives
-                report = _combined(report, _derive(new, archive_dir, workers))
+                report = _combined(report, _derive(new, archive_dir, workers, progress))
     return report
 
 

@@ -212,11 +212,10 @@ def fetch(url: str, accept_encoding: str | None = None) -> tuple[int, dict[str, 
 def fill(disk: Path) -> Path:
     """Fill ``disk`` to the last byte; the file to delete to free it."""
     filler = disk / "filler"
-    with open(filler, "wb") as out:
+    with open(filler, "wb", buffering=0) as out:  # unbuffered: nothing left to flush (and fail) on closing
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
     return filler

@@ -51,8 +51,9 @@ def live(tmp_path_factory) -> Path:
 def test_rebuild_with_two_workers_matches_the_live_run_byte_for_byte(live, tmp_path):
     out = tmp_path / "rebuilt"
     warcs = sorted(str(path) for path in (live / "warc").glob("*.warc.gz"))
-    result = newsarchive("rebuild", "--warc", *warcs, "--out", str(out), "--workers", "2")
+    result = newsarchive("rebuild", "--warc", *warcs, "--out", str(out), "--workers", "2", "--progress")
     assert result.returncode == 0, result.stderr
+    assert any(line.startswith("  corpus: ") and "captures extracted" in line for line in result.stderr.splitlines())
     assert corpus_files(out) == corpus_files(live)
     manifest = json.loads((out / MANIFEST_FILE).read_text())
     assert sorted(manifest["texts"]) == sorted(path for path in corpus_files(out) if path.startswith("text/"))

@@ -67,8 +67,9 @@ def test_an_older_extractors_corpus_is_derived_anew_into_what_this_one_gives(arc
     assert told.returncode == 0, told.stderr
     assert f"another extractor ({OLDER})" in told.stderr and "derive --anew" in told.stderr
 
-    result = newsarchive("derive", "--anew", "--config", str(config))
+    result = newsarchive("derive", "--anew", "--progress", "--config", str(config))
     assert result.returncode == 0, result.stderr
+    assert "  corpus: 150 captures extracted, 150 new articles" in result.stderr.splitlines()  # the last count
     assert corpus_files(tmp_path) == reference  # the section page is gone with the older text
     assert {row["extractor"] for row in read_corpus(tmp_path)} == {EXTRACTOR}
     assert not (tmp_path / swap.REDERIVE_DIR).exists()
