@@ -192,9 +192,13 @@ def _cmd_derive(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.anew:
-        def waiting(holder: str) -> None:
-            print(f"newsarchive: the new corpus waits for the archive, {holder.split(' is in use by ')[-1]}",
-                  file=sys.stderr)
+        told: set[str] = set()
+
+        def waiting(holder: str) -> None:  # said once for each run that holds the archive
+            if holder not in told:
+                told.add(holder)
+                print(f"newsarchive: the new corpus waits for the archive, {holder.split(' is in use by ')[-1]}",
+                      file=sys.stderr)
 
         try:
             report = rederive_archive(config.archive.dir, config.archive.extract_workers, waiting, _progress(args))

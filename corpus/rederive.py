@@ -48,12 +48,6 @@ def other_extractor(root: Path) -> str | None:
         return None
 
 
-def _derive(new: Path, archive_dir: Path, workers: int, progress: float) -> DeriveReport:
-    with (Derivation(new, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation,
-          progress_lines(derivation.report, progress)):
-        return derivation.catch_up()
-
-
 def rederive_archive(archive_dir: Path, workers: int = 2, waiting: Callable[[str], None] = lambda holder: None,
                      progress: float = 0.0) -> DeriveReport:
     """Derive the archive's corpus anew and put it in place of the live one; ``waiting(holder)`` is
@@ -74,32 +68,38 @@ def rederive_archive(archive_dir: Path, workers: int = 2, waiting: Callable[[str
 def _rederive(archive_dir: Path, new: Path, workers: int, waiting: Callable[[str], None],
               progress: float) -> DeriveReport:
     """The new corpus derived while runs go on, then derived up to date and swapped in between two runs;
-    a swap begun before (and cut short) is only finished."""
-    swapping = (new / SWAP_MARKER).exists()
-    report = DeriveReport()
-    if not swapping:
-        shutil.rmtree(new / REPLACED_DIR, ignore_errors=True)  # left by a swap killed while it cleaned up
-        if other_extractor(new) is not None:  # begun by an extractor since replaced: begin again
-            for name in CORPUS_PATHS:
-                _remove(new / name)
-        report = _derive(new, archive_dir, workers, progress)
-    while not report.error:
-        try:
-            with ArchiveLock(archive_dir):
-                if swapping:
+    a swap begun before (and cut short) is only finished.  One derivation throughout: while a run holds
+    the archive, each try derives what it archived meanwhile, with the same store and workers."""
+    if (new / SWAP_MARKER).exists():
+        while True:
+            try:
+                with ArchiveLock(archive_dir):
                     finish_swap(archive_dir)  # unless a run has finished it meanwhile
+                    return DeriveReport()
+            except ArchiveBusy as exc:
+                waiting(str(exc))
+                time.sleep(BUSY_POLL)
+    shutil.rmtree(new / REPLACED_DIR, ignore_errors=True)  # left by a swap killed while it cleaned up
+    if other_extractor(new) is not None:  # begun by an extractor since replaced: begin again
+        for name in CORPUS_PATHS:
+            _remove(new / name)
+    with (Derivation(new, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation,
+          progress_lines(derivation.report, progress)):
+        report = derivation.catch_up()
+        while not report.error:
+            try:
+                with ArchiveLock(archive_dir):
+                    close_abandoned_warcs(archive_dir)
+                    report = derivation.catch_up()  # what the runs archived meanwhile
+                    if not report.error:
+                        derivation.close()  # the store's files are moved next
+                        swap_in(archive_dir)
                     return report
-                close_abandoned_warcs(archive_dir)
-                final = _derive(new, archive_dir, workers, progress)  # what the runs archived meanwhile
-                if not final.error:
-                    swap_in(archive_dir)
-                return _combined(report, final)
-        except ArchiveBusy as exc:
-            waiting(str(exc))
-            time.sleep(BUSY_POLL)
-            if not swapping:  # the lock's wait is spent deriving what the run archives
-                report = _combined(report, _derive(new, archive_dir, workers, progress))
-    return report
+            except ArchiveBusy as exc:
+                waiting(str(exc))
+                time.sleep(BUSY_POLL)
+                report = derivation.catch_up()
+        return report
 
 
 def _remove(path: Path) -> None:
@@ -107,12 +107,3 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
-
-
-def _combined(first: DeriveReport, then: DeriveReport) -> DeriveReport:
-    first.captures += then.captures
-    first.failed += then.failed
-    first.new_rows.update(then.new_rows)
-    first.rewritten_texts += then.rewritten_texts
-    first.error = first.error or then.error
-    return first

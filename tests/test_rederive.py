@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from archive.lock import ArchiveLock
 from archive_fixtures import corpus_files, fill, newsarchive
 from corpus import swap
 from corpus.export import read_corpus
+from corpus.rederive import BUSY_POLL
 from corpus.store import STORE_FILE, derived_by_another
 from demo.farm import ArticleFarm
 from extract import EXTRACTOR
@@ -88,10 +90,12 @@ def test_runs_go_on_while_the_corpus_is_derived_anew_and_reach_the_new_corpus(ar
             assert "waits for the archive" in anew.stderr.readline()
             assert corpus_files(tmp_path) == before  # the live corpus is whole meanwhile
             shutil.copy(later_warc, tmp_path / "warc")  # what the run archives
+            time.sleep(2.5 * BUSY_POLL)  # the run goes on: the re-derivation tries again, and says nothing new
         except BaseException:
             anew.kill()
             raise
     assert anew.wait(timeout=120) == 0, anew.stderr.read()
+    assert "waits for the archive" not in anew.stderr.read()
     rows = read_corpus(tmp_path)
     assert {row["source"] for row in rows} == {"farm", "other"}
     others = {path: text for path, text in corpus_files(tmp_path).items() if not path.startswith("text/other/")}
