@@ -223,7 +223,6 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         print(f"derived {report.captures} captures: {sum(report.new_rows.values())} new articles, "
               f"{report.rewritten_texts} earlier texts rewritten, {report.failed} could not be read or extracted",
               file=sys.stderr)
-    if not args.anew:
         _say_if_derived_by_another(config.archive.dir)
     return EXIT_SOURCE_FAILED if report.failed else EXIT_OK
 

@@ -38,3 +38,12 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """
     with atomic_output(path, durable) as out:
         out.write(data)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the renames and new names in ``directory`` durable (a rename is the directory's change)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -30,6 +30,7 @@ from warcio.recordloader import ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
 
 from archive import WARC_DIR
+from archive.atomic import fsync_directory
 from archive.writer import OPEN_SUFFIX
 
 logger = logging.getLogger("newsarchive.recover")
@@ -117,7 +118,7 @@ def _recover(path: Path) -> RecoveredWarc:
     size = path.stat().st_size
     if size == 0:  # killed before its warcinfo was written: there is nothing to keep
         path.unlink()
-        _fsync_dir(path.parent)
+        fsync_directory(path.parent)
         return RecoveredWarc(name, "removed", reason="empty, killed before its first record was written")
     with open(path, "r+b", buffering=0) as handle:
         scan = _scan(handle.fileno(), size)
@@ -134,7 +135,7 @@ def _recover(path: Path) -> RecoveredWarc:
         _set_aside(path)
         return RecoveredWarc(name, "set aside", reason=reason)
     os.replace(path, final)
-    _fsync_dir(path.parent)
+    fsync_directory(path.parent)
     return RecoveredWarc(name, "closed", records=scan.records, bytes_cut=size - scan.keep)
 
 
@@ -229,13 +230,5 @@ def _set_aside(path: Path) -> None:
     while target.exists():
         target, n = damaged / f"{path.name}.{n}", n + 1
     os.replace(path, target)
-    _fsync_dir(damaged)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(damaged)
+    fsync_directory(path.parent)

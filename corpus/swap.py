@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from archive.atomic import write_atomic
+from archive.atomic import fsync_directory, write_atomic
 from corpus.export import CORPUS_FILE
 from corpus.store import STORE_FILE, TEXT_DIR
 
@@ -25,21 +25,13 @@ REPLACED_DIR = "replaced"  # in REDERIVE_DIR: the live corpus's paths, moved asi
 CORPUS_PATHS = (Path(STORE_FILE).parts[0], TEXT_DIR, CORPUS_FILE)
 
 
-def _sync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def swap_in(archive_dir: Path) -> None:
     """Put the complete corpus under ``archive_dir/rederive`` in place of the archive's (the caller holds the
     archive's lock, and has closed the new store)."""
     new = Path(archive_dir) / REDERIVE_DIR
     present = [name for name in CORPUS_PATHS if (new / name).exists()]
     write_atomic(new / SWAP_MARKER, json.dumps(present).encode())
-    _sync_directory(new)
+    fsync_directory(new)
     finish_swap(archive_dir)
 
 
@@ -64,8 +56,8 @@ def finish_swap(archive_dir: Path) -> bool:
             os.replace(archive_dir / name, replaced / name)
         if name in present:
             os.replace(new / name, archive_dir / name)
-    _sync_directory(archive_dir)
+    fsync_directory(archive_dir)
     (new / SWAP_MARKER).unlink()
-    _sync_directory(new)
+    fsync_directory(new)
     shutil.rmtree(new, ignore_errors=True)  # the old corpus, in ``replaced``
     return True
