@@ -292,9 +292,11 @@ def wrap_bare_text(tree: HtmlElement) -> None:
     """Wrap runs of text written directly in a <div> (with their inline markup) into <p>.
 
     Extractors score paragraphs; a lead or a whole article typed as bare text in a container is
-    otherwise dropped, or rescued with the page's menus around it (notes, failure 4).
+    otherwise dropped, or rescued with the page's menus around it (notes, failure 4). The page's
+    <body> too: hand-written pages type their text straight into it between headings, lists and
+    a few <P> (issue 17: half of a page's sections lost).
     """
-    bare = {b: len(_direct_text(b).strip()) for b in tree.iter("div", "section", "article", "main", "td")}
+    bare = {b: len(_direct_text(b).strip()) for b in tree.iter("body", "div", "section", "article", "main", "td")}
     bare = {b: length for b, length in bare.items() if length >= _BARE_LEAD}
     per_parent = Counter(b.getparent() for b in bare)
     for block, length in bare.items():

@@ -723,3 +723,13 @@ def test_a_list_of_sources_linking_other_sites_is_kept_and_a_teaser_to_the_site_
         "Storm surge outlook for small harbours, 2025 to 2030",
     ]
     assert "Ferry timetable" not in doc.text() and doc.paragraphs[-1].startswith("The board will vote")
+
+
+def test_an_article_typed_directly_in_the_page_body_is_kept() -> None:
+    """Hand-written pages put their text straight into <body>, between headings and lists,
+    without <p>: it is the article, not loose template text."""
+    doc = extract_document((FIXTURES / "article_bare_body.html").read_bytes(), "https://keeper.example.edu/tides")
+    text = doc.text()
+    assert "How did the harbour master know" in text
+    assert "The first written record of the harbour's tides" in text and "Later masters copied his method" in text
+    assert doc.paragraphs[-1].startswith("The museum asks anyone")
