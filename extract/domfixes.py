@@ -292,9 +292,11 @@ def wrap_bare_text(tree: HtmlElement) -> None:
     """Wrap runs of text written directly in a <div> (with their inline markup) into <p>.
 
     Extractors score paragraphs; a lead or a whole article typed as bare text in a container is
-    otherwise dropped, or rescued with the page's menus around it (notes, failure 4).
+    otherwise dropped, or rescued with the page's menus around it (notes, failure 4). The page's
+    <body> too: hand-written pages type their text straight into it between headings, lists and
+    a few <P> (issue 17: half of a page's sections lost).
     """
-    bare = {b: len(_direct_text(b).strip()) for b in tree.iter("div", "section", "article", "main", "td")}
+    bare = {b: len(_direct_text(b).strip()) for b in tree.iter("body", "div", "section", "article", "main", "td")}
     bare = {b: length for b, length in bare.items() if length >= _BARE_LEAD}
     per_parent = Counter(b.getparent() for b in bare)
     for block, length in bare.items():
@@ -339,6 +341,11 @@ def _elsewhere(href: str, own: str) -> bool:
     return href.startswith("#") or bool(own) and link_target(href) not in ("", own)
 
 
+def _leads_off_site(href: str, own: str) -> bool:
+    """Whether a link leads to another site than the page's own (known)."""
+    return not href.startswith("#") and _elsewhere(href, own)
+
+
 _SECTION_WORDS = 10  # a sentence's worth: a share bar's or a like button's labels hold fewer
 
 
@@ -366,7 +373,8 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
     keep them because they sit inside the article container (notes, failure 4). A heading whose
     links lead to another site (the product, company or source a section is about) or to a place
     on the page, and that opens a section of text, is the article's own subheading: teaser
-    headlines lead to the site's own stories."""
+    headlines lead to the site's own stories. So is a paragraph whose links all lead to other sites:
+    a source, a reference or an item of a reading list (issue 17: a report's list of patches)."""
     own = link_target(url) if url else ""
     for p in list(tree.iter("p", "h2", "h3", "h4", "h5", "h6")):
         if next(p.iterdescendants("a"), None) is None:
@@ -375,6 +383,8 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
             continue
         if p.tag != "p" and all(_elsewhere(a.get("href") or "", own) for a in p.iter("a")) and _introduces(p):
             continue
+        if p.tag == "p" and all(_leads_off_site(a.get("href") or "", own) for a in p.iter("a")):
+            continue  # a source or reference the article lists
         label = p.getprevious()
         if (
             label is not None

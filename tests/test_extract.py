@@ -710,3 +710,26 @@ def test_subheadings_linking_to_another_site_are_kept_and_teaser_headlines_dropp
     doc = extract_document(html, "https://brew.example.org/reviews/grinders")
     assert [p for p in doc.paragraphs if p in {f"Grinder {i}" for i in range(6)}] == [f"Grinder {i}" for i in range(1, 5)]
     assert "letter" not in doc.text() and "kettles" not in doc.text()
+
+
+def test_a_list_of_sources_linking_other_sites_is_kept_and_a_teaser_to_the_site_dropped() -> None:
+    """A paragraph that is all a link is a teaser when it leads to the site's own stories; one that
+    leads to another site is a source or a reference the article lists, and its own text."""
+    doc = extract_document((FIXTURES / "article_reading_list.html").read_bytes(), "https://gazette.example.org/town/harbour-survey")
+    sources = [p for p in doc.paragraphs if p.endswith(("2024", "2025", "2030"))]
+    assert sources == [
+        "Condition of historic quay walls on the west coast, 2024",
+        "Grants for listed harbour structures: the rules for 2025",
+        "Storm surge outlook for small harbours, 2025 to 2030",
+    ]
+    assert "Ferry timetable" not in doc.text() and doc.paragraphs[-1].startswith("The board will vote")
+
+
+def test_an_article_typed_directly_in_the_page_body_is_kept() -> None:
+    """Hand-written pages put their text straight into <body>, between headings and lists,
+    without <p>: it is the article, not loose template text."""
+    doc = extract_document((FIXTURES / "article_bare_body.html").read_bytes(), "https://keeper.example.edu/tides")
+    text = doc.text()
+    assert "How did the harbour master know" in text
+    assert "The first written record of the harbour's tides" in text and "Later masters copied his method" in text
+    assert doc.paragraphs[-1].startswith("The museum asks anyone")
