@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import import_module
 from itertools import islice
 
@@ -26,10 +27,24 @@ from trafilatura import core, external, main_extractor, settings, xpaths
 
 _REGEXP_NS = {"re": xpaths.REGEXP_NS}
 _Test = Callable[[_Element], bool]
+_Search = Callable[[str], bool]
 _BLOCKS = ("div", "item", "list", "p", "section", "span")
 _COMMENT_BLOCKS = ("div", "list", "section", "details", "ol", "ul")
 _WRAPPERS = ("div", "section", "aside")
 _NEVER_TEXT = ("aside", "fencedframe", "footer", "script", "style", "svg", "template")
+
+
+def _occurs(pattern: str, flags: int) -> _Search:
+    """Whether the regular expression occurs in a value, remembered per value: a page repeats its
+    class and id values (a third of them are distinct), and these alternations of dozens of words
+    cost more to search than a look-up."""
+    compiled = re.compile(pattern, flags)
+
+    @lru_cache(maxsize=4096)
+    def occurs(value: str) -> bool:
+        return compiled.search(value) is not None
+
+    return occurs
 
 
 def _first(element: _Element, name: str, other: str) -> str:
@@ -102,59 +117,59 @@ def name_match(
     if found is None:
         return StockMatch(expression)
     flags = [re.IGNORECASE if after.startswith("', 'i')") else 0 for after in parts[1:]]
-    return NameMatch(tags, test(*map(re.compile, found.groups(), flags)), first)
+    return NameMatch(tags, test(*map(_occurs, found.groups(), flags)), first)
 
 
-def _overall_blocks(cookie: re.Pattern, ids: re.Pattern, classes: re.Pattern) -> _Test:
+def _overall_blocks(cookie: _Search, ids: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
+        if not element.attrib:
+            return False  # (each rule reads an attribute: a bare element, two in five, is decided here)
         get = element.get
+        ident, css = get("id"), get("class")
         return (
-            get("data-lp-replacement-content") is not None
+            (ident is not None and ids(ident))
+            or (css is not None and classes(css))
+            or ((ident is not None or css is not None) and cookie(_first(element, "id", "class")))
+            or get("data-lp-replacement-content") is not None
             or "nav" in (get("role") or "").replace("N", "n")
             or "MostPopularStories" in (get("data-component") or "")
-            or cookie.search(_first(element, "id", "class")) is not None
-            or ids.search(get("id") or "") is not None
-            or classes.search(get("class") or "") is not None
         )
 
     return test
 
 
-def _overall_hidden(hidden: re.Pattern, ids: re.Pattern, classes: re.Pattern) -> _Test:
+def _overall_hidden(hidden: _Search, ids: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
+        if not element.attrib:
+            return False  # (as above)
         get = element.get
-        style = get("style") or ""
+        ident, css, style = get("id"), get("class"), get("style")
         return (
-            get("class") == "comments-title"
-            or _first(element, "id", "class").startswith("reply-")
-            or hidden.search(_first(element, "id", "style")) is not None
-            or "display:none" in style
-            or "display: none" in style
-            or ids.search(get("id") or "") is not None
-            or classes.search(get("class") or "") is not None
+            (ident is not None and ids(ident))
+            or (css is not None and classes(css))
             or get("aria-hidden") == "true"
+            or (style is not None and ("display:none" in style or "display: none" in style))
+            or css == "comments-title"
+            or ((ident is not None or css is not None) and _first(element, "id", "class").startswith("reply-"))
+            or ((ident is not None or style is not None) and hidden(_first(element, "id", "style")))
         )
 
     return test
 
 
-def _comment_blocks(ids: re.Pattern, classes: re.Pattern, list_ids: re.Pattern, list_classes: re.Pattern) -> _Test:
+def _comment_blocks(ids: _Search, classes: _Search, list_ids: _Search, list_classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id") or "", element.get("class") or ""
-        return (ids.search(ident) is not None or classes.search(css) is not None) and (
-            element.tag not in ("ol", "ul") or list_ids.search(ident) is not None or list_classes.search(css) is not None
-        )
+        return (ids(ident) or classes(css)) and (element.tag not in ("ol", "ul") or list_ids(ident) or list_classes(css))
 
     return test
 
 
-def _appended_articles(ids: re.Pattern, classes: re.Pattern, own_ids: re.Pattern, own_classes: re.Pattern) -> _Test:
+def _appended_articles(ids: _Search, classes: _Search, own_ids: _Search, own_classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id") or "", element.get("class") or ""
-        return (ids.search(ident) is not None or classes.search(css) is not None) and (
-            next(element.iterdescendants("h1"), None) is None
-            or own_ids.search(ident) is not None
-            or own_classes.search(css) is not None
+        return (ids(ident) or classes(css)) and (
+            next(element.iterdescendants("h1"), None) is None or own_ids(ident) or own_classes(css)
         )
 
     return test
@@ -174,43 +189,43 @@ def _captions() -> _Test:
     return lambda element: any("caption" in (element.get(name) or "") for name in ("id", "class"))
 
 
-def _article_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
+def _article_names(ids: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id"), element.get("class")
         return (
             css in ("post", "entry")
             or element.get("itemprop") == "articleBody"
             or ident == "articleContent"
-            or ids.search(ident or "") is not None
-            or classes.search(css or "") is not None
+            or ids(ident or "")
+            or classes(css or "")
         )
 
     return test
 
 
-def _story_names(ids: re.Pattern, fulltext: re.Pattern, classes: re.Pattern) -> _Test:
+def _story_names(ids: _Search, fulltext: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id"), element.get("class")
         return (
             element.get("role") == "article"
             or ident in ("article", "story")
             or css in ("postarea", "art-postcontent", "text", "cell", "story")
-            or ids.search(ident or "") is not None
-            or fulltext.search(css or "") is not None
-            or classes.search(css or "") is not None
+            or ids(ident or "")
+            or fulltext(css or "")
+            or classes(css or "")
         )
 
     return test
 
 
-def _content_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
+def _content_names(ids: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id") or "", element.get("class") or ""
         return (
             ident == "content"
             or css == "content"
-            or ids.search(ident) is not None
-            or classes.search(css) is not None
+            or ids(ident)
+            or classes(css)
             or "main-content" in ident.replace("C", "c").replace("M", "m")
             or "main-content" in css.replace("C", "c").replace("M", "m")
             or "page-content" in css.replace("C", "c").replace("P", "p")
@@ -219,13 +234,13 @@ def _content_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
     return test
 
 
-def _never_text(classes: re.Pattern, ids: re.Pattern) -> _Test:
+def _never_text(classes: _Search, ids: _Search) -> _Test:
     def test(element: _Element) -> bool:
         return (
             element.tag in _NEVER_TEXT
             or (element.tag == "div" and "footer" in _first(element, "class", "id"))
-            or classes.search(element.get("class") or "") is not None
-            or ids.search(element.get("id") or "") is not None
+            or classes(element.get("class") or "")
+            or ids(element.get("id") or "")
         )
 
     return test
