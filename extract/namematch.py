@@ -180,13 +180,21 @@ def _share_buttons() -> _Test:
 
 
 def _teasers() -> _Test:
-    return lambda element: any(
-        "teaser" in (element.get(name) or "").replace("T", "t") for name in ("id", "class")
-    )
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id"), element.get("class")
+        return (ident is not None and "teaser" in ident.replace("T", "t")) or (
+            css is not None and "teaser" in css.replace("T", "t")
+        )
+
+    return test
 
 
 def _captions() -> _Test:
-    return lambda element: any("caption" in (element.get(name) or "") for name in ("id", "class"))
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id"), element.get("class")
+        return (ident is not None and "caption" in ident) or (css is not None and "caption" in css)
+
+    return test
 
 
 def _article_names(ids: _Search, classes: _Search) -> _Test:
@@ -196,8 +204,8 @@ def _article_names(ids: _Search, classes: _Search) -> _Test:
             css in ("post", "entry")
             or element.get("itemprop") == "articleBody"
             or ident == "articleContent"
-            or ids(ident or "")
-            or classes(css or "")
+            or (ident is not None and ids(ident))
+            or (css is not None and classes(css))
         )
 
     return test
