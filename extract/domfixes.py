@@ -24,7 +24,7 @@ _NEVER_BODY = (
 )
 
 
-_CONTROLLED = XPath("//*[@aria-controls]/@aria-controls")
+_CONTROLLED = XPath("//@aria-controls")  # (not //*[@aria-controls]/@aria-controls: a third slower)
 _MAYBE_HIDDEN = XPath(
     "//*[@id][@hidden or contains(@style, 'none') or contains(@style, 'hidden') or contains(@class, 'hid')"
     " or contains(@class, 'd-none')]"
