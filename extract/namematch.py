@@ -34,15 +34,14 @@ _WRAPPERS = ("div", "section", "aside")
 _NEVER_TEXT = ("aside", "fencedframe", "footer", "script", "style", "svg", "template")
 
 
-def _occurs(pattern: str, flags: int) -> _Search:
+def memoized_search(pattern: re.Pattern) -> _Search:
     """Whether the regular expression occurs in a value, remembered per value: a page repeats its
     class and id values (a third of them are distinct), and these alternations of dozens of words
     cost more to search than a look-up."""
-    compiled = re.compile(pattern, flags)
 
     @lru_cache(maxsize=4096)
     def occurs(value: str) -> bool:
-        return compiled.search(value) is not None
+        return pattern.search(value) is not None
 
     return occurs
 
@@ -117,7 +116,7 @@ def name_match(
     if found is None:
         return StockMatch(expression)
     flags = [re.IGNORECASE if after.startswith("', 'i')") else 0 for after in parts[1:]]
-    return NameMatch(tags, test(*map(_occurs, found.groups(), flags)), first)
+    return NameMatch(tags, test(*(memoized_search(re.compile(p, f)) for p, f in zip(found.groups(), flags))), first)
 
 
 def _overall_blocks(cookie: _Search, ids: _Search, classes: _Search) -> _Test:
