@@ -46,9 +46,9 @@ def memoized_search(pattern: re.Pattern) -> _Search:
     return occurs
 
 
-def _first(element: _Element, name: str, other: str) -> str:
-    """XPath's string of ``@name|@other``: the one first in source order, '' if neither is set."""
-    value, second = element.get(name), element.get(other)
+def _first(element: _Element, name: str, value: str | None, other: str, second: str | None) -> str:
+    """XPath's string of ``@name|@other``, whose values the test has read (``value``, ``second``):
+    the one first in source order, '' if neither is set."""
     if value is None or second is None:
         return (second if value is None else value) or ""
     names = element.keys()
@@ -128,7 +128,7 @@ def _overall_blocks(cookie: _Search, ids: _Search, classes: _Search) -> _Test:
         return (
             (ident is not None and ids(ident))
             or (css is not None and classes(css))
-            or ((ident is not None or css is not None) and cookie(_first(element, "id", "class")))
+            or cookie(_first(element, "id", ident, "class", css))
             or get("data-lp-replacement-content") is not None
             or "nav" in (get("role") or "").replace("N", "n")
             or "MostPopularStories" in (get("data-component") or "")
@@ -149,8 +149,8 @@ def _overall_hidden(hidden: _Search, ids: _Search, classes: _Search) -> _Test:
             or get("aria-hidden") == "true"
             or (style is not None and ("display:none" in style or "display: none" in style))
             or css == "comments-title"
-            or ((ident is not None or css is not None) and _first(element, "id", "class").startswith("reply-"))
-            or ((ident is not None or style is not None) and hidden(_first(element, "id", "style")))
+            or _first(element, "id", ident, "class", css).startswith("reply-")
+            or hidden(_first(element, "id", ident, "style", style))
         )
 
     return test
@@ -243,11 +243,12 @@ def _content_names(ids: _Search, classes: _Search) -> _Test:
 
 def _never_text(classes: _Search, ids: _Search) -> _Test:
     def test(element: _Element) -> bool:
+        css, ident = element.get("class"), element.get("id")
         return (
             element.tag in _NEVER_TEXT
-            or (element.tag == "div" and "footer" in _first(element, "class", "id"))
-            or classes(element.get("class") or "")
-            or ids(element.get("id") or "")
+            or (element.tag == "div" and "footer" in _first(element, "class", css, "id", ident))
+            or (css is not None and classes(css))
+            or (ident is not None and ids(ident))
         )
 
     return test
