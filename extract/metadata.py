@@ -25,7 +25,10 @@ from extract.namematch import memoized_search
 
 _SPACES = re.compile(r"\s+")
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
-_MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
+# Elements found by their attribute (//@itemprop[. = 'x']/..) rather than by testing every element
+# for it (//*[@itemprop = 'x']): the same elements, in the same order, in 60 % of the time
+_MARKED_DATES = XPath('//@itemprop[. = "datePublished"]/../@datetime|//time[@pubdate]/@datetime')
+_SHOWN_AUTHORS = XPath('//@rel[. = "author"]/parent::a|//@itemprop[. = "author"]/..')
 _URL_DATE = re.compile(r"\D((?:19|20)\d\d)[/_-](\d{1,2})[/_-](\d{1,2})(?:\D|$)")
 # Month names as dates are written in the news's most common languages, January to December: English
 # (with its abbreviations), German, French, Spanish, Portuguese, Italian, Dutch, the Scandinavian
@@ -405,7 +408,7 @@ def _shown_authors(tree: HtmlElement, search_bylines: bool = True) -> list[str]:
     """Author names the page shows: rel=author links, else a visible byline (unless told not to
     search for one: trafilatura's search copies the block, 5 ms a page), else a link to an author's
     page near the headline."""
-    visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
+    visible = _SHOWN_AUTHORS(tree)[:3]
     names = list(dict.fromkeys(n for n in (_name(a.text_content()) for a in visible) if 1 < len(n) < 80))
     if names:
         return names
