@@ -160,7 +160,7 @@ def _json_ld_objects(tree: HtmlElement) -> list[dict]:
             found.append(node)
             walk(node.get("@graph"))
 
-    # (lxml's walk by tag rather than XPath's: a third of the time)
+    # (lxml's walk by tag rather than XPath's: two thirds of the time)
     for script in (s for s in tree.iter("script") if s.get("type") == "application/ld+json"):
         try:
             walk(json.loads(script.text or ""))
