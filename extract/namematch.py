@@ -109,8 +109,8 @@ def name_match(
     expression: XPath, template: str, tags: tuple[str, ...], test: Callable[..., _Test], first: str = ""
 ) -> NameMatch | StockMatch:
     """The emulation of ``expression`` when its text is ``template`` with its regular expressions
-    in the ``{}`` slots (``test`` makes the element test from them, compiled, ignoring case where
-    the template gives the flag 'i'), else the XPath."""
+    in the ``{}`` slots (``test`` makes the element test from them, each compiled, ignoring case
+    where the template gives the flag 'i', into a memoized_search), else the XPath."""
     parts = template.split("{}")
     found = re.fullmatch("([^']*)".join(map(re.escape, parts)), expression.path)
     if found is None:
