@@ -166,11 +166,10 @@ def extract_body(
     wrap_bare_text(tree)
     drop_link_paragraphs(tree, url)
     prose = _paragraph_chars(tree)
-    unname_fragment_containers(tree, FRAGMENT_SHARE * prose)
-    mark_main_container(tree)
+    container = mark_main_container(tree, unname_fragment_containers(tree, FRAGMENT_SHARE * prose))
     blocks = large_blocks(tree)
     drop_repeated_copies(blocks)
-    unname_content_blocks(tree, blocks)
+    unname_content_blocks(tree, blocks, container)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * prose:
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode

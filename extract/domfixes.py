@@ -24,7 +24,7 @@ _NEVER_BODY = (
 )
 
 
-_CONTROLLED = XPath("//*[@aria-controls]/@aria-controls")
+_CONTROLLED = XPath("//@aria-controls")  # (not //*[@aria-controls]/@aria-controls: a third slower)
 _MAYBE_HIDDEN = XPath(
     "//*[@id][@hidden or contains(@style, 'none') or contains(@style, 'hidden') or contains(@class, 'hid')"
     " or contains(@class, 'd-none')]"
@@ -397,9 +397,6 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
 
 
 _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
-# BODY_XPATH's expressions that match names by regular expression (extract.namematch's) last: those
-# test every container's names in Python, and whether any expression matches does not depend on order
-_BODY_CHEAP_FIRST = sorted(BODY, key=lambda expression: not isinstance(expression, XPath))
 _SECTIONS_GAIN = 1.5
 _BODY_ATTRIBUTES = ("class", "id", "role", "itemprop")  # the attributes BODY_XPATH reads
 
@@ -409,31 +406,45 @@ def _body_container(tree: HtmlElement) -> HtmlElement | None:
     return next((found for expression in BODY if (found := first_match(expression, tree)) is not None), None)
 
 
-def unname_fragment_containers(tree: HtmlElement, least: float) -> None:
+def unname_fragment_containers(tree: HtmlElement, least: float) -> HtmlElement | None:
     """Take the body names off the container trafilatura would take for the body (the first that
     BODY_XPATH names) while it holds less than ``least`` characters of text: a "text" block around
     a lead, a "page-content" strip above the article, an <article> that is one teaser. trafilatura
     takes the first it finds and drops what lies outside it (issue 17: the article's lists and
     subheadings, whole sections); without its names, the next candidate, or mark_main_container's
     densest one, is judged. At most as many containers as BODY_XPATH has expressions (a page of
-    thousands of small named blocks would otherwise walk the tree once per block)."""
+    thousands of small named blocks would otherwise walk the tree once per block). Returns the
+    container trafilatura now takes, None if it finds none."""
+    found = _body_container(tree)
     for _ in BODY:
-        found = _body_container(tree)
         if found is None or _TEXT_LENGTH(found) >= least:
-            return
+            break
         for name in _BODY_ATTRIBUTES:
             found.attrib.pop(name, None)
         if found.tag in ("article", "main"):
             found.tag = "div"
+        found = _body_container(tree)
+    return found
 
 
-def mark_main_container(tree: HtmlElement) -> None:
+def mark_main_container(tree: HtmlElement, named: HtmlElement | None) -> HtmlElement | None:
     """Make the page's densest prose container an <article> when trafilatura would find no body
     container by its names (BODY_XPATH): it then falls back to collecting loose <p> elements and
-    drops the article's lists and subheadings (builder CMSs' "w-richtext" and the like)."""
+    drops the article's lists and subheadings (builder CMSs' "w-richtext" and the like). ``named``
+    is the container it takes in the tree as it is (unname_fragment_containers' answer), so that
+    the names are not looked for again. Returns the container trafilatura takes now."""
     body = tree.find("body")
-    if body is None or body.find(".//article") is not None or any(expression(body) for expression in _BODY_CHEAP_FIRST):
-        return  # (an <article> is one of BODY_XPATH's names: the cheap test first)
+    if body is None or (named is not None and body in named.iterancestors()):
+        return named
+    if named is not None:  # outside the <body> (left in the head by the parser): looked for there
+        if _body_container(body) is None:
+            _mark_densest(body)
+        return _body_container(tree)
+    return _mark_densest(body)  # (the only match, since none matched before)
+
+
+def _mark_densest(body: HtmlElement) -> HtmlElement | None:
+    """The densest prose container made an <article>; None if there is none but the <body>."""
     direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
     within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
     for block in body.iter(*_PROSE_BLOCKS):
@@ -441,13 +452,15 @@ def mark_main_container(tree: HtmlElement) -> None:
         direct[block.getparent()] += length
         within.update(dict.fromkeys(block.iterancestors(), length))
     if not direct:
-        return
+        return None
     container, _ = direct.most_common(1)[0]
     # an article cut into sibling sections: climb while the parent adds much prose
     while (parent := container.getparent()) is not None and within[parent] >= _SECTIONS_GAIN * within[container]:
         container = parent
-    if container is not body and container.getparent() is not None:
-        container.tag = "article"
+    if container is body or container.getparent() is None:
+        return None
+    container.tag = "article"
+    return container
 
 
 _CONTENT_SHARE = 0.25  # of the page's text: the page's content, whatever its name says
@@ -507,7 +520,7 @@ def drop_repeated_copies(blocks: dict[HtmlElement, int]) -> None:
                 element.drop_tree()
 
 
-def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int]) -> None:
+def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], container: HtmlElement | None) -> None:
     """Drop the class and id of blocks that trafilatura deletes by name (OVERALL_DISCARD_XPATH:
     "embed", "slide", "sidebar", "footer", "bar" ... anywhere in a class) although they hold a
     quarter of the page's text (``blocks``, see large_blocks) as prose or a data table: a builder's
@@ -515,17 +528,22 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int]) -> 
     page. (Smaller blocks so named are mostly furniture; a body name is what trafilatura looks
     for.) And of every <details> with text to disclose: a native disclosure (an expandable answer,
     a note) is named for its styling ("expandable"), which trafilatura reads as furniture once it
-    has made it a <div>. And of the smaller prose blocks amid the body (_unname_blocks_amid_the_body)."""
+    has made it a <div>. And of the smaller prose blocks amid the body (_unname_blocks_amid_the_body).
+    ``container`` is the body container trafilatura took before drop_repeated_copies (as
+    mark_main_container returns it): the first still, unless it was in a copy dropped or loses its
+    names here, as taking names or elements away makes no other element the first."""
+    stale = container is not None and tree not in container.iterancestors()
     for element in blocks:
         if element.getparent() is None:
             continue  # a copy dropped
         named = bool(element.attrib) and any(expression.matches(element) for expression in OVERALL_DISCARD)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
             _unname(element)
-    for element in tree.iter("details"):
+            stale = stale or element is container
+    for element in tree.iter("details"):  # (never a body container)
         if element.attrib and _DISCLOSES_TEXT(element):
             _unname(element)
-    _unname_blocks_amid_the_body(tree)
+    _unname_blocks_amid_the_body(_body_container(tree) if stale else container)
 
 
 # A block named like furniture inside the body container, with this share of the container's text
@@ -534,15 +552,14 @@ _AMID = 0.1
 _AMID_LINK_SHARE = 0.3  # ... and is prose when under this share of its text is in links
 
 
-def _unname_blocks_amid_the_body(tree: HtmlElement) -> None:
+def _unname_blocks_amid_the_body(body: HtmlElement | None) -> None:
     """Drop the class and id of the prose blocks, amid the body container trafilatura takes, that it
     would delete by name: an accordion's sections ("...-icon"), a builder's text widgets ("widget",
     "w-embed"), a comparison's cards ("embed", "banner"). Author boxes, related posts, calls to
     action and sidebars stand at the body's start or end, or are mostly links. Only where its
     pruning goes ahead (the named blocks hold at most half the container's text): when they hold
     most of it, trafilatura keeps them all, and unnaming some would have the rest pruned. A block
-    repeated (a carousel's looping copies) stays named."""
-    body = _body_container(tree)
+    repeated (a carousel's looping copies) stays named. ``body`` is that container."""
     named = set(OVERALL_DISCARD[0](body)) if body is not None else set()
     outer = [e for e in named if not any(a in named for a in e.iterancestors())]
     lengths = {e: _TEXT_LENGTH(e) for e in outer}

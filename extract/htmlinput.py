@@ -132,8 +132,10 @@ def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.H
     markup = _BULK.sub("", decode_html(data, content_type))
     if len(markup) > MAX_MARKUP_CHARS:
         raise BadInput(f"page too large ({len(markup)} characters of markup)")
-    markup = _DOCUMENT_END_TAGS.sub("", _XML_DECLARATION.sub("", markup)).replace("\x00", "")
-    if not markup.strip():
+    markup = _DOCUMENT_END_TAGS.sub("", _XML_DECLARATION.sub("", markup))
+    if "\x00" in markup:  # (a look costs a fraction of a copy)
+        markup = markup.replace("\x00", "")
+    if not markup or markup.isspace():  # (strip would copy the page)
         raise BadInput("empty input")
     if "<" not in markup:
         raise BadInput("no HTML markup")

@@ -17,13 +17,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
-from lxml.etree import XPath
+from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author as extract_byline
 
+from extract.namematch import memoized_search
+
 _SPACES = re.compile(r"\s+")
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
-_MARKED_DATES = XPath('//*[@itemprop="datePublished"]/@datetime|//time[@pubdate]/@datetime')
+# Elements found by their attribute (//@itemprop[. = 'x']/..) rather than by testing every element
+# for it (//*[@itemprop = 'x']): the same elements, in the same order, in 60 % of the time
+_MARKED_DATES = XPath('//@itemprop[. = "datePublished"]/../@datetime|//time[@pubdate]/@datetime')
+_SHOWN_AUTHORS = XPath('//@rel[. = "author"]/parent::a|//@itemprop[. = "author"]/..')
 _URL_DATE = re.compile(r"\D((?:19|20)\d\d)[/_-](\d{1,2})[/_-](\d{1,2})(?:\D|$)")
 # Month names as dates are written in the news's most common languages, January to December: English
 # (with its abbreviations), German, French, Spanish, Portuguese, Italian, Dutch, the Scandinavian
@@ -79,15 +84,15 @@ _BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern
 # what trafilatura's byline search looks for (trafilatura.xpaths.AUTHOR_XPATHS), in any of these
 # attributes (or an <author> element): a block without has no byline it could find, and is not
 # copied and searched
-_BYLINE_ATTRIBUTES = XPath(".//@class|.//@id|.//@rel|.//@itemprop|.//@data-component|.//@data-testid")
+_BYLINE_ATTRIBUTES = ("class", "id", "rel", "itemprop", "data-component", "data-testid")
 _AUTHOR_PAGE_LINKS = XPath(".//a[contains(@href, '/author/') or contains(@href, '/authors/')"
                            " or contains(@href, '/writer/') or contains(@href, '/writers/')]")
 # an element without children whose two or more words begin $name, and one holding $name whole
 _LEADING_LEAF = XPath(".//*[not(*)][contains(normalize-space(), ' ')]"
                       "[starts-with($name, concat(normalize-space(), ' '))]")
 _WHOLE_LEAF = XPath("boolean(.//*[not(*)][normalize-space() = $name])")
-_BYLINE_MARK = re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
-                          r"|journalist-name|screenname|writer|username", re.I)
+_byline_mark_in = memoized_search(re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by"
+                                            r"|posted-by|journalist-name|screenname|writer|username", re.I))
 _PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)|^published$")
 _MODIFIED_META = re.compile(r"(modified|updated)[-_.:]?(date|time)")
 _US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
@@ -155,7 +160,8 @@ def _json_ld_objects(tree: HtmlElement) -> list[dict]:
             found.append(node)
             walk(node.get("@graph"))
 
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
+    # (lxml's walk by tag rather than XPath's: two thirds of the time)
+    for script in (s for s in tree.iter("script") if s.get("type") == "application/ld+json"):
         try:
             walk(json.loads(script.text or ""))
         except ValueError:
@@ -385,19 +391,31 @@ def _without_affiliation(name: str, site_keys: set[str]) -> str:
     return ", ".join(part for part in name.split(", ") if _squeezed(part) not in site_keys)
 
 
+def _marks_byline(block: HtmlElement) -> bool:
+    """Whether an attribute of the block or of an element in it bears a byline's mark: each value
+    searched on its own (no mark holds the space that would join them) and up to the first mark,
+    rather than an XPath's every value joined (twice the time)."""
+    return any(
+        _byline_mark_in(value)
+        for element in block.iter(Element)
+        if element.attrib
+        for value in map(element.get, _BYLINE_ATTRIBUTES)
+        if value
+    )
+
+
 def _shown_authors(tree: HtmlElement, search_bylines: bool = True) -> list[str]:
     """Author names the page shows: rel=author links, else a visible byline (unless told not to
     search for one: trafilatura's search copies the block, 5 ms a page), else a link to an author's
     page near the headline."""
-    visible = tree.xpath('//a[@rel="author"]|//*[@itemprop="author"]')[:3]
+    visible = _SHOWN_AUTHORS(tree)[:3]
     names = list(dict.fromkeys(n for n in (_name(a.text_content()) for a in visible) if 1 < len(n) < 80))
     if names:
         return names
     # a byline the page shows but does not declare: trafilatura's search of bylines by their
     # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
     block = _headline_block(tree)
-    marked = search_bylines and (_BYLINE_MARK.search(" ".join(_BYLINE_ATTRIBUTES(block)))
-                                 or block.find(".//author") is not None)
+    marked = search_bylines and (_marks_byline(block) or block.find(".//author") is not None)
     byline = (extract_byline(block) or "") if marked else ""
     names = [name for name in map(_name, byline.split(";")) if name]
     if names:  # no field label of a comment form ("Name *")
@@ -561,7 +579,7 @@ def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     objects = _json_ld_objects(tree)
     article = _article_object(objects)
     meta = _meta(tree)
-    declared = [*tree.xpath('//link[@rel="canonical"]/@href'), meta.get("og:url")]
+    declared = [*(link.get("href") for link in tree.iter("link") if link.get("rel") == "canonical"), meta.get("og:url")]
     canonical = next(filter(None, (_absolute(url, href) for href in declared)), None)
     publisher = _names(article.get("publisher"))
     host = urlsplit(url).hostname if url else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import import_module
 from itertools import islice
 
@@ -26,15 +27,28 @@ from trafilatura import core, external, main_extractor, settings, xpaths
 
 _REGEXP_NS = {"re": xpaths.REGEXP_NS}
 _Test = Callable[[_Element], bool]
+_Search = Callable[[str], bool]
 _BLOCKS = ("div", "item", "list", "p", "section", "span")
 _COMMENT_BLOCKS = ("div", "list", "section", "details", "ol", "ul")
 _WRAPPERS = ("div", "section", "aside")
 _NEVER_TEXT = ("aside", "fencedframe", "footer", "script", "style", "svg", "template")
 
 
-def _first(element: _Element, name: str, other: str) -> str:
-    """XPath's string of ``@name|@other``: the one first in source order, '' if neither is set."""
-    value, second = element.get(name), element.get(other)
+def memoized_search(pattern: re.Pattern) -> _Search:
+    """Whether the regular expression occurs in a value, remembered per value: a page repeats its
+    class and id values (a third of them are distinct), and these alternations of dozens of words
+    cost more to search than a look-up."""
+
+    @lru_cache(maxsize=4096)
+    def occurs(value: str) -> bool:
+        return pattern.search(value) is not None
+
+    return occurs
+
+
+def _first(element: _Element, name: str, value: str | None, other: str, second: str | None) -> str:
+    """XPath's string of ``@name|@other``, whose values the test has read (``value``, ``second``):
+    the one first in source order, '' if neither is set."""
     if value is None or second is None:
         return (second if value is None else value) or ""
     names = element.keys()
@@ -95,66 +109,66 @@ def name_match(
     expression: XPath, template: str, tags: tuple[str, ...], test: Callable[..., _Test], first: str = ""
 ) -> NameMatch | StockMatch:
     """The emulation of ``expression`` when its text is ``template`` with its regular expressions
-    in the ``{}`` slots (``test`` makes the element test from them, compiled, ignoring case where
-    the template gives the flag 'i'), else the XPath."""
+    in the ``{}`` slots (``test`` makes the element test from them, each compiled, ignoring case
+    where the template gives the flag 'i', into a memoized_search), else the XPath."""
     parts = template.split("{}")
     found = re.fullmatch("([^']*)".join(map(re.escape, parts)), expression.path)
     if found is None:
         return StockMatch(expression)
     flags = [re.IGNORECASE if after.startswith("', 'i')") else 0 for after in parts[1:]]
-    return NameMatch(tags, test(*map(re.compile, found.groups(), flags)), first)
+    return NameMatch(tags, test(*(memoized_search(re.compile(p, f)) for p, f in zip(found.groups(), flags))), first)
 
 
-def _overall_blocks(cookie: re.Pattern, ids: re.Pattern, classes: re.Pattern) -> _Test:
+def _overall_blocks(cookie: _Search, ids: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
+        if not element.attrib:
+            return False  # (each rule reads an attribute: a bare element, two in five, is decided here)
         get = element.get
+        ident, css = get("id"), get("class")
         return (
-            get("data-lp-replacement-content") is not None
+            (ident is not None and ids(ident))
+            or (css is not None and classes(css))
+            or cookie(_first(element, "id", ident, "class", css))
+            or get("data-lp-replacement-content") is not None
             or "nav" in (get("role") or "").replace("N", "n")
             or "MostPopularStories" in (get("data-component") or "")
-            or cookie.search(_first(element, "id", "class")) is not None
-            or ids.search(get("id") or "") is not None
-            or classes.search(get("class") or "") is not None
         )
 
     return test
 
 
-def _overall_hidden(hidden: re.Pattern, ids: re.Pattern, classes: re.Pattern) -> _Test:
+def _overall_hidden(hidden: _Search, ids: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
+        if not element.attrib:
+            return False  # (as above)
         get = element.get
-        style = get("style") or ""
+        ident, css, style = get("id"), get("class"), get("style")
         return (
-            get("class") == "comments-title"
-            or _first(element, "id", "class").startswith("reply-")
-            or hidden.search(_first(element, "id", "style")) is not None
-            or "display:none" in style
-            or "display: none" in style
-            or ids.search(get("id") or "") is not None
-            or classes.search(get("class") or "") is not None
+            (ident is not None and ids(ident))
+            or (css is not None and classes(css))
             or get("aria-hidden") == "true"
+            or (style is not None and ("display:none" in style or "display: none" in style))
+            or css == "comments-title"
+            or _first(element, "id", ident, "class", css).startswith("reply-")
+            or hidden(_first(element, "id", ident, "style", style))
         )
 
     return test
 
 
-def _comment_blocks(ids: re.Pattern, classes: re.Pattern, list_ids: re.Pattern, list_classes: re.Pattern) -> _Test:
+def _comment_blocks(ids: _Search, classes: _Search, list_ids: _Search, list_classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id") or "", element.get("class") or ""
-        return (ids.search(ident) is not None or classes.search(css) is not None) and (
-            element.tag not in ("ol", "ul") or list_ids.search(ident) is not None or list_classes.search(css) is not None
-        )
+        return (ids(ident) or classes(css)) and (element.tag not in ("ol", "ul") or list_ids(ident) or list_classes(css))
 
     return test
 
 
-def _appended_articles(ids: re.Pattern, classes: re.Pattern, own_ids: re.Pattern, own_classes: re.Pattern) -> _Test:
+def _appended_articles(ids: _Search, classes: _Search, own_ids: _Search, own_classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id") or "", element.get("class") or ""
-        return (ids.search(ident) is not None or classes.search(css) is not None) and (
-            next(element.iterdescendants("h1"), None) is None
-            or own_ids.search(ident) is not None
-            or own_classes.search(css) is not None
+        return (ids(ident) or classes(css)) and (
+            next(element.iterdescendants("h1"), None) is None or own_ids(ident) or own_classes(css)
         )
 
     return test
@@ -165,52 +179,60 @@ def _share_buttons() -> _Test:
 
 
 def _teasers() -> _Test:
-    return lambda element: any(
-        "teaser" in (element.get(name) or "").replace("T", "t") for name in ("id", "class")
-    )
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id"), element.get("class")
+        return (ident is not None and "teaser" in ident.replace("T", "t")) or (
+            css is not None and "teaser" in css.replace("T", "t")
+        )
+
+    return test
 
 
 def _captions() -> _Test:
-    return lambda element: any("caption" in (element.get(name) or "") for name in ("id", "class"))
+    def test(element: _Element) -> bool:
+        ident, css = element.get("id"), element.get("class")
+        return (ident is not None and "caption" in ident) or (css is not None and "caption" in css)
+
+    return test
 
 
-def _article_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
+def _article_names(ids: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id"), element.get("class")
         return (
             css in ("post", "entry")
             or element.get("itemprop") == "articleBody"
             or ident == "articleContent"
-            or ids.search(ident or "") is not None
-            or classes.search(css or "") is not None
+            or (ident is not None and ids(ident))
+            or (css is not None and classes(css))
         )
 
     return test
 
 
-def _story_names(ids: re.Pattern, fulltext: re.Pattern, classes: re.Pattern) -> _Test:
+def _story_names(ids: _Search, fulltext: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id"), element.get("class")
         return (
             element.get("role") == "article"
             or ident in ("article", "story")
             or css in ("postarea", "art-postcontent", "text", "cell", "story")
-            or ids.search(ident or "") is not None
-            or fulltext.search(css or "") is not None
-            or classes.search(css or "") is not None
+            or ids(ident or "")
+            or fulltext(css or "")
+            or classes(css or "")
         )
 
     return test
 
 
-def _content_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
+def _content_names(ids: _Search, classes: _Search) -> _Test:
     def test(element: _Element) -> bool:
         ident, css = element.get("id") or "", element.get("class") or ""
         return (
             ident == "content"
             or css == "content"
-            or ids.search(ident) is not None
-            or classes.search(css) is not None
+            or ids(ident)
+            or classes(css)
             or "main-content" in ident.replace("C", "c").replace("M", "m")
             or "main-content" in css.replace("C", "c").replace("M", "m")
             or "page-content" in css.replace("C", "c").replace("P", "p")
@@ -219,13 +241,14 @@ def _content_names(ids: re.Pattern, classes: re.Pattern) -> _Test:
     return test
 
 
-def _never_text(classes: re.Pattern, ids: re.Pattern) -> _Test:
+def _never_text(classes: _Search, ids: _Search) -> _Test:
     def test(element: _Element) -> bool:
+        css, ident = element.get("class"), element.get("id")
         return (
             element.tag in _NEVER_TEXT
-            or (element.tag == "div" and "footer" in _first(element, "class", "id"))
-            or classes.search(element.get("class") or "") is not None
-            or ids.search(element.get("id") or "") is not None
+            or (element.tag == "div" and "footer" in _first(element, "class", css, "id", ident))
+            or (css is not None and classes(css))
+            or (ident is not None and ids(ident))
         )
 
     return test

@@ -71,23 +71,17 @@ class Evidence:
     card_shingles: frozenset[tuple[str, ...]]  # the 4-word shingles of their text
 
 
-def _in_furniture(element: HtmlElement, page_forms: set[HtmlElement]) -> bool:
-    """Inside the page's navigation, sidebars, forms (not ``page_forms``, which wrap the page), or
-    the page's own header or footer (a header inside an article or a teaser card is the card's own)."""
-    ancestors = list(element.iterancestors())
-    tags = [a.tag for a in ancestors]
-    for index, ancestor in enumerate(ancestors):
-        if ancestor.tag in _FURNITURE and ancestor not in page_forms:
-            return True
-        if ancestor.tag in _PAGE_EDGES and not _CONTENT.intersection(tags[index + 1 :]):
-            return True
-    return False
+def _furniture(tree: HtmlElement) -> set[HtmlElement]:
+    """The page's navigation, sidebars, forms (not one holding the page's headline, article or main
+    content: an ASP.NET page is one form), and the page's own header and footer (a header inside an
+    article or a teaser card is the card's own). Found once a page, not by climbing from every link."""
+    furniture = {e for e in tree.iter(*_FURNITURE) if e.tag != "form" or not HOLDS_BODY(e)}
+    furniture.update(e for e in tree.iter(*_PAGE_EDGES) if not any(a.tag in _CONTENT for a in e.iterancestors()))
+    return furniture
 
 
-def _page_forms(tree: HtmlElement) -> set[HtmlElement]:
-    """Forms that hold the page's headline, article or main content (an ASP.NET page is one form):
-    a wrapper, not a search box or a sign-up form."""
-    return {form for form in tree.iter("form") if HOLDS_BODY(form)}
+def _in_furniture(element: HtmlElement, furniture: set[HtmlElement]) -> bool:
+    return any(ancestor in furniture for ancestor in element.iterancestors())
 
 
 def _shingles(key: str) -> set[tuple[str, ...]]:
@@ -95,11 +89,11 @@ def _shingles(key: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
 
 
-def _cards(tree: HtmlElement, page_forms: set[HtmlElement]) -> list[HtmlElement]:
+def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     """Blocks headed by one headline link, of at most CARD_CHARS characters: for each headline link
     outside the furniture, its highest ancestor holding no other headline link; none for a link
     inside a paragraph of prose."""
-    links = [link for link in _HEADLINE_LINKS(tree) if not _in_furniture(link, page_forms)]
+    links = [link for link in _HEADLINE_LINKS(tree) if not _in_furniture(link, furniture)]
     holding: Counter[HtmlElement] = Counter(a for link in links for a in link.iterancestors())
     cards: dict[HtmlElement, None] = {}
     for link in links:
@@ -117,9 +111,9 @@ def _cards(tree: HtmlElement, page_forms: set[HtmlElement]) -> list[HtmlElement]
 
 def gather_evidence(tree: HtmlElement) -> Evidence:
     """The teaser cards of a page (the tree is not modified)."""
-    page_forms = _page_forms(tree)
-    keys = [word_key(card.text_content()) for card in _cards(tree, page_forms)]
-    articles = [a for a in tree.iter("article") if not _in_furniture(a, page_forms)]
+    furniture = _furniture(tree)
+    keys = [word_key(card.text_content()) for card in _cards(tree, furniture)]
+    articles = [a for a in tree.iter("article") if not _in_furniture(a, furniture)]
     marked_up = len(articles) == 1 and next(articles[0].iter("h1"), None) is not None
     return Evidence(len(keys), sum(len(k.split()) for k in keys), marked_up, frozenset().union(*map(_shingles, keys)))
 
