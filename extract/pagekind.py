@@ -49,6 +49,7 @@ MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than pro
 SHORT_BODY = 150  # words of prose: a shorter body must have some of it beside the page's headline ...
 MIN_OWN_PROSE = 30  # ... this many words, in a block holding the headline and at most
 NEAR = 5  # this many times the body's words; the rest is the template's text around a page without one
+CROWDED = 5  # the cards' words against a short body's: more than this many times, the cards are the page
 HEAD_WORDS = 5  # a text's first words, to find a body paragraph in the page
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
 
@@ -229,18 +230,21 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     less prose than that needs, or whose body is more teasers than prose and short of
     MIN_LISTED_PROSE, is a listing or no article; so is a short body with almost none of its prose
     near its headline: a page whose own content is a line or two (a "not found" message, a
-    listing's intro), read by the extractor together with the template's text around it."""
+    listing's intro), read by the extractor together with the template's text around it; and a
+    short body beside teaser cards of CROWDED times its words, which are the page's content."""
     prose, teasers, own = _prose_and_teasers(evidence, paragraphs, DECIDED)
     away = own is not None and own < MIN_OWN_PROSE
+    crowded = evidence.cards >= MIN_CARDS and prose < SHORT_BODY and evidence.card_words >= CROWDED * (prose + teasers)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose}{'+' * (prose >= DECIDED)} words of prose"
     counts += f", {own} of them beside the headline" if away else ""
+    counts += f", the teasers {CROWDED} times its words or more" if crowded else ""
     not_article = "listing" if evidence.cards >= MIN_CARDS else "no article"
     listed = evidence.cards >= MIN_CARDS and teasers >= prose and prose < MIN_LISTED_PROSE
-    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed and not away:
+    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed and not away and not crowded:
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}")
     if declared:
         return PageKind(not_article, f"declared an article, but {counts}")
-    if prose < MIN_PROSE or away:
+    if prose < MIN_PROSE or away or crowded:
         return PageKind(not_article, counts)
     return PageKind("article", counts)
 

@@ -142,3 +142,18 @@ def test_a_not_found_page_read_with_its_template_text_is_no_article_and_a_short_
     )
     short = page.replace("<p>Sorry, the page you asked for is not here.</p>", story).replace("Page not found", "Footbridge to close")
     assert classify_page(short, "https://news.example.com/footbridge").is_article
+
+
+def test_a_short_intro_beside_many_teaser_cards_is_a_listing_and_a_story_there_is_an_article() -> None:
+    # a topic page that declares an article: its intro sits beside its headline, but its cards hold
+    # seven times the intro's words; the cards are the page
+    page = (FIXTURES / "pagekind" / "declared_article_topic_cards.html").read_text()
+    kind = classify_page(page, "https://news.example.com/topic/transport")
+    assert kind.kind == "listing" and kind.reason.endswith("the teasers 5 times its words or more"), kind.reason
+    # with a story's paragraphs under the same headline, the cards are its related stories
+    story = "".join(
+        f"<p>Paragraph {i} of the council's transport plan report, with the fares, the new routes and what "
+        f"the operators said about them at Tuesday's meeting in the town hall.</p>"
+        for i in range(5)
+    )
+    assert classify_page(page.replace("</div></div>\n<div class=\"card-grid\">", f"{story}</div></div>\n<div class=\"card-grid\">")).is_article
