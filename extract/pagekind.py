@@ -32,6 +32,7 @@ _LISTING_TYPES = {"collectionpage", "searchresultspage", "profilepage", "series"
 _FURNITURE = {"nav", "aside", "form", "menu"}
 _PAGE_EDGES = {"header", "footer"}
 _CONTENT = {"article", "main", "section"}
+_UNREAD = {"script", "style", "noscript", "template", "head", "title"}
 # links of three words or more: headlines (a teaser's), not "More", "Next" or a tag
 _HEADLINE_LINKS = XPath(
     ".//a[string-length(normalize-space(.)) >= 12]"
@@ -45,7 +46,12 @@ TEASER_SHARE = 0.5  # of a body paragraph's 4-word shingles found in cards: teas
 MIN_PROSE = 80  # words: less prose than this, without a declaration, is no article ...
 MIN_MARKED_PROSE = 25  # ... unless it sits in article markup or the page declares an article,
 MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than prose
-DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE)  # words of prose that make an article whatever else
+SHORT_BODY = 150  # words of prose: a shorter body must have some of it beside the page's headline ...
+MIN_OWN_PROSE = 30  # ... this many words, in a block holding the headline and at most
+NEAR = 5  # this many times the body's words; the rest is the template's text around a page without one
+CROWDED = 5  # the cards' words against a short body's: more than this many times, the cards are the page
+HEAD_WORDS = 5  # a text's first words, to find a body paragraph in the page
+DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,9 @@ class Evidence:
     card_words: int
     marked_up: bool  # one <article> element outside the furniture, holding the page's <h1>
     card_shingles: frozenset[tuple[str, ...]]  # the 4-word shingles of their text
+    # for a text's first HEAD_WORDS words, the words of the smallest block holding it and the
+    # page's headline (its first <h1> outside the furniture); empty without one
+    headline_blocks: dict[str, int]
 
 
 def _furniture(tree: HtmlElement) -> set[HtmlElement]:
@@ -109,13 +118,50 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     return list(cards)
 
 
+def _head(words: list[str]) -> str:
+    return " ".join(words[:HEAD_WORDS])
+
+
+def _headline_blocks(tree: HtmlElement, furniture: set[HtmlElement]) -> dict[str, int]:
+    """For the first words of each text in the page, the size in words of the smallest block that
+    holds it and the headline: how far from the headline a paragraph of the body sits. Each block
+    around the headline adds the texts of its other children to the one below it; a text seen
+    before adds no words."""
+    headline = next((h for h in tree.iter("h1") if not _in_furniture(h, furniture)), None)
+    if headline is None:
+        return {}
+    blocks: dict[str, int] = {}
+    seen: set[str] = set()  # a text repeated (a box in every section of a page) counts once
+    size, inner = 0, None
+    for block in (headline, *headline.iterancestors()):
+        if inner is None:
+            texts = list(block.itertext())
+        else:
+            texts = [block.text]
+            for child in block:
+                if child is not inner and isinstance(child.tag, str) and child.tag not in _UNREAD:
+                    texts += child.itertext()
+                texts.append(child.tail)
+        heads = []
+        for text in texts:
+            if text and (words := text.split()) and (text := " ".join(words)) not in seen:
+                seen.add(text)
+                size += len(words)
+                heads.append(_head(word_key(" ".join(words[:HEAD_WORDS])).split()))
+        for head in heads:
+            blocks.setdefault(head, size)
+        inner = block
+    return blocks
+
+
 def gather_evidence(tree: HtmlElement) -> Evidence:
-    """The teaser cards of a page (the tree is not modified)."""
+    """The teaser cards of a page, and where its text sits from its headline (the tree is not modified)."""
     furniture = _furniture(tree)
     keys = [word_key(card.text_content()) for card in _cards(tree, furniture)]
     articles = [a for a in tree.iter("article") if not _in_furniture(a, furniture)]
     marked_up = len(articles) == 1 and next(articles[0].iter("h1"), None) is not None
-    return Evidence(len(keys), sum(len(k.split()) for k in keys), marked_up, frozenset().union(*map(_shingles, keys)))
+    shingles = frozenset().union(*map(_shingles, keys))
+    return Evidence(len(keys), sum(len(k.split()) for k in keys), marked_up, shingles, _headline_blocks(tree, furniture))
 
 
 def _teaser_words(key: str, card_shingles: frozenset) -> int:
@@ -146,19 +192,28 @@ def declared_kind(meta: Metadata) -> PageKind | None:
     return None
 
 
-def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str], enough: int | None = None) -> tuple[int, int]:
-    """How many words of a body are prose, and how many the cards' text; counted until ``enough`` words
-    of prose if given (past DECIDED, no decision changes: a long article's every paragraph need not be
-    matched against the cards, a tenth of a page's time)."""
+def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str], enough: int | None = None) -> tuple[int, int, int | None]:
+    """How many words of a body are prose, how many the cards' text, and how many of the prose
+    words sit beside the headline (None when not measured: no headline, no paragraph found in the
+    page, or SHORT_BODY words of prose or more); counted until ``enough`` words of prose if given
+    (past DECIDED, no decision changes: a long article's every paragraph need not be matched
+    against the cards, a tenth of a page's time)."""
     prose = teasers = 0
+    counted: list[tuple[list[str], int]] = []
     for key in map(word_key, paragraphs):
         if key:
             teaser = _teaser_words(key, evidence.card_shingles) if evidence.card_shingles else 0
-            prose += len(key.split()) - teaser
+            words = key.split()
+            prose += len(words) - teaser
             teasers += teaser
+            counted.append((words, len(words) - teaser))
             if enough is not None and prose >= enough:
                 break
-    return prose, teasers
+    blocks = [(evidence.headline_blocks.get(_head(words)), own) for words, own in counted]
+    if prose >= SHORT_BODY or all(block is None for block, _ in blocks):
+        return prose, teasers, None
+    near = NEAR * (prose + teasers)
+    return prose, teasers, sum(own for block, own in blocks if block is not None and block <= near)
 
 
 def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
@@ -167,16 +222,24 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     cards' text). A declaration counts as article markup does, and neither alone makes an article:
     some CMSs declare every page one, and listings sit in the template's <article>. A page with
     less prose than that needs, or whose body is more teasers than prose and short of
-    MIN_LISTED_PROSE, is a listing or no article."""
-    prose, teasers = _prose_and_teasers(evidence, paragraphs, DECIDED)
+    MIN_LISTED_PROSE, is a listing or no article; so is a short body with almost none of its prose
+    near its headline: a page whose own content is a line or two (a "not found" message, a
+    listing's intro), read by the extractor together with the template's text around it; and a
+    short body beside teaser cards of CROWDED times its words, which are the page's content."""
+    prose, teasers, own = _prose_and_teasers(evidence, paragraphs, DECIDED)
+    away = own is not None and own < MIN_OWN_PROSE
+    crowded = evidence.cards >= MIN_CARDS and prose < SHORT_BODY and evidence.card_words >= CROWDED * (prose + teasers)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose}{'+' * (prose >= DECIDED)} words of prose"
+    counts += f", {own} of them beside the headline" if away else ""
+    counts += f", the teasers {CROWDED} times its words or more" if crowded else ""
+    not_article = "listing" if evidence.cards >= MIN_CARDS else "no article"
     listed = evidence.cards >= MIN_CARDS and teasers >= prose and prose < MIN_LISTED_PROSE
-    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed:
+    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed and not away and not crowded:
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}")
     if declared:
-        return PageKind("listing" if evidence.cards >= MIN_CARDS else "no article", f"declared an article, but {counts}")
-    if prose < MIN_PROSE:
-        return PageKind("listing" if evidence.cards >= MIN_CARDS else "no article", counts)
+        return PageKind(not_article, f"declared an article, but {counts}")
+    if prose < MIN_PROSE or away or crowded:
+        return PageKind(not_article, counts)
     return PageKind("article", counts)
 
 
@@ -193,7 +256,7 @@ def reconsider(
         return kind, paragraphs
     other = second()
     if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other, declared)).is_article:
-        prose, teasers = _prose_and_teasers(evidence, other)
+        prose, teasers, _ = _prose_and_teasers(evidence, other)
         if prose >= teasers:
             return other_kind, other
     return kind, paragraphs

@@ -125,3 +125,35 @@ def test_a_second_opinion_that_reads_the_listing_again_with_its_template_is_not_
     report = [footer.replace("valley", f"valley {i}") for i in range(4)]
     kind, body = reconsider(evidence, ours, lambda: [*teasers, *report])
     assert kind.is_article and body[-1] == report[-1], kind.reason
+
+
+def test_a_not_found_page_read_with_its_template_text_is_no_article_and_a_short_story_there_is_one() -> None:
+    # the page's own content is one line under its headline; the extractor reads the template's
+    # cookie notice and "about us" text instead, far from the headline in a page of menus: no article,
+    # though the CMS declares one
+    page = (FIXTURES / "pagekind" / "declared_article_soft_404_in_template.html").read_text()
+    kind = classify_page(page, "https://news.example.com/missing")
+    assert not kind.is_article and kind.reason.endswith("0 of them beside the headline"), kind.reason
+    # the same template with a short story under the headline is an article
+    story = (
+        "<p>The footbridge over the river at Ashby will close for three weeks from Monday while its deck is "
+        "replaced, the council said.</p><p>Walkers and cyclists will be sent over the road bridge in the town "
+        "centre, and a shuttle bus will run every half hour for those who cannot manage the extra distance.</p>"
+    )
+    short = page.replace("<p>Sorry, the page you asked for is not here.</p>", story).replace("Page not found", "Footbridge to close")
+    assert classify_page(short, "https://news.example.com/footbridge").is_article
+
+
+def test_a_short_intro_beside_many_teaser_cards_is_a_listing_and_a_story_there_is_an_article() -> None:
+    # a topic page that declares an article: its intro sits beside its headline, but its cards hold
+    # seven times the intro's words; the cards are the page
+    page = (FIXTURES / "pagekind" / "declared_article_topic_cards.html").read_text()
+    kind = classify_page(page, "https://news.example.com/topic/transport")
+    assert kind.kind == "listing" and kind.reason.endswith("the teasers 5 times its words or more"), kind.reason
+    # with a story's paragraphs under the same headline, the cards are its related stories
+    story = "".join(
+        f"<p>Paragraph {i} of the council's transport plan report, with the fares, the new routes and what "
+        f"the operators said about them at Tuesday's meeting in the town hall.</p>"
+        for i in range(5)
+    )
+    assert classify_page(page.replace("</div></div>\n<div class=\"card-grid\">", f"{story}</div></div>\n<div class=\"card-grid\">")).is_article
