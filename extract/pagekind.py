@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -75,9 +76,15 @@ class Evidence:
     card_words: int
     marked_up: bool  # one <article> element outside the furniture, holding the page's <h1>
     card_shingles: frozenset[tuple[str, ...]]  # the 4-word shingles of their text
-    # for a text's first HEAD_WORDS words, the words of the smallest block holding it and the
-    # page's headline (its first <h1> outside the furniture); empty without one
-    headline_blocks: dict[str, int]
+    measure_headline_blocks: Callable[[], dict[str, int]]  # headline_blocks' measure, called when first needed
+
+    @cached_property
+    def headline_blocks(self) -> dict[str, int]:
+        """For a text's first HEAD_WORDS words, the words of the smallest block holding it and the
+        page's headline (its first <h1> outside the furniture); empty without one. Only a short
+        body is judged by them (2 % of the tuning pages), and the page's every text is read to
+        measure them (a thirteenth of a page's time): measured when first asked for."""
+        return self.measure_headline_blocks()
 
 
 def _furniture(tree: HtmlElement) -> set[HtmlElement]:
@@ -154,14 +161,25 @@ def _headline_blocks(tree: HtmlElement, furniture: set[HtmlElement]) -> dict[str
     return blocks
 
 
-def gather_evidence(tree: HtmlElement) -> Evidence:
-    """The teaser cards of a page, and where its text sits from its headline (the tree is not modified)."""
+def _measured_headline_blocks(tree: HtmlElement) -> dict[str, int]:
+    return _headline_blocks(tree, _furniture(tree))
+
+
+def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None = None) -> Evidence:
+    """The teaser cards of a page, and where its text sits from its headline (the tree is not
+    modified). ``reread`` parses the page anew: given, where the text sits is measured on that
+    tree when first asked for (the caller may change this one meanwhile); else on this one now."""
     furniture = _furniture(tree)
     keys = [word_key(card.text_content()) for card in _cards(tree, furniture)]
     articles = [a for a in tree.iter("article") if not _in_furniture(a, furniture)]
     marked_up = len(articles) == 1 and next(articles[0].iter("h1"), None) is not None
     shingles = frozenset().union(*map(_shingles, keys))
-    return Evidence(len(keys), sum(len(k.split()) for k in keys), marked_up, shingles, _headline_blocks(tree, furniture))
+    if reread is None:
+        blocks = _headline_blocks(tree, furniture)
+        measure = lambda: blocks  # noqa: E731
+    else:
+        measure = lambda: _measured_headline_blocks(reread())  # noqa: E731
+    return Evidence(len(keys), sum(len(k.split()) for k in keys), marked_up, shingles, measure)
 
 
 def _teaser_words(key: str, card_shingles: frozenset) -> int:
@@ -209,8 +227,10 @@ def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str], enough: in
             counted.append((words, len(words) - teaser))
             if enough is not None and prose >= enough:
                 break
+    if prose >= SHORT_BODY:
+        return prose, teasers, None
     blocks = [(evidence.headline_blocks.get(_head(words)), own) for words, own in counted]
-    if prose >= SHORT_BODY or all(block is None for block, _ in blocks):
+    if all(block is None for block, _ in blocks):
         return prose, teasers, None
     near = NEAR * (prose + teasers)
     return prose, teasers, sum(own for block, own in blocks if block is not None and block <= near)
