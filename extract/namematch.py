@@ -1,5 +1,5 @@
 """trafilatura's XPath expressions that find elements by name, evaluated in Python with the same
-results: the discard rules, and the body containers it looks for.
+results: the discard rules, the body containers it looks for, and its search for bylines.
 
 Their ``re:test`` is lxml's EXSLT regexp extension, a call from libxml2 back into Python for every
 element it tests, and ``.//*`` tests every element of the tree: these few expressions took a quarter
@@ -24,6 +24,7 @@ from itertools import islice
 
 from lxml.etree import Element, XPath, _Element
 from trafilatura import core, external, main_extractor, settings, xpaths
+from trafilatura import metadata as trafilatura_metadata
 
 _REGEXP_NS = {"re": xpaths.REGEXP_NS}
 _Test = Callable[[_Element], bool]
@@ -59,15 +60,21 @@ class NameMatch:
     """An XPath expression that selects elements by their tag and attributes, as a walk over the
     element descendants of the tree it is called on. ``matches`` tests one element (for a
     ``.//*[...]`` expression, the expression with ``self::*`` for ``.//*``). ``first``: "document" for ``(.//*[...])[1]``,
-    the first match; "siblings" for ``.//*[...][1]``, the first match among each one's siblings."""
+    the first match; "siblings" for ``.//*[...][1]``, the first match among each one's siblings.
+    ``document`` for ``//*[...]``: the elements of the whole document, its root element included."""
 
-    def __init__(self, tags: tuple[str, ...], test: _Test, first: str = "") -> None:
+    def __init__(self, tags: tuple[str, ...], test: _Test, first: str = "", document: bool = False) -> None:
         self.tags = tags
         self.test = test
         self.first = first
+        self.document = document  # a ``//*[...]`` expression: every element of the context node's document
 
     def __call__(self, tree: _Element) -> list[_Element]:
-        elements = tree.iterdescendants(*self.tags) if self.tags else tree.iterdescendants(Element)
+        if self.document:
+            root = tree.getroottree().getroot()
+            elements = root.iter(*self.tags) if self.tags else root.iter(Element)
+        else:
+            elements = tree.iterdescendants(*self.tags) if self.tags else tree.iterdescendants(Element)
         found = filter(self.test, elements)
         if self.first == "document":
             return list(islice(found, 1))
@@ -106,7 +113,8 @@ def first_match(expression: NameMatch | StockMatch | XPath, tree: _Element) -> _
 
 
 def name_match(
-    expression: XPath, template: str, tags: tuple[str, ...], test: Callable[..., _Test], first: str = ""
+    expression: XPath, template: str, tags: tuple[str, ...], test: Callable[..., _Test], first: str = "",
+    document: bool = False,
 ) -> NameMatch | StockMatch:
     """The emulation of ``expression`` when its text is ``template`` with its regular expressions
     in the ``{}`` slots (``test`` makes the element test from them, each compiled, ignoring case
@@ -116,7 +124,8 @@ def name_match(
     if found is None:
         return StockMatch(expression)
     flags = [re.IGNORECASE if after.startswith("', 'i')") else 0 for after in parts[1:]]
-    return NameMatch(tags, test(*(memoized_search(re.compile(p, f)) for p, f in zip(found.groups(), flags))), first)
+    searches = (memoized_search(re.compile(p, f)) for p, f in zip(found.groups(), flags))
+    return NameMatch(tags, test(*searches), first, document)
 
 
 def _overall_blocks(cookie: _Search, ids: _Search, classes: _Search) -> _Test:
@@ -254,6 +263,63 @@ def _never_text(classes: _Search, ids: _Search) -> _Test:
     return test
 
 
+def _author_marks(classes: _Search) -> _Test:
+    bare = classes("")
+
+    def test(element: _Element) -> bool:
+        if element.tag == "author":
+            return True
+        if element.attrib:
+            get = element.get
+            css = get("class")
+            if (
+                get("rel") == "author"
+                or get("id") == "author"
+                or css == "author"
+                or get("itemprop") == "author name"
+                or get("data-testid") in ("AuthorCard", "AuthorURL")
+                or classes(css or "")
+            ):
+                return True
+        elif bare:
+            return True
+        for rel in element.iterchildren("rel"):  # rel='me' (no @): a child element <rel> whose text is "me"
+            if rel.text_content() == "me":
+                return True
+        return False
+
+    return test
+
+
+def _named(
+    css_names: tuple[str, ...] = (), id_names: tuple[str, ...] = (), component: str = "", itemprop: str = ""
+) -> Callable[[_Search, _Search], _Test]:
+    """The test of the author rules that read class, id, data-component and itemprop: a class among
+    ``css_names`` or an id among ``id_names``, a data-component or itemprop holding ``component`` or
+    ``itemprop`` ('' for none), or the id or class found by the rule's searches."""
+
+    def make(ids: _Search, classes: _Search) -> _Test:
+        bare = ids("") or classes("")
+
+        def test(element: _Element) -> bool:
+            if not element.attrib:
+                return bare
+            get = element.get
+            ident, css = get("id"), get("class")
+            return (
+                css in css_names
+                or ident in id_names
+                or (bool(component) and component in (get("data-component") or ""))
+                or (bool(itemprop) and itemprop in (get("itemprop") or ""))
+                or ids(ident or "")
+                or classes(css or "")
+            )
+
+        return test
+
+    return make
+
+
 _BLOCK_TAGS = "self::div or self::item or self::list or self::p or self::section or self::span"
 OVERALL_DISCARD = [
     name_match(xpaths.OVERALL_DISCARD_XPATH[0], f"""
@@ -348,6 +414,42 @@ BASIC_CLEAN = name_match(
     _never_text,
 )
 
+# trafilatura's search of bylines (trafilatura.metadata.extract_author, which extract.metadata
+# calls on the block around the headline): what it leaves out of a copy of the block, and the
+# marks of a byline, tried in turn
+AUTHOR_DISCARD = [
+    name_match(xpaths.AUTHOR_DISCARD_XPATHS[0], """
+        .//*[self::a or self::div or self::section or self::span][
+        @id='comments' or @class='comments' or @class='title' or @class='date' or
+        re:test(@id, '{}') or
+        re:test(@class, '{}') or
+        contains(@data-component, 'Figure')]
+        """, ("a", "div", "section", "span"), _named(("comments", "title", "date"), ("comments",), "Figure")),
+    *xpaths.AUTHOR_DISCARD_XPATHS[1:],
+]
+AUTHOR = [
+    name_match(xpaths.AUTHOR_XPATHS[0], """
+        //*[self::a or self::address or self::div or self::link or self::p or self::span or self::strong][
+        @rel='author' or @id='author' or @class='author' or @itemprop='author name' or rel='me' or
+        @data-testid='AuthorCard' or @data-testid='AuthorURL' or
+        re:test(@class, '{}')]|//author
+        """, ("a", "address", "div", "link", "p", "span", "strong", "author"), _author_marks, document=True),
+    name_match(xpaths.AUTHOR_XPATHS[1], """
+        //*[self::a or self::div or self::h3 or self::h4 or self::p or self::span][
+        @class='byline' or @class='username' or @class='byl' or @class='BBL' or
+        contains(@itemprop, 'author') or
+        re:test(@id, '{}') or
+        re:test(@class, '{}')]
+        """, ("a", "div", "h3", "h4", "p", "span"), _named(("byline", "username", "byl", "BBL"), itemprop="author"),
+        document=True),
+    name_match(xpaths.AUTHOR_XPATHS[2], """
+        //*[
+        contains(@data-component, 'Byline') or contains(@itemprop, 'author') or
+        re:test(@id, '{}') or
+        re:test(@class, '{}')]
+        """, (), _named(component="Byline", itemprop="author"), document=True),
+]
+
 # the module globals trafilatura's extraction reads these lists from, and their emulations
 _STAND_INS = [
     (import_module("trafilatura.baseline"), "BASIC_CLEAN_XPATH", BASIC_CLEAN),  # the package's "baseline" is a function
@@ -358,6 +460,8 @@ _STAND_INS = [
     (main_extractor, "DISCARD_IMAGE_ELEMENTS", DISCARD_IMAGE_ELEMENTS),
     (main_extractor, "TEASER_DISCARD_XPATH", TEASER_DISCARD),
     (external, "OVERALL_DISCARD_XPATH", OVERALL_DISCARD),
+    (trafilatura_metadata, "AUTHOR_DISCARD_XPATHS", AUTHOR_DISCARD),
+    (trafilatura_metadata, "AUTHOR_XPATHS", AUTHOR),
 ]
 _STOCK = [(module, name, getattr(module, name)) for module, name, _ in _STAND_INS]
 

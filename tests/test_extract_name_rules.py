@@ -26,6 +26,8 @@ RULES = [
     (namematch.DISCARD_IMAGE_ELEMENTS, xpaths.DISCARD_IMAGE_ELEMENTS),
     (namematch.BODY, xpaths.BODY_XPATH),
     ([namematch.BASIC_CLEAN], [settings.BASIC_CLEAN_XPATH]),
+    (namematch.AUTHOR_DISCARD, xpaths.AUTHOR_DISCARD_XPATHS),
+    (namematch.AUTHOR, xpaths.AUTHOR_XPATHS),
 ]
 # (the body containers that test no regular expression are the XPaths themselves)
 PAIRS = [(ours, theirs) for rules in RULES for ours, theirs in zip(*rules, strict=True) if ours is not theirs]
@@ -33,7 +35,9 @@ PAIRS = [(ours, theirs) for rules in RULES for ours, theirs in zip(*rules, stric
 # Each line trips one of XPath's conversions: @id|@class as a string is the attribute first in
 # source order; a missing attribute is ''; comments are no elements; matches nest; ol/ul need a
 # comment name of their own; an infinite-scroll block holding an <h1> is the page; of body
-# containers (BODY_XPATH) the first comes first, among siblings or in the page.
+# containers (BODY_XPATH) the first comes first, among siblings or in the page; a byline's marks
+# (AUTHOR_XPATHS) are looked for in the whole document whatever the context, rel='me' is a child
+# element's text, and regular expressions are case-sensitive where the XPath's are.
 TRICKY = """<html><body class="sidebar"><div id="page">
 <div class="cookie-notice" id="main">first class</div><div id="main" class="cookie-notice">first id</div>
 <span style="x" id="hidden-note">id after style</span><span id="hidden-note" style="x">id first</span>
@@ -57,6 +61,11 @@ TRICKY = """<html><body class="sidebar"><div id="page">
 <div class="my-Page-content">p</div><section role="article">r</section></main>
 <div id="site-footer" class="wrap">footer by id</div><div class="wrap" id="site-footer">class first</div>
 <span class="Cookie-Banner">consent</span><template><p>t</p></template><footer>f</footer>
+<div class="credits"><span class="Author-Name">A. Writer</span><a rel="author">B. Writer</a><p><rel>me</rel>!</p>
+<strong><rel>not me</rel></strong><author>C. Writer</author><h4 itemprop="coauthor">D.</h4><p class="">no</p>
+<div data-component="xBylinex">E.</div><span id="postAuthor">F.</span><i class="screenname">G.</i><h3 class="BBL">H.</h3>
+<span class="date">today</span><a id="comments-2">c</a><div data-component="Figure1">f</div>
+<section class="sidebar-right">s</section><span class="Comments">upper</span></div>
 </div></body></html>"""
 
 
