@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from copy import copy
 
 import lxml.html
 from lxml.html import HtmlElement
 from readability import Document as ReadabilityDocument
-from trafilatura import core
 from trafilatura.core import trafilatura_sequence
-from trafilatura.htmlprocessing import convert_tags, tree_cleaning
 from trafilatura.settings import Extractor
 
 from extract.domfixes import (
@@ -43,6 +38,7 @@ from extract.domfixes import (
     unwrap_layout_tables,
     wrap_bare_text,
 )
+from extract.fewercopies import fewer_copies
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
 from extract.paragraphs import body_paragraphs, word_key
@@ -76,36 +72,13 @@ _SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
 _TRAFILATURA = {fast: Extractor(output_format="python", fast=fast, comments=False) for fast in (True, False)}
 
 
-_STOCK_PREPARE_TREE = core._prepare_tree
-
-
-def _prepare_tree(tree: HtmlElement, options: Extractor, url: str | None) -> tuple[HtmlElement, HtmlElement | None]:
-    """trafilatura's preparation of the tree (a cleaned copy, its tags converted) without the copy
-    of the cleaned tree it keeps for its full mode's comparison and for comment extraction: in fast
-    mode without comments nothing reads that copy, which took 0.2 ms a page."""
-    if not options.fast or options.comments:
-        return _STOCK_PREPARE_TREE(tree, options, url)
-    return convert_tags(tree_cleaning(copy(tree), options), options, url), None
-
-
-@contextmanager
-def _uncopied_backup() -> Iterator[None]:
-    """trafilatura's sequence with _prepare_tree above, for the duration (any other caller's
-    full mode or comments still get the stock preparation from it)."""
-    core._prepare_tree = _prepare_tree
-    try:
-        yield
-    finally:
-        core._prepare_tree = _STOCK_PREPARE_TREE
-
-
 def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True) -> list[str]:
     """trafilatura's body without comments. Its extraction sequence is called directly rather than
     through bare_extraction, which copies the whole tree and renders a text we do not use (a tenth
     of a page's time); the sequence only deletes comment sections and infinite-scroll appendages
     from the tree, which no later step wants either."""
     options = _TRAFILATURA[fast]
-    with emulated_name_matches(), _uncopied_backup():
+    with emulated_name_matches(), fewer_copies():
         body, text, _, _ = trafilatura_sequence(tree, options, url)
     return body_paragraphs(body) if len(text) >= options.min_output_size else []
 
