@@ -45,7 +45,7 @@ SHINGLE = 4
 TEASER_SHARE = 0.5  # of a body paragraph's 4-word shingles found in cards: teaser text, not prose
 MIN_PROSE = 80  # words: less prose than this, without a declaration, is no article ...
 MIN_MARKED_PROSE = 25  # ... unless it sits in article markup or the page declares an article,
-MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than prose
+MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than prose (SHORT_BODY on a page that declares no article)
 SHORT_BODY = 150  # words of prose: a shorter body must have some of it beside the page's headline ...
 MIN_OWN_PROSE = 30  # ... this many words, in a block holding the headline and at most
 NEAR = 5  # this many times the body's words; the rest is the template's text around a page without one
@@ -222,7 +222,7 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     cards' text). A declaration counts as article markup does, and neither alone makes an article:
     some CMSs declare every page one, and listings sit in the template's <article>. A page with
     less prose than that needs, or whose body is more teasers than prose and short of
-    MIN_LISTED_PROSE, is a listing or no article; so is a short body with almost none of its prose
+    MIN_LISTED_PROSE (SHORT_BODY on a page that declares no article), is a listing or no article; so is a short body with almost none of its prose
     near its headline: a page whose own content is a line or two (a "not found" message, a
     listing's intro), read by the extractor together with the template's text around it; and a
     short body beside teaser cards of CROWDED times its words, which are the page's content."""
@@ -233,12 +233,16 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     counts += f", {own} of them beside the headline" if away else ""
     counts += f", the teasers {CROWDED} times its words or more" if crowded else ""
     not_article = "listing" if evidence.cards >= MIN_CARDS else "no article"
-    listed = evidence.cards >= MIN_CARDS and teasers >= prose and prose < MIN_LISTED_PROSE
+    # a body of more teaser text than prose is the listing itself, read with the template's text
+    # around it, unless it has enough prose: a declared article (a round-up of linked stories
+    # under a few lines of its own) MIN_LISTED_PROSE words, a page that declares none SHORT_BODY
+    listed = evidence.cards >= MIN_CARDS and teasers >= prose and prose < (MIN_LISTED_PROSE if declared else SHORT_BODY)
+    counts += f", {teasers} words of the teasers' text in its body" if listed else ""
     if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed and not away and not crowded:
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}")
     if declared:
         return PageKind(not_article, f"declared an article, but {counts}")
-    if prose < MIN_PROSE or away or crowded:
+    if prose < MIN_PROSE or away or crowded or listed:
         return PageKind(not_article, counts)
     return PageKind("article", counts)
 
