@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -170,3 +171,23 @@ def test_a_listing_with_an_intro_by_its_headline_is_a_listing_and_a_story_there_
         for i in range(6)
     )
     assert classify_page(page.replace(marker, f"{story}{marker}")).is_article
+
+
+def test_a_declared_article_whose_prose_lies_outside_its_headlines_block_beside_more_teasers_is_a_listing() -> None:
+    # a tag page that declares an article: a standfirst beside its headline, cards under it, and the
+    # summaries of cards without a headline link read as prose; its body is more teasers than prose,
+    # and little of that prose sits in the headline's own block
+    page = (FIXTURES / "pagekind" / "declared_article_tag_page_in_template.html").read_text()
+    kind = classify_page(page, "https://news.example.com/topic/ferries")
+    assert kind.kind == "listing" and kind.reason.endswith("words of the teasers' text in its body"), kind.reason
+    # a round-up: the same cards under an introduction of its own beside the headline is an article
+    intro = (
+        "All our reporting on the crossing this week. The operator has named its new boat, the fares go up in "
+        "January, and the strike that would have stopped the sailings over the holiday is off. Here is what "
+        "changes for the people who cross every day, and what the harbour board will decide next month."
+    )
+    roundup = re.sub(r'<div class="story-card"><h2><a href="[^"]+">\w+</a></h2><p>[^<]+</p></div>', "", page)
+    roundup = re.sub(r'<div class="hero">.*?</div>', "", roundup)
+    roundup = roundup.replace('<div class="listing">', f'<div class="listing"><h1>The crossing this week</h1><p>{intro}</p>')
+    kind = classify_page(roundup, "https://news.example.com/ferries/this-week")
+    assert kind.is_article, kind.reason
