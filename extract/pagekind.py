@@ -46,10 +46,11 @@ SHINGLE = 4
 TEASER_SHARE = 0.5  # of a body paragraph's 4-word shingles found in cards: teaser text, not prose
 MIN_PROSE = 80  # words: less prose than this, without a declaration, is no article ...
 MIN_MARKED_PROSE = 25  # ... unless it sits in article markup or the page declares an article,
-MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than prose
+MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than prose (SHORT_BODY on a page that declares no article)
 SHORT_BODY = 150  # words of prose: a shorter body must have some of it beside the page's headline ...
 MIN_OWN_PROSE = 30  # ... this many words, in a block holding the headline and at most
 NEAR = 5  # this many times the body's words; the rest is the template's text around a page without one
+OWN_BLOCK = 1.5  # a block holding the headline and at most this many times the body's words: the page's own
 CROWDED = 5  # the cards' words against a short body's: more than this many times, the cards are the page
 HEAD_WORDS = 5  # a text's first words, to find a body paragraph in the page
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
@@ -210,11 +211,14 @@ def declared_kind(meta: Metadata) -> PageKind | None:
     return None
 
 
-def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str], enough: int | None = None) -> tuple[int, int, int | None]:
-    """How many words of a body are prose, how many the cards' text, and how many of the prose
-    words sit beside the headline (None when not measured: no headline, no paragraph found in the
-    page, or SHORT_BODY words of prose or more); counted until ``enough`` words of prose if given
-    (past DECIDED, no decision changes: a long article's every paragraph need not be matched
+def _prose_and_teasers(
+    evidence: Evidence, paragraphs: Sequence[str], enough: int | None = None
+) -> tuple[int, int, int | None, int | None]:
+    """How many words of a body are prose, how many the cards' text, how many of the prose words
+    sit beside the headline (in a block of NEAR times the body's words) and how many in the
+    headline's own block (OWN_BLOCK times); the last two None when not measured: SHORT_BODY words
+    of prose or more, no headline, or no paragraph found in the page; counted until ``enough``
+    words of prose if given (past DECIDED, no decision changes: a long article's every paragraph need not be matched
     against the cards, a tenth of a page's time)."""
     prose = teasers = 0
     counted: list[tuple[list[str], int]] = []
@@ -228,12 +232,13 @@ def _prose_and_teasers(evidence: Evidence, paragraphs: Sequence[str], enough: in
             if enough is not None and prose >= enough:
                 break
     if prose >= SHORT_BODY:
-        return prose, teasers, None
+        return prose, teasers, None, None
     blocks = [(evidence.headline_blocks.get(_head(words)), own) for words, own in counted]
     if all(block is None for block, _ in blocks):
-        return prose, teasers, None
-    near = NEAR * (prose + teasers)
-    return prose, teasers, sum(own for block, own in blocks if block is not None and block <= near)
+        return prose, teasers, None, None
+    near, close = NEAR * (prose + teasers), OWN_BLOCK * (prose + teasers)
+    beside = sum(own for block, own in blocks if block is not None and block <= near)
+    return prose, teasers, beside, sum(own for block, own in blocks if block is not None and block <= close)
 
 
 def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
@@ -242,23 +247,34 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     cards' text). A declaration counts as article markup does, and neither alone makes an article:
     some CMSs declare every page one, and listings sit in the template's <article>. A page with
     less prose than that needs, or whose body is more teasers than prose and short of
-    MIN_LISTED_PROSE, is a listing or no article; so is a short body with almost none of its prose
+    MIN_LISTED_PROSE (SHORT_BODY on a page that declares no article), is a listing or no article; so is a short body with almost none of its prose
     near its headline: a page whose own content is a line or two (a "not found" message, a
     listing's intro), read by the extractor together with the template's text around it; and a
     short body beside teaser cards of CROWDED times its words, which are the page's content."""
-    prose, teasers, own = _prose_and_teasers(evidence, paragraphs, DECIDED)
+    prose, teasers, own, in_own_block = _prose_and_teasers(evidence, paragraphs, DECIDED)
     away = own is not None and own < MIN_OWN_PROSE
     crowded = evidence.cards >= MIN_CARDS and prose < SHORT_BODY and evidence.card_words >= CROWDED * (prose + teasers)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose}{'+' * (prose >= DECIDED)} words of prose"
     counts += f", {own} of them beside the headline" if away else ""
     counts += f", the teasers {CROWDED} times its words or more" if crowded else ""
     not_article = "listing" if evidence.cards >= MIN_CARDS else "no article"
-    listed = evidence.cards >= MIN_CARDS and teasers >= prose and prose < MIN_LISTED_PROSE
+    # a body of more teaser text than prose is the listing itself, read with the template's text
+    # around it, unless it has enough prose: a page that declares none SHORT_BODY words; a declared
+    # article (a round-up of linked stories under a few lines of its own) MIN_LISTED_PROSE words,
+    # and SHORT_BODY unless most of its prose sits in the headline's own block (the round-up's intro
+    # does; a listing's intro in a template, or the template's text read with it, sits further out)
+    scattered = in_own_block is not None and in_own_block < prose / 2
+    listed = (
+        evidence.cards >= MIN_CARDS
+        and teasers >= prose
+        and prose < (MIN_LISTED_PROSE if declared and not scattered else SHORT_BODY)
+    )
+    counts += f", {teasers} words of the teasers' text in its body" if listed else ""
     if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed and not away and not crowded:
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}")
     if declared:
         return PageKind(not_article, f"declared an article, but {counts}")
-    if prose < MIN_PROSE or away or crowded:
+    if prose < MIN_PROSE or away or crowded or listed:
         return PageKind(not_article, counts)
     return PageKind("article", counts)
 
@@ -276,7 +292,7 @@ def reconsider(
         return kind, paragraphs
     other = second()
     if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other, declared)).is_article:
-        prose, teasers, _ = _prose_and_teasers(evidence, other)
+        prose, teasers, *_ = _prose_and_teasers(evidence, other)
         if prose >= teasers:
             return other_kind, other
     return kind, paragraphs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -144,16 +145,49 @@ def test_a_not_found_page_read_with_its_template_text_is_no_article_and_a_short_
     assert classify_page(short, "https://news.example.com/footbridge").is_article
 
 
-def test_a_short_intro_beside_many_teaser_cards_is_a_listing_and_a_story_there_is_an_article() -> None:
-    # a topic page that declares an article: its intro sits beside its headline, but its cards hold
-    # seven times the intro's words; the cards are the page
-    page = (FIXTURES / "pagekind" / "declared_article_topic_cards.html").read_text()
-    kind = classify_page(page, "https://news.example.com/topic/transport")
-    assert kind.kind == "listing" and kind.reason.endswith("the teasers 5 times its words or more"), kind.reason
-    # with a story's paragraphs under the same headline, the cards are its related stories
+# A listing whose intro sits beside its headline, with the same page made an article by a story
+# of its own under the headline (its cards then its related stories): the fixture, the reason's
+# end, where the story goes, and what the story is about.
+LISTINGS_AND_STORIES = [
+    # a topic page that declares an article: its cards hold seven times the intro's words; the cards are the page
+    ("declared_article_topic_cards", "the teasers 5 times its words or more", '</div></div>\n<div class="card-grid">',
+     "the council's transport plan report, with the fares, the new routes"),
+    # a topic page that declares none (og:type website): an intro of 88 words, and the extractor reads
+    # the cards under it as the body too; more of that body is the teasers' text than prose
+    ("undeclared_topic_page_with_intro", "words of the teasers' text in its body", '<div class="topic-stories">',
+     "the harbour board's report on the new berths, with the fees, the waiting list"),
+]
+
+
+@pytest.mark.parametrize(("name", "reason", "marker", "subject"), LISTINGS_AND_STORIES, ids=lambda v: v if v.isidentifier() else "")
+def test_a_listing_with_an_intro_by_its_headline_is_a_listing_and_a_story_there_is_an_article(
+    name: str, reason: str, marker: str, subject: str
+) -> None:
+    page = (FIXTURES / "pagekind" / f"{name}.html").read_text()
+    kind = classify_page(page, f"https://news.example.com/topic/{name}")
+    assert kind.kind == "listing" and kind.reason.endswith(reason), kind.reason
     story = "".join(
-        f"<p>Paragraph {i} of the council's transport plan report, with the fares, the new routes and what "
-        f"the operators said about them at Tuesday's meeting in the town hall.</p>"
-        for i in range(5)
+        f"<p>Paragraph {i} of {subject} and what was said about them at Tuesday's meeting in the town hall.</p>"
+        for i in range(6)
     )
-    assert classify_page(page.replace("</div></div>\n<div class=\"card-grid\">", f"{story}</div></div>\n<div class=\"card-grid\">")).is_article
+    assert classify_page(page.replace(marker, f"{story}{marker}")).is_article
+
+
+def test_a_declared_article_whose_prose_lies_outside_its_headlines_block_beside_more_teasers_is_a_listing() -> None:
+    # a tag page that declares an article: a standfirst beside its headline, cards under it, and the
+    # summaries of cards without a headline link read as prose; its body is more teasers than prose,
+    # and little of that prose sits in the headline's own block
+    page = (FIXTURES / "pagekind" / "declared_article_tag_page_in_template.html").read_text()
+    kind = classify_page(page, "https://news.example.com/topic/ferries")
+    assert kind.kind == "listing" and kind.reason.endswith("words of the teasers' text in its body"), kind.reason
+    # a round-up: the same cards under an introduction of its own beside the headline is an article
+    intro = (
+        "All our reporting on the crossing this week. The operator has named its new boat, the fares go up in "
+        "January, and the strike that would have stopped the sailings over the holiday is off. Here is what "
+        "changes for the people who cross every day, and what the harbour board will decide next month."
+    )
+    roundup = re.sub(r'<div class="story-card"><h2><a href="[^"]+">\w+</a></h2><p>[^<]+</p></div>', "", page)
+    roundup = re.sub(r'<div class="hero">.*?</div>', "", roundup)
+    roundup = roundup.replace('<div class="listing">', f'<div class="listing"><h1>The crossing this week</h1><p>{intro}</p>')
+    kind = classify_page(roundup, "https://news.example.com/ferries/this-week")
+    assert kind.is_article, kind.reason
