@@ -36,6 +36,7 @@ from extract.domfixes import (
     unname_content_blocks,
     unname_fragment_containers,
     unwrap_layout_tables,
+    unwrap_quote_figures,
     wrap_bare_text,
 )
 from extract.namematch import emulated_name_matches
@@ -155,6 +156,7 @@ def extract_body(
     """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
     JSON-LD articleBody, if any."""
     open_collapsed_panels(tree)
+    unwrap_quote_figures(tree)
     drop_signup_boxes(tree)
     drop_author_boxes(tree, author)
     drop_non_content(tree)

@@ -50,6 +50,42 @@ def open_collapsed_panels(tree: HtmlElement) -> None:
             panel.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
 
 
+_QUOTE_WORDS = 4  # a quotation of fewer words is a label or an empty frame
+_EMBEDDED_MEDIA = ("iframe", "video", "embed", "object", "table")
+
+
+def unwrap_quote_figures(tree: HtmlElement) -> None:
+    """Make a <figure> that frames a quotation a <div>: trafilatura deletes every <figure> as an
+    image (its captions and credits are not body), and with it the quotations that the article
+    sets apart in one, the markup HTML prescribes for a quote with its attribution (a speaker's
+    words between two paragraphs, a customer's testimony, with a head-shot and a name). A frame
+    whose quotation holds a link is an embedded post (a tweet, a shared page: their text links
+    its source), one holding media or a table is not a quote, and a pull quote repeating a
+    paragraph of the page stays out, so as not to print the sentence twice. The frame loses its
+    class and id, which name its style: merge_split_bodies would join the quotes of one style
+    into the first. Before drop_non_content, which would take the embeds' frames away."""
+    frames = [figure for figure in tree.iter("figure") if next(figure.iter("blockquote"), None) is not None]
+    if not frames:
+        return
+    paragraphs = None
+    for figure in frames:
+        quotes = list(figure.iter("blockquote"))
+        if any(next(quote.iter("a"), None) is not None for quote in quotes):
+            continue
+        if next(figure.iter(*_EMBEDDED_MEDIA), None) is not None:
+            continue
+        words = " ".join(quote.text_content() for quote in quotes).split()
+        if len(words) < _QUOTE_WORDS:
+            continue
+        if paragraphs is None:
+            paragraphs = [(p, " ".join(p.text_content().split()).lower()) for p in tree.iter("p")]
+        head = " ".join(words[:2 * _QUOTE_WORDS]).lower()
+        if any(head in text for p, text in paragraphs if figure not in p.iterancestors()):
+            continue
+        figure.tag = "div"
+        _unname(figure)  # a frame's style: as a named block, merge_split_bodies would join the quotes
+
+
 # Of those, the ones that can wrap other blocks. Misnested CMS markup (a header's menu <button> or
 # <nav> left open) makes the parser put the whole article inside one: then it is the page's main
 # container, not furniture, and deleting it loses the article (issue 17: 11 of 16 empty outputs).

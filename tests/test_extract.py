@@ -733,3 +733,17 @@ def test_an_article_typed_directly_in_the_page_body_is_kept() -> None:
     assert "How did the harbour master know" in text
     assert "The first written record of the harbour's tides" in text and "Later masters copied his method" in text
     assert doc.paragraphs[-1].startswith("The museum asks anyone")
+
+
+def test_quotations_framed_in_figures_are_kept() -> None:
+    """A quotation set apart in a <figure> (a speaker's words with a head-shot and a name) is the
+    article's text, though trafilatura deletes figures as images; an embedded post (its quote
+    links its source) stays out, and a pull quote repeating a paragraph is not printed twice."""
+    doc = extract_document((FIXTURES / "article_quote_figures.html").read_bytes(), "https://valley.example.org/farming/older-apples")
+    paragraphs = list(doc.paragraphs)
+    first = "We lost the whole crop of the new trees twice in three years, and the old russets beside them never missed a season."
+    second = "The packing houses will follow the customers, and the customers are already asking for the names they remember."
+    assert first in paragraphs and second in paragraphs
+    assert paragraphs.index(first) == 2 and paragraphs.index(second) == len(paragraphs) - 2  # in place, not joined
+    assert "Grafting day" not in doc.text()
+    assert doc.text().count("loses a part of its crop in a bad spring") == 1
