@@ -33,6 +33,7 @@ from extract.domfixes import (
     open_collapsed_panels,
     place_streamed_segments,
     prune_furniture,
+    unname_comment_wrappers,
     unname_content_blocks,
     unname_fragment_containers,
     unwrap_layout_tables,
@@ -172,6 +173,7 @@ def extract_body(
     blocks = large_blocks(tree)
     drop_repeated_copies(blocks)
     unname_content_blocks(tree, blocks, container)
+    unname_comment_wrappers(container)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * prose:
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode

@@ -11,7 +11,7 @@ from collections import Counter
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
-from extract.namematch import BODY, OVERALL_DISCARD, first_match
+from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
 from extract.pagecues import link_target
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
@@ -581,6 +581,28 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
             _unname(element)
     _unname_blocks_amid_the_body(_body_container(tree) if stale else container)
 
+
+
+_LEAD_PARAGRAPH = 40  # characters: the body's first paragraph, not an empty or one-word <p>
+
+
+def unname_comment_wrappers(container: HtmlElement | None) -> None:
+    """Drop the class and id of a block inside the body container that trafilatura deletes as a
+    comment section (a class starting "comment": "commentOnSelection", "commentable") although
+    it holds the container's first paragraph: it wraps the article (a reader's tool to comment on
+    a passage), as a comment section never comes before the text it answers. ``container`` is the
+    body container trafilatura takes."""
+    if container is None:
+        return
+    first = next((p for p in container.iter("p") if _TEXT_LENGTH(p) >= _LEAD_PARAGRAPH), None)
+    if first is None:
+        return
+    matches = REMOVE_COMMENTS_AND_LISTS[0].matches
+    for block in first.iterancestors():
+        if block is container:
+            break
+        if block.attrib and matches(block):
+            _unname(block)
 
 # A block named like furniture inside the body container, with this share of the container's text
 # both before and after it, sits amid the article ...

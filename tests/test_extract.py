@@ -212,6 +212,7 @@ def test_streamed_server_rendered_parts_are_put_in_place() -> None:
     assert [p.split()[1] for p in doc.paragraphs] == ["one", "two", "three", "four"]
 
 
+
 def test_data_table_with_paragraphs_in_its_cells_stays_a_table() -> None:
     prose = "<p>Choosing a ledger depends on the size of the business, and the chart below sums up our tests.</p>"
     rows = [("Size", "Ledgerly", "Bookwise"), ("Small", "Too complex", "Good fit"), ("Medium", "Good fit", "Limited"),
@@ -747,3 +748,13 @@ def test_quotations_framed_in_figures_are_kept() -> None:
     assert paragraphs.index(first) == 2 and paragraphs.index(second) == len(paragraphs) - 2  # in place, not joined
     assert "Grafting day" not in doc.text()
     assert doc.text().count("loses a part of its crop in a bad spring") == 1
+
+
+def test_a_comment_tool_wrapping_the_article_is_not_a_comment_section() -> None:
+    """A block inside the body named for comments ("commentOnSelection": a tool to comment on a
+    passage) that holds the body's first paragraph wraps the article: trafilatura deleted it as a
+    comment section and the page read as no article. The comments after it stay out."""
+    doc = extract_document((FIXTURES / "article_comment_tool_wrapper.html").read_bytes(), "https://readers.example.org/posts/ship-logs")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Ship logs are the closest thing") and doc.paragraphs[-1].startswith("Keep a list")
+    assert "great-grandfather" not in doc.text()
