@@ -122,15 +122,18 @@ def place_streamed_segments(tree: HtmlElement) -> None:
     """Put the parts of a streamed server-rendered page where its script would show them.
 
     React streams each late part of a page as ``<div hidden id="S:n">`` at the end of the body,
-    and a script moves it into the placeholder ``<template id="B:n">``. With scripts gone the
-    parts look hidden, and the article's first sections are dropped as hidden furniture.
+    and a script moves it into the placeholder ``<template id="B:n">`` (a suspense boundary, $RC)
+    or ``<template id="P:n">`` (a part of a part, $RS: its placeholder sits in another streamed
+    part). With scripts gone the parts look hidden, and the article's first sections are dropped
+    as hidden furniture.
     """
     segments = _SEGMENTS(tree)
     if not segments:
         return
-    placeholders = {t.get("id"): t for t in tree.iter("template") if (t.get("id") or "").startswith("B:")}
+    placeholders = {t.get("id"): t for t in tree.iter("template") if (t.get("id") or "")[:2] in ("B:", "P:")}
     for segment in segments:
-        placeholder = placeholders.get("B:" + segment.get("id")[2:])
+        number = segment.get("id")[2:]
+        placeholder = placeholders.get("P:" + number, placeholders.get("B:" + number))  # P:n is made for S:n
         if placeholder is None:
             del segment.attrib["hidden"]
             continue

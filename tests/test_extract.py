@@ -213,6 +213,21 @@ def test_streamed_server_rendered_parts_are_put_in_place() -> None:
 
 
 
+def test_streamed_parts_placed_inside_other_streamed_parts_are_put_in_place() -> None:
+    """A part's placeholder can be a <template id="P:n"> inside another streamed part (React's
+    $RS): the part goes there, not at the end of the page outside the article."""
+    sentence = "of the streamed guide explains how index funds track a market, with enough words to be prose."
+    html = (
+        "<html><head><title>Index funds</title></head><body><main><article><h1>Index funds</h1>"
+        '<template id="B:0"></template><p>Part four ' + sentence + "</p><p>Part five " + sentence + "</p>"
+        "</article></main><footer><p>Money Guides, 12 Bank Street. All rights reserved.</p></footer>"
+        '<div hidden id="S:0"><p>Part one ' + sentence + '</p><template id="P:1"></template>'
+        "<p>Part three " + sentence + "</p></div>"
+        '<div hidden id="S:1"><p>Part two ' + sentence + "</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://money.example.com/guides/index-funds")
+    assert [p.split()[1] for p in doc.paragraphs] == ["one", "two", "three", "four", "five"]
+
 def test_data_table_with_paragraphs_in_its_cells_stays_a_table() -> None:
     prose = "<p>Choosing a ledger depends on the size of the business, and the chart below sums up our tests.</p>"
     rows = [("Size", "Ledgerly", "Bookwise"), ("Small", "Too complex", "Good fit"), ("Medium", "Good fit", "Limited"),
