@@ -174,9 +174,9 @@ def test_fragment_from_fast_mode_is_compared_with_full_mode(monkeypatch) -> None
     real = extract.body.trafilatura_paragraphs
     modes = []
 
-    def fast_keeps_a_fragment(tree, url, fast=True):
+    def fast_keeps_a_fragment(tree, url, fast=True, **options):
         modes.append(fast)
-        found = real(tree, url, fast=fast)
+        found = real(tree, url, fast=fast, **options)
         return found[:1] if fast else found
 
     monkeypatch.setattr(extract.body, "trafilatura_paragraphs", fast_keeps_a_fragment)
@@ -191,9 +191,9 @@ def test_full_mode_not_run_when_fast_mode_finds_the_body(monkeypatch) -> None:
     real = extract.body.trafilatura_paragraphs
     modes = []
 
-    def recorded(tree, url, fast=True):
+    def recorded(tree, url, fast=True, **options):
         modes.append(fast)
-        return real(tree, url, fast=fast)
+        return real(tree, url, fast=fast, **options)
 
     monkeypatch.setattr(extract.body, "trafilatura_paragraphs", recorded)
     extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
@@ -724,7 +724,8 @@ def test_subheadings_linking_to_another_site_are_kept_and_teaser_headlines_dropp
         "</article></body></html>"
     )
     doc = extract_document(html, "https://brew.example.org/reviews/grinders")
-    assert [p for p in doc.paragraphs if p in {f"Grinder {i}" for i in range(6)}] == [f"Grinder {i}" for i in range(1, 5)]
+    # (the last one ends the body, where a short heading is taken for the template's label)
+    assert [p for p in doc.paragraphs if p in {f"Grinder {i}" for i in range(6)}] == [f"Grinder {i}" for i in range(5)]
     assert "letter" not in doc.text() and "kettles" not in doc.text()
 
 
@@ -773,3 +774,13 @@ def test_a_comment_tool_wrapping_the_article_is_not_a_comment_section() -> None:
     assert doc.error is None
     assert doc.paragraphs[0].startswith("Ship logs are the closest thing") and doc.paragraphs[-1].startswith("Keep a list")
     assert "great-grandfather" not in doc.text()
+
+
+def test_a_heading_that_opens_the_body_is_not_a_label() -> None:
+    """A short heading at the start of the body followed by its section ("Key takeaways",
+    "Introduction") was dropped as a label like a kicker or a dateline; a kicker that is no
+    heading still goes."""
+    doc = extract_document((FIXTURES / "article_opening_heading.html").read_bytes(), "https://orchard.example.org/guides/storing-apples")
+    assert doc.paragraphs[0] == "Key takeaways"
+    assert doc.paragraphs[1].startswith("Late varieties keep for months")
+    assert "Garden guides" not in doc.paragraphs
