@@ -66,6 +66,9 @@ SHORT = 12  # words: a byline is a label, not a sentence
 TAG_WORDS = 4  # a fragment this short without a sentence end, at the body's edge, is a label
 TAG_CHARS = 32  # ... and this short in characters too: a CJK sentence is one "word" for split()
 DATELINE = 20  # words: datelines run longer ("05/10/2018 - Posted by ... - Category ... - Tags ...")
+# words: a body this long is an article whatever a heading adds (extract.pagekind weighs bodies of
+# under 150 words of prose; this leaves room for a body's teaser text)
+SETTLED = 300
 _SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
 
 
@@ -158,9 +161,13 @@ def drop_labels(paragraphs: list[str], author: str | None, headings: Collection[
     """Bylines, datelines and labels are not body: drop them at the edges of the body, never inside
     it. A short heading of the body (one of ``headings``) at its start, followed by a paragraph
     that is none, opens the body's first section ("Key takeaways", "Introduction", "TL;DR"): it
-    stays. (At the end, such headings are the template's: "Comments", "Related".)"""
+    stays, in a body of SETTLED words or more. (At the end, such headings are the template's:
+    "Comments", "Related". In a shorter body, a listing's or a "not found" page's heading would
+    add words to those the article decision weighs.)"""
     last = len(paragraphs) - 1
     edge = {i for i in range(len(paragraphs)) if i < EDGE or i > last - EDGE}
+    if headings and sum(len(p.split()) for p in paragraphs) < SETTLED:
+        headings = ()  # a short body: its words weigh in the article decision (extract.pagekind)
     return [
         p for i, p in enumerate(paragraphs)
         if i not in edge or not _is_label(p, author, i < EDGE and i < last and p in headings and paragraphs[i + 1] not in headings)
