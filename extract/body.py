@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection
 
 import lxml.html
 from lxml.html import HtmlElement
@@ -43,7 +42,7 @@ from extract.domfixes import (
 )
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
-from extract.paragraphs import body_paragraphs, heading_texts, word_key
+from extract.paragraphs import body_paragraphs, word_key
 
 _WORDS = re.compile(r"\w+")
 _READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
@@ -66,9 +65,6 @@ SHORT = 12  # words: a byline is a label, not a sentence
 TAG_WORDS = 4  # a fragment this short without a sentence end, at the body's edge, is a label
 TAG_CHARS = 32  # ... and this short in characters too: a CJK sentence is one "word" for split()
 DATELINE = 20  # words: datelines run longer ("05/10/2018 - Posted by ... - Category ... - Tags ...")
-# words: a body this long is an article whatever a heading adds (extract.pagekind weighs bodies of
-# under 150 words of prose; this leaves room for a body's teaser text)
-SETTLED = 300
 _SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
 
 
@@ -77,22 +73,15 @@ _SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
 _TRAFILATURA = {fast: Extractor(output_format="python", fast=fast, comments=False) for fast in (True, False)}
 
 
-def trafilatura_paragraphs(
-    tree: HtmlElement, url: str | None, fast: bool = True, headings: set[str] | None = None
-) -> list[str]:
+def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True) -> list[str]:
     """trafilatura's body without comments. Its extraction sequence is called directly rather than
     through bare_extraction, which copies the whole tree and renders a text we do not use (a tenth
     of a page's time); the sequence only deletes comment sections and infinite-scroll appendages
-    from the tree, which no later step wants either. ``headings`` gets the texts of the body's
-    headings (<h2> ... as trafilatura keeps them)."""
+    from the tree, which no later step wants either."""
     options = _TRAFILATURA[fast]
     with emulated_name_matches():
         body, text, _, _ = trafilatura_sequence(tree, options, url)
-    if len(text) < options.min_output_size:
-        return []
-    if headings is not None:
-        headings.update(heading_texts(body))
-    return body_paragraphs(body)
+    return body_paragraphs(body) if len(text) >= options.min_output_size else []
 
 
 def _chars(paragraphs: list[str]) -> int:
@@ -139,10 +128,9 @@ def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
     return paragraphs[start:]
 
 
-def _is_label(paragraph: str, author: str | None, heading: bool = False) -> bool:
+def _is_label(paragraph: str, author: str | None) -> bool:
     """A dateline ("Published: 3 February 2021"), a byline ("By A. Writer, Staff reporter") or a
-    tag-like fragment ("Breaking News", "Press Release", a size switcher's "XS SM MD LG"), but
-    not a ``heading`` that opens a section ("Key takeaways", "Introduction")."""
+    tag-like fragment ("Breaking News", "Press Release", a size switcher's "XS SM MD LG")."""
     words = paragraph.split()
     if len(words) <= DATELINE and _DATE.search(paragraph) and not _SENTENCE_END.search(paragraph):
         return True
@@ -153,25 +141,14 @@ def _is_label(paragraph: str, author: str | None, heading: bool = False) -> bool
     if paragraph[:3].lower() == "by " and paragraph[3:4].isupper():
         return True
     if len(words) <= TAG_WORDS and len(paragraph) <= TAG_CHARS and not _SENTENCE_END.search(paragraph):
-        return not heading
+        return True
     return bool(author) and word_key(paragraph).startswith(word_key(f"by {author}"))
 
 
-def drop_labels(paragraphs: list[str], author: str | None, headings: Collection[str] = ()) -> list[str]:
-    """Bylines, datelines and labels are not body: drop them at the edges of the body, never inside
-    it. A short heading of the body (one of ``headings``) at its start, followed by a paragraph
-    that is none, opens the body's first section ("Key takeaways", "Introduction", "TL;DR"): it
-    stays, in a body of SETTLED words or more. (At the end, such headings are the template's:
-    "Comments", "Related". In a shorter body, a listing's or a "not found" page's heading would
-    add words to those the article decision weighs.)"""
-    last = len(paragraphs) - 1
-    edge = {i for i in range(len(paragraphs)) if i < EDGE or i > last - EDGE}
-    if headings and sum(len(p.split()) for p in paragraphs) < SETTLED:
-        headings = ()  # a short body: its words weigh in the article decision (extract.pagekind)
-    return [
-        p for i, p in enumerate(paragraphs)
-        if i not in edge or not _is_label(p, author, i < EDGE and i < last and p in headings and paragraphs[i + 1] not in headings)
-    ]
+def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
+    """Bylines, datelines and labels are not body: drop them at the edges of the body, never inside it."""
+    edge = {i for i in range(len(paragraphs)) if i < EDGE or i >= len(paragraphs) - EDGE}
+    return [p for i, p in enumerate(paragraphs) if i not in edge or not _is_label(p, author)]
 
 
 def extract_body(
@@ -197,12 +174,11 @@ def extract_body(
     drop_repeated_copies(blocks)
     unname_content_blocks(tree, blocks, container)
     unname_comment_wrappers(container)
-    headings: set[str] = set()
-    paragraphs = trafilatura_paragraphs(tree, url, headings=headings)
+    paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * prose:
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode
         # compares that with readability's and justext's bodies and keeps the better one
-        full = trafilatura_paragraphs(tree, url, fast=False, headings=headings)
+        full = trafilatura_paragraphs(tree, url, fast=False)
         if _chars(full) > _chars(paragraphs):
             paragraphs = full
     if _chars(paragraphs) < MIN_BODY_CHARS:
@@ -211,13 +187,11 @@ def extract_body(
         if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
     paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), title)
-    return drop_set_apart_tail(tree, drop_labels(paragraphs, author, headings))
+    return drop_set_apart_tail(tree, drop_labels(paragraphs, author))
 
 
 def unrepaired_paragraphs(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
     """trafilatura's full mode on the page as served, without our repairs, its edges cleaned like
     ours: a second opinion on a page whose repaired body reads as no article (a merge that joined
     the wrong blocks, a furniture name on the article's own block)."""
-    headings: set[str] = set()
-    paragraphs = trafilatura_paragraphs(tree, url, fast=False, headings=headings)
-    return drop_labels(drop_headline(paragraphs, title), author, headings)
+    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=False), title), author)

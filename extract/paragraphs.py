@@ -68,11 +68,6 @@ def body_paragraphs(body: _Element) -> list[str]:
     return [text for text in (_normalise(p) if "\n" not in p.strip() else p.strip() for p in raw) if text]
 
 
-def heading_texts(body: _Element) -> set[str]:
-    """The texts of a trafilatura body's headings, as body_paragraphs gives them."""
-    return {text for head in body.iter("head") if (text := _normalise("".join(_inline_text(head))))}
-
-
 def word_key(text: str) -> str:
     """Lower-case words only: paragraphs that differ in case, spacing or punctuation compare equal."""
     return " ".join(_WORDS.findall(text.lower()))

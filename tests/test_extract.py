@@ -174,9 +174,9 @@ def test_fragment_from_fast_mode_is_compared_with_full_mode(monkeypatch) -> None
     real = extract.body.trafilatura_paragraphs
     modes = []
 
-    def fast_keeps_a_fragment(tree, url, fast=True, **options):
+    def fast_keeps_a_fragment(tree, url, fast=True):
         modes.append(fast)
-        found = real(tree, url, fast=fast, **options)
+        found = real(tree, url, fast=fast)
         return found[:1] if fast else found
 
     monkeypatch.setattr(extract.body, "trafilatura_paragraphs", fast_keeps_a_fragment)
@@ -191,9 +191,9 @@ def test_full_mode_not_run_when_fast_mode_finds_the_body(monkeypatch) -> None:
     real = extract.body.trafilatura_paragraphs
     modes = []
 
-    def recorded(tree, url, fast=True, **options):
+    def recorded(tree, url, fast=True):
         modes.append(fast)
-        return real(tree, url, fast=fast, **options)
+        return real(tree, url, fast=fast)
 
     monkeypatch.setattr(extract.body, "trafilatura_paragraphs", recorded)
     extract_document((FIXTURES / "article_full.html").read_bytes(), URL)
@@ -773,17 +773,3 @@ def test_a_comment_tool_wrapping_the_article_is_not_a_comment_section() -> None:
     assert doc.error is None
     assert doc.paragraphs[0].startswith("Ship logs are the closest thing") and doc.paragraphs[-1].startswith("Keep a list")
     assert "great-grandfather" not in doc.text()
-
-
-def test_a_heading_that_opens_the_body_is_not_a_label() -> None:
-    """A short heading at the start of the body followed by its section ("Key takeaways",
-    "Introduction") was dropped as a label like a kicker or a dateline; a kicker that is no
-    heading still goes. In a short body (a listing's, a "not found" page's), whose words the
-    article decision weighs, the heading goes as before."""
-    doc = extract_document((FIXTURES / "article_opening_heading.html").read_bytes(), "https://orchard.example.org/guides/storing-apples")
-    assert doc.paragraphs[0] == "Key takeaways"
-    assert doc.paragraphs[1].startswith("Late varieties keep for months")
-    assert "Garden guides" not in doc.paragraphs
-    html = (FIXTURES / "article_opening_heading.html").read_text()
-    short = html[: html.index("<h2>Choosing the fruit</h2>")] + "</div></article></main></body></html>"
-    assert extract_document(short, "https://orchard.example.org/guides/storing-apples").paragraphs[0].startswith("Late varieties")
