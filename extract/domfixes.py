@@ -587,13 +587,16 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
 
 
 _LEAD_PARAGRAPH = 40  # characters: the body's first paragraph, not an empty or one-word <p>
+_WRAPPED_SHARE = 0.5  # of the container's text: a block holding this much of it wraps the article
 
 
 def unname_comment_wrappers(container: HtmlElement | None) -> None:
     """Drop the class and id of a block inside the body container that trafilatura deletes as a
     comment section (a class starting "comment": "commentOnSelection", "commentable") although
-    it holds the container's first paragraph: it wraps the article (a reader's tool to comment on
-    a passage), as a comment section never comes before the text it answers. ``container`` is the
+    it holds the container's first paragraph and most of its text: it wraps the article (a
+    reader's tool to comment on a passage), as a comment section never comes before the text it
+    answers. (A listing's container, its cards without paragraphs, has its comment rules for a
+    first paragraph, in a section that holds a small part of its text.) ``container`` is the
     body container trafilatura takes."""
     if container is None:
         return
@@ -601,10 +604,11 @@ def unname_comment_wrappers(container: HtmlElement | None) -> None:
     if first is None:
         return
     matches = REMOVE_COMMENTS_AND_LISTS[0].matches
+    most = _WRAPPED_SHARE * _TEXT_LENGTH(container)
     for block in first.iterancestors():
         if block is container:
             break
-        if block.attrib and matches(block):
+        if block.attrib and matches(block) and _TEXT_LENGTH(block) >= most:
             _unname(block)
 
 # A block named like furniture inside the body container, with this share of the container's text

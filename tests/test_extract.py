@@ -773,3 +773,15 @@ def test_a_comment_tool_wrapping_the_article_is_not_a_comment_section() -> None:
     assert doc.error is None
     assert doc.paragraphs[0].startswith("Ship logs are the closest thing") and doc.paragraphs[-1].startswith("Keep a list")
     assert "great-grandfather" not in doc.text()
+    # a listing's container: the comment rules are its first paragraph, the cards most of its text
+    import lxml.html
+
+    from extract.domfixes import unname_comment_wrappers
+
+    cards = "".join(f"<div class='card'><h3><a href='/posts/log-{i}'>Reading the log of ship number {i}</a></h3></div>" for i in range(12))
+    container = lxml.html.fromstring(
+        f"<div class='post-body'>{cards}<section class='comments'><p>Comments are moderated by our editors and"
+        " appear once approved, usually within a day.</p></section></div>"
+    )
+    unname_comment_wrappers(container)
+    assert container.find("section").get("class") == "comments"
