@@ -33,9 +33,11 @@ from extract.domfixes import (
     open_collapsed_panels,
     place_streamed_segments,
     prune_furniture,
+    unname_comment_wrappers,
     unname_content_blocks,
     unname_fragment_containers,
     unwrap_layout_tables,
+    unwrap_quote_figures,
     wrap_bare_text,
 )
 from extract.fewercopies import fewer_copies
@@ -156,6 +158,7 @@ def extract_body(
     """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
     JSON-LD articleBody, if any."""
     open_collapsed_panels(tree)
+    unwrap_quote_figures(tree)
     drop_signup_boxes(tree)
     drop_author_boxes(tree, author)
     drop_non_content(tree)
@@ -171,6 +174,7 @@ def extract_body(
     blocks = large_blocks(tree)
     drop_repeated_copies(blocks)
     unname_content_blocks(tree, blocks, container)
+    unname_comment_wrappers(container)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * prose:
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode

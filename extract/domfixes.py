@@ -11,7 +11,7 @@ from collections import Counter
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
-from extract.namematch import BODY, OVERALL_DISCARD, first_match
+from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
 from extract.pagecues import link_target
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
@@ -50,6 +50,42 @@ def open_collapsed_panels(tree: HtmlElement) -> None:
             panel.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
 
 
+_QUOTE_WORDS = 4  # a quotation of fewer words is a label or an empty frame
+_EMBEDDED_MEDIA = ("iframe", "video", "embed", "object", "table")
+
+
+def unwrap_quote_figures(tree: HtmlElement) -> None:
+    """Make a <figure> that frames a quotation a <div>: trafilatura deletes every <figure> as an
+    image (its captions and credits are not body), and with it the quotations that the article
+    sets apart in one, the markup HTML prescribes for a quote with its attribution (a speaker's
+    words between two paragraphs, a customer's testimony, with a head-shot and a name). A frame
+    whose quotation holds a link is an embedded post (a tweet, a shared page: their text links
+    its source), one holding media or a table is not a quote, and a pull quote repeating a
+    paragraph of the page stays out, so as not to print the sentence twice. The frame loses its
+    class and id, which name its style: merge_split_bodies would join the quotes of one style
+    into the first. Before drop_non_content, which would take the embeds' frames away."""
+    frames = [figure for figure in tree.iter("figure") if next(figure.iter("blockquote"), None) is not None]
+    if not frames:
+        return
+    paragraphs = None
+    for figure in frames:
+        quotes = list(figure.iter("blockquote"))
+        if any(next(quote.iter("a"), None) is not None for quote in quotes):
+            continue
+        if next(figure.iter(*_EMBEDDED_MEDIA), None) is not None:
+            continue
+        words = " ".join(quote.text_content() for quote in quotes).split()
+        if len(words) < _QUOTE_WORDS:
+            continue
+        if paragraphs is None:
+            paragraphs = [(p, " ".join(p.text_content().split()).lower()) for p in tree.iter("p")]
+        head = " ".join(words[:2 * _QUOTE_WORDS]).lower()
+        if any(head in text for p, text in paragraphs if figure not in p.iterancestors()):
+            continue
+        figure.tag = "div"
+        _unname(figure)  # a frame's style: as a named block, merge_split_bodies would join the quotes
+
+
 # Of those, the ones that can wrap other blocks. Misnested CMS markup (a header's menu <button> or
 # <nav> left open) makes the parser put the whole article inside one: then it is the page's main
 # container, not furniture, and deleting it loses the article (issue 17: 11 of 16 empty outputs).
@@ -86,15 +122,18 @@ def place_streamed_segments(tree: HtmlElement) -> None:
     """Put the parts of a streamed server-rendered page where its script would show them.
 
     React streams each late part of a page as ``<div hidden id="S:n">`` at the end of the body,
-    and a script moves it into the placeholder ``<template id="B:n">``. With scripts gone the
-    parts look hidden, and the article's first sections are dropped as hidden furniture.
+    and a script moves it into the placeholder ``<template id="B:n">`` (a suspense boundary, $RC)
+    or ``<template id="P:n">`` (a part of a part, $RS: its placeholder sits in another streamed
+    part). With scripts gone the parts look hidden, and the article's first sections are dropped
+    as hidden furniture.
     """
     segments = _SEGMENTS(tree)
     if not segments:
         return
-    placeholders = {t.get("id"): t for t in tree.iter("template") if (t.get("id") or "").startswith("B:")}
+    placeholders = {t.get("id"): t for t in tree.iter("template") if (t.get("id") or "")[:2] in ("B:", "P:")}
     for segment in segments:
-        placeholder = placeholders.get("B:" + segment.get("id")[2:])
+        number = segment.get("id")[2:]
+        placeholder = placeholders.get("P:" + number, placeholders.get("B:" + number))  # P:n is made for S:n
         if placeholder is None:
             del segment.attrib["hidden"]
             continue
@@ -545,6 +584,32 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
             _unname(element)
     _unname_blocks_amid_the_body(_body_container(tree) if stale else container)
 
+
+
+_LEAD_PARAGRAPH = 40  # characters: the body's first paragraph, not an empty or one-word <p>
+_WRAPPED_SHARE = 0.5  # of the container's text: a block holding this much of it wraps the article
+
+
+def unname_comment_wrappers(container: HtmlElement | None) -> None:
+    """Drop the class and id of a block inside the body container that trafilatura deletes as a
+    comment section (a class starting "comment": "commentOnSelection", "commentable") although
+    it holds the container's first paragraph and most of its text: it wraps the article (a
+    reader's tool to comment on a passage), as a comment section never comes before the text it
+    answers. (A listing's container, its cards without paragraphs, has its comment rules for a
+    first paragraph, in a section that holds a small part of its text.) ``container`` is the
+    body container trafilatura takes."""
+    if container is None:
+        return
+    first = next((p for p in container.iter("p") if _TEXT_LENGTH(p) >= _LEAD_PARAGRAPH), None)
+    if first is None:
+        return
+    matches = REMOVE_COMMENTS_AND_LISTS[0].matches
+    most = _WRAPPED_SHARE * _TEXT_LENGTH(container)
+    for block in first.iterancestors():
+        if block is container:
+            break
+        if block.attrib and matches(block) and _TEXT_LENGTH(block) >= most:
+            _unname(block)
 
 # A block named like furniture inside the body container, with this share of the container's text
 # both before and after it, sits amid the article ...

@@ -212,6 +212,22 @@ def test_streamed_server_rendered_parts_are_put_in_place() -> None:
     assert [p.split()[1] for p in doc.paragraphs] == ["one", "two", "three", "four"]
 
 
+
+def test_streamed_parts_placed_inside_other_streamed_parts_are_put_in_place() -> None:
+    """A part's placeholder can be a <template id="P:n"> inside another streamed part (React's
+    $RS): the part goes there, not at the end of the page outside the article."""
+    sentence = "of the streamed guide explains how index funds track a market, with enough words to be prose."
+    html = (
+        "<html><head><title>Index funds</title></head><body><main><article><h1>Index funds</h1>"
+        '<template id="B:0"></template><p>Part four ' + sentence + "</p><p>Part five " + sentence + "</p>"
+        "</article></main><footer><p>Money Guides, 12 Bank Street. All rights reserved.</p></footer>"
+        '<div hidden id="S:0"><p>Part one ' + sentence + '</p><template id="P:1"></template>'
+        "<p>Part three " + sentence + "</p></div>"
+        '<div hidden id="S:1"><p>Part two ' + sentence + "</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://money.example.com/guides/index-funds")
+    assert [p.split()[1] for p in doc.paragraphs] == ["one", "two", "three", "four", "five"]
+
 def test_data_table_with_paragraphs_in_its_cells_stays_a_table() -> None:
     prose = "<p>Choosing a ledger depends on the size of the business, and the chart below sums up our tests.</p>"
     rows = [("Size", "Ledgerly", "Bookwise"), ("Small", "Too complex", "Good fit"), ("Medium", "Good fit", "Limited"),
@@ -733,3 +749,39 @@ def test_an_article_typed_directly_in_the_page_body_is_kept() -> None:
     assert "How did the harbour master know" in text
     assert "The first written record of the harbour's tides" in text and "Later masters copied his method" in text
     assert doc.paragraphs[-1].startswith("The museum asks anyone")
+
+
+def test_quotations_framed_in_figures_are_kept() -> None:
+    """A quotation set apart in a <figure> (a speaker's words with a head-shot and a name) is the
+    article's text, though trafilatura deletes figures as images; an embedded post (its quote
+    links its source) stays out, and a pull quote repeating a paragraph is not printed twice."""
+    doc = extract_document((FIXTURES / "article_quote_figures.html").read_bytes(), "https://valley.example.org/farming/older-apples")
+    paragraphs = list(doc.paragraphs)
+    first = "We lost the whole crop of the new trees twice in three years, and the old russets beside them never missed a season."
+    second = "The packing houses will follow the customers, and the customers are already asking for the names they remember."
+    assert first in paragraphs and second in paragraphs
+    assert paragraphs.index(first) == 2 and paragraphs.index(second) == len(paragraphs) - 2  # in place, not joined
+    assert "Grafting day" not in doc.text()
+    assert doc.text().count("loses a part of its crop in a bad spring") == 1
+
+
+def test_a_comment_tool_wrapping_the_article_is_not_a_comment_section() -> None:
+    """A block inside the body named for comments ("commentOnSelection": a tool to comment on a
+    passage) that holds the body's first paragraph wraps the article: trafilatura deleted it as a
+    comment section and the page read as no article. The comments after it stay out."""
+    doc = extract_document((FIXTURES / "article_comment_tool_wrapper.html").read_bytes(), "https://readers.example.org/posts/ship-logs")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Ship logs are the closest thing") and doc.paragraphs[-1].startswith("Keep a list")
+    assert "great-grandfather" not in doc.text()
+    # a listing's container: the comment rules are its first paragraph, the cards most of its text
+    import lxml.html
+
+    from extract.domfixes import unname_comment_wrappers
+
+    cards = "".join(f"<div class='card'><h3><a href='/posts/log-{i}'>Reading the log of ship number {i}</a></h3></div>" for i in range(12))
+    container = lxml.html.fromstring(
+        f"<div class='post-body'>{cards}<section class='comments'><p>Comments are moderated by our editors and"
+        " appear once approved, usually within a day.</p></section></div>"
+    )
+    unname_comment_wrappers(container)
+    assert container.find("section").get("class") == "comments"
