@@ -404,10 +404,9 @@ def _marks_byline(block: HtmlElement) -> bool:
     )
 
 
-def _shown_authors(tree: HtmlElement, search_bylines: bool = True) -> list[str]:
-    """Author names the page shows: rel=author links, else a visible byline (unless told not to
-    search for one: trafilatura's search copies the block, 5 ms a page), else a link to an author's
-    page near the headline."""
+def _shown_authors(tree: HtmlElement) -> list[str]:
+    """Author names the page shows: rel=author links, else a visible byline, else a link to an
+    author's page near the headline."""
     visible = _SHOWN_AUTHORS(tree)[:3]
     names = list(dict.fromkeys(n for n in (_name(a.text_content()) for a in visible) if 1 < len(n) < 80))
     if names:
@@ -415,7 +414,7 @@ def _shown_authors(tree: HtmlElement, search_bylines: bool = True) -> list[str]:
     # a byline the page shows but does not declare: trafilatura's search of bylines by their
     # class and attributes (43 % of the tuning pages declare no author; it finds a sixth of them)
     block = _headline_block(tree)
-    marked = search_bylines and (_marks_byline(block) or block.find(".//author") is not None)
+    marked = _marks_byline(block) or block.find(".//author") is not None
     byline = ""
     if marked:
         with emulated_name_matches():  # (its XPaths test names by calls back into Python: 2.5 -> 1 ms a search)
@@ -431,7 +430,8 @@ def _shown_authors(tree: HtmlElement, search_bylines: bool = True) -> list[str]:
 
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """Author names from JSON-LD, else meta tags, else the names the page shows; a declared author
-    that is the site itself gives way to a person the page shows."""
+    that is the site itself gives way to a person the page shows, in a byline too (searched only
+    then, and when nothing is declared: trafilatura's search copies the block)."""
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
@@ -441,7 +441,7 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: 
     if not names:
         names = _shown_authors(tree)
     elif all(_squeezed(n) in site_keys for n in names):
-        names = _shown_authors(tree, search_bylines=False) or names
+        names = _shown_authors(tree) or names
     # a name credited again within a joint credit ("Ann Lee and Bo Park", "Ann Lee") is listed once
     names = [n for n in names if not any(n != other and f" {n} " in f" {other} " for other in names)]
     return ", ".join(names) or None

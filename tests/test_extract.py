@@ -406,6 +406,9 @@ def test_an_author_the_page_shows_beats_the_site_declared_as_author() -> None:
     byline = '<p>By <a href="/authors/john-doe/">John Doe</a></p>'
     assert _titled(credit, f"<h1>Tram line opens</h1>{byline}").author == "John Doe"
     assert _titled(credit, "<h1>Tram line opens</h1>").author == "Metro Daily"  # no one else named
+    # a byline marked by its class only, without a link to the author's page
+    marked = '<div class="story-byline"><span class="byline-name">John Doe and Jane Roe</span></div>'
+    assert _titled(credit, f"<h1>Tram line opens</h1>{marked}").author == "John Doe, Jane Roe"
 
 
 def _dated(page: str, url: str = "https://www.metrodaily.example/news/tram") -> str | None:
