@@ -12,9 +12,11 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import Element, XPath
@@ -107,6 +109,19 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _WORD = re.compile(r"\w+")
 # a byline's label: "By ", "Analysis by ", "Written By: ", "Author: "; and quotation marks around a name
 _BY = re.compile(r"^(?:[\w ]{0,20}\s)?by:?\s+|^authors?(?::\s*|\s+)|^[\"“”']+|[\"“”']+$", re.I)
+# a byline's label, in the news's most common languages: "By", "Written by", "Von", "Par", "Por", "Door", "Av",
+# "Przez", "Author:"; a word before "by" as in "Written by"
+_BYLINE_LABEL = re.compile(r"(?:^|(?<=[\s|·•]))(?:(?:[^\W\d_]+\s)?by|von|par|por|door|av|przez"
+                           r"|authors?:|autor(?:es|en)?:|auteurs?:|autore:|forfatter:|författare:)(?=\s|$)", re.I)
+_BYLINE_END = re.compile(r"\s*[|·•●/]|\s+[-–—]\s|\d|(?<=\w{3})\.\s|\s\(")
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*,?")
+_NAME_PARTICLES = {"van", "der", "den", "de", "da", "di", "von", "du", "la", "le", "del", "dos", "bin", "al", "y"}
+_NOT_BYLINE = {"h1", "h2", "h3", "figure", "figcaption", "select", "option", "label", "form", "script", "style", "noscript",
+               "template"}
+BYLINE_WORDS = 15  # the text of an element holding a byline, label and date included
+BYLINE_NAME_WORDS = 5
+BYLINE_PIECE = 60  # characters of an element's own text holding a byline's label: prose is searched no further
+BYLINE_BEFORE, BYLINE_AFTER = 20, 80  # elements next to the headline where bylines sit
 HEADLINE_MATCH = 0.5  # word overlap (Jaccard) between an <h1> and a declared title
 ONLY_HEADLINE_MATCH = 0.12
 SITE_NAME_WORDS = 4  # a title's last part after " | " this short is the site's name
@@ -404,6 +419,54 @@ def _marks_byline(block: HtmlElement) -> bool:
     )
 
 
+def _near_headline(block: HtmlElement, headline: HtmlElement) -> Iterator[HtmlElement]:
+    """The block's elements from BYLINE_BEFORE before the headline to BYLINE_AFTER after it, in order."""
+    before: deque[HtmlElement] = deque(maxlen=BYLINE_BEFORE)
+    elements = block.iter(Element)
+    for element in elements:
+        if element is headline:
+            yield from before
+            yield element
+            yield from islice(elements, BYLINE_AFTER)
+            return
+        before.append(element)
+
+
+def _labelled_byline(block: HtmlElement) -> list[str]:
+    """The name after a byline's label ("By Ann Lee", "Written by: Ann Lee", "May 5, 2025 by Ann Lee |
+    5 min") in a short element next to the headline that no class marks as a byline: the label in
+    the element's own text, at its start or after a date or a separator, the name after it in its text
+    or, for a label standing alone, in its parent's; the name ends at a separator, a number or a
+    sentence's end, and is two to five capitalised words (particles between them)."""
+    headline = next(block.iter("h1"), None)
+    if headline is None:
+        return []
+    for element in _near_headline(block, headline):
+        if element.tag in _NOT_BYLINE or not any(
+            piece and len(piece.strip()) < BYLINE_PIECE and _BYLINE_LABEL.search(piece)
+            for piece in (element.text, *(child.tail for child in element))
+        ):
+            continue
+        for holder in (element, element.getparent()):
+            if holder is None or holder.tag in _NOT_BYLINE:
+                break
+            text = " ".join(_visible_text(holder).split())
+            label = _BYLINE_LABEL.search(text)
+            if len(text.split()) > BYLINE_WORDS or label is None:
+                break
+            before = text[: label.start()].rstrip()
+            if before and before[-1] not in "|·•," and not _SHOWN_DATE.search(before):
+                break  # "a guide by its author" is a title, not a byline
+            words = _BYLINE_END.split(_name(text[label.end():]), 1)[0].split()
+            while words and not words[-1][0].isupper():
+                words.pop()
+            if not all(_NAME_WORD.fullmatch(w) and (w[0].isupper() or w in _NAME_PARTICLES) for w in words):
+                break
+            if 2 <= len(words) <= BYLINE_NAME_WORDS:
+                return [" ".join(words).rstrip(",")]
+    return []
+
+
 def _shown_authors(tree: HtmlElement) -> list[str]:
     """Author names the page shows: rel=author links, else a visible byline, else a link to an
     author's page near the headline."""
@@ -425,6 +488,8 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
         names = [name for name in names if name not in labels]
     if not names:  # a link to the author's page, next to the headline, in a byline no class names
         names = [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
+    if not names:
+        names = _labelled_byline(block)
     return _without_job_title(names, block)
 
 

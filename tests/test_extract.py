@@ -288,6 +288,11 @@ def _titled(head: str, h1: str = "") -> Document:
                             "https://www.metrodaily.example/news/tram")
 
 
+def _bylined(byline: str) -> str | None:
+    """The author of a page whose headline the byline follows."""
+    return _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author
+
+
 def test_headline_without_the_site_name() -> None:
     site = '<meta property="og:site_name" content="Metro Daily">'
     assert _titled(f"{site}<title>Tram line opens | Metro Daily</title>").title == "Tram line opens"
@@ -380,6 +385,22 @@ def test_author_from_a_link_to_the_author_page_next_to_the_headline() -> None:
     assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{titled}").author == "Jane Roe"
     tagged = '<p><a href="/tags/trams/">Trams</a></p>'
     assert _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{tagged}").author is None
+
+
+def test_author_from_a_labelled_byline_no_class_names() -> None:
+    author = _bylined
+    assert author('<p>By <a href="/people/jane-roe">Jane Roe</a></p>') == "Jane Roe"
+    assert author("<div><span>Written by</span><span>Jane Roe</span></div>") == "Jane Roe"
+    assert author("<p>Published May 5, 2025 by Jane Roe | 5 min read</p>") == "Jane Roe"
+    assert author("<div><span>Par</span> <span>Jeanne Dupont</span> · 5 mai 2025</div>") == "Jeanne Dupont"
+    # a title naming its author, a heading, a photo credit and a sentence are no bylines
+    assert author("<p>Read <strong>Drawing Lessons by Jane Roe</strong> first.</p>") is None
+    assert author("<h2>Step by Step Guide</h2>") is None
+    assert author("<figure><figcaption>Photo by Jane Roe</figcaption></figure>") is None
+    assert author("<p>By signing up you agree to the Terms of Service.</p>") is None
+    # far from the headline (a footer's credit) it is not searched
+    filler = "".join(f"<div><span>Stop {i}</span></div>" for i in range(50))
+    assert author(f"{filler}<p>Powered by Metro Press</p>") is None
 
 
 def test_a_comment_form_field_is_no_byline() -> None:
@@ -492,9 +513,7 @@ def test_headline_without_labels_the_template_appends_to_the_h1() -> None:
 
 
 def test_author_without_the_date_on_the_byline_line() -> None:
-    def author(byline: str) -> str | None:
-        return _titled("<title>Tram line opens</title>", f"<h1>Tram line opens</h1>{byline}").author
-
+    author = _bylined
     assert author('<a rel="author" href="/staff/roe">Jane Roe • December 5, 2025</a>') == "Jane Roe"
     assert author('<a rel="author" href="/staff/roe">Jane Roe Last updated: Aug 1, 2025</a>') == "Jane Roe"
     assert author('<a rel="author" href="/staff/roe">Jane Roe, Saturday</a>') == "Jane Roe"
