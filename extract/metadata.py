@@ -82,6 +82,9 @@ _DATE_WORD = (r"(?:january|february|july|september|october|november|december"
               rf"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|{_SHORT_CALENDAR}(?=,?\s*\d)"
               r"|(?:last\s+)?updated(?:\s+on)?:?|published|posted)")
 _CALENDAR_WORD = re.compile(rf"{_DATE_WORD}|march|april|june|august|{_SHORT_CALENDAR}(?=\s*$)", re.I)
+_DATE_LINE = re.compile(rf"{_DATE_WORD}(?!\w)", re.I)
+_LETTER = re.compile(r"[^\W\d_]")
+_LOGIN = re.compile(r"[a-z\d]+(?:[._-][a-z\d]+)*")  # "jroe", "jane.roe", "page.head.author"
 _BYLINE_DATE = re.compile(rf"(?<=\w)(?:\s*[•|·,]\s*(?:{_CALENDAR_WORD.pattern})|\s+{_DATE_WORD})(?!\w).*$", re.I)
 # what trafilatura's byline search looks for (trafilatura.xpaths.AUTHOR_XPATHS), in any of these
 # attributes (or an <author> element): a block without has no byline it could find, and is not
@@ -108,7 +111,7 @@ _URL_LIKE = re.compile(r"^(https?:)?//|^www\.", re.I)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _WORD = re.compile(r"\w+")
 # a byline's label: "By ", "Analysis by ", "Written By: ", "Author: "; and quotation marks around a name
-_BY = re.compile(r"^(?:[\w ]{0,20}\s)?by:?\s+|^authors?(?::\s*|\s+)|^[\"“”']+|[\"“”']+$", re.I)
+_BY = re.compile(r"^(?:[\w ]{0,20}\s)?by:?(?:\s+|$)|^authors?(?::\s*|\s+)|^[\"“”']+|[\"“”']+$", re.I)
 # a byline's label, in the news's most common languages: "By", "Written by", "Von", "Par", "Por", "Door", "Av",
 # "Przez", "Author:"; a word before "by" as in "Written by"
 _BYLINE_LABEL = re.compile(r"(?:^|(?<=[\s|·•]))(?:(?:[^\W\d_]+\s)?by|von|par|por|door|av|przez"
@@ -382,7 +385,12 @@ def _name(text: object) -> str:
     """A byline as a name: without its "By " label, and without the date or update note that
     templates put on the same line ("Luke Kim · December 5", "Jo Bee Last updated: Aug 1")."""
     name = _BYLINE_DATE.sub("", _BY.sub("", clean(text)))
-    return "" if _CALENDAR_WORD.fullmatch(name) else name
+    if _CALENDAR_WORD.fullmatch(name) or _DATE_LINE.match(name) or not _LETTER.search(name):
+        return ""  # a date line ("Updated March 13"), a label alone, a number
+    first, _, rest = name.partition(" ")
+    if first.isupper() and len(first) > 1 and first == "".join(word[0] for word in rest.split()).upper():
+        return rest  # an avatar's initials before the name ("JR Jane Roe")
+    return name
 
 
 def _without_job_title(names: list[str], block: HtmlElement) -> list[str]:
@@ -493,6 +501,17 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
     return _without_job_title(names, block)
 
 
+def _credited_in(name: str, credit: str) -> bool:
+    """Whether a credit names the name whole: "Ann Lee" in "Ann Lee, Bo Park", not "Ann Le"."""
+    start = credit.find(name)
+    while start >= 0:
+        end = start + len(name)
+        if (start == 0 or not credit[start - 1].isalnum()) and (end == len(credit) or not credit[end].isalnum()):
+            return True
+        start = credit.find(name, start + 1)
+    return False
+
+
 def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """Author names from JSON-LD, else meta tags, else the names the page shows; a declared author
     that is the site itself gives way to a person the page shows, in a byline too (searched only
@@ -505,10 +524,12 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: 
     names = list(dict.fromkeys(n for n in names if n and not _URL_LIKE.search(n) and 1 < len(n) < 80))
     if not names:
         names = _shown_authors(tree)
-    elif all(_squeezed(n) in site_keys for n in names):
+    elif all(_squeezed(n) in site_keys or _LOGIN.fullmatch(n) for n in names):
+        # the site, or an account's login, declared as author: a person the page shows comes first
         names = _shown_authors(tree) or names
-    # a name credited again within a joint credit ("Ann Lee and Bo Park", "Ann Lee") is listed once
-    names = [n for n in names if not any(n != other and f" {n} " in f" {other} " for other in names)]
+    # a name credited again within a joint credit ("Ann Lee and Bo Park", "Ann Lee"; "Ann Lee, Bo Park") is
+    # listed once
+    names = [n for n in names if not any(n != other and _credited_in(n, other) for other in names)]
     return ", ".join(names) or None
 
 

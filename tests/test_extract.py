@@ -403,6 +403,31 @@ def test_author_from_a_labelled_byline_no_class_names() -> None:
     assert author(f"{filler}<p>Powered by Metro Press</p>") is None
 
 
+def test_what_a_byline_holds_besides_a_name_is_no_name() -> None:
+    author = _bylined
+    # a label whose name the template left empty, a date line, an avatar's initials
+    assert author('<div class="byline">Written By <a class="author-name" href="/blog?author=7"></a></div>') is None
+    assert author('<p class="article-byline__dates">Updated March 13, 2024</p>') is None
+    assert author('<div class="author"><svg><text>JR</text></svg><a rel="author" href="/u/jr">Jane Roe</a></div>') == (
+        "Jane Roe")
+    assert author('<div class="author"><svg><text>JR</text></svg> <span>Jane Roe</span></div>') == "Jane Roe"
+
+
+def test_a_login_declared_as_author_gives_way_to_the_name_the_page_shows() -> None:
+    shown = '<p>By <a href="/authors/jane-roe/">Jane Roe</a></p>'
+    for login in ("jroe", "jane.roe", "page.head.author"):
+        declared = f'<meta name="author" content="{login}">'
+        assert _titled(declared, f"<h1>Tram line opens</h1>{shown}").author == "Jane Roe"
+    assert _titled('<meta name="author" content="jroe">', "<h1>Tram line opens</h1>").author == "jroe"
+
+
+def test_a_name_declared_again_in_a_list_of_names_is_listed_once() -> None:
+    declared = '<meta name="author" content="Jane Roe, John Doe"><meta property="article:author" content="Jane Roe">'
+    assert _titled(declared, "<h1>Tram line opens</h1>").author == "Jane Roe, John Doe"
+    declared = '<meta name="author" content="Jane Roemer"><meta property="article:author" content="Jane Roe">'
+    assert _titled(declared, "<h1>Tram line opens</h1>").author == "Jane Roemer, Jane Roe"
+
+
 def test_a_comment_form_field_is_no_byline() -> None:
     form = ('<form class="comment-form"><p class="comment-form-author"><label for="author">Name</label>'
             '<input id="author" name="author"></p></form>')
