@@ -475,10 +475,23 @@ def _labelled_byline(block: HtmlElement) -> list[str]:
     return []
 
 
+def _of_the_headline(tree: HtmlElement, elements: list[HtmlElement]) -> list[HtmlElement]:
+    """The elements that belong to the headline's story: not in another story's <article> or in an
+    <aside> (a related story's card, a sidebar's list, each with its author)."""
+    headline = next(tree.iter("h1"), None)
+    if headline is None or not elements:
+        return elements
+    around = set(headline.iterancestors())
+    return [
+        element for element in elements
+        if next(element.iterancestors("article", "aside"), headline.getparent()) in around
+    ]
+
+
 def _shown_authors(tree: HtmlElement) -> list[str]:
     """Author names the page shows: rel=author links, else a visible byline, else a link to an
     author's page near the headline."""
-    visible = _SHOWN_AUTHORS(tree)[:3]
+    visible = _of_the_headline(tree, _SHOWN_AUTHORS(tree))[:3]
     names = list(dict.fromkeys(n for n in (_name(a.text_content()) for a in visible) if 1 < len(n) < 80))
     if names:
         return names

@@ -428,6 +428,20 @@ def test_a_name_declared_again_in_a_list_of_names_is_listed_once() -> None:
     assert _titled(declared, "<h1>Tram line opens</h1>").author == "Jane Roemer, Jane Roe"
 
 
+def test_the_authors_of_related_stories_are_not_the_author() -> None:
+    def page(byline: str) -> str:
+        cards = "".join(f'<article class="card"><h3>Story {i}</h3><a rel="author" href="/u/{i}">Writer {i}</a></article>'
+                        for i in range(3))
+        return (f"<html><body><article><h1>Tram line opens</h1>{byline}"
+                + "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
+                + f"</article><aside>{cards}</aside></body></html>")
+
+    doc = extract_document(page('<a rel="author" href="/u/roe">Jane Roe</a>'), "https://www.metrodaily.example/tram")
+    assert doc.author == "Jane Roe"
+    doc = extract_document(page('<p>By Jane Roe</p>'), "https://www.metrodaily.example/tram")
+    assert doc.author == "Jane Roe"
+
+
 def test_a_comment_form_field_is_no_byline() -> None:
     form = ('<form class="comment-form"><p class="comment-form-author"><label for="author">Name</label>'
             '<input id="author" name="author"></p></form>')
