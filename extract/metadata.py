@@ -129,6 +129,9 @@ HEADLINE_MATCH = 0.5  # word overlap (Jaccard) between an <h1> and a declared ti
 ONLY_HEADLINE_MATCH = 0.12
 SITE_NAME_WORDS = 4  # a title's last part after " | " this short is the site's name
 BYLINE_CLIMB = 4
+_PIECE = "\x1f"  # the unit separator: whitespace to \s and str.split
+DATE_LINE_WORDS = 12  # a piece of text this long holding a date is a date line; longer, prose mentioning one
+DATELINE_LEAD = 3  # words before a date that opens a piece of prose, as a dateline's place
 CUT_HEADLINE = 100  # a JSON-LD headline this long may be cut at 110 characters
 LEDE_WORDS = 25  # an <h1> longer than this may be a paragraph
 
@@ -588,7 +591,9 @@ def _url_date(url: str | None) -> date | None:
 
 def _shown_date(text: str, month_first: bool) -> str | None:
     """The first plausible date written in a text; a slashed date is read day first, as most of the
-    world writes it, or month first on a page in US English, unless its first number cannot be a month."""
+    world writes it, or month first on a page in US English, unless its first number cannot be a month.
+    In a text of pieces (_visible_text's), none that a piece of prose mentions: the piece (or the
+    pieces a date spans) holds a date line's few words, not a sentence's."""
     latest = date.today() + timedelta(days=1)
     start = 0
     while match := _SHOWN_DATE.search(text, start):
@@ -612,20 +617,31 @@ def _shown_date(text: str, month_first: bool) -> str | None:
             found = date(int(year), int(month), int(day))
         except ValueError:
             continue
-        if 1995 <= found.year and found <= latest:
+        if 1995 <= found.year and found <= latest and not _in_prose(text, match.start(), match.end()):
             return found.isoformat()
     return None
 
 
+def _in_prose(text: str, start: int, end: int) -> bool:
+    """Whether the piece of a text that holds start:end is longer than a date line and the date does
+    not open it (as a dateline opens a report: "LONDON, 18 December 2025 -")."""
+    if _PIECE not in text:
+        return False
+    piece_start, piece_end = text.rfind(_PIECE, 0, start) + 1, text.find(_PIECE, end)
+    return (len(text[piece_start:start].split()) > DATELINE_LEAD
+            and len(text[piece_start : piece_end if piece_end >= 0 else None].split()) > DATE_LINE_WORDS)
+
+
 def _visible_text(element: HtmlElement) -> str:
-    """The text a reader sees in an element: no scripts, styles or comments."""
+    """The text a reader sees in an element: no scripts, styles or comments; its pieces (the text
+    of an element, or after one) joined by _PIECE, a separator that regular expressions read as space."""
     parts = []
     for node in element.iter():
         if node.text and isinstance(node.tag, str) and node.tag not in _INVISIBLE:
             parts.append(node.text)
         if node.tail and node is not element:
             parts.append(node.tail)
-    return " ".join(parts)
+    return _PIECE.join(parts)
 
 
 def _shown_on_page(tree: HtmlElement, month_first: bool) -> str | None:

@@ -490,6 +490,21 @@ def test_date_shown_near_the_headline_when_the_page_declares_none() -> None:
     assert _dated(page.replace(" · December 18th, 2025", "").replace("3 Nov 2025", "")) is None
 
 
+def test_a_date_that_prose_mentions_is_not_the_page_date() -> None:
+    page = (
+        "<html><body><article><h1>Tram line opens</h1><p>This guide to the network was first written on 21 June 2017"
+        " and has been revised for riders many times since then.</p><div class='meta'>Posted on April 13, 2023</div>"
+        "{body}</article></body></html>"
+    )
+    assert _dated(page) == "2023-04-13"
+    assert _dated(page.replace("Posted on April 13, 2023", "")) is None
+    # a date line split between elements is still one
+    assert _dated(page.replace("April 13, 2023", "<span>April 13,</span> <b>2023</b>")) == "2023-04-13"
+    # a dateline opening a report's first paragraph is the report's date
+    dateline = "<p>LONDON, 18 December 2025 - The tram line opened to riders this morning after years of works.</p>"
+    assert _dated(page.replace("Posted on April 13, 2023", "").replace("<p>This", f"{dateline}<p>This")) == "2025-12-18"
+
+
 def test_slashed_date_read_day_first_unless_the_page_is_in_us_english() -> None:
     page = "<html lang='en'><body><article><h1>Tram line opens</h1><p>Posted 03/10/2023</p>{body}</article></body></html>"
     assert _dated(page) == "2023-10-03"
