@@ -535,6 +535,8 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: 
     declared = _names(article.get("author")) or [
         meta.get(key) for key in ("author", "article:author", "dc.creator", "byl")
     ]
+    if not any(declared):  # the author as the page declares it to its analytics tools (Parse.ly, Sailthru)
+        declared = [meta.get("parsely-author") or meta.get("sailthru.author")]
     site_keys = _site_keys(site_names)
     names = [_without_affiliation(_name(n), site_keys) for n in declared]
     names = list(dict.fromkeys(n for n in names if n and not _URL_LIKE.search(n) and 1 < len(n) < 80))

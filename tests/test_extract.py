@@ -442,6 +442,13 @@ def test_the_authors_of_related_stories_are_not_the_author() -> None:
     assert doc.author == "Jane Roe"
 
 
+def test_author_declared_to_analytics_tools_when_no_other_declaration_names_one() -> None:
+    for key in ("parsely-author", "sailthru.author"):
+        assert _titled(f'<meta name="{key}" content="Jane Roe">', "<h1>Tram line opens</h1>").author == "Jane Roe"
+    both = '<meta name="author" content="John Doe"><meta name="sailthru.author" content="John Doe, Staff writer">'
+    assert _titled(both, "<h1>Tram line opens</h1>").author == "John Doe"
+
+
 def test_a_comment_form_field_is_no_byline() -> None:
     form = ('<form class="comment-form"><p class="comment-form-author"><label for="author">Name</label>'
             '<input id="author" name="author"></p></form>')
