@@ -114,13 +114,14 @@ _WORD = re.compile(r"\w+")
 _BY = re.compile(r"^(?:[\w ]{0,20}\s)?by:?(?:\s+|$)|^authors?(?::\s*|\s+)|^[\"“”']+|[\"“”']+$", re.I)
 # a byline's label, in the news's most common languages: "By", "Written by", "Von", "Par", "Por", "Door", "Av",
 # "Przez", "Author:"; a word before "by" as in "Written by"
-_BYLINE_LABEL = re.compile(r"(?:^|(?<=[\s|·•]))(?:(?:[^\W\d_]+\s)?by|von|par|por|door|av|przez"
+_BYLINE_LABEL = re.compile(r"(?:^|(?<=[\s|·•]))(?:(?:[^\W\d_]+\s)?by:?|von|par|por|door|av|przez"
                            r"|authors?:|autor(?:es|en)?:|auteurs?:|autore:|forfatter:|författare:)(?=\s|$)", re.I)
 _BYLINE_END = re.compile(r"\s*[|·•●/]|\s+[-–—]\s|\d|(?<=\w{3})\.\s|\s\(")
 _NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*,?")
 _NAME_PARTICLES = {"van", "der", "den", "de", "da", "di", "von", "du", "la", "le", "del", "dos", "bin", "al", "y"}
 _NOT_BYLINE = {"h1", "h2", "h3", "figure", "figcaption", "select", "option", "label", "form", "script", "style", "noscript",
                "template"}
+_JOINING = {",", "&", ";"}  # what stands between two names' elements in a joint byline
 BYLINE_WORDS = 15  # the text of an element holding a byline, label and date included
 BYLINE_NAME_WORDS = 5
 BYLINE_PIECE = 60  # characters of an element's own text holding a byline's label: prose is searched no further
@@ -446,36 +447,64 @@ def _near_headline(block: HtmlElement, headline: HtmlElement) -> Iterator[HtmlEl
 def _labelled_byline(block: HtmlElement) -> list[str]:
     """The name after a byline's label ("By Ann Lee", "Written by: Ann Lee", "May 5, 2025 by Ann Lee |
     5 min") in a short element next to the headline that no class marks as a byline: the label in
-    the element's own text, at its start or after a date or a separator, the name after it in its text
-    or, for a label standing alone, in its parent's; the name ends at a separator, a number or a
-    sentence's end, and is two to five capitalised words (particles between them)."""
+    the element's own text, at its start or after a date or a separator; the name the element that
+    follows the label ("By <a>Ann Lee</a> View edition"), else the text after the label in the
+    element or, for a label standing alone, in its parent."""
     headline = next(block.iter("h1"), None)
     if headline is None:
         return []
     for element in _near_headline(block, headline):
-        if element.tag in _NOT_BYLINE or not any(
-            piece and len(piece.strip()) < BYLINE_PIECE and _BYLINE_LABEL.search(piece)
-            for piece in (element.text, *(child.tail for child in element))
-        ):
+        if element.tag in _NOT_BYLINE:
             continue
+        labelled = [
+            (piece, following)
+            for piece, following in ((element.text, element[0] if len(element) else None),
+                                     *((child.tail, child.getnext()) for child in element))
+            if piece and len(piece.strip()) < BYLINE_PIECE and _BYLINE_LABEL.search(piece)
+        ]
+        if not labelled:
+            continue
+        for piece, following in labelled:
+            label = _byline_label(" ".join(piece.split()))
+            if label and label.end() == len(" ".join(piece.split())) and isinstance(following, HtmlElement):
+                names = []
+                while (name := _byline_name(following.text_content())) is not None:
+                    names.append(name)  # and the next, in "By <a>Ann Lee</a>, <a>Bo Park</a>"
+                    following = following.getnext()
+                    if following is None or (following.getprevious().tail or "").strip() not in _JOINING:
+                        break
+                if names:
+                    return names
         for holder in (element, element.getparent()):
             if holder is None or holder.tag in _NOT_BYLINE:
                 break
             text = " ".join(_visible_text(holder).split())
-            label = _BYLINE_LABEL.search(text)
+            label = _byline_label(text)
             if len(text.split()) > BYLINE_WORDS or label is None:
                 break
-            before = text[: label.start()].rstrip()
-            if before and before[-1] not in "|·•," and not _SHOWN_DATE.search(before):
-                break  # "a guide by its author" is a title, not a byline
-            words = _BYLINE_END.split(_name(text[label.end():]), 1)[0].split()
-            while words and not words[-1][0].isupper():
-                words.pop()
-            if not all(_NAME_WORD.fullmatch(w) and (w[0].isupper() or w in _NAME_PARTICLES) for w in words):
-                break
-            if 2 <= len(words) <= BYLINE_NAME_WORDS:
-                return [" ".join(words).rstrip(",")]
+            name = _byline_name(text[label.end():])
+            if name:
+                return [name]
     return []
+
+
+def _byline_label(text: str) -> re.Match | None:
+    """A byline's label in a text, at its start or after a date or a separator: "a guide by its author"
+    is a title, not a byline."""
+    label = _BYLINE_LABEL.search(text)
+    before = text[: label.start()].rstrip() if label else ""
+    return label if not before or before[-1] in "|·•," or _SHOWN_DATE.search(before) else None
+
+
+def _byline_name(text: str) -> str | None:
+    """The name a byline's text begins with: up to a separator, a number or a sentence's end, two to
+    five capitalised words (particles between them)."""
+    words = _BYLINE_END.split(_name(" ".join(text.split())), 1)[0].split()
+    while words and not words[-1][0].isupper():
+        words.pop()
+    if all(_NAME_WORD.fullmatch(w) and (w[0].isupper() or w in _NAME_PARTICLES) for w in words):
+        return " ".join(words).rstrip(",") if 2 <= len(words) <= BYLINE_NAME_WORDS else None
+    return None
 
 
 def _of_the_headline(tree: HtmlElement, elements: list[HtmlElement]) -> list[HtmlElement]:

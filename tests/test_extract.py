@@ -403,6 +403,15 @@ def test_author_from_a_labelled_byline_no_class_names() -> None:
     assert author(f"{filler}<p>Powered by Metro Press</p>") is None
 
 
+def test_the_name_of_a_labelled_byline_is_the_element_after_the_label() -> None:
+    author = _bylined
+    assert author('<p>By <a href="/people/jr">J. R. Roe</a> View the print edition</p>') == "J. R. Roe"
+    assert author('<p>By <a href="/people/jr">Jane Roe</a>, <a href="/people/jd">John Doe</a> | May 5</p>') == (
+        "Jane Roe, John Doe")
+    assert author("<p>Written by:<span>Jane Roe</span></p>") == "Jane Roe"
+    assert author("<p>by: <!-- -->Jane Roe<!-- -->, May 5, 2025</p>") == "Jane Roe"
+
+
 def test_what_a_byline_holds_besides_a_name_is_no_name() -> None:
     author = _bylined
     # a label whose name the template left empty, a date line, an avatar's initials
