@@ -795,3 +795,11 @@ def test_a_lead_in_a_text_widget_like_the_body_widget_is_kept() -> None:
     starts = [p.split(":")[0] for p in doc.paragraphs]
     assert starts[:4] == ["Lead 0", "Lead 1", "Lead 2", "Part 0"]
     assert "Part 5 goes on" in starts and "Another story" not in doc.text()
+
+
+def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
+    """A block named as a disclaimer or disclosure in any part of a class ("post-affiliate-disclosure",
+    "review_disclaimer") is the publisher's notice, not the article, at the body's start or end."""
+    doc = extract_document((FIXTURES / "article_publisher_notices.html").read_bytes(), "https://bench.example.com/reviews/kettles")
+    assert doc.paragraphs[0].startswith("Test 0:") and doc.paragraphs[-1].startswith("We filled, boiled and poured")
+    assert "small fee" not in doc.text() and "Prices were checked" not in doc.text()
