@@ -20,11 +20,13 @@ itself can tell. Structure does, never wording, so the cues hold in any language
   keep some such notes and drop others, italic-only or emphasised final paragraphs are kept as
   often as dropped: emphasis alone is no cue; nor is the same test at the start of the body
   (disclosures there go, but as many standfirsts and leads the truths keep);
-- a publisher's notice (an affiliate disclosure, an editorial or legal disclaimer) is the one
-  piece of furniture a template names for what it is, whatever part of a class or id names its
-  place or component ("affiliate-disclaimer", "header-disclaimer", "richtext--disclaimer"): its
+- a publisher's notice (an affiliate disclosure, an editorial or legal disclaimer, a call to
+  action) is the piece of furniture a template names for what it is, whatever part of a class or
+  id names its place or component ("affiliate-disclaimer", "header-disclaimer", "post-cta"): its
   paragraphs leave the body once the page is judged an article (the decision weighs the body as
-  extracted, so that a short article is not judged a listing for its notice's words going).
+  extracted, so that a short article is not judged a listing for its notice's words going). Three
+  or more blocks of one kind with different texts are a grid of cards (a builder's "cta" modules
+  linking the site's guides), which the truths keep.
 """
 
 from __future__ import annotations
@@ -282,29 +284,41 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     return paragraphs[: len(paragraphs) - len(keys) + end]
 
 
-# A class or id token with "disclaimer" or "disclosure" as one of its parts (between "-" or "_")
-_NOTICE_NAME = re.compile(r"(?:^|[-_])(?:disclaimer|disclosure)s?(?:$|[-_])", re.I)
-# the candidates' names, found by libxml2 ("isclaimer" for "Disclaimer" too; the attributes rather
-# than the elements holding them: a third of the time)
-_NOTICE_NAMES = XPath(
-    "//@class[contains(., 'isclaimer') or contains(., 'isclosure')]|//@id[contains(., 'isclaimer') or contains(., 'isclosure')]"
-)
+# A class or id token with "disclaimer", "disclosure" or "cta" as one of its parts (between "-" or "_")
+_NOTICE_NAME = re.compile(r"(?:^|[-_])(?:disclaimer|disclosure|cta)s?(?:$|[-_])", re.I)
+# the candidates' names, found by libxml2 ("isclaimer" for "Disclaimer" too; "cta" inside other words as
+# well, which _NOTICE_NAME leaves out; the attributes rather than the elements holding them: a third
+# of the time)
+_NOTICE_PARTS = "contains(., 'isclaimer') or contains(., 'isclosure') or contains(., 'cta')"
+_NOTICE_NAMES = XPath(f"//@class[{_NOTICE_PARTS}]|//@id[{_NOTICE_PARTS}]")
 _NOTICE_SHARE = 0.25  # of the page's text: a block holding more is the article, whatever its name
 _NOTICE_ARTICLE = XPath("count(.//p[string-length(normalize-space(.)) >= 150]) >= 3")
 _NOTICE_MIN_WORDS = 3  # a shorter paragraph leaves only as the whole notice, not as a part of one
+_CARDS = 3  # blocks of one kind with this many distinct texts are a grid of cards, not one notice
+
+
+def _notice_kind(element: HtmlElement) -> tuple:
+    """Tag and class words, less the words that number a block ("cta_4")."""
+    return element.tag, frozenset(w for w in (element.get("class") or "").split() if not any(c.isdigit() for c in w))
 
 
 def publisher_notices(tree: HtmlElement) -> list[str]:
-    """The word keys of the page's publisher notices: blocks named as a disclaimer or disclosure
-    (see the module's notes) holding under a quarter of the page's text and not three paragraphs
-    of prose. Read before the body is extracted, which changes the tree."""
+    """The word keys of the page's publisher notices: blocks named as a disclaimer, a disclosure or
+    a call to action (see the module's notes), not three or more of one kind with different texts,
+    holding under a quarter of the page's text and not three paragraphs of prose. Read before the
+    body is extracted, which changes the tree."""
     names = [name for name in _NOTICE_NAMES(tree) if any(_NOTICE_NAME.search(t) for t in name.split())]
     body = tree.find("body")
     found = [e for e in dict.fromkeys(name.getparent() for name in names) if body is not None and body in e.iterancestors()]
     if not found:
         return []
     total = _TEXT_LENGTH(body)
-    outer = [e for e in found if not any(a in found for a in e.iterancestors())]
+    within = set(found)
+    outer = [e for e in found if not any(a in within for a in e.iterancestors())]
+    texts: dict[tuple, set[str]] = defaultdict(set)  # a kind of block's distinct texts
+    for e in outer:
+        texts[_notice_kind(e)].add(word_key(e.text_content()))
+    outer = [e for e in outer if len(texts[_notice_kind(e)]) < _CARDS]
     return [
         key
         for e in outer

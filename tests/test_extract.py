@@ -798,8 +798,10 @@ def test_a_lead_in_a_text_widget_like_the_body_widget_is_kept() -> None:
 
 
 def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
-    """A block named as a disclaimer or disclosure in any part of a class ("post-affiliate-disclosure",
-    "review_disclaimer") is the publisher's notice, not the article, at the body's start or end."""
+    """A block named as a disclaimer, a disclosure or a call to action in any part of a class
+    ("post-affiliate-disclosure", "box-cta", "review_disclaimer") is the publisher's notice, not the
+    article, at the body's start or end."""
     doc = extract_document((FIXTURES / "article_publisher_notices.html").read_bytes(), "https://bench.example.com/reviews/kettles")
     assert doc.paragraphs[0].startswith("Test 0:") and doc.paragraphs[-1].startswith("We filled, boiled and poured")
     assert "small fee" not in doc.text() and "Prices were checked" not in doc.text()
+    assert "Want more kitchen reviews" not in doc.text()
