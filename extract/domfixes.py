@@ -572,17 +572,53 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
     mark_main_container returns it): the first still, unless it was in a copy dropped or loses its
     names here, as taking names or elements away makes no other element the first."""
     stale = container is not None and tree not in container.iterancestors()
+    kinds: set[tuple[str, frozenset[str]]] = set()  # (see _kind) of the blocks unnamed as prose
     for element in blocks:
         if element.getparent() is None:
             continue  # a copy dropped
         named = bool(element.attrib) and any(expression.matches(element) for expression in OVERALL_DISCARD)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
+            if kind := _kind(element):
+                kinds.add(kind)
             _unname(element)
             stale = stale or element is container
     for element in tree.iter("details"):  # (never a body container)
         if element.attrib and _DISCLOSES_TEXT(element):
             _unname(element)
-    _unname_blocks_amid_the_body(_body_container(tree) if stale else container)
+    body = _body_container(tree) if stale else container
+    _unname_twins_of_prose(body, kinds)
+    _unname_blocks_amid_the_body(body)
+
+
+# trafilatura's discard by name leaves the body alone when it would keep less than this share of its text
+_PRUNING_GUARD = 1 / 7
+
+
+def _kind(element: HtmlElement) -> tuple[str, frozenset[str]] | None:
+    """What kind of block an element is by its tag and class, less the class words that number it
+    (a builder's "element-4f2a9c", a grid's "col-8"); None for a block with no other class words."""
+    words = frozenset(w for w in (element.get("class") or "").split() if not any(c.isdigit() for c in w))
+    return (element.tag, words) if words else None
+
+
+def _unname_twins_of_prose(body: HtmlElement | None, kinds: set[tuple[str, frozenset[str]]]) -> None:
+    """Drop the class and id of the prose blocks, in the body container trafilatura takes, of the
+    same tag and class as a large block unnamed as prose (``kinds``): a builder's text widget holding
+    the article's lead, beside the widget holding the rest. The same name is the same kind of
+    block; one holding paragraphs of prose is the article's like its twin, wherever it stands."""
+    if body is None or not kinds:
+        return
+    named = set(OVERALL_DISCARD[0](body))
+    outer = [e for e in named if not any(a in named for a in e.iterancestors())]
+    total = _TEXT_LENGTH(body)
+    if total - sum(map(_TEXT_LENGTH, outer)) <= total * _PRUNING_GUARD:
+        return  # trafilatura prunes none of them: unnaming some would have the others pruned
+    for element in [e for e in named if _kind(e) in kinds]:
+        if element.getparent() is None or not _HOLDS_PROSE(element) or _link_share(element) >= _AMID_LINK_SHARE:
+            continue
+        for block in (element, *(inner for inner in element.iterdescendants() if inner in named)):
+            if not _BODY_NAMED(block):
+                _unname(block)
 
 
 

@@ -12,6 +12,7 @@ from extract.body import extract_body, unrepaired_paragraphs
 from extract.document import Document
 from extract.htmlinput import BadInput, load_tree
 from extract.metadata import Metadata, extract_metadata
+from extract.pagecues import drop_notices, publisher_notices
 from extract.pagekind import PageKind, declared_kind, gather_evidence, reconsider
 
 
@@ -33,6 +34,7 @@ def _read(
     meta = extract_metadata(tree, url)
     kind = declared_kind(meta)
     evidence = None if kind and not kind.is_article else gather_evidence(tree, reparse)  # before extract_body changes the tree
+    notices = publisher_notices(tree)  # (likewise)
     paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
     if evidence is not None:
         kind, paragraphs = reconsider(
@@ -41,7 +43,7 @@ def _read(
             lambda: unrepaired_paragraphs(reparse(), url, meta.title, meta.author),
             declared=kind is not None,
         )
-    return meta, kind, paragraphs
+    return meta, kind, drop_notices(paragraphs, notices)
 
 
 def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlElement]) -> Document:

@@ -19,7 +19,14 @@ itself can tell. Structure does, never wording, so the cues hold in any language
   paragraph written like the others. On both tuning sets (bench/extraction.py), whose truths
   keep some such notes and drop others, italic-only or emphasised final paragraphs are kept as
   often as dropped: emphasis alone is no cue; nor is the same test at the start of the body
-  (disclosures there go, but as many standfirsts and leads the truths keep).
+  (disclosures there go, but as many standfirsts and leads the truths keep);
+- a publisher's notice (an affiliate disclosure, an editorial or legal disclaimer, a call to
+  action) is the piece of furniture a template names for what it is, whatever part of a class or
+  id names its place or component ("affiliate-disclaimer", "header-disclaimer", "post-cta"): its
+  paragraphs leave the body once the page is judged an article (the decision weighs the body as
+  extracted, so that a short article is not judged a listing for its notice's words going). Three
+  or more blocks of one kind with different texts are a grid of cards (a builder's "cta" modules
+  linking the site's guides), which the truths keep.
 """
 
 from __future__ import annotations
@@ -275,3 +282,62 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
             break
         end -= 1
     return paragraphs[: len(paragraphs) - len(keys) + end]
+
+
+# A class or id token with "disclaimer", "disclosure" or "cta" as one of its parts (between "-" or "_")
+_NOTICE_NAME = re.compile(r"(?:^|[-_])(?:disclaimer|disclosure|cta)s?(?:$|[-_])", re.I)
+# the candidates' names, found by libxml2 ("isclaimer" for "Disclaimer" too; "cta" inside other words as
+# well, which _NOTICE_NAME leaves out; the attributes rather than the elements holding them: a third
+# of the time)
+_NOTICE_PARTS = "contains(., 'isclaimer') or contains(., 'isclosure') or contains(., 'cta')"
+_NOTICE_NAMES = XPath(f"//@class[{_NOTICE_PARTS}]|//@id[{_NOTICE_PARTS}]")
+_NOTICE_SHARE = 0.25  # of the page's text: a block holding more is the article, whatever its name
+_NOTICE_ARTICLE = XPath("count(.//p[string-length(normalize-space(.)) >= 150]) >= 3")
+_NOTICE_MIN_WORDS = 3  # a shorter paragraph leaves only as the whole notice, not as a part of one
+_CARDS = 3  # blocks of one kind with this many distinct texts are a grid of cards, not one notice
+
+
+def _notice_kind(element: HtmlElement) -> tuple:
+    """Tag and class words, less the words that number a block ("cta_4")."""
+    return element.tag, frozenset(w for w in (element.get("class") or "").split() if not any(c.isdigit() for c in w))
+
+
+def publisher_notices(tree: HtmlElement) -> list[str]:
+    """The word keys of the page's publisher notices: blocks named as a disclaimer, a disclosure or
+    a call to action (see the module's notes), not three or more of one kind with different texts,
+    holding under a quarter of the page's text and not three paragraphs of prose. Read before the
+    body is extracted, which changes the tree."""
+    names = [name for name in _NOTICE_NAMES(tree) if any(_NOTICE_NAME.search(t) for t in name.split())]
+    body = tree.find("body")
+    found = [e for e in dict.fromkeys(name.getparent() for name in names) if body is not None and body in e.iterancestors()]
+    if not found:
+        return []
+    total = _TEXT_LENGTH(body)
+    within = set(found)
+    outer = [e for e in found if not any(a in within for a in e.iterancestors())]
+    texts: dict[tuple, set[str]] = defaultdict(set)  # a kind of block's distinct texts
+    for e in outer:
+        texts[_notice_kind(e)].add(word_key(e.text_content()))
+    outer = [e for e in outer if len(texts[_notice_kind(e)]) < _CARDS]
+    return [
+        key
+        for e in outer
+        if _TEXT_LENGTH(e) < _NOTICE_SHARE * total and not _NOTICE_ARTICLE(e) and (key := word_key(e.text_content()))
+    ]
+
+
+def drop_notices(paragraphs: list[str], notices: list[str]) -> list[str]:
+    """The body without the paragraphs of the page's publisher notices (publisher_notices)."""
+    if not notices:
+        return paragraphs
+    padded = [f" {notice} " for notice in notices]
+
+    def in_notice(paragraph: str) -> bool:
+        key = word_key(paragraph)
+        if not key:
+            return False
+        if len(key.split()) < _NOTICE_MIN_WORDS:
+            return key in notices
+        return any(f" {key} " in notice for notice in padded)
+
+    return [p for p in paragraphs if not in_notice(p)]

@@ -877,3 +877,23 @@ def test_a_comment_tool_wrapping_the_article_is_not_a_comment_section() -> None:
     )
     unname_comment_wrappers(container)
     assert container.find("section").get("class") == "comments"
+
+
+def test_a_lead_in_a_text_widget_like_the_body_widget_is_kept() -> None:
+    """Page builders write an article as text widgets of one kind (tag and class, but for the class
+    word that numbers each): the widget holding most of the text is unnamed as prose, and its twin
+    holding the lead was deleted by its "widget" name. A twin that is mostly links stays out."""
+    doc = extract_document((FIXTURES / "article_builder_widgets.html").read_bytes(), "https://courier.example.org/news/new-ferries")
+    starts = [p.split(":")[0] for p in doc.paragraphs]
+    assert starts[:4] == ["Lead 0", "Lead 1", "Lead 2", "Part 0"]
+    assert "Part 5 goes on" in starts and "Another story" not in doc.text()
+
+
+def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
+    """A block named as a disclaimer, a disclosure or a call to action in any part of a class
+    ("post-affiliate-disclosure", "box-cta", "review_disclaimer") is the publisher's notice, not the
+    article, at the body's start or end."""
+    doc = extract_document((FIXTURES / "article_publisher_notices.html").read_bytes(), "https://bench.example.com/reviews/kettles")
+    assert doc.paragraphs[0].startswith("Test 0:") and doc.paragraphs[-1].startswith("We filled, boiled and poured")
+    assert "small fee" not in doc.text() and "Prices were checked" not in doc.text()
+    assert "Want more kitchen reviews" not in doc.text()
