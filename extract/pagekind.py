@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from extract.body import longer_and_agreeing
+from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
 from extract.pagecues import HOLDS_BODY
 from extract.paragraphs import word_key
@@ -145,20 +145,26 @@ def _headline(tree: HtmlElement, furniture: set[HtmlElement]) -> HtmlElement | N
     return next((h for h in tree.iter("h1") if not _in_furniture(h, furniture)), None)
 
 
+def _texts_beside(block: HtmlElement, skipped: set[HtmlElement]) -> Iterator[str]:
+    """The texts of a block outside links and the ``skipped`` elements, in document order."""
+    pending = [block]
+    while pending:
+        element = pending.pop()
+        if element not in skipped and element.tag != "a" and isinstance(element.tag, str) and element.tag not in _UNREAD:
+            if element.text:
+                yield element.text
+            pending.extend(reversed(element))
+        if element is not block and element.tail:
+            yield element.tail
+
+
 def _words_beside(block: HtmlElement, skipped: set[HtmlElement], most: int) -> int:
     """The words of a block's text outside links and the ``skipped`` elements, counted up to ``most``."""
     count = 0
-    pending = [block]
-    while pending and count < most:
-        element = pending.pop()
-        if element in skipped or element.tag == "a" or not isinstance(element.tag, str) or element.tag in _UNREAD:
-            if element is not block and element.tail:
-                count += len(element.tail.split())
-            continue
-        count += len(element.text.split()) if element.text else 0
-        if element is not block and element.tail:
-            count += len(element.tail.split())
-        pending.extend(reversed(element))
+    for text in _texts_beside(block, skipped):
+        count += len(text.split())
+        if count >= most:
+            break
     return count
 
 
@@ -170,7 +176,8 @@ def _search_boxes(block: HtmlElement) -> list[HtmlElement]:
 def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: set[HtmlElement]) -> int | None:
     """The words of the smallest block holding the headline and a search box outside the furniture
     (its links, teaser cards and the box aside; MESSAGE_PAGE at most), when that block holds a message
-    (HEAD_WORDS words or more) outside the headline's own part of it, and that part no prose
+    (HEAD_WORDS words or more of texts that are no byline, dateline or label, as extract.body tells
+    them) outside the headline's own part of it, and that part no prose
     (MIN_MARKED_PROSE words besides the headline): not a short article in a column beside a
     sidebar's search box, whose prose sits with its headline; None without such a block."""
     around = {block: depth for depth, block in enumerate(headline.iterancestors())}
@@ -186,11 +193,15 @@ def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: se
         return None
     skipped = cards | set(_search_boxes(shared))
     words = _words_beside(shared, skipped, MESSAGE_PAGE)
+    if words >= MESSAGE_PAGE:
+        return words
     own_part = next(b for b in (headline, *headline.iterancestors()) if b.getparent() is shared)
-    part = _words_beside(own_part, skipped, MESSAGE_PAGE)
-    if words - part < HEAD_WORDS or part - _words_beside(headline, skipped, MIN_PROSE) >= MIN_MARKED_PROSE:
+    if _words_beside(own_part, skipped, MESSAGE_PAGE) - _words_beside(headline, skipped, MESSAGE_PAGE) >= MIN_MARKED_PROSE:
         return None
-    return words
+    # the message: texts outside the headline's part that are no byline, dateline or label
+    texts = (" ".join(text.split()) for text in _texts_beside(shared, skipped | {own_part}))
+    message = sum(len(text.split()) for text in texts if text and not is_label(text, None))
+    return words if message >= HEAD_WORDS else None
 
 
 def _head(words: list[str]) -> str:

@@ -230,3 +230,14 @@ def test_a_short_page_whose_headline_or_title_is_an_error_status_is_no_article()
     for headline in ("404 Wohnungen entstehen am Hang", "Linie 404 fährt wieder"):
         renamed = page.replace("Fehler 404", headline)
         assert "error status" not in classify_page(renamed, "https://news.example.com/region/x").reason
+
+
+def test_a_short_article_whose_headline_shares_its_header_with_a_dateline_and_a_search_box_stays_an_article() -> None:
+    # the story's header holds the headline, the byline and date, and a search box; the brief's text
+    # follows outside it: the byline and date beside the headline are labels, no message
+    page = (FIXTURES / "extract" / "article_brief_beside_search_box.html").read_text()
+    header = re.search(r'<h1 class="story-title">.*?</div>', page, flags=re.DOTALL).group(0)
+    box = '<form role="search" action="/search"><input type="search" name="q"><button>Go</button></form>'
+    page = page.replace(header, f'<div class="story-top">{header}{box}</div>')
+    kind = classify_page(page, "https://news.example.com/news/route-404-diverted")
+    assert kind.is_article, kind.reason
