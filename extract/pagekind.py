@@ -330,6 +330,17 @@ def _prose_and_teasers(
     return prose, teasers, beside, sum(own for block, own in blocks if block is not None and block <= close)
 
 
+def _mostly_away(evidence: Evidence, paragraphs: Sequence[str]) -> bool:
+    """Whether most of a body's words sit away from the headline: in paragraphs not found in its
+    own block (OWN_BLOCK times the body's words around it): the template's text, read as the body
+    of a page whose content is a message."""
+    keys = [key.split() for key in map(word_key, paragraphs) if key]
+    near = OWN_BLOCK * sum(map(len, keys))
+    blocks = evidence.headline_blocks
+    beside = sum(len(words) for words in keys if (block := blocks.get(_head(words))) is not None and block <= near)
+    return 2 * beside < sum(map(len, keys))
+
+
 def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
     """The decision from the structure of a page that declares nothing, or ``declared`` an article:
     its teaser cards against the prose of its extracted body (the paragraphs that are not the
@@ -343,12 +354,14 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     short body on a page whose headline shares a small block with a search box and a message
     (``Evidence.beside_search``) or names a 404 (``Evidence.error_status``): a "not found" page,
     whose body, whichever the extractor found, is the template's text, and which a declaration
-    does not make an article."""
+    does not make an article; beside such a box, a longer body most of whose words sit away from
+    the headline is that text too."""
     prose, teasers, own, in_own_block = _prose_and_teasers(evidence, paragraphs, DECIDED)
     away = own is not None and own < MIN_OWN_PROSE
     # a short body on a page whose content is a message beside a search box, or that names an error
-    message = prose < SHORT_BODY and (
-        (evidence.beside_search is not None and evidence.beside_search < MESSAGE_PAGE) or evidence.error_status
+    boxed = evidence.beside_search is not None and evidence.beside_search < MESSAGE_PAGE
+    message = (prose < SHORT_BODY and (boxed or evidence.error_status)) or (
+        boxed and prose >= SHORT_BODY and _mostly_away(evidence, paragraphs)
     )
     crowded = evidence.cards >= MIN_CARDS and prose < SHORT_BODY and evidence.card_words >= CROWDED * (prose + teasers)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose}{'+' * (prose >= DECIDED)} words of prose"

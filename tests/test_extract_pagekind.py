@@ -241,3 +241,20 @@ def test_a_short_article_whose_headline_shares_its_header_with_a_dateline_and_a_
     page = page.replace(header, f'<div class="story-top">{header}{box}</div>')
     kind = classify_page(page, "https://news.example.com/news/route-404-diverted")
     assert kind.is_article, kind.reason
+
+
+def test_a_not_found_page_whose_template_gives_a_long_body_away_from_its_headline_is_no_article() -> None:
+    # the template's "about us" at the foot of the page runs to 170 words: the extractor reads it with
+    # the message as a body longer than SHORT_BODY, most of it outside the headline's own block
+    page = (FIXTURES / "pagekind" / "declared_article_not_found_search_box.html").read_text()
+    more = (
+        "<p>Our reporters live in the communities they cover, from the fishing quarter to the new estates on the hill, "
+        "and they answer to readers first. Every week we publish the letters you send us, the questions you ask at our "
+        "open newsroom and the answers we find, and every year we tell you how the trust spent its money.</p>"
+        "<p>If you think we got something wrong, write to the readers' editor, who works apart from the newsroom and "
+        "publishes her findings on this site. Complaints we cannot settle go to the press regulator, whose rulings we "
+        "print in full and in the same place as the story that was complained about.</p>"
+    )
+    page = page.replace("in the open.</p></div>", f"in the open.</p>{more}</div>")
+    kind = classify_page(page, "https://news.example.com/news/missing")
+    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
