@@ -129,7 +129,7 @@ def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
     return paragraphs[start:]
 
 
-def _is_label(paragraph: str, author: str | None) -> bool:
+def is_label(paragraph: str, author: str | None) -> bool:
     """A dateline ("Published: 3 February 2021"), a byline ("By A. Writer, Staff reporter") or a
     tag-like fragment ("Breaking News", "Press Release", a size switcher's "XS SM MD LG")."""
     words = paragraph.split()
@@ -149,7 +149,7 @@ def _is_label(paragraph: str, author: str | None) -> bool:
 def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
     """Bylines, datelines and labels are not body: drop them at the edges of the body, never inside it."""
     edge = {i for i in range(len(paragraphs)) if i < EDGE or i >= len(paragraphs) - EDGE}
-    return [p for i, p in enumerate(paragraphs) if i not in edge or not _is_label(p, author)]
+    return [p for i, p in enumerate(paragraphs) if i not in edge or not is_label(p, author)]
 
 
 def extract_body(

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from extract.body import longer_and_agreeing
+from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
 from extract.pagecues import HOLDS_BODY
 from extract.paragraphs import word_key
@@ -53,6 +53,18 @@ NEAR = 5  # this many times the body's words; the rest is the template's text ar
 OWN_BLOCK = 1.5  # a block holding the headline and at most this many times the body's words: the page's own
 CROWDED = 5  # the cards' words against a short body's: more than this many times, the cards are the page
 HEAD_WORDS = 5  # a text's first words, to find a body paragraph in the page
+# A short body whose headline shares a block with a search box, the block holding besides its
+# links and teaser cards a message (HEAD_WORDS words or more, outside the headline's part of it)
+# and less than MESSAGE_PAGE words in all (the prose a page declaring nothing needs): the page is a
+# message and a box (a "not found" page, a search page), whatever text of the template the
+# extractor read as its body
+MESSAGE_PAGE = MIN_PROSE
+_SEARCH_MARK = {"input": "type", "form": "role"}  # <input type=search>, <form role=search>
+# an error status in the headline or the page's title: the number closing it or one of its parts
+# ("404", "Error 404", "404 - Page not found", "Not found (404) | Site"), not a number that a
+# headline opens with or names in a sentence ("404 jobs to go", "Route 404 bus diverted")
+_TITLE_PARTS = re.compile(r"\s[-–—|:·•/]\s|[|()\[\]]")
+_ERROR_STATUS = re.compile(r"(?:^|\s)404[^\w$€£¥]*$")
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
 
 
@@ -76,6 +88,8 @@ class Evidence:
     cards: int
     card_words: int
     marked_up: bool  # one <article> element outside the furniture, holding the page's <h1>
+    beside_search: int | None  # the words (links and cards aside) of the smallest block holding the headline and a search box, when it holds a message
+    error_status: bool  # a 404 in the headline or the page's title
     card_shingles: frozenset[tuple[str, ...]]  # the 4-word shingles of their text
     measure_headline_blocks: Callable[[], dict[str, int]]  # headline_blocks' measure, called when first needed
 
@@ -126,6 +140,70 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     return list(cards)
 
 
+def _headline(tree: HtmlElement, furniture: set[HtmlElement]) -> HtmlElement | None:
+    """The page's headline: its first <h1> outside the furniture."""
+    return next((h for h in tree.iter("h1") if not _in_furniture(h, furniture)), None)
+
+
+def _texts_beside(block: HtmlElement, skipped: set[HtmlElement]) -> Iterator[str]:
+    """The texts of a block outside links and the ``skipped`` elements, in document order."""
+    pending = [block]
+    while pending:
+        element = pending.pop()
+        if element not in skipped and element.tag != "a" and isinstance(element.tag, str) and element.tag not in _UNREAD:
+            if element.text:
+                yield element.text
+            pending.extend(reversed(element))
+        if element is not block and element.tail:
+            yield element.tail
+
+
+def _words_beside(block: HtmlElement, skipped: set[HtmlElement], most: int) -> int:
+    """The words of a block's text outside links and the ``skipped`` elements, counted up to ``most``."""
+    count = 0
+    for text in _texts_beside(block, skipped):
+        count += len(text.split())
+        if count >= most:
+            break
+    return count
+
+
+def _search_boxes(block: HtmlElement) -> list[HtmlElement]:
+    """The search fields and forms in a block (by lxml's walk by tag: a third faster than an XPath)."""
+    return [e for e in block.iter(*_SEARCH_MARK) if (e.get(_SEARCH_MARK[e.tag]) or "").strip().lower() == "search"]
+
+
+def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: set[HtmlElement]) -> int | None:
+    """The words of the smallest block holding the headline and a search box outside the furniture
+    (its links, teaser cards and the box aside; MESSAGE_PAGE at most), when that block holds a message
+    (HEAD_WORDS words or more of texts that are no byline, dateline or label, as extract.body tells
+    them) outside the headline's own part of it, and that part no prose
+    (MIN_MARKED_PROSE words besides the headline): not a short article in a column beside a
+    sidebar's search box, whose prose sits with its headline; None without such a block."""
+    around = {block: depth for depth, block in enumerate(headline.iterancestors())}
+    shared = None
+    for field in _search_boxes(headline.getroottree().getroot()):
+        box = next(field.iterancestors("form"), field) if field.tag != "form" else field
+        if _in_furniture(box, furniture):
+            continue
+        block = next((b for b in box.iterancestors() if b in around), None)
+        if block is not None and (shared is None or around[block] < around[shared]):
+            shared = block
+    if shared is None:
+        return None
+    skipped = cards | set(_search_boxes(shared))
+    words = _words_beside(shared, skipped, MESSAGE_PAGE)
+    if words >= MESSAGE_PAGE:
+        return words
+    own_part = next(b for b in (headline, *headline.iterancestors()) if b.getparent() is shared)
+    if _words_beside(own_part, skipped, MESSAGE_PAGE) - _words_beside(headline, skipped, MESSAGE_PAGE) >= MIN_MARKED_PROSE:
+        return None
+    # the message: texts outside the headline's part that are no byline, dateline or label
+    texts = (" ".join(text.split()) for text in _texts_beside(shared, skipped | {own_part}))
+    message = sum(len(text.split()) for text in texts if text and not is_label(text, None))
+    return words if message >= HEAD_WORDS else None
+
+
 def _head(words: list[str]) -> str:
     return " ".join(words[:HEAD_WORDS])
 
@@ -135,7 +213,7 @@ def _headline_blocks(tree: HtmlElement, furniture: set[HtmlElement]) -> dict[str
     holds it and the headline: how far from the headline a paragraph of the body sits. Each block
     around the headline adds the texts of its other children to the one below it; a text seen
     before adds no words."""
-    headline = next((h for h in tree.iter("h1") if not _in_furniture(h, furniture)), None)
+    headline = _headline(tree, furniture)
     if headline is None:
         return {}
     blocks: dict[str, int] = {}
@@ -171,7 +249,16 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
     modified). ``reread`` parses the page anew: given, where the text sits is measured on that
     tree when first asked for (the caller may change this one meanwhile); else on this one now."""
     furniture = _furniture(tree)
-    keys = [word_key(card.text_content()) for card in _cards(tree, furniture)]
+    cards = _cards(tree, furniture)
+    keys = [word_key(card.text_content()) for card in cards]
+    headline = _headline(tree, furniture)
+    beside_search = None if headline is None else _beside_search(headline, furniture, set(cards))
+    title = tree.find("head/title")
+    error_status = any(
+        _ERROR_STATUS.search(part.strip())
+        for text in (None if headline is None else headline.text_content(), None if title is None else title.text)
+        for part in _TITLE_PARTS.split(" ".join((text or "").split()))
+    )
     articles = [a for a in tree.iter("article") if not _in_furniture(a, furniture)]
     marked_up = len(articles) == 1 and next(articles[0].iter("h1"), None) is not None
     shingles = frozenset().union(*map(_shingles, keys))
@@ -180,7 +267,9 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
         measure = lambda: blocks  # noqa: E731
     else:
         measure = lambda: _measured_headline_blocks(reread())  # noqa: E731
-    return Evidence(len(keys), sum(len(k.split()) for k in keys), marked_up, shingles, measure)
+    return Evidence(
+        len(keys), sum(len(k.split()) for k in keys), marked_up, beside_search, error_status, shingles, measure
+    )
 
 
 def _teaser_words(key: str, card_shingles: frozenset) -> int:
@@ -241,6 +330,17 @@ def _prose_and_teasers(
     return prose, teasers, beside, sum(own for block, own in blocks if block is not None and block <= close)
 
 
+def _mostly_away(evidence: Evidence, paragraphs: Sequence[str]) -> bool:
+    """Whether most of a body's words sit away from the headline: in paragraphs not found in its
+    own block (OWN_BLOCK times the body's words around it): the template's text, read as the body
+    of a page whose content is a message."""
+    keys = [key.split() for key in map(word_key, paragraphs) if key]
+    near = OWN_BLOCK * sum(map(len, keys))
+    blocks = evidence.headline_blocks
+    beside = sum(len(words) for words in keys if (block := blocks.get(_head(words))) is not None and block <= near)
+    return 2 * beside < sum(map(len, keys))
+
+
 def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
     """The decision from the structure of a page that declares nothing, or ``declared`` an article:
     its teaser cards against the prose of its extracted body (the paragraphs that are not the
@@ -249,13 +349,25 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     less prose than that needs, or whose body is more teasers than prose and short of
     MIN_LISTED_PROSE (SHORT_BODY on a page that declares no article), is a listing or no article; so is a short body with almost none of its prose
     near its headline: a page whose own content is a line or two (a "not found" message, a
-    listing's intro), read by the extractor together with the template's text around it; and a
-    short body beside teaser cards of CROWDED times its words, which are the page's content."""
+    listing's intro), read by the extractor together with the template's text around it; a
+    short body beside teaser cards of CROWDED times its words, which are the page's content; and a
+    short body on a page whose headline shares a small block with a search box and a message
+    (``Evidence.beside_search``) or names a 404 (``Evidence.error_status``): a "not found" page,
+    whose body, whichever the extractor found, is the template's text, and which a declaration
+    does not make an article; beside such a box, a longer body most of whose words sit away from
+    the headline is that text too."""
     prose, teasers, own, in_own_block = _prose_and_teasers(evidence, paragraphs, DECIDED)
     away = own is not None and own < MIN_OWN_PROSE
+    # a short body on a page whose content is a message beside a search box, or that names an error
+    boxed = evidence.beside_search is not None and evidence.beside_search < MESSAGE_PAGE
+    message = (prose < SHORT_BODY and (boxed or evidence.error_status)) or (
+        boxed and prose >= SHORT_BODY and _mostly_away(evidence, paragraphs)
+    )
     crowded = evidence.cards >= MIN_CARDS and prose < SHORT_BODY and evidence.card_words >= CROWDED * (prose + teasers)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose}{'+' * (prose >= DECIDED)} words of prose"
     counts += f", {own} of them beside the headline" if away else ""
+    counts += ", a search box beside its headline" if message and not evidence.error_status else ""
+    counts += ", an error status in its headline or title" if message and evidence.error_status else ""
     counts += f", the teasers {CROWDED} times its words or more" if crowded else ""
     not_article = "listing" if evidence.cards >= MIN_CARDS else "no article"
     # a body of more teaser text than prose is the listing itself, read with the template's text
@@ -270,11 +382,11 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
         and prose < (MIN_LISTED_PROSE if declared and not scattered else SHORT_BODY)
     )
     counts += f", {teasers} words of the teasers' text in its body" if listed else ""
-    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed and not away and not crowded:
+    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not listed and not away and not crowded and not message:
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}")
     if declared:
         return PageKind(not_article, f"declared an article, but {counts}")
-    if prose < MIN_PROSE or away or crowded or listed:
+    if prose < MIN_PROSE or away or crowded or listed or message:
         return PageKind(not_article, counts)
     return PageKind("article", counts)
 

@@ -191,3 +191,70 @@ def test_a_declared_article_whose_prose_lies_outside_its_headlines_block_beside_
     roundup = roundup.replace('<div class="listing">', f'<div class="listing"><h1>The crossing this week</h1><p>{intro}</p>')
     kind = classify_page(roundup, "https://news.example.com/ferries/this-week")
     assert kind.is_article, kind.reason
+
+
+def test_a_not_found_message_beside_a_search_box_is_no_article_whatever_body_the_template_gives() -> None:
+    # a CMS that declares every page an article: its not-found page is a headline, two sentences and
+    # a search box in the story's template, with "most read" links; the extractor reads the
+    # sentences with the template's blurbs as a body of some 100 words
+    kind = _fixture_kind("declared_article_not_found_search_box")
+    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
+    # the same template holding a story of 90 words (short of SHORT_BODY), search box and all, is one
+    page = (FIXTURES / "pagekind" / "declared_article_not_found_search_box.html").read_text()
+    story = (
+        "<p>The harbour board voted on Tuesday to dredge the inner basin this autumn, two years earlier than planned, "
+        "after silt left three fishing boats aground at low tide in February.</p>"
+        "<p>The work will close the slipway for a fortnight; the board will pay for it from its reserves, which "
+        "the treasurer said were healthy after a good summer of visiting yachts. Skippers asked for the dredging "
+        "to start after the sprat season, and the board agreed to wait until October.</p>"
+    )
+    page = re.sub(r"<p>We looked.*?</p>\s*<p>Check.*?</p>", story, page, flags=re.DOTALL).replace("Page not found", "Basin to be dredged")
+    kind = classify_page(page, "https://news.example.com/news/basin-to-be-dredged")
+    assert kind.is_article, kind.reason
+
+
+def test_a_short_article_beside_a_sidebar_search_box_and_a_number_in_its_headline_stays_an_article() -> None:
+    # a 40-word brief whose headline names a bus route 404, in a layout whose rail holds a search box:
+    # the box shares a block with the headline, but the brief's prose sits in the headline's part of it
+    page = (FIXTURES / "extract" / "article_brief_beside_search_box.html").read_bytes()
+    kind = classify_page(page, "https://news.example.com/news/route-404-diverted")
+    assert kind.is_article, kind.reason
+    assert extract_document(page).paragraphs[0].startswith("Buses on route 404 will skip")
+
+
+def test_a_short_page_whose_headline_or_title_is_an_error_status_is_no_article() -> None:
+    kind = _fixture_kind("soft_404_error_status")
+    assert kind.kind == "no article" and kind.reason.endswith("an error status in its headline or title"), kind.reason
+    page = (FIXTURES / "pagekind" / "soft_404_error_status.html").read_text()
+    # the number opening a headline, or named in it, is no status
+    for headline in ("404 Wohnungen entstehen am Hang", "Linie 404 fährt wieder"):
+        renamed = page.replace("Fehler 404", headline)
+        assert "error status" not in classify_page(renamed, "https://news.example.com/region/x").reason
+
+
+def test_a_short_article_whose_headline_shares_its_header_with_a_dateline_and_a_search_box_stays_an_article() -> None:
+    # the story's header holds the headline, the byline and date, and a search box; the brief's text
+    # follows outside it: the byline and date beside the headline are labels, no message
+    page = (FIXTURES / "extract" / "article_brief_beside_search_box.html").read_text()
+    header = re.search(r'<h1 class="story-title">.*?</div>', page, flags=re.DOTALL).group(0)
+    box = '<form role="search" action="/search"><input type="search" name="q"><button>Go</button></form>'
+    page = page.replace(header, f'<div class="story-top">{header}{box}</div>')
+    kind = classify_page(page, "https://news.example.com/news/route-404-diverted")
+    assert kind.is_article, kind.reason
+
+
+def test_a_not_found_page_whose_template_gives_a_long_body_away_from_its_headline_is_no_article() -> None:
+    # the template's "about us" at the foot of the page runs to 170 words: the extractor reads it with
+    # the message as a body longer than SHORT_BODY, most of it outside the headline's own block
+    page = (FIXTURES / "pagekind" / "declared_article_not_found_search_box.html").read_text()
+    more = (
+        "<p>Our reporters live in the communities they cover, from the fishing quarter to the new estates on the hill, "
+        "and they answer to readers first. Every week we publish the letters you send us, the questions you ask at our "
+        "open newsroom and the answers we find, and every year we tell you how the trust spent its money.</p>"
+        "<p>If you think we got something wrong, write to the readers' editor, who works apart from the newsroom and "
+        "publishes her findings on this site. Complaints we cannot settle go to the press regulator, whose rulings we "
+        "print in full and in the same place as the story that was complained about.</p>"
+    )
+    page = page.replace("in the open.</p></div>", f"in the open.</p>{more}</div>")
+    kind = classify_page(page, "https://news.example.com/news/missing")
+    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
