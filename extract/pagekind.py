@@ -61,8 +61,10 @@ HEAD_WORDS = 5  # a text's first words, to find a body paragraph in the page
 MESSAGE_PAGE = MIN_PROSE
 _SEARCH_MARK = {"input": "type", "form": "role"}  # <input type=search>, <form role=search>
 # an error status in the headline or the page's title: the number closing it or one of its parts
-# ("404", "Error 404", "404 - Page not found", "Not found (404) | Site"), not a number that a
-# headline opens with or names in a sentence ("404 jobs to go", "Route 404 bus diverted")
+# ("404", "Error 404", "404 - Page not found", "Not found (404) | Site"), in a part of at most
+# STATUS_WORDS words; not a number that a headline opens with, names in a sentence or closes
+# ("404 jobs to go", "Route 404 bus diverted", "Fans say farewell to the Peugeot 404")
+STATUS_WORDS = 3
 _TITLE_PARTS = re.compile(r"\s[-–—|:·•/]\s|[|()\[\]]")
 _ERROR_STATUS = re.compile(r"(?:^|\s)404[^\w$€£¥]*$")
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
@@ -255,7 +257,7 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
     beside_search = None if headline is None else _beside_search(headline, furniture, set(cards))
     title = tree.find("head/title")
     error_status = any(
-        _ERROR_STATUS.search(part.strip())
+        len(part.split()) <= STATUS_WORDS and _ERROR_STATUS.search(part.strip())
         for text in (None if headline is None else headline.text_content(), None if title is None else title.text)
         for part in _TITLE_PARTS.split(" ".join((text or "").split()))
     )

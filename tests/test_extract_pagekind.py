@@ -226,8 +226,8 @@ def test_a_short_page_whose_headline_or_title_is_an_error_status_is_no_article()
     kind = _fixture_kind("soft_404_error_status")
     assert kind.kind == "no article" and kind.reason.endswith("an error status in its headline or title"), kind.reason
     page = (FIXTURES / "pagekind" / "soft_404_error_status.html").read_text()
-    # the number opening a headline, or named in it, is no status
-    for headline in ("404 Wohnungen entstehen am Hang", "Linie 404 fährt wieder"):
+    # the number opening a headline, named in it or closing a sentence is no status
+    for headline in ("404 Wohnungen entstehen am Hang", "Linie 404 fährt wieder", "Abschied vom alten Peugeot 404"):
         renamed = page.replace("Fehler 404", headline)
         assert "error status" not in classify_page(renamed, "https://news.example.com/region/x").reason
 
