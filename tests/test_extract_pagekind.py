@@ -258,3 +258,19 @@ def test_a_not_found_page_whose_template_gives_a_long_body_away_from_its_headlin
     page = page.replace("in the open.</p></div>", f"in the open.</p>{more}</div>")
     kind = classify_page(page, "https://news.example.com/news/missing")
     assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
+
+
+def test_a_section_page_parsed_inside_an_unclosed_site_header_is_a_listing() -> None:
+    # the template leaves its <header> open, so the section's cards are parsed inside it: a page
+    # header holding most of the page's text holds its content, not the site's furniture
+    kind = _fixture_kind("section_in_unclosed_header")
+    assert kind.kind == "listing", kind.reason
+    page = (FIXTURES / "pagekind" / "section_in_unclosed_header.html").read_text()
+    story = "".join(
+        f"<p>Paragraph {n} of the council's report says the harbour's channel silts up every winter, and"
+        " that the board has paid for dredging from its reserves for six years running.</p>"
+        for n in range(1, 7)
+    )
+    page = re.sub(r'<div class="section-page__grid">.*?</p>\s*</div>', f"<div>{story}</div>", page, flags=re.DOTALL)
+    kind = classify_page(page, "https://news.example.com/local/harbour-dredging")
+    assert kind.is_article, kind.reason
