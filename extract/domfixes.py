@@ -12,7 +12,7 @@ from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
-from extract.pagecues import link_target
+from extract.pagecues import block_kind, link_target
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -572,13 +572,13 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
     mark_main_container returns it): the first still, unless it was in a copy dropped or loses its
     names here, as taking names or elements away makes no other element the first."""
     stale = container is not None and tree not in container.iterancestors()
-    kinds: set[tuple[str, frozenset[str]]] = set()  # (see _kind) of the blocks unnamed as prose
+    kinds: set[tuple[str, frozenset[str]]] = set()  # (pagecues.block_kind) of the blocks unnamed as prose, by class
     for element in blocks:
         if element.getparent() is None:
             continue  # a copy dropped
         named = bool(element.attrib) and any(expression.matches(element) for expression in OVERALL_DISCARD)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
-            if kind := _kind(element):
+            if (kind := block_kind(element))[1]:  # (a block without class words is of no kind)
                 kinds.add(kind)
             _unname(element)
             stale = stale or element is container
@@ -594,13 +594,6 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
 _PRUNING_GUARD = 1 / 7
 
 
-def _kind(element: HtmlElement) -> tuple[str, frozenset[str]] | None:
-    """What kind of block an element is by its tag and class, less the class words that number it
-    (a builder's "element-4f2a9c", a grid's "col-8"); None for a block with no other class words."""
-    words = frozenset(w for w in (element.get("class") or "").split() if not any(c.isdigit() for c in w))
-    return (element.tag, words) if words else None
-
-
 def _unname_twins_of_prose(body: HtmlElement | None, kinds: set[tuple[str, frozenset[str]]]) -> None:
     """Drop the class and id of the prose blocks, in the body container trafilatura takes, of the
     same tag and class as a large block unnamed as prose (``kinds``): a builder's text widget holding
@@ -613,7 +606,7 @@ def _unname_twins_of_prose(body: HtmlElement | None, kinds: set[tuple[str, froze
     total = _TEXT_LENGTH(body)
     if total - sum(map(_TEXT_LENGTH, outer)) <= total * _PRUNING_GUARD:
         return  # trafilatura prunes none of them: unnaming some would have the others pruned
-    for element in [e for e in named if _kind(e) in kinds]:
+    for element in [e for e in named if block_kind(e) in kinds]:
         if element.getparent() is None or not _HOLDS_PROSE(element) or _link_share(element) >= _AMID_LINK_SHARE:
             continue
         for block in (element, *(inner for inner in element.iterdescendants() if inner in named)):

@@ -297,8 +297,9 @@ _NOTICE_MIN_WORDS = 3  # a shorter paragraph leaves only as the whole notice, no
 _CARDS = 3  # blocks of one kind with this many distinct texts are a grid of cards, not one notice
 
 
-def _notice_kind(element: HtmlElement) -> tuple:
-    """Tag and class words, less the words that number a block ("cta_4")."""
+def block_kind(element: HtmlElement) -> tuple[str, frozenset[str]]:
+    """What kind of block an element is: its tag and class words, less the words that number it (a
+    builder's "element-4f2a9c", a grid's "col-8", "cta_4")."""
     return element.tag, frozenset(w for w in (element.get("class") or "").split() if not any(c.isdigit() for c in w))
 
 
@@ -317,8 +318,8 @@ def publisher_notices(tree: HtmlElement) -> list[str]:
     outer = [e for e in found if not any(a in within for a in e.iterancestors())]
     texts: dict[tuple, set[str]] = defaultdict(set)  # a kind of block's distinct texts
     for e in outer:
-        texts[_notice_kind(e)].add(word_key(e.text_content()))
-    outer = [e for e in outer if len(texts[_notice_kind(e)]) < _CARDS]
+        texts[block_kind(e)].add(word_key(e.text_content()))
+    outer = [e for e in outer if len(texts[block_kind(e)]) < _CARDS]
     return [
         key
         for e in outer
