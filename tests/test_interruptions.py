@@ -112,6 +112,19 @@ def extraction_worker(run: subprocess.Popen) -> int | None:
     return next((pid for pid, _ in children(deriver)), None) if deriver else None
 
 
+def first_process(find, timeout: float = 30.0) -> int | None:
+    """The process ``find`` names, once there is one: the derivation starts its extraction workers
+    when work comes, so at a given moment there may be none yet."""
+    found: list[int | None] = [None]
+
+    def there() -> bool:
+        found[0] = find()
+        return found[0] is not None
+
+    wait_for(there, timeout)
+    return found[0]
+
+
 def archived_articles(archive: Path) -> int:
     """Bytes of WARC written so far: the crawl is under way once there are some."""
     return sum(path.stat().st_size for path in (archive / "warc").glob("*.warc.gz*") if path.exists())
@@ -142,8 +155,9 @@ def test_a_run_killed_at_a_bad_moment_is_made_whole_by_the_next_run(moment, farm
         else:  # a seeded moment within the crawl
             assert wait_for(lambda: archived_articles(tmp_path) > 0)
             time.sleep(random.Random(f"{SEED}{moment}").uniform(0.5, 1.5) * when * duration / 3)
-        target = {"run": lambda: run.pid, "writer": lambda: writer_process(run),
-                  "derivation": lambda: derivation_process(run), "worker": lambda: extraction_worker(run)}[victim]()
+        find = {"run": lambda: run.pid, "writer": lambda: writer_process(run),
+                "derivation": lambda: derivation_process(run), "worker": lambda: extraction_worker(run)}[victim]
+        target = first_process(find) if when != "report" else find()
         assert target is not None or when == "report", f"no {victim} process to kill"
         if target is not None:
             os.kill(target, signal.SIGKILL)
