@@ -15,7 +15,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
@@ -102,6 +102,7 @@ _PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)|^published$")
 _MODIFIED_META = re.compile(r"(modified|updated)[-_.:]?(date|time)")
 _US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
 _INVISIBLE = {"script", "style", "noscript", "template"}
+_QUOTED = frozenset({"blockquote", "figure"})  # a quotation or an embedded post, with its own dates
 _NOT_HEADLINE = {"time", "div", "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "figure", "script", "style",
                  "button"}
 _LABEL = re.compile(r"^\s*\w+(?:\s\w+)?\s*:\s*$")  # "Blog:", "Title:"
@@ -663,11 +664,18 @@ def _in_prose(text: str, start: int, end: int) -> bool:
             and len(text[piece_start : piece_end if piece_end >= 0 else None].split()) > DATE_LINE_WORDS)
 
 
-def _visible_text(element: HtmlElement) -> str:
+def _visible_text(element: HtmlElement, skipped: frozenset[str] = frozenset()) -> str:
     """The text a reader sees in an element: no scripts, styles or comments; its pieces (the text
-    of an element, or after one) joined by _PIECE, a separator that regular expressions read as space."""
+    of an element, or after one) joined by _PIECE, a separator that regular expressions read as space.
+    Elements of the skipped tags are left out whole, their descendants' text too."""
     parts = []
-    for node in element.iter():
+    nodes = element.iter()
+    for node in nodes:
+        if node.tag in skipped and node is not element:
+            parts.append(node.tail or "")
+            for _ in node.iterdescendants():
+                next(nodes)  # (lxml's iter walks in document order: the descendants come next)
+            continue
         if node.text and isinstance(node.tag, str) and node.tag not in _INVISIBLE:
             parts.append(node.text)
         if node.tail and node is not element:
@@ -688,6 +696,38 @@ def _shown_on_page(tree: HtmlElement, month_first: bool) -> str | None:
     return None
 
 
+def _modified_days(article: dict, meta: dict[str, str]) -> set[str]:
+    """The days of the page's declared last modifications."""
+    values = [article.get("dateModified"), *(v for k, v in meta.items() if _MODIFIED_META.search(k) or k == "og:updated_time")]
+    return {found[:10] for found in map(iso_date, filter(lambda v: isinstance(v, str), values)) if found}
+
+
+def _earliest_local_day(stamp: str) -> date:
+    """The earliest day a timestamp falls on in some timezone (UTC-12); a day before a date without a time."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return date.fromisoformat(stamp[:10]) - timedelta(days=1)
+    if moment.tzinfo is None or len(stamp) <= 10:
+        return moment.date() - timedelta(days=1)
+    return (moment.astimezone(timezone.utc) - timedelta(hours=12)).date()
+
+
+def _story_date(tree: HtmlElement, declared: str) -> str | None:
+    """A date the page shows at its headline, earlier than a declared publication that is also the page's last
+    modification (a CMS stamping both at a save, a migration or a re-publication): the story's own date, unless a
+    timezone explains the difference. A quotation or a figure (an embedded post with its date) is not searched."""
+    block = _headline_block(tree)
+    if block is tree:
+        return None
+    stamped = next(filter(None, (iso_date(t.get("datetime")) for t in block.iter("time")
+                                 if next(t.iterancestors(*_QUOTED), None) is None)), None)
+    shown = stamped or _shown_date(_visible_text(block, _QUOTED), False)
+    if shown and date.fromisoformat(shown[:10]) < _earliest_local_day(declared):
+        return shown
+    return None
+
+
 def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
     """The declared publication date, else its URL's, else the date the page shows, else a date
     declared under another name. A declared timestamp a day off its URL's date is a local date converted to UTC:
@@ -697,6 +737,8 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
         if isinstance(value, str) and (declared := iso_date(value)):
             if filed is not None and abs((filed - date.fromisoformat(declared[:10])).days) == 1:
                 return filed.isoformat()
+            if filed is None and declared[:10] in _modified_days(article, meta):
+                return _story_date(tree, declared) or declared
             return declared
     locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
     month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)

@@ -549,6 +549,26 @@ def test_date_in_the_url_corrects_a_utc_timestamp_a_day_off() -> None:
     assert _dated(page, "https://blog.example.org/2025/12/01/tram-line-opens/") == "2025-12-19T02:41:41+00:00"
 
 
+def test_a_date_shown_at_the_headline_before_a_publication_stamped_at_the_last_save() -> None:
+    """A CMS that stamps publication and modification alike at a save (a migration, a re-publication) declares
+    neither the story's date; the date the page shows at its headline is that."""
+    stamps = ("<script type='application/ld+json'>{\"@type\": \"BlogPosting\", \"headline\": \"Tram line opens\", "
+              "\"datePublished\": \"2025-11-20T02:02:46Z\", \"dateModified\": \"2025-11-20T02:02:46Z\"}</script>")
+    page = ("<html><head>" + stamps + "</head><body><article><h1>Tram line opens</h1>"
+            "<div class='meta'><span>Jane Roe</span><div>{shown}</div></div>{body}</article></body></html>")
+    assert _dated(page.replace("{shown}", "May 14, 2025")) == "2025-05-14"
+    assert _dated(page.replace("{shown}", "<time datetime='2025-05-14'>last spring</time>")) == "2025-05-14"
+    # modified later than published: an update, and the declared publication stands
+    updated = page.replace('"dateModified": "2025-11-20', '"dateModified": "2025-12-02')
+    assert _dated(updated.replace("{shown}", "May 14, 2025")) == "2025-11-20T02:02:46+00:00"
+    # the same moment in the page's timezone is no other date
+    assert _dated(page.replace("{shown}", "<time datetime='2025-11-19T18:02:46-08:00'>Nov 19</time>")) == (
+        "2025-11-20T02:02:46+00:00")
+    # a date in an embedded post quoted in the story is the post's
+    quoted = "<figure><blockquote><p>A tram at last!</p><a href='/post/1'>October 16, 2024</a></blockquote></figure>"
+    assert _dated(page.replace("{shown}", quoted)) == "2025-11-20T02:02:46+00:00"
+
+
 def test_dating_a_page_never_loads_the_slow_date_parser() -> None:
     """dateparser costs 2-3 s to start and much memory per worker; the page's own date formats need none of it."""
     check = (
