@@ -341,12 +341,13 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         longest = max(LEDE_WORDS, 2 * len(declared[0].split()))
         headings = [text for text in headings if len(text.split()) <= longest]
     # the page's only <h1> (repeated for a phone's layout, it is still one) needs to share a few words
-    # with a declared title, one of several more
-    best, best_score = None, HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH
+    # with a declared title, one of several more; of two matching alike ("Tram Line Opens", "Tram line opens"),
+    # the one written as a declaration writes it
+    best, best_score = None, (HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH, 0.0)
     for text in headings:
         words = _tokens(text)
-        for reference in references:
-            score = _overlap(words, reference)
+        for reference, title in zip(references, declared):
+            score = (_overlap(words, reference), _overlap(set(text.split()), set(title.split())))
             if score >= best_score:
                 best, best_score = text, score
     if best is not None and best.isupper():  # a capitalised display headline: the declared title it matches

@@ -594,6 +594,16 @@ def test_headline_without_what_templates_nest_in_the_h1() -> None:
     assert _titled(title, "<h1>Tram line <em>opens</em> on Saturday</h1>").title == "Tram line opens on Saturday"
 
 
+def test_of_two_headings_alike_the_one_written_as_declared() -> None:
+    """A template that shows its headline twice, once retyped in title case, has both match the declared title
+    word for word; the one written as the page declares it (in its words' case) is the headline, wherever it stands."""
+    head = '<meta property="og:title" content="Tram line opens on Saturday!">'
+    twice = "<h1>Tram line opens on Saturday</h1><div class='sticky'><h1>Tram Line Opens On Saturday</h1></div>"
+    assert _titled(head, twice).title == "Tram line opens on Saturday"
+    head = '<meta property="og:title" content="Tram Line Opens On Saturday!">'
+    assert _titled(head, twice).title == "Tram Line Opens On Saturday"
+
+
 def test_headline_without_labels_the_template_appends_to_the_h1() -> None:
     site = '<meta property="og:site_name" content="Metro Daily"><title>Tram line opens on Saturday</title>'
     assert _titled(site, "<h1>Tram line opens on Saturday – Metro Daily</h1>").title == "Tram line opens on Saturday"
