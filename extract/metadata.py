@@ -522,6 +522,13 @@ def _of_the_headline(tree: HtmlElement, elements: list[HtmlElement]) -> list[Htm
     ]
 
 
+def _in_page_furniture(element: HtmlElement) -> bool:
+    """Whether an element is in a header, menu or footer of the page's own, outside any <article> or <main>."""
+    ancestors = [a.tag for a in element.iterancestors()]
+    furniture = [i for i, tag in enumerate(ancestors) if tag in ("header", "nav", "footer")]
+    return bool(furniture) and not any(tag in ("article", "main") for tag in ancestors[furniture[-1]:])
+
+
 def _shown_authors(tree: HtmlElement) -> list[str]:
     """Author names the page shows: rel=author links, else a visible byline, else a link to an
     author's page near the headline."""
@@ -545,6 +552,11 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
         names = [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
     if not names:
         names = _labelled_byline(block)
+    if not names and block is not tree:
+        # a link to the author's page elsewhere in the story (an author box after the text), named as people are;
+        # not in the page's furniture (a menu listing the site's writers): a header, menu or footer outside the story
+        links = [a for a in _of_the_headline(tree, _AUTHOR_PAGE_LINKS(tree)) if not _in_page_furniture(a)]
+        names = [name for name in (_byline_name(a.text_content()) for a in links[:1]) if name]
     return _without_job_title(names, block)
 
 

@@ -487,6 +487,21 @@ def test_an_author_the_page_shows_beats_the_site_declared_as_author() -> None:
     assert _titled(credit, f"<h1>Tram line opens</h1>{marked}").author == "John Doe, Jane Roe"
 
 
+def test_an_author_box_after_the_story_links_to_the_author_page() -> None:
+    """A template that credits the author only in a box after the text, with a link to the author's page: the
+    linked name, written as people's names are; not a writer the site's menu lists."""
+    body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
+    menu = "<header><nav><ul><li><a href='/authors/desk/'>Metro Transport Desk</a></li></ul></nav></header>"
+    box = "<div class='bio'><a href='/authors/jane-roe/'>Jane Roe</a><p>Jane covers transport.</p></div>"
+    story = f"<div><div><div><div><article><h1>Tram line opens</h1>{body}</article></div></div></div></div>"
+    page = f"<html><body>{menu}<main>{story}{box}</main></body></html>"
+    assert extract_document(page, "https://www.metrodaily.example/news/tram").author == "Jane Roe"
+    assert extract_document(page.replace(box, ""), "https://www.metrodaily.example/news/tram").author is None
+    # a link that names no one is no credit
+    unnamed = box.replace(">Jane Roe<", ">More stories<")
+    assert extract_document(page.replace(box, unnamed), "https://www.metrodaily.example/news/tram").author is None
+
+
 def _dated(page: str, url: str = "https://www.metrodaily.example/news/tram") -> str | None:
     body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
     return extract_document(page.replace("{body}", body), url).date
