@@ -119,11 +119,15 @@ _BYLINE_LABEL = re.compile(r"(?:^|(?<=[\s|·•]))(?:(?:[^\W\d_]+\s)?by:?|von|pa
                            r"|authors?:|autor(?:es|en)?:|auteurs?:|autore:|forfatter:|författare:)(?=\s|$)", re.I)
 _BYLINE_END = re.compile(r"\s*[|·•●/]|\s+[-–—]\s|\d|(?<=\w{3})\.\s|\s\(")
 _NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*,?")
+# what follows a date before a name on a date line: separators, a time of day ("5:00 pm ·")
+_AFTER_DATE = re.compile(r"^[\s|·•,–—-]*(?:\d{1,2}:\d\d\s*(?:[ap]\.?m\.?)?[\s|·•,–—-]*)?", re.I)
+_SECTION_LINK = re.compile(r"\btag\b|/(?:category|categories|tag|tags|topics?|section)/", re.I)
 _NAME_PARTICLES = {"van", "der", "den", "de", "da", "di", "von", "du", "la", "le", "del", "dos", "bin", "al", "y"}
 _NOT_BYLINE = {"h1", "h2", "h3", "figure", "figcaption", "select", "option", "label", "form", "script", "style", "noscript",
                "template"}
 _JOINING = {",", "&", ";"}  # what stands between two names' elements in a joint byline
 BYLINE_WORDS = 15  # the text of an element holding a byline, label and date included
+DATE_LINE_ELEMENTS = 12  # an element holding more is a block, not a date line
 BYLINE_NAME_WORDS = 5
 BYLINE_PIECE = 60  # characters of an element's own text holding a byline's label: prose is searched no further
 BYLINE_BEFORE, BYLINE_AFTER = 20, 80  # elements next to the headline where bylines sit
@@ -490,6 +494,32 @@ def _labelled_byline(block: HtmlElement) -> list[str]:
     return []
 
 
+def _dated_byline(block: HtmlElement) -> list[str]:
+    """The name after the date in a short date line next to the headline that no label or class marks as a
+    byline ("Dec 17, 2025 · Ann Lee", "<span>2025-12-17</span><a>Ann Lee</a>"): a name as a labelled byline's
+    (capitalised words up to a separator, a number or the end of a piece of text: "Ann Lee in <a>Transport</a>"),
+    not a link to a section or a tag. The headline and what holds it, and blocks, are no date lines."""
+    headline = next(block.iter("h1"), None)
+    if headline is None:
+        return []
+    around = set(headline.iterancestors())
+    for element in _near_headline(block, headline):
+        if (element is headline or element in around or element.tag in _NOT_BYLINE
+                or next(islice(element.iter(), DATE_LINE_ELEMENTS, None), None) is not None):
+            continue
+        text = " ".join(_visible_text(element).replace(_PIECE, " | ").split())
+        date_shown = _SHOWN_DATE.search(text) if len(text.split()) <= BYLINE_WORDS else None
+        if date_shown is None or not _shown_date(date_shown.group(0), False):
+            continue
+        rest = _AFTER_DATE.sub("", text[date_shown.end():])
+        name = _byline_name(rest.split(" | ")[0]) if rest else None
+        sections = {clean(a.text_content()) for a in element.iter("a") if _SECTION_LINK.search(
+            f"{a.get('rel') or ''} {a.get('href') or ''}")}
+        if name and name not in sections:
+            return [name]
+    return []
+
+
 def _byline_label(text: str) -> re.Match | None:
     """A byline's label in a text, at its start or after a date or a separator: "a guide by its author"
     is a title, not a byline."""
@@ -552,6 +582,8 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
         names = [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
     if not names:
         names = _labelled_byline(block)
+    if not names:
+        names = _dated_byline(block)
     if not names and block is not tree:
         # a link to the author's page elsewhere in the story (an author box after the text), named as people are;
         # not in the page's furniture (a menu listing the site's writers): a header, menu or footer outside the story

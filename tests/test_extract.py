@@ -502,6 +502,17 @@ def test_an_author_box_after_the_story_links_to_the_author_page() -> None:
     assert extract_document(page.replace(box, unnamed), "https://www.metrodaily.example/news/tram").author is None
 
 
+def test_the_name_on_the_date_line_next_to_the_headline() -> None:
+    """A date line beside the headline that names its author after the date, with no label or class saying so."""
+    line = "<div class='meta'><span>Dec 17, 2025</span><span>·</span><a href='/people/ann'>Ann Lee</a></div>"
+    assert _bylined(line) == "Ann Lee"
+    assert _bylined("<p>2025-12-17 · 4:05 pm · Ann Lee in <a href='/transport/'>Transport</a></p>") == "Ann Lee"
+    # a section the story is filed under is no author, nor a sentence that mentions a date
+    assert _bylined("<p>Dec 17, 2025 <a href='/category/transport/' rel='tag'>City Transport</a></p>") is None
+    assert _bylined("<p>Since Dec 17, 2025 the Blue Line has run every ten minutes between the two depots "
+                    "at both ends of the line, a spokesperson for the operator said.</p>") is None
+
+
 def _dated(page: str, url: str = "https://www.metrodaily.example/news/tram") -> str | None:
     body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
     return extract_document(page.replace("{body}", body), url).date
