@@ -38,3 +38,47 @@ def test_a_paragraph_repeating_the_headline_further_down_is_kept() -> None:
     article = "".join(f"<p>{p}</p>" for p in PROSE[:3]) + "<p>Tram line opens on Saturday</p>" + f"<p>{PROSE[3]}</p>"
     doc = extract_document(_page(head, article), URL)
     assert "Tram line opens on Saturday" in doc.paragraphs
+
+
+NOTES = [
+    "Transport authority, annual ridership forecast for the new lines, published in March.",
+    "City council, minutes of the planning committee meeting on the tram works, page four.",
+    "Chamber of commerce, survey of the shopkeepers along the route, conducted in the autumn.",
+]
+
+
+MORE = [
+    "Engineers tested the trams at night for three months, running empty cars along the whole route to "
+    "check the signals, the overhead wires and the timing of the traffic lights at every crossing.",
+    "The old town's narrow streets needed the most work: the rails there are laid in a bed of rubber "
+    "that keeps the vibration from the houses, some of which are more than three hundred years old.",
+    "Drivers were trained on a simulator first and then on the line itself, and the authority says "
+    "that sixty of them are ready, enough for the timetable of the first year with some to spare.",
+    "Cyclists' groups have asked for safer crossings where the rails cut across the cycle lanes, "
+    "and the city has promised to paint the dangerous places and to watch the accidents closely.",
+]
+BODY = PROSE + MORE
+
+
+def _with_notes(list_class: str, marker_class: str) -> bytes:
+    article = (
+        f"<p>{BODY[0]}<sup class='{marker_class}'><a href='#n1'>1</a></sup></p>"
+        + "".join(f"<p>{p}</p>" for p in BODY[1:])
+        + f"<section class='{list_class}'><ol>"
+        + "".join(f"<li id='n{i}'>{n}</li>" for i, n in enumerate(NOTES, 1))
+        + "</ol></section>"
+    )
+    return _page("<title>Tram line opens on Saturday</title>", article)
+
+
+def test_the_list_of_footnotes_a_template_names_leaves_the_body() -> None:
+    for name in ("entry-footnotes", "article_citations"):
+        doc = extract_document(_with_notes(name, "footnote-ref"), URL)
+        assert not any(note.split(",")[0] in p for p in doc.paragraphs for note in NOTES), name
+        assert len(doc.paragraphs) == len(BODY)
+
+
+def test_a_note_marker_named_footnote_takes_no_paragraph_with_it() -> None:
+    doc = extract_document(_with_notes("notes-list", "footnote"), URL)
+    assert doc.paragraphs[0].startswith(BODY[0][:40])
+    assert len(doc.paragraphs) == len(BODY) + len(NOTES)
