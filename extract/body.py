@@ -63,6 +63,7 @@ _DATE = re.compile(
     re.I,
 )
 HEADLINE_SPAN = 3
+AUTHOR_NOTE_WORDS = 80  # an author's bio is a few sentences
 EDGE = 2  # bylines and datelines sit among the first or last paragraphs of a body
 SHORT = 12  # words: a byline is a label, not a sentence
 TAG_WORDS = 4  # a fragment this short without a sentence end, at the body's edge, is a label
@@ -170,6 +171,20 @@ def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
     return [p for i, p in enumerate(paragraphs) if i not in edge or not is_label(p, author)]
 
 
+def drop_author_note(paragraphs: list[str], author: str | None) -> list[str]:
+    """The author's note that closes the body: a last paragraph of at most AUTHOR_NOTE_WORDS words
+    that opens with the full name of one of the page's authors (``author``, names joined by ", ";
+    two words or more) is about the author (a bio, the author's holdings or affiliation), not the
+    article, and goes. A name alone is a byline or a signature (drop_labels)."""
+    names = [key for key in (word_key(name) for name in (author or "").split(", ")) if len(key.split()) >= 2]
+    if not names or not paragraphs:
+        return paragraphs
+    last = word_key(paragraphs[-1])
+    if len(last.split()) <= AUTHOR_NOTE_WORDS and any(last.startswith(f"{name} ") for name in names):
+        return paragraphs[:-1]
+    return paragraphs
+
+
 def extract_body(
     tree: HtmlElement, url: str | None, title: str | None, author: str | None, declared: str | None = None
 ) -> list[str]:
@@ -207,7 +222,7 @@ def extract_body(
         if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
     paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), headlines)
-    return drop_set_apart_tail(tree, drop_labels(paragraphs, author))
+    return drop_author_note(drop_set_apart_tail(tree, drop_labels(paragraphs, author)), author)
 
 
 def unrepaired_paragraphs(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:

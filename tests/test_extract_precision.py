@@ -82,3 +82,20 @@ def test_a_note_marker_named_footnote_takes_no_paragraph_with_it() -> None:
     doc = extract_document(_with_notes("notes-list", "footnote"), URL)
     assert doc.paragraphs[0].startswith(BODY[0][:40])
     assert len(doc.paragraphs) == len(BODY) + len(NOTES)
+
+
+def _signed(last: str) -> bytes:
+    head = '<title>Tram line opens on Saturday</title><meta name="author" content="Dana Whitfield">'
+    return _page(head, "".join(f"<p>{p}</p>" for p in [*BODY, last]))
+
+
+def test_a_bio_of_the_author_closing_the_body_is_dropped() -> None:
+    bio = "Dana Whitfield is the paper's transport correspondent and has covered the city's trams since 2015."
+    doc = extract_document(_signed(bio), URL)
+    assert doc.author == "Dana Whitfield"
+    assert list(doc.paragraphs) == BODY
+
+
+def test_a_closing_paragraph_that_names_the_author_further_on_is_kept() -> None:
+    last = "Asked about the delays, the mayor told Dana Whitfield that the city had learnt its lesson."
+    assert extract_document(_signed(last), URL).paragraphs[-1] == last
