@@ -18,6 +18,7 @@ import re
 from collections import Counter
 
 import lxml.html
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from readability import Document as ReadabilityDocument
 from trafilatura.core import trafilatura_sequence
@@ -61,6 +62,8 @@ _DATE = re.compile(
     rf"\b\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}\b|\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\.?\s+{_MONTH}|\b\d{{1,2}}:\d{{2}}\b",
     re.I,
 )
+HEADLINE_SPAN = 3
+AUTHOR_NOTE_WORDS = 80  # an author's bio is a few sentences
 EDGE = 2  # bylines and datelines sit among the first or last paragraphs of a body
 SHORT = 12  # words: a byline is a label, not a sentence
 TAG_WORDS = 4  # a fragment this short without a sentence end, at the body's edge, is a label
@@ -118,15 +121,31 @@ def declared_or_extracted(paragraphs: list[str], declared: str | None) -> list[s
     return [text for text in (" ".join(line.split()) for line in declared.splitlines()) if text]
 
 
-def drop_headline(paragraphs: list[str], title: str | None) -> list[str]:
-    """The headline is the first line of the text: drop its copies at the top of the body."""
-    if not title:
+# The headline's other forms: the page's <title> and the titles it declares for sharing (with the
+# site name the metadata's headline goes without), and its visible <h1> headings
+_HEADLINE_FORMS = XPath(
+    "/html/head/title|//meta[@property='og:title' or @name='og:title' or @name='twitter:title']/@content|//h1"
+)
+
+
+def headline_forms(tree: HtmlElement, title: str | None) -> set[str]:
+    """The word keys of the page's headline as it gives it: the extracted title, the <title>, the
+    sharing titles and the <h1> headings. Read before the body is extracted, which changes the tree."""
+    forms = {word_key(title or "")}
+    for found in _HEADLINE_FORMS(tree):
+        forms.add(word_key(found if isinstance(found, str) else found.text_content()))
+    forms.discard("")
+    return forms
+
+
+def drop_headline(paragraphs: list[str], headlines: set[str]) -> list[str]:
+    """The headline is the first line of the text: drop its copies at the top of the body (among its
+    first HEADLINE_SPAN paragraphs: a label may stand before the copy), in any of
+    the forms the page gives it (headline_forms: a template sets the <title> or the site-named
+    sharing title as the article's first line as often as the headline itself)."""
+    if not headlines:
         return paragraphs
-    headline = word_key(title)
-    start = 0
-    while start < min(len(paragraphs), 3) and word_key(paragraphs[start]) == headline:
-        start += 1
-    return paragraphs[start:]
+    return [p for i, p in enumerate(paragraphs) if i >= HEADLINE_SPAN or word_key(p) not in headlines]
 
 
 def is_label(paragraph: str, author: str | None) -> bool:
@@ -152,11 +171,26 @@ def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
     return [p for i, p in enumerate(paragraphs) if i not in edge or not is_label(p, author)]
 
 
+def drop_author_note(paragraphs: list[str], author: str | None) -> list[str]:
+    """The author's note that closes the body: a last paragraph of at most AUTHOR_NOTE_WORDS words
+    that opens with the full name of one of the page's authors (``author``, names joined by ", ";
+    two words or more) is about the author (a bio, the author's holdings or affiliation), not the
+    article, and goes. A name alone is a byline or a signature (drop_labels)."""
+    names = [key for key in (word_key(name) for name in (author or "").split(", ")) if len(key.split()) >= 2]
+    if not names or not paragraphs:
+        return paragraphs
+    last = word_key(paragraphs[-1])
+    if len(last.split()) <= AUTHOR_NOTE_WORDS and any(last.startswith(f"{name} ") for name in names):
+        return paragraphs[:-1]
+    return paragraphs
+
+
 def extract_body(
     tree: HtmlElement, url: str | None, title: str | None, author: str | None, declared: str | None = None
 ) -> list[str]:
     """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
     JSON-LD articleBody, if any."""
+    headlines = headline_forms(tree, title)
     open_collapsed_panels(tree)
     unwrap_quote_figures(tree)
     drop_signup_boxes(tree)
@@ -187,12 +221,13 @@ def extract_body(
         fallback = readability_paragraphs(tree)
         if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
-    paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), title)
-    return drop_set_apart_tail(tree, drop_labels(paragraphs, author))
+    paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), headlines)
+    return drop_author_note(drop_set_apart_tail(tree, drop_labels(paragraphs, author)), author)
 
 
 def unrepaired_paragraphs(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
     """trafilatura's full mode on the page as served, without our repairs, its edges cleaned like
     ours: a second opinion on a page whose repaired body reads as no article (a merge that joined
     the wrong blocks, a furniture name on the article's own block)."""
-    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=False), title), author)
+    headlines = headline_forms(tree, title)
+    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=False), headlines), author)
