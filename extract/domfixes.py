@@ -684,3 +684,89 @@ def _unname_blocks_amid_the_body(body: HtmlElement | None) -> None:
 def _unname(element: HtmlElement) -> None:
     element.attrib.pop("class", None)
     element.attrib.pop("id", None)
+
+
+_LEAD_CLIMB = 3  # how far above the body container the lead's block may sit
+_LEAD_SKIPS = 2  # small blocks (a notice, an image, a share bar) that may stand between the lead and the body
+_LEAD_SMALL = 200  # characters: such a block's text, at most
+_LEAD_PROSE = 0.6  # of a lead block's text: in paragraphs, lists, tables and subheadings
+_LEAD_LINK_SHARE = 0.3
+_LEAD_PARAGRAPHS = 2  # one paragraph set apart is a standfirst (a summary, an image's caption)
+_LEAD_BLOCKS = ("p", "ul", "ol", "table", "blockquote", "h2", "h3", "h4")
+
+
+def _lead_paragraphs(element: HtmlElement) -> list[HtmlElement]:
+    return [p for p in element.iter("p") if _TEXT_LENGTH(p) >= _LEAD_PARAGRAPH]
+
+
+def _is_lead(block: HtmlElement, container: HtmlElement, styles: dict[str, set[str]]) -> bool:
+    """A block of the article's prose, or one of its paragraphs standing loose: most of its text in
+    paragraphs (lists, tables, subheadings), few links, no headline, and paragraphs styled as the
+    body container's are (``styles``: the container's, read when first needed)."""
+    if next(block.iter("h1"), None) is not None or _link_share(block) >= _LEAD_LINK_SHARE:
+        return False
+    if block.tag not in _LEAD_BLOCKS:
+        blocks = [b for b in block.iter(*_LEAD_BLOCKS) if not any(a.tag in _LEAD_BLOCKS for a in b.iterancestors())]
+        if not blocks or sum(map(_TEXT_LENGTH, blocks)) < _LEAD_PROSE * _TEXT_LENGTH(block):
+            return False
+    if "body" not in styles:
+        styles["body"] = {p.get("class") or "" for p in _lead_paragraphs(container)}
+    return {p.get("class") or "" for p in _lead_paragraphs(block)} <= styles["body"]
+
+
+def join_leading_prose(container: HtmlElement | None, least: float) -> None:
+    """Move into the body container the prose just before it: a lead, an introduction or a first
+    section that the template sets in a block of its own (a hero's intro, the first part of a body
+    cut off by a notice or an ad), or leaves loose beside it. trafilatura keeps the container it
+    takes only, and drops the article's first paragraphs. The walk climbs a few levels, passes
+    over small blocks, and stops at the first other block (the headline's, a menu, a teaser list,
+    an item like the container): what stands before the headline is no lead. The blocks must agree
+    with the container: their paragraphs styled as its paragraphs are (the same class, or none in
+    both). And they must hold two paragraphs or more: a single one is a standfirst, which, like the
+    headline, is no body. Only a container holding ``least`` characters of text or more: a smaller
+    one is a fragment of the page's prose, which extract.body has trafilatura's full mode judge."""
+    if container is None or _TEXT_LENGTH(container) < least:
+        return
+    kind = block_kind(container)
+    styles: dict[str, set[str]] = {}
+    leads: list[HtmlElement] = []
+    node, skips = container, 0
+    for _ in range(_LEAD_CLIMB):
+        parent = node.getparent()
+        if parent is None or parent.tag == "body":
+            break
+        for sibling in node.itersiblings(preceding=True):
+            if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style", "template"):
+                continue
+            if block_kind(sibling) == kind and sibling.tag not in _LEAD_BLOCKS:
+                return  # an item of a list like the container (a card, an entry): no lead of it
+            length = _TEXT_LENGTH(sibling)
+            if not length:
+                continue
+            if _is_lead(sibling, container, styles):
+                leads.append(sibling)
+            elif length <= _LEAD_SMALL and skips < _LEAD_SKIPS and next(sibling.iter("h1"), None) is None:
+                skips += 1
+            else:
+                break
+        else:
+            node = parent
+            continue
+        break
+    if sum(len(_lead_paragraphs(lead)) for lead in leads) < _LEAD_PARAGRAPHS:
+        return
+    for lead in leads:  # nearest first: each goes before the ones moved already
+        tail, lead.tail = lead.tail, None
+        _keep_tail(lead, tail)
+        container.insert(0, lead)
+
+
+def _keep_tail(element: HtmlElement, tail: str | None) -> None:
+    """Leave the text after an element where it is when the element moves."""
+    if not tail:
+        return
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    elif (parent := element.getparent()) is not None:
+        parent.text = (parent.text or "") + tail

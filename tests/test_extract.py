@@ -897,3 +897,21 @@ def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
     assert doc.paragraphs[0].startswith("Test 0:") and doc.paragraphs[-1].startswith("We filled, boiled and poured")
     assert "small fee" not in doc.text() and "Prices were checked" not in doc.text()
     assert "Want more kitchen reviews" not in doc.text()
+
+
+def test_a_lead_set_in_a_block_before_the_body_is_kept() -> None:
+    """A template sets the article's first paragraphs in a block of their own between the headline
+    and the body container (here with a notice in between): trafilatura kept the container only.
+    Two paragraphs or more, styled as the body's, join the body; a single one is a standfirst and
+    stays out, as do paragraphs of another style and the headline's block."""
+    html = (FIXTURES / "article_lead_beside_body.html").read_text(encoding="utf-8")
+    url = "https://courier.example.org/news/electric-ferries"
+    doc = extract_document(html, url)
+    assert doc.paragraphs[0].startswith("For the people who cross") and doc.paragraphs[1].startswith("Commuters who")
+    assert doc.paragraphs[2].startswith("The harbour ferries will run")
+    assert "Ana Ferreira" not in doc.text() and "small fee" not in doc.text()
+    opening = html[html.index('<div class="story-opening">') : html.index('<div class="story-notice">')]
+    standfirst = html.replace(opening, opening[: opening.index("<p>Commuters")] + "</div>")
+    styled = html.replace(opening, opening.replace("<p>", "<p class='teaser-text'>"))
+    for variant in (standfirst, styled):
+        assert extract_document(variant, url).paragraphs[0].startswith("The harbour ferries will run")
