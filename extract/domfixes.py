@@ -25,29 +25,44 @@ _NEVER_BODY = (
 
 
 _CONTROLLED = XPath("//@aria-controls")  # (not //*[@aria-controls]/@aria-controls: a third slower)
-_MAYBE_HIDDEN = XPath(
-    "//*[@id][@hidden or contains(@style, 'none') or contains(@style, 'hidden') or contains(@class, 'hid')"
-    " or contains(@class, 'd-none')]"
-)
+_NAMED = XPath("//*[@id]")
 _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_PANEL_WRAPPERS = 2  # levels of wrappers a collapsible component may hide its panel in
 
 
 def open_collapsed_panels(tree: HtmlElement) -> None:
     """Show the hidden panels that a toggle names in ``aria-controls``: an accordion's sections, a
     tab's text, a "read more". They are the article's own text, which its reader opens; hidden,
-    they would go with the hidden furniture (prune_furniture, and trafilatura's own pruning)."""
+    they would go with the hidden furniture (prune_furniture, and trafilatura's own pruning).
+    Components hide the panel or a wrapper of it without a name (a "collapse" around the panel
+    the toggle names): the wrappers that hold the panel only are shown too."""
     controlled = {name for names in _CONTROLLED(tree) for name in names.split()}
     if not controlled:
         return
-    for panel in _MAYBE_HIDDEN(tree):
+    for panel in _NAMED(tree):
         if panel.get("id") not in controlled:
             continue
-        panel.attrib.pop("hidden", None)
-        if _HIDDEN_STYLE.search(panel.get("style", "")):
-            del panel.attrib["style"]
-        if css := panel.get("class"):
-            panel.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
+        _show(panel)
+        wrapper = panel.getparent()
+        for _ in range(_PANEL_WRAPPERS):
+            if wrapper is None or wrapper.get("id") or not _holds_only(wrapper):
+                break
+            _show(wrapper)
+            wrapper = wrapper.getparent()
+
+
+def _holds_only(wrapper: HtmlElement) -> bool:
+    """Whether a wrapper holds one element (the panel, or a wrapper of it) and no text of its own."""
+    return len(wrapper) == 1 and not (wrapper.text or "").strip() and not (wrapper[0].tail or "").strip()
+
+
+def _show(element: HtmlElement) -> None:
+    element.attrib.pop("hidden", None)
+    if _HIDDEN_STYLE.search(element.get("style", "")):
+        del element.attrib["style"]
+    if (css := element.get("class")) and any(t.lower() in _HIDDEN_CLASSES for t in css.split()):
+        element.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
 
 
 _QUOTE_WORDS = 4  # a quotation of fewer words is a label or an empty frame
@@ -99,9 +114,28 @@ _HOLDS_ARTICLE = XPath(_LONG_PARAGRAPHS)
 _HOLDS_CONTENT = XPath(f".//main or .//article or .//h1 or {_LONG_PARAGRAPHS}")
 
 
+_TITLE_WORDS = 4  # a disclosure's title: "Menu", "Search", "Show more" are shorter
+_TITLE_BLOCKS = XPath(".//*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::p]")
+
+
+def _is_disclosure_title(button: HtmlElement) -> bool:
+    """A button that is the title of a disclosure (a question of an FAQ, an accordion's section
+    heading): it holds a heading or a paragraph, or toggles a panel (aria-expanded) with a title's
+    words, and no link."""
+    if next(button.iter("a"), None) is not None:
+        return False
+    if _TITLE_BLOCKS(button):
+        return True
+    return button.get("aria-expanded") is not None and len(button.text_content().split()) >= _TITLE_WORDS
+
+
 def drop_non_content(tree: HtmlElement) -> None:
     """Delete elements that never hold article text, keeping the text that follows them; a
-    wrapper holding most of the page's text is misnested markup and becomes a plain <div>."""
+    wrapper holding most of the page's text is misnested markup and becomes a plain <div>, and a
+    button that titles a disclosure (_is_disclosure_title) a <div> too."""
+    for button in tree.iter("button"):
+        if _is_disclosure_title(button):
+            button.tag = "div"
     body = tree.find("body")
     total = _TEXT_LENGTH(tree if body is None else body) or 1
     small: set[HtmlElement] = set()  # wrappers below the share, and so everything inside them

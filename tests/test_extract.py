@@ -915,3 +915,20 @@ def test_a_lead_set_in_a_block_before_the_body_is_kept() -> None:
     styled = html.replace(opening, opening.replace("<p>", "<p class='teaser-text'>"))
     for variant in (standfirst, styled):
         assert extract_document(variant, url).paragraphs[0].startswith("The harbour ferries will run")
+
+
+def test_an_faq_set_as_an_accordion_is_kept_with_its_questions() -> None:
+    """An accordion's questions are buttons (a heading around the button that toggles the answer,
+    or a button around the heading or paragraph), deleted with every button; its answers' panels
+    are hidden by an unnamed wrapper around the panel the button names (aria-controls). A button
+    that holds a heading or paragraph, or that toggles a panel with a title's words, is a title;
+    the wrappers holding only a named panel are shown. A menu's toggle and a short "show" button
+    stay out."""
+    doc = extract_document((FIXTURES / "article_faq_accordion.html").read_bytes(), "https://courier.example.org/news/ferries")
+    text = doc.text()
+    for question in ("Will the fares change", "What happens to the old diesel", "Can bicycles still be taken"):
+        assert question in text
+    for answer in ("No. The authority keeps", "They will be sold to a river", "Yes, each boat keeps a rack"):
+        assert answer in text
+    assert doc.paragraphs[-1].startswith("The authority will publish")
+    assert "Menu" not in text and "Show notes" not in text
