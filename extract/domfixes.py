@@ -129,6 +129,23 @@ def _is_disclosure_title(button: HtmlElement) -> bool:
     return button.get("aria-expanded") is not None and len(button.text_content().split()) >= _TITLE_WORDS
 
 
+_ASIDE_LINK_SHARE = 0.3
+_AMID_PARAGRAPHS = XPath(f"count(./p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 2")
+
+
+def _is_prose_aside(aside: HtmlElement) -> bool:
+    """An <aside> amid the article that holds prose: a box of background or an example the article
+    sets apart between its paragraphs. Its parent holds the article's paragraphs (two long ones of
+    its own), and the aside a paragraph of prose with few links (related stories, a sidebar's menus
+    are links)."""
+    parent = aside.getparent()
+    if parent is None or not _AMID_PARAGRAPHS(parent):
+        return False
+    if not any(_TEXT_LENGTH(p) >= _BODY_PARAGRAPH for p in aside.iter("p")):
+        return False
+    return _link_share(aside) < _ASIDE_LINK_SHARE
+
+
 def drop_non_content(tree: HtmlElement) -> None:
     """Delete elements that never hold article text, keeping the text that follows them; a
     wrapper holding most of the page's text is misnested markup and becomes a plain <div>, and a
@@ -136,6 +153,9 @@ def drop_non_content(tree: HtmlElement) -> None:
     for button in tree.iter("button"):
         if _is_disclosure_title(button):
             button.tag = "div"
+    for aside in tree.iter("aside"):
+        if _is_prose_aside(aside):
+            aside.tag = "div"
     body = tree.find("body")
     total = _TEXT_LENGTH(tree if body is None else body) or 1
     small: set[HtmlElement] = set()  # wrappers below the share, and so everything inside them

@@ -932,3 +932,13 @@ def test_an_faq_set_as_an_accordion_is_kept_with_its_questions() -> None:
         assert answer in text
     assert doc.paragraphs[-1].startswith("The authority will publish")
     assert "Menu" not in text and "Show notes" not in text
+
+
+def test_a_box_of_prose_set_aside_amid_the_article_is_kept() -> None:
+    """An <aside> between the article's paragraphs holding a paragraph of prose (background, an
+    example) is the article's, though every <aside> was deleted as furniture. One of links (related
+    stories) and one beside the article (a sidebar) stay out."""
+    doc = extract_document((FIXTURES / "article_prose_aside.html").read_bytes(), "https://courier.example.org/news/ferries")
+    text = doc.text()
+    assert "A battery ferry stores its energy" in text and doc.paragraphs[-1].startswith("Crews were trained")
+    assert "The bridge reopens" not in text and "harbour's own newspaper" not in text
