@@ -28,6 +28,7 @@ from extract.domfixes import (
     drop_link_paragraphs,
     drop_non_content,
     drop_repeated_copies,
+    join_leading_prose,
     large_blocks,
     mark_main_container,
     merge_split_bodies,
@@ -209,6 +210,7 @@ def extract_body(
     drop_repeated_copies(blocks)
     unname_content_blocks(tree, blocks, container)
     unname_comment_wrappers(container)
+    join_leading_prose(container, FRAGMENT_SHARE * prose)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * prose:
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode

@@ -25,29 +25,44 @@ _NEVER_BODY = (
 
 
 _CONTROLLED = XPath("//@aria-controls")  # (not //*[@aria-controls]/@aria-controls: a third slower)
-_MAYBE_HIDDEN = XPath(
-    "//*[@id][@hidden or contains(@style, 'none') or contains(@style, 'hidden') or contains(@class, 'hid')"
-    " or contains(@class, 'd-none')]"
-)
+_NAMED = XPath("//*[@id]")
 _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_PANEL_WRAPPERS = 2  # levels of wrappers a collapsible component may hide its panel in
 
 
 def open_collapsed_panels(tree: HtmlElement) -> None:
     """Show the hidden panels that a toggle names in ``aria-controls``: an accordion's sections, a
     tab's text, a "read more". They are the article's own text, which its reader opens; hidden,
-    they would go with the hidden furniture (prune_furniture, and trafilatura's own pruning)."""
+    they would go with the hidden furniture (prune_furniture, and trafilatura's own pruning).
+    Components hide the panel or a wrapper of it without a name (a "collapse" around the panel
+    the toggle names): the wrappers that hold the panel only are shown too."""
     controlled = {name for names in _CONTROLLED(tree) for name in names.split()}
     if not controlled:
         return
-    for panel in _MAYBE_HIDDEN(tree):
+    for panel in _NAMED(tree):
         if panel.get("id") not in controlled:
             continue
-        panel.attrib.pop("hidden", None)
-        if _HIDDEN_STYLE.search(panel.get("style", "")):
-            del panel.attrib["style"]
-        if css := panel.get("class"):
-            panel.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
+        _show(panel)
+        wrapper = panel.getparent()
+        for _ in range(_PANEL_WRAPPERS):
+            if wrapper is None or wrapper.get("id") or not _holds_only(wrapper):
+                break
+            _show(wrapper)
+            wrapper = wrapper.getparent()
+
+
+def _holds_only(wrapper: HtmlElement) -> bool:
+    """Whether a wrapper holds one element (the panel, or a wrapper of it) and no text of its own."""
+    return len(wrapper) == 1 and not (wrapper.text or "").strip() and not (wrapper[0].tail or "").strip()
+
+
+def _show(element: HtmlElement) -> None:
+    element.attrib.pop("hidden", None)
+    if _HIDDEN_STYLE.search(element.get("style", "")):
+        del element.attrib["style"]
+    if (css := element.get("class")) and any(t.lower() in _HIDDEN_CLASSES for t in css.split()):
+        element.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
 
 
 _QUOTE_WORDS = 4  # a quotation of fewer words is a label or an empty frame
@@ -99,9 +114,48 @@ _HOLDS_ARTICLE = XPath(_LONG_PARAGRAPHS)
 _HOLDS_CONTENT = XPath(f".//main or .//article or .//h1 or {_LONG_PARAGRAPHS}")
 
 
+_TITLE_WORDS = 4  # a disclosure's title: "Menu", "Search", "Show more" are shorter
+_TITLE_BLOCKS = XPath(".//*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::p]")
+
+
+def _is_disclosure_title(button: HtmlElement) -> bool:
+    """A button that is the title of a disclosure (a question of an FAQ, an accordion's section
+    heading): it holds a heading or a paragraph, or toggles a panel (aria-expanded) with a title's
+    words, and no link."""
+    if next(button.iter("a"), None) is not None:
+        return False
+    if _TITLE_BLOCKS(button):
+        return True
+    return button.get("aria-expanded") is not None and len(button.text_content().split()) >= _TITLE_WORDS
+
+
+_ASIDE_LINK_SHARE = 0.3
+_AMID_PARAGRAPHS = XPath(f"count(./p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 2")
+
+
+def _is_prose_aside(aside: HtmlElement) -> bool:
+    """An <aside> amid the article that holds prose: a box of background or an example the article
+    sets apart between its paragraphs. Its parent holds the article's paragraphs (two long ones of
+    its own), and the aside a paragraph of prose with few links (related stories, a sidebar's menus
+    are links)."""
+    parent = aside.getparent()
+    if parent is None or not _AMID_PARAGRAPHS(parent):
+        return False
+    if not any(_TEXT_LENGTH(p) >= _BODY_PARAGRAPH for p in aside.iter("p")):
+        return False
+    return _link_share(aside) < _ASIDE_LINK_SHARE
+
+
 def drop_non_content(tree: HtmlElement) -> None:
     """Delete elements that never hold article text, keeping the text that follows them; a
-    wrapper holding most of the page's text is misnested markup and becomes a plain <div>."""
+    wrapper holding most of the page's text is misnested markup and becomes a plain <div>, and a
+    button that titles a disclosure (_is_disclosure_title) a <div> too."""
+    for button in tree.iter("button"):
+        if _is_disclosure_title(button):
+            button.tag = "div"
+    for aside in tree.iter("aside"):
+        if _is_prose_aside(aside):
+            aside.tag = "div"
     body = tree.find("body")
     total = _TEXT_LENGTH(tree if body is None else body) or 1
     small: set[HtmlElement] = set()  # wrappers below the share, and so everything inside them
@@ -684,3 +738,89 @@ def _unname_blocks_amid_the_body(body: HtmlElement | None) -> None:
 def _unname(element: HtmlElement) -> None:
     element.attrib.pop("class", None)
     element.attrib.pop("id", None)
+
+
+_LEAD_CLIMB = 3  # how far above the body container the lead's block may sit
+_LEAD_SKIPS = 2  # small blocks (a notice, an image, a share bar) that may stand between the lead and the body
+_LEAD_SMALL = 200  # characters: such a block's text, at most
+_LEAD_PROSE = 0.6  # of a lead block's text: in paragraphs, lists, tables and subheadings
+_LEAD_LINK_SHARE = 0.3
+_LEAD_PARAGRAPHS = 2  # one paragraph set apart is a standfirst (a summary, an image's caption)
+_LEAD_BLOCKS = ("p", "ul", "ol", "table", "blockquote", "h2", "h3", "h4")
+
+
+def _lead_paragraphs(element: HtmlElement) -> list[HtmlElement]:
+    return [p for p in element.iter("p") if _TEXT_LENGTH(p) >= _LEAD_PARAGRAPH]
+
+
+def _is_lead(block: HtmlElement, container: HtmlElement, styles: dict[str, set[str]]) -> bool:
+    """A block of the article's prose, or one of its paragraphs standing loose: most of its text in
+    paragraphs (lists, tables, subheadings), few links, no headline, and paragraphs styled as the
+    body container's are (``styles``: the container's, read when first needed)."""
+    if next(block.iter("h1"), None) is not None or _link_share(block) >= _LEAD_LINK_SHARE:
+        return False
+    if block.tag not in _LEAD_BLOCKS:
+        blocks = [b for b in block.iter(*_LEAD_BLOCKS) if not any(a.tag in _LEAD_BLOCKS for a in b.iterancestors())]
+        if not blocks or sum(map(_TEXT_LENGTH, blocks)) < _LEAD_PROSE * _TEXT_LENGTH(block):
+            return False
+    if "body" not in styles:
+        styles["body"] = {p.get("class") or "" for p in _lead_paragraphs(container)}
+    return {p.get("class") or "" for p in _lead_paragraphs(block)} <= styles["body"]
+
+
+def join_leading_prose(container: HtmlElement | None, least: float) -> None:
+    """Move into the body container the prose just before it: a lead, an introduction or a first
+    section that the template sets in a block of its own (a hero's intro, the first part of a body
+    cut off by a notice or an ad), or leaves loose beside it. trafilatura keeps the container it
+    takes only, and drops the article's first paragraphs. The walk climbs a few levels, passes
+    over small blocks, and stops at the first other block (the headline's, a menu, a teaser list,
+    an item like the container): what stands before the headline is no lead. The blocks must agree
+    with the container: their paragraphs styled as its paragraphs are (the same class, or none in
+    both). And they must hold two paragraphs or more: a single one is a standfirst, which, like the
+    headline, is no body. Only a container holding ``least`` characters of text or more: a smaller
+    one is a fragment of the page's prose, which extract.body has trafilatura's full mode judge."""
+    if container is None or _TEXT_LENGTH(container) < least:
+        return
+    kind = block_kind(container)
+    styles: dict[str, set[str]] = {}
+    leads: list[HtmlElement] = []
+    node, skips = container, 0
+    for _ in range(_LEAD_CLIMB):
+        parent = node.getparent()
+        if parent is None or parent.tag == "body":
+            break
+        for sibling in node.itersiblings(preceding=True):
+            if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style", "template"):
+                continue
+            if block_kind(sibling) == kind and sibling.tag not in _LEAD_BLOCKS:
+                return  # an item of a list like the container (a card, an entry): no lead of it
+            length = _TEXT_LENGTH(sibling)
+            if not length:
+                continue
+            if _is_lead(sibling, container, styles):
+                leads.append(sibling)
+            elif length <= _LEAD_SMALL and skips < _LEAD_SKIPS and next(sibling.iter("h1"), None) is None:
+                skips += 1
+            else:
+                break
+        else:
+            node = parent
+            continue
+        break
+    if sum(len(_lead_paragraphs(lead)) for lead in leads) < _LEAD_PARAGRAPHS:
+        return
+    for lead in leads:  # nearest first: each goes before the ones moved already
+        tail, lead.tail = lead.tail, None
+        _keep_tail(lead, tail)
+        container.insert(0, lead)
+
+
+def _keep_tail(element: HtmlElement, tail: str | None) -> None:
+    """Leave the text after an element where it is when the element moves."""
+    if not tail:
+        return
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    elif (parent := element.getparent()) is not None:
+        parent.text = (parent.text or "") + tail

@@ -953,3 +953,48 @@ def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
     assert doc.paragraphs[0].startswith("Test 0:") and doc.paragraphs[-1].startswith("We filled, boiled and poured")
     assert "small fee" not in doc.text() and "Prices were checked" not in doc.text()
     assert "Want more kitchen reviews" not in doc.text()
+
+
+def test_a_lead_set_in_a_block_before_the_body_is_kept() -> None:
+    """A template sets the article's first paragraphs in a block of their own between the headline
+    and the body container (here with a notice in between): trafilatura kept the container only.
+    Two paragraphs or more, styled as the body's, join the body; a single one is a standfirst and
+    stays out, as do paragraphs of another style and the headline's block."""
+    html = (FIXTURES / "article_lead_beside_body.html").read_text(encoding="utf-8")
+    url = "https://courier.example.org/news/electric-ferries"
+    doc = extract_document(html, url)
+    assert doc.paragraphs[0].startswith("For the people who cross") and doc.paragraphs[1].startswith("Commuters who")
+    assert doc.paragraphs[2].startswith("The harbour ferries will run")
+    assert "Ana Ferreira" not in doc.text() and "small fee" not in doc.text()
+    opening = html[html.index('<div class="story-opening">') : html.index('<div class="story-notice">')]
+    standfirst = html.replace(opening, opening[: opening.index("<p>Commuters")] + "</div>")
+    styled = html.replace(opening, opening.replace("<p>", "<p class='teaser-text'>"))
+    for variant in (standfirst, styled):
+        assert extract_document(variant, url).paragraphs[0].startswith("The harbour ferries will run")
+
+
+def test_an_faq_set_as_an_accordion_is_kept_with_its_questions() -> None:
+    """An accordion's questions are buttons (a heading around the button that toggles the answer,
+    or a button around the heading or paragraph), deleted with every button; its answers' panels
+    are hidden by an unnamed wrapper around the panel the button names (aria-controls). A button
+    that holds a heading or paragraph, or that toggles a panel with a title's words, is a title;
+    the wrappers holding only a named panel are shown. A menu's toggle and a short "show" button
+    stay out."""
+    doc = extract_document((FIXTURES / "article_faq_accordion.html").read_bytes(), "https://courier.example.org/news/ferries")
+    text = doc.text()
+    for question in ("Will the fares change", "What happens to the old diesel", "Can bicycles still be taken"):
+        assert question in text
+    for answer in ("No. The authority keeps", "They will be sold to a river", "Yes, each boat keeps a rack"):
+        assert answer in text
+    assert doc.paragraphs[-1].startswith("The authority will publish")
+    assert "Menu" not in text and "Show notes" not in text
+
+
+def test_a_box_of_prose_set_aside_amid_the_article_is_kept() -> None:
+    """An <aside> between the article's paragraphs holding a paragraph of prose (background, an
+    example) is the article's, though every <aside> was deleted as furniture. One of links (related
+    stories) and one beside the article (a sidebar) stay out."""
+    doc = extract_document((FIXTURES / "article_prose_aside.html").read_bytes(), "https://courier.example.org/news/ferries")
+    text = doc.text()
+    assert "A battery ferry stores its energy" in text and doc.paragraphs[-1].startswith("Crews were trained")
+    assert "The bridge reopens" not in text and "harbour's own newspaper" not in text
