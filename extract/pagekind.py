@@ -165,14 +165,29 @@ def _texts_beside(block: HtmlElement, skipped: set[HtmlElement]) -> Iterator[str
             yield element.tail
 
 
-def _words_beside(block: HtmlElement, skipped: set[HtmlElement], most: int) -> int:
-    """The words of a block's text outside links and the ``skipped`` elements, counted up to ``most``."""
+def _count_words(texts: Iterator[str], most: int) -> int:
+    """The words of texts, counted up to ``most``."""
     count = 0
-    for text in _texts_beside(block, skipped):
+    for text in texts:
         count += len(text.split())
         if count >= most:
             break
     return count
+
+
+def _words_beside(block: HtmlElement, skipped: set[HtmlElement], most: int) -> int:
+    """The words of a block's text outside links and the ``skipped`` elements, counted up to ``most``."""
+    return _count_words(_texts_beside(block, skipped), most)
+
+
+def _texts_beside_span(span: list[HtmlElement], skipped: set[HtmlElement]) -> Iterator[str]:
+    """The texts of a run of a block's children (``span``) and of the text between them, outside
+    links and the ``skipped`` elements."""
+    for child in span:
+        if child not in skipped:
+            yield from _texts_beside(child, skipped)
+        if child is not span[-1] and child.tail:
+            yield child.tail
 
 
 def _search_boxes(block: HtmlElement) -> list[HtmlElement]:
@@ -181,32 +196,40 @@ def _search_boxes(block: HtmlElement) -> list[HtmlElement]:
 
 
 def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: set[HtmlElement]) -> int | None:
-    """The words of the smallest block holding the headline and a search box outside the furniture
-    (its links, teaser cards and the box aside; MESSAGE_PAGE at most), when that block holds a message
+    """The words of the smallest block holding the headline and a search box outside the furniture,
+    in its parts from the headline's to the box's (their links, teaser cards and the box aside;
+    MESSAGE_PAGE at most; the template's text before or after them, a blurb or an author box that
+    the extractor may read as the body, is not the page's message), when those parts hold a message
     (HEAD_WORDS words or more of texts that are no byline, dateline or label, as extract.body tells
-    them) outside the headline's own part of it, and that part no prose
+    them) outside the headline's own part, and that part no prose
     (MIN_MARKED_PROSE words besides the headline): not a short article in a column beside a
     sidebar's search box, whose prose sits with its headline; None without such a block."""
     around = {block: depth for depth, block in enumerate(headline.iterancestors())}
-    shared = None
+    shared = box_of_shared = None
     for field in _search_boxes(headline.getroottree().getroot()):
         box = next(field.iterancestors("form"), field) if field.tag != "form" else field
         if _in_furniture(box, furniture):
             continue
         block = next((b for b in box.iterancestors() if b in around), None)
         if block is not None and (shared is None or around[block] < around[shared]):
-            shared = block
+            shared, box_of_shared = block, box
     if shared is None:
         return None
     skipped = cards | set(_search_boxes(shared))
-    words = _words_beside(shared, skipped, MESSAGE_PAGE)
+    own_part = next(b for b in (headline, *headline.iterancestors()) if b.getparent() is shared)
+    box_part = next(b for b in (box_of_shared, *box_of_shared.iterancestors()) if b.getparent() is shared)
+    # the block's parts from the headline's to the box's: the template's text before or after them
+    # (a sidebar's blurb, an author box, a newsletter pitch, the site's "about us") is no message
+    first, last = sorted((shared.index(own_part), shared.index(box_part)))
+    span = shared[first : last + 1]
+    outside = skipped | {child for child in shared if child not in span}
+    words = _count_words(_texts_beside_span(span, outside), MESSAGE_PAGE)
     if words >= MESSAGE_PAGE:
         return words
-    own_part = next(b for b in (headline, *headline.iterancestors()) if b.getparent() is shared)
     if _words_beside(own_part, skipped, MESSAGE_PAGE) - _words_beside(headline, skipped, MESSAGE_PAGE) >= MIN_MARKED_PROSE:
         return None
-    # the message: texts outside the headline's part that are no byline, dateline or label
-    texts = (" ".join(text.split()) for text in _texts_beside(shared, skipped | {own_part}))
+    # the message: texts between the headline's part and the box that are no byline, dateline or label
+    texts = (" ".join(text.split()) for text in _texts_beside_span(span, outside | {own_part}))
     message = sum(len(text.split()) for text in texts if text and not is_label(text, None))
     return words if message >= HEAD_WORDS else None
 

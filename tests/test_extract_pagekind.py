@@ -274,3 +274,24 @@ def test_a_section_page_parsed_inside_an_unclosed_site_header_is_a_listing() -> 
     page = re.sub(r'<div class="section-page__grid">.*?</p>\s*</div>', f"<div>{story}</div>", page, flags=re.DOTALL)
     kind = classify_page(page, "https://news.example.com/local/harbour-dredging")
     assert kind.is_article, kind.reason
+
+
+def test_a_not_found_message_is_read_between_the_headline_and_the_search_box_not_in_the_template_after_them() -> None:
+    # a blog that declares every page a post: its not-found page is a headline, a line and a search box,
+    # followed in the same column by the writer's card, whose bio the extractor reads with the line as a
+    # body of some 90 words; the column holds more than a message's words, but its parts from the
+    # headline to the box hold a line
+    page = (FIXTURES / "pagekind" / "declared_article_not_found_blurb_after_search_box.html").read_text()
+    kind = classify_page(page, "https://cycling.example/notes/old-post")
+    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
+    # the same template holding a post of some 90 words before the box is an article
+    post = (
+        "<p>The ridge road reopened on Friday after the landslip repairs, and the new surface is the smoothest on "
+        "the climb. The council has added a barrier on the second hairpin, where the old wall fell, and a passing "
+        "place halfway up.</p><p>Expect gravel at the edges for a few weeks yet; the sweeper comes on Mondays. The "
+        "café at the top opens again at Easter, and the car park has new bike racks beside the gate.</p>"
+    )
+    page = page.replace("<p>This address leads nowhere: the post was moved when we tidied up the archive.</p>", post)
+    page = page.replace("Nothing here", "The ridge road reopens")
+    kind = classify_page(page, "https://cycling.example/notes/ridge-road")
+    assert kind.is_article, kind.reason
