@@ -165,14 +165,54 @@ def _texts_beside(block: HtmlElement, skipped: set[HtmlElement]) -> Iterator[str
             yield element.tail
 
 
-def _words_beside(block: HtmlElement, skipped: set[HtmlElement], most: int) -> int:
-    """The words of a block's text outside links and the ``skipped`` elements, counted up to ``most``."""
+def _count_words(texts: Iterator[str], most: int) -> int:
+    """The words of texts, counted up to ``most``."""
     count = 0
-    for text in _texts_beside(block, skipped):
+    for text in texts:
         count += len(text.split())
         if count >= most:
             break
     return count
+
+
+def _words_beside(block: HtmlElement, skipped: set[HtmlElement], most: int) -> int:
+    """The words of a block's text outside links and the ``skipped`` elements, counted up to ``most``."""
+    return _count_words(_texts_beside(block, skipped), most)
+
+
+def _index_of_part(block: HtmlElement, inner: HtmlElement) -> int:
+    """The index in ``block`` of its child holding ``inner``."""
+    return block.index(next(b for b in (inner, *inner.iterancestors()) if b.getparent() is block))
+
+
+def _texts_between(block: HtmlElement, first: HtmlElement, last: HtmlElement, skipped: set[HtmlElement]) -> Iterator[str]:
+    """The texts of a block after ``first`` ends and before ``last`` begins, in document order,
+    outside links and the ``skipped`` elements."""
+    # a block around the headline or the box (a header holding the headline and a link, taken for a
+    # card) is read through, not skipped
+    skipped = skipped - {*first.iterancestors(), *last.iterancestors()}
+    state = {"in": False, "done": False}
+
+    def walk(element: HtmlElement) -> Iterator[str]:
+        if element is last:
+            state["done"] = True
+            return
+        if element is first or element in skipped or element.tag == "a":
+            return
+        if not isinstance(element.tag, str) or element.tag in _UNREAD:
+            return
+        if element.text and state["in"]:
+            yield element.text
+        for child in element:
+            yield from walk(child)
+            if state["done"]:
+                return
+            if child is first:
+                state["in"] = True
+            if child.tail and state["in"]:
+                yield child.tail
+
+    yield from walk(block)
 
 
 def _search_boxes(block: HtmlElement) -> list[HtmlElement]:
@@ -181,32 +221,37 @@ def _search_boxes(block: HtmlElement) -> list[HtmlElement]:
 
 
 def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: set[HtmlElement]) -> int | None:
-    """The words of the smallest block holding the headline and a search box outside the furniture
-    (its links, teaser cards and the box aside; MESSAGE_PAGE at most), when that block holds a message
-    (HEAD_WORDS words or more of texts that are no byline, dateline or label, as extract.body tells
-    them) outside the headline's own part of it, and that part no prose
+    """The words between the headline and a search box outside the furniture, in the smallest block
+    holding both (links, teaser cards and other boxes aside; MESSAGE_PAGE at most; the template's
+    text before the one or after the other, a blurb or an author box that the extractor may read as
+    the body, is not the page's message), when they hold a message (HEAD_WORDS words or more of
+    texts that are no byline, dateline or label, as extract.body tells them), and the headline's own
+    part of the block no prose
     (MIN_MARKED_PROSE words besides the headline): not a short article in a column beside a
     sidebar's search box, whose prose sits with its headline; None without such a block."""
     around = {block: depth for depth, block in enumerate(headline.iterancestors())}
-    shared = None
+    shared = box_of_shared = None
     for field in _search_boxes(headline.getroottree().getroot()):
         box = next(field.iterancestors("form"), field) if field.tag != "form" else field
         if _in_furniture(box, furniture):
             continue
         block = next((b for b in box.iterancestors() if b in around), None)
         if block is not None and (shared is None or around[block] < around[shared]):
-            shared = block
+            shared, box_of_shared = block, box
     if shared is None:
         return None
     skipped = cards | set(_search_boxes(shared))
-    words = _words_beside(shared, skipped, MESSAGE_PAGE)
+    own_part = next(b for b in (headline, *headline.iterancestors()) if b.getparent() is shared)
+    # the texts between the headline and the box: the template's text before or after them (a
+    # sidebar's blurb, an author box, a newsletter pitch, the site's "about us") is no message
+    first, last = (headline, box_of_shared) if shared.index(own_part) <= _index_of_part(shared, box_of_shared) else (box_of_shared, headline)
+    words = _count_words(_texts_between(shared, first, last, skipped), MESSAGE_PAGE)
     if words >= MESSAGE_PAGE:
         return words
-    own_part = next(b for b in (headline, *headline.iterancestors()) if b.getparent() is shared)
     if _words_beside(own_part, skipped, MESSAGE_PAGE) - _words_beside(headline, skipped, MESSAGE_PAGE) >= MIN_MARKED_PROSE:
         return None
-    # the message: texts outside the headline's part that are no byline, dateline or label
-    texts = (" ".join(text.split()) for text in _texts_beside(shared, skipped | {own_part}))
+    # the message: those texts that are no byline, dateline or label
+    texts = (" ".join(text.split()) for text in _texts_between(shared, first, last, skipped))
     message = sum(len(text.split()) for text in texts if text and not is_label(text, None))
     return words if message >= HEAD_WORDS else None
 

@@ -274,3 +274,43 @@ def test_a_section_page_parsed_inside_an_unclosed_site_header_is_a_listing() -> 
     page = re.sub(r'<div class="section-page__grid">.*?</p>\s*</div>', f"<div>{story}</div>", page, flags=re.DOTALL)
     kind = classify_page(page, "https://news.example.com/local/harbour-dredging")
     assert kind.is_article, kind.reason
+
+
+def test_a_not_found_message_is_read_between_the_headline_and_the_search_box_not_in_the_template_after_them() -> None:
+    # a blog that declares every page a post: its not-found page is a headline, a line and a search box,
+    # followed in the same column by the writer's card, whose bio the extractor reads with the line as a
+    # body of some 90 words; the column holds more than a message's words, but its parts from the
+    # headline to the box hold a line
+    page = (FIXTURES / "pagekind" / "declared_article_not_found_blurb_after_search_box.html").read_text()
+    kind = classify_page(page, "https://cycling.example/notes/old-post")
+    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
+    # the same template holding a post of some 90 words before the box is an article
+    post = (
+        "<p>The ridge road reopened on Friday after the landslip repairs, and the new surface is the smoothest on "
+        "the climb. The council has added a barrier on the second hairpin, where the old wall fell, and a passing "
+        "place halfway up.</p><p>Expect gravel at the edges for a few weeks yet; the sweeper comes on Mondays. The "
+        "café at the top opens again at Easter, and the car park has new bike racks beside the gate.</p>"
+    )
+    page = page.replace("<p>This address leads nowhere: the post was moved when we tidied up the archive.</p>", post)
+    page = page.replace("Nothing here", "The ridge road reopens")
+    kind = classify_page(page, "https://cycling.example/notes/ridge-road")
+    assert kind.is_article, kind.reason
+
+
+def test_a_not_found_message_is_the_text_between_the_headline_and_the_search_box() -> None:
+    # the paper's subscription pitch follows the search box inside the story's text block: read with
+    # the message as a body of some 90 words, it is the template's, not the page's message
+    page = (FIXTURES / "pagekind" / "declared_article_not_found_pitch_in_story_text.html").read_text()
+    kind = classify_page(page, "https://moor.example/farming/old-link")
+    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
+    # the same template holding a report of some 90 words before the box is an article
+    report = (
+        "<p>Ewe prices at the Thursday auction rose by a tenth on last month, helped by the dry spring and a "
+        "good crop of early grass on the lower farms. Buyers came from three counties, and the ring stayed "
+        "busy until after four.</p><p>The auctioneer said hill breeds sold best, and that store lambs would "
+        "follow in August. The mart will close its cattle pens for repairs in July; the sale moves to the "
+        "showground for the two weeks of the work.</p>"
+    )
+    page = page.replace("<p>That link is out of date, and the page it led to has gone.</p>", report)
+    kind = classify_page(page.replace("Not here any more", "Ewe prices rise at the mart"), "https://moor.example/farming/ewes")
+    assert kind.is_article, kind.reason
