@@ -210,6 +210,20 @@ def table_row(name: str, pages: list[Page], result: Run, baseline_seconds: float
     )
 
 
+def halves_rows(names: list[str], pages: list[Page], runs: dict[str, Run]) -> list[str]:
+    """Each extractor's mean ws and wx F1 on each host half, to five places: a change must hold on both
+    halves (no site in both), or it fitted the sites of one."""
+    halves = host_halves(pages)
+    rows = ["| extractor             | half | pages | ws F1   | wx F1   |", "|-----------------------|------|-------|---------|---------|"]
+    for name in names:
+        for half in "AB":
+            pairs = [(o, p) for o, p in zip(runs[name].outputs, pages) if halves[p.key] == half]
+            ws = _mean([score(whitespace_tokens(o.text), whitespace_tokens(p.truth)).f1 for o, p in pairs])
+            wx = _mean([score(word_tokens(o.text), word_tokens(p.truth)).f1 for o, p in pairs])
+            rows.append(f"| {name:<21} | {half:<4} | {len(pairs):5d} | {ws:.5f} | {wx:.5f} |")
+    return rows
+
+
 def empty_outputs(name: str, pages: list[Page], runs: dict[str, Run]) -> str | None:
     """Where ``name`` gave nothing: how many of those pages it judged no article, and the pages where
     a peer found at least half the body (the issue's "no empty output where a peer finds the body")."""
@@ -394,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## {set_name}: {len(pages)} pages\n\n{HEADER}")
         for name in names:
             print(table_row(name, pages, runs[name], baseline))
+        print("\nBy host half (hosts sorted, alternating):\n")
+        print("\n".join(halves_rows(names, pages, runs)))
         if "ours" in runs and (line := empty_outputs("ours", pages, runs)):
             print(f"\n{line}")
         if args.metadata and any(p.title for p in pages):
