@@ -12,9 +12,12 @@ from __future__ import annotations
 import random
 import re
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+GATE_WAIT = 25.0  # seconds a request waits for the gate: under the crawl's DOWNLOAD_TIMEOUT (30 s)
 BANNER = "Independent local news since 1921. Support our newsroom with a subscription."
 _WORDS = ("council harbour school budget river station market winter bridge library museum festival "
           "hospital railway farmers election weather tourism housing transport police museum theatre "
@@ -52,9 +55,11 @@ def article_path(number: int) -> str:
 class ArticleFarm:
     """``ArticleFarm(articles)`` serves on 127.0.0.1 until ``stop`` (or the end of a ``with``)."""
 
-    def __init__(self, articles: int, delay: float = 0.0, sitemap_size: int | None = None) -> None:
+    def __init__(self, articles: int, delay: float = 0.0, sitemap_size: int | None = None,
+                 gate: Callable[[], bool] | None = None) -> None:
         self.articles = articles
         self.delay = delay
+        self.gate = gate  # requests wait until it is true (GATE_WAIT at most), then it is no longer asked
         self.sitemap_size = sitemap_size  # the sitemap lists this many newest articles (None: all)
         self.served = 0
         self._lock = threading.Lock()
@@ -67,6 +72,7 @@ class ArticleFarm:
                 pass
 
             def do_GET(self) -> None:
+                farm.wait_for_gate()
                 status, content_type, body = farm.route(self.path)
                 if content_type == "text/html" and farm.delay:
                     threading.Event().wait(farm.delay)
@@ -79,6 +85,14 @@ class ArticleFarm:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="article-farm", daemon=True)
+
+    def wait_for_gate(self) -> None:
+        """Hold a request until the gate opens: a test of a shared crawl holds it until every worker has
+        joined, as on a loaded machine one worker may otherwise crawl the whole farm before the next starts."""
+        deadline = time.monotonic() + GATE_WAIT
+        while self.gate is not None and not self.gate() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.gate = None
 
     @property
     def url(self) -> str:

@@ -20,6 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.state import ArchivedPayload, UrlState, open_state
 from archive_fixtures import free_port
+from crawler.cluster import crawl_keys
 from demo.farm import ArticleFarm, article_path
 from demo.redis_server import RedisServer
 from demo.run import DEMO_CRAWL, write_demo_config
@@ -117,6 +118,17 @@ def fetches(archive_dirs: list[Path]) -> list[tuple[str, str, dict]]:
     return out
 
 
+def joined(redis_url: str, source: str) -> int:
+    """How many workers have joined the shared crawl of ``source``."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return client.scard(crawl_keys(source) + "workers")
+    finally:
+        client.close()
+
+
 def crawl_keys_left(redis_url: str) -> list[bytes]:
     import redis
 
@@ -129,7 +141,7 @@ def crawl_keys_left(redis_url: str) -> list[bytes]:
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_share_one_crawl_and_fetch_each_url_once(tmp_path, redis_url, workers):
-    with ArticleFarm(40, delay=0.2) as farm:
+    with ArticleFarm(40, delay=0.2, gate=lambda: joined(redis_url, "farm") >= workers) as farm:
         configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(workers)]
         results = run_workers(configs)
     for result in results:
