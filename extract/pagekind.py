@@ -319,7 +319,14 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
     )
     articles = [a for a in tree.iter("article") if not _in_furniture(a, furniture)]
     marked_up = len(articles) == 1 and next(articles[0].iter("h1"), None) is not None
-    shingles = frozenset().union(*map(_shingles, keys))
+    # a headline shorter than a shingle, read as a paragraph of its own, is the cards' text too
+    short = {
+        tuple(words)
+        for card in cards
+        for heading in card.iter(*_HEADINGS)
+        if 0 < len(words := word_key(" ".join(heading.itertext())).split()) < SHINGLE
+    }
+    shingles = frozenset().union(short, *map(_shingles, keys))
     if reread is None:
         blocks = _headline_blocks(tree, furniture)
         measure = lambda: blocks  # noqa: E731

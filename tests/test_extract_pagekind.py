@@ -339,3 +339,19 @@ def test_a_cards_headline_is_teaser_text_though_its_kicker_and_summary_are_block
     tree = lxml.html.fromstring(f"<html><body><main><h1>Around town</h1><div>{cards}</div></main></body></html>")
     kind, _ = reconsider(gather_evidence(tree), heads, lambda: [], declared=True)
     assert ", 0 words of prose" in kind.reason, kind.reason
+
+
+def test_a_cards_headline_shorter_than_a_shingle_read_as_a_paragraph_is_teaser_text() -> None:
+    # a card's headline of three words, read as a paragraph of its own, has no 4-word shingle to
+    # find in the cards: it is the cards' text when it is one of their headings
+    heads = ["Letters from readers", "Night walks resume", "The ferry explainer", "Quay history corner", "Lost property office"]
+    summary = (
+        "Readers and reporters look back at a week on the estuary, from the queues at the landing to "
+        "the new timetable, the boats and the people who work on them."
+    )
+    cards = "".join(f'<div class="card"><h3><a href="/c/{i}">{h}</a></h3><p>{summary} {h}.</p></div>' for i, h in enumerate(heads))
+    tree = lxml.html.fromstring(f"<html><body><main><h1>The estuary</h1><div>{cards}</div></main></body></html>")
+    body = [text for h in heads for text in (h, f"{summary} {h}.")]
+    kind, _ = reconsider(gather_evidence(tree), body, lambda: [], declared=True)
+    assert kind.kind == "listing" and kind.reason.startswith("declared an article, but 5 teasers"), kind.reason
+    assert ", 0 words of prose" in kind.reason, kind.reason
