@@ -33,6 +33,7 @@ _LISTING_TYPES = {"collectionpage", "searchresultspage", "profilepage", "series"
 _FURNITURE = {"nav", "aside", "form", "menu"}
 _PAGE_EDGES = {"header", "footer"}
 _CONTENT = {"article", "main", "section"}
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _UNREAD = {"script", "style", "noscript", "template", "head", "title"}
 # links of three words or more: headlines (a teaser's), not "More", "Next" or a tag
 _HEADLINE_LINKS = XPath(
@@ -133,10 +134,15 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     inside a paragraph of prose."""
     links = [link for link in _HEADLINE_LINKS(tree) if not _in_furniture(link, furniture)]
     holding: Counter[HtmlElement] = Counter(a for link in links for a in link.iterancestors())
+    # a link in a heading heads the block holding no other such heading: a byline or tag link of
+    # three words beside it in the card does not split the card from its summary
+    headings = {link: next(link.iterancestors(*_HEADINGS), None) for link in links}
+    headed: Counter[HtmlElement] = Counter(a for h in set(headings.values()) if h is not None for a in (h, *h.iterancestors()))
     cards: dict[HtmlElement, None] = {}
     for link in links:
         node, card = link, None
-        while (parent := node.getparent()) is not None and holding[parent] == 1:
+        held = holding if headings[link] is None else headed
+        while (parent := node.getparent()) is not None and held[parent] == 1:
             if parent.tag == "p" and _TEXT_LENGTH(parent) > 2 * _TEXT_LENGTH(link):
                 break  # a link in a sentence
             if _TEXT_LENGTH(parent) > CARD_CHARS:
@@ -144,7 +150,7 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
             node = card = parent
         if card is not None:
             cards[card] = None
-    return list(cards)
+    return [card for card in cards if not any(a in cards for a in card.iterancestors())]
 
 
 def _headline(tree: HtmlElement, furniture: set[HtmlElement]) -> HtmlElement | None:
@@ -302,7 +308,7 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
     tree when first asked for (the caller may change this one meanwhile); else on this one now."""
     furniture = _furniture(tree)
     cards = _cards(tree, furniture)
-    keys = [word_key(card.text_content()) for card in cards]
+    keys = [word_key(" ".join(card.itertext())) for card in cards]  # a kicker, headline and summary in blocks of their own are not run together
     headline = _headline(tree, furniture)
     beside_search = None if headline is None else _beside_search(headline, furniture, set(cards))
     title = tree.find("head/title")
@@ -313,7 +319,14 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
     )
     articles = [a for a in tree.iter("article") if not _in_furniture(a, furniture)]
     marked_up = len(articles) == 1 and next(articles[0].iter("h1"), None) is not None
-    shingles = frozenset().union(*map(_shingles, keys))
+    # a headline shorter than a shingle, read as a paragraph of its own, is the cards' text too
+    short = {
+        tuple(words)
+        for card in cards
+        for heading in card.iter(*_HEADINGS)
+        if 0 < len(words := word_key(" ".join(heading.itertext())).split()) < SHINGLE
+    }
+    shingles = frozenset().union(short, *map(_shingles, keys))
     if reread is None:
         blocks = _headline_blocks(tree, furniture)
         measure = lambda: blocks  # noqa: E731

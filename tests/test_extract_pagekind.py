@@ -314,3 +314,44 @@ def test_a_not_found_message_is_the_text_between_the_headline_and_the_search_box
     page = page.replace("<p>That link is out of date, and the page it led to has gone.</p>", report)
     kind = classify_page(page.replace("Not here any more", "Ewe prices rise at the mart"), "https://moor.example/farming/ewes")
     assert kind.is_article, kind.reason
+
+
+def test_a_teaser_card_is_not_split_by_a_byline_link_of_three_words() -> None:
+    # each card: a kicker, a headline link in a heading, a summary, and a byline whose author's name
+    # is a link of three words: the summary is the card's text, not prose beside the cards
+    kind = _fixture_kind("declared_article_tag_cards_with_byline_links")
+    assert kind.kind == "listing" and kind.reason.startswith("declared an article, but 8 teasers"), kind.reason
+    assert "0 words of prose" in kind.reason, kind.reason
+
+
+def test_a_cards_headline_is_teaser_text_though_its_kicker_and_summary_are_blocks_beside_it() -> None:
+    # a card's text is read block by block: its kicker and summary do not run into the headline's
+    # first and last words, so a body paragraph that is the headline alone is the cards' text
+    card = (
+        '<div class="card"><div class="kicker">{k}</div><h2><a href="/s/{i}">{t}</a></h2>'
+        "<p>{s}</p></div>"
+    )
+    heads = ["Tram line reaches the old docks", "Orchard saved by a village vote", "Choir sings in the empty quarry"]
+    cards = "".join(
+        card.format(k="Local", i=i, t=t, s="A few words of summary follow the headline in each card here.")
+        for i, t in enumerate(heads)
+    )
+    tree = lxml.html.fromstring(f"<html><body><main><h1>Around town</h1><div>{cards}</div></main></body></html>")
+    kind, _ = reconsider(gather_evidence(tree), heads, lambda: [], declared=True)
+    assert ", 0 words of prose" in kind.reason, kind.reason
+
+
+def test_a_cards_headline_shorter_than_a_shingle_read_as_a_paragraph_is_teaser_text() -> None:
+    # a card's headline of three words, read as a paragraph of its own, has no 4-word shingle to
+    # find in the cards: it is the cards' text when it is one of their headings
+    heads = ["Letters from readers", "Night walks resume", "The ferry explainer", "Quay history corner", "Lost property office"]
+    summary = (
+        "Readers and reporters look back at a week on the estuary, from the queues at the landing to "
+        "the new timetable, the boats and the people who work on them."
+    )
+    cards = "".join(f'<div class="card"><h3><a href="/c/{i}">{h}</a></h3><p>{summary} {h}.</p></div>' for i, h in enumerate(heads))
+    tree = lxml.html.fromstring(f"<html><body><main><h1>The estuary</h1><div>{cards}</div></main></body></html>")
+    body = [text for h in heads for text in (h, f"{summary} {h}.")]
+    kind, _ = reconsider(gather_evidence(tree), body, lambda: [], declared=True)
+    assert kind.kind == "listing" and kind.reason.startswith("declared an article, but 5 teasers"), kind.reason
+    assert ", 0 words of prose" in kind.reason, kind.reason
