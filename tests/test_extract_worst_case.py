@@ -1,0 +1,146 @@
+"""Worst-case time of extraction: adversarial pages, written by generators, take time linear in their size.
+
+Each page is built at a size n and at 10 n; the larger must take under MAX_SECONDS and under SCALING times
+the smaller's time (a walk quadratic in the page's blocks takes 100 times as long). The bounds leave a
+slow, shared CI machine ample headroom; what they catch is a walk that compares every block with every
+other one (each of those found here took 2-20 s on the larger page)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from extract import extract_document, prepare
+
+prepare()  # a worker's start, not a page's time
+
+MAX_SECONDS = 2.0
+SCALING = 30  # 10x the size may cost up to 30x the time; quadratic walks cost 100x
+FLOOR = 0.01  # seconds: below this, a small page's time is timer noise
+URL = "https://news.example.org/2024/05/03/river-park"
+
+_WORDS = "the council agreed on a new plan for the river park after a long debate in the town hall".split()
+
+
+def _sentence(i: int, words: int = 14) -> str:
+    return " ".join(_WORDS[(i + k) % len(_WORDS)] for k in range(words)).capitalize() + f" {i}."
+
+
+def _page(body: str) -> str:
+    return f"<html><head><title>River park plan agreed</title></head><body>{body}</body></html>"
+
+
+def _article(inner: str) -> str:
+    return _page(f"<article><h1>River park plan agreed</h1>{inner}</article>")
+
+
+def prose_asides(n: int) -> str:
+    """Boxes of prose set between the article's paragraphs (each judged against its parent's paragraphs)."""
+    return _article("".join(
+        f"<p>{_sentence(i, 30)}</p><p>{_sentence(i + 1, 30)}</p><aside><p>{_sentence(i + 2, 30)}</p></aside>"
+        for i in range(n)
+    ))
+
+
+def split_blocks(n: int) -> str:
+    """Thousands of sibling blocks of one class holding paragraphs (merged into one body container)."""
+    return _page("<main><h1>River park plan agreed</h1>" + "".join(
+        f"<div class='part'><p class='para-{i}'>{_sentence(i)}</p></div>" for i in range(n)
+    ) + "</main>")
+
+
+def paragraphs(n: int) -> str:
+    return _article("".join(f"<p>{_sentence(i)}</p>" for i in range(n)))
+
+
+def links(n: int) -> str:
+    return _article(f"<p>{_sentence(0)}</p>" * 4 + "".join(f"<a href='/story/{i}'>Story {i}</a> " for i in range(n)))
+
+
+def headlines(n: int) -> str:
+    return _page("".join(f"<h1>River park plan agreed</h1><p>{_sentence(i)}</p>" for i in range(n)))
+
+
+def search_forms(n: int) -> str:
+    """A headline, then search boxes and short notes (the not-found message read beside a search box)."""
+    return _page("<h1>Page not found</h1>" + "".join(
+        f"<form role='search' action='/search'><input type='search' name='q'></form><p>Note {i}.</p>" for i in range(n)
+    ))
+
+
+def dates_and_authors(n: int) -> str:
+    return _article("".join(
+        f"<p><time datetime='2024-05-{i % 28 + 1:02d}'>May {i % 28 + 1}, 2024</time> By "
+        f"<a href='/author/writer-{i}'>Jo Writer{i}</a></p>" for i in range(n)
+    ) + f"<p>{_sentence(0)}</p>" * 4)
+
+
+def disclosure_buttons(n: int) -> str:
+    return _article(f"<p>{_sentence(0)}</p>" * 3 + "".join(
+        f"<div><button aria-expanded='false' aria-controls='a{i}'>What happens to path {i}?</button>"
+        f"<div id='a{i}'><p>{_sentence(i)}</p></div></div>" for i in range(n)
+    ))
+
+
+def misnested(n: int) -> str:
+    return _article("".join(f"<p><b><i>{_sentence(i)}</b></i><div><span></p></div>" for i in range(n)))
+
+
+GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
+              disclosure_buttons, misnested]
+SIZES = {prose_asides: 300, split_blocks: 500}
+
+
+def _seconds(page: str, runs: int = 1) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        extract_document(page, URL)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("generator", GENERATORS, ids=lambda g: g.__name__)
+def test_adversarial_page_takes_linear_time(generator) -> None:
+    n = SIZES.get(generator, 400)
+    small, large = generator(n), generator(10 * n)
+    _seconds(small)  # warm caches the first page of a kind fills
+    small_time = _seconds(small, runs=3)
+    large_time = _seconds(large)
+    assert large_time < MAX_SECONDS, f"{generator.__name__}: {large_time:.2f} s for {len(large)} characters"
+    assert large_time < SCALING * max(small_time, FLOOR), (
+        f"{generator.__name__}: {small_time:.3f} s at n={n}, {large_time:.3f} s at 10 n: superlinear"
+    )
+
+
+def list_items(n: int) -> str:
+    """A short article, then a long list (trafilatura's full mode, whose justext revision walked each run of short items)."""
+    return _article(f"<p>{_sentence(0)}</p>" * 3) .replace("</body>", "<ul>" + "".join(
+        f"<li>Item {i} text</li>" for i in range(n)) + "</ul></body>")
+
+
+GENERATORS.append(list_items)
+
+
+class _Paragraph:
+    def __init__(self, cf_class: str, heading: bool, text: str) -> None:
+        self.cf_class, self.heading, self.text, self.class_type = cf_class, heading, text, ""
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_linear_justext_revision_gives_justext_classes(seed: int) -> None:
+    import random
+
+    from justext.core import revise_paragraph_classification as stock
+
+    from extract.linearjustext import _SAME_CODE, revise_paragraph_classification
+
+    assert _SAME_CODE
+    rng = random.Random(seed)
+    spec = [(rng.choice(["short", "short", "neargood", "good", "bad"]), rng.random() < 0.2, "w" * rng.randrange(0, 120))
+            for _ in range(rng.randrange(0, 40))]
+    ours, theirs = [_Paragraph(*s) for s in spec], [_Paragraph(*s) for s in spec]
+    revise_paragraph_classification(ours, 150)
+    stock(theirs, 150)
+    assert [p.class_type for p in ours] == [p.class_type for p in theirs]
