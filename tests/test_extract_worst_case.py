@@ -144,3 +144,29 @@ def test_linear_justext_revision_gives_justext_classes(seed: int) -> None:
     revise_paragraph_classification(ours, 150)
     stock(theirs, 150)
     assert [p.class_type for p in ours] == [p.class_type for p in theirs]
+
+
+def test_an_article_nested_deeper_than_the_parser_builds_gives_the_reason() -> None:
+    # libxml2 drops what lies over 255 levels deep: the error names the nesting, not "no article"
+    deep = "<div>" * 1000 + f"<h1>River park plan agreed</h1>{''.join(f'<p>{_sentence(i)}</p>' for i in range(6))}" + "</div>" * 1000
+    started = time.perf_counter()
+    doc = extract_document(_page(deep), URL)
+    assert time.perf_counter() - started < MAX_SECONDS
+    assert doc.is_empty and doc.error.startswith("markup nested too deeply")
+    shallow = extract_document(_page(deep.replace("<div>" * 1000, "<div>" * 50).replace("</div>" * 1000, "</div>" * 50)), URL)
+    assert shallow.paragraphs and shallow.error is None
+
+
+@pytest.mark.parametrize("page", [
+    "<html><head><title>River park plan agreed</title></head></html>",  # no body at all
+    "<html><frameset><frame src='/story'></frameset></html>",
+])
+def test_a_page_without_a_body_gives_a_reason_not_an_internal_error(page: str) -> None:
+    doc = extract_document(page, URL)
+    assert doc.is_empty and doc.error and "failed" not in doc.error
+
+
+def test_json_ld_nested_absurdly_deep_loses_no_article() -> None:
+    deep = "<script type='application/ld+json'>" + "[" * 100_000 + "]" * 100_000 + "</script>"
+    doc = extract_document(_article(f"<p>{_sentence(0, 30)}</p>" * 5).replace("</head>", deep + "</head>"), URL)
+    assert len(doc.paragraphs) == 5 and doc.error is None
