@@ -42,7 +42,7 @@ from extract.domfixes import (
     unwrap_quote_figures,
     wrap_bare_text,
 )
-from extract import linearjustext  # noqa: F401 - stands in for justext's quadratic revision
+from extract import linearjustext, linkdensity  # noqa: F401 - stand-ins for library walks quadratic in a page's blocks
 from extract.fewercopies import fewer_copies
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
