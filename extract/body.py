@@ -18,7 +18,7 @@ import re
 from collections import Counter
 
 import lxml.html
-from lxml.etree import XPath
+from lxml.etree import ParserError, XPath
 from lxml.html import HtmlElement
 from readability import Document as ReadabilityDocument
 from trafilatura.core import trafilatura_sequence
@@ -42,6 +42,7 @@ from extract.domfixes import (
     unwrap_quote_figures,
     wrap_bare_text,
 )
+from extract import linearjustext, linkdensity  # noqa: F401 - stand-ins for library walks quadratic in a page's blocks
 from extract.fewercopies import fewer_copies
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
@@ -100,7 +101,10 @@ def _paragraph_chars(tree: HtmlElement) -> int:
 def readability_paragraphs(tree: HtmlElement) -> list[str]:
     """readability-lxml's article candidate as paragraphs (innermost text blocks, in order)."""
     summary = ReadabilityDocument(tree).summary(html_partial=True)
-    root = lxml.html.fragment_fromstring(summary, create_parent="div")
+    try:
+        root = lxml.html.fragment_fromstring(summary, create_parent="div")
+    except (AssertionError, ParserError):  # a page without a body gives back a whole document, or nothing
+        return []
     blocks = [b for b in root.iter(*_READABILITY_BLOCKS) if next(b.iterdescendants(*_READABILITY_BLOCKS), None) is None]
     return [text for text in (" ".join(b.text_content().split()) for b in blocks) if text]
 

@@ -133,13 +133,18 @@ _ASIDE_LINK_SHARE = 0.3
 _AMID_PARAGRAPHS = XPath(f"count(./p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 2")
 
 
-def _is_prose_aside(aside: HtmlElement) -> bool:
+def _is_prose_aside(aside: HtmlElement, amid: dict[HtmlElement, bool]) -> bool:
     """An <aside> amid the article that holds prose: a box of background or an example the article
     sets apart between its paragraphs. Its parent holds the article's paragraphs (two long ones of
     its own), and the aside a paragraph of prose with few links (related stories, a sidebar's menus
-    are links)."""
+    are links). ``amid`` keeps each parent's answer: asides set between thousands of paragraphs
+    would each count them all again."""
     parent = aside.getparent()
-    if parent is None or not _AMID_PARAGRAPHS(parent):
+    if parent is None:
+        return False
+    if parent not in amid:
+        amid[parent] = _AMID_PARAGRAPHS(parent)
+    if not amid[parent]:
         return False
     if not any(_TEXT_LENGTH(p) >= _BODY_PARAGRAPH for p in aside.iter("p")):
         return False
@@ -153,8 +158,9 @@ def drop_non_content(tree: HtmlElement) -> None:
     for button in tree.iter("button"):
         if _is_disclosure_title(button):
             button.tag = "div"
+    amid: dict[HtmlElement, bool] = {}
     for aside in tree.iter("aside"):
-        if _is_prose_aside(aside):
+        if _is_prose_aside(aside, amid):
             aside.tag = "div"
     body = tree.find("body")
     total = _TEXT_LENGTH(tree if body is None else body) or 1
@@ -203,22 +209,37 @@ def _has_paragraphs(element: HtmlElement) -> bool:
     return any(len((p.text_content() or "").strip()) > 40 for p in element.iterdescendants("p"))
 
 
-def _absorb(target: HtmlElement, source: HtmlElement) -> None:
+def _class_key(element: HtmlElement) -> tuple[str, str] | None:
+    css = element.get("class") if isinstance(element.tag, str) else None
+    return (element.tag, css) if css else None
+
+
+def _absorb(target: HtmlElement, source: HtmlElement, indexes: dict[HtmlElement, dict]) -> None:
     """Move source's children into target, descending into children both share (same tag and
-    class) so that the paragraph containers themselves end up as one."""
+    class) so that the paragraph containers themselves end up as one. ``indexes`` holds each
+    target's first child of each tag and class, kept as children arrive: searching the target's
+    children for every child moved took quadratic time over thousands of blocks."""
     if source.text and source.text.strip():
         last = target[-1] if len(target) else None
         if last is None:
             target.text = (target.text or "") + source.text
         else:
             last.tail = (last.tail or "") + source.text
+    index = indexes.get(target)
+    if index is None:
+        index = indexes[target] = {}
+        for c in target:
+            if key := _class_key(c):
+                index.setdefault(key, c)
     for child in list(source):
-        css = child.get("class") if isinstance(child.tag, str) else None
-        twin = next((c for c in target if css and c.tag == child.tag and c.get("class") == css), None)
+        key = _class_key(child)
+        twin = index.get(key) if key else None
         if twin is not None and _has_paragraphs(child):
-            _absorb(twin, child)
+            _absorb(twin, child, indexes)
         else:
             target.append(child)
+            if key:
+                index.setdefault(key, child)
 
 
 def _same_text(one: HtmlElement, other: HtmlElement) -> bool:
@@ -259,8 +280,9 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                     # and the sections between them without paragraphs (a list of key points, a
                     # table): left out, they would fall outside the one container that is the body
                     copies = set(siblings).difference(twins)
+                    indexes: dict[HtmlElement, dict] = {}
                     for twin in (s for s in members[order[node] + 1 : order[twins[-1]] + 1] if s not in copies):
-                        _absorb(node, twin)
+                        _absorb(node, twin, indexes)
                         twin.getparent().remove(twin)
                         done.add(twin)
                     done.add(node)

@@ -4,13 +4,14 @@ a page that is no article (extract.pagekind) gives a Document without paragraphs
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from lxml.html import HtmlElement
 from trafilatura.external import jt_stoplist_init
 
 from extract.body import extract_body, unrepaired_paragraphs
 from extract.document import Document
-from extract.htmlinput import BadInput, load_tree
+from extract.htmlinput import BadInput, cut_by_depth, load_tree
 from extract.metadata import Metadata, extract_metadata
 from extract.pagecues import drop_notices, publisher_notices
 from extract.pagekind import PageKind, declared_kind, gather_evidence, reconsider
@@ -68,7 +69,10 @@ def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlEleme
 def extract_document(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Document:
     """Extract a page; never raises: unusable input gives an empty Document whose error says why."""
     try:
-        return _extract(load_tree(html, content_type), url, lambda: load_tree(html, content_type))
+        doc = _extract(load_tree(html, content_type), url, lambda: load_tree(html, content_type))
+        if doc.is_empty and cut_by_depth():  # the reason, not the symptom ("no article", "no body")
+            doc = replace(doc, error=f"markup nested too deeply (over 255 levels; the deeper part is lost): {doc.error}")
+        return doc
     except BadInput as exc:
         return Document.empty(url, str(exc))
     except RecursionError:

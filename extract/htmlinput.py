@@ -127,6 +127,12 @@ def decode_html(data: bytes | str, content_type: str | None = None) -> str:
     return data.decode(guess.encoding if guess else "cp1252", errors="replace")
 
 
+def cut_by_depth() -> bool:
+    """Whether the last page parsed nests deeper than libxml2 builds (256 levels): it drops what
+    lies deeper, so an article found empty there was cut off, not missing."""
+    return any("excessive depth" in entry.message.lower() for entry in _PARSER.error_log)
+
+
 def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.HtmlElement:
     """Parse a page into a tree, raising BadInput with a short reason if it is not usable HTML."""
     markup = _BULK.sub("", decode_html(data, content_type))

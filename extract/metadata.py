@@ -191,7 +191,7 @@ def _json_ld_objects(tree: HtmlElement) -> list[dict]:
     for script in (s for s in tree.iter("script") if s.get("type") == "application/ld+json"):
         try:
             walk(json.loads(script.text or ""))
-        except ValueError:
+        except (ValueError, RecursionError):  # broken or absurdly deep data is no declaration, and loses no article
             continue
     return found
 

@@ -1,0 +1,189 @@
+"""Worst-case time of extraction: adversarial pages, written by generators, take time linear in their size.
+
+Each page is built at a size n and at 10 n; the larger must take under MAX_SECONDS and under SCALING times
+the smaller's time (a walk quadratic in the page's blocks takes 100 times as long). The bounds leave a
+slow, shared CI machine ample headroom; what they catch is a walk that compares every block with every
+other one (each of those found here took 2-20 s on the larger page)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from extract import extract_document, prepare
+
+prepare()  # a worker's start, not a page's time
+
+MAX_SECONDS = 2.0
+SCALING = 30  # 10x the size may cost up to 30x the time; quadratic walks cost 100x
+FLOOR = 0.01  # seconds: below this, a small page's time is timer noise
+URL = "https://news.example.org/2024/05/03/river-park"
+
+_WORDS = "the council agreed on a new plan for the river park after a long debate in the town hall".split()
+
+
+def _sentence(i: int, words: int = 14) -> str:
+    return " ".join(_WORDS[(i + k) % len(_WORDS)] for k in range(words)).capitalize() + f" {i}."
+
+
+def _page(body: str) -> str:
+    return f"<html><head><title>River park plan agreed</title></head><body>{body}</body></html>"
+
+
+def _article(inner: str) -> str:
+    return _page(f"<article><h1>River park plan agreed</h1>{inner}</article>")
+
+
+def prose_asides(n: int) -> str:
+    """Boxes of prose set between the article's paragraphs (each judged against its parent's paragraphs)."""
+    return _article("".join(
+        f"<p>{_sentence(i, 30)}</p><p>{_sentence(i + 1, 30)}</p><aside><p>{_sentence(i + 2, 30)}</p></aside>"
+        for i in range(n)
+    ))
+
+
+def split_blocks(n: int) -> str:
+    """Thousands of sibling blocks of one class holding paragraphs (merged into one body container)."""
+    return _page("<main><h1>River park plan agreed</h1>" + "".join(
+        f"<div class='part'><p class='para-{i}'>{_sentence(i)}</p></div>" for i in range(n)
+    ) + "</main>")
+
+
+def paragraphs(n: int) -> str:
+    return _article("".join(f"<p>{_sentence(i)}</p>" for i in range(n)))
+
+
+def links(n: int) -> str:
+    return _article(f"<p>{_sentence(0)}</p>" * 4 + "".join(f"<a href='/story/{i}'>Story {i}</a> " for i in range(n)))
+
+
+def headlines(n: int) -> str:
+    return _page("".join(f"<h1>River park plan agreed</h1><p>{_sentence(i)}</p>" for i in range(n)))
+
+
+def search_forms(n: int) -> str:
+    """A headline, then search boxes and short notes (the not-found message read beside a search box)."""
+    return _page("<h1>Page not found</h1>" + "".join(
+        f"<form role='search' action='/search'><input type='search' name='q'></form><p>Note {i}.</p>" for i in range(n)
+    ))
+
+
+def dates_and_authors(n: int) -> str:
+    return _article("".join(
+        f"<p><time datetime='2024-05-{i % 28 + 1:02d}'>May {i % 28 + 1}, 2024</time> By "
+        f"<a href='/author/writer-{i}'>Jo Writer{i}</a></p>" for i in range(n)
+    ) + f"<p>{_sentence(0)}</p>" * 4)
+
+
+def disclosure_buttons(n: int) -> str:
+    return _article(f"<p>{_sentence(0)}</p>" * 3 + "".join(
+        f"<div><button aria-expanded='false' aria-controls='a{i}'>What happens to path {i}?</button>"
+        f"<div id='a{i}'><p>{_sentence(i)}</p></div></div>" for i in range(n)
+    ))
+
+
+def misnested(n: int) -> str:
+    return _article("".join(f"<p><b><i>{_sentence(i)}</b></i><div><span></p></div>" for i in range(n)))
+
+
+GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
+              disclosure_buttons, misnested]
+SIZES = {prose_asides: 300, split_blocks: 500}
+
+
+def _seconds(page: str, runs: int = 1) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        extract_document(page, URL)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("generator", GENERATORS, ids=lambda g: g.__name__)
+def test_adversarial_page_takes_linear_time(generator) -> None:
+    n = SIZES.get(generator, 400)
+    small, large = generator(n), generator(10 * n)
+    _seconds(small)  # warm caches the first page of a kind fills
+    small_time = _seconds(small, runs=3)
+    large_time = _seconds(large)
+    assert large_time < MAX_SECONDS, f"{generator.__name__}: {large_time:.2f} s for {len(large)} characters"
+    assert large_time < SCALING * max(small_time, FLOOR), (
+        f"{generator.__name__}: {small_time:.3f} s at n={n}, {large_time:.3f} s at 10 n: superlinear"
+    )
+
+
+def list_items(n: int) -> str:
+    """A short article, then a long list (trafilatura's full mode, whose justext revision walked each run of short items)."""
+    return _article(f"<p>{_sentence(0)}</p>" * 3) .replace("</body>", "<ul>" + "".join(
+        f"<li>Item {i} text</li>" for i in range(n)) + "</ul></body>")
+
+
+GENERATORS.append(list_items)
+
+
+class _Paragraph:
+    def __init__(self, cf_class: str, heading: bool, text: str) -> None:
+        self.cf_class, self.heading, self.text, self.class_type = cf_class, heading, text, ""
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_linear_justext_revision_gives_justext_classes(seed: int) -> None:
+    import random
+
+    from justext.core import revise_paragraph_classification as stock
+
+    from extract.linearjustext import _SAME_CODE, revise_paragraph_classification
+
+    assert _SAME_CODE
+    rng = random.Random(seed)
+    spec = [(rng.choice(["short", "short", "neargood", "good", "bad"]), rng.random() < 0.2, "w" * rng.randrange(0, 120))
+            for _ in range(rng.randrange(0, 40))]
+    ours, theirs = [_Paragraph(*s) for s in spec], [_Paragraph(*s) for s in spec]
+    revise_paragraph_classification(ours, 150)
+    stock(theirs, 150)
+    assert [p.class_type for p in ours] == [p.class_type for p in theirs]
+
+
+def test_an_article_nested_deeper_than_the_parser_builds_gives_the_reason() -> None:
+    # libxml2 drops what lies over 255 levels deep: the error names the nesting, not "no article"
+    deep = "<div>" * 1000 + f"<h1>River park plan agreed</h1>{''.join(f'<p>{_sentence(i)}</p>' for i in range(6))}" + "</div>" * 1000
+    started = time.perf_counter()
+    doc = extract_document(_page(deep), URL)
+    assert time.perf_counter() - started < MAX_SECONDS
+    assert doc.is_empty and doc.error.startswith("markup nested too deeply")
+    shallow = extract_document(_page(deep.replace("<div>" * 1000, "<div>" * 50).replace("</div>" * 1000, "</div>" * 50)), URL)
+    assert shallow.paragraphs and shallow.error is None
+
+
+@pytest.mark.parametrize("page", [
+    "<html><head><title>River park plan agreed</title></head></html>",  # no body at all
+    "<html><frameset><frame src='/story'></frameset></html>",
+])
+def test_a_page_without_a_body_gives_a_reason_not_an_internal_error(page: str) -> None:
+    doc = extract_document(page, URL)
+    assert doc.is_empty and doc.error and "failed" not in doc.error
+
+
+def test_json_ld_nested_absurdly_deep_loses_no_article() -> None:
+    deep = "<script type='application/ld+json'>" + "[" * 100_000 + "]" * 100_000 + "</script>"
+    doc = extract_document(_article(f"<p>{_sentence(0, 30)}</p>" * 5).replace("</head>", deep + "</head>"), URL)
+    assert len(doc.paragraphs) == 5 and doc.error is None
+
+
+
+def _links_inside_wrappers(depth: int, n: int = 2000) -> str:
+    return _page("<div>" * depth + "<h1>River park plan agreed</h1>" + "".join(
+        f"<span><a href='/author/writer-{i}'>Jo Writer{i}</a></span>" for i in range(n)
+    ) + f"<p>{_sentence(0)}</p>" * 4 + "</div>" * depth)
+
+
+def test_links_deep_inside_wrappers_cost_little_more_than_shallow_ones() -> None:
+    # trafilatura's link-density pass read every link's text again for each wrapper around it: 250
+    # wrappers cost 7x as much as 10 (1.4 s); read once a pass, 2.3x
+    shallow, deep = _links_inside_wrappers(10), _links_inside_wrappers(250)
+    _seconds(shallow)
+    shallow_time, deep_time = _seconds(shallow, runs=2), _seconds(deep, runs=2)
+    assert deep_time < MAX_SECONDS
+    assert deep_time < 4.5 * shallow_time, f"{shallow_time:.3f} s 10 deep, {deep_time:.3f} s 250 deep"
