@@ -186,9 +186,9 @@ def _words_beside(block: HtmlElement, skipped: set[HtmlElement], most: int) -> i
     return _count_words(_texts_beside(block, skipped), most)
 
 
-def _index_of_part(block: HtmlElement, inner: HtmlElement) -> int:
-    """The index in ``block`` of its child holding ``inner``."""
-    return block.index(next(b for b in (inner, *inner.iterancestors()) if b.getparent() is block))
+def _part_of(block: HtmlElement, inner: HtmlElement) -> HtmlElement:
+    """The child of ``block`` holding ``inner`` (or ``inner`` itself)."""
+    return next(b for b in (inner, *inner.iterancestors()) if b.getparent() is block)
 
 
 def _texts_between(block: HtmlElement, first: HtmlElement, last: HtmlElement, skipped: set[HtmlElement]) -> Iterator[str]:
@@ -247,10 +247,10 @@ def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: se
     if shared is None:
         return None
     skipped = cards | set(_search_boxes(shared))
-    own_part = next(b for b in (headline, *headline.iterancestors()) if b.getparent() is shared)
+    own_part = _part_of(shared, headline)
     # the texts between the headline and the box: the template's text before or after them (a
     # sidebar's blurb, an author box, a newsletter pitch, the site's "about us") is no message
-    first, last = (headline, box_of_shared) if shared.index(own_part) <= _index_of_part(shared, box_of_shared) else (box_of_shared, headline)
+    first, last = (headline, box_of_shared) if shared.index(own_part) <= shared.index(_part_of(shared, box_of_shared)) else (box_of_shared, headline)
     words = _count_words(_texts_between(shared, first, last, skipped), MESSAGE_PAGE)
     if words >= MESSAGE_PAGE:
         return words

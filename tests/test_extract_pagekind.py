@@ -86,6 +86,19 @@ def _fixture_kind(name: str):
     return classify_page((FIXTURES / "pagekind" / f"{name}.html").read_bytes(), f"https://news.example.com/{name}")
 
 
+def _a_message_page_and_a_story_in_its_template(name: str, message: str, story: str, headlines: tuple[str, str]) -> None:
+    """The fixture ``name`` is a not-found page, rejected for the message beside its search box; the
+    same template with ``story`` in place of the message (a pattern) and the second headline in place
+    of the first is an article."""
+    page = (FIXTURES / "pagekind" / f"{name}.html").read_text()
+    kind = classify_page(page, f"https://news.example.com/{name}")
+    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
+    page, replaced = re.subn(message, story, page, count=1, flags=re.DOTALL)
+    assert replaced and headlines[0] in page
+    kind = classify_page(page.replace(headlines[0], headlines[1]), "https://news.example.com/news/a-story")
+    assert kind.is_article, kind.reason
+
+
 def test_a_cms_that_declares_every_page_an_article_still_gets_its_listings_and_404s_rejected() -> None:
     category = _fixture_kind("declared_article_category")
     assert category.kind == "listing" and category.reason.startswith("declared an article, but 8 teasers")
@@ -196,11 +209,8 @@ def test_a_declared_article_whose_prose_lies_outside_its_headlines_block_beside_
 def test_a_not_found_message_beside_a_search_box_is_no_article_whatever_body_the_template_gives() -> None:
     # a CMS that declares every page an article: its not-found page is a headline, two sentences and
     # a search box in the story's template, with "most read" links; the extractor reads the
-    # sentences with the template's blurbs as a body of some 100 words
-    kind = _fixture_kind("declared_article_not_found_search_box")
-    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
-    # the same template holding a story of 90 words (short of SHORT_BODY), search box and all, is one
-    page = (FIXTURES / "pagekind" / "declared_article_not_found_search_box.html").read_text()
+    # sentences with the template's blurbs as a body of some 100 words. The same template holding a
+    # story of 90 words (short of SHORT_BODY), search box and all, is one
     story = (
         "<p>The harbour board voted on Tuesday to dredge the inner basin this autumn, two years earlier than planned, "
         "after silt left three fishing boats aground at low tide in February.</p>"
@@ -208,9 +218,10 @@ def test_a_not_found_message_beside_a_search_box_is_no_article_whatever_body_the
         "the treasurer said were healthy after a good summer of visiting yachts. Skippers asked for the dredging "
         "to start after the sprat season, and the board agreed to wait until October.</p>"
     )
-    page = re.sub(r"<p>We looked.*?</p>\s*<p>Check.*?</p>", story, page, flags=re.DOTALL).replace("Page not found", "Basin to be dredged")
-    kind = classify_page(page, "https://news.example.com/news/basin-to-be-dredged")
-    assert kind.is_article, kind.reason
+    _a_message_page_and_a_story_in_its_template(
+        "declared_article_not_found_search_box", r"<p>We looked.*?</p>\s*<p>Check.*?</p>", story,
+        ("Page not found", "Basin to be dredged"),
+    )
 
 
 def test_a_short_article_beside_a_sidebar_search_box_and_a_number_in_its_headline_stays_an_article() -> None:
@@ -280,30 +291,25 @@ def test_a_not_found_message_is_read_between_the_headline_and_the_search_box_not
     # a blog that declares every page a post: its not-found page is a headline, a line and a search box,
     # followed in the same column by the writer's card, whose bio the extractor reads with the line as a
     # body of some 90 words; the column holds more than a message's words, but its parts from the
-    # headline to the box hold a line
-    page = (FIXTURES / "pagekind" / "declared_article_not_found_blurb_after_search_box.html").read_text()
-    kind = classify_page(page, "https://cycling.example/notes/old-post")
-    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
-    # the same template holding a post of some 90 words before the box is an article
+    # headline to the box hold a line. The same template holding a post of some 90 words before the box
+    # is an article
     post = (
         "<p>The ridge road reopened on Friday after the landslip repairs, and the new surface is the smoothest on "
         "the climb. The council has added a barrier on the second hairpin, where the old wall fell, and a passing "
         "place halfway up.</p><p>Expect gravel at the edges for a few weeks yet; the sweeper comes on Mondays. The "
         "café at the top opens again at Easter, and the car park has new bike racks beside the gate.</p>"
     )
-    page = page.replace("<p>This address leads nowhere: the post was moved when we tidied up the archive.</p>", post)
-    page = page.replace("Nothing here", "The ridge road reopens")
-    kind = classify_page(page, "https://cycling.example/notes/ridge-road")
-    assert kind.is_article, kind.reason
+    _a_message_page_and_a_story_in_its_template(
+        "declared_article_not_found_blurb_after_search_box",
+        re.escape("<p>This address leads nowhere: the post was moved when we tidied up the archive.</p>"), post,
+        ("Nothing here", "The ridge road reopens"),
+    )
 
 
 def test_a_not_found_message_is_the_text_between_the_headline_and_the_search_box() -> None:
     # the paper's subscription pitch follows the search box inside the story's text block: read with
-    # the message as a body of some 90 words, it is the template's, not the page's message
-    page = (FIXTURES / "pagekind" / "declared_article_not_found_pitch_in_story_text.html").read_text()
-    kind = classify_page(page, "https://moor.example/farming/old-link")
-    assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
-    # the same template holding a report of some 90 words before the box is an article
+    # the message as a body of some 90 words, it is the template's, not the page's message. The same
+    # template holding a report of some 90 words before the box is an article
     report = (
         "<p>Ewe prices at the Thursday auction rose by a tenth on last month, helped by the dry spring and a "
         "good crop of early grass on the lower farms. Buyers came from three counties, and the ring stayed "
@@ -311,9 +317,11 @@ def test_a_not_found_message_is_the_text_between_the_headline_and_the_search_box
         "follow in August. The mart will close its cattle pens for repairs in July; the sale moves to the "
         "showground for the two weeks of the work.</p>"
     )
-    page = page.replace("<p>That link is out of date, and the page it led to has gone.</p>", report)
-    kind = classify_page(page.replace("Not here any more", "Ewe prices rise at the mart"), "https://moor.example/farming/ewes")
-    assert kind.is_article, kind.reason
+    _a_message_page_and_a_story_in_its_template(
+        "declared_article_not_found_pitch_in_story_text",
+        re.escape("<p>That link is out of date, and the page it led to has gone.</p>"), report,
+        ("Not here any more", "Ewe prices rise at the mart"),
+    )
 
 
 def test_a_teaser_card_is_not_split_by_a_byline_link_of_three_words() -> None:
