@@ -7,6 +7,7 @@ import re
 from functools import lru_cache
 
 import lxml.html
+import webencodings
 from charset_normalizer import from_bytes
 from lxml import etree
 from lxml.etree import ParserError
@@ -59,15 +60,20 @@ class BadInput(ValueError):
     """The page cannot be extracted; the message is the short reason recorded in Document.error."""
 
 
-def _codec(name: str | bytes | None) -> str | None:
-    if not name:
+def _codec(label: str | bytes | None, in_meta: bool = False) -> str | None:
+    """The Python codec of a charset label as browsers read it (the Encoding Standard, by webencodings):
+    a label they do not know (EBCDIC, UTF-7) is ignored, "iso-8859-1" and "ascii" mean windows-1252,
+    and a <meta>, found by reading the bytes as ASCII, cannot declare UTF-16 (HTML reads UTF-8 then)."""
+    if not label:
         return None
-    if isinstance(name, bytes):
-        name = name.decode("ascii", "ignore")
-    try:
-        return codecs.lookup(name.strip()).name
-    except LookupError:
+    if isinstance(label, bytes):
+        label = label.decode("ascii", "ignore")
+    encoding = webencodings.lookup(label)
+    if encoding is None or encoding.name in ("replacement", "x-user-defined"):
         return None
+    if in_meta and encoding.name.startswith("utf-16"):
+        return "utf-8"
+    return encoding.codec_info.name
 
 
 def _declared(data: bytes, content_type: str | None) -> list[str]:
@@ -79,8 +85,21 @@ def _declared(data: bytes, content_type: str | None) -> list[str]:
     if content_type and (match := _HTTP_CHARSET.search(content_type)):
         found.append(_codec(match.group(1)))
     if match := _META_CHARSET.search(data[:SNIFF_BYTES]):
-        found.append(_codec(match.group(1)))
+        found.append(_codec(match.group(1), in_meta=True))
     return [name for name in found if name]
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 text without a byte-order mark (its ASCII characters' zero bytes look binary),
+    as the charset detector recognises it, if it decodes to markup."""
+    guess = from_bytes(data[:SNIFF_BYTES]).best()
+    if guess is None or not guess.encoding.startswith(("utf_16", "utf_32")):
+        return None
+    try:
+        text = data.decode(guess.encoding)
+    except UnicodeDecodeError:
+        return None
+    return text if "<" in text and "\x00" not in text else None
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -111,6 +130,8 @@ def decode_html(data: bytes | str, content_type: str | None = None) -> str:
     if not data.strip():
         raise BadInput("empty input")
     if not any(data.startswith(bom) for bom, _ in _BOMS[1:]) and _looks_binary(data):
+        if text := _utf16_without_bom(data):
+            return text
         raise BadInput("binary data, not HTML")
     candidates = [*_declared(data, content_type), "utf-8"]
     if _single_byte(candidates[0]) and not data.isascii() and _is_utf8(data):

@@ -59,6 +59,32 @@ def test_unknown_charset_name() -> None:
     assert "night bus network" in doc.text()
 
 
+@pytest.mark.parametrize("label", ["cp037", "cp500"])
+def test_a_charset_no_browser_decodes_is_ignored_as_browsers_ignore_it(label: str) -> None:
+    # EBCDIC: no browser decodes it (the Encoding Standard lists what they do), so they ignore the declaration
+    html = ARTICLE.replace("<head>", f"<head><meta charset='{label}'>").replace("city's", "ville’s").encode("utf-8")
+    assert "ville’s night bus network" in extract_document(html).text()
+    assert "night bus network" in extract_document(ARTICLE.encode(), content_type=f"text/html; charset={label}").text()
+
+
+@pytest.mark.parametrize("padding", ["", " "])  # an odd and an even count of bytes
+def test_a_meta_declaring_utf16_in_ascii_bytes_reads_as_utf8(padding: str) -> None:
+    # a <meta> found by reading the bytes as ASCII cannot declare UTF-16: HTML reads such a page as UTF-8
+    html = ARTICLE.replace("<head>", f"<head>{padding}<meta charset='utf-16'>").replace("city's", "ville’s").encode("utf-8")
+    assert "ville’s night bus network" in extract_document(html).text()
+
+
+def test_a_latin1_declaration_reads_as_windows_1252_as_browsers_do() -> None:
+    html = ARTICLE.replace("<head>", "<head><meta charset='iso-8859-1'>").replace("city's", "city’s €5")
+    assert "city’s €5 night bus network" in extract_document(html.encode("cp1252")).text()
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_decoded_not_refused_as_binary(codec: str) -> None:
+    html = ARTICLE.replace("city's", "ville’s café").encode(codec)
+    assert "ville’s café night bus network" in extract_document(html).text()
+
+
 def test_twenty_megabyte_page_bounded_time() -> None:
     started = time.monotonic()
     filler = "<div class='row'><span>cell</span> <a href='/x'>link</a></div>\n" * 330_000
