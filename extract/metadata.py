@@ -66,12 +66,14 @@ _MONTH_NUMBER = {
 # listing a hundred names is four times slower on a page's text)
 _MONTH = r"([^\W\d_]{3,12})\.?"
 # a date as pages show it: "December 18, 2025", "18th Dec. 2025", "18. Dezember 2025", "1er décembre 2025",
-# "18 de diciembre de 2025", "2025-12-18", "2025.12.18", "12/18/2025", "18.12.2025"
+# "18 de diciembre de 2025", "18-Dec-2025", "2025-12-18", "2025.12.18", "12/18/2025", "18.12.2025"; not a URL's path
+# ("/2015/03/24/slug" in a link written out)
 _SHOWN_DATE = re.compile(
     rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b"
-    rf"|\b(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+|del\s+)?((?:19|20)\d\d)\b"
-    r"|\b((?:19|20)\d\d)([-/.])(\d\d)\8(\d\d)(?!\d)"
-    r"|\b(\d{1,2})([/.])(\d{1,2})\12((?:19|20)\d\d)\b",
+    r"|\b(\d{1,2})(?:st|nd|rd|th|er|º)?(?:\.?\s+(?:of\s+|de\s+)?|[-.])([^\W\d_]{3,12})"
+    r"(?:\.?,?\s+(?:de\s+|del\s+)?|[-.])((?:19|20)\d\d)\b"
+    r"|(?<!/)\b((?:19|20)\d\d)([-/.])(\d\d)\8(\d\d)(?![\d/])"
+    r"|(?<!/)\b(\d{1,2})([/.])(\d{1,2})\12((?:19|20)\d\d)\b(?!/)",
     re.I,
 )
 # the words of a date or an update note next to a byline: month and day names, short ones before a
@@ -666,8 +668,8 @@ def _url_date(url: str | None) -> date | None:
         return None
 
 
-def _shown_date(text: str, month_first: bool) -> str | None:
-    """The first plausible date written in a text; a slashed date is read day first, as most of the
+def _shown_dates(text: str, month_first: bool) -> Iterator[str]:
+    """The plausible dates written in a text, in order; a slashed date is read day first, as most of the
     world writes it, or month first on a page in US English, unless its first number cannot be a month.
     In a text of pieces (_visible_text's), none that a piece of prose mentions: the piece (or the
     pieces a date spans) holds a date line's few words, not a sentence's."""
@@ -695,8 +697,12 @@ def _shown_date(text: str, month_first: bool) -> str | None:
         except ValueError:
             continue
         if 1995 <= found.year and found <= latest and not _in_prose(text, match.start(), match.end()):
-            return found.isoformat()
-    return None
+            yield found.isoformat()
+
+
+def _shown_date(text: str, month_first: bool) -> str | None:
+    """The first plausible date written in a text (_shown_dates')."""
+    return next(_shown_dates(text, month_first), None)
 
 
 def _in_prose(text: str, start: int, end: int) -> bool:
@@ -758,19 +764,41 @@ def _earliest_local_day(stamp: str) -> date:
     return (moment.astimezone(timezone.utc) - timedelta(hours=12)).date()
 
 
-def _story_date(tree: HtmlElement, declared: str) -> str | None:
-    """A date the page shows at its headline, earlier than a declared publication that is also the page's last
-    modification (a CMS stamping both at a save, a migration or a re-publication): the story's own date, unless a
-    timezone explains the difference. A quotation or a figure (an embedded post with its date) is not searched."""
+def _shows_day(tree: HtmlElement, day: str) -> bool:
+    """Whether a page shows a day anywhere: in a <time datetime> or written."""
+    if any((iso_date(t.get("datetime")) or "")[:10] == day for t in tree.iter("time")):
+        return True
+    text = _visible_text(tree)
+    return any(day in _shown_dates(text, month_first) for month_first in (False, True))
+
+
+def _story_date(tree: HtmlElement, declared: str, stamped_at_save: bool) -> str | None:
+    """A date the page shows at its headline, earlier than its declared publication, unless a timezone explains
+    the difference: the story's own date when the declaration is a CMS's stamp of a later save (a migration, a
+    re-publication), as when it is also the page's last modification or the page shows its day nowhere. A
+    quotation or a figure (an embedded post with its date) is not searched."""
     block = _headline_block(tree)
     if block is tree:
         return None
     stamped = next(filter(None, (iso_date(t.get("datetime")) for t in block.iter("time")
                                  if next(t.iterancestors(*_QUOTED), None) is None)), None)
-    shown = stamped or _shown_date(_visible_text(block, _QUOTED), False)
+    shown = stamped or _shown_date(_opening(_visible_text(block, _QUOTED)), False)
     if shown and date.fromisoformat(shown[:10]) < _earliest_local_day(declared):
-        return shown
+        return shown if stamped_at_save or not _shows_day(tree, declared[:10]) else None
     return None
+
+
+def _opening(text: str) -> str:
+    """A text of pieces up to the end of its second piece of prose: the date lines around a headline (a
+    standfirst may come first) and a dateline opening the story, not the dates its sources or notes give."""
+    position, prose_pieces = 0, 2
+    while (end := text.find(_PIECE, position)) >= 0:
+        if len(text[position:end].split()) > DATE_LINE_WORDS:
+            prose_pieces -= 1
+            if not prose_pieces:
+                return text[:end]
+        position = end + 1
+    return text
 
 
 def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
@@ -782,8 +810,8 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
         if isinstance(value, str) and (declared := iso_date(value)):
             if filed is not None and abs((filed - date.fromisoformat(declared[:10])).days) == 1:
                 return filed.isoformat()
-            if filed is None and declared[:10] in _modified_days(article, meta):
-                return _story_date(tree, declared) or declared
+            if filed is None:
+                return _story_date(tree, declared, declared[:10] in _modified_days(article, meta)) or declared
             return declared
     locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
     month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)

@@ -559,7 +559,7 @@ def test_slashed_date_read_day_first_unless_the_page_is_in_us_english() -> None:
 def test_date_written_with_month_names_of_other_languages() -> None:
     page = "<html><body><article><h1>Tram line opens</h1><p>{shown}</p>{body}</article></body></html>"
     for shown in ("18. Dezember 2025", "Publié le 18 décembre 2025", "18 de diciembre de 2025", "18 dicembre 2025",
-                  "18 grudnia 2025", "18 december 2025"):
+                  "18 grudnia 2025", "18 december 2025", "18.Dec.2025", "18-Dec-2025"):
         assert _dated(page.replace("{shown}", shown)) == "2025-12-18", shown
     assert _dated(page.replace("{shown}", "1er mars 2024")) == "2024-03-01"
     # a word in a month's place is no month, and a date may begin inside what it matched
@@ -584,9 +584,25 @@ def test_a_date_shown_at_the_headline_before_a_publication_stamped_at_the_last_s
             "<div class='meta'><span>Jane Roe</span><div>{shown}</div></div>{body}</article></body></html>")
     assert _dated(page.replace("{shown}", "May 14, 2025")) == "2025-05-14"
     assert _dated(page.replace("{shown}", "<time datetime='2025-05-14'>last spring</time>")) == "2025-05-14"
-    # modified later than published: an update, and the declared publication stands
+    # modified later than published: the publication is the story's date where the page shows its day too
     updated = page.replace('"dateModified": "2025-11-20', '"dateModified": "2025-12-02')
-    assert _dated(updated.replace("{shown}", "May 14, 2025")) == "2025-11-20T02:02:46+00:00"
+    shows_both = updated.replace("</article>", "<footer>Published November 20, 2025</footer></article>")
+    assert _dated(shows_both.replace("{shown}", "May 14, 2025")) == "2025-11-20T02:02:46+00:00"
+    # ... but where the page shows it nowhere, it is a later save's stamp (a migration), as with no modification
+    assert _dated(updated.replace("{shown}", "May 14, 2025")) == "2025-05-14"
+    unmodified = page.replace(', \"dateModified\": \"2025-11-20T02:02:46Z\"', "")
+    assert "dateModified" not in unmodified
+    assert _dated(unmodified.replace("{shown}", "May 14, 2025")) == "2025-05-14"
+    assert _dated(unmodified.replace("{shown}", "May 14, 2025").replace("</article>", "<p>20/11/2025</p></article>")) == (
+        "2025-11-20T02:02:46+00:00")
+    # a date in a link's address written out is no date the page shows
+    linked = "Source: https://news.example.org/2015/03/24/trams"
+    assert _dated(unmodified.replace("{shown}", linked)) == "2025-11-20T02:02:46+00:00"
+    # nor are the dates of the sources cited after the story
+    story = "<p>Riders waited for years while the works closed the main road and the shops along it.</p>" * 3
+    cited = story + "<ol><li>Transit survey. [accessed 2024-06-18]</li></ol>"
+    assert _dated(unmodified.replace("{shown}", cited)) == "2025-11-20T02:02:46+00:00"
+    assert _dated(unmodified.replace("{shown}", "Published 14-May-2025" + cited)) == "2025-05-14"
     # the same moment in the page's timezone is no other date
     assert _dated(page.replace("{shown}", "<time datetime='2025-11-19T18:02:46-08:00'>Nov 19</time>")) == (
         "2025-11-20T02:02:46+00:00")
