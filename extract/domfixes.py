@@ -202,6 +202,7 @@ def place_streamed_segments(tree: HtmlElement) -> None:
         segment.drop_tree()
 
 
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _CLIMB = 3  # how far above a paragraph container a split wrapper may sit
 
 
@@ -214,12 +215,26 @@ def _class_key(element: HtmlElement) -> tuple[str, str] | None:
     return (element.tag, css) if css else None
 
 
+def _holds_text(element: HtmlElement) -> bool:
+    """Whether an element or the text after it shows any words (a comment's own text does not)."""
+    if (element.tail or "").strip():
+        return True
+    return isinstance(element.tag, str) and any(t.strip() for t in element.itertext())
+
+
 def _absorb(target: HtmlElement, source: HtmlElement, indexes: dict[HtmlElement, dict]) -> None:
     """Move source's children into target, descending into children both share (same tag and
     class) so that the paragraph containers themselves end up as one. ``indexes`` holds each
-    target's first child of each tag and class, kept as children arrive: searching the target's
-    children for every child moved took quadratic time over thousands of blocks."""
-    if source.text and source.text.strip():
+    target's first child of each tag and class, and its last child holding text, kept as children
+    arrive: searching the target's children for every child moved took quadratic time over
+    thousands of blocks.
+
+    The descent keeps the text in order: it joins a child to its twin only while no text of the
+    source has gone before it and no text of the target follows the twin. Sections whose heading
+    stands beside their paragraphs' container (a numbered list of tips, each a block of a heading
+    and a text block) would otherwise end as all the texts, then all the headings."""
+    moved = bool(source.text and source.text.strip())
+    if moved:
         last = target[-1] if len(target) else None
         if last is None:
             target.text = (target.text or "") + source.text
@@ -231,20 +246,41 @@ def _absorb(target: HtmlElement, source: HtmlElement, indexes: dict[HtmlElement,
         for c in target:
             if key := _class_key(c):
                 index.setdefault(key, c)
+        index[None] = next((c for c in reversed(target) if _holds_text(c)), None)
     for child in list(source):
         key = _class_key(child)
         twin = index.get(key) if key else None
-        if twin is not None and _has_paragraphs(child):
+        if twin is not None and not moved and index[None] in (None, twin) and _has_paragraphs(child):
             _absorb(twin, child, indexes)
+            index[None] = twin
         else:
             target.append(child)
             if key:
                 index.setdefault(key, child)
+            if _holds_text(child):
+                index[None], moved = child, True
 
 
 def _same_text(one: HtmlElement, other: HtmlElement) -> bool:
     """A copy (drop_repeated_copies keeps one), not a continuation."""
     return _TEXT_LENGTH(one) == _TEXT_LENGTH(other) and one.text_content().split() == other.text_content().split()
+
+
+def _take_leading_headings(node: HtmlElement) -> None:
+    """Move the headings just before node (past blocks without text) to its start: the first
+    section's title, when headings title the sections of a merged body."""
+    headings = []
+    for sibling in node.itersiblings(preceding=True):
+        if sibling.tag in _HEADINGS:
+            headings.append(sibling)
+        elif _holds_text(sibling):
+            break
+    if not headings:
+        return
+    headings[0].tail = (headings[0].tail or "") + (node.text or "")
+    node.text = None
+    for heading in headings:  # nearest first: each goes before the one inserted after it
+        node.insert(0, heading)
 
 
 def merge_split_bodies(tree: HtmlElement) -> None:
@@ -272,19 +308,39 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                     members = [c for c in parent if c.tag == node.tag and c.get("class") == css]
                     groups[key] = (members, {c: i for i, c in enumerate(members)}, list(filter(_has_paragraphs, members)))
                 members, order, holding = groups[key]
+                if holding and order[holding[0]] < order[node] and holding[0] not in done:
+                    node = holding[0]  # an earlier member, joined to this one by a merge above them
                 siblings = [s for s in holding if order[s] > order[node]]
                 twins = [s for s in siblings if not _same_text(s, node)]
                 if not twins:  # copies of node, so of each other: not judged again, pair by pair
                     done.update(siblings)  # (a page of thousands of copies took minutes)
                 else:
                     # and the sections between them without paragraphs (a list of key points, a
-                    # table): left out, they would fall outside the one container that is the body
+                    # table): left out, they would fall outside the one container that is the body;
+                    # and the headings between them when nothing else between them holds text:
+                    # each titles the section that follows it (between blocks of one class that
+                    # are no body, a banner repeated amid the article, they stay with its prose)
                     copies = set(siblings).difference(twins)
                     indexes: dict[HtmlElement, dict] = {}
-                    for twin in (s for s in members[order[node] + 1 : order[twins[-1]] + 1] if s not in copies):
-                        _absorb(node, twin, indexes)
-                        twin.getparent().remove(twin)
-                        done.add(twin)
+                    between = []
+                    for sibling in node.itersiblings():
+                        between.append(sibling)
+                        if sibling is twins[-1]:
+                            break
+                    titles = all(
+                        s in order or s.tag in _HEADINGS or not _holds_text(s) for s in between
+                    )
+                    if titles:
+                        _take_leading_headings(node)
+                    for sibling in between:
+                        if sibling in order and sibling not in copies:
+                            _absorb(node, sibling, indexes)
+                            sibling.getparent().remove(sibling)
+                            done.add(sibling)
+                        elif titles and sibling.tag in _HEADINGS:
+                            node.append(sibling)
+                            if node in indexes:
+                                indexes[node][None] = sibling
                     done.add(node)
                     groups.clear()  # the tree changed
                     break

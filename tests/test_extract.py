@@ -812,6 +812,26 @@ def test_a_section_holding_only_a_list_stays_in_an_article_split_over_sections()
     assert starts == ["In part 0", "Point one: the", "Point two: repairs", "In part 1", "In part 2", "In part 3"]
 
 
+def test_a_list_of_tips_split_over_blocks_keeps_each_heading_before_its_text() -> None:
+    """Each tip a block of a picture and a text block (a heading beside the container of its
+    paragraph): merge_split_bodies joins the tips, and their headings stay before their texts."""
+    sentence = "a rain barrel under the downpipe fills in one storm and waters the beds for a fortnight of dry weather."
+    tips = "".join(
+        f"<div class='tip'><div class='pic'><img src='/t{i}.jpg'></div><div class='text-wrap'>"
+        f"<h4>{i}. Tip number {i} for the garden</h4><div class='rich'><p>For tip {i}, {sentence} "
+        f"Neighbours share the cost of the barrels, and {sentence}</p></div></div></div>"
+        for i in range(1, 7)
+    )
+    html = (
+        "<html><head><title>Six garden tips</title></head><body><div class='page'><h1>Six garden tips</h1>"
+        f"<section class='tips-list'><div class='inner'>{tips}</div></section>"
+        "</div><div class='foot'><p>Site footer text</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://garden.example.org/guides/six-tips")
+    starts = [p.split(",")[0] for p in doc.paragraphs]
+    assert starts == [s for i in range(1, 7) for s in (f"{i}. Tip number {i} for the garden", f"For tip {i}")]
+
+
 def test_lists_and_subheadings_kept_when_a_small_block_carries_a_body_name() -> None:
     """trafilatura takes the first block its body names match ("main...": here an author box) and
     drops what lies outside it; the fallback then keeps the paragraphs but not the lists."""
