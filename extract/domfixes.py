@@ -453,6 +453,8 @@ _INLINE = {
 _BARE_LEAD = 80
 _BARE_TEXT = 200
 _BARE_SIBLINGS = 3
+_NEIGHBOURS = 3
+_DIVS_READ = 750  # trafilatura: 3 x MIN_EXTRACTED_SIZE (main_extractor: potential_tags.add("div"))
 
 
 def _direct_text(element: HtmlElement) -> str:
@@ -467,12 +469,15 @@ def wrap_bare_text(tree: HtmlElement) -> None:
     <body> too: hand-written pages type their text straight into it between headings, lists and
     a few <P> (issue 17: half of a page's sections lost).
     """
+    reads_divs = sum(len(t) for p in tree.iter("p") for t in p.itertext()) < _DIVS_READ
     bare = {b: len(_direct_text(b).strip()) for b in tree.iter("body", "div", "section", "article", "main", "td")}
     bare = {b: length for b, length in bare.items() if length >= _BARE_LEAD}
     per_parent = Counter(b.getparent() for b in bare)
+    wrapped = set()
     for block, length in bare.items():
         if length < _BARE_TEXT and block.find("p") is None and per_parent[block.getparent()] < _BARE_SIBLINGS:
             continue
+        wrapped.add(block)
         children = list(block)
         run = block.makeelement("p", {})
         run.text, block.text = block.text, None
@@ -487,6 +492,38 @@ def wrap_bare_text(tree: HtmlElement) -> None:
                 run.append(child)
         rebuilt.extend(_flush(run))
         block[:] = rebuilt
+    if reads_divs:
+        _wrap_short_neighbours(wrapped)
+
+
+def _wrap_short_neighbours(wrapped: set[HtmlElement]) -> None:
+    """Wrap the short text blocks beside the blocks wrap_bare_text wrapped (within _NEIGHBOURS
+    levels under their parent), on a page short of <p> text: a template writing paragraphs as
+    <div> writes its labels, subheadings and rows of a schedule so too. trafilatura reads <div> as
+    text only on a page with under _DIVS_READ characters in <p>; once the long blocks are
+    paragraphs, the page has more, and it would drop the rest."""
+    parents = {b.getparent() for b in wrapped if b.tag != "body"} - {None}
+    for parent in parents:
+        if parent.tag in ("body", "html"):
+            continue
+        for block in _leaf_text_blocks(parent, _NEIGHBOURS):
+            run = block.makeelement("p", {})
+            run.text, block.text = block.text, None
+            run.extend(list(block))
+            block.append(run)
+
+
+def _leaf_text_blocks(parent: HtmlElement, depth: int) -> list[HtmlElement]:
+    found = []
+    for child in parent:
+        if child.tag not in ("div", "section"):
+            continue
+        if all(isinstance(c.tag, str) and c.tag in _INLINE or not isinstance(c.tag, str) for c in child):
+            if child.text_content().strip():
+                found.append(child)
+        elif depth > 1:
+            found.extend(_leaf_text_blocks(child, depth - 1))
+    return found
 
 
 def _flush(run: HtmlElement) -> list[HtmlElement]:

@@ -919,6 +919,28 @@ def test_an_article_typed_directly_in_the_page_body_is_kept() -> None:
     assert doc.paragraphs[-1].startswith("The museum asks anyone")
 
 
+def test_short_text_blocks_beside_bare_paragraphs_are_kept() -> None:
+    """A template that writes paragraphs as bare <div> text writes its schedule rows and labels so
+    too; wrapping its long blocks as paragraphs must not make trafilatura, which reads <div> as
+    text only on pages short of <p> text, drop the short ones."""
+    rows = "".join(f"<div>Week {i} Tuesday 6pm Room 12 River Hall</div>" for i in range(1, 6))
+    about = ("Over six weeks the class walks the river path and learns to name the birds of the reed beds by "
+             "their calls, from the first warblers of spring to the geese that arrive with the autumn rain, "
+             "and each week ends at the hide by the old mill.")
+    leader = ("Sam Ortiz has counted birds on this river for twenty years and led the county survey of the reed "
+              "beds; bring boots and binoculars if you have them, and a notebook for the calls you hear, "
+              "since the best way to learn them is to write them down.")
+    html = (
+        "<html><head><title>River birds class</title></head><body><div class='page'><h1>River birds class</h1>"
+        f"<div class='body'><div><div><p><strong>When we meet</strong></p><div>{rows}</div></div>"
+        f"<div>{about} {about}</div><div><strong>Leader: Sam Ortiz</strong></div><div>{leader}</div>"
+        f"<div>{about.replace('Over six weeks', 'After the last week')}</div></div></div></div></body></html>"
+    )
+    doc = extract_document(html, "https://classes.example.edu/river-birds")
+    assert [p for p in doc.paragraphs if p.startswith("Week")][-4:] == [f"Week {i} Tuesday 6pm Room 12 River Hall" for i in range(2, 6)]
+    assert "Leader: Sam Ortiz" in doc.paragraphs and doc.paragraphs[-2].startswith("Sam Ortiz has counted")
+
+
 def test_quotations_framed_in_figures_are_kept() -> None:
     """A quotation set apart in a <figure> (a speaker's words with a head-shot and a name) is the
     article's text, though trafilatura deletes figures as images; an embedded post (its quote
