@@ -526,6 +526,50 @@ def _leaf_text_blocks(parent: HtmlElement, depth: int) -> list[HtmlElement]:
     return found
 
 
+_GRID_BLOCKS = 3  # rows of a grid written as <div>: a specifications box, a list of key facts
+_WORD = re.compile(r"[^\W\d_]")  # a letter: a cell of words, not a figure
+
+
+def _is_text_cell(element: HtmlElement) -> bool:
+    """A <div> of text with inline markup only."""
+    return (
+        element.tag == "div"
+        and all(not isinstance(c.tag, str) or c.tag in _INLINE for c in element)
+        and bool(element.text_content().strip())
+    )
+
+
+def _is_text_row(element: HtmlElement) -> bool:
+    """A text cell, or a <div> of two or more text cells (a label and its value)."""
+    if _is_text_cell(element):
+        return True
+    return element.tag == "div" and len(element) >= 2 and all(isinstance(c.tag, str) and _is_text_cell(c) for c in element)
+
+
+def wrap_text_grids(container: HtmlElement | None) -> None:
+    """Wrap the cells of grids written as <div> in the body container into <p>: a block of
+    _GRID_BLOCKS or more rows, each a text cell or a row of text cells, some of them rows (a
+    product's specifications, pros and cons: "Battery" beside "Up to 150 hours"). trafilatura
+    reads <div> as text only on pages short of <p> text (wrap_bare_text), so on an article it
+    dropped them. Grids of figures ("100" over "Hours of research", a calculator's results) are
+    a widget's, and stay as they are."""
+    if container is None:
+        return
+    cells: list[HtmlElement] = []
+    for block in container.iter("div"):
+        rows = [c for c in block if isinstance(c.tag, str)]
+        if len(rows) < _GRID_BLOCKS or not all(map(_is_text_row, rows)) or all(map(_is_text_cell, rows)):
+            continue
+        found = [cell for row in rows for cell in ([row] if _is_text_cell(row) else list(row))]
+        if all(_WORD.search(cell.text_content()) for cell in found):
+            cells.extend(found)
+    for cell in cells:
+        run = cell.makeelement("p", {})
+        run.text, cell.text = cell.text, None
+        run.extend(list(cell))
+        cell.append(run)
+
+
 def _flush(run: HtmlElement) -> list[HtmlElement]:
     """The run as a paragraph if it holds text, else its inline children as they were."""
     if "".join(run.itertext()).strip():

@@ -941,6 +941,30 @@ def test_short_text_blocks_beside_bare_paragraphs_are_kept() -> None:
     assert "Leader: Sam Ortiz" in doc.paragraphs and doc.paragraphs[-2].startswith("Sam Ortiz has counted")
 
 
+def test_a_grid_of_specifications_written_as_divs_is_kept() -> None:
+    """A product's specifications in the article, each row a <div> of a label and a value: the
+    article's text, though trafilatura reads no <div> as text on a page with paragraphs. A grid of
+    figures (a widget's counters) stays out."""
+    sentence = "the lamp lights a desk evenly from one side, and its arm holds any angle without drifting down."
+    paragraphs = "".join(f"<p>In our test {i}, {sentence} {sentence}</p>" for i in range(5))
+    specs = "".join(
+        f"<div class='spec'><div class='label'>{label}</div><div class='value'>{value}</div></div>"
+        for label, value in (("Battery", "Up to forty hours"), ("Light", "Warm and cold white"), ("Arm", "Steel, two joints"))
+    )
+    counters = "".join(f"<div class='stat'><div>{n}</div><div>{what}</div></div>" for n, what in (("120", "Hours tested"), ("14", "Lamps compared"), ("3", "Picks")))
+    html = (
+        "<html><head><title>Best desk lamps</title></head><body><div class='page'><article><h1>Best desk lamps</h1>"
+        f"<div class='stats'>{counters}</div>{paragraphs}<h2>Our pick</h2><div class='specs'>{specs}</div>"
+        f"<p>After the test, {sentence}</p><p>A week later, {sentence}</p></article></div></body></html>"
+    )
+    doc = extract_document(html, "https://lamps.example.com/reviews/desk-lamps")
+    body = list(doc.paragraphs)
+    assert body[body.index("Our pick") + 1 : body.index("Our pick") + 7] == [
+        "Battery", "Up to forty hours", "Light", "Warm and cold white", "Arm", "Steel, two joints"
+    ]
+    assert "Hours tested" not in body and "120" not in body
+
+
 def test_quotations_framed_in_figures_are_kept() -> None:
     """A quotation set apart in a <figure> (a speaker's words with a head-shot and a name) is the
     article's text, though trafilatura deletes figures as images; an embedded post (its quote
