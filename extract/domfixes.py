@@ -283,6 +283,20 @@ def _take_leading_headings(node: HtmlElement) -> None:
         node.insert(0, heading)
 
 
+def _text_sums(parent: HtmlElement, members: dict[HtmlElement, int]) -> tuple[dict[HtmlElement, int], list[int], list[int]]:
+    """Each child's position, and the running text lengths of the children that are not
+    ``members`` and of those that are (before each position): the text between two members, read
+    once per group rather than once per member (thousands of boxes amid a body)."""
+    position: dict[HtmlElement, int] = {}
+    amid, own = [0], [0]
+    for i, child in enumerate(parent):
+        position[child] = i
+        length = _TEXT_LENGTH(child) if isinstance(child.tag, str) else len((child.tail or "").strip())
+        amid.append(amid[-1] + (0 if child in members else length))
+        own.append(own[-1] + (length if child in members else 0))
+    return position, amid, own
+
+
 def merge_split_bodies(tree: HtmlElement) -> None:
     """Join article bodies split over sibling containers of the same tag and class.
 
@@ -296,6 +310,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
     # a parent's children of one tag and class, their order, and those holding paragraphs: read
     # once per group, not once per member (thousands of short blocks took seconds)
     groups: dict[tuple, tuple[list[HtmlElement], dict[HtmlElement, int], list[HtmlElement]]] = {}
+    texts: dict[tuple, tuple[dict[HtmlElement, int], list[int], list[int]]] = {}  # a group's _text_sums
     for container in containers:
         node = container
         for _ in range(_CLIMB):
@@ -315,6 +330,16 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                 if not twins:  # copies of node, so of each other: not judged again, pair by pair
                     done.update(siblings)  # (a page of thousands of copies took minutes)
                 else:
+                    if key not in texts:
+                        texts[key] = _text_sums(parent, order)
+                    position, amid, own = texts[key]
+                    first, last = position[node], position[twins[-1]]
+                    if amid[last] - amid[first] > own[last + 1] - own[first]:
+                        # blocks set amid a body holding more text than they do (boxes, banners
+                        # repeated along the article) are not its parts; nor is any of them judged
+                        # again (thousands of boxes would be, each against all that follow it)
+                        done.update(members)
+                        break
                     # and the sections between them without paragraphs (a list of key points, a
                     # table): left out, they would fall outside the one container that is the body;
                     # and the headings between them when nothing else between them holds text:
@@ -343,6 +368,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                                 indexes[node][None] = sibling
                     done.add(node)
                     groups.clear()  # the tree changed
+                    texts.clear()
                     break
             node = parent
 

@@ -832,6 +832,28 @@ def test_a_list_of_tips_split_over_blocks_keeps_each_heading_before_its_text() -
     assert starts == [s for i in range(1, 7) for s in (f"{i}. Tip number {i} for the garden", f"For tip {i}")]
 
 
+def test_boxes_of_one_class_set_amid_a_larger_body_are_not_merged_out_of_it() -> None:
+    """Boxes of one class along an article (a fact box per section) hold less text than the
+    sections between them: they are not a body split by widgets, and stay where they are. Joined,
+    they moved away from their sections, and made a dense block that could be taken for the body."""
+    sentence = "the ferry crossed twice a day, and the harbour kept its timetable through every winter storm."
+    sections = [
+        f"<div><h2>Crossing {i}</h2><p>In crossing {i}, {sentence}</p><ul><li>Crew of {i + 3}</li>"
+        f"<li>Cars carried: {i * 10 + 20}</li></ul><p>After crossing {i}, {sentence} {sentence}</p></div>"
+        for i in range(4)
+    ]
+    boxes = [f"<div class='box'><p>Fact {i}: the pier was rebuilt in stone after the flood.</p><p>Fact {i}: its lamp is lit at dusk in every season.</p></div>" for i in range(4)]
+    html = (
+        "<html><head><title>Ferry crossings</title></head><body><div class='page'><h1>Ferry crossings</h1><div class='wrap'>"
+        + "".join(box + section for box, section in zip(boxes, sections))
+        + "</div></div></body></html>"
+    )
+    doc = extract_document(html, "https://harbour.example.org/history/ferry-crossings")
+    starts = [p for p in doc.paragraphs if p.startswith(("Crossing", "Fact")) and "lamp" not in p]
+    assert [p[:10] for p in starts] == [s for i in range(4) for s in (f"Fact {i}: th", f"Crossing {i}")]
+    assert [p for p in doc.paragraphs if p.startswith("After crossing")] == [f"After crossing {i}, {sentence} {sentence}" for i in range(4)]
+
+
 def test_lists_and_subheadings_kept_when_a_small_block_carries_a_body_name() -> None:
     """trafilatura takes the first block its body names match ("main...": here an author box) and
     drops what lies outside it; the fallback then keeps the paragraphs but not the lists."""
