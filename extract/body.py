@@ -41,6 +41,7 @@ from extract.domfixes import (
     unwrap_layout_tables,
     unwrap_quote_figures,
     wrap_bare_text,
+    wrap_text_grids,
 )
 from extract import linearjustext, linkdensity  # noqa: F401 - stand-ins for library walks quadratic in a page's blocks
 from extract.fewercopies import fewer_copies
@@ -215,6 +216,7 @@ def extract_body(
     unname_content_blocks(tree, blocks, container)
     unname_comment_wrappers(container)
     join_leading_prose(container, FRAGMENT_SHARE * prose)
+    wrap_text_grids(container)
     paragraphs = trafilatura_paragraphs(tree, url)
     if _chars(paragraphs) < FRAGMENT_SHARE * prose:
         # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode

@@ -202,6 +202,7 @@ def place_streamed_segments(tree: HtmlElement) -> None:
         segment.drop_tree()
 
 
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _CLIMB = 3  # how far above a paragraph container a split wrapper may sit
 
 
@@ -214,12 +215,26 @@ def _class_key(element: HtmlElement) -> tuple[str, str] | None:
     return (element.tag, css) if css else None
 
 
+def _holds_text(element: HtmlElement) -> bool:
+    """Whether an element or the text after it shows any words (a comment's own text does not)."""
+    if (element.tail or "").strip():
+        return True
+    return isinstance(element.tag, str) and any(t.strip() for t in element.itertext())
+
+
 def _absorb(target: HtmlElement, source: HtmlElement, indexes: dict[HtmlElement, dict]) -> None:
     """Move source's children into target, descending into children both share (same tag and
     class) so that the paragraph containers themselves end up as one. ``indexes`` holds each
-    target's first child of each tag and class, kept as children arrive: searching the target's
-    children for every child moved took quadratic time over thousands of blocks."""
-    if source.text and source.text.strip():
+    target's first child of each tag and class, and its last child holding text, kept as children
+    arrive: searching the target's children for every child moved took quadratic time over
+    thousands of blocks.
+
+    The descent keeps the text in order: it joins a child to its twin only while no text of the
+    source has gone before it and no text of the target follows the twin. Sections whose heading
+    stands beside their paragraphs' container (a numbered list of tips, each a block of a heading
+    and a text block) would otherwise end as all the texts, then all the headings."""
+    moved = bool(source.text and source.text.strip())
+    if moved:
         last = target[-1] if len(target) else None
         if last is None:
             target.text = (target.text or "") + source.text
@@ -231,20 +246,55 @@ def _absorb(target: HtmlElement, source: HtmlElement, indexes: dict[HtmlElement,
         for c in target:
             if key := _class_key(c):
                 index.setdefault(key, c)
+        index[None] = next((c for c in reversed(target) if _holds_text(c)), None)
     for child in list(source):
         key = _class_key(child)
         twin = index.get(key) if key else None
-        if twin is not None and _has_paragraphs(child):
+        if twin is not None and not moved and index[None] in (None, twin) and _has_paragraphs(child):
             _absorb(twin, child, indexes)
+            index[None] = twin
         else:
             target.append(child)
             if key:
                 index.setdefault(key, child)
+            if _holds_text(child):
+                index[None], moved = child, True
 
 
 def _same_text(one: HtmlElement, other: HtmlElement) -> bool:
     """A copy (drop_repeated_copies keeps one), not a continuation."""
     return _TEXT_LENGTH(one) == _TEXT_LENGTH(other) and one.text_content().split() == other.text_content().split()
+
+
+def _take_leading_headings(node: HtmlElement) -> None:
+    """Move the headings just before node (past blocks without text) to its start: the first
+    section's title, when headings title the sections of a merged body."""
+    headings = []
+    for sibling in node.itersiblings(preceding=True):
+        if sibling.tag in _HEADINGS:
+            headings.append(sibling)
+        elif _holds_text(sibling):
+            break
+    if not headings:
+        return
+    headings[0].tail = (headings[0].tail or "") + (node.text or "")
+    node.text = None
+    for heading in headings:  # nearest first: each goes before the one inserted after it
+        node.insert(0, heading)
+
+
+def _text_sums(parent: HtmlElement, members: dict[HtmlElement, int]) -> tuple[dict[HtmlElement, int], list[int], list[int]]:
+    """Each child's position, and the running text lengths of the children that are not
+    ``members`` and of those that are (before each position): the text between two members, read
+    once per group rather than once per member (thousands of boxes amid a body)."""
+    position: dict[HtmlElement, int] = {}
+    amid, own = [0], [0]
+    for i, child in enumerate(parent):
+        position[child] = i
+        length = _TEXT_LENGTH(child) if isinstance(child.tag, str) else len((child.tail or "").strip())
+        amid.append(amid[-1] + (0 if child in members else length))
+        own.append(own[-1] + (length if child in members else 0))
+    return position, amid, own
 
 
 def merge_split_bodies(tree: HtmlElement) -> None:
@@ -260,6 +310,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
     # a parent's children of one tag and class, their order, and those holding paragraphs: read
     # once per group, not once per member (thousands of short blocks took seconds)
     groups: dict[tuple, tuple[list[HtmlElement], dict[HtmlElement, int], list[HtmlElement]]] = {}
+    texts: dict[tuple, tuple[dict[HtmlElement, int], list[int], list[int]]] = {}  # a group's _text_sums
     for container in containers:
         node = container
         for _ in range(_CLIMB):
@@ -272,21 +323,52 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                     members = [c for c in parent if c.tag == node.tag and c.get("class") == css]
                     groups[key] = (members, {c: i for i, c in enumerate(members)}, list(filter(_has_paragraphs, members)))
                 members, order, holding = groups[key]
+                if holding and order[holding[0]] < order[node] and holding[0] not in done:
+                    node = holding[0]  # an earlier member, joined to this one by a merge above them
                 siblings = [s for s in holding if order[s] > order[node]]
                 twins = [s for s in siblings if not _same_text(s, node)]
                 if not twins:  # copies of node, so of each other: not judged again, pair by pair
                     done.update(siblings)  # (a page of thousands of copies took minutes)
                 else:
+                    if key not in texts:
+                        texts[key] = _text_sums(parent, order)
+                    position, amid, own = texts[key]
+                    first, last = position[node], position[twins[-1]]
+                    if amid[last] - amid[first] > own[last + 1] - own[first]:
+                        # blocks set amid a body holding more text than they do (boxes, banners
+                        # repeated along the article) are not its parts; nor is any of them judged
+                        # again (thousands of boxes would be, each against all that follow it)
+                        done.update(members)
+                        break
                     # and the sections between them without paragraphs (a list of key points, a
-                    # table): left out, they would fall outside the one container that is the body
+                    # table): left out, they would fall outside the one container that is the body;
+                    # and the headings between them when nothing else between them holds text:
+                    # each titles the section that follows it (between blocks of one class that
+                    # are no body, a banner repeated amid the article, they stay with its prose)
                     copies = set(siblings).difference(twins)
                     indexes: dict[HtmlElement, dict] = {}
-                    for twin in (s for s in members[order[node] + 1 : order[twins[-1]] + 1] if s not in copies):
-                        _absorb(node, twin, indexes)
-                        twin.getparent().remove(twin)
-                        done.add(twin)
+                    between = []
+                    for sibling in node.itersiblings():
+                        between.append(sibling)
+                        if sibling is twins[-1]:
+                            break
+                    titles = all(
+                        s in order or s.tag in _HEADINGS or not _holds_text(s) for s in between
+                    )
+                    if titles:
+                        _take_leading_headings(node)
+                    for sibling in between:
+                        if sibling in order and sibling not in copies:
+                            _absorb(node, sibling, indexes)
+                            sibling.getparent().remove(sibling)
+                            done.add(sibling)
+                        elif titles and sibling.tag in _HEADINGS:
+                            node.append(sibling)
+                            if node in indexes:
+                                indexes[node][None] = sibling
                     done.add(node)
                     groups.clear()  # the tree changed
+                    texts.clear()
                     break
             node = parent
 
@@ -397,6 +479,8 @@ _INLINE = {
 _BARE_LEAD = 80
 _BARE_TEXT = 200
 _BARE_SIBLINGS = 3
+_NEIGHBOURS = 3
+_DIVS_READ = 750  # trafilatura: 3 x MIN_EXTRACTED_SIZE (main_extractor: potential_tags.add("div"))
 
 
 def _direct_text(element: HtmlElement) -> str:
@@ -411,12 +495,15 @@ def wrap_bare_text(tree: HtmlElement) -> None:
     <body> too: hand-written pages type their text straight into it between headings, lists and
     a few <P> (issue 17: half of a page's sections lost).
     """
+    reads_divs = sum(len(t) for p in tree.iter("p") for t in p.itertext()) < _DIVS_READ
     bare = {b: len(_direct_text(b).strip()) for b in tree.iter("body", "div", "section", "article", "main", "td")}
     bare = {b: length for b, length in bare.items() if length >= _BARE_LEAD}
     per_parent = Counter(b.getparent() for b in bare)
+    wrapped = set()
     for block, length in bare.items():
         if length < _BARE_TEXT and block.find("p") is None and per_parent[block.getparent()] < _BARE_SIBLINGS:
             continue
+        wrapped.add(block)
         children = list(block)
         run = block.makeelement("p", {})
         run.text, block.text = block.text, None
@@ -431,6 +518,82 @@ def wrap_bare_text(tree: HtmlElement) -> None:
                 run.append(child)
         rebuilt.extend(_flush(run))
         block[:] = rebuilt
+    if reads_divs:
+        _wrap_short_neighbours(wrapped)
+
+
+def _wrap_short_neighbours(wrapped: set[HtmlElement]) -> None:
+    """Wrap the short text blocks beside the blocks wrap_bare_text wrapped (within _NEIGHBOURS
+    levels under their parent), on a page short of <p> text: a template writing paragraphs as
+    <div> writes its labels, subheadings and rows of a schedule so too. trafilatura reads <div> as
+    text only on a page with under _DIVS_READ characters in <p>; once the long blocks are
+    paragraphs, the page has more, and it would drop the rest."""
+    parents = {b.getparent() for b in wrapped if b.tag != "body"} - {None}
+    for parent in parents:
+        if parent.tag in ("body", "html"):
+            continue
+        for block in _leaf_text_blocks(parent, _NEIGHBOURS):
+            run = block.makeelement("p", {})
+            run.text, block.text = block.text, None
+            run.extend(list(block))
+            block.append(run)
+
+
+def _leaf_text_blocks(parent: HtmlElement, depth: int) -> list[HtmlElement]:
+    found = []
+    for child in parent:
+        if child.tag not in ("div", "section"):
+            continue
+        if all(isinstance(c.tag, str) and c.tag in _INLINE or not isinstance(c.tag, str) for c in child):
+            if child.text_content().strip():
+                found.append(child)
+        elif depth > 1:
+            found.extend(_leaf_text_blocks(child, depth - 1))
+    return found
+
+
+_GRID_BLOCKS = 3  # rows of a grid written as <div>: a specifications box, a list of key facts
+_WORD = re.compile(r"[^\W\d_]")  # a letter: a cell of words, not a figure
+
+
+def _is_text_cell(element: HtmlElement) -> bool:
+    """A <div> of text with inline markup only."""
+    return (
+        element.tag == "div"
+        and all(not isinstance(c.tag, str) or c.tag in _INLINE for c in element)
+        and bool(element.text_content().strip())
+    )
+
+
+def _is_text_row(element: HtmlElement) -> bool:
+    """A text cell, or a <div> of two or more text cells (a label and its value)."""
+    if _is_text_cell(element):
+        return True
+    return element.tag == "div" and len(element) >= 2 and all(isinstance(c.tag, str) and _is_text_cell(c) for c in element)
+
+
+def wrap_text_grids(container: HtmlElement | None) -> None:
+    """Wrap the cells of grids written as <div> in the body container into <p>: a block of
+    _GRID_BLOCKS or more rows, each a text cell or a row of text cells, some of them rows (a
+    product's specifications, pros and cons: "Battery" beside "Up to 150 hours"). trafilatura
+    reads <div> as text only on pages short of <p> text (wrap_bare_text), so on an article it
+    dropped them. Grids of figures ("100" over "Hours of research", a calculator's results) are
+    a widget's, and stay as they are."""
+    if container is None:
+        return
+    cells: list[HtmlElement] = []
+    for block in container.iter("div"):
+        rows = [c for c in block if isinstance(c.tag, str)]
+        if len(rows) < _GRID_BLOCKS or not all(map(_is_text_row, rows)) or all(map(_is_text_cell, rows)):
+            continue
+        found = [cell for row in rows for cell in ([row] if _is_text_cell(row) else list(row))]
+        if all(_WORD.search(cell.text_content()) for cell in found):
+            cells.extend(found)
+    for cell in cells:
+        run = cell.makeelement("p", {})
+        run.text, cell.text = cell.text, None
+        run.extend(list(cell))
+        cell.append(run)
 
 
 def _flush(run: HtmlElement) -> list[HtmlElement]:

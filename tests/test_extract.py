@@ -828,6 +828,48 @@ def test_a_section_holding_only_a_list_stays_in_an_article_split_over_sections()
     assert starts == ["In part 0", "Point one: the", "Point two: repairs", "In part 1", "In part 2", "In part 3"]
 
 
+def test_a_list_of_tips_split_over_blocks_keeps_each_heading_before_its_text() -> None:
+    """Each tip a block of a picture and a text block (a heading beside the container of its
+    paragraph): merge_split_bodies joins the tips, and their headings stay before their texts."""
+    sentence = "a rain barrel under the downpipe fills in one storm and waters the beds for a fortnight of dry weather."
+    tips = "".join(
+        f"<div class='tip'><div class='pic'><img src='/t{i}.jpg'></div><div class='text-wrap'>"
+        f"<h4>{i}. Tip number {i} for the garden</h4><div class='rich'><p>For tip {i}, {sentence} "
+        f"Neighbours share the cost of the barrels, and {sentence}</p></div></div></div>"
+        for i in range(1, 7)
+    )
+    html = (
+        "<html><head><title>Six garden tips</title></head><body><div class='page'><h1>Six garden tips</h1>"
+        f"<section class='tips-list'><div class='inner'>{tips}</div></section>"
+        "</div><div class='foot'><p>Site footer text</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://garden.example.org/guides/six-tips")
+    starts = [p.split(",")[0] for p in doc.paragraphs]
+    assert starts == [s for i in range(1, 7) for s in (f"{i}. Tip number {i} for the garden", f"For tip {i}")]
+
+
+def test_boxes_of_one_class_set_amid_a_larger_body_are_not_merged_out_of_it() -> None:
+    """Boxes of one class along an article (a fact box per section) hold less text than the
+    sections between them: they are not a body split by widgets, and stay where they are. Joined,
+    they moved away from their sections, and made a dense block that could be taken for the body."""
+    sentence = "the ferry crossed twice a day, and the harbour kept its timetable through every winter storm."
+    sections = [
+        f"<div><h2>Crossing {i}</h2><p>In crossing {i}, {sentence}</p><ul><li>Crew of {i + 3}</li>"
+        f"<li>Cars carried: {i * 10 + 20}</li></ul><p>After crossing {i}, {sentence} {sentence}</p></div>"
+        for i in range(4)
+    ]
+    boxes = [f"<div class='box'><p>Fact {i}: the pier was rebuilt in stone after the flood.</p><p>Fact {i}: its lamp is lit at dusk in every season.</p></div>" for i in range(4)]
+    html = (
+        "<html><head><title>Ferry crossings</title></head><body><div class='page'><h1>Ferry crossings</h1><div class='wrap'>"
+        + "".join(box + section for box, section in zip(boxes, sections))
+        + "</div></div></body></html>"
+    )
+    doc = extract_document(html, "https://harbour.example.org/history/ferry-crossings")
+    starts = [p for p in doc.paragraphs if p.startswith(("Crossing", "Fact")) and "lamp" not in p]
+    assert [p[:10] for p in starts] == [s for i in range(4) for s in (f"Fact {i}: th", f"Crossing {i}")]
+    assert [p for p in doc.paragraphs if p.startswith("After crossing")] == [f"After crossing {i}, {sentence} {sentence}" for i in range(4)]
+
+
 def test_lists_and_subheadings_kept_when_a_small_block_carries_a_body_name() -> None:
     """trafilatura takes the first block its body names match ("main...": here an author box) and
     drops what lies outside it; the fallback then keeps the paragraphs but not the lists."""
@@ -913,6 +955,52 @@ def test_an_article_typed_directly_in_the_page_body_is_kept() -> None:
     assert "How did the harbour master know" in text
     assert "The first written record of the harbour's tides" in text and "Later masters copied his method" in text
     assert doc.paragraphs[-1].startswith("The museum asks anyone")
+
+
+def test_short_text_blocks_beside_bare_paragraphs_are_kept() -> None:
+    """A template that writes paragraphs as bare <div> text writes its schedule rows and labels so
+    too; wrapping its long blocks as paragraphs must not make trafilatura, which reads <div> as
+    text only on pages short of <p> text, drop the short ones."""
+    rows = "".join(f"<div>Week {i} Tuesday 6pm Room 12 River Hall</div>" for i in range(1, 6))
+    about = ("Over six weeks the class walks the river path and learns to name the birds of the reed beds by "
+             "their calls, from the first warblers of spring to the geese that arrive with the autumn rain, "
+             "and each week ends at the hide by the old mill.")
+    leader = ("Sam Ortiz has counted birds on this river for twenty years and led the county survey of the reed "
+              "beds; bring boots and binoculars if you have them, and a notebook for the calls you hear, "
+              "since the best way to learn them is to write them down.")
+    html = (
+        "<html><head><title>River birds class</title></head><body><div class='page'><h1>River birds class</h1>"
+        f"<div class='body'><div><div><p><strong>When we meet</strong></p><div>{rows}</div></div>"
+        f"<div>{about} {about}</div><div><strong>Leader: Sam Ortiz</strong></div><div>{leader}</div>"
+        f"<div>{about.replace('Over six weeks', 'After the last week')}</div></div></div></div></body></html>"
+    )
+    doc = extract_document(html, "https://classes.example.edu/river-birds")
+    assert [p for p in doc.paragraphs if p.startswith("Week")][-4:] == [f"Week {i} Tuesday 6pm Room 12 River Hall" for i in range(2, 6)]
+    assert "Leader: Sam Ortiz" in doc.paragraphs and doc.paragraphs[-2].startswith("Sam Ortiz has counted")
+
+
+def test_a_grid_of_specifications_written_as_divs_is_kept() -> None:
+    """A product's specifications in the article, each row a <div> of a label and a value: the
+    article's text, though trafilatura reads no <div> as text on a page with paragraphs. A grid of
+    figures (a widget's counters) stays out."""
+    sentence = "the lamp lights a desk evenly from one side, and its arm holds any angle without drifting down."
+    paragraphs = "".join(f"<p>In our test {i}, {sentence} {sentence}</p>" for i in range(5))
+    specs = "".join(
+        f"<div class='spec'><div class='label'>{label}</div><div class='value'>{value}</div></div>"
+        for label, value in (("Battery", "Up to forty hours"), ("Light", "Warm and cold white"), ("Arm", "Steel, two joints"))
+    )
+    counters = "".join(f"<div class='stat'><div>{n}</div><div>{what}</div></div>" for n, what in (("120", "Hours tested"), ("14", "Lamps compared"), ("3", "Picks")))
+    html = (
+        "<html><head><title>Best desk lamps</title></head><body><div class='page'><article><h1>Best desk lamps</h1>"
+        f"<div class='stats'>{counters}</div>{paragraphs}<h2>Our pick</h2><div class='specs'>{specs}</div>"
+        f"<p>After the test, {sentence}</p><p>A week later, {sentence}</p></article></div></body></html>"
+    )
+    doc = extract_document(html, "https://lamps.example.com/reviews/desk-lamps")
+    body = list(doc.paragraphs)
+    assert body[body.index("Our pick") + 1 : body.index("Our pick") + 7] == [
+        "Battery", "Up to forty hours", "Light", "Warm and cold white", "Arm", "Steel, two joints"
+    ]
+    assert "Hours tested" not in body and "120" not in body
 
 
 def test_quotations_framed_in_figures_are_kept() -> None:
