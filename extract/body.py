@@ -25,6 +25,7 @@ from trafilatura.core import trafilatura_sequence
 from trafilatura.settings import Extractor
 
 from extract.domfixes import (
+    drop_headline_header,
     drop_link_paragraphs,
     drop_non_content,
     drop_repeated_copies,
@@ -197,6 +198,7 @@ def extract_body(
     JSON-LD articleBody, if any."""
     headlines = headline_forms(tree, title)
     open_collapsed_panels(tree)
+    drop_headline_header(tree)
     unwrap_quote_figures(tree)
     drop_signup_boxes(tree)
     drop_author_boxes(tree, author)

@@ -99,3 +99,19 @@ def test_a_bio_of_the_author_closing_the_body_is_dropped() -> None:
 def test_a_closing_paragraph_that_names_the_author_further_on_is_kept() -> None:
     last = "Asked about the delays, the mayor told Dana Whitfield that the city had learnt its lesson."
     assert extract_document(_signed(last), URL).paragraphs[-1] == last
+
+
+STANDFIRST = "Four years of works end as the first trams carry passengers between the station and the university"
+
+
+def test_the_standfirst_in_the_headline_header_leaves_the_body() -> None:
+    header = f"<header><h1>Tram line opens on Saturday</h1><h2>{STANDFIRST}</h2><p>By Ann Writer</p></header>"
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", header + "".join(f"<p>{p}</p>" for p in BODY)), URL)
+    assert not any(STANDFIRST in p for p in doc.paragraphs)
+    assert list(doc.paragraphs) == BODY
+
+
+def test_a_header_that_wraps_the_story_keeps_it() -> None:
+    header = f"<header><h1>Tram line opens on Saturday</h1>{''.join(f'<p>{p}</p>' for p in BODY)}</header>"
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", header), URL)
+    assert list(doc.paragraphs) == BODY
