@@ -27,6 +27,7 @@ from trafilatura.settings import Extractor
 from extract.domfixes import (
     drop_headline_header,
     drop_link_paragraphs,
+    drop_tag_lists,
     drop_non_content,
     drop_repeated_copies,
     join_leading_prose,
@@ -210,6 +211,7 @@ def extract_body(
     unwrap_layout_tables(tree)
     wrap_bare_text(tree)
     drop_link_paragraphs(tree, url)
+    drop_tag_lists(tree)
     prose = _paragraph_chars(tree)
     container = mark_main_container(tree, unname_fragment_containers(tree, FRAGMENT_SHARE * prose))
     blocks = large_blocks(tree)

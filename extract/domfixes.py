@@ -542,6 +542,23 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
         p.drop_tree()
 
 
+_TAG_SHARE = 0.6  # of a block's text in its tag links: the block is the tag list (with its label)
+
+
+def drop_tag_lists(tree: HtmlElement) -> None:
+    """Remove the lists of the page's tags: the block around links marked rel="tag" (HTML's link
+    type for a tag of the page, set by blogging CMSs) whose text is mostly theirs, with its label.
+    Tags index the site's pages on a topic; they are no sentence of the story, and templates set
+    them inside the article container, after its text."""
+    blocks: dict[HtmlElement, int] = {}  # the tag links' parents, with the tag links' text in them
+    for link in tree.iter("a"):
+        if "tag" in (link.get("rel") or "").lower().split() and (parent := link.getparent()) is not None:
+            blocks[parent] = blocks.get(parent, 0) + len(link.text_content().strip())
+    for block, linked in blocks.items():
+        if block.getparent() is not None and block.tag not in ("body", "html") and linked >= _TAG_SHARE * (_TEXT_LENGTH(block) or 1):
+            block.drop_tree()
+
+
 _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
 _SECTIONS_GAIN = 1.5
 _BODY_ATTRIBUTES = ("class", "id", "role", "itemprop")  # the attributes BODY_XPATH reads

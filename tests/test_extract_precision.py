@@ -115,3 +115,14 @@ def test_a_header_that_wraps_the_story_keeps_it() -> None:
     header = f"<header><h1>Tram line opens on Saturday</h1>{''.join(f'<p>{p}</p>' for p in BODY)}</header>"
     doc = extract_document(_page("<title>Tram line opens on Saturday</title>", header), URL)
     assert list(doc.paragraphs) == BODY
+
+
+TAGS = ["tram line", "city transport", "old town shops", "university district", "public works of the city",
+        "transport authority", "cycle lanes and crossings", "night trams"]
+
+
+def test_the_tag_list_of_the_page_leaves_the_body() -> None:
+    tags = ", ".join(f"<a href='/tag/{t.replace(' ', '-')}/' rel='tag'>{t}</a>" for t in TAGS)
+    article = "".join(f"<p>{p}</p>" for p in BODY) + f"<strong>Tags<br>{tags}</strong>"
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
+    assert list(doc.paragraphs) == BODY
