@@ -347,7 +347,9 @@ def _is_furniture_name(names: str) -> bool:
 
 def prune_furniture(tree: HtmlElement) -> None:
     """Remove hidden elements and containers named as page furniture, unless they hold a large
-    share of the page's text (an article whose class merely mentions "share" or "related")."""
+    share of the page's text (an article whose class merely mentions "share" or "related"). A
+    tooltip (role="tooltip": a note a reader sees while the pointer rests on its marker) is hidden
+    too: left in, its text splits the sentence around the marker."""
     body = tree.find("body")
     if body is None:
         return
@@ -366,7 +368,11 @@ def prune_furniture(tree: HtmlElement) -> None:
                 candidates.append(element)
                 break
         else:
-            if element is not body and ("hidden" in attributes or _HIDDEN_STYLE.search(attributes.get("style", ""))):
+            if element is not body and (
+                "hidden" in attributes
+                or _HIDDEN_STYLE.search(attributes.get("style", ""))
+                or attributes.get("role") == "tooltip"  # shown while the pointer rests on its anchor
+            ):
                 candidates.append(element)
     total = _TEXT_LENGTH(body) or 1
     doomed = [

@@ -126,3 +126,12 @@ def test_the_tag_list_of_the_page_leaves_the_body() -> None:
     article = "".join(f"<p>{p}</p>" for p in BODY) + f"<strong>Tags<br>{tags}</strong>"
     doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
     assert list(doc.paragraphs) == BODY
+
+
+def test_a_tooltip_note_inside_a_paragraph_leaves_its_text() -> None:
+    note = "The authority counts riders at the ticket machines, not at the doors of the trams"
+    first = BODY[0].replace("university opens", f"university<span class='fn'><sup>1</sup><span role='tooltip'>{note}</span></span> opens")
+    article = f"<p>{first}</p>" + "".join(f"<p>{p}</p>" for p in BODY[1:])
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
+    assert not any("ticket machines" in p for p in doc.paragraphs)
+    assert doc.paragraphs[0].replace("university1 opens", "university opens") == BODY[0]
