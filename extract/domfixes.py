@@ -180,7 +180,7 @@ _HEADLINE_HEADER_CHARS = 1500
 _HOLDS_STORY = XPath(f".//article or .//main or {_LONG_PARAGRAPHS}")
 
 
-def drop_headline_header(tree: HtmlElement) -> None:
+def drop_headline_header(tree: HtmlElement, headings: list[HtmlElement]) -> None:
     """Remove the <header> that holds the page's <h1>: the headline's block, with the standfirst
     (a summary set as a subheading or a paragraph under the headline), the byline, the date, a
     credit or a label; no body. trafilatura keeps its subheading and paragraphs, inside the
@@ -188,19 +188,21 @@ def drop_headline_header(tree: HtmlElement) -> None:
     them on 13 of 16 pages where it was kept, 200 words against 32, mostly two-word labels). Not
     a header holding much text (over _HEADLINE_HEADER_CHARS characters, a quarter of the page's),
     an <article>, a <main> or three paragraphs of prose: misnested markup that wraps the article
-    in it. extract.body has read the headline's forms before."""
+    in it. ``headings`` are the page's <h1> elements (extract.body has read the headline's forms
+    from them before)."""
     body = tree.find("body")
-    if body is None:
+    if body is None or not headings:
         return
-    headers = [h for h in body.iter("header") if next(h.iter("h1"), None) is not None]
+    headers = {
+        header
+        for heading in headings
+        for header in heading.iterancestors("header")
+        if _TEXT_LENGTH(header) <= _HEADLINE_HEADER_CHARS and not _HOLDS_STORY(header)
+    }
     if not headers:
         return
     quarter = _TEXT_LENGTH(body) / 4
-    doomed = [
-        header
-        for header in headers
-        if _TEXT_LENGTH(header) <= min(_HEADLINE_HEADER_CHARS, quarter) and not _HOLDS_STORY(header)
-    ]
+    doomed = [header for header in headers if _TEXT_LENGTH(header) <= quarter and body in header.iterancestors()]
     for header in doomed:
         if not any(outer in doomed for outer in header.iterancestors("header")):
             header.drop_tree()
@@ -546,23 +548,6 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
         ):
             label.drop_tree()
         p.drop_tree()
-
-
-_TAG_SHARE = 0.6  # of a block's text in its tag links: the block is the tag list (with its label)
-
-
-def drop_tag_lists(tree: HtmlElement) -> None:
-    """Remove the lists of the page's tags: the block around links marked rel="tag" (HTML's link
-    type for a tag of the page, set by blogging CMSs) whose text is mostly theirs, with its label.
-    Tags index the site's pages on a topic; they are no sentence of the story, and templates set
-    them inside the article container, after its text."""
-    blocks: dict[HtmlElement, int] = {}  # the tag links' parents, with the tag links' text in them
-    for link in tree.iter("a"):
-        if "tag" in (link.get("rel") or "").lower().split() and (parent := link.getparent()) is not None:
-            blocks[parent] = blocks.get(parent, 0) + len(link.text_content().strip())
-    for block, linked in blocks.items():
-        if block.getparent() is not None and block.tag not in ("body", "html") and linked >= _TAG_SHARE * (_TEXT_LENGTH(block) or 1):
-            block.drop_tree()
 
 
 _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
