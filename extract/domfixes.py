@@ -184,8 +184,8 @@ def drop_headline_header(tree: HtmlElement, headings: list[HtmlElement]) -> None
     """Remove the <header> that holds the page's <h1>: the headline's block, with the standfirst
     (a summary set as a subheading or a paragraph under the headline), the byline, the date, a
     credit or a label; no body. trafilatura keeps its subheading and paragraphs, inside the
-    article container, as the body's first lines (issue 17: the truths of both tuning sets drop
-    them on 13 of 16 pages where it was kept, 200 words against 32, mostly two-word labels). Not
+    article container, as the body's first lines (issue 17: of the words of such blocks that the
+    body kept on both tuning sets, the truths drop 200 and keep 32, mostly two-word labels). Not
     a header holding much text (over _HEADLINE_HEADER_CHARS characters, a quarter of the page's),
     an <article>, a <main> or three paragraphs of prose: misnested markup that wraps the article
     in it. ``headings`` are the page's <h1> elements (extract.body has read the headline's forms
