@@ -25,6 +25,7 @@ from trafilatura.core import trafilatura_sequence
 from trafilatura.settings import Extractor
 
 from extract.domfixes import (
+    drop_headline_header,
     drop_link_paragraphs,
     drop_non_content,
     drop_repeated_copies,
@@ -134,12 +135,18 @@ _HEADLINE_FORMS = XPath(
 )
 
 
-def headline_forms(tree: HtmlElement, title: str | None) -> set[str]:
+def headline_forms(tree: HtmlElement, title: str | None, headings: list[HtmlElement] | None = None) -> set[str]:
     """The word keys of the page's headline as it gives it: the extracted title, the <title>, the
-    sharing titles and the <h1> headings. Read before the body is extracted, which changes the tree."""
+    sharing titles and the <h1> headings (added to ``headings`` when given). Read before the body
+    is extracted, which changes the tree."""
     forms = {word_key(title or "")}
     for found in _HEADLINE_FORMS(tree):
-        forms.add(word_key(found if isinstance(found, str) else found.text_content()))
+        if isinstance(found, str):
+            forms.add(word_key(found))
+            continue
+        forms.add(word_key(found.text_content()))
+        if headings is not None and found.tag == "h1":
+            headings.append(found)
     forms.discard("")
     return forms
 
@@ -196,8 +203,10 @@ def extract_body(
 ) -> list[str]:
     """The body paragraphs of a parsed page (the tree is modified); ``declared`` is the page's
     JSON-LD articleBody, if any."""
-    headlines = headline_forms(tree, title)
+    headings: list[HtmlElement] = []
+    headlines = headline_forms(tree, title, headings)
     open_collapsed_panels(tree)
+    drop_headline_header(tree, headings)
     unwrap_quote_figures(tree)
     drop_signup_boxes(tree)
     drop_author_boxes(tree, author)

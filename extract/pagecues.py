@@ -6,6 +6,7 @@ itself can tell. Structure does, never wording, so the cues hold in any language
 
 - a share or follow widget is a block of links to several other sites (or mail) whose texts are
   a word or two or nothing (icons), with hardly any text besides: it is removed before extraction;
+  so is the list of the page's tags, the block of links marked rel="tag" (found in the same walk);
 - a sign-up box is the block around a field the reader types into (an e-mail or phone number for
   a newsletter, a lead form) with little text and no prose paragraph: it is removed before the
   fields themselves go (extract.domfixes.drop_non_content), which would leave its pitch and fine
@@ -48,6 +49,7 @@ SHARE_LINK_WORDS = 2  # ... by link texts this short or empty (icons) ...
 SHARE_OTHER_WORDS = 4  # ... with at most a label besides ("Share this:")
 SHARE_CLIMB = 3  # how far above its links a widget's block may sit
 _WIDGET_CHARS = 400  # a widget's short links and label hold no more text: larger blocks are not measured
+TAG_SHARE = 0.6  # of a block's text in its tag links: the block is the tag list (with its label)
 NOTE_WORDS = 30  # a note at the end of the body is short ...
 TAIL = 3  # ... and one of its last few paragraphs
 _SLACK = 100  # characters an element's text may have beyond its paragraph's words (punctuation)
@@ -82,11 +84,20 @@ def _words(element: HtmlElement) -> int:
 
 def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
     """Remove share and follow widgets: blocks of short or empty links to SHARE_TARGETS other
-    sites or more, holding SHARE_OTHER_WORDS words at most besides their links."""
+    sites or more, holding SHARE_OTHER_WORDS words at most besides their links. And the lists of
+    the page's tags: the block around links marked rel="tag" (HTML's link type for a tag of the
+    page, which blogging CMSs set) whose text is mostly theirs, with its label; tags index the
+    site's pages on a topic, and templates set them inside the article container after its text,
+    where a line of them is no <p> for extract.domfixes.drop_link_paragraphs to judge."""
     own = link_target(url) if url else ""
     targets: defaultdict[HtmlElement, set[str]] = defaultdict(set)
+    tagged: Counter[HtmlElement] = Counter()  # the tag links' parents, with the tag links' text in them
     # (lxml's walk by tag rather than an XPath testing each link's start: half the time)
-    for link in (a for a in tree.iter("a") if (a.get("href") or "").startswith(_OUTBOUND)):
+    for link in tree.iter("a"):
+        if (rel := link.get("rel")) and "tag" in rel.lower().split() and (parent := link.getparent()) is not None:
+            tagged[parent] += len(link.text_content().strip())
+        if not (link.get("href") or "").startswith(_OUTBOUND):
+            continue
         target = link_target(link.get("href"))
         if not target or target == own or len(link.text_content().split()) > SHARE_LINK_WORDS:
             continue
@@ -103,6 +114,9 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
             widgets.add(block)
     for block in widgets:
         if not any(outer in widgets for outer in block.iterancestors()) and block.getparent() is not None:
+            block.drop_tree()
+    for block, linked in tagged.items():
+        if block.getparent() is not None and block.tag not in ("body", "html") and linked >= TAG_SHARE * (_TEXT_LENGTH(block) or 1):
             block.drop_tree()
 
 

@@ -99,3 +99,39 @@ def test_a_bio_of_the_author_closing_the_body_is_dropped() -> None:
 def test_a_closing_paragraph_that_names_the_author_further_on_is_kept() -> None:
     last = "Asked about the delays, the mayor told Dana Whitfield that the city had learnt its lesson."
     assert extract_document(_signed(last), URL).paragraphs[-1] == last
+
+
+STANDFIRST = "Four years of works end as the first trams carry passengers between the station and the university"
+
+
+def test_the_standfirst_in_the_headline_header_leaves_the_body() -> None:
+    header = f"<header><h1>Tram line opens on Saturday</h1><h2>{STANDFIRST}</h2><p>By Ann Writer</p></header>"
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", header + "".join(f"<p>{p}</p>" for p in BODY)), URL)
+    assert not any(STANDFIRST in p for p in doc.paragraphs)
+    assert list(doc.paragraphs) == BODY
+
+
+def test_a_header_that_wraps_the_story_keeps_it() -> None:
+    header = f"<header><h1>Tram line opens on Saturday</h1>{''.join(f'<p>{p}</p>' for p in BODY)}</header>"
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", header), URL)
+    assert list(doc.paragraphs) == BODY
+
+
+TAGS = ["tram line", "city transport", "old town shops", "university district", "public works of the city",
+        "transport authority", "cycle lanes and crossings", "night trams"]
+
+
+def test_the_tag_list_of_the_page_leaves_the_body() -> None:
+    tags = ", ".join(f"<a href='/tag/{t.replace(' ', '-')}/' rel='tag'>{t}</a>" for t in TAGS)
+    article = "".join(f"<p>{p}</p>" for p in BODY) + f"<strong>Tags<br>{tags}</strong>"
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
+    assert list(doc.paragraphs) == BODY
+
+
+def test_a_tooltip_note_inside_a_paragraph_leaves_its_text() -> None:
+    note = "The authority counts riders at the ticket machines, not at the doors of the trams"
+    first = BODY[0].replace("university opens", f"university<span class='fn'><sup>1</sup><span role='tooltip'>{note}</span></span> opens")
+    article = f"<p>{first}</p>" + "".join(f"<p>{p}</p>" for p in BODY[1:])
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
+    assert not any("ticket machines" in p for p in doc.paragraphs)
+    assert doc.paragraphs[0].replace("university1 opens", "university opens") == BODY[0]
