@@ -41,7 +41,7 @@ _HEADLINE_LINKS = XPath(
     "[string-length(normalize-space(.)) - string-length(translate(normalize-space(.), ' ', '')) >= 2]"
 )
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
-EDGE_SHARE = 0.5  # a page header or footer holding more of the page's text than this holds its content
+EDGE_SHARE = 0.5  # furniture (a page header, footer, menu, sidebar) holding more of the page's text than this holds its content
 CARD_CHARS = 500  # a teaser card: headline, a line or two of summary, byline and date
 MIN_CARDS = 3  # a list of teasers
 SHINGLE = 4
@@ -109,14 +109,15 @@ class Evidence:
 def _furniture(tree: HtmlElement) -> set[HtmlElement]:
     """The page's navigation, sidebars, forms (not one holding the page's headline, article or main
     content: an ASP.NET page is one form), and the page's own header and footer (a header inside an
-    article or a teaser card is the card's own; one left unclosed, holding most of the page's text,
-    is misnested markup around the content). Found once a page, not by climbing from every link."""
-    furniture = {e for e in tree.iter(*_FURNITURE) if e.tag != "form" or not HOLDS_BODY(e)}
-    edges = [e for e in tree.iter(*_PAGE_EDGES) if not any(a.tag in _CONTENT for a in e.iterancestors())]
-    if edges:
-        page = EDGE_SHARE * _TEXT_LENGTH(tree)
-        furniture.update(e for e in edges if _TEXT_LENGTH(e) <= page)
-    return furniture
+    article or a teaser card is the card's own). Any of them holding most of the page's text (a
+    header, a menu or a popup's aside left unclosed) is misnested markup around the content, not
+    furniture. Found once a page, not by climbing from every link."""
+    furniture = [e for e in tree.iter(*_FURNITURE) if e.tag != "form" or not HOLDS_BODY(e)]
+    furniture += [e for e in tree.iter(*_PAGE_EDGES) if not any(a.tag in _CONTENT for a in e.iterancestors())]
+    if not furniture:
+        return set()
+    page = EDGE_SHARE * _TEXT_LENGTH(tree)
+    return {e for e in furniture if _TEXT_LENGTH(e) <= page}
 
 
 def _in_furniture(element: HtmlElement, furniture: set[HtmlElement]) -> bool:

@@ -271,18 +271,27 @@ def test_a_not_found_page_whose_template_gives_a_long_body_away_from_its_headlin
     assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
 
 
-def test_a_section_page_parsed_inside_an_unclosed_site_header_is_a_listing() -> None:
-    # the template leaves its <header> open, so the section's cards are parsed inside it: a page
-    # header holding most of the page's text holds its content, not the site's furniture
-    kind = _fixture_kind("section_in_unclosed_header")
+@pytest.mark.parametrize(
+    ("name", "grid"),
+    [
+        # the template leaves its <header> open, so the section's cards are parsed inside it
+        ("section_in_unclosed_header", "section-page__grid"),
+        # the template leaves a newsletter popup's <aside> open: the page's headline and cards are in it
+        ("declared_article_tag_in_unclosed_aside", "page__list"),
+    ],
+)
+def test_a_listing_parsed_inside_unclosed_furniture_is_a_listing(name: str, grid: str) -> None:
+    # a page header or a sidebar holding most of the page's text holds its content, not the site's
+    # furniture; the same template with a story where the cards were is an article
+    kind = _fixture_kind(name)
     assert kind.kind == "listing", kind.reason
-    page = (FIXTURES / "pagekind" / "section_in_unclosed_header.html").read_text()
+    page = (FIXTURES / "pagekind" / f"{name}.html").read_text()
     story = "".join(
         f"<p>Paragraph {n} of the council's report says the harbour's channel silts up every winter, and"
         " that the board has paid for dredging from its reserves for six years running.</p>"
         for n in range(1, 7)
     )
-    page = re.sub(r'<div class="section-page__grid">.*?</p>\s*</div>', f"<div>{story}</div>", page, flags=re.DOTALL)
+    page = re.sub(rf'<div class="{grid}">.*?</p>\s*</div>', f"<div>{story}</div>", page, flags=re.DOTALL)
     kind = classify_page(page, "https://news.example.com/local/harbour-dredging")
     assert kind.is_article, kind.reason
 
