@@ -296,6 +296,23 @@ def test_a_listing_parsed_inside_unclosed_furniture_is_a_listing(name: str, grid
     assert kind.is_article, kind.reason
 
 
+def test_teasers_with_long_excerpts_are_cards_and_sections_under_linked_headings_are_prose() -> None:
+    # a blog's archive whose excerpts run past a card's length: each post is one of a run of alike
+    # items holding one headline link and one paragraph, a teaser however long
+    kind = _fixture_kind("blog_long_excerpts")
+    assert kind.kind == "listing", kind.reason
+    # a round-up whose sections sit under linked headings in alike blocks, each of several
+    # paragraphs, is an article
+    page = (FIXTURES / "pagekind" / "blog_long_excerpts.html").read_text()
+    page = re.sub(
+        r"<p>(.*?)</p>",
+        lambda m: "".join(f"<p>{s}</p>" for s in re.split(r"(?<=\.) ", m.group(1))),
+        page.replace('<div class="nav-links"><a href="/category/autumn/page/2">Older posts</a></div>', ""),
+    )
+    kind = classify_page(page, "https://news.example.com/blog/a-year-on-the-allotment")
+    assert kind.is_article, kind.reason
+
+
 def test_a_not_found_message_is_read_between_the_headline_and_the_search_box_not_in_the_template_after_them() -> None:
     # a blog that declares every page a post: its not-found page is a headline, a line and a search box,
     # followed in the same column by the writer's card, whose bio the extractor reads with the line as a
