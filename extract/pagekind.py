@@ -156,7 +156,33 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
             node = card = parent
         if card is not None:
             cards[card] = None
-    return [card for card in cards if not any(a in cards for a in card.iterancestors())]
+    found = [card for card in cards if not any(a in cards for a in card.iterancestors())]
+    return found + _alike_cards(found)
+
+
+def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
+    """The blocks beside a list's cards (MIN_CARDS - 1 or more under one parent) of their tag and
+    class, of at most CARD_CHARS characters, headed by a link in a heading and holding a line of
+    text besides it (HEAD_WORDS words): cards whose headline is a word or two, too short to be told
+    from a "More" or a tag by itself. Not paragraphs: a sentence's links beside a paragraph holding
+    one are prose."""
+    shapes: Counter[tuple] = Counter((card.getparent(), card.tag, card.get("class")) for card in cards)
+    found = set(cards)
+    alike = []
+    for (parent, tag, cls), count in shapes.items():
+        if parent is None or count < MIN_CARDS - 1:
+            continue
+        if tag == "p":
+            continue
+        for block in parent:
+            if block.tag != tag or block.get("class") != cls or block in found:
+                continue
+            link = next(block.iter("a"), None)
+            if link is None or not link.text_content().strip() or next(link.iterancestors(*_HEADINGS), None) is None:
+                continue  # a card's headline: a link in a heading
+            if _TEXT_LENGTH(block) <= CARD_CHARS and _words_beside(block, set(), HEAD_WORDS) >= HEAD_WORDS:
+                alike.append(block)
+    return alike
 
 
 def _repeated_item(block: HtmlElement, held: Counter[HtmlElement]) -> HtmlElement | None:

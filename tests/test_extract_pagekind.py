@@ -313,6 +313,13 @@ def test_teasers_with_long_excerpts_are_cards_and_sections_under_linked_headings
     assert kind.is_article, kind.reason
 
 
+def test_cards_whose_headline_is_a_word_or_two_are_cards_beside_their_alike_ones() -> None:
+    # three of six teasers have a one- or two-word headline, too short for a headline link by
+    # itself: their blocks, alike to the other cards, are cards, and their summaries no prose
+    kind = _fixture_kind("declared_article_section_one_word_headlines")
+    assert kind.kind == "listing" and "6 teasers" in kind.reason, kind.reason
+
+
 def test_a_not_found_message_is_read_between_the_headline_and_the_search_box_not_in_the_template_after_them() -> None:
     # a blog that declares every page a post: its not-found page is a headline, a line and a search box,
     # followed in the same column by the writer's card, whose bio the extractor reads with the line as a
