@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import islice
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -41,9 +42,10 @@ _HEADLINE_LINKS = XPath(
     "[string-length(normalize-space(.)) - string-length(translate(normalize-space(.), ' ', '')) >= 2]"
 )
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
-EDGE_SHARE = 0.5  # a page header or footer holding more of the page's text than this holds its content
+EDGE_SHARE = 0.5  # furniture (a page header, footer, menu, sidebar) holding more of the page's text than this holds its content
 CARD_CHARS = 500  # a teaser card: headline, a line or two of summary, byline and date
 MIN_CARDS = 3  # a list of teasers
+EXCERPT_PARAGRAPHS = 2  # a longer card of a list: its excerpt and a line of byline and date
 SHINGLE = 4
 TEASER_SHARE = 0.5  # of a body paragraph's 4-word shingles found in cards: teaser text, not prose
 MIN_PROSE = 80  # words: less prose than this, without a declaration, is no article ...
@@ -109,14 +111,15 @@ class Evidence:
 def _furniture(tree: HtmlElement) -> set[HtmlElement]:
     """The page's navigation, sidebars, forms (not one holding the page's headline, article or main
     content: an ASP.NET page is one form), and the page's own header and footer (a header inside an
-    article or a teaser card is the card's own; one left unclosed, holding most of the page's text,
-    is misnested markup around the content). Found once a page, not by climbing from every link."""
-    furniture = {e for e in tree.iter(*_FURNITURE) if e.tag != "form" or not HOLDS_BODY(e)}
-    edges = [e for e in tree.iter(*_PAGE_EDGES) if not any(a.tag in _CONTENT for a in e.iterancestors())]
-    if edges:
-        page = EDGE_SHARE * _TEXT_LENGTH(tree)
-        furniture.update(e for e in edges if _TEXT_LENGTH(e) <= page)
-    return furniture
+    article or a teaser card is the card's own). Any of them holding most of the page's text (a
+    header, a menu or a popup's aside left unclosed) is misnested markup around the content, not
+    furniture. Found once a page, not by climbing from every link."""
+    furniture = [e for e in tree.iter(*_FURNITURE) if e.tag != "form" or not HOLDS_BODY(e)]
+    furniture += [e for e in tree.iter(*_PAGE_EDGES) if not any(a.tag in _CONTENT for a in e.iterancestors())]
+    if not furniture:
+        return set()
+    page = EDGE_SHARE * _TEXT_LENGTH(tree)
+    return {e for e in furniture if _TEXT_LENGTH(e) <= page}
 
 
 def _in_furniture(element: HtmlElement, furniture: set[HtmlElement]) -> bool:
@@ -131,7 +134,8 @@ def _shingles(key: str) -> set[tuple[str, ...]]:
 def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     """Blocks headed by one headline link, of at most CARD_CHARS characters: for each headline link
     outside the furniture, its highest ancestor holding no other headline link; none for a link
-    inside a paragraph of prose."""
+    inside a paragraph of prose. A longer block is a card when it is an item of a list of alike
+    ones (``_repeated_item``): a teaser with a long excerpt."""
     links = [link for link in _HEADLINE_LINKS(tree) if not _in_furniture(link, furniture)]
     holding: Counter[HtmlElement] = Counter(a for link in links for a in link.iterancestors())
     # a link in a heading heads the block holding no other such heading: a byline or tag link of
@@ -146,11 +150,54 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
             if parent.tag == "p" and _TEXT_LENGTH(parent) > 2 * _TEXT_LENGTH(link):
                 break  # a link in a sentence
             if _TEXT_LENGTH(parent) > CARD_CHARS:
+                item = _repeated_item(parent, held)
+                card = card if item is None else item
                 break
             node = card = parent
         if card is not None:
             cards[card] = None
-    return [card for card in cards if not any(a in cards for a in card.iterancestors())]
+    found = [card for card in cards if not any(a in cards for a in card.iterancestors())]
+    return found + _alike_cards(found)
+
+
+def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
+    """The blocks beside a list's cards (MIN_CARDS - 1 or more under one parent) of their tag and
+    class, of at most CARD_CHARS characters, headed by a link in a heading and holding a line of
+    text besides it (HEAD_WORDS words): cards whose headline is a word or two, too short to be told
+    from a "More" or a tag by itself. Not paragraphs: a sentence's links beside a paragraph holding
+    one are prose."""
+    shapes: Counter[tuple] = Counter((card.getparent(), card.tag, card.get("class")) for card in cards)
+    found = set(cards)
+    alike = []
+    for (parent, tag, cls), count in shapes.items():
+        if parent is None or count < MIN_CARDS - 1:
+            continue
+        if tag == "p":
+            continue
+        for block in parent:
+            if block.tag != tag or block.get("class") != cls or block in found:
+                continue
+            link = next(block.iter("a"), None)
+            if link is None or not link.text_content().strip() or next(link.iterancestors(*_HEADINGS), None) is None:
+                continue  # a card's headline: a link in a heading
+            if _TEXT_LENGTH(block) <= CARD_CHARS and _words_beside(block, set(), HEAD_WORDS) >= HEAD_WORDS:
+                alike.append(block)
+    return alike
+
+
+def _repeated_item(block: HtmlElement, held: Counter[HtmlElement]) -> HtmlElement | None:
+    """The highest block from ``block`` up holding one headline link, when it is one of MIN_CARDS
+    siblings or more of its tag and class each holding one: an item of a list of teasers, however
+    long its excerpt; None otherwise."""
+    while (parent := block.getparent()) is not None and held[parent] == 1:
+        block = parent
+    parent = block.getparent()
+    if parent is None:
+        return None
+    alike = sum(1 for s in parent if s.tag == block.tag and s.get("class") == block.get("class") and held[s] == 1)
+    if alike < MIN_CARDS or next(islice(block.iter("p"), EXCERPT_PARAGRAPHS, None), None) is not None:
+        return None  # more paragraphs: a section of an article under a linked heading (a round-up's, a listicle's)
+    return block
 
 
 def _headline(tree: HtmlElement, furniture: set[HtmlElement]) -> HtmlElement | None:

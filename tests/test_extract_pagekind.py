@@ -271,20 +271,53 @@ def test_a_not_found_page_whose_template_gives_a_long_body_away_from_its_headlin
     assert not kind.is_article and kind.reason.endswith("a search box beside its headline"), kind.reason
 
 
-def test_a_section_page_parsed_inside_an_unclosed_site_header_is_a_listing() -> None:
-    # the template leaves its <header> open, so the section's cards are parsed inside it: a page
-    # header holding most of the page's text holds its content, not the site's furniture
-    kind = _fixture_kind("section_in_unclosed_header")
+@pytest.mark.parametrize(
+    ("name", "grid"),
+    [
+        # the template leaves its <header> open, so the section's cards are parsed inside it
+        ("section_in_unclosed_header", "section-page__grid"),
+        # the template leaves a newsletter popup's <aside> open: the page's headline and cards are in it
+        ("declared_article_tag_in_unclosed_aside", "page__list"),
+    ],
+)
+def test_a_listing_parsed_inside_unclosed_furniture_is_a_listing(name: str, grid: str) -> None:
+    # a page header or a sidebar holding most of the page's text holds its content, not the site's
+    # furniture; the same template with a story where the cards were is an article
+    kind = _fixture_kind(name)
     assert kind.kind == "listing", kind.reason
-    page = (FIXTURES / "pagekind" / "section_in_unclosed_header.html").read_text()
+    page = (FIXTURES / "pagekind" / f"{name}.html").read_text()
     story = "".join(
         f"<p>Paragraph {n} of the council's report says the harbour's channel silts up every winter, and"
         " that the board has paid for dredging from its reserves for six years running.</p>"
         for n in range(1, 7)
     )
-    page = re.sub(r'<div class="section-page__grid">.*?</p>\s*</div>', f"<div>{story}</div>", page, flags=re.DOTALL)
+    page = re.sub(rf'<div class="{grid}">.*?</p>\s*</div>', f"<div>{story}</div>", page, flags=re.DOTALL)
     kind = classify_page(page, "https://news.example.com/local/harbour-dredging")
     assert kind.is_article, kind.reason
+
+
+def test_teasers_with_long_excerpts_are_cards_and_sections_under_linked_headings_are_prose() -> None:
+    # a blog's archive whose excerpts run past a card's length: each post is one of a run of alike
+    # items holding one headline link and one paragraph, a teaser however long
+    kind = _fixture_kind("blog_long_excerpts")
+    assert kind.kind == "listing", kind.reason
+    # a round-up whose sections sit under linked headings in alike blocks, each of several
+    # paragraphs, is an article
+    page = (FIXTURES / "pagekind" / "blog_long_excerpts.html").read_text()
+    page = re.sub(
+        r"<p>(.*?)</p>",
+        lambda m: "".join(f"<p>{s}</p>" for s in re.split(r"(?<=\.) ", m.group(1))),
+        page.replace('<div class="nav-links"><a href="/category/autumn/page/2">Older posts</a></div>', ""),
+    )
+    kind = classify_page(page, "https://news.example.com/blog/a-year-on-the-allotment")
+    assert kind.is_article, kind.reason
+
+
+def test_cards_whose_headline_is_a_word_or_two_are_cards_beside_their_alike_ones() -> None:
+    # three of six teasers have a one- or two-word headline, too short for a headline link by
+    # itself: their blocks, alike to the other cards, are cards, and their summaries no prose
+    kind = _fixture_kind("declared_article_section_one_word_headlines")
+    assert kind.kind == "listing" and "6 teasers" in kind.reason, kind.reason
 
 
 def test_a_not_found_message_is_read_between_the_headline_and_the_search_box_not_in_the_template_after_them() -> None:
