@@ -76,6 +76,12 @@ _SHOWN_DATE = re.compile(
     r"|(?<!/)\b(\d{1,2})([/.])(\d{1,2})\12((?:19|20)\d\d)\b(?!/)",
     re.I,
 )
+# Every _SHOWN_DATE match holds a year, and at most 24 characters that are not white space precede
+# it in the match (a 12-letter month name, a day and its suffix, "de", the stops and commas):
+# _shown_dates starts its search a little before the next year, not at every word of the text between
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_LEAD = re.compile(r"(?:\s*\S){32}")  # (read backwards) a year's lead: 32 characters not white space
+_LEAD_SPAN = 400  # characters read back from a year for its lead
 # the words of a date or an update note next to a byline: month and day names, short ones before a
 # number ("Dec 5") or alone; right after a name without a separator, none that is also a name
 # (Tom May, Ann March)
@@ -668,6 +674,18 @@ def _url_date(url: str | None) -> date | None:
         return None
 
 
+def _search_start(text: str, start: int) -> int:
+    """Where the search for a _SHOWN_DATE match at or after ``start`` may begin: no match starts
+    before the next year's lead (_LEAD: more characters not white space than a match has before its
+    year), nor at all when no year follows. (The search still reads the characters before
+    the place it begins, for its word boundaries and look-behinds.)"""
+    year = _YEAR.search(text, start)
+    if year is None:
+        return len(text)
+    lead = _LEAD.match(text[max(start, year.start() - _LEAD_SPAN) : year.start()][::-1])
+    return year.start() - lead.end() if lead else start
+
+
 def _shown_dates(text: str, month_first: bool) -> Iterator[str]:
     """The plausible dates written in a text, in order; a slashed date is read day first, as most of the
     world writes it, or month first on a page in US English, unless its first number cannot be a month.
@@ -675,7 +693,7 @@ def _shown_dates(text: str, month_first: bool) -> Iterator[str]:
     pieces a date spans) holds a date line's few words, not a sentence's."""
     latest = date.today() + timedelta(days=1)
     start = 0
-    while match := _SHOWN_DATE.search(text, start):
+    while match := _SHOWN_DATE.search(text, _search_start(text, start)):
         groups = match.groups()
         name = (groups[0] or groups[4] or "").lower()
         if name and name not in _MONTH_NUMBER:
