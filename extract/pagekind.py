@@ -170,9 +170,7 @@ def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
     found = set(cards)
     alike = []
     for (parent, tag, cls), count in shapes.items():
-        if parent is None or count < MIN_CARDS - 1:
-            continue
-        if tag == "p":
+        if parent is None or count < MIN_CARDS - 1 or tag == "p":
             continue
         for block in parent:
             if block.tag != tag or block.get("class") != cls or block in found:
