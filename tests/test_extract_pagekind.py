@@ -396,3 +396,22 @@ def test_a_cards_headline_shorter_than_a_shingle_read_as_a_paragraph_is_teaser_t
     kind, _ = reconsider(gather_evidence(tree), body, lambda: [], declared=True)
     assert kind.kind == "listing" and kind.reason.startswith("declared an article, but 5 teasers"), kind.reason
     assert ", 0 words of prose" in kind.reason, kind.reason
+
+
+def test_a_second_opinion_whose_prose_sits_away_from_the_headline_is_not_taken() -> None:
+    # a section page (declared an article, as some CMSs declare every page) whose own content is an
+    # intro and its teasers: a second extraction reads the paper's "about us" block, outside the
+    # block holding the headline and the teasers; the same prose under the headline is an article
+    # the repair had hidden
+    page = (FIXTURES / "second_opinion" / "section_template_text_afar.html").read_bytes()
+    tree = lxml.html.fromstring(page)
+    evidence = gather_evidence(tree)
+    intro = tree.xpath("//div[@class='section-intro']/p")[0].text_content()
+    about = [p.text_content() for p in tree.xpath("//div[@class='about-the-paper']/p")]
+    kind, body = reconsider(evidence, [intro], lambda: [intro, *about], declared=True)
+    assert not kind.is_article and body == [intro], kind.reason
+    story = b"".join(b"<p>" + text.encode() + b"</p>" for text in about)
+    moved = page.replace(b"<h1>Harbour</h1>", b"<article><h1>Harbour</h1>" + story + b"</article>", 1)
+    moved_tree = lxml.html.fromstring(moved)
+    kind, body = reconsider(gather_evidence(moved_tree), [intro], lambda: [intro, *about], declared=True)
+    assert kind.is_article and body == [intro, *about], kind.reason
