@@ -415,3 +415,16 @@ def test_a_second_opinion_whose_prose_sits_away_from_the_headline_is_not_taken()
     moved_tree = lxml.html.fromstring(moved)
     kind, body = reconsider(gather_evidence(moved_tree), [intro], lambda: [intro, *about], declared=True)
     assert kind.is_article and body == [intro, *about], kind.reason
+
+
+def test_a_body_outside_the_block_of_the_headline_and_its_listing_is_the_template_s_text() -> None:
+    # an author page: the headline and a list of teasers with summaries share a column; the body the
+    # extractor reads is the site's blurb in the other column, fewer words than the teasers hold.
+    # The same blurb in the headline's column, beside the teasers, is that page's own prose
+    page = (FIXTURES / "pagekind" / "author_page_with_template_blurb.html").read_bytes()
+    kind = classify_page(page)
+    assert kind.kind == "listing" and "outside the block of its headline and its listing" in kind.reason, kind.reason
+    blurb = re.search(rb"<h4>About Valley Life</h4>(.*?)</div>", page, re.S).group(1)
+    moved = page.replace(b'<p class="role">Contributing writer</p>', b'<div class="story">' + blurb + b"</div>")
+    moved = re.sub(rb'<div class="col-side">.*?</div></div>', b"", moved, flags=re.S)
+    assert classify_page(moved).is_article, classify_page(moved).reason
