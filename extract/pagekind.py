@@ -178,10 +178,10 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
 
 def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
     """The blocks beside a list's cards (MIN_CARDS - 1 or more under one parent) of their tag and
-    class, of at most CARD_CHARS characters, headed by a link in a heading and holding a line of
-    text besides it (HEAD_WORDS words): cards whose headline is a word or two, too short to be told
-    from a "More" or a tag by itself. Not paragraphs: a sentence's links beside a paragraph holding
-    one are prose."""
+    class, of at most CARD_CHARS characters, headed by a link in a heading (their first link with
+    text: an image's link may come first) and holding a line of text besides it (HEAD_WORDS words):
+    cards whose headline is a word or two, too short to be told from a "More" or a tag by itself.
+    Not paragraphs: a sentence's links beside a paragraph holding one are prose."""
     shapes: Counter[tuple] = Counter((card.getparent(), card.tag, card.get("class")) for card in cards)
     found = set(cards)
     alike = []
@@ -191,12 +191,18 @@ def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
         for block in parent:
             if block.tag != tag or block.get("class") != cls or block in found:
                 continue
-            link = next(block.iter("a"), None)
-            if link is None or not link.text_content().strip() or next(link.iterancestors(*_HEADINGS), None) is None:
-                continue  # a card's headline: a link in a heading
+            link = next((a for a in block.iter("a") if a.text_content().strip()), None)  # not an image's link
+            if link is None or next(link.iterancestors(*_HEADINGS), None) is None:
+                continue  # a card's headline: a link in a heading, or one the block opens with
             if _TEXT_LENGTH(block) <= CARD_CHARS and _words_beside(block, set(), HEAD_WORDS) >= HEAD_WORDS:
                 alike.append(block)
     return alike
+
+
+def _opens(block: HtmlElement, link: HtmlElement) -> bool:
+    """Whether a block's text opens with a link's."""
+    first = next((text for text in block.itertext() if text.strip()), None)
+    return first is not None and first == next((text for text in link.itertext() if text.strip()), None)
 
 
 def _repeated_item(block: HtmlElement, held: Counter[HtmlElement]) -> HtmlElement | None:

@@ -428,3 +428,11 @@ def test_a_body_outside_the_block_of_the_headline_and_its_listing_is_the_templat
     moved = page.replace(b'<p class="role">Contributing writer</p>', b'<div class="story">' + blurb + b"</div>")
     moved = re.sub(rb'<div class="col-side">.*?</div></div>', b"", moved, flags=re.S)
     assert classify_page(moved).is_article, classify_page(moved).reason
+
+
+def test_a_card_whose_first_link_is_its_image_s_is_headed_by_its_titled_link() -> None:
+    # media cards: an image's link, then a linked heading and a line of summary; the headings of a
+    # word are cards as the longer ones beside them are, their first link being the image's
+    tree = lxml.html.fromstring((FIXTURES / "pagekind" / "section_cards_with_image_links.html").read_bytes())
+    evidence = gather_evidence(tree)
+    assert evidence.cards == 8, evidence.cards
