@@ -178,8 +178,9 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
 
 def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
     """The blocks beside a list's cards (MIN_CARDS - 1 or more under one parent) of their tag and
-    class, of at most CARD_CHARS characters, headed by a link in a heading (their first link with
-    text: an image's link may come first) and holding a line of text besides it (HEAD_WORDS words):
+    class, of at most CARD_CHARS characters, headed by a link (their first link with text: an
+    image's link may come first) in a heading or opening the block's text, as a list item's or a
+    grid row's title does, and holding a line of text besides it (HEAD_WORDS words):
     cards whose headline is a word or two, too short to be told from a "More" or a tag by itself.
     Not paragraphs: a sentence's links beside a paragraph holding one are prose."""
     shapes: Counter[tuple] = Counter((card.getparent(), card.tag, card.get("class")) for card in cards)
@@ -192,7 +193,7 @@ def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
             if block.tag != tag or block.get("class") != cls or block in found:
                 continue
             link = next((a for a in block.iter("a") if a.text_content().strip()), None)  # not an image's link
-            if link is None or next(link.iterancestors(*_HEADINGS), None) is None:
+            if link is None or (next(link.iterancestors(*_HEADINGS), None) is None and not _opens(block, link)):
                 continue  # a card's headline: a link in a heading, or one the block opens with
             if _TEXT_LENGTH(block) <= CARD_CHARS and _words_beside(block, set(), HEAD_WORDS) >= HEAD_WORDS:
                 alike.append(block)
@@ -200,7 +201,7 @@ def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
 
 
 def _opens(block: HtmlElement, link: HtmlElement) -> bool:
-    """Whether a block's text opens with a link's."""
+    """Whether a block's text opens with a link's: the link heads the block."""
     first = next((text for text in block.itertext() if text.strip()), None)
     return first is not None and first == next((text for text in link.itertext() if text.strip()), None)
 

@@ -436,3 +436,10 @@ def test_a_card_whose_first_link_is_its_image_s_is_headed_by_its_titled_link() -
     tree = lxml.html.fromstring((FIXTURES / "pagekind" / "section_cards_with_image_links.html").read_bytes())
     evidence = gather_evidence(tree)
     assert evidence.cards == 8, evidence.cards
+
+
+def test_a_list_item_opening_with_a_short_linked_title_beside_cards_is_a_card() -> None:
+    # a section's list items: a linked title, a date and a line of summary; the titles of a word,
+    # outside any heading, head their items as the longer titles beside them do
+    tree = lxml.html.fromstring((FIXTURES / "pagekind" / "section_list_items_with_short_titles.html").read_bytes())
+    assert gather_evidence(tree).cards == 7
