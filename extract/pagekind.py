@@ -553,7 +553,7 @@ def _beyond_listing(evidence: Evidence, paragraphs: Sequence[str]) -> int | None
     return outside if prose and outside >= OUTSIDE_SHARE * prose else None
 
 
-def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
+def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> tuple[PageKind, bool]:
     """The decision from the structure of a page that declares nothing, or ``declared`` an article:
     its teaser cards against the prose of its extracted body (the paragraphs that are not the
     cards' text). A declaration counts as article markup does, and neither alone makes an article:
@@ -598,13 +598,21 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
         and prose < (MIN_LISTED_PROSE if declared and not scattered else SHORT_BODY)
     )
     counts += f", {teasers} words of the teasers' text in its body" if listed else ""
-    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not (listed or away or crowded or message or beyond):
-        return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}")
+    # the body's prose sits away from the headline (a body with less prose than MIN_OWN_PROSE is
+    # short of it anyway), or the page's content is a message
+    placed = (away and prose >= MIN_OWN_PROSE) or message
+    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not (listed or away or message or crowded or beyond):
+        return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}"), False
     if declared:
-        return PageKind(not_article, f"declared an article, but {counts}")
-    if prose < MIN_PROSE or away or crowded or listed or message or beyond:
-        return PageKind(not_article, counts)
-    return PageKind("article", counts)
+        return PageKind(not_article, f"declared an article, but {counts}"), placed
+    if prose < MIN_PROSE or away or message or crowded or listed or beyond:
+        return PageKind(not_article, counts), placed
+    return PageKind("article", counts), False
+
+
+def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> PageKind:
+    """The decision from the structure of a page (``_decide``)."""
+    return _decide(evidence, paragraphs, declared)[0]
 
 
 def reconsider(
@@ -617,9 +625,13 @@ def reconsider(
     which is a listing read again with more of its template, nor when its prose sits away from the
     headline (``_read_afar``): the template's text around a page whose own content our body read.
     (Of the tuning sets' 821 articles, 4 take the second opinion, their prose found beside the
-    headline or not found at all; of the non-articles made from their templates, 120 took it.)"""
-    kind = decide(evidence, paragraphs, declared)
-    if kind.is_article:
+    headline or not found at all; of the non-articles made from their templates, 120 took it.)
+    No second opinion is asked for a body that reads as no article for where it sits (away from
+    the headline) or for the page's message (a search box or an error status beside its headline):
+    that is the page's structure, not our body's length, and another reading holding our body's
+    words holds that text again (none of the 4 tuning articles that take it was judged so)."""
+    kind, placed = _decide(evidence, paragraphs, declared)
+    if kind.is_article or placed:
         return kind, paragraphs
     other = second()
     if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other, declared)).is_article:

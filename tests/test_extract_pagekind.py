@@ -443,3 +443,15 @@ def test_a_list_item_opening_with_a_short_linked_title_beside_cards_is_a_card() 
     # outside any heading, head their items as the longer titles beside them do
     tree = lxml.html.fromstring((FIXTURES / "pagekind" / "section_list_items_with_short_titles.html").read_bytes())
     assert gather_evidence(tree).cards == 7
+
+
+def test_no_second_opinion_for_a_body_that_is_the_message_beside_a_search_box() -> None:
+    # a "not found" page: its headline, a line of message and a search box; a second extraction
+    # reads the message with the template's newsletter pitch below it. The page's content is the
+    # message whatever is read around it: the second opinion is not asked for
+    tree = lxml.html.fromstring((FIXTURES / "second_opinion" / "not_found_with_newsletter_pitch.html").read_bytes())
+    evidence = gather_evidence(tree)
+    message = tree.xpath("//p[@class='message']")[0].text_content()
+    pitch = [p.text_content() for p in tree.xpath("//div[@class='newsletter-pitch']/p")]
+    kind, body = reconsider(evidence, [message], lambda: [message, *pitch], declared=True)
+    assert kind.kind == "no article" and body == [message], kind.reason
