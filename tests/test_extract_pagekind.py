@@ -396,3 +396,62 @@ def test_a_cards_headline_shorter_than_a_shingle_read_as_a_paragraph_is_teaser_t
     kind, _ = reconsider(gather_evidence(tree), body, lambda: [], declared=True)
     assert kind.kind == "listing" and kind.reason.startswith("declared an article, but 5 teasers"), kind.reason
     assert ", 0 words of prose" in kind.reason, kind.reason
+
+
+def test_a_second_opinion_whose_prose_sits_away_from_the_headline_is_not_taken() -> None:
+    # a section page (declared an article, as some CMSs declare every page) whose own content is an
+    # intro and its teasers: a second extraction reads the paper's "about us" block, outside the
+    # block holding the headline and the teasers; the same prose under the headline is an article
+    # the repair had hidden
+    page = (FIXTURES / "second_opinion" / "section_template_text_afar.html").read_bytes()
+    tree = lxml.html.fromstring(page)
+    evidence = gather_evidence(tree)
+    intro = tree.xpath("//div[@class='section-intro']/p")[0].text_content()
+    about = [p.text_content() for p in tree.xpath("//div[@class='about-the-paper']/p")]
+    kind, body = reconsider(evidence, [intro], lambda: [intro, *about], declared=True)
+    assert not kind.is_article and body == [intro], kind.reason
+    story = b"".join(b"<p>" + text.encode() + b"</p>" for text in about)
+    moved = page.replace(b"<h1>Harbour</h1>", b"<article><h1>Harbour</h1>" + story + b"</article>", 1)
+    moved_tree = lxml.html.fromstring(moved)
+    kind, body = reconsider(gather_evidence(moved_tree), [intro], lambda: [intro, *about], declared=True)
+    assert kind.is_article and body == [intro, *about], kind.reason
+
+
+def test_a_body_outside_the_block_of_the_headline_and_its_listing_is_the_template_s_text() -> None:
+    # an author page: the headline and a list of teasers with summaries share a column; the body the
+    # extractor reads is the site's blurb in the other column, fewer words than the teasers hold.
+    # The same blurb in the headline's column, beside the teasers, is that page's own prose
+    page = (FIXTURES / "pagekind" / "author_page_with_template_blurb.html").read_bytes()
+    kind = classify_page(page)
+    assert kind.kind == "listing" and "outside the block of its headline and its listing" in kind.reason, kind.reason
+    blurb = re.search(rb"<h4>About Valley Life</h4>(.*?)</div>", page, re.S).group(1)
+    moved = page.replace(b'<p class="role">Contributing writer</p>', b'<div class="story">' + blurb + b"</div>")
+    moved = re.sub(rb'<div class="col-side">.*?</div></div>', b"", moved, flags=re.S)
+    assert classify_page(moved).is_article, classify_page(moved).reason
+
+
+def test_a_card_whose_first_link_is_its_image_s_is_headed_by_its_titled_link() -> None:
+    # media cards: an image's link, then a linked heading and a line of summary; the headings of a
+    # word are cards as the longer ones beside them are, their first link being the image's
+    tree = lxml.html.fromstring((FIXTURES / "pagekind" / "section_cards_with_image_links.html").read_bytes())
+    evidence = gather_evidence(tree)
+    assert evidence.cards == 8, evidence.cards
+
+
+def test_a_list_item_opening_with_a_short_linked_title_beside_cards_is_a_card() -> None:
+    # a section's list items: a linked title, a date and a line of summary; the titles of a word,
+    # outside any heading, head their items as the longer titles beside them do
+    tree = lxml.html.fromstring((FIXTURES / "pagekind" / "section_list_items_with_short_titles.html").read_bytes())
+    assert gather_evidence(tree).cards == 7
+
+
+def test_no_second_opinion_for_a_body_that_is_the_message_beside_a_search_box() -> None:
+    # a "not found" page: its headline, a line of message and a search box; a second extraction
+    # reads the message with the template's newsletter pitch below it. The page's content is the
+    # message whatever is read around it: the second opinion is not asked for
+    tree = lxml.html.fromstring((FIXTURES / "second_opinion" / "not_found_with_newsletter_pitch.html").read_bytes())
+    evidence = gather_evidence(tree)
+    message = tree.xpath("//p[@class='message']")[0].text_content()
+    pitch = [p.text_content() for p in tree.xpath("//div[@class='newsletter-pitch']/p")]
+    kind, body = reconsider(evidence, [message], lambda: [message, *pitch], declared=True)
+    assert kind.kind == "no article" and body == [message], kind.reason
