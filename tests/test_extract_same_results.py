@@ -81,3 +81,20 @@ def test_the_link_density_test_gives_trafilatura_s_answers() -> None:
             assert ours == linkdensity._STOCK_TEST(element, favor_precision)
             answers.add(ours)
     assert len(answers) >= 3  # deleted, kept, and flagged as short with links
+
+
+def test_headline_links_are_the_links_of_two_spaces_or_more() -> None:
+    from lxml.etree import XPath
+
+    from extract import pagekind
+
+    counted = XPath(  # the count of spaces, as the expression was written before
+        ".//a[string-length(normalize-space(.)) >= 12]"
+        "[string-length(normalize-space(.)) - string-length(translate(normalize-space(.), ' ', '')) >= 2]"
+    )
+    texts = ["One two three", "  One   two  ", "Onetwothree four", "a b c", "long words here and there", "one\ttwo\nthree",
+             "twelve chars", "x  y  zzzzzzzzz", "no\xa0break spaces here", "<b>nested</b> inline <i>words</i> too", ""]
+    page = "".join(f'<p><a href="/{i}">{text}</a></p>' for i, text in enumerate(texts))
+    tree = lxml.html.fromstring(f"<html><body>{page}<nav><a href='/n'>a link in the menu</a></nav></body></html>")
+    found = pagekind._HEADLINE_LINKS(tree)
+    assert found == counted(tree) and 3 <= len(found) < len(texts)
