@@ -422,11 +422,19 @@ _FURNITURE_WORDS = (
     "dek", "standfirst", "subheadline", "sub-headline", "article-subline",
 )
 _FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?(?:$|[-_])", re.I)
+# The same test over a whole class or id value in one search: a token (between str.split's spaces,
+# which are the regular expression's \s) that _FURNITURE matches, or one of _HIDDEN_CLASSES in any
+# case (lower() maps no other character to their letters, re.I some: the Kelvin sign, the long s)
+_FURNITURE_NAME = re.compile(
+    rf"(?<!\S)(?:(?i:(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?)(?:[-_]|(?!\S))"
+    r"|(?:[Hh][Ii][Dd](?:[Dd][Ee][Nn]|[Ee])|[Dd]-[Nn][Oo][Nn][Ee]|[Ii][Ss]-[Hh][Ii][Dd][Dd][Ee][Nn])(?!\S))"
+)
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
 
 
 def _is_furniture_name(names: str) -> bool:
-    return any(t.lower() in _HIDDEN_CLASSES or _FURNITURE.match(t) for t in names.split())
+    """Whether a token of a class or id value is one of _HIDDEN_CLASSES or starts with a furniture word."""
+    return _FURNITURE_NAME.search(names) is not None
 
 
 def prune_furniture(tree: HtmlElement) -> None:
@@ -442,22 +450,27 @@ def prune_furniture(tree: HtmlElement) -> None:
     judged: dict[str, bool] = {}
     candidates = []
     for element in body.iter(Element):
-        attributes = element.attrib
-        if not attributes:
+        if not element.attrib:
             continue
-        for value in (attributes.get("class"), attributes.get("id")):
-            if value is not None and value not in judged:
-                judged[value] = _is_furniture_name(value)
-            if value is not None and judged[value]:
+        get = element.get
+        if (css := get("class")) is not None:
+            if (named := judged.get(css)) is None:
+                named = judged[css] = _is_furniture_name(css)
+            if named:
                 candidates.append(element)
-                break
-        else:
-            if element is not body and (
-                "hidden" in attributes
-                or _HIDDEN_STYLE.search(attributes.get("style", ""))
-                or attributes.get("role") == "tooltip"  # shown while the pointer rests on its anchor
-            ):
+                continue
+        if (ident := get("id")) is not None:
+            if (named := judged.get(ident)) is None:
+                named = judged[ident] = _is_furniture_name(ident)
+            if named:
                 candidates.append(element)
+                continue
+        if element is not body and (
+            get("hidden") is not None
+            or _HIDDEN_STYLE.search(get("style", ""))
+            or get("role") == "tooltip"  # shown while the pointer rests on its anchor
+        ):
+            candidates.append(element)
     total = _TEXT_LENGTH(body) or 1
     doomed = [
         element
@@ -534,7 +547,7 @@ def wrap_bare_text(tree: HtmlElement) -> None:
     <body> too: hand-written pages type their text straight into it between headings, lists and
     a few <P> (issue 17: half of a page's sections lost).
     """
-    reads_divs = sum(len(t) for p in tree.iter("p") for t in p.itertext()) < _DIVS_READ
+    reads_divs = _paragraph_text_under(tree, _DIVS_READ)
     bare = {b: len(_direct_text(b).strip()) for b in tree.iter("body", "div", "section", "article", "main", "td")}
     bare = {b: length for b, length in bare.items() if length >= _BARE_LEAD}
     per_parent = Counter(b.getparent() for b in bare)
@@ -559,6 +572,18 @@ def wrap_bare_text(tree: HtmlElement) -> None:
         block[:] = rebuilt
     if reads_divs:
         _wrap_short_neighbours(wrapped)
+
+
+def _paragraph_text_under(tree: HtmlElement, most: int) -> bool:
+    """Whether the text in the page's <p> elements (a nested one's counted again) is under ``most``
+    characters: read until it is not, which on an article is a few paragraphs in."""
+    length = 0
+    for p in tree.iter("p"):
+        for text in p.itertext():
+            length += len(text)
+        if length >= most:
+            return False
+    return True
 
 
 def _wrap_short_neighbours(wrapped: set[HtmlElement]) -> None:
@@ -943,6 +968,8 @@ def _unname_blocks_amid_the_body(body: HtmlElement | None) -> None:
     for element in body.iter():
         if element in lengths:
             starts[element] = seen
+            if len(starts) == len(lengths):
+                break  # the text after the last one is not needed
         if isinstance(element.tag, str) and element.text:
             seen += len(element.text.strip())
         if element is not body and element.tail:

@@ -15,6 +15,7 @@ changes an expression otherwise, the XPath itself runs (``name_match``).
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -405,6 +406,29 @@ BODY = [
         """, _CONTAINERS, _content_names, "document"),
     *xpaths.BODY_XPATH[4:],
 ]
+
+
+class FirstOnly:
+    """An emulation whose caller reads the first element it selects and no other: that element
+    alone (``first_match``), found without walking the rest of the tree. For a ``.//*[...][1]``
+    expression ("siblings") the first of its results is the first match in document order."""
+
+    def __init__(self, expression: NameMatch) -> None:
+        self.expression = expression
+
+    def __call__(self, tree: _Element) -> list[_Element]:
+        found = first_match(self.expression, tree)
+        return [] if found is None else [found]
+
+
+# trafilatura's main extractor takes the first element of each body expression's results in turn,
+# and reads no other (the line below, in its code): the emulations there need select no more
+_READS_FIRST = "subtree = next((s for s in expr(tree) if s is not None), None)"
+_BODY_READ = [
+    FirstOnly(e) if isinstance(e, NameMatch) and inspect.getsource(main_extractor._extract).count("expr(tree)") == 1
+    and _READS_FIRST in inspect.getsource(main_extractor._extract) else e
+    for e in BODY
+]
 # what trafilatura's baseline and page measure (html2txt) leave out of a page's text
 BASIC_CLEAN = name_match(
     settings.BASIC_CLEAN_XPATH,
@@ -455,7 +479,7 @@ _STAND_INS = [
     (import_module("trafilatura.baseline"), "BASIC_CLEAN_XPATH", BASIC_CLEAN),  # the package's "baseline" is a function
     (core, "RAW_TREE_PRUNE_XPATH", RAW_TREE_PRUNE),
     (core, "REMOVE_COMMENTS_AND_LISTS_XPATH", REMOVE_COMMENTS_AND_LISTS),
-    (main_extractor, "BODY_XPATH", BODY),
+    (main_extractor, "BODY_XPATH", _BODY_READ),
     (main_extractor, "OVERALL_DISCARD_XPATH", OVERALL_DISCARD),
     (main_extractor, "DISCARD_IMAGE_ELEMENTS", DISCARD_IMAGE_ELEMENTS),
     (main_extractor, "TEASER_DISCARD_XPATH", TEASER_DISCARD),

@@ -36,10 +36,10 @@ _PAGE_EDGES = {"header", "footer"}
 _CONTENT = {"article", "main", "section"}
 _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _UNREAD = {"script", "style", "noscript", "template", "head", "title"}
-# links of three words or more: headlines (a teaser's), not "More", "Next" or a tag
+# links of three words or more: headlines (a teaser's), not "More", "Next" or a tag (two spaces
+# or more in the normalised text: one after the first)
 _HEADLINE_LINKS = XPath(
-    ".//a[string-length(normalize-space(.)) >= 12]"
-    "[string-length(normalize-space(.)) - string-length(translate(normalize-space(.), ' ', '')) >= 2]"
+    ".//a[string-length(normalize-space(.)) >= 12][contains(substring-after(normalize-space(.), ' '), ' ')]"
 )
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 EDGE_SHARE = 0.5  # furniture (a page header, footer, menu, sidebar) holding more of the page's text than this holds its content
@@ -152,7 +152,9 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     outside the furniture, its highest ancestor holding no other headline link; none for a link
     inside a paragraph of prose. A longer block is a card when it is an item of a list of alike
     ones (``_repeated_item``): a teaser with a long excerpt."""
-    links = [link for link in _HEADLINE_LINKS(tree) if not _in_furniture(link, furniture)]
+    # (the links inside the furniture, listed from it: not every headline link's ancestors climbed)
+    inside = {link for block in furniture for link in block.iterdescendants("a")}
+    links = [link for link in _HEADLINE_LINKS(tree) if link not in inside]
     holding: Counter[HtmlElement] = Counter(a for link in links for a in link.iterancestors())
     # a link in a heading heads the block holding no other such heading: a byline or tag link of
     # three words beside it in the card does not split the card from its summary

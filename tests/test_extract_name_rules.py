@@ -134,3 +134,15 @@ def test_trafilatura_elsewhere_runs_as_installed() -> None:
     with namematch.emulated_name_matches():
         assert main_extractor.OVERALL_DISCARD_XPATH is namematch.OVERALL_DISCARD
     assert main_extractor.OVERALL_DISCARD_XPATH is xpaths.OVERALL_DISCARD_XPATH
+
+
+@pytest.mark.parametrize(("name", "tree"), _trees(), ids=lambda value: value if isinstance(value, str) else "")
+def test_the_body_expressions_give_the_main_extractor_the_first_element(name: str, tree: lxml.html.HtmlElement) -> None:
+    # trafilatura's main extractor reads the first element of each body expression (namematch._READS_FIRST):
+    # the stand-ins it is given select that one alone
+    assert any(isinstance(e, namematch.FirstOnly) for e in namematch._BODY_READ)
+    for ours, theirs in zip(namematch._BODY_READ, xpaths.BODY_XPATH, strict=True):
+        for context in [tree, *tree.iterdescendants("body", "div")]:
+            found = ours(context)
+            assert found[:1] == theirs(context)[:1], theirs.path
+            assert len(found) <= 1 or not isinstance(ours, namematch.FirstOnly)
