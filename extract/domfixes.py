@@ -467,7 +467,7 @@ def prune_furniture(tree: HtmlElement) -> None:
                 continue
         if element is not body and (
             get("hidden") is not None
-            or _HIDDEN_STYLE.search(get("style", ""))
+            or ((style := get("style")) is not None and _HIDDEN_STYLE.search(style))
             or get("role") == "tooltip"  # shown while the pointer rests on its anchor
         ):
             candidates.append(element)

@@ -515,7 +515,10 @@ def _dated_byline(block: HtmlElement) -> list[str]:
         if (element is headline or element in around or element.tag in _NOT_BYLINE
                 or next(islice(element.iter(), DATE_LINE_ELEMENTS, None), None) is not None):
             continue
-        text = " ".join(_visible_text(element).replace(_PIECE, " | ").split())
+        visible = _visible_text(element)
+        if _YEAR.search(visible) is None:
+            continue  # (every date _SHOWN_DATE finds holds a year, written within a piece of the text)
+        text = " ".join(visible.replace(_PIECE, " | ").split())
         date_shown = _SHOWN_DATE.search(text) if len(text.split()) <= BYLINE_WORDS else None
         if date_shown is None or not _shown_date(date_shown.group(0), False):
             continue

@@ -196,17 +196,24 @@ def drop_author_boxes(tree: HtmlElement, author: str | None) -> None:
             if box is not None and box.find(".//img") is not None:
                 boxes.append(box)
     if boxes:
-        text_around = _ParagraphText(body)
+        text_around = _ParagraphText(body, boxes)
         _drop(_under_a_quarter(body, [box for box in boxes if text_around.mostly_before(box)]))
 
 
 class _ParagraphText:
     """The paragraph text of a page by position, measured once for all its boxes (a page may
-    have thousands)."""
+    have thousands): in one walk, which notes the positions of the paragraphs and of the boxes,
+    not of every element."""
 
-    def __init__(self, body: HtmlElement) -> None:
-        self.position = {element: i for i, element in enumerate(body.iter())}
-        paragraphs = sorted((self.position[p], _TEXT_LENGTH(p)) for p in body.iter("p"))
+    def __init__(self, body: HtmlElement, boxes: list[HtmlElement]) -> None:
+        wanted = set(boxes)
+        self.position: dict[HtmlElement, int] = {}
+        paragraphs = []  # (in document order, as the positions grow)
+        for i, element in enumerate(body.iter()):
+            if element.tag == "p":
+                paragraphs.append((i, _TEXT_LENGTH(element)))
+            if element in wanted:
+                self.position[element] = i
         self.starts = [start for start, _ in paragraphs]
         self.running = list(accumulate((length for _, length in paragraphs), initial=0))
 
