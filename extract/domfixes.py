@@ -421,13 +421,13 @@ _FURNITURE_WORDS = (
     "advert", "sponsored", "ad-container",
     "dek", "standfirst", "subheadline", "sub-headline", "article-subline",
 )
-_FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?(?:$|[-_])", re.I)
-# The same test over a whole class or id value in one search: a token (between str.split's spaces,
-# which are the regular expression's \s) that _FURNITURE matches, or one of _HIDDEN_CLASSES in any
-# case (lower() maps no other character to their letters, re.I some: the Kelvin sign, the long s)
+# A class or id value holding a token (between str.split's spaces, which are the regular expression's
+# \s) that starts with a furniture word, optionally plural, and ends there or goes on after a "-" or
+# "_"; or one of _HIDDEN_CLASSES in any case (lower() maps no other character to their letters, re.I
+# some: the Kelvin sign, the long s). One search a value rather than one per token.
 _FURNITURE_NAME = re.compile(
     rf"(?<!\S)(?:(?i:(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?)(?:[-_]|(?!\S))"
-    r"|(?:[Hh][Ii][Dd](?:[Dd][Ee][Nn]|[Ee])|[Dd]-[Nn][Oo][Nn][Ee]|[Ii][Ss]-[Hh][Ii][Dd][Dd][Ee][Nn])(?!\S))"
+    rf"|(?:{'|'.join(''.join(f'[{c.upper()}{c}]' if c.isalpha() else re.escape(c) for c in name) for name in sorted(_HIDDEN_CLASSES))})(?!\S))"
 )
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
 

@@ -110,6 +110,7 @@ def delete_by_link_density(
 
 if _SAME_CODE:
     htmlprocessing.collect_link_info = collect_link_info
+    main_extractor.delete_by_link_density = delete_by_link_density
 
 
 @contextmanager
@@ -125,4 +126,3 @@ def faster_link_tests() -> Iterator[None]:
         yield
     finally:
         htmlprocessing.link_density_test = _STOCK_TEST
-    main_extractor.delete_by_link_density = delete_by_link_density

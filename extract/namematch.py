@@ -424,9 +424,9 @@ class FirstOnly:
 # trafilatura's main extractor takes the first element of each body expression's results in turn,
 # and reads no other (the line below, in its code): the emulations there need select no more
 _READS_FIRST = "subtree = next((s for s in expr(tree) if s is not None), None)"
+_EXTRACT_SOURCE = inspect.getsource(main_extractor._extract)
 _BODY_READ = [
-    FirstOnly(e) if isinstance(e, NameMatch) and inspect.getsource(main_extractor._extract).count("expr(tree)") == 1
-    and _READS_FIRST in inspect.getsource(main_extractor._extract) else e
+    FirstOnly(e) if isinstance(e, NameMatch) and _EXTRACT_SOURCE.count("expr(tree)") == 1 and _READS_FIRST in _EXTRACT_SOURCE else e
     for e in BODY
 ]
 # what trafilatura's baseline and page measure (html2txt) leave out of a page's text

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import re
+import subprocess
+import sys
 
 import lxml.html
 
@@ -18,9 +21,12 @@ from extract.htmlinput import load_tree
 _ALPHABET = list("abcdeghiklnoprstuwy-_ ") + ["\xa0", "\t", "\u2003", "\x1c", "\u017f", "\u212a", "\u0130", "\u0131", "S", "H"]
 
 
+_STARTS_WITH_FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, domfixes._FURNITURE_WORDS))})s?(?:$|[-_])", re.I)
+
+
 def _token_rule(names: str) -> bool:
     """The rule as written: a token in _HIDDEN_CLASSES (lower-cased) or starting with a furniture word."""
-    return any(t.lower() in domfixes._HIDDEN_CLASSES or domfixes._FURNITURE.match(t) for t in names.split())
+    return any(t.lower() in domfixes._HIDDEN_CLASSES or _STARTS_WITH_FURNITURE.match(t) for t in names.split())
 
 
 def test_a_furniture_name_is_judged_by_the_token_rule() -> None:
@@ -98,3 +104,11 @@ def test_headline_links_are_the_links_of_two_spaces_or_more() -> None:
     tree = lxml.html.fromstring(f"<html><body>{page}<nav><a href='/n'>a link in the menu</a></nav></body></html>")
     found = pagekind._HEADLINE_LINKS(tree)
     assert found == counted(tree) and 3 <= len(found) < len(texts)
+
+
+def test_the_linear_link_density_pass_is_in_place_from_import() -> None:
+    """The stand-in for trafilatura's link-density pass is installed when extract is imported, so a
+    worker's first page is not read by the stock pass (quadratic in a page's wrappers)."""
+    check = ("import extract, extract.linkdensity as l; from trafilatura import main_extractor as m; "
+             "assert m.delete_by_link_density is l.delete_by_link_density")
+    assert subprocess.run([sys.executable, "-c", check], capture_output=True).returncode == 0
