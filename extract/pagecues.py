@@ -15,11 +15,13 @@ itself can tell. Structure does, never wording, so the cues hold in any language
   portrait) and little text, after most of the page's paragraphs: the truths of both tuning sets
   drop 8 such bios and keep 3; before the paragraphs the block is the byline, often beside the lead;
 - a note set apart at the end of the body (a short paragraph of another class than the body's
-  paragraphs in their container, or a short text block boxed apart inside that container or
+  paragraphs in their container or boxed apart by its own inline border, background or type size,
+  or a short text block boxed apart inside that container or
   standing after it), unlike the blocks before it, is the template's: the body ends at its last
   paragraph written like the others. On both tuning sets (bench/extraction.py), whose truths
   keep some such notes and drop others, italic-only or emphasised final paragraphs are kept as
-  often as dropped: emphasis alone is no cue; nor is the same test at the start of the body
+  often as dropped: emphasis alone is no cue, nor is alignment (any inline style as a cue dropped
+  three centred or aligned closing lines the truths keep); nor is the same test at the start of the body
   (disclosures there go, but as many standfirsts and leads the truths keep);
 - a publisher's notice (an affiliate disclosure, an editorial or legal disclaimer, a call to
   action) is the piece of furniture a template names for what it is, whatever part of a class or
@@ -257,6 +259,18 @@ def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]
     return found
 
 
+# Inline declarations that set a paragraph apart as a box or in another size of type (a border above a
+# moderation note, a larger call to action); alignment, margins and emphasis do not
+_SET_APART = re.compile(r"\s*((?:border|background|font-size)[-\w]*)\s*:\s*([^;]*?)\s*(?:;|$)", re.I)
+
+
+def paragraph_style(element: HtmlElement) -> tuple[str | None, frozenset[tuple[str, str]]]:
+    """How a paragraph is written: its class and the inline declarations that set it apart."""
+    style = element.get("style")
+    declared = frozenset((name.lower(), value.lower()) for name, value in _SET_APART.findall(style)) if style else frozenset()
+    return element.get("class"), declared
+
+
 def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     """The body without the short notes set apart at its end (see the module's docstring).
 
@@ -273,7 +287,7 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
         parent, length = p.getparent(), _TEXT_LENGTH(p)
         lengths[p] = length
         containers[parent] += length
-        styles[parent, p.get("class")] += length
+        styles[parent, paragraph_style(p)] += length
     if not containers:
         return paragraphs
     container = containers.most_common(1)[0][0]
@@ -282,16 +296,16 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     elements = _elements(tree, set(keys), lengths)
     matched = [(elements.get(key), len(key)) for key in keys]
 
-    def shape(element: HtmlElement) -> tuple[str, str | None, str, str | None]:
+    def shape(element: HtmlElement) -> tuple:
         parent = element.getparent()
-        return element.tag, element.get("class"), parent.tag, parent.get("class")
+        return element.tag, paragraph_style(element), parent.tag, parent.get("class")
 
     def set_apart(index: int) -> bool:
         element = matched[index][0]
         if element is None or any(e is not None and shape(e) == shape(element) for e, _ in matched[:index]):
             return False  # one of a run of like blocks (steps, cards, items) is no note
         if element.getparent() is container:
-            return element.tag == "p" and element.get("class") != style
+            return element.tag == "p" and paragraph_style(element) != style
         if element.tag != "div":
             return False
         for outer in element.iterancestors():  # a box of its own in the container, or outside it

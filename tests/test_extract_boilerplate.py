@@ -88,3 +88,20 @@ def test_a_short_last_paragraph_written_like_the_body_is_kept() -> None:
     html = (FIXTURES / "first_article.html").read_text(encoding="utf-8").replace("story-note", "story-par")
     doc = extract_document(html, "https://gazette.example.net/library-late")
     assert doc.paragraphs[-1].startswith("Gazette readers write to us")
+
+
+def test_a_short_last_paragraph_boxed_apart_by_its_own_style_is_dropped() -> None:
+    # the note in the body's class, set apart by an inline border and a smaller type, goes as well
+    note = 'class="story-par" style="border-top: 1px solid #999; font-size: 11px; text-align: left"'
+    html = (FIXTURES / "first_article.html").read_text(encoding="utf-8").replace('class="story-note"', note)
+    doc = extract_document(html, "https://gazette.example.net/library-late")
+    assert doc.paragraphs[-1] == "The café on the ground floor will keep its usual hours."
+
+
+def test_a_short_last_paragraph_only_aligned_or_emphasised_apart_is_kept() -> None:
+    # alignment and emphasis set no box: the article's closing line, centred or in italics, stays
+    for style in ("text-align: center", "font-style: italic; margin: 0 0 10pt"):
+        note = f'class="story-par" style="{style}"'
+        html = (FIXTURES / "first_article.html").read_text(encoding="utf-8").replace('class="story-note"', note)
+        doc = extract_document(html, "https://gazette.example.net/library-late")
+        assert doc.paragraphs[-1].startswith("Gazette readers write to us"), style
