@@ -16,13 +16,15 @@ itself can tell. Structure does, never wording, so the cues hold in any language
   drop 8 such bios and keep 3; before the paragraphs the block is the byline, often beside the lead;
 - a note set apart at the end of the body (a short paragraph of another class than the body's
   paragraphs in their container or boxed apart by its own inline border, background or type size,
-  or a short text block boxed apart inside that container or
-  standing after it), unlike the blocks before it, is the template's: the body ends at its last
-  paragraph written like the others. On both tuning sets (bench/extraction.py), whose truths
-  keep some such notes and drop others, italic-only or emphasised final paragraphs are kept as
-  often as dropped: emphasis alone is no cue, nor is alignment (any inline style as a cue dropped
-  three centred or aligned closing lines the truths keep); nor is the same test at the start of the body
-  (disclosures there go, but as many standfirsts and leads the truths keep);
+  a short paragraph in such another style outside that container, unless in another block of the
+  container's kind (a body split in sections: the truths keep such lines), or a short text block
+  boxed apart inside that container or standing after it), unlike the blocks before it, is the
+  template's: the body ends at its last paragraph written like the others. On both tuning sets
+  (bench/extraction.py), whose truths keep some such notes and drop others, italic-only or
+  emphasised final paragraphs are kept as often as dropped: emphasis alone is no cue, nor is
+  alignment (any inline style as a cue dropped three centred or aligned closing lines the truths
+  keep); nor is the same test at the start of the body (disclosures there go, but as many
+  standfirsts and leads the truths keep);
 - a publisher's notice (an affiliate disclosure, an editorial or legal disclaimer, a call to
   action) is the piece of furniture a template names for what it is, whatever part of a class or
   id names its place or component ("affiliate-disclaimer", "header-disclaimer", "post-cta"): its
@@ -306,6 +308,8 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
             return False  # one of a run of like blocks (steps, cards, items) is no note
         if element.getparent() is container:
             return element.tag == "p" and paragraph_style(element) != style
+        if element.tag == "p":  # outside the container, unless in another section of a body split in blocks of its kind
+            return paragraph_style(element) != style and block_kind(element.getparent()) != block_kind(container)
         if element.tag != "div":
             return False
         for outer in element.iterancestors():  # a box of its own in the container, or outside it

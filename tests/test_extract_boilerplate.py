@@ -105,3 +105,29 @@ def test_a_short_last_paragraph_only_aligned_or_emphasised_apart_is_kept() -> No
         html = (FIXTURES / "first_article.html").read_text(encoding="utf-8").replace('class="story-note"', note)
         doc = extract_document(html, "https://gazette.example.net/library-late")
         assert doc.paragraphs[-1].startswith("Gazette readers write to us"), style
+
+
+
+def test_a_short_paragraph_in_another_style_boxed_with_a_button_is_dropped() -> None:
+    # the note in a box of its own after the body's paragraphs, with a button beside it
+    box = '<div class="story-box"><p class="box-line">{}</p><a class="button" href="/letters">Write to us</a></div>'
+    html = (FIXTURES / "first_article.html").read_text(encoding="utf-8")
+    note = "Gazette readers write to us every week; letters are edited for length and appear on Saturdays."
+    html = html.replace(f'<p class="story-note">{note}</p>', box.format(note))
+    doc = extract_document(html, "https://gazette.example.net/library-late")
+    assert not any(p.startswith("Gazette readers write to us") for p in doc.paragraphs)
+    assert "The café on the ground floor will keep its usual hours." in doc.paragraphs
+
+
+def test_a_short_paragraph_closing_another_section_of_a_split_body_is_kept() -> None:
+    # the body goes on in a second block of its own kind, in a section of its own: its closing line
+    # is the article's
+    html = (FIXTURES / "first_article.html").read_text(encoding="utf-8")
+    html = html.replace('<div class="story-text">', '<section><div class="story-text">').replace("</div>\n</article>", "</div></section></article>")
+    second = (
+        '</div></section><section><div class="story-text"><p class="story-par">The committee will hear the '
+        "readers' groups again in the autumn, when the first months of the evening opening can be judged on "
+        'the numbers of visitors and loans.</p><p class="story-note">'
+    )
+    doc = extract_document(html.replace('<p class="story-note">', second), "https://gazette.example.net/library-late")
+    assert doc.paragraphs[-1].startswith("Gazette readers write to us")
