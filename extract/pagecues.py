@@ -19,12 +19,13 @@ itself can tell. Structure does, never wording, so the cues hold in any language
   a short paragraph in such another style outside that container, unless in another block of the
   container's kind (a body split in sections: the truths keep such lines), or a short text block
   boxed apart inside that container or standing after it), unlike the blocks before it, is the
-  template's: the body ends at its last paragraph written like the others. On both tuning sets
-  (bench/extraction.py), whose truths keep some such notes and drop others, italic-only or
-  emphasised final paragraphs are kept as often as dropped: emphasis alone is no cue, nor is
-  alignment (any inline style as a cue dropped three centred or aligned closing lines the truths
-  keep); nor is the same test at the start of the body (disclosures there go, but as many
-  standfirsts and leads the truths keep);
+  template's: the body ends at its last paragraph written like the others, less the title that
+  opens the box of the first note outside the container (a call to action's heading). On both
+  tuning sets (bench/extraction.py), whose truths keep some such notes and drop others,
+  italic-only or emphasised final paragraphs are kept as often as dropped: emphasis alone is no
+  cue, nor is alignment (any inline style as a cue dropped three centred or aligned closing lines
+  the truths keep); nor is the same test at the start of the body (disclosures there go, but as
+  many standfirsts and leads the truths keep);
 - a publisher's notice (an affiliate disclosure, an editorial or legal disclaimer, a call to
   action) is the piece of furniture a template names for what it is, whatever part of a class or
   id names its place or component ("affiliate-disclaimer", "header-disclaimer", "post-cta"): its
@@ -322,6 +323,16 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
         if not set_apart(end - 1):
             break
         end -= 1
+    if 0 < end < len(keys) and len(keys[end - 1].split()) <= NOTE_WORDS:
+        # the title of the note's box (a call to action's heading) goes with it: the box opens with it
+        box = matched[end][0].getparent()
+        if (
+            box is not None
+            and box is not container
+            and _TEXT_LENGTH(box) <= BOX_CHARS  # a box, not the page's wrapper
+            and word_key(" ".join(box.itertext())).startswith(f"{keys[end - 1]} ")
+        ):
+            end -= 1
     return paragraphs[: len(paragraphs) - len(keys) + end]
 
 

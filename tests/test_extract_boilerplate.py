@@ -108,15 +108,23 @@ def test_a_short_last_paragraph_only_aligned_or_emphasised_apart_is_kept() -> No
 
 
 
-def test_a_short_paragraph_in_another_style_boxed_with_a_button_is_dropped() -> None:
+def _boxed_note(title: str = "") -> str:
     # the note in a box of its own after the body's paragraphs, with a button beside it
-    box = '<div class="story-box"><p class="box-line">{}</p><a class="button" href="/letters">Write to us</a></div>'
+    box = f'<div class="story-box">{title}<p class="box-line">{{}}</p><a class="button" href="/letters">Write to us</a></div>'
     html = (FIXTURES / "first_article.html").read_text(encoding="utf-8")
     note = "Gazette readers write to us every week; letters are edited for length and appear on Saturdays."
-    html = html.replace(f'<p class="story-note">{note}</p>', box.format(note))
-    doc = extract_document(html, "https://gazette.example.net/library-late")
+    return html.replace(f'<p class="story-note">{note}</p>', box.format(note))
+
+
+def test_a_short_paragraph_in_another_style_boxed_with_a_button_is_dropped() -> None:
+    doc = extract_document(_boxed_note(), "https://gazette.example.net/library-late")
     assert not any(p.startswith("Gazette readers write to us") for p in doc.paragraphs)
-    assert "The café on the ground floor will keep its usual hours." in doc.paragraphs
+    assert doc.paragraphs[-1] == "The café on the ground floor will keep its usual hours."
+
+
+def test_the_title_opening_the_box_of_a_dropped_note_goes_with_it() -> None:
+    doc = extract_document(_boxed_note("<h3>Tell us what you think of the evening hours</h3>"), "https://gazette.example.net/library-late")
+    assert doc.paragraphs[-1] == "The café on the ground floor will keep its usual hours."
 
 
 def test_a_short_paragraph_closing_another_section_of_a_split_body_is_kept() -> None:
