@@ -424,10 +424,11 @@ _FURNITURE_WORDS = (
 )
 # A class or id value holding a token (between str.split's spaces, which are the regular expression's
 # \s) that starts with a furniture word, optionally plural, and ends there or goes on after a "-" or
-# "_"; or one of _HIDDEN_CLASSES in any case (lower() maps no other character to their letters, re.I
+# "_" or, the word ending in a small letter, at a capital ("PromoSmall", "ShareBar": camelCase parts;
+# "Shareholders" goes on in the same word); or one of _HIDDEN_CLASSES in any case (lower() maps no other character to their letters, re.I
 # some: the Kelvin sign, the long s). One search a value rather than one per token.
 _FURNITURE_NAME = re.compile(
-    rf"(?<!\S)(?:(?i:(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?)(?:[-_]|(?!\S))"
+    rf"(?<!\S)(?:(?i:(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?)(?:[-_]|(?!\S)|(?<=[a-z])(?=[A-Z]))"
     rf"|(?:{'|'.join(''.join(f'[{c.upper()}{c}]' if c.isalpha() else re.escape(c) for c in name) for name in sorted(_HIDDEN_CLASSES))})(?!\S))"
 )
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself

@@ -166,3 +166,19 @@ def test_subheadings_that_are_links_to_their_place_on_the_page_are_kept() -> Non
     )
     doc = extract_document(_page("<title>Tram line opens on Saturday</title>", "".join(f"<p>{p}</p>" for p in PROSE) + sections), URL)
     assert all(title in doc.paragraphs for title in TITLES[:3])
+
+
+PROMO_TEXT = "The city wants buses to beat the traffic on the ring road by spring and has asked the police to keep the lanes clear."
+
+
+def test_a_block_named_as_furniture_in_camel_case_leaves_the_body() -> None:
+    # "PromoSmall" names a promotion as "promo-small" does; "Shareholders" names no share bar
+    promo = (
+        f"<div class='PromoSmall'><div class='PromoSmall-title'><a href='/city/2024/05/story-1'>{CARDS[0]}</a></div>"
+        f"<p class='PromoSmall-description'>{PROMO_TEXT}</p></div>"
+    )
+    article = "".join(f"<p>{p}</p>" for p in BODY[:4]) + promo + "".join(f"<p>{p}</p>" for p in BODY[4:])
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
+    assert list(doc.paragraphs) == BODY
+    kept = article.replace("PromoSmall", "Shareholders")
+    assert PROMO_TEXT in extract_document(_page("<title>Tram line opens on Saturday</title>", kept), URL).paragraphs
