@@ -354,8 +354,9 @@ def block_kind(element: HtmlElement) -> tuple[str, frozenset[str]]:
 def publisher_notices(tree: HtmlElement) -> list[str]:
     """The word keys of the page's publisher notices: blocks named as a disclaimer, a disclosure,
     a call to action or the list of footnotes or citations (see the module's notes), not three or more of one kind with different texts,
-    holding under a quarter of the page's text and not three paragraphs of prose. Read before the
-    body is extracted, which changes the tree."""
+    holding under a quarter of the page's text and not three paragraphs of prose (the outermost such
+    blocks: inside a larger block named alike, they are found). Read before the body is extracted,
+    which changes the tree."""
     body = tree.find("body")
     if body is None:
         return []
@@ -379,17 +380,14 @@ def publisher_notices(tree: HtmlElement) -> list[str]:
     if not found:
         return []
     total = _TEXT_LENGTH(body)
-    within = set(found)
-    outer = [e for e in found if not any(a in within for a in e.iterancestors())]
+    # the outermost of the blocks small enough to be a notice: a larger block named alike (a page
+    # section named "cta-wrapper" around the article) leaves the notices inside it standing
+    within = {e for e in found if _TEXT_LENGTH(e) < _NOTICE_SHARE * total and not _NOTICE_ARTICLE(e)}
+    outer = [e for e in found if e in within and not any(a in within for a in e.iterancestors())]
     texts: dict[tuple, set[str]] = defaultdict(set)  # a kind of block's distinct texts
     for e in outer:
         texts[block_kind(e)].add(word_key(e.text_content()))
-    outer = [e for e in outer if len(texts[block_kind(e)]) < _CARDS]
-    return [
-        key
-        for e in outer
-        if _TEXT_LENGTH(e) < _NOTICE_SHARE * total and not _NOTICE_ARTICLE(e) and (key := word_key(e.text_content()))
-    ]
+    return [key for e in outer if len(texts[block_kind(e)]) < _CARDS and (key := word_key(e.text_content()))]
 
 
 def drop_notices(paragraphs: list[str], notices: list[str]) -> list[str]:
