@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
@@ -423,10 +424,11 @@ _FURNITURE_WORDS = (
 )
 # A class or id value holding a token (between str.split's spaces, which are the regular expression's
 # \s) that starts with a furniture word, optionally plural, and ends there or goes on after a "-" or
-# "_"; or one of _HIDDEN_CLASSES in any case (lower() maps no other character to their letters, re.I
+# "_" or, the word ending in a small letter, at a capital ("PromoSmall", "ShareBar": camelCase parts;
+# "Shareholders" goes on in the same word); or one of _HIDDEN_CLASSES in any case (lower() maps no other character to their letters, re.I
 # some: the Kelvin sign, the long s). One search a value rather than one per token.
 _FURNITURE_NAME = re.compile(
-    rf"(?<!\S)(?:(?i:(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?)(?:[-_]|(?!\S))"
+    rf"(?<!\S)(?:(?i:(?:{'|'.join(map(re.escape, _FURNITURE_WORDS))})s?)(?:[-_]|(?!\S)|(?<=[a-z])(?=[A-Z]))"
     rf"|(?:{'|'.join(''.join(f'[{c.upper()}{c}]' if c.isalpha() else re.escape(c) for c in name) for name in sorted(_HIDDEN_CLASSES))})(?!\S))"
 )
 _MAX_SHARE = 0.25  # furniture never holds most of a page's text: larger matches are the article itself
@@ -683,6 +685,16 @@ def _elsewhere(href: str, own: str) -> bool:
     return href.startswith("#") or bool(own) and link_target(href) not in ("", own)
 
 
+def _as_served(href: str, url: str | None) -> str:
+    """A link to a place on the page itself written with the page's path or address ("/story#part")
+    as the in-page link it is ("#part")."""
+    before, hash_, fragment = href.partition("#")
+    if not hash_ or not before or not url:
+        return href
+    target, page = urlsplit(urljoin(url, before)), urlsplit(url)
+    return f"#{fragment}" if (target.netloc, target.path) == (page.netloc, page.path) else href
+
+
 def _leads_off_site(href: str, own: str) -> bool:
     """Whether a link leads to another site than the page's own (known)."""
     return not href.startswith("#") and _elsewhere(href, own)
@@ -716,16 +728,23 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
     links lead to another site (the product, company or source a section is about) or to a place
     on the page, and that opens a section of text, is the article's own subheading: teaser
     headlines lead to the site's own stories. So is a paragraph whose links all lead to other sites:
-    a source, a reference or an item of a reading list (issue 17: a report's list of patches)."""
+    a source, a reference or an item of a reading list (issue 17: a report's list of patches). A
+    heading or paragraph that is the whole text of a link (<a><h3>...</h3></a>: a card's title) is
+    judged by that link alike; a link to the page's own address with a fragment leads to a place on
+    the page (subheadings that link to themselves)."""
     own = link_target(url) if url else ""
     for p in list(tree.iter("p", "h2", "h3", "h4", "h5", "h6")):
+        wrapper = None
         if next(p.iterdescendants("a"), None) is None:
-            continue  # the common case, decided without reading the text
-        if len(p.text_content().split()) > _TEASER_WORDS or _link_share(p) < _LINK_SHARE:
+            if (wrapper := p.getparent()) is None or wrapper.tag != "a":
+                continue  # the common case, decided without reading the text
+        if len(p.text_content().split()) > _TEASER_WORDS or (wrapper is None and _link_share(p) < _LINK_SHARE):
             continue
-        if p.tag != "p" and all(_elsewhere(a.get("href") or "", own) for a in p.iter("a")) and _introduces(p):
+        # (a card's title is all link text: the link around it)
+        hrefs = [_as_served(a.get("href") or "", url) for a in ([wrapper] if wrapper is not None else p.iter("a"))]
+        if p.tag != "p" and all(_elsewhere(href, own) for href in hrefs) and _introduces(p):
             continue
-        if p.tag == "p" and all(_leads_off_site(a.get("href") or "", own) for a in p.iter("a")):
+        if p.tag == "p" and all(_leads_off_site(href, own) for href in hrefs):
             continue  # a source or reference the article lists
         label = p.getprevious()
         if (

@@ -15,12 +15,17 @@ itself can tell. Structure does, never wording, so the cues hold in any language
   portrait) and little text, after most of the page's paragraphs: the truths of both tuning sets
   drop 8 such bios and keep 3; before the paragraphs the block is the byline, often beside the lead;
 - a note set apart at the end of the body (a short paragraph of another class than the body's
-  paragraphs in their container, or a short text block boxed apart inside that container or
-  standing after it), unlike the blocks before it, is the template's: the body ends at its last
-  paragraph written like the others. On both tuning sets (bench/extraction.py), whose truths
-  keep some such notes and drop others, italic-only or emphasised final paragraphs are kept as
-  often as dropped: emphasis alone is no cue; nor is the same test at the start of the body
-  (disclosures there go, but as many standfirsts and leads the truths keep);
+  paragraphs in their container or boxed apart by its own inline border, background or type size,
+  a short paragraph in such another style outside that container, unless in another block of the
+  container's kind (a body split in sections: the truths keep such lines), or a short text block
+  boxed apart inside that container or standing after it), unlike the blocks before it, is the
+  template's: the body ends at its last paragraph written like the others, less the title that
+  opens the box of the first note outside the container (a call to action's heading). On both
+  tuning sets (bench/extraction.py), whose truths keep some such notes and drop others,
+  italic-only or emphasised final paragraphs are kept as often as dropped: emphasis alone is no
+  cue, nor is alignment (any inline style as a cue dropped three centred or aligned closing lines
+  the truths keep); nor is the same test at the start of the body (disclosures there go, but as
+  many standfirsts and leads the truths keep);
 - a publisher's notice (an affiliate disclosure, an editorial or legal disclaimer, a call to
   action) is the piece of furniture a template names for what it is, whatever part of a class or
   id names its place or component ("affiliate-disclaimer", "header-disclaimer", "post-cta"): its
@@ -257,6 +262,18 @@ def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]
     return found
 
 
+# Inline declarations that set a paragraph apart as a box or in another size of type (a border above a
+# moderation note, a larger call to action); alignment, margins and emphasis do not
+_SET_APART = re.compile(r"\s*((?:border|background|font-size)[-\w]*)\s*:\s*([^;]*?)\s*(?:;|$)", re.I)
+
+
+def paragraph_style(element: HtmlElement) -> tuple[str | None, frozenset[tuple[str, str]]]:
+    """How a paragraph is written: its class and the inline declarations that set it apart."""
+    style = element.get("style")
+    declared = frozenset((name.lower(), value.lower()) for name, value in _SET_APART.findall(style)) if style else frozenset()
+    return element.get("class"), declared
+
+
 def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     """The body without the short notes set apart at its end (see the module's docstring).
 
@@ -273,7 +290,7 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
         parent, length = p.getparent(), _TEXT_LENGTH(p)
         lengths[p] = length
         containers[parent] += length
-        styles[parent, p.get("class")] += length
+        styles[parent, paragraph_style(p)] += length
     if not containers:
         return paragraphs
     container = containers.most_common(1)[0][0]
@@ -282,16 +299,18 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     elements = _elements(tree, set(keys), lengths)
     matched = [(elements.get(key), len(key)) for key in keys]
 
-    def shape(element: HtmlElement) -> tuple[str, str | None, str, str | None]:
+    def shape(element: HtmlElement) -> tuple:
         parent = element.getparent()
-        return element.tag, element.get("class"), parent.tag, parent.get("class")
+        return element.tag, paragraph_style(element), parent.tag, parent.get("class")
 
     def set_apart(index: int) -> bool:
         element = matched[index][0]
         if element is None or any(e is not None and shape(e) == shape(element) for e, _ in matched[:index]):
             return False  # one of a run of like blocks (steps, cards, items) is no note
         if element.getparent() is container:
-            return element.tag == "p" and element.get("class") != style
+            return element.tag == "p" and paragraph_style(element) != style
+        if element.tag == "p":  # outside the container, unless in another section of a body split in blocks of its kind
+            return paragraph_style(element) != style and block_kind(element.getparent()) != block_kind(container)
         if element.tag != "div":
             return False
         for outer in element.iterancestors():  # a box of its own in the container, or outside it
@@ -304,6 +323,16 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
         if not set_apart(end - 1):
             break
         end -= 1
+    if 0 < end < len(keys) and len(keys[end - 1].split()) <= NOTE_WORDS:
+        # the title of the note's box (a call to action's heading) goes with it: the box opens with it
+        box = matched[end][0].getparent()
+        if (
+            box is not None
+            and box is not container
+            and _TEXT_LENGTH(box) <= BOX_CHARS  # a box, not the page's wrapper
+            and word_key(" ".join(box.itertext())).startswith(f"{keys[end - 1]} ")
+        ):
+            end -= 1
     return paragraphs[: len(paragraphs) - len(keys) + end]
 
 
@@ -325,8 +354,9 @@ def block_kind(element: HtmlElement) -> tuple[str, frozenset[str]]:
 def publisher_notices(tree: HtmlElement) -> list[str]:
     """The word keys of the page's publisher notices: blocks named as a disclaimer, a disclosure,
     a call to action or the list of footnotes or citations (see the module's notes), not three or more of one kind with different texts,
-    holding under a quarter of the page's text and not three paragraphs of prose. Read before the
-    body is extracted, which changes the tree."""
+    holding under a quarter of the page's text and not three paragraphs of prose (the outermost such
+    blocks: inside a larger block named alike, they are found). Read before the body is extracted,
+    which changes the tree."""
     body = tree.find("body")
     if body is None:
         return []
@@ -350,17 +380,14 @@ def publisher_notices(tree: HtmlElement) -> list[str]:
     if not found:
         return []
     total = _TEXT_LENGTH(body)
-    within = set(found)
-    outer = [e for e in found if not any(a in within for a in e.iterancestors())]
+    # the outermost of the blocks small enough to be a notice: a larger block named alike (a page
+    # section named "cta-wrapper" around the article) leaves the notices inside it standing
+    within = {e for e in found if _TEXT_LENGTH(e) < _NOTICE_SHARE * total and not _NOTICE_ARTICLE(e)}
+    outer = [e for e in found if e in within and not any(a in within for a in e.iterancestors())]
     texts: dict[tuple, set[str]] = defaultdict(set)  # a kind of block's distinct texts
     for e in outer:
         texts[block_kind(e)].add(word_key(e.text_content()))
-    outer = [e for e in outer if len(texts[block_kind(e)]) < _CARDS]
-    return [
-        key
-        for e in outer
-        if _TEXT_LENGTH(e) < _NOTICE_SHARE * total and not _NOTICE_ARTICLE(e) and (key := word_key(e.text_content()))
-    ]
+    return [key for e in outer if len(texts[block_kind(e)]) < _CARDS and (key := word_key(e.text_content()))]
 
 
 def drop_notices(paragraphs: list[str], notices: list[str]) -> list[str]:

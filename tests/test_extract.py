@@ -1059,6 +1059,16 @@ def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
     assert "Want more kitchen reviews" not in doc.text()
 
 
+def test_publisher_notices_inside_a_larger_block_named_alike_leave_the_body() -> None:
+    """A page section named like a notice ("page-cta-wrapper") around the whole article is too large
+    to be one, and the notices inside it are still found."""
+    html = (FIXTURES / "article_publisher_notices.html").read_text(encoding="utf-8")
+    html = html.replace("<main>", '<main><div class="page-cta-wrapper">').replace("</main>", "</div></main>")
+    doc = extract_document(html, "https://bench.example.com/reviews/kettles")
+    assert doc.paragraphs[0].startswith("Test 0:") and doc.paragraphs[-1].startswith("We filled, boiled and poured")
+    assert "small fee" not in doc.text() and "Prices were checked" not in doc.text()
+
+
 def test_a_lead_set_in_a_block_before_the_body_is_kept() -> None:
     """A template sets the article's first paragraphs in a block of their own between the headline
     and the body container (here with a notice in between): trafilatura kept the container only.

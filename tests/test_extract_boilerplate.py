@@ -88,3 +88,54 @@ def test_a_short_last_paragraph_written_like_the_body_is_kept() -> None:
     html = (FIXTURES / "first_article.html").read_text(encoding="utf-8").replace("story-note", "story-par")
     doc = extract_document(html, "https://gazette.example.net/library-late")
     assert doc.paragraphs[-1].startswith("Gazette readers write to us")
+
+
+def test_a_short_last_paragraph_boxed_apart_by_its_own_style_is_dropped() -> None:
+    # the note in the body's class, set apart by an inline border and a smaller type, goes as well
+    note = 'class="story-par" style="border-top: 1px solid #999; font-size: 11px; text-align: left"'
+    html = (FIXTURES / "first_article.html").read_text(encoding="utf-8").replace('class="story-note"', note)
+    doc = extract_document(html, "https://gazette.example.net/library-late")
+    assert doc.paragraphs[-1] == "The café on the ground floor will keep its usual hours."
+
+
+def test_a_short_last_paragraph_only_aligned_or_emphasised_apart_is_kept() -> None:
+    # alignment and emphasis set no box: the article's closing line, centred or in italics, stays
+    for style in ("text-align: center", "font-style: italic; margin: 0 0 10pt"):
+        note = f'class="story-par" style="{style}"'
+        html = (FIXTURES / "first_article.html").read_text(encoding="utf-8").replace('class="story-note"', note)
+        doc = extract_document(html, "https://gazette.example.net/library-late")
+        assert doc.paragraphs[-1].startswith("Gazette readers write to us"), style
+
+
+
+def _boxed_note(title: str = "") -> str:
+    # the note in a box of its own after the body's paragraphs, with a button beside it
+    box = f'<div class="story-box">{title}<p class="box-line">{{}}</p><a class="button" href="/letters">Write to us</a></div>'
+    html = (FIXTURES / "first_article.html").read_text(encoding="utf-8")
+    note = "Gazette readers write to us every week; letters are edited for length and appear on Saturdays."
+    return html.replace(f'<p class="story-note">{note}</p>', box.format(note))
+
+
+def test_a_short_paragraph_in_another_style_boxed_with_a_button_is_dropped() -> None:
+    doc = extract_document(_boxed_note(), "https://gazette.example.net/library-late")
+    assert not any(p.startswith("Gazette readers write to us") for p in doc.paragraphs)
+    assert doc.paragraphs[-1] == "The café on the ground floor will keep its usual hours."
+
+
+def test_the_title_opening_the_box_of_a_dropped_note_goes_with_it() -> None:
+    doc = extract_document(_boxed_note("<h3>Tell us what you think of the evening hours</h3>"), "https://gazette.example.net/library-late")
+    assert doc.paragraphs[-1] == "The café on the ground floor will keep its usual hours."
+
+
+def test_a_short_paragraph_closing_another_section_of_a_split_body_is_kept() -> None:
+    # the body goes on in a second block of its own kind, in a section of its own: its closing line
+    # is the article's
+    html = (FIXTURES / "first_article.html").read_text(encoding="utf-8")
+    html = html.replace('<div class="story-text">', '<section><div class="story-text">').replace("</div>\n</article>", "</div></section></article>")
+    second = (
+        '</div></section><section><div class="story-text"><p class="story-par">The committee will hear the '
+        "readers' groups again in the autumn, when the first months of the evening opening can be judged on "
+        'the numbers of visitors and loans.</p><p class="story-note">'
+    )
+    doc = extract_document(html.replace('<p class="story-note">', second), "https://gazette.example.net/library-late")
+    assert doc.paragraphs[-1].startswith("Gazette readers write to us")

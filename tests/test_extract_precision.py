@@ -135,3 +135,50 @@ def test_a_tooltip_note_inside_a_paragraph_leaves_its_text() -> None:
     doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
     assert not any("ticket machines" in p for p in doc.paragraphs)
     assert doc.paragraphs[0].replace("university1 opens", "university opens") == BODY[0]
+
+
+
+CARDS = ["Bus lanes on the ring road to be painted red", "Council votes on the price of night parking",
+         "Station square reopens after the summer works"]
+
+
+def test_card_titles_that_are_each_a_link_to_another_story_leave_the_body() -> None:
+    # a heading that is the whole text of a link to another of the site's pages: a teaser card's title
+    cards = "".join(
+        f"<div class='card'><a href='/city/2024/05/story-{i}'><h3>{title}</h3></a>"
+        f"<p>What the change means for the people who live and work along route {i + 4}.</p></div>"
+        for i, title in enumerate(CARDS)
+    )
+    article = "".join(f"<p>{p}</p>" for p in BODY) + f"<div class='grid'>{cards}</div>"
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
+    assert list(doc.paragraphs[: len(BODY)]) == BODY
+    assert not any(p in CARDS for p in doc.paragraphs)
+
+
+TITLES = ["The works", "The old town", "The drivers", "The cyclists"]
+
+
+def test_subheadings_that_are_links_to_their_place_on_the_page_are_kept() -> None:
+    # the page's own address with a fragment is a place on the page, whatever the link spells
+    sections = "".join(
+        f"<a href='/city/2024/05/tram-line-opens#part-{i}'><h3>{title}</h3></a><p>{text}</p>"
+        for i, (title, text) in enumerate(zip(TITLES, MORE))
+    )
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", "".join(f"<p>{p}</p>" for p in PROSE) + sections), URL)
+    assert all(title in doc.paragraphs for title in TITLES[:3])
+
+
+PROMO_TEXT = "The city wants buses to beat the traffic on the ring road by spring and has asked the police to keep the lanes clear."
+
+
+def test_a_block_named_as_furniture_in_camel_case_leaves_the_body() -> None:
+    # "PromoSmall" names a promotion as "promo-small" does; "Shareholders" names no share bar
+    promo = (
+        f"<div class='PromoSmall'><div class='PromoSmall-title'><a href='/city/2024/05/story-1'>{CARDS[0]}</a></div>"
+        f"<p class='PromoSmall-description'>{PROMO_TEXT}</p></div>"
+    )
+    article = "".join(f"<p>{p}</p>" for p in BODY[:4]) + promo + "".join(f"<p>{p}</p>" for p in BODY[4:])
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
+    assert list(doc.paragraphs) == BODY
+    kept = article.replace("PromoSmall", "Shareholders")
+    assert PROMO_TEXT in extract_document(_page("<title>Tram line opens on Saturday</title>", kept), URL).paragraphs

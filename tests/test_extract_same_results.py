@@ -21,18 +21,23 @@ from extract.htmlinput import load_tree
 _ALPHABET = list("abcdeghiklnoprstuwy-_ ") + ["\xa0", "\t", "\u2003", "\x1c", "\u017f", "\u212a", "\u0130", "\u0131", "S", "H"]
 
 
-_STARTS_WITH_FURNITURE = re.compile(rf"^(?:{'|'.join(map(re.escape, domfixes._FURNITURE_WORDS))})s?(?:$|[-_])", re.I)
+# a furniture word (any case) that ends the token, or a part of it: before "-", "_" or a camelCase capital
+_STARTS_WITH_FURNITURE = re.compile(
+    rf"^(?i:(?:{'|'.join(map(re.escape, domfixes._FURNITURE_WORDS))})s?)(?:$|[-_]|(?<=[a-z])(?=[A-Z]))"
+)
 
 
 def _token_rule(names: str) -> bool:
-    """The rule as written: a token in _HIDDEN_CLASSES (lower-cased) or starting with a furniture word."""
+    """The rule as written: a token in _HIDDEN_CLASSES (lower-cased) or starting with a furniture word
+    (a part of the token: "share-bar", "ShareBar")."""
     return any(t.lower() in domfixes._HIDDEN_CLASSES or _STARTS_WITH_FURNITURE.match(t) for t in names.split())
 
 
 def test_a_furniture_name_is_judged_by_the_token_rule() -> None:
     words = [*domfixes._FURNITURE_WORDS, *domfixes._HIDDEN_CLASSES, "is-hidden", "iſ-hidden", "hİdden", "SHARE"]
     rng = random.Random(17)
-    names = ["", " ", "share", "shares", "share-bar", "sharebar", "reshare", "x share", "share\xa0x", "D-None", "hidden-x"]
+    names = ["", " ", "share", "shares", "share-bar", "sharebar", "reshare", "x share", "share\xa0x", "D-None", "hidden-x",
+             "ShareBar", "SharesHere", "Shareholders", "SHAREHOLDERS", "sharE", "PromoSmall-title"]
     for _ in range(20000):
         parts = []
         for _ in range(rng.randrange(1, 4)):
