@@ -601,8 +601,11 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
     )
     counts += f", {teasers} words of the teasers' text in its body" if listed else ""
     # the body's prose sits away from the headline (a body with less prose than MIN_OWN_PROSE is
-    # short of it anyway), or the page's content is a message
-    placed = (away and prose >= MIN_OWN_PROSE) or message
+    # short of it anyway), or the page's content is a message, or the body is wholly the teasers'
+    # text (less than a line, HEAD_WORDS words, of prose of its own): the extractor read the
+    # page's listing
+    read_listing = evidence.cards >= MIN_CARDS and prose < HEAD_WORDS <= teasers
+    placed = (away and prose >= MIN_OWN_PROSE) or message or read_listing
     if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not (listed or away or message or crowded or beyond):
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}"), False
     if declared:
@@ -629,9 +632,12 @@ def reconsider(
     (Of the tuning sets' 821 articles, 4 take the second opinion, their prose found beside the
     headline or not found at all; of the non-articles made from their templates, 120 took it.)
     No second opinion is asked for a body that reads as no article for where it sits (away from
-    the headline) or for the page's message (a search box or an error status beside its headline):
-    that is the page's structure, not our body's length, and another reading holding our body's
-    words holds that text again (none of the 4 tuning articles that take it was judged so)."""
+    the headline), for the page's message (a search box or an error status beside its headline)
+    or for being wholly the teasers' text (the extractor read the page's listing, a line of prose
+    of its own at most): that is the page's structure, not our body's length, and another reading
+    holding our body's words holds that text again with the template's around it (none of the 4
+    tuning articles that take it was judged so: each has prose of its own or an empty body; of the
+    non-articles made from their templates, 23 were read so and took it)."""
     kind, placed = _decide(evidence, paragraphs, declared)
     if kind.is_article or placed:
         return kind, paragraphs
