@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import islice
 
-from lxml.etree import XPath
+from lxml.etree import XPath, tostring
 from lxml.html import HtmlElement
 
 from extract.body import is_label, longer_and_agreeing
@@ -78,6 +78,9 @@ _SEARCH_MARK = {"input": "type", "form": "role"}  # <input type=search>, <form r
 STATUS_WORDS = 3
 _TITLE_PARTS = re.compile(r"\s[-–—|:·•/]\s|[|()\[\]]")
 _ERROR_STATUS = re.compile(r"(?:^|\s)404[^\w$€£¥]*$")
+# a body of which this share of the words or more open texts of the page's furniture (a sidebar's
+# blurb, a menu's descriptions, a footer's "about us") is the template's text, not the page's own
+TEMPLATE_SHARE = 0.5
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
 
 
@@ -107,6 +110,7 @@ class Evidence:
     measure_headline_blocks: Callable[[], dict[str, int]]  # headline_blocks' measure, called when first needed
     listing_words: int = 0  # the words of the cards in the smallest block holding the headline and MIN_CARDS cards, when they have a line of summary
     measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (word_key), read when first needed
+    furniture_text: str = ""  # the text of the page's furniture (``_furniture_text``)
 
     @cached_property
     def headline_blocks(self) -> dict[str, int]:
@@ -140,6 +144,36 @@ def _furniture(tree: HtmlElement) -> set[HtmlElement]:
 
 def _in_furniture(element: HtmlElement, furniture: set[HtmlElement]) -> bool:
     return any(ancestor in furniture for ancestor in element.iterancestors())
+
+
+def _furniture_text(furniture: set[HtmlElement]) -> str:
+    """The furniture's text (lxml's serialization, one call a block: a walk over every text of a
+    menu costs twice as much), lower-case, its whitespace collapsed."""
+    blocks = (tostring(b, method="text", encoding=str, with_tail=False) for b in furniture if not _in_furniture(b, furniture))
+    return " ".join(" ".join(blocks).split()).lower()
+
+
+def _furniture_share(evidence: Evidence, paragraphs: Sequence[str]) -> float | None:
+    """The share of a body's text in paragraphs that open (HEAD_WORDS words) as a text of the
+    page's furniture does, when it is TEMPLATE_SHARE or more: the template's text (a sidebar's
+    blurb, a menu's descriptions, a footer's "about us", read where the template repeats it outside
+    the furniture) is the body; None otherwise. (Of the tuning sets' 821 articles, the most of a
+    body found so is a quarter: a standfirst or a pull quote that a page header or a sidebar
+    repeats.) Measured in characters, the longest paragraphs first: an article's are not found, and
+    a long body is not read to its end."""
+    if not evidence.furniture_text:
+        return None
+    total = sum(map(len, paragraphs))
+    found = missed = 0
+    for paragraph in sorted(paragraphs, key=len, reverse=True):
+        opening = paragraph.split(None, HEAD_WORDS)[:HEAD_WORDS]
+        if len(opening) == HEAD_WORDS and " ".join(opening).lower() in evidence.furniture_text:
+            found += len(paragraph)
+        else:
+            missed += len(paragraph)
+            if missed > (1 - TEMPLATE_SHARE) * total:
+                return None
+    return found / total if found else None
 
 
 def _shingles(key: str) -> set[tuple[str, ...]]:
@@ -437,7 +471,7 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
             listing_text = lambda: next(map(_listing_texts, reread().getroottree().xpath(path)), ("", ""))  # noqa: E731
     return Evidence(
         len(keys), sum(len(k.split()) for k in keys), marked_up, beside_search, error_status, shingles, measure,
-        0 if listing is None else listing[1], listing_text,
+        0 if listing is None else listing[1], listing_text, _furniture_text(furniture),
     )
 
 
@@ -601,13 +635,22 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
     )
     counts += f", {teasers} words of the teasers' text in its body" if listed else ""
     # the body's prose sits away from the headline (a body with less prose than MIN_OWN_PROSE is
-    # short of it anyway), or the page's content is a message
-    placed = (away and prose >= MIN_OWN_PROSE) or message
-    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not (listed or away or message or crowded or beyond):
+    # short of it anyway), or the page's content is a message, or the body is wholly the teasers'
+    # text (less than a line, HEAD_WORDS words, of prose of its own): the extractor read the
+    # page's listing
+    read_listing = evidence.cards >= MIN_CARDS and prose < HEAD_WORDS <= teasers
+    placed = (away and prose >= MIN_OWN_PROSE) or message or read_listing
+    structure = listed or away or message or crowded or beyond
+    marked = (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not structure
+    plain = not declared and prose >= MIN_PROSE and not structure
+    # a body that would make an article but is mostly the furniture's text is the template's
+    furnished = _furniture_share(evidence, paragraphs) if marked or plain else None
+    counts += f", {furnished:.0%} of it the furniture's text" if furnished else ""
+    if marked and not furnished:
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}"), False
     if declared:
         return PageKind(not_article, f"declared an article, but {counts}"), placed
-    if prose < MIN_PROSE or away or message or crowded or listed or beyond:
+    if not plain or furnished:
         return PageKind(not_article, counts), placed
     return PageKind("article", counts), False
 
@@ -629,9 +672,12 @@ def reconsider(
     (Of the tuning sets' 821 articles, 4 take the second opinion, their prose found beside the
     headline or not found at all; of the non-articles made from their templates, 120 took it.)
     No second opinion is asked for a body that reads as no article for where it sits (away from
-    the headline) or for the page's message (a search box or an error status beside its headline):
-    that is the page's structure, not our body's length, and another reading holding our body's
-    words holds that text again (none of the 4 tuning articles that take it was judged so)."""
+    the headline), for the page's message (a search box or an error status beside its headline)
+    or for being wholly the teasers' text (the extractor read the page's listing, a line of prose
+    of its own at most): that is the page's structure, not our body's length, and another reading
+    holding our body's words holds that text again with the template's around it (none of the 4
+    tuning articles that take it was judged so: each has prose of its own or an empty body; of the
+    non-articles made from their templates, 23 were read so and took it)."""
     kind, placed = _decide(evidence, paragraphs, declared)
     if kind.is_article or placed:
         return kind, paragraphs

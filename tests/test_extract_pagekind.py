@@ -137,7 +137,10 @@ def test_a_second_opinion_that_reads_the_listing_again_with_its_template_is_not_
     kind, body = reconsider(evidence, ours, lambda: [*teasers, footer])
     assert kind.kind == "listing" and body == ours, kind.reason
     report = [footer.replace("valley", f"valley {i}") for i in range(4)]
-    kind, body = reconsider(evidence, ours, lambda: [*teasers, *report])
+    # (our body with a line of its own beside the teasers: a body that is wholly the teasers' text
+    # gets no second opinion, test_no_second_opinion_for_a_body_that_is_wholly_the_teasers_text)
+    lead = "The paper's staff voted on Tuesday to buy the company from its owners."
+    kind, body = reconsider(evidence, [lead, *ours], lambda: [lead, *teasers, *report])
     assert kind.is_article and body[-1] == report[-1], kind.reason
 
 
@@ -455,3 +458,41 @@ def test_no_second_opinion_for_a_body_that_is_the_message_beside_a_search_box() 
     pitch = [p.text_content() for p in tree.xpath("//div[@class='newsletter-pitch']/p")]
     kind, body = reconsider(evidence, [message], lambda: [message, *pitch], declared=True)
     assert kind.kind == "no article" and body == [message], kind.reason
+
+
+def test_no_second_opinion_for_a_body_that_is_wholly_the_teasers_text() -> None:
+    # a tag page (declared an article): the extractor reads its teasers and nothing of its own; a
+    # second extraction reads them again with the journal's note in the side column, enough prose to
+    # pass for an article. The page's content is the listing the extractor found: the second opinion
+    # is not asked for. With a line of prose of its own beside the teasers (an article whose repair
+    # hid its story), the body gets it
+    tree = lxml.html.fromstring((FIXTURES / "second_opinion" / "tag_page_read_as_its_teasers.html").read_bytes())
+    evidence = gather_evidence(tree)
+    teasers = [text for li in tree.xpath("//li[@class='tag-item']") for text in (li.find("h3").text_content(), li.find("div").text_content())]
+    note = [p.text_content() for p in tree.xpath("//div[@class='journal-note']/p")]
+    asked = []
+
+    def second() -> list[str]:
+        asked.append(True)
+        return [*teasers, *note]
+
+    kind, body = reconsider(evidence, teasers, second, declared=True)
+    assert kind.kind == "listing" and body == teasers and not asked, kind.reason
+    own = "Blossom counts from the members' farms came in over the weekend, and most were low."
+    kind, body = reconsider(evidence, [own, *teasers], lambda: [own, *teasers, *note], declared=True)
+    assert kind.is_article and body[-1] == note[-1], kind.reason
+
+
+def test_a_body_that_is_mostly_the_furnitures_text_is_the_templates() -> None:
+    # a topic page (declared an article, as some CMSs declare every page): its headline and a list
+    # of recipe links; the template repeats its menu's descriptions in a copy outside the menu, and
+    # the extractor reads that copy as the body. The same paragraphs as the page's own, not in its
+    # menu, are an article
+    page = (FIXTURES / "pagekind" / "declared_article_topic_with_menu_blurbs.html").read_bytes()
+    tree = lxml.html.fromstring(page)
+    copy = [p.text_content() for p in tree.xpath("//div[@class='menu-copy']/p")]
+    kind, _ = reconsider(gather_evidence(tree), copy, lambda: [], declared=True)
+    assert not kind.is_article and "of it the furniture's text" in kind.reason, kind.reason
+    own = re.sub(rb'<nav class="mega-menu">.*?</nav>', b"", page, flags=re.S)
+    kind, _ = reconsider(gather_evidence(lxml.html.fromstring(own)), copy, lambda: [], declared=True)
+    assert kind.is_article, kind.reason
