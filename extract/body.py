@@ -46,6 +46,7 @@ from extract.domfixes import (
 )
 from extract import linearjustext, linkdensity  # noqa: F401 - stand-ins for library walks quadratic in a page's blocks
 from extract.fewercopies import fewer_copies
+from extract.linearjustext import faster_justext
 from extract.linkdensity import faster_link_tests
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
@@ -88,7 +89,7 @@ def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True
     of a page's time); the sequence only deletes comment sections and infinite-scroll appendages
     from the tree, which no later step wants either."""
     options = _TRAFILATURA[fast]
-    with emulated_name_matches(), fewer_copies(), faster_link_tests():
+    with emulated_name_matches(), fewer_copies(), faster_link_tests(), faster_justext():
         body, text, _, _ = trafilatura_sequence(tree, options, url)
     return body_paragraphs(body) if len(text) >= options.min_output_size else []
 
