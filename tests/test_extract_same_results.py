@@ -204,3 +204,50 @@ def test_the_set_apart_tail_finds_the_blocks_a_plain_walk_finds() -> None:
         assert found == _first_blocks(tree, keys, lengths)
         matched += len(found)
     assert matched > 2000
+
+
+def _unwrap_quote_figures_plainly(tree) -> None:
+    """unwrap_quote_figures as first written: each quote's first words looked for in every paragraph."""
+    paragraphs = [(p, " ".join(p.text_content().split()).lower()) for p in tree.iter("p")]
+    for figure in [f for f in tree.iter("figure") if next(f.iter("blockquote"), None) is not None]:
+        quotes = list(figure.iter("blockquote"))
+        if any(next(q.iter("a"), None) is not None for q in quotes) or next(figure.iter(*domfixes._EMBEDDED_MEDIA), None) is not None:
+            continue
+        words = " ".join(q.text_content() for q in quotes).split()
+        if len(words) < domfixes._QUOTE_WORDS:
+            continue
+        head = " ".join(words[:2 * domfixes._QUOTE_WORDS]).lower()
+        if any(head in text for p, text in paragraphs if figure not in p.iterancestors()):
+            continue
+        figure.tag = "div"
+        domfixes._unname(figure)
+
+
+def test_quote_figures_are_unwrapped_as_by_a_plain_search() -> None:
+    words = ["the", "The", "park", "Park,", "plan", "İstanbul", "reshape", "shape", "a", "x-y", "42", "said:", "«quoted»"]
+    rng = random.Random(5)
+
+    def text(low: int, high: int) -> str:
+        chosen = [rng.choice(words) if rng.random() < 0.8 else f"w{rng.randrange(50)}" for _ in range(rng.randrange(low, high))]
+        return " ".join(chosen) + rng.choice(["", ".", " \n"])
+
+    unwrapped = kept = 0
+    for _ in range(1500):
+        quotes = [text(1, 12) for _ in range(rng.randrange(1, 5))]
+        blocks = []
+        for quote in quotes:
+            inner = f"<blockquote><p>{quote}</p>{'<a href=/x>x</a>' if rng.random() < 0.1 else ''}</blockquote>"
+            if rng.random() < 0.2:
+                inner = f"<figure class='q'>{inner}</figure>"
+            blocks.append(f"<figure class='pull' id='f{len(blocks)}'>{inner}{'<video></video>' if rng.random() < 0.1 else ''}</figure>")
+            # a paragraph repeating the quote (or a part of it, or more), or another text
+            repeat = rng.choice([quote, quote[1:], "re" + quote + "s", "so " + quote + " then", text(1, 20), quote.upper()])
+            blocks.append(f"<p>{repeat}</p>")
+        page = f"<html><body><article>{''.join(rng.sample(blocks, len(blocks)))}</article></body></html>"
+        ours, plain = lxml.html.fromstring(page), lxml.html.fromstring(page)
+        domfixes.unwrap_quote_figures(ours)
+        _unwrap_quote_figures_plainly(plain)
+        assert lxml.html.tostring(ours) == lxml.html.tostring(plain), page
+        unwrapped += lxml.html.tostring(ours).count(b"<figure") < page.count("<figure")
+        kept += "<figure" in lxml.html.tostring(ours).decode()
+    assert unwrapped > 300 and kept > 300
