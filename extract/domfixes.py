@@ -357,6 +357,15 @@ def _text_sums(parent: HtmlElement, members: dict[HtmlElement, int]) -> tuple[di
     return position, amid, own
 
 
+def _children_by_kind(parent: HtmlElement) -> dict[tuple[str, str | None], list[HtmlElement]]:
+    """An element's children by tag and class, each kind's in order."""
+    kinds: dict[tuple[str, str | None], list[HtmlElement]] = {}
+    for child in parent:
+        if isinstance(child.tag, str):
+            kinds.setdefault((child.tag, child.get("class")), []).append(child)
+    return kinds
+
+
 def merge_split_bodies(tree: HtmlElement) -> None:
     """Join article bodies split over sibling containers of the same tag and class.
 
@@ -371,6 +380,9 @@ def merge_split_bodies(tree: HtmlElement) -> None:
     # once per group, not once per member (thousands of short blocks took seconds)
     groups: dict[tuple, tuple[list[HtmlElement], dict[HtmlElement, int], list[HtmlElement]]] = {}
     texts: dict[tuple, tuple[dict[HtmlElement, int], list[int], list[int]]] = {}  # a group's _text_sums
+    # a parent's children by tag and class, read once per parent rather than once per class (thousands
+    # of blocks each of a class of its own, "note-1", "note-2", took seconds)
+    by_kind: dict[HtmlElement, dict[tuple[str, str | None], list[HtmlElement]]] = {}
     for container in containers:
         node = container
         for _ in range(_CLIMB):
@@ -380,7 +392,9 @@ def merge_split_bodies(tree: HtmlElement) -> None:
             if css:
                 key = (parent, node.tag, css)
                 if key not in groups:
-                    members = [c for c in parent if c.tag == node.tag and c.get("class") == css]
+                    if (kinds := by_kind.get(parent)) is None:
+                        kinds = by_kind[parent] = _children_by_kind(parent)
+                    members = kinds[node.tag, css]
                     groups[key] = (members, {c: i for i, c in enumerate(members)}, list(filter(_has_paragraphs, members)))
                 members, order, holding = groups[key]
                 if holding and order[holding[0]] < order[node] and holding[0] not in done:
@@ -429,6 +443,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                     done.add(node)
                     groups.clear()  # the tree changed
                     texts.clear()
+                    by_kind.clear()
                     break
             node = parent
 
