@@ -74,27 +74,26 @@ _EMBEDDED_MEDIA = ("iframe", "video", "embed", "object", "table")
 
 class _Paragraphs:
     """The page's paragraphs, their texts (spaces normalized, lower-cased), and the paragraphs that
-    hold each of the ``wanted`` words: a quote's words are looked for in the paragraphs that hold
-    its rarest inner word, not in every paragraph of the page (a pull quote in each of thousands
-    of blocks took seconds)."""
+    hold each quote's key word: a quote's first words are looked for in the paragraphs holding its
+    key word, not in every paragraph of the page (a pull quote in each of thousands of blocks took
+    seconds). A text holding a quote's first words (lower-cased, joined by spaces) holds each of
+    their inner words as a word of its own (the first and the last may end or start a longer one):
+    the key word is the inner word fewest of the quotes have (a number or a name, rather than "the")."""
 
-    def __init__(self, tree: HtmlElement, wanted: set[str]) -> None:
+    def __init__(self, tree: HtmlElement, heads: list[str]) -> None:
         self.texts = [(p, " ".join(p.text_content().split()).lower()) for p in tree.iter("p")]
-        self.holding_word: dict[str, list[int]] = {}
+        inner = {head: head.split(" ")[1:-1] for head in heads}
+        counts = Counter(word for words in inner.values() for word in set(words))
+        self.key = {head: min(words, key=counts.__getitem__) if words else None for head, words in inner.items()}
+        wanted = set(self.key.values())
+        self.holding_word: dict[str | None, list[int]] = {None: list(range(len(self.texts)))}
         for i, (_, text) in enumerate(self.texts):
             for word in wanted.intersection(text.split(" ")):
                 self.holding_word.setdefault(word, []).append(i)
 
-    @staticmethod
-    def inner(head: str) -> list[str]:
-        """A text holding ``head`` (lower-cased words joined by spaces) holds each of its inner words
-        as a word of its own (the first and the last may end or start a longer one)."""
-        return head.split(" ")[1:-1]
-
     def holding(self, head: str) -> Iterator[HtmlElement]:
         """The paragraphs whose text holds ``head``, in order."""
-        inner = self.inner(head)
-        found = min((self.holding_word.get(word, []) for word in inner), key=len) if inner else range(len(self.texts))
+        found = self.holding_word.get(self.key[head], [])
         return (p for p, text in map(self.texts.__getitem__, found) if head in text)
 
 
@@ -120,7 +119,7 @@ def unwrap_quote_figures(tree: HtmlElement) -> None:
             heads[figure] = " ".join(words[:2 * _QUOTE_WORDS]).lower()
     if not heads:
         return
-    paragraphs = _Paragraphs(tree, {word for head in heads.values() for word in _Paragraphs.inner(head)})
+    paragraphs = _Paragraphs(tree, list(heads.values()))
     for figure, head in heads.items():
         if any(figure not in p.iterancestors() for p in paragraphs.holding(head)):
             continue
