@@ -45,7 +45,8 @@ from extract.domfixes import (
     wrap_text_grids,
 )
 from extract import linearjustext, linkdensity  # noqa: F401 - stand-ins for library walks quadratic in a page's blocks
-from extract.fewercopies import fewer_copies
+from extract.fewercopies import fewer_copies, forget_extraction
+from extract.linearjustext import faster_justext
 from extract.linkdensity import faster_link_tests
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
@@ -82,13 +83,14 @@ _SENTENCE_END = re.compile(r"[.!?…\"”»。！？]\s*$")
 _TRAFILATURA = {fast: Extractor(output_format="python", fast=fast, comments=False) for fast in (True, False)}
 
 
-def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True) -> list[str]:
+def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True, again: bool = False) -> list[str]:
     """trafilatura's body without comments. Its extraction sequence is called directly rather than
     through bare_extraction, which copies the whole tree and renders a text we do not use (a tenth
     of a page's time); the sequence only deletes comment sections and infinite-scroll appendages
-    from the tree, which no later step wants either."""
+    from the tree, which no later step wants either. ``again``: the full mode on the tree that the
+    fast mode has just read, unchanged since (its main extraction is the fast mode's: fewer_copies)."""
     options = _TRAFILATURA[fast]
-    with emulated_name_matches(), fewer_copies(), faster_link_tests():
+    with emulated_name_matches(), fewer_copies(again), faster_link_tests(), faster_justext():
         body, text, _, _ = trafilatura_sequence(tree, options, url)
     return body_paragraphs(body) if len(text) >= options.min_output_size else []
 
@@ -227,13 +229,16 @@ def extract_body(
     unname_comment_wrappers(container)
     join_leading_prose(container, FRAGMENT_SHARE * prose)
     wrap_text_grids(container)
-    paragraphs = trafilatura_paragraphs(tree, url)
-    if _chars(paragraphs) < FRAGMENT_SHARE * prose:
-        # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode
-        # compares that with readability's and justext's bodies and keeps the better one
-        full = trafilatura_paragraphs(tree, url, fast=False)
-        if _chars(full) > _chars(paragraphs):
-            paragraphs = full
+    try:
+        paragraphs = trafilatura_paragraphs(tree, url)
+        if _chars(paragraphs) < FRAGMENT_SHARE * prose:
+            # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode
+            # compares that with readability's and justext's bodies and keeps the better one
+            full = trafilatura_paragraphs(tree, url, fast=False, again=True)
+            if _chars(full) > _chars(paragraphs):
+                paragraphs = full
+    finally:
+        forget_extraction()
     if _chars(paragraphs) < MIN_BODY_CHARS:
         # trafilatura copies the tree, so ours is still whole; readability may now consume it
         fallback = readability_paragraphs(tree)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import Element, XPath, strip_elements
@@ -25,7 +26,9 @@ _NEVER_BODY = (
 )
 
 
-_CONTROLLED = XPath("//@aria-controls")  # (not //*[@aria-controls]/@aria-controls: a third slower)
+# (not //*[@aria-controls]/@aria-controls: a third slower; plain strings, not lxml's that know their
+# element: a third of the time)
+_CONTROLLED = XPath("//@aria-controls", smart_strings=False)
 _NAMED = XPath("//*[@id]")
 _HIDDEN_CLASSES = {"hidden", "hide", "d-none", "is-hidden"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -70,6 +73,31 @@ _QUOTE_WORDS = 4  # a quotation of fewer words is a label or an empty frame
 _EMBEDDED_MEDIA = ("iframe", "video", "embed", "object", "table")
 
 
+class _Paragraphs:
+    """The page's paragraphs, their texts (spaces normalized, lower-cased), and the paragraphs that
+    hold each quote's key word: a quote's first words are looked for in the paragraphs holding its
+    key word, not in every paragraph of the page (a pull quote in each of thousands of blocks took
+    seconds). A text holding a quote's first words (lower-cased, joined by spaces) holds each of
+    their inner words as a word of its own (the first and the last may end or start a longer one):
+    the key word is the inner word fewest of the quotes have (a number or a name, rather than "the")."""
+
+    def __init__(self, tree: HtmlElement, heads: list[str]) -> None:
+        self.texts = [(p, " ".join(p.text_content().split()).lower()) for p in tree.iter("p")]
+        inner = {head: head.split(" ")[1:-1] for head in heads}
+        counts = Counter(word for words in inner.values() for word in set(words))
+        self.key = {head: min(words, key=counts.__getitem__) if words else None for head, words in inner.items()}
+        wanted = set(self.key.values())
+        self.holding_word: dict[str | None, list[int]] = {None: list(range(len(self.texts)))}
+        for i, (_, text) in enumerate(self.texts):
+            for word in wanted.intersection(text.split(" ")):
+                self.holding_word.setdefault(word, []).append(i)
+
+    def holding(self, head: str) -> Iterator[HtmlElement]:
+        """The paragraphs whose text holds ``head``, in order."""
+        found = self.holding_word.get(self.key[head], [])
+        return (p for p, text in map(self.texts.__getitem__, found) if head in text)
+
+
 def unwrap_quote_figures(tree: HtmlElement) -> None:
     """Make a <figure> that frames a quotation a <div>: trafilatura deletes every <figure> as an
     image (its captions and credits are not body), and with it the quotations that the article
@@ -80,23 +108,21 @@ def unwrap_quote_figures(tree: HtmlElement) -> None:
     paragraph of the page stays out, so as not to print the sentence twice. The frame loses its
     class and id, which name its style: merge_split_bodies would join the quotes of one style
     into the first. Before drop_non_content, which would take the embeds' frames away."""
-    frames = [figure for figure in tree.iter("figure") if next(figure.iter("blockquote"), None) is not None]
-    if not frames:
-        return
-    paragraphs = None
-    for figure in frames:
+    heads = {}  # the frames of quotations, and the first words of their quotes
+    for figure in tree.iter("figure"):
         quotes = list(figure.iter("blockquote"))
-        if any(next(quote.iter("a"), None) is not None for quote in quotes):
+        if not quotes or any(next(quote.iter("a"), None) is not None for quote in quotes):
             continue
         if next(figure.iter(*_EMBEDDED_MEDIA), None) is not None:
             continue
         words = " ".join(quote.text_content() for quote in quotes).split()
-        if len(words) < _QUOTE_WORDS:
-            continue
-        if paragraphs is None:
-            paragraphs = [(p, " ".join(p.text_content().split()).lower()) for p in tree.iter("p")]
-        head = " ".join(words[:2 * _QUOTE_WORDS]).lower()
-        if any(head in text for p, text in paragraphs if figure not in p.iterancestors()):
+        if len(words) >= _QUOTE_WORDS:
+            heads[figure] = " ".join(words[:2 * _QUOTE_WORDS]).lower()
+    if not heads:
+        return
+    paragraphs = _Paragraphs(tree, list(heads.values()))
+    for figure, head in heads.items():
+        if any(figure not in p.iterancestors() for p in paragraphs.holding(head)):
             continue
         figure.tag = "div"
         _unname(figure)  # a frame's style: as a named block, merge_split_bodies would join the quotes
@@ -331,6 +357,15 @@ def _text_sums(parent: HtmlElement, members: dict[HtmlElement, int]) -> tuple[di
     return position, amid, own
 
 
+def _children_by_kind(parent: HtmlElement) -> dict[tuple[str, str | None], list[HtmlElement]]:
+    """An element's children by tag and class, each kind's in order."""
+    kinds: dict[tuple[str, str | None], list[HtmlElement]] = {}
+    for child in parent:
+        if isinstance(child.tag, str):
+            kinds.setdefault((child.tag, child.get("class")), []).append(child)
+    return kinds
+
+
 def merge_split_bodies(tree: HtmlElement) -> None:
     """Join article bodies split over sibling containers of the same tag and class.
 
@@ -345,6 +380,9 @@ def merge_split_bodies(tree: HtmlElement) -> None:
     # once per group, not once per member (thousands of short blocks took seconds)
     groups: dict[tuple, tuple[list[HtmlElement], dict[HtmlElement, int], list[HtmlElement]]] = {}
     texts: dict[tuple, tuple[dict[HtmlElement, int], list[int], list[int]]] = {}  # a group's _text_sums
+    # a parent's children by tag and class, read once per parent rather than once per class (thousands
+    # of blocks each of a class of its own, "note-1", "note-2", took seconds)
+    by_kind: dict[HtmlElement, dict[tuple[str, str | None], list[HtmlElement]]] = {}
     for container in containers:
         node = container
         for _ in range(_CLIMB):
@@ -354,7 +392,9 @@ def merge_split_bodies(tree: HtmlElement) -> None:
             if css:
                 key = (parent, node.tag, css)
                 if key not in groups:
-                    members = [c for c in parent if c.tag == node.tag and c.get("class") == css]
+                    if (kinds := by_kind.get(parent)) is None:
+                        kinds = by_kind[parent] = _children_by_kind(parent)
+                    members = kinds[node.tag, css]
                     groups[key] = (members, {c: i for i, c in enumerate(members)}, list(filter(_has_paragraphs, members)))
                 members, order, holding = groups[key]
                 if holding and order[holding[0]] < order[node] and holding[0] not in done:
@@ -403,6 +443,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                     done.add(node)
                     groups.clear()  # the tree changed
                     texts.clear()
+                    by_kind.clear()
                     break
             node = parent
 

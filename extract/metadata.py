@@ -458,6 +458,21 @@ def _near_headline(block: HtmlElement, headline: HtmlElement) -> Iterator[HtmlEl
         before.append(element)
 
 
+def _is_label_piece(piece: str | None) -> bool:
+    return bool(piece) and len(piece.strip()) < BYLINE_PIECE and _BYLINE_LABEL.search(piece) is not None
+
+
+def _label_pieces(element: HtmlElement) -> Iterator[tuple[str, HtmlElement | None]]:
+    """An element's own text and its children's tails that hold a byline's label, in order, each
+    with the element that follows it (the next child looked up for those only: a block near the
+    headline may hold thousands)."""
+    if _is_label_piece(element.text):
+        yield element.text, element[0] if len(element) else None
+    for child in element:
+        if _is_label_piece(child.tail):
+            yield child.tail, child.getnext()
+
+
 def _labelled_byline(block: HtmlElement) -> list[str]:
     """The name after a byline's label ("By Ann Lee", "Written by: Ann Lee", "May 5, 2025 by Ann Lee |
     5 min") in a short element next to the headline that no class marks as a byline: the label in
@@ -470,12 +485,7 @@ def _labelled_byline(block: HtmlElement) -> list[str]:
     for element in _near_headline(block, headline):
         if element.tag in _NOT_BYLINE:
             continue
-        labelled = [
-            (piece, following)
-            for piece, following in ((element.text, element[0] if len(element) else None),
-                                     *((child.tail, child.getnext()) for child in element))
-            if piece and len(piece.strip()) < BYLINE_PIECE and _BYLINE_LABEL.search(piece)
-        ]
+        labelled = list(_label_pieces(element))
         if not labelled:
             continue
         for piece, following in labelled:

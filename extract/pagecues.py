@@ -247,14 +247,28 @@ def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]
                 if outer in around_longer:
                     break
                 around_longer.add(outer)
+    # a block whose words are a key holds the key's last word in its lower-cased text: a search
+    # for the keys' last words passes over the blocks of other texts without splitting them into words
+    holds_a_last = re.compile("|".join(re.escape(key.rpartition(" ")[2]) for key in keys)).search
     found: dict[str, HtmlElement] = {}
     for element in tree.iter("p", "div"):
         length = lengths.get(element)
-        if length is None and element not in around_longer:
-            length = _TEXT_LENGTH(element)
-        if length is None or length > longest or 2 * length < shortest:
+        if length is not None:
+            if length > longest or 2 * length < shortest:
+                continue
+            text = element.text_content()
+        elif element in around_longer:
             continue
-        key = word_key(element.text_content())
+        else:
+            # a block's spaces normalized, its text is no longer: one as long as a key is not measured
+            # again (one shorter than half the shortest key, whose words are no key, fails the test below)
+            text = element.text_content()
+            if len(text) > longest and _TEXT_LENGTH(element) > longest:
+                continue
+        text = text.lower()
+        if holds_a_last(text) is None:
+            continue
+        key = " ".join(_WORD.findall(text))  # (word_key)
         if key in keys and key not in found:
             found[key] = element
             if len(found) == len(keys):

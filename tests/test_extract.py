@@ -174,9 +174,9 @@ def test_fragment_from_fast_mode_is_compared_with_full_mode(monkeypatch) -> None
     real = extract.body.trafilatura_paragraphs
     modes = []
 
-    def fast_keeps_a_fragment(tree, url, fast=True):
+    def fast_keeps_a_fragment(tree, url, fast=True, again=False):
         modes.append(fast)
-        found = real(tree, url, fast=fast)
+        found = real(tree, url, fast=fast, again=again)
         return found[:1] if fast else found
 
     monkeypatch.setattr(extract.body, "trafilatura_paragraphs", fast_keeps_a_fragment)
@@ -191,9 +191,9 @@ def test_full_mode_not_run_when_fast_mode_finds_the_body(monkeypatch) -> None:
     real = extract.body.trafilatura_paragraphs
     modes = []
 
-    def recorded(tree, url, fast=True):
+    def recorded(tree, url, fast=True, again=False):
         modes.append(fast)
-        return real(tree, url, fast=fast)
+        return real(tree, url, fast=fast, again=again)
 
     monkeypatch.setattr(extract.body, "trafilatura_paragraphs", recorded)
     extract_document((FIXTURES / "article_full.html").read_bytes(), URL)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lxml.html
+
 import pytest
 from lxml.etree import tostring
 from trafilatura import core, main_extractor
@@ -73,3 +75,56 @@ def test_trafilatura_elsewhere_runs_as_installed() -> None:
         assert core._prepare_tree is fewercopies._prepare_tree
     assert core._prepare_tree is fewercopies._STOCK_PREPARE_TREE
     assert core._extract_and_compare is fewercopies._STOCK_EXTRACT_AND_COMPARE
+
+
+FULL = Extractor(output_format="python", fast=False, comments=False)
+# a fast body that is a fragment (the first section): the full mode compares it with justext's
+SECTIONS = ("<html><body><article><div class='lead'><p>" + "The council agreed on a plan for the river park. " * 3
+            + "</p></div><div>" + "".join(f"<div><a href='/x/{i}'>More on the park {i}</a> <p>" + "Residents spoke for and"
+            " against the plan at length in the town hall meeting on Monday. " * 2 + "</p></div>" for i in range(12))
+            + "</div></article></body></html>").encode()
+
+
+def _fast_then_full(html: bytes, fewer: bool, again: bool = True) -> tuple[bytes, str, bytes, str]:
+    """The fast sequence, then the full one on the same tree (extract.body's second opinion)."""
+    tree = load_tree(html)
+    url = "https://example.org/a"
+    with emulated_name_matches():
+        if fewer:
+            with fewercopies.fewer_copies():
+                fast, fast_text, _, _ = trafilatura_sequence(tree, FAST, url)
+            with fewercopies.fewer_copies(again):
+                full, full_text, _, _ = trafilatura_sequence(tree, FULL, url)
+        else:
+            fast, fast_text, _, _ = trafilatura_sequence(tree, FAST, url)
+            full, full_text, _, _ = trafilatura_sequence(tree, FULL, url)
+    return tostring(fast), fast_text, tostring(full), full_text
+
+
+@pytest.mark.parametrize(("name", "html"), [*PAGES, ("sections", SECTIONS)], ids=[name for name, _ in PAGES] + ["sections"])
+def test_the_full_mode_after_the_fast_mode_gives_the_stock_body(name: str, html: bytes) -> None:
+    assert fewercopies._SAME_SEQUENCE
+    assert _fast_then_full(html, fewer=True) == _fast_then_full(html, fewer=False)
+
+
+def test_the_full_mode_takes_the_fast_mode_s_extraction_where_it_can(monkeypatch) -> None:
+    extractions = []
+    stock = core.extract_content
+    monkeypatch.setattr(core, "extract_content", lambda *a: extractions.append(1) or stock(*a))
+    _fast_then_full(SECTIONS, fewer=True)
+    assert not extractions  # the full mode compared the fast mode's body with justext's and readability's
+    _fast_then_full(SECTIONS, fewer=True, again=False)
+    assert len(extractions) == 1
+    _fast_then_full(SHORT_CONTAINER, fewer=True)  # the fast mode recovered wild text: the full mode extracts anew
+    assert len(extractions) == 2
+    # a tree the full mode's prunes change is not the one the fast mode read
+    pruned = SECTIONS.replace(b"<article>", b"<article><div class='comments-area'><p>A comment.</p></div>")
+    tree = load_tree(pruned)
+    with emulated_name_matches():
+        with fewercopies.fewer_copies():
+            trafilatura_sequence(tree, FAST, "https://example.org/a")
+        tree.find(".//article").insert(0, lxml.html.fragment_fromstring("<div class='comments-area'><p>Later.</p></div>"))
+        with fewercopies.fewer_copies(again=True):
+            trafilatura_sequence(tree, FULL, "https://example.org/a")
+    assert len(extractions) == 3
+    assert core.prune_unwanted_nodes is fewercopies._STOCK_PRUNE and core._extract_and_compare is fewercopies._STOCK_EXTRACT_AND_COMPARE

@@ -117,3 +117,142 @@ def test_the_linear_link_density_pass_is_in_place_from_import() -> None:
     check = ("import extract, extract.linkdensity as l; from trafilatura import main_extractor as m; "
              "assert m.delete_by_link_density is l.delete_by_link_density")
     assert subprocess.run([sys.executable, "-c", check], capture_output=True).returncode == 0
+
+
+def _random_text(rng: random.Random, words: list[str]) -> str:
+    spaces = [" ", "  ", "\n", ", ", "", "\t", "\xa0", " \r\n ", "\u2003"]
+    return "".join(rng.choice(words) + rng.choice(spaces) for _ in range(rng.randrange(0, 14)))
+
+
+def test_the_justext_classification_gives_justext_classes() -> None:
+    from justext.core import ParagraphMaker
+    from trafilatura import external
+
+    from extract import linearjustext
+
+    assert linearjustext._SAME_CLASSIFY and external.classify_paragraphs is linearjustext._STOCK_CLASSIFY
+    with linearjustext.faster_justext():
+        assert external.classify_paragraphs is linearjustext.classify_paragraphs
+    assert external.classify_paragraphs is linearjustext._STOCK_CLASSIFY  # trafilatura elsewhere runs as installed
+    words = ["the", "and", "of", "River", "park", "plan", "a", "42", "déjà", "İstanbul", "\xa9", "&copy", "—", "x" * 30]
+    stoplist = ("the", "and", "of", "A", "İstanbul")
+    rng = random.Random(7)
+    classes = set()
+    for _ in range(300):
+        blocks = []
+        for _ in range(rng.randrange(1, 12)):
+            tag = rng.choice(["p", "div", "h2", "li", "select", "td"])
+            inner = _random_text(rng, words)
+            if rng.random() < 0.3:
+                inner += f"<a href='/x'>{_random_text(rng, words)}</a>{_random_text(rng, words)}"
+            if rng.random() < 0.2:
+                inner += "<br><br>" + _random_text(rng, words)
+            blocks.append(f"<{tag}>{inner}</{tag}>")
+        page = f"<html><body>{''.join(blocks)}</body></html>"
+        theirs = ParagraphMaker.make_paragraphs(lxml.html.fromstring(page))
+        ours = ParagraphMaker.make_paragraphs(lxml.html.fromstring(page))
+        args = (rng.choice([10, 50]), 150, 0.1, 0.2, 0.25, rng.random() < 0.5)
+        linearjustext._STOCK_CLASSIFY(theirs, stoplist, *args)
+        linearjustext.classify_paragraphs(ours, stoplist, *args)
+        assert [(p.cf_class, p.heading) for p in ours] == [(p.cf_class, p.heading) for p in theirs], page
+        classes.update(p.cf_class for p in ours)
+    assert classes == {"bad", "short", "neargood", "good"}
+
+
+def test_justext_s_spaces_are_normalized_as_justext_does() -> None:
+    from extract import linearjustext
+
+    rng = random.Random(3)
+    pieces = ["a", "bc", " ", "  ", "\n", "\r", "\t", "\xa0", "\u2003", "\u2028", "\x1c", "\x85", "\r\n", "\x0b"]
+    texts = ["", " ", "\n"] + ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(20000)]
+    for text in texts:
+        assert linearjustext.normalize_whitespace(text) == linearjustext._STOCK_NORMALIZE(text), repr(text)
+
+
+def _first_blocks(tree, keys: set[str], lengths: dict) -> dict:
+    """The blocks drop_set_apart_tail looks for, found plainly: for each key, the first paragraph or
+    div in document order whose words it is, its text no longer than the longest key and _SLACK."""
+    from extract.pagecues import _SLACK, _TEXT_LENGTH
+    from extract.paragraphs import word_key
+
+    longest = max(map(len, keys)) + _SLACK
+    found: dict = {}
+    for element in tree.iter("p", "div"):
+        key = word_key(element.text_content())
+        if key in keys and key not in found and _TEXT_LENGTH(element) <= longest:
+            found[key] = element
+    return found
+
+
+def test_the_set_apart_tail_finds_the_blocks_a_plain_walk_finds() -> None:
+    from extract.pagecues import _TEXT_LENGTH, _elements
+    from extract.paragraphs import word_key
+
+    words = ["River", "park", "İstanbul", "plan", "a", "b", "42", "x-y", "—", "...", "déjà", "ß", "ﬁ", "end.", "y" * 40]
+    rng = random.Random(11)
+
+    def blocks(depth: int) -> str:
+        parts = []
+        for _ in range(rng.randrange(1, 5)):
+            tag = rng.choice(["p", "div", "div", "span", "section"])
+            inner = blocks(depth + 1) if depth < 4 and rng.random() < 0.5 else _random_text(rng, words)
+            parts.append(f"<{tag}>{_random_text(rng, words) if rng.random() < 0.3 else ''}{inner}</{tag}>")
+        return "".join(parts)
+
+    matched = 0
+    for _ in range(2000):
+        tree = lxml.html.fromstring(f"<html><body>{blocks(0)}</body></html>")
+        lengths = {p: _TEXT_LENGTH(p) for p in tree.iter("p")}
+        texts = [word_key(e.text_content()) for e in tree.iter("p", "div")] + [word_key(_random_text(rng, words))]
+        keys = set(rng.sample(texts, min(len(texts), rng.randrange(1, 7))))
+        found = _elements(tree, keys, lengths)
+        assert found == _first_blocks(tree, keys, lengths)
+        matched += len(found)
+    assert matched > 2000
+
+
+def _unwrap_quote_figures_plainly(tree) -> None:
+    """unwrap_quote_figures as first written: each quote's first words looked for in every paragraph."""
+    paragraphs = [(p, " ".join(p.text_content().split()).lower()) for p in tree.iter("p")]
+    for figure in [f for f in tree.iter("figure") if next(f.iter("blockquote"), None) is not None]:
+        quotes = list(figure.iter("blockquote"))
+        if any(next(q.iter("a"), None) is not None for q in quotes) or next(figure.iter(*domfixes._EMBEDDED_MEDIA), None) is not None:
+            continue
+        words = " ".join(q.text_content() for q in quotes).split()
+        if len(words) < domfixes._QUOTE_WORDS:
+            continue
+        head = " ".join(words[:2 * domfixes._QUOTE_WORDS]).lower()
+        if any(head in text for p, text in paragraphs if figure not in p.iterancestors()):
+            continue
+        figure.tag = "div"
+        domfixes._unname(figure)
+
+
+def test_quote_figures_are_unwrapped_as_by_a_plain_search() -> None:
+    words = ["the", "The", "park", "Park,", "plan", "İstanbul", "reshape", "shape", "a", "x-y", "42", "said:", "«quoted»"]
+    rng = random.Random(5)
+
+    def text(low: int, high: int) -> str:
+        chosen = [rng.choice(words) if rng.random() < 0.8 else f"w{rng.randrange(50)}" for _ in range(rng.randrange(low, high))]
+        return " ".join(chosen) + rng.choice(["", ".", " \n"])
+
+    unwrapped = kept = 0
+    for _ in range(1500):
+        quotes = [text(1, 12) for _ in range(rng.randrange(1, 5))]
+        blocks = []
+        for quote in quotes:
+            inner = f"<blockquote><p>{quote}</p>{'<a href=/x>x</a>' if rng.random() < 0.1 else ''}</blockquote>"
+            if rng.random() < 0.2:
+                inner = f"<figure class='q'>{inner}</figure>"
+            blocks.append(f"<figure class='pull' id='f{len(blocks)}'>{inner}{'<video></video>' if rng.random() < 0.1 else ''}</figure>")
+            # a paragraph repeating the quote (or a part of it, or more), or another text
+            repeat = rng.choice([quote, quote[1:], "re" + quote + "s", "so " + quote + " then", text(1, 20), quote.upper()])
+            blocks.append(f"<p>{repeat}</p>")
+        page = f"<html><body><article>{''.join(rng.sample(blocks, len(blocks)))}</article></body></html>"
+        ours, plain = lxml.html.fromstring(page), lxml.html.fromstring(page)
+        domfixes.unwrap_quote_figures(ours)
+        _unwrap_quote_figures_plainly(plain)
+        assert lxml.html.tostring(ours) == lxml.html.tostring(plain), page
+        unwrapped += lxml.html.tostring(ours).count(b"<figure") < page.count("<figure")
+        kept += "<figure" in lxml.html.tostring(ours).decode()
+    assert unwrapped > 300 and kept > 300

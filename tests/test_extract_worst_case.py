@@ -87,8 +87,23 @@ def misnested(n: int) -> str:
     return _article("".join(f"<p><b><i>{_sentence(i)}</b></i><div><span></p></div>" for i in range(n)))
 
 
+def quote_figures(n: int) -> str:
+    """Quotations framed in figures between the paragraphs (each looked for among the page's paragraphs:
+    a pull quote repeats one)."""
+    return _article("".join(
+        f"<p>{_sentence(i)}</p><figure><blockquote><p>Quote {i} reads: {_sentence(i + 7, 10)}</p></blockquote>"
+        f"<figcaption>Jo Writer{i}</figcaption></figure>" for i in range(n)
+    ))
+
+
+def numbered_blocks(n: int) -> str:
+    """Sibling blocks each of a class of its own ("block-1", "block-2": a builder's) between the paragraphs
+    (each class's blocks gathered to be merged into one body container)."""
+    return _article("".join(f"<p>{_sentence(i)}</p><div class='block-{i}'><p>Note {i} of the page.</p></div>" for i in range(n)))
+
+
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
-              disclosure_buttons, misnested]
+              disclosure_buttons, misnested, quote_figures, numbered_blocks]
 SIZES = {prose_asides: 300, split_blocks: 500}
 
 
