@@ -26,6 +26,7 @@ from trafilatura.settings import Extractor
 
 from extract.domfixes import (
     drop_headline_header,
+    drop_hidden_copies,
     drop_link_paragraphs,
     drop_non_content,
     drop_repeated_copies,
@@ -207,6 +208,7 @@ def extract_body(
     headings: list[HtmlElement] = []
     headlines = headline_forms(tree, title, headings)
     open_collapsed_panels(tree)
+    drop_hidden_copies(tree)
     drop_headline_header(tree, headings)
     unwrap_quote_figures(tree)
     drop_signup_boxes(tree)

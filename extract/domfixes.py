@@ -14,6 +14,7 @@ from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
 from extract.pagecues import block_kind, link_target
+from extract.paragraphs import word_key
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -64,6 +65,35 @@ def _show(element: HtmlElement) -> None:
         del element.attrib["style"]
     if (css := element.get("class")) and any(t.lower() in _HIDDEN_CLASSES for t in css.split()):
         element.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
+
+
+_STYLED = XPath("//*[@style]")
+_COPY_CHARS = 500  # characters: a copy of the article, not a hidden label, menu or caption
+_COPY_SHARE = 0.8  # of a hidden block's words: in texts the page shows elsewhere too
+
+
+def drop_hidden_copies(tree: HtmlElement) -> None:
+    """Delete the blocks hidden by their style (``display: none``) whose text the page shows
+    elsewhere: a copy of the article kept for machines (a microdata ``articleBody`` in a hidden
+    block, its paragraphs run into one), which trafilatura takes for the body when it is the first
+    container it finds, its names or attributes aside, and renders as one paragraph. A hidden block
+    whose text is not shown elsewhere (a panel, a paywalled rest) stays. Runs after
+    open_collapsed_panels, which shows the panels that a toggle opens."""
+    hidden = [e for e in _STYLED(tree) if _HIDDEN_STYLE.search(e.get("style", ""))]
+    outer = set(hidden)
+    hidden = [e for e in hidden if _TEXT_LENGTH(e) >= _COPY_CHARS and not any(a in outer for a in e.iterancestors())]
+    if not hidden:
+        return
+    body = tree.find("body")
+    page = word_key((tree if body is None else body).text_content())
+    for element in hidden:
+        texts = [key for key in (word_key(t) for t in element.itertext()) if key]
+        words = sum(len(key.split()) for key in texts)
+        shown = sum(len(key.split()) for key in texts if page.count(key) >= 2)
+        if words and shown >= _COPY_SHARE * words:
+            tail, element.tail = element.tail, None
+            _keep_tail(element, tail)
+            element.getparent().remove(element)
 
 
 _QUOTE_WORDS = 4  # a quotation of fewer words is a label or an empty frame

@@ -1,0 +1,25 @@
+"""Pages whose class and id names say nothing (CSS-module hashes, utility classes): the body and
+the article decision must stand on structure (tag roles, repetition, links, what is shown)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from extract import extract_document
+
+FIXTURES = Path(__file__).parent / "fixtures" / "opaque"
+
+
+def _extract(name: str):
+    return extract_document((FIXTURES / name).read_bytes(), f"https://millbrook.example/news/{Path(name).stem}")
+
+
+def test_a_hidden_copy_of_the_article_is_not_its_body() -> None:
+    """A microdata copy of the article in a block hidden by its style, its paragraphs run into one,
+    is not taken for the body: the visible article's paragraphs and list items are, and the page,
+    whose list items link to other stories, is still an article."""
+    doc = _extract("article_with_hidden_copy.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Good evening. Here is what happened")
+    assert len(doc.paragraphs) == 7
+    assert doc.paragraphs[1].startswith("Harbour wall repairs begin next week")
