@@ -834,11 +834,31 @@ def mark_main_container(tree: HtmlElement, named: HtmlElement | None) -> HtmlEle
     return _mark_densest(body)  # (the only match, since none matched before)
 
 
+_LINK_LIST_ITEMS = 3  # a list of teasers or links: this many items or more ...
+_LINK_HEADED_SHARE = 2 / 3  # ... this share of them opening with a link
+
+
+def _opens_with_link(item: HtmlElement) -> bool:
+    """Whether an item's text opens with a link's: a teaser's headline, a link with a note."""
+    first = next((text for text in item.itertext() if text.strip()), None)
+    link = next((a for a in item.iter("a") if a.text_content().strip()), None)
+    return first is not None and link is not None and first == next(t for t in link.itertext() if t.strip())
+
+
+def _is_link_list(block: HtmlElement) -> bool:
+    """A list whose items mostly open with a link: teasers (a headline and its summary) or links
+    with notes, whatever their names; not the article's prose, however long their summaries."""
+    items = [item for item in block if item.tag == "li"]
+    return len(items) >= _LINK_LIST_ITEMS and sum(map(_opens_with_link, items)) >= _LINK_HEADED_SHARE * len(items)
+
+
 def _mark_densest(body: HtmlElement) -> HtmlElement | None:
     """The densest prose container made an <article>; None if there is none but the <body>."""
     direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
     within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
     for block in body.iter(*_PROSE_BLOCKS):
+        if block.tag in ("ul", "ol") and _is_link_list(block):
+            continue
         length = _TEXT_LENGTH(block)
         direct[block.getparent()] += length
         within.update(dict.fromkeys(block.iterancestors(), length))

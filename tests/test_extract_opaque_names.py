@@ -14,6 +14,16 @@ def _extract(name: str):
     return extract_document((FIXTURES / name).read_bytes(), f"https://millbrook.example/news/{Path(name).stem}")
 
 
+def test_a_list_of_teasers_is_not_the_densest_prose() -> None:
+    """Without a named container, the densest prose container is made the body; a list whose items
+    open with a link (teasers with summaries) is no prose, however long its summaries."""
+    doc = _extract("article_beside_teaser_list.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("The town council of Millbrook voted")
+    assert len(doc.paragraphs) == 5
+    assert not any("Ferry timetable" in p for p in doc.paragraphs)
+
+
 def test_a_hidden_copy_of_the_article_is_not_its_body() -> None:
     """A microdata copy of the article in a block hidden by its style, its paragraphs run into one,
     is not taken for the body: the visible article's paragraphs and list items are, and the page,
