@@ -207,6 +207,8 @@ def extract_body(
     JSON-LD articleBody, if any."""
     headings: list[HtmlElement] = []
     headlines = headline_forms(tree, title, headings)
+    # the blocks around the headline, before its header goes (drop_headline_header)
+    around_headline = frozenset(headings[0].iterancestors()) if headings else frozenset()
     open_collapsed_panels(tree)
     drop_hidden_copies(tree)
     drop_headline_header(tree, headings)
@@ -222,7 +224,7 @@ def extract_body(
     wrap_bare_text(tree)
     drop_link_paragraphs(tree, url)
     prose = _paragraph_chars(tree)
-    container = mark_main_container(tree, unname_fragment_containers(tree, FRAGMENT_SHARE * prose))
+    container = mark_main_container(tree, unname_fragment_containers(tree, FRAGMENT_SHARE * prose, around_headline))
     blocks = large_blocks(tree)
     drop_repeated_copies(blocks)
     unname_content_blocks(tree, blocks, container)

@@ -797,7 +797,9 @@ def _body_container(tree: HtmlElement) -> HtmlElement | None:
     return next((found for expression in BODY if (found := first_match(expression, tree)) is not None), None)
 
 
-def unname_fragment_containers(tree: HtmlElement, least: float) -> HtmlElement | None:
+def unname_fragment_containers(
+    tree: HtmlElement, least: float, around_headline: frozenset[HtmlElement] = frozenset()
+) -> HtmlElement | None:
     """Take the body names off the container trafilatura would take for the body (the first that
     BODY_XPATH names) while it holds less than ``least`` characters of text: a "text" block around
     a lead, a "page-content" strip above the article, an <article> that is one teaser. trafilatura
@@ -810,6 +812,8 @@ def unname_fragment_containers(tree: HtmlElement, least: float) -> HtmlElement |
     for _ in BODY:
         if found is None or _TEXT_LENGTH(found) >= least:
             break
+        if found in around_headline and _HOLDS_ARTICLE(found):
+            break  # the headline's own article: the page's prose elsewhere is others' (comments, teasers)
         for name in _BODY_ATTRIBUTES:
             found.attrib.pop(name, None)
         if found.tag in ("article", "main"):

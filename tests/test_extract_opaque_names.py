@@ -33,3 +33,14 @@ def test_a_hidden_copy_of_the_article_is_not_its_body() -> None:
     assert doc.paragraphs[0].startswith("Good evening. Here is what happened")
     assert len(doc.paragraphs) == 7
     assert doc.paragraphs[1].startswith("Harbour wall repairs begin next week")
+
+
+def test_the_headlines_article_is_not_a_fragment_of_the_readers_prose() -> None:
+    """The <article> holding the headline and paragraphs of prose is the body, though the readers'
+    comments after it (each an <article> of its own, their names saying nothing) hold more prose:
+    it is not unnamed as a fragment of the page's prose."""
+    doc = _extract("article_before_reader_comments.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Anyone who keeps a fern on a windowsill")
+    assert len(doc.paragraphs) == 4
+    assert not any("grandmother" in p for p in doc.paragraphs)
