@@ -797,6 +797,9 @@ def _body_container(tree: HtmlElement) -> HtmlElement | None:
     return next((found for expression in BODY if (found := first_match(expression, tree)) is not None), None)
 
 
+OWN_ARTICLE_CHARS = 5 * _BODY_PARAGRAPH  # characters: the headline's block holding this much text besides its header holds an article
+
+
 def unname_fragment_containers(
     tree: HtmlElement, least: float, around_headline: frozenset[HtmlElement] = frozenset()
 ) -> HtmlElement | None:
@@ -812,7 +815,7 @@ def unname_fragment_containers(
     for _ in BODY:
         if found is None or _TEXT_LENGTH(found) >= least:
             break
-        if found in around_headline and _HOLDS_ARTICLE(found):
+        if found in around_headline and (_HOLDS_ARTICLE(found) or _TEXT_LENGTH(found) >= OWN_ARTICLE_CHARS):
             break  # the headline's own article: the page's prose elsewhere is others' (comments, teasers)
         for name in _BODY_ATTRIBUTES:
             found.attrib.pop(name, None)

@@ -3,6 +3,7 @@ the article decision must stand on structure (tag roles, repetition, links, what
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from extract import extract_document
@@ -40,6 +41,19 @@ def test_the_headlines_article_is_not_a_fragment_of_the_readers_prose() -> None:
     comments after it (each an <article> of its own, their names saying nothing) hold more prose:
     it is not unnamed as a fragment of the page's prose."""
     doc = _extract("article_before_reader_comments.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Anyone who keeps a fern on a windowsill")
+    assert len(doc.paragraphs) == 4
+    assert not any("grandmother" in p for p in doc.paragraphs)
+
+
+def test_the_headlines_article_is_not_compared_with_the_readers_prose() -> None:
+    """A body that is most of the headline's own <article> is no fragment of the page's prose, though
+    the readers' comments after it hold more: trafilatura's full mode, which would compare it with
+    readability's body (the comments' section, denser), is not asked."""
+    nested = (FIXTURES / "article_before_reader_comments.html").read_text(encoding="utf-8")
+    flat = re.sub(r"</?(?:ol|li)>|<div>(?=<p)|(?<=</p>)</div>", "", nested)  # each comment an <article> holding a <p>
+    doc = extract_document(flat, "https://millbrook.example/news/ferns")
     assert doc.error is None
     assert doc.paragraphs[0].startswith("Anyone who keeps a fern on a windowsill")
     assert len(doc.paragraphs) == 4
