@@ -27,7 +27,6 @@ from trafilatura.settings import Extractor
 from extract.domfixes import (
     OWN_ARTICLE_CHARS,
     drop_headline_header,
-    drop_hidden_copies,
     drop_link_paragraphs,
     drop_non_content,
     drop_repeated_copies,
@@ -224,7 +223,6 @@ def extract_body(
     # the blocks around the headline, before its header goes (drop_headline_header)
     around_headline = frozenset(headings[0].iterancestors()) if headings else frozenset()
     open_collapsed_panels(tree)
-    drop_hidden_copies(tree)
     drop_headline_header(tree, headings)
     unwrap_quote_figures(tree)
     drop_signup_boxes(tree)

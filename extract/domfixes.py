@@ -67,33 +67,16 @@ def _show(element: HtmlElement) -> None:
         element.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
 
 
-_STYLED = XPath("//*[@style]")
 _COPY_CHARS = 500  # characters: a copy of the article, not a hidden label, menu or caption
 _COPY_SHARE = 0.8  # of a hidden block's words: in texts the page shows elsewhere too
 
 
-def drop_hidden_copies(tree: HtmlElement) -> None:
-    """Delete the blocks hidden by their style (``display: none``) whose text the page shows
-    elsewhere: a copy of the article kept for machines (a microdata ``articleBody`` in a hidden
-    block, its paragraphs run into one), which trafilatura takes for the body when it is the first
-    container it finds, its names or attributes aside, and renders as one paragraph. A hidden block
-    whose text is not shown elsewhere (a panel, a paywalled rest) stays. Runs after
-    open_collapsed_panels, which shows the panels that a toggle opens."""
-    hidden = [e for e in _STYLED(tree) if _HIDDEN_STYLE.search(e.get("style", ""))]
-    outer = set(hidden)
-    hidden = [e for e in hidden if _TEXT_LENGTH(e) >= _COPY_CHARS and not any(a in outer for a in e.iterancestors())]
-    if not hidden:
-        return
-    body = tree.find("body")
-    page = word_key((tree if body is None else body).text_content())
-    for element in hidden:
-        texts = [key for key in (word_key(t) for t in element.itertext()) if key]
-        words = sum(len(key.split()) for key in texts)
-        shown = sum(len(key.split()) for key in texts if page.count(key) >= 2)
-        if words and shown >= _COPY_SHARE * words:
-            tail, element.tail = element.tail, None
-            _keep_tail(element, tail)
-            element.getparent().remove(element)
+def _shown_elsewhere(element: HtmlElement, page: str) -> bool:
+    """Whether most of (_COPY_SHARE) a block's words are in texts found again in ``page`` (the
+    page's text, word_key), the block's own copy aside: a copy of text the page shows."""
+    texts = [key for key in (word_key(t) for t in element.itertext()) if key]
+    words = sum(len(key.split()) for key in texts)
+    return words > 0 and sum(len(key.split()) for key in texts if page.count(key) >= 2) >= _COPY_SHARE * words
 
 
 _QUOTE_WORDS = 4  # a quotation of fewer words is a label or an empty frame
@@ -481,6 +464,7 @@ def prune_furniture(tree: HtmlElement) -> None:
     # each distinct class or id value judged once
     judged: dict[str, bool] = {}
     candidates = []
+    hidden = []  # the candidates hidden by their style
     for element in body.iter(Element):
         if not element.attrib:
             continue
@@ -497,12 +481,15 @@ def prune_furniture(tree: HtmlElement) -> None:
             if named:
                 candidates.append(element)
                 continue
+        styled = (style := get("style")) is not None and _HIDDEN_STYLE.search(style) is not None
         if element is not body and (
             get("hidden") is not None
-            or ((style := get("style")) is not None and _HIDDEN_STYLE.search(style))
+            or styled
             or get("role") == "tooltip"  # shown while the pointer rests on its anchor
         ):
             candidates.append(element)
+            if styled:
+                hidden.append(element)
     total = _TEXT_LENGTH(body) or 1
     doomed = [
         element
@@ -511,6 +498,12 @@ def prune_furniture(tree: HtmlElement) -> None:
         and _TEXT_LENGTH(element) < _MAX_SHARE * total
         and not _HOLDS_ARTICLE(element)
     ]
+    # a large block hidden by its style whose text the page shows elsewhere: a copy for machines
+    spared = set(hidden).difference(doomed)
+    copies = [e for e in hidden if e in spared and _TEXT_LENGTH(e) >= _COPY_CHARS]
+    if copies:
+        page = word_key(body.text_content())
+        doomed += [e for e in copies if _shown_elsewhere(e, page)]
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
