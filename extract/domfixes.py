@@ -798,22 +798,31 @@ def unname_fragment_containers(
 ) -> HtmlElement | None:
     """Take the body names off the container trafilatura would take for the body (the first that
     BODY_XPATH names) while it holds less than ``least`` characters of text: a "text" block around
-    a lead, a "page-content" strip above the article, an <article> that is one teaser. trafilatura
+    a lead, a "page-content" strip above the article, an <article> that is one teaser (all such
+    <article> elements at once: trafilatura takes the first by its tag alone, and a page of teaser
+    tiles or comments, each an <article>, would use up the walks). trafilatura
     takes the first it finds and drops what lies outside it (issue 17: the article's lists and
     subheadings, whole sections); without its names, the next candidate, or mark_main_container's
     densest one, is judged. At most as many containers as BODY_XPATH has expressions (a page of
     thousands of small named blocks would otherwise walk the tree once per block). Returns the
     container trafilatura now takes, None if it finds none."""
+    def fragment(found: HtmlElement) -> bool:
+        if _TEXT_LENGTH(found) >= least:
+            return False
+        # the headline's own article: the page's prose elsewhere is others' (comments, teasers)
+        return found not in around_headline or not (_HOLDS_ARTICLE(found) or _TEXT_LENGTH(found) >= OWN_ARTICLE_CHARS)
+
     found = _body_container(tree)
     for _ in BODY:
-        if found is None or _TEXT_LENGTH(found) >= least:
+        if found is None or not fragment(found):
             break
-        if found in around_headline and (_HOLDS_ARTICLE(found) or _TEXT_LENGTH(found) >= OWN_ARTICLE_CHARS):
-            break  # the headline's own article: the page's prose elsewhere is others' (comments, teasers)
-        for name in _BODY_ATTRIBUTES:
-            found.attrib.pop(name, None)
-        if found.tag in ("article", "main"):
-            found.tag = "div"
+        # trafilatura takes the first <article> by its tag: every one that is a fragment goes at once
+        # (a page of comments, each an <article>, would otherwise use up the walks)
+        for element in [e for e in tree.iter("article") if fragment(e)] if found.tag == "article" else [found]:
+            for name in _BODY_ATTRIBUTES:
+                element.attrib.pop(name, None)
+            if element.tag in ("article", "main"):
+                element.tag = "div"
         found = _body_container(tree)
     return found
 

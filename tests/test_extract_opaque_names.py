@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 from extract import extract_document
+from extract.domfixes import unname_fragment_containers
+from extract.htmlinput import load_tree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "opaque"
 
@@ -58,3 +60,20 @@ def test_the_headlines_article_is_not_compared_with_the_readers_prose() -> None:
     assert doc.paragraphs[0].startswith("Anyone who keeps a fern on a windowsill")
     assert len(doc.paragraphs) == 4
     assert not any("grandmother" in p for p in doc.paragraphs)
+
+
+def test_teaser_tiles_as_articles_do_not_use_up_the_body_search() -> None:
+    """trafilatura takes the first <article> for the body; a row of small teaser tiles, each an
+    <article>, before an article set in <main>: every tile that is a fragment of the page's prose
+    loses its tag at once (one at a time, they used up the walks and left a tile the container),
+    so that <main> is taken, and the page reads as the article it is."""
+    html = (FIXTURES / "article_after_teaser_tiles.html").read_bytes()
+    tree = load_tree(html)
+    prose = sum(len(p.text_content()) for p in tree.iter("p"))
+    found = unname_fragment_containers(tree, 0.3 * prose)
+    assert found is not None and found.tag == "main"
+    doc = _extract("article_after_teaser_tiles.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("A week on the trail asks for less")
+    assert "Spare laces, which weigh nothing and save a walk" in doc.paragraphs
+    assert not any("Night trains" in p or "paper map" in p for p in doc.paragraphs)
