@@ -25,6 +25,7 @@ from trafilatura.core import trafilatura_sequence
 from trafilatura.settings import Extractor
 
 from extract.domfixes import (
+    OWN_ARTICLE_CHARS,
     drop_headline_header,
     drop_link_paragraphs,
     drop_non_content,
@@ -58,6 +59,7 @@ MIN_BODY_CHARS = 200  # below this trafilatura found no article: readability-lxm
 # A fast-mode body under this share of the text in the page's <p> elements is suspect (issue 17:
 # 0-94 words where the full mode finds 2,000-4,750); on 3 % of the tuning pages it is.
 FRAGMENT_SHARE = 0.3
+OWN_SHARE = 0.5  # of the text of the headline's own block that trafilatura took: the body is no fragment
 # a declared articleBody (or a second opinion) this much longer than the extracted body replaces it ...
 DECLARED_GAIN = 1.5
 DECLARED_AGREEMENT = 0.7  # ... if it holds this share of the extracted body's words
@@ -201,6 +203,18 @@ def drop_author_note(paragraphs: list[str], author: str | None) -> list[str]:
     return paragraphs
 
 
+def _own_article(paragraphs: list[str], container: HtmlElement | None, around_headline: frozenset[HtmlElement]) -> bool:
+    """Whether a body of OWN_ARTICLE_CHARS or more is most of (OWN_SHARE) the text of the container
+    trafilatura took, a block around the headline: the page's own article, whatever the prose
+    elsewhere (readers' comments, teasers), not a fragment of it; the full mode, comparing it with
+    readability's and justext's larger bodies, would take that prose too. (A smaller body there is
+    a lead under the headline, the article going on outside the block.)"""
+    if container is None or container not in around_headline or container.getparent() is None:
+        return False
+    chars = _chars(paragraphs)
+    return chars >= OWN_ARTICLE_CHARS and chars >= OWN_SHARE * len(" ".join(container.text_content().split()))
+
+
 def extract_body(
     tree: HtmlElement, url: str | None, title: str | None, author: str | None, declared: str | None = None
 ) -> list[str]:
@@ -208,6 +222,8 @@ def extract_body(
     JSON-LD articleBody, if any."""
     headings: list[HtmlElement] = []
     headlines = headline_forms(tree, title, headings)
+    # the blocks around the headline, before its header goes (drop_headline_header)
+    around_headline = frozenset(headings[0].iterancestors()) if headings else frozenset()
     open_collapsed_panels(tree)
     drop_headline_header(tree, headings)
     unwrap_quote_figures(tree)
@@ -222,7 +238,7 @@ def extract_body(
     wrap_bare_text(tree)
     drop_link_paragraphs(tree, url)
     prose = _paragraph_chars(tree)
-    container = mark_main_container(tree, unname_fragment_containers(tree, FRAGMENT_SHARE * prose))
+    container = mark_main_container(tree, unname_fragment_containers(tree, FRAGMENT_SHARE * prose, around_headline))
     blocks = large_blocks(tree)
     drop_repeated_copies(blocks)
     unname_content_blocks(tree, blocks, container)
@@ -231,7 +247,7 @@ def extract_body(
     wrap_text_grids(container)
     try:
         paragraphs = trafilatura_paragraphs(tree, url)
-        if _chars(paragraphs) < FRAGMENT_SHARE * prose:
+        if _chars(paragraphs) < FRAGMENT_SHARE * prose and not _own_article(paragraphs, container, around_headline):
             # fast mode kept a fragment of the page's prose (a first section, a lead): the full mode
             # compares that with readability's and justext's bodies and keeps the better one
             full = trafilatura_paragraphs(tree, url, fast=False, again=True)

@@ -15,6 +15,7 @@ from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
 from extract.pagecues import block_kind, link_target
+from extract.paragraphs import word_key
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -67,6 +68,18 @@ def _show(element: HtmlElement) -> None:
         del element.attrib["style"]
     if (css := element.get("class")) and any(t.lower() in _HIDDEN_CLASSES for t in css.split()):
         element.set("class", " ".join(t for t in css.split() if t.lower() not in _HIDDEN_CLASSES))
+
+
+_COPY_CHARS = 500  # characters: a copy of the article, not a hidden label, menu or caption
+_COPY_SHARE = 0.8  # of a hidden block's words: in texts the page shows elsewhere too
+
+
+def _shown_elsewhere(element: HtmlElement, page: str) -> bool:
+    """Whether most of (_COPY_SHARE) a block's words are in texts found again in ``page`` (the
+    page's text, word_key), the block's own copy aside: a copy of text the page shows."""
+    texts = [key for key in (word_key(t) for t in element.itertext()) if key]
+    words = sum(len(key.split()) for key in texts)
+    return words > 0 and sum(len(key.split()) for key in texts if page.count(key) >= 2) >= _COPY_SHARE * words
 
 
 _QUOTE_WORDS = 4  # a quotation of fewer words is a label or an empty frame
@@ -492,6 +505,7 @@ def prune_furniture(tree: HtmlElement) -> None:
     # each distinct class or id value judged once
     judged: dict[str, bool] = {}
     candidates = []
+    hidden = []  # the candidates hidden by their style
     for element in body.iter(Element):
         if not element.attrib:
             continue
@@ -508,12 +522,15 @@ def prune_furniture(tree: HtmlElement) -> None:
             if named:
                 candidates.append(element)
                 continue
+        styled = (style := get("style")) is not None and _HIDDEN_STYLE.search(style) is not None
         if element is not body and (
             get("hidden") is not None
-            or ((style := get("style")) is not None and _HIDDEN_STYLE.search(style))
+            or styled
             or get("role") == "tooltip"  # shown while the pointer rests on its anchor
         ):
             candidates.append(element)
+            if styled:
+                hidden.append(element)
     total = _TEXT_LENGTH(body) or 1
     doomed = [
         element
@@ -522,6 +539,12 @@ def prune_furniture(tree: HtmlElement) -> None:
         and _TEXT_LENGTH(element) < _MAX_SHARE * total
         and not _HOLDS_ARTICLE(element)
     ]
+    # a large block hidden by its style whose text the page shows elsewhere: a copy for machines
+    spared = set(hidden).difference(doomed)
+    copies = [e for e in hidden if e in spared and _TEXT_LENGTH(e) >= _COPY_CHARS]
+    if copies:
+        page = word_key(body.text_content())
+        doomed += [e for e in copies if _shown_elsewhere(e, page)]
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
@@ -808,23 +831,39 @@ def _body_container(tree: HtmlElement) -> HtmlElement | None:
     return next((found for expression in BODY if (found := first_match(expression, tree)) is not None), None)
 
 
-def unname_fragment_containers(tree: HtmlElement, least: float) -> HtmlElement | None:
+OWN_ARTICLE_CHARS = 5 * _BODY_PARAGRAPH  # characters: the headline's block holding this much text besides its header holds an article
+
+
+def unname_fragment_containers(
+    tree: HtmlElement, least: float, around_headline: frozenset[HtmlElement] = frozenset()
+) -> HtmlElement | None:
     """Take the body names off the container trafilatura would take for the body (the first that
     BODY_XPATH names) while it holds less than ``least`` characters of text: a "text" block around
-    a lead, a "page-content" strip above the article, an <article> that is one teaser. trafilatura
+    a lead, a "page-content" strip above the article, an <article> that is one teaser (all such
+    <article> elements at once: trafilatura takes the first by its tag alone, and a page of teaser
+    tiles or comments, each an <article>, would use up the walks). trafilatura
     takes the first it finds and drops what lies outside it (issue 17: the article's lists and
     subheadings, whole sections); without its names, the next candidate, or mark_main_container's
     densest one, is judged. At most as many containers as BODY_XPATH has expressions (a page of
     thousands of small named blocks would otherwise walk the tree once per block). Returns the
     container trafilatura now takes, None if it finds none."""
+    def fragment(found: HtmlElement) -> bool:
+        if _TEXT_LENGTH(found) >= least:
+            return False
+        # the headline's own article: the page's prose elsewhere is others' (comments, teasers)
+        return found not in around_headline or not (_HOLDS_ARTICLE(found) or _TEXT_LENGTH(found) >= OWN_ARTICLE_CHARS)
+
     found = _body_container(tree)
     for _ in BODY:
-        if found is None or _TEXT_LENGTH(found) >= least:
+        if found is None or not fragment(found):
             break
-        for name in _BODY_ATTRIBUTES:
-            found.attrib.pop(name, None)
-        if found.tag in ("article", "main"):
-            found.tag = "div"
+        # trafilatura takes the first <article> by its tag: every one that is a fragment goes at once
+        # (a page of comments, each an <article>, would otherwise use up the walks)
+        for element in [e for e in tree.iter("article") if fragment(e)] if found.tag == "article" else [found]:
+            for name in _BODY_ATTRIBUTES:
+                element.attrib.pop(name, None)
+            if element.tag in ("article", "main"):
+                element.tag = "div"
         found = _body_container(tree)
     return found
 
@@ -845,11 +884,31 @@ def mark_main_container(tree: HtmlElement, named: HtmlElement | None) -> HtmlEle
     return _mark_densest(body)  # (the only match, since none matched before)
 
 
+_LINK_LIST_ITEMS = 3  # a list of teasers or links: this many items or more ...
+_LINK_HEADED_SHARE = 2 / 3  # ... this share of them opening with a link
+
+
+def _opens_with_link(item: HtmlElement) -> bool:
+    """Whether an item's text opens with a link's: a teaser's headline, a link with a note."""
+    first = next((text for text in item.itertext() if text.strip()), None)
+    link = next((a for a in item.iter("a") if a.text_content().strip()), None)
+    return first is not None and link is not None and first == next(t for t in link.itertext() if t.strip())
+
+
+def _is_link_list(block: HtmlElement) -> bool:
+    """A list whose items mostly open with a link: teasers (a headline and its summary) or links
+    with notes, whatever their names; not the article's prose, however long their summaries."""
+    items = [item for item in block if item.tag == "li"]
+    return len(items) >= _LINK_LIST_ITEMS and sum(map(_opens_with_link, items)) >= _LINK_HEADED_SHARE * len(items)
+
+
 def _mark_densest(body: HtmlElement) -> HtmlElement | None:
     """The densest prose container made an <article>; None if there is none but the <body>."""
     direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
     within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
     for block in body.iter(*_PROSE_BLOCKS):
+        if block.tag in ("ul", "ol") and _is_link_list(block):
+            continue
         length = _TEXT_LENGTH(block)
         direct[block.getparent()] += length
         within.update(dict.fromkeys(block.iterancestors(), length))

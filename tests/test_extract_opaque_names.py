@@ -1,0 +1,79 @@
+"""Pages whose class and id names say nothing (CSS-module hashes, utility classes): the body and
+the article decision must stand on structure (tag roles, repetition, links, what is shown)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from extract import extract_document
+from extract.domfixes import unname_fragment_containers
+from extract.htmlinput import load_tree
+
+FIXTURES = Path(__file__).parent / "fixtures" / "opaque"
+
+
+def _extract(name: str):
+    return extract_document((FIXTURES / name).read_bytes(), f"https://millbrook.example/news/{Path(name).stem}")
+
+
+def test_a_list_of_teasers_is_not_the_densest_prose() -> None:
+    """Without a named container, the densest prose container is made the body; a list whose items
+    open with a link (teasers with summaries) is no prose, however long its summaries."""
+    doc = _extract("article_beside_teaser_list.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("The town council of Millbrook voted")
+    assert len(doc.paragraphs) == 5
+    assert not any("Ferry timetable" in p for p in doc.paragraphs)
+
+
+def test_a_hidden_copy_of_the_article_is_not_its_body() -> None:
+    """A microdata copy of the article in a block hidden by its style, its paragraphs run into one,
+    is not taken for the body: the visible article's paragraphs and list items are, and the page,
+    whose list items link to other stories, is still an article."""
+    doc = _extract("article_with_hidden_copy.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Good evening. Here is what happened")
+    assert len(doc.paragraphs) == 7
+    assert doc.paragraphs[1].startswith("Harbour wall repairs begin next week")
+
+
+def test_the_headlines_article_is_not_a_fragment_of_the_readers_prose() -> None:
+    """The <article> holding the headline and paragraphs of prose is the body, though the readers'
+    comments after it (each an <article> of its own, their names saying nothing) hold more prose:
+    it is not unnamed as a fragment of the page's prose."""
+    doc = _extract("article_before_reader_comments.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Anyone who keeps a fern on a windowsill")
+    assert len(doc.paragraphs) == 4
+    assert not any("grandmother" in p for p in doc.paragraphs)
+
+
+def test_the_headlines_article_is_not_compared_with_the_readers_prose() -> None:
+    """A body that is most of the headline's own <article> is no fragment of the page's prose, though
+    the readers' comments after it hold more: trafilatura's full mode, which would compare it with
+    readability's body (the comments' section, denser), is not asked."""
+    nested = (FIXTURES / "article_before_reader_comments.html").read_text(encoding="utf-8")
+    flat = re.sub(r"</?(?:ol|li)>|<div>(?=<p)|(?<=</p>)</div>", "", nested)  # each comment an <article> holding a <p>
+    doc = extract_document(flat, "https://millbrook.example/news/ferns")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Anyone who keeps a fern on a windowsill")
+    assert len(doc.paragraphs) == 4
+    assert not any("grandmother" in p for p in doc.paragraphs)
+
+
+def test_teaser_tiles_as_articles_do_not_use_up_the_body_search() -> None:
+    """trafilatura takes the first <article> for the body; a row of small teaser tiles, each an
+    <article>, before an article set in <main>: every tile that is a fragment of the page's prose
+    loses its tag at once (one at a time, they used up the walks and left a tile the container),
+    so that <main> is taken, and the page reads as the article it is."""
+    html = (FIXTURES / "article_after_teaser_tiles.html").read_bytes()
+    tree = load_tree(html)
+    prose = sum(len(p.text_content()) for p in tree.iter("p"))
+    found = unname_fragment_containers(tree, 0.3 * prose)
+    assert found is not None and found.tag == "main"
+    doc = _extract("article_after_teaser_tiles.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("A week on the trail asks for less")
+    assert "Spare laces, which weigh nothing and save a walk" in doc.paragraphs
+    assert not any("Night trains" in p or "paper map" in p for p in doc.paragraphs)
