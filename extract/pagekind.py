@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import islice
 
-from lxml.etree import XPath, tostring
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from extract.body import is_label, longer_and_agreeing
@@ -78,9 +78,6 @@ _SEARCH_MARK = {"input": "type", "form": "role"}  # <input type=search>, <form r
 STATUS_WORDS = 3
 _TITLE_PARTS = re.compile(r"\s[-–—|:·•/]\s|[|()\[\]]")
 _ERROR_STATUS = re.compile(r"(?:^|\s)404[^\w$€£¥]*$")
-# a body of which this share of the words or more open texts of the page's furniture (a sidebar's
-# blurb, a menu's descriptions, a footer's "about us") is the template's text, not the page's own
-TEMPLATE_SHARE = 0.5
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
 
 
@@ -110,7 +107,6 @@ class Evidence:
     measure_headline_blocks: Callable[[], dict[str, int]]  # headline_blocks' measure, called when first needed
     listing_words: int = 0  # the words of the cards in the smallest block holding the headline and MIN_CARDS cards, when they have a line of summary
     measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (word_key), read when first needed
-    furniture_text: str = ""  # the text of the page's furniture (``_furniture_text``)
 
     @cached_property
     def headline_blocks(self) -> dict[str, int]:
@@ -144,36 +140,6 @@ def _furniture(tree: HtmlElement) -> set[HtmlElement]:
 
 def _in_furniture(element: HtmlElement, furniture: set[HtmlElement]) -> bool:
     return any(ancestor in furniture for ancestor in element.iterancestors())
-
-
-def _furniture_text(furniture: set[HtmlElement]) -> str:
-    """The furniture's text (lxml's serialization, one call a block: a walk over every text of a
-    menu costs twice as much), lower-case, its whitespace collapsed."""
-    blocks = (tostring(b, method="text", encoding=str, with_tail=False) for b in furniture if not _in_furniture(b, furniture))
-    return " ".join(" ".join(blocks).split()).lower()
-
-
-def _furniture_share(evidence: Evidence, paragraphs: Sequence[str]) -> float | None:
-    """The share of a body's text in paragraphs that open (HEAD_WORDS words) as a text of the
-    page's furniture does, when it is TEMPLATE_SHARE or more: the template's text (a sidebar's
-    blurb, a menu's descriptions, a footer's "about us", read where the template repeats it outside
-    the furniture) is the body; None otherwise. (Of the tuning sets' 821 articles, the most of a
-    body found so is a quarter: a standfirst or a pull quote that a page header or a sidebar
-    repeats.) Measured in characters, the longest paragraphs first: an article's are not found, and
-    a long body is not read to its end."""
-    if not evidence.furniture_text:
-        return None
-    total = sum(map(len, paragraphs))
-    found = missed = 0
-    for paragraph in sorted(paragraphs, key=len, reverse=True):
-        opening = paragraph.split(None, HEAD_WORDS)[:HEAD_WORDS]
-        if len(opening) == HEAD_WORDS and " ".join(opening).lower() in evidence.furniture_text:
-            found += len(paragraph)
-        else:
-            missed += len(paragraph)
-            if missed > (1 - TEMPLATE_SHARE) * total:
-                return None
-    return found / total if found else None
 
 
 def _shingles(key: str) -> set[tuple[str, ...]]:
@@ -471,7 +437,7 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
             listing_text = lambda: next(map(_listing_texts, reread().getroottree().xpath(path)), ("", ""))  # noqa: E731
     return Evidence(
         len(keys), sum(len(k.split()) for k in keys), marked_up, beside_search, error_status, shingles, measure,
-        0 if listing is None else listing[1], listing_text, _furniture_text(furniture),
+        0 if listing is None else listing[1], listing_text,
     )
 
 
@@ -640,17 +606,11 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
     # page's listing
     read_listing = evidence.cards >= MIN_CARDS and prose < HEAD_WORDS <= teasers
     placed = (away and prose >= MIN_OWN_PROSE) or message or read_listing
-    structure = listed or away or message or crowded or beyond
-    marked = (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not structure
-    plain = not declared and prose >= MIN_PROSE and not structure
-    # a body that would make an article but is mostly the furniture's text is the template's
-    furnished = _furniture_share(evidence, paragraphs) if marked or plain else None
-    counts += f", {furnished:.0%} of it the furniture's text" if furnished else ""
-    if marked and not furnished:
+    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not (listed or away or message or crowded or beyond):
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}"), False
     if declared:
         return PageKind(not_article, f"declared an article, but {counts}"), placed
-    if not plain or furnished:
+    if prose < MIN_PROSE or away or message or crowded or listed or beyond:
         return PageKind(not_article, counts), placed
     return PageKind("article", counts), False
 

@@ -481,18 +481,3 @@ def test_no_second_opinion_for_a_body_that_is_wholly_the_teasers_text() -> None:
     own = "Blossom counts from the members' farms came in over the weekend, and most were low."
     kind, body = reconsider(evidence, [own, *teasers], lambda: [own, *teasers, *note], declared=True)
     assert kind.is_article and body[-1] == note[-1], kind.reason
-
-
-def test_a_body_that_is_mostly_the_furnitures_text_is_the_templates() -> None:
-    # a topic page (declared an article, as some CMSs declare every page): its headline and a list
-    # of recipe links; the template repeats its menu's descriptions in a copy outside the menu, and
-    # the extractor reads that copy as the body. The same paragraphs as the page's own, not in its
-    # menu, are an article
-    page = (FIXTURES / "pagekind" / "declared_article_topic_with_menu_blurbs.html").read_bytes()
-    tree = lxml.html.fromstring(page)
-    copy = [p.text_content() for p in tree.xpath("//div[@class='menu-copy']/p")]
-    kind, _ = reconsider(gather_evidence(tree), copy, lambda: [], declared=True)
-    assert not kind.is_article and "of it the furniture's text" in kind.reason, kind.reason
-    own = re.sub(rb'<nav class="mega-menu">.*?</nav>', b"", page, flags=re.S)
-    kind, _ = reconsider(gather_evidence(lxml.html.fromstring(own)), copy, lambda: [], declared=True)
-    assert kind.is_article, kind.reason

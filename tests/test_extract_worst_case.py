@@ -130,6 +130,18 @@ def test_adversarial_page_takes_linear_time(generator) -> None:
     )
 
 
+
+# the generators whose pages are an article's (a link farm and a not-found page are not)
+ARTICLES = [g for g in GENERATORS if g not in (links, search_forms)]
+
+
+@pytest.mark.parametrize("generator", ARTICLES, ids=lambda g: g.__name__)
+def test_an_adversarial_article_is_still_written_as_an_article(generator) -> None:
+    """Making a page a worst case for time must not make it no article: the boxes, quotes and asides
+    that repeat the article's own sentences are the article's, not a template's text."""
+    doc = extract_document(generator(SIZES.get(generator, 400)), URL)
+    assert doc.error is None and doc.paragraphs, f"{generator.__name__}: {doc.error}"
+
 def list_items(n: int) -> str:
     """A short article, then a long list (trafilatura's full mode, whose justext revision walked each run of short items)."""
     return _article(f"<p>{_sentence(0)}</p>" * 3) .replace("</body>", "<ul>" + "".join(
