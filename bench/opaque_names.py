@@ -4,7 +4,8 @@ Many open-web sites name nothing: CSS-module hashes (``_3xK9a``) or utility clas
 nor "article". Our furniture rules, the body's choice and the article decision must then stand on
 structure (the headline's place, density, repetition, tag roles, aria/role/itemprop, which stay), not
 on names alone. This replaces each class and id value token by an opaque token made from its md5 (the
-same name gives the same token, so repetition survives) and prints, per set and host half, wx and ws
+same name gives the same token, so repetition survives; the page's references to its ids, in fragment
+links, labels, aria attributes and scripts' quoted strings, follow them) and prints, per set and host half, wx and ws
 F1, empty outputs and pages judged no article, original and opaque side by side. It is a
 diagnostic, not a test; keep the ORIGINAL figures from ``bench/extraction.py`` as the gate.
 
@@ -24,15 +25,46 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extraction import EXTRACTORS, SETS, host_halves, load_pages, score, whitespace_tokens, word_tokens  # noqa: E402
 
 NAMES = re.compile(rb"""\b(class|id)\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
+# where a page refers to an element by its id: a link to a place on the page, a label, aria's
+# references, and a script's quoted string (a streamed page's script moves pieces into place by id)
+FRAGMENT_LINK = re.compile(rb"""(\bhref\s*=\s*["'])#([^"']+)""", re.IGNORECASE)
+ID_REFS = re.compile(rb"""\b(for|aria-controls|aria-labelledby|aria-describedby|aria-owns)\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
+SCRIPT = re.compile(rb"(<script\b[^>]*>)(.*?)(</script>)", re.IGNORECASE | re.DOTALL)
+QUOTED = re.compile(rb"""(["'])([^"'\s]{1,200})\1""")
 PEERS = ("ours", "trafilatura defaults")
 
 
-def opaque(html: bytes) -> bytes:
-    def token(match: re.Match) -> bytes:
-        values = match.group(2)[1:-1].split()
-        return match.group(1) + b'="' + b" ".join(b"c" + hashlib.md5(v).hexdigest()[:6].encode() for v in values) + b'"'
+def _token(value: bytes) -> bytes:
+    return b"c" + hashlib.md5(value).hexdigest()[:6].encode()
 
-    return NAMES.sub(token, html)
+
+def opaque(html: bytes) -> bytes:
+    """Every class and id value token made opaque; the page's references to its ids follow them, so
+    that what finds an element by id (a fragment link, a label, aria-controls, a script) still does:
+    a site with hashed names refers to them consistently."""
+    ids = {m.group(2)[1:-1].strip() for m in NAMES.finditer(html) if m.group(1).lower() == b"id"}
+
+    def names(match: re.Match) -> bytes:
+        return match.group(1) + b'="' + b" ".join(map(_token, match.group(2)[1:-1].split())) + b'"'
+
+    def refs(match: re.Match) -> bytes:
+        values = match.group(2)[1:-1].split()
+        return match.group(1) + b'="' + b" ".join(_token(v) if v in ids else v for v in values) + b'"'
+
+    def fragment(match: re.Match) -> bytes:
+        value = match.group(2)
+        return match.group(1) + b"#" + (_token(value) if value in ids else value)
+
+    def script(match: re.Match) -> bytes:
+        def quoted(q: re.Match) -> bytes:
+            return q.group(1) + _token(q.group(2)) + q.group(1) if q.group(2) in ids else q.group(0)
+
+        return match.group(1) + QUOTED.sub(quoted, match.group(2)) + match.group(3)
+
+    html = NAMES.sub(names, html)
+    html = ID_REFS.sub(refs, html)
+    html = FRAGMENT_LINK.sub(fragment, html)
+    return SCRIPT.sub(script, html)
 
 
 def main(argv: list[str] | None = None) -> int:
