@@ -14,7 +14,7 @@ from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
-from extract.pagecues import block_kind, link_target
+from extract.pagecues import block_kind, link_target, opens_with
 from extract.paragraphs import word_key
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
@@ -890,9 +890,8 @@ _LINK_HEADED_SHARE = 2 / 3  # ... this share of them opening with a link
 
 def _opens_with_link(item: HtmlElement) -> bool:
     """Whether an item's text opens with a link's: a teaser's headline, a link with a note."""
-    first = next((text for text in item.itertext() if text.strip()), None)
     link = next((a for a in item.iter("a") if a.text_content().strip()), None)
-    return first is not None and link is not None and first == next(t for t in link.itertext() if t.strip())
+    return link is not None and opens_with(item, link)
 
 
 def _is_link_list(block: HtmlElement) -> bool:

@@ -73,6 +73,12 @@ def _site(host: str) -> str:
     return ".".join(host.lower().split(".")[-2:])
 
 
+def opens_with(block: HtmlElement, link: HtmlElement) -> bool:
+    """Whether a block's text opens with a link's: the link heads the block (a teaser's headline)."""
+    first = next((text for text in block.itertext() if text.strip()), None)
+    return first is not None and first == next((text for text in link.itertext() if text.strip()), None)
+
+
 def link_target(href: str) -> str:
     """Where an absolute link leads: a site or a messaging scheme ("" when it names neither)."""
     match = _TARGET.match(href)
@@ -268,7 +274,7 @@ def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]
         text = text.lower()
         if holds_a_last(text) is None:
             continue
-        key = " ".join(_WORD.findall(text))  # (word_key)
+        key = word_key(text)
         if key in keys and key not in found:
             found[key] = element
             if len(found) == len(keys):

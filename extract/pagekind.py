@@ -25,7 +25,7 @@ from lxml.html import HtmlElement
 
 from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
-from extract.pagecues import HOLDS_BODY
+from extract.pagecues import HOLDS_BODY, opens_with
 from extract.paragraphs import word_key
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
@@ -195,17 +195,11 @@ def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
             if block.tag != tag or block.get("class") != cls or block in found:
                 continue
             link = next((a for a in block.iter("a") if a.text_content().strip()), None)  # not an image's link
-            if link is None or (next(link.iterancestors(*_HEADINGS), None) is None and not _opens(block, link)):
+            if link is None or (next(link.iterancestors(*_HEADINGS), None) is None and not opens_with(block, link)):
                 continue  # a card's headline: a link in a heading, or one the block opens with
             if _TEXT_LENGTH(block) <= CARD_CHARS and _words_beside(block, set(), HEAD_WORDS) >= HEAD_WORDS:
                 alike.append(block)
     return alike
-
-
-def _opens(block: HtmlElement, link: HtmlElement) -> bool:
-    """Whether a block's text opens with a link's: the link heads the block."""
-    first = next((text for text in block.itertext() if text.strip()), None)
-    return first is not None and first == next((text for text in link.itertext() if text.strip()), None)
 
 
 def _repeated_item(block: HtmlElement, held: Counter[HtmlElement]) -> HtmlElement | None:

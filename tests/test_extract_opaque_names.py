@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from extract import extract_document
+from extract.body import FRAGMENT_SHARE
 from extract.domfixes import unname_fragment_containers
 from extract.htmlinput import load_tree
 
@@ -17,14 +18,19 @@ def _extract(name: str):
     return extract_document((FIXTURES / name).read_bytes(), f"https://millbrook.example/news/{Path(name).stem}")
 
 
+def _assert_article(doc, opening: str, paragraphs: int, absent: str) -> None:
+    """The page is an article whose body opens with ``opening``, has ``paragraphs`` paragraphs and
+    holds nothing of ``absent`` (the teasers', comments' or copy's text)."""
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith(opening)
+    assert len(doc.paragraphs) == paragraphs
+    assert not any(absent in p for p in doc.paragraphs)
+
+
 def test_a_list_of_teasers_is_not_the_densest_prose() -> None:
     """Without a named container, the densest prose container is made the body; a list whose items
     open with a link (teasers with summaries) is no prose, however long its summaries."""
-    doc = _extract("article_beside_teaser_list.html")
-    assert doc.error is None
-    assert doc.paragraphs[0].startswith("The town council of Millbrook voted")
-    assert len(doc.paragraphs) == 5
-    assert not any("Ferry timetable" in p for p in doc.paragraphs)
+    _assert_article(_extract("article_beside_teaser_list.html"), "The town council of Millbrook voted", 5, "Ferry timetable")
 
 
 def test_a_hidden_copy_of_the_article_is_not_its_body() -> None:
@@ -42,11 +48,7 @@ def test_the_headlines_article_is_not_a_fragment_of_the_readers_prose() -> None:
     """The <article> holding the headline and paragraphs of prose is the body, though the readers'
     comments after it (each an <article> of its own, their names saying nothing) hold more prose:
     it is not unnamed as a fragment of the page's prose."""
-    doc = _extract("article_before_reader_comments.html")
-    assert doc.error is None
-    assert doc.paragraphs[0].startswith("Anyone who keeps a fern on a windowsill")
-    assert len(doc.paragraphs) == 4
-    assert not any("grandmother" in p for p in doc.paragraphs)
+    _assert_article(_extract("article_before_reader_comments.html"), "Anyone who keeps a fern on a windowsill", 4, "grandmother")
 
 
 def test_the_headlines_article_is_not_compared_with_the_readers_prose() -> None:
@@ -56,10 +58,7 @@ def test_the_headlines_article_is_not_compared_with_the_readers_prose() -> None:
     nested = (FIXTURES / "article_before_reader_comments.html").read_text(encoding="utf-8")
     flat = re.sub(r"</?(?:ol|li)>|<div>(?=<p)|(?<=</p>)</div>", "", nested)  # each comment an <article> holding a <p>
     doc = extract_document(flat, "https://millbrook.example/news/ferns")
-    assert doc.error is None
-    assert doc.paragraphs[0].startswith("Anyone who keeps a fern on a windowsill")
-    assert len(doc.paragraphs) == 4
-    assert not any("grandmother" in p for p in doc.paragraphs)
+    _assert_article(doc, "Anyone who keeps a fern on a windowsill", 4, "grandmother")
 
 
 def test_teaser_tiles_as_articles_do_not_use_up_the_body_search() -> None:
@@ -70,7 +69,7 @@ def test_teaser_tiles_as_articles_do_not_use_up_the_body_search() -> None:
     html = (FIXTURES / "article_after_teaser_tiles.html").read_bytes()
     tree = load_tree(html)
     prose = sum(len(p.text_content()) for p in tree.iter("p"))
-    found = unname_fragment_containers(tree, 0.3 * prose)
+    found = unname_fragment_containers(tree, FRAGMENT_SHARE * prose)
     assert found is not None and found.tag == "main"
     doc = _extract("article_after_teaser_tiles.html")
     assert doc.error is None
