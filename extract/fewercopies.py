@@ -34,13 +34,15 @@ from copy import copy, deepcopy
 from importlib import import_module
 from typing import NamedTuple
 
-from lxml.etree import _Element, strip_elements, strip_tags
+from lxml.etree import _Element, strip_elements
 from lxml.html import HtmlElement
 from trafilatura import core, main_extractor
 from trafilatura.htmlprocessing import convert_tags, tree_cleaning
 from trafilatura.settings import Extractor
 from trafilatura.utils import SPACING_PROTECTED, text_chars_test
 from trafilatura.xml import delete_element
+
+from extract.textruns import strip_tags
 
 _STOCK_PREPARE_TREE = core._prepare_tree
 _STOCK_EXTRACT_AND_COMPARE = core._extract_and_compare

@@ -102,9 +102,15 @@ def numbered_blocks(n: int) -> str:
     return _article("".join(f"<p>{_sentence(i)}</p><div class='block-{i}'><p>Note {i} of the page.</p></div>" for i in range(n)))
 
 
+def inline_runs(n: int) -> str:
+    """One paragraph of thousands of inline elements (a word-by-word transcript's spans: trafilatura strips
+    them, and the paragraph's text is then read)."""
+    return _article(f"<p>{_sentence(0)}</p>" * 3 + "<p>" + "".join(f"<span>{_sentence(i, 3)}</span> " for i in range(n)) + "</p>")
+
+
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
-              disclosure_buttons, misnested, quote_figures, numbered_blocks]
-SIZES = {prose_asides: 300, split_blocks: 500}
+              disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs]
+SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800}
 
 
 def _seconds(page: str, runs: int = 1) -> float:
@@ -172,6 +178,38 @@ def test_linear_justext_revision_gives_justext_classes(seed: int) -> None:
     revise_paragraph_classification(ours, 150)
     stock(theirs, 150)
     assert [p.class_type for p in ours] == [p.class_type for p in theirs]
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_stripping_tags_in_one_pass_makes_lxmls_tree(seed: int, monkeypatch) -> None:
+    import copy
+    import random
+
+    from lxml import etree
+
+    from extract import textruns
+
+    monkeypatch.setattr(textruns, "_MANY", 1)  # every element stripped into is rebuilt
+    rng = random.Random(seed)
+
+    def grow(parent, depth: int) -> None:
+        parent.text = rng.choice([None, "", "a ", "b"])
+        for _ in range(rng.randrange(0, 5 if depth < 4 else 1)):
+            child = etree.Comment("note") if rng.random() < 0.1 else etree.SubElement(parent, rng.choice(["span", "b", "p", "i"]))
+            if child.getparent() is None:
+                parent.append(child)
+            else:
+                grow(child, depth + 1)
+            child.tail = rng.choice([None, "", " c", "d "])
+
+    root = etree.Element("div")
+    grow(root, 0)
+    stock = copy.deepcopy(root)
+    tags = rng.sample(["span", "b", "i"], rng.randrange(1, 3))
+    textruns.strip_tags(root, *tags)
+    etree.strip_tags(stock, *tags)
+    assert etree.tostring(root) == etree.tostring(stock)
+    assert all(len(element.xpath("text()")) <= len(element) + 1 for element in root.iter())  # one node per run
 
 
 def test_an_article_nested_deeper_than_the_parser_builds_gives_the_reason() -> None:
