@@ -50,7 +50,7 @@ from extract.fewercopies import fewer_copies, forget_extraction
 from extract.linearjustext import faster_justext
 from extract.linkdensity import faster_link_tests
 from extract.namematch import emulated_name_matches
-from extract.textruns import merged_text_runs
+from extract.textreads import linear_text_reads
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
 from extract.paragraphs import body_paragraphs, word_key
 
@@ -93,7 +93,7 @@ def trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool = True
     from the tree, which no later step wants either. ``again``: the full mode on the tree that the
     fast mode has just read, unchanged since (its main extraction is the fast mode's: fewer_copies)."""
     options = _TRAFILATURA[fast]
-    with emulated_name_matches(), fewer_copies(again), faster_link_tests(), faster_justext(), merged_text_runs():
+    with emulated_name_matches(), fewer_copies(again), faster_link_tests(), faster_justext(), linear_text_reads():
         body, text, _, _ = trafilatura_sequence(tree, options, url)
     return body_paragraphs(body) if len(text) >= options.min_output_size else []
 

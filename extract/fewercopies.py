@@ -42,7 +42,7 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import SPACING_PROTECTED, text_chars_test
 from trafilatura.xml import delete_element
 
-from extract.textruns import strip_tags
+from extract.textreads import strip_tags
 
 _STOCK_PREPARE_TREE = core._prepare_tree
 _STOCK_EXTRACT_AND_COMPARE = core._extract_and_compare

@@ -108,9 +108,18 @@ def inline_runs(n: int) -> str:
     return _article(f"<p>{_sentence(0)}</p>" * 3 + "<p>" + "".join(f"<span>{_sentence(i, 3)}</span> " for i in range(n)) + "</p>")
 
 
+def linked_paragraphs(n: int) -> str:
+    """Paragraphs each with ten links in its text (the main pass's test of the paragraphs' text gathered
+    each paragraph's text nodes with a duplicate check against all gathered before)."""
+    return _article("".join(
+        f"<p>{_sentence(i, 8)} " + " ".join(f"<a href='/topic/{i}-{k}'>topic {k}</a> {_sentence(i + k, 4)}" for k in range(10)) + "</p>"
+        for i in range(n)
+    ))
+
+
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
-              disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs]
-SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800}
+              disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs, linked_paragraphs]
+SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300}
 
 
 def _seconds(page: str, runs: int = 1) -> float:
@@ -187,9 +196,9 @@ def test_stripping_tags_in_one_pass_makes_lxmls_tree(seed: int, monkeypatch) -> 
 
     from lxml import etree
 
-    from extract import textruns
+    from extract import textreads
 
-    monkeypatch.setattr(textruns, "_MANY", 1)  # every element stripped into is rebuilt
+    monkeypatch.setattr(textreads, "_MANY", 1)  # every element stripped into is rebuilt
     rng = random.Random(seed)
 
     def grow(parent, depth: int) -> None:
@@ -206,10 +215,30 @@ def test_stripping_tags_in_one_pass_makes_lxmls_tree(seed: int, monkeypatch) -> 
     grow(root, 0)
     stock = copy.deepcopy(root)
     tags = rng.sample(["span", "b", "i"], rng.randrange(1, 3))
-    textruns.strip_tags(root, *tags)
+    textreads.strip_tags(root, *tags)
     etree.strip_tags(stock, *tags)
     assert etree.tostring(root) == etree.tostring(stock)
     assert all(len(element.xpath("text()")) <= len(element) + 1 for element in root.iter())  # one node per run
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_the_main_pass_reads_the_paragraphs_text_that_xpath_finds(seed: int) -> None:
+    import random
+
+    from lxml import etree
+
+    from extract.textreads import _PARAGRAPH_TEXTS, _PARAGRAPH_TEXTS_WALKED, _SAME_CODE
+
+    assert _SAME_CODE
+    rng = random.Random(seed)
+    root = etree.Element("body")
+    elements = [root]
+    for i in range(rng.randrange(1, 30)):  # paragraphs in paragraphs too, which no parser makes but a tree can hold
+        element = etree.SubElement(rng.choice(elements), rng.choice(["p", "p", "div", "b"]))
+        element.text, element.tail = rng.choice([None, "", f"t{i}"]), rng.choice([None, f"tail{i}"])
+        elements.append(element)
+    subtree = rng.choice(elements)
+    assert eval(_PARAGRAPH_TEXTS_WALKED) == eval(_PARAGRAPH_TEXTS)
 
 
 def test_an_article_nested_deeper_than_the_parser_builds_gives_the_reason() -> None:
