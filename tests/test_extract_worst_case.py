@@ -237,8 +237,8 @@ def test_the_main_pass_reads_the_paragraphs_text_that_xpath_finds(seed: int) -> 
         element = etree.SubElement(rng.choice(elements), rng.choice(["p", "p", "div", "b"]))
         element.text, element.tail = rng.choice([None, "", f"t{i}"]), rng.choice([None, f"tail{i}"])
         elements.append(element)
-    subtree = rng.choice(elements)
-    assert eval(_PARAGRAPH_TEXTS_WALKED) == eval(_PARAGRAPH_TEXTS)
+    names = {"subtree": rng.choice(elements)}  # the main pass's name for the block it reads
+    assert eval(_PARAGRAPH_TEXTS_WALKED, {}, names) == eval(_PARAGRAPH_TEXTS, {}, names)
 
 
 def test_an_article_nested_deeper_than_the_parser_builds_gives_the_reason() -> None:
