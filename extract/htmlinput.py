@@ -36,6 +36,10 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 # modes); libxml2 drops it, and with it the article of a page whose template closes the document
 # after its header. Without them libxml2 closes both at the end, as a browser does.
 _DOCUMENT_END_TAGS = re.compile(r"</(?:body|html)\s*>", re.I)
+# HTML's void elements that libxml2, written for HTML 4, does not know as void: it nests what follows
+# one inside it up to its parent's end tag, and trafilatura deletes an <embed> with its contents, so
+# the paragraphs after a bare <embed> were lost. A browser leaves them empty (_empty_voids).
+_UNKNOWN_VOIDS = ("embed", "source", "track", "wbr", "keygen", "bgsound")
 # Control bytes that text never holds: more than 1 % of them in a page's head means binary data
 _CONTROL_BYTES = bytes((0, 1, 2, 3, 4, 5, 6, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23))
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -170,7 +174,21 @@ def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.H
         tree = lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=_PARSER)
     except (ParserError, ValueError) as exc:
         raise BadInput(f"unparsable HTML: {exc}") from exc
+    _empty_voids(tree)
     elements = int(tree.xpath("count(//*)"))
     if elements > MAX_ELEMENTS:
         raise BadInput(f"page too complex ({elements} elements)")
     return tree
+
+
+def _empty_voids(tree: lxml.html.HtmlElement) -> None:
+    """Move what libxml2 nested in a void element out after it, where a browser puts it."""
+    for void in [element for element in tree.iter(_UNKNOWN_VOIDS) if len(element) or element.text]:
+        if void.getparent() is None:
+            continue
+        tail, children = void.tail, list(void)
+        void.text, void.tail = None, void.text
+        for child in reversed(children):
+            void.addnext(child)  # after the void's tail, before the children moved already
+        last = children[-1] if children else void
+        last.tail = (last.tail or "") + (tail or "") or None

@@ -128,6 +128,14 @@ def test_an_article_after_a_premature_end_of_document_is_kept() -> None:
     assert doc.title == "Night buses return"
 
 
+@pytest.mark.parametrize("void", ["<embed src='/media/bus-map.swf'>", "<source src='/media/route.mp4'>", "<track src='/media/captions.vtt'>"])
+def test_the_paragraphs_after_a_void_element_libxml2_does_not_know_are_kept(void: str) -> None:
+    # libxml2 nested what follows such an element inside it, and the extractor deleted it with the embed
+    more = [f"<p>Route {n} runs every twenty minutes from the central station to the northern suburbs.</p>" for n in range(4)]
+    doc = extract_document(ARTICLE.replace("</article>", void + "".join(more) + "</article>"))
+    assert all(f"Route {n} runs every twenty minutes" in doc.text() for n in range(4))
+
+
 _PARAGRAPH = "<p>The city's night bus network resumes on Friday with six routes serving the suburbs until dawn.</p>"
 
 
