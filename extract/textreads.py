@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from lxml import etree
@@ -103,7 +103,7 @@ def _joined(pieces: list[str | None]) -> str | None:
     return text if text or any(piece is not None for piece in pieces) else None
 
 
-def _walking_extract():
+def _walking_extract() -> Callable:
     """trafilatura's ``_extract``, compiled in its module's namespace (so that it sees the stand-ins
     the other context managers put there) with the paragraph-text test walked."""
     defined: dict = {}
