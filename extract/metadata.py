@@ -837,25 +837,18 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
     declared under another name. A declared timestamp a day off its URL's date is a local date converted to UTC:
     the URL's day is the one the site published on."""
     filed = _url_date(url)
-    modified = _modified_days(article, meta)
     for value in _date_candidates(tree, article, meta):
-        if isinstance(value, str) and (declared := iso_date(value)) and not _after_modification(declared, modified):
+        if isinstance(value, str) and (declared := iso_date(value)):
             if filed is not None and abs((filed - date.fromisoformat(declared[:10])).days) == 1:
                 return filed.isoformat()
             if filed is None:
-                return _story_date(tree, declared, declared[:10] in modified) or declared
+                return _story_date(tree, declared, declared[:10] in _modified_days(article, meta)) or declared
             return declared
     locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
     month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)
     shown = filed.isoformat() if filed is not None else _shown_on_page(tree, month_first)
     others = (iso_date(value) or _shown_date(clean(value), month_first) for value in _other_dates(article, meta))
-    return shown or next((day for day in others if day and not _after_modification(day, modified)), None)
-
-
-def _after_modification(day: str, modified: set[str]) -> bool:
-    """Whether a publication date falls after every declared modification of the page, by more than a
-    timezone's day: a stamp of a later build or save, not the story's publication."""
-    return bool(modified) and date.fromisoformat(day[:10]) > max(map(date.fromisoformat, modified)) + timedelta(days=1)
+    return shown or next(filter(None, others), None)
 
 
 def _language(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:
