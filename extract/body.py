@@ -50,11 +50,10 @@ from extract.fewercopies import fewer_copies, forget_extraction
 from extract.linearjustext import faster_justext
 from extract.linkdensity import faster_link_tests
 from extract.namematch import emulated_name_matches
-from extract.textreads import linear_text_reads
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
-from extract.paragraphs import body_paragraphs, word_key
+from extract.paragraphs import WORDS, body_paragraphs, word_count, word_key
+from extract.textreads import linear_text_reads
 
-_WORDS = re.compile(r"\w+")
 _READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
 MIN_BODY_CHARS = 200  # below this trafilatura found no article: readability-lxml gets a chance
 # A fast-mode body under this share of the text in the page's <p> elements is suspect (issue 17:
@@ -119,8 +118,8 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
 
 def longer_and_agreeing(candidate: str, extracted: list[str]) -> bool:
     """Whether another body is much longer than the extracted one and holds most of its words."""
-    other = Counter(_WORDS.findall(candidate.lower()))
-    ours = Counter(_WORDS.findall(" ".join(extracted).lower()))
+    other = Counter(WORDS.findall(candidate.lower()))
+    ours = Counter(WORDS.findall(" ".join(extracted).lower()))
     if other.total() < max(DECLARED_GAIN * ours.total(), MIN_DECLARED_WORDS):
         return False
     return (ours & other).total() >= DECLARED_AGREEMENT * ours.total()
@@ -175,7 +174,7 @@ def is_label(paragraph: str, author: str | None) -> bool:
         return True
     if len(words) > SHORT:
         return False
-    if _DATE.search(paragraph) and len(_DATE.sub("", paragraph).split()) <= SHORT // 2:
+    if _DATE.search(paragraph) and word_count(_DATE.sub("", paragraph)) <= SHORT // 2:
         return True
     if paragraph[:3].lower() == "by " and paragraph[3:4].isupper():
         return True
@@ -199,7 +198,7 @@ def drop_author_note(paragraphs: list[str], author: str | None) -> list[str]:
     if not names or not paragraphs:
         return paragraphs
     last = word_key(paragraphs[-1])
-    if len(last.split()) <= AUTHOR_NOTE_WORDS and any(last.startswith(f"{name} ") for name in names):
+    if word_count(last) <= AUTHOR_NOTE_WORDS and any(last.startswith(f"{name} ") for name in names):
         return paragraphs[:-1]
     return paragraphs
 

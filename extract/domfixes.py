@@ -15,7 +15,7 @@ from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
 from extract.pagecues import block_kind, link_target, opens_with
-from extract.paragraphs import word_key
+from extract.paragraphs import word_count, word_key
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -166,7 +166,7 @@ def _is_disclosure_title(button: HtmlElement) -> bool:
         return False
     if _TITLE_BLOCKS(button):
         return True
-    return button.get("aria-expanded") is not None and len(button.text_content().split()) >= _TITLE_WORDS
+    return button.get("aria-expanded") is not None and word_count(button.text_content()) >= _TITLE_WORDS
 
 
 _ASIDE_LINK_SHARE = 0.3
@@ -780,7 +780,7 @@ def _introduces(heading: HtmlElement) -> bool:
             continue
         if sibling.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             return False
-        if len(sibling.text_content().split()) >= _SECTION_WORDS:
+        if word_count(sibling.text_content()) >= _SECTION_WORDS:
             return True
     return False
 
@@ -802,7 +802,7 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
         if next(p.iterdescendants("a"), None) is None:
             if (wrapper := p.getparent()) is None or wrapper.tag != "a":
                 continue  # the common case, decided without reading the text
-        if len(p.text_content().split()) > _TEASER_WORDS or (wrapper is None and _link_share(p) < _LINK_SHARE):
+        if word_count(p.text_content()) > _TEASER_WORDS or (wrapper is None and _link_share(p) < _LINK_SHARE):
             continue
         # (a card's title is all link text: the link around it)
         hrefs = [_as_served(a.get("href") or "", url) for a in ([wrapper] if wrapper is not None else p.iter("a"))]
@@ -814,7 +814,7 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
         if (
             label is not None
             and label.tag in ("p", "h2", "h3", "h4", "h5", "h6", "strong")
-            and len(label.text_content().split()) <= _LABEL_WORDS
+            and word_count(label.text_content()) <= _LABEL_WORDS
             and label.find(".//a") is None
         ):
             label.drop_tree()

@@ -66,14 +66,16 @@ _MONTH_NUMBER = {
 # listing a hundred names is four times slower on a page's text)
 _MONTH = r"([^\W\d_]{3,12})\.?"
 # a date as pages show it: "December 18, 2025", "18th Dec. 2025", "18. Dezember 2025", "1er décembre 2025",
-# "18 de diciembre de 2025", "18-Dec-2025", "2025-12-18", "2025.12.18", "12/18/2025", "18.12.2025"; not a URL's path
-# ("/2015/03/24/slug" in a link written out)
+# "18 de diciembre de 2025", "18-Dec-2025", "2025-12-18", "2025.12.18", "12/18/2025", "18.12.2025",
+# "2025年12月18日"; not a URL's path ("/2015/03/24/slug" in a link written out)
 _SHOWN_DATE = re.compile(
     rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b"
     r"|\b(\d{1,2})(?:st|nd|rd|th|er|º)?(?:\.?\s+(?:of\s+|de\s+)?|[-.])([^\W\d_]{3,12})"
     r"(?:\.?,?\s+(?:de\s+|del\s+)?|[-.])((?:19|20)\d\d)\b"
     r"|(?<!/)\b((?:19|20)\d\d)([-/.])(\d\d)\8(\d\d)(?![\d/])"
-    r"|(?<!/)\b(\d{1,2})([/.])(\d{1,2})\12((?:19|20)\d\d)\b(?!/)",
+    r"|(?<!/)\b(\d{1,2})([/.])(\d{1,2})\12((?:19|20)\d\d)\b(?!/)"
+    # Chinese and Japanese "2025年3月4日", Korean "2025년 3월 4일" (after a word, as these scripts write no spaces)
+    r"|(?<!\d)((?:19|20)\d\d)\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]",
     re.I,
 )
 # Every _SHOWN_DATE match holds a year, and at most 24 characters that are not white space precede
@@ -719,6 +721,8 @@ def _shown_dates(text: str, month_first: bool) -> Iterator[str]:
             year, month, day = groups[5], _MONTH_NUMBER[name], groups[3]
         elif groups[6]:
             year, month, day = groups[6], groups[8], groups[9]
+        elif groups[14]:
+            year, month, day = groups[14], groups[15], groups[16]
         else:
             first, second, year = int(groups[10]), int(groups[12]), groups[13]
             us_style = month_first and groups[11] == "/" and first <= 12

@@ -47,7 +47,7 @@ from itertools import accumulate, islice
 from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 
-from extract.paragraphs import word_key
+from extract.paragraphs import WORDS, word_count, word_key
 
 SHARE_TARGETS = 3  # distinct other sites a widget's links lead to ...
 SHARE_LINK_WORDS = 2  # ... by link texts this short or empty (icons) ...
@@ -58,7 +58,6 @@ TAG_SHARE = 0.6  # of a block's text in its tag links: the block is the tag list
 NOTE_WORDS = 30  # a note at the end of the body is short ...
 TAIL = 3  # ... and one of its last few paragraphs
 _SLACK = 100  # characters an element's text may have beyond its paragraph's words (punctuation)
-_WORD = re.compile(r"\w+")
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 _MESSAGE_SCHEMES = ("mailto", "sms", "whatsapp", "tg")
 # The starts of links that may lead off the site: absolute, protocol-relative or messaging ones (a
@@ -90,7 +89,7 @@ def link_target(href: str) -> str:
 def _words(element: HtmlElement) -> int:
     """Words of an element's text (punctuation aside), each text node on its own: adjacent
     blocks' words do not join."""
-    return sum(len(_WORD.findall(text)) for text in element.itertext())
+    return sum(len(WORDS.findall(text)) for text in element.itertext())
 
 
 def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
@@ -110,7 +109,7 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
         if not (link.get("href") or "").startswith(_OUTBOUND):
             continue
         target = link_target(link.get("href"))
-        if not target or target == own or len(link.text_content().split()) > SHARE_LINK_WORDS:
+        if not target or target == own or word_count(link.text_content()) > SHARE_LINK_WORDS:
             continue
         for block in islice(link.iterancestors(), SHARE_CLIMB):
             if block.tag in ("body", "html"):
@@ -301,7 +300,7 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     text, and the class most of that text is written in is the body's paragraph style; ``tree``
     is the page the paragraphs were extracted from.
     """
-    if not paragraphs or len(paragraphs[-1].split()) > NOTE_WORDS:
+    if not paragraphs or word_count(paragraphs[-1]) > NOTE_WORDS:
         return paragraphs  # the common case, decided without looking at the tree
     containers: Counter[HtmlElement] = Counter()
     styles: Counter[tuple[HtmlElement, str | None]] = Counter()

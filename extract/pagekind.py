@@ -26,7 +26,7 @@ from lxml.html import HtmlElement
 from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
 from extract.pagecues import HOLDS_BODY, opens_with
-from extract.paragraphs import word_key
+from extract.paragraphs import word_count, word_key
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
 _LISTING_TYPES = {"collectionpage", "searchresultspage", "profilepage", "series"}
@@ -239,7 +239,7 @@ def _count_words(texts: Iterator[str], most: int) -> int:
     """The words of texts, counted up to ``most``."""
     count = 0
     for text in texts:
-        count += len(text.split())
+        count += word_count(text)
         if count >= most:
             break
     return count
@@ -322,7 +322,7 @@ def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: se
         return None
     # the message: those texts that are no byline, dateline or label
     texts = (" ".join(text.split()) for text in _texts_between(shared, first, last, skipped))
-    message = sum(len(text.split()) for text in texts if text and not is_label(text, None))
+    message = sum(word_count(text) for text in texts if text and not is_label(text, None))
     return words if message >= HEAD_WORDS else None
 
 
@@ -354,7 +354,7 @@ def _headline_blocks(tree: HtmlElement, furniture: set[HtmlElement]) -> dict[str
         for text in texts:
             if text and (words := text.split()) and (text := " ".join(words)) not in seen:
                 seen.add(text)
-                size += len(words)
+                size += word_count(text)
                 heads.append(_head(word_key(" ".join(words[:HEAD_WORDS])).split()))
         for head in heads:
             blocks.setdefault(head, size)

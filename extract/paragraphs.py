@@ -11,7 +11,12 @@ import re
 from lxml.etree import _Element, iterwalk
 
 _SPACES = re.compile(r"[^\S\n]+")
-_WORDS = re.compile(r"\w+")
+# Chinese and Japanese write no spaces between words: each ideograph or kana counts as a word of
+# its own (a reader's count, as word processors count them), so a thousand-character story is not
+# the "thirty words" of its sentences. Other scripts' words are runs of word characters.
+_IDEOGRAPHIC = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+WORDS = re.compile(rf"[{_IDEOGRAPHIC}]|[^\W{_IDEOGRAPHIC}]+")
+_IDEOGRAPHIC_RUNS = re.compile(rf"[{_IDEOGRAPHIC}]{{2,}}")
 _BLOCKS = {"p", "head", "quote", "list", "item", "table", "row", "code", "div", "figure", "section"}
 
 
@@ -69,5 +74,10 @@ def body_paragraphs(body: _Element) -> list[str]:
 
 
 def word_key(text: str) -> str:
-    """Lower-case words only: paragraphs that differ in case, spacing or punctuation compare equal."""
-    return " ".join(_WORDS.findall(text.lower()))
+    """Lower-case words only (WORDS): paragraphs that differ in case, spacing or punctuation compare equal."""
+    return " ".join(WORDS.findall(text.lower()))
+
+
+def word_count(text: str) -> int:
+    """A text's words as a reader counts them: its runs between spaces, each ideograph or kana one."""
+    return len(text.split()) + sum(len(run) - 1 for run in _IDEOGRAPHIC_RUNS.findall(text))

@@ -566,6 +566,16 @@ def test_date_written_with_month_names_of_other_languages() -> None:
     assert _dated(page.replace("{shown}", "Number 5 2025, 5 maart 2024")) == "2024-03-05"
 
 
+@pytest.mark.parametrize("language", ["chinese", "japanese"])
+def test_an_article_in_a_language_written_without_spaces_comes_out_whole_with_its_date(language: str) -> None:
+    """Chinese and Japanese write no spaces between words: a story's word counts are its characters', not
+    its sentences' (one "word" each), and its date line reads "2025年3月4日"."""
+    page = Path(__file__).parent / "fixtures" / "pagekind" / f"article_{language}.html"
+    doc = extract_document(page.read_bytes(), "https://news.example.com/local/park")
+    assert len(doc.paragraphs) == 5 and not doc.error
+    assert doc.date == "2025-03-04"
+
+
 def test_date_in_the_url_corrects_a_utc_timestamp_a_day_off() -> None:
     """A story filed at 9 pm in New York is declared at 02:00 the next day in UTC; its URL has the local day."""
     page = ("<html><head><meta property='article:published_time' content='2025-12-19T02:41:41+00:00'></head>"
