@@ -26,7 +26,7 @@ from lxml.html import HtmlElement
 from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
 from extract.pagecues import HOLDS_BODY, opens_with
-from extract.paragraphs import word_count, word_key
+from extract.paragraphs import IDEOGRAPH, text_width, word_count, word_key
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
 _LISTING_TYPES = {"collectionpage", "searchresultspage", "profilepage", "series"}
@@ -38,9 +38,12 @@ _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _UNREAD = {"script", "style", "noscript", "template", "head", "title"}
 # links of three words or more: headlines (a teaser's), not "More", "Next" or a tag (two spaces
 # or more in the normalised text: one after the first)
+# a story's headline as a link: HEADLINE_CHARS characters and three words or more (_headline_links)
+HEADLINE_CHARS = 12
 _HEADLINE_LINKS = XPath(
-    ".//a[string-length(normalize-space(.)) >= 12][contains(substring-after(normalize-space(.), ' '), ' ')]"
+    f".//a[string-length(normalize-space(.)) >= {HEADLINE_CHARS}][contains(substring-after(normalize-space(.), ' '), ' ')]"
 )
+_HALF_HEADLINE_LINKS = XPath(f".//a[string-length(normalize-space(.)) >= {HEADLINE_CHARS // 2}]")
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 EDGE_SHARE = 0.5  # furniture (a page header, footer, menu, sidebar) holding more of the page's text than this holds its content
 CARD_CHARS = 500  # a teaser card: headline, a line or two of summary, byline and date
@@ -147,6 +150,17 @@ def _shingles(key: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
 
 
+def _headline_links(tree: HtmlElement) -> list[HtmlElement]:
+    """The links long enough to be a story's headline. On a page in Chinese or Japanese (its title
+    holds an ideograph or kana), where a headline of eight characters has no space, each of those
+    is two characters wide and a word (text_width, word_count); elsewhere one XPath gives the same."""
+    title = tree.findtext("head/title") or ""
+    if not IDEOGRAPH.search(title):
+        return _HEADLINE_LINKS(tree)
+    texts = ((link, " ".join(link.text_content().split())) for link in _HALF_HEADLINE_LINKS(tree))
+    return [link for link, text in texts if text_width(text) >= HEADLINE_CHARS and word_count(text) >= 3]
+
+
 def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     """Blocks headed by one headline link, of at most CARD_CHARS characters: for each headline link
     outside the furniture, its highest ancestor holding no other headline link; none for a link
@@ -154,7 +168,7 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     ones (``_repeated_item``): a teaser with a long excerpt."""
     # (the links inside the furniture, listed from it: not every headline link's ancestors climbed)
     inside = {link for block in furniture for link in block.iterdescendants("a")}
-    links = [link for link in _HEADLINE_LINKS(tree) if link not in inside]
+    links = [link for link in _headline_links(tree) if link not in inside]
     holding: Counter[HtmlElement] = Counter(a for link in links for a in link.iterancestors())
     # a link in a heading heads the block holding no other such heading: a byline or tag link of
     # three words beside it in the card does not split the card from its summary

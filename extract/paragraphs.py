@@ -17,6 +17,7 @@ _SPACES = re.compile(r"[^\S\n]+")
 _IDEOGRAPHIC = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 WORDS = re.compile(rf"[{_IDEOGRAPHIC}]|[^\W{_IDEOGRAPHIC}]+")
 _IDEOGRAPHIC_RUNS = re.compile(rf"[{_IDEOGRAPHIC}]{{2,}}")
+IDEOGRAPH = re.compile(rf"[{_IDEOGRAPHIC}]")
 _BLOCKS = {"p", "head", "quote", "list", "item", "table", "row", "code", "div", "figure", "section"}
 
 
@@ -76,6 +77,12 @@ def body_paragraphs(body: _Element) -> list[str]:
 def word_key(text: str) -> str:
     """Lower-case words only (WORDS): paragraphs that differ in case, spacing or punctuation compare equal."""
     return " ".join(WORDS.findall(text.lower()))
+
+
+def text_width(text: str) -> int:
+    """A text's length with each ideograph or kana two characters wide, as it is set (and holds a
+    word's worth of meaning where a letter holds a fifth)."""
+    return len(text) + len(IDEOGRAPH.findall(text))
 
 
 def word_count(text: str) -> int:
