@@ -46,6 +46,8 @@ _HEADLINE_LINKS = XPath(
 _HALF_HEADLINE_LINKS = XPath(f".//a[string-length(normalize-space(.)) >= {HEADLINE_CHARS // 2}]")
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 EDGE_SHARE = 0.5  # furniture (a page header, footer, menu, sidebar) holding more of the page's text than this holds its content
+MENU_LINK_CHARS = 30  # a menu's links are a few words each on average; a listing's headlines are longer
+LINK_BLOCK_SHARE = 0.7  # of a block's text in its links: a menu, a page's header or footer (``_link_blocks_around``)
 CARD_CHARS = 500  # a teaser card: headline, a line or two of summary, byline and date
 MIN_CARDS = 3  # a list of teasers
 EXCERPT_PARAGRAPHS = 2  # a longer card of a list: its excerpt and a line of byline and date
@@ -135,10 +137,35 @@ def _furniture(tree: HtmlElement) -> set[HtmlElement]:
     furniture. Found once a page, not by climbing from every link."""
     furniture = [e for e in tree.iter(*_FURNITURE) if e.tag != "form" or not HOLDS_BODY(e)]
     furniture += [e for e in tree.iter(*_PAGE_EDGES) if not any(a.tag in _CONTENT for a in e.iterancestors())]
+    if all(e.tag == "form" for e in furniture):  # no element says what is furniture: the page's structure does
+        furniture += _link_blocks_around(tree)
     if not furniture:
         return set()
     page = EDGE_SHARE * _TEXT_LENGTH(tree)
     return {e for e in furniture if _TEXT_LENGTH(e) <= page}
+
+
+def _link_blocks_around(tree: HtmlElement) -> list[HtmlElement]:
+    """The blocks beside the headline's branch, at every level from it up to the page, whose text
+    is mostly (LINK_BLOCK_SHARE) the text of MIN_CARDS links or more: the page's header, menus
+    and footer where no <header>, <nav> or <footer> says so (an older CMS's or a table layout's
+    page). A listing beside the headline holding most of the page's text stays content
+    (EDGE_SHARE, in ``_furniture``)."""
+    headline = next(tree.iter("h1"), None)
+    if headline is None:
+        return []
+    found = []
+    for branch in (headline, *headline.iterancestors()):
+        parent = branch.getparent()
+        if parent is None:
+            break
+        for block in parent:
+            if block is branch or not isinstance(block.tag, str) or block.tag in _UNREAD:
+                continue
+            links = [_TEXT_LENGTH(a) for a in block.iter("a")]
+            if len(links) >= MIN_CARDS and MENU_LINK_CHARS * len(links) >= sum(links) >= LINK_BLOCK_SHARE * _TEXT_LENGTH(block):
+                found.append(block)
+    return found
 
 
 def _in_furniture(element: HtmlElement, furniture: set[HtmlElement]) -> bool:

@@ -1,0 +1,151 @@
+"""Ours and trafilatura defaults on the tuning pages as served and perturbed the way unseen pages differ.
+
+A diagnostic, not a test: keep the as-served figures from ``bench/extraction.py`` as the gate. Each
+variant rewrites the raw markup (never our extractor's input path) and prints, per set and host
+half, wx and ws F1, empty outputs and pages judged no article (the article decision's misses: every
+tuning page is an article), as served and perturbed side by side.
+
+- ``opaque``: every class and id name made opaque. Many open-web sites name nothing (CSS-module
+  hashes, utility classes), so the furniture rules, the body's choice and the article decision must
+  stand on structure. Each class and id value token becomes a token made from its md5 (the same name
+  gives the same token, so repetition survives; the page's references to its ids, in fragment
+  links, labels, aria attributes and scripts' quoted strings, follow them).
+- ``plain``: no HTML5 sectioning, as older CMSs, table layouts and small sites serve pages:
+  ``article``, ``main``, ``nav``, ``aside``, ``header``, ``footer``, ``section``, ``figure`` and
+  ``figcaption`` become ``div`` and ``time`` a ``span``, keeping attributes (``role``, ``itemprop``),
+  text and children.
+- ``plain-norole``: ``plain`` without ``role`` attributes either.
+- ``opaque+plain``: both, a page that says nothing by names or tags.
+
+    python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from extraction import EXTRACTORS, SETS, host_halves, load_pages, score, whitespace_tokens, word_tokens  # noqa: E402
+
+NAMES = re.compile(rb"""\b(class|id)\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
+# where a page refers to an element by its id: a link to a place on the page, a label, aria's
+# references, and a script's quoted string (a streamed page's script moves pieces into place by id)
+FRAGMENT_LINK = re.compile(rb"""(\bhref\s*=\s*["'])#([^"']+)""", re.IGNORECASE)
+ID_REFS = re.compile(rb"""\b(for|aria-controls|aria-labelledby|aria-describedby|aria-owns)\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
+SCRIPT = re.compile(rb"(<script\b[^>]*>)(.*?)(</script>)", re.IGNORECASE | re.DOTALL)
+QUOTED = re.compile(rb"""(["'])([^"'\s]{1,200})\1""")
+SECTIONING = re.compile(rb"<(/?)(?:article|main|nav|aside|header|footer|section|figure|figcaption)(?=[\s/>])", re.IGNORECASE)
+TIME = re.compile(rb"<(/?)time(?=[\s/>])", re.IGNORECASE)
+ROLE = re.compile(rb"""(<[a-z][^<>]*?)\s+role\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+PEERS = ("ours", "trafilatura defaults")
+
+
+def _token(value: bytes) -> bytes:
+    return b"c" + hashlib.md5(value).hexdigest()[:6].encode()
+
+
+def opaque(html: bytes) -> bytes:
+    """Every class and id value token made opaque; the page's references to its ids follow them, so
+    that what finds an element by id (a fragment link, a label, aria-controls, a script) still does:
+    a site with hashed names refers to them consistently."""
+    ids = {m.group(2)[1:-1].strip() for m in NAMES.finditer(html) if m.group(1).lower() == b"id"}
+
+    def names(match: re.Match) -> bytes:
+        return match.group(1) + b'="' + b" ".join(map(_token, match.group(2)[1:-1].split())) + b'"'
+
+    def refs(match: re.Match) -> bytes:
+        values = match.group(2)[1:-1].split()
+        return match.group(1) + b'="' + b" ".join(_token(v) if v in ids else v for v in values) + b'"'
+
+    def fragment(match: re.Match) -> bytes:
+        value = match.group(2)
+        return match.group(1) + b"#" + (_token(value) if value in ids else value)
+
+    def script(match: re.Match) -> bytes:
+        def quoted(q: re.Match) -> bytes:
+            return q.group(1) + _token(q.group(2)) + q.group(1) if q.group(2) in ids else q.group(0)
+
+        return match.group(1) + QUOTED.sub(quoted, match.group(2)) + match.group(3)
+
+    html = NAMES.sub(names, html)
+    html = ID_REFS.sub(refs, html)
+    html = FRAGMENT_LINK.sub(fragment, html)
+    return SCRIPT.sub(script, html)
+
+
+def plain(html: bytes) -> bytes:
+    """HTML5's sectioning elements as the ``div`` an older page has in their place (``time`` a
+    ``span``), with their attributes, text and children."""
+    return TIME.sub(rb"<\1span", SECTIONING.sub(rb"<\1div", html))
+
+
+def plain_norole(html: bytes) -> bytes:
+    """``plain``, and no element says its role."""
+    return ROLE.sub(rb"\1", plain(html))
+
+
+VARIANTS: dict[str, Callable[[bytes], bytes]] = {
+    "opaque": opaque,
+    "plain": plain,
+    "plain-norole": plain_norole,
+    "opaque+plain": lambda html: plain(opaque(html)),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", action="append", choices=list(VARIANTS), help="perturbations to run (repeatable; default all)")
+    parser.add_argument("--set", action="append", choices=sorted(SETS))
+    parser.add_argument("--only", action="append", choices=PEERS, help="only these extractors")
+    parser.add_argument("--worst", type=int, default=0, help="list the N pages where ours loses most against trafilatura, per variant")
+    args = parser.parse_args(argv)
+    variants = ["served", *(args.variant or VARIANTS)]
+    peers = args.only or PEERS
+    print("| set                | half | extractor            | " + " | ".join(f"{v:<12}" for v in variants) + " |")
+    print("|                    |      |                      | " + " | ".join("wx     ws    " for _ in variants) + " |")
+    print("|--------------------|------|----------------------|" + "|".join("-" * 14 for _ in variants) + "|")
+    worst = []
+    for set_name in args.set or SETS:
+        pages = load_pages(SETS[set_name])
+        halves = host_halves(pages)
+        rows: dict[tuple[str, str], list[tuple]] = {}  # (extractor, variant) -> [(key, ws, wx, empty, rejected)]
+        for page in pages:
+            for variant in variants:
+                html = page.html if variant == "served" else VARIANTS[variant](page.html)
+                for name in peers:
+                    out = EXTRACTORS[name](html, page.url)
+                    rows.setdefault((name, variant), []).append((
+                        page.key, score(whitespace_tokens(out.text), whitespace_tokens(page.truth)).f1,
+                        score(word_tokens(out.text), word_tokens(page.truth)).f1, not out.text.split(), out.rejected))
+        for group in ("all", "A", "B") if set_name == "web-articles-dev" else ("all",):
+            for name in peers:
+                cells, counts = [], []
+                for variant in variants:
+                    part = [v for v in rows[(name, variant)] if group == "all" or halves[v[0]] == group]
+                    n = len(part)
+                    cells.append(f"{sum(v[2] for v in part) / n:.4f} {sum(v[1] for v in part) / n:.4f}")
+                    counts.append(f"{variant} {sum(v[3] for v in part)}/{sum(v[4] for v in part)}")
+                print(f"| {set_name:<18} | {group:<4} | {name:<20} | " + " | ".join(f"{c:<12}" for c in cells)
+                      + " | empty/no article: " + ", ".join(counts))
+        for variant in variants[1:] if args.worst else ():
+            ours = zip(rows[("ours", "served")], rows[("ours", variant)])
+            traf = zip(rows[("trafilatura defaults", "served")], rows[("trafilatura defaults", variant)]) if "trafilatura defaults" in peers else None
+            loss = []
+            for (before, after), t in zip(ours, traf or [((0, 0, 0), (0, 0, 0))] * len(pages)):
+                # ours' loss beyond trafilatura's (a page trafilatura gains on is no loss of ours)
+                loss.append(((after[2] - before[2]) - min(t[1][2] - t[0][2], 0.0), set_name, variant, before, after, t))
+            worst += sorted(loss, key=lambda item: item[0])[: args.worst]
+    for delta, set_name, variant, before, after, t in worst:
+        print(f"  {variant} {set_name} {before[0]}: ours wx {before[2]:.3f} -> {after[2]:.3f}"
+              f"{' (no article)' if after[4] else ''}, trafilatura {t[0][2]:.3f} -> {t[1][2]:.3f} ({delta:+.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
