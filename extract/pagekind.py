@@ -362,10 +362,20 @@ def _headline_blocks(tree: HtmlElement, furniture: set[HtmlElement]) -> dict[str
     return blocks
 
 
+def _summary_words(card: HtmlElement) -> int:
+    """The words of a card's summary: its text beside its links, and in a link that wraps its
+    heading (a card whose link wraps heading, image and summary alike), the text beside that heading."""
+    words = _words_beside(card, set(), CARD_CHARS)
+    for link in card.iter("a"):
+        if (headings := set(link.iter(*_HEADINGS))) and words < CARD_CHARS:
+            words += _count_words((text for child in link for text in (*_texts_beside(child, headings), child.tail) if text), CARD_CHARS)
+    return words
+
+
 def _headline_listing(headline: HtmlElement | None, cards: list[HtmlElement], keys: list[str]) -> tuple[HtmlElement, int] | None:
     """The smallest block holding the headline and MIN_CARDS teaser cards or more, and their words,
-    when their text beside their links is LISTING_SUMMARY of it or more: the page's listing, the
-    headline's own content on a section, tag, author or search page; None otherwise."""
+    when their summaries (``_summary_words``) are LISTING_SUMMARY of it or more: the page's listing,
+    the headline's own content on a section, tag, author or search page; None otherwise."""
     if headline is None or len(cards) < MIN_CARDS:
         return None
     under = Counter(a for card in cards for a in card.iterancestors())
@@ -374,7 +384,7 @@ def _headline_listing(headline: HtmlElement | None, cards: list[HtmlElement], ke
         return None
     held = [(card, key) for card, key in zip(cards, keys) if any(a is block for a in card.iterancestors())]
     words = sum(len(key.split()) for _, key in held)
-    summary = sum(_words_beside(card, set(), CARD_CHARS) for card, _ in held)
+    summary = sum(_summary_words(card) for card, _ in held)
     return (block, words) if summary >= LISTING_SUMMARY * words else None
 
 

@@ -433,6 +433,16 @@ def test_a_body_outside_the_block_of_the_headline_and_its_listing_is_the_templat
     assert classify_page(moved).is_article, classify_page(moved).reason
 
 
+def test_cards_whose_link_wraps_heading_and_summary_make_a_listing_beside_which_the_template_s_text_is_no_article() -> None:
+    # a tag page: tiles whose one link wraps image, heading and a line of summary share a column
+    # with the headline; the body the extractor reads is the site's blurb in the side column. The
+    # summary inside each tile's link is a summary as one beside it is: the tiles are the page's
+    # listing, and the blurb outside its block the template's text
+    page = (FIXTURES / "pagekind" / "tag_page_cards_wrapped_in_links_with_template_blurb.html").read_bytes()
+    kind = classify_page(page)
+    assert kind.kind == "listing" and "outside the block of its headline and its listing" in kind.reason, kind.reason
+
+
 def test_a_card_whose_first_link_is_its_image_s_is_headed_by_its_titled_link() -> None:
     # media cards: an image's link, then a linked heading and a line of summary; the headings of a
     # word are cards as the longer ones beside them are, their first link being the image's
