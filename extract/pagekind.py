@@ -107,6 +107,7 @@ class Evidence:
     measure_headline_blocks: Callable[[], dict[str, int]]  # headline_blocks' measure, called when first needed
     listing_words: int = 0  # the words of the cards in the smallest block holding the headline and MIN_CARDS cards, when they have a line of summary
     measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (word_key), read when first needed
+    headline_part: str = ""  # (word_key) the headline's part of beside_search's block, when it holds prose and the message follows it
 
     @cached_property
     def headline_blocks(self) -> dict[str, int]:
@@ -290,15 +291,19 @@ def _search_boxes(block: HtmlElement) -> list[HtmlElement]:
     return [e for e in block.iter(*_SEARCH_MARK) if (e.get(_SEARCH_MARK[e.tag]) or "").strip().lower() == "search"]
 
 
-def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: set[HtmlElement]) -> int | None:
+def _beside_search(
+    headline: HtmlElement, furniture: set[HtmlElement], cards: set[HtmlElement]
+) -> tuple[int, str] | None:
     """The words between the headline and a search box outside the furniture, in the smallest block
     holding both (links, teaser cards and other boxes aside; MESSAGE_PAGE at most; the template's
     text before the one or after the other, a blurb or an author box that the extractor may read as
     the body, is not the page's message), when they hold a message (HEAD_WORDS words or more of
-    texts that are no byline, dateline or label, as extract.body tells them), and the headline's own
-    part of the block no prose
-    (MIN_MARKED_PROSE words besides the headline): not a short article in a column beside a
-    sidebar's search box, whose prose sits with its headline; None without such a block."""
+    texts that are no byline, dateline or label, as extract.body tells them); and the headline's
+    own part of the block (word_key) when that holds prose (MIN_MARKED_PROSE words besides the
+    headline): then the message is read between that part and the box, and counts only for a body
+    whose prose lies outside that part (``_decide``): a short article in a column beside a
+    sidebar's search box has its prose there, a "not found" page in an article's template has its
+    standfirst and byline there, and its message after them. None without such a block."""
     around = {block: depth for depth, block in enumerate(headline.iterancestors())}
     shared = box_of_shared = None
     for field in _search_boxes(headline.getroottree().getroot()):
@@ -311,19 +316,24 @@ def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: se
     if shared is None:
         return None
     skipped = cards | set(_search_boxes(shared))
-    own_part = _part_of(shared, headline)
+    own_part, box_part = _part_of(shared, headline), _part_of(shared, box_of_shared)
+    own_prose = _words_beside(own_part, skipped, MESSAGE_PAGE) - _words_beside(headline, skipped, MESSAGE_PAGE) >= MIN_MARKED_PROSE
+    if own_prose:
+        if own_part is box_part:
+            return None
+        headline = own_part
     # the texts between the headline and the box: the template's text before or after them (a
     # sidebar's blurb, an author box, a newsletter pitch, the site's "about us") is no message
-    first, last = (headline, box_of_shared) if shared.index(own_part) <= shared.index(_part_of(shared, box_of_shared)) else (box_of_shared, headline)
+    first, last = (headline, box_of_shared) if shared.index(own_part) <= shared.index(box_part) else (box_of_shared, headline)
     words = _count_words(_texts_between(shared, first, last, skipped), MESSAGE_PAGE)
     if words >= MESSAGE_PAGE:
-        return words
-    if _words_beside(own_part, skipped, MESSAGE_PAGE) - _words_beside(headline, skipped, MESSAGE_PAGE) >= MIN_MARKED_PROSE:
-        return None
+        return None if own_prose else (words, "")
     # the message: those texts that are no byline, dateline or label
     texts = (" ".join(text.split()) for text in _texts_between(shared, first, last, skipped))
     message = sum(len(text.split()) for text in texts if text and not is_label(text, None))
-    return words if message >= HEAD_WORDS else None
+    if message < HEAD_WORDS:
+        return None
+    return words, _block_text(own_part) if own_prose else ""
 
 
 def _head(words: list[str]) -> str:
@@ -440,8 +450,9 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
             path = tree.getroottree().getpath(listing[0])
             listing_text = lambda: next(map(_listing_texts, reread().getroottree().xpath(path)), ("", ""))  # noqa: E731
     return Evidence(
-        len(keys), sum(len(k.split()) for k in keys), marked_up, beside_search, error_status, shingles, measure,
-        0 if listing is None else listing[1], listing_text,
+        len(keys), sum(len(k.split()) for k in keys), marked_up, None if beside_search is None else beside_search[0],
+        error_status, shingles, measure, 0 if listing is None else listing[1], listing_text,
+        "" if beside_search is None else beside_search[1],
     )
 
 
@@ -559,6 +570,16 @@ def _beyond_listing(evidence: Evidence, paragraphs: Sequence[str]) -> int | None
     return outside if prose and outside >= OUTSIDE_SHARE * prose else None
 
 
+def _in_headline_part(evidence: Evidence, paragraphs: Sequence[str]) -> bool:
+    """Whether half a body's words or more are found in the headline's part of the block it shares
+    with a search box (``Evidence.headline_part``, when that holds prose): a story beside the box."""
+    if not evidence.headline_part:
+        return False
+    keys = [key.split() for key in map(word_key, paragraphs) if key]
+    found = sum(len(words) for words in keys if _head(words) in evidence.headline_part)
+    return 2 * found >= sum(map(len, keys))
+
+
 def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> tuple[PageKind, bool]:
     """The decision from the structure of a page that declares nothing, or ``declared`` an article:
     its teaser cards against the prose of its extracted body (the paragraphs that are not the
@@ -578,7 +599,11 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
     prose, teasers, own, in_own_block = _prose_and_teasers(evidence, paragraphs, DECIDED)
     away = own is not None and own < MIN_OWN_PROSE
     # a short body on a page whose content is a message beside a search box, or that names an error
-    boxed = evidence.beside_search is not None and evidence.beside_search < MESSAGE_PAGE
+    boxed = (
+        evidence.beside_search is not None
+        and evidence.beside_search < MESSAGE_PAGE
+        and not _in_headline_part(evidence, paragraphs)
+    )
     message = (prose < SHORT_BODY and (boxed or evidence.error_status)) or (
         boxed and prose >= SHORT_BODY and _mostly_away(evidence, paragraphs)
     )
