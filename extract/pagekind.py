@@ -112,6 +112,7 @@ class Evidence:
     measure_headline_blocks: Callable[[], dict[str, int]]  # headline_blocks' measure, called when first needed
     listing_words: int = 0  # the words of the cards in the smallest block holding the headline and MIN_CARDS cards, when they have a line of summary
     measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (word_key), read when first needed
+    headline_part: str = ""  # (word_key) the headline's part of beside_search's block, when it holds prose and the message follows it
 
     @cached_property
     def headline_blocks(self) -> dict[str, int]:
@@ -331,15 +332,19 @@ def _search_boxes(block: HtmlElement) -> list[HtmlElement]:
     return [e for e in block.iter(*_SEARCH_MARK) if (e.get(_SEARCH_MARK[e.tag]) or "").strip().lower() == "search"]
 
 
-def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: set[HtmlElement]) -> int | None:
+def _beside_search(
+    headline: HtmlElement, furniture: set[HtmlElement], cards: set[HtmlElement]
+) -> tuple[int, str] | None:
     """The words between the headline and a search box outside the furniture, in the smallest block
     holding both (links, teaser cards and other boxes aside; MESSAGE_PAGE at most; the template's
     text before the one or after the other, a blurb or an author box that the extractor may read as
     the body, is not the page's message), when they hold a message (HEAD_WORDS words or more of
-    texts that are no byline, dateline or label, as extract.body tells them), and the headline's own
-    part of the block no prose
-    (MIN_MARKED_PROSE words besides the headline): not a short article in a column beside a
-    sidebar's search box, whose prose sits with its headline; None without such a block."""
+    texts that are no byline, dateline or label, as extract.body tells them); and the headline's
+    own part of the block (word_key) when that holds prose (MIN_MARKED_PROSE words besides the
+    headline): then the message is read between that part and the box, and counts only for a body
+    whose prose lies outside that part (``_decide``): a short article in a column beside a
+    sidebar's search box has its prose there, a "not found" page in an article's template has its
+    standfirst and byline there, and its message after them. None without such a block."""
     around = {block: depth for depth, block in enumerate(headline.iterancestors())}
     shared = box_of_shared = None
     for field in _search_boxes(headline.getroottree().getroot()):
@@ -352,19 +357,24 @@ def _beside_search(headline: HtmlElement, furniture: set[HtmlElement], cards: se
     if shared is None:
         return None
     skipped = cards | set(_search_boxes(shared))
-    own_part = _part_of(shared, headline)
+    own_part, box_part = _part_of(shared, headline), _part_of(shared, box_of_shared)
+    own_prose = _words_beside(own_part, skipped, MESSAGE_PAGE) - _words_beside(headline, skipped, MESSAGE_PAGE) >= MIN_MARKED_PROSE
+    if own_prose:
+        if own_part is box_part:
+            return None
+        headline = own_part
     # the texts between the headline and the box: the template's text before or after them (a
     # sidebar's blurb, an author box, a newsletter pitch, the site's "about us") is no message
-    first, last = (headline, box_of_shared) if shared.index(own_part) <= shared.index(_part_of(shared, box_of_shared)) else (box_of_shared, headline)
+    first, last = (headline, box_of_shared) if shared.index(own_part) <= shared.index(box_part) else (box_of_shared, headline)
     words = _count_words(_texts_between(shared, first, last, skipped), MESSAGE_PAGE)
     if words >= MESSAGE_PAGE:
-        return words
-    if _words_beside(own_part, skipped, MESSAGE_PAGE) - _words_beside(headline, skipped, MESSAGE_PAGE) >= MIN_MARKED_PROSE:
-        return None
+        return None if own_prose else (words, "")
     # the message: those texts that are no byline, dateline or label
     texts = (" ".join(text.split()) for text in _texts_between(shared, first, last, skipped))
     message = sum(word_count(text) for text in texts if text and not is_label(text, None))
-    return words if message >= HEAD_WORDS else None
+    if message < HEAD_WORDS:
+        return None
+    return words, _block_text(own_part) if own_prose else ""
 
 
 def _head(words: list[str]) -> str:
@@ -403,10 +413,20 @@ def _headline_blocks(tree: HtmlElement, furniture: set[HtmlElement]) -> dict[str
     return blocks
 
 
+def _summary_words(card: HtmlElement) -> int:
+    """The words of a card's summary: its text beside its links, and in a link that wraps its
+    heading (a card whose link wraps heading, image and summary alike), the text beside that heading."""
+    words = _words_beside(card, set(), CARD_CHARS)
+    for link in card.iter("a"):
+        if (headings := set(link.iter(*_HEADINGS))) and words < CARD_CHARS:
+            words += _count_words((text for child in link for text in (*_texts_beside(child, headings), child.tail) if text), CARD_CHARS)
+    return words
+
+
 def _headline_listing(headline: HtmlElement | None, cards: list[HtmlElement], keys: list[str]) -> tuple[HtmlElement, int] | None:
     """The smallest block holding the headline and MIN_CARDS teaser cards or more, and their words,
-    when their text beside their links is LISTING_SUMMARY of it or more: the page's listing, the
-    headline's own content on a section, tag, author or search page; None otherwise."""
+    when their summaries (``_summary_words``) are LISTING_SUMMARY of it or more: the page's listing,
+    the headline's own content on a section, tag, author or search page; None otherwise."""
     if headline is None or len(cards) < MIN_CARDS:
         return None
     under = Counter(a for card in cards for a in card.iterancestors())
@@ -415,7 +435,7 @@ def _headline_listing(headline: HtmlElement | None, cards: list[HtmlElement], ke
         return None
     held = [(card, key) for card, key in zip(cards, keys) if any(a is block for a in card.iterancestors())]
     words = sum(len(key.split()) for _, key in held)
-    summary = sum(_words_beside(card, set(), CARD_CHARS) for card, _ in held)
+    summary = sum(_summary_words(card) for card, _ in held)
     return (block, words) if summary >= LISTING_SUMMARY * words else None
 
 
@@ -471,8 +491,9 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
             path = tree.getroottree().getpath(listing[0])
             listing_text = lambda: next(map(_listing_texts, reread().getroottree().xpath(path)), ("", ""))  # noqa: E731
     return Evidence(
-        len(keys), sum(len(k.split()) for k in keys), marked_up, beside_search, error_status, shingles, measure,
-        0 if listing is None else listing[1], listing_text,
+        len(keys), sum(len(k.split()) for k in keys), marked_up, None if beside_search is None else beside_search[0],
+        error_status, shingles, measure, 0 if listing is None else listing[1], listing_text,
+        "" if beside_search is None else beside_search[1],
     )
 
 
@@ -590,6 +611,16 @@ def _beyond_listing(evidence: Evidence, paragraphs: Sequence[str]) -> int | None
     return outside if prose and outside >= OUTSIDE_SHARE * prose else None
 
 
+def _in_headline_part(evidence: Evidence, paragraphs: Sequence[str]) -> bool:
+    """Whether half a body's words or more are found in the headline's part of the block it shares
+    with a search box (``Evidence.headline_part``, when that holds prose): a story beside the box."""
+    if not evidence.headline_part:
+        return False
+    keys = [key.split() for key in map(word_key, paragraphs) if key]
+    found = sum(len(words) for words in keys if _head(words) in evidence.headline_part)
+    return 2 * found >= sum(map(len, keys))
+
+
 def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False) -> tuple[PageKind, bool]:
     """The decision from the structure of a page that declares nothing, or ``declared`` an article:
     its teaser cards against the prose of its extracted body (the paragraphs that are not the
@@ -609,7 +640,11 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
     prose, teasers, own, in_own_block = _prose_and_teasers(evidence, paragraphs, DECIDED)
     away = own is not None and own < MIN_OWN_PROSE
     # a short body on a page whose content is a message beside a search box, or that names an error
-    boxed = evidence.beside_search is not None and evidence.beside_search < MESSAGE_PAGE
+    boxed = (
+        evidence.beside_search is not None
+        and evidence.beside_search < MESSAGE_PAGE
+        and not _in_headline_part(evidence, paragraphs)
+    )
     message = (prose < SHORT_BODY and (boxed or evidence.error_status)) or (
         boxed and prose >= SHORT_BODY and _mostly_away(evidence, paragraphs)
     )

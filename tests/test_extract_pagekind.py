@@ -237,6 +237,29 @@ def test_a_short_article_beside_a_sidebar_search_box_and_a_number_in_its_headlin
     assert extract_document(page).paragraphs[0].startswith("Buses on route 404 will skip")
 
 
+def test_a_not_found_message_after_an_article_template_s_standfirst_and_byline_is_no_article() -> None:
+    # a "not found" page in an article's template (declared an article): the headline shares its
+    # header with the template's standfirst and byline, and the message and a search box follow
+    # that header. The message is read after the header; the body the extractor finds (the
+    # standfirst, the writer's box, a membership pitch) lies mostly outside it
+    page = (FIXTURES / "pagekind" / "declared_article_not_found_after_standfirst.html").read_bytes()
+    kind = classify_page(page)
+    assert kind.kind == "no article" and "a search box beside its headline" in kind.reason, kind.reason
+    # a story there instead of the message is more than a message: an article
+    story = (
+        "<p>The levy would be charged per hectare and set each spring by the board, which says the pumps used "
+        "a third more power last winter than in any year since records began.</p><p>Landowners at a meeting in "
+        "the corn exchange on Tuesday asked for the money to be spent on the oldest stations first, and for "
+        "the board to publish what each one costs to run.</p><p>A decision is expected in the autumn, after "
+        "a consultation that opens next month and runs for twelve weeks.</p>"
+    )
+    with_story = re.sub(rb'<p class="message">.*?</p>', story.encode(), page)
+    assert classify_page(with_story).is_article, classify_page(with_story).reason
+    # and a short story in the header itself, beside a line before the box, is one too
+    in_header = page.replace(b'<p class="byline">', story.encode() + b'<p class="byline">')
+    assert classify_page(in_header).is_article, classify_page(in_header).reason
+
+
 def test_a_short_page_whose_headline_or_title_is_an_error_status_is_no_article() -> None:
     kind = _fixture_kind("soft_404_error_status")
     assert kind.kind == "no article" and kind.reason.endswith("an error status in its headline or title"), kind.reason
@@ -432,6 +455,16 @@ def test_a_body_outside_the_block_of_the_headline_and_its_listing_is_the_templat
     moved = page.replace(b'<p class="role">Contributing writer</p>', b'<div class="story">' + blurb + b"</div>")
     moved = re.sub(rb'<div class="col-side">.*?</div></div>', b"", moved, flags=re.S)
     assert classify_page(moved).is_article, classify_page(moved).reason
+
+
+def test_cards_whose_link_wraps_heading_and_summary_make_a_listing_beside_which_the_template_s_text_is_no_article() -> None:
+    # a tag page: tiles whose one link wraps image, heading and a line of summary share a column
+    # with the headline; the body the extractor reads is the site's blurb in the side column. The
+    # summary inside each tile's link is a summary as one beside it is: the tiles are the page's
+    # listing, and the blurb outside its block the template's text
+    page = (FIXTURES / "pagekind" / "tag_page_cards_wrapped_in_links_with_template_blurb.html").read_bytes()
+    kind = classify_page(page)
+    assert kind.kind == "listing" and "outside the block of its headline and its listing" in kind.reason, kind.reason
 
 
 def test_a_card_whose_first_link_is_its_image_s_is_headed_by_its_titled_link() -> None:
