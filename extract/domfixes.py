@@ -902,11 +902,17 @@ def _is_link_list(block: HtmlElement) -> bool:
 
 
 def _mark_densest(body: HtmlElement) -> HtmlElement | None:
-    """The densest prose container made an <article>; None if there is none but the <body>."""
+    """The densest prose container made an <article>; None if there is none but the <body>. On a
+    page short of <p> text, whose <div> elements trafilatura reads as text, a <div> of text with
+    inline markup only and few links is a paragraph too (a template writing each paragraph as a
+    <div> of <span>)."""
     direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
     within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
-    for block in body.iter(*_PROSE_BLOCKS):
+    divs = ("div",) if _paragraph_text_under(body, _DIVS_READ) else ()
+    for block in body.iter(*_PROSE_BLOCKS, *divs):
         if block.tag in ("ul", "ol") and _is_link_list(block):
+            continue
+        if block.tag == "div" and (not _is_text_cell(block) or _link_share(block) >= _AMID_LINK_SHARE):
             continue
         length = _TEXT_LENGTH(block)
         direct[block.getparent()] += length

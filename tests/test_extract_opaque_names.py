@@ -97,3 +97,10 @@ def test_what_follows_an_article_in_a_builders_wrappers_is_not_its_body() -> Non
     _assert_article(doc, "Frost is the end of the season", 5, "wormery")
     assert not any("picking tomatoes" in p for p in doc.paragraphs)
 
+
+def test_an_article_written_as_divs_of_spans_is_its_body() -> None:
+    """A template that writes each paragraph as a <div> of styled <span> and no <p> at all: its
+    paragraphs are the densest prose, not a sidebar's two headings, whose block trafilatura would
+    take for the body and then fall back to the whole page's text, the menu first."""
+    doc = _extract("article_in_span_divs.html")
+    _assert_article(doc, "The lighthouse keeper's cottage on the headland", 4, "Popular Posts")
