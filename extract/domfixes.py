@@ -902,11 +902,17 @@ def _is_link_list(block: HtmlElement) -> bool:
 
 
 def _mark_densest(body: HtmlElement) -> HtmlElement | None:
-    """The densest prose container made an <article>; None if there is none but the <body>."""
+    """The densest prose container made an <article>; None if there is none but the <body>. On a
+    page short of <p> text, whose <div> elements trafilatura reads as text, a <div> of text with
+    inline markup only and few links is a paragraph too (a template writing each paragraph as a
+    <div> of <span>)."""
     direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
     within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
-    for block in body.iter(*_PROSE_BLOCKS):
+    divs = ("div",) if _paragraph_text_under(body, _DIVS_READ) else ()
+    for block in body.iter(*_PROSE_BLOCKS, *divs):
         if block.tag in ("ul", "ol") and _is_link_list(block):
+            continue
+        if block.tag == "div" and (not _is_text_cell(block) or _link_share(block) >= _AMID_LINK_SHARE):
             continue
         length = _TEXT_LENGTH(block)
         direct[block.getparent()] += length
@@ -914,13 +920,45 @@ def _mark_densest(body: HtmlElement) -> HtmlElement | None:
     if not direct:
         return None
     container, _ = direct.most_common(1)[0]
-    # an article cut into sibling sections: climb while the parent adds much prose
-    while (parent := container.getparent()) is not None and within[parent] >= _SECTIONS_GAIN * within[container]:
-        container = parent
+    # an article cut into sibling sections: climb while the parent adds much prose; past wrappers
+    # that add none (a page builder nests each section in a column in a row in a widget) only to a
+    # block holding prose before the section, the article's start: when all of it follows, the
+    # section is the article and the rest what a page sets after one (comments, related stories)
+    node = container
+    while (parent := node.getparent()) is not None:
+        if within[parent] >= _SECTIONS_GAIN * within[container] and (
+            node is container or _prose_before(parent, container) >= _BODY_PARAGRAPH
+        ):
+            container = parent
+        elif within[parent] > within[container]:
+            break
+        node = parent
     if container is body or container.getparent() is None:
         return None
     container.tag = "article"
     return container
+
+
+_PROSE_TEXT = ("p", "ul", "ol", "blockquote")  # prose blocks, headings aside
+
+
+def _prose_before(block: HtmlElement, inner: HtmlElement) -> int:
+    """The characters of prose in ``block`` before ``inner``: paragraphs, lists and quotations
+    with few links (not headings, menus or a sidebar's lists of links)."""
+    length = 0
+    measured: HtmlElement | None = None  # the last block measured: its descendants are in it
+    around = set(inner.iterancestors())
+    for element in block.iter():
+        if element is inner:
+            break
+        if element.tag not in _PROSE_TEXT or element in around:
+            continue
+        if measured is not None and measured in element.iterancestors():
+            continue
+        measured = element
+        if _link_share(element) < _AMID_LINK_SHARE:
+            length += _TEXT_LENGTH(element)
+    return length
 
 
 _CONTENT_SHARE = 0.25  # of the page's text: the page's content, whatever its name says

@@ -76,3 +76,31 @@ def test_teaser_tiles_as_articles_do_not_use_up_the_body_search() -> None:
     assert doc.paragraphs[0].startswith("A week on the trail asks for less")
     assert "Spare laces, which weigh nothing and save a walk" in doc.paragraphs
     assert not any("Night trains" in p or "paper map" in p for p in doc.paragraphs)
+
+
+def test_an_article_in_a_builders_nested_sections_is_read_whole() -> None:
+    """A page builder nests each section of the article in wrappers of its own (a widget in a column
+    in a row); the densest section is not the body: the block that holds the sections before it
+    is, past the wrappers that add no prose."""
+    doc = _extract("article_in_builder_sections.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("A balcony of a few square metres")
+    assert "Find the light" in doc.paragraphs
+    assert doc.paragraphs[-1].startswith("Mulching the surface")
+    assert len(doc.paragraphs) == 16
+
+
+def test_what_follows_an_article_in_a_builders_wrappers_is_not_its_body() -> None:
+    """The same builder's wrappers around one text widget, the site's teasers and a reader's
+    testimonial in blocks after it: all of that prose follows the article, which is the body alone."""
+    doc = _extract("article_before_builder_teasers.html")
+    _assert_article(doc, "Frost is the end of the season", 5, "wormery")
+    assert not any("picking tomatoes" in p for p in doc.paragraphs)
+
+
+def test_an_article_written_as_divs_of_spans_is_its_body() -> None:
+    """A template that writes each paragraph as a <div> of styled <span> and no <p> at all: its
+    paragraphs are the densest prose, not a sidebar's two headings, whose block trafilatura would
+    take for the body and then fall back to the whole page's text, the menu first."""
+    doc = _extract("article_in_span_divs.html")
+    _assert_article(doc, "The lighthouse keeper's cottage on the headland", 4, "Popular Posts")
