@@ -51,7 +51,7 @@ from extract.linearjustext import faster_justext
 from extract.linkdensity import faster_link_tests
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
-from extract.paragraphs import WORDS, body_paragraphs, word_count, word_key
+from extract.paragraphs import body_paragraphs, word_count, word_key, words
 from extract.textreads import linear_text_reads
 
 _READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
@@ -118,8 +118,8 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
 
 def longer_and_agreeing(candidate: str, extracted: list[str]) -> bool:
     """Whether another body is much longer than the extracted one and holds most of its words."""
-    other = Counter(WORDS.findall(candidate.lower()))
-    ours = Counter(WORDS.findall(" ".join(extracted).lower()))
+    other = Counter(words(candidate.lower()))
+    ours = Counter(words(" ".join(extracted).lower()))
     if other.total() < max(DECLARED_GAIN * ours.total(), MIN_DECLARED_WORDS):
         return False
     return (ours & other).total() >= DECLARED_AGREEMENT * ours.total()
@@ -169,16 +169,16 @@ def drop_headline(paragraphs: list[str], headlines: set[str]) -> list[str]:
 def is_label(paragraph: str, author: str | None) -> bool:
     """A dateline ("Published: 3 February 2021"), a byline ("By A. Writer, Staff reporter") or a
     tag-like fragment ("Breaking News", "Press Release", a size switcher's "XS SM MD LG")."""
-    words = paragraph.split()
-    if len(words) <= DATELINE and _DATE.search(paragraph) and not _SENTENCE_END.search(paragraph):
+    tokens = paragraph.split()
+    if len(tokens) <= DATELINE and _DATE.search(paragraph) and not _SENTENCE_END.search(paragraph):
         return True
-    if len(words) > SHORT:
+    if len(tokens) > SHORT:
         return False
     if _DATE.search(paragraph) and word_count(_DATE.sub("", paragraph)) <= SHORT // 2:
         return True
     if paragraph[:3].lower() == "by " and paragraph[3:4].isupper():
         return True
-    if len(words) <= TAG_WORDS and len(paragraph) <= TAG_CHARS and not _SENTENCE_END.search(paragraph):
+    if len(tokens) <= TAG_WORDS and len(paragraph) <= TAG_CHARS and not _SENTENCE_END.search(paragraph):
         return True
     return bool(author) and word_key(paragraph).startswith(word_key(f"by {author}"))
 

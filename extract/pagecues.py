@@ -47,7 +47,7 @@ from itertools import accumulate, islice
 from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 
-from extract.paragraphs import WORDS, word_count, word_key
+from extract.paragraphs import word_count, word_key, words
 
 SHARE_TARGETS = 3  # distinct other sites a widget's links lead to ...
 SHARE_LINK_WORDS = 2  # ... by link texts this short or empty (icons) ...
@@ -89,7 +89,7 @@ def link_target(href: str) -> str:
 def _words(element: HtmlElement) -> int:
     """Words of an element's text (punctuation aside), each text node on its own: adjacent
     blocks' words do not join."""
-    return sum(len(WORDS.findall(text)) for text in element.itertext())
+    return sum(len(words(text)) for text in element.itertext())
 
 
 def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:

@@ -15,7 +15,8 @@ _SPACES = re.compile(r"[^\S\n]+")
 # its own (a reader's count, as word processors count them), so a thousand-character story is not
 # the "thirty words" of its sentences. Other scripts' words are runs of word characters.
 _IDEOGRAPHIC = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-WORDS = re.compile(rf"[{_IDEOGRAPHIC}]|[^\W{_IDEOGRAPHIC}]+")
+_WORDS = re.compile(r"\w+")
+_WORDS_AND_IDEOGRAPHS = re.compile(rf"[{_IDEOGRAPHIC}]|[^\W{_IDEOGRAPHIC}]+")
 _IDEOGRAPHIC_RUNS = re.compile(rf"[{_IDEOGRAPHIC}]{{2,}}")
 IDEOGRAPH = re.compile(rf"[{_IDEOGRAPHIC}]")
 _BLOCKS = {"p", "head", "quote", "list", "item", "table", "row", "code", "div", "figure", "section"}
@@ -74,9 +75,17 @@ def body_paragraphs(body: _Element) -> list[str]:
     return [text for text in (_normalise(p) if "\n" not in p.strip() else p.strip() for p in raw) if text]
 
 
+def words(text: str) -> list[str]:
+    """A text's words: runs of word characters, each ideograph or kana one. (Most texts hold none,
+    and the plain expression, a third faster, then gives the same words.)"""
+    if text.isascii() or not IDEOGRAPH.search(text):
+        return _WORDS.findall(text)
+    return _WORDS_AND_IDEOGRAPHS.findall(text)
+
+
 def word_key(text: str) -> str:
-    """Lower-case words only (WORDS): paragraphs that differ in case, spacing or punctuation compare equal."""
-    return " ".join(WORDS.findall(text.lower()))
+    """Lower-case words only (``words``): paragraphs that differ in case, spacing or punctuation compare equal."""
+    return " ".join(words(text.lower()))
 
 
 def text_width(text: str) -> int:
@@ -87,4 +96,5 @@ def text_width(text: str) -> int:
 
 def word_count(text: str) -> int:
     """A text's words as a reader counts them: its runs between spaces, each ideograph or kana one."""
-    return len(text.split()) + sum(len(run) - 1 for run in _IDEOGRAPHIC_RUNS.findall(text))
+    count = len(text.split())
+    return count if text.isascii() else count + sum(len(run) - 1 for run in _IDEOGRAPHIC_RUNS.findall(text))
