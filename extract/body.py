@@ -198,7 +198,7 @@ def drop_author_note(paragraphs: list[str], author: str | None) -> list[str]:
     if not names or not paragraphs:
         return paragraphs
     last = word_key(paragraphs[-1])
-    if word_count(last) <= AUTHOR_NOTE_WORDS and any(last.startswith(f"{name} ") for name in names):
+    if len(last.split()) <= AUTHOR_NOTE_WORDS and any(last.startswith(f"{name} ") for name in names):
         return paragraphs[:-1]
     return paragraphs
 

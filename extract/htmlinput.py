@@ -184,8 +184,6 @@ def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.H
 def _empty_voids(tree: lxml.html.HtmlElement) -> None:
     """Move what libxml2 nested in a void element out after it, where a browser puts it."""
     for void in [element for element in tree.iter(_UNKNOWN_VOIDS) if len(element) or element.text]:
-        if void.getparent() is None:
-            continue
         tail, children = void.tail, list(void)
         void.text, void.tail = None, void.text
         for child in reversed(children):

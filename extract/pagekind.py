@@ -36,9 +36,9 @@ _PAGE_EDGES = {"header", "footer"}
 _CONTENT = {"article", "main", "section"}
 _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _UNREAD = {"script", "style", "noscript", "template", "head", "title"}
-# links of three words or more: headlines (a teaser's), not "More", "Next" or a tag (two spaces
-# or more in the normalised text: one after the first)
-# a story's headline as a link: HEADLINE_CHARS characters and three words or more (_headline_links)
+# a story's headline as a link: HEADLINE_CHARS characters and three words or more (a teaser's, not
+# "More", "Next" or a tag; two spaces or more in the normalised text, one after the first), or on a
+# page written without spaces, by width and words (_headline_links)
 HEADLINE_CHARS = 12
 _HEADLINE_LINKS = XPath(
     f".//a[string-length(normalize-space(.)) >= {HEADLINE_CHARS}][contains(substring-after(normalize-space(.), ' '), ' ')]"
