@@ -61,39 +61,62 @@ def collect_link_info(links_xpath: list[HtmlElement]) -> tuple[int, int, int, li
     return found
 
 
+def _trimmed_length(text: str, bound: int) -> int:
+    """The length of ``trim(text)`` when under ``bound``, else a number at least ``bound``: each test
+    compares it with thresholds under a bound it knows, and splitting a page wrapper's whole text
+    into words (and hashing it for trim's cache) cost a fifth of the pass. A prefix's trimmed text
+    is never longer than the whole's, so prefixes of growing length decide most texts early."""
+    if len(text) < bound:
+        return len(trim(text))  # (raw text is never shorter than trimmed)
+    end = 2 * bound
+    while end < len(text):
+        if (length := len(" ".join(text[:end].split()))) >= bound:
+            return length
+        end *= 2
+    return len(trim(text))
+
+
 def link_density_test(element: HtmlElement, favor_precision: bool = False) -> tuple[bool, bool]:
-    """trafilatura's test, its code but for how the element's links and images are found: lxml's
-    ``findall(".//ref")`` and ``find(".//graphic")`` are its ElementPath, Python generators around
-    ``iterdescendants(tag)``, called here directly: the same elements in the same order, and
-    three elements of every div, list and paragraph tested this way in six passes a page."""
+    """trafilatura's test, its code but for how the element's links and images are found and how
+    much of its text is measured: lxml's ``findall(".//ref")`` and ``find(".//graphic")`` are its
+    ElementPath, Python generators around ``iterdescendants(tag)``, called here directly (the same
+    elements in the same order; three elements of every div, list and paragraph tested this way in
+    six passes a page); and the text's trimmed length is measured only up to the largest threshold
+    it is compared with (_trimmed_length), which gives each comparison the same outcome."""
     links_xpath = list(element.iterdescendants("ref"))
     if not links_xpath:
         return False, False
     # preserve image containers
     if next(element.iterdescendants("graphic"), None) is not None:
         return False, False
-    text = trim(element.text_content())
-    # shortcut
-    if len(links_xpath) == 1:
-        len_threshold = 10 if favor_precision else 100
-        link_text = trim(links_xpath[0].text_content())
-        if len(link_text) > len_threshold and len(link_text) > len(text) * 0.9:
-            return True, False
     if element.tag == "p":
         limitlen = 60 if element.getnext() is None else 30
     elif element.getnext() is None:
         limitlen = 300
     else:
         limitlen = 100
-    elemlen = len(text)
+    bound = limitlen
+    # shortcut
+    link_text, len_threshold = "", 10 if favor_precision else 100
+    if len(links_xpath) == 1:
+        link_text = trim(links_xpath[0].text_content())
+        if len(link_text) > len_threshold:
+            bound = max(bound, int(len(link_text) / 0.9) + 2)  # (len(text) * 0.9 is compared below)
+    farm = None
+    if len(links_xpath) > 4:  # (its link info is read by each path below)
+        farm = collect_link_info(links_xpath)
+        bound = max(bound, int(farm[0] / LINK_FARM_RATIO) + 2)
+    elemlen = _trimmed_length(element.text_content(), bound)
+    if len(links_xpath) == 1 and len(link_text) > len_threshold and len(link_text) > elemlen * 0.9:
+        return True, False
     if elemlen < limitlen:
-        linklen, elemnum, shortelems, _ = collect_link_info(links_xpath)
+        linklen, elemnum, shortelems, _ = farm or collect_link_info(links_xpath)
         if elemnum == 0:
             return True, False
         return linklen > elemlen * 0.8 or (elemnum > 1 and shortelems / elemnum > 0.8), True
-    if len(links_xpath) > 4:
-        linklen, elemnum, _, _ = collect_link_info(links_xpath)
-        if linklen > len(text) * LINK_FARM_RATIO and linklen < 100 * elemnum and not htmlprocessing.is_paragraph_listing(links_xpath):
+    if farm is not None:
+        linklen, elemnum, _, _ = farm
+        if linklen > elemlen * LINK_FARM_RATIO and linklen < 100 * elemnum and not htmlprocessing.is_paragraph_listing(links_xpath):
             return True, False
     return False, False
 

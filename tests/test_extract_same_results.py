@@ -94,6 +94,57 @@ def test_the_link_density_test_gives_trafilatura_s_answers() -> None:
     assert len(answers) >= 3  # deleted, kept, and flagged as short with links
 
 
+def test_a_text_s_trimmed_length_is_exact_under_its_bound() -> None:
+    from trafilatura.utils import trim
+
+    rng = random.Random(5)
+    pieces = ["word", "a", "\n        ", " ", "\xa0", "\u3000", "long-word-of-text", "\t\n"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 400)))
+        bound = rng.randrange(1, 400)
+        length = linkdensity._trimmed_length(text, bound)
+        exact = len(trim(text))
+        assert length == exact if exact < bound else length >= bound, (text, bound)
+
+
+def _random_links_page(rng: random.Random) -> str:
+    """Blocks of links and text whose lengths fall on both sides of the test's thresholds, with runs
+    of markup whitespace that trimming removes."""
+    def block(depth: int) -> str:
+        parts = []
+        for _ in range(rng.randrange(1, 7)):
+            kind = rng.random()
+            words = " ".join(rng.choice(["news", "a", "story", "of-the-day"]) for _ in range(rng.randrange(0, 40)))
+            space = rng.choice(["", " ", "\n" + " " * rng.randrange(0, 300)])
+            if kind < 0.4:
+                parts.append(f'<a href="/{rng.randrange(99)}">{words}</a>{space}')
+            elif kind < 0.6:
+                parts.append(f"{words}{space}")
+            elif kind < 0.7:
+                parts.append(f'<img src="/i.png">{space}')
+            elif depth < 4:
+                tag = rng.choice(["div", "p", "ul"])
+                inner = f"<li>{block(depth + 1)}</li>" if tag == "ul" else block(depth + 1)
+                parts.append(f"<{tag}>{inner}</{tag}>{space}")
+        return "".join(parts)
+
+    return f"<html><body><div>{block(0)}</div></body></html>"
+
+
+def test_the_link_density_test_gives_trafilatura_s_answers_on_random_blocks() -> None:
+    rng = random.Random(11)
+    options = Extractor()
+    answers = set()
+    for _ in range(150):
+        tree = convert_tags(tree_cleaning(load_tree(_random_links_page(rng).encode()), options), options)
+        for element in [e for tag in ("div", "list", "p", "item") for e in tree.iter(tag)]:
+            for favor_precision in (False, True):
+                ours = linkdensity.link_density_test(element, favor_precision)
+                assert ours == linkdensity._STOCK_TEST(element, favor_precision)
+                answers.add(ours)
+    assert len(answers) == 4  # each of the two answers both ways
+
+
 def test_headline_links_are_the_links_of_two_spaces_or_more() -> None:
     from lxml.etree import XPath
 
