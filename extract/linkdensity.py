@@ -5,7 +5,9 @@ below the element (``collect_link_info``). Nested blocks (a page's wrappers, up 
 the parser builds) each read all their links again: 3,000 links 240 levels deep took 3 s. The
 pass deletes nothing until every element is tested, so a link's text is the same in every test
 of one pass: here it is read once a pass, and the links of wrappers nested around the same ones
-are counted once. The stand-ins replace only the code they were written
+are counted once. The main extractor's six passes over its subtree test every block twice: an
+element whose subtree and following sibling no deletion changed keeps its first answer; and a text
+is measured only up to the thresholds it is compared with. The stand-ins replace only the code they were written
 against (``_COPIED``, digests of trafilatura's functions); if an upgrade changes it, the stock
 ones run.
 """
@@ -20,21 +22,25 @@ from contextlib import contextmanager
 
 from lxml.html import HtmlElement
 from trafilatura import htmlprocessing, main_extractor
+from trafilatura.settings import Extractor
 from trafilatura.utils import LINK_FARM_RATIO, trim
+from trafilatura.xml import delete_element
 
 _STOCK_COLLECT = htmlprocessing.collect_link_info
-_STOCK_DELETE = htmlprocessing.delete_by_link_density
 _STOCK_TEST = htmlprocessing.link_density_test
-# collect_link_info (copied below), and the two whose code the cache relies on: the pass deletes
-# after its tests, and the test reads link texts only through collect_link_info
-_COPIED = {
-    "collect_link_info": "f19694013146ff10",
-    "delete_by_link_density": "306ab5a31636cd08",
-    "link_density_test": "0b3d71f252bf1963",
-}
+_STOCK_PRUNE_SECTIONS = main_extractor.prune_unwanted_sections
+# collect_link_info and delete_by_link_density (copied below), and the two whose code the caches rely
+# on: the test reads link texts only through collect_link_info, and the main extractor's pruning
+# changes the tree between its link-density passes by nothing else
+_COPIED = (
+    (htmlprocessing, "collect_link_info", "f19694013146ff10"),
+    (htmlprocessing, "delete_by_link_density", "306ab5a31636cd08"),
+    (htmlprocessing, "link_density_test", "0b3d71f252bf1963"),
+    (main_extractor, "prune_unwanted_sections", "e6eb7afcc64d3f37"),
+)
 _SAME_CODE = all(
-    hashlib.sha256(inspect.getsource(getattr(htmlprocessing, name)).encode()).hexdigest()[:16] == digest
-    for name, digest in _COPIED.items()
+    hashlib.sha256(inspect.getsource(getattr(module, name)).encode()).hexdigest()[:16] == digest
+    for module, name, digest in _COPIED
 )
 _PASS = threading.local()  # the link texts and link counts of the running pass (none outside a pass)
 
@@ -124,11 +130,53 @@ def link_density_test(element: HtmlElement, favor_precision: bool = False) -> tu
 def delete_by_link_density(
     subtree: HtmlElement, tagname: str, backtracking: bool = False, favor_precision: bool = False
 ) -> HtmlElement:
+    """trafilatura's pass (its code), the link texts read once a pass, and within the main extractor's
+    pruning (``_prune_unwanted_sections``) each element's test answered from an earlier pass when
+    nothing it reads has changed since: its subtree and whether a sibling follows it. Its six passes
+    (divs, lists, paragraphs, twice) test every block twice and delete few: an element is forgotten
+    when an element inside it is deleted (its ancestors) or the one after it (its previous sibling)."""
+    known: dict | None = getattr(_PASS, "known", None)
+    deletions = []
+    len_threshold = 200 if favor_precision else 100
+    depth_threshold = 1 if favor_precision else 3
     _PASS.texts = {}  # (the dict holds the links' proxies, so that a later findall gives the same ones)
     try:
-        return _STOCK_DELETE(subtree, tagname, backtracking, favor_precision)
+        for elem in subtree.iter(tagname):
+            answer = known.get(elem) if known is not None else None
+            if answer is None:
+                answer = htmlprocessing.link_density_test(elem, favor_precision)
+                if known is not None:
+                    known[elem] = answer
+            result, short_with_links = answer
+            if result or (
+                backtracking
+                and short_with_links
+                and len(elem) >= depth_threshold
+                and len(trim(elem.text_content())) < len_threshold
+            ):
+                parent = elem.getparent()
+                if tagname == "p" and parent is not None and parent.tag in ("item", "td", "th"):
+                    continue
+                deletions.append(elem)
     finally:
         _PASS.texts = None
+    for elem in dict.fromkeys(deletions):
+        if known is not None:
+            for changed in (*elem.iterancestors(), elem.getprevious()):
+                known.pop(changed, None)
+        delete_element(elem)
+    return subtree
+
+
+def _prune_unwanted_sections(tree: HtmlElement, potential_tags: set[str], options: Extractor, keep_teasers: bool = False) -> HtmlElement:
+    """trafilatura's pruning of the main extractor's subtree, its link-density passes answering from
+    one another (delete_by_link_density). Nothing else changes the tree between them; the passes
+    after its table deletions (precision focus) test other tags, never answered from these."""
+    _PASS.known = {}
+    try:
+        return _STOCK_PRUNE_SECTIONS(tree, potential_tags, options, keep_teasers)
+    finally:
+        _PASS.known = None
 
 
 if _SAME_CODE:
@@ -145,7 +193,9 @@ def faster_link_tests() -> Iterator[None]:
         yield
         return
     htmlprocessing.link_density_test = link_density_test
+    main_extractor.prune_unwanted_sections = _prune_unwanted_sections
     try:
         yield
     finally:
         htmlprocessing.link_density_test = _STOCK_TEST
+        main_extractor.prune_unwanted_sections = _STOCK_PRUNE_SECTIONS

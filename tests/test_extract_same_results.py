@@ -145,6 +145,32 @@ def test_the_link_density_test_gives_trafilatura_s_answers_on_random_blocks() ->
     assert len(answers) == 4  # each of the two answers both ways
 
 
+def test_the_pruning_s_link_density_passes_delete_what_trafilatura_s_delete() -> None:
+    from copy import deepcopy
+
+    from trafilatura import main_extractor
+    from trafilatura.settings import TAG_CATALOG
+
+    rng = random.Random(23)
+    options = Extractor()
+    changed = 0
+    # the second paragraph goes in the first pass; the first, then the last, is tested against a
+    # larger threshold in the second and goes too
+    last_one_left = (
+        f'<html><body><div><p>{"A story told at length. " * 15}</p><p>See: <a href="/a">forty characters of one link text</a></p>'
+        '<p><a href="/b">short link here</a></p></div></body></html>'
+    )
+    for page in [last_one_left, *(_random_links_page(rng) for _ in range(300))]:
+        tree = convert_tags(tree_cleaning(load_tree(page.encode()), options), options)
+        ours, stock = deepcopy(tree), deepcopy(tree)
+        with linkdensity.faster_link_tests():
+            main_extractor.prune_unwanted_sections(ours, set(TAG_CATALOG), options)
+        main_extractor.prune_unwanted_sections(stock, set(TAG_CATALOG), options)
+        assert lxml.html.tostring(ours) == lxml.html.tostring(stock)
+        changed += lxml.html.tostring(ours) != lxml.html.tostring(tree)
+    assert changed > 100  # the passes delete on most pages
+
+
 def test_headline_links_are_the_links_of_two_spaces_or_more() -> None:
     from lxml.etree import XPath
 
