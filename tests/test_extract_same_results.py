@@ -51,6 +51,37 @@ def test_a_furniture_name_is_judged_by_the_token_rule() -> None:
         assert domfixes._is_furniture_name(value) == _token_rule(value), repr(value)
 
 
+def test_furniture_candidates_are_the_elements_the_rule_names() -> None:
+    """Each element by the rule as written: a class, else an id, named as furniture; else, but the
+    body, a hidden attribute, a hiding style or a tooltip's role (the hidden list: by style only)."""
+    rng = random.Random(29)
+    values = {
+        "class": ["share-bar", "story", "promo", "Text body", "", "sr-only x"],
+        "id": ["related", "main", "newsletter-box", ""],
+        "style": ["display:none", "color: red", "visibility : hidden", ""],
+        "hidden": [""],
+        "role": ["tooltip", "note"],
+        "title": ["share"],
+    }
+    for _ in range(300):
+        def element(depth: int) -> str:
+            names = rng.sample(list(values), rng.randrange(0, 4))
+            attributes = "".join(f' {name}="{rng.choice(values[name])}"' for name in names)
+            children = "".join(element(depth + 1) for _ in range(rng.randrange(0, 3) if depth < 3 else 0))
+            return f"<div{attributes}>x{children}</div>"
+
+        body = lxml.html.fromstring(f"<html><body{rng.choice(['', ' class=promo', ' hidden'])}>{element(0)}{element(0)}</body></html>").find("body")
+        expected, by_style = [], []
+        for e in body.iter():
+            named = any(domfixes._is_furniture_name(e.get(name)) for name in ("class", "id") if e.get(name) is not None)
+            styled = domfixes._HIDDEN_STYLE.search(e.get("style") or "") is not None
+            if named or (e is not body and (styled or e.get("hidden") is not None or e.get("role") == "tooltip")):
+                expected.append(e)
+                if styled and not named:
+                    by_style.append(e)
+        assert domfixes._furniture_candidates(body) == (expected, by_style)
+
+
 def _paragraph_text(tree) -> int:
     return sum(len(t) for p in tree.iter("p") for t in p.itertext())
 
