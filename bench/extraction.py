@@ -246,15 +246,26 @@ def _normalised(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+# Typographic punctuation as web-articles-dev's titles write it: they give "'" where every title
+# of the page (its <title>, og:title, JSON-LD and <h1>) writes "’", on a page in thirty
+_ASCII_PUNCTUATION = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "？": "?"})
+
+
 def metadata_row(name: str, pages: list[Page], outputs: list[Output]) -> str:
-    """Headline equal to the title (whitespace-normalised); date right to the day and author equal
+    """Headline equal to the title (whitespace-normalised; and with typographic quotes, ellipses and
+    full-width question marks read as ASCII, in both); date right to the day and author equal
     (case-insensitive), each over the pages whose truth has one."""
-    title = _mean([_normalised(o.title) == _normalised(p.title) for p, o in zip(pages, outputs) if p.title])
+    titled = [(p, o) for p, o in zip(pages, outputs) if p.title]
+    title = _mean([_normalised(o.title) == _normalised(p.title) for p, o in titled])
+    ascii_title = _mean([
+        _normalised(o.title).translate(_ASCII_PUNCTUATION) == _normalised(p.title).translate(_ASCII_PUNCTUATION)
+        for p, o in titled
+    ])
     dated = [(p, o) for p, o in zip(pages, outputs) if p.date]
     date = _mean([(o.date or "")[:10] == p.date[:10] for p, o in dated])
     authored = [(p, o) for p, o in zip(pages, outputs) if p.author]
     author = _mean([_normalised(o.author).lower() == _normalised(p.author).lower() for p, o in authored])
-    return f"| {name:<21} | {title:.3f} | {date:.3f} ({len(dated)}) | {author:.3f} ({len(authored)}) |"
+    return f"| {name:<21} | {title:.3f} | {ascii_title:.3f}       | {date:.3f} ({len(dated)}) | {author:.3f} ({len(authored)}) |"
 
 
 def print_worst(name: str, pages: list[Page], result: Run, count: int) -> None:
@@ -413,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         if "ours" in runs and (line := empty_outputs("ours", pages, runs)):
             print(f"\n{line}")
         if args.metadata and any(p.title for p in pages):
-            print("\n| extractor             | title | date (pages) | author (pages) |")
-            print("|-----------------------|-------|--------------|----------------|")
+            print("\n| extractor             | title | title, ASCII | date (pages) | author (pages) |")
+            print("|-----------------------|-------|--------------|--------------|----------------|")
             for name in names:
                 if any(o.title for o in runs[name].outputs):
                     print(metadata_row(name, pages, runs[name].outputs))
