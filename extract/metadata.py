@@ -317,7 +317,8 @@ def _hidden(element: HtmlElement) -> bool:
 
 
 def _heading_text(heading: HtmlElement) -> str:
-    """A heading's own words: line breaks as spaces ("WEEKEND<br>CODING" is two words), without
+    """A heading's own words: line breaks as spaces ("WEEKEND<br>CODING" is two words), and a
+    subtitle element not run into the word before it, without
     what templates nest in it besides the headline: blocks (a byline row, a subtitle paragraph),
     a <time>, hidden text, and a leading label ("<strong>Blog:</strong> ...")."""
     first = next((child for child in heading if isinstance(child.tag, str)), None)
@@ -332,6 +333,12 @@ def _heading_text(heading: HtmlElement) -> str:
                 parts.append(" ")
             elif (isinstance(child.tag, str) and child is not label and child.tag not in _NOT_HEADLINE
                   and not _hidden(child)):
+                # an element whose capital follows a small letter with no space between is a line of
+                # its own, as the page's style sets it (a subtitle in a span after the headline):
+                # "Widgets<span>Ten Tools</span>" is two words, not "WidgetsTen"
+                last = next((part[-1] for part in reversed(parts) if part), "")
+                if last.islower() and child.text_content()[:1].isupper():
+                    parts.append(" ")
                 walk(child)
             parts.append(child.tail or "")
 

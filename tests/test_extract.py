@@ -319,6 +319,15 @@ def test_headline_entities_and_capitals() -> None:
     assert reworded.title == "Tram Line Opens Saturday"
 
 
+def test_a_headline_s_subtitle_element_is_not_run_into_its_last_word() -> None:
+    # a subtitle in an element of its own, set on a line of its own by the page's style
+    page = _titled("<title>Tram guide</title>", '<h1>The Tram Guide<span class="sub">Routes and Fares for Riders</span></h1>')
+    assert page.title == "The Tram Guide Routes and Fares for Riders"
+    # a drop capital and a styled part of one word stay one word
+    assert _titled("<title>Tram guide</title>", "<h1><span>T</span>he tram guide</h1>").title == "The tram guide"
+    assert _titled("<title>Tram guide</title>", "<h1>The tram guide<em>s</em></h1>").title == "The tram guides"
+
+
 def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None:
     head = "<title>Tram line opening: timetable and fares</title>"
     assert _titled(head, "<h1>New tram line opens on Saturday</h1>").title == "New tram line opens on Saturday"
