@@ -677,14 +677,13 @@ def _date_candidates(tree: HtmlElement, article: dict, meta: dict[str, str]) -> 
     yield article.get("dateCreated")
 
 
-def _other_dates(article: dict, meta: dict[str, str]) -> Iterator[str]:
-    """Dates a page gives under other names: a publication date named as other CMSs name it
-    ("parsely-pub-date", "published-date", "published"), then its last modification; in ISO 8601 or
+def _other_dates(article: dict, meta: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Dates a page gives under other names: its publication dates named as other CMSs name them
+    ("parsely-pub-date", "published-date", "published"), and its last modifications; in ISO 8601 or
     written as people write dates ("July 17, 2025")."""
-    yield from (value for key, value in meta.items() if _PUBLISHED_META.search(key))
+    published = [value for key, value in meta.items() if _PUBLISHED_META.search(key)]
     modified = article.get("dateModified")
-    yield from [modified] if isinstance(modified, str) else []
-    yield from (value for key, value in meta.items() if _MODIFIED_META.search(key))
+    return published, [*([modified] if isinstance(modified, str) else []), *(v for k, v in meta.items() if _MODIFIED_META.search(k))]
 
 
 def _url_date(url: str | None) -> date | None:
@@ -844,8 +843,8 @@ def _opening(text: str) -> str:
 
 
 def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
-    """The declared publication date, else its URL's, else the date the page shows, else a date
-    declared under another name. A declared timestamp a day off its URL's date is a local date converted to UTC:
+    """The declared publication date, else its URL's, else the date the page shows, else the earliest
+    of the publication dates declared under other names, else its last modification. A declared timestamp a day off its URL's date is a local date converted to UTC:
     the URL's day is the one the site published on."""
     filed = _url_date(url)
     for value in _date_candidates(tree, article, meta):
@@ -858,8 +857,16 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
     locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
     month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)
     shown = filed.isoformat() if filed is not None else _shown_on_page(tree, month_first)
-    others = (iso_date(value) or _shown_date(clean(value), month_first) for value in _other_dates(article, meta))
-    return shown or next(filter(None, others), None)
+    if shown:
+        return shown
+
+    def read(value: str) -> str | None:
+        return iso_date(value) or _shown_date(clean(value), month_first)
+
+    published, modified = _other_dates(article, meta)
+    # of publication dates under several names, the earliest: a later one is the stamp of a save
+    earliest = min(filter(None, map(read, published)), key=lambda found: found[:10], default=None)
+    return earliest or next(filter(None, map(read, modified)), None)
 
 
 def _language(tree: HtmlElement, article: dict, meta: dict[str, str]) -> str | None:

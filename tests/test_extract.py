@@ -693,6 +693,9 @@ def test_date_declared_under_another_name_when_the_page_shows_none() -> None:
     assert _dated(shown) == "2021-03-03"
     written = "<meta name='published' content='July 17, 2025'><meta name='published-date' content='soon'>"
     assert _dated(page.replace("{meta}", written)) == "2025-07-17"  # declared as people write dates
+    # of publication dates under two names, the earliest: the later one stamped at a save
+    saved = "<meta name='published-time' content='2026-03-09T08:45:32Z'><meta name='published-date' content='2021-02-16'>"
+    assert _dated(page.replace("{meta}", saved)) == "2021-02-16"
 
 
 def test_headline_written_in_mangled_utf8_is_repaired() -> None:
