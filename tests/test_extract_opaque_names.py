@@ -124,3 +124,10 @@ def test_a_live_blogs_timed_entries_stay_its_body() -> None:
     assert doc.paragraphs[-1].startswith("Stallholders are packing up")
     assert len(doc.paragraphs) == 10
 
+
+
+def test_a_row_of_teaser_cards_after_the_article_is_not_its_end() -> None:
+    """A row of teaser cards after the article's paragraphs, in the same container and named by
+    nothing (each a picture link, a headline link, a summary, most of them cut short, and a date):
+    the summaries the body ran on into are the cards' text, not the article's last paragraphs."""
+    _assert_article(_extract("article_before_teaser_row.html"), "Most cacti only need a new pot", 5, "Shorter days slow")
