@@ -1,7 +1,7 @@
 """Choose the article body of a page and return it as paragraphs.
 
 trafilatura does the choosing, on a tree our DOM fixes have repaired first (extract.domfixes) and
-rid of share and follow widgets, sign-up boxes and author boxes (extract.pagecues), in
+rid of share and follow widgets, sign-up boxes, author boxes and readers' comments (extract.pagecues), in
 its fast mode; candidates are compared where that mode is known to fail: its full mode (which
 weighs readability's and justext's bodies) when the fast body is a fragment of the page's prose,
 readability-lxml when trafilatura finds nothing, the page's JSON-LD articleBody when it is much
@@ -50,7 +50,7 @@ from extract.fewercopies import fewer_copies, forget_extraction
 from extract.linearjustext import faster_justext
 from extract.linkdensity import faster_link_tests
 from extract.namematch import emulated_name_matches
-from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_set_apart_tail, drop_signup_boxes
+from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_reader_comments, drop_set_apart_tail, drop_signup_boxes
 from extract.paragraphs import body_paragraphs, word_count, word_key, words
 from extract.textreads import linear_text_reads
 
@@ -225,6 +225,7 @@ def extract_body(
     # the blocks around the headline, before its header goes (drop_headline_header)
     around_headline = frozenset(headings[0].iterancestors()) if headings else frozenset()
     open_collapsed_panels(tree)
+    drop_reader_comments(tree, headings[0] if headings else None)
     drop_headline_header(tree, headings)
     unwrap_quote_figures(tree)
     drop_signup_boxes(tree)

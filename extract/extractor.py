@@ -15,7 +15,7 @@ from extract.document import Document
 from extract.htmlinput import BadInput, cut_by_depth, load_tree
 from extract.metadata import Metadata, extract_metadata
 from extract.pagecues import drop_notices, publisher_notices
-from extract.pagekind import PageKind, declared_kind, gather_evidence, reconsider
+from extract.pagekind import PageKind, declared_kind, drop_teaser_tail, gather_evidence, reconsider
 
 
 def _warm_up() -> None:
@@ -47,6 +47,8 @@ def _read(
             lambda: unrepaired_paragraphs(reparse(), url, meta.title, meta.author),
             declared=kind is not None,
         )
+        if kind.is_article:
+            paragraphs = drop_teaser_tail(evidence, paragraphs)
     return meta, kind, drop_notices(paragraphs, notices)
 
 

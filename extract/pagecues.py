@@ -130,6 +130,111 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
             block.drop_tree()
 
 
+THREAD = 4  # alike entries, each with its date stamp, under one block: a thread of comments ...
+ENTRY_WORDS = 15  # ... holding a sentence or two each besides a name and a date, on average ...
+THREAD_LINK_SHARE = 0.5  # ... mostly outside links ...
+HEADLINE_WORDS = 4  # ... most of them without a link this long (a teaser's headline; the stamp's link aside) ...
+NAME_WORDS = 3  # ... most of them opening with a name (a short text without figures) ...
+ARTICLE_BEFORE = 750  # ... after this much text outside links from the headline on: the article they answer
+SECTION_EXTRA = 300  # characters besides the entries in the thread's block: a heading with a count, a link, a form's labels
+_ENTRIES = ("li", "div", "article", "section")
+_UNREAD = ("script", "style", "template", "noscript")
+
+
+def _name(entry: HtmlElement, stamp: HtmlElement) -> str | None:
+    """The entry's first text outside its stamp, when it is a name: NAME_WORDS words at most, no figure."""
+    inside = set(stamp.iter())
+    for element in entry.iter():
+        if element in inside or not isinstance(element.tag, str) or not (text := (element.text or "").strip()):
+            continue
+        return text if len(text.split()) <= NAME_WORDS and not any(c.isdigit() for c in text) else None
+    return None
+
+
+def _is_thread(run: list[tuple[HtmlElement, HtmlElement]]) -> bool:
+    """Whether alike entries with a date stamp each are readers' comments (see drop_reader_comments)."""
+    text = sum(_TEXT_LENGTH(entry) for entry, _ in run)
+    linked = sum(_TEXT_LENGTH(a) for entry, _ in run for a in entry.iter("a"))
+    if sum(_words(entry) for entry, _ in run) < ENTRY_WORDS * len(run) or linked >= THREAD_LINK_SHARE * text:
+        return False
+    headed = sum(
+        any(len(a.text_content().split()) >= HEADLINE_WORDS and a not in stamp.iterancestors() and stamp not in a.iter() for a in entry.iter("a"))
+        for entry, stamp in run
+    )
+    names = [name for entry, stamp in run if (name := _name(entry, stamp))]
+    return 2 * headed < len(run) and 2 * len(names) >= len(run) and len(set(names)) >= max(THREAD, len(names) / 2)
+
+
+def _text_between(body: HtmlElement, order: dict[HtmlElement, int], linked: set[HtmlElement], start: int, end: int) -> int:
+    """The characters of text outside links (``linked``: the links and what they hold) written
+    between the elements at ``start`` and ``end`` in document order (``order``)."""
+    length = 0
+    for element in body.iter():
+        at = order.get(element, -1)
+        if at >= end:
+            break
+        if at > start and isinstance(element.tag, str) and element.tag not in _UNREAD:
+            if element not in linked:
+                length += len((element.text or "").strip())
+            parent = element.getparent()
+            if parent is not None and parent not in linked:
+                length += len((element.tail or "").strip())
+    return length
+
+
+def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> None:
+    """Remove the readers' comments, found by their structure where no name says "comment": a run
+    of THREAD or more alike blocks (of one tag under one parent), each the highest block around its
+    one date stamp (a <time>; finding dates written as text would cost a walk over every element),
+    holding some text of their own outside links, few of them headed by a teaser's headline link,
+    most of them opening with a name, different names (a live blog's entries are timed too, but signed by its few writers, or not at
+    all); and after ARTICLE_BEFORE characters of text outside links from the page's headline
+    (``headline``, its first <h1>; a live blog's or a list's entries start under it: they are the
+    article). The block around the run goes with it when it holds little else (a heading with the
+    count, a form's labels); a reply nested in a comment goes with its comment. Before the page's
+    furniture goes (extract.domfixes.drop_non_content), which takes a comment's <footer> with its
+    name and date."""
+    body = tree.find("body")
+    if body is None:
+        return
+    stamps = list(body.iter("time"))
+    if len(stamps) < THREAD:
+        return
+    holding = Counter(a for stamp in stamps for a in stamp.iterancestors())
+    entries: dict[HtmlElement, HtmlElement] = {}
+    for stamp in stamps:
+        node = stamp
+        while (parent := node.getparent()) is not None and holding[parent] == 1:
+            node = parent
+        entries.setdefault(node, stamp)
+    runs: defaultdict[tuple[HtmlElement, str], list[tuple[HtmlElement, HtmlElement]]] = defaultdict(list)
+    for entry, stamp in entries.items():
+        if entry.tag in _ENTRIES and (parent := entry.getparent()) is not None:
+            runs[parent, entry.tag].append((entry, stamp))
+    threads = [(parent, run) for (parent, _), run in runs.items() if len(run) >= THREAD and _is_thread(run)]
+    if not threads:
+        return
+    order = {element: index for index, element in enumerate(body.iter())}  # (on the few pages with a thread)
+    start = order.get(headline, 0) if headline is not None else 0
+    linked = {inner for link in body.iter("a") for inner in link.iter()}
+    for parent, run in threads:
+        if parent.getparent() is None or (headline is not None and parent in headline.iterancestors()):
+            continue
+        if _text_between(body, order, linked, start, min(order[entry] for entry, _ in run)) < ARTICLE_BEFORE:
+            continue
+        entries_text = sum(_TEXT_LENGTH(entry) for entry, _ in run)
+        section = None
+        for block in (parent, *parent.iterancestors()):
+            if block is body or block.tag == "html" or _TEXT_LENGTH(block) - entries_text > SECTION_EXTRA:
+                break
+            if headline is not None and block in headline.iterancestors():
+                break
+            section = block
+        for element in [section] if section is not None else [entry for entry, _ in run]:
+            if element.getparent() is not None:
+                element.drop_tree()
+
+
 # Fields a reader types into (an <input> without a type is a text field); not hidden fields,
 # checkboxes or buttons. (Adding type=search fields changed 3 pages of 821, as many lost as won.)
 _ENTRY_TYPES = {None, "text", "email", "tel"}

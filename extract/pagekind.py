@@ -512,6 +512,28 @@ def _teaser_words(key: str, card_shingles: frozenset) -> int:
     return len(covered)
 
 
+_CUT = ("...", "…")  # a summary cut short: a teaser's, whose full text is on the page it links to
+
+
+def drop_teaser_tail(evidence: Evidence, paragraphs: list[str]) -> list[str]:
+    """An article's body without the teaser cards it ran on into at its end (a row of related
+    stories after the article, named by nothing): of the last paragraphs that are mostly the cards'
+    text (``_teaser_words``), those from the first summary cut short (``_CUT``) on go. A card's text
+    alone is no proof (a listicle's own sections read as cards, their headings linked), nor is a
+    cut sentence (an article may trail off): a cut summary of a card is. Never most of the body:
+    that is a listing, for the article decision."""
+    if not evidence.card_shingles:
+        return paragraphs
+    end = cut = len(paragraphs)
+    while end > 1 and (key := word_key(paragraphs[end - 1])) and _teaser_words(key, evidence.card_shingles) >= TEASER_SHARE * len(key.split()):
+        end -= 1
+        if paragraphs[end].rstrip().endswith(_CUT):
+            cut = end
+    if 2 * sum(map(len, paragraphs[cut:])) > sum(map(len, paragraphs)):
+        return paragraphs
+    return paragraphs[:cut]
+
+
 def declared_kind(meta: Metadata) -> PageKind | None:
     """What the page declares it is: an article type or og:type article, or a collection, search
     results, profile or series page; None when it declares neither. A declared listing is one; a

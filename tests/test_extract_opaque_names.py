@@ -104,3 +104,30 @@ def test_an_article_written_as_divs_of_spans_is_its_body() -> None:
     take for the body and then fall back to the whole page's text, the menu first."""
     doc = _extract("article_in_span_divs.html")
     _assert_article(doc, "The lighthouse keeper's cottage on the headland", 4, "Popular Posts")
+
+
+def test_readers_comments_stamped_with_times_are_not_the_article() -> None:
+    """Readers' comments inside the <article>, after its text, their names saying nothing: a run of
+    alike blocks each with a different reader's name, a <time> and a short text, after the
+    article's paragraphs, goes with its heading; the article's own <time> under the headline stays."""
+    doc = _extract("article_with_timed_reader_thread.html")
+    _assert_article(doc, "The town library will open from one until five", 5, "homework club since they heard")
+    assert not any("Readers' thoughts" in p for p in doc.paragraphs)
+
+
+def test_a_live_blogs_timed_entries_stay_its_body() -> None:
+    """A live blog's entries are alike blocks with a <time> each too, after a long introduction;
+    signed by one desk, not by many readers, they are the article."""
+    doc = _extract("live_blog_timed_entries.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("We followed the harvest fair")
+    assert doc.paragraphs[-1].startswith("Stallholders are packing up")
+    assert len(doc.paragraphs) == 10
+
+
+
+def test_a_row_of_teaser_cards_after_the_article_is_not_its_end() -> None:
+    """A row of teaser cards after the article's paragraphs, in the same container and named by
+    nothing (each a picture link, a headline link, a summary, most of them cut short, and a date):
+    the summaries the body ran on into are the cards' text, not the article's last paragraphs."""
+    _assert_article(_extract("article_before_teaser_row.html"), "Most cacti only need a new pot", 5, "Shorter days slow")
