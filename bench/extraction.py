@@ -262,10 +262,11 @@ def metadata_row(name: str, pages: list[Page], outputs: list[Output]) -> str:
         for p, o in titled
     ])
     dated = [(p, o) for p, o in zip(pages, outputs) if p.date]
-    date = _mean([(o.date or "")[:10] == p.date[:10] for p, o in dated])
+    right = sum((o.date or "")[:10] == p.date[:10] for p, o in dated)
     authored = [(p, o) for p, o in zip(pages, outputs) if p.author]
     author = _mean([_normalised(o.author).lower() == _normalised(p.author).lower() for p, o in authored])
-    return f"| {name:<21} | {title:.3f} | {ascii_title:.3f}       | {date:.3f} ({len(dated)}) | {author:.3f} ({len(authored)}) |"
+    date = f"{right / len(dated):.4f} ({right}/{len(dated)})" if dated else "-"
+    return f"| {name:<21} | {title:.3f} | {ascii_title:.3f}        | {date:<20} | {author:.3f} ({len(authored)}) |"
 
 
 def print_worst(name: str, pages: list[Page], result: Run, count: int) -> None:
@@ -424,8 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         if "ours" in runs and (line := empty_outputs("ours", pages, runs)):
             print(f"\n{line}")
         if args.metadata and any(p.title for p in pages):
-            print("\n| extractor             | title | title, ASCII | date (pages) | author (pages) |")
-            print("|-----------------------|-------|--------------|--------------|----------------|")
+            print("\n| extractor             | title | title, ASCII | date (right/pages)   | author (pages) |")
+            print("|-----------------------|-------|--------------|----------------------|----------------|")
             for name in names:
                 if any(o.title for o in runs[name].outputs):
                     print(metadata_row(name, pages, runs[name].outputs))
