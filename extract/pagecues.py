@@ -165,21 +165,33 @@ def _is_thread(run: list[tuple[HtmlElement, HtmlElement]]) -> bool:
     return 2 * headed < len(run) and 2 * len(names) >= len(run) and len(set(names)) >= max(THREAD, len(names) / 2)
 
 
-def _text_between(body: HtmlElement, order: dict[HtmlElement, int], linked: set[HtmlElement], start: int, end: int) -> int:
-    """The characters of text outside links (``linked``: the links and what they hold) written
-    between the elements at ``start`` and ``end`` in document order (``order``)."""
-    length = 0
+def _running_text(body: HtmlElement, linked: set[HtmlElement]) -> list[int]:
+    """The characters of text outside links (``linked``: the links and what they hold) written before
+    each of the body's elements in document order (its text and its tail), as running totals: the
+    text between two elements is a difference, whatever the number of threads measured."""
+    lengths = []
     for element in body.iter():
-        at = order.get(element, -1)
-        if at >= end:
-            break
-        if at > start and isinstance(element.tag, str) and element.tag not in _UNREAD:
+        length = 0
+        if isinstance(element.tag, str) and element.tag not in _UNREAD:
             if element not in linked:
                 length += len((element.text or "").strip())
             parent = element.getparent()
             if parent is not None and parent not in linked:
                 length += len((element.tail or "").strip())
-    return length
+        lengths.append(length)
+    return list(accumulate(lengths, initial=0))
+
+
+def _longer_than(block: HtmlElement, limit: float) -> bool:
+    """Whether a block's text, its spaces normalized, is longer than ``limit``. Its children's texts
+    are never longer together, so they are measured one by one until they pass it: the page's
+    wrapper around many threads is not read whole for each."""
+    seen = 0
+    for child in block.iterchildren(Element):
+        seen += _TEXT_LENGTH(child)
+        if seen > limit:
+            return True
+    return _TEXT_LENGTH(block) > limit
 
 
 def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> None:
@@ -216,16 +228,17 @@ def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> Non
         return
     order = {element: index for index, element in enumerate(body.iter())}  # (on the few pages with a thread)
     start = order.get(headline, 0) if headline is not None else 0
-    linked = {inner for link in body.iter("a") for inner in link.iter()}
+    running = _running_text(body, {inner for link in body.iter("a") for inner in link.iter()})
     for parent, run in threads:
         if parent.getparent() is None or (headline is not None and parent in headline.iterancestors()):
             continue
-        if _text_between(body, order, linked, start, min(order[entry] for entry, _ in run)) < ARTICLE_BEFORE:
+        # the text outside links written after the headline, before the thread's first entry
+        if running[min(order[entry] for entry, _ in run)] - running[start + 1] < ARTICLE_BEFORE:
             continue
         entries_text = sum(_TEXT_LENGTH(entry) for entry, _ in run)
         section = None
         for block in (parent, *parent.iterancestors()):
-            if block is body or block.tag == "html" or _TEXT_LENGTH(block) - entries_text > SECTION_EXTRA:
+            if block is body or block.tag == "html" or _longer_than(block, entries_text + SECTION_EXTRA):
                 break
             if headline is not None and block in headline.iterancestors():
                 break

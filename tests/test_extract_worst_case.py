@@ -117,9 +117,34 @@ def linked_paragraphs(n: int) -> str:
     ))
 
 
+def _name(i: int) -> str:
+    """A reader's name of letters only, different for each i."""
+    letters = ""
+    while True:
+        i, letter = divmod(i, 26)
+        letters += "abcdefghijklmnopqrstuvwxyz"[letter]
+        if not i:
+            return f"Ann {letters.capitalize()}"
+
+
+def timed_threads(n: int) -> str:
+    """Sections of an article each followed by a thread of readers' comments with their <time> (each
+    thread measured against the text before it and the blocks around it, which hold all the others)."""
+    thread = "".join(
+        f"<div><span>{{}}</span> <time datetime='2024-05-0{k + 1}'>May {k + 1}</time><p>{_sentence(k, 12)}</p></div>"
+        for k in range(4)
+    )
+    return _article("".join(
+        f"<section><p>{_sentence(i, 40)}</p><p>{_sentence(i + 1, 40)}</p><p>{_sentence(i + 2, 40)}</p>"
+        f"<div>{thread.format(*(_name(4 * i + k) for k in range(4)))}</div></section>"
+        for i in range(n)
+    ))
+
+
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
-              disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs, linked_paragraphs]
-SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300}
+              disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs, linked_paragraphs,
+              timed_threads]
+SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300, timed_threads: 100}
 
 
 def _seconds(page: str, runs: int = 1) -> float:
