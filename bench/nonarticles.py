@@ -317,7 +317,7 @@ def _declare(tree: HtmlElement, variant: str, kind: str, name: str, url: str, rn
         tree.insert(0, head)
     for title in tree.iter("title"):
         title.text = name
-    for meta in tree.iter("meta"):
+    for meta in list(tree.iter("meta")):  # (a list: some are dropped)
         prop = (meta.get("property") or meta.get("name") or "").lower()
         if prop in ("og:title", "twitter:title"):
             meta.set("content", name)
@@ -325,6 +325,14 @@ def _declare(tree: HtmlElement, variant: str, kind: str, name: str, url: str, rn
             meta.set("content", "website")
         elif variant == "listing" and (prop.startswith("article:") or prop in ("author", "og:article:author")):
             meta.drop_tree()
+        elif (meta.get("content") or "").lstrip().startswith(("{", "[")):  # JSON-LD kept in a meta, as below
+            if variant == "listing":
+                meta.drop_tree()
+            else:
+                try:
+                    meta.set("content", json.dumps(_strip_article_body(json.loads(meta.get("content")), name)))
+                except ValueError:
+                    pass
     scripts = [s for s in tree.iter("script") if (s.get("type") or "").strip().lower() == "application/ld+json"]
     for script in scripts:
         if variant == "listing":

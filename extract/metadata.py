@@ -186,6 +186,11 @@ def _unmangled(text: str) -> str:
         return text
 
 
+def _is_json_ld(content: str) -> bool:
+    """Whether a <meta>'s content is JSON-LD: an object or a list naming schema.org's vocabulary."""
+    return content.lstrip().startswith(("{", "[")) and "schema.org" in content
+
+
 def _json_ld_objects(tree: HtmlElement) -> list[dict]:
     found: list[dict] = []
 
@@ -197,10 +202,18 @@ def _json_ld_objects(tree: HtmlElement) -> list[dict]:
             found.append(node)
             walk(node.get("@graph"))
 
-    # (lxml's walk by tag rather than XPath's: two thirds of the time)
-    for script in (s for s in tree.iter("script") if s.get("type") == "application/ld+json"):
+    # (lxml's walk by tag rather than XPath's: two thirds of the time); and the same data in a
+    # <meta>'s content, where a CMS keeps it for a script to write out, after the scripts'
+    scripts, metas = [], []
+    for element in tree.iter("script", "meta"):
+        if element.tag == "script":
+            if element.get("type") == "application/ld+json":
+                scripts.append(element.text or "")
+        elif _is_json_ld(content := element.get("content") or ""):
+            metas.append(content)
+    for block in scripts + metas:
         try:
-            walk(json.loads(script.text or ""))
+            walk(json.loads(block))
         except (ValueError, RecursionError):  # broken or absurdly deep data is no declaration, and loses no article
             continue
     return found

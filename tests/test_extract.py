@@ -698,6 +698,15 @@ def test_date_declared_under_another_name_when_the_page_shows_none() -> None:
     assert _dated(page.replace("{meta}", saved)) == "2021-02-16"
 
 
+def test_json_ld_kept_in_a_meta_s_content_is_read_as_declared() -> None:
+    """A CMS that keeps the page's JSON-LD in a <meta> for a script to write out still declares it."""
+    data = '{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Tram line opens", "datePublished": "2025-11-17T09:00:00-05:00"}'
+    page = f"<html><head><meta name='ld-json' content='{data}'></head><body><article><h1>Tram line opens</h1>{{body}}</article></body></html>"
+    assert _dated(page) == "2025-11-17T09:00:00-05:00"
+    other = page.replace("schema.org", "example.org/vocabulary")  # another vocabulary is no declaration of ours
+    assert _dated(other) is None
+
+
 def test_headline_written_in_mangled_utf8_is_repaired() -> None:
     """A CMS that stored UTF-8 as Latin-1 writes "’" as "â\\x80\\x99"; its control characters give it away."""
     mangled = "Riders’ guide to the blue line".encode("utf-8").decode("latin-1")
