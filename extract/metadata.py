@@ -695,8 +695,9 @@ def _other_dates(article: dict, meta: dict[str, str]) -> tuple[list[str], list[s
     ("parsely-pub-date", "published-date", "published"), and its last modifications; in ISO 8601 or
     written as people write dates ("July 17, 2025")."""
     published = [value for key, value in meta.items() if _PUBLISHED_META.search(key)]
-    modified = article.get("dateModified")
-    return published, [*([modified] if isinstance(modified, str) else []), *(v for k, v in meta.items() if _MODIFIED_META.search(k))]
+    modified = [value for key, value in meta.items() if _MODIFIED_META.search(key)]
+    declared = article.get("dateModified")
+    return published, [declared, *modified] if isinstance(declared, str) else modified
 
 
 def _url_date(url: str | None) -> date | None:
@@ -857,8 +858,9 @@ def _opening(text: str) -> str:
 
 def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | None) -> str | None:
     """The declared publication date, else its URL's, else the date the page shows, else the earliest
-    of the publication dates declared under other names, else its last modification. A declared timestamp a day off its URL's date is a local date converted to UTC:
-    the URL's day is the one the site published on."""
+    of the publication dates declared under other names, else its last modification. A declared
+    timestamp a day off its URL's date is a local date converted to UTC: the URL's day is the one
+    the site published on."""
     filed = _url_date(url)
     for value in _date_candidates(tree, article, meta):
         if isinstance(value, str) and (declared := iso_date(value)):
