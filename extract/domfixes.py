@@ -825,6 +825,7 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
 
 _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
 _SECTIONS_GAIN = 1.5
+_ARTICLE_CHARS = 3 * _BODY_PARAGRAPH  # characters of prose that may be an article's
 _BODY_ATTRIBUTES = ("class", "id", "role", "itemprop")  # the attributes BODY_XPATH reads
 
 
@@ -925,14 +926,17 @@ def _mark_densest(body: HtmlElement) -> HtmlElement | None:
     # an article cut into sibling sections: climb while the parent adds much prose; past wrappers
     # that add none (a page builder nests each section in a column in a row in a widget) only to a
     # block holding prose before the section, the article's start: when all of it follows, the
-    # section is the article and the rest what a page sets after one (comments, related stories)
+    # section is the article and the rest what a page sets after one (comments, related stories);
+    # past wrappers adding less than a paragraph to a container that may hold the article (the
+    # section's heading) only to a block holding as much prose before it (an article's sections)
     node = container
     while (parent := node.getparent()) is not None:
+        before = _ARTICLE_CHARS if within[node] > within[container] else _BODY_PARAGRAPH
         if within[parent] >= _SECTIONS_GAIN * within[container] and (
-            node is container or _prose_before(parent, container) >= _BODY_PARAGRAPH
+            node is container or _prose_before(parent, container) >= before
         ):
             container = parent
-        elif within[parent] > within[container]:
+        elif within[parent] - within[container] >= (_BODY_PARAGRAPH if within[container] >= _ARTICLE_CHARS else 1):
             break
         node = parent
     if container is body or container.getparent() is None:

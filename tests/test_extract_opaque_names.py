@@ -90,6 +90,17 @@ def test_an_article_in_a_builders_nested_sections_is_read_whole() -> None:
     assert len(doc.paragraphs) == 16
 
 
+def test_an_article_whose_sections_wrap_their_headings_is_read_whole() -> None:
+    """Each section in wrappers of its own that add the section's heading to its paragraphs: a
+    sources list, denser than any one section, is not the body; the climb passes the wrapper that
+    adds only its heading and takes the block holding the sections before it."""
+    doc = _extract("article_in_headed_sections.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("The river that runs through the lower town")
+    assert "What residents say" in doc.paragraphs
+    assert any(p.startswith("If the grant is approved") for p in doc.paragraphs)
+
+
 def test_what_follows_an_article_in_a_builders_wrappers_is_not_its_body() -> None:
     """The same builder's wrappers around one text widget, the site's teasers and a reader's
     testimonial in blocks after it: all of that prose follows the article, which is the body alone."""
