@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
-from extract.pagecues import block_kind, link_target, opens_with
+from extract.pagecues import MENU_LINK_CHARS, block_kind, link_target, opens_with
 from extract.paragraphs import word_count, word_key
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
@@ -826,6 +826,7 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
 _PROSE_BLOCKS = ("p", "h2", "h3", "h4", "ul", "ol", "blockquote")
 _SECTIONS_GAIN = 1.5
 _ARTICLE_CHARS = 3 * _BODY_PARAGRAPH  # characters of prose that may be an article's
+_MENU_LINK_SHARE = 0.5  # of a block's text in links: a menu, whose prose (its panels' blurbs) is no article's
 _BODY_ATTRIBUTES = ("class", "id", "role", "itemprop")  # the attributes BODY_XPATH reads
 
 
@@ -908,18 +909,23 @@ def _mark_densest(body: HtmlElement) -> HtmlElement | None:
     """The densest prose container made an <article>; None if there is none but the <body>. On a
     page short of <p> text, whose <div> elements trafilatura reads as text, a <div> of text with
     inline markup only and few links is a paragraph too (a template writing each paragraph as a
-    <div> of <span>)."""
-    direct: Counter[HtmlElement] = Counter()  # prose in an element's own blocks
-    within: Counter[HtmlElement] = Counter()  # ... and in its descendants' blocks
+    <div> of <span>). Prose in a block mostly of links is a menu's (a mega-menu's panels hold
+    blurbs and headings beside their links, denser than a short article where no <nav> says what
+    they are), unless no other block holds a paragraph."""
     divs = ("div",) if _paragraph_text_under(body, _DIVS_READ) else ()
-    for block in body.iter(*_PROSE_BLOCKS, *divs):
-        if block.tag in ("ul", "ol") and _is_link_list(block):
-            continue
-        if block.tag == "div" and (not _is_text_cell(block) or _link_share(block) >= _AMID_LINK_SHARE):
-            continue
-        length = _TEXT_LENGTH(block)
-        direct[block.getparent()] += length
-        within.update(dict.fromkeys(block.iterancestors(), length))
+    menus: dict[HtmlElement, bool] = {}
+
+    def in_menu(block: HtmlElement) -> bool:
+        parent = block.getparent()
+        if parent not in menus:
+            menus[parent] = _is_menu(parent)
+        return menus[parent]
+
+    skipped: Callable[[HtmlElement], bool] = in_menu
+    direct, within = _prose_counts(body, divs, skipped)
+    if not direct or direct.most_common(1)[0][1] < _BODY_PARAGRAPH:
+        skipped = _never
+        direct, within = _prose_counts(body, divs)
     if not direct:
         return None
     container, _ = direct.most_common(1)[0]
@@ -933,7 +939,7 @@ def _mark_densest(body: HtmlElement) -> HtmlElement | None:
     while (parent := node.getparent()) is not None:
         before = _ARTICLE_CHARS if within[node] > within[container] else _BODY_PARAGRAPH
         if within[parent] >= _SECTIONS_GAIN * within[container] and (
-            node is container or _prose_before(parent, container) >= before
+            node is container or _prose_before(parent, container, skipped) >= before
         ):
             container = parent
         elif within[parent] - within[container] >= (_BODY_PARAGRAPH if within[container] >= _ARTICLE_CHARS else 1):
@@ -948,9 +954,42 @@ def _mark_densest(body: HtmlElement) -> HtmlElement | None:
 _PROSE_TEXT = ("p", "ul", "ol", "blockquote")  # prose blocks, headings aside
 
 
-def _prose_before(block: HtmlElement, inner: HtmlElement) -> int:
+def _never(block: HtmlElement) -> bool:
+    return False
+
+
+def _is_menu(block: HtmlElement) -> bool:
+    """Whether a block's text is mostly (_MENU_LINK_SHARE) in links of a few words each on average
+    (MENU_LINK_CHARS): a menu; a roundup's or a report's links are headlines, longer."""
+    text = sum(len(t.strip()) for t in block.itertext())
+    links = [sum(len(t.strip()) for t in a.itertext()) for a in block.iter("a")]
+    linked = sum(links)
+    return bool(text) and _MENU_LINK_SHARE * text <= linked <= MENU_LINK_CHARS * len(links)
+
+
+def _prose_counts(
+    body: HtmlElement, divs: tuple[str, ...], skipped: Callable[[HtmlElement], bool] = _never
+) -> tuple[Counter[HtmlElement], Counter[HtmlElement]]:
+    """The characters of prose in each element's own blocks, and in its descendants' blocks: not a
+    list of links, nor a <div> other than a text cell with few links, nor a ``skipped`` block."""
+    direct: Counter[HtmlElement] = Counter()
+    within: Counter[HtmlElement] = Counter()
+    for block in body.iter(*_PROSE_BLOCKS, *divs):
+        if block.tag in ("ul", "ol") and _is_link_list(block):
+            continue
+        if block.tag == "div" and (not _is_text_cell(block) or _link_share(block) >= _AMID_LINK_SHARE):
+            continue
+        if skipped(block):
+            continue
+        length = _TEXT_LENGTH(block)
+        direct[block.getparent()] += length
+        within.update(dict.fromkeys(block.iterancestors(), length))
+    return direct, within
+
+
+def _prose_before(block: HtmlElement, inner: HtmlElement, skipped: Callable[[HtmlElement], bool] = _never) -> int:
     """The characters of prose in ``block`` before ``inner``: paragraphs, lists and quotations
-    with few links (not headings, menus or a sidebar's lists of links)."""
+    with few links (not headings, menus or a sidebar's lists of links), not ``skipped``."""
     length = 0
     measured: HtmlElement | None = None  # the last block measured: its descendants are in it
     around = set(inner.iterancestors())
@@ -962,7 +1001,7 @@ def _prose_before(block: HtmlElement, inner: HtmlElement) -> int:
         if measured is not None and measured in element.iterancestors():
             continue
         measured = element
-        if _link_share(element) < _AMID_LINK_SHARE:
+        if _link_share(element) < _AMID_LINK_SHARE and not skipped(element):
             length += _TEXT_LENGTH(element)
     return length
 

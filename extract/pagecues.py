@@ -49,6 +49,7 @@ from lxml.html import HtmlElement
 
 from extract.paragraphs import word_count, word_key, words
 
+MENU_LINK_CHARS = 30  # a menu's links are a few words each on average; a listing's headlines are longer
 SHARE_TARGETS = 3  # distinct other sites a widget's links lead to ...
 SHARE_LINK_WORDS = 2  # ... by link texts this short or empty (icons) ...
 SHARE_OTHER_WORDS = 4  # ... with at most a label besides ("Share this:")

@@ -25,7 +25,7 @@ from lxml.html import HtmlElement
 
 from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
-from extract.pagecues import HOLDS_BODY, opens_with
+from extract.pagecues import HOLDS_BODY, MENU_LINK_CHARS, opens_with
 from extract.paragraphs import IDEOGRAPH, text_width, word_count, word_key
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
@@ -46,7 +46,6 @@ _HEADLINE_LINKS = XPath(
 _HALF_HEADLINE_LINKS = XPath(f".//a[string-length(normalize-space(.)) >= {HEADLINE_CHARS // 2}]")
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 EDGE_SHARE = 0.5  # furniture (a page header, footer, menu, sidebar) holding more of the page's text than this holds its content
-MENU_LINK_CHARS = 30  # a menu's links are a few words each on average; a listing's headlines are longer
 LINK_BLOCK_SHARE = 0.7  # of a block's text in its links: a menu, a page's header or footer (``_link_blocks_around``)
 CARD_CHARS = 500  # a teaser card: headline, a line or two of summary, byline and date
 MIN_CARDS = 3  # a list of teasers

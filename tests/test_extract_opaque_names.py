@@ -101,6 +101,21 @@ def test_an_article_whose_sections_wrap_their_headings_is_read_whole() -> None:
     assert any(p.startswith("If the grant is approved") for p in doc.paragraphs)
 
 
+def test_a_mega_menus_blurbs_are_not_the_densest_prose() -> None:
+    """A menu whose panels each hold a heading and a blurb beside their short links, in no <nav>:
+    its blurbs outweigh a short article's paragraphs, but a block mostly of short links is a menu,
+    whose prose is neither the body's container nor prose before it."""
+    doc = _extract("article_below_mega_menu.html")
+    _assert_article(doc, "The town's summer fair will return", 3, "town hall.")
+
+
+def test_a_roundup_of_linked_headlines_is_no_menu() -> None:
+    """An article whose text is mostly a list of links to stories: its links are headlines, longer
+    than a menu's few words, so its container stays the body, not a sidebar's paragraph."""
+    doc = _extract("roundup_of_linked_stories.html")
+    _assert_article(doc, "Every week the council gathers the news", 2, "eleven thousand residents")
+
+
 def test_what_follows_an_article_in_a_builders_wrappers_is_not_its_body() -> None:
     """The same builder's wrappers around one text widget, the site's teasers and a reader's
     testimonial in blocks after it: all of that prose follows the article, which is the body alone."""
