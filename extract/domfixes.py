@@ -740,10 +740,15 @@ _TEASER_WORDS = 30
 _LABEL_WORDS = 3  # "DON'T MISS", "You may also like...": a label above a run of teasers
 
 
-def _link_share(element: HtmlElement) -> float:
+def _link_texts(element: HtmlElement) -> tuple[int, list[int]]:
+    """The characters of an element's text and of each of its links' texts, spaces stripped."""
     text = sum(len(t.strip()) for t in element.itertext())
-    linked = sum(len(t.strip()) for a in element.iter("a") for t in a.itertext())
-    return linked / text if text else 0.0
+    return text, [sum(len(t.strip()) for t in a.itertext()) for a in element.iter("a")]
+
+
+def _link_share(element: HtmlElement) -> float:
+    text, links = _link_texts(element)
+    return sum(links) / text if text else 0.0
 
 
 def _elsewhere(href: str, own: str) -> bool:
@@ -955,16 +960,15 @@ _PROSE_TEXT = ("p", "ul", "ol", "blockquote")  # prose blocks, headings aside
 
 
 def _never(block: HtmlElement) -> bool:
+    """No block is skipped."""
     return False
 
 
 def _is_menu(block: HtmlElement) -> bool:
     """Whether a block's text is mostly (_MENU_LINK_SHARE) in links of a few words each on average
     (MENU_LINK_CHARS): a menu; a roundup's or a report's links are headlines, longer."""
-    text = sum(len(t.strip()) for t in block.itertext())
-    links = [sum(len(t.strip()) for t in a.itertext()) for a in block.iter("a")]
-    linked = sum(links)
-    return bool(text) and _MENU_LINK_SHARE * text <= linked <= MENU_LINK_CHARS * len(links)
+    text, links = _link_texts(block)
+    return bool(text) and _MENU_LINK_SHARE * text <= sum(links) <= MENU_LINK_CHARS * len(links)
 
 
 def _prose_counts(
