@@ -740,15 +740,34 @@ _TEASER_WORDS = 30
 _LABEL_WORDS = 3  # "DON'T MISS", "You may also like...": a label above a run of teasers
 
 
-def _link_texts(element: HtmlElement) -> tuple[int, list[int]]:
-    """The characters of an element's text and of each of its links' texts, spaces stripped."""
-    text = sum(len(t.strip()) for t in element.itertext())
-    return text, [sum(len(t.strip()) for t in a.itertext()) for a in element.iter("a")]
-
-
 def _link_share(element: HtmlElement) -> float:
-    text, links = _link_texts(element)
-    return sum(links) / text if text else 0.0
+    text = sum(len(t.strip()) for t in element.itertext())
+    linked = sum(len(t.strip()) for a in element.iter("a") for t in a.itertext())
+    return linked / text if text else 0.0
+
+
+def _link_counter() -> Callable[[HtmlElement], tuple[int, int, int]]:
+    """For any element, the characters of its text and of its links' texts (spaces stripped, as
+    _link_share counts them) and its links, each element read once however many of its ancestors
+    are asked about: nested blocks are not read again for every level."""
+    memo: dict[HtmlElement, tuple[int, int, int]] = {}
+
+    def totals(element: HtmlElement) -> tuple[int, int, int]:
+        if (found := memo.get(element)) is not None:
+            return found
+        text = len((element.text or "").strip()) if isinstance(element.tag, str) else 0  # (a comment's text is none)
+        linked = links = 0
+        for child in element:
+            child_text, child_linked, child_links = totals(child)
+            text += child_text + len((child.tail or "").strip())
+            linked += child_linked
+            links += child_links
+        if element.tag == "a":
+            linked, links = linked + text, links + 1
+        memo[element] = found = (text, linked, links)
+        return found
+
+    return totals
 
 
 def _elsewhere(href: str, own: str) -> bool:
@@ -918,12 +937,13 @@ def _mark_densest(body: HtmlElement) -> HtmlElement | None:
     blurbs and headings beside their links, denser than a short article where no <nav> says what
     they are), unless no other block holds a paragraph."""
     divs = ("div",) if _paragraph_text_under(body, _DIVS_READ) else ()
+    counted = _link_counter()
     menus: dict[HtmlElement, bool] = {}
 
     def in_menu(block: HtmlElement) -> bool:
         parent = block.getparent()
         if parent not in menus:
-            menus[parent] = _is_menu(parent)
+            menus[parent] = _is_menu(*counted(parent))
         return menus[parent]
 
     skipped: Callable[[HtmlElement], bool] = in_menu
@@ -964,11 +984,11 @@ def _never(block: HtmlElement) -> bool:
     return False
 
 
-def _is_menu(block: HtmlElement) -> bool:
-    """Whether a block's text is mostly (_MENU_LINK_SHARE) in links of a few words each on average
-    (MENU_LINK_CHARS): a menu; a roundup's or a report's links are headlines, longer."""
-    text, links = _link_texts(block)
-    return bool(text) and _MENU_LINK_SHARE * text <= sum(links) <= MENU_LINK_CHARS * len(links)
+def _is_menu(text: int, linked: int, links: int) -> bool:
+    """Whether a block of ``text`` characters, ``linked`` of them in its ``links``, is mostly
+    (_MENU_LINK_SHARE) links of a few words each on average (MENU_LINK_CHARS): a menu; a roundup's
+    or a report's links are headlines, longer."""
+    return bool(text) and _MENU_LINK_SHARE * text <= linked <= MENU_LINK_CHARS * links
 
 
 def _prose_counts(

@@ -141,9 +141,22 @@ def timed_threads(n: int) -> str:
     ))
 
 
+
+def nested_menu_panels(n: int) -> str:
+    """No named container and no sectioning: panels nested ten deep, each a blurb beside short links,
+    before the article's paragraphs (every panel's parent judged a menu or not, by its whole text)."""
+    def panels(i: int) -> str:
+        inner = ""
+        for k in range(10):
+            links = "".join(f"<a href='/s/{i}/{k}/{j}'>Go {j}</a> " for j in range(4))
+            inner = f"<div><p>{_sentence(10 * i + k, 10)}</p>{links}{inner}</div>"
+        return inner
+    return _page("<h1>River park plan agreed</h1>" + "".join(panels(i) for i in range(n // 10))
+                 + "<div>" + "".join(f"<p>{_sentence(i, 30)}</p>" for i in range(8)) + "</div>")
+
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
               disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs, linked_paragraphs,
-              timed_threads]
+              timed_threads, nested_menu_panels]
 SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300, timed_threads: 100}
 
 
