@@ -157,7 +157,8 @@ def nested_menu_panels(n: int) -> str:
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
               disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs, linked_paragraphs,
               timed_threads, nested_menu_panels]
-SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300, timed_threads: 100}
+SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300, timed_threads: 100,
+         nested_menu_panels: 300}
 
 
 def _seconds(page: str, runs: int = 1) -> float:
