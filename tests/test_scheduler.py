@@ -175,7 +175,8 @@ def test_config_changes_are_logged_and_nothing_else(demo_site, tmp_path):
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
     service = Service(config, "2026-11-22T05:00:00+00:00")
     try:
-        wait_for(lambda: "next run 2026-11-22 07:00" in service.text(), timeout=20)
+        # started: the config watch is added and the scheduler resumed after the first next run is said
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
         before = service.text()
         os.utime(config)  # touched, not changed: the check after it reloads silently
         time.sleep(CONFIG_POLL + 1)
