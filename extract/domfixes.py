@@ -1100,12 +1100,23 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
     mark_main_container returns it): the first still, unless it was in a copy dropped or loses its
     names here, as taking names or elements away makes no other element the first."""
     stale = container is not None and tree not in container.iterancestors()
+    # a body container whose blocks trafilatura would prune all but a seventh of is kept whole
+    # (_pruning_guarded): unnaming a block in it has trafilatura prune the others named alike, so a
+    # block is unnamed there only when it holds more text than they do (a page builder names every
+    # panel "widget": a prose panel is no reason to lose the price list beside it; a "sidebar-layout"
+    # wrapping the article is, to lose the sidebar)
+    guarded: bool | None = None  # (read when first needed: the expression costs on every page)
     kinds: set[tuple[str, frozenset[str]]] = set()  # (pagecues.block_kind) of the blocks unnamed as prose, by class
     for element in blocks:
         if element.getparent() is None:
             continue  # a copy dropped
         named = bool(element.attrib) and any(expression.matches(element) for expression in OVERALL_DISCARD)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
+            if container is not None and not stale and container in element.iterancestors():
+                if guarded is None:
+                    guarded = _pruning_guarded(container)
+                if guarded and _TEXT_LENGTH(element) < _TEXT_LENGTH(container) / 2:
+                    continue
             if (kind := block_kind(element))[1]:  # (a block without class words is of no kind)
                 kinds.add(kind)
             _unname(element)
@@ -1122,18 +1133,23 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
 _PRUNING_GUARD = 1 / 7
 
 
+def _pruning_guarded(body: HtmlElement) -> bool:
+    """Whether trafilatura's discard by name leaves this body container whole: the blocks it would
+    delete hold all but _PRUNING_GUARD of its text, and it keeps its copy of the container instead."""
+    named = set(OVERALL_DISCARD[0](body))
+    outer = [e for e in named if not any(a in named for a in e.iterancestors())]
+    total = _TEXT_LENGTH(body)
+    return total - sum(map(_TEXT_LENGTH, outer)) <= total * _PRUNING_GUARD
+
+
 def _unname_twins_of_prose(body: HtmlElement | None, kinds: set[tuple[str, frozenset[str]]]) -> None:
     """Drop the class and id of the prose blocks, in the body container trafilatura takes, of the
     same tag and class as a large block unnamed as prose (``kinds``): a builder's text widget holding
     the article's lead, beside the widget holding the rest. The same name is the same kind of
     block; one holding paragraphs of prose is the article's like its twin, wherever it stands."""
-    if body is None or not kinds:
-        return
+    if body is None or not kinds or _pruning_guarded(body):
+        return  # (guarded: trafilatura prunes none of them; unnaming some would have the others pruned)
     named = set(OVERALL_DISCARD[0](body))
-    outer = [e for e in named if not any(a in named for a in e.iterancestors())]
-    total = _TEXT_LENGTH(body)
-    if total - sum(map(_TEXT_LENGTH, outer)) <= total * _PRUNING_GUARD:
-        return  # trafilatura prunes none of them: unnaming some would have the others pruned
     for element in [e for e in named if block_kind(e) in kinds]:
         if element.getparent() is None or not _HOLDS_PROSE(element) or _link_share(element) >= _AMID_LINK_SHARE:
             continue

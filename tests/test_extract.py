@@ -1080,6 +1080,19 @@ def test_a_lead_in_a_text_widget_like_the_body_widget_is_kept() -> None:
     assert "Part 5 goes on" in starts and "Another story" not in doc.text()
 
 
+def test_a_builders_panels_all_named_widget_are_read_whole() -> None:
+    """A page builder names every panel "widget": trafilatura would delete them all, so it keeps the
+    whole body. Unnaming the largest prose panel had it delete the others: the price list before
+    that panel was lost. A panel holding less than half the body is left named with the rest."""
+    doc = extract_document((FIXTURES / "article_builder_panels.html").read_bytes(), "https://spokes.example.org/repairs/prices")
+    text = doc.text()
+    assert doc.paragraphs[0].startswith("This guide gives our workshop prices")
+    assert "includes the patch, the tyre levers" in text and "the new bearing fitted with the right torque" in text
+    assert "cargo and electric bikes take longer" in text
+    assert doc.paragraphs[-1].startswith("When the work is done we ride the bike around the block")
+    assert "open every day but Sunday" not in text
+
+
 def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
     """A block named as a disclaimer, a disclosure or a call to action in any part of a class
     ("post-affiliate-disclosure", "box-cta", "review_disclaimer") is the publisher's notice, not the
