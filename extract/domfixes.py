@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
-from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, first_match
+from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, NameMatch, first_match
 from extract.pagecues import MENU_LINK_CHARS, block_kind, link_target, opens_with
 from extract.paragraphs import word_count, word_key
 
@@ -862,6 +862,17 @@ def _body_container(tree: HtmlElement) -> HtmlElement | None:
 OWN_ARTICLE_CHARS = 5 * _BODY_PARAGRAPH  # characters: the headline's block holding this much text besides its header holds an article
 
 
+def _named_inside_links(tree: HtmlElement) -> list[HtmlElement]:
+    """The blocks inside links that BODY's name tests take for a body container."""
+    tests = [expression.test for expression in BODY if isinstance(expression, NameMatch)]
+    return [
+        element
+        for link in tree.iter("a")
+        for element in link.iterdescendants("article", "div", "main", "section")
+        if element.attrib and any(test(element) for test in tests)
+    ]
+
+
 def unname_fragment_containers(
     tree: HtmlElement, least: float, around_headline: frozenset[HtmlElement] = frozenset()
 ) -> HtmlElement | None:
@@ -887,7 +898,15 @@ def unname_fragment_containers(
             break
         # trafilatura takes the first <article> by its tag: every one that is a fragment goes at once
         # (a page of comments, each an <article>, would otherwise use up the walks)
-        for element in [e for e in tree.iter("article") if fragment(e)] if found.tag == "article" else [found]:
+        if found.tag == "article":
+            fragments = [e for e in tree.iter("article") if fragment(e)]
+        elif any(a.tag == "a" for a in found.iterancestors()):
+            # a named block inside a link is a menu item's or a card title's: every such one goes at
+            # once (a menu without a <nav>, its items named "text", would use up the walks)
+            fragments = [found, *(e for e in _named_inside_links(tree) if e is not found and fragment(e))]
+        else:
+            fragments = [found]
+        for element in fragments:
             for name in _BODY_ATTRIBUTES:
                 element.attrib.pop(name, None)
             if element.tag in ("article", "main"):

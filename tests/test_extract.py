@@ -1093,6 +1093,21 @@ def test_a_builders_panels_all_named_widget_are_read_whole() -> None:
     assert "open every day but Sunday" not in text
 
 
+def test_a_menus_items_named_like_a_body_do_not_cost_the_article_its_lists() -> None:
+    """Where no <nav> says what a menu is, its items' labels named "text" (a body name to
+    trafilatura) were taken one by one for the body and passed over, until the tries ran out and
+    trafilatura read only the article's loose paragraphs: its subheadings and lists were lost.
+    Blocks named like a body inside links are a menu's or a card's, all passed over at once."""
+    doc = extract_document(
+        (FIXTURES / "article_after_menu_of_named_items.html").read_bytes(), "https://signpost.example.com/blog/website-builders"
+    )
+    paragraphs = list(doc.paragraphs)
+    assert "Pick one that keeps pages fast as the site grows" in paragraphs
+    assert "The builders we compared" in paragraphs and "A hosted builder with templates" in paragraphs
+    assert paragraphs[-1] == "The shop system was the only one that handled payments without plugins"
+    assert not {"Insurance", "Mortgage", "Partners"} & set(paragraphs)
+
+
 def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
     """A block named as a disclaimer, a disclosure or a call to action in any part of a class
     ("post-affiliate-disclosure", "box-cta", "review_disclaimer") is the publisher's notice, not the

@@ -154,9 +154,17 @@ def nested_menu_panels(n: int) -> str:
     return _page("<h1>River park plan agreed</h1>" + "".join(panels(i) for i in range(n // 10))
                  + "<div>" + "".join(f"<p>{_sentence(i, 30)}</p>" for i in range(8)) + "</div>")
 
+def named_menu_items(n: int) -> str:
+    """A menu without a <nav> whose items' labels are named "text", a body name, before the article
+    (each label a container tried and passed over: all of them at once, by one walk of the links)."""
+    return _page("<h1>River park plan agreed</h1><div>" + "".join(
+        f"<a href='/s/{i}'><div class='text'>Go {i}</div></a>" for i in range(n)
+    ) + "</div><div>" + "".join(f"<p>{_sentence(i, 30)}</p>" for i in range(8)) + "</div>")
+
+
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
               disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs, linked_paragraphs,
-              timed_threads, nested_menu_panels]
+              timed_threads, nested_menu_panels, named_menu_items]
 SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300, timed_threads: 100,
          nested_menu_panels: 300}
 
