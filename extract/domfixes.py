@@ -880,7 +880,8 @@ def unname_fragment_containers(
     BODY_XPATH names) while it holds less than ``least`` characters of text: a "text" block around
     a lead, a "page-content" strip above the article, an <article> that is one teaser (all such
     <article> elements at once: trafilatura takes the first by its tag alone, and a page of teaser
-    tiles or comments, each an <article>, would use up the walks). trafilatura
+    tiles or comments, each an <article>, would use up the walks; and all the blocks so named inside
+    links at once, a menu's items' labels named "text" where no <nav> says it is a menu). trafilatura
     takes the first it finds and drops what lies outside it (issue 17: the article's lists and
     subheadings, whole sections); without its names, the next candidate, or mark_main_container's
     densest one, is judged. At most as many containers as BODY_XPATH has expressions (a page of
@@ -1133,7 +1134,7 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
             if container is not None and not stale and container in element.iterancestors():
                 if guarded is None:
-                    guarded = _pruning_guarded(container)
+                    guarded = _pruning_guarded(container, set(OVERALL_DISCARD[0](container)))
                 if guarded and _TEXT_LENGTH(element) < _TEXT_LENGTH(container) / 2:
                     continue
             if (kind := block_kind(element))[1]:  # (a block without class words is of no kind)
@@ -1152,10 +1153,10 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
 _PRUNING_GUARD = 1 / 7
 
 
-def _pruning_guarded(body: HtmlElement) -> bool:
+def _pruning_guarded(body: HtmlElement, named: set[HtmlElement]) -> bool:
     """Whether trafilatura's discard by name leaves this body container whole: the blocks it would
-    delete hold all but _PRUNING_GUARD of its text, and it keeps its copy of the container instead."""
-    named = set(OVERALL_DISCARD[0](body))
+    delete (``named``, OVERALL_DISCARD's in it) hold all but _PRUNING_GUARD of its text, and it
+    keeps its copy of the container instead."""
     outer = [e for e in named if not any(a in named for a in e.iterancestors())]
     total = _TEXT_LENGTH(body)
     return total - sum(map(_TEXT_LENGTH, outer)) <= total * _PRUNING_GUARD
@@ -1166,9 +1167,11 @@ def _unname_twins_of_prose(body: HtmlElement | None, kinds: set[tuple[str, froze
     same tag and class as a large block unnamed as prose (``kinds``): a builder's text widget holding
     the article's lead, beside the widget holding the rest. The same name is the same kind of
     block; one holding paragraphs of prose is the article's like its twin, wherever it stands."""
-    if body is None or not kinds or _pruning_guarded(body):
-        return  # (guarded: trafilatura prunes none of them; unnaming some would have the others pruned)
+    if body is None or not kinds:
+        return
     named = set(OVERALL_DISCARD[0](body))
+    if _pruning_guarded(body, named):
+        return  # trafilatura prunes none of them: unnaming some would have the others pruned
     for element in [e for e in named if block_kind(e) in kinds]:
         if element.getparent() is None or not _HOLDS_PROSE(element) or _link_share(element) >= _AMID_LINK_SHARE:
             continue
