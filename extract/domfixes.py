@@ -862,6 +862,14 @@ def _body_container(tree: HtmlElement) -> HtmlElement | None:
 OWN_ARTICLE_CHARS = 5 * _BODY_PARAGRAPH  # characters: the headline's block holding this much text besides its header holds an article
 
 
+# a body word then a furniture word in one class or id token: the header (menu, footer) of the main
+# content, which trafilatura's "main" and "primary" names take for the content ("main-header")
+_HEADER_OF_BODY = re.compile(
+    r"(?i)(?:^|[\s_-])(?:main|primary|content|article|post|entry|story|body|text)[-_]?"
+    r"(?:header|nav|navigation|menu|footer|sidebar|breadcrumbs?|toolbar)(?:$|[\s_-])"
+)
+
+
 def _named_inside_links(tree: HtmlElement) -> list[HtmlElement]:
     """The blocks inside links that BODY's name tests take for a body container."""
     tests = [expression.test for expression in BODY if isinstance(expression, NameMatch)]
@@ -888,6 +896,8 @@ def unname_fragment_containers(
     thousands of small named blocks would otherwise walk the tree once per block). Returns the
     container trafilatura now takes, None if it finds none."""
     def fragment(found: HtmlElement) -> bool:
+        if any(_HEADER_OF_BODY.search(found.get(name) or "") for name in ("id", "class")):
+            return True
         if _TEXT_LENGTH(found) >= least:
             return False
         # the headline's own article: the page's prose elsewhere is others' (comments, teasers)

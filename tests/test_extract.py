@@ -1108,6 +1108,17 @@ def test_a_menus_items_named_like_a_body_do_not_cost_the_article_its_lists() -> 
     assert not {"Insurance", "Mortgage", "Partners"} & set(paragraphs)
 
 
+def test_a_header_named_main_header_is_not_the_body() -> None:
+    """trafilatura takes a block whose id starts with "main" for the body: on a page whose header is
+    a <div id="main-header"> (no <header> tag), the masthead's notices were read as the article's
+    start. A body word followed by a furniture word in one name is the header (menu, footer) of
+    the content, not the content."""
+    doc = extract_document((FIXTURES / "article_after_main_header.html").read_bytes(), "https://valleypost.example.com/news/footbridge")
+    assert doc.paragraphs[0].startswith("The county will replace the old footbridge")
+    assert "Temporary crossing opens on 2 June" in doc.paragraphs
+    assert "Letters to the editor" not in doc.text() and "Advertising in the Valley Post" not in doc.text()
+
+
 def test_publisher_notices_named_for_what_they_are_leave_the_body() -> None:
     """A block named as a disclaimer, a disclosure or a call to action in any part of a class
     ("post-affiliate-disclosure", "box-cta", "review_disclaimer") is the publisher's notice, not the
