@@ -889,7 +889,9 @@ def unname_fragment_containers(
     a lead, a "page-content" strip above the article, an <article> that is one teaser (all such
     <article> elements at once: trafilatura takes the first by its tag alone, and a page of teaser
     tiles or comments, each an <article>, would use up the walks; and all the blocks so named inside
-    links at once, a menu's items' labels named "text" where no <nav> says it is a menu). trafilatura
+    links at once, a menu's items' labels named "text" where no <nav> says it is a menu); and,
+    whatever its size, a block named for the header, menu or footer of the content
+    (_HEADER_OF_BODY: "main-header", which trafilatura's "main" names take). trafilatura
     takes the first it finds and drops what lies outside it (issue 17: the article's lists and
     subheadings, whole sections); without its names, the next candidate, or mark_main_container's
     densest one, is judged. At most as many containers as BODY_XPATH has expressions (a page of
