@@ -1136,8 +1136,9 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
     # (_pruning_guarded): unnaming a block in it has trafilatura prune the others named alike, so a
     # block is unnamed there only when it holds more text than they do (a page builder names every
     # panel "widget": a prose panel is no reason to lose the price list beside it; a "sidebar-layout"
-    # wrapping the article is, to lose the sidebar)
-    guarded: bool | None = None  # (read when first needed: the expression costs on every page)
+    # wrapping the article is, to lose the sidebar). ``least``: the text a block there must hold (0
+    # where the container is not guarded), read when first needed: the expression costs on every page
+    least: float | None = None
     kinds: set[tuple[str, frozenset[str]]] = set()  # (pagecues.block_kind) of the blocks unnamed as prose, by class
     for element in blocks:
         if element.getparent() is None:
@@ -1145,9 +1146,10 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
         named = bool(element.attrib) and any(expression.matches(element) for expression in OVERALL_DISCARD)
         if named and not _BODY_NAMED(element) and _HOLDS_PROSE(element):
             if container is not None and not stale and container in element.iterancestors():
-                if guarded is None:
+                if least is None:
                     guarded = _pruning_guarded(container, set(OVERALL_DISCARD[0](container)))
-                if guarded and _TEXT_LENGTH(element) < _TEXT_LENGTH(container) / 2:
+                    least = _TEXT_LENGTH(container) / 2 if guarded else 0.0
+                if _TEXT_LENGTH(element) < least:
                     continue
             if (kind := block_kind(element))[1]:  # (a block without class words is of no kind)
                 kinds.add(kind)
