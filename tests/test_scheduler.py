@@ -184,7 +184,7 @@ def test_config_changes_are_logged_and_nothing_else(demo_site, tmp_path):
         wait_for(lambda: "config not reloaded" in service.text(), timeout=CONFIG_POLL + 5)
         time.sleep(CONFIG_POLL + 1)  # still bad at the next check: said once is enough
         write_config(demo_site, config, tmp_path, sources(demo_site, gazette="0 8 * * *"))
-        # The reload's last line, not its first: stopping between them would cut the reload short.
+        # the reload's last line, not its first: the SIGTERM line would otherwise come between them
         wait_for(lambda: "next run 2026-11-22 08:00" in service.text(), timeout=CONFIG_POLL + 5)
     finally:
         assert service.stop() == 0, service.text()
