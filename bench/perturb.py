@@ -16,6 +16,8 @@ tuning page is an article), as served and perturbed side by side.
   text and children.
 - ``plain-norole``: ``plain`` without ``role`` attributes either.
 - ``opaque+plain``: both, a page that says nothing by names or tags.
+- ``divs``: every paragraph a ``div``, as page builders, editors' exports and many hand-written sites
+  set them: the body's prose must be found by its text, not by ``<p>`` tags.
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
 """
@@ -42,6 +44,7 @@ SCRIPT = re.compile(rb"(<script\b[^>]*>)(.*?)(</script>)", re.IGNORECASE | re.DO
 QUOTED = re.compile(rb"""(["'])([^"'\s]{1,200})\1""")
 SECTIONING = re.compile(rb"<(/?)(?:article|main|nav|aside|header|footer|section|figure|figcaption)(?=[\s/>])", re.IGNORECASE)
 TIME = re.compile(rb"<(/?)time(?=[\s/>])", re.IGNORECASE)
+PARAGRAPH = re.compile(rb"<(/?)p(?=[\s/>])", re.IGNORECASE)
 ROLE = re.compile(rb"""(<[a-z][^<>]*?)\s+role\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 PEERS = ("ours", "trafilatura defaults")
 
@@ -90,11 +93,17 @@ def plain_norole(html: bytes) -> bytes:
     return ROLE.sub(rb"\1", plain(html))
 
 
+def divs(html: bytes) -> bytes:
+    """Every ``p`` a ``div``, with its attributes, text and children."""
+    return PARAGRAPH.sub(rb"<\1div", html)
+
+
 VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "opaque": opaque,
     "plain": plain,
     "plain-norole": plain_norole,
     "opaque+plain": lambda html: plain(opaque(html)),
+    "divs": divs,
 }
 
 

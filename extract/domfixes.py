@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
+from extract.divparagraphs import INLINE, holds_only_inline, is_text_div
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, NameMatch, first_match
 from extract.pagecues import MENU_LINK_CHARS, block_kind, link_target, opens_with
 from extract.paragraphs import word_count, word_key
@@ -589,10 +590,6 @@ def unwrap_layout_tables(tree: HtmlElement) -> None:
                 element.attrib.pop(attribute, None)
 
 
-_INLINE = {
-    "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", "em", "font", "i", "img", "kbd", "mark",
-    "q", "s", "small", "span", "strong", "sub", "sup", "time", "u", "var",
-}
 # Characters of text directly in a block before it counts as paragraphs. Short bare text is mostly
 # a teaser in a listing widget, unless it sits beside <p> (a bare lead) or among sibling blocks of
 # bare text (templates that write every paragraph as a <div>).
@@ -629,7 +626,7 @@ def wrap_bare_text(tree: HtmlElement) -> None:
         run.text, block.text = block.text, None
         rebuilt: list[HtmlElement] = []
         for child in children:
-            if isinstance(child.tag, str) and child.tag not in _INLINE:
+            if isinstance(child.tag, str) and child.tag not in INLINE:
                 rebuilt.extend(_flush(run))
                 rebuilt.append(child)
                 run = block.makeelement("p", {})
@@ -676,7 +673,7 @@ def _leaf_text_blocks(parent: HtmlElement, depth: int) -> list[HtmlElement]:
     for child in parent:
         if child.tag not in ("div", "section"):
             continue
-        if all(isinstance(c.tag, str) and c.tag in _INLINE or not isinstance(c.tag, str) for c in child):
+        if holds_only_inline(child):
             if child.text_content().strip():
                 found.append(child)
         elif depth > 1:
@@ -688,20 +685,11 @@ _GRID_BLOCKS = 3  # rows of a grid written as <div>: a specifications box, a lis
 _WORD = re.compile(r"[^\W\d_]")  # a letter: a cell of words, not a figure
 
 
-def _is_text_cell(element: HtmlElement) -> bool:
-    """A <div> of text with inline markup only."""
-    return (
-        element.tag == "div"
-        and all(not isinstance(c.tag, str) or c.tag in _INLINE for c in element)
-        and bool(element.text_content().strip())
-    )
-
-
 def _is_text_row(element: HtmlElement) -> bool:
     """A text cell, or a <div> of two or more text cells (a label and its value)."""
-    if _is_text_cell(element):
+    if is_text_div(element):
         return True
-    return element.tag == "div" and len(element) >= 2 and all(isinstance(c.tag, str) and _is_text_cell(c) for c in element)
+    return element.tag == "div" and len(element) >= 2 and all(isinstance(c.tag, str) and is_text_div(c) for c in element)
 
 
 def wrap_text_grids(container: HtmlElement | None) -> None:
@@ -716,9 +704,9 @@ def wrap_text_grids(container: HtmlElement | None) -> None:
     cells: list[HtmlElement] = []
     for block in container.iter("div"):
         rows = [c for c in block if isinstance(c.tag, str)]
-        if len(rows) < _GRID_BLOCKS or not all(map(_is_text_row, rows)) or all(map(_is_text_cell, rows)):
+        if len(rows) < _GRID_BLOCKS or not all(map(_is_text_row, rows)) or all(map(is_text_div, rows)):
             continue
-        found = [cell for row in rows for cell in ([row] if _is_text_cell(row) else list(row))]
+        found = [cell for row in rows for cell in ([row] if is_text_div(row) else list(row))]
         if all(_WORD.search(cell.text_content()) for cell in found):
             cells.extend(found)
     for cell in cells:
@@ -1033,7 +1021,7 @@ def _prose_counts(
     for block in body.iter(*_PROSE_BLOCKS, *divs):
         if block.tag in ("ul", "ol") and _is_link_list(block):
             continue
-        if block.tag == "div" and (not _is_text_cell(block) or _link_share(block) >= _AMID_LINK_SHARE):
+        if block.tag == "div" and (not is_text_div(block) or _link_share(block) >= _AMID_LINK_SHARE):
             continue
         if skipped(block):
             continue

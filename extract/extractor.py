@@ -11,6 +11,7 @@ from lxml.html import HtmlElement
 from trafilatura.external import jt_stoplist_init
 
 from extract.body import extract_body, unrepaired_paragraphs
+from extract.divparagraphs import mark_div_paragraphs
 from extract.document import Document
 from extract.htmlinput import BadInput, cut_by_depth, load_tree
 from extract.metadata import Metadata, extract_metadata
@@ -52,6 +53,13 @@ def _read(
     return meta, kind, drop_notices(paragraphs, notices)
 
 
+def _parse(html: bytes | str, content_type: str | None = None) -> HtmlElement:
+    """The page's tree, its paragraphs written as divs made ``<p>`` (extract.divparagraphs)."""
+    tree = load_tree(html, content_type)
+    mark_div_paragraphs(tree)
+    return tree
+
+
 def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlElement]) -> Document:
     meta, kind, paragraphs = _read(tree, url, reparse)
     if not kind.is_article:
@@ -74,7 +82,7 @@ def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlEleme
 def extract_document(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Document:
     """Extract a page; never raises: unusable input gives an empty Document whose error says why."""
     try:
-        doc = _extract(load_tree(html, content_type), url, lambda: load_tree(html, content_type))
+        doc = _extract(_parse(html, content_type), url, lambda: _parse(html, content_type))
         if doc.is_empty and cut_by_depth():  # the reason, not the symptom ("no article", "no body")
             doc = replace(doc, error=f"markup nested too deeply (over 255 levels; the deeper part is lost): {doc.error}")
         return doc
@@ -90,6 +98,6 @@ def classify_page(html: bytes | str, url: str | None = None) -> PageKind:
     """Is this page an article? Decided from its declarations and structure, not its URL, as
     extract_document decides it."""
     try:
-        return _read(load_tree(html), url, lambda: load_tree(html))[1]
+        return _read(_parse(html), url, lambda: _parse(html))[1]
     except BadInput as exc:
         return PageKind("no article", str(exc))

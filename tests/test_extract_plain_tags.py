@@ -4,9 +4,12 @@ decision must stand on structure (where blocks sit from the headline, how much o
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from extract import extract_document
+from extract.divparagraphs import mark_div_paragraphs
+from extract.htmlinput import load_tree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plain"
 
@@ -23,3 +26,32 @@ def test_a_short_article_between_undeclared_menus_is_an_article() -> None:
     assert doc.error is None
     assert len(doc.paragraphs) == 3
     assert doc.paragraphs[0].startswith("The bakery on Mill Lane opened its doors again")
+
+
+def test_an_article_whose_paragraphs_are_divs_is_read_from_its_first_paragraph() -> None:
+    """A story whose every paragraph is a <div> (text in a styled <span>, as pasted from an editor)
+    after a row of teaser tiles: the divs are its paragraphs, so the tiles' blurbs are no lead of
+    it. Read as divs, the first tile's blurb opened the body."""
+    doc = _extract("article_in_div_paragraphs.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("The county archive has finished scanning")
+    assert doc.paragraphs[-1].startswith("The archive will hold an open evening")
+    assert len(doc.paragraphs) == 7
+    assert "Work on the north wall" not in doc.text() and "A footbridge shown" not in doc.text()
+
+
+def test_divs_become_paragraphs_only_where_they_hold_the_pages_prose() -> None:
+    """Divs of text become <p> where a block holds a run of them with more text than any block
+    holds in <p>; a page of <p> paragraphs keeps its divs (a tile's blurb, a footer line), and so
+    does a listing whose cards hold one blurb each."""
+    html = (FIXTURES / "article_in_div_paragraphs.html").read_text(encoding="utf-8")
+    tree = load_tree(html)
+    assert mark_div_paragraphs(tree) > 7
+    assert [p.text_content()[:15] for p in tree.find_class("copy")[0]][:2] == ["The county arch", "Volunteers spen"]
+
+    in_paragraphs = re.sub(r'<div><span style="font-weight: 400;">(.*?)</span></div>', r"<p>\1</p>", html)
+    assert mark_div_paragraphs(load_tree(in_paragraphs)) == 0
+
+    listing = re.sub(r'<article class="story">.*?</article>', "", html, flags=re.S)
+    assert "The county archive" not in listing
+    assert mark_div_paragraphs(load_tree(listing)) == 0

@@ -1,0 +1,81 @@
+"""Paragraphs written as ``<div>``: page builders, editors' exports and hand-written sites set each
+paragraph of an article in a div of text. Every later step reads prose from ``<p>`` elements
+(trafilatura's body choice and its paragraphs, the body's container, the article decision's prose
+against teasers), so such a page has none: its article was cut to a few lines or judged a listing.
+Here, where the page's prose is in divs and not in ``<p>``, those divs become the paragraphs they are.
+
+Written here, not left to trafilatura (which reads divs when a body holds too little ``<p>`` text):
+the article decision and our body's container need the paragraphs before trafilatura runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from lxml.html import HtmlElement
+
+# what a paragraph holds (HTML's phrasing content, less its controls): text, links, emphasis, breaks
+INLINE = frozenset({
+    "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "font", "i", "img",
+    "ins", "kbd", "mark", "picture", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "svg",
+    "time", "u", "var", "wbr",
+})
+PARAGRAPH_CHARS = 80  # a div of text this long is a paragraph; two in one block, a run of prose
+LINK_SHARE = 0.5  # a div of text with this share of it in links or more is a menu's or a card's
+
+
+def _chars(element: HtmlElement) -> int:
+    return len(element.text_content().strip())
+
+
+def holds_only_inline(element: HtmlElement) -> bool:
+    """Whether an element's children are all inline: what a paragraph holds, no block."""
+    return all(not isinstance(child.tag, str) or child.tag in INLINE for child in element)
+
+
+def is_text_div(element: HtmlElement) -> bool:
+    """A <div> of text with inline markup only."""
+    return element.tag == "div" and holds_only_inline(element) and bool(element.text_content().strip())
+
+
+def _text_divs(tree: HtmlElement) -> list[tuple[HtmlElement, int]]:
+    """The divs written as paragraphs, with their text's length: only phrasing content, some text,
+    less than LINK_SHARE of it in links."""
+    found = []
+    for div in tree.iter("div"):
+        if holds_only_inline(div):
+            chars = _chars(div)
+            if chars and sum(map(_chars, div.iter("a"))) < LINK_SHARE * chars:
+                found.append((div, chars))
+    return found
+
+
+def mark_div_paragraphs(tree: HtmlElement) -> int:
+    """Make the page's divs of text ``<p>`` when they hold its prose: when a block holds a run of
+    them (two of PARAGRAPH_CHARS or more) and more of their text than any block holds of ``<p>``
+    text. Returns how many divs became paragraphs.
+
+    A page of ``<p>`` paragraphs keeps its divs as they are (a label, a byline, an author's bio, a
+    product's blurb), and so does a listing whose cards each hold a blurb: one per block is no run.
+    """
+    divs = _text_divs(tree)
+    if not divs:
+        return 0
+    runs: Counter[HtmlElement] = Counter()
+    paragraphs: Counter[HtmlElement] = Counter()
+    for div, chars in divs:
+        if chars >= PARAGRAPH_CHARS:
+            paragraphs[div.getparent()] += 1
+    for div, chars in divs:
+        if paragraphs[div.getparent()] >= 2:
+            runs[div.getparent()] += chars
+    if not runs:
+        return 0
+    held: Counter[HtmlElement] = Counter()
+    for p in tree.iter("p"):
+        held[p.getparent()] += _chars(p)
+    if max(held.values(), default=0) >= max(runs.values()):
+        return 0
+    for div, _ in divs:
+        div.tag = "p"
+    return len(divs)
