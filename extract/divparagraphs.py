@@ -10,6 +10,7 @@ the article decision and our body's container need the paragraphs before trafila
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from lxml.html import HtmlElement
@@ -21,6 +22,7 @@ INLINE = frozenset({
     "time", "u", "var", "wbr",
 })
 PARAGRAPH_CHARS = 80  # a div of text this long is a paragraph; two in one block, a run of prose
+_SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’)\]]*$")  # a paragraph ends a sentence; a card's title or tags line does not
 LINK_SHARE = 0.5  # a div of text with this share of it in links or more is a menu's or a card's
 
 
@@ -64,7 +66,7 @@ def mark_div_paragraphs(tree: HtmlElement) -> int:
     runs: Counter[HtmlElement] = Counter()
     paragraphs: Counter[HtmlElement] = Counter()
     for div, chars in divs:
-        if chars >= PARAGRAPH_CHARS:
+        if chars >= PARAGRAPH_CHARS and _SENTENCE_END.search(div.text_content().rstrip()):
             paragraphs[div.getparent()] += 1
     for div, chars in divs:
         if paragraphs[div.getparent()] >= 2:
