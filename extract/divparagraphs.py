@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from lxml.etree import Comment, Entity, ProcessingInstruction
 from lxml.html import HtmlElement
 
 # what a paragraph holds (HTML's phrasing content, less its controls): text, links, emphasis, breaks
@@ -30,9 +31,15 @@ def _chars(element: HtmlElement) -> int:
     return len(element.text_content().strip())
 
 
+_INLINE_OR_NOTES = INLINE | {Comment, ProcessingInstruction, Entity}
+
+
 def holds_only_inline(element: HtmlElement) -> bool:
-    """Whether an element's children are all inline: what a paragraph holds, no block."""
-    return all(not isinstance(child.tag, str) or child.tag in INLINE for child in element)
+    """Whether an element's children are all inline (or comments): what a paragraph holds, no block."""
+    for child in element:  # (a loop that stops at the first block: most divs open with one)
+        if child.tag not in _INLINE_OR_NOTES:
+            return False
+    return True
 
 
 def is_text_div(element: HtmlElement) -> bool:
@@ -40,44 +47,38 @@ def is_text_div(element: HtmlElement) -> bool:
     return element.tag == "div" and holds_only_inline(element) and bool(element.text_content().strip())
 
 
-def _text_divs(tree: HtmlElement) -> list[tuple[HtmlElement, int]]:
-    """The divs written as paragraphs, with their text's length: only phrasing content, some text,
-    less than LINK_SHARE of it in links."""
-    found = []
-    for div in tree.iter("div"):
-        if holds_only_inline(div):
-            chars = _chars(div)
-            if chars and sum(map(_chars, div.iter("a"))) < LINK_SHARE * chars:
-                found.append((div, chars))
-    return found
+def _few_links(div: HtmlElement, chars: int) -> bool:
+    """Less than LINK_SHARE of a div's text in links: not a menu's row or a card's title."""
+    return sum(map(_chars, div.iter("a"))) < LINK_SHARE * chars
 
 
 def mark_div_paragraphs(tree: HtmlElement) -> int:
     """Make the page's divs of text ``<p>`` when they hold its prose: when a block holds a run of
-    them (two of PARAGRAPH_CHARS or more) and more of their text than any block holds of ``<p>``
-    text. Returns how many divs became paragraphs.
+    them (two of PARAGRAPH_CHARS or more that end a sentence) and more of their text than any
+    block holds of ``<p>`` text. A div of text holds only inline content (text, links, emphasis,
+    line breaks) and less than LINK_SHARE of its text in links. Returns how many divs became
+    paragraphs.
 
     A page of ``<p>`` paragraphs keeps its divs as they are (a label, a byline, an author's bio, a
     product's blurb), and so does a listing whose cards each hold a blurb: one per block is no run.
     """
-    divs = _text_divs(tree)
-    if not divs:
+    texts = [(div, text) for div in tree.iter("div") if holds_only_inline(div) and (text := div.text_content().strip())]
+    paragraphs = Counter(
+        div.getparent() for div, text in texts
+        if len(text) >= PARAGRAPH_CHARS and _SENTENCE_END.search(text) and _few_links(div, len(text))
+    )
+    if not any(count >= 2 for count in paragraphs.values()):
         return 0
+    divs = [div for div, text in texts if _few_links(div, len(text))]
     runs: Counter[HtmlElement] = Counter()
-    paragraphs: Counter[HtmlElement] = Counter()
-    for div, chars in divs:
-        if chars >= PARAGRAPH_CHARS and _SENTENCE_END.search(div.text_content().rstrip()):
-            paragraphs[div.getparent()] += 1
-    for div, chars in divs:
-        if paragraphs[div.getparent()] >= 2:
-            runs[div.getparent()] += chars
-    if not runs:
-        return 0
+    for div, text in texts:
+        if paragraphs[div.getparent()] >= 2 and _few_links(div, len(text)):
+            runs[div.getparent()] += len(text)
     held: Counter[HtmlElement] = Counter()
     for p in tree.iter("p"):
         held[p.getparent()] += _chars(p)
     if max(held.values(), default=0) >= max(runs.values()):
         return 0
-    for div, _ in divs:
+    for div in divs:
         div.tag = "p"
     return len(divs)
