@@ -18,6 +18,8 @@ tuning page is an article), as served and perturbed side by side.
 - ``opaque+plain``: both, a page that says nothing by names or tags.
 - ``divs``: every paragraph a ``div``, as page builders, editors' exports and many hand-written sites
   set them: the body's prose must be found by its text, not by ``<p>`` tags.
+- ``breaks``: no paragraph tags at all, each paragraph's text after two line breaks, as blogs and
+  older sites write them.
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
 """
@@ -45,6 +47,8 @@ QUOTED = re.compile(rb"""(["'])([^"'\s]{1,200})\1""")
 SECTIONING = re.compile(rb"<(/?)(?:article|main|nav|aside|header|footer|section|figure|figcaption)(?=[\s/>])", re.IGNORECASE)
 TIME = re.compile(rb"<(/?)time(?=[\s/>])", re.IGNORECASE)
 PARAGRAPH = re.compile(rb"<(/?)p(?=[\s/>])", re.IGNORECASE)
+PARAGRAPH_START = re.compile(rb"<p(?:\s[^>]*)?>", re.IGNORECASE)
+PARAGRAPH_END = re.compile(rb"</p\s*>", re.IGNORECASE)
 ROLE = re.compile(rb"""(<[a-z][^<>]*?)\s+role\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 PEERS = ("ours", "trafilatura defaults")
 
@@ -98,12 +102,18 @@ def divs(html: bytes) -> bytes:
     return PARAGRAPH.sub(rb"<\1div", html)
 
 
+def breaks(html: bytes) -> bytes:
+    """No ``p``: each paragraph's text follows two ``br``, as blogs and older sites write them."""
+    return PARAGRAPH_START.sub(b"<br><br>", PARAGRAPH_END.sub(b"", html))
+
+
 VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "opaque": opaque,
     "plain": plain,
     "plain-norole": plain_norole,
     "opaque+plain": lambda html: plain(opaque(html)),
     "divs": divs,
+    "breaks": breaks,
 }
 
 

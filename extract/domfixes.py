@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
-from extract.divparagraphs import INLINE, holds_only_inline, is_text_div
+from extract.unmarkedparagraphs import INLINE, holds_only_inline, is_text_div
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, NameMatch, first_match
 from extract.pagecues import MENU_LINK_CHARS, block_kind, link_target, opens_with
 from extract.paragraphs import word_count, word_key

@@ -11,7 +11,7 @@ from lxml.html import HtmlElement
 from trafilatura.external import jt_stoplist_init
 
 from extract.body import extract_body, unrepaired_paragraphs
-from extract.divparagraphs import mark_div_paragraphs
+from extract.unmarkedparagraphs import mark_break_paragraphs, mark_div_paragraphs
 from extract.document import Document
 from extract.htmlinput import BadInput, cut_by_depth, load_tree
 from extract.metadata import Metadata, extract_metadata
@@ -54,8 +54,10 @@ def _read(
 
 
 def _parse(html: bytes | str, content_type: str | None = None) -> HtmlElement:
-    """The page's tree, its paragraphs written as divs made ``<p>`` (extract.divparagraphs)."""
+    """The page's tree, its paragraphs written as divs or between line breaks made ``<p>``
+    (extract.unmarkedparagraphs)."""
     tree = load_tree(html, content_type)
+    mark_break_paragraphs(tree)  # (first: a div of text whose breaks it cuts holds paragraphs, no run of divs)
     mark_div_paragraphs(tree)
     return tree
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from extract import extract_document
-from extract.divparagraphs import mark_div_paragraphs
+from extract.unmarkedparagraphs import mark_break_paragraphs, mark_div_paragraphs
 from extract.htmlinput import load_tree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plain"
@@ -55,3 +55,34 @@ def test_divs_become_paragraphs_only_where_they_hold_the_pages_prose() -> None:
     listing = re.sub(r'<article class="story">.*?</article>', "", html, flags=re.S)
     assert "The county archive" not in listing
     assert mark_div_paragraphs(load_tree(listing)) == 0
+
+
+def test_an_article_whose_paragraphs_are_separated_by_line_breaks_is_an_article() -> None:
+    """A blog post written as text with two line breaks between paragraphs, its books listed as
+    items that open with a linked title: read as paragraphs, each item is a section of the post with
+    two paragraphs, not a teaser card whose text crowds out its prose (it was judged a listing)."""
+    doc = extract_document((FIXTURES / "article_in_break_paragraphs.html").read_bytes(), "https://hearthside.example.com/blog/winter-reads")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("The nights are drawing in")
+    assert any(p.startswith("Lindqvist's descriptions of snow") for p in doc.paragraphs)
+    assert doc.paragraphs[-1].startswith("All four are on the table")
+    assert "Poetry night returns" not in doc.text()
+
+
+def test_line_breaks_become_paragraphs_only_where_they_hold_the_pages_prose() -> None:
+    """Text between double line breaks becomes <p> where a block holds two paragraphs of prose so
+    and more text than any block holds in <p>; a page of <p> paragraphs keeps its breaks (an
+    address in the footer)."""
+    html = (FIXTURES / "article_in_break_paragraphs.html").read_text(encoding="utf-8")
+    tree = load_tree(html)
+    assert mark_break_paragraphs(tree) >= 10
+    body = tree.find_class("post-body")[0]
+    assert body[0].tag == "p" and body[0].text_content().strip().startswith("The nights are drawing in")
+    assert not body.findall("br")
+
+    footer = '<div class="footer">Hearthside Books<br><br>4 Mill Street, by the old bridge, open every day but Monday from nine in the morning until six.<br><br>Call us on the shop phone for orders, events and gift tokens, or write to us at the shop.</div>'
+    in_paragraphs = "<html><body><h1>Notes</h1>" + "".join(
+        f"<p>Paragraph {i} of the story, long enough to be prose and ending as a sentence does.</p>" for i in range(4)
+    ) + footer + "</body></html>"
+    assert mark_break_paragraphs(load_tree(in_paragraphs)) == 0
+    assert mark_break_paragraphs(load_tree("<html><body>" + footer + "</body></html>")) == 3  # (alone, it is the page's prose)

@@ -162,9 +162,17 @@ def named_menu_items(n: int) -> str:
     ) + "</div><div>" + "".join(f"<p>{_sentence(i, 30)}</p>" for i in range(8)) + "</div>")
 
 
+def break_paragraphs(n: int) -> str:
+    """An article's paragraphs as text between double line breaks in one block, and as many divs
+    of text in another (each cut into paragraphs, each div made one, in one pass)."""
+    breaks = "<br><br>".join(_sentence(i, 20) for i in range(n))
+    divs = "".join(f"<div><span>{_sentence(i, 20)}</span></div>" for i in range(n))
+    return _page(f"<h1>River park plan agreed</h1><div>{breaks}</div><div>{divs}</div>")
+
+
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
               disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs, linked_paragraphs,
-              timed_threads, nested_menu_panels, named_menu_items]
+              timed_threads, nested_menu_panels, named_menu_items, break_paragraphs]
 SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300, timed_threads: 100,
          nested_menu_panels: 300}
 
