@@ -24,9 +24,9 @@ INLINE = frozenset({
     "ins", "kbd", "mark", "picture", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "svg",
     "time", "u", "var", "wbr",
 })
-PARAGRAPH_CHARS = 80  # a div of text this long is a paragraph; two in one block, a run of prose
+PARAGRAPH_CHARS = 80  # a paragraph of prose holds this much text; two in one block are a run of prose
 _SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’)\]]*$")  # a paragraph ends a sentence; a card's title or tags line does not
-LINK_SHARE = 0.5  # a div of text with this share of it in links or more is a menu's or a card's
+LINK_SHARE = 0.5  # a paragraph with this share of its text in links or more is a menu's row or a card's
 
 
 def _is_paragraph(text: str, linked: int) -> bool:
