@@ -13,10 +13,10 @@ from urllib.parse import urljoin, urlsplit
 from lxml.etree import Element, XPath, strip_elements
 from lxml.html import HtmlElement
 
-from extract.unmarkedparagraphs import INLINE, holds_only_inline, is_text_div
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, NameMatch, first_match
 from extract.pagecues import MENU_LINK_CHARS, block_kind, link_target, opens_with
 from extract.paragraphs import word_count, word_key
+from extract.unmarkedparagraphs import INLINE, holds_only_inline, is_text_div
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.

@@ -11,12 +11,12 @@ from lxml.html import HtmlElement
 from trafilatura.external import jt_stoplist_init
 
 from extract.body import extract_body, unrepaired_paragraphs
-from extract.unmarkedparagraphs import mark_break_paragraphs, mark_div_paragraphs
 from extract.document import Document
 from extract.htmlinput import BadInput, cut_by_depth, load_tree
 from extract.metadata import Metadata, extract_metadata
 from extract.pagecues import drop_notices, publisher_notices
 from extract.pagekind import PageKind, declared_kind, drop_teaser_tail, gather_evidence, reconsider
+from extract.unmarkedparagraphs import mark_break_paragraphs, mark_div_paragraphs
 
 
 def _warm_up() -> None:

@@ -66,11 +66,6 @@ def _linked(element: HtmlElement) -> int:
     return sum(map(_chars, element.iter("a")))
 
 
-def _few_links(div: HtmlElement, chars: int) -> bool:
-    """Less than LINK_SHARE of a div's text in links: not a menu's row or a card's title."""
-    return _linked(div) < LINK_SHARE * chars
-
-
 def mark_div_paragraphs(tree: HtmlElement) -> int:
     """Make the page's divs of text ``<p>`` when they hold its prose: when a block holds a run of
     them (two of PARAGRAPH_CHARS or more that end a sentence) and more of their text than any
@@ -82,19 +77,19 @@ def mark_div_paragraphs(tree: HtmlElement) -> int:
     product's blurb), and so does a listing whose cards each hold a blurb: one per block is no run.
     """
     texts = [(div, text) for div in tree.iter("div") if holds_only_inline(div) and (text := div.text_content().strip())]
-    paragraphs = Counter(
+    paragraphs = Counter(  # (the length first: most divs are short, and their links need no count)
         div.getparent() for div, text in texts if len(text) >= PARAGRAPH_CHARS and _is_paragraph(text, _linked(div))
     )
     if not any(count >= 2 for count in paragraphs.values()):
         return 0
-    divs = [div for div, text in texts if _few_links(div, len(text))]
+    divs = [(div, len(text)) for div, text in texts if _linked(div) < LINK_SHARE * len(text)]
     runs: Counter[HtmlElement] = Counter()
-    for div, text in texts:
-        if paragraphs[div.getparent()] >= 2 and _few_links(div, len(text)):
-            runs[div.getparent()] += len(text)
+    for div, chars in divs:
+        if paragraphs[div.getparent()] >= 2:
+            runs[div.getparent()] += chars
     if _most_held_in_p(tree) >= max(runs.values()):
         return 0
-    for div in divs:
+    for div, _ in divs:
         div.tag = "p"
     return len(divs)
 
