@@ -20,6 +20,8 @@ tuning page is an article), as served and perturbed side by side.
   set them: the body's prose must be found by its text, not by ``<p>`` tags.
 - ``breaks``: no paragraph tags at all, each paragraph's text after two line breaks, as blogs and
   older sites write them.
+- ``custom``: every ``div`` a custom element (``x-node``), as sites built of web components write
+  their wrappers (one name for all: a site's own names, ``story-body`` or ``share-bar``, say more).
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
 """
@@ -49,6 +51,7 @@ TIME = re.compile(rb"<(/?)time(?=[\s/>])", re.IGNORECASE)
 PARAGRAPH = re.compile(rb"<(/?)p(?=[\s/>])", re.IGNORECASE)
 PARAGRAPH_START = re.compile(rb"<p(?:\s[^>]*)?>", re.IGNORECASE)
 PARAGRAPH_END = re.compile(rb"</p\s*>", re.IGNORECASE)
+DIVISION = re.compile(rb"<(/?)div(?=[\s/>])", re.IGNORECASE)
 ROLE = re.compile(rb"""(<[a-z][^<>]*?)\s+role\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 PEERS = ("ours", "trafilatura defaults")
 
@@ -107,6 +110,11 @@ def breaks(html: bytes) -> bytes:
     return PARAGRAPH_START.sub(b"<br><br>", PARAGRAPH_END.sub(b"", html))
 
 
+def custom(html: bytes) -> bytes:
+    """Every ``div`` a custom element, ``x-node``, with its attributes, text and children."""
+    return DIVISION.sub(rb"<\1x-node", html)
+
+
 VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "opaque": opaque,
     "plain": plain,
@@ -114,6 +122,7 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "opaque+plain": lambda html: plain(opaque(html)),
     "divs": divs,
     "breaks": breaks,
+    "custom": custom,
 }
 
 

@@ -12,6 +12,8 @@ from charset_normalizer import from_bytes
 from lxml import etree
 from lxml.etree import ParserError
 
+from extract.customelements import read_custom_elements
+
 # Markup beyond this, once scripts, styles and comments are gone, is refused rather than parsed:
 # extraction time grows with tree size.
 MAX_MARKUP_CHARS = 3_000_000
@@ -175,6 +177,7 @@ def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.H
     except (ParserError, ValueError) as exc:
         raise BadInput(f"unparsable HTML: {exc}") from exc
     _empty_voids(tree)
+    read_custom_elements(tree, markup)
     elements = int(tree.xpath("count(//*)"))
     if elements > MAX_ELEMENTS:
         raise BadInput(f"page too complex ({elements} elements)")

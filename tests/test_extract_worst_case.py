@@ -170,9 +170,18 @@ def break_paragraphs(n: int) -> str:
     return _page(f"<h1>River park plan agreed</h1><div>{breaks}</div><div>{divs}</div>")
 
 
+def custom_elements(n: int) -> str:
+    """Each paragraph in a custom element of a name of its own, and a word in it in another (each
+    found in the markup and read as the div or span it displays as, in one walk of the tree)."""
+    return _article("".join(
+        f"<story-part-{i}><p>{_sentence(i, 20)} <term-{i}>word</term-{i}></p></story-part-{i}>" for i in range(n)
+    ))
+
+
 GENERATORS = [prose_asides, split_blocks, paragraphs, links, headlines, search_forms, dates_and_authors,
               disclosure_buttons, misnested, quote_figures, numbered_blocks, inline_runs, linked_paragraphs,
-              timed_threads, nested_menu_panels, named_menu_items, break_paragraphs]
+              timed_threads, nested_menu_panels, named_menu_items, break_paragraphs,
+              custom_elements]
 SIZES = {prose_asides: 300, split_blocks: 500, inline_runs: 800, linked_paragraphs: 300, timed_threads: 100,
          nested_menu_panels: 300}
 
