@@ -51,7 +51,7 @@ from extract.linearjustext import faster_justext
 from extract.linkdensity import faster_link_tests
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_reader_comments, drop_set_apart_tail, drop_signup_boxes
-from extract.paragraphs import body_paragraphs, word_count, word_key, words
+from extract.paragraphs import body_paragraphs, shows_text, word_count, word_key, words
 from extract.textreads import linear_text_reads
 
 _READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
@@ -113,7 +113,7 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
     except (AssertionError, ParserError):  # a page without a body gives back a whole document, or nothing
         return []
     blocks = [b for b in root.iter(*_READABILITY_BLOCKS) if next(b.iterdescendants(*_READABILITY_BLOCKS), None) is None]
-    return [text for text in (" ".join(b.text_content().split()) for b in blocks) if text]
+    return [text for text in (" ".join(b.text_content().split()) for b in blocks) if shows_text(text)]
 
 
 def longer_and_agreeing(candidate: str, extracted: list[str]) -> bool:
@@ -130,7 +130,7 @@ def declared_or_extracted(paragraphs: list[str], declared: str | None) -> list[s
     of its words: the visible page then shows a part only (slides, a script-rendered body)."""
     if not declared or _MARKUP.search(declared) or not longer_and_agreeing(declared, paragraphs):
         return paragraphs
-    return [text for text in (" ".join(line.split()) for line in declared.splitlines()) if text]
+    return [text for text in (" ".join(line.split()) for line in declared.splitlines()) if shows_text(text)]
 
 
 # The headline's other forms: the page's <title> and the titles it declares for sharing (with the

@@ -19,6 +19,9 @@ _WORDS = re.compile(r"\w+")
 _WORDS_AND_IDEOGRAPHS = re.compile(rf"[{_IDEOGRAPHIC}]|[^\W{_IDEOGRAPHIC}]+")
 _IDEOGRAPHIC_RUNS = re.compile(rf"[{_IDEOGRAPHIC}]{{2,}}")
 IDEOGRAPH = re.compile(rf"[{_IDEOGRAPHIC}]")
+# what shows nothing: white space and the format characters that have no glyph (zero-width space,
+# joiners, direction marks, word joiner, byte order mark); a page builder's "empty" paragraph holds one
+_INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2060-\u2064\ufeff]*")
 _BLOCKS = {"p", "head", "quote", "list", "item", "table", "row", "code", "div", "figure", "section"}
 
 
@@ -44,6 +47,11 @@ def _normalise(text: str) -> str:
     if "\n" not in text:
         return " ".join(text.split())  # the same (str.split's spaces are the regex's \s), three times as fast
     return _SPACES.sub(" ", text).strip()
+
+
+def shows_text(text: str) -> bool:
+    """Whether a paragraph shows a reader anything: a line of invisible characters is an empty line."""
+    return not _INVISIBLE.fullmatch(text)
 
 
 def _collect(element: _Element, out: list[str]) -> None:
@@ -72,7 +80,7 @@ def body_paragraphs(body: _Element) -> list[str]:
     raw: list[str] = []
     for child in body:
         _collect(child, raw)
-    return [text for text in (_normalise(p) if "\n" not in p.strip() else p.strip() for p in raw) if text]
+    return [text for text in (_normalise(p) if "\n" not in p.strip() else p.strip() for p in raw) if shows_text(text)]
 
 
 def words(text: str) -> list[str]:

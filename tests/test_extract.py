@@ -282,6 +282,19 @@ def test_lists_and_subheadings_kept_in_a_container_with_an_unknown_name() -> Non
     assert "Scalability: more capacity on a busy day." in doc.paragraphs
 
 
+def test_a_paragraph_of_invisible_characters_is_no_paragraph() -> None:
+    """Page builders write a spacer as a paragraph holding a zero-width joiner or space: it shows
+    nothing, so the text file has no line for it; a joiner inside a word or an emoji stays."""
+    prose = [f"<p>Paragraph {i} of the guide to planting a hedge that birds will nest in each spring.</p>" for i in range(4)]
+    spacers = ["<p>&#8205;</p>", "<p> &#8203;&#8203; </p>", "<p>&#8206;</p>", "<p>&#65279;</p>"]
+    joined = "<p>The family \U0001f468&#8205;\U0001f469&#8205;\U0001f467 planted it in a day.</p>"
+    body = "".join(p + s for p, s in zip(prose, spacers)) + joined
+    doc = extract_document(f"<html><body><article><h1>Planting a hedge</h1>{body}</article></body></html>",
+                           "https://garden.example.com/guides/hedge")
+    assert len(doc.paragraphs) == 5
+    assert doc.paragraphs[-1] == "The family \U0001f468\u200d\U0001f469\u200d\U0001f467 planted it in a day."
+
+
 def _titled(head: str, h1: str = "") -> Document:
     body = "".join(f"<p>Paragraph {i} of a report on the new tram line and its riders.</p>" for i in range(5))
     return extract_document(f"<html><head>{head}</head><body><article>{h1}{body}</article></body></html>",
