@@ -22,6 +22,9 @@ tuning page is an article), as served and perturbed side by side.
   older sites write them.
 - ``custom``: every ``div`` a custom element (``x-node``), as sites built of web components write
   their wrappers (one name for all: a site's own names, ``story-body`` or ``share-bar``, say more).
+- ``wrapped``: each paragraph in a ``div`` of its own, as page builders set each block of text.
+- ``signup``: a newsletter sign-up box (a heading, a line of pitch, an e-mail field and a button)
+  after the page's third paragraph, as sites set one amid an article.
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
 """
@@ -115,6 +118,25 @@ def custom(html: bytes) -> bytes:
     return DIVISION.sub(rb"<\1x-node", html)
 
 
+def wrapped(html: bytes) -> bytes:
+    """Each ``p`` in a ``div`` of its own."""
+    return PARAGRAPH_END.sub(b"</p></div>", PARAGRAPH_START.sub(lambda m: b"<div>" + m.group(0), html))
+
+
+SIGNUP = (b'<div class="q7"><h3>Get our morning briefing</h3><p>The day\'s top stories, sent to your inbox every '
+          b'weekday.</p><form action="/s"><input type="email" placeholder="Your email"><button>Sign me up</button>'
+          b"</form></div>")
+
+
+def signup(html: bytes) -> bytes:
+    """A sign-up box after the third ``</p>``."""
+    ends = list(PARAGRAPH_END.finditer(html))
+    if len(ends) < 3:
+        return html
+    at = ends[2].end()
+    return html[:at] + SIGNUP + html[at:]
+
+
 VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "opaque": opaque,
     "plain": plain,
@@ -123,6 +145,8 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "divs": divs,
     "breaks": breaks,
     "custom": custom,
+    "wrapped": wrapped,
+    "signup": signup,
 }
 
 

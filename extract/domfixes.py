@@ -1026,9 +1026,27 @@ def _prose_counts(
         if skipped(block):
             continue
         length = _TEXT_LENGTH(block)
-        direct[block.getparent()] += length
+        # a paragraph's prose counts for the block holding it among others, above the wrappers that
+        # hold it alone (a builder's, one per paragraph); not a list's (a menu's lists sit so)
+        direct[(_alone(block, body) if block.tag == "p" else block).getparent()] += length
         within.update(dict.fromkeys(block.iterancestors(), length))
     return direct, within
+
+
+def _alone(element: HtmlElement, body: HtmlElement) -> HtmlElement:
+    """The outermost of the blocks below ``body`` holding ``element`` alone (no other child, no text
+    of their own), or ``element`` when its parent holds more."""
+    node = element
+    while (
+        (parent := node.getparent()) is not None
+        and parent is not body
+        and node.getprevious() is None
+        and node.getnext() is None
+        and not (parent.text and not parent.text.isspace())
+        and not (node.tail and not node.tail.isspace())
+    ):
+        node = parent
+    return node
 
 
 def _prose_before(block: HtmlElement, inner: HtmlElement, skipped: Callable[[HtmlElement], bool] = _never) -> int:

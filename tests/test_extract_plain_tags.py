@@ -86,3 +86,16 @@ def test_line_breaks_become_paragraphs_only_where_they_hold_the_pages_prose() ->
     ) + footer + "</body></html>"
     assert mark_break_paragraphs(load_tree(in_paragraphs)) == 0
     assert mark_break_paragraphs(load_tree("<html><body>" + footer + "</body></html>")) == 3  # (alone, it is the page's prose)
+
+
+def test_an_article_whose_paragraphs_each_sit_in_a_wrapper_is_read_whole() -> None:
+    """A builder's page that names nothing and sets each paragraph and subheading in a block of its
+    own, the article in two sections: the prose of a paragraph's wrapper is its section's, so both
+    sections are read, not the sidebar's blurb. (The longest paragraph's wrapper was taken for the
+    article, and its one paragraph was the body.)"""
+    doc = _extract("article_in_wrapped_paragraphs.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("Five summers ago")
+    assert "What the neighbours copied" in doc.paragraphs
+    assert doc.paragraphs[-1].startswith("Next year they plan")
+    assert not any("published every month" in p for p in doc.paragraphs)
