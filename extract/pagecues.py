@@ -256,7 +256,11 @@ _ENTRY_TYPES = {None, "text", "email", "tel"}
 # text, nor a quarter of the page's ...
 BOX_CHARS = 1500
 # ... nor a paragraph of prose, the headline or the article (a page-wide ASP.NET <form> holds them all)
-HOLDS_BODY = XPath("boolean(.//p[string-length(normalize-space(.)) >= 150] or .//h1 or .//article or .//main)")
+_BODY_PARTS = ".//p[string-length(normalize-space(.)) >= 150] or .//h1 or .//article or .//main"
+HOLDS_BODY = XPath(f"boolean({_BODY_PARTS})")
+# ... nor, around a sign-up form, three paragraphs of its own: the text the form is set in (a short
+# article of short paragraphs, a form between them), not the box's pitch
+_HOLDS_TEXT = XPath(f"boolean({_BODY_PARTS} or count(p) >= 3)")
 _HEADLINE = XPath("boolean(.//h1)")
 _LINKS_NAMING = XPath(".//a[contains(., $name)]")  # the candidates, found by libxml2: pages have many links
 
@@ -270,7 +274,7 @@ def drop_signup_boxes(tree: HtmlElement) -> None:
     fields = [f for f in body.iter("input", "textarea") if f.tag == "textarea" or f.get("type") in _ENTRY_TYPES]
     if fields:  # the page's length only when there is a field
         judged: dict[HtmlElement, bool] = {}  # fields of one form share their blocks
-        _drop(_under_a_quarter(body, [_outermost(field, body, BOX_CHARS, HOLDS_BODY, judged) for field in fields]))
+        _drop(_under_a_quarter(body, [_outermost(field, body, BOX_CHARS, _HOLDS_TEXT, judged) for field in fields]))
 
 
 def _outermost(

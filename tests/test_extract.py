@@ -828,6 +828,21 @@ def test_a_sign_up_box_in_the_body_is_dropped_and_an_article_inside_a_page_form_
     assert [p.split(":")[0] for p in extract_document(in_form).paragraphs] == [f"Point {i}" for i in range(6)]
 
 
+def test_a_short_article_of_short_paragraphs_keeps_its_text_around_a_sign_up_form() -> None:
+    """A sign-up form set between the paragraphs of a short story whose paragraphs are all short:
+    the block holding the form and three paragraphs of its own is the story, not the sign-up box
+    (the whole story went with the box, for holding no paragraph of 150 characters)."""
+    results = [f"<p>Heat {i}: the relay team from the north school won in a time of {50 + i} seconds.</p>" for i in range(6)]
+    box = ('<div><h3>The morning letter</h3><p>Our top stories, in your inbox every weekday.</p>'
+           '<form><input type="email"><button>Sign me up</button></form></div>')
+    menu = "".join(f"<a href='/clubs/{i}'>Club{i}</a> " for i in range(300))  # most of the page's text
+    html = (f"<html><head><title>Swim results</title><meta property='og:type' content='article'></head><body>"
+            f"<div class='menu'>{menu}</div><div><h1>Swim results</h1>"
+            f"<div class='story'>{''.join(results[:3])}{box}{''.join(results[3:])}</div></div></body></html>")
+    doc = extract_document(html, "https://sport.example.com/swim-results")
+    assert [p.split(":")[0] for p in doc.paragraphs] == [f"Heat {i}" for i in range(6)]
+
+
 def test_the_author_box_after_the_article_is_dropped_and_the_lead_beside_the_byline_kept() -> None:
     """A portrait, a link named as the page's author and a short text after the article are the
     author's box, whatever its words; the same block before the article is the byline beside the lead."""
