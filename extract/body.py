@@ -166,9 +166,10 @@ def drop_headline(paragraphs: list[str], headlines: set[str]) -> list[str]:
     return [p for i, p in enumerate(paragraphs) if i >= HEADLINE_SPAN or word_key(p) not in headlines]
 
 
-def is_label(paragraph: str, author: str | None) -> bool:
+def is_label(paragraph: str, author: str | None, heading: bool = False) -> bool:
     """A dateline ("Published: 3 February 2021"), a byline ("By A. Writer, Staff reporter") or a
-    tag-like fragment ("Breaking News", "Press Release", a size switcher's "XS SM MD LG")."""
+    tag-like fragment ("Breaking News", "Press Release", a size switcher's "XS SM MD LG"), unless
+    it is a ``heading`` over the text that follows it ("Key takeaways", "Conclusion")."""
     tokens = paragraph.split()
     if len(tokens) <= DATELINE and _DATE.search(paragraph) and not _SENTENCE_END.search(paragraph):
         return True
@@ -178,15 +179,36 @@ def is_label(paragraph: str, author: str | None) -> bool:
         return True
     if paragraph[:3].lower() == "by " and paragraph[3:4].isupper():
         return True
-    if len(tokens) <= TAG_WORDS and len(paragraph) <= TAG_CHARS and not _SENTENCE_END.search(paragraph):
+    if not heading and len(tokens) <= TAG_WORDS and len(paragraph) <= TAG_CHARS and not _SENTENCE_END.search(paragraph):
         return True
     return bool(author) and word_key(paragraph).startswith(word_key(f"by {author}"))
 
 
-def drop_labels(paragraphs: list[str], author: str | None) -> list[str]:
-    """Bylines, datelines and labels are not body: drop them at the edges of the body, never inside it."""
-    edge = {i for i in range(len(paragraphs)) if i < EDGE or i >= len(paragraphs) - EDGE}
-    return [p for i, p in enumerate(paragraphs) if i not in edge or not is_label(p, author)]
+def subheadings(tree: HtmlElement) -> frozenset[str]:
+    """The texts of the page's subheadings (``<h2>`` to ``<h6>``), spaces normalised."""
+    return frozenset(" ".join(h.text_content().split()) for h in tree.iter("h2", "h3", "h4", "h5", "h6"))
+
+
+def drop_labels(paragraphs: list[str], author: str | None, headings: frozenset[str] = frozenset()) -> list[str]:
+    """Bylines, datelines and labels are not body: drop them at the edges of the body, never inside
+    it. A short line that is one of the page's ``headings`` (subheadings) and has text after it in
+    the body heads that text (a summary box's "Key takeaways", a first section's "Introduction"); as
+    the body's last line, over another heading or over a label, it heads nothing of it (a comment
+    section's, a sign-up's)."""
+    last = len(paragraphs) - 1
+    labels = {i for i in range(len(paragraphs)) if (i < EDGE or i > last - EDGE) and is_label(paragraphs[i], author)}
+
+    def heads_text(i: int) -> bool:
+        following = i + 1
+        return (
+            i < last
+            and following not in labels
+            and paragraphs[i] in headings
+            and paragraphs[following] not in headings
+            and not is_label(paragraphs[i], author, heading=True)
+        )
+
+    return [p for i, p in enumerate(paragraphs) if i not in labels or heads_text(i)]
 
 
 def drop_author_note(paragraphs: list[str], author: str | None) -> list[str]:
@@ -262,7 +284,7 @@ def extract_body(
         if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
     paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), headlines)
-    return drop_author_note(drop_set_apart_tail(tree, drop_labels(paragraphs, author)), author)
+    return drop_author_note(drop_set_apart_tail(tree, drop_labels(paragraphs, author, subheadings(tree))), author)
 
 
 def unrepaired_paragraphs(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
@@ -270,4 +292,4 @@ def unrepaired_paragraphs(tree: HtmlElement, url: str | None, title: str | None,
     ours: a second opinion on a page whose repaired body reads as no article (a merge that joined
     the wrong blocks, a furniture name on the article's own block)."""
     headlines = headline_forms(tree, title)
-    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=False), headlines), author)
+    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=False), headlines), author, subheadings(tree))

@@ -843,6 +843,27 @@ def test_a_short_article_of_short_paragraphs_keeps_its_text_around_a_sign_up_for
     assert [p.split(":")[0] for p in doc.paragraphs] == [f"Heat {i}" for i in range(6)]
 
 
+def test_a_subheading_at_the_edge_of_the_body_is_kept_over_its_text_and_a_label_is_not() -> None:
+    """A summary box's heading that opens the body ("Key takeaways") and the heading of the last
+    section are headings of the text after them, kept; a label at the body's edge ("Breaking
+    news", no heading) and a heading with nothing after it in the body go."""
+    points = "".join(f"<li>Point {i}: the new timetable adds a late bus on weekdays and on Saturdays.</li>" for i in range(3))
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the report on the town's bus routes, which change in the spring for the first time in years.</p>"
+        for i in range(4)
+    )
+    html = (
+        "<html><head><title>Bus routes change</title></head><body><article><h1>Bus routes change</h1>"
+        f"<div class='tag'>Breaking news</div><h2>Key takeaways</h2><ul>{points}</ul>{paragraphs}"
+        "<h2>What comes next</h2><p>The council will review the routes again after a year of the new timetable.</p>"
+        "<h3>Comments</h3></article></body></html>"
+    )
+    doc = extract_document(html, "https://towndaily.example.com/news/bus-routes")
+    assert doc.paragraphs[0] == "Key takeaways"
+    assert doc.paragraphs[-2:] == ("What comes next", "The council will review the routes again after a year of the new timetable.")
+    assert "Breaking news" not in doc.paragraphs and "Comments" not in doc.paragraphs
+
+
 def test_the_author_box_after_the_article_is_dropped_and_the_lead_beside_the_byline_kept() -> None:
     """A portrait, a link named as the page's author and a short text after the article are the
     author's box, whatever its words; the same block before the article is the byline beside the lead."""
@@ -989,7 +1010,7 @@ def test_subheadings_linking_to_another_site_are_kept_and_teaser_headlines_dropp
         "</article></body></html>"
     )
     doc = extract_document(html, "https://brew.example.org/reviews/grinders")
-    assert [p for p in doc.paragraphs if p in {f"Grinder {i}" for i in range(6)}] == [f"Grinder {i}" for i in range(1, 5)]
+    assert [p for p in doc.paragraphs if p in {f"Grinder {i}" for i in range(6)}] == [f"Grinder {i}" for i in range(6)]
     assert "letter" not in doc.text() and "kettles" not in doc.text()
 
 

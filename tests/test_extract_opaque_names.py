@@ -85,9 +85,10 @@ def test_an_article_in_a_builders_nested_sections_is_read_whole() -> None:
     doc = _extract("article_in_builder_sections.html")
     assert doc.error is None
     assert doc.paragraphs[0].startswith("A balcony of a few square metres")
+    assert doc.paragraphs[1] == "Choose the containers first"  # the first section's heading, after the lead
     assert "Find the light" in doc.paragraphs
     assert doc.paragraphs[-1].startswith("Mulching the surface")
-    assert len(doc.paragraphs) == 16
+    assert len(doc.paragraphs) == 17
 
 
 def test_an_article_whose_sections_wrap_their_headings_is_read_whole() -> None:
@@ -96,7 +97,8 @@ def test_an_article_whose_sections_wrap_their_headings_is_read_whole() -> None:
     adds only its heading and takes the block holding the sections before it."""
     doc = _extract("article_in_headed_sections.html")
     assert doc.error is None
-    assert doc.paragraphs[0].startswith("The river that runs through the lower town")
+    assert doc.paragraphs[0] == "Why the river floods"  # the first section's heading
+    assert doc.paragraphs[1].startswith("The river that runs through the lower town")
     assert "What residents say" in doc.paragraphs
     assert any(p.startswith("If the grant is approved") for p in doc.paragraphs)
 
