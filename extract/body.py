@@ -184,19 +184,22 @@ def is_label(paragraph: str, author: str | None, heading: bool = False) -> bool:
     return bool(author) and word_key(paragraph).startswith(word_key(f"by {author}"))
 
 
-def subheadings(tree: HtmlElement) -> frozenset[str]:
+def _subheadings(tree: HtmlElement) -> frozenset[str]:
     """The texts of the page's subheadings (``<h2>`` to ``<h6>``), spaces normalised."""
     return frozenset(" ".join(h.text_content().split()) for h in tree.iter("h2", "h3", "h4", "h5", "h6"))
 
 
-def drop_labels(paragraphs: list[str], author: str | None, headings: frozenset[str] = frozenset()) -> list[str]:
+def drop_labels(paragraphs: list[str], author: str | None, tree: HtmlElement | None = None) -> list[str]:
     """Bylines, datelines and labels are not body: drop them at the edges of the body, never inside
-    it. A short line that is one of the page's ``headings`` (subheadings) and has text after it in
+    it. A short line that is one of the page's subheadings (in ``tree``) and has text after it in
     the body heads that text (a summary box's "Key takeaways", a first section's "Introduction"); as
     the body's last line, over another heading or over a label, it heads nothing of it (a comment
     section's, a sign-up's)."""
     last = len(paragraphs) - 1
     labels = {i for i in range(len(paragraphs)) if (i < EDGE or i > last - EDGE) and is_label(paragraphs[i], author)}
+    if not labels or tree is None:
+        return [p for i, p in enumerate(paragraphs) if i not in labels]
+    headings = _subheadings(tree)  # (read only for a body with a label at its edge)
 
     def heads_text(i: int) -> bool:
         following = i + 1
@@ -284,7 +287,7 @@ def extract_body(
         if _chars(fallback) > _chars(paragraphs):
             paragraphs = fallback
     paragraphs = drop_headline(declared_or_extracted(paragraphs, declared), headlines)
-    return drop_author_note(drop_set_apart_tail(tree, drop_labels(paragraphs, author, subheadings(tree))), author)
+    return drop_author_note(drop_set_apart_tail(tree, drop_labels(paragraphs, author, tree)), author)
 
 
 def unrepaired_paragraphs(tree: HtmlElement, url: str | None, title: str | None, author: str | None) -> list[str]:
@@ -292,4 +295,4 @@ def unrepaired_paragraphs(tree: HtmlElement, url: str | None, title: str | None,
     ours: a second opinion on a page whose repaired body reads as no article (a merge that joined
     the wrong blocks, a furniture name on the article's own block)."""
     headlines = headline_forms(tree, title)
-    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=False), headlines), author, subheadings(tree))
+    return drop_labels(drop_headline(trafilatura_paragraphs(tree, url, fast=False), headlines), author, tree)
