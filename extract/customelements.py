@@ -41,6 +41,7 @@ def read_custom_elements(tree: HtmlElement, markup: str) -> None:
 
 
 def _displays_as_block(element: HtmlElement) -> bool:
+    """Whether a custom element holds a block, or stands alone among blocks (no text beside it)."""
     if any(isinstance(child.tag, str) and child.tag not in INLINE for child in element):
         return True
     parent = element.getparent()
