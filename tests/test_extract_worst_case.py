@@ -202,7 +202,7 @@ def test_adversarial_page_takes_linear_time(generator) -> None:
     small, large = generator(n), generator(10 * n)
     _seconds(small)  # warm caches the first page of a kind fills
     small_time = _seconds(small, runs=3)
-    large_time = _seconds(large)
+    large_time = _seconds(large, runs=2)  # (the best of two: a shared machine's load once took 1.1 s to 2.2)
     assert large_time < MAX_SECONDS, f"{generator.__name__}: {large_time:.2f} s for {len(large)} characters"
     assert large_time < SCALING * max(small_time, FLOOR), (
         f"{generator.__name__}: {small_time:.3f} s at n={n}, {large_time:.3f} s at 10 n: superlinear"
