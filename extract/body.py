@@ -18,7 +18,7 @@ import re
 from collections import Counter
 
 import lxml.html
-from lxml.etree import ParserError, XPath
+from lxml.etree import Element, ParserError, XPath
 from lxml.html import HtmlElement
 from readability import Document as ReadabilityDocument
 from trafilatura.core import trafilatura_sequence
@@ -40,6 +40,7 @@ from extract.domfixes import (
     unname_comment_wrappers,
     unname_content_blocks,
     unname_fragment_containers,
+    unname_headline_scrollers,
     unwrap_layout_tables,
     unwrap_quote_figures,
     wrap_bare_text,
@@ -53,6 +54,7 @@ from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_reader_comments, drop_set_apart_tail, drop_signup_boxes
 from extract.paragraphs import body_paragraphs, shows_text, word_count, word_key, words
 from extract.textreads import linear_text_reads
+from extract.unmarkedparagraphs import INLINE
 
 _READABILITY_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt", "td")
 MIN_BODY_CHARS = 200  # below this trafilatura found no article: readability-lxml gets a chance
@@ -135,6 +137,8 @@ def declared_or_extracted(paragraphs: list[str], declared: str | None) -> list[s
 
 # The headline's other forms: the page's <title> and the titles it declares for sharing (with the
 # site name the metadata's headline goes without), and its visible <h1> headings
+# where a block showing the title is a link's, a list's or a menu's item, not the headline
+_NOT_HEADLINE_PLACES = ("a", "li", "nav", "option", "button", "label")
 _HEADLINE_FORMS = XPath(
     "/html/head/title|//meta[@property='og:title' or @name='og:title' or @name='twitter:title']/@content|//h1"
 )
@@ -142,8 +146,9 @@ _HEADLINE_FORMS = XPath(
 
 def headline_forms(tree: HtmlElement, title: str | None, headings: list[HtmlElement] | None = None) -> set[str]:
     """The word keys of the page's headline as it gives it: the extracted title, the <title>, the
-    sharing titles and the <h1> headings (added to ``headings`` when given). Read before the body
-    is extracted, which changes the tree."""
+    sharing titles and the <h1> headings (added to ``headings`` when given; on a page without an
+    <h1>, the block that shows the title, ``shown_headline``). Read before the body is extracted,
+    which changes the tree."""
     forms = {word_key(title or "")}
     for found in _HEADLINE_FORMS(tree):
         if isinstance(found, str):
@@ -152,8 +157,31 @@ def headline_forms(tree: HtmlElement, title: str | None, headings: list[HtmlElem
         forms.add(word_key(found.text_content()))
         if headings is not None and found.tag == "h1":
             headings.append(found)
+    if headings is not None and not headings and (shown := shown_headline(tree, title)) is not None:
+        headings.append(shown)
     forms.discard("")
     return forms
+
+
+def shown_headline(tree: HtmlElement, title: str | None) -> HtmlElement | None:
+    """The first block of the body that shows the title and nothing else, outside links, lists and
+    menus (a breadcrumb's last step, a link to the page): a headline set as a styled div or as an
+    <h2> on a page without an <h1>, whose header and block the body's repairs read as they read an
+    <h1>'s: the block around the inline element showing it ("<div><span>Headline</span></div>")."""
+    key = word_key(title or "")
+    body = tree.find("body")
+    if not key or body is None:
+        return None
+    for element in body.iter(Element):
+        own = word_key(element.text or "")
+        if not own or not key.startswith(own) or word_key(element.text_content()) != key:
+            continue
+        block = element
+        while block.tag in INLINE and (outer := block.getparent()) is not body and outer is not None:
+            block = outer
+        if not any(a.tag in _NOT_HEADLINE_PLACES for a in (block, *block.iterancestors())):
+            return block
+    return None
 
 
 def drop_headline(paragraphs: list[str], headlines: set[str]) -> list[str]:
@@ -251,6 +279,7 @@ def extract_body(
     around_headline = frozenset(headings[0].iterancestors()) if headings else frozenset()
     open_collapsed_panels(tree)
     drop_reader_comments(tree, headings[0] if headings else None)
+    unname_headline_scrollers(headings)
     drop_headline_header(tree, headings)
     unwrap_quote_figures(tree)
     drop_signup_boxes(tree)

@@ -249,6 +249,23 @@ def drop_headline_header(tree: HtmlElement, headings: list[HtmlElement]) -> None
             header.drop_tree()
 
 
+# the name trafilatura deletes a block by as an endless page's appended articles, unless the block
+# holds an <h1> (its RAW_TREE_PRUNE_XPATH)
+_SCROLL_NAME = re.compile(r"infinite-?scroll")
+
+
+def unname_headline_scrollers(headings: list[HtmlElement]) -> None:
+    """The blocks around the page's headline lose a name for infinite scroll: trafilatura deletes
+    such a block as an appended article unless it holds an <h1>, and the page's own is known by its
+    headline, which drop_headline_header takes away with its header (or which is no <h1>:
+    extract.body.shown_headline). The appended articles, beside it, keep theirs."""
+    for block in headings[0].iterancestors("div", "section", "aside") if headings else ():
+        for attribute in ("class", "id"):
+            value = block.get(attribute)
+            if value and _SCROLL_NAME.search(value):
+                block.set(attribute, _SCROLL_NAME.sub("", value))
+
+
 _SEGMENTS = XPath("//div[@hidden][starts-with(@id, 'S:')]")
 
 

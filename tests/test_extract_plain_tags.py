@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from extract import extract_document
+from extract.body import shown_headline
 from extract.unmarkedparagraphs import mark_break_paragraphs, mark_div_paragraphs
 from extract.htmlinput import load_tree
 
@@ -99,3 +100,34 @@ def test_an_article_whose_paragraphs_each_sit_in_a_wrapper_is_read_whole() -> No
     assert "What the neighbours copied" in doc.paragraphs
     assert doc.paragraphs[-1].startswith("Next year they plan")
     assert not any("published every month" in p for p in doc.paragraphs)
+
+
+def _headline_as(tag: str) -> bytes:
+    """The endless-page fixture with its headlines set in ``tag`` instead of <h1>."""
+    html = (FIXTURES / "article_on_endless_page.html").read_bytes()
+    return re.sub(rb"<(/?)h1\b", rb"<\1" + tag.encode(), html)
+
+
+def test_an_article_on_an_endless_page_is_read_whatever_its_headline_is_set_in() -> None:
+    """An endless page (the next story appended under the first, each in a block named for infinite
+    scroll) whose headline is an <h1>, a styled <div> or an <h2> in a header above the story: the
+    first story is the body, the appended one is not. (trafilatura deletes a block named so unless
+    it holds an <h1>: with the headline's header dropped, or a headline in no <h1>, the story's
+    block went and the page read as no article.)"""
+    for tag in ("h1", "div", "h2"):
+        doc = extract_document(_headline_as(tag), "https://harbourpost.example/travel/ferry-timetable-winter/")
+        assert doc.error is None, tag
+        assert len(doc.paragraphs) == 4, tag
+        assert doc.paragraphs[0].startswith("The island ferry will run four crossings"), tag
+        assert not any("car park" in p or "Parking" in p for p in doc.paragraphs), tag
+
+
+def test_the_headline_of_a_page_without_an_h1_is_the_block_showing_the_title_not_a_breadcrumb() -> None:
+    """Without an <h1>, the headline is the first block showing the title alone outside links,
+    lists and menus: the styled div of the header, not the breadcrumb's last step before it."""
+    title = "Ferry timetable changes for the winter months"
+    shown = shown_headline(load_tree(_headline_as("div")), title)
+    assert shown is not None and shown.tag == "div" and shown.get("class") == "entry-title"
+    shown = shown_headline(load_tree(_headline_as("h2")), title)
+    assert shown is not None and shown.tag == "h2"
+    assert shown_headline(load_tree(_headline_as("div")), "A title no block shows") is None
