@@ -67,7 +67,8 @@ def _linked(element: HtmlElement) -> int:
 
 
 def mark_div_paragraphs(tree: HtmlElement) -> int:
-    """Make the page's divs of text ``<p>`` when they hold its prose: when a block holds a run of
+    """Make the page's divs (and sections, as builders that set every block in one write them) of
+    text ``<p>`` when they hold its prose: when a block holds a run of
     them (two of PARAGRAPH_CHARS or more that end a sentence) and more of their text than any
     block holds of ``<p>`` text. A div of text holds only inline content (text, links, emphasis,
     line breaks) and less than LINK_SHARE of its text in links. Returns how many divs became
@@ -76,7 +77,7 @@ def mark_div_paragraphs(tree: HtmlElement) -> int:
     A page of ``<p>`` paragraphs keeps its divs as they are (a label, a byline, an author's bio, a
     product's blurb), and so does a listing whose cards each hold a blurb: one per block is no run.
     """
-    texts = [(div, text) for div in tree.iter("div") if holds_only_inline(div) and (text := div.text_content().strip())]
+    texts = [(div, text) for div in tree.iter("div", "section") if holds_only_inline(div) and (text := div.text_content().strip())]
     paragraphs = Counter(  # (the length first: most divs are short, and their links need no count)
         div.getparent() for div, text in texts if len(text) >= PARAGRAPH_CHARS and _is_paragraph(text, _linked(div))
     )

@@ -58,6 +58,16 @@ def test_divs_become_paragraphs_only_where_they_hold_the_pages_prose() -> None:
     assert mark_div_paragraphs(load_tree(listing)) == 0
 
 
+def test_an_article_whose_paragraphs_are_sections_of_text_is_read_as_one_of_divs() -> None:
+    """A builder that sets every block in a <section> writes each paragraph as a section of text:
+    those are its paragraphs as a div's text is (the story read whole, the tiles' blurbs left out)."""
+    html = (FIXTURES / "article_in_div_paragraphs.html").read_text(encoding="utf-8")
+    in_sections = re.sub(r"<div\b", "<section", re.sub(r"</div>", "</section>", html))
+    doc = extract_document(in_sections, "https://millbrook.example/news/article_in_sections")
+    assert doc.error is None
+    assert doc.paragraphs == _extract("article_in_div_paragraphs.html").paragraphs
+
+
 def test_an_article_whose_paragraphs_are_separated_by_line_breaks_is_an_article() -> None:
     """A blog post written as text with two line breaks between paragraphs, its books listed as
     items that open with a linked title: read as paragraphs, each item is a section of the post with
