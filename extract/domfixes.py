@@ -16,7 +16,7 @@ from lxml.html import HtmlElement
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, NameMatch, first_match
 from extract.pagecues import MENU_LINK_CHARS, block_kind, link_target, opens_with
 from extract.paragraphs import word_count, word_key
-from extract.unmarkedparagraphs import INLINE, holds_only_inline, is_text_div
+from extract.unmarkedparagraphs import INLINE, alone_in, holds_only_inline, is_text_div
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
 # its XPath pruning passes scan the whole tree several times, so a smaller tree is a faster page.
@@ -1045,25 +1045,9 @@ def _prose_counts(
         length = _TEXT_LENGTH(block)
         # a paragraph's prose counts for the block holding it among others, above the wrappers that
         # hold it alone (a builder's, one per paragraph); not a list's (a menu's lists sit so)
-        direct[(_alone(block, body) if block.tag == "p" else block).getparent()] += length
+        direct[(alone_in(block, body) if block.tag == "p" else block).getparent()] += length
         within.update(dict.fromkeys(block.iterancestors(), length))
     return direct, within
-
-
-def _alone(element: HtmlElement, body: HtmlElement) -> HtmlElement:
-    """The outermost of the blocks below ``body`` holding ``element`` alone (no other child, no text
-    of their own), or ``element`` when its parent holds more."""
-    node = element
-    while (
-        (parent := node.getparent()) is not None
-        and parent is not body
-        and node.getprevious() is None
-        and node.getnext() is None
-        and not (parent.text and not parent.text.isspace())
-        and not (node.tail and not node.tail.isspace())
-    ):
-        node = parent
-    return node
 
 
 def _prose_before(block: HtmlElement, inner: HtmlElement, skipped: Callable[[HtmlElement], bool] = _never) -> int:

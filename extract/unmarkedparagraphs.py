@@ -37,8 +37,9 @@ def _is_paragraph(text: str, linked: int) -> bool:
 def _most_held_in_p(tree: HtmlElement) -> int:
     """The most ``<p>`` text one block holds."""
     held: Counter[HtmlElement] = Counter()
+    body = tree.find("body")
     for p in tree.iter("p"):
-        held[p.getparent()] += _chars(p)
+        held[alone_in(p, body).getparent() if body is not None else p.getparent()] += _chars(p)
     return max(held.values(), default=0)
 
 
@@ -66,28 +67,48 @@ def _linked(element: HtmlElement) -> int:
     return sum(map(_chars, element.iter("a")))
 
 
+def alone_in(element: HtmlElement, body: HtmlElement) -> HtmlElement:
+    """The outermost of the blocks below ``body`` holding ``element`` alone (no other child, no text
+    of their own), or ``element`` when its parent holds more."""
+    node = element
+    while (
+        (parent := node.getparent()) is not None
+        and parent is not body
+        and node.getprevious() is None
+        and node.getnext() is None
+        and not (parent.text and not parent.text.isspace())
+        and not (node.tail and not node.tail.isspace())
+    ):
+        node = parent
+    return node
+
+
 def mark_div_paragraphs(tree: HtmlElement) -> int:
     """Make the page's divs (and sections, as builders that set every block in one write them) of
-    text ``<p>`` when they hold its prose: when a block holds a run of
-    them (two of PARAGRAPH_CHARS or more that end a sentence) and more of their text than any
-    block holds of ``<p>`` text. A div of text holds only inline content (text, links, emphasis,
+    text ``<p>`` when they hold its prose: when a block holds a run of them (two of PARAGRAPH_CHARS
+    or more that end a sentence; a div alone in wrappers of its own counts for the block holding
+    the wrappers) and more of their text than any block holds of ``<p>`` text. A div of text holds only inline content (text, links, emphasis,
     line breaks) and less than LINK_SHARE of its text in links. Returns how many divs became
     paragraphs.
 
     A page of ``<p>`` paragraphs keeps its divs as they are (a label, a byline, an author's bio, a
     product's blurb), and so does a listing whose cards each hold a blurb: one per block is no run.
     """
+    body = tree.find("body")
     texts = [(div, text) for div in tree.iter("div", "section") if holds_only_inline(div) and (text := div.text_content().strip())]
+    # a div set alone in a wrapper of its own (an exporter's <div class="paragraph"><div>) is its
+    # wrapper's, in the block holding the wrappers
+    holder = {div: alone_in(div, body).getparent() for div, _ in texts} if body is not None else {}
     paragraphs = Counter(  # (the length first: most divs are short, and their links need no count)
-        div.getparent() for div, text in texts if len(text) >= PARAGRAPH_CHARS and _is_paragraph(text, _linked(div))
+        holder.get(div) for div, text in texts if len(text) >= PARAGRAPH_CHARS and _is_paragraph(text, _linked(div))
     )
-    if not any(count >= 2 for count in paragraphs.values()):
+    if not any(count >= 2 for block, count in paragraphs.items() if block is not None):
         return 0
     divs = [(div, len(text)) for div, text in texts if _linked(div) < LINK_SHARE * len(text)]
     runs: Counter[HtmlElement] = Counter()
     for div, chars in divs:
-        if paragraphs[div.getparent()] >= 2:
-            runs[div.getparent()] += chars
+        if paragraphs[holder.get(div)] >= 2:
+            runs[holder[div]] += chars
     if _most_held_in_p(tree) >= max(runs.values()):
         return 0
     for div, _ in divs:

@@ -58,6 +58,20 @@ def test_divs_become_paragraphs_only_where_they_hold_the_pages_prose() -> None:
     assert mark_div_paragraphs(load_tree(listing)) == 0
 
 
+def test_divs_of_text_each_alone_in_a_wrapper_are_a_run_of_paragraphs() -> None:
+    """An exporter's page (each paragraph a div of text in a ``<div class="paragraph">`` of its own,
+    no <p>) holds its prose in a run of wrappers: those divs become paragraphs, as divs side by
+    side do (one per block used to be no run, and trafilatura left the divs holding links out)."""
+    html = (FIXTURES / "article_in_exported_sections.html").read_text(encoding="utf-8")
+    tree = load_tree(html)
+    assert mark_div_paragraphs(tree) >= 5
+    assert all(wrapper[0].tag == "p" for wrapper in tree.find_class("paragraph"))
+    doc = extract_document(html, "https://fieldnotes.example/posts/raw-http")
+    assert doc.error is None
+    assert any(p.startswith("The handler sits in the client's pipeline") for p in doc.paragraphs)
+    assert any(p.startswith("Secrets in headers such as") for p in doc.paragraphs)
+
+
 def test_an_article_whose_paragraphs_are_sections_of_text_is_read_as_one_of_divs() -> None:
     """A builder that sets every block in a <section> writes each paragraph as a section of text:
     those are its paragraphs as a div's text is (the story read whole, the tiles' blurbs left out)."""
