@@ -445,11 +445,12 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                         # again (thousands of boxes would be, each against all that follow it)
                         done.update(members)
                         break
-                    # and the sections between them without paragraphs (a list of key points, a
-                    # table): left out, they would fall outside the one container that is the body;
-                    # and the headings between them when nothing else between them holds text:
-                    # each titles the section that follows it (between blocks of one class that
-                    # are no body, a banner repeated amid the article, they stay with its prose)
+                    # and the blocks between them, where they stand (a list of key points, a table,
+                    # a code listing, a section's heading, a box set amid the article): left out, they
+                    # came after the merged body, out of the page's order, or fell outside the one
+                    # container that is the body; in it, the furniture rules judge them as any other.
+                    # When nothing between them but headings holds text, those title the sections,
+                    # and the heading before the first section goes with it
                     copies = set(siblings).difference(twins)
                     indexes: dict[HtmlElement, dict] = {}
                     between = []
@@ -467,9 +468,9 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                             _absorb(node, sibling, indexes)
                             sibling.getparent().remove(sibling)
                             done.add(sibling)
-                        elif titles and sibling.tag in _HEADINGS:
+                        elif sibling not in copies:
                             node.append(sibling)
-                            if node in indexes:
+                            if node in indexes and _holds_text(sibling):
                                 indexes[node][None] = sibling
                     done.add(node)
                     groups.clear()  # the tree changed

@@ -54,6 +54,12 @@ def shows_text(text: str) -> bool:
     return not _INVISIBLE.fullmatch(text)
 
 
+def _inline_code(element: _Element) -> bool:
+    """A <code> of one line inside a paragraph, a list item or a heading is a word of its text
+    ("the <code>Content-Length</code> header"), not a listing of its own: the line goes on."""
+    return element.tag == "code" and "\n" not in "".join(element.itertext()).strip("\n")
+
+
 def _collect(element: _Element, out: list[str]) -> None:
     if element.tag == "row":
         cells = [_normalise(" ".join(cell.itertext())) for cell in element]
@@ -64,7 +70,7 @@ def _collect(element: _Element, out: list[str]) -> None:
         return
     if element.tag == "graphic":
         return
-    if any(child.tag in _BLOCKS for child in element):
+    if any(child.tag in _BLOCKS and not _inline_code(child) for child in element):
         if element.text:
             out.append(element.text)
         for child in element:

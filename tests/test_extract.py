@@ -908,6 +908,31 @@ def test_a_section_holding_only_a_list_stays_in_an_article_split_over_sections()
     assert starts == ["In part 0", "Point one: the", "Point two: repairs", "In part 1", "In part 2", "In part 3"]
 
 
+def test_blocks_between_the_parts_of_a_split_body_keep_their_place_in_it() -> None:
+    """An exporter's page sets each paragraph in a wrapper of one class, a code listing between two
+    of them in a block of another: merge_split_bodies joins the wrappers, and the listing stays
+    between the paragraphs it stood between (it came after the whole body, and went as a note
+    set apart at its end)."""
+    html = (Path(__file__).parent / "fixtures" / "plain" / "article_in_exported_sections.html").read_text(encoding="utf-8")
+    doc = extract_document(html, "https://fieldnotes.example/posts/raw-http")
+    starts = [p[:20] for p in doc.paragraphs]
+    listing = starts.index("GET /orders/42 HTTP/")
+    assert starts[listing - 1] == "The handler sits in "
+    assert starts[listing + 1] == "Bodies are read into"
+    assert doc.paragraphs[listing] == "GET /orders/42 HTTP/1.1\nHost: partner.example"
+
+
+def test_inline_code_is_a_word_of_its_sentence_not_a_line_of_its_own() -> None:
+    """A one-line <code> inside a paragraph (a header's name, a command) stays in its sentence; a
+    listing of several lines is a paragraph of its own."""
+    html = (Path(__file__).parent / "fixtures" / "plain" / "article_in_exported_sections.html").read_text(encoding="utf-8")
+    doc = extract_document(html, "https://fieldnotes.example/posts/raw-http")
+    assert "Secrets in headers such as Authorization are masked before anything is written, and the list of masked " \
+        "names can be extended for a partner's own keys." in doc.paragraphs
+    assert any(p.endswith("and the Content-Length the client computed.") for p in doc.paragraphs)
+    assert "Authorization" not in doc.paragraphs and "Content-Length" not in doc.paragraphs
+
+
 def test_a_list_of_tips_split_over_blocks_keeps_each_heading_before_its_text() -> None:
     """Each tip a block of a picture and a text block (a heading beside the container of its
     paragraph): merge_split_bodies joins the tips, and their headings stay before their texts."""
