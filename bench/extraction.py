@@ -6,7 +6,8 @@ must-exclude snippets). Scoring follows web-articles-dev's README, per page then
 pages, an empty output scoring 0 and staying in the mean: ``ws`` is F1 of the bag of whitespace
 tokens, ``wx`` of lowercase ``\\w+`` tokens; ``with`` / ``without`` are the shares of snippets found
 / absent (case-insensitive). ``R<.5`` counts pages missing half their body, ``P<.8`` pages with
-boilerplate kept. CPU is this process's time per page; ``x traf`` is documents per CPU-second
+boilerplate kept; the reading-order table counts the output lines that are lines of the truth
+but out of its order (``order_row``). CPU is this process's time per page; ``x traf`` is documents per CPU-second
 against trafilatura defaults. Prints figures; it is not a test.
 
 rs-trafilatura ships a CPython 3.12 wheel only: ``./quickstart bench [args]`` runs this from a venv
@@ -25,6 +26,7 @@ import json
 import re
 import sys
 import time
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -222,6 +224,34 @@ def halves_rows(names: list[str], pages: list[Page], runs: dict[str, Run]) -> li
             wx = _mean([score(word_tokens(o.text), word_tokens(p.truth)).f1 for o, p in pairs])
             rows.append(f"| {name:<21} | {half:<4} | {len(pairs):5d} | {ws:.5f} | {wx:.5f} |")
     return rows
+
+
+def _in_order(lines: list[int]) -> int:
+    """The length of the longest increasing run (not necessarily contiguous) of ``lines``."""
+    tails: list[int] = []
+    for line in lines:
+        at = bisect_left(tails, line)
+        tails[at:at + 1] = [line]
+    return len(tails)
+
+
+def order_row(name: str, pages: list[Page], outputs: list[Output]) -> str:
+    """Reading order, which the token F1 scores cannot see: each output line that is one of the
+    truth's lines (its lowercase ``\\w+`` words) is placed at that line, and the lines outside the
+    longest run in the truth's order are out of order (a block moved after the body, a section
+    read ahead of its heading's)."""
+    pages_out = moved = matched = 0
+    for page, out in zip(pages, outputs):
+        at: dict[str, list[int]] = {}
+        for i, line in enumerate(page.truth.splitlines()):
+            at.setdefault(" ".join(word_tokens(line)), []).append(i)
+        at.pop("", None)
+        placed = [at[key].pop(0) for key in (" ".join(word_tokens(line)) for line in out.text.splitlines()) if at.get(key)]
+        misplaced = len(placed) - _in_order(placed)
+        pages_out += misplaced > 0
+        moved += misplaced
+        matched += len(placed)
+    return f"| {name:<21} | {pages_out:5d} | {moved:5d} | {matched:7d} |"
 
 
 def empty_outputs(name: str, pages: list[Page], runs: dict[str, Run]) -> str | None:
@@ -422,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
             print(table_row(name, pages, runs[name], baseline))
         print("\nBy host half (hosts sorted, alternating):\n")
         print("\n".join(halves_rows(names, pages, runs)))
+        print("\nReading order (output lines that are lines of the truth, out of the truth's order):\n")
+        print("| extractor             | pages | lines | matched |\n|-----------------------|-------|-------|---------|")
+        print("\n".join(order_row(name, pages, runs[name].outputs) for name in names))
         if "ours" in runs and (line := empty_outputs("ours", pages, runs)):
             print(f"\n{line}")
         if args.metadata and any(p.title for p in pages):
