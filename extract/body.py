@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 
 import lxml.html
 from lxml.etree import Element, ParserError, XPath
@@ -135,10 +136,10 @@ def declared_or_extracted(paragraphs: list[str], declared: str | None) -> list[s
     return [text for text in (" ".join(line.split()) for line in declared.splitlines()) if shows_text(text)]
 
 
-# The headline's other forms: the page's <title> and the titles it declares for sharing (with the
-# site name the metadata's headline goes without), and its visible <h1> headings
 # where a block showing the title is a link's, a list's or a menu's item, not the headline
 _NOT_HEADLINE_PLACES = ("a", "li", "nav", "option", "button", "label")
+# The headline's other forms: the page's <title> and the titles it declares for sharing (with the
+# site name the metadata's headline goes without), and its visible <h1> headings
 _HEADLINE_FORMS = XPath(
     "/html/head/title|//meta[@property='og:title' or @name='og:title' or @name='twitter:title']/@content|//h1"
 )
@@ -172,9 +173,10 @@ def shown_headline(tree: HtmlElement, title: str | None) -> HtmlElement | None:
     body = tree.find("body")
     if not key or body is None:
         return None
+    most = 2 * len(title or "") + 200  # (a block's text is read only up to this: a page's wrapper is no headline)
     for element in body.iter(Element):
         own = word_key(element.text or "")
-        if not own or not key.startswith(own) or word_key(element.text_content()) != key:
+        if not own or not key.startswith(own) or word_key("".join(_text_up_to(element, most))) != key:
             continue
         block = element
         while block.tag in INLINE and (outer := block.getparent()) is not body and outer is not None:
@@ -182,6 +184,16 @@ def shown_headline(tree: HtmlElement, title: str | None) -> HtmlElement | None:
         if not any(a.tag in _NOT_HEADLINE_PLACES for a in (block, *block.iterancestors())):
             return block
     return None
+
+
+def _text_up_to(element: HtmlElement, most: int) -> Iterator[str]:
+    """An element's text, its pieces until ``most`` characters have been read."""
+    read = 0
+    for piece in element.itertext():
+        yield piece
+        read += len(piece)
+        if read > most:
+            return
 
 
 def drop_headline(paragraphs: list[str], headlines: set[str]) -> list[str]:

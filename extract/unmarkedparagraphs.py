@@ -87,9 +87,9 @@ def mark_div_paragraphs(tree: HtmlElement) -> int:
     """Make the page's divs (and sections, as builders that set every block in one write them) of
     text ``<p>`` when they hold its prose: when a block holds a run of them (two of PARAGRAPH_CHARS
     or more that end a sentence; a div alone in wrappers of its own counts for the block holding
-    the wrappers) and more of their text than any block holds of ``<p>`` text. A div of text holds only inline content (text, links, emphasis,
-    line breaks) and less than LINK_SHARE of its text in links. Returns how many divs became
-    paragraphs.
+    the wrappers) and more of their text than any block holds of ``<p>`` text (counted alike). A
+    div of text holds only inline content (text, links, emphasis, line breaks) and less than
+    LINK_SHARE of its text in links. Returns how many divs became paragraphs.
 
     A page of ``<p>`` paragraphs keeps its divs as they are (a label, a byline, an author's bio, a
     product's blurb), and so does a listing whose cards each hold a blurb: one per block is no run.
