@@ -25,6 +25,8 @@ tuning page is an article), as served and perturbed side by side.
 - ``wrapped``: each paragraph in a ``div`` of its own, as page builders set each block of text.
 - ``signup``: a newsletter sign-up box (a heading, a line of pitch, an e-mail field and a button)
   after the page's third paragraph, as sites set one amid an article.
+- ``noh1``: no ``<h1>``, each a ``div`` (a headline set as a styled block), its attributes kept.
+- ``sections``: every ``div`` a ``section``, as builders that set every block in one write them.
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
 """
@@ -55,6 +57,7 @@ PARAGRAPH = re.compile(rb"<(/?)p(?=[\s/>])", re.IGNORECASE)
 PARAGRAPH_START = re.compile(rb"<p(?:\s[^>]*)?>", re.IGNORECASE)
 PARAGRAPH_END = re.compile(rb"</p\s*>", re.IGNORECASE)
 DIVISION = re.compile(rb"<(/?)div(?=[\s/>])", re.IGNORECASE)
+HEADLINE = re.compile(rb"<(/?)h1(?=[\s/>])", re.IGNORECASE)
 ROLE = re.compile(rb"""(<[a-z][^<>]*?)\s+role\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 PEERS = ("ours", "trafilatura defaults")
 
@@ -137,6 +140,16 @@ def signup(html: bytes) -> bytes:
     return html[:at] + SIGNUP + html[at:]
 
 
+def noh1(html: bytes) -> bytes:
+    """Every ``h1`` a ``div``, with its attributes, text and children."""
+    return HEADLINE.sub(rb"<\1div", html)
+
+
+def sections(html: bytes) -> bytes:
+    """Every ``div`` a ``section``, with its attributes, text and children."""
+    return DIVISION.sub(rb"<\1section", html)
+
+
 VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "opaque": opaque,
     "plain": plain,
@@ -147,6 +160,8 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "custom": custom,
     "wrapped": wrapped,
     "signup": signup,
+    "noh1": noh1,
+    "sections": sections,
 }
 
 
