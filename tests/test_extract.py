@@ -922,6 +922,28 @@ def test_blocks_between_the_parts_of_a_split_body_keep_their_place_in_it() -> No
     assert doc.paragraphs[listing] == "GET /orders/42 HTTP/1.1\nHost: partner.example"
 
 
+def test_two_lists_of_one_class_around_the_body_s_own_paragraphs_are_not_joined() -> None:
+    """A guide's checklist of steps before its main section and another after it, in the block that
+    holds the guide's own paragraphs: blocks of one body, not a body split by ads. Joined, the
+    second list came up to the first, ahead of the section between them."""
+    step = "<li><h3>{0}</h3><p>{0}: the crew checks the roof, the wiring and the permits before the next step starts.</p></li>"
+    before = "".join(step.format(f"Before step {i}") for i in range(1, 4))
+    after = "".join(step.format(f"After step {i}") for i in range(1, 4))
+    main = "".join(f"<p>Main step {i}: the panels go up on the rails, row by row, and are clamped and wired in turn.</p>"
+                   for i in range(1, 4))
+    html = (
+        "<html><head><title>Solar panels, step by step</title></head><body><div class='page'>"
+        "<h1>Solar panels, step by step</h1><div class='guide'>"
+        "<p>Putting panels on a roof takes a weekend of work and a month of paperwork before it.</p>"
+        f"<h2>Before</h2><ul class='checklist'>{before}</ul><h2>Installation</h2>{main}"
+        f"<h2>After</h2><p>Once the panels are up, a few steps remain before they may feed the grid.</p>"
+        f"<ul class='checklist'>{after}</ul></div></div><div class='foot'><p>Site footer</p></div></body></html>"
+    )
+    doc = extract_document(html, "https://solar.example.org/guides/step-by-step")
+    steps = [p.split(":")[0] for p in doc.paragraphs if p.startswith(("Before step", "Main step", "After step")) and ":" in p]
+    assert steps == [f"{kind} step {i}" for kind in ("Before", "Main", "After") for i in range(1, 4)]
+
+
 def test_inline_code_is_a_word_of_its_sentence_not_a_line_of_its_own() -> None:
     """A one-line <code> inside a paragraph (a header's name, a command) stays in its sentence; a
     listing of several lines is a paragraph of its own."""
