@@ -300,8 +300,12 @@ _CLIMB = 3  # how far above a paragraph container a split wrapper may sit
 _PARAGRAPH_CHARS = 40  # a <p> of more is a paragraph of the body, not a label or a caption
 
 
+def _is_paragraph(p: HtmlElement) -> bool:
+    return len((p.text_content() or "").strip()) > _PARAGRAPH_CHARS
+
+
 def _has_paragraphs(element: HtmlElement) -> bool:
-    return any(len((p.text_content() or "").strip()) > _PARAGRAPH_CHARS for p in element.iterdescendants("p"))
+    return any(map(_is_paragraph, element.iterdescendants("p")))
 
 
 def _class_key(element: HtmlElement) -> tuple[str, str] | None:
@@ -461,7 +465,7 @@ def merge_split_bodies(tree: HtmlElement) -> None:
                         between.append(sibling)
                         if sibling is twins[-1]:
                             break
-                    if any(s.tag == "p" and s not in order and len(s.text_content().strip()) > _PARAGRAPH_CHARS for s in between):
+                    if any(s.tag == "p" and s not in order and _is_paragraph(s) for s in between):
                         # the parent holds the body's own paragraphs between them: they are blocks
                         # of one body (a list of steps before a section, another after it), not
                         # parts of a body split out of it
