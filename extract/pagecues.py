@@ -311,11 +311,12 @@ def _drop(boxes: list[HtmlElement]) -> None:
             box.drop_tree()
 
 
-def drop_author_boxes(tree: HtmlElement, author: str | None) -> None:
+def drop_author_boxes(tree: HtmlElement, author: str | None, headline: HtmlElement | None = None) -> None:
     """Remove the author boxes: the outermost block around a link whose text is the page's author
     (``author``, names joined by ", ") holding a picture (the portrait) and little text besides,
-    after most of the page's paragraph text. (Before it, such a block is the byline beside the
-    lead, which it may hold.)"""
+    after most of the paragraph text from the page's headline (``headline``, its <h1>) on. (Before
+    it, such a block is the byline beside the lead, which it may hold: a short article's whole
+    text; a banner's or a header's paragraphs above the headline are no part of the article.)"""
     body = tree.find("body")
     if not author or body is None:
         return
@@ -329,7 +330,7 @@ def drop_author_boxes(tree: HtmlElement, author: str | None) -> None:
             if box is not None and box.find(".//img") is not None:
                 boxes.append(box)
     if boxes:
-        text_around = _ParagraphText(body, boxes)
+        text_around = _ParagraphText(body, boxes, headline)
         _drop(_under_a_quarter(body, [box for box in boxes if text_around.mostly_before(box)]))
 
 
@@ -338,12 +339,14 @@ class _ParagraphText:
     have thousands): in one walk, which notes the positions of the paragraphs and of the boxes,
     not of every element."""
 
-    def __init__(self, body: HtmlElement, boxes: list[HtmlElement]) -> None:
+    def __init__(self, body: HtmlElement, boxes: list[HtmlElement], start: HtmlElement | None = None) -> None:
         wanted = set(boxes)
         self.position: dict[HtmlElement, int] = {}
         paragraphs = []  # (in document order, as the positions grow)
+        reading = start is None or body not in start.iterancestors()  # (paragraphs from ``start`` on)
         for i, element in enumerate(body.iter()):
-            if element.tag == "p":
+            reading = reading or element is start
+            if element.tag == "p" and reading:
                 paragraphs.append((i, _TEXT_LENGTH(element)))
             if element in wanted:
                 self.position[element] = i

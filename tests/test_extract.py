@@ -888,6 +888,26 @@ def test_the_author_box_after_the_article_is_dropped_and_the_lead_beside_the_byl
     assert doc.paragraphs[-1].startswith("Point 5")
 
 
+def test_a_short_article_held_by_its_byline_box_stays_under_a_banner_above_the_headline() -> None:
+    """A short story whose byline block (portrait, author link) holds its paragraphs is the article,
+    not an author box after it: a banner's paragraph above the headline is no part of the article."""
+    banner = ("<div class='notice'><p>This site stores small files on your device to remember your choices, to count "
+              "visits and to show you content that suits you; you can change this at any time in the settings.</p>"
+              "<button>Accept</button></div>")
+    story = ("<div class='story'><div class='byline'><img src='/lee.jpg'><a href='/authors/sam-lee'>Sam Lee</a></div>"
+             "<p>The harbour ferry will run every twenty minutes from Monday, the operator said on Friday.</p>"
+             "<p>Evening trips stay hourly until the new boats arrive in the spring.</p></div>")
+    more = "".join(f"<li><a href='/news/story-{i}'>Another story about the town's week, number {i}</a></li>" for i in range(12))
+    html = ("<html><head><title>Ferry every twenty minutes</title><meta property='og:type' content='article'>"
+            "<meta name='author' content='Sam Lee'></head><body>"
+            f"{banner}<h1>Ferry every twenty minutes</h1>{story}<h2>More stories</h2><ul>{more}</ul></body></html>")
+    doc = extract_document(html, "https://harbour.example.com/news/ferry-every-twenty-minutes")
+    assert doc.paragraphs[:2] == (
+        "The harbour ferry will run every twenty minutes from Monday, the operator said on Friday.",
+        "Evening trips stay hourly until the new boats arrive in the spring.",
+    )
+
+
 def test_a_section_holding_only_a_list_stays_in_an_article_split_over_sections() -> None:
     """merge_split_bodies joins the sections of one class into the first; a section of that class
     between them with no paragraph (a list of key points, a table) is the article's too."""
