@@ -27,6 +27,9 @@ tuning page is an article), as served and perturbed side by side.
   after the page's third paragraph, as sites set one amid an article.
 - ``noh1``: no ``<h1>``, each a ``div`` (a headline set as a styled block), its attributes kept.
 - ``sections``: every ``div`` a ``section``, as builders that set every block in one write them.
+- ``replies``: readers' comments after the last paragraph, named by nothing, their dates written
+  as text (no ``<time>``), with the form to reply in: a small site's own comment template.
+- ``banner``: a consent banner (a paragraph and two buttons) named by nothing, first in the body.
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
 """
@@ -140,6 +143,41 @@ def signup(html: bytes) -> bytes:
     return html[:at] + SIGNUP + html[at:]
 
 
+REPLIES = b"".join(
+    b"<li><div><b>%s</b> <span>%s</span></div><p>%s</p><a href=\"#reply\">Reply</a></li>" % entry
+    for entry in (
+        (b"Maria Jensen", b"March 3, 2025 at 9:14 am", b"Thanks for writing this up, it answered most of the questions I had "
+         b"before I started. I would love a follow-up on the costs over a longer period."),
+        (b"Tom", b"March 4, 2025 at 11:02 pm", b"I tried the second approach last year and ran into trouble with the setup, "
+         b"so this was really helpful to read. Bookmarking it for later."),
+        (b"Priya K.", b"March 6, 2025 at 7:45 am", b"Great article. One small correction: the figures in the third section "
+         b"seem to be from an older report, and the newer numbers are a bit different."),
+    )
+)
+THREAD = (b"<div><h3>3 thoughts on this post</h3><ol>" + REPLIES + b"</ol><h3>Leave a Reply</h3><p>Your email address "
+          b"will not be published. Required fields are marked *</p><form><textarea></textarea><input type=\"submit\" "
+          b"value=\"Post Comment\"></form></div>")
+BANNER = (b"<div><p>We use cookies and similar technologies to improve your experience on our website, to analyse traffic "
+          b"and to show you personalised content. By clicking Accept all you agree to our use of cookies.</p>"
+          b"<button>Accept all</button><button>Reject all</button></div>")
+BODY_START = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
+
+
+def replies(html: bytes) -> bytes:
+    """Readers' comments after the last ``</p>``, named by nothing: three entries with a name, a date
+    written as text and a reply link, and the form to reply in, in one block."""
+    ends = list(PARAGRAPH_END.finditer(html))
+    if not ends:
+        return html
+    at = ends[-1].end()
+    return html[:at] + THREAD + html[at:]
+
+
+def banner(html: bytes) -> bytes:
+    """A consent banner, a paragraph and two buttons named by nothing, first in the ``body``."""
+    return BODY_START.sub(lambda m: m.group(0) + BANNER, html, count=1)
+
+
 def noh1(html: bytes) -> bytes:
     """Every ``h1`` a ``div``, with its attributes, text and children."""
     return HEADLINE.sub(rb"<\1div", html)
@@ -162,6 +200,8 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "signup": signup,
     "noh1": noh1,
     "sections": sections,
+    "replies": replies,
+    "banner": banner,
 }
 
 

@@ -138,6 +138,10 @@ HEADLINE_WORDS = 4  # ... most of them without a link this long (a teaser's head
 NAME_WORDS = 3  # ... most of them opening with a name (a short text without figures) ...
 ARTICLE_BEFORE = 750  # ... after this much text outside links from the headline on: the article they answer
 SECTION_EXTRA = 300  # characters besides the entries in the thread's block: a heading with a count, a link, a form's labels
+REPLY_THREAD = 2  # ... or, beside a form to reply in, this many entries ...
+REPLY_EXTRA = 600  # ... in a block holding no more text besides them than the form's heading, labels and notes
+STAMP_CHARS = 40  # a date written as text: a short text holding a year or a time of day
+_DATE_TEXT = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}:\d\d\b")
 _ENTRIES = ("li", "div", "article", "section")
 _UNREAD = ("script", "style", "template", "noscript")
 
@@ -152,8 +156,9 @@ def _name(entry: HtmlElement, stamp: HtmlElement) -> str | None:
     return None
 
 
-def _is_thread(run: list[tuple[HtmlElement, HtmlElement]]) -> bool:
-    """Whether alike entries with a date stamp each are readers' comments (see drop_reader_comments)."""
+def _is_thread(run: list[tuple[HtmlElement, HtmlElement]], least: int = THREAD) -> bool:
+    """Whether alike entries with a date stamp each are readers' comments (see drop_reader_comments),
+    by ``least`` different names at least."""
     text = sum(_TEXT_LENGTH(entry) for entry, _ in run)
     linked = sum(_TEXT_LENGTH(a) for entry, _ in run for a in entry.iter("a"))
     if sum(_words(entry) for entry, _ in run) < ENTRY_WORDS * len(run) or linked >= THREAD_LINK_SHARE * text:
@@ -163,7 +168,7 @@ def _is_thread(run: list[tuple[HtmlElement, HtmlElement]]) -> bool:
         for entry, stamp in run
     )
     names = [name for entry, stamp in run if (name := _name(entry, stamp))]
-    return 2 * headed < len(run) and 2 * len(names) >= len(run) and len(set(names)) >= max(THREAD, len(names) / 2)
+    return 2 * headed < len(run) and 2 * len(names) >= len(run) and len(set(names)) >= max(least, len(names) / 2)
 
 
 def _running_text(body: HtmlElement, linked: set[HtmlElement]) -> list[int]:
@@ -195,24 +200,9 @@ def _longer_than(block: HtmlElement, limit: float) -> bool:
     return _TEXT_LENGTH(block) > limit
 
 
-def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> None:
-    """Remove the readers' comments, found by their structure where no name says "comment": a run
-    of THREAD or more alike blocks (of one tag under one parent), each the highest block around its
-    one date stamp (a <time>; finding dates written as text would cost a walk over every element),
-    holding some text of their own outside links, few of them headed by a teaser's headline link,
-    most of them opening with a name, different names (a live blog's entries are timed too, but signed by its few writers, or not at
-    all); and after ARTICLE_BEFORE characters of text outside links from the page's headline
-    (``headline``, its first <h1>; a live blog's or a list's entries start under it: they are the
-    article). The block around the run goes with it when it holds little else (a heading with the
-    count, a form's labels); a reply nested in a comment goes with its comment. Before the page's
-    furniture goes (extract.domfixes.drop_non_content), which takes a comment's <footer> with its
-    name and date."""
-    body = tree.find("body")
-    if body is None:
-        return
-    stamps = list(body.iter("time"))
-    if len(stamps) < THREAD:
-        return
+def _runs(body: HtmlElement, stamps: list[HtmlElement], least: int) -> list[tuple[HtmlElement, list[tuple[HtmlElement, HtmlElement]]]]:
+    """The runs of ``least`` or more alike entries (of one tag under one parent, each the highest
+    block around its one stamp) that read as a thread (_is_thread), with their parent."""
     holding = Counter(a for stamp in stamps for a in stamp.iterancestors())
     entries: dict[HtmlElement, HtmlElement] = {}
     for stamp in stamps:
@@ -224,26 +214,84 @@ def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> Non
     for entry, stamp in entries.items():
         if entry.tag in _ENTRIES and (parent := entry.getparent()) is not None:
             runs[parent, entry.tag].append((entry, stamp))
-    threads = [(parent, run) for (parent, _), run in runs.items() if len(run) >= THREAD and _is_thread(run)]
+    return [(parent, run) for (parent, _), run in runs.items() if len(run) >= least and _is_thread(run, least)]
+
+
+def _written_dates(body: HtmlElement) -> list[HtmlElement]:
+    """The elements of no children whose short text holds a year or a time of day: a date written
+    as text, where a thread's entries give no <time> (one in a <time> is that stamp)."""
+    return [
+        element
+        for element in body.iter(Element)
+        if not len(element)
+        and element.tag not in _UNREAD
+        and len(text := (element.text or "").strip()) <= STAMP_CHARS
+        and _DATE_TEXT.search(text)
+        and element.tag != "time"
+        and next(element.iterancestors("time"), None) is None
+    ]
+
+
+def _reply_section(parent: HtmlElement, entries_text: int, forms: list[HtmlElement]) -> HtmlElement | None:
+    """The lowest block holding a thread (its entries under ``parent``) and a reply form's field
+    (``forms``), if it holds little else: the comments section, the form for the next one in it."""
+    holders = {block for field in forms for block in field.iterancestors()}
+    for block in (parent, *parent.iterancestors()):
+        if block.tag in ("body", "html"):
+            return None
+        if block in holders:
+            return None if _longer_than(block, entries_text + REPLY_EXTRA) else block
+    return None
+
+
+def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> None:
+    """Remove the readers' comments, found by their structure where no name says "comment": a run
+    of THREAD or more alike blocks (of one tag under one parent), each the highest block around its
+    one date stamp (a <time>), holding some text of their own outside links, few of them headed by
+    a teaser's headline link, most of them opening with a name, different names (a live blog's
+    entries are timed too, but signed by its few writers, or not at all); and after ARTICLE_BEFORE
+    characters of text outside links from the page's headline (``headline``, its first <h1>; a live
+    blog's or a list's entries start under it: they are the article). The block around the run goes
+    with it when it holds little else (a heading with the count, a form's labels); a reply nested in
+    a comment goes with its comment. On a page with a field to write a reply in (a <textarea>), a
+    thread is also REPLY_THREAD entries of as many names whose dates are written as text
+    (_written_dates: a walk over every element, taken on these pages only), when the block holding
+    it and the reply form holds little else: that section goes, the form with it. Before the
+    page's furniture goes (extract.domfixes.drop_non_content), which takes a comment's <footer>
+    with its name and date."""
+    body = tree.find("body")
+    if body is None:
+        return
+    stamps = list(body.iter("time"))
+    forms = list(body.iter("textarea"))
+    threads = [(parent, run, None) for parent, run in _runs(body, stamps, THREAD)] if len(stamps) >= THREAD else []
+    if forms:
+        seen = {parent for parent, _, _ in threads}
+        for parent, run in _runs(body, stamps + _written_dates(body), REPLY_THREAD):
+            section = _reply_section(parent, sum(_TEXT_LENGTH(entry) for entry, _ in run), forms)
+            if section is not None and parent not in seen:
+                threads.append((parent, run, section))
     if not threads:
         return
     order = {element: index for index, element in enumerate(body.iter())}  # (on the few pages with a thread)
     start = order.get(headline, 0) if headline is not None else 0
     running = _running_text(body, {inner for link in body.iter("a") for inner in link.iter()})
-    for parent, run in threads:
+    for parent, run, section in threads:
         if parent.getparent() is None or (headline is not None and parent in headline.iterancestors()):
             continue
         # the text outside links written after the headline, before the thread's first entry
         if running[min(order[entry] for entry, _ in run)] - running[start + 1] < ARTICLE_BEFORE:
             continue
-        entries_text = sum(_TEXT_LENGTH(entry) for entry, _ in run)
-        section = None
-        for block in (parent, *parent.iterancestors()):
-            if block is body or block.tag == "html" or _longer_than(block, entries_text + SECTION_EXTRA):
-                break
-            if headline is not None and block in headline.iterancestors():
-                break
-            section = block
+        if headline is not None and section is not None and section in headline.iterancestors():
+            continue
+        if section is None:
+            entries_text = sum(_TEXT_LENGTH(entry) for entry, _ in run)
+            for block in (parent, *parent.iterancestors()):
+                if block is body or block.tag == "html" or _longer_than(block, entries_text + SECTION_EXTRA):
+                    break
+                if headline is not None and block in headline.iterancestors():
+                    break
+                section = block
         for element in [section] if section is not None else [entry for entry, _ in run]:
             if element.getparent() is not None:
                 element.drop_tree()

@@ -159,3 +159,23 @@ def test_a_row_of_teaser_cards_after_the_article_is_not_its_end() -> None:
     nothing (each a picture link, a headline link, a summary, most of them cut short, and a date):
     the summaries the body ran on into are the cards' text, not the article's last paragraphs."""
     _assert_article(_extract("article_before_teaser_row.html"), "Most cacti only need a new pot", 5, "Shorter days slow")
+
+
+def test_a_short_thread_with_dates_written_as_text_goes_with_its_reply_form() -> None:
+    """Two readers' replies with no <time>, their dates written as text, in one block with the form
+    to reply in (a <textarea>): that block is the comments section, and goes whole, its heading, the
+    replies and the form's notes; the article's paragraphs stay."""
+    doc = _extract("article_with_written_date_replies.html")
+    _assert_article(doc, "The waiting list for the town's allotments", 5, "Splitting the big plots")
+    assert not any("Stan P." in p or "email address" in p or "2 responses" in p for p in doc.paragraphs)
+
+
+def test_dated_letters_signed_by_readers_stay_the_article_beside_a_form_elsewhere() -> None:
+    """A letters page: readers' letters with names and dates are its content. The page's form to
+    write in follows them in the column that holds the introduction too: a block of more than the
+    letters and a form's notes, so no comments section."""
+    doc = _extract("letters_with_a_contact_form.html")
+    assert doc.error is None
+    assert doc.paragraphs[0].startswith("The footbridge over the river opened")
+    assert any(p.startswith("The ramps are too steep") for p in doc.paragraphs)
+    assert any(p.startswith("Please could the lights") for p in doc.paragraphs)
