@@ -28,7 +28,9 @@ tuning page is an article), as served and perturbed side by side.
 - ``noh1``: no ``<h1>``, each a ``div`` (a headline set as a styled block), its attributes kept.
 - ``sections``: every ``div`` a ``section``, as builders that set every block in one write them.
 - ``replies``: readers' comments after the last paragraph, named by nothing, their dates written
-  as text (no ``<time>``), with the form to reply in: a small site's own comment template.
+  as text (no ``<time>``), with the form to reply in: a small site's own comment template. (One
+  comment is a paragraph's length, as some are: a box of short texts around a form is a sign-up
+  box's shape, which drop_signup_boxes takes whole.)
 - ``banner``: a consent banner (a paragraph and two buttons) named by nothing, first in the body.
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
@@ -147,7 +149,7 @@ REPLIES = b"".join(
     b"<li><div><b>%s</b> <span>%s</span></div><p>%s</p><a href=\"#reply\">Reply</a></li>" % entry
     for entry in (
         (b"Maria Jensen", b"March 3, 2025 at 9:14 am", b"Thanks for writing this up, it answered most of the questions I had "
-         b"before I started. I would love a follow-up on the costs over a longer period."),
+         b"before I started. I would love a follow-up on the running costs over a longer period, say two or three years."),
         (b"Tom", b"March 4, 2025 at 11:02 pm", b"I tried the second approach last year and ran into trouble with the setup, "
          b"so this was really helpful to read. Bookmarking it for later."),
         (b"Priya K.", b"March 6, 2025 at 7:45 am", b"Great article. One small correction: the figures in the third section "
