@@ -127,10 +127,27 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+def _mostly_decoded(data: bytes, name: str) -> str | None:
+    """``data`` read in ``name`` with its broken sequences replaced, if they are fewer than the
+    characters it decodes beyond ASCII: a page in another charset that declares this one has next
+    to none (its bytes beyond ASCII form valid sequences only by chance), one in it has them all."""
+    try:
+        text = data.decode(name, errors="replace")
+    except LookupError:
+        return None
+    replaced = text.count("\ufffd")
+    broken = replaced - (data.count(b"\xef\xbf\xbd") if name == "utf-8" else 0)  # (not the page's own)
+    beyond_ascii = len(text) - len(text.encode("ascii", "ignore")) - replaced
+    return text if broken < beyond_ascii else None
+
+
 def decode_html(data: bytes | str, content_type: str | None = None) -> str:
     """Decode with the declared charset when it really decodes the bytes, else UTF-8, else the
     charset detector's guess. A declared single-byte charset always "decodes", so bytes that are
-    valid non-ASCII UTF-8 (improbable in legacy text) overrule it: such declarations are stale."""
+    valid non-ASCII UTF-8 (improbable in legacy text) overrule it: such declarations are stale.
+    A page that one of them decodes but for a few broken sequences (a character cut where a capture
+    was truncated, a snippet in a legacy charset pasted in) is read in it, as a browser reads it,
+    those replaced: the detector, asked about it, may well guess a legacy charset for the whole."""
     if isinstance(data, str):
         return data
     if not data.strip():
@@ -147,6 +164,9 @@ def decode_html(data: bytes | str, content_type: str | None = None) -> str:
             return data.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
+    for name in candidates:
+        if (text := _mostly_decoded(data, name)) is not None:
+            return text
     # a detector needs evidence: with a handful of non-ASCII bytes its guess is noise, and
     # windows-1252 (the web's commonest legacy charset, and HTML's default) is the better bet
     sample = data[:SNIFF_BYTES]

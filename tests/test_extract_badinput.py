@@ -54,6 +54,25 @@ def test_wrong_declared_charset_still_decodes() -> None:
     assert "città" in doc.text()
 
 
+@pytest.mark.parametrize("declared", ["text/html; charset=utf-8", None])
+def test_a_utf8_page_with_a_few_broken_bytes_is_still_read_as_utf8(declared) -> None:
+    """A character cut where a capture was truncated, a byte of a legacy charset pasted in: the page
+    is read as UTF-8 with those replaced, as browsers read it, not guessed anew as a legacy charset."""
+    paragraphs = [
+        "Городской совет утвердил новый бюджет на следующий год после долгого обсуждения.",
+        "Большая часть средств пойдёт на ремонт дорог и школ в северных районах города.",
+        "Депутаты также договорились увеличить расходы на общественный транспорт.",
+        "Жители смогут обсудить план на открытых встречах в библиотеках в течение месяца.",
+    ]
+    html = ("<html><head><title>Совет утвердил бюджет</title></head><body><article><h1>Совет утвердил бюджет</h1>"
+            + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article></body></html>").encode("utf-8")
+    cut = html.index("пойдёт".encode()) + 1  # the middle of its first letter
+    broken = html[:cut] + b" " + html[cut + 1 :].replace(b"</article>", b"<p>\x96</p></article>")
+    doc = extract_document(broken, content_type=declared)
+    assert doc.paragraphs[0] == paragraphs[0]
+    assert doc.paragraphs[2:4] == tuple(paragraphs[2:])
+
+
 def test_unknown_charset_name() -> None:
     doc = extract_document(ARTICLE.encode(), content_type="text/html; charset=x-no-such-charset")
     assert "night bus network" in doc.text()
