@@ -73,6 +73,23 @@ def test_a_utf8_page_with_a_few_broken_bytes_is_still_read_as_utf8(declared) -> 
     assert doc.paragraphs[2:4] == tuple(paragraphs[2:])
 
 
+def test_a_capture_cut_inside_a_script_keeps_its_article() -> None:
+    """A truncated capture that ends inside a script: a browser reads the rest as script, never
+    shown; its code is not prose for the body's choice to weigh against the article's."""
+    paragraphs = "".join(
+        f"<p>Paragraph {i}: the ferry company will add an evening crossing on weekdays from June, "
+        "when the second boat returns from its refit at the yard up the coast.</p>" for i in range(5)
+    )
+    code = "".join(f"  let item{i} = document.createElement('div'); item{i}.textContent = replies[{i}].text;\n" for i in range(80))
+    html = ("<html><head><title>Evening ferry</title></head><body><main><article><h1>Evening ferry</h1>"
+            f"{paragraphs}<section class='comments'><h2>Comments</h2><p>Load the replies.</p>"
+            f"<script>function load(replies) {{\n{code}")
+    doc = extract_document(html, "https://ferry.example.com/news/evening-ferry")
+    assert doc.paragraphs[0].startswith("Paragraph 0:")
+    assert len([p for p in doc.paragraphs if p.startswith("Paragraph")]) == 5
+    assert not any("createElement" in p for p in doc.paragraphs)
+
+
 def test_unknown_charset_name() -> None:
     doc = extract_document(ARTICLE.encode(), content_type="text/html; charset=x-no-such-charset")
     assert "night bus network" in doc.text()
