@@ -32,6 +32,10 @@ tuning page is an article), as served and perturbed side by side.
   comment is a paragraph's length, as some are: a box of short texts around a form is a sign-up
   box's shape, which drop_signup_boxes takes whole.)
 - ``banner``: a consent banner (a paragraph and two buttons) named by nothing, first in the body.
+- ``broken``: one broken byte sequence (a character cut short) after the third paragraph, as a
+  truncated capture or a legacy byte pasted into a UTF-8 page leaves one.
+- ``truncated``: the first 70 % of the page's bytes, a capture cut short (its truth stays whole:
+  compare the extractors with each other, and count the empty outputs).
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
 """
@@ -180,6 +184,20 @@ def banner(html: bytes) -> bytes:
     return BODY_START.sub(lambda m: m.group(0) + BANNER, html, count=1)
 
 
+def broken(html: bytes) -> bytes:
+    """One byte of a character cut short (a UTF-8 lead byte alone) after the third ``</p>``."""
+    ends = list(PARAGRAPH_END.finditer(html))
+    if len(ends) < 3:
+        return html
+    at = ends[2].end()
+    return html[:at] + b"<span>\xd0</span>" + html[at:]
+
+
+def truncated(html: bytes) -> bytes:
+    """The page's first 70 % of bytes: a capture cut short."""
+    return html[: len(html) * 7 // 10]
+
+
 def noh1(html: bytes) -> bytes:
     """Every ``h1`` a ``div``, with its attributes, text and children."""
     return HEADLINE.sub(rb"<\1div", html)
@@ -204,6 +222,8 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "sections": sections,
     "replies": replies,
     "banner": banner,
+    "broken": broken,
+    "truncated": truncated,
 }
 
 
