@@ -34,6 +34,7 @@ tuning page is an article), as served and perturbed side by side.
 - ``banner``: a consent banner (a paragraph and two buttons) named by nothing, first in the body.
 - ``broken``: one broken byte sequence (a character cut short) after the third paragraph, as a
   truncated capture or a legacy byte pasted into a UTF-8 page leaves one.
+- ``legacy``: the page in windows-1252, no charset declared, as older sites serve theirs.
 - ``truncated``: the first 70 % of the page's bytes, a capture cut short (its truth stays whole:
   compare the extractors with each other, and count the empty outputs).
 
@@ -193,6 +194,19 @@ def broken(html: bytes) -> bytes:
     return html[:at] + b"<span>\xd0</span>" + html[at:]
 
 
+CHARSET_DECLARATION = re.compile(rb"<meta[^>]*charset[^>]*>", re.IGNORECASE)
+
+
+def legacy(html: bytes) -> bytes:
+    """A UTF-8 page in windows-1252 (characters it lacks as character references), its charset
+    declaration removed: an older site's page, served without one."""
+    try:
+        text = html.decode("utf-8")
+    except UnicodeDecodeError:
+        return html
+    return CHARSET_DECLARATION.sub(b"", text.encode("cp1252", errors="xmlcharrefreplace"))
+
+
 def truncated(html: bytes) -> bytes:
     """The page's first 70 % of bytes: a capture cut short."""
     return html[: len(html) * 7 // 10]
@@ -223,6 +237,7 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "replies": replies,
     "banner": banner,
     "broken": broken,
+    "legacy": legacy,
     "truncated": truncated,
 }
 

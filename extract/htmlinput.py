@@ -48,6 +48,17 @@ _DOCUMENT_END_TAGS = re.compile(r"</(?:body|html)\s*>", re.I)
 _UNKNOWN_VOIDS = ("embed", "source", "track", "wbr", "keygen", "bgsound")
 # Control bytes that text never holds: more than 1 % of them in a page's head means binary data
 _CONTROL_BYTES = bytes((0, 1, 2, 3, 4, 5, 6, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23))
+# The charsets browsers decode (the Encoding Standard's, as Python's codecs): the detector left to
+# itself reads an English page's curly quotes as DOS code pages (cp775, cp852) or Mac Roman, and
+# Italian as windows-1250 ("à" as "ŕ")
+_WEB_CODECS = sorted(
+    {found.codec_info.name for label in webencodings.LABELS if (found := webencodings.lookup(label)).name not in ("replacement", "x-user-defined")}
+)
+# charset_normalizer's "chaos" (how garbled a reading looks) within which windows-1252, HTML's
+# default and the web's commonest legacy charset, is taken over the detector's first choice:
+# between readings alike its ranking is noise, and most give the same text (windows-1250 and 1252
+# share their curly quotes and dashes)
+DEFAULT_MARGIN = 0.01
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -174,8 +185,20 @@ def decode_html(data: bytes | str, content_type: str | None = None) -> str:
     # a detector needs evidence: with a handful of non-ASCII bytes its guess is noise, and
     # windows-1252 (the web's commonest legacy charset, and HTML's default) is the better bet
     sample = data[:SNIFF_BYTES]
-    guess = from_bytes(sample).best() if sum(b > 127 for b in sample) >= MIN_DETECTION_BYTES else None
-    return data.decode(guess.encoding if guess else "cp1252", errors="replace")
+    guess = _detected(sample) if sum(b > 127 for b in sample) >= MIN_DETECTION_BYTES else "cp1252"
+    return data.decode(guess, errors="replace")
+
+
+def _detected(sample: bytes) -> str:
+    """The charset detector's reading of an undeclared legacy page, among the charsets browsers
+    decode; windows-1252 where it reads about as well as the best (DEFAULT_MARGIN)."""
+    matches = from_bytes(sample, cp_isolation=_WEB_CODECS)
+    best = matches.best()
+    if best is None:
+        return "cp1252"
+    if any("cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + DEFAULT_MARGIN for match in matches):
+        return "cp1252"
+    return best.encoding
 
 
 def cut_by_depth() -> bool:

@@ -90,6 +90,23 @@ def test_a_capture_cut_inside_a_script_keeps_its_article() -> None:
     assert not any("createElement" in p for p in doc.paragraphs)
 
 
+@pytest.mark.parametrize("codec", ["cp1252", "cp1251"])
+def test_an_undeclared_legacy_page_is_read_in_a_charset_browsers_use(codec) -> None:
+    """No charset declared, bytes in a legacy one: the detector chooses among the charsets browsers
+    decode, and windows-1252 where that reads as well as its first choice. Left to itself, it read
+    Russian under a Latin menu as a DOS code page, and English as windows-1250 ("à" as "ŕ")."""
+    sentences = {
+        "cp1252": "The council’s “à la carte” plan adds night routes to the suburbs — the first change in {} years, its café owners say.",
+        "cp1251": "Городской совет утвердил новый бюджет на {} год после долгого обсуждения.",
+    }[codec]
+    paragraphs = [sentences.format(2000 + i) for i in range(20)]
+    menu = "".join(f"<li><a href='/section/{i}' class='menu-item menu-item-type-taxonomy'>Section {i}</a></li>" for i in range(50))
+    html = ("<html><head><title>Night routes</title></head><body><nav><ul>" + menu + "</ul></nav>"
+            "<article><h1>Night routes</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</article></body></html>")
+    doc = extract_document(html.encode(codec), "https://transit.example.com/news/night-routes")
+    assert doc.paragraphs == tuple(paragraphs)
+
+
 def test_unknown_charset_name() -> None:
     doc = extract_document(ARTICLE.encode(), content_type="text/html; charset=x-no-such-charset")
     assert "night bus network" in doc.text()
