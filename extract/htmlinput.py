@@ -52,7 +52,11 @@ _CONTROL_BYTES = bytes((0, 1, 2, 3, 4, 5, 6, 14, 15, 16, 17, 18, 19, 20, 21, 22,
 # itself reads an English page's curly quotes as DOS code pages (cp775, cp852) or Mac Roman, and
 # Italian as windows-1250 ("à" as "ŕ")
 _WEB_CODECS = sorted(
-    {found.codec_info.name for label in webencodings.LABELS if (found := webencodings.lookup(label)).name not in ("replacement", "x-user-defined")}
+    {
+        found.codec_info.name
+        for label in webencodings.LABELS
+        if (found := webencodings.lookup(label)).name not in ("replacement", "x-user-defined")
+    }
 )
 # charset_normalizer's "chaos" (how garbled a reading looks) within which windows-1252, HTML's
 # default and the web's commonest legacy charset, is taken over the detector's first choice:
