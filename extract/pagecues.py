@@ -232,6 +232,16 @@ def _written_dates(body: HtmlElement) -> list[HtmlElement]:
     ]
 
 
+def _reply_region(field: HtmlElement, body: HtmlElement, around: set[HtmlElement]) -> HtmlElement:
+    """The highest block around a form's field that is not the body nor around the headline (``around``)."""
+    region = field
+    for block in field.iterancestors():
+        if block is body or block in around:
+            break
+        region = block
+    return region
+
+
 def _reply_section(parent: HtmlElement, entries_text: int, forms: list[HtmlElement]) -> HtmlElement | None:
     """The lowest block holding a thread (its entries under ``parent``) and a reply form's field
     (``forms``), if it holds little else: the comments section, the form for the next one in it."""
@@ -267,7 +277,12 @@ def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> Non
     threads = [(parent, run, None) for parent, run in _runs(body, stamps, THREAD)] if len(stamps) >= THREAD else []
     if forms:
         seen = {parent for parent, _, _ in threads}
-        for parent, run in _runs(body, stamps + _written_dates(body), REPLY_THREAD):
+        # a thread's section holds the form and no headline: the dates are looked for in the highest
+        # block around a form that holds no headline (around an article's own form, not the article)
+        around = set(headline.iterancestors()) if headline is not None else set()
+        regions = dict.fromkeys(_reply_region(field, body, around) for field in forms)
+        written = list(dict.fromkeys(stamp for region in regions for stamp in _written_dates(region)))
+        for parent, run in _runs(body, stamps + written, REPLY_THREAD):
             section = _reply_section(parent, sum(_TEXT_LENGTH(entry) for entry, _ in run), forms)
             if section is not None and parent not in seen:
                 threads.append((parent, run, section))
