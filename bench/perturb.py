@@ -32,6 +32,8 @@ tuning page is an article), as served and perturbed side by side.
   comment is a paragraph's length, as some are: a box of short texts around a form is a sign-up
   box's shape, which drop_signup_boxes takes whole.)
 - ``banner``: a consent banner (a paragraph and two buttons) named by nothing, first in the body.
+- ``teasers``: a grid of twenty teaser cards with summaries after the last paragraph, named by
+  nothing, as a "more stories" grid set inside the article's container.
 - ``broken``: one broken byte sequence (a character cut short) after the third paragraph, as a
   truncated capture or a legacy byte pasted into a UTF-8 page leaves one.
 - ``legacy``: the page in windows-1252, no charset declared, as older sites serve theirs.
@@ -180,6 +182,26 @@ def replies(html: bytes) -> bytes:
     return html[:at] + THREAD + html[at:]
 
 
+TOPICS = (b"council budget", b"school awards", b"harbour repairs", b"night buses", b"library hours")
+CARDS = b"<div><h2>More stories</h2>" + b"".join(
+    b'<div><a href="/news/story-%d"><img src="/i/%d.jpg" alt=""></a><h3><a href="/news/story-%d">What the new %s plan '
+    b"means for residents this spring, part %d</a></h3><p>Officials set out how the %s changes will work and what "
+    b"residents can expect over the coming months.</p><span>March %d, 2025</span></div>"
+    % (i, i, i, TOPICS[i % 5], i, TOPICS[i % 5], i + 1)
+    for i in range(20)
+) + b"</div>"
+
+
+def teasers(html: bytes) -> bytes:
+    """A grid of twenty teaser cards (a picture link, a headline link, a summary, a date) after the
+    last ``</p>``, named by nothing: a "more stories" grid set inside the article's container."""
+    ends = list(PARAGRAPH_END.finditer(html))
+    if not ends:
+        return html
+    at = ends[-1].end()
+    return html[:at] + CARDS + html[at:]
+
+
 def banner(html: bytes) -> bytes:
     """A consent banner, a paragraph and two buttons named by nothing, first in the ``body``."""
     return BODY_START.sub(lambda m: m.group(0) + BANNER, html, count=1)
@@ -236,6 +258,7 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "sections": sections,
     "replies": replies,
     "banner": banner,
+    "teasers": teasers,
     "broken": broken,
     "legacy": legacy,
     "truncated": truncated,
