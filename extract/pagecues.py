@@ -217,12 +217,12 @@ def _runs(body: HtmlElement, stamps: list[HtmlElement], least: int) -> list[tupl
     return [(parent, run) for (parent, _), run in runs.items() if len(run) >= least and _is_thread(run, least)]
 
 
-def _written_dates(body: HtmlElement) -> list[HtmlElement]:
-    """The elements of no children whose short text holds a year or a time of day: a date written
-    as text, where a thread's entries give no <time> (one in a <time> is that stamp)."""
+def _written_dates(block: HtmlElement) -> list[HtmlElement]:
+    """The elements of no children in ``block`` whose short text holds a year or a time of day: a
+    date written as text, where a thread's entries give no <time> (one in a <time> is that stamp)."""
     return [
         element
-        for element in body.iter(Element)
+        for element in block.iter(Element)
         if not len(element)
         and element.tag not in _UNREAD
         and len(text := (element.text or "").strip()) <= STAMP_CHARS
@@ -265,7 +265,7 @@ def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> Non
     with it when it holds little else (a heading with the count, a form's labels); a reply nested in
     a comment goes with its comment. On a page with a field to write a reply in (a <textarea>), a
     thread is also REPLY_THREAD entries of as many names whose dates are written as text
-    (_written_dates: a walk over every element, taken on these pages only), when the block holding
+    (_written_dates, read around the form only: a walk over its elements), when the block holding
     it and the reply form holds little else: that section goes, the form with it. Before the
     page's furniture goes (extract.domfixes.drop_non_content), which takes a comment's <footer>
     with its name and date."""
