@@ -143,13 +143,19 @@ SIGNUP = (b'<div class="q7"><h3>Get our morning briefing</h3><p>The day\'s top s
           b"</form></div>")
 
 
+def _after_paragraph(html: bytes, index: int, insert: bytes) -> bytes:
+    """``insert`` after the page's ``index``-th ``</p>`` (as a list index: -1 the last); the page as
+    it is when it has too few."""
+    ends = list(PARAGRAPH_END.finditer(html))
+    if not -len(ends) <= index < len(ends):
+        return html
+    at = ends[index].end()
+    return html[:at] + insert + html[at:]
+
+
 def signup(html: bytes) -> bytes:
     """A sign-up box after the third ``</p>``."""
-    ends = list(PARAGRAPH_END.finditer(html))
-    if len(ends) < 3:
-        return html
-    at = ends[2].end()
-    return html[:at] + SIGNUP + html[at:]
+    return _after_paragraph(html, 2, SIGNUP)
 
 
 REPLIES = b"".join(
@@ -175,11 +181,7 @@ BODY_START = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 def replies(html: bytes) -> bytes:
     """Readers' comments after the last ``</p>``, named by nothing: three entries with a name, a date
     written as text and a reply link, and the form to reply in, in one block."""
-    ends = list(PARAGRAPH_END.finditer(html))
-    if not ends:
-        return html
-    at = ends[-1].end()
-    return html[:at] + THREAD + html[at:]
+    return _after_paragraph(html, -1, THREAD)
 
 
 TOPICS = (b"council budget", b"school awards", b"harbour repairs", b"night buses", b"library hours")
@@ -195,11 +197,7 @@ CARDS = b"<div><h2>More stories</h2>" + b"".join(
 def teasers(html: bytes) -> bytes:
     """A grid of twenty teaser cards (a picture link, a headline link, a summary, a date) after the
     last ``</p>``, named by nothing: a "more stories" grid set inside the article's container."""
-    ends = list(PARAGRAPH_END.finditer(html))
-    if not ends:
-        return html
-    at = ends[-1].end()
-    return html[:at] + CARDS + html[at:]
+    return _after_paragraph(html, -1, CARDS)
 
 
 def banner(html: bytes) -> bytes:
@@ -209,11 +207,7 @@ def banner(html: bytes) -> bytes:
 
 def broken(html: bytes) -> bytes:
     """One byte of a character cut short (a UTF-8 lead byte alone) after the third ``</p>``."""
-    ends = list(PARAGRAPH_END.finditer(html))
-    if len(ends) < 3:
-        return html
-    at = ends[2].end()
-    return html[:at] + b"<span>\xd0</span>" + html[at:]
+    return _after_paragraph(html, 2, b"<span>\xd0</span>")
 
 
 CHARSET_DECLARATION = re.compile(rb"<meta[^>]*charset[^>]*>", re.IGNORECASE)

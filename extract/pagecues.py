@@ -242,10 +242,10 @@ def _reply_region(field: HtmlElement, body: HtmlElement, around: set[HtmlElement
     return region
 
 
-def _reply_section(parent: HtmlElement, entries_text: int, forms: list[HtmlElement]) -> HtmlElement | None:
+def _reply_section(parent: HtmlElement, entries_text: int, holders: set[HtmlElement]) -> HtmlElement | None:
     """The lowest block holding a thread (its entries under ``parent``) and a reply form's field
-    (``forms``), if it holds little else: the comments section, the form for the next one in it."""
-    holders = {block for field in forms for block in field.iterancestors()}
+    (``holders``: the blocks around the fields), if it holds little else: the comments section, the
+    form for the next one in it."""
     for block in (parent, *parent.iterancestors()):
         if block.tag in ("body", "html"):
             return None
@@ -282,8 +282,9 @@ def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> Non
         around = set(headline.iterancestors()) if headline is not None else set()
         regions = dict.fromkeys(_reply_region(field, body, around) for field in forms)
         written = list(dict.fromkeys(stamp for region in regions for stamp in _written_dates(region)))
+        holders = {block for field in forms for block in field.iterancestors()}
         for parent, run in _runs(body, stamps + written, REPLY_THREAD):
-            section = _reply_section(parent, sum(_TEXT_LENGTH(entry) for entry, _ in run), forms)
+            section = _reply_section(parent, sum(_TEXT_LENGTH(entry) for entry, _ in run), holders)
             if section is not None and parent not in seen:
                 threads.append((parent, run, section))
     if not threads:
