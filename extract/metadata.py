@@ -75,15 +75,18 @@ _SHOWN_DATE = re.compile(
     r"|(?<!/)\b((?:19|20)\d\d)([-/.])(\d\d)\8(\d\d)(?![\d/])"
     r"|(?<!/)\b(\d{1,2})([/.])(\d{1,2})\12((?:19|20)\d\d)\b(?!/)"
     # Chinese and Japanese "2025年3月4日", Korean "2025년 3월 4일" (after a word, as these scripts write no spaces)
-    r"|(?<!\d)((?:19|20)\d\d)\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]",
+    r"|(?<!\d)((?:19|20)\d\d)\s{0,4}[年년]\s{0,4}(\d{1,2})\s{0,4}[月월]\s{0,4}(\d{1,2})\s{0,4}[日일]",
     re.I,
 )
 # Every _SHOWN_DATE match holds a year, and at most 24 characters that are not white space precede
-# it in the match (a 12-letter month name, a day and its suffix, "de", the stops and commas):
-# _shown_dates starts its search a little before the next year, not at every word of the text between
+# it in the match (a 12-letter month name, a day and its suffix, "de", the stops and commas), at
+# most 27 follow it ("-12-18", "年 12 月 18 日"), and its other numbers have two digits at most:
+# _shown_dates searches a little before each year to a little after it (_date_match), not from
+# every word of the text between, nor on to the end of the page after a year that is no date's
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _LEAD = re.compile(r"(?:\s*\S){32}")  # (read backwards) a year's lead: 32 characters not white space
 _LEAD_SPAN = 400  # characters read back from a year for its lead
+_TRAIL = 32  # characters after a year that a match and its look-aheads read
 # the words of a date or an update note next to a byline: month and day names, short ones before a
 # number ("Dec 5") or alone; right after a name without a separator, none that is also a name
 # (Tom May, Ann March)
@@ -709,16 +712,20 @@ def _url_date(url: str | None) -> date | None:
         return None
 
 
-def _search_start(text: str, start: int) -> int:
-    """Where the search for a _SHOWN_DATE match at or after ``start`` may begin: no match starts
-    before the next year's lead (_LEAD: more characters not white space than a match has before its
-    year), nor at all when no year follows. (The search still reads the characters before
-    the place it begins, for its word boundaries and look-behinds.)"""
-    year = _YEAR.search(text, start)
-    if year is None:
-        return len(text)
-    lead = _LEAD.match(text[max(start, year.start() - _LEAD_SPAN) : year.start()][::-1])
-    return year.start() - lead.end() if lead else start
+def _date_match(text: str, start: int) -> re.Match | None:
+    """The first _SHOWN_DATE match at or after ``start``, searched year by year: from the year's lead
+    (_LEAD: more characters not white space than a match has before its year) to _TRAIL characters
+    after it. A match found there that starts at the year or before holds that year (no other
+    part of a match holds four digits); else no match holds it, and the search goes on from the
+    next. (The search still reads the characters before the place it begins, for its word
+    boundaries and look-behinds.)"""
+    while (year := _YEAR.search(text, start)) is not None:
+        lead = _LEAD.match(text[max(start, year.start() - _LEAD_SPAN) : year.start()][::-1])
+        match = _SHOWN_DATE.search(text, year.start() - lead.end() if lead else start, year.end() + _TRAIL)
+        if match is not None and match.start() <= year.start():
+            return match
+        start = year.start() + 1
+    return None
 
 
 def _shown_dates(text: str, month_first: bool) -> Iterator[str]:
@@ -728,7 +735,7 @@ def _shown_dates(text: str, month_first: bool) -> Iterator[str]:
     pieces a date spans) holds a date line's few words, not a sentence's."""
     latest = date.today() + timedelta(days=1)
     start = 0
-    while match := _SHOWN_DATE.search(text, _search_start(text, start)):
+    while match := _date_match(text, start):
         groups = match.groups()
         name = (groups[0] or groups[4] or "").lower()
         if name and name not in _MONTH_NUMBER:
