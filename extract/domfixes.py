@@ -15,7 +15,7 @@ from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, NameMatch, first_match
 from extract.pagecues import MENU_LINK_CHARS, block_kind, link_target, opens_with
-from extract.paragraphs import word_count, word_key
+from extract.paragraphs import TEXT_LENGTH, word_count, word_key
 from extract.unmarkedparagraphs import INLINE, alone_in, holds_only_inline, is_text_div
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
@@ -147,8 +147,6 @@ def unwrap_quote_figures(tree: HtmlElement) -> None:
 # container, not furniture, and deleting it loses the article (issue 17: 11 of 16 empty outputs).
 _WRAPPERS = ("aside", "button", "dialog", "fieldset", "footer", "label", "menu", "nav")
 _MISNESTED_SHARE = 0.4  # of the page's text: furniture never holds this much
-# Measured by libxml2 rather than by walking the tree in Python: this runs on every page.
-_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 _BODY_PARAGRAPH = 150  # characters; a container with three such paragraphs may hold the article
 _LONG_PARAGRAPHS = f"count(.//p[string-length(normalize-space(.)) >= {_BODY_PARAGRAPH}]) >= 3"
 _HOLDS_ARTICLE = XPath(_LONG_PARAGRAPHS)
@@ -187,7 +185,7 @@ def _is_prose_aside(aside: HtmlElement, amid: dict[HtmlElement, bool]) -> bool:
         amid[parent] = _AMID_PARAGRAPHS(parent)
     if not amid[parent]:
         return False
-    if not any(_TEXT_LENGTH(p) >= _BODY_PARAGRAPH for p in aside.iter("p")):
+    if not any(TEXT_LENGTH(p) >= _BODY_PARAGRAPH for p in aside.iter("p")):
         return False
     return _link_share(aside) < _ASIDE_LINK_SHARE
 
@@ -204,12 +202,12 @@ def drop_non_content(tree: HtmlElement) -> None:
         if _is_prose_aside(aside, amid):
             aside.tag = "div"
     body = tree.find("body")
-    total = _TEXT_LENGTH(tree if body is None else body) or 1
+    total = TEXT_LENGTH(tree if body is None else body) or 1
     small: set[HtmlElement] = set()  # wrappers below the share, and so everything inside them
     for wrapper in tree.iter(*_WRAPPERS):
         if any(outer in small for outer in wrapper.iterancestors(*_WRAPPERS)):
             continue
-        if _TEXT_LENGTH(wrapper) >= _MISNESTED_SHARE * total and _HOLDS_CONTENT(wrapper):
+        if TEXT_LENGTH(wrapper) >= _MISNESTED_SHARE * total and _HOLDS_CONTENT(wrapper):
             wrapper.tag = "div"
         else:
             small.add(wrapper)
@@ -238,12 +236,12 @@ def drop_headline_header(tree: HtmlElement, headings: list[HtmlElement]) -> None
         header
         for heading in headings
         for header in heading.iterancestors("header")
-        if _TEXT_LENGTH(header) <= _HEADLINE_HEADER_CHARS and not _HOLDS_STORY(header)
+        if TEXT_LENGTH(header) <= _HEADLINE_HEADER_CHARS and not _HOLDS_STORY(header)
     }
     if not headers:
         return
-    quarter = _TEXT_LENGTH(body) / 4
-    doomed = [header for header in headers if _TEXT_LENGTH(header) <= quarter and body in header.iterancestors()]
+    quarter = TEXT_LENGTH(body) / 4
+    doomed = [header for header in headers if TEXT_LENGTH(header) <= quarter and body in header.iterancestors()]
     for header in doomed:
         if not any(outer in doomed for outer in header.iterancestors("header")):
             header.drop_tree()
@@ -361,7 +359,7 @@ def _absorb(target: HtmlElement, source: HtmlElement, indexes: dict[HtmlElement,
 
 def _same_text(one: HtmlElement, other: HtmlElement) -> bool:
     """A copy (drop_repeated_copies keeps one), not a continuation."""
-    return _TEXT_LENGTH(one) == _TEXT_LENGTH(other) and one.text_content().split() == other.text_content().split()
+    return TEXT_LENGTH(one) == TEXT_LENGTH(other) and one.text_content().split() == other.text_content().split()
 
 
 def _take_leading_headings(node: HtmlElement) -> None:
@@ -389,7 +387,7 @@ def _text_sums(parent: HtmlElement, members: dict[HtmlElement, int]) -> tuple[di
     amid, own = [0], [0]
     for i, child in enumerate(parent):
         position[child] = i
-        length = _TEXT_LENGTH(child) if isinstance(child.tag, str) else len((child.tail or "").strip())
+        length = TEXT_LENGTH(child) if isinstance(child.tag, str) else len((child.tail or "").strip())
         amid.append(amid[-1] + (0 if child in members else length))
         own.append(own[-1] + (length if child in members else 0))
     return position, amid, own
@@ -565,17 +563,17 @@ def prune_furniture(tree: HtmlElement) -> None:
     if body is None:
         return
     candidates, hidden = _furniture_candidates(body)
-    total = _TEXT_LENGTH(body) or 1
+    total = TEXT_LENGTH(body) or 1
     doomed = [
         element
         for element in dict.fromkeys(candidates)
         if element.tag not in ("main", "article")
-        and _TEXT_LENGTH(element) < _MAX_SHARE * total
+        and TEXT_LENGTH(element) < _MAX_SHARE * total
         and not _HOLDS_ARTICLE(element)
     ]
     # a large block hidden by its style whose text the page shows elsewhere: a copy for machines
     spared = set(hidden).difference(doomed)
-    copies = [e for e in hidden if e in spared and _TEXT_LENGTH(e) >= _COPY_CHARS]
+    copies = [e for e in hidden if e in spared and TEXT_LENGTH(e) >= _COPY_CHARS]
     if copies:
         page = word_key(body.text_content())
         doomed += [e for e in copies if _shown_elsewhere(e, page)]
@@ -601,7 +599,7 @@ def _is_layout(rows: list[HtmlElement], cells: list[HtmlElement]) -> bool:
         return True
     if not any(_LAYOUT_CONTENT(cell) for cell in cells):
         return False
-    lengths = [_TEXT_LENGTH(cell) for cell in cells]
+    lengths = [TEXT_LENGTH(cell) for cell in cells]
     columns = sorted(len(row) for row in rows)[len(rows) // 2] if rows else 0
     return len(rows) < _GRID_ROWS or columns < 2 or max(lengths) > _MAIN_CELL * (sum(lengths) or 1)
 
@@ -919,10 +917,10 @@ def unname_fragment_containers(
     def fragment(found: HtmlElement) -> bool:
         if any(_HEADER_OF_BODY.search(found.get(name) or "") for name in ("id", "class")):
             return True
-        if _TEXT_LENGTH(found) >= least:
+        if TEXT_LENGTH(found) >= least:
             return False
         # the headline's own article: the page's prose elsewhere is others' (comments, teasers)
-        return found not in around_headline or not (_HOLDS_ARTICLE(found) or _TEXT_LENGTH(found) >= OWN_ARTICLE_CHARS)
+        return found not in around_headline or not (_HOLDS_ARTICLE(found) or TEXT_LENGTH(found) >= OWN_ARTICLE_CHARS)
 
     found = _body_container(tree)
     for _ in BODY:
@@ -1056,7 +1054,7 @@ def _prose_counts(
             continue
         if skipped(block):
             continue
-        length = _TEXT_LENGTH(block)
+        length = TEXT_LENGTH(block)
         # a paragraph's prose counts for the block holding it among others, above the wrappers that
         # hold it alone (a builder's, one per paragraph); not a list's (a menu's lists sit so)
         direct[(alone_in(block, body) if block.tag == "p" else block).getparent()] += length
@@ -1079,7 +1077,7 @@ def _prose_before(block: HtmlElement, inner: HtmlElement, skipped: Callable[[Htm
             continue
         measured = element
         if _link_share(element) < _AMID_LINK_SHARE and not skipped(element):
-            length += _TEXT_LENGTH(element)
+            length += TEXT_LENGTH(element)
     return length
 
 
@@ -1103,15 +1101,30 @@ def large_blocks(tree: HtmlElement) -> dict[HtmlElement, int]:
     body = tree.find("body")
     if body is None:
         return {}
-    least = max(1, _CONTENT_SHARE * _TEXT_LENGTH(body))
+    total = TEXT_LENGTH(body)
+    least = max(1, _CONTENT_SHARE * total)
     found: dict[HtmlElement, int] = {}
-    frontier = [body]
+    frontier = [(body, total)]
     while frontier:
-        children = [child for element in frontier for child in element if isinstance(child.tag, str)]
-        measured = {child: _TEXT_LENGTH(child) for child in children}
-        frontier = [child for child, length in measured.items() if length >= least]
-        found.update((child, measured[child]) for child in frontier)
+        measured = [pair for element, length in frontier for pair in _child_lengths(element, length)]
+        frontier = [(child, length) for child, length in measured if length >= least]
+        found.update(frontier)
     return found
+
+
+def _child_lengths(element: HtmlElement, length: int) -> list[tuple[HtmlElement, int]]:
+    """An element's children with their text lengths, its ``length`` the text length of a child
+    that holds all its text (the only child, nothing written beside it): a chain of wrappers
+    around the article is not measured again at each level."""
+    children = [child for child in element if isinstance(child.tag, str)]
+    if len(children) == 1 and _blank(element.text) and all(_blank(node.tail) for node in element):
+        return [(children[0], length)]
+    return [(child, TEXT_LENGTH(child)) for child in children]
+
+
+def _blank(text: str | None) -> bool:
+    """Whether a text is none or white space that normalize-space drops (XPath's: space, tab and line ends)."""
+    return not text or not text.strip(" \t\n\r")
 
 
 _HOLDS_BLOCKS = XPath("count(.//p|.//li|.//h2|.//h3|.//h4|.//blockquote) >= 2")  # not a repeated paragraph
@@ -1169,8 +1182,8 @@ def unname_content_blocks(tree: HtmlElement, blocks: dict[HtmlElement, int], con
             if container is not None and not stale and container in element.iterancestors():
                 if least is None:
                     guarded = _pruning_guarded(container, set(OVERALL_DISCARD[0](container)))
-                    least = _TEXT_LENGTH(container) / 2 if guarded else 0.0
-                if _TEXT_LENGTH(element) < least:
+                    least = TEXT_LENGTH(container) / 2 if guarded else 0.0
+                if TEXT_LENGTH(element) < least:
                     continue
             if (kind := block_kind(element))[1]:  # (a block without class words is of no kind)
                 kinds.add(kind)
@@ -1193,8 +1206,8 @@ def _pruning_guarded(body: HtmlElement, named: set[HtmlElement]) -> bool:
     delete (``named``, OVERALL_DISCARD's in it) hold all but _PRUNING_GUARD of its text, and it
     keeps its copy of the container instead."""
     outer = [e for e in named if not any(a in named for a in e.iterancestors())]
-    total = _TEXT_LENGTH(body)
-    return total - sum(map(_TEXT_LENGTH, outer)) <= total * _PRUNING_GUARD
+    total = TEXT_LENGTH(body)
+    return total - sum(map(TEXT_LENGTH, outer)) <= total * _PRUNING_GUARD
 
 
 def _unname_twins_of_prose(body: HtmlElement | None, kinds: set[tuple[str, frozenset[str]]]) -> None:
@@ -1230,15 +1243,15 @@ def unname_comment_wrappers(container: HtmlElement | None) -> None:
     body container trafilatura takes."""
     if container is None:
         return
-    first = next((p for p in container.iter("p") if _TEXT_LENGTH(p) >= _LEAD_PARAGRAPH), None)
+    first = next((p for p in container.iter("p") if TEXT_LENGTH(p) >= _LEAD_PARAGRAPH), None)
     if first is None:
         return
     matches = REMOVE_COMMENTS_AND_LISTS[0].matches
-    most = _WRAPPED_SHARE * _TEXT_LENGTH(container)
+    most = _WRAPPED_SHARE * TEXT_LENGTH(container)
     for block in first.iterancestors():
         if block is container:
             break
-        if block.attrib and matches(block) and _TEXT_LENGTH(block) >= most:
+        if block.attrib and matches(block) and TEXT_LENGTH(block) >= most:
             _unname(block)
 
 # A block named like furniture inside the body container, with this share of the container's text
@@ -1257,8 +1270,8 @@ def _unname_blocks_amid_the_body(body: HtmlElement | None) -> None:
     repeated (a carousel's looping copies) stays named. ``body`` is that container."""
     named = set(OVERALL_DISCARD[0](body)) if body is not None else set()
     outer = [e for e in named if not any(a in named for a in e.iterancestors())]
-    lengths = {e: _TEXT_LENGTH(e) for e in outer}
-    total = _TEXT_LENGTH(body) if outer else 0
+    lengths = {e: TEXT_LENGTH(e) for e in outer}
+    total = TEXT_LENGTH(body) if outer else 0
     if not outer or sum(lengths.values()) > total / 2:
         return
     starts: dict[HtmlElement, int] = {}
@@ -1299,7 +1312,7 @@ _LEAD_BLOCKS = ("p", "ul", "ol", "table", "blockquote", "h2", "h3", "h4")
 
 
 def _lead_paragraphs(element: HtmlElement) -> list[HtmlElement]:
-    return [p for p in element.iter("p") if _TEXT_LENGTH(p) >= _LEAD_PARAGRAPH]
+    return [p for p in element.iter("p") if TEXT_LENGTH(p) >= _LEAD_PARAGRAPH]
 
 
 def _is_lead(block: HtmlElement, container: HtmlElement, styles: dict[str, set[str]]) -> bool:
@@ -1310,7 +1323,7 @@ def _is_lead(block: HtmlElement, container: HtmlElement, styles: dict[str, set[s
         return False
     if block.tag not in _LEAD_BLOCKS:
         blocks = [b for b in block.iter(*_LEAD_BLOCKS) if not any(a.tag in _LEAD_BLOCKS for a in b.iterancestors())]
-        if not blocks or sum(map(_TEXT_LENGTH, blocks)) < _LEAD_PROSE * _TEXT_LENGTH(block):
+        if not blocks or sum(map(TEXT_LENGTH, blocks)) < _LEAD_PROSE * TEXT_LENGTH(block):
             return False
     if "body" not in styles:
         styles["body"] = {p.get("class") or "" for p in _lead_paragraphs(container)}
@@ -1328,7 +1341,7 @@ def join_leading_prose(container: HtmlElement | None, least: float) -> None:
     both). And they must hold two paragraphs or more: a single one is a standfirst, which, like the
     headline, is no body. Only a container holding ``least`` characters of text or more: a smaller
     one is a fragment of the page's prose, which extract.body has trafilatura's full mode judge."""
-    if container is None or _TEXT_LENGTH(container) < least:
+    if container is None or TEXT_LENGTH(container) < least:
         return
     kind = block_kind(container)
     styles: dict[str, set[str]] = {}
@@ -1343,7 +1356,7 @@ def join_leading_prose(container: HtmlElement | None, least: float) -> None:
                 continue
             if block_kind(sibling) == kind and sibling.tag not in _LEAD_BLOCKS:
                 return  # an item of a list like the container (a card, an entry): no lead of it
-            length = _TEXT_LENGTH(sibling)
+            length = TEXT_LENGTH(sibling)
             if not length:
                 continue
             if _is_lead(sibling, container, styles):

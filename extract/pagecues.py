@@ -47,7 +47,7 @@ from itertools import accumulate, islice
 from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 
-from extract.paragraphs import word_count, word_key, words
+from extract.paragraphs import TEXT_LENGTH, word_count, word_key, words
 
 MENU_LINK_CHARS = 30  # a menu's links are a few words each on average; a listing's headlines are longer
 SHARE_TARGETS = 3  # distinct other sites a widget's links lead to ...
@@ -59,7 +59,6 @@ TAG_SHARE = 0.6  # of a block's text in its tag links: the block is the tag list
 NOTE_WORDS = 30  # a note at the end of the body is short ...
 TAIL = 3  # ... and one of its last few paragraphs
 _SLACK = 100  # characters an element's text may have beyond its paragraph's words (punctuation)
-_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 _MESSAGE_SCHEMES = ("mailto", "sms", "whatsapp", "tg")
 # The starts of links that may lead off the site: absolute, protocol-relative or messaging ones (a
 # page's own links are mostly relative, and go no further)
@@ -118,7 +117,7 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
             targets[block].add(target)
     widgets = set()
     for block, found in targets.items():
-        if len(found) < SHARE_TARGETS or _TEXT_LENGTH(block) > _WIDGET_CHARS:
+        if len(found) < SHARE_TARGETS or TEXT_LENGTH(block) > _WIDGET_CHARS:
             continue
         linked = sum(_words(link) for link in block.iter("a"))
         if _words(block) - linked <= SHARE_OTHER_WORDS:
@@ -127,7 +126,7 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
         if not any(outer in widgets for outer in block.iterancestors()) and block.getparent() is not None:
             block.drop_tree()
     for block, linked in tagged.items():
-        if block.getparent() is not None and block.tag not in ("body", "html") and linked >= TAG_SHARE * (_TEXT_LENGTH(block) or 1):
+        if block.getparent() is not None and block.tag not in ("body", "html") and linked >= TAG_SHARE * (TEXT_LENGTH(block) or 1):
             block.drop_tree()
 
 
@@ -159,8 +158,8 @@ def _name(entry: HtmlElement, stamp: HtmlElement) -> str | None:
 def _is_thread(run: list[tuple[HtmlElement, HtmlElement]], least: int = THREAD) -> bool:
     """Whether alike entries with a date stamp each are readers' comments (see drop_reader_comments),
     by ``least`` different names at least."""
-    text = sum(_TEXT_LENGTH(entry) for entry, _ in run)
-    linked = sum(_TEXT_LENGTH(a) for entry, _ in run for a in entry.iter("a"))
+    text = sum(TEXT_LENGTH(entry) for entry, _ in run)
+    linked = sum(TEXT_LENGTH(a) for entry, _ in run for a in entry.iter("a"))
     if sum(_words(entry) for entry, _ in run) < ENTRY_WORDS * len(run) or linked >= THREAD_LINK_SHARE * text:
         return False
     headed = sum(
@@ -194,10 +193,10 @@ def _longer_than(block: HtmlElement, limit: float) -> bool:
     wrapper around many threads is not read whole for each."""
     seen = 0
     for child in block.iterchildren(Element):
-        seen += _TEXT_LENGTH(child)
+        seen += TEXT_LENGTH(child)
         if seen > limit:
             return True
-    return _TEXT_LENGTH(block) > limit
+    return TEXT_LENGTH(block) > limit
 
 
 def _runs(body: HtmlElement, stamps: list[HtmlElement], least: int) -> list[tuple[HtmlElement, list[tuple[HtmlElement, HtmlElement]]]]:
@@ -284,7 +283,7 @@ def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> Non
         written = list(dict.fromkeys(stamp for region in regions for stamp in _written_dates(region)))
         holders = {block for field in forms for block in field.iterancestors()}
         for parent, run in _runs(body, stamps + written, REPLY_THREAD):
-            section = _reply_section(parent, sum(_TEXT_LENGTH(entry) for entry, _ in run), holders)
+            section = _reply_section(parent, sum(TEXT_LENGTH(entry) for entry, _ in run), holders)
             if section is not None and parent not in seen:
                 threads.append((parent, run, section))
     if not threads:
@@ -301,7 +300,7 @@ def drop_reader_comments(tree: HtmlElement, headline: HtmlElement | None) -> Non
         if headline is not None and section is not None and section in headline.iterancestors():
             continue
         if section is None:
-            entries_text = sum(_TEXT_LENGTH(entry) for entry, _ in run)
+            entries_text = sum(TEXT_LENGTH(entry) for entry, _ in run)
             for block in (parent, *parent.iterancestors()):
                 if block is body or block.tag == "html" or _longer_than(block, entries_text + SECTION_EXTRA):
                     break
@@ -353,7 +352,7 @@ def _outermost(
             break
         small = judged.get(outer)
         if small is None:
-            small = judged[outer] = _TEXT_LENGTH(outer) <= most and not holds(outer)
+            small = judged[outer] = TEXT_LENGTH(outer) <= most and not holds(outer)
         if not small:
             break
         box = outer
@@ -365,8 +364,8 @@ def _under_a_quarter(body: HtmlElement, boxes: list[HtmlElement | None]) -> list
     boxes = [box for box in dict.fromkeys(boxes) if box is not None]
     if not boxes:
         return []
-    quarter = _TEXT_LENGTH(body) / 4
-    return [box for box in boxes if _TEXT_LENGTH(box) < quarter]
+    quarter = TEXT_LENGTH(body) / 4
+    return [box for box in boxes if TEXT_LENGTH(box) < quarter]
 
 
 def _drop(boxes: list[HtmlElement]) -> None:
@@ -411,7 +410,7 @@ class _ParagraphText:
         for i, element in enumerate(body.iter()):
             reading = reading or element is start
             if element.tag == "p" and reading:
-                paragraphs.append((i, _TEXT_LENGTH(element)))
+                paragraphs.append((i, TEXT_LENGTH(element)))
             if element in wanted:
                 self.position[element] = i
         self.starts = [start for start, _ in paragraphs]
@@ -459,7 +458,7 @@ def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]
             # a block's spaces normalized, its text is no longer: one as long as a key is not measured
             # again (one shorter than half the shortest key, whose words are no key, fails the test below)
             text = element.text_content()
-            if len(text) > longest and _TEXT_LENGTH(element) > longest:
+            if len(text) > longest and TEXT_LENGTH(element) > longest:
                 continue
         text = text.lower()
         if not any(last in text for last in lasts):
@@ -497,7 +496,7 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     styles: Counter[tuple[HtmlElement, str | None]] = Counter()
     lengths: dict[HtmlElement, int] = {}
     for p in tree.iter("p"):
-        parent, length = p.getparent(), _TEXT_LENGTH(p)
+        parent, length = p.getparent(), TEXT_LENGTH(p)
         lengths[p] = length
         containers[parent] += length
         styles[parent, paragraph_style(p)] += length
@@ -539,7 +538,7 @@ def drop_set_apart_tail(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
         if (
             box is not None
             and box is not container
-            and _TEXT_LENGTH(box) <= BOX_CHARS  # a box, not the page's wrapper
+            and TEXT_LENGTH(box) <= BOX_CHARS  # a box, not the page's wrapper
             and word_key(" ".join(box.itertext())).startswith(f"{keys[end - 1]} ")
         ):
             end -= 1
@@ -589,10 +588,10 @@ def publisher_notices(tree: HtmlElement) -> list[str]:
                 break
     if not found:
         return []
-    total = _TEXT_LENGTH(body)
+    total = TEXT_LENGTH(body)
     # the outermost of the blocks small enough to be a notice: a larger block named alike (a page
     # section named "cta-wrapper" around the article) leaves the notices inside it standing
-    within = {e for e in found if _TEXT_LENGTH(e) < _NOTICE_SHARE * total and not _NOTICE_ARTICLE(e)}
+    within = {e for e in found if TEXT_LENGTH(e) < _NOTICE_SHARE * total and not _NOTICE_ARTICLE(e)}
     outer = [e for e in found if e in within and not any(a in within for a in e.iterancestors())]
     texts: dict[tuple, set[str]] = defaultdict(set)  # a kind of block's distinct texts
     for e in outer:

@@ -26,7 +26,7 @@ from lxml.html import HtmlElement
 from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
 from extract.pagecues import HOLDS_BODY, MENU_LINK_CHARS, opens_with
-from extract.paragraphs import IDEOGRAPH, text_width, word_count, word_key
+from extract.paragraphs import IDEOGRAPH, TEXT_LENGTH, text_width, word_count, word_key
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
 _LISTING_TYPES = {"collectionpage", "searchresultspage", "profilepage", "series"}
@@ -44,7 +44,6 @@ _HEADLINE_LINKS = XPath(
     f".//a[string-length(normalize-space(.)) >= {HEADLINE_CHARS}][contains(substring-after(normalize-space(.), ' '), ' ')]"
 )
 _HALF_HEADLINE_LINKS = XPath(f".//a[string-length(normalize-space(.)) >= {HEADLINE_CHARS // 2}]")
-_TEXT_LENGTH = XPath("string-length(normalize-space(.))")
 EDGE_SHARE = 0.5  # furniture (a page header, footer, menu, sidebar) holding more of the page's text than this holds its content
 LINK_BLOCK_SHARE = 0.7  # of a block's text in its links: a menu, a page's header or footer (``_link_blocks_around``)
 CARD_CHARS = 500  # a teaser card: headline, a line or two of summary, byline and date
@@ -141,8 +140,8 @@ def _furniture(tree: HtmlElement) -> set[HtmlElement]:
         furniture += _link_blocks_around(tree)
     if not furniture:
         return set()
-    page = EDGE_SHARE * _TEXT_LENGTH(tree)
-    return {e for e in furniture if _TEXT_LENGTH(e) <= page}
+    page = EDGE_SHARE * TEXT_LENGTH(tree)
+    return {e for e in furniture if TEXT_LENGTH(e) <= page}
 
 
 def _link_blocks_around(tree: HtmlElement) -> list[HtmlElement]:
@@ -162,8 +161,8 @@ def _link_blocks_around(tree: HtmlElement) -> list[HtmlElement]:
         for block in parent:
             if block is branch or not isinstance(block.tag, str) or block.tag in _UNREAD:
                 continue
-            links = [_TEXT_LENGTH(a) for a in block.iter("a")]
-            if len(links) >= MIN_CARDS and MENU_LINK_CHARS * len(links) >= sum(links) >= LINK_BLOCK_SHARE * _TEXT_LENGTH(block):
+            links = [TEXT_LENGTH(a) for a in block.iter("a")]
+            if len(links) >= MIN_CARDS and MENU_LINK_CHARS * len(links) >= sum(links) >= LINK_BLOCK_SHARE * TEXT_LENGTH(block):
                 found.append(block)
     return found
 
@@ -206,9 +205,9 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
         node, card = link, None
         held = holding if headings[link] is None else headed
         while (parent := node.getparent()) is not None and held[parent] == 1:
-            if parent.tag == "p" and _TEXT_LENGTH(parent) > 2 * _TEXT_LENGTH(link):
+            if parent.tag == "p" and TEXT_LENGTH(parent) > 2 * TEXT_LENGTH(link):
                 break  # a link in a sentence
-            if _TEXT_LENGTH(parent) > CARD_CHARS:
+            if TEXT_LENGTH(parent) > CARD_CHARS:
                 item = _repeated_item(parent, held)
                 card = card if item is None else item
                 break
@@ -238,7 +237,7 @@ def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
             link = next((a for a in block.iter("a") if a.text_content().strip()), None)  # not an image's link
             if link is None or (next(link.iterancestors(*_HEADINGS), None) is None and not opens_with(block, link)):
                 continue  # a card's headline: a link in a heading, or one the block opens with
-            if _TEXT_LENGTH(block) <= CARD_CHARS and _words_beside(block, set(), HEAD_WORDS) >= HEAD_WORDS:
+            if TEXT_LENGTH(block) <= CARD_CHARS and _words_beside(block, set(), HEAD_WORDS) >= HEAD_WORDS:
                 alike.append(block)
     return alike
 

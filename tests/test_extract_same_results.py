@@ -15,6 +15,7 @@ from trafilatura.settings import Extractor
 
 from extract import domfixes, linkdensity
 from extract.htmlinput import load_tree
+from extract.paragraphs import TEXT_LENGTH
 
 # letters of the furniture words and hidden classes, their capitals, separators, spaces of str.split
 # that are not ASCII, and characters whose case folds to an ASCII letter (the Kelvin sign, the long s)
@@ -80,6 +81,30 @@ def test_furniture_candidates_are_the_elements_the_rule_names() -> None:
                 if styled and not named:
                     by_style.append(e)
         assert domfixes._furniture_candidates(body) == (expected, by_style)
+
+
+def test_large_blocks_are_the_blocks_a_measure_of_every_child_finds() -> None:
+    """A wrapper's only child is given the wrapper's length without a measure; with text beside it
+    that normalize-space keeps (a no-break space) or a comment's tail, it is measured."""
+    rng = random.Random(31)
+    beside = ["", " ", "\n\t", "\xa0", "x", "<!-- c -->", "<!-- c -->tail", "<b>y</b>"]
+
+    def element(depth: int) -> str:
+        if depth >= 5 or rng.random() < 0.2:
+            return "<p>" + " ".join(rng.choice(["word", "longer words here", "\xa0"]) for _ in range(rng.randrange(1, 12))) + "</p>"
+        children = "".join(element(depth + 1) + rng.choice(beside) for _ in range(rng.choice([1, 1, 1, 2, 3])))
+        return f"<div>{rng.choice(beside)}{children}</div>"
+
+    for _ in range(300):
+        tree = lxml.html.document_fromstring(f"<html><body>{element(0)}{rng.choice(beside)}</body></html>")
+        body = tree.find("body")
+        least = max(1, domfixes._CONTENT_SHARE * TEXT_LENGTH(body))
+        expected, frontier = {}, [body]
+        while frontier:
+            measured = {c: int(TEXT_LENGTH(c)) for e in frontier for c in e if isinstance(c.tag, str)}
+            frontier = [c for c, length in measured.items() if length >= least]
+            expected.update((c, measured[c]) for c in frontier)
+        assert list(domfixes.large_blocks(tree).items()) == list(expected.items())
 
 
 def _paragraph_text(tree) -> int:
@@ -280,20 +305,20 @@ def test_justext_s_spaces_are_normalized_as_justext_does() -> None:
 def _first_blocks(tree, keys: set[str], lengths: dict) -> dict:
     """The blocks drop_set_apart_tail looks for, found plainly: for each key, the first paragraph or
     div in document order whose words it is, its text no longer than the longest key and _SLACK."""
-    from extract.pagecues import _SLACK, _TEXT_LENGTH
+    from extract.pagecues import _SLACK
     from extract.paragraphs import word_key
 
     longest = max(map(len, keys)) + _SLACK
     found: dict = {}
     for element in tree.iter("p", "div"):
         key = word_key(element.text_content())
-        if key in keys and key not in found and _TEXT_LENGTH(element) <= longest:
+        if key in keys and key not in found and TEXT_LENGTH(element) <= longest:
             found[key] = element
     return found
 
 
 def test_the_set_apart_tail_finds_the_blocks_a_plain_walk_finds() -> None:
-    from extract.pagecues import _TEXT_LENGTH, _elements
+    from extract.pagecues import _elements
     from extract.paragraphs import word_key
 
     words = ["River", "park", "İstanbul", "plan", "a", "b", "42", "x-y", "—", "...", "déjà", "ß", "ﬁ", "end.", "y" * 40]
@@ -310,7 +335,7 @@ def test_the_set_apart_tail_finds_the_blocks_a_plain_walk_finds() -> None:
     matched = 0
     for _ in range(2000):
         tree = lxml.html.fromstring(f"<html><body>{blocks(0)}</body></html>")
-        lengths = {p: _TEXT_LENGTH(p) for p in tree.iter("p")}
+        lengths = {p: TEXT_LENGTH(p) for p in tree.iter("p")}
         texts = [word_key(e.text_content()) for e in tree.iter("p", "div")] + [word_key(_random_text(rng, words))]
         keys = set(rng.sample(texts, min(len(texts), rng.randrange(1, 7))))
         found = _elements(tree, keys, lengths)
