@@ -39,6 +39,9 @@ tuning page is an article), as served and perturbed side by side.
 - ``legacy``: the page in windows-1252, no charset declared, as older sites serve theirs.
 - ``truncated``: the first 70 % of the page's bytes, a capture cut short (its truth stays whole:
   compare the extractors with each other, and count the empty outputs).
+- ``readmore``: the story's paragraphs after its third hidden (``display:none``) until a "Read more"
+  button is clicked, as templates shorten a story for phones: the longest run of sibling paragraphs,
+  no toggle naming the hidden block.
 
     python bench/perturb.py [--variant NAME ...] [--set NAME] [--only ours] [--worst N]
 """
@@ -233,6 +236,24 @@ def noh1(html: bytes) -> bytes:
     return HEADLINE.sub(rb"<\1div", html)
 
 
+# a run of sibling paragraphs: each <p>...</p> followed by the next's start, white space between
+PARAGRAPH_RUN = re.compile(rb"(?:<p(?:\s[^>]*)?>(?:(?!</?p[\s/>]).)*</p\s*>\s*){6,}", re.IGNORECASE | re.DOTALL)
+READ_MORE = (b'<div class="more-text" style="display:none">', b"</div><button>Read more</button>")
+
+
+def readmore(html: bytes) -> bytes:
+    """The paragraphs after the third of the page's longest run of six or more sibling paragraphs
+    in a hidden block, a "Read more" button after it; the page as it is without such a run."""
+    run = max(PARAGRAPH_RUN.finditer(html), key=lambda m: m.end() - m.start(), default=None)
+    if run is None:
+        return html
+    starts = [m.start() for m in PARAGRAPH_START.finditer(html, run.start(), run.end())]
+    if len(starts) < 6:
+        return html
+    end = max(m.end() for m in PARAGRAPH_END.finditer(html, run.start(), run.end()))  # the run's last </p>
+    return html[: starts[3]] + READ_MORE[0] + html[starts[3] : end] + READ_MORE[1] + html[end:]
+
+
 def sections(html: bytes) -> bytes:
     """Every ``div`` a ``section``, with its attributes, text and children."""
     return DIVISION.sub(rb"<\1section", html)
@@ -256,6 +277,7 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "broken": broken,
     "legacy": legacy,
     "truncated": truncated,
+    "readmore": readmore,
 }
 
 

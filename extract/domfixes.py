@@ -558,7 +558,8 @@ def prune_furniture(tree: HtmlElement) -> None:
     """Remove hidden elements and containers named as page furniture, unless they hold a large
     share of the page's text (an article whose class merely mentions "share" or "related"). A
     tooltip (role="tooltip": a note a reader sees while the pointer rests on its marker) is hidden
-    too: left in, its text splits the sentence around the marker."""
+    too: left in, its text splits the sentence around the marker. A hidden block kept that
+    continues the story (_continues_prose) is shown."""
     body = tree.find("body")
     if body is None:
         return
@@ -580,6 +581,18 @@ def prune_furniture(tree: HtmlElement) -> None:
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
+    # a hidden block of the article's paragraphs right after a paragraph of it is the rest of the
+    # story behind a "read more" that its reader opens: shown, or trafilatura's own pruning of
+    # hidden elements drops it (a hidden list of notes or a dialog's text stays hidden)
+    for element in set(candidates).difference(doomed):
+        if _continues_prose(element):
+            _show(element)
+
+
+def _continues_prose(element: HtmlElement) -> bool:
+    """Whether a block holds an article's paragraphs (_HOLDS_ARTICLE) and follows a paragraph."""
+    previous = element.getprevious()
+    return previous is not None and previous.tag == "p" and bool(_HOLDS_ARTICLE(element))
 
 
 _LAYOUT_CONTENT = XPath(

@@ -775,6 +775,43 @@ def test_sections_of_an_accordion_are_kept_though_collapsed(collapsed: str) -> N
     assert "Sign up for our weekly letter" not in doc.text()  # hidden, and no toggle opens it
 
 
+_STORY = [
+    f"Paragraph {i} of the story: the river authority says the new flood wall along the old town quay will be "
+    "finished before the winter storms, and residents were asked to keep the path clear for the work crews."
+    for i in range(8)
+]
+
+
+@pytest.mark.parametrize("hidden", ['style="display:none"', "hidden"])
+def test_the_rest_of_a_story_behind_a_read_more_button_is_kept(hidden: str) -> None:
+    """A template shows the first paragraphs and hides the rest until the reader clicks; no
+    aria-controls names the hidden block. trafilatura drops hidden elements, so the story came
+    out as its first three paragraphs."""
+    shown = "".join(f"<p>{p}</p>" for p in _STORY[:3])
+    rest = "".join(f"<p>{p}</p>" for p in _STORY[3:])
+    html = (
+        "<html><head><title>Flood wall nears completion</title></head><body><main><article>"
+        f'<h1>Flood wall nears completion</h1><div class="story">{shown}<div class="story-more" {hidden}>{rest}</div>'
+        "<button>Read more</button></div></article></main></body></html>"
+    )
+    doc = extract_document(html, "https://river.example.org/news/flood-wall")
+    assert [p.split(" of ")[0] for p in doc.paragraphs] == [f"Paragraph {i}" for i in range(8)]
+
+
+def test_a_hidden_list_of_notes_after_the_story_stays_out() -> None:
+    """A hidden block after the story's paragraphs that holds no paragraph of prose (a list of
+    notes or sources, the text of a dialog) is no continuation of the story: it stays hidden."""
+    story = "".join(f"<p>{p}</p>" for p in _STORY[:5])
+    notes = "".join(f"<p>[{i}] River Authority annual report, {2000 + i}, page {i * 7}.</p>" for i in range(40))
+    html = (
+        "<html><head><title>Flood wall nears completion</title></head><body><main><article>"
+        f'<h1>Flood wall nears completion</h1><div class="story">{story}<div style="display:none">{notes}</div></div>'
+        "</article></main></body></html>"
+    )
+    doc = extract_document(html, "https://river.example.org/news/flood-wall")
+    assert [p.split(" of ")[0] for p in doc.paragraphs] == [f"Paragraph {i}" for i in range(5)]
+
+
 def test_article_written_mostly_in_links_is_not_lost_to_the_teaser_repair() -> None:
     """Its paragraphs look like teasers to drop_link_paragraphs: the page as served, extracted
     without our repairs, is the second opinion that keeps the article from coming out empty."""
