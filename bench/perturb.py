@@ -39,6 +39,8 @@ tuning page is an article), as served and perturbed side by side.
 - ``legacy``: the page in windows-1252, no charset declared, as older sites serve theirs.
 - ``truncated``: the first 70 % of the page's bytes, a capture cut short (its truth stays whole:
   compare the extractors with each other, and count the empty outputs).
+- ``wordproc``: each paragraph's text in a span with a word processor's style and ``<o:p>`` at its
+  end, ``class=MsoNormal`` where it has no class, as Word's "Save as web page" writes paragraphs.
 - ``readmore``: the story's paragraphs after its third hidden (``display:none``) until a "Read more"
   button is clicked, as templates shorten a story for phones: the longest run of sibling paragraphs,
   no toggle naming the hidden block.
@@ -254,6 +256,23 @@ def readmore(html: bytes) -> bytes:
     return html[: starts[3]] + READ_MORE[0] + html[starts[3] : end] + READ_MORE[1] + html[end:]
 
 
+# a paragraph and its content, with no paragraph's tag inside
+WHOLE_PARAGRAPH = re.compile(rb"<p(\s[^>]*)?>((?:(?!</?p[\s/>]).)*)</p\s*>", re.IGNORECASE | re.DOTALL)
+WORD_SPAN = b"<span lang=EN-US style='font-size:12.0pt;mso-bidi-font-size:11.0pt'>"
+
+
+def wordproc(html: bytes) -> bytes:
+    """Each paragraph's content in a styled span ending in ``<o:p></o:p>``; ``class=MsoNormal``
+    on the paragraphs without a class."""
+    def exported(match: re.Match) -> bytes:
+        attributes = match.group(1) or b""
+        if b"class" not in attributes.lower():
+            attributes = b" class=MsoNormal" + attributes
+        return b"<p" + attributes + b">" + WORD_SPAN + match.group(2) + b"<o:p></o:p></span></p>"
+
+    return WHOLE_PARAGRAPH.sub(exported, html)
+
+
 def sections(html: bytes) -> bytes:
     """Every ``div`` a ``section``, with its attributes, text and children."""
     return DIVISION.sub(rb"<\1section", html)
@@ -278,6 +297,7 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "legacy": legacy,
     "truncated": truncated,
     "readmore": readmore,
+    "wordproc": wordproc,
 }
 
 

@@ -27,6 +27,7 @@ from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
 from extract.pagecues import HOLDS_BODY, MENU_LINK_CHARS, opens_with
 from extract.paragraphs import IDEOGRAPH, TEXT_LENGTH, text_width, word_count, word_key
+from extract.unmarkedparagraphs import INLINE
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
 _LISTING_TYPES = {"collectionpage", "searchresultspage", "profilepage", "series"}
@@ -202,11 +203,11 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
     headed: Counter[HtmlElement] = Counter(a for h in set(headings.values()) if h is not None for a in (h, *h.iterancestors()))
     cards: dict[HtmlElement, None] = {}
     for link in links:
+        if _in_a_sentence(link):
+            continue
         node, card = link, None
         held = holding if headings[link] is None else headed
         while (parent := node.getparent()) is not None and held[parent] == 1:
-            if parent.tag == "p" and TEXT_LENGTH(parent) > 2 * TEXT_LENGTH(link):
-                break  # a link in a sentence
             if TEXT_LENGTH(parent) > CARD_CHARS:
                 item = _repeated_item(parent, held)
                 card = card if item is None else item
@@ -216,6 +217,13 @@ def _cards(tree: HtmlElement, furniture: set[HtmlElement]) -> list[HtmlElement]:
             cards[card] = None
     found = [card for card in cards if not any(a in cards for a in card.iterancestors())]
     return found + _alike_cards(found)
+
+
+def _in_a_sentence(link: HtmlElement) -> bool:
+    """Whether a link is part of a sentence: the paragraph around it (past the inline elements
+    around the link: a word processor's span, emphasis) holds more than twice its text."""
+    block = next((a for a in link.iterancestors() if a.tag not in INLINE), None)
+    return block is not None and block.tag == "p" and TEXT_LENGTH(block) > 2 * TEXT_LENGTH(link)
 
 
 def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:

@@ -74,6 +74,25 @@ def test_prose_beside_teasers_is_an_article() -> None:
     assert classify_page(html).is_article
 
 
+def test_links_in_the_sentences_of_word_processor_paragraphs_are_no_teasers() -> None:
+    """A word processor's export wraps each paragraph's text in a span (``<o:p>`` marks its end):
+    a link in a sentence there sat in the span, not in the <p>, and the span was read as a teaser
+    card, the whole paragraph as the cards' text, and the page as a listing."""
+    topics = ["the harbour board's new dredging schedule", "the ferry operator's winter timetable",
+              "last year's storm damage report", "the council's budget for coastal defences",
+              "the fishermen's association statement"]
+    paragraphs = "".join(
+        f"<p class=MsoNormal><span lang=EN-US style='font-size:12.0pt;mso-bidi-font-size:11.0pt'>Part {i}: the quay "
+        f"will close for three weeks in March while divers inspect the piles, as <a href='/news/item-{i}'>{topic}</a> "
+        "sets out, and boats will moor at the north jetty meanwhile.<o:p></o:p></span></p>"
+        for i, topic in enumerate(topics)
+    )
+    html = ("<html><head><title>Quay to close for repairs</title></head><body><div class=WordSection1>"
+            f"<h1>Quay to close for repairs</h1>{paragraphs}</div></body></html>")
+    doc = extract_document(html, "https://harbour.example.org/notices/quay-repairs")
+    assert [p.split(":")[0] for p in doc.paragraphs] == [f"Part {i}" for i in range(5)]
+
+
 def test_demo_sites_articles_are_articles_and_their_other_pages_are_not() -> None:
     pages = demo_pages()
     assert sum(article for _, _, article in pages) >= 9 and sum(not article for _, _, article in pages) >= 9
