@@ -782,6 +782,15 @@ _STORY = [
 ]
 
 
+def _story_paragraphs(story: str) -> list[str]:
+    """The paragraphs read from a story page whose article holds ``story``, each by its label."""
+    html = (
+        "<html><head><title>Flood wall nears completion</title></head><body><main><article>"
+        f'<h1>Flood wall nears completion</h1><div class="story">{story}</div></article></main></body></html>'
+    )
+    return [p.split(" of ")[0] for p in extract_document(html, "https://river.example.org/news/flood-wall").paragraphs]
+
+
 @pytest.mark.parametrize("hidden", ['style="display:none"', "hidden"])
 def test_the_rest_of_a_story_behind_a_read_more_button_is_kept(hidden: str) -> None:
     """A template shows the first paragraphs and hides the rest until the reader clicks; no
@@ -789,13 +798,8 @@ def test_the_rest_of_a_story_behind_a_read_more_button_is_kept(hidden: str) -> N
     out as its first three paragraphs."""
     shown = "".join(f"<p>{p}</p>" for p in _STORY[:3])
     rest = "".join(f"<p>{p}</p>" for p in _STORY[3:])
-    html = (
-        "<html><head><title>Flood wall nears completion</title></head><body><main><article>"
-        f'<h1>Flood wall nears completion</h1><div class="story">{shown}<div class="story-more" {hidden}>{rest}</div>'
-        "<button>Read more</button></div></article></main></body></html>"
-    )
-    doc = extract_document(html, "https://river.example.org/news/flood-wall")
-    assert [p.split(" of ")[0] for p in doc.paragraphs] == [f"Paragraph {i}" for i in range(8)]
+    story = f'{shown}<div class="story-more" {hidden}>{rest}</div><button>Read more</button>'
+    assert _story_paragraphs(story) == [f"Paragraph {i}" for i in range(8)]
 
 
 def test_a_hidden_list_of_notes_after_the_story_stays_out() -> None:
@@ -803,13 +807,7 @@ def test_a_hidden_list_of_notes_after_the_story_stays_out() -> None:
     notes or sources, the text of a dialog) is no continuation of the story: it stays hidden."""
     story = "".join(f"<p>{p}</p>" for p in _STORY[:5])
     notes = "".join(f"<p>[{i}] River Authority annual report, {2000 + i}, page {i * 7}.</p>" for i in range(40))
-    html = (
-        "<html><head><title>Flood wall nears completion</title></head><body><main><article>"
-        f'<h1>Flood wall nears completion</h1><div class="story">{story}<div style="display:none">{notes}</div></div>'
-        "</article></main></body></html>"
-    )
-    doc = extract_document(html, "https://river.example.org/news/flood-wall")
-    assert [p.split(" of ")[0] for p in doc.paragraphs] == [f"Paragraph {i}" for i in range(5)]
+    assert _story_paragraphs(f'{story}<div style="display:none">{notes}</div>') == [f"Paragraph {i}" for i in range(5)]
 
 
 def test_article_written_mostly_in_links_is_not_lost_to_the_teaser_repair() -> None:
