@@ -16,7 +16,7 @@ from extract.htmlinput import BadInput, cut_by_depth, load_tree
 from extract.metadata import Metadata, extract_metadata
 from extract.pagecues import drop_notices, publisher_notices
 from extract.pagekind import PageKind, declared_kind, drop_teaser_tail, gather_evidence, reconsider
-from extract.unmarkedparagraphs import mark_break_paragraphs, mark_div_paragraphs
+from extract.unmarkedparagraphs import mark_break_paragraphs, mark_div_paragraphs, mark_preformatted_code
 
 
 def _warm_up() -> None:
@@ -54,11 +54,12 @@ def _read(
 
 
 def _parse(html: bytes | str, content_type: str | None = None) -> HtmlElement:
-    """The page's tree, its paragraphs written as divs or between line breaks made ``<p>``
-    (extract.unmarkedparagraphs)."""
+    """The page's tree, its paragraphs written as divs or between line breaks made ``<p>`` and its
+    preformatted blocks code (extract.unmarkedparagraphs)."""
     tree = load_tree(html, content_type)
     mark_break_paragraphs(tree)  # (first: a div of text whose breaks it cuts holds paragraphs, no run of divs)
     mark_div_paragraphs(tree)
+    mark_preformatted_code(tree)
     return tree
 
 

@@ -10,7 +10,6 @@ import re
 
 from lxml.etree import XPath, _Element, iterwalk
 
-_SPACES = re.compile(r"[^\S\n]+")
 # Chinese and Japanese write no spaces between words: each ideograph or kana counts as a word of
 # its own (a reader's count, as word processors count them), so a thousand-character story is not
 # the "thirty words" of its sentences. Other scripts' words are runs of word characters.
@@ -46,11 +45,16 @@ def _inline_text(element: _Element) -> list[str]:
 
 
 def _normalise(text: str) -> str:
-    """Spaces but line breaks made one space, soft hyphens dropped, the ends stripped."""
-    text = text.replace("\u00ad", "")
-    if "\n" not in text:
-        return " ".join(text.split())  # the same (str.split's spaces are the regex's \s), three times as fast
-    return _SPACES.sub(" ", text).strip()
+    """Runs of white space, line ends too, made one space, soft hyphens dropped, the ends stripped:
+    a line end in a paragraph's source (markup written one tag a line) is a space as a browser
+    shows it, not a break (a break is <lb/>: _inline_text makes each line a paragraph)."""
+    return " ".join(text.replace("\u00ad", "").split())
+
+
+def _listing(text: str) -> str:
+    """A listing's lines as written, its blank lines left out: a blank line ends a paragraph in
+    the text files (extract.document), and a listing is one."""
+    return "\n".join(line.rstrip() for line in text.split("\n") if line.strip())
 
 
 def shows_text(text: str) -> bool:
@@ -70,19 +74,19 @@ def _collect(element: _Element, out: list[str]) -> None:
         out.append(" ".join(cell for cell in cells if cell))
         return
     if element.tag == "code":
-        out.append("".join(element.itertext()).strip("\n"))
+        out.append(_listing("".join(element.itertext())))
         return
     if element.tag == "graphic":
         return
     if any(child.tag in _BLOCKS and not _inline_code(child) for child in element):
         if element.text:
-            out.append(element.text)
+            out.append(_normalise(element.text))
         for child in element:
             _collect(child, out)
             if child.tail:
-                out.append(child.tail)
+                out.append(_normalise(child.tail))
         return
-    out.extend(_inline_text(element))
+    out.extend(map(_normalise, _inline_text(element)))
 
 
 def body_paragraphs(body: _Element) -> list[str]:
@@ -90,7 +94,7 @@ def body_paragraphs(body: _Element) -> list[str]:
     raw: list[str] = []
     for child in body:
         _collect(child, raw)
-    return [text for text in (_normalise(p) if "\n" not in p.strip() else p.strip() for p in raw) if shows_text(text)]
+    return [text for text in raw if shows_text(text)]
 
 
 def words(text: str) -> list[str]:

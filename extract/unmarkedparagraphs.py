@@ -187,3 +187,19 @@ def mark_break_paragraphs(tree: HtmlElement) -> int:
         block.text = None
         block[:] = rebuilt
     return made
+
+
+def mark_preformatted_code(tree: HtmlElement) -> int:
+    """Wrap in ``<code>`` the content of each ``<pre>`` that holds none: its line ends are its
+    text's (a listing, a mail's header, a config file). trafilatura reads such a ``<pre>`` as a
+    quotation, whose line ends are the markup's spacing and become spaces in the paragraphs
+    (extract.paragraphs); a ``<code>`` keeps its lines. Returns how many were wrapped."""
+    made = 0
+    for pre in tree.iter("pre"):
+        if next(pre.iter("code"), None) is None and "\n" in pre.text_content().strip():
+            code = pre.makeelement("code", {})
+            code.text, pre.text = pre.text, None
+            code.extend(list(pre))
+            pre.append(code)
+            made += 1
+    return made

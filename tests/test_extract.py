@@ -1010,6 +1010,46 @@ def test_inline_code_is_a_word_of_its_sentence_not_a_line_of_its_own() -> None:
     assert "Authorization" not in doc.paragraphs and "Content-Length" not in doc.paragraphs
 
 
+STORY = [
+    "The harbour ferry returns to service on Monday after a refit that took two years and cost twice what the council planned.",
+    "Crossings will run every half hour in the morning and every hour after noon, with the first boat leaving at six.",
+    "The operator said the new engines burn a third less fuel, and that the fares stay as they were before the refit.",
+    "Residents of the island, who drove round the bay for two years, said the return would save them an hour a day.",
+]
+
+
+def _story_page(middle: str) -> str:
+    first, rest = "".join(f"<p>{p}</p>" for p in STORY[:2]), "".join(f"<p>{p}</p>" for p in STORY[2:])
+    return (
+        "<html><head><title>Harbour ferry returns</title></head><body><article><h1>Harbour ferry returns</h1>"
+        f"{first}{middle}{rest}</article><footer>Courier, 4 Quay Street</footer></body></html>"
+    )
+
+
+def test_a_paragraph_written_one_tag_a_line_comes_out_as_one_line_of_text() -> None:
+    """Markup set one tag a line (a template's indentation, a pretty-printer's) puts line ends
+    inside a paragraph's text: a browser shows them as spaces, and a text file must too, or a
+    paragraph comes apart into lines and blank lines."""
+    middle = (
+        "<p>\n        <strong>\n          Timetable</strong>\n        for the winter:\n        <a href='/ferry/winter'>\n"
+        "          weekdays</a> [\n        <em>\n          six crossings]<br></em>\n        <a href='/ferry/weekend'>\n"
+        "          weekends and holidays</a>\n        <em>\n           [four crossings]</em></p>"
+    )
+    doc = extract_document(_story_page(middle), URL)
+    assert "Timetable for the winter: weekdays [ six crossings]" in doc.paragraphs
+    assert "weekends and holidays [four crossings]" in doc.paragraphs
+    assert all("\n" not in p and "  " not in p for p in doc.paragraphs)
+
+
+def test_a_preformatted_block_keeps_its_lines_without_blank_ones() -> None:
+    """A <pre> holds text whose line ends are its own (a notice, a mail's header, a listing):
+    its lines stay lines; a blank line among them would end the paragraph in a text file."""
+    notice = ["SAILINGS FROM 4 MARCH", "  Mon-Fri   06:00  then every 30 min", "  Sat-Sun   08:00  then hourly"]
+    doc = extract_document(_story_page(f"<pre>{notice[0]}\n\n{notice[1]}\n{notice[2]}\n</pre>"), URL)
+    assert "\n".join(notice) in doc.paragraphs
+    assert [p for p in doc.paragraphs if p in STORY] == STORY
+
+
 def test_a_list_of_tips_split_over_blocks_keeps_each_heading_before_its_text() -> None:
     """Each tip a block of a picture and a text block (a heading beside the container of its
     paragraph): merge_split_bodies joins the tips, and their headings stay before their texts."""
