@@ -766,7 +766,7 @@ def _flush(run: HtmlElement) -> list[HtmlElement]:
 
 
 _LINK_SHARE = 0.6  # of a paragraph's text inside links: a teaser or "read more" pointer
-_TEASER_WORDS = 30
+_TEASER_WORDS = 60  # words: a longer paragraph is prose, whatever its links (a pointer to three stories runs to 40)
 _LABEL_WORDS = 3  # "DON'T MISS", "You may also like...": a label above a run of teasers
 
 

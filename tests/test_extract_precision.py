@@ -182,3 +182,18 @@ def test_a_block_named_as_furniture_in_camel_case_leaves_the_body() -> None:
     assert list(doc.paragraphs) == BODY
     kept = article.replace("PromoSmall", "Shareholders")
     assert PROMO_TEXT in extract_document(_page("<title>Tram line opens on Saturday</title>", kept), URL).paragraphs
+
+
+RELATED = ["Bus lanes on the ring road to be painted red before the winter, the council confirms",
+           "Council votes on the price of night parking in the old town after a year of complaints",
+           "Station square reopens after the summer works with new benches, trees and a fountain"]
+
+
+def test_a_paragraph_of_links_to_other_stories_leaves_the_body_however_many_their_words() -> None:
+    # three related stories' headlines in one paragraph, each with its kind after it: a teaser
+    # pointer of forty words, mostly link text, however long its headlines run
+    links = " | ".join(f"<a href='/city/2024/05/related-{i}'>{title}</a> [<b>{kind}</b>]"
+                       for i, (title, kind) in enumerate(zip(RELATED, ("ANALYSIS", "VIDEO", "PICTURES"))))
+    article = "".join(f"<p>{p}</p>" for p in PROSE[:2]) + "<p><strong>READ MORE</strong></p>" + f"<p>{links}</p>" + "".join(f"<p>{p}</p>" for p in PROSE[2:])
+    doc = extract_document(_page("<title>Tram line opens on Saturday</title>", article), URL)
+    assert list(doc.paragraphs) == PROSE
