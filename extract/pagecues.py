@@ -383,18 +383,38 @@ def drop_author_boxes(tree: HtmlElement, author: str | None, headline: HtmlEleme
     body = tree.find("body")
     if not author or body is None:
         return
-    judged: dict[HtmlElement, bool] = {}  # the links' blocks, shared
     boxes = []
     for name in author.split(", "):
         for link in _LINKS_NAMING(body, name=name):
             if word_key(link.text_content()) != word_key(name):
                 continue
-            box = _outermost(link, body, BOX_CHARS, _HEADLINE, judged)
+            box = _author_box(link, body)
             if box is not None and box.find(".//img") is not None:
                 boxes.append(box)
     if boxes:
         text_around = _ParagraphText(body, boxes, headline)
         _drop(_under_a_quarter(body, [box for box in boxes if text_around.mostly_before(box)]))
+
+
+# paragraphs of prose before a block among its siblings: two of them before an author box are the
+# story it is set in (a bio's own paragraphs follow the name)
+_PROSE_BEFORE = XPath("count(preceding-sibling::*/descendant-or-self::p[string-length(normalize-space(.)) >= 80])")
+BEFORE_BOX = 2
+
+
+def _author_box(link: HtmlElement, body: HtmlElement) -> HtmlElement | None:
+    """The outermost block around an author's link below ``body`` with at most BOX_CHARS of text,
+    without the headline, and without BEFORE_BOX paragraphs of prose before the block below it:
+    a name and a bio are a box; a box and the story's paragraphs before it are the story (a short
+    one, or its last section)."""
+    box = None
+    for outer in link.iterancestors():
+        if outer is body or outer.tag == "html" or TEXT_LENGTH(outer) > BOX_CHARS or _HEADLINE(outer):
+            break
+        if box is not None and _PROSE_BEFORE(box) >= BEFORE_BOX:
+            break
+        box = outer
+    return box
 
 
 class _ParagraphText:

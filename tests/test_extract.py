@@ -923,6 +923,25 @@ def test_the_author_box_after_the_article_is_dropped_and_the_lead_beside_the_byl
     assert doc.paragraphs[-1].startswith("Point 5")
 
 
+def test_an_author_box_set_in_the_story_s_last_section_takes_none_of_its_paragraphs() -> None:
+    """The author's box at the end of the story's last block (a short section of short paragraphs,
+    the box inside it): the box goes, the section's paragraphs before it stay."""
+    sections = "".join(
+        f"<div class='section'><h2>Part {i}</h2>" + "".join(
+            f"<p>Part {i}, point {j}: a deep clean takes a crew of two about four hours for a three-bedroom house.</p>"
+            for j in range(4)) + ("</div>" if i < 3 else "")
+        for i in range(4)
+    )
+    box = ("<div><img src='/dana.jpg'><div><a href='/team/dana-reyes/'>Dana Reyes</a><p>Dana Reyes runs a cleaning "
+           "company of twelve people in the north of the city and writes about homes and habits.</p></div></div></div>")
+    menu = "".join(f"<li><a href='/topics/{i}'>Topic number {i} of the site's long menu of topics</a></li>" for i in range(40))
+    html = ("<html><head><title>Cleaning trends</title><meta name='author' content='Dana Reyes'></head><body>"
+            f"<nav><ul>{menu}</ul></nav><main><article><h1>Cleaning trends</h1>{sections}{box}</article></main></body></html>")
+    doc = extract_document(html, "https://clean.example.com/blog/cleaning-trends")
+    assert [p.split(":")[0] for p in doc.paragraphs if p.startswith("Part")][-4:] == [f"Part 3, point {j}" for j in range(4)]
+    assert not any("runs a cleaning company" in p for p in doc.paragraphs)
+
+
 def test_a_short_article_held_by_its_byline_box_stays_under_a_banner_above_the_headline() -> None:
     """A short story whose byline block (portrait, author link) holds its paragraphs is the article,
     not an author box after it: a banner's paragraph above the headline is no part of the article."""
