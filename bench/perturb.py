@@ -41,6 +41,13 @@ tuning page is an article), as served and perturbed side by side.
   compare the extractors with each other, and count the empty outputs).
 - ``wordproc``: each paragraph's text in a span with a word processor's style and ``<o:p>`` at its
   end, ``class=MsoNormal`` where it has no class, as Word's "Save as web page" writes paragraphs.
+- ``pretty``: a line end and indentation around each opening inline tag (a link, emphasis, a
+  span), as templates and pretty-printers set markup one tag a line: a paragraph's text holds line
+  ends, which a browser shows as spaces.
+- ``related``: a "Read more:" pointer (a label and a link to another story) after every third of
+  the story's paragraphs (the page's longest run of sibling paragraphs), as news templates set them.
+- ``authorbox``: the author's box (a portrait, the page's author's name linking to their page, a
+  line of bio) right after the story's last paragraph, inside its block.
 - ``readmore``: the story's paragraphs after its third hidden (``display:none``) until a "Read more"
   button is clicked, as templates shorten a story for phones: the longest run of sibling paragraphs,
   no toggle naming the hidden block.
@@ -55,11 +62,15 @@ import hashlib
 import re
 import sys
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from extraction import EXTRACTORS, SETS, host_halves, load_pages, score, whitespace_tokens, word_tokens  # noqa: E402
+
+from extract.htmlinput import load_tree  # noqa: E402
+from extract.metadata import extract_metadata  # noqa: E402
 
 NAMES = re.compile(rb"""\b(class|id)\s*=\s*("[^"]*"|'[^']*')""", re.IGNORECASE)
 # where a page refers to an element by its id: a link to a place on the page, a label, aria's
@@ -273,6 +284,55 @@ def wordproc(html: bytes) -> bytes:
     return WHOLE_PARAGRAPH.sub(exported, html)
 
 
+INLINE_OPEN = re.compile(rb"(<(?:a|em|strong|b|i|span)\b[^>]*>)", re.IGNORECASE)
+
+
+def pretty(html: bytes) -> bytes:
+    """A line end and indentation around each opening inline tag, as templates and pretty-printers
+    set markup one tag a line."""
+    return INLINE_OPEN.sub(rb"\n        \1\n          ", html)
+
+
+RELATED = (b"Officials set out how the new budget plan will work over the coming months",
+           b"Harbour repairs to start in spring after years of delay, council confirms",
+           b"Night bus routes return as operators hire more drivers for the winter")
+
+
+def _longest_run(html: bytes) -> re.Match | None:
+    return max(PARAGRAPH_RUN.finditer(html), key=lambda m: m.end() - m.start(), default=None)
+
+
+def related(html: bytes) -> bytes:
+    """A "Read more:" pointer to another story after every third paragraph of the page's longest
+    run of sibling paragraphs (the story's), as news templates set them among a story's paragraphs."""
+    run = _longest_run(html)
+    if run is None:
+        return html
+    ends = [m.end() for m in PARAGRAPH_END.finditer(html, run.start(), run.end())][:-1]
+    out, last = [], 0
+    for i, end in enumerate(ends[2::3]):
+        out += [html[last:end], b'<p><strong>Read more:</strong> <a href="/news/related-%d">%s</a></p>' % (i, RELATED[i % 3])]
+        last = end
+    return b"".join(out) + html[last:]
+
+
+def authorbox(html: bytes) -> bytes:
+    """A box of a portrait, the page's author's name linking to their page and a line of bio, after
+    the last paragraph of the page's longest run of sibling paragraphs (the story's); the page as
+    it is when it names no author (its author as our metadata reads it, as the page's byline or
+    declaration shows the name the box repeats)."""
+    run = _longest_run(html)
+    author = extract_metadata(load_tree(html), None).author if run is not None else None
+    if not author:
+        return html
+    name = escape(author.split(", ")[0]).encode()
+    box = (b'<div><img src="/img/authors/portrait.jpg" alt=""><div><a href="/author/' + b"-".join(name.lower().split())
+           + b'">' + name + b"</a><p>" + name + b" is a senior reporter covering transport and city hall, and joined "
+           b"after ten years at regional papers.</p></div></div>")
+    end = max(m.end() for m in PARAGRAPH_END.finditer(html, run.start(), run.end()))
+    return html[:end] + box + html[end:]
+
+
 def sections(html: bytes) -> bytes:
     """Every ``div`` a ``section``, with its attributes, text and children."""
     return DIVISION.sub(rb"<\1section", html)
@@ -298,6 +358,9 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "truncated": truncated,
     "readmore": readmore,
     "wordproc": wordproc,
+    "pretty": pretty,
+    "related": related,
+    "authorbox": authorbox,
 }
 
 
