@@ -171,11 +171,13 @@ class Metadata:
 
 
 def clean(text: object) -> str:
-    """Whitespace-normalised text, character references decoded (CMSs escape meta values twice);
-    "" for anything but a string (JSON-LD values may be lists)."""
+    """Whitespace-normalised text, character references decoded (CMSs escape meta values twice),
+    soft hyphens (a word's break points, shown only at a line's end) dropped; "" for anything but a
+    string (JSON-LD values may be lists)."""
     if not isinstance(text, str):
         return ""
-    return _SPACES.sub(" ", _unmangled(html.unescape(text) if "&" in text else text)).strip()
+    text = _unmangled(html.unescape(text) if "&" in text else text)
+    return _SPACES.sub(" ", text.replace("\u00ad", "") if "\u00ad" in text else text).strip()
 
 
 def _unmangled(text: str) -> str:

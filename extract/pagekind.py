@@ -399,14 +399,7 @@ def _headline_blocks(tree: HtmlElement, furniture: set[HtmlElement]) -> dict[str
     seen: set[str] = set()  # a text repeated (a box in every section of a page) counts once
     size, inner = 0, None
     for block in (headline, *headline.iterancestors()):
-        if inner is None:
-            texts = list(block.itertext())
-        else:
-            texts = [block.text]
-            for child in block:
-                if child is not inner and isinstance(child.tag, str) and child.tag not in _UNREAD:
-                    texts += child.itertext()
-                texts.append(child.tail)
+        texts = _text_runs(block, inner)
         heads = []
         for text in texts:
             if text and (words := text.split()) and (text := " ".join(words)) not in seen:
@@ -445,8 +438,42 @@ def _headline_listing(headline: HtmlElement | None, cards: list[HtmlElement], ke
     return (block, words) if summary >= LISTING_SUMMARY * words else None
 
 
+def _text_runs(element: HtmlElement, skipped: HtmlElement | None = None) -> list[str]:
+    """An element's texts as a reader sees them: an inline element's text run together with the
+    text around it (a drop cap's letter with the rest of its word, a bold lead word with its
+    sentence), as our paragraphs hold it; a block element's ends and a line break end a run. Not
+    the text of ``skipped`` (its tail is read) nor of scripts and styles."""
+    runs: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            runs.append("".join(current))
+            current.clear()
+
+    def walk(node: HtmlElement) -> None:
+        breaks = node.tag not in INLINE or node.tag == "br"
+        if breaks:
+            flush()
+        if node.text:
+            current.append(node.text)
+        for child in node:
+            if child is skipped:
+                flush()
+            elif isinstance(child.tag, str) and child.tag not in _UNREAD:
+                walk(child)
+            if child.tail:
+                current.append(child.tail)
+        if breaks:
+            flush()
+
+    walk(element)
+    flush()
+    return runs
+
+
 def _block_text(block: HtmlElement) -> str:
-    return word_key(" ".join(block.itertext()))
+    return word_key(" ".join(_text_runs(block)))
 
 
 def _listing_texts(block: HtmlElement) -> tuple[str, str]:

@@ -99,8 +99,13 @@ def body_paragraphs(body: _Element) -> list[str]:
 
 def words(text: str) -> list[str]:
     """A text's words: runs of word characters, each ideograph or kana one. (Most texts hold none,
-    and the plain expression, a third faster, then gives the same words.)"""
-    if text.isascii() or not IDEOGRAPH.search(text):
+    and the plain expression, a third faster, then gives the same words.) A soft hyphen is part of
+    its word: it marks where the word may break (the page's text holds it, our paragraphs do not)."""
+    if text.isascii():
+        return _WORDS.findall(text)
+    if "\u00ad" in text:
+        text = text.replace("\u00ad", "")
+    if not IDEOGRAPH.search(text):
         return _WORDS.findall(text)
     return _WORDS_AND_IDEOGRAPHS.findall(text)
 

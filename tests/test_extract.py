@@ -321,6 +321,17 @@ def test_an_h1_holding_the_site_name_is_the_masthead_not_the_headline() -> None:
     assert _titled(head, "<h1>Metro Daily</h1>").title == "Tram line opens on Saturday"
 
 
+def test_soft_hyphens_in_the_headline_and_the_byline_are_dropped() -> None:
+    """Sites that hyphenate write a soft hyphen (&shy;) at each break point of long words: shown
+    only at a line's end, it is no part of the headline or the author's name."""
+    body = "".join(f"<p>Para&shy;graph {i} of the story tells how the coun&shy;cil met on Tues&shy;day.</p>" for i in range(5))
+    html = ("<html><head><title>Bundes&shy;regierung plant neue Regeln</title></head><body><article>"
+            f"<h1>Bundes&shy;regierung plant neue Regeln</h1><p class='byline'>By Anna Mül&shy;ler</p>{body}</article></body></html>")
+    doc = extract_document(html, "https://zeitung.example.de/politik/neue-regeln")
+    assert (doc.title, doc.author) == ("Bundesregierung plant neue Regeln", "Anna Müller")
+    assert doc.paragraphs[0] == "Paragraph 0 of the story tells how the council met on Tuesday."
+
+
 def test_headline_entities_and_capitals() -> None:
     og = '<meta property="og:title" content="Trams &amp;#038; buses: the new timetable">'
     assert _titled(og).title == "Trams & buses: the new timetable"

@@ -93,6 +93,40 @@ def test_links_in_the_sentences_of_word_processor_paragraphs_are_no_teasers() ->
     assert [p.split(":")[0] for p in doc.paragraphs] == [f"Part {i}" for i in range(5)]
 
 
+SHORT_STORY = [
+    "Ferry crossings resume on Monday after the refit of the harbour's only boat, the operator said.",
+    "Residents of the island, who drove round the bay for two years, welcomed the news at the quay.",
+    "Tickets cost what they cost before the refit, and the first boat leaves at six in the morning.",
+    "Freight for the island's shops goes on the second boat, which leaves the mainland at eight.",
+]
+
+
+@pytest.mark.parametrize("markup", ["soft hyphens", "drop cap", "bold lead word"])
+def test_a_short_story_whose_words_are_split_by_markup_is_an_article(markup: str) -> None:
+    """A short story is found beside its headline by its paragraphs' first words in the page's
+    text: soft hyphens (a word's break points, which our paragraphs drop), a drop cap's letter in a
+    span of its own or a lead word in bold split those words in the page's text nodes, the
+    paragraphs so set were not found, and the story read as the template's text away from its
+    headline."""
+    def marked(text: str) -> str:
+        if markup == "soft hyphens":
+            return re.sub(r"(\w{4})(\w{3,})", r"\1&shy;\2", text)
+        if markup == "drop cap":
+            return f"<span class='dropcap'>{text[0]}</span>{text[1:]}"
+        first, rest = text.split(" ", 1)
+        return f"<strong>{first}</strong> {rest}"
+
+    menu = "".join(f"<li><a href='/section/{i}'>Section number {i}</a></li>" for i in range(12))
+    story = f"<p>{SHORT_STORY[0]}</p>" + "".join(f"<p>{marked(text)}</p>" for text in SHORT_STORY[1:])
+    html = ("<html><head><title>Ferry returns</title><meta property='og:type' content='article'></head><body>"
+            f"<header><ul>{menu}</ul></header><main><div class='story'><h1>Ferry returns</h1>{story}</div></main>"
+            "<footer><p>The Island Courier is published by the Island Press cooperative, owned by its readers and "
+            "staff since 1952, and printed every Thursday on the mainland.</p></footer></body></html>")
+    doc = extract_document(html, "https://courier.example.org/news/ferry-returns")
+    assert doc.error is None
+    assert list(doc.paragraphs) == SHORT_STORY
+
+
 def test_demo_sites_articles_are_articles_and_their_other_pages_are_not() -> None:
     pages = demo_pages()
     assert sum(article for _, _, article in pages) >= 9 and sum(not article for _, _, article in pages) >= 9
