@@ -110,8 +110,8 @@ class Evidence:
     card_shingles: frozenset[tuple[str, ...]]  # the 4-word shingles of their text
     measure_headline_blocks: Callable[[], dict[str, int]]  # headline_blocks' measure, called when first needed
     listing_words: int = 0  # the words of the cards in the smallest block holding the headline and MIN_CARDS cards, when they have a line of summary
-    measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (word_key), read when first needed
-    headline_part: str = ""  # (word_key) the headline's part of beside_search's block, when it holds prose and the message follows it
+    measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (_run_together), read when first needed
+    headline_part: str = ""  # (_run_together) the headline's part of beside_search's block, when it holds prose and the message follows it
 
     @cached_property
     def headline_blocks(self) -> dict[str, int]:
@@ -123,7 +123,7 @@ class Evidence:
 
     @cached_property
     def listing_text(self) -> tuple[str, str]:
-        """The text (word_key) of the block holding the headline and its listing (``_headline_listing``),
+        """The text (``_run_together``) of the block holding the headline and its listing (``_headline_listing``),
         and the page's: read only for a body whose prose is no more than the listing's words (27 of
         the tuning sets' 821 articles)."""
         return self.measure_listing_text()
@@ -346,7 +346,7 @@ def _beside_search(
     text before the one or after the other, a blurb or an author box that the extractor may read as
     the body, is not the page's message), when they hold a message (HEAD_WORDS words or more of
     texts that are no byline, dateline or label, as extract.body tells them); and the headline's
-    own part of the block (word_key) when that holds prose (MIN_MARKED_PROSE words besides the
+    own part of the block (``_run_together``) when that holds prose (MIN_MARKED_PROSE words besides the
     headline): then the message is read between that part and the box, and counts only for a body
     whose prose lies outside that part (``_decide``): a short article in a column beside a
     sidebar's search box has its prose there, a "not found" page in an article's template has its
@@ -472,8 +472,15 @@ def _text_runs(element: HtmlElement, skipped: HtmlElement | None = None) -> list
     return runs
 
 
+def _run_together(words: list[str]) -> str:
+    """Words without the spaces between them: the page's text nodes split some words (a drop cap's
+    letter in a span of its own, a bold first syllable), which a body's paragraph holds whole, and
+    a text is found in the page's whatever its spaces."""
+    return "".join(words)
+
+
 def _block_text(block: HtmlElement) -> str:
-    return word_key(" ".join(_text_runs(block)))
+    return _run_together(word_key(" ".join(block.itertext())).split())
 
 
 def _listing_texts(block: HtmlElement) -> tuple[str, str]:
@@ -661,7 +668,7 @@ def _beyond_listing(evidence: Evidence, paragraphs: Sequence[str]) -> int | None
                 return None
     block, page = evidence.listing_text
     # a paragraph the extractor ran together from several blocks is found by its first words
-    found = ((key if key in page else _head(key.split()), own) for key, own in owns)
+    found = ((text if (text := _run_together(key.split())) in page else _run_together(key.split()[:HEAD_WORDS]), own) for key, own in owns)
     outside = sum(own for text, own in found if text in page and text not in block)
     return outside if prose and outside >= OUTSIDE_SHARE * prose else None
 
@@ -672,7 +679,7 @@ def _in_headline_part(evidence: Evidence, paragraphs: Sequence[str]) -> bool:
     if not evidence.headline_part:
         return False
     keys = [key.split() for key in map(word_key, paragraphs) if key]
-    found = sum(len(words) for words in keys if _head(words) in evidence.headline_part)
+    found = sum(len(words) for words in keys if _run_together(words[:HEAD_WORDS]) in evidence.headline_part)
     return 2 * found >= sum(map(len, keys))
 
 
