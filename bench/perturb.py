@@ -48,6 +48,10 @@ tuning page is an article), as served and perturbed side by side.
   the story's paragraphs (the page's longest run of sibling paragraphs), as news templates set them.
 - ``authorbox``: the author's box (a portrait, the page's author's name linking to their page, a
   line of bio) right after the story's last paragraph, inside its block.
+- ``shy``: a soft hyphen inside every long word of the paragraphs, as sites that hyphenate on
+  the server mark break points: a word is split in the page's text, whole in our paragraphs.
+- ``dropcap``: each paragraph's first letter in a span of its own (a drop cap; set on every
+  paragraph here, the harder case): its word is split in the page's text nodes.
 - ``readmore``: the story's paragraphs after its third hidden (``display:none``) until a "Read more"
   button is clicked, as templates shorten a story for phones: the longest run of sibling paragraphs,
   no toggle naming the hidden block.
@@ -333,6 +337,32 @@ def authorbox(html: bytes) -> bytes:
     return html[:end] + box + html[end:]
 
 
+def _in_paragraphs(html: bytes, change: Callable[[bytes], bytes]) -> bytes:
+    """Each paragraph's content, as ``WHOLE_PARAGRAPH`` finds it, changed."""
+    return WHOLE_PARAGRAPH.sub(lambda m: b"<p" + (m.group(1) or b"") + b">" + change(m.group(2)) + b"</p>", html)
+
+
+TEXT_BETWEEN_TAGS = re.compile(rb">([^<]*)")
+LONG_WORD_START = re.compile(rb"(?<![A-Za-z])([A-Za-z]{4})(?=[a-z]{4})")  # a word's first 4 of 8 letters or more
+
+
+def shy(html: bytes) -> bytes:
+    """A soft hyphen (``&shy;``) after the fourth letter of every word of eight or more in the
+    paragraphs' text, as sites that hyphenate on the server mark a word's break points."""
+    def hyphenated(content: bytes) -> bytes:
+        return TEXT_BETWEEN_TAGS.sub(lambda m: b">" + LONG_WORD_START.sub(rb"\1&shy;", m.group(1)), b">" + content)[1:]
+
+    return _in_paragraphs(html, hyphenated)
+
+
+FIRST_LETTER = re.compile(rb"^(\s*)([A-Z])")
+
+
+def dropcap(html: bytes) -> bytes:
+    """Each paragraph's first capital letter in a span of its own, as a drop cap is set."""
+    return _in_paragraphs(html, lambda content: FIRST_LETTER.sub(rb'\1<span class="dropcap">\2</span>', content, count=1))
+
+
 def sections(html: bytes) -> bytes:
     """Every ``div`` a ``section``, with its attributes, text and children."""
     return DIVISION.sub(rb"<\1section", html)
@@ -361,6 +391,8 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "pretty": pretty,
     "related": related,
     "authorbox": authorbox,
+    "shy": shy,
+    "dropcap": dropcap,
 }
 
 
