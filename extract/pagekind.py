@@ -667,8 +667,12 @@ def _beyond_listing(evidence: Evidence, paragraphs: Sequence[str]) -> int | None
             if prose > evidence.listing_words:
                 return None
     block, page = evidence.listing_text
-    # a paragraph the extractor ran together from several blocks is found by its first words
-    found = ((text if (text := _run_together(key.split())) in page else _run_together(key.split()[:HEAD_WORDS]), own) for key, own in owns)
+    found = []
+    for key, own in owns:
+        words = key.split()
+        text = _run_together(words)
+        # a paragraph the extractor ran together from several blocks is found by its first words
+        found.append((text if text in page else _run_together(words[:HEAD_WORDS]), own))
     outside = sum(own for text, own in found if text in page and text not in block)
     return outside if prose and outside >= OUTSIDE_SHARE * prose else None
 
