@@ -382,7 +382,10 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     # the page's only <h1> (repeated for a phone's layout, it is still one) needs to share a few words
     # with a declared title, one of several more; of two matching alike ("Tram Line Opens", "Tram line opens"),
     # the one written as a declaration writes it
-    best, best_score = None, (HEADLINE_MATCH if len(headings) > 1 else ONLY_HEADLINE_MATCH, 0.0)
+    tokens = {text: _tokens(text) for text in headings}
+    # (an <h1> sharing no words with any declared title, a promotion's or a section's, is no rival)
+    rivals = sum(1 for text in headings if any(_overlap(tokens[text], reference) >= ONLY_HEADLINE_MATCH for reference in references))
+    best, best_score = None, (HEADLINE_MATCH if rivals > 1 else ONLY_HEADLINE_MATCH, 0.0)
     for text in headings:
         words = _tokens(text)
         for reference, title in zip(references, declared):

@@ -360,6 +360,16 @@ def test_only_h1_sharing_words_with_the_declared_title_is_the_headline() -> None
     assert _titled(head, twice).title == "New tram line opens on Saturday"
 
 
+def test_an_h1_sharing_no_words_with_the_declared_title_leaves_the_headline_as_it_is() -> None:
+    """A second <h1> that shares no word with the declared title (a masthead spelled unlike the
+    site's declared name, a promotion's) is no rival to the headline: the one <h1> that shares a
+    few words is taken as it is alone."""
+    head = "<title>Tram line opening: timetable and fares</title>"
+    for other in ("<h1>Metro Daily Online</h1>", "<h1>Subscribe to our newsletter</h1>"):
+        for h1s in (other + "<h1>New tram line opens on Saturday</h1>", "<h1>New tram line opens on Saturday</h1>" + other):
+            assert _titled(head, h1s).title == "New tram line opens on Saturday"
+
+
 def test_declared_title_shown_as_a_heading_beats_an_h1_no_declaration_gives() -> None:
     head = "<title>What riders love about the new tram line | Metro Daily</title>"
     headings = "<h1>But what riders love is the quiet ride</h1><h2>What riders love about the new tram line</h2>"
