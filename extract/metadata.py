@@ -383,13 +383,12 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
     # with a declared title, one of several more; of two matching alike ("Tram Line Opens", "Tram line opens"),
     # the one written as a declaration writes it
     tokens = {text: _tokens(text) for text in headings}
-    # (an <h1> sharing no words with any declared title, a promotion's or a section's, is no rival)
+    # (an <h1> sharing too few words with every declared title, a promotion's or a masthead's, is no rival)
     rivals = sum(1 for text in headings if any(_overlap(tokens[text], reference) >= ONLY_HEADLINE_MATCH for reference in references))
     best, best_score = None, (HEADLINE_MATCH if rivals > 1 else ONLY_HEADLINE_MATCH, 0.0)
     for text in headings:
-        words = _tokens(text)
         for reference, title in zip(references, declared):
-            score = (_overlap(words, reference), _overlap(set(text.split()), set(title.split())))
+            score = (_overlap(tokens[text], reference), _overlap(set(text.split()), set(title.split())))
             if score >= best_score:
                 best, best_score = text, score
     if best is not None and best.isupper():  # a capitalised display headline: the declared title it matches
