@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cached_property
 from itertools import islice
 
@@ -112,6 +113,17 @@ class Evidence:
     listing_words: int = 0  # the words of the cards in the smallest block holding the headline and MIN_CARDS cards, when they have a line of summary
     measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (_run_together), read when first needed
     headline_part: str = ""  # (_run_together) the headline's part of beside_search's block, when it holds prose and the message follows it
+    read: dict[str, tuple[list[str], int]] = dataclass_field(default_factory=dict, repr=False, compare=False)  # (prose_words')
+
+    def prose_words(self, paragraph: str) -> tuple[list[str], int]:
+        """A body paragraph's words (``word_key``) and how many of them are not the cards' text
+        (``_teaser_words``), read once: the decision measures a body several ways."""
+        found = self.read.get(paragraph)
+        if found is None:
+            key = word_key(paragraph)
+            words = key.split()
+            found = self.read[paragraph] = (words, len(words) - (_teaser_words(key, self.card_shingles) if self.card_shingles and key else 0))
+        return found
 
     @cached_property
     def headline_blocks(self) -> dict[str, int]:
@@ -565,7 +577,10 @@ def drop_teaser_tail(evidence: Evidence, paragraphs: list[str]) -> list[str]:
     if not evidence.card_shingles:
         return paragraphs
     end = cut = len(paragraphs)
-    while end > 1 and (key := word_key(paragraphs[end - 1])) and _teaser_words(key, evidence.card_shingles) >= TEASER_SHARE * len(key.split()):
+    while end > 1:
+        words, own = evidence.prose_words(paragraphs[end - 1])
+        if not words or len(words) - own < TEASER_SHARE * len(words):
+            break
         end -= 1
         if paragraphs[end].rstrip().endswith(_CUT):
             cut = end
@@ -598,13 +613,12 @@ def _prose_and_teasers(
     against the cards, a tenth of a page's time)."""
     prose = teasers = 0
     counted: list[tuple[list[str], int]] = []
-    for key in map(word_key, paragraphs):
-        if key:
-            teaser = _teaser_words(key, evidence.card_shingles) if evidence.card_shingles else 0
-            words = key.split()
-            prose += len(words) - teaser
-            teasers += teaser
-            counted.append((words, len(words) - teaser))
+    for paragraph in paragraphs:
+        words, own = evidence.prose_words(paragraph)
+        if words:
+            prose += own
+            teasers += len(words) - own
+            counted.append((words, own))
             if enough is not None and prose >= enough:
                 break
     if prose >= SHORT_BODY:
@@ -635,10 +649,9 @@ def _read_afar(evidence: Evidence, paragraphs: Sequence[str]) -> bool:
     listing or a message, not an article's paragraphs, which sit with their headline."""
     found = near = prose = words = 0
     rows = []
-    for key in map(word_key, paragraphs):
-        if key:
-            head = key.split()
-            own = len(head) - (_teaser_words(key, evidence.card_shingles) if evidence.card_shingles else 0)
+    for paragraph in paragraphs:
+        head, own = evidence.prose_words(paragraph)
+        if head:
             rows.append((evidence.headline_blocks.get(_head(head)), own))
             prose += own
             words += len(head)
@@ -659,17 +672,16 @@ def _beyond_listing(evidence: Evidence, paragraphs: Sequence[str]) -> int | None
     if not evidence.listing_words:
         return None
     owns, prose = [], 0
-    for key in map(word_key, paragraphs):
-        if key:
-            own = len(key.split()) - (_teaser_words(key, evidence.card_shingles) if evidence.card_shingles else 0)
-            owns.append((key, own))
+    for paragraph in paragraphs:
+        words, own = evidence.prose_words(paragraph)
+        if words:
+            owns.append((words, own))
             prose += own
             if prose > evidence.listing_words:
                 return None
     block, page = evidence.listing_text
     found = []
-    for key, own in owns:
-        words = key.split()
+    for words, own in owns:
         text = _run_together(words)
         # a paragraph the extractor ran together from several blocks is found by its first words
         found.append((text if text in page else _run_together(words[:HEAD_WORDS]), own))
