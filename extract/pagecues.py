@@ -48,6 +48,7 @@ from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 
 from extract.paragraphs import TEXT_LENGTH, word_count, word_key, words
+from extract.unmarkedparagraphs import PARAGRAPH_CHARS
 
 MENU_LINK_CHARS = 30  # a menu's links are a few words each on average; a listing's headlines are longer
 SHARE_TARGETS = 3  # distinct other sites a widget's links lead to ...
@@ -398,7 +399,7 @@ def drop_author_boxes(tree: HtmlElement, author: str | None, headline: HtmlEleme
 
 # paragraphs of prose before a block among its siblings: two of them before an author box are the
 # story it is set in (a bio's own paragraphs follow the name)
-_PROSE_BEFORE = XPath("count(preceding-sibling::*/descendant-or-self::p[string-length(normalize-space(.)) >= 80])")
+_PROSE_BEFORE = XPath(f"count(preceding-sibling::*/descendant-or-self::p[string-length(normalize-space(.)) >= {PARAGRAPH_CHARS}])")
 BEFORE_BOX = 2
 
 

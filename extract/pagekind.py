@@ -113,7 +113,7 @@ class Evidence:
     listing_words: int = 0  # the words of the cards in the smallest block holding the headline and MIN_CARDS cards, when they have a line of summary
     measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (_run_together), read when first needed
     headline_part: str = ""  # (_run_together) the headline's part of beside_search's block, when it holds prose and the message follows it
-    read: dict[str, tuple[list[str], int]] = dataclass_field(default_factory=dict, repr=False, compare=False)  # (prose_words')
+    read: dict[str, tuple[list[str], int]] = dataclass_field(default_factory=dict, repr=False, compare=False)  # prose_words' answers
 
     def prose_words(self, paragraph: str) -> tuple[list[str], int]:
         """A body paragraph's words (``word_key``) and how many of them are not the cards' text
@@ -635,7 +635,7 @@ def _mostly_away(evidence: Evidence, paragraphs: Sequence[str]) -> bool:
     """Whether most of a body's words sit away from the headline: in paragraphs not found in its
     own block (OWN_BLOCK times the body's words around it): the template's text, read as the body
     of a page whose content is a message."""
-    keys = [key.split() for key in map(word_key, paragraphs) if key]
+    keys = [words for words, _ in map(evidence.prose_words, paragraphs) if words]
     near = OWN_BLOCK * sum(map(len, keys))
     blocks = evidence.headline_blocks
     beside = sum(len(words) for words in keys if (block := blocks.get(_head(words))) is not None and block <= near)
@@ -694,7 +694,7 @@ def _in_headline_part(evidence: Evidence, paragraphs: Sequence[str]) -> bool:
     with a search box (``Evidence.headline_part``, when that holds prose): a story beside the box."""
     if not evidence.headline_part:
         return False
-    keys = [key.split() for key in map(word_key, paragraphs) if key]
+    keys = [words for words, _ in map(evidence.prose_words, paragraphs) if words]
     found = sum(len(words) for words in keys if _run_together(words[:HEAD_WORDS]) in evidence.headline_part)
     return 2 * found >= sum(map(len, keys))
 
