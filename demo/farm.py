@@ -59,7 +59,7 @@ class ArticleFarm:
                  gate: Callable[[], bool] | None = None) -> None:
         self.articles = articles
         self.delay = delay
-        self.gate = gate  # requests wait until it is true (GATE_WAIT at most), then it is no longer asked
+        self.gate = gate  # pages wait until it is true (GATE_WAIT at most), then it is no longer asked
         self.sitemap_size = sitemap_size  # the sitemap lists this many newest articles (None: all)
         self.served = 0
         self._lock = threading.Lock()
@@ -72,10 +72,11 @@ class ArticleFarm:
                 pass
 
             def do_GET(self) -> None:
-                farm.wait_for_gate()
                 status, content_type, body = farm.route(self.path)
-                if content_type == "text/html" and farm.delay:
-                    threading.Event().wait(farm.delay)
+                if content_type == "text/html":  # a page: robots.txt and the sitemap are never held
+                    farm.wait_for_gate()
+                    if farm.delay:
+                        threading.Event().wait(farm.delay)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -87,8 +88,8 @@ class ArticleFarm:
         self._thread = threading.Thread(target=self._server.serve_forever, name="article-farm", daemon=True)
 
     def wait_for_gate(self) -> None:
-        """Hold a request until the gate opens: a test of a shared crawl holds it until every worker has
-        joined, as on a loaded machine one worker may otherwise crawl the whole farm before the next starts."""
+        """Hold a page until the gate opens: a test of a shared crawl holds the pages until every worker
+        holds one, as on a loaded machine one worker may otherwise crawl the whole farm before the next starts."""
         deadline = time.monotonic() + GATE_WAIT
         while self.gate is not None and not self.gate() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -118,13 +118,13 @@ def fetches(archive_dirs: list[Path]) -> list[tuple[str, str, dict]]:
     return out
 
 
-def joined(redis_url: str, source: str) -> int:
-    """How many workers have joined the shared crawl of ``source``."""
+def holding(redis_url: str, source: str) -> int:
+    """How many workers of the shared crawl of ``source`` hold a request in flight (popped, not finished)."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     try:
-        return client.scard(crawl_keys(source) + "workers")
+        return sum(1 for key in client.keys(crawl_keys(source) + "inflight:*") if client.hlen(key))
     finally:
         client.close()
 
@@ -141,7 +141,9 @@ def crawl_keys_left(redis_url: str) -> list[bytes]:
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_share_one_crawl_and_fetch_each_url_once(tmp_path, redis_url, workers):
-    with ArticleFarm(40, delay=0.2, gate=lambda: joined(redis_url, "farm") >= workers) as farm:
+    # Articles are held until every worker holds one: each then fetches its share however slowly
+    # it started (on a loaded machine one worker may otherwise crawl the farm before another begins).
+    with ArticleFarm(40, delay=0.2, gate=lambda: holding(redis_url, "farm") >= workers) as farm:
         configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(workers)]
         results = run_workers(configs)
     for result in results:
