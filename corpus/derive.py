@@ -16,12 +16,13 @@ captures and scan position in one transaction, so the result does not depend on 
 workers there were.  A worker that dies (a page that crashes the parser, a kill) costs only
 its piece, which is redone capture by capture on a fresh pool; a capture that kills a worker
 on its own is recorded as failed with the reason, so it cannot stop every later derivation.
+The pool's results come back through files (``corpus.workers``): a worker killed while it
+sends one breaks the pool, where CPython's own would wait for the rest of the message for ever.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import sqlite3
@@ -31,7 +32,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,6 +44,7 @@ from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
 from corpus.swap import finish_swap
+from corpus.workers import ResultFilePool, ResultNotWritten
 from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
@@ -284,7 +286,7 @@ class Derivation:
         finish_swap(self.root)  # a corpus derived anew that a crash left half in place
         self.store = CorpusStore(self.root)
         self.report = DeriveReport()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ResultFilePool | None = None
         self._finished = self.store.finished_files()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
@@ -302,8 +304,7 @@ class Derivation:
             return self._given
         if self._pool is None:
             # Forked from this process; a worker dies with it.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_start_worker, initargs=(os.getpid(),))
+            self._pool = ResultFilePool(self.workers, initializer=_start_worker, initargs=(os.getpid(),))
         return self._pool
 
     def _discard_pool(self) -> None:
@@ -428,6 +429,8 @@ class Derivation:
                 self._discard_pool()
                 result = self._redo(item)
                 waiting.extendleft(reversed(resubmit))
+            except ResultNotWritten:  # a full disk: the derivation stops; the next one redoes the task
+                raise
             except Exception as exc:  # noqa: BLE001 - a cluster gave up on the task (its workers died on it)
                 logger.error("%s: %s", type(exc).__name__, exc)
                 result = self._redo(item)
@@ -446,6 +449,8 @@ class Derivation:
         for capture in chunk:
             try:
                 outcomes += self._executor().submit(extract_batch, [capture]).result()
+            except ResultNotWritten:
+                raise
             except Exception as exc:  # noqa: BLE001 - the pool broke again, or the cluster gave up on it
                 self._discard_pool()
                 outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "

@@ -1,0 +1,120 @@
+"""The derivation's own extraction processes: a worker killed at any moment breaks the pool, never hangs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from corpus.workers import SPOOL_PREFIX, ResultFilePool, ResultNotWritten
+
+RESULT_BYTES = 8 * 2**20  # far more than a pipe holds at once
+
+
+def _kill_self_when(thread_id: int, waits_in: str) -> None:
+    """Kill this process once its thread ``thread_id`` is blocked in the kernel function ``waits_in``."""
+    wchan = Path(f"/proc/self/task/{thread_id}/wchan")
+    while True:
+        if waits_in in wchan.read_text():
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.0005)
+
+
+def result_killed_while_sent(size: int) -> bytes:
+    """A large result; this worker is killed while its result is being written into a pipe."""
+    threading.Thread(target=_kill_self_when, args=(threading.get_native_id(), "pipe_write"), daemon=True).start()
+    return b"x" * size
+
+
+def result_killed_while_written(size: int) -> bytes:
+    """A large result whose pickling kills this worker half-way through writing it."""
+    return HalfWritten(size)
+
+
+class HalfWritten:
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __reduce__(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_while_it_sends_a_large_result_breaks_the_pool_instead_of_hanging_it():
+    # CPython's own pool waits for ever here (the rest of the message never comes): checked below.
+    pool = ResultFilePool(1)
+    try:
+        future = pool.submit(result_killed_while_sent, RESULT_BYTES)
+        try:
+            assert future.result(timeout=60) == b"x" * RESULT_BYTES  # the pipe carried only a file's name
+        except BrokenProcessPool:
+            pass  # killed after sending: the pool is broken, and says so
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert not pool.spool.exists()
+
+
+def test_the_check_above_hangs_cpython_s_own_pool():
+    """The test above can fail: the same task on a plain ProcessPoolExecutor gets no answer."""
+    script = (
+        "import multiprocessing, os\n"
+        "from concurrent.futures import ProcessPoolExecutor, TimeoutError\n"
+        "from test_derive_workers import result_killed_while_sent, RESULT_BYTES\n"
+        "pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('fork'))\n"
+        "try:\n"
+        "    pool.submit(result_killed_while_sent, RESULT_BYTES).result(timeout=5)\n"
+        "    print('answered')\n"
+        "except TimeoutError:\n"
+        "    print('hung')\n"
+        "except Exception as exc:\n"
+        "    print('answered', type(exc).__name__)\n"
+        "os._exit(0)\n"  # its manager thread is stuck: a normal exit would wait for it
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).parent)
+    assert done.stdout.strip() == "hung", done.stderr
+
+
+def test_a_worker_killed_while_it_writes_its_result_file_breaks_the_pool():
+    pool = ResultFilePool(1)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(result_killed_while_written, RESULT_BYTES).result(timeout=60)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert not pool.spool.exists()
+
+
+def test_results_come_back_in_order_and_leave_no_files():
+    with ResultFilePool(2) as pool:
+        futures = [pool.submit(pow, n, 2) for n in range(50)]
+        assert [future.result(timeout=60) for future in futures] == [n * n for n in range(50)]
+        assert list(pool.spool.iterdir()) == []
+    assert not pool.spool.exists()
+
+
+def test_a_result_that_cannot_be_written_stops_the_task_with_a_storage_error_not_a_failed_capture():
+    with ResultFilePool(1) as pool:
+        shutil.rmtree(pool.spool)  # as a full disk would refuse it
+        with pytest.raises(ResultNotWritten, match="could not be written"):
+            pool.submit(pow, 2, 2).result(timeout=60)
+
+
+def test_the_result_files_of_a_derivation_that_was_killed_are_removed_by_the_next():
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    import tempfile
+
+    stale = Path(tempfile.gettempdir()) / f"{SPOOL_PREFIX}{dead.stdout.strip()}-left"
+    stale.mkdir()
+    (stale / "result.pickle").write_bytes(b"half")
+    with ResultFilePool(1) as pool:
+        assert pool.spool.exists()
+    assert not stale.exists()
