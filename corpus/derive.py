@@ -44,7 +44,7 @@ from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
 from corpus.swap import finish_swap
-from corpus.workers import ResultFilePool, ResultNotWritten
+from corpus.workers import ResultFilePool
 from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
@@ -429,8 +429,6 @@ class Derivation:
                 self._discard_pool()
                 result = self._redo(item)
                 waiting.extendleft(reversed(resubmit))
-            except ResultNotWritten:  # a full disk: the derivation stops; the next one redoes the task
-                raise
             except Exception as exc:  # noqa: BLE001 - a cluster gave up on the task (its workers died on it)
                 logger.error("%s: %s", type(exc).__name__, exc)
                 result = self._redo(item)
@@ -449,8 +447,6 @@ class Derivation:
         for capture in chunk:
             try:
                 outcomes += self._executor().submit(extract_batch, [capture]).result()
-            except ResultNotWritten:
-                raise
             except Exception as exc:  # noqa: BLE001 - the pool broke again, or the cluster gave up on it
                 self._discard_pool()
                 outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "

@@ -12,6 +12,7 @@ handles (its task is redone capture by capture).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import pickle
@@ -19,15 +20,22 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger("newsarchive.derive")
 
 SPOOL_PREFIX = "newsarchive-results-"
 
 
-class ResultNotWritten(OSError):
-    """A worker's result could not be written to its file (a full disk): the derivation stops and
-    the next one redoes the task, rather than recording its captures as failed."""
+@dataclass(frozen=True)
+class _Unspooled:
+    """A result sent down the pipe itself, its file not written (a full temporary directory):
+    the derivation goes on, exposed again to the hang this module avoids, rather than stopping."""
+
+    result: Any
+    why: str
 
 
 def _spool_dir() -> Path:
@@ -50,44 +58,34 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _to_file(spool: Path, function: Callable, *args: Any) -> str:
+def _to_file(spool: Path | None, function: Callable, *args: Any) -> str | _Unspooled:
     """On a worker: ``function(*args)``, pickled to a file of ``spool``; the file's name."""
     result = function(*args)
+    if spool is None:
+        return _Unspooled(result, "no directory for them")
     try:
         descriptor, name = tempfile.mkstemp(dir=spool, suffix=".pickle")
+    except OSError as exc:
+        return _Unspooled(result, f"{spool}: {exc.strerror or exc}")
+    try:
         with os.fdopen(descriptor, "wb") as out:
             pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
     except OSError as exc:
-        raise ResultNotWritten(exc.errno, f"a result could not be written to {spool}: {exc.strerror or exc}") from None
+        Path(name).unlink(missing_ok=True)
+        return _Unspooled(result, f"{spool}: {exc.strerror or exc}")
     return name
-
-
-def _from_file(outer: Future, inner: Future) -> None:
-    """The result of ``inner`` (a file's name) read back into ``outer``, and the file removed."""
-    if inner.cancelled():
-        outer.cancel()
-        return
-    error = inner.exception()
-    if error is not None:
-        outer.set_exception(error)
-        return
-    name = Path(inner.result())
-    try:
-        with name.open("rb") as stream:
-            result = pickle.load(stream)
-    except Exception as exc:  # noqa: BLE001 - a result unreadable is the task's failure, not the pool's
-        name.unlink(missing_ok=True)
-        outer.set_exception(exc)
-        return
-    name.unlink(missing_ok=True)  # before the result is given: whoever has it finds no file left
-    outer.set_result(result)
 
 
 class ResultFilePool(ProcessPoolExecutor):
     """A ``ProcessPoolExecutor`` of forked workers whose results come back through files."""
 
     def __init__(self, workers: int, initializer: Callable | None = None, initargs: tuple = ()) -> None:
-        self.spool = _spool_dir()
+        try:
+            self.spool: Path | None = _spool_dir()
+        except OSError as exc:
+            logger.warning("results come back without files (%s: %s)", tempfile.gettempdir(), exc.strerror or exc)
+            self.spool = None
+        self.unspooled = 0  # results sent down the pipe, their files not written
         super().__init__(workers, mp_context=multiprocessing.get_context("fork"),
                          initializer=initializer, initargs=initargs)
 
@@ -95,9 +93,37 @@ class ResultFilePool(ProcessPoolExecutor):
         if kwargs:
             raise TypeError("ResultFilePool.submit takes positional arguments only")
         outer: Future = Future()  # left pending (not running), so that cancelling the task cancels it
-        super().submit(_to_file, self.spool, fn, *args).add_done_callback(lambda inner: _from_file(outer, inner))
+        super().submit(_to_file, self.spool, fn, *args).add_done_callback(lambda inner: self._receive(outer, inner))
         return outer
+
+    def _receive(self, outer: Future, inner: Future) -> None:
+        """The result of ``inner`` (a file's name) read back into ``outer``, and the file removed."""
+        if inner.cancelled():
+            outer.cancel()
+            return
+        error = inner.exception()
+        if error is not None:
+            outer.set_exception(error)
+            return
+        sent = inner.result()
+        if isinstance(sent, _Unspooled):
+            if not self.unspooled and self.spool is not None:
+                logger.warning("results come back without their files (%s)", sent.why)
+            self.unspooled += 1
+            outer.set_result(sent.result)
+            return
+        name = Path(sent)
+        try:
+            with name.open("rb") as stream:
+                result = pickle.load(stream)
+        except Exception as exc:  # noqa: BLE001 - a result unreadable is the task's failure, not the pool's
+            name.unlink(missing_ok=True)
+            outer.set_exception(exc)
+            return
+        name.unlink(missing_ok=True)  # before the result is given: whoever has it finds no file left
+        outer.set_result(result)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
-        shutil.rmtree(self.spool, ignore_errors=True)
+        if self.spool is not None:
+            shutil.rmtree(self.spool, ignore_errors=True)
