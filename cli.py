@@ -10,6 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from supervision import dump_stacks_on_signal
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
@@ -409,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     from archive.lock import ArchiveUnwritable
 
     args = build_parser().parse_args(argv)
+    dump_stacks_on_signal()  # kill -USR2: what a run that seems hung is doing, in its stderr
     try:
         return args.handler(args)
     except ConfigError as exc:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import os
 import signal
 import subprocess
 import threading
 
 _PR_SET_PDEATHSIG = 1
+STACKS_SIGNAL = signal.SIGUSR2  # the signal Scrapy's StackTraceDump answers, where it is enabled
+
+
+def dump_stacks_on_signal() -> None:
+    """From now on ``kill -USR2 <pid>`` prints every thread's stack to stderr and the process goes on:
+    what a process that seems hung is doing, asked of it in place (its children inherit this)."""
+    faulthandler.register(STACKS_SIGNAL, all_threads=True)
 
 
 def die_with_parent(parent: int | None = None, sig: int = signal.SIGKILL) -> None:

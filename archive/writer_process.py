@@ -33,6 +33,7 @@ from archive.messages import WriterOptions, encode_message, read_messages
 from archive.revisits import RevisitPolicy
 from archive.state import open_state
 from archive.writer import RollingWarcWriter
+from supervision import dump_stacks_on_signal
 
 logger = logging.getLogger("newsarchive.writer")
 
@@ -133,6 +134,7 @@ def serve(requests: BinaryIO, replies: BinaryIO | None) -> None:
 
 
 def main() -> None:
+    dump_stacks_on_signal()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="newsarchive writer: %(levelname)s: %(message)s")

@@ -77,9 +77,10 @@ class DerivationProcess:
 def main() -> None:
     root, workers, parent = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     progress = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
-    from supervision import die_with_parent
+    from supervision import die_with_parent, dump_stacks_on_signal
 
     die_with_parent(parent)
+    dump_stacks_on_signal()
     # Ctrl-C and SIGTERM go to the run, which stops its crawl and then tells this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -28,6 +28,7 @@ from archive_fixtures import corpus_files
 
 from corpus.export import read_corpus
 from demo.farm import ArticleFarm
+from supervision import STACKS_SIGNAL
 
 ARTICLES = 120
 SEED = 20261203
@@ -39,17 +40,31 @@ def start_run(config: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def session_processes(session: int) -> list[str]:
-    """The command lines of the processes still in ``session``."""
+def session_processes(session: int) -> list[tuple[int, str]]:
+    """The pids and command lines of the processes still in ``session``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if os.getsid(int(entry.name)) == session:
-                    found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+                    found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
             except (ProcessLookupError, FileNotFoundError, PermissionError):
                 continue
     return found
+
+
+def ended_within(run: subprocess.Popen, timeout: float) -> None:
+    """Wait for ``run`` to end; if it does not, fail with what each of its processes was doing (their
+    stacks, which ``kill -USR2`` prints) and the run's stderr."""
+    try:
+        run.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for pid, _ in session_processes(run.pid):
+            os.kill(pid, STACKS_SIGNAL)
+        time.sleep(2)
+        os.killpg(run.pid, signal.SIGKILL)
+        pytest.fail(f"the run did not end within {timeout} s; its stderr, with its processes' stacks:\n"
+                    + run.stderr.read().decode(errors="replace")[-30000:])
 
 
 def children(pid: int) -> list[tuple[int, str]]:
@@ -161,10 +176,7 @@ def test_a_run_killed_at_a_bad_moment_is_made_whole_by_the_next_run(moment, farm
         assert target is not None or when == "report", f"no {victim} process to kill"
         if target is not None:
             os.kill(target, signal.SIGKILL)
-        if victim != "run":  # the run goes on without it, and ends
-            run.wait(timeout=120)
-        else:
-            run.wait(timeout=10)
+        ended_within(run, 120 if victim != "run" else 10)  # without it the run goes on, and ends
         assert wait_for(lambda: not session_processes(run.pid), timeout=10), session_processes(run.pid)
     finally:
         if run.poll() is None:
@@ -246,3 +258,25 @@ def test_ctrl_c_stops_the_crawl_derives_what_was_archived_and_reports_the_source
         assert newsarchive("run", "--config", str(config)).returncode == 0
     assert {url.split("/", 3)[3]: text for url, text in texts_by_url(tmp_path).items()} == \
         {url.split("/", 3)[3]: text for url, text in reference.items()}
+
+
+def test_a_run_that_seems_hung_shows_what_each_of_its_processes_is_doing_and_goes_on(tmp_path):
+    with ArticleFarm(4, delay=1.5) as slow:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [slow.source()])
+        run = start_run(config)
+        try:
+            # under way: each process has started (a signal before that would end it, as by default)
+            assert wait_for(lambda: archived_articles(tmp_path) > 0 and derivation_process(run), timeout=60)
+            time.sleep(0.5)
+            asked = [run.pid, writer_process(run), derivation_process(run)]
+            for pid in asked:
+                os.kill(pid, STACKS_SIGNAL)
+            ended_within(run, 120)
+            stderr = run.stderr.read().decode(errors="replace")
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+            run.stderr.close()
+    assert run.returncode == 0, stderr
+    assert stderr.count("Current thread") == len(asked), stderr  # one dump each: every thread, the asked one first
+    assert "File " in stderr and "Traceback" not in stderr
