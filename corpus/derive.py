@@ -44,7 +44,7 @@ from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
 from corpus.swap import finish_swap
-from corpus.workers import ResultFilePool
+from corpus.workers import ExtractionOverran, ResultFilePool, working_on
 from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
@@ -206,6 +206,7 @@ def extract_batch(captures: list[ArticleCapture]) -> list[ExtractedArticle | tup
     """Each capture's article, or the capture and why it could not be extracted."""
     outcomes: list[ExtractedArticle | tuple[ExtractedArticle, str]] = []
     for capture in captures:
+        working_on(f"{capture.warc_path.name.removesuffix(OPEN_SUFFIX)}@{capture.offset} {capture.url}")
         try:
             outcomes.append(extract_capture(capture))
         except RecordError as exc:  # its message names the record
@@ -442,15 +443,16 @@ class Derivation:
         return derive_piece(item, self._one_by_one)  # read here, extracted capture by capture on the workers
 
     def _one_by_one(self, chunk: list[ArticleCapture]) -> list:
-        logger.error("an extraction process died; its %d captures are redone one by one", len(chunk))
+        logger.error("an extraction process died or was stopped; its %d captures are redone one by one", len(chunk))
         outcomes = []
         for capture in chunk:
             try:
                 outcomes += self._executor().submit(extract_batch, [capture]).result()
             except Exception as exc:  # noqa: BLE001 - the pool broke again, or the cluster gave up on it
                 self._discard_pool()
-                outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
-                                                 f"the extraction process died on it ({type(exc).__name__})"))
+                why = str(exc) if isinstance(exc, ExtractionOverran) else \
+                    f"the extraction process died on it ({type(exc).__name__})"
+                outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: {why}"))
         return outcomes
 
     def _take(self, item: Piece | tuple, result: PieceResult | list) -> int:

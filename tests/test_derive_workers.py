@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.workers import SPOOL_PREFIX, ResultFilePool
+from corpus.workers import SPOOL_PREFIX, ExtractionOverran, ResultFilePool, page_seconds_from_environment, working_on
 
 RESULT_BYTES = 8 * 2**20  # far more than a pipe holds at once
 
@@ -120,3 +120,59 @@ def test_the_result_files_of_a_derivation_that_was_killed_are_removed_by_the_nex
     with ResultFilePool(1) as pool:
         assert pool.spool.exists()
     assert not stale.exists()
+
+
+def hang_on(page: str) -> None:
+    """A worker's task that starts on ``page`` and never ends it (a parser caught in a loop)."""
+    working_on(page)
+    while True:
+        time.sleep(1)
+
+
+def test_a_worker_that_hangs_on_a_page_is_stopped_and_the_page_named(caplog):
+    pool = ResultFilePool(2, page_seconds=1)
+    try:
+        healthy = [pool.submit(pow, n, 2) for n in range(3)]
+        hung = pool.submit(hang_on, "w.warc.gz@1234 http://example.org/loops")
+        started = time.monotonic()
+        with pytest.raises(ExtractionOverran, match="ran over 1 s"):
+            hung.result(timeout=30)
+        assert time.monotonic() - started < 10
+        assert [future.result(timeout=30) for future in healthy] == [0, 1, 4]  # done before the hang was seen
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert any("w.warc.gz@1234 http://example.org/loops" in record.getMessage() and "over 1 s" in record.getMessage()
+               for record in caplog.records), [record.getMessage() for record in caplog.records]
+
+
+def test_work_waiting_on_a_stopped_worker_is_given_up_in_bounded_time_and_the_pool_ends():
+    pool = ResultFilePool(1, page_seconds=1)
+    try:
+        assert pool.submit(pow, 2, 2).result(timeout=30) == 4
+        (worker,) = pool._processes
+        os.kill(worker, signal.SIGSTOP)  # neither working nor dead: it holds the queue its work comes by
+        with pytest.raises(ExtractionOverran):
+            pool.submit(pow, 3, 2).result(timeout=30)
+    finally:
+        started = time.monotonic()
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert time.monotonic() - started < 15
+
+
+def test_a_pool_whose_idle_worker_was_stopped_still_shuts_down():
+    pool = ResultFilePool(2, page_seconds=60)
+    assert [pool.submit(pow, n, 2).result(timeout=30) for n in range(2)] == [0, 1]
+    stopped = next(iter(pool._processes))
+    os.kill(stopped, signal.SIGSTOP)
+    started = time.monotonic()
+    pool.shutdown(wait=True)
+    assert time.monotonic() - started < 15
+    assert not Path(f"/proc/{stopped}").exists() or "Z" in Path(f"/proc/{stopped}/stat").read_text().split()[2]
+
+
+def test_a_page_time_limit_that_is_no_number_falls_back_to_the_default(monkeypatch, caplog):
+    monkeypatch.setenv("NEWSARCHIVE_PAGE_SECONDS", "soon")
+    assert page_seconds_from_environment() == 120
+    assert "NEWSARCHIVE_PAGE_SECONDS" in caplog.text
+    monkeypatch.setenv("NEWSARCHIVE_PAGE_SECONDS", "2.5")
+    assert page_seconds_from_environment() == 2.5

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,31 @@ def test_a_large_warc_is_rebuilt_in_pieces_cut_at_its_captures_with_the_same_cor
     report = rebuild(warcs, tmp_path / "rebuilt", workers=2)
     assert not report.failed
     assert corpus_files(tmp_path / "rebuilt") == corpus_files(live)
+
+
+def test_a_page_whose_extraction_hangs_is_recorded_as_not_extracted_and_the_rest_rebuilt(live, tmp_path,
+                                                                                          monkeypatch):
+    import corpus.derive
+    from corpus.rebuild import rebuild
+
+    rows = read_corpus(live)
+    hangs = rows[len(rows) // 2]["url"]
+    extract = corpus.derive.extract_document
+
+    def caught_in_a_loop_on_one_page(body: bytes, url: str, **options):
+        while url == hangs:  # as a parser caught in a loop on one page would be
+            time.sleep(1)
+        return extract(body, url, **options)
+
+    monkeypatch.setattr(corpus.derive, "extract_document", caught_in_a_loop_on_one_page)  # the workers fork from here
+    monkeypatch.setenv("NEWSARCHIVE_PAGE_SECONDS", "2")
+    started = time.monotonic()
+    report = rebuild(sorted((live / "warc").glob("*.warc.gz")), tmp_path / "rebuilt", workers=2)
+    assert time.monotonic() - started < 60
+    reasons = [entry["reason"] for entry in report.not_extracted if entry["url"] == hangs]
+    assert reasons and all(reason.endswith("its extraction ran over 2 s") for reason in reasons), report.not_extracted
+    rebuilt = read_corpus(tmp_path / "rebuilt")
+    assert [row["url"] for row in rebuilt] == [row["url"] for row in rows if row["url"] != hangs]
 
 
 @pytest.fixture(scope="module")
