@@ -61,7 +61,10 @@ def ended_within(run: subprocess.Popen, timeout: float) -> None:
         run.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         for pid, _ in session_processes(run.pid):
-            os.kill(pid, STACKS_SIGNAL)
+            try:
+                os.kill(pid, STACKS_SIGNAL)
+            except ProcessLookupError:  # it ended meanwhile
+                continue
         time.sleep(2)
         os.killpg(run.pid, signal.SIGKILL)
         pytest.fail(f"the run did not end within {timeout} s; its stderr, with its processes' stacks:\n"
