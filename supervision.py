@@ -5,9 +5,11 @@ from __future__ import annotations
 import ctypes
 import faulthandler
 import os
+import shutil
 import signal
 import subprocess
 import threading
+from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 STACKS_SIGNAL = signal.SIGUSR2  # the signal Scrapy's StackTraceDump answers, where it is enabled
@@ -17,6 +19,26 @@ def dump_stacks_on_signal() -> None:
     """From now on ``kill -USR2 <pid>`` prints every thread's stack to stderr and the process goes on:
     what a process that seems hung is doing, asked of it in place (its children inherit this)."""
     faulthandler.register(STACKS_SIGNAL, all_threads=True)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        pass
+    return True
+
+
+def remove_orphaned_dirs(parent: Path, prefix: str) -> None:
+    """Remove the directories ``<prefix><pid>-...`` under ``parent`` whose process is gone: what
+    processes killed before they could clean up left behind."""
+    for folder in parent.glob(prefix + "*"):
+        pid = folder.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def die_with_parent(parent: int | None = None, sig: int = signal.SIGKILL) -> None:

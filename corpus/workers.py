@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supervision import remove_orphaned_dirs
+
 logger = logging.getLogger("newsarchive.derive")
 
 SPOOL_PREFIX = "newsarchive-results-"
@@ -83,21 +85,8 @@ class _Unspooled:
 def _spool_dir() -> Path:
     """A new directory for this process's results; those of processes that died are removed."""
     base = Path(tempfile.gettempdir())
-    for stale in base.glob(f"{SPOOL_PREFIX}*-*"):
-        owner = stale.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
-        if owner.isdigit() and not _alive(int(owner)):
-            shutil.rmtree(stale, ignore_errors=True)
+    remove_orphaned_dirs(base, SPOOL_PREFIX)
     return Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=base))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _to_file(spool: Path | None, function: Callable, *args: Any) -> str | _Unspooled:

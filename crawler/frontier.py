@@ -25,26 +25,9 @@ from scrapy.settings import BaseSettings
 from twisted.internet.defer import Deferred
 
 from archive.state import STATE_DIR
+from supervision import remove_orphaned_dirs
 
 PREFIX = "frontier-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        pass
-    return True
-
-
-def remove_orphans(parent: Path) -> None:
-    """Remove the frontiers that crawls killed before they could close left behind."""
-    for folder in parent.glob(PREFIX + "*"):
-        pid = folder.name[len(PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def frontier_parent(settings: BaseSettings) -> Path:
@@ -65,7 +48,7 @@ class DiskFrontierScheduler(Scheduler):
         if not jobdir and crawler is not None:
             parent = frontier_parent(crawler.settings)
             parent.mkdir(parents=True, exist_ok=True)
-            remove_orphans(parent)
+            remove_orphaned_dirs(parent, PREFIX)  # frontiers of crawls killed before they could close
             self.frontier = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent))
             jobdir = str(self.frontier)
         super().__init__(dupefilter, jobdir, *args, crawler=crawler, **kwargs)
