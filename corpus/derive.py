@@ -44,7 +44,7 @@ from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
 from corpus.swap import finish_swap
-from corpus.workers import ExtractionOverran, ResultFilePool, working_on
+from corpus.workers import ExtractionOverran, ResultFilePool, extracting, working_on
 from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent
 
@@ -205,15 +205,16 @@ def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:
 def extract_batch(captures: list[ArticleCapture]) -> list[ExtractedArticle | tuple[ExtractedArticle, str]]:
     """Each capture's article, or the capture and why it could not be extracted."""
     outcomes: list[ExtractedArticle | tuple[ExtractedArticle, str]] = []
-    for capture in captures:
-        working_on(f"{capture.warc_path.name.removesuffix(OPEN_SUFFIX)}@{capture.offset} {capture.url}")
-        try:
-            outcomes.append(extract_capture(capture))
-        except RecordError as exc:  # its message names the record
-            outcomes.append(_failed(capture, str(exc)))
-        except Exception as exc:  # a bug on one page must not stop the others
-            outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
-                                             f"{type(exc).__name__}: {exc}"))
+    with extracting():
+        for capture in captures:
+            working_on(f"{capture.warc_path.name.removesuffix(OPEN_SUFFIX)}@{capture.offset} {capture.url}")
+            try:
+                outcomes.append(extract_capture(capture))
+            except RecordError as exc:  # its message names the record
+                outcomes.append(_failed(capture, str(exc)))
+            except Exception as exc:  # a bug on one page must not stop the others
+                outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
+                                                 f"{type(exc).__name__}: {exc}"))
     return outcomes
 
 

@@ -15,10 +15,13 @@ A worker that hangs is stopped the same way.  Each says which page it starts on 
 signal the worker could catch), and every worker when none has started a page or returned a
 result for that long while work waits (a worker stopped, or stuck between pages, blocks the
 others' queue).  ``NEWSARCHIVE_PAGE_SECONDS`` sets it (120 by default).
+
+A Dask cluster's worker has no watch of ours; ``limit_pages`` gives it a deadline of its own.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import multiprocessing
 import os
@@ -28,9 +31,10 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,9 @@ PAGE_SECONDS = 120.0  # unless NEWSARCHIVE_PAGE_SECONDS says otherwise
 BUSY_SUFFIX = ".busy"
 ENDING_SECONDS = 10.0  # a worker told to end, its work done, ends in well under a second
 _busy: Path | None = None  # in a worker, during a task: the file that says which page it is on
+_page_limit: float | None = None  # on a cluster's worker: the seconds after which a page ends the process
+_batches = 0  # batches this process is extracting (a cluster's worker may run several threads)
+_batches_lock = threading.Lock()
 
 
 class ExtractionOverran(BrokenProcessPool):
@@ -64,8 +71,41 @@ def page_seconds_from_environment() -> float:
     return seconds
 
 
+def limit_pages(seconds: float) -> None:
+    """On a worker that no pool of ours watches (a Dask cluster's): a page that takes more than
+    ``seconds`` ends the process, every thread's stack printed first. faulthandler's timer is a
+    thread of C that needs no interpreter lock, so a parser stuck in C code cannot hold it off.
+    The cluster's nanny starts a new worker and its scheduler retries the task, then gives it up
+    (``KilledWorker``), and the derivation redoes it capture by capture."""
+    global _page_limit
+    _page_limit = seconds
+
+
+@contextmanager
+def extracting() -> Iterator[None]:
+    """Around a batch of pages: a cluster worker's page deadline is lifted when none is running."""
+    global _batches
+    with _batches_lock:
+        _batches += 1
+    try:
+        yield
+    finally:
+        with _batches_lock:
+            _batches -= 1
+            if not _batches and _page_limit is not None:
+                faulthandler.cancel_dump_traceback_later()
+
+
 def working_on(page: str) -> None:
-    """In a worker: say that it starts on ``page`` (its name in the pool's log if it hangs there)."""
+    """In a worker: say that it starts on ``page`` (its name in the pool's log if it hangs there);
+    on a cluster's worker, start the page's deadline (with several threads, the latest page's)."""
+    global _page_limit
+    if _page_limit is not None:
+        try:
+            faulthandler.dump_traceback_later(_page_limit, exit=True)
+        except (AttributeError, OSError, ValueError) as exc:  # no standard error to print to
+            logger.warning("pages have no time limit on this worker: %s", exc)
+            _page_limit = None
     if _busy is not None:
         try:
             _busy.write_text(page)

@@ -10,9 +10,11 @@ import gzip
 import io
 import json
 import shutil
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -263,19 +265,22 @@ def test_extract_refuses_pages_mixed_with_archives_and_a_url_for_an_archive(wget
     assert "--url is for saved pages" in ok(with_url, code=2) and not with_url.stdout
 
 
-@pytest.fixture
-def dask_cluster() -> Iterator[str]:
-    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1; yields the scheduler's address."""
+@contextmanager
+def dask_cluster_of(*worker_options: str, env: dict[str, str] | None = None, tries: int = 4) -> Iterator[str]:
+    """A real `dask scheduler` (trying a task whose worker died ``tries`` times) and two `dask worker`
+    processes on 127.0.0.1; yields the scheduler's address."""
     from distributed import Client
 
     dask = str(Path(sys.executable).parent / "dask")
     address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, **(env or {}), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(tries - 1)}
     processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                                   "--no-dashboard"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+                                   "--no-dashboard"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)]
     try:
         processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
-                                        "--no-dashboard"], cwd=REPO, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL) for _ in range(2)]
+                                        "--no-dashboard", *worker_options], cwd=REPO, env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
         yield address
@@ -288,6 +293,12 @@ def dask_cluster() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+def dask_cluster() -> Iterator[str]:
+    with dask_cluster_of() as address:
+        yield address
 
 
 def test_a_rebuild_on_a_dask_cluster_gives_the_in_process_bytes(crawled, foreign, dask_cluster, tmp_path):
@@ -333,6 +344,23 @@ def test_revisits_in_every_piece_of_a_large_file_are_all_followed(foreign, tmp_p
     assert not report.failed
     urls = {row["url"] for row in read_corpus(tmp_path / "out")}
     assert urls >= {f"{HOST}/amp/{n}/story-2" for n in range(4)} | {article_url(10 + n) for n in range(4)}
+
+
+def test_a_page_that_hangs_its_cluster_worker_is_recorded_as_not_extracted_and_the_rest_rebuilt(crawled, tmp_path,
+                                                                                              monkeypatch):
+    rows = read_corpus(crawled["out"])
+    hangs = rows[len(rows) // 2]["url"]
+    monkeypatch.setenv("NEWSARCHIVE_PAGE_SECONDS", "2")
+    warcs = sorted(str(path) for path in (crawled["out"] / "warc").glob("*.warc.gz"))
+    with dask_cluster_of("--preload", str(REPO / "tests" / "hanging_extractor.py"),
+                         env={"NEWSARCHIVE_HANG_ON": hangs}, tries=2) as address:
+        result = newsarchive("rebuild", "--warc", *warcs, "--out", str(tmp_path / "rebuilt"), "--scheduler", address,
+                             timeout=120)  # without a limit on the page, for ever
+    why = [line for line in result.stderr.splitlines() if "not extracted" in line and hangs in line]
+    assert why and all(line.endswith("the extraction process died on it (KilledWorker)") for line in why), \
+        result.stderr
+    rebuilt = read_corpus(tmp_path / "rebuilt")
+    assert [row["url"] for row in rebuilt] == [row["url"] for row in rows if row["url"] != hangs]
 
 
 def test_a_scheduler_that_does_not_answer_is_one_line(foreign, tmp_path):
