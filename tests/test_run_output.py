@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -94,6 +95,20 @@ def test_progress_lines_for_the_corpus_only_with_progress_or_on_a_terminal(tmp_p
                 assert not progress and "fetched," not in stderr.split("farm: ok")[0], stderr
             else:
                 assert progress, stderr
+
+
+def test_the_last_progress_line_of_a_source_gives_the_runs_own_figures(tmp_path):
+    """Its last line comes after the last exchange is written, not while the writer still has some."""
+    with ArticleFarm(60) as farm:
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n\n'
+                          f'[[sources]]\nname = "farm"\nsitemaps = ["{farm.url}/sitemap.xml"]\n', encoding="utf-8")
+        result = newsarchive("run", "--config", str(config), "--progress", timeout=600)
+    assert result.returncode == 0, result.stderr
+    last = [line for line in result.stderr.splitlines() if line.startswith("  farm: ")][-1]
+    report = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())["sources"][0]
+    assert last == f"  farm: {report['fetched']} fetched, {report['articles']} articles archived"
+    assert report["articles"] == 60
 
 
 def test_a_config_with_no_sources_is_one_line_and_exit_2(tmp_path):
