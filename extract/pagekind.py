@@ -53,6 +53,7 @@ MIN_CARDS = 3  # a list of teasers
 EXCERPT_PARAGRAPHS = 2  # a longer card of a list: its excerpt and a line of byline and date
 SHINGLE = 4
 TEASER_SHARE = 0.5  # of a body paragraph's 4-word shingles found in cards: teaser text, not prose
+GRID_SHARE = 0.8  # of a block's text in its pictured cards: a grid of teasers
 MIN_PROSE = 80  # words: less prose than this, without a declaration, is no article ...
 MIN_MARKED_PROSE = 25  # ... unless it sits in article markup or the page declares an article,
 MIN_LISTED_PROSE = 50  # and this, when its body holds more teaser text than prose (SHORT_BODY on a page that declares no article)
@@ -113,6 +114,8 @@ class Evidence:
     listing_words: int = 0  # the words of the cards in the smallest block holding the headline and MIN_CARDS cards, when they have a line of summary
     measure_listing_text: Callable[[], tuple[str, str]] = lambda: ("", "")  # that block's text and the page's (_run_together), read when first needed
     headline_part: str = ""  # (_run_together) the headline's part of beside_search's block, when it holds prose and the message follows it
+    grid_shingles: frozenset[tuple[str, ...]] = frozenset()  # the shingles of the cards in a grid of pictured cards (``_grid_cards``)
+    grid_headings: frozenset[str] = frozenset()  # the word keys of such a grid's own headings ("More stories")
     read: dict[str, tuple[list[str], int]] = dataclass_field(default_factory=dict, repr=False, compare=False)  # prose_words' answers
 
     def prose_words(self, paragraph: str) -> tuple[list[str], int]:
@@ -542,11 +545,35 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
         if listing is not None:
             path = tree.getroottree().getpath(listing[0])
             listing_text = lambda: next(map(_listing_texts, reread().getroottree().xpath(path)), ("", ""))  # noqa: E731
+    grid = _grid_cards(cards)
+    grid_headings = frozenset(
+        word_key(" ".join(heading.itertext()))
+        for parent in {card.getparent() for card in grid}
+        for heading in parent
+        if heading.tag in _HEADINGS
+    )
     return Evidence(
         len(keys), sum(len(k.split()) for k in keys), marked_up, None if beside_search is None else beside_search[0],
         error_status, shingles, measure, 0 if listing is None else listing[1], listing_text,
         "" if beside_search is None else beside_search[1],
+        frozenset().union(*(_shingles(key) for card, key in zip(cards, keys) if card in grid)), grid_headings,
     )
+
+
+def _grid_cards(cards: list[HtmlElement]) -> set[HtmlElement]:
+    """The cards holding a picture that sit MIN_CARDS or more under one parent holding little else
+    (GRID_SHARE of its text in them): a grid of teasers (each a thumbnail, a headline, a summary),
+    as a "more stories" block sets them, not cards set amid an article's prose."""
+    by_parent: dict[HtmlElement, list[HtmlElement]] = {}
+    for card in cards:
+        if next(card.iter("img", "picture"), None) is not None:
+            by_parent.setdefault(card.getparent(), []).append(card)
+    return {
+        card
+        for parent, alike in by_parent.items()
+        if len(alike) >= MIN_CARDS and sum(map(TEXT_LENGTH, alike)) >= GRID_SHARE * TEXT_LENGTH(parent)
+        for card in alike
+    }
 
 
 def _teaser_words(key: str, card_shingles: frozenset) -> int:
@@ -570,13 +597,15 @@ _CUT = ("...", "…")  # a summary cut short: a teaser's, whose full text is on 
 def drop_teaser_tail(evidence: Evidence, paragraphs: list[str]) -> list[str]:
     """An article's body without the teaser cards it ran on into at its end (a row of related
     stories after the article, named by nothing): of the last paragraphs that are mostly the cards'
-    text (``_teaser_words``), those from the first summary cut short (``_CUT``) on go. A card's text
-    alone is no proof (a listicle's own sections read as cards, their headings linked), nor is a
-    cut sentence (an article may trail off): a cut summary of a card is. Never most of the body:
-    that is a listing, for the article decision."""
+    text (``_teaser_words``), those from the first summary cut short (``_CUT``) on go, or all of
+    them and the grid's heading when MIN_CARDS or more are a grid's cards (``_grid_cards``). A card's text alone is no
+    proof (a listicle's own sections read as cards, their headings linked), nor is a cut sentence
+    (an article may trail off): a cut summary of a card is, and so is a grid of pictured cards at
+    the body's end. Never most of the body: that is a listing, for the article decision."""
     if not evidence.card_shingles:
         return paragraphs
     end = cut = len(paragraphs)
+    in_grid = 0
     while end > 1:
         words, own = evidence.prose_words(paragraphs[end - 1])
         if not words or len(words) - own < TEASER_SHARE * len(words):
@@ -584,6 +613,11 @@ def drop_teaser_tail(evidence: Evidence, paragraphs: list[str]) -> list[str]:
         end -= 1
         if paragraphs[end].rstrip().endswith(_CUT):
             cut = end
+        if evidence.grid_shingles:
+            shingles = _shingles(" ".join(words))
+            in_grid += len(shingles & evidence.grid_shingles) >= TEASER_SHARE * len(shingles) > 0
+    if in_grid >= MIN_CARDS:
+        cut = end - (end > 1 and word_key(paragraphs[end - 1]) in evidence.grid_headings)  # with the grid's heading
     if 2 * sum(map(len, paragraphs[cut:])) > sum(map(len, paragraphs)):
         return paragraphs
     return paragraphs[:cut]

@@ -10,6 +10,7 @@ from extract import extract_document
 from extract.body import FRAGMENT_SHARE
 from extract.domfixes import unname_fragment_containers
 from extract.htmlinput import load_tree
+from extract.pagekind import drop_teaser_tail, gather_evidence
 
 FIXTURES = Path(__file__).parent / "fixtures" / "opaque"
 
@@ -159,6 +160,26 @@ def test_a_row_of_teaser_cards_after_the_article_is_not_its_end() -> None:
     nothing (each a picture link, a headline link, a summary, most of them cut short, and a date):
     the summaries the body ran on into are the cards' text, not the article's last paragraphs."""
     _assert_article(_extract("article_before_teaser_row.html"), "Most cacti only need a new pot", 5, "Shorter days slow")
+
+
+def test_a_grid_of_pictured_teasers_after_the_article_is_not_its_end() -> None:
+    """A grid of teaser cards after the article (each a picture link, a headline link, a whole
+    summary of a sentence or two, a date) under a heading, in the article's container and named by
+    nothing: no summary is cut short, but a block of pictured cards and nothing else is a grid of
+    other stories, and goes from the body's end with its heading."""
+    doc = _extract("article_before_teaser_grid.html")
+    _assert_article(doc, "The path along the river between the old mill", 4, "evening buses")
+    assert doc.paragraphs[-1].startswith("Walkers are asked to keep dogs on leads")
+
+
+def test_pictured_sections_amid_an_articles_prose_are_not_a_grid_of_teasers() -> None:
+    """An article whose own sections are pictured cards (a picture link, a linked heading, a line
+    of text) set in its column between its paragraphs: their block holds the prose too, so they
+    are its content, and the last of them, at the body's end, stay."""
+    tree = load_tree((FIXTURES / "guide_with_pictured_sections.html").read_bytes())
+    evidence = gather_evidence(tree)
+    paragraphs = [" ".join(p.text_content().split()) for p in tree.iter("p")]
+    assert evidence.card_shingles and drop_teaser_tail(evidence, paragraphs) == paragraphs
 
 
 def test_a_short_thread_with_dates_written_as_text_goes_with_its_reply_form() -> None:
