@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import Element, XPath, strip_elements
@@ -565,12 +566,20 @@ def prune_furniture(tree: HtmlElement) -> None:
         return
     candidates, hidden = _furniture_candidates(body)
     total = TEXT_LENGTH(body) or 1
+    # a hidden block of the article's paragraphs right after a paragraph of it is the rest of the
+    # story behind a "read more" that its reader opens: shown, or trafilatura's own pruning of
+    # hidden elements drops it (a hidden list of notes or a dialog's text stays hidden)
+    continuing = {
+        element for element in candidates
+        if (element in hidden or element.get("hidden") is not None) and _continues_prose(element)
+    }
     doomed = [
         element
         for element in dict.fromkeys(candidates)
         if element.tag not in ("main", "article")
         and TEXT_LENGTH(element) < _MAX_SHARE * total
         and not _HOLDS_ARTICLE(element)
+        and element not in continuing
     ]
     # a large block hidden by its style whose text the page shows elsewhere: a copy for machines
     spared = set(hidden).difference(doomed)
@@ -581,18 +590,32 @@ def prune_furniture(tree: HtmlElement) -> None:
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
-    # a hidden block of the article's paragraphs right after a paragraph of it is the rest of the
-    # story behind a "read more" that its reader opens: shown, or trafilatura's own pruning of
-    # hidden elements drops it (a hidden list of notes or a dialog's text stays hidden)
     for element in set(candidates).difference(doomed):
-        if _continues_prose(element):
+        if element in continuing or _continues_prose(element):
             _show(element)
 
 
+CONTINUATION_PARAGRAPHS = 2  # a hidden block of this many paragraphs or more, after paragraphs like them
+CONTINUATION_LENGTH = 0.5  # of the shown paragraphs' mean length, at least, in the hidden ones'
+
+
 def _continues_prose(element: HtmlElement) -> bool:
-    """Whether a block holds an article's paragraphs (_HOLDS_ARTICLE) and follows a paragraph."""
+    """Whether a block follows a paragraph and holds an article's paragraphs (_HOLDS_ARTICLE), or
+    paragraphs only, CONTINUATION_PARAGRAPHS or more, of the class of the one it follows and of
+    about the length of those shown before it (CONTINUATION_LENGTH): the rest of a story of short
+    paragraphs, not a list of notes or sources."""
     previous = element.getprevious()
-    return previous is not None and previous.tag == "p" and bool(_HOLDS_ARTICLE(element))
+    if previous is None or previous.tag != "p":
+        return False
+    if _HOLDS_ARTICLE(element):
+        return True
+    children = list(element)
+    if (len(children) < CONTINUATION_PARAGRAPHS or any(child.tag != "p" for child in children)
+            or children[0].get("class") != previous.get("class")):
+        return False
+    shown = list(islice(element.itersiblings("p", preceding=True), CONTINUATION_PARAGRAPHS + 1))
+    mean = sum(map(TEXT_LENGTH, shown)) / len(shown)
+    return sum(map(TEXT_LENGTH, children)) / len(children) >= CONTINUATION_LENGTH * mean
 
 
 _LAYOUT_CONTENT = XPath(

@@ -823,6 +823,18 @@ def test_the_rest_of_a_story_behind_a_read_more_button_is_kept(hidden: str) -> N
     assert _story_paragraphs(story) == [f"Paragraph {i}" for i in range(8)]
 
 
+@pytest.mark.parametrize("hidden", ['style="display:none"', "hidden"])
+def test_the_rest_of_a_story_of_short_paragraphs_behind_a_read_more_button_is_kept(hidden: str) -> None:
+    """A story of one-sentence paragraphs, as news briefs are written: its hidden rest holds no
+    paragraph of prose's length, but its paragraphs are like the ones shown before it (their
+    class, about their length), so it is the story's, not a list of notes."""
+    short = [f"Paragraph {i} of the brief: the quay path reopens on Monday after the flood wall works." for i in range(6)]
+    shown = "".join(f"<p>{p}</p>" for p in short[:3])
+    rest = "".join(f"<p>{p}</p>" for p in short[3:])
+    story = f'{shown}<div class="story-more" {hidden}>{rest}</div><button>Read more</button>'
+    assert _story_paragraphs(story) == [f"Paragraph {i}" for i in range(6)]
+
+
 def test_a_hidden_list_of_notes_after_the_story_stays_out() -> None:
     """A hidden block after the story's paragraphs that holds no paragraph of prose (a list of
     notes or sources, the text of a dialog) is no continuation of the story: it stays hidden."""
