@@ -363,6 +363,24 @@ def test_a_page_that_hangs_its_cluster_worker_is_recorded_as_not_extracted_and_t
     assert [row["url"] for row in rebuilt] == [row["url"] for row in rows if row["url"] != hangs]
 
 
+def test_a_page_that_hangs_a_local_clusters_worker_costs_two_tries(crawled, tmp_path, monkeypatch):
+    """`--scheduler local` tries a task whose worker died twice, not Dask's four times."""
+    from corpus.cluster import LOCAL_TRIES
+
+    rows = read_corpus(crawled["out"])
+    hangs = rows[len(rows) // 2]["url"]
+    monkeypatch.setenv("NEWSARCHIVE_PAGE_SECONDS", "2")
+    monkeypatch.setenv("NEWSARCHIVE_HANG_ON", hangs)
+    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PRELOAD", json.dumps([str(REPO / "tests" / "hanging_extractor.py")]))
+    warcs = sorted(str(path) for path in (crawled["out"] / "warc").glob("*.warc.gz"))
+    result = newsarchive("rebuild", "--warc", *warcs, "--out", str(tmp_path / "rebuilt"), "--scheduler", "local",
+                         "--workers", "2", timeout=120)
+    assert f"{hangs}: the extraction process died on it (KilledWorker)" in ok(result)
+    # each try ends a worker, which prints its stacks: two for the piece, two for the page alone
+    assert result.stderr.count("Timeout (0:00:02)!") == 2 * LOCAL_TRIES, result.stderr
+    assert len(read_corpus(tmp_path / "rebuilt")) == len(rows) - 1
+
+
 def test_a_scheduler_that_does_not_answer_is_one_line(foreign, tmp_path):
     result = newsarchive("rebuild", "--warc", str(foreign["other"]), "--out", str(tmp_path / "out"),
                          "--scheduler", f"tcp://127.0.0.1:{free_port()}")
