@@ -581,9 +581,11 @@ def prune_furniture(tree: HtmlElement) -> None:
         and not _HOLDS_ARTICLE(element)
         and element not in continuing
     ]
-    # a large block hidden by its style whose text the page shows elsewhere: a copy for machines
+    # a large block hidden by its style whose text the page shows elsewhere: a copy for machines;
+    # so is a continuation whose text the page shows (a phone layout's copy of the last paragraphs)
     spared = set(hidden).difference(doomed)
     copies = [e for e in hidden if e in spared and TEXT_LENGTH(e) >= _COPY_CHARS]
+    copies += continuing.difference(copies)
     if copies:
         page = word_key(body.text_content())
         doomed += [e for e in copies if _shown_elsewhere(e, page)]

@@ -835,6 +835,16 @@ def test_the_rest_of_a_story_of_short_paragraphs_behind_a_read_more_button_is_ke
     assert _story_paragraphs(story) == [f"Paragraph {i}" for i in range(6)]
 
 
+def test_a_hidden_copy_of_a_storys_last_paragraphs_is_not_read_twice() -> None:
+    """A hidden block like a continuation (paragraphs of the story's class and length, after its
+    last paragraph) that repeats paragraphs the page shows, as a phone layout's copy does, stays
+    out: shown, the story would end with them twice."""
+    short = [f"Paragraph {i} of the brief: the quay path reopens on Monday after the flood wall works." for i in range(6)]
+    shown = "".join(f"<p>{p}</p>" for p in short)
+    copy = "".join(f"<p>{p}</p>" for p in short[4:])
+    assert _story_paragraphs(f'{shown}<div style="display:none">{copy}</div>') == [f"Paragraph {i}" for i in range(6)]
+
+
 def test_a_hidden_list_of_notes_after_the_story_stays_out() -> None:
     """A hidden block after the story's paragraphs that holds no paragraph of prose (a list of
     notes or sources, the text of a dialog) is no continuation of the story: it stays hidden."""
