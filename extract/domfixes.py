@@ -524,9 +524,21 @@ def _is_furniture_name(names: str) -> bool:
     return _FURNITURE_NAME.search(names) is not None
 
 
+_COMMENT_TYPES = {"comment", "usercomments"}  # schema.org's types of a reader's comment
+
+
+def _declares_a_comment(name: str, value: str) -> bool:
+    """Whether an element's microdata declares it a reader's comment (``itemprop="comment"``, or
+    ``itemtype`` schema.org's Comment or UserComments): furniture as a comment section named so is,
+    whatever its class and id say (a template of hashed names declares its comments all the same)."""
+    if name == "itemprop":
+        return "comment" in value.lower().split()
+    return value.rstrip("/").rsplit("/", 1)[-1].lower() in _COMMENT_TYPES
+
+
 def _furniture_candidates(body: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
-    """The elements of the body named as furniture (class or id, _is_furniture_name), and the others
-    but the body hidden (a hidden attribute, a style hiding them) or tooltips (role="tooltip"), in
+    """The elements of the body named as furniture (class or id, _is_furniture_name, or declared
+    readers' comments: _declares_a_comment), and the others but the body hidden (a hidden attribute, a style hiding them) or tooltips (role="tooltip"), in
     document order; and those hidden by their style."""
     # one walk rather than XPaths for the names and the styles (their string results cost more),
     # reading each element's attributes in one call (a fifth faster than one call a name); each
@@ -546,6 +558,9 @@ def _furniture_candidates(body: HtmlElement) -> tuple[list[HtmlElement], list[Ht
                 styled = _HIDDEN_STYLE.search(value) is not None
             elif name == "hidden" or (name == "role" and value == "tooltip"):  # a tooltip: shown while the pointer rests on its anchor
                 shown_apart = True
+            elif (name == "itemtype" or name == "itemprop") and _declares_a_comment(name, value):
+                named = True
+                break
         if named:
             candidates.append(element)
         elif (styled or shown_apart) and element is not body:

@@ -182,6 +182,29 @@ def test_pictured_sections_amid_an_articles_prose_are_not_a_grid_of_teasers() ->
     assert evidence.card_shingles and drop_teaser_tail(evidence, paragraphs) == paragraphs
 
 
+def test_comments_declared_in_microdata_are_not_the_article() -> None:
+    """Readers' comments inside the story's block, named by nothing, with no date or reply form,
+    but declared as schema.org Comments in their microdata: they go, as a comment section named so
+    would; the story's paragraphs stay."""
+    story = "".join(f"<p>Paragraph {i} of the story: the harbour trust has agreed to rebuild the old sea wall at the "
+                    "north end of the beach before the winter storms, the chair said on Tuesday.</p>" for i in range(10))
+    comments = "".join(
+        f'<div class="c7f2" itemscope itemtype="https://schema.org/Comment"><span class="c1a9" itemprop="author">'
+        f'{name}</span><div class="c3d4" itemprop="text"><p>{text}</p></div></div>'
+        for name, text in (
+            ("Ann Lee", "About time too. The wall has been crumbling for as long as I have walked my dog along that "
+                        "beach, and every winter another stretch of it falls onto the sand."),
+            ("Bo Park", "I hope they keep the steps down to the rock pools, which my children love, and do not close "
+                        "the car park for the whole of the summer while the work goes on."),
+        )
+    )
+    html = (f'<html><head><title>Sea wall</title></head><body><div class="a1"><h1 class="a2">Harbour trust to rebuild '
+            f'the sea wall</h1><div class="a3">{story}<div class="a4"><h3 class="a5">2 responses</h3>{comments}</div>'
+            "</div></div></body></html>")
+    doc = extract_document(html, "https://coast.example.org/news/sea-wall")
+    _assert_article(doc, "Paragraph 0 of the story", 10, "About time too")
+
+
 def test_a_short_thread_with_dates_written_as_text_goes_with_its_reply_form() -> None:
     """Two readers' replies with no <time>, their dates written as text, in one block with the form
     to reply in (a <textarea>): that block is the comments section, and goes whole, its heading, the
