@@ -257,10 +257,17 @@ class ResultFilePool(ProcessPoolExecutor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """As ``ProcessPoolExecutor.shutdown``; but a worker that has not ended ``ENDING_SECONDS`` after
-        being told to (stopped, or hung in C code) is killed, where CPython would wait for it for ever."""
+        being told to (stopped, or hung in C code) is killed, where CPython would wait for it for ever.
+        Without waiting (a broken pool given up, its work to be redone) the workers are killed at once:
+        a survivor would go on with its task, find its result's directory removed and send the result
+        down a pipe no one reads any more, where CPython's manager thread, joining it, waits for ever,
+        and with it the process's exit."""
         self._stop.set()
         processes = list((getattr(self, "_processes", None) or {}).values())
         manager = getattr(self, "_executor_manager_thread", None)
+        if not wait:
+            for process in processes:
+                process.kill()
         super().shutdown(wait=False, cancel_futures=cancel_futures)
         if wait and manager is not None:
             manager.join(ENDING_SECONDS)

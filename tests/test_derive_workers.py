@@ -179,6 +179,20 @@ def test_a_pool_whose_idle_worker_was_stopped_still_shuts_down():
     assert not Path(f"/proc/{stopped}").exists() or "Z" in Path(f"/proc/{stopped}/stat").read_text().split()[2]
 
 
+def test_a_pool_given_up_without_waiting_leaves_no_worker_on_its_task():
+    """A broken pool is given up without waiting (its work is redone): a worker still on a task is
+    killed, not left to send a result nobody reads while the process's exit waits for it."""
+    pool = ResultFilePool(2, page_seconds=60)
+    assert pool.submit(pow, 2, 2).result(timeout=30) == 4
+    workers = list(pool._processes.values())
+    pool.submit(time.sleep, 60)
+    time.sleep(0.5)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.join(timeout=10)
+    assert not any(worker.is_alive() for worker in workers)
+
+
 def test_a_page_time_limit_that_is_no_number_falls_back_to_the_default(monkeypatch, caplog):
     monkeypatch.setenv("NEWSARCHIVE_PAGE_SECONDS", "soon")
     assert page_seconds_from_environment() == 120
