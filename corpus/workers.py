@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import pickle
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -248,12 +247,12 @@ class ResultFilePool(ProcessPoolExecutor):
         """Kill every worker: one dead breaks the pool anyway, and CPython ends the others with a SIGTERM,
         which a stopped process does not act on (its pool would wait for it for ever)."""
         self.overran = True
-        for pid in list(getattr(self, "_processes", None) or {}):  # (the pool's own record of its processes)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self._kill_workers()
         self._stop.set()  # the pool is broken now: there is nothing more to watch
+
+    def _kill_workers(self) -> None:
+        for process in list((getattr(self, "_processes", None) or {}).values()):  # (the pool's own record)
+            process.kill()  # (a process already ended is passed over)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """As ``ProcessPoolExecutor.shutdown``; but a worker that has not ended ``ENDING_SECONDS`` after
@@ -266,8 +265,7 @@ class ResultFilePool(ProcessPoolExecutor):
         processes = list((getattr(self, "_processes", None) or {}).values())
         manager = getattr(self, "_executor_manager_thread", None)
         if not wait:
-            for process in processes:
-                process.kill()
+            self._kill_workers()
         super().shutdown(wait=False, cancel_futures=cancel_futures)
         if wait and manager is not None:
             manager.join(ENDING_SECONDS)

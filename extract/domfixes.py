@@ -538,8 +538,9 @@ def _declares_a_comment(name: str, value: str) -> bool:
 
 def _furniture_candidates(body: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
     """The elements of the body named as furniture (class or id, _is_furniture_name, or declared
-    readers' comments: _declares_a_comment), and the others but the body hidden (a hidden attribute, a style hiding them) or tooltips (role="tooltip"), in
-    document order; and those hidden by their style."""
+    readers' comments: _declares_a_comment), and the others but the body hidden (a hidden
+    attribute, a style hiding them) or tooltips (role="tooltip"), in document order; and those
+    hidden by their style."""
     # one walk rather than XPaths for the names and the styles (their string results cost more),
     # reading each element's attributes in one call (a fifth faster than one call a name); each
     # distinct class or id value judged once

@@ -598,10 +598,11 @@ def drop_teaser_tail(evidence: Evidence, paragraphs: list[str]) -> list[str]:
     """An article's body without the teaser cards it ran on into at its end (a row of related
     stories after the article, named by nothing): of the last paragraphs that are mostly the cards'
     text (``_teaser_words``), those from the first summary cut short (``_CUT``) on go, or all of
-    them and the grid's heading when MIN_CARDS or more are a grid's cards (``_grid_cards``). A card's text alone is no
-    proof (a listicle's own sections read as cards, their headings linked), nor is a cut sentence
-    (an article may trail off): a cut summary of a card is, and so is a grid of pictured cards at
-    the body's end. Never most of the body: that is a listing, for the article decision."""
+    them and the grid's heading when MIN_CARDS or more are a grid's cards (``_grid_cards``). A
+    card's text alone is no proof (a listicle's own sections read as cards, their headings linked),
+    nor is a cut sentence (an article may trail off): a cut summary of a card is, and so is a grid
+    of pictured cards at the body's end. Never most of the body: that is a listing, for the article
+    decision."""
     if not evidence.card_shingles:
         return paragraphs
     end = cut = len(paragraphs)
