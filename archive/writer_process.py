@@ -8,7 +8,8 @@ reads back where each was written (``archive.messages``).
 Requests (parent → child), each a tuple:
   ``("open", key, WriterOptions)``, ``("write", key, id, Exchange)``, ``("close", key)``
 Replies (child → parent):
-  ``("written", id, Archived)``, ``("failed", id, message)``, ``("closed", key, [file names])``
+  ``("written", id, Archived)``, ``("failed", id, message)``, ``("closed", key, [file names])``,
+  ``("full", id, message)``: the disk is full, and every later write of that crawler fails so too
 
 One process serves every crawler of a run, so the revisit decision sees the payloads
 of every source written before it.  End of input closes whatever is still open, so the
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archive.archiver import ExchangeArchiver
+from archive.atomic import disk_full
 from archive.messages import WriterOptions, encode_message, read_messages
 from archive.revisits import RevisitPolicy
 from archive.state import open_state
@@ -44,6 +46,7 @@ class WriterService:
 
     archivers: dict[str, ExchangeArchiver] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)  # key -> why its WARC could not be opened
+    full: dict[str, str] = field(default_factory=dict)  # key -> the full disk its last write met
     policies: dict[str, RevisitPolicy] = field(default_factory=dict)
     indexing: dict[str, list[Future]] = field(default_factory=dict)  # key -> its WARCs' indexing
     indexer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "cdxj"))
@@ -89,15 +92,22 @@ class WriterService:
             exchange_id, exchange = message[2], message[3]
             if key in self.broken:
                 return ("failed", exchange_id, self.broken[key])
+            if key in self.full:
+                return ("full", exchange_id, self.full[key])
             try:
                 return ("written", exchange_id, self.archivers[key].archive(exchange))
             except Exception as exc:  # say what failed and go on with the next exchange
+                if disk_full(exc):  # every later write would fail too: the crawler stops its crawl
+                    self.full[key] = f"the disk is full ({exc}) in {self.archivers[key].writer.directory}"
+                    logger.error("could not archive %s: %s", exchange.uri, self.full[key])
+                    return ("full", exchange_id, self.full[key])
                 if isinstance(exc, OSError):  # the disk, not us: no traceback (the WARC is cut back whole)
                     logger.error("could not archive %s: %s", exchange.uri, exc)
                 else:
                     logger.exception("could not archive %s", exchange.uri)
                 return ("failed", exchange_id, f"{exchange.uri}: {type(exc).__name__}: {exc}")
         if kind == "close":
+            self.full.pop(key, None)
             return ("closed", key, [] if self.broken.pop(key, None) else self.close(key))
         raise ValueError(f"unknown message {kind!r}")
 
@@ -114,8 +124,11 @@ def _index(archive_dir: str, warc_path: Path) -> None:
         from archive.index import update_index  # loaded only by a writer that indexes (see open)
 
         update_index(Path(archive_dir), [warc_path])
-    except Exception:  # a broken index must not stop the crawl; replay re-indexes missing files
-        logger.exception("could not index %s", warc_path)
+    except Exception as exc:  # a broken index must not stop the crawl; replay re-indexes missing files
+        if isinstance(exc, OSError):  # the disk, not us: one line
+            logger.error("could not index %s: %s", warc_path, exc)
+        else:
+            logger.exception("could not index %s", warc_path)
 
 
 def serve(requests: BinaryIO, replies: BinaryIO | None) -> None:

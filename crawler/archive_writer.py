@@ -29,6 +29,10 @@ class ArchiveWriterError(Exception):
     """The writer process could not archive an exchange, or went away."""
 
 
+class DiskFull(ArchiveWriterError):
+    """The archive's disk is full: no later exchange of the crawl can be archived either."""
+
+
 class ArchiveWriterProcess(protocol.ProcessProtocol):
     """The writer child as the reactor sees it: requests out on stdin, replies in from stdout."""
 
@@ -105,6 +109,8 @@ class ArchiveWriterProcess(protocol.ProcessProtocol):
                 self._writes.pop(key).callback(result)
             elif kind == "failed":
                 self._writes.pop(key).errback(Failure(ArchiveWriterError(result)))
+            elif kind == "full":
+                self._writes.pop(key).errback(Failure(DiskFull(result)))
             elif kind == "closed":
                 self._closes.pop(key).callback(result)
 

@@ -21,10 +21,13 @@ from archive.archiver import Archived
 from archive.capture import ROLE_FIELD, ROLE_ROBOTS, SOURCE_FIELD, is_article_capture
 from archive.exchange import Exchange
 from archive.messages import WriterOptions
-from crawler.archive_writer import ArchiveWriterProcess, archive_writer
+from crawler.archive_writer import ArchiveWriterProcess, DiskFull, archive_writer
 from crawler.incremental import CONDITIONAL
 
 logger = logging.getLogger(__name__)
+
+DISK_FULL = "disk full"  # the crawl's finish reason when the archive's disk filled up
+WRITER_LOST = "archive writer lost"  # ... when the WARC writer process died
 
 
 def exchange_from(request: Request, response: Response, metadata: dict[str, str]) -> Exchange:
@@ -130,14 +133,21 @@ class WarcCapture:
 
     def _not_archived(self, failure: Failure) -> None:
         self.stats.inc_value("warc/failed")
-        if self.writer.lost:  # every later fetch would be lost too: stop the crawl, once
-            if not self.stats.get_value("warc/writer_lost"):
-                self.stats.set_value("warc/writer_lost", True)
-                logger.error("%s: %s; stopping the crawl", self.source, self.writer.lost)
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive writer lost"))
-            return None
-        logger.error("%s: %s", self.source, failure.value)
+        # every later fetch would be lost too (the writer gone, the disk full): stop the crawl, once;
+        # what it did not fetch, the next run does (the crawl state holds only what was archived)
+        if self.writer.lost:
+            self._stop(self.writer.lost, WRITER_LOST)
+        elif failure.check(DiskFull):
+            self._stop(str(failure.value), DISK_FULL)
+        else:
+            logger.error("%s: %s", self.source, failure.value)
         return None
+
+    def _stop(self, why: str, reason: str) -> None:
+        if not self.stats.get_value("warc/stopped"):
+            self.stats.set_value("warc/stopped", reason)
+            logger.error("%s: %s; stopping the crawl", self.source, why)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         """Wait until every exchange is written and the WARCs are closed (and indexed, if on close)."""

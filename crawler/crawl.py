@@ -11,12 +11,15 @@ from scrapy.utils.reactor import install_reactor
 
 from config import Config, Source
 from crawler.archive_writer import archive_writer
+from crawler.capture import DISK_FULL, WRITER_LOST
 from crawler.run import SourceResult
 from crawler.source_settings import source_settings
 from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, SHARED_CRAWL_ENDED, SKIPPED_OLD,
                                   NewsSpider)
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
+# crawls ended by the archive's side, not the site's: no back-off for the source
+_NOT_THE_SOURCES_FAULT = {"shutdown", DISK_FULL, WRITER_LOST}
 
 
 def crawl_settings(config: Config, source: Source, progress_interval: float = 0.0,
@@ -68,7 +71,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])
                           if (warc_dir / name).exists()),
         duration=round(stats.get("elapsed_time_seconds", 0.0), 3),
-        counts_for_backoff=stats.get(SHARED_CRAWL_ENDED, True),
+        counts_for_backoff=stats.get(SHARED_CRAWL_ENDED, True) and reason not in _NOT_THE_SOURCES_FAULT,
     )
 
 

@@ -12,12 +12,14 @@ with Scrapy's own disk queues.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from scrapy import Request
 from scrapy.core.scheduler import Scheduler
 from scrapy.crawler import Crawler
 from scrapy.dupefilters import BaseDupeFilter
@@ -28,6 +30,8 @@ from archive.state import STATE_DIR
 from supervision import remove_orphaned_dirs
 
 PREFIX = "frontier-"
+
+logger = logging.getLogger(__name__)
 
 
 def frontier_parent(settings: BaseSettings) -> Path:
@@ -45,6 +49,7 @@ class DiskFrontierScheduler(Scheduler):
     def __init__(self, dupefilter: BaseDupeFilter, jobdir: str | None = None, *args: Any,
                  crawler: Crawler | None = None, **kwargs: Any):
         self.frontier: Path | None = None
+        self.disk_failed = False  # a write to the queue on disk failed: the rest of the crawl queues in memory
         if not jobdir and crawler is not None:
             parent = frontier_parent(crawler.settings)
             parent.mkdir(parents=True, exist_ok=True)
@@ -53,8 +58,42 @@ class DiskFrontierScheduler(Scheduler):
             jobdir = str(self.frontier)
         super().__init__(dupefilter, jobdir, *args, crawler=crawler, **kwargs)
 
+    def _crawl_name(self) -> str:
+        """The source crawled (the news spider's), as the run's other lines name it."""
+        source = getattr(self.spider, "source", None)
+        return getattr(source, "name", None) or getattr(self.spider, "name", "crawl")
+
+    def _dqpush(self, request: Request) -> bool:
+        """Queue on disk, or in memory once the disk has failed (full): the request is kept either way."""
+        if self.disk_failed:
+            return False
+        try:
+            return super()._dqpush(request)
+        except OSError as exc:
+            self.disk_failed = True
+            logger.error("%s: cannot queue requests in %s (%s); the crawl queues the rest in memory",
+                         self._crawl_name(), self.frontier, exc)
+            return False
+
+    def _dqpop(self) -> Request | None:
+        """The next request from disk; none left on disk once it cannot be read. A push a full disk
+        cut short leaves the queue file with a write it cannot flush, which every read tries again,
+        and raising here would make the engine retry it for ever: the requests still on disk are
+        given up (the next run finds them again; the crawl state holds only what was archived)."""
+        try:
+            return super()._dqpop()
+        except Exception as exc:
+            left, self.dqs = len(self.dqs) if self.dqs is not None else 0, None
+            self.disk_failed = True
+            logger.error("%s: cannot read the crawl's queue in %s (%s: %s); %d queued requests are left "
+                         "to the next run", self._crawl_name(), self.frontier,
+                         type(exc).__name__, exc, left)
+            return None
+
     def close(self, reason: str) -> Deferred[None] | None:
         try:
+            if self.disk_failed and self.dqs is not None:  # its state cannot be written: nothing resumes it
+                self.dqs = None
             return super().close(reason)
         finally:
             if self.frontier is not None:

@@ -161,10 +161,11 @@ class RunReport:
                        "not_extracted": self.not_extracted, "error": self.derive_error},
             "incidents": self.incidents,
         }
-        self.path = Path(archive_dir) / RUNS_DIR / f"{self.run_id}.json"
-        write_atomic(self.path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
-        write_run_html(self.path)
-        return self.path
+        path = Path(archive_dir) / RUNS_DIR / f"{self.run_id}.json"
+        write_atomic(path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
+        self.path = path  # (only once written: the summary names it)
+        write_run_html(path)
+        return path
 
 
 def _skipped(health: SourceHealth) -> SourceResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -209,13 +210,14 @@ def fetch(url: str, accept_encoding: str | None = None) -> tuple[int, dict[str, 
         return error.code, dict(error.headers.items()), error.read()
 
 
-def fill(disk: Path) -> Path:
-    """Fill ``disk`` to the last byte; the file to delete to free it."""
+def fill(disk: Path, leave: int = 0) -> Path:
+    """Fill ``disk`` to the last byte, or to ``leave`` bytes short of it; the file to delete to free it."""
     filler = disk / "filler"
+    room = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize - leave
     with open(filler, "wb", buffering=0) as out:  # unbuffered: nothing left to flush (and fail) on closing
         try:
-            while True:
-                out.write(b"\0" * 65536)
+            while room > 0:
+                room -= out.write(b"\0" * min(65536, room))
         except OSError:
             pass
     return filler

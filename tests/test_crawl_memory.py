@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from archive_fixtures import fill
+from scrapy.utils.misc import load_object
+
 from archive.state import STATE_DIR
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,3 +93,34 @@ def test_pending_requests_do_not_stay_in_memory(tmp_path):
     small = crawler_peak_rss(tmp_path, 200)
     large = crawler_peak_rss(tmp_path, 20_000)
     assert large - small < 20_000, f"peak RSS {small} kB with 200 articles pending, {large} kB with 20,000"
+
+
+def test_a_crawl_queue_on_a_disk_that_fills_up_neither_raises_nor_holds_the_crawl_open(small_disk, caplog):
+    """Scrapy's scheduler with its queue on a disk that fills up: a request that cannot be written is
+    kept in memory, and a queue file the full disk left unreadable is given up in one line (before:
+    every read of it raised, and the engine, finding requests still pending, read it again for ever)."""
+    from scrapy import Request, Spider
+    from scrapy.settings import Settings
+    from scrapy.utils.test import get_crawler
+
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    settings.set("NEWSARCHIVE_ARCHIVE_DIR", str(small_disk / "archive"))
+    settings.set("TWISTED_REACTOR_ENABLED", False)  # the scheduler alone: no crawl, no reactor, no engine
+    settings.set("SCHEDULER_PRIORITY_QUEUE", "scrapy.pqueues.ScrapyPriorityQueue")  # (the per-slot one asks the engine)
+    crawler = get_crawler(Spider, settings.copy_to_dict())
+    spider = Spider.from_crawler(crawler, name="full")
+    scheduler = load_object(settings["SCHEDULER"]).from_crawler(crawler)
+    scheduler.open(spider)
+    fill(small_disk, leave=20_000)
+    urls = [f"http://127.0.0.1/story-{n:05d}" for n in range(2000)]  # 200 kB pickled
+    assert all(scheduler.enqueue_request(Request(url)) for url in urls)
+    popped = []
+    while (request := scheduler.next_request()) is not None:
+        popped.append(request.url)
+    assert not scheduler.has_pending_requests()
+    assert popped and set(popped) <= set(urls) and len(set(popped)) == len(popped)
+    failures = [record.getMessage() for record in caplog.records if record.name == "crawler.frontier"]
+    assert len(failures) <= 2 and any("No space left on device" in line for line in failures), failures
+    scheduler.close("finished")
+    assert not list((small_disk / "archive" / STATE_DIR).glob("frontier-*"))
