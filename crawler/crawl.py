@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -44,7 +45,8 @@ def crawl_settings(config: Config, source: Source, progress_interval: float = 0.
 def _result(crawler: Crawler, source: Source) -> SourceResult:
     stats = crawler.stats.get_stats()
     warc_dir = Path(crawler.settings.get("WARC_DIR"))
-    reason = stats.get("finish_reason", "not started")
+    # a crawl under way that never closed was cut short by a second Ctrl-C (Scrapy's forced shutdown)
+    reason = stats.get("finish_reason") or ("shutdown" if stats.get("start_time") else "not started")
     error = None
     if reason == "shutdown":  # stopped on request (Ctrl-C, SIGTERM): not the source's fault
         pass
@@ -70,9 +72,14 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         not_extracted=stats.get(NOT_EXTRACTED, []),
         bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])
                           if (warc_dir / name).exists()),
-        duration=round(stats.get("elapsed_time_seconds", 0.0), 3),
+        duration=round(stats.get("elapsed_time_seconds") or _since(stats.get("start_time")), 3),
         counts_for_backoff=stats.get(SHARED_CRAWL_ENDED, True) and reason not in _NOT_THE_SOURCES_FAULT,
     )
+
+
+def _since(start: datetime | None) -> float:
+    """Seconds since a crawl started: a crawl cut short by a forced shutdown has no elapsed time."""
+    return (datetime.now(timezone.utc) - start.astimezone(timezone.utc)).total_seconds() if start else 0.0
 
 
 def _spider_class(config: Config) -> type[NewsSpider]:

@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,11 +36,19 @@ ARTICLES = 120
 SEED = 20261203
 
 
-def start_run(config: Path, **environment: str) -> subprocess.Popen:
-    """A run in a session of its own, so that whatever it leaves behind can be found."""
-    return subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                            env={**os.environ, **environment})
+@contextmanager
+def running(config: Path, **environment: str) -> Iterator[subprocess.Popen]:
+    """A run in a session of its own, so that whatever it leaves behind can be found; killed, with
+    every process of its session, if the test is done with it first."""
+    run = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                           env={**os.environ, **environment})
+    try:
+        yield run
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+        run.stderr.close()
 
 
 def session_processes(session: int) -> list[tuple[int, str]]:
@@ -97,6 +107,19 @@ def texts_by_url(archive: Path) -> dict[str, bytes]:
     rows = read_corpus(archive)
     assert len({row["url"] for row in rows}) == len(rows), "an article is in the corpus twice"
     return {row["url"]: (archive / row["text_path"]).read_bytes() for row in rows}
+
+
+def made_whole_by_the_next_run(config: Path, archive: Path, reference: dict[str, bytes]) -> None:
+    """The next run ends well and its corpus is a clean run's, and what a rebuild of the WARCs gives
+    (nothing archived was skipped, nothing derived twice)."""
+    again = newsarchive("run", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    assert texts_by_url(archive) == reference
+    rebuilt = archive.parent / f"{archive.name}-rebuilt"
+    result = newsarchive("rebuild", "--warc", *map(str, sorted((archive / "warc").glob("*.warc.gz"))),
+                         "--out", str(rebuilt))
+    assert result.returncode == 0, result.stderr
+    assert corpus_files(rebuilt) == corpus_files(archive)
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +188,7 @@ def test_a_run_killed_at_a_bad_moment_is_made_whole_by_the_next_run(moment, farm
     reference, duration = clean
     victim, when = MOMENTS[moment]
     config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
-    run = start_run(config)
-    try:
+    with running(config) as run:
         if when == "closed":  # the crawl is over, its WARCs renamed; the corpus is still being derived
             assert wait_for(lambda: archived_articles(tmp_path) and not list((tmp_path / "warc").glob("*.open")))
         elif when == "report":
@@ -182,20 +204,8 @@ def test_a_run_killed_at_a_bad_moment_is_made_whole_by_the_next_run(moment, farm
             os.kill(target, signal.SIGKILL)
         ended_within(run, 120 if victim != "run" else 10)  # without it the run goes on, and ends
         assert wait_for(lambda: not session_processes(run.pid), timeout=10), session_processes(run.pid)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-        run.stderr.close()
 
-    again = newsarchive("run", "--config", str(config))
-    assert again.returncode == 0, again.stderr
-    assert texts_by_url(tmp_path) == reference
-
-    rebuilt = tmp_path / "rebuilt"
-    result = newsarchive("rebuild", "--warc", *map(str, sorted((tmp_path / "warc").glob("*.warc.gz"))),
-                         "--out", str(rebuilt))
-    assert result.returncode == 0, result.stderr
-    assert corpus_files(rebuilt) == corpus_files(tmp_path)
+    made_whole_by_the_next_run(config, tmp_path, reference)
     assert not list((tmp_path / "warc").glob("*.open"))
     report = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text())
     assert report["exit_code"] == 0
@@ -204,8 +214,7 @@ def test_a_run_killed_at_a_bad_moment_is_made_whole_by_the_next_run(moment, farm
 def test_an_extraction_worker_that_hangs_is_stopped_and_the_run_loses_nothing(farm, clean, tmp_path):
     reference, _ = clean
     config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
-    run = start_run(config, NEWSARCHIVE_PAGE_SECONDS="2")
-    try:
+    with running(config, NEWSARCHIVE_PAGE_SECONDS="2") as run:
         assert wait_for(lambda: archived_articles(tmp_path) > 0)
         assert first_process(lambda: extraction_worker(run)) is not None, "no extraction worker to stop"
         for worker, _ in children(derivation_process(run)):
@@ -213,10 +222,6 @@ def test_an_extraction_worker_that_hangs_is_stopped_and_the_run_loses_nothing(fa
         ended_within(run, 120)
         stderr = run.stderr.read().decode(errors="replace")
         assert wait_for(lambda: not session_processes(run.pid), timeout=10), session_processes(run.pid)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-        run.stderr.close()
     assert texts_by_url(tmp_path) == reference, stderr  # this run's own corpus: nothing lost, nothing twice
     # on a page, idle with the queue's lock, or idle without it (found when the pool ends): said in one line
     assert any(said in stderr for said in ("for over 2 s", "in 2 s", "did not end when told to")), stderr
@@ -243,6 +248,27 @@ def test_a_full_disk_costs_one_line_and_the_next_derivation_makes_the_corpus_who
     assert texts_by_url(archive) == reference
 
 
+def test_a_disk_that_fills_up_mid_crawl_ends_the_run_in_a_line_and_the_next_run_catches_up(farm, clean, small_disk):
+    """The crawl's queue, its WARCs, its state and the corpus share the disk; whichever fills it
+    first, the run ends (before: the crawl's queue on disk, cut short, was read again for ever,
+    and every fetch after failed in a line of its own) and the next run, given room, loses nothing."""
+    reference, _ = clean
+    archive = small_disk / "archive"
+    config = write_config(None, small_disk / "sources.toml", archive, [farm.source()])
+    filler = fill(small_disk, leave=200_000)  # a third of what the crawl writes
+    with running(config) as run:
+        ended_within(run, 60)
+        stderr = run.stderr.read().decode(errors="replace")
+        assert wait_for(lambda: not session_processes(run.pid), timeout=10), session_processes(run.pid)
+    assert run.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert "No space left on device" in stderr or "disk is full" in stderr, stderr
+    assert len(stderr.splitlines()) < 20, stderr  # a few lines, not one per fetch
+
+    filler.unlink()
+    made_whole_by_the_next_run(config, archive, reference)
+
+
 def test_a_corpus_file_that_cannot_be_replaced_is_written_by_the_next_run(farm, clean, tmp_path):
     reference, _ = clean
     config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
@@ -257,31 +283,37 @@ def test_a_corpus_file_that_cannot_be_replaced_is_written_by_the_next_run(farm, 
     assert texts_by_url(tmp_path) == reference
 
 
-def test_ctrl_c_stops_the_crawl_derives_what_was_archived_and_reports_the_source_stopped(clean, tmp_path):
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_stops_the_crawl_and_reports_the_source_stopped_not_failed(presses, clean, tmp_path):
+    """Once: the crawl stops cleanly and what was archived is derived before the run ends. Twice:
+    the run stops at once; Scrapy's forced shutdown leaves the crawl without its finish reason,
+    which was read as a crawl that never started, a failure that put the source into back-off."""
     reference, _ = clean
     with ArticleFarm(ARTICLES, delay=0.05) as slow:
         config = write_config(None, tmp_path / "sources.toml", tmp_path, [slow.source()])
-        run = start_run(config)
-        try:
+        with running(config) as run:
             assert wait_for(lambda: archived_articles(tmp_path) > 20_000)
-            os.kill(run.pid, signal.SIGINT)
-            assert run.wait(timeout=60) == 0
+            for _ in range(presses):
+                os.kill(run.pid, signal.SIGINT)
+                time.sleep(0.3)
+            ended_within(run, 60)
             stderr = run.stderr.read().decode()
-        finally:
-            if run.poll() is None:
-                os.killpg(run.pid, signal.SIGKILL)
-            run.stderr.close()
+        assert run.returncode == 0, stderr
         assert "Traceback" not in stderr
-        assert "farm" in stderr and "STOPPED" in stderr, stderr
+        assert "farm: STOPPED" in stderr and "FAILED" not in stderr, stderr
         report = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
-        assert report["sources"][0]["status"] == "stopped"
-        stopped = texts_by_url(tmp_path)
-        assert 0 < len(stopped) < ARTICLES
-        rebuilt = tmp_path / "rebuilt"
-        assert newsarchive("rebuild", "--warc", *map(str, sorted((tmp_path / "warc").glob("*.warc.gz"))),
-                           "--out", str(rebuilt)).returncode == 0
-        assert corpus_files(rebuilt) == corpus_files(tmp_path)  # everything archived was derived
-        assert newsarchive("run", "--config", str(config)).returncode == 0
+        assert [source["status"] for source in report["sources"]] == ["stopped"]
+        assert not report["sources"][0]["counts_for_backoff"]
+        if presses == 1:
+            stopped = texts_by_url(tmp_path)
+            assert 0 < len(stopped) < ARTICLES
+            rebuilt = tmp_path / "rebuilt"
+            assert newsarchive("rebuild", "--warc", *map(str, sorted((tmp_path / "warc").glob("*.warc.gz"))),
+                               "--out", str(rebuilt)).returncode == 0
+            assert corpus_files(rebuilt) == corpus_files(tmp_path)  # everything archived was derived
+        again = newsarchive("run", "--config", str(config))
+        assert again.returncode == 0, again.stderr
+        assert "skipped" not in again.stderr
     assert {url.split("/", 3)[3]: text for url, text in texts_by_url(tmp_path).items()} == \
         {url.split("/", 3)[3]: text for url, text in reference.items()}
 
@@ -289,8 +321,7 @@ def test_ctrl_c_stops_the_crawl_derives_what_was_archived_and_reports_the_source
 def test_a_run_that_seems_hung_shows_what_each_of_its_processes_is_doing_and_goes_on(tmp_path):
     with ArticleFarm(4, delay=1.5) as slow:
         config = write_config(None, tmp_path / "sources.toml", tmp_path, [slow.source()])
-        run = start_run(config)
-        try:
+        with running(config) as run:
             # under way: each process has started (a signal before that would end it, as by default)
             assert wait_for(lambda: archived_articles(tmp_path) > 0 and derivation_process(run), timeout=60)
             time.sleep(0.5)
@@ -299,10 +330,6 @@ def test_a_run_that_seems_hung_shows_what_each_of_its_processes_is_doing_and_goe
                 os.kill(pid, STACKS_SIGNAL)
             ended_within(run, 120)
             stderr = run.stderr.read().decode(errors="replace")
-        finally:
-            if run.poll() is None:
-                os.killpg(run.pid, signal.SIGKILL)
-            run.stderr.close()
     assert run.returncode == 0, stderr
     assert stderr.count("Current thread") == len(asked), stderr  # one dump each: every thread, the asked one first
     assert "File " in stderr and "Traceback" not in stderr
