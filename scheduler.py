@@ -288,7 +288,7 @@ class ScheduleService:
         self.jobs_file = jobs_path(self.archive_dir)
         try:
             self.jobs_file.parent.mkdir(parents=True, exist_ok=True)
-            self.due = DueList(self.jobs_file)
+            self.due = self._open_due_list()
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"{self.config_path}: [archive] dir: cannot keep the schedule in {self.jobs_file}: "
                               f"{getattr(exc, 'strerror', None) or exc}") from None
@@ -304,6 +304,25 @@ class ScheduleService:
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self._stopping = threading.Event()
         self._reload_lock = threading.Lock()
+
+    def _open_due_list(self) -> DueList:
+        """The due list, in a new job store if the file is damaged: set aside, said in one line.
+
+        The store holds when each job fires next and which sources wait for their turn; all of it
+        follows from the config but the runs missed while the service was down, which the
+        damage has taken anyway.  A service that stopped on it would stay down (systemd does not
+        restart on a config error): it goes on, and each source runs at its next fire time."""
+        try:
+            return DueList(self.jobs_file)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):  # locked, a full disk, no permission: not the file
+                raise
+            from archive.check import set_aside
+
+            aside = set_aside(self.jobs_file)
+            logger.error("the schedule's job store %s is damaged (%s); set aside as %s: a new one is made, and "
+                         "each source runs at its next scheduled time", self.jobs_file, exc, aside.name)
+            return DueList(self.jobs_file)
 
     def run(self) -> None:
         """Serve until SIGTERM/SIGINT."""

@@ -120,6 +120,22 @@ def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path):
     assert datetime.fromtimestamp(nxt, timezone.utc) == datetime(2026, 11, 22, 10, tzinfo=timezone.utc)
 
 
+def test_a_damaged_job_store_is_set_aside_and_the_service_keeps_its_schedule(demo_site, tmp_path):
+    """Before: the service stopped as on a bad config (exit 2), which systemd does not restart."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 6 * * 0"))
+    jobs = tmp_path / "state" / "jobs.sqlite"
+    jobs.parent.mkdir(parents=True)
+    jobs.write_bytes(b"not a database, a disk's garbage " * 100)
+    service = Service(config, "2026-11-22T05:59:57+00:00")  # a Sunday
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 1)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "jobs.sqlite is damaged" in service.text() and "Traceback" not in service.text(), service.text()
+    assert [path.name.split(".damaged-")[0] for path in jobs.parent.glob("jobs.sqlite.damaged-*")] == ["jobs.sqlite"]
+    assert reports(tmp_path)[0]["sources"][0]["status"] == "ok"
+
+
 def test_sighup_reloads_a_changed_schedule(demo_site, tmp_path):
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
     service = Service(config, "2026-11-22T05:59:52+00:00")
