@@ -165,6 +165,17 @@ def _scan(fd: int, size: int) -> _Scan:
     return _Scan(keep, kept, None if end == size else end)
 
 
+def readable_extent(fd: int, start: int = 0, stop: int | None = None) -> tuple[int, int]:
+    """Where the whole records from ``start`` end (the first that starts at or after ``stop`` excluded), and
+    how many there are: past that offset warcio would read bit rot or a torn record as a short file."""
+    end, count = start, 0
+    for record in _whole_records(fd, start):
+        if stop is not None and record.start >= stop:
+            break
+        end, count = record.end, count + 1
+    return end, count
+
+
 def _whole_records(fd: int, offset: int) -> Iterator[_Record]:
     """The whole records from ``offset`` on, up to the first member that is not one (or the end)."""
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
