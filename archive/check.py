@@ -3,11 +3,12 @@
 The WARCs are the source of truth; everything else can be made again from them.  A check
 reads every closed WARC to its end (each gzip member's CRC and length, as recovery does),
 finds WARCs without a replay index, asks SQLite to verify the crawl state, and checks that
-every WARC the indexes and the crawl state point into is there and readable that far.  ``--repair`` indexes what is missing and, when the crawl state is
-damaged, sets it aside and rebuilds it from the WARCs: every URL's last fetch (status,
-validators, payload digest, where it was written) and the first full record of every
-payload, which is what re-crawls and revisit records need.  The sources' back-off counts
-are not in the WARCs; they start again from zero.
+every WARC the indexes and the crawl state point into is there and readable that far.
+``--repair`` indexes what is missing and, when the crawl state is damaged, sets it aside and
+rebuilds it from the WARCs: every URL's last fetch (status, validators, payload digest,
+where it was written) and the first full record of every payload, which is what re-crawls
+and revisit records need.  The sources' back-off counts are not in the WARCs; they start
+again from zero.
 
 Bytes of a WARC that are lost (bit rot, a cut copy, a deleted file) cannot be made again
 from anything in the archive: ``--repair`` leaves the file as it is (a copy restored over it
@@ -196,7 +197,7 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
     elif state_path(archive_dir).exists():
         state = SqliteState(state_path(archive_dir))
         try:
-            lost = report.unreadable_references("crawl state rows", state.captures())
+            lost = report.unreadable_references("crawl state rows", state.warc_locations())
             if repair and lost:
                 forgotten = sum(state.forget_from(name, offset) for name, offset in lost.items())
                 report.repaired.append(f"forgot the crawl state's {forgotten} fetches recorded in lost WARC bytes: "
@@ -214,11 +215,12 @@ def _check_index(archive_dir: Path, report: CheckReport, damaged: dict[str, int]
     if gone:
         report.problems.append(f"the replay index lists {len(gone)} WARC files that are not in {WARC_DIR}/: "
                                + ", ".join(gone[:3]) + (" ..." if len(gone) > 3 else ""))
-    past = {name: end for name, end in damaged.items() if has_index(archive_dir, name)
-            and entries_past(archive_dir, name, end)}
-    for name, end in past.items():
-        report.problems.append(f"{entries_past(archive_dir, name, end)} replay index entries point past the "
-                               f"readable end of {name} (offset {end})")
+    past = {}
+    for name, end in damaged.items():
+        if has_index(archive_dir, name) and (count := entries_past(archive_dir, name, end)):
+            past[name] = end
+            report.problems.append(f"{count} replay index entries point past the readable end of {name} "
+                                   f"(offset {end})")
     if repair and past:
         drop_entries_past(archive_dir, past)
         report.repaired.append(f"dropped the replay index entries past the readable end of {len(past)} WARC files")

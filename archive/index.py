@@ -135,7 +135,8 @@ def capture_offsets(warc_path: Path) -> list[int]:
 
 def indexed_warcs(archive_dir: Path) -> list[str]:
     """The WARCs that have a per-WARC index, by name (whether or not they still exist)."""
-    return sorted(path.name.removesuffix(".cdxj") for path in (Path(archive_dir) / INDEX_DIR / _PER_WARC).glob("*.cdxj"))
+    per_warc = Path(archive_dir) / INDEX_DIR / _PER_WARC
+    return sorted(path.name.removesuffix(".cdxj") for path in per_warc.glob("*.cdxj"))
 
 
 def _entry_end(line: str) -> int:

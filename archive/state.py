@@ -158,7 +158,7 @@ class SqliteState:
             self._db.execute(f"DELETE FROM payloads {where}", (warc_file, offset))
             return self._db.execute(f"DELETE FROM urls {where}", (warc_file, offset)).rowcount
 
-    def captures(self) -> list[tuple[str, int]]:
+    def warc_locations(self) -> list[tuple[str, int]]:
         """Where every URL's last fetch and every payload is recorded: (WARC file, offset)."""
         return self._db.execute("SELECT warc_file, warc_offset FROM urls WHERE warc_file IS NOT NULL "
                                 "UNION ALL SELECT warc_file, warc_offset FROM payloads").fetchall()
