@@ -82,6 +82,7 @@ def test_a_rotten_a_cut_and_a_deleted_warc_each_fail_the_check_and_repair_says_i
     assert f"problem: {rotten.name}: unreadable after offset {third}: " in checked.stderr
     assert f"problem: {cut.name}: unreadable after offset " in checked.stderr
     assert any(f"replay index entries point past the readable end of {cut.name}" in line for line in problems)
+    assert any(f"crawl state rows point past the readable end of {cut.name}" in line for line in problems)
     assert any(line.startswith("problem: ") and f"crawl state rows name {deleted.name}, which is not in warc/" in line
                for line in problems)
     assert f"corpus rows name {deleted.name}" in checked.stderr
