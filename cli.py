@@ -252,8 +252,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"problem: {line}", file=sys.stderr)
     for line in report.repaired:
         print(f"repaired: {line}", file=sys.stderr)
+    for line in report.lost:
+        print(f"cannot be repaired: {line}", file=sys.stderr)
     if report.problems and not args.repair:
         print("`newsarchive check --repair` mends what can be made again from the WARCs", file=sys.stderr)
+    if report.lost:
+        return EXIT_SOURCE_FAILED
     return EXIT_OK if not report.problems or (args.repair and report.repaired) else EXIT_SOURCE_FAILED
 
 

@@ -1,18 +1,28 @@
 """``newsarchive check``: the archive's WARCs, indexes and crawl state checked against each other.
 
 The WARCs are the source of truth; everything else can be made again from them.  A check
-reads every closed WARC to its end, finds WARCs without a replay index, and asks SQLite to
-verify the crawl state.  ``--repair`` indexes what is missing and, when the crawl state is
-damaged, sets it aside and rebuilds it from the WARCs: every URL's last fetch (status,
-validators, payload digest, where it was written) and the first full record of every
-payload, which is what re-crawls and revisit records need.  The sources' back-off counts
-are not in the WARCs; they start again from zero.
+reads every closed WARC to its end (each gzip member's CRC and length, as recovery does),
+finds WARCs without a replay index, asks SQLite to verify the crawl state, and checks that
+every WARC the indexes and the crawl state point into is there and readable that far.
+``--repair`` indexes what is missing and, when the crawl state is damaged, sets it aside and
+rebuilds it from the WARCs: every URL's last fetch (status, validators, payload digest,
+where it was written) and the first full record of every payload, which is what re-crawls
+and revisit records need.  The sources' back-off counts are not in the WARCs; they start
+again from zero.
+
+Bytes of a WARC that are lost (bit rot, a cut copy, a deleted file) cannot be made again
+from anything in the archive: ``--repair`` leaves the file as it is (a copy restored over it
+mends everything), drops the index lines that point past its readable part, and forgets the
+crawl state's fetches recorded there, so the next run fetches those URLs again; the check
+still fails (``lost``), naming what only a copy can bring back.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +32,10 @@ from warcio.archiveiterator import ArchiveIterator
 import archive.warcio_brotli  # noqa: F401 - br records are read too
 from archive import WARC_DIR
 from archive.capture import SOURCE_FIELD
-from archive.index import has_index, update_index
+from archive.index import drop_entries_past, entries_past, has_index, indexed_warcs, update_index
+from archive.recover import readable_extent
 from archive.state import ArchivedPayload, SqliteState, UrlState, state_path
+from archive.writer import OPEN_SUFFIX
 
 _EMPTY_PAYLOAD = "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"  # the digest of no bytes
 
@@ -34,12 +46,38 @@ class StateDamaged(Exception):
 
 @dataclass
 class CheckReport:
-    """What a check found (``problems``) and, with repair, what it mended (``repaired``)."""
+    """What a check found (``problems``), with repair what it mended (``repaired``), and what no repair can
+    (``lost``); ``readable`` is where each WARC's readable part ends, by name."""
 
     warcs: int = 0
     records: int = 0
     problems: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    readable: dict[str, int] = field(default_factory=dict)
+
+    def unreadable_references(self, what: str, references: Iterable[tuple[str, int]]) -> dict[str, int]:
+        """A problem line per WARC that ``what`` (rows pointing into WARCs) names but is missing, or points into
+        past its readable end; the offset of each such WARC from which they should be forgotten."""
+        missing, past = Counter(), Counter()
+        for name, offset in references:
+            end = self.readable.get(name)
+            if end is None:
+                missing[name] += 1
+            elif offset >= end:
+                past[name] += 1
+        for name, count in sorted(missing.items()):
+            self.problems.append(f"{count} {what} name {name}, which is not in {WARC_DIR}/")
+            self.gone(name)
+        for name, count in sorted(past.items()):
+            self.problems.append(f"{count} {what} point past the readable end of {name} (offset {self.readable[name]})")
+        return {name: self.readable.get(name, 0) for name in [*missing, *past]}
+
+    def gone(self, name: str) -> None:
+        """A WARC the archive names is not there: only a copy can bring it back."""
+        line = f"{name} is gone from {WARC_DIR}/; restore it from a copy if there is one"
+        if line not in self.lost:
+            self.lost.append(line)
 
 
 def damaged_state_message(path: Path, exc: Exception) -> str:
@@ -116,15 +154,25 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
     archive_dir = Path(archive_dir)
     report = CheckReport()
     warcs = sorted((archive_dir / WARC_DIR).glob("*.warc.gz"))
-    readable = []
+    readable, damaged = [], {}
     for warc in warcs:
-        try:
-            with open(warc, "rb") as stream:
-                report.records += sum(1 for _ in ArchiveIterator(stream))
+        with open(warc, "rb") as stream:
+            end, records = readable_extent(stream.fileno())
+            size = stream.seek(0, 2)
+        report.records += records
+        report.readable[warc.name] = end
+        if end == size:
             readable.append(warc)
-        except Exception as exc:  # warcio reports a damaged file as many types
-            report.problems.append(f"{warc.name}: unreadable: {str(exc) or type(exc).__name__}")
+            continue
+        damaged[warc.name] = end
+        report.problems.append(f"{warc.name}: unreadable after offset {end}: the {size - end} bytes after it are "
+                               "not whole WARC records (bit rot, or a copy cut short)")
+        report.lost.append(f"{warc.name}: its {size - end} bytes after offset {end} cannot be made again from the "
+                           "archive; restore the file from a copy if there is one")
+    for warc in (archive_dir / WARC_DIR).glob("*.warc.gz" + OPEN_SUFFIX):  # a dead run's, closed by the next run
+        report.readable[warc.name.removesuffix(OPEN_SUFFIX)] = warc.stat().st_size
     report.warcs = len(warcs)
+    _check_index(archive_dir, report, damaged, repair)
     unindexed = [warc.name for warc in readable if not has_index(archive_dir, warc.name)]
     if unindexed:
         report.problems.append(f"{len(unindexed)} WARC files have no replay index: {', '.join(unindexed[:3])}"
@@ -146,4 +194,36 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
                 state.close()
             report.repaired.append(f"rebuilt {path.name} from {len(readable)} WARC files (the damaged one is "
                                    f"{aside.name})")
+    elif state_path(archive_dir).exists():
+        state = SqliteState(state_path(archive_dir))
+        try:
+            lost = report.unreadable_references("crawl state rows", state.warc_locations())
+            if repair and lost:
+                forgotten = sum(state.forget_from(name, offset) for name, offset in lost.items())
+                report.repaired.append(f"forgot the crawl state's {forgotten} fetches recorded in lost WARC bytes: "
+                                       "the next run fetches those URLs again")
+        finally:
+            state.close()
     return report
+
+
+def _check_index(archive_dir: Path, report: CheckReport, damaged: dict[str, int], repair: bool) -> None:
+    """Index lines of WARCs that are gone, or that point past a WARC's readable end (replay would serve garbage)."""
+    gone = [name for name in indexed_warcs(archive_dir) if name not in report.readable]
+    for name in gone:
+        report.gone(name)
+    if gone:
+        report.problems.append(f"the replay index lists {len(gone)} WARC files that are not in {WARC_DIR}/: "
+                               + ", ".join(gone[:3]) + (" ..." if len(gone) > 3 else ""))
+    past = {}
+    for name, end in damaged.items():
+        if has_index(archive_dir, name) and (count := entries_past(archive_dir, name, end)):
+            past[name] = end
+            report.problems.append(f"{count} replay index entries point past the readable end of {name} "
+                                   f"(offset {end})")
+    if repair and past:
+        drop_entries_past(archive_dir, past)
+        report.repaired.append(f"dropped the replay index entries past the readable end of {len(past)} WARC files")
+    if repair and gone:
+        update_index(archive_dir)
+        report.repaired.append(f"dropped the replay index entries of {len(gone)} WARC files that are gone")

@@ -133,6 +133,34 @@ def capture_offsets(warc_path: Path) -> list[int]:
     return sorted(offsets)
 
 
+def indexed_warcs(archive_dir: Path) -> list[str]:
+    """The WARCs that have a per-WARC index, by name (whether or not they still exist)."""
+    per_warc = Path(archive_dir) / INDEX_DIR / _PER_WARC
+    return sorted(path.name.removesuffix(".cdxj") for path in per_warc.glob("*.cdxj"))
+
+
+def _entry_end(line: str) -> int:
+    """Where the record an index line points at ends in its WARC."""
+    entry = json.loads(line.split(" ", 2)[2])
+    return int(entry["offset"]) + int(entry["length"])
+
+
+def entries_past(archive_dir: Path, warc_name: str, end: int) -> int:
+    """How many of a WARC's index lines point at bytes past ``end`` (where its readable part ends)."""
+    lines = _per_warc_path(archive_dir, warc_name).read_text(encoding="utf-8").splitlines()
+    return sum(1 for line in lines if _entry_end(line) > end)
+
+
+def drop_entries_past(archive_dir: Path, ends: dict[str, int]) -> None:
+    """Keep only the index lines of each WARC of ``ends`` that point before its end, and make the replay index
+    anew: replay must not serve the bytes of a damaged record."""
+    with _index_lock(archive_dir):
+        for name, end in ends.items():
+            lines = _per_warc_path(archive_dir, name).read_text(encoding="utf-8").splitlines(True)
+            _write_per_warc(archive_dir, {name: "".join(line for line in lines if _entry_end(line) <= end)})
+        _rebuild_replay_index(archive_dir)
+
+
 def _write_per_warc(archive_dir: Path, indexed: dict[str, str]) -> None:
     for name, lines in indexed.items():
         write_atomic(_per_warc_path(archive_dir, name), lines.encode("utf-8"))

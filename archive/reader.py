@@ -17,6 +17,7 @@ from warcio.recordloader import ArcWarcRecord
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
+from archive.recover import readable_extent
 from archive.writer import OPEN_SUFFIX
 
 # A decoded body larger than this is a compression bomb or not a news page.
@@ -25,6 +26,28 @@ MAX_DECODED_BODY = 50 * 2**20
 
 class RecordError(Exception):
     """A record that is not where it was said to be, or not a response."""
+
+
+def error_line(exc: Exception, limit: int = 160) -> str:
+    """An exception as one short printable line: warcio quotes the raw (often gzipped) bytes it choked on."""
+    text = " ".join((str(exc) or type(exc).__name__).split())
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+class _ReadUpTo:
+    """A file that ends at ``end`` for warcio, which would read what lies after it (bit rot, a torn record) as a
+    short file, printing zlib's complaint to stderr."""
+
+    def __init__(self, stream: BinaryIO, end: int):
+        self._stream, self._end = stream, end
+
+    def read(self, size: int = -1) -> bytes:
+        left = self._end - self._stream.tell()
+        return self._stream.read(min(size, left) if size >= 0 else left) if left > 0 else b""
+
+    def tell(self) -> int:
+        return self._stream.tell()
 
 
 @dataclass(frozen=True)
@@ -71,7 +94,7 @@ def _archived_response(record: ArcWarcRecord, warc_file: str, offset: int) -> Ar
     try:
         body, too_big = _decoded_body(record)
     except Exception as exc:  # warcio surfaces zlib/brotli errors of a broken body as many types
-        raise RecordError(f"{warc_file}@{offset}: cannot decode body: {exc}") from exc
+        raise RecordError(f"{warc_file}@{offset}: cannot decode body: {error_line(exc)}") from exc
     return ArchivedResponse(
         url=headers.get_header("WARC-Target-URI"),
         date=headers.get_header("WARC-Date"),
@@ -219,7 +242,7 @@ def _page_or_why_not(record: ArcWarcRecord) -> str | None:
 
 def _unreadable(name: str, end: int, records: int, exc: Exception) -> str:
     """One line: why a file could not be read, with the fix where there is one."""
-    text = " ".join((str(exc) or type(exc).__name__).split())
+    text = error_line(exc)
     if "non-chunked gzip" in text:
         return (f"{name}: one gzip stream, not a gzip member per record, so its records cannot be read by offset; "
                 f"`warcio recompress {name} FIXED.warc.gz` makes a readable copy")
@@ -252,8 +275,15 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                 return Scan([], start)
             return Scan([], stream.seek(0, 2), f"{name}: not a WARC or ARC file (it begins {head[:24]!r})")
         arc = head.startswith(b"filedesc://")
+        size = stream.seek(0, 2)
+        stream.seek(0)
+        # Of a closed file gzipped per record, warcio reads only the whole records (zlib checks each).
+        readable = None
+        if closed and not arc and stream.read(2) == b"\x1f\x8b":
+            readable, _ = readable_extent(stream.fileno(), start, stop)
         stream.seek(start)
-        iterator = ArchiveIterator(stream, arc2warc=True)
+        iterator = ArchiveIterator(_ReadUpTo(stream, readable) if readable and readable > start else stream,
+                                   arc2warc=True)
         try:
             for record in iterator:
                 # The record's start, read before the record is (``get_record_offset`` would consume it).
@@ -301,11 +331,15 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
         except Exception as exc:  # warcio surfaces a torn or foreign tail as many types
             if not closed:  # the rest is still being written
                 return Scan(found, end, stats=stats)
-            end_of_stretch = stream.seek(0, 2) if stop is None else stop
+            end_of_stretch = size if stop is None else stop
             return Scan(found, end_of_stretch, _unreadable(name, end, stats.records, exc), stats)
         if not closed:
             return Scan(found, end, stats=stats)
-        end = stream.seek(0, 2) if stop is None else stop
+        end = size if stop is None else stop
+        if readable is not None and readable < end:
+            why = f"{name}: unreadable after offset {readable}: the {end - readable} bytes after it are not whole " \
+                  "WARC records (damaged or cut short)"
+            return Scan(found, end, why, stats)
     # Whatever no metadata record of ours claimed was archived by another tool.
     foreign = [capture for capture, revisit in waiting.values() if not revisit]
     revisits = [capture for capture, revisit in waiting.values() if revisit]

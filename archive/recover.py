@@ -13,6 +13,10 @@ the end (CRC and length checked by zlib) and holds exactly the headers plus Cont
 bytes.  Nothing is dropped silently: a file with no whole record, or with whole records
 *after* the damage (not a torn tail but damage in the middle, which cutting would lose), is
 moved untouched to ``warc/damaged/`` for a person to look at, with one log line.
+
+The crawl state commits each capture as soon as it is written, while the WARC is fsynced
+only when it is closed, so after a power cut the state can name captures in the tail that
+is cut; those fetches are forgotten, and the next run fetches their URLs again.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import sqlite3
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +36,7 @@ from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersPars
 
 from archive import WARC_DIR
 from archive.atomic import fsync_directory
+from archive.state import SqliteState, state_path
 from archive.writer import OPEN_SUFFIX
 
 logger = logging.getLogger("newsarchive.recover")
@@ -91,7 +97,7 @@ def close_abandoned_warcs(archive_dir: Path) -> list[RecoveredWarc]:
     others are still recovered.
     """
     warc_dir = Path(archive_dir) / WARC_DIR
-    results, closed = [], []
+    results, closed, cut = [], [], {}
     for path in sorted(warc_dir.glob("*.warc.gz" + OPEN_SUFFIX)):
         try:
             result = _recover(path)
@@ -101,12 +107,33 @@ def close_abandoned_warcs(archive_dir: Path) -> list[RecoveredWarc]:
         logger.log(level.get(result.action, logging.WARNING), "%s", result)
         if result.action == "closed":
             closed.append(warc_dir / result.name)
+            if result.bytes_cut:
+                cut[result.name] = (warc_dir / result.name).stat().st_size
         results.append(result)
+    _forget_cut_captures(Path(archive_dir), cut)
     if closed:
         from archive.index import update_index  # cdxj-indexer loads in 0.2 s: only when there is work
 
         update_index(archive_dir, closed)
     return results
+
+
+def _forget_cut_captures(archive_dir: Path, cut: dict[str, int]) -> None:
+    """Forget the crawl state's fetches recorded in the tails just cut (each WARC's new size, by name)."""
+    path = state_path(archive_dir)
+    if not cut or not path.exists():
+        return
+    try:
+        state = SqliteState(path)
+        try:
+            for name, size in cut.items():
+                if forgotten := state.forget_from(name, size):
+                    logger.warning("%s: %d fetches were recorded in the cut tail: the next run fetches them again",
+                                   name, forgotten)
+        finally:
+            state.close()
+    except sqlite3.Error as exc:  # the run that follows says the state is damaged, and `check --repair` rebuilds it
+        logger.error("could not forget the fetches recorded in the cut tails of %s: %s", ", ".join(cut), exc)
 
 
 def _recover(path: Path) -> RecoveredWarc:
@@ -163,6 +190,17 @@ def _scan(fd: int, size: int) -> _Scan:
             keep, kept = record.end, records
             capture = None
     return _Scan(keep, kept, None if end == size else end)
+
+
+def readable_extent(fd: int, start: int = 0, stop: int | None = None) -> tuple[int, int]:
+    """Where the whole records from ``start`` end (the first that starts at or after ``stop`` excluded), and
+    how many there are: past that offset warcio would read bit rot or a torn record as a short file."""
+    end, count = start, 0
+    for record in _whole_records(fd, start):
+        if stop is not None and record.start >= stop:
+            break
+        end, count = record.end, count + 1
+    return end, count
 
 
 def _whole_records(fd: int, offset: int) -> Iterator[_Record]:

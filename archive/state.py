@@ -149,6 +149,20 @@ class SqliteState:
             astuple(payload),
         )
 
+    def forget_from(self, warc_file: str, offset: int) -> int:
+        """Forget the fetches and payloads recorded at ``offset`` of ``warc_file`` or after (bytes lost), so that
+        the next run fetches those URLs again; how many URLs."""
+        where = "WHERE warc_file = ? AND warc_offset >= ?"
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(f"DELETE FROM payloads {where}", (warc_file, offset))
+            return self._db.execute(f"DELETE FROM urls {where}", (warc_file, offset)).rowcount
+
+    def warc_locations(self) -> list[tuple[str, int]]:
+        """Where every URL's last fetch and every payload is recorded: (WARC file, offset)."""
+        return self._db.execute("SELECT warc_file, warc_offset FROM urls WHERE warc_file IS NOT NULL "
+                                "UNION ALL SELECT warc_file, warc_offset FROM payloads").fetchall()
+
     def source_health(self, name: str) -> SourceHealth:
         row = self._db.execute(f"SELECT {_columns(SourceHealth)} FROM sources WHERE name = ?", (name,)).fetchone()
         return SourceHealth(*row) if row else SourceHealth(name)

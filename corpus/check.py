@@ -55,6 +55,10 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
                             (root / text_path).unlink(missing_ok=True)
                     store.redo(wrong)
                     report.repaired.append(f"wrote {len(wrong)} articles' text files again")
+            cited = report.unreadable_references("corpus rows", store.row_records())
+            if cited:
+                report.lost.append(f"the corpus rows that cite {', '.join(sorted(cited))} keep their texts, but no "
+                                   "rebuild can make them again from the WARCs")
             if not _jsonl_matches(store):
                 report.problems.append(f"{CORPUS_FILE} differs from the corpus store")
                 if repair:

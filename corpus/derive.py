@@ -39,7 +39,8 @@ from pathlib import Path
 
 from archive import WARC_DIR
 from archive.index import capture_offsets
-from archive.reader import ArticleCapture, RecordError, Scan, ScanStats, read_response, scan_article_captures
+from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, error_line, read_response,
+                            scan_article_captures)
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
@@ -214,7 +215,7 @@ def extract_batch(captures: list[ArticleCapture]) -> list[ExtractedArticle | tup
                 outcomes.append(_failed(capture, str(exc)))
             except Exception as exc:  # a bug on one page must not stop the others
                 outcomes.append(_failed(capture, f"{capture.warc_path.name}@{capture.offset} {capture.url}: "
-                                                 f"{type(exc).__name__}: {exc}"))
+                                                 f"{type(exc).__name__}: {error_line(exc)}"))
     return outcomes
 
 

@@ -377,6 +377,10 @@ class CorpusStore:
         """(source, URL, text path, text SHA-256) of every row."""
         yield from self._db.execute("SELECT source, url, text_path, text_sha256 FROM rows")
 
+    def row_records(self) -> Iterator[tuple[str, int]]:
+        """(WARC file, offset) of every row's record."""
+        yield from self._db.execute("SELECT warc_file, warc_offset FROM rows JOIN captures USING (record_id)")
+
     def quick_check(self) -> str:
         return self._db.execute("PRAGMA quick_check").fetchone()[0]
 

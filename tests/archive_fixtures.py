@@ -221,3 +221,26 @@ def fill(disk: Path, leave: int = 0) -> Path:
         except OSError:
             pass
     return filler
+
+
+def article_captures(warc: Path) -> list[tuple[str, int, int]]:
+    """(URL, start, end) of each article capture of one of our WARCs: its response to the end of its metadata."""
+    starts, found = {}, []
+    with open(warc, "rb") as stream:
+        records = ArchiveIterator(stream)
+        for record in records:
+            headers = record.rec_headers
+            if record.rec_type == "response":
+                starts[headers.get_header("WARC-Record-ID")] = (headers.get_header("WARC-Target-URI"),
+                                                               records.get_record_offset())
+            elif record.rec_type == "metadata" and b"newsarchive-role: article" in record.content_stream().read():
+                url, start = starts[headers.get_header("WARC-Concurrent-To")]
+                found.append((url, start, records.get_record_offset() + records.get_record_length()))
+    return found
+
+
+def rot(path: Path, at: int, length: int = 50) -> None:
+    """Flip ``length`` bytes of ``path`` from ``at`` on: bit rot the gzip CRC finds and warcio reads as an end."""
+    data = bytearray(path.read_bytes())
+    data[at:at + length] = bytes(byte ^ 0xFF for byte in data[at:at + length])
+    path.write_bytes(bytes(data))

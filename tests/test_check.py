@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from archive_fixtures import newsarchive
+from archive_fixtures import article_captures, newsarchive, rot
 from test_incremental import text_files, write_config
 
 from corpus.export import read_corpus
@@ -61,3 +61,43 @@ def test_lost_text_files_and_a_damaged_corpus_store_are_made_again(demo_site, tm
     assert repaired.returncode == 0, repaired.stderr
     assert text_files(tmp_path) == texts and (tmp_path / "corpus.jsonl").read_bytes() == corpus
     assert len(read_corpus(tmp_path)) == 15
+
+
+def test_a_rotten_a_cut_and_a_deleted_warc_each_fail_the_check_and_repair_says_it_cannot_make_them_again(
+        demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    [rotten], [cut], [deleted] = ([path for path in (tmp_path / "warc").glob(f"*-{name}-*.warc.gz")]
+                                  for name in ("gazette", "herald", "courier"))
+    third = article_captures(rotten)[2][1]
+    rot(rotten, third + 200)
+    with open(cut, "r+b") as handle:
+        handle.truncate(cut.stat().st_size - 5000)
+    deleted.unlink()
+
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 1
+    assert "Traceback" not in checked.stderr and "Error -3" not in checked.stderr
+    problems = [line for line in checked.stderr.splitlines() if line.startswith("problem: ")]
+    assert f"problem: {rotten.name}: unreadable after offset {third}: " in checked.stderr
+    assert f"problem: {cut.name}: unreadable after offset " in checked.stderr
+    assert any(f"replay index entries point past the readable end of {cut.name}" in line for line in problems)
+    assert any(f"crawl state rows point past the readable end of {cut.name}" in line for line in problems)
+    assert any(line.startswith("problem: ") and f"crawl state rows name {deleted.name}, which is not in warc/" in line
+               for line in problems)
+    assert f"corpus rows name {deleted.name}" in checked.stderr
+
+    repaired = newsarchive("check", "--repair", "--config", str(config))
+    assert repaired.returncode == 1, repaired.stderr
+    assert "Traceback" not in repaired.stderr
+    for warc in (rotten, cut, deleted):
+        assert any(line.startswith("cannot be repaired: ") and warc.name in line
+                   for line in repaired.stderr.splitlines()), repaired.stderr
+    again = newsarchive("check", "--config", str(config))
+    assert again.returncode == 1
+    assert "replay index" not in again.stderr and "crawl state rows" not in again.stderr, again.stderr
+
+    demo_site.clear_requests()
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    fetched = {request.path for request in demo_site.requests}
+    assert {article.path for article in demo_site.articles("courier")} <= fetched

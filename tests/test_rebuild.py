@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_fixtures import corpus_files, newsarchive
+from archive_fixtures import article_captures, corpus_files, newsarchive, rot
 from demo.farm import ArticleFarm
 from demo.run import write_demo_config
 from demo.site import DemoSite
@@ -60,6 +60,22 @@ def test_rebuild_with_two_workers_matches_the_live_run_byte_for_byte(live, tmp_p
     assert sorted(manifest["texts"]) == sorted(path for path in corpus_files(out) if path.startswith("text/"))
     assert [entry["file"] for entry in manifest["warcs"]] == sorted(Path(warc).name for warc in warcs)
     assert {"trafilatura", "warcio", "python"} <= set(manifest["versions"])
+
+
+def test_a_warc_rotten_in_the_middle_gives_every_article_before_the_damage_and_one_line_saying_where(live, tmp_path):
+    warc = tmp_path / sorted((live / "warc").glob("*gazette*.warc.gz"))[0].name
+    shutil.copy(live / "warc" / warc.name, warc)
+    captures = article_captures(warc)
+    damaged_at = captures[2][1] + 200  # inside the third article's response
+    rot(warc, damaged_at)
+    out = tmp_path / "rebuilt"
+    result = newsarchive("rebuild", "--warc", str(warc), "--out", str(out))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "Error -3" not in result.stderr
+    assert all(len(line) < 300 for line in result.stderr.splitlines()), result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "unreadable" in line]
+    assert line.startswith(f"{warc.name}: ") and f"unreadable after offset {captures[2][1]}:" in line
+    assert sorted(row["url"] for row in read_corpus(out)) == sorted(url for url, _, _ in captures[:2])
 
 
 def test_rebuild_refuses_a_directory_that_holds_a_corpus(live):

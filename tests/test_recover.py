@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archive_fixtures import assert_warcio_check
+from archive_fixtures import assert_warcio_check, newsarchive
+from test_incremental import ROOT, write_config
+from test_interruptions import wait_for, writer_process
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.index import index_lines
@@ -26,7 +29,10 @@ from archive.capture import ROLE_ARTICLE, ROLE_FIELD, SOURCE_FIELD
 from archive.exchange import Exchange
 from archive.messages import WriterOptions, encode_message, read_messages
 from archive.recover import DAMAGED_DIR, close_abandoned_warcs
+from archive.state import state_path
 from archive.writer import OPEN_SUFFIX, RollingWarcWriter
+from corpus.export import read_corpus
+from demo.farm import ArticleFarm
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -315,3 +321,48 @@ def _kill_writer_mid_write(archive: Path, rng: random.Random) -> list[str]:
         process.stdin.close()
         process.stdout.close()
         feeder.join(timeout=10)
+
+
+def _recorded_fetches(archive: Path) -> list[tuple[str, str, int]]:
+    """(URL, WARC file, offset) of every fetch the crawl state holds."""
+    if not state_path(archive).exists():
+        return []
+    with sqlite3.connect(f"file:{state_path(archive)}?mode=ro", uri=True, timeout=30) as db:
+        try:
+            return db.execute("SELECT url, warc_file, warc_offset FROM urls WHERE warc_file IS NOT NULL").fetchall()
+        except sqlite3.OperationalError:  # the run has made the file but not its tables yet
+            return []
+
+
+def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_by_the_next_run(tmp_path):
+    """The crawl state commits a capture before its WARC bytes are durable (fsynced when the file is closed), so
+    after a power cut the state can be ahead of the WARC: the run is stopped, its writer killed and the last
+    300 bytes of its WARC cut, as a power cut leaves them."""
+    articles = 120
+    with ArticleFarm(articles) as farm:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
+        run = subprocess.Popen([sys.executable, "-m", "cli", "run", "--no-extract", "--config", str(config)],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            assert wait_for(lambda: len(_recorded_fetches(tmp_path)) >= 30)
+            os.kill(run.pid, signal.SIGSTOP)
+            writer = writer_process(run)
+            os.kill(writer, signal.SIGKILL)
+            assert wait_for(lambda: not Path(f"/proc/{writer}/cmdline").exists() or
+                            Path(f"/proc/{writer}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+            [torn] = (tmp_path / "warc").glob("*" + OPEN_SUFFIX)
+            os.truncate(torn, torn.stat().st_size - 300)
+        finally:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+
+        again = newsarchive("run", "--config", str(config))
+        assert again.returncode == 0, again.stderr
+        assert "of a torn capture" in again.stderr
+        closed = torn.with_name(torn.name.removesuffix(OPEN_SUFFIX))
+        fetches = _recorded_fetches(tmp_path)
+        assert not [url for url, warc, offset in fetches if warc == closed.name and offset >= closed.stat().st_size]
+        urls = [row["url"] for row in read_corpus(tmp_path)]
+        assert len(urls) == len(set(urls)) == articles
+        checked = newsarchive("check", "--config", str(config))
+        assert checked.returncode == 0, checked.stderr
