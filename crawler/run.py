@@ -48,6 +48,7 @@ class SourceResult:
     finish_reason: str
     error: str | None
     new_articles: int = 0
+    derived: bool = True  # False when the run derived no corpus (--no-extract): its articles are only archived
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
     identical: int = 0  # of those, payloads archived before (at any URL): on a new archive too
     skipped_known: int = 0  # articles archived before, not fetched again
@@ -79,9 +80,10 @@ class SourceResult:
             until = datetime.fromtimestamp(self.backoff_until, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
             return [f"{self.name} skipped (backing off until {until})"]
         outcome = {"failed": f"FAILED: {self.error}", "stopped": "STOPPED on request"}.get(self.status, "ok")
+        made = (f"{self.new_articles} new article{'' if self.new_articles == 1 else 's'}" if self.derived
+                else f"{self.articles} article{'' if self.articles == 1 else 's'} archived, not derived")
         lines = [f"{self.name}: {outcome}",
-                 f"  {self.fetched} fetched, {self.new_articles} new article{'' if self.new_articles == 1 else 's'}, "
-                 f"{self.bytes_written / 1000:.1f} kB, {self.duration:.1f} s"]
+                 f"  {self.fetched} fetched, {made}, {self.bytes_written / 1000:.1f} kB, {self.duration:.1f} s"]
         revisits = [f"{count} {what}" for count, what in (
             (self.unchanged - self.identical, "not modified since the last fetch"),
             (self.identical, "same bytes as an earlier capture")) if count]
@@ -137,6 +139,12 @@ class RunReport:
         """A few lines per source, then the archived article pages the derivation could not extract,
         what went wrong with the corpus or the run's processes, and the report."""
         lines = [line for result in self.sources for line in result.summary()]
+        # the derivation catches up with every WARC, those of sources this run did not crawl too
+        shown = {result.name for result in self.sources}
+        others = {name: count for name, count in self.articles_written.items() if name not in shown and count}
+        if others:
+            lines.append(f"corpus: also {sum(others.values())} new articles from earlier runs' WARCs: "
+                         + ", ".join(f"{name} {count}" for name, count in sorted(others.items())))
         # Pages the crawl saw it would pass over said so as it went; these the derivation found.
         lines += [f"corpus: not extracted: {page['url']}: {page['reason']}" for page in self.not_extracted]
         if self.derive_error:
@@ -232,11 +240,13 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         if derived is not None and derived.error:
             report.derive_error = derived.error
         elif derived is not None:
-            report.articles_written = {result.name: derived.new_rows.get(result.name, 0) for result in results}
+            report.articles_written = {**{result.name: 0 for result in results}, **derived.new_rows}
             for result in results:
                 result.new_articles = report.articles_written[result.name]
             report.rewritten_texts = derived.rewritten_texts
             report.not_extracted = derived.not_extracted
+        for result in results:
+            result.derived = extract
         done = {result.name: result for result in report.sources}
         report.sources = [done.get(source.name) or _skipped(health[source.name]) for source in sources]
         report.started = started

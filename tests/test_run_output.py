@@ -119,3 +119,23 @@ def test_a_config_with_no_sources_is_one_line_and_exit_2(tmp_path):
         assert result.returncode == 2
         assert result.stderr == f"newsarchive: config error: {config}: no [[sources]] to crawl\n"
     assert not (tmp_path / "archive").exists()
+
+
+def test_a_run_says_what_it_archived_without_deriving_and_the_next_what_it_caught_up_for_others(demo_site, tmp_path):
+    """Before: `--no-extract` reported "0 new articles" for sources that archived some, and a later
+    run crawling one source left out the rows it derived from the others' earlier WARCs."""
+    from corpus.export import read_corpus
+
+    config = write_demo_config(demo_site, tmp_path)
+    archived = newsarchive("run", "--config", str(config), "--no-extract")
+    assert archived.returncode == 0, archived.stderr
+    counts = {name: re.search(r"(\d+) articles? archived, not derived", "\n".join(lines))
+              for name, lines in summary(archived.stderr).items()}
+    assert set(counts) == set(SITE_NAMES) and all(counts.values()), archived.stderr
+    one = newsarchive("run", "--config", str(config), "--source", "herald")
+    assert one.returncode == 0, one.stderr
+    [caught_up] = [line for line in one.stderr.splitlines() if line.startswith("corpus: also ")]
+    others = dict(re.findall(r"(\w+) (\d+)", caught_up.split(": ", 2)[2]))
+    assert set(others) == set(SITE_NAMES) - {"herald"}, caught_up
+    herald = int(re.search(r"(\d+) new articles?", "\n".join(summary(one.stderr)["herald"]))[1])
+    assert herald + sum(map(int, others.values())) == len(read_corpus(tmp_path))
