@@ -60,6 +60,24 @@ def _say_if_derived_by_another(archive_dir: Path) -> None:
               "derives it again with this one, while runs go on", file=sys.stderr)
 
 
+def _output_file_problem(path: str) -> str | None:
+    """Why no file can be written at ``path`` (a directory, or no file can be made beside it), said before
+    the work that ends in writing it; None if one can.  Its directory is made, as the writing would."""
+    from archive.lock import ArchiveUnwritable, check_writable
+
+    out = Path(path)
+    if out.is_dir():
+        return f"{out}: is a directory; give a file name"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(out.parent)
+    except OSError as exc:
+        return f"{out}: cannot write in {out.parent}: {exc.strerror or exc}"
+    except ArchiveUnwritable as exc:
+        return f"{out}: {exc}"
+    return None
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from demo.run import run_demo, serve_demo
 
@@ -90,6 +108,9 @@ def _cmd_browse(args: argparse.Namespace) -> int:
 def _cmd_package(args: argparse.Namespace) -> int:
     from archive.package import PackageError, package
 
+    if problem := _output_file_problem(args.out):
+        print(f"newsarchive: package: --out {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         print(package(load_config(args.config).archive.dir, args.out, title=args.title,
                       description=args.description))
@@ -258,14 +279,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from archive.lock import check_writable
+    from corpus.derive import storage_error
     from corpus.export import export_jsonl, export_parquet
     from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
+    if problem := _output_file_problem(args.out):
+        print(f"newsarchive: export: --out {problem}", file=sys.stderr)
+        return EXIT_USAGE
     check_writable((config.archive.dir / STORE_FILE).parent)  # the store's WAL must write beside it
-    with CorpusStore(config.archive.dir) as store:
-        count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
+    try:
+        with CorpusStore(config.archive.dir) as store:
+            count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
+    except sqlite3.DatabaseError as exc:  # said as derive and check say it
+        print(f"newsarchive: {storage_error(config.archive.dir, exc)}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     print(f"{count} articles written to {args.out}", file=sys.stderr)
     return EXIT_OK
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from archive.atomic import write_atomic
 from archive.inputs import file_sha256, unpack_inputs
+from archive.lock import ArchiveUnwritable, check_writable
 from corpus.derive import DeriveReport, derive_files
 from corpus.export import CORPUS_FILE
 from corpus.store import TEXT_DIR
@@ -82,7 +83,15 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor |
     missing = [str(warc) for warc in warcs if not warc.is_file()]
     if missing:
         raise RebuildError(f"no such file: {', '.join(missing)}")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise RebuildError(f"{out}: is a file, not a directory; rebuild into a new directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        check_writable(out)
+    except OSError as exc:
+        raise RebuildError(f"{out}: cannot make or write this directory: {exc.strerror or exc}") from None
+    except ArchiveUnwritable as exc:
+        raise RebuildError(f"{out}: {exc}") from None
     write_atomic(unfinished, given)
     with tempfile.TemporaryDirectory(prefix=".unpacked-", dir=out) as scratch:
         files, errors = unpack_inputs(warcs, Path(scratch))

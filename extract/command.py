@@ -130,6 +130,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if not args.files and not args.site:
         print("newsarchive extract: give FILE... or --site DIR", file=sys.stderr)
         return 2
+    if args.site and not Path(args.site).is_dir():
+        problem = "is not a directory" if Path(args.site).exists() else "no such directory"
+        print(f"newsarchive extract: --site {args.site}: {problem}", file=sys.stderr)
+        return 2
     from archive.inputs import is_web_archive
 
     if any(is_web_archive(path) for path in args.files):

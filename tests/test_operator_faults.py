@@ -220,3 +220,56 @@ def test_commands_that_read_the_archive_say_in_one_line_that_it_is_read_only(arc
     result = newsarchive(*args, "--config", str(config), timeout=120)
     assert_one_line(result, 2, str(config), "[archive] dir", str(root), "Read-only file system")
     assert digests(root) == before
+
+
+@pytest.mark.parametrize(("command", "out", "words"), [
+    (["export"], "DIR", ["--out", "is a directory"]),
+    (["export"], "/proc/x.jsonl", ["--out", "cannot write in /proc"]),
+    (["package"], "DIR", ["--out", "is a directory"]),
+    (["package"], "/proc/x.wacz", ["--out", "cannot write in /proc"]),
+    (["rebuild", "--warc", "WARCS"], "FILE", ["is a file, not a directory"]),
+    (["rebuild", "--warc", "WARCS"], "/proc/x", ["/proc/x", "cannot make"]),
+])
+def test_an_out_that_cannot_be_written_is_one_line_and_exit_2(archive, tmp_path, command, out, words):
+    file = tmp_path / "notes.txt"
+    file.write_text("mine\n")
+    out = {"DIR": str(tmp_path), "FILE": str(file)}.get(out, out)
+    warcs = [str(path) for path in sorted((archive / "warc").glob("*.warc.gz"))]
+    args = [arg for word in command for arg in (warcs if word == "WARCS" else [word])]
+    if command[0] != "rebuild":
+        args += ["--config", str(archive / "sources.toml")]
+    result = newsarchive(*args, "--out", out, timeout=120)
+    assert_one_line(result, 2, out, *words)
+    assert file.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("command", [["export", "--out", "OUT"], ["browse", "--no-replay"], ["browse"], ["derive"]])
+def test_a_damaged_corpus_store_is_one_line_naming_check_repair(archive, tmp_path, command):
+    root = tmp_path / "archive"
+    root.mkdir()
+    config = copy_archive(archive, root)
+    for path in (root / "derived").glob("corpus.sqlite*"):
+        path.unlink()
+    (root / "derived" / "corpus.sqlite").write_bytes(b"these are not the pages of a database\n" * 100)
+    args = [str(tmp_path / "out.jsonl") if arg == "OUT" else arg for arg in command]
+    if command[0] == "browse":
+        args += ["--port", str(free_port()), "--replay-port", str(free_port())]
+    result = newsarchive(*args, "--config", str(config), timeout=120)
+    assert_one_line(result, 1, "corpus store is damaged", str(root), "newsarchive check --repair")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_rebuild_on_a_scheduler_that_is_no_address_is_one_line_and_exit_2(archive, tmp_path):
+    result = newsarchive("rebuild", "--warc", *map(str, (archive / "warc").glob("*.warc.gz")),
+                         "--out", str(tmp_path / "out"), "--scheduler", "bogus", timeout=120)
+    assert_one_line(result, 2, "'bogus'", "local", "tcp://HOST:PORT")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("site", "words"), [("nowhere", ["no such directory"]), ("FILE", ["not a directory"])])
+def test_extract_site_that_is_no_directory_is_one_line_and_exit_2(tmp_path, site, words):
+    (tmp_path / "page.html").write_text("<html><body><p>hello</p></body></html>")
+    site = str(tmp_path / "page.html") if site == "FILE" else str(tmp_path / site)
+    result = newsarchive("extract", "--site", site)
+    assert_one_line(result, 2, f"--site {site}", *words)
+    assert result.stdout == ""
