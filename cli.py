@@ -97,6 +97,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_browse(args: argparse.Namespace) -> int:
     from browse.serve import CannotServe, serve_browser
 
+    if not args.no_replay and args.port == args.replay_port:
+        print(f"newsarchive: browse: --port {args.port} is also the --replay-port (pywb's, default 8080): "
+              "give them different ports", file=sys.stderr)
+        return EXIT_USAGE
     try:
         serve_browser(load_config(args.config).archive.dir, args.port, None if args.no_replay else args.replay_port)
     except CannotServe as exc:

@@ -273,3 +273,36 @@ def test_extract_site_that_is_no_directory_is_one_line_and_exit_2(tmp_path, site
     result = newsarchive("extract", "--site", site)
     assert_one_line(result, 2, f"--site {site}", *words)
     assert result.stdout == ""
+
+
+def test_browse_with_the_replay_port_its_own_port_is_one_line_and_exit_2(archive):
+    port = free_port()
+    result = newsarchive("browse", "--config", str(archive / "sources.toml"), "--port", str(port),
+                         "--replay-port", str(port), timeout=120)
+    line = assert_one_line(result, 2, f"--port {port}", "--replay-port")
+    assert "browsing" not in line
+    assert _pywb_processes(port) == []
+
+
+@pytest.mark.parametrize("taken", ["--port", "--replay-port"])
+def test_browse_on_a_port_another_program_listens_on_is_one_line_and_exit_1(archive, taken):
+    ports = {"--port": free_port(), "--replay-port": free_port()}
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", ports[taken]))
+        other.listen()
+        result = newsarchive("browse", "--config", str(archive / "sources.toml"),
+                             *[str(arg) for item in ports.items() for arg in item], timeout=120)
+    line = assert_one_line(result, 1, f"127.0.0.1:{ports[taken]}", "in use")
+    assert "browsing" not in line
+    assert _pywb_processes(ports["--replay-port"]) == []
+
+
+def test_browses_socket_listens_before_pywb_starts_so_pywb_cannot_share_its_port(archive):
+    """Below the command line's check of equal ports: a socket only bound let pywb (SO_REUSEADDR) bind it too."""
+    port = free_port()
+    result = subprocess.run([sys.executable, "-c", "import sys; from browse.serve import CannotServe, serve_browser\n"
+                             f"try: serve_browser({str(archive)!r}, {port}, {port})\n"
+                             "except CannotServe as exc: sys.exit(f'cannot serve: {exc}')"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert_one_line(result, 1, "cannot serve", f"127.0.0.1:{port}", "in use")
+    assert _pywb_processes(port) == []
