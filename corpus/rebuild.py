@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from archive.atomic import write_atomic
-from archive.inputs import file_sha256, unpack_inputs
+from archive.inputs import file_sha256, not_an_archive_file, unpack_inputs
 from archive.lock import ArchiveUnwritable, check_writable
 from corpus.derive import DeriveReport, derive_files
 from corpus.export import CORPUS_FILE
@@ -80,9 +80,9 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor |
                                "finish it, or rebuild into a new directory")
     elif (out / CORPUS_FILE).exists() or (out / TEXT_DIR).exists():
         raise RebuildError(f"{out}: already holds a corpus; rebuild into a new directory")
-    missing = [str(warc) for warc in warcs if not warc.is_file()]
-    if missing:
-        raise RebuildError(f"no such file: {', '.join(missing)}")
+    problems = [problem for warc in warcs if (problem := not_an_archive_file(warc))]
+    if problems:
+        raise RebuildError("; ".join(problems))
     if out.exists() and not out.is_dir():
         raise RebuildError(f"{out}: is a file, not a directory; rebuild into a new directory")
     try:

@@ -306,3 +306,29 @@ def test_browses_socket_listens_before_pywb_starts_so_pywb_cannot_share_its_port
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert_one_line(result, 1, "cannot serve", f"127.0.0.1:{port}", "in use")
     assert _pywb_processes(port) == []
+
+
+@pytest.mark.parametrize("command", ["rebuild", "import"])
+@pytest.mark.parametrize(("given", "words", "code"), [
+    ("DIR", ["is a directory", "give the WARC, ARC or WACZ files in it"], {"rebuild": 2, "import": 1}),
+    ("TRUNCATED", ["cut short or damaged", "not a complete WACZ"], {"rebuild": 1, "import": 1}),
+])
+def test_a_directory_or_a_cut_wacz_given_as_an_archive_is_one_line_saying_so(archive, tmp_path, command, given, words,
+                                                                            code):
+    wacz = tmp_path / "whole.wacz"
+    assert newsarchive("package", "--config", str(archive / "sources.toml"), "--out", str(wacz)).returncode == 0
+    cut = tmp_path / "cut.wacz"
+    cut.write_bytes(wacz.read_bytes()[:30_000])
+    path = str(archive / "warc") if given == "DIR" else str(cut)
+    if command == "rebuild":
+        result = newsarchive("rebuild", "--warc", path, "--out", str(tmp_path / "out"))
+    else:
+        root = tmp_path / "archive"
+        root.mkdir()
+        (root / "sources.toml").write_text(f'[archive]\ndir = "{root}"\n')
+        result = newsarchive("import", "--config", str(root / "sources.toml"), path)
+    assert result.returncode == code[command], result.stderr
+    assert "Traceback" not in result.stderr and "\\x" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if Path(path).name in line]
+    for word in words:
+        assert word in line, line
