@@ -148,10 +148,14 @@ def _check_keys(table: dict, allowed: dict, where: str) -> None:
             raise ConfigError(f"{where}: key {key!r} must be a finite number, not {value}")
 
 
-def _check_url(url: object, where: str) -> str:
+def check_url(url: object, where: str) -> str:
+    """``url`` if it is an absolute http(s) URL that urllib reads whole, else ``ConfigError`` saying ``where``."""
     if not isinstance(url, str):
         raise ConfigError(f"{where}: {url!r} is not a URL string")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        raise ConfigError(f"{where}: {url!r} is not an http(s) URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}: {url!r} is not an http(s) URL")
     try:
@@ -189,7 +193,7 @@ def _source(table: object, index: int, path: Path) -> Source:
         raise ConfigError(f"{label}: key 'name' must be lowercase letters, digits, '-' or '_'")
     urls = {}
     for key in ("start_urls", "feeds", "sitemaps"):
-        urls[key] = tuple(_check_url(url, f"{label}: key {key!r}") for url in table.get(key, []))
+        urls[key] = tuple(check_url(url, f"{label}: key {key!r}") for url in table.get(key, []))
     if not any(urls.values()):
         raise ConfigError(f"{label}: key 'start_urls': give at least one of start_urls, feeds, sitemaps")
     domains = table.get("allowed_domains")

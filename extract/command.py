@@ -147,6 +147,18 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         problem = "is not a directory" if Path(args.site).exists() else "no such directory"
         print(f"newsarchive extract: --site {args.site}: {problem}", file=sys.stderr)
         return 2
+    if args.site and not args.files and not site_pages(Path(args.site)):
+        print(f"newsarchive extract: --site {args.site}: holds no saved page (.html, .htm, .html.gz, .htm.gz)",
+              file=sys.stderr)
+        return 2
+    if args.url is not None:
+        from config import ConfigError, check_url
+
+        try:
+            check_url(args.url, "--url")
+        except ConfigError as exc:
+            print(f"newsarchive extract: {exc}", file=sys.stderr)
+            return 2
     from archive.inputs import is_web_archive
 
     if any(is_web_archive(path) for path in args.files):

@@ -41,6 +41,7 @@ def run(config_path) -> subprocess.CompletedProcess:
         (f"[[sources]]\n{GOOD_SOURCE}refetch_after = nan\n", ["source 'site'", "'refetch_after'", "finite"]),
         ("[[sources]]\nname = \"site\"\nstart_urls = [\"http://127.0.0.1:99999/\"]\n",
          ["source 'site'", "'start_urls'", "99999", "port"]),
+        ("[[sources]]\nname = \"site\"\nstart_urls = [\"http://[::1/\"]\n", ["source 'site'", "'start_urls'", "[::1/"]),
         ("[[sources]]\nname = \"site\"\nfeeds = [\"http://127.0.0.1:port/rss\"]\n",
          ["source 'site'", "'feeds'", "port"]),
         ("[[sources]]\nname = \"site\"\nsitemaps = [\"http://127.0.0.1:-1/s.xml\"]\n",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from extract.command import run_extract_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +103,19 @@ def test_a_gzip_bomb_is_one_line_too_large_when_decompressed_read_in_bounded_mem
     assert lines == [f"newsarchive extract: {bomb}: too large when decompressed (over 20 MB)"]
     assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [str(ARTICLE)]
     assert int(peak.split()[1]) < 300_000, peak  # KiB
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--url", "http://[::1", str(ARTICLE)], ["--url", "'http://[::1'", "not an http(s) URL"]),
+    (["--url", "http://example.org:99999/a", str(ARTICLE)], ["--url", "port"]),
+    (["--site", "EMPTY"], ["--site", "holds no saved page"]),
+])
+def test_a_bad_url_or_a_site_with_no_page_is_a_usage_error_in_one_line(tmp_path: Path, args, words) -> None:
+    (tmp_path / "notes.txt").write_text("not a page")
+    result = _cli(*[str(tmp_path) if arg == "EMPTY" else arg for arg in args])
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("newsarchive extract: ")
+    for word in words:
+        assert word in line, line
+    assert result.stdout == ""
