@@ -287,11 +287,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from archive.lock import check_writable
     from corpus.derive import storage_error
-    from corpus.export import export_jsonl, export_parquet
+    from corpus.export import STDOUT, export_jsonl, export_parquet
     from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
-    if problem := _output_file_problem(args.out):
+    to_stdout = args.out == STDOUT
+    if to_stdout and args.format == "parquet":
+        print("newsarchive: export: --out - (standard output) is for JSON Lines; give Parquet a file name",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if not to_stdout and (problem := _output_file_problem(args.out)):
         print(f"newsarchive: export: --out {problem}", file=sys.stderr)
         return EXIT_USAGE
     check_writable((config.archive.dir / STORE_FILE).parent)  # the store's WAL must write beside it
@@ -301,7 +306,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     except sqlite3.DatabaseError as exc:  # said as derive and check say it
         print(f"newsarchive: {storage_error(config.archive.dir, exc)}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
-    print(f"{count} articles written to {args.out}", file=sys.stderr)
+    except BrokenPipeError:  # `export --out - | head`: the reader has had enough (see _cmd_status)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    print(f"{count} articles written to {'standard output' if to_stdout else args.out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -422,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = _command(commands, "export", "write the whole corpus, texts included, as JSON Lines or Parquet")
     export.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
-    export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    export.add_argument("--out", required=True, metavar="FILE", help="the file to write ('-': standard output, JSON Lines)")
     export.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="(default: %(default)s)")
     export.set_defaults(handler=_cmd_export)
 

@@ -332,3 +332,21 @@ def test_a_directory_or_a_cut_wacz_given_as_an_archive_is_one_line_saying_so(arc
     [line] = [line for line in result.stderr.splitlines() if Path(path).name in line]
     for word in words:
         assert word in line, line
+
+
+def test_export_out_dash_writes_json_lines_to_stdout_not_a_file_named_dash(archive, tmp_path):
+    config = str(archive / "sources.toml")
+    assert newsarchive("export", "--config", config, "--out", str(tmp_path / "corpus.jsonl")).returncode == 0
+    result = subprocess.run([sys.executable, "-m", "cli", "export", "--config", config, "--out", "-"],
+                            cwd=tmp_path, capture_output=True, timeout=120, env={"PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (tmp_path / "corpus.jsonl").read_bytes() != b""
+    count = len(result.stdout.splitlines())
+    assert result.stderr.decode().splitlines() == [f"{count} articles written to standard output"]
+    assert not (tmp_path / "-").exists()
+    piped = subprocess.run(f"{sys.executable} -m cli export --config {config} --out - | head -1", shell=True,
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert len(piped.stdout.splitlines()) == 1 and "Traceback" not in piped.stderr, piped.stderr
+    parquet = newsarchive("export", "--config", config, "--out", "-", "--format", "parquet", cwd=tmp_path)
+    assert_one_line(parquet, 2, "--out -", "Parquet")
+    assert parquet.stdout == "" and not (tmp_path / "-").exists()
