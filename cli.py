@@ -180,9 +180,21 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for line in report.lines():
         print(line, file=sys.stderr)
-    print(f"{sum(report.new_rows.values())} articles from {len(set(args.warc))} file(s) written to {args.out}",
-          file=sys.stderr)
+    print(_rebuilt_line(args.out, len(set(args.warc)), sum(report.new_rows.values())), file=sys.stderr)
     return EXIT_SOURCE_FAILED if report.file_errors() else EXIT_OK
+
+
+def _rebuilt_line(out: str, files: int, added: int) -> str:
+    """What the corpus in ``out`` holds now, and how much of it this invocation wrote: a rebuild resumed after
+    Ctrl-C adds only what the stopped one had not."""
+    from corpus.store import CorpusStore
+
+    with CorpusStore(Path(out)) as store:
+        total = store.row_count()
+    if total == added:
+        return f"{added} articles from {files} file(s) written to {out}"
+    return (f"{total} articles from {files} file(s) in {out}: {added} written now, {total - added} by the "
+            "rebuild stopped before")
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
