@@ -112,12 +112,12 @@ def _cmd_browse(args: argparse.Namespace) -> int:
 def _cmd_package(args: argparse.Namespace) -> int:
     from archive.package import PackageError, package
 
+    archive_dir = load_config(args.config).archive.dir  # a bad sources file first, before --out's directory is made
     if problem := _output_file_problem(args.out):
         print(f"newsarchive: package: --out {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        print(package(load_config(args.config).archive.dir, args.out, title=args.title,
-                      description=args.description))
+        print(package(archive_dir, args.out, title=args.title, description=args.description))
     except PackageError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
