@@ -60,6 +60,24 @@ def _say_if_derived_by_another(archive_dir: Path) -> None:
               "derives it again with this one, while runs go on", file=sys.stderr)
 
 
+def _output_file_problem(path: str) -> str | None:
+    """Why no file can be written at ``path`` (a directory, or no file can be made beside it), said before
+    the work that ends in writing it; None if one can.  Its directory is made, as the writing would."""
+    from archive.lock import ArchiveUnwritable, check_writable
+
+    out = Path(path)
+    if out.is_dir():
+        return f"{out}: is a directory; give a file name"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(out.parent)
+    except OSError as exc:
+        return f"{out}: cannot write in {out.parent}: {exc.strerror or exc}"
+    except ArchiveUnwritable as exc:
+        return f"{out}: {exc}"
+    return None
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from demo.run import run_demo, serve_demo
 
@@ -79,6 +97,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_browse(args: argparse.Namespace) -> int:
     from browse.serve import CannotServe, serve_browser
 
+    if not args.no_replay and args.port == args.replay_port:
+        print(f"newsarchive: browse: --port {args.port} is also the --replay-port (pywb's, default 8080): "
+              "give them different ports", file=sys.stderr)
+        return EXIT_USAGE
     try:
         serve_browser(load_config(args.config).archive.dir, args.port, None if args.no_replay else args.replay_port)
     except CannotServe as exc:
@@ -90,9 +112,12 @@ def _cmd_browse(args: argparse.Namespace) -> int:
 def _cmd_package(args: argparse.Namespace) -> int:
     from archive.package import PackageError, package
 
+    archive_dir = load_config(args.config).archive.dir  # a bad sources file first, before --out's directory is made
+    if problem := _output_file_problem(args.out):
+        print(f"newsarchive: package: --out {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        print(package(load_config(args.config).archive.dir, args.out, title=args.title,
-                      description=args.description))
+        print(package(archive_dir, args.out, title=args.title, description=args.description))
     except PackageError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
@@ -155,9 +180,21 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for line in report.lines():
         print(line, file=sys.stderr)
-    print(f"{sum(report.new_rows.values())} articles from {len(set(args.warc))} file(s) written to {args.out}",
-          file=sys.stderr)
+    print(_rebuilt_line(args.out, len(set(args.warc)), sum(report.new_rows.values())), file=sys.stderr)
     return EXIT_SOURCE_FAILED if report.file_errors() else EXIT_OK
+
+
+def _rebuilt_line(out: str, files: int, added: int) -> str:
+    """What the corpus in ``out`` holds now, and how much of it this invocation wrote: a rebuild resumed after
+    Ctrl-C adds only what the stopped one had not."""
+    from corpus.store import CorpusStore
+
+    with CorpusStore(Path(out)) as store:
+        total = store.row_count()
+    if total == added:
+        return f"{added} articles from {files} file(s) written to {out}"
+    return (f"{total} articles from {files} file(s) in {out}: {added} written now, {total - added} by the "
+            "rebuild stopped before")
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -262,15 +299,33 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from archive.lock import check_writable
-    from corpus.export import export_jsonl, export_parquet
+    from corpus.derive import storage_error
+    from corpus.export import STDOUT, export_jsonl, export_parquet
     from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
+    to_stdout = args.out == STDOUT
+    if to_stdout and args.format == "parquet":
+        print("newsarchive: export: --out - (standard output) is for JSON Lines; give Parquet a file name",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if not to_stdout and (problem := _output_file_problem(args.out)):
+        print(f"newsarchive: export: --out {problem}", file=sys.stderr)
+        return EXIT_USAGE
     check_writable((config.archive.dir / STORE_FILE).parent)  # the store's WAL must write beside it
-    with CorpusStore(config.archive.dir) as store:
-        count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
-    print(f"{count} articles written to {args.out}", file=sys.stderr)
+    try:
+        with CorpusStore(config.archive.dir) as store:
+            count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
+    except sqlite3.DatabaseError as exc:  # said as derive and check say it
+        print(f"newsarchive: {storage_error(config.archive.dir, exc)}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
+    except BrokenPipeError:  # `export --out - | head`: the reader has had enough (see _cmd_status)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    print(f"{count} articles written to {'standard output' if to_stdout else args.out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -391,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = _command(commands, "export", "write the whole corpus, texts included, as JSON Lines or Parquet")
     export.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
-    export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    export.add_argument("--out", required=True, metavar="FILE", help="the file to write ('-': standard output, JSON Lines)")
     export.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="(default: %(default)s)")
     export.set_defaults(handler=_cmd_export)
 

@@ -6,6 +6,8 @@ so that an operator reading a cron mail knows what to fix.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -15,6 +17,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_CONFIG = "sources.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PREFIX = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$")
 
 
 class ConfigError(Exception):
@@ -140,15 +144,41 @@ def _check_keys(table: dict, allowed: dict, where: str) -> None:
         if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             names = expected.__name__ if isinstance(expected, type) else "number"
             raise ConfigError(f"{where}: key {key!r} must be a {names}, not {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):  # TOML has inf and nan
+            raise ConfigError(f"{where}: key {key!r} must be a finite number, not {value}")
 
 
-def _check_url(url: object, where: str) -> str:
+def check_url(url: object, where: str) -> str:
+    """``url`` if it is an absolute http(s) URL that urllib reads whole, else ``ConfigError`` saying ``where``."""
     if not isinstance(url, str):
         raise ConfigError(f"{where}: {url!r} is not a URL string")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        raise ConfigError(f"{where}: {url!r} is not an http(s) URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}: {url!r} is not an http(s) URL")
+    try:
+        parts.port  # noqa: B018 -- urllib checks the port only when it is read
+    except ValueError:
+        raise ConfigError(f"{where}: {url!r} has a port that is not a number from 0 to 65535") from None
     return url
+
+
+def _is_host_name(domain: str) -> bool:
+    """A domain as allowed_domains needs it: a DNS name or an IP address, no scheme, port or path."""
+    try:
+        ipaddress.ip_address(domain)
+        return True
+    except ValueError:
+        pass
+    labels = domain.split(".")
+    return len(domain) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+
+
+def _allowed(host: str, domains: tuple[str, ...]) -> bool:
+    """As the spider's scope and Scrapy's OffsiteMiddleware read allowed_domains: the domain or under it."""
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
 def _source(table: object, index: int, path: Path) -> Source:
@@ -163,14 +193,22 @@ def _source(table: object, index: int, path: Path) -> Source:
         raise ConfigError(f"{label}: key 'name' must be lowercase letters, digits, '-' or '_'")
     urls = {}
     for key in ("start_urls", "feeds", "sitemaps"):
-        urls[key] = tuple(_check_url(url, f"{label}: key {key!r}") for url in table.get(key, []))
+        urls[key] = tuple(check_url(url, f"{label}: key {key!r}") for url in table.get(key, []))
     if not any(urls.values()):
         raise ConfigError(f"{label}: key 'start_urls': give at least one of start_urls, feeds, sitemaps")
     domains = table.get("allowed_domains")
     if domains is None:
         domains = sorted({urlsplit(url).hostname for group in urls.values() for url in group})
-    elif not all(isinstance(domain, str) and domain for domain in domains):
-        raise ConfigError(f"{label}: key 'allowed_domains' must list host names")
+    else:
+        for domain in domains:
+            if not isinstance(domain, str) or not _is_host_name(domain.lower()):
+                raise ConfigError(f"{label}: key 'allowed_domains': {domain!r} is not a host name "
+                                  "(give example.com, not a URL)")
+        domains = [domain.lower() for domain in domains]
+        for url in urls["start_urls"]:  # a feed or sitemap may live elsewhere: only its entries are scoped
+            if not _allowed(urlsplit(url).hostname, tuple(domains)):
+                raise ConfigError(f"{label}: key 'start_urls': the host of {url!r} is not in allowed_domains "
+                                  f"({', '.join(domains)}): none of its links would be followed")
     schedule = table.get("schedule", Source.schedule)
     from scheduler import CronError, cron_trigger  # APScheduler takes a second to load: only when a config is
 
@@ -219,7 +257,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     crawl = CrawlSettings(**crawl_table)
     if crawl.download_delay is not None and crawl.download_delay < 0:
         raise ConfigError(f"{path}: [crawl]: key 'download_delay' must not be negative")
-    for key in ("max_links_per_page", "max_feed_entries", "max_sitemap_entries"):
+    if crawl.timeout is not None and crawl.timeout <= 0:  # Scrapy reads 0 as no timeout: a silent server holds the run
+        raise ConfigError(f"{path}: [crawl]: key 'timeout' must be a positive number of seconds")
+    for key in ("concurrent_requests_per_domain", "max_links_per_page", "max_feed_entries", "max_sitemap_entries"):
         if crawl_table.get(key, 1) < 1:
             raise ConfigError(f"{path}: [crawl]: key {key!r} must be at least 1")
     archive_table = document.get("archive", {})
@@ -237,6 +277,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: [archive]: key 'warc_max_size' must be at least 1000000 bytes")
     if archive.extract_workers < 1:
         raise ConfigError(f"{path}: [archive]: key 'extract_workers' must be at least 1")
+    if not _PREFIX.match(archive.warc_prefix):  # it names files in warc/: no path, no hidden file
+        raise ConfigError(f"{path}: [archive]: key 'warc_prefix': {archive.warc_prefix!r} must be a plain file name "
+                          "part: letters, digits, '.', '-' or '_', not starting with '.'")
     tables = document.get("sources", [])
     if not isinstance(tables, list):
         raise ConfigError(f"{path}: key 'sources' must be an array of tables ([[sources]])")

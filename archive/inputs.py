@@ -43,17 +43,35 @@ def _archive_stem(name: str) -> str:
     return name
 
 
+def not_an_archive_file(path: Path) -> str | None:
+    """Why ``path``, given as a web archive, is no file to read (missing, or a directory); None if it is one."""
+    if path.is_dir():
+        return f"{path}: is a directory; give the WARC, ARC or WACZ files in it"
+    if not path.is_file():
+        return f"{path}: no such file"
+    return None
+
+
+def _starts_as_zip(path: Path) -> bool:
+    with open(path, "rb") as stream:
+        return stream.read(4) == b"PK\x03\x04"
+
+
 def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
     """The WARC and ARC files to read for ``paths`` (a WACZ's own unpacked into ``scratch``), and one line per WACZ
     that has none or cannot be read."""
     found: list[Path] = []
     errors: list[str] = []
     for path in map(Path, paths):
-        if not path.is_file():
-            errors.append(f"{path}: no such file")
+        if problem := not_an_archive_file(path):
+            errors.append(problem)
             continue
         if not zipfile.is_zipfile(path):
-            found.append(path)
+            if _starts_as_zip(path):  # a WACZ cut short: no central directory to list its files
+                errors.append(f"{path.name}: a zip file that cannot be read, cut short or damaged (not a complete "
+                              "WACZ)")
+            else:
+                found.append(path)
             continue
         try:
             with zipfile.ZipFile(path) as package:

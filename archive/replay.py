@@ -72,11 +72,15 @@ class CannotServe(Exception):
 
 
 def listen(port: int) -> socket.socket:
-    """A TCP socket bound to 127.0.0.1:``port``, or ``CannotServe`` saying why not."""
+    """A TCP socket listening on 127.0.0.1:``port``, or ``CannotServe`` saying why not.
+
+    Listening at once, not only bound: a socket merely bound lets another with SO_REUSEADDR (pywb's,
+    on the same port) bind it too, and the first to listen wins."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        sock.listen()
     except (OSError, OverflowError) as error:  # taken, not ours to take (< 1024), or no port number at all
         sock.close()
         raise CannotServe(f"cannot listen on 127.0.0.1:{port}: {getattr(error, 'strerror', None) or error}") from None

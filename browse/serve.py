@@ -8,11 +8,13 @@ server's traceback.  pywb runs as a child process that dies with this one (its o
 from __future__ import annotations
 
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
 from archive.lock import check_writable
 from archive.replay import CannotServe, listen
+from corpus.derive import storage_error
 from corpus.store import STORE_FILE, CorpusStore
 from supervision import stop_process
 
@@ -39,7 +41,10 @@ def serve_browser(archive_dir: Path, port: int, replay_port: int | None) -> None
         from archive.replay import COLLECTION, REPLAY_DIR, await_listening, start_pywb
         from browse.app import create_app
 
-        CorpusStore(archive_dir).close()  # a store made before the search index gets it now, once
+        try:
+            CorpusStore(archive_dir).close()  # a store made before the search index gets it now, once
+        except sqlite3.DatabaseError as exc:  # said as derive and check say it
+            raise CannotServe(storage_error(archive_dir, exc)) from None
         if replay_port:
             (archive_dir / REPLAY_DIR).mkdir(exist_ok=True)
             with open(archive_dir / REPLAY_DIR / "pywb.log", "ab") as log:

@@ -64,6 +64,9 @@ def dask_executor(scheduler: str, workers: int) -> Iterator[tuple[Executor, int]
         if cluster is not None:
             cluster.close()
         raise ClusterError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
+    except ValueError as exc:  # no address at all ("bogus": no port), which Dask says in a traceback
+        raise ClusterError(f"--scheduler {scheduler!r} is neither {LOCAL!r} nor a scheduler's address "
+                           f"(tcp://HOST:PORT): {exc}") from None
     try:
         threads = sum(client.nthreads().values())
         if not threads:

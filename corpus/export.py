@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from archive.atomic import atomic_output
 from corpus.store import CorpusStore
@@ -82,10 +85,24 @@ def _rows_with_text(store: CorpusStore) -> Iterator[dict]:
         yield row
 
 
-def export_jsonl(store: CorpusStore, out: Path) -> int:
-    """Every row with its text (field ``text``), as JSON Lines; the number of rows."""
+STDOUT = "-"  # an --out that means standard output
+
+
+@contextmanager
+def _jsonl_output(out: Path | str) -> Iterator[BinaryIO]:
+    """``out`` written whole or not at all, or standard output for ``-`` (a pipe into another tool)."""
+    if str(out) == STDOUT:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+    else:
+        with atomic_output(Path(out)) as stream:
+            yield stream
+
+
+def export_jsonl(store: CorpusStore, out: Path | str) -> int:
+    """Every row with its text (field ``text``), as JSON Lines, into ``out`` (``-``: stdout); the number of rows."""
     count = 0
-    with atomic_output(Path(out)) as stream:
+    with _jsonl_output(out) as stream:
         for row in _rows_with_text(store):
             stream.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
             count += 1

@@ -19,7 +19,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from archive.atomic import write_atomic
-from archive.inputs import file_sha256, unpack_inputs
+from archive.inputs import file_sha256, not_an_archive_file, unpack_inputs
+from archive.lock import ArchiveUnwritable, check_writable
 from corpus.derive import DeriveReport, derive_files
 from corpus.export import CORPUS_FILE
 from corpus.store import TEXT_DIR
@@ -79,10 +80,18 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor |
                                "finish it, or rebuild into a new directory")
     elif (out / CORPUS_FILE).exists() or (out / TEXT_DIR).exists():
         raise RebuildError(f"{out}: already holds a corpus; rebuild into a new directory")
-    missing = [str(warc) for warc in warcs if not warc.is_file()]
-    if missing:
-        raise RebuildError(f"no such file: {', '.join(missing)}")
-    out.mkdir(parents=True, exist_ok=True)
+    problems = [problem for warc in warcs if (problem := not_an_archive_file(warc))]
+    if problems:
+        raise RebuildError("; ".join(problems))
+    if out.exists() and not out.is_dir():
+        raise RebuildError(f"{out}: is a file, not a directory; rebuild into a new directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        check_writable(out)
+    except OSError as exc:
+        raise RebuildError(f"{out}: cannot make or write this directory: {exc.strerror or exc}") from None
+    except ArchiveUnwritable as exc:
+        raise RebuildError(f"{out}: {exc}") from None
     write_atomic(unfinished, given)
     with tempfile.TemporaryDirectory(prefix=".unpacked-", dir=out) as scratch:
         files, errors = unpack_inputs(warcs, Path(scratch))

@@ -17,7 +17,8 @@ import threading
 from pathlib import Path
 
 from corpus.export import read_corpus
-from demo.site import CONTENT, DEMO_PORT, DemoSite, PortInUse
+from config import ConfigError, load_config
+from demo.site import CONTENT, DEMO_PORT, SITE_NAMES, DemoSite, PortInUse
 from supervision import note_stop_requests
 
 EXIT_OK, EXIT_CANNOT_SERVE, EXIT_USAGE = 0, 1, 2  # 1: as `newsarchive browse` on a port in use
@@ -58,12 +59,32 @@ def _start(port: int) -> DemoSite | None:
 def _directory(out: str) -> Path | None:
     """``out`` made if need be (and absolute: the runs start elsewhere), or None after one line saying why not."""
     path = Path(out).resolve()
+    if problem := _someone_elses(path):
+        print(f"newsarchive: --out: {path} {problem}; give a new or empty directory, or a demo's", file=sys.stderr)
+        return None
     try:
         path.mkdir(parents=True, exist_ok=True)
         return path
     except OSError as exc:
         print(f"newsarchive: --out: cannot create {path}: {exc.strerror or exc}", file=sys.stderr)
         return None
+
+
+def _someone_elses(path: Path) -> str | None:
+    """What in ``path`` is not a demo's, so that writing the demo there would overwrite or mix with it
+    (a sources file of one's own, other files); None for a new or empty directory, or a demo's output."""
+    if not path.is_dir() or not any(path.iterdir()):
+        return None
+    config = path / "sources.toml"
+    if not config.is_file():
+        return "holds files and no demo's sources.toml"
+    try:
+        loaded = load_config(config)
+    except ConfigError:
+        return "holds a sources.toml that is not a demo's"
+    if {source.name for source in loaded.sources} != set(SITE_NAMES) or loaded.archive.dir != path:
+        return "holds a sources.toml that is not a demo's"
+    return None
 
 
 def _sites(site: DemoSite) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from extract import Document, extract_document, remove_site_boilerplate
+from extract.htmlinput import MAX_PAGE_BYTES
 
 DESCRIPTION = """\
 Print the clean text of saved pages: the headline, a blank line, then the paragraphs (one file),
@@ -25,9 +26,18 @@ Pages that are no article (a section, tag, author, search or home page) print no
 why on stderr."""
 
 
+class PageTooLarge(Exception):
+    """A saved page larger than any the crawler archives, once decompressed: not read further."""
+
+
 def _read(path: Path) -> bytes:
-    data = path.read_bytes()
-    return gzip.decompress(data) if path.name.endswith(".gz") else data
+    """The page's bytes, decompressed as a stream and never past MAX_PAGE_BYTES (a gzip bomb stops there)."""
+    with path.open("rb") as raw, (gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else raw) as page:
+        data = page.read(MAX_PAGE_BYTES + 1)
+    if len(data) > MAX_PAGE_BYTES:
+        raise PageTooLarge(("too large when decompressed" if path.name.endswith(".gz") else "too large")
+                           + f" (over {MAX_PAGE_BYTES >> 20} MB)")
+    return data
 
 
 def site_pages(directory: Path) -> list[Path]:
@@ -43,6 +53,9 @@ def _extract_files(paths: list[Path], url: str | None) -> tuple[dict[Path, Docum
             docs[path] = extract_document(_read(path), url)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             print(f"newsarchive extract: cannot read {path}: {exc}", file=sys.stderr)
+            status = 1
+        except PageTooLarge as exc:
+            print(f"newsarchive extract: {path}: {exc}", file=sys.stderr)
             status = 1
     return docs, status
 
@@ -130,6 +143,22 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if not args.files and not args.site:
         print("newsarchive extract: give FILE... or --site DIR", file=sys.stderr)
         return 2
+    if args.site and not Path(args.site).is_dir():
+        problem = "is not a directory" if Path(args.site).exists() else "no such directory"
+        print(f"newsarchive extract: --site {args.site}: {problem}", file=sys.stderr)
+        return 2
+    if args.site and not args.files and not site_pages(Path(args.site)):
+        print(f"newsarchive extract: --site {args.site}: holds no saved page (.html, .htm, .html.gz, .htm.gz)",
+              file=sys.stderr)
+        return 2
+    if args.url is not None:
+        from config import ConfigError, check_url
+
+        try:
+            check_url(args.url, "--url")
+        except ConfigError as exc:
+            print(f"newsarchive extract: {exc}", file=sys.stderr)
+            return 2
     from archive.inputs import is_web_archive
 
     if any(is_web_archive(path) for path in args.files):

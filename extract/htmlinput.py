@@ -17,6 +17,7 @@ from extract.customelements import read_custom_elements
 # Markup beyond this, once scripts, styles and comments are gone, is refused rather than parsed:
 # extraction time grows with tree size.
 MAX_MARKUP_CHARS = 3_000_000
+MAX_PAGE_BYTES = 20 * 2**20  # the crawler's DOWNLOAD_MAXSIZE: no archived page is larger; a saved one is read no further
 MAX_ELEMENTS = 60_000  # real article pages have a few thousand; extraction time grows with the count
 SNIFF_BYTES = 65_536
 MIN_DETECTION_BYTES = 16

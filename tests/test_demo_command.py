@@ -156,3 +156,23 @@ def test_an_out_dir_that_cannot_be_made_or_a_port_out_of_range_is_exit_2_without
     process = demo("--port", "65534")
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2 and "65533" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("serve", [False, True])
+@pytest.mark.parametrize(("mine", "problem"), [
+    ("sources.toml", "holds a sources.toml that is not a demo's"),
+    ("notes.txt", "holds files and no demo's sources.toml"),
+])
+def test_demo_out_into_a_directory_of_ones_own_is_refused_and_leaves_it_as_it_was(tmp_path, serve, mine, problem):
+    (tmp_path / mine).write_text('[archive]\ndir = "elsewhere"\n')
+    process = demo(*(["--serve"] if serve else []), "--out", str(tmp_path), "--port", str(free_ports()))
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:  # a --serve that took the directory would serve on
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    assert process.returncode == 2, stderr
+    assert stderr == f"newsarchive: --out: {tmp_path} {problem}; give a new or empty directory, or a demo's\n"
+    assert [path.name for path in tmp_path.iterdir()] == [mine]
+    assert (tmp_path / mine).read_text() == '[archive]\ndir = "elsewhere"\n'

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from extract.command import run_extract_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,3 +80,42 @@ def test_site_directory_teaches_the_template(tmp_path: Path, capsys) -> None:
     assert run_extract_command([], site=str(tmp_path)) == 0  # no FILE: every page of the site
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(records) == 4 and all(disclaimer not in r["text"] for r in records)
+
+
+def test_a_gzip_bomb_is_one_line_too_large_when_decompressed_read_in_bounded_memory(tmp_path: Path) -> None:
+    """1 GB of markup in 1 MB of gzip: read no further than any archived page goes (the crawler's download
+    limit), in memory of that order, not the whole expansion; the other files still run."""
+    bomb = tmp_path / "bomb.html.gz"
+    with gzip.open(bomb, "wb", compresslevel=6) as out:
+        out.write(b"<html><body><p>")
+        chunk = b"a" * 2**20
+        for _ in range(1024):
+            out.write(chunk)
+    measured = ("import resource, runpy, sys\n"
+                "sys.argv = ['newsarchive'] + sys.argv[1:]\n"
+                "try:\n    runpy.run_module('cli', run_name='__main__')\n"
+                "finally:\n"
+                "    print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", measured, "extract", str(bomb), str(ARTICLE)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    *lines, peak = result.stderr.splitlines()
+    assert result.returncode == 1, result.stderr
+    assert lines == [f"newsarchive extract: {bomb}: too large when decompressed (over 20 MB)"]
+    assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [str(ARTICLE)]
+    assert int(peak.split()[1]) < 300_000, peak  # KiB
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--url", "http://[::1", str(ARTICLE)], ["--url", "'http://[::1'", "not an http(s) URL"]),
+    (["--url", "http://example.org:99999/a", str(ARTICLE)], ["--url", "port"]),
+    (["--site", "EMPTY"], ["--site", "holds no saved page"]),
+])
+def test_a_bad_url_or_a_site_with_no_page_is_a_usage_error_in_one_line(tmp_path: Path, args, words) -> None:
+    (tmp_path / "notes.txt").write_text("not a page")
+    result = _cli(*[str(tmp_path) if arg == "EMPTY" else arg for arg in args])
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("newsarchive extract: ")
+    for word in words:
+        assert word in line, line
+    assert result.stdout == ""

@@ -220,3 +220,133 @@ def test_commands_that_read_the_archive_say_in_one_line_that_it_is_read_only(arc
     result = newsarchive(*args, "--config", str(config), timeout=120)
     assert_one_line(result, 2, str(config), "[archive] dir", str(root), "Read-only file system")
     assert digests(root) == before
+
+
+@pytest.mark.parametrize(("command", "out", "words"), [
+    (["export"], "DIR", ["--out", "is a directory"]),
+    (["export"], "/proc/x.jsonl", ["--out", "cannot write in /proc"]),
+    (["package"], "DIR", ["--out", "is a directory"]),
+    (["package"], "/proc/x.wacz", ["--out", "cannot write in /proc"]),
+    (["rebuild", "--warc", "WARCS"], "FILE", ["is a file, not a directory"]),
+    (["rebuild", "--warc", "WARCS"], "/proc/x", ["/proc/x", "cannot make"]),
+])
+def test_an_out_that_cannot_be_written_is_one_line_and_exit_2(archive, tmp_path, command, out, words):
+    file = tmp_path / "notes.txt"
+    file.write_text("mine\n")
+    out = {"DIR": str(tmp_path), "FILE": str(file)}.get(out, out)
+    warcs = [str(path) for path in sorted((archive / "warc").glob("*.warc.gz"))]
+    args = [arg for word in command for arg in (warcs if word == "WARCS" else [word])]
+    if command[0] != "rebuild":
+        args += ["--config", str(archive / "sources.toml")]
+    result = newsarchive(*args, "--out", out, timeout=120)
+    assert_one_line(result, 2, out, *words)
+    assert file.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("command", [["export", "--out", "OUT"], ["browse", "--no-replay"], ["browse"], ["derive"]])
+def test_a_damaged_corpus_store_is_one_line_naming_check_repair(archive, tmp_path, command):
+    root = tmp_path / "archive"
+    root.mkdir()
+    config = copy_archive(archive, root)
+    for path in (root / "derived").glob("corpus.sqlite*"):
+        path.unlink()
+    (root / "derived" / "corpus.sqlite").write_bytes(b"these are not the pages of a database\n" * 100)
+    args = [str(tmp_path / "out.jsonl") if arg == "OUT" else arg for arg in command]
+    if command[0] == "browse":
+        args += ["--port", str(free_port()), "--replay-port", str(free_port())]
+    result = newsarchive(*args, "--config", str(config), timeout=120)
+    assert_one_line(result, 1, "corpus store is damaged", str(root), "newsarchive check --repair")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_rebuild_on_a_scheduler_that_is_no_address_is_one_line_and_exit_2(archive, tmp_path):
+    result = newsarchive("rebuild", "--warc", *map(str, (archive / "warc").glob("*.warc.gz")),
+                         "--out", str(tmp_path / "out"), "--scheduler", "bogus", timeout=120)
+    assert_one_line(result, 2, "'bogus'", "local", "tcp://HOST:PORT")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("site", "words"), [("nowhere", ["no such directory"]), ("FILE", ["not a directory"])])
+def test_extract_site_that_is_no_directory_is_one_line_and_exit_2(tmp_path, site, words):
+    (tmp_path / "page.html").write_text("<html><body><p>hello</p></body></html>")
+    site = str(tmp_path / "page.html") if site == "FILE" else str(tmp_path / site)
+    result = newsarchive("extract", "--site", site)
+    assert_one_line(result, 2, f"--site {site}", *words)
+    assert result.stdout == ""
+
+
+def test_browse_with_the_replay_port_its_own_port_is_one_line_and_exit_2(archive):
+    port = free_port()
+    result = newsarchive("browse", "--config", str(archive / "sources.toml"), "--port", str(port),
+                         "--replay-port", str(port), timeout=120)
+    line = assert_one_line(result, 2, f"--port {port}", "--replay-port")
+    assert "browsing" not in line
+    assert _pywb_processes(port) == []
+
+
+@pytest.mark.parametrize("taken", ["--port", "--replay-port"])
+def test_browse_on_a_port_another_program_listens_on_is_one_line_and_exit_1(archive, taken):
+    ports = {"--port": free_port(), "--replay-port": free_port()}
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", ports[taken]))
+        other.listen()
+        result = newsarchive("browse", "--config", str(archive / "sources.toml"),
+                             *[str(arg) for item in ports.items() for arg in item], timeout=120)
+    line = assert_one_line(result, 1, f"127.0.0.1:{ports[taken]}", "in use")
+    assert "browsing" not in line
+    assert _pywb_processes(ports["--replay-port"]) == []
+
+
+def test_browses_socket_listens_before_pywb_starts_so_pywb_cannot_share_its_port(archive):
+    """Below the command line's check of equal ports: a socket only bound let pywb (SO_REUSEADDR) bind it too."""
+    port = free_port()
+    result = subprocess.run([sys.executable, "-c", "import sys; from browse.serve import CannotServe, serve_browser\n"
+                             f"try: serve_browser({str(archive)!r}, {port}, {port})\n"
+                             "except CannotServe as exc: sys.exit(f'cannot serve: {exc}')"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert_one_line(result, 1, "cannot serve", f"127.0.0.1:{port}", "in use")
+    assert _pywb_processes(port) == []
+
+
+@pytest.mark.parametrize("command", ["rebuild", "import"])
+@pytest.mark.parametrize(("given", "words", "code"), [
+    ("DIR", ["is a directory", "give the WARC, ARC or WACZ files in it"], {"rebuild": 2, "import": 1}),
+    ("TRUNCATED", ["cut short or damaged", "not a complete WACZ"], {"rebuild": 1, "import": 1}),
+])
+def test_a_directory_or_a_cut_wacz_given_as_an_archive_is_one_line_saying_so(archive, tmp_path, command, given, words,
+                                                                            code):
+    wacz = tmp_path / "whole.wacz"
+    assert newsarchive("package", "--config", str(archive / "sources.toml"), "--out", str(wacz)).returncode == 0
+    cut = tmp_path / "cut.wacz"
+    cut.write_bytes(wacz.read_bytes()[:30_000])
+    path = str(archive / "warc") if given == "DIR" else str(cut)
+    if command == "rebuild":
+        result = newsarchive("rebuild", "--warc", path, "--out", str(tmp_path / "out"))
+    else:
+        root = tmp_path / "archive"
+        root.mkdir()
+        (root / "sources.toml").write_text(f'[archive]\ndir = "{root}"\n')
+        result = newsarchive("import", "--config", str(root / "sources.toml"), path)
+    assert result.returncode == code[command], result.stderr
+    assert "Traceback" not in result.stderr and "\\x" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if Path(path).name in line]
+    for word in words:
+        assert word in line, line
+
+
+def test_export_out_dash_writes_json_lines_to_stdout_not_a_file_named_dash(archive, tmp_path):
+    config = str(archive / "sources.toml")
+    assert newsarchive("export", "--config", config, "--out", str(tmp_path / "corpus.jsonl")).returncode == 0
+    result = subprocess.run([sys.executable, "-m", "cli", "export", "--config", config, "--out", "-"],
+                            cwd=tmp_path, capture_output=True, timeout=120, env={"PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (tmp_path / "corpus.jsonl").read_bytes() != b""
+    count = len(result.stdout.splitlines())
+    assert result.stderr.decode().splitlines() == [f"{count} articles written to standard output"]
+    assert not (tmp_path / "-").exists()
+    piped = subprocess.run(f"{sys.executable} -m cli export --config {config} --out - | head -1", shell=True,
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert len(piped.stdout.splitlines()) == 1 and "Traceback" not in piped.stderr, piped.stderr
+    parquet = newsarchive("export", "--config", config, "--out", "-", "--format", "parquet", cwd=tmp_path)
+    assert_one_line(parquet, 2, "--out -", "Parquet")
+    assert parquet.stdout == "" and not (tmp_path / "-").exists()

@@ -235,3 +235,31 @@ def test_an_unfinished_rebuild_is_not_finished_with_other_archives(farm_archive,
     result = newsarchive("rebuild", "--warc", *others, "--out", str(out))
     assert result.returncode == 2
     assert "holds an unfinished rebuild of other archives" in result.stderr
+
+
+def _rows_in(out: Path) -> int:
+    """The rows the corpus store in ``out`` holds, read without writing (0 before it exists)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{out / 'derived' / 'corpus.sqlite'}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_rebuild_resumed_after_ctrl_c_says_what_the_corpus_holds_and_what_it_added(farm_archive, tmp_path):
+    warcs = sorted(str(path) for path in (farm_archive / "warc").glob("*.warc.gz"))
+    out = tmp_path / "rebuilt"
+    rebuild = start_rebuild(warcs, out)
+    assert wait_for(lambda: rebuild.poll() is not None or _rows_in(out) >= 20)
+    assert rebuild.poll() is None, "rebuilt before it could be stopped"
+    os.killpg(rebuild.pid, signal.SIGINT)
+    assert rebuild.wait(timeout=60) == 130
+    kept = _rows_in(out)
+    again = newsarchive("rebuild", "--warc", *warcs, "--out", str(out), "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    total = len(read_corpus(farm_archive))
+    assert 0 < kept <= total  # the stopped rebuild may have stored every row, and not yet finished
+    assert again.stderr.splitlines()[-1] == (f"{total} articles from {len(warcs)} file(s) in {out}: {total - kept} "
+                                             f"written now, {kept} by the rebuild stopped before")

@@ -66,3 +66,22 @@ def test_scrapy_crawl_with_an_archive_dir_setting_writes_everything_there(config
     assert len(list((elsewhere / "warc").glob("*.warc.gz"))) == 1
     assert (elsewhere / "state" / "crawl.sqlite").exists()
     assert not (tmp_path / "archive").exists()
+
+
+@pytest.mark.parametrize(("source", "body", "words"), [
+    ("nosuch", "", ["no source named 'nosuch'", "known: gazette, herald, courier"]),
+    ("gazette", "[crawl]\ntimeout = 0\n", ["[crawl]", "'timeout'"]),
+])
+def test_scrapy_crawl_with_an_unknown_source_or_a_bad_config_is_one_line_and_exit_2(tmp_path, source, body, words):
+    config = tmp_path / "sources.toml"
+    config.write_text(body + "".join(f'[[sources]]\nname = "{name}"\nstart_urls = ["http://127.0.0.1:9/{name}"]\n'
+                                     for name in ("gazette", "herald", "courier")))
+    result = subprocess.run([str(Path(sys.executable).parent / "scrapy"), "crawl", "news", "-a", f"source={source}",
+                             "-a", f"config={config}", "-L", "WARNING"], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"newsarchive: config error: {config}: "), line
+    for word in words:
+        assert word in line, line
+    assert not (tmp_path / "data").exists()

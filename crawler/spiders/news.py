@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture
-from config import DEFAULT_CONFIG, Config, Source, load_config
+from config import DEFAULT_CONFIG, Config, ConfigError, Source, load_config
 from crawler.bounds import MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
 from crawler.discovery import (
     MAX_FEED_ENTRIES,
@@ -55,8 +56,12 @@ class NewsSpider(Spider):
     def __init__(self, source: Source | str | None = None, config: str = DEFAULT_CONFIG, **kwargs):
         self.config: Config | None = None  # read here under `scrapy crawl`, whose settings then come from it
         if not isinstance(source, Source):
-            self.config = load_config(config)
-            source = self.config.select([source] if source else None)[0]
+            try:
+                self.config = load_config(config)
+                source = _scrapy_crawl_source(self.config, source)
+            except ConfigError as exc:  # `scrapy crawl` would print the traceback of a deferred: one line instead
+                print(f"newsarchive: config error: {exc}", file=sys.stderr, flush=True)
+                raise SystemExit(2) from None
         super().__init__(name=self.name, **kwargs)
         self.source = source
         self.allowed_domains = list(source.allowed_domains)
@@ -271,6 +276,16 @@ class NewsSpider(Spider):
 
     def parse_resource(self, response: Response) -> None:
         """Archived by the capture; nothing to extract."""
+
+
+def _scrapy_crawl_source(config: Config, name: str | None) -> Source:
+    """The source `scrapy crawl news -a source=NAME` names (none named: the first)."""
+    known = ", ".join(source.name for source in config.sources)
+    if not config.sources:
+        raise ConfigError(f"{config.path}: no [[sources]] to crawl")
+    if name and name not in known.split(", "):
+        raise ConfigError(f"{config.path}: no source named {name!r} (known: {known})")
+    return config.select([name] if name else None)[0]
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
