@@ -211,7 +211,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
     try:
         with ArchiveLock(config.archive.dir), tempfile.TemporaryDirectory(dir=config.archive.dir) as scratch:
             close_abandoned_warcs(config.archive.dir)
-            lines, errors = import_archives(args.archives, config.archive.dir / WARC_DIR, Path(scratch))
+            lines, errors, copied = import_archives(args.archives, config.archive.dir / WARC_DIR, Path(scratch))
+            if copied:  # replay and `check` find them indexed, as the crawl's own WARCs are
+                from archive.index import update_index
+
+                update_index(config.archive.dir, copied)
             report = derive_archive(config.archive.dir, config.archive.extract_workers)
     except ArchiveBusy as exc:
         print(f"newsarchive: not importing: {exc}", file=sys.stderr)

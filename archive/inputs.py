@@ -4,7 +4,8 @@ A WARC or ARC file is read where it is; a WACZ (a zip) is read as the WARC files
 ``archive/`` folder, unpacked into a scratch directory, so corpus rows name those WARCs as
 the package's index does.  ``import_archives`` copies archives into an archive's ``warc/``
 directory as gzip-per-record WARC files (the form the derivation, the indexes and replay
-read), named by the SHA-256 of their bytes, so the same file given twice is taken once.
+read), named by the SHA-256 of that copy, so the same records given twice, however compressed,
+are taken once.
 """
 
 from __future__ import annotations
@@ -111,27 +112,48 @@ def _recompress(source: Path, target: Path) -> None:
             recompressor.decompress_and_recompress(stream, str(target))
 
 
-def import_archives(paths: Iterable[Path], warc_dir: Path, scratch: Path) -> tuple[list[str], list[str]]:
-    """Copy each archive into ``warc_dir`` as ``<name>-<sha256 prefix>.warc.gz``; one line per file, and the errors.
+def _is_arc(path: Path) -> bool:
+    with open(path, "rb") as stream:
+        return file_head(stream).startswith(b"filedesc://")
 
-    A file already there (same bytes) is not copied again.  Nothing half-written is left
-    in ``warc_dir``: each copy is written beside its final name and renamed.
+
+def import_archives(paths: Iterable[Path], warc_dir: Path, scratch: Path) -> tuple[list[str], list[str], list[Path]]:
+    """Copy each archive into ``warc_dir`` as ``<name>-<sha256 prefix of the copy>.warc.gz``; one line per file,
+    the errors, and the files copied.
+
+    The copy of a WARC is its records recompressed a gzip member each, which gives the same bytes
+    whatever the file's compression (plain, one gzip stream, a member per record): records imported
+    before, however compressed, are not copied again. An ARC file's copy (its records made WARC
+    records, with new record IDs) is named by the ARC's own bytes, as copies made before were.
+    Nothing half-written is left in ``warc_dir``: each copy is written in ``scratch`` (on the same
+    disk) and renamed.
     """
     files, errors = unpack_inputs(paths, scratch)
     lines: list[str] = []
+    copied: list[Path] = []
     warc_dir.mkdir(parents=True, exist_ok=True)
-    for path in files:
-        target = warc_dir / f"{_archive_stem(path.name)}-{file_sha256(path)[:12]}.warc.gz"
-        if target.exists():
-            lines.append(f"{path.name}: already in the archive as {target.name}")
+    for number, path in enumerate(files):
+        stem = _archive_stem(path.name)
+        if (same_file := warc_dir / f"{stem}-{file_sha256(path)[:12]}.warc.gz").exists():
+            lines.append(f"{path.name}: already in the archive as {same_file.name}")
             continue
-        partial = target.with_name(target.name + ".part")
+        partial = scratch / f"copy-{number}.warc.gz"  # (scratch is on the archive's disk: renamed, not copied)
         try:
             _recompress(path, partial)
         except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on a file that is no archive
             partial.unlink(missing_ok=True)
             errors.append(f"{path.name}: not a WARC or ARC file: {' '.join(str(exc).split()) or type(exc).__name__}")
             continue
+        if _is_arc(path):  # converted, its records get new WARC-Record-IDs each time: named by its own bytes
+            target = same_file
+        else:
+            digest = file_sha256(partial)[:12]
+            if earlier := next(warc_dir.glob(f"*-{digest}.warc.gz"), None):
+                partial.unlink()
+                lines.append(f"{path.name}: its records are already in the archive as {earlier.name}")
+                continue
+            target = warc_dir / f"{stem}-{digest}.warc.gz"
         os.replace(partial, target)
+        copied.append(target)
         lines.append(f"{path.name}: imported as {target.name}")
-    return lines, errors
+    return lines, errors, copied

@@ -231,9 +231,14 @@ def test_import_adds_foreign_captures_once_and_they_stay_derivable(crawled, fore
     after = len(read_corpus(archive))
     assert after > before
 
-    again = ok(newsarchive("import", "--config", str(config), *given))
-    assert again.count("already in the archive") == 4 and "0 new articles" in again
+    ok(newsarchive("check", "--config", str(config)))  # indexed as the crawl's own WARCs are
+
+    plain = tmp_path / "single-stream.warc"  # the same records, compressed otherwise
+    plain.write_bytes(gzip.decompress(foreign["single"].read_bytes()))
+    again = ok(newsarchive("import", "--config", str(config), *given, str(plain)))
+    assert again.count("already in the archive") == 5 and "0 new articles" in again
     assert len(read_corpus(archive)) == after
+    assert len(list((archive / "warc").glob("single-stream-*"))) == 1
 
     corpus = corpus_files(archive)
     for derived in ("derived", "text", "corpus.jsonl"):
