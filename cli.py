@@ -127,11 +127,16 @@ def _cmd_package(args: argparse.Namespace) -> int:
 def _cmd_schedule(args: argparse.Namespace) -> int:
     import logging
 
+    from archive.lock import ArchiveBusy
     from scheduler import serve
 
     _with_sources(load_config(args.config))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
-    serve(args.config, time_limit=args.time_limit)
+    try:
+        serve(args.config, time_limit=args.time_limit)
+    except ArchiveBusy as exc:
+        print(f"newsarchive: not scheduling: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     return EXIT_OK
 
 

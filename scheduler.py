@@ -17,13 +17,15 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from archive.lock import ArchiveBusy, ArchiveLock, is_held
 from archive.state import STATE_DIR
 from supervision import stop_process
 
@@ -124,6 +126,7 @@ def _trigger(expression: str, timezone: str):
 # -- the service: ``newsarchive schedule`` -------------------------------------------------
 
 JOBS_FILE = "jobs.sqlite"  # under <archive>/state/, next to the crawl state
+SERVICE_LOCK = Path(STATE_DIR) / "schedule.lock"  # held by the archive's schedule service while it runs
 DUE_TABLE = "newsarchive_due"  # in JOBS_FILE, next to APScheduler's own table: the sources waiting for their turn
 DEFAULT_TIME_LIMIT = 3 * 3600.0
 KILL_GRACE = 60.0  # after SIGTERM, how long a crawl may take to close its files
@@ -455,4 +458,31 @@ def serve(config_path: Path, time_limit: float = DEFAULT_TIME_LIMIT) -> None:
     fake_now = os.environ.get(FAKE_NOW_ENV)
     if fake_now:
         _shift_clock(datetime.fromisoformat(fake_now))
-    ScheduleService(config_path, time_limit).run()
+    service = ScheduleService(config_path, time_limit)
+    # one service per archive (two would fire every source twice); `status` sees whether one runs
+    with _service_lock(service.archive_dir):
+        service.run()
+
+
+@contextmanager
+def _service_lock(archive_dir: Path) -> Iterator[None]:
+    """Hold the archive's service lock; ``ArchiveBusy`` naming the service that holds it. Tried for
+    a second, as ``newsarchive status`` may be testing it at that moment."""
+    lock = ArchiveLock(archive_dir, SERVICE_LOCK)
+    for attempt in range(10):
+        try:
+            lock.__enter__()
+            break
+        except ArchiveBusy as exc:
+            if attempt == 9:
+                raise ArchiveBusy(f"{exc}: another schedule service serves this archive") from None
+            time.sleep(0.1)
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def service_running(archive_dir: Path) -> bool:
+    """Whether a schedule service serves the archive (holds its service lock)."""
+    return is_held(Path(archive_dir) / SERVICE_LOCK)

@@ -17,7 +17,7 @@ from pathlib import Path
 from archive.state import SourceHealth, open_state, state_path
 from config import Config
 from crawler.run import RUNS_DIR
-from scheduler import DUE_TABLE, cron_trigger, jobs_path
+from scheduler import DUE_TABLE, cron_trigger, jobs_path, service_running
 
 _COUNTS = ("fetched", "new_articles", "unchanged", "failed_fetches", "bytes_written", "duration")
 
@@ -142,15 +142,18 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
         lines.append(f"warning: the crawl state {state_path(archive_dir)} cannot be read ({exc}); "
                      "back-off not shown")
     now = datetime.now(timezone.utc)
+    serving = service_running(archive_dir)
     for source in config.sources:
-        if source.name in scheduled:
+        if serving and source.name in scheduled:
             upcoming = f"next {_when(scheduled[source.name])} (schedule service)"
         else:
             fire = cron_trigger(source.schedule).get_next_fire_time(None, now)
-            upcoming = f"next {_when(fire and fire.timestamp())} (by schedule; the service has not scheduled it)"
+            why = "no schedule service is running" if not serving else "the service has not scheduled it"
+            upcoming = f"next {_when(fire and fire.timestamp())} (by schedule; {why})"
         lines.append(f"{source.name}  {source.schedule!r}  {upcoming}")
         if source.name in due:
-            lines.append(f"  due since {_when(due[source.name])}, waiting for its turn")
+            waiting = "waiting for its turn" if serving else "waiting for the schedule service to start again"
+            lines.append(f"  due since {_when(due[source.name])}, {waiting}")
         source_health = health.get(source.name)
         if source_health is not None and source_health.backing_off():
             lines.append(f"  backing off until {_when(source_health.backoff_until)} after "

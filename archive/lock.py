@@ -43,10 +43,11 @@ def check_writable(directory: Path) -> None:
 
 class ArchiveLock:
     """``with ArchiveLock(archive_dir):`` — raises ``ArchiveBusy`` instead of waiting, ``ArchiveUnwritable``
-    if the lock file cannot be opened for writing (nothing else could be written there either)."""
+    if the lock file cannot be opened for writing (nothing else could be written there either).
+    ``name`` is another lock file under the archive, for another role (the schedule service's)."""
 
-    def __init__(self, archive_dir: Path):
-        self.path = Path(archive_dir) / LOCK_FILE
+    def __init__(self, archive_dir: Path, name: str | Path = LOCK_FILE):
+        self.path = Path(archive_dir) / name
         self._fd: int | None = None
 
     def __enter__(self) -> ArchiveLock:
@@ -76,6 +77,21 @@ class ArchiveLock:
             os.ftruncate(self._fd, 0)
             os.close(self._fd)
             self._fd = None
+
+
+def is_held(path: Path) -> bool:
+    """Whether a process holds the lock ``path`` (tested with a shared lock, released at once)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # never made, or unreadable: no holder to find
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # (closing drops the shared lock if it was taken)
+    return False
 
 
 def _describe(data: bytes) -> str:

@@ -136,6 +136,24 @@ def test_a_damaged_job_store_is_set_aside_and_the_service_keeps_its_schedule(dem
     assert reports(tmp_path)[0]["sources"][0]["status"] == "ok"
 
 
+def test_one_schedule_service_per_archive_and_status_says_whether_it_runs(demo_site, tmp_path):
+    """Before: a second service on the archive ran too (every source fired twice), and `status` went
+    on showing the stopped service's next runs as its own."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:00:00+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        second = newsarchive("schedule", "--config", str(config), timeout=30)
+        assert second.returncode == 75, second.stderr
+        assert "another schedule service serves this archive" in second.stderr and "Traceback" not in second.stderr
+        serving = newsarchive("status", "--config", str(config)).stdout
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "next 2026-11-22 07:00:00 UTC (schedule service)" in serving, serving
+    stopped = newsarchive("status", "--config", str(config)).stdout
+    assert "(by schedule; no schedule service is running)" in stopped and "(schedule service)" not in stopped, stopped
+
+
 def test_sighup_reloads_a_changed_schedule(demo_site, tmp_path):
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
     service = Service(config, "2026-11-22T05:59:52+00:00")
@@ -169,7 +187,8 @@ def test_sigterm_stops_a_running_crawl_without_broken_files(tmp_path):
     (run_line,) = [line for line in status.stdout.splitlines() if line.startswith("  2")]
     assert run_line.split()[2] == "stopped", status.stdout
     # It was not its turn's fault: the source is due again and runs first when the service is back.
-    assert "  due since 2026-11-22 06:00:00 UTC, waiting for its turn" in status.stdout.splitlines()
+    assert "  due since 2026-11-22 06:00:00 UTC, waiting for the schedule service to start again" \
+        in status.stdout.splitlines(), status.stdout
 
 
 def test_a_run_past_the_time_limit_is_stopped_and_waits_for_its_next_turn(tmp_path):
