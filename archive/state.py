@@ -41,8 +41,11 @@ class UrlState:
 
     @property
     def settled(self) -> bool:
-        """Whether the server gave a lasting answer (not a 5xx or 429 worth asking again)."""
-        return self.status < 500 and self.status != 429
+        """Whether the server gave a lasting answer: the page (2xx, 3xx), or 410 Gone. Not a 5xx or a
+        429, nor another 4xx: a story listed before it is live answers 404 and one behind bot
+        protection 403 for a while, and settled they would never be archived (asked again, a URL
+        that stays dead costs one fetch a run while a listing still names it, each said as failed)."""
+        return self.status < 400 or self.status == 410
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
-from archive_fixtures import assert_warcio_check
+
+from archive_fixtures import assert_warcio_check, loopback_site
 
 from archive.lock import ArchiveLock
 from corpus.export import read_corpus
+from demo.farm import article_html
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_CRAWL = {"download_delay": 0, "autothrottle": False}
@@ -141,3 +144,42 @@ def test_a_304_whose_archived_copy_is_gone_is_no_failure(demo_site, tmp_path):
     assert {path for path in revalidated if path.endswith((".xml", "/feed/"))}, revalidated
     assert second.returncode == 0, second.stderr
     assert "not a readable" not in second.stderr
+
+
+class _LateStoryHandler(BaseHTTPRequestHandler):
+    """A home page linking to a story that answers 404 until it is published."""
+
+    published = False
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt":
+            status, body = 200, b"User-agent: *\nAllow: /\n"
+        elif self.path == "/":
+            status, body = 200, b'<html><body><a href="/news/2026/12/late-story-about-the-harbour.html">x</a></body></html>'
+        elif self.path.startswith("/news/") and type(self).published:
+            status, body = 200, article_html(7)
+        else:
+            status, body = 404, b"<html><body><h1>Not found</h1></body></html>"
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_story_that_answered_404_before_it_was_published_is_archived_once_it_is(tmp_path):
+    """Before: a 404 was a lasting answer, so the story was 'archived before' and never asked again."""
+    handler = type("Handler", (_LateStoryHandler,), {"published": False})
+    with loopback_site(handler) as site:
+        source = {"name": "late", "start_urls": [f"{site}/"], "schedule": "0 * * * *"}
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [source])
+        first = newsarchive("run", "--config", str(config))
+        assert "failed fetches: 1 (HTTP 404)" in first.stderr, first.stderr
+        handler.published = True
+        second = newsarchive("run", "--config", str(config))
+        assert second.returncode == 0, second.stderr
+    assert "not fetched again" not in second.stderr, second.stderr
+    assert [row["url"] for row in read_corpus(tmp_path)] == [f"{site}/news/2026/12/late-story-about-the-harbour.html"]
