@@ -193,8 +193,9 @@ def _is_prose_aside(aside: HtmlElement, amid: dict[HtmlElement, bool]) -> bool:
 
 def drop_non_content(tree: HtmlElement) -> None:
     """Delete elements that never hold article text, keeping the text that follows them; a
-    wrapper holding most of the page's text is misnested markup and becomes a plain <div>, and a
-    button that titles a disclosure (_is_disclosure_title) a <div> too."""
+    wrapper holding most of the page's text is misnested markup and becomes a plain <div>, a
+    button that titles a disclosure (_is_disclosure_title) a <div> too, and a quotation's
+    <footer> (its attribution) a paragraph of the quotation."""
     for button in tree.iter("button"):
         if _is_disclosure_title(button):
             button.tag = "div"
@@ -206,6 +207,11 @@ def drop_non_content(tree: HtmlElement) -> None:
     total = TEXT_LENGTH(tree if body is None else body) or 1
     small: set[HtmlElement] = set()  # wrappers below the share, and so everything inside them
     for wrapper in tree.iter(*_WRAPPERS):
+        if wrapper.tag == "footer" and next(wrapper.iterancestors("blockquote"), None) is not None:
+            # a quotation's attribution (HTML's <blockquote><p>...</p><footer>— Name</footer>): the
+            # quote's own, a paragraph of it, not the page's footer (trafilatura drops <footer> too)
+            wrapper.tag = "p"
+            continue
         if any(outer in small for outer in wrapper.iterancestors(*_WRAPPERS)):
             continue
         if TEXT_LENGTH(wrapper) >= _MISNESTED_SHARE * total and _HOLDS_CONTENT(wrapper):

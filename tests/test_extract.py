@@ -1301,6 +1301,23 @@ def test_quotations_framed_in_figures_are_kept() -> None:
     assert doc.text().count("loses a part of its crop in a bad spring") == 1
 
 
+def test_a_quotations_attribution_in_its_footer_is_kept_with_it_and_the_pages_footer_is_not() -> None:
+    """HTML sets who is quoted in the quotation's own <footer>; both trafilatura and our furniture
+    rules deleted every <footer>, so each quote of the demo sites lost its speaker."""
+    html = b"""<html><head><title>Footbridge approved</title></head><body><article>
+<h1>Council approves the riverside footbridge</h1>
+<p>The council approved the new footbridge on Tuesday evening after a long debate about the cost of the crossing.</p>
+<blockquote><p>It will connect the two halves of the town for the first time in a century.</p>
+<footer>&mdash; Gemma Hartley, project manager</footer></blockquote>
+<p>Construction is expected to begin in the spring, and the bridge should open to pedestrians the year after.</p>
+<p>Residents who spoke at the meeting were mostly in favour, though some worried about parking near the landing.</p>
+</article><footer><p>Copyright 2026 The Gazette. All rights reserved.</p></footer></body></html>"""
+    paragraphs = list(extract_document(html, "https://gazette.example.org/news/footbridge").paragraphs)
+    quote = "It will connect the two halves of the town for the first time in a century."
+    assert paragraphs[paragraphs.index(quote) + 1] == "\u2014 Gemma Hartley, project manager"
+    assert not any("Copyright" in paragraph for paragraph in paragraphs)
+
+
 def test_a_comment_tool_wrapping_the_article_is_not_a_comment_section() -> None:
     """A block inside the body named for comments ("commentOnSelection": a tool to comment on a
     passage) that holds the body's first paragraph wraps the article: trafilatura deleted it as a
