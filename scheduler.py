@@ -360,8 +360,12 @@ class ScheduleService:
             code, stopped = run_source(self.config_path, name, self.time_limit, self._stopping)
             if stopped and code == 0 and not self._stopped_midway(name):
                 stopped = None  # the signal came as it was ending: it did all its work
-            logger.info("%s: %s (exit %s after %.1f s)", name, _outcome(code, stopped, self.time_limit),
-                        code, time.monotonic() - started)
+            # a run that failed, or could not read the sources file, is an error of the service's log:
+            # a config broken after the service loaded it fails every run until it is mended
+            level = logging.INFO if code in (0, EXIT_BUSY) or stopped else logging.ERROR
+            logger.log(level, "%s: %s (exit %s after %.1f s)%s", name, _outcome(code, stopped, self.time_limit),
+                       code, time.monotonic() - started,
+                       f"; every run fails so until {self.config_path} is mended" if code == 2 else "")
             if code == EXIT_BUSY or stopped == "shutdown":
                 self.due.mark(name, due)  # not its fault: it keeps its place
             if code == EXIT_BUSY:

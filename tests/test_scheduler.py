@@ -154,6 +154,22 @@ def test_one_schedule_service_per_archive_and_status_says_whether_it_runs(demo_s
     assert "(by schedule; no schedule service is running)" in stopped and "(schedule service)" not in stopped, stopped
 
 
+def test_runs_that_a_broken_sources_file_stops_are_errors_of_the_services_log(demo_site, tmp_path):
+    """The service keeps the schedule it loaded, but each run reads the file: broken after the
+    service started, it fails every run (exit 2), which was logged as INFO among the runs that went well."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 6 * * *"))
+    service = Service(config, "2026-11-22T05:59:52+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        with config.open("a") as out:
+            out.write("this is = = broken\n")
+        wait_for(lambda: "config error (exit 2" in service.text(), timeout=30)
+    finally:
+        assert service.stop() == 0, service.text()
+    [line] = [line for line in service.text().splitlines() if "config error (exit 2" in line]
+    assert " ERROR: gazette: config error (exit 2 after " in line and f"until {config} is mended" in line, line
+
+
 def test_sighup_reloads_a_changed_schedule(demo_site, tmp_path):
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
     service = Service(config, "2026-11-22T05:59:52+00:00")
