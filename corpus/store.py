@@ -520,7 +520,8 @@ class _Batch:
             self._write_line(record_id)
 
     def _redo_url(self, source: str, url: str, template: set[int]) -> None:
-        """A URL's rows anew from its captures: one per distinct payload left non-empty, numbered by capture time."""
+        """A URL's rows anew from its captures: one per distinct payload left non-empty whose text is not
+        the one before it, numbered by capture time."""
         db = self.db
         made = []
         for record_id, fetched_at, digest, warc_file, offset, extractor, blob in db.execute(
@@ -543,6 +544,11 @@ class _Batch:
                       "payload_digest": digest, "extractor": extractor}
             made.append((fetched_at, digest, record_id, fields, text))
         made.sort(key=lambda item: (item[0], item[1]))
+        # a capture whose text is its version's before it is none of its own: the page changed
+        # outside the article (a token, an ad, a timestamp), and a refetch each day would add a
+        # version a day of the same text; a text that comes back after another is one again
+        made = [item for i, item in enumerate(made)
+                if i == 0 or item[3]["text_sha256"] != made[i - 1][3]["text_sha256"]]
         old = {record_id: (text_path, sha, _fields_of(line)) for record_id, text_path, sha, line in db.execute(
             "SELECT record_id, text_path, text_sha256, line FROM rows WHERE source = ? AND url = ?", (source, url))}
         old_paths = {text_path: sha for text_path, sha, _ in old.values()}

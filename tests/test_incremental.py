@@ -183,3 +183,45 @@ def test_a_story_that_answered_404_before_it_was_published_is_archived_once_it_i
         assert second.returncode == 0, second.stderr
     assert "not fetched again" not in second.stderr, second.stderr
     assert [row["url"] for row in read_corpus(tmp_path)] == [f"{site}/news/2026/12/late-story-about-the-harbour.html"]
+
+
+class _ChangingStoryHandler(BaseHTTPRequestHandler):
+    """A home page linking to one story whose page is ``page`` (set between runs)."""
+
+    page = b""
+
+    def do_GET(self) -> None:
+        status, body = 200, {"/robots.txt": b"User-agent: *\nAllow: /\n",
+                             "/": b'<html><body><a href="/news/2026/12/harbour-wall-repairs.html">x</a></body></html>'
+                             }.get(self.path, type(self).page)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_page_changed_outside_its_text_makes_no_version_and_a_text_that_comes_back_does(tmp_path):
+    """Before: every payload made a version, so a page whose token or ad changed at each refetch
+    gained a version a run, each the same text."""
+    story = article_html(7)
+    other = article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
+    handler = type("Handler", (_ChangingStoryHandler,), {"page": story})
+    with loopback_site(handler) as site:
+        source = {"name": "changing", "start_urls": [f"{site}/"], "refetch_after": 0.0001}
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [source])
+        texts = []
+        for page in (story, story.replace(b"</body>", b"<!-- token 1 --></body>"),
+                     story.replace(b"</body>", b"<!-- token 2 --></body>"), other,
+                     story.replace(b"</body>", b"<!-- token 3 --></body>")):
+            handler.page = page
+            result = newsarchive("run", "--config", str(config))
+            assert result.returncode == 0, result.stderr
+            texts.append([row["text_sha256"] for row in read_corpus(tmp_path)])
+    assert texts[0] == texts[1] == texts[2] and len(texts[0]) == 1  # a token changed: no version
+    assert len(texts[3]) == 2 and texts[3][0] != texts[3][1]  # the text changed: version 2
+    assert len(texts[4]) == 3 and texts[4][0] == texts[4][2] != texts[4][1]  # the first text back: version 3
+    # (served again byte for byte it would be a revisit of version 1's payload: no capture to derive)
