@@ -121,6 +121,11 @@ def _cmd_package(args: argparse.Namespace) -> int:
     except PackageError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
+    except KeyboardInterrupt:  # the package is written beside --out and renamed over it only when complete
+        previous = f"the previous {args.out} is untouched" if Path(args.out).exists() else f"{args.out} was not made"
+        print(f"newsarchive: package interrupted; nothing was written and {previous}; run it again to package",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
