@@ -55,6 +55,32 @@ def test_export_writes_every_row_with_its_text_as_json_lines_and_parquet(archive
     assert {row["warc_record_id"]: row["text"] for row in exported} == texts
 
 
+@pytest.mark.parametrize("out", ["corpus.jsonl", "corpus.parquet", "-"])
+def test_an_export_with_text_files_missing_names_them_and_the_repair_in_one_line_and_writes_nothing(
+        archive, tmp_path, out):
+    rows = read_corpus(archive["out"])
+    gone = sorted({rows[1]["text_path"], rows[-1]["text_path"]})
+    target = tmp_path / out
+    if out != "-":
+        target.write_bytes(b"an earlier export\n")
+    moved = {archive["out"] / path: tmp_path / f"aside{n}" for n, path in enumerate(gone)}
+    for path, aside in moved.items():
+        path.rename(aside)
+    try:
+        result = newsarchive("export", "--config", str(archive["config"]), "--out", out if out == "-" else str(target),
+                             *(["--format", "parquet"] if out.endswith("parquet") else []))
+    finally:
+        for path, aside in moved.items():
+            aside.rename(path)
+    assert result.returncode == 1
+    assert result.stderr == (f"newsarchive: export: 2 text files are missing ({gone[0]}, {gone[1]}); "
+                             "`newsarchive check --repair` writes them again; nothing was exported\n")
+    assert result.stdout == ""
+    if out != "-":
+        assert target.read_bytes() == b"an earlier export\n"
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("aside")) == [out]
+
+
 def _page(site: str, number: int, rng: random.Random, shared: list[str]) -> ExtractedArticle:
     url = f"http://{site}/news/{number}"
     own = [f"Article {number} paragraph {n}: " + " ".join(rng.choice(["harbour", "council", "river", "school",
