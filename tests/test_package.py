@@ -137,3 +137,15 @@ def test_a_package_killed_while_overwriting_leaves_the_previous_package_byte_for
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive.wacz"]
     validate = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(out)], capture_output=True, text=True)
     assert "Validation succeeded" in validate.stdout, validate.stdout + validate.stderr
+
+
+def test_extract_on_the_wacz_into_a_reader_that_has_had_enough_ends_quietly(packaged):
+    """`newsarchive extract ARCHIVE | head -c 0` (or a `head` that has had its lines before the
+    articles are printed): the reader has closed the pipe; no traceback, exit 0."""
+    run = subprocess.Popen([sys.executable, "-m", "cli", "extract", str(packaged["wacz"])], cwd=REPO,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # before the archive is read: the articles are written into a closed pipe
+    stderr = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr, stderr
+    assert "articles" in stderr.splitlines()[0]  # the per-file lines still say what was found
