@@ -125,8 +125,10 @@ def test_a_package_killed_while_overwriting_leaves_the_previous_package_byte_for
     returncode, stderr = _package_interrupted_while_writing(packaged, out, sig)
     assert returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130), stderr
     assert out.read_bytes() == good
-    if sig == signal.SIGKILL:  # killed while writing: its temporary file is left, hidden and named .tmp
-        assert [p.name.startswith(".archive.wacz.") and p.suffix == ".tmp" for p in tmp_path.glob(".*")] == [True]
+    if sig == signal.SIGKILL:  # killed while writing: its temporary files are left, hidden and named .tmp
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name != "archive.wacz")
+        assert len(left) == 2 and all(n.startswith(".archive.wacz.") and n.endswith(".tmp") for n in left), left
+        assert sum(n.endswith(".pages.tmp") for n in left) == 1
     else:
         assert stderr.strip() == (f"newsarchive: package interrupted; nothing was written and the previous {out} "
                                       "is untouched; run it again to package")
