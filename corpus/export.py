@@ -84,12 +84,15 @@ class TextFilesMissing(Exception):
 
     SHOWN = 5
 
-    def __init__(self, paths: list[str]) -> None:
+    def __init__(self, paths: list[str], sent: int = 0) -> None:
+        """``sent``: rows already written to standard output (a file deleted during the export; a file
+        output is whole or not made)."""
         self.paths = paths
         named = ", ".join(paths[:self.SHOWN]) + (f" and {len(paths) - self.SHOWN} more" if len(paths) > self.SHOWN else "")
         files = "1 text file is" if len(paths) == 1 else f"{len(paths)} text files are"
+        done = f"the first {sent} rows were written to standard output" if sent else "nothing was exported"
         super().__init__(f"{files} missing ({named}); `newsarchive check --repair` writes "
-                         f"{'it' if len(paths) == 1 else 'them'} again; nothing was exported")
+                         f"{'it' if len(paths) == 1 else 'them'} again; {done}")
 
 
 def missing_text_files(store: CorpusStore) -> list[str]:
@@ -132,9 +135,14 @@ def export_jsonl(store: CorpusStore, out: Path | str) -> int:
     _check_text_files(store)
     count = 0
     with _jsonl_output(out) as stream:
-        for row in _rows_with_text(store):
-            stream.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
-            count += 1
+        try:
+            for row in _rows_with_text(store):
+                stream.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
+                count += 1
+        except TextFilesMissing as exc:
+            if str(out) == STDOUT and count:
+                raise TextFilesMissing(exc.paths, sent=count) from None
+            raise
     return count
 
 

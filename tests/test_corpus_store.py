@@ -3,13 +3,16 @@ row with its text, and the site-template counts decide as the whole-site rule do
 
 from __future__ import annotations
 
+import fcntl
 import json
 import random
+import subprocess
+import sys
 from dataclasses import replace
 
 import pyarrow.parquet as pq
 import pytest
-from archive_fixtures import crawl_demo, newsarchive
+from archive_fixtures import REPO, crawl_demo, newsarchive
 
 from corpus.export import export_corpus_jsonl, read_corpus
 from corpus.store import CorpusStore, ExtractedArticle
@@ -155,3 +158,24 @@ def test_a_corpus_jsonl_write_cut_short_or_a_changed_file_is_made_whole_by_the_n
         assert path.read_bytes() == _whole(store)
         path.unlink()
         assert export_corpus_jsonl(store) and path.read_bytes() == _whole(store)
+
+
+def test_a_text_file_deleted_while_exporting_to_standard_output_says_how_many_rows_went_out(archive, tmp_path):
+    """The rows before it are already in the pipe: the line says how many, not that nothing was exported."""
+    rows = read_corpus(archive["out"])
+    last = archive["out"] / rows[-1]["text_path"]
+    run = subprocess.Popen([sys.executable, "-m", "cli", "export", "--config", str(archive["config"]), "--out", "-"],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fcntl.fcntl(run.stdout.fileno(), fcntl.F_SETPIPE_SZ, 4096)  # the export waits on us after a few rows
+    first = run.stdout.read(1)  # it has begun writing: every text file was there
+    aside = last.rename(tmp_path / "aside")
+    try:
+        written = first + run.stdout.read()
+        stderr = run.stderr.read().decode()
+        assert run.wait(timeout=60) == 1
+    finally:
+        aside.rename(last)
+    lines = written.decode().splitlines()
+    assert 0 < len(lines) < len(rows)
+    assert stderr == (f"newsarchive: export: 1 text file is missing ({rows[-1]['text_path']}); `newsarchive check "
+                      f"--repair` writes it again; the first {len(lines)} rows were written to standard output\n")
