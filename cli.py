@@ -14,6 +14,7 @@ from supervision import dump_stacks_on_signal
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
+MAX_WORKERS = 4 * (os.cpu_count() or 1)  # rebuild --workers: more processes than this only wait on each other
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
@@ -121,6 +122,11 @@ def _cmd_package(args: argparse.Namespace) -> int:
     except PackageError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
+    except KeyboardInterrupt:  # the package is written beside --out and renamed over it only when complete
+        previous = f"the previous {args.out} is untouched" if Path(args.out).exists() else f"{args.out} was not made"
+        print(f"newsarchive: package interrupted; nothing was written and {previous}; run it again to package",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -163,8 +169,9 @@ def _quiet_derivation() -> None:
 def _cmd_rebuild(args: argparse.Namespace) -> int:
     from corpus.rebuild import RebuildError, rebuild
 
-    if args.workers < 1:
-        print(f"newsarchive: rebuild: --workers must be at least 1, not {args.workers}", file=sys.stderr)
+    if not 1 <= args.workers <= MAX_WORKERS:
+        print(f"newsarchive: rebuild: --workers must be from 1 to {MAX_WORKERS} (4 per CPU), not {args.workers}",
+              file=sys.stderr)
         return EXIT_USAGE
     _quiet_derivation()
     try:
@@ -312,7 +319,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from archive.lock import check_writable
     from corpus.derive import storage_error
-    from corpus.export import STDOUT, export_jsonl, export_parquet
+    from corpus.export import STDOUT, TextFilesMissing, export_jsonl, export_parquet
     from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
@@ -330,6 +337,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
             count = (export_parquet if args.format == "parquet" else export_jsonl)(store, args.out)
     except sqlite3.DatabaseError as exc:  # said as derive and check say it
         print(f"newsarchive: {storage_error(config.archive.dir, exc)}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
+    except TextFilesMissing as exc:
+        print(f"newsarchive: export: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
     except BrokenPipeError:  # `export --out - | head`: the reader has had enough (see _cmd_status)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -426,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--warc", nargs="+", required=True, metavar="PATH",
                          help="WARC (1.0, 1.1, 0.17), ARC or WACZ files, from any tool")
     rebuild.add_argument("--out", required=True, metavar="DIR", help="a new directory for the corpus")
-    rebuild.add_argument("--workers", type=int, default=2, help="extraction processes (default: %(default)s)")
+    rebuild.add_argument("--workers", type=int, default=2,
+                         help=f"extraction processes, 1 to {MAX_WORKERS} (4 per CPU) (default: %(default)s)")
     _add_progress(rebuild)
     rebuild.add_argument("--scheduler", metavar="ADDRESS", default=None,
                          help="extract on Dask: 'local' (a local cluster of --workers processes) or a running "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import sqlite3
 import tempfile
@@ -31,6 +32,59 @@ def atomic_output(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def held_temporary(path: Path, suffix: str = ".tmp") -> Iterator[tuple[Path, int]]:
+    """A hidden temporary file beside ``path`` (``.NAME.XXXX<suffix>``, ending ``.tmp``) and its descriptor,
+    flock-held while in use (so :func:`remove_stale_temporaries` can tell one a killed process left from one
+    still being written), removed at the end unless renamed away meanwhile."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    temporary = Path(name)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the kernel drops it with the process
+        yield temporary, fd
+    finally:
+        temporary.unlink(missing_ok=True)
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file name beside ``path`` (hidden, ``.NAME.XXXX.tmp``) for a tool that opens the file by
+    name itself (py-wacz): on success the file is fsynced and renamed over ``path``; on any failure or
+    interruption it is removed and ``path`` is untouched."""
+    path = Path(path)
+    with held_temporary(path) as (temporary, fd):
+        yield temporary
+        # the tool opened the name again (truncating the same inode); an fsync of any descriptor flushes the file
+        os.fsync(fd)
+        os.replace(temporary, path)
+        fsync_directory(path.parent)
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove the ``.NAME.*.tmp`` files :func:`held_temporary` left beside ``path`` in a process that was
+    killed (none holds its lock); one another process is still writing is left alone."""
+    path = Path(path)
+    for temporary in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            fd = os.open(temporary, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # held: being written
+        else:
+            temporary.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from warcio.recordloader import ArcWarcRecord
 
 import archive.warcio_brotli  # noqa: F401 - py-wacz reads br records in this venv too
 from archive import WARC_DIR
+from archive.atomic import atomic_path, held_temporary, remove_stale_temporaries
 from archive.index import is_not_modified
 from corpus.export import read_corpus
 
@@ -70,20 +70,25 @@ def pages_jsonl(archive_dir: Path) -> str:
 
 
 def package(archive_dir: Path, out: Path, title: str | None = None, description: str | None = None) -> Path:
-    """Write ``out`` (a .wacz) from every closed WARC of the archive and its corpus."""
+    """Write ``out`` (a .wacz) from every closed WARC of the archive and its corpus.
+
+    py-wacz writes a hidden temporary file beside ``out`` (``.NAME.XXXX.tmp``), renamed over ``out`` when
+    complete: an interrupted or killed package leaves the previous ``out`` as it was.  The temporary files a
+    killed one left (that and the pages list) are removed by the next package to the same ``out``."""
     archive_dir, out = Path(archive_dir), Path(out)
     warcs = sorted((archive_dir / WARC_DIR).glob("*.warc.gz"))
     if not warcs:
         raise PackageError(f"{archive_dir / WARC_DIR}: no closed WARC files to package")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
-        pages = Path(scratch) / "pages.jsonl"
+    remove_stale_temporaries(out)
+    # pages.jsonl beside the package too (not in /tmp), so what a killed package leaves is found and removed there
+    with held_temporary(out, suffix=".pages.tmp") as (pages, _):
         pages.write_text(pages_jsonl(archive_dir), encoding="utf-8")
         log = io.StringIO()
-        with contextlib.redirect_stdout(log), _without_304s():
-            status = wacz.main.main(["create", "-o", str(out), "-p", str(pages),
+        with atomic_path(out) as partial, contextlib.redirect_stdout(log), _without_304s():
+            status = wacz.main.main(["create", "-o", str(partial), "-p", str(pages),
                                      "--title", title or f"newsarchive: {archive_dir.name}",
                                      *(["--desc", description] if description else []), *map(str, warcs)])
-    if status:
-        raise PackageError(f"wacz create failed: {log.getvalue().strip()}")
+            if status:
+                raise PackageError(f"wacz create failed: {log.getvalue().strip()}")
     return out

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from corpus.store import STORE_FILE
 
 PAGE_SIZE = 20
+SQLITE_MAX_INTEGER = 2**63 - 1  # a larger Python int is an OverflowError as an SQL parameter
 LEAD_CHARACTERS = 200  # of an article's text, listed without a query
 # Private-use characters mark the matches in FTS5 snippets, so the text can be escaped before <mark> goes in.
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -92,10 +93,10 @@ class Filters:
             conditions.append("json_extract(r.line, '$.author') LIKE ? ESCAPE '\\'")
             values.append("%" + re.sub(r"([%_\\])", r"\\\1", self.author) + "%")
         if self.version:
-            if not self.version.isdigit():
+            if not (self.version.isascii() and self.version.isdigit()):
                 raise BadQuery(f"version: {self.version!r} is not a number")
             conditions.append("r.version = ?")
-            values.append(int(self.version))
+            values.append(min(int(self.version), SQLITE_MAX_INTEGER))  # past SQLite's integers: no row has it
         return conditions, values
 
 
@@ -133,6 +134,7 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
     snippets, or, without query text, newest capture first with the start of their text.  The query text is FTS5 syntax
     (phrases, OR, NOT, prefix*); if it is not valid FTS5 its words are searched for instead."""
     conditions, values = filters.where()
+    offset = min(offset, SQLITE_MAX_INTEGER)  # a page past SQLite's integers is as empty as any past the end
     if not filters.q:
         where = " WHERE " + " AND ".join(conditions) if conditions else ""
         total = db.execute(f"SELECT COUNT(*) FROM rows r{where}", values).fetchone()[0]
@@ -176,7 +178,12 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
     if found is None:
         return None
     row = json.loads(found[-2])
-    text = (Path(archive_dir) / found[-1]).read_text(encoding="utf-8")
+    try:
+        text = (Path(archive_dir) / found[-1]).read_text(encoding="utf-8")
+    except FileNotFoundError:  # deleted: the page says so (and how to write it again) with what the store holds
+        text, text_missing = row["title"] or "", True
+    else:
+        text_missing = False
     blocks = text.strip("\n").split("\n\n")
     versions = [_hit(other) for other in db.execute(
         f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.source = ? AND r.url = ? ORDER BY r.version",
@@ -185,8 +192,8 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
         f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.dup_cluster = ? AND r.record_id != ?"
         " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version", (row["dup_cluster"], row["warc_record_id"]))]
     headline = blocks[0] if row["title"] else None
-    return {"id": article_id, "row": row, "headline": headline,
-            "paragraphs": blocks[1:] if headline is not None else blocks,
+    return {"id": article_id, "row": row, "headline": headline, "text_missing": text_missing,
+            "paragraphs": [] if text_missing else blocks[1:] if headline is not None else blocks,
             "versions": versions, "copies": copies}
 
 

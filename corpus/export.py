@@ -79,9 +79,40 @@ def read_corpus(root: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+class TextFilesMissing(Exception):
+    """Rows whose text file is gone: an export would not be whole, so none is written."""
+
+    SHOWN = 5
+
+    def __init__(self, paths: list[str], sent: int = 0) -> None:
+        """``sent``: rows already written to standard output (a file deleted during the export; a file
+        output is whole or not made)."""
+        self.paths = paths
+        named = ", ".join(paths[:self.SHOWN]) + (f" and {len(paths) - self.SHOWN} more" if len(paths) > self.SHOWN else "")
+        files = "1 text file is" if len(paths) == 1 else f"{len(paths)} text files are"
+        done = f"the first {sent} rows were written to standard output" if sent else "nothing was exported"
+        super().__init__(f"{files} missing ({named}); `newsarchive check --repair` writes "
+                         f"{'it' if len(paths) == 1 else 'them'} again; {done}")
+
+
+def missing_text_files(store: CorpusStore) -> list[str]:
+    """The text files the rows name that do not exist (a look at each name, no read)."""
+    return sorted({row["text_path"] for row in store.rows() if not (store.root / row["text_path"]).exists()})
+
+
+def _check_text_files(store: CorpusStore) -> None:
+    """:class:`TextFilesMissing` if any row's text file is gone, before an export opens its output."""
+    if missing := missing_text_files(store):
+        raise TextFilesMissing(missing)
+
+
 def _rows_with_text(store: CorpusStore) -> Iterator[dict]:
+    """Every row with its text (a text file deleted while exporting: :class:`TextFilesMissing`)."""
     for row in store.rows():
-        row["text"] = (store.root / row["text_path"]).read_text(encoding="utf-8")
+        try:
+            row["text"] = (store.root / row["text_path"]).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise TextFilesMissing(missing_text_files(store)) from None
         yield row
 
 
@@ -101,11 +132,17 @@ def _jsonl_output(out: Path | str) -> Iterator[BinaryIO]:
 
 def export_jsonl(store: CorpusStore, out: Path | str) -> int:
     """Every row with its text (field ``text``), as JSON Lines, into ``out`` (``-``: stdout); the number of rows."""
+    _check_text_files(store)
     count = 0
     with _jsonl_output(out) as stream:
-        for row in _rows_with_text(store):
-            stream.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
-            count += 1
+        try:
+            for row in _rows_with_text(store):
+                stream.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
+                count += 1
+        except TextFilesMissing as exc:
+            if str(out) == STDOUT and count:
+                raise TextFilesMissing(exc.paths, sent=count) from None
+            raise
     return count
 
 
@@ -118,17 +155,20 @@ def export_parquet(store: CorpusStore, out: Path) -> int:
 
     types = {"warc_offset": pa.int64(), "version": pa.int32(), "dup_canonical": pa.bool_()}
     schema = pa.schema([(name, types.get(name, pa.string())) for name in (*ROW_FIELDS, "text")])
+    _check_text_files(store)
     count = 0
     with atomic_output(Path(out)) as stream:
         writer = pq.ParquetWriter(stream, schema, compression="zstd")
-        batch: list[dict] = []
-        for row in _rows_with_text(store):
-            batch.append(row)
-            if len(batch) == PARQUET_BATCH:
+        try:
+            batch: list[dict] = []
+            for row in _rows_with_text(store):
+                batch.append(row)
+                if len(batch) == PARQUET_BATCH:
+                    writer.write_table(pa.Table.from_pylist(batch, schema))
+                    count, batch = count + len(batch), []
+            if batch or not count:
                 writer.write_table(pa.Table.from_pylist(batch, schema))
-                count, batch = count + len(batch), []
-        if batch or not count:
-            writer.write_table(pa.Table.from_pylist(batch, schema))
-            count += len(batch)
-        writer.close()
+                count += len(batch)
+        finally:  # closed while its file is open (then removed, on an error), not by the collector after
+            writer.close()
     return count

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -161,9 +162,15 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             return 2
     from archive.inputs import is_web_archive
 
-    if any(is_web_archive(path) for path in args.files):
-        import logging
+    try:
+        if any(is_web_archive(path) for path in args.files):
+            import logging
 
-        logging.getLogger("newsarchive.derive").setLevel(logging.CRITICAL)  # the per-file lines say it once
-        return run_extract_archives(args.files, url=args.url)
-    return run_extract_command(args.files, url=args.url, jsonl=args.jsonl, site=args.site)
+            logging.getLogger("newsarchive.derive").setLevel(logging.CRITICAL)  # the per-file lines say it once
+            return run_extract_archives(args.files, url=args.url)
+        return run_extract_command(args.files, url=args.url, jsonl=args.jsonl, site=args.site)
+    except BrokenPipeError:
+        # The reader has had enough (`extract ARCHIVE | head -c 100`), as in cli's `status`: point stdout at
+        # /dev/null, or the interpreter's own flush at exit fails on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

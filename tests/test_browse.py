@@ -214,6 +214,35 @@ def test_filters_narrow_the_search_as_the_corpus_says(archive, browser_app):
     assert status == 200 and body.decode().splitlines()[0].startswith("id,source,url,version")
 
 
+def test_an_article_whose_text_file_is_missing_shows_its_page_and_how_to_write_it_again(archive, browser_app):
+    row = read_corpus(archive["out"])[0]
+    text_file = archive["out"] / row["text_path"]
+    aside = text_file.with_name(text_file.name + ".aside")
+    text_file.rename(aside)
+    try:
+        status, _, body = fetch(f"{browser_app['base']}/article/{row['warc_record_id'][10:-1]}")
+    finally:
+        aside.rename(text_file)
+    assert status == 200, body[:300]
+    page = lxml_html.fromstring(body)
+    assert " ".join(page.xpath("string(//p[@id='text-missing'])").split()) == (
+        f"Its text file, {row['text_path']}, is missing: newsarchive check --repair writes it again.")
+    assert row["warc_file"] in page.xpath("string(//dl[@id='provenance'])")
+
+
+def test_page_and_version_numbers_past_any_article_find_nothing_rather_than_fail(archive, browser_app):
+    base = browser_app["base"]
+    total = len(read_corpus(archive["out"]))
+    council = json_search(base, q="council")["total"]
+    for query, matching in (("p=99999999999999999999", total), ("p=99999999999999999999&q=council", council),
+                            ("version=99999999999999999999999", 0)):
+        status, _, body = fetch(f"{base}/?{query}&format=json")
+        assert status == 200, (query, body[:300])
+        assert json.loads(body) == {"total": matching, "hits": [], "note": ""}
+        status, _, body = fetch(f"{base}/?{query}")  # the page as a person sees it
+        assert status == 200, (query, body[:300])
+
+
 def test_a_run_report_without_its_html_is_drawn_from_its_json(archive, browser_app):
     report = sorted((archive["out"] / "runs").glob("*.json"))[0]
     written = report.with_suffix(".html").read_bytes()

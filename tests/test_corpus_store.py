@@ -3,13 +3,16 @@ row with its text, and the site-template counts decide as the whole-site rule do
 
 from __future__ import annotations
 
+import fcntl
 import json
 import random
+import subprocess
+import sys
 from dataclasses import replace
 
 import pyarrow.parquet as pq
 import pytest
-from archive_fixtures import crawl_demo, newsarchive
+from archive_fixtures import REPO, crawl_demo, newsarchive
 
 from corpus.export import export_corpus_jsonl, read_corpus
 from corpus.store import CorpusStore, ExtractedArticle
@@ -53,6 +56,32 @@ def test_export_writes_every_row_with_its_text_as_json_lines_and_parquet(archive
     exported = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
     assert [{key: value for key, value in row.items() if key != "text"} for row in exported] == rows
     assert {row["warc_record_id"]: row["text"] for row in exported} == texts
+
+
+@pytest.mark.parametrize("out", ["corpus.jsonl", "corpus.parquet", "-"])
+def test_an_export_with_text_files_missing_names_them_and_the_repair_in_one_line_and_writes_nothing(
+        archive, tmp_path, out):
+    rows = read_corpus(archive["out"])
+    gone = sorted({rows[1]["text_path"], rows[-1]["text_path"]})
+    target = tmp_path / out
+    if out != "-":
+        target.write_bytes(b"an earlier export\n")
+    moved = {archive["out"] / path: tmp_path / f"aside{n}" for n, path in enumerate(gone)}
+    for path, aside in moved.items():
+        path.rename(aside)
+    try:
+        result = newsarchive("export", "--config", str(archive["config"]), "--out", out if out == "-" else str(target),
+                             *(["--format", "parquet"] if out.endswith("parquet") else []))
+    finally:
+        for path, aside in moved.items():
+            aside.rename(path)
+    assert result.returncode == 1
+    assert result.stderr == (f"newsarchive: export: 2 text files are missing ({gone[0]}, {gone[1]}); "
+                             "`newsarchive check --repair` writes them again; nothing was exported\n")
+    assert result.stdout == ""
+    if out != "-":
+        assert target.read_bytes() == b"an earlier export\n"
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("aside")) == [out]
 
 
 def _page(site: str, number: int, rng: random.Random, shared: list[str]) -> ExtractedArticle:
@@ -129,3 +158,24 @@ def test_a_corpus_jsonl_write_cut_short_or_a_changed_file_is_made_whole_by_the_n
         assert path.read_bytes() == _whole(store)
         path.unlink()
         assert export_corpus_jsonl(store) and path.read_bytes() == _whole(store)
+
+
+def test_a_text_file_deleted_while_exporting_to_standard_output_says_how_many_rows_went_out(archive, tmp_path):
+    """The rows before it are already in the pipe: the line says how many, not that nothing was exported."""
+    rows = read_corpus(archive["out"])
+    last = archive["out"] / rows[-1]["text_path"]
+    run = subprocess.Popen([sys.executable, "-m", "cli", "export", "--config", str(archive["config"]), "--out", "-"],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fcntl.fcntl(run.stdout.fileno(), fcntl.F_SETPIPE_SZ, 4096)  # the export waits on us after a few rows
+    first = run.stdout.read(1)  # it has begun writing: every text file was there
+    aside = last.rename(tmp_path / "aside")
+    try:
+        written = first + run.stdout.read()
+        stderr = run.stderr.read().decode()
+        assert run.wait(timeout=60) == 1
+    finally:
+        aside.rename(last)
+    lines = written.decode().splitlines()
+    assert 0 < len(lines) < len(rows)
+    assert stderr == (f"newsarchive: export: 1 text file is missing ({rows[-1]['text_path']}); `newsarchive check "
+                      f"--repair` writes it again; the first {len(lines)} rows were written to standard output\n")

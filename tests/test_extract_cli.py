@@ -122,3 +122,13 @@ def test_a_bad_url_or_a_site_with_no_page_is_a_usage_error_in_one_line(tmp_path:
     for word in words:
         assert word in line, line
     assert result.stdout == ""
+
+
+def test_saved_pages_into_a_reader_that_has_had_enough_end_quietly() -> None:
+    """`newsarchive extract *.html | head -c 0`: the reader has closed the pipe; no traceback, exit 0."""
+    run = subprocess.Popen([sys.executable, "-m", "cli", "extract", *map(str, sorted(FIXTURES.glob("*.html")))],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()
+    stderr = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr, stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import signal
 import socket
@@ -179,6 +180,18 @@ def test_rebuild_with_no_workers_is_a_usage_error_in_one_line(archive, tmp_path,
                          "--out", str(tmp_path / "out"), "--workers", workers)
     assert_one_line(result, 2, "--workers")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("workers", ["99999999999", str(4 * os.cpu_count() + 1)], ids=["huge", "over_4_per_cpu"])
+def test_rebuild_with_more_workers_than_the_machine_runs_is_a_usage_error_in_one_line(archive, tmp_path, workers):
+    """Not an OverflowError traceback, nor hundreds of processes forked on a small machine."""
+    result = newsarchive("rebuild", "--warc", *map(str, (archive / "warc").glob("*.warc.gz")),
+                         "--out", str(tmp_path / "out"), "--workers", workers)
+    line = assert_one_line(result, 2, "--workers", f"from 1 to {4 * os.cpu_count()}", workers)
+    assert "4 per CPU" in line
+    assert not (tmp_path / "out").exists()
+    help_text = newsarchive("rebuild", "--help").stdout
+    assert f"1 to {4 * os.cpu_count()}" in " ".join(help_text.split())
 
 
 def test_status_read_by_a_pipe_that_closes_early_ends_without_a_broken_pipe(tmp_path):

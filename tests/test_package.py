@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.replay import replay_tool
-from archive_fixtures import (REPLAY_BIN, crawl_demo, fetch, free_port, latest_not_modified, newsarchive, running,
+from archive_fixtures import (REPLAY_BIN, REPO, crawl_demo, fetch, free_port, latest_not_modified, newsarchive, running,
                               timestamp14)
 from corpus.export import read_corpus
 
@@ -94,3 +97,57 @@ def test_extract_on_the_wacz_prints_every_article_of_the_archive(packaged):
     assert sorted((p["url"], p["version"], p["text_sha256"]) for p in printed) == \
         sorted((r["url"], r["version"], r["text_sha256"]) for r in rows)
     assert all(p["text"] for p in printed)
+
+
+def _package_interrupted_while_writing(packaged, out, sig) -> tuple[int, str]:
+    """A package run over ``out`` (a good package), sent ``sig`` once it is writing: once a temporary file
+    beside ``out`` has bytes in it, or (as before packages were written aside) ``out`` itself changed."""
+    before = out.stat()
+    run = subprocess.Popen([sys.executable, "-m", "cli", "package", "--config", str(packaged["config"]),
+                            "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and run.poll() is None:
+        now = out.stat() if out.exists() else None
+        if any(t.stat().st_size for t in out.parent.glob(f".{out.name}.*.tmp")) or \
+                now is None or (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            run.send_signal(sig)
+            break
+        time.sleep(0.002)
+    _, stderr = run.communicate(timeout=60)
+    return run.returncode, stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_a_package_killed_while_overwriting_leaves_the_previous_package_byte_for_byte(packaged, tmp_path, sig):
+    out = tmp_path / "archive.wacz"
+    shutil.copyfile(packaged["wacz"], out)
+    good = out.read_bytes()
+    returncode, stderr = _package_interrupted_while_writing(packaged, out, sig)
+    assert returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130), stderr
+    assert out.read_bytes() == good
+    if sig == signal.SIGKILL:  # killed while writing: its temporary files are left, hidden and named .tmp
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name != "archive.wacz")
+        assert len(left) == 2 and all(n.startswith(".archive.wacz.") and n.endswith(".tmp") for n in left), left
+        assert sum(n.endswith(".pages.tmp") for n in left) == 1
+    else:
+        assert stderr.strip() == (f"newsarchive: package interrupted; nothing was written and the previous {out} "
+                                      "is untouched; run it again to package")
+        assert not list(tmp_path.glob(".*.tmp"))
+    # the next package replaces it, removes what a killed one left, and is a valid WACZ
+    result = newsarchive("package", "--config", str(packaged["config"]), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive.wacz"]
+    validate = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(out)], capture_output=True, text=True)
+    assert "Validation succeeded" in validate.stdout, validate.stdout + validate.stderr
+
+
+def test_extract_on_the_wacz_into_a_reader_that_has_had_enough_ends_quietly(packaged):
+    """`newsarchive extract ARCHIVE | head -c 0` (or a `head` that has had its lines before the
+    articles are printed): the reader has closed the pipe; no traceback, exit 0."""
+    run = subprocess.Popen([sys.executable, "-m", "cli", "extract", str(packaged["wacz"])], cwd=REPO,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # before the archive is read: the articles are written into a closed pipe
+    stderr = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr, stderr
+    assert "articles" in stderr.splitlines()[0]  # the per-file lines still say what was found
