@@ -146,20 +146,21 @@ def test_a_304_whose_archived_copy_is_gone_is_no_failure(demo_site, tmp_path):
     assert "not a readable" not in second.stderr
 
 
-class _LateStoryHandler(BaseHTTPRequestHandler):
-    """A home page linking to a story that answers 404 until it is published."""
+STORY_PATH = "/news/2026/12/harbour-wall-repairs.html"
 
-    published = False
+
+class _OneStoryHandler(BaseHTTPRequestHandler):
+    """A home page linking to one story whose page is ``story`` (set between runs; None: a 404)."""
+
+    story: bytes | None = None
 
     def do_GET(self) -> None:
-        if self.path == "/robots.txt":
-            status, body = 200, b"User-agent: *\nAllow: /\n"
-        elif self.path == "/":
-            status, body = 200, b'<html><body><a href="/news/2026/12/late-story-about-the-harbour.html">x</a></body></html>'
-        elif self.path.startswith("/news/") and type(self).published:
-            status, body = 200, article_html(7)
-        else:
-            status, body = 404, b"<html><body><h1>Not found</h1></body></html>"
+        body = {"/robots.txt": b"User-agent: *\nAllow: /\n",
+                "/": f'<html><body><a href="{STORY_PATH}">x</a></body></html>'.encode()}.get(self.path)
+        if body is None and self.path == STORY_PATH:
+            body = type(self).story
+        status = 200 if body is not None else 404
+        body = body if body is not None else b"<html><body><h1>Not found</h1></body></html>"
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -172,36 +173,17 @@ class _LateStoryHandler(BaseHTTPRequestHandler):
 
 def test_a_story_that_answered_404_before_it_was_published_is_archived_once_it_is(tmp_path):
     """Before: a 404 was a lasting answer, so the story was 'archived before' and never asked again."""
-    handler = type("Handler", (_LateStoryHandler,), {"published": False})
+    handler = type("Handler", (_OneStoryHandler,), {"story": None})
     with loopback_site(handler) as site:
         source = {"name": "late", "start_urls": [f"{site}/"], "schedule": "0 * * * *"}
         config = write_config(None, tmp_path / "sources.toml", tmp_path, [source])
         first = newsarchive("run", "--config", str(config))
         assert "failed fetches: 1 (HTTP 404)" in first.stderr, first.stderr
-        handler.published = True
+        handler.story = article_html(7)
         second = newsarchive("run", "--config", str(config))
         assert second.returncode == 0, second.stderr
     assert "not fetched again" not in second.stderr, second.stderr
-    assert [row["url"] for row in read_corpus(tmp_path)] == [f"{site}/news/2026/12/late-story-about-the-harbour.html"]
-
-
-class _ChangingStoryHandler(BaseHTTPRequestHandler):
-    """A home page linking to one story whose page is ``page`` (set between runs)."""
-
-    page = b""
-
-    def do_GET(self) -> None:
-        status, body = 200, {"/robots.txt": b"User-agent: *\nAllow: /\n",
-                             "/": b'<html><body><a href="/news/2026/12/harbour-wall-repairs.html">x</a></body></html>'
-                             }.get(self.path, type(self).page)
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    assert [row["url"] for row in read_corpus(tmp_path)] == [f"{site}{STORY_PATH}"]
 
 
 def test_a_page_changed_outside_its_text_makes_no_version_and_a_text_that_comes_back_does(tmp_path):
@@ -209,7 +191,7 @@ def test_a_page_changed_outside_its_text_makes_no_version_and_a_text_that_comes_
     gained a version a run, each the same text."""
     story = article_html(7)
     other = article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
-    handler = type("Handler", (_ChangingStoryHandler,), {"page": story})
+    handler = type("Handler", (_OneStoryHandler,), {"story": story})
     with loopback_site(handler) as site:
         source = {"name": "changing", "start_urls": [f"{site}/"], "refetch_after": 0.0001}
         config = write_config(None, tmp_path / "sources.toml", tmp_path, [source])
@@ -217,7 +199,7 @@ def test_a_page_changed_outside_its_text_makes_no_version_and_a_text_that_comes_
         for page in (story, story.replace(b"</body>", b"<!-- token 1 --></body>"),
                      story.replace(b"</body>", b"<!-- token 2 --></body>"), other,
                      story.replace(b"</body>", b"<!-- token 3 --></body>")):
-            handler.page = page
+            handler.story = page
             result = newsarchive("run", "--config", str(config))
             assert result.returncode == 0, result.stderr
             texts.append([row["text_sha256"] for row in read_corpus(tmp_path)])

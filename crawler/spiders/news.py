@@ -280,11 +280,11 @@ class NewsSpider(Spider):
 
 def _scrapy_crawl_source(config: Config, name: str | None) -> Source:
     """The source `scrapy crawl news -a source=NAME` names (none named: the first)."""
-    known = ", ".join(source.name for source in config.sources)
-    if not config.sources:
+    known = [source.name for source in config.sources]
+    if not known:
         raise ConfigError(f"{config.path}: no [[sources]] to crawl")
-    if name and name not in known.split(", "):
-        raise ConfigError(f"{config.path}: no source named {name!r} (known: {known})")
+    if name and name not in known:
+        raise ConfigError(f"{config.path}: no source named {name!r} (known: {', '.join(known)})")
     return config.select([name] if name else None)[0]
 
 
