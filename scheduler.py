@@ -377,9 +377,9 @@ class ScheduleService:
 
     def _stopped_midway(self, name: str) -> bool:
         """Whether the source's last run report says it was stopped (a run that finished says ok)."""
-        from status import last_runs
+        from crawler.run_reports import last_runs
 
-        runs, _ = last_runs(self.config.archive.dir, 1)
+        runs, _ = last_runs(self.config.archive.dir, 1, sources=[name])
         return bool(runs.get(name)) and runs[name][0].get("status") == "stopped"
 
     def sync_jobs(self, initial: bool = False) -> None:

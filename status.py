@@ -1,6 +1,6 @@
 """``newsarchive status``: the last runs of each source and when each runs next.
 
-Reads only files a run or the service leaves behind (``runs/*.json``, the crawl state and
+Reads only files a run or the service leaves behind (the run reports' index, the crawl state and
 the scheduler's job store), so it works while a run or the service is going.  Whatever state
 it finds them in, it says so in one line and goes on: a file in ``runs/`` that is not a run
 report is skipped and named, an unreadable crawl state or job store is named.
@@ -8,7 +8,6 @@ report is skipped and named, an unreadable crawl state or job store is named.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
@@ -16,10 +15,8 @@ from pathlib import Path
 
 from archive.state import SourceHealth, open_state, state_path
 from config import Config
-from crawler.run import RUNS_DIR
+from crawler.run_reports import RUNS_DIR, last_runs
 from scheduler import DUE_TABLE, cron_trigger, jobs_path, service_running
-
-_COUNTS = ("fetched", "new_articles", "unchanged", "failed_fetches", "bytes_written", "duration")
 
 
 def _when(timestamp: float | None) -> str:
@@ -33,43 +30,6 @@ def _when(timestamp: float | None) -> str:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _entries(report: object) -> list[dict] | None:
-    """The per-source entries of a run report, each with the run's start; None if it is not one."""
-    if not isinstance(report, dict) or not isinstance(report.get("started"), str) \
-            or not isinstance(report.get("sources"), list):
-        return None
-    entries = []
-    for entry in report["sources"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
-                or not isinstance(entry.get("status"), str) or not all(_is_number(entry.get(key)) for key in _COUNTS):
-            return None
-        entries.append({**entry, "started": report["started"], "run": report.get("run")})
-    return entries
-
-
-def last_runs(archive_dir: Path, per_source: int = 3,
-              until: str | None = None) -> tuple[dict[str, list[dict]], list[str]]:
-    """The newest ``per_source`` entries of each source in the run reports (up to run ``until``), newest
-    first, and the names of the files in ``runs/`` that could not be read as run reports."""
-    found: dict[str, list[dict]] = {}
-    unreadable = []
-    for path in sorted(Path(archive_dir, RUNS_DIR).glob("*.json"), reverse=True):
-        if until is not None and path.stem > until:
-            continue
-        try:
-            entries = _entries(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            entries = None
-        if entries is None:
-            unreadable.append(path.name)
-            continue
-        for entry in entries:
-            runs = found.setdefault(entry["name"], [])
-            if len(runs) < per_source:
-                runs.append(entry)
-    return found, unreadable
 
 
 def _job_store(archive_dir: Path) -> tuple[dict[str, float | None], dict[str, float]]:
@@ -125,7 +85,7 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
     """What ``newsarchive status`` prints: a line per source and per recent run, warnings first."""
     archive_dir = config.archive.dir
     lines = [f"archive {archive_dir}"]
-    runs, unreadable = last_runs(archive_dir, per_source)
+    runs, unreadable = last_runs(archive_dir, per_source, sources=[source.name for source in config.sources])
     if unreadable:
         shown = ", ".join(unreadable[:3]) + (", …" if len(unreadable) > 3 else "")
         lines.append(f"warning: {len(unreadable)} file(s) in {RUNS_DIR}/ are not run reports, not shown: {shown}")

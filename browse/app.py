@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,9 +20,9 @@ from starlette.routing import Route
 
 from browse import corpus_view, plots
 from browse.corpus_view import BadQuery, Filters
-from browse.report import TEMPLATES, render_run_report
+from browse.report import HISTORY, TEMPLATES, render_run_report
 from archive.replay import timestamp14
-from crawler.run import RUNS_DIR
+from crawler.run_reports import RUNS_DIR, last_runs, newest_reports, read_report
 
 RUNS_LISTED = 200
 MAX_LIMIT = 500
@@ -92,37 +91,33 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
         return page("article.html", article=found, replay_url=replay_url)
 
     def source(request: Request) -> Response:
-        from status import last_runs
-
         name = request.path_params["name"]
         with corpus_view.connect(archive_dir) as db:
             summary = corpus_view.source_summary(db, name)
             if summary is None:
                 return not_found(f"No article comes from a source named {name}.")
             days, undated = corpus_view.articles_per_day(db, name)
-        runs = list(reversed(last_runs(archive_dir, 30)[0].get(name, [])))
+        runs = list(reversed(last_runs(archive_dir, 30, sources=[name])[0].get(name, [])))
         return page("source.html", source=summary, per_day_plot=plots.articles_per_day(days), undated=undated,
                     runs=runs, runs_plot=plots.run_history(runs), run_link=lambda run: f"/runs/{run}.html")
 
     def runs(request: Request) -> Response:
-        reports = []
-        for path in sorted((archive_dir / RUNS_DIR).glob("*.json"), reverse=True)[:RUNS_LISTED]:
-            try:
-                reports.append(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                continue
-        return page("runs.html", runs=reports)
+        return page("runs.html", runs=newest_reports(archive_dir, RUNS_LISTED))
 
     def run(request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        report = archive_dir / RUNS_DIR / f"{run_id}.json"
-        if not _RUN_ID.fullmatch(run_id) or not report.exists():
+        path = archive_dir / RUNS_DIR / f"{run_id}.json"
+        if not _RUN_ID.fullmatch(run_id) or not path.exists():
             return not_found(f"No run has the id {run_id}.")
-        written = report.with_suffix(".html")
+        written = path.with_suffix(".html")
         if written.exists():
             return FileResponse(written, media_type="text/html; charset=utf-8")
         # a run from before reports had HTML: drawn now, from its JSON
-        return HTMLResponse(render_run_report(archive_dir, json.loads(report.read_text(encoding="utf-8"))))
+        report = read_report(path)
+        if report is None:
+            return not_found(f"The report of run {run_id} cannot be read.")
+        history = last_runs(archive_dir, HISTORY, run_id, [entry["name"] for entry in report["sources"]])[0]
+        return HTMLResponse(render_run_report(report, history))
 
     return Starlette(routes=[
         Route("/", search),

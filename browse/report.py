@@ -7,7 +7,6 @@ it can be opened from disk or mailed; ``newsarchive browse`` serves it too.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jinja2
@@ -19,12 +18,11 @@ TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("browse"), autoescape
 HISTORY = 20  # runs per source in a report's plots
 
 
-def render_run_report(archive_dir: Path, report: dict) -> str:
-    """The HTML of one run's report (``report`` as in its JSON)."""
+def render_run_report(report: dict, history: dict[str, list[dict]]) -> str:
+    """The HTML of one run's report (``report`` as in its JSON; ``history``: each source's last runs
+    up to it, newest first, as ``crawler.run_reports.last_runs`` gives them)."""
     from browse import plots
-    from status import last_runs  # status imports crawler.run, which imports this module
 
-    history, _ = last_runs(archive_dir, HISTORY, until=report["run"])
     sources = []
     for entry in report["sources"]:
         runs = list(reversed(history.get(entry["name"], [])))
@@ -33,9 +31,8 @@ def render_run_report(archive_dir: Path, report: dict) -> str:
                                                      run_link=lambda run: f"{run}.html")
 
 
-def write_run_html(json_path: Path) -> Path:
+def write_run_html(json_path: Path, report: dict, history: dict[str, list[dict]]) -> Path:
     """Write ``runs/<id>.html`` beside the run's JSON report, atomically."""
-    report = json.loads(Path(json_path).read_text(encoding="utf-8"))
     out = Path(json_path).with_suffix(".html")
-    write_atomic(out, render_run_report(Path(json_path).parent.parent, report).encode("utf-8"))
+    write_atomic(out, render_run_report(report, history).encode("utf-8"))
     return out

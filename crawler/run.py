@@ -26,17 +26,17 @@ from archive.check import StateDamaged, damaged_state_message
 from archive.lock import ArchiveLock, check_writable
 from archive.recover import close_abandoned_warcs
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
-from browse.report import write_run_html
+from browse.report import HISTORY, write_run_html
 from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport
 from corpus.store import STORE_FILE, TEXT_DIR
 from corpus.process import DerivationProcess
+from crawler.run_reports import RUNS_DIR, open_index, read_last_runs
 from supervision import note_stop_requests
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_SOURCE_FAILED = 0, 1
-RUNS_DIR = "runs"
 
 
 @dataclass
@@ -170,9 +170,22 @@ class RunReport:
             "incidents": self.incidents,
         }
         path = Path(archive_dir) / RUNS_DIR / f"{self.run_id}.json"
-        write_atomic(path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
-        self.path = path  # (only once written: the summary names it)
-        write_run_html(path)
+        index = open_index(archive_dir)  # (caught up with runs/ before this report is added)
+        try:
+            write_atomic(path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
+            self.path = path  # (only once written: the summary names it)
+            names = [source["name"] for source in document["sources"]]
+            if index is not None:
+                index.add(path, document)
+            history = index.last_runs(HISTORY, self.run_id, names) if index is not None \
+                else read_last_runs(archive_dir, HISTORY, self.run_id, names)[0]
+            write_run_html(path, document, history)
+            if index is not None:
+                # (A file someone copies into runs/ while these two are written is found when runs/ next changes.)
+                index.mark_current()
+        finally:
+            if index is not None:
+                index.close()
         return path
 
 
@@ -253,9 +266,9 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         _done_with_signals()
         try:
             report.write(config.archive.dir)
-        except OSError as exc:  # a full disk: the summary still says what the run did
+        except (OSError, sqlite3.Error) as exc:  # a full disk: the summary still says what the run did
             logger.error("cannot write the run report in %s: %s", config.archive.dir / RUNS_DIR,
-                         exc.strerror or exc)
+                         getattr(exc, "strerror", None) or exc)
         return report
 
 

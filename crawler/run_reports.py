@@ -1,0 +1,243 @@
+"""The run reports in ``runs/`` and their index, ``state/runs.sqlite``: each source's last runs
+without reading every report.
+
+A service that runs every few hours writes a report a run, hundreds of thousands over years,
+while ``status``, each run's HTML report, ``browse`` and the service ask only for the last few
+runs of a source.  Reading every report for that grows with the archive's age (0.95 s for
+30,000), so they ask the index.  The JSON reports stay the record: the index is derived from
+them, and it catches up whenever ``runs/`` changed behind its back (a run killed between its
+report and the index, reports copied in or deleted, the index deleted or damaged).  The
+directory's modification time tells that without listing it, as the index keeps the time it
+last saw.  Where the index cannot be written (an archive read by a user who cannot write it),
+the reports are read one by one, as before.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+
+from archive.state import STATE_DIR
+
+logger = logging.getLogger(__name__)
+
+RUNS_DIR = "runs"
+INDEX_FILE = "runs.sqlite"
+_COUNTS = ("fetched", "new_articles", "unchanged", "failed_fetches", "bytes_written", "duration")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (name TEXT PRIMARY KEY, document TEXT);  -- NULL: not a run report
+CREATE INDEX IF NOT EXISTS not_reports ON reports (name) WHERE document IS NULL;
+CREATE TABLE IF NOT EXISTS entries (source TEXT, run TEXT, entry TEXT NOT NULL, PRIMARY KEY (source, run));
+CREATE TABLE IF NOT EXISTS seen (id INTEGER PRIMARY KEY CHECK (id = 0), mtime_ns INTEGER);
+"""
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def report_entries(report: object) -> list[dict] | None:
+    """The per-source entries of a run report, each with the run's start and id; None if it is not one."""
+    if not isinstance(report, dict) or not isinstance(report.get("started"), str) \
+            or not isinstance(report.get("sources"), list):
+        return None
+    entries = []
+    for entry in report["sources"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
+                or not isinstance(entry.get("status"), str) or not all(_is_number(entry.get(key)) for key in _COUNTS):
+            return None
+        entries.append({**entry, "started": report["started"], "run": report.get("run")})
+    return entries
+
+
+def read_report(path: Path) -> dict | None:
+    """The report in ``path`` if it is one."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if report_entries(document) is not None else None
+
+
+def _mtime_ns(directory: Path) -> int | None:
+    try:
+        return directory.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+class RunIndex:
+    """``state/runs.sqlite``: every report of ``runs/`` by name, and each source's entries by run.
+
+    Opening it raises ``sqlite3.Error`` or ``OSError`` if it cannot be made or written.
+    """
+
+    def __init__(self, archive_dir: Path) -> None:
+        self.runs_dir = Path(archive_dir) / RUNS_DIR
+        path = Path(archive_dir) / STATE_DIR / INDEX_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            # Derived from runs/ alone: a damaged index is made again, not mended.
+            logger.warning("the run reports' index %s is damaged (%s): made again from %s/", path, exc, RUNS_DIR)
+            path.unlink(missing_ok=True)
+            self.db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            db.executescript(_SCHEMA)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _seen(self) -> int | None:
+        row = self.db.execute("SELECT mtime_ns FROM seen").fetchone()
+        return row[0] if row else None
+
+    def _mark_seen(self, mtime_ns: int | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO seen VALUES (0, ?)", (mtime_ns,))
+
+    def is_current(self) -> bool:
+        """Whether the index holds every report in ``runs/`` now."""
+        return self._seen() == _mtime_ns(self.runs_dir)
+
+    def catch_up(self) -> None:
+        """Index the reports added to ``runs/`` since the index last saw it, and forget those removed."""
+        now = _mtime_ns(self.runs_dir)  # (before listing: a report added during the listing is caught next time)
+        if now == self._seen():
+            return
+        names = {entry.name for entry in os.scandir(self.runs_dir) if entry.name.endswith(".json")} \
+            if now is not None else set()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            known = {name for (name,) in self.db.execute("SELECT name FROM reports")}
+            for name in sorted(known - names):
+                self.db.execute("DELETE FROM reports WHERE name = ?", (name,))
+                self.db.execute("DELETE FROM entries WHERE run = ?", (name.removesuffix(".json"),))
+            for name in sorted(names - known):
+                self._add(name, read_report(self.runs_dir / name))
+            self._mark_seen(now)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _add(self, name: str, report: dict | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO reports VALUES (?, ?)", (name, report and json.dumps(report)))
+        for entry in report_entries(report) or []:
+            self.db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
+                            (entry["name"], name.removesuffix(".json"), json.dumps(entry)))
+
+    def add(self, path: Path, report: dict) -> None:
+        """Index the report just written to ``path``."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._add(path.name, report)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def mark_current(self) -> None:
+        """Say the index holds every report in ``runs/``: a run calls it once it has added its own report
+        (and its HTML) to an index it caught up with, as nothing else writes there during a run."""
+        self._mark_seen(_mtime_ns(self.runs_dir))
+
+    def last_runs(self, per_source: int, until: str | None = None,
+                  sources: Iterable[str] | None = None) -> dict[str, list[dict]]:
+        """The newest ``per_source`` entries of each source (of ``sources``, else every one), newest first."""
+        if sources is None:
+            sources = [name for (name,) in self.db.execute("SELECT DISTINCT source FROM entries")]
+        found = {}
+        for source in sources:
+            rows = self.db.execute("SELECT entry FROM entries WHERE source = ? AND run <= ? ORDER BY run DESC LIMIT ?",
+                                   (source, until if until is not None else "\U0010ffff", per_source)).fetchall()
+            if rows:
+                found[source] = [json.loads(entry) for (entry,) in rows]
+        return found
+
+    def not_reports(self) -> list[str]:
+        """The names of the files in ``runs/`` that are not run reports, newest first."""
+        return [name for (name,) in self.db.execute(
+            "SELECT name FROM reports WHERE document IS NULL ORDER BY name DESC")]
+
+    def newest_reports(self, count: int) -> list[dict]:
+        """The newest ``count`` run reports, newest first."""
+        return [json.loads(document) for (document,) in self.db.execute(
+            "SELECT document FROM reports WHERE document IS NOT NULL ORDER BY name DESC LIMIT ?", (count,))]
+
+
+def open_index(archive_dir: Path) -> RunIndex | None:
+    """The archive's run index, caught up with ``runs/``; None (and the reason logged) if it cannot be written."""
+    try:
+        index = RunIndex(archive_dir)
+    except (sqlite3.Error, OSError) as exc:
+        logger.info("run reports read one by one: their index cannot be written (%s)", exc)
+        return None
+    try:
+        index.catch_up()
+    except (sqlite3.Error, OSError) as exc:
+        index.close()
+        logger.info("run reports read one by one: their index cannot be brought up to date (%s)", exc)
+        return None
+    return index
+
+
+def read_last_runs(archive_dir: Path, per_source: int = 3, until: str | None = None,
+                   sources: Iterable[str] | None = None) -> tuple[dict[str, list[dict]], list[str]]:
+    """What ``last_runs`` gives, read from every report in turn: for an archive whose index cannot be
+    written, and the benchmark's baseline."""
+    wanted = set(sources) if sources is not None else None
+    found: dict[str, list[dict]] = {}
+    unreadable = []
+    for path in sorted(Path(archive_dir, RUNS_DIR).glob("*.json"), reverse=True):
+        if until is not None and path.stem > until:
+            continue
+        report = read_report(path)
+        if report is None:
+            unreadable.append(path.name)
+            continue
+        for entry in report_entries(report):
+            if wanted is None or entry["name"] in wanted:
+                runs = found.setdefault(entry["name"], [])
+                if len(runs) < per_source:
+                    runs.append(entry)
+    return found, unreadable
+
+
+def last_runs(archive_dir: Path, per_source: int = 3, until: str | None = None,
+              sources: Iterable[str] | None = None) -> tuple[dict[str, list[dict]], list[str]]:
+    """The newest ``per_source`` entries of each source (of ``sources``, else every one) in the run
+    reports up to run ``until``, newest first, and the names of the files in ``runs/`` that are not
+    run reports."""
+    if not Path(archive_dir, RUNS_DIR).is_dir():
+        return {}, []
+    index = open_index(archive_dir)
+    if index is None:
+        return read_last_runs(archive_dir, per_source, until, sources)
+    with closing(index):
+        return index.last_runs(per_source, until, sources), index.not_reports()
+
+
+def newest_reports(archive_dir: Path, count: int) -> list[dict]:
+    """The newest ``count`` run reports, newest first (files in ``runs/`` that are none left out)."""
+    if not Path(archive_dir, RUNS_DIR).is_dir():
+        return []
+    index = open_index(archive_dir)
+    if index is None:
+        paths = sorted(Path(archive_dir, RUNS_DIR).glob("*.json"), reverse=True)
+        return [report for report in map(read_report, paths) if report is not None][:count]
+    with closing(index):
+        return index.newest_reports(count)
