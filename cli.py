@@ -355,6 +355,13 @@ def _demo_port(text: str) -> int:
     return int(text)
 
 
+def _runs_shown(text: str) -> int:
+    """``status --runs``: at least one (none would read as "no runs yet")."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of runs from 1 up")
+    return int(text)
+
+
 def _add_progress(command: argparse.ArgumentParser) -> None:
     command.add_argument("--progress", action="store_true",
                          help="a line of counts every 2 s (the default when stderr is a terminal)")
@@ -480,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = _command(commands, "status", "last runs per source and next scheduled times")
     status.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
-    status.add_argument("--runs", type=int, default=3, help="runs shown per source (default: %(default)s)")
+    status.add_argument("--runs", type=_runs_shown, default=3, help="runs shown per source (default: %(default)s)")
     status.set_defaults(handler=_cmd_status)
     return parser
 

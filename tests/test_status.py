@@ -82,3 +82,9 @@ def test_status_into_a_pipe_the_reader_has_closed(tmp_path):
     stderr = status.stderr.read()
     assert status.wait(timeout=60) == 0
     assert stderr == b""
+
+
+def test_status_shows_at_least_one_run_per_source(tmp_path):
+    result = newsarchive("status", "--config", str(write_config(tmp_path)), "--runs", "0")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == "newsarchive status: error: argument --runs: '0' is not a number of runs from 1 up"
