@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 DISK_FULL = "disk full"  # the crawl's finish reason when the archive's disk filled up
 WRITER_LOST = "archive writer lost"  # ... when the WARC writer process died
+WRITTEN_TO = "warc/written_to"  # the names of the WARCs written so far, closed or not
 
 
 def exchange_from(request: Request, response: Response, metadata: dict[str, str]) -> Exchange:
@@ -126,6 +127,10 @@ class WarcCapture:
 
     def _archived(self, archived: Archived, article: bool) -> None:
         self.stats.inc_value("warc/records", len(archived.locations))
+        written_to = self.stats.get_value(WRITTEN_TO) or []
+        if archived.locations and archived.locations[0].warc_file not in written_to:
+            # (the files the crawl wrote, before they are closed: a forced shutdown never closes them)
+            self.stats.set_value(WRITTEN_TO, [*written_to, archived.locations[0].warc_file])
         if archived.profile:
             self.stats.inc_value(f"newsarchive/revisit/{archived.profile.rsplit('/', 1)[1]}")
         elif article:

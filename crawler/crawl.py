@@ -12,7 +12,8 @@ from scrapy.utils.reactor import install_reactor
 
 from config import Config, Source
 from crawler.archive_writer import archive_writer
-from crawler.capture import DISK_FULL, WRITER_LOST
+from archive.writer import OPEN_SUFFIX
+from crawler.capture import DISK_FULL, WRITER_LOST, WRITTEN_TO
 from crawler.run import SourceResult
 from crawler.source_settings import source_settings
 from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, SHARED_CRAWL_ENDED, SKIPPED_OLD,
@@ -70,11 +71,23 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         failed_fetches=stats.get(FAILED_COUNT, 0),
         failures=stats.get(FAILED_URLS, []),
         not_extracted=stats.get(NOT_EXTRACTED, []),
-        bytes_written=sum((warc_dir / name).stat().st_size for name in stats.get("warc/files", [])
-                          if (warc_dir / name).exists()),
+        bytes_written=_bytes_on_disk(warc_dir, stats.get("warc/files") or stats.get(WRITTEN_TO, [])),
         duration=round(stats.get("elapsed_time_seconds") or _since(stats.get("start_time")), 3),
         counts_for_backoff=stats.get(SHARED_CRAWL_ENDED, True) and reason not in _NOT_THE_SOURCES_FAULT,
     )
+
+
+def _bytes_on_disk(warc_dir: Path, names: list[str]) -> int:
+    """The size of the WARCs ``names``, closed or (after a forced shutdown) still ``.open``."""
+    total = 0
+    for name in names:
+        for path in (warc_dir / name, warc_dir / (name + OPEN_SUFFIX)):
+            try:
+                total += path.stat().st_size
+                break
+            except FileNotFoundError:
+                continue
+    return total
 
 
 def _since(start: datetime | None) -> float:

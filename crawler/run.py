@@ -48,7 +48,8 @@ class SourceResult:
     finish_reason: str
     error: str | None
     new_articles: int = 0
-    derived: bool = True  # False when the run derived no corpus (--no-extract): its articles are only archived
+    derived: bool = True  # False when the run did not bring the corpus up to date (--no-extract, its derivation
+    # failed or was stopped): its new articles are not counted
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
     identical: int = 0  # of those, payloads archived before (at any URL): on a new archive too
     skipped_known: int = 0  # articles archived before, not fetched again
@@ -258,8 +259,8 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 result.new_articles = report.articles_written[result.name]
             report.rewritten_texts = derived.rewritten_texts
             report.not_extracted = derived.not_extracted
-        for result in results:
-            result.derived = extract
+        for result in results:  # (a derivation stopped or failed did not count what it derived: no "0 new")
+            result.derived = extract and derived is not None and not derived.error
         done = {result.name: result for result in report.sources}
         report.sources = [done.get(source.name) or _skipped(health[source.name]) for source in sources]
         report.started = started

@@ -139,3 +139,17 @@ def test_a_run_says_what_it_archived_without_deriving_and_the_next_what_it_caugh
     assert set(others) == set(SITE_NAMES) - {"herald"}, caught_up
     herald = int(re.search(r"(\d+) new articles?", "\n".join(summary(one.stderr)["herald"]))[1])
     assert herald + sum(map(int, others.values())) == len(read_corpus(tmp_path))
+
+
+def test_a_run_whose_derivation_fails_says_what_it_archived_not_0_new_articles(demo_site, tmp_path):
+    """The derivation fails (here a corpus store that is no database; also a full disk, a second
+    Ctrl-C): it counted nothing, so each source says what it archived, and the corpus line why."""
+    config = write_demo_config(demo_site, tmp_path)
+    (tmp_path / "derived").mkdir()
+    (tmp_path / "derived" / "corpus.sqlite").write_bytes(b"not a database" * 300)
+    result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and " 0 new articles" not in result.stderr, result.stderr
+    assert all(re.search(r"\d+ articles? archived, not derived", "\n".join(lines))
+               for lines in summary(result.stderr).values()), result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("corpus: ")], result.stderr
