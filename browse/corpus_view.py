@@ -179,11 +179,11 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
         return None
     row = json.loads(found[-2])
     try:
-        text = (Path(archive_dir) / found[-1]).read_text(encoding="utf-8")
+        text, text_missing = (Path(archive_dir) / found[-1]).read_text(encoding="utf-8"), None
     except FileNotFoundError:  # deleted: the page says so (and how to write it again) with what the store holds
-        text, text_missing = row["title"] or "", True
-    else:
-        text_missing = False
+        text, text_missing = row["title"] or "", "is missing"
+    except (OSError, UnicodeDecodeError) as exc:  # a disk error, bytes changed: the same
+        text, text_missing = row["title"] or "", f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
     blocks = text.strip("\n").split("\n\n")
     versions = [_hit(other) for other in db.execute(
         f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.source = ? AND r.url = ? ORDER BY r.version",

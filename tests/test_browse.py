@@ -214,19 +214,24 @@ def test_filters_narrow_the_search_as_the_corpus_says(archive, browser_app):
     assert status == 200 and body.decode().splitlines()[0].startswith("id,source,url,version")
 
 
-def test_an_article_whose_text_file_is_missing_shows_its_page_and_how_to_write_it_again(archive, browser_app):
+@pytest.mark.parametrize("damage", ["missing", "unreadable"])
+def test_an_article_whose_text_file_is_missing_or_unreadable_shows_its_page_and_how_to_write_it_again(
+        damage, archive, browser_app):
     row = read_corpus(archive["out"])[0]
     text_file = archive["out"] / row["text_path"]
     aside = text_file.with_name(text_file.name + ".aside")
     text_file.rename(aside)
+    if damage == "unreadable":  # bytes changed on disk: not UTF-8 any more
+        text_file.write_bytes(b"\xff\xfe\x00broken")
     try:
         status, _, body = fetch(f"{browser_app['base']}/article/{row['warc_record_id'][10:-1]}")
     finally:
-        aside.rename(text_file)
+        aside.replace(text_file)
     assert status == 200, body[:300]
     page = lxml_html.fromstring(body)
-    assert " ".join(page.xpath("string(//p[@id='text-missing'])").split()) == (
-        f"Its text file, {row['text_path']}, is missing: newsarchive check --repair writes it again.")
+    said = " ".join(page.xpath("string(//p[@id='text-missing'])").split())
+    assert said.startswith(f"Its text file, {row['text_path']}, {'is missing' if damage == 'missing' else 'cannot be read ('}")
+    assert said.endswith(": newsarchive check --repair writes it again.")
     assert row["warc_file"] in page.xpath("string(//dl[@id='provenance'])")
 
 
