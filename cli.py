@@ -222,7 +222,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     try:
         with ArchiveLock(config.archive.dir), tempfile.TemporaryDirectory(dir=config.archive.dir) as scratch:
-            close_abandoned_warcs(config.archive.dir)
+            close_abandoned_warcs(config.archive.dir, config.cluster.redis)
             lines, errors, copied = import_archives(args.archives, config.archive.dir / WARC_DIR, Path(scratch))
             if copied:  # replay and `check` find them indexed, as the crawl's own WARCs are
                 from archive.index import update_index
@@ -262,7 +262,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     else:
         try:
             with ArchiveLock(config.archive.dir):
-                close_abandoned_warcs(config.archive.dir)
+                close_abandoned_warcs(config.archive.dir, config.cluster.redis)
                 report = derive_archive(config.archive.dir, config.archive.extract_workers, _progress(args))
         except ArchiveBusy as exc:
             print(f"newsarchive: not deriving: {exc}", file=sys.stderr)

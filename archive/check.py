@@ -199,7 +199,7 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
         try:
             lost = report.unreadable_references("crawl state rows", state.warc_locations())
             if repair and lost:
-                forgotten = sum(state.forget_from(name, offset) for name, offset in lost.items())
+                forgotten = sum(len(state.forget_from(name, offset)) for name, offset in lost.items())
                 report.repaired.append(f"forgot the crawl state's {forgotten} fetches recorded in lost WARC bytes: "
                                        "the next run fetches those URLs again")
         finally:

@@ -16,7 +16,8 @@ moved untouched to ``warc/damaged/`` for a person to look at, with one log line.
 
 The crawl state commits each capture as soon as it is written, while the WARC is fsynced
 only when it is closed, so after a power cut the state can name captures in the tail that
-is cut; those fetches are forgotten, and the next run fetches their URLs again.
+is cut; those fetches are forgotten (in the SQLite state, or in a cluster's Redis), and the next
+run fetches their URLs again.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import os
 import sqlite3
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -36,7 +37,7 @@ from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersPars
 
 from archive import WARC_DIR
 from archive.atomic import fsync_directory
-from archive.state import SqliteState, state_path
+from archive.state import open_state, state_path
 from archive.writer import OPEN_SUFFIX
 
 logger = logging.getLogger("newsarchive.recover")
@@ -61,6 +62,8 @@ class RecoveredWarc:
     records: int = 0  # whole records in the closed file
     bytes_cut: int = 0  # torn bytes cut off its end
     reason: str = ""  # why a file was set aside, removed or not recovered
+    forgotten: list[tuple[str, str]] = field(default_factory=list)  # (source, URL) of the crawl state's
+    # fetches recorded in the bytes cut, forgotten so that the next run fetches them again
 
     def __str__(self) -> str:
         if self.action == "closed":
@@ -89,7 +92,7 @@ class _Scan:
     damaged_at: int | None  # the first byte that is not a whole record, None if the file is whole to its end
 
 
-def close_abandoned_warcs(archive_dir: Path) -> list[RecoveredWarc]:
+def close_abandoned_warcs(archive_dir: Path, redis_url: str | None = None) -> list[RecoveredWarc]:
     """Close every ``warc/*.warc.gz.open`` of ``archive_dir`` and index the closed ones.
 
     The caller holds the archive lock: no writer may be alive, or its file would be cut
@@ -97,7 +100,7 @@ def close_abandoned_warcs(archive_dir: Path) -> list[RecoveredWarc]:
     others are still recovered.
     """
     warc_dir = Path(archive_dir) / WARC_DIR
-    results, closed, cut = [], [], {}
+    results, closed = [], []
     for path in sorted(warc_dir.glob("*.warc.gz" + OPEN_SUFFIX)):
         try:
             result = _recover(path)
@@ -107,10 +110,9 @@ def close_abandoned_warcs(archive_dir: Path) -> list[RecoveredWarc]:
         logger.log(level.get(result.action, logging.WARNING), "%s", result)
         if result.action == "closed":
             closed.append(warc_dir / result.name)
-            if result.bytes_cut:
-                cut[result.name] = (warc_dir / result.name).stat().st_size
         results.append(result)
-    _forget_cut_captures(Path(archive_dir), cut)
+    forgotten = _forget_cut_captures(Path(archive_dir), [result for result in results if result.bytes_cut], redis_url)
+    results = [replace(result, forgotten=forgotten.get(result.name, [])) for result in results]
     if closed:
         from archive.index import update_index  # cdxj-indexer loads in 0.2 s: only when there is work
 
@@ -118,22 +120,29 @@ def close_abandoned_warcs(archive_dir: Path) -> list[RecoveredWarc]:
     return results
 
 
-def _forget_cut_captures(archive_dir: Path, cut: dict[str, int]) -> None:
-    """Forget the crawl state's fetches recorded in the tails just cut (each WARC's new size, by name)."""
-    path = state_path(archive_dir)
-    if not cut or not path.exists():
-        return
+def _forget_cut_captures(archive_dir: Path, cut: list[RecoveredWarc],
+                         redis_url: str | None) -> dict[str, list[tuple[str, str]]]:
+    """Forget the crawl state's fetches recorded in the tails just cut, in ``state/crawl.sqlite`` or in
+    the cluster's Redis that the crawler machines share; the (source, URL) of those forgotten, by file."""
+    if not cut or (not redis_url and not state_path(archive_dir).exists()):
+        return {}
+    forgotten = {}
     try:
-        state = SqliteState(path)
+        state = open_state(archive_dir, redis_url)
         try:
-            for name, size in cut.items():
-                if forgotten := state.forget_from(name, size):
+            for result in cut:
+                forgotten[result.name] = state.forget_from(result.name,
+                                                           (archive_dir / WARC_DIR / result.name).stat().st_size)
+                if forgotten[result.name]:
                     logger.warning("%s: %d fetches were recorded in the cut tail: the next run fetches them again",
-                                   name, forgotten)
+                                   result.name, len(forgotten[result.name]))
         finally:
             state.close()
-    except sqlite3.Error as exc:  # the run that follows says the state is damaged, and `check --repair` rebuilds it
-        logger.error("could not forget the fetches recorded in the cut tails of %s: %s", ", ".join(cut), exc)
+    except (sqlite3.Error, OSError) as exc:  # (Redis unreachable is an OSError) the run that follows says the
+        # state is damaged or unreachable, and `check --repair` rebuilds a damaged one
+        logger.error("could not forget the fetches recorded in the cut tails of %s: %s",
+                     ", ".join(result.name for result in cut), exc)
+    return forgotten
 
 
 def _recover(path: Path) -> RecoveredWarc:

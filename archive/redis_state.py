@@ -25,6 +25,10 @@ PREFIX = "newsarchive:state:"
 URLS, FIRST_SEEN, PAYLOADS, SOURCES = (PREFIX + name for name in ("urls", "first-seen", "payloads", "sources"))
 
 
+def _recorded_at(record: dict, warc_file: str, offset: int) -> bool:
+    return record.get("warc_file") == warc_file and (record.get("warc_offset") or 0) >= offset
+
+
 class StateUnreachable(StateDamaged, OSError):
     """The cluster's Redis does not answer; the message names it.
 
@@ -89,6 +93,27 @@ class RedisState:
     @_reaching
     def add_payload(self, payload: ArchivedPayload) -> None:
         self._redis.hsetnx(PAYLOADS, payload.digest, json.dumps(asdict(payload)))
+
+    @_reaching
+    def forget_from(self, warc_file: str, offset: int) -> list[tuple[str, str]]:
+        """Forget the fetches and payloads recorded at ``offset`` of ``warc_file`` or after (bytes lost), so that
+        the next run fetches those URLs again; the (source, URL) of each fetch forgotten.
+
+        The hashes are keyed by URL and digest, so this reads them through (HSCAN): it runs only
+        after a power cut left a torn WARC, and an index by WARC would cost every fetch a write.
+        (A URL another worker fetches again meanwhile may be forgotten too: it costs one fetch.)
+        """
+        lost = {key: {field: record for field, value in self._redis.hscan_iter(key, count=1000)
+                      if _recorded_at(record := json.loads(value), warc_file, offset)} for key in (PAYLOADS, URLS)}
+        for key, records in lost.items():
+            fields = list(records)
+            for start in range(0, len(fields), 1000):
+                pipe = self._redis.pipeline(transaction=True)
+                pipe.hdel(key, *fields[start:start + 1000])
+                if key == URLS:
+                    pipe.hdel(FIRST_SEEN, *fields[start:start + 1000])
+                pipe.execute()
+        return [(record["source"], url.decode()) for url, record in lost[URLS].items()]
 
     @_reaching
     def source_health(self, name: str) -> SourceHealth:

@@ -152,14 +152,14 @@ class SqliteState:
             astuple(payload),
         )
 
-    def forget_from(self, warc_file: str, offset: int) -> int:
+    def forget_from(self, warc_file: str, offset: int) -> list[tuple[str, str]]:
         """Forget the fetches and payloads recorded at ``offset`` of ``warc_file`` or after (bytes lost), so that
-        the next run fetches those URLs again; how many URLs."""
+        the next run fetches those URLs again; the (source, URL) of each fetch forgotten."""
         where = "WHERE warc_file = ? AND warc_offset >= ?"
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute(f"DELETE FROM payloads {where}", (warc_file, offset))
-            return self._db.execute(f"DELETE FROM urls {where}", (warc_file, offset)).rowcount
+            return self._db.execute(f"DELETE FROM urls {where} RETURNING source, url", (warc_file, offset)).fetchall()
 
     def warc_locations(self) -> list[tuple[str, int]]:
         """Where every URL's last fetch and every payload is recorded: (WARC file, offset)."""

@@ -40,7 +40,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 
 import redis
@@ -167,6 +167,23 @@ def cluster_settings(redis_url: str, source: str, settings: BaseSettings) -> dic
         "DOWNLOADER": "crawler.cluster_politeness.ClusterDownloader",
         "DOWNLOADER_MIDDLEWARES": middlewares,
     }
+
+
+def forget_seen(redis_url: str, fetches: Iterable[tuple[str, str]]) -> None:
+    """Let the shared crawls find again the URLs whose fetches recovery forgot (``(source, URL)``, cut
+    from a torn WARC): their fingerprints leave their crawl's seen set, which an unfinished crawl
+    keeps for the workers that go on with it, and which would filter them out as fetched."""
+    from archive.redis_state import connect, unreachable_as_state_error
+    from scrapy_redis.dupefilter import RFPDupeFilter
+
+    client = connect(redis_url)
+    try:
+        with unreachable_as_state_error(redis_url):
+            for source, url in fetches:
+                seen = RFPDupeFilter(client, crawl_keys(source) + "seen")
+                client.srem(seen.key, seen.request_fingerprint(Request(url)))
+    finally:
+        client.close()
 
 
 class ClusterWorker:

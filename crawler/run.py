@@ -222,7 +222,12 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
     _prepare_archive(config)
     with ArchiveLock(config.archive.dir):
         started = time.time()
-        close_abandoned_warcs(config.archive.dir)  # a dead run's .open files, for the derivation to read
+        # a dead run's .open files, for the derivation to read; fetches recorded in their torn tails are forgotten
+        recovered = close_abandoned_warcs(config.archive.dir, config.cluster.redis)
+        if config.cluster.redis and (forgotten := [fetch for result in recovered for fetch in result.forgotten]):
+            from crawler.cluster import forget_seen
+
+            forget_seen(config.cluster.redis, forgotten)
         try:  # not a whole-file check on every run: what the run reads must be readable
             state = open_state(config.archive.dir, config.cluster.redis)
             health = {source.name: state.source_health(source.name) for source in sources}

@@ -469,3 +469,46 @@ def test_a_shared_crawl_that_fails_counts_once_towards_its_sources_back_off(tmp_
         assert state.source_health("dead").consecutive_failures == 1  # not one per worker
     finally:
         state.close()
+
+
+def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_with_the_clusters_state(tmp_path, redis_url):
+    """As with the SQLite state (tests/test_recover.py): the cluster's Redis records a capture before its
+    WARC bytes are durable; recovery on the worker's machine cuts the torn tail and forgets, in Redis, the
+    fetches recorded there, so the next run fetches those URLs again."""
+    import redis
+
+    from archive.redis_state import URLS
+    from archive.writer import OPEN_SUFFIX
+    from corpus.export import read_corpus
+    from test_recover import power_cut_mid_crawl
+
+    def recorded() -> list[tuple[str, str, int]]:
+        client = redis.Redis.from_url(redis_url)
+        try:
+            return [(url.decode(), record["warc_file"], record["warc_offset"])
+                    for url, value in client.hgetall(URLS).items()
+                    if (record := json.loads(value))["warc_file"] is not None]
+        finally:
+            client.close()
+
+    articles, archive = 120, tmp_path / "w"
+    with ArticleFarm(articles) as farm:
+        config = farm_config(archive, farm, redis_url)
+        torn = power_cut_mid_crawl(config, archive, recorded)
+        closed = torn.with_name(torn.name.removesuffix(OPEN_SUFFIX))
+        client = redis.Redis.from_url(redis_url)
+        try:  # the machine is back after the dead worker's heartbeat has expired, as after a reboot
+            deadline = time.monotonic() + 60
+            while client.keys(crawl_keys("farm") + "alive:*"):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert client.zcard(crawl_keys("farm") + "requests")  # the shared crawl is unfinished: it goes on
+        finally:
+            client.close()
+        again = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert "fetches were recorded in the cut tail" in again.stderr, again.stderr
+    assert not [url for url, warc, offset in recorded() if warc == closed.name and offset >= closed.stat().st_size]
+    urls = [row["url"] for row in read_corpus(archive)]
+    assert len(urls) == len(set(urls)) == articles

@@ -334,6 +334,26 @@ def _recorded_fetches(archive: Path) -> list[tuple[str, str, int]]:
             return []
 
 
+def power_cut_mid_crawl(config: Path, archive: Path, recorded_fetches) -> Path:
+    """Start a run and, once the crawl state holds 30 fetches, stop it as a power cut would: the run
+    stopped, its writer killed, the last 300 bytes of its open WARC cut. The torn WARC."""
+    run = subprocess.Popen([sys.executable, "-m", "cli", "run", "--no-extract", "--config", str(config)],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert wait_for(lambda: len(recorded_fetches()) >= 30)
+        os.kill(run.pid, signal.SIGSTOP)
+        writer = writer_process(run)
+        os.kill(writer, signal.SIGKILL)
+        assert wait_for(lambda: not Path(f"/proc/{writer}/cmdline").exists() or
+                        Path(f"/proc/{writer}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+        [torn] = (archive / "warc").glob("*" + OPEN_SUFFIX)
+        os.truncate(torn, torn.stat().st_size - 300)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    return torn
+
+
 def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_by_the_next_run(tmp_path):
     """The crawl state commits a capture before its WARC bytes are durable (fsynced when the file is closed), so
     after a power cut the state can be ahead of the WARC: the run is stopped, its writer killed and the last
@@ -341,20 +361,7 @@ def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_by_the_nex
     articles = 120
     with ArticleFarm(articles) as farm:
         config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
-        run = subprocess.Popen([sys.executable, "-m", "cli", "run", "--no-extract", "--config", str(config)],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            assert wait_for(lambda: len(_recorded_fetches(tmp_path)) >= 30)
-            os.kill(run.pid, signal.SIGSTOP)
-            writer = writer_process(run)
-            os.kill(writer, signal.SIGKILL)
-            assert wait_for(lambda: not Path(f"/proc/{writer}/cmdline").exists() or
-                            Path(f"/proc/{writer}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
-            [torn] = (tmp_path / "warc").glob("*" + OPEN_SUFFIX)
-            os.truncate(torn, torn.stat().st_size - 300)
-        finally:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
+        torn = power_cut_mid_crawl(config, tmp_path, lambda: _recorded_fetches(tmp_path))
 
         again = newsarchive("run", "--config", str(config))
         assert again.returncode == 0, again.stderr
