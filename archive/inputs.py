@@ -14,16 +14,19 @@ import hashlib
 import os
 import shutil
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from warcio.recompressor import Recompressor
 
+from archive.atomic import held_temporary, remove_stale_temporaries
 from archive.reader import file_head
 
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
 WACZ_SUFFIX = ".wacz"
 WACZ_WARC_DIR = "archive/"
+_SCRATCH = "unpacked"  # a run's scratch directory is .unpacked-XXXX, held by the marker file .unpacked.XXXX.tmp
 
 
 def is_web_archive(path: str | Path) -> bool:
@@ -56,6 +59,28 @@ def not_an_archive_file(path: Path) -> str | None:
 def _starts_as_zip(path: Path) -> bool:
     with open(path, "rb") as stream:
         return stream.read(4) == b"PK\x03\x04"
+
+
+@contextmanager
+def scratch_directory(parent: Path) -> Iterator[Path]:
+    """A scratch directory in ``parent`` (``.unpacked-XXXX``) for unpacked WACZs and partial copies, removed at
+    the end; those that killed runs left there are removed first.
+
+    A SIGKILL leaves the directory behind: the marker file :func:`held_temporary` keeps flock-held beside it
+    tells a dead run's (its marker unheld or gone) from one a run in the same directory still uses.
+    """
+    parent = Path(parent)
+    remove_stale_temporaries(parent / _SCRATCH)  # the markers of dead runs
+    for leftover in parent.glob(f".{_SCRATCH}-*"):
+        if not (parent / f".{_SCRATCH}.{leftover.name.removeprefix(f'.{_SCRATCH}-')}.tmp").exists():
+            shutil.rmtree(leftover, ignore_errors=True)
+    with held_temporary(parent / _SCRATCH) as (marker, _):
+        directory = parent / f".{_SCRATCH}-{marker.name.removeprefix(f'.{_SCRATCH}.').removesuffix('.tmp')}"
+        directory.mkdir()
+        try:
+            yield directory
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
