@@ -210,7 +210,6 @@ def _rebuilt_line(out: str, files: int, added: int) -> str:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from archive import WARC_DIR
     from archive.inputs import import_archives, scratch_directory
     from archive.lock import ArchiveBusy, ArchiveLock
     from archive.recover import close_abandoned_warcs
@@ -221,7 +220,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     try:
         with ArchiveLock(config.archive.dir), scratch_directory(config.archive.dir) as scratch:
             close_abandoned_warcs(config.archive.dir)
-            lines, errors, copied = import_archives(args.archives, config.archive.dir / WARC_DIR, scratch)
+            lines, errors, copied = import_archives(args.archives, config.archive.dir, scratch)
             if copied:  # replay and `check` find them indexed, as the crawl's own WARCs are
                 from archive.index import update_index
 
