@@ -210,10 +210,7 @@ def _rebuilt_line(out: str, files: int, added: int) -> str:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from archive import WARC_DIR
-    from archive.inputs import import_archives
+    from archive.inputs import import_archives, scratch_directory
     from archive.lock import ArchiveBusy, ArchiveLock
     from archive.recover import close_abandoned_warcs
     from corpus.derive import derive_archive
@@ -221,9 +218,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     _quiet_derivation()
     config = load_config(args.config)
     try:
-        with ArchiveLock(config.archive.dir), tempfile.TemporaryDirectory(dir=config.archive.dir) as scratch:
+        with ArchiveLock(config.archive.dir), scratch_directory(config.archive.dir) as scratch:
             close_abandoned_warcs(config.archive.dir, config.cluster.redis)
-            lines, errors, copied = import_archives(args.archives, config.archive.dir / WARC_DIR, Path(scratch))
+            lines, errors, copied = import_archives(args.archives, config.archive.dir, scratch)
             if copied:  # replay and `check` find them indexed, as the crawl's own WARCs are
                 from archive.index import update_index
 

@@ -4,8 +4,9 @@ A WARC or ARC file is read where it is; a WACZ (a zip) is read as the WARC files
 ``archive/`` folder, unpacked into a scratch directory, so corpus rows name those WARCs as
 the package's index does.  ``import_archives`` copies archives into an archive's ``warc/``
 directory as gzip-per-record WARC files (the form the derivation, the indexes and replay
-read), named by the SHA-256 of that copy, so the same records given twice, however compressed,
-are taken once.
+read), named by the SHA-256 of that copy, less the records the archive already holds (by
+WARC-Record-ID, in ``indexes/records.sqlite``), so records given twice, however compressed or
+packaged (the archive's own WACZ, its own WARCs copied back), are taken once.
 """
 
 from __future__ import annotations
@@ -13,17 +14,24 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.recompressor import Recompressor
 
+from archive import WARC_DIR
+from archive.atomic import held_temporary, remove_stale_temporaries
 from archive.reader import file_head
 
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
 WACZ_SUFFIX = ".wacz"
 WACZ_WARC_DIR = "archive/"
+RECORDS_INDEX = "records.sqlite"  # in the archive's indexes/: the WARC-Record-ID of every record in warc/
+_SCRATCH = "unpacked"  # a run's scratch directory is .unpacked-XXXX, held by the marker file .unpacked.XXXX.tmp
 
 
 def is_web_archive(path: str | Path) -> bool:
@@ -56,6 +64,28 @@ def not_an_archive_file(path: Path) -> str | None:
 def _starts_as_zip(path: Path) -> bool:
     with open(path, "rb") as stream:
         return stream.read(4) == b"PK\x03\x04"
+
+
+@contextmanager
+def scratch_directory(parent: Path) -> Iterator[Path]:
+    """A scratch directory in ``parent`` (``.unpacked-XXXX``) for unpacked WACZs and partial copies, removed at
+    the end; those that killed runs left there are removed first.
+
+    A SIGKILL leaves the directory behind: the marker file :func:`held_temporary` keeps flock-held beside it
+    tells a dead run's (its marker unheld or gone) from one a run in the same directory still uses.
+    """
+    parent = Path(parent)
+    remove_stale_temporaries(parent / _SCRATCH)  # the markers of dead runs
+    for leftover in parent.glob(f".{_SCRATCH}-*"):
+        if not (parent / f".{_SCRATCH}.{leftover.name.removeprefix(f'.{_SCRATCH}-')}.tmp").exists():
+            shutil.rmtree(leftover, ignore_errors=True)
+    with held_temporary(parent / _SCRATCH) as (marker, _):
+        directory = parent / f".{_SCRATCH}-{marker.name.removeprefix(f'.{_SCRATCH}.').removesuffix('.tmp')}"
+        directory.mkdir()
+        try:
+            yield directory
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
@@ -117,43 +147,172 @@ def _is_arc(path: Path) -> bool:
         return file_head(stream).startswith(b"filedesc://")
 
 
-def import_archives(paths: Iterable[Path], warc_dir: Path, scratch: Path) -> tuple[list[str], list[str], list[Path]]:
-    """Copy each archive into ``warc_dir`` as ``<name>-<sha256 prefix of the copy>.warc.gz``; one line per file,
-    the errors, and the files copied.
+def record_starts(warc: Path) -> tuple[list[tuple[str | None, int]], str | None]:
+    """Each record of a WARC file, up to any damage: its WARC-Record-ID and the offset it starts at; and why the
+    rest cannot be read (None when the file was read to its end)."""
+    found: list[tuple[str | None, int]] = []
+    try:
+        with open(warc, "rb") as stream:
+            records = ArchiveIterator(stream, no_record_parse=True)  # the WARC headers are all it needs
+            found.extend((record.rec_headers.get_header("WARC-Record-ID"), records.get_record_offset())
+                         for record in records)
+    except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on bit rot or a file that is none
+        return found, " ".join(str(exc).split()) or type(exc).__name__
+    return found, None
+
+
+_READ_AGAIN = -1  # the size indexed for a damaged WARC: read again by the next import, as one restored would be
+
+
+class HeldRecords:
+    """The WARC-Record-ID of every record in an archive's ``warc/`` (``indexes/records.sqlite``), so that an import
+    knows which of the records given the archive holds without reading ``warc/``.
+
+    Each WARC is read once in its life: an import adds its own copies as it writes them, and the
+    files written since the last import (the crawl's, files put there by hand) when it starts;
+    a file gone from ``warc/`` takes its records with it.  A kill between a copy and its rows
+    costs a read of that copy at the next import.  The file is made again from ``warc/`` when
+    it is missing or damaged.
+    """
+
+    def __init__(self, archive_dir: Path):
+        from archive.index import INDEX_DIR  # here: cdxj-indexer's imports take a while, and `extract` needs none
+
+        self.warc_dir = Path(archive_dir) / WARC_DIR
+        path = Path(archive_dir) / INDEX_DIR / RECORDS_INDEX
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = self._open(path)
+        except sqlite3.DatabaseError:  # damaged: it is only an index of warc/
+            for suffix in ("", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            self.db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path)
+        try:
+            db.executescript("""
+                CREATE TABLE IF NOT EXISTS warcs (number INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,
+                                                  size INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS records (id TEXT NOT NULL, warc INTEGER NOT NULL, PRIMARY KEY (id, warc))
+                    WITHOUT ROWID;
+            """)
+            db.execute("SELECT COUNT(*) FROM warcs").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    def catch_up(self) -> None:
+        """Add the WARCs of ``warc/`` not indexed yet (or of another size since), drop those that are gone."""
+        present = {path.name: path.stat().st_size for path in self.warc_dir.glob("*.warc.gz")}
+        indexed = {name: size for name, size in self.db.execute("SELECT name, size FROM warcs")}
+        for name in indexed.keys() - present.keys():
+            self._forget(name)
+        for name, size in sorted(present.items()):
+            if indexed.get(name) != size:
+                records, damage = record_starts(self.warc_dir / name)  # a damaged file: `check` says where
+                self.add(name, _READ_AGAIN if damage else size, (record_id for record_id, _ in records))
+
+    def _forget(self, name: str) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM records WHERE warc IN (SELECT number FROM warcs WHERE name = ?)", (name,))
+            self.db.execute("DELETE FROM warcs WHERE name = ?", (name,))
+
+    def add(self, name: str, size: int, record_ids: Iterable[str | None]) -> None:
+        """Index the records of ``warc/NAME``, in one transaction."""
+        self._forget(name)
+        with self.db:
+            number = self.db.execute("INSERT INTO warcs (name, size) VALUES (?, ?)", (name, size)).lastrowid
+            self.db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?)",
+                                ((record_id, number) for record_id in record_ids if record_id))
+
+    def holder(self, record_id: str | None) -> str | None:
+        """The WARC of ``warc/`` that holds the record, or None."""
+        found = self.db.execute("SELECT name FROM records JOIN warcs ON warc = number WHERE id = ? LIMIT 1",
+                                (record_id,)).fetchone() if record_id else None
+        return found[0] if found else None
+
+
+def _copy_stretches(source: Path, stretches: list[tuple[int, int]], target: Path) -> None:
+    """Copy the byte ranges ``(start, end)`` of ``source`` (whole gzip members: records) into ``target``."""
+    with open(source, "rb") as stream, open(target, "wb") as sink:
+        for start, end in stretches:
+            stream.seek(start)
+            while start < end and (block := stream.read(min(end - start, 1 << 20))):
+                sink.write(block)
+                start += len(block)
+
+
+def import_archives(paths: Iterable[Path], archive_dir: Path, scratch: Path) -> tuple[list[str], list[str],
+                                                                                      list[Path]]:
+    """Copy each archive into the archive's ``warc/`` as ``<name>-<sha256 prefix of the copy>.warc.gz``, less the
+    records it holds already; one line per file, the errors, and the files copied.
 
     The copy of a WARC is its records recompressed a gzip member each, which gives the same bytes
-    whatever the file's compression (plain, one gzip stream, a member per record): records imported
-    before, however compressed, are not copied again. An ARC file's copy (its records made WARC
-    records, with new record IDs) is named by the ARC's own bytes, as copies made before were.
-    Nothing half-written is left in ``warc_dir``: each copy is written in ``scratch`` (on the same
-    disk) and renamed.
+    whatever the file's compression (plain, one gzip stream, a member per record).  A record whose
+    WARC-Record-ID the archive holds (imported before, or the archive's own, given back in its WACZ
+    or as a copy of its WARC) is left out: a file of such records adds nothing, one with new records
+    too adds those.  An ARC file's records become WARC records with new record IDs at each
+    conversion, so its copy is named by the ARC's own bytes, and an ARC copied before is known by
+    that name.  Nothing half-written is left in ``warc/``: each copy is written in ``scratch`` (on
+    the same disk) and renamed.
     """
     files, errors = unpack_inputs(paths, scratch)
     lines: list[str] = []
     copied: list[Path] = []
+    warc_dir = Path(archive_dir) / WARC_DIR
     warc_dir.mkdir(parents=True, exist_ok=True)
-    for number, path in enumerate(files):
-        stem = _archive_stem(path.name)
-        if (same_file := warc_dir / f"{stem}-{file_sha256(path)[:12]}.warc.gz").exists():
-            lines.append(f"{path.name}: already in the archive as {same_file.name}")
-            continue
-        partial = scratch / f"copy-{number}.warc.gz"  # (scratch is on the archive's disk: renamed, not copied)
-        try:
-            _recompress(path, partial)
-        except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on a file that is no archive
-            partial.unlink(missing_ok=True)
-            errors.append(f"{path.name}: not a WARC or ARC file: {' '.join(str(exc).split()) or type(exc).__name__}")
-            continue
-        if _is_arc(path):  # converted, its records get new WARC-Record-IDs each time: named by its own bytes
-            target = same_file
-        else:
-            digest = file_sha256(partial)[:12]
-            if earlier := next(warc_dir.glob(f"*-{digest}.warc.gz"), None):
-                partial.unlink()
-                lines.append(f"{path.name}: its records are already in the archive as {earlier.name}")
-                continue
-            target = warc_dir / f"{stem}-{digest}.warc.gz"
-        os.replace(partial, target)
-        copied.append(target)
-        lines.append(f"{path.name}: imported as {target.name}")
+    held = HeldRecords(archive_dir)
+    try:
+        held.catch_up()
+        for number, path in enumerate(files):
+            if line := _import_one(path, warc_dir, scratch / f"copy-{number}.warc.gz", held, errors, copied):
+                lines.append(line)
+    finally:
+        held.close()
     return lines, errors, copied
+
+
+def _import_one(path: Path, warc_dir: Path, partial: Path, held: HeldRecords, errors: list[str],
+                copied: list[Path]) -> str | None:
+    """Copy one WARC or ARC file into ``warc_dir`` (see :func:`import_archives`); the line saying what it did, or
+    None after adding the line saying why it could not to ``errors``."""
+    stem = _archive_stem(path.name)
+    arc = _is_arc(path)
+    if arc and (same_file := warc_dir / f"{stem}-{file_sha256(path)[:12]}.warc.gz").exists():
+        return f"{path.name}: already in the archive as {same_file.name}"
+    try:
+        _recompress(path, partial)  # (scratch is on the archive's disk: renamed, not copied)
+        records, damage = record_starts(partial)
+    except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on a file that is no archive
+        records, damage = [], " ".join(str(exc).split()) or type(exc).__name__
+    if damage or not records:
+        partial.unlink(missing_ok=True)
+        errors.append(f"{path.name}: not a WARC or ARC file: {damage or 'no records in it'}")
+        return None
+    ends = [offset for _, offset in records[1:]] + [partial.stat().st_size]
+    holders = [held.holder(record_id) for record_id, _ in records]
+    new = [(offset, end) for (_, offset), end, holder in zip(records, ends, holders) if holder is None]
+    if not new:
+        partial.unlink()
+        where = sorted(set(holders))
+        return (f"{path.name}: its {len(records)} records are already in the archive, in "
+                + (where[0] if len(where) == 1 else f"{len(where)} files ({where[0]}, ...)"))
+    if len(new) < len(records):
+        whole, partial = partial, partial.with_name("new-" + partial.name)
+        _copy_stretches(whole, new, partial)
+        whole.unlink()
+    target = warc_dir / f"{stem}-{file_sha256(path if arc else partial)[:12]}.warc.gz"
+    os.replace(partial, target)
+    held.add(target.name, target.stat().st_size, (record_id for (record_id, _), holder in zip(records, holders)
+                                                  if holder is None))
+    copied.append(target)
+    if len(new) < len(records):
+        return (f"{path.name}: imported as {target.name}: its {len(new)} records the archive did not hold; the "
+                f"other {len(records) - len(new)} it holds already")
+    return f"{path.name}: imported as {target.name}"

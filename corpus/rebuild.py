@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import platform
-import tempfile
 from concurrent.futures import Executor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from archive.atomic import write_atomic
-from archive.inputs import file_sha256, not_an_archive_file, unpack_inputs
+from archive.inputs import file_sha256, not_an_archive_file, scratch_directory, unpack_inputs
 from archive.lock import ArchiveUnwritable, check_writable
 from corpus.derive import DeriveReport, derive_files
 from corpus.export import CORPUS_FILE
@@ -93,8 +92,8 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor |
     except ArchiveUnwritable as exc:
         raise RebuildError(f"{out}: {exc}") from None
     write_atomic(unfinished, given)
-    with tempfile.TemporaryDirectory(prefix=".unpacked-", dir=out) as scratch:
-        files, errors = unpack_inputs(warcs, Path(scratch))
+    with scratch_directory(out) as scratch:
+        files, errors = unpack_inputs(warcs, scratch)
         names = [path.name for path in files]
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:

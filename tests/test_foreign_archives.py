@@ -13,11 +13,13 @@ import shutil
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -217,11 +219,26 @@ def test_a_wacz_rebuilds_into_the_archives_own_corpus(crawled, tmp_path):
     assert corpus_files(tmp_path / "out") == corpus_files(crawled["out"])
 
 
-def test_import_adds_foreign_captures_once_and_they_stay_derivable(crawled, foreign, wget_warc, tmp_path):
-    archive = tmp_path / "archive"
+def archive_copy(crawled: dict, archive: Path) -> Path:
+    """A copy of the crawled archive at ``archive``; its config."""
     shutil.copytree(crawled["out"], archive)
     config = archive / "sources.toml"
     config.write_text(config.read_text().replace(str(crawled["out"]), str(archive)))
+    return config
+
+
+def record_ids(warcs: list[Path]) -> Counter:
+    """How many times each WARC-Record-ID is in ``warcs``."""
+    found = Counter()
+    for warc in warcs:
+        with open(warc, "rb") as stream:
+            found.update(record.rec_headers.get_header("WARC-Record-ID") for record in ArchiveIterator(stream))
+    return found
+
+
+def test_import_adds_foreign_captures_once_and_they_stay_derivable(crawled, foreign, wget_warc, tmp_path):
+    archive = tmp_path / "archive"
+    config = archive_copy(crawled, archive)
     before = len(read_corpus(archive))
     given = [str(foreign["heritrix"]), str(foreign["other"]), str(foreign["arc"]), str(foreign["single"])]
     first = ok(newsarchive("import", "--config", str(config), *given))
@@ -246,6 +263,43 @@ def test_import_adds_foreign_captures_once_and_they_stay_derivable(crawled, fore
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     ok(newsarchive("derive", "--config", str(config)))
     assert corpus_files(archive) == corpus
+
+
+def test_the_archives_own_wacz_and_warcs_imported_back_add_nothing(crawled, tmp_path):
+    archive = tmp_path / "archive"
+    config = archive_copy(crawled, archive)
+    warcs = {path.name: path.read_bytes() for path in (archive / "warc").glob("*.warc.gz")}
+    corpus = corpus_files(archive)
+    (tmp_path / "rsynced").mkdir()
+    own = shutil.copy(sorted((archive / "warc").glob("*.warc.gz"))[0], tmp_path / "rsynced")  # copied back in
+
+    stderr = ok(newsarchive("import", "--config", str(config), str(crawled["wacz"]), own))
+    *lines, last = stderr.splitlines()
+    assert sorted(line.partition(":")[0] for line in lines) == sorted([*warcs, Path(own).name]), stderr
+    assert all(line.endswith(" records are already in the archive, in " + line.partition(":")[0]) for line in lines)
+    assert last == "0 new articles in the corpus"
+    assert {path.name: path.read_bytes() for path in (archive / "warc").glob("*.warc.gz")} == warcs
+    ok(newsarchive("check", "--config", str(config)))
+    assert corpus_files(archive) == corpus
+    ok(newsarchive("rebuild", "--warc", *map(str, (archive / "warc").glob("*.warc.gz")), "--out", str(tmp_path / "re")))
+    assert corpus_files(tmp_path / "re") == corpus
+
+
+def test_a_warc_of_the_archives_records_and_new_ones_imports_the_new_ones(crawled, foreign, tmp_path):
+    archive = tmp_path / "archive"
+    config = archive_copy(crawled, archive)
+    own = sorted((archive / "warc").glob("*.warc.gz"))[0]
+    merged = tmp_path / "merged.warc.gz"  # one gzip member per record each: the records of both, one after the other
+    merged.write_bytes(own.read_bytes() + foreign["other"].read_bytes())
+
+    stderr = ok(newsarchive("import", "--config", str(config), str(merged)))
+    known = len(record_ids([own]))
+    assert f"its 1 records the archive did not hold; the other {known} it holds already" in line_of(stderr,
+                                                                                                 merged.name)
+    assert "1 new articles in the corpus" in stderr
+    assert article_url(2) in {row["url"] for row in read_corpus(archive)}
+    assert set(record_ids(sorted((archive / "warc").glob("*.warc.gz"))).values()) == {1}
+    ok(newsarchive("check", "--config", str(config)))
 
 
 def test_extract_prints_each_article_of_a_warc_apart(wget_warc, tmp_path):

@@ -224,6 +224,44 @@ def test_a_rebuild_stopped_midway_is_finished_by_the_same_command_byte_for_byte(
     assert finished.returncode == 2 and "already holds a corpus" in finished.stderr
 
 
+def test_a_rebuild_of_a_wacz_killed_midway_leaves_no_unpacked_warcs_after_the_next(farm_archive, tmp_path):
+    wacz = tmp_path / "farm.wacz"
+    packaged = newsarchive("package", "--config", str(farm_archive / "sources.toml"), "--out", str(wacz))
+    assert packaged.returncode == 0, packaged.stderr
+    out = tmp_path / "rebuilt"
+    rebuild = start_rebuild([str(wacz)], out)
+    assert wait_for(lambda: rebuild.poll() is not None or len(list((out / "text").rglob("*.txt"))) >= 40)
+    assert rebuild.poll() is None, "rebuilt before it could be stopped"
+    os.killpg(rebuild.pid, signal.SIGKILL)
+    rebuild.wait()
+    assert list(out.glob(".unpacked-*/**/*.warc.gz"))  # what a SIGKILL leaves
+
+    again = newsarchive("rebuild", "--warc", str(wacz), "--out", str(out), "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    assert not list(out.glob(".unpacked*"))
+    assert corpus_files(out) == corpus_files(farm_archive)
+
+
+def test_the_unpacked_warcs_of_a_run_still_going_are_left_alone(tmp_path):
+    from archive.inputs import scratch_directory
+
+    code = ("import sys, time\nfrom pathlib import Path\nfrom archive.inputs import scratch_directory\n"
+            "with scratch_directory(Path(sys.argv[1])) as scratch:\n"
+            "    (scratch / 'a.warc.gz').write_bytes(b'')\n    print(scratch, flush=True)\n    time.sleep(120)\n")
+    running = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        used = Path(running.stdout.readline().strip())
+        with scratch_directory(tmp_path):
+            assert (used / "a.warc.gz").exists()
+    finally:
+        running.kill()
+        running.wait()
+    with scratch_directory(tmp_path) as scratch:
+        assert [path.name for path in tmp_path.glob(".unpacked-*")] == [scratch.name]
+    assert not list(tmp_path.iterdir())
+
+
 def test_an_unfinished_rebuild_is_not_finished_with_other_archives(farm_archive, live, tmp_path):
     warcs = sorted(str(path) for path in (farm_archive / "warc").glob("*.warc.gz"))
     out = tmp_path / "rebuilt"
