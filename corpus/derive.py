@@ -30,11 +30,12 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from archive import WARC_DIR
@@ -164,14 +165,19 @@ def storage_error(root: Path, exc: Exception) -> str:
             "or `newsarchive derive` catches up")
 
 
-def archive_warcs(warc_dir: Path) -> list[WarcFile]:
-    """The archive's WARC files, closed and still open, in name order (names begin with their time)."""
+def archive_warcs(warc_dir: Path, finished: Container[str] = frozenset()) -> list[WarcFile]:
+    """The archive's WARC files, closed and still open, in name order (names begin with their time), less
+    the closed ones named in ``finished`` (derived whole already: passed over before anything is made
+    of them, as a derivation following a crawl lists ``warc/`` every half second, and the files of
+    years of runs pile up there)."""
     found: dict[str, WarcFile] = {}
     try:
         names = os.listdir(warc_dir)
     except FileNotFoundError:
         return []
     for entry in names:
+        if entry in finished:
+            continue
         if entry.endswith(".warc.gz"):
             found[entry] = WarcFile(warc_dir / entry, entry, True)
         elif entry.endswith(".warc.gz" + OPEN_SUFFIX):
@@ -273,13 +279,14 @@ def _start_worker(parent: int) -> None:
 
 
 class Derivation:
-    """Derives the captures of ``warcs()`` into the corpus under ``root`` with ``workers`` processes.
+    """Derives the captures of ``warcs(finished)`` (the WARC files, those named in ``finished`` may be left
+    out) into the corpus under ``root`` with ``workers`` processes.
 
     ``executor`` (a Dask cluster's, say) reads and extracts instead of a pool of this
     process's own, with ``workers`` pieces in flight; the store is still written here alone.
     """
 
-    def __init__(self, root: Path, warcs: Callable[[], list[WarcFile]], workers: int = 2,
+    def __init__(self, root: Path, warcs: Callable[[Container[str]], list[WarcFile]], workers: int = 2,
                  executor: Executor | None = None):
         self.root = Path(root)
         self.warcs = warcs
@@ -331,7 +338,7 @@ class Derivation:
     def _pieces(self) -> list[Piece]:
         """The stretches of WARC not derived yet, in file order: one per file, or several for a large closed one."""
         todo: list[tuple[WarcFile, int, int | None]] = []
-        for warc in self.warcs():
+        for warc in self.warcs(self._finished):
             if warc.name in self._finished:
                 continue
             start, _ = self._cursor.get(warc.name) or self.store.scanned(warc.name)
@@ -585,7 +592,7 @@ def derive_files(root: Path, warcs: Iterable[Path], workers: int = 2,
     """Derive the given closed WARC files into the corpus under ``root`` (a rebuild), on ``executor`` if given,
     with a progress line every ``progress`` seconds if given."""
     files = [WarcFile(Path(path), Path(path).name, True) for path in warcs]
-    with Derivation(root, lambda: files, workers, executor) as derivation, progress_lines(derivation.report, progress):
+    with Derivation(root, lambda finished: files, workers, executor) as derivation, progress_lines(derivation.report, progress):
         return derivation.catch_up()
 
 
@@ -593,7 +600,7 @@ def derive_archive(archive_dir: Path, workers: int = 2, progress: float = 0.0) -
     """Bring an archive's corpus up to date with its WARCs; a disk or store that fails is the report's ``error``."""
     archive_dir = Path(archive_dir)
     try:
-        with (Derivation(archive_dir, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation,
+        with (Derivation(archive_dir, partial(archive_warcs, archive_dir / WARC_DIR), workers) as derivation,
               progress_lines(derivation.report, progress)):
             return derivation.catch_up()
     except (OSError, sqlite3.Error) as exc:

@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from functools import partial
 from pathlib import Path
 
 from corpus.derive import DeriveReport, progress_lines
@@ -109,7 +110,7 @@ def main() -> None:
     from corpus.derive import Derivation, archive_warcs, storage_error
 
     try:
-        with Derivation(root, lambda: archive_warcs(root / WARC_DIR), workers) as derivation:
+        with Derivation(root, partial(archive_warcs, root / WARC_DIR), workers) as derivation:
             with progress_lines(derivation.report, progress):
                 derivation.follow(lambda timeout: not done.wait(timeout))
                 report = derivation.catch_up()

@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
+from functools import partial
 from contextlib import closing
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def _rederive(archive_dir: Path, new: Path, workers: int, waiting: Callable[[str
     if other_extractor(new) is not None:  # begun by an extractor since replaced: begin again
         for name in CORPUS_PATHS:
             _remove(new / name)
-    with (Derivation(new, lambda: archive_warcs(archive_dir / WARC_DIR), workers) as derivation,
+    with (Derivation(new, partial(archive_warcs, archive_dir / WARC_DIR), workers) as derivation,
           progress_lines(derivation.report, progress)):
         report = derivation.catch_up()
         while not report.error:

@@ -149,7 +149,7 @@ def test_a_large_warc_is_rebuilt_in_pieces_cut_at_its_captures_with_the_same_cor
     elsewhere = tmp_path / largest.name
     shutil.copy(largest, elsewhere)
     assert capture_offsets(elsewhere) == offsets  # a WARC with no index beside it is indexed
-    with corpus.derive.Derivation(tmp_path / "plan", lambda: [corpus.derive.WarcFile(largest, largest.name, True)],
+    with corpus.derive.Derivation(tmp_path / "plan", lambda finished: [corpus.derive.WarcFile(largest, largest.name, True)],
                                   workers=1) as derivation:
         assert len(derivation._pieces()) == len(corpus.derive._cuts(offsets, 0)) + 1  # the rebuild reads pieces
 
