@@ -1,9 +1,9 @@
-"""Run a command and measure its whole process tree: wall time, CPU time, peak RSS, bytes written.
+"""Run a command and measure its whole process tree: wall time, CPU time, peak RSS, bytes written and read.
 
 CPU time comes from a subreaper launcher (this file run with ``--launch``), so the children
 that outlive their parent for a moment are reaped, and counted, too.  Peak RSS and bytes
-written are sampled from /proc every 50 ms (the write count of a process that lives less
-than that is missed).
+written and read are sampled from /proc every 50 ms (the counts of a process that lives less
+than that are missed).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Measured:
     written: int
     returncode: int
     stderr: str
+    read: int = 0  # rchar: bytes the tree's read calls returned (from the page cache too)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -53,9 +54,9 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _written(pid: int) -> int:
+def _io_count(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-        if line.startswith("wchar:"):
+        if line.startswith(field):
             return int(line.split()[1])
     return 0
 
@@ -68,7 +69,7 @@ def measure(argv: list[str], cwd: Path | None = None) -> Measured:
     started = time.perf_counter()
     launcher = subprocess.Popen([sys.executable, __file__, "--launch", name, "--", *argv], cwd=cwd,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak, written = 0, {}
+    peak, written, read = 0, {}, {}
     done = threading.Event()
 
     def sample() -> None:
@@ -78,7 +79,8 @@ def measure(argv: list[str], cwd: Path | None = None) -> Measured:
             for pid in _descendants(launcher.pid):
                 try:
                     rss += _status_kb(pid, "VmRSS:") * 1024
-                    written[pid] = _written(pid)
+                    written[pid] = _io_count(pid, "wchar:")
+                    read[pid] = _io_count(pid, "rchar:")
                 except (OSError, ValueError):
                     continue
             peak = max(peak, rss)
@@ -93,7 +95,7 @@ def measure(argv: list[str], cwd: Path | None = None) -> Measured:
     sampler.join()
     cpu = float(Path(name).read_text() or 0.0)
     Path(name).unlink()
-    return Measured(wall, cpu, peak, sum(written.values()), code, stderr)
+    return Measured(wall, cpu, peak, sum(written.values()), code, stderr, sum(read.values()))
 
 
 def _launch(report: str, argv: list[str]) -> int:

@@ -1,0 +1,87 @@
+"""A site's standing banner changes (a redesign): what the runs after it cost, and what the texts hold.
+
+A site's template paragraphs are those on 30 % of all its articles ever archived
+(``extract/boilerplate.py`` ``is_template``), so a banner's status follows the archive's age:
+- retired: the banner of the first ``--base`` articles stays template until the site has
+  ``base / 0.3`` articles; then every article that carried it is derived again, its banner back
+  in its text, and corpus.jsonl is rewritten from its first line;
+- introduced: a banner on every article after the first ``--base`` is kept in their texts until
+  30 % of all the site's articles carry it; then all of those are rewritten at once.
+Each run adds a few articles; per run: new rows, earlier texts rewritten, bytes written, texts
+holding the banner.
+
+    .venv/bin/python bench/template_age.py [--base 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from archive_age import write_config  # noqa: E402
+from demo.farm import BANNER, ArticleFarm  # noqa: E402
+from extract.boilerplate import MIN_SHARE  # noqa: E402
+from measure import measure  # noqa: E402
+
+_NUMBER = re.compile(r"story-(\d+)-")
+
+
+class RedesignedFarm(ArticleFarm):
+    """The farm, its banner on the first ``base`` articles only (``retired``) or on all after them."""
+
+    def __init__(self, base: int, retired: bool) -> None:
+        super().__init__(0)
+        self.base, self.retired = base, retired
+
+    def route(self, path: str) -> tuple[int, str, bytes]:
+        status, content_type, body = super().route(path)
+        found = _NUMBER.search(path)
+        if status == 200 and found and (int(found[1]) < self.base) != self.retired:
+            body = body.replace(f"<p>{BANNER}</p>".encode(), b"")
+        return status, content_type, body
+
+
+def scenario(work: Path, base: int, retired: bool, steps: list[int]) -> None:
+    archive = work / "archive"
+    work.mkdir(parents=True)
+    with RedesignedFarm(base, retired) as farm:
+        config = write_config(work / "sources.toml", archive, farm)
+        for added in steps:
+            farm.add(added)
+            measured = measure([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=ROOT)
+            corpus = json.loads(sorted((archive / "runs").glob("*.json"))[-1].read_text(encoding="utf-8"))["corpus"]
+            holding = sum(BANNER in path.read_text(encoding="utf-8") for path in (archive / "text").rglob("*.txt"))
+            print(f"  {farm.articles:>6,} articles (+{added:,}): exit {measured.returncode}, "
+                  f"{sum(corpus['new_articles'].values()):>5,} new rows, {corpus['rewritten_texts']:>5,} texts rewritten, "
+                  f"{measured.written / 2**20:6.1f} MiB written, {holding:>5,} texts hold the banner", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", type=int, default=300, help="articles before the redesign")
+    args = parser.parse_args()
+    base = args.base
+    flip_retired = int(base / MIN_SHARE)  # the retired banner's share falls under MIN_SHARE past this
+    flip_introduced = int(base / (1 - MIN_SHARE))  # the new banner's share reaches MIN_SHARE here
+    work = Path(tempfile.mkdtemp(prefix="newsarchive-template-age-"))
+    try:
+        print(f"a banner retired after {base:,} articles:")
+        scenario(work / "retired", base, True, [base, flip_retired - base - 30, 20, 20])
+        print(f"a banner introduced after {base:,} articles:")
+        scenario(work / "introduced", base, False, [base, flip_introduced - base - 30, 20, 20])
+    finally:
+        shutil.rmtree(work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
