@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
@@ -243,7 +244,7 @@ def derivation_pass_costs(counts: list[int], work: Path) -> list[tuple[int, floa
         with sqlite3.connect(root / STORE_FILE) as db:
             db.executemany("INSERT INTO scans (warc_file, scanned, closed) VALUES (?, 0, 1)", [(n,) for n in names])
         started = time.process_time()
-        with Derivation(root, lambda: archive_warcs(root / "warc"), workers=1) as derivation:
+        with Derivation(root, partial(archive_warcs, root / "warc"), workers=1) as derivation:
             opened = time.process_time() - started
             started = time.process_time()
             for _ in range(5):
