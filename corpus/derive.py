@@ -35,7 +35,6 @@ from contextlib import contextmanager
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 
 from archive import WARC_DIR
@@ -184,6 +183,32 @@ def archive_warcs(warc_dir: Path, finished: Container[str] = frozenset()) -> lis
             name = entry[: -len(OPEN_SUFFIX)]
             found.setdefault(name, WarcFile(warc_dir / entry, name, False))
     return [found[name] for name in sorted(found)]
+
+
+class ArchiveWarcs:
+    """``archive_warcs`` of a ``warc/`` directory, listed again only when the directory has changed.
+
+    A derivation following a crawl asks every half second; a file is added to ``warc/`` or
+    renamed there (``.open`` closed) a few times a run, which changes its modification time,
+    while records appended to an open file do not.  A time within ``_RACY_NS`` of now is not
+    trusted (file systems keep it coarsely), so the listing is made again until it is older.
+    """
+
+    _RACY_NS = 2_000_000_000
+
+    def __init__(self, warc_dir: Path):
+        self.warc_dir = Path(warc_dir)
+        self._listed_at: int | None = None
+        self._files: list[WarcFile] = []
+
+    def __call__(self, finished: Container[str] = frozenset()) -> list[WarcFile]:
+        try:
+            changed = os.stat(self.warc_dir).st_mtime_ns
+        except FileNotFoundError:
+            return []
+        if changed != self._listed_at or time.time_ns() - changed < self._RACY_NS:
+            self._files, self._listed_at = archive_warcs(self.warc_dir, finished), changed
+        return [warc for warc in self._files if warc.name not in finished]
 
 
 def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
@@ -600,7 +625,7 @@ def derive_archive(archive_dir: Path, workers: int = 2, progress: float = 0.0) -
     """Bring an archive's corpus up to date with its WARCs; a disk or store that fails is the report's ``error``."""
     archive_dir = Path(archive_dir)
     try:
-        with (Derivation(archive_dir, partial(archive_warcs, archive_dir / WARC_DIR), workers) as derivation,
+        with (Derivation(archive_dir, ArchiveWarcs(archive_dir / WARC_DIR), workers) as derivation,
               progress_lines(derivation.report, progress)):
             return derivation.catch_up()
     except (OSError, sqlite3.Error) as exc:

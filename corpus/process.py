@@ -19,7 +19,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from functools import partial
 from pathlib import Path
 
 from corpus.derive import DeriveReport, progress_lines
@@ -107,10 +106,10 @@ def main() -> None:
 
     threading.Thread(target=listen, daemon=True).start()
     from archive import WARC_DIR
-    from corpus.derive import Derivation, archive_warcs, storage_error
+    from corpus.derive import Derivation, ArchiveWarcs, storage_error
 
     try:
-        with Derivation(root, partial(archive_warcs, root / WARC_DIR), workers) as derivation:
+        with Derivation(root, ArchiveWarcs(root / WARC_DIR), workers) as derivation:
             with progress_lines(derivation.report, progress):
                 derivation.follow(lambda timeout: not done.wait(timeout))
                 report = derivation.catch_up()

@@ -17,14 +17,13 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
-from functools import partial
 from contextlib import closing
 from pathlib import Path
 
 from archive import WARC_DIR
 from archive.lock import ArchiveBusy, ArchiveLock
 from archive.recover import close_abandoned_warcs
-from corpus.derive import DeriveReport, Derivation, archive_warcs, progress_lines, storage_error
+from corpus.derive import DeriveReport, Derivation, ArchiveWarcs, progress_lines, storage_error
 from corpus.store import STORE_FILE, derived_by_another
 from corpus.swap import CORPUS_PATHS, REDERIVE_DIR, REPLACED_DIR, SWAP_MARKER, finish_swap, swap_in
 from extract import EXTRACTOR
@@ -84,7 +83,7 @@ def _rederive(archive_dir: Path, new: Path, workers: int, waiting: Callable[[str
     if other_extractor(new) is not None:  # begun by an extractor since replaced: begin again
         for name in CORPUS_PATHS:
             _remove(new / name)
-    with (Derivation(new, partial(archive_warcs, archive_dir / WARC_DIR), workers) as derivation,
+    with (Derivation(new, ArchiveWarcs(archive_dir / WARC_DIR), workers) as derivation,
           progress_lines(derivation.report, progress)):
         report = derivation.catch_up()
         while not report.error:
