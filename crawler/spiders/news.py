@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 
 from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture
 from config import DEFAULT_CONFIG, Config, ConfigError, Source, load_config
-from crawler.bounds import MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
+from crawler.bounds import MIDDLEWARES, REPLACED_MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
 from crawler.discovery import (
     MAX_FEED_ENTRIES,
     MAX_LINKS_PER_PAGE,
@@ -38,6 +38,8 @@ FAILED_COUNT = "newsarchive/failed"
 FAILED_URLS = "newsarchive/failed_urls"
 SKIPPED_OLD = "newsarchive/skipped_old"
 NOT_EXTRACTED = "newsarchive/not_extracted"
+OFFSITE_REDIRECTS = "newsarchive/offsite_redirects"
+OFFSITE_REDIRECT_EXAMPLE = "newsarchive/offsite_redirect_example"
 SHARED_CRAWL_ENDED = "newsarchive/shared_crawl_ended"  # a cluster worker was the last out of its shared crawl
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _STANDARD_ORIGINS = set(_DEFAULT_PORTS.items())  # (scheme, port)
@@ -75,6 +77,7 @@ class NewsSpider(Spider):
         # custom_settings would be (at the project's priority `scrapy crawl` lost them).
         middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
         middlewares.update({middleware: middleware.ORDER for middleware in MIDDLEWARES})
+        middlewares.update(dict.fromkeys(REPLACED_MIDDLEWARES))
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     @classmethod
@@ -111,7 +114,7 @@ class NewsSpider(Spider):
         elif failure.check(PageBudgetSpent):
             return  # max_pages reached: the next run takes it
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
-            self.logger.info("%s: %s: not followed", self.source.name, failure.value)
+            self._offsite_redirect(failure.value)
             return
         elif failure.check(IgnoreRequest) and not request.meta.get("seed"):
             return  # robots.txt said no, or a known URL was skipped: nothing failed
@@ -122,6 +125,14 @@ class NewsSpider(Spider):
             self._seed_failed(request.url, f"cannot fetch it: {reason}")
         else:
             self.logger.warning("%s: cannot fetch %s: %s", self.source.name, request.url, reason)
+
+    def _offsite_redirect(self, redirect: OffsiteRedirect) -> None:
+        """Counted, with the first as an example: the run summary says it in one line, not one per URL."""
+        stats = self.crawler.stats
+        stats.inc_value(OFFSITE_REDIRECTS)
+        if stats.get_value(OFFSITE_REDIRECT_EXAMPLE) is None:
+            stats.set_value(OFFSITE_REDIRECT_EXAMPLE, f"{redirect.origin} -> {redirect.target}")
+        self.logger.info("%s: %s: not followed", self.source.name, redirect)
 
     def record_failure(self, url: str, reason: str) -> None:
         """Count a URL that could not be fetched, once, after Scrapy's retries; the run report lists them."""
