@@ -50,6 +50,8 @@ class SiteScope:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
+        if request.meta.get("dont_obey_robotstxt"):  # robots.txt is read wherever it redirects (RFC 9309 §2.3.1.2)
+            return
         if request.meta.get("redirect_urls") and not self.crawler.spider.in_scope(request.url):
             raise OffsiteRedirect(request.meta["redirect_urls"][0], request.url)
 

@@ -31,6 +31,7 @@ from crawler.discovery import (
     sitemap_entries,
 )
 from crawler.quiet import drop_repeated_errors
+from crawler.robots import RobotsUnreachable
 from crawler.source_settings import configure_scrapy_crawl
 
 
@@ -116,7 +117,7 @@ class NewsSpider(Spider):
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
             self._offsite_redirect(failure.value)
             return
-        elif failure.check(IgnoreRequest) and not request.meta.get("seed"):
+        elif failure.check(IgnoreRequest) and not failure.check(RobotsUnreachable) and not request.meta.get("seed"):
             return  # robots.txt said no, or a known URL was skipped: nothing failed
         else:
             reason = str(failure.value) or type(failure.value).__name__
