@@ -21,6 +21,7 @@ from crawler.discovery import (
     MAX_FEED_ENTRIES,
     MAX_LINKS_PER_PAGE,
     MAX_SITEMAP_ENTRIES,
+    SITEMAP_MAX_SIZE,
     Entry,
     Listing,
     UnreadableDiscovery,
@@ -97,7 +98,7 @@ class NewsSpider(Spider):
     # -- seeds ---------------------------------------------------------------
     def _seed(self, url: str, role: str, callback) -> Request:
         return Request(url, callback=callback, errback=self.fetch_failed, dont_filter=True,
-                       meta={"role": role, "seed": True})
+                       meta={"role": role, "seed": True, **_size_limits(role)})
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.source.start_urls:
@@ -216,7 +217,8 @@ class NewsSpider(Spider):
             self.record_failure(url, reason)
             self.logger.warning("%s: cannot fetch %s...: %s", self.source.name, url[:100], reason)
             return
-        yield Request(url, callback=callback, errback=self.fetch_failed, meta={"role": role, "via": via})
+        yield Request(url, callback=callback, errback=self.fetch_failed,
+                      meta={"role": role, "via": via, **_size_limits(role)})
 
     def _article(self, url: str, via: str) -> Iterator[Request]:
         return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
@@ -298,6 +300,12 @@ def _scrapy_crawl_source(config: Config, name: str | None) -> Source:
     if name and name not in known:
         raise ConfigError(f"{config.path}: no source named {name!r} (known: {', '.join(known)})")
     return config.select([name] if name else None)[0]
+
+
+def _size_limits(role: str) -> dict[str, int]:
+    """A sitemap may be as large as its protocol allows (50 MB uncompressed), over DOWNLOAD_MAXSIZE, and
+    is no cause for DOWNLOAD_WARNSIZE's warning; the other fetches keep the settings' limits."""
+    return {"download_maxsize": SITEMAP_MAX_SIZE, "download_warnsize": SITEMAP_MAX_SIZE} if role == ROLE_SITEMAP else {}
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
