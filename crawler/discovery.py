@@ -151,6 +151,12 @@ class Listing:
     truncated: bool  # it listed more
 
 
+def newest_first(entries: list[Entry]) -> list[Entry]:
+    """Dated entries newest first, then the undated in the listing's order: the order they are fetched in,
+    so a crawl that ``max_pages`` cuts short takes the newest (a news sitemap lists oldest first as often)."""
+    return sorted(entries, key=lambda entry: (entry.date is None, -entry.date.timestamp() if entry.date else 0.0))
+
+
 def _entry_ends(body: bytes, count: int) -> int | None:
     """Where the ``count``-th ``</item>`` or ``</entry>`` ends, if the body has more entries than that."""
     ends = _FEED_ENTRY_END.finditer(body)

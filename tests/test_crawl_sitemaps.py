@@ -1,4 +1,4 @@
-"""How large a sitemap a crawl reads.
+"""Which of a sitemap's stories a crawl capped by ``max_pages`` takes, and how large a sitemap it reads.
 
 Each test crawls a real site on 127.0.0.1 with ``newsarchive run`` and reads what the site was asked for.
 """
@@ -6,9 +6,11 @@ Each test crawls a real site on 127.0.0.1 with ``newsarchive run`` and reads wha
 from __future__ import annotations
 
 import gzip
+import random
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -73,6 +75,27 @@ def crawl(tmp_path: Path, sitemaps: Callable[[str], Sitemaps], seed: str, source
 
 def stories(requested: list[str]) -> set[int]:
     return {int(path.split("-")[2]) for path in requested if path.startswith("/2026/")}
+
+
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.mark.parametrize("listed", ["newest first by lastmod", "shuffled, news publication dates", "undated"])
+def test_a_crawl_capped_by_max_pages_takes_a_sitemap_s_newest_stories_else_its_first(tmp_path, listed):
+    """Story n is n hours old; 20 are listed, max_pages lets the sitemap and 5 stories through."""
+    order = list(range(20))
+    if listed.startswith("shuffled"):
+        random.Random(7).shuffle(order)
+    day = "{:%Y-%m-%dT%H:%M:%S+00:00}"
+    entry = {"newest first by lastmod": f"<url><loc>{{base}}{{path}}</loc><lastmod>{day}</lastmod></url>",
+             "shuffled, news publication dates": f"<url><loc>{{base}}{{path}}</loc><news:news><news:publication_date>"
+                                                 f"{day}</news:publication_date></news:news></url>",
+             "undated": "<url><loc>{base}{path}</loc></url>"}[listed]
+    body = URLSET + "".join(entry.format(NOW - timedelta(hours=n), base="{base}", path=story(n)) for n in order)
+    result, requested = crawl(tmp_path, lambda base: {"/sitemap.xml": (
+        (body + "</urlset>").replace("{base}", base).encode(), {})}, "/sitemap.xml", "max_pages = 6\n")
+    assert result.returncode == 0, result.stderr
+    assert stories(requested) == ({0, 1, 2, 3, 4} if listed != "undated" else set(order[:5]))
 
 
 def big_sitemap(base: str, size: int) -> bytes:

@@ -28,6 +28,7 @@ from crawler.discovery import (
     feed_entries,
     is_resource_url,
     looks_like_article,
+    newest_first,
     page_links,
     sitemap_entries,
 )
@@ -258,14 +259,14 @@ class NewsSpider(Spider):
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "feed")
-        for entry in self._recent(listing.entries if listing else [], response.url):
+        for entry in self._recent(newest_first(listing.entries) if listing else [], response.url):
             if self.in_scope(entry.url):
                 yield from self._article(entry.url, response.url)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "sitemap")
         # A sitemap of a sitemap index older than max_age lists nothing newer (its lastmod is its newest entry's).
-        for entry in self._recent(listing.entries if listing else [], response.url):
+        for entry in self._recent(newest_first(listing.entries) if listing else [], response.url):
             if not self.in_scope(entry.url):
                 continue
             if listing.kind == "sitemapindex":
