@@ -3,8 +3,10 @@
 Two downloader middlewares, so they see every request, redirects and retries included:
 
 - ``SiteScope``: a redirect off the source's site (another host, or the same host on another
-  port or scheme: ``NewsSpider.in_scope``) is not followed; Scrapy's own offsite check
-  compares host names only;
+  port or scheme: ``NewsSpider.in_scope``) is not followed, and reaches the request's errback,
+  which counts it for the run report.  It replaces Scrapy's OffsiteMiddleware, which compares
+  host names only and drops an off-site redirect when it is scheduled, with no errback and
+  nothing said;
 - ``PageBudget``, the last step before the network, after the crawl state and robots.txt
   have let a request through: Scrapy's ``CLOSESPIDER_PAGECOUNT`` counts responses and closes the spider
   once it has seen enough, by when every request already on its way is fetched too (a run
@@ -30,6 +32,10 @@ class PageBudgetSpent(IgnoreRequest):
 class OffsiteRedirect(IgnoreRequest):
     """A redirect that leads off the source's site."""
 
+    def __init__(self, origin: str, target: str):
+        super().__init__(f"{origin} redirects off the site, to {target}")
+        self.origin, self.target = origin, target
+
 
 class SiteScope:
     """Drops a redirect off the site before anything is asked of that server (its robots.txt included)."""
@@ -44,9 +50,10 @@ class SiteScope:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
+        if request.meta.get("dont_obey_robotstxt"):  # robots.txt is read wherever it redirects (RFC 9309 §2.3.1.2)
+            return
         if request.meta.get("redirect_urls") and not self.crawler.spider.in_scope(request.url):
-            self.crawler.stats.inc_value("newsarchive/offsite_redirects")
-            raise OffsiteRedirect(f"{request.meta['redirect_urls'][0]} redirects off the site, to {request.url}")
+            raise OffsiteRedirect(request.meta["redirect_urls"][0], request.url)
 
 
 class PageBudget:
@@ -74,3 +81,4 @@ class PageBudget:
 
 
 MIDDLEWARES = (SiteScope, PageBudget)
+REPLACED_MIDDLEWARES = ("scrapy.downloadermiddlewares.offsite.OffsiteMiddleware",)  # SiteScope does its work

@@ -30,7 +30,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler.politeness import SlotConcurrencyDownloader, retry_after_seconds
-from crawler.robots import ConcurrentSafeRobotsTxtMiddleware
+from crawler.robots import ConcurrentSafeRobotsTxtMiddleware, robots_rules
 
 HOST_PREFIX = "newsarchive:host:"
 FULL_POLL = 0.25  # seconds between asks while every place at a host is taken (by other workers)
@@ -168,12 +168,11 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
         return None
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
-        body = response.body if response.status < 500 else None
         await super()._parse_robots(response, netloc, request)
         rules, lock = self._keys(netloc)
         with self.crawler.spider.cluster.reaching():
             pipe = self.server.pipeline(transaction=True)
-            pipe.hset(rules, netloc, body if body is not None else b"User-agent: *\nDisallow: /\n").delete(lock)
+            pipe.hset(rules, netloc, robots_rules(response)).delete(lock)
             pipe.execute()
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:

@@ -16,8 +16,8 @@ from archive.writer import OPEN_SUFFIX
 from crawler.capture import DISK_FULL, WRITER_LOST, WRITTEN_TO
 from crawler.run import SourceResult
 from crawler.source_settings import source_settings
-from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, SHARED_CRAWL_ENDED, SKIPPED_OLD,
-                                  NewsSpider)
+from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, OFFSITE_REDIRECT_EXAMPLE,
+                                  OFFSITE_REDIRECTS, SHARED_CRAWL_ENDED, SKIPPED_OLD, NewsSpider)
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 # crawls ended by the archive's side, not the site's: no back-off for the source
@@ -68,6 +68,8 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         identical=stats.get("newsarchive/revisit/identical-payload-digest", 0),
         skipped_known=stats.get("newsarchive/skipped_known", 0),
         skipped_old=stats.get(SKIPPED_OLD, 0),
+        offsite_redirects=stats.get(OFFSITE_REDIRECTS, 0),
+        offsite_redirect_example=stats.get(OFFSITE_REDIRECT_EXAMPLE, ""),
         failed_fetches=stats.get(FAILED_COUNT, 0),
         failures=stats.get(FAILED_URLS, []),
         not_extracted=stats.get(NOT_EXTRACTED, []),

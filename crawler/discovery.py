@@ -5,19 +5,21 @@ Pure functions over bytes and URLs, so they can be tested without a crawl.
 
 from __future__ import annotations
 
+import gzip
 import io
 import posixpath
 import re
 import struct
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import IO
 from urllib.parse import urljoin, urlsplit
 
 import courlan
 import feedparser
 from lxml import etree
 from scrapy.linkextractors import IGNORED_EXTENSIONS
-from scrapy.utils.gz import gunzip
 
 # Pages that list or describe rather than report.
 _NAVIGATION_SEGMENTS = {
@@ -31,7 +33,8 @@ _DATE_IN_PATH = re.compile(r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])/")
 _RESOURCE_EXTENSIONS = {"pdf", "png", "jpg", "jpeg", "gif", "webp", "svg"}
 _FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+json"}
 _FEED_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
-SITEMAP_MAX_SIZE = 50 * 2**20
+SITEMAP_MAX_SIZE = 50 * 2**20  # the sitemap protocol's limit, uncompressed
+_READ_SIZE = 2**16
 # Defaults of the [crawl] caps: far above what a real section page, feed or sitemap lists
 # (the sitemap protocol allows 50,000 URLs a file), and what keeps one page's memory small.
 MAX_LINKS_PER_PAGE = 5000
@@ -77,14 +80,14 @@ class PageLinks:
     truncated: bool  # the page had more links than were taken
 
 
-def _streamed(body: bytes, **options):
-    """``(event, element)`` of an lxml parse, for callers that ``_free`` what they have read.
+def _streamed(source: IO[bytes], **options):
+    """``(event, element)`` of an lxml parse of ``source``, for callers that ``_free`` what they have read.
 
     A page with 200,000 links, or a sitemap with 500,000 entries, would otherwise be held
     whole as a tree (as Scrapy's ``Sitemap`` and lxml's ``document_fromstring`` hold it);
     iterparse with the elements freed once read keeps little more than the path from the root.
     """
-    events = etree.iterparse(io.BytesIO(body), events=("start", "end"), no_network=True,
+    events = etree.iterparse(source, events=("start", "end"), no_network=True,
                              resolve_entities=False, remove_comments=True, remove_pis=True, **options)
     try:
         yield from events
@@ -106,7 +109,7 @@ def page_links(body: bytes, base_url: str, max_links: int = MAX_LINKS_PER_PAGE) 
     links: list[Link] = []
     feeds: list[str] = []
     open_anchors = 0  # an anchor's text is read at its end: what is inside it is kept until then
-    for event, element in _streamed(body, html=True, recover=True):
+    for event, element in _streamed(io.BytesIO(body), html=True, recover=True):
         tag = element.tag.lower() if isinstance(element.tag, str) else ""
         if event == "start":
             open_anchors += tag == "a"
@@ -146,6 +149,12 @@ class Listing:
     kind: str  # "feed", "urlset" or "sitemapindex"
     entries: list[Entry]  # the first ``max_entries``
     truncated: bool  # it listed more
+
+
+def newest_first(entries: list[Entry]) -> list[Entry]:
+    """Dated entries newest first, then the undated in the listing's order: the order they are fetched in,
+    so a crawl that ``max_pages`` cuts short takes the newest (a news sitemap lists oldest first as often)."""
+    return sorted(entries, key=lambda entry: (entry.date is None, -entry.date.timestamp() if entry.date else 0.0))
 
 
 def _entry_ends(body: bytes, count: int) -> int | None:
@@ -218,21 +227,53 @@ def _sitemap_entry(element) -> Entry | None:
 def sitemap_entries(body: bytes, max_entries: int = MAX_SITEMAP_ENTRIES) -> Listing:
     """The entries of a sitemap (gzipped or not): a ``sitemapindex``'s sitemaps or a ``urlset``'s pages.
 
-    Parsed as a stream with entity resolution and network access off, so hostile XML stays
-    inert and memory does not grow with the entries; past ``max_entries`` (the sitemap
-    protocol's own limit by default) the rest is left unread.  Raises ``UnreadableDiscovery``
-    for a body that is no sitemap, or too big once gunzipped.
+    Parsed as a stream (a gzipped one decompressed as it is read) with entity resolution and
+    network access off, so hostile XML stays inert and memory does not grow with the entries;
+    past ``max_entries`` (the sitemap protocol's own limit by default) the rest is left unread.
+    Raises ``UnreadableDiscovery`` for a body that is no sitemap, or over the protocol's 50 MB
+    once gunzipped (a gzip bomb is stopped there).
     """
-    if body[:2] == b"\x1f\x8b":
-        try:
-            body = gunzip(body, max_size=SITEMAP_MAX_SIZE)
-        except ValueError as exc:  # Scrapy's size-limit error is one
-            raise UnreadableDiscovery(f"over {SITEMAP_MAX_SIZE >> 20} MB once gunzipped") from exc
-        except (OSError, EOFError, struct.error) as exc:
-            raise UnreadableDiscovery(f"broken gzip data ({exc})") from exc
+    try:
+        return _sitemap_listing(_SitemapStream(body), max_entries)
+    except _TooLarge:
+        raise UnreadableDiscovery(f"over {SITEMAP_MAX_SIZE >> 20} MB once gunzipped") from None
+
+
+class _TooLarge(Exception):
+    """A sitemap past the protocol's size limit."""
+
+
+class _SitemapStream:
+    """A sitemap's XML as the parser reads it: gunzipped as it goes, from its first non-blank byte (an
+    XML declaration after white space is an error), no further than ``SITEMAP_MAX_SIZE`` bytes."""
+
+    def __init__(self, body: bytes):
+        self._source: IO[bytes] = gzip.GzipFile(fileobj=io.BytesIO(body)) if body[:2] == b"\x1f\x8b" else io.BytesIO(body)
+        self._size = 0
+        self._started = False
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            try:
+                chunk = self._source.read(size if size > 0 else _READ_SIZE)
+            except (OSError, EOFError, zlib.error, struct.error) as exc:  # broken or cut short: what was read stands
+                if not self._size:
+                    raise UnreadableDiscovery(f"broken gzip data ({exc})") from exc
+                return b""
+            self._size += len(chunk)
+            if self._size > SITEMAP_MAX_SIZE:
+                raise _TooLarge
+            if self._started or not chunk:
+                return chunk
+            if chunk := chunk.lstrip():
+                self._started = True
+                return chunk
+
+
+def _sitemap_listing(source: IO[bytes], max_entries: int) -> Listing:
     root = None
     entries: list[Entry] = []
-    for event, element in _streamed(body.lstrip(), recover=True):
+    for event, element in _streamed(source, recover=True):
         if root is None:
             root = element
             if _localname(root) not in ("urlset", "sitemapindex"):

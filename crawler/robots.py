@@ -3,20 +3,27 @@
 Scrapy ≥ 2.14's RobotsTxtMiddleware hands later waiters ``None`` ("no robots.txt") while the
 file is still downloading: each ``asFuture`` callback on the shared Deferred returns None,
 so the third request queued for a host goes out unchecked.  Here every waiter gets its own
-Deferred fed from the shared one.  A robots.txt answered with a 5xx is read as "disallow
-everything" (RFC 9309 §2.3.1.4) rather than Scrapy's allow-all.
+Deferred fed from the shared one.
+
+What robots.txt says when it gives no rules follows RFC 9309 §2.3.1, not Scrapy (which allows
+everything whenever the file cannot be had, and reads an error page's body as rules): a 4xx
+means there are none (allow all); a 5xx, a timeout or any network error means the site is
+unreachable, so nothing is fetched from that host for the rest of the crawl (complete
+disallow; the next run asks again).
 """
 
 from __future__ import annotations
 
 import logging
 
+from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
 _DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
@@ -24,7 +31,22 @@ _DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 logger = logging.getLogger(__name__)
 
 
+class RobotsUnreachable(IgnoreRequest):
+    """A request not sent because its host's robots.txt is unreachable: counted as failed, unlike a disallow."""
+
+
+def robots_rules(response: Response) -> bytes:
+    """The rules a robots.txt response gives (RFC 9309 §2.3.1.3-4): none for a 4xx, all disallowed for a 5xx."""
+    if response.status >= 500:
+        return _DISALLOW_ALL
+    return b"" if response.status >= 400 else response.body
+
+
 class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self._unreachable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
+
     async def robot_parser(self, request: Request) -> RobotParser | None:
         pending = self._parsers.get(urlparse_cached(request).netloc)
         if isinstance(pending, Deferred):
@@ -38,15 +60,34 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
             return await maybe_deferred_to_future(waiter)
         return await super().robot_parser(request)
 
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        """Scrapy's check; a request refused because robots.txt was unreachable says so, for the run report."""
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest:
+            reason = self._unreachable.get(urlparse_cached(request).netloc)
+            if reason is None:
+                raise
+            raise RobotsUnreachable(f"robots.txt unreachable ({reason})") from None
+
+    def _disallow_all(self, netloc: str, reason: str) -> None:
+        """One line: the host's robots.txt is unreachable, so nothing of it is fetched (RFC 9309 §2.3.1.4)."""
+        self._unreachable[netloc] = reason
+        logger.warning("%s: robots.txt unreachable (%s): nothing is fetched from this host in this crawl",
+                       netloc, reason)
+
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:
             self._stats.inc_value("robotstxt/server_error_disallow_all")
-            response = response.replace(body=_DISALLOW_ALL)
-        await super()._parse_robots(response, netloc, request)
+            self._disallow_all(netloc, f"HTTP {response.status}")
+        await super()._parse_robots(response.replace(body=robots_rules(response)), netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        """One line (Scrapy's traceback is dropped, ``crawler.quiet``): the host's pages are then fetched
-        as if robots.txt allowed them, and a dead host's pages fail on their own, each with its reason."""
-        if not isinstance(exc, IgnoreRequest):
-            logger.warning("%s: robots.txt could not be fetched: %s", netloc, str(exc) or type(exc).__name__)
-        super()._robots_error(exc, netloc)
+        """No traceback (``crawler.quiet`` drops Scrapy's), and the host all disallowed: a dead host's pages
+        go unasked rather than each waiting out its own timeouts and retries."""
+        self._stats.inc_value("robotstxt/unreachable_disallow_all")
+        self._disallow_all(netloc, str(exc) or type(exc).__name__)
+        parser = build_from_crawler(self._parserimpl, self.crawler, _DISALLOW_ALL)
+        waiting = self._parsers[netloc]
+        self._parsers[netloc] = parser
+        waiting.callback(parser)

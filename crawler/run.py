@@ -54,6 +54,8 @@ class SourceResult:
     identical: int = 0  # of those, payloads archived before (at any URL): on a new archive too
     skipped_known: int = 0  # articles archived before, not fetched again
     skipped_old: int = 0  # feed and sitemap entries dated older than the source's max_age, not fetched
+    offsite_redirects: int = 0  # redirects off the source's site (allowed_domains), not followed
+    offsite_redirect_example: str = ""  # the first of them, "URL -> URL"
     failed_fetches: int = 0  # URLs that could not be fetched (HTTP >= 400, a network error), after retries
     failures: list[dict] = field(default_factory=list)  # {"url", "reason"} of each (the first 1,000)
     not_extracted: list[dict] = field(default_factory=list)  # article pages archived that are no HTML page with
@@ -94,6 +96,9 @@ class SourceResult:
             lines.append(f"  not fetched again: {self.skipped_known} articles archived before")
         if self.skipped_old:
             lines.append(f"  not fetched: {self.skipped_old} entries dated older than max_age")
+        if self.offsite_redirects:
+            lines.append(f"  not followed: {self.offsite_redirects} redirect{'' if self.offsite_redirects == 1 else 's'}"
+                         f" off the site (allowed_domains), e.g. {self.offsite_redirect_example}")
         if self.not_extracted:
             lines.append(f"  archived, not extracted: {len(self.not_extracted)} (not an HTML page with status 200)")
         if self.failed_fetches:

@@ -27,6 +27,10 @@ REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 4
 # Pending requests wait on disk, not in memory: one sitemap can list 50,000 articles.
 SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
+# First found, first fetched (Scrapy's default is last found first: a crawl cut short by max_pages
+# took the end of a sitemap, its oldest stories, and a page's last links)
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
 # warcio reads gzip, deflate and (with a brotli module) br, never zstd.  We do not ask for br
 # either: a br record needs a brotli module in every tool that ever reads the WARC, and the two

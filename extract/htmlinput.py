@@ -104,16 +104,26 @@ def _codec(label: str | bytes | None, in_meta: bool = False) -> str | None:
     return encoding.codec_info.name
 
 
+def _http_default(label: str) -> bool:
+    """ISO-8859-1, the charset HTTP/1.1 gave text by default (RFC 2616 §3.7.1): servers send it unasked
+    (Apache's AddDefaultCharset, servlet containers), whatever the page is written in."""
+    try:
+        return codecs.lookup(label).name == "iso8859-1"
+    except LookupError:
+        return False
+
+
 def _declared(data: bytes, content_type: str | None) -> list[str]:
-    """Charsets in order of authority: byte-order mark, HTTP header, <meta> in the page head."""
+    """Charsets in order of authority: byte-order mark, HTTP header, <meta> in the page head; but the
+    page's own <meta> before an HTTP header of ISO-8859-1, the server's default rather than the author's."""
     for bom, name in _BOMS:
         if data.startswith(bom):
             return [name]
-    found = []
-    if content_type and (match := _HTTP_CHARSET.search(content_type)):
-        found.append(_codec(match.group(1)))
-    if match := _META_CHARSET.search(data[:SNIFF_BYTES]):
-        found.append(_codec(match.group(1), in_meta=True))
+    header = _HTTP_CHARSET.search(content_type) if content_type else None
+    meta = _META_CHARSET.search(data[:SNIFF_BYTES])
+    found = [_codec(header.group(1)) if header else None, _codec(meta.group(1), in_meta=True) if meta else None]
+    if header and _http_default(header.group(1)):
+        found.reverse()
     return [name for name in found if name]
 
 

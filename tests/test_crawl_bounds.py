@@ -174,6 +174,41 @@ def test_the_same_host_on_another_port_is_another_site_for_links_and_redirects(t
     assert sorted(row["url"] for row in rows) == sorted(base + story(n) for n in range(2))
 
 
+class _MovedToAnotherHost(BoundsSite):
+    """``/`` links two stories; the first redirects to itself on ``localhost``: the site's own server under
+    another host name, as when a site moves its stories to a CDN or a new domain."""
+
+    def do_GET(self) -> None:
+        host, port = self.headers["Host"].rsplit(":", 1)
+        if self.path == "/":
+            self._send(f'<html><body><a href="{story("moved")}">Moved</a><a href="{story(1)}">Stays</a></body></html>')
+        elif self.path == story("moved") and host != "localhost":
+            self._send("", status=301, headers={"Location": f"http://localhost:{port}{story('moved')}"})
+        else:
+            super().do_GET()
+
+
+@pytest.mark.parametrize("allowed_domains", [None, ["127.0.0.1", "localhost"]])
+def test_an_article_redirected_to_another_host_is_followed_if_allowed_and_counted_in_the_summary_if_not(
+        tmp_path, allowed_domains):
+    with loopback_site(type("Site", (_MovedToAnotherHost,), {"requested": []})) as base:
+        result, report = run(tmp_path, f'start_urls = ["{base}/"]\n' + (
+            f"allowed_domains = {json.dumps(allowed_domains)}\n" if allowed_domains else ""))
+    assert result.returncode == 0, result.stderr
+    moved, moved_to = base + story("moved"), f"http://localhost:{base.rsplit(':', 1)[1]}{story('moved')}"
+    archived = archived_urls(tmp_path)
+    assert moved in archived and base + story(1) in archived  # the redirect is archived either way
+    [source] = report["sources"]
+    said = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if "not followed" in line]
+    if allowed_domains:
+        assert moved_to in archived
+        assert source["offsite_redirects"] == 0 and said == []
+    else:
+        assert moved_to not in archived
+        assert source["offsite_redirects"] == 1
+        assert said == [f"  not followed: 1 redirect off the site (allowed_domains), e.g. {moved} -> {moved_to}"]
+
+
 @pytest.mark.parametrize(("url", "in_scope"), [
     ("http://127.0.0.1:8001/a", True),
     ("http://127.0.0.1:8002/a", False),

@@ -16,21 +16,24 @@ from twisted.python.failure import Failure
 
 from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture
 from config import DEFAULT_CONFIG, Config, ConfigError, Source, load_config
-from crawler.bounds import MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
+from crawler.bounds import MIDDLEWARES, REPLACED_MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
 from crawler.discovery import (
     MAX_FEED_ENTRIES,
     MAX_LINKS_PER_PAGE,
     MAX_SITEMAP_ENTRIES,
+    SITEMAP_MAX_SIZE,
     Entry,
     Listing,
     UnreadableDiscovery,
     feed_entries,
     is_resource_url,
     looks_like_article,
+    newest_first,
     page_links,
     sitemap_entries,
 )
 from crawler.quiet import drop_repeated_errors
+from crawler.robots import RobotsUnreachable
 from crawler.source_settings import configure_scrapy_crawl
 
 
@@ -38,6 +41,8 @@ FAILED_COUNT = "newsarchive/failed"
 FAILED_URLS = "newsarchive/failed_urls"
 SKIPPED_OLD = "newsarchive/skipped_old"
 NOT_EXTRACTED = "newsarchive/not_extracted"
+OFFSITE_REDIRECTS = "newsarchive/offsite_redirects"
+OFFSITE_REDIRECT_EXAMPLE = "newsarchive/offsite_redirect_example"
 SHARED_CRAWL_ENDED = "newsarchive/shared_crawl_ended"  # a cluster worker was the last out of its shared crawl
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _STANDARD_ORIGINS = set(_DEFAULT_PORTS.items())  # (scheme, port)
@@ -75,6 +80,7 @@ class NewsSpider(Spider):
         # custom_settings would be (at the project's priority `scrapy crawl` lost them).
         middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
         middlewares.update({middleware: middleware.ORDER for middleware in MIDDLEWARES})
+        middlewares.update(dict.fromkeys(REPLACED_MIDDLEWARES))
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     @classmethod
@@ -93,7 +99,7 @@ class NewsSpider(Spider):
     # -- seeds ---------------------------------------------------------------
     def _seed(self, url: str, role: str, callback) -> Request:
         return Request(url, callback=callback, errback=self.fetch_failed, dont_filter=True,
-                       meta={"role": role, "seed": True})
+                       meta={"role": role, "seed": True, **_size_limits(role)})
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.source.start_urls:
@@ -111,9 +117,9 @@ class NewsSpider(Spider):
         elif failure.check(PageBudgetSpent):
             return  # max_pages reached: the next run takes it
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
-            self.logger.info("%s: %s: not followed", self.source.name, failure.value)
+            self._offsite_redirect(failure.value)
             return
-        elif failure.check(IgnoreRequest) and not request.meta.get("seed"):
+        elif failure.check(IgnoreRequest) and not failure.check(RobotsUnreachable) and not request.meta.get("seed"):
             return  # robots.txt said no, or a known URL was skipped: nothing failed
         else:
             reason = str(failure.value) or type(failure.value).__name__
@@ -122,6 +128,14 @@ class NewsSpider(Spider):
             self._seed_failed(request.url, f"cannot fetch it: {reason}")
         else:
             self.logger.warning("%s: cannot fetch %s: %s", self.source.name, request.url, reason)
+
+    def _offsite_redirect(self, redirect: OffsiteRedirect) -> None:
+        """Counted, with the first as an example: the run summary says it in one line, not one per URL."""
+        stats = self.crawler.stats
+        stats.inc_value(OFFSITE_REDIRECTS)
+        if stats.get_value(OFFSITE_REDIRECT_EXAMPLE) is None:
+            stats.set_value(OFFSITE_REDIRECT_EXAMPLE, f"{redirect.origin} -> {redirect.target}")
+        self.logger.info("%s: %s: not followed", self.source.name, redirect)
 
     def record_failure(self, url: str, reason: str) -> None:
         """Count a URL that could not be fetched, once, after Scrapy's retries; the run report lists them."""
@@ -204,7 +218,8 @@ class NewsSpider(Spider):
             self.record_failure(url, reason)
             self.logger.warning("%s: cannot fetch %s...: %s", self.source.name, url[:100], reason)
             return
-        yield Request(url, callback=callback, errback=self.fetch_failed, meta={"role": role, "via": via})
+        yield Request(url, callback=callback, errback=self.fetch_failed,
+                      meta={"role": role, "via": via, **_size_limits(role)})
 
     def _article(self, url: str, via: str) -> Iterator[Request]:
         return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
@@ -244,14 +259,14 @@ class NewsSpider(Spider):
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "feed")
-        for entry in self._recent(listing.entries if listing else [], response.url):
+        for entry in self._recent(newest_first(listing.entries) if listing else [], response.url):
             if self.in_scope(entry.url):
                 yield from self._article(entry.url, response.url)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "sitemap")
         # A sitemap of a sitemap index older than max_age lists nothing newer (its lastmod is its newest entry's).
-        for entry in self._recent(listing.entries if listing else [], response.url):
+        for entry in self._recent(newest_first(listing.entries) if listing else [], response.url):
             if not self.in_scope(entry.url):
                 continue
             if listing.kind == "sitemapindex":
@@ -286,6 +301,12 @@ def _scrapy_crawl_source(config: Config, name: str | None) -> Source:
     if name and name not in known:
         raise ConfigError(f"{config.path}: no source named {name!r} (known: {', '.join(known)})")
     return config.select([name] if name else None)[0]
+
+
+def _size_limits(role: str) -> dict[str, int]:
+    """A sitemap may be as large as its protocol allows (50 MB uncompressed), over DOWNLOAD_MAXSIZE, and
+    is no cause for DOWNLOAD_WARNSIZE's warning; the other fetches keep the settings' limits."""
+    return {"download_maxsize": SITEMAP_MAX_SIZE, "download_warnsize": SITEMAP_MAX_SIZE} if role == ROLE_SITEMAP else {}
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -1,0 +1,128 @@
+"""What a robots.txt that gives no rules means (RFC 9309 §2.3.1): a 4xx allows everything; a 5xx, a
+timeout or a dead host is "unreachable", so nothing of that host is fetched, and the run does not wait
+on it.
+
+Each test crawls a real site on 127.0.0.1 with ``newsarchive run`` and reads what the site was asked for.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from archive_fixtures import loopback_site
+
+REPO = Path(__file__).resolve().parent.parent
+STORY = "/2026/11/21/the-council-votes-on-the-harbour-plan.html"
+RULES = "User-agent: *\nDisallow: /\n"
+
+
+class RobotsSite(BaseHTTPRequestHandler):
+    """A home page linking one story; robots.txt answers as ``robots`` says:
+
+    - an HTTP status, its body ``RULES`` (which a 4xx page does not give);
+    - ``"never"``: accepted, never answered; ``"dead"``: no request is ever answered;
+    - ``"moved"``: a redirect to the robots.txt of ``localhost`` (this server under another host
+      name), which disallows the story;
+    - ``"elsewhere"``: the story is linked on ``localhost``, whose robots.txt is never answered.
+    """
+
+    protocol_version = "HTTP/1.1"
+    robots = "never"
+    requested: list[str]
+    released: threading.Event
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.requested.append(self.path)
+        on_localhost = self.headers["Host"].startswith("localhost")
+        localhost = f"http://localhost:{self.server.server_address[1]}"
+        if self.robots == "dead" or self.path == "/robots.txt" and (
+                self.robots == "never" or self.robots == "elsewhere" and on_localhost):
+            self.released.wait(60)
+            self.close_connection = True
+            return
+        status, headers = 200, {}
+        body = f'<html><body><a href="{localhost if self.robots == "elsewhere" else ""}{STORY}">The vote</a></body>'
+        if self.path == "/robots.txt":
+            if self.robots.isdigit():
+                status, body = int(self.robots), RULES
+            elif self.robots == "moved" and not on_localhost:
+                status, body, headers = 301, "", {"Location": f"{localhost}/robots.txt"}
+            else:
+                body = f"User-agent: *\nDisallow: {STORY if self.robots == 'moved' else ''}\n"
+        elif self.path == STORY:
+            body = "<html><body><article><h1>Vote</h1>" + "<p>The council voted on the plan today.</p>" * 5
+        data = body.encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "text/plain" if self.path == "/robots.txt" else "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def crawl(tmp_path: Path, robots: str, source: str = "") -> tuple[subprocess.CompletedProcess, list[str], float]:
+    """A run over a site whose robots.txt answers as ``robots`` says, with 1 s timeouts; the paths asked
+    for and how long the run took."""
+    requested: list[str] = []
+    released = threading.Event()
+    handler = type("Site", (RobotsSite,), {"robots": robots, "requested": requested, "released": released})
+    try:
+        with loopback_site(handler) as base:
+            config = tmp_path / "sources.toml"
+            config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n\n[crawl]\ntimeout = 1\ndownload_delay = 0\n'
+                              f'autothrottle = false\n\n[[sources]]\nname = "site"\nstart_urls = ["{base}/"]\n{source}\n',
+                              encoding="utf-8")
+            started = time.monotonic()
+            result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config), "--no-extract"],
+                                    capture_output=True, text=True, timeout=120, cwd=REPO)
+            took = time.monotonic() - started
+    finally:
+        released.set()
+    assert "Traceback" not in result.stderr, result.stderr
+    return result, requested, took
+
+
+@pytest.mark.parametrize(("robots", "allowed"), [("404", True), ("403", True), ("503", False), ("never", False)])
+def test_a_robots_txt_that_gives_no_rules_allows_all_on_a_4xx_and_nothing_when_unreachable(tmp_path, robots, allowed):
+    result, requested, _ = crawl(tmp_path, robots)
+    pages = [path for path in requested if path != "/robots.txt"]
+    if allowed:  # the error page's body is no rules
+        assert result.returncode == 0, result.stderr
+        assert pages == ["/", STORY]
+    else:
+        assert pages == []
+        assert result.returncode == 1  # the source's start page could not be fetched
+        said = [line for line in result.stderr.splitlines() if "robots.txt unreachable" in line]
+        assert len(said) == 3, result.stderr  # the host's line, the start page's, the summary's
+        assert "nothing is fetched from this host" in said[0] and "127.0.0.1:" in said[0], said
+
+
+def test_a_dead_host_is_asked_only_for_its_robots_txt_and_does_not_hold_up_the_run(tmp_path):
+    result, requested, took = crawl(tmp_path, "dead")
+    assert result.returncode == 1
+    assert set(requested) == {"/robots.txt"}, requested
+    assert took < 30, f"{took:.0f} s"
+
+
+def test_a_robots_txt_redirected_to_another_host_is_read_there(tmp_path):
+    result, requested, _ = crawl(tmp_path, "moved")
+    assert result.returncode == 0, result.stderr
+    assert [path for path in requested if path != "/robots.txt"] == ["/"]
+
+
+def test_pages_of_a_host_whose_robots_txt_is_unreachable_are_counted_as_failed_fetches(tmp_path):
+    result, requested, _ = crawl(tmp_path, "elsewhere", 'allowed_domains = ["127.0.0.1", "localhost"]')
+    assert result.returncode == 0, result.stderr
+    assert STORY not in requested
+    [summary] = [line for line in result.stdout.splitlines() if "failed fetches" in line] or [result.stdout + result.stderr]
+    assert "failed fetches: 1 (robots.txt unreachable (" in summary, summary
