@@ -379,7 +379,7 @@ class ScheduleService:
         """Whether the source's last run report says it was stopped (a run that finished says ok)."""
         from crawler.run_reports import last_runs
 
-        runs, _ = last_runs(self.config.archive.dir, 1, sources=[name])
+        runs, _ = last_runs(self.config.archive.dir, [name], 1)
         return bool(runs.get(name)) and runs[name][0].get("status") == "stopped"
 
     def sync_jobs(self, initial: bool = False) -> None:

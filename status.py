@@ -85,7 +85,7 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
     """What ``newsarchive status`` prints: a line per source and per recent run, warnings first."""
     archive_dir = config.archive.dir
     lines = [f"archive {archive_dir}"]
-    runs, unreadable = last_runs(archive_dir, per_source, sources=[source.name for source in config.sources])
+    runs, unreadable = last_runs(archive_dir, [source.name for source in config.sources], per_source)
     if unreadable:
         shown = ", ".join(unreadable[:3]) + (", …" if len(unreadable) > 3 else "")
         lines.append(f"warning: {len(unreadable)} file(s) in {RUNS_DIR}/ are not run reports, not shown: {shown}")

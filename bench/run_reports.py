@@ -65,10 +65,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-runs-") as scratch:
             archive = Path(scratch)
             write_reports(archive, size)
-            scan = timed(lambda: read_last_runs(archive, 3, sources=SOURCES))
+            scan = timed(lambda: read_last_runs(archive, SOURCES, 3))
             catch_up = timed(lambda: open_index(archive).close())
-            query = min((timed(lambda: last_runs(archive, 3, sources=SOURCES)) for _ in range(5)), key=lambda t: t[1])
-            assert last_runs(archive, 3, sources=SOURCES) == read_last_runs(archive, 3, sources=SOURCES)
+            query = min((timed(lambda: last_runs(archive, SOURCES, 3)) for _ in range(5)), key=lambda t: t[1])
+            assert last_runs(archive, SOURCES, 3) == read_last_runs(archive, SOURCES, 3)
             results = [SourceResult(name, 40, 12, [], "finished", None) for name in SOURCES[:3]]
             # (three runs a minute apart, the least: the first in the process compiles the HTML template)
             report = min((timed(lambda: RunReport(results, {}, started=time.time() + 60 * run).write(archive))

@@ -97,7 +97,7 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
             if summary is None:
                 return not_found(f"No article comes from a source named {name}.")
             days, undated = corpus_view.articles_per_day(db, name)
-        runs = list(reversed(last_runs(archive_dir, 30, sources=[name])[0].get(name, [])))
+        runs = list(reversed(last_runs(archive_dir, [name], 30)[0].get(name, [])))
         return page("source.html", source=summary, per_day_plot=plots.articles_per_day(days), undated=undated,
                     runs=runs, runs_plot=plots.run_history(runs), run_link=lambda run: f"/runs/{run}.html")
 
@@ -116,7 +116,7 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
         report = read_report(path)
         if report is None:
             return not_found(f"The report of run {run_id} cannot be read.")
-        history = last_runs(archive_dir, HISTORY, run_id, [entry["name"] for entry in report["sources"]])[0]
+        history = last_runs(archive_dir, [entry["name"] for entry in report["sources"]], HISTORY, run_id)[0]
         return HTMLResponse(render_run_report(report, history))
 
     return Starlette(routes=[

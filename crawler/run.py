@@ -183,8 +183,8 @@ class RunReport:
             names = [source["name"] for source in document["sources"]]
             if index is not None:
                 index.add(path, document)
-            history = index.last_runs(HISTORY, self.run_id, names) if index is not None \
-                else read_last_runs(archive_dir, HISTORY, self.run_id, names)[0]
+            history = index.last_runs(names, HISTORY, self.run_id) if index is not None \
+                else read_last_runs(archive_dir, names, HISTORY, self.run_id)[0]
             write_run_html(path, document, history)
             if index is not None:
                 # (A file someone copies into runs/ while these two are written is found when runs/ next changes.)

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
 INDEX_FILE = "runs.sqlite"
+_RACY_NS = 2_000_000_000
 _COUNTS = ("fetched", "new_articles", "unchanged", "failed_fetches", "bytes_written", "duration")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (name TEXT PRIMARY KEY, document TEXT);  -- NULL: not a run report
@@ -109,10 +111,6 @@ class RunIndex:
     def _mark_seen(self, mtime_ns: int | None) -> None:
         self.db.execute("INSERT OR REPLACE INTO seen VALUES (0, ?)", (mtime_ns,))
 
-    def is_current(self) -> bool:
-        """Whether the index holds every report in ``runs/`` now."""
-        return self._seen() == _mtime_ns(self.runs_dir)
-
     def catch_up(self) -> None:
         """Index the reports added to ``runs/`` since the index last saw it, and forget those removed."""
         now = _mtime_ns(self.runs_dir)  # (before listing: a report added during the listing is caught next time)
@@ -128,7 +126,9 @@ class RunIndex:
                 self.db.execute("DELETE FROM entries WHERE run = ?", (name.removesuffix(".json"),))
             for name in sorted(names - known):
                 self._add(name, read_report(self.runs_dir / name))
-            self._mark_seen(now)
+            # (a time within _RACY_NS of now is not trusted: file systems keep it coarsely, and a report
+            # added after the listing in the same tick would leave it unchanged)
+            self._mark_seen(now if now is None or time.time_ns() - now >= _RACY_NS else None)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -155,11 +155,8 @@ class RunIndex:
         (and its HTML) to an index it caught up with, as nothing else writes there during a run."""
         self._mark_seen(_mtime_ns(self.runs_dir))
 
-    def last_runs(self, per_source: int, until: str | None = None,
-                  sources: Iterable[str] | None = None) -> dict[str, list[dict]]:
-        """The newest ``per_source`` entries of each source (of ``sources``, else every one), newest first."""
-        if sources is None:
-            sources = [name for (name,) in self.db.execute("SELECT DISTINCT source FROM entries")]
+    def last_runs(self, sources: Iterable[str], per_source: int, until: str | None = None) -> dict[str, list[dict]]:
+        """The newest ``per_source`` entries of each of ``sources``, newest first."""
         found = {}
         for source in sources:
             rows = self.db.execute("SELECT entry FROM entries WHERE source = ? AND run <= ? ORDER BY run DESC LIMIT ?",
@@ -195,11 +192,11 @@ def open_index(archive_dir: Path) -> RunIndex | None:
     return index
 
 
-def read_last_runs(archive_dir: Path, per_source: int = 3, until: str | None = None,
-                   sources: Iterable[str] | None = None) -> tuple[dict[str, list[dict]], list[str]]:
+def read_last_runs(archive_dir: Path, sources: Iterable[str], per_source: int = 3,
+                   until: str | None = None) -> tuple[dict[str, list[dict]], list[str]]:
     """What ``last_runs`` gives, read from every report in turn: for an archive whose index cannot be
     written, and the benchmark's baseline."""
-    wanted = set(sources) if sources is not None else None
+    wanted = set(sources)
     found: dict[str, list[dict]] = {}
     unreadable = []
     for path in sorted(Path(archive_dir, RUNS_DIR).glob("*.json"), reverse=True):
@@ -210,25 +207,24 @@ def read_last_runs(archive_dir: Path, per_source: int = 3, until: str | None = N
             unreadable.append(path.name)
             continue
         for entry in report_entries(report):
-            if wanted is None or entry["name"] in wanted:
+            if entry["name"] in wanted:
                 runs = found.setdefault(entry["name"], [])
                 if len(runs) < per_source:
                     runs.append(entry)
     return found, unreadable
 
 
-def last_runs(archive_dir: Path, per_source: int = 3, until: str | None = None,
-              sources: Iterable[str] | None = None) -> tuple[dict[str, list[dict]], list[str]]:
-    """The newest ``per_source`` entries of each source (of ``sources``, else every one) in the run
-    reports up to run ``until``, newest first, and the names of the files in ``runs/`` that are not
-    run reports."""
+def last_runs(archive_dir: Path, sources: Iterable[str], per_source: int = 3,
+              until: str | None = None) -> tuple[dict[str, list[dict]], list[str]]:
+    """The newest ``per_source`` entries of each of ``sources`` in the run reports up to run ``until``,
+    newest first, and the names of the files in ``runs/`` that are not run reports."""
     if not Path(archive_dir, RUNS_DIR).is_dir():
         return {}, []
     index = open_index(archive_dir)
     if index is None:
-        return read_last_runs(archive_dir, per_source, until, sources)
+        return read_last_runs(archive_dir, sources, per_source, until)
     with closing(index):
-        return index.last_runs(per_source, until, sources), index.not_reports()
+        return index.last_runs(sources, per_source, until), index.not_reports()
 
 
 def newest_reports(archive_dir: Path, count: int) -> list[dict]:

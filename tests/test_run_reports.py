@@ -47,7 +47,7 @@ def old_reports(archive: Path, count: int) -> None:
 
 def newest(archive: Path) -> dict[str, list[int]]:
     """Each source's last three runs by their ``fetched`` count, read from the index."""
-    return {name: [entry["fetched"] for entry in runs] for name, runs in last_runs(archive, 3, sources=SOURCES)[0].items()}
+    return {name: [entry["fetched"] for entry in runs] for name, runs in last_runs(archive, SOURCES, 3)[0].items()}
 
 
 def test_the_last_runs_are_read_from_the_index_and_only_new_reports_are_read(tmp_path):
@@ -72,26 +72,26 @@ def test_the_last_runs_are_read_from_the_index_and_only_new_reports_are_read(tmp
     (archive / RUNS_DIR / "20990101T000001.000Z.json").write_text("{")
     expected["ledger"] = [1000, 299, 296]
     assert reports_opened(lambda: newest(archive)) == (expected, 2)
-    assert last_runs(archive, sources=SOURCES)[1] == ["20990101T000001.000Z.json"]
+    assert last_runs(archive, SOURCES)[1] == ["20990101T000001.000Z.json"]
     (archive / RUNS_DIR / "20990101T000000.000Z.json").unlink()
     expected["ledger"] = [299, 296, 293]
     assert reports_opened(lambda: newest(archive)) == (expected, 0)
-    assert last_runs(archive, sources=SOURCES) == read_last_runs(archive, sources=SOURCES)
+    assert last_runs(archive, SOURCES) == read_last_runs(archive, SOURCES)
 
 
 def test_a_damaged_or_deleted_index_is_made_again_from_the_reports(tmp_path, caplog):
     archive = tmp_path / "archive"
     old_reports(archive, 60)
-    expected = read_last_runs(archive, 5, sources=SOURCES)
-    assert last_runs(archive, 5, sources=SOURCES) == expected
+    expected = read_last_runs(archive, SOURCES, 5)
+    assert last_runs(archive, SOURCES, 5) == expected
     index = archive / "state" / INDEX_FILE
     index.write_bytes(b"not a database" * 500)
     with caplog.at_level(logging.WARNING):
-        assert last_runs(archive, 5, sources=SOURCES) == expected
+        assert last_runs(archive, SOURCES, 5) == expected
     assert [record.message for record in caplog.records if "damaged" in record.message] == [
         f"the run reports' index {index} is damaged (file is not a database): made again from runs/"]
     index.unlink()
-    assert last_runs(archive, 5, sources=SOURCES) == expected
+    assert last_runs(archive, SOURCES, 5) == expected
 
 
 def test_the_reports_of_an_archive_mounted_read_only_are_read_one_by_one(tmp_path):
@@ -102,8 +102,8 @@ def test_the_reports_of_an_archive_mounted_read_only_are_read_one_by_one(tmp_pat
         pytest.skip("cannot bind-mount here (needs root)")
     try:
         subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True)
-        assert last_runs(view, sources=SOURCES) == read_last_runs(archive, sources=SOURCES)
-        assert last_runs(view, sources=SOURCES)[0]["ledger"][0]["fetched"] == 29
+        assert last_runs(view, SOURCES) == read_last_runs(archive, SOURCES)
+        assert last_runs(view, SOURCES)[0]["ledger"][0]["fetched"] == 29
         assert not (archive / "state").exists()
     finally:
         subprocess.run(["umount", "-l", str(view)], check=True)
