@@ -64,7 +64,8 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
             if error:
                 return Response(error + "\n", 400, media_type="text/plain")
             if output == "json":
-                return JSONResponse({"total": result.total, "hits": result.hits, "note": result.syntax_note})
+                capped = {"capped": True} if result.capped else {}  # more than total match
+                return JSONResponse({"total": result.total, **capped, "hits": result.hits, "note": result.syntax_note})
             out = io.StringIO()
             writer = csv.DictWriter(out, _CSV_FIELDS, extrasaction="ignore")
             writer.writeheader()

@@ -10,6 +10,7 @@ import html
 import json
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -17,11 +18,15 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
-from corpus.store import STORE_FILE
+from corpus.store import DAY_OF, LANGUAGE_OF, STORE_FILE
 
 PAGE_SIZE = 20
 SQLITE_MAX_INTEGER = 2**63 - 1  # a larger Python int is an OverflowError as an SQL parameter
 LEAD_CHARACTERS = 200  # of an article's text, listed without a query
+# A search, or a listing filtered by more than source and language, counts, facets and (a search)
+# ranks its newest this many matches, not every one: a page costs the same in any size of corpus.
+MATCHES_COUNTED = 1000
+FACET_VALUES = 20
 # Private-use characters mark the matches in FTS5 snippets, so the text can be escaped before <mark> goes in.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -78,7 +83,7 @@ class Filters:
         """SQL conditions on ``rows r`` and their parameters."""
         conditions, values = [], []
         for name, column in (("source", "r.source"), ("cluster", "r.dup_cluster"),
-                             ("language", "json_extract(r.line, '$.language')")):
+                             ("language", LANGUAGE_OF.format("r.line"))):
             if getattr(self, name):
                 conditions.append(f"{column} = ?")
                 values.append(getattr(self, name))
@@ -87,7 +92,7 @@ class Filters:
             if value:
                 if not _DAY.fullmatch(value):
                     raise BadQuery(f"{name.replace('_', ' ')}: {value!r} is not a date like 2026-11-20")
-                conditions.append(f"substr(json_extract(r.line, '$.date'), 1, 10) {operator} ?")
+                conditions.append(f"{DAY_OF.format('r.line')} {operator} ?")
                 values.append(value)
         if self.author:
             conditions.append("json_extract(r.line, '$.author') LIKE ? ESCAPE '\\'")
@@ -98,6 +103,10 @@ class Filters:
             conditions.append("r.version = ?")
             values.append(min(int(self.version), SQLITE_MAX_INTEGER))  # past SQLite's integers: no row has it
         return conditions, values
+
+    def counted(self) -> bool:
+        """Whether the store's row counts (per source and language) answer how many rows match."""
+        return not any(getattr(self, name) for name in ("q", "date_from", "date_to", "author", "cluster", "version"))
 
 
 def fts_query(text: str) -> str:
@@ -127,22 +136,19 @@ class SearchResult:
     hits: list[dict]
     facets: dict[str, list[tuple[str, int]]]  # per facet name: (value, rows) most first
     syntax_note: str = ""  # set when the query was read as plain words
+    more: bool = False  # a next page has hits
+    capped: bool = False  # more than ``total`` rows match: the total and facets are of the newest ``total``
 
 
 def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, offset: int = 0) -> SearchResult:
-    """Rows matching ``filters``: by relevance (a headline hit weighs 5 body hits) with highlighted
-    snippets, or, without query text, newest capture first with the start of their text.  The query text is FTS5 syntax
-    (phrases, OR, NOT, prefix*); if it is not valid FTS5 its words are searched for instead."""
+    """Rows matching ``filters``: by relevance (a headline hit weighs 5 body hits) among the newest
+    ``MATCHES_COUNTED`` matches with highlighted snippets, or, without query text, newest capture first
+    with the start of their text.  The query text is FTS5 syntax (phrases, OR, NOT, prefix*); if it is
+    not valid FTS5 its words are searched for instead."""
     conditions, values = filters.where()
     offset = min(offset, SQLITE_MAX_INTEGER)  # a page past SQLite's integers is as empty as any past the end
     if not filters.q:
-        where = " WHERE " + " AND ".join(conditions) if conditions else ""
-        total = db.execute(f"SELECT COUNT(*) FROM rows r{where}", values).fetchone()[0]
-        hits = [_hit(found) for found in db.execute(
-            f"SELECT {_ROW_COLUMNS}, search.headline, substr(search.body, 1, {LEAD_CHARACTERS}) || '…'"
-            " FROM rows r JOIN search_texts t ON t.sha256 = r.text_sha256 JOIN search ON search.rowid = t.id"
-            f"{where} ORDER BY r.fetched_at DESC, r.record_id LIMIT ? OFFSET ?", [*values, limit, offset])]
-        return SearchResult(total, hits, _facets(db, "FROM rows r" + where, values))
+        return _listing(db, filters, conditions, values, limit, offset)
     try:
         return _match(db, filters.q, conditions, values, limit, offset)
     except sqlite3.OperationalError:  # FTS5's parser says "syntax error", "unterminated string", "no such column" ...
@@ -151,24 +157,72 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
         return result
 
 
+def _listing(db: sqlite3.Connection, filters: Filters, conditions: list[str], values: list[object],
+             limit: int, offset: int) -> SearchResult:
+    """Newest capture first, read from the index of the filter (no filter: of capture order) one page
+    at a time; the total and facets from the row counts, or counted among the newest matches."""
+    where = " WHERE " + " AND ".join(conditions) if conditions else ""
+    found = db.execute(
+        f"SELECT {_ROW_COLUMNS}, search.headline, substr(search.body, 1, {LEAD_CHARACTERS}) || '…'"
+        f" FROM (SELECT * FROM rows r{where} ORDER BY r.fetched_at DESC, r.record_id LIMIT ? OFFSET ?) r"
+        " CROSS JOIN search_texts t ON t.sha256 = r.text_sha256 CROSS JOIN search ON search.rowid = t.id"
+        " ORDER BY r.fetched_at DESC, r.record_id", [*values, limit + 1, offset]).fetchall()  # the page, then its texts
+    hits = [_hit(row) for row in found[:limit]]
+    if filters.counted():
+        return SearchResult(_counted_rows(db, filters), hits, _counted_facets(db, filters), more=len(found) > limit)
+    newest = db.execute(f"SELECT r.source, {LANGUAGE_OF.format('r.line')} FROM rows r{where}"
+                        " ORDER BY r.fetched_at DESC, r.record_id LIMIT ?", [*values, MATCHES_COUNTED + 1]).fetchall()
+    return _counted_among(newest, hits, more=len(found) > limit)
+
+
+def _counted_rows(db: sqlite3.Connection, filters: Filters) -> int:
+    conditions, values = _count_conditions(filters)
+    return db.execute(f"SELECT IFNULL(SUM(rows), 0) FROM row_counts{conditions}", values).fetchone()[0]
+
+
+def _count_conditions(filters: Filters) -> tuple[str, list[str]]:
+    """The WHERE clause on ``row_counts`` of a search filtered by source and language alone."""
+    named = {column: getattr(filters, column) for column in ("source", "language") if getattr(filters, column)}
+    return (" WHERE " + " AND ".join(f"{column} = ?" for column in named) if named else ""), list(named.values())
+
+
+def _counted_facets(db: sqlite3.Connection, filters: Filters) -> dict[str, list[tuple[str, int]]]:
+    """Rows per source and per language among the matches, from the store's row counts."""
+    conditions, values = _count_conditions(filters)
+    return {name: db.execute(f"SELECT {name} AS value, SUM(rows) AS n FROM row_counts{conditions}"
+                             f" GROUP BY value ORDER BY n DESC, value LIMIT {FACET_VALUES}", values).fetchall()
+            for name in ("source", "language")}
+
+
+def _counted_among(newest: list[tuple[str, str]], hits: list[dict], more: bool) -> SearchResult:
+    """The total and facets of the (source, language) of the newest matches, up to ``MATCHES_COUNTED``."""
+    counted = newest[:MATCHES_COUNTED]
+    facets = {name: sorted(Counter(match[index] for match in counted).items(),
+                           key=lambda item: (-item[1], item[0]))[:FACET_VALUES]
+              for index, name in enumerate(("source", "language"))}
+    return SearchResult(len(counted), hits, facets, more=more, capped=len(newest) > MATCHES_COUNTED)
+
+
 def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: list[object],
            limit: int, offset: int) -> SearchResult:
-    source = ("FROM search JOIN search_texts t ON t.id = search.rowid JOIN rows r ON r.text_sha256 = t.sha256"
-              " WHERE search MATCH ?" + "".join(f" AND {condition}" for condition in conditions))
-    arguments = [query, *values]
-    total = db.execute(f"SELECT COUNT(*) {source}", arguments).fetchone()[0]
-    hits = [_hit(found) for found in db.execute(
-        f"SELECT {_ROW_COLUMNS}, highlight(search, 0, ?, ?), snippet(search, 1, ?, ?, '…', 32) {source}"
-        " ORDER BY bm25(search, 5.0, 1.0), r.source, r.url, r.version LIMIT ? OFFSET ?",
-        [_OPEN, _CLOSE, _OPEN, _CLOSE, *arguments, limit, offset])]
-    return SearchResult(total, hits, _facets(db, source, arguments))
-
-
-def _facets(db: sqlite3.Connection, source: str, arguments: list[object]) -> dict[str, list[tuple[str, int]]]:
-    """Rows per source and per language among the matches (the values to narrow down by)."""
-    return {name: db.execute(f"SELECT {column} AS value, COUNT(*) AS n {source} GROUP BY value"
-                             " ORDER BY n DESC, value LIMIT 20", arguments).fetchall()
-            for name, column in (("source", "r.source"), ("language", "json_extract(r.line, '$.language')"))}
+    """The newest ``MATCHES_COUNTED`` matches (by text, newest indexed first: FTS5 reads its index in
+    that order and stops there) ranked here; snippets are cut for the page's hits alone."""
+    source = ("FROM search CROSS JOIN search_texts t ON t.id = search.rowid CROSS JOIN rows r"
+              " ON r.text_sha256 = t.sha256 WHERE search MATCH ?" + "".join(f" AND {c}" for c in conditions))
+    newest = db.execute(
+        f"SELECT r.source, {LANGUAGE_OF.format('r.line')}, bm25(search, 5.0, 1.0), r.url, r.version, search.rowid,"
+        f" r.record_id {source} ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
+    ranked = sorted(newest[:MATCHES_COUNTED], key=lambda match: (match[2], match[0], match[3], match[4]))
+    hits = []
+    for *_, text_id, record_id in ranked[offset:offset + limit]:
+        found = db.execute(
+            f"SELECT {_ROW_COLUMNS}, highlight(search, 0, ?, ?), snippet(search, 1, ?, ?, '…', 32)"
+            " FROM search CROSS JOIN search_texts t ON t.id = search.rowid CROSS JOIN rows r"
+            " ON r.text_sha256 = t.sha256 WHERE search MATCH ? AND search.rowid = ? AND r.record_id = ?",
+            [_OPEN, _CLOSE, _OPEN, _CLOSE, query, text_id, record_id]).fetchone()
+        if found:  # else a batch committed since dropped it
+            hits.append(_hit(found))
+    return _counted_among(newest, hits, more=offset + limit < len(ranked))
 
 
 def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict | None:
@@ -204,19 +258,21 @@ def source_names(db: sqlite3.Connection) -> list[str]:
 
 
 def source_summary(db: sqlite3.Connection, name: str) -> dict | None:
-    """A source's rows, distinct URLs and latest capture; None if it has no rows."""
-    count, urls, latest = db.execute(
-        "SELECT COUNT(*), COUNT(DISTINCT url), MAX(fetched_at) FROM rows WHERE source = ?", (name,)).fetchone()
-    return {"name": name, "rows": count, "urls": urls, "latest": latest} if count else None
+    """A source's rows, distinct URLs (first versions) and latest capture, from the store's row counts
+    and the source's index; None if it has no rows."""
+    count, urls = db.execute("SELECT IFNULL(SUM(rows), 0), SUM(urls) FROM row_counts WHERE source = ?",
+                             (name,)).fetchone()
+    if not count:
+        return None
+    (latest,) = db.execute("SELECT MAX(fetched_at) FROM rows WHERE source = ?", (name,)).fetchone()
+    return {"name": name, "rows": count, "urls": urls, "latest": latest}
 
 
 def articles_per_day(db: sqlite3.Connection, source: str) -> tuple[list[tuple[date, int]], int]:
     """A source's articles (first versions) per publication day, and how many have no date."""
     days, undated = [], 0
-    for day, count in db.execute(
-            "SELECT substr(json_extract(line, '$.date'), 1, 10) AS day, COUNT(*) FROM rows"
-            " WHERE source = ? AND version = 1 GROUP BY day ORDER BY day", (source,)):
-        if day and _DAY.fullmatch(day):
+    for day, count in db.execute("SELECT day, articles FROM source_days WHERE source = ? ORDER BY day", (source,)):
+        if _DAY.fullmatch(day):
             days.append((date.fromisoformat(day), count))
         else:
             undated += count

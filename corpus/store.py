@@ -97,6 +97,51 @@ CREATE TABLE IF NOT EXISTS key_docs (
     PRIMARY KEY (site, key, record_id)) WITHOUT ROWID;
 """
 
+# What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
+# rows per source and language (and their first versions, one per URL), first versions per source
+# and publication day, kept by triggers on ``rows`` in the transaction that changes them; and the
+# indexes of the listings it filters (newest first by source, by language, by publication date).
+# A row's language and publication day ('' if none) are SQL on its ``line`` column: a query uses
+# an index on an expression only if it has the same one, so the browser's filters are made from these.
+LANGUAGE_OF = "IFNULL(json_extract({}, '$.language'), '')"
+DAY_OF = "IFNULL(substr(json_extract({}, '$.date'), 1, 10), '')"
+_COUNT_ROW = """
+    INSERT INTO row_counts (source, language, rows, urls)
+        VALUES ({row}.source, {language}, {sign}, {sign} * ({row}.version = 1))
+        ON CONFLICT (source, language) DO UPDATE SET rows = rows + excluded.rows, urls = urls + excluded.urls;
+    INSERT INTO source_days (source, day, articles) SELECT {row}.source, {day}, {sign} WHERE {row}.version = 1
+        ON CONFLICT (source, day) DO UPDATE SET articles = articles + excluded.articles;"""
+_DROP_EMPTY = """
+    DELETE FROM row_counts WHERE source = OLD.source AND language = {language} AND rows = 0;
+    DELETE FROM source_days WHERE source = OLD.source AND day = {day} AND articles = 0;"""
+
+
+def _counted(row: str, sign: int) -> str:
+    text = _COUNT_ROW + (_DROP_EMPTY if sign < 0 else "")
+    line = f"{row}.line"
+    return text.format(row=row, sign=sign, language=LANGUAGE_OF.format(line), day=DAY_OF.format(line))
+
+
+BROWSE_COUNTS = (
+    "CREATE TABLE row_counts (source TEXT NOT NULL, language TEXT NOT NULL, rows INTEGER NOT NULL,"
+    " urls INTEGER NOT NULL, PRIMARY KEY (source, language)) WITHOUT ROWID",
+    "CREATE TABLE source_days (source TEXT NOT NULL, day TEXT NOT NULL, articles INTEGER NOT NULL,"
+    " PRIMARY KEY (source, day)) WITHOUT ROWID",
+    # INSERT OR REPLACE fires no delete trigger (recursive_triggers is off): the replaced row is deleted first
+    "CREATE TRIGGER rows_replaced BEFORE INSERT ON rows BEGIN DELETE FROM rows WHERE record_id = NEW.record_id; END",
+    f"CREATE TRIGGER rows_counted AFTER INSERT ON rows BEGIN {_counted('NEW', 1)} END",
+    f"CREATE TRIGGER rows_uncounted AFTER DELETE ON rows BEGIN {_counted('OLD', -1)} END",
+    f"CREATE TRIGGER rows_recounted AFTER UPDATE OF source, version, line ON rows BEGIN"
+    f" {_counted('OLD', -1)} {_counted('NEW', 1)} END",
+    "CREATE INDEX IF NOT EXISTS rows_by_source ON rows (source, fetched_at, record_id)",
+    f"CREATE INDEX IF NOT EXISTS rows_by_language ON rows ({LANGUAGE_OF.format('line')}, fetched_at, record_id)",
+    f"CREATE INDEX IF NOT EXISTS rows_by_date ON rows ({DAY_OF.format('line')}, fetched_at, record_id)",
+    f"INSERT INTO row_counts SELECT source, {LANGUAGE_OF.format('line')} AS language, COUNT(*), SUM(version = 1)"
+    " FROM rows GROUP BY source, language",
+    f"INSERT INTO source_days SELECT source, {DAY_OF.format('line')} AS day, COUNT(*) FROM rows"
+    " WHERE version = 1 GROUP BY source, day",
+)
+
 # The order of a corpus row's fields in corpus.jsonl.
 ROW_FIELDS = ("url", "canonical_url", "source", "title", "author", "date", "sitename", "language", "text_path",
               "text_sha256", "fetched_at", "warc_file", "warc_offset", "warc_record_id", "payload_digest",
@@ -230,6 +275,7 @@ class CorpusStore:
         self._add_line_ends()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
+        self._add_browse_counts()
 
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
@@ -237,6 +283,16 @@ class CorpusStore:
         if "line_end" not in columns:
             self._db.execute("DROP INDEX IF EXISTS rows_in_order")  # it was by URL then
             self._db.execute("ALTER TABLE rows ADD COLUMN line_end INTEGER")
+
+    def _add_browse_counts(self) -> None:
+        """A store made before the browser's counts gets them, filled from its rows in one transaction
+        (a run killed midway leaves none, and the next open makes them again)."""
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'rows_counted'").fetchone():
+            return
+        with self._transaction():
+            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'rows_counted'").fetchone():
+                for statement in BROWSE_COUNTS:  # another process may have made them since the look above
+                    self._db.execute(statement)
 
     def close(self) -> None:
         self._db.close()

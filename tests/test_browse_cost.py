@@ -1,0 +1,134 @@
+"""What `newsarchive browse` costs: its pages read what they show, not the whole corpus.
+
+Corpora are grown through the store's own API (``bench/browse.py``: 40 articles a day, every one
+with the word "council"); SQLite's work is counted with its progress handler, on the connections
+the pages use.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sqlite3
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from archive_fixtures import fetch, free_port, running
+from bench.browse import grow_corpus, generated_article
+from browse import corpus_view
+from browse.corpus_view import MATCHES_COUNTED, Filters
+from corpus.store import STORE_FILE, CorpusStore, ExtractedArticle
+
+# rows: in both, each source has more articles than a search counts (``MATCHES_COUNTED``)
+SMALL, LARGE = 3300, 9900
+
+PAGE_REQUESTS = {
+    "home page": lambda db: corpus_view.search(db, Filters()),
+    "home page, page 3": lambda db: corpus_view.search(db, Filters(), offset=2 * corpus_view.PAGE_SIZE),
+    "listing of a source": lambda db: corpus_view.search(db, Filters(source="gazette")),
+    "listing of a language": lambda db: corpus_view.search(db, Filters(language="de")),
+    "listing of the first three days": lambda db: corpus_view.search(db, Filters(date_from="2026-01-01",
+                                                                                 date_to="2026-01-03")),
+    "search matching every article": lambda db: corpus_view.search(db, Filters(q="council")),
+    "search matching every article of a source": lambda db: corpus_view.search(db, Filters(q="council",
+                                                                                           source="gazette")),
+    "source page summary": lambda db: corpus_view.source_summary(db, "gazette"),
+}
+
+
+def sqlite_work(archive: Path, request) -> int:
+    """Thousands of SQLite virtual-machine instructions that ``request`` ran on a browser's connection."""
+    ticks = []
+    with corpus_view.connect(archive) as db:
+        db.set_progress_handler(lambda: ticks.append(1), 1000)  # None: go on
+        request(db)
+    return len(ticks)
+
+
+def test_the_home_page_listings_searches_and_source_pages_cost_the_same_in_a_corpus_three_times_larger(tmp_path):
+    grow_corpus(tmp_path, SMALL)
+    small = {name: sqlite_work(tmp_path, request) for name, request in PAGE_REQUESTS.items()}
+    grow_corpus(tmp_path, LARGE)
+    large = {name: sqlite_work(tmp_path, request) for name, request in PAGE_REQUESTS.items()}
+    grown = {name: (small[name], large[name]) for name in PAGE_REQUESTS if large[name] > 1.25 * small[name] + 5}
+    assert not grown, f"SQLite's work (thousands of instructions) at {SMALL:,} and {LARGE:,} rows: {grown}"
+    # the plot of a source's articles per day reads a row per day, not the source's rows
+    statements = []
+    with corpus_view.connect(tmp_path) as db:
+        db.set_trace_callback(statements.append)
+        days, undated = corpus_view.articles_per_day(db, "gazette")
+        plans = [detail for statement in statements
+                 for *_, detail in db.execute("EXPLAIN QUERY PLAN " + statement)]
+    assert not [plan for plan in plans if re.search(r"\brows\b", plan)], plans
+    assert sum(count for _, count in days) == LARGE // 3 and undated == 0
+
+
+def _counts(db: sqlite3.Connection) -> tuple[list, list]:
+    return (sorted(db.execute("SELECT * FROM row_counts")), sorted(db.execute("SELECT * FROM source_days")))
+
+
+def _counted_from_rows(db: sqlite3.Connection) -> tuple[list, list]:
+    """The browser's counts as the rows say them, read from every row."""
+    language = "IFNULL(json_extract(line, '$.language'), '')"
+    day = "IFNULL(substr(json_extract(line, '$.date'), 1, 10), '')"
+    return (sorted(db.execute(f"SELECT source, {language} AS l, COUNT(*), SUM(version = 1) FROM rows"
+                              " GROUP BY source, l")),
+            sorted(db.execute(f"SELECT source, {day} AS d, COUNT(*) FROM rows WHERE version = 1 GROUP BY source, d")))
+
+
+def _capture(url: str, fetched_at: str, text_seed: int, language: str, record: int) -> ExtractedArticle:
+    """Capture number ``record`` of ``url``: a text of its own for each ``text_seed``."""
+    article = generated_article(0, random.Random(text_seed))
+    return ExtractedArticle.prepared(article.source, url, fetched_at, article.warc_file, record,
+                                     f"<urn:uuid:{record:08d}-1111-4000-8000-000000000000>", f"sha1:x{record}",
+                                     document=replace(article.document, url=url, canonical_url=url, language=language),
+                                     extractor="bench")
+
+
+def test_the_counts_the_browser_shows_follow_the_rows_through_new_versions_and_in_an_older_store(tmp_path):
+    grow_corpus(tmp_path, 90)
+    first = generated_article(3, random.Random(0))  # its URL and source
+    with CorpusStore(tmp_path) as store:
+        store.add([_capture(first.url, "2026-03-01T00:00:00Z", 1, "fr", record=1)])  # a version 2, in French
+        store.add([_capture(first.url, "2025-12-01T00:00:00Z", 2, "de", record=2)])  # earlier: versions renumbered
+        store.add([_capture(first.url, "2025-11-01T00:00:00Z", 2, "de", record=3)])  # its text before it: it goes
+    db = sqlite3.connect(tmp_path / STORE_FILE)
+    versions = db.execute("SELECT version, json_extract(line, '$.language') FROM rows WHERE url = ? ORDER BY version",
+                          (first.url,)).fetchall()
+    assert versions == [(1, "de"), (2, "en"), (3, "fr")]
+    assert _counts(db) == _counted_from_rows(db)
+    with corpus_view.connect(tmp_path) as view:
+        summary = corpus_view.source_summary(view, first.source)
+    assert (summary["rows"], summary["urls"]) == db.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT url) FROM rows WHERE source = ?", (first.source,)).fetchone()
+    # a store from before the counts: they are made on its next opening, from its rows
+    for statement in ("DROP TRIGGER rows_replaced", "DROP TRIGGER rows_counted", "DROP TRIGGER rows_uncounted",
+                      "DROP TRIGGER rows_recounted", "DROP TABLE row_counts", "DROP TABLE source_days"):
+        db.execute(statement)
+    db.commit()
+    CorpusStore(tmp_path).close()
+    assert _counts(db) == _counted_from_rows(db) and _counts(db)[0]
+    db.close()
+
+
+def test_a_search_matching_more_than_it_counts_says_so_and_pages_on(tmp_path):
+    grow_corpus(tmp_path, MATCHES_COUNTED + 50)
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[[sources]]\nname = "gazette"\n'
+                      'sitemaps = ["http://127.0.0.1:9/sitemap.xml"]\n', encoding="utf-8")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running([sys.executable, "-m", "cli", "browse", "--config", str(config), "--port", str(port),
+                  "--no-replay"], base + "/"):
+        status, _, body = fetch(base + "/?q=council")
+        assert status == 200
+        shown = re.search(r'<p class="muted" id="total">([^·]*)', body.decode()).group(1).split()
+        assert shown[:3] == [f"{MATCHES_COUNTED}+", "matching", "articles"], shown
+        assert "more →" in body.decode()
+        status, _, body = fetch(base + "/?q=council&format=json&limit=500&p=2")
+        found = json.loads(body)
+        assert (found["total"], found["capped"], len(found["hits"])) == (MATCHES_COUNTED, True, 500)
+        status, _, body = fetch(base + "/?format=json")  # the listing's total is counted, whatever its size
+        assert json.loads(body)["total"] == MATCHES_COUNTED + 50
