@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import date, datetime
+from collections import Counter
+from datetime import date, datetime, timedelta
 
 import matplotlib
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -35,19 +36,39 @@ def _svg(figure: Figure) -> str:
     return text[text.index("<svg"):]  # inline in HTML: no XML declaration or doctype
 
 
+# The bars of articles_per_day: a day each over half a year, then a week, then a month, so that a
+# source of many years draws a few hundred bars at most (one each day of ten years took a third of a second).
+_BINS = ((183, "day", 0.8), (3 * 366, "week", 6), (None, "month", 27))
+
+
+def _binned(days: list[tuple[date, int]]) -> tuple[list[tuple[date, int]], str, float]:
+    """``days`` (oldest first) summed into bins of a day, a week or a month as their span needs; the bin's name
+    and its bars' width in days."""
+    span = (days[-1][0] - days[0][0]).days + 1
+    _, unit, width = next(bin_ for bin_ in _BINS if bin_[0] is None or span <= bin_[0])
+    if unit == "day":
+        return days, unit, width
+    bins: Counter[date] = Counter()
+    for day, count in days:
+        bins[day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)] += count
+    return sorted(bins.items()), unit, width
+
+
 def articles_per_day(days: list[tuple[date, int]]) -> str:
-    """Bars of articles per publication day; "" when there is nothing to draw."""
+    """Bars of articles per publication day (per week or month over a long span); "" when there is nothing to draw."""
     if not days:
         return ""
+    bins, unit, width = _binned(days)
     with _LOCK, matplotlib.rc_context(_STYLE):
         figure = Figure(figsize=(7, 2.2))
         axes = figure.add_subplot()
-        axes.bar([day for day, _ in days], [count for _, count in days], width=0.8)
+        axes.bar([day for day, _ in bins], [count for _, count in bins], width=width,
+                 align="center" if unit == "day" else "edge")  # (a week or month bar starts on its first day)
         locator = AutoDateLocator()
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_ylabel("articles")
+        axes.set_ylabel(f"articles a {unit}")
         return _svg(figure)
 
 

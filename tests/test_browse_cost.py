@@ -132,3 +132,20 @@ def test_a_search_matching_more_than_it_counts_says_so_and_pages_on(tmp_path):
         assert (found["total"], found["capped"], len(found["hits"])) == (MATCHES_COUNTED, True, 500)
         status, _, body = fetch(base + "/?format=json")  # the listing's total is counted, whatever its size
         assert json.loads(body)["total"] == MATCHES_COUNTED + 50
+
+
+def test_a_source_of_many_years_is_plotted_by_week_or_month_with_every_article_counted():
+    """One bar a day of ten years drew 3,650 bars (a third of a second a view, growing with the source's age)."""
+    from datetime import date, timedelta
+
+    from browse import plots
+
+    frame = plots.articles_per_day([(date(2016, 1, 1), 1)]).count('<g id="patch_') - 1  # (figure, axes, spines)
+    for span, unit, most in ((30, "day", 30), (500, "week", 73), (3650, "month", 121)):
+        days = [(date(2016, 1, 1) + timedelta(days=number), 1 + number % 7) for number in range(span)]
+        svg = plots.articles_per_day(days)
+        assert f"articles a {unit}" in svg
+        bars = svg.count('<g id="patch_') - frame
+        assert bars <= most, (span, bars)
+        bins, _, _ = plots._binned(days)
+        assert sum(count for _, count in bins) == sum(count for _, count in days)
