@@ -136,7 +136,8 @@ class ArticleCapture:
     """Where an article response sits, and the source its metadata record (or its host) names.
 
     ``payload`` is set for a revisit record: the file and offset of the response that holds
-    the payload it refers to; ``warc_path`` and ``offset`` are the revisit's own.
+    the payload it refers to; ``warc_path`` and ``offset`` are the revisit's own.  ``revisit`` marks
+    an identical-payload revisit of ours: not extracted again, its text is its payload's at its URL.
     """
 
     source: str
@@ -148,6 +149,7 @@ class ArticleCapture:
     payload_digest: str = ""
     content_type: str = ""
     payload: tuple[Path, int] | None = None
+    revisit: bool = False
 
 
 @dataclass
@@ -320,10 +322,10 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if ROLE_FIELD in fields else (None, False)
                 if capture is not None:
                     role = fields.get(ROLE_FIELD)
-                    if revisit:
-                        stats.skipped["revisit of a payload archived before"] += 1
-                    elif is_article_capture(role, 200, capture.content_type):
-                        found.append(replace(capture, source=fields.get(SOURCE_FIELD, "")))
+                    if is_article_capture(role, 200, capture.content_type):
+                        # a revisit still dates its payload at its URL: a correction reverted byte
+                        # for byte makes the first text current again
+                        found.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), revisit=revisit))
                     else:
                         stats.skipped[f"role {role}"] += 1
                 if not waiting:

@@ -77,6 +77,7 @@ class FileReport:
     articles: int = 0  # captures extracted as articles (a URL's same payload twice is still one corpus row)
     not_articles: int = 0  # pages extraction found no article in
     not_extracted: int = 0
+    revisits: int = 0  # revisits of article payloads archived before: not extracted again
     error: str | None = None  # why the file could not be read to its end
 
     def line(self, name: str) -> str:
@@ -89,6 +90,8 @@ class FileReport:
             parts.append(f"{self.not_articles} pages not articles")
         if self.not_extracted:
             parts.append(f"{self.not_extracted} not extracted")
+        if self.revisits:
+            parts.append(f"{self.revisits} revisits of articles archived before")
         if stats.skipped:
             parts.append("skipped: " + ", ".join(
                 f"{count} {why}" for why, count in sorted(stats.skipped.items(), key=lambda item: (-item[1], item[0]))))
@@ -214,11 +217,15 @@ class ArchiveWarcs:
 def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
     """Read an article's payload back and extract it (``RecordError`` if it cannot be read).
 
-    The row's provenance is the capture's record (a revisit's own); its body may be in another.
+    The row's provenance is the capture's record (a revisit's own); its body may be in another.  A
+    revisit of ours is not read: its payload is one its URL archived before.
     """
+    name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
+    if capture.revisit:  # a payload of ours archived before: the store gives it its first capture's text
+        return ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset, capture.record_id,
+                                capture.payload_digest, Document.empty(capture.url, ""), EXTRACTOR, revisit=True)
     path, offset = capture.payload or (capture.warc_path, capture.offset)
     response = read_response(path, offset)
-    name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
     if response.truncated:
         raise RecordError(f"{name}@{capture.offset} {capture.url}: body {response.truncated}, not extracted")
     document = extract_document(response.body, capture.url, content_type=response.content_type)
@@ -537,7 +544,9 @@ class Derivation:
             self.report.file(article.warc_file).not_extracted += 1
         for article in articles:
             found = self.report.file(article.warc_file)
-            if article.document.is_empty:
+            if article.revisit:
+                found.revisits += 1
+            elif article.document.is_empty:
                 found.not_articles += 1
             else:
                 found.articles += 1

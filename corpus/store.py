@@ -13,7 +13,8 @@ Every step costs what the batch touches, not what the archive holds:
   per site and paragraph key; a batch updates the counts of its paragraphs and re-decides
   those keys and the site's current template keys only (no other key can change status),
   then rewrites only the earlier texts that hold a key whose status changed;
-- versions: renumbered per URL, for the URLs the batch touches;
+- versions: renumbered per URL, for the URLs the batch touches; a capture of a payload its URL
+  archived before (a revisit) touches it only when the URL's capture before it holds another;
 - near-duplicates: a new text is compared only with the texts that share sketch values
   with it (an index of MinHash values); the clusters are the connected groups of the
   "are copies" relation, kept as components that merge, and split when a text goes away.
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS captures (
     warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL, error TEXT, document BLOB,
     is_primary INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload_digest);
+CREATE INDEX IF NOT EXISTS captures_by_time ON captures (source, url, fetched_at, record_id);
 CREATE INDEX IF NOT EXISTS captures_by_extractor ON captures (extractor);
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
@@ -186,6 +188,7 @@ class ExtractedArticle:
     keys: ParagraphKeys | None = None
     packed: bytes | None = None  # the document as the store keeps it (``pack``)
     word_ids: tuple[bytes, ...] | None = None  # ``duplicates.word_ids`` of its title, then of each paragraph
+    revisit: bool = False  # a revisit of a payload its URL archived before: no document of its own
 
     @classmethod
     def prepared(cls, *fields, document: Document, extractor: str) -> ExtractedArticle:
@@ -476,8 +479,12 @@ class _Batch:
             "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, warc_file, warc_offset,"
             " extractor, error, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (article.warc_record_id, article.source, article.url, site, article.fetched_at, article.payload_digest,
-             article.warc_file, article.warc_offset, article.extractor, error or document.error,
+             article.warc_file, article.warc_offset, article.extractor, error or document.error or None,
              (article.packed or pack(document)) if usable else None))
+        if article.revisit:
+            self.new_ids.add(article.warc_record_id)
+            self._captured_again(article)
+            return
         if not usable:
             if error is None:  # a failure is reported by whoever caught it
                 self.result.not_extracted.append({"url": article.url, "reason": document.error or "no text"})
@@ -498,8 +505,22 @@ class _Batch:
                        (article.warc_record_id, article.warc_record_id, first[0]))
             db.execute("UPDATE key_docs SET record_id = ? WHERE record_id = ?", (article.warc_record_id, first[0]))
         else:
+            self._captured_again(article)
             return
         self.touched_urls.add((article.source, article.url))
+
+    def _captured_again(self, article: ExtractedArticle) -> None:
+        """A payload its URL archived before: a version again if the URL's capture before it (of a payload
+        with a text there) holds another, as a correction reverted byte for byte; else nothing changes.
+        One look-up in the index of the URL's captures by time, whatever the URL's history."""
+        before = self.db.execute(
+            "SELECT c.payload_digest FROM captures c WHERE c.source = ? AND c.url = ?"
+            " AND (c.fetched_at, c.record_id) < (?, ?) AND EXISTS (SELECT 1 FROM captures p WHERE p.source = c.source"
+            " AND p.url = c.url AND p.payload_digest = c.payload_digest AND p.is_primary = 1)"
+            " ORDER BY c.fetched_at DESC, c.record_id DESC LIMIT 1",
+            (article.source, article.url, article.fetched_at, article.warc_record_id)).fetchone()
+        if before is None or before[0] != article.payload_digest:
+            self.touched_urls.add((article.source, article.url))
 
     # -- site templates ----------------------------------------------------------------------
     def _learn(self, site: str, docs: list[tuple[str, ParagraphKeys]]) -> set[int]:
@@ -576,13 +597,16 @@ class _Batch:
             self._write_line(record_id)
 
     def _redo_url(self, source: str, url: str, template: set[int]) -> None:
-        """A URL's rows anew from its captures: one per distinct payload left non-empty whose text is not
-        the one before it, numbered by capture time."""
+        """A URL's rows anew from its captures, numbered by capture time: a row where the text changes.  Each
+        payload's text is made once, from its first capture's document; every capture of it (a revisit, a
+        refetch) dates it again, so a text that comes back after another, in the same bytes or new ones, is
+        a version again, and a payload whose text is the one before it (the page changed outside the article:
+        a token, an ad, a timestamp) makes none, or a refetch each day would add a version a day."""
         db = self.db
-        made = []
-        for record_id, fetched_at, digest, warc_file, offset, extractor, blob in db.execute(
-                "SELECT record_id, fetched_at, payload_digest, warc_file, warc_offset, extractor, document"
-                " FROM captures WHERE source = ? AND url = ? AND is_primary = 1", (source, url)):
+        texts: dict[str, tuple[dict, bytes]] = {}  # payload digest -> its row's fields from its text, the text
+        for record_id, digest, extractor, blob in db.execute(
+                "SELECT record_id, payload_digest, extractor, document FROM captures"
+                " WHERE source = ? AND url = ? AND is_primary = 1", (source, url)):
             document, keys, ids = self.documents.get(record_id) or _unpacked_with_keys(blob)
             cleaned = without_template(document, keys.hashes, template)
             if cleaned.is_empty:
@@ -592,19 +616,22 @@ class _Batch:
             if ids is not None:  # the kept blocks' words are the text's words
                 self.word_ids[sha] = ids[0] + b"".join(
                     block for block, key in zip(ids[1:], keys.hashes) if key not in template)
-            fields = {"url": url, "canonical_url": cleaned.canonical_url or url, "source": source,
-                      "title": cleaned.title, "author": cleaned.author, "date": cleaned.date,
-                      "sitename": cleaned.sitename, "language": cleaned.language,
-                      "text_sha256": sha, "fetched_at": fetched_at,
-                      "warc_file": warc_file, "warc_offset": offset, "warc_record_id": record_id,
-                      "payload_digest": digest, "extractor": extractor}
+            texts[digest] = ({"url": url, "canonical_url": cleaned.canonical_url or url, "source": source,
+                              "title": cleaned.title, "author": cleaned.author, "date": cleaned.date,
+                              "sitename": cleaned.sitename, "language": cleaned.language,
+                              "text_sha256": sha, "extractor": extractor}, text)
+        made = []
+        for record_id, fetched_at, digest, warc_file, offset in db.execute(
+                "SELECT record_id, fetched_at, payload_digest, warc_file, warc_offset FROM captures"
+                " WHERE source = ? AND url = ? ORDER BY fetched_at, record_id", (source, url)):
+            if digest not in texts:
+                continue
+            fields, text = texts[digest]
+            if made and made[-1][3]["text_sha256"] == fields["text_sha256"]:
+                continue
+            fields = {**fields, "fetched_at": fetched_at, "warc_file": warc_file, "warc_offset": offset,
+                      "warc_record_id": record_id, "payload_digest": digest}
             made.append((fetched_at, digest, record_id, fields, text))
-        made.sort(key=lambda item: (item[0], item[1]))
-        # a capture whose text is its version's before it is none of its own: the page changed
-        # outside the article (a token, an ad, a timestamp), and a refetch each day would add a
-        # version a day of the same text; a text that comes back after another is one again
-        made = [item for i, item in enumerate(made)
-                if i == 0 or item[3]["text_sha256"] != made[i - 1][3]["text_sha256"]]
         old = {record_id: (text_path, sha, _fields_of(line)) for record_id, text_path, sha, line in db.execute(
             "SELECT record_id, text_path, text_sha256, line FROM rows WHERE source = ? AND url = ?", (source, url))}
         old_paths = {text_path: sha for text_path, sha, _ in old.values()}

@@ -61,7 +61,7 @@ def assert_gone(pids: list[int]) -> None:
     assert not alive, f"processes left behind: {alive}"
 
 
-def test_demo_crawls_twice_showing_a_recrawl_and_a_second_demo_writes_no_article_again(tmp_path):
+def test_demo_crawls_twice_showing_a_recrawl_and_a_second_demo_adds_only_the_correction_undone_and_redone(tmp_path):
     port = free_ports()
     out = tmp_path / "demo"
     process = demo("--out", str(out), "--port", str(port))
@@ -81,8 +81,16 @@ def test_demo_crawls_twice_showing_a_recrawl_and_a_second_demo_writes_no_article
     again = demo("--out", str(out), "--port", str(port))
     _, stderr = again.communicate(timeout=300)
     assert again.returncode == 0, stderr
-    assert read_corpus(out) == rows, "the same URLs re-crawled: nothing written again"
-    assert all(source["new_articles"] == 0 for run in runs(out)[2:] for source in run["sources"])
+    # The sites start again as they were: the correction is undone, then made again, and the
+    # corpus says so (versions 3 and 4); nothing else is written again.
+    [corrected] = [row for row in rows if row["version"] == 2]
+    later = read_corpus(out)
+    story = [(row["version"], row["text_sha256"]) for row in later if row["url"] == corrected["url"]]
+    first_text, correction = story[0][1], corrected["text_sha256"]
+    assert story == [(1, first_text), (2, correction), (3, first_text), (4, correction)]
+    assert [row for row in later if row["url"] != corrected["url"]] == [
+        row for row in rows if row["url"] != corrected["url"]], "the same URLs re-crawled: nothing written again"
+    assert [[source["new_articles"] for source in run["sources"]] for run in runs(out)[2:]] == [[1, 0, 0]] * 2
 
 
 def test_demo_serve_keeps_the_sites_up_for_newsarchive_run_until_sigterm(tmp_path):

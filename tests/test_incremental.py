@@ -15,6 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive_fixtures import assert_warcio_check, loopback_site
 
 from archive.lock import ArchiveLock
+from corpus.derive import derive_files
 from corpus.export import read_corpus
 from demo.farm import article_html
 
@@ -186,24 +187,56 @@ def test_a_story_that_answered_404_before_it_was_published_is_archived_once_it_i
     assert [row["url"] for row in read_corpus(tmp_path)] == [f"{site}{STORY_PATH}"]
 
 
+def corpora_after_runs(archive: Path, pages: list[bytes]) -> tuple[str, list[list[dict]]]:
+    """A run per page, the one-story site serving it and the story refetched each run: the site's
+    address and the corpus rows after each run."""
+    handler = type("Handler", (_OneStoryHandler,), {"story": pages[0]})
+    with loopback_site(handler) as site:
+        source = {"name": "story", "start_urls": [f"{site}/"], "refetch_after": 0.0001}
+        config = write_config(None, archive / "sources.toml", archive, [source])
+        corpora = []
+        for page in pages:
+            handler.story = page
+            result = newsarchive("run", "--config", str(config))
+            assert result.returncode == 0, result.stderr
+            corpora.append(read_corpus(archive))
+    return site, corpora
+
+
 def test_a_page_changed_outside_its_text_makes_no_version_and_a_text_that_comes_back_does(tmp_path):
     """Before: every payload made a version, so a page whose token or ad changed at each refetch
     gained a version a run, each the same text."""
     story = article_html(7)
     other = article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
-    handler = type("Handler", (_OneStoryHandler,), {"story": story})
-    with loopback_site(handler) as site:
-        source = {"name": "changing", "start_urls": [f"{site}/"], "refetch_after": 0.0001}
-        config = write_config(None, tmp_path / "sources.toml", tmp_path, [source])
-        texts = []
-        for page in (story, story.replace(b"</body>", b"<!-- token 1 --></body>"),
-                     story.replace(b"</body>", b"<!-- token 2 --></body>"), other,
-                     story.replace(b"</body>", b"<!-- token 3 --></body>")):
-            handler.story = page
-            result = newsarchive("run", "--config", str(config))
-            assert result.returncode == 0, result.stderr
-            texts.append([row["text_sha256"] for row in read_corpus(tmp_path)])
+    _, corpora = corpora_after_runs(tmp_path, [
+        story, story.replace(b"</body>", b"<!-- token 1 --></body>"),
+        story.replace(b"</body>", b"<!-- token 2 --></body>"), other,
+        story.replace(b"</body>", b"<!-- token 3 --></body>")])
+    texts = [[row["text_sha256"] for row in rows] for rows in corpora]
     assert texts[0] == texts[1] == texts[2] and len(texts[0]) == 1  # a token changed: no version
     assert len(texts[3]) == 2 and texts[3][0] != texts[3][1]  # the text changed: version 2
     assert len(texts[4]) == 3 and texts[4][0] == texts[4][2] != texts[4][1]  # the first text back: version 3
-    # (served again byte for byte it would be a revisit of version 1's payload: no capture to derive)
+    # (served again byte for byte it is a revisit of version 1's payload: the test below)
+
+
+def test_a_correction_reverted_byte_for_byte_makes_the_first_text_current_again(tmp_path):
+    """Before: the third fetch, the first page's exact bytes, was archived as a revisit of version 1's
+    payload and derived nothing, so the corpus kept the correction as the story's current text
+    while the page and the WARCs said the first text."""
+    story = article_html(7)
+    corrected = article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
+    site, (_, _, reverted, again) = corpora_after_runs(tmp_path, [story, corrected, story, story])
+    warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    story_records = [kind for kind, uri, _ in warc_records(warcs) if uri == f"{site}{STORY_PATH}"]
+    assert story_records.count("revisit") == 2  # the third and fourth fetches: the first page's bytes
+    assert [row["version"] for row in reverted] == [1, 2, 3]
+    texts = [(tmp_path / row["text_path"]).read_bytes() for row in reverted]
+    assert texts[2] == texts[0] != texts[1]
+    assert reverted[2]["text_sha256"] == reverted[0]["text_sha256"]
+    assert again == reverted  # the same bytes once more: no version
+    rebuilt = newsarchive("rebuild", "--warc", *map(str, warcs), "--out", str(tmp_path / "rebuilt"))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert read_corpus(tmp_path / "rebuilt") == reverted
+    # the revisits derived before the responses whose payloads they repeat: the same corpus
+    derive_files(tmp_path / "newest-first", reversed(warcs), workers=1)
+    assert read_corpus(tmp_path / "newest-first") == reverted
