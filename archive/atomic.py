@@ -36,7 +36,7 @@ def atomic_output(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
 
 @contextmanager
 def held_temporary(path: Path, suffix: str = ".tmp") -> Iterator[tuple[Path, int]]:
-    """A hidden temporary file beside ``path`` (``.NAME.XXXX<suffix>``, ending ``.tmp``) and its descriptor,
+    """A hidden temporary file beside ``path`` (``.NAME.XXXX<suffix>``) and its descriptor,
     flock-held while in use (so :func:`remove_stale_temporaries` can tell one a killed process left from one
     still being written), removed at the end unless renamed away meanwhile."""
     path = Path(path)
@@ -68,11 +68,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         fsync_directory(path.parent)
 
 
-def remove_stale_temporaries(path: Path) -> None:
-    """Remove the ``.NAME.*.tmp`` files :func:`held_temporary` left beside ``path`` in a process that was
+def remove_stale_temporaries(path: Path, suffix: str = ".tmp") -> None:
+    """Remove the ``.NAME.*<suffix>`` files :func:`held_temporary` left beside ``path`` in a process that was
     killed (none holds its lock); one another process is still writing is left alone."""
     path = Path(path)
-    for temporary in path.parent.glob(f".{path.name}.*.tmp"):
+    for temporary in path.parent.glob(f".{path.name}.*{suffix}"):
         try:
             fd = os.open(temporary, os.O_RDONLY)
         except OSError:

@@ -440,6 +440,13 @@ class CorpusStore:
         """(WARC file, offset) of every row's record."""
         yield from self._db.execute("SELECT warc_file, warc_offset FROM rows JOIN captures USING (record_id)")
 
+    def rows_in_record_order(self) -> Iterator[tuple[str, str, str, str | None, str]]:
+        """(WARC file, record id, URL, title, capture time) of every row, in the order of the records in the
+        WARCs (file name, then offset): the order a reader of the WARCs meets the articles in."""
+        yield from self._db.execute(
+            "SELECT warc_file, record_id, json_extract(line, '$.url'), json_extract(line, '$.title'), rows.fetched_at"
+            " FROM rows JOIN captures USING (record_id) ORDER BY warc_file, warc_offset")
+
     def quick_check(self) -> str:
         return self._db.execute("PRAGMA quick_check").fetchone()[0]
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -14,10 +16,13 @@ import zipfile
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.index import index_lines
 from archive.replay import replay_tool
 from archive_fixtures import (REPLAY_BIN, REPO, crawl_demo, fetch, free_port, latest_not_modified, newsarchive, running,
                               timestamp14)
 from corpus.export import read_corpus
+from demo.farm import ArticleFarm
+from test_incremental import write_config
 
 
 DESCRIPTION = "Two crawls of the demo news sites."
@@ -127,8 +132,8 @@ def test_a_package_killed_while_overwriting_leaves_the_previous_package_byte_for
     assert out.read_bytes() == good
     if sig == signal.SIGKILL:  # killed while writing: its temporary files are left, hidden and named .tmp
         left = sorted(p.name for p in tmp_path.iterdir() if p.name != "archive.wacz")
-        assert len(left) == 2 and all(n.startswith(".archive.wacz.") and n.endswith(".tmp") for n in left), left
-        assert sum(n.endswith(".pages.tmp") for n in left) == 1
+        assert len(left) == 3 and all(n.startswith(".archive.wacz.") for n in left), left
+        assert sum(n.endswith(".pages.jsonl") for n in left) == sum(n.endswith(".index.tmp") for n in left) == 1
     else:
         assert stderr.strip() == (f"newsarchive: package interrupted; nothing was written and the previous {out} "
                                       "is untouched; run it again to package")
@@ -151,3 +156,52 @@ def test_extract_on_the_wacz_into_a_reader_that_has_had_enough_ends_quietly(pack
     assert run.wait(timeout=120) == 0, stderr
     assert "Traceback" not in stderr and "Broken pipe" not in stderr, stderr
     assert "articles" in stderr.splitlines()[0]  # the per-file lines still say what was found
+
+
+SMALL_ARCHIVE = 300  # articles; the large one has ten times as many
+
+
+def _package_peak_rss(config, out) -> int:
+    """The peak resident memory, in bytes, of a real `newsarchive package`, as the kernel counted it (wait4)."""
+    run = subprocess.Popen([sys.executable, "-m", "cli", "package", "--config", str(config), "--out", str(out)],
+                           cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = run.stderr.read().decode()
+    _, status, usage = os.wait4(run.pid, 0)
+    run.returncode = os.waitstatus_to_exitcode(status)
+    assert run.returncode == 0, stderr
+    return usage.ru_maxrss * 1024
+
+
+def _index_positions(lines) -> list[tuple[str, ...]]:
+    """What each CDXJ line points at: its URL key, time, WARC file and offset."""
+    found = []
+    for line in lines:
+        key, ts, fields = line.split(" ", 2)
+        entry = json.loads(fields)
+        found.append((key, ts, entry["filename"], entry["offset"]))
+    return found
+
+
+def test_packaging_ten_times_the_articles_takes_about_the_same_memory(tmp_path):
+    """The package of a big archive must fit the machine of a small one: it grew by 3-4 KB per article
+    (all pages, twice, and the whole index sorted in memory), 4 GB at a million articles."""
+    archive = tmp_path / "archive"
+    with ArticleFarm(SMALL_ARCHIVE) as farm:
+        config = write_config(None, tmp_path / "sources.toml", archive, [farm.source()])
+        crawled = newsarchive("run", "--config", str(config), timeout=600)
+        assert crawled.returncode == 0, crawled.stderr
+        small = _package_peak_rss(config, tmp_path / "small.wacz")
+        farm.add(9 * SMALL_ARCHIVE)
+        crawled = newsarchive("run", "--config", str(config), timeout=600)
+        assert crawled.returncode == 0, crawled.stderr
+        large = _package_peak_rss(config, tmp_path / "large.wacz")
+    growth = large - small
+    assert growth < 2.5 * 2**20, f"peak RSS {small / 2**20:.1f} MB at {SMALL_ARCHIVE} articles, " \
+                                 f"{large / 2**20:.1f} MB at {10 * SMALL_ARCHIVE}"
+    # the large index was sorted in runs and merged: every record once, in order, as in the archive's own index
+    with zipfile.ZipFile(tmp_path / "large.wacz") as wacz:
+        packaged = gzip.decompress(wacz.read("indexes/index.cdx.gz")).decode().splitlines()
+        pages = wacz.read("pages/pages.jsonl").splitlines()[1:]
+    assert packaged == sorted(packaged)
+    assert _index_positions(packaged) == _index_positions(line.decode() for line in index_lines(archive))
+    assert len(pages) == len(read_corpus(archive)) == 10 * SMALL_ARCHIVE
