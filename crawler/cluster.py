@@ -23,7 +23,8 @@ A crawl ends for a worker when the queue is empty and no live worker holds a req
 flight (another worker's page may still lead to more).  The first worker of a run (no other
 worker registered) pushes the seeds, in the same script, so two workers starting at once
 seed it once; a worker that finds the crawl going joins it.  A worker stopped on request
-puts its in-flight requests back; the last worker out of a finished crawl removes its keys,
+puts its in-flight requests back (and one that its own ``max_pages`` keeps it from fetching goes back
+to its place at once, for the others); the last worker out of a finished crawl removes its keys,
 and one of an unfinished crawl (every worker stopped) leaves its queue and fingerprints for
 the next run, which carries on with them after its own seeds.  A worker holds at most
 ``BACKLOG`` requests it has not started (Scrapy would take 32), so the others get theirs.  A
@@ -56,6 +57,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 from twisted.python.failure import Failure
 
+from crawler.bounds import PageBudgetSpent
 from crawler.spiders.news import SHARED_CRAWL_ENDED, NewsSpider
 
 logger = logging.getLogger(__name__)
@@ -101,6 +103,14 @@ end
 redis.call('DEL', KEYS[2])
 """
 _REQUEUE_OWN = _MOVE_OWN_BACK + "return #entries / 2"
+# Put one in-flight request back where it was in the queue.  KEYS: queue, inflight; ARGV: its field.
+_GIVE_BACK = """
+local request = redis.call('HGET', KEYS[2], ARGV[1])
+if request then
+  redis.call('ZADD', KEYS[1], string.match(ARGV[1], '^[^|]+'), request)
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+"""
 # KEYS: workers, queue, alive, seen, run, robots; ARGV: prefix, me, ttl ms, run id, seed requests...
 _JOIN = _RECOVER + """
 local others = redis.call('SCARD', KEYS[1]) - redis.call('SISMEMBER', KEYS[1], ARGV[2])
@@ -149,12 +159,9 @@ def crawl_keys(source: str) -> str:
     return f"{KEY_PREFIX}{source}:"
 
 
-def cluster_settings(redis_url: str, source: str, settings: BaseSettings) -> dict:
-    """What ``settings`` change to make a crawl of ``source`` one worker of the crawl shared through ``redis_url``."""
+def cluster_settings(redis_url: str, source: str) -> dict:
+    """What settings change to make a crawl of ``source`` one worker of the crawl shared through ``redis_url``."""
     keys = crawl_keys(source)
-    middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
-                   "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,
-                   "crawler.cluster_politeness.SharedRobotsTxtMiddleware": 100}
     return {
         "REDIS_URL": redis_url,
         "NEWSARCHIVE_REDIS_URL": redis_url,
@@ -165,7 +172,6 @@ def cluster_settings(redis_url: str, source: str, settings: BaseSettings) -> dic
         "SCHEDULER_DUPEFILTER_KEY": keys + "seen",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "DOWNLOADER": "crawler.cluster_politeness.ClusterDownloader",
-        "DOWNLOADER_MIDDLEWARES": middlewares,
     }
 
 
@@ -202,6 +208,7 @@ class ClusterWorker:
         self._join = server.register_script(_JOIN)
         self._leave = server.register_script(_LEAVE)
         self._requeue_own = server.register_script(_REQUEUE_OWN)
+        self._give_back = server.register_script(_GIVE_BACK)
         self.recovered = 0
         self.joined = False
         self.lost = False  # the cluster's Redis stopped answering: this worker's crawl is closing
@@ -256,6 +263,13 @@ class ClusterWorker:
             if meta.get("newsarchive_seed_ok"):
                 pipe.hincrby(self.run, "seed_ok", 1)
             pipe.execute()
+
+    def give_back(self, meta: dict) -> None:
+        """A request popped by this worker and not fetched goes back to its place in the queue, for the others."""
+        field = meta.pop(INFLIGHT, None)
+        if field is not None:
+            with self.reaching():
+                self._give_back(keys=[self.queue.key, self.inflight], args=[field])
 
     def seeds_ok(self) -> int:
         """Seeds of this crawl fetched and read, by any worker."""
@@ -406,6 +420,16 @@ class ClusterNewsSpider(NewsSpider):
     errback has run to the end."""
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """robots.txt read through Redis, at the spider's priority with the crawl's bounds (``max_pages``, its site):
+        middlewares set with the command line's priority would replace those."""
+        super().update_settings(settings)
+        middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+        middlewares.update({"crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,
+                            "crawler.cluster_politeness.SharedRobotsTxtMiddleware": 100})
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args, **kwargs) -> ClusterNewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
@@ -431,7 +455,10 @@ class ClusterNewsSpider(NewsSpider):
 
     def fetch_failed(self, failure: Failure) -> None:
         super().fetch_failed(failure)
-        self.cluster.finish(failure.request.meta)
+        if failure.check(PageBudgetSpent):  # this worker's max_pages, not the crawl's: another takes it
+            self.cluster.give_back(failure.request.meta)
+        else:
+            self.cluster.finish(failure.request.meta)
 
 
 def _finishing(name: str):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
 FETCH_RECORDS = ("response", "revisit")
 # Where a capture is, and when: they differ between any two crawls of the same pages (and so does
 # dup_cluster, a digest of the cluster's first capture's URL and time; its members are compared).
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 PROVENANCE = ("fetched_at", "warc_file", "warc_offset", "warc_record_id", "dup_cluster")
 
 
@@ -512,3 +514,36 @@ def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_with_the_c
     assert not [url for url, warc, offset in recorded() if warc == closed.name and offset >= closed.stat().st_size]
     urls = [row["url"] for row in read_corpus(archive)]
     assert len(urls) == len(set(urls)) == articles
+
+
+class NewestFirstFarm(ArticleFarm):
+    """The farm whose sitemap lists its articles newest first, each dated: article n is (articles - n) hours old."""
+
+    def route(self, path: str) -> tuple[int, str, bytes]:
+        if path != "/sitemap.xml":
+            return super().route(path)
+        now = datetime.now(timezone.utc)
+        urls = "".join(f"<url><loc>{self.url}{article_path(n)}</loc>"
+                       f"<lastmod>{now - timedelta(hours=self.articles - n):%Y-%m-%dT%H:%M:%S+00:00}</lastmod></url>"
+                       for n in reversed(range(self.articles)))
+        return 200, "application/xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>').encode()
+
+
+def capped_cluster_crawl(tmp_path: Path, redis_url: str, articles: int) -> list[list[str]]:
+    """Two workers crawl a ``NewestFirstFarm``, each with max_pages = 6; the URLs each fetched but robots.txt."""
+    with NewestFirstFarm(articles, gate=lambda: holding(redis_url, "farm") >= 2) as farm:
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(2)]
+        for config in configs:  # its [[sources]] entry ends the file
+            config.write_text(config.read_text() + "max_pages = 6\n")
+        results = run_workers(configs)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    return [[uri for uri, *_ in fetches([config.parent]) if not uri.endswith("/robots.txt")] for config in configs]
+
+
+def test_each_worker_of_a_capped_cluster_crawl_fetches_its_max_pages(tmp_path, redis_url):
+    """max_pages counts per worker (README), as its crawl's bounds hold in a cluster as on one machine."""
+    fetched = capped_cluster_crawl(tmp_path, redis_url, 30)
+    assert [len(urls) for urls in fetched] == [6, 6], fetched
+
