@@ -4,9 +4,13 @@ The frontier is scrapy-redis's: its scheduler, its priority queue (a sorted set 
 requests) and its duplicate filter (a set of request fingerprints), persisted, under keys of
 the source (``newsarchive:crawl:<source>:...``).  We use them with our own spider, not
 scrapy-redis's spider mixin, which still relies on ``start_requests()`` (gone in Scrapy 2.16;
-rmax/scrapy-redis#305, #317).  Two things scrapy-redis does not do are added here, each in a
+rmax/scrapy-redis#305, #317).  Three things scrapy-redis does not do are added here, each in a
 Lua script so that it is one atomic step on the server:
 
+- **First found, first fetched.**  scrapy-redis scores a request by its priority alone, and a
+  sorted set orders equal scores by their bytes: a crawl cut short by ``max_pages`` took
+  arbitrary stories, not a sitemap's newest.  The score here is the priority, then a number
+  of the crawl (INCR) in the order requests arrive, as one machine's FIFO queues fetch them.
 - **Nothing lost when a worker dies.**  scrapy-redis's ``pop`` removes a request from the
   queue, so a worker killed between pop and response loses it.  ``ReliableQueue.pop`` moves
   the request into the worker's in-flight hash instead; it leaves that hash only when the
@@ -68,6 +72,8 @@ INFLIGHT = "newsarchive_inflight"  # request.meta: this request's field in its w
 SEED_OK = "newsarchive/seed_ok"
 BACKLOG = 4  # requests a worker holds without having started them (the rest stay in the queue for others)
 WORKER_TTL = 10.0  # seconds without a heartbeat after which a worker counts as dead
+# Arrivals a crawl numbers within one priority: scores stay exact doubles for |priority| < 2**21.
+ARRIVALS = 2**32
 
 # Put every in-flight request of each dead worker (its alive key expired) back in the queue.
 # KEYS: workers, queue; ARGV: key prefix, this worker.  Fields are "<score>|<n>".
@@ -111,29 +117,32 @@ if request then
   redis.call('HDEL', KEYS[2], ARGV[1])
 end
 """
-# KEYS: workers, queue, alive, seen, run, robots; ARGV: prefix, me, ttl ms, run id, seed requests...
+# KEYS: workers, queue, alive, seen, run, robots, arrivals; ARGV: prefix, me, ttl ms, run id, seed requests...
 _JOIN = _RECOVER + """
 local others = redis.call('SCARD', KEYS[1]) - redis.call('SISMEMBER', KEYS[1], ARGV[2])
 local new = others == 0
 if new then
   -- A new run: fresh robots.txt rules and seeds; a finished crawl's fingerprints go, an
   -- unfinished one's stay with its queue (the new run carries on with it).
-  if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[4]) end
+  if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[4], KEYS[7]) end
   redis.call('DEL', KEYS[5], KEYS[6])
   redis.call('HSET', KEYS[5], 'id', ARGV[4], 'seed_ok', 0)
-  for i = 5, #ARGV do redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
+  -- Seeds (priority 0) go ahead of what an unfinished crawl left at that priority, in their order.
+  for i = 5, #ARGV do redis.call('ZADD', KEYS[2], i - 1 - #ARGV, ARGV[i]) end
 end
 redis.call('SADD', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
 return new and 1 or 0
 """
-# KEYS: queue, seen, inflight; ARGV: request, score, fingerprint ('' for dont_filter), in-flight field it replaces
+# KEYS: queue, seen, inflight, arrivals; ARGV: request, -priority, fingerprint ('' for dont_filter), in-flight
+# field it replaces.  The score is -priority * ARRIVALS + the arrival number: first come, first out at a priority.
 _ENQUEUE = """
 if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
 if ARGV[3] ~= '' and redis.call('SADD', KEYS[2], ARGV[3]) == 0 then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local arrival = redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) * %d + arrival, ARGV[1])
 return 1
-"""
+""" % ARRIVALS
 # KEYS: queue, inflight; ARGV: a number unique in this worker
 _POP = """
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -143,12 +152,12 @@ local field = head[2] .. '|' .. ARGV[1]
 redis.call('HSET', KEYS[2], field, head[1])
 return {field, head[1]}
 """
-# KEYS: queue, inflight, workers, alive, seen, run, robots; ARGV: me.  Returns 1 if the crawl is over and cleared.
+# KEYS: queue, inflight, workers, alive, seen, run, robots, arrivals; ARGV: me.  Returns 1 if the crawl is over and cleared.
 _LEAVE = _MOVE_OWN_BACK + """
 redis.call('DEL', KEYS[4])
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('SCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
+  redis.call('DEL', KEYS[5], KEYS[6], KEYS[7], KEYS[8])
   return 1
 end
 return 0
@@ -202,7 +211,8 @@ class ClusterWorker:
         self.prefix = crawl_keys(source)
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.ttl_ms = int(ttl * 1000)
-        self.workers, self.run, self.robots = (self.prefix + name for name in ("workers", "run", "robots"))
+        self.workers, self.run, self.robots, self.arrivals = (
+            self.prefix + name for name in ("workers", "run", "robots", "arrivals"))
         self.alive, self.inflight = self.prefix + f"alive:{self.id}", self.prefix + f"inflight:{self.id}"
         self._pending = server.register_script(_PENDING)
         self._join = server.register_script(_JOIN)
@@ -240,7 +250,8 @@ class ClusterWorker:
         """Join the crawl; True if this worker began it (and pushed ``seeds``)."""
         queue = self.queue
         self.joined = True
-        return bool(self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots],
+        return bool(self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots,
+                                     self.arrivals],
                                args=[self.prefix, self.id, self.ttl_ms, uuid.uuid4().hex,
                                      *(queue._encode_request(request) for request in seeds)]))
 
@@ -278,7 +289,7 @@ class ClusterWorker:
     def leave(self, queue_key: str, seen_key: str) -> bool:
         """Put this worker's in-flight requests back and unregister; True if the crawl is over (keys cleared)."""
         return bool(self._leave(keys=[queue_key, self.inflight, self.workers, self.alive, seen_key, self.run,
-                                      self.robots],
+                                      self.robots, self.arrivals],
                                 args=[self.id]))
 
     def requeue_own(self, queue_key: str) -> int:
@@ -287,7 +298,8 @@ class ClusterWorker:
 
 
 class ReliableQueue(PriorityQueue):
-    """scrapy-redis's priority queue whose pop moves a request into the worker's in-flight hash.
+    """scrapy-redis's priority queue, first in first out within a priority, whose pop moves a request
+    into the worker's in-flight hash.
 
     ``push`` also does the duplicate check (the scheduler passes the fingerprint) and drops
     the in-flight entry a re-queued request (redirect, retry) replaces, in one script.
@@ -308,7 +320,7 @@ class ReliableQueue(PriorityQueue):
 
     def push(self, request: Request, fingerprint: str | None = None) -> bool:
         """Queue ``request`` unless its fingerprint was seen; False if it was."""
-        return bool(self._enqueue(keys=[self.key, self.seen_key, self.worker.inflight],
+        return bool(self._enqueue(keys=[self.key, self.seen_key, self.worker.inflight, self.worker.arrivals],
                                   args=[self._encode_request(request), -request.priority, fingerprint or "",
                                         request.meta.get(INFLIGHT, "")]))
 

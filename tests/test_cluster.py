@@ -547,3 +547,12 @@ def test_each_worker_of_a_capped_cluster_crawl_fetches_its_max_pages(tmp_path, r
     fetched = capped_cluster_crawl(tmp_path, redis_url, 30)
     assert [len(urls) for urls in fetched] == [6, 6], fetched
 
+
+def test_a_capped_cluster_crawl_takes_a_sitemap_s_newest_stories(tmp_path, redis_url):
+    """As on one machine (tests/test_crawl_sitemaps.py), over two workers each with max_pages = 6: the
+    stories fetched are the sitemap's newest, the shared queue handing them out in the order found, and
+    what a worker took beyond its max_pages going back to its place for the other."""
+    articles = 30
+    fetched = capped_cluster_crawl(tmp_path, redis_url, articles)
+    stories = sorted(int(url.split("/story-")[1].split("-")[0]) for urls in fetched for url in urls if "/story-" in url)
+    assert stories == list(range(articles - 11, articles))  # 6 pages each, the sitemap one of them
