@@ -4,9 +4,13 @@ The frontier is scrapy-redis's: its scheduler, its priority queue (a sorted set 
 requests) and its duplicate filter (a set of request fingerprints), persisted, under keys of
 the source (``newsarchive:crawl:<source>:...``).  We use them with our own spider, not
 scrapy-redis's spider mixin, which still relies on ``start_requests()`` (gone in Scrapy 2.16;
-rmax/scrapy-redis#305, #317).  Two things scrapy-redis does not do are added here, each in a
+rmax/scrapy-redis#305, #317).  Three things scrapy-redis does not do are added here, each in a
 Lua script so that it is one atomic step on the server:
 
+- **First found, first fetched.**  scrapy-redis scores a request by its priority alone, and a
+  sorted set orders equal scores by their bytes: a crawl cut short by ``max_pages`` took
+  arbitrary stories, not a sitemap's newest.  The score here is the priority, then a number
+  of the crawl (INCR) in the order requests arrive, as one machine's FIFO queues fetch them.
 - **Nothing lost when a worker dies.**  scrapy-redis's ``pop`` removes a request from the
   queue, so a worker killed between pop and response loses it.  ``ReliableQueue.pop`` moves
   the request into the worker's in-flight hash instead; it leaves that hash only when the
@@ -23,7 +27,8 @@ A crawl ends for a worker when the queue is empty and no live worker holds a req
 flight (another worker's page may still lead to more).  The first worker of a run (no other
 worker registered) pushes the seeds, in the same script, so two workers starting at once
 seed it once; a worker that finds the crawl going joins it.  A worker stopped on request
-puts its in-flight requests back; the last worker out of a finished crawl removes its keys,
+puts its in-flight requests back (and one that its own ``max_pages`` keeps it from fetching goes back
+to its place at once, for the others); the last worker out of a finished crawl removes its keys,
 and one of an unfinished crawl (every worker stopped) leaves its queue and fingerprints for
 the next run, which carries on with them after its own seeds.  A worker holds at most
 ``BACKLOG`` requests it has not started (Scrapy would take 32), so the others get theirs.  A
@@ -56,6 +61,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 from twisted.python.failure import Failure
 
+from crawler.bounds import PageBudgetSpent
 from crawler.spiders.news import SHARED_CRAWL_ENDED, NewsSpider
 
 logger = logging.getLogger(__name__)
@@ -66,6 +72,8 @@ INFLIGHT = "newsarchive_inflight"  # request.meta: this request's field in its w
 SEED_OK = "newsarchive/seed_ok"
 BACKLOG = 4  # requests a worker holds without having started them (the rest stay in the queue for others)
 WORKER_TTL = 10.0  # seconds without a heartbeat after which a worker counts as dead
+# Arrivals a crawl numbers within one priority: scores stay exact doubles for |priority| < 2**21.
+ARRIVALS = 2**32
 
 # Put every in-flight request of each dead worker (its alive key expired) back in the queue.
 # KEYS: workers, queue; ARGV: key prefix, this worker.  Fields are "<score>|<n>".
@@ -101,29 +109,40 @@ end
 redis.call('DEL', KEYS[2])
 """
 _REQUEUE_OWN = _MOVE_OWN_BACK + "return #entries / 2"
-# KEYS: workers, queue, alive, seen, run, robots; ARGV: prefix, me, ttl ms, run id, seed requests...
+# Put one in-flight request back where it was in the queue.  KEYS: queue, inflight; ARGV: its field.
+_GIVE_BACK = """
+local request = redis.call('HGET', KEYS[2], ARGV[1])
+if request then
+  redis.call('ZADD', KEYS[1], string.match(ARGV[1], '^[^|]+'), request)
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+"""
+# KEYS: workers, queue, alive, seen, run, robots, arrivals; ARGV: prefix, me, ttl ms, run id, seed requests...
 _JOIN = _RECOVER + """
 local others = redis.call('SCARD', KEYS[1]) - redis.call('SISMEMBER', KEYS[1], ARGV[2])
 local new = others == 0
 if new then
   -- A new run: fresh robots.txt rules and seeds; a finished crawl's fingerprints go, an
   -- unfinished one's stay with its queue (the new run carries on with it).
-  if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[4]) end
+  if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[4], KEYS[7]) end
   redis.call('DEL', KEYS[5], KEYS[6])
   redis.call('HSET', KEYS[5], 'id', ARGV[4], 'seed_ok', 0)
-  for i = 5, #ARGV do redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
+  -- Seeds (priority 0) go ahead of what an unfinished crawl left at that priority, in their order.
+  for i = 5, #ARGV do redis.call('ZADD', KEYS[2], i - 1 - #ARGV, ARGV[i]) end
 end
 redis.call('SADD', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
 return new and 1 or 0
 """
-# KEYS: queue, seen, inflight; ARGV: request, score, fingerprint ('' for dont_filter), in-flight field it replaces
+# KEYS: queue, seen, inflight, arrivals; ARGV: request, -priority, fingerprint ('' for dont_filter), in-flight
+# field it replaces.  The score is -priority * ARRIVALS + the arrival number: first come, first out at a priority.
 _ENQUEUE = """
 if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
 if ARGV[3] ~= '' and redis.call('SADD', KEYS[2], ARGV[3]) == 0 then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local arrival = redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) * %d + arrival, ARGV[1])
 return 1
-"""
+""" % ARRIVALS
 # KEYS: queue, inflight; ARGV: a number unique in this worker
 _POP = """
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -133,12 +152,12 @@ local field = head[2] .. '|' .. ARGV[1]
 redis.call('HSET', KEYS[2], field, head[1])
 return {field, head[1]}
 """
-# KEYS: queue, inflight, workers, alive, seen, run, robots; ARGV: me.  Returns 1 if the crawl is over and cleared.
+# KEYS: queue, inflight, workers, alive, seen, run, robots, arrivals; ARGV: me.  Returns 1 if the crawl is over and cleared.
 _LEAVE = _MOVE_OWN_BACK + """
 redis.call('DEL', KEYS[4])
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('SCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
+  redis.call('DEL', KEYS[5], KEYS[6], KEYS[7], KEYS[8])
   return 1
 end
 return 0
@@ -149,12 +168,9 @@ def crawl_keys(source: str) -> str:
     return f"{KEY_PREFIX}{source}:"
 
 
-def cluster_settings(redis_url: str, source: str, settings: BaseSettings) -> dict:
-    """What ``settings`` change to make a crawl of ``source`` one worker of the crawl shared through ``redis_url``."""
+def cluster_settings(redis_url: str, source: str) -> dict:
+    """What settings change to make a crawl of ``source`` one worker of the crawl shared through ``redis_url``."""
     keys = crawl_keys(source)
-    middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
-                   "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,
-                   "crawler.cluster_politeness.SharedRobotsTxtMiddleware": 100}
     return {
         "REDIS_URL": redis_url,
         "NEWSARCHIVE_REDIS_URL": redis_url,
@@ -165,7 +181,6 @@ def cluster_settings(redis_url: str, source: str, settings: BaseSettings) -> dic
         "SCHEDULER_DUPEFILTER_KEY": keys + "seen",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "DOWNLOADER": "crawler.cluster_politeness.ClusterDownloader",
-        "DOWNLOADER_MIDDLEWARES": middlewares,
     }
 
 
@@ -196,12 +211,14 @@ class ClusterWorker:
         self.prefix = crawl_keys(source)
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.ttl_ms = int(ttl * 1000)
-        self.workers, self.run, self.robots = (self.prefix + name for name in ("workers", "run", "robots"))
+        self.workers, self.run, self.robots, self.arrivals = (
+            self.prefix + name for name in ("workers", "run", "robots", "arrivals"))
         self.alive, self.inflight = self.prefix + f"alive:{self.id}", self.prefix + f"inflight:{self.id}"
         self._pending = server.register_script(_PENDING)
         self._join = server.register_script(_JOIN)
         self._leave = server.register_script(_LEAVE)
         self._requeue_own = server.register_script(_REQUEUE_OWN)
+        self._give_back = server.register_script(_GIVE_BACK)
         self.recovered = 0
         self.joined = False
         self.lost = False  # the cluster's Redis stopped answering: this worker's crawl is closing
@@ -233,7 +250,8 @@ class ClusterWorker:
         """Join the crawl; True if this worker began it (and pushed ``seeds``)."""
         queue = self.queue
         self.joined = True
-        return bool(self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots],
+        return bool(self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots,
+                                     self.arrivals],
                                args=[self.prefix, self.id, self.ttl_ms, uuid.uuid4().hex,
                                      *(queue._encode_request(request) for request in seeds)]))
 
@@ -257,6 +275,13 @@ class ClusterWorker:
                 pipe.hincrby(self.run, "seed_ok", 1)
             pipe.execute()
 
+    def give_back(self, meta: dict) -> None:
+        """A request popped by this worker and not fetched goes back to its place in the queue, for the others."""
+        field = meta.pop(INFLIGHT, None)
+        if field is not None:
+            with self.reaching():
+                self._give_back(keys=[self.queue.key, self.inflight], args=[field])
+
     def seeds_ok(self) -> int:
         """Seeds of this crawl fetched and read, by any worker."""
         return int(self.server.hget(self.run, "seed_ok") or 0)
@@ -264,7 +289,7 @@ class ClusterWorker:
     def leave(self, queue_key: str, seen_key: str) -> bool:
         """Put this worker's in-flight requests back and unregister; True if the crawl is over (keys cleared)."""
         return bool(self._leave(keys=[queue_key, self.inflight, self.workers, self.alive, seen_key, self.run,
-                                      self.robots],
+                                      self.robots, self.arrivals],
                                 args=[self.id]))
 
     def requeue_own(self, queue_key: str) -> int:
@@ -273,7 +298,8 @@ class ClusterWorker:
 
 
 class ReliableQueue(PriorityQueue):
-    """scrapy-redis's priority queue whose pop moves a request into the worker's in-flight hash.
+    """scrapy-redis's priority queue, first in first out within a priority, whose pop moves a request
+    into the worker's in-flight hash.
 
     ``push`` also does the duplicate check (the scheduler passes the fingerprint) and drops
     the in-flight entry a re-queued request (redirect, retry) replaces, in one script.
@@ -294,7 +320,7 @@ class ReliableQueue(PriorityQueue):
 
     def push(self, request: Request, fingerprint: str | None = None) -> bool:
         """Queue ``request`` unless its fingerprint was seen; False if it was."""
-        return bool(self._enqueue(keys=[self.key, self.seen_key, self.worker.inflight],
+        return bool(self._enqueue(keys=[self.key, self.seen_key, self.worker.inflight, self.worker.arrivals],
                                   args=[self._encode_request(request), -request.priority, fingerprint or "",
                                         request.meta.get(INFLIGHT, "")]))
 
@@ -406,6 +432,16 @@ class ClusterNewsSpider(NewsSpider):
     errback has run to the end."""
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """robots.txt read through Redis, at the spider's priority with the crawl's bounds (``max_pages``, its site):
+        middlewares set with the command line's priority would replace those."""
+        super().update_settings(settings)
+        middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+        middlewares.update({"crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,
+                            "crawler.cluster_politeness.SharedRobotsTxtMiddleware": 100})
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args, **kwargs) -> ClusterNewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
@@ -431,7 +467,10 @@ class ClusterNewsSpider(NewsSpider):
 
     def fetch_failed(self, failure: Failure) -> None:
         super().fetch_failed(failure)
-        self.cluster.finish(failure.request.meta)
+        if failure.check(PageBudgetSpent):  # this worker's max_pages, not the crawl's: another takes it
+            self.cluster.give_back(failure.request.meta)
+        else:
+            self.cluster.finish(failure.request.meta)
 
 
 def _finishing(name: str):

@@ -10,7 +10,9 @@
   downloader middleware, makes the time granted the time the request goes out.  A 429/503
   with Retry-After holds the host for every worker.
 - ``SharedRobotsTxtMiddleware``: one worker fetches (and archives) a host's robots.txt per
-  crawl; the others read its body from Redis and parse it as if they had fetched it.
+  crawl; the others read its rules from Redis and parse them as if they had fetched it.  A
+  robots.txt unreachable (5xx) is shared with why: every worker says so in one line, and its
+  pages there are failed fetches, as on one machine (crawler/robots.py).
 """
 
 from __future__ import annotations
@@ -140,26 +142,35 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
         worker = self.crawler.spider.cluster
         return worker.robots, worker.prefix + "robots-lock:" + netloc
 
+    @staticmethod
+    def _unreachable_field(netloc: str) -> str:
+        """The rules hash's field saying why ``netloc``'s robots.txt was unreachable (no netloc has a space)."""
+        return netloc + " unreachable"
+
     async def robot_parser(self, request: Request) -> RobotParser | None:
         netloc = urlparse_cached(request).netloc
         if netloc not in self._parsers:
-            body = await self._shared_body(netloc)
-            if body is not None and netloc not in self._parsers:  # (no other request of ours read it meanwhile)
+            shared = await self._shared_rules(netloc)
+            if shared is not None and netloc not in self._parsers:  # (no other request of ours read it meanwhile)
+                body, unreachable = shared
                 self._parsers[netloc] = Deferred()
+                if unreachable is not None:
+                    self._disallow_all(netloc, unreachable.decode())
                 url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"
                 await super()._parse_robots(Response(url, body=body, request=request), netloc, request)
         return await super().robot_parser(request)
 
-    async def _shared_body(self, netloc: str) -> bytes | None:
-        """The body another worker stored, or None once this worker holds the lock to fetch it itself."""
+    async def _shared_rules(self, netloc: str) -> tuple[bytes, bytes | None] | None:
+        """The rules another worker stored and why robots.txt was unreachable if it was, or None once this
+        worker holds the lock to fetch it itself."""
         rules, lock = self._keys(netloc)
         worker = self.crawler.spider.cluster
         while not worker.lost:
             with worker.reaching():
-                body = self.server.hget(rules, netloc)
+                body, unreachable = self.server.hmget(rules, [netloc, self._unreachable_field(netloc)])
                 if body is not None:
                     self._stats.inc_value("cluster/robots_shared")
-                    return body
+                    return body, unreachable
                 if self.server.set(lock, os.getpid(), nx=True, px=self.LOCK_MS):
                     return None
             if netloc in self._parsers:  # this worker began fetching it meanwhile
@@ -172,7 +183,10 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
         rules, lock = self._keys(netloc)
         with self.crawler.spider.cluster.reaching():
             pipe = self.server.pipeline(transaction=True)
-            pipe.hset(rules, netloc, robots_rules(response)).delete(lock)
+            shared = {netloc: robots_rules(response)}
+            if netloc in self._unreachable:
+                shared[self._unreachable_field(netloc)] = self._unreachable[netloc]
+            pipe.hset(rules, mapping=shared).delete(lock)
             pipe.execute()
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:

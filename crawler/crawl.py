@@ -38,7 +38,7 @@ def crawl_settings(config: Config, source: Source, progress_interval: float = 0.
         from crawler.cluster import cluster_settings
 
         overrides["WARC_PREFIX"] += f"-{os.getpid()}"  # the host is in the name too: no two workers' names collide
-        overrides.update(cluster_settings(config.cluster.redis, source.name, settings))
+        overrides.update(cluster_settings(config.cluster.redis, source.name))
     settings.update(overrides, priority="cmdline")
     return settings
 

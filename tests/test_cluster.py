@@ -13,13 +13,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.state import ArchivedPayload, UrlState, open_state
-from archive_fixtures import free_port
+from archive_fixtures import free_port, loopback_site
 from crawler.cluster import crawl_keys
 from demo.farm import ArticleFarm, article_path
 from demo.redis_server import RedisServer
@@ -32,6 +35,7 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
 FETCH_RECORDS = ("response", "revisit")
 # Where a capture is, and when: they differ between any two crawls of the same pages (and so does
 # dup_cluster, a digest of the cluster's first capture's URL and time; its members are compared).
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 PROVENANCE = ("fetched_at", "warc_file", "warc_offset", "warc_record_id", "dup_cluster")
 
 
@@ -512,3 +516,96 @@ def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_with_the_c
     assert not [url for url, warc, offset in recorded() if warc == closed.name and offset >= closed.stat().st_size]
     urls = [row["url"] for row in read_corpus(archive)]
     assert len(urls) == len(set(urls)) == articles
+
+
+class NewestFirstFarm(ArticleFarm):
+    """The farm whose sitemap lists its articles newest first, each dated: article n is (articles - n) hours old."""
+
+    def route(self, path: str) -> tuple[int, str, bytes]:
+        if path != "/sitemap.xml":
+            return super().route(path)
+        now = datetime.now(timezone.utc)
+        urls = "".join(f"<url><loc>{self.url}{article_path(n)}</loc>"
+                       f"<lastmod>{now - timedelta(hours=self.articles - n):%Y-%m-%dT%H:%M:%S+00:00}</lastmod></url>"
+                       for n in reversed(range(self.articles)))
+        return 200, "application/xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>').encode()
+
+
+def capped_cluster_crawl(tmp_path: Path, redis_url: str, articles: int) -> list[list[str]]:
+    """Two workers crawl a ``NewestFirstFarm``, each with max_pages = 6; the URLs each fetched but robots.txt."""
+    with NewestFirstFarm(articles, gate=lambda: holding(redis_url, "farm") >= 2) as farm:
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(2)]
+        for config in configs:  # its [[sources]] entry ends the file
+            config.write_text(config.read_text() + "max_pages = 6\n")
+        results = run_workers(configs)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    return [[uri for uri, *_ in fetches([config.parent]) if not uri.endswith("/robots.txt")] for config in configs]
+
+
+def test_each_worker_of_a_capped_cluster_crawl_fetches_its_max_pages(tmp_path, redis_url):
+    """max_pages counts per worker (README), as its crawl's bounds hold in a cluster as on one machine."""
+    fetched = capped_cluster_crawl(tmp_path, redis_url, 30)
+    assert [len(urls) for urls in fetched] == [6, 6], fetched
+
+
+def test_a_capped_cluster_crawl_takes_a_sitemap_s_newest_stories(tmp_path, redis_url):
+    """As on one machine (tests/test_crawl_sitemaps.py), over two workers each with max_pages = 6: the
+    stories fetched are the sitemap's newest, the shared queue handing them out in the order found, and
+    what a worker took beyond its max_pages going back to its place for the other."""
+    articles = 30
+    fetched = capped_cluster_crawl(tmp_path, redis_url, articles)
+    stories = sorted(int(url.split("/story-")[1].split("-")[0]) for urls in fetched for url in urls if "/story-" in url)
+    assert stories == list(range(articles - 11, articles))  # 6 pages each, the sitemap one of them
+
+
+class UnreachableRobotsSite(BaseHTTPRequestHandler):
+    """Pages linking nowhere; robots.txt answers 503 once ``gate()`` is true (30 s at most): each worker holds a page by then."""
+
+    protocol_version = "HTTP/1.1"
+    gate: Callable[[], bool]
+    requested: list[str]
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.requested.append(self.path)
+        status, body = 200, b"<html><body><p>A page.</p></body></html>"
+        if self.path == "/robots.txt":
+            deadline = time.monotonic() + 30
+            while not self.gate() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            status, body = 503, b"Service Unavailable"
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_robots_txt_answering_503_is_unreachable_for_every_worker(tmp_path, redis_url):
+    """As on one machine (tests/test_robots.py): one worker asks for robots.txt, and every worker says in one
+    line that the host's robots.txt is unreachable and counts its pages as failed fetches; none is fetched."""
+    requested: list[str] = []
+    handler = type("Site", (UnreachableRobotsSite,), {"requested": requested,
+                                                      "gate": staticmethod(lambda: holding(redis_url, "site") >= 2)})
+    with loopback_site(handler) as base:
+        configs = []
+        for i in range(2):
+            archive = tmp_path / f"w{i}"
+            archive.mkdir()
+            pages = json.dumps([f"{base}/page-{n}" for n in range(8)])
+            (archive / "sources.toml").write_text(
+                f'[archive]\ndir = "{archive}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n\n'
+                f'[cluster]\nredis = "{redis_url}"\n\n[[sources]]\nname = "site"\nstart_urls = {pages}\n')
+            configs.append(archive / "sources.toml")
+        results = run_workers(configs)
+    assert set(requested) == {"/robots.txt"}, requested  # (asked again by Scrapy's retries of a 503)
+    for result in results:
+        assert "Traceback" not in result.stderr, result.stderr
+        said = [line for line in result.stderr.splitlines() if "robots.txt unreachable (HTTP 503)" in line]
+        assert len([line for line in said if "nothing is fetched from this host" in line]) == 1, result.stderr
+        [failed] = [line for line in said if "failed fetches:" in line] or [result.stderr]
+        assert "(robots.txt unreachable (HTTP 503))" in failed, failed  # its pages, not "Forbidden by robots.txt"
