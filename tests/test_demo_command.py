@@ -14,32 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from archive_fixtures import REPO, newsarchive, wait_for_http
+from archive_fixtures import REPO, free_ports, newsarchive, wait_for_http
 from corpus.export import read_corpus
 from demo.site import SITE_NAMES
-
-
-def free_ports(count: int = 3) -> int:
-    """The first of ``count`` consecutive free ports on 127.0.0.1."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
-        if first + count > 65535:
-            continue
-        sockets = []
-        try:
-            for port in range(first, first + count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise AssertionError("no three consecutive free ports")
 
 
 def demo(*args: str) -> subprocess.Popen:

@@ -21,16 +21,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from archive_fixtures import free_port, newsarchive
+from archive_fixtures import free_port, free_ports, newsarchive
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
-    """An archive that holds data: the demo's (its sites are gone once it has run)."""
+    """An archive that holds data: the demo's (its sites are gone once it has run), on ports of its own
+    (a person's `newsarchive demo --serve` may hold the default ones)."""
     out = tmp_path_factory.mktemp("demo")
-    result = newsarchive("demo", "--out", str(out))
+    result = newsarchive("demo", "--out", str(out), "--port", str(free_ports()))
     assert result.returncode == 0, result.stderr
     return out
 
