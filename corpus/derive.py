@@ -330,10 +330,23 @@ class Derivation:
         self.report = DeriveReport()
         self._pool: ResultFilePool | None = None
         self._finished = self.store.finished_files()
+        self._forget_cut_tails()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
         self._revisits: dict[str, list[ArticleCapture]] = {}  # another tool's revisits found this pass, per file
         self._held: dict[str, tuple[int, bool]] = {}  # scan positions that wait for their file's revisits
+
+    def _forget_cut_tails(self) -> None:
+        """Captures read from bytes that recovery has since cut off a WARC (a power cut left it torn) are
+        forgotten: only a file not read to its end since it was closed can have been cut."""
+        for warc in self.warcs(self._finished):
+            try:
+                size = os.path.getsize(warc.path)
+            except OSError:
+                continue
+            if size < self.store.scanned(warc.name)[0] and (lost := self.store.forget_from(warc.name, size)):
+                logger.warning("%s: %d captures derived from bytes recovery cut off its end were forgotten; "
+                               "their pages are fetched again", warc.name, lost)
 
     # -- the pool --------------------------------------------------------------------------
     def _in_flight(self) -> int:

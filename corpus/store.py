@@ -424,6 +424,37 @@ class CorpusStore:
             (self.root / path).unlink(missing_ok=True)
         return batch.result
 
+    def forget_from(self, warc_file: str, offset: int) -> int:
+        """Forget the captures at ``offset`` of ``warc_file`` or after, and read the file again from there; how
+        many were forgotten.
+
+        Those are bytes that recovery cut off a WARC a power cut left torn: the derivation read them
+        while the file was written, before they were on disk for good, and nothing can make them
+        again.  Their URLs' rows are made again from the captures left (the next crawl fetches those
+        URLs again).  The site's template counts keep them: a page fetched again is the same article
+        and counts once, as a rebuild counts it.
+        """
+        db = self._db
+        batch = _Batch(db, self.root)
+        with self._transaction():
+            lost = db.execute("SELECT record_id, source, url, payload_digest, is_primary FROM captures"
+                              " WHERE warc_file = ? AND warc_offset >= ?", (warc_file, offset)).fetchall()
+            for record_id, source, url, digest, primary in lost:
+                db.execute("DELETE FROM captures WHERE record_id = ?", (record_id,))
+                db.execute("DELETE FROM key_docs WHERE site = ? AND record_id = ?", (site_of(source, url), record_id))
+                if primary:  # the payload's next capture, if any, holds its text now
+                    db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = (SELECT record_id FROM captures"
+                               " WHERE source = ? AND url = ? AND payload_digest = ? AND document IS NOT NULL"
+                               " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest))
+                batch.touched_urls.add((source, url))
+            batch.finish()
+            self._mark_changed(batch.changed_from)
+            db.execute("UPDATE scans SET scanned = ?, closed = 0 WHERE warc_file = ? AND scanned > ?",
+                       (offset, warc_file, offset))
+        for path in batch.stale_paths:
+            (self.root / path).unlink(missing_ok=True)
+        return len(lost)
+
     def redo(self, urls: set[tuple[str, str]]) -> None:
         """Make the rows and text files of these (source, URL)s again from their captures (a repair)."""
         batch = _Batch(self._db, self.root)
