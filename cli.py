@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import os
+import sqlite3
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -489,6 +491,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _disk_failed(exc: BaseException) -> bool:
+    """A full disk, said as the kernel or SQLite says it (SQLite may say only "disk I/O error" when it cannot
+    grow its journal): one line, not a traceback."""
+    from archive.atomic import disk_full
+
+    if disk_full(exc) or isinstance(exc, OSError) and exc.errno == errno.EIO:
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_IOERR
+
+
 def main(argv: list[str] | None = None) -> int:
     from archive.lock import ArchiveUnwritable
 
@@ -502,6 +514,15 @@ def main(argv: list[str] | None = None) -> int:
     except ArchiveUnwritable as exc:  # a read-only archive: the config's [archive] dir must change, or the mount
         print(f"newsarchive: config error: {args.config}: [archive] dir: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not _disk_failed(exc):
+            raise
+        # what writes stops at a full disk (its files are written atomically, its stores journaled)
+        where = getattr(exc, "filename", None)
+        print(f"newsarchive {args.command}: cannot write{f' {where}' if where else ''}: "
+              f"{getattr(exc, 'strerror', None) or exc} (is the disk full?); nothing done before is lost: run it "
+              "again once there is room", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     except KeyboardInterrupt:  # Ctrl-C: whatever was committed stays (the derivations are journaled)
         print("newsarchive: interrupted; what was done is kept, and the same command goes on from there",
               file=sys.stderr)

@@ -94,7 +94,12 @@ class DiskFrontierScheduler(Scheduler):
         try:
             if self.disk_failed and self.dqs is not None:  # its state cannot be written: nothing resumes it
                 self.dqs = None
-            return super().close(reason)
+            try:
+                return super().close(reason)
+            except OSError as exc:  # a disk that filled up since the last push: the queue's own state is lost
+                logger.error("%s: cannot close the crawl's queue in %s (%s); the next run finds its requests "
+                             "again", self._crawl_name(), self.frontier, exc.strerror or exc)
+                return None
         finally:
             if self.frontier is not None:
                 shutil.rmtree(self.frontier, ignore_errors=True)

@@ -85,6 +85,8 @@ class RunIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = self._open(path)
+        except sqlite3.OperationalError:  # locked, a full disk, no permission: not damage (open_index says why)
+            raise
         except sqlite3.DatabaseError as exc:
             # Derived from runs/ alone: a damaged index is made again, not mended.
             logger.warning("the run reports' index %s is damaged (%s): made again from %s/", path, exc, RUNS_DIR)
@@ -131,7 +133,8 @@ class RunIndex:
             self._mark_seen(now if now is None or time.time_ns() - now >= _RACY_NS else None)
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
 
     def _add(self, name: str, report: dict | None) -> None:
@@ -147,7 +150,8 @@ class RunIndex:
             self._add(path.name, report)
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
 
     def mark_current(self) -> None:

@@ -334,3 +334,19 @@ def test_a_run_that_seems_hung_shows_what_each_of_its_processes_is_doing_and_goe
     assert run.returncode == 0, stderr
     assert stderr.count("Current thread") == len(asked), stderr  # one dump each: every thread, the asked one first
     assert "File " in stderr and "Traceback" not in stderr
+
+
+def test_a_disk_full_when_the_crawls_queue_is_closed_is_one_line_not_a_traceback(small_disk):
+    """A sitemap of 1,100 stories queues them on disk; the disk fills while the crawl runs, and closing
+    the queue (Scrapy writes its state) failed in a 25-line traceback."""
+    archive = small_disk / "archive"
+    with ArticleFarm(1100) as big:
+        config = write_config(None, small_disk / "sources.toml", archive, [big.source()])
+        fill(small_disk, leave=1_800_000)
+        with running(config) as run:
+            ended_within(run, 120)
+            stderr = run.stderr.read().decode(errors="replace")
+    assert run.returncode == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "cannot close the crawl's queue" in stderr, stderr
+    assert len(stderr.splitlines()) < 20, stderr

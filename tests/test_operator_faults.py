@@ -364,3 +364,21 @@ def test_export_out_dash_writes_json_lines_to_stdout_not_a_file_named_dash(archi
     parquet = newsarchive("export", "--config", config, "--out", "-", "--format", "parquet", cwd=tmp_path)
     assert_one_line(parquet, 2, "--out -", "Parquet")
     assert parquet.stdout == "" and not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "package", "rebuild"])
+def test_writing_onto_a_full_disk_is_one_line_and_exit_1(archive, small_disk, command):
+    """Before: a traceback ending in `OSError: [Errno 28]` (export, package) or SQLite's `cannot rollback`
+    (rebuild), whose last line hid the cause."""
+    from archive_fixtures import fill
+
+    fill(small_disk, leave=20_000)
+    out = small_disk / {"export": "corpus.jsonl", "package": "archive.wacz", "rebuild": "rebuilt"}[command]
+    args = {"export": ["--config", str(archive / "sources.toml"), "--out", str(out)],
+            "package": ["--config", str(archive / "sources.toml"), "--out", str(out)],
+            "rebuild": ["--warc", *map(str, sorted((archive / "warc").glob("*.warc.gz"))), "--out", str(out)]}[command]
+    result = newsarchive(command, *args)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"newsarchive {command}: cannot write"), result.stderr
+    assert "(is the disk full?)" in result.stderr.splitlines()[-1]

@@ -107,3 +107,17 @@ def test_the_reports_of_an_archive_mounted_read_only_are_read_one_by_one(tmp_pat
         assert not (archive / "state").exists()
     finally:
         subprocess.run(["umount", "-l", str(view)], check=True)
+
+
+def test_an_index_that_cannot_be_made_on_a_full_disk_is_not_called_damaged(small_disk, caplog):
+    """Before: "the run reports' index … is damaged (database or disk is full)", and a 0-byte file left."""
+    from archive_fixtures import fill
+
+    archive = small_disk / "archive"
+    old_reports(archive, 30)
+    (archive / "state").mkdir()
+    fill(small_disk)
+    with caplog.at_level(logging.INFO):
+        assert last_runs(archive, SOURCES) == read_last_runs(archive, SOURCES)
+    assert not [record for record in caplog.records if "damaged" in record.message]
+    assert [record for record in caplog.records if "read one by one" in record.message]
