@@ -33,6 +33,7 @@ import archive.warcio_brotli  # noqa: F401 - br records are read too
 from archive import WARC_DIR
 from archive.capture import SOURCE_FIELD
 from archive.index import drop_entries_past, entries_past, has_index, indexed_warcs, update_index
+from archive.reader import not_a_warc
 from archive.recover import readable_extent
 from archive.state import ArchivedPayload, SqliteState, UrlState, state_path
 from archive.writer import OPEN_SUFFIX
@@ -156,6 +157,9 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
     warcs = sorted((archive_dir / WARC_DIR).glob("*.warc.gz"))
     readable, damaged = [], {}
     for warc in warcs:
+        if (why := not_a_warc(warc)) and why != "not a WARC file":  # (other bytes: unreadable from offset 0)
+            report.problems.append(f"{warc.name}: {why}, among the WARCs: move it out of {WARC_DIR}/")
+            continue
         with open(warc, "rb") as stream:
             end, records = readable_extent(stream.fileno())
             size = stream.seek(0, 2)

@@ -39,6 +39,7 @@ import archive.warcio_brotli  # noqa: F401 - py-wacz reads br records in this ve
 from archive import WARC_DIR
 from archive.atomic import atomic_path, held_temporary, remove_stale_temporaries
 from archive.index import is_not_modified
+from archive.reader import not_a_warc
 from archive.replay import timestamp14
 from corpus.store import STORE_FILE, CorpusStore
 
@@ -147,6 +148,9 @@ def package(archive_dir: Path, out: Path, title: str | None = None, description:
     warcs = sorted((archive_dir / WARC_DIR).glob("*.warc.gz"))
     if not warcs:
         raise PackageError(f"{archive_dir / WARC_DIR}: no closed WARC files to package")
+    if strays := [f"{warc.name} ({why})" for warc in warcs if (why := not_a_warc(warc))]:
+        raise PackageError(f"{archive_dir / WARC_DIR}: {', '.join(strays[:3])}{', ...' if len(strays) > 3 else ''}: "
+                           "move what is not a WARC out of it to package the archive")
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
     remove_stale_temporaries(out, suffix=PAGES_SUFFIX)

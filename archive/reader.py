@@ -201,6 +201,19 @@ def foreign_source(url: str) -> str:
     return re.sub(r"[^a-z0-9.-]", "_", host) or "unknown"
 
 
+def not_a_warc(path: Path) -> str | None:
+    """Why ``path``, found among an archive's WARCs, is none (a directory, a broken link, other bytes); None if it
+    starts as one."""
+    if path.is_dir():
+        return "a directory"
+    try:
+        with open(path, "rb") as stream:
+            head = file_head(stream)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None if head.startswith(b"WARC/") else "not a WARC file"
+
+
 def file_head(stream: BinaryIO) -> bytes:
     """The first bytes of a file, gunzipped if it is gzip (what kind of archive it is); the stream is rewound."""
     head = stream.read(512)

@@ -382,3 +382,20 @@ def test_writing_onto_a_full_disk_is_one_line_and_exit_1(archive, small_disk, co
     assert "Traceback" not in result.stderr, result.stderr
     assert result.stderr.splitlines()[-1].startswith(f"newsarchive {command}: cannot write"), result.stderr
     assert "(is the disk full?)" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("stray", ["broken link", "directory", "text file"])
+def test_what_is_no_warc_among_the_warcs_is_one_line_for_check_and_package(archive, tmp_path, stray):
+    """Before: tracebacks (FileNotFoundError, IsADirectoryError, warcio's ArchiveLoadFailed out of py-wacz)."""
+    config = copy_archive(archive, tmp_path / "copy")
+    odd = tmp_path / "copy" / "warc" / "odd.warc.gz"
+    {"broken link": lambda: odd.symlink_to(tmp_path / "nowhere"), "directory": odd.mkdir,
+     "text file": lambda: odd.write_text("hello\n")}[stray]()
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout + checked.stderr
+    assert [line for line in (checked.stdout + checked.stderr).splitlines() if "odd.warc.gz" in line]
+    out = tmp_path / "copy.wacz"
+    packaged = newsarchive("package", "--config", str(config), "--out", str(out))
+    assert packaged.returncode == 1 and "Traceback" not in packaged.stderr, packaged.stderr
+    assert len(packaged.stderr.splitlines()) == 1 and "odd.warc.gz" in packaged.stderr, packaged.stderr
+    assert not out.exists()
