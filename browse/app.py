@@ -103,7 +103,12 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
                     runs=runs, runs_plot=plots.run_history(runs), run_link=lambda run: f"/runs/{run}.html")
 
     def runs(request: Request) -> Response:
-        return page("runs.html", runs=newest_reports(archive_dir, RUNS_LISTED))
+        before = request.query_params.get("before")
+        if before is not None and not _RUN_ID.fullmatch(before):
+            return not_found(f"No run has the id {before}.")
+        listed = newest_reports(archive_dir, RUNS_LISTED + 1, before)  # (one more: are there older ones?)
+        older = listed[RUNS_LISTED - 1].get("run") if len(listed) > RUNS_LISTED else None
+        return page("runs.html", runs=listed[:RUNS_LISTED], older=older)
 
     def run(request: Request) -> Response:
         run_id = request.path_params["run_id"]

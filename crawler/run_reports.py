@@ -174,10 +174,11 @@ class RunIndex:
         return [name for (name,) in self.db.execute(
             "SELECT name FROM reports WHERE document IS NULL ORDER BY name DESC")]
 
-    def newest_reports(self, count: int) -> list[dict]:
-        """The newest ``count`` run reports, newest first."""
+    def newest_reports(self, count: int, before: str | None = None) -> list[dict]:
+        """The newest ``count`` run reports (of runs before run ``before``, if given), newest first."""
         return [json.loads(document) for (document,) in self.db.execute(
-            "SELECT document FROM reports WHERE document IS NOT NULL ORDER BY name DESC LIMIT ?", (count,))]
+            "SELECT document FROM reports WHERE document IS NOT NULL AND name < ? ORDER BY name DESC LIMIT ?",
+            (f"{before}.json" if before else "\U0010ffff", count))]
 
 
 def open_index(archive_dir: Path) -> RunIndex | None:
@@ -231,13 +232,15 @@ def last_runs(archive_dir: Path, sources: Iterable[str], per_source: int = 3,
         return index.last_runs(sources, per_source, until), index.not_reports()
 
 
-def newest_reports(archive_dir: Path, count: int) -> list[dict]:
-    """The newest ``count`` run reports, newest first (files in ``runs/`` that are none left out)."""
+def newest_reports(archive_dir: Path, count: int, before: str | None = None) -> list[dict]:
+    """The newest ``count`` run reports (of runs before run ``before``, if given), newest first; files in
+    ``runs/`` that are none are left out."""
     if not Path(archive_dir, RUNS_DIR).is_dir():
         return []
     index = open_index(archive_dir)
     if index is None:
-        paths = sorted(Path(archive_dir, RUNS_DIR).glob("*.json"), reverse=True)
+        paths = sorted((path for path in Path(archive_dir, RUNS_DIR).glob("*.json")
+                        if before is None or path.stem < before), reverse=True)
         return [report for report in map(read_report, paths) if report is not None][:count]
     with closing(index):
-        return index.newest_reports(count)
+        return index.newest_reports(count, before)

@@ -149,3 +149,28 @@ def test_a_source_of_many_years_is_plotted_by_week_or_month_with_every_article_c
         assert bars <= most, (span, bars)
         bins, _, _ = plots._binned(days)
         assert sum(count for _, count in bins) == sum(count for _, count in days)
+
+
+def test_the_runs_page_lists_the_newest_runs_and_pages_on_to_every_older_one(tmp_path):
+    """Before: the newest 200 runs and nothing said of the others (the README said every run's report)."""
+    from browse.app import RUNS_LISTED
+    from test_run_reports import old_reports
+
+    grow_corpus(tmp_path, 10)
+    old_reports(tmp_path, RUNS_LISTED * 2 + 5)
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[[sources]]\nname = "gazette"\n'
+                      'sitemaps = ["http://127.0.0.1:9/sitemap.xml"]\n', encoding="utf-8")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    listed, page_url = [], base + "/runs"
+    with running([sys.executable, "-m", "cli", "browse", "--config", str(config), "--port", str(port),
+                  "--no-replay"], base + "/"):
+        while page_url:
+            status, _, body = fetch(page_url)
+            assert status == 200
+            page = body.decode()
+            listed.append(len(re.findall(r'<a href="/runs/[^"]+\.html">', page)))
+            older = re.search(r'<a id="older" href="([^"]+)"', page)
+            page_url = base + older.group(1) if older else None
+    assert listed == [RUNS_LISTED, RUNS_LISTED, 5]
