@@ -11,6 +11,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -136,14 +137,19 @@ _ARCHIVE_KEYS = {
 }
 
 
+# TOML's kinds of value as a person names them
+_KIND = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
+         dict: "a table", datetime: "a date and time", date: "a date", time: "a time"}
+
+
 def _check_keys(table: dict, allowed: dict, where: str) -> None:
     for key, value in table.items():
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(allowed))})")
         expected = allowed[key]
         if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
-            names = expected.__name__ if isinstance(expected, type) else "number"
-            raise ConfigError(f"{where}: key {key!r} must be a {names}, not {type(value).__name__}")
+            raise ConfigError(f"{where}: key {key!r} must be {_KIND.get(expected, 'a number')}, "
+                              f"not {_KIND.get(type(value), type(value).__name__)}")
         if isinstance(value, float) and not math.isfinite(value):  # TOML has inf and nan
             raise ConfigError(f"{where}: key {key!r} must be a finite number, not {value}")
 

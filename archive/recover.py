@@ -134,8 +134,9 @@ def _forget_cut_captures(archive_dir: Path, cut: list[RecoveredWarc],
                 forgotten[result.name] = state.forget_from(result.name,
                                                            (archive_dir / WARC_DIR / result.name).stat().st_size)
                 if forgotten[result.name]:
-                    logger.warning("%s: %d fetches were recorded in the cut tail: the next run fetches them again",
-                                   result.name, len(forgotten[result.name]))
+                    count = len(forgotten[result.name])
+                    logger.warning("%s: %d %s recorded in the cut tail: the next run fetches %s again", result.name,
+                                   count, "fetch was" if count == 1 else "fetches were", "it" if count == 1 else "them")
         finally:
             state.close()
     except (sqlite3.Error, OSError) as exc:  # (Redis unreachable is an OSError) the run that follows says the

@@ -85,7 +85,8 @@ class FileReport:
         stats = self.stats
         if self.error and not stats.html:
             return self.error
-        parts = [f"{name}: {stats.records} records, {stats.html} HTML pages, {self.articles} articles"]
+        parts = [f"{name}: {_counted(stats.records, 'record')}, {_counted(stats.html, 'HTML page')}, "
+                 f"{_counted(self.articles, 'article')}"]
         if self.not_articles:
             parts.append(f"{self.not_articles} pages not articles")
         if self.not_extracted:
@@ -154,6 +155,10 @@ class DeriveReport:
         logger.info("not extracted: %s: %s", url, reason)
         if len(self.not_extracted) < MAX_LISTED:
             self.not_extracted.append({"url": url, "reason": reason})
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def storage_error(root: Path, exc: Exception) -> str:

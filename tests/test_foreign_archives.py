@@ -179,7 +179,7 @@ def test_arc_warc_017_and_uncompressed_files_rebuild_the_same_twice(foreign, tmp
     first = newsarchive("rebuild", "--warc", *given, "--out", str(tmp_path / "first"))
     stderr = ok(first)
     assert line_of(stderr, "old-crawl.arc.gz").startswith("old-crawl.arc.gz: 3 records, 2 HTML pages, 2 articles")
-    assert line_of(stderr, "old.warc").startswith("old.warc: 1 records, 1 HTML pages, 1 articles")
+    assert line_of(stderr, "old.warc").startswith("old.warc: 1 record, 1 HTML page, 1 article")
     rows = read_corpus(tmp_path / "first")
     assert sorted(row["url"] for row in rows) == [article_url(3), article_url(4), article_url(5)]
     assert all(row["payload_digest"].startswith("sha1:") for row in rows)
