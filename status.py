@@ -13,6 +13,7 @@ from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
+from archive.lock import LOCK_FILE, holder
 from archive.state import SourceHealth, open_state, state_path
 from config import Config
 from crawler.run_reports import RUNS_DIR, last_runs
@@ -85,6 +86,8 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
     """What ``newsarchive status`` prints: a line per source and per recent run, warnings first."""
     archive_dir = config.archive.dir
     lines = [f"archive {archive_dir}"]
+    if (busy := holder(Path(archive_dir) / LOCK_FILE)) is not None:  # a run (or derive, import) going now
+        lines.append(f"in use now by {busy}: its runs are shown once it has written its report")
     runs, unreadable = last_runs(archive_dir, [source.name for source in config.sources], per_source)
     if unreadable:
         shown = ", ".join(unreadable[:3]) + (", …" if len(unreadable) > 3 else "")

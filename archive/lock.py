@@ -79,19 +79,25 @@ class ArchiveLock:
             self._fd = None
 
 
-def is_held(path: Path) -> bool:
-    """Whether a process holds the lock ``path`` (tested with a shared lock, released at once)."""
+def holder(path: Path) -> str | None:
+    """Who holds the lock ``path`` ("pid … on …, running since …"), or None if no process does (tested with a
+    shared lock, released at once)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:  # never made, or unreadable: no holder to find
-        return False
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return True
+        return _describe(os.pread(fd, 4096, 0))
     finally:
         os.close(fd)  # (closing drops the shared lock if it was taken)
-    return False
+    return None
+
+
+def is_held(path: Path) -> bool:
+    """Whether a process holds the lock ``path``."""
+    return holder(path) is not None
 
 
 def _describe(data: bytes) -> str:

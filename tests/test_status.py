@@ -88,3 +88,19 @@ def test_status_shows_at_least_one_run_per_source(tmp_path):
     result = newsarchive("status", "--config", str(write_config(tmp_path)), "--runs", "0")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines()[-1] == "newsarchive status: error: argument --runs: '0' is not a number of runs from 1 up"
+
+
+def test_status_says_when_a_run_holds_the_archive(tmp_path):
+    """Before: while a first run was going, status said only "no runs yet" for every source."""
+    import os
+
+    from archive.lock import ArchiveLock
+
+    config = write_config(tmp_path)
+    (tmp_path / "data").mkdir()
+    with ArchiveLock(tmp_path / "data"):
+        lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
+        assert lines[1].startswith(f"in use now by pid {os.getpid()} on "), lines
+        assert lines[1].endswith(": its runs are shown once it has written its report")
+        assert "  no runs yet" in lines
+    assert not newsarchive("status", "--config", str(config)).stdout.splitlines()[1].startswith("in use now")
