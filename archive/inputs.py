@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sqlite3
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from warcio.recompressor import Recompressor
 
 from archive import WARC_DIR
 from archive.atomic import held_temporary, remove_stale_temporaries
+from archive.derived_db import open_derived_db
 from archive.reader import file_head
 
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
@@ -164,6 +164,12 @@ def record_starts(warc: Path) -> tuple[list[tuple[str | None, int]], str | None]
 _READ_AGAIN = -1  # the size indexed for a damaged WARC: read again by the next import, as one restored would be
 
 
+_RECORDS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS warcs (number INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS records (id TEXT NOT NULL, warc INTEGER NOT NULL, PRIMARY KEY (id, warc)) WITHOUT ROWID;
+"""
+
+
 class HeldRecords:
     """The WARC-Record-ID of every record in an archive's ``warc/`` (``indexes/records.sqlite``), so that an import
     knows which of the records given the archive holds without reading ``warc/``.
@@ -179,30 +185,7 @@ class HeldRecords:
         from archive.index import INDEX_DIR  # here: cdxj-indexer's imports take a while, and `extract` needs none
 
         self.warc_dir = Path(archive_dir) / WARC_DIR
-        path = Path(archive_dir) / INDEX_DIR / RECORDS_INDEX
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = self._open(path)
-        except sqlite3.DatabaseError:  # damaged: it is only an index of warc/
-            for suffix in ("", "-journal"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            self.db = self._open(path)
-
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path)
-        try:
-            db.executescript("""
-                CREATE TABLE IF NOT EXISTS warcs (number INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,
-                                                  size INTEGER NOT NULL);
-                CREATE TABLE IF NOT EXISTS records (id TEXT NOT NULL, warc INTEGER NOT NULL, PRIMARY KEY (id, warc))
-                    WITHOUT ROWID;
-            """)
-            db.execute("SELECT COUNT(*) FROM warcs").fetchone()
-        except sqlite3.DatabaseError:
-            db.close()
-            raise
-        return db
+        self.db = open_derived_db(Path(archive_dir) / INDEX_DIR / RECORDS_INDEX, _RECORDS_SCHEMA, f"{WARC_DIR}/")
 
     def close(self) -> None:
         self.db.close()

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 
+from archive.derived_db import open_derived_db
 from archive.state import STATE_DIR
 
 logger = logging.getLogger(__name__)
@@ -82,26 +83,7 @@ class RunIndex:
     def __init__(self, archive_dir: Path) -> None:
         self.runs_dir = Path(archive_dir) / RUNS_DIR
         path = Path(archive_dir) / STATE_DIR / INDEX_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = self._open(path)
-        except sqlite3.OperationalError:  # locked, a full disk, no permission: not damage (open_index says why)
-            raise
-        except sqlite3.DatabaseError as exc:
-            # Derived from runs/ alone: a damaged index is made again, not mended.
-            logger.warning("the run reports' index %s is damaged (%s): made again from %s/", path, exc, RUNS_DIR)
-            path.unlink(missing_ok=True)
-            self.db = self._open(path)
-
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        try:
-            db.executescript(_SCHEMA)
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
+        self.db = open_derived_db(path, _SCHEMA, f"{RUNS_DIR}/", timeout=30, isolation_level=None)
 
     def close(self) -> None:
         self.db.close()

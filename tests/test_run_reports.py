@@ -89,7 +89,7 @@ def test_a_damaged_or_deleted_index_is_made_again_from_the_reports(tmp_path, cap
     with caplog.at_level(logging.WARNING):
         assert last_runs(archive, SOURCES, 5) == expected
     assert [record.message for record in caplog.records if "damaged" in record.message] == [
-        f"the run reports' index {index} is damaged (file is not a database): made again from runs/"]
+        f"{index} is damaged (file is not a database): made again from runs/"]
     index.unlink()
     assert last_runs(archive, SOURCES, 5) == expected
 
