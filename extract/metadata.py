@@ -805,9 +805,14 @@ def _shown_on_page(tree: HtmlElement, month_first: bool) -> str | None:
 
 
 def _modified_days(article: dict, meta: dict[str, str]) -> set[str]:
-    """The days of the page's declared last modifications."""
+    """The days of the page's declared last modifications, in any timezone: a stamp in UTC may fall on the day
+    before in the page's (as _earliest_local_day reads it)."""
     values = [article.get("dateModified"), *(v for k, v in meta.items() if _MODIFIED_META.search(k) or k in ("og:updated_time", "datemodified"))]
-    return {found[:10] for found in map(iso_date, filter(lambda v: isinstance(v, str), values)) if found}
+    days = set()
+    for stamp in filter(None, map(iso_date, filter(lambda v: isinstance(v, str), values))):
+        day, earliest = date.fromisoformat(stamp[:10]), _earliest_local_day(stamp)
+        days.update((earliest + timedelta(days=n)).isoformat() for n in range((day - earliest).days + 1))
+    return days
 
 
 def _earliest_local_day(stamp: str) -> date:
@@ -851,13 +856,13 @@ def _story_date(tree: HtmlElement, declared: str, article: dict, meta: dict[str,
     stamped = next(filter(None, (iso_date(t.get("datetime")) for t in block.iter("time")
                                  if next(t.iterancestors(*_QUOTED), None) is None)), None)
     shown = stamped or _shown_date(_opening(_visible_text(block, _QUOTED)), False)
-    if not shown or shown[:10] == declared[:10]:
+    if not shown:
         return None
-    modified = _modified_days(article, meta)
-    if date.fromisoformat(shown[:10]) < _earliest_local_day(declared):
+    modified, shown_day = _modified_days(article, meta), date.fromisoformat(shown[:10])
+    if shown_day < _earliest_local_day(declared):
         return shown if declared[:10] in modified or not _shows_day(tree, declared[:10]) else None
-    if (shown[:10] in modified and not _meta_tag_declares(meta, declared[:10])
-            and not _shows_day(tree, declared[:10])):
+    if (shown_day > date.fromisoformat(declared[:10]) and shown[:10] in modified
+            and not _meta_tag_declares(meta, declared[:10]) and not _shows_day(tree, declared[:10])):
         return shown
     return None
 

@@ -30,3 +30,11 @@ def test_a_rewritten_guide_is_dated_by_the_update_it_shows_when_only_its_structu
     shows_both = page.replace("</article>", "<footer>First published March 2, 2021</footer></article>")
     assert _dated(shows_both.replace("{shown}", "September 28, 2025")) == "2021-03-02T09:00:00+00:00"
     assert _dated(page.replace("{shown}", "September 20, 2025")) == "2021-03-02T09:00:00+00:00"
+
+
+def test_an_update_shown_on_the_evening_before_its_utc_stamp_is_still_the_declared_modification() -> None:
+    """A guide updated at 8 pm in New York is stamped 01:00 the next day in UTC; the day it shows is that update's."""
+    late = GUIDE.replace("{head}", STRUCTURED.replace("2025-09-28T14:10:00Z", "2025-09-29T01:00:00Z"))
+    assert _dated(late.replace("{shown}", "September 28, 2025")) == "2025-09-28"
+    # two days before the stamp is no timezone's reading of it
+    assert _dated(late.replace("{shown}", "September 27, 2025")) == "2021-03-02T09:00:00+00:00"
