@@ -111,8 +111,11 @@ _LEADING_LEAF = XPath(".//*[not(*)][contains(normalize-space(), ' ')]"
 _WHOLE_LEAF = XPath("boolean(.//*[not(*)][normalize-space() = $name])")
 _byline_mark_in = memoized_search(re.compile(r"author|byl|bbl|zuozhe|bianji|xiaobian|channel-name|submitted-by"
                                             r"|posted-by|journalist-name|screenname|writer|username", re.I))
+# meta tags declaring a page's publication, most explicit first
+_PUBLICATION_META = ("article:published_time", "datepublished", "og:published_time", "publication_date", "pubdate",
+                     "publishdate", "date", "dc.date.issued", "dc.date", "dcterms.created", "sailthru.date")
 _PUBLISHED_META = re.compile(r"pub\w*[-_.:]?(date|time)|^published$")
-_MODIFIED_META = re.compile(r"(modified|updated)[-_.:]?(date|time)")
+_MODIFIED_META = re.compile(r"(modified|updated)[-_.:]?(date|time)|^(modified|updated)$")
 _US_LOCALE = re.compile(r"\s*en[-_]us\b", re.I)
 _INVISIBLE = {"script", "style", "noscript", "template"}
 _QUOTED = frozenset({"blockquote", "figure"})  # a quotation or an embedded post, with its own dates
@@ -679,20 +682,8 @@ def _author(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: 
 def _date_candidates(tree: HtmlElement, article: dict, meta: dict[str, str]) -> Iterator[object]:
     """Declared publication dates, most explicit first; the markup's own (itemprop, time pubdate)
     are searched, a walk of the whole tree, only when no declaration gave a date."""
-    yield from (
-        article.get("datePublished"),
-        meta.get("article:published_time"),
-        meta.get("datepublished"),
-        meta.get("og:published_time"),
-        meta.get("publication_date"),
-        meta.get("pubdate"),
-        meta.get("publishdate"),
-        meta.get("date"),
-        meta.get("dc.date.issued"),
-        meta.get("dc.date"),
-        meta.get("dcterms.created"),
-        meta.get("sailthru.date"),
-    )
+    yield article.get("datePublished")
+    yield from map(meta.get, _PUBLICATION_META)
     yield from _MARKED_DATES(tree)
     yield article.get("dateCreated")
 
@@ -814,9 +805,14 @@ def _shown_on_page(tree: HtmlElement, month_first: bool) -> str | None:
 
 
 def _modified_days(article: dict, meta: dict[str, str]) -> set[str]:
-    """The days of the page's declared last modifications."""
-    values = [article.get("dateModified"), *(v for k, v in meta.items() if _MODIFIED_META.search(k) or k == "og:updated_time")]
-    return {found[:10] for found in map(iso_date, filter(lambda v: isinstance(v, str), values)) if found}
+    """The days of the page's declared last modifications, in any timezone: a stamp in UTC may fall on the day
+    before in the page's (as _earliest_local_day reads it)."""
+    values = [article.get("dateModified"), *(v for k, v in meta.items() if _MODIFIED_META.search(k) or k in ("og:updated_time", "datemodified"))]
+    days = set()
+    for stamp in filter(None, map(iso_date, filter(lambda v: isinstance(v, str), values))):
+        day, earliest = date.fromisoformat(stamp[:10]), _earliest_local_day(stamp)
+        days.update((earliest + timedelta(days=n)).isoformat() for n in range((day - earliest).days + 1))
+    return days
 
 
 def _earliest_local_day(stamp: str) -> date:
@@ -838,19 +834,36 @@ def _shows_day(tree: HtmlElement, day: str) -> bool:
     return any(day in _shown_dates(text, month_first) for month_first in (False, True))
 
 
-def _story_date(tree: HtmlElement, declared: str, stamped_at_save: bool) -> str | None:
-    """A date the page shows at its headline, earlier than its declared publication, unless a timezone explains
-    the difference: the story's own date when the declaration is a CMS's stamp of a later save (a migration, a
-    re-publication), as when it is also the page's last modification or the page shows its day nowhere. A
-    quotation or a figure (an embedded post with its date) is not searched."""
+def _meta_tag_declares(meta: dict[str, str], day: str) -> bool:
+    """Whether a meta tag declares the page's publication on a day: Open Graph's, Dublin Core's, a CMS's; not
+    schema.org's own property (a microdata <meta itemprop="datePublished">), which is the page's structured data."""
+    return any((iso_date(value) or "")[:10] == day for key, value in meta.items()
+               if key != "datepublished" and (key in _PUBLICATION_META or _PUBLISHED_META.search(key)))
+
+
+def _story_date(tree: HtmlElement, declared: str, article: dict, meta: dict[str, str]) -> str | None:
+    """A date the page shows at its headline instead of its declared publication. An earlier one, unless a
+    timezone explains the difference, is the story's own date when the declaration is a CMS's stamp of a later
+    save (a migration, a re-publication), as when it is also the page's last modification or the page shows its
+    day nowhere. A later one is the date of the version the page shows when its structured data (JSON-LD,
+    microdata), the publication's only declaration, give that day as the last modification and the page shows
+    the publication's day nowhere (a guide rewritten since it first went up): the page's text and a
+    declaration agree, against a stamp no reader sees. A quotation or a figure (an embedded post with its
+    date) is not searched."""
     block = _headline_block(tree)
     if block is tree:
         return None
     stamped = next(filter(None, (iso_date(t.get("datetime")) for t in block.iter("time")
                                  if next(t.iterancestors(*_QUOTED), None) is None)), None)
     shown = stamped or _shown_date(_opening(_visible_text(block, _QUOTED)), False)
-    if shown and date.fromisoformat(shown[:10]) < _earliest_local_day(declared):
-        return shown if stamped_at_save or not _shows_day(tree, declared[:10]) else None
+    if not shown:
+        return None
+    modified, shown_day = _modified_days(article, meta), date.fromisoformat(shown[:10])
+    if shown_day < _earliest_local_day(declared):
+        return shown if declared[:10] in modified or not _shows_day(tree, declared[:10]) else None
+    if (shown_day > date.fromisoformat(declared[:10]) and shown[:10] in modified
+            and not _meta_tag_declares(meta, declared[:10]) and not _shows_day(tree, declared[:10])):
+        return shown
     return None
 
 
@@ -878,7 +891,7 @@ def _date(tree: HtmlElement, article: dict, meta: dict[str, str], url: str | Non
             if filed is not None and abs((filed - date.fromisoformat(declared[:10])).days) == 1:
                 return filed.isoformat()
             if filed is None:
-                return _story_date(tree, declared, declared[:10] in _modified_days(article, meta)) or declared
+                return _story_date(tree, declared, article, meta) or declared
             return declared
     locales = (tree.get("lang"), meta.get("og:locale"), meta.get("content-language"))
     month_first = any(_US_LOCALE.match(locale) for locale in locales if locale)
