@@ -617,8 +617,8 @@ def test_a_robots_txt_answering_503_is_unreachable_for_every_worker(tmp_path, re
     requested: list[str] = []
     handler = type("Site", (UnreachableRobotsSite,), {"requested": requested,
                                                       "gate": staticmethod(lambda: holding(redis_url, "site") >= 2)})
-    with loopback_site(handler) as base:
-        results = run_workers(site_configs(tmp_path, base, redis_url))
+    with loopback_site(handler) as base:  # (a timeout longer than the gate's: a worker slow to start is no timeout)
+        results = run_workers(site_configs(tmp_path, base, redis_url, "timeout = 60\n"))
     assert set(requested) == {"/robots.txt"}, requested  # (asked again by Scrapy's retries of a 503)
     assert_unreachable_for_every_worker(results, "HTTP 503")
 
