@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS rows (
     dup_cluster TEXT, dup_canonical INTEGER, line TEXT NOT NULL, line_end INTEGER);
 CREATE INDEX IF NOT EXISTS rows_by_url ON rows (source, url, version);
 CREATE INDEX IF NOT EXISTS rows_by_text ON rows (text_sha256);
+CREATE INDEX IF NOT EXISTS rows_by_version ON rows (version, fetched_at, record_id);
 CREATE TABLE IF NOT EXISTS texts (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, sketch TEXT NOT NULL, component INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS texts_by_component ON texts (component);

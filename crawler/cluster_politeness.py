@@ -11,8 +11,9 @@
   with Retry-After holds the host for every worker.
 - ``SharedRobotsTxtMiddleware``: one worker fetches (and archives) a host's robots.txt per
   crawl; the others read its rules from Redis and parse them as if they had fetched it.  A
-  robots.txt unreachable (5xx) is shared with why: every worker says so in one line, and its
-  pages there are failed fetches, as on one machine (crawler/robots.py).
+  robots.txt unreachable (a 5xx, a timeout, a network error) is shared with why: every worker
+  says so in one line, and its pages there are failed fetches, as on one machine
+  (crawler/robots.py); none fetches it again and waits out the same timeouts.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler.politeness import SlotConcurrencyDownloader, retry_after_seconds
-from crawler.robots import ConcurrentSafeRobotsTxtMiddleware, robots_rules
+from crawler.robots import DISALLOW_ALL, ConcurrentSafeRobotsTxtMiddleware, robots_rules
 
 HOST_PREFIX = "newsarchive:host:"
 FULL_POLL = 0.25  # seconds between asks while every place at a host is taken (by other workers)
@@ -131,11 +132,15 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
     """robots.txt once per host and crawl over all workers: the first to need it takes a lock and fetches it."""
 
     POLL = 0.2
-    LOCK_MS = 60_000
 
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self.server = _client(crawler)
+        # The lock outlasts the slowest fetch of robots.txt (every retry's timeout, and a minute), so no other
+        # worker takes it over and waits out the same timeouts again; a killed worker's frees itself.
+        settings = crawler.settings
+        attempts = settings.getint("RETRY_TIMES") + 1
+        self.lock_ms = int((settings.getfloat("DOWNLOAD_TIMEOUT") * attempts + 60) * 1000)
 
     def _keys(self, netloc: str) -> tuple[str, str]:
         """The crawl's hash of robots.txt bodies (cleared with the crawl), and the lock on this host's."""
@@ -171,7 +176,7 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
                 if body is not None:
                     self._stats.inc_value("cluster/robots_shared")
                     return body, unreachable
-                if self.server.set(lock, os.getpid(), nx=True, px=self.LOCK_MS):
+                if self.server.set(lock, os.getpid(), nx=True, px=self.lock_ms):
                     return None
             if netloc in self._parsers:  # this worker began fetching it meanwhile
                 return None
@@ -180,16 +185,17 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         await super()._parse_robots(response, netloc, request)
-        rules, lock = self._keys(netloc)
-        with self.crawler.spider.cluster.reaching():
-            pipe = self.server.pipeline(transaction=True)
-            shared = {netloc: robots_rules(response)}
-            if netloc in self._unreachable:
-                shared[self._unreachable_field(netloc)] = self._unreachable[netloc]
-            pipe.hset(rules, mapping=shared).delete(lock)
-            pipe.execute()
+        self._share(netloc, robots_rules(response))
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        with self.crawler.spider.cluster.reaching():
-            self.server.delete(self._keys(netloc)[1])  # another worker may try
         super()._robots_error(exc, netloc)
+        self._share(netloc, DISALLOW_ALL)
+
+    def _share(self, netloc: str, rules: bytes) -> None:
+        """Give the other workers ``netloc``'s rules, and why its robots.txt was unreachable if it was; free the lock."""
+        shared_rules, lock = self._keys(netloc)
+        shared = {netloc: rules}
+        if netloc in self._unreachable:
+            shared[self._unreachable_field(netloc)] = self._unreachable[netloc]
+        with self.crawler.spider.cluster.reaching():
+            self.server.pipeline(transaction=True).hset(shared_rules, mapping=shared).delete(lock).execute()

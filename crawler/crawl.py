@@ -14,6 +14,7 @@ from config import Config, Source
 from crawler.archive_writer import archive_writer
 from archive.writer import OPEN_SUFFIX
 from crawler.capture import DISK_FULL, WRITER_LOST, WRITTEN_TO
+from crawler.progress import PAGES_FETCHED
 from crawler.run import SourceResult
 from crawler.source_settings import source_settings
 from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, OFFSITE_REDIRECT_EXAMPLE,
@@ -59,7 +60,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         error = f"{stats['warc/failed']} fetches could not be archived (see the log)"
     return SourceResult(
         name=source.name,
-        fetched=stats.get("downloader/response_count", 0),
+        fetched=stats.get(PAGES_FETCHED, 0),
         articles=stats.get("newsarchive/articles_archived", 0),
         warc_files=stats.get("warc/files", []),
         finish_reason=reason,

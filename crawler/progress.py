@@ -1,4 +1,4 @@
-"""A progress line per source while a run goes on, for people watching a terminal."""
+"""The run's count of pages fetched, and a progress line per source while a run goes on, for people watching a terminal."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ import sys
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.http import Request, Response
 from twisted.internet import task
+
+# The run's "fetched": responses but robots.txt's (its retries too), each redirect hop and retry of a page
+# counted, as ``max_pages`` counts them (Scrapy's downloader/response_count has robots.txt in it).
+PAGES_FETCHED = "newsarchive/pages_fetched"
 
 
 class ProgressReport:
-    """Prints ``source: N fetched, M articles`` every ``NEWSARCHIVE_PROGRESS_INTERVAL`` seconds, and
-    once more when the engine has stopped: then every exchange is written (the capture's
-    ``spider_closed`` waits for the writer), so the last line gives the run's own figures."""
+    """Counts the pages fetched (``PAGES_FETCHED``) and, with ``NEWSARCHIVE_PROGRESS_INTERVAL`` > 0, prints
+    ``source: N fetched, M articles`` that often, and once more when the engine has stopped: then every
+    exchange is written (the capture's ``spider_closed`` waits for the writer), so the last line gives
+    the run's own figures."""
 
     def __init__(self, crawler: Crawler, interval: float):
         self.crawler = crawler
@@ -21,16 +26,19 @@ class ProgressReport:
         self.loop: task.LoopingCall | None = None
         self.spider: Spider | None = None
         self.last = None
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+        if interval > 0:
+            crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+            crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+            crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ProgressReport":
-        interval = crawler.settings.getfloat("NEWSARCHIVE_PROGRESS_INTERVAL", 0)
-        if interval <= 0:
-            raise NotConfigured
-        return cls(crawler, interval)
+        return cls(crawler, crawler.settings.getfloat("NEWSARCHIVE_PROGRESS_INTERVAL", 0))
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        if not request.meta.get("dont_obey_robotstxt"):  # Scrapy's mark of its robots.txt requests
+            self.crawler.stats.inc_value(PAGES_FETCHED)
 
     def spider_opened(self, spider: Spider) -> None:
         self.spider = spider
@@ -42,7 +50,7 @@ class ProgressReport:
         articles = stats.get_value("newsarchive/articles_archived", 0)
         line = (
             f"  {getattr(spider, 'source', spider).name}: "
-            f"{stats.get_value('downloader/response_count', 0)} fetched, "
+            f"{stats.get_value(PAGES_FETCHED, 0)} fetched, "
             f"{articles} article{'' if articles == 1 else 's'} archived"
         )
         if line != self.last:

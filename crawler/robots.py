@@ -26,7 +26,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
-_DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class RobotsUnreachable(IgnoreRequest):
 def robots_rules(response: Response) -> bytes:
     """The rules a robots.txt response gives (RFC 9309 §2.3.1.3-4): none for a 4xx, all disallowed for a 5xx."""
     if response.status >= 500:
-        return _DISALLOW_ALL
+        return DISALLOW_ALL
     return b"" if response.status >= 400 else response.body
 
 
@@ -87,7 +87,7 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
         go unasked rather than each waiting out its own timeouts and retries."""
         self._stats.inc_value("robotstxt/unreachable_disallow_all")
         self._disallow_all(netloc, str(exc) or type(exc).__name__)
-        parser = build_from_crawler(self._parserimpl, self.crawler, _DISALLOW_ALL)
+        parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
         waiting = self._parsers[netloc]
         self._parsers[netloc] = parser
         waiting.callback(parser)

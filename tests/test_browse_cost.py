@@ -31,6 +31,8 @@ PAGE_REQUESTS = {
     "listing of a language": lambda db: corpus_view.search(db, Filters(language="de")),
     "listing of the first three days": lambda db: corpus_view.search(db, Filters(date_from="2026-01-01",
                                                                                  date_to="2026-01-03")),
+    "listing of second versions (none)": lambda db: corpus_view.search(db, Filters(version="2")),
+    "listing of first versions": lambda db: corpus_view.search(db, Filters(version="1")),
     "search matching every article": lambda db: corpus_view.search(db, Filters(q="council")),
     "search matching every article of a source": lambda db: corpus_view.search(db, Filters(q="council",
                                                                                            source="gazette")),
@@ -50,6 +52,9 @@ def sqlite_work(archive: Path, request) -> int:
 def test_the_home_page_listings_searches_and_source_pages_cost_the_same_in_a_corpus_three_times_larger(tmp_path):
     grow_corpus(tmp_path, SMALL)
     small = {name: sqlite_work(tmp_path, request) for name, request in PAGE_REQUESTS.items()}
+    db = sqlite3.connect(tmp_path / STORE_FILE)  # as in a store from before it: the store's next opening makes it
+    db.execute("DROP INDEX rows_by_version")
+    db.close()
     grow_corpus(tmp_path, LARGE)
     large = {name: sqlite_work(tmp_path, request) for name, request in PAGE_REQUESTS.items()}
     grown = {name: (small[name], large[name]) for name in PAGE_REQUESTS if large[name] > 1.25 * small[name] + 5}

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.state import ArchivedPayload, UrlState, open_state
 from archive_fixtures import free_port, loopback_site
 from crawler.cluster import crawl_keys
+from crawler.settings import RETRY_TIMES
 from demo.farm import ArticleFarm, article_path
 from demo.redis_server import RedisServer
 from demo.run import DEMO_CRAWL, write_demo_config
@@ -585,27 +587,101 @@ class UnreachableRobotsSite(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def site_configs(tmp_path: Path, base: str, redis_url: str, crawl: str = "") -> list[Path]:
+    """Two workers' configs crawling eight pages of the site at ``base`` (source "site"), with ``crawl``'s [crawl] lines."""
+    configs = []
+    for i in range(2):
+        archive = tmp_path / f"w{i}"
+        archive.mkdir()
+        pages = json.dumps([f"{base}/page-{n}" for n in range(8)])
+        (archive / "sources.toml").write_text(
+            f'[archive]\ndir = "{archive}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n{crawl}\n'
+            f'[cluster]\nredis = "{redis_url}"\n\n[[sources]]\nname = "site"\nstart_urls = {pages}\n')
+        configs.append(archive / "sources.toml")
+    return configs
+
+
+def assert_unreachable_for_every_worker(results: list[subprocess.CompletedProcess], reason: str) -> None:
+    """Each worker said once that the host's robots.txt is unreachable and why, and failed its pages for it."""
+    for result in results:
+        assert "Traceback" not in result.stderr, result.stderr
+        said = [line for line in result.stderr.splitlines() if f"robots.txt unreachable ({reason}" in line]
+        assert len([line for line in said if "nothing is fetched from this host" in line]) == 1, result.stderr
+        [failed] = [line for line in said if "failed fetches:" in line] or [result.stderr]
+        assert f"(robots.txt unreachable ({reason}" in failed, failed  # its pages, not "Forbidden by robots.txt"
+
+
 def test_a_robots_txt_answering_503_is_unreachable_for_every_worker(tmp_path, redis_url):
     """As on one machine (tests/test_robots.py): one worker asks for robots.txt, and every worker says in one
     line that the host's robots.txt is unreachable and counts its pages as failed fetches; none is fetched."""
     requested: list[str] = []
     handler = type("Site", (UnreachableRobotsSite,), {"requested": requested,
                                                       "gate": staticmethod(lambda: holding(redis_url, "site") >= 2)})
-    with loopback_site(handler) as base:
-        configs = []
-        for i in range(2):
-            archive = tmp_path / f"w{i}"
-            archive.mkdir()
-            pages = json.dumps([f"{base}/page-{n}" for n in range(8)])
-            (archive / "sources.toml").write_text(
-                f'[archive]\ndir = "{archive}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n\n'
-                f'[cluster]\nredis = "{redis_url}"\n\n[[sources]]\nname = "site"\nstart_urls = {pages}\n')
-            configs.append(archive / "sources.toml")
-        results = run_workers(configs)
+    with loopback_site(handler) as base:  # (a timeout longer than the gate's: a worker slow to start is no timeout)
+        results = run_workers(site_configs(tmp_path, base, redis_url, "timeout = 60\n"))
     assert set(requested) == {"/robots.txt"}, requested  # (asked again by Scrapy's retries of a 503)
-    for result in results:
-        assert "Traceback" not in result.stderr, result.stderr
-        said = [line for line in result.stderr.splitlines() if "robots.txt unreachable (HTTP 503)" in line]
-        assert len([line for line in said if "nothing is fetched from this host" in line]) == 1, result.stderr
-        [failed] = [line for line in said if "failed fetches:" in line] or [result.stderr]
-        assert "(robots.txt unreachable (HTTP 503))" in failed, failed  # its pages, not "Forbidden by robots.txt"
+    assert_unreachable_for_every_worker(results, "HTTP 503")
+
+
+class SilentRobotsSite(UnreachableRobotsSite):
+    """Pages linking nowhere; robots.txt is accepted and never answered (until ``released``)."""
+
+    arrivals: list[float]
+    released: threading.Event
+
+    def do_GET(self) -> None:
+        if self.path != "/robots.txt":
+            return super().do_GET()
+        self.requested.append(self.path)
+        self.arrivals.append(time.monotonic())
+        self.released.wait(120)
+        self.close_connection = True
+
+
+def test_a_robots_txt_that_times_out_is_waited_for_once_and_unreachable_for_every_worker(tmp_path, redis_url):
+    """Before: the worker that fetched robots.txt shared nothing when it timed out, so the other fetched it again
+    and waited out its own timeouts (robots.txt asked twice as often, the run twice as long)."""
+    timeout, attempts = 5, RETRY_TIMES + 1  # a timeout is retried, as any fetch's
+    requested: list[str] = []
+    arrivals: list[float] = []
+    released = threading.Event()
+    handler = type("Site", (SilentRobotsSite,), {"requested": requested, "arrivals": arrivals, "released": released})
+    try:
+        with loopback_site(handler) as base:
+            results = run_workers(site_configs(tmp_path, base, redis_url, f"timeout = {timeout}\n"))
+            ended = time.monotonic()
+    finally:
+        released.set()
+    assert set(requested) == {"/robots.txt"}, requested
+    assert len(arrivals) == attempts, arrivals  # one worker's fetch and its retries
+    assert ended - arrivals[0] < attempts * timeout + 10, f"{ended - arrivals[0]:.0f} s"  # one wait, not one per worker
+    assert_unreachable_for_every_worker(results, "")
+
+
+def test_no_other_worker_takes_over_a_robots_txt_fetch_while_its_retries_may_still_time_out(tmp_path, redis_url):
+    """With the default 30 s timeout a fetch of robots.txt and its retries may take 90 s.  Before: its lock
+    lasted 60 s, then another worker took it and fetched robots.txt again, waiting out its own timeouts."""
+    import redis
+
+    from crawler.settings import DOWNLOAD_TIMEOUT
+
+    requested: list[str] = []
+    arrivals: list[float] = []
+    released = threading.Event()
+    handler = type("Site", (SilentRobotsSite,), {"requested": requested, "arrivals": arrivals, "released": released})
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with loopback_site(handler) as base:
+            workers = [start_worker(config) for config in site_configs(tmp_path, base, redis_url)]
+            deadline = time.monotonic() + 60
+            while not arrivals:
+                assert time.monotonic() < deadline and all(worker.poll() is None for worker in workers), "no robots.txt"
+                time.sleep(0.02)
+            lock_ms = client.pttl(crawl_keys("site") + "robots-lock:" + base.removeprefix("http://"))
+            for worker in workers:
+                worker.kill()
+                worker.communicate()
+    finally:
+        released.set()
+        client.close()
+    assert lock_ms > (RETRY_TIMES + 1) * DOWNLOAD_TIMEOUT * 1000, lock_ms

@@ -151,7 +151,7 @@ def test_max_pages_is_the_exact_number_of_pages_fetched_and_archived(tmp_path, m
     assert len(pages(requested)) == max_pages, requested
     assert len(pages(archived_urls(tmp_path))) == max_pages
     [source] = report["sources"]
-    assert source["fetched"] == max_pages + 1  # and robots.txt
+    assert source["fetched"] == max_pages  # robots.txt is not a page
     assert source["status"] == "ok" and source["failed_fetches"] == 0
 
 

@@ -7,6 +7,7 @@ Each test crawls a real site on 127.0.0.1 with ``newsarchive run`` and reads wha
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -126,3 +127,15 @@ def test_pages_of_a_host_whose_robots_txt_is_unreachable_are_counted_as_failed_f
     assert STORY not in requested
     [summary] = [line for line in result.stdout.splitlines() if "failed fetches" in line] or [result.stdout + result.stderr]
     assert "failed fetches: 1 (robots.txt unreachable (" in summary, summary
+
+
+@pytest.mark.parametrize(("robots", "pages"), [("503", 0), ("404", 2)])
+def test_the_runs_fetched_figure_counts_the_sites_pages_not_robots_txt_or_its_retries(tmp_path, robots, pages):
+    """Before: "3 fetched" for a site whose robots.txt answered 503 thrice (Scrapy's retries) and that gave no page."""
+    result, requested, _ = crawl(tmp_path, robots)
+    assert len([path for path in requested if path != "/robots.txt"]) == pages, requested
+    [counts] = [line for line in result.stderr.splitlines() if line.endswith(" s") and " fetched, " in line] or [
+        result.stderr]
+    assert counts.startswith(f"  {pages} fetched, "), counts
+    [report] = (tmp_path / "archive" / "runs").glob("*.json")
+    assert json.loads(report.read_text())["sources"][0]["fetched"] == pages
