@@ -303,11 +303,11 @@ class CorpusStore:
         its own captures, and every key decided again: texts are made again where a key's status changed.  Once,
         in one transaction (a process killed midway leaves the store as it was, and the next open does it)."""
         db = self._db
-        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'site_days'").fetchone():
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'site_months'").fetchone():
             return
         batch = _Batch(db, self.root)
         with self._transaction():
-            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'site_days'").fetchone():
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'site_months'").fetchone():
                 return  # another process made them since the look above
             if "first_at" not in {name for (_, name, *_) in db.execute("PRAGMA table_info(key_stats)")}:
                 db.execute("ALTER TABLE site_signatures ADD COLUMN first_at TEXT")
@@ -325,7 +325,7 @@ class CorpusStore:
                 first[signature] = min(first.get(signature, fetched_at), fetched_at)
             db.executemany("UPDATE site_signatures SET first_at = ? WHERE site = ? AND signature = ?",
                            [(at, site, signature) for (site, signature), at in first.items()])
-            db.execute("INSERT INTO site_days (site, day, articles) SELECT site, substr(first_at, 1, 10), COUNT(*)"
+            db.execute("INSERT INTO site_months (site, month, articles) SELECT site, substr(first_at, 1, 7), COUNT(*)"
                        " FROM site_signatures WHERE first_at IS NOT NULL GROUP BY 1, 2")
             for (site,) in db.execute("SELECT site FROM sites").fetchall():
                 keys = [key for (key,) in db.execute("SELECT key FROM key_stats WHERE site = ?"
@@ -521,10 +521,10 @@ class CorpusStore:
     def quick_check(self) -> str:
         return self._db.execute("PRAGMA quick_check").fetchone()[0]
 
-# When a site's articles were first captured, by day (``_Batch._in_span``), and in order.
+# When a site's articles were first captured, by month (``_Batch._in_span``), and in order.
 TEMPLATE_SPANS = (
-    "CREATE TABLE IF NOT EXISTS site_days (site TEXT NOT NULL, day TEXT NOT NULL, articles INTEGER NOT NULL,"
-    " PRIMARY KEY (site, day)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS site_months (site TEXT NOT NULL, month TEXT NOT NULL, articles INTEGER NOT NULL,"
+    " PRIMARY KEY (site, month)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS site_signatures_by_time ON site_signatures (site, first_at)",
 )
 
@@ -672,7 +672,8 @@ class _Batch:
         candidates = set(seen) | moved
         if placed:
             candidates.update(key for (key,) in db.execute(
-                "SELECT key FROM key_stats WHERE site = ? AND template = 1 AND first_at <= ? AND last_at >= ?",
+                "SELECT key FROM key_stats INDEXED BY template_keys WHERE site = ? AND template = 1 AND first_at <= ?"
+                " AND last_at >= ?",
                 (site, max(placed), min(placed))))
         return self._redecide(site, candidates)
 
@@ -690,35 +691,35 @@ class _Batch:
             db.execute("UPDATE site_signatures SET first_at = ? WHERE site = ? AND signature = ?",
                        (fetched_at, site, signature))
             if row[0] is not None:
-                self._count_day(site, row[0], -1)
-        self._count_day(site, fetched_at, 1)
+                self._count_month(site, row[0], -1)
+        self._count_month(site, fetched_at, 1)
         placed.append(fetched_at)
         return row is None
 
-    def _count_day(self, site: str, fetched_at: str, sign: int) -> None:
-        self.db.execute("INSERT INTO site_days (site, day, articles) VALUES (?, ?, ?) ON CONFLICT (site, day)"
-                        " DO UPDATE SET articles = articles + excluded.articles", (site, fetched_at[:10], sign))
+    def _count_month(self, site: str, fetched_at: str, sign: int) -> None:
+        self.db.execute("INSERT INTO site_months (site, month, articles) VALUES (?, ?, ?) ON CONFLICT (site, month)"
+                        " DO UPDATE SET articles = articles + excluded.articles", (site, fetched_at[:7], sign))
 
     def _in_span(self, site: str, words: int, frequency: int, seen: int, at_edge: int, first_at: str,
                  last_at: str) -> bool:
-        """The rule over the site's articles first captured from ``first_at`` to ``last_at``.  The per-day counts
-        bound their number (the span's first and last days in part or in whole), and the rule only gets harder
-        as it grows: the articles of those two days are counted one by one only when the bounds disagree.  So a
-        span of years costs its days, and a day of many articles (an import) is counted only near the share."""
+        """The rule over the site's articles first captured from ``first_at`` to ``last_at``.  The per-month counts
+        bound their number (the span's first and last months in part or in whole), and the rule only gets harder
+        as it grows: the articles of those two months are counted one by one only when the bounds disagree.  So a
+        span of years costs its months, and the articles near the share are counted only for a key near it."""
         db = self.db
-        first_day, last_day = first_at[:10], last_at[:10]
-        days = db.execute("SELECT day, articles FROM site_days WHERE site = ? AND day >= ? AND day <= ?",
-                          (site, first_day, last_day)).fetchall()
-        most = sum(articles for _, articles in days)
-        least = max(frequency, sum(articles for day, articles in days if first_day < day < last_day))
+        first_month, last_month = first_at[:7], last_at[:7]
+        most, inner = db.execute(
+            "SELECT IFNULL(SUM(articles), 0), IFNULL(SUM(articles) FILTER (WHERE month > ?2 AND month < ?3), 0)"
+            " FROM site_months WHERE site = ?1 AND month >= ?2 AND month <= ?3", (site, first_month, last_month)).fetchone()
+        least = max(frequency, inner)  # (its own articles are in its span)
         if is_template(words, frequency, seen, at_edge, most) or not is_template(words, frequency, seen, at_edge, least):
             return is_template(words, frequency, seen, at_edge, most)
         count = "SELECT COUNT(*) FROM site_signatures WHERE site = ? AND first_at >= ? AND first_at <= ?"
-        if first_day == last_day:
+        if first_month == last_month:
             exact = db.execute(count, (site, first_at, last_at)).fetchone()[0]
         else:
-            exact = least + (db.execute(count, (site, first_at, first_day + "~")).fetchone()[0]
-                             + db.execute(count, (site, last_day, last_at)).fetchone()[0])
+            exact = inner + (db.execute(count, (site, first_at, first_month + "~")).fetchone()[0]
+                             + db.execute(count, (site, last_month, last_at)).fetchone()[0])
         return is_template(words, frequency, seen, at_edge, exact)
 
     def _redecide(self, site: str, keys: Iterable[int]) -> set[int]:
@@ -740,7 +741,9 @@ class _Batch:
         return flipped
 
     def _template(self, site: str) -> set[int]:
-        return {key for (key,) in self.db.execute("SELECT key FROM key_stats WHERE site = ? AND template = 1", (site,))}
+        # (named: SQLite would rather read the site's every key through the primary key)
+        return {key for (key,) in self.db.execute(
+            "SELECT key FROM key_stats INDEXED BY template_keys WHERE site = ? AND template = 1", (site,))}
 
     def _touch_holders(self, site: str, keys: Iterable[int]) -> None:
         """Mark for making again the URLs whose docs hold any of these keys."""

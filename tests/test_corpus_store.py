@@ -123,7 +123,8 @@ def _site_with_banner(carried: range, count: int, every: timedelta = timedelta(d
     pages = []
     for number in range(count):
         page = _page("gazette.example", number, rng, shared=[])
-        paragraphs = (*page.document.paragraphs, BANNER) if number in carried else page.document.paragraphs
+        own = tuple(" ".join(f"w{rng.randrange(10**6)}" for _ in range(30)) for _ in range(3))  # no two alike
+        paragraphs = (*own, BANNER) if number in carried else own
         pages.append(replace(page, document=replace(page.document, paragraphs=paragraphs),
                              fetched_at=f"{datetime(2026, 1, 1, 8) + number * every:%Y-%m-%dT%H:%M:%SZ}"))
     return pages
@@ -164,23 +165,41 @@ def test_site_templates_are_the_same_whatever_order_the_captures_come_in(tmp_pat
     assert not [url for url, text in in_order.items() if BANNER in text]
 
 
+def test_a_runs_template_decisions_cost_the_same_on_a_site_with_ten_times_the_articles(tmp_path):
+    """A banner on every article of five years: deciding it again, for a run of 5 new articles, must not count
+    the site's articles (SQLite's work, in its progress handler's ticks, at 300 and at 3,000 articles)."""
+    work = []
+    for size in (300, 3000):
+        every = timedelta(days=5 * 365) / size
+        pages = _site_with_banner(range(size + 5), size + 5, every)
+        with CorpusStore(tmp_path / str(size)) as store:
+            for start in range(0, size, 500):
+                store.add(pages[start:min(start + 500, size)])
+            ticks = []
+            store._db.set_progress_handler(lambda: ticks.append(1), 100)
+            store.add(pages[size:])
+            work.append(len(ticks))
+            assert not [row for row in store.rows() if BANNER in (tmp_path / str(size) / row["text_path"]).read_text()]
+    assert work[1] < 1.5 * work[0], work
+
+
 def test_a_store_from_before_template_spans_gets_the_spans_a_new_store_keeps(tmp_path):
     pages = _site_with_banner(range(10, 40), 80)
     _texts_after_runs(tmp_path, pages, per_run=6)
     path = tmp_path / "derived" / "corpus.sqlite"
     spans = "SELECT site, key, first_at, last_at, template FROM key_stats ORDER BY 1, 2"
     articles = "SELECT site, signature, first_at FROM site_signatures ORDER BY 1, 2"
-    days = "SELECT * FROM site_days ORDER BY 1, 2"
+    months = "SELECT * FROM site_months ORDER BY 1, 2"
     with sqlite3.connect(path) as db:
-        kept = [db.execute(query).fetchall() for query in (spans, articles, days)]
-        db.execute("DROP TABLE site_days")  # what a store made before looked like
+        kept = [db.execute(query).fetchall() for query in (spans, articles, months)]
+        db.execute("DROP TABLE site_months")  # what a store made before looked like
         for table, column in [("key_stats", "first_at"), ("key_stats", "last_at"), ("site_signatures", "first_at")]:
             db.execute("DROP INDEX IF EXISTS site_signatures_by_time")
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     db.close()
     CorpusStore(tmp_path).close()
     with sqlite3.connect(path) as db:
-        assert [db.execute(query).fetchall() for query in (spans, articles, days)] == kept
+        assert [db.execute(query).fetchall() for query in (spans, articles, months)] == kept
     db.close()
 
 
