@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS captures (
 CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload_digest);
 CREATE INDEX IF NOT EXISTS captures_by_time ON captures (source, url, fetched_at, record_id);
 CREATE INDEX IF NOT EXISTS captures_by_extractor ON captures (extractor);
+CREATE INDEX IF NOT EXISTS articles_by_payload ON captures (payload_digest, fetched_at) WHERE is_primary = 1;
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
     fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
@@ -375,6 +376,11 @@ class CorpusStore:
             found.update(r for (r,) in self._db.execute(
                 f"SELECT record_id FROM captures WHERE record_id IN ({marks})", chunk))
         return found
+
+    def payload_at(self, digest: str) -> tuple[str, int] | None:
+        """Where the first article archived with this payload was captured (WARC file name, offset), if any."""
+        return self._db.execute("SELECT warc_file, warc_offset FROM captures WHERE payload_digest = ? AND is_primary = 1"
+                                " ORDER BY fetched_at, record_id LIMIT 1", (digest,)).fetchone()
 
     def lines(self) -> Iterator[str]:
         """Every corpus row's JSON line, in capture order (``fetched_at``, then record id)."""
