@@ -7,6 +7,7 @@ import hashlib
 import re
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -137,7 +138,8 @@ class ArticleCapture:
 
     ``payload`` is set for a revisit record: the file and offset of the response that holds
     the payload it refers to; ``warc_path`` and ``offset`` are the revisit's own.  ``revisit`` marks
-    an identical-payload revisit of ours: not extracted again, its text is its payload's at its URL.
+    an identical-payload revisit of ours of a payload its own URL archived: not extracted again,
+    its text is its payload's at its URL.
     """
 
     source: str
@@ -173,7 +175,9 @@ class Scan:
     Responses with no metadata record of ours (another tool's archive) are candidates when
     they are HTML with status 200; extraction decides whether each is an article.  Their
     identical-payload revisits are in ``revisits`` (``payload`` unset: the response may be
-    in another file), and ``payloads`` says where this stretch holds each candidate's payload.
+    in another file), with ours of a payload first archived at another URL (the same story at a
+    second address: its text is made from that payload at its own URL); ``payloads`` says where
+    this stretch holds each candidate's payload (ours are found in the corpus store).
     """
 
     captures: list[ArticleCapture]
@@ -281,7 +285,14 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
     name = warc_path.name.removesuffix(OPEN_SUFFIX)
     found: list[ArticleCapture] = []
     stats = ScanStats()
-    waiting: dict[str, tuple[ArticleCapture, bool]] = {}  # HTML page id -> capture, is a revisit; until metadata
+    # HTML page id -> capture, is a revisit, of a payload first archived at another URL; until its metadata
+    waiting: dict[str, tuple[ArticleCapture, bool, bool]] = {}
+    elsewhere: list[ArticleCapture] = []  # ours: revisits of a payload first archived at another URL
+
+    def scanned(end: int, error: str | None = None, foreign: Sequence[ArticleCapture] = (),
+                foreign_revisits: Sequence[ArticleCapture] = ()) -> Scan:
+        payloads = {capture.payload_digest: (warc_path, capture.offset) for capture in reversed(foreign)}
+        return Scan([*found, *foreign], end, error, stats, [*elsewhere, *foreign_revisits], payloads)
     end = start
     with open_warc(warc_path) as stream:
         head = file_head(stream)
@@ -320,7 +331,8 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     waiting[record_id] = (ArticleCapture(
                         foreign_source(url), url, warc_path, offset, record_id, headers.get_header("WARC-Date") or "",
                         digest, record.http_headers.get_header("Content-Type") or ""),
-                        record.rec_type == "revisit")
+                        record.rec_type == "revisit",
+                        record.rec_type == "revisit" and headers.get_header("WARC-Refers-To-Target-URI") not in (None, url))
                     continue
                 fields = _fields(record) if record.rec_type == "metadata" else {}
                 offset, length = iterator.get_record_offset(), iterator.get_record_length()
@@ -331,11 +343,14 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if not whole:
                         break
                 stats.skipped[record.rec_type] += 1
-                capture, revisit = waiting.pop(headers.get_header("WARC-Concurrent-To") or "", (None, False)) \
-                    if ROLE_FIELD in fields else (None, False)
+                capture, revisit, of_another_url = waiting.pop(
+                    headers.get_header("WARC-Concurrent-To") or "", (None, False, False)) \
+                    if ROLE_FIELD in fields else (None, False, False)
                 if capture is not None:
                     role = fields.get(ROLE_FIELD)
-                    if is_article_capture(role, 200, capture.content_type):
+                    if is_article_capture(role, 200, capture.content_type) and of_another_url:
+                        elsewhere.append(replace(capture, source=fields.get(SOURCE_FIELD, "")))
+                    elif is_article_capture(role, 200, capture.content_type):
                         # a revisit still dates its payload at its URL: a correction reverted byte
                         # for byte makes the first text current again
                         found.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), revisit=revisit))
@@ -345,18 +360,16 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     end = offset + length
         except Exception as exc:  # warcio surfaces a torn or foreign tail as many types
             if not closed:  # the rest is still being written
-                return Scan(found, end, stats=stats)
+                return scanned(end)
             end_of_stretch = size if stop is None else stop
-            return Scan(found, end_of_stretch, _unreadable(name, end, stats.records, exc), stats)
+            return scanned(end_of_stretch, _unreadable(name, end, stats.records, exc))
         if not closed:
-            return Scan(found, end, stats=stats)
+            return scanned(end)
         end = size if stop is None else stop
         if readable is not None and readable < end:
             why = f"{name}: unreadable after offset {readable}: the {end - readable} bytes after it are not whole " \
                   "WARC records (damaged or cut short)"
-            return Scan(found, end, why, stats)
+            return scanned(end, why)
     # Whatever no metadata record of ours claimed was archived by another tool.
-    foreign = [capture for capture, revisit in waiting.values() if not revisit]
-    revisits = [capture for capture, revisit in waiting.values() if revisit]
-    return Scan(found + foreign, end, None, stats, revisits,
-                {capture.payload_digest: (warc_path, capture.offset) for capture in reversed(foreign)})
+    return scanned(end, None, [capture for capture, revisit, _ in waiting.values() if not revisit],
+                   [capture for capture, revisit, _ in waiting.values() if revisit])

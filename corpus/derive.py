@@ -338,8 +338,9 @@ class Derivation:
         self._forget_cut_tails()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
-        self._revisits: dict[str, list[ArticleCapture]] = {}  # another tool's revisits found this pass, per file
+        self._revisits: dict[str, list[ArticleCapture]] = {}  # revisits to resolve found this pass, per file
         self._held: dict[str, tuple[int, bool]] = {}  # scan positions that wait for their file's revisits
+        self._listed: dict[str, Path] = {}  # WARCs listed: name -> path (a rebuild's may be in several directories)
 
     def _forget_cut_tails(self) -> None:
         """Captures read from bytes that recovery has since cut off a WARC (a power cut left it torn) are
@@ -389,6 +390,7 @@ class Derivation:
         """The stretches of WARC not derived yet, in file order: one per file, or several for a large closed one."""
         todo: list[tuple[WarcFile, int, int | None]] = []
         for warc in self.warcs(self._finished):
+            self._listed[warc.name] = warc.path
             if warc.name in self._finished:
                 continue
             start, _ = self._cursor.get(warc.name) or self.store.scanned(warc.name)
@@ -439,10 +441,14 @@ class Derivation:
         return taken
 
     def _with_payloads(self, name: str, revisits: list[ArticleCapture]) -> list[ArticleCapture]:
-        """Revisits of another tool's pages, each with where its payload is, from any WARC of this derivation."""
+        """Revisits of another tool's pages, and of ours of a payload first archived at another URL, each with where its
+        payload is: in a WARC of this derivation, or where an article of the corpus was made from it."""
         resolved = []
         for revisit in revisits:
             payload = self._payloads.get(revisit.payload_digest)
+            if payload is None and (derived := self.store.payload_at(revisit.payload_digest)):
+                name_there, offset = derived
+                payload = (self._listed.get(name_there) or revisit.warc_path.parent / name_there, offset)
             if payload is None:
                 self.report.file(name).stats.skipped["revisit of a payload in none of these files"] += 1
             else:

@@ -52,7 +52,7 @@ from corpus.duplicates import (
     word_ids,
 )
 from corpus.search import index_text, prepare_search, unindex_text
-from extract.boilerplate import article_signature, is_at_edge, is_template, paragraph_key, without_template
+from extract.boilerplate import MIN_PAGES, article_signature, is_at_edge, is_template, paragraph_key, without_template
 from extract.document import Document
 
 STORE_FILE = "derived/corpus.sqlite"
@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS captures (
 CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload_digest);
 CREATE INDEX IF NOT EXISTS captures_by_time ON captures (source, url, fetched_at, record_id);
 CREATE INDEX IF NOT EXISTS captures_by_extractor ON captures (extractor);
+CREATE INDEX IF NOT EXISTS articles_by_payload ON captures (payload_digest, fetched_at) WHERE is_primary = 1;
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
     fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
@@ -85,13 +86,13 @@ CREATE TABLE IF NOT EXISTS copies (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMA
 CREATE INDEX IF NOT EXISTS copies_by_b ON copies (b);
 CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY, articles INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS site_signatures (
-    site TEXT NOT NULL, signature INTEGER NOT NULL, PRIMARY KEY (site, signature)) WITHOUT ROWID;
+    site TEXT NOT NULL, signature INTEGER NOT NULL, first_at TEXT, PRIMARY KEY (site, signature)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS signature_keys (
     site TEXT NOT NULL, signature INTEGER NOT NULL, key INTEGER NOT NULL,
     PRIMARY KEY (site, signature, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS key_stats (
     site TEXT NOT NULL, key INTEGER NOT NULL, words INTEGER NOT NULL, frequency INTEGER NOT NULL,
-    seen INTEGER NOT NULL, at_edge INTEGER NOT NULL, template INTEGER NOT NULL,
+    seen INTEGER NOT NULL, at_edge INTEGER NOT NULL, template INTEGER NOT NULL, first_at TEXT, last_at TEXT,
     PRIMARY KEY (site, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS template_keys ON key_stats (site) WHERE template = 1;
 CREATE TABLE IF NOT EXISTS corpus_file (name TEXT PRIMARY KEY, value);
@@ -280,6 +281,7 @@ class CorpusStore:
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
         self._add_browse_counts()
+        self._add_template_spans()
 
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
@@ -297,6 +299,44 @@ class CorpusStore:
             if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'rows_counted'").fetchone():
                 for statement in BROWSE_COUNTS:  # another process may have made them since the look above
                     self._db.execute(statement)
+
+    def _add_template_spans(self) -> None:
+        """A store made before a paragraph's share was taken over its span gets the capture times that needs, from
+        its own captures, and every key decided again: texts are made again where a key's status changed.  Once,
+        in one transaction (a process killed midway leaves the store as it was, and the next open does it)."""
+        db = self._db
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'site_months'").fetchone():
+            return
+        batch = _Batch(db, self.root)
+        with self._transaction():
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'site_months'").fetchone():
+                return  # another process made them since the look above
+            if "first_at" not in {name for (_, name, *_) in db.execute("PRAGMA table_info(key_stats)")}:
+                db.execute("ALTER TABLE site_signatures ADD COLUMN first_at TEXT")
+                db.execute("ALTER TABLE key_stats ADD COLUMN first_at TEXT")
+                db.execute("ALTER TABLE key_stats ADD COLUMN last_at TEXT")
+            for statement in TEMPLATE_SPANS:
+                db.execute(statement)
+            db.execute("UPDATE key_stats SET (first_at, last_at) = (SELECT MIN(c.fetched_at), MAX(c.fetched_at)"
+                       " FROM key_docs k JOIN captures c ON c.record_id = k.record_id"
+                       " WHERE k.site = key_stats.site AND k.key = key_stats.key)")
+            first: dict[tuple[str, int], str] = {}
+            for site, fetched_at, blob in db.execute(
+                    "SELECT site, fetched_at, document FROM captures WHERE is_primary = 1 AND document IS NOT NULL"):
+                signature = (site, ParagraphKeys.of(_unpack(blob)).signature)
+                first[signature] = min(first.get(signature, fetched_at), fetched_at)
+            db.executemany("UPDATE site_signatures SET first_at = ? WHERE site = ? AND signature = ?",
+                           [(at, site, signature) for (site, signature), at in first.items()])
+            db.execute("INSERT INTO site_months (site, month, articles) SELECT site, substr(first_at, 1, 7), COUNT(*)"
+                       " FROM site_signatures WHERE first_at IS NOT NULL GROUP BY 1, 2")
+            for (site,) in db.execute("SELECT site FROM sites").fetchall():
+                keys = [key for (key,) in db.execute("SELECT key FROM key_stats WHERE site = ?"
+                                                     " AND (frequency >= ? OR template = 1)", (site, MIN_PAGES))]
+                batch._touch_holders(site, batch._redecide(site, keys))
+            batch.finish()
+            self._mark_changed(batch.changed_from)
+        for path in batch.stale_paths:
+            (self.root / path).unlink(missing_ok=True)
 
     def close(self) -> None:
         self._db.close()
@@ -337,6 +377,11 @@ class CorpusStore:
             found.update(r for (r,) in self._db.execute(
                 f"SELECT record_id FROM captures WHERE record_id IN ({marks})", chunk))
         return found
+
+    def payload_at(self, digest: str) -> tuple[str, int] | None:
+        """Where the first article archived with this payload was captured (WARC file name, offset), if any."""
+        return self._db.execute("SELECT warc_file, warc_offset FROM captures WHERE payload_digest = ? AND is_primary = 1"
+                                " ORDER BY fetched_at, record_id LIMIT 1", (digest,)).fetchone()
 
     def lines(self) -> Iterator[str]:
         """Every corpus row's JSON line, in capture order (``fetched_at``, then record id)."""
@@ -483,6 +528,13 @@ class CorpusStore:
     def quick_check(self) -> str:
         return self._db.execute("PRAGMA quick_check").fetchone()[0]
 
+# When a site's articles were first captured, by month (``_Batch._in_span``), and in order.
+TEMPLATE_SPANS = (
+    "CREATE TABLE IF NOT EXISTS site_months (site TEXT NOT NULL, month TEXT NOT NULL, articles INTEGER NOT NULL,"
+    " PRIMARY KEY (site, month)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS site_signatures_by_time ON site_signatures (site, first_at)",
+)
+
 
 class _Batch:
     """The work of one ``CorpusStore.add`` call, inside its transaction."""
@@ -490,7 +542,9 @@ class _Batch:
     def __init__(self, db: sqlite3.Connection, root: Path):
         self.db = db
         self.root = root
-        self.new_docs: dict[str, list[tuple[str, ParagraphKeys]]] = defaultdict(list)  # site -> new primary docs
+        # site -> new primary docs (record id, capture time, keys); primary docs found captured earlier (before, now, keys)
+        self.new_docs: dict[str, list[tuple[str, str, ParagraphKeys]]] = defaultdict(list)
+        self.retimed_docs: dict[str, list[tuple[str, str, ParagraphKeys]]] = defaultdict(list)
         # record id -> the batch's new documents, their keys and their blocks' word ids if given
         self.documents: dict[str, tuple[Document, ParagraphKeys, tuple[bytes, ...] | None]] = {}
         self.word_ids: dict[str, bytes] = {}  # sha256 -> the word ids of a text made in this batch, where known
@@ -536,14 +590,15 @@ class _Batch:
         if first is None:  # a new payload at this URL: it teaches the site's template
             db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = ?", (article.warc_record_id,))
             keys = article.paragraph_keys()
-            self.new_docs[site].append((article.warc_record_id, keys))
+            self.new_docs[site].append((article.warc_record_id, article.fetched_at, keys))
             self.documents[article.warc_record_id] = (document, keys, article.word_ids)
         elif (article.fetched_at, article.warc_record_id) < (first[1], first[0]):
             # An earlier capture of the same payload (WARCs read out of order): it becomes the
-            # row's provenance; the document, and so every count, is the same.
+            # row's provenance; the document, and so every count, is the same, but it dates the article earlier.
             db.execute("UPDATE captures SET is_primary = (record_id = ?) WHERE record_id IN (?, ?)",
                        (article.warc_record_id, article.warc_record_id, first[0]))
             db.execute("UPDATE key_docs SET record_id = ? WHERE record_id = ?", (article.warc_record_id, first[0]))
+            self.retimed_docs[site].append((first[1], article.fetched_at, article.paragraph_keys()))
         else:
             self._captured_again(article)
             return
@@ -563,8 +618,10 @@ class _Batch:
             self.touched_urls.add((article.source, article.url))
 
     # -- site templates ----------------------------------------------------------------------
-    def _learn(self, site: str, docs: list[tuple[str, ParagraphKeys]]) -> set[int]:
-        """Count the new docs into the site's template statistics; the keys whose status changed."""
+    def _learn(self, site: str, docs: list[tuple[str, str, ParagraphKeys]],
+               retimed: list[tuple[str, str, ParagraphKeys]]) -> set[int]:
+        """Count the new docs (record id, capture time, keys) into the site's template statistics, and date again
+        the docs captured earlier than thought (time before, time now, keys); the keys whose status changed."""
         db = self.db
         row = db.execute("SELECT articles FROM sites WHERE site = ?", (site,)).fetchone()
         articles = row[0] if row else 0
@@ -572,15 +629,20 @@ class _Batch:
         seen: Counter[int] = Counter()
         at_edge: Counter[int] = Counter()
         words: dict[int, int] = {}
-        for record_id, keys in docs:
+        first_at: dict[int, str] = {}
+        last_at: dict[int, str] = {}
+        placed: list[str] = []  # when the articles this batch adds or moves were first captured
+        for record_id, fetched_at, keys in docs:
             signature = keys.signature
-            new_article = db.execute("INSERT OR IGNORE INTO site_signatures VALUES (?, ?)", (site, signature)).rowcount
+            new_article = self._place_article(site, signature, fetched_at, placed)
             articles += new_article
             for index, (hashed, count) in enumerate(zip(keys.hashes, keys.words)):
                 if hashed:
                     words[hashed] = count
                     seen[hashed] += 1
                     at_edge[hashed] += is_at_edge(index, len(keys.hashes))
+                    first_at[hashed] = min(first_at.get(hashed, fetched_at), fetched_at)
+                    last_at[hashed] = max(last_at.get(hashed, fetched_at), fetched_at)
             distinct = {hashed for hashed in keys.hashes if hashed}
             if not new_article:  # the same article again (a mirror): only keys it did not have count
                 distinct_new = distinct - {key for (key,) in db.execute(
@@ -594,38 +656,114 @@ class _Batch:
                            [(site, hashed, record_id) for hashed in distinct])
         db.execute("INSERT OR REPLACE INTO sites (site, articles) VALUES (?, ?)", (site, articles))
         db.executemany(
-            "INSERT INTO key_stats (site, key, words, frequency, seen, at_edge, template) VALUES (?, ?, ?, ?, ?, ?, 0)"
-            " ON CONFLICT (site, key) DO UPDATE SET frequency = frequency + excluded.frequency,"
-            " seen = seen + excluded.seen, at_edge = at_edge + excluded.at_edge",
-            [(site, key, words[key], frequency[key], seen[key], at_edge[key]) for key in seen])
-        # Only a key whose counts moved, or one that is template now, can change status: the
-        # threshold only rises as the site grows.
-        candidates = list(set(seen) | self._template(site))
+            "INSERT INTO key_stats (site, key, words, frequency, seen, at_edge, template, first_at, last_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (site, key) DO UPDATE SET"
+            " frequency = frequency + excluded.frequency, seen = seen + excluded.seen,"
+            " at_edge = at_edge + excluded.at_edge, first_at = min(IFNULL(first_at, excluded.first_at), excluded.first_at),"
+            " last_at = max(IFNULL(last_at, excluded.last_at), excluded.last_at)",
+            [(site, key, words[key], frequency[key], seen[key], at_edge[key], first_at[key], last_at[key])
+             for key in seen])
+        moved = set()
+        for before, now, keys in retimed:
+            self._place_article(site, keys.signature, now, placed)
+            for key in {hashed for hashed in keys.hashes if hashed}:
+                moved.add(key)
+                db.execute("UPDATE key_stats SET first_at = min(IFNULL(first_at, ?1), ?1) WHERE site = ?2 AND key = ?3",
+                           (now, site, key))
+                db.execute(  # the doc was the key's last: its last is now the latest of its docs
+                    "UPDATE key_stats SET last_at = (SELECT MAX(c.fetched_at) FROM key_docs k JOIN captures c"
+                    " ON c.record_id = k.record_id WHERE k.site = ? AND k.key = ?)"
+                    " WHERE site = ? AND key = ? AND last_at = ?", (site, key, site, key, before))
+        # Only a key whose counts or span moved, or a template key with an article added in its span, can
+        # change status: a share over a span only falls as articles are added in it.
+        candidates = set(seen) | moved
+        if placed:
+            candidates.update(key for (key,) in db.execute(
+                "SELECT key FROM key_stats INDEXED BY template_keys WHERE site = ? AND template = 1 AND first_at <= ?"
+                " AND last_at >= ?",
+                (site, max(placed), min(placed))))
+        return self._redecide(site, candidates)
+
+    def _place_article(self, site: str, signature: int, fetched_at: str, placed: list[str]) -> bool:
+        """Date an article of the site by its first capture (the earliest of its docs'); whether it is new."""
+        db = self.db
+        row = db.execute("SELECT first_at FROM site_signatures WHERE site = ? AND signature = ?",
+                         (site, signature)).fetchone()
+        if row is not None and row[0] is not None and row[0] <= fetched_at:
+            return False
+        if row is None:
+            db.execute("INSERT INTO site_signatures (site, signature, first_at) VALUES (?, ?, ?)",
+                       (site, signature, fetched_at))
+        else:
+            db.execute("UPDATE site_signatures SET first_at = ? WHERE site = ? AND signature = ?",
+                       (fetched_at, site, signature))
+            if row[0] is not None:
+                self._count_month(site, row[0], -1)
+        self._count_month(site, fetched_at, 1)
+        placed.append(fetched_at)
+        return row is None
+
+    def _count_month(self, site: str, fetched_at: str, sign: int) -> None:
+        self.db.execute("INSERT INTO site_months (site, month, articles) VALUES (?, ?, ?) ON CONFLICT (site, month)"
+                        " DO UPDATE SET articles = articles + excluded.articles", (site, fetched_at[:7], sign))
+
+    def _in_span(self, site: str, words: int, frequency: int, seen: int, at_edge: int, first_at: str,
+                 last_at: str) -> bool:
+        """The rule over the site's articles first captured from ``first_at`` to ``last_at``.  The per-month counts
+        bound their number (the span's first and last months in part or in whole), and the rule only gets harder
+        as it grows: the articles of those two months are counted one by one only when the bounds disagree.  So a
+        span of years costs its months, and the articles near the share are counted only for a key near it."""
+        db = self.db
+        first_month, last_month = first_at[:7], last_at[:7]
+        most, inner = db.execute(
+            "SELECT IFNULL(SUM(articles), 0), IFNULL(SUM(articles) FILTER (WHERE month > ?2 AND month < ?3), 0)"
+            " FROM site_months WHERE site = ?1 AND month >= ?2 AND month <= ?3", (site, first_month, last_month)).fetchone()
+        least = max(frequency, inner)  # (its own articles are in its span)
+        if is_template(words, frequency, seen, at_edge, most) or not is_template(words, frequency, seen, at_edge, least):
+            return is_template(words, frequency, seen, at_edge, most)
+        count = "SELECT COUNT(*) FROM site_signatures WHERE site = ? AND first_at >= ? AND first_at <= ?"
+        if first_month == last_month:
+            exact = db.execute(count, (site, first_at, last_at)).fetchone()[0]
+        else:
+            exact = inner + (db.execute(count, (site, first_at, first_month + "~")).fetchone()[0]
+                             + db.execute(count, (site, last_month, last_at)).fetchone()[0])
+        return is_template(words, frequency, seen, at_edge, exact)
+
+    def _redecide(self, site: str, keys: Iterable[int]) -> set[int]:
+        """Decide these keys of the site again; those whose status changed (flipped in the store)."""
+        db = self.db
+        keys = list(keys)
         flipped = set()
-        for start in range(0, len(candidates), 500):
-            chunk = candidates[start:start + 500]
-            for key, words_, frequency_, seen_, at_edge_, template in db.execute(
-                    "SELECT key, words, frequency, seen, at_edge, template FROM key_stats WHERE site = ? AND key IN"
-                    f" ({','.join('?' * len(chunk))})", (site, *chunk)):
-                if is_template(words_, frequency_, seen_, at_edge_, articles) != bool(template):
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            for key, words_, frequency_, seen_, at_edge_, template, first_at, last_at in db.execute(
+                    "SELECT key, words, frequency, seen, at_edge, template, first_at, last_at FROM key_stats"
+                    f" WHERE site = ? AND key IN ({','.join('?' * len(chunk))})", (site, *chunk)):
+                now = (frequency_ >= MIN_PAGES and first_at is not None  # (a key no doc of which is left has no span)
+                       and self._in_span(site, words_, frequency_, seen_, at_edge_, first_at, last_at))
+                if now != bool(template):
                     flipped.add(key)
         db.executemany("UPDATE key_stats SET template = 1 - template WHERE site = ? AND key = ?",
                        [(site, key) for key in flipped])
         return flipped
 
     def _template(self, site: str) -> set[int]:
-        return {key for (key,) in self.db.execute("SELECT key FROM key_stats WHERE site = ? AND template = 1", (site,))}
+        # (named: SQLite would rather read the site's every key through the primary key)
+        return {key for (key,) in self.db.execute(
+            "SELECT key FROM key_stats INDEXED BY template_keys WHERE site = ? AND template = 1", (site,))}
+
+    def _touch_holders(self, site: str, keys: Iterable[int]) -> None:
+        """Mark for making again the URLs whose docs hold any of these keys."""
+        for key in keys:
+            for (source, url) in self.db.execute(
+                    "SELECT c.source, c.url FROM key_docs k JOIN captures c ON c.record_id = k.record_id"
+                    " WHERE k.site = ? AND k.key = ?", (site, key)):
+                self.touched_urls.add((source, url))
 
     # -- rows ----------------------------------------------------------------------------------
     def finish(self) -> None:
-        db = self.db
-        for site, docs in self.new_docs.items():
-            flipped = self._learn(site, docs)
-            for key in flipped:
-                for (source, url) in db.execute(
-                        "SELECT c.source, c.url FROM key_docs k JOIN captures c ON c.record_id = k.record_id"
-                        " WHERE k.site = ? AND k.key = ?", (site, key)):
-                    self.touched_urls.add((source, url))
+        for site in sorted(set(self.new_docs) | set(self.retimed_docs)):
+            self._touch_holders(site, self._learn(site, self.new_docs[site], self.retimed_docs[site]))
         templates: dict[str, set[int]] = {}
         for source, url in sorted(self.touched_urls):
             site = site_of(source, url)

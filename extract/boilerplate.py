@@ -2,10 +2,17 @@
 
 A single page cannot tell its site's standing banner ("Subscribe to ...") or disclaimer from
 its article; the site's other pages can. A paragraph is template text when it recurs on two or
-more of the site's distinct articles (and, on a larger site, on a share of them) and is either
-short or always at the same edge of the body. Two articles suffice: a small or new site's
+more of the site's distinct articles (and, where the site has more, on a share of them) and is
+either short or always at the same edge of the body. Two articles suffice: a small or new site's
 disclaimer is template from its second article on. A quotation shared by two articles, inside
 their bodies, fails both tests and stays.
+
+The share is taken over the articles of the paragraph's own span: those the site published
+(first captured) from its first to its last article holding it, not over every article the
+site ever had. So a banner a redesign retired stays template in the texts of its years, however
+many articles come after, and a new one is template from its second article on, however many
+came before. The archive's store keeps the spans (``corpus.store``); a batch of pages given
+together (``remove_site_boilerplate``) has no times, and its span is the whole batch.
 
 The rule is stated once, over counts (``is_template``), so that the corpus store, which keeps
 the counts of an archived site incrementally, and ``remove_site_boilerplate``, which counts a
@@ -53,7 +60,8 @@ def is_template(words: int, frequency: int, seen: int, at_edge: int, articles: i
     """The rule, over a paragraph key's counts on one site.
 
     ``frequency``: distinct articles holding it; ``seen``: times it occurs on the site's pages,
-    ``at_edge`` of which near an edge of the body; ``articles``: the site's distinct articles.
+    ``at_edge`` of which near an edge of the body; ``articles``: the site's distinct articles
+    within the paragraph's span.
     """
     if articles < MIN_PAGES:
         return False

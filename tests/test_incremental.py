@@ -151,14 +151,16 @@ STORY_PATH = "/news/2026/12/harbour-wall-repairs.html"
 
 
 class _OneStoryHandler(BaseHTTPRequestHandler):
-    """A home page linking to one story whose page is ``story`` (set between runs; None: a 404)."""
+    """A home page linking to one story whose page is ``story`` (set between runs; None: a 404), at each of ``paths``."""
 
     story: bytes | None = None
+    paths: tuple[str, ...] = (STORY_PATH,)
 
     def do_GET(self) -> None:
+        links = "".join(f'<a href="{path}">x</a>' for path in type(self).paths)
         body = {"/robots.txt": b"User-agent: *\nAllow: /\n",
-                "/": f'<html><body><a href="{STORY_PATH}">x</a></body></html>'.encode()}.get(self.path)
-        if body is None and self.path == STORY_PATH:
+                "/": f"<html><body>{links}</body></html>".encode()}.get(self.path)
+        if body is None and self.path in type(self).paths:
             body = type(self).story
         status = 200 if body is not None else 404
         body = body if body is not None else b"<html><body><h1>Not found</h1></body></html>"
@@ -240,3 +242,29 @@ def test_a_correction_reverted_byte_for_byte_makes_the_first_text_current_again(
     # the revisits derived before the responses whose payloads they repeat: the same corpus
     derive_files(tmp_path / "newest-first", reversed(warcs), workers=1)
     assert read_corpus(tmp_path / "newest-first") == reverted
+
+
+def test_a_story_served_byte_for_byte_at_a_second_address_is_in_the_corpus_at_both(tmp_path):
+    """The second address's fetch is archived as a revisit of the first's payload (one copy of the bytes).
+    Before, its text was looked for at its own address only: the corpus had no row for it."""
+    first, second, third = STORY_PATH, STORY_PATH.replace("/news/", "/world/"), STORY_PATH.replace("/news/", "/uk/")
+    handler = type("Handler", (_OneStoryHandler,), {"story": article_html(7), "paths": (first, second)})
+    with loopback_site(handler) as site:
+        source = {"name": "twice", "start_urls": [f"{site}/"], "schedule": "0 * * * *"}
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [source])
+        assert newsarchive("run", "--config", str(config)).returncode == 0
+        handler.paths = (first, second, third)  # one more address, in a later run: its payload is in an older WARC
+        result = newsarchive("run", "--config", str(config))
+        assert result.returncode == 0, result.stderr
+    warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    kinds = {uri: kind for kind, uri, _ in warc_records(warcs) if kind in ("response", "revisit")}
+    assert sorted(kinds[site + path] for path in (first, second, third)) == ["response", "revisit", "revisit"]
+    rows = read_corpus(tmp_path)
+    assert sorted(row["url"] for row in rows) == sorted(site + path for path in (first, second, third))
+    assert len({row["text_sha256"] for row in rows}) == 1
+    assert len({row["dup_cluster"] for row in rows}) == 1 and sum(row["dup_canonical"] for row in rows) == 1
+    rebuilt = newsarchive("rebuild", "--warc", *map(str, warcs), "--out", str(tmp_path / "rebuilt"))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert read_corpus(tmp_path / "rebuilt") == rows
+    derive_files(tmp_path / "newest-first", reversed(warcs), workers=1)
+    assert read_corpus(tmp_path / "newest-first") == rows
