@@ -47,13 +47,17 @@ PAGES = {"home": "/", "search council (all)": "/?q=council", "search rare word":
          "article": "/article/00000007-0000-4000-8000-000000000000"}
 
 
+RARE_AUTHORS_ARTICLES = (5, 7)  # the two articles of a rare author, whatever the corpus's size
+
+
 def generated_article(number: int, rng: random.Random) -> ExtractedArticle:
     """Article ``number``: its own random words (a vocabulary of 5,000, "w0" to "w4999") after "Council"."""
     source = SOURCES[number % len(SOURCES)]
     url = f"http://{source}.example/news/{number}"
     paragraphs = tuple("Council " + " ".join(f"w{rng.randrange(5000)}" for _ in range(30)) + "." for _ in range(3))
     captured = FIRST_CAPTURE + timedelta(days=1) * number / PER_DAY
-    document = Document(url, url, f"Story {number} w{rng.randrange(5000)}", "A. Writer",
+    author = "Jo Rarely" if number in RARE_AUTHORS_ARTICLES else "A. Writer"
+    document = Document(url, url, f"Story {number} w{rng.randrange(5000)}", author,
                         captured.date().isoformat(), source, "de" if number % 7 == 0 else "en", paragraphs)
     return ExtractedArticle.prepared(source, url, captured.strftime("%Y-%m-%dT%H:%M:%SZ"), f"{source}.warc.gz", number,
                                      f"<urn:uuid:{number:08d}-0000-4000-8000-000000000000>", f"sha1:{number}",

@@ -109,6 +109,7 @@ CREATE TABLE IF NOT EXISTS key_docs (
 # an index on an expression only if it has the same one, so the browser's filters are made from these.
 LANGUAGE_OF = "IFNULL(json_extract({}, '$.language'), '')"
 DAY_OF = "IFNULL(substr(json_extract({}, '$.date'), 1, 10), '')"
+AUTHOR_OF = "IFNULL(json_extract({}, '$.author'), '')"
 _COUNT_ROW = """
     INSERT INTO row_counts (source, language, rows, urls)
         VALUES ({row}.source, {language}, {sign}, {sign} * ({row}.version = 1))
@@ -144,6 +145,23 @@ BROWSE_COUNTS = (
     " FROM rows GROUP BY source, language",
     f"INSERT INTO source_days SELECT source, {DAY_OF.format('line')} AS day, COUNT(*) FROM rows"
     " WHERE version = 1 GROUP BY source, day",
+)
+
+# The authors the rows name, each with its rows, and the rows by author: the browser's filter by a part of a name
+# looks the names up among the authors, then reads their rows newest first (``CorpusStore._add_browse_counts``).
+_OLD_AUTHOR, _NEW_AUTHOR = AUTHOR_OF.format("OLD.line"), AUTHOR_OF.format("NEW.line")
+_AUTHOR_ADDED = (f"INSERT INTO author_rows (author, rows) VALUES ({_NEW_AUTHOR}, 1)"
+                 " ON CONFLICT (author) DO UPDATE SET rows = rows + 1;")
+_AUTHOR_REMOVED = (f"UPDATE author_rows SET rows = rows - 1 WHERE author = {_OLD_AUTHOR};"
+                   f" DELETE FROM author_rows WHERE author = {_OLD_AUTHOR} AND rows = 0;")
+AUTHOR_COUNTS = (
+    "CREATE TABLE author_rows (author TEXT PRIMARY KEY, rows INTEGER NOT NULL) WITHOUT ROWID",
+    f"CREATE TRIGGER authors_counted AFTER INSERT ON rows BEGIN {_AUTHOR_ADDED} END",
+    f"CREATE TRIGGER authors_uncounted AFTER DELETE ON rows BEGIN {_AUTHOR_REMOVED} END",
+    f"CREATE TRIGGER authors_recounted AFTER UPDATE OF line ON rows WHEN {_OLD_AUTHOR} IS NOT {_NEW_AUTHOR}"
+    f" BEGIN {_AUTHOR_REMOVED} {_AUTHOR_ADDED} END",
+    f"CREATE INDEX IF NOT EXISTS rows_by_author ON rows ({AUTHOR_OF.format('line')}, fetched_at, record_id)",
+    f"INSERT INTO author_rows SELECT {AUTHOR_OF.format('line')} AS author, COUNT(*) FROM rows GROUP BY author",
 )
 
 # The order of a corpus row's fields in corpus.jsonl.
@@ -291,14 +309,16 @@ class CorpusStore:
             self._db.execute("ALTER TABLE rows ADD COLUMN line_end INTEGER")
 
     def _add_browse_counts(self) -> None:
-        """A store made before the browser's counts gets them, filled from its rows in one transaction
-        (a run killed midway leaves none, and the next open makes them again)."""
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'rows_counted'").fetchone():
-            return
-        with self._transaction():
-            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'rows_counted'").fetchone():
-                for statement in BROWSE_COUNTS:  # another process may have made them since the look above
-                    self._db.execute(statement)
+        """A store made before the browser's counts, or its authors, gets them, each filled from its rows in one
+        transaction (a run killed midway leaves none, and the next open makes them again)."""
+        for trigger, statements in (("rows_counted", BROWSE_COUNTS), ("authors_counted", AUTHOR_COUNTS)):
+            made = f"SELECT 1 FROM sqlite_master WHERE name = '{trigger}'"
+            if self._db.execute(made).fetchone():
+                continue
+            with self._transaction():
+                if not self._db.execute(made).fetchone():  # another process may have made them since the look above
+                    for statement in statements:
+                        self._db.execute(statement)
 
     def _add_template_spans(self) -> None:
         """A store made before a paragraph's share was taken over its span gets the capture times that needs, from

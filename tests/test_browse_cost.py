@@ -33,6 +33,9 @@ PAGE_REQUESTS = {
                                                                                  date_to="2026-01-03")),
     "listing of second versions (none)": lambda db: corpus_view.search(db, Filters(version="2")),
     "listing of first versions": lambda db: corpus_view.search(db, Filters(version="1")),
+    "listing by a part of a rare author's name": lambda db: corpus_view.search(db, Filters(author="rarel")),
+    "listing by a name no author has": lambda db: corpus_view.search(db, Filters(author="Nobody")),
+    "listing by a part of every author's name": lambda db: corpus_view.search(db, Filters(author="writer")),
     "search matching every article": lambda db: corpus_view.search(db, Filters(q="council")),
     "search matching every article of a source": lambda db: corpus_view.search(db, Filters(q="council",
                                                                                            source="gazette")),
@@ -59,6 +62,9 @@ def test_the_home_page_listings_searches_and_source_pages_cost_the_same_in_a_cor
     large = {name: sqlite_work(tmp_path, request) for name, request in PAGE_REQUESTS.items()}
     grown = {name: (small[name], large[name]) for name in PAGE_REQUESTS if large[name] > 1.25 * small[name] + 5}
     assert not grown, f"SQLite's work (thousands of instructions) at {SMALL:,} and {LARGE:,} rows: {grown}"
+    with corpus_view.connect(tmp_path) as db:
+        rare = corpus_view.search(db, Filters(author="RARELY"))
+    assert (rare.total, sorted(hit["author"] for hit in rare.hits)) == (2, ["Jo Rarely", "Jo Rarely"])
     # the plot of a source's articles per day reads a row per day, not the source's rows
     statements = []
     with corpus_view.connect(tmp_path) as db:
@@ -70,25 +76,29 @@ def test_the_home_page_listings_searches_and_source_pages_cost_the_same_in_a_cor
     assert sum(count for _, count in days) == LARGE // 3 and undated == 0
 
 
-def _counts(db: sqlite3.Connection) -> tuple[list, list]:
-    return (sorted(db.execute("SELECT * FROM row_counts")), sorted(db.execute("SELECT * FROM source_days")))
+def _counts(db: sqlite3.Connection) -> tuple[list, list, list]:
+    return (sorted(db.execute("SELECT * FROM row_counts")), sorted(db.execute("SELECT * FROM source_days")),
+            sorted(db.execute("SELECT * FROM author_rows")))
 
 
-def _counted_from_rows(db: sqlite3.Connection) -> tuple[list, list]:
+def _counted_from_rows(db: sqlite3.Connection) -> tuple[list, list, list]:
     """The browser's counts as the rows say them, read from every row."""
     language = "IFNULL(json_extract(line, '$.language'), '')"
     day = "IFNULL(substr(json_extract(line, '$.date'), 1, 10), '')"
     return (sorted(db.execute(f"SELECT source, {language} AS l, COUNT(*), SUM(version = 1) FROM rows"
                               " GROUP BY source, l")),
-            sorted(db.execute(f"SELECT source, {day} AS d, COUNT(*) FROM rows WHERE version = 1 GROUP BY source, d")))
+            sorted(db.execute(f"SELECT source, {day} AS d, COUNT(*) FROM rows WHERE version = 1 GROUP BY source, d")),
+            sorted(db.execute("SELECT IFNULL(json_extract(line, '$.author'), '') AS a, COUNT(*) FROM rows GROUP BY a")))
 
 
-def _capture(url: str, fetched_at: str, text_seed: int, language: str, record: int) -> ExtractedArticle:
+def _capture(url: str, fetched_at: str, text_seed: int, language: str, record: int,
+             author: str = "A. Writer") -> ExtractedArticle:
     """Capture number ``record`` of ``url``: a text of its own for each ``text_seed``."""
     article = generated_article(0, random.Random(text_seed))
     return ExtractedArticle.prepared(article.source, url, fetched_at, article.warc_file, record,
                                      f"<urn:uuid:{record:08d}-1111-4000-8000-000000000000>", f"sha1:x{record}",
-                                     document=replace(article.document, url=url, canonical_url=url, language=language),
+                                     document=replace(article.document, url=url, canonical_url=url, language=language,
+                                                      author=author),
                                      extractor="bench")
 
 
@@ -96,7 +106,7 @@ def test_the_counts_the_browser_shows_follow_the_rows_through_new_versions_and_i
     grow_corpus(tmp_path, 90)
     first = generated_article(3, random.Random(0))  # its URL and source
     with CorpusStore(tmp_path) as store:
-        store.add([_capture(first.url, "2026-03-01T00:00:00Z", 1, "fr", record=1)])  # a version 2, in French
+        store.add([_capture(first.url, "2026-03-01T00:00:00Z", 1, "fr", record=1, author="B. Other")])  # v2, French
         store.add([_capture(first.url, "2025-12-01T00:00:00Z", 2, "de", record=2)])  # earlier: versions renumbered
         store.add([_capture(first.url, "2025-11-01T00:00:00Z", 2, "de", record=3)])  # its text before it: it goes
     db = sqlite3.connect(tmp_path / STORE_FILE)
@@ -110,7 +120,9 @@ def test_the_counts_the_browser_shows_follow_the_rows_through_new_versions_and_i
         "SELECT COUNT(*), COUNT(DISTINCT url) FROM rows WHERE source = ?", (first.source,)).fetchone()
     # a store from before the counts: they are made on its next opening, from its rows
     for statement in ("DROP TRIGGER rows_replaced", "DROP TRIGGER rows_counted", "DROP TRIGGER rows_uncounted",
-                      "DROP TRIGGER rows_recounted", "DROP TABLE row_counts", "DROP TABLE source_days"):
+                      "DROP TRIGGER rows_recounted", "DROP TABLE row_counts", "DROP TABLE source_days",
+                      "DROP TRIGGER authors_counted", "DROP TRIGGER authors_uncounted",
+                      "DROP TRIGGER authors_recounted", "DROP TABLE author_rows"):
         db.execute(statement)
     db.commit()
     CorpusStore(tmp_path).close()
