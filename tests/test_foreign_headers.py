@@ -1,21 +1,28 @@
 """Other tools' WARCs with record headers ours never have: UTF-8 header values (an IRI as WARC-Target-URI, a
-non-ASCII file name in warcinfo).  Rebuild, import, check and recovery read them whole."""
+non-ASCII file name in warcinfo), and records whose WARC-Date is missing or no date.  Rebuild, import, check,
+replay and package read them whole, and say in one line what they could not date."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
-from archive_fixtures import newsarchive
+from archive_fixtures import fetch, free_port, newsarchive, running
 from corpus.export import read_corpus
 from demo.farm import article_html
 from demo.site import DemoSite
 from test_foreign_archives import article_url, http_response, line_of, ok, write_warc
 
 IRI = "http://bücher.example/nachrichten/straße-ärger"
+WARCINFO_DATE = "2026-10-01T12:00:00Z"
 
 
 def empty_archive(archive: Path) -> Path:
@@ -90,3 +97,95 @@ def test_a_wget_warc_named_in_utf8_rebuilds_and_imports_into_its_articles(tmp_pa
     assert "problem" not in ok(newsarchive("check", "--config", str(config)))
     assert "repaired" not in ok(newsarchive("check", "--repair", "--config", str(config)))
     assert replay_lines(archive) == indexed
+
+
+def undated_response(writer, number: int, date: str | None):
+    """A response holding article ``number`` whose WARC-Date is ``date``, or that has none."""
+    record = http_response(writer, article_url(number), article_html(number))
+    if date is None:
+        record.rec_headers.remove_header("WARC-Date")
+    else:
+        record.rec_headers.replace_header("WARC-Date", date)
+    return record
+
+
+def dated_warcinfo(writer, name: str):
+    record = writer.create_warcinfo_record(name, {"software": "another crawler"})
+    record.rec_headers.replace_header("WARC-Date", WARCINFO_DATE)
+    return record
+
+
+@pytest.fixture
+def undated(tmp_path) -> dict[str, Path]:
+    """A WARC whose warcinfo and first response are dated and whose two other responses are not (no WARC-Date;
+    "yesterday"), and a WARC of one response with no WARC-Date."""
+    return {
+        "in dated file": write_warc(tmp_path / "in-dated-file.warc.gz", [
+            lambda w: dated_warcinfo(w, "in-dated-file.warc.gz"),
+            lambda w: undated_response(w, 30, "2026-10-01T12:00:05Z"),
+            lambda w: undated_response(w, 31, None),
+            lambda w: undated_response(w, 32, "yesterday"),
+        ]),
+        "alone": write_warc(tmp_path / "alone.warc.gz", [lambda w: undated_response(w, 33, None)]),
+    }
+
+
+def test_rebuild_dates_a_record_without_a_warc_date_by_its_files_warcinfo_or_skips_it_saying_why(undated, tmp_path):
+    result = newsarchive("rebuild", "--warc", str(undated["in dated file"]), str(undated["alone"]),
+                         "--out", str(tmp_path / "out"))
+    stderr = ok(result)
+    assert {row["url"]: row["fetched_at"] for row in read_corpus(tmp_path / "out")} == \
+        {article_url(30): "2026-10-01T12:00:05Z", article_url(31): WARCINFO_DATE, article_url(32): WARCINFO_DATE}
+    assert "skipped: 1 no valid WARC-Date here or in the file's first record" in line_of(stderr, "alone.warc.gz")
+
+
+def index_of(lines: list[str], number: int) -> list[str]:
+    return [line for line in lines if json.loads(line.split(" ", 2)[2])["url"] == article_url(number)]
+
+
+def test_import_leaves_out_records_without_a_warc_date_saying_where_and_takes_the_rest(undated, tmp_path):
+    archive = tmp_path / "archive"
+    config = empty_archive(archive)
+    given = undated["in dated file"]
+    stderr = ok(newsarchive("import", "--config", str(config), str(given), str(undated["alone"])), code=1)
+    with open(given, "rb") as stream:
+        records = ArchiveIterator(stream, no_record_parse=True)
+        offsets = [records.get_record_offset() for _ in records]
+    assert f"in-dated-file.warc.gz@{offsets[2]}: a response record with no WARC-Date: not imported" in stderr
+    assert (f"in-dated-file.warc.gz@{offsets[3]}: a response record with a WARC-Date that is not a date "
+            "('yesterday'): not imported") in stderr
+    assert "alone.warc.gz@0: a response record with no WARC-Date: not imported" in stderr
+    [copy] = (archive / "warc").glob("*.warc.gz")
+    assert copy.name.startswith("in-dated-file-")  # alone.warc.gz had nothing else to import
+    assert [json.loads(line.split(" ", 2)[2])["url"] for line in replay_lines(archive)] == [article_url(30)]
+    assert [row["url"] for row in read_corpus(archive)] == [article_url(30)]
+    assert "problem" not in ok(newsarchive("check", "--config", str(config)))
+
+
+def test_an_archive_holding_records_without_a_warc_date_is_checked_replayed_and_packaged(undated, tmp_path):
+    """As an import before this fix left it: the WARC in warc/, not indexed."""
+    archive = tmp_path / "archive"
+    config = empty_archive(archive)
+    (archive / "warc").mkdir()
+    shutil.copy(undated["in dated file"], archive / "warc" / "in-dated-file.warc.gz")
+    shutil.copy(undated["alone"], archive / "warc" / "alone.warc.gz")
+    repaired = ok(newsarchive("check", "--repair", "--config", str(config)))
+    assert "repaired: indexed 2 WARC files" in repaired
+    assert "alone.warc.gz@0: a response record with no WARC-Date: kept in the WARC, not indexed" in repaired
+    assert "a response record with a WARC-Date that is not a date ('yesterday'): kept in the WARC" in repaired
+    assert [json.loads(line.split(" ", 2)[2])["url"] for line in replay_lines(archive)] == [article_url(30)]
+    assert "problem" not in ok(newsarchive("check", "--config", str(config)))
+
+    ok(newsarchive("package", "--config", str(config), "--out", str(tmp_path / "archive.wacz")))
+    with zipfile.ZipFile(tmp_path / "archive.wacz") as wacz:
+        packaged = gzip.decompress(wacz.read("indexes/index.cdx.gz")).decode("utf-8").splitlines()
+    assert index_of(packaged, 30) and not any(index_of(packaged, number) for number in (31, 32, 33))
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/archive"
+    with running([sys.executable, "-m", "cli", "replay", "--config", str(config), "--port", str(port)],
+                 f"{base}/cdx?url=http://example.invalid/"):
+        status, _, body = fetch(f"{base}/20261001120005id_/{article_url(30)}")
+        undated_status, _, _ = fetch(f"{base}/20261001120000id_/{article_url(32)}")
+    assert status == 200 and body == article_html(30)
+    assert undated_status == 404
