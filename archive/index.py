@@ -24,6 +24,7 @@ import fcntl
 import heapq
 import io
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from itertools import groupby
@@ -35,6 +36,9 @@ from warcio.recordloader import ArcWarcRecord
 import archive.warcio_brotli  # noqa: F401 - br bodies are decoded when the indexer needs to
 from archive import WARC_DIR
 from archive.atomic import atomic_output, write_atomic
+from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
+
+logger = logging.getLogger("newsarchive.index")
 
 INDEX_DIR = "indexes"
 REPLAY_INDEX = "replay"
@@ -42,7 +46,6 @@ FAN_OUT = 8
 _OLD_COMBINED = "index.cdxj"  # the single combined index of archives written before the tiers
 _PER_WARC = "per-warc"
 _WARC_SUFFIX = ".warc.gz"
-_REPLAYED = ("response", "revisit", "resource")
 _NOT_MODIFIED_PROFILE = "/revisit/server-not-modified"  # WARC 1.0 and 1.1 profile URIs end so
 
 
@@ -78,12 +81,26 @@ def is_not_modified(record: ArcWarcRecord) -> bool:
     return record.rec_type in ("response", "revisit") and status == "304"
 
 
-class ReplayIndexer(CDXJIndexer):
+class DatedRecords:
+    """An indexer mixin: cdxj-indexer and py-wacz read every record's WARC-Date as a date and fail on the first
+    that is none; such a record is left out, one line each, as pywb cannot replay it (``archive.warc_date``)."""
+
+    def process_index_entry(self, it, record: ArcWarcRecord, filename: str, *args: object) -> None:
+        value = record.rec_headers.get_header("WARC-Date")
+        if not is_warc_date(value):
+            logger.warning("%s@%s: a %s record with %s: kept in the WARC, not indexed (replay cannot serve it)",
+                           Path(filename).name, getattr(record, "file_offset", it.offset), record.rec_type,
+                           undated_problem(value))
+            return
+        super().process_index_entry(it, record, filename, *args)
+
+
+class ReplayIndexer(DatedRecords, CDXJIndexer):
     """cdxj-indexer over the records replay serves: responses, revisits and resources, less 304s."""
 
     def filter_record(self, record: ArcWarcRecord) -> bool:
         # Not the parent's test: py-wacz adds warcinfo to cdxj-indexer's default record types on import.
-        return record.rec_type in _REPLAYED and not is_not_modified(record)
+        return record.rec_type in CAPTURE_TYPES and not is_not_modified(record)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recompressor import Recompressor
@@ -26,6 +27,7 @@ from archive import WARC_DIR
 from archive.atomic import held_temporary, remove_stale_temporaries
 from archive.derived_db import open_derived_db
 from archive.reader import file_head
+from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
 
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
 WACZ_SUFFIX = ".wacz"
@@ -147,14 +149,24 @@ def _is_arc(path: Path) -> bool:
         return file_head(stream).startswith(b"filedesc://")
 
 
-def record_starts(warc: Path) -> tuple[list[tuple[str | None, int]], str | None]:
-    """Each record of a WARC file, up to any damage: its WARC-Record-ID and the offset it starts at; and why the
-    rest cannot be read (None when the file was read to its end)."""
-    found: list[tuple[str | None, int]] = []
+class RecordStart(NamedTuple):
+    """A record of a WARC file: its WARC-Record-ID, where it starts, its type and its WARC-Date as written."""
+
+    record_id: str | None
+    offset: int
+    rec_type: str
+    date: str | None
+
+
+def record_starts(warc: Path) -> tuple[list[RecordStart], str | None]:
+    """Each record of a WARC file, up to any damage; and why the rest cannot be read (None when the file was read to
+    its end)."""
+    found: list[RecordStart] = []
     try:
         with open(warc, "rb") as stream:
             records = ArchiveIterator(stream, no_record_parse=True)  # the WARC headers are all it needs
-            found.extend((record.rec_headers.get_header("WARC-Record-ID"), records.get_record_offset())
+            found.extend(RecordStart(record.rec_headers.get_header("WARC-Record-ID"), records.get_record_offset(),
+                                     record.rec_type, record.rec_headers.get_header("WARC-Date"))
                          for record in records)
     except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on bit rot or a file that is none
         return found, " ".join(str(exc).split()) or type(exc).__name__
@@ -199,7 +211,7 @@ class HeldRecords:
         for name, size in sorted(present.items()):
             if indexed.get(name) != size:
                 records, damage = record_starts(self.warc_dir / name)  # a damaged file: `check` says where
-                self.add(name, _READ_AGAIN if damage else size, (record_id for record_id, _ in records))
+                self.add(name, _READ_AGAIN if damage else size, (record.record_id for record in records))
 
     def _forget(self, name: str) -> None:
         with self.db:
@@ -278,24 +290,41 @@ def _import_one(path: Path, warc_dir: Path, partial: Path, held: HeldRecords, er
         partial.unlink(missing_ok=True)
         errors.append(f"{path.name}: not a WARC or ARC file: {damage or 'no records in it'}")
         return None
-    ends = [offset for _, offset in records[1:]] + [partial.stat().st_size]
-    holders = [held.holder(record_id) for record_id, _ in records]
-    new = [(offset, end) for (_, offset), end, holder in zip(records, ends, holders) if holder is None]
-    if not new:
+    ends = [record.offset for record in records[1:]] + [partial.stat().st_size]
+    holders = [held.holder(record.record_id) for record in records]
+    undated = {number for number, record in enumerate(records)
+               if record.rec_type in CAPTURE_TYPES and not is_warc_date(record.date)}
+    if undated:
+        errors.extend(_undated_lines(path, records, undated))
+    taken = [number for number, holder in enumerate(holders) if holder is None and number not in undated]
+    if not taken:
         partial.unlink()
-        where = sorted(set(holders))
-        return (f"{path.name}: its {len(records)} records are already in the archive, in "
+        held_here = [holder for holder in holders if holder is not None]
+        if not held_here:
+            return None  # every record left out, each said in ``errors``
+        where = sorted(set(held_here))
+        return (f"{path.name}: its {len(held_here)} records are already in the archive, in "
                 + (where[0] if len(where) == 1 else f"{len(where)} files ({where[0]}, ...)"))
-    if len(new) < len(records):
+    if len(taken) < len(records):
         whole, partial = partial, partial.with_name("new-" + partial.name)
-        _copy_stretches(whole, new, partial)
+        _copy_stretches(whole, [(records[number].offset, ends[number]) for number in taken], partial)
         whole.unlink()
     target = warc_dir / f"{stem}-{file_sha256(path if arc else partial)[:12]}.warc.gz"
     os.replace(partial, target)
-    held.add(target.name, target.stat().st_size, (record_id for (record_id, _), holder in zip(records, holders)
-                                                  if holder is None))
+    held.add(target.name, target.stat().st_size, (records[number].record_id for number in taken))
     copied.append(target)
-    if len(new) < len(records):
-        return (f"{path.name}: imported as {target.name}: its {len(new)} records the archive did not hold; the "
-                f"other {len(records) - len(new)} it holds already")
+    held_count = sum(holder is not None for holder in holders)
+    if held_count:
+        return (f"{path.name}: imported as {target.name}: its {len(taken)} records the archive did not hold; the "
+                f"other {held_count} it holds already")
     return f"{path.name}: imported as {target.name}"
+
+
+def _undated_lines(path: Path, copied: list[RecordStart], undated: set[int]) -> list[str]:
+    """A line per record left out for its WARC-Date, naming it by its offset in the file given (in the copy, which
+    is recompressed, when the file given is one gzip stream)."""
+    given, damage = record_starts(path)
+    records = given if damage is None and len(given) == len(copied) else copied
+    return [f"{path.name}@{records[number].offset}: a {records[number].rec_type} record with "
+            f"{undated_problem(records[number].date)}: not imported (its capture time is unknown, and replay cannot "
+            "serve it)" for number in sorted(undated)]

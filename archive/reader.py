@@ -19,6 +19,7 @@ from warcio.recordloader import ArcWarcRecord
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
 from archive.recover import readable_extent
+from archive.warc_date import capture_date
 from archive.writer import OPEN_SUFFIX
 
 # A decoded body larger than this is a compression bomb or not a news page.
@@ -322,6 +323,10 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if why_not:
                         stats.skipped[why_not] += 1
                         continue
+                    date = capture_date(headers.get_header("WARC-Date"), warc_path)
+                    if date is None:
+                        stats.skipped["no valid WARC-Date here or in the file's first record"] += 1
+                        continue
                     stats.html += 1
                     digest = _payload_digest(record)  # first: the record's offset is known once it is read
                     offset = iterator.get_record_offset()
@@ -329,7 +334,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     record_id = f"<urn:arc:{name}:{offset}>" if arc else headers.get_header("WARC-Record-ID")
                     url = headers.get_header("WARC-Target-URI")
                     waiting[record_id] = (ArticleCapture(
-                        foreign_source(url), url, warc_path, offset, record_id, headers.get_header("WARC-Date") or "",
+                        foreign_source(url), url, warc_path, offset, record_id, date,
                         digest, record.http_headers.get_header("Content-Type") or ""),
                         record.rec_type == "revisit",
                         record.rec_type == "revisit" and headers.get_header("WARC-Refers-To-Target-URI") not in (None, url))

@@ -245,12 +245,15 @@ def _whole_records(fd: int, offset: int) -> Iterator[_Record]:
 
 def _parse(head: bytearray, inflated: int, last: bytes, start: int, end: int) -> _Record | None:
     """The record whose member inflated to ``inflated`` bytes starting with ``head``, if it is whole."""
+    stream = io.BytesIO(head)
     try:
-        headers = _WARC_HEADERS.parse(io.BytesIO(head))
+        headers = _WARC_HEADERS.parse(stream)
         length = int(headers.get_header("Content-Length"))
     except (StatusAndHeadersParserException, EOFError, TypeError, ValueError, UnicodeDecodeError):
         return None
-    if headers.total_len + length + 4 != inflated or last != b"\r\n\r\n":
+    # the headers' length in bytes, as warcio reads a record (its ``total_len`` counts decoded characters, fewer
+    # than the bytes of a UTF-8 header value such as an IRI)
+    if stream.tell() + length + 4 != inflated or last != b"\r\n\r\n":
         return None
     return _Record(start, end, headers.get_header("WARC-Type") or "", headers.get_header("WARC-Record-ID") or "",
                    headers.get_header("WARC-Concurrent-To") or "")
