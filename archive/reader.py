@@ -199,6 +199,12 @@ def _member_is_whole(stream: BinaryIO, offset: int, length: int) -> bool:
     return inflater.eof
 
 
+def positional_record_id(warc_file: str, offset: int, arc: bool = False) -> str:
+    """The key of a record that has no WARC-Record-ID of its own (an ARC record: warcio makes a random one; a WARC
+    record without one, or whose ID another record has too): where it is, the same at every read."""
+    return f"<urn:{'arc' if arc else 'warc'}:{warc_file}:{offset}>"
+
+
 def foreign_source(url: str) -> str:
     """The source of a capture another tool archived: its host, without ``www.`` (a safe path part)."""
     host = (urlsplit(url).hostname or "").removeprefix("www.")
@@ -325,10 +331,14 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     stats.html += 1
                     digest = _payload_digest(record)  # first: the record's offset is known once it is read
                     offset = iterator.get_record_offset()
-                    # warcio gives an ARC record a random id: a capture's key must not change between reads.
-                    record_id = f"<urn:arc:{name}:{offset}>" if arc else headers.get_header("WARC-Record-ID")
+                    # warcio gives an ARC record a random id, and a WARC record may have none: a capture's key
+                    # must not change between reads.
+                    record_id = (None if arc else headers.get_header("WARC-Record-ID")) \
+                        or positional_record_id(name, offset, arc)
                     url = headers.get_header("WARC-Target-URI")
-                    waiting[record_id] = (ArticleCapture(
+                    # Another record with this ID waits apart; the derivation gives the later one another key.
+                    key = record_id if record_id not in waiting else positional_record_id(name, offset)
+                    waiting[key] = (ArticleCapture(
                         foreign_source(url), url, warc_path, offset, record_id, headers.get_header("WARC-Date") or "",
                         digest, record.http_headers.get_header("Content-Type") or ""),
                         record.rec_type == "revisit",
