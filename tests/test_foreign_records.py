@@ -123,3 +123,37 @@ def test_a_response_without_a_record_id_is_a_row_and_the_files_add_up_to_the_tot
 
     ok(newsarchive("rebuild", "--warc", str(no_id), str(other), "--out", str(tmp_path / "again")))
     assert corpus_files(tmp_path / "again") == corpus_files(tmp_path / "out")
+
+
+def test_a_page_without_content_type_is_sniffed_as_a_browser_would(tmp_path):
+    page = article_html(1)
+    old_server = write_warc(tmp_path / "old-server.warc.gz", [
+        # HTTP/1.0, no Content-Type, no payload digest: sniffed, and its digest still that of the whole payload
+        with_headers(lambda w: response_as_sent(w, article_url(1), page, [("Server", "old")], "HTTP/1.0"),
+                     WARC_Payload_Digest=None),
+        lambda w: response_as_sent(w, article_url(2), gzip.compress(article_html(2)), [("Content-Encoding", "gzip")]),
+        lambda w: response_as_sent(w, f"{article_url(3)}.png", PNG, [("Server", "old")], "HTTP/1.0"),
+        lambda w: response_as_sent(w, article_url(4), b"Story four, in plain words.\n" * 50, [("Server", "old")]),
+    ])
+
+    stderr = ok(newsarchive("rebuild", "--warc", str(old_server), "--out", str(tmp_path / "out")))
+    assert line_of(stderr, "old-server.warc.gz") == \
+        "old-server.warc.gz: 4 records, 2 HTML pages, 2 articles; skipped: 2 not HTML"
+    rows = rows_by_url(tmp_path / "out")
+    assert sorted(rows) == [article_url(1), article_url(2)]
+    assert rows[article_url(1)][0]["payload_digest"] == \
+        "sha1:" + base64.b32encode(hashlib.sha1(page).digest()).decode("ascii")
+
+
+def test_a_body_sent_with_a_gzip_transfer_coding_is_decoded(tmp_path):
+    transfer_coded = write_warc(tmp_path / "transfer-coded.warc.gz", [
+        lambda w: response_as_sent(w, article_url(1), gzip.compress(article_html(1)),
+                                   [("Content-Type", "text/html"), ("Transfer-Encoding", "gzip")]),
+        lambda w: response_as_sent(w, article_url(2), chunked(gzip.compress(article_html(2))),
+                                   [("Content-Type", "text/html"), ("Transfer-Encoding", "gzip, chunked")]),
+    ])
+
+    stderr = ok(newsarchive("rebuild", "--warc", str(transfer_coded), "--out", str(tmp_path / "out")))
+    assert line_of(stderr, "transfer-coded.warc.gz") == "transfer-coded.warc.gz: 2 records, 2 HTML pages, 2 articles"
+    titles = {url: found[0]["title"] for url, found in rows_by_url(tmp_path / "out").items()}
+    assert titles == {article_url(number): title_of(number) for number in (1, 2)}
