@@ -382,7 +382,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     # must not change between reads.
                     record_id = (None if arc else headers.get_header("WARC-Record-ID")) \
                         or positional_record_id(name, offset, arc)
-                    url = headers.get_header("WARC-Target-URI")
+                    url = (headers.get_header("WARC-Target-URI") or "").split("#", 1)[0]  # a fragment: the same page
                     # Another record with this ID waits apart; the derivation gives the later one another key.
                     key = record_id if record_id not in waiting else positional_record_id(name, offset)
                     waiting[key] = (ArticleCapture(

@@ -157,3 +157,16 @@ def test_a_body_sent_with_a_gzip_transfer_coding_is_decoded(tmp_path):
     assert line_of(stderr, "transfer-coded.warc.gz") == "transfer-coded.warc.gz: 2 records, 2 HTML pages, 2 articles"
     titles = {url: found[0]["title"] for url, found in rows_by_url(tmp_path / "out").items()}
     assert titles == {article_url(number): title_of(number) for number in (1, 2)}
+
+
+def test_a_fragment_in_a_target_uri_is_the_page_without_it(tmp_path):
+    with_fragment = write_warc(tmp_path / "with-fragment.warc.gz", [
+        lambda w: http_response(w, article_url(1) + "#comments", article_html(1)),
+        lambda w: http_response(w, article_url(2) + "#", article_html(2)),
+    ])
+    without = write_warc(tmp_path / "without.warc.gz", [article(1)])
+
+    ok(newsarchive("rebuild", "--warc", str(with_fragment), str(without), "--out", str(tmp_path / "out")))
+    rows = rows_by_url(tmp_path / "out")
+    assert sorted(rows) == [article_url(1), article_url(2)]
+    assert len(rows[article_url(1)]) == 1  # one payload at one URL, captured twice: one row
