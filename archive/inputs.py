@@ -5,7 +5,7 @@ A WARC or ARC file is read where it is; a WACZ (a zip) is read as the WARC files
 the package's index does.  ``import_archives`` copies archives into an archive's ``warc/``
 directory as gzip-per-record WARC files (the form the derivation, the indexes and replay
 read), named by the SHA-256 of that copy, less the records the archive already holds (by
-WARC-Record-ID, in ``indexes/records.sqlite``), so records given twice, however compressed or
+``record_key``, in ``indexes/records.sqlite``), so records given twice, however compressed or
 packaged (the archive's own WACZ, its own WARCs copied back), are taken once.
 """
 
@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recompressor import Recompressor
+from warcio.statusandheaders import StatusAndHeaders
 
 from archive import WARC_DIR
 from archive.atomic import held_temporary, remove_stale_temporaries
@@ -32,7 +33,7 @@ from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
 WACZ_SUFFIX = ".wacz"
 WACZ_WARC_DIR = "archive/"
-RECORDS_INDEX = "records.sqlite"  # in the archive's indexes/: the WARC-Record-ID of every record in warc/
+RECORDS_INDEX = "records.sqlite"  # in the archive's indexes/: the ``record_key`` of every record in warc/
 _SCRATCH = "unpacked"  # a run's scratch directory is .unpacked-XXXX, held by the marker file .unpacked.XXXX.tmp
 
 
@@ -149,10 +150,20 @@ def _is_arc(path: Path) -> bool:
         return file_head(stream).startswith(b"filedesc://")
 
 
-class RecordStart(NamedTuple):
-    """A record of a WARC file: its WARC-Record-ID, where it starts, its type and its WARC-Date as written."""
+_KEYED_HEADERS = ("WARC-Type", "WARC-Target-URI", "WARC-Date", "WARC-Payload-Digest", "WARC-Block-Digest")
 
-    record_id: str | None
+
+def record_key(headers: StatusAndHeaders) -> str:
+    """What tells a WARC record from any other: its WARC-Record-ID and a hash of what it is of (type, target, date,
+    digests), as some tools give one ID to different records; a record without an ID is known by the rest."""
+    what = "\n".join(headers.get_header(name) or "" for name in _KEYED_HEADERS)
+    return f"{headers.get_header('WARC-Record-ID') or ''} {hashlib.sha256(what.encode('utf-8')).hexdigest()[:16]}"
+
+
+class RecordStart(NamedTuple):
+    """A record of a WARC file: its ``record_key``, where it starts, its type and its WARC-Date as written."""
+
+    key: str
     offset: int
     rec_type: str
     date: str | None
@@ -165,8 +176,8 @@ def record_starts(warc: Path) -> tuple[list[RecordStart], str | None]:
     try:
         with open(warc, "rb") as stream:
             records = ArchiveIterator(stream, no_record_parse=True)  # the WARC headers are all it needs
-            found.extend(RecordStart(record.rec_headers.get_header("WARC-Record-ID"), records.get_record_offset(),
-                                     record.rec_type, record.rec_headers.get_header("WARC-Date"))
+            found.extend(RecordStart(record_key(record.rec_headers), records.get_record_offset(), record.rec_type,
+                                     record.rec_headers.get_header("WARC-Date"))
                          for record in records)
     except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on bit rot or a file that is none
         return found, " ".join(str(exc).split()) or type(exc).__name__
@@ -177,13 +188,16 @@ _READ_AGAIN = -1  # the size indexed for a damaged WARC: read again by the next 
 
 
 _RECORDS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS warcs (number INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, size INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS records (id TEXT NOT NULL, warc INTEGER NOT NULL, PRIMARY KEY (id, warc)) WITHOUT ROWID;
+-- The WARC-Record-IDs alone, as kept before records were told apart by more: warc/ is read again.
+DROP TABLE IF EXISTS records;
+DROP TABLE IF EXISTS warcs;
+CREATE TABLE IF NOT EXISTS files (number INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS record_keys (key TEXT NOT NULL, warc INTEGER NOT NULL, PRIMARY KEY (key, warc)) WITHOUT ROWID;
 """
 
 
 class HeldRecords:
-    """The WARC-Record-ID of every record in an archive's ``warc/`` (``indexes/records.sqlite``), so that an import
+    """The ``record_key`` of every record in an archive's ``warc/`` (``indexes/records.sqlite``), so that an import
     knows which of the records given the archive holds without reading ``warc/``.
 
     Each WARC is read once in its life: an import adds its own copies as it writes them, and the
@@ -205,31 +219,31 @@ class HeldRecords:
     def catch_up(self) -> None:
         """Add the WARCs of ``warc/`` not indexed yet (or of another size since), drop those that are gone."""
         present = {path.name: path.stat().st_size for path in self.warc_dir.glob("*.warc.gz")}
-        indexed = {name: size for name, size in self.db.execute("SELECT name, size FROM warcs")}
+        indexed = {name: size for name, size in self.db.execute("SELECT name, size FROM files")}
         for name in indexed.keys() - present.keys():
             self._forget(name)
         for name, size in sorted(present.items()):
             if indexed.get(name) != size:
                 records, damage = record_starts(self.warc_dir / name)  # a damaged file: `check` says where
-                self.add(name, _READ_AGAIN if damage else size, (record.record_id for record in records))
+                self.add(name, _READ_AGAIN if damage else size, (record.key for record in records))
 
     def _forget(self, name: str) -> None:
         with self.db:
-            self.db.execute("DELETE FROM records WHERE warc IN (SELECT number FROM warcs WHERE name = ?)", (name,))
-            self.db.execute("DELETE FROM warcs WHERE name = ?", (name,))
+            self.db.execute("DELETE FROM record_keys WHERE warc IN (SELECT number FROM files WHERE name = ?)",
+                            (name,))
+            self.db.execute("DELETE FROM files WHERE name = ?", (name,))
 
-    def add(self, name: str, size: int, record_ids: Iterable[str | None]) -> None:
-        """Index the records of ``warc/NAME``, in one transaction."""
+    def add(self, name: str, size: int, keys: Iterable[str]) -> None:
+        """Index the records of ``warc/NAME`` by their ``record_key``, in one transaction."""
         self._forget(name)
         with self.db:
-            number = self.db.execute("INSERT INTO warcs (name, size) VALUES (?, ?)", (name, size)).lastrowid
-            self.db.executemany("INSERT OR IGNORE INTO records VALUES (?, ?)",
-                                ((record_id, number) for record_id in record_ids if record_id))
+            number = self.db.execute("INSERT INTO files (name, size) VALUES (?, ?)", (name, size)).lastrowid
+            self.db.executemany("INSERT OR IGNORE INTO record_keys VALUES (?, ?)", ((key, number) for key in keys))
 
-    def holder(self, record_id: str | None) -> str | None:
-        """The WARC of ``warc/`` that holds the record, or None."""
-        found = self.db.execute("SELECT name FROM records JOIN warcs ON warc = number WHERE id = ? LIMIT 1",
-                                (record_id,)).fetchone() if record_id else None
+    def holder(self, key: str) -> str | None:
+        """The WARC of ``warc/`` that holds the record with this ``record_key``, or None."""
+        found = self.db.execute("SELECT name FROM record_keys JOIN files ON warc = number WHERE key = ? LIMIT 1",
+                                (key,)).fetchone()
         return found[0] if found else None
 
 
@@ -249,8 +263,8 @@ def import_archives(paths: Iterable[Path], archive_dir: Path, scratch: Path) -> 
     records it holds already; one line per file, the errors, and the files copied.
 
     The copy of a WARC is its records recompressed a gzip member each, which gives the same bytes
-    whatever the file's compression (plain, one gzip stream, a member per record).  A record whose
-    WARC-Record-ID the archive holds (imported before, or the archive's own, given back in its WACZ
+    whatever the file's compression (plain, one gzip stream, a member per record).  A record the
+    archive holds, by ``record_key`` (imported before, or the archive's own, given back in its WACZ
     or as a copy of its WARC) is left out: a file of such records adds nothing, one with new records
     too adds those.  An ARC file's records become WARC records with new record IDs at each
     conversion, so its copy is named by the ARC's own bytes, and an ARC copied before is known by
@@ -291,7 +305,7 @@ def _import_one(path: Path, warc_dir: Path, partial: Path, held: HeldRecords, er
         errors.append(f"{path.name}: not a WARC or ARC file: {damage or 'no records in it'}")
         return None
     ends = [record.offset for record in records[1:]] + [partial.stat().st_size]
-    holders = [held.holder(record.record_id) for record in records]
+    holders = [held.holder(record.key) for record in records]
     undated = {number for number, record in enumerate(records)
                if record.rec_type in CAPTURE_TYPES and not is_warc_date(record.date)}
     if undated:
@@ -311,7 +325,7 @@ def _import_one(path: Path, warc_dir: Path, partial: Path, held: HeldRecords, er
         whole.unlink()
     target = warc_dir / f"{stem}-{file_sha256(path if arc else partial)[:12]}.warc.gz"
     os.replace(partial, target)
-    held.add(target.name, target.stat().st_size, (records[number].record_id for number in taken))
+    held.add(target.name, target.stat().st_size, (records[number].key for number in taken))
     copied.append(target)
     held_count = sum(holder is not None for holder in holders)
     if held_count:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
 import zlib
 from collections import Counter
@@ -13,8 +14,11 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+import mimesniff
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
@@ -24,6 +28,12 @@ from archive.writer import OPEN_SUFFIX
 
 # A decoded body larger than this is a compression bomb or not a news page.
 MAX_DECODED_BODY = 50 * 2**20
+# The body a browser sniffs a type from (the MIME Sniffing Standard's resource header), and the stored bytes
+# read to decode that much of a compressed or chunked body.
+_RESOURCE_HEADER_BYTES = 1445
+_SNIFFED_RAW_BYTES = 1 << 16
+# Types that name none: a browser sniffs the body's (the MIME Sniffing Standard, 7.1).
+_UNKNOWN_TYPES = ("", "unknown/unknown", "application/unknown", "*/*")
 
 
 class RecordError(Exception):
@@ -84,8 +94,31 @@ def open_warc(path: Path):
     raise RecordError(f"{path}: no such WARC file")
 
 
+def _codings(http: StatusAndHeaders, name: str) -> list[str]:
+    return [coding.strip().lower() for value in http.headers if value[0].lower() == name
+            for coding in value[1].split(",") if coding.strip()]
+
+
+def _decoded_stream(http: StatusAndHeaders | None, stored: BinaryIO) -> BinaryIO:
+    """An HTTP body as stored with the codings applied to it undone, the last first: its transfer codings (HTTP/1.1
+    allows gzip and deflate besides chunked, RFC 9112 7), then its content codings.
+
+    warcio's ``content_stream`` undoes one content coding and a Transfer-Encoding of ``chunked`` alone; this
+    stacks its decoders for every coding.  A coding warcio cannot undo is left, as it leaves one.
+    """
+    if http is None:
+        return stored
+    stream = stored
+    for coding in reversed(_codings(http, "content-encoding") + _codings(http, "transfer-encoding")):
+        if coding == "chunked":  # a body stored de-chunked under its header is read as it is
+            stream = ChunkedDataReader(stream)
+        elif coding in BufferedReader.get_supported_decompressors():
+            stream = BufferedReader(stream, decomp_type=coding)
+    return stream
+
+
 def _decoded_body(record: ArcWarcRecord) -> tuple[bytes, bool]:
-    stream = record.content_stream()
+    stream = _decoded_stream(record.http_headers, record.raw_stream)
     body = stream.read(MAX_DECODED_BODY + 1)
     return body[:MAX_DECODED_BODY], len(body) > MAX_DECODED_BODY
 
@@ -200,6 +233,12 @@ def _member_is_whole(stream: BinaryIO, offset: int, length: int) -> bool:
     return inflater.eof
 
 
+def positional_record_id(warc_file: str, offset: int, arc: bool = False) -> str:
+    """The key of a record that has no WARC-Record-ID of its own (an ARC record: warcio makes a random one; a WARC
+    record without one, or whose ID another record has too): where it is, the same at every read."""
+    return f"<urn:{'arc' if arc else 'warc'}:{warc_file}:{offset}>"
+
+
 def foreign_source(url: str) -> str:
     """The source of a capture another tool archived: its host, without ``www.`` (a safe path part)."""
     host = (urlsplit(url).hostname or "").removeprefix("www.")
@@ -242,6 +281,18 @@ def _payload_digest(record: ArcWarcRecord) -> str:
     return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
 
 
+def _sniffed_type(record: ArcWarcRecord) -> str:
+    """The media type a browser takes a response that names none for, from the start of its body (the MIME Sniffing
+    Standard, as old servers sent pages without Content-Type); the bytes read are put back for the record's readers."""
+    head = record.raw_stream.read(_SNIFFED_RAW_BYTES)
+    record.raw_stream = BufferedReader(record.raw_stream, starting_data=head)
+    try:
+        start = _decoded_stream(record.http_headers, io.BytesIO(head)).read(_RESOURCE_HEADER_BYTES)
+    except Exception:  # noqa: BLE001 - warcio's decoders fail in many types on a body that is not what it says
+        return ""
+    return mimesniff.what(start).split(";", 1)[0]
+
+
 def _page_or_why_not(record: ArcWarcRecord) -> str | None:
     """None for an HTML page with status 200 (or an identical-payload revisit of one); else why it is skipped."""
     http = record.http_headers
@@ -252,6 +303,8 @@ def _page_or_why_not(record: ArcWarcRecord) -> str | None:
     if status != "200":
         return f"HTTP {status}"
     media_type = (http.get_header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if media_type in _UNKNOWN_TYPES and record.rec_type == "response":
+        media_type = _sniffed_type(record)
     if media_type not in HTML_TYPES:
         return "not HTML"
     if record.rec_type == "revisit" and not (record.rec_headers.get_header("WARC-Profile") or "").endswith(
@@ -330,10 +383,14 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     stats.html += 1
                     digest = _payload_digest(record)  # first: the record's offset is known once it is read
                     offset = iterator.get_record_offset()
-                    # warcio gives an ARC record a random id: a capture's key must not change between reads.
-                    record_id = f"<urn:arc:{name}:{offset}>" if arc else headers.get_header("WARC-Record-ID")
-                    url = headers.get_header("WARC-Target-URI")
-                    waiting[record_id] = (ArticleCapture(
+                    # warcio gives an ARC record a random id, and a WARC record may have none: a capture's key
+                    # must not change between reads.
+                    record_id = (None if arc else headers.get_header("WARC-Record-ID")) \
+                        or positional_record_id(name, offset, arc)
+                    url = (headers.get_header("WARC-Target-URI") or "").split("#", 1)[0]  # a fragment: the same page
+                    # Another record with this ID waits apart; the derivation gives the later one another key.
+                    key = record_id if record_id not in waiting else positional_record_id(name, offset)
+                    waiting[key] = (ArticleCapture(
                         foreign_source(url), url, warc_path, offset, record_id, date,
                         digest, record.http_headers.get_header("Content-Type") or ""),
                         record.rec_type == "revisit",

@@ -39,8 +39,8 @@ from pathlib import Path
 
 from archive import WARC_DIR
 from archive.index import capture_offsets
-from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, error_line, read_response,
-                            scan_article_captures)
+from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, error_line, positional_record_id,
+                            read_response, scan_article_captures)
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
@@ -78,6 +78,8 @@ class FileReport:
     not_articles: int = 0  # pages extraction found no article in
     not_extracted: int = 0
     revisits: int = 0  # revisits of article payloads archived before: not extracted again
+    shared_ids: int = 0  # captures with the WARC-Record-ID of another record: keyed by where they are
+    shared_with: str = ""  # where the first of those other records is
     error: str | None = None  # why the file could not be read to its end
 
     def line(self, name: str) -> str:
@@ -93,6 +95,10 @@ class FileReport:
             parts.append(f"{self.not_extracted} not extracted")
         if self.revisits:
             parts.append(f"{self.revisits} revisits of articles archived before")
+        if self.shared_ids:
+            more = ", ..." if self.shared_ids > 1 else ""
+            parts.append(f"{_counted(self.shared_ids, 'capture')} with the WARC-Record-ID of another record "
+                         f"({self.shared_with}{more}): keyed by file and offset")
         if stats.skipped:
             parts.append("skipped: " + ", ".join(
                 f"{count} {why}" for why, count in sorted(stats.skipped.items(), key=lambda item: (-item[1], item[0]))))
@@ -545,8 +551,7 @@ class Derivation:
             outcomes = result.outcomes
         else:
             outcomes, scanned = result, item[1]
-        known = self.store.known(_article_of(outcome).warc_record_id for outcome in outcomes)
-        outcomes = [outcome for outcome in outcomes if _article_of(outcome).warc_record_id not in known]
+        outcomes = self._not_held(outcomes)
         if not outcomes:
             self._cursor.update(scanned)
             return 0
@@ -557,6 +562,33 @@ class Derivation:
             if closed:
                 self._finished.add(name)
         return len(outcomes)
+
+    def _not_held(self, outcomes: list) -> list:
+        """The outcomes whose captures the store does not hold yet.  A record with the WARC-Record-ID of another record
+        held or before it here (some tools reuse IDs) is another capture: it is keyed by where it is, and said so."""
+        held = self.store.known(_article_of(outcome).warc_record_id for outcome in outcomes)
+        new = []
+        for outcome in outcomes:
+            article = _article_of(outcome)
+            holder = held.get(article.warc_record_id)
+            if holder is not None and holder[:3] == (article.url, article.fetched_at, article.payload_digest):
+                continue  # the same record again (taken before, or a copy of its file given too)
+            if holder is not None:
+                key = positional_record_id(article.warc_file, article.warc_offset)
+                if key in self.store.known([key]):  # keyed so when it was taken
+                    continue
+                where = f"{holder[3]}@{holder[4]}"
+                logger.warning("%s@%d %s: its WARC-Record-ID %s is that of another record (%s): keyed %s",
+                               article.warc_file, article.warc_offset, article.url, article.warc_record_id, where, key)
+                found = self.report.file(article.warc_file)
+                found.shared_ids += 1
+                found.shared_with = found.shared_with or where
+                article = replace(article, warc_record_id=key)
+                outcome = article if isinstance(outcome, ExtractedArticle) else (article, outcome[1])
+            held[article.warc_record_id] = (article.url, article.fetched_at, article.payload_digest,
+                                            article.warc_file, article.warc_offset)
+            new.append(outcome)
+        return new
 
     def _store(self, outcomes: list, scanned: dict[str, tuple[int, bool]]) -> None:
         articles = [outcome for outcome in outcomes if isinstance(outcome, ExtractedArticle)]

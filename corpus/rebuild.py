@@ -29,7 +29,7 @@ MANIFEST_FILE = "manifest.json"
 UNFINISHED_FILE = ".rebuilding"  # the archives an unfinished rebuild in this directory was given
 # The packages whose versions decide the bytes of the output.
 DEPENDENCIES = ("trafilatura", "readability-lxml", "lxml", "justext", "htmldate", "courlan", "charset-normalizer",
-                "warcio", "brotli")
+                "warcio", "brotli", "mimesniff")
 
 
 class RebuildError(Exception):

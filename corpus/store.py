@@ -388,14 +388,17 @@ class CorpusStore:
         """WARCs read to their end after they were closed: nothing more can come from them."""
         return {name for (name,) in self._db.execute("SELECT warc_file FROM scans WHERE closed = 1")}
 
-    def known(self, record_ids: Iterable[str]) -> set[str]:
+    def known(self, record_ids: Iterable[str]) -> dict[str, tuple[str, str, str, str, int]]:
+        """The captures held of these record keys: key -> URL, WARC-Date, payload digest, WARC file and offset (what
+        tells the same record read again from another that has its ID)."""
         ids = list(record_ids)
-        found: set[str] = set()
+        found: dict[str, tuple[str, str, str, str, int]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(r for (r,) in self._db.execute(
-                f"SELECT record_id FROM captures WHERE record_id IN ({marks})", chunk))
+            found.update((key, tuple(held)) for key, *held in self._db.execute(
+                "SELECT record_id, url, fetched_at, payload_digest, warc_file, warc_offset FROM captures"
+                f" WHERE record_id IN ({marks})", chunk))
         return found
 
     def payload_at(self, digest: str) -> tuple[str, int] | None:
