@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS captures (
 CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload_digest);
 CREATE INDEX IF NOT EXISTS captures_by_time ON captures (source, url, fetched_at, record_id);
 CREATE INDEX IF NOT EXISTS captures_by_extractor ON captures (extractor);
+CREATE INDEX IF NOT EXISTS captures_by_file ON captures (warc_file, warc_offset);
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
     fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
@@ -438,12 +439,14 @@ class CorpusStore:
         db = self._db
         batch = _Batch(db, self.root)
         with self._transaction():
-            lost = db.execute("SELECT record_id, source, url, payload_digest, is_primary FROM captures"
+            lost = db.execute("SELECT record_id, source, url, payload_digest, is_primary, document FROM captures"
                               " WHERE warc_file = ? AND warc_offset >= ?", (warc_file, offset)).fetchall()
-            for record_id, source, url, digest, primary in lost:
+            for record_id, source, url, digest, primary, document in lost:
                 db.execute("DELETE FROM captures WHERE record_id = ?", (record_id,))
-                db.execute("DELETE FROM key_docs WHERE site = ? AND record_id = ?", (site_of(source, url), record_id))
                 if primary:  # the payload's next capture, if any, holds its text now
+                    db.executemany("DELETE FROM key_docs WHERE site = ? AND key = ? AND record_id = ?",
+                                   [(site_of(source, url), key, record_id)  # its document's keys: no look at the site's
+                                    for key in set(_unpacked_with_keys(document)[1].hashes) - {0}])
                     db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = (SELECT record_id FROM captures"
                                " WHERE source = ? AND url = ? AND payload_digest = ? AND document IS NOT NULL"
                                " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest))
@@ -542,7 +545,9 @@ class _Batch:
             # row's provenance; the document, and so every count, is the same.
             db.execute("UPDATE captures SET is_primary = (record_id = ?) WHERE record_id IN (?, ?)",
                        (article.warc_record_id, article.warc_record_id, first[0]))
-            db.execute("UPDATE key_docs SET record_id = ? WHERE record_id = ?", (article.warc_record_id, first[0]))
+            db.executemany("UPDATE key_docs SET record_id = ? WHERE site = ? AND key = ? AND record_id = ?",
+                           [(article.warc_record_id, site, key, first[0])
+                            for key in set(article.paragraph_keys().hashes) - {0}])
         else:
             self._captured_again(article)
             return
