@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from archive.atomic import write_atomic
 from corpus.duplicates import (
+    HOT_VALUE_COUNTED,
     HOT_VALUES_SKIPPED,
     SKETCH_SIZE,
     Sketch,
@@ -769,10 +770,9 @@ class _Batch:
         values = list(sketch.values)
         lookup = values
         if len(values) == SKETCH_SIZE:
-            marks = ",".join("?" * len(values))
-            counts = dict(db.execute(
-                f"SELECT value, COUNT(*) FROM sketch_values WHERE value IN ({marks}) GROUP BY value", values))
-            hottest = set(sorted(values, key=lambda value: (-counts.get(value, 0), value))[:HOT_VALUES_SKIPPED])
+            counts = {value: db.execute("SELECT COUNT(*) FROM (SELECT 1 FROM sketch_values WHERE value = ? LIMIT ?)",
+                                        (value, HOT_VALUE_COUNTED)).fetchone()[0] for value in values}
+            hottest = set(sorted(values, key=lambda value: (-counts[value], value))[:HOT_VALUES_SKIPPED])
             lookup = [value for value in values if value not in hottest]
         candidates: set[str] = set()
         for start in range(0, len(lookup), 500):

@@ -1,4 +1,4 @@
-"""What the corpus store's rarer writes cost: the captures and site they touch, not the whole corpus.
+"""What the corpus store's writes cost: the captures, site and texts they touch, not the whole corpus.
 
 Corpora are grown through the store's own API; SQLite's work is counted with its progress handler
 on the store's connection, in a copy of the store at each size, so every count starts the same way.
@@ -17,13 +17,15 @@ from extract.document import Document
 SITE_ARTICLES = 40  # of the source whose page is captured earlier or cut off; the others grow
 SMALL, LARGE = 1000, 4000  # articles of the other sources
 WARC = "gazette.warc.gz"
+STOCK_PHRASE = "Reporting by the regional news agency."  # in every text of ``credited``: three shingles all share
 
 
-def article(source: str, number: int) -> ExtractedArticle:
-    """Article ``number`` of ``source``: three paragraphs of its own random words, captured in that order."""
+def article(source: str, number: int, host: str = "", ending: tuple[str, ...] = ()) -> ExtractedArticle:
+    """Article ``number`` of ``source`` (on ``host``, its source's by default): three paragraphs of its own random
+    words, then ``ending``; captured in that order."""
     rng = random.Random(f"{source} {number}")
-    url = f"http://{source}.example/news/{number}"
-    paragraphs = tuple(" ".join(f"w{rng.randrange(5000)}" for _ in range(30)) + "." for _ in range(3))
+    url = f"http://{host or source + '.example'}/news/{number}"
+    paragraphs = tuple(" ".join(f"w{rng.randrange(5000)}" for _ in range(30)) + "." for _ in range(3)) + ending
     document = Document(url, url, f"Story {number}", "A. Writer", "2026-01-01", source, "en", paragraphs)
     return ExtractedArticle.prepared(source, url, f"2026-01-01T{number // 3600 % 24:02d}:{number // 60 % 60:02d}:"
                                      f"{number % 60:02d}Z", f"{source}.warc.gz", 1000 * number,
@@ -70,3 +72,28 @@ def test_an_earlier_capture_and_a_torn_tail_cost_the_same_when_the_other_sources
              for operation in (captured_earlier, torn_tail_forgotten)}
     grown = {name: (small[name], large[name]) for name in small if large[name] > 1.25 * small[name] + 5}
     assert not grown, f"SQLite's work (hundreds of instructions) beside {SMALL:,} and {LARGE:,} other articles: {grown}"
+
+
+def credited(number: int) -> ExtractedArticle:
+    """An agency's article, each on a site of its own (too few pages to learn a template): it ends in its credit."""
+    return article("wire", number, f"site{number}.example", (STOCK_PHRASE,))
+
+
+def ten_credited_added(store: CorpusStore) -> None:
+    first = 10 ** 6 + store.row_count()
+    for number in range(first, first + 10):
+        store.add([credited(number)])
+
+
+def test_a_text_holding_a_stock_phrase_every_text_holds_costs_the_same_in_a_corpus_four_times_larger(tmp_path):
+    """Its sketch holds values every text holds: which of its values are the most common is decided without
+    counting every text that holds them."""
+    archive = tmp_path / "archive"
+    costs = []
+    for size in (SMALL, LARGE):
+        with CorpusStore(archive) as store:
+            for first in range(store.row_count(), size, 500):
+                store.add([credited(number) for number in range(first, first + 500)])
+        costs.append(sqlite_work(archive, tmp_path / str(size), ten_credited_added))
+    small, large = costs
+    assert large <= 1.25 * small + 5, f"SQLite's work (hundreds of instructions) in {SMALL:,} and {LARGE:,} texts: {small}, {large}"
