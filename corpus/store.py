@@ -273,6 +273,9 @@ class CorpusStore:
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # A batch's pages stay in memory until it commits (64 MiB at most, SQLite's default is 2 MiB):
+        # with fewer, the pages it changed fill the cache and every page it reads is read again.
+        self._db.execute("PRAGMA cache_size=-65536")
         # Checkpoint every 512 kB of log, not SQLite's 4 MB: the log of many small batches
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -97,3 +98,21 @@ def test_a_text_holding_a_stock_phrase_every_text_holds_costs_the_same_in_a_corp
         costs.append(sqlite_work(archive, tmp_path / str(size), ten_credited_added))
     small, large = costs
     assert large <= 1.25 * small + 5, f"SQLite's work (hundreds of instructions) in {SMALL:,} and {LARGE:,} texts: {small}, {large}"
+
+
+def bytes_read() -> int:
+    """Bytes this thread has read from files so far (SQLite reads the store in the thread that calls it)."""
+    with open(f"/proc/self/task/{threading.get_native_id()}/io", encoding="ascii") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("rchar:"))
+
+
+def test_a_large_batch_reads_the_store_at_most_once_over(tmp_path):
+    """A derivation takes a piece of WARC (hundreds of articles) in one transaction: the pages it has changed
+    must not push the pages it reads out of SQLite's cache, or each is read again for every statement."""
+    grow(tmp_path, "courier", SMALL)
+    size = (tmp_path / "derived" / "corpus.sqlite").stat().st_size
+    with CorpusStore(tmp_path) as store:
+        started = bytes_read()
+        store.add([article("gazette", number) for number in range(400)])
+        read = bytes_read() - started
+    assert read <= size, f"a batch of 400 articles read {read:,} bytes of a store of {size:,}"
