@@ -45,6 +45,9 @@ MIN_SIZE_RATIO = 1 / 3
 # sketch's copies may therefore skip its 3 most common values (stock phrases that thousands of
 # texts share) and still find every copy: the result does not depend on which texts came first.
 HOT_VALUES_SKIPPED = 3
+# Which values are the most common is decided on counts that stop here: a stock phrase's value is held
+# by a share of the whole corpus, and counting it all would cost each new text more as the corpus ages.
+HOT_VALUE_COUNTED = 100
 
 _WORDS = re.compile(r"\w+")
 

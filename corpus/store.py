@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from archive.atomic import write_atomic
 from corpus.duplicates import (
+    HOT_VALUE_COUNTED,
     HOT_VALUES_SKIPPED,
     SKETCH_SIZE,
     Sketch,
@@ -70,6 +71,7 @@ CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload
 CREATE INDEX IF NOT EXISTS captures_by_time ON captures (source, url, fetched_at, record_id);
 CREATE INDEX IF NOT EXISTS captures_by_extractor ON captures (extractor);
 CREATE INDEX IF NOT EXISTS articles_by_payload ON captures (payload_digest, fetched_at) WHERE is_primary = 1;
+CREATE INDEX IF NOT EXISTS captures_by_file ON captures (warc_file, warc_offset);
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
     fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
@@ -291,6 +293,9 @@ class CorpusStore:
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # A batch's pages stay in memory until it commits (64 MiB at most, SQLite's default is 2 MiB):
+        # with fewer, the pages it changed fill the cache and every page it reads is read again.
+        self._db.execute("PRAGMA cache_size=-65536")
         # Checkpoint every 512 kB of log, not SQLite's 4 MB: the log of many small batches
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
@@ -507,12 +512,14 @@ class CorpusStore:
         db = self._db
         batch = _Batch(db, self.root)
         with self._transaction():
-            lost = db.execute("SELECT record_id, source, url, payload_digest, is_primary FROM captures"
+            lost = db.execute("SELECT record_id, source, url, payload_digest, is_primary, document FROM captures"
                               " WHERE warc_file = ? AND warc_offset >= ?", (warc_file, offset)).fetchall()
-            for record_id, source, url, digest, primary in lost:
+            for record_id, source, url, digest, primary, document in lost:
                 db.execute("DELETE FROM captures WHERE record_id = ?", (record_id,))
-                db.execute("DELETE FROM key_docs WHERE site = ? AND record_id = ?", (site_of(source, url), record_id))
                 if primary:  # the payload's next capture, if any, holds its text now
+                    db.executemany("DELETE FROM key_docs WHERE site = ? AND key = ? AND record_id = ?",
+                                   [(site_of(source, url), key, record_id)  # its document's keys: no look at the site's
+                                    for key in set(_unpacked_with_keys(document)[1].hashes) - {0}])
                     db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = (SELECT record_id FROM captures"
                                " WHERE source = ? AND url = ? AND payload_digest = ? AND document IS NOT NULL"
                                " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest))
@@ -620,8 +627,10 @@ class _Batch:
             # row's provenance; the document, and so every count, is the same, but it dates the article earlier.
             db.execute("UPDATE captures SET is_primary = (record_id = ?) WHERE record_id IN (?, ?)",
                        (article.warc_record_id, article.warc_record_id, first[0]))
-            db.execute("UPDATE key_docs SET record_id = ? WHERE record_id = ?", (article.warc_record_id, first[0]))
-            self.retimed_docs[site].append((first[1], article.fetched_at, article.paragraph_keys()))
+            keys = article.paragraph_keys()
+            db.executemany("UPDATE key_docs SET record_id = ? WHERE site = ? AND key = ? AND record_id = ?",
+                           [(article.warc_record_id, site, key, first[0]) for key in set(keys.hashes) - {0}])
+            self.retimed_docs[site].append((first[1], article.fetched_at, keys))
         else:
             self._captured_again(article)
             return
@@ -926,10 +935,9 @@ class _Batch:
         values = list(sketch.values)
         lookup = values
         if len(values) == SKETCH_SIZE:
-            marks = ",".join("?" * len(values))
-            counts = dict(db.execute(
-                f"SELECT value, COUNT(*) FROM sketch_values WHERE value IN ({marks}) GROUP BY value", values))
-            hottest = set(sorted(values, key=lambda value: (-counts.get(value, 0), value))[:HOT_VALUES_SKIPPED])
+            counts = {value: db.execute("SELECT COUNT(*) FROM (SELECT 1 FROM sketch_values WHERE value = ? LIMIT ?)",
+                                        (value, HOT_VALUE_COUNTED)).fetchone()[0] for value in values}
+            hottest = set(sorted(values, key=lambda value: (-counts[value], value))[:HOT_VALUES_SKIPPED])
             lookup = [value for value in values if value not in hottest]
         candidates: set[str] = set()
         for start in range(0, len(lookup), 500):
