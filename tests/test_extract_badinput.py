@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import time
 
+from pathlib import Path
+
+import lxml.html
 import pytest
 
-from extract import extract_document, prepare
+from extract import extract_document, htmlinput, prepare
 
 # the timed tests measure a page, not the libraries' loading and warm-up, which a worker pays at start
 prepare()
@@ -171,6 +174,26 @@ def test_too_many_elements_refused_quickly() -> None:
     doc = extract_document(f"<html><body><ul>{links}</ul></body></html>".encode())
     _assert_empty(doc, 5, started)
     assert "complex" in doc.error
+
+
+_FIXTURE_PAGES = sorted((Path(__file__).parent / "fixtures").rglob("*.html"))
+_IMPLIED_ELEMENTS = [
+    "loose text<b>bold</b> more &amp; an entity<br>after a break",
+    "<html>before the head<head><title>t</title></head>between<body>text</body></html>after",
+    "</p>text</p>text</div>text<p>a<p>b<li>c<td>d<tr>e<option>f<frameset>g",
+    "<head>text in the head<meta charset=utf-8>more</head>" + "x<i>" * 50,
+]
+
+
+@pytest.mark.parametrize("markup", [*_IMPLIED_ELEMENTS, *_FIXTURE_PAGES], ids=lambda m: m.name if isinstance(m, Path) else m[:20])
+def test_the_element_limit_is_not_counted_only_where_the_markup_cannot_reach_it(markup) -> None:
+    """load_tree counts a page's elements only where its markup could make more than the limit
+    (_most_elements): libxml2 never makes more, the elements it implies (html, head, body, a
+    paragraph around loose text) included."""
+    if isinstance(markup, Path):
+        markup = markup.read_text(encoding="utf-8", errors="replace")
+    tree = lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=htmlinput._PARSER)
+    assert int(tree.xpath("count(//*)")) <= htmlinput._most_elements(markup)
 
 
 def test_an_article_after_a_premature_end_of_document_is_kept() -> None:
