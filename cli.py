@@ -6,13 +6,14 @@ import argparse
 import errno
 import gc
 import os
+import signal
 import sqlite3
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
 from config import DEFAULT_CONFIG, Config, ConfigError, load_config
-from supervision import dump_stacks_on_signal
+from supervision import dump_stacks_on_signal, note_stop_requests
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
@@ -28,9 +29,6 @@ def _with_sources(config: Config) -> Config:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from supervision import note_stop_requests
-
-    stop = note_stop_requests()  # first: a run stopped while it starts up still reports
     from archive.check import StateDamaged
     from archive.lock import ArchiveBusy
     from crawler.run import run_sources
@@ -40,7 +38,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report = run_sources(config, config.select(args.source), extract=not args.no_extract,
                              progress_interval=2.0 if args.progress or sys.stderr.isatty() else 0.0,
                              log_level="INFO" if args.verbose else "WARNING",
-                             ignore_backoff=args.ignore_backoff, stop=stop)
+                             ignore_backoff=args.ignore_backoff, stop=args.stop_requests)
     except ArchiveBusy as exc:
         print(f"newsarchive: not running: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -502,11 +500,21 @@ def _disk_failed(exc: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # First, before the command line is read (up to a second): a Ctrl-C or SIGTERM meanwhile is then the
+    # command's. A run stopped while it starts up still reports; any other command says it was interrupted.
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    stop = note_stop_requests()
     from archive.lock import ArchiveUnwritable
 
     args = build_parser().parse_args(argv)
+    args.stop_requests = stop
     dump_stacks_on_signal()  # kill -USR2: what a run that seems hung is doing, in its stderr
     try:
+        if args.handler is not _cmd_run:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            if stop.is_set():
+                raise KeyboardInterrupt
         return args.handler(args)
     except ConfigError as exc:
         print(f"newsarchive: config error: {exc}", file=sys.stderr)

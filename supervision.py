@@ -9,10 +9,13 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 STACKS_SIGNAL = signal.SIGUSR2  # the signal Scrapy's StackTraceDump answers, where it is enabled
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 def dump_stacks_on_signal() -> None:
@@ -69,6 +72,30 @@ def note_stop_requests() -> threading.Event:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
     return stop
+
+
+@contextmanager
+def stop_signals_blocked_for_children() -> Iterator[None]:
+    """Children started inside begin with Ctrl-C and SIGTERM blocked, until ``leave_stop_signals_to_the_run``.
+
+    A terminal sends Ctrl-C to the whole process group: one that reached a child still loading its
+    modules ended it in a traceback, and the run took its derivation for dead.  The run stops its
+    children in order itself.  (Blocked rather than ignored: a spawner may set ignored signals back
+    to their defaults, as Twisted's does, but the signal mask goes through fork and exec as it is.)
+    """
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def leave_stop_signals_to_the_run() -> None:
+    """In a child of the run (``stop_signals_blocked_for_children``): ignore Ctrl-C and SIGTERM, which the run
+    acts on, then unblock them, dropping any that came while this process started."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def stop_process(process: subprocess.Popen, grace: float = 10.0, sig: int = signal.SIGTERM) -> int:

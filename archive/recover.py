@@ -2,7 +2,9 @@
 
 A run that is killed (SIGKILL, power loss, OOM) never renames its WARCs, so they would stay
 ``.open`` forever, unindexed and unread by anything that lists ``warc/*.warc.gz``.  The next
-run, holding the archive lock (so no writer is alive), calls ``close_abandoned_warcs``.
+run calls ``close_abandoned_warcs``.  The archive lock does not keep every writer away (``scrapy
+crawl`` takes none), so a file is a dead run's only if no process holds the ``flock`` its writer
+keeps on it (``archive.writer``): a live one's is left alone.
 
 The writer writes one gzip member per record and each capture (response or revisit, request,
 metadata) in one write, so a dead writer leaves the file ending on a whole capture or, if the
@@ -22,12 +24,14 @@ run fetches their URLs again.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import logging
 import os
 import sqlite3
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -38,7 +42,7 @@ from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersPars
 from archive import WARC_DIR
 from archive.atomic import fsync_directory
 from archive.state import open_state, state_path
-from archive.writer import OPEN_SUFFIX
+from archive.writer import OPEN_SUFFIX, still_named
 
 logger = logging.getLogger("newsarchive.recover")
 
@@ -93,19 +97,20 @@ class _Scan:
 
 
 def close_abandoned_warcs(archive_dir: Path, redis_url: str | None = None) -> list[RecoveredWarc]:
-    """Close every ``warc/*.warc.gz.open`` of ``archive_dir`` and index the closed ones.
+    """Close every ``warc/*.warc.gz.open`` of ``archive_dir`` that no live writer holds, and index the closed ones.
 
-    The caller holds the archive lock: no writer may be alive, or its file would be cut
-    and renamed under it.  An I/O error on one file is reported in its result and the
-    others are still recovered.
+    An I/O error on one file is reported in its result and the others are still recovered.
     """
     warc_dir = Path(archive_dir) / WARC_DIR
     results, closed = [], []
     for path in sorted(warc_dir.glob("*.warc.gz" + OPEN_SUFFIX)):
-        try:
-            result = _recover(path)
-        except OSError as exc:
-            result = RecoveredWarc(path.name.removesuffix(OPEN_SUFFIX), "failed", reason=str(exc))
+        with _held_if_abandoned(path) as abandoned:
+            if not abandoned:
+                continue
+            try:
+                result = _recover(path)
+            except OSError as exc:
+                result = RecoveredWarc(path.name.removesuffix(OPEN_SUFFIX), "failed", reason=str(exc))
         level = {"closed": logging.WARNING if result.bytes_cut else logging.INFO, "failed": logging.ERROR}
         logger.log(level.get(result.action, logging.WARNING), "%s", result)
         if result.action == "closed":
@@ -118,6 +123,28 @@ def close_abandoned_warcs(archive_dir: Path, redis_url: str | None = None) -> li
 
         update_index(archive_dir, closed)
     return results
+
+
+@contextmanager
+def _held_if_abandoned(path: Path) -> Iterator[bool]:
+    """Whether ``path`` was left by a dead writer, holding its ``flock`` meanwhile (a writer that has only
+    just made it waits, then finds it gone): False while a live writer holds it, or once it was closed
+    (renamed) since it was listed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("left %s alone: a live crawl is writing it", path.name)
+            yield False
+            return
+        yield still_named(fd, path)
+    finally:
+        os.close(fd)
 
 
 def _forget_cut_captures(archive_dir: Path, cut: list[RecoveredWarc],

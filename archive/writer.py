@@ -1,5 +1,9 @@
 """A rolling WARC/1.1 writer: named, gzipped record by record, renamed from ``.open`` on close.
 
+The writer holds an exclusive ``flock`` on each ``.open`` file for as long as it writes it, so
+that recovery (``archive.recover``) tells a live writer's file, whatever process writes it (a
+run, ``scrapy crawl``), from one a dead run left.
+
 warcio builds the records and their digests.  We compress each record ourselves because
 warcio's ``GzippingWrapper`` is fixed at zlib level 9, which costs a third of a crawler's
 CPU for about 2 % smaller files; level 6 is the zlib default and what wget uses.  A payload
@@ -11,6 +15,7 @@ for 22.72 MB with their payloads stored).
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import socket
@@ -83,6 +88,33 @@ class _BufferWriter(BaseWARCWriter):
         return buffer.getvalue()
 
 
+def still_named(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (not removed or renamed since it was opened)."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _create_held(path: Path) -> io.FileIO:
+    """Make ``path`` (``FileExistsError`` if it exists) and take the ``flock`` the writer holds on it until
+    it is closed.
+
+    Recovery may find the file in the moment between its making and the lock, take it for a dead
+    run's empty file and remove it: then the name no longer leads to it, and ``FileExistsError``
+    says to take another name.
+    """
+    out = open(path, "xb", buffering=0)  # unbuffered: _write_all decides what reaches the file
+    try:
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX)  # (waits only while recovery looks at the empty file)
+        if not still_named(out.fileno(), path):
+            raise FileExistsError(f"{path} was removed as it was made")
+    except BaseException:
+        out.close()
+        raise
+    return out
+
+
 def warc_timestamp(moment: datetime) -> str:
     """Annex C's 17-digit timestamp, to the millisecond."""
     moment = moment.astimezone(timezone.utc)
@@ -132,18 +164,23 @@ class RollingWarcWriter:
 
     def _open(self) -> None:
         """Start a file with its warcinfo record; a file whose warcinfo cannot be written is removed."""
-        name = self._next_name()
-        path = self.directory / (name + OPEN_SUFFIX)
+        while True:  # another writer in this directory (another run, `scrapy crawl`) may take a name first
+            name = self._next_name()
+            path = self.directory / (name + OPEN_SUFFIX)
+            try:
+                out = _create_held(path)
+                break
+            except FileExistsError:
+                continue
         fields = {"software": "newsarchive", "format": "WARC File Format 1.1",
                   "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
                   "hostname": socket.gethostname(), **self.info}
         record = self.builder.create_warcinfo_record(name, fields)
-        out = open(path, "xb", buffering=0)  # unbuffered: _write_all decides what reaches the file
         try:
             self._write_all(out, self._compress(record))
         except OSError:
-            out.close()
             path.unlink(missing_ok=True)
+            out.close()
             raise
         self._out, self._name = out, name
         self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
@@ -156,10 +193,12 @@ class RollingWarcWriter:
     def _close_current(self) -> None:
         if self._out is None:
             return
-        os.fsync(self._out.fileno())
-        self._out.close()
-        self._out = None
-        os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+        out, self._out = self._out, None
+        try:  # renamed before the lock is dropped: recovery never finds this file unlocked under its .open name
+            os.fsync(out.fileno())
+            os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+        finally:
+            out.close()
         if self.on_close is not None:
             self.on_close(self.directory / self._name)
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import signal
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from archive.messages import WriterOptions, encode_message, read_messages
 from archive.revisits import RevisitPolicy
 from archive.state import open_state
 from archive.writer import RollingWarcWriter
-from supervision import dump_stacks_on_signal
+from supervision import dump_stacks_on_signal, leave_stop_signals_to_the_run
 
 logger = logging.getLogger("newsarchive.writer")
 
@@ -148,8 +147,7 @@ def serve(requests: BinaryIO, replies: BinaryIO | None) -> None:
 
 def main() -> None:
     dump_stacks_on_signal()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    leave_stop_signals_to_the_run()
     logging.basicConfig(level=logging.WARNING, format="newsarchive writer: %(levelname)s: %(message)s")
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies

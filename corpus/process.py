@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import threading
 from pathlib import Path
 
 from corpus.derive import DeriveReport, progress_lines
+from supervision import (die_with_parent, dump_stacks_on_signal, leave_stop_signals_to_the_run,
+                         stop_signals_blocked_for_children)
 
 _ROOT = Path(__file__).resolve().parent.parent
 DONE = b"done\n"
@@ -34,10 +35,11 @@ class DerivationProcess:
         """``progress``: seconds between progress lines on stderr (0: none)."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "corpus.process", str(archive_dir), str(workers), str(os.getpid()),
-             str(progress)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        with stop_signals_blocked_for_children():
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "corpus.process", str(archive_dir), str(workers), str(os.getpid()),
+                 str(progress)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         if not follow:
             self._say_done()
 
@@ -77,13 +79,9 @@ class DerivationProcess:
 def main() -> None:
     root, workers, parent = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     progress = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
-    from supervision import die_with_parent, dump_stacks_on_signal
-
     die_with_parent(parent)
     dump_stacks_on_signal()
-    # Ctrl-C and SIGTERM go to the run, which stops its crawl and then tells this process.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    leave_stop_signals_to_the_run()  # the run stops its crawl on Ctrl-C or SIGTERM, and then tells this process
     logging.basicConfig(level=logging.WARNING, format="newsarchive derive: %(levelname)s: %(message)s")
     report_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the report

@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from archive.archiver import Archived
 from archive.exchange import Exchange
 from archive.messages import MessageDecoder, WriterOptions, encode_message
+from supervision import stop_signals_blocked_for_children
 
 _ROOT = Path(__file__).resolve().parent.parent
 PIPE_SIZE = 1 << 20
@@ -54,8 +55,9 @@ class ArchiveWriterProcess(protocol.ProcessProtocol):
         writer = cls()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-        reactor.spawnProcess(writer, sys.executable, [sys.executable, "-m", "archive.writer_process"], env=env,
-                             childFDs={0: "w", 1: "r", 2: 2})
+        with stop_signals_blocked_for_children():
+            reactor.spawnProcess(writer, sys.executable, [sys.executable, "-m", "archive.writer_process"], env=env,
+                                 childFDs={0: "w", 1: "r", 2: 2})
         return writer
 
     def connectionMade(self) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -107,8 +109,12 @@ def _spider_class(config: Config) -> type[NewsSpider]:
 
 
 def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval: float,
-                  log_level: str) -> list[SourceResult]:
-    """Crawl ``sources`` in one Scrapy process; what each crawl did."""
+                  log_level: str, stop: threading.Event | None = None) -> list[SourceResult]:
+    """Crawl ``sources`` in one Scrapy process; what each crawl did.
+
+    ``stop``, set by a Ctrl-C or SIGTERM that came before Scrapy took the signals over (it does once its
+    reactor has started), is passed on to Scrapy then: the crawl stops as on a Ctrl-C while it runs.
+    """
     # Each source's Crawler is built here with its own settings, so install the reactor
     # that CrawlerProcess would otherwise install through the first crawler it creates.
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
@@ -122,5 +128,15 @@ def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval
         crawler = Crawler(_spider_class(config), crawl_settings(config, source, progress_interval, log_level))
         process.crawl(crawler, source=source)
         crawlers.append((crawler, source))
+    if stop is not None:
+        from twisted.internet import reactor
+
+        # (a call in the reactor's first turn comes after every start-up trigger, Scrapy's handlers' too)
+        reactor.callWhenRunning(reactor.callLater, 0, _pass_on_stop_request, stop)
     process.start()
     return [_result(crawler, source) for crawler, source in crawlers]
+
+
+def _pass_on_stop_request(stop: threading.Event) -> None:
+    if stop.is_set():
+        os.kill(os.getpid(), signal.SIGINT)

@@ -245,9 +245,10 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             incidents: list[str] = []
             stop = stop or note_stop_requests()
             try:
-                results = _crawl(config, due, progress_interval, log_level) if due and not stop.is_set() else []
-                if stop.is_set():  # asked to stop before the crawl began (Scrapy handles it after)
+                if stop.is_set():  # asked to stop before the crawl began
                     results = [SourceResult(source.name, 0, 0, [], "shutdown", None) for source in due]
+                else:  # (asked while it starts, the crawl stops once under way, as Scrapy stops it later)
+                    results = _crawl(config, due, progress_interval, log_level, stop) if due else []
             finally:
                 _stop_on_signals()
                 derived = _finish(derivation, config, incidents) if derivation else None
@@ -321,8 +322,8 @@ def _finish(derivation: DerivationProcess, config: Config, incidents: list[str])
 
 
 def _crawl(config: Config, sources: tuple[Source, ...], progress_interval: float,
-           log_level: str) -> list[SourceResult]:
+           log_level: str, stop: threading.Event) -> list[SourceResult]:
     # Scrapy is imported only now (a run that skips every source never loads it).
     from crawler.crawl import crawl_sources
 
-    return crawl_sources(config, sources, progress_interval, log_level)
+    return crawl_sources(config, sources, progress_interval, log_level, stop)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from archive_fixtures import fill, newsarchive
+from archive_fixtures import fill, newsarchive, warc_captures
 from test_incremental import ROOT, write_config
 from archive_fixtures import corpus_files
 
@@ -317,6 +317,37 @@ def test_ctrl_c_stops_the_crawl_and_reports_the_source_stopped_not_failed(presse
         assert "skipped" not in again.stderr
     assert {url.split("/", 3)[3]: text for url, text in texts_by_url(tmp_path).items()} == \
         {url.split("/", 3)[3]: text for url, text in reference.items()}
+
+
+@pytest.mark.parametrize("moment", [0.5, 1.5, 3.0, "the WARC writer started"])
+def test_ctrl_c_in_the_first_seconds_of_a_run_stops_it_cleanly_and_its_report_counts_what_was_archived(
+        moment, tmp_path):
+    """A terminal sends Ctrl-C to the run's whole process group: its children, still loading their modules,
+    died of it in tracebacks and the derivation was reported dead (exit 1); and one that came before Scrapy
+    took the signals over (the writer starts just before) neither stopped the crawl nor let the report say
+    what it fetched (0 fetched)."""
+    with ArticleFarm(ARTICLES, delay=0.3) as slow:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [slow.source()])
+        with running(config) as run:  # (a session of its own: its pid is its process group's)
+            if isinstance(moment, float):
+                time.sleep(moment)
+            else:
+                assert first_process(lambda: writer_process(run), timeout=60)
+            os.killpg(run.pid, signal.SIGINT)
+            ended_within(run, 120)
+            stderr = run.stderr.read().decode(errors="replace")
+        assert run.returncode == 0, stderr
+        assert "Traceback" not in stderr and "incident" not in stderr, stderr
+        [source] = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())["sources"]
+        assert source["status"] == "stopped" and source["fetched"] == len(warc_captures(tmp_path)) < ARTICLES
+        assert not list((tmp_path / "warc").glob("*.open"))
+        again = newsarchive("run", "--config", str(config))
+        assert again.returncode == 0, again.stderr
+    assert len(texts_by_url(tmp_path)) == ARTICLES
+    rebuilt = tmp_path / "rebuilt"
+    assert newsarchive("rebuild", "--warc", *map(str, sorted((tmp_path / "warc").glob("*.warc.gz"))),
+                       "--out", str(rebuilt)).returncode == 0
+    assert corpus_files(rebuilt) == corpus_files(tmp_path)
 
 
 def test_a_run_that_seems_hung_shows_what_each_of_its_processes_is_doing_and_goes_on(tmp_path):

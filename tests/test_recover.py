@@ -257,6 +257,22 @@ def test_every_open_file_of_the_archive_is_recovered_in_one_call_and_indexed_tog
     assert_warcio_check(warc_dir / name for name in names)
 
 
+def test_an_open_warc_a_live_writer_holds_is_left_alone_beside_a_dead_runs_and_its_writer_closes_it(tmp_path):
+    """Any live writer (`scrapy crawl`, a cluster worker) holds its file; only a dead run's is closed."""
+    warc_dir = tmp_path / "warc"
+    dead, _ = dead_run_warc(warc_dir, 2)
+    writer = ExchangeArchiver(RollingWarcWriter(warc_dir, "test-live", {SOURCE_FIELD: "gazette"}))
+    writer.archive(exchange("http://news.test/live-0", *page(0, random.Random(3))))
+    [live] = warc_dir.glob("test-live-*.warc.gz.open")
+    before = live.read_bytes()
+    assert [(result.name, result.action) for result in close_abandoned_warcs(tmp_path)] == [
+        (dead.name.removesuffix(OPEN_SUFFIX), "closed")]
+    assert live.read_bytes() == before and "http://news.test/live-0" not in {url for url, _ in indexed(tmp_path)}
+    writer.archive(exchange("http://news.test/live-1", *page(1, random.Random(4))))
+    [name] = writer.close()
+    assert captured_urls(warc_dir / name) == ["http://news.test/live-0", "http://news.test/live-1"]
+
+
 def test_a_warc_of_a_writer_process_killed_mid_write_is_recovered_with_every_acknowledged_capture(tmp_path):
     """The real archive writer process, SIGKILLed at seeded moments while it writes 8 MB captures.
 
