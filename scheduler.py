@@ -409,10 +409,17 @@ class ScheduleService:
                     changed = True
                 if (job.func_ref, job.args, job.misfire_grace_time) != tuple(options.values()):
                     job = self.scheduler.modify_job(job_id, "default", **options)
+            missed = job.next_run_time if job.next_run_time is not None and job.next_run_time <= _now() else None
+            if initial and missed:
+                # Marked due here, before the runner starts, not when APScheduler fires it a moment
+                # later: by then the runner may be running the source (still due from a run the last
+                # shutdown stopped), and a fire time during a run makes it due once more afterwards.
+                self.due.mark(source.name, missed.timestamp())
+                job = self.scheduler.modify_job(job_id, "default",
+                                                next_run_time=trigger.get_next_fire_time(None, _now()))
             if initial or changed:
-                missed = job.next_run_time is not None and job.next_run_time <= _now()
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
-                            " (missed while the service was down: due now)" if missed else "")
+                            f" (missed {missed} while the service was down: due now)" if missed else "")
 
     def check_config(self) -> None:
         """Reload the config when its file's mtime changed (the config-watch job)."""

@@ -247,3 +247,24 @@ def test_config_changes_are_logged_and_nothing_else(demo_site, tmp_path):
         "gazette: '0 8 * * *', next run 2026-11-22 08:00:00+00:00",
         "SIGTERM: stopping; a running crawl is asked to finish and close its files",
     ], service.text()
+
+
+def test_a_run_stopped_by_shutdown_and_the_runs_missed_after_it_run_once_on_restart(tmp_path):
+    """Before: the restarted service ran the source still due from the stopped run, then at once
+    again for the fire time missed while it was down ("due since 06:00", then "due since 07:30")."""
+    with DemoSite(robots_delay=3.0) as site:
+        config = write_config(site, tmp_path / "sources.toml", tmp_path, sources(site, gazette="0 * * * *"))
+        first = Service(config, "2026-11-22T05:59:57+00:00")
+        wait_for(lambda: any(request.path == "/robots.txt" for request in site.requests), timeout=30)
+        assert first.stop() == 0, first.text()
+        # Down from 06:00 to 07:30: the 07:00 run was missed, and the 06:00 one is still due.
+        second = Service(config, "2026-11-22T07:30:00+00:00")
+        try:
+            wait_for(lambda: len(reports(tmp_path)) == 2)
+            time.sleep(5)  # a second run would have started by now
+        finally:
+            assert second.stop() == 0, second.text()
+    running = [line.split(": ", 1)[1] for line in second.text().splitlines() if "gazette: running" in line]
+    assert running == ["gazette: running (due since 2026-11-22 06:00:00 UTC, 0 more waiting)"], second.text()
+    assert len(reports(tmp_path)) == 2
+
