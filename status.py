@@ -76,8 +76,12 @@ def _run_line(entry: dict) -> str:
     # the crawl closed its files and the source is not to blame, whatever the report's status says.
     stopped = entry.get("finish_reason") == "shutdown"
     error = None if stopped else entry.get("error")
+    # A run whose corpus did not catch up (stopped, failed, --no-extract) counted no new rows: its articles wait
+    archived = entry.get("articles")
+    made = (f"{archived} archived, not derived" if entry.get("derived") is False and _is_number(archived)
+            else f"{entry['new_articles']} new")
     return (f"  {entry['started'][:19].replace('T', ' ')} {'stopped' if stopped else entry['status']:<7} "
-            f"{entry['fetched']} fetched, {entry['new_articles']} new, {entry['unchanged']} unchanged, "
+            f"{entry['fetched']} fetched, {made}, {entry['unchanged']} unchanged, "
             f"{entry['failed_fetches']} failed, {entry['bytes_written'] / 1000:.1f} kB, {entry['duration']:.1f} s"
             + (f" — {error}" if error else ""))
 

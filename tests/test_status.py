@@ -104,3 +104,16 @@ def test_status_says_when_a_run_holds_the_archive(tmp_path):
         assert lines[1].endswith(": its runs are shown once it has written its report")
         assert "  no runs yet" in lines
     assert not newsarchive("status", "--config", str(config)).stdout.splitlines()[1].startswith("in use now")
+
+
+def test_status_of_a_run_whose_corpus_did_not_catch_up_says_its_articles_are_not_derived(tmp_path):
+    """Before: a run stopped while its corpus caught up showed as "ok ... 0 new", as if it had found nothing."""
+    config = write_config(tmp_path)
+    runs = tmp_path / "data" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "20261122T060000.000Z.json").write_text(json.dumps(report("gazette", articles=12, new_articles=0,
+                                                                      derived=False)))
+    lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
+    assert "  2026-11-22 06:00:00 ok      3 fetched, 12 archived, not derived, 2 unchanged, 0 failed, 5.2 kB, 2.5 s" \
+        in lines, lines
+
