@@ -86,13 +86,25 @@ def _run_line(entry: dict) -> str:
             + (f" — {error}" if error else ""))
 
 
+def _reported_since(busy: str, runs: dict[str, list[dict]]) -> bool:
+    """Whether a run shown started after the lock's holder took it: that run is the holder, between
+    writing its report and letting the archive go."""
+    try:
+        since = datetime.fromisoformat(busy.rpartition("running since ")[2])
+        return any(datetime.fromisoformat(entry["started"]) >= since for entries in runs.values() for entry in entries)
+    except (ValueError, TypeError):  # a holder that has not said when it started, a report's odd date
+        return False
+
+
 def status_lines(config: Config, per_source: int = 3) -> list[str]:
     """What ``newsarchive status`` prints: a line per source and per recent run, warnings first."""
     archive_dir = config.archive.dir
     lines = [f"archive {archive_dir}"]
-    if (busy := holder(Path(archive_dir) / LOCK_FILE)) is not None:  # a run (or derive, import) going now
-        lines.append(f"in use now by {busy}: its runs are shown once it has written its report")
     runs, unreadable = last_runs(archive_dir, [source.name for source in config.sources], per_source)
+    if (busy := holder(Path(archive_dir) / LOCK_FILE)) is not None:  # a run (or derive, import) going now
+        lines.append(f"in use now by {busy}: " + ("its report is written (below); it is finishing"
+                                                  if _reported_since(busy, runs) else
+                                                  "its runs are shown once it has written its report"))
     if unreadable:
         shown = ", ".join(unreadable[:3]) + (", …" if len(unreadable) > 3 else "")
         lines.append(f"warning: {len(unreadable)} file(s) in {RUNS_DIR}/ are not run reports, not shown: {shown}")

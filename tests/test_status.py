@@ -117,3 +117,21 @@ def test_status_of_a_run_whose_corpus_did_not_catch_up_says_its_articles_are_not
     assert "  2026-11-22 06:00:00 ok      3 fetched, 12 archived, not derived, 2 unchanged, 0 failed, 5.2 kB, 2.5 s" \
         in lines, lines
 
+
+def test_status_between_a_runs_report_and_its_end_says_the_report_is_written(tmp_path):
+    """Before: "its runs are shown once it has written its report", above that run's row already shown."""
+    from datetime import datetime, timezone
+
+    from archive.lock import ArchiveLock
+
+    config = write_config(tmp_path)
+    runs = tmp_path / "data" / "runs"
+    runs.mkdir(parents=True)
+    with ArchiveLock(tmp_path / "data"):
+        started = datetime.now(timezone.utc)
+        written = {**report("gazette"), "run": started.strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z",
+                   "started": started.isoformat()}
+        (runs / f"{written['run']}.json").write_text(json.dumps(written))
+        lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
+    assert lines[1].endswith(": its report is written (below); it is finishing"), lines
+    assert any(line.startswith(f"  {started:%Y-%m-%d %H:%M:%S} ok ") for line in lines), lines
