@@ -29,7 +29,7 @@ from archive.recover import close_abandoned_warcs
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from browse.report import HISTORY, write_run_html
 from config import Config, ConfigError, Source
-from corpus.derive import DeriveReport
+from corpus.derive import DeriveReport, counted
 from corpus.store import STORE_FILE, TEXT_DIR
 from corpus.process import DerivationProcess
 from crawler.run_reports import RUNS_DIR, open_index, read_last_runs
@@ -151,7 +151,7 @@ class RunReport:
         shown = {result.name for result in self.sources}
         others = {name: count for name, count in self.articles_written.items() if name not in shown and count}
         if others:
-            lines.append(f"corpus: also {sum(others.values())} new articles from earlier runs' WARCs: "
+            lines.append(f"corpus: also {counted(sum(others.values()), 'new article')} from earlier runs' WARCs: "
                          + ", ".join(f"{name} {count}" for name, count in sorted(others.items())))
         # Pages the crawl saw it would pass over said so as it went; these the derivation found.
         lines += [f"corpus: not extracted: {page['url']}: {page['reason']}" for page in self.not_extracted]
