@@ -135,3 +135,37 @@ def test_status_between_a_runs_report_and_its_end_says_the_report_is_written(tmp
         lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
     assert lines[1].endswith(": its report is written (below); it is finishing"), lines
     assert any(line.startswith(f"  {started:%Y-%m-%d %H:%M:%S} ok ") for line in lines), lines
+
+
+def test_a_run_stopped_twice_while_its_corpus_catches_up_shows_its_articles_as_not_derived(tmp_path):
+    """The first Ctrl-C leaves the corpus 30 s to catch up, the second stops the run at once: what
+    the derivation did not write waits in the WARCs, and status says so rather than "ok ... 0 new"."""
+    import os
+    import signal
+    import time
+
+    from test_scheduler import ArticleSite, wait_for
+
+    site = ArticleSite(120)
+    config = tmp_path / "sources.toml"
+    config.write_text(f"[archive]\ndir = {json.dumps(str(tmp_path / 'data'))}\nextract_workers = 1\n\n[crawl]\n"
+                      "download_delay = 0\nautothrottle = false\n\n[[sources]]\nname = \"harbour\"\n"
+                      f"start_urls = [{json.dumps(site.url)}]\n")
+    warcs = tmp_path / "data" / "warc"
+    try:
+        run = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=ROOT,
+                               stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: list(warcs.glob("*.warc.gz")) and not list(warcs.glob("*.open")), timeout=60)
+        time.sleep(2)  # the crawl has returned; the corpus catches up
+        os.kill(run.pid, signal.SIGINT)
+        time.sleep(0.5)
+        os.kill(run.pid, signal.SIGINT)
+        stderr = run.communicate(timeout=60)[1]
+    finally:
+        site.close()
+    assert "SIGINT: stopping once the corpus has caught up, in 30 s at most (again: stop now)" in stderr, stderr
+    assert "corpus: stopped before it caught up" in stderr and "Traceback" not in stderr, stderr
+    assert run.returncode == 1
+    lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
+    assert any(line.split()[2:5] == ["ok", "122", "fetched,"] and "120 archived, not derived" in line
+               for line in lines), lines
