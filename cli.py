@@ -199,21 +199,22 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
 def _rebuilt_line(out: str, files: int, added: int) -> str:
     """What the corpus in ``out`` holds now, and how much of it this invocation wrote: a rebuild resumed after
     Ctrl-C adds only what the stopped one had not."""
+    from corpus.derive import counted
     from corpus.store import CorpusStore
 
     with CorpusStore(Path(out)) as store:
         total = store.row_count()
     if total == added:
-        return f"{added} articles from {files} file(s) written to {out}"
-    return (f"{total} articles from {files} file(s) in {out}: {added} written now, {total - added} by the "
-            "rebuild stopped before")
+        return f"{counted(added, 'article')} from {counted(files, 'file')} written to {out}"
+    return (f"{counted(total, 'article')} from {counted(files, 'file')} in {out}: {added} written now, "
+            f"{total - added} by the rebuild stopped before")
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from archive.inputs import import_archives, scratch_directory
     from archive.lock import ArchiveBusy, ArchiveLock
     from archive.recover import close_abandoned_warcs
-    from corpus.derive import derive_archive
+    from corpus.derive import counted, derive_archive
 
     _quiet_derivation()
     config = load_config(args.config)
@@ -231,14 +232,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return EXIT_BUSY
     for line in [*lines, *errors, *report.lines()]:
         print(line, file=sys.stderr)
-    print(f"{sum(report.new_rows.values())} new articles in the corpus", file=sys.stderr)
+    print(f"{counted(sum(report.new_rows.values()), 'new article')} in the corpus", file=sys.stderr)
     return EXIT_SOURCE_FAILED if errors or report.file_errors() else EXIT_OK
 
 
 def _cmd_derive(args: argparse.Namespace) -> int:
     from archive.lock import ArchiveBusy, ArchiveLock
     from archive.recover import close_abandoned_warcs
-    from corpus.derive import derive_archive
+    from corpus.derive import counted, derive_archive
     from corpus.rederive import RederiveBusy, rederive_archive
 
     config = load_config(args.config)
@@ -268,11 +269,14 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         print(f"newsarchive: {report.error}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
     if args.anew:
-        print(f"derived anew {report.captures} captures into {sum(report.new_rows.values())} articles "
+        print(f"derived anew {counted(report.captures, 'capture')} into "
+              f"{counted(sum(report.new_rows.values()), 'article')} "
               "(versions and copies included), now in place of the corpus", file=sys.stderr)
     else:
-        print(f"derived {report.captures} captures: {sum(report.new_rows.values())} new articles, "
-              f"{report.rewritten_texts} earlier texts rewritten, {report.failed} could not be read or extracted",
+        print(f"derived {counted(report.captures, 'capture')}: "
+              f"{counted(sum(report.new_rows.values()), 'new article')}, "
+              f"{counted(report.rewritten_texts, 'earlier text')} rewritten, "
+              f"{report.failed} could not be read or extracted",
               file=sys.stderr)
         _say_if_derived_by_another(config.archive.dir)
     return EXIT_SOURCE_FAILED if report.failed else EXIT_OK

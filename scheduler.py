@@ -129,7 +129,7 @@ JOBS_FILE = "jobs.sqlite"  # under <archive>/state/, next to the crawl state
 SERVICE_LOCK = Path(STATE_DIR) / "schedule.lock"  # held by the archive's schedule service while it runs
 DUE_TABLE = "newsarchive_due"  # in JOBS_FILE, next to APScheduler's own table: the sources waiting for their turn
 DEFAULT_TIME_LIMIT = 3 * 3600.0
-KILL_GRACE = 60.0  # after SIGTERM, how long a crawl may take to close its files
+KILL_GRACE = 60.0  # after SIGTERM, how long a run may take to close its files, derive them (crawler.run.STOP_GRACE) and report
 CONFIG_POLL = 10.0  # seconds between checks of the config file's mtime
 BUSY_RETRY = 5.0  # archive busy (another run holds its lock): first retry after this, doubling ...
 BUSY_RETRY_MAX = 300.0  # ... up to this
@@ -409,10 +409,17 @@ class ScheduleService:
                     changed = True
                 if (job.func_ref, job.args, job.misfire_grace_time) != tuple(options.values()):
                     job = self.scheduler.modify_job(job_id, "default", **options)
+            missed = job.next_run_time if job.next_run_time is not None and job.next_run_time <= _now() else None
+            if initial and missed:
+                # Marked due here, before the runner starts, not when APScheduler fires it a moment
+                # later: by then the runner may be running the source (still due from a run the last
+                # shutdown stopped), and a fire time during a run makes it due once more afterwards.
+                self.due.mark(source.name, missed.timestamp())
+                job = self.scheduler.modify_job(job_id, "default",
+                                                next_run_time=trigger.get_next_fire_time(None, _now()))
             if initial or changed:
-                missed = job.next_run_time is not None and job.next_run_time <= _now()
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
-                            " (missed while the service was down: due now)" if missed else "")
+                            f" (missed {missed} while the service was down: due now)" if missed else "")
 
     def check_config(self) -> None:
         """Reload the config when its file's mtime changed (the config-watch job)."""

@@ -76,19 +76,35 @@ def _run_line(entry: dict) -> str:
     # the crawl closed its files and the source is not to blame, whatever the report's status says.
     stopped = entry.get("finish_reason") == "shutdown"
     error = None if stopped else entry.get("error")
+    # A run whose corpus did not catch up (stopped, failed, --no-extract) counted no new rows: its articles wait
+    archived = entry.get("articles")
+    made = (f"{archived} archived, not derived" if entry.get("derived") is False and _is_number(archived)
+            else f"{entry['new_articles']} new")
     return (f"  {entry['started'][:19].replace('T', ' ')} {'stopped' if stopped else entry['status']:<7} "
-            f"{entry['fetched']} fetched, {entry['new_articles']} new, {entry['unchanged']} unchanged, "
+            f"{entry['fetched']} fetched, {made}, {entry['unchanged']} unchanged, "
             f"{entry['failed_fetches']} failed, {entry['bytes_written'] / 1000:.1f} kB, {entry['duration']:.1f} s"
             + (f" — {error}" if error else ""))
+
+
+def _reported_since(busy: str, runs: dict[str, list[dict]]) -> bool:
+    """Whether a run shown started after the lock's holder took it: that run is the holder, between
+    writing its report and letting the archive go."""
+    try:
+        since = datetime.fromisoformat(busy.rpartition("running since ")[2])
+        return any(datetime.fromisoformat(entry["started"]) >= since for entries in runs.values() for entry in entries)
+    except (ValueError, TypeError):  # a holder that has not said when it started, a report's odd date
+        return False
 
 
 def status_lines(config: Config, per_source: int = 3) -> list[str]:
     """What ``newsarchive status`` prints: a line per source and per recent run, warnings first."""
     archive_dir = config.archive.dir
     lines = [f"archive {archive_dir}"]
-    if (busy := holder(Path(archive_dir) / LOCK_FILE)) is not None:  # a run (or derive, import) going now
-        lines.append(f"in use now by {busy}: its runs are shown once it has written its report")
     runs, unreadable = last_runs(archive_dir, [source.name for source in config.sources], per_source)
+    if (busy := holder(Path(archive_dir) / LOCK_FILE)) is not None:  # a run (or derive, import) going now
+        lines.append(f"in use now by {busy}: " + ("its report is written (below); it is finishing"
+                                                  if _reported_since(busy, runs) else
+                                                  "its runs are shown once it has written its report"))
     if unreadable:
         shown = ", ".join(unreadable[:3]) + (", …" if len(unreadable) > 3 else "")
         lines.append(f"warning: {len(unreadable)} file(s) in {RUNS_DIR}/ are not run reports, not shown: {shown}")

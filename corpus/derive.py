@@ -87,17 +87,17 @@ class FileReport:
         stats = self.stats
         if self.error and not stats.html:
             return self.error
-        parts = [f"{name}: {_counted(stats.records, 'record')}, {_counted(stats.html, 'HTML page')}, "
-                 f"{_counted(self.articles, 'article')}"]
+        parts = [f"{name}: {counted(stats.records, 'record')}, {counted(stats.html, 'HTML page')}, "
+                 f"{counted(self.articles, 'article')}"]
         if self.not_articles:
-            parts.append(f"{self.not_articles} pages not articles")
+            parts.append(f"not articles: {counted(self.not_articles, 'page')}")
         if self.not_extracted:
             parts.append(f"{self.not_extracted} not extracted")
         if self.revisits:
-            parts.append(f"{self.revisits} revisits of articles archived before")
+            parts.append(f"{counted(self.revisits, 'revisit')} of articles archived before")
         if self.shared_ids:
             more = ", ..." if self.shared_ids > 1 else ""
-            parts.append(f"{_counted(self.shared_ids, 'capture')} with the WARC-Record-ID of another record "
+            parts.append(f"{counted(self.shared_ids, 'capture')} with the WARC-Record-ID of another record "
                          f"({self.shared_with}{more}): keyed by file and offset")
         if stats.skipped:
             parts.append("skipped: " + ", ".join(
@@ -163,7 +163,8 @@ class DeriveReport:
             self.not_extracted.append({"url": url, "reason": reason})
 
 
-def _counted(count: int, noun: str) -> str:
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless it is one: every count said to a person reads "1 article"."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
@@ -644,7 +645,8 @@ class ProgressLines:
         self.last = self._line()
 
     def _line(self) -> str:
-        return f"  corpus: {self.report.captures} captures extracted, {sum(self.report.new_rows.values())} new articles"
+        return (f"  corpus: {counted(self.report.captures, 'capture')} extracted, "
+                f"{counted(sum(self.report.new_rows.values()), 'new article')}")
 
     def say(self) -> None:
         try:

@@ -13,6 +13,7 @@ import json
 import logging
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections import Counter
@@ -28,7 +29,7 @@ from archive.recover import close_abandoned_warcs
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from browse.report import HISTORY, write_run_html
 from config import Config, ConfigError, Source
-from corpus.derive import DeriveReport
+from corpus.derive import DeriveReport, counted
 from corpus.store import STORE_FILE, TEXT_DIR
 from corpus.process import DerivationProcess
 from crawler.run_reports import RUNS_DIR, open_index, read_last_runs
@@ -37,6 +38,7 @@ from supervision import note_stop_requests
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_SOURCE_FAILED = 0, 1
+STOP_GRACE = 30.0  # after a stop request, how long the corpus may go on catching up before the run stops
 
 
 @dataclass
@@ -149,7 +151,7 @@ class RunReport:
         shown = {result.name for result in self.sources}
         others = {name: count for name, count in self.articles_written.items() if name not in shown and count}
         if others:
-            lines.append(f"corpus: also {sum(others.values())} new articles from earlier runs' WARCs: "
+            lines.append(f"corpus: also {counted(sum(others.values()), 'new article')} from earlier runs' WARCs: "
                          + ", ".join(f"{name} {count}" for name, count in sorted(others.items())))
         # Pages the crawl saw it would pass over said so as it went; these the derivation found.
         lines += [f"corpus: not extracted: {page['url']}: {page['reason']}" for page in self.not_extracted]
@@ -244,13 +246,14 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                                             progress=progress_interval) if extract else None)
             incidents: list[str] = []
             stop = stop or note_stop_requests()
+            results: list[SourceResult] = []
             try:
                 if stop.is_set():  # asked to stop before the crawl began
                     results = [SourceResult(source.name, 0, 0, [], "shutdown", None) for source in due]
                 else:  # (asked while it starts, the crawl stops once under way, as Scrapy stops it later)
                     results = _crawl(config, due, progress_interval, log_level, stop) if due else []
             finally:
-                _stop_on_signals()
+                _stop_on_signals(stop.is_set() or any(result.finish_reason == "shutdown" for result in results))
                 derived = _finish(derivation, config, incidents) if derivation else None
             try:
                 for result in results:
@@ -284,16 +287,33 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         return report
 
 
-def _stop_on_signals() -> None:
-    """After the crawl, Ctrl-C or SIGTERM stops the run at once (Scrapy's handlers only stop a crawl)."""
+def _stop_on_signals(asked: bool) -> None:
+    """After the crawl, a stop request (Ctrl-C, SIGTERM) leaves the corpus STOP_GRACE seconds to catch up
+    with what was archived, then stops the run; a second one stops it at once. ``asked``: a request
+    stopped the crawl, and the grace begins now.
+
+    Bounded, so that a service stopping (systemd waits 90 s, the schedule service 60 s) still gets the
+    run's report rather than killing it; Scrapy's handlers only stop a crawl."""
     if threading.current_thread() is not threading.main_thread():
         return
 
-    def stop(signum: int, frame: object) -> None:
+    def stop_now(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    def grace(signum: int | None = None, frame: object = None) -> None:
+        if signum is not None:  # (printed: Scrapy's log handler has gone with its crawl)
+            print(f"{signal.Signals(signum).name}: stopping once the corpus has caught up, in {STOP_GRACE:.0f} s "
+                  "at most (again: stop now)", file=sys.stderr, flush=True)
+        signal.signal(signal.SIGINT, stop_now)
+        signal.signal(signal.SIGTERM, stop_now)
+        signal.signal(signal.SIGALRM, stop_now)
+        signal.setitimer(signal.ITIMER_REAL, STOP_GRACE)
+
+    if asked:
+        grace()
+    else:
+        signal.signal(signal.SIGINT, grace)
+        signal.signal(signal.SIGTERM, grace)
 
 
 def _done_with_signals() -> None:
@@ -313,7 +333,9 @@ def _finish(derivation: DerivationProcess, config: Config, incidents: list[str])
                              "a new one caught up from the WARCs")
             logger.error("%s", incidents[-1])
             report = DerivationProcess(config.archive.dir, config.archive.extract_workers, follow=False).finish()
+        signal.setitimer(signal.ITIMER_REAL, 0)  # caught up within the grace a stop request gave
     except KeyboardInterrupt:  # what it committed stays; the rest waits in the WARCs
+        signal.setitimer(signal.ITIMER_REAL, 0)
         derivation.kill()
         return DeriveReport(error="stopped before it caught up with the archive; the next run or "
                                   "`newsarchive derive` catches up")

@@ -200,7 +200,7 @@ def test_a_bad_file_is_one_line_and_the_others_are_still_rebuilt(foreign, tmp_pa
     assert line_of(stderr, "notes.warc.gz").startswith("notes.warc.gz: not a WARC or ARC file")
     assert "not a WACZ" in line_of(stderr, "photos.wacz")
     assert [row["url"] for row in read_corpus(tmp_path / "out")] == [article_url(2)]
-    assert "1 articles from 4 file(s)" in stderr
+    assert "1 article from 4 files" in stderr
 
 
 @pytest.fixture(scope="module")
@@ -296,7 +296,7 @@ def test_a_warc_of_the_archives_records_and_new_ones_imports_the_new_ones(crawle
     known = len(record_ids([own]))
     assert f"its 1 records the archive did not hold; the other {known} it holds already" in line_of(stderr,
                                                                                                  merged.name)
-    assert "1 new articles in the corpus" in stderr
+    assert "1 new article in the corpus" in stderr
     assert article_url(2) in {row["url"] for row in read_corpus(archive)}
     assert set(record_ids(sorted((archive / "warc").glob("*.warc.gz"))).values()) == {1}
     ok(newsarchive("check", "--config", str(config)))

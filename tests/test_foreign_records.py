@@ -88,7 +88,7 @@ def test_a_record_reusing_another_records_id_is_its_own_row_and_said_so(tmp_path
     assert all(len(found) == 1 for found in rows.values())
     assert rows[article_url(1)][0]["warc_record_id"] == REUSED_ID
     assert rows[article_url(2)][0]["warc_record_id"] == "<urn:warc:b-reused.warc.gz:0>"
-    assert "5 articles from 4 file(s)" in stderr
+    assert "5 articles from 4 files" in stderr
 
     ok(newsarchive("rebuild", "--warc", *given, "--out", str(tmp_path / "again")))
     assert corpus_files(tmp_path / "again") == corpus_files(tmp_path / "out")
@@ -104,7 +104,7 @@ def test_import_takes_a_record_whose_id_the_archive_holds_for_another_record(tmp
     stderr = ok(newsarchive("import", "--config", str(config), str(reused)))
     assert "reused.warc.gz: imported as reused-" in stderr, stderr
     assert "1 capture with the WARC-Record-ID of another record (first-" in stderr
-    assert "1 new articles in the corpus" in stderr
+    assert "1 new article in the corpus" in stderr
     assert sorted(rows_by_url(tmp_path / "archive")) == [article_url(1), article_url(2)]
 
     again = ok(newsarchive("import", "--config", str(config), str(reused)))
@@ -117,7 +117,7 @@ def test_a_response_without_a_record_id_is_a_row_and_the_files_add_up_to_the_tot
 
     stderr = ok(newsarchive("rebuild", "--warc", str(no_id), str(other), "--out", str(tmp_path / "out")))
     assert line_of(stderr, "no-id.warc.gz") == "no-id.warc.gz: 1 record, 1 HTML page, 1 article"
-    assert "3 articles from 2 file(s)" in stderr
+    assert "3 articles from 2 files" in stderr
     rows = rows_by_url(tmp_path / "out")
     assert rows[article_url(1)][0]["warc_record_id"] == "<urn:warc:no-id.warc.gz:0>"
 

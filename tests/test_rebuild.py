@@ -21,6 +21,7 @@ from archive_fixtures import article_captures, corpus_files, newsarchive, rot
 from demo.farm import ArticleFarm
 from demo.run import write_demo_config
 from demo.site import DemoSite
+from corpus.derive import counted
 from corpus.export import export_corpus_jsonl, read_corpus
 from corpus.rebuild import MANIFEST_FILE, UNFINISHED_FILE
 from corpus.store import CorpusStore, ExtractedArticle
@@ -304,5 +305,5 @@ def test_a_rebuild_resumed_after_ctrl_c_says_what_the_corpus_holds_and_what_it_a
     assert again.returncode == 0, again.stderr
     total = len(read_corpus(farm_archive))
     assert 0 < kept <= total  # the stopped rebuild may have stored every row, and not yet finished
-    assert again.stderr.splitlines()[-1] == (f"{total} articles from {len(warcs)} file(s) in {out}: {total - kept} "
+    assert again.stderr.splitlines()[-1] == (f"{total} articles from {counted(len(warcs), 'file')} in {out}: {total - kept} "
                                              f"written now, {kept} by the rebuild stopped before")

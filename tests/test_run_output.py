@@ -16,7 +16,7 @@ from demo.farm import ArticleFarm
 from demo.run import write_demo_config
 from demo.site import SITE_NAMES
 
-PROGRESS = re.compile(r"  corpus: \d+ captures extracted, \d+ new articles")
+PROGRESS = re.compile(r"  corpus: \d+ captures? extracted, \d+ new articles?")
 
 
 def summary(stderr: str) -> dict[str, list[str]]:
@@ -153,3 +153,23 @@ def test_a_run_whose_derivation_fails_says_what_it_archived_not_0_new_articles(d
     assert all(re.search(r"\d+ articles? archived, not derived", "\n".join(lines))
                for lines in summary(result.stderr).values()), result.stderr
     assert [line for line in result.stderr.splitlines() if line.startswith("corpus: ")], result.stderr
+
+
+def test_counts_of_one_are_said_in_the_singular(tmp_path):
+    """Before: "1 pages not articles", "1 articles from 1 file(s)", "1 new articles", "derived 1 captures"."""
+    from demo.farm import article_html
+    from test_foreign_archives import HOST, article_url, http_response, ok, write_warc
+
+    about = b"<html><head><title>About us</title></head><body><p>Who we are.</p></body></html>"
+    one = write_warc(tmp_path / "one.warc.gz", [lambda writer: http_response(writer, article_url(1), article_html(1)),
+                                               lambda writer: http_response(writer, f"{HOST}/about", about)])
+    rebuilt = ok(newsarchive("rebuild", "--warc", str(one), "--out", str(tmp_path / "out"))).splitlines()
+    assert rebuilt[0].startswith("one.warc.gz: 2 records, 2 HTML pages, 1 article; not articles: 1 page"), rebuilt
+    assert rebuilt[-1] == f"1 article from 1 file written to {tmp_path / 'out'}"
+    archive = tmp_path / "archive"
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{archive}"\n\n[[sources]]\nname = "news"\nstart_urls = ["{HOST}/"]\n')
+    assert ok(newsarchive("import", "--config", str(config), str(one))).splitlines()[-1] == "1 new article in the corpus"
+    write_warc(archive / "warc" / "two.warc.gz", [lambda writer: http_response(writer, article_url(2), article_html(2))])
+    derived = ok(newsarchive("derive", "--config", str(config))).splitlines()
+    assert derived[0] == "derived 1 capture: 1 new article, 1 earlier text rewritten, 0 could not be read or extracted"

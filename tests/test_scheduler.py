@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -247,3 +248,91 @@ def test_config_changes_are_logged_and_nothing_else(demo_site, tmp_path):
         "gazette: '0 8 * * *', next run 2026-11-22 08:00:00+00:00",
         "SIGTERM: stopping; a running crawl is asked to finish and close its files",
     ], service.text()
+
+
+def test_a_run_stopped_by_shutdown_and_the_runs_missed_after_it_run_once_on_restart(tmp_path):
+    """Before: the restarted service ran the source still due from the stopped run, then at once
+    again for the fire time missed while it was down ("due since 06:00", then "due since 07:30")."""
+    with DemoSite(robots_delay=3.0) as site:
+        config = write_config(site, tmp_path / "sources.toml", tmp_path, sources(site, gazette="0 * * * *"))
+        first = Service(config, "2026-11-22T05:59:57+00:00")
+        wait_for(lambda: any(request.path == "/robots.txt" for request in site.requests), timeout=30)
+        assert first.stop() == 0, first.text()
+        # Down from 06:00 to 07:30: the 07:00 run was missed, and the 06:00 one is still due.
+        second = Service(config, "2026-11-22T07:30:00+00:00")
+        try:
+            wait_for(lambda: len(reports(tmp_path)) == 2)
+            time.sleep(5)  # a second run would have started by now
+        finally:
+            assert second.stop() == 0, second.text()
+    running = [line.split(": ", 1)[1] for line in second.text().splitlines() if "gazette: running" in line]
+    assert running == ["gazette: running (due since 2026-11-22 06:00:00 UTC, 0 more waiting)"], second.text()
+    assert len(reports(tmp_path)) == 2
+
+
+class ArticleSite:
+    """A loopback news site of ``count`` long articles linked from its home page: fetched in a
+    second or two, extracted in several, so a run's corpus is still catching up after its crawl."""
+
+    def __init__(self, count: int):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        def article(number: int) -> str:
+            paragraphs = "".join(
+                f"<p>Paragraph {index} of story {number}: the harbour board met on day {index * number} and "
+                f"heard {index + number} witnesses on the dredging of berth {number}, the tides of week {index} "
+                "and what the silt costs the fishing fleet every winter since the breakwater was moved.</p>"
+                for index in range(80))
+            return (f"<html><head><title>Story {number}</title><meta property='og:type' content='article'></head>"
+                    f"<body><article><h1>Story {number} about the harbour</h1>{paragraphs}</article></body></html>")
+
+        pages = {f"/news/story-{number}-about-the-harbour": article(number) for number in range(count)}
+        links = "".join(f"<p><a href='{path}'>{path}</a></p>" for path in pages)
+        pages["/"] = f"<html><body>{links}</body></html>"
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = pages.get(self.path)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write((body or "").encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_sigterm_while_the_corpus_catches_up_lets_it_catch_up_and_the_run_ends_ok(tmp_path):
+    """Before: the SIGTERM stopped the derivation at once ("corpus: stopped before it caught up", exit 1),
+    and `status` showed the run as "ok ... 0 new" although its articles were not derived."""
+    site = ArticleSite(120)
+    config = tmp_path / "sources.toml"
+    config.write_text(f"[archive]\ndir = {json.dumps(str(tmp_path))}\nextract_workers = 1\n\n[crawl]\n"
+                      "download_delay = 0\nautothrottle = false\n\n[[sources]]\nname = \"harbour\"\n"
+                      f"start_urls = [{json.dumps(site.url)}]\nschedule = \"0 6 * * *\"\n")
+    warcs = tmp_path / "warc"
+    try:
+        service = Service(config, "2026-11-22T05:59:57+00:00")
+        # The crawl has closed its WARC and returned (a second later); the run's report, written once the
+        # corpus caught up, is not there yet.
+        wait_for(lambda: list(warcs.glob("*.warc.gz")) and not list(warcs.glob("*.open")), timeout=60)
+        time.sleep(2)
+        assert not reports(tmp_path), "the corpus caught up too fast for this test to stop it catching up"
+        assert service.stop(timeout=80) == 0, service.text()
+    finally:
+        site.close()
+    (report,) = reports(tmp_path)
+    assert report["corpus"]["error"] is None and report["exit_code"] == 0, service.text()
+    assert report["sources"][0]["new_articles"] == 120 and report["sources"][0]["derived"], report
+    assert "SIGTERM: stopping once the corpus has caught up, in 30 s at most" in service.text()
+    assert "harbour: ok (exit 0 after " in service.text(), service.text()
+    status = newsarchive("status", "--config", str(config)).stdout
+    assert any(line.split()[2:3] == ["ok"] and " fetched, 120 new, " in line for line in status.splitlines()), status

@@ -104,3 +104,67 @@ def test_status_says_when_a_run_holds_the_archive(tmp_path):
         assert lines[1].endswith(": its runs are shown once it has written its report")
         assert "  no runs yet" in lines
     assert not newsarchive("status", "--config", str(config)).stdout.splitlines()[1].startswith("in use now")
+
+
+def test_status_of_a_run_whose_corpus_did_not_catch_up_says_its_articles_are_not_derived(tmp_path):
+    """Before: a run stopped while its corpus caught up showed as "ok ... 0 new", as if it had found nothing."""
+    config = write_config(tmp_path)
+    runs = tmp_path / "data" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "20261122T060000.000Z.json").write_text(json.dumps(report("gazette", articles=12, new_articles=0,
+                                                                      derived=False)))
+    lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
+    assert "  2026-11-22 06:00:00 ok      3 fetched, 12 archived, not derived, 2 unchanged, 0 failed, 5.2 kB, 2.5 s" \
+        in lines, lines
+
+
+def test_status_between_a_runs_report_and_its_end_says_the_report_is_written(tmp_path):
+    """Before: "its runs are shown once it has written its report", above that run's row already shown."""
+    from datetime import datetime, timezone
+
+    from archive.lock import ArchiveLock
+
+    config = write_config(tmp_path)
+    runs = tmp_path / "data" / "runs"
+    runs.mkdir(parents=True)
+    with ArchiveLock(tmp_path / "data"):
+        started = datetime.now(timezone.utc)
+        written = {**report("gazette"), "run": started.strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z",
+                   "started": started.isoformat()}
+        (runs / f"{written['run']}.json").write_text(json.dumps(written))
+        lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
+    assert lines[1].endswith(": its report is written (below); it is finishing"), lines
+    assert any(line.startswith(f"  {started:%Y-%m-%d %H:%M:%S} ok ") for line in lines), lines
+
+
+def test_a_run_stopped_twice_while_its_corpus_catches_up_shows_its_articles_as_not_derived(tmp_path):
+    """The first Ctrl-C leaves the corpus 30 s to catch up, the second stops the run at once: what
+    the derivation did not write waits in the WARCs, and status says so rather than "ok ... 0 new"."""
+    import os
+    import signal
+    import time
+
+    from test_scheduler import ArticleSite, wait_for
+
+    site = ArticleSite(120)
+    config = tmp_path / "sources.toml"
+    config.write_text(f"[archive]\ndir = {json.dumps(str(tmp_path / 'data'))}\nextract_workers = 1\n\n[crawl]\n"
+                      "download_delay = 0\nautothrottle = false\n\n[[sources]]\nname = \"harbour\"\n"
+                      f"start_urls = [{json.dumps(site.url)}]\n")
+    warcs = tmp_path / "data" / "warc"
+    try:
+        run = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=ROOT,
+                               stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: list(warcs.glob("*.warc.gz")) and not list(warcs.glob("*.open")), timeout=60)
+        time.sleep(2)  # the crawl has returned; the corpus catches up
+        os.kill(run.pid, signal.SIGINT)
+        time.sleep(0.5)
+        os.kill(run.pid, signal.SIGINT)
+        stderr = run.communicate(timeout=60)[1]
+    finally:
+        site.close()
+    assert "SIGINT: stopping once the corpus has caught up, in 30 s at most (again: stop now)" in stderr, stderr
+    assert "corpus: stopped before it caught up" in stderr and "Traceback" not in stderr, stderr
+    assert run.returncode == 1
+    lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
+    assert any(line.split()[2:3] == ["ok"] and " fetched, 120 archived, not derived, " in line for line in lines), lines
