@@ -84,6 +84,18 @@ _SEARCH_MARK = {"input": "type", "form": "role"}  # <input type=search>, <form r
 STATUS_WORDS = 3
 _TITLE_PARTS = re.compile(r"\s[-–—|:·•/]\s|[|()\[\]]")
 _ERROR_STATUS = re.compile(r"(?:^|\s)404[^\w$€£¥]*$")
+# or the status's reason phrase ("Not Found", RFC 9110) closing a part of at most PHRASE_WORDS words,
+# as a CMS words it in the page's language ("Page not found", "Oops! That page can't be found.",
+# "Seite nicht gefunden", "Page introuvable", "Página no encontrada"): a page that names no number
+# says so only in words, and its message may run past MIN_PROSE. A short list: the phrase in the
+# languages of the tuning and demo sites; a headline that only mentions it is no status
+# ("Not found: the ferry's lost bell", "Missing climber not found, search goes on")
+PHRASE_WORDS = 8
+_NOT_FOUND = re.compile(
+    r"(?:(?:\bnot|\bcannot|n[’']t)\s+(?:be\s+)?found|nicht\s+gefunden|introuvable|\bn(?:o|ão)\s+encontrad[ao]|non\s+trovat[ao]|niet\s+gevonden)"
+    r"[^\w$€£¥]*$",
+    re.I,
+)
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
 
 
@@ -503,6 +515,14 @@ def _listing_texts(block: HtmlElement) -> tuple[str, str]:
     return _block_text(block), _block_text(block.getroottree().getroot())
 
 
+def _names_status(part: str) -> bool:
+    """Whether a part of the headline or title is an error status: its number or its phrase."""
+    words = len(part.split())
+    return (words <= STATUS_WORDS and _ERROR_STATUS.search(part) is not None) or (
+        words <= PHRASE_WORDS and _NOT_FOUND.search(part) is not None
+    )
+
+
 def _measured_headline_blocks(tree: HtmlElement) -> dict[str, int]:
     return _headline_blocks(tree, _furniture(tree))
 
@@ -518,7 +538,7 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
     beside_search = None if headline is None else _beside_search(headline, furniture, set(cards))
     title = tree.find("head/title")
     error_status = any(
-        len(part.split()) <= STATUS_WORDS and _ERROR_STATUS.search(part.strip())
+        _names_status(part.strip())
         for text in (None if headline is None else headline.text_content(), None if title is None else title.text)
         for part in _TITLE_PARTS.split(" ".join((text or "").split()))
     )
@@ -764,8 +784,8 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
     crowded = evidence.cards >= MIN_CARDS and prose < SHORT_BODY and evidence.card_words >= CROWDED * (prose + teasers)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose}{'+' * (prose >= DECIDED)} words of prose"
     counts += f", {own} of them beside the headline" if away else ""
-    counts += ", a search box beside its headline" if message and not evidence.error_status else ""
-    counts += ", an error status in its headline or title" if message and evidence.error_status else ""
+    counts += ", an error status in its headline or title" if message and evidence.error_status and prose < SHORT_BODY else ""
+    counts += ", a search box beside its headline" if message and boxed else ""
     counts += f", the teasers {CROWDED} times its words or more" if crowded else ""
     beyond_words = _beyond_listing(evidence, paragraphs)
     beyond = beyond_words is not None
