@@ -96,6 +96,12 @@ _NOT_FOUND = re.compile(
     r"[^\w$€£¥]*$",
     re.I,
 )
+# A paywall's pitch: an offer to subscribe beside a way in for subscribers, in one paragraph
+# ("Subscribe now for unlimited access ... Already a subscriber? Log in"). Words, as the pitch is
+# prose like the story's and its buttons are not always markup; both together, as a newsletter's
+# or a campaign's appeal to subscribe offers no way in. Stems of the words in a few languages.
+_SUBSCRIBE = re.compile(r"\b(?:subscri|abonn|abbon|suscri|assin)", re.I)
+_SIGN_IN = re.compile(r"\b(?:log\s?in|sign\s?in|einloggen|anmelden|connectez|inicia\s+sesión|inloggen|accedi)\b", re.I)
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
 
 
@@ -823,10 +829,19 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     return _decide(evidence, paragraphs, declared)[0]
 
 
+def _without_paywall_pitch(paragraphs: list[str]) -> list[str]:
+    """A body without the paywall's pitch it ends on (``_SUBSCRIBE`` and ``_SIGN_IN`` in a
+    paragraph): the stub of a story for subscribers is its lead, and without one no article."""
+    end = len(paragraphs)
+    while end and _SUBSCRIBE.search(paragraphs[end - 1]) and _SIGN_IN.search(paragraphs[end - 1]):
+        end -= 1
+    return paragraphs[:end]
+
+
 def reconsider(
     evidence: Evidence, paragraphs: list[str], second: Callable[[], list[str]], declared: bool = False
 ) -> tuple[PageKind, list[str]]:
-    """The decision, and the body to keep. A body that reads as no article gets a second opinion
+    """The decision, and the body to keep (without a paywall's pitch). A body that reads as no article gets a second opinion
     (``second``: another extraction of the page): taken when that is much longer, holds most of
     our body's words and reads as an article, so that no article a peer extractor finds is lost
     to a repair that misled ours (issue 17); but not when it is more the cards' text than prose,
@@ -841,10 +856,11 @@ def reconsider(
     holding our body's words holds that text again with the template's around it (none of the 4
     tuning articles that take it was judged so: each has prose of its own or an empty body; of the
     non-articles made from their templates, 23 were read so and took it)."""
+    paragraphs = _without_paywall_pitch(paragraphs)
     kind, placed = _decide(evidence, paragraphs, declared)
     if kind.is_article or placed:
         return kind, paragraphs
-    other = second()
+    other = _without_paywall_pitch(second())
     if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other, declared)).is_article:
         prose, teasers, *_ = _prose_and_teasers(evidence, other)
         if prose >= teasers and not _read_afar(evidence, other):

@@ -348,6 +348,20 @@ def test_a_short_story_whose_headline_mentions_something_not_found_stays_an_arti
         assert kind.is_article, kind.reason
 
 
+def test_a_paywall_stub_gives_its_lead_without_the_pitch_to_subscribe_or_no_article() -> None:
+    # a story for subscribers shows its lead and, longer than it, a pitch to subscribe or sign in: in
+    # article markup the lead is the text; without markup or a declaration the lead alone is too
+    # short for an article
+    page = (FIXTURES / "pagekind" / "article_paywall_stub_lead.html").read_text()
+    doc = extract_document(page, "https://news.example.com/news/harbourmaster")
+    assert len(doc.paragraphs) == 1 and doc.paragraphs[0].startswith("After twenty-two years"), doc.paragraphs
+    bare = (FIXTURES / "pagekind" / "paywall_stub_without_article_markup.html").read_bytes()
+    assert not classify_page(bare, "https://news.example.com/news/ferry").is_article
+    # an appeal to subscribe to a newsletter, offering no way in, is the story's own closing line
+    appeal = re.sub(r'<div class="premium-wall">.*?</div>', "<p>Subscribe to our weekly newsletter for the harbour's news.</p>", page)
+    assert extract_document(appeal).paragraphs[-1].startswith("Subscribe to our weekly newsletter")
+
+
 def test_a_short_article_whose_headline_shares_its_header_with_a_dateline_and_a_search_box_stays_an_article() -> None:
     # the story's header holds the headline, the byline and date, and a search box; the brief's text
     # follows outside it: the byline and date beside the headline are labels, no message
