@@ -5,7 +5,8 @@ element with the fewest words that holds at least 80% of the ground-truth body's
 nearest block around it) and its content replaced by what a CMS would put there on another kind
 of page: a section listing, a tag listing, an author page (a short bio and a list), search
 results, a home page (several headed blocks of teasers, a lead story, a "most read" list) and a
-soft 404 (a short message, a search box, sometimes a few suggested stories). Teasers are built
+soft 404 (a short message, a search box, sometimes a few suggested stories) and a long 404 (the
+headline and an apology of 80 to 150 words, no box, no links). Teasers are built
 from OTHER tuning pages' titles, first sentences, authors and dates, in one of several card
 markups chosen per page (heading link and summary, block link around heading and text, list
 items, a headline-only list, long WordPress-style excerpts, figure cards), with or without
@@ -41,7 +42,7 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml.html import HtmlElement
 
-KINDS = ("section", "tag", "author", "search", "home", "soft 404")
+KINDS = ("section", "tag", "author", "search", "home", "soft 404", "long 404")
 VARIANTS = ("listing", "declared article")
 GRAM = 5
 FOUND_SHARE = 0.5  # of the ground truth's 5-word sequences the replaced element holds at least ...
@@ -60,6 +61,13 @@ _UI = {
            "sorry": ["The page you are looking for may have been moved or deleted.",
                      "It looks like nothing was found at this location. Maybe try a search?",
                      "Try searching for what you were looking for, or go back to the home page."],
+           "apology": ["Links shared on social media or in old newsletters sometimes point to stories that were "
+                       "withdrawn, merged into a later report or moved when the site was rebuilt.",
+                       "Please check the address for typing mistakes if you entered it yourself.",
+                       "Our latest reporting is always on the front page, and the archive lists every story we "
+                       "have published by month and by topic.",
+                       "If a link on our own pages brought you here, please tell our web team which one so that "
+                       "we can put it right."],
            "suggest": "You might be interested in", "follow": "Follow"},
     "de": {"more": "Weiterlesen", "by": "Von", "next": "Weiter", "prev": "Zurück", "search": "Suche",
            "results": "{n} Ergebnisse für „{q}“", "tag": "Schlagwort: {t}", "posts": "Artikel von {a}",
@@ -67,18 +75,40 @@ _UI = {
            "Hoppla! Diese Seite gibt es nicht."],
            "sorry": ["Die gesuchte Seite wurde verschoben oder gelöscht.",
                      "Versuchen Sie es mit der Suche oder gehen Sie zur Startseite."],
+           "apology": ["Verweise aus sozialen Netzwerken oder alten Newslettern führen manchmal zu Beiträgen, die "
+                       "zurückgezogen, in einen späteren Bericht übernommen oder beim Umbau der Seite verschoben wurden.",
+                       "Bitte prüfen Sie die Adresse auf Tippfehler, falls Sie sie selbst eingegeben haben.",
+                       "Unsere neuesten Berichte finden Sie jederzeit auf der Startseite, und im Archiv stehen alle "
+                       "Beiträge nach Monaten und Themen geordnet.",
+                       "Wenn Sie ein Verweis auf unseren eigenen Seiten hierher geführt hat, sagen Sie bitte unserer "
+                       "Onlineredaktion, welcher, damit wir ihn korrigieren können."],
            "suggest": "Das könnte Sie interessieren", "follow": "Folgen"},
     "fr": {"more": "Lire la suite", "by": "Par", "next": "Suivant", "prev": "Précédent", "search": "Rechercher",
            "results": "{n} résultats pour « {q} »", "tag": "Mot-clé : {t}", "posts": "Articles de {a}",
            "latest": "À la une", "most": "Les plus lus", "missing": ["Page introuvable", "Erreur 404"],
            "sorry": ["La page que vous cherchez n’existe pas ou a été déplacée.",
                      "Essayez une recherche ou revenez à l’accueil."],
+           "apology": ["Les liens partagés sur les réseaux sociaux ou dans d’anciennes lettres d’information mènent "
+                       "parfois à des articles retirés, fusionnés dans un article plus récent ou déplacés lors de la "
+                       "refonte du site.",
+                       "Vérifiez l’adresse si vous l’avez saisie vous-même.",
+                       "Nos derniers articles sont toujours en page d’accueil, et les archives présentent tout ce que "
+                       "nous avons publié, classé par mois et par thème.",
+                       "Si un lien de nos propres pages vous a conduit ici, signalez-le à notre équipe web afin que "
+                       "nous puissions le corriger."],
            "suggest": "À lire aussi", "follow": "Suivre"},
     "es": {"more": "Leer más", "by": "Por", "next": "Siguiente", "prev": "Anterior", "search": "Buscar",
            "results": "{n} resultados para «{q}»", "tag": "Etiqueta: {t}", "posts": "Artículos de {a}",
            "latest": "Lo último", "most": "Lo más leído", "missing": ["Página no encontrada", "Error 404"],
            "sorry": ["La página que buscas no existe o ha sido movida.",
                      "Prueba con el buscador o vuelve a la portada."],
+           "apology": ["Los enlaces compartidos en redes sociales o en boletines antiguos llevan a veces a noticias "
+                       "retiradas, integradas en una información posterior o trasladadas al rediseñar el sitio.",
+                       "Comprueba la dirección si la has escrito tú mismo.",
+                       "Nuestra información más reciente está siempre en la portada, y la hemeroteca reúne todo lo que "
+                       "hemos publicado ordenado por meses y por temas.",
+                       "Si un enlace de nuestras propias páginas te ha traído hasta aquí, avisa a nuestro equipo web "
+                       "para que podamos corregirlo."],
            "suggest": "Te puede interesar", "follow": "Seguir"},
 }
 _SECTIONS = ["News", "Politics", "Business", "Technology", "Science", "Health", "Sport", "Culture",
@@ -283,11 +313,16 @@ def _soft_404(teasers: list[Teaser], ui: dict, rng: random.Random) -> str:
     return f'<h1>{escape(rng.choice(ui["missing"]))}</h1>{message}{_search_form(ui)}{suggested}'
 
 
+def _long_404(heading: str, ui: dict) -> str:
+    """A "not found" page as some CMSs serve it: the headline and a long apology, no search box, no links."""
+    return f'<h1>{escape(heading)}</h1>' + "".join(f"<p>{escape(s)}</p>" for s in (*ui["sorry"], *ui["apology"]))
+
+
 def _json_ld(variant: str, kind: str, name: str, url: str, rng: random.Random) -> list[str]:
     """The listing variant's JSON-LD: what a CMS declares on such a page, or nothing."""
     types = {"section": ["CollectionPage", "WebPage", None], "tag": ["CollectionPage", "WebPage", None],
              "author": ["ProfilePage", "WebPage", "CollectionPage", None], "search": ["SearchResultsPage", "WebPage", None],
-             "home": ["WebPage", "WebSite", "CollectionPage", None], "soft 404": ["WebPage", None]}[kind]
+             "home": ["WebPage", "WebSite", "CollectionPage", None], "soft 404": ["WebPage", None], "long 404": ["WebPage", None]}[kind]
     kind_type = rng.choice(types)
     if kind_type is None:
         return []
@@ -426,9 +461,12 @@ def make(pages: list, pool: list[Teaser] | None = None) -> Iterator[NonArticle]:
                 name = host
                 teasers = rng.sample(others, rng.randint(15, 30))
                 content = _home(teasers, ui, rng)
-            else:
+            elif kind == "soft 404":
                 name = ui["missing"][0]
                 content = _soft_404(teasers, ui, rng)
+            else:
+                name = rng.choice(ui["missing"])
+                content = _long_404(name, ui)
             for variant in VARIANTS:
                 yield NonArticle(page.key, page.url, kind, variant, _replaced(original, path, page, content, name, kind, variant, rng))
 

@@ -84,6 +84,24 @@ _SEARCH_MARK = {"input": "type", "form": "role"}  # <input type=search>, <form r
 STATUS_WORDS = 3
 _TITLE_PARTS = re.compile(r"\s[-–—|:·•/]\s|[|()\[\]]")
 _ERROR_STATUS = re.compile(r"(?:^|\s)404[^\w$€£¥]*$")
+# or the status's reason phrase ("Not Found", RFC 9110) closing a part of at most PHRASE_WORDS words,
+# as a CMS words it in the page's language ("Page not found", "Oops! That page can't be found.",
+# "Seite nicht gefunden", "Page introuvable", "Página no encontrada"): a page that names no number
+# says so only in words, and its message may run past MIN_PROSE. A short list: the phrase in the
+# languages of the tuning and demo sites; a headline that only mentions it is no status
+# ("Not found: the ferry's lost bell", "Missing climber not found, search goes on")
+PHRASE_WORDS = 8
+_NOT_FOUND = re.compile(
+    r"(?:(?:\bnot|\bcannot|n[’']t)\s+(?:be\s+)?found|nicht\s+gefunden|introuvable|\bn(?:o|ão)\s+encontrad[ao]|non\s+trovat[ao]|niet\s+gevonden)"
+    r"[^\w$€£¥]*$",
+    re.I,
+)
+# A paywall's pitch: an offer to subscribe beside a way in for subscribers, in one paragraph
+# ("Subscribe now for unlimited access ... Already a subscriber? Log in"). Words, as the pitch is
+# prose like the story's and its buttons are not always markup; both together, as a newsletter's
+# or a campaign's appeal to subscribe offers no way in. Stems of the words in a few languages.
+_SUBSCRIBE = re.compile(r"\b(?:subscri|abonn|abbon|suscri|assin)", re.I)
+_SIGN_IN = re.compile(r"\b(?:log\s?in|sign\s?in|einloggen|anmelden|connectez|inicia\s+sesión|inloggen|accedi)\b", re.I)
 DECIDED = max(MIN_PROSE, MIN_MARKED_PROSE, MIN_LISTED_PROSE, SHORT_BODY)  # words of prose that make an article whatever else
 
 
@@ -503,6 +521,14 @@ def _listing_texts(block: HtmlElement) -> tuple[str, str]:
     return _block_text(block), _block_text(block.getroottree().getroot())
 
 
+def _names_status(part: str) -> bool:
+    """Whether a part of the headline or title is an error status: its number or its phrase."""
+    words = len(part.split())
+    return (words <= STATUS_WORDS and _ERROR_STATUS.search(part) is not None) or (
+        words <= PHRASE_WORDS and _NOT_FOUND.search(part) is not None
+    )
+
+
 def _measured_headline_blocks(tree: HtmlElement) -> dict[str, int]:
     return _headline_blocks(tree, _furniture(tree))
 
@@ -518,7 +544,7 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
     beside_search = None if headline is None else _beside_search(headline, furniture, set(cards))
     title = tree.find("head/title")
     error_status = any(
-        len(part.split()) <= STATUS_WORDS and _ERROR_STATUS.search(part.strip())
+        _names_status(part.strip())
         for text in (None if headline is None else headline.text_content(), None if title is None else title.text)
         for part in _TITLE_PARTS.split(" ".join((text or "").split()))
     )
@@ -764,8 +790,8 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
     crowded = evidence.cards >= MIN_CARDS and prose < SHORT_BODY and evidence.card_words >= CROWDED * (prose + teasers)
     counts = f"{evidence.cards} teasers of {evidence.card_words} words, {prose}{'+' * (prose >= DECIDED)} words of prose"
     counts += f", {own} of them beside the headline" if away else ""
-    counts += ", a search box beside its headline" if message and not evidence.error_status else ""
-    counts += ", an error status in its headline or title" if message and evidence.error_status else ""
+    counts += ", an error status in its headline or title" if message and evidence.error_status and prose < SHORT_BODY else ""
+    counts += ", a search box beside its headline" if message and boxed else ""
     counts += f", the teasers {CROWDED} times its words or more" if crowded else ""
     beyond_words = _beyond_listing(evidence, paragraphs)
     beyond = beyond_words is not None
@@ -803,10 +829,19 @@ def decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = False
     return _decide(evidence, paragraphs, declared)[0]
 
 
+def _without_paywall_pitch(paragraphs: list[str]) -> list[str]:
+    """A body without the paywall's pitch it ends on (``_SUBSCRIBE`` and ``_SIGN_IN`` in a
+    paragraph): the stub of a story for subscribers is its lead, and without one no article."""
+    end = len(paragraphs)
+    while end and _SUBSCRIBE.search(paragraphs[end - 1]) and _SIGN_IN.search(paragraphs[end - 1]):
+        end -= 1
+    return paragraphs[:end]
+
+
 def reconsider(
     evidence: Evidence, paragraphs: list[str], second: Callable[[], list[str]], declared: bool = False
 ) -> tuple[PageKind, list[str]]:
-    """The decision, and the body to keep. A body that reads as no article gets a second opinion
+    """The decision, and the body to keep (without a paywall's pitch). A body that reads as no article gets a second opinion
     (``second``: another extraction of the page): taken when that is much longer, holds most of
     our body's words and reads as an article, so that no article a peer extractor finds is lost
     to a repair that misled ours (issue 17); but not when it is more the cards' text than prose,
@@ -821,10 +856,11 @@ def reconsider(
     holding our body's words holds that text again with the template's around it (none of the 4
     tuning articles that take it was judged so: each has prose of its own or an empty body; of the
     non-articles made from their templates, 23 were read so and took it)."""
+    paragraphs = _without_paywall_pitch(paragraphs)
     kind, placed = _decide(evidence, paragraphs, declared)
     if kind.is_article or placed:
         return kind, paragraphs
-    other = second()
+    other = _without_paywall_pitch(second())
     if longer_and_agreeing(" ".join(other), paragraphs) and (other_kind := decide(evidence, other, declared)).is_article:
         prose, teasers, *_ = _prose_and_teasers(evidence, other)
         if prose >= teasers and not _read_afar(evidence, other):

@@ -204,7 +204,7 @@ def test_a_not_found_page_read_with_its_template_text_is_no_article_and_a_short_
     # though the CMS declares one
     page = (FIXTURES / "pagekind" / "declared_article_soft_404_in_template.html").read_text()
     kind = classify_page(page, "https://news.example.com/missing")
-    assert not kind.is_article and kind.reason.endswith("0 of them beside the headline"), kind.reason
+    assert not kind.is_article and "0 of them beside the headline" in kind.reason, kind.reason
     # the same template with a short story under the headline is an article
     story = (
         "<p>The footbridge over the river at Ashby will close for three weeks from Monday while its deck is "
@@ -321,6 +321,45 @@ def test_a_short_page_whose_headline_or_title_is_an_error_status_is_no_article()
     for headline in ("404 Wohnungen entstehen am Hang", "Linie 404 fährt wieder", "Abschied vom alten Peugeot 404"):
         renamed = page.replace("Fehler 404", headline)
         assert "error status" not in classify_page(renamed, "https://news.example.com/region/x").reason
+
+
+@pytest.mark.parametrize(
+    "name", ["soft_404_long_apology", "soft_404_long_apology_german", "declared_article_soft_404_oops_headline"]
+)
+def test_a_not_found_page_whose_apology_runs_past_80_words_and_names_no_404_is_no_article(name: str) -> None:
+    # no number, no search box, no links: the headline or title says "not found" in words, and the
+    # apology (over MIN_PROSE words, in article markup and declared an article in one of them) is no story
+    kind = _fixture_kind(name)
+    assert kind.kind == "no article" and kind.reason.endswith("an error status in its headline or title"), kind.reason
+
+
+def test_a_short_story_whose_headline_mentions_something_not_found_stays_an_article() -> None:
+    page = (FIXTURES / "pagekind" / "soft_404_long_apology.html").read_text()
+    story = (
+        "<p>Divers searched the outer harbour for a second day on Tuesday for the bronze bell that fell from the "
+        "old ferry's mast in the gale last week, without success.</p><p>The bell, cast in 1906, had hung on the "
+        "ferry since it first crossed to the islands, and the harbour trust says it will pay for a third day of "
+        "searching if the weather allows. Fishermen have been asked to report anything that snags their nets "
+        "near the breakwater, where the tide is thought to have carried it.</p>"
+    )
+    page = re.sub(r"<p>Apologies.*?</p>", story, page, flags=re.DOTALL)
+    for headline in ("Not found: the ferry’s lost bell", "Ferry’s bell not found, search goes on"):
+        kind = classify_page(page.replace("Page not found", headline), "https://news.example.com/news/bell")
+        assert kind.is_article, kind.reason
+
+
+def test_a_paywall_stub_gives_its_lead_without_the_pitch_to_subscribe_or_no_article() -> None:
+    # a story for subscribers shows its lead and, longer than it, a pitch to subscribe or sign in: in
+    # article markup the lead is the text; without markup or a declaration the lead alone is too
+    # short for an article
+    page = (FIXTURES / "pagekind" / "article_paywall_stub_lead.html").read_text()
+    doc = extract_document(page, "https://news.example.com/news/harbourmaster")
+    assert len(doc.paragraphs) == 1 and doc.paragraphs[0].startswith("After twenty-two years"), doc.paragraphs
+    bare = (FIXTURES / "pagekind" / "paywall_stub_without_article_markup.html").read_bytes()
+    assert not classify_page(bare, "https://news.example.com/news/ferry").is_article
+    # an appeal to subscribe to a newsletter, offering no way in, is the story's own closing line
+    appeal = re.sub(r'<div class="premium-wall">.*?</div>', "<p>Subscribe to our weekly newsletter for the harbour's news.</p>", page)
+    assert extract_document(appeal).paragraphs[-1].startswith("Subscribe to our weekly newsletter")
 
 
 def test_a_short_article_whose_headline_shares_its_header_with_a_dateline_and_a_search_box_stays_an_article() -> None:
