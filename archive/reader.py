@@ -186,6 +186,7 @@ class ArticleCapture:
     content_type: str = ""
     payload: tuple[Path, int] | None = None
     revisit: bool = False
+    refers_to: str = ""  # a revisit's WARC-Refers-To-Target-URI: where its payload was archived
 
 
 @dataclass
@@ -392,7 +393,8 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     key = record_id if record_id not in waiting else positional_record_id(name, offset)
                     waiting[key] = (ArticleCapture(
                         foreign_source(url), url, warc_path, offset, record_id, date,
-                        digest, record.http_headers.get_header("Content-Type") or ""),
+                        digest, record.http_headers.get_header("Content-Type") or "",
+                        refers_to=headers.get_header("WARC-Refers-To-Target-URI") or ""),
                         record.rec_type == "revisit",
                         record.rec_type == "revisit" and headers.get_header("WARC-Refers-To-Target-URI") not in (None, url))
                     continue

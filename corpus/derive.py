@@ -453,7 +453,7 @@ class Derivation:
         resolved = []
         for revisit in revisits:
             payload = self._payloads.get(revisit.payload_digest)
-            if payload is None and (derived := self.store.payload_at(revisit.payload_digest)):
+            if payload is None and (derived := self.store.payload_at(revisit.payload_digest, revisit.refers_to)):
                 name_there, offset = derived
                 payload = (self._listed.get(name_there) or revisit.warc_path.parent / name_there, offset)
             if payload is None:

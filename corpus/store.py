@@ -406,10 +406,14 @@ class CorpusStore:
                 f" WHERE record_id IN ({marks})", chunk))
         return found
 
-    def payload_at(self, digest: str) -> tuple[str, int] | None:
-        """Where the first article archived with this payload was captured (WARC file name, offset), if any."""
-        return self._db.execute("SELECT warc_file, warc_offset FROM captures WHERE payload_digest = ? AND is_primary = 1"
-                                " ORDER BY fetched_at, record_id LIMIT 1", (digest,)).fetchone()
+    def payload_at(self, digest: str, url: str = "") -> tuple[str, int] | None:
+        """Where the first article archived with this payload was captured (WARC file name, offset), at ``url`` if it
+        is given and has one: a revisit names the URL of the response holding its payload, and another URL's row of
+        the payload may be a revisit itself."""
+        query = ("SELECT warc_file, warc_offset FROM captures WHERE payload_digest = ? AND is_primary = 1{}"
+                 " ORDER BY fetched_at, record_id LIMIT 1")
+        return ((self._db.execute(query.format(" AND url = ?"), (digest, url)).fetchone() if url else None)
+                or self._db.execute(query.format(""), (digest,)).fetchone())
 
     def lines(self) -> Iterator[str]:
         """Every corpus row's JSON line, in capture order (``fetched_at``, then record id)."""
