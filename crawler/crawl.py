@@ -83,10 +83,11 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
 
 
 def _bytes_on_disk(warc_dir: Path, names: list[str]) -> int:
-    """The size of the WARCs ``names``, closed or (after a forced shutdown) still ``.open``."""
+    """The size of the WARCs ``names``, closed or (after a forced shutdown) still ``.open``.  A file only goes from
+    ``.open`` to its name (the writer may be closing it now), so its name is tried again after ``.open``."""
     total = 0
     for name in names:
-        for path in (warc_dir / name, warc_dir / (name + OPEN_SUFFIX)):
+        for path in (warc_dir / name, warc_dir / (name + OPEN_SUFFIX), warc_dir / name):
             try:
                 total += path.stat().st_size
                 break

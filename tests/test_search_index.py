@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from dataclasses import replace
 
 from test_corpus_store import _page
 
@@ -31,6 +32,10 @@ def test_the_index_follows_texts_rewritten_and_dropped_as_a_site_template_is_lea
     rng = random.Random(11)
     shared = ["Subscribe to the Gazette today.", "Follow us on the river walk.", "Share this story"]
     pages = [_page("gazette.example", number, rng, shared) for number in range(40)]
+    for number in (6, 7):  # a note on two articles in a row, in two runs: template from the second on
+        document = pages[number].document
+        pages[number] = replace(pages[number], document=replace(
+            document, paragraphs=(*document.paragraphs, "Read our corrections policy.")))
     ever = set()
     with CorpusStore(tmp_path) as store:
         for start in range(0, len(pages), 7):
