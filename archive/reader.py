@@ -340,8 +340,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
     name = warc_path.name.removesuffix(OPEN_SUFFIX)
     found: list[ArticleCapture] = []
     stats = ScanStats()
-    # HTML page id -> capture, is a revisit, of a payload first archived at another URL; until its metadata
-    waiting: dict[str, tuple[ArticleCapture, bool, bool]] = {}
+    waiting: dict[str, tuple[ArticleCapture, bool]] = {}  # HTML page id -> capture, is a revisit; until metadata
     elsewhere: list[ArticleCapture] = []  # ours: revisits of a payload first archived at another URL
 
     def scanned(end: int, error: str | None = None, foreign: Sequence[ArticleCapture] = (),
@@ -395,8 +394,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                         foreign_source(url), url, warc_path, offset, record_id, date,
                         digest, record.http_headers.get_header("Content-Type") or "",
                         refers_to=headers.get_header("WARC-Refers-To-Target-URI") or ""),
-                        record.rec_type == "revisit",
-                        record.rec_type == "revisit" and headers.get_header("WARC-Refers-To-Target-URI") not in (None, url))
+                        record.rec_type == "revisit")
                     continue
                 fields = _fields(record) if record.rec_type == "metadata" else {}
                 offset, length = iterator.get_record_offset(), iterator.get_record_length()
@@ -407,12 +405,13 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if not whole:
                         break
                 stats.skipped[record.rec_type] += 1
-                capture, revisit, of_another_url = waiting.pop(
-                    headers.get_header("WARC-Concurrent-To") or "", (None, False, False)) \
-                    if ROLE_FIELD in fields else (None, False, False)
+                capture, revisit = waiting.pop(headers.get_header("WARC-Concurrent-To") or "", (None, False)) \
+                    if ROLE_FIELD in fields else (None, False)
                 if capture is not None:
                     role = fields.get(ROLE_FIELD)
-                    if is_article_capture(role, 200, capture.content_type) and of_another_url:
+                    # a revisit of a payload first archived at another URL (its text is made there, at this URL)
+                    if is_article_capture(role, 200, capture.content_type) and revisit and \
+                            capture.refers_to not in ("", capture.url):
                         elsewhere.append(replace(capture, source=fields.get(SOURCE_FIELD, "")))
                     elif is_article_capture(role, 200, capture.content_type):
                         # a revisit still dates its payload at its URL: a correction reverted byte
@@ -435,5 +434,5 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                   "WARC records (damaged or cut short)"
             return scanned(end, why)
     # Whatever no metadata record of ours claimed was archived by another tool.
-    return scanned(end, None, [capture for capture, revisit, _ in waiting.values() if not revisit],
-                   [capture for capture, revisit, _ in waiting.values() if revisit])
+    return scanned(end, None, [capture for capture, revisit in waiting.values() if not revisit],
+                   [capture for capture, revisit in waiting.values() if revisit])
