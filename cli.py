@@ -540,6 +540,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
+        # The command is done, and a Ctrl-C or SIGTERM from now on cannot undo it. Ignored, not handled: Python sets
+        # a handled signal back to its default as it finalizes, and one then ended a finished rebuild by the signal.
+        for signum in handlers:
+            signal.signal(signum, signal.SIG_IGN)
         # The process ends next: a frozen heap spares the interpreter's final collections a
         # walk over every object a run leaves behind (0.1 s of a short run).
         gc.freeze()

@@ -90,6 +90,32 @@ def stop_signals_blocked_for_children() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
+@contextmanager
+def stop_signals_held_over_forks() -> Iterator[None]:
+    """Around code that forks (a pool starting its workers): a Ctrl-C or SIGTERM meanwhile is acted on after it.
+
+    Python runs a signal's handler at its next instruction, and the next ones during a fork are the
+    at-fork hooks (logging's, say), which swallow an exception: a Ctrl-C there was lost, the command
+    went on to the end, and a child forked with logging's lock still held could hang on its first
+    line of log.  Here the signal is only noted, acted on once the forks are done, and the children
+    start with it blocked (``stop_signals_blocked_for_children``).
+    """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread acts on signals
+        yield
+        return
+    noted: list[int] = []
+    with stop_signals_blocked_for_children():  # (a signal then reaches this thread once its handler is back)
+        handlers = {signum: signal.signal(signum, lambda signum, _frame: noted.append(signum))
+                    for signum in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # (None: set outside Python)
+    for signum in dict.fromkeys(noted):  # each once, in the order they came
+        signal.raise_signal(signum)
+
+
 def leave_stop_signals_to_the_run() -> None:
     """In a child of the run (``stop_signals_blocked_for_children``): ignore Ctrl-C and SIGTERM, which the run
     acts on, then unblock them, dropping any that came while this process started."""

@@ -47,7 +47,7 @@ from corpus.store import CorpusStore, ExtractedArticle
 from corpus.swap import finish_swap
 from corpus.workers import ExtractionOverran, ResultFilePool, extracting, working_on
 from extract import EXTRACTOR, Document, extract_document, prepare
-from supervision import die_with_parent
+from supervision import die_with_parent, leave_stop_signals_to_the_run
 
 logger = logging.getLogger("newsarchive.derive")
 
@@ -313,12 +313,13 @@ def _cuts(offsets: list[int], start: int) -> list[int]:
 
 def _start_worker(parent: int) -> None:
     die_with_parent(parent)
+    # A terminal's Ctrl-C reaches the whole process group: the derivation stops its pool (and says so
+    # in one line); a worker's own KeyboardInterrupt would only print a traceback.  (Forked with the
+    # stop signals blocked: one that came meanwhile was the derivation's, and is dropped here.)
+    leave_stop_signals_to_the_run()
     # The derivation process ignores SIGTERM (the run stops it through its stdin); its workers
     # must not, or the executor could not terminate the survivors of a broken pool.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    # A terminal's Ctrl-C reaches the whole process group: the derivation stops its pool (and says so
-    # in one line); a worker's own KeyboardInterrupt would only print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     prepare()  # the libraries' loading is paid here, not by the worker's first page
 
 

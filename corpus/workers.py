@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supervision import remove_orphaned_dirs
+from supervision import remove_orphaned_dirs, stop_signals_held_over_forks
 
 logger = logging.getLogger("newsarchive.derive")
 
@@ -181,7 +181,8 @@ class ResultFilePool(ProcessPoolExecutor):
         if kwargs:
             raise TypeError("ResultFilePool.submit takes positional arguments only")
         outer: Future = Future()  # left pending (not running), so that cancelling the task cancels it
-        inner = super().submit(_to_file, self.spool, fn, *args)
+        with stop_signals_held_over_forks():  # the first task forks the workers
+            inner = super().submit(_to_file, self.spool, fn, *args)
         with self._counting:
             if not self._waiting:
                 self._progress = time.time()  # the pool was idle until now

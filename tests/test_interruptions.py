@@ -77,8 +77,9 @@ def ended_within(run: subprocess.Popen, timeout: float) -> None:
                 continue
         time.sleep(2)
         os.killpg(run.pid, signal.SIGKILL)
+        stderr = run.stderr.read()
         pytest.fail(f"the run did not end within {timeout} s; its stderr, with its processes' stacks:\n"
-                    + run.stderr.read().decode(errors="replace")[-30000:])
+                    + (stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr)[-30000:])
 
 
 def children(pid: int) -> list[tuple[int, str]]:
