@@ -230,7 +230,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except ArchiveBusy as exc:
         print(f"newsarchive: not importing: {exc}", file=sys.stderr)
         return EXIT_BUSY
-    for line in [*lines, *errors, *report.lines()]:
+    for line in [*lines, *errors, *report.lines(), *filter(None, [report.upgrade])]:
         print(line, file=sys.stderr)
     print(f"{counted(sum(report.new_rows.values()), 'new article')} in the corpus", file=sys.stderr)
     return EXIT_SOURCE_FAILED if errors or report.file_errors() else EXIT_OK
@@ -278,6 +278,8 @@ def _cmd_derive(args: argparse.Namespace) -> int:
               f"{counted(report.rewritten_texts, 'earlier text')} rewritten, "
               f"{report.failed} could not be read or extracted",
               file=sys.stderr)
+        if report.upgrade:
+            print(report.upgrade, file=sys.stderr)
         _say_if_derived_by_another(config.archive.dir)
     return EXIT_SOURCE_FAILED if report.failed else EXIT_OK
 

@@ -45,6 +45,7 @@ from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
 from corpus.swap import finish_swap
+from corpus.upgrade import OldLayout
 from corpus.workers import ExtractionOverran, ResultFilePool, extracting, working_on
 from extract import EXTRACTOR, Document, extract_document, prepare
 from supervision import die_with_parent, leave_stop_signals_to_the_run
@@ -123,6 +124,8 @@ class DeriveReport:
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}, the first MAX_LISTED
     failures: list[str] = field(default_factory=list)  # why captures or files could not be read, the first MAX_LISTED
     files: dict[str, FileReport] = field(default_factory=dict)
+    taken_over: Counter = field(default_factory=Counter)  # rows of an old layout's corpus, not new (corpus.upgrade)
+    upgrade: str | None = None  # the line that says an upgrade from an old layout is done, in the derivation that ended it
 
     def file(self, name: str) -> FileReport:
         return self.files.setdefault(name, FileReport())
@@ -148,13 +151,14 @@ class DeriveReport:
     def to_dict(self) -> dict:
         return {"new_rows": dict(self.new_rows), "captures": self.captures, "failed": self.failed,
                 "rewritten_texts": self.rewritten_texts, "exported": self.exported, "error": self.error,
-                "not_extracted": self.not_extracted}
+                "not_extracted": self.not_extracted, "taken_over": dict(self.taken_over), "upgrade": self.upgrade}
 
     @classmethod
     def from_dict(cls, data: dict) -> DeriveReport:
         return cls(Counter(data.get("new_rows", {})), data.get("captures", 0), data.get("failed", 0),
                    data.get("rewritten_texts", 0), data.get("exported", False), data.get("error"),
-                   data.get("not_extracted", []))
+                   data.get("not_extracted", []), taken_over=Counter(data.get("taken_over", {})),
+                   upgrade=data.get("upgrade"))
 
     def not_extracted_because(self, url: str, reason: str) -> None:
         """An archived article page that gave no corpus row, and why (in the log, and the run report)."""
@@ -339,6 +343,7 @@ class Derivation:
         self._given = executor
         self.parallel = self._in_flight()  # pieces in flight; fewer while a crawl shares the machine
         finish_swap(self.root)  # a corpus derived anew that a crash left half in place
+        self.upgrade = OldLayout.found(self.root)  # an archive derived before the store: its articles are not new
         self.store = CorpusStore(self.root)
         self.report = DeriveReport()
         self._pool: ResultFilePool | None = None
@@ -612,7 +617,10 @@ class Derivation:
         for page in result.not_extracted:
             self.report.not_extracted_because(page["url"], page["reason"])
         self.report.captures += len(outcomes)
-        self.report.new_rows.update(result.new_rows)
+        taken = self.upgrade.taken_over(self.store, (article.warc_record_id for article in articles)) \
+            if self.upgrade else Counter()
+        self.report.taken_over.update(taken)
+        self.report.new_rows.update(result.new_rows - taken)
         self.report.rewritten_texts += result.rewritten_texts
 
     def catch_up(self) -> DeriveReport:
@@ -621,6 +629,9 @@ class Derivation:
         while self.step():
             pass
         self.report.exported = export_corpus_jsonl(self.store)
+        if self.upgrade:
+            self.report.upgrade = self.upgrade.finish(self.store)
+            self.upgrade = None
         return self.report
 
     def follow(self, crawl_running: Callable[[float], bool], poll: float = 0.5) -> None:

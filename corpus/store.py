@@ -396,15 +396,19 @@ class CorpusStore:
     def known(self, record_ids: Iterable[str]) -> dict[str, tuple[str, str, str, str, int]]:
         """The captures held of these record keys: key -> URL, WARC-Date, payload digest, WARC file and offset (what
         tells the same record read again from another that has its ID)."""
+        return {key: tuple(held) for key, *held in self._by_record_id(
+            "SELECT record_id, url, fetched_at, payload_digest, warc_file, warc_offset FROM captures", record_ids)}
+
+    def row_sources(self, record_ids: Iterable[str]) -> dict[str, str]:
+        """The source of each of these record keys that is a corpus row."""
+        return dict(self._by_record_id("SELECT record_id, source FROM rows", record_ids))
+
+    def _by_record_id(self, select: str, record_ids: Iterable[str]) -> Iterator[tuple]:
+        """``select``'s rows whose record_id is one of ``record_ids``, looked up 500 at a time."""
         ids = list(record_ids)
-        found: dict[str, tuple[str, str, str, str, int]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update((key, tuple(held)) for key, *held in self._db.execute(
-                "SELECT record_id, url, fetched_at, payload_digest, warc_file, warc_offset FROM captures"
-                f" WHERE record_id IN ({marks})", chunk))
-        return found
+            yield from self._db.execute(f"{select} WHERE record_id IN ({','.join('?' * len(chunk))})", chunk)
 
     def payload_at(self, digest: str, url: str = "") -> tuple[str, int] | None:
         """Where the first article archived with this payload was captured (WARC file name, offset), at ``url`` if it

@@ -121,6 +121,8 @@ class RunReport:
     incidents: list[str] = field(default_factory=list)  # a process of the run died; what was done about it
     rewritten_texts: int = 0  # earlier text files changed by what this run's articles taught
     not_extracted: list[dict] = field(default_factory=list)  # archived article pages that gave no row, and why
+    taken_over: dict[str, int] = field(default_factory=dict)  # articles of an old layout's corpus derived again
+    upgrade: str | None = None  # the derivation ended an upgrade from an old layout (corpus.upgrade): what it did
     started: float = field(default_factory=time.time)
     finished: float | None = None
     path: Path | None = None  # where the JSON report was written
@@ -153,6 +155,8 @@ class RunReport:
         if others:
             lines.append(f"corpus: also {counted(sum(others.values()), 'new article')} from earlier runs' WARCs: "
                          + ", ".join(f"{name} {count}" for name, count in sorted(others.items())))
+        if self.upgrade:
+            lines.append(f"corpus: {self.upgrade}")
         # Pages the crawl saw it would pass over said so as it went; these the derivation found.
         lines += [f"corpus: not extracted: {page['url']}: {page['reason']}" for page in self.not_extracted]
         if self.derive_error:
@@ -174,7 +178,8 @@ class RunReport:
             "exit_code": self.exit_code,
             "sources": [{**asdict(result), "status": result.status} for result in self.sources],
             "corpus": {"new_articles": self.articles_written, "rewritten_texts": self.rewritten_texts,
-                       "not_extracted": self.not_extracted, "error": self.derive_error},
+                       "not_extracted": self.not_extracted, "error": self.derive_error,
+                       "taken_over": self.taken_over, "upgrade": self.upgrade},
             "incidents": self.incidents,
         }
         path = Path(archive_dir) / RUNS_DIR / f"{self.run_id}.json"
@@ -273,6 +278,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 result.new_articles = report.articles_written[result.name]
             report.rewritten_texts = derived.rewritten_texts
             report.not_extracted = derived.not_extracted
+            report.taken_over, report.upgrade = dict(derived.taken_over), derived.upgrade
         for result in results:  # (a derivation stopped or failed did not count what it derived: no "0 new")
             result.derived = extract and derived is not None and not derived.error
         done = {result.name: result for result in report.sources}
