@@ -1,12 +1,13 @@
 """Web archives a person hands us, from any tool: WARC and ARC files, gzipped or not, and WACZ packages.
 
 A WARC or ARC file is read where it is; a WACZ (a zip) is read as the WARC files in its
-``archive/`` folder, unpacked into a scratch directory, so corpus rows name those WARCs as
-the package's index does.  ``import_archives`` copies archives into an archive's ``warc/``
-directory as gzip-per-record WARC files (the form the derivation, the indexes and replay
-read), named by the SHA-256 of that copy, less the records the archive already holds (by
-``record_key``, in ``indexes/records.sqlite``), so records given twice, however compressed or
-packaged (the archive's own WACZ, its own WARCs copied back), are taken once.
+``archive/`` folder and its subfolders, unpacked into a scratch directory, so corpus rows name
+those WARCs by their file names, as the package's index does (WARCs of one name and other bytes,
+in two folders or two packages, also by their SHA-256).  ``import_archives`` copies archives into
+an archive's ``warc/`` directory as gzip-per-record WARC files (the form the derivation, the
+indexes and replay read), named by the SHA-256 of that copy, less the records the archive already
+holds (by ``record_key``, in ``indexes/records.sqlite``), so records given twice, however
+compressed or packaged (the archive's own WACZ, its own WARCs copied back), are taken once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import shutil
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from warcio.archiveiterator import ArchiveIterator
@@ -92,8 +93,15 @@ def scratch_directory(parent: Path) -> Iterator[Path]:
 
 
 def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
-    """The WARC and ARC files to read for ``paths`` (a WACZ's own unpacked into ``scratch``), and one line per WACZ
-    that has none or cannot be read."""
+    """The WARC and ARC files to read for ``paths`` (a WACZ's own unpacked into ``scratch``), each under a name of
+    its own (:func:`_named_apart`), and one line per WACZ that has none or cannot be read."""
+    found, errors = _unpacked(paths, scratch)
+    return list(dict.fromkeys(_named_apart(found, scratch).values())), errors
+
+
+def _unpacked(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
+    """The WARC and ARC files given in ``paths`` (a WACZ's own unpacked into ``scratch``, each in a folder of its
+    own), and one line per WACZ that has none or cannot be read."""
     found: list[Path] = []
     errors: list[str] = []
     for path in map(Path, paths):
@@ -114,16 +122,57 @@ def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], lis
                 if not members:
                     errors.append(f"{path.name}: a zip file with no {WACZ_WARC_DIR}*.warc.gz in it (not a WACZ)")
                     continue
-                into = scratch / f"{len(found)}-{path.name}"
-                into.mkdir(parents=True)
-                for info in members:
-                    target = into / Path(info.filename).name
+                for info in members:  # each in a folder of its own: two folders of the package may hold one name
+                    target = scratch / str(len(found)) / PurePosixPath(info.filename).name
+                    target.parent.mkdir()
                     with package.open(info) as source, open(target, "wb") as sink:
                         shutil.copyfileobj(source, sink, 1 << 20)
                     found.append(target)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             errors.append(f"{path.name}: cannot unpack the WACZ: {exc}")
     return found, errors
+
+
+def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
+    """Each of ``files`` to read, in their order, and where to read it: under a file name no other has, as corpus
+    rows, scan positions and payload look-ups know a WARC by its name.  Files of one name and other bytes
+    (``archive/a/data.warc.gz`` and ``archive/b/data.warc.gz``) are each read as
+    ``<stem>-<first 12 hex digits of its SHA-256><suffix>``, whatever the order they come in; files of one
+    name and the same bytes are one file, the first read.  An unpacked file is moved to its new name in
+    ``scratch``, a file read where it is is linked to it."""
+    by_name: dict[str, list[Path]] = {}
+    for path in files:
+        by_name.setdefault(path.name, []).append(path)
+    digests = {path: file_sha256(path) for same_name in by_name.values() if len(same_name) > 1 for path in same_name}
+    names = {path: path.name for path in files}
+    for name, same_name in by_name.items():
+        if len({digests.get(path) for path in same_name}) > 1:
+            stem = _archive_stem(name)
+            names.update((path, f"{stem}-{digests[path][:12]}{name[len(stem):]}") for path in same_name)
+    read_as: dict[Path, Path] = {}
+    first_of: dict[str, Path] = {}  # each name's first file
+    for path in files:
+        first = first_of.setdefault(names[path], path)
+        if first != path and _same_bytes(first, path, digests):
+            read_as[path] = read_as[first]
+        elif names[path] == path.name:
+            read_as[path] = path
+        else:
+            read_as[path] = scratch / "named" / names[path]
+            read_as[path].parent.mkdir(exist_ok=True)
+            if path.is_relative_to(scratch):
+                os.replace(path, read_as[path])
+            else:
+                read_as[path].symlink_to(path.resolve())
+    return read_as
+
+
+def _same_bytes(one: Path, other: Path, digests: dict[Path, str]) -> bool:
+    """Whether two files hold the same bytes, by their SHA-256 (kept in ``digests``: each file is read once)."""
+    for path in (one, other):
+        if path not in digests:
+            digests[path] = file_sha256(path)
+    return digests[one] == digests[other]
 
 
 def file_sha256(path: Path) -> str:
@@ -271,7 +320,7 @@ def import_archives(paths: Iterable[Path], archive_dir: Path, scratch: Path) -> 
     that name.  Nothing half-written is left in ``warc/``: each copy is written in ``scratch`` (on
     the same disk) and renamed.
     """
-    files, errors = unpack_inputs(paths, scratch)
+    given, errors = _unpacked(paths, scratch)
     lines: list[str] = []
     copied: list[Path] = []
     warc_dir = Path(archive_dir) / WARC_DIR
@@ -279,19 +328,20 @@ def import_archives(paths: Iterable[Path], archive_dir: Path, scratch: Path) -> 
     held = HeldRecords(archive_dir)
     try:
         held.catch_up()
-        for number, path in enumerate(files):
-            if line := _import_one(path, warc_dir, scratch / f"copy-{number}.warc.gz", held, errors, copied):
+        for number, (path, read_as) in enumerate(_named_apart(given, scratch).items()):
+            if line := _import_one(read_as, _archive_stem(path.name), warc_dir, scratch / f"copy-{number}.warc.gz",
+                                   held, errors, copied):
                 lines.append(line)
     finally:
         held.close()
     return lines, errors, copied
 
 
-def _import_one(path: Path, warc_dir: Path, partial: Path, held: HeldRecords, errors: list[str],
+def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: HeldRecords, errors: list[str],
                 copied: list[Path]) -> str | None:
-    """Copy one WARC or ARC file into ``warc_dir`` (see :func:`import_archives`); the line saying what it did, or
-    None after adding the line saying why it could not to ``errors``."""
-    stem = _archive_stem(path.name)
+    """Copy one WARC or ARC file into ``warc_dir`` as ``<stem>-<sha256 prefix>.warc.gz`` (see
+    :func:`import_archives`); the line saying what it did, or None after adding the line saying why it could not
+    to ``errors``."""
     arc = _is_arc(path)
     if arc and (same_file := warc_dir / f"{stem}-{file_sha256(path)[:12]}.warc.gz").exists():
         return f"{path.name}: already in the archive as {same_file.name}"
