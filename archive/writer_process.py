@@ -9,7 +9,8 @@ Requests (parent → child), each a tuple:
   ``("open", key, WriterOptions)``, ``("write", key, id, Exchange)``, ``("close", key)``
 Replies (child → parent):
   ``("written", id, Archived)``, ``("failed", id, message)``, ``("closed", key, [file names])``,
-  ``("full", id, message)``: the disk is full, and every later write of that crawler fails so too
+  ``("full", id, message)``: the disk is full, and every later write of that crawler fails so too;
+  ``("lost", id, message)``: the cluster's Redis (the revisit look-up's state) is unreachable, likewise
 
 One process serves every crawler of a run, so the revisit decision sees the payloads
 of every source written before it.  End of input closes whatever is still open, so the
@@ -45,7 +46,8 @@ class WriterService:
 
     archivers: dict[str, ExchangeArchiver] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)  # key -> why its WARC could not be opened
-    full: dict[str, str] = field(default_factory=dict)  # key -> the full disk its last write met
+    # key -> ("full" or "lost", why): what every later write of that crawler meets too
+    lasting: dict[str, tuple[str, str]] = field(default_factory=dict)
     policies: dict[str, RevisitPolicy] = field(default_factory=dict)
     indexing: dict[str, list[Future]] = field(default_factory=dict)  # key -> its WARCs' indexing
     indexer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "cdxj"))
@@ -91,22 +93,27 @@ class WriterService:
             exchange_id, exchange = message[2], message[3]
             if key in self.broken:
                 return ("failed", exchange_id, self.broken[key])
-            if key in self.full:
-                return ("full", exchange_id, self.full[key])
+            if key in self.lasting:
+                return (self.lasting[key][0], exchange_id, self.lasting[key][1])
             try:
                 return ("written", exchange_id, self.archivers[key].archive(exchange))
             except Exception as exc:  # say what failed and go on with the next exchange
                 if disk_full(exc):  # every later write would fail too: the crawler stops its crawl
-                    self.full[key] = f"the disk is full ({exc}) in {self.archivers[key].writer.directory}"
-                    logger.error("could not archive %s: %s", exchange.uri, self.full[key])
-                    return ("full", exchange_id, self.full[key])
+                    self.lasting[key] = ("full", f"the disk is full ({exc}) in {self.archivers[key].writer.directory}")
+                    logger.error("could not archive %s: %s", exchange.uri, self.lasting[key][1])
+                    return ("full", exchange_id, self.lasting[key][1])
+                from archive.redis_state import StateUnreachable  # (only a cluster's writer has Redis to lose)
+
+                if isinstance(exc, StateUnreachable):  # likewise; the crawler says it, once, as it stops its crawl
+                    self.lasting[key] = ("lost", str(exc))
+                    return ("lost", exchange_id, str(exc))
                 if isinstance(exc, OSError):  # the disk, not us: no traceback (the WARC is cut back whole)
                     logger.error("could not archive %s: %s", exchange.uri, exc)
                 else:
                     logger.exception("could not archive %s", exchange.uri)
                 return ("failed", exchange_id, f"{exchange.uri}: {type(exc).__name__}: {exc}")
         if kind == "close":
-            self.full.pop(key, None)
+            self.lasting.pop(key, None)
             return ("closed", key, [] if self.broken.pop(key, None) else self.close(key))
         raise ValueError(f"unknown message {kind!r}")
 

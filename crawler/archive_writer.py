@@ -34,6 +34,10 @@ class DiskFull(ArchiveWriterError):
     """The archive's disk is full: no later exchange of the crawl can be archived either."""
 
 
+class StateLost(ArchiveWriterError):
+    """The cluster's Redis, where the revisit look-up reads, is unreachable: likewise."""
+
+
 class ArchiveWriterProcess(protocol.ProcessProtocol):
     """The writer child as the reactor sees it: requests out on stdin, replies in from stdout."""
 
@@ -113,6 +117,8 @@ class ArchiveWriterProcess(protocol.ProcessProtocol):
                 self._writes.pop(key).errback(Failure(ArchiveWriterError(result)))
             elif kind == "full":
                 self._writes.pop(key).errback(Failure(DiskFull(result)))
+            elif kind == "lost":
+                self._writes.pop(key).errback(Failure(StateLost(result)))
             elif kind == "closed":
                 self._closes.pop(key).callback(result)
 

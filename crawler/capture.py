@@ -21,13 +21,15 @@ from archive.archiver import Archived
 from archive.capture import ROLE_FIELD, ROLE_ROBOTS, SOURCE_FIELD, is_article_capture
 from archive.exchange import Exchange
 from archive.messages import WriterOptions
-from crawler.archive_writer import ArchiveWriterProcess, DiskFull, archive_writer
+from crawler.archive_writer import ArchiveWriterProcess, DiskFull, StateLost, archive_writer
 from crawler.incremental import CONDITIONAL
 
 logger = logging.getLogger(__name__)
 
 DISK_FULL = "disk full"  # the crawl's finish reason when the archive's disk filled up
 WRITER_LOST = "archive writer lost"  # ... when the WARC writer process died
+STATE_LOST = "cluster Redis unreachable"  # ... when a cluster worker lost the cluster's Redis
+STOPPING = "warc/stopped"  # the crawl's stats: why it is being stopped, once that is said (DISK_FULL, ...)
 WRITTEN_TO = "warc/written_to"  # the names of the WARCs written so far, closed or not
 
 
@@ -144,13 +146,15 @@ class WarcCapture:
             self._stop(self.writer.lost, WRITER_LOST)
         elif failure.check(DiskFull):
             self._stop(str(failure.value), DISK_FULL)
+        elif failure.check(StateLost):
+            self._stop(str(failure.value), STATE_LOST)
         else:
             logger.error("%s: %s", self.source, failure.value)
         return None
 
     def _stop(self, why: str, reason: str) -> None:
-        if not self.stats.get_value("warc/stopped"):
-            self.stats.set_value("warc/stopped", reason)
+        if not self.stats.get_value(STOPPING):
+            self.stats.set_value(STOPPING, reason)
             logger.error("%s: %s; stopping the crawl", self.source, why)
             deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 

@@ -62,12 +62,13 @@ from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler.bounds import PageBudgetSpent
+from crawler.capture import STATE_LOST, STOPPING
 from crawler.spiders.news import SHARED_CRAWL_ENDED, NewsSpider
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "newsarchive:crawl:"
-LOST = "cluster Redis unreachable"  # the finish reason of a crawl whose worker lost Redis
+LOST = STATE_LOST  # the finish reason of a crawl whose worker lost Redis
 INFLIGHT = "newsarchive_inflight"  # request.meta: this request's field in its worker's in-flight hash
 SEED_OK = "newsarchive/seed_ok"
 BACKLOG = 4  # requests a worker holds without having started them (the rest stay in the queue for others)
@@ -234,8 +235,10 @@ class ClusterWorker:
         except redis.RedisError as exc:
             if not self.lost:
                 self.lost = True
-                logger.error("%s: the cluster's Redis is unreachable (%s); this worker stops crawling",
-                             self.source, exc)
+                if not self.crawler.stats.get_value(STOPPING):  # else the archive writer found it first, and said so
+                    self.crawler.stats.set_value(STOPPING, LOST)
+                    logger.error("%s: the cluster's Redis is unreachable (%s); this worker stops crawling",
+                                 self.source, exc)
                 _schedule_coro(self.crawler.engine.close_spider_async(reason=LOST))
 
     def heartbeat(self) -> None:

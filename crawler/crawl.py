@@ -15,7 +15,7 @@ from scrapy.utils.reactor import install_reactor
 from config import Config, Source
 from crawler.archive_writer import archive_writer
 from archive.writer import OPEN_SUFFIX
-from crawler.capture import DISK_FULL, WRITER_LOST, WRITTEN_TO
+from crawler.capture import DISK_FULL, STATE_LOST, WRITER_LOST, WRITTEN_TO
 from crawler.progress import PAGES_FETCHED
 from crawler.run import SourceResult
 from crawler.source_settings import source_settings
@@ -24,7 +24,7 @@ from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, OFFS
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 # crawls ended by the archive's side, not the site's: no back-off for the source
-_NOT_THE_SOURCES_FAULT = {"shutdown", DISK_FULL, WRITER_LOST}
+_NOT_THE_SOURCES_FAULT = {"shutdown", DISK_FULL, WRITER_LOST, STATE_LOST}
 
 
 def crawl_settings(config: Config, source: Source, progress_interval: float = 0.0,

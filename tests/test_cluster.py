@@ -346,6 +346,8 @@ def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path):
     assert worker.returncode == 1
     assert "farm: FAILED: crawl ended: cluster Redis unreachable" in err
     assert "Traceback" not in err
+    # the pages in flight are not archived for the same reason, and the back-off is not the site's: said once
+    assert len([line for line in err.splitlines() if "ERROR" in line]) == 1, err
 
 
 def test_status_shows_the_back_off_the_cluster_keeps(tmp_path, redis_url):
