@@ -61,13 +61,14 @@ def die_with_parent(parent: int | None = None, sig: int = signal.SIGKILL) -> Non
         os.kill(os.getpid(), sig)
 
 
-def note_stop_requests() -> threading.Event:
-    """From now until a crawl installs its own handlers, Ctrl-C or SIGTERM asks to stop: the Event is set.
+def note_stop_requests(stop: threading.Event | None = None) -> threading.Event:
+    """From now until a crawl installs its own handlers, Ctrl-C or SIGTERM asks to stop: the Event
+    (``stop``, or a new one) is set.
 
-    A service may stop a run that has only just started; the run then says its sources were
-    stopped instead of dying without a report.
+    A service may stop a run that has only just started, or whose crawl has just ended; the run
+    then stops as asked and reports, instead of dying without a report or not hearing the request.
     """
-    stop = threading.Event()
+    stop = threading.Event() if stop is None else stop
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())

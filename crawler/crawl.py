@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
+from types import FrameType
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
@@ -21,6 +24,7 @@ from crawler.run import SourceResult
 from crawler.source_settings import source_settings
 from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, OFFSITE_REDIRECT_EXAMPLE,
                                   OFFSITE_REDIRECTS, SHARED_CRAWL_ENDED, SKIPPED_OLD, NewsSpider)
+from supervision import STOP_SIGNALS, note_stop_requests
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 # crawls ended by the archive's side, not the site's: no back-off for the source
@@ -115,6 +119,9 @@ def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval
 
     ``stop``, set by a Ctrl-C or SIGTERM that came before Scrapy took the signals over (it does once its
     reactor has started), is passed on to Scrapy then: the crawl stops as on a Ctrl-C while it runs.
+    It is also set by every stop request Scrapy takes, and by one that comes once the reactor has
+    stopped: Scrapy's handlers stay in place after their reactor, and one of a crawl that was ending
+    anyway or had ended would be lost to the run (no grace for the corpus; a service kills it later).
     """
     # Each source's Crawler is built here with its own settings, so install the reactor
     # that CrawlerProcess would otherwise install through the first crawler it creates.
@@ -133,11 +140,22 @@ def crawl_sources(config: Config, sources: tuple[Source, ...], progress_interval
         from twisted.internet import reactor
 
         # (a call in the reactor's first turn comes after every start-up trigger, Scrapy's handlers' too)
-        reactor.callWhenRunning(reactor.callLater, 0, _pass_on_stop_request, stop)
+        reactor.callWhenRunning(reactor.callLater, 0, _take_over_stop_requests, stop)
+        reactor.addSystemEventTrigger("after", "shutdown", note_stop_requests, stop)
     process.start()
     return [_result(crawler, source) for crawler, source in crawlers]
 
 
-def _pass_on_stop_request(stop: threading.Event) -> None:
+def _take_over_stop_requests(stop: threading.Event) -> None:
+    """Scrapy's handlers note each stop request for the run too; one that came before them is passed on."""
+    for signum in STOP_SIGNALS:
+        if callable(scrapys := signal.getsignal(signum)):
+            signal.signal(signum, partial(_noted, stop, scrapys))
     if stop.is_set():
         os.kill(os.getpid(), signal.SIGINT)
+
+
+def _noted(stop: threading.Event, handler: Callable[[int, FrameType | None], object], signum: int,
+           frame: FrameType | None) -> None:
+    stop.set()
+    handler(signum, frame)

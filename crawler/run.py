@@ -258,7 +258,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 else:  # (asked while it starts, the crawl stops once under way, as Scrapy stops it later)
                     results = _crawl(config, due, progress_interval, log_level, stop) if due else []
             finally:
-                _stop_on_signals(stop.is_set() or any(result.finish_reason == "shutdown" for result in results))
+                _stop_on_signals(stop, any(result.finish_reason == "shutdown" for result in results))
                 derived = _finish(derivation, config, incidents) if derivation else None
             try:
                 for result in results:
@@ -293,10 +293,10 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         return report
 
 
-def _stop_on_signals(asked: bool) -> None:
+def _stop_on_signals(stop: threading.Event, crawl_stopped: bool) -> None:
     """After the crawl, a stop request (Ctrl-C, SIGTERM) leaves the corpus STOP_GRACE seconds to catch up
-    with what was archived, then stops the run; a second one stops it at once. ``asked``: a request
-    stopped the crawl, and the grace begins now.
+    with what was archived, then stops the run; a second one stops it at once. A request came already
+    (``stop`` is set, or ``crawl_stopped``: one stopped the crawl): the grace begins now.
 
     Bounded, so that a service stopping (systemd waits 90 s, the schedule service 60 s) still gets the
     run's report rather than killing it; Scrapy's handlers only stop a crawl."""
@@ -315,11 +315,10 @@ def _stop_on_signals(asked: bool) -> None:
         signal.signal(signal.SIGALRM, stop_now)
         signal.setitimer(signal.ITIMER_REAL, STOP_GRACE)
 
-    if asked:
+    signal.signal(signal.SIGINT, grace)
+    signal.signal(signal.SIGTERM, grace)
+    if crawl_stopped or stop.is_set():  # (tested once these handlers are in place: no request falls between)
         grace()
-    else:
-        signal.signal(signal.SIGINT, grace)
-        signal.signal(signal.SIGTERM, grace)
 
 
 def _done_with_signals() -> None:

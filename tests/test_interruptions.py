@@ -383,3 +383,40 @@ def test_a_disk_full_when_the_crawls_queue_is_closed_is_one_line_not_a_traceback
     assert "Traceback" not in stderr, stderr
     assert "cannot close the crawl's queue" in stderr, stderr
     assert len(stderr.splitlines()) < 20, stderr
+
+
+
+def test_a_sigterm_as_the_crawl_closes_is_the_runs_stop_request_and_the_run_reports(tmp_path):
+    """SIGTERMs sent 20 ms apart from the moment the crawl's WARC is closed (one run each, then a second SIGTERM
+    to each).  Scrapy's handlers stay in place after its crawl has ended, until the run takes the signals
+    back: one that came meanwhile went to a reactor that no longer ran, and the run never heard it.  With a
+    corpus that cannot catch up, that run then never ended (the service kills it 60 s later, no report).
+    Each must be the run's stop request: the second stops the run at once, with its report."""
+    articles = 30
+    with ArticleFarm(articles) as farm:
+        clean_archive = tmp_path / "clean"
+        clean_run = newsarchive("run", "--config", str(write_config(None, tmp_path / "clean.toml", clean_archive,
+                                                                      [farm.source()])))
+        assert clean_run.returncode == 0, clean_run.stderr
+        reference = texts_by_url(clean_archive)
+        for step in range(5):
+            archive = tmp_path / f"stopped-{step}"
+            config = write_config(None, tmp_path / f"stopped-{step}.toml", archive, [farm.source()])
+            with running(config) as run:
+                deriver = first_process(lambda: derivation_process(run))
+                assert deriver is not None, "no derivation process"
+                assert wait_for(lambda: list((archive / "warc").glob("*.open")))
+                assert wait_for(lambda: not list((archive / "warc").glob("*.open")))  # closed: the crawl ends next
+                os.kill(deriver, signal.SIGSTOP)  # a corpus that cannot catch up: only a stop request ends the run
+                time.sleep(0.02 * step)
+                os.kill(run.pid, signal.SIGTERM)
+                time.sleep(0.5)
+                os.kill(run.pid, signal.SIGTERM)  # a second one stops the run at once
+                ended_within(run, 15)
+                stderr = run.stderr.read().decode(errors="replace")
+                assert wait_for(lambda: not session_processes(run.pid), timeout=10), session_processes(run.pid)
+            assert run.returncode == 1, f"SIGTERM {0.02 * step:.2f} s after the WARC was closed: {stderr}"
+            assert "corpus: stopped before it caught up" in stderr and "Traceback" not in stderr, stderr
+            [report] = [json.loads(path.read_text()) for path in (archive / "runs").glob("*.json")]
+            assert report["exit_code"] == 1 and report["corpus"]["error"], report
+            made_whole_by_the_next_run(config, archive, reference)
