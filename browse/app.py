@@ -105,7 +105,8 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
     def runs(request: Request) -> Response:
         before = request.query_params.get("before")
         if before is not None and not _RUN_ID.fullmatch(before):
-            return not_found(f"No run has the id {before}.")
+            return Response(f"before: {before!r} is not a run id like 20261120T101500.000Z\n", 400,
+                            media_type="text/plain")
         listed = newest_reports(archive_dir, RUNS_LISTED + 1, before)  # (one more: are there older ones?)
         older = listed[RUNS_LISTED - 1].get("run") if len(listed) > RUNS_LISTED else None
         return page("runs.html", runs=listed[:RUNS_LISTED], older=older)

@@ -275,3 +275,9 @@ def test_a_busy_port_or_an_archive_without_a_corpus_is_one_line(archive, tmp_pat
     result = newsarchive("browse", "--config", str(empty), "--no-replay")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "holds no corpus yet" in result.stderr
+
+
+def test_runs_before_a_value_that_is_no_run_id_is_refused_in_one_line(archive, browser_app):
+    status, _, body = fetch(f"{browser_app['base']}/runs?before=abc")
+    assert status == 400
+    assert body.decode() == "before: 'abc' is not a run id like 20261120T101500.000Z\n"
