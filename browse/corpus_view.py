@@ -93,7 +93,7 @@ class Filters:
         for name, operator in (("date_from", ">="), ("date_to", "<=")):
             value = getattr(self, name)
             if value:
-                if not _DAY.fullmatch(value):
+                if not is_day(value):
                     raise BadQuery(f"{name.replace('_', ' ')}: {value!r} is not a date like 2026-11-20")
                 conditions.append(f"{DAY_OF.format('r.line')} {operator} ?")
                 values.append(value)
@@ -117,6 +117,17 @@ class Filters:
     def counted(self) -> bool:
         """Whether the store's row counts (per source and language) answer how many rows match."""
         return not any(getattr(self, name) for name in ("q", "date_from", "date_to", "author", "cluster", "version"))
+
+
+def is_day(text: str) -> bool:
+    """Whether ``text`` is a calendar day written YYYY-MM-DD (2026-02-30 is none)."""
+    if not _DAY.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def fts_query(text: str) -> str:
@@ -282,7 +293,7 @@ def articles_per_day(db: sqlite3.Connection, source: str) -> tuple[list[tuple[da
     """A source's articles (first versions) per publication day, and how many have no date."""
     days, undated = [], 0
     for day, count in db.execute("SELECT day, articles FROM source_days WHERE source = ? ORDER BY day", (source,)):
-        if _DAY.fullmatch(day):
+        if is_day(day):
             days.append((date.fromisoformat(day), count))
         else:
             undated += count

@@ -281,3 +281,12 @@ def test_runs_before_a_value_that_is_no_run_id_is_refused_in_one_line(archive, b
     status, _, body = fetch(f"{browser_app['base']}/runs?before=abc")
     assert status == 400
     assert body.decode() == "before: 'abc' is not a run id like 20261120T101500.000Z\n"
+
+
+def test_a_date_that_is_no_calendar_day_is_refused_in_one_line(archive, browser_app):
+    for name, value in (("date_from", "2026-13-45"), ("date_to", "2026-02-30"), ("date_from", "2026-00-10")):
+        status, _, body = fetch(f"{browser_app['base']}/?{name}={value}&format=json")
+        assert status == 400
+        assert body.decode() == f"{name.replace('_', ' ')}: '{value}' is not a date like 2026-11-20\n"
+    status, _, body = fetch(f"{browser_app['base']}/?date_from=2024-02-29&format=json")  # a leap day is one
+    assert status == 200
