@@ -27,8 +27,17 @@ from crawler.run_reports import RUNS_DIR, last_runs, newest_reports, read_report
 RUNS_LISTED = 200
 MAX_LIMIT = 500
 _RUN_ID = re.compile(r"\d{8}T\d{6}\.\d{3}Z")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_FIELDS = ("id", "source", "url", "version", "fetched_at", "title", "author", "date", "language",
                "dup_cluster", "dup_canonical")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell no spreadsheet runs as a formula: text beginning with one of ``= + - @``, a tab or a
+    carriage return gets a ``'`` before it, as OWASP advises against CSV injection."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
@@ -69,7 +78,7 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
             out = io.StringIO()
             writer = csv.DictWriter(out, _CSV_FIELDS, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(result.hits)
+            writer.writerows({name: spreadsheet_safe(value) for name, value in hit.items()} for hit in result.hits)
             return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
         def link(**changes: str) -> str:

@@ -6,6 +6,8 @@ Screenshots of every page visited are kept in the module's tmp dir (``screenshot
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -27,11 +29,20 @@ from corpus.export import read_corpus
 
 CHANGED_SLUG_SITE = "gazette"
 LATE_PARAGRAPH = "Late update: the committee will hear objections from the boating club again in March."
+FORMULA_HEADLINE = '=HYPERLINK("http://127.0.0.1:9/x","Click for the ferry timetable")'
 
 
 def change_an_article(site) -> None:
+    """One article gets a paragraph more, and one headline that a spreadsheet would run is published."""
     article = site.articles(CHANGED_SLUG_SITE)[0]
     site.set_article(CHANGED_SLUG_SITE, article.slug, paragraphs=[*article.paragraphs, LATE_PARAGRAPH])
+    site.set_article("herald", "ferry-timetable-formula", title=FORMULA_HEADLINE,
+                     paragraphs=["The spreadsheet of the winter ferry timetable is published on Monday, the harbour "
+                                 "office said, after weeks of talks with the operators about the early sailings.",
+                                 "Passengers will find the times of every crossing in it, with the changes for the "
+                                 "holidays marked, and the office will print copies for the library and the quay.",
+                                 "Operators said the new times keep the last evening sailing that commuters asked for "
+                                 "at the public meeting in October, while the first morning boat leaves earlier."])
 
 
 @pytest.fixture(scope="module")
@@ -290,3 +301,11 @@ def test_a_date_that_is_no_calendar_day_is_refused_in_one_line(archive, browser_
         assert body.decode() == f"{name.replace('_', ' ')}: '{value}' is not a date like 2026-11-20\n"
     status, _, body = fetch(f"{browser_app['base']}/?date_from=2024-02-29&format=json")  # a leap day is one
     assert status == 200
+
+
+def test_the_csv_export_prefixes_cells_a_spreadsheet_would_run_as_formulas(archive, browser_app):
+    status, _, body = fetch(f"{browser_app['base']}/?q=spreadsheet&format=csv")
+    assert status == 200
+    cells = [row["title"] for row in csv.DictReader(io.StringIO(body.decode()))]
+    assert cells == ["'" + FORMULA_HEADLINE]
+    assert json_search(browser_app["base"], q="spreadsheet")["hits"][0]["title"] == FORMULA_HEADLINE  # JSON as it is
