@@ -33,6 +33,10 @@ AUTHORS_LOOKED_UP = 50
 # Private-use characters mark the matches in FTS5 snippets, so the text can be escaped before <mark> goes in.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Control characters are no words (and FTS5 reads a NUL as the query's end): query text holding one is
+# read as plain words, parted by them as by white space.
+_CONTROL = "\x00-\x1f\x7f-\x9f"
+_NOT_WORDS = re.compile(rf"[\s{_CONTROL}]+")
 
 
 class BadQuery(ValueError):
@@ -130,9 +134,14 @@ def is_day(text: str) -> bool:
     return True
 
 
+def plain_words(text: str) -> list[str]:
+    """The words of query text read as plain words: control characters part them as white space does."""
+    return [word for word in _NOT_WORDS.split(text) if word]
+
+
 def fts_query(text: str) -> str:
     """User words as an FTS5 query that cannot be a syntax error: each word a quoted term, all required."""
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+    return " ".join('"' + word.replace('"', '""') + '"' for word in plain_words(text))
 
 
 _ROW_COLUMNS = "r.record_id, r.source, r.url, r.version, r.fetched_at, r.line, r.dup_cluster, r.dup_canonical"
@@ -170,12 +179,17 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
     offset = min(offset, SQLITE_MAX_INTEGER)  # a page past SQLite's integers is as empty as any past the end
     if not filters.q:
         return _listing(db, filters, conditions, values, limit, offset)
-    try:
-        return _match(db, filters.q, conditions, values, limit, offset)
-    except sqlite3.OperationalError:  # FTS5's parser says "syntax error", "unterminated string", "no such column" ...
-        result = _match(db, fts_query(filters.q), conditions, values, limit, offset)
-        result.syntax_note = f"“{filters.q}” is not a search expression, so its words were searched for"
-        return result
+    words = plain_words(filters.q)
+    if not words:
+        raise BadQuery(f"q: {filters.q!r} has no words to search for")
+    if not re.search(f"[{_CONTROL}]", filters.q):
+        try:
+            return _match(db, filters.q, conditions, values, limit, offset)
+        except sqlite3.OperationalError:  # FTS5's parser says "syntax error", "unterminated string", "no such column" ...
+            pass
+    result = _match(db, fts_query(filters.q), conditions, values, limit, offset)
+    result.syntax_note = f"“{' '.join(words)}” is not a search expression, so its words were searched for"
+    return result
 
 
 def _listing(db: sqlite3.Connection, filters: Filters, conditions: list[str], values: list[object],

@@ -309,3 +309,20 @@ def test_the_csv_export_prefixes_cells_a_spreadsheet_would_run_as_formulas(archi
     cells = [row["title"] for row in csv.DictReader(io.StringIO(body.decode()))]
     assert cells == ["'" + FORMULA_HEADLINE]
     assert json_search(browser_app["base"], q="spreadsheet")["hits"][0]["title"] == FORMULA_HEADLINE  # JSON as it is
+
+
+def test_a_query_of_control_characters_is_searched_as_the_words_around_them_never_a_server_error(archive, browser_app):
+    base = browser_app["base"]
+    council = json_search(base, q="council")
+    for query in ("council\x00", '"council\x00', "\x00council\x00\x00", "council\x01\x7f"):
+        found = json_search(base, q=query)  # (asserts 200)
+        assert (found["total"], found["hits"]) == (council["total"], council["hits"]), repr(query)
+        assert "is not a search expression" in found["note"]
+        status, _, body = fetch(f"{base}/?{urllib.parse.urlencode({'q': query})}")
+        assert status == 200, (query, body[:300])
+    assert json_search(base, q='"\x00')["total"] == 0  # what remains, a quote, is searched for
+    for query in ("%00", "%00%00", "%01%1F"):  # no words at all: one line saying so
+        status, _, body = fetch(f"{base}/?q={query}&format=json")
+        assert status == 400 and body.decode().count("\n") == 1 and "has no words to search for" in body.decode()
+        status, _, body = fetch(f"{base}/?q={query}")
+        assert status == 400 and b"has no words to search for" in body and b"Traceback" not in body
