@@ -250,14 +250,25 @@ def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: li
     ranked = sorted(newest[:MATCHES_COUNTED], key=lambda match: (match[2], match[0], match[3], match[4]))
     hits = []
     for *_, text_id, record_id in ranked[offset:offset + limit]:
-        found = db.execute(
-            f"SELECT {_ROW_COLUMNS}, highlight(search, 0, ?, ?), snippet(search, 1, ?, ?, '…', 32)"
-            " FROM search CROSS JOIN search_texts t ON t.id = search.rowid CROSS JOIN rows r"
-            " ON r.text_sha256 = t.sha256 WHERE search MATCH ? AND search.rowid = ? AND r.record_id = ?",
-            [_OPEN, _CLOSE, _OPEN, _CLOSE, query, text_id, record_id]).fetchone()
-        if found:  # else a batch committed since dropped it
-            hits.append(_hit(found))
+        row = db.execute(f"SELECT {_ROW_COLUMNS} FROM search_texts t CROSS JOIN rows r ON r.text_sha256 = t.sha256"
+                         " WHERE t.id = ? AND r.record_id = ?", (text_id, record_id)).fetchone()
+        shown = row and _marked_matches(db, query, text_id)
+        if shown:  # else a batch committed since dropped it
+            hits.append(_hit((*row, *shown)))
     return _counted_among(newest, hits, more=offset + limit < len(ranked))
+
+
+def _marked_matches(db: sqlite3.Connection, query: str, text_id: int) -> tuple[str, str] | None:
+    """A text's headline and a snippet of it, the matches of ``query`` marked; of a long text, cut from
+    its excerpt (unmarked if its matches are all past it): FTS5 marks a text in a time that grows
+    faster than its length.  None if the index no longer holds the text."""
+    excerpt = db.execute("SELECT headline, substr(body, 1, ?) || '…' FROM search_excerpts WHERE rowid = ?",
+                         (LEAD_CHARACTERS, text_id)).fetchone()
+    table = "search_excerpts" if excerpt else "search"
+    marked_text = db.execute(f"SELECT highlight({table}, 0, ?, ?), snippet({table}, 1, ?, ?, '…', 32) FROM {table}"
+                             f" WHERE {table} MATCH ? AND rowid = ?",
+                             (_OPEN, _CLOSE, _OPEN, _CLOSE, query, text_id)).fetchone()
+    return marked_text or excerpt
 
 
 def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict | None:
