@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -40,13 +41,14 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
-    """The app over ``archive_dir``; article pages link to ``replay_base`` (pywb's collection URL) if given."""
+def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[str] = ()) -> Starlette:
+    """The app over ``archive_dir``; article pages link to ``replay_base`` (pywb's collection URL) if given.
+    The sources ``configured`` have pages (and are in the navigation) before they have articles."""
     archive_dir = Path(archive_dir)
 
     def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
         with corpus_view.connect(archive_dir) as db:
-            names = corpus_view.source_names(db)
+            names = sorted({*corpus_view.source_names(db), *configured})
         return HTMLResponse(TEMPLATES.get_template(name).render(nav=True, sources=names, **context),
                             status_code=status)
 
@@ -102,14 +104,15 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
 
     def source(request: Request) -> Response:
         name = request.path_params["name"]
+        runs = list(reversed(last_runs(archive_dir, [name], 30)[0].get(name, [])))
         with corpus_view.connect(archive_dir) as db:
             summary = corpus_view.source_summary(db, name)
-            if summary is None:
-                return not_found(f"No article comes from a source named {name}.")
+            if summary is None and not runs and name not in configured:
+                return not_found(f"No source named {name} is configured, has run or has articles.")
             days, undated = corpus_view.articles_per_day(db, name)
-        runs = list(reversed(last_runs(archive_dir, [name], 30)[0].get(name, [])))
-        return page("source.html", source=summary, per_day_plot=plots.articles_per_day(days), undated=undated,
-                    runs=runs, runs_plot=plots.run_history(runs), run_link=lambda run: f"/runs/{run}.html")
+        return page("source.html", source_name=name, source=summary, per_day_plot=plots.articles_per_day(days),
+                    undated=undated, runs=runs, runs_plot=plots.run_history(runs),
+                    run_link=lambda run: f"/runs/{run}.html")
 
     def runs(request: Request) -> Response:
         before = request.query_params.get("before")

@@ -326,3 +326,28 @@ def test_a_query_of_control_characters_is_searched_as_the_words_around_them_neve
         assert status == 400 and body.decode().count("\n") == 1 and "has no words to search for" in body.decode()
         status, _, body = fetch(f"{base}/?q={query}")
         assert status == 400 and b"has no words to search for" in body and b"Traceback" not in body
+
+
+def test_a_configured_source_without_articles_has_its_page_with_its_failed_runs(archive, tmp_path):
+    """Before: /source/empty was 404 ("No article comes from a source named empty") and not in the navigation."""
+    copy = shutil.copytree(archive["out"], tmp_path / "archive")
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{copy}"\n\n[[sources]]\nname = "empty"\n'
+                      f'start_urls = ["http://127.0.0.1:{free_port()}/"]\n', encoding="utf-8")  # nothing listens
+    assert newsarchive("run", "--config", str(config)).returncode != 0
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running([sys.executable, "-m", "cli", "browse", "--config", str(config), "--port", str(port),
+                  "--no-replay"], base + "/"):
+        status, _, body = fetch(f"{base}/source/empty")
+        assert status == 200, body[:300]
+        page = lxml_html.fromstring(body)
+        assert page.xpath("string(//p[@id='no-articles'])") == "0 articles yet."
+        assert [row.xpath("string(td[2])") for row in page.xpath("//table/tr")[1:]] == ["failed"]
+        assert "/source/empty" in page.xpath("//nav/a/@href")
+        assert fetch(f"{base}/source/nowhere")[0] == 404
+    config.write_text(config.read_text().split("[[sources]]")[0] + '[[sources]]\nname = "other"\n'
+                      'start_urls = ["http://127.0.0.1:9/"]\n', encoding="utf-8")
+    with running([sys.executable, "-m", "cli", "browse", "--config", str(config), "--port", str(port),
+                  "--no-replay"], base + "/"):
+        assert fetch(f"{base}/source/empty")[0] == 200  # configured no more, but its runs are there
