@@ -103,7 +103,9 @@ def _cmd_browse(args: argparse.Namespace) -> int:
               "give them different ports", file=sys.stderr)
         return EXIT_USAGE
     try:
-        serve_browser(load_config(args.config).archive.dir, args.port, None if args.no_replay else args.replay_port)
+        config = load_config(args.config)
+        serve_browser(config.archive.dir, args.port, None if args.no_replay else args.replay_port,
+                      [source.name for source in config.sources])
     except CannotServe as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED

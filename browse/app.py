@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -27,17 +28,27 @@ from crawler.run_reports import RUNS_DIR, last_runs, newest_reports, read_report
 RUNS_LISTED = 200
 MAX_LIMIT = 500
 _RUN_ID = re.compile(r"\d{8}T\d{6}\.\d{3}Z")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_FIELDS = ("id", "source", "url", "version", "fetched_at", "title", "author", "date", "language",
                "dup_cluster", "dup_canonical")
 
 
-def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
-    """The app over ``archive_dir``; article pages link to ``replay_base`` (pywb's collection URL) if given."""
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell no spreadsheet runs as a formula: text beginning with one of ``= + - @``, a tab or a
+    carriage return gets a ``'`` before it, as OWASP advises against CSV injection."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[str] = ()) -> Starlette:
+    """The app over ``archive_dir``; article pages link to ``replay_base`` (pywb's collection URL) if given.
+    The sources ``configured`` have pages (and are in the navigation) before they have articles."""
     archive_dir = Path(archive_dir)
 
     def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
         with corpus_view.connect(archive_dir) as db:
-            names = corpus_view.source_names(db)
+            names = sorted({*corpus_view.source_names(db), *configured})
         return HTMLResponse(TEMPLATES.get_template(name).render(nav=True, sources=names, **context),
                             status_code=status)
 
@@ -69,7 +80,7 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
             out = io.StringIO()
             writer = csv.DictWriter(out, _CSV_FIELDS, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(result.hits)
+            writer.writerows({name: spreadsheet_safe(value) for name, value in hit.items()} for hit in result.hits)
             return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
         def link(**changes: str) -> str:
@@ -93,19 +104,21 @@ def create_app(archive_dir: Path, replay_base: str | None) -> Starlette:
 
     def source(request: Request) -> Response:
         name = request.path_params["name"]
+        runs = list(reversed(last_runs(archive_dir, [name], 30)[0].get(name, [])))
         with corpus_view.connect(archive_dir) as db:
             summary = corpus_view.source_summary(db, name)
-            if summary is None:
-                return not_found(f"No article comes from a source named {name}.")
+            if summary is None and not runs and name not in configured:
+                return not_found(f"No source named {name} is configured, has run or has articles.")
             days, undated = corpus_view.articles_per_day(db, name)
-        runs = list(reversed(last_runs(archive_dir, [name], 30)[0].get(name, [])))
-        return page("source.html", source=summary, per_day_plot=plots.articles_per_day(days), undated=undated,
-                    runs=runs, runs_plot=plots.run_history(runs), run_link=lambda run: f"/runs/{run}.html")
+        return page("source.html", source_name=name, source=summary, per_day_plot=plots.articles_per_day(days),
+                    undated=undated, runs=runs, runs_plot=plots.run_history(runs),
+                    run_link=lambda run: f"/runs/{run}.html")
 
     def runs(request: Request) -> Response:
         before = request.query_params.get("before")
         if before is not None and not _RUN_ID.fullmatch(before):
-            return not_found(f"No run has the id {before}.")
+            return Response(f"before: {before!r} is not a run id like 20261120T101500.000Z\n", 400,
+                            media_type="text/plain")
         listed = newest_reports(archive_dir, RUNS_LISTED + 1, before)  # (one more: are there older ones?)
         older = listed[RUNS_LISTED - 1].get("run") if len(listed) > RUNS_LISTED else None
         return page("runs.html", runs=listed[:RUNS_LISTED], older=older)

@@ -33,6 +33,10 @@ AUTHORS_LOOKED_UP = 50
 # Private-use characters mark the matches in FTS5 snippets, so the text can be escaped before <mark> goes in.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Control characters are no words (and FTS5 reads a NUL as the query's end): query text holding one is
+# read as plain words, parted by them as by white space.
+_CONTROL = "\x00-\x1f\x7f-\x9f"
+_NOT_WORDS = re.compile(rf"[\s{_CONTROL}]+")
 
 
 class BadQuery(ValueError):
@@ -93,7 +97,7 @@ class Filters:
         for name, operator in (("date_from", ">="), ("date_to", "<=")):
             value = getattr(self, name)
             if value:
-                if not _DAY.fullmatch(value):
+                if not is_day(value):
                     raise BadQuery(f"{name.replace('_', ' ')}: {value!r} is not a date like 2026-11-20")
                 conditions.append(f"{DAY_OF.format('r.line')} {operator} ?")
                 values.append(value)
@@ -119,9 +123,25 @@ class Filters:
         return not any(getattr(self, name) for name in ("q", "date_from", "date_to", "author", "cluster", "version"))
 
 
+def is_day(text: str) -> bool:
+    """Whether ``text`` is a calendar day written YYYY-MM-DD (2026-02-30 is none)."""
+    if not _DAY.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def plain_words(text: str) -> list[str]:
+    """The words of query text read as plain words: control characters part them as white space does."""
+    return [word for word in _NOT_WORDS.split(text) if word]
+
+
 def fts_query(text: str) -> str:
     """User words as an FTS5 query that cannot be a syntax error: each word a quoted term, all required."""
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+    return " ".join('"' + word.replace('"', '""') + '"' for word in plain_words(text))
 
 
 _ROW_COLUMNS = "r.record_id, r.source, r.url, r.version, r.fetched_at, r.line, r.dup_cluster, r.dup_canonical"
@@ -159,12 +179,17 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
     offset = min(offset, SQLITE_MAX_INTEGER)  # a page past SQLite's integers is as empty as any past the end
     if not filters.q:
         return _listing(db, filters, conditions, values, limit, offset)
-    try:
-        return _match(db, filters.q, conditions, values, limit, offset)
-    except sqlite3.OperationalError:  # FTS5's parser says "syntax error", "unterminated string", "no such column" ...
-        result = _match(db, fts_query(filters.q), conditions, values, limit, offset)
-        result.syntax_note = f"“{filters.q}” is not a search expression, so its words were searched for"
-        return result
+    words = plain_words(filters.q)
+    if not words:
+        raise BadQuery(f"q: {filters.q!r} has no words to search for")
+    if not re.search(f"[{_CONTROL}]", filters.q):
+        try:
+            return _match(db, filters.q, conditions, values, limit, offset)
+        except sqlite3.OperationalError:  # FTS5's parser says "syntax error", "unterminated string", "no such column" ...
+            pass
+    result = _match(db, fts_query(filters.q), conditions, values, limit, offset)
+    result.syntax_note = f"“{' '.join(words)}” is not a search expression, so its words were searched for"
+    return result
 
 
 def _listing(db: sqlite3.Connection, filters: Filters, conditions: list[str], values: list[object],
@@ -225,14 +250,25 @@ def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: li
     ranked = sorted(newest[:MATCHES_COUNTED], key=lambda match: (match[2], match[0], match[3], match[4]))
     hits = []
     for *_, text_id, record_id in ranked[offset:offset + limit]:
-        found = db.execute(
-            f"SELECT {_ROW_COLUMNS}, highlight(search, 0, ?, ?), snippet(search, 1, ?, ?, '…', 32)"
-            " FROM search CROSS JOIN search_texts t ON t.id = search.rowid CROSS JOIN rows r"
-            " ON r.text_sha256 = t.sha256 WHERE search MATCH ? AND search.rowid = ? AND r.record_id = ?",
-            [_OPEN, _CLOSE, _OPEN, _CLOSE, query, text_id, record_id]).fetchone()
-        if found:  # else a batch committed since dropped it
-            hits.append(_hit(found))
+        row = db.execute(f"SELECT {_ROW_COLUMNS} FROM search_texts t CROSS JOIN rows r ON r.text_sha256 = t.sha256"
+                         " WHERE t.id = ? AND r.record_id = ?", (text_id, record_id)).fetchone()
+        shown = row and _marked_matches(db, query, text_id)
+        if shown:  # else a batch committed since dropped it
+            hits.append(_hit((*row, *shown)))
     return _counted_among(newest, hits, more=offset + limit < len(ranked))
+
+
+def _marked_matches(db: sqlite3.Connection, query: str, text_id: int) -> tuple[str, str] | None:
+    """A text's headline and a snippet of it, the matches of ``query`` marked; of a long text, cut from
+    its excerpt (unmarked if its matches are all past it): FTS5 marks a text in a time that grows
+    faster than its length.  None if the index no longer holds the text."""
+    excerpt = db.execute("SELECT headline, substr(body, 1, ?) || '…' FROM search_excerpts WHERE rowid = ?",
+                         (LEAD_CHARACTERS, text_id)).fetchone()
+    table = "search_excerpts" if excerpt else "search"
+    marked_text = db.execute(f"SELECT highlight({table}, 0, ?, ?), snippet({table}, 1, ?, ?, '…', 32) FROM {table}"
+                             f" WHERE {table} MATCH ? AND rowid = ?",
+                             (_OPEN, _CLOSE, _OPEN, _CLOSE, query, text_id)).fetchone()
+    return marked_text or excerpt
 
 
 def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict | None:
@@ -282,7 +318,7 @@ def articles_per_day(db: sqlite3.Connection, source: str) -> tuple[list[tuple[da
     """A source's articles (first versions) per publication day, and how many have no date."""
     days, undated = [], 0
     for day, count in db.execute("SELECT day, articles FROM source_days WHERE source = ? ORDER BY day", (source,)):
-        if _DAY.fullmatch(day):
+        if is_day(day):
             days.append((date.fromisoformat(day), count))
         else:
             undated += count

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sqlite3
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from archive.lock import check_writable
@@ -21,9 +22,10 @@ from supervision import stop_process
 __all__ = ["CannotServe", "serve_browser"]
 
 
-def serve_browser(archive_dir: Path, port: int, replay_port: int | None) -> None:
+def serve_browser(archive_dir: Path, port: int, replay_port: int | None, configured: Sequence[str] = ()) -> None:
     """Serve the browser until Ctrl-C or SIGTERM; ``CannotServe`` if there is no corpus or a port is taken,
-    ``ArchiveUnwritable`` if the corpus store's directory is read-only (SQLite's WAL must write beside it)."""
+    ``ArchiveUnwritable`` if the corpus store's directory is read-only (SQLite's WAL must write beside it).
+    The sources ``configured`` have pages before they have articles."""
     archive_dir = Path(archive_dir)
     if not (archive_dir / STORE_FILE).exists():
         raise CannotServe(f"{archive_dir} holds no corpus yet (no {STORE_FILE}); `newsarchive run` or "
@@ -58,7 +60,7 @@ def serve_browser(archive_dir: Path, port: int, replay_port: int | None) -> None
         print(f"newsarchive: browsing {archive_dir} at http://127.0.0.1:{port}/"
               + (f" (originals replayed by pywb at {replay_base}/)" if replay else "") + "; Ctrl-C stops",
               file=sys.stderr, flush=True)
-        server = uvicorn.Server(uvicorn.Config(create_app(archive_dir, replay_base), log_level="warning",
+        server = uvicorn.Server(uvicorn.Config(create_app(archive_dir, replay_base, configured), log_level="warning",
                                                access_log=False))
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # Ctrl-C while starting (or passed on by uvicorn once it has stopped): done

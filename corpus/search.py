@@ -8,6 +8,12 @@ commits and costs what the batch's new texts cost.  A store made before the inde
 it filled once, from its text files, the first time it is opened (``prepare_search``).
 
 The FTS rowid is the id of ``search_texts``, an INTEGER PRIMARY KEY, so VACUUM cannot move it.
+
+FTS5's ``snippet()`` and ``highlight()`` read a column whole and weigh each match against every
+other: over a text of megabytes they take seconds a hit.  So a text longer than ``EXCERPT_BODY``
+(or with a headline longer than ``EXCERPT_HEADLINE``) also has its excerpt, its headline and the
+start of its body, indexed in ``search_excerpts`` under the same rowid, and the browser marks the
+matches in that.
 """
 
 from __future__ import annotations
@@ -15,9 +21,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+EXCERPT_HEADLINE = 1_000  # characters
+EXCERPT_BODY = 20_000
+_FTS_COLUMNS = "(headline, body, tokenize = 'unicode61 remove_diacritics 2')"
+EXCERPTS_SCHEMA = f"CREATE VIRTUAL TABLE search_excerpts USING fts5{_FTS_COLUMNS}"
 SEARCH_SCHEMA = (
     "CREATE TABLE search_texts (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE)",
-    "CREATE VIRTUAL TABLE search USING fts5(headline, body, tokenize = 'unicode61 remove_diacritics 2')",
+    f"CREATE VIRTUAL TABLE search USING fts5{_FTS_COLUMNS}",
+    EXCERPTS_SCHEMA,
     # The browser lists a row's near-duplicates and filters by cluster.
     "CREATE INDEX IF NOT EXISTS rows_by_cluster ON rows (dup_cluster)",
 )
@@ -29,10 +40,27 @@ def split_text(text: str) -> tuple[str, str]:
     return headline, body.strip("\n")
 
 
+def _start(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, cut after a word if it is longer."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit + 1)
+    return text[:cut if cut > 0 else limit]
+
+
+def _index_excerpt(db: sqlite3.Connection, rowid: int, headline: str, body: str) -> None:
+    """Index the excerpt of a text too long to mark its matches in whole (none for a shorter one)."""
+    if len(headline) > EXCERPT_HEADLINE or len(body) > EXCERPT_BODY:
+        db.execute("INSERT INTO search_excerpts (rowid, headline, body) VALUES (?, ?, ?)",
+                   (rowid, _start(headline, EXCERPT_HEADLINE), _start(body, EXCERPT_BODY)))
+
+
 def index_text(db: sqlite3.Connection, sha256: str, text: str) -> None:
     """Add a text the store now holds to the index."""
     rowid = db.execute("INSERT INTO search_texts (sha256) VALUES (?)", (sha256,)).lastrowid
-    db.execute("INSERT INTO search (rowid, headline, body) VALUES (?, ?, ?)", (rowid, *split_text(text)))
+    headline, body = split_text(text)
+    db.execute("INSERT INTO search (rowid, headline, body) VALUES (?, ?, ?)", (rowid, headline, body))
+    _index_excerpt(db, rowid, headline, body)
 
 
 def unindex_text(db: sqlite3.Connection, sha256: str) -> None:
@@ -40,22 +68,37 @@ def unindex_text(db: sqlite3.Connection, sha256: str) -> None:
     found = db.execute("SELECT id FROM search_texts WHERE sha256 = ?", (sha256,)).fetchone()
     if found:
         db.execute("DELETE FROM search WHERE rowid = ?", found)
+        db.execute("DELETE FROM search_excerpts WHERE rowid = ?", found)
         db.execute("DELETE FROM search_texts WHERE id = ?", found)
 
 
+def _search_tables(db: sqlite3.Connection) -> set[str]:
+    return {name for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE name IN ('search', 'search_excerpts')")}
+
+
 def prepare_search(db: sqlite3.Connection, root: Path) -> None:
-    """Create the index if the store has none yet, filled from the texts it holds (once per store)."""
-    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'search'").fetchone():
+    """Create the index if the store has none yet, filled from the texts it holds, or the excerpts
+    if its index has none yet, from the texts it indexes (once per store)."""
+    if _search_tables(db) == {"search", "search_excerpts"}:
         return
     db.execute("BEGIN IMMEDIATE")
     try:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'search'").fetchone():  # another process won
+        made = _search_tables(db)  # (another process may have made them meanwhile)
+        if "search" not in made:
+            db.execute("DROP TABLE IF EXISTS search_excerpts")  # of an index no longer there
             for statement in SEARCH_SCHEMA:
                 db.execute(statement)
             held = db.execute("SELECT t.sha256, (SELECT text_path FROM rows WHERE text_sha256 = t.sha256 LIMIT 1)"
                               " FROM texts t").fetchall()
             for sha256, text_path in held:
                 index_text(db, sha256, (Path(root) / text_path).read_text(encoding="utf-8"))
+        elif "search_excerpts" not in made:
+            db.execute(EXCERPTS_SCHEMA)
+            for rowid, headline, body in db.execute(
+                    "SELECT rowid, headline, body FROM search WHERE length(headline) > ? OR length(body) > ?",
+                    (EXCERPT_HEADLINE, EXCERPT_BODY)):
+                _index_excerpt(db, rowid, headline, body)
     except BaseException:
         db.execute("ROLLBACK")
         raise

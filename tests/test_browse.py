@@ -6,6 +6,8 @@ Screenshots of every page visited are kept in the module's tmp dir (``screenshot
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -27,11 +29,20 @@ from corpus.export import read_corpus
 
 CHANGED_SLUG_SITE = "gazette"
 LATE_PARAGRAPH = "Late update: the committee will hear objections from the boating club again in March."
+FORMULA_HEADLINE = '=HYPERLINK("http://127.0.0.1:9/x","Click for the ferry timetable")'
 
 
 def change_an_article(site) -> None:
+    """One article gets a paragraph more, and one headline that a spreadsheet would run is published."""
     article = site.articles(CHANGED_SLUG_SITE)[0]
     site.set_article(CHANGED_SLUG_SITE, article.slug, paragraphs=[*article.paragraphs, LATE_PARAGRAPH])
+    site.set_article("herald", "ferry-timetable-formula", title=FORMULA_HEADLINE,
+                     paragraphs=["The spreadsheet of the winter ferry timetable is published on Monday, the harbour "
+                                 "office said, after weeks of talks with the operators about the early sailings.",
+                                 "Passengers will find the times of every crossing in it, with the changes for the "
+                                 "holidays marked, and the office will print copies for the library and the quay.",
+                                 "Operators said the new times keep the last evening sailing that commuters asked for "
+                                 "at the public meeting in October, while the first morning boat leaves earlier."])
 
 
 @pytest.fixture(scope="module")
@@ -275,3 +286,68 @@ def test_a_busy_port_or_an_archive_without_a_corpus_is_one_line(archive, tmp_pat
     result = newsarchive("browse", "--config", str(empty), "--no-replay")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "holds no corpus yet" in result.stderr
+
+
+def test_runs_before_a_value_that_is_no_run_id_is_refused_in_one_line(archive, browser_app):
+    status, _, body = fetch(f"{browser_app['base']}/runs?before=abc")
+    assert status == 400
+    assert body.decode() == "before: 'abc' is not a run id like 20261120T101500.000Z\n"
+
+
+def test_a_date_that_is_no_calendar_day_is_refused_in_one_line(archive, browser_app):
+    for name, value in (("date_from", "2026-13-45"), ("date_to", "2026-02-30"), ("date_from", "2026-00-10")):
+        status, _, body = fetch(f"{browser_app['base']}/?{name}={value}&format=json")
+        assert status == 400
+        assert body.decode() == f"{name.replace('_', ' ')}: '{value}' is not a date like 2026-11-20\n"
+    status, _, body = fetch(f"{browser_app['base']}/?date_from=2024-02-29&format=json")  # a leap day is one
+    assert status == 200
+
+
+def test_the_csv_export_prefixes_cells_a_spreadsheet_would_run_as_formulas(archive, browser_app):
+    status, _, body = fetch(f"{browser_app['base']}/?q=spreadsheet&format=csv")
+    assert status == 200
+    cells = [row["title"] for row in csv.DictReader(io.StringIO(body.decode()))]
+    assert cells == ["'" + FORMULA_HEADLINE]
+    assert json_search(browser_app["base"], q="spreadsheet")["hits"][0]["title"] == FORMULA_HEADLINE  # JSON as it is
+
+
+def test_a_query_of_control_characters_is_searched_as_the_words_around_them_never_a_server_error(archive, browser_app):
+    base = browser_app["base"]
+    council = json_search(base, q="council")
+    for query in ("council\x00", '"council\x00', "\x00council\x00\x00", "council\x01\x7f"):
+        found = json_search(base, q=query)  # (asserts 200)
+        assert (found["total"], found["hits"]) == (council["total"], council["hits"]), repr(query)
+        assert "is not a search expression" in found["note"]
+        status, _, body = fetch(f"{base}/?{urllib.parse.urlencode({'q': query})}")
+        assert status == 200, (query, body[:300])
+    assert json_search(base, q='"\x00')["total"] == 0  # what remains, a quote, is searched for
+    for query in ("%00", "%00%00", "%01%1F"):  # no words at all: one line saying so
+        status, _, body = fetch(f"{base}/?q={query}&format=json")
+        assert status == 400 and body.decode().count("\n") == 1 and "has no words to search for" in body.decode()
+        status, _, body = fetch(f"{base}/?q={query}")
+        assert status == 400 and b"has no words to search for" in body and b"Traceback" not in body
+
+
+def test_a_configured_source_without_articles_has_its_page_with_its_failed_runs(archive, tmp_path):
+    """Before: /source/empty was 404 ("No article comes from a source named empty") and not in the navigation."""
+    copy = shutil.copytree(archive["out"], tmp_path / "archive")
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{copy}"\n\n[[sources]]\nname = "empty"\n'
+                      f'start_urls = ["http://127.0.0.1:{free_port()}/"]\n', encoding="utf-8")  # nothing listens
+    assert newsarchive("run", "--config", str(config)).returncode != 0
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running([sys.executable, "-m", "cli", "browse", "--config", str(config), "--port", str(port),
+                  "--no-replay"], base + "/"):
+        status, _, body = fetch(f"{base}/source/empty")
+        assert status == 200, body[:300]
+        page = lxml_html.fromstring(body)
+        assert page.xpath("string(//p[@id='no-articles'])") == "0 articles yet."
+        assert [row.xpath("string(td[2])") for row in page.xpath("//table/tr")[1:]] == ["failed"]
+        assert "/source/empty" in page.xpath("//nav/a/@href")
+        assert fetch(f"{base}/source/nowhere")[0] == 404
+    config.write_text(config.read_text().split("[[sources]]")[0] + '[[sources]]\nname = "other"\n'
+                      'start_urls = ["http://127.0.0.1:9/"]\n', encoding="utf-8")
+    with running([sys.executable, "-m", "cli", "browse", "--config", str(config), "--port", str(port),
+                  "--no-replay"], base + "/"):
+        assert fetch(f"{base}/source/empty")[0] == 200  # configured no more, but its runs are there

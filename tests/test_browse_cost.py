@@ -12,6 +12,7 @@ import random
 import re
 import sqlite3
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -191,3 +192,48 @@ def test_the_runs_page_lists_the_newest_runs_and_pages_on_to_every_older_one(tmp
             older = re.search(r'<a id="older" href="([^"]+)"', page)
             page_url = base + older.group(1) if older else None
     assert listed == [RUNS_LISTED, RUNS_LISTED, 5]
+
+
+def _minutes(paragraphs: int) -> ExtractedArticle:
+    """A council's minutes of ``paragraphs`` items (about 95 characters each): 1,000 are about 95 kB of text."""
+    article = generated_article(0, random.Random(7))
+    url = "http://gazette.example/news/minutes"
+    items = tuple(f"Minute item {number}: the council discussed agenda item number {number} at length and"
+                  " resolved to defer it." for number in range(paragraphs))
+    return ExtractedArticle.prepared(article.source, url, "2027-01-01T00:00:00Z", article.warc_file, 99999,
+                                     "<urn:uuid:99999999-1111-4000-8000-000000000000>", "sha1:minutes",
+                                     document=replace(article.document, url=url, canonical_url=url, paragraphs=items),
+                                     extractor="bench")
+
+
+def _search_cpu(archive: Path, query: str) -> tuple[float, dict]:
+    """The least CPU time of three searches for ``query`` (SQLite's progress handler does not tick inside
+    FTS5's snippet(), where the time went), and the first hit."""
+    spent = []
+    for _ in range(3):
+        with corpus_view.connect(archive) as db:
+            started = time.thread_time()
+            result = corpus_view.search(db, Filters(q=query))
+            spent.append(time.thread_time() - started)
+    return min(spent), result.hits[0]
+
+
+def test_a_search_costs_the_same_whatever_the_length_of_a_text_it_finds(tmp_path):
+    """One 2.5 MB article made `q=minute item` take 3.4 s: FTS5's snippet() weighed every match in it
+    against every other, for a snippet of 32 words."""
+    spent = {}
+    for size, paragraphs in (("1x", 1000), ("10x", 10000)):
+        archive = tmp_path / size
+        grow_corpus(archive, 50)
+        with CorpusStore(archive) as store:
+            store.add([_minutes(paragraphs)])
+        spent[size], hit = _search_cpu(archive, "minute item")
+        assert "<mark>Minute</mark> <mark>item</mark> 0" in hit["snippet_html"], hit["snippet_html"]
+    assert spent["10x"] <= 2 * spent["1x"] + 0.05, spent
+    # a store indexed before the excerpts gets them on its next opening
+    db = sqlite3.connect(archive / STORE_FILE)
+    db.execute("DROP TABLE search_excerpts")
+    db.close()
+    CorpusStore(archive).close()
+    upgraded, hit = _search_cpu(archive, "minute item")
+    assert upgraded <= 2 * spent["1x"] + 0.05 and "<mark>Minute</mark>" in hit["snippet_html"], (upgraded, spent)
