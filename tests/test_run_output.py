@@ -216,6 +216,18 @@ def test_revisits_count_the_sites_pages_as_fetched_does_not_robots_txt(tmp_path)
         == ["1 unchanged", "0 unchanged"], status  # newest first
 
 
+def test_an_archive_with_no_articles_has_an_empty_corpus_jsonl(tmp_path):
+    """Before: `run` said "0 new articles" but wrote no corpus.jsonl, the file the README's layout lists."""
+    from corpus.export import read_corpus
+
+    with loopback_site(_OnePageSite) as site:
+        config = _one_page_config(site, tmp_path)
+        result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    corpus = tmp_path / "archive" / "corpus.jsonl"
+    assert corpus.exists() and corpus.read_bytes() == b"" and read_corpus(tmp_path / "archive") == []
+
+
 def summary_of(stderr: str, name: str) -> list[str]:
     """The summary's lines of the source ``name``."""
     lines = stderr.splitlines()
