@@ -246,7 +246,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     """Read and validate a sources file; raise ``ConfigError`` on the first problem."""
     path = Path(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig drops one leading BOM, which editors on Windows add and the user cannot see
+        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -26,7 +26,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from archive.lock import ArchiveBusy, ArchiveLock, is_held
-from archive.state import STATE_DIR
+from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from supervision import stop_process
 
 _WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -216,6 +216,18 @@ class DueList:
                     db.execute(f"DELETE FROM {DUE_TABLE} WHERE source = ?", (name,))
 
 
+def sources_health(archive_dir: Path, names: list[str], redis_url: str | None = None) -> dict[str, SourceHealth]:
+    """Each source's failures and back-off from the crawl state, the cluster's if there is one
+    (raises ``sqlite3.Error`` or ``OSError`` if unreadable)."""
+    if not redis_url and not state_path(archive_dir).exists():
+        return {}
+    state = open_state(archive_dir, redis_url)
+    try:
+        return {name: state.source_health(name) for name in names}
+    finally:
+        state.close()
+
+
 def mark_due(jobs_file: str, name: str) -> None:
     """The APScheduler job of every source: it only marks the source due; the runner runs it."""
     DueList(Path(jobs_file)).mark(name, _now().timestamp())
@@ -355,6 +367,10 @@ class ScheduleService:
                 _wakeup.wait()
                 continue
             name, due, waiting = taken
+            if (health := self._backing_off(name)) is not None:
+                logger.info("%s: backing off until %s (%d failures)", name, _utc(health.backoff_until),
+                            health.consecutive_failures)
+                continue
             logger.info("%s: running (due since %s, %d more waiting)", name, _utc(due), waiting)
             started = time.monotonic()
             code, stopped = run_source(self.config_path, name, self.time_limit, self._stopping)
@@ -374,6 +390,15 @@ class ScheduleService:
                 busy_retry = min(2 * busy_retry, BUSY_RETRY_MAX)
             else:
                 busy_retry = BUSY_RETRY
+
+    def _backing_off(self, name: str) -> SourceHealth | None:
+        """The source's health if it is backing off: no process is started for it, and no report written
+        (its run would only skip it). A crawl state that cannot be read lets the run start and say why."""
+        try:
+            health = sources_health(self.archive_dir, [name], self.config.cluster.redis).get(name)
+        except (sqlite3.Error, OSError):
+            return None
+        return health if health is not None and health.backing_off() else None
 
     def _stopped_midway(self, name: str) -> bool:
         """Whether the source's last run report says it was stopped (a run that finished says ok)."""

@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from archive.lock import LOCK_FILE, holder
-from archive.state import SourceHealth, open_state, state_path
+from archive.state import state_path
 from config import Config
 from crawler.run_reports import RUNS_DIR, last_runs
-from scheduler import DUE_TABLE, cron_trigger, jobs_path, service_running
+from scheduler import DUE_TABLE, cron_trigger, jobs_path, service_running, sources_health
 
 
 def _when(timestamp: float | None) -> str:
@@ -57,18 +57,6 @@ def scheduled_times(archive_dir: Path) -> dict[str, float | None]:
         return _job_store(archive_dir)[0]
     except sqlite3.Error:
         return {}
-
-
-def _health(archive_dir: Path, names: list[str], redis_url: str | None = None) -> dict[str, SourceHealth]:
-    """Each source's failures and back-off from the crawl state, the cluster's if there is one
-    (raises ``sqlite3.Error`` or ``OSError`` if unreadable)."""
-    if not redis_url and not state_path(archive_dir).exists():
-        return {}
-    state = open_state(archive_dir, redis_url)
-    try:
-        return {name: state.source_health(name) for name in names}
-    finally:
-        state.close()
 
 
 def _run_line(entry: dict) -> str:
@@ -115,7 +103,7 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
         lines.append(f"warning: the schedule service's job store {jobs_path(archive_dir)} cannot be read ({exc}); "
                      "next runs shown by schedule")
     try:
-        health = _health(archive_dir, [source.name for source in config.sources], config.cluster.redis)
+        health = sources_health(archive_dir, [source.name for source in config.sources], config.cluster.redis)
     except (sqlite3.Error, OSError) as exc:
         health = {}
         lines.append(f"warning: the crawl state {state_path(archive_dir)} cannot be read ({exc}); "

@@ -36,8 +36,8 @@ def export_corpus_jsonl(store: CorpusStore, whole: bool = False) -> bool:
     path = store.root / CORPUS_FILE
     start = store.changed_from()
     size = path.stat().st_size if path.exists() else None
-    if not whole and start is None and size == store.file_state("size"):
-        return False
+    if not whole and start is None and size is not None and size == store.file_state("size"):
+        return False  # (a store with no rows has no size either: its file, empty, is still written)
     offset = None if whole or start is None or size is None else store.line_end_before(start)
     if offset is not None and size != store.file_state("size") and offset != store.file_state("writing_from"):
         offset = None  # the file is not what the store wrote, nor a write from here cut short

@@ -23,6 +23,7 @@ from archive.exchange import Exchange
 from archive.messages import WriterOptions
 from crawler.archive_writer import ArchiveWriterProcess, DiskFull, StateLost, archive_writer
 from crawler.incremental import CONDITIONAL
+from crawler.progress import is_page_fetch
 
 logger = logging.getLogger(__name__)
 
@@ -124,17 +125,19 @@ class WarcCapture:
         written = self.writer.write(self.key, exchange_from(request, response, fields))
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         written.addCallbacks(self._archived, self._not_archived,
-                             callbackArgs=(is_article_capture(role, response.status, content_type),))
+                             callbackArgs=(is_article_capture(role, response.status, content_type),
+                                           is_page_fetch(request)))
         self.stats.inc_value("warc/bytes_captured", len(response.body))
 
-    def _archived(self, archived: Archived, article: bool) -> None:
+    def _archived(self, archived: Archived, article: bool, page: bool) -> None:
         self.stats.inc_value("warc/records", len(archived.locations))
         written_to = self.stats.get_value(WRITTEN_TO) or []
         if archived.locations and archived.locations[0].warc_file not in written_to:
             # (the files the crawl wrote, before they are closed: a forced shutdown never closes them)
             self.stats.set_value(WRITTEN_TO, [*written_to, archived.locations[0].warc_file])
         if archived.profile:
-            self.stats.inc_value(f"newsarchive/revisit/{archived.profile.rsplit('/', 1)[1]}")
+            if page:  # robots.txt is archived as a revisit too, but counted with the pages no more than in "fetched"
+                self.stats.inc_value(f"newsarchive/revisit/{archived.profile.rsplit('/', 1)[1]}")
         elif article:
             self.stats.inc_value("newsarchive/articles_archived")
 

@@ -14,6 +14,12 @@ from twisted.internet import task
 PAGES_FETCHED = "newsarchive/pages_fetched"
 
 
+def is_page_fetch(request: Request) -> bool:
+    """Whether a fetch is one of the site's pages, as "fetched" and the revisit counts count them: not
+    robots.txt (``dont_obey_robotstxt`` is Scrapy's mark of its robots.txt requests, kept on their retries)."""
+    return not request.meta.get("dont_obey_robotstxt")
+
+
 class ProgressReport:
     """Counts the pages fetched (``PAGES_FETCHED``) and, with ``NEWSARCHIVE_PROGRESS_INTERVAL`` > 0, prints
     ``source: N fetched, M articles`` that often, and once more when the engine has stopped: then every
@@ -37,7 +43,7 @@ class ProgressReport:
         return cls(crawler, crawler.settings.getfloat("NEWSARCHIVE_PROGRESS_INTERVAL", 0))
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
-        if not request.meta.get("dont_obey_robotstxt"):  # Scrapy's mark of its robots.txt requests
+        if is_page_fetch(request):
             self.crawler.stats.inc_value(PAGES_FETCHED)
 
     def spider_opened(self, spider: Spider) -> None:

@@ -32,6 +32,9 @@ RUNS_DIR = "runs"
 INDEX_FILE = "runs.sqlite"
 _RACY_NS = 2_000_000_000
 _COUNTS = ("fetched", "new_articles", "unchanged", "failed_fetches", "bytes_written", "duration")
+# a source's entry in a run that left it alone while it backs off: in its report, but no run of the source,
+# so not among its last runs (a source skipped every minute would push out the failures that caused it)
+SKIPPED = "skipped"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (name TEXT PRIMARY KEY, document TEXT);  -- NULL: not a run report
 CREATE INDEX IF NOT EXISTS not_reports ON reports (name) WHERE document IS NULL;
@@ -142,11 +145,12 @@ class RunIndex:
         self._mark_seen(_mtime_ns(self.runs_dir))
 
     def last_runs(self, sources: Iterable[str], per_source: int, until: str | None = None) -> dict[str, list[dict]]:
-        """The newest ``per_source`` entries of each of ``sources``, newest first."""
+        """The newest ``per_source`` entries of each of ``sources``, newest first, skips left out."""
         found = {}
         for source in sources:
-            rows = self.db.execute("SELECT entry FROM entries WHERE source = ? AND run <= ? ORDER BY run DESC LIMIT ?",
-                                   (source, until if until is not None else "\U0010ffff", per_source)).fetchall()
+            rows = self.db.execute("SELECT entry FROM entries WHERE source = ? AND run <= ? "
+                                   "AND json_extract(entry, '$.status') IS NOT ? ORDER BY run DESC LIMIT ?",
+                                   (source, until if until is not None else "\U0010ffff", SKIPPED, per_source)).fetchall()
             if rows:
                 found[source] = [json.loads(entry) for (entry,) in rows]
         return found
@@ -194,7 +198,7 @@ def read_last_runs(archive_dir: Path, sources: Iterable[str], per_source: int = 
             unreadable.append(path.name)
             continue
         for entry in report_entries(report):
-            if entry["name"] in wanted:
+            if entry["name"] in wanted and entry["status"] != SKIPPED:
                 runs = found.setdefault(entry["name"], [])
                 if len(runs) < per_source:
                     runs.append(entry)
@@ -204,7 +208,7 @@ def read_last_runs(archive_dir: Path, sources: Iterable[str], per_source: int = 
 def last_runs(archive_dir: Path, sources: Iterable[str], per_source: int = 3,
               until: str | None = None) -> tuple[dict[str, list[dict]], list[str]]:
     """The newest ``per_source`` entries of each of ``sources`` in the run reports up to run ``until``,
-    newest first, and the names of the files in ``runs/`` that are not run reports."""
+    newest first (skips left out: ``SKIPPED``), and the names of the files in ``runs/`` that are not run reports."""
     if not Path(archive_dir, RUNS_DIR).is_dir():
         return {}, []
     index = open_index(archive_dir)

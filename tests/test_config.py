@@ -100,6 +100,16 @@ def test_allowed_domains_that_cover_the_start_urls_are_kept(tmp_path, body, allo
     assert load_config(config).sources[0].allowed_domains == allowed
 
 
+def test_a_config_saved_with_a_utf8_bom_is_read(tmp_path):
+    from config import load_config
+
+    config = tmp_path / "sources.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + f"[archive]\ndir = \"arch\"\n[[sources]]\n{GOOD_SOURCE}".encode())
+    loaded = load_config(config)
+    assert [source.name for source in loaded.sources] == ["site"]
+    assert loaded.archive.dir == tmp_path / "arch"
+
+
 def test_missing_config_file_exits_2(tmp_path):
     result = run(tmp_path / "nowhere.toml")
     assert result.returncode == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pty
@@ -9,9 +10,10 @@ import re
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from archive_fixtures import REPO, newsarchive
+from archive_fixtures import REPO, loopback_site, newsarchive
 from demo.farm import ArticleFarm
 from demo.run import write_demo_config
 from demo.site import SITE_NAMES
@@ -173,3 +175,61 @@ def test_counts_of_one_are_said_in_the_singular(tmp_path):
     write_warc(archive / "warc" / "two.warc.gz", [lambda writer: http_response(writer, article_url(2), article_html(2))])
     derived = ok(newsarchive("derive", "--config", str(config))).splitlines()
     assert derived[0] == "derived 1 capture: 1 new article, 1 earlier text rewritten, 0 could not be read or extracted"
+
+
+class _OnePageSite(BaseHTTPRequestHandler):
+    """A robots.txt and a home page with no article, the same bytes on every fetch."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = {"/robots.txt": b"User-agent: *\nDisallow: /private/\n",
+                "/": b"<html><head><title>Coming soon</title></head><body><p>Nothing yet.</p></body></html>"}.get(self.path)
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "text/plain" if self.path == "/robots.txt" else "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+
+def _one_page_config(site: str, tmp_path: Path) -> Path:
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n[crawl]\ndownload_delay = 0\nautothrottle = false\n'
+                      f'[[sources]]\nname = "soon"\nstart_urls = ["{site}/"]\n', encoding="utf-8")
+    return config
+
+
+def test_revisits_count_the_sites_pages_as_fetched_does_not_robots_txt(tmp_path):
+    """Before: the second run said "1 fetched ... archived as revisits: 2 same bytes as an earlier
+    capture" (robots.txt's among them) and status "2 unchanged": more revisits than fetches."""
+    with loopback_site(_OnePageSite) as site:
+        config = _one_page_config(site, tmp_path)
+        runs = [newsarchive("run", "--config", str(config)) for _ in range(2)]
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr
+    first, second = (summary_of(run.stderr, "soon") for run in runs)
+    assert first[1].startswith("  1 fetched, 0 new articles") and "revisits" not in "\n".join(first), first
+    assert second[1].startswith("  1 fetched, 0 new articles"), second
+    assert "  archived as revisits: 1 same bytes as an earlier capture" in second, second
+    status = newsarchive("status", "--config", str(config), "--runs", "2").stdout
+    assert [line.split("fetched, ")[1].split(", ")[1] for line in status.splitlines() if " fetched, " in line] \
+        == ["1 unchanged", "0 unchanged"], status  # newest first
+
+
+def test_an_archive_with_no_articles_has_an_empty_corpus_jsonl(tmp_path):
+    """Before: `run` said "0 new articles" but wrote no corpus.jsonl, the file the README's layout lists."""
+    from corpus.export import read_corpus
+
+    with loopback_site(_OnePageSite) as site:
+        config = _one_page_config(site, tmp_path)
+        result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    corpus = tmp_path / "archive" / "corpus.jsonl"
+    assert corpus.exists() and corpus.read_bytes() == b"" and read_corpus(tmp_path / "archive") == []
+
+
+def summary_of(stderr: str, name: str) -> list[str]:
+    """The summary's lines of the source ``name``."""
+    lines = stderr.splitlines()
+    start = lines.index(f"{name}: ok")
+    return [lines[start]] + list(itertools.takewhile(lambda line: line.startswith("  "), lines[start + 1:]))

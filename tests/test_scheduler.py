@@ -336,3 +336,22 @@ def test_sigterm_while_the_corpus_catches_up_lets_it_catch_up_and_the_run_ends_o
     assert "harbour: ok (exit 0 after " in service.text(), service.text()
     status = newsarchive("status", "--config", str(config)).stdout
     assert any(line.split()[2:3] == ["ok"] and " fetched, 120 new, " in line for line in status.splitlines()), status
+
+
+def test_a_source_backing_off_starts_no_run_and_status_keeps_its_failures(tmp_path):
+    """Before: each fire time started `newsarchive run`, which skipped the source, logged as
+    "dead: ok (exit 0 ...)", and wrote a report whose "skipped" row pushed the failures out of `status`."""
+    dead = {"name": "dead", "start_urls": ["http://127.0.0.1:9/"], "schedule": "* * * * *"}
+    config = write_config(None, tmp_path / "sources.toml", tmp_path, [dead])
+    assert [newsarchive("run", "--config", str(config)).returncode for _ in range(3)] == [1, 1, 0]  # fail, fail, skip
+    service = Service(config, "2026-11-22T05:59:58+00:00")
+    try:
+        wait_for(lambda: "dead: backing off until" in service.text(), timeout=30)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert len(reports(tmp_path)) == 3 and "dead: running" not in service.text(), service.text()
+    [line] = [line for line in service.text().splitlines() if "dead: backing off until" in line]
+    assert line.endswith(" UTC (2 failures)") and " INFO: " in line, line
+    status = newsarchive("status", "--config", str(config), "--runs", "2").stdout.splitlines()
+    assert [line.split()[2] for line in status if line.startswith("  2")] == ["failed", "failed"], status
+    assert any(line.startswith("  backing off until ") for line in status), status
