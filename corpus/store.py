@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archive.atomic import write_atomic
-from archive.reader import site_host
+from archive.reader import foreign_source, site_host
 from corpus.duplicates import (
     HOT_VALUE_COUNTED,
     HOT_VALUES_SKIPPED,
@@ -322,15 +322,27 @@ class CorpusStore:
 
     def _add_foreign_hosts(self) -> None:
         """A store made before another tool's captures took the source of ours of their host gets
-        ``captures.foreign_host`` (the host of a capture another tool made; its captures stay as they were keyed)."""
+        ``captures.foreign_host``, in one transaction, once: its captures keyed by their host then (a configured
+        source name has no dot) are another tool's, and those of a host ours are of move to our source."""
         def added() -> bool:
             return "foreign_host" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(captures)")}
-        if not added():
-            with self._transaction():
-                if not added():  # another process may have added it since the look above
-                    self._db.execute("ALTER TABLE captures ADD COLUMN foreign_host TEXT")
-        self._db.execute("CREATE INDEX IF NOT EXISTS captures_by_foreign_host ON captures (foreign_host)"
-                         " WHERE foreign_host IS NOT NULL")
+        if added():
+            return
+        db = self._db
+        batch = _Batch(db, self.root)
+        with self._transaction():
+            if added():  # another process added it since the look above
+                return
+            db.execute("ALTER TABLE captures ADD COLUMN foreign_host TEXT")
+            db.execute("CREATE INDEX captures_by_foreign_host ON captures (foreign_host) WHERE foreign_host IS NOT NULL")
+            db.create_function("foreign_source", 1, foreign_source, deterministic=True)
+            db.create_function("site_host", 1, site_host, deterministic=True)
+            db.execute("UPDATE captures SET foreign_host = site_host(url) WHERE source = foreign_source(url)")
+            batch.learn_host_sources(db.execute(
+                "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL").fetchall())
+            batch.finish()
+            self._mark_changed(batch.changed_from)
+        self._remove_stale(batch.stale_paths)
 
     def _add_browse_counts(self) -> None:
         """A store made before the browser's counts, or its authors, gets them, each filled from its rows in one
@@ -514,7 +526,8 @@ class CorpusStore:
         """
         batch = _Batch(self._db, self.root)
         with self._transaction():
-            batch.learn_host_sources([*articles, *(article for article, _ in failures)])
+            batch.learn_host_sources((article.url, article.fetched_at, article.source) for article
+                                     in [*articles, *(article for article, _ in failures)] if not article.foreign)
             for article in articles:
                 batch.add_capture(batch.with_host_source(article), None)
             for article, error in failures:
@@ -694,15 +707,14 @@ class _Batch:
                         " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest))
 
     # -- the source of another tool's captures -----------------------------------------------
-    def learn_host_sources(self, articles: Iterable[ExtractedArticle]) -> None:
+    def learn_host_sources(self, ours: Iterable[tuple[str, str, str]]) -> None:
         """A host's source is that of our earliest capture of it (of two at one time, the first source by name), a
-        function of the WARCs whatever order they are read in.  Where the batch's captures of ours change it,
-        the other tools' captures of the host stored so far move to it.  One look-up per host of ours in the batch."""
+        function of the WARCs whatever order they are read in.  Where these captures of ours (URL, capture time,
+        source) change it, the other tools' captures of the host stored so far move to it.  One look-up per host."""
         earliest: dict[str, tuple[str, str]] = {}
-        for article in articles:
-            if not article.foreign:
-                host, first = site_host(article.url), (article.fetched_at, article.source)
-                earliest[host] = min(earliest.get(host, first), first)
+        for url, fetched_at, source in ours:
+            host, first = site_host(url), (fetched_at, source)
+            earliest[host] = min(earliest.get(host, first), first)
         for host, (fetched_at, source) in sorted(earliest.items()):
             held = self.db.execute("SELECT first_at, source FROM host_sources WHERE host = ?", (host,)).fetchone()
             if held is not None and tuple(held) <= (fetched_at, source):

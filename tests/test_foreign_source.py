@@ -5,6 +5,7 @@ theirs is imported after our crawl or before it, and a rebuild of both, in eithe
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from archive_fixtures import corpus_files, newsarchive
 from corpus.derive import derive_files
 from corpus.export import read_corpus
+from corpus.store import STORE_FILE
 from demo.run import write_demo_config
 from demo.site import DemoSite
 from test_foreign_archives import ok, recorded_by_wget
@@ -117,3 +119,17 @@ def test_of_our_captures_of_a_host_under_two_sources_the_earliest_source_takes_t
         assert theirs == {"herald-copy"}, order
         corpora.append(corpus_files(tmp_path / order))
     assert corpora[0] == corpora[1] == corpora[2]
+
+
+def test_a_store_from_before_the_rule_gives_its_foreign_captures_of_a_host_our_source(herald, ours_then_theirs,
+                                                                                        tmp_path):
+    archived = sorted((ours_then_theirs / "warc").glob("*.warc.gz"))
+    theirs = [warc for warc in archived if warc.name.startswith("wget")]
+    ours = [warc for warc in archived if warc not in theirs]
+    derive_files(tmp_path / "old", theirs, workers=1)
+    with sqlite3.connect(tmp_path / "old" / STORE_FILE) as db:  # as the store was before: theirs keyed by host alone
+        db.executescript("DROP INDEX captures_by_foreign_host; ALTER TABLE captures DROP COLUMN foreign_host;"
+                         " DROP TABLE host_sources;")
+    derive_files(tmp_path / "old", ours, workers=1)
+    assert_one_chain_per_url_under_herald(tmp_path / "old")
+    assert corpus_files(tmp_path / "old") == corpus_files(ours_then_theirs)
