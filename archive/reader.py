@@ -187,6 +187,7 @@ class ArticleCapture:
     payload: tuple[Path, int] | None = None
     revisit: bool = False
     refers_to: str = ""  # a revisit's WARC-Refers-To-Target-URI: where its payload was archived
+    foreign: bool = False  # archived by another tool: its source is the one our captures of its host are under
 
 
 @dataclass
@@ -241,9 +242,22 @@ def positional_record_id(warc_file: str, offset: int, arc: bool = False) -> str:
 
 
 def foreign_source(url: str) -> str:
-    """The source of a capture another tool archived: its host, without ``www.`` (a safe path part)."""
+    """The source of a capture another tool archived of a host none of ours is of: its host, without ``www.`` (a
+    safe path part)."""
     host = (urlsplit(url).hostname or "").removeprefix("www.")
     return re.sub(r"[^a-z0-9.-]", "_", host) or "unknown"
+
+
+def site_host(url: str) -> str:
+    """The host our captures and another tool's of one site share: without ``www.``, with the port if the URL names
+    one (two sites on one address and two ports are two sites)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: the host alone
+        port = None
+    return host if port is None else f"{host}:{port}"
 
 
 def not_a_warc(path: Path) -> str | None:
@@ -393,7 +407,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     waiting[key] = (ArticleCapture(
                         foreign_source(url), url, warc_path, offset, record_id, date,
                         digest, record.http_headers.get_header("Content-Type") or "",
-                        refers_to=headers.get_header("WARC-Refers-To-Target-URI") or ""),
+                        refers_to=headers.get_header("WARC-Refers-To-Target-URI") or "", foreign=True),
                         record.rec_type == "revisit")
                     continue
                 fields = _fields(record) if record.rec_type == "metadata" else {}
@@ -412,11 +426,11 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     # a revisit of a payload first archived at another URL (its text is made there, at this URL)
                     if is_article_capture(role, 200, capture.content_type) and revisit and \
                             capture.refers_to not in ("", capture.url):
-                        elsewhere.append(replace(capture, source=fields.get(SOURCE_FIELD, "")))
+                        elsewhere.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), foreign=False))
                     elif is_article_capture(role, 200, capture.content_type):
                         # a revisit still dates its payload at its URL: a correction reverted byte
                         # for byte makes the first text current again
-                        found.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), revisit=revisit))
+                        found.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), revisit=revisit, foreign=False))
                     else:
                         stats.skipped[f"role {role}"] += 1
                 if not waiting:

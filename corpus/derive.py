@@ -246,14 +246,15 @@ def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
         raise RecordError(f"{name}@{capture.offset} {capture.url}: body {response.truncated}, not extracted")
     document = extract_document(response.body, capture.url, content_type=response.content_type)
     return ExtractedArticle.prepared(capture.source, capture.url, capture.date, name, capture.offset,
-                                     capture.record_id, capture.payload_digest, document=document, extractor=EXTRACTOR)
+                                     capture.record_id, capture.payload_digest, document=document, extractor=EXTRACTOR,
+                                     foreign=capture.foreign)
 
 
 def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:
     name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
     placeholder = ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset,
                                    capture.record_id, capture.payload_digest, Document.empty(capture.url, why),
-                                   EXTRACTOR)
+                                   EXTRACTOR, foreign=capture.foreign)
     return placeholder, why
 
 

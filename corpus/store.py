@@ -33,11 +33,12 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from archive.atomic import write_atomic
+from archive.reader import foreign_source, site_host
 from corpus.duplicates import (
     HOT_VALUE_COUNTED,
     HOT_VALUES_SKIPPED,
@@ -101,7 +102,11 @@ CREATE TABLE IF NOT EXISTS corpus_file (name TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS key_docs (
     site TEXT NOT NULL, key INTEGER NOT NULL, record_id TEXT NOT NULL,
     PRIMARY KEY (site, key, record_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS host_sources (
+    host TEXT PRIMARY KEY, source TEXT NOT NULL, first_at TEXT NOT NULL) WITHOUT ROWID;
 """
+# The tables of a site's template counts (``_Batch._learn``), all keyed by site.
+_SITE_TABLES = ("sites", "site_signatures", "signature_keys", "key_stats", "key_docs", "site_months")
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -211,15 +216,16 @@ class ExtractedArticle:
     packed: bytes | None = None  # the document as the store keeps it (``pack``)
     word_ids: tuple[bytes, ...] | None = None  # ``duplicates.word_ids`` of its title, then of each paragraph
     revisit: bool = False  # a revisit of a payload its URL archived before: no document of its own
+    foreign: bool = False  # archived by another tool: the store gives it the source our captures of its host have
 
     @classmethod
-    def prepared(cls, *fields, document: Document, extractor: str) -> ExtractedArticle:
+    def prepared(cls, *fields, document: Document, extractor: str, foreign: bool = False) -> ExtractedArticle:
         """An extracted capture with the store's work on its document done here (a worker) rather than in the store."""
         if document.is_empty:
-            return cls(*fields, document, extractor)
+            return cls(*fields, document, extractor, foreign=foreign)
         blocks = (document.title or "", *document.paragraphs)
         return cls(*fields, document, extractor, ParagraphKeys.of(document), pack(document),
-                   tuple(word_ids(block) for block in blocks))
+                   tuple(word_ids(block) for block in blocks), foreign=foreign)
 
     def paragraph_keys(self) -> ParagraphKeys:
         return self.keys or ParagraphKeys.of(self.document)
@@ -305,6 +311,7 @@ class CorpusStore:
         prepare_search(self._db, self.root)
         self._add_browse_counts()
         self._add_template_spans()
+        self._add_foreign_hosts()
 
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
@@ -312,6 +319,30 @@ class CorpusStore:
         if "line_end" not in columns:
             self._db.execute("DROP INDEX IF EXISTS rows_in_order")  # it was by URL then
             self._db.execute("ALTER TABLE rows ADD COLUMN line_end INTEGER")
+
+    def _add_foreign_hosts(self) -> None:
+        """A store made before another tool's captures took the source of ours of their host gets
+        ``captures.foreign_host``, in one transaction, once: its captures keyed by their host then (a configured
+        source name has no dot) are another tool's, and those of a host ours are of move to our source."""
+        def added() -> bool:
+            return "foreign_host" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(captures)")}
+        if added():
+            return
+        db = self._db
+        batch = _Batch(db, self.root)
+        with self._transaction():
+            if added():  # another process added it since the look above
+                return
+            db.execute("ALTER TABLE captures ADD COLUMN foreign_host TEXT")
+            db.execute("CREATE INDEX captures_by_foreign_host ON captures (foreign_host) WHERE foreign_host IS NOT NULL")
+            db.create_function("foreign_source", 1, foreign_source, deterministic=True)
+            db.create_function("site_host", 1, site_host, deterministic=True)
+            db.execute("UPDATE captures SET foreign_host = site_host(url) WHERE source = foreign_source(url)")
+            batch.learn_host_sources(db.execute(
+                "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL").fetchall())
+            batch.finish()
+            self._mark_changed(batch.changed_from)
+        self._remove_stale(batch.stale_paths)
 
     def _add_browse_counts(self) -> None:
         """A store made before the browser's counts, or its authors, gets them, each filled from its rows in one
@@ -495,17 +526,30 @@ class CorpusStore:
         """
         batch = _Batch(self._db, self.root)
         with self._transaction():
+            batch.learn_host_sources((article.url, article.fetched_at, article.source) for article
+                                     in [*articles, *(article for article, _ in failures)] if not article.foreign)
             for article in articles:
-                batch.add_capture(article, None)
+                batch.add_capture(batch.with_host_source(article), None)
             for article, error in failures:
-                batch.add_capture(article, error)
+                batch.add_capture(batch.with_host_source(article), error)
             batch.finish()
             self._mark_changed(batch.changed_from)
             for warc_file, (offset, closed) in (scanned or {}).items():
                 self._mark_scanned(warc_file, offset, closed)
-        for path in batch.stale_paths:  # after the commit: until then the old rows name them
-            (self.root / path).unlink(missing_ok=True)
+        self._remove_stale(batch.stale_paths)  # after the commit: until then the old rows name them
         return batch.result
+
+    def _remove_stale(self, paths: Iterable[str]) -> None:
+        """Remove text files no row names now, and the source folders that leaves empty."""
+        folders = set()
+        for path in paths:
+            (self.root / path).unlink(missing_ok=True)
+            folders.add((self.root / path).parent)
+        for folder in folders:
+            try:
+                folder.rmdir()
+            except OSError:  # other texts are in it
+                pass
 
     def forget_from(self, warc_file: str, offset: int) -> int:
         """Forget the captures at ``offset`` of ``warc_file`` or after, and read the file again from there; how
@@ -528,16 +572,13 @@ class CorpusStore:
                     db.executemany("DELETE FROM key_docs WHERE site = ? AND key = ? AND record_id = ?",
                                    [(site_of(source, url), key, record_id)  # its document's keys: no look at the site's
                                     for key in set(_unpacked_with_keys(document)[1].hashes) - {0}])
-                    db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = (SELECT record_id FROM captures"
-                               " WHERE source = ? AND url = ? AND payload_digest = ? AND document IS NOT NULL"
-                               " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest))
+                    batch.next_primary(source, url, digest)
                 batch.touched_urls.add((source, url))
             batch.finish()
             self._mark_changed(batch.changed_from)
             db.execute("UPDATE scans SET scanned = ?, closed = 0 WHERE warc_file = ? AND scanned > ?",
                        (offset, warc_file, offset))
-        for path in batch.stale_paths:
-            (self.root / path).unlink(missing_ok=True)
+        self._remove_stale(batch.stale_paths)
         return len(lost)
 
     def redo(self, urls: set[tuple[str, str]]) -> None:
@@ -594,6 +635,7 @@ class _Batch:
         self.stale_paths: set[str] = set()
         self.result = BatchResult()
         self.changed_from: tuple[str, str] | None = None  # the earliest row (in capture order) changed or dropped
+        self.host_sources: dict[str, str | None] = {}  # host -> the source of our captures of it, as looked up
 
     def _changed(self, fetched_at: str, record_id: str) -> None:
         if self.changed_from is None or (fetched_at, record_id) < self.changed_from:
@@ -609,10 +651,11 @@ class _Batch:
         site = site_of(article.source, article.url)
         db.execute(
             "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, warc_file, warc_offset,"
-            " extractor, error, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " extractor, error, document, foreign_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (article.warc_record_id, article.source, article.url, site, article.fetched_at, article.payload_digest,
              article.warc_file, article.warc_offset, article.extractor, error or document.error or None,
-             (article.packed or pack(document)) if usable else None))
+             (article.packed or pack(document)) if usable else None,
+             site_host(article.url) if article.foreign else None))
         if article.revisit:
             self.new_ids.add(article.warc_record_id)
             self._captured_again(article)
@@ -656,6 +699,82 @@ class _Batch:
             (article.source, article.url, article.fetched_at, article.warc_record_id)).fetchone()
         if before is None or before[0] != article.payload_digest:
             self.touched_urls.add((article.source, article.url))
+
+    def next_primary(self, source: str, url: str, digest: str) -> None:
+        """The payload's primary capture at its URL is gone: its first capture left with a document holds its text."""
+        self.db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = (SELECT record_id FROM captures"
+                        " WHERE source = ? AND url = ? AND payload_digest = ? AND document IS NOT NULL"
+                        " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest))
+
+    # -- the source of another tool's captures -----------------------------------------------
+    def learn_host_sources(self, ours: Iterable[tuple[str, str, str]]) -> None:
+        """A host's source is that of our earliest capture of it (of two at one time, the first source by name), a
+        function of the WARCs whatever order they are read in.  Where these captures of ours (URL, capture time,
+        source) change it, the other tools' captures of the host stored so far move to it.  One look-up per host."""
+        earliest: dict[str, tuple[str, str]] = {}
+        for url, fetched_at, source in ours:
+            host, first = site_host(url), (fetched_at, source)
+            earliest[host] = min(earliest.get(host, first), first)
+        for host, (fetched_at, source) in sorted(earliest.items()):
+            held = self.db.execute("SELECT first_at, source FROM host_sources WHERE host = ?", (host,)).fetchone()
+            if held is not None and tuple(held) <= (fetched_at, source):
+                continue
+            self.db.execute("INSERT OR REPLACE INTO host_sources (host, source, first_at) VALUES (?, ?, ?)",
+                            (host, source, fetched_at))
+            if held is None or held[1] != source:
+                self._move_foreign_captures(host, source)
+
+    def with_host_source(self, article: ExtractedArticle) -> ExtractedArticle:
+        """Another tool's capture under the source of our captures of its host, if there are any; else as it is."""
+        if not article.foreign:
+            return article
+        host = site_host(article.url)
+        if host not in self.host_sources:
+            found = self.db.execute("SELECT source FROM host_sources WHERE host = ?", (host,)).fetchone()
+            self.host_sources[host] = found[0] if found else None
+        return replace(article, source=self.host_sources[host] or article.source)
+
+    def _move_foreign_captures(self, host: str, source: str) -> None:
+        """Another tool's stored captures of ``host`` taken again under ``source``: their rows, versions, text files
+        and clusters are made again there, and each site they leave learns its template again from what is left
+        (nothing, unless it is one of ours: our captures of the host under another source, read out of time order)."""
+        db = self.db
+        moved = db.execute(
+            "SELECT record_id, source, url, site, fetched_at, payload_digest, warc_file, warc_offset, extractor,"
+            " error, document, is_primary FROM captures WHERE foreign_host = ? AND source != ?"
+            " ORDER BY fetched_at, record_id", (host, source)).fetchall()
+        db.executemany("DELETE FROM captures WHERE record_id = ?", [(found[0],) for found in moved])
+        left: dict[str, str] = {}  # site -> its source
+        for _, old_source, url, site, _, digest, *_, primary in moved:
+            self.touched_urls.add((old_source, url))
+            left[site] = old_source
+            if primary:
+                self.next_primary(old_source, url, digest)
+        for site, old_source in sorted(left.items()):
+            self._learn_again(site, old_source)
+        for record_id, _, url, _, fetched_at, digest, warc_file, offset, extractor, error, blob, _ in moved:
+            document = Document.empty(url, error or "") if blob is None else _unpack(blob)
+            self.add_capture(ExtractedArticle(source, url, fetched_at, warc_file, offset, record_id, digest, document,
+                                              extractor, packed=blob, foreign=True),
+                             None if blob is not None else error or "")
+            self.new_ids.discard(record_id)  # taken before: not a new row
+
+    def _learn_again(self, site: str, source: str) -> None:
+        """The site's template counts made anew from the captures it holds, and its URLs' rows with them."""
+        db = self.db
+        for table in _SITE_TABLES:
+            db.execute(f"DELETE FROM {table} WHERE site = ?", (site,))
+        docs = []
+        for record_id, url, fetched_at, blob in db.execute(
+                "SELECT record_id, url, fetched_at, document FROM captures WHERE source = ? AND site = ?"
+                " AND is_primary = 1 ORDER BY fetched_at, record_id", (source, site)).fetchall():
+            docs.append((record_id, fetched_at, _unpacked_with_keys(blob)[1]))
+            self.touched_urls.add((source, url))
+        self.retimed_docs.pop(site, None)
+        if docs:
+            self.new_docs[site] = docs
+        else:  # a site none is left at has no counts
+            self.new_docs.pop(site, None)
 
     # -- site templates ----------------------------------------------------------------------
     def _learn(self, site: str, docs: list[tuple[str, str, ParagraphKeys]],

@@ -125,18 +125,22 @@ def foreign(tmp_path_factory) -> dict[str, Path]:
     }
 
 
+def recorded_by_wget(url: str, folder: Path) -> Path:
+    """``folder/wget.warc.gz``: the site at ``url`` recorded by `wget --recursive --warc-file` (Debian's wget)."""
+    result = subprocess.run(["wget", "--recursive", "--level=2", "--no-verbose", "--delete-after",
+                             "--no-directories", "-P", str(folder / "pages"), f"--warc-file={folder / 'wget'}",
+                             "--no-warc-keep-log", url], capture_output=True, text=True, timeout=120)
+    assert (folder / "wget.warc.gz").exists(), result.stderr
+    return folder / "wget.warc.gz"
+
+
 @pytest.fixture(scope="module")
 def wget_warc(tmp_path_factory) -> dict:
-    """The gazette demo site recorded by `wget --recursive --warc-file` (Debian's wget), and its articles."""
-    folder = tmp_path_factory.mktemp("wget")
+    """The gazette demo site recorded by wget, and its articles."""
     with DemoSite() as site:
-        result = subprocess.run(["wget", "--recursive", "--level=2", "--no-verbose", "--delete-after",
-                                 "--no-directories", "-P", str(folder / "pages"), f"--warc-file={folder / 'wget'}",
-                                 "--no-warc-keep-log", site.base_urls["gazette"] + "/"],
-                                capture_output=True, text=True, timeout=120)
-        assert (folder / "wget.warc.gz").exists(), result.stderr
+        warc = recorded_by_wget(site.base_urls["gazette"] + "/", tmp_path_factory.mktemp("wget"))
         articles = {site.url("gazette", f"/news/{article.slug}"): article for article in site.articles("gazette")}
-    return {"warc": folder / "wget.warc.gz", "articles": articles}
+    return {"warc": warc, "articles": articles}
 
 
 def test_a_wget_warc_rebuilds_into_its_articles(wget_warc, tmp_path):
