@@ -304,6 +304,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return EXIT_BUSY
     print(f"checked {report.warcs} WARC files ({report.records} records), their indexes, the crawl state "
           "and the corpus", file=sys.stderr)
+    for line in report.notes:
+        print(f"note: {line}", file=sys.stderr)
     for line in report.problems:
         print(f"problem: {line}", file=sys.stderr)
     for line in report.repaired:

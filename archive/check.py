@@ -37,6 +37,7 @@ from archive.reader import not_a_warc
 from archive.recover import readable_extent
 from archive.state import ArchivedPayload, SqliteState, UrlState, state_path
 from archive.writer import OPEN_SUFFIX
+from crawler.run_reports import unfinished_runs
 
 _EMPTY_PAYLOAD = "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"  # the digest of no bytes
 
@@ -48,13 +49,15 @@ class StateDamaged(Exception):
 @dataclass
 class CheckReport:
     """What a check found (``problems``), with repair what it mended (``repaired``), and what no repair can
-    (``lost``); ``readable`` is where each WARC's readable part ends, by name."""
+    (``lost``); ``notes`` say what the next run will do of what an interrupted one left, no problem;
+    ``readable`` is where each WARC's readable part ends, by name."""
 
     warcs: int = 0
     records: int = 0
     problems: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     readable: dict[str, int] = field(default_factory=dict)
 
     def unreadable_references(self, what: str, references: Iterable[tuple[str, int]]) -> dict[str, int]:
@@ -176,6 +179,8 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
     for warc in (archive_dir / WARC_DIR).glob("*.warc.gz" + OPEN_SUFFIX):  # a dead run's, closed by the next run
         report.readable[warc.name.removesuffix(OPEN_SUFFIX)] = warc.stat().st_size
     report.warcs = len(warcs)
+    report.notes += [f"the run {span.started} did not finish: its derivation was cut short; the next run completes "
+                     "it and counts that run's articles" for span in unfinished_runs(archive_dir)]
     _check_index(archive_dir, report, damaged, repair)
     unindexed = [warc.name for warc in readable if not has_index(archive_dir, warc.name)]
     if unindexed:
