@@ -291,11 +291,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from archive.lock import ArchiveBusy, ArchiveLock
     from corpus.check import check_corpus
     from corpus.derive import derive_archive
+    from crawler.run_reports import unfinished_runs
 
     config = load_config(args.config)
     try:
         with ArchiveLock(config.archive.dir):
             report = check_archive(config.archive.dir, repair=args.repair)
+            report.notes += [f"the run {span.started} did not finish: its derivation was cut short; the next run "
+                             "completes it and counts that run's articles" for span in unfinished_runs(config.archive.dir)]
             check_corpus(config.archive.dir, report, repair=args.repair)
             if report.repaired:
                 derived = derive_archive(config.archive.dir, config.archive.extract_workers)
@@ -306,6 +309,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return EXIT_BUSY
     print(f"checked {report.warcs} WARC files ({report.records} records), their indexes, the crawl state "
           "and the corpus", file=sys.stderr)
+    for line in report.notes:
+        print(f"note: {line}", file=sys.stderr)
     for line in report.problems:
         print(f"problem: {line}", file=sys.stderr)
     for line in report.repaired:

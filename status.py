@@ -74,6 +74,29 @@ def _run_line(entry: dict) -> str:
             + (f" — {error}" if error else ""))
 
 
+def _started(run: object) -> str:
+    """A run id (its start, ``20261206T185915.381Z``) for a person."""
+    try:
+        return datetime.strptime(str(run), "%Y%m%dT%H%M%S.%fZ").strftime("started %Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return str(run)
+
+
+def _run_lines(entry: dict) -> list[str]:
+    """A run's line, then the articles it derived that were not its own: those of runs that did not finish before
+    it (no report counted them) and those earlier runs archived but did not derive."""
+    lines = [_run_line(entry)]
+    unfinished, earlier = entry.get("from_unfinished_runs"), entry.get("from_earlier_runs")
+    if _is_number(unfinished) and unfinished:
+        runs = entry.get("unfinished_runs") if isinstance(entry.get("unfinished_runs"), list) else []
+        lines.append(f"    also {unfinished} article{'' if unfinished == 1 else 's'} from "
+                     f"{'a run' if len(runs) < 2 else f'{len(runs)} runs'} that did not finish"
+                     + (f" ({', '.join(map(_started, runs))})" if runs else ""))
+    if _is_number(earlier) and earlier:
+        lines.append(f"    also {earlier} article{'' if earlier == 1 else 's'} from earlier runs' WARCs")
+    return lines
+
+
 def _reported_since(busy: str, runs: dict[str, list[dict]]) -> bool:
     """Whether a run shown started after the lock's holder took it: that run is the holder, between
     writing its report and letting the archive go."""
@@ -125,7 +148,7 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
         if source_health is not None and source_health.backing_off():
             lines.append(f"  backing off until {_when(source_health.backoff_until)} after "
                          f"{source_health.consecutive_failures} failed runs: {source_health.last_error}")
-        lines += [_run_line(entry) for entry in runs.get(source.name, [])]
+        lines += [line for entry in runs.get(source.name, []) for line in _run_lines(entry)]
         if source.name not in runs:
             lines.append("  no runs yet")
     return lines

@@ -48,13 +48,15 @@ class StateDamaged(Exception):
 @dataclass
 class CheckReport:
     """What a check found (``problems``), with repair what it mended (``repaired``), and what no repair can
-    (``lost``); ``readable`` is where each WARC's readable part ends, by name."""
+    (``lost``); ``notes`` say what the next run will do of what an interrupted one left, no problem;
+    ``readable`` is where each WARC's readable part ends, by name."""
 
     warcs: int = 0
     records: int = 0
     problems: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     readable: dict[str, int] = field(default_factory=dict)
 
     def unreadable_references(self, what: str, references: Iterable[tuple[str, int]]) -> dict[str, int]:

@@ -506,6 +506,13 @@ class CorpusStore:
     def row_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
 
+    def rows_captured(self, start: str, end: str | None = None) -> Counter:
+        """The rows per source whose capture is dated ``start`` or later, and before ``end`` if given (WARC-Dates):
+        a run's articles.  A range of the rows' index by capture time: it costs the rows counted."""
+        before, bounds = (" AND fetched_at < ?", (start, end)) if end is not None else ("", (start,))
+        return Counter(dict(self._db.execute(
+            f"SELECT source, COUNT(*) FROM rows WHERE fetched_at >= ?{before} GROUP BY source", bounds)))
+
     # -- writing ---------------------------------------------------------------------------
     def mark_scanned(self, warc_file: str, offset: int, closed: bool) -> None:
         """Record how far a WARC has been read when no article was found there (in its own transaction)."""

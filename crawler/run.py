@@ -26,13 +26,14 @@ from archive.atomic import write_atomic
 from archive.check import StateDamaged, damaged_state_message
 from archive.lock import ArchiveLock, check_writable
 from archive.recover import close_abandoned_warcs
+from archive.writer import warc_date
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from browse.report import HISTORY, write_run_html
 from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport, counted
-from corpus.store import STORE_FILE, TEXT_DIR
+from corpus.store import STORE_FILE, TEXT_DIR, CorpusStore
 from corpus.process import DerivationProcess
-from crawler.run_reports import RUNS_DIR, open_index, read_last_runs
+from crawler.run_reports import RUNS_DIR, RunSpan, begin_run, end_run, open_index, read_last_runs
 from supervision import note_stop_requests
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ class SourceResult:
     warc_files: list[str]
     finish_reason: str
     error: str | None
-    new_articles: int = 0
+    new_articles: int = 0  # of the pages this run fetched
+    from_earlier_runs: int = 0  # articles derived from earlier runs' WARCs (their corpus did not catch up)
+    from_unfinished_runs: int = 0  # articles of runs that did not finish, derived by them or by this run
     derived: bool = True  # False when the run did not bring the corpus up to date (--no-extract, its derivation
     # failed or was stopped): its new articles are not counted
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
@@ -122,6 +125,9 @@ class RunReport:
     rewritten_texts: int = 0  # earlier text files changed by what this run's articles taught
     not_extracted: list[dict] = field(default_factory=list)  # archived article pages that gave no row, and why
     taken_over: dict[str, int] = field(default_factory=dict)  # articles of an old layout's corpus derived again
+    from_earlier_runs: dict[str, int] = field(default_factory=dict)  # articles derived from earlier runs' WARCs
+    unfinished_runs: list[RunSpan] = field(default_factory=list)  # runs that did not finish, counted here
+    from_unfinished_runs: dict[str, int] = field(default_factory=dict)  # their articles, derived by them or this run
     upgrade: str | None = None  # the derivation ended an upgrade from an old layout (corpus.upgrade): what it did
     started: float = field(default_factory=time.time)
     finished: float | None = None
@@ -142,19 +148,22 @@ class RunReport:
 
     @property
     def run_id(self) -> str:
-        moment = datetime.fromtimestamp(self.started, timezone.utc)
-        return moment.strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
+        return run_id(self.started)
 
     def summary_lines(self) -> list[str]:
         """A few lines per source, then the archived article pages the derivation could not extract,
         what went wrong with the corpus or the run's processes, and the report."""
         lines = [line for result in self.sources for line in result.summary()]
-        # the derivation catches up with every WARC, those of sources this run did not crawl too
-        shown = {result.name for result in self.sources}
-        others = {name: count for name, count in self.articles_written.items() if name not in shown and count}
-        if others:
-            lines.append(f"corpus: also {counted(sum(others.values()), 'new article')} from earlier runs' WARCs: "
-                         + ", ".join(f"{name} {count}" for name, count in sorted(others.items())))
+        # the derivation catches up with every WARC: what earlier runs archived and did not derive, and what
+        # a run that did not finish left (its own derivation's rows too: no report counted them)
+        if self.from_earlier_runs:
+            lines.append(f"corpus: also {counted(sum(self.from_earlier_runs.values()), 'new article')} from earlier "
+                         f"runs' WARCs: {_per_source(self.from_earlier_runs)}")
+        if self.unfinished_runs:
+            runs = "a run" if len(self.unfinished_runs) == 1 else f"{len(self.unfinished_runs)} runs"
+            lines.append(f"corpus: {counted(sum(self.from_unfinished_runs.values()), 'article')} from {runs} that did "
+                         f"not finish ({', '.join(span.started for span in self.unfinished_runs)})"
+                         + (f": {_per_source(self.from_unfinished_runs)}" if self.from_unfinished_runs else ""))
         if self.upgrade:
             lines.append(f"corpus: {self.upgrade}")
         # Pages the crawl saw it would pass over said so as it went; these the derivation found.
@@ -177,9 +186,11 @@ class RunReport:
             "duration": round(self.finished - self.started, 3),
             "exit_code": self.exit_code,
             "sources": [{**asdict(result), "status": result.status} for result in self.sources],
-            "corpus": {"new_articles": self.articles_written, "rewritten_texts": self.rewritten_texts,
-                       "not_extracted": self.not_extracted, "error": self.derive_error,
-                       "taken_over": self.taken_over, "upgrade": self.upgrade},
+            "corpus": {"new_articles": self.articles_written, "from_earlier_runs": self.from_earlier_runs,
+                       "from_unfinished_runs": self.from_unfinished_runs,
+                       "unfinished_runs": [span.run for span in self.unfinished_runs],
+                       "rewritten_texts": self.rewritten_texts, "not_extracted": self.not_extracted,
+                       "error": self.derive_error, "taken_over": self.taken_over, "upgrade": self.upgrade},
             "incidents": self.incidents,
         }
         path = Path(archive_dir) / RUNS_DIR / f"{self.run_id}.json"
@@ -200,6 +211,15 @@ class RunReport:
             if index is not None:
                 index.close()
         return path
+
+
+def run_id(started: float) -> str:
+    """A run's id, the name of its report: its start, to the millisecond."""
+    return datetime.fromtimestamp(started, timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
+
+
+def _per_source(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()) if count)
 
 
 def _skipped(health: SourceHealth) -> SourceResult:
@@ -247,6 +267,12 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             raise StateDamaged(damaged_state_message(state_path(config.archive.dir), exc)) from None
         try:
             due = tuple(source for source in sources if ignore_backoff or not health[source.name].backing_off())
+            this_run = RunSpan(run_id(started), warc_date(datetime.fromtimestamp(started, timezone.utc)))
+            unfinished = begin_run(config.archive.dir, this_run)
+            try:  # what the derivations of runs that did not finish made, before this run's adds to it
+                before = _articles_of(config.archive.dir, unfinished) if extract else Counter()
+            except (OSError, sqlite3.Error):  # a store that cannot be read: the derivation says so
+                before = Counter()
             derivation = (DerivationProcess(config.archive.dir, config.archive.extract_workers,
                                             progress=progress_interval) if extract else None)
             incidents: list[str] = []
@@ -273,9 +299,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         if derived is not None and derived.error:
             report.derive_error = derived.error
         elif derived is not None:
-            report.articles_written = {**{result.name: 0 for result in results}, **derived.new_rows}
-            for result in results:
-                result.new_articles = report.articles_written[result.name]
+            _count_articles(report, derived, config.archive.dir, this_run, unfinished, before)
             report.rewritten_texts = derived.rewritten_texts
             report.not_extracted = derived.not_extracted
             report.taken_over, report.upgrade = dict(derived.taken_over), derived.upgrade
@@ -287,10 +311,38 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         _done_with_signals()
         try:
             report.write(config.archive.dir)
+            end_run(config.archive.dir, [span for span in unfinished if span not in report.unfinished_runs])
         except (OSError, sqlite3.Error) as exc:  # a full disk: the summary still says what the run did
             logger.error("cannot write the run report in %s: %s", config.archive.dir / RUNS_DIR,
                          getattr(exc, "strerror", None) or exc)
         return report
+
+
+def _articles_of(archive_dir: Path, spans: list[RunSpan]) -> Counter:
+    """The corpus rows per source of the captures of ``spans`` (runs); raises ``sqlite3.Error`` or ``OSError``."""
+    if not spans or not (Path(archive_dir) / STORE_FILE).exists():
+        return Counter()
+    with CorpusStore(archive_dir) as store:
+        return sum((store.rows_captured(span.start, span.end) for span in spans), Counter())
+
+
+def _count_articles(report: RunReport, derived: DeriveReport, archive_dir: Path, run: RunSpan,
+                    unfinished: list[RunSpan], before: Counter) -> None:
+    """Split the articles the derivation added: this run's (of captures since it started), those of the runs that
+    did not finish (whole: their own derivations' rows too, which no report counted), and those of earlier
+    runs' WARCs that their runs did not derive (stopped, ``--no-extract``)."""
+    try:
+        own, of_unfinished = _articles_of(archive_dir, [run]), _articles_of(archive_dir, unfinished)
+    except (OSError, sqlite3.Error) as exc:  # (the derivation has just written it): all new, the others left
+        logger.error("cannot count the corpus's articles by run: %s", exc)
+        own, of_unfinished, unfinished, before = derived.new_rows, Counter(), [], Counter()
+    earlier = derived.new_rows - own - (of_unfinished - before)
+    report.articles_written = {**{result.name: 0 for result in report.sources}, **own}
+    report.from_earlier_runs, report.from_unfinished_runs = dict(earlier), dict(of_unfinished)
+    report.unfinished_runs = unfinished
+    for result in report.sources:
+        result.new_articles, result.from_earlier_runs = own[result.name], earlier[result.name]
+        result.from_unfinished_runs = of_unfinished[result.name]
 
 
 def _stop_on_signals(stop: threading.Event, crawl_stopped: bool) -> None:

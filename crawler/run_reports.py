@@ -21,8 +21,10 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from contextlib import closing
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from archive.atomic import write_atomic
 from archive.derived_db import open_derived_db
 from archive.state import STATE_DIR
 
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
 INDEX_FILE = "runs.sqlite"
+UNCOUNTED_FILE = "uncounted-runs.json"  # in state/: the run under way, and runs that did not finish, not counted yet
 _RACY_NS = 2_000_000_000
 _COUNTS = ("fetched", "new_articles", "unchanged", "failed_fetches", "bytes_written", "duration")
 # a source's entry in a run that left it alone while it backs off: in its report, but no run of the source,
@@ -57,7 +60,8 @@ def report_entries(report: object) -> list[dict] | None:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
                 or not isinstance(entry.get("status"), str) or not all(_is_number(entry.get(key)) for key in _COUNTS):
             return None
-        entries.append({**entry, "started": report["started"], "run": report.get("run")})
+        entries.append({**entry, "started": report["started"], "run": report.get("run"),
+                        "unfinished_runs": (report.get("corpus") or {}).get("unfinished_runs") or []})
     return entries
 
 
@@ -230,3 +234,76 @@ def newest_reports(archive_dir: Path, count: int, before: str | None = None) -> 
         return [report for report in map(read_report, paths) if report is not None][:count]
     with closing(index):
         return index.newest_reports(count, before)
+
+
+@dataclass(frozen=True)
+class RunSpan:
+    """A run's captures: those dated from its start up to the next run's (runs on one archive hold its lock in
+    turn, so nothing else archives meanwhile); ``end`` is None while no run has come after it."""
+
+    run: str  # the run's id, its report's name
+    start: str  # WARC-Dates, as the corpus rows have them
+    end: str | None = None
+
+    @property
+    def started(self) -> str:
+        """When it started, for a person."""
+        return f"started {self.start[:19].replace('T', ' ')} UTC"
+
+
+def _uncounted_path(archive_dir: Path) -> Path:
+    return Path(archive_dir) / STATE_DIR / UNCOUNTED_FILE
+
+
+def _read_spans(archive_dir: Path) -> list[RunSpan]:
+    path = _uncounted_path(archive_dir)
+    try:
+        return [RunSpan(**span) for span in json.loads(path.read_text(encoding="utf-8"))["runs"]]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.error("%s cannot be read (%s): the articles of a run that did not finish before this one are "
+                     "counted as new or as earlier runs'", path, exc)
+        return []
+
+
+def _write_spans(archive_dir: Path, spans: list[RunSpan]) -> None:
+    path = _uncounted_path(archive_dir)
+    if spans:
+        write_atomic(path, json.dumps({"runs": [asdict(span) for span in spans]}, indent=1).encode("utf-8") + b"\n")
+    else:
+        path.unlink(missing_ok=True)
+
+
+def unfinished_runs(archive_dir: Path, ended: str | None = None) -> list[RunSpan]:
+    """The runs that did not finish (killed, a power cut) whose articles no report has counted, the last closed at
+    ``ended`` if given.  The caller holds the archive's lock, so the run the file says is under way is dead: unless
+    its report is there (killed after writing it), with the runs that report counted."""
+    spans = _read_spans(archive_dir)
+    if spans and spans[-1].end is None:
+        report = read_report(Path(archive_dir) / RUNS_DIR / f"{spans[-1].run}.json")
+        if report is not None:
+            counted = set((report.get("corpus") or {}).get("unfinished_runs") or ())
+            return [span for span in spans[:-1] if span.run not in counted]
+        spans[-1] = replace(spans[-1], end=ended)
+    return spans
+
+
+def begin_run(archive_dir: Path, run: RunSpan) -> list[RunSpan]:
+    """Note ``run`` as under way (so that, if it is killed, the next run counts its articles) after the runs that
+    did not finish; those runs, for this one to count."""
+    unfinished = unfinished_runs(archive_dir, run.start)
+    try:
+        _write_spans(archive_dir, [*unfinished, run])
+    except OSError as exc:  # a full disk: the run goes on; killed, its articles would be counted as the next one's
+        logger.error("cannot note the run under way in %s: %s", _uncounted_path(archive_dir), exc.strerror or exc)
+    return unfinished
+
+
+def end_run(archive_dir: Path, uncounted: list[RunSpan]) -> None:
+    """The run's report is written; ``uncounted`` are the runs that did not finish that it could not count (its
+    corpus did not catch up), left for the next run."""
+    try:
+        _write_spans(archive_dir, uncounted)
+    except OSError as exc:  # the next run finds this run's report, and what it counted
+        logger.error("cannot write %s: %s", _uncounted_path(archive_dir), exc.strerror or exc)

@@ -138,7 +138,8 @@ def test_a_run_says_what_it_archived_without_deriving_and_the_next_what_it_caugh
     assert one.returncode == 0, one.stderr
     [caught_up] = [line for line in one.stderr.splitlines() if line.startswith("corpus: also ")]
     others = dict(re.findall(r"(\w+) (\d+)", caught_up.split(": ", 2)[2]))
-    assert set(others) == set(SITE_NAMES) - {"herald"}, caught_up
+    # herald's too: the first run archived them, this one did not fetch them again (before: counted as its new ones)
+    assert set(others) == set(SITE_NAMES), caught_up
     herald = int(re.search(r"(\d+) new articles?", "\n".join(summary(one.stderr)["herald"]))[1])
     assert herald + sum(map(int, others.values())) == len(read_corpus(tmp_path))
 
@@ -233,3 +234,94 @@ def summary_of(stderr: str, name: str) -> list[str]:
     lines = stderr.splitlines()
     start = lines.index(f"{name}: ok")
     return [lines[start]] + list(itertools.takewhile(lambda line: line.startswith("  "), lines[start + 1:]))
+
+
+def corpus_rows_now(archive: Path) -> int:
+    """The rows the corpus store holds (committed), read beside a run that writes it."""
+    import sqlite3
+    from contextlib import closing
+
+    path = archive / "derived" / "corpus.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
+            return db.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
+    except sqlite3.OperationalError:  # made as we looked
+        return 0
+
+
+def test_the_articles_of_a_killed_run_are_counted_once_by_the_next_run_and_not_as_its_new_ones(tmp_path):
+    """A run SIGKILLed while its derivation follows the crawl leaves no report.  Before: the articles its
+    derivation had written were counted by no run, the next run counted the rest of its captures as new (more
+    new articles than pages fetched), and `check` in between called corpus.jsonl a problem (exit 1)."""
+    import signal
+
+    from corpus.export import read_corpus
+    from test_incremental import write_config
+    from test_interruptions import archived_articles, derivation_process, ended_within, running, session_processes, \
+        wait_for
+
+    with ArticleFarm(150, delay=0.2) as slow:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [slow.source()])
+        with running(config) as killed:
+            assert wait_for(lambda: corpus_rows_now(tmp_path) >= 10, timeout=120)
+            os.kill(derivation_process(killed), signal.SIGSTOP)  # behind the crawl, as on a busy machine
+            archived = archived_articles(tmp_path)
+            assert wait_for(lambda: archived_articles(tmp_path) > archived + 20_000, timeout=60)
+            os.kill(killed.pid, signal.SIGKILL)  # its processes die with it
+            ended_within(killed, 10)
+            assert wait_for(lambda: not session_processes(killed.pid), timeout=10), session_processes(killed.pid)
+        assert killed.returncode == -signal.SIGKILL and not (tmp_path / "runs").exists()
+        derived_by_the_killed_run = corpus_rows_now(tmp_path)
+
+        checked = newsarchive("check", "--config", str(config))
+        assert checked.returncode == 0, checked.stderr
+        assert "problem:" not in checked.stderr, checked.stderr
+        assert re.search(r"^note: the run started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC did not finish: its derivation "
+                         r"was cut short; the next run completes it", checked.stderr, re.MULTILINE), checked.stderr
+
+        after = newsarchive("run", "--config", str(config))
+        assert after.returncode == 0, after.stderr
+    [report] = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*.json")]
+    corpus = report["corpus"]
+    [source] = report["sources"]
+    unfinished = sum(corpus["from_unfinished_runs"].values())
+    rows = len(read_corpus(tmp_path))
+    assert rows == 150
+    assert source["new_articles"] + unfinished + sum(corpus["from_earlier_runs"].values()) == rows, corpus
+    assert source["new_articles"] <= source["fetched"], source
+    # its derivation's articles, and those of its captures the next run derived
+    assert unfinished > derived_by_the_killed_run, (unfinished, derived_by_the_killed_run)
+    assert len(corpus["unfinished_runs"]) == 1
+    assert re.search(rf"^corpus: {unfinished} articles from a run that did not finish \(started [-0-9 :]+ UTC\): "
+                     rf"farm {unfinished}$", after.stderr, re.MULTILINE), after.stderr
+    status = newsarchive("status", "--config", str(config)).stdout
+    assert re.search(rf"^    also {unfinished} articles from a run that did not finish \(started [-0-9 :]+ UTC\)$",
+                     status, re.MULTILINE), status
+    # counted once: the next check has nothing to say, and a run after it counts none of them again
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 0 and "note:" not in checked.stderr, checked.stderr
+
+
+def test_a_run_killed_between_its_report_and_its_end_has_no_article_counted_twice_or_dropped(tmp_path):
+    """The report goes first, then the note that the run is over: a kill between the two must not have the next
+    run count again the articles of a run that did not finish, nor drop those the report could not count."""
+    from dataclasses import replace
+
+    from crawler.run_reports import RunSpan, begin_run
+
+    def written(span: RunSpan, counted: list[str]) -> None:
+        (tmp_path / "runs").mkdir(exist_ok=True)
+        (tmp_path / "runs" / f"{span.run}.json").write_text(json.dumps(
+            {"run": span.run, "started": span.start, "sources": [], "corpus": {"unfinished_runs": counted}}))
+
+    first, counting, second, failing, last = (
+        RunSpan(f"20261206T{hour}0000.000Z", f"2026-12-06T{hour}:00:00.000000Z") for hour in range(10, 15))
+    assert begin_run(tmp_path, first) == []  # and killed
+    assert begin_run(tmp_path, counting) == [replace(first, end=counting.start)]
+    written(counting, [first.run])  # and killed before it says it is over
+    assert begin_run(tmp_path, second) == []  # and killed
+    assert begin_run(tmp_path, failing) == [replace(second, end=failing.start)]
+    written(failing, [])  # its corpus did not catch up: it counted nothing; killed before it says it is over
+    assert begin_run(tmp_path, last) == [replace(second, end=failing.start)]

@@ -168,3 +168,17 @@ def test_a_run_stopped_twice_while_its_corpus_catches_up_shows_its_articles_as_n
     assert run.returncode == 1
     lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
     assert any(line.split()[2:3] == ["ok"] and " fetched, 400 archived, not derived, " in line for line in lines), lines
+
+
+def test_status_shows_under_a_run_the_articles_of_a_run_that_did_not_finish_and_of_earlier_runs(tmp_path):
+    """Before: a run that counted a killed run's articles showed only its own, and they were in no run's line."""
+    config = write_config(tmp_path)
+    runs = tmp_path / "data" / "runs"
+    runs.mkdir(parents=True)
+    counted = report("gazette", new_articles=19, from_unfinished_runs=21, from_earlier_runs=1)
+    counted["corpus"] = {"unfinished_runs": ["20261122T055912.345Z"]}
+    (runs / "20261122T060000.000Z.json").write_text(json.dumps(counted))
+    lines = newsarchive("status", "--config", str(config)).stdout.splitlines()
+    at = lines.index("  2026-11-22 06:00:00 ok      3 fetched, 19 new, 2 unchanged, 0 failed, 5.2 kB, 2.5 s")
+    assert lines[at + 1:at + 3] == ["    also 21 articles from a run that did not finish (started 2026-11-22 05:59:12 UTC)",
+                                    "    also 1 article from earlier runs' WARCs"], lines
