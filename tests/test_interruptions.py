@@ -320,6 +320,39 @@ def test_ctrl_c_stops_the_crawl_and_reports_the_source_stopped_not_failed(presse
         {url.split("/", 3)[3]: text for url, text in reference.items()}
 
 
+# A SIGTERM as the command's modules load (from the import of its configuration's module), as a service
+# that stops a run it has only just started sends it.
+SIGTERM_AS_MODULES_LOAD = """
+import importlib.abc, os, runpy, signal, sys
+class StopAsConfigLoads(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "config":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGTERM)
+sys.meta_path.insert(0, StopAsConfigLoads())
+sys.argv = ["cli", *sys.argv[1:]]
+runpy.run_module("cli", run_name="__main__")
+"""
+
+
+def test_a_sigterm_as_a_run_loads_its_modules_stops_it_with_its_report(tmp_path):
+    """Before: the signal's default action ended the run (exit 143), no report, no word."""
+    with ArticleFarm(ARTICLES) as farm:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
+        run = subprocess.run([sys.executable, "-c", SIGTERM_AS_MODULES_LOAD, "run", "--config", str(config)], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stderr, run.stderr
+        [source] = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())["sources"]
+        assert source["status"] == "stopped" and source["fetched"] < ARTICLES
+        status = subprocess.run([sys.executable, "-c", SIGTERM_AS_MODULES_LOAD, "status", "--config", str(config)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert (status.returncode, status.stderr.splitlines()) == (130, [
+            "newsarchive: interrupted; what was done is kept, and the same command goes on from there"])
+        assert newsarchive("run", "--config", str(config)).returncode == 0
+    assert len(read_corpus(tmp_path)) == ARTICLES
+
+
 @pytest.mark.parametrize("moment", [0.5, 1.5, 3.0, "the WARC writer started"])
 def test_ctrl_c_in_the_first_seconds_of_a_run_stops_it_cleanly_and_its_report_counts_what_was_archived(
         moment, tmp_path):
