@@ -31,6 +31,17 @@ DISK_FULL = "disk full"  # the crawl's finish reason when the archive's disk fil
 WRITER_LOST = "archive writer lost"  # ... when the WARC writer process died
 STATE_LOST = "cluster Redis unreachable"  # ... when a cluster worker lost the cluster's Redis
 STOPPING = "warc/stopped"  # the crawl's stats: why it is being stopped, once that is said (DISK_FULL, ...)
+_ARCHIVING = "newsarchive_archiving"  # request.meta: its response's records wait for the writer (see ``archiving``)
+# A signal sent (``meta``, ``archived``) once a response's records are written (archived True) or could not be
+# (False): what depends on the page being in the archive, such as a cluster's in-flight request, waits for it.
+response_archived = object()
+
+
+def archiving(meta: dict) -> bool:
+    """Whether the response to the request of ``meta`` waits for its records to be written.  The mark is the meta
+    dict's own identity: a redirect or retry copies the meta of a response still being written, and its copy
+    must not wait for that response."""
+    return meta.get(_ARCHIVING) == id(meta)
 WRITTEN_TO = "warc/written_to"  # the names of the WARCs written so far, closed or not
 
 
@@ -122,14 +133,20 @@ class WarcCapture:
             fields["via"] = meta["via"]
         if meta.get("redirect_urls"):
             fields["redirectedFrom"] = meta["redirect_urls"][0]
+        meta[_ARCHIVING] = id(meta)
         written = self.writer.write(self.key, exchange_from(request, response, fields))
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         written.addCallbacks(self._archived, self._not_archived,
                              callbackArgs=(is_article_capture(role, response.status, content_type),
                                            is_page_fetch(request)))
+        written.addCallback(self._say_archived, meta)
         self.stats.inc_value("warc/bytes_captured", len(response.body))
 
-    def _archived(self, archived: Archived, article: bool, page: bool) -> None:
+    def _say_archived(self, archived: bool, meta: dict) -> None:
+        meta.pop(_ARCHIVING, None)
+        self.crawler.signals.send_catch_log(response_archived, meta=meta, archived=archived)
+
+    def _archived(self, archived: Archived, article: bool, page: bool) -> bool:
         self.stats.inc_value("warc/records", len(archived.locations))
         written_to = self.stats.get_value(WRITTEN_TO) or []
         if archived.locations and archived.locations[0].warc_file not in written_to:
@@ -140,8 +157,9 @@ class WarcCapture:
                 self.stats.inc_value(f"newsarchive/revisit/{archived.profile.rsplit('/', 1)[1]}")
         elif article:
             self.stats.inc_value("newsarchive/articles_archived")
+        return True
 
-    def _not_archived(self, failure: Failure) -> None:
+    def _not_archived(self, failure: Failure) -> bool:
         self.stats.inc_value("warc/failed")
         # every later fetch would be lost too (the writer gone, the disk full): stop the crawl, once;
         # what it did not fetch, the next run does (the crawl state holds only what was archived)
@@ -153,7 +171,7 @@ class WarcCapture:
             self._stop(str(failure.value), STATE_LOST)
         else:
             logger.error("%s: %s", self.source, failure.value)
-        return None
+        return False
 
     def _stop(self, why: str, reason: str) -> None:
         if not self.stats.get_value(STOPPING):

@@ -15,7 +15,8 @@ Lua script so that it is one atomic step on the server:
   queue, so a worker killed between pop and response loses it.  ``ReliableQueue.pop`` moves
   the request into the worker's in-flight hash instead; it leaves that hash only when the
   request is finished: its callback has run to the end (every request it led to is in the
-  queue by then), its errback has run, or it went back to the queue (a redirect, a retry).
+  queue by then) and its response's records are written, its errback has run, or it went back
+  to the queue (a redirect, a retry).
   Each worker keeps an ``alive`` key with a short TTL; any worker that finds a registered
   worker's key expired puts that worker's in-flight requests back in the queue.  A request
   whose response was archived but whose callback had not finished is fetched again by
@@ -58,11 +59,11 @@ from scrapy.utils.defer import _schedule_coro
 from scrapy.utils.misc import load_object
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
 from crawler.bounds import PageBudgetSpent
-from crawler.capture import STATE_LOST, STOPPING
+from crawler.capture import STATE_LOST, STOPPING, archiving, response_archived
 from crawler.spiders.news import SHARED_CRAWL_ENDED, NewsSpider
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,11 @@ logger = logging.getLogger(__name__)
 KEY_PREFIX = "newsarchive:crawl:"
 LOST = STATE_LOST  # the finish reason of a crawl whose worker lost Redis
 INFLIGHT = "newsarchive_inflight"  # request.meta: this request's field in its worker's in-flight hash
+_FINISHED = "newsarchive_finished"  # request.meta: its callback has run; it waits for its response's records
 SEED_OK = "newsarchive/seed_ok"
 BACKLOG = 4  # requests a worker holds without having started them (the rest stay in the queue for others)
 WORKER_TTL = 10.0  # seconds without a heartbeat after which a worker counts as dead
+RECORDS_WAIT = 60.0  # seconds a closing worker waits for the records of the requests it finished (then they go back)
 # Arrivals a crawl numbers within one priority: scores stay exact doubles for |priority| < 2**21.
 ARRIVALS = 2**32
 
@@ -215,6 +218,9 @@ class ClusterWorker:
         self.workers, self.run, self.robots, self.arrivals = (
             self.prefix + name for name in ("workers", "run", "robots", "arrivals"))
         self.alive, self.inflight = self.prefix + f"alive:{self.id}", self.prefix + f"inflight:{self.id}"
+        crawler.signals.connect(self._archived, signal=response_archived)
+        self.waiting_for_records = 0  # requests finished but for their responses' records
+        self._records_written: list[defer.Deferred] = []  # fired when none waits any more
         self._pending = server.register_script(_PENDING)
         self._join = server.register_script(_JOIN)
         self._leave = server.register_script(_LEAVE)
@@ -267,7 +273,13 @@ class ClusterWorker:
         return pending
 
     def finish(self, meta: dict) -> None:
-        """A request popped by this worker is done with (its callback or errback ran to the end)."""
+        """A request popped by this worker is done with (its callback or errback ran to the end): it leaves the
+        worker's in-flight requests once its response is in the archive too.  A callback runs while the response's
+        records wait for the WARC writer, and a worker that died then (a power cut) lost the page for the crawl."""
+        if archiving(meta):
+            meta[_FINISHED] = True  # (finished by ``_archived``)
+            self.waiting_for_records += 1
+            return
         field = meta.pop(INFLIGHT, None)
         if field is None:
             return
@@ -277,6 +289,31 @@ class ClusterWorker:
             if meta.get("newsarchive_seed_ok"):
                 pipe.hincrby(self.run, "seed_ok", 1)
             pipe.execute()
+
+    def _archived(self, meta: dict, archived: bool) -> None:
+        """A response's records are written (or could not be: its request stays in flight, and goes back to the
+        queue when this worker leaves or is found gone)."""
+        if meta.pop(_FINISHED, False):
+            self.waiting_for_records -= 1
+            if archived:
+                self.finish(meta)
+            else:
+                meta.pop(INFLIGHT, None)
+            if not self.waiting_for_records:
+                waiters, self._records_written = self._records_written, []
+                for waiter in waiters:
+                    waiter.callback(None)
+
+    def records_written(self) -> defer.Deferred:
+        """Fires once no finished request waits for its response's records, or after ``RECORDS_WAIT`` seconds (those
+        still waiting stay in flight, and go back to the queue as the worker leaves)."""
+        if not self.waiting_for_records:
+            return defer.succeed(None)
+        from twisted.internet import reactor
+
+        waiter = defer.Deferred()
+        self._records_written.append(waiter)
+        return waiter.addTimeout(RECORDS_WAIT, reactor).addErrback(lambda _: None)
 
     def give_back(self, meta: dict) -> None:
         """A request popped by this worker and not fetched goes back to its place in the queue, for the others."""
@@ -405,6 +442,8 @@ class ClusterScheduler(Scheduler):
         """Nothing to do here: wait while any worker still has requests queued or in flight."""
         # Idle, this worker has nothing in flight: an entry left in its hash is a request Scrapy
         # dropped without calling its callback or errback.  It goes back rather than being lost.
+        if self.worker.waiting_for_records:  # done with but for their records: not leaked, and the crawl goes on
+            raise DontCloseSpider
         with self.worker.reaching():
             leaked = self.worker.requeue_own(self.queue.key)
             if leaked:
@@ -413,7 +452,13 @@ class ClusterScheduler(Scheduler):
             if leaked or self.worker.pending(self.queue.key):
                 raise DontCloseSpider
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str) -> defer.Deferred:
+        """Leave the crawl once the requests this worker finished are in the archive (the spider's pages are
+        written as the crawl closes, after its scheduler; a worker that left before could not take them out of
+        flight, nor count its seeds)."""
+        return self.worker.records_written().addCallback(lambda _: self._leave(reason))
+
+    def _leave(self, reason: str) -> None:
         if self._heartbeat.running:
             self._heartbeat.stop()
         self.stats.set_value("cluster/recovered", self.worker.recovered)

@@ -522,6 +522,45 @@ def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_with_the_c
     assert len(urls) == len(set(urls)) == articles
 
 
+def test_pages_a_worker_fetched_while_its_writer_lagged_are_not_lost_when_it_dies(tmp_path, redis_url):
+    """A worker's callbacks run as its pages arrive, while their records wait for the WARC writer. A request
+    left the worker's in-flight hash once its callback ran, so a worker that died before the writer wrote
+    them (a power cut) lost those pages for the crawl for good: marked seen, in no queue and in no WARC."""
+    import os
+
+    from corpus.export import read_corpus
+    from test_interruptions import wait_for, writer_process
+
+    articles, archive = 60, tmp_path / "w"
+    with ArticleFarm(articles, delay=0.05) as farm:
+        config = farm_config(archive, farm, redis_url)
+        worker = start_worker(config)
+        assert wait_for(lambda: farm.served >= 10 and writer_process(worker) is not None)
+        writer = writer_process(worker)
+        os.kill(writer, signal.SIGSTOP)  # the writer lags: the pages fetched from now on wait for it
+        lagging = farm.served
+        assert wait_for(lambda: farm.served >= lagging + 5), "the worker stopped fetching while its writer lagged"
+        worker.kill()  # the power cut
+        os.kill(writer, signal.SIGKILL)
+        worker.communicate()
+        assert wait_for(lambda: not _alive_workers(redis_url), timeout=60)  # its heartbeat ends, as after a reboot
+        again = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+    urls = [row["url"] for row in read_corpus(archive)]
+    assert len(urls) == len(set(urls)) == articles
+
+
+def _alive_workers(redis_url: str) -> list[bytes]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return client.keys(crawl_keys("farm") + "alive:*")
+    finally:
+        client.close()
+
+
 class NewestFirstFarm(ArticleFarm):
     """The farm whose sitemap lists its articles newest first, each dated: article n is (articles - n) hours old."""
 
