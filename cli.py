@@ -240,8 +240,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except ArchiveBusy as exc:
         print(f"newsarchive: not importing: {exc}", file=sys.stderr)
         return EXIT_BUSY
-    for line in [*lines, *errors, *report.lines(), *filter(None, [report.upgrade])]:
+    for line in [*lines, *errors, *report.lines()]:
         print(line, file=sys.stderr)
+    if report.upgrade:
+        print(report.upgrade, file=sys.stderr)
     print(f"{counted(sum(report.new_rows.values()), 'new article')} in the corpus", file=sys.stderr)
     return EXIT_SOURCE_FAILED if errors or report.file_errors() else EXIT_OK
 
