@@ -502,7 +502,7 @@ def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_with_the_c
     articles, archive = 120, tmp_path / "w"
     with ArticleFarm(articles) as farm:
         config = farm_config(archive, farm, redis_url)
-        torn = power_cut_mid_crawl(config, archive, lambda: len(recorded()) >= 30)
+        torn = power_cut_mid_crawl(config, archive, lambda: len(recorded()) >= 30, recorded=recorded)
         closed = torn.with_name(torn.name.removesuffix(OPEN_SUFFIX))
         client = redis.Redis.from_url(redis_url)
         try:  # the machine is back after the dead worker's heartbeat has expired, as after a reboot

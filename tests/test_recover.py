@@ -350,9 +350,12 @@ def _recorded_fetches(archive: Path) -> list[tuple[str, str, int]]:
             return []
 
 
-def power_cut_mid_crawl(config: Path, archive: Path, ready, extract: bool = False) -> Path:
+def power_cut_mid_crawl(config: Path, archive: Path, ready, extract: bool = False, recorded=None) -> Path:
     """Start a run and, once ``ready()``, stop it as a power cut would: its processes stopped, its writer
-    killed, the last 300 bytes of its open WARC cut. The torn WARC."""
+    killed, the last 300 bytes of its open WARC cut, or, given ``recorded()`` (the crawl state's fetches
+    as (URL, WARC file, offset)), the file cut from there or from inside the last fetch the state
+    recorded in it, whichever comes first: the state is then ahead of the WARC whatever the writer had
+    flushed when it died. The torn WARC."""
     command = [sys.executable, "-m", "cli", "run", "--config", str(config), *([] if extract else ["--no-extract"])]
     run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
@@ -368,7 +371,13 @@ def power_cut_mid_crawl(config: Path, archive: Path, ready, extract: bool = Fals
         assert wait_for(lambda: not Path(f"/proc/{writer}/cmdline").exists() or
                         Path(f"/proc/{writer}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
         [torn] = (archive / "warc").glob("*" + OPEN_SUFFIX)
-        os.truncate(torn, torn.stat().st_size - 300)
+        size = torn.stat().st_size - 300
+        if recorded is not None:
+            name = torn.name.removesuffix(OPEN_SUFFIX)
+            offsets = [offset for _, warc, offset in recorded() if warc == name]
+            if offsets:
+                size = min(size, max(offsets) + 100)
+        os.truncate(torn, size)
     finally:
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()
@@ -418,11 +427,13 @@ def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_by_the_nex
     articles = 120
     with ArticleFarm(articles) as farm:
         config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
-        torn = power_cut_mid_crawl(config, tmp_path, lambda: len(_recorded_fetches(tmp_path)) >= 30)
+        torn = power_cut_mid_crawl(config, tmp_path, lambda: len(_recorded_fetches(tmp_path)) >= 30,
+                                   recorded=lambda: _recorded_fetches(tmp_path))
 
         again = newsarchive("run", "--config", str(config))
         assert again.returncode == 0, again.stderr
         assert "of a torn capture" in again.stderr
+        assert "recorded in the cut tail" in again.stderr, again.stderr
         closed = torn.with_name(torn.name.removesuffix(OPEN_SUFFIX))
         fetches = _recorded_fetches(tmp_path)
         assert not [url for url, warc, offset in fetches if warc == closed.name and offset >= closed.stat().st_size]
