@@ -318,7 +318,11 @@ def _site_keys(site_names: list[str]) -> set[str]:
 
 def _without_site_name(title: str, site_names: list[str]) -> str:
     """A declared title without the site name that templates append or prepend ("Headline | Site"):
-    a part named like the site, or a short last part after a bar."""
+    a part named like the site, or a short last part after a bar, or the site's host name set
+    before the headline with no separator."""
+    first, _, rest = title.partition(" ")
+    if rest and "." in first and first.lower() in site_names:  # "metrodaily.example Tram line opens"
+        return _without_site_name(rest, site_names)
     parts = _TITLE_SEPARATORS.split(title)
     if len(parts) < 2:
         return title

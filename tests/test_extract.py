@@ -311,6 +311,7 @@ def test_headline_without_the_site_name() -> None:
     assert _titled(f"{site}<title>Tram line opens | Metro Daily</title>").title == "Tram line opens"
     assert _titled("<title>Metro Daily - Tram line opens</title>").title == "Tram line opens"  # the host's name
     assert _titled("<title>Tram line opens | City Desk</title>").title == "Tram line opens"  # short part after a bar
+    assert _titled("<title>metrodaily.example Tram line opens</title>").title == "Tram line opens"  # the host, unset apart
     assert _titled("<title>Tram line opens: what riders need to know</title>").title == (
         "Tram line opens: what riders need to know"
     )
