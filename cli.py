@@ -69,6 +69,18 @@ def _say_if_derived_by_another(archive_dir: Path) -> None:
               "derives it again with this one, while runs go on", file=sys.stderr)
 
 
+def _unfinished_runs_line(archive_dir: Path) -> str | None:
+    """The articles of the runs that did not finish (killed: no report), whose derivation `derive` may have
+    completed: named, so the operator knows whose they are; the next run still counts them, once."""
+    from crawler.run_reports import unfinished_runs
+
+    if not (spans := unfinished_runs(archive_dir)):
+        return None
+    from crawler.run import articles_of, unfinished_line
+
+    return f"corpus: {unfinished_line(spans, articles_of(archive_dir, spans))}; the next run counts them"
+
+
 def _output_file_problem(path: str) -> str | None:
     """Why no file can be written at ``path`` (a directory, or no file can be made beside it), said before
     the work that ends in writing it; None if one can.  Its directory is made, as the writing would."""
@@ -274,6 +286,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
             with ArchiveLock(config.archive.dir):
                 close_abandoned_warcs(config.archive.dir, config.cluster.redis)
                 report = derive_archive(config.archive.dir, config.archive.extract_workers, _progress(args))
+                unfinished = None if report.error else _unfinished_runs_line(config.archive.dir)
         except ArchiveBusy as exc:
             print(f"newsarchive: not deriving: {exc}", file=sys.stderr)
             return EXIT_BUSY
@@ -292,6 +305,8 @@ def _cmd_derive(args: argparse.Namespace) -> int:
               file=sys.stderr)
         if report.upgrade:
             print(report.upgrade, file=sys.stderr)
+        if unfinished:
+            print(unfinished, file=sys.stderr)
         _say_if_derived_by_another(config.archive.dir)
     return EXIT_SOURCE_FAILED if report.failed else EXIT_OK
 

@@ -319,6 +319,7 @@ class ScheduleService:
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self._stopping = threading.Event()
         self._reload_lock = threading.Lock()
+        self._said_backing_off: dict[str, float | None] = {}  # the back-off the log last said of each source
 
     def _open_due_list(self) -> DueList:
         """The due list, in a new job store if the file is damaged: set aside, said in one line.
@@ -368,9 +369,13 @@ class ScheduleService:
                 continue
             name, due, waiting = taken
             if (health := self._backing_off(name)) is not None:
-                logger.info("%s: backing off until %s (%d failures)", name, _utc(health.backoff_until),
-                            health.consecutive_failures)
+                if self._said_backing_off.get(name) != health.backoff_until:  # once a back-off, not every fire time
+                    logger.info("%s: backing off until %s (%d failures)", name, _utc(health.backoff_until),
+                                health.consecutive_failures)
+                    self._said_backing_off[name] = health.backoff_until
                 continue
+            if self._said_backing_off.pop(name, None) is not None:
+                logger.info("%s: no longer backing off", name)
             logger.info("%s: running (due since %s, %d more waiting)", name, _utc(due), waiting)
             started = time.monotonic()
             code, stopped = run_source(self.config_path, name, self.time_limit, self._stopping)

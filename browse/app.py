@@ -23,7 +23,7 @@ from browse import corpus_view, plots
 from browse.corpus_view import BadQuery, Filters
 from browse.report import HISTORY, TEMPLATES, render_run_report
 from archive.replay import timestamp14
-from crawler.run_reports import RUNS_DIR, last_runs, newest_reports, read_report
+from crawler.run_reports import RUNS_DIR, last_runs, newest_reports, read_report, sources_with_runs
 
 RUNS_LISTED = 200
 MAX_LIMIT = 500
@@ -43,12 +43,12 @@ def spreadsheet_safe(value: object) -> object:
 
 def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[str] = ()) -> Starlette:
     """The app over ``archive_dir``; article pages link to ``replay_base`` (pywb's collection URL) if given.
-    The sources ``configured`` have pages (and are in the navigation) before they have articles."""
+    The sources ``configured``, and those with runs, have pages (and are in the navigation) without articles."""
     archive_dir = Path(archive_dir)
 
     def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
         with corpus_view.connect(archive_dir) as db:
-            names = sorted({*corpus_view.source_names(db), *configured})
+            names = sorted({*corpus_view.source_names(db), *configured, *sources_with_runs(archive_dir)})
         return HTMLResponse(TEMPLATES.get_template(name).render(nav=True, sources=names, **context),
                             status_code=status)
 

@@ -571,9 +571,10 @@ class CorpusStore:
         db = self._db
         batch = _Batch(db, self.root)
         with self._transaction():
-            lost = db.execute("SELECT record_id, source, url, payload_digest, is_primary, document FROM captures"
-                              " WHERE warc_file = ? AND warc_offset >= ?", (warc_file, offset)).fetchall()
-            for record_id, source, url, digest, primary, document in lost:
+            lost = db.execute("SELECT record_id, source, url, payload_digest, is_primary, document, fetched_at,"
+                              " foreign_host FROM captures WHERE warc_file = ? AND warc_offset >= ?",
+                              (warc_file, offset)).fetchall()
+            for record_id, source, url, digest, primary, document, _, _ in lost:
                 db.execute("DELETE FROM captures WHERE record_id = ?", (record_id,))
                 if primary:  # the payload's next capture, if any, holds its text now
                     db.executemany("DELETE FROM key_docs WHERE site = ? AND key = ? AND record_id = ?",
@@ -581,6 +582,8 @@ class CorpusStore:
                                     for key in set(_unpacked_with_keys(document)[1].hashes) - {0}])
                     batch.next_primary(source, url, digest)
                 batch.touched_urls.add((source, url))
+            batch.forget_host_sources((url, fetched_at, source) for _, source, url, *_, fetched_at, foreign_host
+                                      in lost if foreign_host is None)
             batch.finish()
             self._mark_changed(batch.changed_from)
             db.execute("UPDATE scans SET scanned = ?, closed = 0 WHERE warc_file = ? AND scanned > ?",
@@ -730,6 +733,22 @@ class _Batch:
                             (host, source, fetched_at))
             if held is None or held[1] != source:
                 self._move_foreign_captures(host, source)
+
+    def forget_host_sources(self, lost: Iterable[tuple[str, str, str]]) -> None:
+        """These captures of ours (URL, capture time, source) are forgotten: a host whose source one of them gave
+        takes that of our earliest capture of it left, as a rebuild would, or none (the other tools' captures of it
+        go back to their own host's source).  Our captures of the host are then looked for among all: rare."""
+        for url, fetched_at, source in sorted(set(lost)):
+            host = site_host(url)
+            held = self.db.execute("SELECT first_at, source FROM host_sources WHERE host = ?", (host,)).fetchone()
+            if held is None or tuple(held) != (fetched_at, source):
+                continue
+            self.db.execute("DELETE FROM host_sources WHERE host = ?", (host,))
+            self.learn_host_sources(found for found in self.db.execute(
+                "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL AND instr(lower(url), ?)",
+                ((urlsplit(url).hostname or "").removeprefix("www."),)) if site_host(found[0]) == host)
+            if not self.db.execute("SELECT 1 FROM host_sources WHERE host = ?", (host,)).fetchone():
+                self._move_foreign_captures(host, foreign_source(url))
 
     def with_host_source(self, article: ExtractedArticle) -> ExtractedArticle:
         """Another tool's capture under the source of our captures of its host, if there are any; else as it is."""

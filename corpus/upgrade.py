@@ -103,16 +103,21 @@ class OldLayout:
         named = {text_path for _, _, text_path, _ in store.text_rows()}
         taken = len(store.row_sources(self.rows))
         removed = kept = 0
+        emptied = set()  # the folders of the text files removed (by this call, or by one killed before it ended)
         for _, text_path, warc_file in self.rows.values():
             parts = Path(text_path).parts
-            if text_path in named or parts[:1] != (TEXT_DIR,) or ".." in parts or not (self.root / text_path).is_file():
+            if text_path in named or parts[:1] != (TEXT_DIR,) or ".." in parts:
                 continue  # (a path out of text/ is none the old layout wrote)
+            path = self.root / text_path
             if (self.root / WARC_DIR / warc_file).exists():  # derived again from it: no article, or no version now
-                (self.root / text_path).unlink()
+                if path.is_file():
+                    path.unlink()
+                    removed += 1
                 named.add(text_path)
-                removed += 1
-            else:  # nothing could make it again: a person decides
+                emptied.add(path.parent)
+            elif path.is_file():  # nothing could make it again: a person decides
                 kept += 1
+        self._remove_empty(emptied)
         (self.root / UPGRADE_RECORD).unlink(missing_ok=True)
         fsync_directory(self.root / UPGRADE_RECORD.split("/")[0])
         line = (f"upgraded from the layout before the corpus store: {taken} of its {counted(len(self.rows), 'article')}"
@@ -123,3 +128,15 @@ class OldLayout:
             line += (f"; {counted(kept, 'text file')} of it kept in {TEXT_DIR}/ without a row: "
                      "their WARCs are gone")
         return line
+
+    def _remove_empty(self, folders: set[Path]) -> None:
+        """Remove those of ``folders`` that are empty now, and their parents so emptied, up to ``text/`` (kept):
+        a source none of whose old articles is one now leaves no empty ``text/<source>/``."""
+        text = self.root / TEXT_DIR
+        for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
+            while folder != text and folder.is_relative_to(text):
+                try:
+                    folder.rmdir()
+                except OSError:  # it holds something (or went with a folder below it)
+                    break
+                folder = folder.parent

@@ -160,10 +160,7 @@ class RunReport:
             lines.append(f"corpus: also {counted(sum(self.from_earlier_runs.values()), 'new article')} from earlier "
                          f"runs' WARCs: {_per_source(self.from_earlier_runs)}")
         if self.unfinished_runs:
-            runs = "a run" if len(self.unfinished_runs) == 1 else f"{len(self.unfinished_runs)} runs"
-            lines.append(f"corpus: {counted(sum(self.from_unfinished_runs.values()), 'article')} from {runs} that did "
-                         f"not finish ({', '.join(span.started for span in self.unfinished_runs)})"
-                         + (f": {_per_source(self.from_unfinished_runs)}" if self.from_unfinished_runs else ""))
+            lines.append(f"corpus: {unfinished_line(self.unfinished_runs, self.from_unfinished_runs)}")
         if self.upgrade:
             lines.append(f"corpus: {self.upgrade}")
         # Pages the crawl saw it would pass over said so as it went; these the derivation found.
@@ -222,6 +219,14 @@ def _per_source(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()) if count)
 
 
+def unfinished_line(spans: list[RunSpan], articles: dict[str, int]) -> str:
+    """``articles`` (per source) of the runs that did not finish, ``spans``, for a person: a run counts them and
+    ``derive`` names them, as no report of theirs does."""
+    runs = "a run" if len(spans) == 1 else f"{len(spans)} runs"
+    return (f"{counted(sum(articles.values()), 'article')} from {runs} that did not finish "
+            f"({', '.join(span.started for span in spans)})" + (f": {_per_source(articles)}" if articles else ""))
+
+
 def _skipped(health: SourceHealth) -> SourceResult:
     return SourceResult(health.name, 0, 0, [], "backing off", None, backoff_until=health.backoff_until)
 
@@ -270,7 +275,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             this_run = RunSpan(run_id(started), warc_date(datetime.fromtimestamp(started, timezone.utc)))
             unfinished = begin_run(config.archive.dir, this_run)
             try:  # what the derivations of runs that did not finish made, before this run's adds to it
-                before = _articles_of(config.archive.dir, unfinished) if extract else Counter()
+                before = articles_of(config.archive.dir, unfinished) if extract else Counter()
             except (OSError, sqlite3.Error):  # a store that cannot be read: the derivation says so
                 before = Counter()
             derivation = (DerivationProcess(config.archive.dir, config.archive.extract_workers,
@@ -318,7 +323,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         return report
 
 
-def _articles_of(archive_dir: Path, spans: list[RunSpan]) -> Counter:
+def articles_of(archive_dir: Path, spans: list[RunSpan]) -> Counter:
     """The corpus rows per source of the captures of ``spans`` (runs); raises ``sqlite3.Error`` or ``OSError``."""
     if not spans or not (Path(archive_dir) / STORE_FILE).exists():
         return Counter()
@@ -332,7 +337,7 @@ def _count_articles(report: RunReport, derived: DeriveReport, archive_dir: Path,
     did not finish (whole: their own derivations' rows too, which no report counted), and those of earlier
     runs' WARCs that their runs did not derive (stopped, ``--no-extract``)."""
     try:
-        own, of_unfinished = _articles_of(archive_dir, [run]), _articles_of(archive_dir, unfinished)
+        own, of_unfinished = articles_of(archive_dir, [run]), articles_of(archive_dir, unfinished)
     except (OSError, sqlite3.Error) as exc:  # (the derivation has just written it): all new, the others left
         logger.error("cannot count the corpus's articles by run: %s", exc)
         own, of_unfinished, unfinished, before = derived.new_rows, Counter(), [], Counter()

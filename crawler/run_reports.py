@@ -159,6 +159,15 @@ class RunIndex:
                 found[source] = [json.loads(entry) for (entry,) in rows]
         return found
 
+    def sources(self) -> list[str]:
+        """The sources that have runs (skips left out), in order: each found by a seek in the entries' key
+        (the next name after the last), not by reading every entry."""
+        return [source for (source,) in self.db.execute(
+            "WITH RECURSIVE named(source) AS (SELECT MIN(source) FROM entries UNION ALL SELECT "
+            "(SELECT MIN(source) FROM entries WHERE source > named.source) FROM named WHERE named.source IS NOT NULL) "
+            "SELECT source FROM named WHERE source IS NOT NULL AND EXISTS (SELECT 1 FROM entries "
+            "WHERE entries.source = named.source AND json_extract(entry, '$.status') IS NOT ?)", (SKIPPED,))]
+
     def not_reports(self) -> list[str]:
         """The names of the files in ``runs/`` that are not run reports, newest first."""
         return [name for (name,) in self.db.execute(
@@ -220,6 +229,20 @@ def last_runs(archive_dir: Path, sources: Iterable[str], per_source: int = 3,
         return read_last_runs(archive_dir, sources, per_source, until)
     with closing(index):
         return index.last_runs(sources, per_source, until), index.not_reports()
+
+
+def sources_with_runs(archive_dir: Path) -> list[str]:
+    """The sources the run reports name (skips left out): those no longer configured, with no articles, have
+    pages too."""
+    if not Path(archive_dir, RUNS_DIR).is_dir():
+        return []
+    index = open_index(archive_dir)
+    if index is None:
+        reports = filter(None, map(read_report, Path(archive_dir, RUNS_DIR).glob("*.json")))
+        return sorted({entry["name"] for report in reports for entry in report_entries(report)
+                       if entry["status"] != SKIPPED})
+    with closing(index):
+        return index.sources()
 
 
 def newest_reports(archive_dir: Path, count: int, before: str | None = None) -> list[dict]:

@@ -328,8 +328,9 @@ def test_a_query_of_control_characters_is_searched_as_the_words_around_them_neve
         assert status == 400 and b"has no words to search for" in body and b"Traceback" not in body
 
 
-def test_a_configured_source_without_articles_has_its_page_with_its_failed_runs(archive, tmp_path):
-    """Before: /source/empty was 404 ("No article comes from a source named empty") and not in the navigation."""
+def test_a_source_without_articles_has_its_page_and_link_while_configured_or_known_from_its_runs(archive, tmp_path):
+    """Before: /source/empty was 404 ("No article comes from a source named empty") and not in the navigation;
+    then, once no longer configured, it had its page (its failed runs) but still no link in the navigation."""
     copy = shutil.copytree(archive["out"], tmp_path / "archive")
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "{copy}"\n\n[[sources]]\nname = "empty"\n'
@@ -350,4 +351,6 @@ def test_a_configured_source_without_articles_has_its_page_with_its_failed_runs(
                       'start_urls = ["http://127.0.0.1:9/"]\n', encoding="utf-8")
     with running([sys.executable, "-m", "cli", "browse", "--config", str(config), "--port", str(port),
                   "--no-replay"], base + "/"):
-        assert fetch(f"{base}/source/empty")[0] == 200  # configured no more, but its runs are there
+        status, _, body = fetch(f"{base}/source/empty")  # configured no more, but its runs are there
+        assert status == 200, body[:300]
+        assert "/source/empty" in lxml_html.fromstring(body).xpath("//nav/a/@href")

@@ -5,6 +5,8 @@ theirs is imported after our crawl or before it, and a rebuild of both, in eithe
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from archive_fixtures import corpus_files, newsarchive
+from archive.reader import foreign_source
 from corpus.derive import derive_files
 from corpus.export import read_corpus
 from corpus.store import STORE_FILE
@@ -133,3 +136,46 @@ def test_a_store_from_before_the_rule_gives_its_foreign_captures_of_a_host_our_s
     derive_files(tmp_path / "old", ours, workers=1)
     assert_one_chain_per_url_under_herald(tmp_path / "old")
     assert corpus_files(tmp_path / "old") == corpus_files(ours_then_theirs)
+
+
+@pytest.mark.parametrize("later_source", [None, "herald-copy"])
+def test_a_host_whose_first_captures_a_power_cut_tore_off_gives_another_tools_captures_the_source_a_rebuild_does(
+        herald, later_source, tmp_path):
+    """Recovery cut our first captures of the herald host off our WARC (its torn tail) and the corpus forgot them;
+    before, ``host_sources`` still gave the host their source, so wget's captures of it imported then went under
+    ``herald``, where a rebuild of the WARCs puts them under their own host, or under the source of our captures
+    of it left (a later crawl of it as ``herald-copy``): the live corpus differed from the rebuild."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from corpus.store import CorpusStore
+
+    (tmp_path / "archive").mkdir()
+    archive = archive_made(herald, tmp_path / "archive", crawl_herald)
+    ours, = (archive / "warc").glob("*.warc.gz")
+    config = archive / "sources.toml"
+    if later_source:  # crawled later by another machine, its WARC gathered into this archive
+        (tmp_path / "elsewhere").mkdir()
+        other = write_demo_config(herald["site"], tmp_path / "elsewhere")
+        other.write_text(other.read_text().replace('name = "herald"', f'name = "{later_source}"'))
+        ok(newsarchive("run", "--config", str(other), "--source", later_source))
+        for warc in (tmp_path / "elsewhere" / "warc").glob("*.warc.gz"):
+            shutil.copy(warc, archive / "warc")
+        ok(newsarchive("derive", "--config", str(config)))
+    with ours.open("rb") as stream:
+        records = ArchiveIterator(stream)
+        cut = next(records.get_record_offset() for record in records if record.rec_type != "warcinfo")
+    os.truncate(ours, cut)  # as recovery cuts a torn tail
+    with CorpusStore(archive) as store:
+        assert store.forget_from(ours.name, cut) > 0  # as the next derivation does
+    import_wget(herald, config)
+
+    theirs = {row["source"] for row in read_corpus(archive) if row["warc_file"].startswith("wget")}
+    assert theirs == {later_source or foreign_source(herald["base"])}
+    derive_files(tmp_path / "rebuilt", sorted((archive / "warc").glob("*.warc.gz")), workers=1)
+    assert corpus_files(archive) == corpus_files(tmp_path / "rebuilt")
+    assert host_sources(archive) == host_sources(tmp_path / "rebuilt")
+
+
+def host_sources(archive: Path) -> list[tuple]:
+    with sqlite3.connect(archive / STORE_FILE) as db:
+        return db.execute("SELECT * FROM host_sources ORDER BY host").fetchall()

@@ -304,6 +304,44 @@ def test_the_articles_of_a_killed_run_are_counted_once_by_the_next_run_and_not_a
     assert checked.returncode == 0 and "note:" not in checked.stderr, checked.stderr
 
 
+def test_derive_after_a_killed_run_names_its_articles_and_the_next_run_still_counts_them_once(tmp_path):
+    """`derive` in place of the next `run` completes a killed run's derivation.  Before, it said nothing of the run
+    that did not finish, whose articles it had just derived; now it names them in one line, and leaves their
+    counting to the next run, which counts them once (not as its new ones, nor as earlier runs')."""
+    import signal
+
+    from corpus.export import read_corpus
+    from test_incremental import write_config
+    from test_interruptions import ended_within, running, session_processes, wait_for
+
+    with ArticleFarm(60, delay=0.1) as farm:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
+        with running(config) as killed:
+            assert wait_for(lambda: corpus_rows_now(tmp_path) >= 5, timeout=120)
+            os.kill(killed.pid, signal.SIGKILL)  # its processes die with it
+            ended_within(killed, 10)
+            assert wait_for(lambda: not session_processes(killed.pid), timeout=10), session_processes(killed.pid)
+        assert not (tmp_path / "runs").exists()
+
+        derived = newsarchive("derive", "--config", str(config))
+        assert derived.returncode == 0, derived.stderr
+        of_the_killed_run = corpus_rows_now(tmp_path)
+        assert re.search(rf"^corpus: {of_the_killed_run} articles from a run that did not finish \(started "
+                         rf"[-0-9 :]+ UTC\): farm {of_the_killed_run}; the next run counts them$",
+                         derived.stderr, re.MULTILINE), derived.stderr
+
+        after = newsarchive("run", "--config", str(config))
+        assert after.returncode == 0, after.stderr
+    [report] = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*.json")]
+    [source] = report["sources"]
+    assert report["corpus"]["from_unfinished_runs"] == {"farm": of_the_killed_run}, report["corpus"]
+    assert not report["corpus"]["from_earlier_runs"], report["corpus"]
+    assert source["new_articles"] + of_the_killed_run == len(read_corpus(tmp_path)) == 60, source
+    # counted: a derive after that run has nothing to say of it
+    again = newsarchive("derive", "--config", str(config))
+    assert again.returncode == 0 and "did not finish" not in again.stderr, again.stderr
+
+
 def test_a_run_killed_between_its_report_and_its_end_has_no_article_counted_twice_or_dropped(tmp_path):
     """The report goes first, then the note that the run is over: a kill between the two must not have the next
     run count again the articles of a run that did not finish, nor drop those the report could not count."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.run import RunReport, SourceResult
-from crawler.run_reports import INDEX_FILE, RUNS_DIR, last_runs, read_last_runs
+from crawler.run_reports import INDEX_FILE, RUNS_DIR, last_runs, read_last_runs, sources_with_runs
 from test_status import report
 
 SOURCES = ["gazette", "herald", "ledger"]
@@ -105,6 +105,7 @@ def test_the_reports_of_an_archive_mounted_read_only_are_read_one_by_one(tmp_pat
         assert last_runs(view, SOURCES) == read_last_runs(archive, SOURCES)
         assert last_runs(view, SOURCES)[0]["ledger"][0]["fetched"] == 29
         assert not (archive / "state").exists()
+        assert sources_with_runs(view) == sources_with_runs(archive) == SOURCES  # one by one, and indexed
     finally:
         subprocess.run(["umount", "-l", str(view)], check=True)
 

@@ -338,6 +338,49 @@ def test_sigterm_while_the_corpus_catches_up_lets_it_catch_up_and_the_run_ends_o
     assert any(line.split()[2:3] == ["ok"] and " fetched, 120 new, " in line for line in status.splitlines()), status
 
 
+def test_a_source_backing_off_is_logged_once_and_once_when_it_runs_again(tmp_path):
+    """Before: "backing off until T" at every fire time the source was skipped (288 lines a day on a 5-minute
+    schedule), and nothing when it ran again; now one line when the back-off begins, one when it is over."""
+    from http.server import BaseHTTPRequestHandler
+
+    from archive_fixtures import loopback_site
+
+    class Flaky(BaseHTTPRequestHandler):
+        failing = True
+
+        def do_GET(self):
+            body = b"<html><head><title>Home</title></head><body><p>Nothing new today.</p></body></html>"
+            self.send_response(503 if Flaky.failing else 200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    with loopback_site(Flaky) as url:
+        flaky = {"name": "flaky", "start_urls": [f"{url}/"], "schedule": "* * * * *"}
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [flaky])
+        assert [newsarchive("run", "--config", str(config)).returncode for _ in range(2)] == [1, 1]
+        service = Service(config, "2026-11-22T05:59:58+00:00")
+        try:
+            wait_for(lambda: "flaky: backing off until" in service.text(), timeout=30)
+            second_fire = datetime(2026, 11, 22, 6, 2, tzinfo=timezone.utc).timestamp()  # 06:01 has fired
+            wait_for(lambda: (scheduled_times(tmp_path).get("flaky") or 0) >= second_fire, timeout=90)
+            time.sleep(2)  # the runner has taken it, and skipped it
+            Flaky.failing = False
+            assert newsarchive("run", "--config", str(config), "--ignore-backoff").returncode == 0
+            wait_for(lambda: "flaky: ok (exit 0" in service.text(), timeout=90)
+        finally:
+            assert service.stop() == 0, service.text()
+    lines = [line.split(" INFO: ", 1)[-1] for line in service.text().splitlines() if "flaky: " in line]
+    [backing_off] = [line for line in lines if line.startswith("flaky: backing off until ")]
+    assert backing_off.endswith(" UTC (2 failures)"), lines
+    assert lines.index(backing_off) + 1 == lines.index("flaky: no longer backing off"), lines
+    assert lines[lines.index("flaky: no longer backing off") + 1].startswith("flaky: running (due since "), lines
+
+
 def test_a_source_backing_off_starts_no_run_and_status_keeps_its_failures(tmp_path):
     """Before: each fire time started `newsarchive run`, which skipped the source, logged as
     "dead: ok (exit 0 ...)", and wrote a report whose "skipped" row pushed the failures out of `status`."""

@@ -163,3 +163,29 @@ def test_an_upgrade_killed_midway_is_finished_by_the_next_run_as_if_nothing_had_
     assert (archive / UPGRADE_RECORD).exists()  # killed with the upgrade begun, not finished
     result = newsarchive("run", "--config", str(config))
     _assert_upgraded(archive, result, old_rows, tmp_path / "rebuilt")
+
+
+def test_an_upgrade_leaves_no_empty_text_folder_of_its_own_making_and_keeps_any_that_holds_something(old_archive,
+                                                                                                   tmp_path):
+    """Before: the text files of a source none of whose old articles is one now were removed, and their folder
+    ``text/<source>/`` was left behind empty.  A folder that holds anything else stays, and ``text/`` itself."""
+    archive, config, old_rows = old_archive
+    warc_file = old_rows[0]["warc_file"]
+    extra = []
+    for index, source in enumerate(("retired", "annotated")):  # pages the current extractor makes no article of
+        row = {**old_rows[0], "source": source, "warc_record_id": f"<urn:uuid:00000000-0000-0000-0000-00000000000{index}>",
+               "warc_file": warc_file, "text_path": f"text/{source}/page.txt", "version": 1}
+        (archive / row["text_path"]).parent.mkdir()
+        (archive / row["text_path"]).write_text("An old text no row names now.\n", encoding="utf-8")
+        extra.append(json.dumps({name: row[name] for name in OLD_FIELDS}) + "\n")
+    (archive / "text" / "annotated" / "notes.md").write_text("the operator's notes\n", encoding="utf-8")
+    with (archive / "corpus.jsonl").open("a", encoding="utf-8") as corpus:
+        corpus.writelines(extra)
+
+    result = newsarchive("derive", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "and 3 text files no row names now" in result.stderr, result.stderr
+    assert not (archive / "text" / "retired").exists()
+    assert sorted(path.name for path in (archive / "text" / "annotated").iterdir()) == ["notes.md"]
+    assert {path.name for path in (archive / "text").iterdir()} == {"annotated", *(row["source"] for row in old_rows)}
+    assert corpus_files(archive) == _rebuild_of(archive, tmp_path / "rebuilt")
