@@ -61,17 +61,31 @@ def die_with_parent(parent: int | None = None, sig: int = signal.SIGKILL) -> Non
         os.kill(os.getpid(), sig)
 
 
+class StopRequest(threading.Event):
+    """A run's stop request, set by Ctrl-C or SIGTERM: ``signal_name`` says which, for the line that
+    says how the run acts on it (it may act later, once the crawl is over)."""
+
+    signal_name: str | None = None
+
+
+def ask_to_stop(stop: threading.Event, signum: int) -> None:
+    """Set ``stop``, noting the signal that asked."""
+    if isinstance(stop, StopRequest):
+        stop.signal_name = stop.signal_name or signal.Signals(signum).name
+    stop.set()
+
+
 def note_stop_requests(stop: threading.Event | None = None) -> threading.Event:
     """From now until a crawl installs its own handlers, Ctrl-C or SIGTERM asks to stop: the Event
-    (``stop``, or a new one) is set.
+    (``stop``, or a new StopRequest) is set.
 
     A service may stop a run that has only just started, or whose crawl has just ended; the run
     then stops as asked and reports, instead of dying without a report or not hearing the request.
     """
-    stop = threading.Event() if stop is None else stop
+    stop = StopRequest() if stop is None else stop
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+            signal.signal(signum, lambda signum, _: ask_to_stop(stop, signum))
     return stop
 
 

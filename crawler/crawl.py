@@ -24,7 +24,7 @@ from crawler.run import SourceResult
 from crawler.source_settings import source_settings
 from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, OFFSITE_REDIRECT_EXAMPLE,
                                   OFFSITE_REDIRECTS, SHARED_CRAWL_ENDED, SKIPPED_OLD, NewsSpider)
-from supervision import STOP_SIGNALS, note_stop_requests
+from supervision import STOP_SIGNALS, ask_to_stop, note_stop_requests
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 # crawls ended by the archive's side, not the site's: no back-off for the source
@@ -157,5 +157,5 @@ def _take_over_stop_requests(stop: threading.Event) -> None:
 
 def _noted(stop: threading.Event, handler: Callable[[int, FrameType | None], object], signum: int,
            frame: FrameType | None) -> None:
-    stop.set()
+    ask_to_stop(stop, signum)
     handler(signum, frame)

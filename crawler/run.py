@@ -289,7 +289,8 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
                 else:  # (asked while it starts, the crawl stops once under way, as Scrapy stops it later)
                     results = _crawl(config, due, progress_interval, log_level, stop) if due else []
             finally:
-                _stop_on_signals(stop, any(result.finish_reason == "shutdown" for result in results))
+                if derivation:
+                    _stop_on_signals(stop, any(result.finish_reason == "shutdown" for result in results))
                 derived = _finish(derivation, config, incidents) if derivation else None
             try:
                 for result in results:
@@ -364,9 +365,11 @@ def _stop_on_signals(stop: threading.Event, crawl_stopped: bool) -> None:
         raise KeyboardInterrupt
 
     def grace(signum: int | None = None, frame: object = None) -> None:
-        if signum is not None:  # (printed: Scrapy's log handler has gone with its crawl)
-            print(f"{signal.Signals(signum).name}: stopping once the corpus has caught up, in {STOP_GRACE:.0f} s "
-                  "at most (again: stop now)", file=sys.stderr, flush=True)
+        # (printed: Scrapy's log handler has gone with its crawl); a request that came as the crawl
+        # stopped or ended, which ``stop`` noted, is named too: a second one still stops the run at once
+        asked = signal.Signals(signum).name if signum is not None else getattr(stop, "signal_name", None)
+        print(f"{asked or 'stop request'}: stopping once the corpus has caught up, in {STOP_GRACE:.0f} s "
+              "at most (again: stop now)", file=sys.stderr, flush=True)
         signal.signal(signal.SIGINT, stop_now)
         signal.signal(signal.SIGTERM, stop_now)
         signal.signal(signal.SIGALRM, stop_now)

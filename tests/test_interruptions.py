@@ -424,7 +424,7 @@ def test_a_sigterm_as_the_crawl_closes_is_the_runs_stop_request_and_the_run_repo
     to each).  Scrapy's handlers stay in place after its crawl has ended, until the run takes the signals
     back: one that came meanwhile went to a reactor that no longer ran, and the run never heard it.  With a
     corpus that cannot catch up, that run then never ended (the service kills it 60 s later, no report).
-    Each must be the run's stop request: the second stops the run at once, with its report."""
+    Each must be the run's stop request, said as such: the second stops the run at once, with its report."""
     articles = 30
     with ArticleFarm(articles) as farm:
         clean_archive = tmp_path / "clean"
@@ -450,6 +450,8 @@ def test_a_sigterm_as_the_crawl_closes_is_the_runs_stop_request_and_the_run_repo
                 assert wait_for(lambda: not session_processes(run.pid), timeout=10), session_processes(run.pid)
             assert run.returncode == 1, f"SIGTERM {0.02 * step:.2f} s after the WARC was closed: {stderr}"
             assert "corpus: stopped before it caught up" in stderr and "Traceback" not in stderr, stderr
+            # whichever handler took it, the first says how the run acts on it, as one while the corpus catches up does
+            assert "SIGTERM: stopping once the corpus has caught up, in 30 s at most (again: stop now)" in stderr, stderr
             [report] = [json.loads(path.read_text()) for path in (archive / "runs").glob("*.json")]
             assert report["exit_code"] == 1 and report["corpus"]["error"], report
             made_whole_by_the_next_run(config, archive, reference)
