@@ -448,3 +448,18 @@ def test_a_scheduler_that_does_not_answer_is_one_line(foreign, tmp_path):
     result = newsarchive("rebuild", "--warc", str(foreign["other"]), "--out", str(tmp_path / "out"),
                          "--scheduler", f"tcp://127.0.0.1:{free_port()}")
     assert ok(result, code=2).startswith("newsarchive: cannot reach the Dask scheduler tcp://127.0.0.1:")
+
+
+def test_another_tools_warc_cut_short_or_damaged_still_gives_every_article_before_the_damage(tmp_path):
+    cut = write_warc(tmp_path / "cut.warc.gz", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                                 for n in (1, 2, 3)])
+    cut.write_bytes(cut.read_bytes()[:-700])  # a copy cut short in its last record
+    plain = write_warc(tmp_path / "damaged.warc", [lambda w: http_response(w, article_url(4), article_html(4))],
+                       gzipped=False)
+    whole = plain.stat().st_size
+    plain.write_bytes(plain.read_bytes() + os.urandom(3000))  # bytes that are no record after it
+    result = newsarchive("rebuild", "--warc", str(cut), str(plain), "--out", str(tmp_path / "out"))
+    stderr = ok(result, code=1)
+    assert "2 records, 2 HTML pages, 2 articles; then unreadable after offset" in line_of(stderr, "cut.warc.gz")
+    assert f"unreadable after offset {whole}:" in line_of(stderr, "damaged.warc")
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "out")) == [article_url(n) for n in (1, 2, 4)]
