@@ -463,3 +463,20 @@ def test_another_tools_warc_cut_short_or_damaged_still_gives_every_article_befor
     assert "2 records, 2 HTML pages, 2 articles; then unreadable after offset" in line_of(stderr, "cut.warc.gz")
     assert f"unreadable after offset {whole}:" in line_of(stderr, "damaged.warc")
     assert sorted(row["url"] for row in read_corpus(tmp_path / "out")) == [article_url(n) for n in (1, 2, 4)]
+
+
+def test_import_of_a_warc_cut_short_or_damaged_adds_its_whole_records_and_leaves_the_archive_whole(tmp_path):
+    cut = write_warc(tmp_path / "cut.warc.gz", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                                 for n in (1, 2, 3)])
+    cut.write_bytes(cut.read_bytes()[:-700])  # a crawl killed, a download cut short: its last record torn
+    plain = write_warc(tmp_path / "damaged.warc", [lambda w: http_response(w, article_url(4), article_html(4))],
+                       gzipped=False)
+    plain.write_bytes(plain.read_bytes() + os.urandom(3000))  # bytes that are no record after it
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    stderr = ok(newsarchive("import", "--config", str(config), str(cut), str(plain)), code=1)
+    assert "cut.warc.gz: damaged or cut short after its first 2 records: those are imported" in stderr
+    assert "damaged.warc: damaged or cut short after its first 1 records (" in stderr
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(n) for n in (1, 2, 4)]
+    # the archive holds no torn record: nothing for `check` to find, nothing to restore
+    assert "problem" not in ok(newsarchive("check", "--config", str(config)))
