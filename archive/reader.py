@@ -384,11 +384,13 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
         stream.seek(start)
         iterator = ArchiveIterator(_ReadUpTo(stream, readable) if readable and readable > start else stream,
                                    arc2warc=True)
+        last: tuple[int, BinaryIO] | None = None  # the last record read: where it starts, its block
         try:
             for record in iterator:
                 # The record's start, read before the record is (``get_record_offset`` would consume it).
                 if stop is not None and iterator.offset >= stop:
                     break
+                last = (iterator.offset, record.raw_stream)  # its block, however its readers wrap it later
                 stats.records += 1
                 headers = record.rec_headers
                 if record.rec_type in ("response", "revisit"):
@@ -456,4 +458,10 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
             why = f"{name}: unreadable after offset {readable}: the {end - readable} bytes after it are not whole " \
                   "WARC records (damaged or cut short)"
             return scanned(end, why)
+        # A file not gzipped, cut in its last record: warcio reads what is there as the record's block.
+        if last is not None and (missing := getattr(last[1], "limit", 0)) > 0:
+            for key in [key for key, (capture, _) in waiting.items() if capture.offset == last[0]]:
+                del waiting[key]
+            return scanned(end, f"{name}: unreadable after offset {last[0]}: its last record is cut short ({missing} "
+                                "bytes of it are missing)")
     return scanned(end)

@@ -457,7 +457,7 @@ def test_another_tools_warc_cut_short_or_damaged_still_gives_every_article_befor
     plain = write_warc(tmp_path / "damaged.warc", [lambda w: http_response(w, article_url(4), article_html(4))],
                        gzipped=False)
     whole = plain.stat().st_size
-    plain.write_bytes(plain.read_bytes() + os.urandom(3000))  # bytes that are no record after it
+    plain.write_bytes(plain.read_bytes() + b"\xfe\xff\0" * 1000)  # bytes that are no record after it
     result = newsarchive("rebuild", "--warc", str(cut), str(plain), "--out", str(tmp_path / "out"))
     stderr = ok(result, code=1)
     assert "2 records, 2 HTML pages, 2 articles; then unreadable after offset" in line_of(stderr, "cut.warc.gz")
@@ -471,7 +471,7 @@ def test_import_of_a_warc_cut_short_or_damaged_adds_its_whole_records_and_leaves
     cut.write_bytes(cut.read_bytes()[:-700])  # a crawl killed, a download cut short: its last record torn
     plain = write_warc(tmp_path / "damaged.warc", [lambda w: http_response(w, article_url(4), article_html(4))],
                        gzipped=False)
-    plain.write_bytes(plain.read_bytes() + os.urandom(3000))  # bytes that are no record after it
+    plain.write_bytes(plain.read_bytes() + b"\xfe\xff\0" * 1000)  # bytes that are no record after it
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
     stderr = ok(newsarchive("import", "--config", str(config), str(cut), str(plain)), code=1)
@@ -480,3 +480,20 @@ def test_import_of_a_warc_cut_short_or_damaged_adds_its_whole_records_and_leaves
     assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(n) for n in (1, 2, 4)]
     # the archive holds no torn record: nothing for `check` to find, nothing to restore
     assert "problem" not in ok(newsarchive("check", "--config", str(config)))
+
+
+def test_an_uncompressed_warc_cut_in_its_last_record_gives_the_articles_before_it_and_says_so(tmp_path):
+    cut = write_warc(tmp_path / "cut.warc", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                             for n in (1, 2)], gzipped=False)
+    last = next(offset for url, offset in _record_offsets(cut) if url == article_url(2))
+    cut.write_bytes(cut.read_bytes()[:last + 1500])  # cut amid the second article's page
+    result = newsarchive("rebuild", "--warc", str(cut), "--out", str(tmp_path / "out"))
+    line = line_of(ok(result, code=1), "cut.warc")
+    assert f"then unreadable after offset {last}: its last record is cut short" in line, line
+    assert [row["url"] for row in read_corpus(tmp_path / "out")] == [article_url(1)]
+
+
+def _record_offsets(warc: Path) -> list[tuple[str, int]]:
+    with open(warc, "rb") as stream:
+        records = ArchiveIterator(stream)
+        return [(record.rec_headers.get_header("WARC-Target-URI"), records.get_record_offset()) for record in records]
