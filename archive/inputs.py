@@ -141,11 +141,11 @@ def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
     ``<stem>-<first 12 hex digits of its SHA-256><suffix>``, whatever the order they come in; files of one
     name and the same bytes are one file, the first read.  An unpacked file is moved to its new name in
     ``scratch``, a file read where it is is linked to it."""
+    names = {path: stored_name(path.name) for path in files}
     by_name: dict[str, list[Path]] = {}
     for path in files:
-        by_name.setdefault(path.name, []).append(path)
+        by_name.setdefault(names[path], []).append(path)
     digests = {path: file_sha256(path) for same_name in by_name.values() if len(same_name) > 1 for path in same_name}
-    names = {path: path.name for path in files}
     for name, same_name in by_name.items():
         if len({digests.get(path) for path in same_name}) > 1:
             stem = _archive_stem(name)
@@ -166,6 +166,12 @@ def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
             else:
                 read_as[path].symlink_to(path.resolve())
     return read_as
+
+
+def stored_name(name: str) -> str:
+    """A file name as rows, lines and ``warc/`` can hold it: bytes of it that are no UTF-8 (a name made on a Latin-1
+    system) as U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _same_bytes(one: Path, other: Path, digests: dict[Path, str]) -> bool:
@@ -337,8 +343,8 @@ def import_archives(paths: Iterable[Path], archive_dir: Path, scratch: Path) -> 
     try:
         held.catch_up()
         for number, (path, read_as) in enumerate(_named_apart(given, scratch).items()):
-            if line := _import_one(read_as, _archive_stem(path.name), warc_dir, scratch / f"copy-{number}.warc.gz",
-                                   held, errors, copied):
+            stem = _archive_stem(stored_name(path.name))
+            if line := _import_one(read_as, stem, warc_dir, scratch / f"copy-{number}.warc.gz", held, errors, copied):
                 lines.append(line)
     finally:
         held.close()

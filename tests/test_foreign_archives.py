@@ -497,3 +497,18 @@ def _record_offsets(warc: Path) -> list[tuple[str, int]]:
     with open(warc, "rb") as stream:
         records = ArchiveIterator(stream)
         return [(record.rec_headers.get_header("WARC-Target-URI"), records.get_record_offset()) for record in records]
+
+
+def test_a_warc_whose_file_name_is_no_utf8_rebuilds_and_imports_under_a_name_the_corpus_can_hold(tmp_path):
+    latin1 = tmp_path / os.fsdecode(b"caf\xe9.warc.gz")  # named on a Latin-1 system
+    write_warc(latin1, [lambda w: http_response(w, article_url(1), article_html(1))])
+    result = newsarchive("rebuild", "--warc", str(latin1), "--out", str(tmp_path / "out"))
+    ok(result)
+    [row] = read_corpus(tmp_path / "out")
+    assert row["url"] == article_url(1) and row["warc_file"] == "caf\ufffd.warc.gz"
+
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    assert "caf\ufffd.warc.gz: imported as caf\ufffd-" in ok(newsarchive("import", "--config", str(config), str(latin1)))
+    assert [row["url"] for row in read_corpus(tmp_path / "archive")] == [article_url(1)]
+    ok(newsarchive("check", "--config", str(config)))
