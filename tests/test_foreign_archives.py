@@ -512,3 +512,21 @@ def test_a_warc_whose_file_name_is_no_utf8_rebuilds_and_imports_under_a_name_the
     assert "caf\ufffd.warc.gz: imported as caf\ufffd-" in ok(newsarchive("import", "--config", str(config), str(latin1)))
     assert [row["url"] for row in read_corpus(tmp_path / "archive")] == [article_url(1)]
     ok(newsarchive("check", "--config", str(config)))
+
+
+def test_a_rebuild_and_an_import_count_a_page_captured_earlier_in_a_later_file_once(tmp_path):
+    """Read in name order, the later capture makes the row first, and the earlier one of the same text takes its
+    place: one new article, not two."""
+    later = write_warc(tmp_path / "a-later.warc.gz", [
+        lambda w: http_response(w, article_url(1), article_html(1), **{"WARC-Date": "2026-10-02T00:00:00Z"})])
+    earlier = write_warc(tmp_path / "b-earlier.warc.gz", [
+        lambda w: http_response(w, article_url(1), article_html(1), **{"WARC-Date": "2026-10-01T00:00:00Z"}),
+        lambda w: http_response(w, article_url(2), article_html(2), **{"WARC-Date": "2026-10-01T00:00:00Z"})])
+    rebuilt = ok(newsarchive("rebuild", "--warc", str(later), str(earlier), "--out", str(tmp_path / "out")))
+    assert rebuilt.splitlines()[-1] == f"2 articles from 2 files written to {tmp_path / 'out'}"
+    assert [row["warc_file"] for row in read_corpus(tmp_path / "out")] == ["b-earlier.warc.gz"] * 2
+
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    imported = ok(newsarchive("import", "--config", str(config), str(later), str(earlier)))
+    assert imported.splitlines()[-1] == "2 new articles in the corpus"
