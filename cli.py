@@ -336,7 +336,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
           "and the corpus", file=sys.stderr)
     for line in report.notes:
         print(f"note: {line}", file=sys.stderr)
-    for line in report.problems:
+    for line in [*report.unusable, *report.problems]:
         print(f"problem: {line}", file=sys.stderr)
     for line in report.repaired:
         print(f"repaired: {line}", file=sys.stderr)
@@ -344,7 +344,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"cannot be repaired: {line}", file=sys.stderr)
     if report.problems and not args.repair:
         print("`newsarchive check --repair` mends what can be made again from the WARCs", file=sys.stderr)
-    if report.lost:
+    if report.lost or report.unusable:
         return EXIT_SOURCE_FAILED
     return EXIT_OK if not report.problems or (args.repair and report.repaired) else EXIT_SOURCE_FAILED
 

@@ -19,6 +19,7 @@ still fails (``lost``), naming what only a copy can bring back.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections import Counter
@@ -48,8 +49,9 @@ class StateDamaged(Exception):
 @dataclass
 class CheckReport:
     """What a check found (``problems``), with repair what it mended (``repaired``), and what no repair can
-    (``lost``); ``notes`` say what the next run will do of what an interrupted one left, no problem;
-    ``readable`` is where each WARC's readable part ends, by name."""
+    (``lost``); ``unusable`` are the problems no repair should touch, as they are not the files' (a full disk, a
+    lock, no permission: the check fails until they are gone); ``notes`` say what the next run will do of what an
+    interrupted one left, no problem; ``readable`` is where each WARC's readable part ends, by name."""
 
     warcs: int = 0
     records: int = 0
@@ -57,7 +59,13 @@ class CheckReport:
     repaired: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unusable: list[str] = field(default_factory=list)
     readable: dict[str, int] = field(default_factory=dict)
+
+    def cannot_use(self, path: Path, exc: sqlite3.OperationalError) -> None:
+        """A database that SQLite cannot open or read now, for a reason not in the file: it is no damage, and no
+        repair sets it aside."""
+        self.unusable.append(damaged_state_message(path, exc))
 
     def unreadable_references(self, what: str, references: Iterable[tuple[str, int]]) -> dict[str, int]:
         """A problem line per WARC that ``what`` (rows pointing into WARCs) names but is missing, or points into
@@ -85,8 +93,20 @@ class CheckReport:
 
 def damaged_state_message(path: Path, exc: Exception) -> str:
     if isinstance(exc, sqlite3.OperationalError):  # locked, a full disk, no permission: not the file's fault
-        return f"{path} cannot be used: {exc}"
+        return f"{path} cannot be used: {exc}{_FULL_DISK if _is_full(path) else ''}"
     return f"{path} is damaged ({exc}); `newsarchive check --repair` rebuilds it from the WARCs"
+
+
+_FULL_DISK = " (its disk is full: it is not damaged; run this again once there is room)"
+
+
+def _is_full(path: Path) -> bool:
+    """Whether the file system holding ``path`` has no room left for SQLite's journal files."""
+    try:
+        stats = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 2**20
 
 
 def set_aside(database: Path) -> Path:
@@ -107,6 +127,8 @@ def verify_state(archive_dir: Path) -> str | None:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
             verdict = db.execute("PRAGMA quick_check").fetchone()[0]
             db.execute("SELECT COUNT(*) FROM urls").fetchone()
+    except sqlite3.OperationalError:  # not the file's fault: the caller says what
+        raise
     except sqlite3.Error as exc:
         return str(exc)
     return None if verdict == "ok" else verdict
@@ -186,7 +208,11 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
         if repair:
             update_index(archive_dir)
             report.repaired.append(f"indexed {len(unindexed)} WARC files")
-    why = verify_state(archive_dir)
+    try:
+        why = verify_state(archive_dir)
+    except sqlite3.OperationalError as exc:
+        report.cannot_use(state_path(archive_dir), exc)
+        return report
     if why is not None:
         path = state_path(archive_dir)
         report.problems.append(f"{path}: damaged: {why}")

@@ -156,10 +156,22 @@ def indexed_warcs(archive_dir: Path) -> list[str]:
     return sorted(path.name.removesuffix(".cdxj") for path in per_warc.glob("*.cdxj"))
 
 
-def _entry_end(line: str) -> int:
-    """Where the record an index line points at ends in its WARC."""
+def _entry_span(line: str) -> tuple[int, int]:
+    """Where the record an index line points at starts and ends in its WARC."""
     entry = json.loads(line.split(" ", 2)[2])
-    return int(entry["offset"]) + int(entry["length"])
+    return int(entry["offset"]), int(entry["offset"]) + int(entry["length"])
+
+
+def _entry_end(line: str) -> int:
+    return _entry_span(line)[1]
+
+
+def last_entry_before(archive_dir: Path, warc_name: str, end: int) -> int:
+    """Where the last record a WARC's index names that starts before ``end`` starts (0 without one): a place to
+    read the file's tail from."""
+    path = _per_warc_path(archive_dir, warc_name)
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return max((start for line in lines if (start := _entry_span(line)[0]) < end), default=0)
 
 
 def entries_past(archive_dir: Path, warc_name: str, end: int) -> int:

@@ -28,7 +28,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from archive import WARC_DIR
 from archive.atomic import held_temporary, remove_stale_temporaries
 from archive.derived_db import open_derived_db
-from archive.reader import file_head
+from archive.reader import error_line, file_head
+from archive.recover import readable_extent
 from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
 
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
@@ -140,11 +141,11 @@ def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
     ``<stem>-<first 12 hex digits of its SHA-256><suffix>``, whatever the order they come in; files of one
     name and the same bytes are one file, the first read.  An unpacked file is moved to its new name in
     ``scratch``, a file read where it is is linked to it."""
+    names = {path: stored_name(path.name) for path in files}
     by_name: dict[str, list[Path]] = {}
     for path in files:
-        by_name.setdefault(path.name, []).append(path)
+        by_name.setdefault(names[path], []).append(path)
     digests = {path: file_sha256(path) for same_name in by_name.values() if len(same_name) > 1 for path in same_name}
-    names = {path: path.name for path in files}
     for name, same_name in by_name.items():
         if len({digests.get(path) for path in same_name}) > 1:
             stem = _archive_stem(name)
@@ -165,6 +166,12 @@ def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
             else:
                 read_as[path].symlink_to(path.resolve())
     return read_as
+
+
+def stored_name(name: str) -> str:
+    """A file name as rows, lines and ``warc/`` can hold it: bytes of it that are no UTF-8 (a name made on a Latin-1
+    system) as U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _same_bytes(one: Path, other: Path, digests: dict[Path, str]) -> bool:
@@ -192,6 +199,13 @@ def _recompress(source: Path, target: Path) -> None:
         except Exception:  # noqa: BLE001 - warcio's way of saying "one gzip stream": read it whole instead
             stream.seek(0)
             recompressor.decompress_and_recompress(stream, str(target))
+
+
+def _whole_records(copy: Path) -> int:
+    """How many records of a copy made by :func:`_recompress` are whole, from its start: warcio copies a record cut
+    short (a torn tail, a copy cut in its last record) as if it were whole, with the bytes it could read."""
+    with open(copy, "rb") as stream:
+        return readable_extent(stream.fileno())[1]
 
 
 def _is_arc(path: Path) -> bool:
@@ -229,7 +243,7 @@ def record_starts(warc: Path) -> tuple[list[RecordStart], str | None]:
                                      record.rec_headers.get_header("WARC-Date"))
                          for record in records)
     except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on bit rot or a file that is none
-        return found, " ".join(str(exc).split()) or type(exc).__name__
+        return found, error_line(exc)
     return found, None
 
 
@@ -329,8 +343,8 @@ def import_archives(paths: Iterable[Path], archive_dir: Path, scratch: Path) -> 
     try:
         held.catch_up()
         for number, (path, read_as) in enumerate(_named_apart(given, scratch).items()):
-            if line := _import_one(read_as, _archive_stem(path.name), warc_dir, scratch / f"copy-{number}.warc.gz",
-                                   held, errors, copied):
+            stem = _archive_stem(stored_name(path.name))
+            if line := _import_one(read_as, stem, warc_dir, scratch / f"copy-{number}.warc.gz", held, errors, copied):
                 lines.append(line)
     finally:
         held.close()
@@ -347,14 +361,22 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
         return f"{path.name}: already in the archive as {same_file.name}"
     try:
         _recompress(path, partial)  # (scratch is on the archive's disk: renamed, not copied)
-        records, damage = record_starts(partial)
+        failure = None
     except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on a file that is no archive
-        records, damage = [], " ".join(str(exc).split()) or type(exc).__name__
-    if damage or not records:
+        failure = error_line(exc)
+    records, damage = record_starts(partial) if partial.exists() else ([], None)
+    given = len(records)
+    ends = [record.offset for record in records[1:]] + [partial.stat().st_size if records else 0]
+    whole = _whole_records(partial) if records else 0
+    why = failure or damage
+    if not whole:
         partial.unlink(missing_ok=True)
-        errors.append(f"{path.name}: not a WARC or ARC file: {damage or 'no records in it'}")
+        errors.append(f"{path.name}: not a WARC or ARC file: {why or 'no records in it'}")
         return None
-    ends = [record.offset for record in records[1:]] + [partial.stat().st_size]
+    if why or whole < given:
+        errors.append(f"{path.name}: damaged or cut short after its first {whole} records"
+                      f"{f' ({why})' if why else ''}: those are imported, the rest cannot be read")
+    records, ends = records[:whole], ends[:whole]
     holders = [held.holder(record.key) for record in records]
     undated = {number for number, record in enumerate(records)
                if record.rec_type in CAPTURE_TYPES and not is_warc_date(record.date)}
@@ -369,10 +391,10 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
         where = sorted(set(held_here))
         return (f"{path.name}: its {len(held_here)} records are already in the archive, in "
                 + (where[0] if len(where) == 1 else f"{len(where)} files ({where[0]}, ...)"))
-    if len(taken) < len(records):
-        whole, partial = partial, partial.with_name("new-" + partial.name)
-        _copy_stretches(whole, [(records[number].offset, ends[number]) for number in taken], partial)
-        whole.unlink()
+    if len(taken) < given:
+        copy, partial = partial, partial.with_name("new-" + partial.name)
+        _copy_stretches(copy, [(records[number].offset, ends[number]) for number in taken], partial)
+        copy.unlink()
     target = warc_dir / f"{stem}-{file_sha256(path if arc else partial)[:12]}.warc.gz"
     os.replace(partial, target)
     held.add(target.name, target.stat().st_size, (records[number].key for number in taken))

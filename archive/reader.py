@@ -8,7 +8,6 @@ import io
 import re
 import zlib
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -328,11 +327,14 @@ def _page_or_why_not(record: ArcWarcRecord) -> str | None:
     return None
 
 
+_ONE_STREAM = "one gzip stream, not a gzip member per record"
+
+
 def _unreadable(name: str, end: int, records: int, exc: Exception) -> str:
     """One line: why a file could not be read, with the fix where there is one."""
     text = error_line(exc)
     if "non-chunked gzip" in text:
-        return (f"{name}: one gzip stream, not a gzip member per record, so its records cannot be read by offset; "
+        return (f"{name}: {_ONE_STREAM}, so its records cannot be read by offset; "
                 f"`warcio recompress {name} FIXED.warc.gz` makes a readable copy")
     if records == 0:
         return f"{name}: not a WARC or ARC file ({text})"
@@ -357,10 +359,14 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
     waiting: dict[str, tuple[ArticleCapture, bool]] = {}  # HTML page id -> capture, is a revisit; until metadata
     elsewhere: list[ArticleCapture] = []  # ours: revisits of a payload first archived at another URL
 
-    def scanned(end: int, error: str | None = None, foreign: Sequence[ArticleCapture] = (),
-                foreign_revisits: Sequence[ArticleCapture] = ()) -> Scan:
+    def scanned(end: int, error: str | None = None, offsets_hold: bool = True) -> Scan:
+        """What the scan found; of a closed file whose offsets can be read (not one gzip stream), also what no
+        metadata record of ours claimed: another tool's captures, those before any damage too."""
+        pending = list(waiting.values()) if closed and offsets_hold else []
+        foreign = [capture for capture, revisit in pending if not revisit]
         payloads = {capture.payload_digest: (warc_path, capture.offset) for capture in reversed(foreign)}
-        return Scan([*found, *foreign], end, error, stats, [*elsewhere, *foreign_revisits], payloads)
+        return Scan([*found, *foreign], end, error, stats,
+                    [*elsewhere, *(capture for capture, revisit in pending if revisit)], payloads)
     end = start
     with open_warc(warc_path) as stream:
         head = file_head(stream)
@@ -378,11 +384,13 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
         stream.seek(start)
         iterator = ArchiveIterator(_ReadUpTo(stream, readable) if readable and readable > start else stream,
                                    arc2warc=True)
+        last: tuple[int, BinaryIO] | None = None  # the last record read: where it starts, its block
         try:
             for record in iterator:
                 # The record's start, read before the record is (``get_record_offset`` would consume it).
                 if stop is not None and iterator.offset >= stop:
                     break
+                last = (iterator.offset, record.raw_stream)  # its block, however its readers wrap it later
                 stats.records += 1
                 headers = record.rec_headers
                 if record.rec_type in ("response", "revisit"):
@@ -439,7 +447,10 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
             if not closed:  # the rest is still being written
                 return scanned(end)
             end_of_stretch = size if stop is None else stop
-            return scanned(end_of_stretch, _unreadable(name, end, stats.records, exc))
+            # where the readable part ends: the start of the record that failed (another tool's records before it
+            # are whole, though ``end`` counts only ours)
+            why = _unreadable(name, max(end, iterator.offset), stats.records, exc)
+            return scanned(end_of_stretch, why, offsets_hold=_ONE_STREAM not in why)
         if not closed:
             return scanned(end)
         end = size if stop is None else stop
@@ -447,6 +458,10 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
             why = f"{name}: unreadable after offset {readable}: the {end - readable} bytes after it are not whole " \
                   "WARC records (damaged or cut short)"
             return scanned(end, why)
-    # Whatever no metadata record of ours claimed was archived by another tool.
-    return scanned(end, None, [capture for capture, revisit in waiting.values() if not revisit],
-                   [capture for capture, revisit in waiting.values() if revisit])
+        # A file not gzipped, cut in its last record: warcio reads what is there as the record's block.
+        if last is not None and (missing := getattr(last[1], "limit", 0)) > 0:
+            for key in [key for key, (capture, _) in waiting.items() if capture.offset == last[0]]:
+                del waiting[key]
+            return scanned(end, f"{name}: unreadable after offset {last[0]}: its last record is cut short ({missing} "
+                                "bytes of it are missing)")
+    return scanned(end)

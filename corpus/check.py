@@ -68,6 +68,8 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
                 if repair:
                     export_corpus_jsonl(store, whole=True)
                     report.repaired.append(f"wrote {CORPUS_FILE} again")
+    except sqlite3.OperationalError as exc:
+        report.cannot_use(path, exc)
     except sqlite3.DatabaseError as exc:
         report.problems.append(f"{path}: damaged: {exc}")
         if repair:

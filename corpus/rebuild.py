@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from archive.atomic import write_atomic
-from archive.inputs import file_sha256, not_an_archive_file, scratch_directory, unpack_inputs
+from archive.inputs import file_sha256, not_an_archive_file, scratch_directory, stored_name, unpack_inputs
 from archive.lock import ArchiveUnwritable, check_writable
 from corpus.derive import DeriveReport, derive_files
 from corpus.export import CORPUS_FILE
@@ -52,7 +52,7 @@ def write_manifest(out: Path, warcs: list[Path]) -> Path:
     manifest = {
         "extractor": EXTRACTOR,
         "versions": _versions(),
-        "warcs": [{"file": warc.name, "sha256": file_sha256(warc)} for warc in warcs],
+        "warcs": [{"file": stored_name(warc.name), "sha256": file_sha256(warc)} for warc in warcs],
         "corpus": {"file": CORPUS_FILE, "sha256": file_sha256(out / CORPUS_FILE)},
         "texts": {path.relative_to(out).as_posix(): file_sha256(path) for path in texts},
     }

@@ -233,9 +233,12 @@ class ExtractedArticle:
 
 @dataclass
 class BatchResult:
-    """What one batch did to the corpus: new rows per source (first derivations of a capture)."""
+    """What one batch did to the corpus: new rows per source (first derivations of a capture) and their record IDs,
+    and the rows it removed (an earlier capture of the same text took their place), as (source, record ID)."""
 
     new_rows: Counter = field(default_factory=Counter)
+    new_row_ids: set[str] = field(default_factory=set)
+    removed_rows: list[tuple[str, str]] = field(default_factory=list)
     rewritten_texts: int = 0
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
 
@@ -1020,11 +1023,13 @@ class _Batch:
             self.changed_rows.add(record_id)
             if record_id in self.new_ids and record_id not in old:
                 self.result.new_rows[source] += 1
+                self.result.new_row_ids.add(record_id)
         kept = {item[2] for item in made}
         for record_id, (text_path, sha, _) in old.items():
             self.changed_texts.add(sha)
             if record_id not in kept:
                 db.execute("DELETE FROM rows WHERE record_id = ?", (record_id,))
+                self.result.removed_rows.append((source, record_id))
                 self.changed_rows.discard(record_id)
                 self._changed(old_fetched[record_id], record_id)
         self.stale_paths.update(set(old_paths) - new_paths)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from archive_fixtures import article_captures, newsarchive, rot
+from archive_fixtures import article_captures, fill, newsarchive, rot
 from test_incremental import text_files, write_config
 
 from corpus.export import read_corpus
@@ -101,3 +101,21 @@ def test_a_rotten_a_cut_and_a_deleted_warc_each_fail_the_check_and_repair_says_i
     assert newsarchive("run", "--config", str(config)).returncode == 0
     fetched = {request.path for request in demo_site.requests}
     assert {article.path for article in demo_site.articles("courier")} <= fetched
+
+
+def test_check_repair_on_a_full_disk_sets_no_database_aside_and_says_the_disk_is_full(demo_site, small_disk):
+    config = write_config(demo_site, small_disk / "sources.toml", small_disk / "archive")
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    databases = {path: path.read_bytes() for path in (small_disk / "archive").glob("*/*.sqlite")}
+    # closed: SQLite makes its shared-memory file again to read it, and the disk has no room for it
+    assert not (small_disk / "archive" / "state" / "crawl.sqlite-shm").exists()
+    filler = fill(small_disk)
+    for repair in ([], ["--repair"]):
+        checked = newsarchive("check", *repair, "--config", str(config))
+        assert checked.returncode == 1 and "Traceback" not in checked.stderr
+        assert ": damaged" not in checked.stderr and "set " not in checked.stderr, checked.stderr
+        assert "disk is full" in checked.stderr, checked.stderr
+    assert {path: path.read_bytes() for path in databases} == databases
+    assert not list((small_disk / "archive").glob("*/*.damaged-*"))
+    filler.unlink()
+    assert newsarchive("check", "--config", str(config)).returncode == 0

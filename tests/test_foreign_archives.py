@@ -448,3 +448,85 @@ def test_a_scheduler_that_does_not_answer_is_one_line(foreign, tmp_path):
     result = newsarchive("rebuild", "--warc", str(foreign["other"]), "--out", str(tmp_path / "out"),
                          "--scheduler", f"tcp://127.0.0.1:{free_port()}")
     assert ok(result, code=2).startswith("newsarchive: cannot reach the Dask scheduler tcp://127.0.0.1:")
+
+
+def test_another_tools_warc_cut_short_or_damaged_still_gives_every_article_before_the_damage(tmp_path):
+    cut = write_warc(tmp_path / "cut.warc.gz", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                                 for n in (1, 2, 3)])
+    cut.write_bytes(cut.read_bytes()[:-700])  # a copy cut short in its last record
+    plain = write_warc(tmp_path / "damaged.warc", [lambda w: http_response(w, article_url(4), article_html(4))],
+                       gzipped=False)
+    whole = plain.stat().st_size
+    plain.write_bytes(plain.read_bytes() + b"\xfe\xff\0" * 1000)  # bytes that are no record after it
+    result = newsarchive("rebuild", "--warc", str(cut), str(plain), "--out", str(tmp_path / "out"))
+    stderr = ok(result, code=1)
+    assert "2 records, 2 HTML pages, 2 articles; then unreadable after offset" in line_of(stderr, "cut.warc.gz")
+    assert f"unreadable after offset {whole}:" in line_of(stderr, "damaged.warc")
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "out")) == [article_url(n) for n in (1, 2, 4)]
+
+
+def test_import_of_a_warc_cut_short_or_damaged_adds_its_whole_records_and_leaves_the_archive_whole(tmp_path):
+    cut = write_warc(tmp_path / "cut.warc.gz", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                                 for n in (1, 2, 3)])
+    cut.write_bytes(cut.read_bytes()[:-700])  # a crawl killed, a download cut short: its last record torn
+    plain = write_warc(tmp_path / "damaged.warc", [lambda w: http_response(w, article_url(4), article_html(4))],
+                       gzipped=False)
+    plain.write_bytes(plain.read_bytes() + b"\xfe\xff\0" * 1000)  # bytes that are no record after it
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    stderr = ok(newsarchive("import", "--config", str(config), str(cut), str(plain)), code=1)
+    assert "cut.warc.gz: damaged or cut short after its first 2 records: those are imported" in stderr
+    assert "damaged.warc: damaged or cut short after its first 1 records (" in stderr
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(n) for n in (1, 2, 4)]
+    # the archive holds no torn record: nothing for `check` to find, nothing to restore
+    assert "problem" not in ok(newsarchive("check", "--config", str(config)))
+
+
+def test_an_uncompressed_warc_cut_in_its_last_record_gives_the_articles_before_it_and_says_so(tmp_path):
+    cut = write_warc(tmp_path / "cut.warc", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                             for n in (1, 2)], gzipped=False)
+    last = next(offset for url, offset in _record_offsets(cut) if url == article_url(2))
+    cut.write_bytes(cut.read_bytes()[:last + 1500])  # cut amid the second article's page
+    result = newsarchive("rebuild", "--warc", str(cut), "--out", str(tmp_path / "out"))
+    line = line_of(ok(result, code=1), "cut.warc")
+    assert f"then unreadable after offset {last}: its last record is cut short" in line, line
+    assert [row["url"] for row in read_corpus(tmp_path / "out")] == [article_url(1)]
+
+
+def _record_offsets(warc: Path) -> list[tuple[str, int]]:
+    with open(warc, "rb") as stream:
+        records = ArchiveIterator(stream)
+        return [(record.rec_headers.get_header("WARC-Target-URI"), records.get_record_offset()) for record in records]
+
+
+def test_a_warc_whose_file_name_is_no_utf8_rebuilds_and_imports_under_a_name_the_corpus_can_hold(tmp_path):
+    latin1 = tmp_path / os.fsdecode(b"caf\xe9.warc.gz")  # named on a Latin-1 system
+    write_warc(latin1, [lambda w: http_response(w, article_url(1), article_html(1))])
+    result = newsarchive("rebuild", "--warc", str(latin1), "--out", str(tmp_path / "out"))
+    ok(result)
+    [row] = read_corpus(tmp_path / "out")
+    assert row["url"] == article_url(1) and row["warc_file"] == "caf\ufffd.warc.gz"
+
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    assert "caf\ufffd.warc.gz: imported as caf\ufffd-" in ok(newsarchive("import", "--config", str(config), str(latin1)))
+    assert [row["url"] for row in read_corpus(tmp_path / "archive")] == [article_url(1)]
+    ok(newsarchive("check", "--config", str(config)))
+
+
+def test_a_rebuild_and_an_import_count_a_page_captured_earlier_in_a_later_file_once(tmp_path):
+    """Read in name order, the later capture makes the row first, and the earlier one of the same text takes its
+    place: one new article, not two."""
+    later = write_warc(tmp_path / "a-later.warc.gz", [
+        lambda w: http_response(w, article_url(1), article_html(1), **{"WARC-Date": "2026-10-02T00:00:00Z"})])
+    earlier = write_warc(tmp_path / "b-earlier.warc.gz", [
+        lambda w: http_response(w, article_url(1), article_html(1), **{"WARC-Date": "2026-10-01T00:00:00Z"}),
+        lambda w: http_response(w, article_url(2), article_html(2), **{"WARC-Date": "2026-10-01T00:00:00Z"})])
+    rebuilt = ok(newsarchive("rebuild", "--warc", str(later), str(earlier), "--out", str(tmp_path / "out")))
+    assert rebuilt.splitlines()[-1] == f"2 articles from 2 files written to {tmp_path / 'out'}"
+    assert [row["warc_file"] for row in read_corpus(tmp_path / "out")] == ["b-earlier.warc.gz"] * 2
+
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    imported = ok(newsarchive("import", "--config", str(config), str(later), str(earlier)))
+    assert imported.splitlines()[-1] == "2 new articles in the corpus"

@@ -208,3 +208,22 @@ def test_packaging_ten_times_the_articles_takes_about_the_same_memory(tmp_path):
     assert packaged == sorted(packaged)
     assert _index_positions(packaged) == _index_positions(line.decode() for line in index_lines(archive))
     assert len(pages) == len(read_corpus(archive)) == 10 * SMALL_ARCHIVE
+
+
+@pytest.mark.parametrize("repaired", [False, True], ids=["as-cut", "after-check-repair"])
+def test_a_package_of_an_archive_with_a_warc_cut_short_is_refused_in_one_line_not_written_invalid(packaged, tmp_path,
+                                                                                                   repaired):
+    archive = tmp_path / "archive"
+    shutil.copytree(packaged["out"], archive, ignore=shutil.ignore_patterns("export"))
+    config = archive / "sources.toml"
+    config.write_text(config.read_text().replace(str(packaged["out"]), str(archive)))
+    warc = max((archive / "warc").glob("*.warc.gz"), key=lambda path: path.stat().st_size)
+    os.truncate(warc, warc.stat().st_size * 2 // 3)  # a copy cut short
+    if repaired:  # drops the index entries past the cut: the file is still cut
+        newsarchive("check", "--repair", "--config", str(config))
+    out = tmp_path / "archive.wacz"
+    result = newsarchive("package", "--config", str(config), "--out", str(out))
+    assert result.returncode == 1, result.stderr
+    [line] = result.stderr.splitlines()
+    assert f"{warc.name} (unreadable after offset " in line and "cut short or damaged" in line, line
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["archive"]
