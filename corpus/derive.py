@@ -347,7 +347,6 @@ class Derivation:
         self.upgrade = OldLayout.found(self.root)  # an archive derived before the store: its articles are not new
         self.store = CorpusStore(self.root)
         self.report = DeriveReport()
-        self.counted_new: set[str] = set()  # the record IDs of the rows the report counts as new
         self._pool: ResultFilePool | None = None
         self._finished = self.store.finished_files()
         self._forget_cut_tails()
@@ -623,12 +622,6 @@ class Derivation:
             if self.upgrade else Counter()
         self.report.taken_over.update(taken)
         self.report.new_rows.update(result.new_rows - taken)
-        # a row counted new here that an earlier capture of its text replaced later on is no new row
-        self.counted_new |= result.new_row_ids
-        for source, record_id in result.removed_rows:
-            if record_id in self.counted_new and self.report.new_rows[source] > 0:
-                self.counted_new.discard(record_id)
-                self.report.new_rows[source] -= 1
         self.report.rewritten_texts += result.rewritten_texts
 
     def catch_up(self) -> DeriveReport:

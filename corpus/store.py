@@ -233,12 +233,10 @@ class ExtractedArticle:
 
 @dataclass
 class BatchResult:
-    """What one batch did to the corpus: new rows per source (first derivations of a capture) and their record IDs,
-    and the rows it removed (an earlier capture of the same text took their place), as (source, record ID)."""
+    """What one batch did to the corpus: new rows per source (first derivations of a capture, less the rows of the
+    same URLs they took the place of: an earlier capture of a text read after a later one is no new article)."""
 
     new_rows: Counter = field(default_factory=Counter)
-    new_row_ids: set[str] = field(default_factory=set)
-    removed_rows: list[tuple[str, str]] = field(default_factory=list)
     rewritten_texts: int = 0
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
 
@@ -1003,6 +1001,7 @@ class _Batch:
         old_paths = {text_path: sha for text_path, sha, _ in old.values()}
         old_fetched = {record_id: fields["fetched_at"] for record_id, (_, _, fields) in old.items()}
         new_paths = set()
+        added = 0
         for version, (fetched_at, digest, record_id, fields, text) in enumerate(made, 1):
             text_path = version_path(source, url, version)
             new_paths.add(text_path)
@@ -1022,16 +1021,17 @@ class _Batch:
                 (record_id, source, url, version, fetched_at, text_path, sha, line))
             self.changed_rows.add(record_id)
             if record_id in self.new_ids and record_id not in old:
-                self.result.new_rows[source] += 1
-                self.result.new_row_ids.add(record_id)
+                added += 1
         kept = {item[2] for item in made}
         for record_id, (text_path, sha, _) in old.items():
             self.changed_texts.add(sha)
             if record_id not in kept:
                 db.execute("DELETE FROM rows WHERE record_id = ?", (record_id,))
-                self.result.removed_rows.append((source, record_id))
+                added -= 1
                 self.changed_rows.discard(record_id)
                 self._changed(old_fetched[record_id], record_id)
+        if added > 0:
+            self.result.new_rows[source] += added
         self.stale_paths.update(set(old_paths) - new_paths)
 
     def _write_line(self, record_id: str) -> None:

@@ -530,3 +530,10 @@ def test_a_rebuild_and_an_import_count_a_page_captured_earlier_in_a_later_file_o
     config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
     imported = ok(newsarchive("import", "--config", str(config), str(later), str(earlier)))
     assert imported.splitlines()[-1] == "2 new articles in the corpus"
+
+    # the same, the earlier file imported by a later command: its page's capture replaces a row already there
+    config.write_text(f'[archive]\ndir = "{tmp_path / "second"}"\n')
+    ok(newsarchive("import", "--config", str(config), str(later)))
+    imported = ok(newsarchive("import", "--config", str(config), str(earlier)))
+    assert imported.splitlines()[-1] == "1 new article in the corpus"
+    assert [row["warc_file"].startswith("b-earlier-") for row in read_corpus(tmp_path / "second")] == [True] * 2
