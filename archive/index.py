@@ -170,8 +170,10 @@ def last_entry_before(archive_dir: Path, warc_name: str, end: int) -> int:
     """Where the last record a WARC's index names that starts before ``end`` starts (0 without one): a place to
     read the file's tail from."""
     path = _per_warc_path(archive_dir, warc_name)
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    return max((start for line in lines if (start := _entry_span(line)[0]) < end), default=0)
+    if not path.exists():
+        return 0
+    with open(path, encoding="utf-8") as lines:  # (read a line at a time: memory stays flat)
+        return max((start for line in lines if line.strip() and (start := _entry_span(line)[0]) < end), default=0)
 
 
 def entries_past(archive_dir: Path, warc_name: str, end: int) -> int:
