@@ -28,13 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
 
 import archive.warcio_brotli  # noqa: F401 - br records are read too
 from archive import WARC_DIR
 from archive.capture import SOURCE_FIELD
 from archive.index import drop_entries_past, entries_past, has_index, indexed_warcs, update_index
-from archive.reader import not_a_warc
+from archive.reader import not_a_warc, warc_records
 from archive.recover import readable_extent
 from archive.state import ArchivedPayload, SqliteState, UrlState, state_path
 from archive.writer import OPEN_SUFFIX
@@ -145,7 +144,7 @@ def _replay_into_state(warc: Path, state: SqliteState) -> int:
     """Record every capture of one WARC in ``state``, as the writer did when it wrote them; the records read."""
     source, count = "", 0
     with open(warc, "rb") as stream:
-        records = ArchiveIterator(stream)
+        records = warc_records(stream, warc.name)
         for record in records:
             count += 1
             headers = record.rec_headers

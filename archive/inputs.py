@@ -21,14 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.recompressor import Recompressor
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive import WARC_DIR
 from archive.atomic import held_temporary, remove_stale_temporaries
 from archive.derived_db import open_derived_db
-from archive.reader import error_line, file_head
+from archive.reader import error_line, file_head, warc_records
 from archive.recover import readable_extent
 from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
 
@@ -238,7 +237,7 @@ def record_starts(warc: Path) -> tuple[list[RecordStart], str | None]:
     found: list[RecordStart] = []
     try:
         with open(warc, "rb") as stream:
-            records = ArchiveIterator(stream, no_record_parse=True)  # the WARC headers are all it needs
+            records = warc_records(stream, warc.name, no_record_parse=True)  # the WARC headers are all it needs
             found.extend(RecordStart(record_key(record.rec_headers), records.get_record_offset(), record.rec_type,
                                      record.rec_headers.get_header("WARC-Date"))
                          for record in records)

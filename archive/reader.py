@@ -46,6 +46,16 @@ def error_line(exc: Exception, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
+def warc_records(stream: BinaryIO, name: str, **options: bool) -> ArchiveIterator:
+    """warcio's iterator over the records of ``stream`` (the file ``name``).  Where a record is not followed by the
+    blank lines that end one (a writer's Content-Length a few bytes off), warcio reads on from the next record and
+    writes three lines to stderr, the stray bytes among them, and no file name: here one line, naming the file."""
+    records = ArchiveIterator(stream, **options)
+    records.INC_RECORD = (f"{name}: offset {{0}}: a record goes on past its Content-Length (the blank lines that "
+                          "end a record are not there); read on from the next record\n")
+    return records
+
+
 class _ReadUpTo:
     """A file that ends at ``end`` for warcio, which would read what lies after it (bit rot, a torn record) as a
     short file, printing zlib's complaint to stderr."""
@@ -382,8 +392,8 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
         if closed and not arc and stream.read(2) == b"\x1f\x8b":
             readable, _ = readable_extent(stream.fileno(), start, stop)
         stream.seek(start)
-        iterator = ArchiveIterator(_ReadUpTo(stream, readable) if readable and readable > start else stream,
-                                   arc2warc=True)
+        iterator = warc_records(_ReadUpTo(stream, readable) if readable and readable > start else stream, name,
+                                arc2warc=True)
         last: tuple[int, BinaryIO] | None = None  # the last record read: where it starts, its block
         try:
             for record in iterator:

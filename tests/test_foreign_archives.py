@@ -537,3 +537,20 @@ def test_a_rebuild_and_an_import_count_a_page_captured_earlier_in_a_later_file_o
     imported = ok(newsarchive("import", "--config", str(config), str(earlier)))
     assert imported.splitlines()[-1] == "1 new article in the corpus"
     assert [row["warc_file"].startswith("b-earlier-") for row in read_corpus(tmp_path / "second")] == [True] * 2
+
+
+def test_a_record_whose_content_length_is_wrong_is_one_line_naming_the_file_and_the_rest_is_read(tmp_path):
+    """warcio wrote three lines to stderr, the stray bytes among them, for a record not followed by the blank
+    lines that end it (a tool that wrote a Content-Length a few bytes short), and named no file."""
+    warc = write_warc(tmp_path / "short-length.warc", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                                       for n in (1, 2)], gzipped=False)
+    data = warc.read_bytes()
+    declared = data.index(b"Content-Length: ", data.index(b"WARC-Type: response"))
+    end = data.index(b"\r\n", declared)
+    length = int(data[declared + 16:end])
+    warc.write_bytes(data[:declared + 16] + str(length - 7).encode() + data[end:])  # "</html>" left over
+    stderr = ok(newsarchive("rebuild", "--warc", str(warc), "--out", str(tmp_path / "out")))
+    assert "Remainder" not in stderr and "</html>" not in stderr, stderr
+    [line] = [line for line in stderr.splitlines() if "Content-Length" in line]
+    assert line.startswith("short-length.warc: offset "), line
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "out")) == [article_url(1), article_url(2)]
