@@ -38,9 +38,9 @@ from warcio.timeutils import timestamp_to_iso_date
 import archive.warcio_brotli  # noqa: F401 - py-wacz reads br records in this venv too
 from archive import WARC_DIR
 from archive.atomic import atomic_path, held_temporary, remove_stale_temporaries
-from archive.index import DatedRecords, is_not_modified, last_entry_before
+from archive.index import DatedRecords, is_not_modified
 from archive.reader import not_a_warc
-from archive.recover import readable_extent
+from archive.recover import torn_at
 from archive.replay import timestamp14
 from corpus.store import STORE_FILE, CorpusStore
 
@@ -138,16 +138,6 @@ def write_pages(archive_dir: Path, warc_names: set[str], out: BinaryIO) -> None:
                 out.write((json.dumps(page) + "\n").encode("utf-8"))
 
 
-def _torn_at(archive_dir: Path, warc: Path) -> int | None:
-    """Where a WARC cut short (a copy cut, a full disk) stops being whole records, or None: its tail is read from
-    the last record its index names before its end, so this costs a few records a file, not a read of the archive
-    (damage amid a file is `check`'s to find)."""
-    with open(warc, "rb") as stream:
-        size = os.fstat(stream.fileno()).st_size
-        end, _ = readable_extent(stream.fileno(), last_entry_before(archive_dir, warc.name, size))
-    return end if end < size else None
-
-
 def package(archive_dir: Path, out: Path, title: str | None = None, description: str | None = None) -> Path:
     """Write ``out`` (a .wacz) from every closed WARC of the archive and its corpus.
 
@@ -163,7 +153,7 @@ def package(archive_dir: Path, out: Path, title: str | None = None, description:
         raise PackageError(f"{archive_dir / WARC_DIR}: {', '.join(strays[:3])}{', ...' if len(strays) > 3 else ''}: "
                            "move what is not a WARC out of it to package the archive")
     if torn := [f"{warc.name} (unreadable after offset {end})" for warc in warcs
-            if (end := _torn_at(archive_dir, warc)) is not None]:
+            if (end := torn_at(archive_dir, warc)) is not None]:
         raise PackageError(f"{archive_dir / WARC_DIR}: {', '.join(torn[:3])}{', ...' if len(torn) > 3 else ''}: cut "
                            "short or damaged, so the package would not be whole; restore it from a copy (`newsarchive "
                            "check` says what is lost), or move it out of warc/ to package the rest")

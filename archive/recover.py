@@ -41,6 +41,7 @@ from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersPars
 
 from archive import WARC_DIR
 from archive.atomic import fsync_directory
+from archive.index import last_entry_before
 from archive.state import open_state, state_path
 from archive.writer import OPEN_SUFFIX, still_named
 
@@ -227,6 +228,16 @@ def _scan(fd: int, size: int) -> _Scan:
             keep, kept = record.end, records
             capture = None
     return _Scan(keep, kept, None if end == size else end)
+
+
+def torn_at(archive_dir: Path, warc: Path) -> int | None:
+    """Where a closed WARC cut short (a copy cut, a full disk, bit rot at its end) stops being whole records, or
+    None: its tail is read from the last record its index names before its end, so this costs a few records a
+    file, not a read of the archive (damage amid a file is `check`'s to find)."""
+    with open(warc, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        end, _ = readable_extent(stream.fileno(), last_entry_before(archive_dir, warc.name, size))
+    return end if end < size else None
 
 
 def readable_extent(fd: int, start: int = 0, stop: int | None = None) -> tuple[int, int]:

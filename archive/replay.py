@@ -24,6 +24,7 @@ from typing import IO
 from archive import WARC_DIR
 from archive.index import update_index
 from archive.lock import ArchiveUnwritable
+from archive.recover import torn_at
 from supervision import die_with_parent, stop_process
 
 REPLAY_VENV = Path(__file__).resolve().parent.parent / ".venv-replay"
@@ -127,6 +128,11 @@ def serve(archive_dir: Path, port: int = 8080) -> int:
     process = None
     try:
         process = start_pywb(archive_dir, port)
+        for warc in sorted((Path(archive_dir) / WARC_DIR).glob("*.warc.gz")):  # (indexed by now: read from its end)
+            if (end := torn_at(archive_dir, warc)) is not None:
+                print(f"newsarchive: replay: {warc.name} is cut short or damaged after offset {end}: its records "
+                      "past it cannot be replayed (pywb answers 503); `newsarchive check` says what is lost",
+                      file=sys.stderr, flush=True)
         await_listening(process, port)  # said once it answers; should it end instead, its exit code says so
         print(f"newsarchive: replaying {archive_dir} at http://127.0.0.1:{port}/{COLLECTION}/ "
               f"(e.g. http://127.0.0.1:{port}/{COLLECTION}/*/<url> lists the captures of a URL); "

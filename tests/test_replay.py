@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -205,3 +206,21 @@ def test_url_whose_latest_capture_is_a_304_replays_the_archived_200(archive, pyw
     assert body == stored(archive, original)[1]
     assert headers["Memento-Datetime"] == datetime_to_http_date(iso_date_to_datetime(original["date"]))
     assert [entry["status"] for entry in cdx(pywb, revisit["url"])] == ["200"]
+
+
+def test_replay_of_an_archive_holding_a_warc_cut_short_says_which_in_one_line(archive, tmp_path):
+    """pywb answered 503 for the records past the cut, and nothing said why or where."""
+    shutil.copytree(archive["out"] / "warc", tmp_path / "warc")
+    shutil.copytree(archive["out"] / "indexes", tmp_path / "indexes")
+    cut, *whole = sorted((tmp_path / "warc").glob("*.warc.gz"), key=lambda path: -path.stat().st_size)
+    os.truncate(cut, cut.stat().st_size - 300)
+    config = tmp_path / "sources.toml"
+    config.write_text(f"[archive]\ndir = {json.dumps(str(tmp_path))}\n")
+    port = free_port()
+    command = [sys.executable, "-m", "cli", "replay", "--config", str(config), "--port", str(port)]
+    with running(command, f"http://127.0.0.1:{port}/archive/cdx?url=http://example.invalid/") as replay:
+        pass
+    lines = [line for line in replay.stderr.read().splitlines() if "cut short" in line]
+    assert len(lines) == 1 and lines[0].startswith(f"newsarchive: replay: {cut.name} is cut short or damaged after "
+                                                   "offset "), lines
+    assert whole and not any(path.name in lines[0] for path in whole)
