@@ -81,6 +81,7 @@ class FileReport:
     revisits: int = 0  # revisits of article payloads archived before: not extracted again
     shared_ids: int = 0  # captures with the WARC-Record-ID of another record: keyed by where they are
     shared_with: str = ""  # where the first of those other records is
+    held: int = 0  # captures the corpus holds already: the same records, from a copy of this file or before
     error: str | None = None  # why the file could not be read to its end
 
     def line(self, name: str) -> str:
@@ -96,6 +97,9 @@ class FileReport:
             parts.append(f"{self.not_extracted} not extracted")
         if self.revisits:
             parts.append(f"{counted(self.revisits, 'revisit')} of articles archived before")
+        if self.held:
+            parts.append(f"{counted(self.held, 'capture')} the corpus holds already (the same records: a copy of "
+                         "a file read before)")
         if self.shared_ids:
             more = ", ..." if self.shared_ids > 1 else ""
             parts.append(f"{counted(self.shared_ids, 'capture')} with the WARC-Record-ID of another record "
@@ -580,7 +584,8 @@ class Derivation:
             article = _article_of(outcome)
             holder = held.get(article.warc_record_id)
             if holder is not None and holder[:3] == (article.url, article.fetched_at, article.payload_digest):
-                continue  # the same record again (taken before, or a copy of its file given too)
+                self.report.file(article.warc_file).held += 1  # the same record again (taken before, or a copy
+                continue  # of its file given too)
             if holder is not None:
                 key = positional_record_id(article.warc_file, article.warc_offset)
                 if key in self.store.known([key]):  # keyed so when it was taken

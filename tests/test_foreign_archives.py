@@ -554,3 +554,17 @@ def test_a_record_whose_content_length_is_wrong_is_one_line_naming_the_file_and_
     [line] = [line for line in stderr.splitlines() if "Content-Length" in line]
     assert line.startswith("short-length.warc: offset "), line
     assert sorted(row["url"] for row in read_corpus(tmp_path / "out")) == [article_url(1), article_url(2)]
+
+
+def test_a_copy_of_a_file_under_another_name_says_why_it_gives_no_article(tmp_path):
+    """Its line said "2 HTML pages, 0 articles", as if its pages were no articles."""
+    first = write_warc(tmp_path / "a.warc.gz", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                                for n in (1, 2)])
+    copy = tmp_path / "b-copy.warc.gz"
+    shutil.copyfile(first, copy)
+    stderr = ok(newsarchive("rebuild", "--warc", str(first), str(copy), "--out", str(tmp_path / "out")))
+    assert line_of(stderr, "a.warc.gz") == "a.warc.gz: 2 records, 2 HTML pages, 2 articles", stderr
+    assert line_of(stderr, "b-copy.warc.gz") == ("b-copy.warc.gz: 2 records, 2 HTML pages, 0 articles; 2 captures the "
+                                                 "corpus holds already (the same records: a copy of a file read "
+                                                 "before)"), stderr
+    assert len(read_corpus(tmp_path / "out")) == 2
