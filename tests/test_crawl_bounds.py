@@ -38,7 +38,8 @@ class BoundsSite(BaseHTTPRequestHandler):
 
     ``/`` links ``articles`` stories, ``/links.html`` 3,000, ``/feed.xml`` and ``/sitemap.xml``
     list dated stories (old and new) and undated ones, ``/sitemap-index.xml`` a new and an old sitemap; ``MOVED`` redirects to ``other`` (the
-    same host on another port) and ``/`` links to ``other`` too.
+    same host on another port) and ``/`` links to ``other`` too.  ``/nested-N.xml`` is a sitemap index
+    listing ``/nested-N+1.xml``, down to ``/nested-9.xml``, a sitemap of one story.
     """
 
     protocol_version = "HTTP/1.1"
@@ -88,6 +89,12 @@ class BoundsSite(BaseHTTPRequestHandler):
                 f"<sitemap><loc>{base}{path}</loc><lastmod>{day}</lastmod></sitemap>"
                 for path, day in (("/sitemap.xml", NEW), ("/sitemap-2019.xml", OLD))) + "</sitemapindex>",
                 "application/xml")
+        elif self.path.startswith("/nested-"):
+            level = int(self.path.removeprefix("/nested-").removesuffix(".xml"))
+            self._send(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{base}{story("nested")}'
+                       f'</loc></url></urlset>' if level == 9 else
+                       f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>{base}'
+                       f'/nested-{level + 1}.xml</loc></sitemap></sitemapindex>', "application/xml")
         elif self.path in ("/sitemap.xml", "/sitemap-2019.xml"):
             news = ('<url><loc>{}</loc><news:news><news:publication_date>{}T08:00:00+01:00'
                     '</news:publication_date><news:title>t</news:title></news:news></url>')
@@ -262,6 +269,16 @@ def test_links_per_page_and_entries_per_feed_or_sitemap_are_capped_and_the_cut_i
                      (f"{base}/sitemap.xml", "max_sitemap_entries")):
         [line] = [line for line in result.stderr.splitlines() if url + ":" in line]
         assert key in line, line
+
+
+def test_sitemap_indexes_nested_deeper_than_the_depth_limit_are_cut_and_the_cut_is_said(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'sitemaps = ["{base}/nested-0.xml"]\n')
+    assert result.returncode == 0, result.stderr
+    assert [path for path in requested if path.startswith("/nested-")] == [f"/nested-{n}.xml" for n in range(5)]
+    [line] = [line for line in result.stderr.splitlines() if "DEPTH_LIMIT" in line]
+    assert line.endswith(f"site: {base}/nested-4.xml: links more than 4 steps from the seeds not followed "
+                         f"(DEPTH_LIMIT), e.g. {base}/nested-5.xml"), line
 
 
 @pytest.mark.parametrize(("table", "key", "value"), [
