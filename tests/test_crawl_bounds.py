@@ -33,13 +33,17 @@ def story(n: int | str) -> str:
     return f"/2026/11/21/story-number-{n}-of-the-day.html"
 
 
+LOOPS = {story("loop-self"): story("loop-self"), story("loop-a"): story("loop-b"), story("loop-b"): story("loop-a")}
+
+
 class BoundsSite(BaseHTTPRequestHandler):
     """A news site with more of everything than a source's bounds let through.
 
     ``/`` links ``articles`` stories, ``/links.html`` 3,000, ``/feed.xml`` and ``/sitemap.xml``
     list dated stories (old and new) and undated ones, ``/sitemap-index.xml`` a new and an old sitemap; ``MOVED`` redirects to ``other`` (the
     same host on another port) and ``/`` links to ``other`` too.  ``/nested-N.xml`` is a sitemap index
-    listing ``/nested-N+1.xml``, down to ``/nested-9.xml``, a sitemap of one story.
+    listing ``/nested-N+1.xml``, down to ``/nested-9.xml``, a sitemap of one story.  ``/redirects.html``
+    links a story that redirects to itself, two that redirect to each other and one whose redirects never end.
     """
 
     protocol_version = "HTTP/1.1"
@@ -73,6 +77,11 @@ class BoundsSite(BaseHTTPRequestHandler):
         elif self.path == "/links.html":
             self._send("<html><body>" + "".join(f'<p><a href="{story(f"linked-{n}")}"><b>Story</b> {n}</a></p>'
                                                  for n in range(3000)) + "</body></html>")
+        elif self.path == "/redirects.html":
+            self._send("".join(f'<a href="{story(name)}">{name}</a>' for name in ("loop-self", "loop-a", "hops-0")))
+        elif self.path in LOOPS or "-hops-" in self.path:
+            hop = LOOPS.get(self.path) or story(f"hops-{int(self.path.split('-')[-4]) + 1}")
+            self._send("", status=301, headers={"Location": hop})
         elif self.path == MOVED:
             self._send("", status=301, headers={"Location": self.other + MOVED})
         elif self.path == "/feed.xml":
@@ -279,6 +288,22 @@ def test_sitemap_indexes_nested_deeper_than_the_depth_limit_are_cut_and_the_cut_
     [line] = [line for line in result.stderr.splitlines() if "DEPTH_LIMIT" in line]
     assert line.endswith(f"site: {base}/nested-4.xml: links more than 4 steps from the seeds not followed "
                          f"(DEPTH_LIMIT), e.g. {base}/nested-5.xml"), line
+
+
+def test_a_redirect_loop_or_endless_redirects_are_a_failed_fetch_said_in_one_line(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'start_urls = ["{base}/redirects.html"]\n')
+    assert result.returncode == 0, result.stderr
+    assert [path for path in requested if "-hops-" in path] == [story(f"hops-{n}") for n in range(11)]
+    self_loop, a, b, hops = (base + story(name) for name in ("loop-self", "loop-a", "loop-b", "hops-0"))
+    said = {self_loop: f"a redirect loop: {self_loop} -> {self_loop}",
+            a: f"a redirect loop: {a} -> {b} -> {a}",
+            hops: f"more than 10 redirects, the last followed to {base + story('hops-10')}"}
+    lines = result.stderr.splitlines()
+    for url, reason in said.items():
+        assert [line for line in lines if line.endswith(f"site: cannot fetch {url}: {reason}")], result.stderr
+    [source] = report["sources"]
+    assert {failure["url"]: failure["reason"] for failure in source["failures"]} == said
 
 
 @pytest.mark.parametrize(("table", "key", "value"), [

@@ -90,10 +90,12 @@ class NewsSpider(Spider):
         if spider.config is not None:
             configure_scrapy_crawl(crawler.settings, spider.config, spider.source)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         settings = crawler.settings
         spider.max_links = settings.getint("NEWSARCHIVE_MAX_LINKS_PER_PAGE", MAX_LINKS_PER_PAGE)
         spider.max_feed_entries = settings.getint("NEWSARCHIVE_MAX_FEED_ENTRIES", MAX_FEED_ENTRIES)
         spider.max_sitemap_entries = settings.getint("NEWSARCHIVE_MAX_SITEMAP_ENTRIES", MAX_SITEMAP_ENTRIES)
+        spider.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
         return spider
 
     # -- seeds ---------------------------------------------------------------
@@ -119,15 +121,29 @@ class NewsSpider(Spider):
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
             self._offsite_redirect(failure.value)
             return
+        elif failure.check(IgnoreRequest) and request.meta.get("redirect_times", 0) >= self.max_redirects:
+            self._cannot_fetch(request, request.meta["redirect_urls"][0],
+                               f"more than {self.max_redirects} redirects, the last followed to {request.url}")
+            return
         elif failure.check(IgnoreRequest) and not failure.check(RobotsUnreachable) and not request.meta.get("seed"):
             return  # robots.txt said no, or a known URL was skipped: nothing failed
         else:
             reason = str(failure.value) or type(failure.value).__name__
-        self.record_failure(request.url, reason)
+        self._cannot_fetch(request, request.url, reason)
+
+    def request_dropped(self, request: Request) -> None:
+        """A redirect back to a URL of its own chain is dropped as a duplicate by Scrapy, unsaid: a loop."""
+        if request.url in request.meta.get("redirect_urls", ()):
+            hops = [*request.meta["redirect_urls"], request.url]
+            self._cannot_fetch(request, hops[0], f"a redirect loop: {' -> '.join(hops)}")
+
+    def _cannot_fetch(self, request: Request, url: str, reason: str) -> None:
+        """One line and an entry of the run report; a redirect that fails is said under the URL it started from."""
+        self.record_failure(url, reason)
         if request.meta.get("seed"):
-            self._seed_failed(request.url, f"cannot fetch it: {reason}")
+            self._seed_failed(url, f"cannot fetch it: {reason}")
         else:
-            self.logger.warning("%s: cannot fetch %s: %s", self.source.name, request.url, reason)
+            self.logger.warning("%s: cannot fetch %s: %s", self.source.name, url, reason)
 
     def _offsite_redirect(self, redirect: OffsiteRedirect) -> None:
         """Counted, with the first as an example: the run summary says it in one line, not one per URL."""
