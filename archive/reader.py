@@ -20,7 +20,7 @@ from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
-from archive.warcio_brotli import BrotliReader
+import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
 from archive.recover import readable_extent
 from archive.warc_date import capture_date
@@ -112,8 +112,6 @@ def _decoded_stream(http: StatusAndHeaders | None, stored: BinaryIO) -> BinaryIO
     for coding in reversed(_codings(http, "content-encoding") + _codings(http, "transfer-encoding")):
         if coding == "chunked":  # a body stored de-chunked under its header is read as it is
             stream = ChunkedDataReader(stream)
-        elif coding == "br":  # decoded no further than read: warcio's decoder would decode a br bomb whole
-            stream = io.BufferedReader(BrotliReader(stream))
         elif coding in BufferedReader.get_supported_decompressors():
             stream = BufferedReader(stream, decomp_type=coding)
     return stream

@@ -11,6 +11,7 @@ was received, say in one line what was wrong and where, and still write the one 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -206,7 +207,8 @@ def test_hostile_xml_bombs_and_a_stalled_page_cost_a_line_each_and_the_good_arti
     assert_warcio_check((archive / "warc").iterdir())
 
 
-def test_a_brotli_bomb_article_is_archived_as_sent_and_not_extracted_within_the_memory_limit(tmp_path, hostile_site):
+def test_a_brotli_bomb_article_is_archived_as_sent_and_derived_and_packaged_within_the_memory_limit(
+        tmp_path, hostile_site):
     url, archive = hostile_site, tmp_path / "archive"
     result = run(tmp_path, f'start_urls = ["{url}/brotli.html"]')
     assert result.returncode == 0, result.stderr
@@ -216,6 +218,14 @@ def test_a_brotli_bomb_article_is_archived_as_sent_and_not_extracted_within_the_
             if url + BROTLI_BOMB in line and "body over 50 MB once decoded, not extracted" in line], result.stderr
     rows = [json.loads(line) for line in (archive / "corpus.jsonl").read_text().splitlines()]
     assert [row["url"] for row in rows] == [url + GOOD]
+    # Packaging reads every record; warcio would take a MemoryError for a body that is no br, so no limit here.
+    with open(tmp_path / "package.log", "w+") as log:
+        package = subprocess.Popen([sys.executable, "-m", "cli", "package", "--config", str(tmp_path / "sources.toml"),
+                                    "--out", str(tmp_path / "a.wacz")], stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(package.pid, 0)
+        log.seek(0)
+        assert os.waitstatus_to_exitcode(status) == 0, log.read()
+    assert usage.ru_maxrss < 1 << 20, f"{usage.ru_maxrss >> 10} MB"  # KB
 
 
 def test_a_configured_sitemap_or_feed_that_is_none_fails_its_source_saying_so(tmp_path, hostile_site):
