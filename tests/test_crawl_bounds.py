@@ -7,6 +7,7 @@ was asked for, the WARCs and the run report.
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -43,7 +44,8 @@ class BoundsSite(BaseHTTPRequestHandler):
     list dated stories (old and new) and undated ones, ``/sitemap-index.xml`` a new and an old sitemap; ``MOVED`` redirects to ``other`` (the
     same host on another port) and ``/`` links to ``other`` too.  ``/nested-N.xml`` is a sitemap index
     listing ``/nested-N+1.xml``, down to ``/nested-9.xml``, a sitemap of one story.  ``/redirects.html``
-    links a story that redirects to itself, two that redirect to each other and one whose redirects never end.
+    links a story that redirects to itself, two that redirect to each other and one whose redirects never end;
+    ``/refresh.html`` one left at an old address, a gzipped page whose meta refresh names the new one.
     """
 
     protocol_version = "HTTP/1.1"
@@ -79,6 +81,12 @@ class BoundsSite(BaseHTTPRequestHandler):
                                                  for n in range(3000)) + "</body></html>")
         elif self.path == "/redirects.html":
             self._send("".join(f'<a href="{story(name)}">{name}</a>' for name in ("loop-self", "loop-a", "hops-0")))
+        elif self.path == "/refresh.html":
+            self._send(f'<a href="{story("at-its-old-address")}">Moved</a>')
+        elif self.path == story("at-its-old-address"):
+            stub = (f'<html><head><title>Moved</title><meta http-equiv="refresh" content="0; url={story("moved")}">'
+                    f'</head><body>{"<!-- the site template -->" * 100}This story has moved.</body></html>')
+            self._send(gzip.compress(stub.encode()), headers={"Content-Encoding": "gzip"})
         elif self.path in LOOPS or "-hops-" in self.path:
             hop = LOOPS.get(self.path) or story(f"hops-{int(self.path.split('-')[-4]) + 1}")
             self._send("", status=301, headers={"Location": hop})
@@ -304,6 +312,16 @@ def test_a_redirect_loop_or_endless_redirects_are_a_failed_fetch_said_in_one_lin
         assert [line for line in lines if line.endswith(f"site: cannot fetch {url}: {reason}")], result.stderr
     [source] = report["sources"]
     assert {failure["url"]: failure["reason"] for failure in source["failures"]} == said
+
+
+def test_an_article_moved_by_a_meta_refresh_is_followed_to_its_new_address(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'start_urls = ["{base}/refresh.html"]\n')
+    assert result.returncode == 0, result.stderr
+    assert pages(requested) == ["/refresh.html", story("at-its-old-address"), story("moved")]
+    assert pages(archived_urls(tmp_path)) == [base + path for path in pages(requested)]
+    rows = [json.loads(line) for line in (tmp_path / "archive" / "corpus.jsonl").read_text().splitlines()]
+    assert [row["url"] for row in rows] == [base + story("moved")]
 
 
 @pytest.mark.parametrize(("table", "key", "value"), [
