@@ -45,7 +45,8 @@ class BoundsSite(BaseHTTPRequestHandler):
     same host on another port) and ``/`` links to ``other`` too.  ``/nested-N.xml`` is a sitemap index
     listing ``/nested-N+1.xml``, down to ``/nested-9.xml``, a sitemap of one story.  ``/redirects.html``
     links a story that redirects to itself, two that redirect to each other and one whose redirects never end;
-    ``/refresh.html`` one left at an old address, a gzipped page whose meta refresh names the new one.
+    ``/refresh.html`` one left at an old address, a gzipped page whose meta refresh names the new one;
+    ``/atom.xml`` is an Atom feed whose links are relative, as Atom allows.
     """
 
     protocol_version = "HTTP/1.1"
@@ -81,6 +82,11 @@ class BoundsSite(BaseHTTPRequestHandler):
                                                  for n in range(3000)) + "</body></html>")
         elif self.path == "/redirects.html":
             self._send("".join(f'<a href="{story(name)}">{name}</a>' for name in ("loop-self", "loop-a", "hops-0")))
+        elif self.path == "/atom.xml":
+            self._send('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title>'
+                       + "".join(f'<entry><title>{n}</title><link href="{href}"/></entry>' for n, href in
+                                 enumerate((story("atom-0"), story("atom-1").lstrip("/")))) + "</feed>",
+                       "application/atom+xml")
         elif self.path == "/refresh.html":
             self._send(f'<a href="{story("at-its-old-address")}">Moved</a>')
         elif self.path == story("at-its-old-address"):
@@ -322,6 +328,13 @@ def test_an_article_moved_by_a_meta_refresh_is_followed_to_its_new_address(tmp_p
     assert pages(archived_urls(tmp_path)) == [base + path for path in pages(requested)]
     rows = [json.loads(line) for line in (tmp_path / "archive" / "corpus.jsonl").read_text().splitlines()]
     assert [row["url"] for row in rows] == [base + story("moved")]
+
+
+def test_the_relative_links_of_an_atom_feed_are_read_against_its_address(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'feeds = ["{base}/atom.xml"]\n')
+    assert result.returncode == 0, result.stderr
+    assert sorted(pages(requested)) == sorted(["/atom.xml", story("atom-0"), story("atom-1")])
 
 
 @pytest.mark.parametrize(("table", "key", "value"), [

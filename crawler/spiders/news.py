@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -261,7 +262,8 @@ class NewsSpider(Spider):
 
     def _listing(self, response: Response, kind: str) -> Listing | None:
         """The feed's or sitemap's entries, within their cap; None (and said why) if it cannot be read."""
-        read, limit, setting = ((feed_entries, self.max_feed_entries, "max_feed_entries") if kind == "feed" else
+        read, limit, setting = ((partial(feed_entries, url=response.url), self.max_feed_entries, "max_feed_entries")
+                                if kind == "feed" else
                                 (sitemap_entries, self.max_sitemap_entries, "max_sitemap_entries"))
         try:
             listing = read(response.body, limit)
