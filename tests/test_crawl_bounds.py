@@ -46,7 +46,8 @@ class BoundsSite(BaseHTTPRequestHandler):
     listing ``/nested-N+1.xml``, down to ``/nested-9.xml``, a sitemap of one story.  ``/redirects.html``
     links a story that redirects to itself, two that redirect to each other and one whose redirects never end;
     ``/refresh.html`` one left at an old address, a gzipped page whose meta refresh names the new one;
-    ``/atom.xml`` is an Atom feed whose links are relative, as Atom allows.
+    ``/atom.xml`` is an Atom feed whose links are relative, as Atom allows; ``/feed-elsewhere.xml`` lists
+    a story of the site and two of ``other``.
     """
 
     protocol_version = "HTTP/1.1"
@@ -82,6 +83,11 @@ class BoundsSite(BaseHTTPRequestHandler):
                                                  for n in range(3000)) + "</body></html>")
         elif self.path == "/redirects.html":
             self._send("".join(f'<a href="{story(name)}">{name}</a>' for name in ("loop-self", "loop-a", "hops-0")))
+        elif self.path == "/feed-elsewhere.xml":
+            listed = (base + story("here"), self.other + story("there-1"), self.other + story("there-2"))
+            self._send('<rss version="2.0"><channel><title>Feed</title>' + "".join(
+                f"<item><title>{url}</title><link>{url}</link></item>" for url in listed) + "</channel></rss>",
+                "application/rss+xml")
         elif self.path == "/atom.xml":
             self._send('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title>'
                        + "".join(f'<entry><title>{n}</title><link href="{href}"/></entry>' for n, href in
@@ -328,6 +334,16 @@ def test_an_article_moved_by_a_meta_refresh_is_followed_to_its_new_address(tmp_p
     assert pages(archived_urls(tmp_path)) == [base + path for path in pages(requested)]
     rows = [json.loads(line) for line in (tmp_path / "archive" / "corpus.jsonl").read_text().splitlines()]
     assert [row["url"] for row in rows] == [base + story("moved")]
+
+
+def test_feed_entries_on_other_sites_are_not_followed_and_said_in_one_line(tmp_path):
+    with bounds_site() as (base, requested, elsewhere):
+        result, report = run(tmp_path, f'feeds = ["{base}/feed-elsewhere.xml"]\n')
+    assert result.returncode == 0, result.stderr
+    assert sorted(pages(requested)) == sorted(["/feed-elsewhere.xml", story("here")]) and elsewhere == []
+    [line] = [line for line in result.stderr.splitlines() if "other sites" in line]
+    assert f"site: {base}/feed-elsewhere.xml: 2 entries on other sites not followed (allowed_domains), e.g. " \
+           "http://127.0.0.1:" in line and line.endswith(story("there-1")), line
 
 
 def test_the_relative_links_of_an_atom_feed_are_read_against_its_address(tmp_path):

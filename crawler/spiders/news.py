@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from functools import partial
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -275,18 +275,33 @@ class NewsSpider(Spider):
             self._cut(response.url, "entries", limit, setting)
         return listing
 
+    def _on_site(self, entries: Iterable[Entry], listing: str) -> Iterator[Entry]:
+        """The entries on the source's site; one line says how many were elsewhere, with the first.
+
+        A feed or sitemap listing another host's stories (feeds.example.com for www.example.com) gives
+        nothing without ``allowed_domains``, and this line is how its owner learns so.
+        """
+        elsewhere, example = 0, ""
+        for entry in entries:
+            if self.in_scope(entry.url):
+                yield entry
+            else:
+                elsewhere, example = elsewhere + 1, example or entry.url
+        if elsewhere:
+            self.logger.warning("%s: %s: %d entr%s on other sites not followed (allowed_domains), e.g. %s",
+                                self.source.name, listing, elsewhere, "y" if elsewhere == 1 else "ies", example)
+
     def parse_feed(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "feed")
-        for entry in self._recent(newest_first(listing.entries) if listing else [], response.url):
-            if self.in_scope(entry.url):
-                yield from self._article(entry.url, response.url)
+        for entry in self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
+                                   response.url):
+            yield from self._article(entry.url, response.url)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "sitemap")
         # A sitemap of a sitemap index older than max_age lists nothing newer (its lastmod is its newest entry's).
-        for entry in self._recent(newest_first(listing.entries) if listing else [], response.url):
-            if not self.in_scope(entry.url):
-                continue
+        for entry in self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
+                                   response.url):
             if listing.kind == "sitemapindex":
                 yield from self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
             elif entry.is_news or looks_like_article(entry.url):
