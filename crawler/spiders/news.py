@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
-from functools import partial
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
