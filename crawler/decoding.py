@@ -37,7 +37,8 @@ class DiscoveryDecompressionMiddleware(HttpCompressionMiddleware):
 
 
 def _meta_refresh(response: Response) -> bool:
-    """Whether an HTML page's start holds a meta refresh, its body decoded that far only."""
+    """Whether an HTML page's start holds a meta refresh to another page, its body decoded that far only
+    (one to the page itself reloads it, as a live story does: no move, and to Scrapy a redirect loop)."""
     content_type = response.headers.get("Content-Type", b"").decode("latin-1")
     if "html" not in content_type.lower():
         return False
@@ -48,4 +49,4 @@ def _meta_refresh(response: Response) -> bool:
     except Exception:  # noqa: BLE001 - a body that is not what its codings say: the extractor will say so
         return False
     page = HtmlResponse(url=response.url, body=head, headers={"Content-Type": content_type})
-    return get_meta_refresh(page)[1] is not None
+    return get_meta_refresh(page)[1] not in (None, response.url)

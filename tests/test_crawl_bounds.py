@@ -45,7 +45,8 @@ class BoundsSite(BaseHTTPRequestHandler):
     same host on another port) and ``/`` links to ``other`` too.  ``/nested-N.xml`` is a sitemap index
     listing ``/nested-N+1.xml``, down to ``/nested-9.xml``, a sitemap of one story.  ``/redirects.html``
     links a story that redirects to itself, two that redirect to each other and one whose redirects never end;
-    ``/refresh.html`` one left at an old address, a gzipped page whose meta refresh names the new one;
+    ``/refresh.html`` one left at an old address, a gzipped page whose meta refresh names the new one, and
+    a live story that reloads itself every 30 s;
     ``/atom.xml`` is an Atom feed whose links are relative, as Atom allows; ``/feed-elsewhere.xml`` lists
     a story of the site and two of ``other``.
     """
@@ -94,7 +95,7 @@ class BoundsSite(BaseHTTPRequestHandler):
                                  enumerate((story("atom-0"), story("atom-1").lstrip("/")))) + "</feed>",
                        "application/atom+xml")
         elif self.path == "/refresh.html":
-            self._send(f'<a href="{story("at-its-old-address")}">Moved</a>')
+            self._send(f'<a href="{story("at-its-old-address")}">Moved</a><a href="{story("live")}">Live</a>')
         elif self.path == story("at-its-old-address"):
             stub = (f'<html><head><title>Moved</title><meta http-equiv="refresh" content="0; url={story("moved")}">'
                     f'</head><body>{"<!-- the site template -->" * 100}This story has moved.</body></html>')
@@ -137,7 +138,8 @@ class BoundsSite(BaseHTTPRequestHandler):
         else:
             paragraphs = "".join(f"<p>Paragraph {n} of the story at {self.path}, told in whole sentences so "
                                  "that the extractor takes it for the article it is.</p>" for n in range(5))
-            self._send(f"<html><head><title>{self.path}</title></head><body><article><h1>{self.path}</h1>"
+            reload = f'<meta http-equiv="refresh" content="30; url={self.path}">' if self.path == story("live") else ""
+            self._send(f"<html><head><title>{self.path}</title>{reload}</head><body><article><h1>{self.path}</h1>"
                        f"{paragraphs}</article></body></html>")
 
 
@@ -326,14 +328,16 @@ def test_a_redirect_loop_or_endless_redirects_are_a_failed_fetch_said_in_one_lin
     assert {failure["url"]: failure["reason"] for failure in source["failures"]} == said
 
 
-def test_an_article_moved_by_a_meta_refresh_is_followed_to_its_new_address(tmp_path):
+def test_an_article_moved_by_a_meta_refresh_is_followed_to_its_new_address_and_one_reloading_is_kept(tmp_path):
     with bounds_site() as (base, requested, _):
         result, report = run(tmp_path, f'start_urls = ["{base}/refresh.html"]\n')
     assert result.returncode == 0, result.stderr
-    assert pages(requested) == ["/refresh.html", story("at-its-old-address"), story("moved")]
-    assert pages(archived_urls(tmp_path)) == [base + path for path in pages(requested)]
+    assert sorted(pages(requested)) == sorted(["/refresh.html", story("at-its-old-address"), story("moved"),
+                                               story("live")])  # a page reloading itself is no move
+    assert sorted(pages(archived_urls(tmp_path))) == sorted(base + path for path in pages(requested))
     rows = [json.loads(line) for line in (tmp_path / "archive" / "corpus.jsonl").read_text().splitlines()]
-    assert [row["url"] for row in rows] == [base + story("moved")]
+    assert sorted(row["url"] for row in rows) == sorted([base + story("moved"), base + story("live")])
+    assert "cannot fetch" not in result.stderr and report["sources"][0]["failures"] == [], result.stderr
 
 
 def test_feed_entries_on_other_sites_are_not_followed_and_said_in_one_line(tmp_path):
