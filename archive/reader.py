@@ -126,6 +126,14 @@ def _decoded_stream(http: StatusAndHeaders | None, stored: BinaryIO) -> BinaryIO
     return stream
 
 
+def decoded_head(http: StatusAndHeaders, body: bytes, size: int) -> bytes:
+    """The first ``size`` bytes of a body as stored, its codings undone, decoding not much more than that.
+
+    A body that is not what its codings say may raise anything warcio's decoders raise.
+    """
+    return _decoded_stream(http, io.BytesIO(body)).read(size)
+
+
 def _decoded_body(record: ArcWarcRecord) -> tuple[bytes, bool]:
     stream = _decoded_stream(record.http_headers, record.raw_stream)
     body = stream.read(MAX_DECODED_BODY + 1)
@@ -311,7 +319,7 @@ def _sniffed_type(record: ArcWarcRecord) -> str:
     head = record.raw_stream.read(_SNIFFED_RAW_BYTES)
     record.raw_stream = BufferedReader(record.raw_stream, starting_data=head)
     try:
-        start = _decoded_stream(record.http_headers, io.BytesIO(head)).read(_RESOURCE_HEADER_BYTES)
+        start = decoded_head(record.http_headers, head, _RESOURCE_HEADER_BYTES)
     except Exception:  # noqa: BLE001 - warcio's decoders fail in many types on a body that is not what it says
         return ""
     return mimesniff.what(start).split(";", 1)[0]

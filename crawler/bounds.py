@@ -1,4 +1,4 @@
-"""A crawl stays within its bounds: its site, and ``max_pages`` fetches exactly.
+"""A crawl stays within its bounds: its site, ``max_pages`` fetches exactly, and ``DEPTH_LIMIT`` steps.
 
 Two downloader middlewares, so they see every request, redirects and retries included:
 
@@ -13,14 +13,24 @@ Two downloader middlewares, so they see every request, redirects and retries inc
   with ``max_pages = 30`` fetched 62).  Counted here, not one request more goes out.
   robots.txt is not counted (it is fetched for politeness, once per host); each redirect
   hop and retry is a fetch and counts.
+
+``SaidDepthLimit`` (a spider middleware) is Scrapy's ``DepthMiddleware``, which drops a link more
+than ``DEPTH_LIMIT`` steps from the seeds (a sitemap index nested deeper, or one that lists itself
+under ever new URLs) with a debug line only: here each listing or page cut so says it in one line.
 """
 
 from __future__ import annotations
 
+import logging
+
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.depth import DepthMiddleware
 from scrapy.utils.defer import deferred_from_coro
+
+logger = logging.getLogger(__name__)
 
 FINISH_REASON = "closespider_pagecount"  # Scrapy's own, so a bounded crawl reads as one everywhere
 
@@ -78,6 +88,22 @@ class PageBudget:
         self.fetched += 1
         if self.fetched == limit:  # what is in flight is fetched; nothing more is taken from the queue
             deferred_from_coro(self.crawler.engine.close_spider_async(reason=FINISH_REASON))
+
+
+class SaidDepthLimit(DepthMiddleware):
+    """Scrapy's depth limit, one line per response whose links it drops."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cut: set[str] = set()  # the responses whose links were dropped, said once each
+
+    def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
+        processed = super().get_processed_request(request, response)
+        if processed is None and response is not None and response.url not in self.cut:
+            self.cut.add(response.url)
+            logger.warning("%s: %s: links more than %d steps from the seeds not followed (DEPTH_LIMIT), "
+                           "e.g. %s", self.crawler.spider.source.name, response.url, self.maxdepth, request.url)
+        return processed
 
 
 MIDDLEWARES = (SiteScope, PageBudget)

@@ -5,23 +5,48 @@ response, so decoding it in the crawler (gunzip, charset detection, a scan for a
 refresh) is work thrown away: article responses reach the spider as a plain ``Response``
 with the body as received.  Every other page (start pages, feeds, sitemaps) is decoded
 as usual, with the same size limits.
+
+An article page that is a meta refresh (a story moved, a stub left at the old address) is the
+exception: only the start of a body is decoded to look for one, as far as Scrapy's
+MetaRefreshMiddleware looks, and such a page is decoded whole for it to follow.
 """
 
 from __future__ import annotations
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.response import get_meta_refresh
+from warcio.statusandheaders import StatusAndHeaders
 
 from archive.capture import ROLE_ARTICLE
+from archive.reader import decoded_head
+
+META_REFRESH_SCAN = 4 * 4096  # bytes holding the 4,096 characters scrapy.utils.response.get_meta_refresh reads
 
 
 class DiscoveryDecompressionMiddleware(HttpCompressionMiddleware):
     """Scrapy's HttpCompressionMiddleware, skipped for article pages."""
 
     def process_response(self, request: Request, response: Response, spider=None) -> Request | Response:
-        if request.meta.get("role") == ROLE_ARTICLE and response.status == 200:
+        if request.meta.get("role") == ROLE_ARTICLE and response.status == 200 and not _meta_refresh(response):
             return Response(url=response.url, status=response.status, headers=response.headers, body=response.body,
                             flags=response.flags, request=request, certificate=response.certificate,
                             ip_address=response.ip_address, protocol=response.protocol)
         return super().process_response(request, response)
+
+
+def _meta_refresh(response: Response) -> bool:
+    """Whether an HTML page's start holds a meta refresh to another page, its body decoded that far only
+    (one to the page itself reloads it, as a live story does: no move, and to Scrapy a redirect loop)."""
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+    if "html" not in content_type.lower():
+        return False
+    headers = [(name.decode("latin-1"), value.decode("latin-1"))
+               for name, values in response.headers.items() for value in values]
+    try:
+        head = decoded_head(StatusAndHeaders(str(response.status), headers), response.body, META_REFRESH_SCAN)
+    except Exception:  # noqa: BLE001 - a body that is not what its codings say: the extractor will say so
+        return False
+    page = HtmlResponse(url=response.url, body=head, headers={"Content-Type": content_type})
+    return get_meta_refresh(page)[1] not in (None, response.url)

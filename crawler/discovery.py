@@ -174,16 +174,18 @@ def _struct_date(value) -> datetime | None:
         return None
 
 
-def feed_entries(body: bytes, max_entries: int = MAX_FEED_ENTRIES) -> Listing:
+def feed_entries(body: bytes, max_entries: int = MAX_FEED_ENTRIES, url: str | None = None) -> Listing:
     """Article links of an RSS or Atom feed, with their dates (feedparser never fetches anything, nor
-    expands entities here).
+    expands entities here); a relative link (Atom allows them) is read against the feed's ``url``
+    (and its ``xml:base``).
 
     feedparser builds a dict of every entry (about 5 kB each), so a feed listing more than
     ``max_entries`` is cut after that many before it is parsed, and the cut is said.
     Raises ``UnreadableDiscovery`` for a body that is no feed at all; a feed without entries is fine.
     """
     cut = _entry_ends(body, max_entries)
-    parsed = feedparser.parse(body if cut is None else body[:cut])
+    parsed = feedparser.parse(body if cut is None else body[:cut],
+                              response_headers={"content-location": url} if url else None)
     if not parsed.entries and not parsed.get("version"):
         problem = parsed.get("bozo_exception")
         raise UnreadableDiscovery("not an RSS or Atom feed" + (f" ({problem})" if problem else ""))

@@ -9,7 +9,8 @@ What robots.txt says when it gives no rules follows RFC 9309 §2.3.1, not Scrapy
 everything whenever the file cannot be had, and reads an error page's body as rules): a 4xx
 means there are none (allow all); a 5xx, a timeout or any network error means the site is
 unreachable, so nothing is fetched from that host for the rest of the crawl (complete
-disallow; the next run asks again).
+disallow; the next run asks again).  Redirects that never reach a file (a loop, or more than
+``REDIRECT_MAX_TIMES``) make it unavailable, as a 4xx (§2.3.1.2): everything is allowed.
 """
 
 from __future__ import annotations
@@ -84,10 +85,19 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         """No traceback (``crawler.quiet`` drops Scrapy's), and the host all disallowed: a dead host's pages
-        go unasked rather than each waiting out its own timeouts and retries."""
-        self._stats.inc_value("robotstxt/unreachable_disallow_all")
-        self._disallow_all(netloc, str(exc) or type(exc).__name__)
-        parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
+        go unasked rather than each waiting out its own timeouts and retries.  An ``IgnoreRequest`` with no
+        cause is the redirect limit (a body over DOWNLOAD_MAXSIZE once decoded has its cause): the file is
+        unavailable, so all is allowed."""
+        if isinstance(exc, IgnoreRequest) and exc.__cause__ is None:
+            self._stats.inc_value("robotstxt/redirects_allow_all")
+            logger.warning("%s: robots.txt unavailable (%s): all allowed, as for a 404 (RFC 9309 §2.3.1.2)",
+                           netloc, exc)
+            rules = b""
+        else:
+            self._stats.inc_value("robotstxt/unreachable_disallow_all")
+            self._disallow_all(netloc, str(exc) or type(exc).__name__)
+            rules = DISALLOW_ALL
+        parser = build_from_crawler(self._parserimpl, self.crawler, rules)
         waiting = self._parsers[netloc]
         self._parsers[netloc] = parser
         waiting.callback(parser)

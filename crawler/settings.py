@@ -24,7 +24,11 @@ DOWNLOAD_MAXSIZE = 20 * 2**20  # extract/htmlinput.py MAX_PAGE_BYTES reads saved
 DOWNLOAD_WARNSIZE = 5 * 2**20
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 10
-DEPTH_LIMIT = 4
+DEPTH_LIMIT = 4  # steps from a seed: start page, feed, article; sitemap indexes nested 3 deep
+SPIDER_MIDDLEWARES = {  # each link the limit drops is said (crawler/bounds.py)
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "crawler.bounds.SaidDepthLimit": 900,
+}
 # Pending requests wait on disk, not in memory: one sitemap can list 50,000 articles.
 SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
 # First found, first fetched (Scrapy's default is last found first: a crawl cut short by max_pages

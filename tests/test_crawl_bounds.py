@@ -7,6 +7,7 @@ was asked for, the WARCs and the run report.
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -33,12 +34,21 @@ def story(n: int | str) -> str:
     return f"/2026/11/21/story-number-{n}-of-the-day.html"
 
 
+LOOPS = {story("loop-self"): story("loop-self"), story("loop-a"): story("loop-b"), story("loop-b"): story("loop-a")}
+
+
 class BoundsSite(BaseHTTPRequestHandler):
     """A news site with more of everything than a source's bounds let through.
 
     ``/`` links ``articles`` stories, ``/links.html`` 3,000, ``/feed.xml`` and ``/sitemap.xml``
     list dated stories (old and new) and undated ones, ``/sitemap-index.xml`` a new and an old sitemap; ``MOVED`` redirects to ``other`` (the
-    same host on another port) and ``/`` links to ``other`` too.
+    same host on another port) and ``/`` links to ``other`` too.  ``/nested-N.xml`` is a sitemap index
+    listing ``/nested-N+1.xml``, down to ``/nested-9.xml``, a sitemap of one story.  ``/redirects.html``
+    links a story that redirects to itself, two that redirect to each other and one whose redirects never end;
+    ``/refresh.html`` one left at an old address, a gzipped page whose meta refresh names the new one, and
+    a live story that reloads itself every 30 s;
+    ``/atom.xml`` is an Atom feed whose links are relative, as Atom allows; ``/feed-elsewhere.xml`` lists
+    a story of the site and two of ``other``.
     """
 
     protocol_version = "HTTP/1.1"
@@ -72,6 +82,27 @@ class BoundsSite(BaseHTTPRequestHandler):
         elif self.path == "/links.html":
             self._send("<html><body>" + "".join(f'<p><a href="{story(f"linked-{n}")}"><b>Story</b> {n}</a></p>'
                                                  for n in range(3000)) + "</body></html>")
+        elif self.path == "/redirects.html":
+            self._send("".join(f'<a href="{story(name)}">{name}</a>' for name in ("loop-self", "loop-a", "hops-0")))
+        elif self.path == "/feed-elsewhere.xml":
+            listed = (base + story("here"), self.other + story("there-1"), self.other + story("there-2"))
+            self._send('<rss version="2.0"><channel><title>Feed</title>' + "".join(
+                f"<item><title>{url}</title><link>{url}</link></item>" for url in listed) + "</channel></rss>",
+                "application/rss+xml")
+        elif self.path == "/atom.xml":
+            self._send('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title>'
+                       + "".join(f'<entry><title>{n}</title><link href="{href}"/></entry>' for n, href in
+                                 enumerate((story("atom-0"), story("atom-1").lstrip("/")))) + "</feed>",
+                       "application/atom+xml")
+        elif self.path == "/refresh.html":
+            self._send(f'<a href="{story("at-its-old-address")}">Moved</a><a href="{story("live")}">Live</a>')
+        elif self.path == story("at-its-old-address"):
+            stub = (f'<html><head><title>Moved</title><meta http-equiv="refresh" content="0; url={story("moved")}">'
+                    f'</head><body>{"<!-- the site template -->" * 100}This story has moved.</body></html>')
+            self._send(gzip.compress(stub.encode()), headers={"Content-Encoding": "gzip"})
+        elif self.path in LOOPS or "-hops-" in self.path:
+            hop = LOOPS.get(self.path) or story(f"hops-{int(self.path.split('-')[-4]) + 1}")
+            self._send("", status=301, headers={"Location": hop})
         elif self.path == MOVED:
             self._send("", status=301, headers={"Location": self.other + MOVED})
         elif self.path == "/feed.xml":
@@ -88,6 +119,12 @@ class BoundsSite(BaseHTTPRequestHandler):
                 f"<sitemap><loc>{base}{path}</loc><lastmod>{day}</lastmod></sitemap>"
                 for path, day in (("/sitemap.xml", NEW), ("/sitemap-2019.xml", OLD))) + "</sitemapindex>",
                 "application/xml")
+        elif self.path.startswith("/nested-"):
+            level = int(self.path.removeprefix("/nested-").removesuffix(".xml"))
+            self._send(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{base}{story("nested")}'
+                       f'</loc></url></urlset>' if level == 9 else
+                       f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>{base}'
+                       f'/nested-{level + 1}.xml</loc></sitemap></sitemapindex>', "application/xml")
         elif self.path in ("/sitemap.xml", "/sitemap-2019.xml"):
             news = ('<url><loc>{}</loc><news:news><news:publication_date>{}T08:00:00+01:00'
                     '</news:publication_date><news:title>t</news:title></news:news></url>')
@@ -101,7 +138,8 @@ class BoundsSite(BaseHTTPRequestHandler):
         else:
             paragraphs = "".join(f"<p>Paragraph {n} of the story at {self.path}, told in whole sentences so "
                                  "that the extractor takes it for the article it is.</p>" for n in range(5))
-            self._send(f"<html><head><title>{self.path}</title></head><body><article><h1>{self.path}</h1>"
+            reload = f'<meta http-equiv="refresh" content="30; url={self.path}">' if self.path == story("live") else ""
+            self._send(f"<html><head><title>{self.path}</title>{reload}</head><body><article><h1>{self.path}</h1>"
                        f"{paragraphs}</article></body></html>")
 
 
@@ -262,6 +300,61 @@ def test_links_per_page_and_entries_per_feed_or_sitemap_are_capped_and_the_cut_i
                      (f"{base}/sitemap.xml", "max_sitemap_entries")):
         [line] = [line for line in result.stderr.splitlines() if url + ":" in line]
         assert key in line, line
+
+
+def test_sitemap_indexes_nested_deeper_than_the_depth_limit_are_cut_and_the_cut_is_said(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'sitemaps = ["{base}/nested-0.xml"]\n')
+    assert result.returncode == 0, result.stderr
+    assert [path for path in requested if path.startswith("/nested-")] == [f"/nested-{n}.xml" for n in range(5)]
+    [line] = [line for line in result.stderr.splitlines() if "DEPTH_LIMIT" in line]
+    assert line.endswith(f"site: {base}/nested-4.xml: links more than 4 steps from the seeds not followed "
+                         f"(DEPTH_LIMIT), e.g. {base}/nested-5.xml"), line
+
+
+def test_a_redirect_loop_or_endless_redirects_are_a_failed_fetch_said_in_one_line(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'start_urls = ["{base}/redirects.html"]\n')
+    assert result.returncode == 0, result.stderr
+    assert [path for path in requested if "-hops-" in path] == [story(f"hops-{n}") for n in range(11)]
+    self_loop, a, b, hops = (base + story(name) for name in ("loop-self", "loop-a", "loop-b", "hops-0"))
+    said = {self_loop: f"a redirect loop: {self_loop} -> {self_loop}",
+            a: f"a redirect loop: {a} -> {b} -> {a}",
+            hops: f"more than 10 redirects, the last followed to {base + story('hops-10')}"}
+    lines = result.stderr.splitlines()
+    for url, reason in said.items():
+        assert [line for line in lines if line.endswith(f"site: cannot fetch {url}: {reason}")], result.stderr
+    [source] = report["sources"]
+    assert {failure["url"]: failure["reason"] for failure in source["failures"]} == said
+
+
+def test_an_article_moved_by_a_meta_refresh_is_followed_to_its_new_address_and_one_reloading_is_kept(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'start_urls = ["{base}/refresh.html"]\n')
+    assert result.returncode == 0, result.stderr
+    assert sorted(pages(requested)) == sorted(["/refresh.html", story("at-its-old-address"), story("moved"),
+                                               story("live")])  # a page reloading itself is no move
+    assert sorted(pages(archived_urls(tmp_path))) == sorted(base + path for path in pages(requested))
+    rows = [json.loads(line) for line in (tmp_path / "archive" / "corpus.jsonl").read_text().splitlines()]
+    assert sorted(row["url"] for row in rows) == sorted([base + story("moved"), base + story("live")])
+    assert "cannot fetch" not in result.stderr and report["sources"][0]["failures"] == [], result.stderr
+
+
+def test_feed_entries_on_other_sites_are_not_followed_and_said_in_one_line(tmp_path):
+    with bounds_site() as (base, requested, elsewhere):
+        result, report = run(tmp_path, f'feeds = ["{base}/feed-elsewhere.xml"]\n')
+    assert result.returncode == 0, result.stderr
+    assert sorted(pages(requested)) == sorted(["/feed-elsewhere.xml", story("here")]) and elsewhere == []
+    [line] = [line for line in result.stderr.splitlines() if "other sites" in line]
+    assert f"site: {base}/feed-elsewhere.xml: 2 entries on other sites not followed (allowed_domains), e.g. " \
+           "http://127.0.0.1:" in line and line.endswith(story("there-1")), line
+
+
+def test_the_relative_links_of_an_atom_feed_are_read_against_its_address(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'feeds = ["{base}/atom.xml"]\n')
+    assert result.returncode == 0, result.stderr
+    assert sorted(pages(requested)) == sorted(["/atom.xml", story("atom-0"), story("atom-1")])
 
 
 @pytest.mark.parametrize(("table", "key", "value"), [

@@ -2,15 +2,16 @@
 
 One site serves everything a crawler should survive: sitemaps with entity expansion
 (billion laughs) and an external entity naming a local file (XXE), gzip bombs as a sitemap
-file, as a content-encoded sitemap and as an article, a feed with entity expansion, a page
-that never finishes and a link to one that is gone.  The run must stay within its memory,
-fetch nothing the XML made up, archive what it received as it was received, say in one line
-what was wrong and where, and still write the one good article.
+file, as a content-encoded sitemap and as an article, a brotli bomb as an article, a feed
+with entity expansion, a page that never finishes and a link to one that is gone.  The run
+must stay within its memory, fetch nothing the XML made up, archive what it received as it
+was received, say in one line what was wrong and where, and still write the one good article.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import brotli
 import pytest
 from archive_fixtures import assert_warcio_check, loopback_site
 from warcio.archiveiterator import ArchiveIterator
@@ -29,6 +31,7 @@ GOOD = "/2026/11/21/a-good-story-on-a-bad-site.html"
 ARTICLE_BOMB = "/2026/11/21/the-article-that-explodes.html"
 STALLED = "/2026/11/21/the-page-that-never-ends.html"
 GONE = "/2026/11/21/a-story-that-is-gone.html"
+BROTLI_BOMB = "/2026/11/21/the-article-that-explodes-in-brotli.html"
 BOMB_SIZE = 64 << 20  # over the sitemap (50 MB), download (20 MB) and decoded article (50 MB) limits
 MEMORY_LIMIT = 4 << 30  # address space per process: an expanded billion laughs needs far more
 LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol0 "lol">'
@@ -40,6 +43,13 @@ def gzip_bomb(fill: bytes) -> bytes:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
     chunk = fill * (1 << 20)
     return b"".join([compressor.compress(chunk) for _ in range(BOMB_SIZE >> 20)] + [compressor.flush()])
+
+
+def brotli_bomb(gigabytes: int) -> bytes:
+    """``gigabytes`` GB of spaces in a few KB: 16 KB of br, a block warcio decodes at once, hold far more."""
+    compressor = brotli.Compressor(quality=5)
+    chunk = b" " * (1 << 20)
+    return b"".join([compressor.process(chunk) for _ in range(gigabytes << 10)] + [compressor.finish()])
 
 
 class HostileSite(BaseHTTPRequestHandler):
@@ -103,6 +113,12 @@ class HostileSite(BaseHTTPRequestHandler):
                        "text/html; charset=utf-8")
         elif self.path == ARTICLE_BOMB:
             self._send(self.bombs["article"], "text/html; charset=utf-8", "gzip")
+        elif self.path == "/brotli.html":
+            self._send(f'<html><body><a href="{GOOD}">A good story on a bad site</a>'
+                       f'<a href="{BROTLI_BOMB}">The article that explodes in brotli</a></body></html>',
+                       "text/html; charset=utf-8")
+        elif self.path == BROTLI_BOMB:
+            self._send(self.bombs["brotli article"], "text/html; charset=utf-8", "br")
         elif self.path == STALLED:
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -135,6 +151,7 @@ def hostile_site(tmp_path_factory) -> Iterator[str]:
     HostileSite.secret_file = secret_file
     HostileSite.bombs = {name: gzip_bomb(fill) for name, fill in
                          (("sitemap", b" "), ("encoded sitemap", b"\n"), ("article", b"x"))}
+    HostileSite.bombs["brotli article"] = brotli_bomb(3)  # under MEMORY_LIMIT only if read as a stream
     HostileSite.released.clear()
     with loopback_site(HostileSite) as url:
         try:
@@ -188,6 +205,27 @@ def test_hostile_xml_bombs_and_a_stalled_page_cost_a_line_each_and_the_good_arti
     text = (archive / rows[0]["text_path"]).read_text()
     assert text.startswith("A good story on a bad site\n\nParagraph 0 of a story")
     assert_warcio_check((archive / "warc").iterdir())
+
+
+def test_a_brotli_bomb_article_is_archived_as_sent_and_derived_and_packaged_within_the_memory_limit(
+        tmp_path, hostile_site):
+    url, archive = hostile_site, tmp_path / "archive"
+    result = run(tmp_path, f'start_urls = ["{url}/brotli.html"]')
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+    assert archived_responses(archive / "warc")[url + BROTLI_BOMB] == HostileSite.bombs["brotli article"]
+    assert [line for line in result.stderr.splitlines()
+            if url + BROTLI_BOMB in line and "body over 50 MB once decoded, not extracted" in line], result.stderr
+    rows = [json.loads(line) for line in (archive / "corpus.jsonl").read_text().splitlines()]
+    assert [row["url"] for row in rows] == [url + GOOD]
+    # Packaging reads every record; warcio would take a MemoryError for a body that is no br, so no limit here.
+    with open(tmp_path / "package.log", "w+") as log:
+        package = subprocess.Popen([sys.executable, "-m", "cli", "package", "--config", str(tmp_path / "sources.toml"),
+                                    "--out", str(tmp_path / "a.wacz")], stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(package.pid, 0)
+        log.seek(0)
+        assert os.waitstatus_to_exitcode(status) == 0, log.read()
+    assert usage.ru_maxrss < 1 << 20, f"{usage.ru_maxrss >> 10} MB"  # KB
 
 
 def test_a_configured_sitemap_or_feed_that_is_none_fails_its_source_saying_so(tmp_path, hostile_site):

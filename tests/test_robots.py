@@ -30,7 +30,8 @@ class RobotsSite(BaseHTTPRequestHandler):
     - ``"never"``: accepted, never answered; ``"dead"``: no request is ever answered;
     - ``"moved"``: a redirect to the robots.txt of ``localhost`` (this server under another host
       name), which disallows the story;
-    - ``"elsewhere"``: the story is linked on ``localhost``, whose robots.txt is never answered.
+    - ``"elsewhere"``: the story is linked on ``localhost``, whose robots.txt is never answered;
+    - ``"loop"``: a redirect to itself.
     """
 
     protocol_version = "HTTP/1.1"
@@ -57,6 +58,8 @@ class RobotsSite(BaseHTTPRequestHandler):
                 status, body = int(self.robots), RULES
             elif self.robots == "moved" and not on_localhost:
                 status, body, headers = 301, "", {"Location": f"{localhost}/robots.txt"}
+            elif self.robots == "loop":
+                status, body, headers = 301, "", {"Location": "/robots.txt"}
             else:
                 body = f"User-agent: *\nDisallow: {STORY if self.robots == 'moved' else ''}\n"
         elif self.path == STORY:
@@ -119,6 +122,15 @@ def test_a_robots_txt_redirected_to_another_host_is_read_there(tmp_path):
     result, requested, _ = crawl(tmp_path, "moved")
     assert result.returncode == 0, result.stderr
     assert [path for path in requested if path != "/robots.txt"] == ["/"]
+
+
+def test_a_robots_txt_whose_redirects_loop_is_unavailable_so_all_is_allowed_and_said(tmp_path):
+    result, requested, _ = crawl(tmp_path, "loop")
+    assert result.returncode == 0, result.stderr
+    assert [path for path in requested if path != "/robots.txt"] == ["/", STORY]
+    [said] = [line for line in result.stderr.splitlines() if "robots.txt" in line]
+    assert said.endswith("robots.txt unavailable (max redirections reached): all allowed, as for a 404 "
+                         "(RFC 9309 §2.3.1.2)") and "127.0.0.1:" in said, said
 
 
 def test_pages_of_a_host_whose_robots_txt_is_unreachable_are_counted_as_failed_fetches(tmp_path):

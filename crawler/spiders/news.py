@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
@@ -90,10 +91,12 @@ class NewsSpider(Spider):
         if spider.config is not None:
             configure_scrapy_crawl(crawler.settings, spider.config, spider.source)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         settings = crawler.settings
         spider.max_links = settings.getint("NEWSARCHIVE_MAX_LINKS_PER_PAGE", MAX_LINKS_PER_PAGE)
         spider.max_feed_entries = settings.getint("NEWSARCHIVE_MAX_FEED_ENTRIES", MAX_FEED_ENTRIES)
         spider.max_sitemap_entries = settings.getint("NEWSARCHIVE_MAX_SITEMAP_ENTRIES", MAX_SITEMAP_ENTRIES)
+        spider.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
         return spider
 
     # -- seeds ---------------------------------------------------------------
@@ -119,15 +122,29 @@ class NewsSpider(Spider):
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
             self._offsite_redirect(failure.value)
             return
+        elif failure.check(IgnoreRequest) and request.meta.get("redirect_times", 0) >= self.max_redirects:
+            self._cannot_fetch(request, request.meta["redirect_urls"][0],
+                               f"more than {self.max_redirects} redirects, the last followed to {request.url}")
+            return
         elif failure.check(IgnoreRequest) and not failure.check(RobotsUnreachable) and not request.meta.get("seed"):
             return  # robots.txt said no, or a known URL was skipped: nothing failed
         else:
             reason = str(failure.value) or type(failure.value).__name__
-        self.record_failure(request.url, reason)
+        self._cannot_fetch(request, request.url, reason)
+
+    def request_dropped(self, request: Request) -> None:
+        """A redirect back to a URL of its own chain is dropped as a duplicate by Scrapy, unsaid: a loop."""
+        if request.url in request.meta.get("redirect_urls", ()):
+            hops = [*request.meta["redirect_urls"], request.url]
+            self._cannot_fetch(request, hops[0], f"a redirect loop: {' -> '.join(hops)}")
+
+    def _cannot_fetch(self, request: Request, url: str, reason: str) -> None:
+        """One line and an entry of the run report; a redirect that fails is said under the URL it started from."""
+        self.record_failure(url, reason)
         if request.meta.get("seed"):
-            self._seed_failed(request.url, f"cannot fetch it: {reason}")
+            self._seed_failed(url, f"cannot fetch it: {reason}")
         else:
-            self.logger.warning("%s: cannot fetch %s: %s", self.source.name, request.url, reason)
+            self.logger.warning("%s: cannot fetch %s: %s", self.source.name, url, reason)
 
     def _offsite_redirect(self, redirect: OffsiteRedirect) -> None:
         """Counted, with the first as an example: the run summary says it in one line, not one per URL."""
@@ -245,7 +262,8 @@ class NewsSpider(Spider):
 
     def _listing(self, response: Response, kind: str) -> Listing | None:
         """The feed's or sitemap's entries, within their cap; None (and said why) if it cannot be read."""
-        read, limit, setting = ((feed_entries, self.max_feed_entries, "max_feed_entries") if kind == "feed" else
+        read, limit, setting = ((partial(feed_entries, url=response.url), self.max_feed_entries, "max_feed_entries")
+                                if kind == "feed" else
                                 (sitemap_entries, self.max_sitemap_entries, "max_sitemap_entries"))
         try:
             listing = read(response.body, limit)
@@ -257,18 +275,33 @@ class NewsSpider(Spider):
             self._cut(response.url, "entries", limit, setting)
         return listing
 
+    def _on_site(self, entries: Iterable[Entry], listing: str) -> Iterator[Entry]:
+        """The entries on the source's site; one line says how many were elsewhere, with the first.
+
+        A feed or sitemap listing another host's stories (feeds.example.com for www.example.com) gives
+        nothing without ``allowed_domains``, and this line is how its owner learns so.
+        """
+        elsewhere, example = 0, ""
+        for entry in entries:
+            if self.in_scope(entry.url):
+                yield entry
+            else:
+                elsewhere, example = elsewhere + 1, example or entry.url
+        if elsewhere:
+            self.logger.warning("%s: %s: %d entr%s on other sites not followed (allowed_domains), e.g. %s",
+                                self.source.name, listing, elsewhere, "y" if elsewhere == 1 else "ies", example)
+
     def parse_feed(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "feed")
-        for entry in self._recent(newest_first(listing.entries) if listing else [], response.url):
-            if self.in_scope(entry.url):
-                yield from self._article(entry.url, response.url)
+        for entry in self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
+                                   response.url):
+            yield from self._article(entry.url, response.url)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "sitemap")
         # A sitemap of a sitemap index older than max_age lists nothing newer (its lastmod is its newest entry's).
-        for entry in self._recent(newest_first(listing.entries) if listing else [], response.url):
-            if not self.in_scope(entry.url):
-                continue
+        for entry in self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
+                                   response.url):
             if listing.kind == "sitemapindex":
                 yield from self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
             elif entry.is_news or looks_like_article(entry.url):
