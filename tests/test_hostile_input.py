@@ -32,6 +32,7 @@ ARTICLE_BOMB = "/2026/11/21/the-article-that-explodes.html"
 STALLED = "/2026/11/21/the-page-that-never-ends.html"
 GONE = "/2026/11/21/a-story-that-is-gone.html"
 BROTLI_BOMB = "/2026/11/21/the-article-that-explodes-in-brotli.html"
+BAD_STATUS = "/2026/11/21/a-story-behind-a-broken-status-line.html"
 BOMB_SIZE = 64 << 20  # over the sitemap (50 MB), download (20 MB) and decoded article (50 MB) limits
 MEMORY_LIMIT = 4 << 30  # address space per process: an expanded billion laughs needs far more
 LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol0 "lol">'
@@ -117,6 +118,13 @@ class HostileSite(BaseHTTPRequestHandler):
             self._send(f'<html><body><a href="{GOOD}">A good story on a bad site</a>'
                        f'<a href="{BROTLI_BOMB}">The article that explodes in brotli</a></body></html>',
                        "text/html; charset=utf-8")
+        elif self.path == "/broken.html":
+            self._send(f'<html><body><a href="{GOOD}">A good story on a bad site</a>'
+                       f'<a href="{BAD_STATUS}">A story behind a broken status line</a></body></html>',
+                       "text/html; charset=utf-8")
+        elif self.path == BAD_STATUS:
+            self.close_connection = True
+            self.wfile.write(b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n")
         elif self.path == BROTLI_BOMB:
             self._send(self.bombs["brotli article"], "text/html; charset=utf-8", "br")
         elif self.path == STALLED:
@@ -236,3 +244,11 @@ def test_a_configured_sitemap_or_feed_that_is_none_fails_its_source_saying_so(tm
     assert f"hostile: {url}/robots.txt: not a readable feed: not an RSS or Atom feed" in result.stderr
     assert "hostile: FAILED: none of its 2 start URLs, feeds or sitemaps could be fetched and read" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_response_that_is_not_http_is_one_readable_line_not_twisteds_reprs(tmp_path, hostile_site):
+    """Its reason read "[<twisted.python.failure.Failure twisted.web._newclient.ParseError: ...>]"."""
+    result = run(tmp_path, f'start_urls = ["{hostile_site}/broken.html"]')
+    [line] = [line for line in result.stderr.splitlines() if BAD_STATUS in line]
+    assert "cannot fetch" in line and "ParseError: ('non-integer status code'" in line, line
+    assert "<twisted" not in line and "Failure" not in line, line

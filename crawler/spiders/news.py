@@ -50,6 +50,16 @@ _STANDARD_ORIGINS = set(_DEFAULT_PORTS.items())  # (scheme, port)
 MAX_LISTED_FAILURES = 1000
 
 
+def failure_reason(exc: BaseException) -> str:
+    """A failed fetch's reason as a person reads it: Twisted's ResponseFailed and its kin hold the causes as a list
+    of Failures, which print as their reprs ("[<twisted.python.failure.Failure ...>]"), even once Scrapy has
+    wrapped them in its DownloadFailedError."""
+    for wrapper in (exc, exc.__cause__):
+        if causes := getattr(wrapper, "reasons", None):
+            return "; ".join(f"{type(cause.value).__name__}: {cause.getErrorMessage()}" for cause in causes)
+    return str(exc) or type(exc).__name__
+
+
 class NewsSpider(Spider):
     """Crawls one configured source.
 
@@ -129,7 +139,7 @@ class NewsSpider(Spider):
         elif failure.check(IgnoreRequest) and not failure.check(RobotsUnreachable) and not request.meta.get("seed"):
             return  # robots.txt said no, or a known URL was skipped: nothing failed
         else:
-            reason = str(failure.value) or type(failure.value).__name__
+            reason = failure_reason(failure.value)
         self._cannot_fetch(request, request.url, reason)
 
     def request_dropped(self, request: Request) -> None:
