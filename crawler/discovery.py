@@ -1,5 +1,8 @@
 """Finding article URLs: links on section pages, feed entries and sitemap entries.
 
+Every URL found is ``clean_link``ed here, so the requests, the dupefilter, the crawl state and the
+WARCs all see one URL for a story whatever session ID or tracker its links carried.
+
 Pure functions over bytes and URLs, so they can be tested without a crawl.
 """
 
@@ -14,12 +17,13 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlparse, urlsplit, urlunparse
 
 import courlan
 import feedparser
 from lxml import etree
 from scrapy.linkextractors import IGNORED_EXTENSIONS
+from w3lib.url import url_query_cleaner
 
 # Pages that list or describe rather than report.
 _NAVIGATION_SEGMENTS = {
@@ -40,6 +44,41 @@ _READ_SIZE = 2**16
 MAX_LINKS_PER_PAGE = 5000
 MAX_FEED_ENTRIES = 5000
 MAX_SITEMAP_ENTRIES = 50_000
+# Session IDs a server writes into links for a visitor without cookies (the crawler sends none), and
+# trackers of the click or campaign that shared a link: the page is the same without them, and their
+# values change from run to run, which made the same story a new URL on every run.
+_SESSION_NAMES = {"jsessionid", "phpsessid", "aspsessionid", "sessionid", "session_id", "sessid", "cfid", "cftoken"}
+_SESSION_TOKEN = re.compile(r"(?=.*[a-z])[0-9a-z,-]{16,}", re.IGNORECASE)  # sid=<token>; sid=12345 may be a story
+_TRACKER_PREFIXES = ("utm_", "mtm_")
+_TRACKER_NAMES = {"fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+                  "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "pk_campaign", "pk_kwd",
+                  "pk_source", "pk_medium", "pk_content", "oly_anon_id", "oly_enc_id", "vero_id"}
+
+
+def _session_or_tracker(name: str, value: str) -> bool:
+    name = name.lower()
+    return (name in _SESSION_NAMES or name in _TRACKER_NAMES or name.startswith(_TRACKER_PREFIXES)
+            or (name == "sid" and _SESSION_TOKEN.fullmatch(value) is not None))
+
+
+def clean_link(url: str) -> str:
+    """``url`` without session IDs (``;jsessionid=`` path parameters, ``?PHPSESSID=``, ``?sid=<token>``) and
+    well-known trackers (``utm_*``, ``fbclid``, ``gclid``, ``mc_cid``, ...); the rest as it was, in its order.
+
+    Not courlan's ``clean_url``/``normalize_url``: they sort the query, re-quote the path, know no path
+    parameters, and drop names such as ``cid``, ``ref``, ``source`` or ``uid`` (any name merely containing
+    ``ga`` or ``gl``), which choose the content on many sites. w3lib's ``url_query_cleaner`` removes the
+    names found here, keeping the others byte for byte.
+    """
+    parts = urlparse(url)
+    params = ";".join(param for param in parts.params.split(";")
+                      if not _session_or_tracker(*param.partition("=")[::2])) if parts.params else ""
+    dropped = {name for name, _, value in (pair.partition("=") for pair in parts.query.split("&"))
+               if _session_or_tracker(name, value)}
+    if params == parts.params and not dropped:
+        return url
+    url = urlunparse(parts._replace(params=params))
+    return url_query_cleaner(url, dropped, remove=True, unique=False, keep_fragments=True) if dropped else url
 
 
 @dataclass(frozen=True)
@@ -75,7 +114,7 @@ def looks_like_article(url: str, anchor_text: str = "") -> bool:
 
 @dataclass(frozen=True)
 class PageLinks:
-    links: list[Link]  # the first ``max_links`` ``<a href>`` links, absolute and without fragments
+    links: list[Link]  # the first ``max_links`` ``<a href>`` links, absolute, without fragments, ``clean_link``ed
     feeds: list[str]  # feeds the page advertises with ``<link rel="alternate">``
     truncated: bool  # the page had more links than were taken
 
@@ -120,12 +159,12 @@ def page_links(body: bytes, base_url: str, max_links: int = MAX_LINKS_PER_PAGE) 
         elif tag == "link" and element.get("href") \
                 and "alternate" in (element.get("rel") or "").lower().split() \
                 and (element.get("type") or "").lower() in _FEED_TYPES:
-            feeds.append(urljoin(base_url, element.get("href")))
+            feeds.append(clean_link(urljoin(base_url, element.get("href"))))
         elif tag == "a" and (href := (element.get("href") or "").strip()) \
                 and not href.startswith(("#", "javascript:", "mailto:", "tel:")):
             if len(links) == max_links:
                 return PageLinks(links, feeds, truncated=True)
-            links.append(Link(urljoin(base, href).split("#", 1)[0], " ".join("".join(element.itertext()).split())))
+            links.append(Link(clean_link(urljoin(base, href).split("#", 1)[0]), " ".join("".join(element.itertext()).split())))
         if not open_anchors:
             _free(element)
     return PageLinks(links, feeds, truncated=False)
@@ -196,7 +235,7 @@ def feed_entries(body: bytes, max_entries: int = MAX_FEED_ENTRIES, url: str | No
             link = next((item.get("href") for item in entry.get("links", []) if item.get("href")), None)
         if link:
             date = _struct_date(entry.get("published_parsed")) or _struct_date(entry.get("updated_parsed"))
-            entries.append(Entry(link.strip(), date))
+            entries.append(Entry(clean_link(link.strip()), date))
     return Listing("feed", entries, truncated=cut is not None)
 
 
@@ -223,7 +262,7 @@ def _sitemap_entry(element) -> Entry | None:
         return None
     published = _w3c_date(fields.get("publication_date"))
     is_news = any(_localname(child) == "news" for child in element)
-    return Entry(fields["loc"], published or _w3c_date(fields.get("lastmod")), is_news)
+    return Entry(clean_link(fields["loc"]), published or _w3c_date(fields.get("lastmod")), is_news)
 
 
 def sitemap_entries(body: bytes, max_entries: int = MAX_SITEMAP_ENTRIES) -> Listing:
