@@ -166,6 +166,16 @@ def _entry_end(line: str) -> int:
     return _entry_span(line)[1]
 
 
+def changed_since_indexed(archive_dir: Path, warc: Path) -> bool:
+    """Whether a WARC was changed (cut, rewritten, restored) after its index was written, or has none: a stat of
+    each, where reading it would cost as much as the file."""
+    index = _per_warc_path(archive_dir, warc.name)
+    try:
+        return warc.stat().st_mtime_ns > index.stat().st_mtime_ns
+    except FileNotFoundError:
+        return True
+
+
 def last_entry_before(archive_dir: Path, warc_name: str, end: int) -> int:
     """Where the last record a WARC's index names that starts before ``end`` starts (0 without one): a place to
     read the file's tail from."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from archive import WARC_DIR
-from archive.index import update_index
+from archive.index import changed_since_indexed, update_index
 from archive.lock import ArchiveUnwritable
 from archive.recover import torn_at
 from supervision import die_with_parent, stop_process
@@ -128,8 +128,9 @@ def serve(archive_dir: Path, port: int = 8080) -> int:
     process = None
     try:
         process = start_pywb(archive_dir, port)
-        for warc in sorted((Path(archive_dir) / WARC_DIR).glob("*.warc.gz")):  # (indexed by now: read from its end)
-            if (end := torn_at(archive_dir, warc)) is not None:
+        # (indexed by now; a WARC changed since is read from its last indexed record: the others cost a stat)
+        for warc in sorted((Path(archive_dir) / WARC_DIR).glob("*.warc.gz")):
+            if changed_since_indexed(archive_dir, warc) and (end := torn_at(archive_dir, warc)) is not None:
                 print(f"newsarchive: replay: {warc.name} is cut short or damaged after offset {end}: its records "
                       "past it cannot be replayed (pywb answers 503); `newsarchive check` says what is lost",
                       file=sys.stderr, flush=True)
