@@ -33,6 +33,7 @@ STALLED = "/2026/11/21/the-page-that-never-ends.html"
 GONE = "/2026/11/21/a-story-that-is-gone.html"
 BROTLI_BOMB = "/2026/11/21/the-article-that-explodes-in-brotli.html"
 BAD_STATUS = "/2026/11/21/a-story-behind-a-broken-status-line.html"
+ENDLESS = "/2026/11/21/a-story-that-goes-on-and-on.html"
 BOMB_SIZE = 64 << 20  # over the sitemap (50 MB), download (20 MB) and decoded article (50 MB) limits
 MEMORY_LIMIT = 4 << 30  # address space per process: an expanded billion laughs needs far more
 LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol0 "lol">'
@@ -120,8 +121,15 @@ class HostileSite(BaseHTTPRequestHandler):
                        "text/html; charset=utf-8")
         elif self.path == "/broken.html":
             self._send(f'<html><body><a href="{GOOD}">A good story on a bad site</a>'
-                       f'<a href="{BAD_STATUS}">A story behind a broken status line</a></body></html>',
+                       f'<a href="{BAD_STATUS}">A story behind a broken status line</a>'
+                       f'<a href="{ENDLESS}">A story that goes on and on</a></body></html>',
                        "text/html; charset=utf-8")
+        elif self.path == ENDLESS:  # no length, one megabyte after another until the crawler hangs up
+            self.close_connection = True
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n\r\n"
+                             b"<html><body><p>")
+            while not self.released.is_set():
+                self.wfile.write(b"and on " * 150_000)
         elif self.path == BAD_STATUS:
             self.close_connection = True
             self.wfile.write(b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n")
@@ -246,9 +254,12 @@ def test_a_configured_sitemap_or_feed_that_is_none_fails_its_source_saying_so(tm
     assert "Traceback" not in result.stderr
 
 
-def test_a_response_that_is_not_http_is_one_readable_line_not_twisteds_reprs(tmp_path, hostile_site):
-    """Its reason read "[<twisted.python.failure.Failure twisted.web._newclient.ParseError: ...>]"."""
+def test_a_response_that_is_not_http_or_never_ends_is_one_readable_line(tmp_path, hostile_site):
+    """Their reasons read "[<twisted.python.failure.Failure twisted.web._newclient.ParseError: ...>]" and
+    "DownloadCancelledError"."""
     result = run(tmp_path, f'start_urls = ["{hostile_site}/broken.html"]')
     [line] = [line for line in result.stderr.splitlines() if BAD_STATUS in line]
     assert "cannot fetch" in line and "ParseError: ('non-integer status code'" in line, line
     assert "<twisted" not in line and "Failure" not in line, line
+    [line] = [line for line in result.stderr.splitlines() if "cannot fetch" in line and ENDLESS in line]
+    assert line.endswith(": larger than its download limit (20 MB, DOWNLOAD_MAXSIZE): not archived"), line

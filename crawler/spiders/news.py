@@ -9,7 +9,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -129,6 +129,9 @@ class NewsSpider(Spider):
             reason = f"HTTP {failure.value.response.status}"
         elif failure.check(PageBudgetSpent):
             return  # max_pages reached: the next run takes it
+        elif failure.check(DownloadCancelledError) and not str(failure.value):  # Scrapy's bare cancel at the limit
+            limit = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
+            reason = f"larger than its download limit ({limit >> 20} MB, DOWNLOAD_MAXSIZE): not archived"
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
             self._offsite_redirect(failure.value)
             return
