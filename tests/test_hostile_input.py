@@ -34,6 +34,7 @@ GONE = "/2026/11/21/a-story-that-is-gone.html"
 BROTLI_BOMB = "/2026/11/21/the-article-that-explodes-in-brotli.html"
 BAD_STATUS = "/2026/11/21/a-story-behind-a-broken-status-line.html"
 ENDLESS = "/2026/11/21/a-story-that-goes-on-and-on.html"
+TO_FTP = "/2026/11/21/a-story-moved-to-an-ftp-server.html"
 BOMB_SIZE = 64 << 20  # over the sitemap (50 MB), download (20 MB) and decoded article (50 MB) limits
 MEMORY_LIMIT = 4 << 30  # address space per process: an expanded billion laughs needs far more
 LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol0 "lol">'
@@ -122,7 +123,8 @@ class HostileSite(BaseHTTPRequestHandler):
         elif self.path == "/broken.html":
             self._send(f'<html><body><a href="{GOOD}">A good story on a bad site</a>'
                        f'<a href="{BAD_STATUS}">A story behind a broken status line</a>'
-                       f'<a href="{ENDLESS}">A story that goes on and on</a></body></html>',
+                       f'<a href="{ENDLESS}">A story that goes on and on</a>'
+                       f'<a href="{TO_FTP}">A story moved to an FTP server</a></body></html>',
                        "text/html; charset=utf-8")
         elif self.path == ENDLESS:  # no length, one megabyte after another until the crawler hangs up
             self.close_connection = True
@@ -130,6 +132,11 @@ class HostileSite(BaseHTTPRequestHandler):
                              b"<html><body><p>")
             while not self.released.is_set():
                 self.wfile.write(b"and on " * 150_000)
+        elif self.path == TO_FTP:
+            self.send_response(301)
+            self.send_header("Location", "ftp://files.example.invalid/story.html")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path == BAD_STATUS:
             self.close_connection = True
             self.wfile.write(b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n")
@@ -254,12 +261,15 @@ def test_a_configured_sitemap_or_feed_that_is_none_fails_its_source_saying_so(tm
     assert "Traceback" not in result.stderr
 
 
-def test_a_response_that_is_not_http_or_never_ends_is_one_readable_line(tmp_path, hostile_site):
-    """Their reasons read "[<twisted.python.failure.Failure twisted.web._newclient.ParseError: ...>]" and
-    "DownloadCancelledError"."""
+def test_a_response_that_is_not_http_never_ends_or_leaves_http_is_one_readable_line(tmp_path, hostile_site):
+    """Their reasons read "[<twisted.python.failure.Failure twisted.web._newclient.ParseError: ...>]",
+    "DownloadCancelledError" and "HTTP 301"."""
     result = run(tmp_path, f'start_urls = ["{hostile_site}/broken.html"]')
     [line] = [line for line in result.stderr.splitlines() if BAD_STATUS in line]
     assert "cannot fetch" in line and "ParseError: ('non-integer status code'" in line, line
     assert "<twisted" not in line and "Failure" not in line, line
     [line] = [line for line in result.stderr.splitlines() if "cannot fetch" in line and ENDLESS in line]
     assert line.endswith(": larger than its download limit (20 MB, DOWNLOAD_MAXSIZE): not archived"), line
+    [line] = [line for line in result.stderr.splitlines() if "cannot fetch" in line and TO_FTP in line]
+    assert line.endswith(": HTTP 301 to ftp://files.example.invalid/story.html, not followed (not an http or https "
+                         "address)"), line

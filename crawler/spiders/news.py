@@ -126,7 +126,7 @@ class NewsSpider(Spider):
         """One line saying what failed and why, not Scrapy's traceback; a seed's failure counts against the source."""
         request = failure.request
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
-            reason = f"HTTP {failure.value.response.status}"
+            reason = _http_error_reason(failure.value.response)
         elif failure.check(PageBudgetSpent):
             return  # max_pages reached: the next run takes it
         elif failure.check(DownloadCancelledError) and not str(failure.value):  # Scrapy's bare cancel at the limit
@@ -347,6 +347,16 @@ def _scrapy_crawl_source(config: Config, name: str | None) -> Source:
     if name and name not in known:
         raise ConfigError(f"{config.path}: no source named {name!r} (known: {', '.join(known)})")
     return config.select([name] if name else None)[0]
+
+
+def _http_error_reason(response: Response) -> str:
+    """"HTTP 404"; a redirect Scrapy did not follow (to an ftp:, file: or mailto: address) says where it led."""
+    location = response.headers.get("Location", b"").decode("latin-1").strip()
+    if not 300 <= response.status < 400 or not location:
+        return f"HTTP {response.status}"
+    scheme = urlsplit(location).scheme.lower()
+    why = " (not an http or https address)" if scheme and scheme not in ("http", "https") else ""
+    return f"HTTP {response.status} to {location[:200]}, not followed{why}"
 
 
 def _size_limits(role: str) -> dict[str, int]:
