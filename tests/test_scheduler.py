@@ -313,7 +313,7 @@ class ArticleSite:
 def test_sigterm_while_the_corpus_catches_up_lets_it_catch_up_and_the_run_ends_ok(tmp_path):
     """Before: the SIGTERM stopped the derivation at once ("corpus: stopped before it caught up", exit 1),
     and `status` showed the run as "ok ... 0 new" although its articles were not derived."""
-    site = ArticleSite(120)
+    site = ArticleSite(360)  # derived in about 10 s here: the stop comes well before that
     config = tmp_path / "sources.toml"
     config.write_text(f"[archive]\ndir = {json.dumps(str(tmp_path))}\nextract_workers = 1\n\n[crawl]\n"
                       "download_delay = 0\nautothrottle = false\n\n[[sources]]\nname = \"harbour\"\n"
@@ -324,18 +324,18 @@ def test_sigterm_while_the_corpus_catches_up_lets_it_catch_up_and_the_run_ends_o
         # The crawl has closed its WARC and returned (a second later); the run's report, written once the
         # corpus caught up, is not there yet.
         wait_for(lambda: list(warcs.glob("*.warc.gz")) and not list(warcs.glob("*.open")), timeout=60)
-        time.sleep(2)
+        time.sleep(1)
         assert not reports(tmp_path), "the corpus caught up too fast for this test to stop it catching up"
         assert service.stop(timeout=80) == 0, service.text()
     finally:
         site.close()
     (report,) = reports(tmp_path)
     assert report["corpus"]["error"] is None and report["exit_code"] == 0, service.text()
-    assert report["sources"][0]["new_articles"] == 120 and report["sources"][0]["derived"], report
+    assert report["sources"][0]["new_articles"] == 360 and report["sources"][0]["derived"], report
     assert "SIGTERM: stopping once the corpus has caught up, in 30 s at most" in service.text()
     assert "harbour: ok (exit 0 after " in service.text(), service.text()
     status = newsarchive("status", "--config", str(config)).stdout
-    assert any(line.split()[2:3] == ["ok"] and " fetched, 120 new, " in line for line in status.splitlines()), status
+    assert any(line.split()[2:3] == ["ok"] and " fetched, 360 new, " in line for line in status.splitlines()), status
 
 
 def test_a_source_backing_off_is_logged_once_and_once_when_it_runs_again(tmp_path):
