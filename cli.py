@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import signal
 
-from supervision import note_stop_requests  # (the standard library alone: loaded in milliseconds)
+from supervision import STOP_SIGNALS, note_stop_requests  # (the standard library alone: loaded in milliseconds)
 
 # First, before the modules below load (a quarter of a second under load): a Ctrl-C or SIGTERM from here on
 # is the command's (``main``), where its default action ended the process without a word or a report.
 _HANDLERS = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
 _STOP_REQUESTS = note_stop_requests()
+# (a service starts its runs with them blocked, stop_signals_blocked_for_children: one that came meanwhile is heard now)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 import argparse  # noqa: E402
 import errno  # noqa: E402

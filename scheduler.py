@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from archive.lock import ArchiveBusy, ArchiveLock, is_held
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
-from supervision import stop_process
+from supervision import stop_process, stop_signals_blocked_for_children
 
 _WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _SHORTCUTS = {
@@ -244,16 +244,20 @@ def run_source(config_path: Path, name: str, time_limit: float, stopping: thread
     command = [sys.executable, "-m", "cli", "run", "--config", str(config_path), "--source", name]
     # Its own session: a terminal's Ctrl-C reaches only us, and we forward exactly one SIGTERM
     # (a second one would make Scrapy stop without closing its WARC files).
-    child = subprocess.Popen(command, cwd=_ROOT, start_new_session=True)
+    # It starts with SIGTERM blocked, until cli.py has its handler: one that comes while Python is still
+    # starting is then a stop request, not the end of a run that reports nothing.
+    with stop_signals_blocked_for_children():
+        child = subprocess.Popen(command, cwd=_ROOT, start_new_session=True)
     deadline = time.monotonic() + time_limit
     while True:
+        if stopping.is_set():
+            return stop_process(child, KILL_GRACE), "shutdown"  # Scrapy closes its WARCs on SIGTERM
+        if time.monotonic() >= deadline:
+            return stop_process(child, KILL_GRACE), "time limit"
         try:
             return child.wait(timeout=0.5), None
         except subprocess.TimeoutExpired:
-            if stopping.is_set():
-                return stop_process(child, KILL_GRACE), "shutdown"  # Scrapy closes its WARCs on SIGTERM
-            if time.monotonic() >= deadline:
-                return stop_process(child, KILL_GRACE), "time limit"
+            pass
 
 
 def _outcome(code: int, stopped: str | None, time_limit: float) -> str:

@@ -398,3 +398,25 @@ def test_a_source_backing_off_starts_no_run_and_status_keeps_its_failures(tmp_pa
     status = newsarchive("status", "--config", str(config), "--runs", "2").stdout.splitlines()
     assert [line.split()[2] for line in status if line.startswith("  2")] == ["failed", "failed"], status
     assert any(line.startswith("  backing off until ") for line in status), status
+
+
+def test_a_run_the_service_stops_as_it_starts_stops_as_asked_and_reports(tmp_path):
+    """The service stopping just as it starts a run sends the SIGTERM while the new process is still starting
+    Python. Before: Python's default action ended it there, without a word or a report (exit -15); now it
+stops as on any stop request, and its report says so."""
+    from scheduler import run_source
+
+    site = ArticleSite(3)
+    config = tmp_path / "sources.toml"
+    config.write_text(f"[archive]\ndir = {json.dumps(str(tmp_path))}\n\n[[sources]]\nname = \"harbour\"\n"
+                      f"start_urls = [{json.dumps(site.url)}]\n")
+    stopping = threading.Event()
+    stopping.set()
+    try:
+        code, why = run_source(config, "harbour", 60, stopping)
+    finally:
+        site.close()
+    assert why == "shutdown"
+    assert code == 0, code  # (a run stopped on request ends well: its reason is in its report)
+    (report,) = reports(tmp_path)
+    assert report["exit_code"] == 0 and report["sources"][0]["status"] == "stopped", report
