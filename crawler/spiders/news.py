@@ -33,6 +33,7 @@ from crawler.discovery import (
     page_links,
     sitemap_entries,
 )
+from crawler.politeness import retry_after_refused
 from crawler.quiet import drop_repeated_errors
 from crawler.robots import RobotsUnreachable
 from crawler.source_settings import configure_scrapy_crawl
@@ -107,6 +108,7 @@ class NewsSpider(Spider):
         spider.max_feed_entries = settings.getint("NEWSARCHIVE_MAX_FEED_ENTRIES", MAX_FEED_ENTRIES)
         spider.max_sitemap_entries = settings.getint("NEWSARCHIVE_MAX_SITEMAP_ENTRIES", MAX_SITEMAP_ENTRIES)
         spider.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
+        spider.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 600.0)
         return spider
 
     # -- seeds ---------------------------------------------------------------
@@ -126,7 +128,7 @@ class NewsSpider(Spider):
         """One line saying what failed and why, not Scrapy's traceback; a seed's failure counts against the source."""
         request = failure.request
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
-            reason = _http_error_reason(failure.value.response)
+            reason = _http_error_reason(failure.value.response) + retry_after_refused(request, self.retry_after_max)
         elif failure.check(PageBudgetSpent):
             return  # max_pages reached: the next run takes it
         elif failure.check(DownloadCancelledError) and not str(failure.value):  # Scrapy's bare cancel at the limit
