@@ -9,6 +9,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 USER_AGENT = "newsarchive-bot/0.1 (+https://github.com/newsarchive/newsarchive; archiving news for research)"
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_USER_AGENT = "newsarchive-bot"
+ROBOTSTXT_MAX_SIZE = 500 * 1024  # a larger robots.txt is read this far (RFC 9309 §2.5: at least 500 KiB)
 
 # Politeness: few connections per site, AutoThrottle adapting to the server's latency.
 CONCURRENT_REQUESTS = 32
