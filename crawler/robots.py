@@ -58,12 +58,12 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
     def _headers_received(self, headers: Headers, body_length: int, request: Request, **kwargs) -> None:
-        """A robots.txt announced over ``max_size`` is neither cancelled before its first byte for being over the
-        download limit nor warned of for its size: its start is read (``_bytes_received`` stops it), and that is said
-        once.  Not one that is content-coded, whose decoding the limit bounds."""
+        """A robots.txt announced over ``max_size`` is not cancelled before its first byte for being over the
+        download limit: its start is read (``_bytes_received`` stops it).  Not one that is content-coded, whose
+        decoding the limit bounds."""
         if (request.meta.get("dont_obey_robotstxt") and body_length > self.max_size
                 and not headers.get("Content-Encoding")):
-            request.meta.update(download_maxsize=0, download_warnsize=0)
+            request.meta["download_maxsize"] = 0
 
     def _bytes_received(self, data: bytes, request: Request, **kwargs) -> None:
         """Stop a robots.txt past ``max_size``: Scrapy hands on what came so far, flagged "download_stopped"."""

@@ -9,7 +9,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -131,9 +131,13 @@ class NewsSpider(Spider):
             reason = _http_error_reason(failure.value.response) + retry_after_refused(request, self.retry_after_max)
         elif failure.check(PageBudgetSpent):
             return  # max_pages reached: the next run takes it
-        elif failure.check(DownloadCancelledError) and not str(failure.value):  # Scrapy's bare cancel at the limit
+        elif failure.check(DownloadCancelledError) and (not str(failure.value) or "download max size" in str(failure.value)):
+            # Scrapy's cancel at the limit: bare once the body passed it, its warning when Content-Length announced it
             limit = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
-            reason = f"larger than its download limit ({limit >> 20} MB, DOWNLOAD_MAXSIZE): not archived"
+            which = "the sitemap protocol's" if request.meta.get("role") == ROLE_SITEMAP else "DOWNLOAD_MAXSIZE"
+            reason = f"larger than its download limit ({limit >> 20} MB, {which}): not archived"
+        elif failure.check(ResponseDataLossError):
+            reason = "cut short: the connection closed before the body was complete (data loss): not archived"
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
             self._offsite_redirect(failure.value)
             return
@@ -362,9 +366,9 @@ def _http_error_reason(response: Response) -> str:
 
 
 def _size_limits(role: str) -> dict[str, int]:
-    """A sitemap may be as large as its protocol allows (50 MB uncompressed), over DOWNLOAD_MAXSIZE, and
-    is no cause for DOWNLOAD_WARNSIZE's warning; the other fetches keep the settings' limits."""
-    return {"download_maxsize": SITEMAP_MAX_SIZE, "download_warnsize": SITEMAP_MAX_SIZE} if role == ROLE_SITEMAP else {}
+    """A sitemap may be as large as its protocol allows (50 MB uncompressed), over DOWNLOAD_MAXSIZE; the other
+    fetches keep the settings' limit."""
+    return {"download_maxsize": SITEMAP_MAX_SIZE} if role == ROLE_SITEMAP else {}
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
