@@ -22,6 +22,7 @@ from crawler.discovery import (
     MAX_FEED_ENTRIES,
     MAX_LINKS_PER_PAGE,
     MAX_SITEMAP_ENTRIES,
+    MAX_SITEMAPS,
     SITEMAP_MAX_SIZE,
     Entry,
     Listing,
@@ -84,6 +85,7 @@ class NewsSpider(Spider):
         self.allowed_domains = list(source.allowed_domains)
         self._seed_origins = {_origin(url)[::2] for url in source.seed_urls()}  # (scheme, port)
         self._oldest = (datetime.now(timezone.utc) - timedelta(days=source.max_age)) if source.max_age else None
+        self.sitemaps_taken = len(source.sitemaps)  # toward max_sitemaps; the configured ones are always fetched
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -107,6 +109,7 @@ class NewsSpider(Spider):
         spider.max_links = settings.getint("NEWSARCHIVE_MAX_LINKS_PER_PAGE", MAX_LINKS_PER_PAGE)
         spider.max_feed_entries = settings.getint("NEWSARCHIVE_MAX_FEED_ENTRIES", MAX_FEED_ENTRIES)
         spider.max_sitemap_entries = settings.getint("NEWSARCHIVE_MAX_SITEMAP_ENTRIES", MAX_SITEMAP_ENTRIES)
+        spider.max_sitemaps = settings.getint("NEWSARCHIVE_MAX_SITEMAPS", MAX_SITEMAPS)
         spider.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
         spider.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 600.0)
         return spider
@@ -200,11 +203,11 @@ class NewsSpider(Spider):
 
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
         """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway."""
-        base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
-        for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
-            if self.in_scope(url) and url not in self.source.sitemaps:
-                for sitemap in self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"):
-                    self.crawler.engine.crawl(sitemap)
+        robots = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}/robots.txt"
+        listed = [url for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []
+                  if self.in_scope(url) and url not in self.source.sitemaps]
+        for sitemap in self._sitemaps(listed, robots):
+            self.crawler.engine.crawl(sitemap)
 
     # -- scope ---------------------------------------------------------------
     def in_scope(self, url: str) -> bool:
@@ -256,6 +259,21 @@ class NewsSpider(Spider):
             return
         yield Request(url, callback=callback, errback=self.fetch_failed,
                       meta={"role": role, "via": via, **_size_limits(role)})
+
+    def _sitemaps(self, urls: Iterable[str], via: str) -> Iterator[Request]:
+        """Requests for the sitemaps ``via`` lists, while the run has fetched fewer than ``max_sitemaps``; one line
+        says how many more it listed (a sitemap index may list 50,000, which only the time limit bounded)."""
+        left = 0
+        for url in urls:
+            if self.sitemaps_taken >= self.max_sitemaps:
+                left += 1
+                continue
+            self.sitemaps_taken += 1
+            yield from self._follow(url, ROLE_SITEMAP, self.parse_sitemap, via)
+        if left:
+            self.crawler.stats.inc_value("newsarchive/sitemaps_not_fetched", left)
+            self.logger.warning("%s: %s: %d more sitemaps not fetched: this run took its %d ([crawl] max_sitemaps), "
+                                "newest first", self.source.name, via, left, self.max_sitemaps)
 
     def _article(self, url: str, via: str) -> Iterator[Request]:
         return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
@@ -319,11 +337,13 @@ class NewsSpider(Spider):
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "sitemap")
         # A sitemap of a sitemap index older than max_age lists nothing newer (its lastmod is its newest entry's).
-        for entry in self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
-                                   response.url):
-            if listing.kind == "sitemapindex":
-                yield from self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
-            elif entry.is_news or looks_like_article(entry.url):
+        entries = self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
+                                response.url)
+        if listing and listing.kind == "sitemapindex":
+            yield from self._sitemaps((entry.url for entry in entries), response.url)
+            return
+        for entry in entries:
+            if entry.is_news or looks_like_article(entry.url):
                 yield from self._article(entry.url, response.url)
 
     def parse_article(self, response: Response) -> None:
