@@ -63,6 +63,7 @@ class CrawlSettings:
     max_links_per_page: int | None = None
     max_feed_entries: int | None = None
     max_sitemap_entries: int | None = None
+    max_sitemaps: int | None = None
 
     def scrapy_settings(self) -> dict:
         names = {
@@ -74,6 +75,7 @@ class CrawlSettings:
             "max_links_per_page": "NEWSARCHIVE_MAX_LINKS_PER_PAGE",
             "max_feed_entries": "NEWSARCHIVE_MAX_FEED_ENTRIES",
             "max_sitemap_entries": "NEWSARCHIVE_MAX_SITEMAP_ENTRIES",
+            "max_sitemaps": "NEWSARCHIVE_MAX_SITEMAPS",
         }
         return {names[key]: value for key, value in vars(self).items() if value is not None}
 
@@ -127,6 +129,7 @@ _CRAWL_KEYS = {
     "max_links_per_page": int,
     "max_feed_entries": int,
     "max_sitemap_entries": int,
+    "max_sitemaps": int,
 }
 _CLUSTER_KEYS = {"redis": str}
 _ARCHIVE_KEYS = {
@@ -266,7 +269,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: [crawl]: key 'download_delay' must not be negative")
     if crawl.timeout is not None and crawl.timeout <= 0:  # Scrapy reads 0 as no timeout: a silent server holds the run
         raise ConfigError(f"{path}: [crawl]: key 'timeout' must be a positive number of seconds")
-    for key in ("concurrent_requests_per_domain", "max_links_per_page", "max_feed_entries", "max_sitemap_entries"):
+    for key in ("concurrent_requests_per_domain", "max_links_per_page", "max_feed_entries", "max_sitemap_entries",
+                "max_sitemaps"):
         if crawl_table.get(key, 1) < 1:
             raise ConfigError(f"{path}: [crawl]: key {key!r} must be at least 1")
     archive_table = document.get("archive", {})

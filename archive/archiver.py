@@ -39,7 +39,7 @@ class ExchangeArchiver:
         if exchange.protocol:
             response_warc["WARC-Protocol"] = exchange.protocol.lower()
         if exchange.truncated:
-            response_warc["WARC-Truncated"] = "disconnect"
+            response_warc["WARC-Truncated"] = exchange.truncated
         linked = {"WARC-Date": date, "WARC-Concurrent-To": response_id}
         decision = self.revisits.decide(exchange) if self.revisits else None
         if decision is not None and decision.digest and not decision.profile:

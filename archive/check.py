@@ -228,11 +228,17 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
     elif state_path(archive_dir).exists():
         state = SqliteState(state_path(archive_dir))
         try:
-            lost = report.unreadable_references("crawl state rows", state.warc_locations())
+            # Counted in the same words by the problem lines and the repair: fetches (a URL's last) and payloads.
+            fetches, payloads = state.warc_locations()
+            lost = report.unreadable_references("fetches recorded in the crawl state", fetches)
+            lost |= report.unreadable_references("payloads recorded in the crawl state", payloads)
             if repair and lost:
-                forgotten = sum(len(state.forget_from(name, offset)) for name, offset in lost.items())
-                report.repaired.append(f"forgot the crawl state's {forgotten} fetches recorded in lost WARC bytes: "
-                                       "the next run fetches those URLs again")
+                fetches_lost, payloads_lost = (sum(name in lost and offset >= lost[name] for name, offset in rows)
+                                               for rows in (fetches, payloads))
+                for name, offset in lost.items():
+                    state.forget_from(name, offset)
+                report.repaired.append(f"forgot the {fetches_lost} fetches and {payloads_lost} payloads recorded in the "
+                                       "crawl state in lost WARC bytes: the next run fetches those URLs again")
         finally:
             state.close()
     return report

@@ -31,7 +31,7 @@ class Exchange:
     metadata: dict[str, str] = field(default_factory=dict)  # the metadata record's fields
     ip_address: str | None = None
     protocol: str | None = None
-    truncated: bool = False  # the connection dropped before the body was complete
+    truncated: str = ""  # why the body is incomplete, as WARC-Truncated says: "disconnect", "length" (read that far)
     conditional: bool = False  # the request carried validators, so a 304 means "not modified"
 
     def status_line(self) -> str:

@@ -161,10 +161,10 @@ class SqliteState:
             self._db.execute(f"DELETE FROM payloads {where}", (warc_file, offset))
             return self._db.execute(f"DELETE FROM urls {where} RETURNING source, url", (warc_file, offset)).fetchall()
 
-    def warc_locations(self) -> list[tuple[str, int]]:
-        """Where every URL's last fetch and every payload is recorded: (WARC file, offset)."""
-        return self._db.execute("SELECT warc_file, warc_offset FROM urls WHERE warc_file IS NOT NULL "
-                                "UNION ALL SELECT warc_file, warc_offset FROM payloads").fetchall()
+    def warc_locations(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """Where every URL's last fetch, and every payload (what revisits refer to), is recorded: (WARC file, offset)."""
+        fetches = self._db.execute("SELECT warc_file, warc_offset FROM urls WHERE warc_file IS NOT NULL").fetchall()
+        return fetches, self._db.execute("SELECT warc_file, warc_offset FROM payloads").fetchall()
 
     def source_health(self, name: str) -> SourceHealth:
         row = self._db.execute(f"SELECT {_columns(SourceHealth)} FROM sources WHERE name = ?", (name,)).fetchone()

@@ -60,7 +60,8 @@ def exchange_from(request: Request, response: Response, metadata: dict[str, str]
         metadata=metadata,
         ip_address=None if response.ip_address is None else str(response.ip_address),
         protocol=response.protocol,
-        truncated="dataloss" in response.flags,
+        truncated=("disconnect" if "dataloss" in response.flags else
+                   "length" if "download_stopped" in response.flags else ""),
         conditional=bool(request.meta.get(CONDITIONAL)),
     )
 

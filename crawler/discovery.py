@@ -44,6 +44,9 @@ _READ_SIZE = 2**16
 MAX_LINKS_PER_PAGE = 5000
 MAX_FEED_ENTRIES = 5000
 MAX_SITEMAP_ENTRIES = 50_000
+# Sitemaps one source's run fetches, newest first: a sitemap index may list 50,000 (one a day since the 1990s),
+# which without max_pages only the time limit bounded.  500 is over a year of daily sitemaps.
+MAX_SITEMAPS = 500
 # Session IDs a server writes into links for a visitor without cookies (the crawler sends none), and
 # trackers of the click or campaign that shared a link: the page is the same without them, and their
 # values change from run to run, which made the same story a new URL on every run.

@@ -7,7 +7,8 @@
 - ``RetryAfterMiddleware`` (downloader middleware): a 429 or 503 with ``Retry-After`` holds
   every request to that slot until the time given; Scrapy's RetryMiddleware would retry at
   once.  A wait longer than ``RETRY_AFTER_MAX`` is not waited for: the request is given up
-  (and the source's run counts it as failed, which feeds the back-off between runs).
+  (and the source's run counts it as failed, which feeds the back-off between runs); its
+  ``retry_after_refused`` meta holds the wait asked, so the failure line can say it.
 - ``SlotConcurrencyDownloader`` (the ``DOWNLOADER``): Scrapy's, with
   ``CONCURRENT_REQUESTS_PER_DOMAIN`` kept when a slot has several requests queued at once.
 """
@@ -78,6 +79,23 @@ def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> 
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
+def wait_words(seconds: float) -> str:
+    """A wait as an operator reads it: "90 s", "10 min", "2 h", "3 days"; a Retry-After may name any year."""
+    for unit, size, below in (("s", 1, 120), ("min", 60, 7200), ("h", 3600, 172800), ("days", 86400, 3.2e7)):
+        if seconds < below:
+            return f"{round(seconds / size)} {unit}"
+    return "more than a year"
+
+
+def retry_after_refused(request: Request, max_wait: float) -> str:
+    """What a failure line adds for a Retry-After longer than the crawl waits; "" for any other failure."""
+    seconds = request.meta.get("retry_after_refused")
+    if seconds is None:
+        return ""
+    return (f", asked to retry after {wait_words(seconds)}: longer than this run waits"
+            f" ({wait_words(max_wait)} at most); tried again next run")
+
+
 class RetryAfterMiddleware:
     STATUSES = (429, 503)
 
@@ -106,6 +124,7 @@ class RetryAfterMiddleware:
         if seconds > self.max_wait:
             self.stats.inc_value("politeness/retry_after_too_long")
             request.meta["dont_retry"] = True
+            request.meta["retry_after_refused"] = seconds
             return response
         key = self.crawler.engine.downloader.get_slot_key(request)
         self.paused_until[key] = max(self.paused_until.get(key, 0.0), time.monotonic() + seconds)

@@ -11,16 +11,21 @@ means there are none (allow all); a 5xx, a timeout or any network error means th
 unreachable, so nothing is fetched from that host for the rest of the crawl (complete
 disallow; the next run asks again).  Redirects that never reach a file (a loop, or more than
 ``REDIRECT_MAX_TIMES``) make it unavailable, as a 4xx (§2.3.1.2): everything is allowed.
+
+A robots.txt larger than ``ROBOTSTXT_MAX_SIZE`` (500 KiB, the least RFC 9309 §2.5 lets a crawler read) is
+read that far and its rules followed; Scrapy's download limit cancelled it, which left the host unreachable.
 """
 
 from __future__ import annotations
 
 import logging
+from weakref import WeakKeyDictionary
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import Headers, Request, Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -47,6 +52,25 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self._unreachable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
+        self.max_size = crawler.settings.getint("ROBOTSTXT_MAX_SIZE", 500 * 1024)
+        self._received: WeakKeyDictionary[Request, int] = WeakKeyDictionary()  # robots.txt request -> bytes so far
+        crawler.signals.connect(self._headers_received, signal=signals.headers_received)
+        crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
+
+    def _headers_received(self, headers: Headers, body_length: int, request: Request, **kwargs) -> None:
+        """A robots.txt announced over ``max_size`` is not cancelled before its first byte for being over the
+        download limit: its start is read (``_bytes_received`` stops it).  Not one that is content-coded, whose
+        decoding the limit bounds."""
+        if (request.meta.get("dont_obey_robotstxt") and body_length > self.max_size
+                and not headers.get("Content-Encoding")):
+            request.meta["download_maxsize"] = 0
+
+    def _bytes_received(self, data: bytes, request: Request, **kwargs) -> None:
+        """Stop a robots.txt past ``max_size``: Scrapy hands on what came so far, flagged "download_stopped"."""
+        if request.meta.get("dont_obey_robotstxt"):
+            received = self._received[request] = self._received.get(request, 0) + len(data)
+            if received > self.max_size:
+                raise StopDownload(fail=False)
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         pending = self._parsers.get(urlparse_cached(request).netloc)
@@ -81,7 +105,13 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
         if response.status >= 500:
             self._stats.inc_value("robotstxt/server_error_disallow_all")
             self._disallow_all(netloc, f"HTTP {response.status}")
-        await super()._parse_robots(response.replace(body=robots_rules(response)), netloc, request)
+        rules = robots_rules(response)
+        if len(rules) > self.max_size or "download_stopped" in response.flags:
+            rules = rules[:self.max_size].rpartition(b"\n")[0]  # a line cut in two is not a rule
+            self._stats.inc_value("robotstxt/cut")
+            logger.warning("%s: robots.txt larger than %d KiB: its rules that far are followed, the rest is not read "
+                           "(RFC 9309 §2.5)", netloc, self.max_size >> 10)
+        await super()._parse_robots(response.replace(body=rules), netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         """No traceback (``crawler.quiet`` drops Scrapy's), and the host all disallowed: a dead host's pages

@@ -9,6 +9,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 USER_AGENT = "newsarchive-bot/0.1 (+https://github.com/newsarchive/newsarchive; archiving news for research)"
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_USER_AGENT = "newsarchive-bot"
+ROBOTSTXT_MAX_SIZE = 500 * 1024  # a larger robots.txt is read this far (RFC 9309 §2.5: at least 500 KiB)
 
 # Politeness: few connections per site, AutoThrottle adapting to the server's latency.
 CONCURRENT_REQUESTS = 32
@@ -21,7 +22,7 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 20 * 2**20  # extract/htmlinput.py MAX_PAGE_BYTES reads saved pages as far
-DOWNLOAD_WARNSIZE = 5 * 2**20
+DOWNLOAD_WARNSIZE = 0  # a page within the limit is archived as any other: no warning; one over it fails in one line
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 4  # steps from a seed: start page, feed, article; sitemap indexes nested 3 deep

@@ -3,6 +3,7 @@ from the WARCs, so that the next run neither fetches again what was archived nor
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from archive_fixtures import article_captures, fill, newsarchive, rot
@@ -82,8 +83,9 @@ def test_a_rotten_a_cut_and_a_deleted_warc_each_fail_the_check_and_repair_says_i
     assert f"problem: {rotten.name}: unreadable after offset {third}: " in checked.stderr
     assert f"problem: {cut.name}: unreadable after offset " in checked.stderr
     assert any(f"replay index entries point past the readable end of {cut.name}" in line for line in problems)
-    assert any(f"crawl state rows point past the readable end of {cut.name}" in line for line in problems)
-    assert any(line.startswith("problem: ") and f"crawl state rows name {deleted.name}, which is not in warc/" in line
+    assert any(f"fetches recorded in the crawl state point past the readable end of {cut.name}" in line
+               for line in problems)
+    assert any(f"fetches recorded in the crawl state name {deleted.name}, which is not in warc/" in line
                for line in problems)
     assert f"corpus rows name {deleted.name}" in checked.stderr
 
@@ -95,7 +97,7 @@ def test_a_rotten_a_cut_and_a_deleted_warc_each_fail_the_check_and_repair_says_i
                    for line in repaired.stderr.splitlines()), repaired.stderr
     again = newsarchive("check", "--config", str(config))
     assert again.returncode == 1
-    assert "replay index" not in again.stderr and "crawl state rows" not in again.stderr, again.stderr
+    assert "replay index" not in again.stderr and "recorded in the crawl state" not in again.stderr, again.stderr
 
     demo_site.clear_requests()
     assert newsarchive("run", "--config", str(config)).returncode == 0
@@ -119,3 +121,24 @@ def test_check_repair_on_a_full_disk_sets_no_database_aside_and_says_the_disk_is
     assert not list((small_disk / "archive").glob("*/*.damaged-*"))
     filler.unlink()
     assert newsarchive("check", "--config", str(config)).returncode == 0
+
+
+def test_check_and_check_repair_count_the_same_fetches_and_payloads_in_the_same_words(demo_site, tmp_path):
+    """`check` said "N crawl state rows" (a URL's last fetch and a payload each a row) where `--repair` then
+    said it forgot "M fetches" (the URLs alone): two words and two numbers for one loss."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    [cut], [deleted] = ([path for path in (tmp_path / "warc").glob(f"*-{name}-*.warc.gz")]
+                        for name in ("herald", "courier"))
+    with open(cut, "r+b") as handle:
+        handle.truncate(cut.stat().st_size - 5000)
+    deleted.unlink()
+
+    checked = newsarchive("check", "--config", str(config)).stderr
+    said = {what: sum(int(count) for count in re.findall(rf"^problem: (\d+) {what} recorded in the crawl state ",
+                                                          checked, re.MULTILINE))
+            for what in ("fetches", "payloads")}
+    assert said["fetches"] > 0 and said["payloads"] > 0, checked
+    repaired = newsarchive("check", "--repair", "--config", str(config)).stderr
+    assert (f"repaired: forgot the {said['fetches']} fetches and {said['payloads']} payloads recorded in the crawl "
+            "state in lost WARC bytes: the next run fetches those URLs again") in repaired, (checked, repaired)

@@ -119,6 +119,13 @@ class BoundsSite(BaseHTTPRequestHandler):
                 f"<sitemap><loc>{base}{path}</loc><lastmod>{day}</lastmod></sitemap>"
                 for path, day in (("/sitemap.xml", NEW), ("/sitemap-2019.xml", OLD))) + "</sitemapindex>",
                 "application/xml")
+        elif self.path == "/sitemaps-2000.xml":  # an index of 2,000 sitemaps, each of one story
+            self._send('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(
+                f"<sitemap><loc>{base}/day-{n}.xml</loc></sitemap>" for n in range(2000)) + "</sitemapindex>",
+                "application/xml")
+        elif self.path.startswith("/day-"):
+            self._send(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{base}'
+                       f'{story(self.path[1:-4])}</loc></url></urlset>', "application/xml")
         elif self.path.startswith("/nested-"):
             level = int(self.path.removeprefix("/nested-").removesuffix(".xml"))
             self._send(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{base}{story("nested")}'
@@ -302,6 +309,17 @@ def test_links_per_page_and_entries_per_feed_or_sitemap_are_capped_and_the_cut_i
         assert key in line, line
 
 
+def test_a_sitemap_index_of_2000_sitemaps_gives_max_sitemaps_and_says_how_many_were_left(tmp_path):
+    with bounds_site() as (base, requested, _):
+        result, report = run(tmp_path, f'sitemaps = ["{base}/sitemaps-2000.xml"]\n', crawl="max_sitemaps = 6\n")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path for path in requested if path.startswith("/day-")) == sorted(f"/day-{n}.xml" for n in range(5))
+    assert sorted(pages(path for path in requested if "story" in path)) == sorted(story(f"day-{n}") for n in range(5))
+    [line] = [line for line in result.stderr.splitlines() if "max_sitemaps" in line]
+    assert line.endswith(f"site: {base}/sitemaps-2000.xml: 1995 more sitemaps not fetched: this run took its 6 "
+                         "([crawl] max_sitemaps), newest first"), line
+
+
 def test_sitemap_indexes_nested_deeper_than_the_depth_limit_are_cut_and_the_cut_is_said(tmp_path):
     with bounds_site() as (base, requested, _):
         result, report = run(tmp_path, f'sitemaps = ["{base}/nested-0.xml"]\n')
@@ -360,7 +378,7 @@ def test_the_relative_links_of_an_atom_feed_are_read_against_its_address(tmp_pat
 @pytest.mark.parametrize(("table", "key", "value"), [
     ("sources", "max_age", "0"), ("sources", "max_age", "-3"), ("sources", "max_age", '"a week"'),
     ("crawl", "max_links_per_page", "0"), ("crawl", "max_feed_entries", "1.5"),
-    ("crawl", "max_sitemap_entries", "-1"),
+    ("crawl", "max_sitemap_entries", "-1"), ("crawl", "max_sitemaps", "0"),
 ])
 def test_a_bad_bound_is_a_configuration_error_naming_file_source_and_key(tmp_path, table, key, value):
     config = tmp_path / "sources.toml"

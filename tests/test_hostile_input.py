@@ -35,6 +35,9 @@ BROTLI_BOMB = "/2026/11/21/the-article-that-explodes-in-brotli.html"
 BAD_STATUS = "/2026/11/21/a-story-behind-a-broken-status-line.html"
 ENDLESS = "/2026/11/21/a-story-that-goes-on-and-on.html"
 TO_FTP = "/2026/11/21/a-story-moved-to-an-ftp-server.html"
+ANNOUNCED = "/2026/11/21/a-story-whose-length-says-it-is-too-large.html"
+LOSSY = "/2026/11/21/a-story-whose-connection-closes-halfway.html"
+LARGE = "/files/a-long-report-within-the-download-limit.pdf"
 BOMB_SIZE = 64 << 20  # over the sitemap (50 MB), download (20 MB) and decoded article (50 MB) limits
 MEMORY_LIMIT = 4 << 30  # address space per process: an expanded billion laughs needs far more
 LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol0 "lol">'
@@ -132,6 +135,25 @@ class HostileSite(BaseHTTPRequestHandler):
                              b"<html><body><p>")
             while not self.released.is_set():
                 self.wfile.write(b"and on " * 150_000)
+        elif self.path == "/oversized.html":
+            self._send("<html><body>" + "".join(f'<a href="{path}">A story</a>' for path in (ENDLESS, ANNOUNCED, LOSSY, LARGE))
+                       + "</body></html>", "text/html; charset=utf-8")
+        elif self.path == ANNOUNCED:  # a Content-Length over the limit: hung up on before its body
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(21 << 20))
+            self.end_headers()
+            for _ in range(21):
+                self.wfile.write(b" " * (1 << 20))
+        elif self.path == LOSSY:  # less than its Content-Length, then the connection closes
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"<html><body><p>And then")
+        elif self.path == LARGE:  # 6 MB: over Scrapy's default warning size, under the download limit
+            self._send(b"%PDF-1.4\n" + b"0" * (6 << 20), "application/pdf")
         elif self.path == TO_FTP:
             self.send_response(301)
             self.send_header("Location", "ftp://files.example.invalid/story.html")
@@ -259,6 +281,20 @@ def test_a_configured_sitemap_or_feed_that_is_none_fails_its_source_saying_so(tm
     assert f"hostile: {url}/robots.txt: not a readable feed: not an RSS or Atom feed" in result.stderr
     assert "hostile: FAILED: none of its 2 start URLs, feeds or sitemaps could be fetched and read" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_page_over_its_download_limit_or_cut_short_is_one_line_in_the_log_not_scrapys_too(tmp_path, hostile_site):
+    """Scrapy's warnings ("Received N bytes which is larger than download warn size", "... max size", "Got data
+    loss in URL") named each URL again beside ours, and a page within the limit but over 5 MB had one too."""
+    result = run(tmp_path, f'start_urls = ["{hostile_site}/oversized.html"]')
+    lines = result.stderr.splitlines()
+    said = {path: [line for line in lines if hostile_site + path in line] for path in (ENDLESS, ANNOUNCED, LOSSY, LARGE)}
+    assert {path: len(found) for path, found in said.items()} == {ENDLESS: 1, ANNOUNCED: 1, LOSSY: 1, LARGE: 0}, said
+    for path in (ENDLESS, ANNOUNCED):
+        assert said[path][0].endswith(": larger than its download limit (20 MB, DOWNLOAD_MAXSIZE): not archived"), said
+    assert said[LOSSY][0].endswith(": cut short: the connection closed before the body was complete (data loss): "
+                                   "not archived"), said
+    assert hostile_site + LARGE in archived_responses(tmp_path / "archive" / "warc")
 
 
 def test_a_response_that_is_not_http_never_ends_or_leaves_http_is_one_readable_line(tmp_path, hostile_site):

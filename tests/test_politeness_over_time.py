@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -83,3 +85,31 @@ def test_retry_after_too_long_gives_up_without_retrying(flaky, tmp_path):
     result = newsarchive("run", "--config", str(config))
     assert result.returncode == 1
     assert [path for path, _ in handler.log].count("/") == 1
+
+
+@pytest.mark.parametrize("retry_after, said", [
+    ("7200", "HTTP 503, asked to retry after 2 h: longer than this run waits (10 min at most); tried again next run"),
+    (formatdate(time.time() + 3 * 86400, usegmt=True), "asked to retry after 3 days"),
+    ("Fri, 31 Dec 9999 23:59:59 GMT", "asked to retry after more than a year"),
+])
+def test_a_retry_after_too_long_to_wait_says_how_long_the_site_asked(flaky, tmp_path, retry_after, said):
+    """The operator reads that the site asked to be left alone, and for how long, not a bare "HTTP 503"."""
+    url, handler = flaky
+    handler.retry_after, handler.failures = retry_after, 99
+    config = write_config(None, tmp_path / "sources.toml", tmp_path, [{"name": "flaky", "start_urls": [url]}])
+    result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if url in line]
+    assert len(lines) == 1 and said in lines[0], result.stderr
+    report = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
+    assert said in report["sources"][0]["failures"][0]["reason"]
+
+
+@pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2015 07:28:00 GMT", "soon", "-5"])
+def test_a_past_or_unreadable_retry_after_is_retried_as_any_503(flaky, tmp_path, retry_after):
+    url, handler = flaky
+    handler.retry_after, handler.failures = retry_after, 1
+    config = write_config(None, tmp_path / "sources.toml", tmp_path, [{"name": "flaky", "start_urls": [url]}])
+    result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "retry after" not in result.stderr

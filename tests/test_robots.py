@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pytest
 from archive_fixtures import loopback_site
+from warcio.archiveiterator import ArchiveIterator
 
 REPO = Path(__file__).resolve().parent.parent
 STORY = "/2026/11/21/the-council-votes-on-the-harbour-plan.html"
 RULES = "User-agent: *\nDisallow: /\n"
+PRIVATE = "/private/2026/11/21/the-council-plans-in-secret.html"
+BIG_RULES = "User-agent: *\nDisallow: /private/\n"
 
 
 class RobotsSite(BaseHTTPRequestHandler):
@@ -31,7 +34,9 @@ class RobotsSite(BaseHTTPRequestHandler):
     - ``"moved"``: a redirect to the robots.txt of ``localhost`` (this server under another host
       name), which disallows the story;
     - ``"elsewhere"``: the story is linked on ``localhost``, whose robots.txt is never answered;
-    - ``"loop"``: a redirect to itself.
+    - ``"loop"``: a redirect to itself;
+    - ``"1MB"``, ``"21MB"``: that large, all comments but ``BIG_RULES`` at its start and ``Disallow: /`` past
+      its first 500 KiB; the home page also links ``PRIVATE``.
     """
 
     protocol_version = "HTTP/1.1"
@@ -52,7 +57,9 @@ class RobotsSite(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, headers = 200, {}
-        body = f'<html><body><a href="{localhost if self.robots == "elsewhere" else ""}{STORY}">The vote</a></body>'
+        body = f'<html><body><a href="{localhost if self.robots == "elsewhere" else ""}{STORY}">The vote</a>'
+        if self.robots.endswith("MB"):
+            body += f'<a href="{PRIVATE}">The plan</a>'
         if self.path == "/robots.txt":
             if self.robots.isdigit():
                 status, body = int(self.robots), RULES
@@ -60,6 +67,9 @@ class RobotsSite(BaseHTTPRequestHandler):
                 status, body, headers = 301, "", {"Location": f"{localhost}/robots.txt"}
             elif self.robots == "loop":
                 status, body, headers = 301, "", {"Location": "/robots.txt"}
+            elif self.robots.endswith("MB"):
+                comments = "# " + "x" * 97 + "\n"
+                body = BIG_RULES + comments * 6000 + RULES + comments * (int(self.robots[:-2]) * 10_000)
             else:
                 body = f"User-agent: *\nDisallow: {STORY if self.robots == 'moved' else ''}\n"
         elif self.path == STORY:
@@ -151,3 +161,21 @@ def test_the_runs_fetched_figure_counts_the_sites_pages_not_robots_txt_or_its_re
     assert counts.startswith(f"  {pages} fetched, "), counts
     [report] = (tmp_path / "archive" / "runs").glob("*.json")
     assert json.loads(report.read_text())["sources"][0]["fetched"] == pages
+
+
+@pytest.mark.parametrize("size", ["1MB", "21MB"])  # 21 MB: over the 20 MB download limit too
+def test_a_robots_txt_over_500_kib_is_obeyed_as_far_as_500_kib_and_said_once(tmp_path, size):
+    """RFC 9309 §2.5: its first 500 KiB are read and followed; Disallow: / past them is not, nor is the host shut out."""
+    result, requested, _ = crawl(tmp_path, size)
+    assert result.returncode == 0, result.stderr
+    assert [path for path in requested if path != "/robots.txt"] == ["/", STORY]
+    said = [line for line in result.stderr.splitlines() if "robots.txt" in line]
+    assert len(said) == 1, result.stderr
+    assert said[0].endswith("robots.txt larger than 500 KiB: its rules that far are followed, the rest is not read "
+                         "(RFC 9309 §2.5)") and "127.0.0.1:" in said[0], said
+    [warc] = (tmp_path / "archive" / "warc").glob("*.warc.gz")
+    with warc.open("rb") as stream:  # archived as far as it was read, and said to be cut there
+        kept = [(record.rec_headers["WARC-Truncated"], len(record.content_stream().read()))
+                for record in ArchiveIterator(stream)
+                if record.rec_type == "response" and record.rec_headers["WARC-Target-URI"].endswith("/robots.txt")]
+    assert len(kept) == 1 and kept[0][0] == "length" and 500 * 1024 < kept[0][1] < 2**20, kept

@@ -9,7 +9,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -22,6 +22,7 @@ from crawler.discovery import (
     MAX_FEED_ENTRIES,
     MAX_LINKS_PER_PAGE,
     MAX_SITEMAP_ENTRIES,
+    MAX_SITEMAPS,
     SITEMAP_MAX_SIZE,
     Entry,
     Listing,
@@ -33,6 +34,7 @@ from crawler.discovery import (
     page_links,
     sitemap_entries,
 )
+from crawler.politeness import retry_after_refused
 from crawler.quiet import drop_repeated_errors
 from crawler.robots import RobotsUnreachable
 from crawler.source_settings import configure_scrapy_crawl
@@ -83,6 +85,7 @@ class NewsSpider(Spider):
         self.allowed_domains = list(source.allowed_domains)
         self._seed_origins = {_origin(url)[::2] for url in source.seed_urls()}  # (scheme, port)
         self._oldest = (datetime.now(timezone.utc) - timedelta(days=source.max_age)) if source.max_age else None
+        self.sitemaps_taken = len(source.sitemaps)  # toward max_sitemaps; the configured ones are always fetched
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -106,7 +109,9 @@ class NewsSpider(Spider):
         spider.max_links = settings.getint("NEWSARCHIVE_MAX_LINKS_PER_PAGE", MAX_LINKS_PER_PAGE)
         spider.max_feed_entries = settings.getint("NEWSARCHIVE_MAX_FEED_ENTRIES", MAX_FEED_ENTRIES)
         spider.max_sitemap_entries = settings.getint("NEWSARCHIVE_MAX_SITEMAP_ENTRIES", MAX_SITEMAP_ENTRIES)
+        spider.max_sitemaps = settings.getint("NEWSARCHIVE_MAX_SITEMAPS", MAX_SITEMAPS)
         spider.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
+        spider.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 600.0)
         return spider
 
     # -- seeds ---------------------------------------------------------------
@@ -126,12 +131,16 @@ class NewsSpider(Spider):
         """One line saying what failed and why, not Scrapy's traceback; a seed's failure counts against the source."""
         request = failure.request
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
-            reason = _http_error_reason(failure.value.response)
+            reason = _http_error_reason(failure.value.response) + retry_after_refused(request, self.retry_after_max)
         elif failure.check(PageBudgetSpent):
             return  # max_pages reached: the next run takes it
-        elif failure.check(DownloadCancelledError) and not str(failure.value):  # Scrapy's bare cancel at the limit
+        elif failure.check(DownloadCancelledError) and (not str(failure.value) or "download max size" in str(failure.value)):
+            # Scrapy's cancel at the limit: bare once the body passed it, its warning when Content-Length announced it
             limit = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
-            reason = f"larger than its download limit ({limit >> 20} MB, DOWNLOAD_MAXSIZE): not archived"
+            which = "the sitemap protocol's" if request.meta.get("role") == ROLE_SITEMAP else "DOWNLOAD_MAXSIZE"
+            reason = f"larger than its download limit ({limit >> 20} MB, {which}): not archived"
+        elif failure.check(ResponseDataLossError):
+            reason = "cut short: the connection closed before the body was complete (data loss): not archived"
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
             self._offsite_redirect(failure.value)
             return
@@ -194,11 +203,11 @@ class NewsSpider(Spider):
 
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
         """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway."""
-        base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
-        for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
-            if self.in_scope(url) and url not in self.source.sitemaps:
-                for sitemap in self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"):
-                    self.crawler.engine.crawl(sitemap)
+        robots = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}/robots.txt"
+        listed = [url for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []
+                  if self.in_scope(url) and url not in self.source.sitemaps]
+        for sitemap in self._sitemaps(listed, robots):
+            self.crawler.engine.crawl(sitemap)
 
     # -- scope ---------------------------------------------------------------
     def in_scope(self, url: str) -> bool:
@@ -250,6 +259,21 @@ class NewsSpider(Spider):
             return
         yield Request(url, callback=callback, errback=self.fetch_failed,
                       meta={"role": role, "via": via, **_size_limits(role)})
+
+    def _sitemaps(self, urls: Iterable[str], via: str) -> Iterator[Request]:
+        """Requests for the sitemaps ``via`` lists, while the run has fetched fewer than ``max_sitemaps``; one line
+        says how many more it listed (a sitemap index may list 50,000, which only the time limit bounded)."""
+        left = 0
+        for url in urls:
+            if self.sitemaps_taken >= self.max_sitemaps:
+                left += 1
+                continue
+            self.sitemaps_taken += 1
+            yield from self._follow(url, ROLE_SITEMAP, self.parse_sitemap, via)
+        if left:
+            self.crawler.stats.inc_value("newsarchive/sitemaps_not_fetched", left)
+            self.logger.warning("%s: %s: %d more sitemaps not fetched: this run took its %d ([crawl] max_sitemaps), "
+                                "newest first", self.source.name, via, left, self.max_sitemaps)
 
     def _article(self, url: str, via: str) -> Iterator[Request]:
         return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
@@ -313,11 +337,13 @@ class NewsSpider(Spider):
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         listing = self._listing(response, "sitemap")
         # A sitemap of a sitemap index older than max_age lists nothing newer (its lastmod is its newest entry's).
-        for entry in self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
-                                   response.url):
-            if listing.kind == "sitemapindex":
-                yield from self._follow(entry.url, ROLE_SITEMAP, self.parse_sitemap, response.url)
-            elif entry.is_news or looks_like_article(entry.url):
+        entries = self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
+                                response.url)
+        if listing and listing.kind == "sitemapindex":
+            yield from self._sitemaps((entry.url for entry in entries), response.url)
+            return
+        for entry in entries:
+            if entry.is_news or looks_like_article(entry.url):
                 yield from self._article(entry.url, response.url)
 
     def parse_article(self, response: Response) -> None:
@@ -360,9 +386,9 @@ def _http_error_reason(response: Response) -> str:
 
 
 def _size_limits(role: str) -> dict[str, int]:
-    """A sitemap may be as large as its protocol allows (50 MB uncompressed), over DOWNLOAD_MAXSIZE, and
-    is no cause for DOWNLOAD_WARNSIZE's warning; the other fetches keep the settings' limits."""
-    return {"download_maxsize": SITEMAP_MAX_SIZE, "download_warnsize": SITEMAP_MAX_SIZE} if role == ROLE_SITEMAP else {}
+    """A sitemap may be as large as its protocol allows (50 MB uncompressed), over DOWNLOAD_MAXSIZE; the other
+    fetches keep the settings' limit."""
+    return {"download_maxsize": SITEMAP_MAX_SIZE} if role == ROLE_SITEMAP else {}
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
