@@ -34,7 +34,7 @@ from crawler.discovery import (
     page_links,
     sitemap_entries,
 )
-from crawler.politeness import retry_after_refused
+from crawler.politeness import HostLeftAlone, retry_after_refused
 from crawler.quiet import drop_repeated_errors
 from crawler.robots import RobotsUnreachable
 from crawler.source_settings import configure_scrapy_crawl
@@ -132,8 +132,8 @@ class NewsSpider(Spider):
         request = failure.request
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
             reason = _http_error_reason(failure.value.response) + retry_after_refused(request, self.retry_after_max)
-        elif failure.check(PageBudgetSpent):
-            return  # max_pages reached: the next run takes it
+        elif failure.check(PageBudgetSpent, HostLeftAlone):
+            return  # max_pages reached, or the host asked to be left alone (said once a host): the next run takes it
         elif failure.check(DownloadCancelledError) and (not str(failure.value) or "download max size" in str(failure.value)):
             # Scrapy's cancel at the limit: bare once the body passed it, its warning when Content-Length announced it
             limit = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
