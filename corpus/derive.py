@@ -81,6 +81,8 @@ class FileReport:
     revisits: int = 0  # revisits of article payloads archived before: not extracted again
     shared_ids: int = 0  # captures with the WARC-Record-ID of another record: keyed by where they are
     shared_with: str = ""  # where the first of those other records is
+    took_ids: int = 0  # captures whose WARC-Record-ID a record read before had: that one is keyed by where it is
+    took_from: str = ""  # where the first of those records is
     held: int = 0  # captures the corpus holds already: the same records, from a copy of this file or before
     error: str | None = None  # why the file could not be read to its end
 
@@ -104,6 +106,10 @@ class FileReport:
             more = ", ..." if self.shared_ids > 1 else ""
             parts.append(f"{counted(self.shared_ids, 'capture')} with the WARC-Record-ID of another record "
                          f"({self.shared_with}{more}): keyed by file and offset")
+        if self.took_ids:
+            more = ", ..." if self.took_ids > 1 else ""
+            parts.append(f"{counted(self.took_ids, 'capture')} keeping the WARC-Record-ID of a later record the corpus "
+                         f"held ({self.took_from}{more}): that one keyed by file and offset")
         if stats.skipped:
             parts.append("skipped: " + ", ".join(
                 f"{count} {why}" for why, count in sorted(stats.skipped.items(), key=lambda item: (-item[1], item[0]))))
@@ -308,6 +314,11 @@ def derive_piece(piece: Piece, extract: Callable[[list[ArticleCapture]], list] |
 
 def _article_of(outcome: ExtractedArticle | tuple[ExtractedArticle, str]) -> ExtractedArticle:
     return outcome if isinstance(outcome, ExtractedArticle) else outcome[0]
+
+
+def _with_article(outcome: ExtractedArticle | tuple[ExtractedArticle, str],
+                  article: ExtractedArticle) -> ExtractedArticle | tuple[ExtractedArticle, str]:
+    return article if isinstance(outcome, ExtractedArticle) else (article, outcome[1])
 
 
 def _cuts(offsets: list[int], start: int) -> list[int]:
@@ -563,23 +574,29 @@ class Derivation:
             outcomes = result.outcomes
         else:
             outcomes, scanned = result, item[1]
-        outcomes = self._not_held(outcomes)
+        outcomes, rekeyed = self._not_held(outcomes)
         if not outcomes:
             self._cursor.update(scanned)
             return 0
         for name in scanned:
             self._cursor.pop(name, None)
-        self._store(outcomes, scanned)
+        self._store(outcomes, scanned, rekeyed)
         for name, (_, closed) in scanned.items():
             if closed:
                 self._finished.add(name)
         return len(outcomes)
 
-    def _not_held(self, outcomes: list) -> list:
-        """The outcomes whose captures the store does not hold yet.  A record with the WARC-Record-ID of another record
-        held or before it here (some tools reuse IDs) is another capture: it is keyed by where it is, and said so."""
+    def _not_held(self, outcomes: list) -> tuple[list, dict[str, str]]:
+        """The outcomes whose captures the store does not hold yet, and the held captures to key anew (key -> key).
+
+        Records that share a WARC-Record-ID but differ (some tools reuse IDs) are captures of their own: the ID
+        goes to the one with the earliest WARC-Date, then the smallest (file name, offset), whatever order the
+        files are read in; each other is keyed by where it is (``positional_record_id``), one line each.
+        """
         held = self.store.known(_article_of(outcome).warc_record_id for outcome in outcomes)
-        new = []
+        new: list = []
+        taken: dict[str, int] = {}  # record key -> the index in ``new`` of the outcome that has it
+        rekeyed: dict[str, str] = {}  # a stored capture's key -> its key now
         for outcome in outcomes:
             article = _article_of(outcome)
             holder = held.get(article.warc_record_id)
@@ -587,23 +604,46 @@ class Derivation:
                 self.report.file(article.warc_file).held += 1  # the same record again (taken before, or a copy
                 continue  # of its file given too)
             if holder is not None:
-                key = positional_record_id(article.warc_file, article.warc_offset)
-                if key in self.store.known([key]):  # keyed so when it was taken
-                    continue
-                where = f"{holder[3]}@{holder[4]}"
-                logger.warning("%s@%d %s: its WARC-Record-ID %s is that of another record (%s): keyed %s",
-                               article.warc_file, article.warc_offset, article.url, article.warc_record_id, where, key)
-                found = self.report.file(article.warc_file)
-                found.shared_ids += 1
-                found.shared_with = found.shared_with or where
-                article = replace(article, warc_record_id=key)
-                outcome = article if isinstance(outcome, ExtractedArticle) else (article, outcome[1])
+                record_id, (url, fetched_at, _, warc_file, offset) = article.warc_record_id, holder
+                if (fetched_at, warc_file, offset) < (article.fetched_at, article.warc_file, article.warc_offset):
+                    key = positional_record_id(article.warc_file, article.warc_offset)
+                    if key in self.store.known([key]):  # keyed so when it was taken
+                        continue
+                    self._shared_id(article.warc_file, article.warc_offset, article.url, record_id,
+                                    f"{warc_file}@{offset}", key)
+                    article = replace(article, warc_record_id=key)
+                    outcome = _with_article(outcome, article)
+                else:  # the ID is this one's: the one that had it is keyed by where it is
+                    key = positional_record_id(warc_file, offset)
+                    self._shared_id(warc_file, offset, url, record_id, f"{article.warc_file}@{article.warc_offset}",
+                                    key)
+                    if warc_file not in self.report.files:  # read by an earlier derivation: said under this file
+                        found = self.report.file(article.warc_file)
+                        found.took_ids += 1
+                        found.took_from = found.took_from or f"{warc_file}@{offset}"
+                    if record_id in taken:
+                        index = taken.pop(record_id)
+                        new[index] = _with_article(new[index], replace(_article_of(new[index]), warc_record_id=key))
+                        taken[key] = index
+                    else:
+                        rekeyed[record_id] = key
+                    held[key] = holder
             held[article.warc_record_id] = (article.url, article.fetched_at, article.payload_digest,
                                             article.warc_file, article.warc_offset)
+            taken[article.warc_record_id] = len(new)
             new.append(outcome)
-        return new
+        return new, rekeyed
 
-    def _store(self, outcomes: list, scanned: dict[str, tuple[int, bool]]) -> None:
+    def _shared_id(self, warc_file: str, offset: int, url: str, record_id: str, kept_by: str, key: str) -> None:
+        """One line for a capture whose WARC-Record-ID another record keeps; its file's line counts it if it was read."""
+        logger.warning("%s@%d %s: its WARC-Record-ID %s is that of another record (%s), which keeps it: keyed %s",
+                       warc_file, offset, url, record_id, kept_by, key)
+        if warc_file in self.report.files:
+            found = self.report.files[warc_file]
+            found.shared_ids += 1
+            found.shared_with = found.shared_with or kept_by
+
+    def _store(self, outcomes: list, scanned: dict[str, tuple[int, bool]], rekeyed: dict[str, str]) -> None:
         articles = [outcome for outcome in outcomes if isinstance(outcome, ExtractedArticle)]
         failures = [outcome for outcome in outcomes if not isinstance(outcome, ExtractedArticle)]
         for article, why in failures:
@@ -619,7 +659,7 @@ class Derivation:
                 found.not_articles += 1
             else:
                 found.articles += 1
-        result = self.store.add(articles, failures, scanned)
+        result = self.store.add(articles, failures, scanned, rekeyed)
         for page in result.not_extracted:
             self.report.not_extracted_because(page["url"], page["reason"])
         self.report.captures += len(outcomes)

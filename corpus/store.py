@@ -525,15 +525,18 @@ class CorpusStore:
                          (warc_file, offset, int(closed)))
 
     def add(self, articles: list[ExtractedArticle], failures: list[tuple[ExtractedArticle, str]] = (),
-            scanned: dict[str, tuple[int, bool]] | None = None) -> BatchResult:
+            scanned: dict[str, tuple[int, bool]] | None = None, rekeyed: dict[str, str] | None = None) -> BatchResult:
         """Take a batch of extracted captures into the corpus, in one transaction.
 
         ``failures`` are captures that could not be extracted (kept, with why, so they are not
-        tried again); ``scanned`` records how far each WARC is now read.  Captures already in
-        the store are ignored, so a batch applied twice changes nothing.
+        tried again); ``scanned`` records how far each WARC is now read; ``rekeyed`` gives captures
+        held a new key first (the batch has a record that keeps their WARC-Record-ID).  Captures
+        already in the store are ignored, so a batch applied twice changes nothing.
         """
         batch = _Batch(self._db, self.root)
         with self._transaction():
+            for old, new in (rekeyed or {}).items():
+                batch.rekey(old, new)
             batch.learn_host_sources((article.url, article.fetched_at, article.source) for article
                                      in [*articles, *(article for article, _ in failures)] if not article.foreign)
             for article in articles:
@@ -656,6 +659,17 @@ class _Batch:
             self.changed_from = (fetched_at, record_id)
 
     # -- captures ----------------------------------------------------------------------------
+    def rekey(self, old: str, new: str) -> None:
+        """A held capture keyed anew (another record keeps its WARC-Record-ID): its URL's rows are made again."""
+        db = self.db
+        found = db.execute("SELECT source, url, fetched_at FROM captures WHERE record_id = ?", (old,)).fetchone()
+        if found is None:
+            return
+        for table in ("captures", "key_docs", "rows"):  # its row too: the record that keeps the ID makes its own
+            db.execute(f"UPDATE {table} SET record_id = ? WHERE record_id = ?", (new, old))
+        self._changed(found[2], old)  # where its line was in corpus.jsonl
+        self.touched_urls.add(found[:2])
+
     def add_capture(self, article: ExtractedArticle, error: str | None) -> None:
         db = self.db
         if db.execute("SELECT 1 FROM captures WHERE record_id = ?", (article.warc_record_id,)).fetchone():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.response import get_meta_refresh
 from warcio.statusandheaders import StatusAndHeaders
@@ -25,15 +26,23 @@ from archive.reader import decoded_head
 META_REFRESH_SCAN = 4 * 4096  # bytes holding the 4,096 characters scrapy.utils.response.get_meta_refresh reads
 
 
+class DecodedOverLimit(IgnoreRequest):
+    """A body over its download limit once decompressed: archived as sent (the capture came first), not read."""
+
+
 class DiscoveryDecompressionMiddleware(HttpCompressionMiddleware):
-    """Scrapy's HttpCompressionMiddleware, skipped for article pages."""
+    """Scrapy's HttpCompressionMiddleware, skipped for article pages; a body over its limit once decoded is a
+    ``DecodedOverLimit``, which the spider's errback says in its own words (crawler/quiet.py drops Scrapy's)."""
 
     def process_response(self, request: Request, response: Response, spider=None) -> Request | Response:
         if request.meta.get("role") == ROLE_ARTICLE and response.status == 200 and not _meta_refresh(response):
             return Response(url=response.url, status=response.status, headers=response.headers, body=response.body,
                             flags=response.flags, request=request, certificate=response.certificate,
                             ip_address=response.ip_address, protocol=response.protocol)
-        return super().process_response(request, response)
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as exc:  # Scrapy's only one here: decompressed past the limit
+            raise DecodedOverLimit(str(exc)) from exc
 
 
 def _meta_refresh(response: Response) -> bool:

@@ -7,8 +7,11 @@
 - ``RetryAfterMiddleware`` (downloader middleware): a 429 or 503 with ``Retry-After`` holds
   every request to that slot until the time given; Scrapy's RetryMiddleware would retry at
   once.  A wait longer than ``RETRY_AFTER_MAX`` is not waited for: the request is given up
-  (and the source's run counts it as failed, which feeds the back-off between runs); its
-  ``retry_after_refused`` meta holds the wait asked, so the failure line can say it.
+  (a failed fetch; the source's run fails, which feeds the back-off between runs, only if no seed
+  was read); its ``retry_after_refused`` meta holds the wait asked, so the failure line can say it.
+  The host has asked to be left alone for longer than the run lasts: its other requests this run
+  are not sent (``HostLeftAlone``, neither failed nor fetched, so the next run asks for them), and
+  one line per host says how many.
 - ``SlotConcurrencyDownloader`` (the ``DOWNLOADER``): Scrapy's, with
   ``CONCURRENT_REQUESTS_PER_DOMAIN`` kept when a slot has several requests queued at once.
 """
@@ -16,11 +19,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from scrapy import Request, signals
 from scrapy.core.downloader import Downloader, Slot
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.asyncio import call_later, sleep
@@ -96,6 +101,17 @@ def retry_after_refused(request: Request, max_wait: float) -> str:
             f" ({wait_words(max_wait)} at most); tried again next run")
 
 
+class HostLeftAlone(IgnoreRequest):
+    """A request not sent: its host asked earlier in the run for a longer wait than the run waits."""
+
+
+@dataclass
+class LeftAlone:
+    seconds: float  # the Retry-After that asked for it
+    status: int
+    not_sent: int = 0
+
+
 class RetryAfterMiddleware:
     STATUSES = (429, 503)
 
@@ -104,21 +120,30 @@ class RetryAfterMiddleware:
         self.stats = crawler.stats
         self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX", 600.0)
         self.paused_until: dict[str, float] = {}  # download slot key -> time.monotonic()
+        self.left_alone: dict[str, LeftAlone] = {}  # download slot key -> what its host asked
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler)
 
     async def process_request(self, request: Request) -> None:
-        wait = self.paused_until.get(self.crawler.engine.downloader.get_slot_key(request), 0.0) - time.monotonic()
-        if wait > 0:
+        key = self.crawler.engine.downloader.get_slot_key(request)
+        wait = self.paused_until.get(key, 0.0) - time.monotonic()
+        if wait > 0 and key not in self.left_alone:
             self.stats.inc_value("politeness/retry_after_waits")
             await sleep(wait)
+        if key in self.left_alone:  # (asked while this one waited, too)
+            raise self._not_sent(key)
+
+    def _asked_wait(self, response: Response) -> float | None:
+        if response.status not in self.STATUSES:
+            return None
+        return retry_after_seconds(response.headers.get("Retry-After"))
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if response.status not in self.STATUSES:
-            return response
-        seconds = retry_after_seconds(response.headers.get("Retry-After"))
+        seconds = self._asked_wait(response)
         if seconds is None:
             return response
         if seconds > self.max_wait:
@@ -129,6 +154,34 @@ class RetryAfterMiddleware:
         key = self.crawler.engine.downloader.get_slot_key(request)
         self.paused_until[key] = max(self.paused_until.get(key, 0.0), time.monotonic() + seconds)
         return response
+
+    def response_downloaded(self, response: Response, request: Request) -> None:
+        """No more requests to a host that asked for more than the run waits, those in its slot's queue too.
+
+        Said here, before the slot takes its next request off the queue (process_response comes later).
+        """
+        seconds = self._asked_wait(response)
+        key = self.crawler.engine.downloader.get_slot_key(request)
+        if seconds is None or seconds <= self.max_wait or key in self.left_alone:
+            return
+        self.left_alone[key] = LeftAlone(seconds, response.status)
+        slot = self.crawler.engine.downloader.slots.get(key)
+        while slot is not None and slot.queue:
+            _, queued = slot.queue.popleft()
+            queued.errback(self._not_sent(key))
+
+    def _not_sent(self, key: str) -> HostLeftAlone:
+        self.left_alone[key].not_sent += 1
+        self.stats.inc_value("politeness/left_alone_not_sent")
+        return HostLeftAlone(f"not sent: {key} asked to be left alone")
+
+    def spider_closed(self, spider) -> None:
+        for key, host in self.left_alone.items():
+            if host.not_sent:
+                spider.logger.warning(
+                    "%s: %s asked to be left alone for %s (HTTP %d Retry-After): its %d other requests this run "
+                    "were not sent; tried again next run", spider.source.name, key, wait_words(host.seconds),
+                    host.status, host.not_sent)
 
 
 class SlotConcurrencyDownloader(Downloader):

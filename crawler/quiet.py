@@ -3,9 +3,9 @@
 The retry middleware logs "Gave up retrying" for every URL it gives up on, the robots.txt
 middleware logs a whole traceback when a host's robots.txt cannot be downloaded, and the
 download handler a warning for a body over its download limit and for the first connection
-that loses data; the spider already says, in one line naming the source, which URL failed and
-why (and the run report lists it), and ``ConcurrentSafeRobotsTxtMiddleware`` says so for
-robots.txt.  Scrapy has no setting for these, so a logging filter on their loggers drops them.
+that loses data, and the decompression middleware one for a body over it once decoded; the
+spider already says, in one line naming the source, which URL failed and why (and the run
+report lists it), and ``ConcurrentSafeRobotsTxtMiddleware`` says so for robots.txt.  Scrapy has no setting for these, so a logging filter on their loggers drops them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ _REPEATS = {  # logger -> what its lines that repeat ours hold
     "scrapy.downloadermiddlewares.robotstxt": ("Error downloading",),
     "scrapy.core.downloader.handlers.http11": _SIZE_AND_DATA_LOSS,
     "scrapy.core.downloader.handlers._base_streaming": _SIZE_AND_DATA_LOSS,
+    "scrapy.downloadermiddlewares.httpcompression": ("during decompression",),
 }
 
 

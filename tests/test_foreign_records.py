@@ -111,6 +111,43 @@ def test_import_takes_a_record_whose_id_the_archive_holds_for_another_record(tmp
     assert "reused.warc.gz: its 1 records are already in the archive, in reused-" in again
 
 
+def test_which_of_two_records_sharing_an_id_keeps_it_does_not_depend_on_the_order_they_are_read(tmp_path):
+    """Before: the ID went to the record read first, so importing the two files in the other order, or naming them
+    so they sort the other way, gave another corpus (each row naming the other key)."""
+    changed = lambda writer: http_response(writer, article_url(3), article_html(4))  # noqa: E731 - story 3 changed
+    early = write_warc(tmp_path / "z-early.warc.gz", [
+        with_headers(article(1), WARC_Record_ID=REUSED_ID, WARC_Date="2020-01-01T00:00:00Z"),
+        with_headers(article(3), WARC_Record_ID=OTHER_ID, WARC_Date="2020-01-01T00:00:00Z")])
+    late = write_warc(tmp_path / "a-late.warc.gz", [
+        with_headers(article(2), WARC_Record_ID=REUSED_ID, WARC_Date="2024-01-01T00:00:00Z"),
+        with_headers(changed, WARC_Record_ID=OTHER_ID, WARC_Date="2024-01-01T00:00:00Z")])
+    corpora, logs = [], []
+    for name, order in (("early-first", (early, late)), ("late-first", (late, early))):
+        config = tmp_path / f"{name}.toml"
+        config.write_text(f'[archive]\ndir = "{tmp_path / name}"\n')
+        logs.append("".join(ok(newsarchive("import", "--config", str(config), str(warc))) for warc in order))
+        corpora.append(corpus_files(tmp_path / name))
+    assert corpora[0] == corpora[1]
+    rows = rows_by_url(tmp_path / "late-first")
+    assert rows[article_url(1)][0]["warc_record_id"] == REUSED_ID  # the earliest WARC-Date keeps the ID
+    assert rows[article_url(2)][0]["warc_record_id"] == f"<urn:warc:{rows[article_url(2)][0]['warc_file']}:0>"
+    assert [row["warc_record_id"] for row in rows[article_url(3)]] == [
+        OTHER_ID, f"<urn:warc:{rows[article_url(2)][0]['warc_file']}:{rows[article_url(3)][1]['warc_offset']}>"]
+    for log in logs:  # one line names both files, whichever came first
+        said = [line for line in log.splitlines() if "WARC-Record-ID" in line]
+        assert len(said) == 1 and "z-early-" in said[0] and "a-late-" in said[0], log
+    # The archive's WARCs rebuilt give its corpus, as they do for the archive's own.
+    ok(newsarchive("rebuild", "--warc", *map(str, (tmp_path / "late-first" / "warc").glob("*.warc.gz")),
+                   "--out", str(tmp_path / "late-first-rebuilt")))
+    assert corpus_files(tmp_path / "late-first-rebuilt") == corpora[1]
+
+    # A rebuild reads a-late first (by name), and gives the ID to z-early too.
+    ok(newsarchive("rebuild", "--warc", str(late), str(early), "--out", str(tmp_path / "rebuilt")))
+    rebuilt = rows_by_url(tmp_path / "rebuilt")
+    assert rebuilt[article_url(1)][0]["warc_record_id"] == REUSED_ID
+    assert rebuilt[article_url(2)][0]["warc_record_id"] == "<urn:warc:a-late.warc.gz:0>"
+
+
 def test_a_response_without_a_record_id_is_a_row_and_the_files_add_up_to_the_total(tmp_path):
     no_id = write_warc(tmp_path / "no-id.warc.gz", [with_headers(article(1), WARC_Record_ID=None)])
     other = write_warc(tmp_path / "other.warc.gz", [article(2), article(3)])

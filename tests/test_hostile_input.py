@@ -38,6 +38,8 @@ TO_FTP = "/2026/11/21/a-story-moved-to-an-ftp-server.html"
 ANNOUNCED = "/2026/11/21/a-story-whose-length-says-it-is-too-large.html"
 LOSSY = "/2026/11/21/a-story-whose-connection-closes-halfway.html"
 LARGE = "/files/a-long-report-within-the-download-limit.pdf"
+INDEXED_BOMB = "/sitemaps/news-2026-11.xml"  # content-encoded, over 50 MB once decoded
+INDEXED_GONE = "/sitemaps/news-2026-10.xml"  # 404
 BOMB_SIZE = 64 << 20  # over the sitemap (50 MB), download (20 MB) and decoded article (50 MB) limits
 MEMORY_LIMIT = 4 << 30  # address space per process: an expanded billion laughs needs far more
 LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol0 "lol">'
@@ -106,8 +108,14 @@ class HostileSite(BaseHTTPRequestHandler):
                        + urlset.format(f"{base}/xxe/&xxe;"), "application/xml")
         elif self.path == "/sitemap-bomb.xml.gz":
             self._send(self.bombs["sitemap"], "application/x-gzip")
-        elif self.path == "/sitemap-encoded-bomb.xml":
+        elif self.path in ("/sitemap-encoded-bomb.xml", INDEXED_BOMB):
             self._send(self.bombs["encoded sitemap"], "application/xml", "gzip")
+        elif self.path == "/sitemap-index.xml":
+            self._send('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(
+                f"<sitemap><loc>{base}{path}</loc></sitemap>" for path in (INDEXED_BOMB, INDEXED_GONE, "/news.xml"))
+                + "</sitemapindex>", "application/xml")
+        elif self.path == "/news.xml":
+            self._send(urlset.format(base + GOOD), "application/xml")
         elif self.path == "/feed.xml":
             self._send(LAUGHS + f'<rss version="2.0"><channel><title>&lol9;</title><item><title>&lol9;</title>'
                        f'<link>{base}{GOOD}</link></item></channel></rss>', "application/rss+xml")
@@ -235,7 +243,7 @@ def test_hostile_xml_bombs_and_a_stalled_page_cost_a_line_each_and_the_good_arti
     lines = log.splitlines()
     for path, says in ((ARTICLE_BOMB, "body over 50 MB once decoded, not extracted"),
                        ("/sitemap-bomb.xml.gz", "not a readable sitemap: over 50 MB once gunzipped"),
-                       ("/sitemap-encoded-bomb.xml", "exceeded DOWNLOAD_MAXSIZE"),
+                       ("/sitemap-encoded-bomb.xml", "over its download limit once decompressed"),
                        (STALLED, "cannot fetch"), (GONE, "HTTP 404")):
         assert [line for line in lines if url + path in line and says in line], f"no line on {path}: {log}"
     [report] = [json.loads(path.read_text()) for path in (archive / "runs").glob("*.json")]
@@ -309,3 +317,20 @@ def test_a_response_that_is_not_http_never_ends_or_leaves_http_is_one_readable_l
     [line] = [line for line in result.stderr.splitlines() if "cannot fetch" in line and TO_FTP in line]
     assert line.endswith(": HTTP 301 to ftp://files.example.invalid/story.html, not followed (not an http or https "
                          "address)"), line
+
+
+def test_each_sitemap_of_an_index_that_fails_is_one_line_of_ours_and_fails_no_seed(tmp_path, hostile_site):
+    """The sitemap over its limit once decoded was said by Scrapy alone ("Ignored response <200 ...> because its
+    body ... exceeded DOWNLOAD_MAXSIZE (52428800 B) during decompression."), without the source's name."""
+    url = hostile_site
+    result = run(tmp_path, f'sitemaps = ["{url}/sitemap-index.xml"]')
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    said = {path: [line.split("WARNING: ", 1)[-1] for line in lines if url + path in line]
+            for path in (INDEXED_BOMB, INDEXED_GONE)}
+    assert said == {
+        INDEXED_BOMB: [f"hostile: cannot fetch {url}{INDEXED_BOMB}: over its download limit once decompressed "
+                       "(50 MB, the sitemap protocol's): archived, not read"],
+        INDEXED_GONE: [f"hostile: cannot fetch {url}{INDEXED_GONE}: HTTP 404"]}, result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "archive" / "corpus.jsonl").read_text().splitlines()]
+    assert [row["url"] for row in rows] == [url + GOOD]

@@ -11,7 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from archive_fixtures import loopback_site
+from corpus.export import read_corpus
 from crawler.politeness import retry_after_seconds
+from demo.farm import article_html
 from demo.site import DemoSite
 from test_incremental import newsarchive, write_config
 
@@ -113,3 +116,50 @@ def test_a_past_or_unreadable_retry_after_is_retried_as_any_503(flaky, tmp_path,
     result = newsarchive("run", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "retry after" not in result.stderr
+
+
+class _AskingToBeLeftAlone(BaseHTTPRequestHandler):
+    """A home page linking to ``STORIES`` stories; while ``busy``, every page after the home page answers 503 with
+    ``Retry-After: 7200``.  Each story request is logged."""
+
+    STORIES = 20
+    busy = True
+    log: list[str] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        links = "".join(f'<a href="/news/2026/12/story-number-{n}.html">x</a>' for n in range(self.STORIES))
+        status, body, extra = 200, {"/robots.txt": b"User-agent: *\nAllow: /\n",
+                                    "/": f"<html><body>{links}</body></html>".encode()}.get(self.path), {}
+        if body is None:
+            self.log.append(self.path)
+            if self.busy:
+                status, body, extra = 503, b"busy", {"Retry-After": "7200"}
+            else:
+                body = article_html(int(self.path.rsplit("-", 1)[1].split(".")[0]))
+        self.send_response(status)
+        for name, value in {"Content-Type": "text/html", "Content-Length": str(len(body)), **extra}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_host_that_asks_to_be_left_alone_for_hours_gets_no_more_requests_that_run(tmp_path):
+    """Before: each of the site's 20 stories was asked for, each answered the same 503 Retry-After: 7200, each
+    a failure line; now the stories not yet sent are not sent, one line says so, and the next run takes them."""
+    handler = type("Handler", (_AskingToBeLeftAlone,), {"log": []})
+    with loopback_site(handler) as site:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [{"name": "busy", "start_urls": [f"{site}/"]}])
+        first = newsarchive("run", "--config", str(config))
+        sent = len(handler.log)
+        assert sent <= 2, (handler.log, first.stderr)  # the first 503, and what was on its way as it came
+        lines = [line.split("WARNING: ", 1)[1] for line in first.stderr.splitlines() if "left alone" in line]
+        assert lines == [f"busy: 127.0.0.1 asked to be left alone for 2 h (HTTP 503 Retry-After): its {20 - sent}"
+                         " other requests this run were not sent; tried again next run"], first.stderr
+        assert f"failed fetches: {sent} (HTTP 503, asked to retry after 2 h" in first.stderr, first.stderr
+        handler.busy = False
+        second = newsarchive("run", "--config", str(config))
+        assert second.returncode == 0, second.stderr
+    assert len(read_corpus(tmp_path)) == 20, second.stderr

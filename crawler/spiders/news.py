@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture
 from config import DEFAULT_CONFIG, Config, ConfigError, Source, load_config
 from crawler.bounds import MIDDLEWARES, REPLACED_MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
+from crawler.decoding import DecodedOverLimit
 from crawler.discovery import (
     MAX_FEED_ENTRIES,
     MAX_LINKS_PER_PAGE,
@@ -34,7 +35,7 @@ from crawler.discovery import (
     page_links,
     sitemap_entries,
 )
-from crawler.politeness import retry_after_refused
+from crawler.politeness import HostLeftAlone, retry_after_refused
 from crawler.quiet import drop_repeated_errors
 from crawler.robots import RobotsUnreachable
 from crawler.source_settings import configure_scrapy_crawl
@@ -132,13 +133,13 @@ class NewsSpider(Spider):
         request = failure.request
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
             reason = _http_error_reason(failure.value.response) + retry_after_refused(request, self.retry_after_max)
-        elif failure.check(PageBudgetSpent):
-            return  # max_pages reached: the next run takes it
+        elif failure.check(PageBudgetSpent, HostLeftAlone):
+            return  # max_pages reached, or the host asked to be left alone (said once a host): the next run takes it
         elif failure.check(DownloadCancelledError) and (not str(failure.value) or "download max size" in str(failure.value)):
             # Scrapy's cancel at the limit: bare once the body passed it, its warning when Content-Length announced it
-            limit = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
-            which = "the sitemap protocol's" if request.meta.get("role") == ROLE_SITEMAP else "DOWNLOAD_MAXSIZE"
-            reason = f"larger than its download limit ({limit >> 20} MB, {which}): not archived"
+            reason = f"larger than its download limit ({self._download_limit(request)}): not archived"
+        elif failure.check(DecodedOverLimit):
+            reason = f"over its download limit once decompressed ({self._download_limit(request)}): archived, not read"
         elif failure.check(ResponseDataLossError):
             reason = "cut short: the connection closed before the body was complete (data loss): not archived"
         elif failure.check(OffsiteRedirect) and not request.meta.get("seed"):
@@ -153,6 +154,12 @@ class NewsSpider(Spider):
         else:
             reason = failure_reason(failure.value)
         self._cannot_fetch(request, request.url, reason)
+
+    def _download_limit(self, request: Request) -> str:
+        """"20 MB, DOWNLOAD_MAXSIZE", or a sitemap's "50 MB, the sitemap protocol's"."""
+        limit = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
+        which = "the sitemap protocol's" if request.meta.get("role") == ROLE_SITEMAP else "DOWNLOAD_MAXSIZE"
+        return f"{limit >> 20} MB, {which}"
 
     def request_dropped(self, request: Request) -> None:
         """A redirect back to a URL of its own chain is dropped as a duplicate by Scrapy, unsaid: a loop."""
