@@ -30,7 +30,9 @@ def test_crawl_delay_spaces_requests(tmp_path):
         gazette = [source for source in site.sources() if source["name"] == "gazette"]
         config = write_config(site, tmp_path / "sources.toml", tmp_path, gazette, max_pages=6)
         assert newsarchive("run", "--config", str(config)).returncode == 0
-        times = [request.time for request in site.requests]
+        # The pages after robots.txt, which gives the delay: robots.txt's own arrival also waits for the
+        # first connection's set-up, which made its gap to the next request look 0.07 s short under load.
+        times = [request.time for request in site.requests if request.path != "/robots.txt"]
     assert len(times) >= 5
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
     assert min(gaps) >= 0.38, gaps
