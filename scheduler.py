@@ -140,6 +140,7 @@ logger = logging.getLogger("newsarchive.schedule")
 _ROOT = Path(__file__).resolve().parent
 _clock_offset = timedelta(0)  # see _shift_clock
 _wakeup = threading.Event()  # set when a source becomes due (or the service stops)
+_stopping = threading.Event()  # set when the service stops
 
 
 def _now() -> datetime:
@@ -191,12 +192,22 @@ class DueList:
 
     def mark(self, name: str, due: float) -> None:
         """``name`` is due since ``due``; if it already waits, it keeps the older time (coalescing)."""
+        from job_store import when_writable
+
+        when_writable(lambda: self._mark(name, due), self.path, _stopping.is_set)
+
+    def _mark(self, name: str, due: float) -> None:
         with self._connect() as db:
             db.execute(f"INSERT INTO {DUE_TABLE} (source, due) VALUES (?, ?) "
                        "ON CONFLICT (source) DO UPDATE SET due = min(due, excluded.due)", (name, due))
 
     def take(self, names: set[str]) -> tuple[str, float, int] | None:
         """Remove and return the source of ``names`` due longest, its due time and how many still wait."""
+        from job_store import when_writable
+
+        return when_writable(lambda: self._take(names), self.path, _stopping.is_set)
+
+    def _take(self, names: set[str]) -> tuple[str, float, int] | None:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # a fire time marked between the SELECT and the DELETE is kept
             try:
@@ -289,10 +300,10 @@ class ScheduleService:
         # Imported here: ``config`` imports this module for ``cron_trigger`` on every command.
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from config import ConfigError, load_config
+        from job_store import PatientJobStore
 
         self._load = load_config
         self.config_path = Path(config_path).resolve()
@@ -309,7 +320,7 @@ class ScheduleService:
                               f"{getattr(exc, 'strerror', None) or exc}") from None
         self.scheduler = BackgroundScheduler(
             timezone="UTC",
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{self.jobs_file}"),
+            jobstores={"default": PatientJobStore(url=f"sqlite:///{self.jobs_file}"),
                        "internal": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(1), "internal": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -317,7 +328,7 @@ class ScheduleService:
         # APScheduler logs two INFO lines per job it runs: every 10 s for the config watch and at
         # every fire time of every source.  The runner logs what matters: each run and its outcome.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
-        self._stopping = threading.Event()
+        self._stopping = _stopping
         self._reload_lock = threading.Lock()
         self._said_backing_off: dict[str, float | None] = {}  # the back-off the log last said of each source
 

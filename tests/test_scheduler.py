@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -398,3 +400,25 @@ def test_a_source_backing_off_starts_no_run_and_status_keeps_its_failures(tmp_pa
     status = newsarchive("status", "--config", str(config), "--runs", "2").stdout.splitlines()
     assert [line.split()[2] for line in status if line.startswith("  2")] == ["failed", "failed"], status
     assert any(line.startswith("  backing off until ") for line in status), status
+
+
+def test_a_job_store_another_program_holds_at_a_fire_time_delays_the_schedule_and_does_not_end_it(demo_site, tmp_path):
+    """Before: APScheduler's write of the next fire time failed after 5 s ("database is locked"), which
+    ended its thread with a traceback: the service went on, and never fired a source or read its config again."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="* * * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        with closing(sqlite3.connect(tmp_path / "state" / "jobs.sqlite", isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")  # a backup's or an sqlite3 shell's write lock, across 06:00
+            time.sleep(15)
+            db.execute("COMMIT")
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=30)
+        write_config(demo_site, config, tmp_path, sources(demo_site, gazette="* * * * *", herald="0 7 * * *"))
+        wait_for(lambda: "herald: '0 7 * * *', next run" in service.text(), timeout=CONFIG_POLL + 10)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "Traceback" not in service.text(), service.text()
+    assert "jobs.sqlite cannot be written (database is locked): the schedule waits" in service.text(), service.text()
+    nxt = scheduled_times(tmp_path)["gazette"]
+    assert datetime.fromtimestamp(nxt, timezone.utc) > datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
