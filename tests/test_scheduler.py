@@ -261,15 +261,20 @@ def test_a_run_stopped_by_shutdown_and_the_runs_missed_after_it_run_once_on_rest
         wait_for(lambda: any(request.path == "/robots.txt" for request in site.requests), timeout=30)
         assert first.stop() == 0, first.text()
         # Down from 06:00 to 07:30: the 07:00 run was missed, and the 06:00 one is still due.
-        second = Service(config, "2026-11-22T07:30:00+00:00")
-        try:
-            wait_for(lambda: len(reports(tmp_path)) == 2)
-            time.sleep(5)  # a second run would have started by now
-        finally:
-            assert second.stop() == 0, second.text()
+        assert_the_stopped_run_runs_once_at_restart(config, tmp_path, "2026-11-22T07:30:00+00:00")
+
+
+def assert_the_stopped_run_runs_once_at_restart(config: Path, archive: Path, fake_now: str) -> None:
+    """A service started at ``fake_now`` runs gazette once, due since 06:00: the turn of its run that did not finish."""
+    second = Service(config, fake_now)
+    try:
+        wait_for(lambda: len(reports(archive)) == 2)
+        time.sleep(5)  # a second run would have started by now
+    finally:
+        assert second.stop() == 0, second.text()
     running = [line.split(": ", 1)[1] for line in second.text().splitlines() if "gazette: running" in line]
     assert running == ["gazette: running (due since 2026-11-22 06:00:00 UTC, 0 more waiting)"], second.text()
-    assert len(reports(tmp_path)) == 2
+    assert len(reports(archive)) == 2
 
 
 class ArticleSite:
@@ -422,3 +427,20 @@ def test_a_job_store_another_program_holds_at_a_fire_time_delays_the_schedule_an
     assert "jobs.sqlite cannot be written (database is locked): the schedule waits" in service.text(), service.text()
     nxt = scheduled_times(tmp_path)["gazette"]
     assert datetime.fromtimestamp(nxt, timezone.utc) > datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
+
+
+def test_a_run_whose_service_is_killed_stops_and_runs_again_at_the_next_start(tmp_path):
+    """Before: the run went on alone, unwatched (no time limit; a hang held the archive for good), and a run
+    that died with its service (a power cut, systemd's SIGKILL) was not due again: the source waited for its
+    next fire time."""
+    with DemoSite(robots_delay=3.0) as site:
+        config = write_config(site, tmp_path / "sources.toml", tmp_path, sources(site, gazette="0 * * * *"))
+        first = Service(config, "2026-11-22T05:59:57+00:00")
+        wait_for(lambda: any(request.path == "/robots.txt" for request in site.requests), timeout=30)
+        first.process.kill()  # the OOM killer, kill -9
+        first.process.wait()
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=60)
+        assert reports(tmp_path)[0]["sources"][0]["finish_reason"] == "shutdown", first.text()
+        # no fire time missed (the next is 07:00): the stopped run alone makes it due
+        assert_the_stopped_run_runs_once_at_restart(config, tmp_path, "2026-11-22T06:10:00+00:00")
+    assert [report["sources"][0]["status"] for report in reports(tmp_path)] == ["stopped", "ok"]
