@@ -8,6 +8,9 @@ from supervision import note_stop_requests  # (the standard library alone: loade
 
 # First, before the modules below load (a quarter of a second under load): a Ctrl-C or SIGTERM from here on
 # is the command's (``main``), where its default action ended the process without a word or a report.
+# A reload (SIGHUP, `systemctl reload`) while `schedule` starts, before it listens for one, ended it (exit 129,
+# no line): ignored until then, as its config watch reloads a file changed after it was read.
+_HANGUP = signal.signal(signal.SIGHUP, signal.SIG_IGN)
 _HANDLERS = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
 _STOP_REQUESTS = note_stop_requests()
 
@@ -547,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
     args.stop_requests = stop
     dump_stacks_on_signal()  # kill -USR2: what a run that seems hung is doing, in its stderr
     try:
+        if args.handler is not _cmd_schedule:
+            signal.signal(signal.SIGHUP, _HANGUP)
         if args.handler is not _cmd_run:
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)

@@ -444,3 +444,26 @@ def test_a_run_whose_service_is_killed_stops_and_runs_again_at_the_next_start(tm
         # no fire time missed (the next is 07:00): the stopped run alone makes it due
         assert_the_stopped_run_runs_once_at_restart(config, tmp_path, "2026-11-22T06:10:00+00:00")
     assert [report["sources"][0]["status"] for report in reports(tmp_path)] == ["stopped", "ok"]
+
+
+def test_a_reload_asked_while_the_service_starts_does_not_end_it(demo_site, tmp_path):
+    """Before: a SIGHUP in its first second (before it listened for one) ended the service, exit 129 and no line."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:00:00+00:00")
+    try:
+        # from when the command's code runs (it has taken SIGTERM): the interpreter's start is not its to guard
+        wait_for(lambda: catches(service.process.pid, signal.SIGTERM), timeout=20)
+        while "Resumed scheduler job processing" not in service.text() and service.process.poll() is None:
+            service.process.send_signal(signal.SIGHUP)  # `systemctl reload` right after a restart
+            time.sleep(0.05)
+        assert service.process.poll() is None, service.text()
+    finally:
+        assert service.stop() == 0, service.text()
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for ``signum`` (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
