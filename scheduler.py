@@ -484,6 +484,9 @@ class ScheduleService:
             options = {"func": "scheduler:mark_due", "args": (str(self.jobs_file), source.name),
                        "misfire_grace_time": None}
             job = self.scheduler.get_job(job_id, jobstore="default")
+            # a fire time that passed while the service was down, by the schedule of then (a new one would drop it)
+            missed = job.next_run_time if job is not None and job.next_run_time is not None \
+                and job.next_run_time <= _now() else None
             changed = job is None
             if job is None:
                 job = self.scheduler.add_job(trigger=trigger, id=job_id, name=source.name,
@@ -495,7 +498,6 @@ class ScheduleService:
                     changed = True
                 if (job.func_ref, job.args, job.misfire_grace_time) != tuple(options.values()):
                     job = self.scheduler.modify_job(job_id, "default", **options)
-            missed = job.next_run_time if job.next_run_time is not None and job.next_run_time <= _now() else None
             if initial and missed:
                 # Marked due here, before the runner starts, not when APScheduler fires it a moment
                 # later: by then the runner may be running the source (still due from a run the last

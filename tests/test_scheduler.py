@@ -104,7 +104,13 @@ def test_service_fires_on_a_sunday_cron_expression_only(demo_site, tmp_path):
     assert datetime.fromtimestamp(nxt["herald"], timezone.utc) == datetime(2026, 11, 23, 6, tzinfo=timezone.utc)
 
 
-def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path):
+@pytest.mark.parametrize("schedule_after, next_run", [
+    ("0 * * * *", datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)),
+    # Before: a schedule edited while the service was down replaced the next run time by one to come,
+    # and the missed run was dropped.
+    ("30 */2 * * *", datetime(2026, 11, 22, 10, 30, tzinfo=timezone.utc)),
+])
+def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path, schedule_after, next_run):
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
     first = Service(config, "2026-11-22T05:59:58+00:00")
     try:
@@ -112,6 +118,7 @@ def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path):
     finally:
         assert first.stop() == 0, first.text()
     # Down from 06:00 to 09:30: the 07:00, 08:00 and 09:00 runs were missed.
+    write_config(demo_site, config, tmp_path, sources(demo_site, gazette=schedule_after))
     second = Service(config, "2026-11-22T09:30:00+00:00")
     try:
         wait_for(lambda: len(reports(tmp_path)) == 2)
@@ -119,8 +126,10 @@ def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path):
     finally:
         assert second.stop() == 0, second.text()
     assert len(reports(tmp_path)) == 2
+    running = [line.split(": ", 1)[1] for line in second.text().splitlines() if "gazette: running" in line]
+    assert running == ["gazette: running (due since 2026-11-22 07:00:00 UTC, 0 more waiting)"], second.text()
     nxt = scheduled_times(tmp_path)["gazette"]
-    assert datetime.fromtimestamp(nxt, timezone.utc) == datetime(2026, 11, 22, 10, tzinfo=timezone.utc)
+    assert datetime.fromtimestamp(nxt, timezone.utc) == next_run
 
 
 def test_a_damaged_job_store_is_set_aside_and_the_service_keeps_its_schedule(demo_site, tmp_path):
