@@ -8,6 +8,9 @@ from supervision import STOP_SIGNALS, note_stop_requests  # (the standard librar
 
 # First, before the modules below load (a quarter of a second under load): a Ctrl-C or SIGTERM from here on
 # is the command's (``main``), where its default action ended the process without a word or a report.
+# A reload (SIGHUP, `systemctl reload`) while `schedule` starts, before it listens for one, ended it (exit 129,
+# no line): ignored until then, as its config watch reloads a file changed after it was read.
+_HANGUP = signal.signal(signal.SIGHUP, signal.SIG_IGN)
 _HANDLERS = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
 _STOP_REQUESTS = note_stop_requests()
 # (a service starts its runs with them blocked, stop_signals_blocked_for_children: one that came meanwhile is heard now)
@@ -23,7 +26,7 @@ from importlib.metadata import version  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from config import DEFAULT_CONFIG, Config, ConfigError, load_config  # noqa: E402
-from supervision import dump_stacks_on_signal  # noqa: E402
+from supervision import dump_stacks_on_signal, stop_with_service  # noqa: E402
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
@@ -549,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
     args.stop_requests = stop
     dump_stacks_on_signal()  # kill -USR2: what a run that seems hung is doing, in its stderr
     try:
+        if args.handler is not _cmd_schedule:
+            signal.signal(signal.SIGHUP, _HANGUP)
+        if args.handler is _cmd_run:
+            stop_with_service()
         if args.handler is not _cmd_run:
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)

@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from archive.lock import ArchiveBusy, ArchiveLock, is_held
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
-from supervision import stop_process, stop_signals_blocked_for_children
+from supervision import SERVICE_PID_ENV, stop_process, stop_signals_blocked_for_children
 
 _WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _SHORTCUTS = {
@@ -128,6 +128,7 @@ def _trigger(expression: str, timezone: str):
 JOBS_FILE = "jobs.sqlite"  # under <archive>/state/, next to the crawl state
 SERVICE_LOCK = Path(STATE_DIR) / "schedule.lock"  # held by the archive's schedule service while it runs
 DUE_TABLE = "newsarchive_due"  # in JOBS_FILE, next to APScheduler's own table: the sources waiting for their turn
+RUNNING_TABLE = "newsarchive_running"  # in JOBS_FILE: the source whose run the service is watching, until it ends
 DEFAULT_TIME_LIMIT = 3 * 3600.0
 KILL_GRACE = 60.0  # after SIGTERM, how long a run may take to close its files, derive them (crawler.run.STOP_GRACE) and report
 CONFIG_POLL = 10.0  # seconds between checks of the config file's mtime
@@ -140,6 +141,7 @@ logger = logging.getLogger("newsarchive.schedule")
 _ROOT = Path(__file__).resolve().parent
 _clock_offset = timedelta(0)  # see _shift_clock
 _wakeup = threading.Event()  # set when a source becomes due (or the service stops)
+_stopping = threading.Event()  # set when the service stops
 
 
 def _now() -> datetime:
@@ -178,25 +180,39 @@ class DueList:
     first in line win every time and the rest never run (measured: of 20 sources due every
     minute, runs of 4-10 s, 10 to 12 never ran in 5 minutes).  Here a due source keeps its place
     until it runs, a fire time that comes while it waits coalesces into the one it has, and the
-    list outlives a restart.
+    list outlives a restart.  A source taken is noted running until ``ran``: a service that dies
+    meanwhile finds it at its next start (``unfinished``).
     """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         with self._connect() as db:
             db.execute(f"CREATE TABLE IF NOT EXISTS {DUE_TABLE} (source TEXT PRIMARY KEY, due REAL NOT NULL)")
+            db.execute(f"CREATE TABLE IF NOT EXISTS {RUNNING_TABLE} "
+                       "(source TEXT PRIMARY KEY, due REAL NOT NULL, started REAL NOT NULL)")
 
     def _connect(self) -> closing[sqlite3.Connection]:
         return closing(sqlite3.connect(self.path, timeout=30, isolation_level=None))
 
     def mark(self, name: str, due: float) -> None:
         """``name`` is due since ``due``; if it already waits, it keeps the older time (coalescing)."""
+        from job_store import when_writable
+
+        when_writable(lambda: self._mark(name, due), self.path, _stopping.is_set)
+
+    def _mark(self, name: str, due: float) -> None:
         with self._connect() as db:
             db.execute(f"INSERT INTO {DUE_TABLE} (source, due) VALUES (?, ?) "
                        "ON CONFLICT (source) DO UPDATE SET due = min(due, excluded.due)", (name, due))
 
     def take(self, names: set[str]) -> tuple[str, float, int] | None:
-        """Remove and return the source of ``names`` due longest, its due time and how many still wait."""
+        """Remove and return the source of ``names`` due longest, its due time and how many still wait;
+        it is noted running from now (wall-clock time, as run reports have it) until ``ran``."""
+        from job_store import when_writable
+
+        return when_writable(lambda: self._take(names), self.path, _stopping.is_set)
+
+    def _take(self, names: set[str]) -> tuple[str, float, int] | None:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # a fire time marked between the SELECT and the DELETE is kept
             try:
@@ -204,16 +220,33 @@ class DueList:
                         if row[0] in names]
                 if rows:
                     db.execute(f"DELETE FROM {DUE_TABLE} WHERE source = ?", (rows[0][0],))
+                    db.execute(f"INSERT OR REPLACE INTO {RUNNING_TABLE} (source, due, started) VALUES (?, ?, ?)",
+                               (*rows[0], time.time()))
             finally:
                 db.execute("COMMIT")
         return (*rows[0], len(rows) - 1) if rows else None
+
+    def ran(self, name: str) -> None:
+        """``name``'s run has ended, as the service saw."""
+        from job_store import when_writable
+
+        when_writable(lambda: self._delete(RUNNING_TABLE, name), self.path, _stopping.is_set)
+
+    def _delete(self, table: str, name: str) -> None:
+        with self._connect() as db:
+            db.execute(f"DELETE FROM {table} WHERE source = ?", (name,))
+
+    def unfinished(self) -> list[tuple[str, float, float]]:
+        """The sources whose run a service was watching when it died: name, due time, when it started."""
+        with self._connect() as db:
+            return db.execute(f"SELECT source, due, started FROM {RUNNING_TABLE}").fetchall()
 
     def keep_only(self, names: set[str]) -> None:
         """Forget sources no longer in the config."""
         with self._connect() as db:
             for (name,) in db.execute(f"SELECT source FROM {DUE_TABLE}").fetchall():
                 if name not in names:
-                    db.execute(f"DELETE FROM {DUE_TABLE} WHERE source = ?", (name,))
+                    self._delete(DUE_TABLE, name)
 
 
 def sources_health(archive_dir: Path, names: list[str], redis_url: str | None = None) -> dict[str, SourceHealth]:
@@ -240,14 +273,17 @@ def run_source(config_path: Path, name: str, time_limit: float, stopping: thread
     A subprocess per run because the Twisted reactor cannot be restarted, and so that a
     leak or a crash ends with the run.  It gets one SIGTERM at ``time_limit`` or when
     ``stopping`` is set ("time limit", "shutdown"), SIGKILL if it has not ended KILL_GRACE later.
+    A service that dies (SIGKILL) leaves no run going alone, unwatched: the run gets SIGTERM and stops.
     """
     command = [sys.executable, "-m", "cli", "run", "--config", str(config_path), "--source", name]
     # Its own session: a terminal's Ctrl-C reaches only us, and we forward exactly one SIGTERM
     # (a second one would make Scrapy stop without closing its WARC files).
     # It starts with SIGTERM blocked, until cli.py has its handler: one that comes while Python is still
-    # starting is then a stop request, not the end of a run that reports nothing.
+    # starting is then a stop request, not the end of a run that reports nothing.  It is told our pid, to
+    # stop if we die (not by preexec_fn, which may deadlock the child of a process with threads).
+    env = {**os.environ, SERVICE_PID_ENV: str(os.getpid())}
     with stop_signals_blocked_for_children():
-        child = subprocess.Popen(command, cwd=_ROOT, start_new_session=True)
+        child = subprocess.Popen(command, cwd=_ROOT, start_new_session=True, env=env)
     deadline = time.monotonic() + time_limit
     while True:
         if stopping.is_set():
@@ -293,10 +329,10 @@ class ScheduleService:
         # Imported here: ``config`` imports this module for ``cron_trigger`` on every command.
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from config import ConfigError, load_config
+        from job_store import PatientJobStore
 
         self._load = load_config
         self.config_path = Path(config_path).resolve()
@@ -313,7 +349,7 @@ class ScheduleService:
                               f"{getattr(exc, 'strerror', None) or exc}") from None
         self.scheduler = BackgroundScheduler(
             timezone="UTC",
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{self.jobs_file}"),
+            jobstores={"default": PatientJobStore(url=f"sqlite:///{self.jobs_file}"),
                        "internal": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(1), "internal": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -321,7 +357,7 @@ class ScheduleService:
         # APScheduler logs two INFO lines per job it runs: every 10 s for the config watch and at
         # every fire time of every source.  The runner logs what matters: each run and its outcome.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
-        self._stopping = threading.Event()
+        self._stopping = _stopping
         self._reload_lock = threading.Lock()
         self._said_backing_off: dict[str, float | None] = {}  # the back-off the log last said of each source
 
@@ -353,6 +389,7 @@ class ScheduleService:
         # Paused until the jobs match the config, so that no job of an older config fires.
         self.scheduler.start(paused=True)
         try:
+            self._resume_unfinished()
             self.sync_jobs(initial=True)
             self.scheduler.add_job(self.check_config, "interval", seconds=CONFIG_POLL, id="config-watch",
                                    jobstore="internal", executor="internal")
@@ -377,6 +414,7 @@ class ScheduleService:
                     logger.info("%s: backing off until %s (%d failures)", name, _utc(health.backoff_until),
                                 health.consecutive_failures)
                     self._said_backing_off[name] = health.backoff_until
+                self.due.ran(name)
                 continue
             if self._said_backing_off.pop(name, None) is not None:
                 logger.info("%s: no longer backing off", name)
@@ -393,6 +431,7 @@ class ScheduleService:
                        f"; every run fails so until {self.config_path} is mended" if code == 2 else "")
             if code == EXIT_BUSY or stopped == "shutdown":
                 self.due.mark(name, due)  # not its fault: it keeps its place
+            self.due.ran(name)
             if code == EXIT_BUSY:
                 logger.info("%s: trying again in %.0f s", name, busy_retry)
                 self._stopping.wait(busy_retry)
@@ -409,12 +448,29 @@ class ScheduleService:
             return None
         return health if health is not None and health.backing_off() else None
 
-    def _stopped_midway(self, name: str) -> bool:
-        """Whether the source's last run report says it was stopped (a run that finished says ok)."""
+    def _last_run(self, name: str) -> dict | None:
+        """The source's last run report entry, if any."""
         from crawler.run_reports import last_runs
 
         runs, _ = last_runs(self.config.archive.dir, [name], 1)
-        return bool(runs.get(name)) and runs[name][0].get("status") == "stopped"
+        return runs[name][0] if runs.get(name) else None
+
+    def _stopped_midway(self, name: str) -> bool:
+        """Whether the source's last run report says it was stopped (a run that finished says ok)."""
+        return (self._last_run(name) or {}).get("status") == "stopped"
+
+    def _resume_unfinished(self) -> None:
+        """Mark due again the runs a service that died was watching, those that did not finish (stopped with it,
+        or killed): they keep their place, as a run the service's shutdown stops does."""
+        names = {source.name for source in self.config.sources}
+        for name, due, started in self.due.unfinished():
+            last = self._last_run(name)
+            finished = last is not None and last.get("status") != "stopped" and \
+                _timestamp(last.get("started")) >= started
+            if name in names and not finished:
+                logger.info("%s: its run did not finish when the service last stopped: due again", name)
+                self.due.mark(name, due)
+            self.due.ran(name)
 
     def sync_jobs(self, initial: bool = False) -> None:
         """Make the job store match the config: add, reschedule or remove source jobs.
@@ -432,6 +488,9 @@ class ScheduleService:
             options = {"func": "scheduler:mark_due", "args": (str(self.jobs_file), source.name),
                        "misfire_grace_time": None}
             job = self.scheduler.get_job(job_id, jobstore="default")
+            # a fire time that passed while the service was down, by the schedule of then (a new one would drop it)
+            missed = job.next_run_time if job is not None and job.next_run_time is not None \
+                and job.next_run_time <= _now() else None
             changed = job is None
             if job is None:
                 job = self.scheduler.add_job(trigger=trigger, id=job_id, name=source.name,
@@ -443,7 +502,6 @@ class ScheduleService:
                     changed = True
                 if (job.func_ref, job.args, job.misfire_grace_time) != tuple(options.values()):
                     job = self.scheduler.modify_job(job_id, "default", **options)
-            missed = job.next_run_time if job.next_run_time is not None and job.next_run_time <= _now() else None
             if initial and missed:
                 # Marked due here, before the runner starts, not when APScheduler fires it a moment
                 # later: by then the runner may be running the source (still due from a run the last
@@ -492,6 +550,14 @@ class ScheduleService:
                     signal.Signals(signum).name)
         self._stopping.set()
         _wakeup.set()
+
+
+def _timestamp(iso: object) -> float:
+    """A report's ISO 8601 time as a POSIX timestamp; 0 if it is none."""
+    try:
+        return datetime.fromisoformat(str(iso)).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _utc(timestamp: float) -> str:

@@ -44,6 +44,19 @@ def remove_orphaned_dirs(parent: Path, prefix: str) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+SERVICE_PID_ENV = "NEWSARCHIVE_SERVICE_PID"  # the schedule service's pid, given to the runs it starts
+
+
+def stop_with_service() -> None:
+    """In a run the schedule service started: SIGTERM (a stop request) when the service dies, as by kill -9.
+
+    Such a run went on alone, unwatched, with no time limit: a hang held the archive's lock for good.
+    The variable is taken out, so that this process's own children are not tied to the service."""
+    service = os.environ.pop(SERVICE_PID_ENV, "")
+    if service.isdigit():
+        die_with_parent(int(service), signal.SIGTERM)
+
+
 def die_with_parent(parent: int | None = None, sig: int = signal.SIGKILL) -> None:
     """Ask Linux to send ``sig`` to this process when its parent dies, and check that ``parent``
     (the pid that started it, if known) has not died already.

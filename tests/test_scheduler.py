@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -102,7 +104,13 @@ def test_service_fires_on_a_sunday_cron_expression_only(demo_site, tmp_path):
     assert datetime.fromtimestamp(nxt["herald"], timezone.utc) == datetime(2026, 11, 23, 6, tzinfo=timezone.utc)
 
 
-def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path):
+@pytest.mark.parametrize("schedule_after, next_run", [
+    ("0 * * * *", datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)),
+    # Before: a schedule edited while the service was down replaced the next run time by one to come,
+    # and the missed run was dropped.
+    ("30 */2 * * *", datetime(2026, 11, 22, 10, 30, tzinfo=timezone.utc)),
+])
+def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path, schedule_after, next_run):
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
     first = Service(config, "2026-11-22T05:59:58+00:00")
     try:
@@ -110,6 +118,7 @@ def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path):
     finally:
         assert first.stop() == 0, first.text()
     # Down from 06:00 to 09:30: the 07:00, 08:00 and 09:00 runs were missed.
+    write_config(demo_site, config, tmp_path, sources(demo_site, gazette=schedule_after))
     second = Service(config, "2026-11-22T09:30:00+00:00")
     try:
         wait_for(lambda: len(reports(tmp_path)) == 2)
@@ -117,8 +126,10 @@ def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path):
     finally:
         assert second.stop() == 0, second.text()
     assert len(reports(tmp_path)) == 2
+    running = [line.split(": ", 1)[1] for line in second.text().splitlines() if "gazette: running" in line]
+    assert running == ["gazette: running (due since 2026-11-22 07:00:00 UTC, 0 more waiting)"], second.text()
     nxt = scheduled_times(tmp_path)["gazette"]
-    assert datetime.fromtimestamp(nxt, timezone.utc) == datetime(2026, 11, 22, 10, tzinfo=timezone.utc)
+    assert datetime.fromtimestamp(nxt, timezone.utc) == next_run
 
 
 def test_a_damaged_job_store_is_set_aside_and_the_service_keeps_its_schedule(demo_site, tmp_path):
@@ -259,15 +270,20 @@ def test_a_run_stopped_by_shutdown_and_the_runs_missed_after_it_run_once_on_rest
         wait_for(lambda: any(request.path == "/robots.txt" for request in site.requests), timeout=30)
         assert first.stop() == 0, first.text()
         # Down from 06:00 to 07:30: the 07:00 run was missed, and the 06:00 one is still due.
-        second = Service(config, "2026-11-22T07:30:00+00:00")
-        try:
-            wait_for(lambda: len(reports(tmp_path)) == 2)
-            time.sleep(5)  # a second run would have started by now
-        finally:
-            assert second.stop() == 0, second.text()
+        assert_the_stopped_run_runs_once_at_restart(config, tmp_path, "2026-11-22T07:30:00+00:00")
+
+
+def assert_the_stopped_run_runs_once_at_restart(config: Path, archive: Path, fake_now: str) -> None:
+    """A service started at ``fake_now`` runs gazette once, due since 06:00: the turn of its run that did not finish."""
+    second = Service(config, fake_now)
+    try:
+        wait_for(lambda: len(reports(archive)) == 2)
+        time.sleep(5)  # a second run would have started by now
+    finally:
+        assert second.stop() == 0, second.text()
     running = [line.split(": ", 1)[1] for line in second.text().splitlines() if "gazette: running" in line]
     assert running == ["gazette: running (due since 2026-11-22 06:00:00 UTC, 0 more waiting)"], second.text()
-    assert len(reports(tmp_path)) == 2
+    assert len(reports(archive)) == 2
 
 
 class ArticleSite:
@@ -420,3 +436,65 @@ stops as on any stop request, and its report says so."""
     assert code == 0, code  # (a run stopped on request ends well: its reason is in its report)
     (report,) = reports(tmp_path)
     assert report["exit_code"] == 0 and report["sources"][0]["status"] == "stopped", report
+
+
+def test_a_job_store_another_program_holds_at_a_fire_time_delays_the_schedule_and_does_not_end_it(demo_site, tmp_path):
+    """Before: APScheduler's write of the next fire time failed after 5 s ("database is locked"), which
+    ended its thread with a traceback: the service went on, and never fired a source or read its config again."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="* * * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        with closing(sqlite3.connect(tmp_path / "state" / "jobs.sqlite", isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")  # a backup's or an sqlite3 shell's write lock, across 06:00
+            time.sleep(15)
+            db.execute("COMMIT")
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=30)
+        write_config(demo_site, config, tmp_path, sources(demo_site, gazette="* * * * *", herald="0 7 * * *"))
+        wait_for(lambda: "herald: '0 7 * * *', next run" in service.text(), timeout=CONFIG_POLL + 10)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "Traceback" not in service.text(), service.text()
+    assert "jobs.sqlite cannot be written (database is locked): the schedule waits" in service.text(), service.text()
+    nxt = scheduled_times(tmp_path)["gazette"]
+    assert datetime.fromtimestamp(nxt, timezone.utc) > datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
+
+
+def test_a_run_whose_service_is_killed_stops_and_runs_again_at_the_next_start(tmp_path):
+    """Before: the run went on alone, unwatched (no time limit; a hang held the archive for good), and a run
+    that died with its service (a power cut, systemd's SIGKILL) was not due again: the source waited for its
+    next fire time."""
+    with DemoSite(robots_delay=3.0) as site:
+        config = write_config(site, tmp_path / "sources.toml", tmp_path, sources(site, gazette="0 * * * *"))
+        first = Service(config, "2026-11-22T05:59:57+00:00")
+        wait_for(lambda: any(request.path == "/robots.txt" for request in site.requests), timeout=30)
+        first.process.kill()  # the OOM killer, kill -9
+        first.process.wait()
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=60)
+        assert reports(tmp_path)[0]["sources"][0]["finish_reason"] == "shutdown", first.text()
+        # no fire time missed (the next is 07:00): the stopped run alone makes it due
+        assert_the_stopped_run_runs_once_at_restart(config, tmp_path, "2026-11-22T06:10:00+00:00")
+    assert [report["sources"][0]["status"] for report in reports(tmp_path)] == ["stopped", "ok"]
+
+
+def test_a_reload_asked_while_the_service_starts_does_not_end_it(demo_site, tmp_path):
+    """Before: a SIGHUP in its first second (before it listened for one) ended the service, exit 129 and no line."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:00:00+00:00")
+    try:
+        # from when the command's code runs (it has taken SIGTERM): the interpreter's start is not its to guard
+        wait_for(lambda: catches(service.process.pid, signal.SIGTERM), timeout=20)
+        while "Resumed scheduler job processing" not in service.text() and service.process.poll() is None:
+            service.process.send_signal(signal.SIGHUP)  # `systemctl reload` right after a restart
+            time.sleep(0.05)
+        assert service.process.poll() is None, service.text()
+    finally:
+        assert service.stop() == 0, service.text()
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for ``signum`` (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False

@@ -1,0 +1,64 @@
+"""Writes to the schedule service's job store that wait while it cannot be written, instead of failing.
+
+Another program holding the SQLite file's write lock (a backup, an ``sqlite3`` shell) or a full disk
+made one write fail: in APScheduler's own thread it ended the thread, and the service went on without
+ever firing a source again, silently.  A write that waits loses no fire time and runs none twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import STATE_STOPPED
+
+STORE_RETRY = 5.0  # seconds between tries of a write the job store refused
+
+logger = logging.getLogger("newsarchive.schedule")
+T = TypeVar("T")
+
+
+def when_writable(write: Callable[[], T], path: object, stopping: Callable[[], bool]) -> T | None:
+    """``write()``, tried again every STORE_RETRY s while SQLite refuses it (locked, disk full, read-only),
+    with one line when it first fails and one when it works again; None if ``stopping()`` before then."""
+    failed = False
+    while True:
+        try:
+            result = write()
+        except Exception as exc:
+            if not isinstance(getattr(exc, "orig", exc), sqlite3.OperationalError):  # SQLAlchemy wraps it
+                raise
+            if not failed:
+                reason = getattr(exc, "orig", exc)
+                logger.error("the schedule's job store %s cannot be written (%s): the schedule waits, "
+                             "trying again every %.0f s", path, reason, STORE_RETRY)
+                failed = True
+            if stopping():
+                logger.error("the service is stopping: a change to the job store %s is not saved", path)
+                return None
+            time.sleep(STORE_RETRY)
+            continue
+        if failed:
+            logger.info("the schedule's job store %s can be written again", path)
+        return result
+
+
+class PatientJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLite job store, whose writes wait while the file cannot be written."""
+
+    def _patiently(self, write: Callable[[], T]) -> T | None:
+        return when_writable(write, self.engine.url.database,
+                             lambda: self._scheduler is not None and self._scheduler.state == STATE_STOPPED)
+
+    def add_job(self, job) -> None:
+        self._patiently(lambda: super(PatientJobStore, self).add_job(job))
+
+    def update_job(self, job) -> None:
+        self._patiently(lambda: super(PatientJobStore, self).update_job(job))
+
+    def remove_job(self, job_id) -> None:
+        self._patiently(lambda: super(PatientJobStore, self).remove_job(job_id))
