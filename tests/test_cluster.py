@@ -290,6 +290,16 @@ def test_corpus_from_all_workers_warcs_equals_a_single_machine_crawl(tmp_path, r
     assert (texts, rows) == corpus(tmp_path / "alone")
 
 
+def test_a_cluster_crawl_of_a_site_that_puts_session_ids_everywhere_archives_each_article_once(tmp_path, redis_url):
+    """As on one machine (tests/test_crawl_link_cleaning.py): links, a redirect, robots.txt's sitemap and ASP.NET
+    paths carrying a session ID or tracker give each story one capture and one corpus row over two workers and
+    two runs."""
+    from test_crawl_link_cleaning import RedirectingSessionSite, assert_each_story_once, crawl_twice
+
+    assert_each_story_once(crawl_twice(RedirectingSessionSite, [tmp_path / "w0", tmp_path / "w1"], redis_url))
+    assert crawl_keys_left(redis_url) == []
+
+
 def test_a_payload_archived_by_one_worker_is_a_revisit_for_another(tmp_path, redis_url):
     with ArticleFarm(10) as farm:
         first, second = (farm_config(tmp_path / name, farm, redis_url) for name in ("first", "second"))

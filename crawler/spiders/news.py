@@ -26,6 +26,7 @@ from crawler.discovery import (
     Entry,
     Listing,
     UnreadableDiscovery,
+    clean_link,
     feed_entries,
     is_resource_url,
     looks_like_article,
@@ -193,9 +194,9 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value("newsarchive/seed_ok")
 
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
-        """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway."""
+        """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway (``clean_link``ed, as any link)."""
         base = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}"
-        for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []:
+        for url in map(clean_link, getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []):
             if self.in_scope(url) and url not in self.source.sitemaps:
                 for sitemap in self._follow(url, ROLE_SITEMAP, self.parse_sitemap, base + "/robots.txt"):
                     self.crawler.engine.crawl(sitemap)
