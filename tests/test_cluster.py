@@ -344,15 +344,25 @@ def test_an_unreachable_redis_is_one_line_and_nothing_is_crawled(tmp_path):
     assert served == 0
 
 
-def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path):
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path, fault):
+    """Frozen: a Redis that answers nothing and refuses nothing (SIGSTOP; cut off by the network). Before, each call
+    waited out its 30 s timeout, the closing crawl made ever more, and the run had not ended 400 s later."""
     with RedisServer(tmp_path / "redis") as server, ArticleFarm(40, delay=0.3) as farm:
         worker = start_worker(farm_config(tmp_path / "w", farm, server.url))
         deadline = time.monotonic() + 60
         while farm.served < 10:
             assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
             time.sleep(0.02)
-        server.stop()
-        _, err = worker.communicate(timeout=120)
+        if fault == "stopped":
+            server.stop()
+        else:
+            server.process.send_signal(signal.SIGSTOP)
+        try:
+            _, err = worker.communicate(timeout=180)
+        finally:
+            if server.process is not None:
+                server.process.send_signal(signal.SIGCONT)
     assert worker.returncode == 1
     assert "farm: FAILED: crawl ended: cluster Redis unreachable" in err
     assert "Traceback" not in err
