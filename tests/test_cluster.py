@@ -164,6 +164,12 @@ def test_workers_share_one_crawl_and_fetch_each_url_once(tmp_path, redis_url, wo
     assert len(set(names)) == len(names) == workers
     assert crawl_keys_left(redis_url) == []  # the last worker out cleared the finished crawl
     assert not any("never finished" in result.stderr for result in results)
+    # Each worker's run report counts its share: summed, every page (but robots.txt) and article once.
+    reports = [json.loads(path.read_text())["sources"]
+               for config in configs for path in (config.parent / "runs").glob("*.json")]
+    assert len(reports) == workers
+    assert sum(source["fetched"] for [source] in reports) == len([uri for uri in uris if not uri.endswith("/robots.txt")])
+    assert sum(source["articles"] for [source] in reports) == 40
 
 
 def inflight_at(redis_url: str, pid: int) -> int:
