@@ -36,9 +36,55 @@ class StateUnreachable(StateDamaged, OSError):
     full disk is (an ``OSError``): the capture it hit is not archived, said in one line."""
 
 
+DOWN_FOR = 60.0  # seconds a Redis that let a call time out is taken as down, its calls failing at once
+
+
+class FailFastConnection(redis.Connection):
+    """A connection that fails at once, for ``DOWN_FOR`` seconds, to a Redis that let a call of this process time out.
+
+    A Redis that stops answering without refusing (frozen, or cut off by the network) holds every call for the whole
+    socket timeout, and a crawl that closes because of it makes hundreds more (in flight, state, politeness): the run
+    never ended.  A refused connection fails at once anyway."""
+
+    _down_until: dict[tuple[str, int], float] = {}  # (host, port) -> time.monotonic() until which it is down
+
+    def _check_up(self) -> None:
+        if time.monotonic() < self._down_until.get((self.host, self.port), 0.0):
+            raise redis.ConnectionError(f"{self.host}:{self.port} let a call time out after {self.socket_timeout:g} s; "
+                                        f"not asked again for {DOWN_FOR:g} s")
+
+    def _timed_out(self) -> None:
+        self._down_until[(self.host, self.port)] = time.monotonic() + DOWN_FOR
+
+    def connect_check_health(self, *args, **kwargs):
+        self._check_up()
+        try:
+            return super().connect_check_health(*args, **kwargs)
+        except redis.TimeoutError:
+            self._timed_out()
+            raise
+
+    def send_packed_command(self, *args, **kwargs):
+        self._check_up()
+        return super().send_packed_command(*args, **kwargs)
+
+    def read_response(self, *args, **kwargs):
+        try:
+            return super().read_response(*args, **kwargs)
+        except redis.TimeoutError:
+            self._timed_out()
+            raise
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client for the cluster's Redis whose calls fail at once while it is down (``FailFastConnection``)."""
+    return redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, retry_on_timeout=True,
+                                connection_class=FailFastConnection)
+
+
 def connect(url: str) -> redis.Redis:
     """A client for the cluster's Redis, checked with one PING (``StateUnreachable`` if it does not answer)."""
-    client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, retry_on_timeout=True)
+    client = redis_client(url)
     with unreachable_as_state_error(url):
         client.ping()
     return client

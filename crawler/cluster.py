@@ -62,6 +62,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
+from archive.redis_state import FailFastConnection, redis_client
 from crawler.bounds import PageBudgetSpent
 from crawler.capture import STATE_LOST, STOPPING, archiving, response_archived
 from crawler.spiders.news import SHARED_CRAWL_ENDED, NewsSpider
@@ -184,6 +185,7 @@ def cluster_settings(redis_url: str, source: str) -> dict:
         "SCHEDULER_QUEUE_KEY": keys + "requests",
         "SCHEDULER_DUPEFILTER_KEY": keys + "seen",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "REDIS_PARAMS": {"connection_class": FailFastConnection},  # scrapy-redis's scheduler and dupefilter
         "DOWNLOADER": "crawler.cluster_politeness.ClusterDownloader",
     }
 
@@ -248,8 +250,9 @@ class ClusterWorker:
                 _schedule_coro(self.crawler.engine.close_spider_async(reason=LOST))
 
     def heartbeat(self) -> None:
-        """Say this worker is alive (again, once it has joined: a worker once taken for dead re-registers)."""
-        if not self.joined:
+        """Say this worker is alive (again, once it has joined: a worker once taken for dead re-registers); not
+        once Redis is lost: a Redis that stopped answering holds each call for its whole timeout."""
+        if not self.joined or self.lost:
             return
         pipe = self.server.pipeline(transaction=True)
         pipe.set(self.alive, "1", px=self.ttl_ms).sadd(self.workers, self.id)
@@ -493,7 +496,7 @@ class ClusterNewsSpider(NewsSpider):
     def from_crawler(cls, crawler: Crawler, *args, **kwargs) -> ClusterNewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        server = redis.Redis.from_url(settings.get("REDIS_URL"), socket_timeout=30, socket_connect_timeout=10)
+        server = redis_client(settings.get("REDIS_URL"))
         spider.cluster = ClusterWorker(crawler, server, spider.source.name,
                                        settings.getfloat("CLUSTER_WORKER_TTL", WORKER_TTL))
         return spider

@@ -32,6 +32,7 @@ from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from archive.redis_state import redis_client
 from crawler.politeness import SlotConcurrencyDownloader, retry_after_seconds
 from crawler.robots import DISALLOW_ALL, ConcurrentSafeRobotsTxtMiddleware, robots_rules
 
@@ -66,8 +67,7 @@ if hold > tonumber(redis.call('GET', KEYS[1]) or '0') then redis.call('SET', KEY
 
 
 def _client(crawler: Crawler) -> redis.Redis:
-    return redis.Redis.from_url(crawler.settings.get("NEWSARCHIVE_REDIS_URL"), socket_timeout=30,
-                                socket_connect_timeout=10)
+    return redis_client(crawler.settings.get("NEWSARCHIVE_REDIS_URL"))
 
 
 class ClusterDownloader(SlotConcurrencyDownloader):

@@ -52,6 +52,8 @@ MAX_SITEMAPS = 500
 # values change from run to run, which made the same story a new URL on every run.
 _SESSION_NAMES = {"jsessionid", "phpsessid", "aspsessionid", "sessionid", "session_id", "sessid", "cfid", "cftoken"}
 _SESSION_TOKEN = re.compile(r"(?=.*[a-z])[0-9a-z,-]{16,}", re.IGNORECASE)  # sid=<token>; sid=12345 may be a story
+# ASP.NET's cookieless session, anonymous ID and forms ticket, a path segment of their own: /(S(x))/story.aspx.
+_COOKIELESS_SEGMENT = re.compile(r"\((?:[A-Z]\([^()/]*\))+\)")
 _TRACKER_PREFIXES = ("utm_", "mtm_")
 _TRACKER_NAMES = {"fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
                   "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "pk_campaign", "pk_kwd",
@@ -65,8 +67,8 @@ def _session_or_tracker(name: str, value: str) -> bool:
 
 
 def clean_link(url: str) -> str:
-    """``url`` without session IDs (``;jsessionid=`` path parameters, ``?PHPSESSID=``, ``?sid=<token>``) and
-    well-known trackers (``utm_*``, ``fbclid``, ``gclid``, ``mc_cid``, ...); the rest as it was, in its order.
+    """``url`` without session IDs (``;jsessionid=`` path parameters, ``?PHPSESSID=``, ``?sid=<token>``, ASP.NET's
+    cookieless ``/(S(<id>))/`` path segment) and well-known trackers (``utm_*``, ``fbclid``, ``gclid``, ``mc_cid``, ...); the rest as it was, in its order.
 
     Not courlan's ``clean_url``/``normalize_url``: they sort the query, re-quote the path, know no path
     parameters, and drop names such as ``cid``, ``ref``, ``source`` or ``uid`` (any name merely containing
@@ -74,13 +76,14 @@ def clean_link(url: str) -> str:
     names found here, keeping the others byte for byte.
     """
     parts = urlparse(url)
+    path = "/".join(segment for segment in parts.path.split("/") if not _COOKIELESS_SEGMENT.fullmatch(segment))
     params = ";".join(param for param in parts.params.split(";")
                       if not _session_or_tracker(*param.partition("=")[::2])) if parts.params else ""
     dropped = {name for name, _, value in (pair.partition("=") for pair in parts.query.split("&"))
                if _session_or_tracker(name, value)}
-    if params == parts.params and not dropped:
+    if path == parts.path and params == parts.params and not dropped:
         return url
-    url = urlunparse(parts._replace(params=params))
+    url = urlunparse(parts._replace(path=path or "/", params=params))
     return url_query_cleaner(url, dropped, remove=True, unique=False, keep_fragments=True) if dropped else url
 
 

@@ -57,6 +57,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.ConcurrentSafeRobotsTxtMiddleware": 100,
     "crawler.politeness.RetryAfterMiddleware": 560,  # sees 429/503 before RetryMiddleware (550)
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.redirects.CleanMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.redirects.CleanRedirectMiddleware": 600,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.decoding.DiscoveryDecompressionMiddleware": 590,
 }

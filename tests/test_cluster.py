@@ -164,6 +164,12 @@ def test_workers_share_one_crawl_and_fetch_each_url_once(tmp_path, redis_url, wo
     assert len(set(names)) == len(names) == workers
     assert crawl_keys_left(redis_url) == []  # the last worker out cleared the finished crawl
     assert not any("never finished" in result.stderr for result in results)
+    # Each worker's run report counts its share: summed, every page (but robots.txt) and article once.
+    reports = [json.loads(path.read_text())["sources"]
+               for config in configs for path in (config.parent / "runs").glob("*.json")]
+    assert len(reports) == workers
+    assert sum(source["fetched"] for [source] in reports) == len([uri for uri in uris if not uri.endswith("/robots.txt")])
+    assert sum(source["articles"] for [source] in reports) == 40
 
 
 def inflight_at(redis_url: str, pid: int) -> int:
@@ -290,6 +296,16 @@ def test_corpus_from_all_workers_warcs_equals_a_single_machine_crawl(tmp_path, r
     assert (texts, rows) == corpus(tmp_path / "alone")
 
 
+def test_a_cluster_crawl_of_a_site_that_puts_session_ids_everywhere_archives_each_article_once(tmp_path, redis_url):
+    """As on one machine (tests/test_crawl_link_cleaning.py): links, a redirect, robots.txt's sitemap and ASP.NET
+    paths carrying a session ID or tracker give each story one capture and one corpus row over two workers and
+    two runs."""
+    from test_crawl_link_cleaning import RedirectingSessionSite, assert_each_story_once, crawl_twice
+
+    assert_each_story_once(crawl_twice(RedirectingSessionSite, [tmp_path / "w0", tmp_path / "w1"], redis_url))
+    assert crawl_keys_left(redis_url) == []
+
+
 def test_a_payload_archived_by_one_worker_is_a_revisit_for_another(tmp_path, redis_url):
     with ArticleFarm(10) as farm:
         first, second = (farm_config(tmp_path / name, farm, redis_url) for name in ("first", "second"))
@@ -334,15 +350,25 @@ def test_an_unreachable_redis_is_one_line_and_nothing_is_crawled(tmp_path):
     assert served == 0
 
 
-def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path):
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path, fault):
+    """Frozen: a Redis that answers nothing and refuses nothing (SIGSTOP; cut off by the network). Before, each call
+    waited out its 30 s timeout, the closing crawl made ever more, and the run had not ended 400 s later."""
     with RedisServer(tmp_path / "redis") as server, ArticleFarm(40, delay=0.3) as farm:
         worker = start_worker(farm_config(tmp_path / "w", farm, server.url))
         deadline = time.monotonic() + 60
         while farm.served < 10:
             assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
             time.sleep(0.02)
-        server.stop()
-        _, err = worker.communicate(timeout=120)
+        if fault == "stopped":
+            server.stop()
+        else:
+            server.process.send_signal(signal.SIGSTOP)
+        try:
+            _, err = worker.communicate(timeout=180)
+        finally:
+            if server.process is not None:
+                server.process.send_signal(signal.SIGCONT)
     assert worker.returncode == 1
     assert "farm: FAILED: crawl ended: cluster Redis unreachable" in err
     assert "Traceback" not in err

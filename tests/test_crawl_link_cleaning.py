@@ -7,12 +7,16 @@ A real site on 127.0.0.1 crawled by ``newsarchive run`` subprocesses, read back 
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from archive_fixtures import loopback_site
-from test_incremental import newsarchive, warc_records, write_config
+from test_incremental import ROOT, warc_records, write_config
 
 from corpus.export import read_corpus
 from crawler import discovery
@@ -67,34 +71,107 @@ class SessionSite(BaseHTTPRequestHandler):
         pass
 
 
+@dataclass
+class Runs:
+    """What two runs of a session site gave, each run with a new session ID."""
+
+    site: str
+    corpora: list[list[dict]]  # every archive's corpus rows after each run
+    requested: list[list[str]]  # the paths each run asked the site for
+    warcs: list[list[Path]]  # the WARCs each run wrote
+
+
+def crawl_twice(site_class: type[SessionSite], archives: list[Path], redis_url: str | None = None) -> Runs:
+    """Two runs over the session site by one ``newsarchive run`` per archive at once, sharing the crawl through
+    ``redis_url`` if given (a cluster worker per archive)."""
+    handler = type("Handler", (site_class,), {"requested": []})
+    runs = Runs("", [], [], [])
+    with loopback_site(handler) as runs.site:
+        source = {"name": "sessions", "start_urls": [f"{runs.site}/"], "feeds": [f"{runs.site}/feed.xml"],
+                  "sitemaps": [f"{runs.site}/sitemap.xml"]}
+        for archive in archives:
+            archive.mkdir(parents=True, exist_ok=True)
+        configs = [write_config(None, archive / "sources.toml", archive, [source]) for archive in archives]
+        for config in configs if redis_url else ():
+            config.write_text(config.read_text() + f'\n[cluster]\nredis = "{redis_url}"\n')
+        for _ in range(2):
+            handler.session = secrets.token_hex(12)
+            handler.requested.clear()
+            workers = [subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=ROOT,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for config in configs]
+            for worker in workers:
+                _, err = worker.communicate(timeout=120)
+                assert worker.returncode == 0, err
+            runs.corpora.append([row for archive in archives for row in read_corpus(archive)])
+            runs.requested.append(list(handler.requested))
+            earlier = {warc for run in runs.warcs for warc in run}
+            runs.warcs.append(sorted({warc for archive in archives for warc in (archive / "warc").glob("*.warc.gz")}
+                                     - earlier))
+    return runs
+
+
 def test_links_with_a_session_id_and_trackers_give_each_article_once_over_runs(tmp_path):
     """Before, each run's new session ID made every story a new URL: fetched again, a new corpus row a run."""
-    handler = type("Handler", (SessionSite,), {"requested": []})
-    with loopback_site(handler) as site:
-        source = {"name": "sessions", "start_urls": [f"{site}/"], "feeds": [f"{site}/feed.xml"],
-                  "sitemaps": [f"{site}/sitemap.xml"]}
-        config = write_config(None, tmp_path / "sources.toml", tmp_path, [source])
-        corpora, warcs = [], []
-        for _ in range(2):
-            handler.session = secrets.token_hex(16)
-            handler.requested.clear()
-            result = newsarchive("run", "--config", str(config))
-            assert result.returncode == 0, result.stderr
-            corpora.append(read_corpus(tmp_path))
-            warcs.append(sorted(set((tmp_path / "warc").glob("*.warc.gz")) - {w for run in warcs for w in run}))
-        second_run_requests = list(handler.requested)
-
+    runs = crawl_twice(SessionSite, [tmp_path])
+    site, corpora = runs.site, runs.corpora
     cleaned = {site + path for path in (HARBOUR, BUDGET, ROOF)} | {
         f"{site}{LONG_READ}?section=uk&page=1", f"{site}{LONG_READ}?section=uk&page=2"}
     assert sorted(row["url"] for row in corpora[0]) == sorted(cleaned)
     assert len({row["text_sha256"] for row in corpora[0]}) == 5  # the long read's two pages are two texts
     assert corpora[1] == corpora[0]  # each article once, after two runs
-    first_run = {uri for kind, uri, _ in warc_records(warcs[0]) if kind == "response"}
+    first_run = {uri for kind, uri, _ in warc_records(runs.warcs[0]) if kind == "response"}
     assert cleaned <= first_run, first_run
     assert not [uri for uri in first_run if any(mark in uri.lower() for mark in ("sid", "session", "utm_", "clid", "mc_"))]
     # the second run skips the archived articles, as on a site without session IDs
-    assert not [path for path in second_run_requests if path.startswith("/news/")], second_run_requests
-    assert not [uri for kind, uri, _ in warc_records(warcs[1]) if uri in cleaned]
+    assert not [path for path in runs.requested[1] if path.startswith("/news/")], runs.requested[1]
+    assert not [uri for kind, uri, _ in warc_records(runs.warcs[1]) if uri in cleaned]
+
+
+class RedirectingSessionSite(SessionSite):
+    """The session site whose robots.txt lists its sitemap with trackers, and whose home page reaches one story
+    through a redirect to it with the session ID, another with ASP.NET's cookieless session in its path."""
+
+    def do_GET(self) -> None:
+        session, site = type(self).session, f"http://{self.headers['Host']}"
+        if self.path == "/robots.txt":
+            self._answer(200, "text/plain", f"User-agent: *\nSitemap: {site}/sitemap.xml?utm_source=robots\n".encode())
+        elif self.path == "/":
+            self._answer(200, "text/html", f'<a href="/go/harbour-wall-story">Harbour</a>'
+                                           f'<a href="/(S({session}))/{BUDGET.lstrip("/")}">Budget</a>'.encode())
+        elif self.path == "/go/harbour-wall-story":
+            self._answer(302, "text/html", b"", Location=f"{HARBOUR}?sessionid={session}")
+        else:  # an ASP.NET site serves a page with or without the session in its path
+            self.path = "/".join(part for part in self.path.split("/") if not part.startswith("(S("))
+            super().do_GET()
+
+    def _answer(self, status: int, content_type: str, body: bytes, **headers: str) -> None:
+        self.requested.append(self.path)
+        self.send_response(status)
+        for name, value in {"Content-Type": content_type, "Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_redirects_robots_sitemaps_and_cookieless_paths_give_each_article_once_over_runs(tmp_path):
+    """Before, a 302 to the story with ?sessionid=, the sitemap listed in robots.txt with a tracker and ASP.NET's
+    /(S(<session>))/ path were requested as given: the sitemap fetched twice a run, stories archived under URLs
+    that change each run (a new corpus row, fetched again next run)."""
+    assert_each_story_once(crawl_twice(RedirectingSessionSite, [tmp_path]))
+
+
+def assert_each_story_once(runs: Runs) -> None:
+    """The redirecting session site's three stories archived once each over both runs, one corpus row each, and
+    its sitemap fetched once with its seeds (once a crawl: a worker that starts after the others have finished
+    begins a crawl of its own)."""
+    stories = sorted(runs.site + path for path in (HARBOUR, BUDGET, ROOF))
+    assert sorted(row["url"] for row in runs.corpora[0]) == stories
+    assert runs.corpora[1] == runs.corpora[0]
+    fetched = [uri for run in runs.warcs for kind, uri, _ in warc_records(run) if kind == "response"]
+    assert sorted(uri for uri in fetched if "/news/" in uri) == stories
+    for paths in runs.requested:
+        assert [path for path in paths if path.startswith("/sitemap.xml")] == ["/sitemap.xml"] * paths.count("/"), paths
+    assert not [path for path in runs.requested[1] if "/news/" in path], runs.requested[1]
 
 
 @pytest.mark.parametrize("link, cleaned", [
@@ -106,6 +183,26 @@ def test_links_with_a_session_id_and_trackers_give_each_article_once_over_runs(t
     ("http://a.example/s?sid=12345&p=2", "http://a.example/s?sid=12345&p=2"),  # a story's number, not a session
     ("http://a.example/s?cid=5&ref=home&source=rss&page=2", "http://a.example/s?cid=5&ref=home&source=rss&page=2"),
     ("http://a.example/A%20b/?q=x+y&q=z", "http://a.example/A%20b/?q=x+y&q=z"),
+    ("http://a.example/(S(lit3py55t21z5v55vlm25s55))/story.aspx?id=7", "http://a.example/story.aspx?id=7"),
+    ("http://a.example/app/(A(x1)S(y2)F(z3))/story.aspx", "http://a.example/app/story.aspx"),
+    ("http://a.example/wiki/Harbour_(Dover)", "http://a.example/wiki/Harbour_(Dover)"),
 ])
 def test_a_link_loses_its_session_id_and_trackers_and_keeps_the_rest_as_it_was(link, cleaned):
     assert discovery.clean_link(link) == cleaned
+
+
+def test_a_server_that_insists_on_its_session_id_in_a_redirect_is_followed_as_it_says():
+    """Cleaning a redirect back to the page it came from would loop (ASP.NET's cookieless mode sends a first visit
+    from /story.aspx to /(S(<id>))/story.aspx); another target is cleaned."""
+    from scrapy import Request
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from crawler.redirects import CleanRedirectMiddleware
+
+    middleware = CleanRedirectMiddleware.from_crawler(get_crawler())
+    request = Request("http://a.example/story.aspx")
+    for location, followed in [("/(S(lit3py55t21z5v55vlm25s55))/story.aspx", "http://a.example/(S(lit3py55t21z5v55vlm25s55))/story.aspx"),
+                               ("/other.aspx?sessionid=0123456789abcdef", "http://a.example/other.aspx")]:
+        response = Response(request.url, status=302, headers={"Location": location}, request=request)
+        assert middleware.process_response(request, response).url == followed

@@ -28,6 +28,7 @@ from crawler.discovery import (
     Entry,
     Listing,
     UnreadableDiscovery,
+    clean_link,
     feed_entries,
     is_resource_url,
     looks_like_article,
@@ -209,11 +210,11 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value("newsarchive/seed_ok")
 
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
-        """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway."""
+        """Follow the ``Sitemap:`` lines of a robots.txt we had to read anyway (``clean_link``ed, as any link)."""
         robots = f"{urlsplit(request.url).scheme}://{urlsplit(request.url).netloc}/robots.txt"
-        listed = [url for url in getattr(getattr(robotparser, "rp", None), "sitemaps", []) or []
+        listed = [url for url in map(clean_link, getattr(getattr(robotparser, "rp", None), "sitemaps", []) or [])
                   if self.in_scope(url) and url not in self.source.sitemaps]
-        for sitemap in self._sitemaps(listed, robots):
+        for sitemap in self._sitemaps(dict.fromkeys(listed), robots):
             self.crawler.engine.crawl(sitemap)
 
     # -- scope ---------------------------------------------------------------
