@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
+from corpus.search import FTS_COLUMNS
 from corpus.store import AUTHOR_OF, DAY_OF, LANGUAGE_OF, STORE_FILE
 
 PAGE_SIZE = 20
@@ -248,27 +249,34 @@ def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: li
         f"SELECT r.source, {LANGUAGE_OF.format('r.line')}, bm25(search, 5.0, 1.0), r.url, r.version, search.rowid,"
         f" r.record_id {source} ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
     ranked = sorted(newest[:MATCHES_COUNTED], key=lambda match: (match[2], match[0], match[3], match[4]))
+    page = [(text_id, record_id) for *_, text_id, record_id in ranked[offset:offset + limit]]
+    shown = _marked_matches(db, query, [text_id for text_id, _ in page])
     hits = []
-    for *_, text_id, record_id in ranked[offset:offset + limit]:
+    for text_id, record_id in page:
         row = db.execute(f"SELECT {_ROW_COLUMNS} FROM search_texts t CROSS JOIN rows r ON r.text_sha256 = t.sha256"
                          " WHERE t.id = ? AND r.record_id = ?", (text_id, record_id)).fetchone()
-        shown = row and _marked_matches(db, query, text_id)
-        if shown:  # else a batch committed since dropped it
-            hits.append(_hit((*row, *shown)))
+        if row and text_id in shown:  # else a batch committed since dropped it
+            hits.append(_hit((*row, *shown[text_id])))
     return _counted_among(newest, hits, more=offset + limit < len(ranked))
 
 
-def _marked_matches(db: sqlite3.Connection, query: str, text_id: int) -> tuple[str, str] | None:
-    """A text's headline and a snippet of it, the matches of ``query`` marked; of a long text, cut from
-    its excerpt (unmarked if its matches are all past it): FTS5 marks a text in a time that grows
-    faster than its length.  None if the index no longer holds the text."""
-    excerpt = db.execute("SELECT headline, substr(body, 1, ?) || '…' FROM search_excerpts WHERE rowid = ?",
-                         (LEAD_CHARACTERS, text_id)).fetchone()
-    table = "search_excerpts" if excerpt else "search"
-    marked_text = db.execute(f"SELECT highlight({table}, 0, ?, ?), snippet({table}, 1, ?, ?, '…', 32) FROM {table}"
-                             f" WHERE {table} MATCH ? AND rowid = ?",
-                             (_OPEN, _CLOSE, _OPEN, _CLOSE, query, text_id)).fetchone()
-    return marked_text or excerpt
+def _marked_matches(db: sqlite3.Connection, query: str, text_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Per text still indexed, its headline and a snippet of it, the matches of ``query`` marked; of a long
+    text, cut from its excerpt (unmarked if its matches are all past it): FTS5 marks a text in a time that
+    grows faster than its length.  The texts are marked in a temporary index of their own: matched in the
+    store's, a prefix term (``c*``) is looked up among every text for each one, a page costing seconds."""
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.shown USING fts5{FTS_COLUMNS}")
+    db.execute("DELETE FROM temp.shown")
+    starts = {}
+    for text_id in text_ids:
+        excerpt = db.execute("SELECT headline, body FROM search_excerpts WHERE rowid = ?", (text_id,)).fetchone()
+        text = excerpt or db.execute("SELECT headline, body FROM search WHERE rowid = ?", (text_id,)).fetchone()
+        if text:
+            db.execute("INSERT INTO temp.shown (rowid, headline, body) VALUES (?, ?, ?)", (text_id, *text))
+            starts[text_id] = (text[0], text[1][:LEAD_CHARACTERS] + "…")
+    marked_texts = db.execute("SELECT rowid, highlight(shown, 0, ?, ?), snippet(shown, 1, ?, ?, '…', 32) FROM shown"
+                              " WHERE shown MATCH ?", (_OPEN, _CLOSE, _OPEN, _CLOSE, query))
+    return starts | {text_id: (headline, snippet) for text_id, headline, snippet in marked_texts}
 
 
 def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict | None:
