@@ -28,6 +28,10 @@ LEAD_CHARACTERS = 200  # of an article's text, listed without a query
 # ranks its newest this many matches, not every one: a page costs the same in any size of corpus.
 MATCHES_COUNTED = 1000
 FACET_VALUES = 20
+# A search's cost grows with its terms (runs of letters and digits) faster than their number, a prefix (c*) the
+# most: it is looked up among every word of the index.  A query of more is refused (a 10 kB one took minutes).
+MAX_TERMS, MAX_PREFIXES = 32, 8
+_TERM = re.compile(r"\w+(\*?)")
 # A part of a name matching at most this many authors reads their rows through the index by author; more (a
 # common part: their rows are many, so the newest of them come soon) are looked for in the rows newest first.
 AUTHORS_LOOKED_UP = 50
@@ -183,6 +187,10 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
     words = plain_words(filters.q)
     if not words:
         raise BadQuery(f"q: {filters.q!r} has no words to search for")
+    terms = _TERM.findall(filters.q)  # each "*" after a prefix, or ""
+    if len(terms) > MAX_TERMS or terms.count("*") > MAX_PREFIXES:
+        raise BadQuery(f"q: {len(terms)} words, {terms.count('*')} of them prefixes (c*): a search takes at most "
+                       f"{MAX_TERMS} words and {MAX_PREFIXES} prefixes")
     if not re.search(f"[{_CONTROL}]", filters.q):
         try:
             return _match(db, filters.q, conditions, values, limit, offset)

@@ -354,3 +354,19 @@ def test_a_source_without_articles_has_its_page_and_link_while_configured_or_kno
         status, _, body = fetch(f"{base}/source/empty")  # configured no more, but its runs are there
         assert status == 200, body[:300]
         assert "/source/empty" in lxml_html.fromstring(body).xpath("//nav/a/@href")
+
+
+def test_a_search_of_too_many_words_or_prefixes_is_refused_in_one_line_not_run_for_minutes(archive, browser_app):
+    """A 10 kB query ('c* ' 3,000 times) held a request for 6 minutes and 'council ' 10,000 times (80 kB) for 2."""
+    base = browser_app["base"]
+    for query, said in ((" ".join(["council"] * 1250), "q: 1250 words, 0 of them prefixes (c*)"),
+                        ("c* " * 3000, "q: 3000 words, 3000 of them prefixes (c*)"),
+                        ("c*" * 9, "q: 9 words, 9 of them prefixes (c*)")):
+        for output in ("json", "html"):
+            status, _, body = fetch(f"{base}/?{urllib.parse.urlencode({'q': query, 'format': output})}")
+            assert status == 400, (query[:20], output, body[:300])
+            assert f"{said}: a search takes at most 32 words and 8 prefixes" in body.decode()
+            assert output == "html" or body.decode().count("\n") == 1
+    council = json_search(base, q="council")["total"]
+    assert council and json_search(base, q=" ".join(["council"] * 32))["total"] == council  # as many words as it takes
+    assert json_search(base, q="counc* " * 8)["total"] == json_search(base, q="counc*")["total"] >= council
