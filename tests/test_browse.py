@@ -370,3 +370,23 @@ def test_a_search_of_too_many_words_or_prefixes_is_refused_in_one_line_not_run_f
     council = json_search(base, q="council")["total"]
     assert council and json_search(base, q=" ".join(["council"] * 32))["total"] == council  # as many words as it takes
     assert json_search(base, q="counc* " * 8)["total"] == json_search(base, q="counc*")["total"] >= council
+
+
+def test_a_corpus_store_moved_away_while_browsing_is_one_line_on_every_page_and_pages_come_back_with_it(
+        archive, browser_app):
+    """Before, every page was 'Internal Server Error' (HTTP 500) and the terminal a traceback per request."""
+    base = browser_app["base"]
+    row = read_corpus(archive["out"])[0]
+    store = archive["out"] / "derived" / "corpus.sqlite"
+    aside = store.with_name("corpus.sqlite.aside")
+    store.rename(aside)
+    try:
+        answers = [fetch(base + path) for path in ("/", "/?q=council&format=json", f"/article/{row['warc_record_id'][10:-1]}",
+                                                    "/source/gazette", "/runs")]
+    finally:
+        aside.rename(store)
+    for status, _, body in answers:
+        assert status == 503, body[:300]
+        said = " ".join(lxml_html.fromstring(body).xpath("string(//main/p)").split())
+        assert said == f"The corpus store {store} is gone: `newsarchive derive` makes it again from the WARCs."
+    assert fetch(base + "/")[0] == 200
