@@ -276,7 +276,7 @@ def _marked_matches(db: sqlite3.Connection, query: str, text_ids: list[int]) -> 
     db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.shown USING fts5{FTS_COLUMNS}")
     db.execute("DELETE FROM temp.shown")
     starts = {}
-    for text_id in text_ids:
+    for text_id in dict.fromkeys(text_ids):  # (hits may share a text)
         excerpt = db.execute("SELECT headline, body FROM search_excerpts WHERE rowid = ?", (text_id,)).fetchone()
         text = excerpt or db.execute("SELECT headline, body FROM search WHERE rowid = ?", (text_id,)).fetchone()
         if text:

@@ -255,3 +255,23 @@ def test_a_prefix_search_reads_the_index_for_its_prefixes_once_not_once_per_hit(
                        " LIMIT ?)", (query, MATCHES_COUNTED + 1)).fetchone()
             looked_up.append(time.thread_time() - started)
     assert spent <= 3 * min(looked_up) + 0.02, (spent, min(looked_up))
+
+
+def _copies(count: int) -> list[ExtractedArticle]:
+    """One article's text under ``count`` URLs of its source (a story the site serves at many addresses)."""
+    article = generated_article(0, random.Random(11))
+    return [ExtractedArticle.prepared(article.source, url, f"2027-01-01T00:00:{number % 60:02d}Z", article.warc_file,
+                                      number, f"<urn:uuid:{number:08d}-2222-4000-8000-000000000000>", f"sha1:c{number}",
+                                      document=replace(article.document, url=url, canonical_url=url), extractor="bench")
+            for number, url in enumerate(f"http://gazette.example/news/copy-{n}" for n in range(count))]
+
+
+def test_a_search_finding_one_text_at_many_urls_shows_each_with_its_matches_marked(tmp_path):
+    """Before, the page of hits sharing a text was a server error: its text went twice into the index the
+    matches are marked in ('constraint failed')."""
+    with CorpusStore(tmp_path) as store:
+        store.add(_copies(30))
+    with corpus_view.connect(tmp_path) as db:
+        found = corpus_view.search(db, Filters(q="council"))
+    assert found.total == 30 and len(found.hits) == corpus_view.PAGE_SIZE
+    assert all("<mark>Council</mark>" in hit["snippet_html"] for hit in found.hits)
