@@ -143,7 +143,10 @@ def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[
 
     def store_unreadable(request: Request, exc: Exception) -> HTMLResponse:
         """The corpus store gone or unreadable while the browser runs (moved away, a disk error, damage): every
-        page says so in one line, not a server error with a traceback, and serves again once it is back."""
+        page says so in one line, not a server error with a traceback, and serves again once it is back.  Other
+        errors (a constraint, a statement's) are no fault of the store: they stay server errors."""
+        if type(exc) not in (sqlite3.DatabaseError, sqlite3.OperationalError):
+            raise exc
         store = archive_dir / STORE_FILE
         if not store.exists():
             message = f"The corpus store {store} is gone: `newsarchive derive` makes it again from the WARCs."
@@ -154,7 +157,7 @@ def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[
         return HTMLResponse(TEMPLATES.get_template("message.html").render(
             nav=False, heading="The corpus cannot be read", message=message), status_code=503)
 
-    return Starlette(exception_handlers={sqlite3.Error: store_unreadable}, routes=[
+    return Starlette(exception_handlers={sqlite3.DatabaseError: store_unreadable}, routes=[
         Route("/", search),
         Route("/article/{article_id}", article),
         Route("/source/{name}", source),
