@@ -28,6 +28,7 @@ LEAD_CHARACTERS = 200  # of an article's text, listed without a query
 # ranks its newest this many matches, not every one: a page costs the same in any size of corpus.
 MATCHES_COUNTED = 1000
 FACET_VALUES = 20
+COPIES_LISTED = 50  # of an article's near-duplicates on its page; its cluster's listing pages through them all
 # A search's cost grows with its terms (runs of letters and digits) faster than their number, a prefix (c*) the
 # most: it is looked up among every word of the index.  A query of more is refused (a 10 kB one took minutes).
 MAX_TERMS, MAX_PREFIXES = 32, 8
@@ -306,11 +307,12 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
         (row["source"], row["url"]))]
     copies = [_hit(other) for other in db.execute(
         f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.dup_cluster = ? AND r.record_id != ?"
-        " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version", (row["dup_cluster"], row["warc_record_id"]))]
+        " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version LIMIT ?",
+        (row["dup_cluster"], row["warc_record_id"], COPIES_LISTED + 1))]
     headline = blocks[0] if row["title"] else None
     return {"id": article_id, "row": row, "headline": headline, "text_missing": text_missing,
             "paragraphs": [] if text_missing else blocks[1:] if headline is not None else blocks,
-            "versions": versions, "copies": copies}
+            "versions": versions, "copies": copies[:COPIES_LISTED], "more_copies": len(copies) > COPIES_LISTED}
 
 
 def source_names(db: sqlite3.Connection) -> list[str]:

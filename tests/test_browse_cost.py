@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from archive_fixtures import fetch, free_port, running
-from bench.browse import grow_corpus, generated_article
+from lxml import html as lxml_html
+from bench.browse import ROOT, browser, grow_corpus, generated_article
 from browse import corpus_view
 from browse.corpus_view import MATCHES_COUNTED, Filters
 from corpus.store import STORE_FILE, CorpusStore, ExtractedArticle
@@ -275,3 +276,18 @@ def test_a_search_finding_one_text_at_many_urls_shows_each_with_its_matches_mark
         found = corpus_view.search(db, Filters(q="council"))
     assert found.total == 30 and len(found.hits) == corpus_view.PAGE_SIZE
     assert all("<mark>Council</mark>" in hit["snippet_html"] for hit in found.hits)
+
+
+def test_an_article_page_lists_the_first_near_duplicates_and_links_to_all_of_them(tmp_path):
+    """An article served at 5,000 URLs had a page of 583 kB listing 4,999 copies, growing with them."""
+    with CorpusStore(tmp_path) as store:
+        store.add(_copies(200))
+    port = free_port()
+    with browser(ROOT, tmp_path, port):
+        status, _, body = fetch(f"http://127.0.0.1:{port}/article/00000007-2222-4000-8000-000000000000")
+        assert status == 200, body[:300]
+        page = lxml_html.fromstring(body)
+        assert len(page.xpath("//table[@id='copies']/tr")) == 50  # (COPIES_LISTED)
+        [every] = page.xpath("//p[@id='more-copies']/a/@href")
+        status, _, body = fetch(f"http://127.0.0.1:{port}{every}&format=json&limit=500")
+        assert status == 200 and json.loads(body)["total"] == 200
