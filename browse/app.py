@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,6 +24,8 @@ from browse import corpus_view, plots
 from browse.corpus_view import BadQuery, Filters
 from browse.report import HISTORY, TEMPLATES, render_run_report
 from archive.replay import timestamp14
+from corpus.derive import storage_error
+from corpus.store import STORE_FILE
 from crawler.run_reports import RUNS_DIR, last_runs, newest_reports, read_report, sources_with_runs
 
 RUNS_LISTED = 200
@@ -138,7 +141,23 @@ def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[
         history = last_runs(archive_dir, [entry["name"] for entry in report["sources"]], HISTORY, run_id)[0]
         return HTMLResponse(render_run_report(report, history))
 
-    return Starlette(routes=[
+    def store_unreadable(request: Request, exc: Exception) -> HTMLResponse:
+        """The corpus store gone or unreadable while the browser runs (moved away, a disk error, damage): every
+        page says so in one line, not a server error with a traceback, and serves again once it is back.  Other
+        errors (a constraint, a statement's) are no fault of the store: they stay server errors."""
+        if type(exc) not in (sqlite3.DatabaseError, sqlite3.OperationalError):
+            raise exc
+        store = archive_dir / STORE_FILE
+        if not store.exists():
+            message = f"The corpus store {store} is gone: `newsarchive derive` makes it again from the WARCs."
+        elif isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            message = storage_error(archive_dir, exc)
+        else:
+            message = f"The corpus store {store} cannot be read ({exc}); `newsarchive check` says why."
+        return HTMLResponse(TEMPLATES.get_template("message.html").render(
+            nav=False, heading="The corpus cannot be read", message=message), status_code=503)
+
+    return Starlette(exception_handlers={sqlite3.DatabaseError: store_unreadable}, routes=[
         Route("/", search),
         Route("/article/{article_id}", article),
         Route("/source/{name}", source),

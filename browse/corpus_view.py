@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
+from corpus.search import FTS_COLUMNS
 from corpus.store import AUTHOR_OF, DAY_OF, LANGUAGE_OF, STORE_FILE
 
 PAGE_SIZE = 20
@@ -27,6 +28,11 @@ LEAD_CHARACTERS = 200  # of an article's text, listed without a query
 # ranks its newest this many matches, not every one: a page costs the same in any size of corpus.
 MATCHES_COUNTED = 1000
 FACET_VALUES = 20
+COPIES_LISTED = 50  # of an article's near-duplicates on its page; its cluster's listing pages through them all
+# A search's cost grows with its terms (runs of letters and digits) faster than their number, a prefix (c*) the
+# most: it is looked up among every word of the index.  A query of more is refused (a 10 kB one took minutes).
+MAX_TERMS, MAX_PREFIXES = 32, 8
+_TERM = re.compile(r"\w+(\*?)")
 # A part of a name matching at most this many authors reads their rows through the index by author; more (a
 # common part: their rows are many, so the newest of them come soon) are looked for in the rows newest first.
 AUTHORS_LOOKED_UP = 50
@@ -182,6 +188,10 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
     words = plain_words(filters.q)
     if not words:
         raise BadQuery(f"q: {filters.q!r} has no words to search for")
+    terms = _TERM.findall(filters.q)  # each "*" after a prefix, or ""
+    if len(terms) > MAX_TERMS or terms.count("*") > MAX_PREFIXES:
+        raise BadQuery(f"q: {len(terms)} words, {terms.count('*')} of them prefixes (c*): a search takes at most "
+                       f"{MAX_TERMS} words and {MAX_PREFIXES} prefixes")
     if not re.search(f"[{_CONTROL}]", filters.q):
         try:
             return _match(db, filters.q, conditions, values, limit, offset)
@@ -248,27 +258,34 @@ def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: li
         f"SELECT r.source, {LANGUAGE_OF.format('r.line')}, bm25(search, 5.0, 1.0), r.url, r.version, search.rowid,"
         f" r.record_id {source} ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
     ranked = sorted(newest[:MATCHES_COUNTED], key=lambda match: (match[2], match[0], match[3], match[4]))
+    page = [(text_id, record_id) for *_, text_id, record_id in ranked[offset:offset + limit]]
+    shown = _marked_matches(db, query, [text_id for text_id, _ in page])
     hits = []
-    for *_, text_id, record_id in ranked[offset:offset + limit]:
+    for text_id, record_id in page:
         row = db.execute(f"SELECT {_ROW_COLUMNS} FROM search_texts t CROSS JOIN rows r ON r.text_sha256 = t.sha256"
                          " WHERE t.id = ? AND r.record_id = ?", (text_id, record_id)).fetchone()
-        shown = row and _marked_matches(db, query, text_id)
-        if shown:  # else a batch committed since dropped it
-            hits.append(_hit((*row, *shown)))
+        if row and text_id in shown:  # else a batch committed since dropped it
+            hits.append(_hit((*row, *shown[text_id])))
     return _counted_among(newest, hits, more=offset + limit < len(ranked))
 
 
-def _marked_matches(db: sqlite3.Connection, query: str, text_id: int) -> tuple[str, str] | None:
-    """A text's headline and a snippet of it, the matches of ``query`` marked; of a long text, cut from
-    its excerpt (unmarked if its matches are all past it): FTS5 marks a text in a time that grows
-    faster than its length.  None if the index no longer holds the text."""
-    excerpt = db.execute("SELECT headline, substr(body, 1, ?) || '…' FROM search_excerpts WHERE rowid = ?",
-                         (LEAD_CHARACTERS, text_id)).fetchone()
-    table = "search_excerpts" if excerpt else "search"
-    marked_text = db.execute(f"SELECT highlight({table}, 0, ?, ?), snippet({table}, 1, ?, ?, '…', 32) FROM {table}"
-                             f" WHERE {table} MATCH ? AND rowid = ?",
-                             (_OPEN, _CLOSE, _OPEN, _CLOSE, query, text_id)).fetchone()
-    return marked_text or excerpt
+def _marked_matches(db: sqlite3.Connection, query: str, text_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Per text still indexed, its headline and a snippet of it, the matches of ``query`` marked; of a long
+    text, cut from its excerpt (unmarked if its matches are all past it): FTS5 marks a text in a time that
+    grows faster than its length.  The texts are marked in a temporary index of their own: matched in the
+    store's, a prefix term (``c*``) is looked up among every text for each one, a page costing seconds."""
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.shown USING fts5{FTS_COLUMNS}")
+    db.execute("DELETE FROM temp.shown")
+    starts = {}
+    for text_id in dict.fromkeys(text_ids):  # (hits may share a text)
+        excerpt = db.execute("SELECT headline, body FROM search_excerpts WHERE rowid = ?", (text_id,)).fetchone()
+        text = excerpt or db.execute("SELECT headline, body FROM search WHERE rowid = ?", (text_id,)).fetchone()
+        if text:
+            db.execute("INSERT INTO temp.shown (rowid, headline, body) VALUES (?, ?, ?)", (text_id, *text))
+            starts[text_id] = (text[0], text[1][:LEAD_CHARACTERS] + "…")
+    marked_texts = db.execute("SELECT rowid, highlight(shown, 0, ?, ?), snippet(shown, 1, ?, ?, '…', 32) FROM shown"
+                              " WHERE shown MATCH ?", (_OPEN, _CLOSE, _OPEN, _CLOSE, query))
+    return starts | {text_id: (headline, snippet) for text_id, headline, snippet in marked_texts}
 
 
 def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict | None:
@@ -290,11 +307,12 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
         (row["source"], row["url"]))]
     copies = [_hit(other) for other in db.execute(
         f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.dup_cluster = ? AND r.record_id != ?"
-        " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version", (row["dup_cluster"], row["warc_record_id"]))]
+        " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version LIMIT ?",
+        (row["dup_cluster"], row["warc_record_id"], COPIES_LISTED + 1))]
     headline = blocks[0] if row["title"] else None
     return {"id": article_id, "row": row, "headline": headline, "text_missing": text_missing,
             "paragraphs": [] if text_missing else blocks[1:] if headline is not None else blocks,
-            "versions": versions, "copies": copies}
+            "versions": versions, "copies": copies[:COPIES_LISTED], "more_copies": len(copies) > COPIES_LISTED}
 
 
 def source_names(db: sqlite3.Connection) -> list[str]:

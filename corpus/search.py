@@ -23,11 +23,12 @@ from pathlib import Path
 
 EXCERPT_HEADLINE = 1_000  # characters
 EXCERPT_BODY = 20_000
-_FTS_COLUMNS = "(headline, body, tokenize = 'unicode61 remove_diacritics 2')"
-EXCERPTS_SCHEMA = f"CREATE VIRTUAL TABLE search_excerpts USING fts5{_FTS_COLUMNS}"
+# the columns and tokenizer of the index (the browser marks a page's hits in a table of its own made alike)
+FTS_COLUMNS = "(headline, body, tokenize = 'unicode61 remove_diacritics 2')"
+EXCERPTS_SCHEMA = f"CREATE VIRTUAL TABLE search_excerpts USING fts5{FTS_COLUMNS}"
 SEARCH_SCHEMA = (
     "CREATE TABLE search_texts (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE)",
-    f"CREATE VIRTUAL TABLE search USING fts5{_FTS_COLUMNS}",
+    f"CREATE VIRTUAL TABLE search USING fts5{FTS_COLUMNS}",
     EXCERPTS_SCHEMA,
     # The browser lists a row's near-duplicates and filters by cluster.
     "CREATE INDEX IF NOT EXISTS rows_by_cluster ON rows (dup_cluster)",

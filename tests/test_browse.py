@@ -354,3 +354,39 @@ def test_a_source_without_articles_has_its_page_and_link_while_configured_or_kno
         status, _, body = fetch(f"{base}/source/empty")  # configured no more, but its runs are there
         assert status == 200, body[:300]
         assert "/source/empty" in lxml_html.fromstring(body).xpath("//nav/a/@href")
+
+
+def test_a_search_of_too_many_words_or_prefixes_is_refused_in_one_line_not_run_for_minutes(archive, browser_app):
+    """A 10 kB query ('c* ' 3,000 times) held a request for 6 minutes and 'council ' 10,000 times (80 kB) for 2."""
+    base = browser_app["base"]
+    for query, said in ((" ".join(["council"] * 1250), "q: 1250 words, 0 of them prefixes (c*)"),
+                        ("c* " * 3000, "q: 3000 words, 3000 of them prefixes (c*)"),
+                        ("c*" * 9, "q: 9 words, 9 of them prefixes (c*)")):
+        for output in ("json", "html"):
+            status, _, body = fetch(f"{base}/?{urllib.parse.urlencode({'q': query, 'format': output})}")
+            assert status == 400, (query[:20], output, body[:300])
+            assert f"{said}: a search takes at most 32 words and 8 prefixes" in body.decode()
+            assert output == "html" or body.decode().count("\n") == 1
+    council = json_search(base, q="council")["total"]
+    assert council and json_search(base, q=" ".join(["council"] * 32))["total"] == council  # as many words as it takes
+    assert json_search(base, q="counc* " * 8)["total"] == json_search(base, q="counc*")["total"] >= council
+
+
+def test_a_corpus_store_moved_away_while_browsing_is_one_line_on_every_page_and_pages_come_back_with_it(
+        archive, browser_app):
+    """Before, every page was 'Internal Server Error' (HTTP 500) and the terminal a traceback per request."""
+    base = browser_app["base"]
+    row = read_corpus(archive["out"])[0]
+    store = archive["out"] / "derived" / "corpus.sqlite"
+    aside = store.with_name("corpus.sqlite.aside")
+    store.rename(aside)
+    try:
+        answers = [fetch(base + path) for path in ("/", "/?q=council&format=json", f"/article/{row['warc_record_id'][10:-1]}",
+                                                    "/source/gazette", "/runs")]
+    finally:
+        aside.rename(store)
+    for status, _, body in answers:
+        assert status == 503, body[:300]
+        said = " ".join(lxml_html.fromstring(body).xpath("string(//main/p)").split())
+        assert said == f"The corpus store {store} is gone: `newsarchive derive` makes it again from the WARCs."
+    assert fetch(base + "/")[0] == 200
