@@ -148,13 +148,18 @@ def _free(element) -> None:
         del parent[0]
 
 
-def page_links(body: bytes, base_url: str, max_links: int = MAX_LINKS_PER_PAGE) -> PageLinks:
-    """The links of an HTML page to follow: its ``<a href>`` (at most ``max_links``) and advertised feeds."""
+def page_links(body: bytes, base_url: str, max_links: int = MAX_LINKS_PER_PAGE,
+               encoding: str | None = None) -> PageLinks:
+    """The links of an HTML page to follow: its ``<a href>`` (at most ``max_links``) and advertised feeds.
+
+    ``encoding``: the page's, as the response gives it (header, <meta>, detection); the parser alone reads
+    a page without a <meta> charset as ISO-8859-1, which made "café" in a link "cafÃ©", an address that
+    does not exist."""
     base = base_url
     links: list[Link] = []
     feeds: list[str] = []
     open_anchors = 0  # an anchor's text is read at its end: what is inside it is kept until then
-    for event, element in _streamed(io.BytesIO(body), html=True, recover=True):
+    for event, element in _streamed(io.BytesIO(body), html=True, recover=True, encoding=encoding):
         tag = element.tag.lower() if isinstance(element.tag, str) else ""
         if event == "start":
             open_anchors += tag == "a"

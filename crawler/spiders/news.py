@@ -14,6 +14,7 @@ from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
+from w3lib.encoding import http_content_type_encoding
 
 from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture
 from config import DEFAULT_CONFIG, Config, ConfigError, Source, load_config
@@ -291,7 +292,7 @@ class NewsSpider(Spider):
         self._seed_ok(response)
         if not hasattr(response, "text"):
             return
-        found = page_links(response.body, response.url, self.max_links)
+        found = page_links(response.body, response.url, self.max_links, _links_encoding(response))
         if found.truncated:
             self._cut(response.url, "links", self.max_links, "max_links_per_page")
         for url in found.feeds:
@@ -391,6 +392,14 @@ def _http_error_reason(response: Response) -> str:
     scheme = urlsplit(location).scheme.lower()
     why = " (not an http or https address)" if scheme and scheme not in ("http", "https") else ""
     return f"HTTP {response.status} to {location[:200]}, not followed{why}"
+
+
+def _links_encoding(response: Response) -> str | None:
+    """The charset to read a page's links in: Scrapy's reading (header, <meta>, detection), but for a header's
+    ISO-8859-1 (w3lib: cp1252), which servers send unasked as HTTP/1.1's default: the page's own <meta> goes
+    first, as the parser reads it (None), and without one the parser reads ISO-8859-1 as the header says."""
+    declared = http_content_type_encoding(response.headers.get("Content-Type", b"").decode("latin-1"))
+    return None if declared == "cp1252" else response.encoding
 
 
 def _size_limits(role: str) -> dict[str, int]:
