@@ -29,6 +29,7 @@ LEAD_CHARACTERS = 200  # of an article's text, listed without a query
 MATCHES_COUNTED = 1000
 FACET_VALUES = 20
 COPIES_LISTED = 50  # of an article's near-duplicates on its page; its cluster's listing pages through them all
+VERSIONS_LISTED = 50  # of an article's versions on its page, those nearest it; a live page refetched for years has thousands
 # A search's cost grows with its terms (runs of letters and digits) faster than their number, a prefix (c*) the
 # most: it is looked up among every word of the index.  A query of more is refused (a 10 kB one took minutes).
 MAX_TERMS, MAX_PREFIXES = 32, 8
@@ -302,9 +303,13 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
     except (OSError, UnicodeDecodeError) as exc:  # a disk error, bytes changed: the same
         text, text_missing = row["title"] or "", f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
     blocks = text.strip("\n").split("\n\n")
+    first, latest = (_hit(db.execute(f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.source = ? AND r.url = ?"
+                                     f" ORDER BY r.version {order} LIMIT 1", (row["source"], row["url"])).fetchone())
+                     for order in ("", "DESC"))
+    start = min(row["version"] - VERSIONS_LISTED // 2, latest["version"] - VERSIONS_LISTED + 1)  # (the latest: those before it)
     versions = [_hit(other) for other in db.execute(
-        f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.source = ? AND r.url = ? ORDER BY r.version",
-        (row["source"], row["url"]))]
+        f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.source = ? AND r.url = ? AND r.version >= ?"
+        " ORDER BY r.version LIMIT ?", (row["source"], row["url"], start, VERSIONS_LISTED))]
     copies = [_hit(other) for other in db.execute(
         f"SELECT {_ROW_COLUMNS} FROM rows r WHERE r.dup_cluster = ? AND r.record_id != ?"
         " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version LIMIT ?",
@@ -312,7 +317,9 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
     headline = blocks[0] if row["title"] else None
     return {"id": article_id, "row": row, "headline": headline, "text_missing": text_missing,
             "paragraphs": [] if text_missing else blocks[1:] if headline is not None else blocks,
-            "versions": versions, "copies": copies[:COPIES_LISTED], "more_copies": len(copies) > COPIES_LISTED}
+            "versions": versions, "first_version": first, "latest_version": latest,
+            "more_versions": first["id"] != versions[0]["id"] or latest["id"] != versions[-1]["id"],
+            "copies": copies[:COPIES_LISTED], "more_copies": len(copies) > COPIES_LISTED}
 
 
 def source_names(db: sqlite3.Connection) -> list[str]:

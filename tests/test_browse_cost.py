@@ -13,11 +13,14 @@ import re
 import sqlite3
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 from archive_fixtures import fetch, free_port, running
 from lxml import html as lxml_html
+from lxml.html import HtmlElement
 from bench.browse import ROOT, browser, grow_corpus, generated_article
 from browse import corpus_view
 from browse.corpus_view import MATCHES_COUNTED, Filters
@@ -278,16 +281,57 @@ def test_a_search_finding_one_text_at_many_urls_shows_each_with_its_matches_mark
     assert all("<mark>Council</mark>" in hit["snippet_html"] for hit in found.hits)
 
 
+@contextmanager
+def article_pages(root: Path, articles: list[ExtractedArticle]) -> Iterator[tuple[Callable[[str], HtmlElement], int]]:
+    """The browser over a corpus of ``articles``: a function from an article's page id to its page, parsed, and the port."""
+    with CorpusStore(root) as store:
+        store.add(articles)
+    port = free_port()
+
+    def page(article_id: str) -> HtmlElement:
+        status, _, body = fetch(f"http://127.0.0.1:{port}/article/{article_id}")
+        assert status == 200, body[:300]
+        return lxml_html.fromstring(body)
+
+    with browser(ROOT, root, port):
+        yield page, port
+
+
 def test_an_article_page_lists_the_first_near_duplicates_and_links_to_all_of_them(tmp_path):
     """An article served at 5,000 URLs had a page of 583 kB listing 4,999 copies, growing with them."""
-    with CorpusStore(tmp_path) as store:
-        store.add(_copies(200))
-    port = free_port()
-    with browser(ROOT, tmp_path, port):
-        status, _, body = fetch(f"http://127.0.0.1:{port}/article/00000007-2222-4000-8000-000000000000")
-        assert status == 200, body[:300]
-        page = lxml_html.fromstring(body)
+    with article_pages(tmp_path, _copies(200)) as (article_page, port):
+        page = article_page("00000007-2222-4000-8000-000000000000")
         assert len(page.xpath("//table[@id='copies']/tr")) == 50  # (COPIES_LISTED)
         [every] = page.xpath("//p[@id='more-copies']/a/@href")
         status, _, body = fetch(f"http://127.0.0.1:{port}{every}&format=json&limit=500")
         assert status == 200 and json.loads(body)["total"] == 200
+
+
+def _versions(count: int) -> list[ExtractedArticle]:
+    """``count`` captures of one URL, each with a text of its own (a live page refetched for years)."""
+    article = generated_article(0, random.Random(12))
+    return [ExtractedArticle.prepared(article.source, article.url, f"2027-01-{1 + number // 24:02d}T{number % 24:02d}:00:00Z",
+                                      article.warc_file, number, f"<urn:uuid:{number:08d}-3333-4000-8000-000000000000>",
+                                      f"sha1:v{number}", extractor="bench",
+                                      document=replace(article.document, paragraphs=(f"Update {number}: the council met.",
+                                                                                     *article.document.paragraphs)))
+            for number in range(count)]
+
+
+def _listed_versions(page: HtmlElement) -> list[str]:
+    return [" ".join(cell.text_content().split()) for cell in page.xpath("//table[@id='versions']/tr/td[1]")]
+
+
+def test_an_article_page_lists_the_versions_nearest_it_and_links_to_the_first_and_the_latest(tmp_path):
+    """A live page refetched every run for years has thousands of versions: each of their pages listed them all."""
+    with article_pages(tmp_path, _versions(200)) as (article_page, _):
+        page = article_page("00000100-3333-4000-8000-000000000000")
+        listed = _listed_versions(page)
+        assert len(listed) == 50 and "version 101 (this one)" in listed, listed  # (VERSIONS_LISTED, around it)
+        assert listed[0] == "version 76" and listed[-1] == "version 125", listed
+        ends = page.xpath("//p[@id='more-versions']/a/@href")
+        assert ends == ["/article/00000000-3333-4000-8000-000000000000",
+                        "/article/00000199-3333-4000-8000-000000000000"], ends
+        assert "Versions 76 to 125 of 200" in page.xpath("string(//p[@id='more-versions'])")
+        listed = _listed_versions(article_page("00000199-3333-4000-8000-000000000000"))
+        assert listed[0] == "version 151" and listed[-1] == "version 200 (this one)", listed  # the latest: 49 before it
