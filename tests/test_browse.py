@@ -390,3 +390,30 @@ def test_a_corpus_store_moved_away_while_browsing_is_one_line_on_every_page_and_
         said = " ".join(lxml_html.fromstring(body).xpath("string(//main/p)").split())
         assert said == f"The corpus store {store} is gone: `newsarchive derive` makes it again from the WARCs."
     assert fetch(base + "/")[0] == 200
+
+
+def test_an_article_in_a_right_to_left_script_reads_right_to_left_in_the_browser(tmp_path, chromium):
+    """Before: Arabic and Hebrew headlines and paragraphs were laid out left to right, their punctuation at the
+    wrong end; each block now takes its direction from its own text, as the reader's browser decides it."""
+    from bench.browse import ROOT, browser
+    from corpus.store import CorpusStore, ExtractedArticle
+    from extract.document import Document
+
+    url = "http://gazette.example/news/arabic"
+    document = Document(url, url, "مجلس المدينة يقر ميزانية الميناء الجديد", None, "2026-11-20", "gazette", "ar",
+                        ("وافق مجلس المدينة مساء الاثنين على ميزانية الميناء الجديد بعد نقاش طويل.",
+                         "The harbour office will publish the figures in English on Friday."))
+    with CorpusStore(tmp_path) as store:
+        store.add([ExtractedArticle.prepared("gazette", url, "2026-11-20T10:00:00Z", "gazette.warc.gz", 0,
+                                             "<urn:uuid:00000001-4444-4000-8000-000000000000>", "sha1:a",
+                                             document=document, extractor="test")])
+    port = free_port()
+    with browser(ROOT, tmp_path, port):
+        chromium.get(f"http://127.0.0.1:{port}/article/00000001-4444-4000-8000-000000000000")
+        direction = "return getComputedStyle(arguments[0]).direction"
+        headline = chromium.find_element(By.TAG_NAME, "h1")
+        arabic, english = chromium.find_elements(By.CSS_SELECTOR, "div.text p")
+        assert [chromium.execute_script(direction, element) for element in (headline, arabic, english)] == \
+            ["rtl", "rtl", "ltr"]
+        chromium.get(f"http://127.0.0.1:{port}/?q=" + urllib.parse.quote("الميناء"))
+        assert chromium.execute_script(direction, chromium.find_element(By.CSS_SELECTOR, "div.hit h3")) == "rtl"
