@@ -57,11 +57,12 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
         crawler.signals.connect(self._headers_received, signal=signals.headers_received)
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
-    def _headers_received(self, headers: Headers, body_length: int, request: Request, **kwargs) -> None:
+    def _headers_received(self, headers: Headers, body_length: int | str, request: Request, **kwargs) -> None:
         """A robots.txt announced over ``max_size`` is not cancelled before its first byte for being over the
         download limit: its start is read (``_bytes_received`` stops it).  Not one that is content-coded, whose
         decoding the limit bounds."""
-        if (request.meta.get("dont_obey_robotstxt") and body_length > self.max_size
+        # (``body_length`` is Twisted's UNKNOWN_LENGTH, a string, for a body sent in chunks: bytes_received stops it)
+        if (request.meta.get("dont_obey_robotstxt") and isinstance(body_length, int) and body_length > self.max_size
                 and not headers.get("Content-Encoding")):
             request.meta["download_maxsize"] = 0
 

@@ -36,7 +36,7 @@ class RobotsSite(BaseHTTPRequestHandler):
     - ``"elsewhere"``: the story is linked on ``localhost``, whose robots.txt is never answered;
     - ``"loop"``: a redirect to itself;
     - ``"1MB"``, ``"21MB"``: that large, all comments but ``BIG_RULES`` at its start and ``Disallow: /`` past
-      its first 500 KiB; the home page also links ``PRIVATE``.
+      its first 500 KiB; the home page also links ``PRIVATE``; ``"1MB chunked"``: sent in chunks, its length untold.
     """
 
     protocol_version = "HTTP/1.1"
@@ -58,7 +58,8 @@ class RobotsSite(BaseHTTPRequestHandler):
             return
         status, headers = 200, {}
         body = f'<html><body><a href="{localhost if self.robots == "elsewhere" else ""}{STORY}">The vote</a>'
-        if self.robots.endswith("MB"):
+        size, _, sending = self.robots.partition(" ")
+        if size.endswith("MB"):
             body += f'<a href="{PRIVATE}">The plan</a>'
         if self.path == "/robots.txt":
             if self.robots.isdigit():
@@ -67,9 +68,9 @@ class RobotsSite(BaseHTTPRequestHandler):
                 status, body, headers = 301, "", {"Location": f"{localhost}/robots.txt"}
             elif self.robots == "loop":
                 status, body, headers = 301, "", {"Location": "/robots.txt"}
-            elif self.robots.endswith("MB"):
+            elif size.endswith("MB"):
                 comments = "# " + "x" * 97 + "\n"
-                body = BIG_RULES + comments * 6000 + RULES + comments * (int(self.robots[:-2]) * 10_000)
+                body = BIG_RULES + comments * 6000 + RULES + comments * (int(size[:-2]) * 10_000)
             else:
                 body = f"User-agent: *\nDisallow: {STORY if self.robots == 'moved' else ''}\n"
         elif self.path == STORY:
@@ -79,6 +80,14 @@ class RobotsSite(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Type", "text/plain" if self.path == "/robots.txt" else "text/html")
+        if sending == "chunked" and self.path == "/robots.txt":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(data), 65536):
+                chunk = data[start:start + 65536]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -163,7 +172,7 @@ def test_the_runs_fetched_figure_counts_the_sites_pages_not_robots_txt_or_its_re
     assert json.loads(report.read_text())["sources"][0]["fetched"] == pages
 
 
-@pytest.mark.parametrize("size", ["1MB", "21MB"])  # 21 MB: over the 20 MB download limit too
+@pytest.mark.parametrize("size", ["1MB", "21MB", "1MB chunked"])  # 21 MB: over the 20 MB download limit too
 def test_a_robots_txt_over_500_kib_is_obeyed_as_far_as_500_kib_and_said_once(tmp_path, size):
     """RFC 9309 §2.5: its first 500 KiB are read and followed; Disallow: / past them is not, nor is the host shut out."""
     result, requested, _ = crawl(tmp_path, size)
