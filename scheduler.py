@@ -17,10 +17,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -29,6 +30,7 @@ from archive.lock import ArchiveBusy, ArchiveLock, is_held
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from supervision import SERVICE_PID_ENV, stop_process, stop_signals_blocked_for_children
 
+T = TypeVar("T")
 _WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _SHORTCUTS = {
     "@yearly": "0 0 1 1 *",
@@ -194,11 +196,15 @@ class DueList:
     def _connect(self) -> closing[sqlite3.Connection]:
         return closing(sqlite3.connect(self.path, timeout=30, isolation_level=None))
 
+    def _patiently(self, write: Callable[[], T]) -> T | None:
+        """``write()``, waiting while the file cannot be written (``job_store.when_writable``)."""
+        from job_store import when_writable  # (SQLAlchemy's: loaded by the service only; ``config`` imports this module)
+
+        return when_writable(write, self.path, _stopping.is_set)
+
     def mark(self, name: str, due: float) -> None:
         """``name`` is due since ``due``; if it already waits, it keeps the older time (coalescing)."""
-        from job_store import when_writable
-
-        when_writable(lambda: self._mark(name, due), self.path, _stopping.is_set)
+        self._patiently(lambda: self._mark(name, due))
 
     def _mark(self, name: str, due: float) -> None:
         with self._connect() as db:
@@ -208,9 +214,7 @@ class DueList:
     def take(self, names: set[str]) -> tuple[str, float, int] | None:
         """Remove and return the source of ``names`` due longest, its due time and how many still wait;
         it is noted running from now (wall-clock time, as run reports have it) until ``ran``."""
-        from job_store import when_writable
-
-        return when_writable(lambda: self._take(names), self.path, _stopping.is_set)
+        return self._patiently(lambda: self._take(names))
 
     def _take(self, names: set[str]) -> tuple[str, float, int] | None:
         with self._connect() as db:
@@ -228,9 +232,7 @@ class DueList:
 
     def ran(self, name: str) -> None:
         """``name``'s run has ended, as the service saw."""
-        from job_store import when_writable
-
-        when_writable(lambda: self._delete(RUNNING_TABLE, name), self.path, _stopping.is_set)
+        self._patiently(lambda: self._delete(RUNNING_TABLE, name))
 
     def _delete(self, table: str, name: str) -> None:
         with self._connect() as db:

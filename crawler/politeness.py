@@ -8,7 +8,7 @@
   every request to that slot until the time given; Scrapy's RetryMiddleware would retry at
   once.  A wait longer than ``RETRY_AFTER_MAX`` is not waited for: the request is given up
   (a failed fetch; the source's run fails, which feeds the back-off between runs, only if no seed
-  was read); its ``retry_after_refused`` meta holds the wait asked, so the failure line can say it.
+  was read); its ``retry_after_refused`` meta holds the wait asked and the longest waited, so the failure line can say it.
   The host has asked to be left alone for longer than the run lasts: its other requests this run
   are not sent (``HostLeftAlone``, neither failed nor fetched, so the next run asks for them), and
   one line per host says how many.
@@ -92,11 +92,12 @@ def wait_words(seconds: float) -> str:
     return "more than a year"
 
 
-def retry_after_refused(request: Request, max_wait: float) -> str:
+def retry_after_refused(request: Request) -> str:
     """What a failure line adds for a Retry-After longer than the crawl waits; "" for any other failure."""
-    seconds = request.meta.get("retry_after_refused")
-    if seconds is None:
+    asked = request.meta.get("retry_after_refused")  # (the wait asked, the longest the crawl waits)
+    if asked is None:
         return ""
+    seconds, max_wait = asked
     return (f", asked to retry after {wait_words(seconds)}: longer than this run waits"
             f" ({wait_words(max_wait)} at most); tried again next run")
 
@@ -149,7 +150,7 @@ class RetryAfterMiddleware:
         if seconds > self.max_wait:
             self.stats.inc_value("politeness/retry_after_too_long")
             request.meta["dont_retry"] = True
-            request.meta["retry_after_refused"] = seconds
+            request.meta["retry_after_refused"] = (seconds, self.max_wait)
             return response
         key = self.crawler.engine.downloader.get_slot_key(request)
         self.paused_until[key] = max(self.paused_until.get(key, 0.0), time.monotonic() + seconds)

@@ -114,7 +114,6 @@ class NewsSpider(Spider):
         spider.max_sitemap_entries = settings.getint("NEWSARCHIVE_MAX_SITEMAP_ENTRIES", MAX_SITEMAP_ENTRIES)
         spider.max_sitemaps = settings.getint("NEWSARCHIVE_MAX_SITEMAPS", MAX_SITEMAPS)
         spider.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
-        spider.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 600.0)
         return spider
 
     # -- seeds ---------------------------------------------------------------
@@ -134,7 +133,7 @@ class NewsSpider(Spider):
         """One line saying what failed and why, not Scrapy's traceback; a seed's failure counts against the source."""
         request = failure.request
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
-            reason = _http_error_reason(failure.value.response) + retry_after_refused(request, self.retry_after_max)
+            reason = _http_error_reason(failure.value.response) + retry_after_refused(request)
         elif failure.check(PageBudgetSpent, HostLeftAlone):
             return  # max_pages reached, or the host asked to be left alone (said once a host): the next run takes it
         elif failure.check(DownloadCancelledError) and (not str(failure.value) or "download max size" in str(failure.value)):
