@@ -1,7 +1,7 @@
 """``newsarchive replay``: serve the whole archive in pywb on 127.0.0.1, with no set-up steps.
 
-pywb lives in its own venv (``.venv-replay``, created on first use): it installs brotlipy,
-whose ``brotli`` module shadows the Google ``brotli`` Scrapy needs to decode br responses.
+pywb lives in its own venv (created on first use; ``replay_venv`` says where): it installs
+brotlipy, whose ``brotli`` module shadows the Google ``brotli`` Scrapy needs to decode br responses.
 Instead of ``wb-manager`` collections we generate a pywb config that points one collection
 at the archive's ``warc/`` directory and its replay index (a directory of sorted CDXJ files,
 ``archive/index.py``).  pywb reads that directory on every lookup and crawls add to it when
@@ -10,6 +10,7 @@ they close a WARC, so captures written while replay runs appear without a restar
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -27,8 +28,8 @@ from archive.lock import ArchiveUnwritable
 from archive.recover import torn_at
 from supervision import die_with_parent, stop_process
 
-REPLAY_VENV = Path(__file__).resolve().parent.parent / ".venv-replay"
 PYWB_REQUIREMENT = "pywb==2.10.0"
+REPLAY_VENV_ENV = "NEWSARCHIVE_REPLAY_VENV"
 COLLECTION = "archive"
 REPLAY_DIR = "replay"
 
@@ -38,15 +39,58 @@ def timestamp14(warc_date: str) -> str:
     return re.sub(r"\D", "", warc_date)[:14]
 
 
-def replay_tool(name: str, venv: Path = REPLAY_VENV) -> Path:
-    """A console script of the replay venv (``wayback``, ``wb-manager``, ``warcio``), installing pywb if needed."""
+def replay_venv(package_root: Path = Path(__file__).resolve().parent.parent) -> Path:
+    """Where pywb's venv lives: ``$NEWSARCHIVE_REPLAY_VENV`` if set; ``.venv-replay`` in a source
+    checkout (beside ``pyproject.toml``, where ``./quickstart`` makes it); else the user's data
+    directory, as an installed package's own directory (site-packages) is no place for a venv
+    and may not be writable."""
+    if os.environ.get(REPLAY_VENV_ENV):
+        return Path(os.environ[REPLAY_VENV_ENV])
+    if (package_root / "pyproject.toml").is_file():
+        return package_root / ".venv-replay"
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "newsarchive" / "venv-replay"
+
+
+class CannotServe(Exception):
+    """A server cannot start; the message says why in one line."""
+
+
+class PywbMissing(CannotServe):
+    """pywb is not installed and cannot be: replay is unavailable, what does not need it goes on."""
+
+
+def replay_tool(name: str, venv: Path | None = None) -> Path:
+    """A console script of the replay venv (``wayback``, ``wb-manager``, ``warcio``), installing pywb if needed;
+    ``PywbMissing`` saying why in one line if it cannot be installed (offline, no ``venv`` module)."""
+    venv = venv or replay_venv()
     tool = venv / "bin" / name
-    if not (venv / "bin" / "wayback").exists():
-        print(f"newsarchive: installing pywb into {venv} (first use; it is kept apart from the crawl venv "
-              "because its brotlipy shadows the brotli module Scrapy needs)", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", PYWB_REQUIREMENT], check=True)
+    if (venv / "bin" / "wayback").exists():  # pip installs pywb after its dependencies: its script comes last
+        return tool
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two first uses at once: one installs, the other waits for it
+        if not (venv / "bin" / "wayback").exists():
+            _install_pywb(venv)
     return tool
+
+
+def _install_pywb(venv: Path) -> None:
+    print(f"newsarchive: installing pywb into {venv} (first use; it is kept apart from the crawl venv "
+          "because its brotlipy shadows the brotli module Scrapy needs)", file=sys.stderr, flush=True)
+    for step in ([sys.executable, "-m", "venv", str(venv)],
+                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", PYWB_REQUIREMENT]):
+        try:
+            done = subprocess.run(step, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
+        except OSError as exc:
+            done = subprocess.CompletedProcess(step, 1, "", str(exc))
+        if done.returncode != 0:
+            said = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+            why = next((line for line in reversed(said) if line.startswith("ERROR")), said[-1] if said else "")
+            raise PywbMissing(
+                f"cannot install pywb into {venv}: `{' '.join(step[-3:])}` exited {done.returncode}"
+                + (f" ({why[:300]})" if why else "") + f"; with the package index reachable the next start "
+                f"installs it, or install {PYWB_REQUIREMENT} into a venv and name it in ${REPLAY_VENV_ENV}")
 
 
 def write_pywb_config(archive_dir: Path) -> Path:
@@ -66,10 +110,6 @@ def write_pywb_config(archive_dir: Path) -> Path:
     )
     (root / "config.yaml").write_text(config, encoding="utf-8")
     return root
-
-
-class CannotServe(Exception):
-    """A server cannot start; the message says why in one line."""
 
 
 def listen(port: int) -> socket.socket:

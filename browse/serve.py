@@ -40,7 +40,7 @@ def serve_browser(archive_dir: Path, port: int, replay_port: int | None, configu
     try:
         import uvicorn
 
-        from archive.replay import COLLECTION, REPLAY_DIR, await_listening, start_pywb
+        from archive.replay import COLLECTION, REPLAY_DIR, PywbMissing, await_listening, start_pywb
         from browse.app import create_app
 
         try:
@@ -49,10 +49,15 @@ def serve_browser(archive_dir: Path, port: int, replay_port: int | None, configu
             raise CannotServe(storage_error(archive_dir, exc)) from None
         if replay_port:
             (archive_dir / REPLAY_DIR).mkdir(exist_ok=True)
-            with open(archive_dir / REPLAY_DIR / "pywb.log", "ab") as log:
-                replay = start_pywb(archive_dir, replay_port, log)
+            try:
+                with open(archive_dir / REPLAY_DIR / "pywb.log", "ab") as log:
+                    replay = start_pywb(archive_dir, replay_port, log)
+            except PywbMissing as exc:  # the corpus is still there to search and read
+                print(f"newsarchive: {exc}; browsing without replay (articles link to no original)",
+                      file=sys.stderr, flush=True)
+                replay_port = None
             # the app links to pywb from its first page: it is up before the app says it serves
-            if not await_listening(replay, replay_port):
+            if replay is not None and not await_listening(replay, replay_port):
                 print(f"newsarchive: pywb is not answering on 127.0.0.1:{replay_port} (see "
                       f"{archive_dir / REPLAY_DIR / 'pywb.log'}); originals will not replay until it does",
                       file=sys.stderr, flush=True)

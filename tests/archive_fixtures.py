@@ -18,12 +18,12 @@ from pathlib import Path
 import brotli
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.replay import timestamp14  # noqa: F401 - the replay tests take it from here
+from archive.replay import replay_venv, timestamp14  # noqa: F401 - the replay tests take it from here
 from demo.run import write_demo_config
 from demo.site import DemoSite
 
 REPO = Path(__file__).resolve().parent.parent
-REPLAY_BIN = REPO / ".venv-replay" / "bin"
+REPLAY_BIN = replay_venv() / "bin"
 
 BROTLI_ARTICLE_PATH = "/2026/11/20/ferry-timetable-changes-for-winter/"
 BROTLI_PARAGRAPHS = [
@@ -50,9 +50,10 @@ def corpus_files(root: Path) -> dict[str, bytes]:
     return files
 
 
-def newsarchive(*args: str, timeout: float = 180, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def newsarchive(*args: str, timeout: float = 180, cwd: Path = REPO,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+                          timeout=timeout, cwd=cwd, env=env)
 
 
 class _BrotliHandler(BaseHTTPRequestHandler):
@@ -202,9 +203,10 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 
 @contextmanager
-def running(command: list[str], ready_url: str, cwd: Path = REPO) -> Iterator[subprocess.Popen]:
+def running(command: list[str], ready_url: str, cwd: Path = REPO,
+            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """Start a server process, wait until ``ready_url`` answers, stop it afterwards."""
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     try:
         wait_for_http(ready_url, process)
         yield process

@@ -15,9 +15,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_http_date, iso_date_to_datetime
 
 from archive.index import FAN_OUT, index_lines, replay_index_dir, update_index
+from archive.replay import PYWB_REQUIREMENT, REPLAY_VENV_ENV, replay_venv
 from archive.writer import RollingWarcWriter
 from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, crawl_demo, fetch, free_port,
-                              latest_not_modified, newsarchive, running, timestamp14, warc_captures)
+                              free_ports, latest_not_modified, newsarchive, running, timestamp14, warc_captures)
 from demo.run import write_demo_config
 from demo.site import DemoSite
 from corpus.export import read_corpus
@@ -224,3 +225,45 @@ def test_replay_of_an_archive_holding_a_warc_cut_short_says_which_in_one_line(ar
     assert len(lines) == 1 and lines[0].startswith(f"newsarchive: replay: {cut.name} is cut short or damaged after "
                                                    "offset "), lines
     assert whole and not any(path.name in lines[0] for path in whole)
+
+
+def offline(venv) -> dict[str, str]:
+    """The environment of a machine on which pip finds no package, pywb's venv to be made at ``venv``."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PIP_")}
+    return {**env, REPLAY_VENV_ENV: str(venv), "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1"}
+
+
+def test_replay_and_browse_on_a_machine_that_cannot_install_pywb_say_why_in_one_line(archive, tmp_path):
+    """Offline, the first replay printed pip's errors and a traceback, and browse did not start at all."""
+    venv = tmp_path / "replay-venv"
+    port = free_port()
+    result = newsarchive("replay", "--config", str(archive["config"]), "--port", str(port), env=offline(venv))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    installing, failed = result.stderr.splitlines()
+    assert installing.startswith(f"newsarchive: installing pywb into {venv} ")
+    assert failed.startswith(f"newsarchive: cannot install pywb into {venv}: ")
+    assert f"No matching distribution found for {PYWB_REQUIREMENT}" in failed
+    port = free_ports(2)
+    command = [sys.executable, "-m", "cli", "browse", "--config", str(archive["config"]), "--port", str(port),
+               "--replay-port", str(port + 1)]
+    with running(command, f"http://127.0.0.1:{port}/", env=offline(venv)) as browse:
+        status, _, page = fetch(f"http://127.0.0.1:{port}/?q=ferry")
+        assert status == 200 and b"ferry" in page.lower() and f":{port + 1}/".encode() not in page
+    said = browse.stderr.read()
+    assert "Traceback" not in said
+    assert [line for line in said.splitlines() if "cannot install pywb" in line][0].endswith(
+        "; browsing without replay (articles link to no original)")
+
+
+def test_an_installed_package_keeps_pywb_in_the_users_data_directory_not_in_site_packages(tmp_path, monkeypatch):
+    """Installed with pip (not from a checkout), pywb's venv was made inside site-packages."""
+    monkeypatch.delenv(REPLAY_VENV_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    installed = tmp_path / "site-packages"
+    installed.mkdir()
+    assert replay_venv(installed) == tmp_path / "data" / "newsarchive" / "venv-replay"
+    (tmp_path / "checkout").mkdir()
+    (tmp_path / "checkout" / "pyproject.toml").write_text("")
+    assert replay_venv(tmp_path / "checkout") == tmp_path / "checkout" / ".venv-replay"
+    monkeypatch.setenv(REPLAY_VENV_ENV, str(tmp_path / "chosen"))
+    assert replay_venv(installed) == tmp_path / "chosen"
