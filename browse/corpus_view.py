@@ -176,6 +176,10 @@ class SearchResult:
     more: bool = False  # a next page has hits
     capped: bool = False  # more than ``total`` rows match: the total and facets are of the newest ``total``
 
+    def pages(self, limit: int) -> int:
+        """How many pages of ``limit`` hits the matches counted make (one, if none)."""
+        return max(1, -(-self.total // limit))
+
 
 def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, offset: int = 0) -> SearchResult:
     """Rows matching ``filters``: by relevance (a headline hit weighs 5 body hits) among the newest
@@ -218,7 +222,12 @@ def _listing(db: sqlite3.Connection, filters: Filters, conditions: list[str], va
         return SearchResult(_counted_rows(db, filters), hits, _counted_facets(db, filters), more=len(found) > limit)
     newest = db.execute(f"SELECT r.source, {LANGUAGE_OF.format('r.line')} FROM rows r{where}"
                         " ORDER BY r.fetched_at DESC, r.record_id LIMIT ?", [*values, MATCHES_COUNTED + 1]).fetchall()
-    return _counted_among(newest, hits, more=len(found) > limit)
+    result = _counted_among(newest, hits, more=len(found) > limit)
+    if result.capped and offset and not found:  # past the end: fewer match than were skipped, so they are counted
+        (result.total,) = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM rows r{where} LIMIT ?)",
+                                     [*values, offset]).fetchone()
+        result.capped = False
+    return result
 
 
 def _counted_rows(db: sqlite3.Connection, filters: Filters) -> int:

@@ -417,3 +417,28 @@ def test_an_article_in_a_right_to_left_script_reads_right_to_left_in_the_browser
             ["rtl", "rtl", "ltr"]
         chromium.get(f"http://127.0.0.1:{port}/?q=" + urllib.parse.quote("الميناء"))
         assert chromium.execute_script(direction, chromium.find_element(By.CSS_SELECTOR, "div.hit h3")) == "rtl"
+
+
+def test_a_page_past_the_end_of_the_results_says_how_many_pages_there_are_and_links_to_the_last(tmp_path):
+    """Before: ?p=999 of a 3-page result showed no hit and a "← newer" link to page 998, which does not exist
+    either.  A listing counted among its newest matches (a date filter, over 1,000 rows) is counted to the end;
+    a page size asked for stays in the links."""
+    from bench.browse import ROOT, browser, grow_corpus
+
+    grow_corpus(tmp_path, 1050)
+    port = free_port()
+    with browser(ROOT, tmp_path, port):
+        for query, pages in (("q=w17", None), ("source=gazette", 350 // 20 + 1),
+                             ("date_from=2026-01-01", 1050 // 20 + 1), ("q=council", 1000 // 20),
+                             ("source=gazette&limit=50", 7)):
+            if pages is None:  # a rare word: its few hits
+                pages = -(-json_search(f"http://127.0.0.1:{port}", q="w17")["total"] // 20)
+            status, _, body = fetch(f"http://127.0.0.1:{port}/?{query}&p=999")
+            assert status == 200, (query, body[:300])
+            page = lxml_html.fromstring(body)
+            links = {urllib.parse.parse_qs(urllib.parse.urlsplit(href).query).get("p", ["1"])[0]
+                     for href in page.xpath("//main//a/@href") if href.startswith("/?")
+                     and "format" not in href and "p=" in href}
+            assert links == {str(pages)}, (query, links)
+            message = page.get_element_by_id("past-the-end").text_content()
+            assert "page 999" in message.lower() and f"{pages} page" in message, (query, message)
