@@ -324,7 +324,13 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
         " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version LIMIT ?",
         (row["dup_cluster"], row["warc_record_id"], COPIES_LISTED + 1))]
     headline = blocks[0] if row["title"] else None
-    return {"id": article_id, "row": row, "headline": headline, "text_missing": text_missing,
+    # pywb reads a replay link's time to the second and no link names one record (pywb 2.10): another capture of
+    # the URL in the same second with other bytes may be the one it replays
+    second = row["fetched_at"][:19]
+    same_second = db.execute("SELECT COUNT(*) FROM captures WHERE source = ? AND url = ? AND fetched_at >= ?"
+                             " AND fetched_at < ? AND payload_digest != ?",
+                             (row["source"], row["url"], second, second + "~", row["payload_digest"])).fetchone()[0]
+    return {"id": article_id, "row": row, "headline": headline, "text_missing": text_missing, "same_second": same_second,
             "paragraphs": [] if text_missing else blocks[1:] if headline is not None else blocks,
             "versions": versions, "first_version": first, "latest_version": latest,
             "more_versions": first["id"] != versions[0]["id"] or latest["id"] != versions[-1]["id"],

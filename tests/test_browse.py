@@ -442,3 +442,36 @@ def test_a_page_past_the_end_of_the_results_says_how_many_pages_there_are_and_li
             assert links == {str(pages)}, (query, links)
             message = page.get_element_by_id("past-the-end").text_content()
             assert "page 999" in message.lower() and f"{pages} page" in message, (query, message)
+
+
+def test_an_article_captured_twice_in_one_second_says_its_replay_link_may_show_the_other_capture(tmp_path):
+    """pywb resolves a replay link's timestamp to the second (pywb 2.10 reads no more digits, and has no link to
+    one record): of two captures of a URL with other bodies in one second, both links replay the same one.
+    Before, the article page linked to it as the capture's own original without a word."""
+    from bench.browse import ROOT, browser
+    from corpus.store import CorpusStore, ExtractedArticle
+    from extract.document import Document
+
+    url = "http://gazette.example/news/harbour"
+    captures = [ExtractedArticle.prepared(
+        "gazette", url, fetched_at, "gazette.warc.gz", number,
+        f"<urn:uuid:0000000{number}-5555-4000-8000-000000000000>", f"sha1:{digest}",
+        document=Document(url, url, "Harbour fees", None, "2026-11-20", "gazette", "en", (paragraph,)),
+        extractor="test")
+        for number, fetched_at, digest, paragraph in (
+            (1, "2026-11-20T10:00:00.100000Z", "A", "The harbour board set the fees for next year."),
+            (2, "2026-11-20T10:00:00.900000Z", "B", "The harbour board set the fees for next year, and the quay's."),
+            (3, "2026-11-20T10:00:01.000000Z", "C", "The harbour board set the fees for next year, and the ferry's."))]
+    with CorpusStore(tmp_path) as store:
+        store.add(captures)
+    port = free_port()
+    with browser(ROOT, tmp_path, port):
+        notes = {}
+        for number in (1, 2, 3):
+            status, _, body = fetch(f"http://127.0.0.1:{port}/article/0000000{number}-5555-4000-8000-000000000000")
+            assert status == 200, body[:300]
+            note = lxml_html.fromstring(body).xpath('//*[@id="replay-same-second"]')
+            notes[number] = note[0].text_content() if note else None
+    assert notes[3] is None, notes
+    for number in (1, 2):
+        assert notes[number] and "same second" in notes[number], notes
