@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
-from corpus.search import FTS_COLUMNS
+from corpus.search import APART, FTS_COLUMNS, cjk_apart
 from corpus.store import AUTHOR_OF, DAY_OF, LANGUAGE_OF, STORE_FILE
 
 PAGE_SIZE = 20
@@ -67,8 +67,9 @@ def page_id(record_id: str) -> str:
 
 
 def marked(fragment: str) -> str:
-    """An FTS5 snippet as HTML on one line: the text escaped, the matches in <mark>."""
-    return html.escape(" ".join(fragment.split())).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    """An FTS5 snippet as HTML on one line: the text escaped, the matches in <mark>, without the index's
+    zero-width spaces between Chinese, Japanese and Korean characters."""
+    return html.escape(" ".join(fragment.replace(APART, "").split())).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
 
 
 @dataclass(frozen=True)
@@ -193,16 +194,16 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
     words = plain_words(filters.q)
     if not words:
         raise BadQuery(f"q: {filters.q!r} has no words to search for")
-    terms = _TERM.findall(filters.q)  # each "*" after a prefix, or ""
+    terms = _TERM.findall(cjk_apart(filters.q))  # each "*" after a prefix, or "" (a CJK character is a term)
     if len(terms) > MAX_TERMS or terms.count("*") > MAX_PREFIXES:
         raise BadQuery(f"q: {len(terms)} words, {terms.count('*')} of them prefixes (c*): a search takes at most "
                        f"{MAX_TERMS} words and {MAX_PREFIXES} prefixes")
     if not re.search(f"[{_CONTROL}]", filters.q):
         try:
-            return _match(db, filters.q, conditions, values, limit, offset)
+            return _match(db, cjk_apart(filters.q), conditions, values, limit, offset)
         except sqlite3.OperationalError:  # FTS5's parser says "syntax error", "unterminated string", "no such column" ...
             pass
-    result = _match(db, fts_query(filters.q), conditions, values, limit, offset)
+    result = _match(db, cjk_apart(fts_query(filters.q)), conditions, values, limit, offset)
     result.syntax_note = f"“{' '.join(words)}” is not a search expression, so its words were searched for"
     return result
 

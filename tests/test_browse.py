@@ -475,3 +475,36 @@ def test_an_article_captured_twice_in_one_second_says_its_replay_link_may_show_t
     assert notes[3] is None, notes
     for number in (1, 2):
         assert notes[number] and "same second" in notes[number], notes
+
+
+def test_a_chinese_or_japanese_word_inside_a_sentence_is_found_and_marked(tmp_path):
+    """unicode61 took an unspaced run of Chinese or Japanese as one token: a word inside a sentence (most of
+    them) found nothing, only the whole run did."""
+    from bench.browse import ROOT, browser
+    from corpus.store import CorpusStore, ExtractedArticle
+    from extract.document import Document
+
+    sentences = {"zh": ("市议会批准港口预算", "市议会周一批准了新港口的预算，工程明年开始。"),
+                 "ja": ("東京都の知事が予算を承認", "東京都の知事は新しい港の予算を承認した。工事は来年始まる。")}
+    articles = []
+    for number, (language, (headline, paragraph)) in enumerate(sentences.items(), 1):
+        url = f"http://gazette.example/news/{language}"
+        articles.append(ExtractedArticle.prepared(
+            "gazette", url, f"2026-11-20T10:00:0{number}Z", "gazette.warc.gz", number,
+            f"<urn:uuid:0000000{number}-6666-4000-8000-000000000000>", f"sha1:{language}",
+            document=Document(url, url, headline, None, "2026-11-20", "gazette", language, (paragraph,)),
+            extractor="test"))
+    with CorpusStore(tmp_path) as store:
+        store.add(articles)
+    port = free_port()
+    with browser(ROOT, tmp_path, port):
+        base = f"http://127.0.0.1:{port}"
+        for query, language in (("港口", "zh"), ("市议会", "zh"), ("工程", "zh"),
+                                ("知事", "ja"), ("東京都", "ja"), ("新しい港", "ja"), ("工事", "ja")):
+            found = json_search(base, q=query)
+            assert [hit["language"] for hit in found["hits"]] == [language], (query, found)
+            status, _, body = fetch(f"{base}/?q={urllib.parse.quote(query)}")
+            marks = [mark.text_content() for mark in lxml_html.fromstring(body).xpath("//div[@class='hit']//mark")]
+            assert status == 200 and marks and set(marks) == {query}, (query, marks)
+        for query in ("港预算", "予算東京"):  # its characters, not side by side
+            assert json_search(base, q=query)["hits"] == [], query

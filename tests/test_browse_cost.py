@@ -354,11 +354,13 @@ OLD_INDEX = "CREATE VIRTUAL TABLE search USING fts5(headline, body, tokenize = '
 
 
 def _made_before_prefix_indexes(archive: Path) -> None:
-    """The store's index as it was made before it had prefix indexes (the same content)."""
+    """The store's index as it was made before it had prefix indexes, its content without the zero-width spaces
+    that part Chinese, Japanese and Korean characters."""
     db = sqlite3.connect(archive / STORE_FILE, isolation_level=None)
     db.execute("ALTER TABLE search RENAME TO search_now")
     db.execute(OLD_INDEX)
-    db.execute("INSERT INTO search (rowid, headline, body) SELECT rowid, headline, body FROM search_now")
+    db.execute("INSERT INTO search (rowid, headline, body) SELECT rowid, replace(headline, char(8203), ''),"
+               " replace(body, char(8203), '') FROM search_now")
     db.execute("DROP TABLE search_now")
     db.close()
 
@@ -378,10 +380,19 @@ def test_a_prefix_search_costs_what_its_hits_cost_not_the_words_it_begins_in_a_c
 
 
 def test_an_index_made_before_prefix_indexes_is_made_again_once_and_a_kill_during_it_leaves_the_old_one(tmp_path):
+    """Made again, it has the prefix indexes, and a word inside a Chinese sentence is found."""
     grow_corpus(tmp_path, LARGE)
+    article = generated_article(LARGE, random.Random(0))
+    chinese = ExtractedArticle.prepared(article.source, article.url, article.fetched_at, article.warc_file, LARGE,
+                                        f"<urn:uuid:{LARGE:08d}-0000-4000-8000-000000000000>", "sha1:zh",
+                                        document=replace(article.document, paragraphs=("市议会周一批准了新港口的预算。",)),
+                                        extractor="bench")
+    with CorpusStore(tmp_path) as store:
+        store.add([chinese])
     _made_before_prefix_indexes(tmp_path)
     with corpus_view.connect(tmp_path) as db:
         found = corpus_view.search(db, Filters(q="w17*"), limit=500)
+        assert corpus_view.search(db, Filters(q="港口")).total == 0
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[[sources]]\nname = "gazette"\n'
                       'sitemaps = ["http://127.0.0.1:9/sitemap.xml"]\n', encoding="utf-8")
@@ -402,4 +413,5 @@ def test_an_index_made_before_prefix_indexes_is_made_again_once_and_a_kill_durin
     assert [len(said) for said in lines] == [1, 0], lines
     with corpus_view.connect(tmp_path) as db:
         assert corpus_view.search(db, Filters(q="w17*"), limit=500).hits == found.hits
+        assert [hit["url"] for hit in corpus_view.search(db, Filters(q="港口")).hits] == [chinese.url]
     assert _kib_read(tmp_path, "w*") < 3 * _kib_read(tmp_path, "council")
