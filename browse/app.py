@@ -86,8 +86,9 @@ def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[
             writer.writerows({name: spreadsheet_safe(value) for name, value in hit.items()} for hit in result.hits)
             return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
-        def link(**changes: str) -> str:
-            return "/?" + urlencode(filters.params(**changes))
+        def link(**changes: str) -> str:  # (a page size asked for stays: page numbers count in it)
+            size = {"limit": str(limit)} if limit != corpus_view.PAGE_SIZE else {}
+            return "/?" + urlencode({**filters.params(**changes), **size})
 
         def export_url(kind: str) -> str:
             return "/?" + urlencode({**filters.params(), "format": kind, "limit": str(MAX_LIMIT)})

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
-from corpus.search import FTS_COLUMNS
+from corpus.search import APART, FTS_COLUMNS, cjk_apart
 from corpus.store import AUTHOR_OF, DAY_OF, LANGUAGE_OF, STORE_FILE
 
 PAGE_SIZE = 20
@@ -67,8 +67,9 @@ def page_id(record_id: str) -> str:
 
 
 def marked(fragment: str) -> str:
-    """An FTS5 snippet as HTML on one line: the text escaped, the matches in <mark>."""
-    return html.escape(" ".join(fragment.split())).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    """An FTS5 snippet as HTML on one line: the text escaped, the matches in <mark>, without the index's
+    zero-width spaces between Chinese, Japanese and Korean characters."""
+    return html.escape(" ".join(fragment.replace(APART, "").split())).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,10 @@ class SearchResult:
     more: bool = False  # a next page has hits
     capped: bool = False  # more than ``total`` rows match: the total and facets are of the newest ``total``
 
+    def pages(self, limit: int) -> int:
+        """How many pages of ``limit`` hits the matches counted make (one, if none)."""
+        return max(1, -(-self.total // limit))
+
 
 def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, offset: int = 0) -> SearchResult:
     """Rows matching ``filters``: by relevance (a headline hit weighs 5 body hits) among the newest
@@ -189,16 +194,16 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
     words = plain_words(filters.q)
     if not words:
         raise BadQuery(f"q: {filters.q!r} has no words to search for")
-    terms = _TERM.findall(filters.q)  # each "*" after a prefix, or ""
+    terms = _TERM.findall(cjk_apart(filters.q))  # each "*" after a prefix, or "" (a CJK character is a term)
     if len(terms) > MAX_TERMS or terms.count("*") > MAX_PREFIXES:
         raise BadQuery(f"q: {len(terms)} words, {terms.count('*')} of them prefixes (c*): a search takes at most "
                        f"{MAX_TERMS} words and {MAX_PREFIXES} prefixes")
     if not re.search(f"[{_CONTROL}]", filters.q):
         try:
-            return _match(db, filters.q, conditions, values, limit, offset)
+            return _match(db, cjk_apart(filters.q), conditions, values, limit, offset)
         except sqlite3.OperationalError:  # FTS5's parser says "syntax error", "unterminated string", "no such column" ...
             pass
-    result = _match(db, fts_query(filters.q), conditions, values, limit, offset)
+    result = _match(db, cjk_apart(fts_query(filters.q)), conditions, values, limit, offset)
     result.syntax_note = f"“{' '.join(words)}” is not a search expression, so its words were searched for"
     return result
 
@@ -218,7 +223,12 @@ def _listing(db: sqlite3.Connection, filters: Filters, conditions: list[str], va
         return SearchResult(_counted_rows(db, filters), hits, _counted_facets(db, filters), more=len(found) > limit)
     newest = db.execute(f"SELECT r.source, {LANGUAGE_OF.format('r.line')} FROM rows r{where}"
                         " ORDER BY r.fetched_at DESC, r.record_id LIMIT ?", [*values, MATCHES_COUNTED + 1]).fetchall()
-    return _counted_among(newest, hits, more=len(found) > limit)
+    result = _counted_among(newest, hits, more=len(found) > limit)
+    if result.capped and offset and not found:  # past the end: fewer match than were skipped, so they are counted
+        (result.total,) = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM rows r{where} LIMIT ?)",
+                                     [*values, offset]).fetchone()
+        result.capped = False
+    return result
 
 
 def _counted_rows(db: sqlite3.Connection, filters: Filters) -> int:
@@ -315,7 +325,13 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
         " ORDER BY r.dup_canonical DESC, r.source, r.url, r.version LIMIT ?",
         (row["dup_cluster"], row["warc_record_id"], COPIES_LISTED + 1))]
     headline = blocks[0] if row["title"] else None
-    return {"id": article_id, "row": row, "headline": headline, "text_missing": text_missing,
+    # pywb reads a replay link's time to the second and no link names one record (pywb 2.10): another capture of
+    # the URL in the same second with other bytes may be the one it replays
+    second = row["fetched_at"][:19]
+    same_second = db.execute("SELECT COUNT(*) FROM captures WHERE source = ? AND url = ? AND fetched_at >= ?"
+                             " AND fetched_at < ? AND payload_digest != ?",
+                             (row["source"], row["url"], second, second + "~", row["payload_digest"])).fetchone()[0]
+    return {"id": article_id, "row": row, "headline": headline, "text_missing": text_missing, "same_second": same_second,
             "paragraphs": [] if text_missing else blocks[1:] if headline is not None else blocks,
             "versions": versions, "first_version": first, "latest_version": latest,
             "more_versions": first["id"] != versions[0]["id"] or latest["id"] != versions[-1]["id"],

@@ -417,3 +417,94 @@ def test_an_article_in_a_right_to_left_script_reads_right_to_left_in_the_browser
             ["rtl", "rtl", "ltr"]
         chromium.get(f"http://127.0.0.1:{port}/?q=" + urllib.parse.quote("الميناء"))
         assert chromium.execute_script(direction, chromium.find_element(By.CSS_SELECTOR, "div.hit h3")) == "rtl"
+
+
+def test_a_page_past_the_end_of_the_results_says_how_many_pages_there_are_and_links_to_the_last(tmp_path):
+    """Before: ?p=999 of a 3-page result showed no hit and a "← newer" link to page 998, which does not exist
+    either.  A listing counted among its newest matches (a date filter, over 1,000 rows) is counted to the end;
+    a page size asked for stays in the links."""
+    from bench.browse import ROOT, browser, grow_corpus
+
+    grow_corpus(tmp_path, 1050)
+    port = free_port()
+    with browser(ROOT, tmp_path, port):
+        for query, pages in (("q=w17", None), ("source=gazette", 350 // 20 + 1),
+                             ("date_from=2026-01-01", 1050 // 20 + 1), ("q=council", 1000 // 20),
+                             ("source=gazette&limit=50", 7)):
+            if pages is None:  # a rare word: its few hits
+                pages = -(-json_search(f"http://127.0.0.1:{port}", q="w17")["total"] // 20)
+            status, _, body = fetch(f"http://127.0.0.1:{port}/?{query}&p=999")
+            assert status == 200, (query, body[:300])
+            page = lxml_html.fromstring(body)
+            links = {urllib.parse.parse_qs(urllib.parse.urlsplit(href).query).get("p", ["1"])[0]
+                     for href in page.xpath("//main//a/@href") if href.startswith("/?")
+                     and "format" not in href and "p=" in href}
+            assert links == {str(pages)}, (query, links)
+            message = page.get_element_by_id("past-the-end").text_content()
+            assert "page 999" in message.lower() and f"{pages} page" in message, (query, message)
+
+
+def test_an_article_captured_twice_in_one_second_says_its_replay_link_may_show_the_other_capture(tmp_path):
+    """pywb resolves a replay link's timestamp to the second (pywb 2.10 reads no more digits, and has no link to
+    one record): of two captures of a URL with other bodies in one second, both links replay the same one.
+    Before, the article page linked to it as the capture's own original without a word."""
+    from bench.browse import ROOT, browser
+    from corpus.store import CorpusStore, ExtractedArticle
+    from extract.document import Document
+
+    url = "http://gazette.example/news/harbour"
+    captures = [ExtractedArticle.prepared(
+        "gazette", url, fetched_at, "gazette.warc.gz", number,
+        f"<urn:uuid:0000000{number}-5555-4000-8000-000000000000>", f"sha1:{digest}",
+        document=Document(url, url, "Harbour fees", None, "2026-11-20", "gazette", "en", (paragraph,)),
+        extractor="test")
+        for number, fetched_at, digest, paragraph in (
+            (1, "2026-11-20T10:00:00.100000Z", "A", "The harbour board set the fees for next year."),
+            (2, "2026-11-20T10:00:00.900000Z", "B", "The harbour board set the fees for next year, and the quay's."),
+            (3, "2026-11-20T10:00:01.000000Z", "C", "The harbour board set the fees for next year, and the ferry's."))]
+    with CorpusStore(tmp_path) as store:
+        store.add(captures)
+    port = free_port()
+    with browser(ROOT, tmp_path, port):
+        notes = {}
+        for number in (1, 2, 3):
+            status, _, body = fetch(f"http://127.0.0.1:{port}/article/0000000{number}-5555-4000-8000-000000000000")
+            assert status == 200, body[:300]
+            note = lxml_html.fromstring(body).xpath('//*[@id="replay-same-second"]')
+            notes[number] = note[0].text_content() if note else None
+    assert notes[3] is None, notes
+    for number in (1, 2):
+        assert notes[number] and "same second" in notes[number], notes
+
+
+def test_a_chinese_or_japanese_word_inside_a_sentence_is_found_and_marked(tmp_path):
+    """unicode61 took an unspaced run of Chinese or Japanese as one token: a word inside a sentence (most of
+    them) found nothing, only the whole run did."""
+    from bench.browse import ROOT, browser
+    from corpus.store import CorpusStore, ExtractedArticle
+    from extract.document import Document
+
+    sentences = {"zh": ("市议会批准港口预算", "市议会周一批准了新港口的预算，工程明年开始。"),
+                 "ja": ("東京都の知事が予算を承認", "東京都の知事は新しい港の予算を承認した。工事は来年始まる。")}
+    articles = []
+    for number, (language, (headline, paragraph)) in enumerate(sentences.items(), 1):
+        url = f"http://gazette.example/news/{language}"
+        articles.append(ExtractedArticle.prepared(
+            "gazette", url, f"2026-11-20T10:00:0{number}Z", "gazette.warc.gz", number,
+            f"<urn:uuid:0000000{number}-6666-4000-8000-000000000000>", f"sha1:{language}",
+            document=Document(url, url, headline, None, "2026-11-20", "gazette", language, (paragraph,)),
+            extractor="test"))
+    with CorpusStore(tmp_path) as store:
+        store.add(articles)
+    port = free_port()
+    with browser(ROOT, tmp_path, port):
+        base = f"http://127.0.0.1:{port}"
+        for query, language in (("港口", "zh"), ("市议会", "zh"), ("工程", "zh"),
+                                ("知事", "ja"), ("東京都", "ja"), ("新しい港", "ja"), ("工事", "ja")):
+            found = json_search(base, q=query)
+            assert [hit["language"] for hit in found["hits"]] == [language], (query, found)
+            status, _, body = fetch(f"{base}/?q={urllib.parse.quote(query)}")
+            marks = [mark.text_content() for mark in lxml_html.fromstring(body).xpath("//div[@class='hit']//mark")]
+            assert status == 200 and marks and set(marks) == {query}, (query, marks)
+        for query in ("港预算", "予算東京"):  # its characters, not side by side
+            assert json_search(base, q=query)["hits"] == [], query

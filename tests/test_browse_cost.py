@@ -11,6 +11,7 @@ import json
 import random
 import re
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -335,3 +336,82 @@ def test_an_article_page_lists_the_versions_nearest_it_and_links_to_the_first_an
         assert "Versions 76 to 125 of 200" in page.xpath("string(//p[@id='more-versions'])")
         listed = _listed_versions(article_page("00000199-3333-4000-8000-000000000000"))
         assert listed[0] == "version 151" and listed[-1] == "version 200 (this one)", listed  # the latest: 49 before it
+
+
+def _kib_read(archive: Path, query: str) -> int:
+    """KiB a search for ``query`` read from the store, on a connection of its own (its cache empty): SQLite's
+    progress handler does not tick inside FTS5's reading of its index, where a prefix's cost went."""
+    def read_so_far() -> int:
+        return next(int(line.split()[1]) for line in Path("/proc/self/io").read_text().splitlines()
+                    if line.startswith("rchar:"))
+    with corpus_view.connect(archive) as db:
+        before = read_so_far()
+        corpus_view.search(db, Filters(q=query))
+        return (read_so_far() - before) // 1024
+
+
+OLD_INDEX = "CREATE VIRTUAL TABLE search USING fts5(headline, body, tokenize = 'unicode61 remove_diacritics 2')"
+
+
+def _made_before_prefix_indexes(archive: Path) -> None:
+    """The store's index as it was made before it had prefix indexes, its content without the zero-width spaces
+    that part Chinese, Japanese and Korean characters."""
+    db = sqlite3.connect(archive / STORE_FILE, isolation_level=None)
+    db.execute("ALTER TABLE search RENAME TO search_now")
+    db.execute(OLD_INDEX)
+    db.execute("INSERT INTO search (rowid, headline, body) SELECT rowid, replace(headline, char(8203), ''),"
+               " replace(body, char(8203), '') FROM search_now")
+    db.execute("DROP TABLE search_now")
+    db.close()
+
+
+def test_a_prefix_search_costs_what_its_hits_cost_not_the_words_it_begins_in_a_corpus_three_times_larger(tmp_path):
+    """`q=c*` took 0.06 s at 5,000 rows and 0.38 s at 50,000: FTS5 merged the entries of every word the prefix
+    begins.  ``w*`` begins all 5,000 words of the corpus's vocabulary, ``w1*`` 1,111, ``w17*`` 11."""
+    prefixes = ("w*", "w1*", "w17*")
+    grow_corpus(tmp_path, SMALL)
+    small = {query: _kib_read(tmp_path, query) for query in ("council", *prefixes)}
+    grow_corpus(tmp_path, LARGE)
+    large = {query: _kib_read(tmp_path, query) for query in ("council", *prefixes)}
+    word_grew = large["council"] / small["council"]  # a word found in every article: what a page's hits cost
+    grown = {query: (small[query], large[query]) for query in prefixes if large[query] > 1.5 * word_grew * small[query]}
+    assert not grown, f"KiB read at {SMALL:,} and {LARGE:,} rows: {grown}; a word's: {small['council'], large['council']}"
+    assert large["w*"] < 3 * large["council"], large
+
+
+def test_an_index_made_before_prefix_indexes_is_made_again_once_and_a_kill_during_it_leaves_the_old_one(tmp_path):
+    """Made again, it has the prefix indexes, and a word inside a Chinese sentence is found."""
+    grow_corpus(tmp_path, LARGE)
+    article = generated_article(LARGE, random.Random(0))
+    chinese = ExtractedArticle.prepared(article.source, article.url, article.fetched_at, article.warc_file, LARGE,
+                                        f"<urn:uuid:{LARGE:08d}-0000-4000-8000-000000000000>", "sha1:zh",
+                                        document=replace(article.document, paragraphs=("市议会周一批准了新港口的预算。",)),
+                                        extractor="bench")
+    with CorpusStore(tmp_path) as store:
+        store.add([chinese])
+    _made_before_prefix_indexes(tmp_path)
+    with corpus_view.connect(tmp_path) as db:
+        found = corpus_view.search(db, Filters(q="w17*"), limit=500)
+        assert corpus_view.search(db, Filters(q="港口")).total == 0
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[[sources]]\nname = "gazette"\n'
+                      'sitemaps = ["http://127.0.0.1:9/sitemap.xml"]\n', encoding="utf-8")
+    export = [sys.executable, "-m", "cli", "export", "--config", str(config), "--out", str(tmp_path / "out.jsonl")]
+    opening = subprocess.Popen(export, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    said = opening.stderr.readline()
+    opening.kill()  # while it makes the index again
+    opening.wait()
+    assert "search index" in said, said
+    with corpus_view.connect(tmp_path) as db:  # the old index, as it was
+        assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'search'").fetchone() == (OLD_INDEX,)
+        assert corpus_view.search(db, Filters(q="w17*"), limit=500).hits == found.hits
+    lines = []
+    for _ in range(2):
+        done = subprocess.run(export, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        lines.append([line for line in done.stderr.splitlines() if "search index" in line])
+    assert [len(said) for said in lines] == [1, 0], lines
+    with corpus_view.connect(tmp_path) as db:
+        assert corpus_view.search(db, Filters(q="w17*"), limit=500).hits == found.hits
+        assert [hit["url"] for hit in corpus_view.search(db, Filters(q="港口")).hits] == [chinese.url]
+    assert _kib_read(tmp_path, "w*") < 3 * _kib_read(tmp_path, "council")
