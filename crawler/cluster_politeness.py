@@ -185,7 +185,7 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         await super()._parse_robots(response, netloc, request)
-        self._share(netloc, robots_rules(response))
+        self._share(netloc, robots_rules(response, self.max_size))
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         super()._robots_error(exc, netloc)
