@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.state import ArchivedPayload, UrlState, open_state
+from archive.state import ArchivedPayload, SitemapRead, UrlState, open_state
 from archive_fixtures import free_port, loopback_site
 from crawler.cluster import crawl_keys
 from crawler.settings import RETRY_TIMES
@@ -394,7 +394,7 @@ def test_status_shows_the_back_off_the_cluster_keeps(tmp_path, redis_url):
 
 def test_redis_state_answers_as_the_sqlite_state_does(tmp_path, redis_url):
     """The same operations on both backends give the same answers: first_seen kept, the first payload
-    kept, back-off growing with failures in a row and cleared by a success."""
+    kept, back-off growing with failures in a row and cleared by a success, one read kept per sitemap."""
     answers = []
     for state in (open_state(tmp_path), open_state(tmp_path, redis_url)):
         state.record_fetch(UrlState("http://a/1", "s", 100.0, 100.0, 200, '"e1"', None, "sha1:X", "f.warc.gz", 0))
@@ -402,13 +402,19 @@ def test_redis_state_answers_as_the_sqlite_state_does(tmp_path, redis_url):
         state.add_payload(ArchivedPayload("sha1:X", "http://a/1", "2026-01-01T00:00:00Z", "<urn:1>", "f.warc.gz", 0))
         state.add_payload(ArchivedPayload("sha1:X", "http://a/2", "2026-01-02T00:00:00Z", "<urn:2>", "g.warc.gz", 5))
         outcomes = [state.record_source_outcome("s", ok, "down", now=1000.0) for ok in (False, False, False, True)]
+        state.record_sitemap_reads([SitemapRead("http://a/day-1.xml", "s", "2026-01-01T00:00:00+00:00", 100.0),
+                                    SitemapRead("http://a/day-2.xml", "s", None, 100.0)])
+        state.record_sitemap_reads([SitemapRead("http://a/day-1.xml", "s", None, 200.0)])
         answers.append((state.url("http://a/1"), state.url("http://a/none"), state.payload("sha1:X"),
-                        state.payload("sha1:Y"), outcomes, state.source_health("s"), state.source_health("t")))
+                        state.payload("sha1:Y"), outcomes, state.source_health("s"), state.source_health("t"),
+                        state.sitemap_reads(["http://a/day-1.xml", "http://a/day-2.xml", "http://a/day-3.xml"])))
         state.close()
     sqlite, shared = answers
     assert shared == sqlite
     assert shared[0].first_seen == 100.0 and shared[0].status == 304
     assert [health.backoff_until for health in shared[4]] == [None, 1000.0 + 1800, 1000.0 + 3600, None]
+    assert shared[7] == {"http://a/day-1.xml": SitemapRead("http://a/day-1.xml", "s", None, 200.0),
+                         "http://a/day-2.xml": SitemapRead("http://a/day-2.xml", "s", None, 100.0)}
 
 
 class ThrottlingSite:
