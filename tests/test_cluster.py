@@ -476,15 +476,23 @@ class ThrottlingSite:
         return {"name": "farm", "sitemaps": [f"{self.url}/sitemap.xml"], "schedule": "0 * * * *"}
 
 
-def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
-    """One worker gets a 429 with Retry-After: 4; no worker sends the host anything until then."""
-    with ThrottlingSite(30, retry_after=4, slow=0.2) as site:
+def throttled_cluster_crawl(tmp_path: Path, redis_url: str, retry_after: int
+                            ) -> tuple[list[subprocess.CompletedProcess], list[tuple[float, str, int]], float]:
+    """Two workers crawl a ``ThrottlingSite`` of 30 articles, each successful; their runs, the site's arrivals in
+    order, and when the 429 arrived."""
+    with ThrottlingSite(30, retry_after=retry_after, slow=0.2) as site:
         configs = [farm_config(tmp_path / f"w{i}", site, redis_url) for i in range(2)]
         results = run_workers(configs)
         arrivals = sorted(site.arrivals)
     for result in results:
         assert result.returncode == 0, result.stderr
     [refused] = [moment for moment, _, status in arrivals if status == 429]
+    return results, arrivals, refused
+
+
+def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
+    """One worker gets a 429 with Retry-After: 4; no worker sends the host anything until then."""
+    _, arrivals, refused = throttled_cluster_crawl(tmp_path, redis_url, 4)
     # A request another worker sent while the 429 was on its way back may arrive just after it.
     held = [moment - refused for moment, _, _ in arrivals if refused + 0.5 < moment < refused + 4 - 0.3]
     assert held == []
@@ -758,3 +766,14 @@ def test_no_other_worker_takes_over_a_robots_txt_fetch_while_its_retries_may_sti
         released.set()
         client.close()
     assert lock_ms > (RETRY_TIMES + 1) * DOWNLOAD_TIMEOUT * 1000, lock_ms
+
+
+def test_a_host_that_asks_to_be_left_alone_gets_no_more_requests_from_any_worker(tmp_path, redis_url):
+    """One worker gets a 429 whose Retry-After (2 h) is over RETRY_AFTER_MAX: no worker sends that host more this run,
+    and one line says so.  Before, only that worker stopped; the other fetched the host's every other article."""
+    results, arrivals, refused = throttled_cluster_crawl(tmp_path, redis_url, 7200)
+    # A request another worker sent while the 429 was on its way back may arrive just after it.
+    assert [path for moment, path, _ in arrivals if moment > refused + 0.5] == []
+    said = [line for result in results for line in result.stderr.splitlines() if "asked to be left alone" in line]
+    assert len(said) == 1, said
+    assert "asked to be left alone for 2 h (HTTP 429 Retry-After)" in said[0], said
