@@ -2,8 +2,8 @@
 
 The same few operations as ``SqliteState``, each one atomic on the server, so a payload
 archived by one worker is a revisit for every other, validators sent by one are known to
-all, and a source's back-off counts its runs wherever they ran.  Values are JSON in three
-hashes (URLs, payloads, sources), plus one hash of first-seen times (kept with HSETNX, as
+all, and a source's back-off counts its runs wherever they ran.  Values are JSON in four
+hashes (URLs, payloads, sitemaps, sources), plus one hash of first-seen times (kept with HSETNX, as
 the SQLite upsert keeps its column).
 """
 
@@ -19,10 +19,11 @@ from functools import wraps
 import redis
 
 from archive.check import StateDamaged
-from archive.state import ArchivedPayload, SourceHealth, UrlState, backoff_seconds
+from archive.state import ArchivedPayload, SitemapRead, SourceHealth, UrlState, backoff_seconds
 
 PREFIX = "newsarchive:state:"
-URLS, FIRST_SEEN, PAYLOADS, SOURCES = (PREFIX + name for name in ("urls", "first-seen", "payloads", "sources"))
+URLS, FIRST_SEEN, PAYLOADS, SITEMAPS, SOURCES = (
+    PREFIX + name for name in ("urls", "first-seen", "payloads", "sitemaps", "sources"))
 
 
 def _recorded_at(record: dict, warc_file: str, offset: int) -> bool:
@@ -160,6 +161,16 @@ class RedisState:
                     pipe.hdel(FIRST_SEEN, *fields[start:start + 1000])
                 pipe.execute()
         return [(record["source"], url.decode()) for url, record in lost[URLS].items()]
+
+    @_reaching
+    def sitemap_reads(self, urls: list[str]) -> dict[str, SitemapRead]:
+        values = self._redis.hmget(SITEMAPS, urls) if urls else []
+        return {url: SitemapRead(**json.loads(value)) for url, value in zip(urls, values) if value}
+
+    @_reaching
+    def record_sitemap_reads(self, reads: list[SitemapRead]) -> None:
+        if reads:
+            self._redis.hset(SITEMAPS, mapping={read.url: json.dumps(asdict(read)) for read in reads})
 
     @_reaching
     def source_health(self, name: str) -> SourceHealth:

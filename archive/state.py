@@ -71,6 +71,17 @@ class SourceHealth:
         return self.backoff_until is not None and (now or time.time()) < self.backoff_until
 
 
+@dataclass(frozen=True)
+class SitemapRead:
+    """A sitemap's last read: its ``lastmod`` in its index then (ISO 8601), if it had one and the run read all it
+    led to, else None; and when (a run reads the sitemaps of an index it may not read all of in turn)."""
+
+    url: str
+    source: str
+    lastmod: str | None
+    read_at: float
+
+
 class CrawlState(Protocol):
     """The crawler's memory; every method is one small, atomic operation."""
 
@@ -83,6 +94,12 @@ class CrawlState(Protocol):
 
     def add_payload(self, payload: ArchivedPayload) -> None:
         """Remember where a payload was first archived; later calls for the digest are ignored."""
+
+    def sitemap_reads(self, urls: list[str]) -> dict[str, SitemapRead]:
+        """The last reads of those of ``urls`` that were read."""
+
+    def record_sitemap_reads(self, reads: list[SitemapRead]) -> None:
+        """Store each sitemap's latest read, one per URL."""
 
     def source_health(self, name: str) -> SourceHealth: ...
 
@@ -102,6 +119,9 @@ CREATE TABLE IF NOT EXISTS urls (
 CREATE TABLE IF NOT EXISTS payloads (
     digest TEXT PRIMARY KEY, uri TEXT NOT NULL, warc_date TEXT NOT NULL, record_id TEXT NOT NULL,
     warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sitemaps (
+    url TEXT PRIMARY KEY, source TEXT NOT NULL, lastmod TEXT, read_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sources (
     name TEXT PRIMARY KEY, consecutive_failures INTEGER NOT NULL, backoff_until REAL, last_error TEXT
@@ -165,6 +185,21 @@ class SqliteState:
         """Where every URL's last fetch, and every payload (what revisits refer to), is recorded: (WARC file, offset)."""
         fetches = self._db.execute("SELECT warc_file, warc_offset FROM urls WHERE warc_file IS NOT NULL").fetchall()
         return fetches, self._db.execute("SELECT warc_file, warc_offset FROM payloads").fetchall()
+
+    def sitemap_reads(self, urls: list[str]) -> dict[str, SitemapRead]:
+        reads: dict[str, SitemapRead] = {}
+        for start in range(0, len(urls), 500):  # within SQLite's limit of bound parameters
+            chunk = urls[start:start + 500]
+            rows = self._db.execute(f"SELECT {_columns(SitemapRead)} FROM sitemaps WHERE url IN "
+                                    f"({', '.join('?' * len(chunk))})", chunk)
+            reads.update((row[0], SitemapRead(*row)) for row in rows)
+        return reads
+
+    def record_sitemap_reads(self, reads: list[SitemapRead]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(f"INSERT OR REPLACE INTO sitemaps ({_columns(SitemapRead)}) "
+                                 f"VALUES ({_marks(SitemapRead)})", map(astuple, reads))
 
     def source_health(self, name: str) -> SourceHealth:
         row = self._db.execute(f"SELECT {_columns(SourceHealth)} FROM sources WHERE name = ?", (name,)).fetchone()

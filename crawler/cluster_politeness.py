@@ -8,7 +8,10 @@
   all workers (leases in a sorted set, expiring after the download timeout, so a killed
   worker's leases free themselves).  Taking the turn where the slot sends, rather than in a
   downloader middleware, makes the time granted the time the request goes out.  A 429/503
-  with Retry-After holds the host for every worker.
+  with Retry-After holds the host for every worker; one whose wait is longer than
+  ``RETRY_AFTER_MAX`` leaves the host alone for every worker (``HostLeftAlone``) for that wait or the rest
+  of the crawl, whichever ends first: the worker that got it says so in one line (crawler/politeness.py),
+  and the others send the host nothing more (before, each learnt it for itself, from a 429 of its own).
 - ``SharedRobotsTxtMiddleware``: one worker fetches (and archives) a host's robots.txt per
   crawl; the others read its rules from Redis and parse them as if they had fetched it.  A
   robots.txt unreachable (a 5xx, a timeout, a network error) is shared with why: every worker
@@ -33,17 +36,19 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from archive.redis_state import redis_client
-from crawler.politeness import SlotConcurrencyDownloader, retry_after_seconds
+from crawler.politeness import HostLeftAlone, SlotConcurrencyDownloader, retry_after_seconds
 from crawler.robots import DISALLOW_ALL, ConcurrentSafeRobotsTxtMiddleware, robots_rules
 
 HOST_PREFIX = "newsarchive:host:"
 FULL_POLL = 0.25  # seconds between asks while every place at a host is taken (by other workers)
 
-# KEYS: last start, hold until, leases; ARGV: delay ms, concurrency, token, lease ms.
-# Returns 0 (go; the turn is taken), else milliseconds to wait before asking again.
+# KEYS: last start, hold until, leases, the crawl's run hash; ARGV: delay ms, concurrency, token, lease ms, the
+# run hash's field of the host's left-alone time.  Returns 0 (go; the turn is taken), -1 (every place taken),
+# -2 (the host is left alone), else milliseconds to wait before asking again.
 _TURN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if tonumber(redis.call('HGET', KEYS[4], ARGV[5]) or '0') > now then return -2 end
 local hold = tonumber(redis.call('GET', KEYS[2]) or '0')
 if hold > now then return hold - now end
 local wait = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1]) - now
@@ -64,6 +69,12 @@ local t = redis.call('TIME')
 local hold = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 if hold > tonumber(redis.call('GET', KEYS[1]) or '0') then redis.call('SET', KEYS[1], hold, 'PX', ARGV[1]) end
 """
+# KEYS: the crawl's run hash (gone with the crawl); ARGV: the host's left-alone field, milliseconds from now
+_LEAVE_ALONE = """
+local t = redis.call('TIME')
+local ends = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+if ends > tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') then redis.call('HSET', KEYS[1], ARGV[1], ends) end
+"""
 
 
 def _client(crawler: Crawler) -> redis.Redis:
@@ -78,6 +89,7 @@ class ClusterDownloader(SlotConcurrencyDownloader):
         self.server = _client(crawler)
         self._take_turn = self.server.register_script(_TURN)
         self._hold = self.server.register_script(_HOLD)
+        self._leave_alone = self.server.register_script(_LEAVE_ALONE)
         # No download outlives its timeout; a killed worker's places free themselves a little after.
         self.lease_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + 5) * 1000)
         self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX", 600.0)
@@ -89,7 +101,7 @@ class ClusterDownloader(SlotConcurrencyDownloader):
     def _host(self, request: Request) -> str:
         return HOST_PREFIX + self.get_slot_key(request) + ":"
 
-    def _turn(self, slot: Slot) -> float:
+    def _turn(self, slot: Slot) -> float | None:
         request = slot.queue[0][0]
         host, token = self._host(request), next(self._tokens)
         self.stats.inc_value("cluster/host_turn_asks")
@@ -97,8 +109,13 @@ class ClusterDownloader(SlotConcurrencyDownloader):
         worker = self.crawler.spider.cluster
         wait_ms = 0  # without Redis the crawl is closing: what this worker holds goes by its own politeness
         with worker.reaching():
-            wait_ms = self._take_turn(keys=[host + "last", host + "hold", host + "leases"],
-                                      args=[int(slot.delay * 1000), slot.concurrency, token, self.lease_ms])
+            wait_ms = self._take_turn(keys=[host + "last", host + "hold", host + "leases", worker.run],
+                                      args=[int(slot.delay * 1000), slot.concurrency, token, self.lease_ms,
+                                            self._left_alone_field(request)])
+        if wait_ms == -2:  # another worker was asked to leave the host alone: said there
+            self.stats.inc_value("politeness/left_alone_not_sent")
+            slot.queue.popleft()[1].errback(HostLeftAlone(self.get_slot_key(request)))
+            return None
         if wait_ms < 0:  # every place taken: asked again when one of ours frees, or after FULL_POLL
             self._full.add(slot)
             return FULL_POLL
@@ -122,10 +139,17 @@ class ClusterDownloader(SlotConcurrencyDownloader):
                     self._process_queue(slot)
         if response.status in (429, 503):
             seconds = retry_after_seconds(response.headers.get("Retry-After"))
+            worker = self.crawler.spider.cluster
             if seconds is not None and 0 < seconds <= self.max_wait:
-                with self.crawler.spider.cluster.reaching():
+                with worker.reaching():
                     self._hold(keys=[self._host(request) + "hold"], args=[int(seconds * 1000)])
+            elif seconds is not None and seconds > self.max_wait:
+                with worker.reaching():
+                    self._leave_alone(keys=[worker.run], args=[self._left_alone_field(request), int(seconds * 1000)])
         return response
+
+    def _left_alone_field(self, request: Request) -> str:
+        return "left-alone:" + self.get_slot_key(request)
 
 
 class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
@@ -185,7 +209,7 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         await super()._parse_robots(response, netloc, request)
-        self._share(netloc, robots_rules(response))
+        self._share(netloc, robots_rules(response, self.max_size))
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         super()._robots_error(exc, netloc)

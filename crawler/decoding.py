@@ -9,6 +9,9 @@ as usual, with the same size limits.
 An article page that is a meta refresh (a story moved, a stub left at the old address) is the
 exception: only the start of a body is decoded to look for one, as far as Scrapy's
 MetaRefreshMiddleware looks, and such a page is decoded whole for it to follow.
+
+robots.txt is decoded by crawler/robots.py, only as far as it is read: decoded whole, one of a few KB could be
+over the download limit, and its host shut out for the run.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class DiscoveryDecompressionMiddleware(HttpCompressionMiddleware):
     ``DecodedOverLimit``, which the spider's errback says in its own words (crawler/quiet.py drops Scrapy's)."""
 
     def process_response(self, request: Request, response: Response, spider=None) -> Request | Response:
+        if request.meta.get("dont_obey_robotstxt"):  # Scrapy's mark of its robots.txt requests
+            return response
         if request.meta.get("role") == ROLE_ARTICLE and response.status == 200 and not _meta_refresh(response):
             return Response(url=response.url, status=response.status, headers=response.headers, body=response.body,
                             flags=response.flags, request=request, certificate=response.certificate,
@@ -51,11 +56,19 @@ def _meta_refresh(response: Response) -> bool:
     content_type = response.headers.get("Content-Type", b"").decode("latin-1")
     if "html" not in content_type.lower():
         return False
-    headers = [(name.decode("latin-1"), value.decode("latin-1"))
-               for name, values in response.headers.items() for value in values]
     try:
-        head = decoded_head(StatusAndHeaders(str(response.status), headers), response.body, META_REFRESH_SCAN)
+        head = decoded_start(response, META_REFRESH_SCAN)
     except Exception:  # noqa: BLE001 - a body that is not what its codings say: the extractor will say so
         return False
     page = HtmlResponse(url=response.url, body=head, headers={"Content-Type": content_type})
     return get_meta_refresh(page)[1] not in (None, response.url)
+
+
+def decoded_start(response: Response, size: int) -> bytes:
+    """The first ``size`` bytes of a response's body, its content codings undone, decoding not much more than that.
+
+    A body that is not what its codings say may raise anything warcio's decoders raise.
+    """
+    headers = [(name.decode("latin-1"), value.decode("latin-1"))
+               for name, values in response.headers.items() for value in values]
+    return decoded_head(StatusAndHeaders(str(response.status), headers), response.body, size)

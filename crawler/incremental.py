@@ -24,6 +24,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
+from scrapy.settings import Settings
 
 from archive.capture import ROLE_ARTICLE, ROLE_RESOURCE
 from archive.reader import RecordError, read_response
@@ -31,6 +32,14 @@ from archive.state import CrawlState, UrlState, open_state
 
 FETCH_ONCE_ROLES = {ROLE_ARTICLE, ROLE_RESOURCE}
 CONDITIONAL = "newsarchive_conditional"  # request.meta: validators were sent with this request
+
+
+def crawl_state(settings: Settings) -> CrawlState | None:
+    """The crawl state a re-crawl reads (a cluster's, if any); None for a crawl without it (no archive, or a full one)."""
+    archive_dir = settings.get("NEWSARCHIVE_ARCHIVE_DIR")
+    if not archive_dir or not settings.getbool("NEWSARCHIVE_INCREMENTAL", True):
+        return None
+    return open_state(Path(archive_dir), settings.get("NEWSARCHIVE_REDIS_URL"))
 
 
 class ConditionalFetchMiddleware:
@@ -42,12 +51,10 @@ class ConditionalFetchMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalFetchMiddleware:
-        settings = crawler.settings
-        archive_dir = settings.get("NEWSARCHIVE_ARCHIVE_DIR")
-        if not archive_dir or not settings.getbool("NEWSARCHIVE_INCREMENTAL", True):
+        state = crawl_state(crawler.settings)
+        if state is None:
             raise NotConfigured
-        state = open_state(Path(archive_dir), settings.get("NEWSARCHIVE_REDIS_URL"))  # a cluster's, if any
-        middleware = cls(crawler, state, Path(settings.get("WARC_DIR")))
+        middleware = cls(crawler, state, Path(crawler.settings.get("WARC_DIR")))
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 

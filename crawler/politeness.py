@@ -105,6 +105,9 @@ def retry_after_refused(request: Request) -> str:
 class HostLeftAlone(IgnoreRequest):
     """A request not sent: its host asked earlier in the run for a longer wait than the run waits."""
 
+    def __init__(self, slot_key: str):
+        super().__init__(f"not sent: {slot_key} asked to be left alone")
+
 
 @dataclass
 class LeftAlone:
@@ -174,7 +177,7 @@ class RetryAfterMiddleware:
     def _not_sent(self, key: str) -> HostLeftAlone:
         self.left_alone[key].not_sent += 1
         self.stats.inc_value("politeness/left_alone_not_sent")
-        return HostLeftAlone(f"not sent: {key} asked to be left alone")
+        return HostLeftAlone(key)
 
     def spider_closed(self, spider) -> None:
         for key, host in self.left_alone.items():
@@ -208,6 +211,8 @@ class SlotConcurrencyDownloader(Downloader):
                 return
         while slot.queue and slot.free_transfer_slots() > 0:
             wait = self._turn(slot)
+            if wait is None:  # the request at the head is not sent, and has left the queue
+                continue
             if wait > 0:
                 slot.latercall = call_later(wait, self._latercall, slot)
                 return
@@ -219,8 +224,9 @@ class SlotConcurrencyDownloader(Downloader):
                 self._process_queue(slot)
                 break
 
-    def _turn(self, slot: Slot) -> float:
-        """Seconds before the request at the head of ``slot``'s queue may go out; 0: now.
+    def _turn(self, slot: Slot) -> float | None:
+        """Seconds before the request at the head of ``slot``'s queue may go out; 0: now; None: never (it has been
+        taken off the queue and failed).
 
         This process alone decides here; a cluster's downloader also asks the other workers.
         """

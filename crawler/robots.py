@@ -13,7 +13,9 @@ disallow; the next run asks again).  Redirects that never reach a file (a loop, 
 ``REDIRECT_MAX_TIMES``) make it unavailable, as a 4xx (§2.3.1.2): everything is allowed.
 
 A robots.txt larger than ``ROBOTSTXT_MAX_SIZE`` (500 KiB, the least RFC 9309 §2.5 lets a crawler read) is
-read that far and its rules followed; Scrapy's download limit cancelled it, which left the host unreachable.
+read that far and its rules followed, as received or, content-coded, once decoded; Scrapy's download limit
+cancelled it, which left the host unreachable.  One that is not in the coding its Content-Encoding names is read as
+it came (a server that labels a plain file gzip); Scrapy made the host unreachable.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
+from crawler.decoding import decoded_start
+
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
 logger = logging.getLogger(__name__)
@@ -41,11 +45,12 @@ class RobotsUnreachable(IgnoreRequest):
     """A request not sent because its host's robots.txt is unreachable: counted as failed, unlike a disallow."""
 
 
-def robots_rules(response: Response) -> bytes:
-    """The rules a robots.txt response gives (RFC 9309 §2.3.1.3-4): none for a 4xx, all disallowed for a 5xx."""
+def robots_rules(response: Response, max_size: int) -> bytes:
+    """The rules a robots.txt response gives (RFC 9309 §2.3.1.3-4): none for a 4xx, all disallowed for a 5xx,
+    else its body decoded as far as one byte past ``max_size`` (a body not in its coding is read as it came)."""
     if response.status >= 500:
         return DISALLOW_ALL
-    return b"" if response.status >= 400 else response.body
+    return b"" if response.status >= 400 else decoded_start(response, max_size + 1)
 
 
 class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
@@ -59,11 +64,9 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def _headers_received(self, headers: Headers, body_length: int | str, request: Request, **kwargs) -> None:
         """A robots.txt announced over ``max_size`` is not cancelled before its first byte for being over the
-        download limit: its start is read (``_bytes_received`` stops it).  Not one that is content-coded, whose
-        decoding the limit bounds."""
+        download limit: its start is read (``_bytes_received`` stops it)."""
         # (``body_length`` is Twisted's UNKNOWN_LENGTH, a string, for a body sent in chunks: bytes_received stops it)
-        if (request.meta.get("dont_obey_robotstxt") and isinstance(body_length, int) and body_length > self.max_size
-                and not headers.get("Content-Encoding")):
+        if request.meta.get("dont_obey_robotstxt") and isinstance(body_length, int) and body_length > self.max_size:
             request.meta["download_maxsize"] = 0
 
     def _bytes_received(self, data: bytes, request: Request, **kwargs) -> None:
@@ -103,15 +106,20 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
                        netloc, reason)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        rules = robots_rules(response, self.max_size)
+        coding = response.headers.get("Content-Encoding", b"identity").decode("latin-1")
         if response.status >= 500:
             self._stats.inc_value("robotstxt/server_error_disallow_all")
             self._disallow_all(netloc, f"HTTP {response.status}")
-        rules = robots_rules(response)
-        if len(rules) > self.max_size or "download_stopped" in response.flags:
+        elif rules and (len(rules) > self.max_size or "download_stopped" in response.flags):
             rules = rules[:self.max_size].rpartition(b"\n")[0]  # a line cut in two is not a rule
             self._stats.inc_value("robotstxt/cut")
             logger.warning("%s: robots.txt larger than %d KiB: its rules that far are followed, the rest is not read "
                            "(RFC 9309 §2.5)", netloc, self.max_size >> 10)
+        elif coding.lower() != "identity" and rules and response.body.startswith(rules):  # the decoders gave up and read it as it came
+            self._stats.inc_value("robotstxt/not_in_its_coding")
+            logger.warning("%s: robots.txt is not %s as its Content-Encoding says: read as it came, its parseable "
+                           "rules followed (RFC 9309 §2.3.1.1)", netloc, coding)
         await super()._parse_robots(response.replace(body=rules), netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.state import ArchivedPayload, UrlState, open_state
+from archive.state import ArchivedPayload, SitemapRead, UrlState, open_state
 from archive_fixtures import free_port, loopback_site
 from crawler.cluster import crawl_keys
 from crawler.settings import RETRY_TIMES
@@ -394,7 +394,7 @@ def test_status_shows_the_back_off_the_cluster_keeps(tmp_path, redis_url):
 
 def test_redis_state_answers_as_the_sqlite_state_does(tmp_path, redis_url):
     """The same operations on both backends give the same answers: first_seen kept, the first payload
-    kept, back-off growing with failures in a row and cleared by a success."""
+    kept, back-off growing with failures in a row and cleared by a success, one read kept per sitemap."""
     answers = []
     for state in (open_state(tmp_path), open_state(tmp_path, redis_url)):
         state.record_fetch(UrlState("http://a/1", "s", 100.0, 100.0, 200, '"e1"', None, "sha1:X", "f.warc.gz", 0))
@@ -402,13 +402,19 @@ def test_redis_state_answers_as_the_sqlite_state_does(tmp_path, redis_url):
         state.add_payload(ArchivedPayload("sha1:X", "http://a/1", "2026-01-01T00:00:00Z", "<urn:1>", "f.warc.gz", 0))
         state.add_payload(ArchivedPayload("sha1:X", "http://a/2", "2026-01-02T00:00:00Z", "<urn:2>", "g.warc.gz", 5))
         outcomes = [state.record_source_outcome("s", ok, "down", now=1000.0) for ok in (False, False, False, True)]
+        state.record_sitemap_reads([SitemapRead("http://a/day-1.xml", "s", "2026-01-01T00:00:00+00:00", 100.0),
+                                    SitemapRead("http://a/day-2.xml", "s", None, 100.0)])
+        state.record_sitemap_reads([SitemapRead("http://a/day-1.xml", "s", None, 200.0)])
         answers.append((state.url("http://a/1"), state.url("http://a/none"), state.payload("sha1:X"),
-                        state.payload("sha1:Y"), outcomes, state.source_health("s"), state.source_health("t")))
+                        state.payload("sha1:Y"), outcomes, state.source_health("s"), state.source_health("t"),
+                        state.sitemap_reads(["http://a/day-1.xml", "http://a/day-2.xml", "http://a/day-3.xml"])))
         state.close()
     sqlite, shared = answers
     assert shared == sqlite
     assert shared[0].first_seen == 100.0 and shared[0].status == 304
     assert [health.backoff_until for health in shared[4]] == [None, 1000.0 + 1800, 1000.0 + 3600, None]
+    assert shared[7] == {"http://a/day-1.xml": SitemapRead("http://a/day-1.xml", "s", None, 200.0),
+                         "http://a/day-2.xml": SitemapRead("http://a/day-2.xml", "s", None, 100.0)}
 
 
 class ThrottlingSite:
@@ -470,15 +476,23 @@ class ThrottlingSite:
         return {"name": "farm", "sitemaps": [f"{self.url}/sitemap.xml"], "schedule": "0 * * * *"}
 
 
-def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
-    """One worker gets a 429 with Retry-After: 4; no worker sends the host anything until then."""
-    with ThrottlingSite(30, retry_after=4, slow=0.2) as site:
+def throttled_cluster_crawl(tmp_path: Path, redis_url: str, retry_after: int
+                            ) -> tuple[list[subprocess.CompletedProcess], list[tuple[float, str, int]], float]:
+    """Two workers crawl a ``ThrottlingSite`` of 30 articles, each successful; their runs, the site's arrivals in
+    order, and when the 429 arrived."""
+    with ThrottlingSite(30, retry_after=retry_after, slow=0.2) as site:
         configs = [farm_config(tmp_path / f"w{i}", site, redis_url) for i in range(2)]
         results = run_workers(configs)
         arrivals = sorted(site.arrivals)
     for result in results:
         assert result.returncode == 0, result.stderr
     [refused] = [moment for moment, _, status in arrivals if status == 429]
+    return results, arrivals, refused
+
+
+def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
+    """One worker gets a 429 with Retry-After: 4; no worker sends the host anything until then."""
+    _, arrivals, refused = throttled_cluster_crawl(tmp_path, redis_url, 4)
     # A request another worker sent while the 429 was on its way back may arrive just after it.
     held = [moment - refused for moment, _, _ in arrivals if refused + 0.5 < moment < refused + 4 - 0.3]
     assert held == []
@@ -752,3 +766,14 @@ def test_no_other_worker_takes_over_a_robots_txt_fetch_while_its_retries_may_sti
         released.set()
         client.close()
     assert lock_ms > (RETRY_TIMES + 1) * DOWNLOAD_TIMEOUT * 1000, lock_ms
+
+
+def test_a_host_that_asks_to_be_left_alone_gets_no_more_requests_from_any_worker(tmp_path, redis_url):
+    """One worker gets a 429 whose Retry-After (2 h) is over RETRY_AFTER_MAX: no worker sends that host more this run,
+    and one line says so.  Before, only that worker stopped; the other fetched the host's every other article."""
+    results, arrivals, refused = throttled_cluster_crawl(tmp_path, redis_url, 7200)
+    # A request another worker sent while the 429 was on its way back may arrive just after it.
+    assert [path for moment, path, _ in arrivals if moment > refused + 0.5] == []
+    said = [line for result in results for line in result.stderr.splitlines() if "asked to be left alone" in line]
+    assert len(said) == 1, said
+    assert "asked to be left alone for 2 h (HTTP 429 Retry-After)" in said[0], said

@@ -139,3 +139,52 @@ def test_a_sitemap_over_the_protocol_s_50_mb_is_refused_in_one_line(tmp_path, se
     assert len(said) == 1, result.stderr
     assert said[0].endswith("larger than its download limit (50 MB, the sitemap protocol's): not archived"
                             if served == "plain" else "over 50 MB once gunzipped"), said
+
+
+def index_of_days(base: str, dated: bool, newer: int | None = None) -> Sitemaps:
+    """/index.xml lists /day-0.xml ... /day-5.xml, day n n days old (``newer``: that day changed today, adding
+    story 50 + n); /day-n.xml lists story n."""
+    sitemaps: Sitemaps = {}
+    entries = []
+    for n in range(6):
+        lastmod = NOW if n == newer else NOW - timedelta(days=n)
+        entries.append(f"<sitemap><loc>{base}/day-{n}.xml</loc>"
+                       + (f"<lastmod>{lastmod:%Y-%m-%dT%H:%M:%S+00:00}</lastmod>" if dated else "") + "</sitemap>")
+        listed = [n, 50 + n] if n == newer else [n]
+        sitemaps[f"/day-{n}.xml"] = ((URLSET + "".join(f"<url><loc>{base}{story(k)}</loc></url>" for k in listed)
+                                      + "</urlset>").encode(), {})
+    index = '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(entries) + "</sitemapindex>"
+    sitemaps["/index.xml"] = (index.encode(), {})
+    return sitemaps
+
+
+@pytest.mark.parametrize("dated", [True, False], ids=["with lastmod", "without lastmod"])
+def test_runs_capped_by_max_sitemaps_work_through_a_sitemap_index_and_skip_the_unchanged(tmp_path, dated):
+    """max_sitemaps = 3: the index and two of its six sitemaps a run.  Before, every run read the same two newest."""
+    requested: list[str] = []
+    handler = type("Site", (SitemapSite,), {"sitemaps": {}, "requested": requested})
+    days_read, said = [], []
+    with loopback_site(handler) as base:
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n\n[crawl]\ndownload_delay = 0\n'
+                          f'autothrottle = false\nmax_sitemaps = 3\n\n[[sources]]\nname = "site"\n'
+                          f'sitemaps = ["{base}/index.xml"]\n', encoding="utf-8")
+        for run in range(5):
+            handler.sitemaps = index_of_days(base, dated, newer=5 if run == 4 else None)
+            requested.clear()
+            result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config), "--no-extract",
+                                     "--verbose"], capture_output=True, text=True, timeout=180, cwd=REPO)
+            assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+            days_read.append(sorted(int(path[5:-4]) for path in requested if path.startswith("/day-")))
+            said.append([line.split(": ", 2)[-1] for line in result.stderr.splitlines()
+                         if "sitemaps not fetched: unchanged" in line])
+            if run < 3:  # each day's story archived the run its sitemap is read, and only then
+                assert stories(requested) == set(days_read[run]), (run, requested)
+    assert sorted(sum(days_read[:3], [])) == [0, 1, 2, 3, 4, 5], days_read
+    if dated:  # newest first, then none unchanged, then the one changed
+        assert days_read == [[0, 1], [2, 3], [4, 5], [], [5]], days_read
+        assert said[3] == [f"{base}/index.xml: 6 sitemaps not fetched: unchanged (their lastmod) since a run read them"]
+        assert stories(requested) == {55}  # story 5 was archived in run 3
+    else:  # in turn, the least recently read first
+        assert days_read == [[0, 1], [2, 3], [4, 5], [0, 1], [2, 3]], days_read
+        assert said == [[]] * 5

@@ -37,9 +37,11 @@ from crawler.discovery import (
     page_links,
     sitemap_entries,
 )
+from crawler.incremental import crawl_state
 from crawler.politeness import HostLeftAlone, retry_after_refused
 from crawler.quiet import drop_repeated_errors
 from crawler.robots import RobotsUnreachable
+from crawler.sitemap_turns import SitemapTurns
 from crawler.source_settings import configure_scrapy_crawl
 
 
@@ -114,7 +116,13 @@ class NewsSpider(Spider):
         spider.max_sitemap_entries = settings.getint("NEWSARCHIVE_MAX_SITEMAP_ENTRIES", MAX_SITEMAP_ENTRIES)
         spider.max_sitemaps = settings.getint("NEWSARCHIVE_MAX_SITEMAPS", MAX_SITEMAPS)
         spider.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
+        state = crawl_state(settings)
+        spider.sitemap_turns = SitemapTurns(state, spider.source.name) if state is not None else None
         return spider
+
+    def closed(self, reason: str) -> None:
+        if self.sitemap_turns is not None:  # a run cut short has not read all its sitemaps led to
+            self.sitemap_turns.close(complete=reason == "finished")
 
     # -- seeds ---------------------------------------------------------------
     def _seed(self, url: str, role: str, callback) -> Request:
@@ -283,6 +291,18 @@ class NewsSpider(Spider):
             self.logger.warning("%s: %s: %d more sitemaps not fetched: this run took its %d ([crawl] max_sitemaps), "
                                 "newest first", self.source.name, via, left, self.max_sitemaps)
 
+    def _in_turn(self, entries: list[Entry], index: str) -> list[Entry]:
+        """An index's sitemaps in the order to read them, without those unchanged since read (crawler/sitemap_turns.py);
+        one line says how many were skipped."""
+        if self.sitemap_turns is None:
+            return entries
+        ordered, unchanged = self.sitemap_turns.order(entries)
+        if unchanged:
+            self.crawler.stats.inc_value("newsarchive/sitemaps_unchanged", unchanged)
+            self.logger.info("%s: %s: %d sitemaps not fetched: unchanged (their lastmod) since a run read them",
+                             self.source.name, index, unchanged)
+        return ordered
+
     def _article(self, url: str, via: str) -> Iterator[Request]:
         return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
 
@@ -347,8 +367,11 @@ class NewsSpider(Spider):
         # A sitemap of a sitemap index older than max_age lists nothing newer (its lastmod is its newest entry's).
         entries = self._on_site(self._recent(newest_first(listing.entries) if listing else [], response.url),
                                 response.url)
+        if listing and self.sitemap_turns is not None:
+            self.sitemap_turns.read_one(response.meta.get("redirect_urls", [response.url])[0])
         if listing and listing.kind == "sitemapindex":
-            yield from self._sitemaps((entry.url for entry in entries), response.url)
+            yield from self._sitemaps((entry.url for entry in self._in_turn(list(entries), response.url)),
+                                      response.url)
             return
         for entry in entries:
             if entry.is_news or looks_like_article(entry.url):
