@@ -1,9 +1,11 @@
-"""Which sitemaps of an index a run reads, when ``[crawl] max_sitemaps`` lets it read only some.
+"""Which sitemaps of an index a run reads first, when ``[crawl] max_sitemaps`` lets it read only some.
 
-Each run took the same newest ones, so the older sitemaps of a large index were never reached.  Here a sitemap
-whose ``<lastmod>`` in its index is the one it had when a run last read it and all it led to is skipped (it lists
-nothing new); the changed and unread ones go first, newest first, then the undated ones, the least recently read
-first: runs work through the index.  The reads are kept in the crawl state, one per sitemap URL.
+Each run took the same newest ones, so the older sitemaps of a large index were never reached.  Here the
+sitemaps whose ``<lastmod>`` in the index changed since a run last read them and all they led to, and those
+never read, go first, newest first; then the others (unchanged, or undated), the least recently read first:
+runs work through the index.  An unchanged sitemap is put last, not left out: a site that forgets to update a
+lastmod would otherwise have that sitemap's new stories missed for good, and within ``max_sitemaps`` every
+sitemap is read as before.  The reads are kept in the crawl state, one per sitemap URL.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from archive.state import CrawlState, SitemapRead
 from crawler.discovery import Entry
 
 
-def in_turn(entries: list[Entry], reads: dict[str, SitemapRead]) -> tuple[list[Entry], int]:
-    """``entries`` (newest first) to read in this order, without the unchanged ones; and how many those were."""
-    unchanged = {entry.url for entry in entries if entry.date is not None and entry.url in reads
-                 and reads[entry.url].lastmod == entry.date.isoformat()}
-    dated = [entry for entry in entries if entry.date is not None and entry.url not in unchanged]
-    undated = sorted((entry for entry in entries if entry.date is None),
-                     key=lambda entry: reads[entry.url].read_at if entry.url in reads else 0.0)
-    return dated + undated, len(unchanged)
+def in_turn(entries: list[Entry], reads: dict[str, SitemapRead]) -> list[Entry]:
+    """``entries`` (newest first) in the order to read them (see above)."""
+    def changed(entry: Entry) -> bool:
+        return entry.date is not None and (entry.url not in reads or reads[entry.url].lastmod != entry.date.isoformat())
+
+    rest = sorted((entry for entry in entries if not changed(entry)),
+                  key=lambda entry: reads[entry.url].read_at if entry.url in reads else 0.0)
+    return [entry for entry in entries if changed(entry)] + rest
 
 
 class SitemapTurns:
@@ -33,11 +35,11 @@ class SitemapTurns:
         self.listed: dict[str, str | None] = {}  # sitemap URL -> its lastmod in the index that listed it
         self.read: set[str] = set()
 
-    def order(self, entries: list[Entry]) -> tuple[list[Entry], int]:
+    def order(self, entries: list[Entry]) -> list[Entry]:
         """``in_turn`` with the reads stored; the entries' lastmods are noted for the reads this run stores."""
-        ordered, unchanged = in_turn(entries, self.state.sitemap_reads([entry.url for entry in entries]))
+        ordered = in_turn(entries, self.state.sitemap_reads([entry.url for entry in entries]))
         self.listed.update((entry.url, entry.date.isoformat() if entry.date else None) for entry in ordered)
-        return ordered, unchanged
+        return ordered
 
     def read_one(self, url: str) -> None:
         if url in self.listed:

@@ -317,7 +317,7 @@ def test_a_sitemap_index_of_2000_sitemaps_gives_max_sitemaps_and_says_how_many_w
     assert sorted(pages(path for path in requested if "story" in path)) == sorted(story(f"day-{n}") for n in range(5))
     [line] = [line for line in result.stderr.splitlines() if "max_sitemaps" in line]
     assert line.endswith(f"site: {base}/sitemaps-2000.xml: 1995 more sitemaps not fetched: this run took its 6 "
-                         "([crawl] max_sitemaps), newest first"), line
+                         "([crawl] max_sitemaps), changed and unread first"), line
 
 
 def test_sitemap_indexes_nested_deeper_than_the_depth_limit_are_cut_and_the_cut_is_said(tmp_path):

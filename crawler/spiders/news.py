@@ -289,19 +289,11 @@ class NewsSpider(Spider):
         if left:
             self.crawler.stats.inc_value("newsarchive/sitemaps_not_fetched", left)
             self.logger.warning("%s: %s: %d more sitemaps not fetched: this run took its %d ([crawl] max_sitemaps), "
-                                "newest first", self.source.name, via, left, self.max_sitemaps)
+                                "changed and unread first", self.source.name, via, left, self.max_sitemaps)
 
-    def _in_turn(self, entries: list[Entry], index: str) -> list[Entry]:
-        """An index's sitemaps in the order to read them, without those unchanged since read (crawler/sitemap_turns.py);
-        one line says how many were skipped."""
-        if self.sitemap_turns is None:
-            return entries
-        ordered, unchanged = self.sitemap_turns.order(entries)
-        if unchanged:
-            self.crawler.stats.inc_value("newsarchive/sitemaps_unchanged", unchanged)
-            self.logger.info("%s: %s: %d sitemaps not fetched: unchanged (their lastmod) since a run read them",
-                             self.source.name, index, unchanged)
-        return ordered
+    def _in_turn(self, entries: list[Entry]) -> list[Entry]:
+        """An index's sitemaps in the order to read them: changed and unread first (crawler/sitemap_turns.py)."""
+        return entries if self.sitemap_turns is None else self.sitemap_turns.order(entries)
 
     def _article(self, url: str, via: str) -> Iterator[Request]:
         return self._follow(url, ROLE_ARTICLE, self.parse_article, via)
@@ -370,7 +362,7 @@ class NewsSpider(Spider):
         if listing and self.sitemap_turns is not None:
             self.sitemap_turns.read_one(response.meta.get("redirect_urls", [response.url])[0])
         if listing and listing.kind == "sitemapindex":
-            yield from self._sitemaps((entry.url for entry in self._in_turn(list(entries), response.url)),
+            yield from self._sitemaps((entry.url for entry in self._in_turn(list(entries))),
                                       response.url)
             return
         for entry in entries:
