@@ -995,13 +995,15 @@ class _Batch:
 
     def _own_span(self, site: str, key: int) -> tuple[str, str] | None:
         """The first span of the site's articles from one holding the key to another over which the rule holds
-        (``template_span``); read only for a key that recurs but not on its share over its whole span."""
+        (``template_span``); read only for a key that recurs but not on its share over its whole span: its
+        articles and the site's between its first and last (the cost of a key on more than MIN_PAGES articles
+        that is no template grows with its span)."""
         db = self.db
         holding = [at for (at,) in db.execute(
             "SELECT s.first_at FROM signature_keys k INDEXED BY signature_keys_by_key JOIN site_signatures s"
             " ON s.site = k.site AND s.signature = k.signature WHERE k.site = ? AND k.key = ? AND s.first_at IS NOT NULL"
             " ORDER BY 1", (site, key))]
-        if len(holding) < MIN_PAGES:
+        if len(holding) <= MIN_PAGES:  # its one span from one article holding it to another is its whole span
             return None
         articles = [at for (at,) in db.execute(
             "SELECT first_at FROM site_signatures WHERE site = ? AND first_at >= ? AND first_at <= ? ORDER BY first_at",
