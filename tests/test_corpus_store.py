@@ -173,6 +173,25 @@ def test_a_banner_a_site_retires_and_brings_back_stays_out_of_every_text_and_no_
     assert _texts_after_runs(tmp_path / "rebuild", shuffled, per_run=9) == texts
 
 
+def test_a_store_from_before_template_records_keeps_a_banner_it_brings_back_out_of_every_text(tmp_path):
+    """A store whose template keys kept no record of the span they were decided over takes their span as it: a
+    banner template there stays out of its old texts and the new ones when the site brings it back."""
+    pages = _site_with_banner([*range(0, 20), *range(200, 230)], 230)
+    _texts_after_runs(tmp_path, pages[:40], per_run=5)
+    with sqlite3.connect(tmp_path / "derived" / "corpus.sqlite") as db:  # what a store made before looked like
+        db.execute("ALTER TABLE key_stats DROP COLUMN from_at")
+        db.execute("ALTER TABLE key_stats DROP COLUMN to_at")
+    db.close()
+    rewritten = []
+    with CorpusStore(tmp_path) as store:
+        for start in range(40, len(pages), 5):
+            rewritten.append(store.add(pages[start:start + 5]).rewritten_texts)
+        texts = {row["url"]: (tmp_path / row["text_path"]).read_text(encoding="utf-8") for row in store.rows()}
+    assert len(texts) == 230
+    assert not [url for url, text in texts.items() if BANNER in text]
+    assert sum(rewritten) == 0
+
+
 def test_site_templates_are_the_same_whatever_order_the_captures_come_in(tmp_path):
     """A rebuild reads WARCs in another order than the runs wrote them: the texts must not depend on it."""
     pages = _site_with_banner(range(10, 40), 120)
