@@ -6,7 +6,10 @@ Judged over every article a site ever had, a banner's status followed the archiv
   in its text, and corpus.jsonl rewritten from its first line;
 - introduced: a banner on every article after the first ``--base`` was kept in their texts until
   30 % of all the site's articles carried it; then all of those were rewritten at once.
-The share is now taken over the banner's own span (``extract/boilerplate.py``), so neither
+- brought back: a banner retired after the first ``--base`` articles and back on every article after
+  ``base / 0.2``: over its whole span, the years without it put it back into the first ``base``
+  texts and left it in the new ones until it was on 30 % of that span again.
+The share is now taken over a span of the banner's own (``extract/boilerplate.py``), so none of it
 happens. The runs go past the points where it did (``base / 0.3`` and ``base / 0.7`` articles);
 per run: new rows, earlier texts rewritten, bytes written, texts holding the banner (0 expected).
 
@@ -21,6 +24,8 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,24 +41,24 @@ _NUMBER = re.compile(r"story-(\d+)-")
 
 
 class RedesignedFarm(ArticleFarm):
-    """The farm, its banner on the first ``base`` articles only (``retired``) or on all after them."""
+    """The farm, its banner on the articles whose number ``carries`` says."""
 
-    def __init__(self, base: int, retired: bool) -> None:
+    def __init__(self, carries: Callable[[int], bool]) -> None:
         super().__init__(0)
-        self.base, self.retired = base, retired
+        self.carries = carries
 
     def route(self, path: str) -> tuple[int, str, bytes]:
         status, content_type, body = super().route(path)
         found = _NUMBER.search(path)
-        if status == 200 and found and (int(found[1]) < self.base) != self.retired:
+        if status == 200 and found and not self.carries(int(found[1])):
             body = body.replace(f"<p>{BANNER}</p>".encode(), b"")
         return status, content_type, body
 
 
-def scenario(work: Path, base: int, retired: bool, steps: list[int]) -> None:
+def scenario(work: Path, carries: Callable[[int], bool], steps: list[int]) -> None:
     archive = work / "archive"
     work.mkdir(parents=True)
-    with RedesignedFarm(base, retired) as farm:
+    with RedesignedFarm(carries) as farm:
         config = write_config(work / "sources.toml", archive, farm)
         for added in steps:
             farm.add(added)
@@ -75,9 +80,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="newsarchive-template-age-"))
     try:
         print(f"a banner retired after {base:,} articles:")
-        scenario(work / "retired", base, True, [base, flip_retired - base - 30, 20, 20])
+        scenario(work / "retired", lambda number: number < base, [base, flip_retired - base - 30, 20, 20])
         print(f"a banner introduced after {base:,} articles:")
-        scenario(work / "introduced", base, False, [base, flip_introduced - base - 30, 20, 20])
+        scenario(work / "introduced", lambda number: number >= base, [base, flip_introduced - base - 30, 20, 20])
+        back = int(base / (MIN_SHARE - Fraction(1, 10)))  # its whole span's share under MIN_SHARE from then on
+        print(f"a banner retired after {base:,} articles and back after {back:,}:")
+        scenario(work / "brought back", lambda number: number < base or number >= back, [base, back - base, 20, 20])
     finally:
         shutil.rmtree(work)
     return 0

@@ -30,8 +30,9 @@ import hashlib
 import json
 import sqlite3
 import zlib
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,7 +55,16 @@ from corpus.duplicates import (
     word_ids,
 )
 from corpus.search import index_text, prepare_search, unindex_text
-from extract.boilerplate import MIN_PAGES, article_signature, is_at_edge, is_template, paragraph_key, without_template
+from extract.boilerplate import (
+    MIN_PAGES,
+    article_signature,
+    has_template_shape,
+    is_at_edge,
+    is_template,
+    paragraph_key,
+    template_span,
+    without_template,
+)
 from extract.document import Document
 
 STORE_FILE = "derived/corpus.sqlite"
@@ -93,10 +103,11 @@ CREATE TABLE IF NOT EXISTS site_signatures (
 CREATE TABLE IF NOT EXISTS signature_keys (
     site TEXT NOT NULL, signature INTEGER NOT NULL, key INTEGER NOT NULL,
     PRIMARY KEY (site, signature, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS signature_keys_by_key ON signature_keys (site, key);
 CREATE TABLE IF NOT EXISTS key_stats (
     site TEXT NOT NULL, key INTEGER NOT NULL, words INTEGER NOT NULL, frequency INTEGER NOT NULL,
     seen INTEGER NOT NULL, at_edge INTEGER NOT NULL, template INTEGER NOT NULL, first_at TEXT, last_at TEXT,
-    PRIMARY KEY (site, key)) WITHOUT ROWID;
+    from_at TEXT, to_at TEXT, PRIMARY KEY (site, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS template_keys ON key_stats (site) WHERE template = 1;
 CREATE TABLE IF NOT EXISTS corpus_file (name TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS key_docs (
@@ -311,6 +322,7 @@ class CorpusStore:
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
         self._add_browse_counts()
+        self._add_template_records()
         self._add_template_spans()
         self._add_foreign_hosts()
 
@@ -356,6 +368,23 @@ class CorpusStore:
                 if not self._db.execute(made).fetchone():  # another process may have made them since the look above
                     for statement in statements:
                         self._db.execute(statement)
+
+    def _add_template_records(self) -> None:
+        """A store made before a template's record was kept (the span it was decided template over,
+        ``_Batch._redecide``) gets it: a template key's span, over which it was decided one."""
+        db = self._db
+
+        def columns() -> set[str]:
+            return {name for (_, name, *_) in db.execute("PRAGMA table_info(key_stats)")}
+        if "from_at" in columns():
+            return
+        with self._transaction():
+            if "from_at" in columns():  # another process added it since the look above
+                return
+            db.execute("ALTER TABLE key_stats ADD COLUMN from_at TEXT")
+            db.execute("ALTER TABLE key_stats ADD COLUMN to_at TEXT")
+            if "first_at" in columns():  # (else the spans come next, and every key is decided again)
+                db.execute("UPDATE key_stats SET (from_at, to_at) = (first_at, last_at) WHERE template = 1")
 
     def _add_template_spans(self) -> None:
         """A store made before a paragraph's share was taken over its span gets the capture times that needs, from
@@ -877,15 +906,15 @@ class _Batch:
                     "UPDATE key_stats SET last_at = (SELECT MAX(c.fetched_at) FROM key_docs k JOIN captures c"
                     " ON c.record_id = k.record_id WHERE k.site = ? AND k.key = ?)"
                     " WHERE site = ? AND key = ? AND last_at = ?", (site, key, site, key, before))
-        # Only a key whose counts or span moved, or a template key with an article added in its span, can
-        # change status: a share over a span only falls as articles are added in it.
+        # Only a key whose counts or span moved, or a template key with an article added in the span it was
+        # decided template over, can change status: a share over a span only falls as articles are added in it.
         candidates = set(seen) | moved
         if placed:
             candidates.update(key for (key,) in db.execute(
-                "SELECT key FROM key_stats INDEXED BY template_keys WHERE site = ? AND template = 1 AND first_at <= ?"
-                " AND last_at >= ?",
+                "SELECT key FROM key_stats INDEXED BY template_keys WHERE site = ? AND template = 1 AND from_at <= ?"
+                " AND to_at >= ?",
                 (site, max(placed), min(placed))))
-        return self._redecide(site, candidates)
+        return self._redecide(site, candidates, placed, moved)
 
     def _place_article(self, site: str, signature: int, fetched_at: str, placed: list[str]) -> bool:
         """Date an article of the site by its first capture (the earliest of its docs'); whether it is new."""
@@ -932,23 +961,54 @@ class _Batch:
                              + db.execute(count, (site, last_month, last_at)).fetchone()[0])
         return is_template(words, frequency, seen, at_edge, exact)
 
-    def _redecide(self, site: str, keys: Iterable[int]) -> set[int]:
-        """Decide these keys of the site again; those whose status changed (flipped in the store)."""
+    def _redecide(self, site: str, keys: Iterable[int], placed: Iterable[str] = (),
+                  moved: Collection[int] = ()) -> set[int]:
+        """Decide these keys of the site again; those whose status changed (flipped in the store).  A key is
+        template over its whole span; or over the span its record keeps (the one it was last decided template
+        over), while no article was placed in that span nor one of its own moved, as nothing in it changed then:
+        a template the site retired and brings back is one from its first article back, at no cost that grows
+        with its years; or else over a span of its own among its articles (``_own_span``)."""
         db = self.db
-        keys = list(keys)
-        flipped = set()
+        keys, placed = list(keys), sorted(placed)
+        flipped, records = set(), []
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
-            for key, words_, frequency_, seen_, at_edge_, template, first_at, last_at in db.execute(
-                    "SELECT key, words, frequency, seen, at_edge, template, first_at, last_at FROM key_stats"
-                    f" WHERE site = ? AND key IN ({','.join('?' * len(chunk))})", (site, *chunk)):
-                now = (frequency_ >= MIN_PAGES and first_at is not None  # (a key no doc of which is left has no span)
-                       and self._in_span(site, words_, frequency_, seen_, at_edge_, first_at, last_at))
-                if now != bool(template):
+            for key, words_, frequency_, seen_, at_edge_, template, first_at, last_at, from_at, to_at in db.execute(
+                    "SELECT key, words, frequency, seen, at_edge, template, first_at, last_at, from_at, to_at"
+                    f" FROM key_stats WHERE site = ? AND key IN ({','.join('?' * len(chunk))})", (site, *chunk)):
+                record = (from_at, to_at) if template else None
+                if frequency_ < MIN_PAGES or first_at is None:  # (a key no doc of which is left has no span)
+                    span = None
+                elif self._in_span(site, words_, frequency_, seen_, at_edge_, first_at, last_at):
+                    span = (first_at, last_at)
+                elif (record is not None and from_at is not None and key not in moved
+                      and bisect_left(placed, from_at) == bisect_right(placed, to_at)):
+                    span = record
+                else:
+                    span = self._own_span(site, key) if has_template_shape(words_, seen_, at_edge_) else None
+                if (span is not None) != bool(template):
                     flipped.add(key)
-        db.executemany("UPDATE key_stats SET template = 1 - template WHERE site = ? AND key = ?",
-                       [(site, key) for key in flipped])
+                if span != record:
+                    records.append((span is not None, *(span or (None, None)), site, key))
+        db.executemany("UPDATE key_stats SET template = ?, from_at = ?, to_at = ? WHERE site = ? AND key = ?", records)
         return flipped
+
+    def _own_span(self, site: str, key: int) -> tuple[str, str] | None:
+        """The first span of the site's articles from one holding the key to another over which the rule holds
+        (``template_span``); read only for a key that recurs but not on its share over its whole span: its
+        articles and the site's between its first and last (the cost of a key on more than MIN_PAGES articles
+        that is no template grows with its span)."""
+        db = self.db
+        holding = [at for (at,) in db.execute(
+            "SELECT s.first_at FROM signature_keys k INDEXED BY signature_keys_by_key JOIN site_signatures s"
+            " ON s.site = k.site AND s.signature = k.signature WHERE k.site = ? AND k.key = ? AND s.first_at IS NOT NULL"
+            " ORDER BY 1", (site, key))]
+        if len(holding) <= MIN_PAGES:  # its one span from one article holding it to another is its whole span
+            return None
+        articles = [at for (at,) in db.execute(
+            "SELECT first_at FROM site_signatures WHERE site = ? AND first_at >= ? AND first_at <= ? ORDER BY first_at",
+            (site, holding[0], holding[-1]))]
+        return template_span(holding, articles)
 
     def _template(self, site: str) -> set[int]:
         # (named: SQLite would rather read the site's every key through the primary key)

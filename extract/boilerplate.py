@@ -7,12 +7,15 @@ either short or always at the same edge of the body. Two articles suffice: a sma
 disclaimer is template from its second article on. A quotation shared by two articles, inside
 their bodies, fails both tests and stays.
 
-The share is taken over the articles of the paragraph's own span: those the site published
-(first captured) from its first to its last article holding it, not over every article the
-site ever had. So a banner a redesign retired stays template in the texts of its years, however
-many articles come after, and a new one is template from its second article on, however many
-came before. The archive's store keeps the spans (``corpus.store``); a batch of pages given
-together (``remove_site_boilerplate``) has no times, and its span is the whole batch.
+The share is taken over the articles of a span of the paragraph's own: those the site published
+(first captured) from one article holding it to another (``template_span``), not over every
+article the site ever had. So a banner a redesign retired stays template in the texts of its
+years, however many articles come after; a new one is template from its second article on,
+however many came before; and a retired one the site brings back is template from its first
+article back, as the years it was on every article still show (over its whole span, the years
+without it would have put it back into every text). The archive's store keeps the spans
+(``corpus.store``); a batch of pages given together (``remove_site_boilerplate``) has no times,
+and its span is the whole batch.
 
 The rule is stated once, over counts (``is_template``), so that the corpus store, which keeps
 the counts of an archived site incrementally, and ``remove_site_boilerplate``, which counts a
@@ -23,15 +26,17 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Collection, Hashable, Sequence
 from dataclasses import replace
+from fractions import Fraction
 
 from extract.document import Document
 from extract.paragraphs import word_key
 
 MIN_PAGES = 2  # distinct articles: one alone shows no recurrence
-MIN_SHARE = 0.3  # of the site's distinct articles, on sites with more than a handful
+MIN_SHARE = Fraction(3, 10)  # of the site's distinct articles, on sites with more than a handful (exact: 3 of 10 is 30 %)
 SHORT_WORDS = 40  # short paragraphs (banners, labels) need only recur
 EDGE = 3  # paragraphs this close to the start or end of the body are "at the edge"
 EDGE_SHARE = 0.8  # long paragraphs must sit at an edge this often to count as template text
@@ -66,7 +71,37 @@ def is_template(words: int, frequency: int, seen: int, at_edge: int, articles: i
     if articles < MIN_PAGES:
         return False
     needed = max(MIN_PAGES, math.ceil(MIN_SHARE * articles))
-    return frequency >= needed and (words <= SHORT_WORDS or at_edge >= EDGE_SHARE * seen)
+    return frequency >= needed and has_template_shape(words, seen, at_edge)
+
+
+def has_template_shape(words: int, seen: int, at_edge: int) -> bool:
+    """The rule's part that no span changes: short, or nearly always at an edge of the body."""
+    return words <= SHORT_WORDS or at_edge >= EDGE_SHARE * seen
+
+
+def template_span(holding: Sequence[str], articles: Sequence[str]) -> tuple[str, str] | None:
+    """The first span, from one article holding a paragraph to another, over whose articles it is on
+    MIN_PAGES and MIN_SHARE of them; None if there is none.  ``holding``: when the articles holding it
+    were published, ``articles``: the site's articles from the first of those to the last, both
+    sorted.  One pass: a span from time a to time b holds it on its share when, counted up to b, the
+    articles holding it less MIN_SHARE of all articles reach the same count before a, so the lowest
+    of those counts before each b is all that is kept (exact arithmetic, as ``is_template``)."""
+    times = sorted(set(holding))
+    lowest: list[tuple[Fraction, str]] = []  # the lowest start count up to each time, and where it is
+    start = 0
+    for end_time in times:
+        before_holding, before_all = bisect_left(holding, end_time), bisect_left(articles, end_time)
+        count = before_holding - MIN_SHARE * before_all
+        lowest.append(lowest[-1] if lowest and lowest[-1][0] <= count else (count, end_time))
+        holding_to_end = bisect_right(holding, end_time)
+        # the spans with MIN_PAGES articles holding it: those starting at a time with that few before it
+        while start + 1 < len(times) and bisect_left(holding, times[start + 1]) <= holding_to_end - MIN_PAGES:
+            start += 1
+        if bisect_left(holding, times[start]) > holding_to_end - MIN_PAGES:
+            continue
+        if holding_to_end - MIN_SHARE * bisect_right(articles, end_time) >= lowest[start][0]:
+            return lowest[start][1], end_time
+    return None
 
 
 def without_template(doc: Document, keys: Sequence[Hashable], template: Collection[Hashable]) -> Document:

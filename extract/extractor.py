@@ -38,7 +38,7 @@ def _read(
     """The page's metadata, what kind of page it is, and its body (``reparse`` parses it anew)."""
     meta = extract_metadata(tree, url)
     kind = declared_kind(meta)
-    evidence = None if kind and not kind.is_article else gather_evidence(tree, reparse)  # before extract_body changes the tree
+    evidence = None if kind and not kind.is_article else gather_evidence(tree, reparse, url)  # before extract_body changes the tree
     notices = publisher_notices(tree)  # (likewise)
     paragraphs = extract_body(tree, url, meta.title, meta.author, meta.article_body)
     if evidence is not None:

@@ -24,6 +24,7 @@ from itertools import islice
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
+from extract.address import folded_words, unanswered
 from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
 from extract.pagecues import HOLDS_BODY, MENU_LINK_CHARS, opens_with
@@ -134,6 +135,7 @@ class Evidence:
     headline_part: str = ""  # (_run_together) the headline's part of beside_search's block, when it holds prose and the message follows it
     grid_shingles: frozenset[tuple[str, ...]] = frozenset()  # the shingles of the cards in a grid of pictured cards (``_grid_cards``)
     grid_headings: frozenset[str] = frozenset()  # the word keys of such a grid's own headings ("More stories")
+    unanswered: frozenset[str] = frozenset()  # the words of the page's address, when its headline and title name none (extract.address)
     read: dict[str, tuple[list[str], int]] = dataclass_field(default_factory=dict, repr=False, compare=False)  # prose_words' answers
 
     def prose_words(self, paragraph: str) -> tuple[list[str], int]:
@@ -533,10 +535,11 @@ def _measured_headline_blocks(tree: HtmlElement) -> dict[str, int]:
     return _headline_blocks(tree, _furniture(tree))
 
 
-def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None = None) -> Evidence:
-    """The teaser cards of a page, and where its text sits from its headline (the tree is not
-    modified). ``reread`` parses the page anew: given, where the text sits is measured on that
-    tree when first asked for (the caller may change this one meanwhile); else on this one now."""
+def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None = None, url: str | None = None) -> Evidence:
+    """The teaser cards of a page, where its text sits from its headline, and whether its headline
+    names what its address ``url`` does (the tree is not modified). ``reread`` parses the page anew:
+    given, where the text sits is measured on that tree when first asked for (the caller may change
+    this one meanwhile); else on this one now."""
     furniture = _furniture(tree)
     cards = _cards(tree, furniture)
     keys = [word_key(" ".join(card.itertext())) for card in cards]  # a kicker, headline and summary in blocks of their own are not run together
@@ -583,6 +586,8 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
         error_status, shingles, measure, 0 if listing is None else listing[1], listing_text,
         "" if beside_search is None else beside_search[1],
         frozenset().union(*(_shingles(key) for card, key in zip(cards, keys) if card in grid)), grid_headings,
+        unanswered(url, [text for text in (None if headline is None else headline.text_content(),
+                                           None if title is None else title.text) if text]),
     )
 
 
@@ -775,7 +780,11 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
     whose body, whichever the extractor found, is the template's text, and which a declaration
     does not make an article; beside such a box, a longer body most of whose words sit away from
     the headline is that text too; and a body whose prose lies outside the block holding the
-    headline and its listing (``_beyond_listing``): the template's text beside a listing."""
+    headline and its listing (``_beyond_listing``): the template's text beside a listing; and a
+    short body on a page whose headline and title name none of the words of its address and whose
+    body names at most a third of them (``Evidence.unanswered``): a page served at an article's
+    address that does not answer it, a "not found" page, however long its apology, which a
+    declaration does not make an article either."""
     prose, teasers, own, in_own_block = _prose_and_teasers(evidence, paragraphs, DECIDED)
     away = own is not None and own < MIN_OWN_PROSE
     # a short body on a page whose content is a message beside a search box, or that names an error
@@ -809,17 +818,25 @@ def _decide(evidence: Evidence, paragraphs: Sequence[str], declared: bool = Fals
         and prose < (MIN_LISTED_PROSE if declared and not scattered else SHORT_BODY)
     )
     counts += f", {teasers} words of the teasers' text in its body" if listed else ""
+    # (the last test: a page it rejects is rejected for that alone)
+    astray = (
+        bool(evidence.unanswered)
+        and prose < SHORT_BODY
+        and not (away or message or crowded or listed or beyond)
+        and 3 * len(evidence.unanswered & folded_words(" ".join(paragraphs))) <= len(evidence.unanswered)
+    )
+    counts += ", not one of its address's words in its headline or title, few in its body" if astray else ""
     # the body's prose sits away from the headline (a body with less prose than MIN_OWN_PROSE is
     # short of it anyway), or the page's content is a message, or the body is wholly the teasers'
     # text (less than a line, HEAD_WORDS words, of prose of its own): the extractor read the
     # page's listing
     read_listing = evidence.cards >= MIN_CARDS and prose < HEAD_WORDS <= teasers
-    placed = (away and prose >= MIN_OWN_PROSE) or message or read_listing
-    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not (listed or away or message or crowded or beyond):
+    placed = (away and prose >= MIN_OWN_PROSE) or message or read_listing or astray
+    if (declared or evidence.marked_up) and prose >= MIN_MARKED_PROSE and not (listed or away or message or crowded or beyond or astray):
         return PageKind("article", f"{'declared an article' if declared else 'article markup'}, {counts}"), False
     if declared:
         return PageKind(not_article, f"declared an article, but {counts}"), placed
-    if prose < MIN_PROSE or away or message or crowded or listed or beyond:
+    if prose < MIN_PROSE or away or message or crowded or listed or beyond or astray:
         return PageKind(not_article, counts), placed
     return PageKind("article", counts), False
 

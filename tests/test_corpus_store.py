@@ -154,6 +154,44 @@ def test_a_banner_a_site_brings_in_late_is_template_from_its_second_article_howe
     assert not [url for url, text in texts.items() if BANNER in text]
 
 
+@pytest.mark.parametrize("every", [timedelta(days=1), timedelta(minutes=1)], ids=["a day apart", "a minute apart"])
+def test_a_banner_a_site_retires_and_brings_back_stays_out_of_every_text_and_no_earlier_text_is_rewritten(tmp_path, every):
+    """The banner of a site's first 20 articles, retired for 180, then back on every article: it is template
+    from its first article back (the record of its retired years says so), its old texts are not made again,
+    and a rebuild reading the captures in another order makes the same texts."""
+    pages = _site_with_banner([*range(0, 20), *range(200, 230)], 230, every)
+    rewritten = []
+    with CorpusStore(tmp_path / "runs") as store:
+        for start in range(0, len(pages), 5):
+            rewritten.append(store.add(pages[start:start + 5]).rewritten_texts)
+        texts = {row["url"]: (tmp_path / "runs" / row["text_path"]).read_text(encoding="utf-8") for row in store.rows()}
+    assert len(texts) == 230
+    assert not [url for url, text in texts.items() if BANNER in text]
+    assert sum(rewritten) == 0
+    shuffled = pages[:]
+    random.Random(5).shuffle(shuffled)
+    assert _texts_after_runs(tmp_path / "rebuild", shuffled, per_run=9) == texts
+
+
+def test_a_store_from_before_template_records_keeps_a_banner_it_brings_back_out_of_every_text(tmp_path):
+    """A store whose template keys kept no record of the span they were decided over takes their span as it: a
+    banner template there stays out of its old texts and the new ones when the site brings it back."""
+    pages = _site_with_banner([*range(0, 20), *range(200, 230)], 230)
+    _texts_after_runs(tmp_path, pages[:40], per_run=5)
+    with sqlite3.connect(tmp_path / "derived" / "corpus.sqlite") as db:  # what a store made before looked like
+        db.execute("ALTER TABLE key_stats DROP COLUMN from_at")
+        db.execute("ALTER TABLE key_stats DROP COLUMN to_at")
+    db.close()
+    rewritten = []
+    with CorpusStore(tmp_path) as store:
+        for start in range(40, len(pages), 5):
+            rewritten.append(store.add(pages[start:start + 5]).rewritten_texts)
+        texts = {row["url"]: (tmp_path / row["text_path"]).read_text(encoding="utf-8") for row in store.rows()}
+    assert len(texts) == 230
+    assert not [url for url, text in texts.items() if BANNER in text]
+    assert sum(rewritten) == 0
+
+
 def test_site_templates_are_the_same_whatever_order_the_captures_come_in(tmp_path):
     """A rebuild reads WARCs in another order than the runs wrote them: the texts must not depend on it."""
     pages = _site_with_banner(range(10, 40), 120)
@@ -165,13 +203,15 @@ def test_site_templates_are_the_same_whatever_order_the_captures_come_in(tmp_pat
     assert not [url for url, text in in_order.items() if BANNER in text]
 
 
-def test_a_runs_template_decisions_cost_the_same_on_a_site_with_ten_times_the_articles(tmp_path):
-    """A banner on every article of five years: deciding it again, for a run of 5 new articles, must not count
-    the site's articles (SQLite's work, in its progress handler's ticks, at 300 and at 3,000 articles)."""
+@pytest.mark.parametrize("back", [False, True], ids=["on every article", "retired after a year and back"])
+def test_a_runs_template_decisions_cost_the_same_on_a_site_with_ten_times_the_articles(tmp_path, back):
+    """A banner on every article of five years, or on those of the first year and back on the run's: deciding it
+    again, for a run of 5 new articles, must not count the site's articles (SQLite's work, in its progress
+    handler's ticks, at 300 and at 3,000 articles)."""
     work = []
     for size in (300, 3000):
         every = timedelta(days=5 * 365) / size
-        pages = _site_with_banner(range(size + 5), size + 5, every)
+        pages = _site_with_banner([*range(size // 5), *range(size, size + 5)] if back else range(size + 5), size + 5, every)
         with CorpusStore(tmp_path / str(size)) as store:
             for start in range(0, size, 500):
                 store.add(pages[start:min(start + 500, size)])

@@ -348,6 +348,42 @@ def test_a_short_story_whose_headline_mentions_something_not_found_stays_an_arti
         assert kind.is_article, kind.reason
 
 
+@pytest.mark.parametrize(
+    ("lang", "headline"),
+    [
+        ("en", "Sorry, we couldn’t find that page"),
+        ("de", "Hoppla! Diese Seite gibt es nicht."),
+        ("fr", "Cette page n’existe plus"),
+        ("nl", "Deze pagina bestaat niet meer"),
+    ],
+)
+@pytest.mark.parametrize("declared", [False, True], ids=["declaring nothing", "declared an article"])
+def test_a_not_found_page_at_an_article_s_address_is_no_article_however_its_apology_is_worded(
+    lang: str, headline: str, declared: bool
+) -> None:
+    # served with status 200 at the address of a withdrawn story: its headline and title, in words no
+    # list knows, name none of the address's words, and its apology of 100 words few of them
+    page = (FIXTURES / "pagekind" / "soft_404_long_apology.html").read_text()
+    page = page.replace('lang="en"', f'lang="{lang}"').replace("Page not found", headline)
+    if declared:
+        page = page.replace("</head>", '<meta property="og:type" content="article"></head>')
+    withdrawn = "https://news.example.com/2024/05/13/summer-ferry-timetable-changes-announced"
+    kind = classify_page(page, withdrawn)
+    assert not kind.is_article and "not one of its address's words" in kind.reason, kind.reason
+    assert extract_document(page, withdrawn).is_empty
+    # a short story at its own address, whose headline says it in other words, is an article
+    story = (
+        "<p>The council voted on Monday to pay for dredging the harbour’s channel from next year’s budget, ending "
+        "six years in which the harbour board paid for it from its reserves.</p><p>Councillors approved the "
+        "spending by nine votes to two. The channel silts up every winter, and the ferries to the islands "
+        "have run aground twice since January. The work is to start in March and take eight weeks, with the "
+        "ferries moved to the north quay while the dredger works.</p>"
+    )
+    page = re.sub(r"<p>Apologies.*?</p>", story, page, flags=re.DOTALL).replace(headline, "Harbour channel to be cleared")
+    kind = classify_page(page, "https://news.example.com/2024/05/13/council-approves-harbour-dredging-budget")
+    assert kind.is_article, kind.reason
+
+
 def test_a_paywall_stub_gives_its_lead_without_the_pitch_to_subscribe_or_no_article() -> None:
     # a story for subscribers shows its lead and, longer than it, a pitch to subscribe or sign in: in
     # article markup the lead is the text; without markup or a declaration the lead alone is too
