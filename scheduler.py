@@ -197,10 +197,10 @@ class DueList:
         return closing(sqlite3.connect(self.path, timeout=30, isolation_level=None))
 
     def _patiently(self, write: Callable[[], T]) -> T | None:
-        """``write()``, waiting while the file cannot be written (``job_store.when_writable``)."""
-        from job_store import when_writable  # (SQLAlchemy's: loaded by the service only; ``config`` imports this module)
+        """``write()``, waiting while the file cannot be written (``job_store.when_usable``)."""
+        from job_store import when_usable  # (SQLAlchemy's: loaded by the service only; ``config`` imports this module)
 
-        return when_writable(write, self.path, _stopping.is_set)
+        return when_usable(write, self.path, _stopping.is_set)
 
     def mark(self, name: str, due: float) -> None:
         """``name`` is due since ``due``; if it already waits, it keeps the older time (coalescing)."""

@@ -498,3 +498,28 @@ def catches(pid: int, signum: int) -> bool:
         if line.startswith("SigCgt:"):
             return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
     return False
+
+
+def test_a_job_store_another_program_holds_exclusively_is_one_line_of_ours_not_apschedulers(demo_site, tmp_path):
+    """A program holding the file's exclusive lock (a VACUUM, a backup that locks it) blocks reads too.
+    Before: APScheduler's own warning, "Error getting due jobs from job store 'default': (sqlite3.OperationalError)
+    database is locked", with SQLAlchemy's SQL and link on the lines below it, every 10 s while it lasted."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="* * * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        with closing(sqlite3.connect(tmp_path / "state" / "jobs.sqlite", isolation_level=None)) as db:
+            db.execute("BEGIN EXCLUSIVE")  # across 06:00, when the scheduler reads its due jobs
+            time.sleep(25)
+            db.execute("COMMIT")
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=30)
+    finally:
+        assert service.stop() == 0, service.text()
+    text = service.text()
+    assert "apscheduler.scheduler WARNING" not in text, text
+    assert "Traceback" not in text, text
+    store_lines = [line for line in text.splitlines() if "jobs.sqlite" in line]
+    assert len(store_lines) == 2, text
+    assert " ERROR: " in store_lines[0] and "jobs.sqlite cannot be read (database is locked): the schedule waits" in store_lines[0], text
+    assert store_lines[1].endswith("jobs.sqlite can be read again"), text
+    assert reports(tmp_path)[0]["sources"][0]["status"] == "ok"
