@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -22,13 +23,19 @@ STORE_RETRY = 5.0  # seconds between tries of a write the job store refused
 
 logger = logging.getLogger("newsarchive.schedule")
 T = TypeVar("T")
+# (file, "read" or "written") that cannot be, as said: the threads that meet it at once (APScheduler's write of
+# the next fire time, the source's mark as due) say it in one line, not one each, and its end in one line
+_said_failing: set[tuple[str, str]] = set()
+_said_lock = threading.Lock()
 
 
 def when_usable(use: Callable[[], T], path: object, stopping: Callable[[], bool],
               done: str = "written") -> T | None:
     """``use()``, tried again every STORE_RETRY s while SQLite refuses it (locked, disk full, read-only),
     with one line when it first fails and one when it works again; None if ``stopping()`` before then.
-    ``done`` is what ``use`` does to the file, for those lines: "written" or "read"."""
+    ``done`` is what ``use`` does to the file, for those lines: "written" or "read"; callers waiting at once
+    on the same file share them."""
+    episode = (str(path), done)
     failed = False
     while True:
         try:
@@ -37,10 +44,13 @@ def when_usable(use: Callable[[], T], path: object, stopping: Callable[[], bool]
             if not isinstance(getattr(exc, "orig", exc), sqlite3.OperationalError):  # SQLAlchemy wraps it
                 raise
             if not failed:
-                reason = getattr(exc, "orig", exc)
-                logger.error("the schedule's job store %s cannot be %s (%s): the schedule waits, "
-                             "trying again every %.0f s", path, done, reason, STORE_RETRY)
                 failed = True
+                with _said_lock:
+                    first = episode not in _said_failing
+                    _said_failing.add(episode)
+                if first:
+                    logger.error("the schedule's job store %s cannot be %s (%s): the schedule waits, "
+                                 "trying again every %.0f s", path, done, getattr(exc, "orig", exc), STORE_RETRY)
             if stopping():
                 if done == "written":
                     logger.error("the service is stopping: a change to the job store %s is not saved", path)
@@ -48,7 +58,11 @@ def when_usable(use: Callable[[], T], path: object, stopping: Callable[[], bool]
             time.sleep(STORE_RETRY)
             continue
         if failed:
-            logger.info("the schedule's job store %s can be %s again", path, done)
+            with _said_lock:
+                last = episode in _said_failing
+                _said_failing.discard(episode)
+            if last:
+                logger.info("the schedule's job store %s can be %s again", path, done)
         return result
 
 

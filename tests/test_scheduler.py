@@ -523,3 +523,29 @@ def test_a_job_store_another_program_holds_exclusively_is_one_line_of_ours_not_a
     assert " ERROR: " in store_lines[0] and "jobs.sqlite cannot be read (database is locked): the schedule waits" in store_lines[0], text
     assert store_lines[1].endswith("jobs.sqlite can be read again"), text
     assert reports(tmp_path)[0]["sources"][0]["status"] == "ok"
+
+
+def test_a_job_store_on_a_full_disk_is_one_line_when_it_fills_and_one_when_it_has_room_again(demo_site, small_disk,
+                                                                                             tmp_path):
+    """Before: "jobs.sqlite cannot be written (database or disk is full)" twice at the same fire time, once for
+    APScheduler's write of the next fire time and once for the source's mark as due, each waiting on its own."""
+    from archive_fixtures import fill
+
+    config = write_config(demo_site, tmp_path / "sources.toml", small_disk, sources(demo_site, gazette="* * * * *"))
+    service = Service(config, "2026-11-22T05:59:50+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        filler = fill(small_disk)  # across 06:00
+        wait_for(lambda: "cannot be written" in service.text(), timeout=30)
+        time.sleep(8)  # both writers of the fire time have met the full disk, and tried again
+        filler.unlink()
+        wait_for(lambda: len(reports(small_disk)) == 1, timeout=60)
+    finally:
+        assert service.stop() == 0, service.text()
+    text = service.text()
+    assert "Traceback" not in text, text
+    store_lines = [line for line in text.splitlines() if "jobs.sqlite" in line]
+    assert len(store_lines) == 2, text
+    assert "jobs.sqlite cannot be written (database or disk is full): the schedule waits" in store_lines[0], text
+    assert store_lines[1].endswith("jobs.sqlite can be written again"), text
+    assert reports(small_disk)[0]["sources"][0]["status"] == "ok"
