@@ -56,11 +56,11 @@ def test_saturday_through_sunday_range():
 class Service:
     """``newsarchive schedule`` in a subprocess, its log in a file."""
 
-    def __init__(self, config: Path, fake_now: str, *options: str):
+    def __init__(self, config: Path, fake_now: str, *options: str, python: str = sys.executable):
         self.log_path = config.parent / f"schedule-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w")
         env = {**os.environ, FAKE_NOW_ENV: fake_now}
-        self.process = subprocess.Popen([sys.executable, "-m", "cli", "schedule", "--config", str(config), *options],
+        self.process = subprocess.Popen([python, "-m", "cli", "schedule", "--config", str(config), *options],
                                         cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def stop(self, timeout: float = 60) -> int:
@@ -429,11 +429,11 @@ stops as on any stop request, and its report says so."""
     stopping = threading.Event()
     stopping.set()
     try:
-        code, why = run_source(config, "harbour", 60, stopping)
+        end = run_source(config, "harbour", 60, stopping)
     finally:
         site.close()
-    assert why == "shutdown"
-    assert code == 0, code  # (a run stopped on request ends well: its reason is in its report)
+    assert end.stopped == "shutdown"
+    assert end.code == 0, end  # (a run stopped on request ends well: its reason is in its report)
     (report,) = reports(tmp_path)
     assert report["exit_code"] == 0 and report["sources"][0]["status"] == "stopped", report
 
@@ -549,3 +549,53 @@ def test_a_job_store_on_a_full_disk_is_one_line_when_it_fills_and_one_when_it_ha
     assert "jobs.sqlite cannot be written (database or disk is full): the schedule waits" in store_lines[0], text
     assert store_lines[1].endswith("jobs.sqlite can be written again"), text
     assert reports(small_disk)[0]["sources"][0]["status"] == "ok"
+
+
+def outcome(service: Service, name: str) -> str:
+    """The service's line saying how the source's run ended."""
+    wait_for(lambda: len(service.text().split(f"{name}: running")) == 2
+             and f" {name}: " in service.text().split(f"{name}: running")[1], timeout=60)
+    return service.text().split(f"{name}: running")[1].split(f" {name}: ", 1)[1].splitlines()[0]
+
+
+def test_a_run_that_wrote_no_report_is_logged_with_why_not_pointing_at_a_report(demo_site, tmp_path):
+    """Before: "gazette: failed, see its report (exit 1 ...)", and there was no report to see."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 6 * * *"))
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "crawl.sqlite").write_bytes(b"not a database, a disk's garbage " * 100)
+    service = Service(config, "2026-11-22T05:59:57+00:00")
+    try:
+        said = outcome(service, "gazette")
+    finally:
+        assert service.stop() == 0, service.text()
+    assert not reports(tmp_path)
+    assert "see its report" not in said, service.text()
+    assert said.startswith("failed, no report written (exit 1 after "), said
+    assert said.endswith(f"): newsarchive: not running: {tmp_path}/state/crawl.sqlite is damaged (file is not a "
+                         "database); `newsarchive check --repair` rebuilds it from the WARCs"), said
+
+
+def test_a_run_whose_python_is_gone_says_it_could_not_start_and_the_service_goes_on(demo_site, tmp_path):
+    """An upgrade that removed the virtualenv's python under a running service.  Before: the service ended
+    at the source's fire time with a FileNotFoundError traceback (and again at each restart's first run)."""
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("needs the tests to run in a virtualenv, to make one of their own")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(Path(sys.executable).resolve())
+    (venv / "pyvenv.cfg").write_text((Path(sys.prefix) / "pyvenv.cfg").read_text())
+    (venv / "lib").symlink_to(Path(sys.prefix) / "lib")
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path,
+                          sources(demo_site, gazette="0 6 * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00", python=str(venv / "bin" / "python"))
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        (venv / "bin" / "python").unlink()
+        said = outcome(service, "gazette")
+        assert service.process.poll() is None, service.text()
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "Traceback" not in service.text(), service.text()
+    assert said == f"could not start: {venv}/bin/python: No such file or directory", said
+    assert [line for line in service.text().splitlines() if " ERROR: gazette: could not start" in line], service.text()
+
