@@ -392,6 +392,7 @@ class ScheduleService:
         self._stopping = _stopping
         self._reload_lock = threading.Lock()
         self._said_backing_off: dict[str, float | None] = {}  # the back-off the log last said of each source
+        self._config_gone: str | None = None  # why the config file cannot be read, as the log said
 
     def _open_due_list(self) -> DueList:
         """The due list, in a new job store if the file is damaged: set aside, said in one line.
@@ -557,19 +558,41 @@ class ScheduleService:
                             f" (missed {missed} while the service was down: due now)" if missed else "")
 
     def check_config(self) -> None:
-        """Reload the config when its file's mtime changed (the config-watch job)."""
+        """Reload the config when its file's mtime changed, or it is gone or back (the config-watch job)."""
         try:
             mtime = self.config_path.stat().st_mtime
         except OSError:
-            return
-        if mtime != self.mtime:
+            mtime = None
+        if mtime != self.mtime or self._config_gone is not None:
             self.reload()
+
+    def _config_unreadable(self) -> bool:
+        """Whether the config file cannot be read now: deleted, a directory, unreadable (a `git checkout`, a
+        clean-up, a mistaken chmod). Said once when first noticed, and once when it is back; the schedule goes on."""
+        try:
+            with open(self.config_path, "rb"):
+                pass
+        except OSError as exc:
+            why = ("was deleted" if isinstance(exc, FileNotFoundError) else
+                   "is a directory now" if isinstance(exc, IsADirectoryError) else
+                   f"cannot be read ({exc.strerror or exc})")
+            if why != self._config_gone:
+                logger.error("config: %s %s: keeping the last schedule (%d source(s)) until it is back",
+                             self.config_path, why, len(self.config.sources))
+                self._config_gone = why
+            return True
+        if self._config_gone is not None:
+            logger.info("config: %s is back", self.config_path)
+            self._config_gone = None
+        return False
 
     def reload(self) -> None:
         """Load the config again and resync the jobs; a bad config is logged once and the old one kept."""
         from config import ConfigError
 
         with self._reload_lock:
+            if self._config_unreadable():
+                return
             try:
                 self.mtime = self.config_path.stat().st_mtime
                 config = self._load(self.config_path)

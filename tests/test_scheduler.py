@@ -599,3 +599,37 @@ def test_a_run_whose_python_is_gone_says_it_could_not_start_and_the_service_goes
     assert said == f"could not start: {venv}/bin/python: No such file or directory", said
     assert [line for line in service.text().splitlines() if " ERROR: gazette: could not start" in line], service.text()
 
+
+def test_a_config_file_deleted_or_made_a_directory_is_said_once_each_and_once_when_it_is_back(demo_site, tmp_path):
+    """Before: the 10 s check said nothing (it could not stat the file), and each SIGHUP said "config not
+    reloaded, keeping the previous one: [Errno 2] No such file or directory: '…'"."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:00:00+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        before = service.text()
+        text = config.read_text()
+        config.unlink()  # as `git checkout` of another branch, or a clean-up, does
+        wait_for(lambda: "was deleted" in service.text(), timeout=CONFIG_POLL + 5)
+        service.process.send_signal(signal.SIGHUP)
+        time.sleep(CONFIG_POLL + 1)  # a SIGHUP and another check while it is still gone: said once is enough
+        assert scheduled_times(tmp_path).get("gazette"), "the schedule was dropped"
+        config.mkdir()
+        wait_for(lambda: "is a directory" in service.text(), timeout=CONFIG_POLL + 5)
+        config.rmdir()
+        config.write_text(text.replace("0 7 * * *", "0 8 * * *"))
+        wait_for(lambda: "next run 2026-11-22 08:00" in service.text(), timeout=CONFIG_POLL + 5)
+    finally:
+        assert service.stop() == 0, service.text()
+    new_lines = [line.split(" newsarchive.schedule ", 1)[1] for line in service.text().removeprefix(before).splitlines()
+                 if " newsarchive.schedule " in line]
+    assert new_lines == [
+        f"ERROR: config: {config} was deleted: keeping the last schedule (1 source(s)) until it is back",
+        f"ERROR: config: {config} is a directory now: keeping the last schedule (1 source(s)) until it is back",
+        f"INFO: config: {config} is back",
+        "INFO: config reloaded",
+        "INFO: gazette: '0 8 * * *', next run 2026-11-22 08:00:00+00:00",
+        "INFO: SIGTERM: stopping; a running crawl is asked to finish and close its files",
+        "INFO: stopped",
+    ], service.text()
+
