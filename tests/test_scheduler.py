@@ -56,11 +56,13 @@ def test_saturday_through_sunday_range():
 class Service:
     """``newsarchive schedule`` in a subprocess, its log in a file."""
 
-    def __init__(self, config: Path, fake_now: str, *options: str, python: str = sys.executable):
+    def __init__(self, config: Path, fake_now: str, *options: str, python: str = sys.executable,
+                 launcher: tuple[str, ...] = ("-m", "cli")):
         self.log_path = config.parent / f"schedule-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w")
+        self.started = time.monotonic()
         env = {**os.environ, FAKE_NOW_ENV: fake_now}
-        self.process = subprocess.Popen([python, "-m", "cli", "schedule", "--config", str(config), *options],
+        self.process = subprocess.Popen([python, *launcher, "schedule", "--config", str(config), *options],
                                         cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def stop(self, timeout: float = 60) -> int:
@@ -633,3 +635,57 @@ def test_a_config_file_deleted_or_made_a_directory_is_said_once_each_and_once_wh
         "INFO: stopped",
     ], service.text()
 
+
+# `newsarchive schedule` whose clock jumps by DAYS days AFTER seconds after it started: a machine that slept (its
+# monotonic clock, which APScheduler waits by, stood still), or whose clock was set back
+CLOCK_JUMP = """
+import sys, threading, time
+from datetime import timedelta
+import cli, scheduler
+after, days = float(sys.argv.pop(1)), float(sys.argv.pop(1))
+def jump():
+    time.sleep(after)
+    scheduler._shift_clock(scheduler._now() + timedelta(days=days))
+threading.Thread(target=jump, daemon=True).start()
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def running_lines(service: Service) -> list[str]:
+    return [line.split(" INFO: ", 1)[1] for line in service.text().splitlines() if ": running (due since" in line]
+
+
+def test_a_day_asleep_runs_each_source_once_not_once_per_missed_fire_time(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path,
+                          sources(demo_site, gazette="* * * * *", herald="0 * * * *"))
+    # asleep from 05:59:53 to 05:59:53 the next day: 1,441 fire times of gazette and 25 of herald missed
+    service = Service(config, "2026-11-22T05:59:50+00:00", launcher=("-c", CLOCK_JUMP, "3", "1"))
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=60)
+        time.sleep(5)  # a second run of either would have started by now
+    finally:
+        assert service.stop() == 0, service.text()
+    # (how many more wait depends on whether herald was marked due before the runner took gazette)
+    assert [line.split(" more waiting")[0][:-2] for line in running_lines(service)] == [
+        "gazette: running (due since 2026-11-23 06:00:00 UTC,", "herald: running (due since 2026-11-23 06:00:00 UTC,"], \
+        service.text()
+    assert len(reports(tmp_path)) == 2
+    nxt = {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(tmp_path).items()}
+    assert nxt == {"gazette": datetime(2026, 11, 23, 6, 1, tzinfo=timezone.utc),
+                   "herald": datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)}, nxt
+
+
+def test_a_clock_set_back_across_a_fire_time_does_not_run_the_source_twice(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
+    # runs at 06:00, then at about 06:00:20 the clock is set back 40 s, to before 06:00 again
+    service = Service(config, "2026-11-22T05:59:55+00:00", launcher=("-c", CLOCK_JUMP, "25", str(-40 / 86400)))
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=60)
+        time.sleep(max(0.0, 55 - (time.monotonic() - service.started)))  # 06:00 has come again, 15 s ago
+    finally:
+        assert service.stop() == 0, service.text()
+    assert running_lines(service) == ["gazette: running (due since 2026-11-22 06:00:00 UTC, 0 more waiting)"], \
+        service.text()
+    assert len(reports(tmp_path)) == 1
+    nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
+    assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
