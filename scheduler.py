@@ -155,7 +155,6 @@ def _shift_clock(start: datetime) -> None:
     global _clock_offset
     import apscheduler.executors.base
     import apscheduler.schedulers.base
-    import apscheduler.triggers.interval
 
     _clock_offset = start - datetime.now(timezone.utc)
 
@@ -166,7 +165,6 @@ def _shift_clock(start: datetime) -> None:
 
     apscheduler.schedulers.base.datetime = ShiftedDatetime
     apscheduler.executors.base.datetime = ShiftedDatetime
-    apscheduler.triggers.interval.datetime = ShiftedDatetime  # the config watch's first check
 
 
 def jobs_path(archive_dir: Path) -> Path:
@@ -360,7 +358,6 @@ class ScheduleService:
     def __init__(self, config_path: Path, time_limit: float = DEFAULT_TIME_LIMIT):
         # Imported here: ``config`` imports this module for ``cron_trigger`` on every command.
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from config import ConfigError, load_config
@@ -381,13 +378,12 @@ class ScheduleService:
                               f"{getattr(exc, 'strerror', None) or exc}") from None
         self.scheduler = BackgroundScheduler(
             timezone="UTC",
-            jobstores={"default": PatientJobStore(url=f"sqlite:///{self.jobs_file}"),
-                       "internal": MemoryJobStore()},
-            executors={"default": ThreadPoolExecutor(1), "internal": ThreadPoolExecutor(1)},
+            jobstores={"default": PatientJobStore(url=f"sqlite:///{self.jobs_file}")},
+            executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        # APScheduler logs two INFO lines per job it runs: every 10 s for the config watch and at
-        # every fire time of every source.  The runner logs what matters: each run and its outcome.
+        # APScheduler logs two INFO lines per job it runs, at every fire time of every source.
+        # The runner logs what matters: each run and its outcome.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self._stopping = _stopping
         self._reload_lock = threading.Lock()
@@ -424,8 +420,7 @@ class ScheduleService:
         try:
             self._resume_unfinished()
             self.sync_jobs(initial=True)
-            self.scheduler.add_job(self.check_config, "interval", seconds=CONFIG_POLL, id="config-watch",
-                                   jobstore="internal", executor="internal")
+            threading.Thread(target=self._watch_config, name="config-watch", daemon=True).start()
             self.scheduler.resume()
             self._serve_due()
         finally:
@@ -557,8 +552,17 @@ class ScheduleService:
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
                             f" (missed {missed} while the service was down: due now)" if missed else "")
 
+    def _watch_config(self) -> None:
+        """``check_config`` every CONFIG_POLL s until the service stops, by the monotonic clock: as an APScheduler
+        interval job it waited for its next time by the wall clock, a day when the clock was set back a day."""
+        while not self._stopping.wait(CONFIG_POLL):
+            try:
+                self.check_config()
+            except Exception:  # (as APScheduler did for its job:) said, and the watch goes on
+                logger.exception("the config watch failed; it goes on")
+
     def check_config(self) -> None:
-        """Reload the config when its file's mtime changed, or it is gone or back (the config-watch job)."""
+        """Reload the config when its file's mtime changed, or it is gone or back (the config watch)."""
         try:
             mtime = self.config_path.stat().st_mtime
         except OSError:

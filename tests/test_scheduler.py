@@ -689,3 +689,18 @@ def test_a_clock_set_back_across_a_fire_time_does_not_run_the_source_twice(demo_
     assert len(reports(tmp_path)) == 1
     nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
     assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
+
+
+def test_a_config_edited_after_the_clock_was_set_back_a_day_is_reloaded_within_the_check_interval(demo_site, tmp_path):
+    """Before: the 10 s check was an APScheduler interval job, whose next time, by the clock, was then a day
+    ahead: no edit of the config was seen for a day (SIGHUP alone reloaded it)."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00", launcher=("-c", CLOCK_JUMP, "3", "-1"))
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        time.sleep(max(0.0, 5 - (time.monotonic() - service.started)))  # the clock has been set back
+        write_config(demo_site, config, tmp_path, sources(demo_site, gazette="0 8 * * *"))
+        wait_for(lambda: "config reloaded" in service.text(), timeout=CONFIG_POLL + 5)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "gazette: '0 8 * * *', next run 2026-11-21 08:00:00+00:00" in service.text(), service.text()
