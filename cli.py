@@ -26,12 +26,19 @@ from importlib.metadata import version  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from config import DEFAULT_CONFIG, Config, ConfigError, load_config  # noqa: E402
-from supervision import dump_stacks_on_signal, stop_with_service  # noqa: E402
+from supervision import dump_stacks_on_signal, stop_with_service, tell_service_why  # noqa: E402
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
 MAX_WORKERS = 4 * (os.cpu_count() or 1)  # rebuild --workers: more processes than this only wait on each other
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+
+
+def _cannot(message: str) -> None:
+    """The line that says why a command stops without doing its work: on stderr, and to the schedule service
+    that started it, if one did (a run that could not start has no report for its line to point at)."""
+    print(message, file=sys.stderr)
+    tell_service_why(message)
 
 
 def _with_sources(config: Config) -> Config:
@@ -56,7 +63,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"newsarchive: not running: {exc}", file=sys.stderr)
         return EXIT_BUSY
     except StateDamaged as exc:
-        print(f"newsarchive: not running: {exc}", file=sys.stderr)
+        _cannot(f"newsarchive: not running: {exc}")
         return EXIT_SOURCE_FAILED
     for line in report.summary_lines():
         print(line, file=sys.stderr)
@@ -563,19 +570,19 @@ def main(argv: list[str] | None = None) -> int:
                 raise KeyboardInterrupt
         return args.handler(args)
     except ConfigError as exc:
-        print(f"newsarchive: config error: {exc}", file=sys.stderr)
+        _cannot(f"newsarchive: config error: {exc}")
         return EXIT_USAGE
     except ArchiveUnwritable as exc:  # a read-only archive: the config's [archive] dir must change, or the mount
-        print(f"newsarchive: config error: {args.config}: [archive] dir: {exc}", file=sys.stderr)
+        _cannot(f"newsarchive: config error: {args.config}: [archive] dir: {exc}")
         return EXIT_USAGE
     except (OSError, sqlite3.OperationalError) as exc:
         if not _disk_failed(exc):
             raise
         # what writes stops at a full disk (its files are written atomically, its stores journaled)
         where = getattr(exc, "filename", None)
-        print(f"newsarchive {args.command}: cannot write{f' {where}' if where else ''}: "
-              f"{getattr(exc, 'strerror', None) or exc} (is the disk full?); nothing done before is lost: run it "
-              "again once there is room", file=sys.stderr)
+        _cannot(f"newsarchive {args.command}: cannot write{f' {where}' if where else ''}: "
+                f"{getattr(exc, 'strerror', None) or exc} (is the disk full?); nothing done before is lost: run it "
+                "again once there is room")
         return EXIT_SOURCE_FAILED
     except KeyboardInterrupt:  # Ctrl-C: whatever was committed stays (the derivations are journaled)
         print("newsarchive: interrupted; what was done is kept, and the same command goes on from there",

@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from archive.lock import ArchiveBusy, ArchiveLock, is_held
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
-from supervision import SERVICE_PID_ENV, stop_process, stop_signals_blocked_for_children
+from supervision import SERVICE_PID_ENV, WHY_FD_ENV, stop_process, stop_signals_blocked_for_children
 
 T = TypeVar("T")
 _WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -155,7 +155,6 @@ def _shift_clock(start: datetime) -> None:
     global _clock_offset
     import apscheduler.executors.base
     import apscheduler.schedulers.base
-    import apscheduler.triggers.interval
 
     _clock_offset = start - datetime.now(timezone.utc)
 
@@ -166,7 +165,6 @@ def _shift_clock(start: datetime) -> None:
 
     apscheduler.schedulers.base.datetime = ShiftedDatetime
     apscheduler.executors.base.datetime = ShiftedDatetime
-    apscheduler.triggers.interval.datetime = ShiftedDatetime  # the config watch's first check
 
 
 def jobs_path(archive_dir: Path) -> Path:
@@ -197,10 +195,10 @@ class DueList:
         return closing(sqlite3.connect(self.path, timeout=30, isolation_level=None))
 
     def _patiently(self, write: Callable[[], T]) -> T | None:
-        """``write()``, waiting while the file cannot be written (``job_store.when_writable``)."""
-        from job_store import when_writable  # (SQLAlchemy's: loaded by the service only; ``config`` imports this module)
+        """``write()``, waiting while the file cannot be written (``job_store.when_usable``)."""
+        from job_store import when_usable  # (SQLAlchemy's: loaded by the service only; ``config`` imports this module)
 
-        return when_writable(write, self.path, _stopping.is_set)
+        return when_usable(write, self.path, _stopping.is_set)
 
     def mark(self, name: str, due: float) -> None:
         """``name`` is due since ``due``; if it already waits, it keeps the older time (coalescing)."""
@@ -269,13 +267,24 @@ def mark_due(jobs_file: str, name: str) -> None:
     _wakeup.set()
 
 
-def run_source(config_path: Path, name: str, time_limit: float, stopping: threading.Event) -> tuple[int, str | None]:
-    """One run: ``newsarchive run --source NAME`` in a subprocess; its exit code and why we stopped it, if we did.
+class RunEnd(NamedTuple):
+    """How a run the service started ended."""
+
+    code: int | None  # its exit code (negative: the signal that killed it); None: it could not be started
+    stopped: str | None  # why we stopped it, if we did: "time limit", "shutdown"
+    why: str  # why it ended before it could write a report, as it said (WHY_FD_ENV), or why it could not start
+
+
+def run_source(config_path: Path, name: str, time_limit: float, stopping: threading.Event) -> RunEnd:
+    """One run: ``newsarchive run --source NAME`` in a subprocess.
 
     A subprocess per run because the Twisted reactor cannot be restarted, and so that a
     leak or a crash ends with the run.  It gets one SIGTERM at ``time_limit`` or when
     ``stopping`` is set ("time limit", "shutdown"), SIGKILL if it has not ended KILL_GRACE later.
     A service that dies (SIGKILL) leaves no run going alone, unwatched: the run gets SIGTERM and stops.
+    A run that ends before it can write its report (a damaged crawl state, a full disk) says why on its
+    stderr, which is ours, and in a pipe of its own to us, so that the service's line about it says why too
+    (its stderr stays ours: a run whose service died still writes its lines and its report).
     """
     command = [sys.executable, "-m", "cli", "run", "--config", str(config_path), "--source", name]
     # Its own session: a terminal's Ctrl-C reaches only us, and we forward exactly one SIGTERM
@@ -283,9 +292,26 @@ def run_source(config_path: Path, name: str, time_limit: float, stopping: thread
     # It starts with SIGTERM blocked, until cli.py has its handler: one that comes while Python is still
     # starting is then a stop request, not the end of a run that reports nothing.  It is told our pid, to
     # stop if we die (not by preexec_fn, which may deadlock the child of a process with threads).
-    env = {**os.environ, SERVICE_PID_ENV: str(os.getpid())}
-    with stop_signals_blocked_for_children():
-        child = subprocess.Popen(command, cwd=_ROOT, start_new_session=True, env=env)
+    why_read, why_write = os.pipe()
+    env = {**os.environ, SERVICE_PID_ENV: str(os.getpid()), WHY_FD_ENV: str(why_write)}
+    try:
+        with stop_signals_blocked_for_children():
+            child = subprocess.Popen(command, cwd=_ROOT, start_new_session=True, env=env, pass_fds=(why_write,))
+    except OSError as exc:  # the virtualenv's python gone or replaced, say by an upgrade under the service
+        os.close(why_read)
+        return RunEnd(None, None, f"{exc.filename or command[0]}: {exc.strerror or exc}")
+    finally:
+        os.close(why_write)
+    code, stopped = _watch(child, time_limit, stopping)
+    os.set_blocking(why_read, False)  # what it wrote before it ended; a process it left holding the pipe is not waited for
+    with os.fdopen(why_read, "rb") as pipe:
+        said = pipe.read() or b""
+    return RunEnd(code, stopped, said.decode("utf-8", "replace").strip())
+
+
+def _watch(child: subprocess.Popen, time_limit: float, stopping: threading.Event) -> tuple[int, str | None]:
+    """Wait for the run to end, stopping it at ``time_limit`` or when ``stopping`` is set: its exit code and why
+    we stopped it, if we did."""
     deadline = time.monotonic() + time_limit
     while True:
         if stopping.is_set():
@@ -298,16 +324,18 @@ def run_source(config_path: Path, name: str, time_limit: float, stopping: thread
             pass
 
 
-def _outcome(code: int, stopped: str | None, time_limit: float) -> str:
+def _outcome(end: RunEnd, reported: bool, time_limit: float) -> str:
     """What a run's exit means, in words for the service's log."""
-    if stopped == "shutdown":
+    if end.stopped == "shutdown":
         return "stopped: the service is stopping"
-    if stopped == "time limit":
+    if end.stopped == "time limit":
         return f"stopped at the time limit ({time_limit:.0f} s)"
-    if code < 0:
-        return f"killed by {signal.Signals(-code).name}"
+    if end.code < 0:
+        return f"killed by {signal.Signals(-end.code).name}"
+    if end.code == 1 and not reported:
+        return "failed, no report written"
     return {0: "ok", 1: "failed, see its report", 2: "config error",
-            EXIT_BUSY: "archive busy, another run holds it"}.get(code, "failed")
+            EXIT_BUSY: "archive busy, another run holds it"}.get(end.code, "failed")
 
 
 class ScheduleService:
@@ -330,7 +358,6 @@ class ScheduleService:
     def __init__(self, config_path: Path, time_limit: float = DEFAULT_TIME_LIMIT):
         # Imported here: ``config`` imports this module for ``cron_trigger`` on every command.
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from config import ConfigError, load_config
@@ -351,17 +378,17 @@ class ScheduleService:
                               f"{getattr(exc, 'strerror', None) or exc}") from None
         self.scheduler = BackgroundScheduler(
             timezone="UTC",
-            jobstores={"default": PatientJobStore(url=f"sqlite:///{self.jobs_file}"),
-                       "internal": MemoryJobStore()},
-            executors={"default": ThreadPoolExecutor(1), "internal": ThreadPoolExecutor(1)},
+            jobstores={"default": PatientJobStore(url=f"sqlite:///{self.jobs_file}")},
+            executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        # APScheduler logs two INFO lines per job it runs: every 10 s for the config watch and at
-        # every fire time of every source.  The runner logs what matters: each run and its outcome.
+        # APScheduler logs two INFO lines per job it runs, at every fire time of every source.
+        # The runner logs what matters: each run and its outcome.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self._stopping = _stopping
         self._reload_lock = threading.Lock()
         self._said_backing_off: dict[str, float | None] = {}  # the back-off the log last said of each source
+        self._config_gone: str | None = None  # why the config file cannot be read, as the log said
 
     def _open_due_list(self) -> DueList:
         """The due list, in a new job store if the file is damaged: set aside, said in one line.
@@ -393,8 +420,7 @@ class ScheduleService:
         try:
             self._resume_unfinished()
             self.sync_jobs(initial=True)
-            self.scheduler.add_job(self.check_config, "interval", seconds=CONFIG_POLL, id="config-watch",
-                                   jobstore="internal", executor="internal")
+            threading.Thread(target=self._watch_config, name="config-watch", daemon=True).start()
             self.scheduler.resume()
             self._serve_due()
         finally:
@@ -421,16 +447,23 @@ class ScheduleService:
             if self._said_backing_off.pop(name, None) is not None:
                 logger.info("%s: no longer backing off", name)
             logger.info("%s: running (due since %s, %d more waiting)", name, _utc(due), waiting)
-            started = time.monotonic()
-            code, stopped = run_source(self.config_path, name, self.time_limit, self._stopping)
-            if stopped and code == 0 and not self._stopped_midway(name):
-                stopped = None  # the signal came as it was ending: it did all its work
+            started, started_at = time.monotonic(), time.time()
+            end = run_source(self.config_path, name, self.time_limit, self._stopping)
+            if end.code is None:
+                logger.error("%s: could not start: %s", name, end.why)  # each fire time, until it can
+                self.due.ran(name)
+                continue
+            if end.stopped and end.code == 0 and not self._stopped_midway(name):
+                end = end._replace(stopped=None)  # the signal came as it was ending: it did all its work
+            code, stopped = end.code, end.stopped
+            reported = code != 1 or self._report_since(name, started_at) is not None
             # a run that failed, or could not read the sources file, is an error of the service's log:
             # a config broken after the service loaded it fails every run until it is mended
             level = logging.INFO if code in (0, EXIT_BUSY) or stopped else logging.ERROR
-            logger.log(level, "%s: %s (exit %s after %.1f s)%s", name, _outcome(code, stopped, self.time_limit),
+            logger.log(level, "%s: %s (exit %s after %.1f s)%s", name, _outcome(end, reported, self.time_limit),
                        code, time.monotonic() - started,
-                       f"; every run fails so until {self.config_path} is mended" if code == 2 else "")
+                       f"; every run fails so until {self.config_path} is mended" if code == 2 else
+                       "" if reported else f": {end.why or 'its lines above say why'}")
             if code == EXIT_BUSY or stopped == "shutdown":
                 self.due.mark(name, due)  # not its fault: it keeps its place
             self.due.ran(name)
@@ -457,6 +490,11 @@ class ScheduleService:
         runs, _ = last_runs(self.config.archive.dir, [name], 1)
         return runs[name][0] if runs.get(name) else None
 
+    def _report_since(self, name: str, since: float) -> dict | None:
+        """The source's last run report entry, if that run started at ``since`` (a POSIX time) or later."""
+        last = self._last_run(name)
+        return last if last is not None and _timestamp(last.get("started")) >= since else None
+
     def _stopped_midway(self, name: str) -> bool:
         """Whether the source's last run report says it was stopped (a run that finished says ok)."""
         return (self._last_run(name) or {}).get("status") == "stopped"
@@ -466,9 +504,8 @@ class ScheduleService:
         or killed): they keep their place, as a run the service's shutdown stops does."""
         names = {source.name for source in self.config.sources}
         for name, due, started in self.due.unfinished():
-            last = self._last_run(name)
-            finished = last is not None and last.get("status") != "stopped" and \
-                _timestamp(last.get("started")) >= started
+            last = self._report_since(name, started)
+            finished = last is not None and last.get("status") != "stopped"
             if name in names and not finished:
                 logger.info("%s: its run did not finish when the service last stopped: due again", name)
                 self.due.mark(name, due)
@@ -515,20 +552,51 @@ class ScheduleService:
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
                             f" (missed {missed} while the service was down: due now)" if missed else "")
 
+    def _watch_config(self) -> None:
+        """``check_config`` every CONFIG_POLL s until the service stops, by the monotonic clock: as an APScheduler
+        interval job it waited for its next time by the wall clock, a day when the clock was set back a day."""
+        while not self._stopping.wait(CONFIG_POLL):
+            try:
+                self.check_config()
+            except Exception:  # (as APScheduler did for its job:) said, and the watch goes on
+                logger.exception("the config watch failed; it goes on")
+
     def check_config(self) -> None:
-        """Reload the config when its file's mtime changed (the config-watch job)."""
+        """Reload the config when its file's mtime changed, or it is gone or back (the config watch)."""
         try:
             mtime = self.config_path.stat().st_mtime
         except OSError:
-            return
-        if mtime != self.mtime:
+            mtime = None
+        if mtime != self.mtime or self._config_gone is not None:
             self.reload()
+
+    def _config_unreadable(self) -> bool:
+        """Whether the config file cannot be read now: deleted, a directory, unreadable (a `git checkout`, a
+        clean-up, a mistaken chmod). Said once when first noticed, and once when it is back; the schedule goes on."""
+        try:
+            with open(self.config_path, "rb"):
+                pass
+        except OSError as exc:
+            why = ("was deleted" if isinstance(exc, FileNotFoundError) else
+                   "is a directory now" if isinstance(exc, IsADirectoryError) else
+                   f"cannot be read ({exc.strerror or exc})")
+            if why != self._config_gone:
+                logger.error("config: %s %s: keeping the last schedule (%d source(s)) until it is back",
+                             self.config_path, why, len(self.config.sources))
+                self._config_gone = why
+            return True
+        if self._config_gone is not None:
+            logger.info("config: %s is back", self.config_path)
+            self._config_gone = None
+        return False
 
     def reload(self) -> None:
         """Load the config again and resync the jobs; a bad config is logged once and the old one kept."""
         from config import ConfigError
 
         with self._reload_lock:
+            if self._config_unreadable():
+                return
             try:
                 self.mtime = self.config_path.stat().st_mtime
                 config = self._load(self.config_path)

@@ -47,6 +47,20 @@ def remove_orphaned_dirs(parent: Path, prefix: str) -> None:
 SERVICE_PID_ENV = "NEWSARCHIVE_SERVICE_PID"  # the schedule service's pid, given to the runs it starts
 
 
+WHY_FD_ENV = "NEWSARCHIVE_WHY_FD"  # a pipe to the schedule service that started the run, see tell_service_why
+
+
+def tell_service_why(line: str) -> None:
+    """In a run the schedule service started: give the service the line that says why the run ends without a
+    report (it could not start: a damaged crawl state, a full disk), for its own line about the run."""
+    fd = os.environ.get(WHY_FD_ENV, "")
+    if fd.isdigit():
+        try:
+            os.write(int(fd), line.encode("utf-8", "replace") + b"\n")
+        except OSError:  # the service is gone: the line is on stderr all the same
+            pass
+
+
 def stop_with_service() -> None:
     """In a run the schedule service started: SIGTERM (a stop request) when the service dies, as by kill -9.
 

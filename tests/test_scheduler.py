@@ -56,11 +56,13 @@ def test_saturday_through_sunday_range():
 class Service:
     """``newsarchive schedule`` in a subprocess, its log in a file."""
 
-    def __init__(self, config: Path, fake_now: str, *options: str):
+    def __init__(self, config: Path, fake_now: str, *options: str, python: str = sys.executable,
+                 launcher: tuple[str, ...] = ("-m", "cli")):
         self.log_path = config.parent / f"schedule-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w")
+        self.started = time.monotonic()
         env = {**os.environ, FAKE_NOW_ENV: fake_now}
-        self.process = subprocess.Popen([sys.executable, "-m", "cli", "schedule", "--config", str(config), *options],
+        self.process = subprocess.Popen([python, *launcher, "schedule", "--config", str(config), *options],
                                         cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def stop(self, timeout: float = 60) -> int:
@@ -429,11 +431,11 @@ stops as on any stop request, and its report says so."""
     stopping = threading.Event()
     stopping.set()
     try:
-        code, why = run_source(config, "harbour", 60, stopping)
+        end = run_source(config, "harbour", 60, stopping)
     finally:
         site.close()
-    assert why == "shutdown"
-    assert code == 0, code  # (a run stopped on request ends well: its reason is in its report)
+    assert end.stopped == "shutdown"
+    assert end.code == 0, end  # (a run stopped on request ends well: its reason is in its report)
     (report,) = reports(tmp_path)
     assert report["exit_code"] == 0 and report["sources"][0]["status"] == "stopped", report
 
@@ -498,3 +500,207 @@ def catches(pid: int, signum: int) -> bool:
         if line.startswith("SigCgt:"):
             return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
     return False
+
+
+def test_a_job_store_another_program_holds_exclusively_is_one_line_of_ours_not_apschedulers(demo_site, tmp_path):
+    """A program holding the file's exclusive lock (a VACUUM, a backup that locks it) blocks reads too.
+    Before: APScheduler's own warning, "Error getting due jobs from job store 'default': (sqlite3.OperationalError)
+    database is locked", with SQLAlchemy's SQL and link on the lines below it, every 10 s while it lasted."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="* * * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        with closing(sqlite3.connect(tmp_path / "state" / "jobs.sqlite", isolation_level=None)) as db:
+            db.execute("BEGIN EXCLUSIVE")  # across 06:00, when the scheduler reads its due jobs
+            time.sleep(25)
+            db.execute("COMMIT")
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=30)
+    finally:
+        assert service.stop() == 0, service.text()
+    text = service.text()
+    assert "apscheduler.scheduler WARNING" not in text, text
+    assert "Traceback" not in text, text
+    store_lines = [line for line in text.splitlines() if "jobs.sqlite" in line]
+    assert len(store_lines) == 2, text
+    assert " ERROR: " in store_lines[0] and "jobs.sqlite cannot be read (database is locked): the schedule waits" in store_lines[0], text
+    assert store_lines[1].endswith("jobs.sqlite can be read again"), text
+    assert reports(tmp_path)[0]["sources"][0]["status"] == "ok"
+
+
+def test_a_job_store_on_a_full_disk_is_one_line_when_it_fills_and_one_when_it_has_room_again(demo_site, small_disk,
+                                                                                             tmp_path):
+    """Before: "jobs.sqlite cannot be written (database or disk is full)" twice at the same fire time, once for
+    APScheduler's write of the next fire time and once for the source's mark as due, each waiting on its own."""
+    from archive_fixtures import fill
+
+    config = write_config(demo_site, tmp_path / "sources.toml", small_disk, sources(demo_site, gazette="* * * * *"))
+    service = Service(config, "2026-11-22T05:59:50+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        filler = fill(small_disk)  # across 06:00
+        wait_for(lambda: "cannot be written" in service.text(), timeout=30)
+        time.sleep(8)  # both writers of the fire time have met the full disk, and tried again
+        filler.unlink()
+        wait_for(lambda: len(reports(small_disk)) == 1, timeout=60)
+    finally:
+        assert service.stop() == 0, service.text()
+    text = service.text()
+    assert "Traceback" not in text, text
+    store_lines = [line for line in text.splitlines() if "jobs.sqlite" in line]
+    assert len(store_lines) == 2, text
+    assert "jobs.sqlite cannot be written (database or disk is full): the schedule waits" in store_lines[0], text
+    assert store_lines[1].endswith("jobs.sqlite can be written again"), text
+    assert reports(small_disk)[0]["sources"][0]["status"] == "ok"
+
+
+def outcome(service: Service, name: str) -> str:
+    """The service's line saying how the source's run ended."""
+    wait_for(lambda: len(service.text().split(f"{name}: running")) == 2
+             and f" {name}: " in service.text().split(f"{name}: running")[1], timeout=60)
+    return service.text().split(f"{name}: running")[1].split(f" {name}: ", 1)[1].splitlines()[0]
+
+
+def test_a_run_that_wrote_no_report_is_logged_with_why_not_pointing_at_a_report(demo_site, tmp_path):
+    """Before: "gazette: failed, see its report (exit 1 ...)", and there was no report to see."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 6 * * *"))
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "crawl.sqlite").write_bytes(b"not a database, a disk's garbage " * 100)
+    service = Service(config, "2026-11-22T05:59:57+00:00")
+    try:
+        said = outcome(service, "gazette")
+    finally:
+        assert service.stop() == 0, service.text()
+    assert not reports(tmp_path)
+    assert "see its report" not in said, service.text()
+    assert said.startswith("failed, no report written (exit 1 after "), said
+    assert said.endswith(f"): newsarchive: not running: {tmp_path}/state/crawl.sqlite is damaged (file is not a "
+                         "database); `newsarchive check --repair` rebuilds it from the WARCs"), said
+
+
+def test_a_run_whose_python_is_gone_says_it_could_not_start_and_the_service_goes_on(demo_site, tmp_path):
+    """An upgrade that removed the virtualenv's python under a running service.  Before: the service ended
+    at the source's fire time with a FileNotFoundError traceback (and again at each restart's first run)."""
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("needs the tests to run in a virtualenv, to make one of their own")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(Path(sys.executable).resolve())
+    (venv / "pyvenv.cfg").write_text((Path(sys.prefix) / "pyvenv.cfg").read_text())
+    (venv / "lib").symlink_to(Path(sys.prefix) / "lib")
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path,
+                          sources(demo_site, gazette="0 6 * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00", python=str(venv / "bin" / "python"))
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        (venv / "bin" / "python").unlink()
+        said = outcome(service, "gazette")
+        assert service.process.poll() is None, service.text()
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "Traceback" not in service.text(), service.text()
+    assert said == f"could not start: {venv}/bin/python: No such file or directory", said
+    assert [line for line in service.text().splitlines() if " ERROR: gazette: could not start" in line], service.text()
+
+
+def test_a_config_file_deleted_or_made_a_directory_is_said_once_each_and_once_when_it_is_back(demo_site, tmp_path):
+    """Before: the 10 s check said nothing (it could not stat the file), and each SIGHUP said "config not
+    reloaded, keeping the previous one: [Errno 2] No such file or directory: '…'"."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:00:00+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        before = service.text()
+        text = config.read_text()
+        config.unlink()  # as `git checkout` of another branch, or a clean-up, does
+        wait_for(lambda: "was deleted" in service.text(), timeout=CONFIG_POLL + 5)
+        service.process.send_signal(signal.SIGHUP)
+        time.sleep(CONFIG_POLL + 1)  # a SIGHUP and another check while it is still gone: said once is enough
+        assert scheduled_times(tmp_path).get("gazette"), "the schedule was dropped"
+        config.mkdir()
+        wait_for(lambda: "is a directory" in service.text(), timeout=CONFIG_POLL + 5)
+        config.rmdir()
+        config.write_text(text.replace("0 7 * * *", "0 8 * * *"))
+        wait_for(lambda: "next run 2026-11-22 08:00" in service.text(), timeout=CONFIG_POLL + 5)
+    finally:
+        assert service.stop() == 0, service.text()
+    new_lines = [line.split(" newsarchive.schedule ", 1)[1] for line in service.text().removeprefix(before).splitlines()
+                 if " newsarchive.schedule " in line]
+    assert new_lines == [
+        f"ERROR: config: {config} was deleted: keeping the last schedule (1 source(s)) until it is back",
+        f"ERROR: config: {config} is a directory now: keeping the last schedule (1 source(s)) until it is back",
+        f"INFO: config: {config} is back",
+        "INFO: config reloaded",
+        "INFO: gazette: '0 8 * * *', next run 2026-11-22 08:00:00+00:00",
+        "INFO: SIGTERM: stopping; a running crawl is asked to finish and close its files",
+        "INFO: stopped",
+    ], service.text()
+
+
+# `newsarchive schedule` whose clock jumps by DAYS days AFTER seconds after it started: a machine that slept (its
+# monotonic clock, which APScheduler waits by, stood still), or whose clock was set back
+CLOCK_JUMP = """
+import sys, threading, time
+from datetime import timedelta
+import cli, scheduler
+after, days = float(sys.argv.pop(1)), float(sys.argv.pop(1))
+def jump():
+    time.sleep(after)
+    scheduler._shift_clock(scheduler._now() + timedelta(days=days))
+threading.Thread(target=jump, daemon=True).start()
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def running_lines(service: Service) -> list[str]:
+    return [line.split(" INFO: ", 1)[1] for line in service.text().splitlines() if ": running (due since" in line]
+
+
+def test_a_day_asleep_runs_each_source_once_not_once_per_missed_fire_time(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path,
+                          sources(demo_site, gazette="* * * * *", herald="0 * * * *"))
+    # asleep from 05:59:53 to 05:59:53 the next day: 1,441 fire times of gazette and 25 of herald missed
+    service = Service(config, "2026-11-22T05:59:50+00:00", launcher=("-c", CLOCK_JUMP, "3", "1"))
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=60)
+        time.sleep(5)  # a second run of either would have started by now
+    finally:
+        assert service.stop() == 0, service.text()
+    # (how many more wait depends on whether herald was marked due before the runner took gazette)
+    assert [line.split(" more waiting")[0][:-2] for line in running_lines(service)] == [
+        "gazette: running (due since 2026-11-23 06:00:00 UTC,", "herald: running (due since 2026-11-23 06:00:00 UTC,"], \
+        service.text()
+    assert len(reports(tmp_path)) == 2
+    nxt = {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(tmp_path).items()}
+    assert nxt == {"gazette": datetime(2026, 11, 23, 6, 1, tzinfo=timezone.utc),
+                   "herald": datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)}, nxt
+
+
+def test_a_clock_set_back_across_a_fire_time_does_not_run_the_source_twice(demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
+    # runs at 06:00, then at about 06:00:20 the clock is set back 40 s, to before 06:00 again
+    service = Service(config, "2026-11-22T05:59:55+00:00", launcher=("-c", CLOCK_JUMP, "25", str(-40 / 86400)))
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=60)
+        time.sleep(max(0.0, 55 - (time.monotonic() - service.started)))  # 06:00 has come again, 15 s ago
+    finally:
+        assert service.stop() == 0, service.text()
+    assert running_lines(service) == ["gazette: running (due since 2026-11-22 06:00:00 UTC, 0 more waiting)"], \
+        service.text()
+    assert len(reports(tmp_path)) == 1
+    nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
+    assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
+
+
+def test_a_config_edited_after_the_clock_was_set_back_a_day_is_reloaded_within_the_check_interval(demo_site, tmp_path):
+    """Before: the 10 s check was an APScheduler interval job, whose next time, by the clock, was then a day
+    ahead: no edit of the config was seen for a day (SIGHUP alone reloaded it)."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00", launcher=("-c", CLOCK_JUMP, "3", "-1"))
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        time.sleep(max(0.0, 5 - (time.monotonic() - service.started)))  # the clock has been set back
+        write_config(demo_site, config, tmp_path, sources(demo_site, gazette="0 8 * * *"))
+        wait_for(lambda: "config reloaded" in service.text(), timeout=CONFIG_POLL + 5)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert "gazette: '0 8 * * *', next run 2026-11-21 08:00:00+00:00" in service.text(), service.text()
