@@ -137,7 +137,7 @@ if new then
 end
 redis.call('SADD', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
-return new and 1 or 0
+return {new and 1 or 0, moved}
 """
 # KEYS: queue, seen, inflight, arrivals; ARGV: request, -priority, fingerprint ('' for dont_filter), in-flight
 # field it replaces.  The score is -priority * ARRIVALS + the arrival number: first come, first out at a priority.
@@ -207,6 +207,21 @@ def forget_seen(redis_url: str, fetches: Iterable[tuple[str, str]]) -> None:
         client.close()
 
 
+def process_gone(worker: str) -> bool:
+    """Whether the worker ``worker`` (a ``ClusterWorker.id``) ran on this machine and its process has ended (a
+    process id taken again since is taken for the worker: its heartbeat's expiry tells then)."""
+    host, pid, _ = worker.rsplit("-", 2)
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process
+        return False
+    return False
+
+
 class ClusterWorker:
     """This process's part in the shared crawl of one source: registration, heartbeat, in-flight requests."""
 
@@ -262,18 +277,32 @@ class ClusterWorker:
         """Join the crawl; True if this worker began it (and pushed ``seeds``)."""
         queue = self.queue
         self.joined = True
-        return bool(self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots,
-                                     self.arrivals],
-                               args=[self.prefix, self.id, self.ttl_ms, uuid.uuid4().hex,
-                                     *(queue._encode_request(request) for request in seeds)]))
+        self._forget_gone_processes()
+        new, moved = self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots,
+                                      self.arrivals],
+                                args=[self.prefix, self.id, self.ttl_ms, uuid.uuid4().hex,
+                                      *(queue._encode_request(request) for request in seeds)])
+        self._said_recovered(moved)
+        return bool(new)
+
+    def _forget_gone_processes(self) -> None:
+        """Workers registered from this machine whose process is gone (killed, or ended by a lost Redis) are dead
+        now, not once their heartbeat expires: their in-flight requests go back at once and their places at hosts
+        free themselves (a rerun right after a kill waited out both, 40 s)."""
+        gone = [worker.decode() for worker in self.server.smembers(self.workers) if process_gone(worker.decode())]
+        if gone:
+            self.server.delete(*(self.prefix + f"alive:{worker}" for worker in gone))
 
     def pending(self, queue_key: str) -> int:
         """Requests queued or in flight anywhere; dead workers' in-flight requests are queued again first."""
         pending, moved = self._pending(keys=[self.workers, queue_key], args=[self.prefix, self.id])
+        self._said_recovered(moved)
+        return pending
+
+    def _said_recovered(self, moved: int) -> None:
         if moved:
             self.recovered += moved
             logger.warning("%d requests in flight at a worker that stopped answering went back to the queue", moved)
-        return pending
 
     def finish(self, meta: dict) -> None:
         """A request popped by this worker is done with (its callback or errback ran to the end): it leaves the
