@@ -408,6 +408,37 @@ def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path, fault)
     assert len([line for line in err.splitlines() if "ERROR" in line]) == 1, err
 
 
+def test_a_worker_that_lost_redis_counts_the_pages_its_warcs_hold_and_the_next_run_fetches_the_rest(tmp_path):
+    """Redis stopped mid-crawl: the pages whose records could not be written (the writer could not reach the crawl
+    state) are not counted as fetched, in the run's report and in ``status``.  Before, every page downloaded was."""
+    from corpus.export import read_corpus
+
+    articles, archive = 40, tmp_path / "w"
+    with RedisServer(tmp_path / "redis") as server, ArticleFarm(articles, delay=0.3) as farm:
+        config = farm_config(archive, farm, server.url)
+        worker = start_worker(config)
+        deadline = time.monotonic() + 60
+        while farm.served < 10:
+            assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        server.stop()
+        _, err = worker.communicate(timeout=180)
+        assert worker.returncode == 1, err
+        [report] = [json.loads(path.read_text())["sources"] for path in (archive / "runs").glob("*.json")]
+        pages = [uri for uri, *_ in fetches([archive]) if not uri.endswith("/robots.txt")]
+        assert farm.served > len(pages)  # pages were fetched that are not in the WARCs
+        assert (report[0]["fetched"], report[0]["articles"]) == (len(pages), sum("/news/" in uri for uri in pages))
+        status = subprocess.run([sys.executable, "-m", "cli", "status", "--config", str(config)],
+                                capture_output=True, text=True, timeout=60)
+        assert f" {len(pages)} fetched, " in status.stdout, status.stdout
+        server.start()
+        again = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+    urls = [row["url"] for row in read_corpus(archive)]
+    assert len(urls) == len(set(urls)) == articles
+
+
 def test_status_shows_the_back_off_the_cluster_keeps(tmp_path, redis_url):
     from archive.state import open_state
 
