@@ -267,6 +267,101 @@ def test_what_a_stopped_crawl_left_queued_is_fetched_by_the_next_run(tmp_path, r
     assert crawl_keys_left(redis_url) == []
 
 
+def sources_config(directory: Path, redis_url: str, sources: dict[str, ArticleFarm], per_host: int = 2) -> Path:
+    """A worker's config crawling each farm of ``sources`` as the source of its name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = ["[archive]", f'dir = "{directory}"', "", "[crawl]", "download_delay = 0", "autothrottle = false",
+             f"concurrent_requests_per_domain = {per_host}", "",
+             "[cluster]", f'redis = "{redis_url}"']
+    for name, farm in sources.items():
+        lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in farm.source(name).items())]
+    path = directory / "sources.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def keys_of(redis_url: str, source: str) -> list:
+    """What the cluster's Redis holds of ``source``: its crawl's keys, its back-off entry, its URLs' state."""
+    import redis
+
+    from archive.redis_state import SOURCES, URLS
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return (client.keys(crawl_keys(source) + "*") + ([b"back-off"] if client.hexists(SOURCES, source) else [])
+                + [url for url, value in client.hgetall(URLS).items() if json.loads(value)["source"] == source])
+    finally:
+        client.close()
+
+
+def queued(redis_url: str, source: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return client.zcard(crawl_keys(source) + "requests")
+    finally:
+        client.close()
+
+
+def test_a_source_removed_from_the_config_leaves_the_clusters_redis_unless_a_worker_still_crawls_it(tmp_path, redis_url):
+    """A crawl stopped with "gone" unfinished; the config then drops it.  While a worker of another config
+    crawls it, its keys stay; once that worker is dead (killed), the next run removes them, in one line, and nothing of
+    "kept".  Before, a removed source's queue, seen URLs, back-off and URL state stayed in Redis for good."""
+    class HeldFarm(ArticleFarm):
+        """Its pages and sitemap wait while ``open`` is clear."""
+
+        open = threading.Event()
+
+        def route(self, path: str) -> tuple[int, str, bytes]:
+            if path != "/robots.txt":
+                self.open.wait(60)
+            return super().route(path)
+
+    HeldFarm.open.set()
+    with ArticleFarm(40, delay=0.2) as kept, HeldFarm(100, delay=0.2) as gone:  # ("gone" is left unfinished)
+        both = sources_config(tmp_path / "a", redis_url, {"kept": kept, "gone": gone})
+        worker = start_worker(both)
+        deadline = time.monotonic() + 60
+        while queued(redis_url, "gone") < 10:
+            assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        HeldFarm.open.clear()  # the other config's crawl holds a request while this config runs without "gone"
+        # (one place at 127.0.0.1, the farms' host, of the three the other run takes)
+        other = start_worker(sources_config(tmp_path / "b", redis_url, {"gone": gone}, per_host=1))
+        deadline = time.monotonic() + 60
+        while not holding(redis_url, "gone"):
+            assert time.monotonic() < deadline and other.poll() is None, "the other config's crawl never got going"
+            time.sleep(0.02)
+        one = sources_config(tmp_path / "a", redis_url, {"kept": kept}, per_host=3)
+        [while_crawled] = run_workers([one])
+        kept_while_crawled = keys_of(redis_url, "gone")
+        other.kill()
+        other.communicate()
+        HeldFarm.open.set()
+        before = keys_of(redis_url, "gone")
+        [after] = run_workers([one])
+    assert while_crawled.returncode == 0, while_crawled.stderr
+    assert "gone: no longer configured, but a worker still crawls it: its keys stay in the cluster's Redis" \
+        in while_crawled.stderr
+    crawl = [key for key in before if key.startswith(crawl_keys("gone").encode())]
+    assert {(crawl_keys("gone") + name).encode() for name in ("requests", "seen", "workers")} <= set(crawl)
+    assert set(crawl) <= set(kept_while_crawled)
+    assert after.returncode == 0, after.stderr
+    [said] = [line for line in after.stderr.splitlines() if "no longer configured" in line]
+    urls = [key for key in before if key.startswith(b"http")]
+    assert b"back-off" not in before  # (neither a stopped nor a killed crawl counts towards it)
+    assert said.endswith(f"gone: no longer configured: removed from the cluster's Redis its crawl's {len(crawl)} keys, "
+                         f"the crawl state of its {len(urls)} URLs"), (said, before)
+    assert keys_of(redis_url, "gone") == []
+    assert len(keys_of(redis_url, "kept")) == 1 + 42  # its back-off, the state of its 40 articles, sitemap and robots.txt
+    again = run_workers([one])[0]
+    assert "no longer configured" not in again.stderr, again.stderr
+
+
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
 def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, download_delay, crawl_delay):
     """Three workers crawl the demo sites (one host, 127.0.0.1) with a delay, configured or asked for by
