@@ -26,7 +26,7 @@ from archive.state import ArchivedPayload, UrlState, open_state
 from archive_fixtures import free_port, loopback_site
 from crawler.cluster import crawl_keys
 from crawler.settings import RETRY_TIMES
-from demo.farm import ArticleFarm, article_path
+from demo.farm import GATE_WAIT, ArticleFarm, article_path
 from demo.redis_server import RedisServer
 from demo.run import DEMO_CRAWL, write_demo_config
 from demo.site import DemoSite
@@ -760,9 +760,13 @@ class NewestFirstFarm(ArticleFarm):
 
 
 def capped_cluster_crawl(tmp_path: Path, redis_url: str, articles: int) -> list[list[str]]:
-    """Two workers crawl a ``NewestFirstFarm``, each with max_pages = 6; the URLs each fetched but robots.txt."""
+    """Two workers crawl a ``NewestFirstFarm``, each with max_pages = 6; the URLs each fetched but robots.txt.
+
+    A page waits at the farm until both workers hold one (``GATE_WAIT``, 25 s, at most): on a loaded machine the
+    second worker may take that long to start, and a download timeout of 30 s (the default) then timed the held
+    pages out, each a fetch of the first worker's six without a page: it archived 4.  The timeout here outlasts it."""
     with NewestFirstFarm(articles, gate=lambda: holding(redis_url, "farm") >= 2) as farm:
-        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(2)]
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url, timeout=GATE_WAIT * 4) for i in range(2)]
         for config in configs:  # its [[sources]] entry ends the file
             config.write_text(config.read_text() + "max_pages = 6\n")
         results = run_workers(configs)
