@@ -23,7 +23,7 @@ from archive.exchange import Exchange
 from archive.messages import WriterOptions
 from crawler.archive_writer import ArchiveWriterProcess, DiskFull, StateLost, archive_writer
 from crawler.incremental import CONDITIONAL
-from crawler.progress import is_page_fetch
+from crawler.progress import PAGES_FETCHED, is_page_fetch
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,8 @@ class WarcCapture:
         if archived.locations and archived.locations[0].warc_file not in written_to:
             # (the files the crawl wrote, before they are closed: a forced shutdown never closes them)
             self.stats.set_value(WRITTEN_TO, [*written_to, archived.locations[0].warc_file])
+        if page:  # counted once in the archive: a page fetched whose records could not be written is fetched again
+            self.stats.inc_value(PAGES_FETCHED)
         if archived.profile:
             if page:  # robots.txt is archived as a revisit too, but counted with the pages no more than in "fetched"
                 self.stats.inc_value(f"newsarchive/revisit/{archived.profile.rsplit('/', 1)[1]}")

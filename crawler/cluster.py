@@ -42,6 +42,7 @@ The scripts build key names from a prefix, so this wants one Redis server, not R
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import socket
@@ -137,7 +138,7 @@ if new then
 end
 redis.call('SADD', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
-return new and 1 or 0
+return {new and 1 or 0, moved}
 """
 # KEYS: queue, seen, inflight, arrivals; ARGV: request, -priority, fingerprint ('' for dont_filter), in-flight
 # field it replaces.  The score is -priority * ARRIVALS + the arrival number: first come, first out at a priority.
@@ -166,6 +167,19 @@ if redis.call('SCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[1]) == 0 then
   return 1
 end
 return 0
+"""
+
+# Delete a source's shared crawl and back-off unless a live worker holds it (a config that still lists it crawls it):
+# {keys deleted, back-off entries deleted}, or false.  KEYS: workers, queue, seen, run, robots, arrivals, the sources'
+# health; ARGV: key prefix, source.  (Alive keys and robots.txt locks expire by themselves.)
+_FORGET = """
+local workers = redis.call('SMEMBERS', KEYS[1])
+for _, w in ipairs(workers) do
+  if redis.call('EXISTS', ARGV[1] .. 'alive:' .. w) == 1 then return false end
+end
+local deleted = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+for _, w in ipairs(workers) do deleted = deleted + redis.call('DEL', ARGV[1] .. 'inflight:' .. w) end
+return {deleted, redis.call('HDEL', KEYS[7], ARGV[2])}
 """
 
 
@@ -205,6 +219,61 @@ def forget_seen(redis_url: str, fetches: Iterable[tuple[str, str]]) -> None:
                 client.srem(seen.key, seen.request_fingerprint(Request(url)))
     finally:
         client.close()
+
+
+def process_gone(worker: str) -> bool:
+    """Whether the worker ``worker`` (a ``ClusterWorker.id``) ran on this machine and its process has ended (a
+    process id taken again since is taken for the worker: its heartbeat's expiry tells then)."""
+    host, pid, _ = worker.rsplit("-", 2)
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process
+        return False
+    return False
+
+
+def forget_removed_source(redis_url: str, source: str) -> None:
+    """Delete from the cluster's Redis what the shared crawl of ``source``, a source no longer configured, left there
+    (its queue, seen URLs, workers, back-off, and its URLs' crawl state), in one line; nothing while a worker anywhere
+    still crawls it (a config that still lists it: keys are named by source alone)."""
+    from archive.redis_state import FIRST_SEEN, SOURCES, URLS, connect, unreachable_as_state_error
+
+    client = connect(redis_url)
+    prefix = crawl_keys(source)
+    try:
+        with unreachable_as_state_error(redis_url):
+            dead = forget_gone_processes(client, prefix)
+            deleted = client.register_script(_FORGET)(
+                keys=[prefix + name for name in ("workers", "requests", "seen", "run", "robots", "arrivals")] + [SOURCES],
+                args=[prefix, source])
+            if deleted is None:
+                logger.warning("%s: no longer configured, but a worker still crawls it: its keys stay in the cluster's "
+                               "Redis", source)
+                return
+            locks = list(client.scan_iter(match=prefix + "robots-lock:*", count=1000))  # (names have no glob characters)
+            keys, backoff = deleted[0] + dead + (client.delete(*locks) if locks else 0), deleted[1]
+            if not keys and not backoff:  # removed before
+                return
+            urls = [url for url, value in client.hscan_iter(URLS, count=1000) if json.loads(value)["source"] == source]
+            for start in range(0, len(urls), 1000):
+                client.pipeline(transaction=True).hdel(URLS, *urls[start:start + 1000]).hdel(
+                    FIRST_SEEN, *urls[start:start + 1000]).execute()
+    finally:
+        client.close()
+    logger.warning("%s: no longer configured: removed from the cluster's Redis its crawl's %d keys, %sthe crawl state of "
+                   "its %d URLs", source, keys, "its back-off, " if backoff else "", len(urls))
+
+
+def forget_gone_processes(server: redis.Redis, prefix: str) -> int:
+    """Take the workers of the crawl at ``prefix`` registered from this machine whose process is gone (killed, or
+    ended by a lost Redis) for dead now, not once their heartbeat expires: their in-flight requests go back at once
+    and their places at hosts free themselves (a rerun right after a kill waited out both, 40 s).  How many."""
+    gone = [worker.decode() for worker in server.smembers(prefix + "workers") if process_gone(worker.decode())]
+    return server.delete(*(prefix + f"alive:{worker}" for worker in gone)) if gone else 0
 
 
 class ClusterWorker:
@@ -262,18 +331,24 @@ class ClusterWorker:
         """Join the crawl; True if this worker began it (and pushed ``seeds``)."""
         queue = self.queue
         self.joined = True
-        return bool(self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots,
-                                     self.arrivals],
-                               args=[self.prefix, self.id, self.ttl_ms, uuid.uuid4().hex,
-                                     *(queue._encode_request(request) for request in seeds)]))
+        forget_gone_processes(self.server, self.prefix)
+        new, moved = self._join(keys=[self.workers, queue.key, self.alive, queue.seen_key, self.run, self.robots,
+                                      self.arrivals],
+                                args=[self.prefix, self.id, self.ttl_ms, uuid.uuid4().hex,
+                                      *(queue._encode_request(request) for request in seeds)])
+        self._said_recovered(moved)
+        return bool(new)
 
     def pending(self, queue_key: str) -> int:
         """Requests queued or in flight anywhere; dead workers' in-flight requests are queued again first."""
         pending, moved = self._pending(keys=[self.workers, queue_key], args=[self.prefix, self.id])
+        self._said_recovered(moved)
+        return pending
+
+    def _said_recovered(self, moved: int) -> None:
         if moved:
             self.recovered += moved
             logger.warning("%d requests in flight at a worker that stopped answering went back to the queue", moved)
-        return pending
 
     def finish(self, meta: dict) -> None:
         """A request popped by this worker is done with (its callback or errback ran to the end): it leaves the

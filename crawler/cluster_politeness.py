@@ -5,8 +5,8 @@
   until the host's Retry-After hold has passed, none sooner than the slot's delay (the
   configured delay as AutoThrottle and robots.txt Crawl-delay have set it) after the last
   request any worker sent it, and at most ``CONCURRENT_REQUESTS_PER_DOMAIN`` in flight over
-  all workers (leases in a sorted set, expiring after the download timeout, so a killed
-  worker's leases free themselves).  Taking the turn where the slot sends, rather than in a
+  all workers (leases in a sorted set, each naming its worker's heartbeat key: a dead worker's
+  lease frees once its heartbeat has gone, and any lease after the download timeout).  Taking the turn where the slot sends, rather than in a
   downloader middleware, makes the time granted the time the request goes out.  A 429/503
   with Retry-After holds the host for every worker; one whose wait is longer than
   ``RETRY_AFTER_MAX`` leaves the host alone for every worker (``HostLeftAlone``) for that wait or the rest
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import socket
 
 import redis
 from scrapy import Request
@@ -56,7 +55,14 @@ if wait > 0 then return wait end
 local limit = tonumber(ARGV[2])
 if limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  if redis.call('ZCARD', KEYS[3]) >= limit then return -1 end
+  if redis.call('ZCARD', KEYS[3]) >= limit then
+    -- A lease is "<its worker's alive key>|<n>": a dead worker's place frees now, not at the lease's expiry.
+    for _, lease in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+      local alive = string.match(lease, '^(.*)|')
+      if alive and redis.call('EXISTS', alive) == 0 then redis.call('ZREM', KEYS[3], lease) end
+    end
+    if redis.call('ZCARD', KEYS[3]) >= limit then return -1 end
+  end
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[3])
   redis.call('PEXPIRE', KEYS[3], ARGV[4])
 end
@@ -96,17 +102,17 @@ class ClusterDownloader(SlotConcurrencyDownloader):
         self.stats = crawler.stats
         self._leases: dict[Request, tuple[str, str]] = {}  # request -> (leases key, token)
         self._full: set[Slot] = set()  # slots waiting for a place at their host
-        self._tokens = (f"{socket.gethostname()}-{os.getpid()}-{n}" for n in itertools.count())
+        self._numbers = itertools.count()
 
     def _host(self, request: Request) -> str:
         return HOST_PREFIX + self.get_slot_key(request) + ":"
 
     def _turn(self, slot: Slot) -> float | None:
         request = slot.queue[0][0]
-        host, token = self._host(request), next(self._tokens)
+        worker = self.crawler.spider.cluster
+        host, token = self._host(request), f"{worker.alive}|{next(self._numbers)}"
         self.stats.inc_value("cluster/host_turn_asks")
         self._full.discard(slot)
-        worker = self.crawler.spider.cluster
         wait_ms = 0  # without Redis the crawl is closing: what this worker holds goes by its own politeness
         with worker.reaching():
             wait_ms = self._take_turn(keys=[host + "last", host + "hold", host + "leases", worker.run],

@@ -6,11 +6,13 @@ import sys
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.http import Request, Response
+from scrapy.http import Request
 from twisted.internet import task
 
 # The run's "fetched": responses but robots.txt's (its retries too), each redirect hop and retry of a page
-# counted, as ``max_pages`` counts them (Scrapy's downloader/response_count has robots.txt in it).
+# counted, as ``max_pages`` counts them (Scrapy's downloader/response_count has robots.txt in it), once their
+# records are in the WARC (``WarcCapture`` counts them): a page whose records could not be written is not in the
+# archive, and the next run fetches it again.
 PAGES_FETCHED = "newsarchive/pages_fetched"
 
 
@@ -21,7 +23,7 @@ def is_page_fetch(request: Request) -> bool:
 
 
 class ProgressReport:
-    """Counts the pages fetched (``PAGES_FETCHED``) and, with ``NEWSARCHIVE_PROGRESS_INTERVAL`` > 0, prints
+    """With ``NEWSARCHIVE_PROGRESS_INTERVAL`` > 0, prints
     ``source: N fetched, M articles`` that often, and once more when the engine has stopped: then every
     exchange is written (the capture's ``spider_closed`` waits for the writer), so the last line gives
     the run's own figures."""
@@ -32,7 +34,6 @@ class ProgressReport:
         self.loop: task.LoopingCall | None = None
         self.spider: Spider | None = None
         self.last = None
-        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
         if interval > 0:
             crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
             crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -41,10 +42,6 @@ class ProgressReport:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ProgressReport":
         return cls(crawler, crawler.settings.getfloat("NEWSARCHIVE_PROGRESS_INTERVAL", 0))
-
-    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
-        if is_page_fetch(request):
-            self.crawler.stats.inc_value(PAGES_FETCHED)
 
     def spider_opened(self, spider: Spider) -> None:
         self.spider = spider

@@ -33,7 +33,7 @@ from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport, counted
 from corpus.store import STORE_FILE, TEXT_DIR, CorpusStore
 from corpus.process import DerivationProcess
-from crawler.run_reports import RUNS_DIR, RunSpan, begin_run, end_run, open_index, read_last_runs
+from crawler.run_reports import RUNS_DIR, RunSpan, begin_run, end_run, open_index, read_last_runs, sources_with_runs
 from supervision import note_stop_requests
 
 logger = logging.getLogger(__name__)
@@ -265,6 +265,13 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             from crawler.cluster import forget_seen
 
             forget_seen(config.cluster.redis, forgotten)
+        if config.cluster.redis:
+            from crawler.cluster import forget_removed_source
+
+            configured = {source.name for source in config.sources}
+            for name in sources_with_runs(config.archive.dir):
+                if name not in configured:
+                    forget_removed_source(config.cluster.redis, name)
         try:  # not a whole-file check on every run: what the run reads must be readable
             state = open_state(config.archive.dir, config.cluster.redis)
             health = {source.name: state.source_health(source.name) for source in sources}

@@ -26,7 +26,7 @@ from archive.state import ArchivedPayload, SitemapRead, UrlState, open_state
 from archive_fixtures import free_port, loopback_site
 from crawler.cluster import crawl_keys
 from crawler.settings import RETRY_TIMES
-from demo.farm import ArticleFarm, article_path
+from demo.farm import GATE_WAIT, ArticleFarm, article_path
 from demo.redis_server import RedisServer
 from demo.run import DEMO_CRAWL, write_demo_config
 from demo.site import DemoSite
@@ -211,6 +211,38 @@ def test_a_killed_workers_requests_are_fetched_by_the_others(tmp_path, redis_url
     assert crawl_keys_left(redis_url) == []
 
 
+def test_a_rerun_right_after_a_worker_was_killed_goes_on_at_once(tmp_path, redis_url):
+    """SIGKILL the only worker while it downloads, and run again at once on the same machine: the dead process's
+    heartbeat and its places at the host are known dead at once (its pid is gone), not waited out.  Before, the
+    rerun waited for its leases to expire (the download timeout and 5 s: 35 s by default, 125 s here)."""
+    with ArticleFarm(40, delay=0.3) as farm:
+        config = farm_config(tmp_path / "w", farm, redis_url, timeout=120)
+        victim = start_worker(config)
+        deadline = time.monotonic() + 60
+        while not (farm.served >= 10 and inflight_at(redis_url, victim.pid)):
+            assert time.monotonic() < deadline and victim.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        victim.kill()
+        victim.communicate()
+        started = time.monotonic()
+        rerun = start_worker(config)
+        try:
+            _, err = rerun.communicate(timeout=100)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the rerun had not ended {time.monotonic() - started:.0f} s after the kill")
+        took = time.monotonic() - started
+    assert rerun.returncode == 0, err
+    assert took < 60, f"{took:.0f} s"  # (about 10 s here: as long as a crawl of the farm from the start)
+    records = fetches([config.parent])
+    uris = Counter(uri for uri, *_ in records)
+    assert {farm.url + article_path(n) for n in range(40)} <= set(uris)  # nothing lost
+    # Fetched twice: what the killed worker had fetched but not finished, and each run's robots.txt and sitemap.
+    twice = {uri for uri, count in uris.items() if count > 1} - {farm.url + "/robots.txt", farm.url + "/sitemap.xml"}
+    assert twice <= {uri for uri, _, _, warc in records if warc.split("-")[2] == str(victim.pid)}
+    assert len(twice) <= 8
+    assert crawl_keys_left(redis_url) == []
+
+
 def test_what_a_stopped_crawl_left_queued_is_fetched_by_the_next_run(tmp_path, redis_url):
     with ArticleFarm(40, delay=0.3) as farm:
         config = farm_config(tmp_path / "w", farm, redis_url)
@@ -233,6 +265,101 @@ def test_what_a_stopped_crawl_left_queued_is_fetched_by_the_next_run(tmp_path, r
     assert sorted(uri for uri, count in uris.items() if count > 1) == [farm.url + "/robots.txt",
                                                                       farm.url + "/sitemap.xml"]
     assert crawl_keys_left(redis_url) == []
+
+
+def sources_config(directory: Path, redis_url: str, sources: dict[str, ArticleFarm], per_host: int = 2) -> Path:
+    """A worker's config crawling each farm of ``sources`` as the source of its name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = ["[archive]", f'dir = "{directory}"', "", "[crawl]", "download_delay = 0", "autothrottle = false",
+             f"concurrent_requests_per_domain = {per_host}", "",
+             "[cluster]", f'redis = "{redis_url}"']
+    for name, farm in sources.items():
+        lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in farm.source(name).items())]
+    path = directory / "sources.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def keys_of(redis_url: str, source: str) -> list:
+    """What the cluster's Redis holds of ``source``: its crawl's keys, its back-off entry, its URLs' state."""
+    import redis
+
+    from archive.redis_state import SOURCES, URLS
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return (client.keys(crawl_keys(source) + "*") + ([b"back-off"] if client.hexists(SOURCES, source) else [])
+                + [url for url, value in client.hgetall(URLS).items() if json.loads(value)["source"] == source])
+    finally:
+        client.close()
+
+
+def queued(redis_url: str, source: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return client.zcard(crawl_keys(source) + "requests")
+    finally:
+        client.close()
+
+
+def test_a_source_removed_from_the_config_leaves_the_clusters_redis_unless_a_worker_still_crawls_it(tmp_path, redis_url):
+    """A crawl stopped with "gone" unfinished; the config then drops it.  While a worker of another config
+    crawls it, its keys stay; once that worker is dead (killed), the next run removes them, in one line, and nothing of
+    "kept".  Before, a removed source's queue, seen URLs, back-off and URL state stayed in Redis for good."""
+    class HeldFarm(ArticleFarm):
+        """Its pages and sitemap wait while ``open`` is clear."""
+
+        open = threading.Event()
+
+        def route(self, path: str) -> tuple[int, str, bytes]:
+            if path != "/robots.txt":
+                self.open.wait(60)
+            return super().route(path)
+
+    HeldFarm.open.set()
+    with ArticleFarm(40, delay=0.2) as kept, HeldFarm(100, delay=0.2) as gone:  # ("gone" is left unfinished)
+        both = sources_config(tmp_path / "a", redis_url, {"kept": kept, "gone": gone})
+        worker = start_worker(both)
+        deadline = time.monotonic() + 60
+        while queued(redis_url, "gone") < 10:
+            assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        HeldFarm.open.clear()  # the other config's crawl holds a request while this config runs without "gone"
+        # (one place at 127.0.0.1, the farms' host, of the three the other run takes)
+        other = start_worker(sources_config(tmp_path / "b", redis_url, {"gone": gone}, per_host=1))
+        deadline = time.monotonic() + 60
+        while not holding(redis_url, "gone"):
+            assert time.monotonic() < deadline and other.poll() is None, "the other config's crawl never got going"
+            time.sleep(0.02)
+        one = sources_config(tmp_path / "a", redis_url, {"kept": kept}, per_host=3)
+        [while_crawled] = run_workers([one])
+        kept_while_crawled = keys_of(redis_url, "gone")
+        other.kill()
+        other.communicate()
+        HeldFarm.open.set()
+        before = keys_of(redis_url, "gone")
+        [after] = run_workers([one])
+    assert while_crawled.returncode == 0, while_crawled.stderr
+    assert "gone: no longer configured, but a worker still crawls it: its keys stay in the cluster's Redis" \
+        in while_crawled.stderr
+    crawl = [key for key in before if key.startswith(crawl_keys("gone").encode())]
+    assert {(crawl_keys("gone") + name).encode() for name in ("requests", "seen", "workers")} <= set(crawl)
+    assert set(crawl) <= set(kept_while_crawled)
+    assert after.returncode == 0, after.stderr
+    [said] = [line for line in after.stderr.splitlines() if "no longer configured" in line]
+    urls = [key for key in before if key.startswith(b"http")]
+    assert b"back-off" not in before  # (neither a stopped nor a killed crawl counts towards it)
+    assert said.endswith(f"gone: no longer configured: removed from the cluster's Redis its crawl's {len(crawl)} keys, "
+                         f"the crawl state of its {len(urls)} URLs"), (said, before)
+    assert keys_of(redis_url, "gone") == []
+    assert len(keys_of(redis_url, "kept")) == 1 + 42  # its back-off, the state of its 40 articles, sitemap and robots.txt
+    again = run_workers([one])[0]
+    assert "no longer configured" not in again.stderr, again.stderr
 
 
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
@@ -374,6 +501,37 @@ def test_a_worker_that_loses_redis_mid_crawl_stops_and_says_why(tmp_path, fault)
     assert "Traceback" not in err
     # the pages in flight are not archived for the same reason, and the back-off is not the site's: said once
     assert len([line for line in err.splitlines() if "ERROR" in line]) == 1, err
+
+
+def test_a_worker_that_lost_redis_counts_the_pages_its_warcs_hold_and_the_next_run_fetches_the_rest(tmp_path):
+    """Redis stopped mid-crawl: the pages whose records could not be written (the writer could not reach the crawl
+    state) are not counted as fetched, in the run's report and in ``status``.  Before, every page downloaded was."""
+    from corpus.export import read_corpus
+
+    articles, archive = 40, tmp_path / "w"
+    with RedisServer(tmp_path / "redis") as server, ArticleFarm(articles, delay=0.3) as farm:
+        config = farm_config(archive, farm, server.url)
+        worker = start_worker(config)
+        deadline = time.monotonic() + 60
+        while farm.served < 10:
+            assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        server.stop()
+        _, err = worker.communicate(timeout=180)
+        assert worker.returncode == 1, err
+        [report] = [json.loads(path.read_text())["sources"] for path in (archive / "runs").glob("*.json")]
+        pages = [uri for uri, *_ in fetches([archive]) if not uri.endswith("/robots.txt")]
+        assert farm.served > len(pages)  # pages were fetched that are not in the WARCs
+        assert (report[0]["fetched"], report[0]["articles"]) == (len(pages), sum("/news/" in uri for uri in pages))
+        status = subprocess.run([sys.executable, "-m", "cli", "status", "--config", str(config)],
+                                capture_output=True, text=True, timeout=60)
+        assert f" {len(pages)} fetched, " in status.stdout, status.stdout
+        server.start()
+        again = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+    urls = [row["url"] for row in read_corpus(archive)]
+    assert len(urls) == len(set(urls)) == articles
 
 
 def test_status_shows_the_back_off_the_cluster_keeps(tmp_path, redis_url):
@@ -616,9 +774,13 @@ class NewestFirstFarm(ArticleFarm):
 
 
 def capped_cluster_crawl(tmp_path: Path, redis_url: str, articles: int) -> list[list[str]]:
-    """Two workers crawl a ``NewestFirstFarm``, each with max_pages = 6; the URLs each fetched but robots.txt."""
+    """Two workers crawl a ``NewestFirstFarm``, each with max_pages = 6; the URLs each fetched but robots.txt.
+
+    A page waits at the farm until both workers hold one (``GATE_WAIT``, 25 s, at most): on a loaded machine the
+    second worker may take that long to start, and a download timeout of 30 s (the default) then timed the held
+    pages out, each a fetch of the first worker's six without a page: it archived 4.  The timeout here outlasts it."""
     with NewestFirstFarm(articles, gate=lambda: holding(redis_url, "farm") >= 2) as farm:
-        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(2)]
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url, timeout=GATE_WAIT * 4) for i in range(2)]
         for config in configs:  # its [[sources]] entry ends the file
             config.write_text(config.read_text() + "max_pages = 6\n")
         results = run_workers(configs)
