@@ -42,7 +42,6 @@ The scripts build key names from a prefix, so this wants one Redis server, not R
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import socket
@@ -238,9 +237,10 @@ def process_gone(worker: str) -> bool:
 
 def forget_removed_source(redis_url: str, source: str) -> None:
     """Delete from the cluster's Redis what the shared crawl of ``source``, a source no longer configured, left there
-    (its queue, seen URLs, workers, back-off, and its URLs' crawl state), in one line; nothing while a worker anywhere
-    still crawls it (a config that still lists it: keys are named by source alone)."""
-    from archive.redis_state import FIRST_SEEN, SOURCES, URLS, connect, unreachable_as_state_error
+    (its queue, seen URLs, workers, back-off), in one line; nothing while a worker anywhere still crawls it (a config
+    that still lists it: keys are named by source alone).  Its URLs' crawl state stays, as it does on one machine:
+    it is the source's history, and a source put back in the config is not fetched again whole."""
+    from archive.redis_state import SOURCES, connect, unreachable_as_state_error
 
     client = connect(redis_url)
     prefix = crawl_keys(source)
@@ -256,16 +256,11 @@ def forget_removed_source(redis_url: str, source: str) -> None:
                 return
             locks = list(client.scan_iter(match=prefix + "robots-lock:*", count=1000))  # (names have no glob characters)
             keys, backoff = deleted[0] + dead + (client.delete(*locks) if locks else 0), deleted[1]
-            if not keys and not backoff:  # removed before
-                return
-            urls = [url for url, value in client.hscan_iter(URLS, count=1000) if json.loads(value)["source"] == source]
-            for start in range(0, len(urls), 1000):
-                client.pipeline(transaction=True).hdel(URLS, *urls[start:start + 1000]).hdel(
-                    FIRST_SEEN, *urls[start:start + 1000]).execute()
     finally:
         client.close()
-    logger.warning("%s: no longer configured: removed from the cluster's Redis its crawl's %d keys, %sthe crawl state of "
-                   "its %d URLs", source, keys, "its back-off, " if backoff else "", len(urls))
+    if keys or backoff:  # (nothing: removed before)
+        logger.warning("%s: no longer configured: removed from the cluster's Redis its crawl's %d keys%s (its URLs' "
+                       "crawl state stays, for should it come back)", source, keys, ", its back-off" if backoff else "")
 
 
 def forget_gone_processes(server: redis.Redis, prefix: str) -> int:
