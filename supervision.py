@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,12 +17,23 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 STACKS_SIGNAL = signal.SIGUSR2  # the signal Scrapy's StackTraceDump answers, where it is enabled
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+_ROOT = Path(__file__).resolve().parent  # the checkout, or site-packages when installed
 
 
 def dump_stacks_on_signal() -> None:
     """From now on ``kill -USR2 <pid>`` prints every thread's stack to stderr and the process goes on:
     what a process that seems hung is doing, asked of it in place (its children inherit this)."""
     faulthandler.register(STACKS_SIGNAL, all_threads=True)
+
+
+def module_command(module: str, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that run this project's ``module`` in a child Python, wherever the run was
+    started: ``-P`` keeps the working directory off its ``sys.path`` (a ``warcio.py`` or ``supervision.py``
+    there was imported in place of ours, and the run's writer and derivation died), and ``PYTHONPATH``
+    names the directory these modules were loaded from."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    return [sys.executable, "-P", "-m", module, *args], env
 
 
 def process_alive(pid: int) -> bool:

@@ -21,10 +21,9 @@ import threading
 from pathlib import Path
 
 from corpus.derive import DeriveReport, progress_lines
-from supervision import (die_with_parent, dump_stacks_on_signal, leave_stop_signals_to_the_run,
+from supervision import (die_with_parent, dump_stacks_on_signal, leave_stop_signals_to_the_run, module_command,
                          stop_signals_blocked_for_children)
 
-_ROOT = Path(__file__).resolve().parent.parent
 DONE = b"done\n"
 
 
@@ -33,13 +32,10 @@ class DerivationProcess:
 
     def __init__(self, archive_dir: Path, workers: int, follow: bool = True, progress: float = 0.0):
         """``progress``: seconds between progress lines on stderr (0: none)."""
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+        command, env = module_command("corpus.process", str(archive_dir), str(workers), str(os.getpid()),
+                                      str(progress))
         with stop_signals_blocked_for_children():
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "corpus.process", str(archive_dir), str(workers), str(os.getpid()),
-                 str(progress)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         if not follow:
             self._say_done()
 

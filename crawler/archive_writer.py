@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import itertools
-import os
-import sys
-from pathlib import Path
 
 from twisted.internet import defer, protocol
 from twisted.python.failure import Failure
@@ -20,9 +17,8 @@ from twisted.python.failure import Failure
 from archive.archiver import Archived
 from archive.exchange import Exchange
 from archive.messages import MessageDecoder, WriterOptions, encode_message
-from supervision import stop_signals_blocked_for_children
+from supervision import module_command, stop_signals_blocked_for_children
 
-_ROOT = Path(__file__).resolve().parent.parent
 PIPE_SIZE = 1 << 20
 
 
@@ -57,10 +53,9 @@ class ArchiveWriterProcess(protocol.ProcessProtocol):
         from twisted.internet import reactor
 
         writer = cls()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+        command, env = module_command("archive.writer_process")
         with stop_signals_blocked_for_children():
-            reactor.spawnProcess(writer, sys.executable, [sys.executable, "-m", "archive.writer_process"], env=env,
+            reactor.spawnProcess(writer, command[0], command, env=env,
                                  childFDs={0: "w", 1: "r", 2: 2})
         return writer
 
