@@ -97,7 +97,7 @@ class AccentedLinkSite(BaseHTTPRequestHandler):
         if self.path == "/":
             body = f'<html><head>{self.meta}</head><body><a href="{ACCENTED}">Le café sur le pont</a></body></html>'.encode()
         elif urllib.parse.unquote(self.path) == ACCENTED:
-            body = f"<html><body><article><h1>{SENTENCES[ITALIAN][:30]}</h1>" \
+            body = "<html><body><article><h1>Café über die Brücke</h1>" \
                    f"{''.join(f'<p>{SENTENCES[ITALIAN]} ({n})</p>' for n in range(6))}</article></body></html>".encode()
         elif self.path == "/robots.txt":
             body = b"User-agent: *\nAllow: /\n"
