@@ -637,15 +637,18 @@ def test_a_config_file_deleted_or_made_a_directory_is_said_once_each_and_once_wh
 
 
 # `newsarchive schedule` whose clock jumps by DAYS days AFTER seconds after it started: a machine that slept (its
-# monotonic clock, which APScheduler waits by, stood still), or whose clock was set back
+# monotonic clock, which APScheduler waits by, stood still), or whose clock was set back; AFTER and DAYS may be
+# lists, "3,20" and "1,-1": a day ahead 3 s after the start, set right 17 s later
 CLOCK_JUMP = """
 import sys, threading, time
 from datetime import timedelta
 import cli, scheduler
-after, days = float(sys.argv.pop(1)), float(sys.argv.pop(1))
+afters, days = sys.argv.pop(1).split(","), sys.argv.pop(1).split(",")
 def jump():
-    time.sleep(after)
-    scheduler._shift_clock(scheduler._now() + timedelta(days=days))
+    start = time.monotonic()
+    for after, shift in zip(afters, days):
+        time.sleep(max(0.0, start + float(after) - time.monotonic()))
+        scheduler._shift_clock(scheduler._now() + timedelta(days=float(shift)))
 threading.Thread(target=jump, daemon=True).start()
 sys.exit(cli.main(sys.argv[1:]))
 """
@@ -689,6 +692,24 @@ def test_a_clock_set_back_across_a_fire_time_does_not_run_the_source_twice(demo_
     assert len(reports(tmp_path)) == 1
     nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
     assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
+
+
+def test_a_clock_set_right_after_a_day_ahead_runs_the_sources_at_their_next_time_not_a_day_later(demo_site, tmp_path):
+    """Before: the next run stayed where the clock a day ahead had put it, 2026-11-23 06:01: a day with no run and no
+    line."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="* * * * *"))
+    # 05:59:55; 2 s later the clock is a day ahead, 2026-11-23 05:59:57 (06:00 runs, the next run is 11-23 06:01);
+    # 8 s later it is set right, to about 2026-11-22 06:00:25: the next run is 11-22 06:01
+    back = str(-(86400 - 20) / 86400)
+    service = Service(config, "2026-11-22T05:59:55+00:00", launcher=("-c", CLOCK_JUMP, "2,10", f"1,{back}"))
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=60)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert [line.split(" (due since ")[1][:16] for line in running_lines(service)] == [
+        "2026-11-23 06:00", "2026-11-22 06:01"], service.text()
+    said = [line.split(" WARNING: ", 1)[1] for line in service.text().splitlines() if "the clock went back" in line]
+    assert said == ["the clock went back 24 h 0 min: next runs recomputed from now"], service.text()
 
 
 def test_a_config_edited_after_the_clock_was_set_back_a_day_is_reloaded_within_the_check_interval(demo_site, tmp_path):
