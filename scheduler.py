@@ -295,9 +295,9 @@ def run_source(config_path: Path, name: str, time_limit: float, stopping: thread
     leak or a crash ends with the run.  It gets one SIGTERM at ``time_limit`` or when
     ``stopping`` is set ("time limit", "shutdown"), SIGKILL if it has not ended KILL_GRACE later.
     A service that dies (SIGKILL) leaves no run going alone, unwatched: the run gets SIGTERM and stops.
-    A run that ends before it can write its report (a damaged crawl state, a full disk) says why on its
-    stderr, which is ours, and in a pipe of its own to us, so that the service's line about it says why too
-    (its stderr stays ours: a run whose service died still writes its lines and its report).
+    A run that ends before it can write its report (a damaged crawl state, a full disk, a config error, a traceback)
+    says why on its stderr, which is ours, and in a pipe of its own to us, so that the service's line about it says
+    why too (its stderr stays ours: a run whose service died still writes its lines and its report).
     """
     command = [sys.executable, "-m", "cli", "run", "--config", str(config_path), "--source", name]
     # Its own session: a terminal's Ctrl-C reaches only us, and we forward exactly one SIGTERM
@@ -473,10 +473,10 @@ class ScheduleService:
             # a run that failed, or could not read the sources file, is an error of the service's log:
             # a config broken after the service loaded it fails every run until it is mended
             level = logging.INFO if code in (0, EXIT_BUSY) or stopped else logging.ERROR
-            logger.log(level, "%s: %s (exit %s after %.1f s)%s", name, _outcome(end, reported, self.time_limit),
+            logger.log(level, "%s: %s (exit %s after %.1f s)%s%s", name, _outcome(end, reported, self.time_limit),
                        code, time.monotonic() - started,
-                       f"; every run fails so until {self.config_path} is mended" if code == 2 else
-                       "" if reported else f": {end.why or 'its lines above say why'}")
+                       f": {end.why}" if end.why else "" if reported else ": its lines above say why",
+                       f"; every run fails so until {self.config_path} is mended" if code == 2 else "")
             if code == EXIT_BUSY or stopped == "shutdown":
                 self.due.mark(name, due)  # not its fault: it keeps its place
             self.due.ran(name)
