@@ -24,9 +24,11 @@ import sqlite3  # noqa: E402
 import sys  # noqa: E402
 from importlib.metadata import version  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 from config import DEFAULT_CONFIG, Config, ConfigError, load_config  # noqa: E402
-from supervision import dump_stacks_on_signal, stop_with_service, tell_service_why  # noqa: E402
+from supervision import (dump_stacks_on_signal, stop_with_service, tell_service_why,  # noqa: E402
+                         tell_service_why_on_crash)
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the archive; cron may simply try again later
@@ -425,8 +427,16 @@ def _command(commands: argparse._SubParsersAction, name: str, summary: str,
     return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}".strip())
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose error line (exit 2) also goes to the schedule service that started the run, if one did."""
+
+    def error(self, message: str) -> NoReturn:
+        tell_service_why(f"{self.prog}: error: {message}")
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="newsarchive",
         description="Crawl news sites into archival WARC files, derive clean article text from them, "
                     "and search, replay and package the archive.",
@@ -554,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     # the command's: a run stopped while it starts up still reports; any other command says it was interrupted.
     handlers, stop = _HANDLERS, _STOP_REQUESTS
     from archive.lock import ArchiveUnwritable
+
+    tell_service_why_on_crash()
 
     args = build_parser().parse_args(argv)
     args.stop_requests = stop

@@ -133,7 +133,13 @@ DUE_TABLE = "newsarchive_due"  # in JOBS_FILE, next to APScheduler's own table: 
 RUNNING_TABLE = "newsarchive_running"  # in JOBS_FILE: the source whose run the service is watching, until it ends
 DEFAULT_TIME_LIMIT = 3 * 3600.0
 KILL_GRACE = 60.0  # after SIGTERM, how long a run may take to close its files, derive them (crawler.run.STOP_GRACE) and report
-CONFIG_POLL = 10.0  # seconds between checks of the config file's mtime
+CONFIG_POLL = 10.0  # seconds between checks of the config file's mtime (and of the clock, CLOCK_SET_BACK)
+# A wall clock set back more than this (seconds) had been wrong, and the next runs computed by it are too late by as
+# much: they are computed again from the corrected time.  NTP corrects a drifting clock by slewing it or stepping it
+# by fractions of a second (ntpd steps only past 128 ms, chrony's makestep by default past 1 s); a step back of
+# minutes is a clock that was wrong being set right.  Below this a step back keeps the next runs, so that a fire
+# time the clock comes to again is not run twice.
+CLOCK_SET_BACK = 300.0
 BUSY_RETRY = 5.0  # archive busy (another run holds its lock): first retry after this, doubling ...
 BUSY_RETRY_MAX = 300.0  # ... up to this
 FAKE_NOW_ENV = "NEWSARCHIVE_SCHEDULER_NOW"  # tests: the wall-clock time the service starts at
@@ -144,10 +150,16 @@ _ROOT = Path(__file__).resolve().parent
 _clock_offset = timedelta(0)  # see _shift_clock
 _wakeup = threading.Event()  # set when a source becomes due (or the service stops)
 _stopping = threading.Event()  # set when the service stops
+_clock_at_fires: list[float] = []  # _wall_minus_monotonic() at each fire since the config watch last looked
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc) + _clock_offset
+
+
+def _wall_minus_monotonic() -> float:
+    """The wall clock less the monotonic one: it drops by as much as the wall clock is set back."""
+    return _now().timestamp() - time.monotonic()
 
 
 def _shift_clock(start: datetime) -> None:
@@ -263,6 +275,7 @@ def sources_health(archive_dir: Path, names: list[str], redis_url: str | None = 
 
 def mark_due(jobs_file: str, name: str) -> None:
     """The APScheduler job of every source: it only marks the source due; the runner runs it."""
+    _clock_at_fires.append(_wall_minus_monotonic())  # APScheduler computes the next one by this clock
     DueList(Path(jobs_file)).mark(name, _now().timestamp())
     _wakeup.set()
 
@@ -282,9 +295,9 @@ def run_source(config_path: Path, name: str, time_limit: float, stopping: thread
     leak or a crash ends with the run.  It gets one SIGTERM at ``time_limit`` or when
     ``stopping`` is set ("time limit", "shutdown"), SIGKILL if it has not ended KILL_GRACE later.
     A service that dies (SIGKILL) leaves no run going alone, unwatched: the run gets SIGTERM and stops.
-    A run that ends before it can write its report (a damaged crawl state, a full disk) says why on its
-    stderr, which is ours, and in a pipe of its own to us, so that the service's line about it says why too
-    (its stderr stays ours: a run whose service died still writes its lines and its report).
+    A run that ends before it can write its report (a damaged crawl state, a full disk, a config error, a traceback)
+    says why on its stderr, which is ours, and in a pipe of its own to us, so that the service's line about it says
+    why too (its stderr stays ours: a run whose service died still writes its lines and its report).
     """
     command = [sys.executable, "-m", "cli", "run", "--config", str(config_path), "--source", name]
     # Its own session: a terminal's Ctrl-C reaches only us, and we forward exactly one SIGTERM
@@ -420,7 +433,7 @@ class ScheduleService:
         try:
             self._resume_unfinished()
             self.sync_jobs(initial=True)
-            threading.Thread(target=self._watch_config, name="config-watch", daemon=True).start()
+            threading.Thread(target=self._watch_config_and_clock, name="config-watch", daemon=True).start()
             self.scheduler.resume()
             self._serve_due()
         finally:
@@ -460,10 +473,10 @@ class ScheduleService:
             # a run that failed, or could not read the sources file, is an error of the service's log:
             # a config broken after the service loaded it fails every run until it is mended
             level = logging.INFO if code in (0, EXIT_BUSY) or stopped else logging.ERROR
-            logger.log(level, "%s: %s (exit %s after %.1f s)%s", name, _outcome(end, reported, self.time_limit),
+            logger.log(level, "%s: %s (exit %s after %.1f s)%s%s", name, _outcome(end, reported, self.time_limit),
                        code, time.monotonic() - started,
-                       f"; every run fails so until {self.config_path} is mended" if code == 2 else
-                       "" if reported else f": {end.why or 'its lines above say why'}")
+                       f": {end.why}" if end.why else "" if reported else ": its lines above say why",
+                       f"; every run fails so until {self.config_path} is mended" if code == 2 else "")
             if code == EXIT_BUSY or stopped == "shutdown":
                 self.due.mark(name, due)  # not its fault: it keeps its place
             self.due.ran(name)
@@ -552,14 +565,36 @@ class ScheduleService:
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
                             f" (missed {missed} while the service was down: due now)" if missed else "")
 
-    def _watch_config(self) -> None:
-        """``check_config`` every CONFIG_POLL s until the service stops, by the monotonic clock: as an APScheduler
-        interval job it waited for its next time by the wall clock, a day when the clock was set back a day."""
+    def _watch_config_and_clock(self) -> None:
+        """``check_config`` and ``check_clock`` every CONFIG_POLL s until the service stops, by the monotonic clock: as
+        an APScheduler interval job it waited for its next time by the wall clock, a day when the clock was set back a day."""
+        clock = _wall_minus_monotonic()
         while not self._stopping.wait(CONFIG_POLL):
             try:
+                clock = self.check_clock(clock)
                 self.check_config()
             except Exception:  # (as APScheduler did for its job:) said, and the watch goes on
                 logger.exception("the config watch failed; it goes on")
+
+    def check_clock(self, before: float) -> float:
+        """Recompute every source's next run from now if the wall clock was set back more than CLOCK_SET_BACK since
+        ``before`` (``_wall_minus_monotonic`` then) or a fire time since, and return ``_wall_minus_monotonic`` now.
+
+        A clock that was a day ahead and is set right left each next run where the wrong clock put it: a day of
+        silence, as APScheduler waits for the stored time.  A jump forward needs nothing: the runs it passed are due."""
+        now = _wall_minus_monotonic()
+        while _clock_at_fires:  # (a clock a day ahead for less than CONFIG_POLL s still put the next run a day late)
+            before = max(before, _clock_at_fires.pop())
+        if before - now > CLOCK_SET_BACK:
+            with self._reload_lock:
+                corrected = _now()
+                for job in self.scheduler.get_jobs(jobstore="default"):
+                    fire = job.trigger.get_next_fire_time(None, corrected)
+                    if job.next_run_time is not None and fire is not None and fire < job.next_run_time:
+                        self.scheduler.modify_job(job.id, "default", next_run_time=fire)
+            hours, minutes = divmod(round((before - now) / 60), 60)
+            logger.warning("the clock went back %d h %d min: next runs recomputed from now", hours, minutes)
+        return now
 
     def check_config(self) -> None:
         """Reload the config when its file's mtime changed, or it is gone or back (the config watch)."""

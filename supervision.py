@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 
 _PR_SET_PDEATHSIG = 1
 STACKS_SIGNAL = signal.SIGUSR2  # the signal Scrapy's StackTraceDump answers, where it is enabled
@@ -64,13 +65,61 @@ WHY_FD_ENV = "NEWSARCHIVE_WHY_FD"  # a pipe to the schedule service that started
 
 def tell_service_why(line: str) -> None:
     """In a run the schedule service started: give the service the line that says why the run ends without a
-    report (it could not start: a damaged crawl state, a full disk), for its own line about the run."""
+    report (it could not start: a damaged crawl state, a full disk; a config or usage error; a traceback), for its
+    own line about the run."""
     fd = os.environ.get(WHY_FD_ENV, "")
     if fd.isdigit():
         try:
             os.write(int(fd), line.encode("utf-8", "replace") + b"\n")
         except OSError:  # the service is gone: the line is on stderr all the same
             pass
+
+
+def tell_service_why_on_crash() -> None:
+    """In a run the schedule service started: an exception nothing caught (a traceback) also gives the service one
+    line of why, its type, message and where in our code it was raised; the traceback still goes to stderr."""
+    if not os.environ.get(WHY_FD_ENV, "").isdigit():
+        return
+    print_traceback = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        tell_service_why(crash_line(exc))
+        print_traceback(kind, exc, tb)
+
+    sys.excepthook = hook
+
+
+def crash_line(exc: BaseException) -> str:
+    """``newsarchive: crashed at crawler/run.py:61: SyntaxError: …``: the innermost frame of this project's code."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = next((frame for frame in reversed(frames) if _ours(frame.filename)), frames[-1] if frames else None)
+    at = f" at {_shown(where.filename)}:{where.lineno}" if where else ""
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    message = str(exc).strip().splitlines()
+    return f"newsarchive: crashed{at}: {name}" + (f": {message[0]}" if message else "")
+
+
+def _ours(filename: str) -> bool:
+    """Whether ``filename`` is this project's code: below where its modules are, not in a virtualenv there, nor
+    another distribution's (installed, they share site-packages)."""
+    from importlib.metadata import packages_distributions
+
+    try:
+        parts = Path(filename).resolve().relative_to(_ROOT).parts
+    except ValueError:
+        return False
+    if {"site-packages", "dist-packages"} & set(parts):
+        return False
+    return "newsarchive" in packages_distributions().get(parts[0].removesuffix(".py"), ["newsarchive"])
+
+
+def _shown(filename: str) -> str:
+    """``filename`` relative to where this project's modules are, if it is below it."""
+    path = Path(filename).resolve()
+    return str(path.relative_to(_ROOT)) if path.is_relative_to(_ROOT) else filename
 
 
 def stop_with_service() -> None:

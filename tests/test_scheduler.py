@@ -25,6 +25,7 @@ from archive_fixtures import assert_warcio_check
 from demo.site import DemoSite
 from scheduler import CONFIG_POLL, FAKE_NOW_ENV, cron_trigger
 from status import scheduled_times
+from supervision import WHY_FD_ENV
 from test_incremental import ROOT, newsarchive, write_config
 
 WEDNESDAY = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
@@ -57,11 +58,11 @@ class Service:
     """``newsarchive schedule`` in a subprocess, its log in a file."""
 
     def __init__(self, config: Path, fake_now: str, *options: str, python: str = sys.executable,
-                 launcher: tuple[str, ...] = ("-m", "cli")):
+                 launcher: tuple[str, ...] = ("-m", "cli"), env: dict[str, str] | None = None):
         self.log_path = config.parent / f"schedule-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w")
         self.started = time.monotonic()
-        env = {**os.environ, FAKE_NOW_ENV: fake_now}
+        env = {**os.environ, **(env or {}), FAKE_NOW_ENV: fake_now}
         self.process = subprocess.Popen([python, *launcher, "schedule", "--config", str(config), *options],
                                         cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -577,6 +578,57 @@ def test_a_run_that_wrote_no_report_is_logged_with_why_not_pointing_at_a_report(
                          "database); `newsarchive check --repair` rebuilds it from the WARCs"), said
 
 
+def test_a_run_ending_in_a_config_error_is_logged_with_the_error_not_only_the_file(demo_site, tmp_path):
+    """Before: "gazette: config error (exit 2 after 1.2 s); every run fails so until …/sources.toml is mended",
+    without the run's line saying what is wrong in it."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 6 * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+        # edited after the service read it: the service keeps its schedule, the run reads the file and stops
+        write_config(demo_site, config, tmp_path, sources(demo_site, gazette="0 6 * * *"), max_age=1e300)
+        said = outcome(service, "gazette")
+    finally:
+        assert service.stop() == 0, service.text()
+    assert said.startswith("config error (exit 2 after "), said
+    assert said.endswith(f"): newsarchive: config error: {config}: source 'gazette': key 'max_age' must be a positive "
+                         f"number of days (at most 36500); every run fails so until {config} is mended"), said
+
+
+def test_a_run_that_dies_in_a_traceback_is_logged_with_the_exception_and_where_in_our_code(demo_site, tmp_path):
+    """A library damaged on disk (a file cut short, as an upgrade on a full disk leaves it), which the run imports
+    and the service does not.  Before: "gazette: failed, no report written (exit 1 after 2.0 s): its lines above
+    say why", and the lines above were a traceback."""
+    broken = tmp_path / "broken" / "scrapy"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("from scrapy.http import (\n")
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 6 * * *"))
+    path = os.pathsep.join(filter(None, [str(broken.parent), os.environ.get("PYTHONPATH")]))
+    service = Service(config, "2026-11-22T05:59:57+00:00", env={"PYTHONPATH": path})
+    try:
+        said = outcome(service, "gazette")
+    finally:
+        assert service.stop() == 0, service.text()
+    assert said.startswith("failed, no report written (exit 1 after "), said
+    where, error = said.split("): newsarchive: crashed at ", 1)[1].split(": ", 1)
+    assert (ROOT / where.split(":")[0]).is_file() and where.startswith(("cli.py:", "crawler/")), said  # a run's import
+    assert error == "SyntaxError: '(' was never closed (__init__.py, line 1)", said
+    assert "Traceback (most recent call last)" in service.text(), service.text()  # the operator still reads it
+
+
+def test_a_run_given_options_it_does_not_know_tells_the_service_its_usage_error(tmp_path):
+    """As a service of one version starting a run of another (upgraded under it) would.  Before: nothing came
+    down the pipe, and the service's line had no reason."""
+    read, write = os.pipe()
+    result = subprocess.run([sys.executable, "-m", "cli", "run", "--no-such-option"], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, WHY_FD_ENV: str(write)}, pass_fds=(write,))
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        said = pipe.read()
+    assert (result.returncode, said) == (2, "newsarchive: error: unrecognized arguments: --no-such-option\n"), \
+        result.stderr
+
+
 def test_a_run_whose_python_is_gone_says_it_could_not_start_and_the_service_goes_on(demo_site, tmp_path):
     """An upgrade that removed the virtualenv's python under a running service.  Before: the service ended
     at the source's fire time with a FileNotFoundError traceback (and again at each restart's first run)."""
@@ -637,15 +689,18 @@ def test_a_config_file_deleted_or_made_a_directory_is_said_once_each_and_once_wh
 
 
 # `newsarchive schedule` whose clock jumps by DAYS days AFTER seconds after it started: a machine that slept (its
-# monotonic clock, which APScheduler waits by, stood still), or whose clock was set back
+# monotonic clock, which APScheduler waits by, stood still), or whose clock was set back; AFTER and DAYS may be
+# lists, "3,20" and "1,-1": a day ahead 3 s after the start, set right 17 s later
 CLOCK_JUMP = """
 import sys, threading, time
 from datetime import timedelta
 import cli, scheduler
-after, days = float(sys.argv.pop(1)), float(sys.argv.pop(1))
+afters, days = sys.argv.pop(1).split(","), sys.argv.pop(1).split(",")
 def jump():
-    time.sleep(after)
-    scheduler._shift_clock(scheduler._now() + timedelta(days=days))
+    start = time.monotonic()
+    for after, shift in zip(afters, days):
+        time.sleep(max(0.0, start + float(after) - time.monotonic()))
+        scheduler._shift_clock(scheduler._now() + timedelta(days=float(shift)))
 threading.Thread(target=jump, daemon=True).start()
 sys.exit(cli.main(sys.argv[1:]))
 """
@@ -689,6 +744,24 @@ def test_a_clock_set_back_across_a_fire_time_does_not_run_the_source_twice(demo_
     assert len(reports(tmp_path)) == 1
     nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
     assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
+
+
+def test_a_clock_set_right_after_a_day_ahead_runs_the_sources_at_their_next_time_not_a_day_later(demo_site, tmp_path):
+    """Before: the next run stayed where the clock a day ahead had put it, 2026-11-23 06:01: a day with no run and no
+    line."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="* * * * *"))
+    # 05:59:55; 2 s later the clock is a day ahead, 2026-11-23 05:59:57 (06:00 runs, the next run is 11-23 06:01);
+    # 8 s later it is set right, to about 2026-11-22 06:00:25: the next run is 11-22 06:01
+    back = str(-(86400 - 20) / 86400)
+    service = Service(config, "2026-11-22T05:59:55+00:00", launcher=("-c", CLOCK_JUMP, "2,10", f"1,{back}"))
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=60)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert [line.split(" (due since ")[1][:16] for line in running_lines(service)] == [
+        "2026-11-23 06:00", "2026-11-22 06:01"], service.text()
+    said = [line.split(" WARNING: ", 1)[1] for line in service.text().splitlines() if "the clock went back" in line]
+    assert said == ["the clock went back 24 h 0 min: next runs recomputed from now"], service.text()
 
 
 def test_a_config_edited_after_the_clock_was_set_back_a_day_is_reloaded_within_the_check_interval(demo_site, tmp_path):
