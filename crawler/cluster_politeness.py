@@ -12,6 +12,8 @@
   ``RETRY_AFTER_MAX`` leaves the host alone for every worker (``HostLeftAlone``) for that wait or the rest
   of the crawl, whichever ends first: the worker that got it says so in one line (crawler/politeness.py),
   and the others send the host nothing more (before, each learnt it for itself, from a 429 of its own).
+- ``SharedRetryAfterMiddleware``: of workers that got such a 429 at once, the first says so (HSETNX in the
+  crawl's run hash): one line per host and crawl over the cluster, not one per worker.
 - ``SharedRobotsTxtMiddleware``: one worker fetches (and archives) a host's robots.txt per
   crawl; the others read its rules from Redis and parse them as if they had fetched it.  A
   robots.txt unreachable (a 5xx, a timeout, a network error) is shared with why: every worker
@@ -35,7 +37,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from archive.redis_state import redis_client
-from crawler.politeness import HostLeftAlone, SlotConcurrencyDownloader, retry_after_seconds
+from crawler.politeness import HostLeftAlone, RetryAfterMiddleware, SlotConcurrencyDownloader, retry_after_seconds
 from crawler.robots import DISALLOW_ALL, ConcurrentSafeRobotsTxtMiddleware, robots_rules
 
 HOST_PREFIX = "newsarchive:host:"
@@ -156,6 +158,21 @@ class ClusterDownloader(SlotConcurrencyDownloader):
 
     def _left_alone_field(self, request: Request) -> str:
         return "left-alone:" + self.get_slot_key(request)
+
+
+class SharedRetryAfterMiddleware(RetryAfterMiddleware):
+    """``RetryAfterMiddleware`` whose line about a host asking to be left alone is said by one worker of the crawl."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self.server = _client(crawler)
+
+    def _first_to_say(self, key: str) -> bool:
+        worker = self.crawler.spider.cluster
+        first = True  # without Redis the crawl is closing: better said twice than never
+        with worker.reaching():
+            first = bool(self.server.hsetnx(worker.run, "left-alone-said:" + key, 1))
+        return first
 
 
 class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):

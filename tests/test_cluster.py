@@ -940,3 +940,45 @@ def test_a_host_that_asks_to_be_left_alone_gets_no_more_requests_from_any_worker
     said = [line for result in results for line in result.stderr.splitlines() if "asked to be left alone" in line]
     assert len(said) == 1, said
     assert "asked to be left alone for 2 h (HTTP 429 Retry-After)" in said[0], said
+
+
+class RefusingSite(ThrottlingSite):
+    """The farm's pages, whose article requests are held until one of every worker (told apart by its user
+    agent) has come, 25 s at most, and then refused with 429 Retry-After: 2 h: the workers get the same 429 at once."""
+
+    def __init__(self, articles: int, agents: set[str]):
+        super().__init__(articles, retry_after=7200, slow=0)
+        handler, site, seen = self.server.RequestHandlerClass, self, set()
+        get = handler.do_GET
+
+        def do_GET(request) -> None:
+            if not request.path.startswith("/news/"):
+                return get(request)
+            seen.add(request.headers.get("User-Agent"))
+            deadline = time.monotonic() + GATE_WAIT
+            while not seen >= agents and time.monotonic() < deadline:
+                time.sleep(0.05)
+            site.arrivals.append((time.time(), request.path, 429))
+            request.send_response(429)
+            for name, value in {"Retry-After": "7200", "Content-Length": "0"}.items():
+                request.send_header(name, value)
+            request.end_headers()
+
+        handler.do_GET = do_GET
+
+
+def test_a_host_that_refuses_two_workers_at_once_is_said_to_want_to_be_left_alone_once(tmp_path, redis_url):
+    """Two workers get the same 429 with Retry-After: 2 h at once: one line in both workers' logs together says the
+    host asked to be left alone.  Before, each worker that got the 429 said so."""
+    agents = {f"worker-{i}" for i in range(2)}
+    with RefusingSite(120, agents) as site:
+        # (places at the host for both: a worker holds at most 32 requests and 4 more)
+        configs = [farm_config(tmp_path / agent, site, redis_url, user_agent=agent, concurrent_requests_per_domain=64)
+                   for agent in sorted(agents)]
+        results = run_workers(configs)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        assert "HTTP 429, asked to retry after 2 h" in result.stderr  # (the test's premise: each got it)
+    said = [line for result in results for line in result.stderr.splitlines() if "asked to be left alone" in line]
+    assert len(said) == 1, said
+    assert "asked to be left alone for 2 h (HTTP 429 Retry-After)" in said[0], said
