@@ -982,3 +982,65 @@ def test_a_host_that_refuses_two_workers_at_once_is_said_to_want_to_be_left_alon
     said = [line for result in results for line in result.stderr.splitlines() if "asked to be left alone" in line]
     assert len(said) == 1, said
     assert "asked to be left alone for 2 h (HTTP 429 Retry-After)" in said[0], said
+
+
+class HeldRobotsSite(UnreachableRobotsSite):
+    """Pages linking nowhere; the first robots.txt request is never answered (until ``released``), the next ones
+    allow everything; each request's path and arrival are logged."""
+
+    arrivals: list[tuple[float, str]]
+    released: threading.Event
+
+    def do_GET(self) -> None:
+        self.arrivals.append((time.monotonic(), self.path))
+        if self.path != "/robots.txt":
+            return super().do_GET()
+        if [path for _, path in self.arrivals].count("/robots.txt") == 1:
+            self.released.wait(120)
+            self.close_connection = True
+            return
+        body = b"User-agent: *\nAllow: /\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_worker_killed_while_fetching_robots_txt_does_not_hold_up_the_others(tmp_path, redis_url):
+    """SIGKILL the worker that fetches a host's robots.txt (the site holds it) while another waits for its rules: the
+    other takes the robots.txt lock over at once, as the dead worker's process is gone, and fetches the host's pages
+    within seconds, each once.  Before, it waited for the lock to expire (every retry's timeout and a minute: 150 s)."""
+    import redis
+
+    arrivals: list[tuple[float, str]] = []
+    released = threading.Event()
+    handler = type("Site", (HeldRobotsSite,), {"requested": [], "arrivals": arrivals, "released": released})
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with loopback_site(handler) as base:
+            configs = site_configs(tmp_path, base, redis_url)
+            workers = [start_worker(config) for config in configs]
+            lock = crawl_keys("site") + "robots-lock:" + base.removeprefix("http://")
+            deadline = time.monotonic() + 60
+            while not (arrivals and holding(redis_url, "site") >= 2):  # one fetches robots.txt, the other waits
+                assert time.monotonic() < deadline and all(worker.poll() is None for worker in workers), "no robots.txt"
+                time.sleep(0.02)
+            holder = client.get(lock).decode()
+            [victim] = [worker for worker in workers if str(worker.pid) in holder.split("-")]
+            victim.kill()
+            victim.communicate()
+            killed = time.monotonic()
+            [survivor] = [worker for worker in workers if worker is not victim]
+            try:
+                _, err = survivor.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the other worker had fetched {[path for _, path in arrivals]} 60 s after the kill")
+    finally:
+        released.set()
+        client.close()
+    assert survivor.returncode == 0, err
+    pages = [(moment, path) for moment, path in arrivals if path.startswith("/page-")]
+    assert pages and pages[0][0] - killed < 5, f"{pages[0][0] - killed:.0f} s"
+    fetched = Counter(uri for uri, *_ in fetches([configs[workers.index(survivor)].parent]))
+    assert fetched == Counter({f"{base}/page-{n}": 1 for n in range(8)} | {f"{base}/robots.txt": 1})
