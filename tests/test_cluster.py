@@ -304,11 +304,11 @@ def queued(redis_url: str, source: str) -> int:
         client.close()
 
 
-def test_a_source_removed_from_the_config_leaves_the_clusters_redis_unless_a_worker_still_crawls_it(tmp_path, redis_url):
-    """A crawl stopped with "gone" unfinished; the config then drops it.  While a worker of another config
-    crawls it, its keys stay; once that worker is dead (killed), the next run removes them, in one line, and nothing of
-    "kept"; its URLs' crawl state stays, as on one machine.  Before, a removed source's queue, seen URLs and back-off
-    stayed in Redis for good."""
+def test_a_source_removed_from_the_config_leaves_the_clusters_redis_once_no_config_lists_it(tmp_path, redis_url):
+    """A crawl stopped with "gone" unfinished; the config then drops it.  While another config lists it (a worker of
+    it crawls it), its keys stay; once that config drops it too (its worker killed), its next run removes them, in one
+    line, and nothing of "kept"; its URLs' crawl state stays, as on one machine.  Before cluster5, a removed source's
+    queue, seen URLs and back-off stayed in Redis for good."""
     class HeldFarm(ArticleFarm):
         """Its pages and sitemap wait while ``open`` is clear."""
 
@@ -344,10 +344,10 @@ def test_a_source_removed_from_the_config_leaves_the_clusters_redis_unless_a_wor
         other.communicate()
         HeldFarm.open.set()
         before = keys_of(redis_url, "gone")
-        [after] = run_workers([one])
+        [after] = run_workers([sources_config(tmp_path / "b", redis_url, {"kept": kept}, per_host=3)])
     assert while_crawled.returncode == 0, while_crawled.stderr
-    assert "gone: no longer configured, but a worker still crawls it: its keys stay in the cluster's Redis" \
-        in while_crawled.stderr
+    assert ("gone: no longer configured, but 1 other archive(s) sharing the cluster's Redis list it: its keys stay "
+            "there for them") in while_crawled.stderr
     crawl = [key for key in before if key.startswith(crawl_keys("gone").encode())]
     assert {(crawl_keys("gone") + name).encode() for name in ("requests", "seen", "workers")} <= set(crawl)
     assert set(crawl) <= set(kept_while_crawled)
@@ -361,6 +361,44 @@ def test_a_source_removed_from_the_config_leaves_the_clusters_redis_unless_a_wor
     assert len(keys_of(redis_url, "kept")) == 1 + 42  # its back-off, the state of its 40 articles, sitemap and robots.txt
     again = run_workers([one])[0]
     assert "no longer configured" not in again.stderr, again.stderr
+
+
+def stop_when(config: Path, crawling: Callable[[], bool]) -> subprocess.CompletedProcess:
+    """Run a worker of ``config`` and stop it (SIGTERM) once ``crawling()``."""
+    worker = start_worker(config)
+    deadline = time.monotonic() + 60
+    while not crawling():
+        assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    out, err = worker.communicate(timeout=120)
+    assert worker.returncode == 0, err
+    return subprocess.CompletedProcess(worker.args, worker.returncode, out, err)
+
+
+def test_a_source_one_config_drops_keeps_its_queue_while_another_config_sharing_the_redis_lists_it(tmp_path, redis_url):
+    """Configs A and B share one Redis and both list "gazette"; both crawls of it are stopped, its queue waiting in
+    Redis.  A drops it: its next run leaves gazette's keys to B, in one line, and B's next run goes on with them.
+    Before, A's run removed gazette's queue and seen URLs (keys are named by source alone), B's queue with them."""
+    with ArticleFarm(20, delay=0.2) as kept, ArticleFarm(100, delay=0.2) as gazette:
+        stop_when(sources_config(tmp_path / "a", redis_url, {"kept": kept, "gazette": gazette}),
+                  lambda: queued(redis_url, "gazette") >= 10)
+        b = sources_config(tmp_path / "b", redis_url, {"gazette": gazette})
+        stop_when(b, lambda: holding(redis_url, "gazette") > 0)
+        left = queued(redis_url, "gazette")
+        [dropped] = run_workers([sources_config(tmp_path / "a", redis_url, {"kept": kept})])
+        after_drop = queued(redis_url, "gazette")
+        [again] = run_workers([sources_config(tmp_path / "a", redis_url, {"kept": kept})])
+        [resumed] = run_workers([b])
+    assert dropped.returncode == 0, dropped.stderr
+    assert ("gazette: no longer configured, but 1 other archive(s) sharing the cluster's Redis list it: its keys stay "
+            "there for them") in dropped.stderr, dropped.stderr
+    assert after_drop == left > 0
+    assert "gazette" not in again.stderr, again.stderr  # said once
+    assert resumed.returncode == 0, resumed.stderr
+    uris = Counter(uri for uri, *_ in fetches([tmp_path / "a", tmp_path / "b"]) if uri.startswith(gazette.url + "/news/"))
+    assert {gazette.url + article_path(n) for n in range(100)} <= set(uris)  # nothing lost
+    assert max(uris.values()) == 1  # nor fetched twice
 
 
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
