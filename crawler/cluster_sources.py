@@ -20,7 +20,8 @@ from pathlib import Path
 
 import redis
 
-from archive.redis_state import SOURCES, connect, unreachable_as_state_error
+from archive.check import CheckReport
+from archive.redis_state import SOURCES, StateUnreachable, connect, unreachable_as_state_error
 from crawler.cluster import crawl_keys, forget_gone_processes
 
 logger = logging.getLogger(__name__)
@@ -79,23 +80,24 @@ class Leftovers:
         return f"its crawl's {self.keys} keys" + (", its back-off" if self.backoff else "")
 
 
-def register_sources(redis_url: str, archive_dir: Path, names: Iterable[str]) -> list[str]:
-    """Register this archive as listing ``names`` (its config's sources); the sources it registered before and
-    lists no more."""
-    me, names = archive_id(archive_dir), list(names)
+def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
+                    register: bool) -> tuple[list[str], set[str]]:
+    """The sources this archive ``crawled`` or registered and its config no longer lists, and of them those it had
+    registered; with ``register``, this archive is registered as listing ``configured`` first."""
+    me, configured = archive_id(archive_dir), set(configured)
     client = connect(redis_url)
     try:
         with unreachable_as_state_error(redis_url):
             pipe = client.pipeline(transaction=True)
-            for name in names:
-                pipe.sadd(LISTED + name, me)
-            if names:
-                pipe.sadd(LISTING + me, *names)
+            if register and configured:
+                for name in configured:
+                    pipe.sadd(LISTED + name, me)
+                pipe.sadd(LISTING + me, *configured)
             pipe.smembers(LISTING + me)
-            registered = pipe.execute()[-1]
+            unlisted = {name.decode() for name in pipe.execute()[-1]} - configured
     finally:
         client.close()
-    return sorted({name.decode() for name in registered} - set(names))
+    return sorted(unlisted | (set(crawled) - configured)), unlisted
 
 
 def source_leftovers(redis_url: str, archive_dir: Path, source: str, remove: bool) -> Leftovers:
@@ -128,12 +130,33 @@ def _robots_locks(client: redis.Redis, prefix: str, remove: bool) -> int:
 def forget_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str]) -> None:
     """At a run: register the config's sources, and remove from the cluster's Redis what the sources this archive
     ``crawled`` or listed and no longer lists left there, each in one line (see ``source_leftovers``)."""
-    configured = set(configured)
-    unlisted = set(register_sources(redis_url, archive_dir, configured))
-    for source in sorted(unlisted | (set(crawled) - configured)):
+    dropped, unlisted = dropped_sources(redis_url, archive_dir, configured, crawled, register=True)
+    for source in dropped:
         leftovers = source_leftovers(redis_url, archive_dir, source, remove=True)
         if leftovers.crawled or (leftovers.listed_elsewhere and source in unlisted):  # (theirs: said once)
             logger.warning(leftovers.kept())
         elif leftovers.keys or leftovers.backoff:  # (nothing: removed before)
             logger.warning("%s: no longer configured: removed from the cluster's Redis %s (its URLs' crawl state "
                            "stays, for should it come back)", source, leftovers.what())
+
+
+def check_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
+                          report: CheckReport, repair: bool) -> None:
+    """``check``: a problem line for each source no longer configured whose keys are still in the cluster's Redis,
+    which ``repair`` removes as a run does (never those another archive lists or a live worker crawls: a note)."""
+    try:
+        dropped, _ = dropped_sources(redis_url, archive_dir, configured, crawled, register=repair)
+        for source in dropped:
+            leftovers = source_leftovers(redis_url, archive_dir, source, remove=repair)
+            if leftovers.kept():
+                report.notes.append(leftovers.kept())
+            elif not (leftovers.keys or leftovers.backoff):
+                continue
+            elif repair:
+                report.repaired.append(f"{source}: no longer configured: removed from the cluster's Redis "
+                                       f"{leftovers.what()} (its URLs' crawl state stays)")
+            else:
+                report.problems.append(f"{source}: no longer configured, but {leftovers.what()} are still in the "
+                                       "cluster's Redis")
+    except StateUnreachable as exc:
+        report.unusable.append(str(exc))

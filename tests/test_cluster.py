@@ -401,6 +401,40 @@ def test_a_source_one_config_drops_keeps_its_queue_while_another_config_sharing_
     assert max(uris.values()) == 1  # nor fetched twice
 
 
+def check(config: Path, *options: str) -> list[str]:
+    """``newsarchive check``'s lines about the source "gone"."""
+    done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(config), *options],
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    return [line for line in done.stderr.splitlines() if "gone" in line]
+
+
+def test_check_reports_a_removed_sources_keys_in_the_clusters_redis_and_repair_removes_them(tmp_path, redis_url):
+    """Configs A and B both crawled "gone", each crawl stopped with its queue in Redis, and both drop it.  `check
+    --repair` of A leaves its keys to B, which still lists it (a note); `check` of B, which no longer does, names
+    them in one line; `check --repair` of B removes them, its URLs' crawl state staying.  Before, only a run did."""
+    with ArticleFarm(20, delay=0.2) as kept, ArticleFarm(100, delay=0.2) as gone:
+        stop_when(sources_config(tmp_path / "a", redis_url, {"kept": kept, "gone": gone}),
+                  lambda: queued(redis_url, "gone") >= 10)
+        stop_when(sources_config(tmp_path / "b", redis_url, {"gone": gone}), lambda: holding(redis_url, "gone") > 0)
+        before = keys_of(redis_url, "gone")
+        a, b = (sources_config(tmp_path / name, redis_url, {"kept": kept}) for name in "ab")
+        kept_for_b = check(a, "--repair")
+        after_a = keys_of(redis_url, "gone")
+        reported, repaired, again = check(b), check(b, "--repair"), check(b)
+    crawl = [key for key in before if key.startswith(crawl_keys("gone").encode())]
+    assert kept_for_b == ["note: gone: no longer configured, but 1 other archive(s) sharing the cluster's Redis list "
+                          "it: its keys stay there for them"]
+    assert sorted(after_a) == sorted(before)
+    assert reported == [f"problem: gone: no longer configured, but its crawl's {len(crawl)} keys are still in the "
+                        "cluster's Redis"]
+    assert repaired == [f"repaired: gone: no longer configured: removed from the cluster's Redis its crawl's "
+                        f"{len(crawl)} keys (its URLs' crawl state stays)"]
+    urls = [key for key in before if key.startswith(b"http")]
+    assert urls and sorted(keys_of(redis_url, "gone")) == sorted(urls)
+    assert again == []
+
+
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
 def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, download_delay, crawl_delay):
     """Three workers crawl the demo sites (one host, 127.0.0.1) with a delay, configured or asked for by
