@@ -512,8 +512,8 @@ class ClusterNewsSpider(NewsSpider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
-        """robots.txt and Retry-After's left-alone line through Redis, at the spider's priority with the crawl's bounds (``max_pages``, its site):
-        middlewares set with the command line's priority would replace those."""
+        """robots.txt and Retry-After's left-alone line through Redis, at the spider's priority with the crawl's
+        bounds (``max_pages``, its site): middlewares set with the command line's priority would replace those."""
         super().update_settings(settings)
         middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
         middlewares.update({"crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,

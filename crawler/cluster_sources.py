@@ -73,7 +73,8 @@ class Leftovers:
             return (f"{self.source}: no longer configured, but {self.listed_elsewhere} other archive(s) sharing the "
                     "cluster's Redis list it: its keys stay there for them")
         if self.crawled:
-            return f"{self.source}: no longer configured, but a worker still crawls it: its keys stay in the cluster's Redis"
+            return (f"{self.source}: no longer configured, but a worker still crawls it: its keys stay in the "
+                    "cluster's Redis")
         return None
 
     def what(self) -> str:
@@ -127,7 +128,8 @@ def _robots_locks(client: redis.Redis, prefix: str, remove: bool) -> int:
     return client.delete(*locks) if locks and remove else len(locks)
 
 
-def forget_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str]) -> None:
+def forget_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str],
+                           crawled: Iterable[str]) -> None:
     """At a run: register the config's sources, and remove from the cluster's Redis what the sources this archive
     ``crawled`` or listed and no longer lists left there, each in one line (see ``source_leftovers``)."""
     dropped, unlisted = dropped_sources(redis_url, archive_dir, configured, crawled, register=True)

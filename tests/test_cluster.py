@@ -396,7 +396,8 @@ def test_a_source_one_config_drops_keeps_its_queue_while_another_config_sharing_
     assert after_drop == left > 0
     assert "gazette" not in again.stderr, again.stderr  # said once
     assert resumed.returncode == 0, resumed.stderr
-    uris = Counter(uri for uri, *_ in fetches([tmp_path / "a", tmp_path / "b"]) if uri.startswith(gazette.url + "/news/"))
+    uris = Counter(uri for uri, *_ in fetches([tmp_path / "a", tmp_path / "b"])
+                   if uri.startswith(gazette.url + "/news/"))
     assert {gazette.url + article_path(n) for n in range(100)} <= set(uris)  # nothing lost
     assert max(uris.values()) == 1  # nor fetched twice
 
