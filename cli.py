@@ -330,7 +330,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from archive.lock import ArchiveBusy, ArchiveLock
     from corpus.check import check_corpus
     from corpus.derive import derive_archive
-    from crawler.run_reports import unfinished_runs
+    from crawler.run_reports import sources_with_runs, unfinished_runs
 
     config = load_config(args.config)
     try:
@@ -343,6 +343,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 derived = derive_archive(config.archive.dir, config.archive.extract_workers)
                 if derived.error:
                     report.problems.append(derived.error)
+            if config.cluster.redis:  # (after the derivation: nothing in Redis is the corpus's)
+                from crawler.cluster_sources import check_removed_sources
+
+                check_removed_sources(config.cluster.redis, config.archive.dir,
+                                      [source.name for source in config.sources], sources_with_runs(config.archive.dir),
+                                      report, repair=args.repair)
     except ArchiveBusy as exc:
         print(f"newsarchive: not checking: {exc}", file=sys.stderr)
         return EXIT_BUSY

@@ -168,20 +168,6 @@ end
 return 0
 """
 
-# Delete a source's shared crawl and back-off unless a live worker holds it (a config that still lists it crawls it):
-# {keys deleted, back-off entries deleted}, or false.  KEYS: workers, queue, seen, run, robots, arrivals, the sources'
-# health; ARGV: key prefix, source.  (Alive keys and robots.txt locks expire by themselves.)
-_FORGET = """
-local workers = redis.call('SMEMBERS', KEYS[1])
-for _, w in ipairs(workers) do
-  if redis.call('EXISTS', ARGV[1] .. 'alive:' .. w) == 1 then return false end
-end
-local deleted = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
-for _, w in ipairs(workers) do deleted = deleted + redis.call('DEL', ARGV[1] .. 'inflight:' .. w) end
-return {deleted, redis.call('HDEL', KEYS[7], ARGV[2])}
-"""
-
-
 def crawl_keys(source: str) -> str:
     return f"{KEY_PREFIX}{source}:"
 
@@ -233,34 +219,6 @@ def process_gone(worker: str) -> bool:
     except PermissionError:  # another user's process
         return False
     return False
-
-
-def forget_removed_source(redis_url: str, source: str) -> None:
-    """Delete from the cluster's Redis what the shared crawl of ``source``, a source no longer configured, left there
-    (its queue, seen URLs, workers, back-off), in one line; nothing while a worker anywhere still crawls it (a config
-    that still lists it: keys are named by source alone).  Its URLs' crawl state stays, as it does on one machine:
-    it is the source's history, and a source put back in the config is not fetched again whole."""
-    from archive.redis_state import SOURCES, connect, unreachable_as_state_error
-
-    client = connect(redis_url)
-    prefix = crawl_keys(source)
-    try:
-        with unreachable_as_state_error(redis_url):
-            dead = forget_gone_processes(client, prefix)
-            deleted = client.register_script(_FORGET)(
-                keys=[prefix + name for name in ("workers", "requests", "seen", "run", "robots", "arrivals")] + [SOURCES],
-                args=[prefix, source])
-            if deleted is None:
-                logger.warning("%s: no longer configured, but a worker still crawls it: its keys stay in the cluster's "
-                               "Redis", source)
-                return
-            locks = list(client.scan_iter(match=prefix + "robots-lock:*", count=1000))  # (names have no glob characters)
-            keys, backoff = deleted[0] + dead + (client.delete(*locks) if locks else 0), deleted[1]
-    finally:
-        client.close()
-    if keys or backoff:  # (nothing: removed before)
-        logger.warning("%s: no longer configured: removed from the cluster's Redis its crawl's %d keys%s (its URLs' "
-                       "crawl state stays, for should it come back)", source, keys, ", its back-off" if backoff else "")
 
 
 def forget_gone_processes(server: redis.Redis, prefix: str) -> int:
@@ -554,12 +512,14 @@ class ClusterNewsSpider(NewsSpider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
-        """robots.txt read through Redis, at the spider's priority with the crawl's bounds (``max_pages``, its site):
-        middlewares set with the command line's priority would replace those."""
+        """robots.txt and Retry-After's left-alone line through Redis, at the spider's priority with the crawl's
+        bounds (``max_pages``, its site): middlewares set with the command line's priority would replace those."""
         super().update_settings(settings)
         middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
         middlewares.update({"crawler.robots.ConcurrentSafeRobotsTxtMiddleware": None,
-                            "crawler.cluster_politeness.SharedRobotsTxtMiddleware": 100})
+                            "crawler.cluster_politeness.SharedRobotsTxtMiddleware": 100,
+                            "crawler.politeness.RetryAfterMiddleware": None,
+                            "crawler.cluster_politeness.SharedRetryAfterMiddleware": 560})
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     @classmethod

@@ -12,18 +12,21 @@
   ``RETRY_AFTER_MAX`` leaves the host alone for every worker (``HostLeftAlone``) for that wait or the rest
   of the crawl, whichever ends first: the worker that got it says so in one line (crawler/politeness.py),
   and the others send the host nothing more (before, each learnt it for itself, from a 429 of its own).
+- ``SharedRetryAfterMiddleware``: of workers that got such a 429 at once, the first says so (HSETNX in the
+  crawl's run hash): one line per host and crawl over the cluster, not one per worker.
 - ``SharedRobotsTxtMiddleware``: one worker fetches (and archives) a host's robots.txt per
   crawl; the others read its rules from Redis and parse them as if they had fetched it.  A
   robots.txt unreachable (a 5xx, a timeout, a network error) is shared with why: every worker
   says so in one line, and its pages there are failed fetches, as on one machine
-  (crawler/robots.py); none fetches it again and waits out the same timeouts.
+  (crawler/robots.py); none fetches it again and waits out the same timeouts.  The lock names its worker: one
+  taken for dead (its heartbeat gone, or its process gone on this machine) is taken over at once, not waited
+  out (a worker killed while fetching robots.txt held up every other at that host for 150 s).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 
 import redis
 from scrapy import Request
@@ -35,7 +38,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from archive.redis_state import redis_client
-from crawler.politeness import HostLeftAlone, SlotConcurrencyDownloader, retry_after_seconds
+from crawler.cluster import forget_gone_processes
+from crawler.politeness import HostLeftAlone, RetryAfterMiddleware, SlotConcurrencyDownloader, retry_after_seconds
 from crawler.robots import DISALLOW_ALL, ConcurrentSafeRobotsTxtMiddleware, robots_rules
 
 HOST_PREFIX = "newsarchive:host:"
@@ -74,6 +78,17 @@ _HOLD = """
 local t = redis.call('TIME')
 local hold = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 if hold > tonumber(redis.call('GET', KEYS[1]) or '0') then redis.call('SET', KEYS[1], hold, 'PX', ARGV[1]) end
+"""
+# Take a host's robots.txt lock, free or held by a worker taken for dead (its alive key gone).  KEYS: the lock;
+# ARGV: this worker, lock ms, the crawl's key prefix.  Returns 1 if taken.
+_TAKE_LOCK = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+local holder = redis.call('GET', KEYS[1])
+if holder and redis.call('EXISTS', ARGV[3] .. 'alive:' .. holder) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
 """
 # KEYS: the crawl's run hash (gone with the crawl); ARGV: the host's left-alone field, milliseconds from now
 _LEAVE_ALONE = """
@@ -158,6 +173,21 @@ class ClusterDownloader(SlotConcurrencyDownloader):
         return "left-alone:" + self.get_slot_key(request)
 
 
+class SharedRetryAfterMiddleware(RetryAfterMiddleware):
+    """``RetryAfterMiddleware`` whose line about a host asking to be left alone is said by one worker of the crawl."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self.server = _client(crawler)
+
+    def _first_to_say(self, key: str) -> bool:
+        worker = self.crawler.spider.cluster
+        first = True  # without Redis the crawl is closing: better said twice than never
+        with worker.reaching():
+            first = bool(self.server.hsetnx(worker.run, "left-alone-said:" + key, 1))
+        return first
+
+
 class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
     """robots.txt once per host and crawl over all workers: the first to need it takes a lock and fetches it."""
 
@@ -171,6 +201,7 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
         settings = crawler.settings
         attempts = settings.getint("RETRY_TIMES") + 1
         self.lock_ms = int((settings.getfloat("DOWNLOAD_TIMEOUT") * attempts + 60) * 1000)
+        self._take_lock = self.server.register_script(_TAKE_LOCK)
 
     def _keys(self, netloc: str) -> tuple[str, str]:
         """The crawl's hash of robots.txt bodies (cleared with the crawl), and the lock on this host's."""
@@ -206,8 +237,9 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
                 if body is not None:
                     self._stats.inc_value("cluster/robots_shared")
                     return body, unreachable
-                if self.server.set(lock, os.getpid(), nx=True, px=self.lock_ms):
+                if self._take_lock(keys=[lock], args=[worker.id, self.lock_ms, worker.prefix]):
                     return None
+                forget_gone_processes(self.server, worker.prefix)  # a holder killed here: taken over next time
             if netloc in self._parsers:  # this worker began fetching it meanwhile
                 return None
             await asyncio.sleep(self.POLL)

@@ -113,6 +113,7 @@ class HostLeftAlone(IgnoreRequest):
 class LeftAlone:
     seconds: float  # the Retry-After that asked for it
     status: int
+    says_so: bool = True  # this process says it (in a cluster, the first worker that got it)
     not_sent: int = 0
 
 
@@ -168,11 +169,15 @@ class RetryAfterMiddleware:
         key = self.crawler.engine.downloader.get_slot_key(request)
         if seconds is None or seconds <= self.max_wait or key in self.left_alone:
             return
-        self.left_alone[key] = LeftAlone(seconds, response.status)
+        self.left_alone[key] = LeftAlone(seconds, response.status, self._first_to_say(key))
         slot = self.crawler.engine.downloader.slots.get(key)
         while slot is not None and slot.queue:
             _, queued = slot.queue.popleft()
             queued.errback(self._not_sent(key))
+
+    def _first_to_say(self, key: str) -> bool:
+        """Whether this process is the one to say that ``key``'s host asked to be left alone."""
+        return True
 
     def _not_sent(self, key: str) -> HostLeftAlone:
         self.left_alone[key].not_sent += 1
@@ -181,7 +186,7 @@ class RetryAfterMiddleware:
 
     def spider_closed(self, spider) -> None:
         for key, host in self.left_alone.items():
-            if host.not_sent:
+            if host.not_sent and host.says_so:
                 spider.logger.warning(
                     "%s: %s asked to be left alone for %s (HTTP %d Retry-After): its %d other requests this run "
                     "were not sent; tried again next run", spider.source.name, key, wait_words(host.seconds),

@@ -266,12 +266,10 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
 
             forget_seen(config.cluster.redis, forgotten)
         if config.cluster.redis:
-            from crawler.cluster import forget_removed_source
+            from crawler.cluster_sources import forget_removed_sources
 
-            configured = {source.name for source in config.sources}
-            for name in sources_with_runs(config.archive.dir):
-                if name not in configured:
-                    forget_removed_source(config.cluster.redis, name)
+            forget_removed_sources(config.cluster.redis, config.archive.dir,
+                                   [source.name for source in config.sources], sources_with_runs(config.archive.dir))
         try:  # not a whole-file check on every run: what the run reads must be readable
             state = open_state(config.archive.dir, config.cluster.redis)
             health = {source.name: state.source_health(source.name) for source in sources}

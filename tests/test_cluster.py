@@ -304,11 +304,11 @@ def queued(redis_url: str, source: str) -> int:
         client.close()
 
 
-def test_a_source_removed_from_the_config_leaves_the_clusters_redis_unless_a_worker_still_crawls_it(tmp_path, redis_url):
-    """A crawl stopped with "gone" unfinished; the config then drops it.  While a worker of another config
-    crawls it, its keys stay; once that worker is dead (killed), the next run removes them, in one line, and nothing of
-    "kept"; its URLs' crawl state stays, as on one machine.  Before, a removed source's queue, seen URLs and back-off
-    stayed in Redis for good."""
+def test_a_source_removed_from_the_config_leaves_the_clusters_redis_once_no_config_lists_it(tmp_path, redis_url):
+    """A crawl stopped with "gone" unfinished; the config then drops it.  While another config lists it (a worker of
+    it crawls it), its keys stay; once that config drops it too (its worker killed), its next run removes them, in one
+    line, and nothing of "kept"; its URLs' crawl state stays, as on one machine.  Before cluster5, a removed source's
+    queue, seen URLs and back-off stayed in Redis for good."""
     class HeldFarm(ArticleFarm):
         """Its pages and sitemap wait while ``open`` is clear."""
 
@@ -344,10 +344,10 @@ def test_a_source_removed_from_the_config_leaves_the_clusters_redis_unless_a_wor
         other.communicate()
         HeldFarm.open.set()
         before = keys_of(redis_url, "gone")
-        [after] = run_workers([one])
+        [after] = run_workers([sources_config(tmp_path / "b", redis_url, {"kept": kept}, per_host=3)])
     assert while_crawled.returncode == 0, while_crawled.stderr
-    assert "gone: no longer configured, but a worker still crawls it: its keys stay in the cluster's Redis" \
-        in while_crawled.stderr
+    assert ("gone: no longer configured, but 1 other archive(s) sharing the cluster's Redis list it: its keys stay "
+            "there for them") in while_crawled.stderr
     crawl = [key for key in before if key.startswith(crawl_keys("gone").encode())]
     assert {(crawl_keys("gone") + name).encode() for name in ("requests", "seen", "workers")} <= set(crawl)
     assert set(crawl) <= set(kept_while_crawled)
@@ -361,6 +361,79 @@ def test_a_source_removed_from_the_config_leaves_the_clusters_redis_unless_a_wor
     assert len(keys_of(redis_url, "kept")) == 1 + 42  # its back-off, the state of its 40 articles, sitemap and robots.txt
     again = run_workers([one])[0]
     assert "no longer configured" not in again.stderr, again.stderr
+
+
+def stop_when(config: Path, crawling: Callable[[], bool]) -> subprocess.CompletedProcess:
+    """Run a worker of ``config`` and stop it (SIGTERM) once ``crawling()``."""
+    worker = start_worker(config)
+    deadline = time.monotonic() + 60
+    while not crawling():
+        assert time.monotonic() < deadline and worker.poll() is None, "the crawl never got going"
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGTERM)
+    out, err = worker.communicate(timeout=120)
+    assert worker.returncode == 0, err
+    return subprocess.CompletedProcess(worker.args, worker.returncode, out, err)
+
+
+def test_a_source_one_config_drops_keeps_its_queue_while_another_config_sharing_the_redis_lists_it(tmp_path, redis_url):
+    """Configs A and B share one Redis and both list "gazette"; both crawls of it are stopped, its queue waiting in
+    Redis.  A drops it: its next run leaves gazette's keys to B, in one line, and B's next run goes on with them.
+    Before, A's run removed gazette's queue and seen URLs (keys are named by source alone), B's queue with them."""
+    with ArticleFarm(20, delay=0.2) as kept, ArticleFarm(100, delay=0.2) as gazette:
+        stop_when(sources_config(tmp_path / "a", redis_url, {"kept": kept, "gazette": gazette}),
+                  lambda: queued(redis_url, "gazette") >= 10)
+        b = sources_config(tmp_path / "b", redis_url, {"gazette": gazette})
+        stop_when(b, lambda: holding(redis_url, "gazette") > 0)
+        left = queued(redis_url, "gazette")
+        [dropped] = run_workers([sources_config(tmp_path / "a", redis_url, {"kept": kept})])
+        after_drop = queued(redis_url, "gazette")
+        [again] = run_workers([sources_config(tmp_path / "a", redis_url, {"kept": kept})])
+        [resumed] = run_workers([b])
+    assert dropped.returncode == 0, dropped.stderr
+    assert ("gazette: no longer configured, but 1 other archive(s) sharing the cluster's Redis list it: its keys stay "
+            "there for them") in dropped.stderr, dropped.stderr
+    assert after_drop == left > 0
+    assert "gazette" not in again.stderr, again.stderr  # said once
+    assert resumed.returncode == 0, resumed.stderr
+    uris = Counter(uri for uri, *_ in fetches([tmp_path / "a", tmp_path / "b"])
+                   if uri.startswith(gazette.url + "/news/"))
+    assert {gazette.url + article_path(n) for n in range(100)} <= set(uris)  # nothing lost
+    assert max(uris.values()) == 1  # nor fetched twice
+
+
+def check(config: Path, *options: str) -> list[str]:
+    """``newsarchive check``'s lines about the source "gone"."""
+    done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(config), *options],
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    return [line for line in done.stderr.splitlines() if "gone" in line]
+
+
+def test_check_reports_a_removed_sources_keys_in_the_clusters_redis_and_repair_removes_them(tmp_path, redis_url):
+    """Configs A and B both crawled "gone", each crawl stopped with its queue in Redis, and both drop it.  `check
+    --repair` of A leaves its keys to B, which still lists it (a note); `check` of B, which no longer does, names
+    them in one line; `check --repair` of B removes them, its URLs' crawl state staying.  Before, only a run did."""
+    with ArticleFarm(20, delay=0.2) as kept, ArticleFarm(100, delay=0.2) as gone:
+        stop_when(sources_config(tmp_path / "a", redis_url, {"kept": kept, "gone": gone}),
+                  lambda: queued(redis_url, "gone") >= 10)
+        stop_when(sources_config(tmp_path / "b", redis_url, {"gone": gone}), lambda: holding(redis_url, "gone") > 0)
+        before = keys_of(redis_url, "gone")
+        a, b = (sources_config(tmp_path / name, redis_url, {"kept": kept}) for name in "ab")
+        kept_for_b = check(a, "--repair")
+        after_a = keys_of(redis_url, "gone")
+        reported, repaired, again = check(b), check(b, "--repair"), check(b)
+    crawl = [key for key in before if key.startswith(crawl_keys("gone").encode())]
+    assert kept_for_b == ["note: gone: no longer configured, but 1 other archive(s) sharing the cluster's Redis list "
+                          "it: its keys stay there for them"]
+    assert sorted(after_a) == sorted(before)
+    assert reported == [f"problem: gone: no longer configured, but its crawl's {len(crawl)} keys are still in the "
+                        "cluster's Redis"]
+    assert repaired == [f"repaired: gone: no longer configured: removed from the cluster's Redis its crawl's "
+                        f"{len(crawl)} keys (its URLs' crawl state stays)"]
+    urls = [key for key in before if key.startswith(b"http")]
+    assert urls and sorted(keys_of(redis_url, "gone")) == sorted(urls)
+    assert again == []
 
 
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
@@ -940,3 +1013,107 @@ def test_a_host_that_asks_to_be_left_alone_gets_no_more_requests_from_any_worker
     said = [line for result in results for line in result.stderr.splitlines() if "asked to be left alone" in line]
     assert len(said) == 1, said
     assert "asked to be left alone for 2 h (HTTP 429 Retry-After)" in said[0], said
+
+
+class RefusingSite(ThrottlingSite):
+    """The farm's pages, whose article requests are held until one of every worker (told apart by its user
+    agent) has come, 25 s at most, and then refused with 429 Retry-After: 2 h: the workers get the same 429 at once."""
+
+    def __init__(self, articles: int, agents: set[str]):
+        super().__init__(articles, retry_after=7200, slow=0)
+        handler, site, seen = self.server.RequestHandlerClass, self, set()
+        get = handler.do_GET
+
+        def do_GET(request) -> None:
+            if not request.path.startswith("/news/"):
+                return get(request)
+            seen.add(request.headers.get("User-Agent"))
+            deadline = time.monotonic() + GATE_WAIT
+            while not seen >= agents and time.monotonic() < deadline:
+                time.sleep(0.05)
+            site.arrivals.append((time.time(), request.path, 429))
+            request.send_response(429)
+            for name, value in {"Retry-After": "7200", "Content-Length": "0"}.items():
+                request.send_header(name, value)
+            request.end_headers()
+
+        handler.do_GET = do_GET
+
+
+def test_a_host_that_refuses_two_workers_at_once_is_said_to_want_to_be_left_alone_once(tmp_path, redis_url):
+    """Two workers get the same 429 with Retry-After: 2 h at once: one line in both workers' logs together says the
+    host asked to be left alone.  Before, each worker that got the 429 said so."""
+    agents = {f"worker-{i}" for i in range(2)}
+    with RefusingSite(120, agents) as site:
+        # (places at the host for both: a worker holds at most 32 requests and 4 more)
+        configs = [farm_config(tmp_path / agent, site, redis_url, user_agent=agent, concurrent_requests_per_domain=64)
+                   for agent in sorted(agents)]
+        results = run_workers(configs)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        assert "HTTP 429, asked to retry after 2 h" in result.stderr  # (the test's premise: each got it)
+    said = [line for result in results for line in result.stderr.splitlines() if "asked to be left alone" in line]
+    assert len(said) == 1, said
+    assert "asked to be left alone for 2 h (HTTP 429 Retry-After)" in said[0], said
+
+
+class HeldRobotsSite(UnreachableRobotsSite):
+    """Pages linking nowhere; the first robots.txt request is never answered (until ``released``), the next ones
+    allow everything; each request's path and arrival are logged."""
+
+    arrivals: list[tuple[float, str]]
+    released: threading.Event
+
+    def do_GET(self) -> None:
+        self.arrivals.append((time.monotonic(), self.path))
+        if self.path != "/robots.txt":
+            return super().do_GET()
+        if [path for _, path in self.arrivals].count("/robots.txt") == 1:
+            self.released.wait(120)
+            self.close_connection = True
+            return
+        body = b"User-agent: *\nAllow: /\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_worker_killed_while_fetching_robots_txt_does_not_hold_up_the_others(tmp_path, redis_url):
+    """SIGKILL the worker that fetches a host's robots.txt (the site holds it) while another waits for its rules: the
+    other takes the robots.txt lock over at once, as the dead worker's process is gone, and fetches the host's pages
+    within seconds, each once.  Before, it waited for the lock to expire (every retry's timeout and a minute: 150 s)."""
+    import redis
+
+    arrivals: list[tuple[float, str]] = []
+    released = threading.Event()
+    handler = type("Site", (HeldRobotsSite,), {"requested": [], "arrivals": arrivals, "released": released})
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with loopback_site(handler) as base:
+            configs = site_configs(tmp_path, base, redis_url)
+            workers = [start_worker(config) for config in configs]
+            lock = crawl_keys("site") + "robots-lock:" + base.removeprefix("http://")
+            deadline = time.monotonic() + 60
+            while not (arrivals and holding(redis_url, "site") >= 2):  # one fetches robots.txt, the other waits
+                assert time.monotonic() < deadline and all(worker.poll() is None for worker in workers), "no robots.txt"
+                time.sleep(0.02)
+            holder = client.get(lock).decode()
+            [victim] = [worker for worker in workers if str(worker.pid) in holder.split("-")]
+            victim.kill()
+            victim.communicate()
+            killed = time.monotonic()
+            [survivor] = [worker for worker in workers if worker is not victim]
+            try:
+                _, err = survivor.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the other worker had fetched {[path for _, path in arrivals]} 60 s after the kill")
+    finally:
+        released.set()
+        client.close()
+    assert survivor.returncode == 0, err
+    pages = [(moment, path) for moment, path in arrivals if path.startswith("/page-")]
+    assert pages and pages[0][0] - killed < 5, f"{pages[0][0] - killed:.0f} s"
+    fetched = Counter(uri for uri, *_ in fetches([configs[workers.index(survivor)].parent]))
+    assert fetched == Counter({f"{base}/page-{n}": 1 for n in range(8)} | {f"{base}/robots.txt": 1})

@@ -1,0 +1,164 @@
+"""Which sources the configs sharing a cluster's Redis list, and what a source that none lists any more left there.
+
+Keys stay named by source alone (``newsarchive:crawl:<source>:``), and each archive (a worker's machine and its
+``[archive] dir``) registers the sources its config lists, at each run: a source's keys leave Redis only once no
+archive lists it and no live worker crawls it.  Not a namespace per cluster or config: every worker of a cluster
+would have to be given the same name, nothing a worker can see (its host, its archive's path, its sources) tells
+two clusters apart and is the same on all of one's machines, and a name got wrong would split one crawl in two, or
+hand a queue to a stranger.  Configs that should not share queues at all use a Redis database of their own (the
+``/DB`` of ``[cluster] redis``).  A config not run since this registry was added is not registered yet: the live
+worker check is all that holds for it, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from archive.check import CheckReport
+from archive.redis_state import SOURCES, StateUnreachable, connect, unreachable_as_state_error
+from crawler.cluster import crawl_keys, forget_gone_processes
+
+logger = logging.getLogger(__name__)
+
+LISTED = "newsarchive:listed:"  # + source: the set of archives whose config lists it
+LISTING = "newsarchive:listing:"  # + archive: the set of sources its config lists
+_CRAWL_KEYS = ("workers", "requests", "seen", "run", "robots", "arrivals")
+
+# What a source no longer configured in this archive left, and with ARGV[4] == '1' its removal: {-1, other archives
+# listing it}, {-2, 0} (a live worker crawls it), else {keys, back-off entries} (counted, or deleted).  KEYS: its
+# crawl's workers, queue, seen, run, robots, arrivals, the sources' health, its listing archives, this archive's
+# sources; ARGV: key prefix, source, this archive, remove.  (Alive keys and robots.txt locks expire by themselves.)
+_LEFTOVERS = """
+if ARGV[4] == '1' then
+  redis.call('SREM', KEYS[8], ARGV[3])
+  redis.call('SREM', KEYS[9], ARGV[2])
+end
+local others = redis.call('SCARD', KEYS[8]) - redis.call('SISMEMBER', KEYS[8], ARGV[3])
+if others > 0 then return {-1, others} end
+local workers = redis.call('SMEMBERS', KEYS[1])
+for _, w in ipairs(workers) do
+  if redis.call('EXISTS', ARGV[1] .. 'alive:' .. w) == 1 then return {-2, 0} end
+end
+local count = ARGV[4] == '1' and 'DEL' or 'EXISTS'
+local keys = redis.call(count, KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+for _, w in ipairs(workers) do keys = keys + redis.call(count, ARGV[1] .. 'inflight:' .. w) end
+return {keys, redis.call(ARGV[4] == '1' and 'HDEL' or 'HEXISTS', KEYS[7], ARGV[2])}
+"""
+
+
+def archive_id(archive_dir: Path) -> str:
+    """This archive among those sharing the cluster: its machine and directory (workers' host names differ)."""
+    return f"{socket.gethostname()}:{Path(archive_dir).resolve()}"
+
+
+@dataclass
+class Leftovers:
+    """What the cluster's Redis holds of a source this archive no longer lists, or why it stays there."""
+
+    source: str
+    keys: int = 0  # its crawl's keys (queue, seen URLs, workers, ...)
+    backoff: bool = False
+    listed_elsewhere: int = 0  # other archives whose config lists it
+    crawled: bool = False  # a live worker crawls it
+
+    def kept(self) -> str | None:
+        """Why its keys stay, if they do."""
+        if self.listed_elsewhere:
+            return (f"{self.source}: no longer configured, but {self.listed_elsewhere} other archive(s) sharing the "
+                    "cluster's Redis list it: its keys stay there for them")
+        if self.crawled:
+            return (f"{self.source}: no longer configured, but a worker still crawls it: its keys stay in the "
+                    "cluster's Redis")
+        return None
+
+    def what(self) -> str:
+        return f"its crawl's {self.keys} keys" + (", its back-off" if self.backoff else "")
+
+
+def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
+                    register: bool) -> tuple[list[str], set[str]]:
+    """The sources this archive ``crawled`` or registered and its config no longer lists, and of them those it had
+    registered; with ``register``, this archive is registered as listing ``configured`` first."""
+    me, configured = archive_id(archive_dir), set(configured)
+    client = connect(redis_url)
+    try:
+        with unreachable_as_state_error(redis_url):
+            pipe = client.pipeline(transaction=True)
+            if register and configured:
+                for name in configured:
+                    pipe.sadd(LISTED + name, me)
+                pipe.sadd(LISTING + me, *configured)
+            pipe.smembers(LISTING + me)
+            unlisted = {name.decode() for name in pipe.execute()[-1]} - configured
+    finally:
+        client.close()
+    return sorted(unlisted | (set(crawled) - configured)), unlisted
+
+
+def source_leftovers(redis_url: str, archive_dir: Path, source: str, remove: bool) -> Leftovers:
+    """What the shared crawl of ``source``, no longer configured here, left in the cluster's Redis (its queue, seen
+    URLs, workers, back-off), and with ``remove`` its removal, this archive's listing of it first; nothing goes while
+    another archive lists it or a worker anywhere crawls it.  Its URLs' crawl state stays, as on one machine: it is
+    the source's history, and a source put back in the config is not fetched again whole."""
+    client = connect(redis_url)
+    prefix, me = crawl_keys(source), archive_id(archive_dir)
+    try:
+        with unreachable_as_state_error(redis_url):
+            dead = forget_gone_processes(client, prefix) if remove else 0
+            keys, backoff = client.register_script(_LEFTOVERS)(
+                keys=[prefix + name for name in _CRAWL_KEYS] + [SOURCES, LISTED + source, LISTING + me],
+                args=[prefix, source, me, int(remove)])
+            if keys == -1:
+                return Leftovers(source, listed_elsewhere=backoff)
+            if keys == -2:
+                return Leftovers(source, crawled=True)
+            return Leftovers(source, keys + dead + _robots_locks(client, prefix, remove), bool(backoff))
+    finally:
+        client.close()
+
+
+def _robots_locks(client: redis.Redis, prefix: str, remove: bool) -> int:
+    locks = list(client.scan_iter(match=prefix + "robots-lock:*", count=1000))  # (names have no glob characters)
+    return client.delete(*locks) if locks and remove else len(locks)
+
+
+def forget_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str],
+                           crawled: Iterable[str]) -> None:
+    """At a run: register the config's sources, and remove from the cluster's Redis what the sources this archive
+    ``crawled`` or listed and no longer lists left there, each in one line (see ``source_leftovers``)."""
+    dropped, unlisted = dropped_sources(redis_url, archive_dir, configured, crawled, register=True)
+    for source in dropped:
+        leftovers = source_leftovers(redis_url, archive_dir, source, remove=True)
+        if leftovers.crawled or (leftovers.listed_elsewhere and source in unlisted):  # (theirs: said once)
+            logger.warning(leftovers.kept())
+        elif leftovers.keys or leftovers.backoff:  # (nothing: removed before)
+            logger.warning("%s: no longer configured: removed from the cluster's Redis %s (its URLs' crawl state "
+                           "stays, for should it come back)", source, leftovers.what())
+
+
+def check_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
+                          report: CheckReport, repair: bool) -> None:
+    """``check``: a problem line for each source no longer configured whose keys are still in the cluster's Redis,
+    which ``repair`` removes as a run does (never those another archive lists or a live worker crawls: a note)."""
+    try:
+        dropped, _ = dropped_sources(redis_url, archive_dir, configured, crawled, register=repair)
+        for source in dropped:
+            leftovers = source_leftovers(redis_url, archive_dir, source, remove=repair)
+            if leftovers.kept():
+                report.notes.append(leftovers.kept())
+            elif not (leftovers.keys or leftovers.backoff):
+                continue
+            elif repair:
+                report.repaired.append(f"{source}: no longer configured: removed from the cluster's Redis "
+                                       f"{leftovers.what()} (its URLs' crawl state stays)")
+            else:
+                report.problems.append(f"{source}: no longer configured, but {leftovers.what()} are still in the "
+                                       "cluster's Redis")
+    except StateUnreachable as exc:
+        report.unusable.append(str(exc))
