@@ -273,6 +273,18 @@ def sources_health(archive_dir: Path, names: list[str], redis_url: str | None = 
         state.close()
 
 
+def _clock_ahead_by(trigger, stored: datetime, now: datetime) -> float:
+    """Seconds the clock was at least ahead of ``now`` when the service last fired a job whose next run APScheduler
+    stored as ``stored``: that fire is the trigger's last before ``stored``, and one later than now was fired by a
+    clock since set back (while the service was down: ``check_clock`` sees it while up).  0 when none is."""
+    fire, last = trigger.get_next_fire_time(None, now), None
+    for _ in range(100_000):  # a minutely schedule's fires in ten weeks: a clock further ahead is ahead enough
+        if fire is None or fire >= stored:
+            break
+        last, fire = fire, trigger.get_next_fire_time(fire, fire)
+    return (last - now).total_seconds() if last is not None else 0.0
+
+
 def mark_due(jobs_file: str, name: str) -> None:
     """The APScheduler job of every source: it only marks the source due; the runner runs it."""
     _clock_at_fires.append(_wall_minus_monotonic())  # APScheduler computes the next one by this clock
@@ -561,6 +573,17 @@ class ScheduleService:
                 self.due.mark(source.name, missed.timestamp())
                 job = self.scheduler.modify_job(job_id, "default",
                                                 next_run_time=trigger.get_next_fire_time(None, _now()))
+            elif initial and job.next_run_time is not None:
+                now = _now()
+                ahead = _clock_ahead_by(trigger, job.next_run_time, now)
+                if ahead > CLOCK_SET_BACK:
+                    late = job.next_run_time
+                    job = self.scheduler.modify_job(job_id, "default",
+                                                    next_run_time=trigger.get_next_fire_time(None, now))
+                    hours, minutes = divmod(round(ahead / 60), 60)
+                    logger.warning("%s: its next run, %s, was set by a clock at least %d h %d min ahead of this one "
+                                   "(set back while the service was down): recomputed from now", source.name, late,
+                                   hours, minutes)
             if initial or changed:
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
                             f" (missed {missed} while the service was down: due now)" if missed else "")

@@ -764,6 +764,27 @@ def test_a_clock_set_right_after_a_day_ahead_runs_the_sources_at_their_next_time
     assert said == ["the clock went back 24 h 0 min: next runs recomputed from now"], service.text()
 
 
+def test_a_clock_set_right_while_the_service_was_down_runs_the_sources_at_their_next_time_not_a_day_later(
+        demo_site, tmp_path):
+    """A service that ran by a clock a day ahead, stopped, and started again after the clock was set right: before,
+    each next run stayed where the wrong clock had put it, a day away, with no line."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="* * * * *"))
+    ahead = Service(config, "2026-11-23T05:59:55+00:00")  # runs 06:00 by a clock a day ahead: next run 11-23 06:01
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=60)
+    finally:
+        assert ahead.stop() == 0, ahead.text()
+    right = Service(config, "2026-11-22T06:00:20+00:00")
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in right.text(), timeout=20)
+    finally:
+        assert right.stop() == 0, right.text()
+    assert "gazette: '* * * * *', next run 2026-11-22 06:01:00+00:00" in right.text(), right.text()
+    said = [line.split(" WARNING: ", 1)[1] for line in right.text().splitlines() if "was set by a clock" in line]
+    assert said == ["gazette: its next run, 2026-11-23 06:01:00+00:00, was set by a clock at least 24 h 0 min ahead "
+                    "of this one (set back while the service was down): recomputed from now"], right.text()
+
+
 def test_a_config_edited_after_the_clock_was_set_back_a_day_is_reloaded_within_the_check_interval(demo_site, tmp_path):
     """Before: the 10 s check was an APScheduler interval job, whose next time, by the clock, was then a day
     ahead: no edit of the config was seen for a day (SIGHUP alone reloaded it)."""
