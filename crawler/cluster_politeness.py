@@ -176,6 +176,8 @@ class ClusterDownloader(SlotConcurrencyDownloader):
 class SharedRetryAfterMiddleware(RetryAfterMiddleware):
     """``RetryAfterMiddleware`` whose line about a host asking to be left alone is said by one worker of the crawl."""
 
+    say_with_none_held = True  # the other workers held theirs back, and say nothing
+
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self.server = _client(crawler)

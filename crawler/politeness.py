@@ -175,6 +175,9 @@ class RetryAfterMiddleware:
             _, queued = slot.queue.popleft()
             queued.errback(self._not_sent(key))
 
+    # Whether the line is said when this process held back none of the host's requests (it is the one to say it)
+    say_with_none_held = False
+
     def _first_to_say(self, key: str) -> bool:
         """Whether this process is the one to say that ``key``'s host asked to be left alone."""
         return True
@@ -186,11 +189,12 @@ class RetryAfterMiddleware:
 
     def spider_closed(self, spider) -> None:
         for key, host in self.left_alone.items():
-            if host.not_sent and host.says_so:
+            if host.says_so and (host.not_sent or self.say_with_none_held):
+                held = f"its {host.not_sent} other requests this run were not sent" if host.not_sent else \
+                    "no other request of it is sent this run"
                 spider.logger.warning(
-                    "%s: %s asked to be left alone for %s (HTTP %d Retry-After): its %d other requests this run "
-                    "were not sent; tried again next run", spider.source.name, key, wait_words(host.seconds),
-                    host.status, host.not_sent)
+                    "%s: %s asked to be left alone for %s (HTTP %d Retry-After): %s; tried again next run",
+                    spider.source.name, key, wait_words(host.seconds), host.status, held)
 
 
 class SlotConcurrencyDownloader(Downloader):
