@@ -366,7 +366,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from archive.lock import check_writable
     from corpus.derive import storage_error
-    from corpus.export import STDOUT, TextFilesMissing, export_jsonl, export_parquet
+    from corpus.export import STDOUT, CorpusChanged, TextFilesMissing, export_jsonl, export_parquet
     from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
@@ -385,7 +385,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     except sqlite3.DatabaseError as exc:  # said as derive and check say it
         print(f"newsarchive: {storage_error(config.archive.dir, exc)}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
-    except TextFilesMissing as exc:
+    except (TextFilesMissing, CorpusChanged) as exc:
         print(f"newsarchive: export: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
     except BrokenPipeError:  # `export --out - | head`: the reader has had enough (see _cmd_status)

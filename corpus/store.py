@@ -529,6 +529,13 @@ class CorpusStore:
             self._db.executemany("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, ?)",
                                  [("changed_at", start[0]), ("changed_id", start[1])])
 
+    def line_now(self, record_id: str) -> str | None:
+        """A row's line once any batch in flight has committed (None: no such row now); its text files are then
+        what it names."""
+        with self._transaction():
+            found = self._db.execute("SELECT line FROM rows WHERE record_id = ?", (record_id,)).fetchone()
+        return found[0] if found else None
+
     def rows(self) -> Iterator[dict]:
         for line in self.lines():
             yield json.loads(line)

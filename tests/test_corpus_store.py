@@ -4,6 +4,7 @@ row with its text, and the site-template counts decide as the whole-site rule do
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import random
 import sqlite3
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from archive_fixtures import REPO, crawl_demo, newsarchive
 
-from corpus.export import export_corpus_jsonl, read_corpus
+from corpus.export import export_corpus_jsonl, export_jsonl, read_corpus
 from corpus.store import CorpusStore, ExtractedArticle
 from extract import Document, remove_site_boilerplate
 
@@ -310,3 +311,76 @@ def test_a_text_file_deleted_while_exporting_to_standard_output_says_how_many_ro
     assert 0 < len(lines) < len(rows)
     assert stderr == (f"newsarchive: export: 1 text file is missing ({rows[-1]['text_path']}); `newsarchive check "
                       f"--repair` writes it again; the first {len(lines)} rows were written to standard output\n")
+
+
+BANNER = "Subscribe to the Gazette for the whole story every morning."
+
+
+def _bannered(numbers: range, holding: set[int]) -> list[ExtractedArticle]:
+    """The gazette's articles ``numbers``; those in ``holding`` end in its subscription banner."""
+    return [replace(page, document=replace(page.document, paragraphs=page.document.paragraphs + (BANNER,)))
+            if number in holding else page for number, page in zip(numbers, _articles("gazette.example", numbers))]
+
+
+def _banner_archive(root) -> list[str]:
+    """A corpus whose first and last articles hold the banner (2 of 40: not the site's template yet); its lines."""
+    with CorpusStore(root) as store:
+        store.add(_bannered(range(40), {0, 39}))
+        export_corpus_jsonl(store)
+        lines = list(store.lines())
+    (root / "sources.toml").write_text(f'[archive]\ndir = "{root}"\n\n[[sources]]\nname = "gazette"\n'
+                                       'start_urls = ["http://gazette.example/"]\n')
+    return lines
+
+
+def _banner_learned(root) -> None:
+    """A run's derivation: the banner on one article more makes it template, and the last article's text is
+    written again without it."""
+    with CorpusStore(root) as store:
+        assert store.add(_bannered(range(40, 41), {40})).rewritten_texts
+
+
+def _true_to_their_rows(rows: list[dict]) -> bool:
+    return all(hashlib.sha256(row["text"].encode("utf-8")).hexdigest() == row["text_sha256"] for row in rows)
+
+
+def test_an_export_to_a_file_while_a_run_derives_gives_every_row_its_own_text(tmp_path):
+    """A derivation that rewrites a text the export has not read yet (a banner learned as template) must not
+    leave an earlier row holding the later text: the export is taken again over the store as it is now."""
+    lines = _banner_archive(tmp_path)
+
+    class DerivedMeanwhile(CorpusStore):
+        def lines_from(self, start):
+            for n, item in enumerate(super().lines_from(start)):
+                exporting = any(tmp_path.glob(".export.jsonl.*"))  # its output open: the rows with their texts
+                if n == 1 and exporting and not (tmp_path / "derived-once").exists():
+                    (tmp_path / "derived-once").touch()
+                    _banner_learned(tmp_path)
+                yield item
+
+    with DerivedMeanwhile(tmp_path) as store:
+        assert export_jsonl(store, tmp_path / "export.jsonl") == len(lines) + 1
+        current = list(store.lines())
+    rows = [json.loads(line) for line in (tmp_path / "export.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert _true_to_their_rows(rows)
+    assert [{key: value for key, value in row.items() if key != "text"} for row in rows] == \
+        [json.loads(line) for line in current]
+    assert BANNER not in rows[39]["text"]
+
+
+def test_an_export_to_standard_output_while_a_run_rewrites_a_text_stops_in_one_line_saying_so(tmp_path):
+    """The rows already in the pipe cannot be taken back: the export ends, says how many went out and that the
+    corpus changed under it, rather than send a row whose text is another version's."""
+    lines = _banner_archive(tmp_path)
+    run = subprocess.Popen([sys.executable, "-m", "cli", "export", "--config", str(tmp_path / "sources.toml"),
+                            "--out", "-"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fcntl.fcntl(run.stdout.fileno(), fcntl.F_SETPIPE_SZ, 4096)  # the export waits on us after a few rows
+    first = run.stdout.read(1)
+    _banner_learned(tmp_path)
+    written = (first + run.stdout.read()).decode("utf-8").splitlines()
+    stderr = run.stderr.read().decode()
+    assert run.wait(timeout=60) == 1
+    rows = [json.loads(line) for line in written]
+    assert 0 < len(rows) < len(lines) and _true_to_their_rows(rows)
+    assert stderr == ("newsarchive: export: the corpus changed while it was exported (a run derived meanwhile): "
+                      f"the first {len(rows)} rows were written to standard output; export again for the whole corpus\n")
