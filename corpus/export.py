@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from archive.atomic import atomic_output
+from archive.atomic import atomic_output, remove_stale_temporaries
 from corpus.store import CorpusStore
 
 CORPUS_FILE = "corpus.jsonl"
@@ -182,8 +182,16 @@ def _jsonl_output(out: Path | str) -> Iterator[BinaryIO]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
     else:
-        with atomic_output(Path(out)) as stream:
+        with _file_output(Path(out)) as stream:
             yield stream
+
+
+@contextmanager
+def _file_output(out: Path) -> Iterator[BinaryIO]:
+    """``out`` written whole or not at all; what killed exports to it left beside it is removed first."""
+    remove_stale_temporaries(out)
+    with atomic_output(out) as stream:
+        yield stream
 
 
 def _emptied(stream: BinaryIO) -> None:
@@ -242,7 +250,7 @@ class _ParquetRows:
 def export_parquet(store: CorpusStore, out: Path) -> int:
     """Every row with its text, as one Parquet file (what dataset tools read); the number of rows."""
     _check_text_files(store)
-    with atomic_output(Path(out)) as stream:
+    with _file_output(Path(out)) as stream:
         rows = _ParquetRows(stream)
         try:
             count = _export_rows(store, rows.write, rows.begin_again)

@@ -10,6 +10,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -384,3 +385,36 @@ def test_an_export_to_standard_output_while_a_run_rewrites_a_text_stops_in_one_l
     assert 0 < len(rows) < len(lines) and _true_to_their_rows(rows)
     assert stderr == ("newsarchive: export: the corpus changed while it was exported (a run derived meanwhile): "
                       f"the first {len(rows)} rows were written to standard output; export again for the whole corpus\n")
+
+
+def _worded(number: int) -> ExtractedArticle:
+    """A gazette article of its own words (texts sharing few shingles, quick to take in by the thousand)."""
+    rng = random.Random(number)
+    page = _articles("gazette.example", range(number, number + 1))[0]
+    words = tuple(" ".join(f"w{rng.randrange(5000)}" for _ in range(30)) + "." for _ in range(3))
+    return replace(page, document=replace(page.document, paragraphs=words))
+
+
+@pytest.mark.parametrize("name", ["export.jsonl", "export.parquet"])
+def test_an_export_killed_midway_leaves_the_previous_file_and_the_next_export_clears_what_it_left(tmp_path, name):
+    """SIGKILL runs no clean-up: the half-written temporary file stays beside ``--out``, and every export killed so
+    would leave one more (a whole corpus's size each) unless the next export removes them."""
+    archive = tmp_path / "archive"
+    _banner_archive(archive)
+    with CorpusStore(archive) as store:
+        store.add([_worded(number) for number in range(40, 1000)])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_bytes(b"an earlier export\n")
+    command = [sys.executable, "-m", "cli", "export", "--config", str(archive / "sources.toml"), "--out",
+               str(out / name), "--format", name.rpartition(".")[2]]
+    run = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+    while run.poll() is None and not any(path.stat().st_size for path in out.glob(f".{name}.*")):
+        time.sleep(0.001)
+    run.kill()
+    run.wait()
+    assert (out / name).read_bytes() == b"an earlier export\n"
+    assert [path.name for path in out.iterdir() if path.name != name], "killed after it finished: make it longer"
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == [name]
