@@ -125,7 +125,9 @@ def missing_text_files(store: CorpusStore) -> list[str]:
 
 
 def _check_text_files(store: CorpusStore) -> None:
-    """:class:`TextFilesMissing` if any row's text file is gone, before an export opens its output."""
+    """:class:`TextFilesMissing` if any row's text file is gone, before an export opens its output (and reads the
+    store again, in passes that keep nothing)."""
+    store.reading_once()
     if missing := missing_text_files(store):
         raise TextFilesMissing(missing)
 

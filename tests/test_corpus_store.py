@@ -418,3 +418,34 @@ def test_an_export_killed_midway_leaves_the_previous_file_and_the_next_export_cl
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in out.iterdir()) == [name]
+
+
+# ``newsarchive export`` in a process that says its own peak resident memory (KiB) last on stderr: VmHWM, as
+# ru_maxrss keeps the peak of the process that forked it (the test's).
+PEAK_OF_EXPORT = ("import runpy, sys\nsys.argv[0] = 'cli'\ntry:\n    runpy.run_module('cli', run_name='__main__')\n"
+                  "except SystemExit:\n    pass\n"
+                  "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')), "
+                  "file=sys.stderr)\n")
+
+
+def _export_peak_kib(root, fmt: str) -> int:
+    """The peak resident memory of ``newsarchive export`` of the corpus under ``root`` (KiB)."""
+    result = subprocess.run([sys.executable, "-c", PEAK_OF_EXPORT, "export", "--config", str(root / "sources.toml"),
+                             "--out", str(root / f"export.{fmt}"), "--format", fmt], cwd=REPO, capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and "articles written to" in result.stderr, result.stderr
+    return int(result.stderr.splitlines()[-1])
+
+
+def test_an_exports_memory_does_not_grow_with_the_corpus(tmp_path):
+    """Rows stream from the store to the file; the pages SQLite reads on the way must not stay cached either (a
+    derivation's batch keeps up to 64 MiB of them, which an export reading every row once would fill)."""
+    peaks = {}
+    for size in (1000, 8000):
+        with CorpusStore(tmp_path) as store:
+            for first in range(store.row_count(), size, 1000):
+                store.add([_worded(number) for number in range(first, first + 1000)])
+        (tmp_path / "sources.toml").write_text(f'[archive]\ndir = "{tmp_path}"\n\n[[sources]]\nname = "gazette"\n'
+                                               'start_urls = ["http://gazette.example/"]\n')
+        peaks[size] = _export_peak_kib(tmp_path, "jsonl")
+    assert peaks[8000] - peaks[1000] < 2048, f"peak KiB of an export of 1,000 and 8,000 rows: {peaks}"
