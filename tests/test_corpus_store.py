@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from archive_fixtures import REPO, crawl_demo, newsarchive
 
-from corpus.export import export_corpus_jsonl, export_jsonl, read_corpus
+from corpus.export import export_corpus_jsonl, export_jsonl, export_parquet, read_corpus
 from corpus.store import CorpusStore, ExtractedArticle
 from extract import Document, remove_site_boilerplate
 
@@ -345,7 +345,8 @@ def _true_to_their_rows(rows: list[dict]) -> bool:
     return all(hashlib.sha256(row["text"].encode("utf-8")).hexdigest() == row["text_sha256"] for row in rows)
 
 
-def test_an_export_to_a_file_while_a_run_derives_gives_every_row_its_own_text(tmp_path):
+@pytest.mark.parametrize("name", ["export.jsonl", "export.parquet"])
+def test_an_export_to_a_file_while_a_run_derives_gives_every_row_its_own_text(tmp_path, name):
     """A derivation that rewrites a text the export has not read yet (a banner learned as template) must not
     leave an earlier row holding the later text: the export is taken again over the store as it is now."""
     lines = _banner_archive(tmp_path)
@@ -353,16 +354,18 @@ def test_an_export_to_a_file_while_a_run_derives_gives_every_row_its_own_text(tm
     class DerivedMeanwhile(CorpusStore):
         def lines_from(self, start):
             for n, item in enumerate(super().lines_from(start)):
-                exporting = any(tmp_path.glob(".export.jsonl.*"))  # its output open: the rows with their texts
+                exporting = any(tmp_path.glob(f".{name}.*"))  # its output open: the rows with their texts
                 if n == 1 and exporting and not (tmp_path / "derived-once").exists():
                     (tmp_path / "derived-once").touch()
                     _banner_learned(tmp_path)
                 yield item
 
+    export = export_parquet if name.endswith("parquet") else export_jsonl
     with DerivedMeanwhile(tmp_path) as store:
-        assert export_jsonl(store, tmp_path / "export.jsonl") == len(lines) + 1
+        assert export(store, tmp_path / name) == len(lines) + 1
         current = list(store.lines())
-    rows = [json.loads(line) for line in (tmp_path / "export.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = pq.read_table(tmp_path / name).to_pylist() if name.endswith("parquet") else \
+        [json.loads(line) for line in (tmp_path / name).read_text(encoding="utf-8").splitlines()]
     assert _true_to_their_rows(rows)
     assert [{key: value for key, value in row.items() if key != "text"} for row in rows] == \
         [json.loads(line) for line in current]
