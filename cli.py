@@ -210,6 +210,7 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     _quiet_derivation()
+    before = _rows_held(args.out)
     try:
         if args.scheduler:
             from corpus.cluster import ClusterError, dask_executor
@@ -228,22 +229,33 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for line in report.lines():
         print(line, file=sys.stderr)
-    print(_rebuilt_line(args.out, len(set(args.warc)), sum(report.new_rows.values())), file=sys.stderr)
+    print(_rebuilt_line(args.out, len(set(args.warc)), before), file=sys.stderr)
     return EXIT_SOURCE_FAILED if report.file_errors() else EXIT_OK
 
 
-def _rebuilt_line(out: str, files: int, added: int) -> str:
-    """What the corpus in ``out`` holds now, and how much of it this invocation wrote: a rebuild resumed after
-    Ctrl-C adds only what the stopped one had not."""
-    from corpus.derive import counted
-    from corpus.store import CorpusStore
+def _rows_held(out: str | Path) -> int:
+    """The rows of the corpus store in ``out`` (0 where there is none yet): what a derivation into an empty store
+    made, which its count of rows made overstates when it made rows and dropped them on the way."""
+    from corpus.store import STORE_FILE, CorpusStore
 
+    if not (Path(out) / STORE_FILE).is_file():
+        return 0
     with CorpusStore(Path(out)) as store:
-        total = store.row_count()
-    if total == added:
-        return f"{counted(added, 'article')} from {counted(files, 'file')} written to {out}"
-    return (f"{counted(total, 'article')} from {counted(files, 'file')} in {out}: {added} written now, "
-            f"{total - added} by the rebuild stopped before")
+        return store.row_count()
+
+
+def _rebuilt_line(out: str, files: int, before: int) -> str:
+    """What the corpus in ``out`` holds now, and how much of it this invocation wrote (``before``: what it held
+    when it began): a rebuild resumed after Ctrl-C adds only what the stopped one had not.  Counted in the store:
+    the derivation's count of rows made also counts those made on the way and dropped (another tool's later copy
+    of an article, read before ours, is a row until ours comes)."""
+    from corpus.derive import counted
+
+    total = _rows_held(out)
+    if not before:
+        return f"{counted(total, 'article')} from {counted(files, 'file')} written to {out}"
+    return (f"{counted(total, 'article')} from {counted(files, 'file')} in {out}: {total - before} written now, "
+            f"{before} by the rebuild stopped before")
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -309,7 +321,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         return EXIT_SOURCE_FAILED
     if args.anew:
         print(f"derived anew {counted(report.captures, 'capture')} into "
-              f"{counted(sum(report.new_rows.values()), 'article')} "
+              f"{counted(_rows_held(config.archive.dir), 'article')} "
               "(versions and copies included), now in place of the corpus", file=sys.stderr)
     else:
         print(f"derived {counted(report.captures, 'capture')}: "
@@ -374,7 +386,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from archive.lock import check_writable
     from corpus.derive import storage_error
-    from corpus.export import STDOUT, TextFilesMissing, export_jsonl, export_parquet
+    from corpus.export import STDOUT, CorpusChanged, TextFilesMissing, export_jsonl, export_parquet
     from corpus.store import STORE_FILE, CorpusStore
 
     config = load_config(args.config)
@@ -393,7 +405,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     except sqlite3.DatabaseError as exc:  # said as derive and check say it
         print(f"newsarchive: {storage_error(config.archive.dir, exc)}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
-    except TextFilesMissing as exc:
+    except (TextFilesMissing, CorpusChanged) as exc:
         print(f"newsarchive: export: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
     except BrokenPipeError:  # `export --out - | head`: the reader has had enough (see _cmd_status)

@@ -15,23 +15,17 @@ from typing import BinaryIO
 
 @contextmanager
 def atomic_output(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
-    """A binary file beside ``path`` that is renamed over ``path`` on success (fsynced first if ``durable``)."""
+    """A binary file beside ``path`` that is renamed over ``path`` on success (fsynced first if ``durable``);
+    flock-held while written, so the one a killed writer leaves is told from a live one's
+    (:func:`remove_stale_temporaries`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as out:
+    with held_temporary(path) as (temporary, fd):
+        with open(fd, "wb", closefd=False) as out:
             yield out
             out.flush()
             if durable:
                 os.fsync(out.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

@@ -5,15 +5,17 @@ Both stream rows from the store in order, so memory does not grow with the corpu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from archive.atomic import atomic_output
+from archive.atomic import atomic_output, remove_stale_temporaries
 from corpus.store import CorpusStore
 
 CORPUS_FILE = "corpus.jsonl"
@@ -80,19 +82,41 @@ def read_corpus(root: Path) -> list[dict]:
 
 
 class TextFilesMissing(Exception):
-    """Rows whose text file is gone: an export would not be whole, so none is written."""
+    """Rows whose text file is gone (or, ``changed``, holds other bytes): an export would not be whole, so none is
+    written."""
 
     SHOWN = 5
 
-    def __init__(self, paths: list[str], sent: int = 0) -> None:
+    def __init__(self, paths: list[str], sent: int = 0, changed: bool = False) -> None:
         """``sent``: rows already written to standard output (a file deleted during the export; a file
         output is whole or not made)."""
         self.paths = paths
         named = ", ".join(paths[:self.SHOWN]) + (f" and {len(paths) - self.SHOWN} more" if len(paths) > self.SHOWN else "")
         files = "1 text file is" if len(paths) == 1 else f"{len(paths)} text files are"
         done = f"the first {sent} rows were written to standard output" if sent else "nothing was exported"
-        super().__init__(f"{files} missing ({named}); `newsarchive check --repair` writes "
+        state = "not the text its row names" if changed else "missing"
+        super().__init__(f"{files} {state} ({named}); `newsarchive check --repair` writes "
                          f"{'it' if len(paths) == 1 else 'them'} again; {done}")
+
+
+PASSES = 3  # an export taken again this many times while runs keep rewriting the texts it reads, then given up
+
+
+class CorpusChanged(Exception):
+    """Runs derived while the export read the corpus and rewrote or removed texts of rows it had read from the
+    store: those rows are no longer the store's, and their texts are gone."""
+
+    def __init__(self, sent: int = 0) -> None:
+        done = (f"the first {sent} rows were written to standard output; export again for the whole corpus" if sent
+                else f"it was begun again {PASSES} times; nothing was exported; export between runs")
+        super().__init__(f"the corpus changed while it was exported (a run derived meanwhile): {done}")
+
+
+class _Stale(Exception):
+    """A row of the export's snapshot of the store whose text file is not the text it names."""
+
+    def __init__(self, record_id: str, line: str, path: str) -> None:
+        self.record_id, self.line, self.path = record_id, line, path
 
 
 def missing_text_files(store: CorpusStore) -> list[str]:
@@ -101,19 +125,53 @@ def missing_text_files(store: CorpusStore) -> list[str]:
 
 
 def _check_text_files(store: CorpusStore) -> None:
-    """:class:`TextFilesMissing` if any row's text file is gone, before an export opens its output."""
+    """:class:`TextFilesMissing` if any row's text file is gone, before an export opens its output (and reads the
+    store again, in passes that keep nothing)."""
+    store.reading_once()
     if missing := missing_text_files(store):
         raise TextFilesMissing(missing)
 
 
 def _rows_with_text(store: CorpusStore) -> Iterator[dict]:
-    """Every row with its text (a text file deleted while exporting: :class:`TextFilesMissing`)."""
-    for row in store.rows():
+    """Every row with its text, in one snapshot of the store (:class:`_Stale` at a row whose file is not its text:
+    a derivation rewrote or removed it meanwhile, or it is damaged)."""
+    with closing(store.lines_from(None)) as lines:  # the snapshot ends with the pass
+        for record_id, line in lines:
+            row = json.loads(line)
+            try:
+                text = (store.root / row["text_path"]).read_bytes()
+            except FileNotFoundError:
+                text = None
+            if text is None or hashlib.sha256(text).hexdigest() != row["text_sha256"]:
+                raise _Stale(record_id, line, row["text_path"])
+            row["text"] = text.decode("utf-8")
+            yield row
+
+
+def _export_rows(store: CorpusStore, write: Callable[[dict], None], begin_again: Callable[[], None] | None) -> int:
+    """``write`` every row with its text, in one snapshot of the store; the number of rows.
+
+    A text file found changed or gone since the snapshot was taken is a run's derivation at work: the export is
+    begun again (``begin_again`` empties the output) over the store as it is now, or, with rows gone out that
+    cannot be taken back (``begin_again`` None: standard output), ends with :class:`CorpusChanged`.  One the store
+    still names as it did is damaged: :class:`TextFilesMissing`."""
+    for _ in range(PASSES):
+        count = 0
         try:
-            row["text"] = (store.root / row["text_path"]).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise TextFilesMissing(missing_text_files(store)) from None
-        yield row
+            for row in _rows_with_text(store):
+                write(row)
+                count += 1
+            return count
+        except _Stale as stale:
+            sent = 0 if begin_again else count
+            if store.line_now(stale.record_id) == stale.line:
+                missing = missing_text_files(store)
+                raise TextFilesMissing(missing or [stale.path], sent=sent, changed=not missing) from None
+            if sent:
+                raise CorpusChanged(sent) from None
+            if begin_again:
+                begin_again()
+    raise CorpusChanged()
 
 
 STDOUT = "-"  # an --out that means standard output
@@ -126,49 +184,78 @@ def _jsonl_output(out: Path | str) -> Iterator[BinaryIO]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
     else:
-        with atomic_output(Path(out)) as stream:
+        with _file_output(Path(out)) as stream:
             yield stream
+
+
+@contextmanager
+def _file_output(out: Path) -> Iterator[BinaryIO]:
+    """``out`` written whole or not at all; what killed exports to it left beside it is removed first."""
+    remove_stale_temporaries(out)
+    with atomic_output(out) as stream:
+        yield stream
+
+
+def _emptied(stream: BinaryIO) -> None:
+    stream.seek(0)
+    stream.truncate()
 
 
 def export_jsonl(store: CorpusStore, out: Path | str) -> int:
     """Every row with its text (field ``text``), as JSON Lines, into ``out`` (``-``: stdout); the number of rows."""
     _check_text_files(store)
-    count = 0
     with _jsonl_output(out) as stream:
+        return _export_rows(store, lambda row: stream.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n"),
+                            None if str(out) == STDOUT else partial(_emptied, stream))
+
+
+class _ParquetRows:
+    """Rows into one Parquet file, a row group per ``PARQUET_BATCH``; :meth:`begin_again` empties it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        import pyarrow as pa  # loaded only for this export
+        import pyarrow.parquet as pq
+
+        from corpus.store import ROW_FIELDS
+
+        types = {"warc_offset": pa.int64(), "version": pa.int32(), "dup_canonical": pa.bool_()}
+        self.schema = pa.schema([(name, types.get(name, pa.string())) for name in (*ROW_FIELDS, "text")])
+        self.stream, self._table, self._writer = stream, pa.Table.from_pylist, pq.ParquetWriter
+        self._start()
+
+    def _start(self) -> None:
+        self.writer, self.batch, self.groups = self._writer(self.stream, self.schema, compression="zstd"), [], 0
+
+    def write(self, row: dict) -> None:
+        self.batch.append(row)
+        if len(self.batch) == PARQUET_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.writer.write_table(self._table(self.batch, self.schema))
+        self.batch, self.groups = [], self.groups + 1
+
+    def begin_again(self) -> None:
+        self.writer.close()
+        _emptied(self.stream)
+        self._start()
+
+    def close(self) -> None:
+        """The last rows (a corpus with none still gets a row group, of none), then the footer."""
         try:
-            for row in _rows_with_text(store):
-                stream.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
-                count += 1
-        except TextFilesMissing as exc:
-            if str(out) == STDOUT and count:
-                raise TextFilesMissing(exc.paths, sent=count) from None
-            raise
-    return count
+            if self.batch or not self.groups:
+                self._flush()
+        finally:  # closed while its file is open (then removed, on an error), not by the collector after
+            self.writer.close()
 
 
 def export_parquet(store: CorpusStore, out: Path) -> int:
     """Every row with its text, as one Parquet file (what dataset tools read); the number of rows."""
-    import pyarrow as pa  # loaded only for this export
-    import pyarrow.parquet as pq
-
-    from corpus.store import ROW_FIELDS
-
-    types = {"warc_offset": pa.int64(), "version": pa.int32(), "dup_canonical": pa.bool_()}
-    schema = pa.schema([(name, types.get(name, pa.string())) for name in (*ROW_FIELDS, "text")])
     _check_text_files(store)
-    count = 0
-    with atomic_output(Path(out)) as stream:
-        writer = pq.ParquetWriter(stream, schema, compression="zstd")
+    with _file_output(Path(out)) as stream:
+        rows = _ParquetRows(stream)
         try:
-            batch: list[dict] = []
-            for row in _rows_with_text(store):
-                batch.append(row)
-                if len(batch) == PARQUET_BATCH:
-                    writer.write_table(pa.Table.from_pylist(batch, schema))
-                    count, batch = count + len(batch), []
-            if batch or not count:
-                writer.write_table(pa.Table.from_pylist(batch, schema))
-                count += len(batch)
-        finally:  # closed while its file is open (then removed, on an error), not by the collector after
-            writer.close()
+            count = _export_rows(store, rows.write, rows.begin_again)
+        finally:
+            rows.close()
     return count

@@ -529,6 +529,13 @@ class CorpusStore:
             self._db.executemany("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, ?)",
                                  [("changed_at", start[0]), ("changed_id", start[1])])
 
+    def line_now(self, record_id: str) -> str | None:
+        """A row's line once any batch in flight has committed (None: no such row now); its text files are then
+        what it names."""
+        with self._transaction():
+            found = self._db.execute("SELECT line FROM rows WHERE record_id = ?", (record_id,)).fetchone()
+        return found[0] if found else None
+
     def rows(self) -> Iterator[dict]:
         for line in self.lines():
             yield json.loads(line)
@@ -640,12 +647,16 @@ class CorpusStore:
         """(WARC file, offset) of every row's record."""
         yield from self._db.execute("SELECT warc_file, warc_offset FROM rows JOIN captures USING (record_id)")
 
+    def reading_once(self) -> None:
+        """SQLite's default page cache (2 MiB) rather than a batch's 64 MiB, for a reader that passes over the store
+        once and keeps nothing: the pages it reads would otherwise stay, and memory grow with the store up to that."""
+        self._db.execute("PRAGMA cache_size=-2000")
+
     def rows_in_record_order(self) -> Iterator[tuple[str, str, str, str | None, str]]:
         """(WARC file, record id, URL, title, capture time) of every row, in the order of the records in the
         WARCs (file name, then offset): the order a reader of the WARCs meets the articles in.  One pass that
-        keeps nothing, so with SQLite's default cache rather than a batch's 64 MiB: the pages it reads would
-        otherwise stay, and memory grow with the store up to that."""
-        self._db.execute("PRAGMA cache_size=-2000")
+        keeps nothing (:meth:`reading_once`)."""
+        self.reading_once()
         yield from self._db.execute(
             "SELECT warc_file, record_id, json_extract(line, '$.url'), json_extract(line, '$.title'), rows.fetched_at"
             " FROM rows JOIN captures USING (record_id) ORDER BY warc_file, warc_offset")

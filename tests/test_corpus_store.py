@@ -4,11 +4,13 @@ row with its text, and the site-template counts decide as the whole-site rule do
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import random
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -16,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from archive_fixtures import REPO, crawl_demo, newsarchive
 
-from corpus.export import export_corpus_jsonl, read_corpus
+from corpus.export import export_corpus_jsonl, export_jsonl, export_parquet, read_corpus
 from corpus.store import CorpusStore, ExtractedArticle
 from extract import Document, remove_site_boilerplate
 
@@ -310,3 +312,143 @@ def test_a_text_file_deleted_while_exporting_to_standard_output_says_how_many_ro
     assert 0 < len(lines) < len(rows)
     assert stderr == (f"newsarchive: export: 1 text file is missing ({rows[-1]['text_path']}); `newsarchive check "
                       f"--repair` writes it again; the first {len(lines)} rows were written to standard output\n")
+
+
+BANNER = "Subscribe to the Gazette for the whole story every morning."
+
+
+def _bannered(numbers: range, holding: set[int]) -> list[ExtractedArticle]:
+    """The gazette's articles ``numbers``; those in ``holding`` end in its subscription banner."""
+    return [replace(page, document=replace(page.document, paragraphs=page.document.paragraphs + (BANNER,)))
+            if number in holding else page for number, page in zip(numbers, _articles("gazette.example", numbers))]
+
+
+def _banner_archive(root) -> list[str]:
+    """A corpus whose first and last articles hold the banner (2 of 40: not the site's template yet); its lines."""
+    with CorpusStore(root) as store:
+        store.add(_bannered(range(40), {0, 39}))
+        export_corpus_jsonl(store)
+        lines = list(store.lines())
+    (root / "sources.toml").write_text(f'[archive]\ndir = "{root}"\n\n[[sources]]\nname = "gazette"\n'
+                                       'start_urls = ["http://gazette.example/"]\n')
+    return lines
+
+
+def _banner_learned(root) -> None:
+    """A run's derivation: the banner on one article more makes it template, and the last article's text is
+    written again without it."""
+    with CorpusStore(root) as store:
+        assert store.add(_bannered(range(40, 41), {40})).rewritten_texts
+
+
+def _true_to_their_rows(rows: list[dict]) -> bool:
+    return all(hashlib.sha256(row["text"].encode("utf-8")).hexdigest() == row["text_sha256"] for row in rows)
+
+
+@pytest.mark.parametrize("name", ["export.jsonl", "export.parquet"])
+def test_an_export_to_a_file_while_a_run_derives_gives_every_row_its_own_text(tmp_path, name):
+    """A derivation that rewrites a text the export has not read yet (a banner learned as template) must not
+    leave an earlier row holding the later text: the export is taken again over the store as it is now."""
+    lines = _banner_archive(tmp_path)
+
+    class DerivedMeanwhile(CorpusStore):
+        def lines_from(self, start):
+            for n, item in enumerate(super().lines_from(start)):
+                exporting = any(tmp_path.glob(f".{name}.*"))  # its output open: the rows with their texts
+                if n == 1 and exporting and not (tmp_path / "derived-once").exists():
+                    (tmp_path / "derived-once").touch()
+                    _banner_learned(tmp_path)
+                yield item
+
+    export = export_parquet if name.endswith("parquet") else export_jsonl
+    with DerivedMeanwhile(tmp_path) as store:
+        assert export(store, tmp_path / name) == len(lines) + 1
+        current = list(store.lines())
+    rows = pq.read_table(tmp_path / name).to_pylist() if name.endswith("parquet") else \
+        [json.loads(line) for line in (tmp_path / name).read_text(encoding="utf-8").splitlines()]
+    assert _true_to_their_rows(rows)
+    assert [{key: value for key, value in row.items() if key != "text"} for row in rows] == \
+        [json.loads(line) for line in current]
+    assert BANNER not in rows[39]["text"]
+
+
+def test_an_export_to_standard_output_while_a_run_rewrites_a_text_stops_in_one_line_saying_so(tmp_path):
+    """The rows already in the pipe cannot be taken back: the export ends, says how many went out and that the
+    corpus changed under it, rather than send a row whose text is another version's."""
+    lines = _banner_archive(tmp_path)
+    run = subprocess.Popen([sys.executable, "-m", "cli", "export", "--config", str(tmp_path / "sources.toml"),
+                            "--out", "-"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fcntl.fcntl(run.stdout.fileno(), fcntl.F_SETPIPE_SZ, 4096)  # the export waits on us after a few rows
+    first = run.stdout.read(1)
+    _banner_learned(tmp_path)
+    written = (first + run.stdout.read()).decode("utf-8").splitlines()
+    stderr = run.stderr.read().decode()
+    assert run.wait(timeout=60) == 1
+    rows = [json.loads(line) for line in written]
+    assert 0 < len(rows) < len(lines) and _true_to_their_rows(rows)
+    assert stderr == ("newsarchive: export: the corpus changed while it was exported (a run derived meanwhile): "
+                      f"the first {len(rows)} rows were written to standard output; export again for the whole corpus\n")
+
+
+def _worded(number: int) -> ExtractedArticle:
+    """A gazette article of its own words (texts sharing few shingles, quick to take in by the thousand)."""
+    rng = random.Random(number)
+    page = _articles("gazette.example", range(number, number + 1))[0]
+    words = tuple(" ".join(f"w{rng.randrange(5000)}" for _ in range(30)) + "." for _ in range(3))
+    return replace(page, document=replace(page.document, paragraphs=words))
+
+
+@pytest.mark.parametrize("name", ["export.jsonl", "export.parquet"])
+def test_an_export_killed_midway_leaves_the_previous_file_and_the_next_export_clears_what_it_left(tmp_path, name):
+    """SIGKILL runs no clean-up: the half-written temporary file stays beside ``--out``, and every export killed so
+    would leave one more (a whole corpus's size each) unless the next export removes them."""
+    archive = tmp_path / "archive"
+    _banner_archive(archive)
+    with CorpusStore(archive) as store:
+        store.add([_worded(number) for number in range(40, 1000)])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_bytes(b"an earlier export\n")
+    command = [sys.executable, "-m", "cli", "export", "--config", str(archive / "sources.toml"), "--out",
+               str(out / name), "--format", name.rpartition(".")[2]]
+    run = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+    while run.poll() is None and not any(path.stat().st_size for path in out.glob(f".{name}.*")):
+        time.sleep(0.001)
+    run.kill()
+    run.wait()
+    assert (out / name).read_bytes() == b"an earlier export\n"
+    assert [path.name for path in out.iterdir() if path.name != name], "killed after it finished: make it longer"
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == [name]
+
+
+# ``newsarchive export`` in a process that says its own peak resident memory (KiB) last on stderr: VmHWM, as
+# ru_maxrss keeps the peak of the process that forked it (the test's).
+PEAK_OF_EXPORT = ("import runpy, sys\nsys.argv[0] = 'cli'\ntry:\n    runpy.run_module('cli', run_name='__main__')\n"
+                  "except SystemExit:\n    pass\n"
+                  "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')), "
+                  "file=sys.stderr)\n")
+
+
+def _export_peak_kib(root, fmt: str) -> int:
+    """The peak resident memory of ``newsarchive export`` of the corpus under ``root`` (KiB)."""
+    result = subprocess.run([sys.executable, "-c", PEAK_OF_EXPORT, "export", "--config", str(root / "sources.toml"),
+                             "--out", str(root / f"export.{fmt}"), "--format", fmt], cwd=REPO, capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and "articles written to" in result.stderr, result.stderr
+    return int(result.stderr.splitlines()[-1])
+
+
+def test_an_exports_memory_does_not_grow_with_the_corpus(tmp_path):
+    """Rows stream from the store to the file; the pages SQLite reads on the way must not stay cached either (a
+    derivation's batch keeps up to 64 MiB of them, which an export reading every row once would fill)."""
+    peaks = {}
+    for size in (1000, 8000):
+        with CorpusStore(tmp_path) as store:
+            for first in range(store.row_count(), size, 1000):
+                store.add([_worded(number) for number in range(first, first + 1000)])
+        (tmp_path / "sources.toml").write_text(f'[archive]\ndir = "{tmp_path}"\n\n[[sources]]\nname = "gazette"\n'
+                                               'start_urls = ["http://gazette.example/"]\n')
+        peaks[size] = _export_peak_kib(tmp_path, "jsonl")
+    assert peaks[8000] - peaks[1000] < 2048, f"peak KiB of an export of 1,000 and 8,000 rows: {peaks}"
