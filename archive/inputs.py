@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.recompressor import Recompressor
 from warcio.statusandheaders import StatusAndHeaders
 
@@ -92,11 +94,45 @@ def scratch_directory(parent: Path) -> Iterator[Path]:
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
-    """The WARC and ARC files to read for ``paths`` (a WACZ's own unpacked into ``scratch``), each under a name of
-    its own (:func:`_named_apart`), and one line per WACZ that has none or cannot be read."""
+def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str], list[str]]:
+    """The WARC and ARC files to read for ``paths`` (a WACZ's own unpacked into ``scratch``, a file gzipped as one
+    stream recompressed there: :func:`_per_record`), each under a name of its own (:func:`_named_apart`); one line
+    per WACZ that has none or cannot be read; and the names of the files read from a recompressed copy."""
     found, errors = _unpacked(paths, scratch)
-    return list(dict.fromkeys(_named_apart(found, scratch).values())), errors
+    read = [_per_record(path, scratch) for path in found]
+    recompressed = [path.name for path, copy in zip(found, read) if copy != path]
+    return list(dict.fromkeys(_named_apart(read, scratch).values())), errors, recompressed
+
+
+def _per_record(path: Path, scratch: Path) -> Path:
+    """``path``, or of a WARC gzipped as one stream (``gzip file.warc``), whose records cannot be read by offset, a
+    copy in ``scratch`` with a gzip member per record under the same name (the file's line then says it cannot be
+    read if the copy cannot be made)."""
+    if not _is_one_gzip_stream(path):
+        return path
+    copy = Path(tempfile.mkdtemp(dir=scratch)) / path.name
+    try:
+        _recompress(path, copy)
+    except Exception:  # noqa: BLE001 - warcio fails in many types on a stream cut short; the scan says why
+        return path
+    return copy
+
+
+def _is_one_gzip_stream(path: Path) -> bool:
+    """Whether the gzip member a file starts with goes on past its first record, as warcio finds it."""
+    with open(path, "rb") as stream:
+        if stream.read(2) != b"\x1f\x8b":
+            return False
+        stream.seek(0)
+        records = ArchiveIterator(stream, arc2warc=True)
+        records.INC_RECORD = ""  # a record past its Content-Length: the scan says so, once
+        try:
+            for number, _ in enumerate(records):
+                if number:
+                    return False
+        except Exception as exc:  # noqa: BLE001 - warcio's way of saying "one gzip stream"; other damage is not
+            return "non-chunked gzip" in str(exc)
+    return False
 
 
 def _unpacked(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:

@@ -345,14 +345,14 @@ def _page_or_why_not(record: ArcWarcRecord) -> str | None:
     return None
 
 
-_ONE_STREAM = "one gzip stream, not a gzip member per record"
+ONE_GZIP_STREAM = "one gzip stream, not a gzip member per record"
 
 
 def _unreadable(name: str, end: int, records: int, exc: Exception) -> str:
     """One line: why a file could not be read, with the fix where there is one."""
     text = error_line(exc)
     if "non-chunked gzip" in text:
-        return (f"{name}: {_ONE_STREAM}, so its records cannot be read by offset; "
+        return (f"{name}: {ONE_GZIP_STREAM}, so its records cannot be read by offset; "
                 f"`warcio recompress {name} FIXED.warc.gz` makes a readable copy")
     if records == 0:
         return f"{name}: not a WARC or ARC file ({text})"
@@ -468,7 +468,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
             # where the readable part ends: the start of the record that failed (another tool's records before it
             # are whole, though ``end`` counts only ours)
             why = _unreadable(name, max(end, iterator.offset), stats.records, exc)
-            return scanned(end_of_stretch, why, offsets_hold=_ONE_STREAM not in why)
+            return scanned(end_of_stretch, why, offsets_hold=ONE_GZIP_STREAM not in why)
         if not closed:
             return scanned(end)
         end = size if stop is None else stop
