@@ -30,7 +30,7 @@ from archive import WARC_DIR
 from archive.atomic import held_temporary, remove_stale_temporaries
 from archive.derived_db import open_derived_db
 from archive.reader import error_line, file_head, warc_records
-from archive.recover import readable_extent
+from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
 
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
@@ -243,6 +243,18 @@ def _whole_records(copy: Path) -> int:
         return readable_extent(stream.fileno())[1]
 
 
+def _torn_gzip_tail(path: Path) -> str | None:
+    """Why a WARC gzipped per record cannot be read to its end (a tool killed as it began a record leaves a member
+    too short to hold the record's headers, which warcio's recompressor takes for the file's end); None if it can,
+    or is not gzipped."""
+    with open(path, "rb") as stream:
+        if stream.read(2) != b"\x1f\x8b":
+            return None
+        readable, _ = readable_extent(stream.fileno())
+        size = os.fstat(stream.fileno()).st_size
+    return not_whole_after(readable, size) if readable < size else None
+
+
 def _is_arc(path: Path) -> bool:
     with open(path, "rb") as stream:
         return file_head(stream).startswith(b"filedesc://")
@@ -399,6 +411,8 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
         failure = None
     except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on a file that is no archive
         failure = error_line(exc)
+    if failure is None and not arc:
+        failure = _torn_gzip_tail(path)
     records, damage = record_starts(partial) if partial.exists() else ([], None)
     given = len(records)
     ends = [record.offset for record in records[1:]] + [partial.stat().st_size if records else 0]

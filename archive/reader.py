@@ -21,7 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
-from archive.recover import readable_extent
+from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import capture_date
 from archive.writer import OPEN_SUFFIX
 
@@ -473,9 +473,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
             return scanned(end)
         end = size if stop is None else stop
         if readable is not None and readable < end:
-            why = f"{name}: unreadable after offset {readable}: the {end - readable} bytes after it are not whole " \
-                  "WARC records (damaged or cut short)"
-            return scanned(end, why)
+            return scanned(end, f"{name}: {not_whole_after(readable, end)} (damaged or cut short)")
         # A file not gzipped, cut in its last record: warcio reads what is there as the record's block.
         if last is not None and (missing := getattr(last[1], "limit", 0)) > 0:
             for key in [key for key, (capture, _) in waiting.items() if capture.offset == last[0]]:

@@ -499,7 +499,7 @@ def test_import_of_a_warc_cut_short_or_damaged_adds_its_whole_records_and_leaves
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
     stderr = ok(newsarchive("import", "--config", str(config), str(cut), str(plain)), code=1)
-    assert "cut.warc.gz: damaged or cut short after its first 2 records: those are imported" in stderr
+    assert "cut.warc.gz: damaged or cut short after its first 2 records (unreadable after offset " in stderr
     assert "damaged.warc: damaged or cut short after its first 1 records (" in stderr
     assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(n) for n in (1, 2, 4)]
     # the archive holds no torn record: nothing for `check` to find, nothing to restore
@@ -521,6 +521,22 @@ def _record_offsets(warc: Path) -> list[tuple[str, int]]:
     with open(warc, "rb") as stream:
         records = ArchiveIterator(stream)
         return [(record.rec_headers.get_header("WARC-Target-URI"), records.get_record_offset()) for record in records]
+
+
+def test_import_of_a_warc_cut_in_the_head_of_its_last_record_says_so(tmp_path):
+    """A tool killed as it began a record leaves a gzip member too short to hold the record's WARC headers, which
+    warcio's recompressor passes over as the file's end: the import still says the file is cut short."""
+    cut = write_warc(tmp_path / "killed.warc.gz", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                                    for n in (1, 2, 3)])
+    last = _record_offsets(cut)[-1][1]
+    cut.write_bytes(cut.read_bytes()[:last + 60])  # the first 60 bytes of the third record's gzip member
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    stderr = ok(newsarchive("import", "--config", str(config), str(cut)), code=1)
+    assert (f"killed.warc.gz: damaged or cut short after its first 2 records (unreadable after offset {last}: the 60 "
+            "bytes after it are not whole WARC records): those are imported") in stderr, stderr
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(1), article_url(2)]
+    assert "problem" not in ok(newsarchive("check", "--config", str(config)))
 
 
 def test_a_warc_whose_file_name_is_no_utf8_rebuilds_and_imports_under_a_name_the_corpus_can_hold(tmp_path):
