@@ -411,7 +411,7 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
         failure = None
     except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on a file that is no archive
         failure = error_line(exc)
-    if failure is None and not arc:
+    if failure is None and not arc and not _is_one_gzip_stream(path):
         failure = _torn_gzip_tail(path)
     records, damage = record_starts(partial) if partial.exists() else ([], None)
     given = len(records)
