@@ -29,7 +29,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from archive import WARC_DIR
 from archive.atomic import held_temporary, remove_stale_temporaries
 from archive.derived_db import open_derived_db
-from archive.reader import error_line, file_head, warc_records
+from archive.reader import error_line, file_head, not_an_archive_start, warc_records
 from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
 
@@ -403,6 +403,10 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
     """Copy one WARC or ARC file into ``warc_dir`` as ``<stem>-<sha256 prefix>.warc.gz`` (see
     :func:`import_archives`); the line saying what it did, or None after adding the line saying why it could not
     to ``errors``."""
+    with open(path, "rb") as stream:
+        if foreign_bytes := not_an_archive_start(path.name, file_head(stream)):
+            errors.append(foreign_bytes)
+            return None
     arc = _is_arc(path)
     if arc and (same_file := warc_dir / f"{stem}-{file_sha256(path)[:12]}.warc.gz").exists():
         return f"{path.name}: already in the archive as {same_file.name}"

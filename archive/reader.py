@@ -290,6 +290,14 @@ def not_a_warc(path: Path) -> str | None:
     return None if head.startswith(b"WARC/") else "not a WARC file"
 
 
+def not_an_archive_start(name: str, head: bytes) -> str | None:
+    """Why a file that starts with ``head`` (:func:`file_head`) is no WARC or ARC file, which warcio would read all
+    the same (any line of five words as an ARC record: a CDX index); None if it starts as one."""
+    if head.startswith((b"WARC/", b"filedesc://")):
+        return None
+    return f"{name}: not a WARC or ARC file (it begins {head[:24]!r})"
+
+
 def file_head(stream: BinaryIO) -> bytes:
     """The first bytes of a file, gunzipped if it is gzip (what kind of archive it is); the stream is rewound."""
     head = stream.read(512)
@@ -388,10 +396,10 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
     end = start
     with open_warc(warc_path) as stream:
         head = file_head(stream)
-        if not head.startswith((b"WARC/", b"filedesc://")):  # warcio would read any line of five words as ARC
+        if foreign_bytes := not_an_archive_start(name, head):
             if not closed:  # nothing written yet
                 return Scan([], start)
-            return Scan([], stream.seek(0, 2), f"{name}: not a WARC or ARC file (it begins {head[:24]!r})")
+            return Scan([], stream.seek(0, 2), foreign_bytes)
         arc = head.startswith(b"filedesc://")
         size = stream.seek(0, 2)
         stream.seek(0)

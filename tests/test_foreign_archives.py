@@ -293,6 +293,26 @@ def test_import_adds_foreign_captures_once_and_they_stay_derivable(crawled, fore
     assert corpus_files(archive) == corpus
 
 
+def test_import_of_a_wget_crawl_and_the_cdx_beside_it_takes_the_warc_and_refuses_the_cdx_in_one_line(tmp_path):
+    """`wget --warc-cdx` writes a CDX index beside its WARC, and `import crawl/*` hands it over too: warcio reads
+    any line of five words as an ARC record, so the import wrote the index into warc/ as a WARC of 26 records."""
+    with DemoSite() as site:
+        subprocess.run(["wget", "--recursive", "--level=2", "--no-verbose", "--delete-after", "--no-directories",
+                        "-P", str(tmp_path / "pages"), f"--warc-file={tmp_path / 'crawl'}", "--warc-cdx",
+                        "--no-warc-keep-log", site.base_urls["gazette"] + "/"], capture_output=True, timeout=120)
+        articles = {site.url("gazette", f"/news/{article.slug}") for article in site.articles("gazette")}
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    stderr = ok(newsarchive("import", "--config", str(config), str(tmp_path / "crawl.cdx"),
+                            str(tmp_path / "crawl.warc.gz")), code=1)
+    assert line_of(stderr, "crawl.cdx") == "crawl.cdx: not a WARC or ARC file (it begins b' CDX a b a m s k r M V g')"
+    assert all(line.startswith(("crawl", "1 new article", f"{len(articles)} new articles")) for line in
+               stderr.splitlines()), stderr  # warcio's warnings about the index's lines are not printed
+    assert [path.name.split("-")[0] for path in (tmp_path / "archive" / "warc").iterdir()] == ["crawl.warc.gz"[:5]]
+    assert {row["url"] for row in read_corpus(tmp_path / "archive")} == articles
+    assert "problem" not in ok(newsarchive("check", "--config", str(config)))
+
+
 def test_the_archives_own_wacz_and_warcs_imported_back_add_nothing(crawled, tmp_path):
     archive = tmp_path / "archive"
     config = archive_copy(crawled, archive)
