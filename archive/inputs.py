@@ -32,6 +32,7 @@ from archive.derived_db import open_derived_db
 from archive.reader import error_line, file_head, not_an_archive_start, warc_records
 from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
+from archive.writer import OPEN_SUFFIX
 
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
 WACZ_SUFFIX = ".wacz"
@@ -176,7 +177,7 @@ def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
     ``<stem>-<first 12 hex digits of its SHA-256><suffix>``, whatever the order they come in; files of one
     name and the same bytes are one file, the first read.  An unpacked file is moved to its new name in
     ``scratch``, a file read where it is is linked to it."""
-    names = {path: stored_name(path.name) for path in files}
+    names = {path: closed_name(path.name) for path in files}
     by_name: dict[str, list[Path]] = {}
     for path in files:
         by_name.setdefault(names[path], []).append(path)
@@ -201,6 +202,12 @@ def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
             else:
                 read_as[path].symlink_to(path.resolve())
     return read_as
+
+
+def closed_name(name: str) -> str:
+    """The name a file given is read under: :func:`stored_name`, less the ``.open`` of a WARC another tool is still
+    writing (warcprox's, ours), which it drops when it closes the file (and which rows name it by)."""
+    return stored_name(name).removesuffix(OPEN_SUFFIX)
 
 
 def stored_name(name: str) -> str:
@@ -390,7 +397,7 @@ def import_archives(paths: Iterable[Path], archive_dir: Path, scratch: Path) -> 
     try:
         held.catch_up()
         for number, (path, read_as) in enumerate(_named_apart(given, scratch).items()):
-            stem = _archive_stem(stored_name(path.name))
+            stem = _archive_stem(closed_name(path.name))
             if line := _import_one(read_as, stem, warc_dir, scratch / f"copy-{number}.warc.gz", held, errors, copied):
                 lines.append(line)
     finally:

@@ -313,6 +313,28 @@ def test_import_of_a_wget_crawl_and_the_cdx_beside_it_takes_the_warc_and_refuses
     assert "problem" not in ok(newsarchive("check", "--config", str(config)))
 
 
+def test_a_warc_another_tool_is_still_writing_is_read_under_the_name_it_gets_when_closed(tmp_path):
+    """warcprox writes `NAME.warc.gz.open` and renames it `NAME.warc.gz` when done: rows name the WARC as closed,
+    so its file line, and the copy an import makes, do too."""
+    (tmp_path / "running").mkdir()
+    writing = write_warc(tmp_path / "running" / "WARCPROX-1-00000.warc.gz.open",
+                         [lambda w, n=n: http_response(w, article_url(n), article_html(n)) for n in (1, 2)])
+    stderr = ok(newsarchive("rebuild", "--warc", str(writing), "--out", str(tmp_path / "out")))
+    assert [line for line in stderr.splitlines() if "WARCPROX" in line] == [
+        "WARCPROX-1-00000.warc.gz: 2 records, 2 HTML pages, 2 articles"], stderr
+    assert {row["warc_file"] for row in read_corpus(tmp_path / "out")} == {"WARCPROX-1-00000.warc.gz"}
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    ok(newsarchive("import", "--config", str(config), str(writing)))
+    closed = tmp_path / "WARCPROX-1-00000.warc.gz"
+    closed.write_bytes(writing.read_bytes() + write_warc(tmp_path / "third.warc.gz", [
+        lambda w: http_response(w, article_url(3), article_html(3))]).read_bytes())
+    assert "the other 2 it holds already" in ok(newsarchive("import", "--config", str(config), str(closed)))
+    assert all(path.name.startswith("WARCPROX-1-00000-") and ".open" not in path.name
+               for path in (tmp_path / "archive" / "warc").iterdir())
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(n) for n in (1, 2, 3)]
+
+
 def test_the_archives_own_wacz_and_warcs_imported_back_add_nothing(crawled, tmp_path):
     archive = tmp_path / "archive"
     config = archive_copy(crawled, archive)
