@@ -295,7 +295,7 @@ def not_an_archive_start(name: str, head: bytes) -> str | None:
     the same (any line of five words as an ARC record: a CDX index); None if it starts as one."""
     if head.startswith((b"WARC/", b"filedesc://")):
         return None
-    return f"{name}: not a WARC or ARC file (it begins {head[:24]!r})"
+    return f"{name}: not a WARC or ARC file ({f'it begins {head[:24]!r}' if head else 'it is empty'})"
 
 
 def file_head(stream: BinaryIO) -> bytes:

@@ -303,9 +303,11 @@ def test_import_of_a_wget_crawl_and_the_cdx_beside_it_takes_the_warc_and_refuses
         articles = {site.url("gazette", f"/news/{article.slug}") for article in site.articles("gazette")}
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    (tmp_path / "crawl-killed.warc.gz").write_bytes(b"")  # a crawl killed as it started
     stderr = ok(newsarchive("import", "--config", str(config), str(tmp_path / "crawl.cdx"),
-                            str(tmp_path / "crawl.warc.gz")), code=1)
+                            str(tmp_path / "crawl.warc.gz"), str(tmp_path / "crawl-killed.warc.gz")), code=1)
     assert line_of(stderr, "crawl.cdx") == "crawl.cdx: not a WARC or ARC file (it begins b' CDX a b a m s k r M V g')"
+    assert line_of(stderr, "crawl-killed.warc.gz") == "crawl-killed.warc.gz: not a WARC or ARC file (it is empty)"
     assert all(line.startswith(("crawl", "1 new article", f"{len(articles)} new articles")) for line in
                stderr.splitlines()), stderr  # warcio's warnings about the index's lines are not printed
     assert [path.name.split("-")[0] for path in (tmp_path / "archive" / "warc").iterdir()] == ["crawl.warc.gz"[:5]]
