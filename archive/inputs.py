@@ -15,21 +15,24 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.recompressor import Recompressor
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive import WARC_DIR
 from archive.atomic import held_temporary, remove_stale_temporaries
 from archive.derived_db import open_derived_db
-from archive.reader import error_line, file_head, warc_records
-from archive.recover import readable_extent
+from archive.reader import error_line, file_head, not_an_archive_start, warc_records
+from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import CAPTURE_TYPES, is_warc_date, undated_problem
+from archive.writer import OPEN_SUFFIX
 
 ARCHIVE_SUFFIXES = (".warc.gz", ".warc", ".arc.gz", ".arc")
 WACZ_SUFFIX = ".wacz"
@@ -92,11 +95,45 @@ def scratch_directory(parent: Path) -> Iterator[Path]:
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
-    """The WARC and ARC files to read for ``paths`` (a WACZ's own unpacked into ``scratch``), each under a name of
-    its own (:func:`_named_apart`), and one line per WACZ that has none or cannot be read."""
+def unpack_inputs(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str], list[str]]:
+    """The WARC and ARC files to read for ``paths`` (a WACZ's own unpacked into ``scratch``, a file gzipped as one
+    stream recompressed there: :func:`_per_record`), each under a name of its own (:func:`_named_apart`); one line
+    per WACZ that has none or cannot be read; and the names of the files read from a recompressed copy."""
     found, errors = _unpacked(paths, scratch)
-    return list(dict.fromkeys(_named_apart(found, scratch).values())), errors
+    read = [_per_record(path, scratch) for path in found]
+    recompressed = [path.name for path, copy in zip(found, read) if copy != path]
+    return list(dict.fromkeys(_named_apart(read, scratch).values())), errors, recompressed
+
+
+def _per_record(path: Path, scratch: Path) -> Path:
+    """``path``, or of a WARC gzipped as one stream (``gzip file.warc``), whose records cannot be read by offset, a
+    copy in ``scratch`` with a gzip member per record under the same name (the file's line then says it cannot be
+    read if the copy cannot be made)."""
+    if not _is_one_gzip_stream(path):
+        return path
+    copy = Path(tempfile.mkdtemp(dir=scratch)) / path.name
+    try:
+        _recompress(path, copy)
+    except Exception:  # noqa: BLE001 - warcio fails in many types on a stream cut short; the scan says why
+        return path
+    return copy
+
+
+def _is_one_gzip_stream(path: Path) -> bool:
+    """Whether the gzip member a file starts with goes on past its first record, as warcio finds it."""
+    with open(path, "rb") as stream:
+        if stream.read(2) != b"\x1f\x8b":
+            return False
+        stream.seek(0)
+        records = ArchiveIterator(stream, arc2warc=True)
+        records.INC_RECORD = ""  # a record past its Content-Length: the scan says so, once
+        try:
+            for number, _ in enumerate(records):
+                if number:
+                    return False
+        except Exception as exc:  # noqa: BLE001 - warcio's way of saying "one gzip stream"; other damage is not
+            return "non-chunked gzip" in str(exc)
+    return False
 
 
 def _unpacked(paths: Iterable[Path], scratch: Path) -> tuple[list[Path], list[str]]:
@@ -140,7 +177,7 @@ def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
     ``<stem>-<first 12 hex digits of its SHA-256><suffix>``, whatever the order they come in; files of one
     name and the same bytes are one file, the first read.  An unpacked file is moved to its new name in
     ``scratch``, a file read where it is is linked to it."""
-    names = {path: stored_name(path.name) for path in files}
+    names = {path: closed_name(path.name) for path in files}
     by_name: dict[str, list[Path]] = {}
     for path in files:
         by_name.setdefault(names[path], []).append(path)
@@ -165,6 +202,12 @@ def _named_apart(files: list[Path], scratch: Path) -> dict[Path, Path]:
             else:
                 read_as[path].symlink_to(path.resolve())
     return read_as
+
+
+def closed_name(name: str) -> str:
+    """The name a file given is read under: :func:`stored_name`, less the ``.open`` of a WARC another tool is still
+    writing (warcprox's, ours), which it drops when it closes the file (and which rows name it by)."""
+    return stored_name(name).removesuffix(OPEN_SUFFIX)
 
 
 def stored_name(name: str) -> str:
@@ -205,6 +248,18 @@ def _whole_records(copy: Path) -> int:
     short (a torn tail, a copy cut in its last record) as if it were whole, with the bytes it could read."""
     with open(copy, "rb") as stream:
         return readable_extent(stream.fileno())[1]
+
+
+def _torn_gzip_tail(path: Path) -> str | None:
+    """Why a WARC gzipped per record cannot be read to its end (a tool killed as it began a record leaves a member
+    too short to hold the record's headers, which warcio's recompressor takes for the file's end); None if it can,
+    or is not gzipped."""
+    with open(path, "rb") as stream:
+        if stream.read(2) != b"\x1f\x8b":
+            return None
+        readable, _ = readable_extent(stream.fileno())
+        size = os.fstat(stream.fileno()).st_size
+    return not_whole_after(readable, size) if readable < size else None
 
 
 def _is_arc(path: Path) -> bool:
@@ -342,7 +397,7 @@ def import_archives(paths: Iterable[Path], archive_dir: Path, scratch: Path) -> 
     try:
         held.catch_up()
         for number, (path, read_as) in enumerate(_named_apart(given, scratch).items()):
-            stem = _archive_stem(stored_name(path.name))
+            stem = _archive_stem(closed_name(path.name))
             if line := _import_one(read_as, stem, warc_dir, scratch / f"copy-{number}.warc.gz", held, errors, copied):
                 lines.append(line)
     finally:
@@ -355,6 +410,10 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
     """Copy one WARC or ARC file into ``warc_dir`` as ``<stem>-<sha256 prefix>.warc.gz`` (see
     :func:`import_archives`); the line saying what it did, or None after adding the line saying why it could not
     to ``errors``."""
+    with open(path, "rb") as stream:
+        if foreign_bytes := not_an_archive_start(path.name, file_head(stream)):
+            errors.append(foreign_bytes)
+            return None
     arc = _is_arc(path)
     if arc and (same_file := warc_dir / f"{stem}-{file_sha256(path)[:12]}.warc.gz").exists():
         return f"{path.name}: already in the archive as {same_file.name}"
@@ -363,6 +422,8 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
         failure = None
     except Exception as exc:  # noqa: BLE001 - warcio's readers fail in many types on a file that is no archive
         failure = error_line(exc)
+    if failure is None and not arc and not _is_one_gzip_stream(path):
+        failure = _torn_gzip_tail(path)
     records, damage = record_starts(partial) if partial.exists() else ([], None)
     given = len(records)
     ends = [record.offset for record in records[1:]] + [partial.stat().st_size if records else 0]

@@ -21,7 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
-from archive.recover import readable_extent
+from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import capture_date
 from archive.writer import OPEN_SUFFIX
 
@@ -290,6 +290,14 @@ def not_a_warc(path: Path) -> str | None:
     return None if head.startswith(b"WARC/") else "not a WARC file"
 
 
+def not_an_archive_start(name: str, head: bytes) -> str | None:
+    """Why a file that starts with ``head`` (:func:`file_head`) is no WARC or ARC file, which warcio would read all
+    the same (any line of five words as an ARC record: a CDX index); None if it starts as one."""
+    if head.startswith((b"WARC/", b"filedesc://")):
+        return None
+    return f"{name}: not a WARC or ARC file ({f'it begins {head[:24]!r}' if head else 'it is empty'})"
+
+
 def file_head(stream: BinaryIO) -> bytes:
     """The first bytes of a file, gunzipped if it is gzip (what kind of archive it is); the stream is rewound."""
     head = stream.read(512)
@@ -345,14 +353,14 @@ def _page_or_why_not(record: ArcWarcRecord) -> str | None:
     return None
 
 
-_ONE_STREAM = "one gzip stream, not a gzip member per record"
+ONE_GZIP_STREAM = "one gzip stream, not a gzip member per record"
 
 
 def _unreadable(name: str, end: int, records: int, exc: Exception) -> str:
     """One line: why a file could not be read, with the fix where there is one."""
     text = error_line(exc)
     if "non-chunked gzip" in text:
-        return (f"{name}: {_ONE_STREAM}, so its records cannot be read by offset; "
+        return (f"{name}: {ONE_GZIP_STREAM}, so its records cannot be read by offset; "
                 f"`warcio recompress {name} FIXED.warc.gz` makes a readable copy")
     if records == 0:
         return f"{name}: not a WARC or ARC file ({text})"
@@ -388,10 +396,10 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
     end = start
     with open_warc(warc_path) as stream:
         head = file_head(stream)
-        if not head.startswith((b"WARC/", b"filedesc://")):  # warcio would read any line of five words as ARC
+        if foreign_bytes := not_an_archive_start(name, head):
             if not closed:  # nothing written yet
                 return Scan([], start)
-            return Scan([], stream.seek(0, 2), f"{name}: not a WARC or ARC file (it begins {head[:24]!r})")
+            return Scan([], stream.seek(0, 2), foreign_bytes)
         arc = head.startswith(b"filedesc://")
         size = stream.seek(0, 2)
         stream.seek(0)
@@ -468,14 +476,12 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
             # where the readable part ends: the start of the record that failed (another tool's records before it
             # are whole, though ``end`` counts only ours)
             why = _unreadable(name, max(end, iterator.offset), stats.records, exc)
-            return scanned(end_of_stretch, why, offsets_hold=_ONE_STREAM not in why)
+            return scanned(end_of_stretch, why, offsets_hold=ONE_GZIP_STREAM not in why)
         if not closed:
             return scanned(end)
         end = size if stop is None else stop
         if readable is not None and readable < end:
-            why = f"{name}: unreadable after offset {readable}: the {end - readable} bytes after it are not whole " \
-                  "WARC records (damaged or cut short)"
-            return scanned(end, why)
+            return scanned(end, f"{name}: {not_whole_after(readable, end)} (damaged or cut short)")
         # A file not gzipped, cut in its last record: warcio reads what is there as the record's block.
         if last is not None and (missing := getattr(last[1], "limit", 0)) > 0:
             for key in [key for key, (capture, _) in waiting.items() if capture.offset == last[0]]:

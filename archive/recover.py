@@ -251,6 +251,11 @@ def readable_extent(fd: int, start: int = 0, stop: int | None = None) -> tuple[i
     return end, count
 
 
+def not_whole_after(readable: int, end: int) -> str:
+    """Why the bytes of a WARC gzipped per record from ``readable`` to ``end`` are not read."""
+    return f"unreadable after offset {readable}: the {end - readable} bytes after it are not whole WARC records"
+
+
 def _whole_records(fd: int, offset: int) -> Iterator[_Record]:
     """The whole records from ``offset`` on, up to the first member that is not one (or the end)."""
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)

@@ -85,6 +85,7 @@ class FileReport:
     took_from: str = ""  # where the first of those records is
     held: int = 0  # captures the corpus holds already: the same records, from a copy of this file or before
     error: str | None = None  # why the file could not be read to its end
+    note: str = ""  # how the file was read, where that is not as it is (a copy of it)
 
     def line(self, name: str) -> str:
         """One line for a person: records, HTML pages, articles, and what was skipped and why."""
@@ -113,6 +114,8 @@ class FileReport:
         if stats.skipped:
             parts.append("skipped: " + ", ".join(
                 f"{count} {why}" for why, count in sorted(stats.skipped.items(), key=lambda item: (-item[1], item[0]))))
+        if self.note:
+            parts.append(self.note)
         if self.error:
             parts.append(f"then {self.error.removeprefix(name + ': ')}")
         return "; ".join(parts)

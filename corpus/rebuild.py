@@ -19,6 +19,7 @@ from pathlib import Path
 
 from archive.atomic import write_atomic
 from archive.inputs import file_sha256, not_an_archive_file, scratch_directory, stored_name, unpack_inputs
+from archive.reader import ONE_GZIP_STREAM
 from archive.lock import ArchiveUnwritable, check_writable
 from corpus.derive import DeriveReport, derive_files
 from corpus.export import CORPUS_FILE
@@ -93,13 +94,16 @@ def rebuild(warcs: list[Path], out: Path, workers: int = 1, executor: Executor |
         raise RebuildError(f"{out}: {exc}") from None
     write_atomic(unfinished, given)
     with scratch_directory(out) as scratch:
-        files, errors = unpack_inputs(warcs, scratch)
+        files, errors, recompressed = unpack_inputs(warcs, scratch)
         names = [path.name for path in files]
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:
             raise RebuildError(f"two WARC files are named {', '.join(duplicated)}; corpus rows name their WARC "
                                "by file name")
         report = derive_files(out, files, workers, executor, progress)
+    for name in recompressed:
+        report.file(stored_name(name)).note = (f"{ONE_GZIP_STREAM}: read from a copy with a gzip member per record, as "
+                                               "`warcio recompress` makes it, which its rows' offsets are in")
     for error in errors:
         report.fail(error)
         report.file(error.partition(": ")[0]).error = error

@@ -196,15 +196,39 @@ def test_a_bad_file_is_one_line_and_the_others_are_still_rebuilt(foreign, tmp_pa
     zip_without_warcs = tmp_path / "photos.wacz"
     shutil.make_archive(str(tmp_path / "photos"), "zip", foreign["bad"].parent, foreign["bad"].name)
     (tmp_path / "photos.zip").rename(zip_without_warcs)
-    result = newsarchive("rebuild", "--warc", str(foreign["single"]), str(foreign["bad"]), str(zip_without_warcs),
+    result = newsarchive("rebuild", "--warc", str(foreign["bad"]), str(zip_without_warcs),
                          str(foreign["other"]), "--out", str(tmp_path / "out"))
     stderr = ok(result, code=1)
-    assert "one gzip stream" in line_of(stderr, "single-stream.warc.gz")
-    assert "warcio recompress single-stream.warc.gz" in line_of(stderr, "single-stream.warc.gz")
     assert line_of(stderr, "notes.warc.gz").startswith("notes.warc.gz: not a WARC or ARC file")
     assert "not a WACZ" in line_of(stderr, "photos.wacz")
     assert [row["url"] for row in read_corpus(tmp_path / "out")] == [article_url(2)]
-    assert "1 article from 4 files" in stderr
+    assert "1 article from 3 files" in stderr
+
+
+def test_a_warc_gzipped_whole_rebuilds_and_extracts_into_its_articles(tmp_path):
+    """`gzip file.warc` makes one gzip stream, whose records cannot be read by offset: the rebuild reads a copy with
+    a gzip member per record (as `warcio recompress` makes it) and gives what a rebuild of that copy gives."""
+    plain = write_warc(tmp_path / "crawl.warc", [lambda w: http_response(w, article_url(7), article_html(7)),
+                                                 lambda w: http_response(w, article_url(8), article_html(8))],
+                       gzipped=False)
+    whole = tmp_path / "whole" / "crawl.warc.gz"
+    whole.parent.mkdir()
+    whole.write_bytes(gzip.compress(plain.read_bytes()))
+    per_record = tmp_path / "per-record" / "crawl.warc.gz"
+    per_record.parent.mkdir()
+    subprocess.run([str(Path(sys.executable).parent / "warcio"), "recompress", str(whole), str(per_record)],
+                   check=True, capture_output=True)
+    stderr = ok(newsarchive("rebuild", "--warc", str(whole), "--out", str(tmp_path / "out")))
+    line = line_of(stderr, "crawl.warc.gz")
+    assert line.startswith("crawl.warc.gz: 2 records, 2 HTML pages, 2 articles"), line
+    assert "one gzip stream" in line and "copy with a gzip member per record" in line, line
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "out")) == [article_url(7), article_url(8)]
+    ok(newsarchive("rebuild", "--warc", str(per_record), "--out", str(tmp_path / "copy")))
+    assert corpus_files(tmp_path / "out") == corpus_files(tmp_path / "copy")
+    extracted = newsarchive("extract", str(whole))
+    ok(extracted)
+    assert sorted(json.loads(line)["url"] for line in extracted.stdout.splitlines()) == [article_url(7),
+                                                                                         article_url(8)]
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +291,50 @@ def test_import_adds_foreign_captures_once_and_they_stay_derivable(crawled, fore
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     ok(newsarchive("derive", "--config", str(config)))
     assert corpus_files(archive) == corpus
+
+
+def test_import_of_a_wget_crawl_and_the_cdx_beside_it_takes_the_warc_and_refuses_the_cdx_in_one_line(tmp_path):
+    """`wget --warc-cdx` writes a CDX index beside its WARC, and `import crawl/*` hands it over too: warcio reads
+    any line of five words as an ARC record, so the import wrote the index into warc/ as a WARC of 26 records."""
+    with DemoSite() as site:
+        subprocess.run(["wget", "--recursive", "--level=2", "--no-verbose", "--delete-after", "--no-directories",
+                        "-P", str(tmp_path / "pages"), f"--warc-file={tmp_path / 'crawl'}", "--warc-cdx",
+                        "--no-warc-keep-log", site.base_urls["gazette"] + "/"], capture_output=True, timeout=120)
+        articles = {site.url("gazette", f"/news/{article.slug}") for article in site.articles("gazette")}
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    (tmp_path / "crawl-killed.warc.gz").write_bytes(b"")  # a crawl killed as it started
+    stderr = ok(newsarchive("import", "--config", str(config), str(tmp_path / "crawl.cdx"),
+                            str(tmp_path / "crawl.warc.gz"), str(tmp_path / "crawl-killed.warc.gz")), code=1)
+    assert line_of(stderr, "crawl.cdx") == "crawl.cdx: not a WARC or ARC file (it begins b' CDX a b a m s k r M V g')"
+    assert line_of(stderr, "crawl-killed.warc.gz") == "crawl-killed.warc.gz: not a WARC or ARC file (it is empty)"
+    assert all(line.startswith(("crawl", "1 new article", f"{len(articles)} new articles")) for line in
+               stderr.splitlines()), stderr  # warcio's warnings about the index's lines are not printed
+    assert [path.name.split("-")[0] for path in (tmp_path / "archive" / "warc").iterdir()] == ["crawl.warc.gz"[:5]]
+    assert {row["url"] for row in read_corpus(tmp_path / "archive")} == articles
+    assert "problem" not in ok(newsarchive("check", "--config", str(config)))
+
+
+def test_a_warc_another_tool_is_still_writing_is_read_under_the_name_it_gets_when_closed(tmp_path):
+    """warcprox writes `NAME.warc.gz.open` and renames it `NAME.warc.gz` when done: rows name the WARC as closed,
+    so its file line, and the copy an import makes, do too."""
+    (tmp_path / "running").mkdir()
+    writing = write_warc(tmp_path / "running" / "WARCPROX-1-00000.warc.gz.open",
+                         [lambda w, n=n: http_response(w, article_url(n), article_html(n)) for n in (1, 2)])
+    stderr = ok(newsarchive("rebuild", "--warc", str(writing), "--out", str(tmp_path / "out")))
+    assert [line for line in stderr.splitlines() if "WARCPROX" in line] == [
+        "WARCPROX-1-00000.warc.gz: 2 records, 2 HTML pages, 2 articles"], stderr
+    assert {row["warc_file"] for row in read_corpus(tmp_path / "out")} == {"WARCPROX-1-00000.warc.gz"}
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    ok(newsarchive("import", "--config", str(config), str(writing)))
+    closed = tmp_path / "WARCPROX-1-00000.warc.gz"
+    closed.write_bytes(writing.read_bytes() + write_warc(tmp_path / "third.warc.gz", [
+        lambda w: http_response(w, article_url(3), article_html(3))]).read_bytes())
+    assert "the other 2 it holds already" in ok(newsarchive("import", "--config", str(config), str(closed)))
+    assert all(path.name.startswith("WARCPROX-1-00000-") and ".open" not in path.name
+               for path in (tmp_path / "archive" / "warc").iterdir())
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(n) for n in (1, 2, 3)]
 
 
 def test_the_archives_own_wacz_and_warcs_imported_back_add_nothing(crawled, tmp_path):
@@ -475,7 +543,7 @@ def test_import_of_a_warc_cut_short_or_damaged_adds_its_whole_records_and_leaves
     config = tmp_path / "sources.toml"
     config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
     stderr = ok(newsarchive("import", "--config", str(config), str(cut), str(plain)), code=1)
-    assert "cut.warc.gz: damaged or cut short after its first 2 records: those are imported" in stderr
+    assert "cut.warc.gz: damaged or cut short after its first 2 records (unreadable after offset " in stderr
     assert "damaged.warc: damaged or cut short after its first 1 records (" in stderr
     assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(n) for n in (1, 2, 4)]
     # the archive holds no torn record: nothing for `check` to find, nothing to restore
@@ -497,6 +565,22 @@ def _record_offsets(warc: Path) -> list[tuple[str, int]]:
     with open(warc, "rb") as stream:
         records = ArchiveIterator(stream)
         return [(record.rec_headers.get_header("WARC-Target-URI"), records.get_record_offset()) for record in records]
+
+
+def test_import_of_a_warc_cut_in_the_head_of_its_last_record_says_so(tmp_path):
+    """A tool killed as it began a record leaves a gzip member too short to hold the record's WARC headers, which
+    warcio's recompressor passes over as the file's end: the import still says the file is cut short."""
+    cut = write_warc(tmp_path / "killed.warc.gz", [lambda w, n=n: http_response(w, article_url(n), article_html(n))
+                                                    for n in (1, 2, 3)])
+    last = _record_offsets(cut)[-1][1]
+    cut.write_bytes(cut.read_bytes()[:last + 60])  # the first 60 bytes of the third record's gzip member
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    stderr = ok(newsarchive("import", "--config", str(config), str(cut)), code=1)
+    assert (f"killed.warc.gz: damaged or cut short after its first 2 records (unreadable after offset {last}: the 60 "
+            "bytes after it are not whole WARC records): those are imported") in stderr, stderr
+    assert sorted(row["url"] for row in read_corpus(tmp_path / "archive")) == [article_url(1), article_url(2)]
+    assert "problem" not in ok(newsarchive("check", "--config", str(config)))
 
 
 def test_a_warc_whose_file_name_is_no_utf8_rebuilds_and_imports_under_a_name_the_corpus_can_hold(tmp_path):
