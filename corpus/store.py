@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 from archive.atomic import write_atomic
 from archive.reader import foreign_source, site_host
+from archive.warc_date import canonical_warc_date
 from corpus.duplicates import (
     HOT_VALUE_COUNTED,
     HOT_VALUES_SKIPPED,
@@ -456,8 +457,9 @@ class CorpusStore:
 
     def known(self, record_ids: Iterable[str]) -> dict[str, tuple[str, str, str, str, int]]:
         """The captures held of these record keys: key -> URL, WARC-Date, payload digest, WARC file and offset (what
-        tells the same record read again from another that has its ID)."""
-        return {key: tuple(held) for key, *held in self._by_record_id(
+        tells the same record read again from another that has its ID).  The WARC-Date in the form records are read
+        in now: a store made before ``canonical_warc_date`` holds other tools' dates as they were written."""
+        return {key: (url, canonical_warc_date(fetched_at), *held) for key, url, fetched_at, *held in self._by_record_id(
             "SELECT record_id, url, fetched_at, payload_digest, warc_file, warc_offset FROM captures", record_ids)}
 
     def row_sources(self, record_ids: Iterable[str]) -> dict[str, str]:

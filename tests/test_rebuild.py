@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -333,8 +334,6 @@ def test_an_unfinished_rebuild_is_not_finished_with_other_archives(farm_archive,
 
 def _rows_in(out: Path) -> int:
     """The rows the corpus store in ``out`` holds, read without writing (0 before it exists)."""
-    import sqlite3
-
     try:
         with sqlite3.connect(f"file:{out / 'derived' / 'corpus.sqlite'}?mode=ro", uri=True, timeout=5) as db:
             return db.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
@@ -412,3 +411,40 @@ def test_derive_anew_says_how_many_articles_the_corpus_now_holds(live, tmp_path)
     assert len(rows) == len(read_corpus(live))
     assert f" into {len(rows)} articles (versions and copies included), now in place of the corpus" in \
         result.stderr.splitlines()[-1]
+
+
+def one_second_versions(live: Path, folder: Path) -> Path:
+    """A WARC as another tool writes it: a draft of one of ``live``'s articles at 12:00:00Z and its update at
+    12:00:00.600Z (written first)."""
+    row = read_corpus(live)[0]
+    with open(live / "warc" / row["warc_file"], "rb") as stream:
+        stream.seek(row["warc_offset"])
+        record = next(iter(ArchiveIterator(stream)))
+        headers, draft = record.http_headers, record.content_stream().read()
+    first_paragraph = (live / row["text_path"]).read_text().split("\n\n")[1][:20].encode()
+    end = draft.index(b"</p>", draft.index(b">" + first_paragraph)) + 4  # in the body, not a meta description
+    update = draft[:end] + b"<p>This story was updated at noon with the council's reply to the residents.</p>" + draft[end:]
+    warc = folder / "foreign.warc.gz"
+    with open(warc, "wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        headers.remove_header("Content-Encoding")
+        for date, body in (("2026-11-22T12:00:00.600Z", update), ("2026-11-22T12:00:00Z", draft)):
+            headers.replace_header("Content-Length", str(len(body)))
+            writer.write_record(writer.create_warc_record(row["url"], "response", payload=BytesIO(body),
+                                                          http_headers=headers, warc_headers_dict={"WARC-Date": date}))
+    return warc
+
+
+def test_versions_of_another_tools_captures_in_one_second_are_numbered_in_time_order(live, tmp_path):
+    """Tools write WARC-Date to the second (wget, Heritrix) or the millisecond (Browsertrix); a draft at 12:00:00Z
+    and its update at 12:00:00.600Z are versions 1 and 2.  Before, dates were ordered as they were written, as
+    text, and ``12:00:00.600Z`` came before ``12:00:00Z``: the update was version 1."""
+    warc = one_second_versions(live, tmp_path)
+    out = tmp_path / "rebuilt"
+    result = newsarchive("rebuild", "--warc", str(warc), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    versions = sorted(read_corpus(out), key=lambda row: row["version"])
+    assert [(row["version"], "updated at noon" in (out / row["text_path"]).read_text()) for row in versions] == [
+        (1, False), (2, True)], versions
+    assert [row["fetched_at"] for row in versions] == ["2026-11-22T12:00:00.000000Z", "2026-11-22T12:00:00.600000Z"]
+
