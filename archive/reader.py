@@ -20,7 +20,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
-from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
+from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, URL_FIELD, is_article_capture
 from archive.recover import readable_extent
 from archive.warc_date import capture_date
 from archive.writer import OPEN_SUFFIX
@@ -479,14 +479,16 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if ROLE_FIELD in fields else (None, False)
                 if capture is not None:
                     role = fields.get(ROLE_FIELD)
+                    ours = {"source": fields.get(SOURCE_FIELD, ""), "url": fields.get(URL_FIELD) or capture.url,
+                            "foreign": False}
                     # a revisit of a payload first archived at another URL (its text is made there, at this URL)
                     if is_article_capture(role, 200, capture.content_type) and revisit and \
                             capture.refers_to not in ("", capture.url):
-                        elsewhere.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), foreign=False))
+                        elsewhere.append(replace(capture, **ours))
                     elif is_article_capture(role, 200, capture.content_type):
                         # a revisit still dates its payload at its URL: a correction reverted byte
                         # for byte makes the first text current again
-                        found.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), revisit=revisit, foreign=False))
+                        found.append(replace(capture, revisit=revisit, **ours))
                     else:
                         stats.skipped[f"role {role}"] += 1
                 if not waiting:
