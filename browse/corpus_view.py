@@ -266,12 +266,14 @@ def _counted_among(newest: list[tuple[str, str]], hits: list[dict], more: bool) 
 def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: list[object],
            limit: int, offset: int) -> SearchResult:
     """The newest ``MATCHES_COUNTED`` matches (by text, newest indexed first: FTS5 reads its index in
-    that order and stops there) ranked here; snippets are cut for the page's hits alone."""
-    source = ("FROM search CROSS JOIN search_texts t ON t.id = search.rowid CROSS JOIN rows r"
-              " ON r.text_sha256 = t.sha256 WHERE search MATCH ?" + "".join(f" AND {c}" for c in conditions))
+    that order and stops there) ranked here, from the store's ``search_rows`` (in that order too: a search reads
+    the few pages they are on) and the rows themselves only if filtered; snippets are cut for the page's hits alone."""
+    source = ("FROM search CROSS JOIN search_rows s ON s.text_id = search.rowid"
+              + (" CROSS JOIN rows r ON r.record_id = s.record_id" if conditions else "")
+              + " WHERE search MATCH ?" + "".join(f" AND {c}" for c in conditions))
     newest = db.execute(
-        f"SELECT r.source, {LANGUAGE_OF.format('r.line')}, bm25(search, 5.0, 1.0), r.url, r.version, search.rowid,"
-        f" r.record_id {source} ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
+        f"SELECT s.source, s.language, bm25(search, 5.0, 1.0), s.url, s.version, search.rowid, s.record_id {source}"
+        " ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
     ranked = sorted(newest[:MATCHES_COUNTED], key=lambda match: (match[2], match[0], match[3], match[4]))
     page = [(text_id, record_id) for *_, text_id, record_id in ranked[offset:offset + limit]]
     shown = _marked_matches(db, query, [text_id for text_id, _ in page])
