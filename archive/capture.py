@@ -9,6 +9,9 @@ from __future__ import annotations
 
 ROLE_FIELD = "newsarchive-role"
 SOURCE_FIELD = "newsarchive-source"
+# The address a page is known by (crawl state, corpus, dedup) when it is not the one fetched: a site that redirects
+# every address to one with a new session ID in it is fetched as it insists, its pages known without the ID.
+URL_FIELD = "newsarchive-url"
 
 ROLE_ARTICLE = "article"
 ROLE_START = "start"

@@ -20,7 +20,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
-from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, is_article_capture
+from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, URL_FIELD, is_article_capture
 from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import capture_date
 from archive.writer import OPEN_SUFFIX
@@ -108,12 +108,13 @@ def _codings(http: StatusAndHeaders, name: str) -> list[str]:
             for coding in value[1].split(",") if coding.strip()]
 
 
-def _decoded_stream(http: StatusAndHeaders | None, stored: BinaryIO) -> BinaryIO:
+def _decoded_stream(http: StatusAndHeaders | None, stored: BinaryIO, breaks: list[str] | None = None) -> BinaryIO:
     """An HTTP body as stored with the codings applied to it undone, the last first: its transfer codings (HTTP/1.1
     allows gzip and deflate besides chunked, RFC 9112 7), then its content codings.
 
     warcio's ``content_stream`` undoes one content coding and a Transfer-Encoding of ``chunked`` alone; this
-    stacks its decoders for every coding.  A coding warcio cannot undo is left, as it leaves one.
+    stacks its decoders for every coding.  A coding warcio cannot undo is left, as it leaves one.  Given ``breaks``,
+    a body broken partway ends there, why added to it (without, warcio writes why to stderr).
     """
     if http is None:
         return stored
@@ -122,16 +123,45 @@ def _decoded_stream(http: StatusAndHeaders | None, stored: BinaryIO) -> BinaryIO
         if coding == "chunked":  # a body stored de-chunked under its header is read as it is
             stream = ChunkedDataReader(stream)
         elif coding in BufferedReader.get_supported_decompressors():
-            stream = BufferedReader(stream, decomp_type=coding)
+            stream = (BufferedReader(stream, decomp_type=coding) if breaks is None
+                      else _Decoder(stream, coding, breaks))
     return stream
 
 
-def decoded_head(http: StatusAndHeaders, body: bytes, size: int) -> bytes:
-    """The first ``size`` bytes of a body as stored, its codings undone, decoding not much more than that.
+class _Decoder(BufferedReader):
+    """warcio's decoder, which for a body broken partway writes zlib's message to stderr for every block left (no
+    caller can say whose body it was) and reads on: this one stops at the break, and one whose compressed stream
+    ends early stops there too, each adding why to ``breaks``."""
 
-    A body that is not what its codings say may raise anything warcio's decoders raise.
+    def __init__(self, stream: BinaryIO, coding: str, breaks: list[str]):
+        super().__init__(stream, decomp_type=coding)
+        self.breaks = breaks
+
+    def _decompress(self, data: bytes) -> bytes:
+        if not (self.decompressor and data and self.num_block_read):  # warcio's first try: not compressed at all?
+            return super()._decompress(data)
+        try:
+            return self.decompressor.decompress(data)
+        except Exception as exc:  # noqa: BLE001 - zlib and brotli fail in their own types
+            self.breaks.append(f"{self.decomp_type}: {error_line(exc)}")
+            self.stream = io.BytesIO()  # read no further
+            return b""
+
+    def _process_read(self, data: bytes) -> None:
+        if not data and not self.breaks and getattr(self.decompressor, "eof", True) is False:
+            self.breaks.append(f"{self.decomp_type}: its compressed stream ends early")
+        super()._process_read(data)
+
+
+def decoded_head(http: StatusAndHeaders, body: bytes, size: int) -> tuple[bytes, str | None]:
+    """The first ``size`` bytes of a body as stored, its codings undone, decoding not much more than that; and, if
+    the body breaks (corrupt or cut short) before, why.
+
+    A body that is not what its codings say from its start may raise anything warcio's decoders raise.
     """
-    return _decoded_stream(http, io.BytesIO(body)).read(size)
+    breaks: list[str] = []
+    head = _decoded_stream(http, io.BytesIO(body), breaks).read(size)
+    return head, next(iter(breaks), None)
 
 
 def _decoded_body(record: ArcWarcRecord) -> tuple[bytes, bool]:
@@ -327,7 +357,7 @@ def _sniffed_type(record: ArcWarcRecord) -> str:
     head = record.raw_stream.read(_SNIFFED_RAW_BYTES)
     record.raw_stream = BufferedReader(record.raw_stream, starting_data=head)
     try:
-        start = decoded_head(record.http_headers, head, _RESOURCE_HEADER_BYTES)
+        start, _ = decoded_head(record.http_headers, head, _RESOURCE_HEADER_BYTES)  # (a head: cut short)
     except Exception:  # noqa: BLE001 - warcio's decoders fail in many types on a body that is not what it says
         return ""
     return mimesniff.what(start).split(";", 1)[0]
@@ -457,14 +487,16 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if ROLE_FIELD in fields else (None, False)
                 if capture is not None:
                     role = fields.get(ROLE_FIELD)
+                    ours = {"source": fields.get(SOURCE_FIELD, ""), "url": fields.get(URL_FIELD) or capture.url,
+                            "foreign": False}
                     # a revisit of a payload first archived at another URL (its text is made there, at this URL)
                     if is_article_capture(role, 200, capture.content_type) and revisit and \
                             capture.refers_to not in ("", capture.url):
-                        elsewhere.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), foreign=False))
+                        elsewhere.append(replace(capture, **ours))
                     elif is_article_capture(role, 200, capture.content_type):
                         # a revisit still dates its payload at its URL: a correction reverted byte
                         # for byte makes the first text current again
-                        found.append(replace(capture, source=fields.get(SOURCE_FIELD, ""), revisit=revisit, foreign=False))
+                        found.append(replace(capture, revisit=revisit, **ours))
                     else:
                         stats.skipped[f"role {role}"] += 1
                 if not waiting:

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
-from corpus.search import APART, FTS_COLUMNS, cjk_apart
+from corpus.search import APART, FTS_COLUMNS, cjk_apart, has_cjk
 from corpus.store import AUTHOR_OF, DAY_OF, LANGUAGE_OF, STORE_FILE
 
 PAGE_SIZE = 20
@@ -37,6 +37,10 @@ _TERM = re.compile(r"\w+(\*?)")
 # A part of a name matching at most this many authors reads their rows through the index by author; more (a
 # common part: their rows are many, so the newest of them come soon) are looked for in the rows newest first.
 AUTHORS_LOOKED_UP = 50
+# Tokens of a hit's snippet: 32 words are about 190 characters; a Chinese, Japanese or Korean character is a token
+# of its own and about two Latin letters wide, so a query in those scripts has 96 (about 100 characters with their
+# punctuation), a snippet as wide on the page rather than 32 characters.
+SNIPPET_TOKENS, CJK_SNIPPET_TOKENS = 32, 96
 # Private-use characters mark the matches in FTS5 snippets, so the text can be escaped before <mark> goes in.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -262,12 +266,14 @@ def _counted_among(newest: list[tuple[str, str]], hits: list[dict], more: bool) 
 def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: list[object],
            limit: int, offset: int) -> SearchResult:
     """The newest ``MATCHES_COUNTED`` matches (by text, newest indexed first: FTS5 reads its index in
-    that order and stops there) ranked here; snippets are cut for the page's hits alone."""
-    source = ("FROM search CROSS JOIN search_texts t ON t.id = search.rowid CROSS JOIN rows r"
-              " ON r.text_sha256 = t.sha256 WHERE search MATCH ?" + "".join(f" AND {c}" for c in conditions))
+    that order and stops there) ranked here, from the store's ``search_rows`` (in that order too: a search reads
+    the few pages they are on) and the rows themselves only if filtered; snippets are cut for the page's hits alone."""
+    source = ("FROM search CROSS JOIN search_rows s ON s.text_id = search.rowid"
+              + (" CROSS JOIN rows r ON r.record_id = s.record_id" if conditions else "")
+              + " WHERE search MATCH ?" + "".join(f" AND {c}" for c in conditions))
     newest = db.execute(
-        f"SELECT r.source, {LANGUAGE_OF.format('r.line')}, bm25(search, 5.0, 1.0), r.url, r.version, search.rowid,"
-        f" r.record_id {source} ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
+        f"SELECT s.source, s.language, bm25(search, 5.0, 1.0), s.url, s.version, search.rowid, s.record_id {source}"
+        " ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
     ranked = sorted(newest[:MATCHES_COUNTED], key=lambda match: (match[2], match[0], match[3], match[4]))
     page = [(text_id, record_id) for *_, text_id, record_id in ranked[offset:offset + limit]]
     shown = _marked_matches(db, query, [text_id for text_id, _ in page])
@@ -294,8 +300,9 @@ def _marked_matches(db: sqlite3.Connection, query: str, text_ids: list[int]) -> 
         if text:
             db.execute("INSERT INTO temp.shown (rowid, headline, body) VALUES (?, ?, ?)", (text_id, *text))
             starts[text_id] = (text[0], text[1][:LEAD_CHARACTERS] + "…")
-    marked_texts = db.execute("SELECT rowid, highlight(shown, 0, ?, ?), snippet(shown, 1, ?, ?, '…', 32) FROM shown"
-                              " WHERE shown MATCH ?", (_OPEN, _CLOSE, _OPEN, _CLOSE, query))
+    tokens = CJK_SNIPPET_TOKENS if has_cjk(query) else SNIPPET_TOKENS
+    marked_texts = db.execute("SELECT rowid, highlight(shown, 0, ?, ?), snippet(shown, 1, ?, ?, '…', ?) FROM shown"
+                              " WHERE shown MATCH ?", (_OPEN, _CLOSE, _OPEN, _CLOSE, tokens, query))
     return starts | {text_id: (headline, snippet) for text_id, headline, snippet in marked_texts}
 
 

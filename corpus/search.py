@@ -54,12 +54,18 @@ SEARCH_SCHEMA = (
 # Han (with its extensions and compatibility forms), kana, Hangul syllables: scripts written without spaces
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff"
 _BETWEEN_CJK = re.compile(f"(?<=[{_CJK}])(?=[{_CJK}])")
+_CJK_CHARACTER = re.compile(f"[{_CJK}]")
 APART = "\u200b"  # a zero-width space: no letter (unicode61 parts tokens there), and unseen if shown
 
 
 def cjk_apart(text: str) -> str:
     """``text`` with each character of a Chinese, Japanese or Korean run a token of its own (see above)."""
     return _BETWEEN_CJK.sub(APART, text)
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` has a Chinese, Japanese or Korean character: each is a token of the index alone."""
+    return _CJK_CHARACTER.search(text) is not None
 
 
 def split_text(text: str) -> tuple[str, str]:

@@ -183,6 +183,34 @@ AUTHOR_COUNTS = (
     f"INSERT INTO author_rows SELECT {AUTHOR_OF.format('line')} AS author, COUNT(*) FROM rows GROUP BY author",
 )
 
+# Each indexed text's rows, in the order of the text's id in the index (its rowid there, which follows the order texts
+# came in), with what the browser ranks and counts a search's newest matches by: read through ``rows_by_text`` (a
+# hash) instead, each of the newest 1,000 matches of a word cost a page of its own, 5 MiB a search at 50,000 rows.
+_SEARCH_ROW_OF = (f"INSERT OR REPLACE INTO search_rows SELECT {{text}}, {{row}}.record_id, {{row}}.source,"
+                  f" {LANGUAGE_OF.format('{row}.line')}, {{row}}.url, {{row}}.version")
+_NEW_ROW_SEARCHED = _SEARCH_ROW_OF.format(text="t.id", row="NEW") + " FROM search_texts t WHERE t.sha256 = NEW.text_sha256;"
+SEARCH_ROWS = (
+    "CREATE TABLE search_rows (text_id INTEGER NOT NULL, record_id TEXT NOT NULL, source TEXT NOT NULL,"
+    " language TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (text_id, record_id))"
+    " WITHOUT ROWID",
+    "CREATE INDEX search_rows_by_record ON search_rows (record_id)",
+    f"CREATE TRIGGER search_rows_added AFTER INSERT ON rows BEGIN {_NEW_ROW_SEARCHED} END",
+    "CREATE TRIGGER search_rows_removed AFTER DELETE ON rows BEGIN"
+    " DELETE FROM search_rows WHERE record_id = OLD.record_id; END",
+    "CREATE TRIGGER search_rows_changed AFTER UPDATE OF record_id, source, url, version, line, text_sha256 ON rows"
+    " WHEN (OLD.record_id, OLD.source, OLD.url, OLD.version, OLD.text_sha256) IS NOT"
+    " (NEW.record_id, NEW.source, NEW.url, NEW.version, NEW.text_sha256)"
+    f" OR {LANGUAGE_OF.format('OLD.line')} IS NOT {LANGUAGE_OF.format('NEW.line')}"
+    f" BEGIN DELETE FROM search_rows WHERE record_id = OLD.record_id; {_NEW_ROW_SEARCHED} END",
+    "CREATE TRIGGER search_rows_text_removed AFTER DELETE ON search_texts BEGIN"
+    " DELETE FROM search_rows WHERE text_id = OLD.id; END",
+    _SEARCH_ROW_OF.format(text="t.id", row="r") + " FROM rows r CROSS JOIN search_texts t ON t.sha256 = r.text_sha256",
+)
+# A text is indexed after its rows are in, so they go in then, a row at a time: as one INSERT ... SELECT (or a
+# trigger on search_texts) a batch of 400 articles read a third more of the store.
+_TEXT_ROWS = (f"SELECT t.id, r.record_id, r.source, {LANGUAGE_OF.format('r.line')}, r.url, r.version FROM rows r"
+              " CROSS JOIN search_texts t ON t.sha256 = r.text_sha256 WHERE t.sha256 = ?")
+
 # The order of a corpus row's fields in corpus.jsonl.
 ROW_FIELDS = ("url", "canonical_url", "source", "title", "author", "date", "sitename", "language", "text_path",
               "text_sha256", "fetched_at", "warc_file", "warc_offset", "warc_record_id", "payload_digest",
@@ -359,9 +387,10 @@ class CorpusStore:
         self._remove_stale(batch.stale_paths)
 
     def _add_browse_counts(self) -> None:
-        """A store made before the browser's counts, or its authors, gets them, each filled from its rows in one
-        transaction (a run killed midway leaves none, and the next open makes them again)."""
-        for trigger, statements in (("rows_counted", BROWSE_COUNTS), ("authors_counted", AUTHOR_COUNTS)):
+        """A store made before the browser's counts, its authors or its search rows gets them, each filled from its
+        rows in one transaction (a run killed midway leaves none, and the next open makes them again)."""
+        for trigger, statements in (("rows_counted", BROWSE_COUNTS), ("authors_counted", AUTHOR_COUNTS),
+                                    ("search_rows_added", SEARCH_ROWS)):
             made = f"SELECT 1 FROM sqlite_master WHERE name = '{trigger}'"
             if self._db.execute(made).fetchone():
                 continue
@@ -1178,6 +1207,7 @@ class _Batch:
                           (sha, sketch.to_str())).lastrowid
         db.execute("UPDATE texts SET component = id WHERE id = ?", (text,))
         index_text(db, sha, self._text_of(sha))
+        db.executemany("INSERT INTO search_rows VALUES (?, ?, ?, ?, ?, ?)", db.execute(_TEXT_ROWS, (sha,)).fetchall())
         if not sketch.size:  # nothing to compare: its rows stay on their own
             return text
         values = list(sketch.values)

@@ -18,10 +18,11 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.python.failure import Failure
 
 from archive.archiver import Archived
-from archive.capture import ROLE_FIELD, ROLE_ROBOTS, SOURCE_FIELD, is_article_capture
+from archive.capture import ROLE_FIELD, ROLE_ROBOTS, SOURCE_FIELD, URL_FIELD, is_article_capture
 from archive.exchange import Exchange
 from archive.messages import WriterOptions
 from crawler.archive_writer import ArchiveWriterProcess, DiskFull, StateLost, archive_writer
+from crawler.discovery import clean_link
 from crawler.incremental import CONDITIONAL
 from crawler.progress import PAGES_FETCHED, is_page_fetch
 
@@ -134,6 +135,8 @@ class WarcCapture:
             fields["via"] = meta["via"]
         if meta.get("redirect_urls"):
             fields["redirectedFrom"] = meta["redirect_urls"][0]
+        if (known_as := clean_link(request.url)) != request.url:  # a session the site insisted on
+            fields[URL_FIELD] = known_as
         meta[_ARCHIVING] = id(meta)
         written = self.writer.write(self.key, exchange_from(request, response, fields))
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")

@@ -249,7 +249,7 @@ class SharedRobotsTxtMiddleware(ConcurrentSafeRobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         await super()._parse_robots(response, netloc, request)
-        self._share(netloc, robots_rules(response, self.max_size))
+        self._share(netloc, robots_rules(response, self.max_size)[0])
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         super()._robots_error(exc, netloc)

@@ -57,17 +57,18 @@ def _meta_refresh(response: Response) -> bool:
     if "html" not in content_type.lower():
         return False
     try:
-        head = decoded_start(response, META_REFRESH_SCAN)
+        head, _ = decoded_start(response, META_REFRESH_SCAN)
     except Exception:  # noqa: BLE001 - a body that is not what its codings say: the extractor will say so
         return False
     page = HtmlResponse(url=response.url, body=head, headers={"Content-Type": content_type})
     return get_meta_refresh(page)[1] not in (None, response.url)
 
 
-def decoded_start(response: Response, size: int) -> bytes:
-    """The first ``size`` bytes of a response's body, its content codings undone, decoding not much more than that.
+def decoded_start(response: Response, size: int) -> tuple[bytes, str | None]:
+    """The first ``size`` bytes of a response's body, its content codings undone, decoding not much more than that;
+    and why, if the body breaks before.
 
-    A body that is not what its codings say may raise anything warcio's decoders raise.
+    A body that is not what its codings say from its start may raise anything warcio's decoders raise.
     """
     headers = [(name.decode("latin-1"), value.decode("latin-1"))
                for name, values in response.headers.items() for value in values]

@@ -49,8 +49,11 @@ MAX_SITEMAP_ENTRIES = 50_000
 MAX_SITEMAPS = 500
 # Session IDs a server writes into links for a visitor without cookies (the crawler sends none), and
 # trackers of the click or campaign that shared a link: the page is the same without them, and their
-# values change from run to run, which made the same story a new URL on every run.
-_SESSION_NAMES = {"jsessionid", "phpsessid", "aspsessionid", "sessionid", "session_id", "sessid", "cfid", "cftoken"}
+# values change from run to run, which made the same story a new URL on every run.  The session names are
+# Heritrix's (org.archive.modules.canonicalize.StripSessionIDs and StripSessionCFIDs: jsessionid, phpsessid,
+# sid, classic ASP's ASPSESSIONID<8 letters>, cfid and cftoken), and sessionid, session_id and sessid, names other
+# frameworks give theirs (Django's is sessionid).
+_SESSION_NAMES = {"jsessionid", "phpsessid", "sessionid", "session_id", "sessid", "cfid", "cftoken"}
 _SESSION_TOKEN = re.compile(r"(?=.*[a-z])[0-9a-z,-]{16,}", re.IGNORECASE)  # sid=<token>; sid=12345 may be a story
 # ASP.NET's cookieless session, anonymous ID and forms ticket, a path segment of their own: /(S(x))/story.aspx.
 _COOKIELESS_SEGMENT = re.compile(r"\((?:[A-Z]\([^()/]*\))+\)")
@@ -63,6 +66,7 @@ _TRACKER_NAMES = {"fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msc
 def _session_or_tracker(name: str, value: str) -> bool:
     name = name.lower()
     return (name in _SESSION_NAMES or name in _TRACKER_NAMES or name.startswith(_TRACKER_PREFIXES)
+            or name.startswith("aspsessionid")
             or (name == "sid" and _SESSION_TOKEN.fullmatch(value) is not None))
 
 

@@ -15,7 +15,8 @@ disallow; the next run asks again).  Redirects that never reach a file (a loop, 
 A robots.txt larger than ``ROBOTSTXT_MAX_SIZE`` (500 KiB, the least RFC 9309 §2.5 lets a crawler read) is
 read that far and its rules followed, as received or, content-coded, once decoded; Scrapy's download limit
 cancelled it, which left the host unreachable.  One that is not in the coding its Content-Encoding names is read as
-it came (a server that labels a plain file gzip); Scrapy made the host unreachable.
+it came (a server that labels a plain file gzip); Scrapy made the host unreachable.  One whose coding breaks partway
+(corrupt, or cut short) is read as far as it decodes, in one line of ours where zlib wrote one of its own per block.
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ class RobotsUnreachable(IgnoreRequest):
     """A request not sent because its host's robots.txt is unreachable: counted as failed, unlike a disallow."""
 
 
-def robots_rules(response: Response, max_size: int) -> bytes:
+def robots_rules(response: Response, max_size: int) -> tuple[bytes, str | None]:
     """The rules a robots.txt response gives (RFC 9309 §2.3.1.3-4): none for a 4xx, all disallowed for a 5xx,
-    else its body decoded as far as one byte past ``max_size`` (a body not in its coding is read as it came)."""
+    else its body decoded as far as one byte past ``max_size`` (a body not in its coding is read as it came, one
+    broken partway as far as it decodes); and why its coding broke before, if it did."""
     if response.status >= 500:
-        return DISALLOW_ALL
-    return b"" if response.status >= 400 else decoded_start(response, max_size + 1)
+        return DISALLOW_ALL, None
+    return (b"", None) if response.status >= 400 else decoded_start(response, max_size + 1)
 
 
 class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
@@ -99,14 +101,19 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
                 raise
             raise RobotsUnreachable(f"robots.txt unreachable ({reason})") from None
 
+    def _where(self, netloc: str) -> str:
+        """A host as our lines name it: after the crawl's source, which can be told from the others on that host."""
+        source = getattr(self.crawler.spider, "source", None)
+        return f"{source.name}: {netloc}" if source else netloc
+
     def _disallow_all(self, netloc: str, reason: str) -> None:
         """One line: the host's robots.txt is unreachable, so nothing of it is fetched (RFC 9309 §2.3.1.4)."""
         self._unreachable[netloc] = reason
         logger.warning("%s: robots.txt unreachable (%s): nothing is fetched from this host in this crawl",
-                       netloc, reason)
+                       self._where(netloc), reason)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
-        rules = robots_rules(response, self.max_size)
+        rules, broken = robots_rules(response, self.max_size)
         coding = response.headers.get("Content-Encoding", b"identity").decode("latin-1")
         if response.status >= 500:
             self._stats.inc_value("robotstxt/server_error_disallow_all")
@@ -115,11 +122,16 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
             rules = rules[:self.max_size].rpartition(b"\n")[0]  # a line cut in two is not a rule
             self._stats.inc_value("robotstxt/cut")
             logger.warning("%s: robots.txt larger than %d KiB: its rules that far are followed, the rest is not read "
-                           "(RFC 9309 §2.5)", netloc, self.max_size >> 10)
+                           "(RFC 9309 §2.5)", self._where(netloc), self.max_size >> 10)
+        elif broken:
+            rules = rules.rpartition(b"\n")[0]  # a line cut in two is not a rule
+            self._stats.inc_value("robotstxt/broken")
+            logger.warning("%s: robots.txt breaks after %d bytes decoded (%s): its rules that far are followed, the "
+                           "rest is not read (RFC 9309 §2.3.1.1)", self._where(netloc), len(rules), broken)
         elif coding.lower() != "identity" and rules and response.body.startswith(rules):  # the decoders gave up and read it as it came
             self._stats.inc_value("robotstxt/not_in_its_coding")
             logger.warning("%s: robots.txt is not %s as its Content-Encoding says: read as it came, its parseable "
-                           "rules followed (RFC 9309 §2.3.1.1)", netloc, coding)
+                           "rules followed (RFC 9309 §2.3.1.1)", self._where(netloc), coding)
         await super()._parse_robots(response.replace(body=rules), netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
@@ -130,7 +142,7 @@ class ConcurrentSafeRobotsTxtMiddleware(RobotsTxtMiddleware):
         if isinstance(exc, IgnoreRequest) and exc.__cause__ is None:
             self._stats.inc_value("robotstxt/redirects_allow_all")
             logger.warning("%s: robots.txt unavailable (%s): all allowed, as for a 404 (RFC 9309 §2.3.1.2)",
-                           netloc, exc)
+                           self._where(netloc), exc)
             rules = b""
         else:
             self._stats.inc_value("robotstxt/unreachable_disallow_all")

@@ -477,25 +477,32 @@ def test_an_article_captured_twice_in_one_second_says_its_replay_link_may_show_t
         assert notes[number] and "same second" in notes[number], notes
 
 
+def gazette_articles(root: Path, texts: dict[str, tuple[str, str]], group: str) -> None:
+    """A corpus under ``root`` of one article per language of ``texts`` (its headline and its one paragraph), their
+    record ids numbered in ``group``."""
+    from corpus.store import CorpusStore, ExtractedArticle
+    from extract.document import Document
+
+    articles = []
+    for number, (language, (headline, paragraph)) in enumerate(texts.items(), 1):
+        url = f"http://gazette.example/news/{language}"
+        articles.append(ExtractedArticle.prepared(
+            "gazette", url, f"2026-11-20T10:00:0{number}Z", "gazette.warc.gz", number,
+            f"<urn:uuid:0000000{number}-{group}-4000-8000-000000000000>", f"sha1:{language}",
+            document=Document(url, url, headline, None, "2026-11-20", "gazette", language, (paragraph,)),
+            extractor="test"))
+    with CorpusStore(root) as store:
+        store.add(articles)
+
+
 def test_a_chinese_or_japanese_word_inside_a_sentence_is_found_and_marked(tmp_path):
     """unicode61 took an unspaced run of Chinese or Japanese as one token: a word inside a sentence (most of
     them) found nothing, only the whole run did."""
     from bench.browse import ROOT, browser
-    from corpus.store import CorpusStore, ExtractedArticle
-    from extract.document import Document
 
     sentences = {"zh": ("市议会批准港口预算", "市议会周一批准了新港口的预算，工程明年开始。"),
                  "ja": ("東京都の知事が予算を承認", "東京都の知事は新しい港の予算を承認した。工事は来年始まる。")}
-    articles = []
-    for number, (language, (headline, paragraph)) in enumerate(sentences.items(), 1):
-        url = f"http://gazette.example/news/{language}"
-        articles.append(ExtractedArticle.prepared(
-            "gazette", url, f"2026-11-20T10:00:0{number}Z", "gazette.warc.gz", number,
-            f"<urn:uuid:0000000{number}-6666-4000-8000-000000000000>", f"sha1:{language}",
-            document=Document(url, url, headline, None, "2026-11-20", "gazette", language, (paragraph,)),
-            extractor="test"))
-    with CorpusStore(tmp_path) as store:
-        store.add(articles)
+    gazette_articles(tmp_path, sentences, "6666")
     port = free_port()
     with browser(ROOT, tmp_path, port):
         base = f"http://127.0.0.1:{port}"
@@ -508,3 +515,30 @@ def test_a_chinese_or_japanese_word_inside_a_sentence_is_found_and_marked(tmp_pa
             assert status == 200 and marks and set(marks) == {query}, (query, marks)
         for query in ("港预算", "予算東京"):  # its characters, not side by side
             assert json_search(base, q=query)["hits"] == [], query
+
+
+def test_a_chinese_hits_snippet_shows_as_much_context_as_a_latin_one(tmp_path):
+    """Each Chinese character is a token of its own in the index, and the snippet was 32 tokens: 32 characters
+    around a Chinese hit against about 190 around a Latin one."""
+    from bench.browse import ROOT, browser
+
+    chinese = ("市议会周一召开特别会议，讨论港口扩建计划的预算问题。多名议员表示，工程费用比去年的估计高出三成，需要重新审查。"
+               "市长在会上说，新码头将为本地渔民和货运公司带来更多就业机会。反对者则担心施工期间的噪音和交通问题会影响附近居民的生活。"
+               "会议最后决定成立专门委员会，在三个月内提交详细的评估报告。委员会成员包括工程师、环保专家以及港区居民代表。")
+    english = ("The council met on Monday in a special session to discuss the budget of the harbour expansion plan. "
+               "Several members said the cost of the works was a third higher than last year's estimate and needed review. "
+               "The mayor said the new quay would bring more jobs to local fishermen and freight companies. Opponents "
+               "worried that noise and traffic during the works would disturb the lives of residents nearby. The meeting "
+               "decided to form a committee to submit a detailed assessment within three months.")
+    gazette_articles(tmp_path, {"zh": ("市议会讨论港口预算", chinese), "en": ("Council discusses harbour budget", english)},
+                     "7777")
+    port = free_port()
+    snippets = {}
+    with browser(ROOT, tmp_path, port):
+        for query in ("码头", "quay"):
+            status, _, body = fetch(f"http://127.0.0.1:{port}/?q={urllib.parse.quote(query)}")
+            [snippet] = lxml_html.fromstring(body).xpath("//div[@class='hit']/p[@dir='auto']") or [body]
+            assert status == 200 and query in snippet.text_content(), body
+            snippets[query] = snippet.text_content().strip("…")
+    assert len(snippets["码头"]) >= 80, snippets  # (a Chinese character is about two Latin letters wide)
+    assert len(snippets["quay"]) >= 150, snippets

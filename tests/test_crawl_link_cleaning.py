@@ -39,7 +39,7 @@ class SessionSite(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.requested.append(self.path)
         path, query = urlsplit(self.path).path.split(";", 1)[0], parse_qs(urlsplit(self.path).query)
-        session, site = type(self).session, f"http://{self.headers['Host']}"
+        session, site = self.session, f"http://{self.headers['Host']}"
         links = (f'<a href="{HARBOUR};jsessionid={session}?utm_source=home&amp;utm_medium=web">Harbour</a>'
                  f'<a href="{LONG_READ}?section=uk&amp;sid={session}&amp;page=1&amp;gclid={session}">Long read</a>'
                  f'<a href="{LONG_READ}?section=uk&amp;sid={session}&amp;page=2&amp;gclid={session}">Page 2</a>')
@@ -174,11 +174,52 @@ def assert_each_story_once(runs: Runs) -> None:
     assert not [path for path in runs.requested[1] if "/news/" in path], runs.requested[1]
 
 
+class InsistingSessionSite(SessionSite):
+    """The session site as an old CMS without cookies runs it: an address without its session (in the ``form`` it
+    takes) is redirected to the same address with a new one, each visit's own, which every link of the page then
+    carries."""
+
+    form = ";jsessionid="
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        self.session = (parts.path.partition(";jsessionid=")[2] if self.form.startswith(";") else
+                        parse_qs(parts.query).get(self.form.strip("?="), [""])[0])
+        if self.session or self.path == "/robots.txt":
+            super().do_GET()
+            return
+        self.requested.append(self.path)
+        token, query = secrets.token_hex(16), f"?{parts.query}" if parts.query else ""
+        self.send_response(302)
+        self.send_header("Location", f"{parts.path}{self.form}{token}{query}" if self.form.startswith(";") else
+                         f"{parts.path}{query or '?'}{'&' if query else ''}{self.form.strip('?')}{token}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.mark.parametrize("form", [";jsessionid=", "?PHPSESSID=", "?sid="])
+def test_a_site_that_insists_on_a_session_in_its_addresses_gives_each_article_once_under_its_clean_url(tmp_path, form):
+    """The site is fetched as it insists (its session in the address the WARC records), the article known by its
+    address without it.  Before, each article was in the corpus under its visit's session address (one refetched
+    came back under another: a new article, not a version)."""
+    runs = crawl_twice(type("Site", (InsistingSessionSite,), {"form": form}), [tmp_path])
+    site, corpora = runs.site, runs.corpora
+    cleaned = {site + path for path in (HARBOUR, BUDGET, ROOF)} | {
+        f"{site}{LONG_READ}?section=uk&page=1", f"{site}{LONG_READ}?section=uk&page=2"}
+    assert sorted(row["url"] for row in corpora[0]) == sorted(cleaned)
+    assert corpora[1] == corpora[0]  # each article once, after two runs
+    articles = [uri for kind, uri, _ in warc_records(runs.warcs[0]) if kind == "response" and "/news/" in uri]
+    assert {discovery.clean_link(uri) for uri in articles} == cleaned
+    assert all(form.strip("?;") in uri for uri in articles if uri not in cleaned)  # fetched as the site insists
+    assert not [path for path in runs.requested[1] if path.startswith("/news/")], runs.requested[1]
+
+
 @pytest.mark.parametrize("link, cleaned", [
     ("http://a.example/story.html;jsessionid=0A1B2C?x=1", "http://a.example/story.html?x=1"),
     ("http://a.example/story.html;JSESSIONID=0A1B2C", "http://a.example/story.html"),
     ("http://a.example/s?b=2&utm_source=x&a=1&UTM_Medium=y&fbclid=z#top", "http://a.example/s?b=2&a=1#top"),
     ("http://a.example/s?PHPSESSID=abc&id=7&mc_cid=1&mc_eid=2", "http://a.example/s?id=7"),
+    ("http://a.example/s.asp?id=7&ASPSESSIONIDQQGGGNCU=KHNBDIOCNMJFLGPHMNPKLEAG", "http://a.example/s.asp?id=7"),
     ("http://a.example/s?sid=9f86d081884c7d659a2feaa0c55ad015&p=2", "http://a.example/s?p=2"),
     ("http://a.example/s?sid=12345&p=2", "http://a.example/s?sid=12345&p=2"),  # a story's number, not a session
     ("http://a.example/s?cid=5&ref=home&source=rss&page=2", "http://a.example/s?cid=5&ref=home&source=rss&page=2"),

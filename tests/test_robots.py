@@ -42,7 +42,9 @@ class RobotsSite(BaseHTTPRequestHandler):
     - ``"1MB"``, ``"21MB"``: that large, all comments but ``BIG_RULES`` at its start and ``Disallow: /`` past
       its first 500 KiB; the home page also links ``PRIVATE``; ``"1MB chunked"``: sent in chunks, its length untold;
       ``"30MB gzip"``: 30 MB sent gzipped in a few KB; ``"30MB gzip noise"``: its comments random, 23 MB gzipped;
-    - ``"mislabelled"``: ``BIG_RULES`` as they are, sent as gzip; the home page also links ``PRIVATE``.
+    - ``"mislabelled"``: ``BIG_RULES`` as they are, sent as gzip; the home page also links ``PRIVATE``;
+    - ``"broken gzip corrupt"``, ``"broken gzip truncated"``: ``broken_gzip_robots``; the home page also links
+      ``PRIVATE``.
     """
 
     protocol_version = "HTTP/1.1"
@@ -65,7 +67,7 @@ class RobotsSite(BaseHTTPRequestHandler):
         status, headers = 200, {}
         body = f'<html><body><a href="{localhost if self.robots == "elsewhere" else ""}{STORY}">The vote</a>'
         size, _, sending = self.robots.partition(" ")
-        if size.endswith("MB") or self.robots == "mislabelled":
+        if size.endswith("MB") or self.robots == "mislabelled" or size == "broken":
             body += f'<a href="{PRIVATE}">The plan</a>'
         if self.path == "/robots.txt":
             if self.robots.isdigit():
@@ -86,7 +88,8 @@ class RobotsSite(BaseHTTPRequestHandler):
             body = "<html><body><article><h1>Vote</h1>" + "<p>The council voted on the plan today.</p>" * 5
         data = body.encode()
         if sending.startswith("gzip") and self.path == "/robots.txt":
-            data = gzipped_robots(int(size[:-2]), sending == "gzip noise")
+            data = (broken_gzip_robots(sending.split()[-1]) if size == "broken"
+                    else gzipped_robots(int(size[:-2]), sending == "gzip noise"))
             headers["Content-Encoding"] = "gzip"
         self.send_response(status)
         for name, value in headers.items():
@@ -113,6 +116,15 @@ def gzipped_robots(megabytes: int, noise: bool) -> bytes:
     comments = [f"# {text[at:at + 97]}\n" for at in range(0, len(text), 97)]
     body = BIG_RULES + "".join(comments[:6000]) + RULES + "".join(comments[6000:])
     return gzip.compress(body.encode(), 1 if noise else 9)
+
+
+@functools.cache
+def broken_gzip_robots(how: str) -> bytes:
+    """``BIG_RULES``, 100 KB of random comments, ``RULES`` and as many comments, gzipped, then its gzip stream
+    ``"truncated"`` or ``"corrupt"`` (random bytes) from 40% of its length on: ``RULES`` are past the break."""
+    comments = "".join(f"# {base64.b64encode(os.urandom(72)).decode()}\n" for _ in range(1000))
+    data = gzip.compress((BIG_RULES + comments + RULES + comments).encode())
+    return data[:len(data) * 2 // 5] + (os.urandom(len(data) - len(data) * 2 // 5) if how == "corrupt" else b"")
 
 
 def crawl(tmp_path: Path, robots: str, source: str = "") -> tuple[subprocess.CompletedProcess, list[str], float]:
@@ -231,3 +243,22 @@ def test_a_robots_txt_sent_as_gzip_that_is_not_is_read_as_it_came_and_said(tmp_p
     [said] = [line for line in result.stderr.splitlines() if "robots.txt" in line] or [result.stderr]
     assert said.endswith("robots.txt is not gzip as its Content-Encoding says: read as it came, its parseable rules "
                          "followed (RFC 9309 §2.3.1.1)") and "127.0.0.1:" in said, said
+
+
+@pytest.mark.parametrize("how", ["corrupt", "truncated"])
+def test_a_gzip_robots_txt_broken_partway_is_obeyed_as_far_as_it_decodes_and_said_once(tmp_path, how):
+    """Before, a corrupt one printed zlib's "Error -3 while decompressing data" for each block left, a truncated one
+    nothing, and neither said the rules were only those before the break."""
+    result, requested, _ = crawl(tmp_path, f"broken gzip {how}")
+    assert result.returncode == 0, result.stderr
+    assert [path for path in requested if path != "/robots.txt"] == ["/", STORY]  # BIG_RULES obeyed, RULES not
+    said = [line for line in result.stderr.splitlines() if "robots.txt" in line or "rror" in line]
+    assert len(said) == 1, result.stderr
+    assert " site: 127.0.0.1:" in said[0] and ": robots.txt breaks after " in said[0], said
+    assert " bytes decoded (gzip: " in said[0] and said[0].endswith(
+        "): its rules that far are followed, the rest is not read (RFC 9309 §2.3.1.1)"), said
+    [warc] = (tmp_path / "archive" / "warc").glob("*.warc.gz")
+    with warc.open("rb") as stream:  # archived as it came
+        [kept] = [record.raw_stream.read() for record in ArchiveIterator(stream)
+                  if record.rec_type == "response" and record.rec_headers["WARC-Target-URI"].endswith("/robots.txt")]
+    assert kept == broken_gzip_robots(how)
