@@ -135,7 +135,8 @@ def test_rebuild_dates_a_record_without_a_warc_date_by_its_files_warcinfo_or_ski
                          "--out", str(tmp_path / "out"))
     stderr = ok(result)
     assert {row["url"]: row["fetched_at"] for row in read_corpus(tmp_path / "out")} == \
-        {article_url(30): "2026-10-01T12:00:05Z", article_url(31): WARCINFO_DATE, article_url(32): WARCINFO_DATE}
+        {article_url(30): "2026-10-01T12:00:05.000000Z", article_url(31): "2026-10-01T12:00:00.000000Z",
+         article_url(32): "2026-10-01T12:00:00.000000Z"}  # WARCINFO_DATE, read in one form with every WARC-Date
     assert "skipped: 1 no valid WARC-Date here or in the file's first record" in line_of(stderr, "alone.warc.gz")
 
 
