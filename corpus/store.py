@@ -35,6 +35,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,6 +59,8 @@ from corpus.duplicates import (
 from corpus.search import index_text, prepare_search, unindex_text
 from extract.boilerplate import (
     MIN_PAGES,
+    MIN_SHARE,
+    SpanScan,
     article_signature,
     has_template_shape,
     is_at_edge,
@@ -98,7 +101,8 @@ CREATE TABLE IF NOT EXISTS sketch_values (
     value INTEGER NOT NULL, text INTEGER NOT NULL, PRIMARY KEY (value, text)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS copies (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS copies_by_b ON copies (b);
-CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY, articles INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sites (
+    site TEXT PRIMARY KEY, articles INTEGER NOT NULL, reordered INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS site_signatures (
     site TEXT NOT NULL, signature INTEGER NOT NULL, first_at TEXT, PRIMARY KEY (site, signature)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS signature_keys (
@@ -108,7 +112,7 @@ CREATE INDEX IF NOT EXISTS signature_keys_by_key ON signature_keys (site, key);
 CREATE TABLE IF NOT EXISTS key_stats (
     site TEXT NOT NULL, key INTEGER NOT NULL, words INTEGER NOT NULL, frequency INTEGER NOT NULL,
     seen INTEGER NOT NULL, at_edge INTEGER NOT NULL, template INTEGER NOT NULL, first_at TEXT, last_at TEXT,
-    from_at TEXT, to_at TEXT, PRIMARY KEY (site, key)) WITHOUT ROWID;
+    from_at TEXT, to_at TEXT, scan TEXT, PRIMARY KEY (site, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS template_keys ON key_stats (site) WHERE template = 1;
 CREATE TABLE IF NOT EXISTS corpus_file (name TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS key_docs (
@@ -352,6 +356,7 @@ class CorpusStore:
         prepare_search(self._db, self.root)
         self._add_browse_counts()
         self._add_template_records()
+        self._add_span_scans()
         self._add_template_spans()
         self._add_foreign_hosts()
 
@@ -415,6 +420,20 @@ class CorpusStore:
             db.execute("ALTER TABLE key_stats ADD COLUMN to_at TEXT")
             if "first_at" in columns():  # (else the spans come next, and every key is decided again)
                 db.execute("UPDATE key_stats SET (from_at, to_at) = (first_at, last_at) WHERE template = 1")
+
+    def _add_span_scans(self) -> None:
+        """A store made before the span search went on from where it stood (``_Batch._own_span``) gets the columns
+        that keeps, empty: a key's first search reads its articles, as before.  One transaction (a process killed
+        midway leaves the store as it was, and the next open adds them)."""
+        def added() -> bool:
+            return "scan" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(key_stats)")}
+        if added():
+            return
+        with self._transaction():
+            if added():  # another process added them since the look above
+                return
+            self._db.execute("ALTER TABLE key_stats ADD COLUMN scan TEXT")
+            self._db.execute("ALTER TABLE sites ADD COLUMN reordered INTEGER NOT NULL DEFAULT 0")
 
     def _add_template_spans(self) -> None:
         """A store made before a paragraph's share was taken over its span gets the capture times that needs, from
@@ -703,6 +722,35 @@ TEMPLATE_SPANS = (
 )
 
 
+@dataclass(frozen=True)
+class _SpanStand:
+    """Where a key's span search stands (``SpanScan``), kept in ``key_stats.scan`` while it holds: the site's count
+    of articles added before its latest then (such an article changes the counts before it), and the key's first
+    capture then with the site's articles before it (from which its whole span's articles are counted)."""
+
+    scan: SpanScan
+    reordered: int
+    first_at: str
+    first_before: int
+
+    @property
+    def text(self) -> str:
+        scan = self.scan
+        return json.dumps([self.reordered, scan.last, scan.holding, int(scan.lowest * MIN_SHARE.denominator),
+                           scan.lowest_at, self.first_at, self.first_before])
+
+    @classmethod
+    def read(cls, text: str | None, reordered: int, first_at: str | None, holding: int) -> _SpanStand | None:
+        """The stand kept, if it holds still: no article added before the site's latest since, the key's first
+        capture the same, and ``holding`` (the articles holding it, less those the batch adds after) those it counted."""
+        if not text:
+            return None
+        kept, last, count, lowest, lowest_at, first, first_before = json.loads(text)
+        if (kept, first, count) != (reordered, first_at, holding):
+            return None
+        return cls(SpanScan(last, count, Fraction(lowest, MIN_SHARE.denominator), lowest_at), kept, first, first_before)
+
+
 class _Batch:
     """The work of one ``CorpusStore.add`` call, inside its transaction."""
 
@@ -724,6 +772,11 @@ class _Batch:
         self.result = BatchResult()
         self.changed_from: tuple[str, str] | None = None  # the earliest row (in capture order) changed or dropped
         self.host_sources: dict[str, str | None] = {}  # host -> the source of our captures of it, as looked up
+        # site -> when its latest article was first captured before the batch, and the articles the batch adds (their
+        # signatures and times); the sites the batch adds an article to before their latest (``_own_span``)
+        self.latest: dict[str, str | None] = {}
+        self.new_articles: dict[str, dict[int, str]] = defaultdict(dict)
+        self.reordered: set[str] = set()
 
     def _changed(self, fetched_at: str, record_id: str) -> None:
         if self.changed_from is None or (fetched_at, record_id) < self.changed_from:
@@ -899,6 +952,9 @@ class _Batch:
         db = self.db
         row = db.execute("SELECT articles FROM sites WHERE site = ?", (site,)).fetchone()
         articles = row[0] if row else 0
+        self.latest[site] = db.execute("SELECT MAX(first_at) FROM site_signatures WHERE site = ?", (site,)).fetchone()[0]
+        holders: dict[int, set[int]] = defaultdict(set)  # key -> the batch's new articles holding it
+        reheld: set[int] = set()  # keys the batch adds to articles it does not add
         frequency: Counter[int] = Counter()
         seen: Counter[int] = Counter()
         at_edge: Counter[int] = Counter()
@@ -923,12 +979,18 @@ class _Batch:
                     "SELECT key FROM signature_keys WHERE site = ? AND signature = ?", (site, signature))}
             else:
                 distinct_new = distinct
+            for hashed in distinct_new:
+                if signature in self.new_articles[site]:
+                    holders[hashed].add(signature)
+                else:
+                    reheld.add(hashed)
             db.executemany("INSERT OR IGNORE INTO signature_keys VALUES (?, ?, ?)",
                            [(site, signature, hashed) for hashed in distinct_new])
             frequency.update(distinct_new)
             db.executemany("INSERT OR IGNORE INTO key_docs VALUES (?, ?, ?)",
                            [(site, hashed, record_id) for hashed in distinct])
-        db.execute("INSERT OR REPLACE INTO sites (site, articles) VALUES (?, ?)", (site, articles))
+        db.execute("INSERT INTO sites (site, articles) VALUES (?, ?) ON CONFLICT (site) DO UPDATE SET"
+                   " articles = excluded.articles", (site, articles))
         db.executemany(
             "INSERT INTO key_stats (site, key, words, frequency, seen, at_edge, template, first_at, last_at)"
             " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (site, key) DO UPDATE SET"
@@ -956,7 +1018,12 @@ class _Batch:
                 "SELECT key FROM key_stats INDEXED BY template_keys WHERE site = ? AND template = 1 AND from_at <= ?"
                 " AND to_at >= ?",
                 (site, max(placed), min(placed))))
-        return self._redecide(site, candidates, placed, moved)
+        if site in self.reordered:
+            db.execute("UPDATE sites SET reordered = reordered + 1 WHERE site = ?", (site,))
+        times = self.new_articles[site]
+        held = {key: sorted(times[signature] for signature in signatures) for key, signatures in holders.items()
+                if key not in reheld}
+        return self._redecide(site, candidates, placed, moved, held)
 
     def _place_article(self, site: str, signature: int, fetched_at: str, placed: list[str]) -> bool:
         """Date an article of the site by its first capture (the earliest of its docs'); whether it is new."""
@@ -965,6 +1032,11 @@ class _Batch:
                          (site, signature)).fetchone()
         if row is not None and row[0] is not None and row[0] <= fetched_at:
             return False
+        latest = self.latest.get(site)
+        if latest is not None and fetched_at < latest:
+            self.reordered.add(site)
+        if row is None or signature in self.new_articles[site]:
+            self.new_articles[site][signature] = fetched_at
         if row is None:
             db.execute("INSERT INTO site_signatures (site, signature, first_at) VALUES (?, ?, ?)",
                        (site, signature, fetched_at))
@@ -982,12 +1054,18 @@ class _Batch:
                         " DO UPDATE SET articles = articles + excluded.articles", (site, fetched_at[:7], sign))
 
     def _in_span(self, site: str, words: int, frequency: int, seen: int, at_edge: int, first_at: str,
-                 last_at: str) -> bool:
+                 last_at: str, first_before: int | None = None) -> bool:
         """The rule over the site's articles first captured from ``first_at`` to ``last_at``.  The per-month counts
         bound their number (the span's first and last months in part or in whole), and the rule only gets harder
         as it grows: the articles of those two months are counted one by one only when the bounds disagree.  So a
-        span of years costs its months, and the articles near the share are counted only for a key near it."""
+        span of years costs its months, and the articles near the share are counted only for a key near it.
+        ``first_before``, the site's articles before ``first_at`` if known (``_SpanStand``), counts them exactly
+        from the site's latest back to ``last_at`` instead: a cost of the articles after it."""
         db = self.db
+        if first_before is not None:
+            after = db.execute("SELECT COUNT(*) FROM site_signatures WHERE site = ? AND first_at > ?",
+                               (site, last_at)).fetchone()[0]
+            return is_template(words, frequency, seen, at_edge, self._dated(site) - after - first_before)
         first_month, last_month = first_at[:7], last_at[:7]
         most, inner = db.execute(
             "SELECT IFNULL(SUM(articles), 0), IFNULL(SUM(articles) FILTER (WHERE month > ?2 AND month < ?3), 0)"
@@ -1004,53 +1082,83 @@ class _Batch:
         return is_template(words, frequency, seen, at_edge, exact)
 
     def _redecide(self, site: str, keys: Iterable[int], placed: Iterable[str] = (),
-                  moved: Collection[int] = ()) -> set[int]:
+                  moved: Collection[int] = (), held: dict[int, list[str]] | None = None) -> set[int]:
         """Decide these keys of the site again; those whose status changed (flipped in the store).  A key is
         template over its whole span; or over the span its record keeps (the one it was last decided template
         over), while no article was placed in that span nor one of its own moved, as nothing in it changed then:
         a template the site retired and brings back is one from its first article back, at no cost that grows
-        with its years; or else over a span of its own among its articles (``_own_span``)."""
+        with its years; or else over a span of its own among its articles (``_own_span``).  ``held``: the times
+        of the batch's new articles holding each key, where those are all it added to the key."""
         db = self.db
-        keys, placed = list(keys), sorted(placed)
-        flipped, records = set(), []
+        keys, placed, held = list(keys), sorted(placed), held or {}
+        reordered = db.execute("SELECT reordered FROM sites WHERE site = ?", (site,)).fetchone()
+        reordered = reordered[0] if reordered else 0
+        flipped, records, scans = set(), [], []
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
-            for key, words_, frequency_, seen_, at_edge_, template, first_at, last_at, from_at, to_at in db.execute(
-                    "SELECT key, words, frequency, seen, at_edge, template, first_at, last_at, from_at, to_at"
+            for key, words_, frequency_, seen_, at_edge_, template, first_at, last_at, from_at, to_at, scan in db.execute(
+                    "SELECT key, words, frequency, seen, at_edge, template, first_at, last_at, from_at, to_at, scan"
                     f" FROM key_stats WHERE site = ? AND key IN ({','.join('?' * len(chunk))})", (site, *chunk)):
                 record = (from_at, to_at) if template else None
+                new = held.get(key, [])
+                stand = None if key in moved else _SpanStand.read(scan, reordered, first_at, frequency_ - len(new))
                 if frequency_ < MIN_PAGES or first_at is None:  # (a key no doc of which is left has no span)
                     span = None
-                elif self._in_span(site, words_, frequency_, seen_, at_edge_, first_at, last_at):
+                elif self._in_span(site, words_, frequency_, seen_, at_edge_, first_at, last_at,
+                                   stand.first_before if stand and new else None):
                     span = (first_at, last_at)
                 elif (record is not None and from_at is not None and key not in moved
                       and bisect_left(placed, from_at) == bisect_right(placed, to_at)):
                     span = record
+                elif has_template_shape(words_, seen_, at_edge_):
+                    span, kept = self._own_span(site, key, first_at, stand, new, reordered)
+                    if kept != scan:
+                        scans.append((kept, site, key))
                 else:
-                    span = self._own_span(site, key) if has_template_shape(words_, seen_, at_edge_) else None
+                    span = None
                 if (span is not None) != bool(template):
                     flipped.add(key)
                 if span != record:
                     records.append((span is not None, *(span or (None, None)), site, key))
         db.executemany("UPDATE key_stats SET template = ?, from_at = ?, to_at = ? WHERE site = ? AND key = ?", records)
+        db.executemany("UPDATE key_stats SET scan = ? WHERE site = ? AND key = ?", scans)
         return flipped
 
-    def _own_span(self, site: str, key: int) -> tuple[str, str] | None:
+    def _own_span(self, site: str, key: int, first_at: str, stand: _SpanStand | None, new: list[str],
+                  reordered: int) -> tuple[tuple[str, str] | None, str | None]:
         """The first span of the site's articles from one holding the key to another over which the rule holds
-        (``template_span``); read only for a key that recurs but not on its share over its whole span: its
-        articles and the site's between its first and last (the cost of a key on more than MIN_PAGES articles
-        that is no template grows with its span)."""
+        (``template_span``), and where the search stands if there is none (``_SpanStand``, to keep).  With a stand,
+        the search goes on from it over the batch's new articles holding the key (``new``) and the site's articles
+        since the first of them: the batch's.  Else it reads the key's articles and the site's since its first
+        (a key on MIN_PAGES articles or fewer: none, its one span from one to another is its whole span)."""
         db = self.db
-        holding = [at for (at,) in db.execute(
-            "SELECT s.first_at FROM signature_keys k INDEXED BY signature_keys_by_key JOIN site_signatures s"
-            " ON s.site = k.site AND s.signature = k.signature WHERE k.site = ? AND k.key = ? AND s.first_at IS NOT NULL"
-            " ORDER BY 1", (site, key))]
-        if len(holding) <= MIN_PAGES:  # its one span from one article holding it to another is its whole span
-            return None
-        articles = [at for (at,) in db.execute(
-            "SELECT first_at FROM site_signatures WHERE site = ? AND first_at >= ? AND first_at <= ? ORDER BY first_at",
-            (site, holding[0], holding[-1]))]
-        return template_span(holding, articles)
+        dated = self._dated(site)
+        since = "SELECT first_at FROM site_signatures WHERE site = ? AND first_at >= ? ORDER BY first_at"
+        if stand is not None:
+            if not new:
+                return None, stand.text
+            articles = [at for (at,) in db.execute(since, (site, new[0]))]
+            found = template_span(new, articles, stand.scan.holding, dated - len(articles), stand.scan)
+            first_before = stand.first_before
+        else:
+            holding = [at for (at,) in db.execute(
+                "SELECT s.first_at FROM signature_keys k INDEXED BY signature_keys_by_key JOIN site_signatures s"
+                " ON s.site = k.site AND s.signature = k.signature WHERE k.site = ? AND k.key = ? AND s.first_at IS NOT NULL"
+                " ORDER BY 1", (site, key))]
+            if len(holding) <= MIN_PAGES:
+                return None, None
+            articles = [at for (at,) in db.execute(since, (site, holding[0]))]
+            before = dated - len(articles)
+            found = template_span(holding, articles, 0, before)
+            first_before = before + bisect_left(articles, first_at)
+        if not isinstance(found, SpanScan):
+            return found, None
+        return None, _SpanStand(found, reordered, first_at, first_before).text
+
+    def _dated(self, site: str) -> int:
+        """The site's articles with a first capture time (all but those a store from before times kept undated)."""
+        return self.db.execute("SELECT articles - (SELECT COUNT(*) FROM site_signatures WHERE site = ?1 AND"
+                               " first_at IS NULL) FROM sites WHERE site = ?1", (site,)).fetchone()[0]
 
     def _template(self, site: str) -> set[int]:
         # (named: SQLite would rather read the site's every key through the primary key)

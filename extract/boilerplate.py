@@ -29,7 +29,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Collection, Hashable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from extract.document import Document
@@ -79,29 +79,53 @@ def has_template_shape(words: int, seen: int, at_edge: int) -> bool:
     return words <= SHORT_WORDS or at_edge >= EDGE_SHARE * seen
 
 
-def template_span(holding: Sequence[str], articles: Sequence[str]) -> tuple[str, str] | None:
+@dataclass(frozen=True)
+class SpanScan:
+    """Where ``template_span``'s pass stands after a paragraph's articles up to ``last``, with no span found: all a
+    later pass over the articles after them needs.  With MIN_PAGES two, every start up to ``last`` is a start of every
+    span ending at an article holding it after ``last`` (or at ``last``, holding it again), so the lowest start count
+    is all that is kept of them.  Counts are from the site's first article: the pass goes on from a scan of the
+    site's articles up to ``last`` only while none is added before it."""
+
+    last: str  # when the last article holding it was published
+    holding: int  # the articles holding it up to then
+    lowest: Fraction  # the lowest start count: articles holding it before a start less MIN_SHARE of the site's
+    lowest_at: str  # (its start)
+
+
+def template_span(holding: Sequence[str], articles: Sequence[str], held: int = 0, before: int = 0,
+                  scan: SpanScan | None = None) -> tuple[str, str] | SpanScan | None:
     """The first span, from one article holding a paragraph to another, over whose articles it is on
-    MIN_PAGES and MIN_SHARE of them; None if there is none.  ``holding``: when the articles holding it
-    were published, ``articles``: the site's articles from the first of those to the last, both
-    sorted.  One pass: a span from time a to time b holds it on its share when, counted up to b, the
-    articles holding it less MIN_SHARE of all articles reach the same count before a, so the lowest
-    of those counts before each b is all that is kept (exact arithmetic, as ``is_template``)."""
-    times = sorted(set(holding))
-    lowest: list[tuple[Fraction, str]] = []  # the lowest start count up to each time, and where it is
-    start = 0
-    for end_time in times:
-        before_holding, before_all = bisect_left(holding, end_time), bisect_left(articles, end_time)
-        count = before_holding - MIN_SHARE * before_all
-        lowest.append(lowest[-1] if lowest and lowest[-1][0] <= count else (count, end_time))
-        holding_to_end = bisect_right(holding, end_time)
+    MIN_PAGES and MIN_SHARE of them; else where the search stands after them (a ``SpanScan``), or None if
+    ``holding`` is empty.  ``holding``: when the articles holding it were published, ``articles``: the site's
+    articles from the first of those to the last, both sorted; ``held`` and ``before``: how many of each come
+    before those; ``scan``: the search's stand after the articles before them, as returned.  One pass: a span
+    from time a to time b holds it on its share when, counted up to b, the articles holding it less MIN_SHARE of
+    all articles reach the same count before a, so the lowest of those counts before each b is all that is kept
+    (exact arithmetic, as ``is_template``)."""
+    lowest = None if scan is None else (scan.lowest, scan.lowest_at)  # over the starts of every span ending here on
+    waiting: list[tuple[int, Fraction, str]] = []  # later starts: articles holding it before each, its count
+    taken = 0  # (the waiting starts before this one are in ``lowest``)
+    for end_time in sorted(set(holding)):
+        holding_to_end = held + bisect_right(holding, end_time)
+        if scan is None or end_time > scan.last:
+            holding_before = held + bisect_left(holding, end_time)
+            waiting.append((holding_before, holding_before - MIN_SHARE * (before + bisect_left(articles, end_time)),
+                            end_time))
         # the spans with MIN_PAGES articles holding it: those starting at a time with that few before it
-        while start + 1 < len(times) and bisect_left(holding, times[start + 1]) <= holding_to_end - MIN_PAGES:
-            start += 1
-        if bisect_left(holding, times[start]) > holding_to_end - MIN_PAGES:
-            continue
-        if holding_to_end - MIN_SHARE * bisect_right(articles, end_time) >= lowest[start][0]:
-            return lowest[start][1], end_time
-    return None
+        while taken < len(waiting) and waiting[taken][0] <= holding_to_end - MIN_PAGES:
+            _, count, start_time = waiting[taken]
+            taken += 1
+            if lowest is None or count < lowest[0]:
+                lowest = (count, start_time)
+        if lowest is not None and holding_to_end - MIN_SHARE * (before + bisect_right(articles, end_time)) >= lowest[0]:
+            return lowest[1], end_time
+    for _, count, start_time in waiting[taken:]:
+        if lowest is None or count < lowest[0]:
+            lowest = (count, start_time)
+    if lowest is None:
+        return None
+    return SpanScan(holding[-1] if holding else scan.last, held + len(holding), *lowest)
 
 
 def without_template(doc: Document, keys: Sequence[Hashable], template: Collection[Hashable]) -> Document:

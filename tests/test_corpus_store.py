@@ -205,15 +205,23 @@ def test_site_templates_are_the_same_whatever_order_the_captures_come_in(tmp_pat
     assert not [url for url, text in in_order.items() if BANNER in text]
 
 
-@pytest.mark.parametrize("back", [False, True], ids=["on every article", "retired after a year and back"])
-def test_a_runs_template_decisions_cost_the_same_on_a_site_with_ten_times_the_articles(tmp_path, back):
-    """A banner on every article of five years, or on those of the first year and back on the run's: deciding it
+# Which of a site's articles (of ``size``, and a run's 5 after them) carry the banner.
+_CARRIED = {
+    "on every article": lambda size: range(size + 5),
+    "retired after a year and back": lambda size: [*range(size // 5), *range(size, size + 5)],
+    "on every tenth article": lambda size: range(0, size + 5, 10),  # a short line no span makes template
+}
+
+
+@pytest.mark.parametrize("carried", _CARRIED)
+def test_a_runs_template_decisions_cost_the_same_on_a_site_with_ten_times_the_articles(tmp_path, carried):
+    """A banner on every article of five years, on those of the first year and back on the run's, or a short line
+    ("Photo: agency") on every tenth, searched for a span of its own again by each run that adds it: deciding it
     again, for a run of 5 new articles, must not count the site's articles (SQLite's work, in its progress
     handler's ticks, at 300 and at 3,000 articles)."""
     work = []
     for size in (300, 3000):
-        every = timedelta(days=5 * 365) / size
-        pages = _site_with_banner([*range(size // 5), *range(size, size + 5)] if back else range(size + 5), size + 5, every)
+        pages = _site_with_banner(_CARRIED[carried](size), size + 5, timedelta(days=5 * 365) / size)
         with CorpusStore(tmp_path / str(size)) as store:
             for start in range(0, size, 500):
                 store.add(pages[start:min(start + 500, size)])
@@ -221,8 +229,56 @@ def test_a_runs_template_decisions_cost_the_same_on_a_site_with_ten_times_the_ar
             store._db.set_progress_handler(lambda: ticks.append(1), 100)
             store.add(pages[size:])
             work.append(len(ticks))
-            assert not [row for row in store.rows() if BANNER in (tmp_path / str(size) / row["text_path"]).read_text()]
+            store._db.set_progress_handler(None, 100)
+            holding = [row["url"] for row in store.rows() if BANNER in (tmp_path / str(size) / row["text_path"]).read_text()]
+        assert holding == ([page.url for page in pages[::10]] if carried == "on every tenth article" else [])
     assert work[1] < 1.5 * work[0], work
+
+
+_KILL_AT = """
+import os, signal, sqlite3, sys
+connect = sqlite3.connect
+def killed_at(statement):  # the process dies with the store's upgrade begun
+    if "ADD COLUMN reordered" in statement:
+        os.kill(os.getpid(), signal.SIGKILL)
+def connecting(*args, **kwargs):
+    db = connect(*args, **kwargs)
+    db.set_trace_callback(killed_at)
+    return db
+sqlite3.connect = connecting
+from corpus.store import CorpusStore
+CorpusStore(sys.argv[1])
+"""
+
+
+def test_a_store_from_before_span_scans_killed_while_it_upgrades_is_upgraded_by_the_next_open_and_decides_alike(tmp_path):
+    """A store made before the span search was kept gets its columns on first open, in one transaction: a process
+    killed midway leaves the store as it was, the next open upgrades it, and its next runs make what a store that
+    always had them makes: a short line on every tenth article, no template, until it is on every one of a run of 20."""
+    pages = _site_with_banner([*range(0, 150, 10), *range(150, 170)], 170, timedelta(hours=7))
+    _texts_after_runs(tmp_path / "always", pages[:100], per_run=5)
+    _texts_after_runs(tmp_path / "old", pages[:100], per_run=5)
+    path = tmp_path / "old" / "derived" / "corpus.sqlite"
+    with sqlite3.connect(path) as db:  # what a store made before looked like
+        db.execute("ALTER TABLE key_stats DROP COLUMN scan")
+        db.execute("ALTER TABLE sites DROP COLUMN reordered")
+    db.close()
+    columns = "SELECT name FROM pragma_table_info('key_stats') UNION ALL SELECT name FROM pragma_table_info('sites')"
+    killed = subprocess.run([sys.executable, "-c", _KILL_AT, str(tmp_path / "old")], cwd=REPO)
+    assert killed.returncode == -9
+    with sqlite3.connect(path) as db:
+        assert not {"scan", "reordered"} & {name for (name,) in db.execute(columns)}
+    db.close()
+    with CorpusStore(tmp_path / "old") as store:
+        assert {"scan", "reordered"} <= {name for (name,) in store._db.execute(columns)}
+    decisions = "SELECT key, frequency, template, from_at, to_at FROM key_stats ORDER BY key"
+    texts = [_texts_after_runs(tmp_path / name, pages[100:], per_run=5) for name in ("always", "old")]
+    assert texts[0] == texts[1] and len(texts[0]) == 170
+    assert not [url for url, text in texts[0].items() if BANNER in text]
+    with sqlite3.connect(tmp_path / "always" / "derived" / "corpus.sqlite") as always, sqlite3.connect(path) as old:
+        assert always.execute(decisions).fetchall() == old.execute(decisions).fetchall()
+    always.close()
+    old.close()
 
 
 def test_a_store_from_before_template_spans_gets_the_spans_a_new_store_keeps(tmp_path):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import lxml.html
 import pytest
+from archive_fixtures import loopback_site, newsarchive
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.extraction import demo_pages  # noqa: E402
@@ -643,3 +646,82 @@ def test_no_second_opinion_for_a_body_that_is_wholly_the_teasers_text() -> None:
     own = "Blossom counts from the members' farms came in over the weekend, and most were low."
     kind, body = reconsider(evidence, [own, *teasers], lambda: [own, *teasers, *note], declared=True)
     assert kind.is_article and body[-1] == note[-1], kind.reason
+
+
+# Short articles at addresses that spell their headline's words as slug makers transliterate them: umlauts
+# written out and ß as ss (German, no article markup), ł as l (Polish), ø as o and æ as ae (Danish), ı as i
+# (Turkish): path -> language, in <article>, headline, paragraphs.
+TRANSLITERATED = {
+    "/lokales/buergermeister-kuendigt-ruecktritt-strassenbau": (
+        "de", False, "Bürgermeister kündigt Rücktritt an",
+        ["Der Bürgermeister der Stadt hat am Montagabend im Rathaus seinen Rücktritt zum Ende des Jahres "
+         "angekündigt. Er begründete den Schritt mit dem anhaltenden Streit um den Straßenbau am Hafen, "
+         "der den Stadtrat seit dem Frühjahr lähmt.",
+         "Die Fraktionen reagierten überrascht. Eine Nachfolgerin oder ein Nachfolger soll im März gewählt "
+         "werden; bis dahin führt die erste Stellvertreterin die Geschäfte. Die Arbeiten an der Uferstraße "
+         "ruhen weiter, bis das Gericht über die Klage der Anwohner entschieden hat, die gegen den Lärm und "
+         "den Verlust ihrer Parkplätze vorgehen."]),
+    "/wiadomosci/lodzkie-wladze-zlozyly": (
+        "pl", True, "Łódzkie władze złożyły skargę",
+        ["Władze Łodzi złożyły w poniedziałek skargę do wojewody na decyzję o zamknięciu linii tramwajowej "
+         "do Zgierza. Według urzędników miasto nie zostało wysłuchane przed podjęciem decyzji.",
+         "Skarga trafi teraz do sądu administracyjnego, który ma trzy miesiące na jej rozpatrzenie."]),
+    "/nyheder/oresundsfaergen-saettes-kobenhavn": (
+        "da", True, "Øresundsfærgen sættes ind fra København",
+        ["Den gamle Øresundsfærge sættes igen ind mellem København og Malmø fra næste måned, mens broen "
+         "repareres. Rederiet venter flere tusinde passagerer om dagen.",
+         "Færgen sejler hver time fra klokken seks om morgenen, og billetterne kan købes om bord."]),
+    "/haber/kisin-yagisli-sicaklik": (
+        "tr", True, "Kışın ilk haftası yağışlı, sıcaklık düşük",
+        ["Meteoroloji, kışın ilk haftasında İstanbul'da yağışlı havanın etkili olacağını ve sıcaklığın "
+         "sıfırın altına düşeceğini açıkladı. Sürücülerin köprü ve tünellerde dikkatli olması istendi.",
+         "Yağışın hafta sonuna kadar sürmesi, pazartesi günü ise havanın açması bekleniyor."]),
+}
+# and a not-found page at a story's address in that spelling: its headline and apology name none of its words
+GONE = ("/lokales/buergermeister-eroeffnet-strassenfest", ("de", True, "Hoppla! Diese Seite gibt es nicht mehr", [
+    "Der Beitrag, den Sie suchen, wurde verschoben, zusammengelegt oder zurückgezogen. Bitte prüfen Sie die Adresse "
+    "auf Tippfehler, falls Sie sie selbst eingegeben haben, oder beginnen Sie auf der Startseite, wo unsere neuesten "
+    "Berichte stehen."]))
+
+
+def _brief_page(language: str, marked: bool, headline: str, paragraphs: list[str]) -> bytes:
+    body = f"<h1>{headline}</h1>" + "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+    body = f"<article>{body}</article>" if marked else body
+    return (f'<html lang="{language}"><head><meta charset="utf-8"><title>{headline}</title></head>'
+            f"<body><nav><a href=\"/\">Start</a></nav>{body}</body></html>").encode()
+
+
+class _TransliteratingSite(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        pages = {**TRANSLITERATED, GONE[0]: GONE[1]}
+        if self.path == "/":
+            body = "".join(f'<p><a href="{path}">{headline}</a></p>' for path, (_, _, headline, _) in pages.items()).encode()
+        elif self.path in pages:
+            body = _brief_page(*pages[self.path])
+        else:
+            body = b"User-agent: *\nAllow: /\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_short_article_at_an_address_that_transliterates_its_headline_is_written_to_the_corpus(tmp_path) -> None:
+    """A brief under 150 words whose address spells its words as slug makers do ("Bürgermeister" buergermeister,
+    "Łódzkie" lodzkie) names its address's words: it is an article, not a soft 404; a not-found page at such an
+    address is still none."""
+    with loopback_site(_TransliteratingSite) as base:
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[crawl]\ndownload_delay = 0\nautothrottle = false\n\n'
+                          f'[[sources]]\nname = "site"\nstart_urls = ["{base}/"]\n', encoding="utf-8")
+        result = newsarchive("run", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    rows = {row["url"]: row for row in map(json.loads, (tmp_path / "corpus.jsonl").read_text(encoding="utf-8").splitlines())}
+    for path, (_, _, _, paragraphs) in TRANSLITERATED.items():
+        assert base + path in rows, sorted(rows)
+        assert paragraphs[0] in (tmp_path / rows[base + path]["text_path"]).read_text(encoding="utf-8")
+    assert base + GONE[0] not in rows
