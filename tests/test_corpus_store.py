@@ -507,4 +507,6 @@ def test_an_exports_memory_does_not_grow_with_the_corpus(tmp_path):
         (tmp_path / "sources.toml").write_text(f'[archive]\ndir = "{tmp_path}"\n\n[[sources]]\nname = "gazette"\n'
                                                'start_urls = ["http://gazette.example/"]\n')
         peaks[size] = _export_peak_kib(tmp_path, "jsonl")
-    assert peaks[8000] - peaks[1000] < 2048, f"peak KiB of an export of 1,000 and 8,000 rows: {peaks}"
+    # SQLite's 2 MiB page cache fills as the export reads (58.3, 58.4, 59.2 and 59.1 MiB at 1,000, 4,000, 8,000 and
+    # 16,000 rows); without the bound on it, 58.7 and 82.8 MiB at 1,000 and 8,000
+    assert peaks[8000] - peaks[1000] < 2000 + 1024, f"peak KiB of an export of 1,000 and 8,000 rows: {peaks}"
