@@ -123,6 +123,12 @@ CREATE TABLE IF NOT EXISTS host_sources (
 """
 # The tables of a site's template counts (``_Batch._learn``), all keyed by site.
 _SITE_TABLES = ("sites", "site_signatures", "signature_keys", "key_stats", "key_docs", "site_months")
+# A WARC-Date in the one form our writer gives and ``canonical_warc_date`` gives every other (UTC, microseconds), as a
+# GLOB; the columns that hold capture times; the store's user_version from which every one is in that form.
+_ONE_FORM = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z"
+_DATED_COLUMNS = (("captures", "fetched_at"), ("site_signatures", "first_at"), ("host_sources", "first_at"),
+                  *(("key_stats", column) for column in ("first_at", "last_at", "from_at", "to_at")))
+_DATES_IN_ONE_FORM = 1
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -359,6 +365,7 @@ class CorpusStore:
         self._add_span_scans()
         self._add_template_spans()
         self._add_foreign_hosts()
+        self._put_dates_in_one_form()
 
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
@@ -389,6 +396,30 @@ class CorpusStore:
                 "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL").fetchall())
             batch.finish()
             self._mark_changed(batch.changed_from)
+        self._remove_stale(batch.stale_paths)
+
+    def _put_dates_in_one_form(self) -> None:
+        """A store made before every WARC-Date was read in one form (``canonical_warc_date``) holds another tool's as
+        it was written, which sorts out of time order (``12:00:00.600Z`` before ``12:00:00Z``): a capture of that
+        second read later was numbered among them out of order, a text made a version twice.  Its dates are put in
+        the one form and those URLs' rows made again from their captures, numbered as a rebuild numbers them; once
+        (``user_version``), in one transaction (a process killed midway leaves the store as it was)."""
+        db = self._db
+        if db.execute("PRAGMA user_version").fetchone()[0] >= _DATES_IN_ONE_FORM:
+            return
+        batch = _Batch(db, self.root)
+        with self._transaction():
+            if db.execute("PRAGMA user_version").fetchone()[0] >= _DATES_IN_ONE_FORM:
+                return  # another process did it since the look above
+            db.create_function("canonical_warc_date", 1, canonical_warc_date, deterministic=True)
+            batch.touched_urls.update(db.execute(
+                f"SELECT DISTINCT source, url FROM captures WHERE fetched_at NOT GLOB '{_ONE_FORM}'").fetchall())
+            for table, column in _DATED_COLUMNS:
+                db.execute(f"UPDATE {table} SET {column} = canonical_warc_date({column})"
+                           f" WHERE {column} NOT GLOB '{_ONE_FORM}'")
+            batch.finish()
+            self._mark_changed(batch.changed_from)
+            db.execute(f"PRAGMA user_version = {_DATES_IN_ONE_FORM}")
         self._remove_stale(batch.stale_paths)
 
     def _add_browse_counts(self) -> None:
@@ -505,9 +536,8 @@ class CorpusStore:
 
     def known(self, record_ids: Iterable[str]) -> dict[str, tuple[str, str, str, str, int]]:
         """The captures held of these record keys: key -> URL, WARC-Date, payload digest, WARC file and offset (what
-        tells the same record read again from another that has its ID).  The WARC-Date in the form records are read
-        in now: a store made before ``canonical_warc_date`` holds other tools' dates as they were written."""
-        return {key: (url, canonical_warc_date(fetched_at), *held) for key, url, fetched_at, *held in self._by_record_id(
+        tells the same record read again from another that has its ID)."""
+        return {key: tuple(held) for key, *held in self._by_record_id(
             "SELECT record_id, url, fetched_at, payload_digest, warc_file, warc_offset FROM captures", record_ids)}
 
     def row_sources(self, record_ids: Iterable[str]) -> dict[str, str]:

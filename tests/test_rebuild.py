@@ -448,3 +448,55 @@ def test_versions_of_another_tools_captures_in_one_second_are_numbered_in_time_o
         (1, False), (2, True)], versions
     assert [row["fetched_at"] for row in versions] == ["2026-11-22T12:00:00.000000Z", "2026-11-22T12:00:00.600000Z"]
 
+
+
+def _captures_at(warc: Path, url: str, dates: dict[str, str], out: Path) -> dict[str, str]:
+    """``warc``'s responses dated as keys of ``dates``, written to ``out`` as another tool's captures of ``url`` at
+    the date each maps to; their record IDs -> WARC-Dates."""
+    with open(warc, "rb") as stream:
+        responses = [(record.rec_headers.get_header("WARC-Date"), record.http_headers, record.content_stream().read())
+                     for record in ArchiveIterator(stream)]
+    written = {}
+    with open(out, "wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        for date, headers, body in responses:
+            if date in dates:
+                record = writer.create_warc_record(url, "response", payload=BytesIO(body), http_headers=headers,
+                                                   warc_headers_dict={"WARC-Date": dates[date]})
+                writer.write_record(record)
+                written[record.rec_headers.get_header("WARC-Record-ID")] = dates[date]
+    return written
+
+
+def test_an_archive_upgraded_from_dates_as_written_numbers_a_later_capture_in_their_second_as_a_rebuild_does(
+        live, tmp_path):
+    """A store made before every WARC-Date was read in one form holds another tool's as written; a draft at
+    12:00:00Z and its update at 12:00:00.600Z imported so, the draft captured again at 12:00:00.300Z and imported
+    since was ordered among them as text (.300000Z, .600Z, Z): the draft was versions 1 and 3.  The store's dates
+    are put in the one form when it is first opened, and the corpus is what a rebuild of its WARCs gives."""
+    archive = tmp_path / "archive"
+    shutil.copytree(live, archive)
+    config = archive / "sources.toml"
+    config.write_text(config.read_text().replace(json.dumps(str(live)), json.dumps(str(archive))))
+    url = "http://other-tool.example/news/draft-and-update"
+    versions = one_second_versions(live, tmp_path)
+    draft, update = "2026-11-22T12:00:00Z", "2026-11-22T12:00:00.600Z"
+    held = _captures_at(versions, url, {draft: draft, update: update}, tmp_path / "crawl.warc.gz")
+    assert newsarchive("import", "--config", str(config), str(tmp_path / "crawl.warc.gz")).returncode == 0
+    with sqlite3.connect(archive / "derived" / "corpus.sqlite") as db:  # as the store was before: dates as written
+        for record_id, date in held.items():
+            db.execute("UPDATE captures SET fetched_at = ? WHERE record_id = ?", (date, record_id))
+            db.execute("UPDATE rows SET fetched_at = ?, line = json_set(line, '$.fetched_at', ?) WHERE record_id = ?",
+                       (date, date, record_id))
+        db.execute("PRAGMA user_version = 0")
+    db.close()
+    _captures_at(versions, url, {draft: "2026-11-22T12:00:00.300Z"}, tmp_path / "again.warc.gz")
+    result = newsarchive("import", "--config", str(config), str(tmp_path / "again.warc.gz"))
+    assert result.returncode == 0, result.stderr
+    assert [(row["version"], row["fetched_at"]) for row in read_corpus(archive) if row["url"] == url] == [
+        (1, "2026-11-22T12:00:00.000000Z"), (2, "2026-11-22T12:00:00.600000Z")]
+    out = tmp_path / "rebuilt"
+    rebuilt = newsarchive("rebuild", "--warc", *sorted(str(path) for path in (archive / "warc").iterdir()),
+                          "--out", str(out))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert corpus_files(archive) == corpus_files(out)
