@@ -396,6 +396,20 @@ def test_extract_refuses_pages_mixed_with_archives_and_a_url_for_an_archive(wget
     assert "--url is for saved pages" in ok(with_url, code=2) and not with_url.stdout
 
 
+def test_extract_of_a_warc_and_the_cdx_beside_it_prints_the_articles_and_names_the_cdx_in_one_line(wget_warc, tmp_path):
+    """`wget --warc-cdx` writes an index beside its WARC: extract of both is the WARC's articles, not a refusal to
+    mix a saved page with archives."""
+    cdx = tmp_path / "wget.cdx"
+    cdx.write_bytes(b" CDX a b a m s k r M V g\n"
+                    b"http://127.0.0.1/ 20261207080000 http://127.0.0.1/ text/html 200 ABC - - 512 wget.warc.gz\n")
+    result = newsarchive("extract", str(wget_warc["warc"]), str(cdx))
+    assert [line for line in ok(result, code=1).splitlines() if str(cdx) in line] == [
+        f"newsarchive extract: {cdx}: not a saved page or a web archive "
+        "(text with no HTML markup: it begins b' CDX a b a m s k r M V g')"]
+    assert {row["url"] for row in map(json.loads, result.stdout.splitlines())} >= {
+        url for url in wget_warc["articles"] if not url.endswith("withdrawn-story")}
+
+
 @contextmanager
 def dask_cluster_of(*worker_options: str, env: dict[str, str] | None = None, tries: int = 4) -> Iterator[str]:
     """A real `dask scheduler` (trying a task whose worker died ``tries`` times) and two `dask worker`
