@@ -39,8 +39,8 @@ from pathlib import Path
 
 from archive import WARC_DIR
 from archive.index import capture_offsets
-from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, error_line, positional_record_id,
-                            read_response, scan_article_captures)
+from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, digests_line, error_line,
+                            positional_record_id, read_response, scan_article_captures)
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
@@ -111,6 +111,8 @@ class FileReport:
             more = ", ..." if self.took_ids > 1 else ""
             parts.append(f"{counted(self.took_ids, 'capture')} keeping the WARC-Record-ID of a later record the corpus "
                          f"held ({self.took_from}{more}): that one keyed by file and offset")
+        if stats.bad_digests:
+            parts.append(digests_line(stats.bad_digests))
         if stats.skipped:
             parts.append("skipped: " + ", ".join(
                 f"{count} {why}" for why, count in sorted(stats.skipped.items(), key=lambda item: (-item[1], item[0]))))
