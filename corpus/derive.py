@@ -39,8 +39,8 @@ from pathlib import Path
 
 from archive import WARC_DIR
 from archive.index import capture_offsets
-from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, error_line, positional_record_id,
-                            read_response, scan_article_captures)
+from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, digests_line, error_line,
+                            positional_record_id, read_response, scan_article_captures)
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
@@ -111,6 +111,8 @@ class FileReport:
             more = ", ..." if self.took_ids > 1 else ""
             parts.append(f"{counted(self.took_ids, 'capture')} keeping the WARC-Record-ID of a later record the corpus "
                          f"held ({self.took_from}{more}): that one keyed by file and offset")
+        if stats.bad_digests:
+            parts.append(digests_line(stats.bad_digests))
         if stats.skipped:
             parts.append("skipped: " + ", ".join(
                 f"{count} {why}" for why, count in sorted(stats.skipped.items(), key=lambda item: (-item[1], item[0]))))
@@ -128,7 +130,7 @@ class DeriveReport:
     ``files`` stays in the process that derived (``to_dict`` carries the totals only).
     """
 
-    new_rows: Counter = field(default_factory=Counter)
+    new_rows: Counter = field(default_factory=Counter)  # once caught up, what the store gained (``_count_new_rows``)
     captures: int = 0
     failed: int = 0  # captures that could not be read or extracted, and files that could not be read
     rewritten_texts: int = 0
@@ -368,6 +370,7 @@ class Derivation:
         self._pool: ResultFilePool | None = None
         self._finished = self.store.finished_files()
         self._forget_cut_tails()
+        self._rows_before = self.store.rows_per_source()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
         self._revisits: dict[str, list[ArticleCapture]] = {}  # revisits to resolve found this pass, per file
@@ -677,11 +680,21 @@ class Derivation:
         self.parallel = self._in_flight()
         while self.step():
             pass
+        self._count_new_rows()
         self.report.exported = export_corpus_jsonl(self.store)
         if self.upgrade:
             self.report.upgrade = self.upgrade.finish(self.store)
             self.upgrade = None
         return self.report
+
+    def _count_new_rows(self) -> None:
+        """The rows each source gained since the derivation began, less an old layout's taken over: another tool's
+        later copy of an article, read before our capture of it, was a row under its host until ours took it, and
+        the batches counted both.  A source can lose rows (its copies taken by ours), so the total is the store's."""
+        gained = self.store.rows_per_source()
+        gained.subtract(self._rows_before)
+        gained.subtract(self.report.taken_over)
+        self.report.new_rows = Counter({source: rows for source, rows in gained.items() if rows})
 
     def follow(self, crawl_running: Callable[[float], bool], poll: float = 0.5) -> None:
         """Derive while a crawl archives, a worker fewer than asked (the crawl needs a core).

@@ -623,6 +623,11 @@ class CorpusStore:
     def row_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
 
+    def rows_per_source(self) -> Counter:
+        """The rows each source holds, from the counts the store keeps: what a derivation gained is these after less
+        these before, where its count of rows made also counts rows it made and dropped on the way."""
+        return Counter(dict(self._db.execute("SELECT source, SUM(rows) FROM row_counts GROUP BY source")))
+
     def rows_captured(self, start: str, end: str | None = None) -> Counter:
         """The rows per source whose capture is dated ``start`` or later, and before ``end`` if given (WARC-Dates):
         a run's articles.  A range of the rows' index by capture time: it costs the rows counted."""

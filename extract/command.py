@@ -9,6 +9,9 @@ import os
 import sys
 from pathlib import Path
 
+import mimesniff
+from lxml import etree
+
 from extract import Document, extract_document, remove_site_boilerplate
 from extract.htmlinput import MAX_PAGE_BYTES
 
@@ -25,6 +28,41 @@ directory holding the files given) to learn that template across them; it needs 
 distinct articles.
 Pages that are no article (a section, tag, author, search or home page) print nothing and say
 why on stderr."""
+
+
+SNIFFED_BYTES = 1445  # what a browser reads to sniff a type (the MIME Sniffing Standard)
+_IMPLIED = {"html", "head", "body"}  # the elements an HTML parser makes around any text
+
+
+def not_a_page(head: bytes) -> str | None:
+    """What a file that begins with ``head`` seems to be when it is no saved HTML page (a CDX index, a PDF, an image,
+    JSON), or None: sniffed as a browser does, and a text a browser takes as plain is a page if it holds HTML markup
+    (a page that begins ``<meta charset>`` or a byte order mark is sniffed as plain)."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    kind = mimesniff.what(head[:SNIFFED_BYTES]).split(";", 1)[0]
+    if kind in ("text/html", "text/xml") or not head:
+        return None
+    if kind != "text/plain":
+        return kind
+    root = etree.fromstring(head, etree.HTMLParser())
+    if root is not None and any(isinstance(node.tag, str) and node.tag not in _IMPLIED for node in root.iter()):
+        return None
+    return f"text with no HTML markup: it begins {head[:24]!r}"
+
+
+def _not_a_page_file(path: str) -> str | None:
+    """``not_a_page`` of a file's first bytes (gunzipped); None if it cannot be read (the caller says so)."""
+    from archive.reader import file_head
+
+    try:
+        with open(path, "rb") as stream:
+            return not_a_page(file_head(stream))
+    except OSError:
+        return None
+
+
+def _not_a_page_line(path: str | Path, what: str) -> str:
+    return f"newsarchive extract: {path}: not a saved page or a web archive ({what})"
 
 
 class PageTooLarge(Exception):
@@ -51,7 +89,12 @@ def _extract_files(paths: list[Path], url: str | None) -> tuple[dict[Path, Docum
     docs, status = {}, 0
     for path in paths:
         try:
-            docs[path] = extract_document(_read(path), url)
+            data = _read(path)
+            if what := not_a_page(data):
+                print(_not_a_page_line(path, what), file=sys.stderr)
+                status = 1
+                continue
+            docs[path] = extract_document(data, url)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             print(f"newsarchive extract: cannot read {path}: {exc}", file=sys.stderr)
             status = 1
@@ -101,16 +144,19 @@ def run_extract_archives(files: list[str], url: str | None = None, workers: int 
     from corpus.rebuild import RebuildError, rebuild
     from corpus.store import CorpusStore
 
-    pages = [path for path in files if not is_web_archive(path)]
+    others = {path: what for path in files if not is_web_archive(path) and (what := _not_a_page_file(path))}
+    pages = [path for path in files if not is_web_archive(path) and path not in others]
     if pages or url:
         print("newsarchive extract: " + (f"{pages[0]} is a saved page, the others web archives; extract them apart"
                                          if pages else "--url is for saved pages: an archive's records name their URLs"),
               file=sys.stderr)
         return 2
+    for path, what in others.items():
+        print(_not_a_page_line(path, what), file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="newsarchive-extract-") as scratch:
         corpus = Path(scratch) / "corpus"
         try:
-            report = rebuild([Path(path) for path in files], corpus, workers)
+            report = rebuild([Path(path) for path in files if path not in others], corpus, workers)
         except RebuildError as exc:
             print(f"newsarchive extract: {exc}", file=sys.stderr)
             return 2
@@ -121,7 +167,7 @@ def run_extract_archives(files: list[str], url: str | None = None, workers: int 
         sys.stdout.flush()
         with open(Path(scratch) / "rows.jsonl", "rb") as rows:
             shutil.copyfileobj(rows, sys.stdout.buffer)
-    return 1 if report.file_errors() else 0
+    return 1 if report.file_errors() or others else 0
 
 
 def add_extract_parser(commands: argparse._SubParsersAction) -> None:

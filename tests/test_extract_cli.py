@@ -60,6 +60,35 @@ def test_unreadable_file_reported_others_still_run(tmp_path: Path, capsys) -> No
     assert [json.loads(line)["file"] for line in captured.out.splitlines()] == [str(ARTICLE)]
 
 
+CDX = b" CDX a b a m s k r M V g\nhttp://127.0.0.1/ 20261207080000 http://127.0.0.1/ text/html 200 ABC - - 512 crawl.warc.gz\n"
+
+
+def test_files_that_are_no_saved_page_are_named_in_one_line_each_and_the_page_still_extracted(tmp_path: Path) -> None:
+    """A CDX index, a PDF or an image given among saved pages is no article: told by its bytes, not its name."""
+    others = {"crawl.cdx": CDX, "scan.html": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "photo.png":
+              b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(20)}
+    for name, data in others.items():
+        (tmp_path / name).write_bytes(data)
+    result = _cli(str(tmp_path / "crawl.cdx"), str(ARTICLE), str(tmp_path / "scan.html"), str(tmp_path / "photo.png"))
+    assert result.returncode == 1, result.stderr
+    assert [json.loads(line)["file"] for line in result.stdout.splitlines()] == [str(ARTICLE)]
+    assert json.loads(result.stdout)["text"].startswith("Harbour ferry returns after two-year refit\n\n")
+    assert result.stderr.splitlines() == [
+        f"newsarchive extract: {tmp_path / 'crawl.cdx'}: not a saved page or a web archive "
+        "(text with no HTML markup: it begins b' CDX a b a m s k r M V g')",
+        f"newsarchive extract: {tmp_path / 'scan.html'}: not a saved page or a web archive (application/pdf)",
+        f"newsarchive extract: {tmp_path / 'photo.png'}: not a saved page or a web archive (image/png)"]
+
+
+def test_a_page_that_a_browser_sniffs_as_plain_text_is_still_a_saved_page(tmp_path: Path) -> None:
+    """A saved page that begins with a byte order mark or ``<meta charset>`` is HTML by its markup."""
+    page = tmp_path / "page.html"
+    page.write_bytes(b"\xef\xbb\xbf<meta charset='utf-8'>\n" + ARTICLE.read_bytes())
+    result = _cli(str(page))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Harbour ferry returns after two-year refit\n\n")
+
+
 def test_help_says_what_a_single_page_lacks() -> None:
     result = _cli("--help")
     assert result.returncode == 0

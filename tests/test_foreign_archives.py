@@ -396,6 +396,41 @@ def test_extract_refuses_pages_mixed_with_archives_and_a_url_for_an_archive(wget
     assert "--url is for saved pages" in ok(with_url, code=2) and not with_url.stdout
 
 
+def test_records_whose_digests_do_not_match_are_all_read_and_counted_in_the_files_line(tmp_path):
+    """Tools compute digests differently (of a chunked body, of a decoded one): a record whose WARC-Block-Digest is
+    not that of its bytes is still read, and the file's line counts it, in rebuild, import and check alike."""
+    wrong = {"WARC-Block-Digest": "sha1:" + "A" * 32}
+    warc = write_warc(tmp_path / "digests.warc.gz", [
+        lambda w, number=number: http_response(w, article_url(number), article_html(number),
+                                                **(wrong if number <= 3 else {})) for number in range(1, 6)])
+    assert [record.rec_headers.get_header("WARC-Block-Digest") == wrong["WARC-Block-Digest"]
+            for record in ArchiveIterator(open(warc, "rb"))] == [True, True, True, False, False]
+    rebuilt = newsarchive("rebuild", "--warc", str(warc), "--out", str(tmp_path / "out"))
+    assert line_of(ok(rebuilt), "digests.warc.gz").startswith(
+        "digests.warc.gz: 5 records, 5 HTML pages, 5 articles; 3 records whose digest does not match their content")
+    assert len(read_corpus(tmp_path / "out")) == 5
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    imported = ok(newsarchive("import", "--config", str(config), str(warc)))
+    assert "3 records whose digest does not match their content" in imported, imported
+    checked = ok(newsarchive("check", "--config", str(config)))
+    assert "3 records whose digest does not match their content" in checked, checked
+
+
+def test_extract_of_a_warc_and_the_cdx_beside_it_prints_the_articles_and_names_the_cdx_in_one_line(wget_warc, tmp_path):
+    """`wget --warc-cdx` writes an index beside its WARC: extract of both is the WARC's articles, not a refusal to
+    mix a saved page with archives."""
+    cdx = tmp_path / "wget.cdx"
+    cdx.write_bytes(b" CDX a b a m s k r M V g\n"
+                    b"http://127.0.0.1/ 20261207080000 http://127.0.0.1/ text/html 200 ABC - - 512 wget.warc.gz\n")
+    result = newsarchive("extract", str(wget_warc["warc"]), str(cdx))
+    assert [line for line in ok(result, code=1).splitlines() if str(cdx) in line] == [
+        f"newsarchive extract: {cdx}: not a saved page or a web archive "
+        "(text with no HTML markup: it begins b' CDX a b a m s k r M V g')"]
+    assert {row["url"] for row in map(json.loads, result.stdout.splitlines())} >= {
+        url for url in wget_warc["articles"] if not url.endswith("withdrawn-story")}
+
+
 @contextmanager
 def dask_cluster_of(*worker_options: str, env: dict[str, str] | None = None, tries: int = 4) -> Iterator[str]:
     """A real `dask scheduler` (trying a task whose worker died ``tries`` times) and two `dask worker`

@@ -413,6 +413,23 @@ def test_derive_anew_says_how_many_articles_the_corpus_now_holds(live, tmp_path)
         result.stderr.splitlines()[-1]
 
 
+def test_an_import_says_how_many_articles_the_corpus_gained_when_another_tools_copy_is_read_before_ours(live, tmp_path):
+    """Import into an empty archive of another tool's later copy of an article (read first) and of our WARCs: the
+    copy is a row under its host until our capture of the URL takes it, one row made and dropped, not one more."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    config = archive / "sources.toml"
+    config.write_text((live / "sources.toml").read_text().replace(json.dumps(str(live)), json.dumps(str(archive))))
+    copy = tmp_path / "a-wget.warc.gz"
+    _later_copy(live, copy)
+    result = newsarchive("import", "--config", str(config), str(copy),
+                         *sorted(str(path) for path in (live / "warc").glob("*.warc.gz")))
+    assert result.returncode == 0, result.stderr
+    rows = read_corpus(archive)
+    assert len(rows) == len(read_corpus(live))
+    assert result.stderr.splitlines()[-1] == f"{len(rows)} new articles in the corpus"
+
+
 def one_second_versions(live: Path, folder: Path) -> Path:
     """A WARC as another tool writes it: a draft of one of ``live``'s articles at 12:00:00Z and its update at
     12:00:00.600Z (written first)."""
