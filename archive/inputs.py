@@ -59,10 +59,20 @@ def _archive_stem(name: str) -> str:
     return name
 
 
+def files_given(paths: Iterable[str | Path]) -> list[Path]:
+    """``paths`` with each directory replaced by the files below it, at any depth, in path order: researchers give
+    the folder of a crawl.  What is no web archive among them is read as one given by name would be (one line)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        below = sorted(found for found in path.rglob("*") if found.is_file()) if path.is_dir() else []
+        files += below or [path]  # a directory with no file in it: said by ``not_an_archive_file``
+    return files
+
+
 def not_an_archive_file(path: Path) -> str | None:
     """Why ``path``, given as a web archive, is no file to read (missing, or a directory); None if it is one."""
     if path.is_dir():
-        return f"{path}: is a directory; give the WARC, ARC or WACZ files in it"
+        return f"{path}: a directory with no files in it"
     if not path.is_file():
         return f"{path}: no such file"
     return None

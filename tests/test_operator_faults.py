@@ -324,16 +324,17 @@ def test_browses_socket_listens_before_pywb_starts_so_pywb_cannot_share_its_port
 
 @pytest.mark.parametrize("command", ["rebuild", "import"])
 @pytest.mark.parametrize(("given", "words", "code"), [
-    ("DIR", ["is a directory", "give the WARC, ARC or WACZ files in it"], {"rebuild": 2, "import": 1}),
+    ("DIR", ["a directory with no files in it"], {"rebuild": 2, "import": 1}),
     ("TRUNCATED", ["cut short or damaged", "not a complete WACZ"], {"rebuild": 1, "import": 1}),
 ])
-def test_a_directory_or_a_cut_wacz_given_as_an_archive_is_one_line_saying_so(archive, tmp_path, command, given, words,
-                                                                            code):
+def test_an_empty_directory_or_a_cut_wacz_given_as_an_archive_is_one_line_saying_so(archive, tmp_path, command, given,
+                                                                                    words, code):
+    (tmp_path / "empty").mkdir()
     wacz = tmp_path / "whole.wacz"
     assert newsarchive("package", "--config", str(archive / "sources.toml"), "--out", str(wacz)).returncode == 0
     cut = tmp_path / "cut.wacz"
     cut.write_bytes(wacz.read_bytes()[:30_000])
-    path = str(archive / "warc") if given == "DIR" else str(cut)
+    path = str(tmp_path / "empty") if given == "DIR" else str(cut)
     if command == "rebuild":
         result = newsarchive("rebuild", "--warc", path, "--out", str(tmp_path / "out"))
     else:
