@@ -27,7 +27,7 @@ from warcio.recompressor import Recompressor
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive import WARC_DIR
-from archive.atomic import held_temporary, remove_stale_temporaries
+from archive.atomic import held_temporary, remove_stale_temporaries, replace_durably
 from archive.derived_db import open_derived_db
 from archive.reader import error_line, file_head, not_an_archive_start, warc_records
 from archive.recover import not_whole_after, readable_extent
@@ -466,7 +466,9 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
         _copy_stretches(copy, [(records[number].offset, ends[number]) for number in taken], partial)
         copy.unlink()
     target = warc_dir / f"{stem}-{file_sha256(path if arc else partial)[:12]}.warc.gz"
-    os.replace(partial, target)
+    with open(partial, "rb") as copy:
+        os.fsync(copy.fileno())
+    replace_durably(partial, target)
     held.add(target.name, target.stat().st_size, (records[number].key for number in taken))
     copied.append(target)
     held_count = sum(holder is not None for holder in holders)
