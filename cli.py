@@ -389,7 +389,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from archive.lock import check_writable
     from corpus.derive import storage_error
     from corpus.export import STDOUT, CorpusChanged, TextFilesMissing, export_jsonl, export_parquet
-    from corpus.store import STORE_FILE, CorpusStore
+    from corpus.store import STORE_FILE, CorpusStore, no_corpus_yet
 
     config = load_config(args.config)
     to_stdout = args.out == STDOUT
@@ -400,6 +400,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if not to_stdout and (problem := _output_file_problem(args.out)):
         print(f"newsarchive: export: --out {problem}", file=sys.stderr)
         return EXIT_USAGE
+    if missing := no_corpus_yet(config.archive.dir):  # opening the store would make an empty one
+        print(f"newsarchive: export: {missing}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     check_writable((config.archive.dir / STORE_FILE).parent)  # the store's WAL must write beside it
     try:
         with CorpusStore(config.archive.dir) as store:

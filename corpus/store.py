@@ -293,6 +293,14 @@ class BatchResult:
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
 
 
+def no_corpus_yet(archive_dir: Path) -> str | None:
+    """Why a command that only reads the corpus has nothing to read (opening the store would create it); None if
+    there is a store."""
+    if (Path(archive_dir) / STORE_FILE).exists():
+        return None
+    return f"{archive_dir} holds no corpus yet (no {STORE_FILE}); `newsarchive run` or `newsarchive derive` makes it"
+
+
 def text_key(url: str) -> str:
     """The stable 16-hex-digit name of a URL's text file."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]

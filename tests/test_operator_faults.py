@@ -400,3 +400,19 @@ def test_what_is_no_warc_among_the_warcs_is_one_line_for_check_and_package(archi
     assert packaged.returncode == 1 and "Traceback" not in packaged.stderr, packaged.stderr
     assert len(packaged.stderr.splitlines()) == 1 and "odd.warc.gz" in packaged.stderr, packaged.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("format", ["jsonl", "parquet"])
+def test_export_of_an_archive_with_no_corpus_yet_says_so_and_creates_nothing(tmp_path, format):
+    """An export only reads: on an archive whose WARCs were never derived it must not leave an empty store behind
+    (which `browse` and `check` would then take for a corpus)."""
+    archive = tmp_path / "archive"
+    (archive / "warc").mkdir(parents=True)
+    (archive / "warc" / "crawl.warc.gz").write_bytes(b"")
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{archive}"\n')
+    before = sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*"))
+    out = tmp_path / f"corpus.{format}"
+    result = newsarchive("export", "--config", str(config), "--out", str(out), "--format", format)
+    assert_one_line(result, 1, "holds no corpus yet", "newsarchive derive")
+    assert sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*")) == before
