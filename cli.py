@@ -203,8 +203,10 @@ def _quiet_derivation() -> None:
 
 
 def _cmd_rebuild(args: argparse.Namespace) -> int:
+    from archive.inputs import files_given
     from corpus.rebuild import RebuildError, rebuild
 
+    args.warc = files_given(args.warc)
     if not 1 <= args.workers <= MAX_WORKERS:
         print(f"newsarchive: rebuild: --workers must be from 1 to {MAX_WORKERS} (4 per CPU), not {args.workers}",
               file=sys.stderr)
@@ -259,7 +261,7 @@ def _rebuilt_line(out: str, files: int, before: int) -> str:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from archive.inputs import import_archives, scratch_directory
+    from archive.inputs import files_given, import_archives, scratch_directory
     from archive.lock import ArchiveBusy, ArchiveLock
     from archive.recover import close_abandoned_warcs
     from corpus.derive import counted, derive_archive
@@ -269,7 +271,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     try:
         with ArchiveLock(config.archive.dir), scratch_directory(config.archive.dir) as scratch:
             close_abandoned_warcs(config.archive.dir, config.cluster.redis)
-            lines, errors, copied = import_archives(args.archives, config.archive.dir, scratch)
+            lines, errors, copied = import_archives(files_given(args.archives), config.archive.dir, scratch)
             if copied:  # replay and `check` find them indexed, as the crawl's own WARCs are
                 from archive.index import update_index
 
@@ -387,7 +389,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from archive.lock import check_writable
     from corpus.derive import storage_error
     from corpus.export import STDOUT, CorpusChanged, TextFilesMissing, export_jsonl, export_parquet
-    from corpus.store import STORE_FILE, CorpusStore
+    from corpus.store import STORE_FILE, CorpusStore, no_corpus_yet
 
     config = load_config(args.config)
     to_stdout = args.out == STDOUT
@@ -398,6 +400,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if not to_stdout and (problem := _output_file_problem(args.out)):
         print(f"newsarchive: export: --out {problem}", file=sys.stderr)
         return EXIT_USAGE
+    if missing := no_corpus_yet(config.archive.dir):  # opening the store would make an empty one
+        print(f"newsarchive: export: {missing}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     check_writable((config.archive.dir / STORE_FILE).parent)  # the store's WAL must write beside it
     try:
         with CorpusStore(config.archive.dir) as store:
@@ -516,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rebuild = _command(commands, "rebuild", "rebuild text/ and corpus.jsonl from web archives alone")
     rebuild.add_argument("--warc", nargs="+", required=True, metavar="PATH",
-                         help="WARC (1.0, 1.1, 0.17), ARC or WACZ files, from any tool")
+                         help="WARC (1.0, 1.1, 0.17), ARC or WACZ files, from any tool, or folders of them")
     rebuild.add_argument("--out", required=True, metavar="DIR", help="a new directory for the corpus")
     rebuild.add_argument("--workers", type=int, default=2,
                          help=f"extraction processes, 1 to {MAX_WORKERS} (4 per CPU) (default: %(default)s)")
@@ -543,7 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     imports = _command(commands, "import", "add another tool's web archives to the archive and its corpus")
     imports.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
-    imports.add_argument("archives", nargs="+", type=Path, metavar="ARCHIVE", help="WARC, ARC or WACZ files")
+    imports.add_argument("archives", nargs="+", type=Path, metavar="ARCHIVE",
+                         help="WARC, ARC or WACZ files, or folders of them")
     imports.set_defaults(handler=_cmd_import)
 
     export = _command(commands, "export", "write the whole corpus, texts included, as JSON Lines or Parquet")

@@ -25,7 +25,10 @@ def atomic_output(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
             out.flush()
             if durable:
                 os.fsync(out.fileno())
-        os.replace(temporary, path)
+        if durable:
+            replace_durably(temporary, path)
+        else:  # a later os.sync() makes the name durable with the data (a name without its data is worse)
+            os.replace(temporary, path)
 
 
 @contextmanager
@@ -58,8 +61,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield temporary
         # the tool opened the name again (truncating the same inode); an fsync of any descriptor flushes the file
         os.fsync(fd)
-        os.replace(temporary, path)
-        fsync_directory(path.parent)
+        replace_durably(temporary, path)
 
 
 def remove_stale_temporaries(path: Path, suffix: str = ".tmp") -> None:
@@ -88,6 +90,13 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """
     with atomic_output(path, durable) as out:
         out.write(data)
+
+
+def replace_durably(source: Path, target: Path) -> None:
+    """Rename a finished, fsynced file over ``target`` and fsync its directory: until then a power cut may undo the
+    rename, though the data was synced (ext4, XFS)."""
+    os.replace(source, target)
+    fsync_directory(Path(target).parent)
 
 
 def fsync_directory(directory: Path) -> None:

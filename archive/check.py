@@ -31,6 +31,7 @@ from pathlib import Path
 
 import archive.warcio_brotli  # noqa: F401 - br records are read too
 from archive import WARC_DIR
+from archive.atomic import replace_durably
 from archive.capture import SOURCE_FIELD
 from archive.index import drop_entries_past, entries_past, has_index, indexed_warcs, update_index
 from archive.reader import bad_digests, digests_line, not_a_warc, warc_records
@@ -111,7 +112,7 @@ def _is_full(path: Path) -> bool:
 def set_aside(database: Path) -> Path:
     """Move a damaged SQLite file aside (kept for a person to look at), its log and index with it."""
     aside = database.with_name(f"{database.name}.damaged-{int(time.time())}")
-    database.rename(aside)
+    replace_durably(database, aside)
     for suffix in ("-wal", "-shm"):
         Path(str(database) + suffix).unlink(missing_ok=True)
     return aside

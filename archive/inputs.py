@@ -27,7 +27,7 @@ from warcio.recompressor import Recompressor
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive import WARC_DIR
-from archive.atomic import held_temporary, remove_stale_temporaries
+from archive.atomic import held_temporary, remove_stale_temporaries, replace_durably
 from archive.derived_db import open_derived_db
 from archive.reader import error_line, file_head, not_an_archive_start, warc_records
 from archive.recover import not_whole_after, readable_extent
@@ -59,10 +59,20 @@ def _archive_stem(name: str) -> str:
     return name
 
 
+def files_given(paths: Iterable[str | Path]) -> list[Path]:
+    """``paths`` with each directory replaced by the files below it, at any depth, in path order: researchers give
+    the folder of a crawl.  What is no web archive among them is read as one given by name would be (one line)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        below = sorted(found for found in path.rglob("*") if found.is_file()) if path.is_dir() else []
+        files += below or [path]  # a directory with no file in it: said by ``not_an_archive_file``
+    return files
+
+
 def not_an_archive_file(path: Path) -> str | None:
     """Why ``path``, given as a web archive, is no file to read (missing, or a directory); None if it is one."""
     if path.is_dir():
-        return f"{path}: is a directory; give the WARC, ARC or WACZ files in it"
+        return f"{path}: a directory with no files in it"
     if not path.is_file():
         return f"{path}: no such file"
     return None
@@ -456,7 +466,9 @@ def _import_one(path: Path, stem: str, warc_dir: Path, partial: Path, held: Held
         _copy_stretches(copy, [(records[number].offset, ends[number]) for number in taken], partial)
         copy.unlink()
     target = warc_dir / f"{stem}-{file_sha256(path if arc else partial)[:12]}.warc.gz"
-    os.replace(partial, target)
+    with open(partial, "rb") as copy:
+        os.fsync(copy.fileno())
+    replace_durably(partial, target)
     held.add(target.name, target.stat().st_size, (records[number].key for number in taken))
     copied.append(target)
     held_count = sum(holder is not None for holder in holders)

@@ -86,6 +86,7 @@ class ArchivedResponse:
     warc_file: str
     offset: int
     truncated: str | None = None  # why the body is incomplete, if it is
+    broken: str | None = None  # where its coding breaks (corrupt, cut short) and why: the body is what decoded
 
 
 def open_warc(path: Path):
@@ -160,22 +161,28 @@ def decoded_head(http: StatusAndHeaders, body: bytes, size: int) -> tuple[bytes,
 
     A body that is not what its codings say from its start may raise anything warcio's decoders raise.
     """
+    return _decoded(http, io.BytesIO(body), size)
+
+
+def _decoded(http: StatusAndHeaders | None, stored: BinaryIO, size: int) -> tuple[bytes, str | None]:
+    """Up to ``size`` bytes of a stored body with its codings undone, and why it breaks before, if it does."""
     breaks: list[str] = []
-    head = _decoded_stream(http, io.BytesIO(body), breaks).read(size)
-    return head, next(iter(breaks), None)
+    data = _decoded_stream(http, stored, breaks).read(size)
+    return data, next(iter(breaks), None)
 
 
-def _decoded_body(record: ArcWarcRecord) -> tuple[bytes, bool]:
-    stream = _decoded_stream(record.http_headers, record.raw_stream)
-    body = stream.read(MAX_DECODED_BODY + 1)
-    return body[:MAX_DECODED_BODY], len(body) > MAX_DECODED_BODY
+def _decoded_body(record: ArcWarcRecord) -> tuple[bytes, bool, str | None]:
+    """The body (at most ``MAX_DECODED_BODY``), whether it was larger, and where and why it breaks, if it does."""
+    body, why = _decoded(record.http_headers, record.raw_stream, MAX_DECODED_BODY + 1)
+    broken = f"breaks after {len(body)} bytes decoded ({why})" if why else None
+    return body[:MAX_DECODED_BODY], len(body) > MAX_DECODED_BODY, broken
 
 
 def _archived_response(record: ArcWarcRecord, warc_file: str, offset: int) -> ArchivedResponse:
     headers = record.rec_headers
     cut = headers.get_header("WARC-Truncated")
     try:
-        body, too_big = _decoded_body(record)
+        body, too_big, broken = _decoded_body(record)
     except Exception as exc:  # warcio surfaces zlib/brotli errors of a broken body as many types
         raise RecordError(f"{warc_file}@{offset}: cannot decode body: {error_line(exc)}") from exc
     return ArchivedResponse(
@@ -190,6 +197,7 @@ def _archived_response(record: ArcWarcRecord, warc_file: str, offset: int) -> Ar
         offset=offset,
         truncated=(f"over {MAX_DECODED_BODY >> 20} MB once decoded" if too_big
                    else f"cut short when fetched (WARC-Truncated: {cut})" if cut else None),
+        broken=broken,
     )
 
 

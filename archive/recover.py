@@ -40,7 +40,7 @@ from warcio.recordloader import ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParser, StatusAndHeadersParserException
 
 from archive import WARC_DIR
-from archive.atomic import fsync_directory
+from archive.atomic import fsync_directory, replace_durably
 from archive.index import last_entry_before
 from archive.state import open_state, state_path
 from archive.writer import OPEN_SUFFIX, still_named
@@ -199,8 +199,7 @@ def _recover(path: Path) -> RecoveredWarc:
     if reason:
         _set_aside(path)
         return RecoveredWarc(name, "set aside", reason=reason)
-    os.replace(path, final)
-    fsync_directory(path.parent)
+    replace_durably(path, final)
     return RecoveredWarc(name, "closed", records=scan.records, bytes_cut=size - scan.keep)
 
 

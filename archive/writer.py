@@ -30,6 +30,8 @@ from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import BaseWARCWriter
 
+from archive.atomic import replace_durably
+
 OPEN_SUFFIX = ".open"
 COMPRESSION_LEVEL = 6
 # What zlib writes with wbits 31 (no name, mtime 0, Unix), so that every member starts alike.
@@ -196,7 +198,7 @@ class RollingWarcWriter:
         out, self._out = self._out, None
         try:  # renamed before the lock is dropped: recovery never finds this file unlocked under its .open name
             os.fsync(out.fileno())
-            os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+            replace_durably(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
         finally:
             out.close()
         if self.on_close is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from archive.lock import check_writable
 from archive.replay import CannotServe, listen
 from corpus.derive import storage_error
-from corpus.store import STORE_FILE, CorpusStore
+from corpus.store import STORE_FILE, CorpusStore, no_corpus_yet
 from supervision import stop_process
 
 __all__ = ["CannotServe", "serve_browser"]
@@ -27,9 +27,8 @@ def serve_browser(archive_dir: Path, port: int, replay_port: int | None, configu
     ``ArchiveUnwritable`` if the corpus store's directory is read-only (SQLite's WAL must write beside it).
     The sources ``configured`` have pages before they have articles."""
     archive_dir = Path(archive_dir)
-    if not (archive_dir / STORE_FILE).exists():
-        raise CannotServe(f"{archive_dir} holds no corpus yet (no {STORE_FILE}); `newsarchive run` or "
-                          "`newsarchive derive` makes it")
+    if missing := no_corpus_yet(archive_dir):
+        raise CannotServe(missing)
     check_writable((archive_dir / STORE_FILE).parent)  # the store's WAL, and its search index on first use
     sock = listen(port)
     replay = None

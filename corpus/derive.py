@@ -138,6 +138,7 @@ class DeriveReport:
     error: str | None = None  # why the corpus could not be written (the disk, not a page)
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}, the first MAX_LISTED
     failures: list[str] = field(default_factory=list)  # why captures or files could not be read, the first MAX_LISTED
+    broken_bodies: list[str] = field(default_factory=list)  # extracted from a body broken partway: the first MAX_LISTED
     files: dict[str, FileReport] = field(default_factory=dict)
     taken_over: Counter = field(default_factory=Counter)  # rows of an old layout's corpus, not new (corpus.upgrade)
     upgrade: str | None = None  # the line that says an upgrade from an old layout is done, in the derivation that ended it
@@ -153,6 +154,7 @@ class DeriveReport:
         lines = [found.line(name) for name, found in sorted(self.files.items())]
         file_errors = set(self.file_errors())
         captures = [why for why in self.failures if why not in file_errors]
+        lines += self.broken_bodies[:most]
         lines += [f"not extracted: {why}" for why in captures[:most]]
         if self.failed - len(file_errors) > most:
             lines.append(f"... and {self.failed - len(file_errors) - most} more captures not extracted")
@@ -260,9 +262,13 @@ def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
     if response.truncated:
         raise RecordError(f"{name}@{capture.offset} {capture.url}: body {response.truncated}, not extracted")
     document = extract_document(response.body, capture.url, content_type=response.content_type)
+    note = ""
+    if response.broken:  # what decoded is all the page there is: extracted, and said
+        note = (f"{name}@{capture.offset} {capture.url}: body {response.broken}: "
+                f"{'no article in what decoded' if document.is_empty else 'its text is from what decoded'}")
     return ExtractedArticle.prepared(capture.source, capture.url, capture.date, name, capture.offset,
                                      capture.record_id, capture.payload_digest, document=document, extractor=EXTRACTOR,
-                                     foreign=capture.foreign)
+                                     foreign=capture.foreign, note=note)
 
 
 def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:
@@ -658,6 +664,10 @@ class Derivation:
             self.report.not_extracted_because(article.url, why)
             self.report.file(article.warc_file).not_extracted += 1
         for article in articles:
+            if article.note:
+                logger.warning("%s", article.note)
+                if len(self.report.broken_bodies) < MAX_LISTED:
+                    self.report.broken_bodies.append(article.note)
             found = self.report.file(article.warc_file)
             if article.revisit:
                 found.revisits += 1

@@ -267,15 +267,17 @@ class ExtractedArticle:
     word_ids: tuple[bytes, ...] | None = None  # ``duplicates.word_ids`` of its title, then of each paragraph
     revisit: bool = False  # a revisit of a payload its URL archived before: no document of its own
     foreign: bool = False  # archived by another tool: the store gives it the source our captures of its host have
+    note: str = ""  # one line for a person: the body it was made from breaks partway (the store keeps no note)
 
     @classmethod
-    def prepared(cls, *fields, document: Document, extractor: str, foreign: bool = False) -> ExtractedArticle:
+    def prepared(cls, *fields, document: Document, extractor: str, foreign: bool = False,
+                 note: str = "") -> ExtractedArticle:
         """An extracted capture with the store's work on its document done here (a worker) rather than in the store."""
         if document.is_empty:
-            return cls(*fields, document, extractor, foreign=foreign)
+            return cls(*fields, document, extractor, foreign=foreign, note=note)
         blocks = (document.title or "", *document.paragraphs)
         return cls(*fields, document, extractor, ParagraphKeys.of(document), pack(document),
-                   tuple(word_ids(block) for block in blocks), foreign=foreign)
+                   tuple(word_ids(block) for block in blocks), foreign=foreign, note=note)
 
     def paragraph_keys(self) -> ParagraphKeys:
         return self.keys or ParagraphKeys.of(self.document)
@@ -289,6 +291,14 @@ class BatchResult:
     new_rows: Counter = field(default_factory=Counter)
     rewritten_texts: int = 0
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
+
+
+def no_corpus_yet(archive_dir: Path) -> str | None:
+    """Why a command that only reads the corpus has nothing to read (opening the store would create it); None if
+    there is a store."""
+    if (Path(archive_dir) / STORE_FILE).exists():
+        return None
+    return f"{archive_dir} holds no corpus yet (no {STORE_FILE}); `newsarchive run` or `newsarchive derive` makes it"
 
 
 def text_key(url: str) -> str:

@@ -206,15 +206,16 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             print(f"newsarchive extract: {exc}", file=sys.stderr)
             return 2
-    from archive.inputs import is_web_archive
+    from archive.inputs import files_given, is_web_archive
 
+    files = files_given(args.files)
     try:
-        if any(is_web_archive(path) for path in args.files):
+        if any(is_web_archive(path) for path in files):
             import logging
 
             logging.getLogger("newsarchive.derive").setLevel(logging.CRITICAL)  # the per-file lines say it once
-            return run_extract_archives(args.files, url=args.url)
-        return run_extract_command(args.files, url=args.url, jsonl=args.jsonl, site=args.site)
+            return run_extract_archives(files, url=args.url)
+        return run_extract_command(files, url=args.url, jsonl=args.jsonl, site=args.site)
     except BrokenPipeError:
         # The reader has had enough (`extract ARCHIVE | head -c 100`), as in cli's `status`: point stdout at
         # /dev/null, or the interpreter's own flush at exit fails on the closed pipe again.

@@ -6,6 +6,7 @@ into another file, an ARC file, a WARC/0.17 file, a single-gzip-stream WARC and 
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -687,3 +688,59 @@ def test_a_copy_of_a_file_under_another_name_says_why_it_gives_no_article(tmp_pa
                                                  "corpus holds already (the same records: a copy of a file read "
                                                  "before)"), stderr
     assert len(read_corpus(tmp_path / "out")) == 2
+
+
+def test_an_article_whose_gzip_body_breaks_partway_is_extracted_from_what_decoded_and_said_in_one_line(tmp_path):
+    """warcio's decoder writes zlib's message to stderr for every block left of a corrupt body, naming nothing: the
+    derivation stops at the break, extracts what decoded and says so once, naming the file, the URL and how far."""
+    def gzipped_article(writer: WARCWriter, number: int, corrupt: bool):
+        # the story, then 200 KB of random bytes in a comment: the break falls after the story's text
+        html = article_html(number).replace(
+            b"</article>", b"</article><!-- " + base64.b64encode(os.urandom(150_000)) + b" -->")
+        body = gzip.compress(html)
+        if corrupt:  # random bytes from half its length on
+            body = body[:len(body) // 2] + os.urandom(len(body) - len(body) // 2)
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                              ("Content-Encoding", "gzip"), ("Content-Length", str(len(body)))],
+                                   protocol="HTTP/1.1")
+        return writer.create_warc_record(article_url(number), "response", payload=io.BytesIO(body),
+                                         length=len(body), http_headers=headers)
+
+    warc = write_warc(tmp_path / "broken.warc.gz", [lambda w: gzipped_article(w, 1, corrupt=True),
+                                                    lambda w: gzipped_article(w, 2, corrupt=False)])
+    stderr = ok(newsarchive("rebuild", "--warc", str(warc), "--out", str(tmp_path / "out")))
+    assert "Error -3" not in stderr.replace("(gzip: Error -3", ""), stderr
+    assert "decompressing" not in stderr.replace("(gzip: Error -3 while decompressing", ""), stderr
+    [said] = [line for line in stderr.splitlines() if "breaks" in line]
+    assert said.startswith(f"broken.warc.gz@0 {article_url(1)}: body breaks after ") and \
+        said.endswith("its text is from what decoded"), said
+    assert "bytes decoded (gzip: " in said, said
+    assert line_of(stderr, "broken.warc.gz").startswith("broken.warc.gz: 2 records, 2 HTML pages, 2 articles")
+    rows = read_corpus(tmp_path / "out")
+    assert [row["url"] for row in rows] == [article_url(1), article_url(2)]
+    text = (tmp_path / "out" / rows[0]["text_path"]).read_text()  # the story came before the break
+    assert text.startswith("Story 1:") and text.count("\n") > 10, text
+
+
+def test_a_folder_given_to_rebuild_import_and_extract_is_read_as_the_archives_in_it(tmp_path):
+    """Researchers give the folder of a crawl: its web archives at any depth are read as if named, and a file in it
+    that is none (wget's .cdx) is named in one line, as when given by name."""
+    crawl = tmp_path / "crawl"
+    (crawl / "warcs").mkdir(parents=True)
+    first = write_warc(crawl / "warcs" / "a.warc.gz", [lambda w: http_response(w, article_url(1), article_html(1))])
+    second = write_warc(crawl / "warcs" / "b.warc.gz", [lambda w: http_response(w, article_url(2), article_html(2))])
+    (crawl / "crawl.cdx").write_text(" CDX a b a m s k r M V g\n")
+    named = newsarchive("rebuild", "--warc", str(first), str(second), "--out", str(tmp_path / "named"))
+    assert "2 articles from 2 files" in ok(named)
+    folder = newsarchive("rebuild", "--warc", str(crawl), "--out", str(tmp_path / "folder"))
+    stderr = ok(folder, code=1)
+    assert line_of(stderr, "crawl.cdx").startswith("crawl.cdx: not a WARC or ARC file (it begins"), stderr
+    assert "2 articles from 3 files" in stderr
+    assert corpus_files(tmp_path / "folder") == corpus_files(tmp_path / "named") != {}
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    imported = ok(newsarchive("import", "--config", str(config), str(crawl)), code=1)
+    assert "2 new articles in the corpus" in imported and "crawl.cdx: not a WARC or ARC file" in imported, imported
+    extracted = newsarchive("extract", str(crawl))
+    assert "crawl.cdx: not a" in ok(extracted, code=1)
+    assert [json.loads(line)["url"] for line in extracted.stdout.splitlines()] == [article_url(1), article_url(2)]

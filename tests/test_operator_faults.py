@@ -324,16 +324,17 @@ def test_browses_socket_listens_before_pywb_starts_so_pywb_cannot_share_its_port
 
 @pytest.mark.parametrize("command", ["rebuild", "import"])
 @pytest.mark.parametrize(("given", "words", "code"), [
-    ("DIR", ["is a directory", "give the WARC, ARC or WACZ files in it"], {"rebuild": 2, "import": 1}),
+    ("DIR", ["a directory with no files in it"], {"rebuild": 2, "import": 1}),
     ("TRUNCATED", ["cut short or damaged", "not a complete WACZ"], {"rebuild": 1, "import": 1}),
 ])
-def test_a_directory_or_a_cut_wacz_given_as_an_archive_is_one_line_saying_so(archive, tmp_path, command, given, words,
-                                                                            code):
+def test_an_empty_directory_or_a_cut_wacz_given_as_an_archive_is_one_line_saying_so(archive, tmp_path, command, given,
+                                                                                    words, code):
+    (tmp_path / "empty").mkdir()
     wacz = tmp_path / "whole.wacz"
     assert newsarchive("package", "--config", str(archive / "sources.toml"), "--out", str(wacz)).returncode == 0
     cut = tmp_path / "cut.wacz"
     cut.write_bytes(wacz.read_bytes()[:30_000])
-    path = str(archive / "warc") if given == "DIR" else str(cut)
+    path = str(tmp_path / "empty") if given == "DIR" else str(cut)
     if command == "rebuild":
         result = newsarchive("rebuild", "--warc", path, "--out", str(tmp_path / "out"))
     else:
@@ -399,3 +400,19 @@ def test_what_is_no_warc_among_the_warcs_is_one_line_for_check_and_package(archi
     assert packaged.returncode == 1 and "Traceback" not in packaged.stderr, packaged.stderr
     assert len(packaged.stderr.splitlines()) == 1 and "odd.warc.gz" in packaged.stderr, packaged.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("format", ["jsonl", "parquet"])
+def test_export_of_an_archive_with_no_corpus_yet_says_so_and_creates_nothing(tmp_path, format):
+    """An export only reads: on an archive whose WARCs were never derived it must not leave an empty store behind
+    (which `browse` and `check` would then take for a corpus)."""
+    archive = tmp_path / "archive"
+    (archive / "warc").mkdir(parents=True)
+    (archive / "warc" / "crawl.warc.gz").write_bytes(b"")
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{archive}"\n')
+    before = sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*"))
+    out = tmp_path / f"corpus.{format}"
+    result = newsarchive("export", "--config", str(config), "--out", str(out), "--format", format)
+    assert_one_line(result, 1, "holds no corpus yet", "newsarchive derive")
+    assert sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*")) == before

@@ -141,3 +141,29 @@ def test_records_are_compressed_at_level_6_and_an_already_compressed_payload_is_
                     if record.rec_type == "response"]
     assert payloads == [html, html]  # warcio inflates both members and undoes the Content-Encoding
     assert read_response(tmp_path / name, offsets[1]).body == html
+
+
+@pytest.mark.parametrize("finish", ["write_atomic", "close a WARC"])
+def test_a_file_renamed_into_place_has_its_directory_fsynced_after_the_rename(tmp_path, monkeypatch, finish):
+    """A rename is a change to the directory: until the directory is fsynced a power cut may undo it, though the
+    file's data was synced.  No power cut here: each fsync of a directory is seen (the real one runs) with the names
+    the directory held then, and the final name must be among them."""
+    from archive.atomic import write_atomic
+
+    synced: list[set[str]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.path.isdir(f"/proc/self/fd/{fd}") and os.path.realpath(f"/proc/self/fd/{fd}") == str(tmp_path):
+            synced.append({path.name for path in tmp_path.iterdir()})
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    if finish == "write_atomic":
+        write_atomic(tmp_path / "manifest.json", b"{}\n")
+        final = "manifest.json"
+    else:
+        writer = RollingWarcWriter(tmp_path, "test-src", {"newsarchive-source": "src"}, max_size=10**9)
+        final = capture(writer, 1)[0].warc_file
+        writer.close()
+    assert any(final in names for names in synced), synced
