@@ -206,7 +206,9 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
     from archive.inputs import files_given
     from corpus.rebuild import RebuildError, rebuild
 
-    args.warc = files_given(args.warc)
+    args.warc, notes = files_given(args.warc)
+    for note in notes:
+        print(note, file=sys.stderr)
     if not 1 <= args.workers <= MAX_WORKERS:
         print(f"newsarchive: rebuild: --workers must be from 1 to {MAX_WORKERS} (4 per CPU), not {args.workers}",
               file=sys.stderr)
@@ -271,7 +273,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     try:
         with ArchiveLock(config.archive.dir), scratch_directory(config.archive.dir) as scratch:
             close_abandoned_warcs(config.archive.dir, config.cluster.redis)
-            lines, errors, copied = import_archives(files_given(args.archives), config.archive.dir, scratch)
+            archives, notes = files_given(args.archives)
+            for note in notes:
+                print(note, file=sys.stderr)
+            lines, errors, copied = import_archives(archives, config.archive.dir, scratch)
             if copied:  # replay and `check` find them indexed, as the crawl's own WARCs are
                 from archive.index import update_index
 

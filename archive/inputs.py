@@ -59,20 +59,30 @@ def _archive_stem(name: str) -> str:
     return name
 
 
-def files_given(paths: Iterable[str | Path]) -> list[Path]:
-    """``paths`` with each directory replaced by the files below it, at any depth, in path order: researchers give
-    the folder of a crawl.  What is no web archive among them is read as one given by name would be (one line)."""
+def files_given(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """``paths`` with each directory replaced by the web archives below it, at any depth, in path order (researchers
+    give the folder of a crawl), and one line per directory naming the files in it left aside as no web archive
+    (wget's .cdx, Browsertrix's pages.jsonl, logs): part of a crawl's folder, not an error, where a file named as an
+    archive that is none is one."""
     files: list[Path] = []
+    notes: list[str] = []
     for path in map(Path, paths):
-        below = sorted(found for found in path.rglob("*") if found.is_file()) if path.is_dir() else []
-        files += below or [path]  # a directory with no file in it: said by ``not_an_archive_file``
-    return files
+        if not path.is_dir():
+            files.append(path)
+            continue
+        below = sorted(found for found in path.rglob("*") if found.is_file())
+        archives = [found for found in below if is_web_archive(found)]
+        files += archives or [path]  # a directory with no archive in it: said by ``not_an_archive_file``
+        if aside := [str(found.relative_to(path)) for found in below if found not in archives]:
+            shown = ", ".join(aside[:3]) + (f" and {len(aside) - 3} more" if len(aside) > 3 else "")
+            notes.append(f"{path}: left aside {len(aside)} file(s) in it that are no web archive: {shown}")
+    return files, notes
 
 
 def not_an_archive_file(path: Path) -> str | None:
     """Why ``path``, given as a web archive, is no file to read (missing, or a directory); None if it is one."""
     if path.is_dir():
-        return f"{path}: a directory with no files in it"
+        return f"{path}: a directory with no web archive in it"
     if not path.is_file():
         return f"{path}: no such file"
     return None

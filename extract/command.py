@@ -208,7 +208,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             return 2
     from archive.inputs import files_given, is_web_archive
 
-    files = files_given(args.files)
+    files, notes = files_given(args.files)
+    for note in notes:
+        print(f"newsarchive extract: {note}", file=sys.stderr)
     try:
         if any(is_web_archive(path) for path in files):
             import logging

@@ -324,7 +324,7 @@ def test_browses_socket_listens_before_pywb_starts_so_pywb_cannot_share_its_port
 
 @pytest.mark.parametrize("command", ["rebuild", "import"])
 @pytest.mark.parametrize(("given", "words", "code"), [
-    ("DIR", ["a directory with no files in it"], {"rebuild": 2, "import": 1}),
+    ("DIR", ["a directory with no web archive in it"], {"rebuild": 2, "import": 1}),
     ("TRUNCATED", ["cut short or damaged", "not a complete WACZ"], {"rebuild": 1, "import": 1}),
 ])
 def test_an_empty_directory_or_a_cut_wacz_given_as_an_archive_is_one_line_saying_so(archive, tmp_path, command, given,
