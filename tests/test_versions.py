@@ -35,5 +35,5 @@ def test_another_tools_revisit_of_a_reverted_correction_makes_the_first_text_cur
     assert result.returncode == 0, result.stderr
     rows = read_corpus(tmp_path / "out")
     assert [(row["version"], row["fetched_at"]) for row in rows] == [
-        (1, "2026-10-01T00:00:00Z"), (2, "2026-10-02T00:00:00Z"), (3, "2026-10-03T00:00:00Z")]
+        (1, "2026-10-01T00:00:00.000000Z"), (2, "2026-10-02T00:00:00.000000Z"), (3, "2026-10-03T00:00:00.000000Z")]
     assert rows[2]["text_sha256"] == rows[0]["text_sha256"] != rows[1]["text_sha256"]
