@@ -238,8 +238,8 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def _rows_held(out: str | Path) -> int:
-    """The rows of the corpus store in ``out`` (0 where there is none yet): what a derivation into an empty store
-    made, which its count of rows made overstates when it made rows and dropped them on the way."""
+    """The rows of the corpus store in ``out`` (0 where there is none yet): what a rebuild stopped before had
+    written, so that a resumed one says what it added."""
     from corpus.store import STORE_FILE, CorpusStore
 
     if not (Path(out) / STORE_FILE).is_file():
@@ -328,7 +328,7 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         return EXIT_SOURCE_FAILED
     if args.anew:
         print(f"derived anew {counted(report.captures, 'capture')} into "
-              f"{counted(_rows_held(config.archive.dir), 'article')} "
+              f"{counted(sum(report.new_rows.values()), 'article')} "
               "(versions and copies included), now in place of the corpus", file=sys.stderr)
     else:
         print(f"derived {counted(report.captures, 'capture')}: "
