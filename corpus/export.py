@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -209,6 +210,24 @@ def export_jsonl(store: CorpusStore, out: Path | str) -> int:
                             None if str(out) == STDOUT else partial(_emptied, stream))
 
 
+def _publication(value: str | None) -> tuple[datetime | None, date | None]:
+    """A row's ``date`` as the instant it names (when it gives a time with an offset) and as the day the page gives;
+    Nones for no date (or, from a store of an older extractor, a value that is none: the string stays in ``date``)."""
+    try:
+        published = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None, None
+    return (published if published and published.tzinfo else None), (published.date() if published else None)
+
+
+def _parquet_row(row: dict) -> dict:
+    """A row with its times typed as dataset tools read them: ``fetched_at`` a UTC timestamp, the publication date
+    also as ``published_at`` (a UTC timestamp) and ``published_day`` (a date)."""
+    published_at, published_day = _publication(row["date"])
+    return {**row, "fetched_at": datetime.fromisoformat(row["fetched_at"]), "published_at": published_at,
+            "published_day": published_day}
+
+
 class _ParquetRows:
     """Rows into one Parquet file, a row group per ``PARQUET_BATCH``; :meth:`begin_again` empties it."""
 
@@ -218,8 +237,12 @@ class _ParquetRows:
 
         from corpus.store import ROW_FIELDS
 
-        types = {"warc_offset": pa.int64(), "version": pa.int32(), "dup_canonical": pa.bool_()}
-        self.schema = pa.schema([(name, types.get(name, pa.string())) for name in (*ROW_FIELDS, "text")])
+        utc = pa.timestamp("us", tz="UTC")
+        types = {"warc_offset": pa.int64(), "version": pa.int32(), "dup_canonical": pa.bool_(), "fetched_at": utc,
+                 "published_at": utc, "published_day": pa.date32()}
+        dated = ROW_FIELDS.index("date") + 1
+        names = (*ROW_FIELDS[:dated], "published_at", "published_day", *ROW_FIELDS[dated:], "text")
+        self.schema = pa.schema([(name, types.get(name, pa.string())) for name in names])
         self.stream, self._table, self._writer = stream, pa.Table.from_pylist, pq.ParquetWriter
         self._start()
 
@@ -227,7 +250,7 @@ class _ParquetRows:
         self.writer, self.batch, self.groups = self._writer(self.stream, self.schema, compression="zstd"), [], 0
 
     def write(self, row: dict) -> None:
-        self.batch.append(row)
+        self.batch.append(_parquet_row(row))
         if len(self.batch) == PARQUET_BATCH:
             self._flush()
 

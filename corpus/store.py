@@ -70,6 +70,7 @@ from extract.boilerplate import (
     without_template,
 )
 from extract.document import Document
+from extract.metadata import iso_date
 
 STORE_FILE = "derived/corpus.sqlite"
 TEXT_DIR = "text"
@@ -129,6 +130,7 @@ _ONE_FORM = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0
 _DATED_COLUMNS = (("captures", "fetched_at"), ("site_signatures", "first_at"), ("host_sources", "first_at"),
                   *(("key_stats", column) for column in ("first_at", "last_at", "from_at", "to_at")))
 _DATES_IN_ONE_FORM = 1
+_PUBLICATION_DATES_IN_ONE_FORM = 2  # the user_version from which every row's ``date`` is in ``iso_date``'s form
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -376,6 +378,7 @@ class CorpusStore:
         self._add_template_spans()
         self._add_foreign_hosts()
         self._put_dates_in_one_form()
+        self._put_publication_dates_in_one_form()
 
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
@@ -407,6 +410,22 @@ class CorpusStore:
             batch.finish()
             self._mark_changed(batch.changed_from)
         self._remove_stale(batch.stale_paths)
+
+    def _put_publication_dates_in_one_form(self) -> None:
+        """A store made before publication dates were read in one form (``iso_date``) holds a page's fraction of a
+        second as the page wrote it (``10:00:00.123000+02:00``); its rows' dates are put in that form once
+        (``user_version``), in one transaction, and corpus.jsonl is written again from the first row changed."""
+        db = self._db
+        if db.execute("PRAGMA user_version").fetchone()[0] >= _PUBLICATION_DATES_IN_ONE_FORM:
+            return
+        with self._transaction():
+            changed = db.execute("SELECT fetched_at, record_id, line FROM rows"
+                                 " WHERE json_extract(line, '$.date') GLOB '*T*.*'").fetchall()
+            db.executemany("UPDATE rows SET line = ? WHERE record_id = ?", (
+                (json.dumps({**row, "date": iso_date(row["date"])}, ensure_ascii=False), record_id)
+                for row, record_id in ((json.loads(line), record_id) for _, record_id, line in changed)))
+            self._mark_changed(min((item[:2] for item in changed), default=None))
+            db.execute(f"PRAGMA user_version = {_PUBLICATION_DATES_IN_ONE_FORM}")
 
     def _put_dates_in_one_form(self) -> None:
         """A store made before every WARC-Date was read in one form (``canonical_warc_date``) holds another tool's as
@@ -1253,7 +1272,7 @@ class _Batch:
                 self.word_ids[sha] = ids[0] + b"".join(
                     block for block, key in zip(ids[1:], keys.hashes) if key not in template)
             texts[digest] = ({"url": url, "canonical_url": cleaned.canonical_url or url, "source": source,
-                              "title": cleaned.title, "author": cleaned.author, "date": cleaned.date,
+                              "title": cleaned.title, "author": cleaned.author, "date": iso_date(cleaned.date),
                               "sitename": cleaned.sitename, "language": cleaned.language,
                               "text_sha256": sha, "extractor": extractor}, text)
         made = []

@@ -272,7 +272,9 @@ def _meta(tree: HtmlElement) -> dict[str, str]:
 
 
 def iso_date(value: str | None) -> str | None:
-    """An ISO 8601 date or timestamp, or None when the value is not one."""
+    """An ISO 8601 date or timestamp, or None when the value is not one; in one form: the day (``2026-03-04``), or
+    the time to the second with the page's offset when it gives one (``2026-03-04T10:00:00+01:00``,
+    ``2026-03-04T10:00:00``): a publishing system's fraction of a second is its save's, not news."""
     value = clean(value)
     if not value:
         return None
@@ -290,7 +292,7 @@ def iso_date(value: str | None) -> str | None:
     if parsed.year < 1990 or parsed.year > 2100:
         return None
     has_time = bool(re.search(r"\d[T ]\d{1,2}:\d{2}", value))
-    return parsed.isoformat() if has_time else parsed.date().isoformat()
+    return parsed.replace(microsecond=0).isoformat() if has_time else parsed.date().isoformat()
 
 
 def _key(text: str) -> str:
