@@ -647,16 +647,24 @@ class ScheduleService:
         A clock that was a day ahead and is set right left each next run where the wrong clock put it: a day of
         silence, as APScheduler waits for the stored time.  A jump forward needs nothing: the runs it passed are due."""
         set_back = clock.set_back()
-        if set_back is not None:
-            back, ran_from, ran_to = set_back
-            with self._reload_lock:
-                corrected = _now()
-                for job in self.scheduler.get_jobs(jobstore="default"):
-                    fire = _next_not_run(job.trigger, corrected, ran_from, ran_to)
-                    if job.next_run_time is not None and fire is not None and fire < job.next_run_time:
-                        self.scheduler.modify_job(job.id, "default", next_run_time=fire)
-            hours, minutes = divmod(round(back / 60), 60)
-            logger.warning("the clock went back %d h %d min: next runs recomputed from now", hours, minutes)
+        if set_back is None:
+            return
+        back, ran_from, ran_to = set_back
+        changed = []
+        with self._reload_lock:
+            corrected = _now()
+            for job in self.scheduler.get_jobs(jobstore="default"):
+                fire = _next_not_run(job.trigger, corrected, ran_from, ran_to)
+                if job.next_run_time is not None and fire is not None and fire < job.next_run_time:
+                    self.scheduler.modify_job(job.id, "default", next_run_time=fire)
+                    changed.append(f"{job.name} ({fire})")
+        hours, minutes = divmod(round(back / 60), 60)
+        # one line either way: a clock stepped back minutes is worth knowing of, a warning if it moved a run
+        if changed:
+            logger.warning("the clock went back %d h %d min: next run recomputed from now for %s", hours, minutes,
+                           ", ".join(changed))
+        else:
+            logger.info("the clock went back %d h %d min: no next run needed changing", hours, minutes)
 
     def check_config(self) -> None:
         """Reload the config when its file's mtime changed, or it is gone or back (the config watch)."""

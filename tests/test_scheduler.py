@@ -761,7 +761,8 @@ def test_a_clock_set_right_after_a_day_ahead_runs_the_sources_at_their_next_time
     assert [line.split(" (due since ")[1][:16] for line in running_lines(service)] == [
         "2026-11-23 06:00", "2026-11-22 06:01"], service.text()
     said = [line.split(" WARNING: ", 1)[1] for line in service.text().splitlines() if "the clock went back" in line]
-    assert said == ["the clock went back 24 h 0 min: next runs recomputed from now"], service.text()
+    assert said == ["the clock went back 24 h 0 min: next run recomputed from now for gazette "
+                    "(2026-11-22 06:01:00+00:00)"], service.text()
 
 
 def restarted_at(config: Path, archive: Path, first_now: str, then_now: str) -> str:
@@ -833,3 +834,19 @@ def test_a_clock_set_back_minutes_while_the_service_was_down_does_not_run_the_la
     second = restarted_at(config, tmp_path, "2026-11-22T05:59:55+00:00", "2026-11-22T05:54:00+00:00")
     assert "gazette: '0 * * * *', next run 2026-11-22 07:00:00+00:00" in second, second
     assert "was set by a clock" not in second, second
+
+
+def test_a_clock_set_back_that_changes_no_next_run_says_so_not_that_it_recomputed_them(demo_site, tmp_path):
+    """Before: every step back of more than 5 min was the warning "next runs recomputed from now", also when every
+    next run stayed as it was."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00", launcher=("-c", CLOCK_JUMP, "3", str(-600 / 86400)))
+    try:
+        wait_for(lambda: "the clock went back" in service.text(), timeout=3 + CONFIG_POLL + 10)
+    finally:
+        assert service.stop() == 0, service.text()
+    said = [line.split(" newsarchive.schedule ", 1)[1] for line in service.text().splitlines()
+            if "the clock went back" in line]
+    assert said == ["INFO: the clock went back 0 h 10 min: no next run needed changing"], service.text()
+    nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
+    assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
