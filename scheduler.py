@@ -138,7 +138,8 @@ CONFIG_POLL = 10.0  # seconds between checks of the config file's mtime (and of 
 # much: they are computed again from the corrected time.  NTP corrects a drifting clock by slewing it or stepping it
 # by fractions of a second (ntpd steps only past 128 ms, chrony's makestep by default past 1 s); a step back of
 # minutes is a clock that was wrong being set right.  Below this a step back keeps the next runs, so that a fire
-# time the clock comes to again is not run twice.
+# time the clock comes to again is not run twice; above it, the fire times that ran are not run twice either
+# (``ClockWatch``, ``_next_not_run``).
 CLOCK_SET_BACK = 300.0
 BUSY_RETRY = 5.0  # archive busy (another run holds its lock): first retry after this, doubling ...
 BUSY_RETRY_MAX = 300.0  # ... up to this
@@ -150,7 +151,8 @@ _ROOT = Path(__file__).resolve().parent
 _clock_offset = timedelta(0)  # see _shift_clock
 _wakeup = threading.Event()  # set when a source becomes due (or the service stops)
 _stopping = threading.Event()  # set when the service stops
-_clock_at_fires: list[float] = []  # _wall_minus_monotonic() at each fire since the config watch last looked
+_clock_at_fires: list[tuple[float, float]] = []  # the wall clock and _wall_minus_monotonic() at each fire since the
+# clock watch last looked
 
 
 def _now() -> datetime:
@@ -273,21 +275,59 @@ def sources_health(archive_dir: Path, names: list[str], redis_url: str | None = 
         state.close()
 
 
-def _clock_ahead_by(trigger, stored: datetime, now: datetime) -> float:
-    """Seconds the clock was at least ahead of ``now`` when the service last fired a job whose next run APScheduler
-    stored as ``stored``: that fire is the trigger's last before ``stored``, and one later than now was fired by a
-    clock since set back (while the service was down: ``check_clock`` sees it while up).  0 when none is."""
+def _last_fire_after(trigger, stored: datetime, now: datetime) -> datetime | None:
+    """The fire time the service last ran a job whose next run APScheduler stored as ``stored``, if it is later than
+    ``now``: the trigger's last before ``stored``, run by a clock since set back (while the service was down:
+    ``check_clock`` sees it while up)."""
     fire, last = trigger.get_next_fire_time(None, now), None
     for _ in range(100_000):  # a minutely schedule's fires in ten weeks: a clock further ahead is ahead enough
         if fire is None or fire >= stored:
             break
         last, fire = fire, trigger.get_next_fire_time(fire, fire)
-    return (last - now).total_seconds() if last is not None else 0.0
+    return last
+
+
+def _next_not_run(trigger, now: datetime, ran_from: datetime, ran_to: datetime) -> datetime | None:
+    """The trigger's first fire time from ``now`` on that is not one from ``ran_from`` to ``ran_to``: those ran by the
+    clock before it was set back, and each scheduled time runs once."""
+    fire = trigger.get_next_fire_time(None, now)
+    if fire is not None and ran_from <= fire <= ran_to:
+        fire = trigger.get_next_fire_time(None, ran_to + timedelta(microseconds=1))
+    return fire
+
+
+class ClockWatch:
+    """The wall-clock time the service saw pass without a jump since it started or the clock last jumped: the fire
+    times in it have run.  Looked at every CONFIG_POLL s by the monotonic clock."""
+
+    def __init__(self) -> None:
+        self.looked = time.monotonic()
+        self.offset = _wall_minus_monotonic()  # the wall clock less the monotonic one when it last looked
+        self.since = self.looked + self.offset  # the wall-clock time the stretch without a jump began at
+
+    def set_back(self) -> tuple[float, datetime, datetime] | None:
+        """If the wall clock was set back more than CLOCK_SET_BACK since the last look or a fire time since: by how many
+        seconds, and the stretch of wall-clock time it had run through before (a new one starts now)."""
+        now, looked = _wall_minus_monotonic(), time.monotonic()
+        before, reached = self.offset, self.looked + self.offset
+        while _clock_at_fires:  # (a clock a day ahead for less than CONFIG_POLL s still put the next run a day late)
+            wall, offset = _clock_at_fires.pop(0)
+            if offset - before > CLOCK_SET_BACK:  # set forward before this fire: the fire times it passed did not run
+                self.since = self.looked + offset
+            before, reached = max(before, offset), max(reached, wall)
+        if now - before > CLOCK_SET_BACK:
+            self.since = self.looked + now
+        stretch = (datetime.fromtimestamp(self.since, timezone.utc), datetime.fromtimestamp(reached, timezone.utc))
+        self.looked, self.offset = looked, now
+        if before - now <= CLOCK_SET_BACK:
+            return None
+        self.since = looked + now
+        return before - now, *stretch
 
 
 def mark_due(jobs_file: str, name: str) -> None:
     """The APScheduler job of every source: it only marks the source due; the runner runs it."""
-    _clock_at_fires.append(_wall_minus_monotonic())  # APScheduler computes the next one by this clock
+    _clock_at_fires.append((_now().timestamp(), _wall_minus_monotonic()))  # APScheduler computes the next one by it
     DueList(Path(jobs_file)).mark(name, _now().timestamp())
     _wakeup.set()
 
@@ -575,11 +615,12 @@ class ScheduleService:
                                                 next_run_time=trigger.get_next_fire_time(None, _now()))
             elif initial and job.next_run_time is not None:
                 now = _now()
-                ahead = _clock_ahead_by(trigger, job.next_run_time, now)
-                if ahead > CLOCK_SET_BACK:
+                last = _last_fire_after(trigger, job.next_run_time, now)
+                ahead = (last - now).total_seconds() if last is not None else 0.0
+                fire = _next_not_run(trigger, now, last, last) if ahead > CLOCK_SET_BACK else None
+                if fire is not None and fire < job.next_run_time:
                     late = job.next_run_time
-                    job = self.scheduler.modify_job(job_id, "default",
-                                                    next_run_time=trigger.get_next_fire_time(None, now))
+                    job = self.scheduler.modify_job(job_id, "default", next_run_time=fire)
                     hours, minutes = divmod(round(ahead / 60), 60)
                     logger.warning("%s: its next run, %s, was set by a clock at least %d h %d min ahead of this one "
                                    "(set back while the service was down): recomputed from now", source.name, late,
@@ -591,33 +632,39 @@ class ScheduleService:
     def _watch_config_and_clock(self) -> None:
         """``check_config`` and ``check_clock`` every CONFIG_POLL s until the service stops, by the monotonic clock: as
         an APScheduler interval job it waited for its next time by the wall clock, a day when the clock was set back a day."""
-        clock = _wall_minus_monotonic()
+        clock = ClockWatch()
         while not self._stopping.wait(CONFIG_POLL):
             try:
-                clock = self.check_clock(clock)
+                self.check_clock(clock)
                 self.check_config()
             except Exception:  # (as APScheduler did for its job:) said, and the watch goes on
                 logger.exception("the config watch failed; it goes on")
 
-    def check_clock(self, before: float) -> float:
+    def check_clock(self, clock: ClockWatch) -> None:
         """Recompute every source's next run from now if the wall clock was set back more than CLOCK_SET_BACK since
-        ``before`` (``_wall_minus_monotonic`` then) or a fire time since, and return ``_wall_minus_monotonic`` now.
+        ``clock`` last looked, leaving out the fire times that ran before.
 
         A clock that was a day ahead and is set right left each next run where the wrong clock put it: a day of
         silence, as APScheduler waits for the stored time.  A jump forward needs nothing: the runs it passed are due."""
-        now = _wall_minus_monotonic()
-        while _clock_at_fires:  # (a clock a day ahead for less than CONFIG_POLL s still put the next run a day late)
-            before = max(before, _clock_at_fires.pop())
-        if before - now > CLOCK_SET_BACK:
-            with self._reload_lock:
-                corrected = _now()
-                for job in self.scheduler.get_jobs(jobstore="default"):
-                    fire = job.trigger.get_next_fire_time(None, corrected)
-                    if job.next_run_time is not None and fire is not None and fire < job.next_run_time:
-                        self.scheduler.modify_job(job.id, "default", next_run_time=fire)
-            hours, minutes = divmod(round((before - now) / 60), 60)
-            logger.warning("the clock went back %d h %d min: next runs recomputed from now", hours, minutes)
-        return now
+        set_back = clock.set_back()
+        if set_back is None:
+            return
+        back, ran_from, ran_to = set_back
+        changed = []
+        with self._reload_lock:
+            corrected = _now()
+            for job in self.scheduler.get_jobs(jobstore="default"):
+                fire = _next_not_run(job.trigger, corrected, ran_from, ran_to)
+                if job.next_run_time is not None and fire is not None and fire < job.next_run_time:
+                    self.scheduler.modify_job(job.id, "default", next_run_time=fire)
+                    changed.append(f"{job.name} ({fire})")
+        hours, minutes = divmod(round(back / 60), 60)
+        # one line either way: a clock stepped back minutes is worth knowing of, a warning if it moved a run
+        if changed:
+            logger.warning("the clock went back %d h %d min: next run recomputed from now for %s", hours, minutes,
+                           ", ".join(changed))
+        else:
+            logger.info("the clock went back %d h %d min: no next run needed changing", hours, minutes)
 
     def check_config(self) -> None:
         """Reload the config when its file's mtime changed, or it is gone or back (the config watch)."""

@@ -761,7 +761,23 @@ def test_a_clock_set_right_after_a_day_ahead_runs_the_sources_at_their_next_time
     assert [line.split(" (due since ")[1][:16] for line in running_lines(service)] == [
         "2026-11-23 06:00", "2026-11-22 06:01"], service.text()
     said = [line.split(" WARNING: ", 1)[1] for line in service.text().splitlines() if "the clock went back" in line]
-    assert said == ["the clock went back 24 h 0 min: next runs recomputed from now"], service.text()
+    assert said == ["the clock went back 24 h 0 min: next run recomputed from now for gazette "
+                    "(2026-11-22 06:01:00+00:00)"], service.text()
+
+
+def restarted_at(config: Path, archive: Path, first_now: str, then_now: str) -> str:
+    """The log of a service started at ``then_now``, after one started at ``first_now`` ran a source and stopped."""
+    first = Service(config, first_now)
+    try:
+        wait_for(lambda: len(reports(archive)) == 1, timeout=60)
+    finally:
+        assert first.stop() == 0, first.text()
+    then = Service(config, then_now)
+    try:
+        wait_for(lambda: "Resumed scheduler job processing" in then.text(), timeout=20)
+    finally:
+        assert then.stop() == 0, then.text()
+    return then.text()
 
 
 def test_a_clock_set_right_while_the_service_was_down_runs_the_sources_at_their_next_time_not_a_day_later(
@@ -769,20 +785,12 @@ def test_a_clock_set_right_while_the_service_was_down_runs_the_sources_at_their_
     """A service that ran by a clock a day ahead, stopped, and started again after the clock was set right: before,
     each next run stayed where the wrong clock had put it, a day away, with no line."""
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="* * * * *"))
-    ahead = Service(config, "2026-11-23T05:59:55+00:00")  # runs 06:00 by a clock a day ahead: next run 11-23 06:01
-    try:
-        wait_for(lambda: len(reports(tmp_path)) == 1, timeout=60)
-    finally:
-        assert ahead.stop() == 0, ahead.text()
-    right = Service(config, "2026-11-22T06:00:20+00:00")
-    try:
-        wait_for(lambda: "Resumed scheduler job processing" in right.text(), timeout=20)
-    finally:
-        assert right.stop() == 0, right.text()
-    assert "gazette: '* * * * *', next run 2026-11-22 06:01:00+00:00" in right.text(), right.text()
-    said = [line.split(" WARNING: ", 1)[1] for line in right.text().splitlines() if "was set by a clock" in line]
+    # runs 06:00 by a clock a day ahead (next run 11-23 06:01), then starts again by the clock set right
+    right = restarted_at(config, tmp_path, "2026-11-23T05:59:55+00:00", "2026-11-22T06:00:20+00:00")
+    assert "gazette: '* * * * *', next run 2026-11-22 06:01:00+00:00" in right, right
+    said = [line.split(" WARNING: ", 1)[1] for line in right.splitlines() if "was set by a clock" in line]
     assert said == ["gazette: its next run, 2026-11-23 06:01:00+00:00, was set by a clock at least 24 h 0 min ahead "
-                    "of this one (set back while the service was down): recomputed from now"], right.text()
+                    "of this one (set back while the service was down): recomputed from now"], right
 
 
 def test_a_config_edited_after_the_clock_was_set_back_a_day_is_reloaded_within_the_check_interval(demo_site, tmp_path):
@@ -798,3 +806,47 @@ def test_a_config_edited_after_the_clock_was_set_back_a_day_is_reloaded_within_t
     finally:
         assert service.stop() == 0, service.text()
     assert "gazette: '0 8 * * *', next run 2026-11-21 08:00:00+00:00" in service.text(), service.text()
+
+
+def test_a_clock_set_back_minutes_across_a_fire_time_that_ran_does_not_run_it_again(demo_site, tmp_path):
+    """Before: a step back of more than 5 min recomputed every next run from now, and gazette's 06:00, which had
+    run, was its next run again.  herald's 05:55 never ran: it is genuinely to come after the step back, and runs."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path,
+                          sources(demo_site, gazette="0 * * * *", herald="55 5 * * *"))
+    # 05:59:50; gazette runs at 06:00; about 20 s in (06:00:08 or so) the clock is set back 5 min 15 s, to 05:54:5x
+    service = Service(config, "2026-11-22T05:59:50+00:00", launcher=("-c", CLOCK_JUMP, "20", str(-315 / 86400)))
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=20 + CONFIG_POLL + 40)
+        time.sleep(3)
+    finally:
+        assert service.stop() == 0, service.text()
+    assert [line.split(" (due since ")[1][:16] for line in running_lines(service)] == [
+        "2026-11-22 06:00", "2026-11-22 05:55"], service.text()
+    nxt = {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(tmp_path).items()}
+    assert nxt == {"gazette": datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc),
+                   "herald": datetime(2026, 11, 23, 5, 55, tzinfo=timezone.utc)}, service.text()
+
+
+def test_a_clock_set_back_minutes_while_the_service_was_down_does_not_run_the_last_fire_time_again(demo_site, tmp_path):
+    """Before: at the next start the next run, 07:00, was recomputed from the clock set back to 05:54, and 06:00,
+    which had run, was the next run again, with a line saying it was a clock's mistake."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
+    second = restarted_at(config, tmp_path, "2026-11-22T05:59:55+00:00", "2026-11-22T05:54:00+00:00")
+    assert "gazette: '0 * * * *', next run 2026-11-22 07:00:00+00:00" in second, second
+    assert "was set by a clock" not in second, second
+
+
+def test_a_clock_set_back_that_changes_no_next_run_says_so_not_that_it_recomputed_them(demo_site, tmp_path):
+    """Before: every step back of more than 5 min was the warning "next runs recomputed from now", also when every
+    next run stayed as it was."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 7 * * *"))
+    service = Service(config, "2026-11-22T05:59:55+00:00", launcher=("-c", CLOCK_JUMP, "3", str(-600 / 86400)))
+    try:
+        wait_for(lambda: "the clock went back" in service.text(), timeout=3 + CONFIG_POLL + 10)
+    finally:
+        assert service.stop() == 0, service.text()
+    said = [line.split(" newsarchive.schedule ", 1)[1] for line in service.text().splitlines()
+            if "the clock went back" in line]
+    assert said == ["INFO: the clock went back 0 h 10 min: no next run needed changing"], service.text()
+    nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
+    assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
