@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import zlib
 from bisect import bisect_left, bisect_right
@@ -70,6 +71,8 @@ from extract.boilerplate import (
     without_template,
 )
 from extract.document import Document
+
+logger = logging.getLogger("newsarchive.store")
 
 STORE_FILE = "derived/corpus.sqlite"
 TEXT_DIR = "text"
@@ -444,6 +447,22 @@ class CorpusStore:
                 if not self._db.execute(made).fetchone():  # another process may have made them since the look above
                     for statement in statements:
                         self._db.execute(statement)
+        self._add_search_rows_of_older_writers()
+
+    def _add_search_rows_of_older_writers(self) -> None:
+        """A version from before ``search_rows`` indexes a text without its rows there (its rows go in first, when the
+        text is not indexed yet, so the trigger finds none), and no search finds them: the texts indexed since the
+        last with rows get theirs, at the next opening by this version, which comes before any text of its own."""
+        newest = "SELECT (SELECT IFNULL(MAX(id), 0) FROM search_texts), (SELECT IFNULL(MAX(text_id), 0) FROM search_rows)"
+        indexed, with_rows = self._db.execute(newest).fetchone()
+        if indexed <= with_rows:
+            return
+        with self._transaction():
+            indexed, with_rows = self._db.execute(newest).fetchone()  # another process may have added them since
+            added = self._db.execute(_SEARCH_ROW_OF.format(text="t.id", row="r") + " FROM search_texts t CROSS JOIN"
+                                     " rows r ON r.text_sha256 = t.sha256 WHERE t.id > ?", (with_rows,)).rowcount
+        if added > 0:
+            logger.warning("newsarchive: %d articles an older version indexed are now found by searches", added)
 
     def _add_template_records(self) -> None:
         """A store made before a template's record was kept (the span it was decided template over,

@@ -427,6 +427,25 @@ def test_a_prefix_search_costs_what_its_hits_cost_not_the_words_it_begins_in_a_c
     assert large["w*"][0] < 3 * large["council"][0], large
 
 
+def test_articles_an_older_version_wrote_into_the_store_are_found_by_searches_after_the_next_opening(tmp_path, caplog):
+    """A version from before ``search_rows`` (69e1f19^) indexes a text after its rows went in, so the trigger finds
+    no text then and it writes no row there: its articles were never found, even after this version wrote more
+    (checked with that checkout).  Its writing is made here as it leaves the store: the rows of its texts deleted."""
+    grow_corpus(tmp_path, 20)
+    with CorpusStore(tmp_path) as store:
+        store.add([generated_article(number, random.Random(number)) for number in range(20, 25)])
+    db = sqlite3.connect(tmp_path / STORE_FILE, isolation_level=None)
+    db.execute("DELETE FROM search_rows WHERE text_id IN (SELECT id FROM search_texts ORDER BY id DESC LIMIT 5)")
+    db.close()
+    with CorpusStore(tmp_path) as store:  # this version writes again
+        store.add([generated_article(25, random.Random(25))])
+    with corpus_view.connect(tmp_path) as db:
+        found = corpus_view.search(db, Filters(q="council"), limit=100)
+    assert sorted(int(hit["url"].rsplit("/", 1)[1]) for hit in found.hits) == list(range(26)), found.hits
+    assert [record.getMessage() for record in caplog.records if "older version" in record.getMessage()] == [
+        "newsarchive: 5 articles an older version indexed are now found by searches"]
+
+
 def test_an_index_made_before_prefix_indexes_is_made_again_once_and_a_kill_during_it_leaves_the_old_one(tmp_path):
     """Made again, it has the prefix indexes, and a word inside a Chinese sentence is found."""
     grow_corpus(tmp_path, LARGE)
