@@ -370,6 +370,7 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
+        self.dates_put_in_one_form = False  # by this opening: corpus.jsonl lags by that alone, if it was current
         self._add_line_ends()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
@@ -434,6 +435,7 @@ class CorpusStore:
             self._mark_changed(batch.changed_from)
             db.execute(f"PRAGMA user_version = {_DATES_IN_ONE_FORM}")
         self._remove_stale(batch.stale_paths)
+        self.dates_put_in_one_form = batch.changed_from is not None
 
     def _add_browse_counts(self) -> None:
         """A store made before the browser's counts, its authors or its search rows gets them, each filled from its
