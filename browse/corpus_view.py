@@ -266,16 +266,17 @@ def _counted_among(newest: list[tuple[str, str]], hits: list[dict], more: bool) 
 def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: list[object],
            limit: int, offset: int) -> SearchResult:
     """The newest ``MATCHES_COUNTED`` matches (by text, newest indexed first: FTS5 reads its index in
-    that order and stops there) ranked here, from the store's ``search_rows`` (in that order too: a search reads
-    the few pages they are on) and the rows themselves only if filtered; snippets are cut for the page's hits alone."""
+    that order and stops there) ranked here (``_ranks``), from the store's ``search_rows`` (in that order too: a search
+    reads the few pages they are on) and the rows themselves only if filtered; snippets are cut for the page's hits alone."""
     source = ("FROM search CROSS JOIN search_rows s ON s.text_id = search.rowid"
               + (" CROSS JOIN rows r ON r.record_id = s.record_id" if conditions else "")
               + " WHERE search MATCH ?" + "".join(f" AND {c}" for c in conditions))
-    newest = db.execute(
-        f"SELECT s.source, s.language, bm25(search, 5.0, 1.0), s.url, s.version, search.rowid, s.record_id {source}"
-        " ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
-    ranked = sorted(newest[:MATCHES_COUNTED], key=lambda match: (match[2], match[0], match[3], match[4]))
-    page = [(text_id, record_id) for *_, text_id, record_id in ranked[offset:offset + limit]]
+    newest = db.execute(f"SELECT s.source, s.language, search.rowid, s.url, s.version, s.record_id {source}"
+                        " ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
+    counted = newest[:MATCHES_COUNTED]
+    ranks = _ranks(db, query, {match[2] for match in counted})
+    ranked = sorted(counted, key=lambda match: (ranks.get(match[2], (float("inf"),)), match[0], match[3], match[4]))
+    page = [(text_id, record_id) for _, _, text_id, _, _, record_id in ranked[offset:offset + limit]]
     shown = _marked_matches(db, query, [text_id for text_id, _ in page])
     hits = []
     for text_id, record_id in page:
@@ -284,6 +285,25 @@ def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: li
         if row and text_id in shown:  # else a batch committed since dropped it
             hits.append(_hit((*row, *shown[text_id])))
     return _counted_among(newest, hits, more=offset + limit < len(ranked))
+
+
+def _ranks(db: sqlite3.Connection, query: str, text_ids: set[int]) -> dict[int, tuple]:
+    """Per text of ``text_ids`` that ``query`` matches, its rank (lower first).  A query matching at most
+    ``MATCHES_COUNTED`` texts is ranked by FTS5's bm25 (a headline's match weighs five); one matching more is not:
+    bm25 counts every match of each word for its weight, a cost that grows with the archive (and weighs a word in
+    half the texts as nothing), so those texts are ranked newest first, those matching in the headline before."""
+    oldest = min(text_ids, default=0)
+    common = db.execute("SELECT count(*) FROM (SELECT 1 FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?)",
+                        (query, MATCHES_COUNTED + 1)).fetchone()[0] > MATCHES_COUNTED
+    if not common:
+        return {text_id: (score,) for text_id, score in db.execute(
+            "SELECT rowid, bm25(search, 5.0, 1.0) FROM search WHERE search MATCH ? AND rowid >= ?", (query, oldest))}
+    try:
+        in_headline = {text_id for (text_id,) in db.execute("SELECT rowid FROM search WHERE search MATCH ? AND rowid >= ?",
+                                                            (f"headline : ({query})", oldest))}
+    except sqlite3.OperationalError:  # a query of its own column filters, say: the newest first alone
+        in_headline = set()
+    return {text_id: (text_id not in in_headline, -text_id) for text_id in text_ids}
 
 
 def _marked_matches(db: sqlite3.Connection, query: str, text_ids: list[int]) -> dict[int, tuple[str, str]]:

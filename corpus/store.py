@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import zlib
 from bisect import bisect_left, bisect_right
@@ -71,6 +72,8 @@ from extract.boilerplate import (
 )
 from extract.document import Document
 from extract.metadata import iso_date
+
+logger = logging.getLogger("newsarchive.store")
 
 STORE_FILE = "derived/corpus.sqlite"
 TEXT_DIR = "text"
@@ -369,6 +372,7 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
+        self.dates_put_in_one_form = False  # by this opening: corpus.jsonl lags by that alone, if it was current
         self._add_line_ends()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
@@ -450,6 +454,7 @@ class CorpusStore:
             self._mark_changed(batch.changed_from)
             db.execute(f"PRAGMA user_version = {_DATES_IN_ONE_FORM}")
         self._remove_stale(batch.stale_paths)
+        self.dates_put_in_one_form = batch.changed_from is not None
 
     def _add_browse_counts(self) -> None:
         """A store made before the browser's counts, its authors or its search rows gets them, each filled from its
@@ -463,6 +468,22 @@ class CorpusStore:
                 if not self._db.execute(made).fetchone():  # another process may have made them since the look above
                     for statement in statements:
                         self._db.execute(statement)
+        self._add_search_rows_of_older_writers()
+
+    def _add_search_rows_of_older_writers(self) -> None:
+        """A version from before ``search_rows`` indexes a text without its rows there (its rows go in first, when the
+        text is not indexed yet, so the trigger finds none), and no search finds them: the texts indexed since the
+        last with rows get theirs, at the next opening by this version, which comes before any text of its own."""
+        newest = "SELECT (SELECT IFNULL(MAX(id), 0) FROM search_texts), (SELECT IFNULL(MAX(text_id), 0) FROM search_rows)"
+        indexed, with_rows = self._db.execute(newest).fetchone()
+        if indexed <= with_rows:
+            return
+        with self._transaction():
+            indexed, with_rows = self._db.execute(newest).fetchone()  # another process may have added them since
+            added = self._db.execute(_SEARCH_ROW_OF.format(text="t.id", row="r") + " FROM search_texts t CROSS JOIN"
+                                     " rows r ON r.text_sha256 = t.sha256 WHERE t.id > ?", (with_rows,)).rowcount
+        if added > 0:
+            logger.warning("newsarchive: %d articles an older version indexed are now found by searches", added)
 
     def _add_template_records(self) -> None:
         """A store made before a template's record was kept (the span it was decided template over,

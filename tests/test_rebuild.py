@@ -485,12 +485,10 @@ def _captures_at(warc: Path, url: str, dates: dict[str, str], out: Path) -> dict
     return written
 
 
-def test_an_archive_upgraded_from_dates_as_written_numbers_a_later_capture_in_their_second_as_a_rebuild_does(
-        live, tmp_path):
-    """A store made before every WARC-Date was read in one form holds another tool's as written; a draft at
-    12:00:00Z and its update at 12:00:00.600Z imported so, the draft captured again at 12:00:00.300Z and imported
-    since was ordered among them as text (.300000Z, .600Z, Z): the draft was versions 1 and 3.  The store's dates
-    are put in the one form when it is first opened, and the corpus is what a rebuild of its WARCs gives."""
+def _archive_of_dates_as_written(live: Path, tmp_path: Path) -> tuple[Path, Path, Path, str]:
+    """An archive whose store is from before every WARC-Date was read in one form (``user_version`` 0), holding
+    another tool's captures of a draft at 12:00:00Z and its update at 12:00:00.600Z as written; its config, the
+    WARC of those versions and their URL."""
     archive = tmp_path / "archive"
     shutil.copytree(live, archive)
     config = archive / "sources.toml"
@@ -505,8 +503,34 @@ def test_an_archive_upgraded_from_dates_as_written_numbers_a_later_capture_in_th
             db.execute("UPDATE captures SET fetched_at = ? WHERE record_id = ?", (date, record_id))
             db.execute("UPDATE rows SET fetched_at = ?, line = json_set(line, '$.fetched_at', ?) WHERE record_id = ?",
                        (date, date, record_id))
+    db.close()
+    assert newsarchive("check", "--config", str(config), "--repair").returncode == 0  # its corpus.jsonl, as written
+    with sqlite3.connect(archive / "derived" / "corpus.sqlite") as db:
         db.execute("PRAGMA user_version = 0")
     db.close()
+    return archive, config, versions, url
+
+
+def test_the_first_check_after_the_upgrade_of_dates_says_no_lag_and_leaves_corpus_jsonl_current(live, tmp_path):
+    """Putting an older store's dates in one form changes its rows: the first `check` (it opens the store, so it
+    upgrades it) said 'corpus.jsonl lags the corpus store (a derivation was cut short)', though none was."""
+    archive, config, _, url = _archive_of_dates_as_written(live, tmp_path)
+    assert "2026-11-22T12:00:00.600Z" in (archive / "corpus.jsonl").read_text()
+    checks = [newsarchive("check", "--config", str(config)) for _ in range(2)]
+    assert [(done.returncode, "lags" in done.stdout + done.stderr) for done in checks] == [(0, False), (0, False)], [
+        done.stdout + done.stderr for done in checks]
+    assert sorted(row["fetched_at"] for row in read_corpus(archive) if row["url"] == url) == [
+        "2026-11-22T12:00:00.000000Z", "2026-11-22T12:00:00.600000Z"]
+
+
+def test_an_archive_upgraded_from_dates_as_written_numbers_a_later_capture_in_their_second_as_a_rebuild_does(
+        live, tmp_path):
+    """A store made before every WARC-Date was read in one form holds another tool's as written; a draft at
+    12:00:00Z and its update at 12:00:00.600Z imported so, the draft captured again at 12:00:00.300Z and imported
+    since was ordered among them as text (.300000Z, .600Z, Z): the draft was versions 1 and 3.  The store's dates
+    are put in the one form when it is first opened, and the corpus is what a rebuild of its WARCs gives."""
+    archive, config, versions, url = _archive_of_dates_as_written(live, tmp_path)
+    draft = "2026-11-22T12:00:00Z"
     _captures_at(versions, url, {draft: "2026-11-22T12:00:00.300Z"}, tmp_path / "again.warc.gz")
     result = newsarchive("import", "--config", str(config), str(tmp_path / "again.warc.gz"))
     assert result.returncode == 0, result.stderr
