@@ -372,7 +372,7 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
-        self.dates_put_in_one_form = False  # by this opening: corpus.jsonl lags by that alone, if it was current
+        self.dates_put_in_one_form = False  # by this opening (capture or publication dates): corpus.jsonl lags by that alone
         self._add_line_ends()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
@@ -430,6 +430,7 @@ class CorpusStore:
                 for row, record_id in ((json.loads(line), record_id) for _, record_id, line in changed)))
             self._mark_changed(min((item[:2] for item in changed), default=None))
             db.execute(f"PRAGMA user_version = {_PUBLICATION_DATES_IN_ONE_FORM}")
+        self.dates_put_in_one_form |= bool(changed)
 
     def _put_dates_in_one_form(self) -> None:
         """A store made before every WARC-Date was read in one form (``canonical_warc_date``) holds another tool's as

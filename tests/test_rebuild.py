@@ -541,3 +541,30 @@ def test_an_archive_upgraded_from_dates_as_written_numbers_a_later_capture_in_th
                           "--out", str(out))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert corpus_files(archive) == corpus_files(out)
+
+
+def test_the_first_check_after_the_upgrade_of_publication_dates_says_no_lag_and_leaves_corpus_jsonl_current(
+        live, tmp_path):
+    """As for the capture dates: putting an older store's publication dates in one form changes its rows, and the
+    first `check` after it said 'corpus.jsonl lags the corpus store (a derivation was cut short)', though none was."""
+    archive = tmp_path / "archive"
+    shutil.copytree(live, archive)
+    config = archive / "sources.toml"
+    config.write_text(config.read_text().replace(json.dumps(str(live)), json.dumps(str(archive))))
+    with sqlite3.connect(archive / "derived" / "corpus.sqlite") as db:  # a date as a page wrote it, as stored before
+        [record_id] = db.execute("SELECT record_id FROM rows ORDER BY fetched_at, record_id LIMIT 1").fetchone()
+        db.execute("UPDATE rows SET line = json_set(line, '$.date', '2026-10-04T10:00:00.123000+02:00') "
+                   "WHERE record_id = ?", (record_id,))
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+    with sqlite3.connect(archive / "derived" / "corpus.sqlite") as db:
+        [line] = db.execute("SELECT line FROM rows WHERE record_id = ?", (record_id,)).fetchone()
+    db.close()
+    corpus = archive / "corpus.jsonl"  # its corpus.jsonl, as that store wrote it
+    corpus.write_text("".join(line + "\n" if record_id in row else row
+                              for row in corpus.read_text().splitlines(keepends=True)))
+    checks = [newsarchive("check", "--config", str(config)) for _ in range(2)]
+    assert [(done.returncode, "lags" in done.stdout + done.stderr) for done in checks] == [(0, False), (0, False)], [
+        done.stdout + done.stderr for done in checks]
+    assert [row["date"] for row in read_corpus(archive) if row["warc_record_id"] == record_id] == [
+        "2026-10-04T10:00:00+02:00"]
