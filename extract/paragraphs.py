@@ -15,6 +15,7 @@ from lxml.etree import XPath, _Element, iterwalk
 # the "thirty words" of its sentences. Other scripts' words are runs of word characters.
 _IDEOGRAPHIC = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORDS = re.compile(r"\w+")
+_ASCII_WORDS = re.compile(r"\w+", re.ASCII)  # the same words in an ASCII text, a quarter faster to find
 _WORDS_AND_IDEOGRAPHS = re.compile(rf"[{_IDEOGRAPHIC}]|[^\W{_IDEOGRAPHIC}]+")
 _IDEOGRAPHIC_RUNS = re.compile(rf"[{_IDEOGRAPHIC}]{{2,}}")
 IDEOGRAPH = re.compile(rf"[{_IDEOGRAPHIC}]")
@@ -102,7 +103,7 @@ def words(text: str) -> list[str]:
     and the plain expression, a third faster, then gives the same words.) A soft hyphen is part of
     its word: it marks where the word may break (the page's text holds it, our paragraphs do not)."""
     if text.isascii():
-        return _WORDS.findall(text)
+        return _ASCII_WORDS.findall(text)
     if "\u00ad" in text:
         text = text.replace("\u00ad", "")
     if not IDEOGRAPH.search(text):

@@ -83,6 +83,11 @@ def alone_in(element: HtmlElement, body: HtmlElement) -> HtmlElement:
     return node
 
 
+def _holder(div: HtmlElement, body: HtmlElement | None) -> HtmlElement | None:
+    """The block a div of text is counted in (``alone_in``'s parent); None on a page without a body."""
+    return alone_in(div, body).getparent() if body is not None else None
+
+
 def mark_div_paragraphs(tree: HtmlElement) -> int:
     """Make the page's divs (and sections, as builders that set every block in one write them) of
     text ``<p>`` when they hold its prose: when a block holds a run of them (two of PARAGRAPH_CHARS
@@ -97,13 +102,14 @@ def mark_div_paragraphs(tree: HtmlElement) -> int:
     body = tree.find("body")
     texts = [(div, text) for div in tree.iter("div", "section") if holds_only_inline(div) and (text := div.text_content().strip())]
     # a div set alone in a wrapper of its own (an exporter's <div class="paragraph"><div>) is its
-    # wrapper's, in the block holding the wrappers
-    holder = {div: alone_in(div, body).getparent() for div, _ in texts} if body is not None else {}
+    # wrapper's, in the block holding the wrappers (the other divs' blocks are found only on a page
+    # with a run of paragraphs)
     paragraphs = Counter(  # (the length first: most divs are short, and their links need no count)
-        holder.get(div) for div, text in texts if len(text) >= PARAGRAPH_CHARS and _is_paragraph(text, _linked(div))
+        _holder(div, body) for div, text in texts if len(text) >= PARAGRAPH_CHARS and _is_paragraph(text, _linked(div))
     )
     if not any(count >= 2 for block, count in paragraphs.items() if block is not None):
         return 0
+    holder = {div: _holder(div, body) for div, _ in texts}
     divs = [(div, len(text)) for div, text in texts if _linked(div) < LINK_SHARE * len(text)]
     runs: Counter[HtmlElement] = Counter()
     for div, chars in divs:
