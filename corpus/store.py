@@ -32,10 +32,11 @@ import sqlite3
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -129,6 +130,7 @@ _ONE_FORM = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0
 _DATED_COLUMNS = (("captures", "fetched_at"), ("site_signatures", "first_at"), ("host_sources", "first_at"),
                   *(("key_stats", column) for column in ("first_at", "last_at", "from_at", "to_at")))
 _DATES_IN_ONE_FORM = 1
+_FOREIGN_PORTS_KEPT = 2  # the user_version from which another tool's captures' sources keep their URLs' ports
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -376,6 +378,7 @@ class CorpusStore:
         self._add_template_spans()
         self._add_foreign_hosts()
         self._put_dates_in_one_form()
+        self._give_foreign_ports_their_sources()
 
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
@@ -387,7 +390,8 @@ class CorpusStore:
     def _add_foreign_hosts(self) -> None:
         """A store made before another tool's captures took the source of ours of their host gets
         ``captures.foreign_host``, in one transaction, once: its captures keyed by their host then (a configured
-        source name has no dot) are another tool's, and those of a host ours are of move to our source."""
+        source name has no dot), with their URL's port or, as it was then, without, are another tool's, and those of
+        a host ours are of move to our source."""
         def added() -> bool:
             return "foreign_host" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(captures)")}
         if added():
@@ -400,37 +404,59 @@ class CorpusStore:
             db.execute("ALTER TABLE captures ADD COLUMN foreign_host TEXT")
             db.execute("CREATE INDEX captures_by_foreign_host ON captures (foreign_host) WHERE foreign_host IS NOT NULL")
             db.create_function("foreign_source", 1, foreign_source, deterministic=True)
+            db.create_function("host_source", 1, partial(foreign_source, port=False), deterministic=True)
             db.create_function("site_host", 1, site_host, deterministic=True)
-            db.execute("UPDATE captures SET foreign_host = site_host(url) WHERE source = foreign_source(url)")
+            db.execute("UPDATE captures SET foreign_host = site_host(url)"
+                       " WHERE source IN (foreign_source(url), host_source(url))")
             batch.learn_host_sources(db.execute(
                 "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL").fetchall())
             batch.finish()
             self._mark_changed(batch.changed_from)
         self._remove_stale(batch.stale_paths)
 
+    def _upgrade_once(self, version: int, upgrade: Callable[[_Batch], None]) -> None:
+        """``upgrade`` run on a store whose ``user_version`` is below ``version``, then the rows it touched made again;
+        once, in one transaction (a process killed midway leaves the store as it was)."""
+        db = self._db
+        if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+            return
+        batch = _Batch(db, self.root)
+        with self._transaction():
+            if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+                return  # another process did it since the look above
+            upgrade(batch)
+            batch.finish()
+            self._mark_changed(batch.changed_from)
+            db.execute(f"PRAGMA user_version = {version}")
+        self._remove_stale(batch.stale_paths)
+
     def _put_dates_in_one_form(self) -> None:
         """A store made before every WARC-Date was read in one form (``canonical_warc_date``) holds another tool's as
         it was written, which sorts out of time order (``12:00:00.600Z`` before ``12:00:00Z``): a capture of that
         second read later was numbered among them out of order, a text made a version twice.  Its dates are put in
-        the one form and those URLs' rows made again from their captures, numbered as a rebuild numbers them; once
-        (``user_version``), in one transaction (a process killed midway leaves the store as it was)."""
-        db = self._db
-        if db.execute("PRAGMA user_version").fetchone()[0] >= _DATES_IN_ONE_FORM:
-            return
-        batch = _Batch(db, self.root)
-        with self._transaction():
-            if db.execute("PRAGMA user_version").fetchone()[0] >= _DATES_IN_ONE_FORM:
-                return  # another process did it since the look above
+        the one form and those URLs' rows made again from their captures, numbered as a rebuild numbers them."""
+        def upgrade(batch: _Batch) -> None:
+            db = self._db
             db.create_function("canonical_warc_date", 1, canonical_warc_date, deterministic=True)
             batch.touched_urls.update(db.execute(
                 f"SELECT DISTINCT source, url FROM captures WHERE fetched_at NOT GLOB '{_ONE_FORM}'").fetchall())
             for table, column in _DATED_COLUMNS:
                 db.execute(f"UPDATE {table} SET {column} = canonical_warc_date({column})"
                            f" WHERE {column} NOT GLOB '{_ONE_FORM}'")
-            batch.finish()
-            self._mark_changed(batch.changed_from)
-            db.execute(f"PRAGMA user_version = {_DATES_IN_ONE_FORM}")
-        self._remove_stale(batch.stale_paths)
+        self._upgrade_once(_DATES_IN_ONE_FORM, upgrade)
+
+    def _give_foreign_ports_their_sources(self) -> None:
+        """A store made before another tool's captures of a host none of ours is of kept a port their URLs name in
+        their source holds two sites on one address and two ports under one source: their captures move to the
+        source a rebuild gives them (``foreign_source``), their rows, versions and text files made again there.
+        Those of a host without a port stay as they are."""
+        def upgrade(batch: _Batch) -> None:
+            for host, url in self._db.execute(
+                    "SELECT foreign_host, min(url) FROM captures WHERE foreign_host IS NOT NULL AND foreign_host"
+                    " NOT IN (SELECT host FROM host_sources) GROUP BY foreign_host ORDER BY foreign_host").fetchall():
+                if foreign_source(url) != foreign_source(url, port=False):
+                    batch.move_foreign_captures(host, foreign_source(url))
+        self._upgrade_once(_FOREIGN_PORTS_KEPT, upgrade)
 
     def _add_browse_counts(self) -> None:
         """A store made before the browser's counts, its authors or its search rows gets them, each filled from its
@@ -919,7 +945,7 @@ class _Batch:
             self.db.execute("INSERT OR REPLACE INTO host_sources (host, source, first_at) VALUES (?, ?, ?)",
                             (host, source, fetched_at))
             if held is None or held[1] != source:
-                self._move_foreign_captures(host, source)
+                self.move_foreign_captures(host, source)
 
     def forget_host_sources(self, lost: Iterable[tuple[str, str, str]]) -> None:
         """These captures of ours (URL, capture time, source) are forgotten: a host whose source one of them gave
@@ -935,7 +961,7 @@ class _Batch:
                 "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL AND instr(lower(url), ?)",
                 ((urlsplit(url).hostname or "").removeprefix("www."),)) if site_host(found[0]) == host)
             if not self.db.execute("SELECT 1 FROM host_sources WHERE host = ?", (host,)).fetchone():
-                self._move_foreign_captures(host, foreign_source(url))
+                self.move_foreign_captures(host, foreign_source(url))
 
     def with_host_source(self, article: ExtractedArticle) -> ExtractedArticle:
         """Another tool's capture under the source of our captures of its host, if there are any; else as it is."""
@@ -947,7 +973,7 @@ class _Batch:
             self.host_sources[host] = found[0] if found else None
         return replace(article, source=self.host_sources[host] or article.source)
 
-    def _move_foreign_captures(self, host: str, source: str) -> None:
+    def move_foreign_captures(self, host: str, source: str) -> None:
         """Another tool's stored captures of ``host`` taken again under ``source``: their rows, versions, text files
         and clusters are made again there, and each site they leave learns its template again from what is left
         (nothing, unless it is one of ours: our captures of the host under another source, read out of time order)."""

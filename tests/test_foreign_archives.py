@@ -745,3 +745,52 @@ def test_a_folder_given_to_rebuild_import_and_extract_is_read_as_the_archives_in
     extracted = newsarchive("extract", str(crawl))
     assert f"newsarchive extract: {aside}" in ok(extracted).splitlines()
     assert [json.loads(line)["url"] for line in extracted.stdout.splitlines()] == [article_url(1), article_url(2)]
+
+
+def two_ports_warc(path: Path, numbers: tuple[int, int], date: str = "2026-10-01T00:00:00Z") -> Path:
+    """Another tool's captures of two sites on one loopback address, on ports 8851 and 8852, and of one without a
+    port: article ``numbers[0]`` at each, ``numbers[1]`` at the second."""
+    first, second = numbers
+    return write_warc(path, [
+        lambda w: http_response(w, "http://127.0.0.1:8851/2026/10/story", article_html(first), **{"WARC-Date": date}),
+        lambda w: http_response(w, "http://127.0.0.1:8852/2026/10/story", article_html(first), **{"WARC-Date": date}),
+        lambda w: http_response(w, "http://127.0.0.1:8852/2026/10/other", article_html(second), **{"WARC-Date": date}),
+        lambda w: http_response(w, f"{HOST}/2026/10/story", article_html(first), **{"WARC-Date": date})])
+
+
+def test_two_sites_on_one_host_and_two_ports_are_two_sources(tmp_path):
+    warc = two_ports_warc(tmp_path / "two-ports.warc.gz", (1, 2))
+    ok(newsarchive("rebuild", "--warc", str(warc), "--out", str(tmp_path / "out")))
+    sources = {(row["source"], row["url"].rpartition("/")[2]) for row in read_corpus(tmp_path / "out")}
+    assert sources == {("127.0.0.1_8851", "story"), ("127.0.0.1_8852", "story"), ("127.0.0.1_8852", "other"),
+                       ("news.example", "story")}
+
+
+def test_a_store_that_put_two_ports_under_one_source_takes_the_sources_a_rebuild_gives(tmp_path, monkeypatch):
+    """A store made when another tool's captures were under their host alone: the next derivation moves those of a
+    port to the port's source, so a later capture of their URLs joins their rows (not a second row under another
+    source), and the corpus is the rebuild's; those of a host without a port are not touched."""
+    import sqlite3
+    from functools import partial
+
+    import archive.reader
+    from corpus.derive import derive_files
+    from corpus.store import STORE_FILE, CorpusStore
+
+    first = two_ports_warc(tmp_path / "a.warc.gz", (1, 2))
+    later = two_ports_warc(tmp_path / "b.warc.gz", (3, 4), date="2026-10-02T00:00:00Z")
+    with monkeypatch.context() as old:
+        old.setattr(archive.reader, "foreign_source", partial(archive.reader.foreign_source, port=False))
+        derive_files(tmp_path / "old", [first], workers=1)
+    with sqlite3.connect(tmp_path / "old" / STORE_FILE) as db:
+        assert {source for (source,) in db.execute("SELECT source FROM captures")} == {"127.0.0.1", "news.example"}
+        db.execute("PRAGMA user_version = 1")  # as the store was then
+    unported = {name: data for name, data in corpus_files(tmp_path / "old").items() if "news.example" in name}
+    with CorpusStore(tmp_path / "old"):  # opened by the next command
+        pass
+    assert {name: data for name, data in corpus_files(tmp_path / "old").items() if "news.example" in name} == unported
+
+    derive_files(tmp_path / "old", [later], workers=1)
+    derive_files(tmp_path / "rebuilt", [first, later], workers=1)
+    assert corpus_files(tmp_path / "old") == corpus_files(tmp_path / "rebuilt")
+    assert len({(row["source"], row["url"]) for row in read_corpus(tmp_path / "old")}) == 4
