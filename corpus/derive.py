@@ -483,17 +483,24 @@ class Derivation:
 
     def _with_payloads(self, name: str, revisits: list[ArticleCapture]) -> list[ArticleCapture]:
         """Revisits of another tool's pages, and of ours of a payload first archived at another URL, each with where its
-        payload is: in a WARC of this derivation, or where an article of the corpus was made from it."""
-        resolved = []
+        payload is: in a WARC of this derivation, or where an article of the corpus was made from it.  One whose
+        payload the corpus holds with no article (a section page an earlier import read) gives none, as it would
+        read with its original; only one whose payload is nowhere is said to be missing."""
+        resolved, unresolved = [], []
         for revisit in revisits:
             payload = self._payloads.get(revisit.payload_digest)
             if payload is None and (derived := self.store.payload_at(revisit.payload_digest, revisit.refers_to)):
                 name_there, offset = derived
                 payload = (self._listed.get(name_there) or revisit.warc_path.parent / name_there, offset)
             if payload is None:
-                self.report.file(name).stats.skipped["revisit of a payload in none of these files"] += 1
+                unresolved.append(revisit.payload_digest)
             else:
                 resolved.append(replace(revisit, payload=payload))
+        held = self.store.held_payloads(unresolved) if unresolved else set()
+        found = self.report.file(name)
+        found.not_articles += sum(digest in held for digest in unresolved)  # their originals gave no article
+        if missing := sum(digest not in held for digest in unresolved):
+            found.stats.skipped["revisit of a payload in none of these files"] += missing
         return resolved
 
     def _commit_cursors(self) -> None:

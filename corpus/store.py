@@ -596,6 +596,12 @@ class CorpusStore:
         return ((self._db.execute(query.format(" AND url = ?"), (digest, url)).fetchone() if url else None)
                 or self._db.execute(query.format(""), (digest,)).fetchone())
 
+    def held_payloads(self, digests: Iterable[str]) -> set[str]:
+        """Those of ``digests`` that a capture the corpus read holds, article or not (one pass over the captures)."""
+        return {digest for (digest,) in self._db.execute(
+            "SELECT DISTINCT payload_digest FROM captures WHERE payload_digest IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(set(digests))),))}
+
     def lines(self) -> Iterator[str]:
         """Every corpus row's JSON line, in capture order (``fetched_at``, then record id)."""
         yield from (line for _, line in self.lines_from(None))

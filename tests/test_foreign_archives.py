@@ -794,3 +794,37 @@ def test_a_store_that_put_two_ports_under_one_source_takes_the_sources_a_rebuild
     derive_files(tmp_path / "rebuilt", [first, later], workers=1)
     assert corpus_files(tmp_path / "old") == corpus_files(tmp_path / "rebuilt")
     assert len({(row["source"], row["url"]) for row in read_corpus(tmp_path / "old")}) == 4
+
+
+def revisit_of(writer: WARCWriter, url: str, body: bytes, date: str = "2026-10-02T00:00:00Z"):
+    """A revisit record at ``url`` of the payload ``body`` as ``http_response`` writes it (its original at ``url``)."""
+    digest = http_response(WARCWriter(io.BytesIO()), url, body).rec_headers.get_header("WARC-Payload-Digest")
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    return writer.create_revisit_record(url, digest, url, "2026-10-01T00:00:00Z", http_headers=headers,
+                                        warc_headers_dict={"WARC-Date": date})
+
+
+SECTION_PAGE = b"<html><head><title>News</title></head><body><ul><li><a href='/2026/10/story-1'>Story 1</a></li>" \
+               b"</ul></body></html>"
+
+
+def test_a_second_import_of_revisits_of_pages_the_archive_holds_says_none_is_missing(tmp_path):
+    """warcprox and `wget --warc-dedup` write an unchanged page again as a revisit of the first crawl's response:
+    imported after that crawl, each revisit's original is in the archive, whether it gave an article or not."""
+    first = write_warc(tmp_path / "first.warc.gz", [
+        lambda w: http_response(w, article_url(1), article_html(1)),
+        lambda w: http_response(w, f"{HOST}/news", SECTION_PAGE)])
+    second = write_warc(tmp_path / "second.warc.gz", [
+        lambda w: revisit_of(w, article_url(1), article_html(1)),
+        lambda w: revisit_of(w, f"{HOST}/news", SECTION_PAGE),
+        lambda w: revisit_of(w, article_url(2), article_html(2))])  # its original is nowhere
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    ok(newsarchive("import", "--config", str(config), str(first)))
+    imported = ok(newsarchive("import", "--config", str(config), str(second)))
+    [line] = [line for line in imported.splitlines() if line.startswith("second-")]
+    assert "skipped: 1 revisit of a payload in none of these files" in line, line
+    rebuilt = line_of(ok(newsarchive("rebuild", "--warc", str(first), str(second), "--out", str(tmp_path / "out"))),
+                      "second.warc.gz")
+    assert line.partition(":")[2] == rebuilt.partition(":")[2]
+    assert [row["url"] for row in read_corpus(tmp_path / "archive")] == [article_url(1)]
