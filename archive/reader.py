@@ -22,6 +22,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, URL_FIELD, is_article_capture
+from archive.digests import digest_key
 from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import capture_date
 from archive.writer import OPEN_SUFFIX
@@ -311,7 +312,7 @@ class Scan:
     error: str | None = None  # why a closed file could not be read to its end
     stats: ScanStats = field(default_factory=ScanStats)
     revisits: list[ArticleCapture] = field(default_factory=list)
-    payloads: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    payloads: dict[str, tuple[Path, int]] = field(default_factory=dict)  # payload key (digest_key) -> where
 
 
 def _member_is_whole(stream: BinaryIO, offset: int, length: int) -> bool:
@@ -476,7 +477,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
         metadata record of ours claimed: another tool's captures, those before any damage too."""
         pending = list(waiting.values()) if closed and offsets_hold else []
         foreign = [capture for capture, revisit in pending if not revisit]
-        payloads = {capture.payload_digest: (warc_path, capture.offset) for capture in reversed(foreign)}
+        payloads = {digest_key(capture.payload_digest): (warc_path, capture.offset) for capture in reversed(foreign)}
         return Scan([*found, *foreign], end, error, stats,
                     [*elsewhere, *(capture for capture, revisit in pending if revisit)], payloads)
     end = start

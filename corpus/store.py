@@ -41,6 +41,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archive.atomic import write_atomic
+from archive.digests import digest_key
 from archive.reader import foreign_source, site_host
 from archive.warc_date import canonical_warc_date
 from corpus.duplicates import (
@@ -83,10 +84,8 @@ CREATE TABLE IF NOT EXISTS captures (
     fetched_at TEXT NOT NULL, payload_digest TEXT NOT NULL, warc_file TEXT NOT NULL,
     warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL, error TEXT, document BLOB,
     is_primary INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload_digest);
 CREATE INDEX IF NOT EXISTS captures_by_time ON captures (source, url, fetched_at, record_id);
 CREATE INDEX IF NOT EXISTS captures_by_extractor ON captures (extractor);
-CREATE INDEX IF NOT EXISTS articles_by_payload ON captures (payload_digest, fetched_at) WHERE is_primary = 1;
 CREATE INDEX IF NOT EXISTS captures_by_file ON captures (warc_file, warc_offset);
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
@@ -370,6 +369,7 @@ class CorpusStore:
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
         self._add_line_ends()
+        self._add_payload_keys()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
         self._add_browse_counts()
@@ -386,6 +386,26 @@ class CorpusStore:
         if "line_end" not in columns:
             self._db.execute("DROP INDEX IF EXISTS rows_in_order")  # it was by URL then
             self._db.execute("ALTER TABLE rows ADD COLUMN line_end INTEGER")
+
+    def _add_payload_keys(self) -> None:
+        """A store made before payload digests were compared in one form gets ``captures.payload_key``
+        (``digest_key``: a hash in hex and in base 32 is one payload), filled in one transaction, and its indexes by
+        payload made on it; ``payload_digest`` stays as the record has it, for the rows."""
+        def added() -> bool:
+            return "payload_key" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(captures)")}
+        if added():
+            return
+        db = self._db
+        with self._transaction():
+            if added():  # another process added it since the look above
+                return
+            db.create_function("digest_key", 1, digest_key, deterministic=True)
+            db.execute("ALTER TABLE captures ADD COLUMN payload_key TEXT")
+            db.execute("UPDATE captures SET payload_key = digest_key(payload_digest)")
+            db.execute("DROP INDEX IF EXISTS captures_by_payload")
+            db.execute("DROP INDEX IF EXISTS articles_by_payload")
+            db.execute("CREATE INDEX captures_by_payload_key ON captures (source, url, payload_key)")
+            db.execute("CREATE INDEX articles_by_payload_key ON captures (payload_key, fetched_at) WHERE is_primary = 1")
 
     def _add_foreign_hosts(self) -> None:
         """A store made before another tool's captures took the source of ours of their host gets
@@ -591,16 +611,18 @@ class CorpusStore:
         """Where the first article archived with this payload was captured (WARC file name, offset), at ``url`` if it
         is given and has one: a revisit names the URL of the response holding its payload, and another URL's row of
         the payload may be a revisit itself."""
-        query = ("SELECT warc_file, warc_offset FROM captures WHERE payload_digest = ? AND is_primary = 1{}"
+        query = ("SELECT warc_file, warc_offset FROM captures WHERE payload_key = ? AND is_primary = 1{}"
                  " ORDER BY fetched_at, record_id LIMIT 1")
-        return ((self._db.execute(query.format(" AND url = ?"), (digest, url)).fetchone() if url else None)
-                or self._db.execute(query.format(""), (digest,)).fetchone())
+        key = digest_key(digest)
+        return ((self._db.execute(query.format(" AND url = ?"), (key, url)).fetchone() if url else None)
+                or self._db.execute(query.format(""), (key,)).fetchone())
 
-    def held_payloads(self, digests: Iterable[str]) -> set[str]:
-        """Those of ``digests`` that a capture the corpus read holds, article or not (one pass over the captures)."""
-        return {digest for (digest,) in self._db.execute(
-            "SELECT DISTINCT payload_digest FROM captures WHERE payload_digest IN (SELECT value FROM json_each(?))",
-            (json.dumps(sorted(set(digests))),))}
+    def held_payloads(self, keys: Iterable[str]) -> set[str]:
+        """Those of these payload keys (``digest_key``) that a capture the corpus read holds, article or not (one
+        pass over the captures)."""
+        return {key for (key,) in self._db.execute(
+            "SELECT DISTINCT payload_key FROM captures WHERE payload_key IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(set(keys))),))}
 
     def lines(self) -> Iterator[str]:
         """Every corpus row's JSON line, in capture order (``fetched_at``, then record id)."""
@@ -879,9 +901,10 @@ class _Batch:
         usable = error is None and not document.is_empty
         site = site_of(article.source, article.url)
         db.execute(
-            "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, warc_file, warc_offset,"
-            " extractor, error, document, foreign_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, payload_key, warc_file,"
+            " warc_offset, extractor, error, document, foreign_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (article.warc_record_id, article.source, article.url, site, article.fetched_at, article.payload_digest,
+             digest_key(article.payload_digest),
              article.warc_file, article.warc_offset, article.extractor, error or document.error or None,
              (article.packed or pack(document)) if usable else None,
              site_host(article.url) if article.foreign else None))
@@ -895,8 +918,8 @@ class _Batch:
             return
         self.new_ids.add(article.warc_record_id)
         first = db.execute(
-            "SELECT record_id, fetched_at FROM captures WHERE source = ? AND url = ? AND payload_digest = ?"
-            " AND is_primary = 1", (article.source, article.url, article.payload_digest)).fetchone()
+            "SELECT record_id, fetched_at FROM captures WHERE source = ? AND url = ? AND payload_key = ?"
+            " AND is_primary = 1", (article.source, article.url, digest_key(article.payload_digest))).fetchone()
         if first is None:  # a new payload at this URL: it teaches the site's template
             db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = ?", (article.warc_record_id,))
             keys = article.paragraph_keys()
@@ -921,19 +944,19 @@ class _Batch:
         with a text there) holds another, as a correction reverted byte for byte; else nothing changes.
         One look-up in the index of the URL's captures by time, whatever the URL's history."""
         before = self.db.execute(
-            "SELECT c.payload_digest FROM captures c WHERE c.source = ? AND c.url = ?"
+            "SELECT c.payload_key FROM captures c WHERE c.source = ? AND c.url = ?"
             " AND (c.fetched_at, c.record_id) < (?, ?) AND EXISTS (SELECT 1 FROM captures p WHERE p.source = c.source"
-            " AND p.url = c.url AND p.payload_digest = c.payload_digest AND p.is_primary = 1)"
+            " AND p.url = c.url AND p.payload_key = c.payload_key AND p.is_primary = 1)"
             " ORDER BY c.fetched_at DESC, c.record_id DESC LIMIT 1",
             (article.source, article.url, article.fetched_at, article.warc_record_id)).fetchone()
-        if before is None or before[0] != article.payload_digest:
+        if before is None or before[0] != digest_key(article.payload_digest):
             self.touched_urls.add((article.source, article.url))
 
     def next_primary(self, source: str, url: str, digest: str) -> None:
         """The payload's primary capture at its URL is gone: its first capture left with a document holds its text."""
         self.db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = (SELECT record_id FROM captures"
-                        " WHERE source = ? AND url = ? AND payload_digest = ? AND document IS NOT NULL"
-                        " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest))
+                        " WHERE source = ? AND url = ? AND payload_key = ? AND document IS NOT NULL"
+                        " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest_key(digest)))
 
     # -- the source of another tool's captures -----------------------------------------------
     def learn_host_sources(self, ours: Iterable[tuple[str, str, str]]) -> None:
@@ -1271,9 +1294,9 @@ class _Batch:
         a version again, and a payload whose text is the one before it (the page changed outside the article:
         a token, an ad, a timestamp) makes none, or a refetch each day would add a version a day."""
         db = self.db
-        texts: dict[str, tuple[dict, bytes]] = {}  # payload digest -> its row's fields from its text, the text
+        texts: dict[str, tuple[dict, bytes]] = {}  # payload key -> its row's fields from its text, the text
         for record_id, digest, extractor, blob in db.execute(
-                "SELECT record_id, payload_digest, extractor, document FROM captures"
+                "SELECT record_id, payload_key, extractor, document FROM captures"
                 " WHERE source = ? AND url = ? AND is_primary = 1", (source, url)):
             document, keys, ids = self.documents.get(record_id) or _unpacked_with_keys(blob)
             cleaned = without_template(document, keys.hashes, template)
@@ -1289,12 +1312,12 @@ class _Batch:
                               "sitename": cleaned.sitename, "language": cleaned.language,
                               "text_sha256": sha, "extractor": extractor}, text)
         made = []
-        for record_id, fetched_at, digest, warc_file, offset in db.execute(
-                "SELECT record_id, fetched_at, payload_digest, warc_file, warc_offset FROM captures"
+        for record_id, fetched_at, digest, key, warc_file, offset in db.execute(
+                "SELECT record_id, fetched_at, payload_digest, payload_key, warc_file, warc_offset FROM captures"
                 " WHERE source = ? AND url = ? ORDER BY fetched_at, record_id", (source, url)):
-            if digest not in texts:
+            if key not in texts:
                 continue
-            fields, text = texts[digest]
+            fields, text = texts[key]
             if made and made[-1][3]["text_sha256"] == fields["text_sha256"]:
                 continue
             fields = {**fields, "fetched_at": fetched_at, "warc_file": warc_file, "warc_offset": offset,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import io
 import json
 import shutil
 import os
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -828,3 +830,29 @@ def test_a_second_import_of_revisits_of_pages_the_archive_holds_says_none_is_mis
                       "second.warc.gz")
     assert line.partition(":")[2] == rebuilt.partition(":")[2]
     assert [row["url"] for row in read_corpus(tmp_path / "archive")] == [article_url(1)]
+
+
+def test_a_revisit_whose_digest_is_in_another_encoding_of_its_originals_hash_is_matched_to_it(tmp_path):
+    """One tool writes the SHA-1 of a payload in hex, warcprox and pywb in base 32: one payload all the same, in a
+    rebuild of both files and in an import of the revisits after the originals."""
+    body = article_html(1)
+    sha1 = hashlib.sha1(body).digest()
+    original = write_warc(tmp_path / "hex.warc.gz", [
+        lambda w: http_response(w, article_url(1), body, **{"WARC-Payload-Digest": f"sha1:{sha1.hex()}",
+                                                           "WARC-Date": "2026-10-01T00:00:00Z"})])
+    revisit = write_warc(tmp_path / "base32.warc.gz", [lambda w: revisit_of(w, article_url(1), body)])
+    assert f"sha1:{base64.b32encode(sha1).decode()}" in gzip.decompress(revisit.read_bytes()).decode("latin-1")
+    line = line_of(ok(newsarchive("rebuild", "--warc", str(original), str(revisit), "--out", str(tmp_path / "out"))),
+                   "base32.warc.gz")
+    assert "none of these files" not in line and "1 article" in line, line
+    rows = read_corpus(tmp_path / "out")
+    assert [(row["url"], row["version"], row["payload_digest"]) for row in rows] == [
+        (article_url(1), 1, f"sha1:{sha1.hex()}")]  # the rows as the records have them
+
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    ok(newsarchive("import", "--config", str(config), str(original)))
+    imported = ok(newsarchive("import", "--config", str(config), str(revisit)))
+    assert "none of these files" not in imported, imported
+    with sqlite3.connect(tmp_path / "archive" / "derived" / "corpus.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM captures WHERE is_primary = 1").fetchone() == (1,)
