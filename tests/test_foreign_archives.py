@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -155,7 +156,7 @@ def test_a_wget_warc_rebuilds_into_its_articles(wget_warc, tmp_path):
         if url.endswith("withdrawn-story"):
             continue  # a 404 on the site
         assert rows[url]["title"] == article.title
-        assert rows[url]["source"] == "127.0.0.1"
+        assert rows[url]["source"] == f"127.0.0.1_{urlsplit(url).port}"  # the site's address and port
         # The last paragraph: the first is also a teaser on the section pages, which are in the corpus
         # too until extraction tells articles from other pages.
         assert article.paragraphs[-1] in (tmp_path / "out" / rows[url]["text_path"]).read_text()
