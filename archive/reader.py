@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import mimesniff
 from warcio.archiveiterator import ArchiveIterator
@@ -22,6 +22,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl venv's brotli
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, URL_FIELD, is_article_capture
+from archive.digests import digest_key
 from archive.recover import not_whole_after, readable_extent
 from archive.warc_date import capture_date
 from archive.writer import OPEN_SUFFIX
@@ -311,7 +312,7 @@ class Scan:
     error: str | None = None  # why a closed file could not be read to its end
     stats: ScanStats = field(default_factory=ScanStats)
     revisits: list[ArticleCapture] = field(default_factory=list)
-    payloads: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    payloads: dict[str, tuple[Path, int]] = field(default_factory=dict)  # payload key (digest_key) -> where
 
 
 def _member_is_whole(stream: BinaryIO, offset: int, length: int) -> bool:
@@ -331,10 +332,15 @@ def positional_record_id(warc_file: str, offset: int, arc: bool = False) -> str:
     return f"<urn:{'arc' if arc else 'warc'}:{warc_file}:{offset}>"
 
 
-def foreign_source(url: str) -> str:
-    """The source of a capture another tool archived of a host none of ours is of: its host, without ``www.`` (a
-    safe path part)."""
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
+def foreign_source(url: str, port: bool = True) -> str:
+    """The source of a capture another tool archived of a host none of ours is of: its host, without ``www.``, with
+    a port the URL names other than its scheme's (two sites on one address are two sources), as a safe path part
+    (``127.0.0.1_8001``).  ``port`` False: the host alone, as stores made before the port was kept named it."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    number = _port(parts) if port else None
+    if number is not None and number != _DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{number}"
     return re.sub(r"[^a-z0-9.-]", "_", host) or "unknown"
 
 
@@ -343,11 +349,19 @@ def site_host(url: str) -> str:
     one (two sites on one address and two ports are two sites)."""
     parts = urlsplit(url)
     host = (parts.hostname or "").removeprefix("www.")
-    try:
-        port = parts.port
-    except ValueError:  # a port that is no number: the host alone
-        port = None
+    port = _port(parts)
     return host if port is None else f"{host}:{port}"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _port(parts: SplitResult) -> int | None:
+    """The port a URL names, if it names one that is a number."""
+    try:
+        return parts.port
+    except ValueError:  # a port that is no number: none
+        return None
 
 
 def not_a_warc(path: Path) -> str | None:
@@ -463,7 +477,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
         metadata record of ours claimed: another tool's captures, those before any damage too."""
         pending = list(waiting.values()) if closed and offsets_hold else []
         foreign = [capture for capture, revisit in pending if not revisit]
-        payloads = {capture.payload_digest: (warc_path, capture.offset) for capture in reversed(foreign)}
+        payloads = {digest_key(capture.payload_digest): (warc_path, capture.offset) for capture in reversed(foreign)}
         return Scan([*found, *foreign], end, error, stats,
                     [*elsewhere, *(capture for capture, revisit in pending if revisit)], payloads)
     end = start

@@ -59,8 +59,8 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
             if cited:
                 report.lost.append(f"the corpus rows that cite {', '.join(sorted(cited))} keep their texts, but no "
                                    "rebuild can make them again from the WARCs")
-            if store.dates_put_in_one_form and export_corpus_jsonl(store):  # the upgrade's, not a cut-short derivation
-                report.notes.append(f"the store's dates were put in one form (it is from an older version); "
+            if store.rows_upgraded and export_corpus_jsonl(store):  # the upgrade's, not a cut-short derivation
+                report.notes.append(f"the store was upgraded from an older version's; "
                                     f"{CORPUS_FILE} was brought along")
             matches = _jsonl_matches(store)
             if not matches and store.changed_from() is not None and not repair:  # what the next export writes

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archive import WARC_DIR
+from archive.digests import digest_key
 from archive.index import capture_offsets
 from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, digests_line, error_line,
                             positional_record_id, read_response, scan_article_captures)
@@ -378,7 +379,7 @@ class Derivation:
         self._forget_cut_tails()
         self._rows_before = self.store.rows_per_source()
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
-        self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload digest -> where
+        self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload key (digest_key) -> where
         self._revisits: dict[str, list[ArticleCapture]] = {}  # revisits to resolve found this pass, per file
         self._held: dict[str, tuple[int, bool]] = {}  # scan positions that wait for their file's revisits
         self._listed: dict[str, Path] = {}  # WARCs listed: name -> path (a rebuild's may be in several directories)
@@ -483,17 +484,25 @@ class Derivation:
 
     def _with_payloads(self, name: str, revisits: list[ArticleCapture]) -> list[ArticleCapture]:
         """Revisits of another tool's pages, and of ours of a payload first archived at another URL, each with where its
-        payload is: in a WARC of this derivation, or where an article of the corpus was made from it."""
-        resolved = []
+        payload is: in a WARC of this derivation, or where an article of the corpus was made from it.  One whose
+        payload the corpus holds with no article (a section page an earlier import read) gives none, as it would
+        read with its original; only one whose payload is nowhere is said to be missing."""
+        resolved, unresolved = [], []
         for revisit in revisits:
-            payload = self._payloads.get(revisit.payload_digest)
+            key = digest_key(revisit.payload_digest)
+            payload = self._payloads.get(key)
             if payload is None and (derived := self.store.payload_at(revisit.payload_digest, revisit.refers_to)):
                 name_there, offset = derived
                 payload = (self._listed.get(name_there) or revisit.warc_path.parent / name_there, offset)
             if payload is None:
-                self.report.file(name).stats.skipped["revisit of a payload in none of these files"] += 1
+                unresolved.append(key)
             else:
                 resolved.append(replace(revisit, payload=payload))
+        held = self.store.held_payloads(unresolved) if unresolved else set()
+        found = self.report.file(name)
+        found.not_articles += sum(key in held for key in unresolved)  # their originals gave no article
+        if missing := sum(key not in held for key in unresolved):
+            found.stats.skipped["revisit of a payload in none of these files"] += missing
         return resolved
 
     def _commit_cursors(self) -> None:

@@ -33,14 +33,16 @@ import sqlite3
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from archive.atomic import write_atomic
+from archive.digests import digest_key
 from archive.reader import foreign_source, site_host
 from archive.warc_date import canonical_warc_date
 from corpus.duplicates import (
@@ -86,10 +88,8 @@ CREATE TABLE IF NOT EXISTS captures (
     fetched_at TEXT NOT NULL, payload_digest TEXT NOT NULL, warc_file TEXT NOT NULL,
     warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL, error TEXT, document BLOB,
     is_primary INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS captures_by_payload ON captures (source, url, payload_digest);
 CREATE INDEX IF NOT EXISTS captures_by_time ON captures (source, url, fetched_at, record_id);
 CREATE INDEX IF NOT EXISTS captures_by_extractor ON captures (extractor);
-CREATE INDEX IF NOT EXISTS articles_by_payload ON captures (payload_digest, fetched_at) WHERE is_primary = 1;
 CREATE INDEX IF NOT EXISTS captures_by_file ON captures (warc_file, warc_offset);
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
@@ -134,6 +134,7 @@ _DATED_COLUMNS = (("captures", "fetched_at"), ("site_signatures", "first_at"), (
                   *(("key_stats", column) for column in ("first_at", "last_at", "from_at", "to_at")))
 _DATES_IN_ONE_FORM = 1
 _PUBLICATION_DATES_IN_ONE_FORM = 2  # the user_version from which every row's ``date`` is in ``iso_date``'s form
+_FOREIGN_PORTS_KEPT = 3  # the user_version from which another tool's captures' sources keep their URLs' ports
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -372,8 +373,9 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
-        self.dates_put_in_one_form = False  # by this opening (capture or publication dates): corpus.jsonl lags by that alone
+        self.rows_upgraded = False  # by this opening's upgrade (dates in one form, sources): corpus.jsonl lags by that alone
         self._add_line_ends()
+        self._add_payload_keys()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
         self._add_browse_counts()
@@ -383,6 +385,7 @@ class CorpusStore:
         self._add_foreign_hosts()
         self._put_dates_in_one_form()
         self._put_publication_dates_in_one_form()
+        self._give_foreign_ports_their_sources()
 
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
@@ -391,10 +394,31 @@ class CorpusStore:
             self._db.execute("DROP INDEX IF EXISTS rows_in_order")  # it was by URL then
             self._db.execute("ALTER TABLE rows ADD COLUMN line_end INTEGER")
 
+    def _add_payload_keys(self) -> None:
+        """A store made before payload digests were compared in one form gets ``captures.payload_key``
+        (``digest_key``: a hash in hex and in base 32 is one payload), filled in one transaction, and its indexes by
+        payload made on it; ``payload_digest`` stays as the record has it, for the rows."""
+        def added() -> bool:
+            return "payload_key" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(captures)")}
+        if added():
+            return
+        db = self._db
+        with self._transaction():
+            if added():  # another process added it since the look above
+                return
+            db.create_function("digest_key", 1, digest_key, deterministic=True)
+            db.execute("ALTER TABLE captures ADD COLUMN payload_key TEXT")
+            db.execute("UPDATE captures SET payload_key = digest_key(payload_digest)")
+            db.execute("DROP INDEX IF EXISTS captures_by_payload")
+            db.execute("DROP INDEX IF EXISTS articles_by_payload")
+            db.execute("CREATE INDEX captures_by_payload_key ON captures (source, url, payload_key)")
+            db.execute("CREATE INDEX articles_by_payload_key ON captures (payload_key, fetched_at) WHERE is_primary = 1")
+
     def _add_foreign_hosts(self) -> None:
         """A store made before another tool's captures took the source of ours of their host gets
         ``captures.foreign_host``, in one transaction, once: its captures keyed by their host then (a configured
-        source name has no dot) are another tool's, and those of a host ours are of move to our source."""
+        source name has no dot), with their URL's port or, as it was then, without, are another tool's, and those of
+        a host ours are of move to our source."""
         def added() -> bool:
             return "foreign_host" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(captures)")}
         if added():
@@ -407,8 +431,10 @@ class CorpusStore:
             db.execute("ALTER TABLE captures ADD COLUMN foreign_host TEXT")
             db.execute("CREATE INDEX captures_by_foreign_host ON captures (foreign_host) WHERE foreign_host IS NOT NULL")
             db.create_function("foreign_source", 1, foreign_source, deterministic=True)
+            db.create_function("host_source", 1, partial(foreign_source, port=False), deterministic=True)
             db.create_function("site_host", 1, site_host, deterministic=True)
-            db.execute("UPDATE captures SET foreign_host = site_host(url) WHERE source = foreign_source(url)")
+            db.execute("UPDATE captures SET foreign_host = site_host(url)"
+                       " WHERE source IN (foreign_source(url), host_source(url))")
             batch.learn_host_sources(db.execute(
                 "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL").fetchall())
             batch.finish()
@@ -430,32 +456,52 @@ class CorpusStore:
                 for row, record_id in ((json.loads(line), record_id) for _, record_id, line in changed)))
             self._mark_changed(min((item[:2] for item in changed), default=None))
             db.execute(f"PRAGMA user_version = {_PUBLICATION_DATES_IN_ONE_FORM}")
-        self.dates_put_in_one_form |= bool(changed)
+        self.rows_upgraded |= bool(changed)
+
+    def _upgrade_once(self, version: int, upgrade: Callable[[_Batch], None]) -> None:
+        """``upgrade`` run on a store whose ``user_version`` is below ``version``, then the rows it touched made again;
+        once, in one transaction (a process killed midway leaves the store as it was)."""
+        db = self._db
+        if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+            return
+        batch = _Batch(db, self.root)
+        with self._transaction():
+            if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+                return  # another process did it since the look above
+            upgrade(batch)
+            batch.finish()
+            self._mark_changed(batch.changed_from)
+            db.execute(f"PRAGMA user_version = {version}")
+        self._remove_stale(batch.stale_paths)
+        self.rows_upgraded |= batch.changed_from is not None
 
     def _put_dates_in_one_form(self) -> None:
         """A store made before every WARC-Date was read in one form (``canonical_warc_date``) holds another tool's as
         it was written, which sorts out of time order (``12:00:00.600Z`` before ``12:00:00Z``): a capture of that
         second read later was numbered among them out of order, a text made a version twice.  Its dates are put in
-        the one form and those URLs' rows made again from their captures, numbered as a rebuild numbers them; once
-        (``user_version``), in one transaction (a process killed midway leaves the store as it was)."""
-        db = self._db
-        if db.execute("PRAGMA user_version").fetchone()[0] >= _DATES_IN_ONE_FORM:
-            return
-        batch = _Batch(db, self.root)
-        with self._transaction():
-            if db.execute("PRAGMA user_version").fetchone()[0] >= _DATES_IN_ONE_FORM:
-                return  # another process did it since the look above
+        the one form and those URLs' rows made again from their captures, numbered as a rebuild numbers them."""
+        def upgrade(batch: _Batch) -> None:
+            db = self._db
             db.create_function("canonical_warc_date", 1, canonical_warc_date, deterministic=True)
             batch.touched_urls.update(db.execute(
                 f"SELECT DISTINCT source, url FROM captures WHERE fetched_at NOT GLOB '{_ONE_FORM}'").fetchall())
             for table, column in _DATED_COLUMNS:
                 db.execute(f"UPDATE {table} SET {column} = canonical_warc_date({column})"
                            f" WHERE {column} NOT GLOB '{_ONE_FORM}'")
-            batch.finish()
-            self._mark_changed(batch.changed_from)
-            db.execute(f"PRAGMA user_version = {_DATES_IN_ONE_FORM}")
-        self._remove_stale(batch.stale_paths)
-        self.dates_put_in_one_form = batch.changed_from is not None
+        self._upgrade_once(_DATES_IN_ONE_FORM, upgrade)
+
+    def _give_foreign_ports_their_sources(self) -> None:
+        """A store made before another tool's captures of a host none of ours is of kept a port their URLs name in
+        their source holds two sites on one address and two ports under one source: their captures move to the
+        source a rebuild gives them (``foreign_source``), their rows, versions and text files made again there.
+        Those of a host without a port stay as they are."""
+        def upgrade(batch: _Batch) -> None:
+            for host, url in self._db.execute(
+                    "SELECT foreign_host, min(url) FROM captures WHERE foreign_host IS NOT NULL AND foreign_host"
+                    " NOT IN (SELECT host FROM host_sources) GROUP BY foreign_host ORDER BY foreign_host").fetchall():
+                if foreign_source(url) != foreign_source(url, port=False):
+                    batch.move_foreign_captures(host, foreign_source(url))
+        self._upgrade_once(_FOREIGN_PORTS_KEPT, upgrade)
 
     def _add_browse_counts(self) -> None:
         """A store made before the browser's counts, its authors or its search rows gets them, each filled from its
@@ -606,10 +652,18 @@ class CorpusStore:
         """Where the first article archived with this payload was captured (WARC file name, offset), at ``url`` if it
         is given and has one: a revisit names the URL of the response holding its payload, and another URL's row of
         the payload may be a revisit itself."""
-        query = ("SELECT warc_file, warc_offset FROM captures WHERE payload_digest = ? AND is_primary = 1{}"
+        query = ("SELECT warc_file, warc_offset FROM captures WHERE payload_key = ? AND is_primary = 1{}"
                  " ORDER BY fetched_at, record_id LIMIT 1")
-        return ((self._db.execute(query.format(" AND url = ?"), (digest, url)).fetchone() if url else None)
-                or self._db.execute(query.format(""), (digest,)).fetchone())
+        key = digest_key(digest)
+        return ((self._db.execute(query.format(" AND url = ?"), (key, url)).fetchone() if url else None)
+                or self._db.execute(query.format(""), (key,)).fetchone())
+
+    def held_payloads(self, keys: Iterable[str]) -> set[str]:
+        """Those of these payload keys (``digest_key``) that a capture the corpus read holds, article or not (one
+        pass over the captures)."""
+        return {key for (key,) in self._db.execute(
+            "SELECT DISTINCT payload_key FROM captures WHERE payload_key IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(set(keys))),))}
 
     def lines(self) -> Iterator[str]:
         """Every corpus row's JSON line, in capture order (``fetched_at``, then record id)."""
@@ -888,9 +942,10 @@ class _Batch:
         usable = error is None and not document.is_empty
         site = site_of(article.source, article.url)
         db.execute(
-            "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, warc_file, warc_offset,"
-            " extractor, error, document, foreign_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, payload_key, warc_file,"
+            " warc_offset, extractor, error, document, foreign_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (article.warc_record_id, article.source, article.url, site, article.fetched_at, article.payload_digest,
+             digest_key(article.payload_digest),
              article.warc_file, article.warc_offset, article.extractor, error or document.error or None,
              (article.packed or pack(document)) if usable else None,
              site_host(article.url) if article.foreign else None))
@@ -904,8 +959,8 @@ class _Batch:
             return
         self.new_ids.add(article.warc_record_id)
         first = db.execute(
-            "SELECT record_id, fetched_at FROM captures WHERE source = ? AND url = ? AND payload_digest = ?"
-            " AND is_primary = 1", (article.source, article.url, article.payload_digest)).fetchone()
+            "SELECT record_id, fetched_at FROM captures WHERE source = ? AND url = ? AND payload_key = ?"
+            " AND is_primary = 1", (article.source, article.url, digest_key(article.payload_digest))).fetchone()
         if first is None:  # a new payload at this URL: it teaches the site's template
             db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = ?", (article.warc_record_id,))
             keys = article.paragraph_keys()
@@ -930,19 +985,19 @@ class _Batch:
         with a text there) holds another, as a correction reverted byte for byte; else nothing changes.
         One look-up in the index of the URL's captures by time, whatever the URL's history."""
         before = self.db.execute(
-            "SELECT c.payload_digest FROM captures c WHERE c.source = ? AND c.url = ?"
+            "SELECT c.payload_key FROM captures c WHERE c.source = ? AND c.url = ?"
             " AND (c.fetched_at, c.record_id) < (?, ?) AND EXISTS (SELECT 1 FROM captures p WHERE p.source = c.source"
-            " AND p.url = c.url AND p.payload_digest = c.payload_digest AND p.is_primary = 1)"
+            " AND p.url = c.url AND p.payload_key = c.payload_key AND p.is_primary = 1)"
             " ORDER BY c.fetched_at DESC, c.record_id DESC LIMIT 1",
             (article.source, article.url, article.fetched_at, article.warc_record_id)).fetchone()
-        if before is None or before[0] != article.payload_digest:
+        if before is None or before[0] != digest_key(article.payload_digest):
             self.touched_urls.add((article.source, article.url))
 
     def next_primary(self, source: str, url: str, digest: str) -> None:
         """The payload's primary capture at its URL is gone: its first capture left with a document holds its text."""
         self.db.execute("UPDATE captures SET is_primary = 1 WHERE record_id = (SELECT record_id FROM captures"
-                        " WHERE source = ? AND url = ? AND payload_digest = ? AND document IS NOT NULL"
-                        " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest))
+                        " WHERE source = ? AND url = ? AND payload_key = ? AND document IS NOT NULL"
+                        " ORDER BY fetched_at, record_id LIMIT 1)", (source, url, digest_key(digest)))
 
     # -- the source of another tool's captures -----------------------------------------------
     def learn_host_sources(self, ours: Iterable[tuple[str, str, str]]) -> None:
@@ -960,7 +1015,7 @@ class _Batch:
             self.db.execute("INSERT OR REPLACE INTO host_sources (host, source, first_at) VALUES (?, ?, ?)",
                             (host, source, fetched_at))
             if held is None or held[1] != source:
-                self._move_foreign_captures(host, source)
+                self.move_foreign_captures(host, source)
 
     def forget_host_sources(self, lost: Iterable[tuple[str, str, str]]) -> None:
         """These captures of ours (URL, capture time, source) are forgotten: a host whose source one of them gave
@@ -976,7 +1031,7 @@ class _Batch:
                 "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL AND instr(lower(url), ?)",
                 ((urlsplit(url).hostname or "").removeprefix("www."),)) if site_host(found[0]) == host)
             if not self.db.execute("SELECT 1 FROM host_sources WHERE host = ?", (host,)).fetchone():
-                self._move_foreign_captures(host, foreign_source(url))
+                self.move_foreign_captures(host, foreign_source(url))
 
     def with_host_source(self, article: ExtractedArticle) -> ExtractedArticle:
         """Another tool's capture under the source of our captures of its host, if there are any; else as it is."""
@@ -988,7 +1043,7 @@ class _Batch:
             self.host_sources[host] = found[0] if found else None
         return replace(article, source=self.host_sources[host] or article.source)
 
-    def _move_foreign_captures(self, host: str, source: str) -> None:
+    def move_foreign_captures(self, host: str, source: str) -> None:
         """Another tool's stored captures of ``host`` taken again under ``source``: their rows, versions, text files
         and clusters are made again there, and each site they leave learns its template again from what is left
         (nothing, unless it is one of ours: our captures of the host under another source, read out of time order)."""
@@ -1280,9 +1335,9 @@ class _Batch:
         a version again, and a payload whose text is the one before it (the page changed outside the article:
         a token, an ad, a timestamp) makes none, or a refetch each day would add a version a day."""
         db = self.db
-        texts: dict[str, tuple[dict, bytes]] = {}  # payload digest -> its row's fields from its text, the text
+        texts: dict[str, tuple[dict, bytes]] = {}  # payload key -> its row's fields from its text, the text
         for record_id, digest, extractor, blob in db.execute(
-                "SELECT record_id, payload_digest, extractor, document FROM captures"
+                "SELECT record_id, payload_key, extractor, document FROM captures"
                 " WHERE source = ? AND url = ? AND is_primary = 1", (source, url)):
             document, keys, ids = self.documents.get(record_id) or _unpacked_with_keys(blob)
             cleaned = without_template(document, keys.hashes, template)
@@ -1298,12 +1353,12 @@ class _Batch:
                               "sitename": cleaned.sitename, "language": cleaned.language,
                               "text_sha256": sha, "extractor": extractor}, text)
         made = []
-        for record_id, fetched_at, digest, warc_file, offset in db.execute(
-                "SELECT record_id, fetched_at, payload_digest, warc_file, warc_offset FROM captures"
+        for record_id, fetched_at, digest, key, warc_file, offset in db.execute(
+                "SELECT record_id, fetched_at, payload_digest, payload_key, warc_file, warc_offset FROM captures"
                 " WHERE source = ? AND url = ? ORDER BY fetched_at, record_id", (source, url)):
-            if digest not in texts:
+            if key not in texts:
                 continue
-            fields, text = texts[digest]
+            fields, text = texts[key]
             if made and made[-1][3]["text_sha256"] == fields["text_sha256"]:
                 continue
             fields = {**fields, "fetched_at": fetched_at, "warc_file": warc_file, "warc_offset": offset,

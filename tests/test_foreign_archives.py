@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import io
 import json
 import shutil
 import os
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -153,7 +156,7 @@ def test_a_wget_warc_rebuilds_into_its_articles(wget_warc, tmp_path):
         if url.endswith("withdrawn-story"):
             continue  # a 404 on the site
         assert rows[url]["title"] == article.title
-        assert rows[url]["source"] == "127.0.0.1"
+        assert rows[url]["source"] == f"127.0.0.1_{urlsplit(url).port}"  # the site's address and port
         # The last paragraph: the first is also a teaser on the section pages, which are in the corpus
         # too until extraction tells articles from other pages.
         assert article.paragraphs[-1] in (tmp_path / "out" / rows[url]["text_path"]).read_text()
@@ -745,3 +748,112 @@ def test_a_folder_given_to_rebuild_import_and_extract_is_read_as_the_archives_in
     extracted = newsarchive("extract", str(crawl))
     assert f"newsarchive extract: {aside}" in ok(extracted).splitlines()
     assert [json.loads(line)["url"] for line in extracted.stdout.splitlines()] == [article_url(1), article_url(2)]
+
+
+def two_ports_warc(path: Path, numbers: tuple[int, int], date: str = "2026-10-01T00:00:00Z") -> Path:
+    """Another tool's captures of two sites on one loopback address, on ports 8851 and 8852, and of one without a
+    port: article ``numbers[0]`` at each, ``numbers[1]`` at the second."""
+    first, second = numbers
+    return write_warc(path, [
+        lambda w: http_response(w, "http://127.0.0.1:8851/2026/10/story", article_html(first), **{"WARC-Date": date}),
+        lambda w: http_response(w, "http://127.0.0.1:8852/2026/10/story", article_html(first), **{"WARC-Date": date}),
+        lambda w: http_response(w, "http://127.0.0.1:8852/2026/10/other", article_html(second), **{"WARC-Date": date}),
+        lambda w: http_response(w, f"{HOST}/2026/10/story", article_html(first), **{"WARC-Date": date})])
+
+
+def test_two_sites_on_one_host_and_two_ports_are_two_sources(tmp_path):
+    warc = two_ports_warc(tmp_path / "two-ports.warc.gz", (1, 2))
+    ok(newsarchive("rebuild", "--warc", str(warc), "--out", str(tmp_path / "out")))
+    sources = {(row["source"], row["url"].rpartition("/")[2]) for row in read_corpus(tmp_path / "out")}
+    assert sources == {("127.0.0.1_8851", "story"), ("127.0.0.1_8852", "story"), ("127.0.0.1_8852", "other"),
+                       ("news.example", "story")}
+
+
+def test_a_store_that_put_two_ports_under_one_source_takes_the_sources_a_rebuild_gives(tmp_path, monkeypatch):
+    """A store made when another tool's captures were under their host alone: the next derivation moves those of a
+    port to the port's source, so a later capture of their URLs joins their rows (not a second row under another
+    source), and the corpus is the rebuild's; those of a host without a port are not touched."""
+    import sqlite3
+    from functools import partial
+
+    import archive.reader
+    from corpus.derive import derive_files
+    from corpus.store import STORE_FILE, CorpusStore
+
+    first = two_ports_warc(tmp_path / "a.warc.gz", (1, 2))
+    later = two_ports_warc(tmp_path / "b.warc.gz", (3, 4), date="2026-10-02T00:00:00Z")
+    with monkeypatch.context() as old:
+        old.setattr(archive.reader, "foreign_source", partial(archive.reader.foreign_source, port=False))
+        derive_files(tmp_path / "old", [first], workers=1)
+    with sqlite3.connect(tmp_path / "old" / STORE_FILE) as db:
+        assert {source for (source,) in db.execute("SELECT source FROM captures")} == {"127.0.0.1", "news.example"}
+        db.execute("PRAGMA user_version = 1")  # as the store was then
+    unported = {name: data for name, data in corpus_files(tmp_path / "old").items() if "news.example" in name}
+    with CorpusStore(tmp_path / "old"):  # opened by the next command
+        pass
+    assert {name: data for name, data in corpus_files(tmp_path / "old").items() if "news.example" in name} == unported
+
+    derive_files(tmp_path / "old", [later], workers=1)
+    derive_files(tmp_path / "rebuilt", [first, later], workers=1)
+    assert corpus_files(tmp_path / "old") == corpus_files(tmp_path / "rebuilt")
+    assert len({(row["source"], row["url"]) for row in read_corpus(tmp_path / "old")}) == 4
+
+
+def revisit_of(writer: WARCWriter, url: str, body: bytes, date: str = "2026-10-02T00:00:00Z"):
+    """A revisit record at ``url`` of the payload ``body`` as ``http_response`` writes it (its original at ``url``)."""
+    digest = http_response(WARCWriter(io.BytesIO()), url, body).rec_headers.get_header("WARC-Payload-Digest")
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    return writer.create_revisit_record(url, digest, url, "2026-10-01T00:00:00Z", http_headers=headers,
+                                        warc_headers_dict={"WARC-Date": date})
+
+
+SECTION_PAGE = b"<html><head><title>News</title></head><body><ul><li><a href='/2026/10/story-1'>Story 1</a></li>" \
+               b"</ul></body></html>"
+
+
+def test_a_second_import_of_revisits_of_pages_the_archive_holds_says_none_is_missing(tmp_path):
+    """warcprox and `wget --warc-dedup` write an unchanged page again as a revisit of the first crawl's response:
+    imported after that crawl, each revisit's original is in the archive, whether it gave an article or not."""
+    first = write_warc(tmp_path / "first.warc.gz", [
+        lambda w: http_response(w, article_url(1), article_html(1)),
+        lambda w: http_response(w, f"{HOST}/news", SECTION_PAGE)])
+    second = write_warc(tmp_path / "second.warc.gz", [
+        lambda w: revisit_of(w, article_url(1), article_html(1)),
+        lambda w: revisit_of(w, f"{HOST}/news", SECTION_PAGE),
+        lambda w: revisit_of(w, article_url(2), article_html(2))])  # its original is nowhere
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    ok(newsarchive("import", "--config", str(config), str(first)))
+    imported = ok(newsarchive("import", "--config", str(config), str(second)))
+    [line] = [line for line in imported.splitlines() if line.startswith("second-")]
+    assert "skipped: 1 revisit of a payload in none of these files" in line, line
+    rebuilt = line_of(ok(newsarchive("rebuild", "--warc", str(first), str(second), "--out", str(tmp_path / "out"))),
+                      "second.warc.gz")
+    assert line.partition(":")[2] == rebuilt.partition(":")[2]
+    assert [row["url"] for row in read_corpus(tmp_path / "archive")] == [article_url(1)]
+
+
+def test_a_revisit_whose_digest_is_in_another_encoding_of_its_originals_hash_is_matched_to_it(tmp_path):
+    """One tool writes the SHA-1 of a payload in hex, warcprox and pywb in base 32: one payload all the same, in a
+    rebuild of both files and in an import of the revisits after the originals."""
+    body = article_html(1)
+    sha1 = hashlib.sha1(body).digest()
+    original = write_warc(tmp_path / "hex.warc.gz", [
+        lambda w: http_response(w, article_url(1), body, **{"WARC-Payload-Digest": f"sha1:{sha1.hex()}",
+                                                           "WARC-Date": "2026-10-01T00:00:00Z"})])
+    revisit = write_warc(tmp_path / "base32.warc.gz", [lambda w: revisit_of(w, article_url(1), body)])
+    assert f"sha1:{base64.b32encode(sha1).decode()}" in gzip.decompress(revisit.read_bytes()).decode("latin-1")
+    line = line_of(ok(newsarchive("rebuild", "--warc", str(original), str(revisit), "--out", str(tmp_path / "out"))),
+                   "base32.warc.gz")
+    assert "none of these files" not in line and "1 article" in line, line
+    rows = read_corpus(tmp_path / "out")
+    assert [(row["url"], row["version"], row["payload_digest"]) for row in rows] == [
+        (article_url(1), 1, f"sha1:{sha1.hex()}")]  # the rows as the records have them
+
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    ok(newsarchive("import", "--config", str(config), str(original)))
+    imported = ok(newsarchive("import", "--config", str(config), str(revisit)))
+    assert "none of these files" not in imported, imported
+    with sqlite3.connect(tmp_path / "archive" / "derived" / "corpus.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM captures WHERE is_primary = 1").fetchone() == (1,)
