@@ -436,6 +436,55 @@ def test_check_reports_a_removed_sources_keys_in_the_clusters_redis_and_repair_r
     assert again == []
 
 
+def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_keys_only_it_kept(tmp_path, redis_url):
+    """An archive that crawled "gone" (its crawl stopped, its queue in Redis) is moved to another directory, whose
+    config drops "gone"; a retired machine's archive is registered as listing "gone" too.  `check` names the old
+    directory's registration; `check --repair` drops it, and "gone" stays for the retired machine; `check
+    --forget-archive` of the retired one drops it and "gone"'s crawl keys.  Before, nothing dropped a registration:
+    "gone"'s keys stayed for good, held by "1 other archive(s)" whose directory was gone."""
+    import redis
+
+    from crawler.cluster_sources import LISTED, LISTING, archive_id
+
+    retired = "retired-host:/srv/archive"
+    with ArticleFarm(20, delay=0.2) as kept, ArticleFarm(100, delay=0.2) as gone:
+        stop_when(sources_config(tmp_path / "a", redis_url, {"kept": kept, "gone": gone}),
+                  lambda: queued(redis_url, "gone") >= 10)
+        old = archive_id(tmp_path / "a")
+        client = redis.Redis.from_url(redis_url)
+        client.sadd(LISTED + "gone", retired)  # what a run on that machine registered
+        client.sadd(LISTING + retired, "gone")
+        client.close()
+        crawl = [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
+        shutil.move(tmp_path / "a", tmp_path / "moved")
+        moved = sources_config(tmp_path / "moved", redis_url, {"kept": kept})
+
+        def check_lines(*options: str) -> list[str]:
+            done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(moved), *options],
+                                  capture_output=True, text=True, timeout=120)
+            assert "Traceback" not in done.stderr, done.stderr
+            return [line for line in done.stderr.splitlines() if "Redis" in line]
+
+        reported, repaired = check_lines(), check_lines("--repair")
+        after_repair = keys_of(redis_url, "gone")
+        unknown = check_lines("--forget-archive", "nowhere:/x")
+        forgotten = check_lines("--forget-archive", retired)
+    assert reported == ["note: gone: no longer configured, but 2 other archive(s) sharing the cluster's Redis list it: "
+                        "its keys stay there for them",
+                        f"problem: {old}: registered in the cluster's Redis as an archive sharing it, but its "
+                        "directory is gone from this machine"]
+    assert repaired == ["note: gone: no longer configured, but 1 other archive(s) sharing the cluster's Redis list it: "
+                        "its keys stay there for them",
+                        f"repaired: {old}: its directory is gone from this machine: dropped its registration in the "
+                        "cluster's Redis"]
+    assert set(crawl) <= set(after_repair)  # the retired machine's archive still lists it
+    assert unknown[-1] == ("problem: nowhere:/x: no archive of that name is registered in the cluster's Redis "
+                           f"(registered: {', '.join(sorted([archive_id(tmp_path / 'moved'), retired]))})")
+    assert forgotten == [f"repaired: {retired}: forgotten as asked: dropped its registration in the cluster's Redis, "
+                         f"and what no other archive lists: gone's crawl's {len(crawl)} keys"]
+    assert not [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
+
+
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
 def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, download_delay, crawl_delay):
     """Three workers crawl the demo sites (one host, 127.0.0.1) with a delay, configured or asked for by
