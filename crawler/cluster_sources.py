@@ -3,13 +3,15 @@
 Keys stay named by source alone (``newsarchive:crawl:<source>:``), and each archive (a worker's machine and its
 ``[archive] dir``) registers the sources its config lists, at each run: a source's keys leave Redis only once no
 archive lists it and no live worker crawls it.  Not a namespace per cluster or config: every worker of a cluster
-would have to be given the same name, nothing a worker can see (its host, its archive's path, its sources) tells
-two clusters apart and is the same on all of one's machines, and a name got wrong would split one crawl in two, or
-hand a queue to a stranger.  Configs that should not share queues at all use a Redis database of their own (the
-``/DB`` of ``[cluster] redis``).  A config not run since this registry was added is not registered yet: the live
-worker check is all that holds for it, as before.  A registration outlives its archive when a machine is retired or
-its archive moved: ``check --repair`` drops one of this machine whose directory is gone, and ``check --forget-archive``
-one named (never while a worker of its machine is alive), each with what only it kept.
+would have to be given the same name, nothing a worker can see (its host, its archive's path, its sources) tells two
+clusters apart and is the same on all of one's machines, and a name got wrong would split one crawl in two, or hand
+a queue to a stranger.  Configs that should not share queues at all use a Redis database of their own (the ``/DB``
+of ``[cluster] redis``), and an archive whose config shares no source with those registered there is refused: the
+URLs' crawl state is kept by URL, and it would take their pages for its own.  A config not run since this registry
+was added is not registered yet: the live worker check is all that holds for it, as before.  A registration outlives
+its archive when a machine is retired or its archive moved: ``check --repair`` drops one of this machine whose
+directory is gone, and ``check --forget-archive`` one named (never while a worker of its machine is alive), each
+with what only it kept.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import redis
 
 from archive.check import CheckReport
 from archive.redis_state import SOURCES, StateUnreachable, connect, unreachable_as_state_error
+from config import ConfigError
 from crawler.cluster import KEY_PREFIX, crawl_keys, forget_gone_processes
 
 logger = logging.getLogger(__name__)
@@ -91,6 +94,8 @@ def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str]
     client = connect(redis_url)
     try:
         with unreachable_as_state_error(redis_url):
+            if register and configured:
+                _refuse_another_clusters(client, redis_url, me, configured)
             pipe = client.pipeline(transaction=True)
             if register and configured:
                 for name in configured:
@@ -103,11 +108,31 @@ def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str]
     return sorted(unlisted | (set(crawled) - configured)), unlisted
 
 
+def _refuse_another_clusters(client: redis.Redis, redis_url: str, me: str, configured: set[str]) -> None:
+    """``ConfigError`` if this archive, not registered yet, lists none of the sources the archives registered in this
+    database list: they are another cluster, whose URLs' crawl state (validators, payload digests, kept by URL) this
+    one would take for its own, skipping their pages as unchanged and archiving revisits of records in their WARCs.
+    The workers of one cluster list the same sources; an archive registered already is not refused later for what
+    the others' configs dropped."""
+    others = [archive for archive in _registered(client) if archive != me]
+    if not others or client.exists(LISTING + me):  # (one registered shares this database already: nothing to spare)
+        return
+    pipe = client.pipeline(transaction=False)
+    for archive in others:
+        pipe.smembers(LISTING + archive)
+    if not any(configured & {name.decode() for name in listed} for listed in pipe.execute()):
+        named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise ConfigError(f"[cluster] redis: {redis_url} is the database of another cluster (its archives {named} "
+                          "list none of this config's sources), whose pages this archive would take for its own, "
+                          "unchanged: give this config a database of its own (redis://HOST:PORT/N)")
+
+
 def source_leftovers(redis_url: str, me: str, source: str, remove: bool) -> Leftovers:
-    """What the shared crawl of ``source``, no longer configured in the archive ``me`` (an ``archive_id``), left in the cluster's Redis (its queue, seen
-    URLs, workers, back-off), and with ``remove`` its removal, this archive's listing of it first; nothing goes while
-    another archive lists it or a worker anywhere crawls it.  Its URLs' crawl state stays, as on one machine: it is
-    the source's history, and a source put back in the config is not fetched again whole."""
+    """What the shared crawl of ``source``, no longer configured in the archive ``me`` (an ``archive_id``), left in
+    the cluster's Redis (its queue, seen URLs, workers, back-off), and with ``remove`` its removal, this archive's
+    listing of it first; nothing goes while another archive lists it or a worker anywhere crawls it.  Its URLs'
+    crawl state stays, as on one machine: it is the source's history, and a source put back in the config is not
+    fetched again whole."""
     client = connect(redis_url)
     prefix = crawl_keys(source)
     try:
@@ -173,7 +198,8 @@ def _live_workers_on(client: redis.Redis, archive: str) -> int:
     return sum(1 for _ in client.scan_iter(match=f"{KEY_PREFIX}*:alive:{host}-*", count=1000))
 
 
-def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str], report: CheckReport) -> list[tuple[str, str]]:
+def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str],
+                           report: CheckReport) -> list[tuple[str, str]]:
     """(archive, why) of the registrations to drop: those asked (unknown or live ones refused, one line each), and
     those of this machine whose directory is gone (the others' cannot be seen from here)."""
     client = connect(redis_url)

@@ -485,6 +485,39 @@ def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_k
     assert not [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
 
 
+def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_gets_its_own_full_copy_on_its_own(
+        tmp_path, redis_url):
+    """Archive A crawls a site as source "alpha" on Redis database 0; archive B, unrelated (its source "beta" crawls
+    the same site), is pointed at the same database: its run is refused in one line, fetching nothing and leaving A's
+    state as it was; on a database of its own it archives its own full copy, as A did.  Before, B's run went ahead on
+    A's crawl state: every page it fetched was a revisit of a record in A's WARCs, which B's archive does not hold."""
+    import redis
+
+    from crawler.cluster_sources import archive_id
+
+    with ArticleFarm(12) as farm:
+        [a] = run_workers([sources_config(tmp_path / "a", redis_url, {"alpha": farm})])
+        client = redis.Redis.from_url(redis_url)
+        state = sorted(client.keys("*"))
+        client.close()
+        [refused] = run_workers([sources_config(tmp_path / "b", redis_url, {"beta": farm})])
+        b_refused = fetches([tmp_path / "b"])
+        client = redis.Redis.from_url(redis_url)
+        state_after = sorted(client.keys("*"))
+        client.close()
+        [own] = run_workers([sources_config(tmp_path / "b", redis_url.rsplit("/", 1)[0] + "/1", {"beta": farm})])
+    assert a.returncode == 0, a.stderr
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"newsarchive: config error: [cluster] redis: {redis_url} is the database of another cluster (its archives "
+        f"{archive_id(tmp_path / 'a')} list none of this config's sources), whose pages this archive would take for "
+        "its own, unchanged: give this config a database of its own (redis://HOST:PORT/N)"]
+    assert b_refused == [] and state_after == state
+    assert own.returncode == 0, own.stderr
+    copies = {name: Counter(kind for uri, kind, *_ in fetches([tmp_path / name]) if "/news/" in uri) for name in "ab"}
+    assert copies["a"] == copies["b"] == Counter({"response": 12})
+
+
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
 def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, download_delay, crawl_delay):
     """Three workers crawl the demo sites (one host, 127.0.0.1) with a delay, configured or asked for by
