@@ -367,7 +367,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
                 check_removed_sources(config.cluster.redis, config.archive.dir,
                                       [source.name for source in config.sources], sources_with_runs(config.archive.dir),
-                                      report, repair=args.repair)
+                                      report, repair=args.repair, forget=args.forget_archive)
+            elif args.forget_archive:
+                report.unusable.append("--forget-archive: this config has no [cluster] redis to forget an archive in")
     except ArchiveBusy as exc:
         print(f"newsarchive: not checking: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -549,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = _command(commands, "check", "check WARCs, indexes, crawl state and corpus against each other")
     check.add_argument("--config", default=DEFAULT_CONFIG, help="sources file (default: %(default)s)")
     check.add_argument("--repair", action="store_true", help="mend what can be made again from the WARCs")
+    check.add_argument("--forget-archive", action="append", default=[], metavar="HOST:DIR",
+                       help="drop a retired machine's or moved archive's registration in the cluster's Redis")
     check.set_defaults(handler=_cmd_check)
 
     imports = _command(commands, "import", "add another tool's web archives to the archive and its corpus")

@@ -3,11 +3,15 @@
 Keys stay named by source alone (``newsarchive:crawl:<source>:``), and each archive (a worker's machine and its
 ``[archive] dir``) registers the sources its config lists, at each run: a source's keys leave Redis only once no
 archive lists it and no live worker crawls it.  Not a namespace per cluster or config: every worker of a cluster
-would have to be given the same name, nothing a worker can see (its host, its archive's path, its sources) tells
-two clusters apart and is the same on all of one's machines, and a name got wrong would split one crawl in two, or
-hand a queue to a stranger.  Configs that should not share queues at all use a Redis database of their own (the
-``/DB`` of ``[cluster] redis``).  A config not run since this registry was added is not registered yet: the live
-worker check is all that holds for it, as before.
+would have to be given the same name, nothing a worker can see (its host, its archive's path, its sources) tells two
+clusters apart and is the same on all of one's machines, and a name got wrong would split one crawl in two, or hand
+a queue to a stranger.  Configs that should not share queues at all use a Redis database of their own (the ``/DB``
+of ``[cluster] redis``), and an archive whose config shares no source with those registered there is refused: the
+URLs' crawl state is kept by URL, and it would take their pages for its own.  A config not run since this registry
+was added is not registered yet: the live worker check is all that holds for it, as before.  A registration outlives
+its archive when a machine is retired or its archive moved: ``check --repair`` drops one of this machine whose
+directory is gone, and ``check --forget-archive`` one named (never while a worker of its machine is alive), each
+with what only it kept.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import redis
 
 from archive.check import CheckReport
 from archive.redis_state import SOURCES, StateUnreachable, connect, unreachable_as_state_error
-from crawler.cluster import crawl_keys, forget_gone_processes
+from config import ConfigError
+from crawler.cluster import KEY_PREFIX, crawl_keys, forget_gone_processes
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +94,8 @@ def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str]
     client = connect(redis_url)
     try:
         with unreachable_as_state_error(redis_url):
+            if register and configured:
+                _refuse_another_clusters(client, redis_url, me, configured)
             pipe = client.pipeline(transaction=True)
             if register and configured:
                 for name in configured:
@@ -101,13 +108,33 @@ def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str]
     return sorted(unlisted | (set(crawled) - configured)), unlisted
 
 
-def source_leftovers(redis_url: str, archive_dir: Path, source: str, remove: bool) -> Leftovers:
-    """What the shared crawl of ``source``, no longer configured here, left in the cluster's Redis (its queue, seen
-    URLs, workers, back-off), and with ``remove`` its removal, this archive's listing of it first; nothing goes while
-    another archive lists it or a worker anywhere crawls it.  Its URLs' crawl state stays, as on one machine: it is
-    the source's history, and a source put back in the config is not fetched again whole."""
+def _refuse_another_clusters(client: redis.Redis, redis_url: str, me: str, configured: set[str]) -> None:
+    """``ConfigError`` if this archive, not registered yet, lists none of the sources the archives registered in this
+    database list: they are another cluster, whose URLs' crawl state (validators, payload digests, kept by URL) this
+    one would take for its own, skipping their pages as unchanged and archiving revisits of records in their WARCs.
+    The workers of one cluster list the same sources; an archive registered already is not refused later for what
+    the others' configs dropped."""
+    others = [archive for archive in _registered(client) if archive != me]
+    if not others or client.exists(LISTING + me):  # (one registered shares this database already: nothing to spare)
+        return
+    pipe = client.pipeline(transaction=False)
+    for archive in others:
+        pipe.smembers(LISTING + archive)
+    if not any(configured & {name.decode() for name in listed} for listed in pipe.execute()):
+        named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise ConfigError(f"[cluster] redis: {redis_url} is the database of another cluster (its archives {named} "
+                          "list none of this config's sources), whose pages this archive would take for its own, "
+                          "unchanged: give this config a database of its own (redis://HOST:PORT/N)")
+
+
+def source_leftovers(redis_url: str, me: str, source: str, remove: bool) -> Leftovers:
+    """What the shared crawl of ``source``, no longer configured in the archive ``me`` (an ``archive_id``), left in
+    the cluster's Redis (its queue, seen URLs, workers, back-off), and with ``remove`` its removal, this archive's
+    listing of it first; nothing goes while another archive lists it or a worker anywhere crawls it.  Its URLs'
+    crawl state stays, as on one machine: it is the source's history, and a source put back in the config is not
+    fetched again whole."""
     client = connect(redis_url)
-    prefix, me = crawl_keys(source), archive_id(archive_dir)
+    prefix = crawl_keys(source)
     try:
         with unreachable_as_state_error(redis_url):
             dead = forget_gone_processes(client, prefix) if remove else 0
@@ -134,7 +161,7 @@ def forget_removed_sources(redis_url: str, archive_dir: Path, configured: Iterab
     ``crawled`` or listed and no longer lists left there, each in one line (see ``source_leftovers``)."""
     dropped, unlisted = dropped_sources(redis_url, archive_dir, configured, crawled, register=True)
     for source in dropped:
-        leftovers = source_leftovers(redis_url, archive_dir, source, remove=True)
+        leftovers = source_leftovers(redis_url, archive_id(archive_dir), source, remove=True)
         if leftovers.crawled or (leftovers.listed_elsewhere and source in unlisted):  # (theirs: said once)
             logger.warning(leftovers.kept())
         elif leftovers.keys or leftovers.backoff:  # (nothing: removed before)
@@ -142,14 +169,85 @@ def forget_removed_sources(redis_url: str, archive_dir: Path, configured: Iterab
                            "stays, for should it come back)", source, leftovers.what())
 
 
-def check_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
-                          report: CheckReport, repair: bool) -> None:
-    """``check``: a problem line for each source no longer configured whose keys are still in the cluster's Redis,
-    which ``repair`` removes as a run does (never those another archive lists or a live worker crawls: a note)."""
+def forget_archive(redis_url: str, archive: str) -> list[Leftovers]:
+    """Drop the registration of ``archive`` (an ``archive_id``: a retired machine's, a moved directory's), and remove
+    what each source it listed left in the cluster's Redis, by the rules of ``source_leftovers``."""
+    client = connect(redis_url)
     try:
+        with unreachable_as_state_error(redis_url):
+            sources = sorted(name.decode() for name in client.smembers(LISTING + archive))
+    finally:
+        client.close()
+    return [source_leftovers(redis_url, archive, source, remove=True) for source in sources]
+
+
+def _registered(client: redis.Redis) -> list[str]:
+    """The archives registered as listing sources (those whose config listed any at their last run)."""
+    return sorted(key.decode().removeprefix(LISTING) for key in client.scan_iter(match=LISTING + "*", count=1000))
+
+
+def _gone_from_here(archive: str) -> bool:
+    host, _, directory = archive.partition(":")
+    return host == socket.gethostname() and not Path(directory).is_dir()
+
+
+def _live_workers_on(client: redis.Redis, archive: str) -> int:
+    """Workers alive on the machine of ``archive`` (their ids begin with its host name; host names have no glob
+    characters)."""
+    host = archive.partition(":")[0]
+    return sum(1 for _ in client.scan_iter(match=f"{KEY_PREFIX}*:alive:{host}-*", count=1000))
+
+
+def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str],
+                           report: CheckReport) -> list[tuple[str, str]]:
+    """(archive, why) of the registrations to drop: those asked (unknown or live ones refused, one line each), and
+    those of this machine whose directory is gone (the others' cannot be seen from here)."""
+    client = connect(redis_url)
+    try:
+        with unreachable_as_state_error(redis_url):
+            registered, drop = _registered(client), []
+            for archive in dict.fromkeys(forget):
+                if archive not in registered:
+                    report.unusable.append(f"{archive}: no archive of that name is registered in the cluster's Redis "
+                                           f"(registered: {', '.join(registered) or 'none'})")
+                elif archive == me or archive.startswith(socket.gethostname() + ":") and not _gone_from_here(archive):
+                    report.unusable.append(f"{archive}: not forgotten: its directory is on this machine")
+                elif live := _live_workers_on(client, archive):
+                    report.unusable.append(f"{archive}: not forgotten: {live} worker(s) of its machine are crawling")
+                else:
+                    drop.append((archive, "forgotten as asked"))
+            asked = {archive for archive, _ in drop}
+            drop += [(archive, "its directory is gone from this machine") for archive in registered
+                     if archive != me and archive not in asked and _gone_from_here(archive)]
+            return drop
+    finally:
+        client.close()
+
+
+def check_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
+                          report: CheckReport, repair: bool, forget: Iterable[str] = ()) -> None:
+    """``check``: a problem line for each source no longer configured whose keys are still in the cluster's Redis,
+    which ``repair`` removes as a run does (never those another archive lists or a live worker crawls: a note); first,
+    a problem line for each registration of this machine whose directory is gone, which ``repair`` drops with what
+    only it kept, as it does the registrations ``forget`` names."""
+    me = archive_id(archive_dir)
+    try:  # (this archive registered first: its sources are not another's to take)
         dropped, _ = dropped_sources(redis_url, archive_dir, configured, crawled, register=repair)
+        for archive, why in _registrations_to_drop(redis_url, me, forget, report):
+            if not repair and why != "forgotten as asked":
+                report.problems.append(f"{archive}: registered in the cluster's Redis as an archive sharing it, but "
+                                       f"{why}")
+                continue
+            removed = []
+            for leftovers in forget_archive(redis_url, archive):
+                if leftovers.crawled:
+                    report.notes.append(leftovers.kept())
+                elif leftovers.keys or leftovers.backoff:
+                    removed.append(f"{leftovers.source}'s {leftovers.what().removeprefix('its ')}")
+            report.repaired.append(f"{archive}: {why}: dropped its registration in the cluster's Redis"
+                                   + (f", and what no other archive lists: {'; '.join(removed)}" if removed else ""))
         for source in dropped:
-            leftovers = source_leftovers(redis_url, archive_dir, source, remove=repair)
+            leftovers = source_leftovers(redis_url, me, source, remove=repair)
             if leftovers.kept():
                 report.notes.append(leftovers.kept())
             elif not (leftovers.keys or leftovers.backoff):

@@ -436,6 +436,88 @@ def test_check_reports_a_removed_sources_keys_in_the_clusters_redis_and_repair_r
     assert again == []
 
 
+def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_keys_only_it_kept(tmp_path, redis_url):
+    """An archive that crawled "gone" (its crawl stopped, its queue in Redis) is moved to another directory, whose
+    config drops "gone"; a retired machine's archive is registered as listing "gone" too.  `check` names the old
+    directory's registration; `check --repair` drops it, and "gone" stays for the retired machine; `check
+    --forget-archive` of the retired one drops it and "gone"'s crawl keys.  Before, nothing dropped a registration:
+    "gone"'s keys stayed for good, held by "1 other archive(s)" whose directory was gone."""
+    import redis
+
+    from crawler.cluster_sources import LISTED, LISTING, archive_id
+
+    retired = "retired-host:/srv/archive"
+    with ArticleFarm(20, delay=0.2) as kept, ArticleFarm(100, delay=0.2) as gone:
+        stop_when(sources_config(tmp_path / "a", redis_url, {"kept": kept, "gone": gone}),
+                  lambda: queued(redis_url, "gone") >= 10)
+        old = archive_id(tmp_path / "a")
+        client = redis.Redis.from_url(redis_url)
+        client.sadd(LISTED + "gone", retired)  # what a run on that machine registered
+        client.sadd(LISTING + retired, "gone")
+        client.close()
+        crawl = [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
+        shutil.move(tmp_path / "a", tmp_path / "moved")
+        moved = sources_config(tmp_path / "moved", redis_url, {"kept": kept})
+
+        def check_lines(*options: str) -> list[str]:
+            done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(moved), *options],
+                                  capture_output=True, text=True, timeout=120)
+            assert "Traceback" not in done.stderr, done.stderr
+            return [line for line in done.stderr.splitlines() if "Redis" in line]
+
+        reported, repaired = check_lines(), check_lines("--repair")
+        after_repair = keys_of(redis_url, "gone")
+        unknown = check_lines("--forget-archive", "nowhere:/x")
+        forgotten = check_lines("--forget-archive", retired)
+    assert reported == ["note: gone: no longer configured, but 2 other archive(s) sharing the cluster's Redis list it: "
+                        "its keys stay there for them",
+                        f"problem: {old}: registered in the cluster's Redis as an archive sharing it, but its "
+                        "directory is gone from this machine"]
+    assert repaired == ["note: gone: no longer configured, but 1 other archive(s) sharing the cluster's Redis list it: "
+                        "its keys stay there for them",
+                        f"repaired: {old}: its directory is gone from this machine: dropped its registration in the "
+                        "cluster's Redis"]
+    assert set(crawl) <= set(after_repair)  # the retired machine's archive still lists it
+    assert unknown[-1] == ("problem: nowhere:/x: no archive of that name is registered in the cluster's Redis "
+                           f"(registered: {', '.join(sorted([archive_id(tmp_path / 'moved'), retired]))})")
+    assert forgotten == [f"repaired: {retired}: forgotten as asked: dropped its registration in the cluster's Redis, "
+                         f"and what no other archive lists: gone's crawl's {len(crawl)} keys"]
+    assert not [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
+
+
+def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_gets_its_own_full_copy_on_its_own(
+        tmp_path, redis_url):
+    """Archive A crawls a site as source "alpha" on Redis database 0; archive B, unrelated (its source "beta" crawls
+    the same site), is pointed at the same database: its run is refused in one line, fetching nothing and leaving A's
+    state as it was; on a database of its own it archives its own full copy, as A did.  Before, B's run went ahead on
+    A's crawl state: every page it fetched was a revisit of a record in A's WARCs, which B's archive does not hold."""
+    import redis
+
+    from crawler.cluster_sources import archive_id
+
+    with ArticleFarm(12) as farm:
+        [a] = run_workers([sources_config(tmp_path / "a", redis_url, {"alpha": farm})])
+        client = redis.Redis.from_url(redis_url)
+        state = sorted(client.keys("*"))
+        client.close()
+        [refused] = run_workers([sources_config(tmp_path / "b", redis_url, {"beta": farm})])
+        b_refused = fetches([tmp_path / "b"])
+        client = redis.Redis.from_url(redis_url)
+        state_after = sorted(client.keys("*"))
+        client.close()
+        [own] = run_workers([sources_config(tmp_path / "b", redis_url.rsplit("/", 1)[0] + "/1", {"beta": farm})])
+    assert a.returncode == 0, a.stderr
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"newsarchive: config error: [cluster] redis: {redis_url} is the database of another cluster (its archives "
+        f"{archive_id(tmp_path / 'a')} list none of this config's sources), whose pages this archive would take for "
+        "its own, unchanged: give this config a database of its own (redis://HOST:PORT/N)"]
+    assert b_refused == [] and state_after == state
+    assert own.returncode == 0, own.stderr
+    copies = {name: Counter(kind for uri, kind, *_ in fetches([tmp_path / name]) if "/news/" in uri) for name in "ab"}
+    assert copies["a"] == copies["b"] == Counter({"response": 12})
+
+
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
 def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, download_delay, crawl_delay):
     """Three workers crawl the demo sites (one host, 127.0.0.1) with a delay, configured or asked for by
