@@ -411,7 +411,8 @@ class CorpusStore:
             db.execute("UPDATE captures SET payload_key = digest_key(payload_digest)")
             db.execute("DROP INDEX IF EXISTS captures_by_payload")
             db.execute("DROP INDEX IF EXISTS articles_by_payload")
-            db.execute("CREATE INDEX captures_by_payload_key ON captures (source, url, payload_key)")
+            # (the key first: ``held_payloads`` looks keys up alone, the others with their source and URL)
+            db.execute("CREATE INDEX captures_by_payload_key ON captures (payload_key, source, url)")
             db.execute("CREATE INDEX articles_by_payload_key ON captures (payload_key, fetched_at) WHERE is_primary = 1")
 
     def _add_foreign_hosts(self) -> None:

@@ -29,6 +29,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive_fixtures import REPO, corpus_files, crawl_demo, free_port, newsarchive
 from corpus.export import read_corpus
+from corpus.store import CorpusStore
 from demo.farm import article_html
 from demo.site import DemoSite
 
@@ -857,3 +858,13 @@ def test_a_revisit_whose_digest_is_in_another_encoding_of_its_originals_hash_is_
     assert "none of these files" not in imported, imported
     with sqlite3.connect(tmp_path / "archive" / "derived" / "corpus.sqlite") as db:
         assert db.execute("SELECT count(*) FROM captures WHERE is_primary = 1").fetchone() == (1,)
+
+
+def test_the_look_up_of_a_revisits_original_among_the_archives_captures_reads_the_index_not_every_capture(tmp_path):
+    """An import of revisits whose originals are not in its files looks them up among every capture the archive
+    holds: by the payload index, so that its cost does not grow with the archive's age."""
+    with CorpusStore(tmp_path) as store:
+        plan = store._db.execute("EXPLAIN QUERY PLAN SELECT DISTINCT payload_key FROM captures WHERE payload_key IN "
+                                 "(SELECT value FROM json_each(?))", ("[]",)).fetchall()
+    assert any(step[-1].startswith("SEARCH captures USING COVERING INDEX") for step in plan), plan
+    assert not any(step[-1].startswith("SCAN captures") for step in plan), plan
