@@ -30,6 +30,7 @@ from contextlib import ExitStack, contextmanager
 from itertools import groupby
 from pathlib import Path
 
+import surt
 from cdxj_indexer.main import CDXJIndexer
 from warcio.recordloader import ArcWarcRecord
 
@@ -95,7 +96,18 @@ class DatedRecords:
         super().process_index_entry(it, record, filename, *args)
 
 
-class ReplayIndexer(DatedRecords, CDXJIndexer):
+class InterruptibleKeys:
+    """An indexer mixin: cdxj-indexer computes each record's key under a bare ``except:``, so a Ctrl-C there (where
+    indexing spends most of its time) was taken for a bad URL and indexing went on; only errors fall back now."""
+
+    def get_url_key(self, url: str) -> str:
+        try:
+            return surt.surt(url)
+        except Exception:  # cdxj-indexer's fallback: the URL itself
+            return url
+
+
+class ReplayIndexer(InterruptibleKeys, DatedRecords, CDXJIndexer):
     """cdxj-indexer over the records replay serves: responses, revisits and resources, less 304s."""
 
     def filter_record(self, record: ArcWarcRecord) -> bool:

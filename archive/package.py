@@ -38,7 +38,7 @@ from warcio.timeutils import timestamp_to_iso_date
 import archive.warcio_brotli  # noqa: F401 - py-wacz reads br records in this venv too
 from archive import WARC_DIR
 from archive.atomic import atomic_path, held_temporary, remove_stale_temporaries
-from archive.index import DatedRecords, is_not_modified
+from archive.index import DatedRecords, InterruptibleKeys, is_not_modified
 from archive.reader import not_a_warc
 from archive.recover import torn_at
 from archive.replay import timestamp14
@@ -54,7 +54,7 @@ class PackageError(Exception):
     """py-wacz refused to write the package; the message carries its output."""
 
 
-class _ReplayWACZIndexer(DatedRecords, WACZIndexer):
+class _ReplayWACZIndexer(InterruptibleKeys, DatedRecords, WACZIndexer):
     """py-wacz's indexer, less 304s, its records without a WARC-Date dated as the archive's index dates them, sorting ``SORT_BUFFER`` characters of lines at once (not 32 MB), naming
     the collection where ReplayWeb.page looks for its name."""
 

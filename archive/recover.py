@@ -98,7 +98,8 @@ class _Scan:
 
 
 def close_abandoned_warcs(archive_dir: Path, redis_url: str | None = None) -> list[RecoveredWarc]:
-    """Close every ``warc/*.warc.gz.open`` of ``archive_dir`` that no live writer holds, and index the closed ones.
+    """Close every ``warc/*.warc.gz.open`` of ``archive_dir`` that no live writer holds, and index the closed ones
+    and every other closed WARC that has no replay index yet.
 
     An I/O error on one file is reported in its result and the others are still recovered.
     """
@@ -119,9 +120,12 @@ def close_abandoned_warcs(archive_dir: Path, redis_url: str | None = None) -> li
         results.append(result)
     forgotten = _forget_cut_captures(Path(archive_dir), [result for result in results if result.bytes_cut], redis_url)
     results = [replace(result, forgotten=forgotten.get(result.name, [])) for result in results]
-    if closed:
-        from archive.index import update_index  # cdxj-indexer loads in 0.2 s: only when there is work
+    from archive.index import has_index, update_index  # (cdxj-indexer: 0.2 s to load)
 
+    # and the closed WARCs a run could not index (the disk filled, or its writer was killed, after the rename)
+    closed += [path for path in sorted(warc_dir.glob("*.warc.gz")) if path not in closed
+               and not has_index(archive_dir, path.name)]
+    if closed:
         update_index(archive_dir, closed)
     return results
 

@@ -10,10 +10,14 @@ sitemap is read as before.  The reads are kept in the crawl state, one per sitem
 
 from __future__ import annotations
 
+import logging
 import time
 
+from archive.atomic import disk_full
 from archive.state import CrawlState, SitemapRead
 from crawler.discovery import Entry
+
+logger = logging.getLogger(__name__)
 
 
 def in_turn(entries: list[Entry], reads: dict[str, SitemapRead]) -> list[Entry]:
@@ -48,6 +52,12 @@ class SitemapTurns:
     def close(self, complete: bool) -> None:
         """Store this run's reads: their lastmod only if the run read all they led to (``complete``)."""
         now = time.time()
-        self.state.record_sitemap_reads([SitemapRead(url, self.source, self.listed[url] if complete else None, now)
-                                         for url in sorted(self.read)])
-        self.state.close()
+        try:
+            self.state.record_sitemap_reads([SitemapRead(url, self.source, self.listed[url] if complete else None, now)
+                                             for url in sorted(self.read)])
+        except Exception as exc:  # a full disk (it ends crawls) costs only the reads' turn: the next run reads them
+            if not disk_full(exc):
+                raise
+            logger.warning("%s: the disk is full (%s): which sitemaps this run read is not kept", self.source, exc)
+        finally:
+            self.state.close()

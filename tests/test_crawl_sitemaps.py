@@ -6,6 +6,7 @@ Each test crawls a real site on 127.0.0.1 with ``newsarchive run`` and reads wha
 from __future__ import annotations
 
 import gzip
+import logging
 import random
 import subprocess
 import sys
@@ -15,7 +16,11 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from archive_fixtures import loopback_site
+from archive_fixtures import fill, loopback_site
+
+from archive.state import SqliteState
+from crawler.discovery import Entry
+from crawler.sitemap_turns import SitemapTurns
 
 REPO = Path(__file__).resolve().parent.parent
 URLSET = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
@@ -184,3 +189,21 @@ def test_runs_capped_by_max_sitemaps_work_through_a_sitemap_index_the_changed_si
     assert days_read[4] == ([2, 5] if dated else [2, 3]), days_read
     if dated:
         assert stories(requested) == {55}  # story 5 was archived in run 3
+
+
+def test_a_disk_full_as_a_crawl_ends_costs_its_sitemap_reads_one_line_not_a_traceback(small_disk, caplog):
+    """Seen in a chaos loop of runs whose disk filled mid-crawl: the spider's closing stored the sitemaps it read,
+    SQLite found the disk full, and Scrapy printed the traceback of its closed handler among the run's lines.
+    Losing them costs only their turn: the next run reads them as if unread."""
+    path = small_disk / "state" / "crawl.sqlite"
+    url = "http://127.0.0.1:9/sitemap-2026-12.xml"
+    turns = SitemapTurns(SqliteState(path), "herald")
+    turns.order([Entry(url, datetime(2026, 12, 1, tzinfo=timezone.utc))])
+    turns.read_one(url)
+    filler = fill(small_disk)
+    with caplog.at_level(logging.WARNING):
+        turns.close(complete=False)  # before: sqlite3.OperationalError: database or disk is full
+    assert [record.getMessage() for record in caplog.records] == [
+        "herald: the disk is full (database or disk is full): which sitemaps this run read is not kept"]
+    filler.unlink()
+    assert SqliteState(path).sitemap_reads([url]) == {}

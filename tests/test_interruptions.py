@@ -280,6 +280,26 @@ def test_a_disk_that_fills_up_mid_crawl_ends_the_run_in_a_line_and_the_next_run_
     made_whole_by_the_next_run(config, archive, reference)
 
 
+def test_a_warc_closed_on_a_disk_too_full_to_index_it_is_indexed_by_the_next_run(farm, clean, small_disk, tmp_path):
+    """The writer closes a WARC, then writes its replay index; a disk that fills in between leaves the
+    file whole but unindexed.  Before, no later run indexed it: `check` failed ("1 WARC files have no
+    replay index") on every run after, until `check --repair`; now the next run indexes it."""
+    reference, _ = clean
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "indexes").symlink_to(small_disk)  # the indexes on a disk of their own, full
+    config = write_config(None, tmp_path / "sources.toml", archive, [farm.source()])
+    filler = fill(small_disk)
+    full = newsarchive("run", "--config", str(config))
+    assert "could not index" in full.stderr and "Traceback" not in full.stderr, full.stderr
+    assert list((archive / "warc").glob("*.warc.gz"))
+
+    filler.unlink()
+    made_whole_by_the_next_run(config, archive, reference)
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 0, checked.stderr
+
+
 def test_a_corpus_file_that_cannot_be_replaced_is_written_by_the_next_run(farm, clean, tmp_path):
     reference, _ = clean
     config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])

@@ -149,6 +149,34 @@ def test_a_package_killed_while_overwriting_leaves_the_previous_package_byte_for
     assert "Validation succeeded" in validate.stdout, validate.stdout + validate.stderr
 
 
+# A Ctrl-C (a real SIGINT, to the package's own process) as the package's index computes a record's key,
+# where the indexers spend most of their time.
+SIGINT_AS_AN_INDEX_KEY_IS_COMPUTED = """
+import os, runpy, signal, sys, surt
+real, calls = surt.surt, []
+def surt_then_ctrl_c(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGINT)
+    return real(*args, **kwargs)
+surt.surt = surt_then_ctrl_c
+sys.argv = ["cli", *sys.argv[1:]]
+runpy.run_module("cli", run_name="__main__")
+"""
+
+
+def test_ctrl_c_while_the_package_is_indexed_stops_it_and_writes_nothing(packaged, tmp_path):
+    """Seen in a chaos loop: before, a Ctrl-C that came as cdxj-indexer computed a record's key was taken by its
+    bare except (the key became the URL itself), and the package was finished and written, exit 0."""
+    out = tmp_path / "archive.wacz"
+    result = subprocess.run([sys.executable, "-c", SIGINT_AS_AN_INDEX_KEY_IS_COMPUTED, "package", "--config",
+                             str(packaged["config"]), "--out", str(out)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip() == (f"newsarchive: package interrupted; nothing was written and {out} was not made; "
+                                     "run it again to package")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_extract_on_the_wacz_into_a_reader_that_has_had_enough_ends_quietly(packaged):
     """`newsarchive extract ARCHIVE | head -c 0` (or a `head` that has had its lines before the
     articles are printed): the reader has closed the pipe; no traceback, exit 0."""
