@@ -39,7 +39,7 @@ from pathlib import Path
 
 from archive import WARC_DIR
 from archive.index import capture_offsets
-from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, digests_line, error_line,
+from archive.reader import (NOT_MODIFIED, ArticleCapture, RecordError, Scan, ScanStats, digests_line, error_line,
                             positional_record_id, read_response, scan_article_captures)
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
@@ -490,8 +490,9 @@ class Derivation:
             if payload is None and (derived := self.store.payload_at(revisit.payload_digest, revisit.refers_to)):
                 name_there, offset = derived
                 payload = (self._listed.get(name_there) or revisit.warc_path.parent / name_there, offset)
-            if payload is None:
-                self.report.file(name).stats.skipped["revisit of a payload in none of these files"] += 1
+            if payload is None:  # a 304 of a page whose payload made no article is skipped as a 304
+                self.report.file(name).stats.skipped[NOT_MODIFIED if revisit.not_modified else
+                                                     "revisit of a payload in none of these files"] += 1
             else:
                 resolved.append(replace(revisit, payload=payload))
         return resolved
