@@ -403,7 +403,8 @@ class CorpusStore:
 
     def _fill_last_seen(self) -> None:
         """A store made before ``last_seen`` gets it from its captures, once (``user_version``), in one statement:
-        each row's latest capture of its URL with a text, before the URL's next version.  Not in the row's line, so
+        each row's latest capture of its URL with a text, before the URL's next version (through rows_by_url, named:
+        SQLite would rather read the source's rows by time).  Not in the row's line, so
         corpus.jsonl is not written again.  304s read before were never stored: only ``derive --anew`` counts them."""
         db = self._db
         if db.execute("PRAGMA user_version").fetchone()[0] >= _LAST_SEEN:
@@ -412,8 +413,9 @@ class CorpusStore:
             db.execute(
                 "UPDATE rows SET last_seen = (SELECT MAX(c.fetched_at) FROM captures c WHERE c.source = rows.source"
                 " AND c.url = rows.url AND (c.fetched_at, c.record_id) >= (rows.fetched_at, rows.record_id)"
-                " AND NOT EXISTS (SELECT 1 FROM rows n WHERE n.source = rows.source AND n.url = rows.url"
-                " AND n.version = rows.version + 1 AND (n.fetched_at, n.record_id) <= (c.fetched_at, c.record_id))"
+                " AND NOT EXISTS (SELECT 1 FROM rows n INDEXED BY rows_by_url WHERE n.source = rows.source"
+                " AND n.url = rows.url AND n.version = rows.version + 1"
+                " AND (n.fetched_at, n.record_id) <= (c.fetched_at, c.record_id))"
                 f" AND {_SHOWS_A_VERSION})")
             db.execute(f"PRAGMA user_version = {_LAST_SEEN}")
 
@@ -951,9 +953,11 @@ class _Batch:
         if before is None or before[0] != article.payload_digest:
             self.touched_urls.add((article.source, article.url))
             return
-        self.db.execute(  # the version it shows: the URL's latest row from before it
+        self.db.execute(  # the version it shows: the URL's latest row from before it (named: SQLite would rather
+            # read every row of the source before that time through rows_by_source)
             "UPDATE rows SET last_seen = MAX(IFNULL(last_seen, ''), ?) WHERE record_id = (SELECT record_id FROM rows"
-            " WHERE source = ? AND url = ? AND (fetched_at, record_id) <= (?, ?) ORDER BY version DESC LIMIT 1)",
+            " INDEXED BY rows_by_url WHERE source = ? AND url = ? AND (fetched_at, record_id) <= (?, ?)"
+            " ORDER BY version DESC LIMIT 1)",
             (article.fetched_at, article.source, article.url, article.fetched_at, article.warc_record_id))
 
     def next_primary(self, source: str, url: str, digest: str) -> None:
