@@ -244,6 +244,7 @@ class ArticleCapture:
     payload: tuple[Path, int] | None = None
     revisit: bool = False
     refers_to: str = ""  # a revisit's WARC-Refers-To-Target-URI: where its payload was archived
+    not_modified: bool = False  # a 304 to our conditional request: its payload is the URL's last, if an article's
     foreign: bool = False  # archived by another tool: its source is the one our captures of its host are under
 
 
@@ -420,8 +421,23 @@ def _sniffed_type(record: ArcWarcRecord) -> str:
     return mimesniff.what(start).split(";", 1)[0]
 
 
+NOT_MODIFIED = "HTTP 304"  # why a 304 is skipped: another tool's, or ours of a page that is no article
+
+
+def is_not_modified(record: ArcWarcRecord) -> bool:
+    """A server-not-modified revisit that names the payload it confirms (ours do: the URL's last), so it is a
+    capture of that payload; without the digest it says nothing a reader can use."""
+    return (record.rec_type == "revisit" and record.http_headers is not None
+            and record.http_headers.get_statuscode() == "304"
+            and (record.rec_headers.get_header("WARC-Profile") or "").endswith("/revisit/server-not-modified")
+            and bool(record.rec_headers.get_header("WARC-Payload-Digest")))
+
+
 def _page_or_why_not(record: ArcWarcRecord) -> str | None:
-    """None for an HTML page with status 200 (or an identical-payload revisit of one); else why it is skipped."""
+    """None for an HTML page with status 200 (or an identical-payload revisit of one, or a not-modified revisit
+    naming its payload: whether that is an article's, its metadata record says); else why it is skipped."""
+    if is_not_modified(record):
+        return None
     http = record.http_headers
     if http is None:
         scheme = (record.rec_headers.get_header("WARC-Target-URI") or "").partition(":")[0]
@@ -476,6 +492,9 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
         """What the scan found; of a closed file whose offsets can be read (not one gzip stream), also what no
         metadata record of ours claimed: another tool's captures, those before any damage too."""
         pending = list(waiting.values()) if closed and offsets_hold else []
+        if not_ours := sum(capture.not_modified for capture, _ in pending):  # another tool's 304s: no role
+            stats.skipped[NOT_MODIFIED] += not_ours
+            pending = [(capture, revisit) for capture, revisit in pending if not capture.not_modified]
         foreign = [capture for capture, revisit in pending if not revisit]
         payloads = {digest_key(capture.payload_digest): (warc_path, capture.offset) for capture in reversed(foreign)}
         return Scan([*found, *foreign], end, error, stats,
@@ -515,7 +534,8 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if date is None:
                         stats.skipped["no valid WARC-Date here or in the file's first record"] += 1
                         continue
-                    stats.html += 1
+                    not_modified = is_not_modified(record)
+                    stats.html += not not_modified  # (a 304 is counted once its role is known)
                     digest = _payload_digest(record)  # first: the record's offset is known once it is read
                     offset = iterator.get_record_offset()
                     # warcio gives an ARC record a random id, and a WARC record may have none: a capture's key
@@ -528,8 +548,8 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     waiting[key] = (ArticleCapture(
                         foreign_source(url), url, warc_path, offset, record_id, date,
                         digest, record.http_headers.get_header("Content-Type") or "",
-                        refers_to=headers.get_header("WARC-Refers-To-Target-URI") or "", foreign=True),
-                        record.rec_type == "revisit")
+                        refers_to=headers.get_header("WARC-Refers-To-Target-URI") or "", foreign=True,
+                        not_modified=not_modified), record.rec_type == "revisit")
                     continue
                 fields = _fields(record) if record.rec_type == "metadata" else {}
                 offset, length = iterator.get_record_offset(), iterator.get_record_length()
@@ -546,16 +566,20 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     role = fields.get(ROLE_FIELD)
                     ours = {"source": fields.get(SOURCE_FIELD, ""), "url": fields.get(URL_FIELD) or capture.url,
                             "foreign": False}
+                    # a 304 has no type of its own: the article's payload it confirms is HTML
+                    article = is_article_capture(role, 200, "text/html" if capture.not_modified
+                                                 else capture.content_type)
+                    if capture.not_modified:
+                        stats.html += article
                     # a revisit of a payload first archived at another URL (its text is made there, at this URL)
-                    if is_article_capture(role, 200, capture.content_type) and revisit and \
-                            capture.refers_to not in ("", capture.url):
+                    if article and revisit and capture.refers_to not in ("", capture.url):
                         elsewhere.append(replace(capture, **ours))
-                    elif is_article_capture(role, 200, capture.content_type):
+                    elif article:
                         # a revisit still dates its payload at its URL: a correction reverted byte
                         # for byte makes the first text current again
                         found.append(replace(capture, revisit=revisit, **ours))
-                    else:
-                        stats.skipped[f"role {role}"] += 1
+                    else:  # (a start page, feed or sitemap not modified: skipped as a 304, as before)
+                        stats.skipped[NOT_MODIFIED if capture.not_modified else f"role {role}"] += 1
                 if not waiting:
                     end = offset + length
         except Exception as exc:  # warcio surfaces a torn or foreign tail as many types

@@ -40,7 +40,7 @@ from pathlib import Path
 from archive import WARC_DIR
 from archive.digests import digest_key
 from archive.index import capture_offsets
-from archive.reader import (ArticleCapture, RecordError, Scan, ScanStats, digests_line, error_line,
+from archive.reader import (NOT_MODIFIED, ArticleCapture, RecordError, Scan, ScanStats, digests_line, error_line,
                             positional_record_id, read_response, scan_article_captures)
 from archive.writer import OPEN_SUFFIX
 from corpus.export import export_corpus_jsonl
@@ -494,7 +494,9 @@ class Derivation:
             if payload is None and (derived := self.store.payload_at(revisit.payload_digest, revisit.refers_to)):
                 name_there, offset = derived
                 payload = (self._listed.get(name_there) or revisit.warc_path.parent / name_there, offset)
-            if payload is None:
+            if payload is None and revisit.not_modified:  # a 304 of a page whose payload made no article
+                self.report.file(name).stats.skipped[NOT_MODIFIED] += 1
+            elif payload is None:
                 unresolved.append(key)
             else:
                 resolved.append(replace(revisit, payload=payload))

@@ -133,12 +133,22 @@ def _check_text_files(store: CorpusStore) -> None:
         raise TextFilesMissing(missing)
 
 
+def _with_last_seen(line: str, last_seen: str | None) -> dict:
+    """A row's fields with ``last_seen`` after ``fetched_at`` (kept beside its line in the store)."""
+    row = {}
+    for name, value in json.loads(line).items():
+        row[name] = value
+        if name == "fetched_at":
+            row["last_seen"] = last_seen
+    return row
+
+
 def _rows_with_text(store: CorpusStore) -> Iterator[dict]:
-    """Every row with its text, in one snapshot of the store (:class:`_Stale` at a row whose file is not its text:
-    a derivation rewrote or removed it meanwhile, or it is damaged)."""
-    with closing(store.lines_from(None)) as lines:  # the snapshot ends with the pass
-        for record_id, line in lines:
-            row = json.loads(line)
+    """Every row with its text and ``last_seen``, in one snapshot of the store (:class:`_Stale` at a row whose file
+    is not its text: a derivation rewrote or removed it meanwhile, or it is damaged)."""
+    with closing(store.lines_last_seen()) as lines:  # the snapshot ends with the pass
+        for record_id, line, last_seen in lines:
+            row = _with_last_seen(line, last_seen)
             try:
                 text = (store.root / row["text_path"]).read_bytes()
             except FileNotFoundError:
@@ -221,11 +231,12 @@ def _publication(value: str | None) -> tuple[datetime | None, date | None]:
 
 
 def _parquet_row(row: dict) -> dict:
-    """A row with its times typed as dataset tools read them: ``fetched_at`` a UTC timestamp, the publication date
-    also as ``published_at`` (a UTC timestamp) and ``published_day`` (a date)."""
+    """A row with its times typed as dataset tools read them: ``fetched_at`` and ``last_seen`` UTC timestamps, the
+    publication date also as ``published_at`` (a UTC timestamp) and ``published_day`` (a date)."""
     published_at, published_day = _publication(row["date"])
-    return {**row, "fetched_at": datetime.fromisoformat(row["fetched_at"]), "published_at": published_at,
-            "published_day": published_day}
+    last_seen = row["last_seen"] and datetime.fromisoformat(row["last_seen"])
+    return {**row, "fetched_at": datetime.fromisoformat(row["fetched_at"]), "last_seen": last_seen,
+            "published_at": published_at, "published_day": published_day}
 
 
 class _ParquetRows:
@@ -239,9 +250,10 @@ class _ParquetRows:
 
         utc = pa.timestamp("us", tz="UTC")
         types = {"warc_offset": pa.int64(), "version": pa.int32(), "dup_canonical": pa.bool_(), "fetched_at": utc,
-                 "published_at": utc, "published_day": pa.date32()}
-        dated = ROW_FIELDS.index("date") + 1
-        names = (*ROW_FIELDS[:dated], "published_at", "published_day", *ROW_FIELDS[dated:], "text")
+                 "last_seen": utc, "published_at": utc, "published_day": pa.date32()}
+        dated, fetched = ROW_FIELDS.index("date") + 1, ROW_FIELDS.index("fetched_at") + 1
+        names = (*ROW_FIELDS[:dated], "published_at", "published_day", *ROW_FIELDS[dated:fetched], "last_seen",
+                 *ROW_FIELDS[fetched:], "text")
         self.schema = pa.schema([(name, types.get(name, pa.string())) for name in names])
         self.stream, self._table, self._writer = stream, pa.Table.from_pylist, pq.ParquetWriter
         self._start()

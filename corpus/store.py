@@ -94,7 +94,7 @@ CREATE INDEX IF NOT EXISTS captures_by_file ON captures (warc_file, warc_offset)
 CREATE TABLE IF NOT EXISTS rows (
     record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
     fetched_at TEXT NOT NULL, text_path TEXT NOT NULL, text_sha256 TEXT NOT NULL,
-    dup_cluster TEXT, dup_canonical INTEGER, line TEXT NOT NULL, line_end INTEGER);
+    dup_cluster TEXT, dup_canonical INTEGER, line TEXT NOT NULL, line_end INTEGER, last_seen TEXT);
 CREATE INDEX IF NOT EXISTS rows_by_url ON rows (source, url, version);
 CREATE INDEX IF NOT EXISTS rows_by_text ON rows (text_sha256);
 CREATE INDEX IF NOT EXISTS rows_by_version ON rows (version, fetched_at, record_id);
@@ -135,6 +135,10 @@ _DATED_COLUMNS = (("captures", "fetched_at"), ("site_signatures", "first_at"), (
 _DATES_IN_ONE_FORM = 1
 _PUBLICATION_DATES_IN_ONE_FORM = 2  # the user_version from which every row's ``date`` is in ``iso_date``'s form
 _FOREIGN_PORTS_KEPT = 3  # the user_version from which another tool's captures' sources keep their URLs' ports
+_LAST_SEEN = 4  # the user_version from which every row has its ``last_seen``
+# A capture of a payload with a text at its URL (one that shows a version): ``c`` is the capture.
+_SHOWS_A_VERSION = ("EXISTS (SELECT 1 FROM captures p WHERE p.source = c.source AND p.url = c.url"
+                    " AND p.payload_key = c.payload_key AND p.is_primary = 1)")
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -376,6 +380,7 @@ class CorpusStore:
         self.rows_upgraded = False  # by this opening's upgrade (dates in one form, sources): corpus.jsonl lags by that alone
         self._add_line_ends()
         self._add_payload_keys()
+        self._add_last_seen()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
         self._add_browse_counts()
@@ -386,6 +391,7 @@ class CorpusStore:
         self._put_dates_in_one_form()
         self._put_publication_dates_in_one_form()
         self._give_foreign_ports_their_sources()
+        self._fill_last_seen()
 
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
@@ -414,6 +420,32 @@ class CorpusStore:
             # (the key first: ``held_payloads`` looks keys up alone, the others with their source and URL)
             db.execute("CREATE INDEX captures_by_payload_key ON captures (payload_key, source, url)")
             db.execute("CREATE INDEX articles_by_payload_key ON captures (payload_key, fetched_at) WHERE is_primary = 1")
+
+    def _add_last_seen(self) -> None:
+        """A store made before ``rows.last_seen`` gets the column (filled by ``_fill_last_seen``), before any upgrade
+        below makes rows."""
+        if "last_seen" not in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(rows)")}:
+            with self._transaction():
+                if "last_seen" not in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(rows)")}:
+                    self._db.execute("ALTER TABLE rows ADD COLUMN last_seen TEXT")
+
+    def _fill_last_seen(self) -> None:
+        """A store made before ``last_seen`` gets it from its captures, once (``user_version``), in one statement:
+        each row's latest capture of its URL with a text, before the URL's next version (through rows_by_url, named:
+        SQLite would rather read the source's rows by time).  Not in the row's line, so
+        corpus.jsonl is not written again.  304s read before were never stored: only ``derive --anew`` counts them."""
+        db = self._db
+        if db.execute("PRAGMA user_version").fetchone()[0] >= _LAST_SEEN:
+            return
+        with self._transaction():
+            db.execute(
+                "UPDATE rows SET last_seen = (SELECT MAX(c.fetched_at) FROM captures c WHERE c.source = rows.source"
+                " AND c.url = rows.url AND (c.fetched_at, c.record_id) >= (rows.fetched_at, rows.record_id)"
+                " AND NOT EXISTS (SELECT 1 FROM rows n INDEXED BY rows_by_url WHERE n.source = rows.source"
+                " AND n.url = rows.url AND n.version = rows.version + 1"
+                " AND (n.fetched_at, n.record_id) <= (c.fetched_at, c.record_id))"
+                f" AND {_SHOWS_A_VERSION})")
+            db.execute(f"PRAGMA user_version = {_LAST_SEEN}")
 
     def _add_foreign_hosts(self) -> None:
         """A store made before another tool's captures took the source of ours of their host gets
@@ -672,13 +704,18 @@ class CorpusStore:
 
     def lines_from(self, start: tuple[str, str] | None) -> Iterator[tuple[str, str]]:
         """(record id, line) of the rows at or after ``start`` (a ``(fetched_at, record_id)``) in capture order."""
+        yield from self._in_capture_order("record_id, line", start)
+
+    def lines_last_seen(self) -> Iterator[tuple[str, str, str | None]]:
+        """(record id, line, last seen) of every row in capture order: ``last_seen`` changes with every capture of
+        a version, so it is kept beside the line (corpus.jsonl would be written again from the oldest one seen)."""
+        yield from self._in_capture_order("record_id, line, last_seen", None)
+
+    def _in_capture_order(self, columns: str, start: tuple[str, str] | None) -> Iterator[tuple]:
         if start is None:
-            query, args = "SELECT record_id, line FROM rows ORDER BY fetched_at, record_id", ()
-        else:
-            query = ("SELECT record_id, line FROM rows WHERE (fetched_at, record_id) >= (?, ?)"
-                     " ORDER BY fetched_at, record_id")
-            args = start
-        yield from self._db.execute(query, args)
+            return self._db.execute(f"SELECT {columns} FROM rows ORDER BY fetched_at, record_id")
+        return self._db.execute(f"SELECT {columns} FROM rows WHERE (fetched_at, record_id) >= (?, ?)"
+                                " ORDER BY fetched_at, record_id", start)
 
     # -- corpus.jsonl bookkeeping (see ``export.export_corpus_jsonl``) --------------------------
     def file_state(self, name: str):
@@ -983,16 +1020,23 @@ class _Batch:
 
     def _captured_again(self, article: ExtractedArticle) -> None:
         """A payload its URL archived before: a version again if the URL's capture before it (of a payload
-        with a text there) holds another, as a correction reverted byte for byte; else nothing changes.
-        One look-up in the index of the URL's captures by time, whatever the URL's history."""
+        with a text there) holds another, as a correction reverted byte for byte; else the version that capture
+        showed was seen again (a 304, a revisit, a refetch of the same bytes).  One look-up in the index of the
+        URL's captures by time and one in its rows, whatever the URL's history."""
         before = self.db.execute(
             "SELECT c.payload_key FROM captures c WHERE c.source = ? AND c.url = ?"
-            " AND (c.fetched_at, c.record_id) < (?, ?) AND EXISTS (SELECT 1 FROM captures p WHERE p.source = c.source"
-            " AND p.url = c.url AND p.payload_key = c.payload_key AND p.is_primary = 1)"
+            f" AND (c.fetched_at, c.record_id) < (?, ?) AND {_SHOWS_A_VERSION}"
             " ORDER BY c.fetched_at DESC, c.record_id DESC LIMIT 1",
             (article.source, article.url, article.fetched_at, article.warc_record_id)).fetchone()
         if before is None or before[0] != digest_key(article.payload_digest):
             self.touched_urls.add((article.source, article.url))
+            return
+        self.db.execute(  # the version it shows: the URL's latest row from before it (named: SQLite would rather
+            # read every row of the source before that time through rows_by_source)
+            "UPDATE rows SET last_seen = MAX(IFNULL(last_seen, ''), ?) WHERE record_id = (SELECT record_id FROM rows"
+            " INDEXED BY rows_by_url WHERE source = ? AND url = ? AND (fetched_at, record_id) <= (?, ?)"
+            " ORDER BY version DESC LIMIT 1)",
+            (article.fetched_at, article.source, article.url, article.fetched_at, article.warc_record_id))
 
     def next_primary(self, source: str, url: str, digest: str) -> None:
         """The payload's primary capture at its URL is gone: its first capture left with a document holds its text."""
@@ -1353,7 +1397,7 @@ class _Batch:
                               "title": cleaned.title, "author": cleaned.author, "date": iso_date(cleaned.date),
                               "sitename": cleaned.sitename, "language": cleaned.language,
                               "text_sha256": sha, "extractor": extractor}, text)
-        made = []
+        made, last_seen = [], []  # the versions, and when each was last captured (before the next)
         for record_id, fetched_at, digest, key, warc_file, offset in db.execute(
                 "SELECT record_id, fetched_at, payload_digest, payload_key, warc_file, warc_offset FROM captures"
                 " WHERE source = ? AND url = ? ORDER BY fetched_at, record_id", (source, url)):
@@ -1361,17 +1405,22 @@ class _Batch:
                 continue
             fields, text = texts[key]
             if made and made[-1][3]["text_sha256"] == fields["text_sha256"]:
+                last_seen[-1] = fetched_at
                 continue
             fields = {**fields, "fetched_at": fetched_at, "warc_file": warc_file, "warc_offset": offset,
                       "warc_record_id": record_id, "payload_digest": digest}
             made.append((fetched_at, digest, record_id, fields, text))
-        old = {record_id: (text_path, sha, _fields_of(line)) for record_id, text_path, sha, line in db.execute(
-            "SELECT record_id, text_path, text_sha256, line FROM rows WHERE source = ? AND url = ?", (source, url))}
+            last_seen.append(fetched_at)
+        old, old_seen = {}, {}
+        for record_id, text_path, sha, line, seen in db.execute(
+                "SELECT record_id, text_path, text_sha256, line, last_seen FROM rows WHERE source = ? AND url = ?",
+                (source, url)):
+            old[record_id], old_seen[record_id] = (text_path, sha, _fields_of(line)), seen
         old_paths = {text_path: sha for text_path, sha, _ in old.values()}
         old_fetched = {record_id: fields["fetched_at"] for record_id, (_, _, fields) in old.items()}
         new_paths = set()
         added = 0
-        for version, (fetched_at, digest, record_id, fields, text) in enumerate(made, 1):
+        for version, ((fetched_at, digest, record_id, fields, text), seen) in enumerate(zip(made, last_seen), 1):
             text_path = version_path(source, url, version)
             new_paths.add(text_path)
             sha = fields["text_sha256"]
@@ -1382,12 +1431,14 @@ class _Batch:
                 if record_id not in self.new_ids:
                     self.result.rewritten_texts += 1
             if old.get(record_id) == (text_path, sha, fields):  # the same path means the same version
+                if old_seen[record_id] != seen:  # (not in its line: corpus.jsonl stays as it is)
+                    db.execute("UPDATE rows SET last_seen = ? WHERE record_id = ?", (seen, record_id))
                 continue
             line = json.dumps({**fields, "text_path": text_path, "version": version}, ensure_ascii=False)
             db.execute(
                 "INSERT OR REPLACE INTO rows (record_id, source, url, version, fetched_at, text_path, text_sha256,"
-                " line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (record_id, source, url, version, fetched_at, text_path, sha, line))
+                " line, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record_id, source, url, version, fetched_at, text_path, sha, line, seen))
             self.changed_rows.add(record_id)
             if record_id in self.new_ids and record_id not in old:
                 added += 1
