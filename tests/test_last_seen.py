@@ -141,17 +141,17 @@ def test_a_changed_articles_first_version_was_last_seen_at_its_last_capture_befo
 
 
 def test_a_store_from_before_last_seen_gets_it_from_its_captures_when_opened(tmp_path):
-    """Before: a store of user_version 2 had no last_seen column; the export could not give one."""
+    """Before: a store of user_version 3 had no last_seen column; the export could not give one."""
     url = crawled(tmp_path, [article_html(7)] * 2)
     captures = story_captures(tmp_path, url)
     db = sqlite3.connect(tmp_path / STORE_FILE)
     if "last_seen" in {name for (_, name, *_) in db.execute("PRAGMA table_info(rows)")}:
         db.execute("ALTER TABLE rows DROP COLUMN last_seen")
-    db.execute("PRAGMA user_version = 2")
+    db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
     [row] = exported(tmp_path)
     assert row["last_seen"] == captures[1][0]
     db = sqlite3.connect(tmp_path / STORE_FILE)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
     db.close()
