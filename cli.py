@@ -36,6 +36,21 @@ MAX_WORKERS = 4 * (os.cpu_count() or 1)  # rebuild --workers: more processes tha
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, systemd's stop): the command stops as Ctrl-C stops it, and exits 128 + SIGTERM."""
+
+    code, said = 128 + signal.SIGTERM, "stopped by SIGTERM"
+
+
+def _terminate(_signum: int, _frame: object) -> NoReturn:
+    raise Terminated
+
+
+def _stopped(exc: KeyboardInterrupt) -> tuple[int, str]:
+    """The exit code and the word for a command stopped by Ctrl-C or SIGTERM."""
+    return (exc.code, exc.said) if isinstance(exc, Terminated) else (EXIT_INTERRUPTED, "interrupted")
+
+
 def _cannot(message: str) -> None:
     """The line that says why a command stops without doing its work: on stderr, and to the schedule service
     that started it, if one did (a run that could not start has no report for its line to point at)."""
@@ -158,11 +173,12 @@ def _cmd_package(args: argparse.Namespace) -> int:
     except PackageError as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
-    except KeyboardInterrupt:  # the package is written beside --out and renamed over it only when complete
+    except KeyboardInterrupt as exc:  # the package is written beside --out and renamed over it only when complete
+        code, said = _stopped(exc)
         previous = f"the previous {args.out} is untouched" if Path(args.out).exists() else f"{args.out} was not made"
-        print(f"newsarchive: package interrupted; nothing was written and {previous}; run it again to package",
+        print(f"newsarchive: package {said}; nothing was written and {previous}; run it again to package",
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return code
     return EXIT_OK
 
 
@@ -609,10 +625,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.handler is _cmd_run:
             stop_with_service()
         if args.handler is not _cmd_run:
-            for signum, handler in handlers.items():
-                signal.signal(signum, handler)
+            for signum, handler in handlers.items():  # SIGTERM as Ctrl-C, unless the command was started ignoring it
+                signal.signal(signum, _terminate if signum == signal.SIGTERM and handler == signal.SIG_DFL else handler)
             if stop.is_set():
-                raise KeyboardInterrupt
+                raise Terminated if stop.signal_name == "SIGTERM" else KeyboardInterrupt
         return args.handler(args)
     except ConfigError as exc:
         _cannot(f"newsarchive: config error: {exc}")
@@ -629,10 +645,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{getattr(exc, 'strerror', None) or exc} (is the disk full?); nothing done before is lost: run it "
                 "again once there is room")
         return EXIT_SOURCE_FAILED
-    except KeyboardInterrupt:  # Ctrl-C: whatever was committed stays (the derivations are journaled)
-        print("newsarchive: interrupted; what was done is kept, and the same command goes on from there",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: whatever was committed stays (the derivations are journaled)
+        code, said = _stopped(exc)
+        print(f"newsarchive: {said}; what was done is kept, and the same command goes on from there", file=sys.stderr)
+        return code
     finally:
         # The command is done, and a Ctrl-C or SIGTERM from now on cannot undo it. Ignored, not handled: Python sets
         # a handled signal back to its default as it finalizes, and one then ended a finished rebuild by the signal.

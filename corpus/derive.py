@@ -378,6 +378,7 @@ class Derivation:
         self._finished = self.store.finished_files()
         self._forget_cut_tails()
         self._rows_before = self.store.rows_per_source()
+        self._moved: Counter = Counter()  # (source, source): rows another tool's captures took from one to the other
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload key (digest_key) -> where
         self._revisits: dict[str, list[ArticleCapture]] = {}  # revisits to resolve found this pass, per file
@@ -694,6 +695,7 @@ class Derivation:
             if self.upgrade else Counter()
         self.report.taken_over.update(taken)
         self.report.new_rows.update(result.new_rows - taken)
+        self._moved.update(result.moved_rows)
         self.report.rewritten_texts += result.rewritten_texts
 
     def catch_up(self) -> DeriveReport:
@@ -711,11 +713,18 @@ class Derivation:
     def _count_new_rows(self) -> None:
         """The rows each source gained since the derivation began, less an old layout's taken over: another tool's
         later copy of an article, read before our capture of it, was a row under its host until ours took it, and
-        the batches counted both.  A source can lose rows (its copies taken by ours), so the total is the store's."""
+        the batches counted both.  Another tool's rows the corpus held before, taken by our source of their host,
+        are new to neither: neither loses nor gains them (the total stays the store's), and no count is negative."""
         gained = self.store.rows_per_source()
         gained.subtract(self._rows_before)
         gained.subtract(self.report.taken_over)
-        self.report.new_rows = Counter({source: rows for source, rows in gained.items() if rows})
+        held = Counter(self._rows_before)
+        for (left, went), rows in sorted(self._moved.items()):
+            before = min(rows, held[left])  # (rows made under the host in this derivation are new where they went)
+            held[left] -= before
+            gained[left] += before
+            gained[went] -= before
+        self.report.new_rows = +gained
 
     def follow(self, crawl_running: Callable[[float], bool], poll: float = 0.5) -> None:
         """Derive while a crawl archives, a worker fewer than asked (the crawl needs a core).

@@ -299,6 +299,7 @@ class BatchResult:
     same URLs they took the place of: an earlier capture of a text read after a later one is no new article)."""
 
     new_rows: Counter = field(default_factory=Counter)
+    moved_rows: Counter = field(default_factory=Counter)  # (source, source): rows another tool's captures took there
     rewritten_texts: int = 0
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
 
@@ -1097,6 +1098,10 @@ class _Batch:
             "SELECT record_id, source, url, site, fetched_at, payload_digest, warc_file, warc_offset, extractor,"
             " error, document, is_primary FROM captures WHERE foreign_host = ? AND source != ?"
             " ORDER BY fetched_at, record_id", (host, source)).fetchall()
+        for old_source, rows in db.execute("SELECT source, COUNT(*) FROM rows WHERE record_id IN"
+                                           " (SELECT value FROM json_each(?)) GROUP BY source",
+                                           (json.dumps([found[0] for found in moved]),)):
+            self.result.moved_rows[old_source, source] += rows
         db.executemany("DELETE FROM captures WHERE record_id = ?", [(found[0],) for found in moved])
         left: dict[str, str] = {}  # site -> its source
         for _, old_source, url, site, _, digest, *_, primary in moved:

@@ -57,6 +57,14 @@ _SESSION_NAMES = {"jsessionid", "phpsessid", "sessionid", "session_id", "sessid"
 _SESSION_TOKEN = re.compile(r"(?=.*[a-z])[0-9a-z,-]{16,}", re.IGNORECASE)  # sid=<token>; sid=12345 may be a story
 # ASP.NET's cookieless session, anonymous ID and forms ticket, a path segment of their own: /(S(x))/story.aspx.
 _COOKIELESS_SEGMENT = re.compile(r"\((?:[A-Z]\([^()/]*\))+\)")
+# A session ID under a name of its own: a value random-looking (16 characters or more, letters and digits changing
+# places TOKEN_SWITCHES times or more, as a hash or a random token does) that a page's links to SHARED_PATHS paths or
+# more all carry under one name.  A story's id (?id=12345) or slug differs from link to link; a visitor's session
+# does not, and a word, a date or an edition's name ("uk-2024-print") does not look random.
+_TOKEN = re.compile(r"[0-9a-z_-]{16,}", re.IGNORECASE)
+_SWITCH = re.compile(r"(?=[a-z][0-9]|[0-9][a-z])", re.IGNORECASE)
+TOKEN_SWITCHES = 4
+SHARED_PATHS = 3
 _TRACKER_PREFIXES = ("utm_", "mtm_")
 _TRACKER_NAMES = {"fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
                   "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "pk_campaign", "pk_kwd",
@@ -89,6 +97,30 @@ def clean_link(url: str) -> str:
         return url
     url = urlunparse(parts._replace(path=path or "/", params=params))
     return url_query_cleaner(url, dropped, remove=True, unique=False, keep_fragments=True) if dropped else url
+
+
+def _random_looking(value: str) -> bool:
+    return _TOKEN.fullmatch(value) is not None and len(_SWITCH.findall(value)) >= TOKEN_SWITCHES
+
+
+def _query_pairs(url: str) -> list[tuple[str, str]]:
+    return [(name, value) for name, _, value in (pair.partition("=") for pair in urlsplit(url).query.split("&"))]
+
+
+def without_shared_sessions(urls: list[str]) -> list[str]:
+    """``urls`` (one page's links) without the query parameters that carry one random-looking value on the links to
+    SHARED_PATHS paths or more: a session ID under a name no list knows, written into every link for a visitor
+    without cookies, which made each story a new URL each visit."""
+    paths: dict[tuple[str, str], set[str]] = {}
+    for url in urls:
+        for name, value in _query_pairs(url):
+            if _random_looking(value):
+                paths.setdefault((name, value), set()).add(urlsplit(url).path)
+    shared = {name for (name, _), found in paths.items() if len(found) >= SHARED_PATHS}
+    if not shared:
+        return urls
+    return [url_query_cleaner(url, shared, remove=True, unique=False, keep_fragments=True)
+            if shared.intersection(name for name, _ in _query_pairs(url)) else url for url in urls]
 
 
 @dataclass(frozen=True)
@@ -178,11 +210,16 @@ def page_links(body: bytes, base_url: str, max_links: int = MAX_LINKS_PER_PAGE,
         elif tag == "a" and (href := (element.get("href") or "").strip()) \
                 and not href.startswith(("#", "javascript:", "mailto:", "tel:")):
             if len(links) == max_links:
-                return PageLinks(links, feeds, truncated=True)
+                return _links_of_the_page(links, feeds, truncated=True)
             links.append(Link(clean_link(urljoin(base, href).split("#", 1)[0]), " ".join("".join(element.itertext()).split())))
         if not open_anchors:
             _free(element)
-    return PageLinks(links, feeds, truncated=False)
+    return _links_of_the_page(links, feeds, truncated=False)
+
+
+def _links_of_the_page(links: list[Link], feeds: list[str], truncated: bool) -> PageLinks:
+    urls = without_shared_sessions([link.url for link in links])
+    return PageLinks([Link(url, link.text) for url, link in zip(urls, links)], feeds, truncated)
 
 
 class UnreadableDiscovery(ValueError):

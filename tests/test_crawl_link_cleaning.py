@@ -6,6 +6,7 @@ A real site on 127.0.0.1 crawled by ``newsarchive run`` subprocesses, read back 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import subprocess
 import sys
@@ -64,6 +65,14 @@ class SessionSite(BaseHTTPRequestHandler):
                          "application/xml" if path == "/sitemap.xml" else "text/html; charset=utf-8")
         body = body if body is not None else b"not found"
         self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _answer(self, status: int, content_type: str, body: bytes, **headers: str) -> None:
+        self.requested.append(self.path)
+        self.send_response(status)
+        for name, value in {"Content-Type": content_type, "Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -144,14 +153,6 @@ class RedirectingSessionSite(SessionSite):
             self.path = "/".join(part for part in self.path.split("/") if not part.startswith("(S("))
             super().do_GET()
 
-    def _answer(self, status: int, content_type: str, body: bytes, **headers: str) -> None:
-        self.requested.append(self.path)
-        self.send_response(status)
-        for name, value in {"Content-Type": content_type, "Content-Length": str(len(body)), **headers}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
 
 def test_redirects_robots_sitemaps_and_cookieless_paths_give_each_article_once_over_runs(tmp_path):
     """Before, a 302 to the story with ?sessionid=, the sitemap listed in robots.txt with a tracker and ASP.NET's
@@ -211,6 +212,37 @@ def test_a_site_that_insists_on_a_session_in_its_addresses_gives_each_article_on
     articles = [uri for kind, uri, _ in warc_records(runs.warcs[0]) if kind == "response" and "/news/" in uri]
     assert {discovery.clean_link(uri) for uri in articles} == cleaned
     assert all(form.strip("?;") in uri for uri in articles if uri not in cleaned)  # fetched as the site insists
+    assert not [path for path in runs.requested[1] if path.startswith("/news/")], runs.requested[1]
+
+
+class UnnamedSessionSite(SessionSite):
+    """The session site under a CMS that names its session ``visit`` (on no list): every link of its home page
+    carries it, beside the article ids of two stories read by ``?id=``."""
+
+    def do_GET(self) -> None:
+        token = hashlib.sha256(type(self).session.encode()).hexdigest()
+        path, query = urlsplit(self.path).path, parse_qs(urlsplit(self.path).query)
+        if self.path == "/":
+            links = "".join(f'<a href="{path}?visit={token}">Story</a>' for path in (HARBOUR, BUDGET, ROOF))
+            links += "".join(f'<a href="{READ}?id={number}&amp;visit={token}">Story</a>' for number in (12345, 67890))
+            self._answer(200, "text/html", f"<html><body>{links}</body></html>".encode())
+        elif path == READ and query.get("id", [""])[0] in ("12345", "67890"):
+            self._answer(200, "text/html", article_html(int(query["id"][0]) % 7 + 4))
+        else:
+            super().do_GET()
+
+
+READ = "/news/2026/12/story"
+
+
+def test_a_session_under_a_name_no_list_knows_is_dropped_from_links_and_article_ids_are_kept(tmp_path):
+    """A random-looking value every link of a page carries under one name is the visitor's session.  Before, each
+    run's session made every story a new URL (?visit=<token>): fetched again, a new corpus row each run."""
+    runs = crawl_twice(UnnamedSessionSite, [tmp_path])
+    site, corpora = runs.site, runs.corpora
+    cleaned = {site + path for path in (HARBOUR, BUDGET, ROOF, f"{READ}?id=12345", f"{READ}?id=67890")}
+    assert sorted(row["url"] for row in corpora[0]) == sorted(cleaned)
+    assert corpora[1] == corpora[0]  # each article once, after two runs
     assert not [path for path in runs.requested[1] if path.startswith("/news/")], runs.requested[1]
 
 

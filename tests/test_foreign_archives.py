@@ -868,3 +868,25 @@ def test_the_look_up_of_a_revisits_original_among_the_archives_captures_reads_th
                                  "(SELECT value FROM json_each(?))", ("[]",)).fetchall()
     assert any(step[-1].startswith("SEARCH captures USING COVERING INDEX") for step in plan), plan
     assert not any(step[-1].startswith("SCAN captures") for step in plan), plan
+
+
+def test_a_run_that_takes_over_another_tools_imported_copy_counts_no_article_new_twice_and_none_negative(tmp_path):
+    """Another tool's copy of an article, imported before we ever crawled its site, is a row under its host's source;
+    our run of the site takes it under ours.  Before: the run's derivation counted the host -1 and ours +3, and the
+    run's report said 2 new articles and '1 from earlier runs' WARCs' (3 for a corpus that grew by 2)."""
+    from demo.farm import ArticleFarm, article_path
+    from test_incremental import write_config
+
+    with ArticleFarm(3) as farm:
+        config = write_config(None, tmp_path / "sources.toml", tmp_path, [farm.source()])
+        copy = write_warc(tmp_path / "wget.warc.gz", [lambda writer: http_response(
+            writer, farm.url + article_path(0), article_html(0), **{"WARC-Date": "2020-01-01T00:00:00Z"})])
+        assert "1 new article in the corpus" in ok(newsarchive("import", "--config", str(config), str(copy)))
+        ok(newsarchive("run", "--config", str(config)))
+    [report] = [json.loads(path.read_text()) for path in (tmp_path / "runs").glob("*.json")]
+    corpus, [source] = report["corpus"], report["sources"]
+    counts = [*corpus["new_articles"].values(), *corpus["from_earlier_runs"].values(),
+              *corpus["from_unfinished_runs"].values()]
+    assert min(counts) >= 0 and sum(counts) == len(read_corpus(tmp_path)) - 1 == 2, corpus
+    assert (source["new_articles"], source["from_earlier_runs"]) == (2, 0), source
+    assert "earlier runs" not in ok(newsarchive("status", "--config", str(config)))

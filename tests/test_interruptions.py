@@ -377,8 +377,8 @@ def test_a_sigterm_as_a_run_loads_its_modules_stops_it_with_its_report(tmp_path)
         assert source["status"] == "stopped" and source["fetched"] < ARTICLES
         status = subprocess.run([sys.executable, "-c", SIGTERM_AS_MODULES_LOAD, "status", "--config", str(config)],
                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert (status.returncode, status.stderr.splitlines()) == (130, [
-            "newsarchive: interrupted; what was done is kept, and the same command goes on from there"])
+        assert (status.returncode, status.stderr.splitlines()) == (143, [
+            "newsarchive: stopped by SIGTERM; what was done is kept, and the same command goes on from there"])
         assert newsarchive("run", "--config", str(config)).returncode == 0
     assert len(read_corpus(tmp_path)) == ARTICLES
 

@@ -162,6 +162,36 @@ def test_ctrl_c_or_sigterm_stops_replay_and_browse_cleanly_with_no_pywb_left(arc
     assert not [pid for pid in children if _alive(pid)]
 
 
+# A SIGTERM (`kill PID`, systemd's stop), a real one the export sends itself as its third row goes out.
+SIGTERM_AT_THE_THIRD_ROW = """
+import os, runpy, signal, sys
+import corpus.export
+real = corpus.export._rows_with_text
+def rows_then_sigterm(*args):
+    for count, row in enumerate(real(*args), 1):
+        if count == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        yield row
+corpus.export._rows_with_text = rows_then_sigterm
+sys.argv = ["cli", *sys.argv[1:]]
+runpy.run_module("cli", run_name="__main__")
+"""
+
+
+def test_a_sigterm_to_an_export_midway_stops_it_in_one_line_and_writes_nothing(archive, tmp_path):
+    """Before: the signal's default action ended it (exit -15), no word, its half-written temporary file left."""
+    out = tmp_path / "corpus.jsonl"
+    config = str(archive / "sources.toml")
+    result = subprocess.run([sys.executable, "-c", SIGTERM_AT_THE_THIRD_ROW, "export", "--config", config, "--out",
+                             str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stderr.splitlines()) == (143, [
+        "newsarchive: stopped by SIGTERM; what was done is kept, and the same command goes on from there"])
+    assert list(tmp_path.iterdir()) == []
+    again = newsarchive("export", "--config", config, "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert len(out.read_text().splitlines()) == len((archive / "corpus.jsonl").read_text().splitlines()) > 3
+
+
 def test_rebuild_says_which_file_is_no_warc_in_one_line_and_rebuilds_the_others(archive, tmp_path):
     bogus = tmp_path / "notes.warc.gz"
     bogus.write_text("these are notes, not a web archive\n")

@@ -234,6 +234,26 @@ def test_a_rebuild_stopped_midway_is_finished_by_the_same_command_byte_for_byte(
     assert finished.returncode == 2 and "already holds a corpus" in finished.stderr
 
 
+def test_a_sigterm_to_a_rebuild_midway_stops_it_as_ctrl_c_does_and_the_same_command_finishes_it(farm_archive,
+                                                                                                  tmp_path):
+    """`kill PID` or systemd's stop, to the rebuild's own process: before, it ended by the signal (exit -15),
+    without a word, its extraction workers left to die with it."""
+    warcs = sorted(str(path) for path in (farm_archive / "warc").glob("*.warc.gz"))
+    out = tmp_path / "rebuilt"
+    rebuild = start_rebuild(warcs, out)
+    assert wait_for(lambda: rebuild.poll() is not None or len(list((out / "text").rglob("*.txt"))) >= 40)
+    assert rebuild.poll() is None, "rebuilt before it could be stopped"
+    os.kill(rebuild.pid, signal.SIGTERM)
+    stderr = rebuild.communicate(timeout=60)[1]
+    assert (rebuild.returncode, stderr.splitlines()) == (143, ["newsarchive: stopped by SIGTERM; what was done is "
+                                                               "kept, and the same command goes on from there"])
+    assert wait_for(lambda: not session_processes(rebuild.pid), timeout=10), session_processes(rebuild.pid)
+    assert not (out / MANIFEST_FILE).exists()
+    again = newsarchive("rebuild", "--warc", *warcs, "--out", str(out), "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    assert corpus_files(out) == corpus_files(farm_archive)
+
+
 # A terminal's Ctrl-C, sent to the process group at the moment the rebuild forks its extraction workers
 # (from the first fork's hook, as it would come between two instructions of the fork), and a second
 # one that reaches each worker as it begins.
