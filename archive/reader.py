@@ -424,7 +424,7 @@ def _sniffed_type(record: ArcWarcRecord) -> str:
 NOT_MODIFIED = "HTTP 304"  # why a 304 is skipped: another tool's, or ours of a page that is no article
 
 
-def is_not_modified(record: ArcWarcRecord) -> bool:
+def confirms_its_payload(record: ArcWarcRecord) -> bool:
     """A server-not-modified revisit that names the payload it confirms (ours do: the URL's last), so it is a
     capture of that payload; without the digest it says nothing a reader can use."""
     return (record.rec_type == "revisit" and record.http_headers is not None
@@ -436,7 +436,7 @@ def is_not_modified(record: ArcWarcRecord) -> bool:
 def _page_or_why_not(record: ArcWarcRecord) -> str | None:
     """None for an HTML page with status 200 (or an identical-payload revisit of one, or a not-modified revisit
     naming its payload: whether that is an article's, its metadata record says); else why it is skipped."""
-    if is_not_modified(record):
+    if confirms_its_payload(record):
         return None
     http = record.http_headers
     if http is None:
@@ -534,7 +534,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if date is None:
                         stats.skipped["no valid WARC-Date here or in the file's first record"] += 1
                         continue
-                    not_modified = is_not_modified(record)
+                    not_modified = confirms_its_payload(record)
                     stats.html += not not_modified  # (a 304 is counted once its role is known)
                     digest = _payload_digest(record)  # first: the record's offset is known once it is read
                     offset = iterator.get_record_offset()
