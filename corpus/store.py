@@ -135,6 +135,8 @@ _DATED_COLUMNS = (("captures", "fetched_at"), ("site_signatures", "first_at"), (
 _DATES_IN_ONE_FORM = 1
 _PUBLICATION_DATES_IN_ONE_FORM = 2  # the user_version from which every row's ``date`` is in ``iso_date``'s form
 _FOREIGN_PORTS_KEPT = 3  # the user_version from which another tool's captures' sources keep their URLs' ports
+# Set (in corpus_file) while captures an older version wrote into an upgraded store await the upgrades again.
+_OLDER_WRITES = "older_writes"
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -376,6 +378,7 @@ class CorpusStore:
         self.rows_upgraded = False  # by this opening's upgrade (dates in one form, sources): corpus.jsonl lags by that alone
         self._add_line_ends()
         self._add_payload_keys()
+        self._take_in_older_writers_captures()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
         self._add_browse_counts()
@@ -415,6 +418,33 @@ class CorpusStore:
             db.execute("CREATE INDEX captures_by_payload_key ON captures (payload_key, source, url)")
             db.execute("CREATE INDEX articles_by_payload_key ON captures (payload_key, fetched_at) WHERE is_primary = 1")
 
+    def _take_in_older_writers_captures(self) -> None:
+        """An older version writing into an upgraded store (a release rolled back) leaves its captures without a
+        payload key, another tool's of a port under the host alone and its pages' dates as they wrote them, which
+        ``user_version`` no longer tells: their keys are filled, and the upgrades owed to them are noted, in one
+        transaction, for the upgrades that follow to run again (each changes only what is not in its form yet).
+        One look-up in an index of the captures without a key, empty unless an older version wrote."""
+        db = self._db
+        db.execute("CREATE INDEX IF NOT EXISTS captures_without_payload_key ON captures (record_id)"
+                   " WHERE payload_key IS NULL")
+        if db.execute("SELECT 1 FROM captures WHERE payload_key IS NULL LIMIT 1").fetchone() is None:
+            return
+        with self._transaction():
+            db.create_function("digest_key", 1, digest_key, deterministic=True)
+            if db.execute("UPDATE captures SET payload_key = digest_key(payload_digest)"
+                          " WHERE payload_key IS NULL").rowcount:  # (none if another process did it since)
+                db.execute("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, 1)", (_OLDER_WRITES,))
+
+    def _upgrade_owed(self, version: int) -> bool:
+        """Whether the upgrade to ``version`` is to run: the store is older, or an older version wrote since."""
+        return (self._db.execute("PRAGMA user_version").fetchone()[0] < version
+                or self.file_state(_OLDER_WRITES) is not None)
+
+    def _set_version(self, version: int) -> None:
+        """``user_version`` raised to ``version`` (an upgrade run again for an older version's writes lowers none)."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < version:
+            self._db.execute(f"PRAGMA user_version = {version}")
+
     def _add_foreign_hosts(self) -> None:
         """A store made before another tool's captures took the source of ours of their host gets
         ``captures.foreign_host``, in one transaction, once: its captures keyed by their host then (a configured
@@ -447,7 +477,7 @@ class CorpusStore:
         second as the page wrote it (``10:00:00.123000+02:00``); its rows' dates are put in that form once
         (``user_version``), in one transaction, and corpus.jsonl is written again from the first row changed."""
         db = self._db
-        if db.execute("PRAGMA user_version").fetchone()[0] >= _PUBLICATION_DATES_IN_ONE_FORM:
+        if not self._upgrade_owed(_PUBLICATION_DATES_IN_ONE_FORM):
             return
         with self._transaction():
             changed = db.execute("SELECT fetched_at, record_id, line FROM rows"
@@ -456,23 +486,25 @@ class CorpusStore:
                 (json.dumps({**row, "date": iso_date(row["date"])}, ensure_ascii=False), record_id)
                 for row, record_id in ((json.loads(line), record_id) for _, record_id, line in changed)))
             self._mark_changed(min((item[:2] for item in changed), default=None))
-            db.execute(f"PRAGMA user_version = {_PUBLICATION_DATES_IN_ONE_FORM}")
+            self._set_version(_PUBLICATION_DATES_IN_ONE_FORM)
         self.rows_upgraded |= bool(changed)
 
     def _upgrade_once(self, version: int, upgrade: Callable[[_Batch], None]) -> None:
-        """``upgrade`` run on a store whose ``user_version`` is below ``version``, then the rows it touched made again;
-        once, in one transaction (a process killed midway leaves the store as it was)."""
-        db = self._db
-        if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+        """``upgrade`` run on a store whose ``user_version`` is below ``version`` (or that an older version wrote into
+        since), then the rows it touched made again; once, in one transaction (a process killed midway leaves the store
+        as it was)."""
+        if not self._upgrade_owed(version):
             return
-        batch = _Batch(db, self.root)
+        batch = _Batch(self._db, self.root)
         with self._transaction():
-            if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+            if not self._upgrade_owed(version):
                 return  # another process did it since the look above
             upgrade(batch)
             batch.finish()
             self._mark_changed(batch.changed_from)
-            db.execute(f"PRAGMA user_version = {version}")
+            self._set_version(version)
+            if version == _FOREIGN_PORTS_KEPT:  # the last upgrade an older version's writes are owed
+                self._db.execute("DELETE FROM corpus_file WHERE name = ?", (_OLDER_WRITES,))
         self._remove_stale(batch.stale_paths)
         self.rows_upgraded |= batch.changed_from is not None
 
