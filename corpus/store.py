@@ -137,6 +137,7 @@ _PUBLICATION_DATES_IN_ONE_FORM = 2  # the user_version from which every row's ``
 _FOREIGN_PORTS_KEPT = 3  # the user_version from which another tool's captures' sources keep their URLs' ports
 # Set (in corpus_file) while captures an older version wrote into an upgraded store await the upgrades again.
 _OLDER_WRITES = "older_writes"
+_ROWS_UPGRADED = "rows_upgraded"  # set (in corpus_file) from an upgrade that changed rows until corpus.jsonl is written
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -375,7 +376,6 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
-        self.rows_upgraded = False  # by this opening's upgrade (dates in one form, sources): corpus.jsonl lags by that alone
         self._add_line_ends()
         self._add_payload_keys()
         self._take_in_older_writers_captures()
@@ -469,7 +469,7 @@ class CorpusStore:
             batch.learn_host_sources(db.execute(
                 "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL").fetchall())
             batch.finish()
-            self._mark_changed(batch.changed_from)
+            self._mark_upgraded(batch.changed_from)
         self._remove_stale(batch.stale_paths)
 
     def _put_publication_dates_in_one_form(self) -> None:
@@ -485,9 +485,8 @@ class CorpusStore:
             db.executemany("UPDATE rows SET line = ? WHERE record_id = ?", (
                 (json.dumps({**row, "date": iso_date(row["date"])}, ensure_ascii=False), record_id)
                 for row, record_id in ((json.loads(line), record_id) for _, record_id, line in changed)))
-            self._mark_changed(min((item[:2] for item in changed), default=None))
+            self._mark_upgraded(min((item[:2] for item in changed), default=None))
             self._set_version(_PUBLICATION_DATES_IN_ONE_FORM)
-        self.rows_upgraded |= bool(changed)
 
     def _upgrade_once(self, version: int, upgrade: Callable[[_Batch], None]) -> None:
         """``upgrade`` run on a store whose ``user_version`` is below ``version`` (or that an older version wrote into
@@ -501,12 +500,11 @@ class CorpusStore:
                 return  # another process did it since the look above
             upgrade(batch)
             batch.finish()
-            self._mark_changed(batch.changed_from)
+            self._mark_upgraded(batch.changed_from)
             self._set_version(version)
             if version == _FOREIGN_PORTS_KEPT:  # the last upgrade an older version's writes are owed
                 self._db.execute("DELETE FROM corpus_file WHERE name = ?", (_OLDER_WRITES,))
         self._remove_stale(batch.stale_paths)
-        self.rows_upgraded |= batch.changed_from is not None
 
     def _put_dates_in_one_form(self) -> None:
         """A store made before every WARC-Date was read in one form (``canonical_warc_date``) holds another tool's as
@@ -737,7 +735,20 @@ class CorpusStore:
         with self._transaction():
             self._db.executemany("UPDATE rows SET line_end = ? WHERE record_id = ?", line_ends)
             self._db.executemany("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, ?)",
-                                 [("size", size), ("changed_at", None), ("changed_id", None), ("writing_from", None)])
+                                 [("size", size), ("changed_at", None), ("changed_id", None), ("writing_from", None),
+                                  (_ROWS_UPGRADED, None)])
+
+    @property
+    def rows_upgraded(self) -> bool:
+        """Whether an upgrade changed rows since corpus.jsonl was last written, so that it lags by that alone (kept
+        in the store: the opening that upgraded may have been `browse`'s, or a command killed right after)."""
+        return self.file_state(_ROWS_UPGRADED) is not None
+
+    def _mark_upgraded(self, start: tuple[str, str] | None) -> None:
+        """``_mark_changed`` by an upgrade (in its transaction), noted as such."""
+        if start is not None:
+            self._mark_changed(start)
+            self._db.execute("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, 1)", (_ROWS_UPGRADED,))
 
     def _mark_changed(self, start: tuple[str, str] | None) -> None:
         if start is None:
