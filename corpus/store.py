@@ -139,6 +139,9 @@ _LAST_SEEN = 4  # the user_version from which every row has its ``last_seen``
 # A capture of a payload with a text at its URL (one that shows a version): ``c`` is the capture.
 _SHOWS_A_VERSION = ("EXISTS (SELECT 1 FROM captures p WHERE p.source = c.source AND p.url = c.url"
                     " AND p.payload_key = c.payload_key AND p.is_primary = 1)")
+# Set (in corpus_file) while captures an older version wrote into an upgraded store await the upgrades again.
+_OLDER_WRITES = "older_writes"
+_ROWS_UPGRADED = "rows_upgraded"  # set (in corpus_file) from an upgrade that changed rows until corpus.jsonl is written
 
 # What the browser counts and lists without reading every row (``CorpusStore._add_browse_counts``):
 # rows per source and language (and their first versions, one per URL), first versions per source
@@ -378,9 +381,9 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
-        self.rows_upgraded = False  # by this opening's upgrade (dates in one form, sources): corpus.jsonl lags by that alone
         self._add_line_ends()
         self._add_payload_keys()
+        self._take_in_older_writers_captures()
         self._add_last_seen()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
@@ -436,7 +439,7 @@ class CorpusStore:
         SQLite would rather read the source's rows by time).  Not in the row's line, so
         corpus.jsonl is not written again.  304s read before were never stored: only ``derive --anew`` counts them."""
         db = self._db
-        if db.execute("PRAGMA user_version").fetchone()[0] >= _LAST_SEEN:
+        if not self._upgrade_owed(_LAST_SEEN):
             return
         with self._transaction():
             db.execute(
@@ -446,7 +449,35 @@ class CorpusStore:
                 " AND n.url = rows.url AND n.version = rows.version + 1"
                 " AND (n.fetched_at, n.record_id) <= (c.fetched_at, c.record_id))"
                 f" AND {_SHOWS_A_VERSION})")
-            db.execute(f"PRAGMA user_version = {_LAST_SEEN}")
+            self._set_version(_LAST_SEEN)
+            db.execute("DELETE FROM corpus_file WHERE name = ?", (_OLDER_WRITES,))  # the last upgrade they were owed
+
+    def _take_in_older_writers_captures(self) -> None:
+        """An older version writing into an upgraded store (a release rolled back) leaves its captures without a
+        payload key, another tool's of a port under the host alone and its pages' dates as they wrote them, which
+        ``user_version`` no longer tells: their keys are filled, and the upgrades owed to them are noted, in one
+        transaction, for the upgrades that follow to run again (each changes only what is not in its form yet).
+        One look-up in an index of the captures without a key, empty unless an older version wrote."""
+        db = self._db
+        db.execute("CREATE INDEX IF NOT EXISTS captures_without_payload_key ON captures (record_id)"
+                   " WHERE payload_key IS NULL")
+        if db.execute("SELECT 1 FROM captures WHERE payload_key IS NULL LIMIT 1").fetchone() is None:
+            return
+        with self._transaction():
+            db.create_function("digest_key", 1, digest_key, deterministic=True)
+            if db.execute("UPDATE captures SET payload_key = digest_key(payload_digest)"
+                          " WHERE payload_key IS NULL").rowcount:  # (none if another process did it since)
+                db.execute("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, 1)", (_OLDER_WRITES,))
+
+    def _upgrade_owed(self, version: int) -> bool:
+        """Whether the upgrade to ``version`` is to run: the store is older, or an older version wrote since."""
+        return (self._db.execute("PRAGMA user_version").fetchone()[0] < version
+                or self.file_state(_OLDER_WRITES) is not None)
+
+    def _set_version(self, version: int) -> None:
+        """``user_version`` raised to ``version`` (an upgrade run again for an older version's writes lowers none)."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < version:
+            self._db.execute(f"PRAGMA user_version = {version}")
 
     def _add_foreign_hosts(self) -> None:
         """A store made before another tool's captures took the source of ours of their host gets
@@ -472,7 +503,7 @@ class CorpusStore:
             batch.learn_host_sources(db.execute(
                 "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL").fetchall())
             batch.finish()
-            self._mark_changed(batch.changed_from)
+            self._mark_upgraded(batch.changed_from)
         self._remove_stale(batch.stale_paths)
 
     def _put_publication_dates_in_one_form(self) -> None:
@@ -480,7 +511,7 @@ class CorpusStore:
         second as the page wrote it (``10:00:00.123000+02:00``); its rows' dates are put in that form once
         (``user_version``), in one transaction, and corpus.jsonl is written again from the first row changed."""
         db = self._db
-        if db.execute("PRAGMA user_version").fetchone()[0] >= _PUBLICATION_DATES_IN_ONE_FORM:
+        if not self._upgrade_owed(_PUBLICATION_DATES_IN_ONE_FORM):
             return
         with self._transaction():
             changed = db.execute("SELECT fetched_at, record_id, line FROM rows"
@@ -488,26 +519,24 @@ class CorpusStore:
             db.executemany("UPDATE rows SET line = ? WHERE record_id = ?", (
                 (json.dumps({**row, "date": iso_date(row["date"])}, ensure_ascii=False), record_id)
                 for row, record_id in ((json.loads(line), record_id) for _, record_id, line in changed)))
-            self._mark_changed(min((item[:2] for item in changed), default=None))
-            db.execute(f"PRAGMA user_version = {_PUBLICATION_DATES_IN_ONE_FORM}")
-        self.rows_upgraded |= bool(changed)
+            self._mark_upgraded(min((item[:2] for item in changed), default=None))
+            self._set_version(_PUBLICATION_DATES_IN_ONE_FORM)
 
     def _upgrade_once(self, version: int, upgrade: Callable[[_Batch], None]) -> None:
-        """``upgrade`` run on a store whose ``user_version`` is below ``version``, then the rows it touched made again;
-        once, in one transaction (a process killed midway leaves the store as it was)."""
-        db = self._db
-        if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+        """``upgrade`` run on a store whose ``user_version`` is below ``version`` (or that an older version wrote into
+        since), then the rows it touched made again; once, in one transaction (a process killed midway leaves the store
+        as it was)."""
+        if not self._upgrade_owed(version):
             return
-        batch = _Batch(db, self.root)
+        batch = _Batch(self._db, self.root)
         with self._transaction():
-            if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+            if not self._upgrade_owed(version):
                 return  # another process did it since the look above
             upgrade(batch)
             batch.finish()
-            self._mark_changed(batch.changed_from)
-            db.execute(f"PRAGMA user_version = {version}")
+            self._mark_upgraded(batch.changed_from)
+            self._set_version(version)
         self._remove_stale(batch.stale_paths)
-        self.rows_upgraded |= batch.changed_from is not None
 
     def _put_dates_in_one_form(self) -> None:
         """A store made before every WARC-Date was read in one form (``canonical_warc_date``) holds another tool's as
@@ -743,7 +772,20 @@ class CorpusStore:
         with self._transaction():
             self._db.executemany("UPDATE rows SET line_end = ? WHERE record_id = ?", line_ends)
             self._db.executemany("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, ?)",
-                                 [("size", size), ("changed_at", None), ("changed_id", None), ("writing_from", None)])
+                                 [("size", size), ("changed_at", None), ("changed_id", None), ("writing_from", None),
+                                  (_ROWS_UPGRADED, None)])
+
+    @property
+    def rows_upgraded(self) -> bool:
+        """Whether an upgrade changed rows since corpus.jsonl was last written, so that it lags by that alone (kept
+        in the store: the opening that upgraded may have been `browse`'s, or a command killed right after)."""
+        return self.file_state(_ROWS_UPGRADED) is not None
+
+    def _mark_upgraded(self, start: tuple[str, str] | None) -> None:
+        """``_mark_changed`` by an upgrade (in its transaction), noted as such."""
+        if start is not None:
+            self._mark_changed(start)
+            self._db.execute("INSERT OR REPLACE INTO corpus_file (name, value) VALUES (?, 1)", (_ROWS_UPGRADED,))
 
     def _mark_changed(self, start: tuple[str, str] | None) -> None:
         if start is None:

@@ -890,3 +890,34 @@ def test_a_run_that_takes_over_another_tools_imported_copy_counts_no_article_new
     assert min(counts) >= 0 and sum(counts) == len(read_corpus(tmp_path)) - 1 == 2, corpus
     assert (source["new_articles"], source["from_earlier_runs"]) == (2, 0), source
     assert "earlier runs" not in ok(newsarchive("status", "--config", str(config)))
+
+
+def test_captures_an_older_version_wrote_after_the_upgrade_join_the_upgraded_corpus(tmp_path, monkeypatch):
+    """An operator rolls back one release over an upgraded store: the older version writes captures without a payload
+    key, another tool's of a port under the host alone and dates as pages wrote them.  The next opening by this
+    version takes them in as the upgrades took the store's, and the corpus is the rebuild's."""
+    import sqlite3
+    from functools import partial
+
+    import archive.reader
+    from corpus.derive import derive_files
+    from corpus.store import STORE_FILE, CorpusStore
+
+    first = two_ports_warc(tmp_path / "a.warc.gz", (1, 2))
+    rolled_back = two_ports_warc(tmp_path / "b.warc.gz", (3, 4), date="2026-10-02T00:00:00Z")
+    later = two_ports_warc(tmp_path / "c.warc.gz", (3, 5), date="2026-10-03T00:00:00Z")
+    derive_files(tmp_path / "live", [first], workers=1)  # upgraded
+    with monkeypatch.context() as old:
+        old.setattr(archive.reader, "foreign_source", partial(archive.reader.foreign_source, port=False))
+        derive_files(tmp_path / "live", [rolled_back], workers=1)
+    with sqlite3.connect(tmp_path / "live" / STORE_FILE) as db:  # the older version knew no payload key
+        db.execute("UPDATE captures SET payload_key = NULL WHERE warc_file = 'b.warc.gz'")
+        assert {source for (source,) in db.execute("SELECT source FROM captures WHERE warc_file = 'b.warc.gz'")} \
+            == {"127.0.0.1", "news.example"}
+    with CorpusStore(tmp_path / "live"):  # opened by the next command
+        pass
+    derive_files(tmp_path / "live", [later], workers=1)
+    derive_files(tmp_path / "rebuilt", [first, rolled_back, later], workers=1)
+    assert corpus_files(tmp_path / "live") == corpus_files(tmp_path / "rebuilt")
+    with sqlite3.connect(tmp_path / "live" / STORE_FILE) as db:
+        assert db.execute("SELECT count(*) FROM captures WHERE payload_key IS NULL").fetchone() == (0,)

@@ -563,10 +563,9 @@ def test_an_archive_upgraded_from_dates_as_written_numbers_a_later_capture_in_th
     assert corpus_files(archive) == corpus_files(out)
 
 
-def test_the_first_check_after_the_upgrade_of_publication_dates_says_no_lag_and_leaves_corpus_jsonl_current(
-        live, tmp_path):
-    """As for the capture dates: putting an older store's publication dates in one form changes its rows, and the
-    first `check` after it said 'corpus.jsonl lags the corpus store (a derivation was cut short)', though none was."""
+def _archive_of_a_publication_date_as_written(live: Path, tmp_path: Path) -> tuple[Path, Path, str]:
+    """A copy of ``live`` as a store from before publication dates were put in one form left it (user_version 1, a
+    date to the millisecond in a row and in corpus.jsonl): the archive, its config and that row's record id."""
     archive = tmp_path / "archive"
     shutil.copytree(live, archive)
     config = archive / "sources.toml"
@@ -583,8 +582,30 @@ def test_the_first_check_after_the_upgrade_of_publication_dates_says_no_lag_and_
     corpus = archive / "corpus.jsonl"  # its corpus.jsonl, as that store wrote it
     corpus.write_text("".join(line + "\n" if record_id in row else row
                               for row in corpus.read_text().splitlines(keepends=True)))
+    return archive, config, record_id
+
+
+def test_the_first_check_after_the_upgrade_of_publication_dates_says_no_lag_and_leaves_corpus_jsonl_current(
+        live, tmp_path):
+    """As for the capture dates: putting an older store's publication dates in one form changes its rows, and the
+    first `check` after it said 'corpus.jsonl lags the corpus store (a derivation was cut short)', though none was."""
+    archive, config, record_id = _archive_of_a_publication_date_as_written(live, tmp_path)
     checks = [newsarchive("check", "--config", str(config)) for _ in range(2)]
     assert [(done.returncode, "lags" in done.stdout + done.stderr) for done in checks] == [(0, False), (0, False)], [
         done.stdout + done.stderr for done in checks]
+    assert [row["date"] for row in read_corpus(archive) if row["warc_record_id"] == record_id] == [
+        "2026-10-04T10:00:00+02:00"]
+
+
+def test_a_check_after_another_command_upgraded_the_store_brings_corpus_jsonl_along_without_calling_it_lagging(
+        live, tmp_path):
+    """`browse` opens the store as it starts, and a command killed as it upgraded may have committed the upgrade: the
+    store's rows changed with no corpus.jsonl written after.  The next `check` said 'corpus.jsonl lags the corpus store
+    (a derivation was cut short)' and left it so, naming text files the upgrade moved, until a run."""
+    archive, config, record_id = _archive_of_a_publication_date_as_written(live, tmp_path)
+    CorpusStore(archive).close()  # as `browse` starts, or a command killed after its upgrade committed
+    done = newsarchive("check", "--config", str(config))
+    assert (done.returncode, "lags" in done.stdout + done.stderr) == (0, False), done.stdout + done.stderr
+    assert "corpus.jsonl was brought along" in done.stdout + done.stderr
     assert [row["date"] for row in read_corpus(archive) if row["warc_record_id"] == record_id] == [
         "2026-10-04T10:00:00+02:00"]
