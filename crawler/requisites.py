@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
+from collections import Counter
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
@@ -25,11 +26,15 @@ from twisted.python.failure import Failure
 
 from archive.capture import HTML_TYPES, ROLE_ARTICLE, ROLE_REQUISITE
 from crawler.decoding import decoded_start
+from crawler.politeness import hosts_given_up
 from crawler.spiders.news import failure_reason
 
 logger = logging.getLogger(__name__)
 
 MAX_REQUISITES_PER_PAGE = 100
+# Requisites of one host that failed on the network (timeouts, refused or reset connections) before the rest of that
+# host's are not asked for this run: a CDN that hangs costs a few timeouts, not one a file.
+MAX_HOST_FAILURES = 3
 PRIORITY = -10  # after every page (Scrapy's default priority is 0): a run cut short has its articles first
 # What a page embeds and a browser loads to show it (the HTML standard's "fetch" of each element); rel is
 # case-insensitive, and "shortcut icon" and "apple-touch-icon" are icons too.
@@ -92,6 +97,8 @@ class PageRequisites:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        self.network_failures: Counter[str] = Counter()
+        self.given_up = hosts_given_up(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageRequisites:
@@ -119,8 +126,12 @@ class PageRequisites:
                            response.url, MAX_REQUISITES_PER_PAGE, len(urls))
         depth = response.meta.get("depth", 0) + 1
         for url in urls[:MAX_REQUISITES_PER_PAGE]:
+            if urlsplit(url).netloc in self.given_up:
+                continue
             yield Request(url, callback=spider.parse_resource, errback=self.failed, priority=PRIORITY,
-                          meta={"role": ROLE_REQUISITE, "via": response.url, "depth": depth})
+                          # not retried: a host that hangs is given up after a few timeouts, not a few per file;
+                          # the next run that fetches a page naming it asks again
+                          meta={"role": ROLE_REQUISITE, "via": response.url, "depth": depth, "dont_retry": True})
 
     def _decoded(self, response: Response) -> HtmlResponse | None:
         """The article as a page to read: the crawl hands it on as it came (crawler/decoding.py), for the extractor
@@ -144,8 +155,18 @@ class PageRequisites:
         request = failure.request
         reason = (f"HTTP {failure.value.response.status}" if hasattr(failure.value, "response")
                   else failure_reason(failure.value))
-        logger.warning("%s: page requisite %s (of %s) not archived: %s", self.crawler.spider.source.name,
-                       request.url, request.meta.get("via"), reason)
+        source = self.crawler.spider.source.name
+        logger.warning("%s: page requisite %s (of %s) not archived: %s", source, request.url, request.meta.get("via"),
+                       reason)
+        if failure.check(HttpError):
+            return
+        host = urlsplit(request.url).netloc
+        self.network_failures[host] += 1
+        if self.network_failures[host] == MAX_HOST_FAILURES:
+            self.given_up.add(host)
+            logger.warning("%s: %s: %d page requisites failed on the network: its others are not asked for this run",
+                           source, host, MAX_HOST_FAILURES)
+
 
 
 def _media_type(response: Response) -> str:

@@ -74,9 +74,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def _serving(host: str, pages: dict[str, tuple[str, bytes]]) -> Iterator[tuple[str, list[str]]]:
+def _serving(host: str, pages: dict[str, tuple[str, bytes]], handler: type[_Handler] = _Handler
+             ) -> Iterator[tuple[str, list[str]]]:
     requested: list[str] = []
-    server = ThreadingHTTPServer((host, 0), type("Handler", (_Handler,), {"pages": pages, "requested": requested}))
+    server = ThreadingHTTPServer((host, 0), type("Handler", (handler,), {"pages": pages, "requested": requested}))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -187,6 +188,13 @@ def _hanging(host: str) -> tuple[socket.socket, str]:
     return listener, f"http://{host}:{listener.getsockname()[1]}"
 
 
+def timed_run(tmp_path: Path, base: str, timeout: float) -> tuple[subprocess.CompletedProcess, float]:
+    """A run with the given request timeout, and how long it took."""
+    started = time.monotonic()
+    result = run(tmp_path, base, crawl=f"timeout = {timeout}\n")
+    return result, time.monotonic() - started
+
+
 def test_a_dead_or_hanging_requisite_host_ends_the_run_in_bounded_time_with_every_article_archived(tmp_path):
     listener, hanging = _hanging("127.0.0.3")
     dead = socket.socket()
@@ -198,9 +206,7 @@ def test_a_dead_or_hanging_requisite_host_ends_the_run_in_bounded_time_with_ever
                 site["pages"][path] = ("text/html", article_html("Harbour wall repair", hanging).replace(
                     b'src="/img/photo.png"', f'src="{dead_url}/img/photo.png"'.encode()))
             site["pages"].update({"/": site_pages(site["cdn"], (ARTICLE, SECOND_ARTICLE))["/"]})
-            started = time.monotonic()
-            result = run(tmp_path, site["base"], crawl="timeout = 3\n")
-            took = time.monotonic() - started
+            result, took = timed_run(tmp_path, site["base"], timeout=3)
     finally:
         listener.close()
         dead.close()
@@ -211,6 +217,36 @@ def test_a_dead_or_hanging_requisite_host_ends_the_run_in_bounded_time_with_ever
     said = [line for line in result.stderr.splitlines() if "127.0.0.3" in line or "127.0.0.4" in line]
     assert len(said) == 2, result.stderr  # a line a host: its robots.txt cannot be read, nothing is asked of it
     assert "FAILED" not in result.stderr
+
+
+class _HangingFiles(_Handler):
+    """robots.txt at once (404), every other file never in time."""
+
+    def do_GET(self) -> None:
+        self.requested.append(self.path)
+        if self.path != "/robots.txt":
+            time.sleep(15)
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_host_hanging_on_its_files_is_given_up_after_3_failures_not_waited_for_file_by_file(tmp_path):
+    with _serving("127.0.0.5", {}, _HangingFiles) as (hanging, requested), sites() as site:
+        images = "".join(f'<img src="{hanging}/img/{n}.png">' for n in range(40))
+        site["pages"][ARTICLE] = ("text/html", article_html("Harbour wall", site["cdn"]).replace(
+            b"<article>", f"<article>{images}".encode()))
+        result, took = timed_run(tmp_path, site["base"], timeout=2)
+    # 8 at a time, 2 s each: about two rounds, not 5 rounds of 3 tries (30 s)
+    assert took < 15, (took, result.stderr)
+    assert len([path for path in requested if path != "/robots.txt"]) < 40
+    said = [line for line in result.stderr.splitlines() if "127.0.0.5" in line]
+    assert any("3 page requisites failed on the network" in line for line in said), result.stderr
+    # a line for each sent before it was given up: 8 at a time, and the next 8 at most, sent as the first failed
+    # (a slot is free before its request's failure is read), and the line that says so
+    assert len(said) <= 2 * 8 + 1, result.stderr
+    assert {capture["url"] for capture in captures(tmp_path) if capture["role"] == "article"} == {
+        site["base"] + ARTICLE}
 
 
 def test_the_replayed_article_shows_its_archived_images_and_stylesheet_in_a_browser(tmp_path, request):
