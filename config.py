@@ -37,6 +37,7 @@ class Source:
     max_pages: int | None = None
     refetch_after: float | None = None  # hours; articles are otherwise fetched once
     max_age: float | None = None  # days; feed and sitemap entries dated older are not fetched
+    requisites: bool = True  # an article's images, stylesheets, scripts and fonts are archived too, for replay
 
     def seed_urls(self) -> tuple[str, ...]:
         return self.start_urls + self.feeds + self.sitemaps
@@ -119,6 +120,7 @@ _SOURCE_KEYS = {
     "max_pages": int,
     "refetch_after": (int, float),
     "max_age": (int, float),
+    "requisites": bool,
 }
 _CRAWL_KEYS = {
     "download_delay": (int, float),
@@ -241,6 +243,7 @@ def _source(table: object, index: int, path: Path) -> Source:
         max_pages=max_pages,
         refetch_after=refetch_after,
         max_age=max_age,
+        requisites=table.get("requisites", True),
         **urls,
     )
 

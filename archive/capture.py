@@ -19,6 +19,7 @@ ROLE_FEED = "feed"
 ROLE_SITEMAP = "sitemap"
 ROLE_ROBOTS = "robots"
 ROLE_RESOURCE = "resource"
+ROLE_REQUISITE = "requisite"  # what an article page embeds (images, CSS, scripts, fonts): for replay, never an article
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 

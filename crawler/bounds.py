@@ -30,6 +30,8 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.depth import DepthMiddleware
 from scrapy.utils.defer import deferred_from_coro
 
+from archive.capture import ROLE_REQUISITE
+
 logger = logging.getLogger(__name__)
 
 FINISH_REASON = "closespider_pagecount"  # Scrapy's own, so a bounded crawl reads as one everywhere
@@ -61,6 +63,8 @@ class SiteScope:
 
     def process_request(self, request: Request) -> None:
         if request.meta.get("dont_obey_robotstxt"):  # robots.txt is read wherever it redirects (RFC 9309 §2.3.1.2)
+            return
+        if request.meta.get("role") == ROLE_REQUISITE:  # from any host, as the page embeds it (CDNs move them)
             return
         if request.meta.get("redirect_urls") and not self.crawler.spider.in_scope(request.url):
             raise OffsiteRedirect(request.meta["redirect_urls"][0], request.url)

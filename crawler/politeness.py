@@ -13,7 +13,8 @@
   are not sent (``HostLeftAlone``, neither failed nor fetched, so the next run asks for them), and
   one line per host says how many.
 - ``SlotConcurrencyDownloader`` (the ``DOWNLOADER``): Scrapy's, with
-  ``CONCURRENT_REQUESTS_PER_DOMAIN`` kept when a slot has several requests queued at once.
+  ``CONCURRENT_REQUESTS_PER_DOMAIN`` kept when a slot has several requests queued at once; a page requisite
+  queued for a host given up (``hosts_given_up``, crawler/requisites.py) is dropped when its turn comes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from scrapy import Request, signals
 from scrapy.core.downloader import Downloader, Slot
@@ -30,6 +33,8 @@ from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.asyncio import call_later, sleep
 from scrapy.utils.defer import _schedule_coro
+
+from archive.capture import ROLE_REQUISITE
 
 
 class CrawlDelay:
@@ -100,6 +105,14 @@ def retry_after_refused(request: Request) -> str:
     seconds, max_wait = asked
     return (f", asked to retry after {wait_words(seconds)}: longer than this run waits"
             f" ({wait_words(max_wait)} at most); tried again next run")
+
+
+_given_up: WeakKeyDictionary[Crawler, set[str]] = WeakKeyDictionary()
+
+
+def hosts_given_up(crawler: Crawler) -> set[str]:
+    """The hosts (``host:port``) whose page requisites a crawl no longer asks for: a CDN that hangs."""
+    return _given_up.setdefault(crawler, set())
 
 
 class HostLeftAlone(IgnoreRequest):
@@ -218,7 +231,12 @@ class SlotConcurrencyDownloader(Downloader):
             if penalty > 0:
                 slot.latercall = call_later(penalty, self._latercall, slot)
                 return
+        given_up = hosts_given_up(self.crawler)
         while slot.queue and slot.free_transfer_slots() > 0:
+            request = slot.queue[0][0]
+            if request.meta.get("role") == ROLE_REQUISITE and (host := urlsplit(request.url).netloc) in given_up:
+                slot.queue.popleft()[1].errback(IgnoreRequest(f"{host}: its page requisites are not asked this run"))
+                continue
             wait = self._turn(slot)
             if wait is None:  # the request at the head is not sent, and has left the queue
                 continue

@@ -26,9 +26,10 @@ DOWNLOAD_WARNSIZE = 0  # a page within the limit is archived as any other: no wa
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 4  # steps from a seed: start page, feed, article; sitemap indexes nested 3 deep
-SPIDER_MIDDLEWARES = {  # each link the limit drops is said (crawler/bounds.py)
+SPIDER_MIDDLEWARES = {  # each link the depth limit drops is said (crawler/bounds.py)
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "crawler.bounds.SaidDepthLimit": 900,
+    "crawler.requisites.PageRequisites": 800,  # an article's images, CSS, scripts: however deep the article
 }
 # Pending requests wait on disk, not in memory: one sitemap can list 50,000 articles.
 SCHEDULER = "crawler.frontier.DiskFrontierScheduler"

@@ -1,0 +1,303 @@
+"""An article's page requisites (images, stylesheets and what they name, scripts, a CDN's images) are archived, so
+its replay shows the page as it was: real sites on two loopback hosts, real runs, real WARCs."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+from warcio.archiveiterator import ArchiveIterator
+
+from archive_fixtures import free_port, running
+from crawler.requisites import html_requisites
+from test_browse import chromium  # noqa: F401 - the headless chromium fixture (the test asks for it by name)
+from test_crawl_bounds import run as run_source
+
+ARTICLE = "/2026/12/07/harbour-wall-repair-begins-next-week/"
+SECOND_ARTICLE = "/2026/12/08/harbour-wall-repair-is-half-done/"
+PARAGRAPHS = ("The harbour wall will be repaired from Monday, the council said, after the storms of November "
+              "washed away a stretch of its old stones near the ferry ramp.",
+              "Boats will moor at the north quay while the work goes on, and the ferry keeps its timetable.")
+CSS = b'body { background: url("/img/bg.png") } h1 { color: rgb(1, 2, 3) } /* url(/not/this.png) */'
+PAGE_REQUISITES = ("/css/site.css", "/img/photo.png", "/js/app.js", "/img/bg.png")
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG of ``width`` x ``height`` grey pixels, so a browser decodes it (naturalWidth > 0)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    pages: dict[str, tuple[str, bytes]] = {}
+    requested: list[str] = []
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.requested.append(self.path)
+        content_type, body = self.pages.get(self.path, ("text/plain", b""))
+        etag = f'"{zlib.crc32(body)}"'
+        if self.path not in self.pages:
+            self.send_response(404)
+        elif self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        else:
+            self.send_response(200)
+            self.send_header("ETag", etag)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def _serving(host: str, pages: dict[str, tuple[str, bytes]], handler: type[_Handler] = _Handler
+             ) -> Iterator[tuple[str, list[str]]]:
+    requested: list[str] = []
+    server = ThreadingHTTPServer((host, 0), type("Handler", (handler,), {"pages": pages, "requested": requested}))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def article_html(title: str, cdn: str) -> bytes:
+    paragraphs = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    return (f'<html><head><title>{title}</title><link rel="stylesheet" href="/css/site.css">'
+            f'<link rel="icon" href="data:image/png;base64,iVBORw0KGgo="><script src="/js/app.js"></script></head>'
+            f'<body><article><h1>{title}</h1><img id="photo" src="/img/photo.png" alt="The wall">'
+            f'<picture><source srcset="{cdn}/img/wide.png 2x, {cdn}/img/wide.png 3x"><img src="data:,x"></picture>'
+            f'{paragraphs}</article></body></html>').encode()
+
+
+def site_pages(cdn: str, articles: tuple[str, ...] = (ARTICLE,)) -> dict[str, tuple[str, bytes]]:
+    links = "".join(f'<li><a href="{path}">{path.strip("/").rsplit("/", 1)[1].replace("-", " ")}</a></li>'
+                    for path in articles)
+    pages = {"/": ("text/html", f"<html><body><h1>Harbour News</h1><ul>{links}</ul></body></html>".encode()),
+             "/css/site.css": ("text/css", CSS), "/js/app.js": ("application/javascript", b"var loaded = 1;"),
+             "/img/photo.png": ("image/png", png(40, 30)), "/img/bg.png": ("image/png", png(8, 8))}
+    for path in articles:
+        pages[path] = ("text/html; charset=utf-8", article_html(path.strip("/").rsplit("/", 1)[1], cdn))
+    return pages
+
+
+@contextmanager
+def sites() -> Iterator[dict]:
+    """The news site on 127.0.0.1 and its "CDN" on 127.0.0.2; what each was asked for."""
+    with _serving("127.0.0.2", {"/img/wide.png": ("image/png", png(80, 60))}) as (cdn, cdn_requested):
+        pages = site_pages(cdn)
+        with _serving("127.0.0.1", pages) as (base, requested):
+            yield {"base": base, "cdn": cdn, "pages": pages, "requested": requested, "cdn_requested": cdn_requested}
+
+
+def run(tmp_path: Path, base: str, source: str = "", crawl: str = "") -> subprocess.CompletedProcess:
+    """``newsarchive run`` of the site from its start page, which must succeed."""
+    result, _ = run_source(tmp_path, f'start_urls = ["{base}/"]\n{source}', crawl)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def captures(tmp_path: Path) -> list[dict]:
+    """Every response and revisit of the archive: URL, type, profile, status, role and WARC-Concurrent-To's."""
+    found, roles = [], {}
+    for warc in sorted((tmp_path / "archive" / "warc").glob("*.warc.gz")):
+        with warc.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                headers = record.rec_headers
+                if record.rec_type == "metadata":
+                    fields = dict(line.split(": ", 1) for line in record.content_stream().read().decode().splitlines()
+                                  if ": " in line)
+                    roles[headers.get_header("WARC-Concurrent-To")] = fields.get("newsarchive-role")
+                elif record.rec_type in ("response", "revisit"):
+                    found.append({"url": headers.get_header("WARC-Target-URI"), "type": record.rec_type,
+                                  "id": headers.get_header("WARC-Record-ID"),
+                                  "profile": (headers.get_header("WARC-Profile") or "").rsplit("/", 1)[-1],
+                                  "status": record.http_headers.get_statuscode()})
+    for capture in found:
+        capture["role"] = roles.get(capture["id"])
+    return found
+
+
+def requisite_urls(site: dict) -> list[str]:
+    return sorted([site["base"] + path for path in PAGE_REQUISITES] + [site["cdn"] + "/img/wide.png"])
+
+
+def test_an_article_s_images_stylesheet_and_what_it_names_scripts_and_cdn_images_are_archived_once(tmp_path):
+    with sites() as site:
+        run(tmp_path, site["base"])
+    archived = captures(tmp_path)
+    requisites = sorted(capture["url"] for capture in archived if capture["role"] == "requisite")
+    assert requisites == requisite_urls(site)  # each once; data: URIs and CSS comments not fetched
+    assert all(capture["type"] == "response" and capture["status"] == "200" for capture in archived
+               if capture["role"] == "requisite")
+    # the stored bytes are what the server sent
+    with next((tmp_path / "archive" / "warc").glob("*.warc.gz")).open("rb") as stream:
+        css = next(record.content_stream().read() for record in ArchiveIterator(stream)
+                   if record.rec_headers.get_header("WARC-Target-URI") == site["base"] + "/css/site.css")
+    assert css == CSS
+    # requisites never become corpus rows: only the article is one
+    corpus = (tmp_path / "archive" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(corpus) == 1 and ARTICLE in corpus[0]
+
+
+def test_a_second_run_archives_unchanged_requisites_as_revisits_not_new_responses(tmp_path):
+    with sites() as site:
+        run(tmp_path, site["base"])
+        first = len(captures(tmp_path))
+        site["pages"].update(site_pages(site["cdn"], (ARTICLE, SECOND_ARTICLE)))  # a new story, the same CSS
+        run(tmp_path, site["base"])
+    second = captures(tmp_path)[first:]
+    requisites = [capture for capture in second if capture["role"] == "requisite"]
+    assert sorted(capture["url"] for capture in requisites) == requisite_urls(site)
+    assert {(capture["type"], capture["profile"]) for capture in requisites} == {("revisit", "server-not-modified")}
+
+
+def _hanging(host: str) -> tuple[socket.socket, str]:
+    """A host that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind((host, 0))
+    listener.listen(50)
+    return listener, f"http://{host}:{listener.getsockname()[1]}"
+
+
+def timed_run(tmp_path: Path, base: str, timeout: float) -> tuple[subprocess.CompletedProcess, float]:
+    """A run with the given request timeout, and how long it took."""
+    started = time.monotonic()
+    result = run(tmp_path, base, crawl=f"timeout = {timeout}\n")
+    return result, time.monotonic() - started
+
+
+def test_a_dead_or_hanging_requisite_host_ends_the_run_in_bounded_time_with_every_article_archived(tmp_path):
+    listener, hanging = _hanging("127.0.0.3")
+    dead = socket.socket()
+    dead.bind(("127.0.0.4", 0))  # bound, not listening: connections are refused
+    dead_url = f"http://127.0.0.4:{dead.getsockname()[1]}"
+    try:
+        with sites() as site:
+            for path in (ARTICLE, SECOND_ARTICLE):
+                site["pages"][path] = ("text/html", article_html("Harbour wall repair", hanging).replace(
+                    b'src="/img/photo.png"', f'src="{dead_url}/img/photo.png"'.encode()))
+            site["pages"].update({"/": site_pages(site["cdn"], (ARTICLE, SECOND_ARTICLE))["/"]})
+            result, took = timed_run(tmp_path, site["base"], timeout=3)
+    finally:
+        listener.close()
+        dead.close()
+    assert took < 60, took
+    archived = captures(tmp_path)
+    assert {capture["url"] for capture in archived if capture["role"] == "article"} == {
+        site["base"] + ARTICLE, site["base"] + SECOND_ARTICLE}
+    said = [line for line in result.stderr.splitlines() if "127.0.0.3" in line or "127.0.0.4" in line]
+    assert len(said) == 2, result.stderr  # a line a host: its robots.txt cannot be read, nothing is asked of it
+    assert "FAILED" not in result.stderr
+
+
+class _HangingFiles(_Handler):
+    """robots.txt at once (404), every other file never in time."""
+
+    def do_GET(self) -> None:
+        self.requested.append(self.path)
+        if self.path != "/robots.txt":
+            time.sleep(15)
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_host_hanging_on_its_files_is_given_up_after_3_failures_not_waited_for_file_by_file(tmp_path):
+    with _serving("127.0.0.5", {}, _HangingFiles) as (hanging, requested), sites() as site:
+        images = "".join(f'<img src="{hanging}/img/{n}.png">' for n in range(40))
+        site["pages"][ARTICLE] = ("text/html", article_html("Harbour wall", site["cdn"]).replace(
+            b"<article>", f"<article>{images}".encode()))
+        result, took = timed_run(tmp_path, site["base"], timeout=2)
+    # 8 at a time, 2 s each: about two rounds, not 5 rounds of 3 tries (30 s)
+    assert took < 15, (took, result.stderr)
+    assert len([path for path in requested if path != "/robots.txt"]) < 40
+    said = [line for line in result.stderr.splitlines() if "127.0.0.5" in line]
+    assert any("3 page requisites failed on the network" in line for line in said), result.stderr
+    # a line for each sent before it was given up: 8 at a time, and the next 8 at most, sent as the first failed
+    # (a slot is free before its request's failure is read), and the line that says so
+    assert len(said) <= 2 * 8 + 1, result.stderr
+    assert {capture["url"] for capture in captures(tmp_path) if capture["role"] == "article"} == {
+        site["base"] + ARTICLE}
+
+
+def test_the_replayed_article_shows_its_archived_images_and_stylesheet_in_a_browser(tmp_path, request):
+    browser = request.getfixturevalue("chromium")
+    with sites() as site:
+        run(tmp_path, site["base"])
+    # the live sites are gone: whatever the page shows now comes from the archive
+    port = free_port()
+    replay = f"http://127.0.0.1:{port}/archive"
+    command = [sys.executable, "-m", "cli", "replay", "--config", str(tmp_path / "sources.toml"), "--port", str(port)]
+    with running(command, f"{replay}/cdx?url=http://example.invalid/"):
+        browser.get(f"{replay}/{site['base']}{ARTICLE}")
+        WebDriverWait(browser, 30).until(expected_conditions.frame_to_be_available_and_switch_to_it(
+            (By.TAG_NAME, "iframe")))  # pywb's frame around the page as archived
+        WebDriverWait(browser, 30).until(lambda chrome: chrome.execute_script(
+            "return document.getElementById('photo') && [...document.images].every(image => image.complete)"))
+        shown = browser.execute_script(
+            "return {photo: document.getElementById('photo').naturalWidth,"
+            " cdn: document.querySelector('picture img').naturalWidth,"
+            " heading: getComputedStyle(document.querySelector('h1')).color,"
+            " background: getComputedStyle(document.body).backgroundImage}")
+    assert shown["photo"] == 40 and shown["cdn"] > 0, shown  # the CDN's 80-pixel image, chosen for 2x
+    assert shown["heading"] == "rgb(1, 2, 3)", shown
+    assert "/img/bg.png" in shown["background"], shown
+
+
+def test_a_page_s_requisites_past_100_are_not_fetched_and_the_cut_is_said_in_one_line(tmp_path):
+    with sites() as site:
+        images = "".join(f'<img src="/img/{n}.png">' for n in range(120))
+        site["pages"][ARTICLE] = ("text/html", article_html("Harbour wall", site["cdn"]).replace(
+            b"<article>", f"<article>{images}".encode()))
+        site["pages"].update({f"/img/{n}.png": ("image/png", png(4, 4)) for n in range(120)})
+        result = run(tmp_path, site["base"])
+    requisites = [capture for capture in captures(tmp_path) if capture["role"] == "requisite"]
+    assert len(requisites) == 100 + 1  # and bg.png, which the stylesheet names
+    said = [line for line in result.stderr.splitlines() if "page requisites" in line]
+    assert len(said) == 1 and "only the first 100 of its 124 page requisites taken" in said[0], result.stderr
+
+
+def test_a_source_with_requisites_false_fetches_none(tmp_path):
+    with sites() as site:
+        run(tmp_path, site["base"], source="requisites = false\n")
+    assert sorted(site["requested"]) == sorted(["/", "/robots.txt", ARTICLE])
+    assert site["cdn_requested"] == []
+
+
+@pytest.mark.parametrize("html, expected", [
+    ('<img srcset="a.png 1x,b.png 2x, c.png 3x">', ["a/a.png", "a/b.png", "a/c.png"]),
+    ('<base href="/static/"><img src="x.png"><link rel="Shortcut Icon" href="/favicon.ico">',
+     ["static/x.png", "favicon.ico"]),
+])
+def test_the_requisites_of_a_page_are_read_as_a_browser_reads_them(html, expected):
+    response = HtmlResponse("http://news.test/a/", body=html.encode(), encoding="utf-8")
+    assert html_requisites(response) == [f"http://news.test/{path}" for path in expected]
