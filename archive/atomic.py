@@ -68,7 +68,14 @@ def remove_stale_temporaries(path: Path, suffix: str = ".tmp") -> None:
     """Remove the ``.NAME.*<suffix>`` files :func:`held_temporary` left beside ``path`` in a process that was
     killed (none holds its lock); one another process is still writing is left alone."""
     path = Path(path)
-    for temporary in path.parent.glob(f".{path.name}.*{suffix}"):
+    for temporary in stale_temporaries(path.parent, f".{path.name}.*{suffix}"):
+        temporary.unlink(missing_ok=True)
+
+
+def stale_temporaries(directory: Path, pattern: str = ".*.tmp") -> Iterator[Path]:
+    """The files :func:`held_temporary` left in ``directory`` (matching ``pattern``) in processes that were
+    killed: those no process holds the lock of."""
+    for temporary in Path(directory).glob(pattern):
         try:
             fd = os.open(temporary, os.O_RDONLY)
         except OSError:
@@ -78,7 +85,7 @@ def remove_stale_temporaries(path: Path, suffix: str = ".tmp") -> None:
         except OSError:
             continue  # held: being written
         else:
-            temporary.unlink(missing_ok=True)
+            yield temporary
         finally:
             os.close(fd)
 

@@ -8,9 +8,10 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+from archive.atomic import stale_temporaries
 from archive.check import CheckReport, set_aside
 from corpus.export import CORPUS_FILE, export_corpus_jsonl
-from corpus.store import STORE_FILE, CorpusStore
+from corpus.store import STORE_FILE, TEXT_DIR, CorpusStore
 from corpus.swap import finish_swap
 
 
@@ -55,6 +56,14 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
                             (root / text_path).unlink(missing_ok=True)
                     store.redo(wrong)
                     report.repaired.append(f"wrote {len(wrong)} articles' text files again")
+            left = [path for folder in (root / TEXT_DIR).glob("*/") for path in stale_temporaries(folder)]
+            if left and not repair:  # a derivation killed as it wrote them (or ``derive --anew``'s, swapped in)
+                report.notes.append(f"{len(left)} temporary text files that killed derivations left in {TEXT_DIR}/ "
+                                    f"({left[0].relative_to(root)} ...): `newsarchive check --repair` removes them")
+            elif left:
+                for path in left:
+                    path.unlink(missing_ok=True)
+                report.repaired.append(f"removed {len(left)} temporary text files that killed derivations left")
             cited = report.unreadable_references("corpus rows", store.row_records())
             if cited:
                 report.lost.append(f"the corpus rows that cite {', '.join(sorted(cited))} keep their texts, but no "

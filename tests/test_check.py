@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
+import subprocess
+import sys
 
-from archive_fixtures import article_captures, fill, newsarchive, rot
+from archive_fixtures import REPO, article_captures, fill, newsarchive, rot
 from test_incremental import text_files, write_config
 
 from corpus.export import read_corpus
@@ -142,3 +145,20 @@ def test_check_and_check_repair_count_the_same_fetches_and_payloads_in_the_same_
     repaired = newsarchive("check", "--repair", "--config", str(config)).stderr
     assert (f"repaired: forgot the {said['fetches']} fetches and {said['payloads']} payloads recorded in the crawl "
             "state in lost WARC bytes: the next run fetches those URLs again") in repaired, (checked, repaired)
+
+
+def test_the_temporary_text_file_a_killed_derivation_leaves_is_named_by_check_and_removed_by_repair(
+        demo_site, tmp_path):
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    texts = text_files(tmp_path)
+    target = next((tmp_path / "text" / "gazette").glob("*.txt"))
+    killed = subprocess.run([sys.executable, "-c", "import os, signal, sys\nfrom archive.atomic import held_temporary\n"
+                             "with held_temporary(sys.argv[1]) as (path, fd):\n    os.write(fd, b'half a text')\n"
+                             "    os.kill(os.getpid(), signal.SIGKILL)", str(target)], cwd=REPO)
+    assert killed.returncode == -signal.SIGKILL
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 0 and "1 temporary text files that killed derivations left" in checked.stderr
+    repaired = newsarchive("check", "--repair", "--config", str(config))
+    assert repaired.returncode == 0 and "removed 1 temporary text files" in repaired.stderr, repaired.stderr
+    assert not list((tmp_path / "text").rglob("*.tmp")) and text_files(tmp_path) == texts
