@@ -397,10 +397,13 @@ class CorpusStore:
         self._give_foreign_ports_their_sources()
         self._fill_last_seen()
 
+    def _has_column(self, table: str, column: str) -> bool:
+        """Whether the store's ``table`` has ``column`` (an upgrade adds it once)."""
+        return any(name == column for (_, name, *_) in self._db.execute(f"PRAGMA table_info({table})"))
+
     def _add_line_ends(self) -> None:
         """A store made before corpus.jsonl was written incrementally gets ``rows.line_end``; the next export is whole."""
-        columns = {name for (_, name, *_) in self._db.execute("PRAGMA table_info(rows)")}
-        if "line_end" not in columns:
+        if not self._has_column("rows", "line_end"):
             self._db.execute("DROP INDEX IF EXISTS rows_in_order")  # it was by URL then
             self._db.execute("ALTER TABLE rows ADD COLUMN line_end INTEGER")
 
@@ -408,13 +411,11 @@ class CorpusStore:
         """A store made before payload digests were compared in one form gets ``captures.payload_key``
         (``digest_key``: a hash in hex and in base 32 is one payload), filled in one transaction, and its indexes by
         payload made on it; ``payload_digest`` stays as the record has it, for the rows."""
-        def added() -> bool:
-            return "payload_key" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(captures)")}
-        if added():
+        if self._has_column("captures", "payload_key"):
             return
         db = self._db
         with self._transaction():
-            if added():  # another process added it since the look above
+            if self._has_column("captures", "payload_key"):  # another process added it since the look above
                 return
             db.create_function("digest_key", 1, digest_key, deterministic=True)
             db.execute("ALTER TABLE captures ADD COLUMN payload_key TEXT")
@@ -428,9 +429,9 @@ class CorpusStore:
     def _add_last_seen(self) -> None:
         """A store made before ``rows.last_seen`` gets the column (filled by ``_fill_last_seen``), before any upgrade
         below makes rows."""
-        if "last_seen" not in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(rows)")}:
+        if not self._has_column("rows", "last_seen"):
             with self._transaction():
-                if "last_seen" not in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(rows)")}:
+                if not self._has_column("rows", "last_seen"):  # another process may have added it since
                     self._db.execute("ALTER TABLE rows ADD COLUMN last_seen TEXT")
 
     def _fill_last_seen(self) -> None:
@@ -484,14 +485,12 @@ class CorpusStore:
         ``captures.foreign_host``, in one transaction, once: its captures keyed by their host then (a configured
         source name has no dot), with their URL's port or, as it was then, without, are another tool's, and those of
         a host ours are of move to our source."""
-        def added() -> bool:
-            return "foreign_host" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(captures)")}
-        if added():
+        if self._has_column("captures", "foreign_host"):
             return
         db = self._db
         batch = _Batch(db, self.root)
         with self._transaction():
-            if added():  # another process added it since the look above
+            if self._has_column("captures", "foreign_host"):  # another process added it since the look above
                 return
             db.execute("ALTER TABLE captures ADD COLUMN foreign_host TEXT")
             db.execute("CREATE INDEX captures_by_foreign_host ON captures (foreign_host) WHERE foreign_host IS NOT NULL")
@@ -599,29 +598,24 @@ class CorpusStore:
         """A store made before a template's record was kept (the span it was decided template over,
         ``_Batch._redecide``) gets it: a template key's span, over which it was decided one."""
         db = self._db
-
-        def columns() -> set[str]:
-            return {name for (_, name, *_) in db.execute("PRAGMA table_info(key_stats)")}
-        if "from_at" in columns():
+        if self._has_column("key_stats", "from_at"):
             return
         with self._transaction():
-            if "from_at" in columns():  # another process added it since the look above
+            if self._has_column("key_stats", "from_at"):  # another process added it since the look above
                 return
             db.execute("ALTER TABLE key_stats ADD COLUMN from_at TEXT")
             db.execute("ALTER TABLE key_stats ADD COLUMN to_at TEXT")
-            if "first_at" in columns():  # (else the spans come next, and every key is decided again)
+            if self._has_column("key_stats", "first_at"):  # (else the spans come next, and every key is decided again)
                 db.execute("UPDATE key_stats SET (from_at, to_at) = (first_at, last_at) WHERE template = 1")
 
     def _add_span_scans(self) -> None:
         """A store made before the span search went on from where it stood (``_Batch._own_span``) gets the columns
         that keeps, empty: a key's first search reads its articles, as before.  One transaction (a process killed
         midway leaves the store as it was, and the next open adds them)."""
-        def added() -> bool:
-            return "scan" in {name for (_, name, *_) in self._db.execute("PRAGMA table_info(key_stats)")}
-        if added():
+        if self._has_column("key_stats", "scan"):
             return
         with self._transaction():
-            if added():  # another process added them since the look above
+            if self._has_column("key_stats", "scan"):  # another process added them since the look above
                 return
             self._db.execute("ALTER TABLE key_stats ADD COLUMN scan TEXT")
             self._db.execute("ALTER TABLE sites ADD COLUMN reordered INTEGER NOT NULL DEFAULT 0")
@@ -637,7 +631,7 @@ class CorpusStore:
         with self._transaction():
             if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'site_months'").fetchone():
                 return  # another process made them since the look above
-            if "first_at" not in {name for (_, name, *_) in db.execute("PRAGMA table_info(key_stats)")}:
+            if not self._has_column("key_stats", "first_at"):
                 db.execute("ALTER TABLE site_signatures ADD COLUMN first_at TEXT")
                 db.execute("ALTER TABLE key_stats ADD COLUMN first_at TEXT")
                 db.execute("ALTER TABLE key_stats ADD COLUMN last_at TEXT")

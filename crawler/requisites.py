@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
 from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
@@ -166,7 +166,6 @@ class PageRequisites:
             self.given_up.add(host)
             logger.warning("%s: %s: %d page requisites failed on the network: its others are not asked for this run",
                            source, host, MAX_HOST_FAILURES)
-
 
 
 def _media_type(response: Response) -> str:
