@@ -269,7 +269,8 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             from crawler.cluster_sources import forget_removed_sources
 
             forget_removed_sources(config.cluster.redis, config.archive.dir,
-                                   [source.name for source in config.sources], sources_with_runs(config.archive.dir))
+                                   [source.name for source in config.sources], sources_with_runs(config.archive.dir),
+                                   config.cluster.name)
         try:  # not a whole-file check on every run: what the run reads must be readable
             state = open_state(config.archive.dir, config.cluster.redis)
             health = {source.name: state.source_health(source.name) for source in sources}

@@ -267,12 +267,13 @@ def test_what_a_stopped_crawl_left_queued_is_fetched_by_the_next_run(tmp_path, r
     assert crawl_keys_left(redis_url) == []
 
 
-def sources_config(directory: Path, redis_url: str, sources: dict[str, ArticleFarm], per_host: int = 2) -> Path:
-    """A worker's config crawling each farm of ``sources`` as the source of its name."""
+def sources_config(directory: Path, redis_url: str, sources: dict[str, ArticleFarm], per_host: int = 2,
+                   cluster: str | None = None) -> Path:
+    """A worker's config crawling each farm of ``sources`` as the source of its name (in the cluster so named)."""
     directory.mkdir(parents=True, exist_ok=True)
     lines = ["[archive]", f'dir = "{directory}"', "", "[crawl]", "download_delay = 0", "autothrottle = false",
              f"concurrent_requests_per_domain = {per_host}", "",
-             "[cluster]", f'redis = "{redis_url}"']
+             "[cluster]", f'redis = "{redis_url}"', *([f'name = "{cluster}"'] if cluster else [])]
     for name, farm in sources.items():
         lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in farm.source(name).items())]
     path = directory / "sources.toml"
@@ -511,11 +512,51 @@ def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_
     assert refused.stderr.strip().splitlines() == [
         f"newsarchive: config error: [cluster] redis: {redis_url} is the database of another cluster (its archives "
         f"{archive_id(tmp_path / 'a')} list none of this config's sources), whose pages this archive would take for "
-        "its own, unchanged: give this config a database of its own (redis://HOST:PORT/N)"]
+        "its own, unchanged: give this config a database of its own (redis://HOST:PORT/N), or, if its machines split "
+        "their sources, every machine's config the same [cluster] name"]
     assert b_refused == [] and state_after == state
     assert own.returncode == 0, own.stderr
     copies = {name: Counter(kind for uri, kind, *_ in fetches([tmp_path / name]) if "/news/" in uri) for name in "ab"}
     assert copies["a"] == copies["b"] == Counter({"response": 12})
+
+
+def test_machines_that_split_a_named_clusters_sources_each_crawl_theirs_and_another_name_is_refused(
+        tmp_path, redis_url):
+    """Machines A and B share one Redis database as the cluster "newsroom", A listing only source "a", B only "b":
+    both runs crawl their source into their own archive, and `check` finds nothing wrong on either.  An archive
+    naming another cluster, or none, on that database is refused in one line, fetching nothing.  Before, B's run was
+    refused as "the database of another cluster", its machines needing one source in common."""
+    import redis
+
+    from crawler.cluster_sources import archive_id
+
+    with ArticleFarm(6) as farm_a, ArticleFarm(6) as farm_b, ArticleFarm(6) as farm_c:
+        [a] = run_workers([sources_config(tmp_path / "a", redis_url, {"a": farm_a}, cluster="newsroom")])
+        [b] = run_workers([sources_config(tmp_path / "b", redis_url, {"b": farm_b}, cluster="newsroom")])
+        checks = [subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(config)], capture_output=True,
+                                 text=True, timeout=120) for config in (tmp_path / "a" / "sources.toml",
+                                                                        tmp_path / "b" / "sources.toml")]
+        client = redis.Redis.from_url(redis_url)
+        state = sorted(client.keys("*"))
+        client.close()
+        refused = run_workers([sources_config(tmp_path / "c", redis_url, {"c": farm_c}, cluster="sports"),
+                               sources_config(tmp_path / "d", redis_url, {"a": farm_a})])
+        client = redis.Redis.from_url(redis_url)
+        state_after = sorted(client.keys("*"))
+        client.close()
+    assert (a.returncode, b.returncode) == (0, 0), a.stderr + b.stderr
+    for name, farm in (("a", farm_a), ("b", farm_b)):
+        assert {uri for uri, *_ in fetches([tmp_path / name]) if "/news/" in uri} == {
+            farm.url + article_path(n) for n in range(6)}
+    assert [(done.returncode, done.stderr.splitlines()[1:]) for done in checks] == [(0, []), (0, [])]  # "checked ..."
+    assert [done.returncode for done in refused] == [2, 2]
+    archives = ", ".join(sorted(archive_id(tmp_path / name) for name in "ab"))
+    assert [done.stderr.strip().splitlines() for done in refused] == [
+        [f"newsarchive: config error: [cluster] redis: {redis_url} is the database of the cluster newsroom (its "
+         f"archives {archives}), and this config names {what}: give it that cluster's name if it is one of its "
+         "machines, else a database of its own (redis://HOST:PORT/N)"]
+        for what in ("the cluster sports", "none (its [cluster] name)")]
+    assert fetches([tmp_path / "c", tmp_path / "d"]) == [] and state_after == state
 
 
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
