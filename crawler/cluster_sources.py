@@ -11,8 +11,8 @@ keys'), or, where they name none, listing none of their sources (nothing else a 
 apart, but a cluster whose machines split their sources has to name itself).  A config not run since this registry
 was added is not registered yet: the live worker check is all that holds for it, as before.  A registration outlives
 its archive when a machine is retired or its archive moved: ``check --repair`` drops one of this machine whose
-directory is gone, and ``check --forget-archive`` one named (never while a worker of its machine is alive), each
-with what only it kept.
+directory is gone, and ``check --forget-archive`` one named, each with what only it kept; never one that is live (its
+schedule service or a run of it is up, ``cluster_presence``; or a worker of its machine crawls).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from archive.check import CheckReport
 from archive.redis_state import SOURCES, StateUnreachable, connect, unreachable_as_state_error
 from config import ConfigError
 from crawler.cluster import KEY_PREFIX, crawl_keys, forget_gone_processes
+from crawler.cluster_presence import archive_id, archive_live
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,6 @@ local keys = redis.call(count, KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS
 for _, w in ipairs(workers) do keys = keys + redis.call(count, ARGV[1] .. 'inflight:' .. w) end
 return {keys, redis.call(ARGV[4] == '1' and 'HDEL' or 'HEXISTS', KEYS[7], ARGV[2])}
 """
-
-
-def archive_id(archive_dir: Path) -> str:
-    """This archive among those sharing the cluster: its machine and directory (workers' host names differ)."""
-    return f"{socket.gethostname()}:{Path(archive_dir).resolve()}"
 
 
 @dataclass
@@ -232,13 +228,17 @@ def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str],
                                            f"(registered: {', '.join(registered) or 'none'})")
                 elif archive == me or archive.startswith(socket.gethostname() + ":") and not _gone_from_here(archive):
                     report.unusable.append(f"{archive}: not forgotten: its directory is on this machine")
+                elif serving := archive_live(client, archive):
+                    report.unusable.append(f"{archive}: not forgotten: it is live ({serving} process(es) of its "
+                                           "machine serve it: its schedule service, a run)")
                 elif live := _live_workers_on(client, archive):
                     report.unusable.append(f"{archive}: not forgotten: {live} worker(s) of its machine are crawling")
                 else:
                     drop.append((archive, "forgotten as asked"))
             asked = {archive for archive, _ in drop}
             drop += [(archive, "its directory is gone from this machine") for archive in registered
-                     if archive != me and archive not in asked and _gone_from_here(archive)]
+                     if archive != me and archive not in asked and _gone_from_here(archive)
+                     and not archive_live(client, archive)]
             return drop
     finally:
         client.close()

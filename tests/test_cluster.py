@@ -486,6 +486,62 @@ def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_k
     assert not [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
 
 
+def _can_name_another_machine() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-Uru", "hostname", "another-machine"], capture_output=True).returncode == 0
+
+
+def on_another_machine(*command: str, **popen) -> subprocess.Popen:
+    """``newsarchive COMMAND`` as on a machine named "another-machine" (its own UTS namespace; same network)."""
+    return subprocess.Popen(["unshare", "-Uru", "sh", "-c", 'hostname another-machine && exec "$@"', "sh",
+                             sys.executable, "-m", "cli", *command], **popen)
+
+
+@pytest.mark.skipif(not _can_name_another_machine(), reason="needs unshare -Uru (user namespaces)")
+def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_its_service_stops(tmp_path, redis_url):
+    """Another machine's archive crawled once, then its schedule service waits for the next fire time (no crawl):
+    `check --forget-archive` of it here refuses in one line, its registration staying; once its service has stopped,
+    the same command drops it.  Before, only a crawling worker made a machine live: an idle one's registration was
+    dropped, and with it the keys of the sources only it listed."""
+    import redis
+
+    from crawler.cluster_presence import PRESENT
+    from crawler.cluster_sources import LISTING
+
+    archive = f"another-machine:{(tmp_path / 'other').resolve()}"
+    with ArticleFarm(4) as farm:
+        other = sources_config(tmp_path / "other", redis_url, {"news": farm})
+        other.write_text(other.read_text().replace('schedule = "0 * * * *"', 'schedule = "0 0 1 1 *"'))
+        crawled = on_another_machine("run", "--config", str(other), "--no-extract", stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        _started.append(crawled)
+        assert crawled.wait(timeout=120) == 0, crawled.communicate()
+        service = on_another_machine("schedule", "--config", str(other), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        _started.append(service)
+        client = redis.Redis.from_url(redis_url)
+        deadline = time.monotonic() + 15
+        while not client.exists(PRESENT + archive) and time.monotonic() < deadline:  # (before: never)
+            time.sleep(0.2)
+        here = sources_config(tmp_path / "here", redis_url, {"news": farm})
+
+        def forget() -> tuple[list[str], bool]:
+            done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(here), "--forget-archive",
+                                   archive], capture_output=True, text=True, timeout=120)
+            assert "Traceback" not in done.stderr, done.stderr
+            return [line for line in done.stderr.splitlines() if archive in line], bool(client.exists(LISTING + archive))
+
+        while_idle = forget()
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=60)
+        once_stopped = forget()
+        client.close()
+    assert while_idle == ([f"problem: {archive}: not forgotten: it is live (1 process(es) of its machine serve it: its "
+                           "schedule service, a run)"], True)
+    assert once_stopped == ([f"repaired: {archive}: forgotten as asked: dropped its registration in the cluster's "
+                             "Redis, and what no other archive lists: news's crawl's 0 keys, its back-off"], False)
+
+
 def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_gets_its_own_full_copy_on_its_own(
         tmp_path, redis_url):
     """Archive A crawls a site as source "alpha" on Redis database 0; archive B, unrelated (its source "beta" crawls
