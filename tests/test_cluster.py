@@ -498,11 +498,13 @@ def on_another_machine(*command: str, **popen) -> subprocess.Popen:
 
 
 @pytest.mark.skipif(not _can_name_another_machine(), reason="needs unshare -Uru (user namespaces)")
-def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_its_service_stops(tmp_path, redis_url):
+@pytest.mark.parametrize("end", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_its_service_ends(tmp_path, redis_url,
+                                                                                               end):
     """Another machine's archive crawled once, then its schedule service waits for the next fire time (no crawl):
-    `check --forget-archive` of it here refuses in one line, its registration staying; once its service has stopped,
-    the same command drops it.  Before, only a crawling worker made a machine live: an idle one's registration was
-    dropped, and with it the keys of the sources only it listed."""
+    `check --forget-archive` of it here refuses in one line, its registration staying; once its service has stopped
+    (at once) or was killed (its entry's 30 s later), the same command drops it.  Before, only a crawling worker made
+    a machine live: an idle one's registration was dropped, and with it the keys of the sources only it listed."""
     import redis
 
     from crawler.cluster_presence import PRESENT
@@ -532,12 +534,17 @@ def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_it
             return [line for line in done.stderr.splitlines() if archive in line], bool(client.exists(LISTING + archive))
 
         while_idle = forget()
-        service.send_signal(signal.SIGTERM)
+        service.send_signal(end)
         service.wait(timeout=60)
+        ended = time.monotonic()
+        while client.exists(PRESENT + archive) and time.monotonic() < ended + 45:
+            time.sleep(0.2)
+        live_for = time.monotonic() - ended
         once_stopped = forget()
         client.close()
     assert while_idle == ([f"problem: {archive}: not forgotten: it is live (1 process(es) of its machine serve it: its "
                            "schedule service, a run)"], True)
+    assert live_for < 5 if end == signal.SIGTERM else 20 < live_for < 40
     assert once_stopped == ([f"repaired: {archive}: forgotten as asked: dropped its registration in the cluster's "
                              "Redis, and what no other archive lists: news's crawl's 0 keys, its back-off"], False)
 
@@ -716,6 +723,18 @@ def test_a_bad_cluster_address_is_one_line_naming_file_and_key(tmp_path, value, 
     assert result.returncode == 2
     problem = problem if problem.startswith("key") else f"key 'redis': {problem}"
     assert result.stderr.strip().splitlines() == [f"newsarchive: config error: {config}: [cluster]: {problem}"]
+
+
+@pytest.mark.parametrize("value, problem", [('" "', "key 'name' must not be empty"),
+                                            ("7", "key 'name' must be a string, not an integer")])
+def test_a_bad_cluster_name_is_one_line_naming_file_and_key(tmp_path, value, problem):
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[cluster]\nredis = "redis://127.0.0.1:1/0"\nname = {value}\n\n[[sources]]\nname = "x"\n'
+                      'start_urls = ["http://127.0.0.1:1/"]\n')
+    result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr.strip().splitlines()) == (
+        2, [f"newsarchive: config error: {config}: [cluster]: {problem}"])
 
 
 def test_an_unreachable_redis_is_one_line_and_nothing_is_crawled(tmp_path):
