@@ -383,7 +383,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
                 check_removed_sources(config.cluster.redis, config.archive.dir,
                                       [source.name for source in config.sources], sources_with_runs(config.archive.dir),
-                                      report, repair=args.repair, forget=args.forget_archive)
+                                      report, repair=args.repair, forget=args.forget_archive,
+                                      name=config.cluster.name)
             elif args.forget_archive:
                 report.unusable.append("--forget-archive: this config has no [cluster] redis to forget an archive in")
     except ArchiveBusy as exc:

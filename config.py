@@ -86,6 +86,9 @@ class ClusterSettings:
     """Several crawler machines share one crawl through this Redis (``redis://HOST:PORT/DB``); None: crawl alone."""
 
     redis: str | None = None
+    # The cluster's name, the same in every machine's config: its archives share one Redis database whatever sources
+    # each lists, and an archive of another name there is refused (crawler/cluster_sources.py).
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ _CRAWL_KEYS = {
     "max_sitemap_entries": int,
     "max_sitemaps": int,
 }
-_CLUSTER_KEYS = {"redis": str}
+_CLUSTER_KEYS = {"redis": str, "name": str}
 _ARCHIVE_KEYS = {
     "dir": str,
     "warc_max_size": int,
@@ -320,4 +323,7 @@ def _cluster(document: dict, path: Path) -> ClusterSettings:
             port, db = None, "?"
         if parts.scheme not in ("redis", "rediss") or not parts.hostname or not port or not (db == "" or db.isdigit()):
             raise ConfigError(f"{path}: [cluster]: key 'redis': {url!r} is not a redis://HOST:PORT/DB address")
-    return ClusterSettings(redis=url)
+    name = table.get("name")
+    if name is not None and not name.strip():
+        raise ConfigError(f"{path}: [cluster]: key 'name' must not be empty")
+    return ClusterSettings(redis=url, name=name)

@@ -744,9 +744,12 @@ def serve(config_path: Path, time_limit: float = DEFAULT_TIME_LIMIT) -> None:
     fake_now = os.environ.get(FAKE_NOW_ENV)
     if fake_now:
         _shift_clock(datetime.fromisoformat(fake_now))
+    from crawler.cluster_presence import present
+
     service = ScheduleService(config_path, time_limit)
-    # one service per archive (two would fire every source twice); `status` sees whether one runs
-    with _service_lock(service.archive_dir):
+    # one service per archive (two would fire every source twice); `status` sees whether one runs; an idle service
+    # keeps its archive live for the cluster (`check --forget-archive` elsewhere)
+    with _service_lock(service.archive_dir), present(service.archive_dir, lambda: service.config.cluster.redis):
         service.run()
 
 

@@ -2,16 +2,17 @@
 
 Keys stay named by source alone (``newsarchive:crawl:<source>:``), and each archive (a worker's machine and its
 ``[archive] dir``) registers the sources its config lists, at each run: a source's keys leave Redis only once no
-archive lists it and no live worker crawls it.  Not a namespace per cluster or config: every worker of a cluster
-would have to be given the same name, nothing a worker can see (its host, its archive's path, its sources) tells two
-clusters apart and is the same on all of one's machines, and a name got wrong would split one crawl in two, or hand
-a queue to a stranger.  Configs that should not share queues at all use a Redis database of their own (the ``/DB``
-of ``[cluster] redis``), and an archive whose config shares no source with those registered there is refused: the
-URLs' crawl state is kept by URL, and it would take their pages for its own.  A config not run since this registry
+archive lists it and no live worker crawls it.  Not a namespace per cluster or config: a name got wrong would split
+one crawl in two, or hand a queue to a stranger.  Configs that should not share queues at all use a Redis database
+of their own (the ``/DB`` of ``[cluster] redis``): the URLs' crawl state is kept by URL, and an archive of another
+cluster would take their pages for its own.  So an archive new to a database is refused there if it is of another
+cluster than those registered: of another ``[cluster] name`` than theirs (a name is only this guard's, not the
+keys'), or, where they name none, listing none of their sources (nothing else a worker can see tells two clusters
+apart, but a cluster whose machines split their sources has to name itself).  A config not run since this registry
 was added is not registered yet: the live worker check is all that holds for it, as before.  A registration outlives
 its archive when a machine is retired or its archive moved: ``check --repair`` drops one of this machine whose
-directory is gone, and ``check --forget-archive`` one named (never while a worker of its machine is alive), each
-with what only it kept.
+directory is gone, and ``check --forget-archive`` one named, each with what only it kept; never one that is live (its
+schedule service or a run of it is up, ``cluster_presence``; or a worker of its machine crawls).
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from archive.check import CheckReport
 from archive.redis_state import SOURCES, StateUnreachable, connect, unreachable_as_state_error
 from config import ConfigError
 from crawler.cluster import KEY_PREFIX, crawl_keys, forget_gone_processes
+from crawler.cluster_presence import archive_id, archive_live
 
 logger = logging.getLogger(__name__)
 
 LISTED = "newsarchive:listed:"  # + source: the set of archives whose config lists it
 LISTING = "newsarchive:listing:"  # + archive: the set of sources its config lists
+NAMES = "newsarchive:cluster-names"  # archive -> the [cluster] name of its config, if it gives one
 _CRAWL_KEYS = ("workers", "requests", "seen", "run", "robots", "arrivals")
 
 # What a source no longer configured in this archive left, and with ARGV[4] == '1' its removal: {-1, other archives
@@ -55,11 +58,6 @@ local keys = redis.call(count, KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS
 for _, w in ipairs(workers) do keys = keys + redis.call(count, ARGV[1] .. 'inflight:' .. w) end
 return {keys, redis.call(ARGV[4] == '1' and 'HDEL' or 'HEXISTS', KEYS[7], ARGV[2])}
 """
-
-
-def archive_id(archive_dir: Path) -> str:
-    """This archive among those sharing the cluster: its machine and directory (workers' host names differ)."""
-    return f"{socket.gethostname()}:{Path(archive_dir).resolve()}"
 
 
 @dataclass
@@ -87,44 +85,61 @@ class Leftovers:
 
 
 def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
-                    register: bool) -> tuple[list[str], set[str]]:
+                    register: bool, name: str | None = None) -> tuple[list[str], set[str]]:
     """The sources this archive ``crawled`` or registered and its config no longer lists, and of them those it had
-    registered; with ``register``, this archive is registered as listing ``configured`` first."""
+    registered; with ``register``, this archive is registered as listing ``configured`` (in the cluster ``name``)
+    first."""
     me, configured = archive_id(archive_dir), set(configured)
     client = connect(redis_url)
     try:
         with unreachable_as_state_error(redis_url):
             if register and configured:
-                _refuse_another_clusters(client, redis_url, me, configured)
+                _refuse_another_clusters(client, redis_url, me, configured, name)
             pipe = client.pipeline(transaction=True)
             if register and configured:
-                for name in configured:
-                    pipe.sadd(LISTED + name, me)
+                for source in configured:
+                    pipe.sadd(LISTED + source, me)
                 pipe.sadd(LISTING + me, *configured)
+                if name:
+                    pipe.hset(NAMES, me, name)
+                else:
+                    pipe.hdel(NAMES, me)
             pipe.smembers(LISTING + me)
-            unlisted = {name.decode() for name in pipe.execute()[-1]} - configured
+            unlisted = {source.decode() for source in pipe.execute()[-1]} - configured
     finally:
         client.close()
     return sorted(unlisted | (set(crawled) - configured)), unlisted
 
 
-def _refuse_another_clusters(client: redis.Redis, redis_url: str, me: str, configured: set[str]) -> None:
-    """``ConfigError`` if this archive, not registered yet, lists none of the sources the archives registered in this
-    database list: they are another cluster, whose URLs' crawl state (validators, payload digests, kept by URL) this
-    one would take for its own, skipping their pages as unchanged and archiving revisits of records in their WARCs.
-    The workers of one cluster list the same sources; an archive registered already is not refused later for what
-    the others' configs dropped."""
+def _refuse_another_clusters(client: redis.Redis, redis_url: str, me: str, configured: set[str],
+                             name: str | None) -> None:
+    """``ConfigError`` if this archive, not registered yet, is of another cluster than the archives registered in this
+    database: whose URLs' crawl state (validators, payload digests, kept by URL) it would take for its own, skipping
+    their pages as unchanged and archiving revisits of records in their WARCs.  Archives that name their cluster
+    (``[cluster] name``) are of it whatever sources each lists; archives that name none are of one cluster if this
+    one lists a source one of them lists.  An archive registered already is not refused later for what the others'
+    configs changed."""
     others = [archive for archive in _registered(client) if archive != me]
     if not others or client.exists(LISTING + me):  # (one registered shares this database already: nothing to spare)
         return
+    named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    theirs = sorted({value.decode() for value in client.hmget(NAMES, others) if value})
+    if theirs:
+        if name in theirs:
+            return
+        raise ConfigError(f"[cluster] redis: {redis_url} is the database of the cluster {' and '.join(theirs)} "
+                          f"(its archives {named}), and this config "
+                          + (f"names the cluster {name}" if name else "names none (its [cluster] name)")
+                          + ": give it that cluster's name if it is one of its machines, else a database of its own "
+                          "(redis://HOST:PORT/N)")
     pipe = client.pipeline(transaction=False)
     for archive in others:
         pipe.smembers(LISTING + archive)
-    if not any(configured & {name.decode() for name in listed} for listed in pipe.execute()):
-        named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    if not any(configured & {source.decode() for source in listed} for listed in pipe.execute()):
         raise ConfigError(f"[cluster] redis: {redis_url} is the database of another cluster (its archives {named} "
                           "list none of this config's sources), whose pages this archive would take for its own, "
-                          "unchanged: give this config a database of its own (redis://HOST:PORT/N)")
+                          "unchanged: give this config a database of its own (redis://HOST:PORT/N), or, if its "
+                          "machines split their sources, every machine's config the same [cluster] name")
 
 
 def source_leftovers(redis_url: str, me: str, source: str, remove: bool) -> Leftovers:
@@ -156,10 +171,10 @@ def _robots_locks(client: redis.Redis, prefix: str, remove: bool) -> int:
 
 
 def forget_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str],
-                           crawled: Iterable[str]) -> None:
+                           crawled: Iterable[str], name: str | None = None) -> None:
     """At a run: register the config's sources, and remove from the cluster's Redis what the sources this archive
     ``crawled`` or listed and no longer lists left there, each in one line (see ``source_leftovers``)."""
-    dropped, unlisted = dropped_sources(redis_url, archive_dir, configured, crawled, register=True)
+    dropped, unlisted = dropped_sources(redis_url, archive_dir, configured, crawled, register=True, name=name)
     for source in dropped:
         leftovers = source_leftovers(redis_url, archive_id(archive_dir), source, remove=True)
         if leftovers.crawled or (leftovers.listed_elsewhere and source in unlisted):  # (theirs: said once)
@@ -176,6 +191,7 @@ def forget_archive(redis_url: str, archive: str) -> list[Leftovers]:
     try:
         with unreachable_as_state_error(redis_url):
             sources = sorted(name.decode() for name in client.smembers(LISTING + archive))
+            client.hdel(NAMES, archive)
     finally:
         client.close()
     return [source_leftovers(redis_url, archive, source, remove=True) for source in sources]
@@ -212,27 +228,32 @@ def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str],
                                            f"(registered: {', '.join(registered) or 'none'})")
                 elif archive == me or archive.startswith(socket.gethostname() + ":") and not _gone_from_here(archive):
                     report.unusable.append(f"{archive}: not forgotten: its directory is on this machine")
+                elif serving := archive_live(client, archive):
+                    report.unusable.append(f"{archive}: not forgotten: it is live ({serving} process(es) of its "
+                                           "machine serve it: its schedule service, a run)")
                 elif live := _live_workers_on(client, archive):
                     report.unusable.append(f"{archive}: not forgotten: {live} worker(s) of its machine are crawling")
                 else:
                     drop.append((archive, "forgotten as asked"))
             asked = {archive for archive, _ in drop}
             drop += [(archive, "its directory is gone from this machine") for archive in registered
-                     if archive != me and archive not in asked and _gone_from_here(archive)]
+                     if archive != me and archive not in asked and _gone_from_here(archive)
+                     and not archive_live(client, archive)]
             return drop
     finally:
         client.close()
 
 
 def check_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
-                          report: CheckReport, repair: bool, forget: Iterable[str] = ()) -> None:
+                          report: CheckReport, repair: bool, forget: Iterable[str] = (),
+                          name: str | None = None) -> None:
     """``check``: a problem line for each source no longer configured whose keys are still in the cluster's Redis,
     which ``repair`` removes as a run does (never those another archive lists or a live worker crawls: a note); first,
     a problem line for each registration of this machine whose directory is gone, which ``repair`` drops with what
     only it kept, as it does the registrations ``forget`` names."""
     me = archive_id(archive_dir)
     try:  # (this archive registered first: its sources are not another's to take)
-        dropped, _ = dropped_sources(redis_url, archive_dir, configured, crawled, register=repair)
+        dropped, _ = dropped_sources(redis_url, archive_dir, configured, crawled, register=repair, name=name)
         for archive, why in _registrations_to_drop(redis_url, me, forget, report):
             if not repair and why != "forgotten as asked":
                 report.problems.append(f"{archive}: registered in the cluster's Redis as an archive sharing it, but "

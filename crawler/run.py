@@ -33,6 +33,7 @@ from config import Config, ConfigError, Source
 from corpus.derive import DeriveReport, counted
 from corpus.store import STORE_FILE, TEXT_DIR, CorpusStore
 from corpus.process import DerivationProcess
+from crawler.cluster_presence import present
 from crawler.run_reports import RUNS_DIR, RunSpan, begin_run, end_run, open_index, read_last_runs, sources_with_runs
 from supervision import note_stop_requests
 
@@ -257,7 +258,7 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
     An archive directory that cannot be made raises ``ConfigError`` before anything is fetched.
     """
     _prepare_archive(config)
-    with ArchiveLock(config.archive.dir):
+    with ArchiveLock(config.archive.dir), present(config.archive.dir, lambda: config.cluster.redis):
         started = time.time()
         # a dead run's .open files, for the derivation to read; fetches recorded in their torn tails are forgotten
         recovered = close_abandoned_warcs(config.archive.dir, config.cluster.redis)
@@ -269,7 +270,8 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             from crawler.cluster_sources import forget_removed_sources
 
             forget_removed_sources(config.cluster.redis, config.archive.dir,
-                                   [source.name for source in config.sources], sources_with_runs(config.archive.dir))
+                                   [source.name for source in config.sources], sources_with_runs(config.archive.dir),
+                                   config.cluster.name)
         try:  # not a whole-file check on every run: what the run reads must be readable
             state = open_state(config.archive.dir, config.cluster.redis)
             health = {source.name: state.source_health(source.name) for source in sources}

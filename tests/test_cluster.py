@@ -267,12 +267,13 @@ def test_what_a_stopped_crawl_left_queued_is_fetched_by_the_next_run(tmp_path, r
     assert crawl_keys_left(redis_url) == []
 
 
-def sources_config(directory: Path, redis_url: str, sources: dict[str, ArticleFarm], per_host: int = 2) -> Path:
-    """A worker's config crawling each farm of ``sources`` as the source of its name."""
+def sources_config(directory: Path, redis_url: str, sources: dict[str, ArticleFarm], per_host: int = 2,
+                   cluster: str | None = None) -> Path:
+    """A worker's config crawling each farm of ``sources`` as the source of its name (in the cluster so named)."""
     directory.mkdir(parents=True, exist_ok=True)
     lines = ["[archive]", f'dir = "{directory}"', "", "[crawl]", "download_delay = 0", "autothrottle = false",
              f"concurrent_requests_per_domain = {per_host}", "",
-             "[cluster]", f'redis = "{redis_url}"']
+             "[cluster]", f'redis = "{redis_url}"', *([f'name = "{cluster}"'] if cluster else [])]
     for name, farm in sources.items():
         lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in farm.source(name).items())]
     path = directory / "sources.toml"
@@ -485,6 +486,69 @@ def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_k
     assert not [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
 
 
+def _can_name_another_machine() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-Uru", "hostname", "another-machine"], capture_output=True).returncode == 0
+
+
+def on_another_machine(*command: str, **popen) -> subprocess.Popen:
+    """``newsarchive COMMAND`` as on a machine named "another-machine" (its own UTS namespace; same network)."""
+    return subprocess.Popen(["unshare", "-Uru", "sh", "-c", 'hostname another-machine && exec "$@"', "sh",
+                             sys.executable, "-m", "cli", *command], **popen)
+
+
+@pytest.mark.skipif(not _can_name_another_machine(), reason="needs unshare -Uru (user namespaces)")
+@pytest.mark.parametrize("end", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_its_service_ends(tmp_path, redis_url,
+                                                                                               end):
+    """Another machine's archive crawled once, then its schedule service waits for the next fire time (no crawl):
+    `check --forget-archive` of it here refuses in one line, its registration staying; once its service has stopped
+    (at once) or was killed (its entry's 30 s later), the same command drops it.  Before, only a crawling worker made
+    a machine live: an idle one's registration was dropped, and with it the keys of the sources only it listed."""
+    import redis
+
+    from crawler.cluster_presence import PRESENT
+    from crawler.cluster_sources import LISTING
+
+    archive = f"another-machine:{(tmp_path / 'other').resolve()}"
+    with ArticleFarm(4) as farm:
+        other = sources_config(tmp_path / "other", redis_url, {"news": farm})
+        other.write_text(other.read_text().replace('schedule = "0 * * * *"', 'schedule = "0 0 1 1 *"'))
+        crawled = on_another_machine("run", "--config", str(other), "--no-extract", stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        _started.append(crawled)
+        assert crawled.wait(timeout=120) == 0, crawled.communicate()
+        service = on_another_machine("schedule", "--config", str(other), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        _started.append(service)
+        client = redis.Redis.from_url(redis_url)
+        deadline = time.monotonic() + 15
+        while not client.exists(PRESENT + archive) and time.monotonic() < deadline:  # (before: never)
+            time.sleep(0.2)
+        here = sources_config(tmp_path / "here", redis_url, {"news": farm})
+
+        def forget() -> tuple[list[str], bool]:
+            done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(here), "--forget-archive",
+                                   archive], capture_output=True, text=True, timeout=120)
+            assert "Traceback" not in done.stderr, done.stderr
+            return [line for line in done.stderr.splitlines() if archive in line], bool(client.exists(LISTING + archive))
+
+        while_idle = forget()
+        service.send_signal(end)
+        service.wait(timeout=60)
+        ended = time.monotonic()
+        while client.exists(PRESENT + archive) and time.monotonic() < ended + 45:
+            time.sleep(0.2)
+        live_for = time.monotonic() - ended
+        once_stopped = forget()
+        client.close()
+    assert while_idle == ([f"problem: {archive}: not forgotten: it is live (1 process(es) of its machine serve it: its "
+                           "schedule service, a run)"], True)
+    assert live_for < 5 if end == signal.SIGTERM else 20 < live_for < 40
+    assert once_stopped == ([f"repaired: {archive}: forgotten as asked: dropped its registration in the cluster's "
+                             "Redis, and what no other archive lists: news's crawl's 0 keys, its back-off"], False)
+
+
 def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_gets_its_own_full_copy_on_its_own(
         tmp_path, redis_url):
     """Archive A crawls a site as source "alpha" on Redis database 0; archive B, unrelated (its source "beta" crawls
@@ -511,11 +575,51 @@ def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_
     assert refused.stderr.strip().splitlines() == [
         f"newsarchive: config error: [cluster] redis: {redis_url} is the database of another cluster (its archives "
         f"{archive_id(tmp_path / 'a')} list none of this config's sources), whose pages this archive would take for "
-        "its own, unchanged: give this config a database of its own (redis://HOST:PORT/N)"]
+        "its own, unchanged: give this config a database of its own (redis://HOST:PORT/N), or, if its machines split "
+        "their sources, every machine's config the same [cluster] name"]
     assert b_refused == [] and state_after == state
     assert own.returncode == 0, own.stderr
     copies = {name: Counter(kind for uri, kind, *_ in fetches([tmp_path / name]) if "/news/" in uri) for name in "ab"}
     assert copies["a"] == copies["b"] == Counter({"response": 12})
+
+
+def test_machines_that_split_a_named_clusters_sources_each_crawl_theirs_and_another_name_is_refused(
+        tmp_path, redis_url):
+    """Machines A and B share one Redis database as the cluster "newsroom", A listing only source "a", B only "b":
+    both runs crawl their source into their own archive, and `check` finds nothing wrong on either.  An archive
+    naming another cluster, or none, on that database is refused in one line, fetching nothing.  Before, B's run was
+    refused as "the database of another cluster", its machines needing one source in common."""
+    import redis
+
+    from crawler.cluster_sources import archive_id
+
+    with ArticleFarm(6) as farm_a, ArticleFarm(6) as farm_b, ArticleFarm(6) as farm_c:
+        [a] = run_workers([sources_config(tmp_path / "a", redis_url, {"a": farm_a}, cluster="newsroom")])
+        [b] = run_workers([sources_config(tmp_path / "b", redis_url, {"b": farm_b}, cluster="newsroom")])
+        checks = [subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(config)], capture_output=True,
+                                 text=True, timeout=120) for config in (tmp_path / "a" / "sources.toml",
+                                                                        tmp_path / "b" / "sources.toml")]
+        client = redis.Redis.from_url(redis_url)
+        state = sorted(client.keys("*"))
+        client.close()
+        refused = run_workers([sources_config(tmp_path / "c", redis_url, {"c": farm_c}, cluster="sports"),
+                               sources_config(tmp_path / "d", redis_url, {"a": farm_a})])
+        client = redis.Redis.from_url(redis_url)
+        state_after = sorted(client.keys("*"))
+        client.close()
+    assert (a.returncode, b.returncode) == (0, 0), a.stderr + b.stderr
+    for name, farm in (("a", farm_a), ("b", farm_b)):
+        assert {uri for uri, *_ in fetches([tmp_path / name]) if "/news/" in uri} == {
+            farm.url + article_path(n) for n in range(6)}
+    assert [(done.returncode, done.stderr.splitlines()[1:]) for done in checks] == [(0, []), (0, [])]  # "checked ..."
+    assert [done.returncode for done in refused] == [2, 2]
+    archives = ", ".join(sorted(archive_id(tmp_path / name) for name in "ab"))
+    assert [done.stderr.strip().splitlines() for done in refused] == [
+        [f"newsarchive: config error: [cluster] redis: {redis_url} is the database of the cluster newsroom (its "
+         f"archives {archives}), and this config names {what}: give it that cluster's name if it is one of its "
+         "machines, else a database of its own (redis://HOST:PORT/N)"]
+        for what in ("the cluster sports", "none (its [cluster] name)")]
+    assert fetches([tmp_path / "c", tmp_path / "d"]) == [] and state_after == state
 
 
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
@@ -619,6 +723,18 @@ def test_a_bad_cluster_address_is_one_line_naming_file_and_key(tmp_path, value, 
     assert result.returncode == 2
     problem = problem if problem.startswith("key") else f"key 'redis': {problem}"
     assert result.stderr.strip().splitlines() == [f"newsarchive: config error: {config}: [cluster]: {problem}"]
+
+
+@pytest.mark.parametrize("value, problem", [('" "', "key 'name' must not be empty"),
+                                            ("7", "key 'name' must be a string, not an integer")])
+def test_a_bad_cluster_name_is_one_line_naming_file_and_key(tmp_path, value, problem):
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[cluster]\nredis = "redis://127.0.0.1:1/0"\nname = {value}\n\n[[sources]]\nname = "x"\n'
+                      'start_urls = ["http://127.0.0.1:1/"]\n')
+    result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr.strip().splitlines()) == (
+        2, [f"newsarchive: config error: {config}: [cluster]: {problem}"])
 
 
 def test_an_unreachable_redis_is_one_line_and_nothing_is_crawled(tmp_path):
