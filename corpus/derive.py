@@ -486,11 +486,15 @@ class Derivation:
 
     def _with_payloads(self, name: str, revisits: list[ArticleCapture]) -> list[ArticleCapture]:
         """Revisits of another tool's pages, and of ours of a payload first archived at another URL, each with where its
-        payload is: in a WARC of this derivation, or where an article of the corpus was made from it.  One whose
+        payload is: in a WARC of this derivation, or where an article of the corpus was made from it; one of ours whose
+        text is made at its URL already (a story at a second address, seen again) is not extracted again.  One whose
         payload the corpus holds with no article (a section page an earlier import read) gives none, as it would
         read with its original; only one whose payload is nowhere is said to be missing."""
         resolved, unresolved = [], []
         for revisit in revisits:
+            if not revisit.foreign and self.store.made_at(revisit.payload_digest, revisit.source, revisit.url):
+                resolved.append(replace(revisit, revisit=True))  # its text is made here: a capture of that version
+                continue
             if revisit.foreign and revisit.not_modified:  # another tool's 304: a capture of what it confirms, if held
                 confirmed = self.store.confirmed_payload(revisit.url, revisit.date, revisit.refers_to,
                                                          revisit.refers_to_date)

@@ -715,6 +715,12 @@ class CorpusStore:
         return ((self._db.execute(query.format(" AND url = ?"), (key, url)).fetchone() if url else None)
                 or self._db.execute(query.format(""), (key,)).fetchone())
 
+    def made_at(self, digest: str, source: str, url: str) -> bool:
+        """Whether this payload's text is made at this URL already (its primary capture there): a later revisit of
+        it there is a capture of that version, not a payload to extract again."""
+        return self._db.execute("SELECT 1 FROM captures WHERE payload_key = ? AND source = ? AND url = ?"
+                                " AND is_primary = 1", (digest_key(digest), source, url)).fetchone() is not None
+
     def confirmed_payload(self, url: str, date: str, refers_to: str = "", refers_to_date: str = "") -> str | None:
         """The payload digest another tool's 304 for ``url`` at ``date`` confirms: that of the capture it names
         (``refers_to`` at ``refers_to_date``), or else of the URL's latest capture before it; None if the corpus holds

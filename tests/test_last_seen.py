@@ -235,3 +235,19 @@ def test_another_tools_304_imported_later_moves_the_last_seen_of_a_version_in_th
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     [row] = exported(tmp_path)
     assert (row["fetched_at"], row["last_seen"]) == (captured, canonical_warc_date(later))
+
+
+@pytest.mark.parametrize("etags", [True, False], ids=["304", "same-bytes"])
+def test_a_story_at_a_second_address_is_extracted_once_not_again_each_run(etags, tmp_path):
+    """The story at two addresses, unchanged over three runs: its second address's text is made from the first's
+    payload once; the later runs' captures there (304s, or revisits of the same bytes) only move its last_seen.
+    Before: run 2 and run 3 each extracted it again (1 extraction a run), and stored its document again."""
+    second = "/amp/harbour-wall-repairs.html"
+    url = crawled(tmp_path, [article_html(7)] * 3, etags=etags, paths=(STORY_PATH, second))
+    db = sqlite3.connect(tmp_path / STORE_FILE)
+    extracted = dict(db.execute("SELECT warc_file, SUM(document IS NOT NULL) FROM captures GROUP BY warc_file"))
+    db.close()
+    assert [extracted[name] for name in sorted(extracted)] == [2, 0, 0]  # the run's WARC names sort in time
+    last = {address: story_captures(tmp_path, address)[-1][0] for address in (url, url.replace(STORY_PATH, second))}
+    assert {row["url"]: (row["version"], row["last_seen"]) for row in exported(tmp_path)} == \
+        {address: (1, seen) for address, seen in last.items()}
