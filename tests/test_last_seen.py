@@ -249,5 +249,7 @@ def test_a_story_at_a_second_address_is_extracted_once_not_again_each_run(etags,
     db.close()
     assert [extracted[name] for name in sorted(extracted)] == [2, 0, 0]  # the run's WARC names sort in time
     last = {address: story_captures(tmp_path, address)[-1][0] for address in (url, url.replace(STORY_PATH, second))}
-    assert {row["url"]: (row["version"], row["last_seen"]) for row in exported(tmp_path)} == \
+    rows = exported(tmp_path)
+    assert {row["url"]: (row["version"], row["last_seen"]) for row in rows} == \
         {address: (1, seen) for address, seen in last.items()}
+    assert rebuilt(tmp_path) == rows
