@@ -24,7 +24,8 @@ import archive.warcio_brotli  # noqa: F401 - br bodies decode with the crawl ven
 from archive.capture import HTML_TYPES, ROLE_FIELD, SOURCE_FIELD, URL_FIELD, is_article_capture
 from archive.digests import digest_key
 from archive.recover import not_whole_after, readable_extent
-from archive.warc_date import capture_date
+from archive.index import is_not_modified
+from archive.warc_date import canonical_warc_date, capture_date, is_warc_date
 from archive.writer import OPEN_SUFFIX
 
 # A decoded body larger than this is a compression bomb or not a news page.
@@ -244,7 +245,8 @@ class ArticleCapture:
     payload: tuple[Path, int] | None = None
     revisit: bool = False
     refers_to: str = ""  # a revisit's WARC-Refers-To-Target-URI: where its payload was archived
-    not_modified: bool = False  # a 304 to our conditional request: its payload is the URL's last, if an article's
+    not_modified: bool = False  # a 304: ours name the URL's last payload; another tool's, the capture it confirms
+    refers_to_date: str = ""  # another tool's 304's WARC-Refers-To-Date (canonical form): the capture it confirms
     foreign: bool = False  # archived by another tool: its source is the one our captures of its host are under
 
 
@@ -424,19 +426,17 @@ def _sniffed_type(record: ArcWarcRecord) -> str:
 NOT_MODIFIED = "HTTP 304"  # why a 304 is skipped: another tool's, or ours of a page that is no article
 
 
-def confirms_its_payload(record: ArcWarcRecord) -> bool:
-    """A server-not-modified revisit that names the payload it confirms (ours do: the URL's last), so it is a
-    capture of that payload; without the digest it says nothing a reader can use."""
-    return (record.rec_type == "revisit" and record.http_headers is not None
-            and record.http_headers.get_statuscode() == "304"
-            and (record.rec_headers.get_header("WARC-Profile") or "").endswith("/revisit/server-not-modified")
-            and bool(record.rec_headers.get_header("WARC-Payload-Digest")))
+def _refers_to_date(headers: StatusAndHeaders) -> str:
+    """A revisit's WARC-Refers-To-Date in the corpus's form, or "" (none, or no date)."""
+    value = headers.get_header("WARC-Refers-To-Date")
+    return canonical_warc_date(value) if is_warc_date(value) else ""
 
 
 def _page_or_why_not(record: ArcWarcRecord) -> str | None:
-    """None for an HTML page with status 200 (or an identical-payload revisit of one, or a not-modified revisit
-    naming its payload: whether that is an article's, its metadata record says); else why it is skipped."""
-    if confirms_its_payload(record):
+    """None for an HTML page with status 200 (or an identical-payload revisit of one), or a 304 (ours name the
+    payload they confirm, and their metadata record whether it is an article's; another tool's confirms the capture
+    it names or its URL's latest before it, which the corpus may hold); else why it is skipped."""
+    if is_not_modified(record):
         return None
     http = record.http_headers
     if http is None:
@@ -491,10 +491,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
     def scanned(end: int, error: str | None = None, offsets_hold: bool = True) -> Scan:
         """What the scan found; of a closed file whose offsets can be read (not one gzip stream), also what no
         metadata record of ours claimed: another tool's captures, those before any damage too."""
-        pending = list(waiting.values()) if closed and offsets_hold else []
-        if not_ours := sum(capture.not_modified for capture, _ in pending):  # another tool's 304s: no role
-            stats.skipped[NOT_MODIFIED] += not_ours
-            pending = [(capture, revisit) for capture, revisit in pending if not capture.not_modified]
+        pending = list(waiting.values()) if closed and offsets_hold else []  # (another tool's 304s: revisits)
         foreign = [capture for capture, revisit in pending if not revisit]
         payloads = {digest_key(capture.payload_digest): (warc_path, capture.offset) for capture in reversed(foreign)}
         return Scan([*found, *foreign], end, error, stats,
@@ -534,7 +531,7 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                     if date is None:
                         stats.skipped["no valid WARC-Date here or in the file's first record"] += 1
                         continue
-                    not_modified = confirms_its_payload(record)
+                    not_modified = is_not_modified(record)
                     stats.html += not not_modified  # (a 304 is counted once its role is known)
                     digest = _payload_digest(record)  # first: the record's offset is known once it is read
                     offset = iterator.get_record_offset()
@@ -549,7 +546,8 @@ def scan_article_captures(warc_path: Path, start: int = 0, closed: bool = True, 
                         foreign_source(url), url, warc_path, offset, record_id, date,
                         digest, record.http_headers.get_header("Content-Type") or "",
                         refers_to=headers.get_header("WARC-Refers-To-Target-URI") or "", foreign=True,
-                        not_modified=not_modified), record.rec_type == "revisit")
+                        not_modified=not_modified, refers_to_date=_refers_to_date(headers)),
+                        record.rec_type == "revisit" or not_modified)
                     continue
                 fields = _fields(record) if record.rec_type == "metadata" else {}
                 offset, length = iterator.get_record_offset(), iterator.get_record_length()

@@ -32,7 +32,7 @@ RUNS_LISTED = 200
 MAX_LIMIT = 500
 _RUN_ID = re.compile(r"\d{8}T\d{6}\.\d{3}Z")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_CSV_FIELDS = ("id", "source", "url", "version", "fetched_at", "title", "author", "date", "language",
+_CSV_FIELDS = ("id", "source", "url", "version", "fetched_at", "last_seen", "title", "author", "date", "language",
                "dup_cluster", "dup_canonical")
 
 

@@ -156,15 +156,16 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in plain_words(text))
 
 
-_ROW_COLUMNS = "r.record_id, r.source, r.url, r.version, r.fetched_at, r.line, r.dup_cluster, r.dup_canonical"
+_ROW_COLUMNS = ("r.record_id, r.source, r.url, r.version, r.fetched_at, r.last_seen, r.line, r.dup_cluster,"
+                " r.dup_canonical")
 
 
 def _hit(found: tuple) -> dict:
-    record_id, source, url, version, fetched_at, line, cluster, canonical, *rest = found
+    record_id, source, url, version, fetched_at, last_seen, line, cluster, canonical, *rest = found
     row = json.loads(line)
     hit = {"id": page_id(record_id), "record_id": record_id, "source": source, "url": url, "version": version,
-           "fetched_at": fetched_at, "title": row["title"], "author": row["author"], "date": row["date"],
-           "language": row["language"], "dup_cluster": cluster, "dup_canonical": bool(canonical)}
+           "fetched_at": fetched_at, "last_seen": last_seen, "title": row["title"], "author": row["author"],
+           "date": row["date"], "language": row["language"], "dup_cluster": cluster, "dup_canonical": bool(canonical)}
     if rest:  # listed: the headline and a part of the text, matches marked
         headline, snippet = rest
         hit["headline_html"] = marked(headline)
@@ -332,7 +333,7 @@ def article(db: sqlite3.Connection, archive_dir: Path, article_id: str) -> dict 
                        (f"<urn:uuid:{article_id}>",)).fetchone()
     if found is None:
         return None
-    row = json.loads(found[-2])
+    row = json.loads(found[-2]) | {"last_seen": found[5]}  # (kept beside the line: it moves with each capture)
     try:
         text, text_missing = (Path(archive_dir) / found[-1]).read_text(encoding="utf-8"), None
     except FileNotFoundError:  # deleted: the page says so (and how to write it again) with what the store holds

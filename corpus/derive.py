@@ -252,12 +252,13 @@ def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
     """Read an article's payload back and extract it (``RecordError`` if it cannot be read).
 
     The row's provenance is the capture's record (a revisit's own); its body may be in another.  A
-    revisit of ours is not read: its payload is one its URL archived before.
+    revisit of ours, or another tool's 304, is not read: its payload is one its URL archived before.
     """
     name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
-    if capture.revisit:  # a payload of ours archived before: the store gives it its first capture's text
+    if capture.revisit:  # a payload archived before at its URL: the store gives it its first capture's text
         return ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset, capture.record_id,
-                                capture.payload_digest, Document.empty(capture.url, ""), EXTRACTOR, revisit=True)
+                                capture.payload_digest, Document.empty(capture.url, ""), EXTRACTOR, revisit=True,
+                                foreign=capture.foreign)
     path, offset = capture.payload or (capture.warc_path, capture.offset)
     response = read_response(path, offset)
     if response.truncated:
@@ -485,11 +486,23 @@ class Derivation:
 
     def _with_payloads(self, name: str, revisits: list[ArticleCapture]) -> list[ArticleCapture]:
         """Revisits of another tool's pages, and of ours of a payload first archived at another URL, each with where its
-        payload is: in a WARC of this derivation, or where an article of the corpus was made from it.  One whose
+        payload is: in a WARC of this derivation, or where an article of the corpus was made from it; one of ours whose
+        text is made at its URL already (a story at a second address, seen again) is not extracted again.  One whose
         payload the corpus holds with no article (a section page an earlier import read) gives none, as it would
         read with its original; only one whose payload is nowhere is said to be missing."""
         resolved, unresolved = [], []
         for revisit in revisits:
+            if not revisit.foreign and self.store.made_at(revisit.payload_digest, revisit.source, revisit.url):
+                resolved.append(replace(revisit, revisit=True))  # its text is made here: a capture of that version
+                continue
+            if revisit.foreign and revisit.not_modified:  # another tool's 304: a capture of what it confirms, if held
+                confirmed = self.store.confirmed_payload(revisit.url, revisit.date, revisit.refers_to,
+                                                         revisit.refers_to_date)
+                if confirmed is None:
+                    self.report.file(name).stats.skipped[NOT_MODIFIED] += 1
+                else:
+                    resolved.append(replace(revisit, payload_digest=confirmed, revisit=True))
+                continue
             key = digest_key(revisit.payload_digest)
             payload = self._payloads.get(key)
             if payload is None and (derived := self.store.payload_at(revisit.payload_digest, revisit.refers_to)):

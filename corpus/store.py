@@ -715,6 +715,25 @@ class CorpusStore:
         return ((self._db.execute(query.format(" AND url = ?"), (key, url)).fetchone() if url else None)
                 or self._db.execute(query.format(""), (key,)).fetchone())
 
+    def made_at(self, digest: str, source: str, url: str) -> bool:
+        """Whether this payload's text is made at this URL already (its primary capture there): a later revisit of
+        it there is a capture of that version, not a payload to extract again."""
+        return self._db.execute("SELECT 1 FROM captures WHERE payload_key = ? AND source = ? AND url = ?"
+                                " AND is_primary = 1", (digest_key(digest), source, url)).fetchone() is not None
+
+    def confirmed_payload(self, url: str, date: str, refers_to: str = "", refers_to_date: str = "") -> str | None:
+        """The payload digest another tool's 304 for ``url`` at ``date`` confirms: that of the capture it names
+        (``refers_to`` at ``refers_to_date``), or else of the URL's latest capture before it; None if the corpus holds
+        neither.  A URL's captures are under the source of its host's (``host_sources``), or of its own address."""
+        if refers_to_date:
+            url, date = refers_to or url, refers_to_date
+        found = self._db.execute("SELECT source FROM host_sources WHERE host = ?", (site_host(url),)).fetchone()
+        captured = self._db.execute(
+            "SELECT payload_digest FROM captures WHERE source = ? AND url = ? AND fetched_at {} ?"
+            " ORDER BY fetched_at DESC, record_id DESC LIMIT 1".format("=" if refers_to_date else "<"),
+            (found[0] if found else foreign_source(url), url, date)).fetchone()
+        return captured[0] if captured else None
+
     def held_payloads(self, keys: Iterable[str]) -> set[str]:
         """Those of these payload keys (``digest_key``) that a capture the corpus read holds, article or not (one
         pass over the captures)."""

@@ -25,7 +25,10 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from archive_fixtures import crawl_demo, fetch, free_port, newsarchive, running
+from browse.corpus_view import page_id
 from corpus.export import read_corpus
+from demo.farm import article_html
+from test_last_seen import crawled, story_captures
 
 CHANGED_SLUG_SITE = "gazette"
 LATE_PARAGRAPH = "Late update: the committee will hear objections from the boating club again in March."
@@ -542,3 +545,23 @@ def test_a_chinese_hits_snippet_shows_as_much_context_as_a_latin_one(tmp_path):
             snippets[query] = snippet.text_content().strip("…")
     assert len(snippets["码头"]) >= 80, snippets  # (a Chinese character is about two Latin letters wide)
     assert len(snippets["quay"]) >= 150, snippets
+
+
+def test_each_version_of_a_story_says_when_it_was_first_and_last_seen(tmp_path, chromium):
+    """Captured at t1, the same page again at t2 (a revisit), changed at t3: version 1 was seen t1 – t2, version 2 at
+    t3, as the store's ``last_seen`` says.  Before: each version showed its first capture alone."""
+    story = article_html(7)
+    url = crawled(tmp_path, [story, story, article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)])
+    (t1, _, _), (t2, kind, _), (t3, _, _) = story_captures(tmp_path, url)
+    assert kind == "revisit"
+    versions = {row["version"]: page_id(row["warc_record_id"]) for row in read_corpus(tmp_path)}
+    port = free_port()
+    command = [sys.executable, "-m", "cli", "browse", "--config", str(tmp_path / "sources.toml"), "--port", str(port),
+               "--no-replay"]
+    with running(command, f"http://127.0.0.1:{port}/"):
+        for version in (1, 2):
+            chromium.get(f"http://127.0.0.1:{port}/article/{versions[version]}")
+            seen = [cell.text for cell in chromium.find_elements(By.CSS_SELECTOR, "#versions td.seen")]
+            assert seen == [f"{t1} – {t2}", t3]
+            assert chromium.find_element(By.ID, "last-seen").text.startswith((t2, t3)[version - 1] + " ")
+        shot(chromium, "8-last-seen")

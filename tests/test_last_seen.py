@@ -4,6 +4,7 @@ Real ``newsarchive run`` subprocesses against a one-story site on 127.0.0.1, rea
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import zlib
@@ -12,7 +13,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from archive_fixtures import loopback_site, newsarchive
 from test_incremental import write_config
@@ -31,11 +35,12 @@ class _StoryHandler(BaseHTTPRequestHandler):
 
     story: bytes = b""
     etags: bool = False
+    paths: tuple[str, ...] = (STORY_PATH,)  # the story's addresses
 
     def do_GET(self) -> None:
-        body = {"/robots.txt": b"User-agent: *\nAllow: /\n",
-                "/": f'<html><body><a href="{STORY_PATH}">x</a></body></html>'.encode(),
-                STORY_PATH: type(self).story}.get(self.path)
+        links = "".join(f'<a href="{path}">x</a>' for path in self.paths)
+        body = {"/robots.txt": b"User-agent: *\nAllow: /\n", "/": f"<html><body>{links}</body></html>".encode(),
+                **dict.fromkeys(self.paths, type(self).story)}.get(self.path)
         if body is None:
             self.send_response(404)
             self.send_header("Content-Length", "0")
@@ -59,9 +64,11 @@ class _StoryHandler(BaseHTTPRequestHandler):
         pass
 
 
-def crawled(archive: Path, pages: list[bytes], etags: bool = False) -> str:
-    """A run per page, the story refetched each run; the story's URL."""
-    handler = type("Handler", (_StoryHandler,), {"story": pages[0], "etags": etags})
+def crawled(archive: Path, pages: list[bytes], etags: bool = False, paths: tuple[str, ...] = (STORY_PATH,),
+            runs: list | None = None) -> str:
+    """A run per page, the story (at each of ``paths``) refetched each run; the story's (first) URL.  Each run's
+    result is appended to ``runs``, if given."""
+    handler = type("Handler", (_StoryHandler,), {"story": pages[0], "etags": etags, "paths": paths})
     with loopback_site(handler) as site:
         source = {"name": "story", "start_urls": [f"{site}/"], "refetch_after": 0.0001}
         config = write_config(None, archive / "sources.toml", archive, [source])
@@ -70,7 +77,9 @@ def crawled(archive: Path, pages: list[bytes], etags: bool = False) -> str:
             result = newsarchive("run", "--config", str(config))
             assert result.returncode == 0, result.stderr
             assert "revisit of a payload in none" not in result.stderr, result.stderr
-    return site + STORY_PATH
+            if runs is not None:
+                runs.append(result)
+    return site + paths[0]
 
 
 def story_captures(archive: Path, url: str) -> list[tuple[str, str, str]]:
@@ -155,3 +164,92 @@ def test_a_store_from_before_last_seen_gets_it_from_its_captures_when_opened(tmp
     db = sqlite3.connect(tmp_path / STORE_FILE)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 4
     db.close()
+
+
+def not_modified_record(writer: WARCWriter, kind: str, url: str, date: str, refers_to_date: str = ""):
+    """Another tool's 304 for ``url`` at ``date``: wget's ``response`` record of status 304, or a server-not-modified
+    ``revisit`` (Heritrix's WARC 1.0 profile naming the capture it confirms; pywb's and Browsertrix's 1.1 one)."""
+    headers = StatusAndHeaders("304 Not Modified", [("ETag", '"abc"')], protocol="HTTP/1.1")
+    if kind == "response":
+        return writer.create_warc_record(url, "response", payload=io.BytesIO(b""), length=0, http_headers=headers,
+                                         warc_headers_dict={"WARC-Date": date})
+    profile = f"http://netpreserve.org/warc/{kind}/revisit/server-not-modified"
+    record = writer.create_warc_record(url, "revisit", payload=io.BytesIO(b""), length=0, http_headers=headers,
+                                       warc_headers_dict={"WARC-Date": date, "WARC-Profile": profile})
+    if refers_to_date:
+        record.rec_headers.add_header("WARC-Refers-To-Target-URI", url)
+        record.rec_headers.add_header("WARC-Refers-To-Date", refers_to_date)
+    return record
+
+
+def foreign_warc(path: Path, records: list) -> Path:
+    with open(path, "wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        for make in records:
+            writer.write_record(make(writer))
+    return path
+
+
+def foreign_response(writer: WARCWriter, url: str, body: bytes, date: str):
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                          ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+    return writer.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body), http_headers=headers,
+                                     warc_headers_dict={"WARC-Date": date})
+
+
+FOREIGN_URL = "http://news.example/2026/10/harbour-wall"
+DAYS = [f"2026-10-0{day}T08:00:00Z" for day in range(1, 7)]
+
+
+@pytest.mark.parametrize("kind", ["response", "1.0", "1.1"])
+def test_another_tools_304s_move_the_last_seen_of_the_version_they_confirm(kind, tmp_path):
+    """Version 1 on day 1, a 304 naming it (Refers-To-Date) on day 2, version 2 on day 3, a 304 naming nothing on
+    day 4 (the URL's latest): version 1 was last seen on day 2, version 2 on day 4; a 304 for a URL the corpus
+    does not hold is skipped as before.  Before: every other tool's 304 was skipped, each version seen once."""
+    first, changed = article_html(7), article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
+    pages = foreign_warc(tmp_path / "pages.warc.gz", [
+        lambda w: foreign_response(w, FOREIGN_URL, first, DAYS[0]),
+        lambda w: foreign_response(w, FOREIGN_URL, changed, DAYS[2])])
+    refers = DAYS[0] if kind != "response" else ""  # (wget's records name no capture: the latest is the one)
+    not_modified = foreign_warc(tmp_path / "not-modified.warc.gz", [
+        lambda w: not_modified_record(w, kind, FOREIGN_URL, DAYS[1], refers),
+        lambda w: not_modified_record(w, kind, FOREIGN_URL, DAYS[3]),
+        lambda w: not_modified_record(w, kind, "http://news.example/2026/10/never-archived", DAYS[4])])
+    result = newsarchive("rebuild", "--warc", str(pages), str(not_modified), "--out", str(tmp_path / "rebuilt"))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "1 HTTP 304" in result.stderr, result.stderr  # the URL it does not hold
+    expected = [(1, canonical_warc_date(DAYS[0]), canonical_warc_date(DAYS[1])),
+                (2, canonical_warc_date(DAYS[2]), canonical_warc_date(DAYS[3]))]
+    assert [(row["version"], row["fetched_at"], row["last_seen"]) for row in exported(tmp_path / "rebuilt")] == expected
+
+
+def test_another_tools_304_imported_later_moves_the_last_seen_of_a_version_in_the_archive(tmp_path):
+    """Our run archived the story; a Heritrix WARC with a 304 naming that capture is imported afterwards.
+    Before: the import skipped it, the version's last_seen stayed at our capture."""
+    url = crawled(tmp_path, [article_html(7)])
+    [(captured, _, _)] = story_captures(tmp_path, url)
+    later = "2030-01-01T00:00:00Z"
+    heritrix = foreign_warc(tmp_path / "heritrix.warc.gz",
+                            [lambda w: not_modified_record(w, "1.0", url, later, captured)])
+    result = newsarchive("import", "--config", str(tmp_path / "sources.toml"), str(heritrix))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    [row] = exported(tmp_path)
+    assert (row["fetched_at"], row["last_seen"]) == (captured, canonical_warc_date(later))
+
+
+@pytest.mark.parametrize("etags", [True, False], ids=["304", "same-bytes"])
+def test_a_story_at_a_second_address_is_extracted_once_not_again_each_run(etags, tmp_path):
+    """The story at two addresses, unchanged over three runs: its second address's text is made from the first's
+    payload once; the later runs' captures there (304s, or revisits of the same bytes) only move its last_seen.
+    Before: run 2 and run 3 each extracted it again (1 extraction a run), and stored its document again."""
+    second = "/amp/harbour-wall-repairs.html"
+    url = crawled(tmp_path, [article_html(7)] * 3, etags=etags, paths=(STORY_PATH, second))
+    db = sqlite3.connect(tmp_path / STORE_FILE)
+    extracted = dict(db.execute("SELECT warc_file, SUM(document IS NOT NULL) FROM captures GROUP BY warc_file"))
+    db.close()
+    assert [extracted[name] for name in sorted(extracted)] == [2, 0, 0]  # the run's WARC names sort in time
+    last = {address: story_captures(tmp_path, address)[-1][0] for address in (url, url.replace(STORY_PATH, second))}
+    rows = exported(tmp_path)
+    assert {row["url"]: (row["version"], row["last_seen"]) for row in rows} == \
+        {address: (1, seen) for address, seen in last.items()}
+    assert rebuilt(tmp_path) == rows
