@@ -706,6 +706,11 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
+def next_runs(archive: Path) -> dict[str, datetime]:
+    """Each source's next run, as the service's job store has it."""
+    return {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(archive).items()}
+
+
 def running_lines(service: Service) -> list[str]:
     return [line.split(" INFO: ", 1)[1] for line in service.text().splitlines() if ": running (due since" in line]
 
@@ -725,7 +730,7 @@ def test_a_day_asleep_runs_each_source_once_not_once_per_missed_fire_time(demo_s
         "gazette: running (due since 2026-11-23 06:00:00 UTC,", "herald: running (due since 2026-11-23 06:00:00 UTC,"], \
         service.text()
     assert len(reports(tmp_path)) == 2
-    nxt = {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(tmp_path).items()}
+    nxt = next_runs(tmp_path)
     assert nxt == {"gazette": datetime(2026, 11, 23, 6, 1, tzinfo=timezone.utc),
                    "herald": datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)}, nxt
 
@@ -822,7 +827,7 @@ def test_a_clock_set_back_minutes_across_a_fire_time_that_ran_does_not_run_it_ag
         assert service.stop() == 0, service.text()
     assert [line.split(" (due since ")[1][:16] for line in running_lines(service)] == [
         "2026-11-22 06:00", "2026-11-22 05:55"], service.text()
-    nxt = {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(tmp_path).items()}
+    nxt = next_runs(tmp_path)
     assert nxt == {"gazette": datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc),
                    "herald": datetime(2026, 11, 23, 5, 55, tzinfo=timezone.utc)}, service.text()
 
@@ -850,3 +855,29 @@ def test_a_clock_set_back_that_changes_no_next_run_says_so_not_that_it_recompute
     assert said == ["INFO: the clock went back 0 h 10 min: no next run needed changing"], service.text()
     nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
     assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
+
+
+def test_a_source_added_after_its_fire_time_passed_runs_it_when_a_clock_set_back_comes_to_it_again(demo_site, tmp_path):
+    """Before: herald, added at 06:01:03 (its 06:01 had passed before it was in the config), had its 06:01 taken for
+    one that ran when the clock was set back to 06:00:3x: its next run was the next day's.  gazette, scheduled
+    since the start, ran at 06:01 and does not run again.  (The 5 min threshold is 5 s here, not to wait 5 min.)"""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="1 6 * * *"))
+    # 06:00:55; gazette runs at 06:01; herald is added at about 06:01:03; 16 s in, the clock is set back 40 s
+    launcher = ("-c", "import scheduler; scheduler.CLOCK_SET_BACK = 5.0\n" + CLOCK_JUMP, "16", str(-40 / 86400))
+    service = Service(config, "2026-11-22T06:00:55+00:00", launcher=launcher)
+    try:
+        wait_for(lambda: "gazette: running" in service.text(), timeout=20)
+        time.sleep(max(0.0, 8 - (time.monotonic() - service.started)))
+        write_config(demo_site, config, tmp_path, sources(demo_site, gazette="1 6 * * *", herald="1 6 * * *"))
+        service.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "the clock went back" in service.text(), timeout=16 + CONFIG_POLL + 10)
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=45)
+        time.sleep(3)  # a second run of gazette would have started by now
+    finally:
+        assert service.stop() == 0, service.text()
+    assert [line.split(" (due since ")[1][:20] for line in running_lines(service)] == [
+        "2026-11-22 06:01:00 ", "2026-11-22 06:01:00 "] and running_lines(service)[1].startswith("herald"), \
+        service.text()
+    tomorrow = datetime(2026, 11, 23, 6, 1, tzinfo=timezone.utc)
+    assert next_runs(tmp_path) == {"gazette": tomorrow, "herald": tomorrow}, service.text()
+
