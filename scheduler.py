@@ -151,8 +151,8 @@ _ROOT = Path(__file__).resolve().parent
 _clock_offset = timedelta(0)  # see _shift_clock
 _wakeup = threading.Event()  # set when a source becomes due (or the service stops)
 _stopping = threading.Event()  # set when the service stops
-_clock_at_fires: list[tuple[float, float]] = []  # the wall clock and _wall_minus_monotonic() at each fire since the
-# clock watch last looked
+_clock_at_fires: list[tuple[float, float, str]] = []  # the wall clock, _wall_minus_monotonic() and source at each fire
+# since the clock watch last looked
 
 
 def _now() -> datetime:
@@ -287,47 +287,98 @@ def _last_fire_after(trigger, stored: datetime, now: datetime) -> datetime | Non
     return last
 
 
-def _next_not_run(trigger, now: datetime, ran_from: datetime, ran_to: datetime) -> datetime | None:
-    """The trigger's first fire time from ``now`` on that is not one from ``ran_from`` to ``ran_to``: those ran by the
-    clock before it was set back, and each scheduled time runs once."""
+def missed_fire_times(trigger, first: datetime, now: datetime) -> str:
+    """The fire times of ``trigger`` from ``first`` (the next run the job store kept: its runs before it ran) to
+    ``now``, in words: how many, the first and the last; counted up to 10,000 (a minutely schedule's week), in 0.5 s."""
+    count, last, fire = 0, first, first
+    while fire is not None and fire <= now and count < 10_000:
+        count, last = count + 1, fire
+        fire = trigger.get_next_fire_time(fire, fire)
+    over = fire is not None and fire <= now
+    span = timedelta(hours=1)
+    while over and (fire := trigger.get_next_fire_time(None, now - span)) > now:  # the last, looked for back from now
+        span *= 2
+    while over and (later := trigger.get_next_fire_time(fire, fire)) is not None and later <= now:
+        last, fire = later, later
+    many = f"{'over ' if over else ''}{count} fire time{'' if count == 1 else 's'}"
+    return f"{many}, {first:%Y-%m-%d %H:%M:%S %Z}" + (f" to {last:%Y-%m-%d %H:%M:%S %Z}" if count > 1 else "")
+
+
+def _next_not_run(trigger, now: datetime, ran: list[tuple[datetime, datetime]]) -> datetime | None:
+    """The trigger's first fire time from ``now`` on that is in none of the spans ``ran``: the fire times in them ran by
+    the clock before it was set back, and each scheduled time runs once."""
     fire = trigger.get_next_fire_time(None, now)
-    if fire is not None and ran_from <= fire <= ran_to:
-        fire = trigger.get_next_fire_time(None, ran_to + timedelta(microseconds=1))
+    while fire is not None and (end := max((to for start, to in ran if start <= fire <= to), default=None)):
+        fire = trigger.get_next_fire_time(None, end + timedelta(microseconds=1))
     return fire
+
+
+class Stretch(NamedTuple):
+    """The wall-clock time a clock since set back had run through, and in it which sources got their schedule
+    (added or rescheduled: the fire times of theirs before that had not run) and when they last fired before."""
+
+    start: datetime
+    end: datetime
+    scheduled: dict[str, datetime]
+    fired_before: dict[str, datetime]
+
+    def ran(self, name: str) -> list[tuple[datetime, datetime]]:
+        """The spans of the stretch whose fire times of ``name``'s schedule ran."""
+        if name not in self.scheduled:
+            return [(self.start, self.end)]
+        return [(self.scheduled[name], self.end),
+                *([(self.start, self.fired_before[name])] if name in self.fired_before else [])]
 
 
 class ClockWatch:
     """The wall-clock time the service saw pass without a jump since it started or the clock last jumped: the fire
-    times in it have run.  Looked at every CONFIG_POLL s by the monotonic clock."""
+    times in it have run, but those of a source from before it got its schedule there.  Looked at every CONFIG_POLL s
+    by the monotonic clock."""
 
     def __init__(self) -> None:
         self.looked = time.monotonic()
         self.offset = _wall_minus_monotonic()  # the wall clock less the monotonic one when it last looked
         self.since = self.looked + self.offset  # the wall-clock time the stretch without a jump began at
+        self.scheduled: dict[str, tuple[float, float]] = {}  # source: wall, monotonic time it got its schedule
+        self.fired: dict[str, tuple[float, float]] = {}  # source: wall, monotonic time it last fired in the stretch
 
-    def set_back(self) -> tuple[float, datetime, datetime] | None:
+    def got_schedule(self, name: str) -> None:
+        """``name`` was added or rescheduled now: its fire times before now in the stretch did not run."""
+        self.scheduled[name] = (_now().timestamp(), time.monotonic())
+
+    def _begin(self, wall: float, monotonic: float) -> None:
+        """A new stretch begins at ``wall``, monotonic time ``monotonic``: what the old one knew is forgotten."""
+        self.since = wall
+        self.scheduled = {name: at for name, at in self.scheduled.items() if at[1] >= monotonic}
+        self.fired.clear()
+
+    def set_back(self) -> tuple[float, Stretch] | None:
         """If the wall clock was set back more than CLOCK_SET_BACK since the last look or a fire time since: by how many
         seconds, and the stretch of wall-clock time it had run through before (a new one starts now)."""
         now, looked = _wall_minus_monotonic(), time.monotonic()
         before, reached = self.offset, self.looked + self.offset
         while _clock_at_fires:  # (a clock a day ahead for less than CONFIG_POLL s still put the next run a day late)
-            wall, offset = _clock_at_fires.pop(0)
+            wall, offset, name = _clock_at_fires.pop(0)
             if offset - before > CLOCK_SET_BACK:  # set forward before this fire: the fire times it passed did not run
-                self.since = self.looked + offset
+                self._begin(self.looked + offset, self.looked)
+            self.fired[name] = (wall, wall - offset)
             before, reached = max(before, offset), max(reached, wall)
         if now - before > CLOCK_SET_BACK:
-            self.since = self.looked + now
-        stretch = (datetime.fromtimestamp(self.since, timezone.utc), datetime.fromtimestamp(reached, timezone.utc))
+            self._begin(self.looked + now, self.looked)
         self.looked, self.offset = looked, now
         if before - now <= CLOCK_SET_BACK:
             return None
-        self.since = looked + now
-        return before - now, *stretch
+        utc = lambda wall: datetime.fromtimestamp(wall, timezone.utc)  # noqa: E731
+        stretch = Stretch(utc(self.since), utc(reached), {name: utc(at[0]) for name, at in self.scheduled.items()},
+                          {name: utc(wall) for name, (wall, monotonic) in self.fired.items()  # by an older schedule
+                           if monotonic < self.scheduled.get(name, (0.0, 0.0))[1]})
+        self._begin(looked + now, looked)
+        return before - now, stretch
 
 
 def mark_due(jobs_file: str, name: str) -> None:
     """The APScheduler job of every source: it only marks the source due; the runner runs it."""
-    _clock_at_fires.append((_now().timestamp(), _wall_minus_monotonic()))  # APScheduler computes the next one by it
+    _clock_at_fires.append((_now().timestamp(), _wall_minus_monotonic(), name))  # APScheduler computes the next one by it
     DueList(Path(jobs_file)).mark(name, _now().timestamp())
     _wakeup.set()
 
@@ -484,6 +535,7 @@ class ScheduleService:
         self.scheduler.start(paused=True)
         try:
             self._resume_unfinished()
+            self.clock = ClockWatch()
             self.sync_jobs(initial=True)
             threading.Thread(target=self._watch_config_and_clock, name="config-watch", daemon=True).start()
             self.scheduler.resume()
@@ -595,6 +647,7 @@ class ScheduleService:
             # a fire time that passed while the service was down, by the schedule of then (a new one would drop it)
             missed = job.next_run_time if job is not None and job.next_run_time is not None \
                 and job.next_run_time <= _now() else None
+            missed_trigger = job.trigger if missed else None
             changed = job is None
             if job is None:
                 job = self.scheduler.add_job(trigger=trigger, id=job_id, name=source.name,
@@ -617,7 +670,7 @@ class ScheduleService:
                 now = _now()
                 last = _last_fire_after(trigger, job.next_run_time, now)
                 ahead = (last - now).total_seconds() if last is not None else 0.0
-                fire = _next_not_run(trigger, now, last, last) if ahead > CLOCK_SET_BACK else None
+                fire = _next_not_run(trigger, now, [(last, last)]) if ahead > CLOCK_SET_BACK else None
                 if fire is not None and fire < job.next_run_time:
                     late = job.next_run_time
                     job = self.scheduler.modify_job(job_id, "default", next_run_time=fire)
@@ -625,17 +678,19 @@ class ScheduleService:
                     logger.warning("%s: its next run, %s, was set by a clock at least %d h %d min ahead of this one "
                                    "(set back while the service was down): recomputed from now", source.name, late,
                                    hours, minutes)
+            if changed and not initial:
+                self.clock.got_schedule(source.name)
             if initial or changed:
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
-                            f" (missed {missed} while the service was down: due now)" if missed else "")
+                            f" (missed {missed_fire_times(missed_trigger, missed, _now())} while the service was "
+                            "down: due now, one run for them)" if missed else "")
 
     def _watch_config_and_clock(self) -> None:
         """``check_config`` and ``check_clock`` every CONFIG_POLL s until the service stops, by the monotonic clock: as
         an APScheduler interval job it waited for its next time by the wall clock, a day when the clock was set back a day."""
-        clock = ClockWatch()
         while not self._stopping.wait(CONFIG_POLL):
             try:
-                self.check_clock(clock)
+                self.check_clock(self.clock)
                 self.check_config()
             except Exception:  # (as APScheduler did for its job:) said, and the watch goes on
                 logger.exception("the config watch failed; it goes on")
@@ -646,15 +701,15 @@ class ScheduleService:
 
         A clock that was a day ahead and is set right left each next run where the wrong clock put it: a day of
         silence, as APScheduler waits for the stored time.  A jump forward needs nothing: the runs it passed are due."""
-        set_back = clock.set_back()
-        if set_back is None:
-            return
-        back, ran_from, ran_to = set_back
-        changed = []
-        with self._reload_lock:
+        with self._reload_lock:  # (a source added or rescheduled meanwhile is in the stretch or after it)
+            set_back = clock.set_back()
+            if set_back is None:
+                return
+            back, stretch = set_back
+            changed = []
             corrected = _now()
             for job in self.scheduler.get_jobs(jobstore="default"):
-                fire = _next_not_run(job.trigger, corrected, ran_from, ran_to)
+                fire = _next_not_run(job.trigger, corrected, stretch.ran(job.name))
                 if job.next_run_time is not None and fire is not None and fire < job.next_run_time:
                     self.scheduler.modify_job(job.id, "default", next_run_time=fire)
                     changed.append(f"{job.name} ({fire})")

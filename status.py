@@ -17,7 +17,7 @@ from archive.lock import LOCK_FILE, holder
 from archive.state import state_path
 from config import Config
 from crawler.run_reports import RUNS_DIR, last_runs
-from scheduler import DUE_TABLE, cron_trigger, jobs_path, service_running, sources_health
+from scheduler import DUE_TABLE, cron_trigger, jobs_path, missed_fire_times, service_running, sources_health
 
 
 def _when(timestamp: float | None) -> str:
@@ -141,6 +141,9 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
             why = "no schedule service is running" if not serving else "the service has not scheduled it"
             upcoming = f"next {_when(fire and fire.timestamp())} (by schedule; {why})"
         lines.append(f"{source.name}  {source.schedule!r}  {upcoming}")
+        if not serving and _is_number(kept := scheduled.get(source.name)) and kept <= now.timestamp():
+            missed = missed_fire_times(cron_trigger(source.schedule), datetime.fromtimestamp(kept, timezone.utc), now)
+            lines.append(f"  missed {missed} while no schedule service ran: one run for them when it starts")
         if source.name in due:
             waiting = "waiting for its turn" if serving else "waiting for the schedule service to start again"
             lines.append(f"  due since {_when(due[source.name])}, {waiting}")

@@ -7,7 +7,7 @@ import fcntl
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -75,7 +75,12 @@ def remove_stale_temporaries(path: Path, suffix: str = ".tmp") -> None:
 def stale_temporaries(directory: Path, pattern: str = ".*.tmp") -> Iterator[Path]:
     """The files :func:`held_temporary` left in ``directory`` (matching ``pattern``) in processes that were
     killed: those no process holds the lock of."""
-    for temporary in Path(directory).glob(pattern):
+    return unheld(Path(directory).glob(pattern))
+
+
+def unheld(temporaries: Iterable[Path]) -> Iterator[Path]:
+    """Those of ``temporaries`` no process holds the flock of (:func:`held_temporary`'s, of processes killed)."""
+    for temporary in temporaries:
         try:
             fd = os.open(temporary, os.O_RDONLY)
         except OSError:

@@ -8,7 +8,7 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from archive.atomic import stale_temporaries
+from archive.atomic import unheld
 from archive.check import CheckReport, set_aside
 from corpus.export import CORPUS_FILE, export_corpus_jsonl
 from corpus.store import STORE_FILE, TEXT_DIR, CorpusStore
@@ -34,6 +34,30 @@ def _jsonl_matches(store: CorpusStore) -> bool:
         return next(expected, None) is None
 
 
+def _leftovers(root: Path, named: set[str]) -> tuple[list[Path], list[Path]]:
+    """In one listing of each text folder: the temporary text files killed derivations left, and the text files no
+    row names (``named``: the rows' text paths)."""
+    temporaries, unnamed = [], []
+    for folder in sorted((root / TEXT_DIR).glob("*/")):
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                temporaries.append(path)
+            elif path.suffix == ".txt" and f"{TEXT_DIR}/{folder.name}/{path.name}" not in named:
+                unnamed.append(path)
+    return list(unheld(temporaries)), unnamed
+
+
+def _note_or_remove(report: CheckReport, root: Path, paths: list[Path], what: str, repair: bool) -> None:
+    """Files a killed process left in text/: counted in a note (they cost nothing but room), or with repair removed."""
+    if paths and not repair:
+        report.notes.append(f"{len(paths)} {what} ({paths[0].relative_to(root)} ...): "
+                            "`newsarchive check --repair` removes them")
+    elif paths:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        report.repaired.append(f"removed {len(paths)} {what}")
+
+
 def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
     """Add the corpus's problems (and repairs) to ``report``."""
     root = Path(root)
@@ -46,8 +70,11 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
             verdict = store.quick_check()
             if verdict != "ok":
                 raise sqlite3.DatabaseError(verdict)
-            wrong = {(source, url) for source, url, text_path, sha in store.text_rows()
-                     if _sha256(root / text_path) != sha}
+            named, wrong = set(), set()
+            for source, url, text_path, sha in store.text_rows():
+                named.add(text_path)
+                if _sha256(root / text_path) != sha:
+                    wrong.add((source, url))
             if wrong:
                 report.problems.append(f"{len(wrong)} articles' text files are missing or changed")
                 if repair:
@@ -56,14 +83,12 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
                             (root / text_path).unlink(missing_ok=True)
                     store.redo(wrong)
                     report.repaired.append(f"wrote {len(wrong)} articles' text files again")
-            left = [path for folder in (root / TEXT_DIR).glob("*/") for path in stale_temporaries(folder)]
-            if left and not repair:  # a derivation killed as it wrote them (or ``derive --anew``'s, swapped in)
-                report.notes.append(f"{len(left)} temporary text files that killed derivations left in {TEXT_DIR}/ "
-                                    f"({left[0].relative_to(root)} ...): `newsarchive check --repair` removes them")
-            elif left:
-                for path in left:
-                    path.unlink(missing_ok=True)
-                report.repaired.append(f"removed {len(left)} temporary text files that killed derivations left")
+            left, unnamed = _leftovers(root, named)
+            # a derivation killed as it wrote them (or ``derive --anew``'s, swapped in); a process killed between its
+            # commit and its removal of the texts it replaced, of a version that noted none for the next opening
+            _note_or_remove(report, root, left, f"temporary text files that killed derivations left in {TEXT_DIR}/",
+                            repair)
+            _note_or_remove(report, root, unnamed, f"text files in {TEXT_DIR}/ that no corpus row names", repair)
             cited = report.unreadable_references("corpus rows", store.row_records())
             if cited:
                 report.lost.append(f"the corpus rows that cite {', '.join(sorted(cited))} keep their texts, but no "

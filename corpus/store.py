@@ -124,6 +124,7 @@ CREATE TABLE IF NOT EXISTS key_docs (
     PRIMARY KEY (site, key, record_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS host_sources (
     host TEXT PRIMARY KEY, source TEXT NOT NULL, first_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stale_texts (path TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 # The tables of a site's template counts (``_Batch._learn``), all keyed by site.
 _SITE_TABLES = ("sites", "site_signatures", "signature_keys", "key_stats", "key_docs", "site_months")
@@ -381,6 +382,7 @@ class CorpusStore:
         # stays small (an archive under a file size limit, or on a nearly full disk).
         self._db.execute("PRAGMA wal_autocheckpoint=128")
         self._db.executescript(_SCHEMA)
+        self._remove_stale_left()
         self._add_line_ends()
         self._add_payload_keys()
         self._take_in_older_writers_captures()
@@ -655,8 +657,7 @@ class CorpusStore:
                 batch._touch_holders(site, batch._redecide(site, keys))
             batch.finish()
             self._mark_changed(batch.changed_from)
-        for path in batch.stale_paths:
-            (self.root / path).unlink(missing_ok=True)
+        self._remove_stale(batch.stale_paths)
 
     def close(self) -> None:
         self._db.close()
@@ -871,8 +872,11 @@ class CorpusStore:
         return batch.result
 
     def _remove_stale(self, paths: Iterable[str]) -> None:
-        """Remove text files no row names now, and the source folders that leaves empty."""
-        folders = set()
+        """Remove text files no row names now (noted in ``stale_texts`` by the commit that made them so), and the
+        source folders that leaves empty; then forget the note."""
+        paths, folders = set(paths), set()
+        if not paths:
+            return
         for path in paths:
             (self.root / path).unlink(missing_ok=True)
             folders.add((self.root / path).parent)
@@ -881,6 +885,16 @@ class CorpusStore:
                 folder.rmdir()
             except OSError:  # other texts are in it
                 pass
+        with self._transaction():
+            self._db.executemany("DELETE FROM stale_texts WHERE path = ?", ((path,) for path in paths))
+
+    def _remove_stale_left(self) -> None:
+        """The text files a process killed after its commit (an upgrade's, a derivation's) had still to remove: no
+        row names them, and they are removed now (one look at an empty table when there are none)."""
+        if self._db.execute("SELECT 1 FROM stale_texts LIMIT 1").fetchone() is None:
+            return
+        self._db.execute("DELETE FROM stale_texts WHERE path IN (SELECT text_path FROM rows)")  # written again since
+        self._remove_stale(path for (path,) in self._db.execute("SELECT path FROM stale_texts").fetchall())
 
     def forget_from(self, warc_file: str, offset: int) -> int:
         """Forget the captures at ``offset`` of ``warc_file`` or after, and read the file again from there; how
@@ -922,6 +936,7 @@ class CorpusStore:
             batch.touched_urls.update(urls)
             batch.finish()
             self._mark_changed(batch.changed_from)
+        self._remove_stale(batch.stale_paths)
 
     def text_rows(self) -> Iterator[tuple[str, str, str, str]]:
         """(source, URL, text path, text SHA-256) of every row."""
@@ -1432,6 +1447,8 @@ class _Batch:
         self._update_duplicates()
         for record_id in self.changed_rows:
             self._write_line(record_id)
+        # noted with the commit: a process killed after it leaves them to the next opening (``_remove_stale_left``)
+        self.db.executemany("INSERT OR IGNORE INTO stale_texts (path) VALUES (?)", ((path,) for path in self.stale_paths))
 
     def _redo_url(self, source: str, url: str, template: set[int]) -> None:
         """A URL's rows anew from its captures, numbered by capture time: a row where the text changes.  Each

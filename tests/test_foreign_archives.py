@@ -800,6 +800,81 @@ def test_a_store_that_put_two_ports_under_one_source_takes_the_sources_a_rebuild
     assert len({(row["source"], row["url"]) for row in read_corpus(tmp_path / "old")}) == 4
 
 
+# `CorpusStore(ROOT)` in a process SIGKILLed as the first upgrade that replaced text files has committed, before it
+# removes the ones it replaced
+KILLED_AFTER_COMMIT = """
+import os, signal, sys
+from corpus.store import CorpusStore
+def killed(self, paths):
+    if set(paths):
+        os.kill(os.getpid(), signal.SIGKILL)
+CorpusStore._remove_stale = killed
+CorpusStore(sys.argv[1])
+"""
+
+
+def texts_of(root: Path) -> dict[str, bytes]:
+    return {name: data for name, data in corpus_files(root).items() if name != "corpus.jsonl"}
+
+
+def two_ports_upgrade_killed_after_its_commit(tmp_path: Path, monkeypatch) -> Path:
+    """A store made when another tool's captures were under their host alone, whose upgrade (moving those of a port
+    to the port's source) was SIGKILLed after its commit: the store, its texts as a rebuild makes them in
+    ``tmp_path / "rebuilt"``."""
+    import sqlite3
+    from functools import partial
+
+    import archive.reader
+    from corpus.derive import derive_files
+    from corpus.store import STORE_FILE
+
+    first = two_ports_warc(tmp_path / "a.warc.gz", (1, 2))
+    with monkeypatch.context() as old:
+        old.setattr(archive.reader, "foreign_source", partial(archive.reader.foreign_source, port=False))
+        derive_files(tmp_path / "old", [first], workers=1)
+    with sqlite3.connect(tmp_path / "old" / STORE_FILE) as db:
+        db.execute("PRAGMA user_version = 1")  # as the store was then
+    db.close()
+    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_COMMIT, str(tmp_path / "old")], cwd=REPO)
+    assert killed.returncode == -9
+    derive_files(tmp_path / "rebuilt", [first], workers=1)
+    assert set(texts_of(tmp_path / "old")) > set(texts_of(tmp_path / "rebuilt"))  # the moved ones' old texts too
+    return tmp_path / "old"
+
+
+def test_a_store_upgrade_killed_after_its_commit_leaves_the_texts_it_replaced_to_the_next_opening(tmp_path,
+                                                                                                  monkeypatch):
+    """Before: the text files of the captures the upgrade had moved to their port's source stayed under the host's
+    folder for good, named by no row, and no command removed or named them."""
+    old = two_ports_upgrade_killed_after_its_commit(tmp_path, monkeypatch)
+    with CorpusStore(old):  # opened by the next command
+        pass
+    assert texts_of(old) == texts_of(tmp_path / "rebuilt")
+
+
+def test_text_files_no_corpus_row_names_are_named_by_check_and_removed_by_check_repair(tmp_path, monkeypatch):
+    """Before: text files that a process killed after its commit left (here by a version that kept no note of them
+    for the next opening) stayed for good, and `check` said nothing of them."""
+    from corpus.store import STORE_FILE
+
+    old = two_ports_upgrade_killed_after_its_commit(tmp_path, monkeypatch)
+    with sqlite3.connect(old / STORE_FILE) as db:
+        db.execute("DROP TABLE IF EXISTS stale_texts")
+    db.close()
+    unnamed = len(texts_of(old)) - len(texts_of(tmp_path / "rebuilt"))
+    (old / "warc").mkdir()
+    shutil.copy(tmp_path / "a.warc.gz", old / "warc")  # the archive's WARC its rows cite
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{old}"\n')
+    checked = newsarchive("check", "--config", str(config))
+    # a note (exit 0 but for the replay index this bare archive lacks, a problem of its own)
+    assert f"note: {unnamed} text files in text/ that no corpus row names" in checked.stderr, checked.stderr
+    repaired = newsarchive("check", "--repair", "--config", str(config))
+    assert repaired.returncode == 0 and f"removed {unnamed} text files in text/ that no corpus row names" in repaired.stderr, \
+        repaired.stdout + repaired.stderr
+    assert texts_of(old) == texts_of(tmp_path / "rebuilt")
+
+
 def revisit_of(writer: WARCWriter, url: str, body: bytes, date: str = "2026-10-02T00:00:00Z"):
     """A revisit record at ``url`` of the payload ``body`` as ``http_response`` writes it (its original at ``url``)."""
     digest = http_response(WARCWriter(io.BytesIO()), url, body).rec_headers.get_header("WARC-Payload-Digest")

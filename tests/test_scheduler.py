@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -87,6 +87,15 @@ def wait_for(condition, timeout: float = 45.0) -> None:
         time.sleep(0.2)
 
 
+def ran_once_and_stopped(config: Path, archive: Path, now: str) -> None:
+    """A service started at ``now`` that ran a source once and was stopped."""
+    first = Service(config, now)
+    try:
+        wait_for(lambda: len(reports(archive)) == 1, timeout=60)
+    finally:
+        assert first.stop() == 0, first.text()
+
+
 def sources(site: DemoSite, **schedules: str) -> list[dict]:
     return [{**source, "schedule": schedules[source["name"]]} for source in site.sources() if source["name"] in schedules]
 
@@ -115,11 +124,7 @@ def test_service_fires_on_a_sunday_cron_expression_only(demo_site, tmp_path):
 ])
 def test_restart_after_missed_runs_catches_up_once(demo_site, tmp_path, schedule_after, next_run):
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
-    first = Service(config, "2026-11-22T05:59:58+00:00")
-    try:
-        wait_for(lambda: len(reports(tmp_path)) == 1)
-    finally:
-        assert first.stop() == 0, first.text()
+    ran_once_and_stopped(config, tmp_path, "2026-11-22T05:59:58+00:00")
     # Down from 06:00 to 09:30: the 07:00, 08:00 and 09:00 runs were missed.
     write_config(demo_site, config, tmp_path, sources(demo_site, gazette=schedule_after))
     second = Service(config, "2026-11-22T09:30:00+00:00")
@@ -706,6 +711,11 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
+def next_runs(archive: Path) -> dict[str, datetime]:
+    """Each source's next run, as the service's job store has it."""
+    return {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(archive).items()}
+
+
 def running_lines(service: Service) -> list[str]:
     return [line.split(" INFO: ", 1)[1] for line in service.text().splitlines() if ": running (due since" in line]
 
@@ -725,7 +735,7 @@ def test_a_day_asleep_runs_each_source_once_not_once_per_missed_fire_time(demo_s
         "gazette: running (due since 2026-11-23 06:00:00 UTC,", "herald: running (due since 2026-11-23 06:00:00 UTC,"], \
         service.text()
     assert len(reports(tmp_path)) == 2
-    nxt = {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(tmp_path).items()}
+    nxt = next_runs(tmp_path)
     assert nxt == {"gazette": datetime(2026, 11, 23, 6, 1, tzinfo=timezone.utc),
                    "herald": datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)}, nxt
 
@@ -767,11 +777,7 @@ def test_a_clock_set_right_after_a_day_ahead_runs_the_sources_at_their_next_time
 
 def restarted_at(config: Path, archive: Path, first_now: str, then_now: str) -> str:
     """The log of a service started at ``then_now``, after one started at ``first_now`` ran a source and stopped."""
-    first = Service(config, first_now)
-    try:
-        wait_for(lambda: len(reports(archive)) == 1, timeout=60)
-    finally:
-        assert first.stop() == 0, first.text()
+    ran_once_and_stopped(config, archive, first_now)
     then = Service(config, then_now)
     try:
         wait_for(lambda: "Resumed scheduler job processing" in then.text(), timeout=20)
@@ -822,7 +828,7 @@ def test_a_clock_set_back_minutes_across_a_fire_time_that_ran_does_not_run_it_ag
         assert service.stop() == 0, service.text()
     assert [line.split(" (due since ")[1][:16] for line in running_lines(service)] == [
         "2026-11-22 06:00", "2026-11-22 05:55"], service.text()
-    nxt = {name: datetime.fromtimestamp(when, timezone.utc) for name, when in scheduled_times(tmp_path).items()}
+    nxt = next_runs(tmp_path)
     assert nxt == {"gazette": datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc),
                    "herald": datetime(2026, 11, 23, 5, 55, tzinfo=timezone.utc)}, service.text()
 
@@ -850,3 +856,54 @@ def test_a_clock_set_back_that_changes_no_next_run_says_so_not_that_it_recompute
     assert said == ["INFO: the clock went back 0 h 10 min: no next run needed changing"], service.text()
     nxt = datetime.fromtimestamp(scheduled_times(tmp_path)["gazette"], timezone.utc)
     assert nxt == datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc)
+
+
+def test_a_source_added_after_its_fire_time_passed_runs_it_when_a_clock_set_back_comes_to_it_again(demo_site, tmp_path):
+    """Before: herald, added at 06:01:03 (its 06:01 had passed before it was in the config), had its 06:01 taken for
+    one that ran when the clock was set back to 06:00:3x: its next run was the next day's.  gazette, scheduled
+    since the start, ran at 06:01 and does not run again.  (The 5 min threshold is 5 s here, not to wait 5 min.)"""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="1 6 * * *"))
+    # 06:00:55; gazette runs at 06:01; herald is added at about 06:01:03; 16 s in, the clock is set back 40 s
+    launcher = ("-c", "import scheduler; scheduler.CLOCK_SET_BACK = 5.0\n" + CLOCK_JUMP, "16", str(-40 / 86400))
+    service = Service(config, "2026-11-22T06:00:55+00:00", launcher=launcher)
+    try:
+        wait_for(lambda: "gazette: running" in service.text(), timeout=20)
+        time.sleep(max(0.0, 8 - (time.monotonic() - service.started)))
+        write_config(demo_site, config, tmp_path, sources(demo_site, gazette="1 6 * * *", herald="1 6 * * *"))
+        service.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "the clock went back" in service.text(), timeout=16 + CONFIG_POLL + 10)
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=45)
+        time.sleep(3)  # a second run of gazette would have started by now
+    finally:
+        assert service.stop() == 0, service.text()
+    assert [line.split(" (due since ")[1][:20] for line in running_lines(service)] == [
+        "2026-11-22 06:01:00 ", "2026-11-22 06:01:00 "] and running_lines(service)[1].startswith("herald"), \
+        service.text()
+    tomorrow = datetime(2026, 11, 23, 6, 1, tzinfo=timezone.utc)
+    assert next_runs(tmp_path) == {"gazette": tomorrow, "herald": tomorrow}, service.text()
+
+
+def test_a_restart_after_downtime_says_how_many_fire_times_were_missed_and_the_first_and_last(demo_site, tmp_path):
+    """Before: the catch-up line named only the first fire time missed ("missed 2026-11-22 07:00:00+00:00 while the
+    service was down") and status nothing: how many runs were missed, and until when, was nowhere."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
+    ran_once_and_stopped(config, tmp_path, "2026-11-22T05:59:58+00:00")
+    # status by the real clock, now: every hour from 07:00 on 2026-11-22 was missed
+    before = datetime.now(timezone.utc)
+    down = newsarchive("status", "--config", str(config))
+    after = datetime.now(timezone.utc)
+    said = [line.strip() for line in down.stdout.splitlines() if "missed" in line]
+    expected = [f"missed {(hour - datetime(2026, 11, 22, 7, tzinfo=timezone.utc)) // timedelta(hours=1) + 1} fire "
+                f"times, 2026-11-22 07:00:00 UTC to {hour:%Y-%m-%d %H:%M:%S UTC} while no schedule service ran: one run "
+                "for them when it starts" for hour in {moment.replace(minute=0, second=0, microsecond=0)
+                                                      for moment in (before, after)}]
+    assert down.returncode == 0 and len(said) == 1 and said[0] in expected, down.stdout + down.stderr
+    # down from 06:00 to 09:30 by the service's clock: 07:00, 08:00 and 09:00 were missed, and run once
+    second = Service(config, "2026-11-22T09:30:00+00:00")
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 2)
+    finally:
+        assert second.stop() == 0, second.text()
+    assert "gazette: '0 * * * *', next run 2026-11-22 10:00:00+00:00 (missed 3 fire times, 2026-11-22 07:00:00 UTC "\
+        "to 2026-11-22 09:00:00 UTC while the service was down: due now, one run for them)" in second.text(), \
+        second.text()
