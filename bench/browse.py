@@ -24,8 +24,9 @@ import tarfile
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
@@ -64,13 +65,23 @@ def generated_article(number: int, rng: random.Random) -> ExtractedArticle:
                                      document=document, extractor="bench")
 
 
-def grow_corpus(root: Path, size: int) -> None:
-    """Add articles to the corpus under ``root`` until it holds ``size`` (articles 0 to size - 1)."""
+def english_article(number: int, rng: random.Random) -> ExtractedArticle:
+    """Article ``number`` with "the" before each word of its text, as often as English prose has it (90 a text)."""
+    article = generated_article(number, rng)
+    paragraphs = tuple(" ".join(f"the {word}" for word in paragraph.split()) for paragraph in article.document.paragraphs)
+    return ExtractedArticle.prepared(article.source, article.url, article.fetched_at, article.warc_file,
+                                     article.warc_offset, article.warc_record_id, article.payload_digest,
+                                     document=replace(article.document, paragraphs=paragraphs), extractor="bench")
+
+
+def grow_corpus(root: Path, size: int,
+                made: Callable[[int, random.Random], ExtractedArticle] = generated_article) -> None:
+    """Add articles to the corpus under ``root`` until it holds ``size`` (articles 0 to size - 1, each ``made``)."""
     with CorpusStore(root) as store:
         start = store.row_count()
         rng = random.Random(start)
         for first in range(start, size, BATCH):
-            store.add([generated_article(number, rng) for number in range(first, min(first + BATCH, size))])
+            store.add([made(number, rng) for number in range(first, min(first + BATCH, size))])
 
 
 def _cpu_and_read(pid: int) -> tuple[float, int]:
@@ -102,14 +113,14 @@ def browser(code: Path, archive: Path, port: int) -> Iterator[subprocess.Popen]:
         server.wait(30)
 
 
-def page_costs(code: Path, archive: Path) -> dict[str, tuple[float, int]]:
-    """Per page: the server's CPU ms and bytes read per request."""
+def page_costs(code: Path, archive: Path, pages: dict[str, str] = PAGES) -> dict[str, tuple[float, int]]:
+    """Per page (name: path): the server's CPU ms and bytes read per request."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     costs = {}
     with browser(code, archive, port) as server:
-        for name, path in PAGES.items():
+        for name, path in pages.items():
             urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=600).read()
             cpu, read = _cpu_and_read(server.pid)
             for _ in range(REQUESTS):
@@ -127,22 +138,25 @@ def unpacked_browser(ref: str, into: Path) -> Path:
     return into
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="200,2000,20000")
-    parser.add_argument("--before", default="bc4ec36", help="git ref of the browser to compare with")
+def compare(description: str, pages: dict[str, str], sizes: str, before: str,
+            made: Callable[[int, random.Random], ExtractedArticle] = generated_article) -> int:
+    """The command line of a bench: per corpus size, each page's cost with the browser of ``--before`` and with
+    this one, side by side."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--sizes", default=sizes)
+    parser.add_argument("--before", default=before, help="git ref of the browser to compare with")
     parser.add_argument("--keep", type=Path, help="build the corpus here and keep it")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="newsarchive-browse-"))
     archive = work / "archive"
-    before = unpacked_browser(args.before, work / "before")
+    old_browser = unpacked_browser(args.before, work / "before")
     print(f"per request: server CPU ms / KiB read, the browser of {args.before} -> this one")
     for size in map(int, args.sizes.split(",")):
         started = time.monotonic()
-        grow_corpus(archive, size)
+        grow_corpus(archive, size, made)
         print(f"\ncorpus of {size:,} rows (grown in {time.monotonic() - started:.0f} s)", flush=True)
-        old, new = page_costs(before, archive), page_costs(ROOT, archive)
-        for name in PAGES:
+        old, new = page_costs(old_browser, archive, pages), page_costs(ROOT, archive, pages)
+        for name in pages:
             (old_cpu, old_read), (new_cpu, new_read) = old[name], new[name]
             print(f"  {name:<28} {old_cpu:7.1f} ms {old_read / 2**10:9,.0f} KiB  ->  "
                   f"{new_cpu:7.1f} ms {new_read / 2**10:9,.0f} KiB", flush=True)
@@ -152,4 +166,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(compare(__doc__, PAGES, "200,2000,20000", "bc4ec36"))

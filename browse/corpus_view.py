@@ -34,6 +34,11 @@ VERSIONS_LISTED = 50  # of an article's versions on its page, those nearest it; 
 # most: it is looked up among every word of the index.  A query of more is refused (a 10 kB one took minutes).
 MAX_TERMS, MAX_PREFIXES = 32, 8
 _TERM = re.compile(r"\w+(\*?)")
+# A query's phrases, each looked up alone to see what ranking it costs: a quoted string, or a run of letters and
+# digits (those of Chinese, Japanese and Korean parted by ``APART``), with the "*" of a prefix; a column's name
+# before its ":" is caught as such.
+_PHRASE = re.compile(rf'"(?:[^"]|"")*"\*?|[\w{APART}]+\*?(\s*:)?')
+_OPERATORS = {"AND", "OR", "NOT", "NEAR"}
 # A part of a name matching at most this many authors reads their rows through the index by author; more (a
 # common part: their rows are many, so the newest of them come soon) are looked for in the rows newest first.
 AUTHORS_LOOKED_UP = 50
@@ -289,22 +294,45 @@ def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: li
 
 
 def _ranks(db: sqlite3.Connection, query: str, text_ids: set[int]) -> dict[int, tuple]:
-    """Per text of ``text_ids`` that ``query`` matches, its rank (lower first).  A query matching at most
-    ``MATCHES_COUNTED`` texts is ranked by FTS5's bm25 (a headline's match weighs five); one matching more is not:
-    bm25 counts every match of each word for its weight, a cost that grows with the archive (and weighs a word in
-    half the texts as nothing), so those texts are ranked newest first, those matching in the headline before."""
+    """Per text of ``text_ids`` that ``query`` matches, its rank (lower first).  A query whose phrases each match at
+    most ``MATCHES_COUNTED`` texts, as it does, is ranked by FTS5's bm25 (a headline's match weighs five); one with a
+    phrase matching more is not: bm25 counts every match of each phrase for its weight, a cost that grows with the
+    archive however few texts the query matches (and weighs a word in half the texts as nothing), so those texts are
+    ranked newest first, those whose headline holds a rarer phrase (or, with none, matches the query) before."""
     oldest = min(text_ids, default=0)
-    common = db.execute("SELECT count(*) FROM (SELECT 1 FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?)",
-                        (query, MATCHES_COUNTED + 1)).fetchone()[0] > MATCHES_COUNTED
-    if not common:
+    phrases = _phrases(query)
+    rare = [phrase for phrase in phrases if not _matches_more_than_counted(db, phrase)]
+    if len(rare) == len(phrases) and not _matches_more_than_counted(db, query):
         return {text_id: (score,) for text_id, score in db.execute(
             "SELECT rowid, bm25(search, 5.0, 1.0) FROM search WHERE search MATCH ? AND rowid >= ?", (query, oldest))}
     try:
-        in_headline = {text_id for (text_id,) in db.execute("SELECT rowid FROM search WHERE search MATCH ? AND rowid >= ?",
-                                                            (f"headline : ({query})", oldest))}
+        in_headline = {text_id for (text_id,) in db.execute(
+            "SELECT rowid FROM search WHERE search MATCH ? AND rowid >= ?",
+            (f"headline : ({' OR '.join(rare) if rare else query})", oldest))}
     except sqlite3.OperationalError:  # a query of its own column filters, say: the newest first alone
         in_headline = set()
     return {text_id: (text_id not in in_headline, -text_id) for text_id in text_ids}
+
+
+def _matches_more_than_counted(db: sqlite3.Connection, query: str) -> bool:
+    """Whether ``query`` matches more than ``MATCHES_COUNTED`` texts, read from its newest matches alone (FTS5's
+    fts5vocab counts a word's texts by reading every one of its matches)."""
+    return db.execute("SELECT count(*) FROM (SELECT 1 FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?)",
+                      (query, MATCHES_COUNTED + 1)).fetchone()[0] > MATCHES_COUNTED
+
+
+def _phrases(query: str) -> list[str]:
+    """The phrases of FTS5 query text, each a query of its own: its quoted strings and its other words (a prefix
+    with its ``*``), without the operators AND, OR, NOT, NEAR and the column names before a ``:``."""
+    phrases = []
+    for found in _PHRASE.finditer(query):
+        phrase = found.group()
+        if phrase in _OPERATORS or found.group(1):
+            continue
+        if not phrase.startswith('"'):
+            phrase = '"' + phrase.removesuffix("*") + '"' + "*" * phrase.endswith("*")
+        phrases.append(phrase)
+    return list(dict.fromkeys(phrases))
 
 
 def _marked_matches(db: sqlite3.Connection, query: str, text_ids: list[int]) -> dict[int, tuple[str, str]]:
