@@ -42,6 +42,7 @@ _REL = "concat(' ', translate(@rel, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklm
 _SRCSETS = "//img/@srcset | //picture/source/@srcset"
 _EMBEDDED = ("//img/@src | //input[@type='image']/@src | //video/@poster | //script/@src"
              f" | //link[contains({_REL}, ' stylesheet ') or contains({_REL}, 'icon ')]/@href")
+_INLINE_CSS = "//style/text() | //@style"  # a <style> block's backgrounds and @font-face, a style= attribute's
 # CSS's url(...) and @import "..." (CSS Syntax 3 §4.3.6, the quoted and unquoted forms), as Heritrix's ExtractorCSS.
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)"'\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""",
                       re.IGNORECASE)
@@ -75,12 +76,15 @@ def _absolute(urls: Iterable[str], base: str) -> Iterator[str]:
 
 
 def html_requisites(response: HtmlResponse) -> list[str]:
-    """What the page embeds, each once (its ``<base href>`` respected)."""
+    """What the page embeds and its own CSS names, each once (its ``<base href>`` respected)."""
     base = urljoin(response.url, response.xpath("//base/@href").get(default=""))
     found = response.xpath(_EMBEDDED).getall()
     for srcset in response.xpath(_SRCSETS).getall():
         found += _srcset_urls(srcset)
-    return list(dict.fromkeys(_absolute(found, base)))
+    urls = list(_absolute(found, base))
+    for css in response.xpath(_INLINE_CSS).getall():
+        urls += css_requisites(css, base)
+    return list(dict.fromkeys(urls))
 
 
 def css_requisites(text: str, base_url: str) -> list[str]:

@@ -249,20 +249,28 @@ def test_a_host_hanging_on_its_files_is_given_up_after_3_failures_not_waited_for
         site["base"] + ARTICLE}
 
 
+@contextmanager
+def replayed(tmp_path: Path, browser, url: str, shown: str) -> Iterator[None]:
+    """``url`` open in ``browser`` as the archive's replay (pywb) shows it, inside pywb's frame, once the script
+    ``shown`` is true."""
+    port = free_port()
+    replay = f"http://127.0.0.1:{port}/archive"
+    command = [sys.executable, "-m", "cli", "replay", "--config", str(tmp_path / "sources.toml"), "--port", str(port)]
+    with running(command, f"{replay}/cdx?url=http://example.invalid/"):
+        browser.get(f"{replay}/{url}")
+        WebDriverWait(browser, 30).until(expected_conditions.frame_to_be_available_and_switch_to_it(
+            (By.TAG_NAME, "iframe")))  # pywb's frame around the page as archived
+        WebDriverWait(browser, 30).until(lambda chrome: chrome.execute_script(shown))
+        yield
+
+
 def test_the_replayed_article_shows_its_archived_images_and_stylesheet_in_a_browser(tmp_path, request):
     browser = request.getfixturevalue("chromium")
     with sites() as site:
         run(tmp_path, site["base"])
     # the live sites are gone: whatever the page shows now comes from the archive
-    port = free_port()
-    replay = f"http://127.0.0.1:{port}/archive"
-    command = [sys.executable, "-m", "cli", "replay", "--config", str(tmp_path / "sources.toml"), "--port", str(port)]
-    with running(command, f"{replay}/cdx?url=http://example.invalid/"):
-        browser.get(f"{replay}/{site['base']}{ARTICLE}")
-        WebDriverWait(browser, 30).until(expected_conditions.frame_to_be_available_and_switch_to_it(
-            (By.TAG_NAME, "iframe")))  # pywb's frame around the page as archived
-        WebDriverWait(browser, 30).until(lambda chrome: chrome.execute_script(
-            "return document.getElementById('photo') && [...document.images].every(image => image.complete)"))
+    with replayed(tmp_path, browser, site["base"] + ARTICLE,
+                  "return document.getElementById('photo') && [...document.images].every(image => image.complete)"):
         shown = browser.execute_script(
             "return {photo: document.getElementById('photo').naturalWidth,"
             " cdn: document.querySelector('picture img').naturalWidth,"
@@ -301,3 +309,35 @@ def test_a_source_with_requisites_false_fetches_none(tmp_path):
 def test_the_requisites_of_a_page_are_read_as_a_browser_reads_them(html, expected):
     response = HtmlResponse("http://news.test/a/", body=html.encode(), encoding="utf-8")
     assert html_requisites(response) == [f"http://news.test/{path}" for path in expected]
+
+
+INLINE_CSS = (b'<style>@font-face { font-family: Harbour; src: url("/fonts/harbour.woff2") format("woff2") }'
+              b" .banner { background-image: url('/img/banner.png') }</style>")
+INLINE_STYLED = (b'<div class="banner" id="banner">Harbour</div>'
+                 b'<div id="inline" style="background-image:url(/img/inline.png)">News</div>')
+
+
+def test_the_images_and_fonts_a_page_s_style_block_and_style_attributes_name_are_archived_and_replayed(
+        tmp_path, request):
+    with sites() as site:
+        site["pages"][ARTICLE] = ("text/html", article_html("Harbour wall", site["cdn"]).replace(
+            b"</head>", INLINE_CSS + b"</head>").replace(b"<article>", b"<article>" + INLINE_STYLED))
+        site["pages"].update({"/fonts/harbour.woff2": ("font/woff2", b"wOF2 not really a font"),
+                              "/img/banner.png": ("image/png", png(12, 6)),
+                              "/img/inline.png": ("image/png", png(14, 7))})
+        run(tmp_path, site["base"])
+    requisites = {capture["url"] for capture in captures(tmp_path) if capture["role"] == "requisite"}
+    assert {site["base"] + path for path in ("/fonts/harbour.woff2", "/img/banner.png", "/img/inline.png")} \
+        <= requisites, requisites
+    browser = request.getfixturevalue("chromium")
+    with replayed(tmp_path, browser, site["base"] + ARTICLE, "return document.getElementById('inline')"):
+        # each element's background as the replayed page has it, loaded: its width, 0 if it did not load
+        shown = browser.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const width = id => new Promise(resolve => {"
+            "  const url = getComputedStyle(document.getElementById(id)).backgroundImage.match(/url\\(\"?(.*?)\"?\\)/);"
+            "  if (!url) { resolve(0); return; }"
+            "  const image = new Image(); image.onload = () => resolve(image.naturalWidth);"
+            "  image.onerror = () => resolve(0); image.src = url[1]; });"
+            "Promise.all([width('banner'), width('inline')]).then(([banner, inline]) => done({banner, inline}));")
+    assert shown == {"banner": 12, "inline": 14}, shown
