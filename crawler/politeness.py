@@ -14,12 +14,13 @@
   one line per host says how many.
 - ``SlotConcurrencyDownloader`` (the ``DOWNLOADER``): Scrapy's, with
   ``CONCURRENT_REQUESTS_PER_DOMAIN`` kept when a slot has several requests queued at once; a page requisite
-  queued for a host given up (``hosts_given_up``, crawler/requisites.py) is dropped when its turn comes.
+  queued for a host given up (``hosts_given_up``, 3 network failures: ``MAX_HOST_FAILURES``) is dropped when its turn comes.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -107,12 +108,27 @@ def retry_after_refused(request: Request) -> str:
             f" ({wait_words(max_wait)} at most); tried again next run")
 
 
+# Page requisites of one host that failed on the network (timeouts, refused or reset connections) before the rest of
+# that host's are not asked for this run: a CDN that hangs costs a few timeouts, not one a file.
+MAX_HOST_FAILURES = 3
 _given_up: WeakKeyDictionary[Crawler, set[str]] = WeakKeyDictionary()
+_network_failures: WeakKeyDictionary[Crawler, Counter[str]] = WeakKeyDictionary()
 
 
 def hosts_given_up(crawler: Crawler) -> set[str]:
     """The hosts (``host:port``) whose page requisites a crawl no longer asks for: a CDN that hangs."""
     return _given_up.setdefault(crawler, set())
+
+
+def requisite_failed_on_network(crawler: Crawler, url: str) -> bool:
+    """Count a page requisite that failed on the network; True if its host is given up with it."""
+    host = urlsplit(url).netloc
+    failures = _network_failures.setdefault(crawler, Counter())
+    failures[host] += 1
+    if failures[host] != MAX_HOST_FAILURES:
+        return False
+    hosts_given_up(crawler).add(host)
+    return True
 
 
 class HostLeftAlone(IgnoreRequest):

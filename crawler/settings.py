@@ -37,6 +37,9 @@ SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
 # took the end of a sitemap, its oldest stories, and a page's last links)
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+# By priority across hosts: Scrapy's default (2.13 on) takes the host with the fewest requests in flight first, so a
+# CDN's page requisites (a lower priority) went before the articles queued for the busy site, within max_pages.
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
 
 # warcio reads gzip, deflate and (with a brotli module) br, never zstd.  We do not ask for br
 # either: a br record needs a brotli module in every tool that ever reads the WARC, and the two

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -341,3 +342,39 @@ def test_the_images_and_fonts_a_page_s_style_block_and_style_attributes_name_are
             "  image.onerror = () => resolve(0); image.src = url[1]; });"
             "Promise.all([width('banner'), width('inline')]).then(([banner, inline]) => done({banner, inline}));")
     assert shown == {"banner": 12, "inline": 14}, shown
+
+
+class _SlowFeed(_Handler):
+    """The feed answers a second late: the articles it lists are found after the start page's."""
+
+    def do_GET(self) -> None:
+        if self.path == "/feed.xml":
+            time.sleep(1)
+        super().do_GET()
+
+
+def feed(paths: tuple[str, ...]) -> bytes:
+    items = "".join(f"<item><title>Story {n}</title><link>{path}</link></item>" for n, path in enumerate(paths))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{items}</channel></rss>'.encode()
+
+
+@pytest.mark.parametrize("articles, max_pages, in_feed", [(20, 12, 0), (6, 15, 0), (60, 50, 0), (20, 12, 18)])
+def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_requisite(tmp_path, articles,
+                                                                                       max_pages, in_feed):
+    """Articles on the site, requisites on the site and its CDN: the CDN's must not go first as the host with
+    nothing in flight, nor those of the start page's articles while a feed still to come lists more."""
+    paths = tuple(f"/2026/12/07/harbour-story-number-{n}/" for n in range(articles))
+    pages: dict[str, tuple[str, bytes]] = {}  # filled once the addresses are known
+    with _serving("127.0.0.2", {}) as (cdn, _), _serving("127.0.0.1", pages, _SlowFeed) as (base, _):
+        images = "".join(f'<img src="/img/{n}.png"><img src="{cdn}/img/{n}.png">' for n in range(10))
+        pages.update(site_pages(cdn, paths[:articles - in_feed]))
+        pages.update({path: ("text/html", article_html(path.strip("/").rsplit("/", 1)[1], cdn).replace(
+            b"<article>", f"<article>{images}".encode())) for path in paths})
+        pages["/feed.xml"] = ("application/rss+xml", feed(tuple(base + path for path in paths[articles - in_feed:])))
+        feeds = f'feeds = ["{base}/feed.xml"]\n' if in_feed else ""
+        run(tmp_path, base, source=f"max_pages = {max_pages}\n{feeds}")
+    roles = Counter(capture["role"] for capture in captures(tmp_path))
+    taken = min(articles, max_pages - 1 - bool(in_feed))  # the start page takes one, the feed one
+    assert roles["article"] == taken, roles
+    assert roles["requisite"] == max_pages - 1 - bool(in_feed) - taken, roles
+
