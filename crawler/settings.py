@@ -21,6 +21,8 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
+# Scrapy's, a page requisite's host given up as its 3rd network failure happens (crawler/politeness.py)
+DOWNLOAD_HANDLERS = dict.fromkeys(("http", "https"), "crawler.politeness.RequisiteHostsHandler")
 DOWNLOAD_MAXSIZE = 20 * 2**20  # extract/htmlinput.py MAX_PAGE_BYTES reads saved pages as far
 DOWNLOAD_WARNSIZE = 0  # a page within the limit is archived as any other: no warning; one over it fails in one line
 RETRY_TIMES = 2

@@ -378,3 +378,31 @@ def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_req
     assert roles["article"] == taken, roles
     assert roles["requisite"] == max_pages - 1 - bool(in_feed) - taken, roles
 
+
+class _ClosingFiles(_Handler):
+    """robots.txt at once (404), every other connection closed unanswered."""
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt":
+            super().do_GET()
+            return
+        self.requested.append(self.path)
+        self.close_connection = True
+
+
+def test_a_requisite_host_given_up_is_asked_for_nothing_more_not_even_what_was_queued_for_it(tmp_path):
+    with _serving("127.0.0.6", {}, _ClosingFiles) as (closing, asked), sites() as site:
+        images = "".join(f'<img src="{closing}/img/{n}.png">' for n in range(30))
+        site["pages"][ARTICLE] = ("text/html", article_html("Harbour wall", site["cdn"]).replace(
+            b"<article>", f"<article>{images}".encode()))
+        result = run(tmp_path, site["base"])
+    # the files asked for (Twisted sends a request again, once, when a kept-alive connection closes unanswered)
+    files = {path for path in asked if path != "/robots.txt"}
+    # the 3 failures that give the host up, and those in flight as the 3rd fails (8 at a time, the test's
+    # concurrent_requests_per_domain, the 3rd among them): none sent after
+    assert 3 <= len(files) <= 2 + 8, (files, result.stderr)
+    said = [line for line in result.stderr.splitlines() if "127.0.0.6" in line]
+    assert sum("3 page requisites failed on the network" in line for line in said) == 1, result.stderr
+    assert len(said) == len(files) + 1, result.stderr
+    assert {capture["url"] for capture in captures(tmp_path) if capture["role"] == "article"} == {
+        site["base"] + ARTICLE}

@@ -40,7 +40,7 @@ from crawler.discovery import (
     sitemap_entries,
 )
 from crawler.incremental import crawl_state
-from crawler.politeness import MAX_HOST_FAILURES, HostLeftAlone, requisite_failed_on_network, retry_after_refused
+from crawler.politeness import HostLeftAlone, retry_after_refused
 from crawler.quiet import drop_repeated_errors
 from crawler.robots import RobotsUnreachable
 from crawler.sitemap_turns import SitemapTurns
@@ -171,7 +171,7 @@ class NewsSpider(Spider):
 
     def _requisite_failed(self, failure: Failure) -> None:
         """One line, and not a failed fetch of the source: a page requisite (crawler/requisites.py) is not the
-        source's content."""
+        source's content.  Its host's network failures are counted as they happen (``RequisiteHostsHandler``)."""
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt said no, max_pages was spent, or the host is left alone (its unreadable robots.txt was said
             # once, crawler/robots.py): nothing more to say
@@ -181,9 +181,6 @@ class NewsSpider(Spider):
                   else failure_reason(failure.value))
         self.logger.warning("%s: page requisite %s (of %s) not archived: %s", self.source.name, request.url,
                             request.meta.get("via"), reason)
-        if not failure.check(HttpError) and requisite_failed_on_network(self.crawler, request.url):
-            self.logger.warning("%s: %s: %d page requisites failed on the network: its others are not asked for "
-                                "this run", self.source.name, urlsplit(request.url).netloc, MAX_HOST_FAILURES)
 
     def _download_limit(self, request: Request) -> str:
         """"20 MB, DOWNLOAD_MAXSIZE", or a sitemap's "50 MB, the sitemap protocol's"."""
