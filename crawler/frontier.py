@@ -8,6 +8,10 @@ directory of its own, removed when the crawl closes.  It is no ``JOBDIR``: nothi
 and the dupefilter stays in memory, since the crawl state (``crawler.incremental``) is what
 carries a crawl over to the next run.  A request that cannot be pickled stays in memory, as
 with Scrapy's own disk queues.
+
+In a run bounded by ``max_pages``, a page requisite (crawler/requisites.py) is not taken while a page
+is in progress, fetched or being read: that page may name more articles, and the bound is spent on
+those first.  Its lower priority alone orders it only after the articles already queued.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from scrapy.dupefilters import BaseDupeFilter
 from scrapy.settings import BaseSettings
 from twisted.internet.defer import Deferred
 
+from archive.capture import ROLE_REQUISITE
 from archive.state import STATE_DIR
 from supervision import remove_orphaned_dirs
 
@@ -62,6 +67,23 @@ class DiskFrontierScheduler(Scheduler):
         """The source crawled (the news spider's), as the run's other lines name it."""
         source = getattr(self.spider, "source", None)
         return getattr(source, "name", None) or getattr(self.spider, "name", "crawl")
+
+    def next_request(self) -> Request | None:
+        if self._requisite_waits():
+            return None  # the engine asks again as each request in progress ends
+        return super().next_request()
+
+    def _requisite_waits(self) -> bool:
+        """Whether the next request is a page requisite that waits for the pages in progress (max_pages only)."""
+        if getattr(getattr(self.spider, "source", None), "max_pages", None) is None:
+            return False
+        queue = self.mqs if len(self.mqs) or self.dqs is None else self.dqs  # memory first, as Scrapy pops
+        head = queue.peek() if len(queue) else None
+        if head is None or head.meta.get("role") != ROLE_REQUISITE:
+            return False
+        engine = self.crawler.engine
+        return any(request.meta.get("role") != ROLE_REQUISITE and not request.meta.get("dont_obey_robotstxt")
+                   for request in (*engine.downloader.active, *engine.scraper.slot.active))
 
     def _dqpush(self, request: Request) -> bool:
         """Queue on disk, or in memory once the disk has failed (full): the request is kept either way."""

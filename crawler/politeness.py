@@ -12,14 +12,17 @@
   The host has asked to be left alone for longer than the run lasts: its other requests this run
   are not sent (``HostLeftAlone``, neither failed nor fetched, so the next run asks for them), and
   one line per host says how many.
+- ``RequisiteHostsHandler`` (the http and https ``DOWNLOAD_HANDLERS``): a host on which ``MAX_HOST_FAILURES`` page
+  requisites failed on the network is given up (``hosts_given_up``) as the last of them fails.
 - ``SlotConcurrencyDownloader`` (the ``DOWNLOADER``): Scrapy's, with
   ``CONCURRENT_REQUESTS_PER_DOMAIN`` kept when a slot has several requests queued at once; a page requisite
-  queued for a host given up (``hosts_given_up``, crawler/requisites.py) is dropped when its turn comes.
+  queued for a host given up is dropped when its turn comes.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -27,6 +30,7 @@ from weakref import WeakKeyDictionary
 
 from scrapy import Request, signals
 from scrapy.core.downloader import Downloader, Slot
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -107,12 +111,43 @@ def retry_after_refused(request: Request) -> str:
             f" ({wait_words(max_wait)} at most); tried again next run")
 
 
+# Page requisites of one host that failed on the network (timeouts, refused or reset connections) before the rest of
+# that host's are not asked for this run: a CDN that hangs costs a few timeouts, not one a file.
+MAX_HOST_FAILURES = 3
 _given_up: WeakKeyDictionary[Crawler, set[str]] = WeakKeyDictionary()
 
 
 def hosts_given_up(crawler: Crawler) -> set[str]:
     """The hosts (``host:port``) whose page requisites a crawl no longer asks for: a CDN that hangs."""
     return _given_up.setdefault(crawler, set())
+
+
+class RequisiteHostsHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP(S) download handler, counting each page requisite that fails on the network as it fails.
+
+    Counted here, before its download slot takes its next request: counted in the request's errback, later, each
+    failure had let one more request out to the host, a round of its concurrency after it was given up.
+    """
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self.network_failures: Counter[str] = Counter()
+
+    async def download_request(self, request: Request) -> Response:
+        try:
+            return await super().download_request(request)
+        except Exception:
+            if request.meta.get("role") == ROLE_REQUISITE:
+                self._failed(urlsplit(request.url).netloc)
+            raise
+
+    def _failed(self, host: str) -> None:
+        self.network_failures[host] += 1
+        if self.network_failures[host] == MAX_HOST_FAILURES:
+            hosts_given_up(self._crawler).add(host)
+            spider = self._crawler.spider
+            spider.logger.warning("%s: %s: %d page requisites failed on the network: its others are not asked for "
+                                  "this run", spider.source.name, host, MAX_HOST_FAILURES)
 
 
 class HostLeftAlone(IgnoreRequest):

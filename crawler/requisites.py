@@ -13,28 +13,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from archive.capture import HTML_TYPES, ROLE_ARTICLE, ROLE_REQUISITE
 from crawler.decoding import decoded_start
 from crawler.politeness import hosts_given_up
-from crawler.spiders.news import failure_reason
 
 logger = logging.getLogger(__name__)
 
 MAX_REQUISITES_PER_PAGE = 100
-# Requisites of one host that failed on the network (timeouts, refused or reset connections) before the rest of that
-# host's are not asked for this run: a CDN that hangs costs a few timeouts, not one a file.
-MAX_HOST_FAILURES = 3
 PRIORITY = -10  # after every page (Scrapy's default priority is 0): a run cut short has its articles first
 # What a page embeds and a browser loads to show it (the HTML standard's "fetch" of each element); rel is
 # case-insensitive, and "shortcut icon" and "apple-touch-icon" are icons too.
@@ -42,6 +34,7 @@ _REL = "concat(' ', translate(@rel, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklm
 _SRCSETS = "//img/@srcset | //picture/source/@srcset"
 _EMBEDDED = ("//img/@src | //input[@type='image']/@src | //video/@poster | //script/@src"
              f" | //link[contains({_REL}, ' stylesheet ') or contains({_REL}, 'icon ')]/@href")
+_INLINE_CSS = "//style/text() | //@style"  # a <style> block's backgrounds and @font-face, a style= attribute's
 # CSS's url(...) and @import "..." (CSS Syntax 3 §4.3.6, the quoted and unquoted forms), as Heritrix's ExtractorCSS.
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)"'\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""",
                       re.IGNORECASE)
@@ -75,12 +68,15 @@ def _absolute(urls: Iterable[str], base: str) -> Iterator[str]:
 
 
 def html_requisites(response: HtmlResponse) -> list[str]:
-    """What the page embeds, each once (its ``<base href>`` respected)."""
+    """What the page embeds and its own CSS names, each once (its ``<base href>`` respected)."""
     base = urljoin(response.url, response.xpath("//base/@href").get(default=""))
     found = response.xpath(_EMBEDDED).getall()
     for srcset in response.xpath(_SRCSETS).getall():
         found += _srcset_urls(srcset)
-    return list(dict.fromkeys(_absolute(found, base)))
+    urls = list(_absolute(found, base))
+    for css in response.xpath(_INLINE_CSS).getall():
+        urls += css_requisites(css, base)
+    return list(dict.fromkeys(urls))
 
 
 def css_requisites(text: str, base_url: str) -> list[str]:
@@ -97,7 +93,6 @@ class PageRequisites:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.network_failures: Counter[str] = Counter()
         self.given_up = hosts_given_up(crawler)
 
     @classmethod
@@ -128,7 +123,9 @@ class PageRequisites:
         for url in urls[:MAX_REQUISITES_PER_PAGE]:
             if urlsplit(url).netloc in self.given_up:
                 continue
-            yield Request(url, callback=spider.parse_resource, errback=self.failed, priority=PRIORITY,
+            # the spider's own callback and errback: a request that can be pickled waits on disk with the pages,
+            # in one queue ordered by priority (Scrapy's scheduler takes the requests it holds in memory first)
+            yield Request(url, callback=spider.parse_resource, errback=spider.fetch_failed, priority=PRIORITY,
                           # not retried: a host that hangs is given up after a few timeouts, not a few per file;
                           # the next run that fetches a page naming it asks again
                           meta={"role": ROLE_REQUISITE, "via": response.url, "depth": depth, "dont_retry": True})
@@ -145,27 +142,6 @@ class PageRequisites:
         except Exception:  # noqa: BLE001 - a body that is not what its codings say: the extractor will say so
             return None
         return HtmlResponse(url=response.url, body=body, headers={"Content-Type": response.headers[b"Content-Type"]})
-
-    def failed(self, failure: Failure) -> None:
-        """One line, and not a failed fetch of the source: a page requisite is not the source's content."""
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # robots.txt said no, max_pages was spent, or the host is left alone (its unreadable robots.txt was said
-            # once, crawler/robots.py): nothing more to say
-            return
-        request = failure.request
-        reason = (f"HTTP {failure.value.response.status}" if hasattr(failure.value, "response")
-                  else failure_reason(failure.value))
-        source = self.crawler.spider.source.name
-        logger.warning("%s: page requisite %s (of %s) not archived: %s", source, request.url, request.meta.get("via"),
-                       reason)
-        if failure.check(HttpError):
-            return
-        host = urlsplit(request.url).netloc
-        self.network_failures[host] += 1
-        if self.network_failures[host] == MAX_HOST_FAILURES:
-            self.given_up.add(host)
-            logger.warning("%s: %s: %d page requisites failed on the network: its others are not asked for this run",
-                           source, host, MAX_HOST_FAILURES)
 
 
 def _media_type(response: Response) -> str:

@@ -21,6 +21,8 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
+# Scrapy's, a page requisite's host given up as its 3rd network failure happens (crawler/politeness.py)
+DOWNLOAD_HANDLERS = dict.fromkeys(("http", "https"), "crawler.politeness.RequisiteHostsHandler")
 DOWNLOAD_MAXSIZE = 20 * 2**20  # extract/htmlinput.py MAX_PAGE_BYTES reads saved pages as far
 DOWNLOAD_WARNSIZE = 0  # a page within the limit is archived as any other: no warning; one over it fails in one line
 RETRY_TIMES = 2
@@ -37,6 +39,9 @@ SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
 # took the end of a sitemap, its oldest stories, and a page's last links)
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+# By priority across hosts: Scrapy's default (2.13 on) takes the host with the fewest requests in flight first, so a
+# CDN's page requisites (a lower priority) went before the articles queued for the busy site, within max_pages.
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
 
 # warcio reads gzip, deflate and (with a brotli module) br, never zstd.  We do not ask for br
 # either: a br record needs a brotli module in every tool that ever reads the WARC, and the two

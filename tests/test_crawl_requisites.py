@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -249,20 +250,28 @@ def test_a_host_hanging_on_its_files_is_given_up_after_3_failures_not_waited_for
         site["base"] + ARTICLE}
 
 
+@contextmanager
+def replayed(tmp_path: Path, browser, url: str, shown: str) -> Iterator[None]:
+    """``url`` open in ``browser`` as the archive's replay (pywb) shows it, inside pywb's frame, once the script
+    ``shown`` is true."""
+    port = free_port()
+    replay = f"http://127.0.0.1:{port}/archive"
+    command = [sys.executable, "-m", "cli", "replay", "--config", str(tmp_path / "sources.toml"), "--port", str(port)]
+    with running(command, f"{replay}/cdx?url=http://example.invalid/"):
+        browser.get(f"{replay}/{url}")
+        WebDriverWait(browser, 30).until(expected_conditions.frame_to_be_available_and_switch_to_it(
+            (By.TAG_NAME, "iframe")))  # pywb's frame around the page as archived
+        WebDriverWait(browser, 30).until(lambda chrome: chrome.execute_script(shown))
+        yield
+
+
 def test_the_replayed_article_shows_its_archived_images_and_stylesheet_in_a_browser(tmp_path, request):
     browser = request.getfixturevalue("chromium")
     with sites() as site:
         run(tmp_path, site["base"])
     # the live sites are gone: whatever the page shows now comes from the archive
-    port = free_port()
-    replay = f"http://127.0.0.1:{port}/archive"
-    command = [sys.executable, "-m", "cli", "replay", "--config", str(tmp_path / "sources.toml"), "--port", str(port)]
-    with running(command, f"{replay}/cdx?url=http://example.invalid/"):
-        browser.get(f"{replay}/{site['base']}{ARTICLE}")
-        WebDriverWait(browser, 30).until(expected_conditions.frame_to_be_available_and_switch_to_it(
-            (By.TAG_NAME, "iframe")))  # pywb's frame around the page as archived
-        WebDriverWait(browser, 30).until(lambda chrome: chrome.execute_script(
-            "return document.getElementById('photo') && [...document.images].every(image => image.complete)"))
+    with replayed(tmp_path, browser, site["base"] + ARTICLE,
+                  "return document.getElementById('photo') && [...document.images].every(image => image.complete)"):
         shown = browser.execute_script(
             "return {photo: document.getElementById('photo').naturalWidth,"
             " cdn: document.querySelector('picture img').naturalWidth,"
@@ -301,3 +310,99 @@ def test_a_source_with_requisites_false_fetches_none(tmp_path):
 def test_the_requisites_of_a_page_are_read_as_a_browser_reads_them(html, expected):
     response = HtmlResponse("http://news.test/a/", body=html.encode(), encoding="utf-8")
     assert html_requisites(response) == [f"http://news.test/{path}" for path in expected]
+
+
+INLINE_CSS = (b'<style>@font-face { font-family: Harbour; src: url("/fonts/harbour.woff2") format("woff2") }'
+              b" .banner { background-image: url('/img/banner.png') }</style>")
+INLINE_STYLED = (b'<div class="banner" id="banner">Harbour</div>'
+                 b'<div id="inline" style="background-image:url(/img/inline.png)">News</div>')
+
+
+def test_the_images_and_fonts_a_page_s_style_block_and_style_attributes_name_are_archived_and_replayed(
+        tmp_path, request):
+    with sites() as site:
+        site["pages"][ARTICLE] = ("text/html", article_html("Harbour wall", site["cdn"]).replace(
+            b"</head>", INLINE_CSS + b"</head>").replace(b"<article>", b"<article>" + INLINE_STYLED))
+        site["pages"].update({"/fonts/harbour.woff2": ("font/woff2", b"wOF2 not really a font"),
+                              "/img/banner.png": ("image/png", png(12, 6)),
+                              "/img/inline.png": ("image/png", png(14, 7))})
+        run(tmp_path, site["base"])
+    requisites = {capture["url"] for capture in captures(tmp_path) if capture["role"] == "requisite"}
+    assert {site["base"] + path for path in ("/fonts/harbour.woff2", "/img/banner.png", "/img/inline.png")} \
+        <= requisites, requisites
+    browser = request.getfixturevalue("chromium")
+    with replayed(tmp_path, browser, site["base"] + ARTICLE, "return document.getElementById('inline')"):
+        # each element's background as the replayed page has it, loaded: its width, 0 if it did not load
+        shown = browser.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const width = id => new Promise(resolve => {"
+            "  const url = getComputedStyle(document.getElementById(id)).backgroundImage.match(/url\\(\"?(.*?)\"?\\)/);"
+            "  if (!url) { resolve(0); return; }"
+            "  const image = new Image(); image.onload = () => resolve(image.naturalWidth);"
+            "  image.onerror = () => resolve(0); image.src = url[1]; });"
+            "Promise.all([width('banner'), width('inline')]).then(([banner, inline]) => done({banner, inline}));")
+    assert shown == {"banner": 12, "inline": 14}, shown
+
+
+class _SlowFeed(_Handler):
+    """The feed answers a second late: the articles it lists are found after the start page's."""
+
+    def do_GET(self) -> None:
+        if self.path == "/feed.xml":
+            time.sleep(1)
+        super().do_GET()
+
+
+def feed(paths: tuple[str, ...]) -> bytes:
+    items = "".join(f"<item><title>Story {n}</title><link>{path}</link></item>" for n, path in enumerate(paths))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{items}</channel></rss>'.encode()
+
+
+@pytest.mark.parametrize("articles, max_pages, in_feed", [(20, 12, 0), (6, 15, 0), (60, 50, 0), (20, 12, 18)])
+def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_requisite(tmp_path, articles,
+                                                                                       max_pages, in_feed):
+    """Articles on the site, requisites on the site and its CDN: the CDN's must not go first as the host with
+    nothing in flight, nor those of the start page's articles while a feed still to come lists more."""
+    paths = tuple(f"/2026/12/07/harbour-story-number-{n}/" for n in range(articles))
+    pages: dict[str, tuple[str, bytes]] = {}  # filled once the addresses are known
+    with _serving("127.0.0.2", {}) as (cdn, _), _serving("127.0.0.1", pages, _SlowFeed) as (base, _):
+        images = "".join(f'<img src="/img/{n}.png"><img src="{cdn}/img/{n}.png">' for n in range(10))
+        pages.update(site_pages(cdn, paths[:articles - in_feed]))
+        pages.update({path: ("text/html", article_html(path.strip("/").rsplit("/", 1)[1], cdn).replace(
+            b"<article>", f"<article>{images}".encode())) for path in paths})
+        pages["/feed.xml"] = ("application/rss+xml", feed(tuple(base + path for path in paths[articles - in_feed:])))
+        feeds = f'feeds = ["{base}/feed.xml"]\n' if in_feed else ""
+        run(tmp_path, base, source=f"max_pages = {max_pages}\n{feeds}")
+    roles = Counter(capture["role"] for capture in captures(tmp_path))
+    taken = min(articles, max_pages - 1 - bool(in_feed))  # the start page takes one, the feed one
+    assert roles["article"] == taken, roles
+    assert roles["requisite"] == max_pages - 1 - bool(in_feed) - taken, roles
+
+
+class _ClosingFiles(_Handler):
+    """robots.txt at once (404), every other connection closed unanswered."""
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt":
+            super().do_GET()
+            return
+        self.requested.append(self.path)
+        self.close_connection = True
+
+
+def test_a_requisite_host_given_up_is_asked_for_nothing_more_not_even_what_was_queued_for_it(tmp_path):
+    with _serving("127.0.0.6", {}, _ClosingFiles) as (closing, asked), sites() as site:
+        images = "".join(f'<img src="{closing}/img/{n}.png">' for n in range(30))
+        site["pages"][ARTICLE] = ("text/html", article_html("Harbour wall", site["cdn"]).replace(
+            b"<article>", f"<article>{images}".encode()))
+        result = run(tmp_path, site["base"])
+    # the files asked for (Twisted sends a request again, once, when a kept-alive connection closes unanswered)
+    files = {path for path in asked if path != "/robots.txt"}
+    # the 3 failures that give the host up, and those in flight as the 3rd fails (8 at a time, the test's
+    # concurrent_requests_per_domain, the 3rd among them): none sent after
+    assert 3 <= len(files) <= 2 + 8, (files, result.stderr)
+    said = [line for line in result.stderr.splitlines() if "127.0.0.6" in line]
+    assert sum("3 page requisites failed on the network" in line for line in said) == 1, result.stderr
+    assert len(said) == len(files) + 1, result.stderr
+    assert {capture["url"] for capture in captures(tmp_path) if capture["role"] == "article"} == {
+        site["base"] + ARTICLE}

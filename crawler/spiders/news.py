@@ -16,7 +16,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from archive.capture import ROLE_ARTICLE, ROLE_FEED, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture
+from archive.capture import (
+    ROLE_ARTICLE, ROLE_FEED, ROLE_REQUISITE, ROLE_RESOURCE, ROLE_SITEMAP, ROLE_START, is_article_capture,
+)
 from config import DEFAULT_CONFIG, Config, ConfigError, Source, load_config
 from crawler.bounds import MIDDLEWARES, REPLACED_MIDDLEWARES, OffsiteRedirect, PageBudgetSpent
 from crawler.decoding import DecodedOverLimit
@@ -140,6 +142,9 @@ class NewsSpider(Spider):
     def fetch_failed(self, failure: Failure) -> None:
         """One line saying what failed and why, not Scrapy's traceback; a seed's failure counts against the source."""
         request = failure.request
+        if request.meta.get("role") == ROLE_REQUISITE:
+            self._requisite_failed(failure)
+            return
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
             reason = _http_error_reason(failure.value.response) + retry_after_refused(request)
         elif failure.check(PageBudgetSpent, HostLeftAlone):
@@ -163,6 +168,19 @@ class NewsSpider(Spider):
         else:
             reason = failure_reason(failure.value)
         self._cannot_fetch(request, request.url, reason)
+
+    def _requisite_failed(self, failure: Failure) -> None:
+        """One line, and not a failed fetch of the source: a page requisite (crawler/requisites.py) is not the
+        source's content.  Its host's network failures are counted as they happen (``RequisiteHostsHandler``)."""
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # robots.txt said no, max_pages was spent, or the host is left alone (its unreadable robots.txt was said
+            # once, crawler/robots.py): nothing more to say
+            return
+        request = failure.request
+        reason = (f"HTTP {failure.value.response.status}" if failure.check(HttpError)
+                  else failure_reason(failure.value))
+        self.logger.warning("%s: page requisite %s (of %s) not archived: %s", self.source.name, request.url,
+                            request.meta.get("via"), reason)
 
     def _download_limit(self, request: Request) -> str:
         """"20 MB, DOWNLOAD_MAXSIZE", or a sitemap's "50 MB, the sitemap protocol's"."""
