@@ -368,6 +368,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from crawler.run_reports import sources_with_runs, unfinished_runs
 
     config = load_config(args.config)
+    if not config.archive.dir.exists() and not args.forget_archive:  # (forgetting another's needs none here)
+        print(f"newsarchive: not checking: {config.archive.dir}: no such directory, so no archive to check "
+              "(a typo in [archive] dir, or a disk not mounted?); `newsarchive run` makes one", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     try:
         with ArchiveLock(config.archive.dir):
             report = check_archive(config.archive.dir, repair=args.repair)
