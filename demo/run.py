@@ -137,8 +137,8 @@ def run_demo(out: str | None = None, port: int = DEMO_PORT) -> int:
         runs = _Runs(config)
         print(f"demo: {len(site.base_urls)} news sites on 127.0.0.1, archiving into {out_dir}", file=sys.stderr)
         _sites(site)
-        print("Each site links to a story it has withdrawn, as real sites do: each run warns that it cannot "
-              "fetch it (HTTP 404) and counts a failed fetch.\n", file=sys.stderr)
+        print("The herald and the courier link to a story they have withdrawn, as real sites do: each run warns "
+              "that it cannot fetch it (HTTP 404) and counts a failed fetch for each.\n", file=sys.stderr)
         code = runs.run()
         if runs.stop.is_set():
             return code
