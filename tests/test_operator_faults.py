@@ -446,3 +446,15 @@ def test_export_of_an_archive_with_no_corpus_yet_says_so_and_creates_nothing(tmp
     result = newsarchive("export", "--config", str(config), "--out", str(out), "--format", format)
     assert_one_line(result, 1, "holds no corpus yet", "newsarchive derive")
     assert sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("command", [["run"], ["derive"], ["check"], ["import", "none.warc.gz"]])
+def test_an_archive_dir_that_is_a_file_is_one_line_saying_so_and_the_file_stays(tmp_path, command):
+    """`[archive] dir` naming a file said "File exists", which reads as if the archive were in the way."""
+    taken = tmp_path / "archive"
+    taken.write_text("notes\n")
+    config = tmp_path / "sources.toml"
+    config.write_text('[archive]\ndir = "archive"\n\n[[sources]]\nname = "news"\nstart_urls = ["http://127.0.0.1:9/"]\n')
+    result = newsarchive(*command, "--config", str(config))
+    assert_one_line(result, 2, str(config), "[archive] dir", str(taken), "is a file, not a directory")
+    assert taken.read_text() == "notes\n"
