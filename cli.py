@@ -475,7 +475,9 @@ def _progress(args: argparse.Namespace) -> float:
 def _command(commands: argparse._SubParsersAction, name: str, summary: str,
              details: str = "") -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` opens with what it does (its summary, as a sentence), then ``details``."""
-    return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}".strip())
+    command = commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}".strip())
+    command.set_defaults(command_parser=command)  # a mistyped option is refused with this command's usage
+    return command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -621,7 +623,10 @@ def main(argv: list[str] | None = None) -> int:
 
     tell_service_why_on_crash()
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     args.stop_requests = stop
     dump_stacks_on_signal()  # kill -USR2: what a run that seems hung is doing, in its stderr
     try:
