@@ -113,7 +113,7 @@ def _unfinished_runs_line(archive_dir: Path) -> str | None:
 def _output_file_problem(path: str) -> str | None:
     """Why no file can be written at ``path`` (a directory, or no file can be made beside it), said before
     the work that ends in writing it; None if one can.  Its directory is made, as the writing would."""
-    from archive.lock import ArchiveUnwritable, check_writable
+    from archive.lock import ArchiveUnwritable, check_writable, why_not_made
 
     out = Path(path)
     if out.is_dir():
@@ -122,7 +122,7 @@ def _output_file_problem(path: str) -> str | None:
         out.parent.mkdir(parents=True, exist_ok=True)
         check_writable(out.parent)
     except OSError as exc:
-        return f"{out}: cannot write in {out.parent}: {exc.strerror or exc}"
+        return f"{out}: cannot write in {out.parent}: {why_not_made(exc)}"
     except ArchiveUnwritable as exc:
         return f"{out}: {exc}"
     return None

@@ -16,6 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from archive.lock import why_not_made
 from corpus.export import read_corpus
 from config import ConfigError, load_config
 from demo.site import CONTENT, DEMO_PORT, SITE_NAMES, DemoSite, PortInUse
@@ -66,7 +67,7 @@ def _directory(out: str) -> Path | None:
         path.mkdir(parents=True, exist_ok=True)
         return path
     except OSError as exc:
-        print(f"newsarchive: --out: cannot create {path}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"newsarchive: --out: cannot create {path}: {why_not_made(exc)}", file=sys.stderr)
         return None
 
 

@@ -271,13 +271,15 @@ def test_commands_that_read_the_archive_say_in_one_line_that_it_is_read_only(arc
     (["export"], "/proc/x.jsonl", ["--out", "cannot write in /proc"]),
     (["package"], "DIR", ["--out", "is a directory"]),
     (["package"], "/proc/x.wacz", ["--out", "cannot write in /proc"]),
+    (["export"], "FILE/x.jsonl", ["--out", "is a file, not a directory"]),
+    (["package"], "FILE/x.wacz", ["--out", "is a file, not a directory"]),
     (["rebuild", "--warc", "WARCS"], "FILE", ["is a file, not a directory"]),
     (["rebuild", "--warc", "WARCS"], "/proc/x", ["/proc/x", "cannot make"]),
 ])
 def test_an_out_that_cannot_be_written_is_one_line_and_exit_2(archive, tmp_path, command, out, words):
     file = tmp_path / "notes.txt"
     file.write_text("mine\n")
-    out = {"DIR": str(tmp_path), "FILE": str(file)}.get(out, out)
+    out = out.replace("FILE", str(file)) if out.startswith("FILE") else {"DIR": str(tmp_path)}.get(out, out)
     warcs = [str(path) for path in sorted((archive / "warc").glob("*.warc.gz"))]
     args = [arg for word in command for arg in (warcs if word == "WARCS" else [word])]
     if command[0] != "rebuild":
