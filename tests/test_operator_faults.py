@@ -450,13 +450,18 @@ def test_export_of_an_archive_with_no_corpus_yet_says_so_and_creates_nothing(tmp
     assert sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*")) == before
 
 
-@pytest.mark.parametrize("command", [["run"], ["derive"], ["check"], ["import", "none.warc.gz"]])
+@pytest.mark.parametrize("command", [["run"], ["derive"], ["check"], ["import", "none.warc.gz"], ["status"],
+                                     ["export", "--out", "OUT.jsonl"], ["package", "--out", "OUT.wacz"],
+                                     ["browse", "--no-replay", "--port", "9"], ["replay", "--port", "9"]])
 def test_an_archive_dir_that_is_a_file_is_one_line_saying_so_and_the_file_stays(tmp_path, command):
-    """`[archive] dir` naming a file said "File exists", which reads as if the archive were in the way."""
+    """`[archive] dir` naming a file said "File exists", which reads as if the archive were in the way, or
+    (status, export, browse, package) took it for an archive with nothing in it yet."""
     taken = tmp_path / "archive"
     taken.write_text("notes\n")
     config = tmp_path / "sources.toml"
     config.write_text('[archive]\ndir = "archive"\n\n[[sources]]\nname = "news"\nstart_urls = ["http://127.0.0.1:9/"]\n')
-    result = newsarchive(*command, "--config", str(config))
+    args = [arg.replace("OUT", str(tmp_path / "out")) for arg in command]
+    result = newsarchive(*args, "--config", str(config))
     assert_one_line(result, 2, str(config), "[archive] dir", str(taken), "is a file, not a directory")
     assert taken.read_text() == "notes\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["archive", "sources.toml"]
