@@ -113,7 +113,7 @@ def _unfinished_runs_line(archive_dir: Path) -> str | None:
 def _output_file_problem(path: str) -> str | None:
     """Why no file can be written at ``path`` (a directory, or no file can be made beside it), said before
     the work that ends in writing it; None if one can.  Its directory is made, as the writing would."""
-    from archive.lock import ArchiveUnwritable, check_writable
+    from archive.lock import ArchiveUnwritable, check_writable, why_not_made
 
     out = Path(path)
     if out.is_dir():
@@ -122,7 +122,7 @@ def _output_file_problem(path: str) -> str | None:
         out.parent.mkdir(parents=True, exist_ok=True)
         check_writable(out.parent)
     except OSError as exc:
-        return f"{out}: cannot write in {out.parent}: {exc.strerror or exc}"
+        return f"{out}: cannot write in {out.parent}: {why_not_made(exc)}"
     except ArchiveUnwritable as exc:
         return f"{out}: {exc}"
     return None
@@ -368,6 +368,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from crawler.run_reports import sources_with_runs, unfinished_runs
 
     config = load_config(args.config)
+    if not config.archive.dir.exists() and not args.forget_archive:  # (forgetting another's needs none here)
+        print(f"newsarchive: not checking: {config.archive.dir}: no such directory, so no archive to check "
+              "(a typo in [archive] dir, or a disk not mounted?); `newsarchive run` makes one", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     try:
         with ArchiveLock(config.archive.dir):
             report = check_archive(config.archive.dir, repair=args.repair)
@@ -471,7 +475,9 @@ def _progress(args: argparse.Namespace) -> float:
 def _command(commands: argparse._SubParsersAction, name: str, summary: str,
              details: str = "") -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` opens with what it does (its summary, as a sentence), then ``details``."""
-    return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}".strip())
+    command = commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}".strip())
+    command.set_defaults(command_parser=command)  # a mistyped option is refused with this command's usage
+    return command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -617,7 +623,10 @@ def main(argv: list[str] | None = None) -> int:
 
     tell_service_why_on_crash()
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     args.stop_requests = stop
     dump_stacks_on_signal()  # kill -USR2: what a run that seems hung is doing, in its stderr
     try:

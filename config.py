@@ -286,6 +286,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     archive_dir = Path(archive_table.get("dir", "data"))
     if not archive_dir.is_absolute():
         archive_dir = path.resolve().parent / archive_dir
+    if archive_dir.exists() and not archive_dir.is_dir():  # else each command reads it as an empty archive
+        raise ConfigError(f"{path}: [archive] dir: {archive_dir}: it is a file, not a directory")
     archive = ArchiveSettings(
         dir=archive_dir,
         **{key: value for key, value in archive_table.items() if key != "dir"},

@@ -27,6 +27,12 @@ class ArchiveUnwritable(Exception):
     which path and why."""
 
 
+def why_not_made(exc: OSError) -> str:
+    """Why a directory could not be made: ``mkdir(exist_ok=True)`` says "File exists" when a file is in the way,
+    which reads as if the directory were there."""
+    return "it is a file, not a directory" if isinstance(exc, FileExistsError) else str(exc.strerror or exc)
+
+
 def check_writable(directory: Path) -> None:
     """``ArchiveUnwritable`` unless a file can be made in ``directory`` (made and removed to find out: a
     read-only mount or a permission is then one line, not the traceback of whatever writes there first).
@@ -55,7 +61,7 @@ class ArchiveLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise ArchiveUnwritable(f"cannot write {exc.filename or self.path}: {exc.strerror or exc}") from None
+            raise ArchiveUnwritable(f"cannot write {exc.filename or self.path}: {why_not_made(exc)}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

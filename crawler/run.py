@@ -24,7 +24,7 @@ from pathlib import Path
 from archive import WARC_DIR
 from archive.atomic import write_atomic
 from archive.check import StateDamaged, damaged_state_message
-from archive.lock import ArchiveLock, check_writable
+from archive.lock import ArchiveLock, check_writable, why_not_made
 from archive.recover import close_abandoned_warcs
 from archive.writer import warc_date
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
@@ -243,7 +243,7 @@ def _prepare_archive(config: Config) -> None:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"{config.path}: [archive] dir: cannot create {path}: {exc.strerror or exc}") from None
+            raise ConfigError(f"{config.path}: [archive] dir: cannot create {path}: {why_not_made(exc)}") from None
     for path in (root, root / WARC_DIR, root / STATE_DIR, (root / STORE_FILE).parent, root / TEXT_DIR, root / RUNS_DIR):
         check_writable(path)
 

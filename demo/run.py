@@ -16,6 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from archive.lock import why_not_made
 from corpus.export import read_corpus
 from config import ConfigError, load_config
 from demo.site import CONTENT, DEMO_PORT, SITE_NAMES, DemoSite, PortInUse
@@ -66,7 +67,7 @@ def _directory(out: str) -> Path | None:
         path.mkdir(parents=True, exist_ok=True)
         return path
     except OSError as exc:
-        print(f"newsarchive: --out: cannot create {path}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"newsarchive: --out: cannot create {path}: {why_not_made(exc)}", file=sys.stderr)
         return None
 
 
@@ -137,8 +138,8 @@ def run_demo(out: str | None = None, port: int = DEMO_PORT) -> int:
         runs = _Runs(config)
         print(f"demo: {len(site.base_urls)} news sites on 127.0.0.1, archiving into {out_dir}", file=sys.stderr)
         _sites(site)
-        print("Each site links to a story it has withdrawn, as real sites do: each run warns that it cannot "
-              "fetch it (HTTP 404) and counts a failed fetch.\n", file=sys.stderr)
+        print("The herald and the courier link to a story they have withdrawn, as real sites do: each run warns "
+              "that it cannot fetch it (HTTP 404) and counts a failed fetch for each.\n", file=sys.stderr)
         code = runs.run()
         if runs.stop.is_set():
             return code

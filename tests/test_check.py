@@ -162,3 +162,17 @@ def test_the_temporary_text_file_a_killed_derivation_leaves_is_named_by_check_an
     repaired = newsarchive("check", "--repair", "--config", str(config))
     assert repaired.returncode == 0 and "removed 1 temporary text files" in repaired.stderr, repaired.stderr
     assert not list((tmp_path / "text").rglob("*.tmp")) and text_files(tmp_path) == texts
+
+
+def test_check_of_an_archive_dir_that_is_not_there_says_so_and_makes_nothing(tmp_path):
+    """A typo in `[archive] dir`, or a disk not mounted, is no archive that passes its check."""
+    config = tmp_path / "sources.toml"
+    config.write_text('[archive]\ndir = "not-mounted/archive"\n\n[[sources]]\nname = "news"\n'
+                      'start_urls = ["http://127.0.0.1:9/"]\n')
+    for options in ([], ["--repair"]):
+        checked = newsarchive("check", "--config", str(config), *options)
+        assert checked.returncode == 1, checked.stderr
+        assert "Traceback" not in checked.stderr
+        [line] = checked.stderr.splitlines()
+        assert str(tmp_path / "not-mounted" / "archive") in line and "no such directory" in line, line
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sources.toml"]

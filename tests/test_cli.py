@@ -28,3 +28,11 @@ def test_every_commands_help_opens_with_what_it_does():
         assert result.returncode == 0
         description = result.stdout.split("\n\n")[1]
         assert description[0].isupper() and description.rstrip().endswith("."), (command, description)
+
+
+def test_a_mistyped_option_is_refused_with_that_commands_usage():
+    """`check --repiar` showed the top-level usage (COMMAND ...), which lists no option to correct it by."""
+    result = newsarchive("check", "--config", "nowhere.toml", "--repiar")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("usage: newsarchive check [-h] [--config CONFIG] [--repair]"), result.stderr
+    assert result.stderr.splitlines()[-1] == "newsarchive check: error: unrecognized arguments: --repiar"

@@ -271,13 +271,15 @@ def test_commands_that_read_the_archive_say_in_one_line_that_it_is_read_only(arc
     (["export"], "/proc/x.jsonl", ["--out", "cannot write in /proc"]),
     (["package"], "DIR", ["--out", "is a directory"]),
     (["package"], "/proc/x.wacz", ["--out", "cannot write in /proc"]),
+    (["export"], "FILE/x.jsonl", ["--out", "is a file, not a directory"]),
+    (["package"], "FILE/x.wacz", ["--out", "is a file, not a directory"]),
     (["rebuild", "--warc", "WARCS"], "FILE", ["is a file, not a directory"]),
     (["rebuild", "--warc", "WARCS"], "/proc/x", ["/proc/x", "cannot make"]),
 ])
 def test_an_out_that_cannot_be_written_is_one_line_and_exit_2(archive, tmp_path, command, out, words):
     file = tmp_path / "notes.txt"
     file.write_text("mine\n")
-    out = {"DIR": str(tmp_path), "FILE": str(file)}.get(out, out)
+    out = out.replace("FILE", str(file)) if out.startswith("FILE") else {"DIR": str(tmp_path)}.get(out, out)
     warcs = [str(path) for path in sorted((archive / "warc").glob("*.warc.gz"))]
     args = [arg for word in command for arg in (warcs if word == "WARCS" else [word])]
     if command[0] != "rebuild":
@@ -446,3 +448,20 @@ def test_export_of_an_archive_with_no_corpus_yet_says_so_and_creates_nothing(tmp
     result = newsarchive("export", "--config", str(config), "--out", str(out), "--format", format)
     assert_one_line(result, 1, "holds no corpus yet", "newsarchive derive")
     assert sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("command", [["run"], ["derive"], ["check"], ["import", "none.warc.gz"], ["status"],
+                                     ["export", "--out", "OUT.jsonl"], ["package", "--out", "OUT.wacz"],
+                                     ["browse", "--no-replay", "--port", "9"], ["replay", "--port", "9"]])
+def test_an_archive_dir_that_is_a_file_is_one_line_saying_so_and_the_file_stays(tmp_path, command):
+    """`[archive] dir` naming a file said "File exists", which reads as if the archive were in the way, or
+    (status, export, browse, package) took it for an archive with nothing in it yet."""
+    taken = tmp_path / "archive"
+    taken.write_text("notes\n")
+    config = tmp_path / "sources.toml"
+    config.write_text('[archive]\ndir = "archive"\n\n[[sources]]\nname = "news"\nstart_urls = ["http://127.0.0.1:9/"]\n')
+    args = [arg.replace("OUT", str(tmp_path / "out")) for arg in command]
+    result = newsarchive(*args, "--config", str(config))
+    assert_one_line(result, 2, str(config), "[archive] dir", str(taken), "is a file, not a directory")
+    assert taken.read_text() == "notes\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["archive", "sources.toml"]
