@@ -29,6 +29,9 @@ from archive.recover import torn_at
 from supervision import die_with_parent, stop_process
 
 PYWB_REQUIREMENT = "pywb==2.10.0"
+# warcio 1.8.2 (pywb's dependency, unpinned) decodes br with brotlicffi, no longer with brotlipy's ``brotli``: without
+# it pywb serves a br page's archived bytes undecoded to a browser that never asked for br.
+REPLAY_REQUIREMENTS = (PYWB_REQUIREMENT, "brotlicffi>=1.2.1.0")
 REPLAY_VENV_ENV = "NEWSARCHIVE_REPLAY_VENV"
 COLLECTION = "archive"
 REPLAY_DIR = "replay"
@@ -79,7 +82,7 @@ def _install_pywb(venv: Path) -> None:
     print(f"newsarchive: installing pywb into {venv} (first use; it is kept apart from the crawl venv "
           "because its brotlipy shadows the brotli module Scrapy needs)", file=sys.stderr, flush=True)
     for step in ([sys.executable, "-m", "venv", str(venv)],
-                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", PYWB_REQUIREMENT]):
+                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *REPLAY_REQUIREMENTS]):
         try:
             done = subprocess.run(step, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
         except OSError as exc:
@@ -90,7 +93,7 @@ def _install_pywb(venv: Path) -> None:
             raise PywbMissing(
                 f"cannot install pywb into {venv}: `{' '.join(step[-3:])}` exited {done.returncode}"
                 + (f" ({why[:300]})" if why else "") + f"; with the package index reachable the next start "
-                f"installs it, or install {PYWB_REQUIREMENT} into a venv and name it in ${REPLAY_VENV_ENV}")
+                f"installs it, or install {' '.join(REPLAY_REQUIREMENTS)} into a venv and name it in ${REPLAY_VENV_ENV}")
 
 
 def write_pywb_config(archive_dir: Path) -> Path:

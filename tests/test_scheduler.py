@@ -630,7 +630,7 @@ def test_a_run_given_options_it_does_not_know_tells_the_service_its_usage_error(
     os.close(write)
     with os.fdopen(read) as pipe:
         said = pipe.read()
-    assert (result.returncode, said) == (2, "newsarchive: error: unrecognized arguments: --no-such-option\n"), \
+    assert (result.returncode, said) == (2, "newsarchive run: error: unrecognized arguments: --no-such-option\n"), \
         result.stderr
 
 
