@@ -78,7 +78,7 @@ class DiskFrontierScheduler(Scheduler):
         if getattr(getattr(self.spider, "source", None), "max_pages", None) is None:
             return False
         queue = self.mqs if len(self.mqs) or self.dqs is None else self.dqs  # memory first, as Scrapy pops
-        head = queue.peek() if len(queue) else None
+        head = _head(queue)
         if head is None or head.meta.get("role") != ROLE_REQUISITE:
             return False
         engine = self.crawler.engine
@@ -125,3 +125,15 @@ class DiskFrontierScheduler(Scheduler):
         finally:
             if self.frontier is not None:
                 shutil.rmtree(self.frontier, ignore_errors=True)
+
+
+def _head(queue: Any) -> Request | None:
+    """The request a ScrapyPriorityQueue pops next.  Not its ``peek()``: that looks at the start requests (a run's
+    seeds and owed requisites) before the others of a priority, where ``pop()`` takes the others first, and raises
+    KeyError once the others of the current priority are all taken while start requests of another wait."""
+    starts = getattr(queue, "_start_queues", {})
+    priorities = [priority for queues in (queue.queues, starts) for priority, held in queues.items() if held]
+    if not priorities:
+        return None
+    first = min(priorities)
+    return (queue.queues.get(first) or starts[first]).peek()

@@ -120,15 +120,12 @@ class PageRequisites:
             logger.warning("%s: %s: only the first %d of its %d page requisites taken", spider.source.name,
                            response.url, MAX_REQUISITES_PER_PAGE, len(urls))
         depth = response.meta.get("depth", 0) + 1
-        for url in urls[:MAX_REQUISITES_PER_PAGE]:
-            if urlsplit(url).netloc in self.given_up:
-                continue
-            # the spider's own callback and errback: a request that can be pickled waits on disk with the pages,
-            # in one queue ordered by priority (Scrapy's scheduler takes the requests it holds in memory first)
-            yield Request(url, callback=spider.parse_resource, errback=spider.fetch_failed, priority=PRIORITY,
-                          # not retried: a host that hangs is given up after a few timeouts, not a few per file;
-                          # the next run that fetches a page naming it asks again
-                          meta={"role": ROLE_REQUISITE, "via": response.url, "depth": depth, "dont_retry": True})
+        taken = [(url, response.url, depth) for url in urls[:MAX_REQUISITES_PER_PAGE]
+                 if urlsplit(url).netloc not in self.given_up]
+        if spider.owed_requisites is not None:
+            spider.owed_requisites.note(taken)
+        for url, via, depth in taken:
+            yield requisite_request(spider, url, via, depth)
 
     def _decoded(self, response: Response) -> HtmlResponse | None:
         """The article as a page to read: the crawl hands it on as it came (crawler/decoding.py), for the extractor
@@ -142,6 +139,16 @@ class PageRequisites:
         except Exception:  # noqa: BLE001 - a body that is not what its codings say: the extractor will say so
             return None
         return HtmlResponse(url=response.url, body=body, headers={"Content-Type": response.headers[b"Content-Type"]})
+
+
+def requisite_request(spider, url: str, via: str, depth: int) -> Request:
+    """The request for a requisite of the page ``via``: the spider's own callback and errback, so that it can be
+    pickled and waits on disk with the pages, in one queue ordered by priority (Scrapy's scheduler takes the requests
+    it holds in memory first)."""
+    return Request(url, callback=spider.parse_resource, errback=spider.fetch_failed, priority=PRIORITY,
+                   # not retried: a host that hangs is given up after a few timeouts, not a few per file;
+                   # the next run that fetches a page naming it asks again
+                   meta={"role": ROLE_REQUISITE, "via": via, "depth": depth, "dont_retry": True})
 
 
 def _media_type(response: Response) -> str:

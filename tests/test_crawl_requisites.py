@@ -3,6 +3,8 @@ its replay shows the page as it was: real sites on two loopback hosts, real runs
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import struct
 import subprocess
@@ -23,7 +25,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from warcio.archiveiterator import ArchiveIterator
 
-from archive_fixtures import free_port, running
+from archive_fixtures import REPO, free_port, running
 from crawler.requisites import html_requisites
 from test_browse import chromium  # noqa: F401 - the headless chromium fixture (the test asks for it by name)
 from test_crawl_bounds import run as run_source
@@ -406,3 +408,68 @@ def test_a_requisite_host_given_up_is_asked_for_nothing_more_not_even_what_was_q
     assert len(said) == len(files) + 1, result.stderr
     assert {capture["url"] for capture in captures(tmp_path) if capture["role"] == "article"} == {
         site["base"] + ARTICLE}
+
+
+class _SlowLastStory(_Handler):
+    """The last story answers 4 s late: the requisites of those before it are held meanwhile (max_pages)."""
+    asked = threading.Event()
+
+    def do_GET(self) -> None:
+        if self.path.endswith("-5/"):
+            self.asked.set()
+            time.sleep(4)
+        super().do_GET()
+
+
+@contextmanager
+def _stories_with_own_images(handler: type[_Handler] = _Handler) -> Iterator[tuple[str, list[str]]]:
+    """6 articles, each with an image of its own besides the site's stylesheet, script, photo and CDN image."""
+    paths = tuple(f"/2026/12/07/harbour-story-number-{n}/" for n in range(6))
+    pages: dict[str, tuple[str, bytes]] = {}
+    with _serving("127.0.0.2", {"/img/wide.png": ("image/png", png(80, 60))}) as (cdn, _), \
+            _serving("127.0.0.1", pages, handler) as (base, requested):
+        pages.update(site_pages(cdn, paths))
+        for n, path in enumerate(paths):
+            pages[path] = ("text/html", article_html(path.strip("/").rsplit("/", 1)[1], cdn).replace(
+                b"<article>", f'<article><img src="/own/{n}.png">'.encode()))
+            pages[f"/own/{n}.png"] = ("image/png", png(3, 3 + n))
+        yield base, requested
+
+
+def _own_images(tmp_path: Path, requested: list[str]) -> tuple[Counter, Counter]:
+    """How often each story's own image was asked for, and archived."""
+    return (Counter(path for path in requested if path.startswith("/own/")),
+            Counter(capture["url"].split("/own/")[1] for capture in captures(tmp_path) if "/own/" in capture["url"]))
+
+
+def test_the_requisites_a_run_cut_by_max_pages_left_are_fetched_by_the_next_runs_each_once(tmp_path):
+    """max_pages = 5: the first run takes the start page and 4 stories, the next the 2 others, and holds every
+    requisite for them; no later run fetches an archived story again.  Before, the stories' own images were never
+    archived, whatever the number of runs."""
+    with _stories_with_own_images() as (base, requested):
+        for _ in range(5):
+            run(tmp_path, base, source="max_pages = 5\n")
+        asked, archived = _own_images(tmp_path, requested)
+    assert asked == Counter({f"/own/{n}.png": 1 for n in range(6)}), asked
+    assert archived == Counter({f"{n}.png": 1 for n in range(6)}), archived
+
+
+def test_the_requisites_held_by_a_run_that_was_killed_are_fetched_by_the_next_run_each_once(tmp_path):
+    """A bounded run SIGKILLed while the last story hangs, the others' requisites held behind it: the next run fetches
+    each of them once.  Before, the killed run's queue was removed as an orphan and they were never archived."""
+    with _stories_with_own_images(_SlowLastStory) as (base, requested):
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n\n[crawl]\ndownload_delay = 0\n'
+                          f'autothrottle = false\nconcurrent_requests_per_domain = 8\n\n[[sources]]\nname = "site"\n'
+                          f'start_urls = ["{base}/"]\nmax_pages = 30\n')
+        killed = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=REPO,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        assert _SlowLastStory.asked.wait(60)
+        time.sleep(1)  # the 5 others fetched and read: their requisites queued, held
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+        assert not any(path.startswith("/own/") for path in requested), requested
+        run(tmp_path, base, source="max_pages = 30\n")
+        asked, archived = _own_images(tmp_path, requested)
+    assert asked == Counter({f"/own/{n}.png": 1 for n in range(6)}), asked
+    assert archived == Counter({f"{n}.png": 1 for n in range(6)}), archived

@@ -40,8 +40,10 @@ from crawler.discovery import (
     sitemap_entries,
 )
 from crawler.incremental import crawl_state
+from crawler.owed_requisites import OwedRequisites, owed_requisites
 from crawler.politeness import HostLeftAlone, retry_after_refused
 from crawler.quiet import drop_repeated_errors
+from crawler.requisites import requisite_request
 from crawler.robots import RobotsUnreachable
 from crawler.sitemap_turns import SitemapTurns
 from crawler.source_settings import configure_scrapy_crawl
@@ -77,6 +79,7 @@ class NewsSpider(Spider):
     """
 
     name = "news"
+    owed_requisites: OwedRequisites | None = None  # a cluster's queue is in Redis: it owes none
 
     def __init__(self, source: Source | str | None = None, config: str = DEFAULT_CONFIG, **kwargs):
         self.config: Config | None = None  # read here under `scrapy crawl`, whose settings then come from it
@@ -120,11 +123,15 @@ class NewsSpider(Spider):
         spider.max_redirects = settings.getint("REDIRECT_MAX_TIMES")
         state = crawl_state(settings)
         spider.sitemap_turns = SitemapTurns(state, spider.source.name) if state is not None else None
+        if not settings.get("NEWSARCHIVE_REDIS_URL"):
+            spider.owed_requisites = owed_requisites(settings, spider.source.name)
         return spider
 
     def closed(self, reason: str) -> None:
         if self.sitemap_turns is not None:  # a run cut short has not read all its sitemaps led to
             self.sitemap_turns.close(complete=reason == "finished")
+        if self.owed_requisites is not None:
+            self.owed_requisites.close()
 
     # -- seeds ---------------------------------------------------------------
     def _seed(self, url: str, role: str, callback) -> Request:
@@ -138,11 +145,16 @@ class NewsSpider(Spider):
             yield self._seed(url, ROLE_FEED, self.parse_feed)
         for url in self.source.sitemaps:
             yield self._seed(url, ROLE_SITEMAP, self.parse_sitemap)
+        if self.owed_requisites is not None and self.source.requisites:  # what an earlier run left unasked
+            for url, via, depth in self.owed_requisites.left():
+                yield requisite_request(self, url, via, depth)
 
     def fetch_failed(self, failure: Failure) -> None:
         """One line saying what failed and why, not Scrapy's traceback; a seed's failure counts against the source."""
         request = failure.request
         if request.meta.get("role") == ROLE_REQUISITE:
+            if not failure.check(PageBudgetSpent):
+                self._asked_for(request)
             self._requisite_failed(failure)
             return
         if failure.check(HttpError):  # an IgnoreRequest too, but a fetch that failed
@@ -404,6 +416,12 @@ class NewsSpider(Spider):
 
     def parse_resource(self, response: Response) -> None:
         """Archived by the capture; nothing to extract."""
+        self._asked_for(response.request)
+
+    def _asked_for(self, request: Request) -> None:
+        """A requisite is owed no more once asked for, whatever the answer (crawler/owed_requisites.py)."""
+        if self.owed_requisites is not None and request.meta.get("role") == ROLE_REQUISITE:
+            self.owed_requisites.asked_for(request.url)
 
 
 def _scrapy_crawl_source(config: Config, name: str | None) -> Source:
