@@ -937,3 +937,34 @@ def test_runs_missed_after_the_schedule_was_edited_while_down_are_counted_by_the
     assert [line.startswith("missed ") and line.endswith(" while no schedule service ran: one run for them when it "
                                                           "starts") for line in again].count(True) == 1, again
     assert not any("the config changed it" in line for line in again), again
+
+
+def test_a_source_rescheduled_twice_before_a_clock_set_back_runs_by_its_latest_schedule_once(demo_site, tmp_path):
+    """Each source is rescheduled twice (SIGHUP after each edit) in one stretch of the clock, which is then set back
+    across 06:00.  gazette's 06:00 came only under its first new schedule (08:00): by its latest (06:00) it never ran,
+    so it runs once when the clock comes to it again.  herald's ran at 06:00 by its first new schedule (06:00 daily):
+    its latest (06:00 on Sundays) does not run it again.  (The 5 min threshold is 5 s here, not to wait 5 min.)"""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path,
+                          sources(demo_site, gazette="0 7 * * *", herald="0 7 * * *"))
+    # 05:59:50; edits at about 05:59:53 and 06:00:03 (after herald's 06:00 ran); 18 s in the clock is set back 40 s
+    launcher = ("-c", "import scheduler; scheduler.CLOCK_SET_BACK = 5.0\n" + CLOCK_JUMP, "18", str(-40 / 86400))
+    service = Service(config, "2026-11-22T05:59:50+00:00", launcher=launcher)
+    try:
+        for schedules, at in [({"gazette": "0 8 * * *", "herald": "0 6 * * *"}, 3),
+                              ({"gazette": "0 6 * * *", "herald": "0 6 * * 0"}, 13)]:
+            wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+            time.sleep(max(0.0, at - (time.monotonic() - service.started)))
+            write_config(demo_site, config, tmp_path, sources(demo_site, **schedules))
+            service.process.send_signal(signal.SIGHUP)
+            wait_for(lambda: f"herald: {schedules['herald']!r}, next run" in service.text(), timeout=5)
+        assert time.monotonic() - service.started < 18, "the edits came too late for the test's timing"
+        wait_for(lambda: "the clock went back" in service.text(), timeout=18 + CONFIG_POLL + 10)
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=60)
+        time.sleep(3)  # a second run of either would have started by now
+    finally:
+        assert service.stop() == 0, service.text()
+    assert [line.split(" more waiting")[0][:-2] for line in running_lines(service)] == [
+        "herald: running (due since 2026-11-22 06:00:00 UTC,", "gazette: running (due since 2026-11-22 06:00:00 UTC,"], \
+        service.text()
+    assert next_runs(tmp_path) == {"gazette": datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc),
+                                   "herald": datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc)}, service.text()
