@@ -208,7 +208,8 @@ class DueList:
             db.execute(f"CREATE TABLE IF NOT EXISTS {DUE_TABLE} (source TEXT PRIMARY KEY, due REAL NOT NULL)")
             db.execute(f"CREATE TABLE IF NOT EXISTS {RUNNING_TABLE} "
                        "(source TEXT PRIMARY KEY, due REAL NOT NULL, started REAL NOT NULL)")
-            db.execute(f"CREATE TABLE IF NOT EXISTS {SCHEDULES_TABLE} (source TEXT PRIMARY KEY, schedule TEXT NOT NULL)")
+            db.execute(f"CREATE TABLE IF NOT EXISTS {SCHEDULES_TABLE} "
+                       "(source TEXT PRIMARY KEY, schedule TEXT NOT NULL)")
 
     def _connect(self) -> closing[sqlite3.Connection]:
         return closing(sqlite3.connect(self.path, timeout=30, isolation_level=None))
@@ -328,7 +329,9 @@ def missed_by(trigger, first: datetime, now: datetime, then: str | None, schedul
     saying so when the config's, ``schedule``, is another since: when it changed during the downtime is unknown, and
     the service counts and runs the fire times of the schedule it had."""
     words = missed_fire_times(trigger, first, now)
-    return words if then is None or then == schedule else f"{words} by {then!r}, its schedule before the config changed it,"
+    if then is None or then == schedule:
+        return words
+    return f"{words} by {then!r}, its schedule before the config changed it,"
 
 
 def _next_not_run(trigger, now: datetime, ran: list[tuple[datetime, datetime]]) -> datetime | None:
@@ -711,10 +714,10 @@ class ScheduleService:
             if changed and not initial:
                 self.clock.got_schedule(source.name)
             if initial or changed:
+                then = had.get(source.name)
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
-                            f" (missed {missed_by(missed_trigger, missed, _now(), had.get(source.name), source.schedule)}"
-                            " while the service was "
-                            "down: due now, one run for them)" if missed else "")
+                            f" (missed {missed_by(missed_trigger, missed, _now(), then, source.schedule)} while the "
+                            "service was down: due now, one run for them)" if missed else "")
 
     def _watch_config_and_clock(self) -> None:
         """``check_config`` and ``check_clock`` every CONFIG_POLL s until the service stops, by the monotonic clock: as
