@@ -131,6 +131,9 @@ JOBS_FILE = "jobs.sqlite"  # under <archive>/state/, next to the crawl state
 SERVICE_LOCK = Path(STATE_DIR) / "schedule.lock"  # held by the archive's schedule service while it runs
 DUE_TABLE = "newsarchive_due"  # in JOBS_FILE, next to APScheduler's own table: the sources waiting for their turn
 RUNNING_TABLE = "newsarchive_running"  # in JOBS_FILE: the source whose run the service is watching, until it ends
+# in JOBS_FILE: the schedule (crontab text) each source's job has, to count the runs missed by it after the config's
+# changed while the service was down (APScheduler's table holds only the trigger, pickled)
+SCHEDULES_TABLE = "newsarchive_schedules"
 DEFAULT_TIME_LIMIT = 3 * 3600.0
 KILL_GRACE = 60.0  # after SIGTERM, how long a run may take to close its files, derive them (crawler.run.STOP_GRACE) and report
 CONFIG_POLL = 10.0  # seconds between checks of the config file's mtime (and of the clock, CLOCK_SET_BACK)
@@ -195,7 +198,8 @@ class DueList:
     minute, runs of 4-10 s, 10 to 12 never ran in 5 minutes).  Here a due source keeps its place
     until it runs, a fire time that comes while it waits coalesces into the one it has, and the
     list outlives a restart.  A source taken is noted running until ``ran``: a service that dies
-    meanwhile finds it at its next start (``unfinished``).
+    meanwhile finds it at its next start (``unfinished``).  Beside them, the schedule each source's job has
+    (``scheduled_by``).
     """
 
     def __init__(self, path: Path):
@@ -204,6 +208,8 @@ class DueList:
             db.execute(f"CREATE TABLE IF NOT EXISTS {DUE_TABLE} (source TEXT PRIMARY KEY, due REAL NOT NULL)")
             db.execute(f"CREATE TABLE IF NOT EXISTS {RUNNING_TABLE} "
                        "(source TEXT PRIMARY KEY, due REAL NOT NULL, started REAL NOT NULL)")
+            db.execute(f"CREATE TABLE IF NOT EXISTS {SCHEDULES_TABLE} "
+                       "(source TEXT PRIMARY KEY, schedule TEXT NOT NULL)")
 
     def _connect(self) -> closing[sqlite3.Connection]:
         return closing(sqlite3.connect(self.path, timeout=30, isolation_level=None))
@@ -255,12 +261,26 @@ class DueList:
         with self._connect() as db:
             return db.execute(f"SELECT source, due, started FROM {RUNNING_TABLE}").fetchall()
 
+    def scheduled_by(self, name: str, schedule: str) -> None:
+        """``name``'s job fires by ``schedule`` from now on."""
+        self._patiently(lambda: self._schedule(name, schedule))
+
+    def _schedule(self, name: str, schedule: str) -> None:
+        with self._connect() as db:
+            db.execute(f"INSERT OR REPLACE INTO {SCHEDULES_TABLE} (source, schedule) VALUES (?, ?)", (name, schedule))
+
+    def schedules(self) -> dict[str, str]:
+        """The schedule each source's job has (none: a job store older than this table)."""
+        with self._connect() as db:
+            return dict(db.execute(f"SELECT source, schedule FROM {SCHEDULES_TABLE}").fetchall())
+
     def keep_only(self, names: set[str]) -> None:
         """Forget sources no longer in the config."""
         with self._connect() as db:
-            for (name,) in db.execute(f"SELECT source FROM {DUE_TABLE}").fetchall():
-                if name not in names:
-                    self._delete(DUE_TABLE, name)
+            for table in (DUE_TABLE, SCHEDULES_TABLE):
+                for (name,) in db.execute(f"SELECT source FROM {table}").fetchall():
+                    if name not in names:
+                        self._delete(table, name)
 
 
 def sources_health(archive_dir: Path, names: list[str], redis_url: str | None = None) -> dict[str, SourceHealth]:
@@ -302,6 +322,16 @@ def missed_fire_times(trigger, first: datetime, now: datetime) -> str:
         last, fire = later, later
     many = f"{'over ' if over else ''}{count} fire time{'' if count == 1 else 's'}"
     return f"{many}, {first:%Y-%m-%d %H:%M:%S %Z}" + (f" to {last:%Y-%m-%d %H:%M:%S %Z}" if count > 1 else "")
+
+
+def missed_by(trigger, first: datetime, now: datetime, then: str | None, schedule: str) -> str:
+    """``missed_fire_times`` of ``trigger``, the schedule ``then`` the service last had for a source (if known),
+    saying so when the config's, ``schedule``, is another since: when it changed during the downtime is unknown, and
+    the service counts and runs the fire times of the schedule it had."""
+    words = missed_fire_times(trigger, first, now)
+    if then is None or then == schedule:
+        return words
+    return f"{words} by {then!r}, its schedule before the config changed it,"
 
 
 def _next_not_run(trigger, now: datetime, ran: list[tuple[datetime, datetime]]) -> datetime | None:
@@ -639,6 +669,7 @@ class ScheduleService:
                 logger.info("%s: no longer in the config, unscheduled", job.name)
                 job.remove()
         self.due.keep_only({source.name for source in self.config.sources})
+        had = self.due.schedules()
         for job_id, source in wanted.items():
             trigger = cron_trigger(source.schedule)
             options = {"func": "scheduler:mark_due", "args": (str(self.jobs_file), source.name),
@@ -678,12 +709,15 @@ class ScheduleService:
                     logger.warning("%s: its next run, %s, was set by a clock at least %d h %d min ahead of this one "
                                    "(set back while the service was down): recomputed from now", source.name, late,
                                    hours, minutes)
+            if had.get(source.name) != source.schedule:
+                self.due.scheduled_by(source.name, source.schedule)
             if changed and not initial:
                 self.clock.got_schedule(source.name)
             if initial or changed:
+                then = had.get(source.name)
                 logger.info("%s: %r, next run %s%s", source.name, source.schedule, job.next_run_time,
-                            f" (missed {missed_fire_times(missed_trigger, missed, _now())} while the service was "
-                            "down: due now, one run for them)" if missed else "")
+                            f" (missed {missed_by(missed_trigger, missed, _now(), then, source.schedule)} while the "
+                            "service was down: due now, one run for them)" if missed else "")
 
     def _watch_config_and_clock(self) -> None:
         """``check_config`` and ``check_clock`` every CONFIG_POLL s until the service stops, by the monotonic clock: as

@@ -17,7 +17,8 @@ from archive.lock import LOCK_FILE, holder
 from archive.state import state_path
 from config import Config
 from crawler.run_reports import RUNS_DIR, last_runs
-from scheduler import DUE_TABLE, cron_trigger, jobs_path, missed_fire_times, service_running, sources_health
+from scheduler import (DUE_TABLE, SCHEDULES_TABLE, CronError, cron_trigger, jobs_path, missed_by, service_running,
+                       sources_health)
 
 
 def _when(timestamp: float | None) -> str:
@@ -33,22 +34,26 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _job_store(archive_dir: Path) -> tuple[dict[str, float | None], dict[str, float]]:
-    """Next run per source and the sources waiting for their turn, as the service's job store has them.
+def _job_store(archive_dir: Path) -> tuple[dict[str, float | None], dict[str, float], dict[str, str]]:
+    """Next run per source, the sources waiting for their turn and the schedule each source's job has, as the
+    service's job store has them.
 
     Raises ``sqlite3.Error`` if the store cannot be read.
     """
     path = jobs_path(archive_dir)
     if not path.exists():
-        return {}, {}
+        return {}, {}, {}
     with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         jobs = db.execute("SELECT id, next_run_time FROM apscheduler_jobs").fetchall() \
             if "apscheduler_jobs" in tables else []
         due = db.execute(f"SELECT source, due FROM {DUE_TABLE}").fetchall() if DUE_TABLE in tables else []
+        schedules = db.execute(f"SELECT source, schedule FROM {SCHEDULES_TABLE}").fetchall() \
+            if SCHEDULES_TABLE in tables else []
     scheduled = {job_id.removeprefix("source:"): next_run if _is_number(next_run) else None
                  for job_id, next_run in jobs if isinstance(job_id, str) and job_id.startswith("source:")}
-    return scheduled, {name: since for name, since in due if _is_number(since)}
+    return (scheduled, {name: since for name, since in due if _is_number(since)},
+            {name: schedule for name, schedule in schedules if isinstance(schedule, str)})
 
 
 def scheduled_times(archive_dir: Path) -> dict[str, float | None]:
@@ -120,9 +125,9 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
         shown = ", ".join(unreadable[:3]) + (", …" if len(unreadable) > 3 else "")
         lines.append(f"warning: {len(unreadable)} file(s) in {RUNS_DIR}/ are not run reports, not shown: {shown}")
     try:
-        scheduled, due = _job_store(archive_dir)
+        scheduled, due, had = _job_store(archive_dir)
     except sqlite3.Error as exc:
-        scheduled, due = {}, {}
+        scheduled, due, had = {}, {}, {}
         lines.append(f"warning: the schedule service's job store {jobs_path(archive_dir)} cannot be read ({exc}); "
                      "next runs shown by schedule")
     try:
@@ -142,7 +147,12 @@ def status_lines(config: Config, per_source: int = 3) -> list[str]:
             upcoming = f"next {_when(fire and fire.timestamp())} (by schedule; {why})"
         lines.append(f"{source.name}  {source.schedule!r}  {upcoming}")
         if not serving and _is_number(kept := scheduled.get(source.name)) and kept <= now.timestamp():
-            missed = missed_fire_times(cron_trigger(source.schedule), datetime.fromtimestamp(kept, timezone.utc), now)
+            then = had.get(source.name)
+            try:  # by the schedule the service had: it counts and runs those at its start
+                trigger = cron_trigger(then if then is not None else source.schedule)
+            except CronError:  # (not one the service wrote)
+                then, trigger = None, cron_trigger(source.schedule)
+            missed = missed_by(trigger, datetime.fromtimestamp(kept, timezone.utc), now, then, source.schedule)
             lines.append(f"  missed {missed} while no schedule service ran: one run for them when it starts")
         if source.name in due:
             waiting = "waiting for its turn" if serving else "waiting for the schedule service to start again"

@@ -883,21 +883,25 @@ def test_a_source_added_after_its_fire_time_passed_runs_it_when_a_clock_set_back
     assert next_runs(tmp_path) == {"gazette": tomorrow, "herald": tomorrow}, service.text()
 
 
+def assert_status_says_every_hour_from_07_00_was_missed(config: Path, by: str = "") -> None:
+    """``status`` by the real clock, now, says every hour from 07:00 on 2026-11-22 was missed, ``by`` that schedule."""
+    before = datetime.now(timezone.utc)
+    down = newsarchive("status", "--config", str(config))
+    after = datetime.now(timezone.utc)
+    said = [line.strip() for line in down.stdout.splitlines() if line.strip().startswith("missed")]
+    expected = [f"missed {(hour - datetime(2026, 11, 22, 7, tzinfo=timezone.utc)) // timedelta(hours=1) + 1} fire "
+                f"times, 2026-11-22 07:00:00 UTC to {hour:%Y-%m-%d %H:%M:%S UTC}{by} while no schedule service ran: "
+                "one run for them when it starts" for hour in {moment.replace(minute=0, second=0, microsecond=0)
+                                                              for moment in (before, after)}]
+    assert down.returncode == 0 and len(said) == 1 and said[0] in expected, down.stdout + down.stderr
+
+
 def test_a_restart_after_downtime_says_how_many_fire_times_were_missed_and_the_first_and_last(demo_site, tmp_path):
     """Before: the catch-up line named only the first fire time missed ("missed 2026-11-22 07:00:00+00:00 while the
     service was down") and status nothing: how many runs were missed, and until when, was nowhere."""
     config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
     ran_once_and_stopped(config, tmp_path, "2026-11-22T05:59:58+00:00")
-    # status by the real clock, now: every hour from 07:00 on 2026-11-22 was missed
-    before = datetime.now(timezone.utc)
-    down = newsarchive("status", "--config", str(config))
-    after = datetime.now(timezone.utc)
-    said = [line.strip() for line in down.stdout.splitlines() if "missed" in line]
-    expected = [f"missed {(hour - datetime(2026, 11, 22, 7, tzinfo=timezone.utc)) // timedelta(hours=1) + 1} fire "
-                f"times, 2026-11-22 07:00:00 UTC to {hour:%Y-%m-%d %H:%M:%S UTC} while no schedule service ran: one run "
-                "for them when it starts" for hour in {moment.replace(minute=0, second=0, microsecond=0)
-                                                      for moment in (before, after)}]
-    assert down.returncode == 0 and len(said) == 1 and said[0] in expected, down.stdout + down.stderr
+    assert_status_says_every_hour_from_07_00_was_missed(config)
     # down from 06:00 to 09:30 by the service's clock: 07:00, 08:00 and 09:00 were missed, and run once
     second = Service(config, "2026-11-22T09:30:00+00:00")
     try:
@@ -907,3 +911,60 @@ def test_a_restart_after_downtime_says_how_many_fire_times_were_missed_and_the_f
     assert "gazette: '0 * * * *', next run 2026-11-22 10:00:00+00:00 (missed 3 fire times, 2026-11-22 07:00:00 UTC "\
         "to 2026-11-22 09:00:00 UTC while the service was down: due now, one run for them)" in second.text(), \
         second.text()
+
+
+def test_runs_missed_after_the_schedule_was_edited_while_down_are_counted_by_the_schedule_the_service_had(
+        demo_site, tmp_path):
+    """Before: with the config's schedule edited while the service was down (hourly to every 10 min), status counted
+    the new schedule's fire times over the whole downtime ("missed 2224 fire times, ... 07:00:00 UTC to ... 17:30:00
+    UTC") while the service at its start counted and ran the old one's ("missed 3 fire times"), neither saying the
+    schedule had changed.  When it changed is unknown: both count by the schedule the service had, and say so."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, sources(demo_site, gazette="0 * * * *"))
+    ran_once_and_stopped(config, tmp_path, "2026-11-22T05:59:58+00:00")
+    write_config(demo_site, config, tmp_path, sources(demo_site, gazette="*/10 * * * *"))
+    changed = "by '0 * * * *', its schedule before the config changed it,"
+    assert_status_says_every_hour_from_07_00_was_missed(config, f" {changed}")
+    second = Service(config, "2026-11-22T09:30:00+00:00")
+    try:
+        wait_for(lambda: len(reports(tmp_path)) == 2)
+    finally:
+        assert second.stop() == 0, second.text()
+    assert "gazette: '*/10 * * * *', next run 2026-11-22 09:40:00+00:00 (missed 3 fire times, 2026-11-22 07:00:00 UTC "\
+        f"to 2026-11-22 09:00:00 UTC {changed} while the service was down: due now, one run for them)" in second.text(), \
+        second.text()
+    # the service has the new schedule now: no more word of the old one
+    again = [line.strip() for line in newsarchive("status", "--config", str(config)).stdout.splitlines()]
+    assert [line.startswith("missed ") and line.endswith(" while no schedule service ran: one run for them when it "
+                                                          "starts") for line in again].count(True) == 1, again
+    assert not any("the config changed it" in line for line in again), again
+
+
+def test_a_source_rescheduled_twice_before_a_clock_set_back_runs_by_its_latest_schedule_once(demo_site, tmp_path):
+    """Each source is rescheduled twice (SIGHUP after each edit) in one stretch of the clock, which is then set back
+    across 06:00.  gazette's 06:00 came only under its first new schedule (08:00): by its latest (06:00) it never ran,
+    so it runs once when the clock comes to it again.  herald's ran at 06:00 by its first new schedule (06:00 daily):
+    its latest (06:00 on Sundays) does not run it again.  (The 5 min threshold is 5 s here, not to wait 5 min.)"""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path,
+                          sources(demo_site, gazette="0 7 * * *", herald="0 7 * * *"))
+    # 05:59:50; edits at about 05:59:53 and 06:00:03 (after herald's 06:00 ran); 18 s in the clock is set back 40 s
+    launcher = ("-c", "import scheduler; scheduler.CLOCK_SET_BACK = 5.0\n" + CLOCK_JUMP, "18", str(-40 / 86400))
+    service = Service(config, "2026-11-22T05:59:50+00:00", launcher=launcher)
+    try:
+        for schedules, at in [({"gazette": "0 8 * * *", "herald": "0 6 * * *"}, 3),
+                              ({"gazette": "0 6 * * *", "herald": "0 6 * * 0"}, 13)]:
+            wait_for(lambda: "Resumed scheduler job processing" in service.text(), timeout=20)
+            time.sleep(max(0.0, at - (time.monotonic() - service.started)))
+            write_config(demo_site, config, tmp_path, sources(demo_site, **schedules))
+            service.process.send_signal(signal.SIGHUP)
+            wait_for(lambda: f"herald: {schedules['herald']!r}, next run" in service.text(), timeout=5)
+        assert time.monotonic() - service.started < 18, "the edits came too late for the test's timing"
+        wait_for(lambda: "the clock went back" in service.text(), timeout=18 + CONFIG_POLL + 10)
+        wait_for(lambda: len(reports(tmp_path)) == 2, timeout=60)
+        time.sleep(3)  # a second run of either would have started by now
+    finally:
+        assert service.stop() == 0, service.text()
+    assert [line.split(" more waiting")[0][:-2] for line in running_lines(service)] == [
+        "herald: running (due since 2026-11-22 06:00:00 UTC,", "gazette: running (due since 2026-11-22 06:00:00 UTC,"], \
+        service.text()
+    assert next_runs(tmp_path) == {"gazette": datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc),
+                                   "herald": datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc)}, service.text()
