@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 LISTED = "newsarchive:listed:"  # + source: the set of archives whose config lists it
 LISTING = "newsarchive:listing:"  # + archive: the set of sources its config lists
 NAMES = "newsarchive:cluster-names"  # archive -> the [cluster] name of its config, if it gives one
+REGISTRATIONS = "newsarchive:registrations"  # counts registrations: a check watches it while it reads the registry
 _CRAWL_KEYS = ("workers", "requests", "seen", "run", "robots", "arrivals")
 
 # What a source no longer configured in this archive left, and with ARGV[4] == '1' its removal: {-1, other archives
@@ -90,22 +91,30 @@ def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str]
     registered; with ``register``, this archive is registered as listing ``configured`` (in the cluster ``name``)
     first."""
     me, configured = archive_id(archive_dir), set(configured)
+    registering = register and bool(configured)
+
+    def check_and_register(pipe: redis.client.Pipeline) -> None:
+        if registering:
+            _refuse_another_clusters(pipe, redis_url, me, configured, name)
+        pipe.multi()
+        if registering:
+            for source in configured:
+                pipe.sadd(LISTED + source, me)
+            pipe.sadd(LISTING + me, *configured)
+            if name:
+                pipe.hset(NAMES, me, name)
+            else:
+                pipe.hdel(NAMES, me)
+            pipe.incr(REGISTRATIONS)
+        pipe.smembers(LISTING + me)
+
     client = connect(redis_url)
     try:
         with unreachable_as_state_error(redis_url):
-            if register and configured:
-                _refuse_another_clusters(client, redis_url, me, configured, name)
-            pipe = client.pipeline(transaction=True)
-            if register and configured:
-                for source in configured:
-                    pipe.sadd(LISTED + source, me)
-                pipe.sadd(LISTING + me, *configured)
-                if name:
-                    pipe.hset(NAMES, me, name)
-                else:
-                    pipe.hdel(NAMES, me)
-            pipe.smembers(LISTING + me)
-            unlisted = {source.decode() for source in pipe.execute()[-1]} - configured
+            # One step: what the check read is what it registers against, or it is read again (WATCH): two machines
+            # of different clusters starting at once on a fresh database both found it empty, and both registered.
+            listed = client.transaction(check_and_register, REGISTRATIONS)[-1]
+            unlisted = {source.decode() for source in listed} - configured
     finally:
         client.close()
     return sorted(unlisted | (set(crawled) - configured)), unlisted

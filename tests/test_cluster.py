@@ -622,6 +622,51 @@ def test_machines_that_split_a_named_clusters_sources_each_crawl_theirs_and_anot
     assert fetches([tmp_path / "c", tmp_path / "d"]) == [] and state_after == state
 
 
+def test_of_many_machines_of_two_cluster_names_starting_at_once_on_a_fresh_database_one_name_wins(tmp_path, redis_url):
+    """Six machines start their first run at the same moment on a fresh Redis database, three of the cluster "alpha",
+    three of "beta": Redis holds every write (CLIENT PAUSE WRITE, as a busy server would) until each run has checked
+    the database and is about to register.  One name wins: its runs crawl; each run of the other exits 2 with the one
+    line, fetching nothing, and the database names one cluster.  Before, the check and the registration were two
+    steps: every run saw an empty database, all six registered, and both clusters crawled on it."""
+    import re
+
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    names = ["alpha", "beta"] * 3
+    with ArticleFarm(4) as farm_a, ArticleFarm(4) as farm_b:
+        configs = [sources_config(tmp_path / f"{name}{n}", redis_url, {name: farm_a if name == "alpha" else farm_b},
+                                  cluster=name) for n, name in enumerate(names)]
+        client.client_pause(120_000, all=False)  # writes wait; reads go on
+        try:
+            workers = [start_worker(config) for config in configs]
+            deadline = time.monotonic() + 25  # (a held registration gives up after 30 s)
+            while (sum("x" in c["flags"] and "b" in c["flags"] for c in client.client_list()) < len(workers)
+                   and time.monotonic() < deadline):
+                time.sleep(0.1)
+        finally:
+            client.client_unpause()
+        done = [(name, worker.wait(timeout=240), worker.communicate()[1]) for name, worker in zip(names, workers)]
+        registered = {value.decode() for value in client.hvals("newsarchive:cluster-names")}
+    client.close()
+    winners = {name for name, code, _ in done if code == 0}
+    assert len(winners) == 1, [(name, code, err[-300:]) for name, code, err in done]
+    [winner], [loser] = winners, set(names) - winners
+    assert registered == {winner}
+    line = re.compile(rf"newsarchive: config error: \[cluster\] redis: {re.escape(redis_url)} is the database of the "
+                      rf"cluster {winner} \(its archives [^)]+\), and this config names the cluster {loser}: give it "
+                      r"that cluster's name if it is one of its machines, else a database of its own "
+                      r"\(redis://HOST:PORT/N\)")
+    for (name, code, err), config in zip(done, configs):
+        if name == loser:
+            assert code == 2 and [bool(line.fullmatch(text)) for text in err.strip().splitlines()] == [True], err
+            assert fetches([config.parent]) == []
+    assert [code for name, code, _ in done if name == winner] == [0, 0, 0]
+    theirs = [config.parent for name, config in zip(names, configs) if name == winner]  # (any of them fetches any)
+    farm = farm_a if winner == "alpha" else farm_b
+    assert {uri for uri, *_ in fetches(theirs) if "/news/" in uri} == {farm.url + article_path(n) for n in range(4)}
+
+
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
 def test_host_spacing_and_concurrency_hold_across_workers(tmp_path, redis_url, download_delay, crawl_delay):
     """Three workers crawl the demo sites (one host, 127.0.0.1) with a delay, configured or asked for by
