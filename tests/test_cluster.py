@@ -504,7 +504,8 @@ def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_it
     """Another machine's archive crawled once, then its schedule service waits for the next fire time (no crawl):
     `check --forget-archive` of it here refuses in one line, its registration staying; once its service has stopped
     (at once) or was killed (its entry's 30 s later), the same command drops it.  Before, only a crawling worker made
-    a machine live: an idle one's registration was dropped, and with it the keys of the sources only it listed."""
+    a machine live: an idle one's registration was dropped, and with it the keys of the sources only it listed.  (Its
+    run just now would keep it too, within [cluster] forget_after: --force, which does not forget a live one.)"""
     import redis
 
     from crawler.cluster_presence import PRESENT
@@ -527,9 +528,9 @@ def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_it
             time.sleep(0.2)
         here = sources_config(tmp_path / "here", redis_url, {"news": farm})
 
-        def forget() -> tuple[list[str], bool]:
+        def forget() -> tuple[list[str], bool]:  # (forced: its run just now is not what keeps it, nor lets it go)
             done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(here), "--forget-archive",
-                                   archive], capture_output=True, text=True, timeout=120)
+                                   archive, "--force"], capture_output=True, text=True, timeout=120)
             assert "Traceback" not in done.stderr, done.stderr
             return [line for line in done.stderr.splitlines() if archive in line], bool(client.exists(LISTING + archive))
 
@@ -547,6 +548,68 @@ def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_it
     assert live_for < 5 if end == signal.SIGTERM else 20 < live_for < 40
     assert once_stopped == ([f"repaired: {archive}: forgotten as asked: dropped its registration in the cluster's "
                              "Redis, and what no other archive lists: news's crawl's 0 keys, its back-off"], False)
+
+
+@pytest.mark.skipif(not _can_name_another_machine(), reason="needs unshare -Uru (user namespaces)")
+def test_a_cron_machines_archive_is_not_forgotten_between_its_runs_and_its_next_run_loses_nothing(tmp_path, redis_url):
+    """Another machine runs its archive from cron, no schedule service: its run is cut short (SIGTERM, what was not
+    fetched left queued in Redis) and it exits, so no process of it is up.  `check --forget-archive` of it here refuses
+    in one line saying when it last ran, its registration and queue staying, and its next run fetches the rest, each
+    article once.  `--force` forgets it, and its run after that registers it again.  Before, the forget between two
+    runs dropped its registration and the queue its next run was to carry on with."""
+    import redis
+
+    from crawler.cluster_sources import LISTING
+
+    archive = f"another-machine:{(tmp_path / 'other').resolve()}"
+    client = redis.Redis.from_url(redis_url)
+
+    def run_there() -> subprocess.Popen:
+        worker = on_another_machine("run", "--config", str(other), "--no-extract", stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        _started.append(worker)
+        return worker
+
+    def forget(*options: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(here), "--forget-archive",
+                               archive, *options], capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr
+        return [line for line in done.stderr.splitlines() if archive in line]
+
+    with ArticleFarm(40, delay=0.2) as farm:
+        other = sources_config(tmp_path / "other", redis_url, {"news": farm})
+        here = sources_config(tmp_path / "here", redis_url, {"news": farm})
+        cut = run_there()
+        deadline = time.monotonic() + 60
+        while queued(redis_url, "news") < 10:
+            assert time.monotonic() < deadline and cut.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        cut.send_signal(signal.SIGTERM)
+        assert cut.wait(timeout=120) == 0, cut.communicate()
+        left = queued(redis_url, "news")
+        between_runs = forget()
+        kept = (queued(redis_url, "news"), bool(client.exists(LISTING + archive)))
+        nxt = run_there()
+        assert nxt.wait(timeout=240) == 0, nxt.communicate()
+        forced = forget("--force")
+        forgotten = bool(client.exists(LISTING + archive))
+        again = run_there()
+        _, again_err = again.communicate(timeout=240)
+        registered_again = bool(client.exists(LISTING + archive))
+    client.close()
+    assert left >= 10
+    assert between_runs == [f"problem: {archive}: not forgotten: its last run began 0 min ago, within [cluster] "
+                            "forget_after (7 days; a machine run from cron is live only while it runs): --force "
+                            "forgets it"]
+    assert kept == (left, True)
+    articles = Counter(uri for uri, *_ in fetches([tmp_path / "other"]) if "/news/" in uri)
+    assert set(articles) == {farm.url + article_path(n) for n in range(40)}
+    assert max(articles.values()) == 1
+    assert forced == [f"repaired: {archive}: forgotten as asked: dropped its registration in the cluster's Redis, "
+                      "and what no other archive lists: news's crawl's 0 keys, its back-off"]
+    assert not forgotten
+    assert again.returncode == 0 and "error" not in again_err, again_err
+    assert registered_again
 
 
 def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_gets_its_own_full_copy_on_its_own(
@@ -770,11 +833,15 @@ def test_a_bad_cluster_address_is_one_line_naming_file_and_key(tmp_path, value, 
     assert result.stderr.strip().splitlines() == [f"newsarchive: config error: {config}: [cluster]: {problem}"]
 
 
-@pytest.mark.parametrize("value, problem", [('" "', "key 'name' must not be empty"),
-                                            ("7", "key 'name' must be a string, not an integer")])
-def test_a_bad_cluster_name_is_one_line_naming_file_and_key(tmp_path, value, problem):
+@pytest.mark.parametrize("line, problem", [('name = " "', "key 'name' must not be empty"),
+                                           ("name = 7", "key 'name' must be a string, not an integer"),
+                                           ("forget_after = -1", "key 'forget_after' must be a number of days, 0 or "
+                                                                 "more"),
+                                           ('forget_after = "7d"', "key 'forget_after' must be a number, not a "
+                                                                   "string")])
+def test_a_bad_cluster_name_or_forget_after_is_one_line_naming_file_and_key(tmp_path, line, problem):
     config = tmp_path / "sources.toml"
-    config.write_text(f'[cluster]\nredis = "redis://127.0.0.1:1/0"\nname = {value}\n\n[[sources]]\nname = "x"\n'
+    config.write_text(f'[cluster]\nredis = "redis://127.0.0.1:1/0"\n{line}\n\n[[sources]]\nname = "x"\n'
                       'start_urls = ["http://127.0.0.1:1/"]\n')
     result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
                             capture_output=True, text=True, timeout=60)
