@@ -388,7 +388,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 check_removed_sources(config.cluster.redis, config.archive.dir,
                                       [source.name for source in config.sources], sources_with_runs(config.archive.dir),
                                       report, repair=args.repair, forget=args.forget_archive,
-                                      name=config.cluster.name)
+                                      name=config.cluster.name,
+                                      forget_after=0 if args.force else config.cluster.forget_after)
             elif args.forget_archive:
                 report.unusable.append("--forget-archive: this config has no [cluster] redis to forget an archive in")
     except ArchiveBusy as exc:
@@ -576,6 +577,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--repair", action="store_true", help="mend what can be made again from the WARCs")
     check.add_argument("--forget-archive", action="append", default=[], metavar="HOST:DIR",
                        help="drop a retired machine's or moved archive's registration in the cluster's Redis")
+    check.add_argument("--force", action="store_true",
+                       help="with --forget-archive: forget an archive run within [cluster] forget_after days too "
+                            "(never a live one)")
     check.set_defaults(handler=_cmd_check)
 
     imports = _command(commands, "import", "add another tool's web archives to the archive and its corpus")

@@ -89,6 +89,9 @@ class ClusterSettings:
     # The cluster's name, the same in every machine's config: its archives share one Redis database whatever sources
     # each lists, and an archive of another name there is refused (crawler/cluster_sources.py).
     name: str | None = None
+    # Days since its last run after which `check --forget-archive` forgets an archive without --force: a machine run
+    # from cron is live only while it runs, and is not retired between its runs.
+    forget_after: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ _CRAWL_KEYS = {
     "max_sitemap_entries": int,
     "max_sitemaps": int,
 }
-_CLUSTER_KEYS = {"redis": str, "name": str}
+_CLUSTER_KEYS = {"redis": str, "name": str, "forget_after": (int, float)}
 _ARCHIVE_KEYS = {
     "dir": str,
     "warc_max_size": int,
@@ -328,4 +331,7 @@ def _cluster(document: dict, path: Path) -> ClusterSettings:
     name = table.get("name")
     if name is not None and not name.strip():
         raise ConfigError(f"{path}: [cluster]: key 'name' must not be empty")
-    return ClusterSettings(redis=url, name=name)
+    forget_after = table.get("forget_after", ClusterSettings.forget_after)
+    if forget_after < 0:
+        raise ConfigError(f"{path}: [cluster]: key 'forget_after' must be a number of days, 0 or more")
+    return ClusterSettings(redis=url, name=name, forget_after=forget_after)

@@ -12,7 +12,8 @@ apart, but a cluster whose machines split their sources has to name itself).  A 
 was added is not registered yet: the live worker check is all that holds for it, as before.  A registration outlives
 its archive when a machine is retired or its archive moved: ``check --repair`` drops one of this machine whose
 directory is gone, and ``check --forget-archive`` one named, each with what only it kept; never one that is live (its
-schedule service or a run of it is up, ``cluster_presence``; or a worker of its machine crawls).
+schedule service or a run of it is up, ``cluster_presence``; or a worker of its machine crawls), nor, unless forced,
+one whose last run was within ``[cluster] forget_after`` days: a machine run from cron is live only while it runs.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 LISTED = "newsarchive:listed:"  # + source: the set of archives whose config lists it
 LISTING = "newsarchive:listing:"  # + archive: the set of sources its config lists
 NAMES = "newsarchive:cluster-names"  # archive -> the [cluster] name of its config, if it gives one
+LAST_SEEN = "newsarchive:last-seen"  # archive -> when its last run (or check --repair) registered it (ms, Redis clock)
+REGISTRATIONS = "newsarchive:registrations"  # counts registrations: a check watches it while it reads the registry
 _CRAWL_KEYS = ("workers", "requests", "seen", "run", "robots", "arrivals")
 
 # What a source no longer configured in this archive left, and with ARGV[4] == '1' its removal: {-1, other archives
@@ -90,22 +93,32 @@ def dropped_sources(redis_url: str, archive_dir: Path, configured: Iterable[str]
     registered; with ``register``, this archive is registered as listing ``configured`` (in the cluster ``name``)
     first."""
     me, configured = archive_id(archive_dir), set(configured)
+    registering = register and bool(configured)
+
+    def check_and_register(pipe: redis.client.Pipeline) -> None:
+        if registering:
+            _refuse_another_clusters(pipe, redis_url, me, configured, name)
+            now = _redis_ms(pipe)
+        pipe.multi()
+        if registering:
+            for source in configured:
+                pipe.sadd(LISTED + source, me)
+            pipe.sadd(LISTING + me, *configured)
+            if name:
+                pipe.hset(NAMES, me, name)
+            else:
+                pipe.hdel(NAMES, me)
+            pipe.hset(LAST_SEEN, me, now)
+            pipe.incr(REGISTRATIONS)
+        pipe.smembers(LISTING + me)
+
     client = connect(redis_url)
     try:
         with unreachable_as_state_error(redis_url):
-            if register and configured:
-                _refuse_another_clusters(client, redis_url, me, configured, name)
-            pipe = client.pipeline(transaction=True)
-            if register and configured:
-                for source in configured:
-                    pipe.sadd(LISTED + source, me)
-                pipe.sadd(LISTING + me, *configured)
-                if name:
-                    pipe.hset(NAMES, me, name)
-                else:
-                    pipe.hdel(NAMES, me)
-            pipe.smembers(LISTING + me)
-            unlisted = {source.decode() for source in pipe.execute()[-1]} - configured
+            # One step: what the check read is what it registers against, or it is read again (WATCH): two machines
+            # of different clusters starting at once on a fresh database both found it empty, and both registered.
+            listed = client.transaction(check_and_register, REGISTRATIONS)[-1]
+            unlisted = {source.decode() for source in listed} - configured
     finally:
         client.close()
     return sorted(unlisted | (set(crawled) - configured)), unlisted
@@ -192,9 +205,26 @@ def forget_archive(redis_url: str, archive: str) -> list[Leftovers]:
         with unreachable_as_state_error(redis_url):
             sources = sorted(name.decode() for name in client.smembers(LISTING + archive))
             client.hdel(NAMES, archive)
+            client.hdel(LAST_SEEN, archive)
     finally:
         client.close()
     return [source_leftovers(redis_url, archive, source, remove=True) for source in sources]
+
+
+def _redis_ms(client: redis.Redis) -> int:
+    """Now on Redis's clock (the machines' clocks may differ), in ms."""
+    seconds, microseconds = client.time()
+    return seconds * 1000 + microseconds // 1000
+
+
+def _seen_since(client: redis.Redis, archive: str, days: float) -> str | None:
+    """How long ago ``archive`` last registered (its last run), if within ``days``: a machine run from cron has no
+    live process between its runs, and is not retired for it.  None for one registered before this was kept."""
+    seen = client.hget(LAST_SEEN, archive)
+    ago = (_redis_ms(client) - int(seen)) / 1000 if seen else None
+    if ago is None or ago >= days * 86400:
+        return None
+    return f"{ago / 60:.0f} min" if ago < 7200 else f"{ago / 3600:.0f} h" if ago < 172800 else f"{ago / 86400:.0f} days"
 
 
 def _registered(client: redis.Redis) -> list[str]:
@@ -214,10 +244,11 @@ def _live_workers_on(client: redis.Redis, archive: str) -> int:
     return sum(1 for _ in client.scan_iter(match=f"{KEY_PREFIX}*:alive:{host}-*", count=1000))
 
 
-def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str],
-                           report: CheckReport) -> list[tuple[str, str]]:
-    """(archive, why) of the registrations to drop: those asked (unknown or live ones refused, one line each), and
-    those of this machine whose directory is gone (the others' cannot be seen from here)."""
+def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str], report: CheckReport,
+                           forget_after: float) -> list[tuple[str, str]]:
+    """(archive, why) of the registrations to drop: those asked (unknown or live ones, or ones run within
+    ``forget_after`` days, refused, one line each), and those of this machine whose directory is gone (the others'
+    cannot be seen from here)."""
     client = connect(redis_url)
     try:
         with unreachable_as_state_error(redis_url):
@@ -233,6 +264,10 @@ def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str],
                                            "machine serve it: its schedule service, a run)")
                 elif live := _live_workers_on(client, archive):
                     report.unusable.append(f"{archive}: not forgotten: {live} worker(s) of its machine are crawling")
+                elif ago := _seen_since(client, archive, forget_after):
+                    report.unusable.append(f"{archive}: not forgotten: its last run began {ago} ago, within [cluster] "
+                                           f"forget_after ({forget_after:g} days; a machine run from cron is live "
+                                           "only while it runs): --force forgets it")
                 else:
                     drop.append((archive, "forgotten as asked"))
             asked = {archive for archive, _ in drop}
@@ -246,15 +281,15 @@ def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str],
 
 def check_removed_sources(redis_url: str, archive_dir: Path, configured: Iterable[str], crawled: Iterable[str],
                           report: CheckReport, repair: bool, forget: Iterable[str] = (),
-                          name: str | None = None) -> None:
+                          name: str | None = None, forget_after: float = 0.0) -> None:
     """``check``: a problem line for each source no longer configured whose keys are still in the cluster's Redis,
     which ``repair`` removes as a run does (never those another archive lists or a live worker crawls: a note); first,
     a problem line for each registration of this machine whose directory is gone, which ``repair`` drops with what
-    only it kept, as it does the registrations ``forget`` names."""
+    only it kept, as it does the registrations ``forget`` names (not one run within ``forget_after`` days)."""
     me = archive_id(archive_dir)
     try:  # (this archive registered first: its sources are not another's to take)
         dropped, _ = dropped_sources(redis_url, archive_dir, configured, crawled, register=repair, name=name)
-        for archive, why in _registrations_to_drop(redis_url, me, forget, report):
+        for archive, why in _registrations_to_drop(redis_url, me, forget, report, forget_after):
             if not repair and why != "forgotten as asked":
                 report.problems.append(f"{archive}: registered in the cluster's Redis as an archive sharing it, but "
                                        f"{why}")

@@ -504,7 +504,8 @@ def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_it
     """Another machine's archive crawled once, then its schedule service waits for the next fire time (no crawl):
     `check --forget-archive` of it here refuses in one line, its registration staying; once its service has stopped
     (at once) or was killed (its entry's 30 s later), the same command drops it.  Before, only a crawling worker made
-    a machine live: an idle one's registration was dropped, and with it the keys of the sources only it listed."""
+    a machine live: an idle one's registration was dropped, and with it the keys of the sources only it listed.  (Its
+    run just now would keep it too, within [cluster] forget_after: --force, which does not forget a live one.)"""
     import redis
 
     from crawler.cluster_presence import PRESENT
@@ -527,9 +528,9 @@ def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_it
             time.sleep(0.2)
         here = sources_config(tmp_path / "here", redis_url, {"news": farm})
 
-        def forget() -> tuple[list[str], bool]:
+        def forget() -> tuple[list[str], bool]:  # (forced: its run just now is not what keeps it, nor lets it go)
             done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(here), "--forget-archive",
-                                   archive], capture_output=True, text=True, timeout=120)
+                                   archive, "--force"], capture_output=True, text=True, timeout=120)
             assert "Traceback" not in done.stderr, done.stderr
             return [line for line in done.stderr.splitlines() if archive in line], bool(client.exists(LISTING + archive))
 
@@ -547,6 +548,68 @@ def test_an_idle_machines_archive_is_live_and_forget_archive_refuses_it_until_it
     assert live_for < 5 if end == signal.SIGTERM else 20 < live_for < 40
     assert once_stopped == ([f"repaired: {archive}: forgotten as asked: dropped its registration in the cluster's "
                              "Redis, and what no other archive lists: news's crawl's 0 keys, its back-off"], False)
+
+
+@pytest.mark.skipif(not _can_name_another_machine(), reason="needs unshare -Uru (user namespaces)")
+def test_a_cron_machines_archive_is_not_forgotten_between_its_runs_and_its_next_run_loses_nothing(tmp_path, redis_url):
+    """Another machine runs its archive from cron, no schedule service: its run is cut short (SIGTERM, what was not
+    fetched left queued in Redis) and it exits, so no process of it is up.  `check --forget-archive` of it here refuses
+    in one line saying when it last ran, its registration and queue staying, and its next run fetches the rest, each
+    article once.  `--force` forgets it, and its run after that registers it again.  Before, the forget between two
+    runs dropped its registration and the queue its next run was to carry on with."""
+    import redis
+
+    from crawler.cluster_sources import LISTING
+
+    archive = f"another-machine:{(tmp_path / 'other').resolve()}"
+    client = redis.Redis.from_url(redis_url)
+
+    def run_there() -> subprocess.Popen:
+        worker = on_another_machine("run", "--config", str(other), "--no-extract", stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        _started.append(worker)
+        return worker
+
+    def forget(*options: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(here), "--forget-archive",
+                               archive, *options], capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr
+        return [line for line in done.stderr.splitlines() if archive in line]
+
+    with ArticleFarm(40, delay=0.2) as farm:
+        other = sources_config(tmp_path / "other", redis_url, {"news": farm})
+        here = sources_config(tmp_path / "here", redis_url, {"news": farm})
+        cut = run_there()
+        deadline = time.monotonic() + 60
+        while queued(redis_url, "news") < 10:
+            assert time.monotonic() < deadline and cut.poll() is None, "the crawl never got going"
+            time.sleep(0.02)
+        cut.send_signal(signal.SIGTERM)
+        assert cut.wait(timeout=120) == 0, cut.communicate()
+        left = queued(redis_url, "news")
+        between_runs = forget()
+        kept = (queued(redis_url, "news"), bool(client.exists(LISTING + archive)))
+        nxt = run_there()
+        assert nxt.wait(timeout=240) == 0, nxt.communicate()
+        forced = forget("--force")
+        forgotten = bool(client.exists(LISTING + archive))
+        again = run_there()
+        _, again_err = again.communicate(timeout=240)
+        registered_again = bool(client.exists(LISTING + archive))
+    client.close()
+    assert left >= 10
+    assert between_runs == [f"problem: {archive}: not forgotten: its last run began 0 min ago, within [cluster] "
+                            "forget_after (7 days; a machine run from cron is live only while it runs): --force "
+                            "forgets it"]
+    assert kept == (left, True)
+    articles = Counter(uri for uri, *_ in fetches([tmp_path / "other"]) if "/news/" in uri)
+    assert set(articles) == {farm.url + article_path(n) for n in range(40)}
+    assert max(articles.values()) == 1
+    assert forced == [f"repaired: {archive}: forgotten as asked: dropped its registration in the cluster's Redis, "
+                      "and what no other archive lists: news's crawl's 0 keys, its back-off"]
+    assert not forgotten
+    assert again.returncode == 0 and "error" not in again_err, again_err
+    assert registered_again
 
 
 def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_gets_its_own_full_copy_on_its_own(
@@ -620,6 +683,51 @@ def test_machines_that_split_a_named_clusters_sources_each_crawl_theirs_and_anot
          "machines, else a database of its own (redis://HOST:PORT/N)"]
         for what in ("the cluster sports", "none (its [cluster] name)")]
     assert fetches([tmp_path / "c", tmp_path / "d"]) == [] and state_after == state
+
+
+def test_of_many_machines_of_two_cluster_names_starting_at_once_on_a_fresh_database_one_name_wins(tmp_path, redis_url):
+    """Six machines start their first run at the same moment on a fresh Redis database, three of the cluster "alpha",
+    three of "beta": Redis holds every write (CLIENT PAUSE WRITE, as a busy server would) until each run has checked
+    the database and is about to register.  One name wins: its runs crawl; each run of the other exits 2 with the one
+    line, fetching nothing, and the database names one cluster.  Before, the check and the registration were two
+    steps: every run saw an empty database, all six registered, and both clusters crawled on it."""
+    import re
+
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    names = ["alpha", "beta"] * 3
+    with ArticleFarm(4) as farm_a, ArticleFarm(4) as farm_b:
+        configs = [sources_config(tmp_path / f"{name}{n}", redis_url, {name: farm_a if name == "alpha" else farm_b},
+                                  cluster=name) for n, name in enumerate(names)]
+        client.client_pause(120_000, all=False)  # writes wait; reads go on
+        try:
+            workers = [start_worker(config) for config in configs]
+            deadline = time.monotonic() + 25  # (a held registration gives up after 30 s)
+            while (sum("x" in c["flags"] and "b" in c["flags"] for c in client.client_list()) < len(workers)
+                   and time.monotonic() < deadline):
+                time.sleep(0.1)
+        finally:
+            client.client_unpause()
+        done = [(name, worker.wait(timeout=240), worker.communicate()[1]) for name, worker in zip(names, workers)]
+        registered = {value.decode() for value in client.hvals("newsarchive:cluster-names")}
+    client.close()
+    winners = {name for name, code, _ in done if code == 0}
+    assert len(winners) == 1, [(name, code, err[-300:]) for name, code, err in done]
+    [winner], [loser] = winners, set(names) - winners
+    assert registered == {winner}
+    line = re.compile(rf"newsarchive: config error: \[cluster\] redis: {re.escape(redis_url)} is the database of the "
+                      rf"cluster {winner} \(its archives [^)]+\), and this config names the cluster {loser}: give it "
+                      r"that cluster's name if it is one of its machines, else a database of its own "
+                      r"\(redis://HOST:PORT/N\)")
+    for (name, code, err), config in zip(done, configs):
+        if name == loser:
+            assert code == 2 and [bool(line.fullmatch(text)) for text in err.strip().splitlines()] == [True], err
+            assert fetches([config.parent]) == []
+    assert [code for name, code, _ in done if name == winner] == [0, 0, 0]
+    theirs = [config.parent for name, config in zip(names, configs) if name == winner]  # (any of them fetches any)
+    farm = farm_a if winner == "alpha" else farm_b
+    assert {uri for uri, *_ in fetches(theirs) if "/news/" in uri} == {farm.url + article_path(n) for n in range(4)}
 
 
 @pytest.mark.parametrize("download_delay, crawl_delay", [(0.3, None), (0, 0.4)])
@@ -725,11 +833,15 @@ def test_a_bad_cluster_address_is_one_line_naming_file_and_key(tmp_path, value, 
     assert result.stderr.strip().splitlines() == [f"newsarchive: config error: {config}: [cluster]: {problem}"]
 
 
-@pytest.mark.parametrize("value, problem", [('" "', "key 'name' must not be empty"),
-                                            ("7", "key 'name' must be a string, not an integer")])
-def test_a_bad_cluster_name_is_one_line_naming_file_and_key(tmp_path, value, problem):
+@pytest.mark.parametrize("line, problem", [('name = " "', "key 'name' must not be empty"),
+                                           ("name = 7", "key 'name' must be a string, not an integer"),
+                                           ("forget_after = -1", "key 'forget_after' must be a number of days, 0 or "
+                                                                 "more"),
+                                           ('forget_after = "7d"', "key 'forget_after' must be a number, not a "
+                                                                   "string")])
+def test_a_bad_cluster_name_or_forget_after_is_one_line_naming_file_and_key(tmp_path, line, problem):
     config = tmp_path / "sources.toml"
-    config.write_text(f'[cluster]\nredis = "redis://127.0.0.1:1/0"\nname = {value}\n\n[[sources]]\nname = "x"\n'
+    config.write_text(f'[cluster]\nredis = "redis://127.0.0.1:1/0"\n{line}\n\n[[sources]]\nname = "x"\n'
                       'start_urls = ["http://127.0.0.1:1/"]\n')
     result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config)],
                             capture_output=True, text=True, timeout=60)
