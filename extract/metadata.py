@@ -373,6 +373,16 @@ def _heading_text(heading: HtmlElement) -> str:
     return "".join(parts)
 
 
+def _lost_characters_of(shown: str, declared: str) -> bool:
+    """Whether a heading is the declared title but for characters a wrong decoding turned into "?"
+    or U+FFFD ("Beginner? Guide" for "Beginner's Guide"); a "?" that ends the heading asks."""
+    lost = {i for i, char in enumerate(shown) if char == "\ufffd" or (char == "?" and i < len(shown) - 1)}
+    if not lost or shown == declared:
+        return False
+    pattern = "".join(r"[^\s?]{1,2}" if i in lost else re.escape(char) for i, char in enumerate(shown))
+    return re.fullmatch(pattern, declared) is not None
+
+
 def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """The visible <h1> that best matches a declared title (og:title and <title> often carry the
     site name, and editors retouch the visible headline); else the declared headline without the
@@ -400,6 +410,8 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
             score = (_overlap(tokens[text], reference), _overlap(set(text.split()), set(title.split())))
             if score >= best_score:
                 best, best_score = text, score
+    if best is not None:  # a headline whose characters a wrong decoding lost: the declared title it copies
+        best = next((title for title in declared if _lost_characters_of(best, title)), best)
     if best is not None and best.isupper():  # a capitalised display headline: the declared title it matches
         words = _tokens(best)
         best = next((d for d, ref in zip(declared, references) if _overlap(words, ref) >= HEADLINE_MATCH), best)

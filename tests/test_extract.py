@@ -750,6 +750,16 @@ def test_headline_written_in_mangled_utf8_is_repaired() -> None:
     assert _titled("<title>Café owners win appeal</title>").title == "Café owners win appeal"  # Latin-1 text kept
 
 
+def test_headline_whose_characters_were_lost_to_question_marks_is_the_declared_title() -> None:
+    """An <h1> saved through a wrong encoding shows "?" (or U+FFFD) where the declared title has
+    the character; a "?" that asks stays."""
+    head = "<title>Riders' guide: the blue line</title>"
+    assert _titled(head, "<h1>Riders? guide? the blue line</h1>").title == "Riders' guide: the blue line"
+    assert _titled(head, "<h1>Riders\ufffd guide: the blue line</h1>").title == "Riders' guide: the blue line"
+    asks = _titled("<title>Is the blue line late</title>", "<h1>Is the blue line late?</h1>")
+    assert asks.title == "Is the blue line late?"
+
+
 def test_headline_cut_at_the_search_engine_limit_is_taken_whole() -> None:
     whole = ("Tram line opens on Saturday: riders on the eastern route get a new timetable, new fares and "
              "three more stops by the harbour")
