@@ -383,6 +383,16 @@ def _lost_characters_of(shown: str, declared: str) -> bool:
     return re.fullmatch(pattern, declared) is not None
 
 
+def _in_declared_case(shown: str, declared: list[str]) -> str:
+    """A heading as a declared title writes its words when only their letters' case differs (the
+    page's style sets the heading in small letters): the whole title or its part before a separator."""
+    for title in declared:
+        start = title[: len(shown)]
+        if start.lower() == shown.lower() and (start == title or _TITLE_SEPARATORS.match(title, len(shown))):
+            return start
+    return shown
+
+
 def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """The visible <h1> that best matches a declared title (og:title and <title> often carry the
     site name, and editors retouch the visible headline); else the declared headline without the
@@ -412,6 +422,8 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
                 best, best_score = text, score
     if best is not None:  # a headline whose characters a wrong decoding lost: the declared title it copies
         best = next((title for title in declared if _lost_characters_of(best, title)), best)
+    if best is not None and best.islower():  # a heading in small letters: the declared title's capitals
+        best = _in_declared_case(best, declared)
     if best is not None and best.isupper():  # a capitalised display headline: the declared title it matches
         words = _tokens(best)
         best = next((d for d, ref in zip(declared, references) if _overlap(words, ref) >= HEADLINE_MATCH), best)

@@ -344,6 +344,15 @@ def test_headline_entities_and_capitals() -> None:
     assert reworded.title == "Tram Line Opens Saturday"
 
 
+def test_a_headline_set_in_small_letters_has_the_declared_title_s_capitals() -> None:
+    """A page's style may show the headline in small letters; the declared title writing the same
+    words, whole or before a separator, gives their capitals. A headline in sentence case stays."""
+    head = "<title>Tram Line Opens in May | Routes, Fares and Stops | Metro Daily</title>"
+    assert _titled(head, "<h1>tram line opens in may</h1>").title == "Tram Line Opens in May"
+    assert _titled(head, "<h1>Tram line opens in May</h1>").title == "Tram line opens in May"
+    assert _titled(head, "<h1>tram line opens</h1>").title == "tram line opens"  # not the declared title's words
+
+
 def test_a_headline_s_subtitle_element_is_not_run_into_its_last_word() -> None:
     # a subtitle in an element of its own, set on a line of its own by the page's style
     page = _titled("<title>Tram guide</title>", '<h1>The Tram Guide<span class="sub">Routes and Fares for Riders</span></h1>')
