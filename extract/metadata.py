@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
+from courlan import extract_domain
 from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author as extract_byline
@@ -967,6 +968,8 @@ def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     host = urlsplit(url).hostname if url else None
     site_names = [meta.get("og:site_name", ""), meta.get("application-name", ""), *publisher]
     site_names += [host.removeprefix("www."), host.removeprefix("www.").split(".")[0]] if host else []
+    # the name registered under the public suffix: "slashdot" of developers.slashdot.org
+    site_names += [domain.split(".")[0]] if url and (domain := extract_domain(url)) else []
     return Metadata(
         canonical_url=canonical,
         title=_headline(tree, article, meta, site_names),

@@ -317,6 +317,13 @@ def test_headline_without_the_site_name() -> None:
     )
 
 
+def test_headline_without_the_site_name_of_a_subdomain_s_page() -> None:
+    """A page on a subdomain ("travel.metrodaily.co.uk") is titled with the name registered under
+    the public suffix ("Metrodaily"), not with its first label."""
+    html = "<html><head><title>Tram line opens - Metrodaily</title></head><body></body></html>"
+    assert extract_document(html, "https://travel.metrodaily.co.uk/tram").title == "Tram line opens"
+
+
 def test_an_h1_holding_the_site_name_is_the_masthead_not_the_headline() -> None:
     head = "<title>Tram line opens on Saturday • Metro Daily</title>"
     assert _titled(head, "<h1>Metro Daily</h1>").title == "Tram line opens on Saturday"
