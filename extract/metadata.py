@@ -434,8 +434,11 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         best = _without_site_name(best, site_names)
     if declared and best not in declared:
         # a declared title the page also shows as a heading has two sources' word for it, which
-        # an <h1> no declaration gives (a promotion, a pull quote, a retouched headline) has not
-        shown = {" ".join(heading.text_content().split()) for heading in tree.iter("h1", "h2", "h3")}
+        # an <h1> no declaration gives (a promotion, a pull quote, a retouched headline) has not;
+        # shown as an element of a heading, it is the headline's link beside what the template
+        # runs into it (a link to the source, a comment count)
+        shown = {" ".join(element.text_content().split())
+                 for heading in tree.iter("h1", "h2", "h3") for element in heading.iter()}
         best = next((title for title in declared if title in shown), best)
     if best is None and declared:
         # a long JSON-LD headline cut at 110 characters (search engines' limit) is the start of a

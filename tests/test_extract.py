@@ -396,6 +396,13 @@ def test_declared_title_shown_as_a_heading_beats_an_h1_no_declaration_gives() ->
     assert retouched.title == "What riders love about the new tram"  # no heading shows the declared title
 
 
+def test_headline_without_the_source_link_and_comment_count_the_template_runs_into_the_h1() -> None:
+    head = '<meta property="og:site_name" content="Metro Daily"><title>Tram line opens | Metro Daily</title>'
+    h1 = ('<h1><span><a href="/story/tram">Tram line opens</a> <span><a href="https://courier.example/t">'
+          '(courier.example)</a></span></span> <span><a href="/story/tram#comments">87</a></span></h1>')
+    assert _titled(head, h1).title == "Tram line opens"
+
+
 def test_a_paragraph_set_as_the_h1_gives_way_to_the_declared_title() -> None:
     lede = ("<h1>The new tram line opens on Saturday: here is what riders need to know about the timetable, "
             "the fares on the eastern route and the buses it will replace next spring.</h1>")
