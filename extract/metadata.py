@@ -440,6 +440,11 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         shown = {" ".join(element.text_content().split())
                  for heading in tree.iter("h1", "h2", "h3") for element in heading.iter()}
         best = next((title for title in declared if title in shown), best)
+        if best is None:
+            # with no <h1> for it, a declared title's longest part that a heading shows is the
+            # headline, its other parts a label or a name ("Headline - Infographic")
+            longest = (max(_TITLE_SEPARATORS.split(title), key=len) for title in declared)
+            best = next((part for part in longest if part in shown), None)
     if best is None and declared:
         # a long JSON-LD headline cut at 110 characters (search engines' limit) is the start of a
         # fuller one, which goes on with words, not with a separator and the site's name

@@ -403,6 +403,14 @@ def test_headline_without_the_source_link_and_comment_count_the_template_runs_in
     assert _titled(head, h1).title == "Tram line opens"
 
 
+def test_a_page_without_an_h1_has_the_part_of_its_title_a_heading_shows() -> None:
+    """With no <h1>, the title's longest part shown as a heading is the headline; its other parts
+    (a label, a section's name) are not, even where a heading shows them."""
+    head = "<title>Tram line opens on Saturday - Explainer</title>"
+    assert _titled(head, "<h3>Tram line opens on Saturday</h3>").title == "Tram line opens on Saturday"
+    assert _titled(head, "<h3>Explainer</h3>").title == "Tram line opens on Saturday - Explainer"
+
+
 def test_a_paragraph_set_as_the_h1_gives_way_to_the_declared_title() -> None:
     lede = ("<h1>The new tram line opens on Saturday: here is what riders need to know about the timetable, "
             "the fares on the eastern route and the buses it will replace next spring.</h1>")
