@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -452,7 +453,15 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         fuller = [d for d in declared if len(d) > len(first) and d.startswith(first)
                   and not _TITLE_SEPARATORS.match(d, len(first))]
         best = fuller[0] if fuller and len(first) >= CUT_HEADLINE else first
-    return best or None
+    return _in_its_script_s_width(best) if best else None
+
+
+def _in_its_script_s_width(text: str) -> str:
+    """Text in a script of narrow letters typed with an East Asian input method has its full-width
+    punctuation ("Work？"), which NFKC makes ASCII; beside wide letters (CJK) it is their own."""
+    if any(unicodedata.east_asian_width(char) == "W" for char in text):
+        return text
+    return "".join(unicodedata.normalize("NFKC", char) if "\uff01" <= char <= "\uff5e" else char for char in text)
 
 
 def _headline_block(tree: HtmlElement) -> HtmlElement:

@@ -791,6 +791,12 @@ def test_headline_whose_characters_were_lost_to_question_marks_is_the_declared_t
     assert asks.title == "Is the blue line late?"
 
 
+def test_full_width_punctuation_in_a_latin_headline_is_ascii_and_in_a_japanese_one_stays() -> None:
+    """An East Asian input method types "？" into an English headline; Japanese writes it so."""
+    assert _titled("<title>Does the tram run late？</title>").title == "Does the tram run late?"
+    assert _titled("<title>路面電車は遅れる？</title>").title == "路面電車は遅れる？"
+
+
 def test_headline_cut_at_the_search_engine_limit_is_taken_whole() -> None:
     whole = ("Tram line opens on Saturday: riders on the eastern route get a new timetable, new fares and "
              "three more stops by the harbour")
