@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
+from courlan import extract_domain
 from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author as extract_byline
@@ -373,6 +375,26 @@ def _heading_text(heading: HtmlElement) -> str:
     return "".join(parts)
 
 
+def _lost_characters_of(shown: str, declared: str) -> bool:
+    """Whether a heading is the declared title but for characters a wrong decoding turned into "?"
+    or U+FFFD ("Beginner? Guide" for "Beginner's Guide"); a "?" that ends the heading asks."""
+    lost = {i for i, char in enumerate(shown) if char == "\ufffd" or (char == "?" and i < len(shown) - 1)}
+    if not lost or shown == declared:
+        return False
+    pattern = "".join(r"[^\s?]{1,2}" if i in lost else re.escape(char) for i, char in enumerate(shown))
+    return re.fullmatch(pattern, declared) is not None
+
+
+def _in_declared_case(shown: str, declared: list[str]) -> str:
+    """A heading as a declared title writes its words when only their letters' case differs (the
+    page's style sets the heading in small letters): the whole title or its part before a separator."""
+    for title in declared:
+        start = title[: len(shown)]
+        if start.lower() == shown.lower() and (start == title or _TITLE_SEPARATORS.match(title, len(shown))):
+            return start
+    return shown
+
+
 def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names: list[str]) -> str | None:
     """The visible <h1> that best matches a declared title (og:title and <title> often carry the
     site name, and editors retouch the visible headline); else the declared headline without the
@@ -400,6 +422,10 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
             score = (_overlap(tokens[text], reference), _overlap(set(text.split()), set(title.split())))
             if score >= best_score:
                 best, best_score = text, score
+    if best is not None:  # a headline whose characters a wrong decoding lost: the declared title it copies
+        best = next((title for title in declared if _lost_characters_of(best, title)), best)
+    if best is not None and best.islower():  # a heading in small letters: the declared title's capitals
+        best = _in_declared_case(best, declared)
     if best is not None and best.isupper():  # a capitalised display headline: the declared title it matches
         words = _tokens(best)
         best = next((d for d, ref in zip(declared, references) if _overlap(words, ref) >= HEADLINE_MATCH), best)
@@ -409,9 +435,17 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         best = _without_site_name(best, site_names)
     if declared and best not in declared:
         # a declared title the page also shows as a heading has two sources' word for it, which
-        # an <h1> no declaration gives (a promotion, a pull quote, a retouched headline) has not
-        shown = {" ".join(heading.text_content().split()) for heading in tree.iter("h1", "h2", "h3")}
+        # an <h1> no declaration gives (a promotion, a pull quote, a retouched headline) has not;
+        # shown as an element of a heading, it is the headline's link beside what the template
+        # runs into it (a link to the source, a comment count)
+        shown = {" ".join(element.text_content().split())
+                 for heading in tree.iter("h1", "h2", "h3") for element in heading.iter()}
         best = next((title for title in declared if title in shown), best)
+        if best is None:
+            # with no <h1> for it, a declared title's longest part that a heading shows is the
+            # headline, its other parts a label or a name ("Headline - Infographic")
+            longest = (max(_TITLE_SEPARATORS.split(title), key=len) for title in declared)
+            best = next((part for part in longest if part in shown), None)
     if best is None and declared:
         # a long JSON-LD headline cut at 110 characters (search engines' limit) is the start of a
         # fuller one, which goes on with words, not with a separator and the site's name
@@ -419,7 +453,15 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         fuller = [d for d in declared if len(d) > len(first) and d.startswith(first)
                   and not _TITLE_SEPARATORS.match(d, len(first))]
         best = fuller[0] if fuller and len(first) >= CUT_HEADLINE else first
-    return best or None
+    return _in_its_script_s_width(best) if best else None
+
+
+def _in_its_script_s_width(text: str) -> str:
+    """Text in a script of narrow letters typed with an East Asian input method has its full-width
+    punctuation ("Work？"), which NFKC makes ASCII; beside wide letters (CJK) it is their own."""
+    if any(unicodedata.east_asian_width(char) == "W" for char in text):
+        return text
+    return "".join(unicodedata.normalize("NFKC", char) if "\uff01" <= char <= "\uff5e" else char for char in text)
 
 
 def _headline_block(tree: HtmlElement) -> HtmlElement:
@@ -943,6 +985,8 @@ def extract_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     host = urlsplit(url).hostname if url else None
     site_names = [meta.get("og:site_name", ""), meta.get("application-name", ""), *publisher]
     site_names += [host.removeprefix("www."), host.removeprefix("www.").split(".")[0]] if host else []
+    # the name registered under the public suffix: "slashdot" of developers.slashdot.org
+    site_names += [domain.split(".")[0]] if url and (domain := extract_domain(url)) else []
     return Metadata(
         canonical_url=canonical,
         title=_headline(tree, article, meta, site_names),

@@ -317,6 +317,13 @@ def test_headline_without_the_site_name() -> None:
     )
 
 
+def test_headline_without_the_site_name_of_a_subdomain_s_page() -> None:
+    """A page on a subdomain ("travel.metrodaily.co.uk") is titled with the name registered under
+    the public suffix ("Metrodaily"), not with its first label."""
+    html = "<html><head><title>Tram line opens - Metrodaily</title></head><body></body></html>"
+    assert extract_document(html, "https://travel.metrodaily.co.uk/tram").title == "Tram line opens"
+
+
 def test_an_h1_holding_the_site_name_is_the_masthead_not_the_headline() -> None:
     head = "<title>Tram line opens on Saturday • Metro Daily</title>"
     assert _titled(head, "<h1>Metro Daily</h1>").title == "Tram line opens on Saturday"
@@ -342,6 +349,15 @@ def test_headline_entities_and_capitals() -> None:
     assert broken.title == "Tram Line Opens"
     reworded = _titled("<title>Tram Line Opens Saturday</title>", "<h1>TRAM LINE OPENS ON SATURDAY</h1>")
     assert reworded.title == "Tram Line Opens Saturday"
+
+
+def test_a_headline_set_in_small_letters_has_the_declared_title_s_capitals() -> None:
+    """A page's style may show the headline in small letters; the declared title writing the same
+    words, whole or before a separator, gives their capitals. A headline in sentence case stays."""
+    head = "<title>Tram Line Opens in May | Routes, Fares and Stops | Metro Daily</title>"
+    assert _titled(head, "<h1>tram line opens in may</h1>").title == "Tram Line Opens in May"
+    assert _titled(head, "<h1>Tram line opens in May</h1>").title == "Tram line opens in May"
+    assert _titled(head, "<h1>tram line opens</h1>").title == "tram line opens"  # not the declared title's words
 
 
 def test_a_headline_s_subtitle_element_is_not_run_into_its_last_word() -> None:
@@ -378,6 +394,21 @@ def test_declared_title_shown_as_a_heading_beats_an_h1_no_declaration_gives() ->
     assert page.title == "What riders love about the new tram line"
     retouched = _titled(head, "<h1>What riders love about the new tram</h1><h2>Timetable</h2>")
     assert retouched.title == "What riders love about the new tram"  # no heading shows the declared title
+
+
+def test_headline_without_the_source_link_and_comment_count_the_template_runs_into_the_h1() -> None:
+    head = '<meta property="og:site_name" content="Metro Daily"><title>Tram line opens | Metro Daily</title>'
+    h1 = ('<h1><span><a href="/story/tram">Tram line opens</a> <span><a href="https://courier.example/t">'
+          '(courier.example)</a></span></span> <span><a href="/story/tram#comments">87</a></span></h1>')
+    assert _titled(head, h1).title == "Tram line opens"
+
+
+def test_a_page_without_an_h1_has_the_part_of_its_title_a_heading_shows() -> None:
+    """With no <h1>, the title's longest part shown as a heading is the headline; its other parts
+    (a label, a section's name) are not, even where a heading shows them."""
+    head = "<title>Tram line opens on Saturday - Explainer</title>"
+    assert _titled(head, "<h3>Tram line opens on Saturday</h3>").title == "Tram line opens on Saturday"
+    assert _titled(head, "<h3>Explainer</h3>").title == "Tram line opens on Saturday - Explainer"
 
 
 def test_a_paragraph_set_as_the_h1_gives_way_to_the_declared_title() -> None:
@@ -748,6 +779,22 @@ def test_headline_written_in_mangled_utf8_is_repaired() -> None:
     doc = extract_document(f"<html><head><meta charset='utf-8'><title>{mangled}</title></head><body></body></html>")
     assert doc.title == "Riders’ guide to the blue line"
     assert _titled("<title>Café owners win appeal</title>").title == "Café owners win appeal"  # Latin-1 text kept
+
+
+def test_headline_whose_characters_were_lost_to_question_marks_is_the_declared_title() -> None:
+    """An <h1> saved through a wrong encoding shows "?" (or U+FFFD) where the declared title has
+    the character; a "?" that asks stays."""
+    head = "<title>Riders' guide: the blue line</title>"
+    assert _titled(head, "<h1>Riders? guide? the blue line</h1>").title == "Riders' guide: the blue line"
+    assert _titled(head, "<h1>Riders\ufffd guide: the blue line</h1>").title == "Riders' guide: the blue line"
+    asks = _titled("<title>Is the blue line late</title>", "<h1>Is the blue line late?</h1>")
+    assert asks.title == "Is the blue line late?"
+
+
+def test_full_width_punctuation_in_a_latin_headline_is_ascii_and_in_a_japanese_one_stays() -> None:
+    """An East Asian input method types "？" into an English headline; Japanese writes it so."""
+    assert _titled("<title>Does the tram run late？</title>").title == "Does the tram run late?"
+    assert _titled("<title>路面電車は遅れる？</title>").title == "路面電車は遅れる？"
 
 
 def test_headline_cut_at_the_search_engine_limit_is_taken_whole() -> None:
