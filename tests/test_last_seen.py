@@ -22,6 +22,7 @@ from archive_fixtures import loopback_site, newsarchive
 from test_incremental import write_config
 
 from archive.warc_date import canonical_warc_date
+from browse.corpus_view import article, page_id
 from corpus.export import export_jsonl, export_parquet, read_corpus
 from corpus.store import STORE_FILE, CorpusStore
 from demo.farm import article_html
@@ -253,3 +254,27 @@ def test_a_story_at_a_second_address_is_extracted_once_not_again_each_run(etags,
     assert {row["url"]: (row["version"], row["last_seen"]) for row in rows} == \
         {address: (1, seen) for address, seen in last.items()}
     assert rebuilt(tmp_path) == rows
+
+
+def test_another_tools_304_naming_an_older_version_makes_that_text_current_again(tmp_path):
+    """Version 1 on day 1, version 2 on day 3, then a Heritrix 304 on day 4 naming the day-1 capture: the client sent
+    version 1's validators and the server said it is still what it serves, so on day 4 the page shows version 1's
+    text again, as a refetch of version 1's bytes would: a third version with that text, first and last seen on day 4;
+    versions 1 and 2 keep their spans, and browse shows the third as the latest."""
+    first, changed = article_html(7), article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
+    pages = foreign_warc(tmp_path / "pages.warc.gz", [
+        lambda w: foreign_response(w, FOREIGN_URL, first, DAYS[0]),
+        lambda w: foreign_response(w, FOREIGN_URL, changed, DAYS[2])])
+    heritrix = foreign_warc(tmp_path / "heritrix.warc.gz",
+                            [lambda w: not_modified_record(w, "1.0", FOREIGN_URL, DAYS[3], DAYS[0])])
+    result = newsarchive("rebuild", "--warc", str(pages), str(heritrix), "--out", str(tmp_path / "rebuilt"))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    rows = exported(tmp_path / "rebuilt")
+    day = [canonical_warc_date(date) for date in DAYS]
+    assert [(row["version"], row["fetched_at"], row["last_seen"]) for row in rows] == \
+        [(1, day[0], day[0]), (2, day[2], day[2]), (3, day[3], day[3])]
+    assert rows[2]["text"] == rows[0]["text"] != rows[1]["text"]
+    db = sqlite3.connect(tmp_path / "rebuilt" / STORE_FILE)
+    shown = article(db, tmp_path / "rebuilt", page_id(rows[0]["warc_record_id"]))
+    db.close()
+    assert (shown["latest_version"]["version"], shown["latest_version"]["last_seen"]) == (3, day[3])
