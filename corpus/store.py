@@ -125,6 +125,11 @@ CREATE TABLE IF NOT EXISTS key_docs (
 CREATE TABLE IF NOT EXISTS host_sources (
     host TEXT PRIMARY KEY, source TEXT NOT NULL, first_at TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stale_texts (path TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS waiting_304s (
+    record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, fetched_at TEXT NOT NULL,
+    warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL,
+    confirms_url TEXT NOT NULL, confirms_date TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS waiting_304s_by_url ON waiting_304s (confirms_url);
 """
 # The tables of a site's template counts (``_Batch._learn``), all keyed by site.
 _SITE_TABLES = ("sites", "site_signatures", "signature_keys", "key_stats", "key_docs", "site_months")
@@ -282,6 +287,9 @@ class ExtractedArticle:
     revisit: bool = False  # a revisit of a payload its URL archived before: no document of its own
     foreign: bool = False  # archived by another tool: the store gives it the source our captures of its host have
     note: str = ""  # one line for a person: the body it was made from breaks partway (the store keeps no note)
+    # Another tool's 304: the (URL, WARC-Date) of the capture it names, or (URL, "") for its URL's latest before it;
+    # the store gives it that capture's payload, or keeps it waiting until the corpus holds that capture
+    confirms: tuple[str, str] | None = None
 
     @classmethod
     def prepared(cls, *fields, document: Document, extractor: str, foreign: bool = False,
@@ -306,6 +314,11 @@ class BatchResult:
     moved_rows: Counter = field(default_factory=Counter)  # (source, source): rows another tool's captures took there
     rewritten_texts: int = 0
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
+    # WARC file -> other tools' 304s read in it that confirm a capture the corpus holds; that confirm none yet (kept
+    # waiting); that were waiting since an earlier batch and confirm one of this batch's captures
+    confirmed: Counter = field(default_factory=Counter)
+    waiting: Counter = field(default_factory=Counter)
+    confirmed_later: Counter = field(default_factory=Counter)
 
 
 def no_corpus_yet(archive_dir: Path) -> str | None:
@@ -722,19 +735,6 @@ class CorpusStore:
         return self._db.execute("SELECT 1 FROM captures WHERE payload_key = ? AND source = ? AND url = ?"
                                 " AND is_primary = 1", (digest_key(digest), source, url)).fetchone() is not None
 
-    def confirmed_payload(self, url: str, date: str, refers_to: str = "", refers_to_date: str = "") -> str | None:
-        """The payload digest another tool's 304 for ``url`` at ``date`` confirms: that of the capture it names
-        (``refers_to`` at ``refers_to_date``), or else of the URL's latest capture before it; None if the corpus holds
-        neither.  A URL's captures are under the source of its host's (``host_sources``), or of its own address."""
-        if refers_to_date:
-            url, date = refers_to or url, refers_to_date
-        found = self._db.execute("SELECT source FROM host_sources WHERE host = ?", (site_host(url),)).fetchone()
-        captured = self._db.execute(
-            "SELECT payload_digest FROM captures WHERE source = ? AND url = ? AND fetched_at {} ?"
-            " ORDER BY fetched_at DESC, record_id DESC LIMIT 1".format("=" if refers_to_date else "<"),
-            (found[0] if found else foreign_source(url), url, date)).fetchone()
-        return captured[0] if captured else None
-
     def held_payloads(self, keys: Iterable[str]) -> set[str]:
         """Those of these payload keys (``digest_key``) that a capture the corpus read holds, article or not (one
         pass over the captures)."""
@@ -864,6 +864,7 @@ class CorpusStore:
                 batch.add_capture(batch.with_host_source(article), None)
             for article, error in failures:
                 batch.add_capture(batch.with_host_source(article), error)
+            batch.confirm_waiting({article.url for article in articles})
             batch.finish()
             self._mark_changed(batch.changed_from)
             for warc_file, (offset, closed) in (scanned or {}).items():
@@ -922,6 +923,7 @@ class CorpusStore:
                 batch.touched_urls.add((source, url))
             batch.forget_host_sources((url, fetched_at, source) for _, source, url, *_, fetched_at, foreign_host
                                       in lost if foreign_host is None)
+            db.execute("DELETE FROM waiting_304s WHERE warc_file = ? AND warc_offset >= ?", (warc_file, offset))
             batch.finish()
             self._mark_changed(batch.changed_from)
             db.execute("UPDATE scans SET scanned = ?, closed = 0 WHERE warc_file = ? AND scanned > ?",
@@ -1047,6 +1049,12 @@ class _Batch:
         db = self.db
         if db.execute("SELECT 1 FROM captures WHERE record_id = ?", (article.warc_record_id,)).fetchone():
             return
+        if article.confirms is not None:
+            if (confirmed := self._confirmed_payload(*article.confirms, article.fetched_at)) is None:
+                self._wait(article)
+                return
+            article = replace(article, payload_digest=confirmed)
+            self.result.confirmed[article.warc_file] += 1
         document = article.document
         usable = error is None and not document.is_empty
         site = site_of(article.source, article.url)
@@ -1108,6 +1116,46 @@ class _Batch:
             " INDEXED BY rows_by_url WHERE source = ? AND url = ? AND (fetched_at, record_id) <= (?, ?)"
             " ORDER BY version DESC LIMIT 1)",
             (article.fetched_at, article.source, article.url, article.fetched_at, article.warc_record_id))
+
+    # -- other tools' 304s -------------------------------------------------------------------
+    def _confirmed_payload(self, url: str, date: str, at: str) -> str | None:
+        """The payload digest of the capture of ``url`` a 304 at ``at`` confirms: the one at ``date`` (the capture it
+        names), or if ``date`` is empty the URL's latest before ``at``; None if the corpus holds none.  A URL's
+        captures are under the source of its host's (``host_sources``), or of its own address."""
+        found = self.db.execute("SELECT source FROM host_sources WHERE host = ?", (site_host(url),)).fetchone()
+        captured = self.db.execute(
+            "SELECT payload_digest FROM captures WHERE source = ? AND url = ? AND fetched_at {} ?"
+            " ORDER BY fetched_at DESC, record_id DESC LIMIT 1".format("=" if date else "<"),
+            (found[0] if found else foreign_source(url), url, date or at)).fetchone()
+        return captured[0] if captured else None
+
+    def _wait(self, article: ExtractedArticle) -> None:
+        """A 304 whose capture the corpus does not hold yet (read in a later WARC, a later import): kept, with the scan
+        position of its file, until a batch brings that capture (``confirm_waiting``)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO waiting_304s (record_id, source, url, fetched_at, warc_file, warc_offset, extractor,"
+            " confirms_url, confirms_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.warc_record_id, article.source, article.url, article.fetched_at, article.warc_file,
+             article.warc_offset, article.extractor, *article.confirms))
+        self.result.waiting[article.warc_file] += 1
+
+    def confirm_waiting(self, urls: Collection[str]) -> None:
+        """The waiting 304s that confirm captures of these URLs (the batch's), taken as captures of them now: one
+        look at an empty table, else one look-up in its index per URL."""
+        db = self.db
+        if not urls or db.execute("SELECT 1 FROM waiting_304s LIMIT 1").fetchone() is None:
+            return
+        for record_id, source, url, fetched_at, warc_file, offset, extractor, *confirms in db.execute(
+                "SELECT record_id, source, url, fetched_at, warc_file, warc_offset, extractor, confirms_url,"
+                " confirms_date FROM waiting_304s WHERE confirms_url IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(urls)),)).fetchall():
+            if (confirmed := self._confirmed_payload(*confirms, fetched_at)) is None:
+                continue
+            db.execute("DELETE FROM waiting_304s WHERE record_id = ?", (record_id,))
+            self.add_capture(self.with_host_source(ExtractedArticle(
+                source, url, fetched_at, warc_file, offset, record_id, confirmed, Document.empty(url, ""), extractor,
+                revisit=True, foreign=True)), None)
+            self.result.confirmed_later[warc_file] += 1
 
     def next_primary(self, source: str, url: str, digest: str) -> None:
         """The payload's primary capture at its URL is gone: its first capture left with a document holds its text."""
