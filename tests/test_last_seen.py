@@ -353,3 +353,23 @@ def test_the_file_lines_say_how_many_304s_confirm_a_capture_and_how_many_wait_fo
         ": 2 not-modified confirmations read before the captures they confirm, taken now"), second.stderr
     assert [row["last_seen"] for row in exported(tmp_path / "archive")] == \
         [canonical_warc_date(DAYS[1]), canonical_warc_date(DAYS[3])]
+
+
+def test_another_tools_304_naming_its_revisit_read_later_in_the_same_rebuild_moves_the_last_seen(tmp_path):
+    """Heritrix's day-2 capture of an unchanged page is an identical-payload revisit (in a WARC named after the 304's),
+    and its day-3 304 names that revisit.  Before: the 304 was looked up before the revisits were taken, counted
+    `HTTP 304`, and the version was last seen on day 2."""
+    body = article_html(7)
+    pages = foreign_warc(tmp_path / "b-pages.warc.gz", [lambda w: foreign_response(w, FOREIGN_URL, body, DAYS[0])])
+    with open(pages, "rb") as stream:
+        digest = next(iter(ArchiveIterator(stream))).rec_headers.get_header("WARC-Payload-Digest")
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+    revisit = foreign_warc(tmp_path / "c-revisit.warc.gz", [lambda w: w.create_revisit_record(
+        FOREIGN_URL, digest, FOREIGN_URL, DAYS[0], http_headers=headers, warc_headers_dict={"WARC-Date": DAYS[1]})])
+    not_modified = foreign_warc(tmp_path / "a-heritrix.warc.gz",
+                                [lambda w: not_modified_record(w, "1.0", FOREIGN_URL, DAYS[2], DAYS[1])])
+    result = newsarchive("rebuild", "--warc", str(not_modified), str(pages), str(revisit), "--out", str(tmp_path / "out"))
+    assert file_line(result.stderr, "a-heritrix") == \
+        "a-heritrix.warc.gz: 1 record, 0 HTML pages, 0 articles; 1 not-modified confirmation", result.stderr
+    assert [(row["fetched_at"], row["last_seen"]) for row in exported(tmp_path / "out")] == \
+        [(canonical_warc_date(DAYS[0]), canonical_warc_date(DAYS[2]))]
