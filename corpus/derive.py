@@ -273,8 +273,8 @@ def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
             confirms = (capture.refers_to or capture.url, capture.refers_to_date) if capture.refers_to_date \
                 else (capture.url, "")
         return ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset, capture.record_id,
-                                capture.payload_digest, Document.empty(capture.url, ""), EXTRACTOR, revisit=True,
-                                foreign=capture.foreign, confirms=confirms)
+                                "" if confirms else capture.payload_digest, Document.empty(capture.url, ""), EXTRACTOR,
+                                revisit=True, foreign=capture.foreign, confirms=confirms)
     path, offset = capture.payload or (capture.warc_path, capture.offset)
     response = read_response(path, offset)
     if response.truncated:
@@ -648,7 +648,9 @@ class Derivation:
         for outcome in outcomes:
             article = _article_of(outcome)
             holder = held.get(article.warc_record_id)
-            if holder is not None and holder[:3] == (article.url, article.fetched_at, article.payload_digest):
+            # (a 304's payload in the store is the one it confirms, not its record's)
+            if holder is not None and holder[:2] == (article.url, article.fetched_at) and \
+                    (article.confirms is not None or holder[2] == article.payload_digest):
                 self.report.file(article.warc_file).held += 1  # the same record again (taken before, or a copy
                 continue  # of its file given too)
             if holder is not None:

@@ -288,7 +288,8 @@ class ExtractedArticle:
     foreign: bool = False  # archived by another tool: the store gives it the source our captures of its host have
     note: str = ""  # one line for a person: the body it was made from breaks partway (the store keeps no note)
     # Another tool's 304: the (URL, WARC-Date) of the capture it names, or (URL, "") for its URL's latest before it;
-    # the store gives it that capture's payload, or keeps it waiting until the corpus holds that capture
+    # the store gives it that capture's payload (its ``payload_digest`` is empty until then), or keeps it waiting
+    # until the corpus holds that capture
     confirms: tuple[str, str] | None = None
 
     @classmethod
@@ -400,6 +401,7 @@ class CorpusStore:
         self._add_payload_keys()
         self._take_in_older_writers_captures()
         self._add_last_seen()
+        self._add_confirms_latest()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
         self._add_browse_counts()
@@ -448,6 +450,16 @@ class CorpusStore:
             with self._transaction():
                 if not self._has_column("rows", "last_seen"):  # another process may have added it since
                     self._db.execute("ALTER TABLE rows ADD COLUMN last_seen TEXT")
+
+    def _add_confirms_latest(self) -> None:
+        """``captures.confirms_latest`` marks another tool's 304 that names no capture (it confirms its URL's latest
+        before it, which a capture read later may be); those stored before it was kept stay as they are."""
+        if not self._has_column("captures", "confirms_latest"):
+            with self._transaction():
+                if not self._has_column("captures", "confirms_latest"):  # another process may have added it since
+                    self._db.execute("ALTER TABLE captures ADD COLUMN confirms_latest INTEGER NOT NULL DEFAULT 0")
+        self._db.execute("CREATE INDEX IF NOT EXISTS captures_confirming_latest ON captures (source, url)"
+                         " WHERE confirms_latest = 1")
 
     def _fill_last_seen(self) -> None:
         """A store made before ``last_seen`` gets it from its captures, once (``user_version``), in one statement:
@@ -865,6 +877,7 @@ class CorpusStore:
             for article, error in failures:
                 batch.add_capture(batch.with_host_source(article), error)
             batch.confirm_waiting({article.url for article in articles})
+            batch.reconfirm_latest()
             batch.finish()
             self._mark_changed(batch.changed_from)
             for warc_file, (offset, closed) in (scanned or {}).items():
@@ -1028,6 +1041,7 @@ class _Batch:
         self.latest: dict[str, str | None] = {}
         self.new_articles: dict[str, dict[int, str]] = defaultdict(dict)
         self.reordered: set[str] = set()
+        self.captured_urls: set[tuple[str, str]] = set()  # (source, URL) of the batch's captures, 304s that name none aside
 
     def _changed(self, fetched_at: str, record_id: str) -> None:
         if self.changed_from is None or (fetched_at, record_id) < self.changed_from:
@@ -1049,23 +1063,27 @@ class _Batch:
         db = self.db
         if db.execute("SELECT 1 FROM captures WHERE record_id = ?", (article.warc_record_id,)).fetchone():
             return
-        if article.confirms is not None:
+        if article.confirms is not None and not article.payload_digest:  # (one taken from waiting has its payload)
             if (confirmed := self._confirmed_payload(*article.confirms, article.fetched_at)) is None:
                 self._wait(article)
                 return
             article = replace(article, payload_digest=confirmed)
             self.result.confirmed[article.warc_file] += 1
+        confirms_latest = article.confirms is not None and not article.confirms[1]
+        if not confirms_latest:
+            self.captured_urls.add((article.source, article.url))
         document = article.document
         usable = error is None and not document.is_empty
         site = site_of(article.source, article.url)
         db.execute(
             "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, payload_key, warc_file,"
-            " warc_offset, extractor, error, document, foreign_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " warc_offset, extractor, error, document, foreign_host, confirms_latest)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (article.warc_record_id, article.source, article.url, site, article.fetched_at, article.payload_digest,
              digest_key(article.payload_digest),
              article.warc_file, article.warc_offset, article.extractor, error or document.error or None,
              (article.packed or pack(document)) if usable else None,
-             site_host(article.url) if article.foreign else None))
+             site_host(article.url) if article.foreign else None, int(confirms_latest)))
         if article.revisit:
             self.new_ids.add(article.warc_record_id)
             self._captured_again(article)
@@ -1154,8 +1172,32 @@ class _Batch:
             db.execute("DELETE FROM waiting_304s WHERE record_id = ?", (record_id,))
             self.add_capture(self.with_host_source(ExtractedArticle(
                 source, url, fetched_at, warc_file, offset, record_id, confirmed, Document.empty(url, ""), extractor,
-                revisit=True, foreign=True)), None)
+                revisit=True, foreign=True, confirms=tuple(confirms))), None)
             self.result.confirmed_later[warc_file] += 1
+
+    def reconfirm_latest(self) -> None:
+        """Another tool's 304s that name no capture, at the URLs of the batch's captures, each given the payload of its
+        URL's latest capture before it now: one read before a capture between the two (WARCs read out of time order,
+        a later import) confirms that one, as a rebuild would have it.  One look at an index of those 304s (empty in an
+        archive of our own), else one look-up in it per URL; the URL's captures are read only where it has one."""
+        db = self.db
+        if not self.captured_urls or db.execute("SELECT 1 FROM captures INDEXED BY captures_confirming_latest"
+                                                " WHERE confirms_latest = 1 LIMIT 1").fetchone() is None:
+            return
+        for source, url in sorted(self.captured_urls):
+            if db.execute("SELECT 1 FROM captures INDEXED BY captures_confirming_latest WHERE source = ? AND url = ?"
+                          " AND confirms_latest = 1 LIMIT 1", (source, url)).fetchone() is None:
+                continue
+            latest = None  # (payload digest, payload key) of the latest capture that is no such 304
+            for record_id, digest, key, confirms_latest in db.execute(
+                    "SELECT record_id, payload_digest, payload_key, confirms_latest FROM captures WHERE source = ?"
+                    " AND url = ? ORDER BY fetched_at, record_id", (source, url)).fetchall():
+                if not confirms_latest:
+                    latest = (digest, key)
+                elif latest is not None and key != latest[1]:
+                    db.execute("UPDATE captures SET payload_digest = ?, payload_key = ? WHERE record_id = ?",
+                               (*latest, record_id))
+                    self.touched_urls.add((source, url))
 
     def next_primary(self, source: str, url: str, digest: str) -> None:
         """The payload's primary capture at its URL is gone: its first capture left with a document holds its text."""

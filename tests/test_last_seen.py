@@ -373,3 +373,23 @@ def test_another_tools_304_naming_its_revisit_read_later_in_the_same_rebuild_mov
         "a-heritrix.warc.gz: 1 record, 0 HTML pages, 0 articles; 1 not-modified confirmation", result.stderr
     assert [(row["fetched_at"], row["last_seen"]) for row in exported(tmp_path / "out")] == \
         [(canonical_warc_date(DAYS[0]), canonical_warc_date(DAYS[2]))]
+
+
+@pytest.mark.parametrize("kind", ["response", "1.1"])
+def test_another_tools_304_naming_no_capture_confirms_one_imported_later_between_them(kind, tmp_path):
+    """Version 1 of day 1 imported, then wget's (or pywb's) 304 of day 4 that names no capture, then version 2 of
+    day 3: the 304 confirms the URL's latest capture before it, version 2, whatever the order the WARCs came in, as a
+    rebuild of them says.  Before: it stayed version 1's, so day 4 made a third version with version 1's text."""
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    first, changed = article_html(7), article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
+    for name, make in [("a-first", lambda w: foreign_response(w, FOREIGN_URL, first, DAYS[0])),
+                       ("b-not-modified", lambda w: not_modified_record(w, kind, FOREIGN_URL, DAYS[3])),
+                       ("c-changed", lambda w: foreign_response(w, FOREIGN_URL, changed, DAYS[2]))]:
+        result = newsarchive("import", "--config", str(config), str(foreign_warc(tmp_path / f"{name}.warc.gz", [make])))
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    day = [canonical_warc_date(date) for date in DAYS]
+    rows = exported(tmp_path / "archive")
+    assert [(row["version"], row["fetched_at"], row["last_seen"]) for row in rows] == \
+        [(1, day[0], day[0]), (2, day[2], day[3])]
+    assert rebuilt(tmp_path / "archive") == rows
