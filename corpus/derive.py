@@ -85,6 +85,9 @@ class FileReport:
     took_ids: int = 0  # captures whose WARC-Record-ID a record read before had: that one is keyed by where it is
     took_from: str = ""  # where the first of those records is
     held: int = 0  # captures the corpus holds already: the same records, from a copy of this file or before
+    not_modified: int = 0  # other tools' 304s read: each confirms a capture, or waits for it to be in the archive
+    waiting: int = 0  # of those, the ones whose capture is not in the archive yet
+    confirmed_later: int = 0  # 304s read by an earlier derivation that confirm a capture this one took
     error: str | None = None  # why the file could not be read to its end
     note: str = ""  # how the file was read, where that is not as it is (a copy of it)
 
@@ -93,12 +96,21 @@ class FileReport:
         stats = self.stats
         if self.error and not stats.html:
             return self.error
+        later = (f"{counted(self.confirmed_later, 'not-modified confirmation')} read before the "
+                 f"{'capture it confirms' if self.confirmed_later == 1 else 'captures they confirm'}, taken now")
+        if not stats.records and self.confirmed_later:  # a file read by an earlier derivation
+            return f"{name}: {later}"
         parts = [f"{name}: {counted(stats.records, 'record')}, {counted(stats.html, 'HTML page')}, "
                  f"{counted(self.articles, 'article')}"]
         if self.not_articles:
             parts.append(f"not articles: {counted(self.not_articles, 'page')}")
         if self.not_extracted:
             parts.append(f"{self.not_extracted} not extracted")
+        if self.not_modified:
+            waiting = f", {self.waiting} for {'a capture' if self.waiting == 1 else 'captures'} not in the archive yet"
+            parts.append(counted(self.not_modified, "not-modified confirmation") + (waiting if self.waiting else ""))
+        if self.confirmed_later:
+            parts.append(later)
         if self.revisits:
             parts.append(f"{counted(self.revisits, 'revisit')} of articles archived before")
         if self.held:
@@ -256,9 +268,13 @@ def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
     """
     name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
     if capture.revisit:  # a payload archived before at its URL: the store gives it its first capture's text
+        confirms = None
+        if capture.foreign and capture.not_modified:  # the capture it names, or its URL's latest before it
+            confirms = (capture.refers_to or capture.url, capture.refers_to_date) if capture.refers_to_date \
+                else (capture.url, "")
         return ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset, capture.record_id,
-                                capture.payload_digest, Document.empty(capture.url, ""), EXTRACTOR, revisit=True,
-                                foreign=capture.foreign)
+                                "" if confirms else capture.payload_digest, Document.empty(capture.url, ""), EXTRACTOR,
+                                revisit=True, foreign=capture.foreign, confirms=confirms)
     path, offset = capture.payload or (capture.warc_path, capture.offset)
     response = read_response(path, offset)
     if response.truncated:
@@ -495,13 +511,8 @@ class Derivation:
             if not revisit.foreign and self.store.made_at(revisit.payload_digest, revisit.source, revisit.url):
                 resolved.append(replace(revisit, revisit=True))  # its text is made here: a capture of that version
                 continue
-            if revisit.foreign and revisit.not_modified:  # another tool's 304: a capture of what it confirms, if held
-                confirmed = self.store.confirmed_payload(revisit.url, revisit.date, revisit.refers_to,
-                                                         revisit.refers_to_date)
-                if confirmed is None:
-                    self.report.file(name).stats.skipped[NOT_MODIFIED] += 1
-                else:
-                    resolved.append(replace(revisit, payload_digest=confirmed, revisit=True))
+            if revisit.foreign and revisit.not_modified:  # another tool's 304: the store finds what it confirms
+                resolved.append(replace(revisit, revisit=True))
                 continue
             key = digest_key(revisit.payload_digest)
             payload = self._payloads.get(key)
@@ -637,7 +648,9 @@ class Derivation:
         for outcome in outcomes:
             article = _article_of(outcome)
             holder = held.get(article.warc_record_id)
-            if holder is not None and holder[:3] == (article.url, article.fetched_at, article.payload_digest):
+            # (a 304's payload in the store is the one it confirms, not its record's)
+            if holder is not None and holder[:2] == (article.url, article.fetched_at) and \
+                    (article.confirms is not None or holder[2] == article.payload_digest):
                 self.report.file(article.warc_file).held += 1  # the same record again (taken before, or a copy
                 continue  # of its file given too)
             if holder is not None:
@@ -694,6 +707,8 @@ class Derivation:
                 if len(self.report.broken_bodies) < MAX_LISTED:
                     self.report.broken_bodies.append(article.note)
             found = self.report.file(article.warc_file)
+            if article.confirms is not None:  # counted by what the store found it confirms
+                continue
             if article.revisit:
                 found.revisits += 1
             elif article.document.is_empty:
@@ -703,6 +718,16 @@ class Derivation:
         result = self.store.add(articles, failures, scanned, rekeyed)
         for page in result.not_extracted:
             self.report.not_extracted_because(page["url"], page["reason"])
+        for name, count in result.confirmed.items():
+            self.report.file(name).not_modified += count
+        for name, count in result.waiting.items():
+            self.report.file(name).not_modified += count
+            self.report.file(name).waiting += count
+        for name, count in result.confirmed_later.items():  # waiting since this derivation read them, or since one before
+            found = self.report.file(name)
+            now = min(count, found.waiting)
+            found.waiting -= now
+            found.confirmed_later += count - now
         self.report.captures += len(outcomes)
         taken = self.upgrade.taken_over(self.store, (article.warc_record_id for article in articles)) \
             if self.upgrade else Counter()

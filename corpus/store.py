@@ -125,6 +125,11 @@ CREATE TABLE IF NOT EXISTS key_docs (
 CREATE TABLE IF NOT EXISTS host_sources (
     host TEXT PRIMARY KEY, source TEXT NOT NULL, first_at TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stale_texts (path TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS waiting_304s (
+    record_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, fetched_at TEXT NOT NULL,
+    warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL,
+    confirms_url TEXT NOT NULL, confirms_date TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS waiting_304s_by_url ON waiting_304s (confirms_url);
 """
 # The tables of a site's template counts (``_Batch._learn``), all keyed by site.
 _SITE_TABLES = ("sites", "site_signatures", "signature_keys", "key_stats", "key_docs", "site_months")
@@ -282,6 +287,10 @@ class ExtractedArticle:
     revisit: bool = False  # a revisit of a payload its URL archived before: no document of its own
     foreign: bool = False  # archived by another tool: the store gives it the source our captures of its host have
     note: str = ""  # one line for a person: the body it was made from breaks partway (the store keeps no note)
+    # Another tool's 304: the (URL, WARC-Date) of the capture it names, or (URL, "") for its URL's latest before it;
+    # the store gives it that capture's payload (its ``payload_digest`` is empty until then), or keeps it waiting
+    # until the corpus holds that capture
+    confirms: tuple[str, str] | None = None
 
     @classmethod
     def prepared(cls, *fields, document: Document, extractor: str, foreign: bool = False,
@@ -306,6 +315,11 @@ class BatchResult:
     moved_rows: Counter = field(default_factory=Counter)  # (source, source): rows another tool's captures took there
     rewritten_texts: int = 0
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
+    # WARC file -> other tools' 304s read in it that confirm a capture the corpus holds; that confirm none yet (kept
+    # waiting); that were waiting since an earlier batch and confirm one of this batch's captures
+    confirmed: Counter = field(default_factory=Counter)
+    waiting: Counter = field(default_factory=Counter)
+    confirmed_later: Counter = field(default_factory=Counter)
 
 
 def no_corpus_yet(archive_dir: Path) -> str | None:
@@ -387,6 +401,7 @@ class CorpusStore:
         self._add_payload_keys()
         self._take_in_older_writers_captures()
         self._add_last_seen()
+        self._add_confirms_latest()
         self._db.execute("CREATE INDEX IF NOT EXISTS rows_in_order ON rows (fetched_at, record_id)")
         prepare_search(self._db, self.root)
         self._add_browse_counts()
@@ -435,6 +450,16 @@ class CorpusStore:
             with self._transaction():
                 if not self._has_column("rows", "last_seen"):  # another process may have added it since
                     self._db.execute("ALTER TABLE rows ADD COLUMN last_seen TEXT")
+
+    def _add_confirms_latest(self) -> None:
+        """``captures.confirms_latest`` marks another tool's 304 that names no capture (it confirms its URL's latest
+        before it, which a capture read later may be); those stored before it was kept stay as they are."""
+        if not self._has_column("captures", "confirms_latest"):
+            with self._transaction():
+                if not self._has_column("captures", "confirms_latest"):  # another process may have added it since
+                    self._db.execute("ALTER TABLE captures ADD COLUMN confirms_latest INTEGER NOT NULL DEFAULT 0")
+        self._db.execute("CREATE INDEX IF NOT EXISTS captures_confirming_latest ON captures (source, url)"
+                         " WHERE confirms_latest = 1")
 
     def _fill_last_seen(self) -> None:
         """A store made before ``last_seen`` gets it from its captures, once (``user_version``), in one statement:
@@ -722,19 +747,6 @@ class CorpusStore:
         return self._db.execute("SELECT 1 FROM captures WHERE payload_key = ? AND source = ? AND url = ?"
                                 " AND is_primary = 1", (digest_key(digest), source, url)).fetchone() is not None
 
-    def confirmed_payload(self, url: str, date: str, refers_to: str = "", refers_to_date: str = "") -> str | None:
-        """The payload digest another tool's 304 for ``url`` at ``date`` confirms: that of the capture it names
-        (``refers_to`` at ``refers_to_date``), or else of the URL's latest capture before it; None if the corpus holds
-        neither.  A URL's captures are under the source of its host's (``host_sources``), or of its own address."""
-        if refers_to_date:
-            url, date = refers_to or url, refers_to_date
-        found = self._db.execute("SELECT source FROM host_sources WHERE host = ?", (site_host(url),)).fetchone()
-        captured = self._db.execute(
-            "SELECT payload_digest FROM captures WHERE source = ? AND url = ? AND fetched_at {} ?"
-            " ORDER BY fetched_at DESC, record_id DESC LIMIT 1".format("=" if refers_to_date else "<"),
-            (found[0] if found else foreign_source(url), url, date)).fetchone()
-        return captured[0] if captured else None
-
     def held_payloads(self, keys: Iterable[str]) -> set[str]:
         """Those of these payload keys (``digest_key``) that a capture the corpus read holds, article or not (one
         pass over the captures)."""
@@ -864,6 +876,8 @@ class CorpusStore:
                 batch.add_capture(batch.with_host_source(article), None)
             for article, error in failures:
                 batch.add_capture(batch.with_host_source(article), error)
+            batch.confirm_waiting({article.url for article in articles})
+            batch.reconfirm_latest()
             batch.finish()
             self._mark_changed(batch.changed_from)
             for warc_file, (offset, closed) in (scanned or {}).items():
@@ -922,6 +936,7 @@ class CorpusStore:
                 batch.touched_urls.add((source, url))
             batch.forget_host_sources((url, fetched_at, source) for _, source, url, *_, fetched_at, foreign_host
                                       in lost if foreign_host is None)
+            db.execute("DELETE FROM waiting_304s WHERE warc_file = ? AND warc_offset >= ?", (warc_file, offset))
             batch.finish()
             self._mark_changed(batch.changed_from)
             db.execute("UPDATE scans SET scanned = ?, closed = 0 WHERE warc_file = ? AND scanned > ?",
@@ -1026,6 +1041,7 @@ class _Batch:
         self.latest: dict[str, str | None] = {}
         self.new_articles: dict[str, dict[int, str]] = defaultdict(dict)
         self.reordered: set[str] = set()
+        self.captured_urls: set[tuple[str, str]] = set()  # (source, URL) of the batch's captures, 304s that name none aside
 
     def _changed(self, fetched_at: str, record_id: str) -> None:
         if self.changed_from is None or (fetched_at, record_id) < self.changed_from:
@@ -1047,17 +1063,27 @@ class _Batch:
         db = self.db
         if db.execute("SELECT 1 FROM captures WHERE record_id = ?", (article.warc_record_id,)).fetchone():
             return
+        if article.confirms is not None and not article.payload_digest:  # (one taken from waiting has its payload)
+            if (confirmed := self._confirmed_payload(*article.confirms, article.fetched_at)) is None:
+                self._wait(article)
+                return
+            article = replace(article, payload_digest=confirmed)
+            self.result.confirmed[article.warc_file] += 1
+        confirms_latest = article.confirms is not None and not article.confirms[1]
+        if not confirms_latest:
+            self.captured_urls.add((article.source, article.url))
         document = article.document
         usable = error is None and not document.is_empty
         site = site_of(article.source, article.url)
         db.execute(
             "INSERT INTO captures (record_id, source, url, site, fetched_at, payload_digest, payload_key, warc_file,"
-            " warc_offset, extractor, error, document, foreign_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " warc_offset, extractor, error, document, foreign_host, confirms_latest)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (article.warc_record_id, article.source, article.url, site, article.fetched_at, article.payload_digest,
              digest_key(article.payload_digest),
              article.warc_file, article.warc_offset, article.extractor, error or document.error or None,
              (article.packed or pack(document)) if usable else None,
-             site_host(article.url) if article.foreign else None))
+             site_host(article.url) if article.foreign else None, int(confirms_latest)))
         if article.revisit:
             self.new_ids.add(article.warc_record_id)
             self._captured_again(article)
@@ -1108,6 +1134,70 @@ class _Batch:
             " INDEXED BY rows_by_url WHERE source = ? AND url = ? AND (fetched_at, record_id) <= (?, ?)"
             " ORDER BY version DESC LIMIT 1)",
             (article.fetched_at, article.source, article.url, article.fetched_at, article.warc_record_id))
+
+    # -- other tools' 304s -------------------------------------------------------------------
+    def _confirmed_payload(self, url: str, date: str, at: str) -> str | None:
+        """The payload digest of the capture of ``url`` a 304 at ``at`` confirms: the one at ``date`` (the capture it
+        names), or if ``date`` is empty the URL's latest before ``at``; None if the corpus holds none.  A URL's
+        captures are under the source of its host's (``host_sources``), or of its own address."""
+        found = self.db.execute("SELECT source FROM host_sources WHERE host = ?", (site_host(url),)).fetchone()
+        captured = self.db.execute(
+            "SELECT payload_digest FROM captures WHERE source = ? AND url = ? AND fetched_at {} ?"
+            " ORDER BY fetched_at DESC, record_id DESC LIMIT 1".format("=" if date else "<"),
+            (found[0] if found else foreign_source(url), url, date or at)).fetchone()
+        return captured[0] if captured else None
+
+    def _wait(self, article: ExtractedArticle) -> None:
+        """A 304 whose capture the corpus does not hold yet (read in a later WARC, a later import): kept, with the scan
+        position of its file, until a batch brings that capture (``confirm_waiting``)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO waiting_304s (record_id, source, url, fetched_at, warc_file, warc_offset, extractor,"
+            " confirms_url, confirms_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.warc_record_id, article.source, article.url, article.fetched_at, article.warc_file,
+             article.warc_offset, article.extractor, *article.confirms))
+        self.result.waiting[article.warc_file] += 1
+
+    def confirm_waiting(self, urls: Collection[str]) -> None:
+        """The waiting 304s that confirm captures of these URLs (the batch's), taken as captures of them now: one
+        look at an empty table, else one look-up in its index per URL."""
+        db = self.db
+        if not urls or db.execute("SELECT 1 FROM waiting_304s LIMIT 1").fetchone() is None:
+            return
+        for record_id, source, url, fetched_at, warc_file, offset, extractor, *confirms in db.execute(
+                "SELECT record_id, source, url, fetched_at, warc_file, warc_offset, extractor, confirms_url,"
+                " confirms_date FROM waiting_304s WHERE confirms_url IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(urls)),)).fetchall():
+            if (confirmed := self._confirmed_payload(*confirms, fetched_at)) is None:
+                continue
+            db.execute("DELETE FROM waiting_304s WHERE record_id = ?", (record_id,))
+            self.add_capture(self.with_host_source(ExtractedArticle(
+                source, url, fetched_at, warc_file, offset, record_id, confirmed, Document.empty(url, ""), extractor,
+                revisit=True, foreign=True, confirms=tuple(confirms))), None)
+            self.result.confirmed_later[warc_file] += 1
+
+    def reconfirm_latest(self) -> None:
+        """Another tool's 304s that name no capture, at the URLs of the batch's captures, each given the payload of its
+        URL's latest capture before it now: one read before a capture between the two (WARCs read out of time order,
+        a later import) confirms that one, as a rebuild would have it.  One look at an index of those 304s (empty in an
+        archive of our own), else one look-up in it per URL; the URL's captures are read only where it has one."""
+        db = self.db
+        if not self.captured_urls or db.execute("SELECT 1 FROM captures INDEXED BY captures_confirming_latest"
+                                                " WHERE confirms_latest = 1 LIMIT 1").fetchone() is None:
+            return
+        for source, url in sorted(self.captured_urls):
+            if db.execute("SELECT 1 FROM captures INDEXED BY captures_confirming_latest WHERE source = ? AND url = ?"
+                          " AND confirms_latest = 1 LIMIT 1", (source, url)).fetchone() is None:
+                continue
+            latest = None  # (payload digest, payload key) of the latest capture that is no such 304
+            for record_id, digest, key, confirms_latest in db.execute(
+                    "SELECT record_id, payload_digest, payload_key, confirms_latest FROM captures WHERE source = ?"
+                    " AND url = ? ORDER BY fetched_at, record_id", (source, url)).fetchall():
+                if not confirms_latest:
+                    latest = (digest, key)
+                elif latest is not None and key != latest[1]:
+                    db.execute("UPDATE captures SET payload_digest = ?, payload_key = ? WHERE record_id = ?",
+                               (*latest, record_id))
+                    self.touched_urls.add((source, url))
 
     def next_primary(self, source: str, url: str, digest: str) -> None:
         """The payload's primary capture at its URL is gone: its first capture left with a document holds its text."""

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import zlib
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler
@@ -19,9 +23,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive_fixtures import loopback_site, newsarchive
-from test_incremental import write_config
+from test_incremental import ROOT, write_config
+from test_interruptions import session_processes, wait_for
 
 from archive.warc_date import canonical_warc_date
+from browse.corpus_view import article, page_id
 from corpus.export import export_jsonl, export_parquet, read_corpus
 from corpus.store import STORE_FILE, CorpusStore
 from demo.farm import article_html
@@ -217,7 +223,7 @@ def test_another_tools_304s_move_the_last_seen_of_the_version_they_confirm(kind,
         lambda w: not_modified_record(w, kind, "http://news.example/2026/10/never-archived", DAYS[4])])
     result = newsarchive("rebuild", "--warc", str(pages), str(not_modified), "--out", str(tmp_path / "rebuilt"))
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
-    assert "1 HTTP 304" in result.stderr, result.stderr  # the URL it does not hold
+    assert "3 not-modified confirmations, 1 for a capture not in the archive yet" in result.stderr, result.stderr
     expected = [(1, canonical_warc_date(DAYS[0]), canonical_warc_date(DAYS[1])),
                 (2, canonical_warc_date(DAYS[2]), canonical_warc_date(DAYS[3]))]
     assert [(row["version"], row["fetched_at"], row["last_seen"]) for row in exported(tmp_path / "rebuilt")] == expected
@@ -253,3 +259,137 @@ def test_a_story_at_a_second_address_is_extracted_once_not_again_each_run(etags,
     assert {row["url"]: (row["version"], row["last_seen"]) for row in rows} == \
         {address: (1, seen) for address, seen in last.items()}
     assert rebuilt(tmp_path) == rows
+
+
+def test_another_tools_304_naming_an_older_version_makes_that_text_current_again(tmp_path):
+    """Version 1 on day 1, version 2 on day 3, then a Heritrix 304 on day 4 naming the day-1 capture: the client sent
+    version 1's validators and the server said it is still what it serves, so on day 4 the page shows version 1's
+    text again, as a refetch of version 1's bytes would: a third version with that text, first and last seen on day 4;
+    versions 1 and 2 keep their spans, and browse shows the third as the latest."""
+    first, changed = article_html(7), article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
+    pages = foreign_warc(tmp_path / "pages.warc.gz", [
+        lambda w: foreign_response(w, FOREIGN_URL, first, DAYS[0]),
+        lambda w: foreign_response(w, FOREIGN_URL, changed, DAYS[2])])
+    heritrix = foreign_warc(tmp_path / "heritrix.warc.gz",
+                            [lambda w: not_modified_record(w, "1.0", FOREIGN_URL, DAYS[3], DAYS[0])])
+    result = newsarchive("rebuild", "--warc", str(pages), str(heritrix), "--out", str(tmp_path / "rebuilt"))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    rows = exported(tmp_path / "rebuilt")
+    day = [canonical_warc_date(date) for date in DAYS]
+    assert [(row["version"], row["fetched_at"], row["last_seen"]) for row in rows] == \
+        [(1, day[0], day[0]), (2, day[2], day[2]), (3, day[3], day[3])]
+    assert rows[2]["text"] == rows[0]["text"] != rows[1]["text"]
+    db = sqlite3.connect(tmp_path / "rebuilt" / STORE_FILE)
+    shown = article(db, tmp_path / "rebuilt", page_id(rows[0]["warc_record_id"]))
+    db.close()
+    assert (shown["latest_version"]["version"], shown["latest_version"]["last_seen"]) == (3, day[3])
+
+
+def file_line(stderr: str, stem: str) -> str:
+    [line] = [line for line in stderr.splitlines() if line.startswith(stem)]
+    return line
+
+
+def test_another_tools_304s_imported_before_the_captures_they_confirm_move_their_last_seen_once_they_come(tmp_path):
+    """A Heritrix WARC of 304s is imported first (one naming the day-1 capture, one naming none on day 4, one for a
+    URL never archived); the pages come in a later import, killed partway and derived again, then derived once more:
+    version 1 was last seen on day 2, version 2 on day 4, as a rebuild of the same WARCs says, each 304 counted once.
+    Before: the first import counted them `3 HTTP 304` and they were lost, each version last seen at its capture."""
+    archive = tmp_path / "archive"
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{archive}"\n')
+    not_modified = foreign_warc(tmp_path / "a-heritrix.warc.gz", [
+        lambda w: not_modified_record(w, "1.0", FOREIGN_URL, DAYS[1], DAYS[0]),
+        lambda w: not_modified_record(w, "1.0", FOREIGN_URL, DAYS[3]),
+        lambda w: not_modified_record(w, "1.0", "http://news.example/2026/10/never-archived", DAYS[4])])
+    first = newsarchive("import", "--config", str(config), str(not_modified))
+    assert first.returncode == 0 and "Traceback" not in first.stderr, first.stderr
+    assert "3 not-modified confirmations, 3 for captures not in the archive yet" in file_line(first.stderr, "a-heritrix-")
+
+    story, changed = article_html(7), article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
+    others = [lambda w, n=n: foreign_response(w, f"http://news.example/2026/10/other-{n}", article_html(20 + n),
+                                              DAYS[0]) for n in range(40)]
+    pages = [foreign_warc(tmp_path / "b-pages.warc.gz", others[:20]),
+             foreign_warc(tmp_path / "c-pages.warc.gz", [lambda w: foreign_response(w, FOREIGN_URL, story, DAYS[0]),
+                                                         lambda w: foreign_response(w, FOREIGN_URL, changed, DAYS[2])]),
+             foreign_warc(tmp_path / "d-pages.warc.gz", others[20:])]
+    killed = subprocess.Popen([sys.executable, "-m", "cli", "import", "--config", str(config), *map(str, pages)],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:  # killed once the first pages are in the corpus, the story's perhaps not yet
+        assert wait_for(lambda: killed.poll() is not None or len(list(archive.glob("text/**/*.txt"))) >= 5)
+        assert killed.poll() is None, "imported before it could be killed"
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+    assert wait_for(lambda: not session_processes(killed.pid), timeout=10), session_processes(killed.pid)
+    again = newsarchive("derive", "--config", str(config))
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+    assert newsarchive("derive", "--config", str(config)).returncode == 0  # nothing left, nothing counted twice
+
+    day = [canonical_warc_date(date) for date in DAYS]
+    rows = exported(archive)
+    assert [(row["version"], row["fetched_at"], row["last_seen"]) for row in rows if row["url"] == FOREIGN_URL] == \
+        [(1, day[0], day[1]), (2, day[2], day[3])]
+    assert len(rows) == 42
+    assert rebuilt(archive) == rows
+
+
+def test_the_file_lines_say_how_many_304s_confirm_a_capture_and_how_many_wait_for_theirs(tmp_path):
+    """Two 304s imported before their pages, then the pages: the first import's line says both wait for captures
+    not in the archive, the second's says they were taken then.  Before: `skipped: 2 HTTP 304`, then nothing."""
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    not_modified = foreign_warc(tmp_path / "a-heritrix.warc.gz", [
+        lambda w: not_modified_record(w, "1.0", FOREIGN_URL, DAYS[1], DAYS[0]),
+        lambda w: not_modified_record(w, "1.1", FOREIGN_URL, DAYS[3])])
+    first = newsarchive("import", "--config", str(config), str(not_modified))
+    assert file_line(first.stderr, "a-heritrix-").endswith(
+        ": 2 records, 0 HTML pages, 0 articles; 2 not-modified confirmations, 2 for captures not in the archive yet")
+    pages = foreign_warc(tmp_path / "b-pages.warc.gz", [
+        lambda w: foreign_response(w, FOREIGN_URL, article_html(7), DAYS[0]),
+        lambda w: foreign_response(w, FOREIGN_URL, article_html(9), DAYS[2])])
+    second = newsarchive("import", "--config", str(config), str(pages))
+    assert file_line(second.stderr, "a-heritrix-").endswith(
+        ": 2 not-modified confirmations read before the captures they confirm, taken now"), second.stderr
+    assert [row["last_seen"] for row in exported(tmp_path / "archive")] == \
+        [canonical_warc_date(DAYS[1]), canonical_warc_date(DAYS[3])]
+
+
+def test_another_tools_304_naming_its_revisit_read_later_in_the_same_rebuild_moves_the_last_seen(tmp_path):
+    """Heritrix's day-2 capture of an unchanged page is an identical-payload revisit (in a WARC named after the 304's),
+    and its day-3 304 names that revisit.  Before: the 304 was looked up before the revisits were taken, counted
+    `HTTP 304`, and the version was last seen on day 2."""
+    body = article_html(7)
+    pages = foreign_warc(tmp_path / "b-pages.warc.gz", [lambda w: foreign_response(w, FOREIGN_URL, body, DAYS[0])])
+    with open(pages, "rb") as stream:
+        digest = next(iter(ArchiveIterator(stream))).rec_headers.get_header("WARC-Payload-Digest")
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+    revisit = foreign_warc(tmp_path / "c-revisit.warc.gz", [lambda w: w.create_revisit_record(
+        FOREIGN_URL, digest, FOREIGN_URL, DAYS[0], http_headers=headers, warc_headers_dict={"WARC-Date": DAYS[1]})])
+    not_modified = foreign_warc(tmp_path / "a-heritrix.warc.gz",
+                                [lambda w: not_modified_record(w, "1.0", FOREIGN_URL, DAYS[2], DAYS[1])])
+    result = newsarchive("rebuild", "--warc", str(not_modified), str(pages), str(revisit), "--out", str(tmp_path / "out"))
+    assert file_line(result.stderr, "a-heritrix") == \
+        "a-heritrix.warc.gz: 1 record, 0 HTML pages, 0 articles; 1 not-modified confirmation", result.stderr
+    assert [(row["fetched_at"], row["last_seen"]) for row in exported(tmp_path / "out")] == \
+        [(canonical_warc_date(DAYS[0]), canonical_warc_date(DAYS[2]))]
+
+
+@pytest.mark.parametrize("kind", ["response", "1.1"])
+def test_another_tools_304_naming_no_capture_confirms_one_imported_later_between_them(kind, tmp_path):
+    """Version 1 of day 1 imported, then wget's (or pywb's) 304 of day 4 that names no capture, then version 2 of
+    day 3: the 304 confirms the URL's latest capture before it, version 2, whatever the order the WARCs came in, as a
+    rebuild of them says.  Before: it stayed version 1's, so day 4 made a third version with version 1's text."""
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    first, changed = article_html(7), article_html(8).replace(b"<h1>", b"<h1>Corrected: ", 1)
+    for name, make in [("a-first", lambda w: foreign_response(w, FOREIGN_URL, first, DAYS[0])),
+                       ("b-not-modified", lambda w: not_modified_record(w, kind, FOREIGN_URL, DAYS[3])),
+                       ("c-changed", lambda w: foreign_response(w, FOREIGN_URL, changed, DAYS[2]))]:
+        result = newsarchive("import", "--config", str(config), str(foreign_warc(tmp_path / f"{name}.warc.gz", [make])))
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    day = [canonical_warc_date(date) for date in DAYS]
+    rows = exported(tmp_path / "archive")
+    assert [(row["version"], row["fetched_at"], row["last_seen"]) for row in rows] == \
+        [(1, day[0], day[0]), (2, day[2], day[3])]
+    assert rebuilt(tmp_path / "archive") == rows
