@@ -110,6 +110,16 @@ def _unfinished_runs_line(archive_dir: Path) -> str | None:
     return f"corpus: {unfinished_line(spans, articles_of(archive_dir, spans))}; the next run counts them"
 
 
+def _archive_missing(archive_dir: Path, command: str) -> bool:
+    """Say so in one line if the archive dir is not there: a command that only reads it would make an empty archive
+    in its place, and a typo in [archive] dir or a disk not mounted would pass for an archive with nothing in it."""
+    if archive_dir.exists():
+        return False
+    print(f"newsarchive: {command}: {archive_dir}: no such directory, so no archive to {command} (a typo in "
+          "[archive] dir, or a disk not mounted?); `newsarchive run` makes one", file=sys.stderr)
+    return True
+
+
 def _output_file_problem(path: str) -> str | None:
     """Why no file can be written at ``path`` (a directory, or no file can be made beside it), said before
     the work that ends in writing it; None if one can.  Its directory is made, as the writing would."""
@@ -137,8 +147,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from archive.replay import CannotServe, serve
 
+    archive_dir = load_config(args.config).archive.dir
+    if _archive_missing(archive_dir, "replay"):
+        return EXIT_SOURCE_FAILED
     try:
-        return EXIT_OK if serve(load_config(args.config).archive.dir, args.port) == 0 else EXIT_SOURCE_FAILED
+        return EXIT_OK if serve(archive_dir, args.port) == 0 else EXIT_SOURCE_FAILED
     except CannotServe as exc:
         print(f"newsarchive: {exc}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
@@ -151,8 +164,10 @@ def _cmd_browse(args: argparse.Namespace) -> int:
         print(f"newsarchive: browse: --port {args.port} is also the --replay-port (pywb's, default 8080): "
               "give them different ports", file=sys.stderr)
         return EXIT_USAGE
+    config = load_config(args.config)
+    if _archive_missing(config.archive.dir, "browse"):
+        return EXIT_SOURCE_FAILED
     try:
-        config = load_config(args.config)
         serve_browser(config.archive.dir, args.port, None if args.no_replay else args.replay_port,
                       [source.name for source in config.sources])
     except CannotServe as exc:
@@ -165,6 +180,8 @@ def _cmd_package(args: argparse.Namespace) -> int:
     from archive.package import PackageError, package
 
     archive_dir = load_config(args.config).archive.dir  # a bad sources file first, before --out's directory is made
+    if _archive_missing(archive_dir, "package"):
+        return EXIT_SOURCE_FAILED
     if problem := _output_file_problem(args.out):
         print(f"newsarchive: package: --out {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -316,6 +333,8 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     from corpus.rederive import RederiveBusy, rederive_archive
 
     config = load_config(args.config)
+    if _archive_missing(config.archive.dir, "derive"):
+        return EXIT_SOURCE_FAILED
     if args.anew:
         told: set[str] = set()
 
@@ -368,9 +387,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from crawler.run_reports import sources_with_runs, unfinished_runs
 
     config = load_config(args.config)
-    if not config.archive.dir.exists() and not args.forget_archive:  # (forgetting another's needs none here)
-        print(f"newsarchive: not checking: {config.archive.dir}: no such directory, so no archive to check "
-              "(a typo in [archive] dir, or a disk not mounted?); `newsarchive run` makes one", file=sys.stderr)
+    if not args.forget_archive and _archive_missing(config.archive.dir, "check"):  # (forgetting another's needs none)
         return EXIT_SOURCE_FAILED
     try:
         with ArchiveLock(config.archive.dir):
@@ -426,6 +443,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print("newsarchive: export: --out - (standard output) is for JSON Lines; give Parquet a file name",
               file=sys.stderr)
         return EXIT_USAGE
+    if _archive_missing(config.archive.dir, "export"):  # before --out's directory is made
+        return EXIT_SOURCE_FAILED
     if not to_stdout and (problem := _output_file_problem(args.out)):
         print(f"newsarchive: export: --out {problem}", file=sys.stderr)
         return EXIT_USAGE

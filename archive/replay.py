@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from archive import WARC_DIR
+from archive.atomic import write_atomic
 from archive.index import changed_since_indexed, update_index
 from archive.lock import ArchiveUnwritable
 from archive.recover import torn_at
@@ -33,6 +34,8 @@ PYWB_REQUIREMENT = "pywb==2.10.0"
 # it pywb serves a br page's archived bytes undecoded to a browser that never asked for br.
 REPLAY_REQUIREMENTS = (PYWB_REQUIREMENT, "brotlicffi>=1.2.1.0")
 REPLAY_VENV_ENV = "NEWSARCHIVE_REPLAY_VENV"
+# In the replay venv, written once pip installed REPLAY_REQUIREMENTS: a venv without it, or with others, is updated.
+REQUIREMENTS_STAMP = "newsarchive-requirements.txt"
 COLLECTION = "archive"
 REPLAY_DIR = "replay"
 
@@ -65,24 +68,47 @@ class PywbMissing(CannotServe):
 
 def replay_tool(name: str, venv: Path | None = None) -> Path:
     """A console script of the replay venv (``wayback``, ``wb-manager``, ``warcio``), installing pywb if needed;
-    ``PywbMissing`` saying why in one line if it cannot be installed (offline, no ``venv`` module)."""
+    ``PywbMissing`` saying why in one line if it cannot be installed (offline, no ``venv`` module).
+
+    A venv made with other requirements (by an older newsarchive) is brought up to date in place; should that fail,
+    one line says so and the venv serves as it is (the next start tries again)."""
     venv = venv or replay_venv()
     tool = venv / "bin" / name
-    if (venv / "bin" / "wayback").exists():  # pip installs pywb after its dependencies: its script comes last
+    if made_with(venv) == REPLAY_REQUIREMENTS:  # no pip, no network: nothing changed since it was made
         return tool
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.parent / f".{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two first uses at once: one installs, the other waits for it
-        if not (venv / "bin" / "wayback").exists():
-            _install_pywb(venv)
+        if made_with(venv) != REPLAY_REQUIREMENTS:
+            try:
+                _install_pywb(venv)
+            except PywbMissing as failed:
+                if not (venv / "bin" / "wayback").exists():  # pip installs pywb after its dependencies
+                    raise
+                print(f"newsarchive: {failed}; using it as it is", file=sys.stderr, flush=True)
     return tool
 
 
+def made_with(venv: Path) -> tuple[str, ...] | None:
+    """The requirements the replay venv was installed with (its stamp), None if unknown: made by a newsarchive
+    that wrote no stamp, not made yet, or its install did not finish."""
+    try:
+        return tuple((venv / REQUIREMENTS_STAMP).read_text(encoding="utf-8").split())
+    except OSError:
+        return None
+
+
 def _install_pywb(venv: Path) -> None:
-    print(f"newsarchive: installing pywb into {venv} (first use; it is kept apart from the crawl venv "
-          "because its brotlipy shadows the brotli module Scrapy needs)", file=sys.stderr, flush=True)
-    for step in ([sys.executable, "-m", "venv", str(venv)],
-                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *REPLAY_REQUIREMENTS]):
+    if (venv / "bin" / "python").exists():
+        print(f"newsarchive: updating pywb's venv {venv} to {' '.join(REPLAY_REQUIREMENTS)} (made by an "
+              "older newsarchive)", file=sys.stderr, flush=True)
+        steps = []
+    else:
+        print(f"newsarchive: installing pywb into {venv} (first use; it is kept apart from the crawl venv "
+              "because its brotlipy shadows the brotli module Scrapy needs)", file=sys.stderr, flush=True)
+        steps = [[sys.executable, "-m", "venv", str(venv)]]
+    steps.append([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *REPLAY_REQUIREMENTS])
+    for step in steps:
         try:
             done = subprocess.run(step, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
         except OSError as exc:
@@ -94,6 +120,7 @@ def _install_pywb(venv: Path) -> None:
                 f"cannot install pywb into {venv}: `{' '.join(step[-3:])}` exited {done.returncode}"
                 + (f" ({why[:300]})" if why else "") + f"; with the package index reachable the next start "
                 f"installs it, or install {' '.join(REPLAY_REQUIREMENTS)} into a venv and name it in ${REPLAY_VENV_ENV}")
+    write_atomic(venv / REQUIREMENTS_STAMP, "".join(f"{line}\n" for line in REPLAY_REQUIREMENTS).encode())
 
 
 def write_pywb_config(archive_dir: Path) -> Path:

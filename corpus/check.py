@@ -5,7 +5,9 @@ corpus.jsonl what the store holds; with repair, what differs is made again from 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from archive.atomic import unheld
@@ -15,9 +17,11 @@ from corpus.store import STORE_FILE, TEXT_DIR, CorpusStore
 from corpus.swap import finish_swap
 
 
-def _sha256(path: Path) -> str | None:
+def _sha256(path: str) -> str | None:
+    """(A string, not a Path: pathlib interns each name it parses, and CPython's table of them grows with the corpus.)"""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as text:
+            return hashlib.file_digest(text, "sha256").hexdigest()
     except OSError:
         return None
 
@@ -34,17 +38,22 @@ def _jsonl_matches(store: CorpusStore) -> bool:
         return next(expected, None) is None
 
 
-def _leftovers(root: Path, named: set[str]) -> tuple[list[Path], list[Path]]:
-    """In one listing of each text folder: the temporary text files killed derivations left, and the text files no
-    row names (``named``: the rows' text paths)."""
-    temporaries, unnamed = [], []
-    for folder in sorted((root / TEXT_DIR).glob("*/")):
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith(".") and path.name.endswith(".tmp"):
-                temporaries.append(path)
-            elif path.suffix == ".txt" and f"{TEXT_DIR}/{folder.name}/{path.name}" not in named:
-                unnamed.append(path)
-    return list(unheld(temporaries)), unnamed
+def _leftovers(store: CorpusStore) -> tuple[list[Path], list[Path]]:
+    """In one streamed listing of each text folder: the temporary text files killed derivations left, and the text
+    files no row names (looked up in the store: no set of every text path is held)."""
+    texts, temporaries = store.root / TEXT_DIR, []
+
+    def listed() -> Iterator[tuple[str, str]]:
+        for folder in texts.glob("*/"):
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                        temporaries.append(Path(entry.path))
+                    elif os.path.splitext(entry.name)[1] == ".txt":  # (no Path per file: see _sha256)
+                        yield folder.name, entry.name
+
+    unnamed = [texts / folder / name for folder, name in store.unnamed_texts(listed())]
+    return list(unheld(sorted(temporaries))), unnamed
 
 
 def _note_or_remove(report: CheckReport, root: Path, paths: list[Path], what: str, repair: bool) -> None:
@@ -70,10 +79,9 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
             verdict = store.quick_check()
             if verdict != "ok":
                 raise sqlite3.DatabaseError(verdict)
-            named, wrong = set(), set()
+            wrong = set()
             for source, url, text_path, sha in store.text_rows():
-                named.add(text_path)
-                if _sha256(root / text_path) != sha:
+                if _sha256(os.path.join(root, text_path)) != sha:
                     wrong.add((source, url))
             if wrong:
                 report.problems.append(f"{len(wrong)} articles' text files are missing or changed")
@@ -83,7 +91,7 @@ def check_corpus(root: Path, report: CheckReport, repair: bool = False) -> None:
                             (root / text_path).unlink(missing_ok=True)
                     store.redo(wrong)
                     report.repaired.append(f"wrote {len(wrong)} articles' text files again")
-            left, unnamed = _leftovers(root, named)
+            left, unnamed = _leftovers(store)
             # a derivation killed as it wrote them (or ``derive --anew``'s, swapped in); a process killed between its
             # commit and its removal of the texts it replaced, of a version that noted none for the next opening
             _note_or_remove(report, root, left, f"temporary text files that killed derivations left in {TEXT_DIR}/",

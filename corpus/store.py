@@ -953,6 +953,21 @@ class CorpusStore:
             self._mark_changed(batch.changed_from)
         self._remove_stale(batch.stale_paths)
 
+    def unnamed_texts(self, listed: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Of the text files ``listed`` (folder and name in ``text/``, in any order), those no row names, by folder
+        then name.  The listing goes into a temporary table (SQLite's temporary store spills to disk), not a set in
+        memory: a check of millions of rows takes no more memory than one of thousands."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS listed_texts (folder TEXT, name TEXT, PRIMARY KEY (folder, name))"
+                   " WITHOUT ROWID")
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT OR IGNORE INTO temp.listed_texts VALUES (?, ?)", listed)
+            return db.execute(f"SELECT folder, name FROM temp.listed_texts WHERE '{TEXT_DIR}/' || folder || '/' || name"
+                              " NOT IN (SELECT text_path FROM rows) ORDER BY folder, name").fetchall()
+        finally:
+            db.execute("ROLLBACK")  # the listing is kept for no one
+
     def text_rows(self) -> Iterator[tuple[str, str, str, str]]:
         """(source, URL, text path, text SHA-256) of every row."""
         yield from self._db.execute("SELECT source, url, text_path, text_sha256 FROM rows")

@@ -69,7 +69,7 @@ def present(archive_dir: Path, redis_url: Callable[[], str | None]) -> Iterator[
 
 
 def _beat(archive: str, redis_url: Callable[[], str | None], stop: threading.Event) -> None:
-    process, url, client = f"{socket.gethostname()}-{os.getpid()}", None, None
+    process, url, client, beat = f"{socket.gethostname()}-{os.getpid()}", None, None, None
     try:
         while True:
             if redis_url() != url:
@@ -77,11 +77,11 @@ def _beat(archive: str, redis_url: Callable[[], str | None], stop: threading.Eve
                     client.close()
                 url = redis_url()
                 client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5) if url else None
+                beat = client.register_script(_BEAT) if client is not None else None  # once per client, not per beat
             ending = stop.is_set()
-            if client is not None:
+            if beat is not None:
                 try:
-                    client.register_script(_BEAT)(keys=[PRESENT + archive],
-                                                  args=[process, 0 if ending else int(PRESENCE_TTL * 1000)])
+                    beat(keys=[PRESENT + archive], args=[process, 0 if ending else int(PRESENCE_TTL * 1000)])
                 except redis.RedisError as exc:
                     logger.debug("could not say in the cluster's Redis that %s is served: %s", archive, exc)
             if ending:

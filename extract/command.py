@@ -96,7 +96,10 @@ def _extract_files(paths: list[Path], url: str | None) -> tuple[dict[Path, Docum
                 continue
             docs[path] = extract_document(data, url)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            print(f"newsarchive extract: cannot read {path}: {exc}", file=sys.stderr)
+            from archive.inputs import not_an_archive_file
+
+            why = not_an_archive_file(path) or f"{path}: cannot read it: {getattr(exc, 'strerror', None) or exc}"
+            print(f"newsarchive extract: {why}", file=sys.stderr)  # (not errno's "[Errno 2] ... 'nothere.html'")
             status = 1
         except PageTooLarge as exc:
             print(f"newsarchive extract: {path}: {exc}", file=sys.stderr)

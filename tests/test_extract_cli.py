@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,27 @@ def test_unreadable_file_reported_others_still_run(tmp_path: Path, capsys) -> No
     captured = capsys.readouterr()
     assert str(broken) in captured.err and str(missing) in captured.err
     assert [json.loads(line)["file"] for line in captured.out.splitlines()] == [str(ARTICLE)]
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("nothere.html", "nothere.html: no such file"),
+    ("pages", "pages: a directory with no web archive in it"),
+    ("broken.html.gz", "broken.html.gz: cannot read it: Not a gzipped file (b'no')"),
+    ("binary.html", "binary.html: not a saved page or a web archive (application/octet-stream)"),
+    pytest.param("locked.html", "locked.html: cannot read it: Permission denied", marks=pytest.mark.skipif(
+        os.geteuid() == 0, reason="root reads a file whatever its mode")),
+])
+def test_a_file_that_cannot_be_read_as_a_page_is_one_line_naming_it_and_exit_1(tmp_path: Path, given, said) -> None:
+    """A missing file or a directory printed errno's own words: "cannot read nothere.html: [Errno 2] No such file or
+    directory: 'nothere.html'"."""
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "broken.html.gz").write_bytes(b"not gzip at all")
+    (tmp_path / "binary.html").write_bytes(bytes(range(256)))
+    (tmp_path / "locked.html").write_bytes(ARTICLE.read_bytes())
+    (tmp_path / "locked.html").chmod(0)
+    result = subprocess.run([sys.executable, "-m", "cli", "extract", given], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"newsarchive extract: {said}\n")
 
 
 CDX = b" CDX a b a m s k r M V g\nhttp://127.0.0.1/ 20261207080000 http://127.0.0.1/ text/html 200 ABC - - 512 crawl.warc.gz\n"

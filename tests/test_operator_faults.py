@@ -465,3 +465,20 @@ def test_an_archive_dir_that_is_a_file_is_one_line_saying_so_and_the_file_stays(
     assert_one_line(result, 2, str(config), "[archive] dir", str(taken), "is a file, not a directory")
     assert taken.read_text() == "notes\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["archive", "sources.toml"]
+
+
+@pytest.mark.parametrize("command", [["derive"], ["derive", "--anew"], ["check"], ["export", "--out", "OUT.jsonl"],
+                                     ["package", "--out", "OUT.wacz"], ["browse", "--no-replay", "--port", "PORT"],
+                                     ["replay", "--port", "PORT"]])
+def test_a_command_that_reads_an_archive_dir_that_is_not_there_says_so_and_makes_nothing(tmp_path, command):
+    """A typo in `[archive] dir`, or a disk not mounted: derive made an empty archive there and said it derived
+    0 captures (exit 0), replay made its indexes, export and browse named `derive` as the way to a corpus."""
+    config = tmp_path / "sources.toml"
+    config.write_text('[archive]\ndir = "not-mounted/archive"\n\n[[sources]]\nname = "news"\n'
+                      'start_urls = ["http://127.0.0.1:9/"]\n')
+    args = [arg.replace("OUT", str(tmp_path / "out" / "corpus")).replace("PORT", str(free_port())) for arg in command]
+    env = {**os.environ, "NEWSARCHIVE_REPLAY_VENV": str(tmp_path / "replay-venv"), "PIP_NO_INDEX": "1"}
+    result = newsarchive(*args, "--config", str(config), env=env)
+    assert_one_line(result, 1, f"newsarchive: {command[0]}: ", str(tmp_path / "not-mounted" / "archive"),
+                    "no such directory")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sources.toml"]

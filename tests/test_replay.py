@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -15,7 +18,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_http_date, iso_date_to_datetime
 
 from archive.index import FAN_OUT, index_lines, replay_index_dir, update_index
-from archive.replay import PYWB_REQUIREMENT, REPLAY_VENV_ENV, replay_venv
+from archive.replay import PYWB_REQUIREMENT, REPLAY_REQUIREMENTS, REPLAY_VENV_ENV, made_with, replay_tool, replay_venv
 from archive.writer import RollingWarcWriter
 from archive_fixtures import (BROTLI_ARTICLE_PATH, BROTLI_PARAGRAPHS, REPLAY_BIN, crawl_demo, fetch, free_port,
                               free_ports, latest_not_modified, newsarchive, running, timestamp14, warc_captures)
@@ -253,6 +256,57 @@ def test_replay_and_browse_on_a_machine_that_cannot_install_pywb_say_why_in_one_
     assert "Traceback" not in said
     assert [line for line in said.splitlines() if "cannot install pywb" in line][0].endswith(
         "; browsing without replay (articles link to no original)")
+
+
+def _wheel(directory: Path, requirement: str, scripts: tuple[str, ...] = ()) -> None:
+    """A minimal real wheel meeting ``requirement`` (name and the version it names), console scripts and all."""
+    name, version = re.split(r"[=<>~]=", requirement)
+    info = f"{name}-{version}.dist-info"
+    files = {f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+             f"{info}/entry_points.txt": "[console_scripts]\n" + "".join(f"{s} = {name}:main\n" for s in scripts)}
+    files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"])
+    with zipfile.ZipFile(directory / f"{name}-{version}-py3-none-any.whl", "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+
+
+def test_a_replay_venv_made_before_its_requirements_changed_is_updated_once_or_kept_as_it_is(tmp_path, monkeypatch,
+                                                                                              capsys):
+    """A .venv-replay made by an older newsarchive (pywb, no brotlicffi) was reused as it was, so br pages replayed
+    undecoded. Real venv, real pip, a local wheel directory in place of the package index."""
+    for name in [name for name in os.environ if name.startswith("PIP_")]:
+        monkeypatch.delenv(name)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name, value in {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels),
+                        "PIP_DISABLE_PIP_VERSION_CHECK": "1"}.items():
+        monkeypatch.setenv(name, value)
+    _wheel(wheels, PYWB_REQUIREMENT, scripts=("wayback", "wb-manager"))
+    venv = tmp_path / "venv-replay"
+    python = str(venv / "bin" / "python")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([python, "-m", "pip", "install", "--quiet", PYWB_REQUIREMENT], check=True)  # as an old one made it
+    wayback = venv / "bin" / "wayback"
+
+    assert replay_tool("wayback", venv) == wayback and wayback.exists()  # the index lacks a requirement: kept
+    updating, failed = capsys.readouterr().err.splitlines()
+    assert updating.startswith(f"newsarchive: updating pywb's venv {venv} to {' '.join(REPLAY_REQUIREMENTS)} ")
+    assert failed.startswith(f"newsarchive: cannot install pywb into {venv}: ") and failed.endswith(
+        "; using it as it is"), failed
+    assert "No matching distribution found for brotlicffi" in failed and made_with(venv) is None
+
+    for requirement in REPLAY_REQUIREMENTS[1:]:
+        _wheel(wheels, requirement)
+    assert replay_tool("wayback", venv) == wayback  # reachable: installed, and the venv says what it was made with
+    assert capsys.readouterr().err.splitlines() == [updating]
+    assert made_with(venv) == REPLAY_REQUIREMENTS
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True).stdout
+    assert all(requirement.replace(">=", "==") in listed.splitlines() for requirement in REPLAY_REQUIREMENTS), listed
+
+    subprocess.run([python, "-m", "pip", "uninstall", "--quiet", "--yes", "pip"], check=True)
+    assert replay_tool("wayback", venv) == wayback  # up to date: pip (gone now) is not called at all
+    assert capsys.readouterr().err == ""
 
 
 def test_an_installed_package_keeps_pywb_in_the_users_data_directory_not_in_site_packages(tmp_path, monkeypatch):
