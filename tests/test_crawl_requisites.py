@@ -406,3 +406,36 @@ def test_a_requisite_host_given_up_is_asked_for_nothing_more_not_even_what_was_q
     assert len(said) == len(files) + 1, result.stderr
     assert {capture["url"] for capture in captures(tmp_path) if capture["role"] == "article"} == {
         site["base"] + ARTICLE}
+
+
+def test_a_page_whose_server_hangs_holds_a_bounded_run_s_requisites_only_a_while_not_for_its_timeouts(tmp_path):
+    """A second start page that never answers: the articles' requisites are asked while its first try still hangs,
+    not once its three tries (the timeout, twice retried) have timed out."""
+    asked: list[tuple[float, str]] = []  # (when, path), both hosts
+    released = threading.Event()
+
+    class Hanging(_Handler):
+        def do_GET(self) -> None:
+            asked.append((time.monotonic(), self.path))
+            if self.path == "/section/":
+                released.wait(60)
+                return
+            super().do_GET()
+
+    with _serving("127.0.0.2", {"/img/wide.png": ("image/png", png(80, 60))}, Hanging) as (cdn, _):
+        pages = site_pages(cdn)
+        with _serving("127.0.0.1", pages, Hanging) as (base, _):
+            try:
+                started = time.monotonic()
+                run_source(tmp_path, f'start_urls = ["{base}/", "{base}/section/"]\nmax_pages = 50\n', "timeout = 12\n")
+                took = time.monotonic() - started
+            finally:
+                released.set()
+    site = {"base": base, "cdn": cdn}
+    assert sorted(capture["url"] for capture in captures(tmp_path) if capture["role"] == "requisite") == \
+        requisite_urls(site)
+    tries = [when - started for when, path in asked if path == "/section/"]
+    requisites = [when - started for when, path in asked if path in (*PAGE_REQUISITES, "/img/wide.png")]
+    assert len(tries) == 3, tries  # the hanging page is still tried 3 times, 12 s each
+    assert max(requisites) < tries[1], (f"requisites asked at {requisites}, the hanging page at {tries}, "
+                                        f"run {took:.1f} s")
