@@ -3,6 +3,7 @@ its replay shows the page as it was: real sites on two loopback hosts, real runs
 
 from __future__ import annotations
 
+import shutil
 import socket
 import struct
 import subprocess
@@ -25,6 +26,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive_fixtures import free_port, running
 from crawler.requisites import html_requisites
+from demo.redis_server import RedisServer
 from test_browse import chromium  # noqa: F401 - the headless chromium fixture (the test asks for it by name)
 from test_crawl_bounds import run as run_source
 
@@ -358,9 +360,8 @@ def feed(paths: tuple[str, ...]) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{items}</channel></rss>'.encode()
 
 
-@pytest.mark.parametrize("articles, max_pages, in_feed", [(20, 12, 0), (6, 15, 0), (60, 50, 0), (20, 12, 18)])
-def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_requisite(tmp_path, articles,
-                                                                                       max_pages, in_feed):
+def assert_bounded_run_takes_articles_first(tmp_path: Path, articles: int, max_pages: int, in_feed: int,
+                                            crawl: str = "") -> None:
     """Articles on the site, requisites on the site and its CDN: the CDN's must not go first as the host with
     nothing in flight, nor those of the start page's articles while a feed still to come lists more."""
     paths = tuple(f"/2026/12/07/harbour-story-number-{n}/" for n in range(articles))
@@ -372,11 +373,27 @@ def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_req
             b"<article>", f"<article>{images}".encode())) for path in paths})
         pages["/feed.xml"] = ("application/rss+xml", feed(tuple(base + path for path in paths[articles - in_feed:])))
         feeds = f'feeds = ["{base}/feed.xml"]\n' if in_feed else ""
-        run(tmp_path, base, source=f"max_pages = {max_pages}\n{feeds}")
+        run(tmp_path, base, source=f"max_pages = {max_pages}\n{feeds}", crawl=crawl)
     roles = Counter(capture["role"] for capture in captures(tmp_path))
     taken = min(articles, max_pages - 1 - bool(in_feed))  # the start page takes one, the feed one
     assert roles["article"] == taken, roles
     assert roles["requisite"] == max_pages - 1 - bool(in_feed) - taken, roles
+
+
+@pytest.mark.parametrize("articles, max_pages, in_feed", [(20, 12, 0), (6, 15, 0), (60, 50, 0), (20, 12, 18)])
+def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_requisite(tmp_path, articles,
+                                                                                       max_pages, in_feed):
+    assert_bounded_run_takes_articles_first(tmp_path, articles, max_pages, in_feed)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs Debian's redis-server")
+@pytest.mark.parametrize("articles, max_pages, in_feed", [(60, 50, 0), (20, 12, 18)])
+def test_a_cluster_worker_bounded_by_max_pages_archives_every_article_it_can_before_any_requisite(
+        tmp_path, articles, max_pages, in_feed):
+    """As on one machine, a worker of a shared crawl (a real redis-server) whose feed lists more articles."""
+    with RedisServer(tmp_path / "redis") as redis:
+        assert_bounded_run_takes_articles_first(tmp_path, articles, max_pages, in_feed,
+                                                crawl=f'\n[cluster]\nredis = "{redis.url}"\n')
 
 
 class _ClosingFiles(_Handler):
