@@ -65,6 +65,7 @@ from twisted.python.failure import Failure
 from archive.redis_state import FailFastConnection, redis_client
 from crawler.bounds import PageBudgetSpent
 from crawler.capture import STATE_LOST, STOPPING, archiving, response_archived
+from crawler.requisite_hold import requisite_waits
 from crawler.spiders.news import SHARED_CRAWL_ENDED, NewsSpider
 
 logger = logging.getLogger(__name__)
@@ -456,6 +457,8 @@ class ClusterScheduler(Scheduler):
 
         Scrapy takes requests while fewer than ``CONCURRENT_REQUESTS`` are in its downloader, so one
         worker would take 32 requests for a host it may send two at a time to, while the others idle.
+        In a run bounded by ``max_pages``, a page requisite waits while one of this worker's pages is in progress
+        (crawler/requisite_hold.py).
         """
         downloader = self.crawler.engine.downloader
         waiting = len(downloader.active) - sum(len(slot.transferring) for slot in downloader.slots.values())
@@ -464,8 +467,13 @@ class ClusterScheduler(Scheduler):
         # Not scrapy-redis's next_request: it passes ``spider`` to the stats, which Scrapy 2.19 deprecates.
         with self.worker.reaching():
             request = self.queue.pop()
-            if request is not None:
-                self.stats.inc_value("scheduler/dequeued/redis")
+            if request is None:
+                return None
+            # taken and given back, rather than looked at first: a look would cost every request a call to Redis
+            if requisite_waits(self.crawler, lambda: request):
+                self.worker.give_back(request.meta)
+                return None
+            self.stats.inc_value("scheduler/dequeued/redis")
             return request
         return None
 

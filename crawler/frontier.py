@@ -9,9 +9,7 @@ and the dupefilter stays in memory, since the crawl state (``crawler.incremental
 carries a crawl over to the next run.  A request that cannot be pickled stays in memory, as
 with Scrapy's own disk queues.
 
-In a run bounded by ``max_pages``, a page requisite (crawler/requisites.py) is not taken while a page
-is in progress, fetched or being read: that page may name more articles, and the bound is spent on
-those first.  Its lower priority alone orders it only after the articles already queued.
+In a run bounded by ``max_pages``, a page requisite waits while a page is in progress (crawler/requisite_hold.py).
 """
 
 from __future__ import annotations
@@ -30,8 +28,8 @@ from scrapy.dupefilters import BaseDupeFilter
 from scrapy.settings import BaseSettings
 from twisted.internet.defer import Deferred
 
-from archive.capture import ROLE_REQUISITE
 from archive.state import STATE_DIR
+from crawler.requisite_hold import requisite_waits
 from supervision import remove_orphaned_dirs
 
 PREFIX = "frontier-"
@@ -69,21 +67,14 @@ class DiskFrontierScheduler(Scheduler):
         return getattr(source, "name", None) or getattr(self.spider, "name", "crawl")
 
     def next_request(self) -> Request | None:
-        if self._requisite_waits():
-            return None  # the engine asks again as each request in progress ends
+        if requisite_waits(self.crawler, self._head):
+            return None  # the engine asks again as each request in progress ends, and every 5 s
         return super().next_request()
 
-    def _requisite_waits(self) -> bool:
-        """Whether the next request is a page requisite that waits for the pages in progress (max_pages only)."""
-        if getattr(getattr(self.spider, "source", None), "max_pages", None) is None:
-            return False
+    def _head(self) -> Request | None:
+        """The request ``next_request`` would take."""
         queue = self.mqs if len(self.mqs) or self.dqs is None else self.dqs  # memory first, as Scrapy pops
-        head = _head(queue)
-        if head is None or head.meta.get("role") != ROLE_REQUISITE:
-            return False
-        engine = self.crawler.engine
-        return any(request.meta.get("role") != ROLE_REQUISITE and not request.meta.get("dont_obey_robotstxt")
-                   for request in (*engine.downloader.active, *engine.scraper.slot.active))
+        return _queue_head(queue)
 
     def _dqpush(self, request: Request) -> bool:
         """Queue on disk, or in memory once the disk has failed (full): the request is kept either way."""
@@ -127,7 +118,7 @@ class DiskFrontierScheduler(Scheduler):
                 shutil.rmtree(self.frontier, ignore_errors=True)
 
 
-def _head(queue: Any) -> Request | None:
+def _queue_head(queue: Any) -> Request | None:
     """The request a ScrapyPriorityQueue pops next.  Not its ``peek()``: that looks at the start requests (a run's
     seeds and owed requisites) before the others of a priority, where ``pop()`` takes the others first, and raises
     KeyError once the others of the current priority are all taken while start requests of another wait."""

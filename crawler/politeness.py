@@ -16,7 +16,8 @@
   requisites failed on the network is given up (``hosts_given_up``) as the last of them fails.
 - ``SlotConcurrencyDownloader`` (the ``DOWNLOADER``): Scrapy's, with
   ``CONCURRENT_REQUESTS_PER_DOMAIN`` kept when a slot has several requests queued at once; a page requisite
-  queued for a host given up is dropped when its turn comes.
+  queued for a host given up is dropped when its turn comes; how long the server of a request on its way has
+  said nothing (``silent_for``), so that a hanging page is told from one still coming (crawler/requisite_hold.py).
 """
 
 from __future__ import annotations
@@ -256,6 +257,20 @@ class SlotConcurrencyDownloader(Downloader):
     Here a request counts from the moment it leaves the queue; the rest is Scrapy's own.
     """
 
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self._heard: WeakKeyDictionary[Request, float] = WeakKeyDictionary()  # sent, or last bytes from its server
+        crawler.signals.connect(self._heard_from, signal=signals.headers_received)
+        crawler.signals.connect(self._heard_from, signal=signals.bytes_received)
+
+    def _heard_from(self, request: Request, **kwargs) -> None:
+        self._heard[request] = time.monotonic()
+
+    def silent_for(self, request: Request) -> float | None:
+        """Seconds since ``request`` was sent or its server last sent anything; None while it waits its turn."""
+        heard = self._heard.get(request)
+        return None if heard is None else time.monotonic() - heard
+
     def _process_queue(self, slot: Slot) -> None:
         if slot.latercall:
             return
@@ -281,6 +296,7 @@ class SlotConcurrencyDownloader(Downloader):
             slot.lastseen = now
             request, queue_dfd = slot.queue.popleft()
             slot.transferring.add(request)  # Scrapy adds it only when the task below starts
+            self._heard[request] = now
             _schedule_coro(self._wait_for_download(slot, request, queue_dfd))
             if delay:
                 self._process_queue(slot)

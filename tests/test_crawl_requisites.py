@@ -4,6 +4,7 @@ its replay shows the page as it was: real sites on two loopback hosts, real runs
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -27,6 +28,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive_fixtures import REPO, free_port, running
 from crawler.requisites import html_requisites
+from demo.redis_server import RedisServer
 from test_browse import chromium  # noqa: F401 - the headless chromium fixture (the test asks for it by name)
 from test_crawl_bounds import run as run_source
 
@@ -360,9 +362,8 @@ def feed(paths: tuple[str, ...]) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{items}</channel></rss>'.encode()
 
 
-@pytest.mark.parametrize("articles, max_pages, in_feed", [(20, 12, 0), (6, 15, 0), (60, 50, 0), (20, 12, 18)])
-def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_requisite(tmp_path, articles,
-                                                                                       max_pages, in_feed):
+def assert_bounded_run_takes_articles_first(tmp_path: Path, articles: int, max_pages: int, in_feed: int,
+                                            crawl: str = "") -> None:
     """Articles on the site, requisites on the site and its CDN: the CDN's must not go first as the host with
     nothing in flight, nor those of the start page's articles while a feed still to come lists more."""
     paths = tuple(f"/2026/12/07/harbour-story-number-{n}/" for n in range(articles))
@@ -374,11 +375,27 @@ def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_req
             b"<article>", f"<article>{images}".encode())) for path in paths})
         pages["/feed.xml"] = ("application/rss+xml", feed(tuple(base + path for path in paths[articles - in_feed:])))
         feeds = f'feeds = ["{base}/feed.xml"]\n' if in_feed else ""
-        run(tmp_path, base, source=f"max_pages = {max_pages}\n{feeds}")
+        run(tmp_path, base, source=f"max_pages = {max_pages}\n{feeds}", crawl=crawl)
     roles = Counter(capture["role"] for capture in captures(tmp_path))
     taken = min(articles, max_pages - 1 - bool(in_feed))  # the start page takes one, the feed one
     assert roles["article"] == taken, roles
     assert roles["requisite"] == max_pages - 1 - bool(in_feed) - taken, roles
+
+
+@pytest.mark.parametrize("articles, max_pages, in_feed", [(20, 12, 0), (6, 15, 0), (60, 50, 0), (20, 12, 18)])
+def test_a_run_bounded_by_max_pages_archives_every_article_it_can_before_any_requisite(tmp_path, articles,
+                                                                                       max_pages, in_feed):
+    assert_bounded_run_takes_articles_first(tmp_path, articles, max_pages, in_feed)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs Debian's redis-server")
+@pytest.mark.parametrize("articles, max_pages, in_feed", [(60, 50, 0), (20, 12, 18)])
+def test_a_cluster_worker_bounded_by_max_pages_archives_every_article_it_can_before_any_requisite(
+        tmp_path, articles, max_pages, in_feed):
+    """As on one machine, a worker of a shared crawl (a real redis-server) whose feed lists more articles."""
+    with RedisServer(tmp_path / "redis") as redis:
+        assert_bounded_run_takes_articles_first(tmp_path, articles, max_pages, in_feed,
+                                                crawl=f'\n[cluster]\nredis = "{redis.url}"\n')
 
 
 class _ClosingFiles(_Handler):
@@ -473,3 +490,36 @@ def test_the_requisites_held_by_a_run_that_was_killed_are_fetched_by_the_next_ru
         asked, archived = _own_images(tmp_path, requested)
     assert asked == Counter({f"/own/{n}.png": 1 for n in range(6)}), asked
     assert archived == Counter({f"{n}.png": 1 for n in range(6)}), archived
+
+
+def test_a_page_whose_server_hangs_holds_a_bounded_run_s_requisites_only_a_while_not_for_its_timeouts(tmp_path):
+    """A second start page that never answers: the articles' requisites are asked while its first try still hangs,
+    not once its three tries (the timeout, twice retried) have timed out."""
+    asked: list[tuple[float, str]] = []  # (when, path), both hosts
+    released = threading.Event()
+
+    class Hanging(_Handler):
+        def do_GET(self) -> None:
+            asked.append((time.monotonic(), self.path))
+            if self.path == "/section/":
+                released.wait(60)
+                return
+            super().do_GET()
+
+    with _serving("127.0.0.2", {"/img/wide.png": ("image/png", png(80, 60))}, Hanging) as (cdn, _):
+        pages = site_pages(cdn)
+        with _serving("127.0.0.1", pages, Hanging) as (base, _):
+            try:
+                started = time.monotonic()
+                run_source(tmp_path, f'start_urls = ["{base}/", "{base}/section/"]\nmax_pages = 50\n', "timeout = 12\n")
+                took = time.monotonic() - started
+            finally:
+                released.set()
+    site = {"base": base, "cdn": cdn}
+    assert sorted(capture["url"] for capture in captures(tmp_path) if capture["role"] == "requisite") == \
+        requisite_urls(site)
+    tries = [when - started for when, path in asked if path == "/section/"]
+    requisites = [when - started for when, path in asked if path in (*PAGE_REQUISITES, "/img/wide.png")]
+    assert len(tries) == 3, tries  # the hanging page is still tried 3 times, 12 s each
+    assert max(requisites) < tries[1], (f"requisites asked at {requisites}, the hanging page at {tries}, "
+                                        f"run {took:.1f} s")
