@@ -320,6 +320,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return EXIT_BUSY
     for line in [*lines, *errors, *report.lines()]:
         print(line, file=sys.stderr)
+    if report.error:  # the WARCs are in the archive: the next derivation takes them
+        print(f"newsarchive: {report.error}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     if report.upgrade:
         print(report.upgrade, file=sys.stderr)
     print(f"{counted(sum(report.new_rows.values()), 'new article')} in the corpus", file=sys.stderr)

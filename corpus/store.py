@@ -335,10 +335,12 @@ def text_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
-def version_path(source: str, url: str, version: int) -> str:
-    """``text/<source>/<key>.txt`` for an article's first version, ``<key>.v<N>.txt`` for later ones."""
-    suffix = "" if version == 1 else f".v{version}"
-    return f"{TEXT_DIR}/{source}/{text_key(url)}{suffix}.txt"
+def version_path(source: str, url: str, version: int, sha: str = "") -> str:
+    """``text/<source>/<key>.txt`` for an article's first version, ``<key>.v<N>.txt`` for later ones; with ``sha``,
+    ``<key>.v<N>.<sha[:16]>.txt``: a text's name until its commit, while a stored row gives the plain one to another
+    text (``CorpusStore._after_commit``)."""
+    suffix = "" if version == 1 and not sha else f".v{version}"
+    return f"{TEXT_DIR}/{source}/{text_key(url)}{suffix}{'.' + sha[:16] if sha else ''}.txt"
 
 
 def site_of(source: str, url: str) -> str:
@@ -530,7 +532,7 @@ class CorpusStore:
                 "SELECT url, fetched_at, source FROM captures WHERE foreign_host IS NULL").fetchall())
             batch.finish()
             self._mark_upgraded(batch.changed_from)
-        self._remove_stale(batch.stale_paths)
+        self._after_commit(batch, self._mark_upgraded)
 
     def _put_publication_dates_in_one_form(self) -> None:
         """A store made before publication dates were read in one form (``iso_date``) holds a page's fraction of a
@@ -562,7 +564,7 @@ class CorpusStore:
             batch.finish()
             self._mark_upgraded(batch.changed_from)
             self._set_version(version)
-        self._remove_stale(batch.stale_paths)
+        self._after_commit(batch, self._mark_upgraded)
 
     def _put_dates_in_one_form(self) -> None:
         """A store made before every WARC-Date was read in one form (``canonical_warc_date``) holds another tool's as
@@ -682,7 +684,7 @@ class CorpusStore:
                 batch._touch_holders(site, batch._redecide(site, keys))
             batch.finish()
             self._mark_changed(batch.changed_from)
-        self._remove_stale(batch.stale_paths)
+        self._after_commit(batch, self._mark_changed)
 
     def close(self) -> None:
         self._db.close()
@@ -882,8 +884,24 @@ class CorpusStore:
             self._mark_changed(batch.changed_from)
             for warc_file, (offset, closed) in (scanned or {}).items():
                 self._mark_scanned(warc_file, offset, closed)
-        self._remove_stale(batch.stale_paths)  # after the commit: until then the old rows name them
+        self._after_commit(batch, self._mark_changed)
         return batch.result
+
+    def _after_commit(self, batch: _Batch, mark: Callable[[tuple[str, str] | None], None]) -> None:
+        """Remove the text files the batch's commit left no row naming (until then the old rows named them); then give
+        the rows it wrote under a SHA-suffixed name their plain names, free now, in a commit of their own (``mark``
+        notes the lines it changes): a rebuild names them so.  Those names stay noted stale until that commit, so a
+        kill between leaves no file unnoted."""
+        self._remove_stale(batch.stale_paths - batch.held_names)
+        if not batch.held_urls:
+            return
+        settle = _Batch(self._db, self.root)
+        with self._transaction():
+            settle.touched_urls.update(batch.held_urls)
+            settle.finish()
+            mark(settle.changed_from)
+            self._db.executemany("DELETE FROM stale_texts WHERE path = ?", ((path,) for path in batch.held_names))
+        self._remove_stale(settle.stale_paths)
 
     def _remove_stale(self, paths: Iterable[str]) -> None:
         """Remove text files no row names now (noted in ``stale_texts`` by the commit that made them so), and the
@@ -941,7 +959,7 @@ class CorpusStore:
             self._mark_changed(batch.changed_from)
             db.execute("UPDATE scans SET scanned = ?, closed = 0 WHERE warc_file = ? AND scanned > ?",
                        (offset, warc_file, offset))
-        self._remove_stale(batch.stale_paths)
+        self._after_commit(batch, self._mark_changed)
         return len(lost)
 
     def redo(self, urls: set[tuple[str, str]]) -> None:
@@ -951,7 +969,7 @@ class CorpusStore:
             batch.touched_urls.update(urls)
             batch.finish()
             self._mark_changed(batch.changed_from)
-        self._remove_stale(batch.stale_paths)
+        self._after_commit(batch, self._mark_changed)
 
     def unnamed_texts(self, listed: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Of the text files ``listed`` (folder and name in ``text/``, in any order), those no row names, by folder
@@ -1048,6 +1066,9 @@ class _Batch:
         self.changed_texts: set[str] = set()
         self.changed_rows: set[str] = set()
         self.stale_paths: set[str] = set()
+        # plain text names a stored row gave to another text, so written under a SHA-suffixed name; their URLs
+        self.held_names: set[str] = set()
+        self.held_urls: set[tuple[str, str]] = set()
         self.result = BatchResult()
         self.changed_from: tuple[str, str] | None = None  # the earliest row (in capture order) changed or dropped
         self.host_sources: dict[str, str | None] = {}  # host -> the source of our captures of it, as looked up
@@ -1603,9 +1624,13 @@ class _Batch:
         new_paths = set()
         added = 0
         for version, ((fetched_at, digest, record_id, fields, text), seen) in enumerate(zip(made, last_seen), 1):
-            text_path = version_path(source, url, version)
-            new_paths.add(text_path)
             sha = fields["text_sha256"]
+            text_path = version_path(source, url, version)
+            if old_paths.get(text_path, sha) != sha:  # until the commit a row names it with another text
+                self.held_names.add(text_path)
+                self.held_urls.add((source, url))
+                text_path = version_path(source, url, version, sha)
+            new_paths.add(text_path)
             self.texts[sha] = text
             self.changed_texts.add(sha)
             if old_paths.get(text_path) != sha or not (self.root / text_path).exists():

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
 from warcio.statusandheaders import StatusAndHeaders
 
-from archive_fixtures import newsarchive
+from archive_fixtures import fill, newsarchive
 from corpus.export import read_corpus
+from corpus.store import version_path
 from demo.farm import article_html
 from test_foreign_archives import HOST, http_response, write_warc
+from test_incremental import write_config
 
 STORY = f"{HOST}/2026/10/harbour-wall"
 
@@ -37,3 +44,59 @@ def test_another_tools_revisit_of_a_reverted_correction_makes_the_first_text_cur
     assert [(row["version"], row["fetched_at"]) for row in rows] == [
         (1, "2026-10-01T00:00:00.000000Z"), (2, "2026-10-02T00:00:00.000000Z"), (3, "2026-10-03T00:00:00.000000Z")]
     assert rows[2]["text_sha256"] == rows[0]["text_sha256"] != rows[1]["text_sha256"]
+
+
+def _rows_of(archive: Path, url: str) -> list[tuple[int, str, bool]]:
+    """(version, capture time, whether its text file holds the text its row names) of each row of ``url``."""
+    rows = [row for row in read_corpus(archive) if row["url"] == url]
+    return [(row["version"], row["fetched_at"], (archive / row["text_path"]).is_file() and hashlib.sha256(
+        (archive / row["text_path"]).read_bytes()).hexdigest() == row["text_sha256"]) for row in rows]
+
+
+def test_an_import_that_renumbers_versions_and_stops_before_its_commit_leaves_every_row_its_own_text(
+        demo_site, small_disk, tmp_path):
+    """An import of an earlier capture of a story with two versions makes them versions 2 and 3.  Before: their
+    texts were written over ``<key>.txt`` and ``<key>.v2.txt`` before the store's commit, so a derivation stopped
+    there (a full disk, a kill) left the two stored rows naming files that held another version's text, and
+    `import` said nothing of the disk ("0 new articles", exit 0)."""
+    gazette = [source for source in demo_site.sources() if source["name"] == "gazette"]
+    archive = tmp_path / "crawled"
+    config = write_config(None, tmp_path / "sources.toml", archive, gazette, refetch_after=0.0001)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    article = demo_site.articles("gazette")[0]
+    url = demo_site.url("gazette", article.path)
+    demo_site.set_article("gazette", article.slug, paragraphs=[*article.paragraphs, "Late update: it is reviewed."])
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    crawled = _rows_of(archive, url)
+    assert [(version, whole) for version, _, whole in crawled] == [(1, True), (2, True)]
+    older = write_warc(tmp_path / "older.warc.gz", [
+        lambda w: http_response(w, url, article_html(5), **{"WARC-Date": "2020-01-01T00:00:00Z"})])
+
+    on_disk = small_disk / "archive"
+    config = write_config(None, small_disk / "sources.toml", on_disk, gazette, refetch_after=0.0001)
+    for leave in range(64, 1024, 32):  # room for the copied WARC, not for the derivation's commit
+        shutil.rmtree(on_disk, ignore_errors=True)
+        shutil.copytree(archive, on_disk)
+        filler = fill(small_disk, leave * 1024)
+        imported = newsarchive("import", "--config", str(config), str(older))
+        stored = [(version, at) for version, at, _ in _rows_of(on_disk, url)]
+        if list((on_disk / "warc").glob("older-*")) and stored == [(version, at) for version, at, _ in crawled]:
+            break
+        filler.unlink()
+    else:
+        pytest.fail("no room left stops the import's derivation after its WARC is copied")
+    assert "Traceback" not in imported.stderr
+    assert imported.returncode != 0 and imported.stderr.count("newsarchive: cannot write the corpus") == 1
+    assert _rows_of(on_disk, url) == crawled  # each stored row's text file holds its text
+    checked = newsarchive("check", "--config", str(config))
+    assert "text files are missing or changed" not in checked.stdout + checked.stderr
+
+    filler.unlink()
+    derived = newsarchive("derive", "--config", str(config))
+    assert derived.returncode == 0, derived.stderr
+    assert _rows_of(on_disk, url) == [(1, "2020-01-01T00:00:00.000000Z", True),
+                                      *((version + 1, at, True) for version, at, _ in crawled)]
+    assert [row["text_path"] for row in read_corpus(on_disk) if row["url"] == url] == [
+        version_path("gazette", url, version) for version in (1, 2, 3)]  # the names a rebuild gives them
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 0 and "note:" not in checked.stderr, checked.stderr
