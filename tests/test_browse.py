@@ -286,6 +286,7 @@ def test_a_busy_port_or_an_archive_without_a_corpus_is_one_line(archive, tmp_pat
     assert result.stderr == f"newsarchive: cannot listen on 127.0.0.1:{port}: Address already in use\n"
     empty = tmp_path / "sources.toml"
     empty.write_text(archive["config"].read_text().replace(str(archive["out"]), str(tmp_path / "none")))
+    (tmp_path / "none").mkdir()  # an archive with no corpus yet (one not there is test_operator_faults.py's)
     result = newsarchive("browse", "--config", str(empty), "--no-replay")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "holds no corpus yet" in result.stderr
