@@ -3,6 +3,7 @@ its replay shows the page as it was: real sites on two loopback hosts, real runs
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -26,7 +27,9 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from warcio.archiveiterator import ArchiveIterator
 
-from archive_fixtures import REPO, free_port, running
+from archive_fixtures import REPO, fill, free_port, running
+from bench.owed_requisites import commits_take, crawl_through
+from crawler.owed_requisites import OWED_FILE, STRIKES_PER_COMMIT, OwedRequisites
 from crawler.requisites import html_requisites
 from demo.redis_server import RedisServer
 from test_browse import chromium  # noqa: F401 - the headless chromium fixture (the test asks for it by name)
@@ -439,17 +442,20 @@ class _SlowLastStory(_Handler):
 
 
 @contextmanager
-def _stories_with_own_images(handler: type[_Handler] = _Handler) -> Iterator[tuple[str, list[str]]]:
-    """6 articles, each with an image of its own besides the site's stylesheet, script, photo and CDN image."""
+def _stories_with_own_images(handler: type[_Handler] = _Handler, images: int = 1
+                             ) -> Iterator[tuple[str, list[str]]]:
+    """6 articles, each with ``images`` of its own (/own/0.png, ...) besides the site's stylesheet, script, photo and
+    CDN image."""
     paths = tuple(f"/2026/12/07/harbour-story-number-{n}/" for n in range(6))
     pages: dict[str, tuple[str, bytes]] = {}
     with _serving("127.0.0.2", {"/img/wide.png": ("image/png", png(80, 60))}) as (cdn, _), \
             _serving("127.0.0.1", pages, handler) as (base, requested):
         pages.update(site_pages(cdn, paths))
         for n, path in enumerate(paths):
+            own = range(n * images, (n + 1) * images)
             pages[path] = ("text/html", article_html(path.strip("/").rsplit("/", 1)[1], cdn).replace(
-                b"<article>", f'<article><img src="/own/{n}.png">'.encode()))
-            pages[f"/own/{n}.png"] = ("image/png", png(3, 3 + n))
+                b"<article>", ("<article>" + "".join(f'<img src="/own/{m}.png">' for m in own)).encode()))
+            pages.update({f"/own/{m}.png": ("image/png", png(3, 3 + m)) for m in own})
         yield base, requested
 
 
@@ -471,20 +477,28 @@ def test_the_requisites_a_run_cut_by_max_pages_left_are_fetched_by_the_next_runs
     assert archived == Counter({f"{n}.png": 1 for n in range(6)}), archived
 
 
+def _killed_run(tmp_path: Path, source: str, moment: threading.Event, settle: float = 0) -> None:
+    """``newsarchive run`` of the source, SIGKILLed with every process of its session ``settle`` s after ``moment``."""
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n\n[crawl]\ndownload_delay = 0\n'
+                      f'autothrottle = false\nconcurrent_requests_per_domain = 8\n\n[[sources]]\nname = "site"\n'
+                      f'{source}')
+    killed = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert moment.wait(60)
+        time.sleep(settle)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+
+
 def test_the_requisites_held_by_a_run_that_was_killed_are_fetched_by_the_next_run_each_once(tmp_path):
     """A bounded run SIGKILLed while the last story hangs, the others' requisites held behind it: the next run fetches
     each of them once.  Before, the killed run's queue was removed as an orphan and they were never archived."""
     with _stories_with_own_images(_SlowLastStory) as (base, requested):
-        config = tmp_path / "sources.toml"
-        config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n\n[crawl]\ndownload_delay = 0\n'
-                          f'autothrottle = false\nconcurrent_requests_per_domain = 8\n\n[[sources]]\nname = "site"\n'
-                          f'start_urls = ["{base}/"]\nmax_pages = 30\n')
-        killed = subprocess.Popen([sys.executable, "-m", "cli", "run", "--config", str(config)], cwd=REPO,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        assert _SlowLastStory.asked.wait(60)
-        time.sleep(1)  # the 5 others fetched and read: their requisites queued, held
-        os.killpg(killed.pid, signal.SIGKILL)
-        killed.wait()
+        # once the 5 others are fetched and read: their requisites queued, held
+        _killed_run(tmp_path, f'start_urls = ["{base}/"]\nmax_pages = 30\n', _SlowLastStory.asked, settle=1)
         assert not any(path.startswith("/own/") for path in requested), requested
         run(tmp_path, base, source="max_pages = 30\n")
         asked, archived = _own_images(tmp_path, requested)
@@ -523,3 +537,62 @@ def test_a_page_whose_server_hangs_holds_a_bounded_run_s_requisites_only_a_while
     assert len(tries) == 3, tries  # the hanging page is still tried 3 times, 12 s each
     assert max(requisites) < tries[1], (f"requisites asked at {requisites}, the hanging page at {tries}, "
                                         f"run {took:.1f} s")
+
+
+def test_a_run_killed_while_it_fetches_hundreds_of_requisites_leaves_none_unfetched_and_fetches_few_twice(tmp_path):
+    """6 stories of 40 images each, the images slow: the run is SIGKILLed once 100 were asked for, its strikes of those
+    asked since its last commit not yet on disk.  The next run fetches every image not asked for, and asks again at
+    most those the killed run asked for since its last commit (fewer than STRIKES_PER_COMMIT): fetched twice, not
+    lost."""
+    hundredth = threading.Event()
+
+    class SlowImages(_Handler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/own/"):
+                if sum(path.startswith("/own/") for path in self.requested) >= 99:
+                    hundredth.set()
+                time.sleep(0.05)
+            super().do_GET()
+
+    with _stories_with_own_images(SlowImages, images=40) as (base, requested):
+        _killed_run(tmp_path, f'start_urls = ["{base}/"]\n', hundredth)
+        asked_by_killed = {path for path in requested if path.startswith("/own/")}
+        assert 100 <= len(asked_by_killed) < 240, len(asked_by_killed)
+        run(tmp_path, base)
+        asked, archived = _own_images(tmp_path, requested)
+    assert set(archived) == {f"{m}.png" for m in range(240)}, sorted(set(range(240)) - {
+        int(name.split(".")[0]) for name in archived})
+    twice = {path for path, times in asked.items() if times > 1}
+    assert max(asked.values()) <= 2 and twice <= asked_by_killed and len(twice) < STRIKES_PER_COMMIT, asked
+
+
+def test_noting_and_striking_off_a_run_s_requisites_costs_a_few_commits_not_one_a_requisite(tmp_path):
+    """2,000 requisites, 100 a page, noted as queued and struck off as asked for, as a crawl does, on the archive's
+    disk: each strike was a commit of its own (an fsync), 2,020 commits; they cost now less than 200 commits take on
+    the same disk, and none is left owed."""
+    budget = commits_take(tmp_path / "commits.sqlite", 200)
+    took = crawl_through(OwedRequisites(tmp_path / OWED_FILE, "site"), 2000)
+    assert took < budget, f"{took:.2f} s for 2,000 requisites, {budget:.2f} s for 200 commits"
+    left = OwedRequisites(tmp_path / OWED_FILE, "site")
+    assert left.left() == []
+    left.close()
+
+
+def test_a_disk_full_before_a_run_s_last_strikes_are_committed_costs_one_line_and_leaves_them_owed(small_disk, caplog):
+    """3 requisites queued, 2 asked for and struck off at the run's close, on a disk full by then: one warning line, no
+    traceback, and the next run asks for the 3 (2 fetched twice, none lost)."""
+    queued = [(f"http://news.test/img/{n}.png", "http://news.test/2026/12/07/story/", 1) for n in range(3)]
+    note = OwedRequisites(small_disk / OWED_FILE, "site")
+    note.note(queued)
+    for url, _, _ in queued[:2]:
+        note.asked_for(url)
+    filler = fill(small_disk)
+    with caplog.at_level(logging.WARNING):
+        note.close()
+    filler.unlink()
+    assert [record.getMessage() for record in caplog.records] == [
+        f"site: cannot keep the page requisites owed to later runs in {small_disk / OWED_FILE} (database or disk is "
+        "full): this run's unasked ones are not kept"]
+    next_run = OwedRequisites(small_disk / OWED_FILE, "site")
+    assert next_run.left() == queued
+    next_run.close()
