@@ -80,7 +80,11 @@ logger = logging.getLogger("newsarchive.store")
 STORE_FILE = "derived/corpus.sqlite"
 TEXT_DIR = "text"
 
-_SCHEMA = """
+# A row naming its text by the SHA-suffixed name of ``version_path``, until a second commit gives it the plain one
+# (``CorpusStore._settle``); a partial index holds those rows, so finding none costs one look at an empty index.
+_HEX16 = "[0-9a-f]" * 16
+_UNDER_SHA_NAME = f"text_path GLOB '*/{_HEX16}.v[0-9]*.{_HEX16}.txt'"
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS scans (
     warc_file TEXT PRIMARY KEY, scanned INTEGER NOT NULL, closed INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS captures (
@@ -130,6 +134,7 @@ CREATE TABLE IF NOT EXISTS waiting_304s (
     warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL,
     confirms_url TEXT NOT NULL, confirms_date TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS waiting_304s_by_url ON waiting_304s (confirms_url);
+CREATE INDEX IF NOT EXISTS rows_under_sha_names ON rows (source, url) WHERE {_UNDER_SHA_NAME};
 """
 # The tables of a site's template counts (``_Batch._learn``), all keyed by site.
 _SITE_TABLES = ("sites", "site_signatures", "signature_keys", "key_stats", "key_docs", "site_months")
@@ -415,6 +420,7 @@ class CorpusStore:
         self._put_publication_dates_in_one_form()
         self._give_foreign_ports_their_sources()
         self._fill_last_seen()
+        self._settle_left()
 
     def _has_column(self, table: str, column: str) -> bool:
         """Whether the store's ``table`` has ``column`` (an upgrade adds it once)."""
@@ -889,19 +895,32 @@ class CorpusStore:
 
     def _after_commit(self, batch: _Batch, mark: Callable[[tuple[str, str] | None], None]) -> None:
         """Remove the text files the batch's commit left no row naming (until then the old rows named them); then give
-        the rows it wrote under a SHA-suffixed name their plain names, free now, in a commit of their own (``mark``
-        notes the lines it changes): a rebuild names them so.  Those names stay noted stale until that commit, so a
-        kill between leaves no file unnoted."""
+        the rows it wrote under a SHA-suffixed name their plain names.  Those names stay noted stale until that
+        commit, so a kill between leaves no file unnoted, and its rows to the next opening (``_settle_left``)."""
         self._remove_stale(batch.stale_paths - batch.held_names)
-        if not batch.held_urls:
+        self._settle(batch.held_urls, mark, batch.held_names)
+
+    def _settle(self, urls: set[tuple[str, str]], mark: Callable[[tuple[str, str] | None], None],
+                held_names: Iterable[str] = ()) -> None:
+        """Give the rows of these (source, URL)s under a SHA-suffixed name their plain names, free now, in a commit of
+        their own (``mark`` notes the lines it changes; ``held_names``, the plain names, are no longer stale): a
+        rebuild names them so."""
+        if not urls:
             return
         settle = _Batch(self._db, self.root)
         with self._transaction():
-            settle.touched_urls.update(batch.held_urls)
+            settle.touched_urls.update(urls)
             settle.finish()
             mark(settle.changed_from)
-            self._db.executemany("DELETE FROM stale_texts WHERE path = ?", ((path,) for path in batch.held_names))
+            self._db.executemany("DELETE FROM stale_texts WHERE path = ?", ((path,) for path in held_names))
         self._remove_stale(settle.stale_paths)
+
+    def _settle_left(self) -> None:
+        """The rows a process killed between a batch's commit and its settling left under SHA-suffixed names get
+        their plain names now, as the killed process would have given them, whatever URLs the next derivation touches
+        (one look at an empty partial index when there are none)."""
+        self._settle({(source, url) for source, url in self._db.execute(
+            f"SELECT DISTINCT source, url FROM rows WHERE {_UNDER_SHA_NAME}")}, self._mark_changed)
 
     def _remove_stale(self, paths: Iterable[str]) -> None:
         """Remove text files no row names now (noted in ``stale_texts`` by the commit that made them so), and the
