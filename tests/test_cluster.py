@@ -1189,6 +1189,47 @@ def test_a_capped_cluster_crawl_takes_a_sitemap_s_newest_stories(tmp_path, redis
     assert stories == list(range(articles - 11, articles))  # 6 pages each, the sitemap one of them
 
 
+class SlowSitemapFarm(ArticleFarm):
+    """A farm whose source also starts at a page that is gone (404), answered once its sitemap is asked for; the
+    sitemap answers once ``release`` is set.  With max_pages = 1, one worker fetches each: the one with the gone
+    page ends its part of the crawl while the other is still reading the sitemap."""
+
+    def __init__(self, articles: int) -> None:
+        super().__init__(articles)
+        self.sitemap_asked = threading.Event()
+        self.release = threading.Event()
+
+    def route(self, path: str) -> tuple[int, str, bytes]:
+        if path == "/sitemap.xml":
+            self.sitemap_asked.set()
+            self.release.wait(120)
+        elif path == "/gone":
+            self.sitemap_asked.wait(60)
+        return super().route(path)
+
+
+def test_a_worker_that_ends_its_part_while_another_reads_the_sitemap_does_not_call_the_source_failed(
+        tmp_path, redis_url):
+    """A worker that leaves a shared crawl (its max_pages spent) while another still fetches a seed cannot know
+    whether any seed will be read: the source is judged by the worker that leaves last, or once none is left."""
+    with SlowSitemapFarm(3) as farm:
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(2)]
+        for config in configs:  # its [[sources]] entry ends the file
+            config.write_text(config.read_text() + f'start_urls = ["{farm.url}/gone"]\nmax_pages = 1\n')
+        workers = [start_worker(config) for config in configs]
+        deadline = time.monotonic() + 180
+        while all(worker.poll() is None for worker in workers):
+            assert time.monotonic() < deadline, "no worker ended"
+            time.sleep(0.2)
+        first = next(worker for worker in workers if worker.poll() is not None)
+        farm.release.set()  # the sitemap is read once a worker has left
+        results = [(worker, *worker.communicate(timeout=180)) for worker in workers]
+    assert farm.sitemap_asked.is_set()
+    for worker, _, stderr in results:
+        assert worker.returncode == 0, (worker is first, stderr)
+        assert "FAILED" not in stderr and "Traceback" not in stderr, stderr
+
+
 class UnreachableRobotsSite(BaseHTTPRequestHandler):
     """Pages linking nowhere; robots.txt answers 503 once ``gate()`` is true (30 s at most): each worker holds a page by then."""
 
