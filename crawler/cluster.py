@@ -531,9 +531,9 @@ class ClusterScheduler(Scheduler):
             # A worker that leaves while others may still read a seed does not judge the source by its seeds
             # (its own max_pages spent, one went on fetching the sitemap): the last out does, or one leaving none.
             self.stats.set_value(SEEDS_SETTLED, departure.seeds_settled)
-            # The last worker out speaks for the whole crawl (its seeds, by any worker): the
-            # source's back-off counts a failed shared crawl once, not once per worker.
-            self.stats.set_value(SHARED_CRAWL_ENDED, departure.cleared)
+            # The last worker out speaks for the whole crawl (its seeds, by any worker), be it over or cut short by
+            # max_pages (its queue kept for the next run): the source's back-off counts a shared crawl once.
+            self.stats.set_value(SHARED_CRAWL_ENDED, departure.last)
             if departure.cleared:
                 logger.info("the shared crawl is over; its queue and fingerprints are cleared")
 

@@ -1061,6 +1061,24 @@ def test_a_shared_crawl_that_fails_counts_once_towards_its_sources_back_off(tmp_
         state.close()
 
 
+def test_a_shared_crawl_cut_short_by_max_pages_counts_towards_its_sources_back_off(tmp_path, redis_url):
+    """Its last worker out leaves stories queued for the next run, and still speaks for the crawl: a run that
+    went well ends the failures in a row, so one failure later does not put the source into back-off at once."""
+    state = open_state(tmp_path, redis_url)
+    try:
+        state.record_source_outcome("farm", False, "HTTP 503")  # one failure: no back-off yet
+        with ArticleFarm(10) as farm:
+            config = farm_config(tmp_path / "w", farm, redis_url)
+            config.write_text(config.read_text() + "max_pages = 3\n")  # its [[sources]] entry ends the file
+            result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config), "--no-extract"],
+                                    capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert queued(redis_url, "farm")  # the crawl was cut short: its queue waits for the next run
+        assert state.source_health("farm").consecutive_failures == 0
+    finally:
+        state.close()
+
+
 def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_with_the_clusters_state(tmp_path, redis_url):
     """As with the SQLite state (tests/test_recover.py): the cluster's Redis records a capture before its
     WARC bytes are durable; recovery on the worker's machine cuts the torn tail and forgets, in Redis, the
