@@ -23,7 +23,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.state import ArchivedPayload, SitemapRead, UrlState, open_state
-from archive_fixtures import free_port, loopback_site
+from archive_fixtures import loopback_site
 from crawler.cluster import crawl_keys
 from crawler.settings import RETRY_TIMES
 from demo.farm import GATE_WAIT, ArticleFarm, article_path
@@ -295,14 +295,19 @@ def keys_of(redis_url: str, source: str) -> list:
         client.close()
 
 
-def queued(redis_url: str, source: str) -> int:
+def asked_of_redis(redis_url: str, ask: Callable) -> object:
+    """What ``ask`` (given a client) answers of the Redis at ``redis_url``."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     try:
-        return client.zcard(crawl_keys(source) + "requests")
+        return ask(client)
     finally:
         client.close()
+
+
+def queued(redis_url: str, source: str) -> int:
+    return asked_of_redis(redis_url, lambda client: client.zcard(crawl_keys(source) + "requests"))
 
 
 def test_a_source_removed_from_the_config_leaves_the_clusters_redis_once_no_config_lists_it(tmp_path, redis_url):
@@ -1042,17 +1047,48 @@ def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
     assert sum(1 for _, path, status in arrivals if path == article_path(2) and status == 200) == 1
 
 
-def test_a_shared_crawl_that_fails_counts_once_towards_its_sources_back_off(tmp_path, redis_url):
-    dead = f"http://127.0.0.1:{free_port()}/"  # nothing listens there
+def registered(redis_url: str, source: str) -> int:
+    """How many workers are in the shared crawl of ``source``."""
+    return asked_of_redis(redis_url, lambda client: client.scard(crawl_keys(source) + "workers"))
+
+
+class DeadSite(BaseHTTPRequestHandler):
+    """A site that is down: every page answers 503 once ``gate()`` is true (30 s at most); no robots.txt."""
+
+    protocol_version = "HTTP/1.1"
+    gate: Callable[[], bool]
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        deadline = time.monotonic() + 30
+        while self.path != "/robots.txt" and not self.gate() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.send_response(404 if self.path == "/robots.txt" else 503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def dead_configs(tmp_path: Path, dead: str, redis_url: str) -> list[Path]:
+    """Two workers' configs of the source "dead", starting at ``dead`` (a timeout longer than ``DeadSite``'s gate)."""
     configs = []
     for index in range(2):
         directory = tmp_path / f"w{index}"
         directory.mkdir()
         configs.append(directory / "sources.toml")
         configs[-1].write_text(f'[archive]\ndir = "{directory}"\n[crawl]\ndownload_delay = 0\nautothrottle = false\n'
-                               f'timeout = 5\n[cluster]\nredis = "{redis_url}"\n'
+                               f'timeout = 60\n[cluster]\nredis = "{redis_url}"\n'
                                f'[[sources]]\nname = "dead"\nstart_urls = ["{dead}"]\n')
-    results = run_workers(configs)
+    return configs
+
+
+def test_a_shared_crawl_that_fails_counts_once_towards_its_sources_back_off(tmp_path, redis_url):
+    """The seed answers once both workers are in the crawl: on a loaded machine the second may start after the
+    first has ended (a refused connection fails at once), and each is then a crawl of its own (2 failures)."""
+    handler = type("Site", (DeadSite,), {"gate": staticmethod(lambda: registered(redis_url, "dead") >= 2)})
+    with loopback_site(handler) as dead:
+        results = run_workers(dead_configs(tmp_path, f"{dead}/", redis_url))
     assert [result.returncode for result in results] == [1, 1], [result.stderr for result in results]
     state = open_state(tmp_path, redis_url)
     try:
