@@ -450,7 +450,7 @@ def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_k
     "gone"'s keys stayed for good, held by "1 other archive(s)" whose directory was gone."""
     import redis
 
-    from crawler.cluster_sources import LISTED, LISTING, archive_id
+    from crawler.cluster_sources import LAST_SEEN, LISTED, LISTING, archive_id
 
     retired = "retired-host:/srv/archive"
     with ArticleFarm(20, delay=0.2) as kept, ArticleFarm(100, delay=0.2) as gone:
@@ -458,8 +458,9 @@ def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_k
                   lambda: queued(redis_url, "gone") >= 10)
         old = archive_id(tmp_path / "a")
         client = redis.Redis.from_url(redis_url)
-        client.sadd(LISTED + "gone", retired)  # what a run on that machine registered
+        client.sadd(LISTED + "gone", retired)  # what a run on that machine registered, its last a month ago
         client.sadd(LISTING + retired, "gone")
+        client.hset(LAST_SEEN, retired, (client.time()[0] - 30 * 86400) * 1000)
         client.close()
         crawl = [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
         shutil.move(tmp_path / "a", tmp_path / "moved")
@@ -615,6 +616,43 @@ def test_a_cron_machines_archive_is_not_forgotten_between_its_runs_and_its_next_
     assert not forgotten
     assert again.returncode == 0 and "error" not in again_err, again_err
     assert registered_again
+
+
+def test_an_archive_registered_before_last_runs_were_kept_is_not_forgotten_without_force(tmp_path, redis_url):
+    """Another machine's archive registered by a version that kept no last run (upgrade), its run stopped with the
+    rest queued: whether it runs from cron cannot be told, so `check --forget-archive` refuses it in one line and
+    its queue stays; `--force` forgets it.  Before, it was forgotten at once with the queue its next run needed."""
+    import redis
+
+    from crawler.cluster_sources import LISTED, LISTING
+
+    archive = "another-machine:/srv/news"
+    client = redis.Redis.from_url(redis_url)
+    client.sadd(LISTING + archive, "news")  # a registration as the older version left it: no last-seen time
+    client.sadd(LISTED + "news", archive)
+    client.zadd(crawl_keys("news") + "requests", {b"a request its stopped run left": 0})
+    with ArticleFarm(1) as farm:
+        here = sources_config(tmp_path / "here", redis_url, {"news": farm})
+
+    def forget(*options: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(here), "--forget-archive",
+                               archive, *options], capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr
+        return [line for line in done.stderr.splitlines() if archive in line]
+
+    try:
+        refused = forget()
+        kept = (queued(redis_url, "news"), bool(client.exists(LISTING + archive)))
+        forced = forget("--force")
+        forgotten = bool(client.exists(LISTING + archive))
+    finally:
+        client.close()
+    assert refused == [f"problem: {archive}: not forgotten: when its last run began is not known (it registered "
+                       "before newsarchive kept it; a machine run from cron is live only while it runs): --force "
+                       "forgets it"]
+    assert kept == (1, True)
+    assert forced and forced[0].startswith(f"repaired: {archive}: forgotten as asked"), forced
+    assert not forgotten
 
 
 def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_gets_its_own_full_copy_on_its_own(
