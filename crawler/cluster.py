@@ -31,7 +31,9 @@ seed it once; a worker that finds the crawl going joins it.  A worker stopped on
 puts its in-flight requests back (and one that its own ``max_pages`` keeps it from fetching goes back
 to its place at once, for the others); the last worker out of a finished crawl removes its keys,
 and one of an unfinished crawl (every worker stopped) leaves its queue and fingerprints for
-the next run, which carries on with them after its own seeds.  A worker holds at most
+the next run, which carries on with them after its own seeds.  The seeds read, by any worker, judge the
+source only when the worker leaving is the last, or leaves nothing queued or in flight: until then another may
+still read one.  A worker holds at most
 ``BACKLOG`` requests it has not started (Scrapy would take 32), so the others get theirs.  A
 worker that loses Redis closes its crawl (the source fails, in one line); what it held in
 flight waits in Redis for the others, or the next run, to find it gone.
@@ -48,6 +50,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import redis
 from scrapy import Request, signals
@@ -66,7 +69,7 @@ from archive.redis_state import FailFastConnection, redis_client
 from crawler.bounds import PageBudgetSpent
 from crawler.capture import STATE_LOST, STOPPING, archiving, response_archived
 from crawler.requisite_hold import requisite_waits
-from crawler.spiders.news import SHARED_CRAWL_ENDED, NewsSpider
+from crawler.spiders.news import SEEDS_SETTLED, SHARED_CRAWL_ENDED, NewsSpider
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +101,19 @@ for _, w in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 """
-# Requests queued plus requests in flight at the other live workers.  KEYS: workers, queue.
-_PENDING = _RECOVER + """
-local pending = redis.call('ZCARD', KEYS[2])
-for _, w in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if w ~= ARGV[2] then pending = pending + redis.call('HLEN', ARGV[1] .. 'inflight:' .. w) end
+# Requests queued plus requests in flight at the registered workers but ``me``.
+_PENDING_AT_OTHERS = """
+local function pending_at_others(workers, queue, prefix, me)
+  local pending = redis.call('ZCARD', queue)
+  for _, w in ipairs(redis.call('SMEMBERS', workers)) do
+    if w ~= me then pending = pending + redis.call('HLEN', prefix .. 'inflight:' .. w) end
+  end
+  return pending
 end
-return {pending, moved}
+"""
+# KEYS: workers, queue; ARGV: key prefix, this worker.
+_PENDING = _RECOVER + _PENDING_AT_OTHERS + """
+return {pending_at_others(KEYS[1], KEYS[2], ARGV[1], ARGV[2]), moved}
 """
 # Put this worker's in-flight requests back in the queue.  KEYS: queue, inflight.
 _MOVE_OWN_BACK = """
@@ -158,15 +167,17 @@ local field = head[2] .. '|' .. ARGV[1]
 redis.call('HSET', KEYS[2], field, head[1])
 return {field, head[1]}
 """
-# KEYS: queue, inflight, workers, alive, seen, run, robots, arrivals; ARGV: me.  Returns 1 if the crawl is over and cleared.
-_LEAVE = _MOVE_OWN_BACK + """
+# KEYS: queue, inflight, workers, alive, seen, run, robots, arrivals; ARGV: me, key prefix.  Returns
+# {1 if the crawl is over and cleared, 1 if no other worker is registered, requests left, seeds read (by any worker)}.
+_LEAVE = _MOVE_OWN_BACK + _PENDING_AT_OTHERS + """
 redis.call('DEL', KEYS[4])
 redis.call('SREM', KEYS[3], ARGV[1])
-if redis.call('SCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[5], KEYS[6], KEYS[7], KEYS[8])
-  return 1
-end
-return 0
+local last = redis.call('SCARD', KEYS[3]) == 0
+local left = pending_at_others(KEYS[3], KEYS[1], ARGV[2], ARGV[1])
+local seeds_ok = tonumber(redis.call('HGET', KEYS[6], 'seed_ok') or 0)
+local cleared = last and left == 0
+if cleared then redis.call('DEL', KEYS[5], KEYS[6], KEYS[7], KEYS[8]) end
+return {cleared and 1 or 0, last and 1 or 0, left, seeds_ok}
 """
 
 def crawl_keys(source: str) -> str:
@@ -228,6 +239,20 @@ def forget_gone_processes(server: redis.Redis, prefix: str) -> int:
     and their places at hosts free themselves (a rerun right after a kill waited out both, 40 s).  How many."""
     gone = [worker.decode() for worker in server.smembers(prefix + "workers") if process_gone(worker.decode())]
     return server.delete(*(prefix + f"alive:{worker}" for worker in gone)) if gone else 0
+
+
+class Departure(NamedTuple):
+    """What a worker leaving a shared crawl leaves behind, in one step on the server."""
+
+    cleared: bool  # the crawl is over: its keys are gone
+    last: bool  # no other worker is registered
+    left: int  # requests queued or in flight at the others
+    seeds_ok: int  # the crawl's seeds fetched and read, by any worker
+
+    @property
+    def seeds_settled(self) -> bool:
+        """Whether ``seeds_ok`` is the crawl's last word: no other worker can still read a seed."""
+        return self.last or not self.left
 
 
 class ClusterWorker:
@@ -354,15 +379,12 @@ class ClusterWorker:
             with self.reaching():
                 self._give_back(keys=[self.queue.key, self.inflight], args=[field])
 
-    def seeds_ok(self) -> int:
-        """Seeds of this crawl fetched and read, by any worker."""
-        return int(self.server.hget(self.run, "seed_ok") or 0)
-
-    def leave(self, queue_key: str, seen_key: str) -> bool:
-        """Put this worker's in-flight requests back and unregister; True if the crawl is over (keys cleared)."""
-        return bool(self._leave(keys=[queue_key, self.inflight, self.workers, self.alive, seen_key, self.run,
-                                      self.robots, self.arrivals],
-                                args=[self.id]))
+    def leave(self, queue_key: str, seen_key: str) -> Departure:
+        """Put this worker's in-flight requests back and unregister; what it leaves behind."""
+        cleared, last, left, seeds_ok = self._leave(keys=[queue_key, self.inflight, self.workers, self.alive,
+                                                          seen_key, self.run, self.robots, self.arrivals],
+                                                    args=[self.id, self.prefix])
+        return Departure(bool(cleared), bool(last), int(left), int(seeds_ok))
 
     def requeue_own(self, queue_key: str) -> int:
         """Put back this worker's in-flight requests; how many there were."""
@@ -504,12 +526,15 @@ class ClusterScheduler(Scheduler):
         if self.worker.lost:
             return
         with self.worker.reaching():
-            self.stats.set_value(SEED_OK, self.worker.seeds_ok())
-            ended = self.worker.leave(self.queue.key, self.queue.seen_key)
-            # The last worker out speaks for the whole crawl (its seeds, by any worker): the
-            # source's back-off counts a failed shared crawl once, not once per worker.
-            self.stats.set_value(SHARED_CRAWL_ENDED, ended)
-            if ended:
+            departure = self.worker.leave(self.queue.key, self.queue.seen_key)
+            self.stats.set_value(SEED_OK, departure.seeds_ok)
+            # A worker that leaves while others may still read a seed does not judge the source by its seeds
+            # (its own max_pages spent, one went on fetching the sitemap): the last out does, or one leaving none.
+            self.stats.set_value(SEEDS_SETTLED, departure.seeds_settled)
+            # The last worker out speaks for the whole crawl (its seeds, by any worker), be it over or cut short by
+            # max_pages (its queue kept for the next run): the source's back-off counts a shared crawl once.
+            self.stats.set_value(SHARED_CRAWL_ENDED, departure.last)
+            if departure.cleared:
                 logger.info("the shared crawl is over; its queue and fingerprints are cleared")
 
 

@@ -13,7 +13,8 @@ was added is not registered yet: the live worker check is all that holds for it,
 its archive when a machine is retired or its archive moved: ``check --repair`` drops one of this machine whose
 directory is gone, and ``check --forget-archive`` one named, each with what only it kept; never one that is live (its
 schedule service or a run of it is up, ``cluster_presence``; or a worker of its machine crawls), nor, unless forced,
-one whose last run was within ``[cluster] forget_after`` days: a machine run from cron is live only while it runs.
+one whose last run was within ``[cluster] forget_after`` days, or is not known (registered by an
+older version): a machine run from cron is live only while it runs.
 """
 
 from __future__ import annotations
@@ -217,14 +218,21 @@ def _redis_ms(client: redis.Redis) -> int:
     return seconds * 1000 + microseconds // 1000
 
 
-def _seen_since(client: redis.Redis, archive: str, days: float) -> str | None:
-    """How long ago ``archive`` last registered (its last run), if within ``days``: a machine run from cron has no
-    live process between its runs, and is not retired for it.  None for one registered before this was kept."""
-    seen = client.hget(LAST_SEEN, archive)
-    ago = (_redis_ms(client) - int(seen)) / 1000 if seen else None
-    if ago is None or ago >= days * 86400:
+def _run_recently(client: redis.Redis, archive: str, days: float) -> str | None:
+    """Why ``archive`` may have run within ``days`` (when it last registered, at its last run), if it may: a machine
+    run from cron has no live process between its runs, and is not retired for it.  One registered before the last
+    runs were kept may be such a machine as well: until its next run, only ``--force`` (``days`` 0) forgets it."""
+    if not days:
         return None
-    return f"{ago / 60:.0f} min" if ago < 7200 else f"{ago / 3600:.0f} h" if ago < 172800 else f"{ago / 86400:.0f} days"
+    cron = "a machine run from cron is live only while it runs"
+    seen = client.hget(LAST_SEEN, archive)
+    if seen is None:
+        return f"when its last run began is not known (it registered before newsarchive kept it; {cron})"
+    ago = (_redis_ms(client) - int(seen)) / 1000
+    if ago >= days * 86400:
+        return None
+    when = f"{ago / 60:.0f} min" if ago < 7200 else f"{ago / 3600:.0f} h" if ago < 172800 else f"{ago / 86400:.0f} days"
+    return f"its last run began {when} ago, within [cluster] forget_after ({days:g} days; {cron})"
 
 
 def _registered(client: redis.Redis) -> list[str]:
@@ -264,10 +272,8 @@ def _registrations_to_drop(redis_url: str, me: str, forget: Iterable[str], repor
                                            "machine serve it: its schedule service, a run)")
                 elif live := _live_workers_on(client, archive):
                     report.unusable.append(f"{archive}: not forgotten: {live} worker(s) of its machine are crawling")
-                elif ago := _seen_since(client, archive, forget_after):
-                    report.unusable.append(f"{archive}: not forgotten: its last run began {ago} ago, within [cluster] "
-                                           f"forget_after ({forget_after:g} days; a machine run from cron is live "
-                                           "only while it runs): --force forgets it")
+                elif recently := _run_recently(client, archive, forget_after):
+                    report.unusable.append(f"{archive}: not forgotten: {recently}: --force forgets it")
                 else:
                     drop.append((archive, "forgotten as asked"))
             asked = {archive for archive, _ in drop}

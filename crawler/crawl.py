@@ -23,7 +23,8 @@ from crawler.progress import PAGES_FETCHED
 from crawler.run import SourceResult
 from crawler.source_settings import source_settings
 from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, OFFSITE_REDIRECT_EXAMPLE,
-                                  OFFSITE_REDIRECTS, SHARED_CRAWL_ENDED, SKIPPED_OLD, NewsSpider)
+                                  OFFSITE_REDIRECTS, SEEDS_SETTLED, SHARED_CRAWL_ENDED, SKIPPED_OLD,
+                                  NewsSpider)
 from supervision import STOP_SIGNALS, ask_to_stop, note_stop_requests
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
@@ -60,7 +61,7 @@ def _result(crawler: Crawler, source: Source) -> SourceResult:
         pass
     elif reason not in _CLEAN_FINISH:
         error = f"crawl ended: {reason}"
-    elif not stats.get("newsarchive/seed_ok"):
+    elif not stats.get("newsarchive/seed_ok") and stats.get(SEEDS_SETTLED, True):
         error = f"none of its {len(source.seed_urls())} start URLs, feeds or sitemaps could be fetched and read"
     elif stats.get("warc/failed"):
         error = f"{stats['warc/failed']} fetches could not be archived (see the log)"

@@ -68,7 +68,7 @@ class SourceResult:
     # status 200, so the derivation passes them over: {"url", "reason"} of each (the first 1,000)
     bytes_written: int = 0  # WARC bytes on disk
     duration: float = 0.0
-    counts_for_backoff: bool = True  # False for a cluster worker that left a shared crawl others ended
+    counts_for_backoff: bool = True  # False for a cluster worker that left a shared crawl another was still in
     backoff_until: float | None = None  # set when the run skipped the source
 
     @property

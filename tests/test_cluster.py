@@ -23,7 +23,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.state import ArchivedPayload, SitemapRead, UrlState, open_state
-from archive_fixtures import free_port, loopback_site
+from archive_fixtures import loopback_site
 from crawler.cluster import crawl_keys
 from crawler.settings import RETRY_TIMES
 from demo.farm import GATE_WAIT, ArticleFarm, article_path
@@ -295,14 +295,19 @@ def keys_of(redis_url: str, source: str) -> list:
         client.close()
 
 
-def queued(redis_url: str, source: str) -> int:
+def asked_of_redis(redis_url: str, ask: Callable) -> object:
+    """What ``ask`` (given a client) answers of the Redis at ``redis_url``."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     try:
-        return client.zcard(crawl_keys(source) + "requests")
+        return ask(client)
     finally:
         client.close()
+
+
+def queued(redis_url: str, source: str) -> int:
+    return asked_of_redis(redis_url, lambda client: client.zcard(crawl_keys(source) + "requests"))
 
 
 def test_a_source_removed_from_the_config_leaves_the_clusters_redis_once_no_config_lists_it(tmp_path, redis_url):
@@ -445,7 +450,7 @@ def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_k
     "gone"'s keys stayed for good, held by "1 other archive(s)" whose directory was gone."""
     import redis
 
-    from crawler.cluster_sources import LISTED, LISTING, archive_id
+    from crawler.cluster_sources import LAST_SEEN, LISTED, LISTING, archive_id
 
     retired = "retired-host:/srv/archive"
     with ArticleFarm(20, delay=0.2) as kept, ArticleFarm(100, delay=0.2) as gone:
@@ -453,8 +458,9 @@ def test_a_moved_archives_or_retired_machines_registration_is_dropped_with_the_k
                   lambda: queued(redis_url, "gone") >= 10)
         old = archive_id(tmp_path / "a")
         client = redis.Redis.from_url(redis_url)
-        client.sadd(LISTED + "gone", retired)  # what a run on that machine registered
+        client.sadd(LISTED + "gone", retired)  # what a run on that machine registered, its last a month ago
         client.sadd(LISTING + retired, "gone")
+        client.hset(LAST_SEEN, retired, (client.time()[0] - 30 * 86400) * 1000)
         client.close()
         crawl = [key for key in keys_of(redis_url, "gone") if key.startswith(crawl_keys("gone").encode())]
         shutil.move(tmp_path / "a", tmp_path / "moved")
@@ -610,6 +616,43 @@ def test_a_cron_machines_archive_is_not_forgotten_between_its_runs_and_its_next_
     assert not forgotten
     assert again.returncode == 0 and "error" not in again_err, again_err
     assert registered_again
+
+
+def test_an_archive_registered_before_last_runs_were_kept_is_not_forgotten_without_force(tmp_path, redis_url):
+    """Another machine's archive registered by a version that kept no last run (upgrade), its run stopped with the
+    rest queued: whether it runs from cron cannot be told, so `check --forget-archive` refuses it in one line and
+    its queue stays; `--force` forgets it.  Before, it was forgotten at once with the queue its next run needed."""
+    import redis
+
+    from crawler.cluster_sources import LISTED, LISTING
+
+    archive = "another-machine:/srv/news"
+    client = redis.Redis.from_url(redis_url)
+    client.sadd(LISTING + archive, "news")  # a registration as the older version left it: no last-seen time
+    client.sadd(LISTED + "news", archive)
+    client.zadd(crawl_keys("news") + "requests", {b"a request its stopped run left": 0})
+    with ArticleFarm(1) as farm:
+        here = sources_config(tmp_path / "here", redis_url, {"news": farm})
+
+    def forget(*options: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "cli", "check", "--config", str(here), "--forget-archive",
+                               archive, *options], capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr
+        return [line for line in done.stderr.splitlines() if archive in line]
+
+    try:
+        refused = forget()
+        kept = (queued(redis_url, "news"), bool(client.exists(LISTING + archive)))
+        forced = forget("--force")
+        forgotten = bool(client.exists(LISTING + archive))
+    finally:
+        client.close()
+    assert refused == [f"problem: {archive}: not forgotten: when its last run began is not known (it registered "
+                       "before newsarchive kept it; a machine run from cron is live only while it runs): --force "
+                       "forgets it"]
+    assert kept == (1, True)
+    assert forced and forced[0].startswith(f"repaired: {archive}: forgotten as asked"), forced
+    assert not forgotten
 
 
 def test_an_unrelated_archive_on_another_clusters_redis_database_is_refused_and_gets_its_own_full_copy_on_its_own(
@@ -1042,21 +1085,70 @@ def test_retry_after_holds_the_host_for_every_worker(tmp_path, redis_url):
     assert sum(1 for _, path, status in arrivals if path == article_path(2) and status == 200) == 1
 
 
-def test_a_shared_crawl_that_fails_counts_once_towards_its_sources_back_off(tmp_path, redis_url):
-    dead = f"http://127.0.0.1:{free_port()}/"  # nothing listens there
+def registered(redis_url: str, source: str) -> int:
+    """How many workers are in the shared crawl of ``source``."""
+    return asked_of_redis(redis_url, lambda client: client.scard(crawl_keys(source) + "workers"))
+
+
+class DeadSite(BaseHTTPRequestHandler):
+    """A site that is down: every page answers 503 once ``gate()`` is true (30 s at most); no robots.txt."""
+
+    protocol_version = "HTTP/1.1"
+    gate: Callable[[], bool]
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        deadline = time.monotonic() + 30
+        while self.path != "/robots.txt" and not self.gate() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.send_response(404 if self.path == "/robots.txt" else 503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def dead_configs(tmp_path: Path, dead: str, redis_url: str) -> list[Path]:
+    """Two workers' configs of the source "dead", starting at ``dead`` (a timeout longer than ``DeadSite``'s gate)."""
     configs = []
     for index in range(2):
         directory = tmp_path / f"w{index}"
         directory.mkdir()
         configs.append(directory / "sources.toml")
         configs[-1].write_text(f'[archive]\ndir = "{directory}"\n[crawl]\ndownload_delay = 0\nautothrottle = false\n'
-                               f'timeout = 5\n[cluster]\nredis = "{redis_url}"\n'
+                               f'timeout = 60\n[cluster]\nredis = "{redis_url}"\n'
                                f'[[sources]]\nname = "dead"\nstart_urls = ["{dead}"]\n')
-    results = run_workers(configs)
+    return configs
+
+
+def test_a_shared_crawl_that_fails_counts_once_towards_its_sources_back_off(tmp_path, redis_url):
+    """The seed answers once both workers are in the crawl: on a loaded machine the second may start after the
+    first has ended (a refused connection fails at once), and each is then a crawl of its own (2 failures)."""
+    handler = type("Site", (DeadSite,), {"gate": staticmethod(lambda: registered(redis_url, "dead") >= 2)})
+    with loopback_site(handler) as dead:
+        results = run_workers(dead_configs(tmp_path, f"{dead}/", redis_url))
     assert [result.returncode for result in results] == [1, 1], [result.stderr for result in results]
     state = open_state(tmp_path, redis_url)
     try:
         assert state.source_health("dead").consecutive_failures == 1  # not one per worker
+    finally:
+        state.close()
+
+
+def test_a_shared_crawl_cut_short_by_max_pages_counts_towards_its_sources_back_off(tmp_path, redis_url):
+    """Its last worker out leaves stories queued for the next run, and still speaks for the crawl: a run that
+    went well ends the failures in a row, so one failure later does not put the source into back-off at once."""
+    state = open_state(tmp_path, redis_url)
+    try:
+        state.record_source_outcome("farm", False, "HTTP 503")  # one failure: no back-off yet
+        with ArticleFarm(10) as farm:
+            config = farm_config(tmp_path / "w", farm, redis_url)
+            config.write_text(config.read_text() + "max_pages = 3\n")  # its [[sources]] entry ends the file
+            result = subprocess.run([sys.executable, "-m", "cli", "run", "--config", str(config), "--no-extract"],
+                                    capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert queued(redis_url, "farm")  # the crawl was cut short: its queue waits for the next run
+        assert state.source_health("farm").consecutive_failures == 0
     finally:
         state.close()
 
@@ -1187,6 +1279,47 @@ def test_a_capped_cluster_crawl_takes_a_sitemap_s_newest_stories(tmp_path, redis
     fetched = capped_cluster_crawl(tmp_path, redis_url, articles)
     stories = sorted(int(url.split("/story-")[1].split("-")[0]) for urls in fetched for url in urls if "/story-" in url)
     assert stories == list(range(articles - 11, articles))  # 6 pages each, the sitemap one of them
+
+
+class SlowSitemapFarm(ArticleFarm):
+    """A farm whose source also starts at a page that is gone (404), answered once its sitemap is asked for; the
+    sitemap answers once ``release`` is set.  With max_pages = 1, one worker fetches each: the one with the gone
+    page ends its part of the crawl while the other is still reading the sitemap."""
+
+    def __init__(self, articles: int) -> None:
+        super().__init__(articles)
+        self.sitemap_asked = threading.Event()
+        self.release = threading.Event()
+
+    def route(self, path: str) -> tuple[int, str, bytes]:
+        if path == "/sitemap.xml":
+            self.sitemap_asked.set()
+            self.release.wait(120)
+        elif path == "/gone":
+            self.sitemap_asked.wait(60)
+        return super().route(path)
+
+
+def test_a_worker_that_ends_its_part_while_another_reads_the_sitemap_does_not_call_the_source_failed(
+        tmp_path, redis_url):
+    """A worker that leaves a shared crawl (its max_pages spent) while another still fetches a seed cannot know
+    whether any seed will be read: the source is judged by the worker that leaves last, or once none is left."""
+    with SlowSitemapFarm(3) as farm:
+        configs = [farm_config(tmp_path / f"w{i}", farm, redis_url) for i in range(2)]
+        for config in configs:  # its [[sources]] entry ends the file
+            config.write_text(config.read_text() + f'start_urls = ["{farm.url}/gone"]\nmax_pages = 1\n')
+        workers = [start_worker(config) for config in configs]
+        deadline = time.monotonic() + 180
+        while all(worker.poll() is None for worker in workers):
+            assert time.monotonic() < deadline, "no worker ended"
+            time.sleep(0.2)
+        first = next(worker for worker in workers if worker.poll() is not None)
+        farm.release.set()  # the sitemap is read once a worker has left
+        results = [(worker, *worker.communicate(timeout=180)) for worker in workers]
+    assert farm.sitemap_asked.is_set()
+    for worker, _, stderr in results:
+        assert worker.returncode == 0, (worker is first, stderr)
+        assert "FAILED" not in stderr and "Traceback" not in stderr, stderr
 
 
 class UnreachableRobotsSite(BaseHTTPRequestHandler):

@@ -56,6 +56,7 @@ NOT_EXTRACTED = "newsarchive/not_extracted"
 OFFSITE_REDIRECTS = "newsarchive/offsite_redirects"
 OFFSITE_REDIRECT_EXAMPLE = "newsarchive/offsite_redirect_example"
 SHARED_CRAWL_ENDED = "newsarchive/shared_crawl_ended"  # a cluster worker was the last out of its shared crawl
+SEEDS_SETTLED = "newsarchive/seeds_settled"  # False: a cluster worker left while another could read a seed
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _STANDARD_ORIGINS = set(_DEFAULT_PORTS.items())  # (scheme, port)
 MAX_LISTED_FAILURES = 1000
