@@ -86,6 +86,9 @@ class WriterService:
             try:
                 self.open(key, message[2])
             except Exception as exc:
+                if _redis_lost(exc):  # its state is gone, not its WARC directory: each write says so, as below
+                    self.lasting[key] = ("lost", str(exc))
+                    return None
                 logger.exception("cannot open a WARC in %s", message[2].warc_dir)
                 self.broken[key] = f"cannot write WARCs in {message[2].warc_dir}: {type(exc).__name__}: {exc}"
             return None
@@ -102,9 +105,7 @@ class WriterService:
                     self.lasting[key] = ("full", f"the disk is full ({exc}) in {self.archivers[key].writer.directory}")
                     logger.error("could not archive %s: %s", exchange.uri, self.lasting[key][1])
                     return ("full", exchange_id, self.lasting[key][1])
-                from archive.redis_state import StateUnreachable  # (only a cluster's writer has Redis to lose)
-
-                if isinstance(exc, StateUnreachable):  # likewise; the crawler says it, once, as it stops its crawl
+                if _redis_lost(exc):  # likewise; the crawler says it, once, as it stops its crawl
                     self.lasting[key] = ("lost", str(exc))
                     return ("lost", exchange_id, str(exc))
                 if isinstance(exc, OSError):  # the disk, not us: no traceback (the WARC is cut back whole)
@@ -114,7 +115,8 @@ class WriterService:
                 return ("failed", exchange_id, f"{exchange.uri}: {type(exc).__name__}: {exc}")
         if kind == "close":
             self.lasting.pop(key, None)
-            return ("closed", key, [] if self.broken.pop(key, None) else self.close(key))
+            self.broken.pop(key, None)
+            return ("closed", key, self.close(key) if key in self.archivers else [])  # (none if it never opened)
         raise ValueError(f"unknown message {kind!r}")
 
     def shutdown(self) -> None:
@@ -123,6 +125,13 @@ class WriterService:
         self.indexer.shutdown(wait=True)
         for policy in self.policies.values():
             policy.state.close()
+
+
+def _redis_lost(exc: Exception) -> bool:
+    """Whether the cluster's Redis, the crawl state of a cluster's writer, is unreachable."""
+    from archive.redis_state import StateUnreachable  # (only a cluster's writer has Redis to lose)
+
+    return isinstance(exc, StateUnreachable)
 
 
 def _index(archive_dir: str, warc_path: Path) -> None:

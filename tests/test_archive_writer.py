@@ -102,3 +102,28 @@ def test_a_warc_directory_that_cannot_be_made_fails_each_write_and_other_crawler
     assert written[0] == "written" and closed_b == ("closed", "b", [])
     [warc_name] = closed_g[2]
     assert ("response", "http://news.test/kept") in records(tmp_path / "warc" / warc_name)
+
+
+def test_a_cluster_crawl_whose_redis_is_gone_when_its_warc_opens_is_told_it_lost_redis_not_a_traceback(tmp_path):
+    """The writer opens a crawler's WARC when its first exchange comes (late, on a loaded machine): with the cluster's
+    Redis gone by then, it logged a traceback and failed each write as a broken WARC directory, so the crawl said
+    "cannot write WARCs" for each page instead of stopping once on the lost Redis."""
+    from archive_fixtures import free_port
+
+    lost = WriterOptions(warc_dir=str(tmp_path / "warc"), prefix="test-farm", info={}, archive_dir=str(tmp_path),
+                         state_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    process = subprocess.Popen([sys.executable, "-m", "archive.writer_process"], cwd=REPO, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        send(process, ("open", "c", lost), ("write", "c", 1, exchange("/a", b"<p>a</p>")),
+             ("write", "c", 2, exchange("/b", b"<p>b</p>")), ("close", "c"))
+        first, second, closed = replies(process, 3)
+        process.stdin.close()
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        process.wait()
+    assert (first[0], second[0]) == ("lost", "lost") and "cannot reach the cluster's Redis" in first[2], first
+    assert closed == ("closed", "c", [])
+    assert "Traceback" not in err, err
