@@ -33,7 +33,7 @@ MAX_LIMIT = 500
 _RUN_ID = re.compile(r"\d{8}T\d{6}\.\d{3}Z")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_FIELDS = ("id", "source", "url", "version", "fetched_at", "last_seen", "title", "author", "date", "language",
-               "dup_cluster", "dup_canonical")
+               "dup_cluster", "dup_canonical", "versions", "copy_of_another")
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -79,7 +79,9 @@ def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[
                 return Response(error + "\n", 400, media_type="text/plain")
             if output == "json":
                 capped = {"capped": True} if result.capped else {}  # more than total match
-                return JSONResponse({"total": result.total, **capped, "hits": result.hits, "note": result.syntax_note})
+                cut_short = {"cut_short": True} if result.cut_short else {}  # older articles unlisted
+                return JSONResponse({"total": result.total, **capped, **cut_short, "hits": result.hits,
+                                     "note": result.syntax_note})
             out = io.StringIO()
             writer = csv.DictWriter(out, _CSV_FIELDS, extrasaction="ignore")
             writer.writeheader()
@@ -94,7 +96,8 @@ def create_app(archive_dir: Path, replay_base: str | None, configured: Sequence[
             return "/?" + urlencode({**filters.params(), "format": kind, "limit": str(MAX_LIMIT)})
 
         return page("search.html", 400 if error else 200, filters=filters, result=result, error=error,
-                    page=number, page_size=limit, link=link, export_url=export_url)
+                    page=number, page_size=limit, link=link, export_url=export_url,
+                    counted_among=corpus_view.MATCHES_COUNTED)
 
     def article(request: Request) -> Response:
         article_id = request.path_params["article_id"]

@@ -26,6 +26,9 @@ SQLITE_MAX_INTEGER = 2**63 - 1  # a larger Python int is an OverflowError as an 
 LEAD_CHARACTERS = 200  # of an article's text, listed without a query
 # A search, or a listing filtered by more than source and language, counts, facets and (a search)
 # ranks its newest this many matches, not every one: a page costs the same in any size of corpus.
+# Each article (source and URL) is a hit once, its newest matching version; a listing's page looks for
+# its articles among its rows and at most this many older versions of them (a live page refetched for
+# years would otherwise have its page read each of its thousands of versions to skip them).
 MATCHES_COUNTED = 1000
 FACET_VALUES = 20
 COPIES_LISTED = 50  # of an article's near-duplicates on its page; its cluster's listing pages through them all
@@ -103,11 +106,11 @@ class Filters:
         values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
         return {name: value for name, value in values.items() if value}
 
-    def where(self, db: sqlite3.Connection) -> tuple[list[str], list[object]]:
-        """SQL conditions on ``rows r`` and their parameters."""
+    def where(self, db: sqlite3.Connection, row: str = "r") -> tuple[list[str], list[object]]:
+        """SQL conditions on ``rows {row}`` and their parameters."""
         conditions, values = [], []
-        for name, column in (("source", "r.source"), ("cluster", "r.dup_cluster"),
-                             ("language", LANGUAGE_OF.format("r.line"))):
+        for name, column in (("source", f"{row}.source"), ("cluster", f"{row}.dup_cluster"),
+                             ("language", LANGUAGE_OF.format(f"{row}.line"))):
             if getattr(self, name):
                 conditions.append(f"{column} = ?")
                 values.append(getattr(self, name))
@@ -116,22 +119,22 @@ class Filters:
             if value:
                 if not is_day(value):
                     raise BadQuery(f"{name.replace('_', ' ')}: {value!r} is not a date like 2026-11-20")
-                conditions.append(f"{DAY_OF.format('r.line')} {operator} ?")
+                conditions.append(f"{DAY_OF.format(f'{row}.line')} {operator} ?")
                 values.append(value)
         if self.author:
             part = "%" + re.sub(r"([%_\\])", r"\\\1", self.author) + "%"
             names = [name for (name,) in db.execute("SELECT author FROM author_rows WHERE author LIKE ? ESCAPE '\\'"
                                                     " LIMIT ?", (part, AUTHORS_LOOKED_UP + 1))]
             if len(names) <= AUTHORS_LOOKED_UP:
-                conditions.append(f"{AUTHOR_OF.format('r.line')} IN ({','.join('?' * len(names))})")
+                conditions.append(f"{AUTHOR_OF.format(f'{row}.line')} IN ({','.join('?' * len(names))})")
                 values.extend(names)
             else:
-                conditions.append(f"{AUTHOR_OF.format('r.line')} LIKE ? ESCAPE '\\'")
+                conditions.append(f"{AUTHOR_OF.format(f'{row}.line')} LIKE ? ESCAPE '\\'")
                 values.append(part)
         if self.version:
             if not (self.version.isascii() and self.version.isdigit()):
                 raise BadQuery(f"version: {self.version!r} is not a number")
-            conditions.append("r.version = ?")
+            conditions.append(f"{row}.version = ?")
             values.append(min(int(self.version), SQLITE_MAX_INTEGER))  # past SQLite's integers: no row has it
         return conditions, values
 
@@ -165,6 +168,33 @@ _ROW_COLUMNS = ("r.record_id, r.source, r.url, r.version, r.fetched_at, r.last_s
                 " r.dup_canonical")
 
 
+def _newest_version_of_each(matches: list[tuple]) -> list[tuple]:
+    """Of matches (source, language, url, version, ...), each article's (source and URL) newest version's, in the
+    order of the article's first match."""
+    newest: dict[tuple[str, str], tuple] = {}
+    for match in matches:
+        article = match[0], match[2]
+        if article not in newest or match[3] > newest[article][3]:
+            newest[article] = match
+    return list(newest.values())
+
+
+def _listed(db: sqlite3.Connection, hit: dict) -> dict:
+    """A hit as a search lists it: with its article's versions (the latest's number), and whether it is a copy
+    of another article, its near-duplicate cluster's canonical row being of another URL (not a version of its own)."""
+    (versions,) = db.execute("SELECT max(version) FROM rows WHERE source = ? AND url = ?",
+                             (hit["source"], hit["url"])).fetchone()
+    return hit | {"versions": versions, "copy_of_another": not hit["dup_canonical"] and _canonical_elsewhere(db, hit)}
+
+
+def _canonical_elsewhere(db: sqlite3.Connection, hit: dict) -> bool:
+    """Whether the canonical row of ``hit``'s cluster is of another URL, read from the index of canonical rows (the
+    store makes it on opening, as ``browse`` does first): the cluster's own index reads every copy, 5,000 at times."""
+    canonical = db.execute("SELECT source, url FROM rows INDEXED BY rows_canonical_by_cluster"
+                           " WHERE dup_cluster = ? AND dup_canonical = 1", (hit["dup_cluster"],)).fetchone()
+    return canonical is not None and canonical != (hit["source"], hit["url"])
+
+
 def _hit(found: tuple) -> dict:
     record_id, source, url, version, fetched_at, last_seen, line, cluster, canonical, *rest = found
     row = json.loads(line)
@@ -180,12 +210,13 @@ def _hit(found: tuple) -> dict:
 
 @dataclass
 class SearchResult:
-    total: int
+    total: int  # articles (each source and URL once)
     hits: list[dict]
-    facets: dict[str, list[tuple[str, int]]]  # per facet name: (value, rows) most first
+    facets: dict[str, list[tuple[str, int]]]  # per facet name: (value, articles) most first
     syntax_note: str = ""  # set when the query was read as plain words
     more: bool = False  # a next page has hits
-    capped: bool = False  # more than ``total`` rows match: the total and facets are of the newest ``total``
+    capped: bool = False  # more rows match: the total and facets are of the newest ``MATCHES_COUNTED`` rows' articles
+    cut_short: bool = False  # a listing ended with older articles unlisted, behind too many newer versions
 
     def pages(self, limit: int) -> int:
         """How many pages of ``limit`` hits the matches counted make (one, if none)."""
@@ -220,30 +251,53 @@ def search(db: sqlite3.Connection, filters: Filters, limit: int = PAGE_SIZE, off
 
 def _listing(db: sqlite3.Connection, filters: Filters, conditions: list[str], values: list[object],
              limit: int, offset: int) -> SearchResult:
-    """Newest capture first, read from the index of the filter (no filter: of capture order) one page
-    at a time; the total and facets from the row counts, or counted among the newest matches."""
+    """Each article's newest version matching the filters, newest capture first, read from the index of the filter
+    (no filter: of capture order) one page at a time; the total and facets from the row counts, or counted among
+    the newest matches."""
     where = " WHERE " + " AND ".join(conditions) if conditions else ""
+    window = min(offset + limit + 1 + MATCHES_COUNTED, SQLITE_MAX_INTEGER)
+    articles, article_values = _newest_versions(db, filters, where, values, window)
     found = db.execute(
         f"SELECT {_ROW_COLUMNS}, search.headline, substr(search.body, 1, {LEAD_CHARACTERS}) || '…'"
-        f" FROM (SELECT * FROM rows r{where} ORDER BY r.fetched_at DESC, r.record_id LIMIT ? OFFSET ?) r"
+        f" FROM ({articles} LIMIT ? OFFSET ?) r"
         " CROSS JOIN search_texts t ON t.sha256 = r.text_sha256 CROSS JOIN search ON search.rowid = t.id"
-        " ORDER BY r.fetched_at DESC, r.record_id", [*values, limit + 1, offset]).fetchall()  # the page, then its texts
-    hits = [_hit(row) for row in found[:limit]]
+        " ORDER BY r.fetched_at DESC, r.record_id",
+        [*article_values, limit + 1, offset]).fetchall()  # the page, then its texts
+    hits = [_listed(db, _hit(row)) for row in found[:limit]]
     if filters.counted():
-        return SearchResult(_counted_rows(db, filters), hits, _counted_facets(db, filters), more=len(found) > limit)
-    newest = db.execute(f"SELECT r.source, {LANGUAGE_OF.format('r.line')} FROM rows r{where}"
-                        " ORDER BY r.fetched_at DESC, r.record_id LIMIT ?", [*values, MATCHES_COUNTED + 1]).fetchall()
-    result = _counted_among(newest, hits, more=len(found) > limit)
-    if result.capped and offset and not found:  # past the end: fewer match than were skipped, so they are counted
-        (result.total,) = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM rows r{where} LIMIT ?)",
-                                     [*values, offset]).fetchone()
-        result.capped = False
+        result = SearchResult(_counted_articles(db, filters), hits, _counted_facets(db, filters),
+                              more=len(found) > limit)
+    else:
+        newest = db.execute(f"SELECT r.source, {LANGUAGE_OF.format('r.line')}, r.url, r.version FROM rows r{where}"
+                            " ORDER BY r.fetched_at DESC, r.record_id LIMIT ?",
+                            [*values, MATCHES_COUNTED + 1]).fetchall()
+        result = _counted_among(_newest_version_of_each(newest[:MATCHES_COUNTED]), hits, more=len(found) > limit,
+                                capped=len(newest) > MATCHES_COUNTED)
+        if result.capped and offset and not found:  # past the end: fewer match than were skipped, so they are counted
+            (result.total,) = db.execute(f"SELECT count(*) FROM ({articles})", article_values).fetchone()
+            result.capped = False
+    result.cut_short = not result.more and db.execute(  # the last page, though rows lie past those it looked among
+        f"SELECT 1 FROM rows r{where} ORDER BY r.fetched_at DESC, r.record_id LIMIT 1 OFFSET ?",
+        [*values, window]).fetchone() is not None
     return result
 
 
-def _counted_rows(db: sqlite3.Connection, filters: Filters) -> int:
+def _newest_versions(db: sqlite3.Connection, filters: Filters, where: str, values: list[object],
+                     rows: int) -> tuple[str, list[object]]:
+    """A query of the rows among the newest ``rows`` matching the filters (``where`` and its ``values``) that no
+    newer version of their URL matches (each article's newest matching version, newest capture first), and its
+    parameters."""
+    newer, newer_values = filters.where(db, "n")
+    return (f"SELECT * FROM (SELECT * FROM rows r{where} ORDER BY r.fetched_at DESC, r.record_id LIMIT ?) r"
+            " WHERE NOT EXISTS (SELECT 1 FROM rows n WHERE n.source = r.source AND n.url = r.url"
+            " AND n.version > r.version" + "".join(f" AND {condition}" for condition in newer) + ")",
+            [*values, rows, *newer_values])
+
+
+def _counted_articles(db: sqlite3.Connection, filters: Filters) -> int:
+    """Articles (their first versions, one per URL) matching a search filtered by source and language alone."""
     conditions, values = _count_conditions(filters)
-    return db.execute(f"SELECT IFNULL(SUM(rows), 0) FROM row_counts{conditions}", values).fetchone()[0]
+    return db.execute(f"SELECT IFNULL(SUM(urls), 0) FROM row_counts{conditions}", values).fetchone()[0]
 
 
 def _count_conditions(filters: Filters) -> tuple[str, list[str]]:
@@ -253,44 +307,44 @@ def _count_conditions(filters: Filters) -> tuple[str, list[str]]:
 
 
 def _counted_facets(db: sqlite3.Connection, filters: Filters) -> dict[str, list[tuple[str, int]]]:
-    """Rows per source and per language among the matches, from the store's row counts."""
+    """Articles per source and per language among the matches, from the store's row counts."""
     conditions, values = _count_conditions(filters)
-    return {name: db.execute(f"SELECT {name} AS value, SUM(rows) AS n FROM row_counts{conditions}"
+    return {name: db.execute(f"SELECT {name} AS value, SUM(urls) AS n FROM row_counts{conditions}"
                              f" GROUP BY value ORDER BY n DESC, value LIMIT {FACET_VALUES}", values).fetchall()
             for name in ("source", "language")}
 
 
-def _counted_among(newest: list[tuple[str, str]], hits: list[dict], more: bool) -> SearchResult:
-    """The total and facets of the (source, language) of the newest matches, up to ``MATCHES_COUNTED``."""
-    counted = newest[:MATCHES_COUNTED]
-    facets = {name: sorted(Counter(match[index] for match in counted).items(),
+def _counted_among(articles: list[tuple], hits: list[dict], more: bool, capped: bool) -> SearchResult:
+    """The total and facets of the (source, language, ...) of the articles of the newest matches."""
+    facets = {name: sorted(Counter(article[index] for article in articles).items(),
                            key=lambda item: (-item[1], item[0]))[:FACET_VALUES]
               for index, name in enumerate(("source", "language"))}
-    return SearchResult(len(counted), hits, facets, more=more, capped=len(newest) > MATCHES_COUNTED)
+    return SearchResult(len(articles), hits, facets, more=more, capped=capped)
 
 
 def _match(db: sqlite3.Connection, query: str, conditions: list[str], values: list[object],
            limit: int, offset: int) -> SearchResult:
-    """The newest ``MATCHES_COUNTED`` matches (by text, newest indexed first: FTS5 reads its index in
-    that order and stops there) ranked here (``_ranks``), from the store's ``search_rows`` (in that order too: a search
-    reads the few pages they are on) and the rows themselves only if filtered; snippets are cut for the page's hits alone."""
+    """The articles of the newest ``MATCHES_COUNTED`` matches (by text, newest indexed first: FTS5 reads its index in
+    that order and stops there), each its newest matching version, ranked here (``_ranks``), from the store's
+    ``search_rows`` (in that order too: a search reads the few pages they are on) and the rows themselves only if
+    filtered; snippets are cut for the page's hits alone."""
     source = ("FROM search CROSS JOIN search_rows s ON s.text_id = search.rowid"
               + (" CROSS JOIN rows r ON r.record_id = s.record_id" if conditions else "")
               + " WHERE search MATCH ?" + "".join(f" AND {c}" for c in conditions))
-    newest = db.execute(f"SELECT s.source, s.language, search.rowid, s.url, s.version, s.record_id {source}"
+    newest = db.execute(f"SELECT s.source, s.language, s.url, s.version, search.rowid, s.record_id {source}"
                         " ORDER BY search.rowid DESC LIMIT ?", [query, *values, MATCHES_COUNTED + 1]).fetchall()
-    counted = newest[:MATCHES_COUNTED]
-    ranks = _ranks(db, query, {match[2] for match in counted})
-    ranked = sorted(counted, key=lambda match: (ranks.get(match[2], (float("inf"),)), match[0], match[3], match[4]))
-    page = [(text_id, record_id) for _, _, text_id, _, _, record_id in ranked[offset:offset + limit]]
+    counted = _newest_version_of_each(newest[:MATCHES_COUNTED])
+    ranks = _ranks(db, query, {match[4] for match in counted})
+    ranked = sorted(counted, key=lambda match: (ranks.get(match[4], (float("inf"),)), match[0], match[2], match[3]))
+    page = [(text_id, record_id) for *_, text_id, record_id in ranked[offset:offset + limit]]
     shown = _marked_matches(db, query, [text_id for text_id, _ in page])
     hits = []
     for text_id, record_id in page:
         row = db.execute(f"SELECT {_ROW_COLUMNS} FROM search_texts t CROSS JOIN rows r ON r.text_sha256 = t.sha256"
                          " WHERE t.id = ? AND r.record_id = ?", (text_id, record_id)).fetchone()
         if row and text_id in shown:  # else a batch committed since dropped it
-            hits.append(_hit((*row, *shown[text_id])))
-    return _counted_among(newest, hits, more=offset + limit < len(ranked))
+            hits.append(_listed(db, _hit((*row, *shown[text_id]))))
+    return _counted_among(counted, hits, more=offset + limit < len(ranked), capped=len(newest) > MATCHES_COUNTED)
 
 
 def _ranks(db: sqlite3.Connection, query: str, text_ids: set[int]) -> dict[int, tuple]:

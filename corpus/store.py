@@ -102,6 +102,8 @@ CREATE TABLE IF NOT EXISTS rows (
 CREATE INDEX IF NOT EXISTS rows_by_url ON rows (source, url, version);
 CREATE INDEX IF NOT EXISTS rows_by_text ON rows (text_sha256);
 CREATE INDEX IF NOT EXISTS rows_by_version ON rows (version, fetched_at, record_id);
+-- each near-duplicate cluster's canonical row: the browser tells a copy of another article from an older version
+CREATE INDEX IF NOT EXISTS rows_canonical_by_cluster ON rows (dup_cluster) WHERE dup_canonical = 1;
 CREATE TABLE IF NOT EXISTS texts (
     id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, sketch TEXT NOT NULL, component INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS texts_by_component ON texts (component);

@@ -108,6 +108,16 @@ def json_search(base: str, **params: str) -> dict:
     return json.loads(body)
 
 
+def newest_of_each_article(rows: list[dict]) -> list[dict]:
+    """Of ``rows``, each article's (source and URL) of the highest version: what a search lists."""
+    newest = {}
+    for row in rows:
+        article = row["source"], row["url"]
+        if article not in newest or row["version"] > newest[article]["version"]:
+            newest[article] = row
+    return list(newest.values())
+
+
 def test_the_originals_replay_as_soon_as_the_browser_serves(browser_app):
     """The app's first page links to pywb: pywb answers once the app does (first of this module's tests)."""
     replay_port = int(browser_app["replay"].split(":")[2].split("/")[0])
@@ -118,7 +128,7 @@ def test_search_an_article_and_its_original_in_the_replay(archive, browser_app, 
     rows = read_corpus(archive["out"])
     base = browser_app["base"]
     chromium.get(base + "/")
-    assert chromium.find_element(By.ID, "total").text.startswith(f"{len(rows)} articles")
+    assert chromium.find_element(By.ID, "total").text.startswith(f"{len(newest_of_each_article(rows))} articles")
     shot(chromium, "1-home")
 
     box = chromium.find_element(By.NAME, "q")
@@ -134,7 +144,7 @@ def test_search_an_article_and_its_original_in_the_replay(archive, browser_app, 
 
     chromium.find_element(By.CSS_SELECTOR, ".hit h3 a").click()
     heading = wait(chromium, expected_conditions.presence_of_element_located((By.TAG_NAME, "h1"))).text
-    row = next(row for row in rows if row["title"] == titles[0] and row["version"] == 1)
+    row = next(row for row in newest_of_each_article(rows) if row["title"] == titles[0])
     assert heading == row["title"]
     provenance = chromium.find_element(By.ID, "provenance").text
     for name in ("warc_file", "warc_record_id", "payload_digest"):
@@ -205,8 +215,8 @@ def test_filters_narrow_the_search_as_the_corpus_says(archive, browser_app):
         assert found["total"] == len(found["hits"])
         return {hit["record_id"] for hit in found["hits"]}
 
-    def rows_where(test) -> set[str]:
-        return {row["warc_record_id"] for row in rows if test(row)}
+    def rows_where(test) -> set[str]:  # each article's newest version passing ``test``
+        return {row["warc_record_id"] for row in newest_of_each_article([row for row in rows if test(row)])}
 
     assert ids(json_search(base)) == rows_where(lambda row: True)
     assert ids(json_search(base, source="courier")) == rows_where(lambda row: row["source"] == "courier")
@@ -251,7 +261,7 @@ def test_an_article_whose_text_file_is_missing_or_unreadable_shows_its_page_and_
 
 def test_page_and_version_numbers_past_any_article_find_nothing_rather_than_fail(archive, browser_app):
     base = browser_app["base"]
-    total = len(read_corpus(archive["out"]))
+    total = len(newest_of_each_article(read_corpus(archive["out"])))
     council = json_search(base, q="council")["total"]
     for query, matching in (("p=99999999999999999999", total), ("p=99999999999999999999&q=council", council),
                             ("version=99999999999999999999999", 0)):
@@ -566,3 +576,70 @@ def test_each_version_of_a_story_says_when_it_was_first_and_last_seen(tmp_path, 
             assert seen == [f"{t1} – {t2}", t3]
             assert chromium.find_element(By.ID, "last-seen").text.startswith((t2, t3)[version - 1] + " ")
         shot(chromium, "8-last-seen")
+
+
+BRIDGE_PARAGRAPHS = (
+    "The council approved the riverside footbridge on Monday night after a long debate about its cost, its height "
+    "above the water and the path it will take across the old mill meadow to the station.",
+    "Building starts in the spring and the bridge should open to walkers and cyclists before the summer regatta, the "
+    "engineers told the meeting, if the river stays low enough for the piles to go in.",
+    "The bridge will carry lights along its railings and a ramp at each end, and the council will pay for the upkeep "
+    "from the harbour fund rather than from the rates, the treasurer said.")
+DRAFT_PARAGRAPH = ("A draft ferry timetable for the weeks of the works was handed out, with an extra crossing at dawn "
+                   "for the workers of the mill and two more on market days.")
+
+
+def test_a_story_with_two_versions_is_one_hit_with_its_versions_noted_and_a_phrase_only_in_version_1_finds_it(
+        tmp_path):
+    """The demo's gazette corrected a story between two runs: a search for `footbridge` said "2 matching articles"
+    and listed it twice, version 2 and version 1 "· a copy" (version 1 is in version 2's near-duplicate cluster).
+    Each article (source and URL) is one hit now, its newest matching version, with its versions noted; a phrase
+    that only version 1 holds still finds it, said as version 1 of 2; "a copy" is a copy of another URL's article."""
+    from bench.browse import ROOT, browser
+    from corpus.store import CorpusStore, ExtractedArticle
+    from extract.document import Document
+
+    def story(number: int, url: str, fetched_at: str, paragraphs: tuple[str, ...]) -> ExtractedArticle:
+        document = Document(url, url, "Council approves riverside footbridge", "Ann Example", "2026-11-20", "gazette",
+                            "en", paragraphs)
+        return ExtractedArticle.prepared("gazette", url, fetched_at, "gazette.warc.gz", number,
+                                         f"<urn:uuid:0000000{number}-8888-4000-8000-000000000000>", f"sha1:{number}",
+                                         document=document, extractor="test")
+
+    url, copy_url = "http://gazette.example/news/footbridge", "http://gazette.example/print/footbridge"
+    with CorpusStore(tmp_path) as store:
+        store.add([story(1, url, "2026-11-20T10:00:00Z", (*BRIDGE_PARAGRAPHS, DRAFT_PARAGRAPH))])
+        store.add([story(2, url, "2026-11-21T10:00:00Z", BRIDGE_PARAGRAPHS)])  # corrected: the draft timetable gone
+        store.add([story(3, copy_url, "2026-11-22T10:00:00Z", BRIDGE_PARAGRAPHS)])  # the same story at another URL
+    ids = {number: f"0000000{number}-8888-4000-8000-000000000000" for number in (1, 2, 3)}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with browser(ROOT, tmp_path, port):
+        found = json_search(base, q="footbridge")
+        assert found["total"] == 2, found
+        assert [(hit["id"], hit["version"], hit["versions"], hit["copy_of_another"]) for hit in found["hits"]] == [
+            (ids[2], 2, 2, False), (ids[3], 1, 1, True)], found["hits"]
+        listed = json_search(base)  # the listing without a query: the same two articles, newest capture first
+        assert (listed["total"], [hit["id"] for hit in listed["hits"]]) == (2, [ids[3], ids[2]]), listed
+        draft = json_search(base, q='"draft ferry timetable"')  # only version 1 holds it
+        assert [(hit["id"], hit["version"], hit["versions"]) for hit in draft["hits"]] == [(ids[1], 1, 2)], draft
+        assert [hit["id"] for hit in json_search(base, version="1")["hits"]] == [ids[3], ids[1]]  # that version only
+        for query, expected in (("footbridge", {ids[2]: "2 versions", ids[3]: "a copy"}),
+                                ("draft", {ids[1]: "version 1 of 2"})):
+            status, _, body = fetch(f"{base}/?q={query}")
+            assert status == 200, body[:300]
+            page = lxml_html.fromstring(body)
+            assert " ".join(page.xpath("string(//p[@id='total'])").split()).startswith(
+                f"{len(expected)} matching article"), body[:300]
+            metas = {hit.xpath("string(h3/a/@href)").rsplit("/", 1)[1]:
+                     " ".join(hit.xpath("string(p[@class='meta'])").split())
+                     for hit in page.xpath("//div[@class='hit']")}
+            assert metas.keys() == expected.keys(), metas
+            for article_id, said in expected.items():
+                assert metas[article_id].endswith(f"· {said}"), metas
+            for link in page.xpath("//div[@class='hit']//a[@class='versions']/@href"):
+                versions = lxml_html.fromstring(fetch(base + link)[2])  # the article page's list of its versions
+                assert link.endswith("#versions") and len(versions.xpath("//table[@id='versions']/tr/td")) == 6, link
+        status, _, body = fetch(f"{base}/?q=footbridge&format=csv")
+        assert [(row["id"], row["versions"]) for row in csv.DictReader(io.StringIO(body.decode()))] == [
+            (ids[2], "2"), (ids[3], "1")]

@@ -439,6 +439,39 @@ def test_an_article_page_lists_the_versions_nearest_it_and_links_to_the_first_an
         assert listed[0] == "version 151" and listed[-1] == "version 200 (this one)", listed  # the latest: 49 before it
 
 
+def _live_pages(pages: int, first: int, last: int) -> list[ExtractedArticle]:
+    """Versions ``first`` + 1 to ``last`` of ``pages`` live pages of the gazette, refetched each hour in 2027, each
+    version a text of its own."""
+    article, rng = generated_article(0, random.Random(13)), random.Random(first)
+    urls = [f"http://gazette.example/live/{page}" for page in range(pages)]
+    return [ExtractedArticle.prepared(
+        article.source, url,
+        f"2027-{1 + number // 720:02d}-{1 + number // 24 % 30:02d}T{number % 24:02d}:{page:02d}:00Z",
+        article.warc_file, number * pages + page, f"<urn:uuid:{number:08d}-{page:04d}-4444-8000-000000000000>",
+        f"sha1:live{page}.{number}", extractor="bench", document=replace(
+            article.document, url=url, canonical_url=url,
+            paragraphs=(" ".join(f"w{rng.randrange(5000)}" for _ in range(40)),)))
+        for number in range(first, last) for page, url in enumerate(urls)]
+
+
+def test_a_listing_costs_the_same_however_many_versions_its_newest_articles_have_and_says_what_it_leaves_out(tmp_path):
+    """Each article is listed once, its newest version: a page skips the older versions of those it shows among its
+    rows and at most ``MATCHES_COUNTED`` more, so five live pages refetched 900 times cost the home page what they
+    cost at 300 versions, and the articles behind them are said to be unlisted there, not silently missing."""
+    grow_corpus(tmp_path, 200)
+    with CorpusStore(tmp_path) as store:
+        store.add(_live_pages(5, 0, 300))
+    home = sqlite_work(tmp_path, lambda db: corpus_view.search(db, Filters()))
+    with CorpusStore(tmp_path) as store:
+        store.add(_live_pages(5, 300, 900))
+    assert sqlite_work(tmp_path, lambda db: corpus_view.search(db, Filters())) <= 1.25 * home + 5, home
+    with corpus_view.connect(tmp_path) as db:
+        listed = corpus_view.search(db, Filters())
+        by_source = corpus_view.search(db, Filters(source="courier"))
+    assert (listed.total, [hit["versions"] for hit in listed.hits], listed.more) == (205, [900] * 5, False)
+    assert listed.cut_short and not by_source.cut_short and len(by_source.hits) == corpus_view.PAGE_SIZE
+
+
 def _rchar() -> int:
     """Bytes this process has read (SQLite's reads, cached by the system or not)."""
     return next(int(line.split()[1]) for line in Path("/proc/self/io").read_text().splitlines()
