@@ -22,6 +22,7 @@ sends one breaks the pool, where CPython's own would wait for the rest of the me
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -34,7 +35,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from archive import WARC_DIR
@@ -88,6 +89,7 @@ class FileReport:
     not_modified: int = 0  # other tools' 304s read: each confirms a capture, or waits for it to be in the archive
     waiting: int = 0  # of those, the ones whose capture is not in the archive yet
     confirmed_later: int = 0  # 304s read by an earlier derivation that confirm a capture this one took
+    revisits_later: int = 0  # revisits read by an earlier derivation whose payload this one read
     error: str | None = None  # why the file could not be read to its end
     note: str = ""  # how the file was read, where that is not as it is (a copy of it)
 
@@ -98,8 +100,11 @@ class FileReport:
             return self.error
         later = (f"{counted(self.confirmed_later, 'not-modified confirmation')} read before the "
                  f"{'capture it confirms' if self.confirmed_later == 1 else 'captures they confirm'}, taken now")
-        if not stats.records and self.confirmed_later:  # a file read by an earlier derivation
-            return f"{name}: {later}"
+        payloads_later = (f"{counted(self.revisits_later, 'revisit')} read before the "
+                          f"{'payload it refers' if self.revisits_later == 1 else 'payloads they refer'} to, taken now")
+        if not stats.records and (self.confirmed_later or self.revisits_later):  # read by an earlier derivation
+            return f"{name}: " + "; ".join(part for count, part in ((self.confirmed_later, later),
+                                                                    (self.revisits_later, payloads_later)) if count)
         parts = [f"{name}: {counted(stats.records, 'record')}, {counted(stats.html, 'HTML page')}, "
                  f"{counted(self.articles, 'article')}"]
         if self.not_articles:
@@ -111,6 +116,8 @@ class FileReport:
             parts.append(counted(self.not_modified, "not-modified confirmation") + (waiting if self.waiting else ""))
         if self.confirmed_later:
             parts.append(later)
+        if self.revisits_later:
+            parts.append(payloads_later)
         if self.revisits:
             parts.append(f"{counted(self.revisits, 'revisit')} of articles archived before")
         if self.held:
@@ -289,6 +296,17 @@ def extract_capture(capture: ArticleCapture) -> ExtractedArticle:
                                      foreign=capture.foreign, note=note)
 
 
+def _waiting_row(name: str, revisit: ArticleCapture) -> tuple[str, int, str, str]:
+    """A revisit as the store keeps it while it waits for its payload (``CorpusStore.wait_for_payloads``)."""
+    fields = {key: value for key, value in asdict(revisit).items() if key not in ("warc_path", "offset", "payload")}
+    return name, revisit.offset, digest_key(revisit.payload_digest), json.dumps(fields)
+
+
+def _waiting_capture(path: Path, offset: int, fields: str) -> ArticleCapture:
+    """The revisit ``_waiting_row`` kept, at ``path``."""
+    return ArticleCapture(warc_path=path, offset=offset, **json.loads(fields))
+
+
 def _failed(capture: ArticleCapture, why: str) -> tuple[ExtractedArticle, str]:
     name = capture.warc_path.name.removesuffix(OPEN_SUFFIX)
     placeholder = ExtractedArticle(capture.source, capture.url, capture.date, name, capture.offset,
@@ -401,6 +419,7 @@ class Derivation:
         self._revisits: dict[str, list[ArticleCapture]] = {}  # revisits to resolve found this pass, per file
         self._held: dict[str, tuple[int, bool]] = {}  # scan positions that wait for their file's revisits
         self._listed: dict[str, Path] = {}  # WARCs listed: name -> path (a rebuild's may be in several directories)
+        self._arrived: set[str] = set()  # payload keys this pass read: revisits waiting for them are taken
 
     def _forget_cut_tails(self) -> None:
         """Captures read from bytes that recovery has since cut off a WARC (a power cut left it torn) are
@@ -496,7 +515,7 @@ class Derivation:
             if not chunks:
                 self._cursor[name] = position
         self._revisits.clear()
-        taken += self._run(batches)
+        taken += self._run(batches + self._revisits_of_arrived_payloads())
         self._commit_cursors()
         return taken
 
@@ -506,6 +525,19 @@ class Derivation:
         text is made at its URL already (a story at a second address, seen again) is not extracted again.  One whose
         payload the corpus holds with no article (a section page an earlier import read) gives none, as it would
         read with its original; only one whose payload is nowhere is said to be missing."""
+        resolved, unresolved = self._resolved(name, revisits)
+        held = self.store.held_payloads(key for key, _ in unresolved) if unresolved else set()
+        found = self.report.file(name)
+        found.not_articles += sum(key in held for key, _ in unresolved)  # their originals gave no article
+        if missing := [revisit for key, revisit in unresolved if key not in held]:
+            found.stats.skipped["revisit of a payload in none of these files"] += len(missing)
+            self.store.wait_for_payloads(_waiting_row(name, revisit) for revisit in missing)
+        return resolved
+
+    def _resolved(self, name: str, revisits: list[ArticleCapture]) -> tuple[list[ArticleCapture],
+                                                                               list[tuple[str, ArticleCapture]]]:
+        """The revisits with where their payloads are (or marked as a capture of a version made at their URL), and
+        (payload key, revisit) of those whose payload no file read so far holds as a page."""
         resolved, unresolved = [], []
         for revisit in revisits:
             if not revisit.foreign and self.store.made_at(revisit.payload_digest, revisit.source, revisit.url):
@@ -522,15 +554,29 @@ class Derivation:
             if payload is None and revisit.not_modified:  # a 304 of a page whose payload made no article
                 self.report.file(name).stats.skipped[NOT_MODIFIED] += 1
             elif payload is None:
-                unresolved.append(key)
+                unresolved.append((key, revisit))
             else:
                 resolved.append(replace(revisit, payload=payload))
-        held = self.store.held_payloads(unresolved) if unresolved else set()
-        found = self.report.file(name)
-        found.not_articles += sum(key in held for key in unresolved)  # their originals gave no article
-        if missing := sum(key not in held for key in unresolved):
-            found.stats.skipped["revisit of a payload in none of these files"] += missing
-        return resolved
+        return resolved, unresolved
+
+    def _revisits_of_arrived_payloads(self) -> list[tuple[list[ArticleCapture], dict]]:
+        """Revisits an earlier derivation read before any file held their payload (a deduplicating crawl imported
+        before the crawl it refers to), whose payload this pass read: batches to take them now, as a rebuild of every
+        file would; those whose payload is a page with no article wait no more."""
+        arrived, self._arrived = self._arrived, set()
+        waiting: dict[str, list[ArticleCapture]] = {}
+        for name, offset, capture in self.store.revisits_waiting_for(arrived):
+            path = self._listed.get(name) or self.root / WARC_DIR / name
+            if path.exists():  # (a rebuild's file not given this time waits)
+                waiting.setdefault(name, []).append(_waiting_capture(path, offset, capture))
+        batches = []
+        for name, revisits in waiting.items():
+            resolved, unresolved = self._resolved(name, revisits)
+            held = self.store.held_payloads(key for key, _ in unresolved) if unresolved else set()
+            self.store.stop_waiting((name, revisit.offset) for key, revisit in unresolved if key in held)
+            self.report.file(name).revisits_later += len(resolved)
+            batches += [(resolved[start:start + BATCH], {}) for start in range(0, len(resolved), BATCH)]
+        return batches
 
     def _commit_cursors(self) -> None:
         for name, (offset, closed) in list(self._cursor.items()):
@@ -612,6 +658,7 @@ class Derivation:
                 found.error = scan.error
             for digest, where in scan.payloads.items():
                 self._payloads.setdefault(digest, where)
+            self._arrived.update(scan.payloads)
             if scan.revisits:
                 self._revisits.setdefault(name, []).extend(scan.revisits)
             position = (scan.end, item.warc.closed and item.stop is None)
@@ -716,6 +763,8 @@ class Derivation:
             else:
                 found.articles += 1
         result = self.store.add(articles, failures, scanned, rekeyed)
+        self._arrived.update(digest_key(article.payload_digest) for article in articles  # ours too: a revisit of
+                             if not article.revisit and not article.document.is_empty)  # theirs may name them
         for page in result.not_extracted:
             self.report.not_extracted_because(page["url"], page["reason"])
         for name, count in result.confirmed.items():

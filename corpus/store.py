@@ -136,6 +136,10 @@ CREATE TABLE IF NOT EXISTS waiting_304s (
     warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL, extractor TEXT NOT NULL,
     confirms_url TEXT NOT NULL, confirms_date TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS waiting_304s_by_url ON waiting_304s (confirms_url);
+CREATE TABLE IF NOT EXISTS waiting_revisits (
+    warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL, payload_key TEXT NOT NULL, capture TEXT NOT NULL,
+    PRIMARY KEY (warc_file, warc_offset)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS waiting_revisits_by_payload ON waiting_revisits (payload_key);
 CREATE INDEX IF NOT EXISTS rows_under_sha_names ON rows (source, url) WHERE {_UNDER_SHA_NAME};
 """
 # The tables of a site's template counts (``_Batch._learn``), all keyed by site.
@@ -764,6 +768,27 @@ class CorpusStore:
             "SELECT DISTINCT payload_key FROM captures WHERE payload_key IN (SELECT value FROM json_each(?))",
             (json.dumps(sorted(set(keys))),))}
 
+    def wait_for_payloads(self, revisits: Iterable[tuple[str, int, str, str]]) -> None:
+        """Revisits whose payload no file read so far holds (a deduplicating crawl imported before the crawl it refers
+        to), as (WARC file, offset, payload key, the capture as JSON): kept until a derivation reads that payload
+        (``revisits_waiting_for``), committed before their file's scan position is."""
+        with self._transaction():
+            self._db.executemany("INSERT OR IGNORE INTO waiting_revisits VALUES (?, ?, ?, ?)", revisits)
+
+    def revisits_waiting_for(self, keys: Collection[str]) -> list[tuple[str, int, str]]:
+        """(WARC file, offset, capture as JSON) of the waiting revisits of these payload keys: one look at an empty
+        table, else one look-up in its index per key."""
+        if not keys or self._db.execute("SELECT 1 FROM waiting_revisits LIMIT 1").fetchone() is None:
+            return []
+        return self._db.execute("SELECT warc_file, warc_offset, capture FROM waiting_revisits WHERE payload_key IN"
+                                " (SELECT value FROM json_each(?)) ORDER BY warc_file, warc_offset",
+                                (json.dumps(sorted(keys)),)).fetchall()
+
+    def stop_waiting(self, places: Iterable[tuple[str, int]]) -> None:
+        """Waiting revisits whose payload turned out to be a page with no article: they make no row."""
+        with self._transaction():
+            self._db.executemany("DELETE FROM waiting_revisits WHERE warc_file = ? AND warc_offset = ?", places)
+
     def lines(self) -> Iterator[str]:
         """Every corpus row's JSON line, in capture order (``fetched_at``, then record id)."""
         yield from (line for _, line in self.lines_from(None))
@@ -886,6 +911,7 @@ class CorpusStore:
                 batch.add_capture(batch.with_host_source(article), None)
             for article, error in failures:
                 batch.add_capture(batch.with_host_source(article), error)
+            batch.end_waits([*articles, *(article for article, _ in failures)])
             batch.confirm_waiting({article.url for article in articles})
             batch.reconfirm_latest()
             batch.finish()
@@ -976,6 +1002,7 @@ class CorpusStore:
             batch.forget_host_sources((url, fetched_at, source) for _, source, url, *_, fetched_at, foreign_host
                                       in lost if foreign_host is None)
             db.execute("DELETE FROM waiting_304s WHERE warc_file = ? AND warc_offset >= ?", (warc_file, offset))
+            db.execute("DELETE FROM waiting_revisits WHERE warc_file = ? AND warc_offset >= ?", (warc_file, offset))
             batch.finish()
             self._mark_changed(batch.changed_from)
             db.execute("UPDATE scans SET scanned = ?, closed = 0 WHERE warc_file = ? AND scanned > ?",
@@ -1213,6 +1240,14 @@ class _Batch:
             (article.warc_record_id, article.source, article.url, article.fetched_at, article.warc_file,
              article.warc_offset, article.extractor, *article.confirms))
         self.result.waiting[article.warc_file] += 1
+
+    def end_waits(self, articles: list[ExtractedArticle]) -> None:
+        """The waiting revisits (``CorpusStore.wait_for_payloads``) among the batch's captures wait no more, in the
+        batch's transaction: one look at an empty table, else one look-up per capture."""
+        if self.db.execute("SELECT 1 FROM waiting_revisits LIMIT 1").fetchone() is None:
+            return
+        self.db.executemany("DELETE FROM waiting_revisits WHERE warc_file = ? AND warc_offset = ?",
+                            ((article.warc_file, article.warc_offset) for article in articles))
 
     def confirm_waiting(self, urls: Collection[str]) -> None:
         """The waiting 304s that confirm captures of these URLs (the batch's), taken as captures of them now: one

@@ -663,6 +663,32 @@ def test_a_rebuild_and_an_import_count_a_page_captured_earlier_in_a_later_file_o
     assert [row["warc_file"].startswith("b-earlier-") for row in read_corpus(tmp_path / "second")] == [True] * 2
 
 
+def test_a_deduplicating_crawl_imported_before_the_crawl_it_refers_to_gets_its_rows_once_that_one_is_imported(
+        foreign, tmp_path):
+    """Heritrix, wget --warc-dedup and warcprox write a page unchanged since an earlier crawl as a revisit of that
+    crawl's record: imported first, its revisit waits for that payload, and the import of the earlier crawl takes it,
+    so the corpus is the one a rebuild of the archive's WARCs gives, whatever order the crawls were imported in."""
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path / "archive"}"\n')
+    first = ok(newsarchive("import", "--config", str(config), str(foreign["heritrix"])))
+    assert "1 revisit of a payload in none of these files" in first, first
+    assert [row["url"] for row in read_corpus(tmp_path / "archive")] == [article_url(1)]
+
+    second = ok(newsarchive("import", "--config", str(config), str(foreign["other"])))
+    [heritrix] = (tmp_path / "archive" / "warc").glob("heritrix-*.warc.gz")
+    assert f"{heritrix.name}: 1 revisit read before the payload it refers to, taken now" in second, second
+    assert second.splitlines()[-1] == "2 new articles in the corpus", second
+    rows = {row["url"]: row for row in read_corpus(tmp_path / "archive")}
+    assert set(rows) == {article_url(1), article_url(2), f"{HOST}/amp/story-2"}
+    assert rows[f"{HOST}/amp/story-2"]["text_sha256"] == rows[article_url(2)]["text_sha256"]
+
+    rebuilt = tmp_path / "rebuilt"
+    ok(newsarchive("rebuild", "--warc", str(tmp_path / "archive" / "warc"), "--out", str(rebuilt)))
+    assert corpus_files(tmp_path / "archive") == corpus_files(rebuilt)
+    again = ok(newsarchive("import", "--config", str(config), str(foreign["other"])))  # nothing waits any more
+    assert "taken now" not in again and again.splitlines()[-1] == "0 new articles in the corpus", again
+
+
 def test_a_record_whose_content_length_is_wrong_is_one_line_naming_the_file_and_the_rest_is_read(tmp_path):
     """warcio wrote three lines to stderr, the stray bytes among them, for a record not followed by the blank
     lines that end it (a tool that wrote a Content-Length a few bytes short), and named no file."""
