@@ -13,7 +13,8 @@ again from zero.
 Bytes of a WARC that are lost (bit rot, a cut copy, a deleted file) cannot be made again
 from anything in the archive: ``--repair`` leaves the file as it is (a copy restored over it
 mends everything), drops the index lines that point past its readable part, and forgets the
-crawl state's fetches recorded there, so the next run fetches those URLs again; the check
+crawl state's fetches recorded there and those whose payload was (a 304, a revisit), so the next
+run fetches those URLs again, whole; the check
 still fails (``lost``), naming what only a copy can bring back.
 """
 
@@ -72,10 +73,9 @@ class CheckReport:
         past its readable end; the offset of each such WARC from which they should be forgotten."""
         missing, past = Counter(), Counter()
         for name, offset in references:
-            end = self.readable.get(name)
-            if end is None:
+            if name not in self.readable:
                 missing[name] += 1
-            elif offset >= end:
+            elif not self.readable_at(name, offset):
                 past[name] += 1
         for name, count in sorted(missing.items()):
             self.problems.append(f"{count} {what} name {name}, which is not in {WARC_DIR}/")
@@ -83,6 +83,10 @@ class CheckReport:
         for name, count in sorted(past.items()):
             self.problems.append(f"{count} {what} point past the readable end of {name} (offset {self.readable[name]})")
         return {name: self.readable.get(name, 0) for name in [*missing, *past]}
+
+    def readable_at(self, name: str | None, offset: int | None) -> bool:
+        """Whether a record at ``offset`` of WARC ``name`` is in its readable part (one recorded nowhere is not lost)."""
+        return name is None or offset < self.readable.get(name, 0)
 
     def gone(self, name: str) -> None:
         """A WARC the archive names is not there: only a copy can bring it back."""
@@ -235,9 +239,14 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
             fetches, payloads = state.warc_locations()
             lost = report.unreadable_references("fetches recorded in the crawl state", fetches)
             lost |= report.unreadable_references("payloads recorded in the crawl state", payloads)
+            # A fetch readable itself whose payload is lost (a 304, a revisit): forgotten too, or its validators would
+            # get a 304 again and the next run would not archive the bytes the site still serves.
+            revisits = [payload for fetch, payload in state.revisit_locations() if report.readable_at(*fetch)]
+            lost |= report.unreadable_references("fetches recorded in the crawl state as revisits of payloads that",
+                                                 revisits)
             if repair and lost:
                 fetches_lost, payloads_lost = (sum(name in lost and offset >= lost[name] for name, offset in rows)
-                                               for rows in (fetches, payloads))
+                                               for rows in (fetches + revisits, payloads))
                 for name, offset in lost.items():
                     state.forget_from(name, offset)
                 report.repaired.append(f"forgot the {fetches_lost} fetches and {payloads_lost} payloads recorded in the "
