@@ -2,8 +2,9 @@
 
 The WARCs are the source of truth; everything else can be made again from them.  A check
 reads every closed WARC to its end (each gzip member's CRC and length, as recovery does),
-finds WARCs without a replay index, asks SQLite to verify the crawl state, and checks that
-every WARC the indexes and the crawl state point into is there and readable that far.
+finds WARCs without a replay index and entries of their own indexes that the replay index lacks,
+asks SQLite to verify the crawl state, and checks that every WARC the indexes and the crawl
+state point into is there and readable that far.
 ``--repair`` indexes what is missing and, when the crawl state is damaged, sets it aside and
 rebuilds it from the WARCs: every URL's last fetch (status, validators, payload digest,
 where it was written) and the first full record of every payload, which is what re-crawls
@@ -34,7 +35,8 @@ import archive.warcio_brotli  # noqa: F401 - br records are read too
 from archive import WARC_DIR
 from archive.atomic import replace_durably
 from archive.capture import SOURCE_FIELD
-from archive.index import drop_entries_past, entries_past, has_index, indexed_warcs, update_index
+from archive.index import (drop_entries_past, entries_past, has_index, indexed_warcs, make_replay_index_anew,
+                           replay_index_lacks, update_index)
 from archive.reader import bad_digests, digests_line, not_a_warc, warc_records
 from archive.recover import readable_extent
 from archive.state import ArchivedPayload, SqliteState, UrlState, state_path
@@ -214,6 +216,7 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
         if repair:
             update_index(archive_dir)
             report.repaired.append(f"indexed {len(unindexed)} WARC files")
+    _check_replay_index(archive_dir, report, repair)
     try:
         why = verify_state(archive_dir)
     except sqlite3.OperationalError as exc:
@@ -254,6 +257,18 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
         finally:
             state.close()
     return report
+
+
+def _check_replay_index(archive_dir: Path, report: CheckReport, repair: bool) -> None:
+    """Entries of the WARCs' own indexes that the replay index (merged from them) lacks: replay cannot serve them."""
+    lacking, entries = replay_index_lacks(archive_dir)
+    if lacking:
+        report.problems.append(f"the replay index lacks {lacking} of the {entries} entries of the WARCs' indexes "
+                               "(a file of it lost): replay cannot serve those captures")
+        if repair:
+            make_replay_index_anew(archive_dir)
+            report.repaired.append(f"made the replay index anew from the indexes of {len(indexed_warcs(archive_dir))} "
+                                   "WARC files")
 
 
 def _check_index(archive_dir: Path, report: CheckReport, damaged: dict[str, int], repair: bool) -> None:

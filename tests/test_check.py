@@ -13,6 +13,7 @@ from archive_fixtures import REPO, article_captures, fill, newsarchive, rot
 from test_incremental import text_files, write_config
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.index import index_lines, replay_index_dir
 from corpus.export import read_corpus
 
 
@@ -178,6 +179,28 @@ def test_pages_whose_bytes_a_cut_warc_lost_are_archived_whole_again_by_the_run_a
             archived |= {record.rec_headers.get_header("WARC-Target-URI") for record in ArchiveIterator(stream)
                          if record.rec_type == "response"}  # (not a revisit of what no WARC holds)
     assert lost <= archived, sorted(lost - archived)
+
+
+def test_a_replay_index_file_deleted_fails_the_check_and_repair_makes_the_replay_index_whole_again(
+        demo_site, tmp_path):
+    """Before: with a file of the replay index deleted (a slip of `rm`, a disk losing it), `check` and `check
+    --repair` said nothing and exited 0, and replay could no longer serve the captures it listed: `check` looked
+    only for each WARC's own index, which the replay index is merged from."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    served = list(index_lines(tmp_path))
+    largest = max(replay_index_dir(tmp_path).glob("*.cdxj"), key=lambda path: path.stat().st_size)
+    lacking = len(largest.read_bytes().splitlines())
+    largest.unlink()
+
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert f"problem: the replay index lacks {lacking} of the {len(served)} entries of the WARCs' indexes" \
+        in checked.stderr, checked.stderr
+    repaired = newsarchive("check", "--repair", "--config", str(config))
+    assert repaired.returncode == 0 and "repaired: made the replay index anew" in repaired.stderr, repaired.stderr
+    assert list(index_lines(tmp_path)) == served
+    assert newsarchive("check", "--config", str(config)).returncode == 0
 
 
 def test_the_temporary_text_file_a_killed_derivation_leaves_is_named_by_check_and_removed_by_repair(
