@@ -2,8 +2,9 @@
 
 The WARCs are the source of truth; everything else can be made again from them.  A check
 reads every closed WARC to its end (each gzip member's CRC and length, as recovery does),
-finds WARCs without a replay index, asks SQLite to verify the crawl state, and checks that
-every WARC the indexes and the crawl state point into is there and readable that far.
+finds WARCs without a replay index and entries of their own indexes that the replay index lacks,
+asks SQLite to verify the crawl state, and checks that every WARC the indexes and the crawl
+state point into is there and readable that far.
 ``--repair`` indexes what is missing and, when the crawl state is damaged, sets it aside and
 rebuilds it from the WARCs: every URL's last fetch (status, validators, payload digest,
 where it was written) and the first full record of every payload, which is what re-crawls
@@ -13,7 +14,8 @@ again from zero.
 Bytes of a WARC that are lost (bit rot, a cut copy, a deleted file) cannot be made again
 from anything in the archive: ``--repair`` leaves the file as it is (a copy restored over it
 mends everything), drops the index lines that point past its readable part, and forgets the
-crawl state's fetches recorded there, so the next run fetches those URLs again; the check
+crawl state's fetches recorded there and those whose payload was (a 304, a revisit), so the next
+run fetches those URLs again, whole; the check
 still fails (``lost``), naming what only a copy can bring back.
 """
 
@@ -33,7 +35,8 @@ import archive.warcio_brotli  # noqa: F401 - br records are read too
 from archive import WARC_DIR
 from archive.atomic import replace_durably
 from archive.capture import SOURCE_FIELD
-from archive.index import drop_entries_past, entries_past, has_index, indexed_warcs, update_index
+from archive.index import (drop_entries_past, entries_past, has_index, indexed_warcs, make_replay_index_anew,
+                           replay_index_lacks, update_index)
 from archive.reader import bad_digests, digests_line, not_a_warc, warc_records
 from archive.recover import readable_extent
 from archive.state import ArchivedPayload, SqliteState, UrlState, state_path
@@ -72,10 +75,9 @@ class CheckReport:
         past its readable end; the offset of each such WARC from which they should be forgotten."""
         missing, past = Counter(), Counter()
         for name, offset in references:
-            end = self.readable.get(name)
-            if end is None:
+            if name not in self.readable:
                 missing[name] += 1
-            elif offset >= end:
+            elif not self.readable_at(name, offset):
                 past[name] += 1
         for name, count in sorted(missing.items()):
             self.problems.append(f"{count} {what} name {name}, which is not in {WARC_DIR}/")
@@ -83,6 +85,10 @@ class CheckReport:
         for name, count in sorted(past.items()):
             self.problems.append(f"{count} {what} point past the readable end of {name} (offset {self.readable[name]})")
         return {name: self.readable.get(name, 0) for name in [*missing, *past]}
+
+    def readable_at(self, name: str | None, offset: int | None) -> bool:
+        """Whether a record at ``offset`` of WARC ``name`` is in its readable part (one recorded nowhere is not lost)."""
+        return name is None or offset < self.readable.get(name, 0)
 
     def gone(self, name: str) -> None:
         """A WARC the archive names is not there: only a copy can bring it back."""
@@ -210,6 +216,7 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
         if repair:
             update_index(archive_dir)
             report.repaired.append(f"indexed {len(unindexed)} WARC files")
+    _check_replay_index(archive_dir, report, repair)
     try:
         why = verify_state(archive_dir)
     except sqlite3.OperationalError as exc:
@@ -235,9 +242,14 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
             fetches, payloads = state.warc_locations()
             lost = report.unreadable_references("fetches recorded in the crawl state", fetches)
             lost |= report.unreadable_references("payloads recorded in the crawl state", payloads)
+            # A fetch readable itself whose payload is lost (a 304, a revisit): forgotten too, or its validators would
+            # get a 304 again and the next run would not archive the bytes the site still serves.
+            revisits = [payload for fetch, payload in state.revisit_locations() if report.readable_at(*fetch)]
+            lost |= report.unreadable_references("fetches recorded in the crawl state as revisits of payloads that",
+                                                 revisits)
             if repair and lost:
                 fetches_lost, payloads_lost = (sum(name in lost and offset >= lost[name] for name, offset in rows)
-                                               for rows in (fetches, payloads))
+                                               for rows in (fetches + revisits, payloads))
                 for name, offset in lost.items():
                     state.forget_from(name, offset)
                 report.repaired.append(f"forgot the {fetches_lost} fetches and {payloads_lost} payloads recorded in the "
@@ -245,6 +257,18 @@ def check_archive(archive_dir: Path, repair: bool = False) -> CheckReport:
         finally:
             state.close()
     return report
+
+
+def _check_replay_index(archive_dir: Path, report: CheckReport, repair: bool) -> None:
+    """Entries of the WARCs' own indexes that the replay index (merged from them) lacks: replay cannot serve them."""
+    lacking, entries = replay_index_lacks(archive_dir)
+    if lacking:
+        report.problems.append(f"the replay index lacks {lacking} of the {entries} entries of the WARCs' indexes "
+                               "(a file of it lost): replay cannot serve those captures")
+        if repair:
+            make_replay_index_anew(archive_dir)
+            report.repaired.append(f"made the replay index anew from the indexes of {len(indexed_warcs(archive_dir))} "
+                                   "WARC files")
 
 
 def _check_index(archive_dir: Path, report: CheckReport, damaged: dict[str, int], repair: bool) -> None:

@@ -264,6 +264,30 @@ def _rebuild_replay_index(archive_dir: Path) -> None:
     (Path(archive_dir) / INDEX_DIR / _OLD_COMBINED).unlink(missing_ok=True)
 
 
+def replay_index_lacks(archive_dir: Path) -> tuple[int, int]:
+    """How many entries of the WARCs' own indexes the replay index lacks, of how many: a file of it lost (deleted,
+    a disk's fault) leaves its captures unserved while every WARC still has its own index."""
+    per_warc = sorted((Path(archive_dir) / INDEX_DIR / _PER_WARC).glob("*.cdxj"))
+    if not per_warc:  # (nothing indexed yet: no lock file made)
+        return 0, 0
+    with _index_lock(archive_dir), ExitStack() as stack:
+        wanted = heapq.merge(*(stack.enter_context(open(path, "rb")) for path in per_warc))
+        served = (line for line in index_lines(archive_dir) if line.strip())
+        have, lacking, entries = next(served, None), 0, 0
+        for line, _ in groupby(line for line in wanted if line.strip()):  # both sorted: one pass over each
+            entries += 1
+            while have is not None and have < line:
+                have = next(served, None)
+            lacking += have != line
+    return lacking, entries
+
+
+def make_replay_index_anew(archive_dir: Path) -> None:
+    """The replay index rewritten whole from the WARCs' own indexes."""
+    with _index_lock(archive_dir):
+        _rebuild_replay_index(archive_dir)
+
+
 def update_index(archive_dir: Path, warcs: Iterable[Path] | None = None) -> Path:
     """Index closed WARCs and add them to the replay index; return its directory.
 

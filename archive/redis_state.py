@@ -143,15 +143,20 @@ class RedisState:
 
     @_reaching
     def forget_from(self, warc_file: str, offset: int) -> list[tuple[str, str]]:
-        """Forget the fetches and payloads recorded at ``offset`` of ``warc_file`` or after (bytes lost), so that
-        the next run fetches those URLs again; the (source, URL) of each fetch forgotten.
+        """Forget the fetches and payloads recorded at ``offset`` of ``warc_file`` or after (bytes lost), and the
+        fetches whose payload was recorded there (as ``SqliteState.forget_from``), so that the next run fetches
+        those URLs whole; the (source, URL) of each fetch forgotten.
 
         The hashes are keyed by URL and digest, so this reads them through (HSCAN): it runs only
         after a power cut left a torn WARC, and an index by WARC would cost every fetch a write.
         (A URL another worker fetches again meanwhile may be forgotten too: it costs one fetch.)
         """
-        lost = {key: {field: record for field, value in self._redis.hscan_iter(key, count=1000)
-                      if _recorded_at(record := json.loads(value), warc_file, offset)} for key in (PAYLOADS, URLS)}
+        lost = {PAYLOADS: {field: record for field, value in self._redis.hscan_iter(PAYLOADS, count=1000)
+                           if _recorded_at(record := json.loads(value), warc_file, offset)}}
+        digests = {field.decode() for field in lost[PAYLOADS]}
+        lost[URLS] = {field: record for field, value in self._redis.hscan_iter(URLS, count=1000)
+                      if _recorded_at(record := json.loads(value), warc_file, offset)
+                      or record.get("payload_digest") in digests}
         for key, records in lost.items():
             fields = list(records)
             for start in range(0, len(fields), 1000):

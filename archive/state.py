@@ -173,18 +173,31 @@ class SqliteState:
         )
 
     def forget_from(self, warc_file: str, offset: int) -> list[tuple[str, str]]:
-        """Forget the fetches and payloads recorded at ``offset`` of ``warc_file`` or after (bytes lost), so that
-        the next run fetches those URLs again; the (source, URL) of each fetch forgotten."""
-        where = "WHERE warc_file = ? AND warc_offset >= ?"
+        """Forget the fetches and payloads recorded at ``offset`` of ``warc_file`` or after (bytes lost), and the
+        fetches whose payload was recorded there (a 304 or a revisit of it: its validators would get a 304 again,
+        and its bytes would stay lost), so that the next run fetches those URLs whole; the (source, URL) of each
+        fetch forgotten."""
+        where = "warc_file = ? AND warc_offset >= ?"
         with self._db:
             self._db.execute("BEGIN")
-            self._db.execute(f"DELETE FROM payloads {where}", (warc_file, offset))
-            return self._db.execute(f"DELETE FROM urls {where} RETURNING source, url", (warc_file, offset)).fetchall()
+            forgotten = self._db.execute(
+                f"DELETE FROM urls WHERE ({where}) OR payload_digest IN (SELECT digest FROM payloads WHERE {where}) "
+                "RETURNING source, url", (warc_file, offset) * 2).fetchall()
+            self._db.execute(f"DELETE FROM payloads WHERE {where}", (warc_file, offset))
+            return forgotten
 
     def warc_locations(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         """Where every URL's last fetch, and every payload (what revisits refer to), is recorded: (WARC file, offset)."""
         fetches = self._db.execute("SELECT warc_file, warc_offset FROM urls WHERE warc_file IS NOT NULL").fetchall()
         return fetches, self._db.execute("SELECT warc_file, warc_offset FROM payloads").fetchall()
+
+    def revisit_locations(self) -> list[tuple[tuple[str | None, int | None], tuple[str, int]]]:
+        """Of every URL whose last fetch refers to a payload recorded elsewhere (a 304, a revisit), where that fetch
+        and where the payload are recorded: (WARC file, offset) each."""
+        rows = self._db.execute("SELECT u.warc_file, u.warc_offset, p.warc_file, p.warc_offset FROM urls u "
+                                "JOIN payloads p ON p.digest = u.payload_digest "
+                                "WHERE u.warc_file IS NOT p.warc_file OR u.warc_offset IS NOT p.warc_offset")
+        return [((fetch_file, fetch_offset), (file, offset)) for fetch_file, fetch_offset, file, offset in rows]
 
     def sitemap_reads(self, urls: list[str]) -> dict[str, SitemapRead]:
         reads: dict[str, SitemapRead] = {}

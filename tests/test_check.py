@@ -11,7 +11,9 @@ import sys
 
 from archive_fixtures import REPO, article_captures, fill, newsarchive, rot
 from test_incremental import text_files, write_config
+from warcio.archiveiterator import ArchiveIterator
 
+from archive.index import index_lines, replay_index_dir
 from corpus.export import read_corpus
 
 
@@ -145,6 +147,60 @@ def test_check_and_check_repair_count_the_same_fetches_and_payloads_in_the_same_
     repaired = newsarchive("check", "--repair", "--config", str(config)).stderr
     assert (f"repaired: forgot the {said['fetches']} fetches and {said['payloads']} payloads recorded in the crawl "
             "state in lost WARC bytes: the next run fetches those URLs again") in repaired, (checked, repaired)
+
+
+def test_pages_whose_bytes_a_cut_warc_lost_are_archived_whole_again_by_the_run_after_check_repair(
+        demo_site, tmp_path):
+    """Before: `check --repair` forgot only the fetches recorded in the lost bytes; a URL whose last fetch, in a
+    later WARC, was a 304 or a revisit of a payload in them kept its validators, so every later run asked for it
+    conditionally, got 304 again and archived a revisit of bytes no WARC holds: lost for good, though the site
+    still served them."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path, refetch_after=0.0001)
+    for _ in range(2):  # the second run's fetches of the articles are 304s, revisits of the first run's payloads
+        assert newsarchive("run", "--config", str(config)).returncode == 0
+    first = sorted((tmp_path / "warc").glob("*-gazette-*.warc.gz"))[0]
+    captures = article_captures(first)
+    cut = captures[1][1]
+    lost = {url for url, start, _ in captures if start >= cut}
+    with open(first, "r+b") as handle:
+        handle.truncate(cut + 100)  # within a record, as a copy cut short ends
+
+    repaired = newsarchive("check", "--repair", "--config", str(config))
+    assert "Traceback" not in repaired.stderr and f"cannot be repaired: {first.name}" in repaired.stderr, repaired.stderr
+    demo_site.clear_requests()
+    written_before = set((tmp_path / "warc").glob("*.warc.gz"))
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    conditional = {url for url in lost for request in demo_site.requests if url.endswith(request.path)
+                   and {"If-None-Match", "If-Modified-Since"} & set(request.headers)}
+    assert not conditional, f"asked for conditionally (a 304 again), so their bytes stay lost: {sorted(conditional)}"
+    archived = set()
+    for warc in set((tmp_path / "warc").glob("*.warc.gz")) - written_before:
+        with open(warc, "rb") as stream:
+            archived |= {record.rec_headers.get_header("WARC-Target-URI") for record in ArchiveIterator(stream)
+                         if record.rec_type == "response"}  # (not a revisit of what no WARC holds)
+    assert lost <= archived, sorted(lost - archived)
+
+
+def test_a_replay_index_file_deleted_fails_the_check_and_repair_makes_the_replay_index_whole_again(
+        demo_site, tmp_path):
+    """Before: with a file of the replay index deleted (a slip of `rm`, a disk losing it), `check` and `check
+    --repair` said nothing and exited 0, and replay could no longer serve the captures it listed: `check` looked
+    only for each WARC's own index, which the replay index is merged from."""
+    config = write_config(demo_site, tmp_path / "sources.toml", tmp_path)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    served = list(index_lines(tmp_path))
+    largest = max(replay_index_dir(tmp_path).glob("*.cdxj"), key=lambda path: path.stat().st_size)
+    lacking = len(largest.read_bytes().splitlines())
+    largest.unlink()
+
+    checked = newsarchive("check", "--config", str(config))
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert f"problem: the replay index lacks {lacking} of the {len(served)} entries of the WARCs' indexes" \
+        in checked.stderr, checked.stderr
+    repaired = newsarchive("check", "--repair", "--config", str(config))
+    assert repaired.returncode == 0 and "repaired: made the replay index anew" in repaired.stderr, repaired.stderr
+    assert list(index_lines(tmp_path)) == served
+    assert newsarchive("check", "--config", str(config)).returncode == 0
 
 
 def test_the_temporary_text_file_a_killed_derivation_leaves_is_named_by_check_and_removed_by_repair(

@@ -1153,6 +1153,26 @@ def test_a_shared_crawl_cut_short_by_max_pages_counts_towards_its_sources_back_o
         state.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_a_304_or_a_revisit_of_a_payload_in_lost_bytes_is_forgotten_so_the_next_run_fetches_it_whole(
+        tmp_path, redis_url, backend):
+    """Before: only the fetches recorded in the lost bytes were forgotten; a URL whose last fetch, in a later WARC,
+    was a 304 or a revisit of a payload there kept its validators, got a 304 again and its bytes stayed lost."""
+    state = open_state(tmp_path, redis_url if backend == "redis" else None)
+    try:
+        lost, kept = "sha1:LOST", "sha1:KEPT"
+        state.add_payload(ArchivedPayload(lost, "http://a/1", "2026-01-01T00:00:00Z", "<urn:1>", "first.warc.gz", 900))
+        state.add_payload(ArchivedPayload(kept, "http://a/3", "2026-01-01T00:00:00Z", "<urn:3>", "first.warc.gz", 100))
+        for url, status, digest, offset in (("http://a/1", 304, lost, 10), ("http://a/2", 200, lost, 20),
+                                            ("http://a/3", 304, kept, 30)):  # a 304, a revisit, a 304 of kept bytes
+            state.record_fetch(UrlState(url, "a", 1.0, 2.0, status, '"etag"', None, digest, "second.warc.gz", offset))
+        assert sorted(state.forget_from("first.warc.gz", 500)) == [("a", "http://a/1"), ("a", "http://a/2")]
+        assert state.url("http://a/1") is state.url("http://a/2") is state.payload(lost) is None
+        assert state.url("http://a/3") is not None and state.payload(kept) is not None
+    finally:
+        state.close()
+
+
 def test_a_capture_cut_by_recovery_after_a_power_cut_is_fetched_again_with_the_clusters_state(tmp_path, redis_url):
     """As with the SQLite state (tests/test_recover.py): the cluster's Redis records a capture before its
     WARC bytes are durable; recovery on the worker's machine cuts the torn tail and forgets, in Redis, the
