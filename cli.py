@@ -107,7 +107,7 @@ def _unfinished_runs_line(archive_dir: Path) -> str | None:
         return None
     from crawler.run import articles_of, unfinished_line
 
-    return f"corpus: {unfinished_line(spans, articles_of(archive_dir, spans))}; the next run counts them"
+    return f"corpus: {unfinished_line(spans, *articles_of(archive_dir, spans))}; the next run counts them"
 
 
 def _archive_missing(archive_dir: Path, command: str) -> bool:
@@ -247,7 +247,7 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     _quiet_derivation()
-    before = _rows_held(args.out)
+    before, _ = _held(args.out)
     try:
         if args.scheduler:
             from corpus.cluster import ClusterError, dask_executor
@@ -270,15 +270,15 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
     return EXIT_SOURCE_FAILED if report.file_errors() else EXIT_OK
 
 
-def _rows_held(out: str | Path) -> int:
-    """The rows of the corpus store in ``out`` (0 where there is none yet): what a rebuild stopped before had
-    written, so that a resumed one says what it added."""
+def _held(out: str | Path) -> tuple[int, int]:
+    """The articles and rows of the corpus store in ``out`` (0 where there is none yet), from its counts: what a
+    rebuild stopped before had written, so that a resumed one says what it added."""
     from corpus.store import STORE_FILE, CorpusStore
 
     if not (Path(out) / STORE_FILE).is_file():
-        return 0
+        return 0, 0
     with CorpusStore(Path(out)) as store:
-        return store.row_count()
+        return sum(store.articles_per_source().values()), sum(store.rows_per_source().values())
 
 
 def _rebuilt_line(out: str, files: int, before: int) -> str:
@@ -286,20 +286,20 @@ def _rebuilt_line(out: str, files: int, before: int) -> str:
     when it began): a rebuild resumed after Ctrl-C adds only what the stopped one had not.  Counted in the store:
     the derivation's count of rows made also counts those made on the way and dropped (another tool's later copy
     of an article, read before ours, is a row until ours comes)."""
-    from corpus.derive import counted
+    from corpus.counts import articles_held, counted
 
-    total = _rows_held(out)
+    total, rows = _held(out)
+    held = f"{articles_held(total, rows)} from {counted(files, 'file')}"
     if not before:
-        return f"{counted(total, 'article')} from {counted(files, 'file')} written to {out}"
-    return (f"{counted(total, 'article')} from {counted(files, 'file')} in {out}: {total - before} written now, "
-            f"{before} by the rebuild stopped before")
+        return f"{held} written to {out}"
+    return f"{held} in {out}: {total - before} written now, {before} by the rebuild stopped before"
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from archive.inputs import files_given, import_archives, scratch_directory
     from archive.lock import ArchiveBusy, ArchiveLock
     from archive.recover import close_abandoned_warcs
-    from corpus.derive import counted, derive_archive
+    from corpus.derive import derive_archive
 
     _quiet_derivation()
     config = load_config(args.config)
@@ -325,13 +325,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return EXIT_SOURCE_FAILED
     if report.upgrade:
         print(report.upgrade, file=sys.stderr)
-    print(f"{counted(sum(report.new_rows.values()), 'new article')} in the corpus", file=sys.stderr)
+    print(f"{report.new_texts()} in the corpus", file=sys.stderr)
     return EXIT_SOURCE_FAILED if errors or report.file_errors() else EXIT_OK
 
 
 def _cmd_derive(args: argparse.Namespace) -> int:
     from archive.lock import ArchiveBusy, ArchiveLock
     from archive.recover import close_abandoned_warcs
+    from corpus.counts import articles_held
     from corpus.derive import counted, derive_archive
     from corpus.rederive import RederiveBusy, rederive_archive
 
@@ -366,11 +367,10 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         return EXIT_SOURCE_FAILED
     if args.anew:
         print(f"derived anew {counted(report.captures, 'capture')} into "
-              f"{counted(sum(report.new_rows.values()), 'article')} "
-              "(versions and copies included), now in place of the corpus", file=sys.stderr)
+              f"{articles_held(sum(report.new_articles.values()), sum(report.new_rows.values()))}, "
+              "copies at other URLs included, now in place of the corpus", file=sys.stderr)
     else:
-        print(f"derived {counted(report.captures, 'capture')}: "
-              f"{counted(sum(report.new_rows.values()), 'new article')}, "
+        print(f"derived {counted(report.captures, 'capture')}: {report.new_texts()}, "
               f"{counted(report.rewritten_texts, 'earlier text')} rewritten, "
               f"{report.failed} could not be read or extracted",
               file=sys.stderr)

@@ -16,6 +16,7 @@ from pathlib import Path
 from archive.lock import LOCK_FILE, holder
 from archive.state import state_path
 from config import Config
+from corpus.counts import counted, new_texts
 from crawler.run_reports import RUNS_DIR, last_runs
 from scheduler import (DUE_TABLE, SCHEDULES_TABLE, CronError, cron_trigger, jobs_path, missed_by, service_running,
                        sources_health)
@@ -71,8 +72,9 @@ def _run_line(entry: dict) -> str:
     error = None if stopped else entry.get("error")
     # A run whose corpus did not catch up (stopped, failed, --no-extract) counted no new rows: its articles wait
     archived = entry.get("articles")
+    versions = _count(entry, "new_versions")
     made = (f"{archived} archived, not derived" if entry.get("derived") is False and _is_number(archived)
-            else f"{entry['new_articles']} new")
+            else f"{entry['new_articles']} new" + (f", {counted(versions, 'new version')}" if versions else ""))
     return (f"  {entry['started'][:19].replace('T', ' ')} {'stopped' if stopped else entry['status']:<7} "
             f"{entry['fetched']} fetched, {made}, {entry['unchanged']} unchanged, "
             f"{entry['failed_fetches']} failed, {entry['bytes_written'] / 1000:.1f} kB, {entry['duration']:.1f} s"
@@ -91,15 +93,22 @@ def _run_lines(entry: dict) -> list[str]:
     """A run's line, then the articles it derived that were not its own: those of runs that did not finish before
     it (no report counted them) and those earlier runs archived but did not derive."""
     lines = [_run_line(entry)]
-    unfinished, earlier = entry.get("from_unfinished_runs"), entry.get("from_earlier_runs")
-    if _is_number(unfinished) and unfinished:
+    unfinished = _count(entry, "from_unfinished_runs"), _count(entry, "versions_from_unfinished_runs")
+    earlier = _count(entry, "from_earlier_runs"), _count(entry, "versions_from_earlier_runs")
+    if any(unfinished):
         runs = entry.get("unfinished_runs") if isinstance(entry.get("unfinished_runs"), list) else []
-        lines.append(f"    also {unfinished} article{'' if unfinished == 1 else 's'} from "
+        lines.append(f"    also {new_texts(*unfinished, new='')} from "
                      f"{'a run' if len(runs) < 2 else f'{len(runs)} runs'} that did not finish"
                      + (f" ({', '.join(map(_started, runs))})" if runs else ""))
-    if _is_number(earlier) and earlier:
-        lines.append(f"    also {earlier} article{'' if earlier == 1 else 's'} from earlier runs' WARCs")
+    if any(earlier):
+        lines.append(f"    also {new_texts(*earlier, new='')} from earlier runs' WARCs")
     return lines
+
+
+def _count(entry: dict, key: str) -> int:
+    """A count of a run entry, 0 where its report has none (the new versions, in a report written before they were
+    counted apart)."""
+    return entry[key] if _is_number(entry.get(key)) else 0
 
 
 def _reported_since(busy: str, runs: dict[str, list[dict]]) -> bool:

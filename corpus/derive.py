@@ -44,6 +44,7 @@ from archive.index import capture_offsets
 from archive.reader import (NOT_MODIFIED, ArticleCapture, RecordError, Scan, ScanStats, digests_line, error_line,
                             positional_record_id, read_response, scan_article_captures)
 from archive.writer import OPEN_SUFFIX
+from corpus.counts import counted, new_texts
 from corpus.export import export_corpus_jsonl
 from corpus.store import CorpusStore, ExtractedArticle
 from corpus.swap import finish_swap
@@ -145,12 +146,14 @@ class FileReport:
 
 @dataclass
 class DeriveReport:
-    """What a derivation did: new corpus rows per source, captures read, failures, and per WARC file.
+    """What a derivation did: new corpus rows per source and of those the new articles (URLs the corpus held no row
+    of; the rest are ``new_versions``), captures read, failures, and per WARC file.
 
     ``files`` stays in the process that derived (``to_dict`` carries the totals only).
     """
 
     new_rows: Counter = field(default_factory=Counter)  # once caught up, what the store gained (``_count_new_rows``)
+    new_articles: Counter = field(default_factory=Counter)  # the same, of its articles (first versions, one per URL)
     captures: int = 0
     failed: int = 0  # captures that could not be read or extracted, and files that could not be read
     rewritten_texts: int = 0
@@ -162,6 +165,16 @@ class DeriveReport:
     files: dict[str, FileReport] = field(default_factory=dict)
     taken_over: Counter = field(default_factory=Counter)  # rows of an old layout's corpus, not new (corpus.upgrade)
     upgrade: str | None = None  # the line that says an upgrade from an old layout is done, in the derivation that ended it
+
+    @property
+    def new_versions(self) -> Counter:
+        """Per source, the new rows that are no new article: versions of articles the corpus held (a correction, an
+        earlier capture of one read after its later ones, which numbers its versions anew)."""
+        return self.new_rows - self.new_articles
+
+    def new_texts(self) -> str:
+        """The new articles and new versions, for a person."""
+        return new_texts(sum(self.new_articles.values()), sum(self.new_versions.values()))
 
     def file(self, name: str) -> FileReport:
         return self.files.setdefault(name, FileReport())
@@ -186,15 +199,16 @@ class DeriveReport:
             self.failures.append(why)
 
     def to_dict(self) -> dict:
-        return {"new_rows": dict(self.new_rows), "captures": self.captures, "failed": self.failed,
-                "rewritten_texts": self.rewritten_texts, "exported": self.exported, "error": self.error,
-                "not_extracted": self.not_extracted, "taken_over": dict(self.taken_over), "upgrade": self.upgrade}
+        return {"new_rows": dict(self.new_rows), "new_articles": dict(self.new_articles), "captures": self.captures,
+                "failed": self.failed, "rewritten_texts": self.rewritten_texts, "exported": self.exported,
+                "error": self.error, "not_extracted": self.not_extracted, "taken_over": dict(self.taken_over),
+                "upgrade": self.upgrade}
 
     @classmethod
     def from_dict(cls, data: dict) -> DeriveReport:
-        return cls(Counter(data.get("new_rows", {})), data.get("captures", 0), data.get("failed", 0),
-                   data.get("rewritten_texts", 0), data.get("exported", False), data.get("error"),
-                   data.get("not_extracted", []), taken_over=Counter(data.get("taken_over", {})),
+        return cls(Counter(data.get("new_rows", {})), Counter(data.get("new_articles", {})), data.get("captures", 0),
+                   data.get("failed", 0), data.get("rewritten_texts", 0), data.get("exported", False),
+                   data.get("error"), data.get("not_extracted", []), taken_over=Counter(data.get("taken_over", {})),
                    upgrade=data.get("upgrade"))
 
     def not_extracted_because(self, url: str, reason: str) -> None:
@@ -202,11 +216,6 @@ class DeriveReport:
         logger.info("not extracted: %s: %s", url, reason)
         if len(self.not_extracted) < MAX_LISTED:
             self.not_extracted.append({"url": url, "reason": reason})
-
-
-def counted(count: int, noun: str) -> str:
-    """``count`` and ``noun``, plural unless it is one: every count said to a person reads "1 article"."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def storage_error(root: Path, exc: Exception) -> str:
@@ -412,8 +421,10 @@ class Derivation:
         self._pool: ResultFilePool | None = None
         self._finished = self.store.finished_files()
         self._forget_cut_tails()
-        self._rows_before = self.store.rows_per_source()
+        self._rows_before, self._articles_before = self.store.rows_per_source(), self.store.articles_per_source()
         self._moved: Counter = Counter()  # (source, source): rows another tool's captures took from one to the other
+        self._moved_articles: Counter = Counter()  # (source, source): of those, first versions
+        self._taken_articles: Counter = Counter()  # of the rows of an old layout's corpus taken over, first versions
         self._cursor: dict[str, tuple[int, bool]] = {}  # scans not yet committed: nothing found there
         self._payloads: dict[str, tuple[Path, int]] = {}  # another tool's pages seen: payload key (digest_key) -> where
         self._revisits: dict[str, list[ArticleCapture]] = {}  # revisits to resolve found this pass, per file
@@ -778,11 +789,14 @@ class Derivation:
             found.waiting -= now
             found.confirmed_later += count - now
         self.report.captures += len(outcomes)
-        taken = self.upgrade.taken_over(self.store, (article.warc_record_id for article in articles)) \
-            if self.upgrade else Counter()
+        taken, taken_articles = self.upgrade.taken_over(self.store, [article.warc_record_id for article in articles]) \
+            if self.upgrade else (Counter(), Counter())
         self.report.taken_over.update(taken)
+        self._taken_articles.update(taken_articles)
         self.report.new_rows.update(result.new_rows - taken)
+        self.report.new_articles.update(result.new_articles - taken_articles)
         self._moved.update(result.moved_rows)
+        self._moved_articles.update(result.moved_articles)
         self.report.rewritten_texts += result.rewritten_texts
 
     def catch_up(self) -> DeriveReport:
@@ -798,20 +812,11 @@ class Derivation:
         return self.report
 
     def _count_new_rows(self) -> None:
-        """The rows each source gained since the derivation began, less an old layout's taken over: another tool's
-        later copy of an article, read before our capture of it, was a row under its host until ours took it, and
-        the batches counted both.  Another tool's rows the corpus held before, taken by our source of their host,
-        are new to neither: neither loses nor gains them (the total stays the store's), and no count is negative."""
-        gained = self.store.rows_per_source()
-        gained.subtract(self._rows_before)
-        gained.subtract(self.report.taken_over)
-        held = Counter(self._rows_before)
-        for (left, went), rows in sorted(self._moved.items()):
-            before = min(rows, held[left])  # (rows made under the host in this derivation are new where they went)
-            held[left] -= before
-            gained[left] += before
-            gained[went] -= before
-        self.report.new_rows = +gained
+        """The rows, and the articles, each source gained since the derivation began (``_gained``)."""
+        self.report.new_rows = _gained(self.store.rows_per_source(), self._rows_before, self.report.taken_over,
+                                       self._moved)
+        self.report.new_articles = _gained(self.store.articles_per_source(), self._articles_before,
+                                           self._taken_articles, self._moved_articles)
 
     def follow(self, crawl_running: Callable[[float], bool], poll: float = 0.5) -> None:
         """Derive while a crawl archives, a worker fewer than asked (the crawl needs a core).
@@ -826,6 +831,24 @@ class Derivation:
                 return
 
 
+def _gained(now: Counter, before: Counter, taken_over: Counter, moved: Counter) -> Counter:
+    """What each source gained (rows, or articles) from the store's counts ``before`` a derivation to those ``now``,
+    less an old layout's taken over: another tool's later copy of an article, read before our capture of it, was a
+    row under its host until ours took it, and the batches counted both.  Another tool's rows the corpus held before,
+    taken by our source of their host (``moved``: (source, source) -> count), are new to neither: neither loses nor
+    gains them (the total stays the store's), and no count is negative."""
+    gained = Counter(now)
+    gained.subtract(before)
+    gained.subtract(taken_over)
+    held = Counter(before)
+    for (left, went), count in sorted(moved.items()):
+        earlier = min(count, held[left])  # (rows made under the host in this derivation are new where they went)
+        held[left] -= earlier
+        gained[left] += earlier
+        gained[went] -= earlier
+    return +gained
+
+
 class ProgressLines:
     """A line on stderr every ``interval`` seconds when the counts moved, like the crawl's (crawler/progress.py),
     and the last counts when the derivation ends (its last pieces may take less than an interval)."""
@@ -836,8 +859,7 @@ class ProgressLines:
         self.last = self._line()
 
     def _line(self) -> str:
-        return (f"  corpus: {counted(self.report.captures, 'capture')} extracted, "
-                f"{counted(sum(self.report.new_rows.values()), 'new article')}")
+        return f"  corpus: {counted(self.report.captures, 'capture')} extracted, {self.report.new_texts()}"
 
     def say(self) -> None:
         try:

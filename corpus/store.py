@@ -320,10 +320,13 @@ class ExtractedArticle:
 @dataclass
 class BatchResult:
     """What one batch did to the corpus: new rows per source (first derivations of a capture, less the rows of the
-    same URLs they took the place of: an earlier capture of a text read after a later one is no new article)."""
+    same URLs they took the place of: an earlier capture of a text read after a later one is no new row), and of
+    those the new articles (rows of URLs the source held no row of: the rest are new versions of articles)."""
 
     new_rows: Counter = field(default_factory=Counter)
+    new_articles: Counter = field(default_factory=Counter)
     moved_rows: Counter = field(default_factory=Counter)  # (source, source): rows another tool's captures took there
+    moved_articles: Counter = field(default_factory=Counter)  # (source, source): of those, first versions
     rewritten_texts: int = 0
     not_extracted: list[dict] = field(default_factory=list)  # {"url", "reason"}: captures that gave no document
     # WARC file -> other tools' 304s read in it that confirm a capture the corpus holds; that confirm none yet (kept
@@ -734,9 +737,11 @@ class CorpusStore:
         return {key: tuple(held) for key, *held in self._by_record_id(
             "SELECT record_id, url, fetched_at, payload_digest, warc_file, warc_offset FROM captures", record_ids)}
 
-    def row_sources(self, record_ids: Iterable[str]) -> dict[str, str]:
-        """The source of each of these record keys that is a corpus row."""
-        return dict(self._by_record_id("SELECT record_id, source FROM rows", record_ids))
+    def row_sources(self, record_ids: Iterable[str], first_versions: bool = False) -> dict[str, str]:
+        """The source of each of these record keys that is a corpus row (a URL's first version, an article's first
+        row, if ``first_versions``)."""
+        return {record_id: source for record_id, source, version in self._by_record_id(
+            "SELECT record_id, source, version FROM rows", record_ids) if version == 1 or not first_versions}
 
     def _by_record_id(self, select: str, record_ids: Iterable[str]) -> Iterator[tuple]:
         """``select``'s rows whose record_id is one of ``record_ids``, looked up 500 at a time."""
@@ -875,12 +880,21 @@ class CorpusStore:
         these before, where its count of rows made also counts rows it made and dropped on the way."""
         return Counter(dict(self._db.execute("SELECT source, SUM(rows) FROM row_counts GROUP BY source")))
 
-    def rows_captured(self, start: str, end: str | None = None) -> Counter:
-        """The rows per source whose capture is dated ``start`` or later, and before ``end`` if given (WARC-Dates):
-        a run's articles.  A range of the rows' index by capture time: it costs the rows counted."""
+    def articles_per_source(self) -> Counter:
+        """The articles (URLs: their first versions) each source holds, from the counts the store keeps."""
+        return Counter(dict(self._db.execute("SELECT source, SUM(urls) FROM row_counts GROUP BY source")))
+
+    def rows_captured(self, start: str, end: str | None = None) -> tuple[Counter, Counter]:
+        """The rows per source whose capture is dated ``start`` or later, and before ``end`` if given (WARC-Dates),
+        as articles (first versions) and later versions: a run's.  A range of the rows' index by capture time: it
+        costs the rows counted."""
         before, bounds = (" AND fetched_at < ?", (start, end)) if end is not None else ("", (start,))
-        return Counter(dict(self._db.execute(
-            f"SELECT source, COUNT(*) FROM rows WHERE fetched_at >= ?{before} GROUP BY source", bounds)))
+        articles, versions = Counter(), Counter()
+        for source, first, later in self._db.execute(
+                f"SELECT source, SUM(version = 1), SUM(version > 1) FROM rows WHERE fetched_at >= ?{before}"
+                " GROUP BY source", bounds):
+            articles[source], versions[source] = first, later
+        return +articles, +versions
 
     # -- writing ---------------------------------------------------------------------------
     def mark_scanned(self, warc_file: str, offset: int, closed: bool) -> None:
@@ -1350,10 +1364,11 @@ class _Batch:
             "SELECT record_id, source, url, site, fetched_at, payload_digest, warc_file, warc_offset, extractor,"
             " error, document, is_primary FROM captures WHERE foreign_host = ? AND source != ?"
             " ORDER BY fetched_at, record_id", (host, source)).fetchall()
-        for old_source, rows in db.execute("SELECT source, COUNT(*) FROM rows WHERE record_id IN"
-                                           " (SELECT value FROM json_each(?)) GROUP BY source",
-                                           (json.dumps([found[0] for found in moved]),)):
+        for old_source, rows, articles in db.execute(
+                "SELECT source, COUNT(*), SUM(version = 1) FROM rows WHERE record_id IN"
+                " (SELECT value FROM json_each(?)) GROUP BY source", (json.dumps([found[0] for found in moved]),)):
             self.result.moved_rows[old_source, source] += rows
+            self.result.moved_articles[old_source, source] += articles
         db.executemany("DELETE FROM captures WHERE record_id = ?", [(found[0],) for found in moved])
         left: dict[str, str] = {}  # site -> its source
         for _, old_source, url, site, _, digest, *_, primary in moved:
@@ -1715,6 +1730,7 @@ class _Batch:
                 self._changed(old_fetched[record_id], record_id)
         if added > 0:
             self.result.new_rows[source] += added
+            self.result.new_articles[source] += not old  # a URL with no row before: a new article
         self.stale_paths.update(set(old_paths) - new_paths)
 
     def _write_line(self, record_id: str) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from archive import WARC_DIR
 from archive.atomic import fsync_directory, write_atomic
+from corpus.counts import counted
 from corpus.export import CORPUS_FILE
 from corpus.store import TEXT_DIR, CorpusStore
 
@@ -42,8 +43,6 @@ _RETIRED = "derived/.site-documents.removed"  # the old directory, renamed at on
 def _old_rows(root: Path) -> dict[str, list[str]]:
     """The rows of the old layout's ``corpus.jsonl``; a line that is no row (a torn last line) is passed over,
     counted in one line."""
-    from corpus.derive import counted  # (corpus.derive imports this module)
-
     path = root / CORPUS_FILE
     rows: dict[str, list[str]] = {}
     bad = 0
@@ -91,15 +90,15 @@ class OldLayout:
         shutil.rmtree(root / _RETIRED, ignore_errors=True)
         return cls(root, rows)
 
-    def taken_over(self, store: CorpusStore, record_ids: Iterable[str]) -> Counter:
-        """Per source, the rows the store now holds of these just derived records that the old corpus held."""
-        return Counter(store.row_sources(record_id for record_id in record_ids if record_id in self.rows).values())
+    def taken_over(self, store: CorpusStore, record_ids: Iterable[str]) -> tuple[Counter, Counter]:
+        """Per source, the rows the store now holds of these just derived records that the old corpus held, and of
+        those the articles (first versions)."""
+        old = [record_id for record_id in record_ids if record_id in self.rows]
+        return Counter(store.row_sources(old).values()), Counter(store.row_sources(old, first_versions=True).values())
 
     def finish(self, store: CorpusStore) -> str:
         """Once the corpus has caught up with the WARCs: remove the old text files no row names, end the upgrade,
         and say in one line what was taken over."""
-        from corpus.derive import counted  # (corpus.derive imports this module)
-
         named = {text_path for _, _, text_path, _ in store.text_rows()}
         taken = len(store.row_sources(self.rows))
         removed = kept = 0

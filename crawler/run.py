@@ -30,7 +30,8 @@ from archive.writer import warc_date
 from archive.state import STATE_DIR, SourceHealth, open_state, state_path
 from browse.report import HISTORY, write_run_html
 from config import Config, ConfigError, Source
-from corpus.derive import DeriveReport, counted
+from corpus.counts import counted, new_texts
+from corpus.derive import DeriveReport
 from corpus.store import STORE_FILE, TEXT_DIR, CorpusStore
 from corpus.process import DerivationProcess
 from crawler.cluster_presence import present
@@ -51,9 +52,12 @@ class SourceResult:
     warc_files: list[str]
     finish_reason: str
     error: str | None
-    new_articles: int = 0  # of the pages this run fetched
+    new_articles: int = 0  # of the pages this run fetched: URLs new to the corpus
+    new_versions: int = 0  # of the pages this run fetched: new versions (a correction) of articles the corpus held
     from_earlier_runs: int = 0  # articles derived from earlier runs' WARCs (their corpus did not catch up)
     from_unfinished_runs: int = 0  # articles of runs that did not finish, derived by them or by this run
+    versions_from_earlier_runs: int = 0  # new versions of articles, likewise
+    versions_from_unfinished_runs: int = 0
     derived: bool = True  # False when the run did not bring the corpus up to date (--no-extract, its derivation
     # failed or was stopped): its new articles are not counted
     unchanged: int = 0  # 304s and identical payloads, written as revisit records
@@ -89,8 +93,8 @@ class SourceResult:
             until = datetime.fromtimestamp(self.backoff_until, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
             return [f"{self.name} skipped (backing off until {until})"]
         outcome = {"failed": f"FAILED: {self.error}", "stopped": "STOPPED on request"}.get(self.status, "ok")
-        made = (f"{self.new_articles} new article{'' if self.new_articles == 1 else 's'}" if self.derived
-                else f"{self.articles} article{'' if self.articles == 1 else 's'} archived, not derived")
+        made = (new_texts(self.new_articles, self.new_versions) if self.derived
+                else f"{counted(self.articles, 'article')} archived, not derived")
         lines = [f"{self.name}: {outcome}",
                  f"  {self.fetched} fetched, {made}, {self.bytes_written / 1000:.1f} kB, {self.duration:.1f} s"]
         revisits = [f"{count} {what}" for count, what in (
@@ -120,7 +124,8 @@ class RunReport:
     """What one run did, per source; the exit code follows from it."""
 
     sources: list[SourceResult]
-    articles_written: dict[str, int]
+    articles_written: dict[str, int]  # per source: the new articles (URLs new to the corpus) of this run's captures
+    versions_written: dict[str, int] = field(default_factory=dict)  # and their new versions of articles held before
     derive_error: str | None = None  # the corpus could not be brought up to date
     incidents: list[str] = field(default_factory=list)  # a process of the run died; what was done about it
     rewritten_texts: int = 0  # earlier text files changed by what this run's articles taught
@@ -129,6 +134,8 @@ class RunReport:
     from_earlier_runs: dict[str, int] = field(default_factory=dict)  # articles derived from earlier runs' WARCs
     unfinished_runs: list[RunSpan] = field(default_factory=list)  # runs that did not finish, counted here
     from_unfinished_runs: dict[str, int] = field(default_factory=dict)  # their articles, derived by them or this run
+    versions_from_earlier_runs: dict[str, int] = field(default_factory=dict)  # new versions, likewise
+    versions_from_unfinished_runs: dict[str, int] = field(default_factory=dict)
     upgrade: str | None = None  # the derivation ended an upgrade from an old layout (corpus.upgrade): what it did
     started: float = field(default_factory=time.time)
     finished: float | None = None
@@ -157,11 +164,14 @@ class RunReport:
         lines = [line for result in self.sources for line in result.summary()]
         # the derivation catches up with every WARC: what earlier runs archived and did not derive, and what
         # a run that did not finish left (its own derivation's rows too: no report counted them)
-        if self.from_earlier_runs:
-            lines.append(f"corpus: also {counted(sum(self.from_earlier_runs.values()), 'new article')} from earlier "
-                         f"runs' WARCs: {_per_source(self.from_earlier_runs)}")
+        if self.from_earlier_runs or self.versions_from_earlier_runs:
+            earlier, versions = self.from_earlier_runs, self.versions_from_earlier_runs
+            lines.append(f"corpus: also {new_texts(sum(earlier.values()), sum(versions.values()))} from earlier "
+                         f"runs' WARCs: {_per_source(earlier, versions)}")
         if self.unfinished_runs:
-            lines.append(f"corpus: {unfinished_line(self.unfinished_runs, self.from_unfinished_runs)}")
+            unfinished = unfinished_line(self.unfinished_runs, self.from_unfinished_runs,
+                                         self.versions_from_unfinished_runs)
+            lines.append(f"corpus: {unfinished}")
         if self.upgrade:
             lines.append(f"corpus: {self.upgrade}")
         # Pages the crawl saw it would pass over said so as it went; these the derivation found.
@@ -184,8 +194,10 @@ class RunReport:
             "duration": round(self.finished - self.started, 3),
             "exit_code": self.exit_code,
             "sources": [{**asdict(result), "status": result.status} for result in self.sources],
-            "corpus": {"new_articles": self.articles_written, "from_earlier_runs": self.from_earlier_runs,
-                       "from_unfinished_runs": self.from_unfinished_runs,
+            "corpus": {"new_articles": self.articles_written, "new_versions": self.versions_written,
+                       "from_earlier_runs": self.from_earlier_runs, "from_unfinished_runs": self.from_unfinished_runs,
+                       "versions_from_earlier_runs": self.versions_from_earlier_runs,
+                       "versions_from_unfinished_runs": self.versions_from_unfinished_runs,
                        "unfinished_runs": [span.run for span in self.unfinished_runs],
                        "rewritten_texts": self.rewritten_texts, "not_extracted": self.not_extracted,
                        "error": self.derive_error, "taken_over": self.taken_over, "upgrade": self.upgrade},
@@ -216,16 +228,20 @@ def run_id(started: float) -> str:
     return datetime.fromtimestamp(started, timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
 
 
-def _per_source(counts: dict[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()) if count)
+def _per_source(articles: dict[str, int], versions: dict[str, int]) -> str:
+    """Articles per source, and new versions where there are some: "gazette 3 (+1 version), herald 1"."""
+    named = sorted(name for name in set(articles) | set(versions) if articles.get(name) or versions.get(name))
+    return ", ".join(f"{name} {articles.get(name, 0)}"
+                     + (f" (+{counted(versions[name], 'version')})" if versions.get(name) else "") for name in named)
 
 
-def unfinished_line(spans: list[RunSpan], articles: dict[str, int]) -> str:
-    """``articles`` (per source) of the runs that did not finish, ``spans``, for a person: a run counts them and
-    ``derive`` names them, as no report of theirs does."""
+def unfinished_line(spans: list[RunSpan], articles: dict[str, int], versions: dict[str, int]) -> str:
+    """``articles`` and new ``versions`` (per source) of the runs that did not finish, ``spans``, for a person: a run
+    counts them and ``derive`` names them, as no report of theirs does."""
     runs = "a run" if len(spans) == 1 else f"{len(spans)} runs"
-    return (f"{counted(sum(articles.values()), 'article')} from {runs} that did not finish "
-            f"({', '.join(span.started for span in spans)})" + (f": {_per_source(articles)}" if articles else ""))
+    return (f"{new_texts(sum(articles.values()), sum(versions.values()), new='')} from {runs} that did not finish "
+            f"({', '.join(span.started for span in spans)})"
+            + (f": {_per_source(articles, versions)}" if articles or versions else ""))
 
 
 def _skipped(health: SourceHealth) -> SourceResult:
@@ -282,9 +298,9 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
             this_run = RunSpan(run_id(started), warc_date(datetime.fromtimestamp(started, timezone.utc)))
             unfinished = begin_run(config.archive.dir, this_run)
             try:  # what the derivations of runs that did not finish made, before this run's adds to it
-                before = articles_of(config.archive.dir, unfinished) if extract else Counter()
+                before = articles_of(config.archive.dir, unfinished) if extract else (Counter(), Counter())
             except (OSError, sqlite3.Error):  # a store that cannot be read: the derivation says so
-                before = Counter()
+                before = Counter(), Counter()
             derivation = (DerivationProcess(config.archive.dir, config.archive.extract_workers,
                                             progress=progress_interval) if extract else None)
             incidents: list[str] = []
@@ -331,31 +347,44 @@ def run_sources(config: Config, sources: tuple[Source, ...], *, extract: bool = 
         return report
 
 
-def articles_of(archive_dir: Path, spans: list[RunSpan]) -> Counter:
-    """The corpus rows per source of the captures of ``spans`` (runs); raises ``sqlite3.Error`` or ``OSError``."""
+def articles_of(archive_dir: Path, spans: list[RunSpan]) -> tuple[Counter, Counter]:
+    """The corpus rows per source of the captures of ``spans`` (runs), as articles (first versions) and later
+    versions; raises ``sqlite3.Error`` or ``OSError``."""
+    articles, versions = Counter(), Counter()
     if not spans or not (Path(archive_dir) / STORE_FILE).exists():
-        return Counter()
+        return articles, versions
     with CorpusStore(archive_dir) as store:
-        return sum((store.rows_captured(span.start, span.end) for span in spans), Counter())
+        for span in spans:
+            first, later = store.rows_captured(span.start, span.end)
+            articles.update(first)
+            versions.update(later)
+    return articles, versions
 
 
 def _count_articles(report: RunReport, derived: DeriveReport, archive_dir: Path, run: RunSpan,
-                    unfinished: list[RunSpan], before: Counter) -> None:
-    """Split the articles the derivation added: this run's (of captures since it started), those of the runs that
-    did not finish (whole: their own derivations' rows too, which no report counted), and those of earlier
-    runs' WARCs that their runs did not derive (stopped, ``--no-extract``)."""
+                    unfinished: list[RunSpan], before: tuple[Counter, Counter]) -> None:
+    """Split the articles, and apart the new versions, the derivation added: this run's (of captures since it
+    started), those of the runs that did not finish (whole: their own derivations' rows too, which no report
+    counted), and those of earlier runs' WARCs that their runs did not derive (stopped, ``--no-extract``)."""
     try:
         own, of_unfinished = articles_of(archive_dir, [run]), articles_of(archive_dir, unfinished)
     except (OSError, sqlite3.Error) as exc:  # (the derivation has just written it): all new, the others left
         logger.error("cannot count the corpus's articles by run: %s", exc)
-        own, of_unfinished, unfinished, before = derived.new_rows, Counter(), [], Counter()
-    earlier = derived.new_rows - own - (of_unfinished - before)
-    report.articles_written = {**{result.name: 0 for result in report.sources}, **own}
-    report.from_earlier_runs, report.from_unfinished_runs = dict(earlier), dict(of_unfinished)
+        own, of_unfinished = (derived.new_articles, derived.new_versions), (Counter(), Counter())
+        unfinished, before = [], (Counter(), Counter())
+    # (articles, then versions): what the derivation added that is neither this run's nor an unfinished run's
+    earlier = [new - ours - (theirs - held) for new, ours, theirs, held in
+               zip((derived.new_articles, derived.new_versions), own, of_unfinished, before)]
+    names = {result.name: 0 for result in report.sources}
+    report.articles_written, report.versions_written = {**names, **own[0]}, {**names, **own[1]}
+    report.from_earlier_runs, report.versions_from_earlier_runs = dict(earlier[0]), dict(earlier[1])
+    report.from_unfinished_runs, report.versions_from_unfinished_runs = dict(of_unfinished[0]), dict(of_unfinished[1])
     report.unfinished_runs = unfinished
     for result in report.sources:
-        result.new_articles, result.from_earlier_runs = own[result.name], earlier[result.name]
-        result.from_unfinished_runs = of_unfinished[result.name]
+        result.new_articles, result.new_versions = own[0][result.name], own[1][result.name]
+        result.from_earlier_runs, result.versions_from_earlier_runs = earlier[0][result.name], earlier[1][result.name]
+        result.from_unfinished_runs = of_unfinished[0][result.name]
+        result.versions_from_unfinished_runs = of_unfinished[1][result.name]
 
 
 def _stop_on_signals(stop: threading.Event, crawl_stopped: bool) -> None:

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from archive.lock import why_not_made
+from corpus.counts import articles_held
 from corpus.export import read_corpus
 from config import ConfigError, load_config
 from demo.site import CONTENT, DEMO_PORT, SITE_NAMES, DemoSite, PortInUse
@@ -153,8 +154,10 @@ def run_demo(out: str | None = None, port: int = DEMO_PORT) -> int:
     finally:
         site.stop()
     text_files = sorted((out_dir / "text").rglob("*.txt"))
+    rows = read_corpus(out_dir)
+    held = articles_held(sum(row["version"] == 1 for row in rows), len(rows))
     print(
-        f"\n{len(read_corpus(out_dir))} articles in the corpus, {len(list((out_dir / 'warc').glob('*.warc.gz')))} "
+        f"\n{held} in the corpus, {len(list((out_dir / 'warc').glob('*.warc.gz')))} "
         f"WARC files.\n"
         f"  WARCs:   {out_dir / 'warc'}\n"
         f"  text:    {out_dir / 'text'}" + (f"  (e.g. {text_files[0]})" if text_files else "") + "\n"

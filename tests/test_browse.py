@@ -200,9 +200,9 @@ def test_runs_are_listed_and_each_has_a_report_a_person_reads(archive, browser_a
     report = json.loads(reports[-1].read_text())
     table = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
              for row in chromium.find_elements(By.CSS_SELECTOR, "#sources tr")[1:]]
-    assert [(cells[0], int(cells[2]), int(cells[3]), int(cells[4]), int(cells[6])) for cells in table] == [
-        (source["name"], source["fetched"], source["new_articles"], source["unchanged"], source["failed_fetches"])
-        for source in report["sources"]]
+    assert [(cells[0], *map(int, (cells[2], cells[3], cells[4], cells[5], cells[7]))) for cells in table] == [
+        (source["name"], source["fetched"], source["new_articles"], source["new_versions"], source["unchanged"],
+         source["failed_fetches"]) for source in report["sources"]]
     assert len(chromium.find_elements(By.CSS_SELECTOR, "figure svg")) == len(report["sources"])
     shot(chromium, "7-run")
 

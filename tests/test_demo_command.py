@@ -46,11 +46,14 @@ def test_demo_crawls_twice_showing_a_recrawl_and_a_second_demo_adds_only_the_cor
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
     first, second = runs(out)
-    new = {source["name"]: source["new_articles"] for source in second["sources"]}
-    assert new == {"gazette": 1, "herald": 1, "courier": 0}, "only the new story and the correction"
+    new = {source["name"]: (source["new_articles"], source["new_versions"]) for source in second["sources"]}
+    assert new == {"gazette": (0, 1), "herald": (1, 0), "courier": (0, 0)}, "the new story, and the correction"
     assert all(source["unchanged"] - source["identical"] > 0 for source in second["sources"]), "304 revisits"
     rows = read_corpus(out)
-    assert len(rows) == sum(source["new_articles"] for run in (first, second) for source in run["sources"])
+    assert len(rows) == sum(source["new_articles"] + source["new_versions"] for run in (first, second)
+                            for source in run["sources"])
+    articles = sum(source["new_articles"] for run in (first, second) for source in run["sources"])
+    assert f"\n{articles} articles ({len(rows)} versions) in the corpus, " in stdout and articles == len(rows) - 1
     assert {row["version"] for row in rows if row["source"] == "gazette"} == {1, 2}
     assert f"127.0.0.1:{port}" in stderr and "HTTP 404" in stderr
     assert f"newsarchive demo --serve --port {port}" in stdout and f"--config {out / 'sources.toml'}" in stdout
@@ -67,7 +70,8 @@ def test_demo_crawls_twice_showing_a_recrawl_and_a_second_demo_adds_only_the_cor
     assert story == [(1, first_text), (2, correction), (3, first_text), (4, correction)]
     assert [row for row in later if row["url"] != corrected["url"]] == [
         row for row in rows if row["url"] != corrected["url"]], "the same URLs re-crawled: nothing written again"
-    assert [[source["new_articles"] for source in run["sources"]] for run in runs(out)[2:]] == [[1, 0, 0]] * 2
+    assert [[(source["new_articles"], source["new_versions"]) for source in run["sources"]]
+            for run in runs(out)[2:]] == [[(0, 1), (0, 0), (0, 0)]] * 2
 
 
 def test_demo_serve_keeps_the_sites_up_for_newsarchive_run_until_sigterm(tmp_path):

@@ -18,7 +18,7 @@ from demo.farm import ArticleFarm
 from demo.run import write_demo_config
 from demo.site import SITE_NAMES
 
-PROGRESS = re.compile(r"  corpus: \d+ captures? extracted, \d+ new articles?")
+PROGRESS = re.compile(r"  corpus: \d+ captures? extracted, \d+ new articles?(, \d+ new versions?)?")
 
 
 def summary(stderr: str) -> dict[str, list[str]]:
@@ -176,6 +176,41 @@ def test_counts_of_one_are_said_in_the_singular(tmp_path):
     write_warc(archive / "warc" / "two.warc.gz", [lambda writer: http_response(writer, article_url(2), article_html(2))])
     derived = ok(newsarchive("derive", "--config", str(config))).splitlines()
     assert derived[0] == "derived 1 capture: 1 new article, 1 earlier text rewritten, 0 could not be read or extracted"
+
+
+def test_a_story_corrected_between_runs_is_a_new_version_not_a_new_article_and_the_article_total_is_the_urls(
+        demo_site, tmp_path):
+    """Before: the run after the gazette corrected a story said "gazette: ... 1 new article" and "corpus: 16 captures
+    extracted, 2 new articles" (the herald's new story and the correction), and every count of the corpus called its
+    rows (texts) articles: 17 for 16 URLs, one in 2 versions."""
+    from corpus.export import read_corpus
+    from demo.run import change_sites
+
+    config = write_demo_config(demo_site, tmp_path, refetch=True)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    change_sites(demo_site)
+    second = newsarchive("run", "--config", str(config), "--progress")
+    assert second.returncode == 0, second.stderr
+    lines = summary(second.stderr)
+    assert re.fullmatch(r"  \d+ fetched, 0 new articles, 1 new version, [\d.]+ kB, [\d.]+ s",
+                        lines["gazette"][1]), lines
+    assert re.fullmatch(r"  \d+ fetched, 1 new article, [\d.]+ kB, [\d.]+ s", lines["herald"][1]), lines
+    progress = [line for line in second.stderr.splitlines() if PROGRESS.fullmatch(line)]
+    assert progress[-1].endswith(" extracted, 1 new article, 1 new version"), second.stderr
+    reports = [json.loads(path.read_text()) for path in sorted((tmp_path / "runs").glob("*.json"))]
+    assert [(source["name"], source["new_articles"], source["new_versions"]) for source in reports[1]["sources"]] \
+        == [("gazette", 0, 1), ("herald", 1, 0), ("courier", 0, 0)]
+    assert reports[1]["corpus"]["new_versions"] == {"gazette": 1, "herald": 0, "courier": 0}
+    rows = read_corpus(tmp_path)
+    urls = {(row["source"], row["url"]) for row in rows}
+    assert len(rows) == len(urls) + 1
+    assert sum(source["new_articles"] for report in reports for source in report["sources"]) == len(urls)
+    status = newsarchive("status", "--config", str(config)).stdout
+    assert re.search(r"^  \S+ \S+ ok +\d+ fetched, 0 new, 1 new version, ", status, re.MULTILINE), status
+    warcs = sorted(str(path) for path in (tmp_path / "warc").glob("*.warc.gz"))
+    rebuilt = newsarchive("rebuild", "--warc", *warcs, "--out", str(tmp_path / "rebuilt"))
+    assert rebuilt.stderr.splitlines()[-1] == (f"{len(urls)} articles ({len(rows)} versions) from {len(warcs)} files "
+                                               f"written to {tmp_path / 'rebuilt'}"), rebuilt.stderr
 
 
 class _OnePageSite(BaseHTTPRequestHandler):

@@ -165,3 +165,19 @@ def test_a_derive_killed_between_its_commit_and_the_renaming_leaves_plain_names_
                           "--out", str(tmp_path / "rebuilt"))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert corpus_files(tmp_path / "rebuilt") == corpus_files(archive)
+
+
+def test_an_import_of_a_capture_earlier_than_a_storys_first_is_a_new_version_not_a_new_article(demo_site, tmp_path):
+    """The earlier capture becomes the story's version 1 and the crawled one its version 2: the corpus gains a row,
+    not an article.  Before: `import` said "1 new article in the corpus" (the store's rows counted as articles)."""
+    gazette = [source for source in demo_site.sources() if source["name"] == "gazette"]
+    archive = tmp_path / "crawled"
+    config = write_config(None, tmp_path / "sources.toml", archive, gazette)
+    assert newsarchive("run", "--config", str(config)).returncode == 0
+    url = demo_site.url("gazette", demo_site.articles("gazette")[0].path)
+    older = write_warc(tmp_path / "older.warc.gz", [
+        lambda w: http_response(w, url, article_html(5), **{"WARC-Date": "2020-01-01T00:00:00Z"})])
+    imported = newsarchive("import", "--config", str(config), str(older))
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stderr.splitlines()[-1] == "0 new articles, 1 new version in the corpus", imported.stderr
+    assert [(version, at.startswith("2020-")) for version, at, _ in _rows_of(archive, url)] == [(1, True), (2, False)]
