@@ -53,7 +53,7 @@ from extract.linearjustext import faster_justext
 from extract.linkdensity import faster_link_tests
 from extract.namematch import emulated_name_matches
 from extract.pagecues import drop_author_boxes, drop_link_widgets, drop_reader_comments, drop_set_apart_tail, drop_signup_boxes
-from extract.paragraphs import body_paragraphs, shows_text, word_count, word_key, words
+from extract.paragraphs import body_paragraphs, shows_text, text_of, word_count, word_key, words
 from extract.textreads import linear_text_reads
 from extract.unmarkedparagraphs import INLINE
 
@@ -105,7 +105,7 @@ def _chars(paragraphs: list[str]) -> int:
 
 
 def _paragraph_chars(tree: HtmlElement) -> int:
-    return sum(len(p.text_content()) for p in tree.iter("p"))  # one string per paragraph, made by libxml2
+    return sum(len(text_of(p)) for p in tree.iter("p"))  # one string per paragraph, made by libxml2
 
 
 def readability_paragraphs(tree: HtmlElement) -> list[str]:
@@ -116,7 +116,7 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
     except (AssertionError, ParserError):  # a page without a body gives back a whole document, or nothing
         return []
     blocks = [b for b in root.iter(*_READABILITY_BLOCKS) if next(b.iterdescendants(*_READABILITY_BLOCKS), None) is None]
-    return [text for text in (" ".join(b.text_content().split()) for b in blocks) if shows_text(text)]
+    return [text for text in (" ".join(text_of(b).split()) for b in blocks) if shows_text(text)]
 
 
 def longer_and_agreeing(candidate: str, extracted: list[str]) -> bool:
@@ -155,7 +155,7 @@ def headline_forms(tree: HtmlElement, title: str | None, headings: list[HtmlElem
         if isinstance(found, str):
             forms.add(word_key(found))
             continue
-        forms.add(word_key(found.text_content()))
+        forms.add(word_key(text_of(found)))
         if headings is not None and found.tag == "h1":
             headings.append(found)
     if headings is not None and not headings and (shown := shown_headline(tree, title)) is not None:
@@ -226,7 +226,7 @@ def is_label(paragraph: str, author: str | None, heading: bool = False) -> bool:
 
 def _subheadings(tree: HtmlElement) -> frozenset[str]:
     """The texts of the page's subheadings (``<h2>`` to ``<h6>``), spaces normalised."""
-    return frozenset(" ".join(h.text_content().split()) for h in tree.iter("h2", "h3", "h4", "h5", "h6"))
+    return frozenset(" ".join(text_of(h).split()) for h in tree.iter("h2", "h3", "h4", "h5", "h6"))
 
 
 def drop_labels(paragraphs: list[str], author: str | None, tree: HtmlElement | None = None) -> list[str]:
@@ -277,7 +277,7 @@ def _own_article(paragraphs: list[str], container: HtmlElement | None, around_he
     if container is None or container not in around_headline or container.getparent() is None:
         return False
     chars = _chars(paragraphs)
-    return chars >= OWN_ARTICLE_CHARS and chars >= OWN_SHARE * len(" ".join(container.text_content().split()))
+    return chars >= OWN_ARTICLE_CHARS and chars >= OWN_SHARE * len(" ".join(text_of(container).split()))
 
 
 def extract_body(

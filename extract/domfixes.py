@@ -16,7 +16,7 @@ from lxml.html import HtmlElement
 
 from extract.namematch import BODY, OVERALL_DISCARD, REMOVE_COMMENTS_AND_LISTS, NameMatch, first_match
 from extract.pagecues import MENU_LINK_CHARS, block_kind, link_target, opens_with
-from extract.paragraphs import TEXT_LENGTH, word_count, word_key
+from extract.paragraphs import TEXT_LENGTH, text_of, word_count, word_key
 from extract.unmarkedparagraphs import INLINE, alone_in, holds_only_inline, is_text_div
 
 # Elements trafilatura deletes in every configuration we run, deleted here in one C-level pass:
@@ -97,7 +97,7 @@ class _Paragraphs:
     the key word is the inner word fewest of the quotes have (a number or a name, rather than "the")."""
 
     def __init__(self, tree: HtmlElement, heads: list[str]) -> None:
-        self.texts = [(p, " ".join(p.text_content().split()).lower()) for p in tree.iter("p")]
+        self.texts = [(p, " ".join(text_of(p).split()).lower()) for p in tree.iter("p")]
         inner = {head: head.split(" ")[1:-1] for head in heads}
         counts = Counter(word for words in inner.values() for word in set(words))
         self.key = {head: min(words, key=counts.__getitem__) if words else None for head, words in inner.items()}
@@ -130,7 +130,7 @@ def unwrap_quote_figures(tree: HtmlElement) -> None:
             continue
         if next(figure.iter(*_EMBEDDED_MEDIA), None) is not None:
             continue
-        words = " ".join(quote.text_content() for quote in quotes).split()
+        words = " ".join(text_of(quote) for quote in quotes).split()
         if len(words) >= _QUOTE_WORDS:
             heads[figure] = " ".join(words[:2 * _QUOTE_WORDS]).lower()
     if not heads:
@@ -166,7 +166,7 @@ def _is_disclosure_title(button: HtmlElement) -> bool:
         return False
     if _TITLE_BLOCKS(button):
         return True
-    return button.get("aria-expanded") is not None and word_count(button.text_content()) >= _TITLE_WORDS
+    return button.get("aria-expanded") is not None and word_count(text_of(button)) >= _TITLE_WORDS
 
 
 _ASIDE_LINK_SHARE = 0.3
@@ -306,7 +306,7 @@ _PARAGRAPH_CHARS = 40  # a <p> of more is a paragraph of the body, not a label o
 
 
 def _is_paragraph(p: HtmlElement) -> bool:
-    return len((p.text_content() or "").strip()) > _PARAGRAPH_CHARS
+    return len(text_of(p).strip()) > _PARAGRAPH_CHARS
 
 
 def _has_paragraphs(element: HtmlElement) -> bool:
@@ -366,7 +366,7 @@ def _absorb(target: HtmlElement, source: HtmlElement, indexes: dict[HtmlElement,
 
 def _same_text(one: HtmlElement, other: HtmlElement) -> bool:
     """A copy (drop_repeated_copies keeps one), not a continuation."""
-    return TEXT_LENGTH(one) == TEXT_LENGTH(other) and one.text_content().split() == other.text_content().split()
+    return TEXT_LENGTH(one) == TEXT_LENGTH(other) and text_of(one).split() == text_of(other).split()
 
 
 def _take_leading_headings(node: HtmlElement) -> None:
@@ -609,7 +609,7 @@ def prune_furniture(tree: HtmlElement) -> None:
     copies = [e for e in hidden if e in spared and TEXT_LENGTH(e) >= _COPY_CHARS]
     copies += continuing.difference(copies)
     if copies:
-        page = word_key(body.text_content())
+        page = word_key(text_of(body))
         doomed += [e for e in copies if _shown_elsewhere(e, page)]
     for element in doomed:
         if element.getparent() is not None:
@@ -763,7 +763,7 @@ def _leaf_text_blocks(parent: HtmlElement, depth: int) -> list[HtmlElement]:
         if child.tag not in ("div", "section"):
             continue
         if holds_only_inline(child):
-            if child.text_content().strip():
+            if text_of(child).strip():
                 found.append(child)
         elif depth > 1:
             found.extend(_leaf_text_blocks(child, depth - 1))
@@ -796,7 +796,7 @@ def wrap_text_grids(container: HtmlElement | None) -> None:
         if len(rows) < _GRID_BLOCKS or not all(map(_is_text_row, rows)) or all(map(is_text_div, rows)):
             continue
         found = [cell for row in rows for cell in ([row] if is_text_div(row) else list(row))]
-        if all(_WORD.search(cell.text_content()) for cell in found):
+        if all(_WORD.search(text_of(cell)) for cell in found):
             cells.extend(found)
     for cell in cells:
         run = cell.makeelement("p", {})
@@ -883,7 +883,7 @@ def _introduces(heading: HtmlElement) -> bool:
             continue
         if sibling.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             return False
-        if word_count(sibling.text_content()) >= _SECTION_WORDS:
+        if word_count(text_of(sibling)) >= _SECTION_WORDS:
             return True
     return False
 
@@ -905,7 +905,7 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
         if next(p.iterdescendants("a"), None) is None:
             if (wrapper := p.getparent()) is None or wrapper.tag != "a":
                 continue  # the common case, decided without reading the text
-        if word_count(p.text_content()) > _TEASER_WORDS or (wrapper is None and _link_share(p) < _LINK_SHARE):
+        if word_count(text_of(p)) > _TEASER_WORDS or (wrapper is None and _link_share(p) < _LINK_SHARE):
             continue
         # (a card's title is all link text: the link around it)
         hrefs = [_as_served(a.get("href") or "", url) for a in ([wrapper] if wrapper is not None else p.iter("a"))]
@@ -917,7 +917,7 @@ def drop_link_paragraphs(tree: HtmlElement, url: str | None) -> None:
         if (
             label is not None
             and label.tag in ("p", "h2", "h3", "h4", "h5", "h6", "strong")
-            and word_count(label.text_content()) <= _LABEL_WORDS
+            and word_count(text_of(label)) <= _LABEL_WORDS
             and label.find(".//a") is None
         ):
             label.drop_tree()
@@ -1027,7 +1027,7 @@ _LINK_HEADED_SHARE = 2 / 3  # ... this share of them opening with a link
 
 def _opens_with_link(item: HtmlElement) -> bool:
     """Whether an item's text opens with a link's: a teaser's headline, a link with a note."""
-    link = next((a for a in item.iter("a") if a.text_content().strip()), None)
+    link = next((a for a in item.iter("a") if text_of(a).strip()), None)
     return link is not None and opens_with(item, link)
 
 
@@ -1208,7 +1208,7 @@ def drop_repeated_copies(blocks: dict[HtmlElement, int]) -> None:
             continue
         first: dict[str, HtmlElement] = {}
         for element in sorted(outermost, key=lambda e: e.sourceline or 0):
-            text = " ".join(element.text_content().split())
+            text = " ".join(text_of(element).split())
             if first.setdefault(text, element) is not element:
                 element.drop_tree()
 
@@ -1345,12 +1345,12 @@ def _unname_blocks_amid_the_body(body: HtmlElement | None) -> None:
             seen += len(element.text.strip())
         if element is not body and element.tail:
             seen += len(element.tail.strip())
-    copies = Counter(" ".join(e.text_content().split()) for e in outer)
+    copies = Counter(" ".join(text_of(e).split()) for e in outer)
     for element, length in lengths.items():
         amid = min(starts[element], total - starts[element] - length) >= _AMID * total
         if not amid or length < _BODY_PARAGRAPH or _link_share(element) >= _AMID_LINK_SHARE:
             continue
-        if copies[" ".join(element.text_content().split())] > 1:
+        if copies[" ".join(text_of(element).split())] > 1:
             continue
         for block in (element, *(inner for inner in element.iterdescendants() if inner in named)):
             if not _BODY_NAMED(block):

@@ -12,7 +12,7 @@ from trafilatura.external import jt_stoplist_init
 
 from extract.body import extract_body, unrepaired_paragraphs
 from extract.document import Document
-from extract.htmlinput import BadInput, cut_by_depth, load_tree
+from extract.htmlinput import BadInput, cut_by_depth, load_tree, proxies_kept
 from extract.metadata import Metadata, extract_metadata
 from extract.pagecues import drop_notices, publisher_notices
 from extract.pagekind import PageKind, declared_kind, drop_teaser_tail, gather_evidence, reconsider
@@ -85,7 +85,9 @@ def _extract(tree: HtmlElement, url: str | None, reparse: Callable[[], HtmlEleme
 def extract_document(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Document:
     """Extract a page; never raises: unusable input gives an empty Document whose error says why."""
     try:
-        doc = _extract(_parse(html, content_type), url, lambda: _parse(html, content_type))
+        tree = _parse(html, content_type)
+        with proxies_kept(tree):
+            doc = _extract(tree, url, lambda: _parse(html, content_type))
         if doc.is_empty and cut_by_depth():  # the reason, not the symptom ("no article", "no body")
             doc = replace(doc, error=f"markup nested too deeply (over 255 levels; the deeper part is lost): {doc.error}")
         return doc
@@ -101,6 +103,8 @@ def classify_page(html: bytes | str, url: str | None = None) -> PageKind:
     """Is this page an article? Decided from its declarations and structure, not its URL, as
     extract_document decides it."""
     try:
-        return _read(_parse(html), url, lambda: _parse(html))[1]
+        tree = _parse(html)
+        with proxies_kept(tree):
+            return _read(tree, url, lambda: _parse(html))[1]
     except BadInput as exc:
         return PageKind("no article", str(exc))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import lxml.html
@@ -251,6 +253,19 @@ def load_tree(data: bytes | str, content_type: str | None = None) -> lxml.html.H
     if elements > MAX_ELEMENTS:
         raise BadInput(f"page too complex ({elements} elements)")
     return tree
+
+
+@contextmanager
+def proxies_kept(tree: etree._Element) -> Iterator[None]:
+    """Keep the Python proxy of every element of ``tree`` for the duration. lxml makes a proxy for
+    each element a walk yields and frees it once let go, so each of the dozens of walks over a page
+    made them all anew (half of a bare walk's cost); kept, a walk finds them made. Elements added
+    meanwhile get theirs as usual, and one removed stays in memory till the end, out of the tree."""
+    elements = list(tree.iter())
+    try:
+        yield
+    finally:
+        elements.clear()
 
 
 def _most_elements(markup: str) -> int:

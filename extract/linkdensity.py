@@ -26,6 +26,8 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import LINK_FARM_RATIO, trim
 from trafilatura.xml import delete_element
 
+from extract.paragraphs import text_of
+
 _STOCK_COLLECT = htmlprocessing.collect_link_info
 _STOCK_TEST = htmlprocessing.link_density_test
 _STOCK_PRUNE_SECTIONS = main_extractor.prune_unwanted_sections
@@ -58,7 +60,7 @@ def collect_link_info(links_xpath: list[HtmlElement]) -> tuple[int, int, int, li
     for link in links_xpath:
         text = texts.get(link)
         if text is None:
-            text = texts[link] = trim(link.text_content())
+            text = texts[link] = trim(text_of(link))
         if text:
             mylist.append(text)
     lengths = list(map(len, mylist))
@@ -105,14 +107,14 @@ def link_density_test(element: HtmlElement, favor_precision: bool = False) -> tu
     # shortcut
     link_text, len_threshold = "", 10 if favor_precision else 100
     if len(links_xpath) == 1:
-        link_text = trim(links_xpath[0].text_content())
+        link_text = trim(text_of(links_xpath[0]))
         if len(link_text) > len_threshold:
             bound = max(bound, int(len(link_text) / 0.9) + 2)  # (len(text) * 0.9 is compared below)
     farm = None
     if len(links_xpath) > 4:  # (its link info is read by each path below)
         farm = collect_link_info(links_xpath)
         bound = max(bound, int(farm[0] / LINK_FARM_RATIO) + 2)
-    elemlen = _trimmed_length(element.text_content(), bound)
+    elemlen = _trimmed_length(text_of(element), bound)
     if len(links_xpath) == 1 and len(link_text) > len_threshold and len(link_text) > elemlen * 0.9:
         return True, False
     if elemlen < limitlen:
@@ -152,7 +154,7 @@ def delete_by_link_density(
                 backtracking
                 and short_with_links
                 and len(elem) >= depth_threshold
-                and len(trim(elem.text_content())) < len_threshold
+                and len(trim(text_of(elem))) < len_threshold
             ):
                 parent = elem.getparent()
                 if tagname == "p" and parent is not None and parent.tag in ("item", "td", "th"):

@@ -26,6 +26,7 @@ from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author as extract_byline
 
 from extract.namematch import emulated_name_matches, memoized_search
+from extract.paragraphs import text_of
 
 _SPACES = re.compile(r"\s+")
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
@@ -352,7 +353,7 @@ def _heading_text(heading: HtmlElement) -> str:
     a <time>, hidden text, and a leading label ("<strong>Blog:</strong> ...")."""
     first = next((child for child in heading if isinstance(child.tag, str)), None)
     leading = first is not None and not (heading.text or "").strip()
-    label = first if leading and _LABEL.match(first.text_content()) else None
+    label = first if leading and _LABEL.match(text_of(first)) else None
     parts: list[str] = []
 
     def walk(node: HtmlElement) -> None:
@@ -366,7 +367,7 @@ def _heading_text(heading: HtmlElement) -> str:
                 # its own, as the page's style sets it (a subtitle in a span after the headline):
                 # "Widgets<span>Ten Tools</span>" is two words, not "WidgetsTen"
                 last = next((part[-1] for part in reversed(parts) if part), "")
-                if last.islower() and child.text_content()[:1].isupper():
+                if last.islower() and text_of(child)[:1].isupper():
                     parts.append(" ")
                 walk(child)
             parts.append(child.tail or "")
@@ -438,7 +439,7 @@ def _headline(tree: HtmlElement, article: dict, meta: dict[str, str], site_names
         # an <h1> no declaration gives (a promotion, a pull quote, a retouched headline) has not;
         # shown as an element of a heading, it is the headline's link beside what the template
         # runs into it (a link to the source, a comment count)
-        shown = {" ".join(element.text_content().split())
+        shown = {" ".join(text_of(element).split())
                  for heading in tree.iter("h1", "h2", "h3") for element in heading.iter()}
         best = next((title for title in declared if title in shown), best)
         if best is None:
@@ -499,7 +500,7 @@ def _without_job_title(names: list[str], block: HtmlElement) -> list[str]:
     for i, name in enumerate(names):
         leading = _LEADING_LEAF(block, name=name) if len(name.split()) > 2 else []
         if leading:
-            cut = " ".join(leading[0].text_content().split())
+            cut = " ".join(text_of(leading[0]).split())
             return [*names[:i], cut, *(n for n in names[i + 1:] if _WHOLE_LEAF(block, name=n))]
     return names
 
@@ -572,7 +573,7 @@ def _labelled_byline(block: HtmlElement) -> list[str]:
             label = _byline_label(" ".join(piece.split()))
             if label and label.end() == len(" ".join(piece.split())) and isinstance(following, HtmlElement):
                 names = []
-                while (name := _byline_name(following.text_content())) is not None:
+                while (name := _byline_name(text_of(following))) is not None:
                     names.append(name)  # and the next, in "By <a>Ann Lee</a>, <a>Bo Park</a>"
                     following = following.getnext()
                     if following is None or (following.getprevious().tail or "").strip() not in _JOINING:
@@ -614,7 +615,7 @@ def _dated_byline(block: HtmlElement) -> list[str]:
             continue
         rest = _AFTER_DATE.sub("", text[date_shown.end():])
         name = _byline_name(rest.split(" | ")[0]) if rest else None
-        sections = {clean(a.text_content()) for a in element.iter("a") if _SECTION_LINK.search(
+        sections = {clean(text_of(a)) for a in element.iter("a") if _SECTION_LINK.search(
             f"{a.get('rel') or ''} {a.get('href') or ''}")}
         if name and name not in sections:
             return [name]
@@ -664,7 +665,7 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
     """Author names the page shows: rel=author links, else a visible byline, else a link to an
     author's page near the headline."""
     visible = _of_the_headline(tree, _SHOWN_AUTHORS(tree))[:3]
-    names = list(dict.fromkeys(n for n in (_name(a.text_content()) for a in visible) if 1 < len(n) < 80))
+    names = list(dict.fromkeys(n for n in (_name(text_of(a)) for a in visible) if 1 < len(n) < 80))
     if names:
         return names
     # a byline the page shows but does not declare: trafilatura's search of bylines by their
@@ -680,7 +681,7 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
         labels = {clean(text) for form in block.iter("form") for text in form.itertext()}
         names = [name for name in names if name not in labels]
     if not names:  # a link to the author's page, next to the headline, in a byline no class names
-        names = [n for n in (_name(a.text_content()) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
+        names = [n for n in (_name(text_of(a)) for a in _AUTHOR_PAGE_LINKS(block)[:1]) if 1 < len(n) < 80]
     if not names:
         names = _labelled_byline(block)
     if not names:
@@ -689,7 +690,7 @@ def _shown_authors(tree: HtmlElement) -> list[str]:
         # a link to the author's page elsewhere in the story (an author box after the text), named as people are;
         # not in the page's furniture (a menu listing the site's writers): a header, menu or footer outside the story
         links = [a for a in _of_the_headline(tree, _AUTHOR_PAGE_LINKS(tree)) if not _in_page_furniture(a)]
-        names = [name for name in (_byline_name(a.text_content()) for a in links[:1]) if name]
+        names = [name for name in (_byline_name(text_of(a)) for a in links[:1]) if name]
     return _without_job_title(names, block)
 
 

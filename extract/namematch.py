@@ -27,6 +27,8 @@ from lxml.etree import Element, XPath, _Element
 from trafilatura import core, external, main_extractor, settings, xpaths
 from trafilatura import metadata as trafilatura_metadata
 
+from extract.paragraphs import text_of
+
 _REGEXP_NS = {"re": xpaths.REGEXP_NS}
 _Test = Callable[[_Element], bool]
 _Search = Callable[[str], bool]
@@ -285,7 +287,7 @@ def _author_marks(classes: _Search) -> _Test:
         elif bare:
             return True
         for rel in element.iterchildren("rel"):  # rel='me' (no @): a child element <rel> whose text is "me"
-            if rel.text_content() == "me":
+            if text_of(rel) == "me":
                 return True
         return False
 

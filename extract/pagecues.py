@@ -47,7 +47,7 @@ from itertools import accumulate, islice
 from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 
-from extract.paragraphs import TEXT_LENGTH, word_count, word_key, words
+from extract.paragraphs import TEXT_LENGTH, text_of, word_count, word_key, words
 from extract.unmarkedparagraphs import PARAGRAPH_CHARS
 
 MENU_LINK_CHARS = 30  # a menu's links are a few words each on average; a listing's headlines are longer
@@ -106,11 +106,11 @@ def drop_link_widgets(tree: HtmlElement, url: str | None) -> None:
     # (lxml's walk by tag rather than an XPath testing each link's start: half the time)
     for link in tree.iter("a"):
         if (rel := link.get("rel")) and "tag" in rel.lower().split() and (parent := link.getparent()) is not None:
-            tagged[parent] += len(link.text_content().strip())
+            tagged[parent] += len(text_of(link).strip())
         if not (link.get("href") or "").startswith(_OUTBOUND):
             continue
         target = link_target(link.get("href"))
-        if not target or target == own or word_count(link.text_content()) > SHARE_LINK_WORDS:
+        if not target or target == own or word_count(text_of(link)) > SHARE_LINK_WORDS:
             continue
         for block in islice(link.iterancestors(), SHARE_CLIMB):
             if block.tag in ("body", "html"):
@@ -164,7 +164,7 @@ def _is_thread(run: list[tuple[HtmlElement, HtmlElement]], least: int = THREAD) 
     if sum(_words(entry) for entry, _ in run) < ENTRY_WORDS * len(run) or linked >= THREAD_LINK_SHARE * text:
         return False
     headed = sum(
-        any(len(a.text_content().split()) >= HEADLINE_WORDS and a not in stamp.iterancestors() and stamp not in a.iter() for a in entry.iter("a"))
+        any(len(text_of(a).split()) >= HEADLINE_WORDS and a not in stamp.iterancestors() and stamp not in a.iter() for a in entry.iter("a"))
         for entry, stamp in run
     )
     names = [name for entry, stamp in run if (name := _name(entry, stamp))]
@@ -387,7 +387,7 @@ def drop_author_boxes(tree: HtmlElement, author: str | None, headline: HtmlEleme
     boxes = []
     for name in author.split(", "):
         for link in _LINKS_NAMING(body, name=name):
-            if word_key(link.text_content()) != word_key(name):
+            if word_key(text_of(link)) != word_key(name):
                 continue
             box = _author_box(link, body)
             if box is not None and box.find(".//img") is not None:
@@ -472,13 +472,13 @@ def _elements(tree: HtmlElement, keys: set[str], lengths: dict[HtmlElement, int]
         if length is not None:
             if length > longest or 2 * length < shortest:
                 continue
-            text = element.text_content()
+            text = text_of(element)
         elif element in around_longer:
             continue
         else:
             # a block's spaces normalized, its text is no longer: one as long as a key is not measured
             # again (one shorter than half the shortest key, whose words are no key, fails the test below)
-            text = element.text_content()
+            text = text_of(element)
             if len(text) > longest and TEXT_LENGTH(element) > longest:
                 continue
         text = text.lower()
@@ -616,8 +616,8 @@ def publisher_notices(tree: HtmlElement) -> list[str]:
     outer = [e for e in found if e in within and not any(a in within for a in e.iterancestors())]
     texts: dict[tuple, set[str]] = defaultdict(set)  # a kind of block's distinct texts
     for e in outer:
-        texts[block_kind(e)].add(word_key(e.text_content()))
-    return [key for e in outer if len(texts[block_kind(e)]) < _CARDS and (key := word_key(e.text_content()))]
+        texts[block_kind(e)].add(word_key(text_of(e)))
+    return [key for e in outer if len(texts[block_kind(e)]) < _CARDS and (key := word_key(text_of(e)))]
 
 
 def drop_notices(paragraphs: list[str], notices: list[str]) -> list[str]:

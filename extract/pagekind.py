@@ -28,7 +28,7 @@ from extract.address import folded_words, unanswered
 from extract.body import is_label, longer_and_agreeing
 from extract.metadata import Metadata
 from extract.pagecues import HOLDS_BODY, MENU_LINK_CHARS, opens_with
-from extract.paragraphs import IDEOGRAPH, TEXT_LENGTH, text_width, word_count, word_key
+from extract.paragraphs import IDEOGRAPH, TEXT_LENGTH, text_of, text_width, word_count, word_key
 from extract.unmarkedparagraphs import INLINE
 
 _ARTICLE_TYPES = re.compile(r"Article$|BlogPosting$|LiveBlogPosting$|^Report$|^Review$|^Recipe$|^HowTo$", re.I)
@@ -219,7 +219,7 @@ def _headline_links(tree: HtmlElement) -> list[HtmlElement]:
     title = tree.findtext("head/title") or ""
     if not IDEOGRAPH.search(title):
         return _HEADLINE_LINKS(tree)
-    texts = ((link, " ".join(link.text_content().split())) for link in _HALF_HEADLINE_LINKS(tree))
+    texts = ((link, " ".join(text_of(link).split())) for link in _HALF_HEADLINE_LINKS(tree))
     return [link for link, text in texts if text_width(text) >= HEADLINE_CHARS and word_count(text) >= 3]
 
 
@@ -277,7 +277,7 @@ def _alike_cards(cards: list[HtmlElement]) -> list[HtmlElement]:
         for block in parent:
             if block.tag != tag or block.get("class") != cls or block in found:
                 continue
-            link = next((a for a in block.iter("a") if a.text_content().strip()), None)  # not an image's link
+            link = next((a for a in block.iter("a") if text_of(a).strip()), None)  # not an image's link
             if link is None or (next(link.iterancestors(*_HEADINGS), None) is None and not opens_with(block, link)):
                 continue  # a card's headline: a link in a heading, or one the block opens with
             if TEXT_LENGTH(block) <= CARD_CHARS and _words_beside(block, set(), HEAD_WORDS) >= HEAD_WORDS:
@@ -548,7 +548,7 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
     title = tree.find("head/title")
     error_status = any(
         _names_status(part.strip())
-        for text in (None if headline is None else headline.text_content(), None if title is None else title.text)
+        for text in (None if headline is None else text_of(headline), None if title is None else title.text)
         for part in _TITLE_PARTS.split(" ".join((text or "").split()))
     )
     articles = [a for a in tree.iter("article") if not _in_furniture(a, furniture)]
@@ -586,7 +586,7 @@ def gather_evidence(tree: HtmlElement, reread: Callable[[], HtmlElement] | None 
         error_status, shingles, measure, 0 if listing is None else listing[1], listing_text,
         "" if beside_search is None else beside_search[1],
         frozenset().union(*(_shingles(key) for card, key in zip(cards, keys) if card in grid)), grid_headings,
-        unanswered(url, [text for text in (None if headline is None else headline.text_content(),
+        unanswered(url, [text for text in (None if headline is None else text_of(headline),
                                            None if title is None else title.text) if text]),
     )
 

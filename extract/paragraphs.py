@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from lxml.etree import XPath, _Element, iterwalk
+from lxml.etree import XPath, _Element, iterwalk, tostring
 
 # Chinese and Japanese write no spaces between words: each ideograph or kana counts as a word of
 # its own (a reader's count, as word processors count them), so a thousand-character story is not
@@ -26,6 +26,15 @@ _INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2060-\u2064\ufeff]*")
 # none at the ends): measured by libxml2 rather than by a walk in Python, as every page measures
 # hundreds of blocks.
 TEXT_LENGTH = XPath("string-length(normalize-space(.))")
+
+
+def text_of(element: _Element) -> str:
+    """An element's text, its descendants' included: lxml's text_content(), the same content of the
+    node read by libxml2, without the XPath evaluation that text_content() sets up at every call
+    (which cost a paragraph's or a link's text three times as much; pages read hundreds)."""
+    return tostring(element, method="text", encoding="unicode", with_tail=False)
+
+
 _BLOCKS = {"p", "head", "quote", "list", "item", "table", "row", "code", "div", "figure", "section"}
 
 

@@ -18,6 +18,8 @@ from collections import Counter
 from lxml.etree import Comment, Entity, ProcessingInstruction
 from lxml.html import HtmlElement
 
+from extract.paragraphs import text_of
+
 # what a paragraph holds (HTML's phrasing content, less its controls): text, links, emphasis, breaks
 INLINE = frozenset({
     "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "font", "i", "img",
@@ -44,7 +46,7 @@ def _most_held_in_p(tree: HtmlElement) -> int:
 
 
 def _chars(element: HtmlElement) -> int:
-    return len(element.text_content().strip())
+    return len(text_of(element).strip())
 
 
 _INLINE_OR_NOTES = INLINE | {Comment, ProcessingInstruction, Entity}
@@ -60,7 +62,7 @@ def holds_only_inline(element: HtmlElement) -> bool:
 
 def is_text_div(element: HtmlElement) -> bool:
     """A <div> of text with inline markup only."""
-    return element.tag == "div" and holds_only_inline(element) and bool(element.text_content().strip())
+    return element.tag == "div" and holds_only_inline(element) and bool(text_of(element).strip())
 
 
 def _linked(element: HtmlElement) -> int:
@@ -100,7 +102,7 @@ def mark_div_paragraphs(tree: HtmlElement) -> int:
     product's blurb), and so does a listing whose cards each hold a blurb: one per block is no run.
     """
     body = tree.find("body")
-    texts = [(div, text) for div in tree.iter("div", "section") if holds_only_inline(div) and (text := div.text_content().strip())]
+    texts = [(div, text) for div in tree.iter("div", "section") if holds_only_inline(div) and (text := text_of(div).strip())]
     # a div set alone in a wrapper of its own (an exporter's <div class="paragraph"><div>) is its
     # wrapper's, in the block holding the wrappers (the other divs' blocks are found only on a page
     # with a run of paragraphs)
@@ -154,7 +156,7 @@ def _break_runs(block: HtmlElement) -> list[tuple[str, list[HtmlElement]] | Html
 
 def _run_text(run: tuple[str, list[HtmlElement]]) -> str:
     text, inline = run
-    return (text + "".join(child.text_content() + (child.tail or "") for child in inline)).strip()
+    return (text + "".join(text_of(child) + (child.tail or "") for child in inline)).strip()
 
 
 def mark_break_paragraphs(tree: HtmlElement) -> int:
@@ -202,7 +204,7 @@ def mark_preformatted_code(tree: HtmlElement) -> int:
     (extract.paragraphs); a ``<code>`` keeps its lines. Returns how many were wrapped."""
     made = 0
     for pre in tree.iter("pre"):
-        if next(pre.iter("code"), None) is None and "\n" in pre.text_content().strip():
+        if next(pre.iter("code"), None) is None and "\n" in text_of(pre).strip():
             code = pre.makeelement("code", {})
             code.text, pre.text = pre.text, None
             code.extend(list(pre))
