@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -26,6 +27,10 @@ from crawler.spiders.news import (FAILED_COUNT, FAILED_URLS, NOT_EXTRACTED, OFFS
                                   OFFSITE_REDIRECTS, SEEDS_SETTLED, SHARED_CRAWL_ENDED, SKIPPED_OLD,
                                   NewsSpider)
 from supervision import STOP_SIGNALS, ask_to_stop, note_stop_requests
+
+logger = logging.getLogger(__name__)
+# How long a stop request lets the crawl close (its downloads in flight end) before it is forced (``_force_stop``).
+STOP_DEADLINE = 15.0
 
 _CLEAN_FINISH = {"finished", "closespider_pagecount", "closespider_timeout"}
 # crawls ended by the archive's side, not the site's: no back-off for the source
@@ -158,5 +163,20 @@ def _take_over_stop_requests(stop: threading.Event) -> None:
 
 def _noted(stop: threading.Event, handler: Callable[[int, FrameType | None], object], signum: int,
            frame: FrameType | None) -> None:
+    """The first stop request Scrapy takes (it then puts its forcing handler in place of this one): noted for
+    the run, and forced after ``STOP_DEADLINE`` seconds should the crawl still be closing."""
+    from twisted.internet import reactor
+
     ask_to_stop(stop, signum)
     handler(signum, frame)
+    reactor.callFromThread(reactor.callLater, STOP_DEADLINE, _force_stop, signum)
+
+
+def _force_stop(signum: int) -> None:
+    """Scrapy's graceful stop waits for the downloads in flight, which a server that hangs holds for the whole
+    download timeout (minutes if configured so: past a service's patience, which then kills the run with no
+    report).  Past the deadline the stop is forced as a second Ctrl-C forces it, by Scrapy's own handler: the
+    WARCs keep every record written, and the next run fetches what was in flight."""
+    logger.warning("the crawl did not stop within %g s of the stop request (a download in flight that its server "
+                   "does not answer): forcing it, as a second Ctrl-C would", STOP_DEADLINE)
+    os.kill(os.getpid(), signum)

@@ -16,6 +16,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -348,6 +349,35 @@ def test_ctrl_c_stops_the_crawl_and_reports_the_source_stopped_not_failed(presse
         assert "skipped" not in again.stderr
     assert {url.split("/", 3)[3]: text for url, text in texts_by_url(tmp_path).items()} == \
         {url.split("/", 3)[3]: text for url, text in reference.items()}
+
+
+def test_a_stop_request_while_a_server_hangs_ends_the_run_soon_not_after_the_download_timeout(tmp_path):
+    """A graceful stop waits for the downloads in flight: with a host that accepts and never answers and
+    `[crawl] timeout = 300`, a SIGTERM left the run logging nothing for minutes (a service's time limit then
+    SIGKILLed it, with no report).  Now the stop is forced, as a second Ctrl-C forces it, STOP_DEADLINE s after."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(60)
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[archive]\ndir = "{tmp_path}"\n\n[crawl]\ntimeout = 300\n\n[[sources]]\nname = "slow"\n'
+                      f'start_urls = ["http://127.0.0.1:{listener.getsockname()[1]}/"]\n')
+    try:
+        with running(config) as run:
+            held, _ = listener.accept()  # its first request (robots.txt): never answered
+            os.kill(run.pid, signal.SIGTERM)
+            asked = time.monotonic()
+            ended_within(run, 60)
+            took, stderr = time.monotonic() - asked, run.stderr.read().decode()
+        held.close()
+    finally:
+        listener.close()
+    assert took < 45, (took, stderr)  # the deadline (15 s), then the corpus catching up and the report
+    assert "Traceback" not in stderr, stderr
+    assert "slow: STOPPED" in stderr and "FAILED" not in stderr, stderr
+    assert len([line for line in stderr.splitlines() if "forcing" in line]) == 1, stderr
+    [source] = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())["sources"]
+    assert source["status"] == "stopped" and not source["counts_for_backoff"]
 
 
 # A SIGTERM as the command's modules load (from the import of its configuration's module), as a service
